@@ -1,0 +1,355 @@
+//! Version 1: the text line (§2.1).
+//!
+//! The line is validated field by field as bytes arrive, so an obviously bad
+//! line is rejected early while every prefix of a valid line stays
+//! `Incomplete` (ppp 2.3.0 rejects a valid line split after the source port;
+//! this parser checks a partial last field only for what it can already tell).
+
+use std::fmt::Write as _;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+
+use super::{
+    looks_like_header_start, Addresses, Command, Decoded, Endpoint, Error, ErrorKind, Family,
+    Header, Transport, Version, Warning, Warnings, V1_MAX_LEN,
+};
+use crate::sniff;
+
+const SIGNATURE: &[u8] = b"PROXY ";
+/// The shortest valid line, `PROXY UNKNOWN\r\n`.
+const MIN_LEN: usize = 15;
+
+pub(super) fn decode(buf: &[u8]) -> Decoded<'_> {
+    let n = buf.len().min(SIGNATURE.len());
+    if buf[..n] != SIGNATURE[..n] {
+        // "proxy ..." or "PROXYjunk": an attempt at a header, so say what is wrong.
+        if buf.len() >= 5 && buf[..5].eq_ignore_ascii_case(b"PROXY") {
+            let at = (0..n).find(|&i| buf[i] != SIGNATURE[i]).unwrap_or(0);
+            return invalid(ErrorKind::V1Signature, at);
+        }
+        return Decoded::NotProxy(sniff::classify(buf));
+    }
+
+    let window = &buf[..buf.len().min(V1_MAX_LEN)];
+    match window.iter().position(|&b| b == b'\n') {
+        Some(lf) => {
+            if window[lf - 1] != b'\r' {
+                return invalid(ErrorKind::V1BareLf, lf);
+            }
+            let line = &buf[..lf - 1];
+            if let Some(cr) = line.iter().position(|&b| b == b'\r') {
+                return invalid(ErrorKind::V1BareCr, cr);
+            }
+            match parse_fields(line, true) {
+                Err(e) => Decoded::Invalid(e),
+                Ok(fields) => Decoded::Complete(build(buf, lf + 1, fields)),
+            }
+        }
+        None => {
+            if let Some(cr) = window.iter().position(|&b| b == b'\r') {
+                if cr + 1 < window.len() {
+                    return invalid(ErrorKind::V1BareCr, cr);
+                }
+            }
+            if buf.len() >= V1_MAX_LEN {
+                return invalid(ErrorKind::V1TooLong, V1_MAX_LEN - 1);
+            }
+            let line = window.strip_suffix(b"\r").unwrap_or(window);
+            match parse_fields(line, false) {
+                Err(e) => Decoded::Invalid(e),
+                Ok(_) => Decoded::Incomplete {
+                    needed: MIN_LEN.saturating_sub(buf.len()).max(1),
+                },
+            }
+        }
+    }
+}
+
+fn invalid(kind: ErrorKind, offset: usize) -> Decoded<'static> {
+    Decoded::Invalid(Error::new(kind, offset))
+}
+
+/// What a line (or a prefix of one) said.
+struct Fields {
+    proto: Proto,
+    addrs: Option<(SocketAddr, SocketAddr)>,
+    warnings: Warnings,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Proto {
+    Tcp4,
+    Tcp6,
+    Unknown,
+}
+
+fn build(buf: &[u8], len: usize, f: Fields) -> Header<'_> {
+    let mut warnings = f.warnings;
+    if looks_like_header_start(&buf[len..]) {
+        warnings.insert(Warning::StackedHeader);
+    }
+    let (family, addresses) = match (f.proto, f.addrs) {
+        (Proto::Tcp4, Some((src, dst))) => (Family::Inet, Addresses::Inet { src, dst }),
+        (Proto::Tcp6, Some((src, dst))) => (Family::Inet6, Addresses::Inet { src, dst }),
+        _ => (Family::Unspec, Addresses::None),
+    };
+    Header {
+        version: Version::V1,
+        command: Command::Proxy,
+        family,
+        transport: if family == Family::Unspec {
+            Transport::Unspec
+        } else {
+            Transport::Stream
+        },
+        family_byte: None,
+        addresses,
+        raw: &buf[..len],
+        tlv_start: len,
+        crc32c: None,
+        warnings,
+    }
+}
+
+/// Check the fields of `line` (without CRLF). With `complete == false` the
+/// last field may still grow, so it is only checked for what it can't become.
+fn parse_fields(line: &[u8], complete: bool) -> Result<Fields, Error> {
+    // Up to 6 fields after "PROXY ": protocol, 4 address fields, and one extra
+    // to detect a trailing field.
+    let mut spans = [(0usize, 0usize); 6];
+    let mut count = 0;
+    let mut start = SIGNATURE.len();
+    let mut proto = None;
+    for i in SIGNATURE.len()..=line.len() {
+        let at_end = i == line.len();
+        if !at_end {
+            let b = line[i];
+            if b == b' ' {
+                // fall through to close the field
+            } else if !(0x21..=0x7e).contains(&b) {
+                if proto == Some(Proto::Unknown) {
+                    continue; // anything after UNKNOWN is ignored (§2.1)
+                }
+                return Err(Error::new(ErrorKind::V1BadByte, i));
+            } else {
+                continue;
+            }
+        }
+        let partial_last = at_end && !complete;
+        if i == start && !partial_last && proto != Some(Proto::Unknown) {
+            // An empty field: a double space, a trailing space, or nothing at all.
+            let kind = match count {
+                0 if at_end => ErrorKind::V1Protocol,
+                _ if at_end && count < 5 => ErrorKind::V1MissingField,
+                _ => ErrorKind::V1EmptyField,
+            };
+            return Err(Error::new(kind, i));
+        }
+        if count == 0 {
+            proto = Some(check_proto(&line[start..i], start, partial_last)?);
+        } else if proto == Some(Proto::Unknown) {
+            break;
+        }
+        if count < spans.len() {
+            spans[count] = (start, i);
+        }
+        count += 1;
+        if count == 6 && proto != Some(Proto::Unknown) {
+            return Err(Error::new(ErrorKind::V1ExtraField, start));
+        }
+        start = i + 1;
+    }
+
+    let proto = match proto {
+        Some(p) => p,
+        None => {
+            return Ok(Fields {
+                proto: Proto::Unknown,
+                addrs: None,
+                warnings: Warnings::default(),
+            })
+        }
+    };
+    let mut warnings = Warnings::default();
+    if proto == Proto::Unknown {
+        if complete && line.len() > spans[0].1 {
+            warnings.insert(Warning::UnknownWithTrailingData);
+        }
+        return Ok(Fields {
+            proto,
+            addrs: None,
+            warnings,
+        });
+    }
+    if complete && count < 5 {
+        return Err(Error::new(ErrorKind::V1MissingField, line.len()));
+    }
+
+    let mut ips = [None::<IpAddr>; 2];
+    let mut ports = [0u16; 2];
+    for (k, &(s, e)) in spans.iter().enumerate().take(count.min(5)).skip(1) {
+        let last_partial = !complete && k == count - 1;
+        let field = &line[s..e];
+        let which = if k % 2 == 1 {
+            Endpoint::Source
+        } else {
+            Endpoint::Destination
+        };
+        if k <= 2 {
+            if last_partial {
+                check_partial_address(field, proto, which, s)?;
+            } else {
+                let (ip, canonical) = parse_address(field, proto, which, s)?;
+                if !canonical {
+                    warnings.insert(Warning::NonCanonicalIpv6);
+                }
+                ips[k - 1] = Some(ip);
+            }
+        } else {
+            ports[k - 3] = parse_port(field, which, s, last_partial)?;
+        }
+    }
+    let addrs = match (ips, complete) {
+        ([Some(src), Some(dst)], true) => Some((
+            SocketAddr::new(src, ports[0]),
+            SocketAddr::new(dst, ports[1]),
+        )),
+        _ => None,
+    };
+    Ok(Fields {
+        proto,
+        addrs,
+        warnings,
+    })
+}
+
+fn check_proto(word: &[u8], at: usize, partial: bool) -> Result<Proto, Error> {
+    match word {
+        b"TCP4" => Ok(Proto::Tcp4),
+        b"TCP6" => Ok(Proto::Tcp6),
+        b"UNKNOWN" => Ok(Proto::Unknown),
+        _ if partial
+            && [&b"TCP4"[..], b"TCP6", b"UNKNOWN"]
+                .iter()
+                .any(|p| p.starts_with(word)) =>
+        {
+            // Still growing; the caller never looks at it.
+            Ok(Proto::Unknown)
+        }
+        _ => Err(Error::new(ErrorKind::V1Protocol, at)),
+    }
+}
+
+/// Parse a complete address field; also report whether IPv6 text is canonical.
+fn parse_address(field: &[u8], proto: Proto, which: Endpoint, at: usize) -> Result<(IpAddr, bool), Error> {
+    // The field is printable ASCII (checked by the caller), so it is UTF-8.
+    let text = std::str::from_utf8(field).map_err(|_| Error::new(ErrorKind::V1Address(which), at))?;
+    match proto {
+        Proto::Tcp4 => match text.parse::<Ipv4Addr>() {
+            Ok(ip) => Ok((IpAddr::V4(ip), true)),
+            Err(_) if text.contains(':') => Err(Error::new(ErrorKind::V1FamilyMismatch(which), at)),
+            Err(_) => Err(Error::new(ErrorKind::V1Address(which), at)),
+        },
+        _ => {
+            if text.contains('%') {
+                return Err(Error::new(ErrorKind::V1ZoneId(which), at));
+            }
+            match text.parse::<Ipv6Addr>() {
+                Ok(ip) => Ok((IpAddr::V6(ip), is_canonical(&ip, text))),
+                Err(_) if text.parse::<Ipv4Addr>().is_ok() => {
+                    Err(Error::new(ErrorKind::V1FamilyMismatch(which), at))
+                }
+                Err(_) => Err(Error::new(ErrorKind::V1Address(which), at)),
+            }
+        }
+    }
+}
+
+/// Check a partial address field for characters it can never contain.
+fn check_partial_address(field: &[u8], proto: Proto, which: Endpoint, at: usize) -> Result<(), Error> {
+    for (i, &b) in field.iter().enumerate() {
+        let ok = match proto {
+            Proto::Tcp4 => b.is_ascii_digit() || b == b'.',
+            _ => b.is_ascii_hexdigit() || b == b':' || b == b'.',
+        };
+        if !ok {
+            let kind = match (proto, b) {
+                (Proto::Tcp4, b':') => ErrorKind::V1FamilyMismatch(which),
+                (Proto::Tcp6, b'%') => ErrorKind::V1ZoneId(which),
+                _ => ErrorKind::V1Address(which),
+            };
+            return Err(Error::new(kind, at + i));
+        }
+    }
+    // "01." already has a leading zero that no later byte can fix.
+    if proto == Proto::Tcp4 {
+        for (i, w) in field.windows(2).enumerate() {
+            let octet_start = i == 0 || field[i - 1] == b'.';
+            if octet_start && w[0] == b'0' && w[1].is_ascii_digit() {
+                return Err(Error::new(ErrorKind::V1Address(which), at));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn parse_port(field: &[u8], which: Endpoint, at: usize, partial: bool) -> Result<u16, Error> {
+    let err = |kind| Err(Error::new(kind, at));
+    match field.first() {
+        Some(b'+') | Some(b'-') => return err(ErrorKind::V1PortSign(which)),
+        None if partial => return Ok(0),
+        _ => {}
+    }
+    if let Some(i) = field.iter().position(|b| !b.is_ascii_digit()) {
+        return Err(Error::new(ErrorKind::V1Port(which), at + i));
+    }
+    if field.len() > 1 && field[0] == b'0' {
+        return err(ErrorKind::V1PortLeadingZero(which));
+    }
+    if field.len() > 5 {
+        return err(ErrorKind::V1PortRange(which));
+    }
+    let value = field.iter().fold(0u32, |acc, &b| acc * 10 + u32::from(b - b'0'));
+    u16::try_from(value).or_else(|_| err(ErrorKind::V1PortRange(which)))
+}
+
+/// Compare IPv6 text with its canonical RFC 5952 form without allocating.
+fn is_canonical(ip: &Ipv6Addr, text: &str) -> bool {
+    let mut buf = StackStr::default();
+    if write!(buf, "{ip}").is_err() {
+        return true;
+    }
+    buf.as_str() == text
+}
+
+/// A fixed buffer big enough for any IPv6 address text (45 bytes).
+struct StackStr {
+    buf: [u8; 64],
+    len: usize,
+}
+
+impl Default for StackStr {
+    fn default() -> Self {
+        StackStr {
+            buf: [0; 64],
+            len: 0,
+        }
+    }
+}
+
+impl StackStr {
+    fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.buf[..self.len]).unwrap_or("")
+    }
+}
+
+impl std::fmt::Write for StackStr {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        let end = self.len + s.len();
+        if end > self.buf.len() {
+            return Err(std::fmt::Error);
+        }
+        self.buf[self.len..end].copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
+    }
+}

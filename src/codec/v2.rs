@@ -1,0 +1,166 @@
+//! Version 2: the binary header (§2.2).
+
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+
+use super::{
+    looks_like_header_start, tlv, Addresses, Command, Decoded, Error, ErrorKind, Family, Header,
+    Transport, Version, Warning, SAFE_SEGMENT, V2_PREFIX_LEN, V2_SIGNATURE,
+};
+use crate::sniff;
+
+/// The seven family/transport bytes the spec lists (§2.2).
+const LISTED_FAMILY_BYTES: [u8; 7] = [0x00, 0x11, 0x12, 0x21, 0x22, 0x31, 0x32];
+
+/// A signature mismatch this early means the bytes were never meant as a
+/// v2 header (CRLF-led text, say); later, it is a damaged signature.
+const SIGNATURE_COMMITTED: usize = 4;
+
+pub(super) fn decode(buf: &[u8]) -> Decoded<'_> {
+    let n = buf.len().min(V2_SIGNATURE.len());
+    if let Some(at) = (0..n).find(|&i| buf[i] != V2_SIGNATURE[i]) {
+        if at < SIGNATURE_COMMITTED {
+            return Decoded::NotProxy(sniff::classify(buf));
+        }
+        return invalid(ErrorKind::V2Signature, at);
+    }
+    if let Some(&vc) = buf.get(12) {
+        if vc >> 4 != 2 {
+            return invalid(ErrorKind::V2Version(vc >> 4), 12);
+        }
+        if vc & 0x0F > 1 {
+            return invalid(ErrorKind::V2Command(vc & 0x0F), 12);
+        }
+    }
+    if let Some(&ft) = buf.get(13) {
+        if ft >> 4 > 3 {
+            return invalid(ErrorKind::V2Family(ft >> 4), 13);
+        }
+        if ft & 0x0F > 2 {
+            return invalid(ErrorKind::V2Transport(ft & 0x0F), 13);
+        }
+    }
+    if buf.len() < V2_PREFIX_LEN {
+        return Decoded::Incomplete {
+            needed: V2_PREFIX_LEN - buf.len(),
+        };
+    }
+
+    let command = if buf[12] & 0x0F == 0 {
+        Command::Local
+    } else {
+        Command::Proxy
+    };
+    let ft = buf[13];
+    let family = match ft >> 4 {
+        0 => Family::Unspec,
+        1 => Family::Inet,
+        2 => Family::Inet6,
+        _ => Family::Unix,
+    };
+    let transport = match ft & 0x0F {
+        0 => Transport::Unspec,
+        1 => Transport::Stream,
+        _ => Transport::Dgram,
+    };
+    let len = u16::from_be_bytes([buf[14], buf[15]]);
+    let block = family.block_len();
+    if command == Command::Proxy && usize::from(len) < block {
+        return invalid(
+            ErrorKind::V2LengthTooShort {
+                len,
+                need: block as u16,
+            },
+            14,
+        );
+    }
+    let total = V2_PREFIX_LEN + usize::from(len);
+    if buf.len() < total {
+        return Decoded::Incomplete {
+            needed: total - buf.len(),
+        };
+    }
+    let raw = &buf[..total];
+
+    // A LOCAL header whose len can't hold its family's block is skipped
+    // whole, as the spec says (honour len) and go-proxyproto does.
+    let skip_all = command == Command::Local && usize::from(len) < block;
+    let addresses = if skip_all || block == 0 {
+        Addresses::None
+    } else {
+        read_addresses(family, &raw[V2_PREFIX_LEN..V2_PREFIX_LEN + block])
+    };
+    let tlv_start = if skip_all { total } else { V2_PREFIX_LEN + block };
+
+    let checked = match tlv::check(raw, tlv_start) {
+        Ok(c) => c,
+        Err(e) => return Decoded::Invalid(e),
+    };
+    let mut all = checked.warnings;
+    if command == Command::Proxy && family == Family::Unspec {
+        all.insert(Warning::ProxyWithUnspec);
+    }
+    if !LISTED_FAMILY_BYTES.contains(&ft) {
+        all.insert(Warning::UnlistedFamilyByte);
+    }
+    if command == Command::Local && block > 0 && len > 0 {
+        all.insert(Warning::LocalWithAddressBlock);
+    }
+    if command == Command::Local && tlv_start < total {
+        all.insert(Warning::LocalWithTlvs);
+    }
+    if total > SAFE_SEGMENT {
+        all.insert(Warning::MayBeSplit);
+    }
+    if total > 4096 {
+        all.insert(Warning::LargerThan4096);
+    }
+    if looks_like_header_start(&buf[total..]) {
+        all.insert(Warning::StackedHeader);
+    }
+
+    Decoded::Complete(Header {
+        version: Version::V2,
+        command,
+        family,
+        transport,
+        family_byte: Some(ft),
+        addresses,
+        raw,
+        tlv_start,
+        crc32c: checked.crc32c,
+        warnings: all,
+    })
+}
+
+fn invalid(kind: ErrorKind, offset: usize) -> Decoded<'static> {
+    Decoded::Invalid(Error::new(kind, offset))
+}
+
+fn read_addresses(family: Family, b: &[u8]) -> Addresses<'_> {
+    let port = |i: usize| u16::from_be_bytes([b[i], b[i + 1]]);
+    match family {
+        Family::Inet => {
+            let src = Ipv4Addr::new(b[0], b[1], b[2], b[3]);
+            let dst = Ipv4Addr::new(b[4], b[5], b[6], b[7]);
+            Addresses::Inet {
+                src: SocketAddr::new(src.into(), port(8)),
+                dst: SocketAddr::new(dst.into(), port(10)),
+            }
+        }
+        Family::Inet6 => {
+            let mut s = [0u8; 16];
+            let mut d = [0u8; 16];
+            s.copy_from_slice(&b[0..16]);
+            d.copy_from_slice(&b[16..32]);
+            Addresses::Inet {
+                src: SocketAddr::new(Ipv6Addr::from(s).into(), port(32)),
+                dst: SocketAddr::new(Ipv6Addr::from(d).into(), port(34)),
+            }
+        }
+        Family::Unix => Addresses::Unix {
+            src: &b[0..108],
+            dst: &b[108..216],
+        },
+        Family::Unspec => Addresses::None,
+    }
+}

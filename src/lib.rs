@@ -1,0 +1,7 @@
+//! ppctl: a toolkit for the PROXY protocol (v1 text, v2 binary).
+//!
+//! The library holds all logic; the `ppctl` binary only parses arguments and
+//! calls [`cmd::run`]. The [`codec`] is pure (no I/O, no printing).
+
+pub mod codec;
+pub mod sniff;
