@@ -3,5 +3,10 @@
 //! The library holds all logic; the `ppctl` binary only parses arguments and
 //! calls [`cmd::run`]. The [`codec`] is pure (no I/O, no printing).
 
+pub mod cli;
+pub mod cmd;
 pub mod codec;
+pub mod error;
+pub mod receivers;
+pub mod render;
 pub mod sniff;

@@ -1,1 +1,8 @@
-fn main() {}
+//! The `ppctl` binary: parse arguments, run, map the result to an exit code.
+
+use clap::Parser;
+
+fn main() -> std::process::ExitCode {
+    let cli = ppctl::cli::Cli::parse();
+    ppctl::cmd::run(cli).into()
+}

@@ -1,0 +1,38 @@
+//! The command line, in one place (clap derive). Each subcommand's options
+//! live next to its code in `cmd::*`; this file ties them together.
+
+use clap::{Parser, Subcommand};
+
+use crate::render::ColorChoice;
+
+pub const EXIT_CODES: &str = "\
+Exit codes:
+  0    success: a valid header, or every expectation met
+  1    check failed: invalid, incomplete or missing header; an expectation
+       not met; a problem verdict in a capture
+  2    usage or I/O error: ppctl could not do its job
+  130  interrupted (SIGINT) before finishing";
+
+/// A toolkit for the PROXY protocol (v1 text, v2 binary): send crafted
+/// headers, stand up a receiver, decode bytes and captures, and explain why
+/// a sender and a receiver disagree.
+#[derive(Debug, Parser)]
+#[command(name = "ppctl", version, about, after_help = EXIT_CODES, max_term_width = 100)]
+pub struct Cli {
+    /// When to use color: auto (a terminal, and NO_COLOR unset), always, never.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true)]
+    pub color: ColorChoice,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Decode and explain bytes: is this a valid PROXY header, and what would receivers do?
+    Inspect(crate::cmd::inspect::InspectArgs),
+    /// Print shell completions to stdout.
+    Completions(crate::cmd::generate::CompletionsArgs),
+    /// Write the man page (docs/ppctl.1 by default).
+    Man(crate::cmd::generate::ManArgs),
+}

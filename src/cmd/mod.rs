@@ -1,0 +1,59 @@
+//! Subcommands. Each returns an [`ExitCode`] or an [`Error`]; `run` prints
+//! errors once, on stderr, and maps them to exit code 2.
+
+pub mod generate;
+pub mod inspect;
+
+use std::io::{self, Write};
+
+use crate::cli::{Cli, Command};
+use crate::error::{Error, ExitCode, Result};
+use crate::render::Style;
+
+/// Run a parsed command line.
+pub fn run(cli: Cli) -> ExitCode {
+    let style = Style::new(cli.color);
+    let result = match cli.command {
+        Command::Inspect(args) => inspect::run(&args, style),
+        Command::Completions(args) => generate::completions(&args),
+        Command::Man(args) => generate::man(&args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) if is_broken_pipe(&e) => ExitCode::Success,
+        Err(e) => {
+            report_error(&e);
+            ExitCode::Error
+        }
+    }
+}
+
+/// Print an error (and its causes) to stderr, once.
+pub fn report_error(e: &Error) {
+    let mut err = io::stderr().lock();
+    let _ = writeln!(err, "ppctl: error: {e}");
+    if let Error::Other(inner) = e {
+        for cause in inner.chain().skip(1) {
+            let _ = writeln!(err, "  caused by: {cause}");
+        }
+    }
+}
+
+fn is_broken_pipe(e: &Error) -> bool {
+    match e {
+        Error::Io { source, .. } => source.kind() == io::ErrorKind::BrokenPipe,
+        Error::Other(inner) => inner
+            .downcast_ref::<io::Error>()
+            .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe),
+        Error::Usage(_) => false,
+    }
+}
+
+/// Write all of `text` to stdout; a closed pipe is reported as BrokenPipe
+/// (and treated as success by `run`).
+pub fn print(text: &str) -> Result<()> {
+    let mut out = io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|_| out.flush())
+        .map_err(|e| Error::io("writing to stdout", e))
+}

@@ -1,0 +1,260 @@
+//! The stable JSON view of a decoded header: the "inspect schema" shared by
+//! `inspect`, `send --dry-run`, `listen` and `pcap` (docs/json.md). These
+//! DTOs are separate from the codec's types so the schema can stay stable.
+
+use std::net::SocketAddr;
+
+use serde::Serialize;
+
+use crate::codec::{self, tlv, Addresses, Decoded, Header};
+use crate::receivers::{self, Prediction};
+use crate::sniff::{self, Sniffed};
+
+/// Schema version of every JSON object ppctl prints.
+pub const SCHEMA: u32 = 1;
+
+/// An endpoint: `{address, port}` for IP, `{path}` for UNIX.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(untagged)]
+pub enum EndpointJson {
+    Inet { address: String, port: u16 },
+    Unix { path: String, #[serde(rename = "abstract")] abstract_ns: bool },
+}
+
+impl EndpointJson {
+    pub fn inet(a: SocketAddr) -> Self {
+        EndpointJson::Inet {
+            address: a.ip().to_string(),
+            port: a.port(),
+        }
+    }
+
+    fn unix(raw: &[u8]) -> Self {
+        match codec::unix_path(raw) {
+            Some((abstract_ns, p)) => EndpointJson::Unix {
+                path: p.to_string(),
+                abstract_ns,
+            },
+            None => EndpointJson::Unix {
+                path: format!("0x{}", hex::encode(raw)),
+                abstract_ns: false,
+            },
+        }
+    }
+}
+
+impl std::fmt::Display for EndpointJson {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            EndpointJson::Inet { address, port } if address.contains(':') => {
+                write!(f, "[{address}]:{port}")
+            }
+            EndpointJson::Inet { address, port } => write!(f, "{address}:{port}"),
+            EndpointJson::Unix { path, abstract_ns: true } => write!(f, "unix:@{path}"),
+            EndpointJson::Unix { path, .. } => write!(f, "unix:{path}"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct TlvJson {
+    #[serde(rename = "type")]
+    pub kind: u8,
+    pub name: &'static str,
+    pub offset: usize,
+    pub length: usize,
+    /// The raw value, lower-case hex.
+    pub value: String,
+    /// A readable form, or null when the value is opaque.
+    pub decoded: Option<String>,
+}
+
+impl TlvJson {
+    pub fn from_tlv(t: &tlv::Tlv<'_>) -> Self {
+        let decoded = match t.decoded() {
+            tlv::Value::Bytes(_) => None,
+            v => Some(v.to_string()),
+        };
+        TlvJson {
+            kind: t.kind,
+            name: t.name(),
+            offset: t.offset,
+            length: t.value.len(),
+            value: hex::encode(t.value),
+            decoded,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct WarningJson {
+    pub code: &'static str,
+    pub message: &'static str,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ErrorJson {
+    pub kind: &'static str,
+    pub offset: usize,
+    pub message: String,
+    pub rule: &'static str,
+    pub hint: &'static str,
+}
+
+impl ErrorJson {
+    pub fn from_error(e: &codec::Error) -> Self {
+        ErrorJson {
+            kind: e.code(),
+            offset: e.offset,
+            message: e.kind.to_string(),
+            rule: e.kind.rule(),
+            hint: e.kind.hint(),
+        }
+    }
+}
+
+/// What some bytes look like (not-a-header input, or the payload).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct SniffJson {
+    pub kind: &'static str,
+    pub description: String,
+    pub length: usize,
+}
+
+impl SniffJson {
+    pub fn of(bytes: &[u8]) -> Self {
+        Self::from_sniffed(&sniff::classify(bytes), bytes.len())
+    }
+
+    pub fn from_sniffed(s: &Sniffed<'_>, length: usize) -> Self {
+        SniffJson {
+            kind: s.code(),
+            description: s.to_string(),
+            length,
+        }
+    }
+}
+
+/// One decoded header (or the failure to find one), as JSON.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct HeaderJson {
+    /// valid, invalid, incomplete or not-proxy.
+    pub verdict: &'static str,
+    pub version: Option<u8>,
+    pub command: Option<&'static str>,
+    pub protocol: Option<&'static str>,
+    pub source: Option<EndpointJson>,
+    pub destination: Option<EndpointJson>,
+    pub tlvs: Vec<TlvJson>,
+    /// Bytes the header used.
+    pub length: Option<usize>,
+    pub crc32c: Option<String>,
+    pub warnings: Vec<WarningJson>,
+    pub error: Option<ErrorJson>,
+    /// For `incomplete`: at least this many more bytes are needed.
+    pub needed: Option<usize>,
+    /// For `not-proxy`: what the bytes look like instead.
+    pub looks_like: Option<SniffJson>,
+    /// What follows the header, if anything.
+    pub payload: Option<SniffJson>,
+}
+
+impl HeaderJson {
+    /// Build from a decode result and the bytes that were decoded.
+    pub fn new(decoded: &Decoded<'_>, input: &[u8]) -> Self {
+        let mut j = HeaderJson {
+            verdict: verdict(decoded),
+            version: None,
+            command: None,
+            protocol: None,
+            source: None,
+            destination: None,
+            tlvs: Vec::new(),
+            length: None,
+            crc32c: None,
+            warnings: Vec::new(),
+            error: None,
+            needed: None,
+            looks_like: None,
+            payload: None,
+        };
+        match decoded {
+            Decoded::Complete(h) => j.fill(h, input),
+            Decoded::Invalid(e) => j.error = Some(ErrorJson::from_error(e)),
+            Decoded::Incomplete { needed } => j.needed = Some(*needed),
+            Decoded::NotProxy(s) => j.looks_like = Some(SniffJson::from_sniffed(s, input.len())),
+        }
+        j
+    }
+
+    fn fill(&mut self, h: &Header<'_>, input: &[u8]) {
+        self.version = Some(h.version.number());
+        self.command = Some(h.command.name());
+        self.protocol = Some(h.protocol_name());
+        match h.addresses {
+            Addresses::Inet { src, dst } => {
+                self.source = Some(EndpointJson::inet(src));
+                self.destination = Some(EndpointJson::inet(dst));
+            }
+            Addresses::Unix { src, dst } => {
+                self.source = Some(EndpointJson::unix(src));
+                self.destination = Some(EndpointJson::unix(dst));
+            }
+            Addresses::None => {}
+        }
+        self.tlvs = h.tlvs().map(|t| TlvJson::from_tlv(&t)).collect();
+        self.length = Some(h.len());
+        self.crc32c = h.crc32c.map(|c| format!("{c:#010x}"));
+        self.warnings = h
+            .warnings
+            .iter()
+            .map(|w| WarningJson {
+                code: w.code(),
+                message: w.message(),
+            })
+            .collect();
+        let rest = &input[h.len().min(input.len())..];
+        if !rest.is_empty() {
+            self.payload = Some(SniffJson::of(rest));
+        }
+    }
+
+    /// "src → dst" for one-line views, or the protocol word when there are
+    /// no addresses.
+    pub fn tuple(&self) -> String {
+        match (&self.source, &self.destination) {
+            (Some(s), Some(d)) => format!("{s} -> {d}"),
+            _ => self.protocol.unwrap_or("-").to_string(),
+        }
+    }
+}
+
+/// The verdict word for a decode result.
+pub fn verdict(d: &Decoded<'_>) -> &'static str {
+    match d {
+        Decoded::Complete(_) => "valid",
+        Decoded::Invalid(_) => "invalid",
+        Decoded::Incomplete { .. } => "incomplete",
+        Decoded::NotProxy(_) => "not-proxy",
+    }
+}
+
+/// The full `inspect --json` object.
+#[derive(Debug, Clone, Serialize)]
+pub struct InspectJson {
+    pub schema: u32,
+    #[serde(flatten)]
+    pub header: HeaderJson,
+    /// What real receivers would do with these bytes.
+    pub receivers: Vec<Prediction>,
+}
+
+impl InspectJson {
+    pub fn new(decoded: &Decoded<'_>, input: &[u8]) -> Self {
+        InspectJson {
+            schema: SCHEMA,
+            header: HeaderJson::new(decoded, input),
+            receivers: receivers::predict(decoded, input),
+        }
+    }
+}

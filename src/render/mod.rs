@@ -1,0 +1,9 @@
+//! Output: one data model per result, rendered for humans (tables, color)
+//! or as stable JSON (see docs/json.md). Commands produce data; these
+//! modules format it. Results go to stdout, diagnostics to stderr.
+
+pub mod hexdump;
+pub mod json;
+pub mod style;
+
+pub use style::{ColorChoice, Style};
