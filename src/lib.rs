@@ -7,6 +7,8 @@ pub mod cli;
 pub mod cmd;
 pub mod codec;
 pub mod error;
+pub mod input;
 pub mod receivers;
 pub mod render;
+pub mod samples;
 pub mod sniff;
