@@ -224,6 +224,13 @@ impl Haproxy {
     pub fn wait_log(&self, needle: &str) -> String {
         wait_for_text(|| self.log(), needle)
     }
+
+    /// The log once it has at least `count` lines (or after [`LOG_TIMEOUT`]).
+    /// HAProxy logs one line per connection, so this waits for the line of
+    /// the `count`-th connection.
+    pub fn wait_log_lines(&self, count: usize) -> String {
+        wait_for(|| self.log(), |log| log.lines().count() >= count)
+    }
 }
 
 /// One peer process, its temp dir, and its output files.
@@ -378,10 +385,15 @@ fn check_config(exe: &Path, args: &[OsString], what: &str, config: &str) {
 }
 
 fn wait_for_text(read: impl Fn() -> String, needle: &str) -> String {
+    wait_for(read, |text| text.contains(needle))
+}
+
+/// Poll `read` until `done` holds or [`LOG_TIMEOUT`] passes; return the last text.
+fn wait_for(read: impl Fn() -> String, done: impl Fn(&str) -> bool) -> String {
     let deadline = Instant::now() + LOG_TIMEOUT;
     loop {
         let text = read();
-        if text.contains(needle) || Instant::now() >= deadline {
+        if done(&text) || Instant::now() >= deadline {
             return text;
         }
         thread::sleep(Duration::from_millis(20));
