@@ -374,7 +374,8 @@ fn haproxy_accept_proxy_accepts_v1_and_v2() {
         assert!(
             line.starts_with("203.0.113.7:51000 [")
                 && line.contains(" 200 ")
-                && line.ends_with(" - - LR-- 1/1/0/0/0 0/0 \"GET / HTTP/1.1\""),
+                && line.contains(" - - LR-- ")
+                && line.ends_with(" \"GET / HTTP/1.1\""),
             "{version:?}: {log}"
         );
     }
@@ -534,12 +535,14 @@ fn haproxy_accept_proxy_rejects_broken_headers() {
         "{response}"
     );
     let log = haproxy.wait_log_lines(cases.len() + 2);
-    let last = log.lines().last().unwrap_or("");
-    assert!(
-        last.starts_with("203.0.113.7:51000 [")
-            && last.ends_with(" PR-- 1/1/0/0/0 0/0 \"<BADREQ>\""),
-        "{log}"
-    );
+    // Counters (actconn/feconn...) vary with how fast the last connection
+    // was released, so they are not compared.
+    let badreq = log.lines().any(|line| {
+        line.starts_with("203.0.113.7:51000 [")
+            && line.contains(" 400 0 - - PR-- ")
+            && line.ends_with(" \"<BADREQ>\"")
+    });
+    assert!(badreq, "{log}");
 }
 
 #[test]
