@@ -31,6 +31,8 @@ pub struct Cli {
 pub enum Command {
     /// Decode and explain bytes: is this a valid PROXY header, and what would receivers do?
     Inspect(crate::cmd::inspect::InspectArgs),
+    /// Stand up a receiver that shows exactly what arrived (like nginx with or without proxy_protocol).
+    Listen(crate::cmd::listen::ListenArgs),
     /// Print shell completions to stdout.
     Completions(crate::cmd::generate::CompletionsArgs),
     /// Write the man page (docs/ppctl.1 by default).
