@@ -31,6 +31,8 @@ pub struct Cli {
 pub enum Command {
     /// Decode and explain bytes: is this a valid PROXY header, and what would receivers do?
     Inspect(crate::cmd::inspect::InspectArgs),
+    /// Send a crafted PROXY header (and a payload) to a receiver, and explain its reply.
+    Send(Box<crate::cmd::send::SendArgs>),
     /// Print shell completions to stdout.
     Completions(crate::cmd::generate::CompletionsArgs),
     /// Write the man page (docs/ppctl.1 by default).

@@ -10,4 +10,5 @@ pub mod error;
 pub mod net;
 pub mod receivers;
 pub mod render;
+pub mod send;
 pub mod sniff;
