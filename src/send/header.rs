@@ -92,6 +92,10 @@ impl HeaderPlan {
                 dst: dst.clone(),
             },
         };
+        if let Some(c) = self.corrupt.filter(|c| !c.applies_to(self.version)) {
+            let other = if self.version == Version::V1 { 2 } else { 1 };
+            return Err(CorruptError::WrongVersion(c.name(), other).into());
+        }
         let mut tlvs = self.tlvs.clone();
         if self.corrupt == Some(Corruption::Crc) && !tlvs.iter().any(|(k, _)| *k == tlv::CRC32C) {
             tlvs.push((tlv::CRC32C, Vec::new()));
