@@ -33,6 +33,8 @@ pub enum Command {
     Inspect(crate::cmd::inspect::InspectArgs),
     /// Stand up a receiver that shows exactly what arrived (like nginx with or without proxy_protocol).
     Listen(crate::cmd::listen::ListenArgs),
+    /// Send a crafted PROXY header (and a payload) to a receiver, and explain its reply.
+    Send(Box<crate::cmd::send::SendArgs>),
     /// Print shell completions to stdout.
     Completions(crate::cmd::generate::CompletionsArgs),
     /// Write the man page (docs/ppctl.1 by default).

@@ -8,6 +8,8 @@ pub mod cmd;
 pub mod codec;
 pub mod error;
 pub mod listen;
+pub mod net;
 pub mod receivers;
 pub mod render;
+pub mod send;
 pub mod sniff;
