@@ -269,7 +269,7 @@ impl ConnRecord {
                 d.length, d.looks_like.description
             ));
             if let Ok(bytes) = hex::decode(&d.hex) {
-                for l in hexdump::plain(&bytes).lines() {
+                for l in hexdump::classic(&bytes, None, style).lines() {
                     line.push_str(&format!("    {l}\n"));
                 }
             }

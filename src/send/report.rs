@@ -214,7 +214,7 @@ impl SendJson {
         }
         if self.mode == "dry-run" || self.header.verdict != "valid" {
             let bytes = hex::decode(&self.header_hex).unwrap_or_default();
-            out.push_str(&style.dim(&hexdump::plain(&bytes)));
+            out.push_str(&style.dim(&hexdump::classic(&bytes, None, crate::render::Style::plain())));
         }
         if let Some(b) = &self.banner {
             line(
