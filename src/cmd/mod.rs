@@ -4,6 +4,7 @@
 pub mod generate;
 pub mod inspect;
 pub mod listen;
+pub mod repro;
 pub mod send;
 
 use std::io::{self, Write};
@@ -18,6 +19,7 @@ pub fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
         Command::Inspect(args) => inspect::run(&args, style),
         Command::Listen(args) => listen::run(&args, style),
+        Command::Repro(args) => repro::run(&args, style),
         Command::Send(args) => send::run(&args, style),
         Command::Completions(args) => generate::completions(&args),
         Command::Man(args) => generate::man(&args),

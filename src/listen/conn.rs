@@ -255,11 +255,6 @@ impl Conn<'_> {
 
     /// Off mode met a header: nginx parses it as a request line and answers 400.
     async fn unexpected(&mut self) {
-        let line_end = self
-            .buf
-            .iter()
-            .position(|&b| b == b'\r' || b == b'\n')
-            .unwrap_or(self.buf.len());
         if self.rec.header.is_none() {
             self.rec.header = Some(HeaderJson::new(
                 &codec::decode(&self.buf),
@@ -270,10 +265,14 @@ impl Conn<'_> {
         self.rec.error = Some(
             "a PROXY header reached a receiver that does not expect one: nginx answers 400 Bad Request".into(),
         );
-        self.rec.log = Some(nginx::invalid_request(
-            &self.buf[..line_end.min(self.buf.len())],
-        ));
-        self.rec.request = Some(String::from_utf8_lossy(&self.buf[..line_end]).into_owned());
+        self.rec.log = Some(nginx::invalid_request(&self.buf));
+        // The request line as nginx sees it: empty lines skipped.
+        let line = self
+            .buf
+            .split(|&b| b == b'\r' || b == b'\n')
+            .find(|l| !l.is_empty())
+            .unwrap_or(&[]);
+        self.rec.request = Some(String::from_utf8_lossy(line).into_owned());
         self.write(&nginx::bad_request(SystemTime::now()), Reply::BadRequest)
             .await;
     }
