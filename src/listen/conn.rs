@@ -54,7 +54,9 @@ struct Conn<'a> {
     local: SocketAddr,
 }
 
-/// Serve one connection to the end and say what happened.
+/// Serve one connection to the end and say what happened. The stream is
+/// handed back open: the caller records first and closes after, so a client
+/// that sees the close can count on the line being out.
 pub async fn serve(
     stream: TcpStream,
     peer: SocketAddr,
@@ -62,7 +64,7 @@ pub async fn serve(
     id: u64,
     cfg: &Config,
     stop: watch::Receiver<bool>,
-) -> ConnRecord {
+) -> (ConnRecord, TcpStream) {
     let started = Instant::now();
     let rec = ConnRecord::new(
         id,
@@ -83,13 +85,11 @@ pub async fn serve(
         local,
     };
     conn.run().await;
-    // Best effort: the peer may already be gone.
-    let _ = conn.stream.shutdown().await;
     let mut rec = conn.rec;
     rec.bytes_in += conn.buf.len() as u64;
     rec.duration_ms = started.elapsed().as_millis() as u64;
     rec.matched = expectations(cfg, &rec);
-    rec
+    (rec, conn.stream)
 }
 
 /// `--expect-src` / `--expect-version` against the accepted header.
