@@ -20,13 +20,16 @@ pub fn human(m: &Matrix, style: Style) -> String {
             m.claimed_source
         )),
     }
+    if m.target.is_none() {
+        out.push_str(&style.dim(LEGEND));
+    }
     let mut table = Table::new();
     table
         .load_preset(UTF8_FULL)
         .set_content_arrangement(ContentArrangement::Dynamic)
         .set_width(TABLE_WIDTH);
     if m.target.is_none() {
-        let mut head = vec![TableCell::new("sender \\ receiver")];
+        let mut head = vec![TableCell::new("sender")];
         head.extend(
             RECEIVERS
                 .iter()
@@ -127,13 +130,11 @@ pub fn human(m: &Matrix, style: Style) -> String {
 const TABLE_WIDTH: u16 = 120;
 
 fn receiver_title(name: &str) -> String {
-    match name {
-        "off" => "off (nginx without proxy_protocol)".into(),
-        "require" => "require (nginx listen ... proxy_protocol)".into(),
-        "auto" => "auto (either)".into(),
-        other => other.into(),
-    }
+    format!("receiver: {name}")
 }
+
+/// What the receiver columns stand for.
+const LEGEND: &str = "receivers: off = nginx without proxy_protocol; require = nginx `listen ... proxy_protocol`; auto = either (spoofable)\n";
 
 fn sender_title(s: Sender) -> String {
     match s {
@@ -145,7 +146,7 @@ fn sender_title(s: Sender) -> String {
 
 fn client_got(c: &Cell) -> String {
     match (c.outcome, &c.client_ip, &c.status_line) {
-        (Outcome::HttpOk, Some(ip), _) => format!("200, client shown as {ip}"),
+        (Outcome::HttpOk, Some(ip), _) => format!("200, client {ip}"),
         (_, _, Some(line)) => format!("{line} ({})", c.end),
         (o, _, None) => format!("{} ({})", o.name(), c.end),
     }
