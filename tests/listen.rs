@@ -423,3 +423,32 @@ fn bad_arguments_are_usage_errors() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a CIDR"));
 }
+
+#[test]
+fn all_interfaces_means_v4_and_v6_on_one_port() {
+    let l = Listen::start_raw(&["listen", ":0", "--json", "--count", "2"]);
+    let first: Value = serde_json::from_str(&l.first).expect("JSON");
+    assert_eq!(
+        first["addresses"][0]
+            .as_str()
+            .map(|a| a.starts_with("[::]:")),
+        Some(true),
+        "{first}"
+    );
+    talk(l.port, GET, false);
+    let v6 = TcpStream::connect(("::1", l.port));
+    if let Ok(mut s) = v6 {
+        s.write_all(GET).expect("write");
+        s.set_read_timeout(Some(listen_support::BOUND))
+            .expect("timeout");
+        listen_support::read_all(&mut s);
+    } else {
+        eprintln!("SKIP (v6 half): no IPv6 loopback here");
+        talk(l.port, GET, false);
+    }
+    let (status, lines) = l.finish();
+    assert_eq!(status.code(), Some(0));
+    let (recs, _) = Listen::split(&lines);
+    // IPv4 peers of the dual-stack socket are shown as IPv4.
+    assert_eq!(recs[0]["peer"]["address"], "127.0.0.1");
+}
