@@ -136,39 +136,31 @@ fn byte_at_a_time_sender_is_served() {
     assert_eq!(recs[1]["header"]["version"], 1);
 }
 
-#[test]
-fn v2_claiming_65535_is_capped_or_timed_out() {
+/// A v2 prefix announcing len 65535 (then 12 address bytes, then silence):
+/// the verdict and the record, once the server has closed on us.
+fn claim_65535(args: &[&str]) -> serde_json::Value {
     let mut prefix = b"\r\n\r\n\0\r\nQUIT\n\x21\x11\xff\xff".to_vec();
     prefix.extend_from_slice(&[0u8; 12]);
+    let l = Listen::start(&[&["--count", "1"], args].concat());
+    let mut s = TcpStream::connect((Ipv4Addr::LOCALHOST, l.port)).expect("connect");
+    s.write_all(&prefix).expect("write");
+    s.set_read_timeout(Some(listen_support::BOUND))
+        .expect("timeout");
+    assert!(read_all(&mut s).is_empty());
+    let (_, lines) = l.finish();
+    Listen::split(&lines).0.remove(0)
+}
+
+#[test]
+fn v2_claiming_65535_is_capped_or_timed_out() {
     // Default cap (4096): refused as soon as the 16-byte prefix is in.
-    let l = Listen::start(&["--count", "1"]);
-    let mut s = TcpStream::connect((Ipv4Addr::LOCALHOST, l.port)).expect("connect");
-    s.write_all(&prefix).expect("write");
-    s.set_read_timeout(Some(listen_support::BOUND))
-        .expect("timeout");
-    assert!(read_all(&mut s).is_empty());
-    let (_, lines) = l.finish();
-    let (recs, _) = Listen::split(&lines);
-    assert_eq!(recs[0]["verdict"], "too-large");
-    assert!(recs[0]["error"].as_str().unwrap_or("").contains("65551"));
+    let r = claim_65535(&[]);
+    assert_eq!(r["verdict"], "too-large");
+    assert!(r["error"].as_str().unwrap_or("").contains("65551"));
     // Cap raised to the maximum: it waits, then the header timeout ends it.
-    let l = Listen::start(&[
-        "--count",
-        "1",
-        "--max-header",
-        "65551",
-        "--header-timeout",
-        "300ms",
-    ]);
-    let mut s = TcpStream::connect((Ipv4Addr::LOCALHOST, l.port)).expect("connect");
-    s.write_all(&prefix).expect("write");
-    s.set_read_timeout(Some(listen_support::BOUND))
-        .expect("timeout");
-    assert!(read_all(&mut s).is_empty());
-    let (_, lines) = l.finish();
-    let (recs, _) = Listen::split(&lines);
-    assert_eq!(recs[0]["verdict"], "timeout");
-    assert_eq!(recs[0]["bytes_in"], 28);
+    let r = claim_65535(&["--max-header", "65551", "--header-timeout", "300ms"]);
+    assert_eq!(r["verdict"], "timeout");
+    assert_eq!(r["bytes_in"], 28);
 }
 
 #[test]

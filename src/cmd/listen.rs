@@ -124,12 +124,17 @@ struct ListeningJson {
 }
 
 pub fn run(args: &ListenArgs, style: Style) -> Result<ExitCode> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
+    runtime()?.block_on(serve(args, style))
+}
+
+/// The runtime for a server (and `repro`, which runs servers): two worker
+/// threads, so a busy writer or a burst of accepts never stalls the rest.
+pub fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
-        .map_err(|e| Error::io("starting the async runtime", e))?;
-    rt.block_on(serve(args, style))
+        .map_err(|e| Error::io("starting the async runtime", e))
 }
 
 async fn serve(args: &ListenArgs, style: Style) -> Result<ExitCode> {

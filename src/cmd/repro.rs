@@ -22,12 +22,7 @@ pub struct ReproArgs {
 }
 
 pub fn run(args: &ReproArgs, style: Style) -> Result<ExitCode> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| Error::io("starting the async runtime", e))?;
-    let matrix = rt
+    let matrix = super::listen::runtime()?
         .block_on(async {
             match &args.target {
                 Some(t) => repro::run_target(t.clone(), args.timeout).await,

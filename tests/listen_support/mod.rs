@@ -190,3 +190,15 @@ pub fn body(response: &[u8]) -> String {
 pub fn v1(src: &str, dst: &str, sport: u16, dport: u16) -> Vec<u8> {
     format!("PROXY TCP4 {src} {dst} {sport} {dport}\r\n").into_bytes()
 }
+
+/// The TLV names of a record's header.
+pub fn tlv_names(record: &Value) -> Vec<String> {
+    record["header"]["tlvs"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|t| t["name"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
