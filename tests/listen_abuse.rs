@@ -31,7 +31,7 @@ fn a_thousand_silent_clients_do_not_starve_a_valid_one() {
         "--count",
         &count,
         "--header-timeout",
-        "1s",
+        "2s",
         "--proxy-protocol",
         "require",
     ]);

@@ -65,7 +65,10 @@ pub struct ListenArgs {
     /// Exit 1 unless every connection carried a header of this version.
     #[arg(long, value_name = "1|2", value_parser = clap::value_parser!(u8).range(1..=2))]
     pub expect_version: Option<u8>,
-    /// JSON lines on stdout (docs/json-listen.md).
+    /// JSON Lines on stdout: a "listening" object first (with the bound
+    /// addresses), one "connection" object per connection, a "summary" at
+    /// the end (docs/json-listen.md). Without it the same events are text
+    /// lines, also on stdout, starting with `listening on ADDR`.
     #[arg(long)]
     pub json: bool,
 }
