@@ -2,7 +2,13 @@
 //!
 //! The texts live in this ONE function until the shared fixes table
 //! (src/diagnose/fixes.rs, branch `diag`) is on main; the 400 case reuses
-//! `send`'s list so the two commands say the same thing.
+//! `send`'s list so the two commands say the same thing. When the table
+//! lands, the entries map to its ids: PP-UNEXPECTED ->
+//! ingress-nginx-use-proxy-protocol, nginx-listen-proxy-protocol,
+//! haproxy-accept-proxy, disable-at-sender; PP-MISSING -> enable-at-sender,
+//! haproxy-send-proxy, nginx-stream-send-proxy-protocol, client-send-header,
+//! route-through-lb, nginx-remove-proxy-protocol; PP-SPOOF ->
+//! require-header-and-allowlist.
 
 use serde::Serialize;
 

@@ -365,7 +365,17 @@ fn cell(sender: Sender, receiver: Option<Mode>, reply: &Reply, rec: Option<&Conn
     let response = (outcome != Outcome::HttpOk && !reply.received.is_empty()).then(|| {
         String::from_utf8_lossy(&reply.received[..reply.received.len().min(1024)]).into_owned()
     });
-    let explanation = send::explain::explain(reply, sender != Sender::None, false).summary;
+    let explanation = match (sender, outcome) {
+        // send's reading assumes a header went out.
+        (Sender::None, Outcome::HttpOk) => format!(
+            "the receiver answered `{}` to a request without a header",
+            first_line
+                .as_deref()
+                .unwrap_or("HTTP")
+                .trim_start_matches("HTTP/1.1 ")
+        ),
+        _ => send::explain::explain(reply, sender != Sender::None, false).summary,
+    };
     let (predicted, as_predicted, broken, diagnosis) = match receiver {
         Some(mode) => {
             let p = predict(sender, mode);
