@@ -122,10 +122,12 @@ pub fn explain(reply: &Reply, sent_header: bool, udp: bool) -> Explanation {
         match reply.end {
             End::EofWithoutData | End::Reset => {
                 let how = if reply.end == End::Reset { "reset (RST)" } else { "closed (FIN)" };
-                (
-                    Verdict::Rejected,
-                    format!("the receiver {how} the connection without a reply: it rejected {what}, or it wants the other PROXY protocol version"),
-                )
+                let why = if sent_header {
+                    "it rejected the header, or it wants the other PROXY protocol version".to_string()
+                } else {
+                    format!("it rejected {what}; a receiver that requires a PROXY header (nginx `listen ... proxy_protocol`, HAProxy accept-proxy) closes like this when none comes first")
+                };
+                (Verdict::Rejected, format!("the receiver {how} the connection without a reply: {why}"))
             }
             End::Timeout if udp => (
                 Verdict::NoDatagram,

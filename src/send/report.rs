@@ -204,7 +204,11 @@ impl SendJson {
         if let (Some(local), Some(peer)) = (&self.local, &self.peer) {
             line(&mut out, "socket", format!("{local} -> {peer}"));
         }
-        out.push_str(&header_view(&self.header, style));
+        if self.header_hex.is_empty() {
+            line(&mut out, "header", "none (no PROXY header is sent)".to_string());
+        } else {
+            out.push_str(&header_view(&self.header, style));
+        }
         if let Some(p) = &self.payload {
             line(
                 &mut out,
@@ -212,7 +216,7 @@ impl SendJson {
                 format!("{} ({} bytes)", p.description, p.length),
             );
         }
-        if self.mode == "dry-run" || self.header.verdict != "valid" {
+        if !self.header_hex.is_empty() && (self.mode == "dry-run" || self.header.verdict != "valid") {
             let bytes = hex::decode(&self.header_hex).unwrap_or_default();
             out.push_str(&style.dim(&hexdump::plain(&bytes)));
         }
@@ -293,14 +297,14 @@ pub fn header_view(h: &HeaderJson, style: &Style) -> String {
         v => style.bad(v),
     };
     let what = match (h.version, h.command, h.protocol) {
-        (Some(v), Some(c), Some(p)) => format!("v{v} {c} {p} {}", h.tuple()),
+        (Some(v), Some(c), Some(p)) => format!(" v{v} {c} {p} {}", h.tuple()),
         _ => String::new(),
     };
     let len = h
         .length
         .map(|l| format!(" ({l} bytes)"))
         .unwrap_or_default();
-    line("header", format!("{verdict} {what}{len}"));
+    line("header", format!("{verdict}{what}{len}"));
     for t in &h.tlvs {
         let value = t
             .decoded
