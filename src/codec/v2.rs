@@ -17,7 +17,12 @@ const SIGNATURE_COMMITTED: usize = 4;
 
 pub(super) fn decode(buf: &[u8]) -> Decoded<'_> {
     let n = buf.len().min(V2_SIGNATURE.len());
-    if let Some(at) = (0..n).find(|&i| buf[i] != V2_SIGNATURE[i]) {
+    // Fast path: one comparison of the whole signature.
+    let matches = n == V2_SIGNATURE.len() && buf[..n] == V2_SIGNATURE;
+    if let Some(at) = (!matches)
+        .then(|| (0..n).find(|&i| buf[i] != V2_SIGNATURE[i]))
+        .flatten()
+    {
         if at < SIGNATURE_COMMITTED {
             return Decoded::NotProxy(sniff::classify(buf));
         }
