@@ -10,6 +10,7 @@ use std::time::Duration;
 use crate::codec::corrupt::Corruption;
 use crate::codec::{tlv, Command, Transport, Version};
 use crate::error::{Error, ExitCode, Result};
+use crate::input;
 use crate::net::{self, Split, Target};
 use crate::render::Style;
 use crate::send::explain::explain;
@@ -440,59 +441,12 @@ fn payload(args: &SendArgs, target: &Target) -> Result<Vec<u8>> {
 
 /// `--data` text with \r \n \t \0 \\ and \xNN escapes.
 fn unescape(s: &str) -> Result<Vec<u8>> {
-    let mut out = Vec::with_capacity(s.len());
-    let mut bytes = s.bytes().enumerate();
-    while let Some((i, b)) = bytes.next() {
-        if b != b'\\' {
-            out.push(b);
-            continue;
-        }
-        match bytes.next() {
-            Some((_, b'r')) => out.push(b'\r'),
-            Some((_, b'n')) => out.push(b'\n'),
-            Some((_, b't')) => out.push(b'\t'),
-            Some((_, b'0')) => out.push(0),
-            Some((_, b'\\')) => out.push(b'\\'),
-            Some((_, b'x')) => {
-                let hex: Vec<u8> = bytes.by_ref().take(2).map(|(_, b)| b).collect();
-                let byte = std::str::from_utf8(&hex)
-                    .ok()
-                    .and_then(|h| u8::from_str_radix(h, 16).ok());
-                match byte {
-                    Some(v) if hex.len() == 2 => out.push(v),
-                    _ => {
-                        return Err(Error::usage(format!(
-                            "--data: \\x at byte {i} needs two hex digits (\\x0d)"
-                        )))
-                    }
-                }
-            }
-            _ => {
-                return Err(Error::usage(format!(
-                    "--data: unknown escape at byte {i}; use \\r \\n \\t \\0 \\\\ or \\xNN"
-                )))
-            }
-        }
-    }
-    Ok(out)
+    input::parse_escaped(s).map_err(|e| Error::usage(format!("--data: {e}")))
 }
 
 /// `--raw` hex: spaces, colons and a 0x prefix are allowed.
 fn parse_hex(s: &str) -> Result<Vec<u8>> {
-    let s = s.trim();
-    let s = s
-        .strip_prefix("0x")
-        .or_else(|| s.strip_prefix("0X"))
-        .unwrap_or(s);
-    let digits: String = s
-        .chars()
-        .filter(|c| !c.is_whitespace() && *c != ':')
-        .collect();
-    hex::decode(&digits).map_err(|e| {
-        Error::usage(format!(
-            "--raw: not hex ({e}); write bytes as 0d0a... (spaces allowed)"
-        ))
-    })
+    input::parse_hex(s).map_err(|e| Error::usage(format!("--raw: {e}")))
 }
 
 /// `--split`: `bytewise`, or comma-separated byte offsets.
@@ -536,12 +490,5 @@ mod tests {
         assert_eq!(parse_duration("1m"), Ok(Duration::from_secs(60)));
         assert!(parse_duration("5").is_err());
         assert!(parse_duration("-1s").is_err());
-    }
-
-    #[test]
-    fn escapes() {
-        assert_eq!(unescape("a\\r\\n\\x41").unwrap(), b"a\r\nA");
-        assert!(unescape("\\q").is_err());
-        assert!(unescape("\\x4").is_err());
     }
 }
