@@ -31,6 +31,8 @@ pub struct Cli {
 pub enum Command {
     /// Decode and explain bytes: is this a valid PROXY header, and what would receivers do?
     Inspect(crate::cmd::inspect::InspectArgs),
+    /// Explain a pasted log line or error message: which system, what it means, the fix.
+    Explain(crate::cmd::explain::ExplainArgs),
     /// Print shell completions to stdout.
     Completions(crate::cmd::generate::CompletionsArgs),
     /// Write the man page (docs/ppctl.1 by default).

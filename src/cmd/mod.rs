@@ -1,6 +1,7 @@
 //! Subcommands. Each returns an [`ExitCode`] or an [`Error`]; `run` prints
 //! errors once, on stderr, and maps them to exit code 2.
 
+pub mod explain;
 pub mod generate;
 pub mod inspect;
 
@@ -15,6 +16,7 @@ pub fn run(cli: Cli) -> ExitCode {
     let style = Style::new(cli.color);
     let result = match cli.command {
         Command::Inspect(args) => inspect::run(&args, style),
+        Command::Explain(args) => explain::run(&args, style),
         Command::Completions(args) => generate::completions(&args),
         Command::Man(args) => generate::man(&args),
     };
