@@ -8,6 +8,8 @@ pub mod cmd;
 pub mod codec;
 pub mod diagnose;
 pub mod error;
+pub mod input;
 pub mod receivers;
 pub mod render;
+pub mod samples;
 pub mod sniff;

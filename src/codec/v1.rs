@@ -30,26 +30,24 @@ pub(super) fn decode(buf: &[u8]) -> Decoded<'_> {
     }
 
     let window = &buf[..buf.len().min(V1_MAX_LEN)];
+    // The first CR must be the one of the final CRLF.
+    if let Some(cr) = window.iter().position(|&b| b == b'\r') {
+        if window.get(cr + 1).is_some_and(|&b| b != b'\n') {
+            return invalid(ErrorKind::V1BareCr, cr);
+        }
+    }
     match window.iter().position(|&b| b == b'\n') {
         Some(lf) => {
             if window[lf - 1] != b'\r' {
                 return invalid(ErrorKind::V1BareLf, lf);
             }
             let line = &buf[..lf - 1];
-            if let Some(cr) = line.iter().position(|&b| b == b'\r') {
-                return invalid(ErrorKind::V1BareCr, cr);
-            }
             match parse_fields(line, true) {
                 Err(e) => Decoded::Invalid(e),
                 Ok(fields) => Decoded::Complete(build(buf, lf + 1, fields)),
             }
         }
         None => {
-            if let Some(cr) = window.iter().position(|&b| b == b'\r') {
-                if cr + 1 < window.len() {
-                    return invalid(ErrorKind::V1BareCr, cr);
-                }
-            }
             if buf.len() >= V1_MAX_LEN {
                 return invalid(ErrorKind::V1TooLong, V1_MAX_LEN - 1);
             }
@@ -139,7 +137,8 @@ fn parse_fields(line: &[u8], complete: bool) -> Result<Fields, Error> {
             // An empty field: a double space, a trailing space, or nothing at all.
             let kind = match count {
                 0 if at_end => ErrorKind::V1Protocol,
-                _ if at_end && count < 5 => ErrorKind::V1MissingField,
+                _ if count >= 5 => ErrorKind::V1ExtraField,
+                _ if at_end => ErrorKind::V1MissingField,
                 _ => ErrorKind::V1EmptyField,
             };
             return Err(Error::new(kind, i));
@@ -246,7 +245,9 @@ fn parse_address(field: &[u8], proto: Proto, which: Endpoint, at: usize) -> Resu
     match proto {
         Proto::Tcp4 => match text.parse::<Ipv4Addr>() {
             Ok(ip) => Ok((IpAddr::V4(ip), true)),
-            Err(_) if text.contains(':') => Err(Error::new(ErrorKind::V1FamilyMismatch(which), at)),
+            Err(_) if text.parse::<Ipv6Addr>().is_ok() => {
+                Err(Error::new(ErrorKind::V1FamilyMismatch(which), at))
+            }
             Err(_) => Err(Error::new(ErrorKind::V1Address(which), at)),
         },
         _ => {
@@ -264,29 +265,17 @@ fn parse_address(field: &[u8], proto: Proto, which: Endpoint, at: usize) -> Resu
     }
 }
 
-/// Check a partial address field for characters it can never contain.
+/// Check a partial address field for characters it can never contain. A
+/// character that could still make a valid address of either family is
+/// left for the complete field, so the error kind never depends on where
+/// the bytes were split.
 fn check_partial_address(field: &[u8], proto: Proto, which: Endpoint, at: usize) -> Result<(), Error> {
-    for (i, &b) in field.iter().enumerate() {
-        let ok = match proto {
-            Proto::Tcp4 => b.is_ascii_digit() || b == b'.',
-            _ => b.is_ascii_hexdigit() || b == b':' || b == b'.',
-        };
-        if !ok {
-            let kind = match (proto, b) {
-                (Proto::Tcp4, b':') => ErrorKind::V1FamilyMismatch(which),
-                (Proto::Tcp6, b'%') => ErrorKind::V1ZoneId(which),
-                _ => ErrorKind::V1Address(which),
-            };
-            return Err(Error::new(kind, at + i));
+    for &b in field {
+        if b == b'%' && proto == Proto::Tcp6 {
+            return Err(Error::new(ErrorKind::V1ZoneId(which), at));
         }
-    }
-    // "01." already has a leading zero that no later byte can fix.
-    if proto == Proto::Tcp4 {
-        for (i, w) in field.windows(2).enumerate() {
-            let octet_start = i == 0 || field[i - 1] == b'.';
-            if octet_start && w[0] == b'0' && w[1].is_ascii_digit() {
-                return Err(Error::new(ErrorKind::V1Address(which), at));
-            }
+        if !(b.is_ascii_hexdigit() || b == b':' || b == b'.' || (b == b'%' && proto == Proto::Tcp4)) {
+            return Err(Error::new(ErrorKind::V1Address(which), at));
         }
     }
     Ok(())
