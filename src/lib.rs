@@ -9,6 +9,7 @@ pub mod codec;
 pub mod diagnose;
 pub mod error;
 pub mod input;
+pub mod net;
 pub mod receivers;
 pub mod render;
 pub mod samples;
