@@ -33,6 +33,8 @@ pub enum Command {
     Inspect(crate::cmd::inspect::InspectArgs),
     /// Explain a pasted log line or error message: which system, what it means, the fix.
     Explain(crate::cmd::explain::ExplainArgs),
+    /// Find out what an endpoint expects: no header, v1, v2, or either (spoofable).
+    Probe(crate::cmd::probe::ProbeArgs),
     /// Print shell completions to stdout.
     Completions(crate::cmd::generate::CompletionsArgs),
     /// Write the man page (docs/ppctl.1 by default).

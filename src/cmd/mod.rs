@@ -4,6 +4,7 @@
 pub mod explain;
 pub mod generate;
 pub mod inspect;
+pub mod probe;
 
 use std::io::{self, Write};
 
@@ -17,6 +18,7 @@ pub fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
         Command::Inspect(args) => inspect::run(&args, style),
         Command::Explain(args) => explain::run(&args, style),
+        Command::Probe(args) => probe::run(&args, style),
         Command::Completions(args) => generate::completions(&args),
         Command::Man(args) => generate::man(&args),
     };

@@ -4,3 +4,5 @@
 pub mod catalogue;
 pub mod explain;
 pub mod fixes;
+pub mod probe;
+mod probe_tls;
