@@ -35,6 +35,10 @@ pub enum Command {
     Explain(crate::cmd::explain::ExplainArgs),
     /// Find out what an endpoint expects: no header, v1, v2, or either (spoofable).
     Probe(crate::cmd::probe::ProbeArgs),
+    /// Stand up a receiver that shows exactly what arrived (like nginx with or without proxy_protocol).
+    Listen(crate::cmd::listen::ListenArgs),
+    /// Send a crafted PROXY header (and a payload) to a receiver, and explain its reply.
+    Send(Box<crate::cmd::send::SendArgs>),
     /// Print shell completions to stdout.
     Completions(crate::cmd::generate::CompletionsArgs),
     /// Write the man page (docs/ppctl.1 by default).

@@ -5,6 +5,8 @@ pub mod explain;
 pub mod generate;
 pub mod inspect;
 pub mod probe;
+pub mod listen;
+pub mod send;
 
 use std::io::{self, Write};
 
@@ -19,6 +21,8 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Inspect(args) => inspect::run(&args, style),
         Command::Explain(args) => explain::run(&args, style),
         Command::Probe(args) => probe::run(&args, style),
+        Command::Listen(args) => listen::run(&args, style),
+        Command::Send(args) => send::run(&args, style),
         Command::Completions(args) => generate::completions(&args),
         Command::Man(args) => generate::man(&args),
     };

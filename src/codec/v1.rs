@@ -301,13 +301,47 @@ fn parse_port(field: &[u8], which: Endpoint, at: usize, partial: bool) -> Result
     u16::try_from(value).or_else(|_| err(ErrorKind::V1PortRange(which)))
 }
 
-/// Compare IPv6 text with its canonical RFC 5952 form without allocating.
+/// Is `text` the canonical RFC 5952 form of `ip`? Checked from the groups
+/// (lower case, no leading zeros, the longest run of two or more zero
+/// groups compressed, leftmost on a tie) without formatting, which is the
+/// slow part of IPv6 handling; dotted forms fall back to formatting.
 fn is_canonical(ip: &Ipv6Addr, text: &str) -> bool {
-    let mut buf = StackStr::default();
-    if write!(buf, "{ip}").is_err() {
-        return true;
+    if text.contains('.') {
+        let mut buf = StackStr::default();
+        return write!(buf, "{ip}").is_ok() && buf.as_str() == text;
     }
-    buf.as_str() == text
+    if text.bytes().any(|b| b.is_ascii_uppercase()) {
+        return false;
+    }
+    // Longest run of zero groups (length >= 2), leftmost.
+    let seg = ip.segments();
+    let (mut best, mut best_len, mut i) = (0, 0, 0);
+    while i < 8 {
+        if seg[i] == 0 {
+            let start = i;
+            while i < 8 && seg[i] == 0 {
+                i += 1;
+            }
+            if i - start > best_len {
+                best = start;
+                best_len = i - start;
+            }
+        } else {
+            i += 1;
+        }
+    }
+    if best_len < 2 {
+        best_len = 0;
+    }
+    let groups = |s: &str| if s.is_empty() { 0 } else { s.split(':').count() };
+    let leading_zero = |s: &str| s.split(':').any(|g| g.len() > 1 && g.starts_with('0'));
+    match text.split_once("::") {
+        Some((head, tail)) => {
+            best_len > 0 && groups(head) == best && 8 - groups(head) - groups(tail) == best_len
+                && !leading_zero(head) && !leading_zero(tail)
+        }
+        None => best_len == 0 && !leading_zero(text),
+    }
 }
 
 /// A fixed buffer big enough for any IPv6 address text (45 bytes).
@@ -340,5 +374,22 @@ impl std::fmt::Write for StackStr {
         self.buf[self.len..end].copy_from_slice(s.as_bytes());
         self.len = end;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_canonical;
+
+    #[test]
+    fn canonical_ipv6_agrees_with_formatting() {
+        for text in [
+            "2001:db8::1", "::", "::1", "1::", "2001:db8:0:0:1:0:0:1", "2001:db8::1:0:0:1", "2001:db8:0:1:1:1:1:1",
+            "2001:db8::1:1:1:1:1", "2001:DB8::1", "2001:0db8::1", "fe80::1:0:0:0", "1:0:0:2:0:0:0:3", "1:0:0:2::3",
+            "::ffff:1.2.3.4", "0:0:0:0:0:0:0:1", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "1:2:3:4:5:6:7::", "1:2:3:4:5:6:7:0",
+        ] {
+            let ip: std::net::Ipv6Addr = text.parse().unwrap();
+            assert_eq!(is_canonical(&ip, text), ip.to_string() == text, "{text} (canonical: {ip})");
+        }
     }
 }
