@@ -114,3 +114,55 @@ fn usage_errors_exit_2() {
         .assert()
         .code(2);
 }
+
+/// A `ppctl listen` child, killed (by its own handle) when dropped.
+struct Listener(std::process::Child);
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn listen(mode: &str) -> (Listener, String) {
+    let port = free_port();
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("ppctl"))
+        .args(["listen", &format!("127.0.0.1:{port}"), "--proxy-protocol", mode])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start ppctl listen");
+    let guard = Listener(child);
+    assert!(
+        common::wait_for_port(port, std::time::Duration::from_secs(10)),
+        "ppctl listen did not come up on {port}"
+    );
+    (guard, format!("127.0.0.1:{port}"))
+}
+
+#[test]
+fn ppctl_listen_auto_is_optional_and_flagged_spoofable() {
+    let (_l, target) = listen("auto");
+    let (code, r) = probe(&target, &["--expect", "optional"]);
+    assert_eq!(r["class"], "optional", "{r:#}");
+    assert_eq!(code, 0);
+    assert_eq!(r["spoofable"], true);
+    assert!(
+        r["warnings"].as_array().is_some_and(|w| w.iter().any(|x| x.as_str().unwrap_or("").contains("SECURITY"))),
+        "{r:#}"
+    );
+    ppctl()
+        .args(["probe", &target, "--color", "never"])
+        .assert()
+        .code(0)
+        .stdout(predicates::str::contains("spoofable"));
+}
+
+#[test]
+fn ppctl_listen_require_and_off() {
+    let (_l, target) = listen("require");
+    assert_eq!(probe(&target, &[]).1["class"], "requires-v1-or-v2");
+    let (_l, target) = listen("off");
+    assert_eq!(probe(&target, &[]).1["class"], "no-proxy-protocol");
+}
