@@ -6,8 +6,10 @@
 pub mod cli;
 pub mod cmd;
 pub mod codec;
+pub mod diagnose;
 pub mod error;
 pub mod input;
+pub mod listen;
 pub mod net;
 pub mod receivers;
 pub mod render;
