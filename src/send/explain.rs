@@ -1,10 +1,10 @@
 //! What a reply means for the header that was sent, and how to fix it.
-//!
-//! The fix texts live in ONE function, [`fixes`], until the shared fixes
-//! table (src/diagnose/fixes.rs, branch `diag`) can be used instead.
+//! The fixes come from the shared table in [`crate::diagnose::fixes`];
+//! [`fixes`] only says which entries fit each verdict.
 
 use serde::Serialize;
 
+use crate::diagnose::fixes::{self as table, Fix};
 use crate::net::{End, Reply};
 use crate::sniff::{self, Sniffed};
 
@@ -55,21 +55,13 @@ impl Verdict {
     }
 }
 
-/// One way to fix what the verdict says.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Fix {
-    /// Where the change goes (a product, a config, the sender).
-    pub place: &'static str,
-    pub fix: &'static str,
-}
-
 /// The verdict, a sentence about it, notes, and the fixes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Explanation {
     pub verdict: Verdict,
     pub summary: String,
     pub notes: Vec<String>,
-    pub fixes: Vec<Fix>,
+    pub fixes: Vec<&'static Fix>,
 }
 
 /// Explain `reply`. `sent_header` is false when no PROXY header went out
@@ -150,32 +142,23 @@ pub fn explain(reply: &Reply, sent_header: bool, udp: bool) -> Explanation {
         verdict,
         summary,
         notes,
-        fixes: fixes(verdict),
+        fixes: fixes(verdict, sent_header),
     }
 }
 
-/// The fixes for a verdict. The one place these texts live in `send`.
-pub fn fixes(verdict: Verdict) -> Vec<Fix> {
-    let fix = |place, fix| Fix { place, fix };
-    match verdict {
-        Verdict::NotExpectingProxy => vec![
-            fix("ingress-nginx", "set `use-proxy-protocol: \"true\"` in the controller ConfigMap (with PROXY protocol enabled on the load balancer in front)"),
-            fix("nginx", "add proxy_protocol to the listen line (`listen 80 proxy_protocol;`), then `set_real_ip_from <LB CIDR>; real_ip_header proxy_protocol;`"),
-            fix("HAProxy", "add accept-proxy to the bind line (`bind :80 accept-proxy`)"),
-            fix("the sender", "or turn PROXY protocol off on the load balancer, if this receiver is not meant to get it"),
+/// The fixes (ids in the shared table) for a verdict.
+pub fn fixes(verdict: Verdict, sent_header: bool) -> Vec<&'static Fix> {
+    let ids: &[&str] = match verdict {
+        Verdict::NotExpectingProxy => &[
+            "ingress-nginx-use-proxy-protocol",
+            "nginx-listen-proxy-protocol",
+            "haproxy-accept-proxy",
+            "disable-at-sender",
         ],
-        Verdict::Rejected => vec![
-            fix("the header", "check it with `ppctl send --dry-run` (same options) or `ppctl inspect`: receivers close on a malformed header"),
-            fix("the version", "try the other version (-1 or -2): some receivers take only one, and nginx's stream module sends v1 only"),
-            fix("the trust list", "the sender's address must be allowed: HAProxy `tcp-request connection expect-proxy layer4 if { src ... }`, Traefik `proxyProtocol.trustedIPs`"),
-            fix("the receiver's log", "nginx says `broken header: \"...\" while reading PROXY protocol`; HAProxy says `Received an invalid PROXY protocol header`"),
-        ],
-        Verdict::Waiting => vec![
-            fix("an incomplete header", "a receiver waits for the rest of a header (v2 len too long, a v1 line without CRLF, a slow split) until its timeout: nginx `proxy_protocol_timeout`, HAProxy `timeout client`"),
-            fix("server-speaks-first", "SMTP, FTP, SSH and MySQL greet first; behind PROXY protocol the receiver waits for the header before greeting. Use --wait-banner; AWS NLB sends its header only with the first client data unless header_placement is on_first_ack"),
-        ],
-        Verdict::NoReceiver => vec![fix("the target", "check the address and port, and that the receiver is running (`ss -ltnp`)")],
-        Verdict::Unreachable => vec![fix("the network", "check the address, routes and firewalls between here and the receiver")],
-        Verdict::Accepted | Verdict::HttpError | Verdict::Answered | Verdict::NoDatagram => Vec::new(),
-    }
+        Verdict::Rejected if sent_header => &["fix-sender-header", "match-version", "haproxy-expect-proxy-allowlist"],
+        Verdict::Rejected => &["client-send-header", "route-through-lb"],
+        Verdict::Waiting => &["ingress-nginx-header-timeout", "aws-nlb-header-on-first-ack"],
+        _ => &[],
+    };
+    table::collect(ids.iter().copied())
 }

@@ -7,6 +7,7 @@ use super::explain::Explanation;
 use super::load::LoadSummary;
 use super::{http_status, Check};
 use crate::codec;
+use crate::diagnose::fixes;
 use crate::net::Reply;
 use crate::receivers;
 use crate::render::json::{HeaderJson, SniffJson, SCHEMA};
@@ -294,13 +295,7 @@ impl SendJson {
             }
             if !e.fixes.is_empty() {
                 out.push_str(&format!("{}\n", style.bold("fix")));
-                for f in &e.fixes {
-                    out.push_str(&format!(
-                        "  {}{}\n",
-                        style.accent(&format!("{:<20}", f.place)),
-                        f.fix
-                    ));
-                }
+                out.push_str(&fixes::render_human(&e.fixes, *style));
             }
         }
         for c in &self.expectations {
