@@ -252,7 +252,7 @@ pub fn run(args: &SendArgs, style: Style) -> Result<ExitCode> {
         .block_on(send::exchange(&plan, &addrs))
         .map_err(|e| Error::usage(format!("can't build this header: {e}")))?;
     let sent = reply.message.clone().unwrap_or_default();
-    let explanation = explain(&reply, !header.is_empty(), plan.udp);
+    let explanation = explain(&reply, plan.sent(!header.is_empty()));
     let checks = plan.expect.check(&reply);
     let out = SendJson::new(
         "send",

@@ -64,9 +64,24 @@ pub struct Explanation {
     pub fixes: Vec<&'static Fix>,
 }
 
-/// Explain `reply`. `sent_header` is false when no PROXY header went out
-/// (an empty --raw); `udp` for datagram exchanges.
-pub fn explain(reply: &Reply, sent_header: bool, udp: bool) -> Explanation {
+/// What was sent, as far as explaining the reply needs to know.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Sent {
+    /// False when no PROXY header went out (an empty --raw).
+    pub header: bool,
+    /// A datagram exchange.
+    pub udp: bool,
+    /// The header went out in pieces (--split).
+    pub split: bool,
+}
+
+/// Explain `reply` to what was `sent`.
+pub fn explain(reply: &Reply, sent: Sent) -> Explanation {
+    let Sent {
+        header: sent_header,
+        udp,
+        split,
+    } = sent;
     let mut notes = Vec::new();
     if !reply.banner.is_empty() {
         notes.push(format!(
@@ -138,6 +153,9 @@ pub fn explain(reply: &Reply, sent_header: bool, udp: bool) -> Explanation {
             ),
         }
     };
+    if split && verdict == Verdict::Rejected {
+        notes.push("the header was sent in pieces: HAProxy (and go-proxyproto for v1) reject a header that is not complete in the first read, while nginx waits for the rest".to_string());
+    }
     Explanation {
         verdict,
         summary,
@@ -155,9 +173,16 @@ pub fn fixes(verdict: Verdict, sent_header: bool) -> Vec<&'static Fix> {
             "haproxy-accept-proxy",
             "disable-at-sender",
         ],
-        Verdict::Rejected if sent_header => &["fix-sender-header", "match-version", "haproxy-expect-proxy-allowlist"],
+        Verdict::Rejected if sent_header => &[
+            "fix-sender-header",
+            "match-version",
+            "haproxy-expect-proxy-allowlist",
+        ],
         Verdict::Rejected => &["client-send-header", "route-through-lb"],
-        Verdict::Waiting => &["ingress-nginx-header-timeout", "aws-nlb-header-on-first-ack"],
+        Verdict::Waiting => &[
+            "ingress-nginx-header-timeout",
+            "aws-nlb-header-on-first-ack",
+        ],
         _ => &[],
     };
     table::collect(ids.iter().copied())
