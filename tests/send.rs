@@ -584,7 +584,7 @@ fn bad_arguments_exit_2_with_a_clear_message() {
         ),
         (&["127.0.0.1:1", "--raw", "zz"], "--raw"),
         (&["127.0.0.1:1", "--split", "x"], "bytewise"),
-        (&["127.0.0.1:1", "--timeout", "5"], "unit"),
+        (&["127.0.0.1:1", "--timeout", "5x"], "not a duration"),
         (&["127.0.0.1:1", "-1", "-2"], "cannot be used"),
         (&["127.0.0.1:1", "--data", "\\q"], "escape"),
         (&["127.0.0.1:1", "--like", "nginx", "-2"], "cannot be used"),

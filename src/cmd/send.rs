@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use crate::codec::corrupt::Corruption;
 use crate::codec::{tlv, Command, Transport, Version};
+use super::listen::parse_duration;
 use crate::error::{Error, ExitCode, Result};
 use crate::input;
 use crate::net::{self, Split, Target};
@@ -25,7 +26,7 @@ or v2 when an option needs it (--local, UNIX, --udp, a TLV, a v2-only --corrupt)
 Addresses default to the real socket ends, as curl does.
 TLV order (HAProxy's): --tlv ones, CRC32C, ALPN, AUTHORITY, UNIQUE_ID, SSL,
 NETNS, AWS, AZURE, GCP, NOOP.
-DURATION: 500ms, 2s, 1m.
+DURATION: 500ms, 2s, 1m (a bare number is seconds).
 Presets (--like) are described in docs/presets.md; --json in docs/json-send.md.
 
 Exit codes: 0 sent (and every --expect-* met); 1 an expectation not met (load:
@@ -459,36 +460,4 @@ fn parse_split(s: &str) -> std::result::Result<Split, String> {
         .collect::<std::result::Result<Vec<_>, _>>()
         .map(Split::At)
         .map_err(|_| format!("{s:?} is neither `bytewise` nor byte offsets like 5,12"))
-}
-
-/// A duration with its unit: 250ms, 2s, 1.5s, 1m (0 needs none).
-pub fn parse_duration(s: &str) -> std::result::Result<Duration, String> {
-    let err = || format!("{s:?} is not a duration; write it with a unit: 250ms, 2s, 1m");
-    let (number, scale) = if let Some(n) = s.strip_suffix("ms") {
-        (n, 0.001)
-    } else if let Some(n) = s.strip_suffix('s') {
-        (n, 1.0)
-    } else if let Some(n) = s.strip_suffix('m') {
-        (n, 60.0)
-    } else if s == "0" {
-        ("0", 1.0)
-    } else {
-        return Err(err());
-    };
-    let value: f64 = number.trim().parse().map_err(|_| err())?;
-    Duration::try_from_secs_f64(value * scale).map_err(|_| err())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
-        assert_eq!(parse_duration("2s"), Ok(Duration::from_secs(2)));
-        assert_eq!(parse_duration("1m"), Ok(Duration::from_secs(60)));
-        assert!(parse_duration("5").is_err());
-        assert!(parse_duration("-1s").is_err());
-    }
 }
