@@ -23,7 +23,7 @@ fn default_matrix_shows_the_400_and_its_fix() {
         "{text}"
     );
     assert!(text.contains("use-proxy-protocol"), "{text}");
-    assert!(text.contains("listen 80 proxy_protocol"), "{text}");
+    assert!(text.contains("listen 443 ssl proxy_protocol;"), "{text}");
     assert!(text.contains("real_ip_header proxy_protocol"), "{text}");
     assert!(text.contains("accept-proxy"), "{text}");
     assert!(text.contains("send-proxy-v2"), "{text}");
@@ -60,6 +60,12 @@ fn json_matrix_has_nine_cells_as_predicted() {
     assert_eq!(c["broken"], true);
     assert_eq!(c["receiver_verdict"], "unexpected");
     assert_eq!(c["diagnosis"]["id"], "PP-UNEXPECTED");
+    let ids: Vec<&str> = c["diagnosis"]["fixes"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|f| f["id"].as_str()).collect())
+        .unwrap_or_default();
+    assert!(ids.contains(&"ingress-nginx-use-proxy-protocol"), "{ids:?}");
+    assert!(ids.contains(&"nginx-listen-proxy-protocol"), "{ids:?}");
     assert!(c["response"]
         .as_str()
         .unwrap_or("")

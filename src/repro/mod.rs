@@ -374,7 +374,16 @@ fn cell(sender: Sender, receiver: Option<Mode>, reply: &Reply, rec: Option<&Conn
                 .unwrap_or("HTTP")
                 .trim_start_matches("HTTP/1.1 ")
         ),
-        _ => send::explain::explain(reply, sender != Sender::None, false).summary,
+        _ => {
+            send::explain::explain(
+                reply,
+                send::explain::Sent {
+                    header: sender != Sender::None,
+                    ..Default::default()
+                },
+            )
+            .summary
+        }
     };
     let (predicted, as_predicted, broken, diagnosis) = match receiver {
         Some(mode) => {

@@ -4,6 +4,7 @@
 use comfy_table::{presets::UTF8_FULL, Cell as TableCell, ContentArrangement, Table};
 
 use super::{Cell, Matrix, Outcome, Sender, RECEIVERS};
+use crate::diagnose::fixes;
 use crate::render::Style;
 
 pub fn human(m: &Matrix, style: Style) -> String {
@@ -107,8 +108,9 @@ pub fn human(m: &Matrix, style: Style) -> String {
             }
         }
         out.push_str(&format!("  cause: {}\n", d.cause));
-        for f in &d.fixes {
-            out.push_str(&format!("  fix ({}): {}\n", style.accent(f.place), f.fix));
+        out.push_str("  fixes:\n");
+        for line in fixes::render_human(&d.fixes, style).lines() {
+            out.push_str(&format!("    {line}\n"));
         }
     }
     out.push('\n');
