@@ -98,14 +98,14 @@ pub fn expectations(cfg: &Config, rec: &ConnRecord) -> Option<bool> {
         return None;
     }
     let header = rec.header.as_ref().filter(|_| rec.verdict.served());
-    let src_ok = cfg.expect_src.map_or(true, |want| {
+    let src_ok = cfg.expect_src.is_none_or(|want| {
         header.and_then(|h| h.source.as_ref()).is_some_and(
             |s| matches!(s, EndpointJson::Inet { address, .. } if address.parse() == Ok(want)),
         )
     });
     let ver_ok = cfg
         .expect_version
-        .map_or(true, |want| header.and_then(|h| h.version) == Some(want));
+        .is_none_or(|want| header.and_then(|h| h.version) == Some(want));
     Some(src_ok && ver_ok)
 }
 
