@@ -31,6 +31,8 @@ pub struct Cli {
 pub enum Command {
     /// Decode and explain bytes: is this a valid PROXY header, and what would receivers do?
     Inspect(crate::cmd::inspect::InspectArgs),
+    /// Find every PROXY header in a capture, pair it with the server's answer, and give a verdict per flow.
+    Pcap(crate::cmd::pcap::PcapArgs),
     /// Print shell completions to stdout.
     Completions(crate::cmd::generate::CompletionsArgs),
     /// Write the man page (docs/ppctl.1 by default).

@@ -7,6 +7,7 @@ pub mod cli;
 pub mod cmd;
 pub mod codec;
 pub mod error;
+pub mod pcap;
 pub mod receivers;
 pub mod render;
 pub mod sniff;

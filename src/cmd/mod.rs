@@ -3,6 +3,7 @@
 
 pub mod generate;
 pub mod inspect;
+pub mod pcap;
 
 use std::io::{self, Write};
 
@@ -15,6 +16,7 @@ pub fn run(cli: Cli) -> ExitCode {
     let style = Style::new(cli.color);
     let result = match cli.command {
         Command::Inspect(args) => inspect::run(&args, style),
+        Command::Pcap(args) => pcap::run(&args, style),
         Command::Completions(args) => generate::completions(&args),
         Command::Man(args) => generate::man(&args),
     };
