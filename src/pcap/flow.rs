@@ -465,7 +465,7 @@ mod tests {
         s.set_base(u32::MAX - 2); // wraps around
         s.add(u32::MAX - 2, b"0123456789", 4);
         assert_eq!(s.bytes(), b"0123");
-        s.add(u32::MAX - 2 + 100, b"far", 4);
+        s.add((u32::MAX - 2).wrapping_add(100), b"far", 4);
         assert!(s.pending.is_empty());
     }
 }

@@ -11,6 +11,7 @@ pub mod flow;
 pub mod link;
 pub mod reader;
 pub mod summary;
+pub mod synth;
 pub mod verdict;
 
 use std::io::Read;
