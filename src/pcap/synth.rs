@@ -14,10 +14,15 @@ use super::reader::Timestamp;
 pub fn pcap_header(linktype: i32, nanos: bool, big_endian: bool) -> Vec<u8> {
     let magic: u32 = if nanos { 0xa1b2_3c4d } else { 0xa1b2_c3d4 };
     let mut out = Vec::with_capacity(24);
-    let (u32b, u16b): (fn(u32) -> [u8; 4], fn(u16) -> [u8; 2]) = if big_endian {
-        (u32::to_be_bytes, u16::to_be_bytes)
+    let u32b: fn(u32) -> [u8; 4] = if big_endian {
+        u32::to_be_bytes
     } else {
-        (u32::to_le_bytes, u16::to_le_bytes)
+        u32::to_le_bytes
+    };
+    let u16b: fn(u16) -> [u8; 2] = if big_endian {
+        u16::to_be_bytes
+    } else {
+        u16::to_le_bytes
     };
     out.extend_from_slice(&u32b(magic));
     out.extend_from_slice(&u16b(2));
