@@ -345,7 +345,7 @@ fn nanosecond_and_big_endian_pcap() {
         assert_eq!(verdicts(&r), ["proxied"], "nanos {nanos} big-endian {be}");
         let t = r.flows[0]["time"].as_f64().unwrap();
         let expected = if nanos {
-            1_700_000_000.123_456_789
+            1_700_000_000.123_457
         } else {
             1_700_000_000.123_456
         };
@@ -387,7 +387,7 @@ fn pcapng_with_two_interfaces_of_different_link_types() {
     assert_eq!(r.flows[1]["header"]["version"], 2);
     assert_eq!(r.summary["undecodable_frames"], 1);
     let t = r.flows[0]["time"].as_f64().unwrap();
-    assert!((t - 1_700_000_000.123_456_789).abs() < 1e-6);
+    assert!((t - 1_700_000_000.123_457).abs() < 1e-6);
 }
 
 #[test]
