@@ -240,15 +240,9 @@ fn check_proto(word: &[u8], at: usize, partial: bool) -> Result<Proto, Error> {
 }
 
 /// Parse a complete address field; also report whether IPv6 text is canonical.
-fn parse_address(
-    field: &[u8],
-    proto: Proto,
-    which: Endpoint,
-    at: usize,
-) -> Result<(IpAddr, bool), Error> {
+fn parse_address(field: &[u8], proto: Proto, which: Endpoint, at: usize) -> Result<(IpAddr, bool), Error> {
     // The field is printable ASCII (checked by the caller), so it is UTF-8.
-    let text =
-        std::str::from_utf8(field).map_err(|_| Error::new(ErrorKind::V1Address(which), at))?;
+    let text = std::str::from_utf8(field).map_err(|_| Error::new(ErrorKind::V1Address(which), at))?;
     match proto {
         Proto::Tcp4 => match text.parse::<Ipv4Addr>() {
             Ok(ip) => Ok((IpAddr::V4(ip), true)),
@@ -271,12 +265,7 @@ fn parse_address(
 }
 
 /// Check a partial address field for characters it can never contain.
-fn check_partial_address(
-    field: &[u8],
-    proto: Proto,
-    which: Endpoint,
-    at: usize,
-) -> Result<(), Error> {
+fn check_partial_address(field: &[u8], proto: Proto, which: Endpoint, at: usize) -> Result<(), Error> {
     for (i, &b) in field.iter().enumerate() {
         let ok = match proto {
             Proto::Tcp4 => b.is_ascii_digit() || b == b'.',
@@ -319,9 +308,7 @@ fn parse_port(field: &[u8], which: Endpoint, at: usize, partial: bool) -> Result
     if field.len() > 5 {
         return err(ErrorKind::V1PortRange(which));
     }
-    let value = field
-        .iter()
-        .fold(0u32, |acc, &b| acc * 10 + u32::from(b - b'0'));
+    let value = field.iter().fold(0u32, |acc, &b| acc * 10 + u32::from(b - b'0'));
     u16::try_from(value).or_else(|_| err(ErrorKind::V1PortRange(which)))
 }
 

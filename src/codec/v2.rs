@@ -89,11 +89,7 @@ pub(super) fn decode(buf: &[u8]) -> Decoded<'_> {
     } else {
         read_addresses(family, &raw[V2_PREFIX_LEN..V2_PREFIX_LEN + block])
     };
-    let tlv_start = if skip_all {
-        total
-    } else {
-        V2_PREFIX_LEN + block
-    };
+    let tlv_start = if skip_all { total } else { V2_PREFIX_LEN + block };
 
     let checked = match tlv::check(raw, tlv_start) {
         Ok(c) => c,

@@ -15,20 +15,9 @@ pub fn plain(bytes: &[u8]) -> String {
         let hex: Vec<String> = chunk.iter().map(|b| format!("{b:02x}")).collect();
         let ascii: String = chunk
             .iter()
-            .map(|&b| {
-                if (0x20..0x7f).contains(&b) {
-                    b as char
-                } else {
-                    '.'
-                }
-            })
+            .map(|&b| if (0x20..0x7f).contains(&b) { b as char } else { '.' })
             .collect();
-        out.push_str(&format!(
-            "{:08x}  {:<47}  |{}|\n",
-            i * 16,
-            hex.join(" "),
-            ascii
-        ));
+        out.push_str(&format!("{:08x}  {:<47}  |{}|\n", i * 16, hex.join(" "), ascii));
     }
     out
 }
