@@ -1,20 +1,279 @@
 //! What real receivers would do with some bytes, where they differ from the
-//! spec: nginx, HAProxy and go-proxyproto (protocol.md §4-5).
+//! spec: nginx (`listen ... proxy_protocol`), HAProxy (`accept-proxy`) and
+//! go-proxyproto (REQUIRE policy). Derived from their sources (protocol.md
+//! §4-5, nginx's ngx_proxy_protocol.c); `inspect` prints it so an operator
+//! sees why one receiver takes a header that another drops.
 
 use serde::Serialize;
 
-use crate::codec::Decoded;
+use crate::codec::{
+    self, Command, Decoded, ErrorKind, Family, Header, Transport, Version, Warning,
+};
 
 /// One receiver's predicted reaction.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Prediction {
     pub receiver: &'static str,
     pub config: &'static str,
-    pub accepts: bool,
+    /// accept, reject or wait.
+    pub outcome: &'static str,
     /// What it would log or do, in its own words where it has them.
     pub message: String,
 }
 
-pub fn predict(_decoded: &Decoded<'_>, _input: &[u8]) -> Vec<Prediction> {
-    Vec::new()
+const NGINX: (&str, &str) = ("nginx", "listen ... proxy_protocol");
+const HAPROXY: (&str, &str) = ("HAProxy", "bind ... accept-proxy");
+const GO: (&str, &str) = ("go-proxyproto", "Listener with REQUIRE policy");
+
+// HAProxy's fc_err texts (connection.c), exactly as it logs them.
+const PRX_TRUNCATED: &str = "Truncated PROXY protocol header received";
+const PRX_NOT_HDR: &str = "Received something which does not look like a PROXY protocol header";
+const PRX_BAD_HDR: &str = "Received an invalid PROXY protocol header";
+const PRX_BAD_PROTO: &str = "Received an unhandled protocol in the PROXY protocol header";
+
+fn p(
+    who: (&'static str, &'static str),
+    outcome: &'static str,
+    message: impl Into<String>,
+) -> Prediction {
+    Prediction {
+        receiver: who.0,
+        config: who.1,
+        outcome,
+        message: message.into(),
+    }
+}
+
+/// Predict nginx, HAProxy and go-proxyproto for `input`.
+pub fn predict(decoded: &Decoded<'_>, input: &[u8]) -> Vec<Prediction> {
+    match decoded {
+        Decoded::Complete(h) => vec![nginx_valid(h), haproxy_valid(h), go_valid(h)],
+        Decoded::Incomplete { needed } => vec![
+            p(NGINX, "wait", format!("waits for {needed} more byte(s) until proxy_protocol_timeout, then closes")),
+            p(HAPROXY, "reject", format!("{PRX_TRUNCATED} (HAProxy does not wait for the rest of a header once data has arrived)")),
+            p(GO, "reject", "a v1 line must arrive in one read (ErrCantReadVersion1Header); a partial v2 header waits for ReadHeaderTimeout"),
+        ],
+        Decoded::NotProxy(_) => vec![
+            p(NGINX, "reject", format!("broken header: \"{}\" while reading PROXY protocol", nginx_escape(input))),
+            p(HAPROXY, "reject", PRX_NOT_HDR),
+            p(GO, "reject", "proxyproto: proxy protocol signature not present"),
+        ],
+        Decoded::Invalid(e) => invalid(e.kind, input),
+    }
+}
+
+fn nginx_valid(h: &Header<'_>) -> Prediction {
+    if h.version == Version::V2 && h.len() > 4096 {
+        return p(
+            NGINX,
+            "reject",
+            "header is too large (nginx reads at most its buffer of PROXY protocol bytes)",
+        );
+    }
+    let addr = match (h.command, h.source()) {
+        (Command::Proxy, Some(src)) if h.transport != Transport::Dgram => {
+            format!(
+                "$proxy_protocol_addr = {}, $proxy_protocol_port = {}",
+                src.ip(),
+                src.port()
+            )
+        }
+        _ => {
+            "accepts; no usable address, so $proxy_protocol_addr is empty and the real peer is used"
+                .into()
+        }
+    };
+    p(NGINX, "accept", addr)
+}
+
+fn haproxy_valid(h: &Header<'_>) -> Prediction {
+    let w = |x| h.warnings.contains(x);
+    if w(Warning::UnknownWithTrailingData) {
+        return p(
+            HAPROXY,
+            "reject",
+            format!("{PRX_BAD_PROTO} (only the short \"PROXY UNKNOWN\\r\\n\" is accepted)"),
+        );
+    }
+    if h.version == Version::V2 {
+        let proxy_tcp =
+            h.command == Command::Proxy && matches!(h.family_byte, Some(0x11) | Some(0x21));
+        if h.command == Command::Proxy && !proxy_tcp {
+            return p(
+                HAPROXY,
+                "reject",
+                format!("{PRX_BAD_HDR} (HAProxy takes only TCP over IPv4/IPv6 with PROXY)"),
+            );
+        }
+        if h.command == Command::Local {
+            // HAProxy >= 3.0 parses TLVs from byte 16 for every LOCAL header.
+            let clean = codec::tlv::Tlvs::new(&h.raw[codec::V2_PREFIX_LEN..], codec::V2_PREFIX_LEN)
+                .all(|t| t.is_ok());
+            if !clean {
+                return p(
+                    HAPROXY,
+                    "reject",
+                    format!("{PRX_BAD_HDR} (it reads the address block of a LOCAL header as TLVs)"),
+                );
+            }
+        }
+        if w(Warning::AuthorityOver255) || w(Warning::TlvOver1024) {
+            return p(
+                HAPROXY,
+                "reject",
+                format!("{PRX_BAD_HDR} (AUTHORITY over 255 bytes or a TLV over 1024 bytes)"),
+            );
+        }
+        if w(Warning::MayBeSplit) {
+            return p(HAPROXY, "accept", "accepts if the whole header arrives in its first read; a split header is rejected as truncated");
+        }
+    }
+    let msg = match (h.command, h.source()) {
+        (Command::Proxy, Some(src)) => format!("accepts; src = {}, fc_rcvd_proxy = true", src),
+        (Command::Local, _) => {
+            "accepts a LOCAL header (health check) and uses the real connection addresses"
+                .to_string()
+        }
+        _ => "accepts and uses the real connection addresses".to_string(),
+    };
+    p(HAPROXY, "accept", msg)
+}
+
+fn go_valid(h: &Header<'_>) -> Prediction {
+    let w = |x| h.warnings.contains(x);
+    if h.version == Version::V2 {
+        if w(Warning::UnlistedFamilyByte) {
+            return p(GO, "reject", "proxyproto: unsupported address family and protocol (byte 13 is not in its whitelist)");
+        }
+        if h.command == Command::Proxy && h.family == Family::Unspec {
+            return p(
+                GO,
+                "reject",
+                "proxyproto: unsupported address family and protocol (PROXY with AF_UNSPEC)",
+            );
+        }
+        if w(Warning::LargerThan4096) {
+            return p(
+                GO,
+                "reject",
+                "proxyproto: invalid length (over MaxV2HeaderSize 4096; raise it for big TLVs)",
+            );
+        }
+    }
+    if w(Warning::SslWithoutVersion) || w(Warning::AwsVpceIdChars) {
+        return p(
+            GO,
+            "accept",
+            "accepts the header, but tlvparse reports the SSL/AWS TLV as malformed",
+        );
+    }
+    let msg = match (h.command, h.source()) {
+        (Command::Proxy, Some(src)) => format!("accepts; RemoteAddr() = {src}"),
+        _ => "accepts; RemoteAddr() is the real peer".to_string(),
+    };
+    if h.crc32c.is_some() {
+        return p(GO, "accept", format!("{msg} (it does not verify CRC32C)"));
+    }
+    p(GO, "accept", msg)
+}
+
+fn invalid(kind: ErrorKind, input: &[u8]) -> Vec<Prediction> {
+    use ErrorKind::*;
+    let broken = format!(
+        "broken header: \"{}\" while reading PROXY protocol",
+        nginx_escape(input)
+    );
+    let nginx = match kind {
+        // nginx's v1 reader checks characters, not families or leading zeros.
+        V1PortLeadingZero(_) | V1FamilyMismatch(_) => p(NGINX, "accept", "accepts (its v1 reader does not check this)"),
+        V1Address(_) if is_hexish_addr(input) => p(NGINX, "accept", "accepts the text as $proxy_protocol_addr (it only checks the characters); realip then fails to parse it"),
+        // nginx never verifies CRC32C and reads TLVs lazily.
+        CrcMismatch { .. } | CrcLength(_) | TlvOverrun { .. } | TlvTruncated { .. } | UniqueIdTooLong(_) | AuthorityUtf8
+        | SslTooShort(_) | SslSubTlv => p(NGINX, "accept", "accepts the connection (it does not verify CRC32C and reads TLVs only when a variable asks)"),
+        V2Version(_) => p(NGINX, "reject", "unknown PROXY protocol version"),
+        V2Signature => p(NGINX, "reject", broken),
+        Truncated { .. } => p(NGINX, "reject", "closes: the connection ended before the header was complete"),
+        _ => p(NGINX, "reject", broken),
+    };
+    let haproxy = match kind {
+        V1PortLeadingZero(_) | V1PortRange(_) if input.starts_with(b"PROXY TCP4") => p(
+            HAPROXY,
+            "accept",
+            "accepts (its TCP4 reader is a plain decimal reader; ports are truncated to 16 bits)",
+        ),
+        V1Protocol => p(HAPROXY, "reject", PRX_BAD_PROTO),
+        V2Signature | V2Version(_) | V1Signature => p(HAPROXY, "reject", PRX_NOT_HDR),
+        Truncated { .. } => p(HAPROXY, "reject", PRX_TRUNCATED),
+        _ => p(HAPROXY, "reject", PRX_BAD_HDR),
+    };
+    let go = match kind {
+        CrcMismatch { .. } | CrcLength(_) => p(GO, "accept", "accepts: it does not verify CRC32C"),
+        TlvOverrun { .. } | TlvTruncated { .. } => p(
+            GO,
+            "accept",
+            "accepts the connection; Header.TLVs() returns ErrTruncatedTLV",
+        ),
+        V1PortLeadingZero(_) | V1PortSign(_) | V1Port(_) | V1PortRange(_) => {
+            p(GO, "reject", "proxyproto: invalid port number")
+        }
+        V1Address(_) | V1FamilyMismatch(_) | V1ZoneId(_) => {
+            p(GO, "reject", "proxyproto: invalid address")
+        }
+        V1BareLf | V1BareCr | V1TooLong => p(
+            GO,
+            "reject",
+            if kind == V1TooLong {
+                "proxyproto: version 1 header must be 107 bytes or less"
+            } else {
+                "proxyproto: header is invalid, must end with \\r\\n"
+            },
+        ),
+        V2LengthTooShort { .. } => p(GO, "reject", "proxyproto: invalid length"),
+        V2Family(_) | V2Transport(_) => p(
+            GO,
+            "reject",
+            "proxyproto: unsupported address family and protocol",
+        ),
+        V2Command(_) => p(
+            GO,
+            "reject",
+            "proxyproto: unsupported proxy protocol version and command",
+        ),
+        V1Signature | V2Signature => p(
+            GO,
+            "reject",
+            "proxyproto: proxy protocol signature not present",
+        ),
+        V2Version(_) => p(GO, "reject", "proxyproto: unknown proxy protocol version"),
+        Truncated { .. } => p(
+            GO,
+            "reject",
+            "proxyproto: can't read version 1 header (or EOF inside a v2 header)",
+        ),
+        _ => p(GO, "reject", "rejects the header"),
+    };
+    vec![nginx, haproxy, go]
+}
+
+/// An address field made only of the characters nginx's reader allows.
+fn is_hexish_addr(input: &[u8]) -> bool {
+    input.starts_with(b"PROXY TCP")
+}
+
+/// nginx logs the bytes up to the first CR or LF, escaping non-printable
+/// bytes as \xNN (ngx_escape_string in NGX_ESCAPE_... mode).
+pub fn nginx_escape(input: &[u8]) -> String {
+    let end = input
+        .iter()
+        .position(|&b| b == b'\r' || b == b'\n')
+        .unwrap_or(input.len());
+    let mut s = String::new();
+    for &b in &input[..end.min(256)] {
+        if (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\' {
+            s.push(b as char);
+        } else {
+            s.push_str(&format!("\\x{b:02X}"));
+        }
+    }
+    s
 }

@@ -88,7 +88,9 @@ pub fn classify(buf: &[u8]) -> Sniffed<'_> {
         }
     }
     match std::str::from_utf8(line) {
-        Ok(s) if !s.is_empty() && s.chars().all(|c| !c.is_control() || c == '\t') => Sniffed::Text(s),
+        Ok(s) if !s.is_empty() && s.chars().all(|c| !c.is_control() || c == '\t') => {
+            Sniffed::Text(s)
+        }
         _ => Sniffed::Binary { len: buf.len() },
     }
 }
@@ -216,14 +218,18 @@ impl fmt::Display for Sniffed<'_> {
                 }
                 Ok(())
             }
-            Sniffed::HttpResponse { status, reason } => write!(f, "HTTP response {status} {reason}"),
+            Sniffed::HttpResponse { status, reason } => {
+                write!(f, "HTTP response {status} {reason}")
+            }
             Sniffed::TlsClientHello { sni: Some(s) } => write!(f, "TLS ClientHello SNI={s}"),
             Sniffed::TlsClientHello { sni: None } => write!(f, "TLS ClientHello (no SNI)"),
             Sniffed::TlsServerHello => write!(f, "TLS ServerHello"),
             Sniffed::TlsAlert { level, description } => {
                 write!(f, "TLS alert level={level} description={description}")
             }
-            Sniffed::TlsRecord { content_type } => write!(f, "TLS record (content type {content_type})"),
+            Sniffed::TlsRecord { content_type } => {
+                write!(f, "TLS record (content type {content_type})")
+            }
             Sniffed::SshBanner(b) => write!(f, "SSH banner {b}"),
             Sniffed::Text(t) => write!(f, "text {t:?}"),
             Sniffed::Binary { len } => write!(f, "binary data ({len} bytes)"),
@@ -240,14 +246,27 @@ mod tests {
         assert_eq!(classify(b""), Sniffed::Empty);
         assert_eq!(
             classify(b"GET /x HTTP/1.1\r\nHost: a.example\r\n\r\n"),
-            Sniffed::HttpRequest { method: "GET", path: "/x", host: Some("a.example") }
+            Sniffed::HttpRequest {
+                method: "GET",
+                path: "/x",
+                host: Some("a.example")
+            }
         );
         assert_eq!(
             classify(b"HTTP/1.1 400 Bad Request\r\n"),
-            Sniffed::HttpResponse { status: 400, reason: "Bad Request" }
+            Sniffed::HttpResponse {
+                status: 400,
+                reason: "Bad Request"
+            }
         );
-        assert_eq!(classify(b"SSH-2.0-OpenSSH_9.2\r\n"), Sniffed::SshBanner("SSH-2.0-OpenSSH_9.2"));
+        assert_eq!(
+            classify(b"SSH-2.0-OpenSSH_9.2\r\n"),
+            Sniffed::SshBanner("SSH-2.0-OpenSSH_9.2")
+        );
         assert_eq!(classify(&[0, 1, 2, 0xff]), Sniffed::Binary { len: 4 });
-        assert_eq!(classify(b"220 mail ESMTP\r\n"), Sniffed::Text("220 mail ESMTP"));
+        assert_eq!(
+            classify(b"220 mail ESMTP\r\n"),
+            Sniffed::Text("220 mail ESMTP")
+        );
     }
 }

@@ -1,24 +1,107 @@
 //! `ppctl inspect`: decode and explain bytes.
 
+use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
 
-use crate::error::{ExitCode, Result};
-use crate::render::Style;
+use crate::codec::{self, Decoded};
+use crate::error::{Error, ExitCode, Result};
+use crate::input::{self, Encoding};
+use crate::receivers;
+use crate::render::json::InspectJson;
+use crate::render::{inspect, Style};
+use crate::samples;
+
+/// The most input `inspect` reads: the largest v2 header plus room for the
+/// payload that follows.
+const MAX_INPUT: u64 = 1 << 20;
 
 #[derive(Debug, clap::Args)]
+#[command(after_help = "\
+Examples:
+  ppctl inspect 'PROXY TCP4 1.2.3.4 5.6.7.8 1000 80\\r\\n'
+  ppctl inspect 0d0a0d0a000d0a515549540a20000000
+  printf 'PROXY UNKNOWN\\r\\n' | ppctl inspect -
+  ppctl inspect --file capture.bin --json
+  ppctl inspect --sample v2
+
+Exit codes: 0 valid header, 1 not a valid header (invalid, incomplete or not a
+header), 2 usage or I/O error.")]
 pub struct InspectArgs {
-    /// The bytes: hex (spaces and 0x allowed), or text with \r \n \xNN
-    /// escapes; `-` reads raw bytes from stdin. Without it, a built-in
-    /// sample is used.
+    /// The bytes: hex (spaces, 0x and : allowed) or text with \r \n \xNN
+    /// escapes; `-` reads stdin. Without INPUT, stdin is read when it is not
+    /// a terminal.
     pub input: Option<String>,
-    /// Read the bytes from a file.
-    #[arg(long, short, conflicts_with = "input")]
+    /// Read the bytes from a file (raw, or hex text).
+    #[arg(long, short, conflicts_with_all = ["input", "sample"])]
     pub file: Option<PathBuf>,
-    /// Print one JSON object (docs/json.md).
+    /// Inspect a built-in sample: v1, v2, aws-nlb, health-check, broken, http.
+    #[arg(long, conflicts_with = "input")]
+    pub sample: Option<String>,
+    /// How to read the input; the default guesses hex vs text/raw.
+    #[arg(long, value_enum, default_value_t = Encoding::Auto)]
+    pub encoding: Encoding,
+    /// Print one JSON object (schema in docs/json.md).
     #[arg(long)]
     pub json: bool,
+    /// Treat the input as everything there will ever be: a header cut short
+    /// is reported as truncated (invalid), not as incomplete.
+    #[arg(long)]
+    pub eof: bool,
 }
 
-pub fn run(_args: &InspectArgs, _style: Style) -> Result<ExitCode> {
-    Ok(ExitCode::Success)
+pub fn run(args: &InspectArgs, style: Style) -> Result<ExitCode> {
+    let bytes = read_input(args)?;
+    let decoded = if args.eof {
+        codec::decode_final(&bytes)
+    } else {
+        codec::decode(&bytes)
+    };
+    let predictions = receivers::predict(&decoded, &bytes);
+    if args.json {
+        let j = InspectJson::new(&decoded, &bytes);
+        let text = serde_json::to_string_pretty(&j).map_err(|e| Error::Other(e.into()))?;
+        super::print(&format!("{text}\n"))?;
+    } else {
+        super::print(&inspect::render(&decoded, &bytes, &predictions, style))?;
+    }
+    Ok(ExitCode::check(matches!(decoded, Decoded::Complete(_))))
+}
+
+fn read_input(args: &InspectArgs) -> Result<Vec<u8>> {
+    let enc = args.encoding;
+    let bad = |what: String, e: input::InputError| Error::usage(format!("{what}: {e}"));
+    if let Some(name) = &args.sample {
+        return samples::get(name).ok_or_else(|| {
+            Error::usage(format!(
+                "no sample named {name:?}; try one of: {}",
+                samples::names().join(", ")
+            ))
+        });
+    }
+    if let Some(path) = &args.file {
+        let f = std::fs::File::open(path)
+            .map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
+        let raw =
+            read_bounded(f).map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+        return input::from_bytes(raw, enc).map_err(|e| bad(format!("in {}", path.display()), e));
+    }
+    match args.input.as_deref() {
+        Some("-") => read_stdin(enc),
+        Some(text) => input::from_argument(text, enc).map_err(|e| bad("in INPUT".into(), e)),
+        None if !std::io::stdin().is_terminal() => read_stdin(enc),
+        None => Err(Error::usage(
+            "no input: give bytes as an argument (hex or text), --file PATH, `-` for stdin, or --sample NAME",
+        )),
+    }
+}
+
+fn read_stdin(enc: Encoding) -> Result<Vec<u8>> {
+    let raw = read_bounded(std::io::stdin().lock()).map_err(|e| Error::io("reading stdin", e))?;
+    input::from_bytes(raw, enc).map_err(|e| Error::usage(format!("on stdin: {e}")))
+}
+
+fn read_bounded(r: impl Read) -> std::io::Result<Vec<u8>> {
+    let mut buf = Vec::new();
+    r.take(MAX_INPUT).read_to_end(&mut buf)?;
+    Ok(buf)
 }

@@ -30,26 +30,24 @@ pub(super) fn decode(buf: &[u8]) -> Decoded<'_> {
     }
 
     let window = &buf[..buf.len().min(V1_MAX_LEN)];
+    // The first CR must be the one of the final CRLF.
+    if let Some(cr) = window.iter().position(|&b| b == b'\r') {
+        if window.get(cr + 1).is_some_and(|&b| b != b'\n') {
+            return invalid(ErrorKind::V1BareCr, cr);
+        }
+    }
     match window.iter().position(|&b| b == b'\n') {
         Some(lf) => {
             if window[lf - 1] != b'\r' {
                 return invalid(ErrorKind::V1BareLf, lf);
             }
             let line = &buf[..lf - 1];
-            if let Some(cr) = line.iter().position(|&b| b == b'\r') {
-                return invalid(ErrorKind::V1BareCr, cr);
-            }
             match parse_fields(line, true) {
                 Err(e) => Decoded::Invalid(e),
                 Ok(fields) => Decoded::Complete(build(buf, lf + 1, fields)),
             }
         }
         None => {
-            if let Some(cr) = window.iter().position(|&b| b == b'\r') {
-                if cr + 1 < window.len() {
-                    return invalid(ErrorKind::V1BareCr, cr);
-                }
-            }
             if buf.len() >= V1_MAX_LEN {
                 return invalid(ErrorKind::V1TooLong, V1_MAX_LEN - 1);
             }
@@ -139,7 +137,8 @@ fn parse_fields(line: &[u8], complete: bool) -> Result<Fields, Error> {
             // An empty field: a double space, a trailing space, or nothing at all.
             let kind = match count {
                 0 if at_end => ErrorKind::V1Protocol,
-                _ if at_end && count < 5 => ErrorKind::V1MissingField,
+                _ if count >= 5 => ErrorKind::V1ExtraField,
+                _ if at_end => ErrorKind::V1MissingField,
                 _ => ErrorKind::V1EmptyField,
             };
             return Err(Error::new(kind, i));
@@ -240,13 +239,21 @@ fn check_proto(word: &[u8], at: usize, partial: bool) -> Result<Proto, Error> {
 }
 
 /// Parse a complete address field; also report whether IPv6 text is canonical.
-fn parse_address(field: &[u8], proto: Proto, which: Endpoint, at: usize) -> Result<(IpAddr, bool), Error> {
+fn parse_address(
+    field: &[u8],
+    proto: Proto,
+    which: Endpoint,
+    at: usize,
+) -> Result<(IpAddr, bool), Error> {
     // The field is printable ASCII (checked by the caller), so it is UTF-8.
-    let text = std::str::from_utf8(field).map_err(|_| Error::new(ErrorKind::V1Address(which), at))?;
+    let text =
+        std::str::from_utf8(field).map_err(|_| Error::new(ErrorKind::V1Address(which), at))?;
     match proto {
         Proto::Tcp4 => match text.parse::<Ipv4Addr>() {
             Ok(ip) => Ok((IpAddr::V4(ip), true)),
-            Err(_) if text.contains(':') => Err(Error::new(ErrorKind::V1FamilyMismatch(which), at)),
+            Err(_) if text.parse::<Ipv6Addr>().is_ok() => {
+                Err(Error::new(ErrorKind::V1FamilyMismatch(which), at))
+            }
             Err(_) => Err(Error::new(ErrorKind::V1Address(which), at)),
         },
         _ => {
@@ -264,29 +271,23 @@ fn parse_address(field: &[u8], proto: Proto, which: Endpoint, at: usize) -> Resu
     }
 }
 
-/// Check a partial address field for characters it can never contain.
-fn check_partial_address(field: &[u8], proto: Proto, which: Endpoint, at: usize) -> Result<(), Error> {
-    for (i, &b) in field.iter().enumerate() {
-        let ok = match proto {
-            Proto::Tcp4 => b.is_ascii_digit() || b == b'.',
-            _ => b.is_ascii_hexdigit() || b == b':' || b == b'.',
-        };
-        if !ok {
-            let kind = match (proto, b) {
-                (Proto::Tcp4, b':') => ErrorKind::V1FamilyMismatch(which),
-                (Proto::Tcp6, b'%') => ErrorKind::V1ZoneId(which),
-                _ => ErrorKind::V1Address(which),
-            };
-            return Err(Error::new(kind, at + i));
+/// Check a partial address field for characters it can never contain. A
+/// character that could still make a valid address of either family is
+/// left for the complete field, so the error kind never depends on where
+/// the bytes were split.
+fn check_partial_address(
+    field: &[u8],
+    proto: Proto,
+    which: Endpoint,
+    at: usize,
+) -> Result<(), Error> {
+    for &b in field {
+        if b == b'%' && proto == Proto::Tcp6 {
+            return Err(Error::new(ErrorKind::V1ZoneId(which), at));
         }
-    }
-    // "01." already has a leading zero that no later byte can fix.
-    if proto == Proto::Tcp4 {
-        for (i, w) in field.windows(2).enumerate() {
-            let octet_start = i == 0 || field[i - 1] == b'.';
-            if octet_start && w[0] == b'0' && w[1].is_ascii_digit() {
-                return Err(Error::new(ErrorKind::V1Address(which), at));
-            }
+        if !(b.is_ascii_hexdigit() || b == b':' || b == b'.' || (b == b'%' && proto == Proto::Tcp4))
+        {
+            return Err(Error::new(ErrorKind::V1Address(which), at));
         }
     }
     Ok(())
@@ -308,17 +309,62 @@ fn parse_port(field: &[u8], which: Endpoint, at: usize, partial: bool) -> Result
     if field.len() > 5 {
         return err(ErrorKind::V1PortRange(which));
     }
-    let value = field.iter().fold(0u32, |acc, &b| acc * 10 + u32::from(b - b'0'));
+    let value = field
+        .iter()
+        .fold(0u32, |acc, &b| acc * 10 + u32::from(b - b'0'));
     u16::try_from(value).or_else(|_| err(ErrorKind::V1PortRange(which)))
 }
 
-/// Compare IPv6 text with its canonical RFC 5952 form without allocating.
+/// Is `text` the canonical RFC 5952 form of `ip`? Checked from the groups
+/// (lower case, no leading zeros, the longest run of two or more zero
+/// groups compressed, leftmost on a tie) without formatting, which is the
+/// slow part of IPv6 handling; dotted forms fall back to formatting.
 fn is_canonical(ip: &Ipv6Addr, text: &str) -> bool {
-    let mut buf = StackStr::default();
-    if write!(buf, "{ip}").is_err() {
-        return true;
+    if text.contains('.') {
+        let mut buf = StackStr::default();
+        return write!(buf, "{ip}").is_ok() && buf.as_str() == text;
     }
-    buf.as_str() == text
+    if text.bytes().any(|b| b.is_ascii_uppercase()) {
+        return false;
+    }
+    // Longest run of zero groups (length >= 2), leftmost.
+    let seg = ip.segments();
+    let (mut best, mut best_len, mut i) = (0, 0, 0);
+    while i < 8 {
+        if seg[i] == 0 {
+            let start = i;
+            while i < 8 && seg[i] == 0 {
+                i += 1;
+            }
+            if i - start > best_len {
+                best = start;
+                best_len = i - start;
+            }
+        } else {
+            i += 1;
+        }
+    }
+    if best_len < 2 {
+        best_len = 0;
+    }
+    let groups = |s: &str| {
+        if s.is_empty() {
+            0
+        } else {
+            s.split(':').count()
+        }
+    };
+    let leading_zero = |s: &str| s.split(':').any(|g| g.len() > 1 && g.starts_with('0'));
+    match text.split_once("::") {
+        Some((head, tail)) => {
+            best_len > 0
+                && groups(head) == best
+                && 8 - groups(head) - groups(tail) == best_len
+                && !leading_zero(head)
+                && !leading_zero(tail)
+        }
+        None => best_len == 0 && !leading_zero(text),
+    }
 }
 
 /// A fixed buffer big enough for any IPv6 address text (45 bytes).
@@ -351,5 +397,41 @@ impl std::fmt::Write for StackStr {
         self.buf[self.len..end].copy_from_slice(s.as_bytes());
         self.len = end;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_canonical;
+
+    #[test]
+    fn canonical_ipv6_agrees_with_formatting() {
+        for text in [
+            "2001:db8::1",
+            "::",
+            "::1",
+            "1::",
+            "2001:db8:0:0:1:0:0:1",
+            "2001:db8::1:0:0:1",
+            "2001:db8:0:1:1:1:1:1",
+            "2001:db8::1:1:1:1:1",
+            "2001:DB8::1",
+            "2001:0db8::1",
+            "fe80::1:0:0:0",
+            "1:0:0:2:0:0:0:3",
+            "1:0:0:2::3",
+            "::ffff:1.2.3.4",
+            "0:0:0:0:0:0:0:1",
+            "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+            "1:2:3:4:5:6:7::",
+            "1:2:3:4:5:6:7:0",
+        ] {
+            let ip: std::net::Ipv6Addr = text.parse().unwrap();
+            assert_eq!(
+                is_canonical(&ip, text),
+                ip.to_string() == text,
+                "{text} (canonical: {ip})"
+            );
+        }
     }
 }

@@ -3,6 +3,7 @@
 //! modules format it. Results go to stdout, diagnostics to stderr.
 
 pub mod hexdump;
+pub mod inspect;
 pub mod json;
 pub mod style;
 

@@ -1,0 +1,204 @@
+//! Shared helpers for the integration tests: the built binary, free loopback
+//! ports, and (in [`peers`]) real nginx/HAProxy instances run from the
+//! configs in `tests/peers/`.
+//!
+//! Each `tests/*.rs` file compiles this module on its own and uses only part
+//! of it, hence the `dead_code` allowance.
+#![allow(dead_code)]
+
+pub mod peers;
+
+use std::net::{Ipv4Addr, TcpListener, TcpStream};
+use std::path::Path;
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// The `ppctl` binary built by cargo for this test run.
+pub fn ppctl() -> assert_cmd::Command {
+    assert_cmd::Command::cargo_bin("ppctl")
+        .expect("cargo builds the ppctl binary for integration tests")
+}
+
+/// A loopback TCP port that was free a moment ago: bind port 0, read what the
+/// kernel chose, and release it. Another process could take it in between;
+/// with the kernel's port rotation that is rare enough for tests.
+pub fn free_port() -> u16 {
+    let listener =
+        TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind 127.0.0.1:0 for a free port");
+    listener
+        .local_addr()
+        .expect("local address of a bound socket")
+        .port()
+}
+
+/// Wait until something listens on 127.0.0.1:`port` (or any address on that
+/// port), for at most `timeout`. Returns whether it came up.
+///
+/// On Linux this reads the kernel's socket tables instead of connecting, so a
+/// peer that requires a PROXY header does not log a probe connection as an
+/// error (which would pollute the logs the tests assert on).
+pub fn wait_for_port(port: u16, timeout: Duration) -> bool {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if is_listening(port) {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Whether a TCP socket listens on `port`.
+pub fn is_listening(port: u16) -> bool {
+    match listening_in_proc(port) {
+        Some(found) => found,
+        // No /proc (not Linux): fall back to a probe connection.
+        None => TcpStream::connect_timeout(
+            &(Ipv4Addr::LOCALHOST, port).into(),
+            Duration::from_millis(200),
+        )
+        .is_ok(),
+    }
+}
+
+/// Look `port` up in /proc/net/tcp{,6} in state 0A (LISTEN). `None` when the
+/// tables can't be read.
+fn listening_in_proc(port: u16) -> Option<bool> {
+    let mut readable = false;
+    for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+        let Ok(text) = std::fs::read_to_string(Path::new(table)) else {
+            continue;
+        };
+        readable = true;
+        let wanted = format!(":{port:04X}");
+        // Lines: "sl local_address rem_address st ...", e.g. "0: 0100007F:1F90 00000000:0000 0A ...".
+        let found = text.lines().skip(1).any(|line| {
+            let mut cols = line.split_whitespace();
+            let local = cols.nth(1).unwrap_or("");
+            let state = cols.nth(1).unwrap_or("");
+            local.ends_with(&wanted) && state == "0A"
+        });
+        if found {
+            return Some(true);
+        }
+    }
+    readable.then_some(false)
+}
+
+/// A minimal HTTP/1.1 request that asks the server to close afterwards.
+pub const HTTP_GET: &[u8] =
+    b"GET / HTTP/1.1\r\nHost: ppctl.test\r\nUser-Agent: ppctl-tests\r\nConnection: close\r\n\r\n";
+
+/// How long a test client waits for a peer's answer before giving up (a bound
+/// against hangs, not a timing assertion).
+pub const IO_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Connect to 127.0.0.1:`port`, send `bytes`, and return everything the peer
+/// sends back until it closes. A reset counts as a close: what arrived before
+/// it is returned.
+pub fn exchange(port: u16, bytes: &[u8]) -> Vec<u8> {
+    use std::io::{ErrorKind, Read, Write};
+    let mut stream = TcpStream::connect((Ipv4Addr::LOCALHOST, port)).expect("connect to the peer");
+    stream
+        .set_read_timeout(Some(IO_TIMEOUT))
+        .expect("set a read timeout");
+    // The peer may close before reading everything (that is what some tests
+    // provoke), so a failed write is not an error here.
+    let _ = stream.write_all(bytes);
+    let mut answer = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        match stream.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => answer.extend_from_slice(&chunk[..n]),
+            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                panic!("127.0.0.1:{port} neither answered nor closed within {IO_TIMEOUT:?}")
+            }
+            Err(_) => break,
+        }
+    }
+    answer
+}
+
+/// The first line of an HTTP response, without its CRLF.
+pub fn status_line(response: &[u8]) -> String {
+    let text = String::from_utf8_lossy(response);
+    text.lines().next().unwrap_or("").to_string()
+}
+
+/// A plain loopback listener standing in for an upstream behind a peer
+/// (nginx `proxy_protocol on`, HAProxy `send-proxy`): it captures the first
+/// bytes of the first connection.
+pub struct Upstream {
+    listener: TcpListener,
+}
+
+impl Upstream {
+    pub fn bind() -> Upstream {
+        let listener =
+            TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind an upstream on 127.0.0.1:0");
+        Upstream { listener }
+    }
+
+    pub fn port(&self) -> u16 {
+        self.listener
+            .local_addr()
+            .expect("local address of a bound socket")
+            .port()
+    }
+
+    /// Accept one connection (waiting at most [`IO_TIMEOUT`]) and read until
+    /// the bytes hold a complete PROXY header followed by at least
+    /// `payload_len` bytes, something that is no header, or the peer closes.
+    /// Returns the bytes and the open connection (to answer on it or hold it).
+    pub fn capture(&self, payload_len: usize) -> (Vec<u8>, TcpStream) {
+        use ppctl::codec::{decode, Decoded};
+        use std::io::{ErrorKind, Read};
+        let deadline = Instant::now() + IO_TIMEOUT;
+        self.listener
+            .set_nonblocking(true)
+            .expect("make the upstream listener non-blocking");
+        let mut stream = loop {
+            match self.listener.accept() {
+                Ok((stream, _)) => break stream,
+                Err(e) if e.kind() == ErrorKind::WouldBlock && Instant::now() < deadline => {
+                    thread::sleep(Duration::from_millis(10))
+                }
+                Err(e) => panic!(
+                    "no connection to the upstream on port {} within {IO_TIMEOUT:?}: {e}",
+                    self.port()
+                ),
+            }
+        };
+        stream
+            .set_nonblocking(false)
+            .expect("make the upstream connection blocking");
+        stream
+            .set_read_timeout(Some(IO_TIMEOUT))
+            .expect("set a read timeout");
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 4096];
+        loop {
+            let enough = match decode(&buf) {
+                Decoded::Complete(h) => buf.len() >= h.len() + payload_len,
+                Decoded::Incomplete { .. } => false,
+                Decoded::Invalid(_) | Decoded::NotProxy(_) => true,
+            };
+            if enough {
+                return (buf, stream);
+            }
+            match stream.read(&mut chunk) {
+                Ok(0) => return (buf, stream),
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(e) => panic!(
+                    "reading from the peer on the upstream side ({} bytes so far): {e}",
+                    buf.len()
+                ),
+            }
+        }
+    }
+}

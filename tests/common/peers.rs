@@ -1,0 +1,389 @@
+//! Real peers for integration tests: nginx and HAProxy started from the
+//! config templates in `tests/peers/`, in a temp dir, on loopback ports, in
+//! the foreground, and killed by pid when the handle is dropped.
+//!
+//! A template is rendered by replacing `{{NAME}}` with the caller's values.
+//! The harness adds `{{DIR}}` (the instance's temp dir, where every log, pid
+//! and temp file goes) and `{{STREAM_MODULE}}` (nginx's stream module). Every
+//! variable whose name contains `PORT` is a port the peer listens on: `start`
+//! returns only once all of them accept connections.
+//!
+//! See tests/peers/README.md.
+
+use std::ffi::OsString;
+use std::fmt;
+use std::fs::{self, File};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use tempfile::TempDir;
+
+/// Where Debian's libnginx-mod-stream puts the stream module.
+pub const NGINX_STREAM_MODULE: &str = "/usr/lib/nginx/modules/ngx_stream_module.so";
+
+/// How long a peer may take to start listening.
+const START_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long to wait for a log line that should come (logs are written
+/// asynchronously with respect to what the client sees).
+pub const LOG_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A tool the tests drive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Peer {
+    Nginx,
+    Haproxy,
+    Curl,
+    Tshark,
+    Tcpdump,
+}
+
+impl Peer {
+    pub fn executable(self) -> &'static str {
+        match self {
+            Peer::Nginx => "nginx",
+            Peer::Haproxy => "haproxy",
+            Peer::Curl => "curl",
+            Peer::Tshark => "tshark",
+            Peer::Tcpdump => "tcpdump",
+        }
+    }
+
+    /// The Debian packages that provide it.
+    pub fn packages(self) -> &'static str {
+        match self {
+            Peer::Nginx => "nginx libnginx-mod-stream",
+            Peer::Haproxy => "haproxy",
+            Peer::Curl => "curl",
+            Peer::Tshark => "tshark",
+            Peer::Tcpdump => "tcpdump",
+        }
+    }
+}
+
+impl fmt::Display for Peer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.executable())
+    }
+}
+
+/// The full path of `peer`'s executable: `$PATH` first, then the sbin
+/// directories (nginx and tcpdump live there and a test's PATH may lack them).
+pub fn path(peer: Peer) -> Option<PathBuf> {
+    let from_env = std::env::var_os("PATH").unwrap_or_default();
+    let extra = ["/usr/local/sbin", "/usr/sbin", "/sbin"].map(PathBuf::from);
+    std::env::split_paths(&from_env)
+        .chain(extra)
+        .map(|dir| dir.join(peer.executable()))
+        .find(|candidate| is_executable(candidate))
+}
+
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    fs::metadata(path)
+        .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        .unwrap_or(false)
+}
+
+/// Whether `peer` is usable. When it isn't: print a loud SKIP line and return
+/// false (the test returns early), or panic when `PPCTL_REQUIRE_PEERS=1` (CI).
+pub fn require(peer: Peer) -> bool {
+    let missing = if path(peer).is_none() {
+        Some(format!("{peer} not installed"))
+    } else if peer == Peer::Nginx && !Path::new(NGINX_STREAM_MODULE).exists() {
+        Some(format!(
+            "nginx stream module not installed ({NGINX_STREAM_MODULE} is missing)"
+        ))
+    } else {
+        None
+    };
+    let Some(what) = missing else {
+        return true;
+    };
+    let message = format!("SKIP: {what} (apt-get install {})", peer.packages());
+    if std::env::var_os("PPCTL_REQUIRE_PEERS").is_some_and(|v| v == "1") {
+        panic!("{message}; PPCTL_REQUIRE_PEERS=1 makes this a failure");
+    }
+    eprintln!("{}\n{message}\n{}", "*".repeat(72), "*".repeat(72));
+    false
+}
+
+/// A running nginx (single process: configs say `master_process off`).
+pub struct Nginx {
+    instance: Instance,
+}
+
+impl Nginx {
+    /// Render `tests/peers/nginx/<name>.conf` with `vars`, check it with
+    /// `nginx -t`, start nginx in the foreground and wait for its ports.
+    pub fn start(name: &str, vars: &[(&str, &str)]) -> Nginx {
+        let exe = path(Peer::Nginx).expect("nginx is installed (call peers::require first)");
+        let dir = temp_dir("nginx", name);
+        let mut all = vars.to_vec();
+        all.push(("STREAM_MODULE", NGINX_STREAM_MODULE));
+        let config = render(
+            &template("nginx", &format!("{name}.conf")),
+            dir.path(),
+            &all,
+        );
+        let config_path = dir.path().join("nginx.conf");
+        write(&config_path, &config);
+        // `-e` sets the error log used before the config is read; `-p` keeps
+        // relative paths in the temp dir instead of /var/lib/nginx.
+        let args = |extra: &[&str]| -> Vec<OsString> {
+            let mut a: Vec<OsString> = extra.iter().map(OsString::from).collect();
+            a.extend([
+                "-p".into(),
+                dir.path().into(),
+                "-c".into(),
+                config_path.clone().into(),
+            ]);
+            a.extend([
+                "-e".into(),
+                dir.path().join("error.log").into(),
+                "-g".into(),
+                "daemon off;".into(),
+            ]);
+            a
+        };
+        let what = format!("nginx {name}");
+        check_config(&exe, &args(&["-t"]), &what, &config);
+        let instance = Instance::launch(what, &exe, &args(&[]), dir, vars);
+        Nginx { instance }
+    }
+
+    /// The temp dir holding the rendered config and the logs.
+    pub fn dir(&self) -> &Path {
+        self.instance.dir.path()
+    }
+
+    pub fn error_log(&self) -> String {
+        self.instance.read("error.log")
+    }
+
+    pub fn access_log(&self) -> String {
+        self.instance.read("access.log")
+    }
+
+    /// The error log once it contains `needle` (or after [`LOG_TIMEOUT`],
+    /// whatever it holds then, for the assertion to show).
+    pub fn wait_error_log(&self, needle: &str) -> String {
+        wait_for_text(|| self.error_log(), needle)
+    }
+
+    /// The access log once it contains `needle` (or after [`LOG_TIMEOUT`]).
+    pub fn wait_access_log(&self, needle: &str) -> String {
+        wait_for_text(|| self.access_log(), needle)
+    }
+}
+
+/// A running HAProxy (`-db`: foreground; configs log to stdout).
+pub struct Haproxy {
+    instance: Instance,
+}
+
+impl Haproxy {
+    /// Render `tests/peers/haproxy/<name>.cfg` with `vars`, check it with
+    /// `haproxy -c`, start it with `-db` and wait for its ports.
+    pub fn start(name: &str, vars: &[(&str, &str)]) -> Haproxy {
+        let exe = path(Peer::Haproxy).expect("haproxy is installed (call peers::require first)");
+        let dir = temp_dir("haproxy", name);
+        let config = render(
+            &template("haproxy", &format!("{name}.cfg")),
+            dir.path(),
+            vars,
+        );
+        let config_path = dir.path().join("haproxy.cfg");
+        write(&config_path, &config);
+        let args = |mode: &str| -> Vec<OsString> {
+            vec![mode.into(), "-f".into(), config_path.clone().into()]
+        };
+        let what = format!("haproxy {name}");
+        check_config(&exe, &args("-c"), &what, &config);
+        let instance = Instance::launch(what, &exe, &args("-db"), dir, vars);
+        Haproxy { instance }
+    }
+
+    pub fn dir(&self) -> &Path {
+        self.instance.dir.path()
+    }
+
+    /// What HAProxy logged (its `log stdout` target).
+    pub fn log(&self) -> String {
+        self.instance.read("stdout.log")
+    }
+
+    /// HAProxy's own warnings and alerts.
+    pub fn stderr(&self) -> String {
+        self.instance.read("stderr.log")
+    }
+
+    /// The log once it contains `needle` (or after [`LOG_TIMEOUT`]).
+    pub fn wait_log(&self, needle: &str) -> String {
+        wait_for_text(|| self.log(), needle)
+    }
+}
+
+/// One peer process, its temp dir, and its output files.
+struct Instance {
+    what: String,
+    dir: TempDir,
+    child: Child,
+}
+
+impl Instance {
+    /// Spawn `exe args` with stdout/stderr going to files in `dir` (files, not
+    /// pipes: nobody has to drain them), then wait for every `*PORT*` var.
+    fn launch(
+        what: String,
+        exe: &Path,
+        args: &[OsString],
+        dir: TempDir,
+        vars: &[(&str, &str)],
+    ) -> Instance {
+        let stdout =
+            File::create(dir.path().join("stdout.log")).expect("create stdout.log in the temp dir");
+        let stderr =
+            File::create(dir.path().join("stderr.log")).expect("create stderr.log in the temp dir");
+        let child = Command::new(exe)
+            .args(args)
+            .current_dir(dir.path())
+            .stdin(Stdio::null())
+            .stdout(stdout)
+            .stderr(stderr)
+            .spawn()
+            .unwrap_or_else(|e| panic!("{what}: can't run {}: {e}", exe.display()));
+        let mut instance = Instance { what, dir, child };
+        for (name, value) in vars.iter().filter(|(name, _)| name.contains("PORT")) {
+            let port: u16 = value.parse().unwrap_or_else(|_| {
+                panic!(
+                    "{}: {{{{{name}}}}} = {value:?} is not a port",
+                    instance.what
+                )
+            });
+            instance.wait_listening(port);
+        }
+        instance
+    }
+
+    fn wait_listening(&mut self, port: u16) {
+        let deadline = Instant::now() + START_TIMEOUT;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!(
+                    "{} exited ({status}) before listening on {port}\n{}",
+                    self.what,
+                    self.diagnostics()
+                );
+            }
+            if super::is_listening(port) {
+                return;
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+        panic!(
+            "{} does not listen on 127.0.0.1:{port} after {START_TIMEOUT:?}\n{}",
+            self.what,
+            self.diagnostics()
+        );
+    }
+
+    /// A file of the temp dir; empty when it doesn't exist (yet).
+    fn read(&self, file: &str) -> String {
+        fs::read(self.dir.path().join(file))
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default()
+    }
+
+    /// Everything the peer wrote, for a failure message.
+    fn diagnostics(&self) -> String {
+        ["stderr.log", "stdout.log", "error.log", "access.log"]
+            .iter()
+            .map(|f| (f, self.read(f)))
+            .filter(|(_, text)| !text.is_empty())
+            .map(|(f, text)| format!("--- {} {f} ---\n{text}", self.what))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        // Single-process peers, so SIGKILL leaves no orphans; `wait` reaps it.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if thread::panicking() {
+            eprintln!("{}", self.diagnostics());
+        }
+    }
+}
+
+fn template(kind: &str, file: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/peers")
+        .join(kind)
+        .join(file)
+}
+
+fn temp_dir(kind: &str, name: &str) -> TempDir {
+    tempfile::Builder::new()
+        .prefix(&format!("ppctl-{kind}-{name}-"))
+        .tempdir()
+        .expect("create a temp dir for the peer")
+}
+
+/// Replace `{{DIR}}` and each `{{VAR}}`; any placeholder left is a test bug.
+fn render(template: &Path, dir: &Path, vars: &[(&str, &str)]) -> String {
+    let mut text =
+        fs::read_to_string(template).unwrap_or_else(|e| panic!("read {}: {e}", template.display()));
+    text = text.replace("{{DIR}}", &dir.to_string_lossy());
+    for (name, value) in vars {
+        text = text.replace(&format!("{{{{{name}}}}}"), value);
+    }
+    if let Some(at) = text.find("{{") {
+        let rest = &text[at..];
+        let end = rest.find("}}").map_or(rest.len(), |e| e + 2);
+        panic!(
+            "{}: placeholder {} has no value",
+            template.display(),
+            &rest[..end]
+        );
+    }
+    text
+}
+
+fn write(path: &Path, text: &str) {
+    fs::write(path, text).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
+}
+
+/// Run the peer's config check; on failure show its output and the config.
+fn check_config(exe: &Path, args: &[OsString], what: &str, config: &str) {
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = Command::new(exe)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{what}: can't run {}: {e}", exe.display()));
+    if !status.success() {
+        panic!(
+            "{what}: config check failed ({status})\n{}{}\n--- rendered config ---\n{config}",
+            String::from_utf8_lossy(&stdout),
+            String::from_utf8_lossy(&stderr)
+        );
+    }
+}
+
+fn wait_for_text(read: impl Fn() -> String, needle: &str) -> String {
+    let deadline = Instant::now() + LOG_TIMEOUT;
+    loop {
+        let text = read();
+        if text.contains(needle) || Instant::now() >= deadline {
+            return text;
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+}
