@@ -16,8 +16,8 @@ pub struct Endpoints {
 
 impl Endpoints {
     pub fn matches(&self, addr: SocketAddr) -> bool {
-        self.net.map_or(true, |n| n.contains(&addr.ip()))
-            && self.port.map_or(true, |p| p == addr.port())
+        self.net.is_none_or(|n| n.contains(&addr.ip()))
+            && self.port.is_none_or(|p| p == addr.port())
     }
 }
 
@@ -75,11 +75,11 @@ impl Filter {
             && self
                 .client
                 .as_ref()
-                .map_or(true, |c| c.matches(flow.client_addr))
+                .is_none_or(|c| c.matches(flow.client_addr))
             && self
                 .server
                 .as_ref()
-                .map_or(true, |s| s.matches(flow.server_addr))
+                .is_none_or(|s| s.matches(flow.server_addr))
     }
 }
 
