@@ -167,6 +167,8 @@ pub struct Flow {
     pub last_seen: Timestamp,
     /// The handshake (SYN or SYN-ACK) is in the capture; for UDP, always.
     pub start_seen: bool,
+    /// The server's SYN-ACK is in the capture (the connection was accepted).
+    pub synack_seen: bool,
     pub client_data: Stream,
     pub server_data: Stream,
     pub client_end: Option<End>,
@@ -187,6 +189,7 @@ impl Flow {
             first_seen: ts,
             last_seen: ts,
             start_seen: udp,
+            synack_seen: false,
             client_data: Stream::default(),
             server_data: Stream::default(),
             client_end: None,
@@ -335,6 +338,7 @@ impl FlowTable {
                     flow.start_seen = true;
                     flow.stream(side).set_base(seq.wrapping_add(1));
                     if flags.ack && side == Side::Server {
+                        flow.synack_seen = true;
                         flow.client_data.set_base(ack);
                     }
                 }

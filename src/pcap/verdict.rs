@@ -148,7 +148,11 @@ pub fn ready(flow: &Flow) -> bool {
     }
     let settled =
         !client.is_empty() && !matches!(codec::decode(client), Decoded::Incomplete { .. });
-    (settled && !flow.server_data.bytes().is_empty()) || flow.server_end.is_some()
+    // A client that closed without sending anything can't send a header
+    // any more: a connect-and-close.
+    let silent_close =
+        client.is_empty() && flow.client_end.is_some() && flow.server_data.bytes().is_empty();
+    (settled && !flow.server_data.bytes().is_empty()) || flow.server_end.is_some() || silent_close
 }
 
 /// Decide a flow.
@@ -237,6 +241,13 @@ fn judge_tcp(flow: &Flow, why: Why) -> Decision {
     let answer = flow.server_data.bytes();
     let server_closed = flow.server_end.is_some();
     let any_close = flow.first_close.is_some();
+    if !flow.synack_seen && flow.server_end == Some(End::Rst) {
+        return (
+            Plain,
+            "connection refused (the server reset the SYN)".into(),
+            None,
+        );
+    }
     if client.is_empty() {
         return match () {
             _ if !answer.is_empty() => (Plain, "the server spoke first; the client sent nothing".into(), None),
