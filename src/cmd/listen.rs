@@ -65,7 +65,10 @@ pub struct ListenArgs {
     /// Exit 1 unless every connection carried a header of this version.
     #[arg(long, value_name = "1|2", value_parser = clap::value_parser!(u8).range(1..=2))]
     pub expect_version: Option<u8>,
-    /// JSON lines on stdout (docs/json-listen.md).
+    /// JSON Lines on stdout: a "listening" object first (with the bound
+    /// addresses), one "connection" object per connection, a "summary" at
+    /// the end (docs/json-listen.md). Without it the same events are text
+    /// lines, also on stdout, starting with `listening on ADDR`.
     #[arg(long)]
     pub json: bool,
 }
@@ -124,12 +127,17 @@ struct ListeningJson {
 }
 
 pub fn run(args: &ListenArgs, style: Style) -> Result<ExitCode> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
+    runtime()?.block_on(serve(args, style))
+}
+
+/// The runtime for a server (and `repro`, which runs servers): two worker
+/// threads, so a busy writer or a burst of accepts never stalls the rest.
+pub fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
-        .map_err(|e| Error::io("starting the async runtime", e))?;
-    rt.block_on(serve(args, style))
+        .map_err(|e| Error::io("starting the async runtime", e))
 }
 
 async fn serve(args: &ListenArgs, style: Style) -> Result<ExitCode> {

@@ -7,9 +7,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::listen::parse_duration;
 use crate::codec::corrupt::Corruption;
 use crate::codec::{tlv, Command, Transport, Version};
-use super::listen::parse_duration;
 use crate::error::{Error, ExitCode, Result};
 use crate::input;
 use crate::net::{self, Split, Target};

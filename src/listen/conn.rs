@@ -54,7 +54,9 @@ struct Conn<'a> {
     local: SocketAddr,
 }
 
-/// Serve one connection to the end and say what happened.
+/// Serve one connection to the end and say what happened. The stream is
+/// handed back open: the caller records first and closes after, so a client
+/// that sees the close can count on the line being out.
 pub async fn serve(
     stream: TcpStream,
     peer: SocketAddr,
@@ -62,7 +64,7 @@ pub async fn serve(
     id: u64,
     cfg: &Config,
     stop: watch::Receiver<bool>,
-) -> ConnRecord {
+) -> (ConnRecord, TcpStream) {
     let started = Instant::now();
     let rec = ConnRecord::new(
         id,
@@ -83,13 +85,11 @@ pub async fn serve(
         local,
     };
     conn.run().await;
-    // Best effort: the peer may already be gone.
-    let _ = conn.stream.shutdown().await;
     let mut rec = conn.rec;
     rec.bytes_in += conn.buf.len() as u64;
     rec.duration_ms = started.elapsed().as_millis() as u64;
     rec.matched = expectations(cfg, &rec);
-    rec
+    (rec, conn.stream)
 }
 
 /// `--expect-src` / `--expect-version` against the accepted header.
@@ -255,11 +255,6 @@ impl Conn<'_> {
 
     /// Off mode met a header: nginx parses it as a request line and answers 400.
     async fn unexpected(&mut self) {
-        let line_end = self
-            .buf
-            .iter()
-            .position(|&b| b == b'\r' || b == b'\n')
-            .unwrap_or(self.buf.len());
         if self.rec.header.is_none() {
             self.rec.header = Some(HeaderJson::new(
                 &codec::decode(&self.buf),
@@ -270,10 +265,14 @@ impl Conn<'_> {
         self.rec.error = Some(
             "a PROXY header reached a receiver that does not expect one: nginx answers 400 Bad Request".into(),
         );
-        self.rec.log = Some(nginx::invalid_request(
-            &self.buf[..line_end.min(self.buf.len())],
-        ));
-        self.rec.request = Some(String::from_utf8_lossy(&self.buf[..line_end]).into_owned());
+        self.rec.log = Some(nginx::invalid_request(&self.buf));
+        // The request line as nginx sees it: empty lines skipped.
+        let line = self
+            .buf
+            .split(|&b| b == b'\r' || b == b'\n')
+            .find(|l| !l.is_empty())
+            .unwrap_or(&[]);
+        self.rec.request = Some(String::from_utf8_lossy(line).into_owned());
         self.write(&nginx::bad_request(SystemTime::now()), Reply::BadRequest)
             .await;
     }

@@ -183,8 +183,11 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, done: mpsc::Sen
         tokio::spawn(async move {
             let peer = canonical(peer);
             let local = canonical(local);
-            let rec = conn::serve(stream, peer, local, id, &shared.cfg, shared.stop.clone()).await;
+            let (rec, mut stream) =
+                conn::serve(stream, peer, local, id, &shared.cfg, shared.stop.clone()).await;
             shared.finish(rec).await;
+            // Best effort: the peer may be gone already.
+            let _ = tokio::io::AsyncWriteExt::shutdown(&mut stream).await;
             drop(permit);
             drop(done);
         });
