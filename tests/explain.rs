@@ -46,7 +46,9 @@ fn check(line: &str, system: &str, fix: &str) -> Value {
     // Every cited fix is spelled out once at the top level.
     for f in &fixes {
         assert!(
-            r["fixes"].as_array().is_some_and(|a| a.iter().any(|x| x["id"] == *f)),
+            r["fixes"]
+                .as_array()
+                .is_some_and(|a| a.iter().any(|x| x["id"] == *f)),
             "{f} missing from the fixes list"
         );
     }
@@ -71,7 +73,9 @@ fn nginx_broken_header_with_http_means_a_client_skipped_the_lb() {
 #[test]
 fn nginx_broken_header_with_tls_bytes_means_a_tls_client_skipped_the_lb() {
     let l = check(
-        &format!(r#"{NGINX}broken header: "\x16\x03\x01\x02\x00\x01\x00\x01\xFC\x03\x03" while reading PROXY protocol{CTX}"#),
+        &format!(
+            r#"{NGINX}broken header: "\x16\x03\x01\x02\x00\x01\x00\x01\xFC\x03\x03" while reading PROXY protocol{CTX}"#
+        ),
         "nginx",
         "hairpin-ip-mode-proxy",
     );
@@ -108,7 +112,11 @@ fn nginx_broken_header_with_binary_and_malformed_header() {
 
 #[test]
 fn nginx_other_messages() {
-    check(&format!("{NGINX}header is too large while reading PROXY protocol{CTX}"), "nginx", "small-header-or-upgrade");
+    check(
+        &format!("{NGINX}header is too large while reading PROXY protocol{CTX}"),
+        "nginx",
+        "small-header-or-upgrade",
+    );
     let l = check(
         &format!("{NGINX}unknown PROXY protocol version: 3 while reading PROXY protocol{CTX}"),
         "nginx",
@@ -120,7 +128,11 @@ fn nginx_other_messages() {
         "nginx",
         "nginx-listen-options-agree",
     );
-    check("<center><h1>400 Bad Request</h1></center>", "nginx", "nginx-listen-proxy-protocol");
+    check(
+        "<center><h1>400 Bad Request</h1></center>",
+        "nginx",
+        "nginx-listen-proxy-protocol",
+    );
     check(
         "<center>The plain HTTP request was sent to HTTPS port</center>",
         "nginx",
@@ -141,15 +153,37 @@ fn nginx_other_messages() {
 
 #[test]
 fn haproxy_messages() {
-    let prefix = "Nov 24 10:00:00 lb haproxy[812]: 10.0.0.7:51234 [24/Nov/2026:10:00:00.123] fe_https/1: ";
+    let prefix =
+        "Nov 24 10:00:00 lb haproxy[812]: 10.0.0.7:51234 [24/Nov/2026:10:00:00.123] fe_https/1: ";
     for (msg, fix) in [
-        ("Connection closed while waiting for PROXY protocol header", "health-check-match"),
-        ("Connection error while waiting for PROXY protocol header", "route-through-lb"),
-        ("Timeout while waiting for PROXY protocol header", "aws-nlb-header-on-first-ack"),
-        ("Truncated PROXY protocol header received", "fix-sender-header"),
-        ("Received something which does not look like a PROXY protocol header", "route-through-lb"),
-        ("Received an invalid PROXY protocol header", "fix-sender-header"),
-        ("Received an unhandled protocol in the PROXY protocol header", "fix-sender-header"),
+        (
+            "Connection closed while waiting for PROXY protocol header",
+            "health-check-match",
+        ),
+        (
+            "Connection error while waiting for PROXY protocol header",
+            "route-through-lb",
+        ),
+        (
+            "Timeout while waiting for PROXY protocol header",
+            "aws-nlb-header-on-first-ack",
+        ),
+        (
+            "Truncated PROXY protocol header received",
+            "fix-sender-header",
+        ),
+        (
+            "Received something which does not look like a PROXY protocol header",
+            "route-through-lb",
+        ),
+        (
+            "Received an invalid PROXY protocol header",
+            "fix-sender-header",
+        ),
+        (
+            "Received an unhandled protocol in the PROXY protocol header",
+            "fix-sender-header",
+        ),
     ] {
         let l = check(&format!("{prefix}{msg}"), "HAProxy", fix);
         assert_eq!(l["fields"]["client"], "10.0.0.7", "{msg}");
@@ -159,9 +193,21 @@ fn haproxy_messages() {
 
 #[test]
 fn envoy_traefik_and_go() {
-    check("listener.0.0.0.0_443.downstream_cx_proxy_proto_error: 17", "Envoy", "route-through-lb");
-    check("proxy_proto.not_found_disallowed: 42", "Envoy", "enable-at-sender");
-    let l = check("proxy_proto.ingress.not_found_allowed: 3", "Envoy", "require-header-and-allowlist");
+    check(
+        "listener.0.0.0.0_443.downstream_cx_proxy_proto_error: 17",
+        "Envoy",
+        "route-through-lb",
+    );
+    check(
+        "proxy_proto.not_found_disallowed: 42",
+        "Envoy",
+        "enable-at-sender",
+    );
+    let l = check(
+        "proxy_proto.ingress.not_found_allowed: 3",
+        "Envoy",
+        "require-header-and-allowlist",
+    );
     assert_eq!(l["fields"]["count"], "3");
     let l = check(
         r#"time="2026-11-24T10:00:00Z" level=debug msg="IP 10.0.1.23 is not in trusted IPs list, ignoring ProxyProtocol Headers and bypass connection""#,
@@ -175,20 +221,51 @@ fn envoy_traefik_and_go() {
         "parse-header-before-tls",
     );
     for (msg, fix) in [
-        ("proxyproto: proxy protocol signature not present", "route-through-lb"),
-        ("proxyproto: upstream connection sent PROXY header but isn't allowed to send one", "go-proxyproto-policy"),
-        ("proxyproto: upstream connection address not trusted for PROXY information", "go-proxyproto-policy"),
-        ("proxyproto: version 1 header must be 107 bytes or less", "fix-sender-header"),
-        (r"proxyproto: version 1 header is invalid, must end with \r\n", "fix-sender-header"),
-        ("proxyproto: can't read version 1 header", "fix-sender-header"),
-        ("proxyproto: unknown proxy protocol version", "fix-sender-header"),
-        ("proxyproto: unsupported proxy protocol version and command", "fix-sender-header"),
-        ("proxyproto: unsupported address family and protocol", "fix-sender-header"),
+        (
+            "proxyproto: proxy protocol signature not present",
+            "route-through-lb",
+        ),
+        (
+            "proxyproto: upstream connection sent PROXY header but isn't allowed to send one",
+            "go-proxyproto-policy",
+        ),
+        (
+            "proxyproto: upstream connection address not trusted for PROXY information",
+            "go-proxyproto-policy",
+        ),
+        (
+            "proxyproto: version 1 header must be 107 bytes or less",
+            "fix-sender-header",
+        ),
+        (
+            r"proxyproto: version 1 header is invalid, must end with \r\n",
+            "fix-sender-header",
+        ),
+        (
+            "proxyproto: can't read version 1 header",
+            "fix-sender-header",
+        ),
+        (
+            "proxyproto: unknown proxy protocol version",
+            "fix-sender-header",
+        ),
+        (
+            "proxyproto: unsupported proxy protocol version and command",
+            "fix-sender-header",
+        ),
+        (
+            "proxyproto: unsupported address family and protocol",
+            "fix-sender-header",
+        ),
         ("proxyproto: invalid length", "fix-sender-header"),
         ("proxyproto: invalid address", "fix-sender-header"),
         ("proxyproto: invalid port number", "fix-sender-header"),
     ] {
-        check(&format!("2026/11/24 10:00:00 accept error: {msg}"), "go-proxyproto", fix);
+        check(
+            &format!("2026/11/24 10:00:00 accept error: {msg}"),
+            "go-proxyproto",
+            fix,
+        );
     }
 }
 
@@ -204,7 +281,11 @@ fn tls_stacks_curl_and_haraka() {
         "OpenSSL",
         "parse-header-before-tls",
     );
-    check("curl: (52) Empty reply from server", "curl", "client-send-header");
+    check(
+        "curl: (52) Empty reply from server",
+        "curl",
+        "client-send-header",
+    );
     check(
         "curl: (35) error:1404B42E:SSL routines:ST_CONNECT:tlsv1 alert protocol version",
         "curl",
@@ -215,7 +296,11 @@ fn tls_stacks_curl_and_haraka() {
         "curl",
         "client-send-header",
     );
-    check("curl: (56) Recv failure: Connection reset by peer", "curl", "client-send-header");
+    check(
+        "curl: (56) Recv failure: Connection reset by peer",
+        "curl",
+        "client-send-header",
+    );
     check(
         "agent: http request failed 'http://127.0.0.1:80': Get http://127.0.0.1:80: EOF",
         "Go HTTP client",
@@ -287,7 +372,11 @@ fn live_nginx_lines_are_recognized() {
     let r = explain(log.as_bytes());
     let kinds: Vec<&str> = r["lines"]
         .as_array()
-        .map(|a| a.iter().filter_map(|l| l["bytes"]["kind"].as_str()).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|l| l["bytes"]["kind"].as_str())
+                .collect()
+        })
         .unwrap_or_default();
     assert!(kinds.contains(&"tls-client-hello"), "{kinds:?}\n{log}");
     assert!(kinds.contains(&"http-request"), "{kinds:?}\n{log}");
@@ -295,7 +384,10 @@ fn live_nginx_lines_are_recognized() {
     let port = free_port();
     let ps = port.to_string();
     let plain = Nginx::start("plain_http", &[("PORT", &ps)]);
-    send(port, b"PROXY TCP4 203.0.113.7 127.0.0.1 51234 80\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    send(
+        port,
+        b"PROXY TCP4 203.0.113.7 127.0.0.1 51234 80\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n",
+    );
     let access = plain.wait_access_log("PROXY TCP4");
     let r = explain(access.as_bytes());
     assert_eq!(r["lines"][0]["pattern"], "nginx-access-log-400", "{access}");

@@ -43,7 +43,12 @@ fn haproxy_accept_proxy_requires_v1_or_v2() {
     let (code, r) = probe(&target, &["--expect", "requires-v1-or-v2"]);
     assert_eq!(r["class"], "requires-v1-or-v2", "{r:#}");
     assert_eq!(code, 0);
-    assert!(!accepted(&r, "none") && accepted(&r, "v1") && accepted(&r, "v2") && accepted(&r, "v2-local"));
+    assert!(
+        !accepted(&r, "none")
+            && accepted(&r, "v1")
+            && accepted(&r, "v2")
+            && accepted(&r, "v2-local")
+    );
     assert_eq!(r["spoofable"], false);
     // HAProxy resets a connection that carries no header.
     let none = &r["attempts"][0];
@@ -57,10 +62,16 @@ fn nginx_proxy_protocol_listener_requires_v1_or_v2() {
     }
     let port = free_port().to_string();
     let _n = Nginx::start("pp_http", &[("PORT", &port)]);
-    let (code, r) = probe(&format!("127.0.0.1:{port}"), &["--expect", "requires-v1-or-v2"]);
+    let (code, r) = probe(
+        &format!("127.0.0.1:{port}"),
+        &["--expect", "requires-v1-or-v2"],
+    );
     assert_eq!(r["class"], "requires-v1-or-v2", "{r:#}");
     assert_eq!(code, 0);
-    let ids: Vec<&str> = r["fixes"].as_array().map(|a| a.iter().filter_map(|f| f["id"].as_str()).collect()).unwrap_or_default();
+    let ids: Vec<&str> = r["fixes"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|f| f["id"].as_str()).collect())
+        .unwrap_or_default();
     assert!(ids.contains(&"enable-at-sender"), "{ids:?}");
 }
 
@@ -75,7 +86,13 @@ fn plain_nginx_has_no_proxy_protocol() {
     assert_eq!(r["class"], "no-proxy-protocol", "{r:#}");
     assert_eq!(code, 0);
     // The tell-tale 400 to a header on a plain listener.
-    assert!(r["attempts"][1]["reply"].as_str().unwrap_or("").contains("400"), "{r:#}");
+    assert!(
+        r["attempts"][1]["reply"]
+            .as_str()
+            .unwrap_or("")
+            .contains("400"),
+        "{r:#}"
+    );
     // And the CI gate: expecting v2 here fails with exit 1.
     let (code, _) = probe(&format!("127.0.0.1:{port}"), &["--expect", "requires-v2"]);
     assert_eq!(code, 1);
@@ -128,7 +145,12 @@ impl Drop for Listener {
 fn listen(mode: &str) -> (Listener, String) {
     let port = free_port();
     let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("ppctl"))
-        .args(["listen", &format!("127.0.0.1:{port}"), "--proxy-protocol", mode])
+        .args([
+            "listen",
+            &format!("127.0.0.1:{port}"),
+            "--proxy-protocol",
+            mode,
+        ])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -149,7 +171,9 @@ fn ppctl_listen_auto_is_optional_and_flagged_spoofable() {
     assert_eq!(code, 0);
     assert_eq!(r["spoofable"], true);
     assert!(
-        r["warnings"].as_array().is_some_and(|w| w.iter().any(|x| x.as_str().unwrap_or("").contains("SECURITY"))),
+        r["warnings"].as_array().is_some_and(|w| w
+            .iter()
+            .any(|x| x.as_str().unwrap_or("").contains("SECURITY"))),
         "{r:#}"
     );
     ppctl()

@@ -37,7 +37,8 @@ pub fn run(args: &ExplainArgs, style: Style) -> Result<ExitCode> {
 
 fn read_input(args: &ExplainArgs) -> Result<Vec<u8>> {
     if let Some(path) = &args.file {
-        return std::fs::read(path).map_err(|e| Error::io(format!("reading {}", path.display()), e));
+        return std::fs::read(path)
+            .map_err(|e| Error::io(format!("reading {}", path.display()), e));
     }
     match args.text.as_deref() {
         Some("-") => read_stdin(),

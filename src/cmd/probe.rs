@@ -8,8 +8,10 @@ use crate::net::{self, Target};
 use crate::render::Style;
 
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Exit codes: 0 the probe ran (and matched --expect); 1 --expect not met, \
-or the endpoint is unreachable; 2 usage or I/O error.")]
+#[command(
+    after_help = "Exit codes: 0 the probe ran (and matched --expect); 1 --expect not met, \
+or the endpoint is unreachable; 2 usage or I/O error."
+)]
 pub struct ProbeArgs {
     /// The endpoint: HOST:PORT, [IPv6]:PORT or NAME:PORT.
     pub target: String,
@@ -38,7 +40,9 @@ pub struct ProbeArgs {
 fn parse_timeout(s: &str) -> std::result::Result<f64, String> {
     match s.parse::<f64>() {
         Ok(v) if v > 0.0 && v <= 60.0 => Ok(v),
-        _ => Err(format!("{s:?} is not a number of seconds between 0 and 60 (e.g. 2 or 0.5)")),
+        _ => Err(format!(
+            "{s:?} is not a number of seconds between 0 and 60 (e.g. 2 or 0.5)"
+        )),
     }
 }
 

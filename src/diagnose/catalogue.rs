@@ -515,7 +515,11 @@ pub fn bytes_rule(context: Captured, kind: &str) -> Option<&'static BytesRule> {
     BYTES_RULES
         .iter()
         .find(|r| r.context == context && r.kind == kind)
-        .or_else(|| BYTES_RULES.iter().find(|r| r.context == context && r.kind == "*"))
+        .or_else(|| {
+            BYTES_RULES
+                .iter()
+                .find(|r| r.context == context && r.kind == "*")
+        })
 }
 
 #[cfg(test)]
@@ -530,7 +534,11 @@ mod tests {
             for f in p.fixes {
                 assert!(fixes::find(f).is_some(), "{} cites unknown fix {f}", p.id);
             }
-            assert!(PATTERNS[i + 1..].iter().all(|o| o.id != p.id), "duplicate {}", p.id);
+            assert!(
+                PATTERNS[i + 1..].iter().all(|o| o.id != p.id),
+                "duplicate {}",
+                p.id
+            );
             if p.captured != Captured::Nothing {
                 assert!(p.regex.contains("?P<data>"), "{}", p.id);
             }

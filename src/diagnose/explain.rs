@@ -217,7 +217,10 @@ fn match_record(record: &[u8]) -> Option<Finding> {
 
 /// Unescape, decode and classify quoted bytes; pick the rule that gives
 /// their cause in this context.
-fn analyze(quoted: &[u8], context: Captured) -> (BytesFinding, Option<&'static catalogue::BytesRule>) {
+fn analyze(
+    quoted: &[u8],
+    context: Captured,
+) -> (BytesFinding, Option<&'static catalogue::BytesRule>) {
     let mut bytes = unescape(quoted);
     // nginx's HTTP parser skips blank lines before a request line, so a v2
     // signature (\r\n\r\n\0\r\nQUIT\n) shows up as a request line "\x00".
@@ -236,7 +239,8 @@ fn analyze(quoted: &[u8], context: Captured) -> (BytesFinding, Option<&'static c
             ),
         ),
         Decoded::Invalid(e)
-            if matches!(e.kind, codec::ErrorKind::Truncated { .. }) && codec::looks_like_header_start(&bytes) =>
+            if matches!(e.kind, codec::ErrorKind::Truncated { .. })
+                && codec::looks_like_header_start(&bytes) =>
         {
             (
                 "header-start",
@@ -245,7 +249,10 @@ fn analyze(quoted: &[u8], context: Captured) -> (BytesFinding, Option<&'static c
         }
         Decoded::Invalid(e) => (
             "invalid-header",
-            format!("a malformed PROXY header: {} (at byte {})", e.kind, e.offset),
+            format!(
+                "a malformed PROXY header: {} (at byte {})",
+                e.kind, e.offset
+            ),
         ),
         Decoded::NotProxy(crate::sniff::Sniffed::Empty) | Decoded::Incomplete { .. } => {
             ("empty", "nothing (empty)".to_string())
@@ -354,11 +361,17 @@ pub fn render_human(report: &Report, style: Style) -> String {
                 let _ = writeln!(out, "    {}", style.dim(&shorten(&l.text)));
                 row(&mut out, style, "meaning", f.meaning);
                 if let Some(b) = &f.bytes {
-                    row(&mut out, style, "received", &format!("\"{}\" = {}", shorten(&b.text), b.summary));
+                    row(
+                        &mut out,
+                        style,
+                        "received",
+                        &format!("\"{}\" = {}", shorten(&b.text), b.summary),
+                    );
                 }
                 row(&mut out, style, "cause", &f.cause);
                 if !f.fields.is_empty() {
-                    let fields: Vec<String> = f.fields.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                    let fields: Vec<String> =
+                        f.fields.iter().map(|(k, v)| format!("{k}={v}")).collect();
                     row(&mut out, style, "fields", &fields.join(" "));
                 }
                 if !f.fixes.is_empty() {
@@ -368,10 +381,9 @@ pub fn render_human(report: &Report, style: Style) -> String {
             None => {
                 let _ = writeln!(
                     out,
-                    "{} line {}  {}",
+                    "{} line {}  not recognized: no pattern in ppctl's catalogue matches this line, so no guess is made",
                     style.warn("?"),
                     l.line,
-                    "not recognized: no pattern in ppctl's catalogue matches this line, so no guess is made"
                 );
                 let _ = writeln!(out, "    {}", style.dim(&shorten(&l.text)));
             }
@@ -391,7 +403,11 @@ pub fn render_human(report: &Report, style: Style) -> String {
     let _ = writeln!(
         out,
         "{}",
-        if report.any_recognized() { style.good(&verdict) } else { style.warn(&verdict) }
+        if report.any_recognized() {
+            style.good(&verdict)
+        } else {
+            style.warn(&verdict)
+        }
     );
     out
 }
@@ -441,7 +457,12 @@ mod tests {
 
     #[test]
     fn arbitrary_bytes_never_panic() {
-        for input in [&b"\xff\xfe\\x"[..], b"broken header: \"", b"\\u00", b"\n\n\r\n"] {
+        for input in [
+            &b"\xff\xfe\\x"[..],
+            b"broken header: \"",
+            b"\\u00",
+            b"\n\n\r\n",
+        ] {
             let _ = explain(input);
         }
     }

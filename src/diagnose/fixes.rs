@@ -442,19 +442,28 @@ mod tests {
     fn ids_are_unique_kebab_case_and_linked() {
         for (i, f) in FIXES.iter().enumerate() {
             assert!(
-                f.id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
+                f.id.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
                 "{}",
                 f.id
             );
             assert!(f.doc.starts_with("https://"), "{}", f.id);
             assert!(!f.change.is_empty() && !f.title.is_empty());
-            assert!(FIXES[i + 1..].iter().all(|o| o.id != f.id), "duplicate {}", f.id);
+            assert!(
+                FIXES[i + 1..].iter().all(|o| o.id != f.id),
+                "duplicate {}",
+                f.id
+            );
         }
     }
 
     #[test]
     fn collect_dedups_and_renders() {
-        let v = collect(["haproxy-accept-proxy", "haproxy-accept-proxy", "nginx-listen-proxy-protocol"]);
+        let v = collect([
+            "haproxy-accept-proxy",
+            "haproxy-accept-proxy",
+            "nginx-listen-proxy-protocol",
+        ]);
         assert_eq!(v.len(), 2);
         let text = render_human(&v, Style::plain());
         assert!(text.contains("bind :443 accept-proxy"));

@@ -116,7 +116,10 @@ static ADVICE: &[Advice] = &[
 
 fn advice(class: Class) -> &'static Advice {
     // ADVICE has one entry per class (unit-tested); Inconclusive is last.
-    ADVICE.iter().find(|a| a.class == class).unwrap_or(&ADVICE[ADVICE.len() - 1])
+    ADVICE
+        .iter()
+        .find(|a| a.class == class)
+        .unwrap_or(&ADVICE[ADVICE.len() - 1])
 }
 
 /// What each connection carries after the header.
@@ -141,7 +144,12 @@ pub enum HeaderKind {
 }
 
 impl HeaderKind {
-    pub const ALL: [HeaderKind; 4] = [HeaderKind::None, HeaderKind::V1, HeaderKind::V2, HeaderKind::V2Local];
+    pub const ALL: [HeaderKind; 4] = [
+        HeaderKind::None,
+        HeaderKind::V1,
+        HeaderKind::V2,
+        HeaderKind::V2Local,
+    ];
 
     pub fn code(self) -> &'static str {
         match self {
@@ -231,7 +239,12 @@ pub async fn probe(target: &Target, addrs: &[SocketAddr], opts: &Options) -> Pro
     verdict(target, opts.mode, attempts)
 }
 
-async fn run_attempt(target: &Target, addrs: &[SocketAddr], opts: &Options, kind: HeaderKind) -> Attempt {
+async fn run_attempt(
+    target: &Target,
+    addrs: &[SocketAddr],
+    opts: &Options,
+    kind: HeaderKind,
+) -> Attempt {
     let start = Instant::now();
     let request = http_request(target);
     let mut attempt = match opts.mode {
@@ -261,7 +274,11 @@ async fn run_attempt(target: &Target, addrs: &[SocketAddr], opts: &Options, kind
                 max_reply: 4096,
                 ..net::Options::default()
             };
-            let payload = if opts.mode == Mode::Http { request } else { Vec::new() };
+            let payload = if opts.mode == Mode::Http {
+                request
+            } else {
+                Vec::new()
+            };
             let reply = net::exchange(addrs, &net_opts, |l, p| {
                 Ok::<_, std::convert::Infallible>(Message {
                     header: kind.bytes(l, p),
@@ -290,7 +307,11 @@ fn http_request(target: &Target) -> Vec<u8> {
 }
 
 fn base(kind: HeaderKind, reply: &Reply) -> Attempt {
-    let header = reply.message.as_ref().map(|m| m.header.clone()).unwrap_or_default();
+    let header = reply
+        .message
+        .as_ref()
+        .map(|m| m.header.clone())
+        .unwrap_or_default();
     Attempt {
         header: kind.code(),
         sent: kind.describe(reply.local, reply.peer),
@@ -323,7 +344,10 @@ fn ending(reply: &Reply) -> String {
         End::Reset => "reset (RST)".into(),
         End::Timeout => "no reply before the timeout".into(),
         End::SizeLimit => "reply cut at the size bound".into(),
-        End::Refused => format!("connection refused ({})", reply.error.as_deref().unwrap_or("")),
+        End::Refused => format!(
+            "connection refused ({})",
+            reply.error.as_deref().unwrap_or("")
+        ),
         End::ConnectTimeout => "connect timed out".into(),
         End::Datagram | End::Error => reply.error.clone().unwrap_or_else(|| "error".into()),
     }
@@ -345,7 +369,11 @@ fn http_attempt(kind: HeaderKind, reply: &Reply) -> Attempt {
             a.reply = format!("HTTP {status} {reason}");
         }
         other => {
-            a.outcome = if other.is_tls() { "not-http-tls" } else { "data" };
+            a.outcome = if other.is_tls() {
+                "not-http-tls"
+            } else {
+                "data"
+            };
             a.reply = format!("{other}, then {}", ending(reply));
         }
     }
@@ -365,7 +393,11 @@ fn banner_attempt(kind: HeaderKind, reply: &Reply) -> Attempt {
     let first_line = |b: &[u8]| sniff::classify(b).to_string();
     if kind == HeaderKind::None {
         a.accepted = !reply.banner.is_empty();
-        a.outcome = if a.accepted { "banner" } else { reply.end.code() };
+        a.outcome = if a.accepted {
+            "banner"
+        } else {
+            reply.end.code()
+        };
         a.reply = if a.accepted {
             format!("banner: {}", first_line(&reply.banner))
         } else {
@@ -401,7 +433,10 @@ fn tls_attempt(
         TlsEnd::Refused(e) => ("refused", false, false, format!("connection refused ({e})")),
         TlsEnd::ConnectTimeout => ("connect-timeout", false, false, "connect timed out".into()),
         TlsEnd::ConnectError(e) => ("error", false, false, e),
-        TlsEnd::HandshakeOk { version, status_line } => (
+        TlsEnd::HandshakeOk {
+            version,
+            status_line,
+        } => (
             "tls-handshake-ok",
             true,
             true,
@@ -411,10 +446,30 @@ fn tls_attempt(
             },
         ),
         TlsEnd::Alert(a) => ("tls-alert", true, false, format!("TLS alert {a}")),
-        TlsEnd::NotTls(m) => ("not-tls", true, false, format!("a reply that is not TLS: {m}")),
-        TlsEnd::Closed => ("closed", true, false, "closed (FIN) during the handshake".into()),
-        TlsEnd::Reset => ("reset", true, false, "reset (RST) during the handshake".into()),
-        TlsEnd::Timeout => ("timeout", true, false, "no TLS answer before the timeout".into()),
+        TlsEnd::NotTls(m) => (
+            "not-tls",
+            true,
+            false,
+            format!("a reply that is not TLS: {m}"),
+        ),
+        TlsEnd::Closed => (
+            "closed",
+            true,
+            false,
+            "closed (FIN) during the handshake".into(),
+        ),
+        TlsEnd::Reset => (
+            "reset",
+            true,
+            false,
+            "reset (RST) during the handshake".into(),
+        ),
+        TlsEnd::Timeout => (
+            "timeout",
+            true,
+            false,
+            "no TLS answer before the timeout".into(),
+        ),
         TlsEnd::Error(e) => ("error", true, false, e),
     };
     Attempt {
@@ -464,9 +519,13 @@ fn verdict(target: &Target, mode: Mode, attempts: Vec<Attempt>) -> ProbeReport {
         );
     }
     if attempts.iter().any(|a| !a.connected) && attempts.iter().any(|a| a.connected) {
-        warnings.push("some attempts could not connect: the verdict rests on the others".to_string());
+        warnings
+            .push("some attempts could not connect: the verdict rests on the others".to_string());
     }
-    if class == Class::Inconclusive && mode == Mode::Http && attempts.iter().any(|a| a.outcome == "not-http-tls") {
+    if class == Class::Inconclusive
+        && mode == Mode::Http
+        && attempts.iter().any(|a| a.outcome == "not-http-tls")
+    {
         warnings.push("the endpoint answered with TLS: probe it again with --tls".to_string());
     }
     let a = advice(class);
@@ -499,12 +558,22 @@ pub fn render_human(r: &ProbeReport, style: Style) -> String {
             a.header.to_string(),
             a.sent.clone(),
             a.reply.clone(),
-            if a.accepted { "yes".into() } else { "no".into() },
+            if a.accepted {
+                "yes".into()
+            } else {
+                "no".into()
+            },
             a.elapsed_ms.to_string(),
         ]);
     }
     let mut out = String::new();
-    let _ = writeln!(out, "{} {} ({} mode)", style.bold("probe"), r.target, mode_name(r.mode));
+    let _ = writeln!(
+        out,
+        "{} {} ({} mode)",
+        style.bold("probe"),
+        r.target,
+        mode_name(r.mode)
+    );
     let _ = writeln!(out, "{table}");
     let class = match r.class {
         Class::Optional | Class::Unreachable => style.bad(r.class.code()),
@@ -549,7 +618,14 @@ mod tests {
 
     #[test]
     fn classes_follow_the_accept_pattern() {
-        let c = |n, a, b| classify(&[att("none", n), att("v1", a), att("v2", b), att("v2-local", b)]);
+        let c = |n, a, b| {
+            classify(&[
+                att("none", n),
+                att("v1", a),
+                att("v2", b),
+                att("v2-local", b),
+            ])
+        };
         assert_eq!(c(false, true, true), Class::RequiresV1OrV2);
         assert_eq!(c(false, true, false), Class::RequiresV1);
         assert_eq!(c(false, false, true), Class::RequiresV2);

@@ -23,7 +23,10 @@ pub enum TlsEnd {
     ConnectTimeout,
     ConnectError(String),
     /// The handshake finished; the HTTP status line inside TLS, if any.
-    HandshakeOk { version: String, status_line: Option<String> },
+    HandshakeOk {
+        version: String,
+        status_line: Option<String>,
+    },
     /// The server sent a TLS alert.
     Alert(String),
     /// The server answered with something that is not TLS.
@@ -122,7 +125,9 @@ fn connect(addrs: &[SocketAddr], timeout: Duration) -> Result<TcpStream, TlsEnd>
             Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {
                 last = TlsEnd::Refused(format!("{addr}: {e}"))
             }
-            Err(e) if e.kind() == io::ErrorKind::TimedOut || e.kind() == io::ErrorKind::WouldBlock => {
+            Err(e)
+                if e.kind() == io::ErrorKind::TimedOut || e.kind() == io::ErrorKind::WouldBlock =>
+            {
                 last = TlsEnd::ConnectTimeout
             }
             Err(e) => last = TlsEnd::ConnectError(format!("{addr}: {e}")),
@@ -162,25 +167,30 @@ fn handshake(sock: &mut TcpStream, sni: &str, request: &[u8]) -> TlsEnd {
         let text = String::from_utf8_lossy(&buf[..n]);
         text.lines().next().map(str::to_string)
     });
-    TlsEnd::HandshakeOk { version, status_line }
+    TlsEnd::HandshakeOk {
+        version,
+        status_line,
+    }
 }
 
 /// Map an I/O error from the socket or from rustls to an outcome.
 fn io_end(e: &io::Error) -> TlsEnd {
     match e.kind() {
-        io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted | io::ErrorKind::BrokenPipe => {
-            TlsEnd::Reset
-        }
+        io::ErrorKind::ConnectionReset
+        | io::ErrorKind::ConnectionAborted
+        | io::ErrorKind::BrokenPipe => TlsEnd::Reset,
         io::ErrorKind::UnexpectedEof => TlsEnd::Closed,
         io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => TlsEnd::Timeout,
-        io::ErrorKind::InvalidData => match e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
-            Some(rustls::Error::AlertReceived(a)) => TlsEnd::Alert(format!("{a:?}")),
-            Some(rustls::Error::InvalidMessage(m)) => {
-                TlsEnd::NotTls(format!("not a TLS record ({m:?})"))
+        io::ErrorKind::InvalidData => {
+            match e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
+                Some(rustls::Error::AlertReceived(a)) => TlsEnd::Alert(format!("{a:?}")),
+                Some(rustls::Error::InvalidMessage(m)) => {
+                    TlsEnd::NotTls(format!("not a TLS record ({m:?})"))
+                }
+                Some(other) => TlsEnd::Error(other.to_string()),
+                None => TlsEnd::Error(e.to_string()),
             }
-            Some(other) => TlsEnd::Error(other.to_string()),
-            None => TlsEnd::Error(e.to_string()),
-        },
+        }
         _ => TlsEnd::Error(e.to_string()),
     }
 }
