@@ -30,7 +30,11 @@ fn decode(c: &mut Criterion) {
         });
         if name.starts_with("v1") {
             g.bench_function(format!("ppp/{name}"), |b| {
-                b.iter(|| ppp::v1::Header::try_from(black_box(&bytes[..])).map(|h| h.header.len()).unwrap_or(0))
+                b.iter(|| {
+                    ppp::v1::Header::try_from(black_box(&bytes[..]))
+                        .map(|h| h.header.len())
+                        .unwrap_or(0)
+                })
             });
         } else {
             // ppp does not walk TLVs while parsing; walk them so both do the
@@ -51,19 +55,31 @@ fn encode(c: &mut Criterion) {
     let src = "192.168.0.1:56324".parse().expect("addr");
     let dst = "192.168.0.11:443".parse().expect("addr");
     let v1 = HeaderSpec::tcp(Version::V1, src, dst);
-    let v2 = HeaderSpec::tcp(Version::V2, src, dst).with_tlv(tlv::ALPN, "h2").with_tlv(tlv::AUTHORITY, "example.com");
+    let v2 = HeaderSpec::tcp(Version::V2, src, dst)
+        .with_tlv(tlv::ALPN, "h2")
+        .with_tlv(tlv::AUTHORITY, "example.com");
     let mut v2crc = v2.clone();
     v2crc.crc32c = true;
-    g.bench_function("ppctl/v1_tcp4", |b| b.iter(|| black_box(&v1).encode().map(|v| v.len())));
-    g.bench_function("ppctl/v2_tcp4_tlvs", |b| b.iter(|| black_box(&v2).encode().map(|v| v.len())));
-    g.bench_function("ppctl/v2_tcp4_tlvs_crc32c", |b| b.iter(|| black_box(&v2crc).encode().map(|v| v.len())));
+    g.bench_function("ppctl/v1_tcp4", |b| {
+        b.iter(|| black_box(&v1).encode().map(|v| v.len()))
+    });
+    g.bench_function("ppctl/v2_tcp4_tlvs", |b| {
+        b.iter(|| black_box(&v2).encode().map(|v| v.len()))
+    });
+    g.bench_function("ppctl/v2_tcp4_tlvs_crc32c", |b| {
+        b.iter(|| black_box(&v2crc).encode().map(|v| v.len()))
+    });
     g.bench_function("ppp/v2_tcp4_tlvs", |b| {
         b.iter(|| {
-            ppp::v2::Builder::with_addresses(0x21, ppp::v2::Protocol::Stream, (black_box(src), black_box(dst)))
-                .write_tlv(ppp::v2::Type::ALPN, b"h2")
-                .and_then(|b| b.write_tlv(ppp::v2::Type::Authority, b"example.com"))
-                .and_then(|b| b.build())
-                .map(|v| v.len())
+            ppp::v2::Builder::with_addresses(
+                0x21,
+                ppp::v2::Protocol::Stream,
+                (black_box(src), black_box(dst)),
+            )
+            .write_tlv(ppp::v2::Type::ALPN, b"h2")
+            .and_then(|b| b.write_tlv(ppp::v2::Type::Authority, b"example.com"))
+            .and_then(|b| b.build())
+            .map(|v| v.len())
         })
     });
     g.finish();

@@ -88,8 +88,14 @@ mod tests {
 
     #[test]
     fn merge_keeps_the_worst() {
-        assert_eq!(ExitCode::Success.merge(ExitCode::CheckFailed), ExitCode::CheckFailed);
-        assert_eq!(ExitCode::Error.merge(ExitCode::CheckFailed), ExitCode::Error);
+        assert_eq!(
+            ExitCode::Success.merge(ExitCode::CheckFailed),
+            ExitCode::CheckFailed
+        );
+        assert_eq!(
+            ExitCode::Error.merge(ExitCode::CheckFailed),
+            ExitCode::Error
+        );
         assert_eq!(ExitCode::check(true).code(), 0);
         assert_eq!(ExitCode::check(false).code(), 1);
     }

@@ -25,7 +25,10 @@ pub enum InputError {
     #[error("odd number of hex digits ({0}); every byte needs two digits")]
     HexOdd(usize),
     #[error("bad escape at character {position}: {message}")]
-    Escape { position: usize, message: &'static str },
+    Escape {
+        position: usize,
+        message: &'static str,
+    },
 }
 
 /// True when `s` contains only hex digits and the separators hex dumps use.
@@ -55,7 +58,10 @@ fn hex_digits(s: &str) -> Result<Vec<u8>, InputError> {
             out.push(c as u8);
             i += 1;
         } else {
-            return Err(InputError::HexDigit { found: c, position: i });
+            return Err(InputError::HexDigit {
+                found: c,
+                position: i,
+            });
         }
     }
     Ok(out)
@@ -82,7 +88,10 @@ pub fn parse_escaped(s: &str) -> Result<Vec<u8>, InputError> {
             i += 1;
             continue;
         }
-        let esc = |message| InputError::Escape { position: i, message };
+        let esc = |message| InputError::Escape {
+            position: i,
+            message,
+        };
         match bytes.get(i + 1) {
             Some(b'r') => out.push(b'\r'),
             Some(b'n') => out.push(b'\n'),
@@ -90,7 +99,9 @@ pub fn parse_escaped(s: &str) -> Result<Vec<u8>, InputError> {
             Some(b'0') => out.push(0),
             Some(b'\\') => out.push(b'\\'),
             Some(b'x') => {
-                let h = bytes.get(i + 2..i + 4).ok_or_else(|| esc("\\x needs two hex digits"))?;
+                let h = bytes
+                    .get(i + 2..i + 4)
+                    .ok_or_else(|| esc("\\x needs two hex digits"))?;
                 let h = std::str::from_utf8(h).map_err(|_| esc("\\x needs two hex digits"))?;
                 let b = u8::from_str_radix(h, 16).map_err(|_| esc("\\x needs two hex digits"))?;
                 out.push(b);
@@ -139,15 +150,27 @@ mod tests {
 
     #[test]
     fn hex_with_separators() {
-        assert_eq!(parse_hex("0d 0a 0x0d:0A").unwrap(), vec![0x0d, 0x0a, 0x0d, 0x0a]);
+        assert_eq!(
+            parse_hex("0d 0a 0x0d:0A").unwrap(),
+            vec![0x0d, 0x0a, 0x0d, 0x0a]
+        );
         assert_eq!(parse_hex("\\x50\\x52").unwrap(), b"PR".to_vec());
-        assert!(matches!(parse_hex("0g"), Err(InputError::HexDigit { found: 'g', position: 1 })));
+        assert!(matches!(
+            parse_hex("0g"),
+            Err(InputError::HexDigit {
+                found: 'g',
+                position: 1
+            })
+        ));
         assert_eq!(parse_hex("abc"), Err(InputError::HexOdd(3)));
     }
 
     #[test]
     fn escapes() {
-        assert_eq!(parse_escaped("PROXY\\r\\n\\x00\\\\").unwrap(), b"PROXY\r\n\0\\".to_vec());
+        assert_eq!(
+            parse_escaped("PROXY\\r\\n\\x00\\\\").unwrap(),
+            b"PROXY\r\n\0\\".to_vec()
+        );
         assert!(parse_escaped("bad\\q").is_err());
         assert!(parse_escaped("bad\\x4").is_err());
         assert!(parse_escaped("bad\\").is_err());
@@ -155,9 +178,21 @@ mod tests {
 
     #[test]
     fn guesses() {
-        assert_eq!(from_argument("5052", Encoding::Auto).unwrap(), b"PR".to_vec());
-        assert_eq!(from_argument("PROXY UNKNOWN\\r\\n", Encoding::Auto).unwrap(), b"PROXY UNKNOWN\r\n".to_vec());
-        assert_eq!(from_bytes(b"50 52\n".to_vec(), Encoding::Auto).unwrap(), b"PR".to_vec());
-        assert_eq!(from_bytes(b"PROXY".to_vec(), Encoding::Auto).unwrap(), b"PROXY".to_vec());
+        assert_eq!(
+            from_argument("5052", Encoding::Auto).unwrap(),
+            b"PR".to_vec()
+        );
+        assert_eq!(
+            from_argument("PROXY UNKNOWN\\r\\n", Encoding::Auto).unwrap(),
+            b"PROXY UNKNOWN\r\n".to_vec()
+        );
+        assert_eq!(
+            from_bytes(b"50 52\n".to_vec(), Encoding::Auto).unwrap(),
+            b"PR".to_vec()
+        );
+        assert_eq!(
+            from_bytes(b"PROXY".to_vec(), Encoding::Auto).unwrap(),
+            b"PROXY".to_vec()
+        );
     }
 }

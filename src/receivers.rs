@@ -6,7 +6,9 @@
 
 use serde::Serialize;
 
-use crate::codec::{self, Command, Decoded, ErrorKind, Family, Header, Transport, Version, Warning};
+use crate::codec::{
+    self, Command, Decoded, ErrorKind, Family, Header, Transport, Version, Warning,
+};
 
 /// One receiver's predicted reaction.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -29,7 +31,11 @@ const PRX_NOT_HDR: &str = "Received something which does not look like a PROXY p
 const PRX_BAD_HDR: &str = "Received an invalid PROXY protocol header";
 const PRX_BAD_PROTO: &str = "Received an unhandled protocol in the PROXY protocol header";
 
-fn p(who: (&'static str, &'static str), outcome: &'static str, message: impl Into<String>) -> Prediction {
+fn p(
+    who: (&'static str, &'static str),
+    outcome: &'static str,
+    message: impl Into<String>,
+) -> Prediction {
     Prediction {
         receiver: who.0,
         config: who.1,
@@ -58,13 +64,24 @@ pub fn predict(decoded: &Decoded<'_>, input: &[u8]) -> Vec<Prediction> {
 
 fn nginx_valid(h: &Header<'_>) -> Prediction {
     if h.version == Version::V2 && h.len() > 4096 {
-        return p(NGINX, "reject", "header is too large (nginx reads at most its buffer of PROXY protocol bytes)");
+        return p(
+            NGINX,
+            "reject",
+            "header is too large (nginx reads at most its buffer of PROXY protocol bytes)",
+        );
     }
     let addr = match (h.command, h.source()) {
         (Command::Proxy, Some(src)) if h.transport != Transport::Dgram => {
-            format!("$proxy_protocol_addr = {}, $proxy_protocol_port = {}", src.ip(), src.port())
+            format!(
+                "$proxy_protocol_addr = {}, $proxy_protocol_port = {}",
+                src.ip(),
+                src.port()
+            )
         }
-        _ => "accepts; no usable address, so $proxy_protocol_addr is empty and the real peer is used".into(),
+        _ => {
+            "accepts; no usable address, so $proxy_protocol_addr is empty and the real peer is used"
+                .into()
+        }
     };
     p(NGINX, "accept", addr)
 }
@@ -72,23 +89,40 @@ fn nginx_valid(h: &Header<'_>) -> Prediction {
 fn haproxy_valid(h: &Header<'_>) -> Prediction {
     let w = |x| h.warnings.contains(x);
     if w(Warning::UnknownWithTrailingData) {
-        return p(HAPROXY, "reject", format!("{PRX_BAD_PROTO} (only the short \"PROXY UNKNOWN\\r\\n\" is accepted)"));
+        return p(
+            HAPROXY,
+            "reject",
+            format!("{PRX_BAD_PROTO} (only the short \"PROXY UNKNOWN\\r\\n\" is accepted)"),
+        );
     }
     if h.version == Version::V2 {
-        let proxy_tcp = h.command == Command::Proxy
-            && matches!(h.family_byte, Some(0x11) | Some(0x21));
+        let proxy_tcp =
+            h.command == Command::Proxy && matches!(h.family_byte, Some(0x11) | Some(0x21));
         if h.command == Command::Proxy && !proxy_tcp {
-            return p(HAPROXY, "reject", format!("{PRX_BAD_HDR} (HAProxy takes only TCP over IPv4/IPv6 with PROXY)"));
+            return p(
+                HAPROXY,
+                "reject",
+                format!("{PRX_BAD_HDR} (HAProxy takes only TCP over IPv4/IPv6 with PROXY)"),
+            );
         }
         if h.command == Command::Local {
             // HAProxy >= 3.0 parses TLVs from byte 16 for every LOCAL header.
-            let clean = codec::tlv::Tlvs::new(&h.raw[codec::V2_PREFIX_LEN..], codec::V2_PREFIX_LEN).all(|t| t.is_ok());
+            let clean = codec::tlv::Tlvs::new(&h.raw[codec::V2_PREFIX_LEN..], codec::V2_PREFIX_LEN)
+                .all(|t| t.is_ok());
             if !clean {
-                return p(HAPROXY, "reject", format!("{PRX_BAD_HDR} (it reads the address block of a LOCAL header as TLVs)"));
+                return p(
+                    HAPROXY,
+                    "reject",
+                    format!("{PRX_BAD_HDR} (it reads the address block of a LOCAL header as TLVs)"),
+                );
             }
         }
         if w(Warning::AuthorityOver255) || w(Warning::TlvOver1024) {
-            return p(HAPROXY, "reject", format!("{PRX_BAD_HDR} (AUTHORITY over 255 bytes or a TLV over 1024 bytes)"));
+            return p(
+                HAPROXY,
+                "reject",
+                format!("{PRX_BAD_HDR} (AUTHORITY over 255 bytes or a TLV over 1024 bytes)"),
+            );
         }
         if w(Warning::MayBeSplit) {
             return p(HAPROXY, "accept", "accepts if the whole header arrives in its first read; a split header is rejected as truncated");
@@ -96,7 +130,10 @@ fn haproxy_valid(h: &Header<'_>) -> Prediction {
     }
     let msg = match (h.command, h.source()) {
         (Command::Proxy, Some(src)) => format!("accepts; src = {}, fc_rcvd_proxy = true", src),
-        (Command::Local, _) => "accepts a LOCAL header (health check) and uses the real connection addresses".to_string(),
+        (Command::Local, _) => {
+            "accepts a LOCAL header (health check) and uses the real connection addresses"
+                .to_string()
+        }
         _ => "accepts and uses the real connection addresses".to_string(),
     };
     p(HAPROXY, "accept", msg)
@@ -109,14 +146,26 @@ fn go_valid(h: &Header<'_>) -> Prediction {
             return p(GO, "reject", "proxyproto: unsupported address family and protocol (byte 13 is not in its whitelist)");
         }
         if h.command == Command::Proxy && h.family == Family::Unspec {
-            return p(GO, "reject", "proxyproto: unsupported address family and protocol (PROXY with AF_UNSPEC)");
+            return p(
+                GO,
+                "reject",
+                "proxyproto: unsupported address family and protocol (PROXY with AF_UNSPEC)",
+            );
         }
         if w(Warning::LargerThan4096) {
-            return p(GO, "reject", "proxyproto: invalid length (over MaxV2HeaderSize 4096; raise it for big TLVs)");
+            return p(
+                GO,
+                "reject",
+                "proxyproto: invalid length (over MaxV2HeaderSize 4096; raise it for big TLVs)",
+            );
         }
     }
     if w(Warning::SslWithoutVersion) || w(Warning::AwsVpceIdChars) {
-        return p(GO, "accept", "accepts the header, but tlvparse reports the SSL/AWS TLV as malformed");
+        return p(
+            GO,
+            "accept",
+            "accepts the header, but tlvparse reports the SSL/AWS TLV as malformed",
+        );
     }
     let msg = match (h.command, h.source()) {
         (Command::Proxy, Some(src)) => format!("accepts; RemoteAddr() = {src}"),
@@ -130,7 +179,10 @@ fn go_valid(h: &Header<'_>) -> Prediction {
 
 fn invalid(kind: ErrorKind, input: &[u8]) -> Vec<Prediction> {
     use ErrorKind::*;
-    let broken = format!("broken header: \"{}\" while reading PROXY protocol", nginx_escape(input));
+    let broken = format!(
+        "broken header: \"{}\" while reading PROXY protocol",
+        nginx_escape(input)
+    );
     let nginx = match kind {
         // nginx's v1 reader checks characters, not families or leading zeros.
         V1PortLeadingZero(_) | V1FamilyMismatch(_) => p(NGINX, "accept", "accepts (its v1 reader does not check this)"),
@@ -144,9 +196,11 @@ fn invalid(kind: ErrorKind, input: &[u8]) -> Vec<Prediction> {
         _ => p(NGINX, "reject", broken),
     };
     let haproxy = match kind {
-        V1PortLeadingZero(_) | V1PortRange(_) if input.starts_with(b"PROXY TCP4") => {
-            p(HAPROXY, "accept", "accepts (its TCP4 reader is a plain decimal reader; ports are truncated to 16 bits)")
-        }
+        V1PortLeadingZero(_) | V1PortRange(_) if input.starts_with(b"PROXY TCP4") => p(
+            HAPROXY,
+            "accept",
+            "accepts (its TCP4 reader is a plain decimal reader; ports are truncated to 16 bits)",
+        ),
         V1Protocol => p(HAPROXY, "reject", PRX_BAD_PROTO),
         V2Signature | V2Version(_) | V1Signature => p(HAPROXY, "reject", PRX_NOT_HDR),
         Truncated { .. } => p(HAPROXY, "reject", PRX_TRUNCATED),
@@ -154,16 +208,48 @@ fn invalid(kind: ErrorKind, input: &[u8]) -> Vec<Prediction> {
     };
     let go = match kind {
         CrcMismatch { .. } | CrcLength(_) => p(GO, "accept", "accepts: it does not verify CRC32C"),
-        TlvOverrun { .. } | TlvTruncated { .. } => p(GO, "accept", "accepts the connection; Header.TLVs() returns ErrTruncatedTLV"),
-        V1PortLeadingZero(_) | V1PortSign(_) | V1Port(_) | V1PortRange(_) => p(GO, "reject", "proxyproto: invalid port number"),
-        V1Address(_) | V1FamilyMismatch(_) | V1ZoneId(_) => p(GO, "reject", "proxyproto: invalid address"),
-        V1BareLf | V1BareCr | V1TooLong => p(GO, "reject", if kind == V1TooLong { "proxyproto: version 1 header must be 107 bytes or less" } else { "proxyproto: header is invalid, must end with \\r\\n" }),
+        TlvOverrun { .. } | TlvTruncated { .. } => p(
+            GO,
+            "accept",
+            "accepts the connection; Header.TLVs() returns ErrTruncatedTLV",
+        ),
+        V1PortLeadingZero(_) | V1PortSign(_) | V1Port(_) | V1PortRange(_) => {
+            p(GO, "reject", "proxyproto: invalid port number")
+        }
+        V1Address(_) | V1FamilyMismatch(_) | V1ZoneId(_) => {
+            p(GO, "reject", "proxyproto: invalid address")
+        }
+        V1BareLf | V1BareCr | V1TooLong => p(
+            GO,
+            "reject",
+            if kind == V1TooLong {
+                "proxyproto: version 1 header must be 107 bytes or less"
+            } else {
+                "proxyproto: header is invalid, must end with \\r\\n"
+            },
+        ),
         V2LengthTooShort { .. } => p(GO, "reject", "proxyproto: invalid length"),
-        V2Family(_) | V2Transport(_) => p(GO, "reject", "proxyproto: unsupported address family and protocol"),
-        V2Command(_) => p(GO, "reject", "proxyproto: unsupported proxy protocol version and command"),
-        V1Signature | V2Signature => p(GO, "reject", "proxyproto: proxy protocol signature not present"),
+        V2Family(_) | V2Transport(_) => p(
+            GO,
+            "reject",
+            "proxyproto: unsupported address family and protocol",
+        ),
+        V2Command(_) => p(
+            GO,
+            "reject",
+            "proxyproto: unsupported proxy protocol version and command",
+        ),
+        V1Signature | V2Signature => p(
+            GO,
+            "reject",
+            "proxyproto: proxy protocol signature not present",
+        ),
         V2Version(_) => p(GO, "reject", "proxyproto: unknown proxy protocol version"),
-        Truncated { .. } => p(GO, "reject", "proxyproto: can't read version 1 header (or EOF inside a v2 header)"),
+        Truncated { .. } => p(
+            GO,
+            "reject",
+            "proxyproto: can't read version 1 header (or EOF inside a v2 header)",
+        ),
         _ => p(GO, "reject", "rejects the header"),
     };
     vec![nginx, haproxy, go]
@@ -177,7 +263,10 @@ fn is_hexish_addr(input: &[u8]) -> bool {
 /// nginx logs the bytes up to the first CR or LF, escaping non-printable
 /// bytes as \xNN (ngx_escape_string in NGX_ESCAPE_... mode).
 pub fn nginx_escape(input: &[u8]) -> String {
-    let end = input.iter().position(|&b| b == b'\r' || b == b'\n').unwrap_or(input.len());
+    let end = input
+        .iter()
+        .position(|&b| b == b'\r' || b == b'\n')
+        .unwrap_or(input.len());
     let mut s = String::new();
     for &b in &input[..end.min(256)] {
         if (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\' {

@@ -13,12 +13,19 @@ const V2_TLVS: &str = "0d0a0d0a000d0a515549540a21110032c0a80001c0a8000bdc0401bb0
 #[test]
 fn valid_v1_table_and_exit_0() {
     ppctl()
-        .args(["inspect", r"PROXY TCP4 192.168.0.1 192.168.0.11 56324 443\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n"])
+        .args([
+            "inspect",
+            r"PROXY TCP4 192.168.0.1 192.168.0.11 56324 443\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n",
+        ])
         .assert()
         .success()
-        .stdout(predicate::str::contains("VALID v1 PROXY TCP4 header (47 bytes)"))
+        .stdout(predicate::str::contains(
+            "VALID v1 PROXY TCP4 header (47 bytes)",
+        ))
         .stdout(predicate::str::contains("192.168.0.1:56324"))
-        .stdout(predicate::str::contains("After the header: HTTP GET / Host: x"))
+        .stdout(predicate::str::contains(
+            "After the header: HTTP GET / Host: x",
+        ))
         .stdout(predicate::str::contains("signature \"PROXY \""))
         .stdout(predicate::str::contains("\u{1b}[").not());
 }
@@ -32,21 +39,34 @@ fn v2_tlvs_named_and_decoded() {
         .stdout(predicate::str::contains("ALPN"))
         .stdout(predicate::str::contains("example.com"))
         .stdout(predicate::str::contains("UNIQUE_ID"))
-        .stdout(predicate::str::contains("TLV AUTHORITY (0x02): example.com"));
+        .stdout(predicate::str::contains(
+            "TLV AUTHORITY (0x02): example.com",
+        ));
 }
 
 #[test]
 fn hex_with_spaces_and_0x() {
     ppctl()
-        .args(["inspect", "0x0d 0x0a 0x0d 0x0a 00 0d 0a 51 55 49 54 0a 20 00 00 00"])
+        .args([
+            "inspect",
+            "0x0d 0x0a 0x0d 0x0a 00 0d 0a 51 55 49 54 0a 20 00 00 00",
+        ])
         .assert()
         .success()
-        .stdout(predicate::str::contains("VALID v2 LOCAL UNSPEC header (16 bytes)"));
+        .stdout(predicate::str::contains(
+            "VALID v2 LOCAL UNSPEC header (16 bytes)",
+        ));
 }
 
 #[test]
 fn json_follows_the_schema() {
-    let out = ppctl().args(["inspect", "--json", V2_TLVS]).assert().success().get_output().stdout.clone();
+    let out = ppctl()
+        .args(["inspect", "--json", V2_TLVS])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
     let j: serde_json::Value = serde_json::from_slice(&out).expect("valid JSON");
     assert_eq!(j["schema"], 1);
     assert_eq!(j["verdict"], "valid");
@@ -73,10 +93,22 @@ fn invalid_gives_offset_rule_hint_and_exit_1() {
         .args(["inspect", r"PROXY TCP4 1.2.3.4 5.6.7.8 +80 443\r\n"])
         .assert()
         .code(1)
-        .stdout(predicate::str::contains("INVALID at byte 27: source port has a sign"))
+        .stdout(predicate::str::contains(
+            "INVALID at byte 27: source port has a sign",
+        ))
         .stdout(predicate::str::contains("§2.1"))
         .stdout(predicate::str::contains("fix:"));
-    let out = ppctl().args(["inspect", "--json", r"PROXY TCP4 1.2.3.4 5.6.7.8 +80 443\r\n"]).assert().code(1).get_output().stdout.clone();
+    let out = ppctl()
+        .args([
+            "inspect",
+            "--json",
+            r"PROXY TCP4 1.2.3.4 5.6.7.8 +80 443\r\n",
+        ])
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
     let j: serde_json::Value = serde_json::from_slice(&out).expect("valid JSON");
     assert_eq!(j["verdict"], "invalid");
     assert_eq!(j["error"]["kind"], "v1-port-sign");
@@ -85,26 +117,45 @@ fn invalid_gives_offset_rule_hint_and_exit_1() {
 
 #[test]
 fn incomplete_and_not_a_header_exit_1() {
-    ppctl().args(["inspect", "PROXY TCP4 1.2.3.4"]).assert().code(1).stdout(predicate::str::contains("INCOMPLETE"));
-    ppctl().args(["inspect", "--eof", "PROXY TCP4 1.2.3.4"]).assert().code(1).stdout(predicate::str::contains("header ends early"));
+    ppctl()
+        .args(["inspect", "PROXY TCP4 1.2.3.4"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("INCOMPLETE"));
+    ppctl()
+        .args(["inspect", "--eof", "PROXY TCP4 1.2.3.4"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("header ends early"));
     ppctl()
         .args(["inspect", r"GET / HTTP/1.1\r\nHost: shop.example\r\n\r\n"])
         .assert()
         .code(1)
-        .stdout(predicate::str::contains("NOT A PROXY HEADER: looks like HTTP GET / Host: shop.example"))
-        .stdout(predicate::str::contains("broken header: \"GET / HTTP/1.1\""));
+        .stdout(predicate::str::contains(
+            "NOT A PROXY HEADER: looks like HTTP GET / Host: shop.example",
+        ))
+        .stdout(predicate::str::contains(
+            "broken header: \"GET / HTTP/1.1\"",
+        ));
 }
 
 #[test]
 fn stdin_raw_bytes() {
     ppctl()
         .args(["inspect", "-"])
-        .write_stdin(b"\r\n\r\n\0\r\nQUIT\n\x21\x11\x00\x0c\x7f\x00\x00\x01\x7f\x00\x00\x01\x00\x50\x01\xbb".to_vec())
+        .write_stdin(
+            b"\r\n\r\n\0\r\nQUIT\n\x21\x11\x00\x0c\x7f\x00\x00\x01\x7f\x00\x00\x01\x00\x50\x01\xbb"
+                .to_vec(),
+        )
         .assert()
         .success()
         .stdout(predicate::str::contains("127.0.0.1:80"));
     // No argument and a pipe on stdin: read it.
-    ppctl().arg("inspect").write_stdin("PROXY UNKNOWN\r\n").assert().success();
+    ppctl()
+        .arg("inspect")
+        .write_stdin("PROXY UNKNOWN\r\n")
+        .assert()
+        .success();
 }
 
 #[test]
@@ -112,34 +163,82 @@ fn file_input_raw_and_hex() {
     let dir = tempfile::tempdir().expect("tempdir");
     let raw = dir.path().join("h.bin");
     std::fs::write(&raw, b"PROXY UNKNOWN\r\n").expect("write");
-    ppctl().args(["inspect", "--file"]).arg(&raw).assert().success();
+    ppctl()
+        .args(["inspect", "--file"])
+        .arg(&raw)
+        .assert()
+        .success();
     let hexf = dir.path().join("h.hex");
     std::fs::write(&hexf, "0d0a0d0a000d0a515549540a20000000\n").expect("write");
-    ppctl().args(["inspect", "--file"]).arg(&hexf).assert().success().stdout(predicate::str::contains("LOCAL"));
-    ppctl().args(["inspect", "--encoding", "raw", "--file"]).arg(&hexf).assert().code(1);
+    ppctl()
+        .args(["inspect", "--file"])
+        .arg(&hexf)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("LOCAL"));
+    ppctl()
+        .args(["inspect", "--encoding", "raw", "--file"])
+        .arg(&hexf)
+        .assert()
+        .code(1);
 }
 
 #[test]
 fn usage_and_io_errors_exit_2() {
-    ppctl().args(["inspect", "--encoding", "hex", "0g"]).assert().code(2).stderr(predicate::str::contains("invalid hex digit 'g' at character 1"));
-    ppctl().args(["inspect", "--file", "/nonexistent/x.bin"]).assert().code(2).stderr(predicate::str::contains("opening /nonexistent/x.bin"));
-    ppctl().args(["inspect", "--sample", "nope"]).assert().code(2).stderr(predicate::str::contains("try one of"));
+    ppctl()
+        .args(["inspect", "--encoding", "hex", "0g"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "invalid hex digit 'g' at character 1",
+        ));
+    ppctl()
+        .args(["inspect", "--file", "/nonexistent/x.bin"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("opening /nonexistent/x.bin"));
+    ppctl()
+        .args(["inspect", "--sample", "nope"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("try one of"));
     ppctl().args(["inspect", "--bogus"]).assert().code(2);
 }
 
 #[test]
 fn color_policy() {
-    ppctl().args(["--color", "always", "inspect", "--sample", "v1"]).assert().success().stdout(predicate::str::contains("\u{1b}["));
-    ppctl().args(["--color", "never", "inspect", "--sample", "v1"]).assert().success().stdout(predicate::str::contains("\u{1b}[").not());
+    ppctl()
+        .args(["--color", "always", "inspect", "--sample", "v1"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("\u{1b}["));
+    ppctl()
+        .args(["--color", "never", "inspect", "--sample", "v1"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("\u{1b}[").not());
     // auto: stdout is a pipe here, so plain, whatever NO_COLOR says.
-    ppctl().args(["inspect", "--sample", "v1"]).env("NO_COLOR", "1").assert().success().stdout(predicate::str::contains("\u{1b}[").not());
+    ppctl()
+        .args(["inspect", "--sample", "v1"])
+        .env("NO_COLOR", "1")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("\u{1b}[").not());
 }
 
 #[test]
 fn samples_all_work() {
     for (name, _, _) in ppctl::samples::SAMPLES {
-        let code = ppctl().args(["inspect", "--sample", name]).assert().get_output().status.code();
-        assert!(matches!(code, Some(0) | Some(1)), "sample {name} exited {code:?}");
+        let code = ppctl()
+            .args(["inspect", "--sample", name])
+            .assert()
+            .get_output()
+            .status
+            .code();
+        assert!(
+            matches!(code, Some(0) | Some(1)),
+            "sample {name} exited {code:?}"
+        );
     }
 }
 
@@ -156,7 +255,12 @@ fn nonsense_never_panics() {
         &[0xff; 2000],
     ];
     for input in inputs {
-        let out = ppctl().args(["inspect", "-"]).write_stdin(input.to_vec()).assert().get_output().clone();
+        let out = ppctl()
+            .args(["inspect", "-"])
+            .write_stdin(input.to_vec())
+            .assert()
+            .get_output()
+            .clone();
         assert_eq!(out.status.code(), Some(1), "input {:?}", hex::encode(input));
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(!err.contains("panicked"), "{err}");

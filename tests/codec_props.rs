@@ -10,8 +10,10 @@ use proptest::prelude::*;
 
 fn addr() -> impl Strategy<Value = SocketAddr> {
     prop_oneof![
-        (any::<u32>(), any::<u16>()).prop_map(|(ip, p)| SocketAddr::new(IpAddr::V4(Ipv4Addr::from(ip)), p)),
-        (any::<u128>(), any::<u16>()).prop_map(|(ip, p)| SocketAddr::new(IpAddr::V6(Ipv6Addr::from(ip)), p)),
+        (any::<u32>(), any::<u16>())
+            .prop_map(|(ip, p)| SocketAddr::new(IpAddr::V4(Ipv4Addr::from(ip)), p)),
+        (any::<u128>(), any::<u16>())
+            .prop_map(|(ip, p)| SocketAddr::new(IpAddr::V6(Ipv6Addr::from(ip)), p)),
     ]
 }
 
@@ -19,18 +21,36 @@ fn addr() -> impl Strategy<Value = SocketAddr> {
 /// SSL with a well-formed fixed part; CRC32C comes from the `crc32c` flag).
 fn tlv_item() -> impl Strategy<Value = (u8, Vec<u8>)> {
     prop_oneof![
-        (any::<u8>().prop_filter("special types", |k| ![tlv::CRC32C, tlv::UNIQUE_ID, tlv::AUTHORITY, tlv::SSL].contains(k)),
-         proptest::collection::vec(any::<u8>(), 0..40)),
+        (
+            any::<u8>().prop_filter("special types", |k| ![
+                tlv::CRC32C,
+                tlv::UNIQUE_ID,
+                tlv::AUTHORITY,
+                tlv::SSL
+            ]
+            .contains(k)),
+            proptest::collection::vec(any::<u8>(), 0..40)
+        ),
         "[a-z0-9.-]{0,40}".prop_map(|s| (tlv::AUTHORITY, s.into_bytes())),
         proptest::collection::vec(any::<u8>(), 0..=128).prop_map(|v| (tlv::UNIQUE_ID, v)),
-        ("[A-Za-z0-9.]{1,12}", 0u8..8).prop_map(|(v, c)| (tlv::SSL, ppctl::codec::encode::ssl_value(c, 0, &[(tlv::SSL_VERSION, v.as_bytes())]))),
+        ("[A-Za-z0-9.]{1,12}", 0u8..8).prop_map(|(v, c)| (
+            tlv::SSL,
+            ppctl::codec::encode::ssl_value(c, 0, &[(tlv::SSL_VERSION, v.as_bytes())])
+        )),
     ]
 }
 
 fn spec() -> impl Strategy<Value = HeaderSpec> {
     let v1 = prop_oneof![
         (addr(), addr()).prop_map(|(s, d)| HeaderSpec::tcp(Version::V1, s, d)),
-        Just(HeaderSpec { endpoints: Endpoints::Unknown, ..HeaderSpec::tcp(Version::V1, "1.1.1.1:1".parse().unwrap(), "1.1.1.1:1".parse().unwrap()) }),
+        Just(HeaderSpec {
+            endpoints: Endpoints::Unknown,
+            ..HeaderSpec::tcp(
+                Version::V1,
+                "1.1.1.1:1".parse().unwrap(),
+                "1.1.1.1:1".parse().unwrap()
+            )
+        }),
     ];
     let endpoints = prop_oneof![
         (addr(), addr()).prop_map(|(src, dst)| Endpoints::Inet { src, dst }),
@@ -46,8 +66,16 @@ fn spec() -> impl Strategy<Value = HeaderSpec> {
     )
         .prop_map(|(endpoints, local, dgram, tlvs, crc32c)| HeaderSpec {
             version: Version::V2,
-            command: if local { Command::Local } else { Command::Proxy },
-            transport: if dgram { Transport::Dgram } else { Transport::Stream },
+            command: if local {
+                Command::Local
+            } else {
+                Command::Proxy
+            },
+            transport: if dgram {
+                Transport::Dgram
+            } else {
+                Transport::Stream
+            },
             endpoints,
             tlvs,
             crc32c,

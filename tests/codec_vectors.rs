@@ -13,9 +13,16 @@ fn check(failures: &mut Vec<String>, name: &str, field: &str, got: Value, want: 
 }
 
 fn vectors() -> Vec<Value> {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/vectors.json"))
-        .expect("tests/data/vectors.json");
-    serde_json::from_str::<Value>(&text).expect("valid JSON").as_array().cloned().expect("an array")
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/vectors.json"
+    ))
+    .expect("tests/data/vectors.json");
+    serde_json::from_str::<Value>(&text)
+        .expect("valid JSON")
+        .as_array()
+        .cloned()
+        .expect("an array")
 }
 
 fn bytes(v: &Value) -> Vec<u8> {
@@ -26,14 +33,24 @@ fn bytes(v: &Value) -> Vec<u8> {
 fn every_vector_decodes_as_expected() {
     let mut failures = Vec::new();
     let all = vectors();
-    assert!(all.len() >= 60, "expected the full vector set, got {}", all.len());
+    assert!(
+        all.len() >= 60,
+        "expected the full vector set, got {}",
+        all.len()
+    );
     for v in &all {
         let name = v["name"].as_str().unwrap_or("?");
         let input = bytes(v);
         let d = codec::decode(&input);
         let got = serde_json::to_value(HeaderJson::new(&d, &input)).expect("serializes");
         let exp = &v["expect"];
-        check(&mut failures, name, "verdict", got["verdict"].clone(), &exp["verdict"]);
+        check(
+            &mut failures,
+            name,
+            "verdict",
+            got["verdict"].clone(),
+            &exp["verdict"],
+        );
         for field in ["version", "command", "protocol", "crc32c", "length"] {
             if !exp[field].is_null() {
                 check(&mut failures, name, field, got[field].clone(), &exp[field]);
@@ -44,23 +61,56 @@ fn every_vector_decodes_as_expected() {
                 let shown = match &d {
                     Decoded::Complete(_) => {
                         let j = HeaderJson::new(&d, &input);
-                        let e = if field == "source" { j.source } else { j.destination };
+                        let e = if field == "source" {
+                            j.source
+                        } else {
+                            j.destination
+                        };
                         e.map(|e| e.to_string()).unwrap_or_default()
                     }
                     _ => String::new(),
                 };
-                check(&mut failures, name, field, Value::from(shown), &Value::from(want));
+                check(
+                    &mut failures,
+                    name,
+                    field,
+                    Value::from(shown),
+                    &Value::from(want),
+                );
             }
         }
         if let Some(code) = exp["error"].as_str() {
-            check(&mut failures, name, "error.kind", got["error"]["kind"].clone(), &Value::from(code));
-            check(&mut failures, name, "error.offset", got["error"]["offset"].clone(), &exp["offset"]);
+            check(
+                &mut failures,
+                name,
+                "error.kind",
+                got["error"]["kind"].clone(),
+                &Value::from(code),
+            );
+            check(
+                &mut failures,
+                name,
+                "error.offset",
+                got["error"]["offset"].clone(),
+                &exp["offset"],
+            );
         }
         if let Some(kind) = exp["looks_like"].as_str() {
-            check(&mut failures, name, "looks_like", got["looks_like"]["kind"].clone(), &Value::from(kind));
+            check(
+                &mut failures,
+                name,
+                "looks_like",
+                got["looks_like"]["kind"].clone(),
+                &Value::from(kind),
+            );
         }
         if let Some(warns) = exp["warnings"].as_array() {
-            let codes: Vec<Value> = got["warnings"].as_array().into_iter().flatten().map(|w| w["code"].clone()).collect();
+            let codes: Vec<Value> = got["warnings"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|w| w["code"].clone())
+                .collect();
             for w in warns {
                 if !codes.contains(w) {
                     failures.push(format!("{name}: warning {w} missing (got {codes:?})"));
@@ -70,27 +120,46 @@ fn every_vector_decodes_as_expected() {
         if let Some(tlvs) = exp["tlvs"].as_array() {
             let got_tlvs = got["tlvs"].as_array().cloned().unwrap_or_default();
             if got_tlvs.len() != tlvs.len() {
-                failures.push(format!("{name}: want {} TLVs, got {}", tlvs.len(), got_tlvs.len()));
+                failures.push(format!(
+                    "{name}: want {} TLVs, got {}",
+                    tlvs.len(),
+                    got_tlvs.len()
+                ));
             }
             for (w, g) in tlvs.iter().zip(&got_tlvs) {
                 check(&mut failures, name, "tlv.name", g["name"].clone(), &w[0]);
                 if !w[1].is_null() {
-                    check(&mut failures, name, "tlv.decoded", g["decoded"].clone(), &w[1]);
+                    check(
+                        &mut failures,
+                        name,
+                        "tlv.decoded",
+                        g["decoded"].clone(),
+                        &w[1],
+                    );
                 }
             }
         }
     }
-    assert!(failures.is_empty(), "{} mismatch(es):\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} mismatch(es):\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
 fn every_strict_prefix_of_a_valid_header_is_incomplete() {
     for v in vectors() {
         let input = bytes(&v);
-        let Decoded::Complete(h) = codec::decode(&input) else { continue };
+        let Decoded::Complete(h) = codec::decode(&input) else {
+            continue;
+        };
         for cut in 0..h.len() {
             match codec::decode(&input[..cut]) {
-                Decoded::Incomplete { needed } => assert!(needed >= 1, "{}: needed 0 at {cut}", v["name"]),
+                Decoded::Incomplete { needed } => {
+                    assert!(needed >= 1, "{}: needed 0 at {cut}", v["name"])
+                }
                 other => panic!("{}: prefix of {cut} bytes gave {other:?}", v["name"]),
             }
         }
@@ -118,5 +187,8 @@ fn decode_final_turns_incomplete_into_truncated() {
         Decoded::Invalid(e) => assert_eq!(e.code(), "truncated"),
         other => panic!("{other:?}"),
     }
-    assert!(matches!(codec::decode_final(b""), Decoded::NotProxy(ppctl::sniff::Sniffed::Empty)));
+    assert!(matches!(
+        codec::decode_final(b""),
+        Decoded::NotProxy(ppctl::sniff::Sniffed::Empty)
+    ));
 }

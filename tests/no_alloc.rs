@@ -46,5 +46,10 @@ fn decoding_does_not_allocate() {
         }
     }
     let after = ALLOCS.load(Ordering::SeqCst);
-    assert_eq!(after - before, 0, "decoding allocated {} time(s)", after - before);
+    assert_eq!(
+        after - before,
+        0,
+        "decoding allocated {} time(s)",
+        after - before
+    );
 }

@@ -72,12 +72,17 @@ fn read_input(args: &InspectArgs) -> Result<Vec<u8>> {
     let bad = |what: String, e: input::InputError| Error::usage(format!("{what}: {e}"));
     if let Some(name) = &args.sample {
         return samples::get(name).ok_or_else(|| {
-            Error::usage(format!("no sample named {name:?}; try one of: {}", samples::names().join(", ")))
+            Error::usage(format!(
+                "no sample named {name:?}; try one of: {}",
+                samples::names().join(", ")
+            ))
         });
     }
     if let Some(path) = &args.file {
-        let f = std::fs::File::open(path).map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
-        let raw = read_bounded(f).map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+        let f = std::fs::File::open(path)
+            .map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
+        let raw =
+            read_bounded(f).map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
         return input::from_bytes(raw, enc).map_err(|e| bad(format!("in {}", path.display()), e));
     }
     match args.input.as_deref() {

@@ -109,7 +109,10 @@ pub fn corrupt(header: &[u8], c: Corruption) -> Result<Vec<u8>, CorruptError> {
             } else if len > 0 {
                 set_len(&mut out, len - 1);
             } else {
-                return Err(CorruptError::NotPossible(c.name(), "an address family or a TLV (use --src/--dst)"));
+                return Err(CorruptError::NotPossible(
+                    c.name(),
+                    "an address family or a TLV (use --src/--dst)",
+                ));
             }
         }
         (Corruption::LengthLong, _) => set_len(&mut out, len + 16),
@@ -117,7 +120,12 @@ pub fn corrupt(header: &[u8], c: Corruption) -> Result<Vec<u8>, CorruptError> {
             let crc = h.tlvs().find(|t| t.kind == tlv::CRC32C);
             match crc {
                 Some(t) => out[t.value_offset() + 3] ^= 0x01,
-                None => return Err(CorruptError::NotPossible(c.name(), "a CRC32C TLV (add --crc32c)")),
+                None => {
+                    return Err(CorruptError::NotPossible(
+                        c.name(),
+                        "a CRC32C TLV (add --crc32c)",
+                    ))
+                }
             }
         }
         (Corruption::TlvOverrun, _) => {

@@ -33,7 +33,9 @@ mod tests {
 
     #[test]
     fn zeroed_equals_copy_with_zeros() {
-        let mut h = hex::decode("0d0a0d0a000d0a515549540a21110013c0a80001c0a8000bdc0401bb0300041c1ae9c6").unwrap();
+        let mut h =
+            hex::decode("0d0a0d0a000d0a515549540a21110013c0a80001c0a8000bdc0401bb0300041c1ae9c6")
+                .unwrap();
         assert_eq!(checksum_zeroed(&h, 31), 0x1C1A_E9C6);
         h[31..35].fill(0);
         assert_eq!(checksum(&h), 0x1C1A_E9C6);

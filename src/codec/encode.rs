@@ -41,7 +41,9 @@ pub enum EncodeError {
     NotInV1(&'static str),
     #[error("UNIX path {0:?} is longer than 108 bytes")]
     UnixPathTooLong(String),
-    #[error("header would be {0} bytes; a v2 header holds at most 65535 bytes after its 16-byte prefix")]
+    #[error(
+        "header would be {0} bytes; a v2 header holds at most 65535 bytes after its 16-byte prefix"
+    )]
     TooLarge(usize),
 }
 
@@ -84,7 +86,9 @@ impl HeaderSpec {
 
     fn encode_v1(&self) -> Result<Vec<u8>, EncodeError> {
         if self.command == Command::Local {
-            return Err(EncodeError::NotInV1("a LOCAL command (send PROXY UNKNOWN instead)"));
+            return Err(EncodeError::NotInV1(
+                "a LOCAL command (send PROXY UNKNOWN instead)",
+            ));
         }
         if self.transport == Transport::Dgram {
             return Err(EncodeError::NotInV1("UDP"));
@@ -137,12 +141,21 @@ impl HeaderSpec {
                 (0x30, b)
             }
         };
-        let transport = if family == 0 { 0 } else { self.transport.nibble() };
+        let transport = if family == 0 {
+            0
+        } else {
+            self.transport.nibble()
+        };
         let vc = 0x20 | if self.command == Command::Proxy { 1 } else { 0 };
         let tlv_len: usize = self.tlvs.iter().map(|(_, v)| 3 + v.len()).sum::<usize>()
             + if self.crc32c { 7 } else { 0 };
         let total = 16 + block.len() + tlv_len;
-        if total - 16 > usize::from(u16::MAX) || self.tlvs.iter().any(|(_, v)| v.len() > usize::from(u16::MAX)) {
+        if total - 16 > usize::from(u16::MAX)
+            || self
+                .tlvs
+                .iter()
+                .any(|(_, v)| v.len() > usize::from(u16::MAX))
+        {
             return Err(EncodeError::TooLarge(total));
         }
         let too_large = |_| EncodeError::TooLarge(total);

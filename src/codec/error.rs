@@ -99,7 +99,9 @@ pub enum ErrorKind {
     // ----- TLVs (§2.2.1-§2.2.8)
     #[error("{left} leftover byte(s) in the TLV area: a TLV needs at least 3 (type + length)")]
     TlvTruncated { left: u16 },
-    #[error("TLV {tlv_type:#04x} declares {declared} bytes but only {available} remain in the header")]
+    #[error(
+        "TLV {tlv_type:#04x} declares {declared} bytes but only {available} remain in the header"
+    )]
     TlvOverrun {
         tlv_type: u8,
         declared: u16,
@@ -166,8 +168,9 @@ impl ErrorKind {
     pub fn rule(&self) -> &'static str {
         use ErrorKind::*;
         match self {
-            V1Signature | V1BadByte | V1EmptyField | V1Protocol | V1MissingField
-            | V1ExtraField => "§2.1 (v1 line format)",
+            V1Signature | V1BadByte | V1EmptyField | V1Protocol | V1MissingField | V1ExtraField => {
+                "§2.1 (v1 line format)"
+            }
             V1TooLong => "§2.1 (107-byte limit)",
             V1BareLf | V1BareCr => "§2.1 (CRLF terminator)",
             V1Address(_) | V1FamilyMismatch(_) | V1ZoneId(_) => "§2.1 (address format)",

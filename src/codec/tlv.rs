@@ -181,7 +181,8 @@ pub(super) fn check(header: &[u8], start: usize) -> Result<Checked, Error> {
                 if tlv.value.len() != 4 {
                     return Err(Error::new(ErrorKind::CrcLength(len), tlv.offset));
                 }
-                let stored = u32::from_be_bytes([tlv.value[0], tlv.value[1], tlv.value[2], tlv.value[3]]);
+                let stored =
+                    u32::from_be_bytes([tlv.value[0], tlv.value[1], tlv.value[2], tlv.value[3]]);
                 let computed = crc::checksum_zeroed(header, tlv.value_offset());
                 if stored != computed {
                     return Err(Error::new(
@@ -220,7 +221,10 @@ pub(super) fn check(header: &[u8], start: usize) -> Result<Checked, Error> {
 
 fn check_ssl(tlv: &Tlv<'_>, warnings: &mut Warnings) -> Result<(), Error> {
     if tlv.value.len() < 5 {
-        return Err(Error::new(ErrorKind::SslTooShort(tlv.value.len() as u16), tlv.offset));
+        return Err(Error::new(
+            ErrorKind::SslTooShort(tlv.value.len() as u16),
+            tlv.offset,
+        ));
     }
     let client = tlv.value[0];
     let verify = u32::from_be_bytes([tlv.value[1], tlv.value[2], tlv.value[3], tlv.value[4]]);
@@ -256,7 +260,10 @@ pub enum Value<'a> {
     AwsVpceId(&'a str),
     AzureLinkId(u32),
     GcpPscId(u64),
-    Alibaba { subtype: u8, id: &'a str },
+    Alibaba {
+        subtype: u8,
+        id: &'a str,
+    },
 }
 
 impl<'a> Value<'a> {
@@ -268,8 +275,11 @@ impl<'a> Value<'a> {
         match (kind, value) {
             (CRC32C, [a, b, c, d]) => Value::Crc32c(u32::from_be_bytes([*a, *b, *c, *d])),
             (NOOP, _) => Value::Noop(value.len()),
-            (ALPN | AUTHORITY | NETNS | SSL_VERSION | SSL_CN | SSL_CIPHER | SSL_SIG_ALG
-            | SSL_KEY_ALG | SSL_GROUP | SSL_SIG_SCHEME, _) => text(),
+            (
+                ALPN | AUTHORITY | NETNS | SSL_VERSION | SSL_CN | SSL_CIPHER | SSL_SIG_ALG
+                | SSL_KEY_ALG | SSL_GROUP | SSL_SIG_SCHEME,
+                _,
+            ) => text(),
             (SSL, [client, v0, v1, v2, v3, subs @ ..]) => Value::Ssl {
                 client: *client,
                 verify: u32::from_be_bytes([*v0, *v1, *v2, *v3]),
@@ -327,7 +337,11 @@ impl fmt::Display for Value<'_> {
             } => {
                 write!(f, "client={}", client_bits(*client))?;
                 if client & (CLIENT_CERT_CONN | CLIENT_CERT_SESS) != 0 {
-                    let verdict = if *verify == 0 { "verified" } else { "NOT verified" };
+                    let verdict = if *verify == 0 {
+                        "verified"
+                    } else {
+                        "NOT verified"
+                    };
                     write!(f, " verify={verify} ({verdict})")?;
                 } else {
                     write!(f, " (no client certificate)")?;

@@ -239,9 +239,15 @@ fn check_proto(word: &[u8], at: usize, partial: bool) -> Result<Proto, Error> {
 }
 
 /// Parse a complete address field; also report whether IPv6 text is canonical.
-fn parse_address(field: &[u8], proto: Proto, which: Endpoint, at: usize) -> Result<(IpAddr, bool), Error> {
+fn parse_address(
+    field: &[u8],
+    proto: Proto,
+    which: Endpoint,
+    at: usize,
+) -> Result<(IpAddr, bool), Error> {
     // The field is printable ASCII (checked by the caller), so it is UTF-8.
-    let text = std::str::from_utf8(field).map_err(|_| Error::new(ErrorKind::V1Address(which), at))?;
+    let text =
+        std::str::from_utf8(field).map_err(|_| Error::new(ErrorKind::V1Address(which), at))?;
     match proto {
         Proto::Tcp4 => match text.parse::<Ipv4Addr>() {
             Ok(ip) => Ok((IpAddr::V4(ip), true)),
@@ -269,12 +275,18 @@ fn parse_address(field: &[u8], proto: Proto, which: Endpoint, at: usize) -> Resu
 /// character that could still make a valid address of either family is
 /// left for the complete field, so the error kind never depends on where
 /// the bytes were split.
-fn check_partial_address(field: &[u8], proto: Proto, which: Endpoint, at: usize) -> Result<(), Error> {
+fn check_partial_address(
+    field: &[u8],
+    proto: Proto,
+    which: Endpoint,
+    at: usize,
+) -> Result<(), Error> {
     for &b in field {
         if b == b'%' && proto == Proto::Tcp6 {
             return Err(Error::new(ErrorKind::V1ZoneId(which), at));
         }
-        if !(b.is_ascii_hexdigit() || b == b':' || b == b'.' || (b == b'%' && proto == Proto::Tcp4)) {
+        if !(b.is_ascii_hexdigit() || b == b':' || b == b'.' || (b == b'%' && proto == Proto::Tcp4))
+        {
             return Err(Error::new(ErrorKind::V1Address(which), at));
         }
     }
@@ -297,7 +309,9 @@ fn parse_port(field: &[u8], which: Endpoint, at: usize, partial: bool) -> Result
     if field.len() > 5 {
         return err(ErrorKind::V1PortRange(which));
     }
-    let value = field.iter().fold(0u32, |acc, &b| acc * 10 + u32::from(b - b'0'));
+    let value = field
+        .iter()
+        .fold(0u32, |acc, &b| acc * 10 + u32::from(b - b'0'));
     u16::try_from(value).or_else(|_| err(ErrorKind::V1PortRange(which)))
 }
 
@@ -333,12 +347,21 @@ fn is_canonical(ip: &Ipv6Addr, text: &str) -> bool {
     if best_len < 2 {
         best_len = 0;
     }
-    let groups = |s: &str| if s.is_empty() { 0 } else { s.split(':').count() };
+    let groups = |s: &str| {
+        if s.is_empty() {
+            0
+        } else {
+            s.split(':').count()
+        }
+    };
     let leading_zero = |s: &str| s.split(':').any(|g| g.len() > 1 && g.starts_with('0'));
     match text.split_once("::") {
         Some((head, tail)) => {
-            best_len > 0 && groups(head) == best && 8 - groups(head) - groups(tail) == best_len
-                && !leading_zero(head) && !leading_zero(tail)
+            best_len > 0
+                && groups(head) == best
+                && 8 - groups(head) - groups(tail) == best_len
+                && !leading_zero(head)
+                && !leading_zero(tail)
         }
         None => best_len == 0 && !leading_zero(text),
     }
@@ -384,12 +407,31 @@ mod tests {
     #[test]
     fn canonical_ipv6_agrees_with_formatting() {
         for text in [
-            "2001:db8::1", "::", "::1", "1::", "2001:db8:0:0:1:0:0:1", "2001:db8::1:0:0:1", "2001:db8:0:1:1:1:1:1",
-            "2001:db8::1:1:1:1:1", "2001:DB8::1", "2001:0db8::1", "fe80::1:0:0:0", "1:0:0:2:0:0:0:3", "1:0:0:2::3",
-            "::ffff:1.2.3.4", "0:0:0:0:0:0:0:1", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "1:2:3:4:5:6:7::", "1:2:3:4:5:6:7:0",
+            "2001:db8::1",
+            "::",
+            "::1",
+            "1::",
+            "2001:db8:0:0:1:0:0:1",
+            "2001:db8::1:0:0:1",
+            "2001:db8:0:1:1:1:1:1",
+            "2001:db8::1:1:1:1:1",
+            "2001:DB8::1",
+            "2001:0db8::1",
+            "fe80::1:0:0:0",
+            "1:0:0:2:0:0:0:3",
+            "1:0:0:2::3",
+            "::ffff:1.2.3.4",
+            "0:0:0:0:0:0:0:1",
+            "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+            "1:2:3:4:5:6:7::",
+            "1:2:3:4:5:6:7:0",
         ] {
             let ip: std::net::Ipv6Addr = text.parse().unwrap();
-            assert_eq!(is_canonical(&ip, text), ip.to_string() == text, "{text} (canonical: {ip})");
+            assert_eq!(
+                is_canonical(&ip, text),
+                ip.to_string() == text,
+                "{text} (canonical: {ip})"
+            );
         }
     }
 }

@@ -17,7 +17,12 @@ const SIGNATURE_COMMITTED: usize = 4;
 
 pub(super) fn decode(buf: &[u8]) -> Decoded<'_> {
     let n = buf.len().min(V2_SIGNATURE.len());
-    if let Some(at) = (0..n).find(|&i| buf[i] != V2_SIGNATURE[i]) {
+    // Fast path: one comparison of the whole signature.
+    let matches = n == V2_SIGNATURE.len() && buf[..n] == V2_SIGNATURE;
+    if let Some(at) = (!matches)
+        .then(|| (0..n).find(|&i| buf[i] != V2_SIGNATURE[i]))
+        .flatten()
+    {
         if at < SIGNATURE_COMMITTED {
             return Decoded::NotProxy(sniff::classify(buf));
         }
@@ -89,7 +94,11 @@ pub(super) fn decode(buf: &[u8]) -> Decoded<'_> {
     } else {
         read_addresses(family, &raw[V2_PREFIX_LEN..V2_PREFIX_LEN + block])
     };
-    let tlv_start = if skip_all { total } else { V2_PREFIX_LEN + block };
+    let tlv_start = if skip_all {
+        total
+    } else {
+        V2_PREFIX_LEN + block
+    };
 
     let checked = match tlv::check(raw, tlv_start) {
         Ok(c) => c,

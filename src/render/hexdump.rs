@@ -32,12 +32,21 @@ pub fn regions(h: &Header<'_>) -> Vec<Region> {
 fn v1_regions(h: &Header<'_>) -> Vec<Region> {
     let raw = h.raw;
     let body = raw.len() - 2;
-    let names = ["protocol", "source address", "destination address", "source port", "destination port"];
+    let names = [
+        "protocol",
+        "source address",
+        "destination address",
+        "source port",
+        "destination port",
+    ];
     let mut out = vec![region(0, 6, "signature \"PROXY \"")];
     let mut start = 6;
     let mut i = 0;
     while start < body {
-        let end = raw[start..body].iter().position(|&b| b == b' ').map_or(body, |p| start + p);
+        let end = raw[start..body]
+            .iter()
+            .position(|&b| b == b' ')
+            .map_or(body, |p| start + p);
         let label = if i == 1 && h.family == codec::Family::Unspec {
             "ignored after UNKNOWN".to_string()
         } else {
@@ -69,9 +78,21 @@ fn v2_regions(h: &Header<'_>) -> Vec<Region> {
         Addresses::Inet { src, dst } => {
             let n = if src.is_ipv4() { 4 } else { 16 };
             out.push(region(at, at + n, format!("source address {}", src.ip())));
-            out.push(region(at + n, at + 2 * n, format!("destination address {}", dst.ip())));
-            out.push(region(at + 2 * n, at + 2 * n + 2, format!("source port {}", src.port())));
-            out.push(region(at + 2 * n + 2, at + 2 * n + 4, format!("destination port {}", dst.port())));
+            out.push(region(
+                at + n,
+                at + 2 * n,
+                format!("destination address {}", dst.ip()),
+            ));
+            out.push(region(
+                at + 2 * n,
+                at + 2 * n + 2,
+                format!("source port {}", src.port()),
+            ));
+            out.push(region(
+                at + 2 * n + 2,
+                at + 2 * n + 4,
+                format!("destination port {}", dst.port()),
+            ));
             at += 2 * n + 4;
         }
         Addresses::Unix { src, dst } => {
@@ -81,7 +102,11 @@ fn v2_regions(h: &Header<'_>) -> Vec<Region> {
                 None => "(not UTF-8)".to_string(),
             };
             out.push(region(at, at + 108, format!("source path {}", show(src))));
-            out.push(region(at + 108, at + 216, format!("destination path {}", show(dst))));
+            out.push(region(
+                at + 108,
+                at + 216,
+                format!("destination path {}", show(dst)),
+            ));
             at += 216;
         }
         Addresses::None => {}
@@ -94,7 +119,11 @@ fn v2_regions(h: &Header<'_>) -> Vec<Region> {
             tlv::Value::Bytes(_) => String::new(),
             v => format!(": {v}"),
         };
-        out.push(region(t.offset, t.value_offset() + t.value.len(), format!("TLV {} ({:#04x}){decoded}", t.name(), t.kind)));
+        out.push(region(
+            t.offset,
+            t.value_offset() + t.value.len(),
+            format!("TLV {} ({:#04x}){decoded}", t.name(), t.kind),
+        ));
     }
     out
 }
@@ -108,11 +137,24 @@ pub fn annotated(raw: &[u8], regions: &[Region], style: Style) -> String {
         let mut first = true;
         for (i, chunk) in bytes.chunks(16).enumerate() {
             let hex: Vec<String> = chunk.iter().map(|b| format!("{b:02x}")).collect();
-            let label = if first { style.accent(&r.label) } else { String::new() };
-            out.push_str(&format!("{:04x}  {:<47}  {}\n", r.start + i * 16, hex.join(" "), label));
+            let label = if first {
+                style.accent(&r.label)
+            } else {
+                String::new()
+            };
+            out.push_str(&format!(
+                "{:04x}  {:<47}  {}\n",
+                r.start + i * 16,
+                hex.join(" "),
+                label
+            ));
             first = false;
             if i == 3 && bytes.len() > 80 {
-                out.push_str(&format!("      {:<47}  {}\n", "...", style.dim(&format!("({} bytes)", bytes.len()))));
+                out.push_str(&format!(
+                    "      {:<47}  {}\n",
+                    "...",
+                    style.dim(&format!("({} bytes)", bytes.len()))
+                ));
                 break;
             }
         }
@@ -140,18 +182,37 @@ pub fn classic(bytes: &[u8], mark: Option<usize>, style: Style) -> String {
         let pad = 47usize.saturating_sub(chunk.len() * 3 - 1);
         let ascii: String = chunk
             .iter()
-            .map(|&b| if (0x20..0x7f).contains(&b) { b as char } else { '.' })
+            .map(|&b| {
+                if (0x20..0x7f).contains(&b) {
+                    b as char
+                } else {
+                    '.'
+                }
+            })
             .collect();
-        out.push_str(&format!("{base:08x}  {hex}{}  |{ascii}|\n", " ".repeat(pad)));
+        out.push_str(&format!(
+            "{base:08x}  {hex}{}  |{ascii}|\n",
+            " ".repeat(pad)
+        ));
         if let Some(m) = mark {
             if m >= base && m < base + 16 {
-                out.push_str(&format!("{}{}\n", " ".repeat(10 + (m - base) * 3), style.bad(&format!("^^ byte {m}"))));
+                out.push_str(&format!(
+                    "{}{}\n",
+                    " ".repeat(10 + (m - base) * 3),
+                    style.bad(&format!("^^ byte {m}"))
+                ));
             }
         }
     }
     if let Some(m) = mark {
         if m >= bytes.len() {
-            out.push_str(&format!("{}\n", style.bad(&format!("^^ byte {m} (just past the {} bytes given)", bytes.len()))));
+            out.push_str(&format!(
+                "{}\n",
+                style.bad(&format!(
+                    "^^ byte {m} (just past the {} bytes given)",
+                    bytes.len()
+                ))
+            ));
         }
     }
     out

@@ -14,8 +14,12 @@ use super::{hexdump, Style};
 /// ASCII otherwise (so piped output stays plain).
 pub fn table(style: Style, header: &[&str]) -> Table {
     let mut t = Table::new();
-    t.load_preset(if style.color { presets::UTF8_FULL_CONDENSED } else { presets::ASCII_FULL_CONDENSED })
-        .set_content_arrangement(ContentArrangement::Dynamic);
+    t.load_preset(if style.color {
+        presets::UTF8_FULL_CONDENSED
+    } else {
+        presets::ASCII_FULL_CONDENSED
+    })
+    .set_content_arrangement(ContentArrangement::Dynamic);
     if !header.is_empty() {
         t.set_header(header.iter().map(|h| Cell::new(style.bold(h))));
     }
@@ -26,15 +30,27 @@ pub fn table(style: Style, header: &[&str]) -> Table {
 pub fn verdict_line(d: &Decoded<'_>, style: Style) -> String {
     match d {
         Decoded::Complete(h) => {
-            let what = format!("VALID v{} {} {} header ({} bytes)", h.version.number(), h.command.name(), h.protocol_name(), h.len());
+            let what = format!(
+                "VALID v{} {} {} header ({} bytes)",
+                h.version.number(),
+                h.command.name(),
+                h.protocol_name(),
+                h.len()
+            );
             if h.warnings.is_empty() {
                 style.good(&what)
             } else {
-                format!("{} {}", style.good(&what), style.warn(&format!("with {} warning(s)", h.warnings.len())))
+                format!(
+                    "{} {}",
+                    style.good(&what),
+                    style.warn(&format!("with {} warning(s)", h.warnings.len()))
+                )
             }
         }
         Decoded::Invalid(e) => style.bad(&format!("INVALID at byte {}: {}", e.offset, e.kind)),
-        Decoded::Incomplete { needed } => style.warn(&format!("INCOMPLETE: a valid beginning; at least {needed} more byte(s) needed")),
+        Decoded::Incomplete { needed } => style.warn(&format!(
+            "INCOMPLETE: a valid beginning; at least {needed} more byte(s) needed"
+        )),
         Decoded::NotProxy(s) => style.bad(&format!("NOT A PROXY HEADER: looks like {s}")),
     }
 }
@@ -48,20 +64,38 @@ pub fn render(d: &Decoded<'_>, input: &[u8], receivers: &[Prediction], style: St
     match d {
         Decoded::Complete(h) => complete(&mut out, h, &json, style),
         Decoded::Invalid(e) => {
-            out.push_str(&format!("  rule: {}\n  fix:  {}\n\n", e.kind.rule(), e.kind.hint()));
-            out.push_str(&hexdump::classic(&input[..input.len().min(256)], Some(e.offset), style));
+            out.push_str(&format!(
+                "  rule: {}\n  fix:  {}\n\n",
+                e.kind.rule(),
+                e.kind.hint()
+            ));
+            out.push_str(&hexdump::classic(
+                &input[..input.len().min(256)],
+                Some(e.offset),
+                style,
+            ));
             if input.len() > 256 {
-                out.push_str(&style.dim(&format!("({} more bytes not shown)\n", input.len() - 256)));
+                out.push_str(
+                    &style.dim(&format!("({} more bytes not shown)\n", input.len() - 256)),
+                );
             }
         }
         Decoded::Incomplete { .. } => {
             out.push_str("  A receiver keeps reading until the header is complete or its timeout fires; if the\n  connection ends here, the header is truncated and rejected.\n\n");
-            out.push_str(&hexdump::classic(&input[..input.len().min(256)], None, style));
+            out.push_str(&hexdump::classic(
+                &input[..input.len().min(256)],
+                None,
+                style,
+            ));
         }
         Decoded::NotProxy(_) => {
             if !input.is_empty() {
                 out.push('\n');
-                out.push_str(&hexdump::classic(&input[..input.len().min(64)], None, style));
+                out.push_str(&hexdump::classic(
+                    &input[..input.len().min(64)],
+                    None,
+                    style,
+                ));
             }
         }
     }
@@ -74,7 +108,12 @@ pub fn render(d: &Decoded<'_>, input: &[u8], receivers: &[Prediction], style: St
                 "reject" => style.bad(r.outcome),
                 _ => style.warn(r.outcome),
             };
-            t.add_row(vec![Cell::new(r.receiver), Cell::new(r.config), Cell::new(outcome), Cell::new(&r.message)]);
+            t.add_row(vec![
+                Cell::new(r.receiver),
+                Cell::new(r.config),
+                Cell::new(outcome),
+                Cell::new(&r.message),
+            ]);
         }
         out.push_str(&format!("{t}\n"));
     }
@@ -91,15 +130,24 @@ fn complete(out: &mut String, h: &Header<'_>, json: &HeaderJson, style: Style) {
     };
     t.add_row(vec!["protocol", &proto]);
     let none = "- (receiver uses the real connection)".to_string();
-    t.add_row(vec!["source", &json.source.as_ref().map_or(none.clone(), |s| s.to_string())]);
-    t.add_row(vec!["destination", &json.destination.as_ref().map_or(none, |s| s.to_string())]);
+    t.add_row(vec![
+        "source",
+        &json.source.as_ref().map_or(none.clone(), |s| s.to_string()),
+    ]);
+    t.add_row(vec![
+        "destination",
+        &json.destination.as_ref().map_or(none, |s| s.to_string()),
+    ]);
     let length = match h.length_field() {
         Some(l) => format!("{} bytes (16 + len {l})", h.len()),
         None => format!("{} bytes", h.len()),
     };
     t.add_row(vec!["length", &length]);
     if let Some(c) = h.crc32c {
-        t.add_row(vec!["crc32c".to_string(), style.good(&format!("{c:#010x} verified"))]);
+        t.add_row(vec![
+            "crc32c".to_string(),
+            style.good(&format!("{c:#010x} verified")),
+        ]);
     }
     out.push_str(&format!("{t}\n"));
 
@@ -107,7 +155,10 @@ fn complete(out: &mut String, h: &Header<'_>, json: &HeaderJson, style: Style) {
         out.push_str(&format!("\n{}\n", style.bold("TLVs")));
         let mut t = table(style, &["offset", "type", "name", "length", "value"]);
         for tl in &json.tlvs {
-            let value = tl.decoded.clone().unwrap_or_else(|| format!("0x{}", tl.value));
+            let value = tl
+                .decoded
+                .clone()
+                .unwrap_or_else(|| format!("0x{}", tl.value));
             t.add_row(vec![
                 tl.offset.to_string(),
                 format!("{:#04x}", tl.kind),
@@ -125,10 +176,19 @@ fn complete(out: &mut String, h: &Header<'_>, json: &HeaderJson, style: Style) {
     if !json.warnings.is_empty() {
         out.push_str(&format!("\n{}\n", style.bold("Warnings")));
         for w in &json.warnings {
-            out.push_str(&format!("  {} {} ({})\n", style.warn("!"), w.message, style.dim(w.code)));
+            out.push_str(&format!(
+                "  {} {} ({})\n",
+                style.warn("!"),
+                w.message,
+                style.dim(w.code)
+            ));
         }
     }
-    out.push_str(&format!("\n{} {}\n", style.bold("After the header:"), payload_line(json.payload.as_ref())));
+    out.push_str(&format!(
+        "\n{} {}\n",
+        style.bold("After the header:"),
+        payload_line(json.payload.as_ref())
+    ));
 }
 
 fn payload_line(p: Option<&SniffJson>) -> String {

@@ -17,8 +17,15 @@ pub const SCHEMA: u32 = 1;
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 #[serde(untagged)]
 pub enum EndpointJson {
-    Inet { address: String, port: u16 },
-    Unix { path: String, #[serde(rename = "abstract")] abstract_ns: bool },
+    Inet {
+        address: String,
+        port: u16,
+    },
+    Unix {
+        path: String,
+        #[serde(rename = "abstract")]
+        abstract_ns: bool,
+    },
 }
 
 impl EndpointJson {
@@ -50,7 +57,10 @@ impl std::fmt::Display for EndpointJson {
                 write!(f, "[{address}]:{port}")
             }
             EndpointJson::Inet { address, port } => write!(f, "{address}:{port}"),
-            EndpointJson::Unix { path, abstract_ns: true } => write!(f, "unix:@{path}"),
+            EndpointJson::Unix {
+                path,
+                abstract_ns: true,
+            } => write!(f, "unix:@{path}"),
             EndpointJson::Unix { path, .. } => write!(f, "unix:{path}"),
         }
     }
