@@ -4,8 +4,8 @@
 pub mod explain;
 pub mod generate;
 pub mod inspect;
-pub mod probe;
 pub mod listen;
+pub mod probe;
 pub mod send;
 
 use std::io::{self, Write};
