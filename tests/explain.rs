@@ -143,7 +143,8 @@ fn nginx_other_messages() {
         "nginx (access log)",
         "nginx-listen-proxy-protocol",
     );
-    assert_eq!(l["bytes"]["kind"], "header-start");
+    assert_eq!(l["bytes"]["kind"], "valid-header");
+    assert_eq!(l["bytes"]["header"]["source"]["address"], "203.0.113.7");
     check(
         "2026/11/24 10:00:00 [info] 1234#1234: *9 SSL_do_handshake() failed (SSL: error:0A00010B:SSL routines::wrong version number) while SSL handshaking, client: 10.0.0.9, server: 0.0.0.0:443",
         "nginx",

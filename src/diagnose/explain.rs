@@ -227,6 +227,11 @@ fn analyze(
     if context == Captured::NoHeaderExpected && (bytes == [0] || bytes.starts_with(b"\0\r\nQUIT")) {
         bytes.splice(0..0, *b"\r\n\r\n");
     }
+    // nginx logs a line up to its CR/LF, so a v1 header arrives without its
+    // CRLF; restore it so the codec judges the fields, not the ending.
+    if bytes.starts_with(b"PROXY ") && !bytes.contains(&b'\n') {
+        bytes.extend_from_slice(b"\r\n");
+    }
     let decoded = codec::decode_final(&bytes);
     let (kind, summary) = match &decoded {
         Decoded::Complete(h) => (
@@ -381,10 +386,9 @@ pub fn render_human(report: &Report, style: Style) -> String {
             None => {
                 let _ = writeln!(
                     out,
-                    "{} line {}  {}",
+                    "{} line {}  not recognized: no pattern in ppctl's catalogue matches this line, so no guess is made",
                     style.warn("?"),
                     l.line,
-                    "not recognized: no pattern in ppctl's catalogue matches this line, so no guess is made"
                 );
                 let _ = writeln!(out, "    {}", style.dim(&shorten(&l.text)));
             }
