@@ -357,8 +357,10 @@ fn plan(args: &SendArgs, target: Target) -> Result<Plan> {
         split: args.split.clone().unwrap_or_default(),
         split_delay: args.split_delay.unwrap_or(Duration::ZERO),
     };
-    if args.concurrency == 0 {
-        return Err(Error::usage("--concurrency must be at least 1"));
+    if args.concurrency == 0 || args.connections == 0 {
+        return Err(Error::usage(
+            "--connections and --concurrency must be at least 1",
+        ));
     }
     Ok(Plan {
         target,
