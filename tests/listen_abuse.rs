@@ -60,7 +60,8 @@ fn a_thousand_silent_clients_do_not_starve_a_valid_one() {
     assert_eq!(status.code(), Some(0));
     let (recs, summary) = Listen::split(&lines);
     assert_eq!(recs.len(), IDLE);
-    assert!(recs.iter().all(|r| r["verdict"] == "timeout"));
+    let odd: Vec<&serde_json::Value> = recs.iter().filter(|r| r["verdict"] != "timeout").collect();
+    assert!(odd.is_empty(), "{odd:?}");
     assert_eq!(summary["verdicts"]["timeout"], IDLE as u64);
     assert!(before > 0);
 }
@@ -95,8 +96,14 @@ fn no_fd_leak_after_many_kinds_of_connections() {
     for _ in 0..50 {
         l.next_json();
     }
-    // Every connection has reported, so every socket is closed by now.
-    let after = fds(pid);
+    // Every connection has reported; each socket is closed right after its
+    // line is queued, so wait (bounded) for the last closes to land.
+    let deadline = std::time::Instant::now() + listen_support::BOUND;
+    let mut after = fds(pid);
+    while after != before && std::time::Instant::now() < deadline {
+        thread::sleep(Duration::from_millis(20));
+        after = fds(pid);
+    }
     assert_eq!(before, after, "open fds before {before}, after {after}");
     l.term();
     let (status, _) = l.finish();

@@ -60,6 +60,12 @@ fn json_matrix_has_nine_cells_as_predicted() {
     assert_eq!(c["broken"], true);
     assert_eq!(c["receiver_verdict"], "unexpected");
     assert_eq!(c["diagnosis"]["id"], "PP-UNEXPECTED");
+    let ids: Vec<&str> = c["diagnosis"]["fixes"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|f| f["id"].as_str()).collect())
+        .unwrap_or_default();
+    assert!(ids.contains(&"ingress-nginx-use-proxy-protocol"), "{ids:?}");
+    assert!(ids.contains(&"nginx-listen-proxy-protocol"), "{ids:?}");
     assert!(c["response"]
         .as_str()
         .unwrap_or("")

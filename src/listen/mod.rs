@@ -136,9 +136,13 @@ pub async fn run(
     shared.quit.send_replace(true);
     while loops.join_next().await.is_some() {}
 
-    // Drain: in-flight connections get `drain` to finish, then are told to
-    // stop (each still reports, as "interrupted" if it had not decided).
-    if tokio::time::timeout(drain, done_rx.recv()).await.is_err() {
+    // After `--count`, the last connections finish on their own (each is
+    // bounded by its timeouts). After a signal they get `drain` to finish,
+    // then are told to stop (each still reports, as "interrupted" if it
+    // had not decided yet).
+    if !interrupted {
+        done_rx.recv().await;
+    } else if tokio::time::timeout(drain, done_rx.recv()).await.is_err() {
         stop_tx.send_replace(true);
         done_rx.recv().await;
     }

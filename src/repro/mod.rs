@@ -365,11 +365,26 @@ fn cell(sender: Sender, receiver: Option<Mode>, reply: &Reply, rec: Option<&Conn
     let response = (outcome != Outcome::HttpOk && !reply.received.is_empty()).then(|| {
         String::from_utf8_lossy(&reply.received[..reply.received.len().min(1024)]).into_owned()
     });
-    let sent = send::explain::Sent {
-        header: sender != Sender::None,
-        ..Default::default()
+    let explanation = match (sender, outcome) {
+        // send's reading assumes a header went out.
+        (Sender::None, Outcome::HttpOk) => format!(
+            "the receiver answered `{}` to a request without a header",
+            first_line
+                .as_deref()
+                .unwrap_or("HTTP")
+                .trim_start_matches("HTTP/1.1 ")
+        ),
+        _ => {
+            send::explain::explain(
+                reply,
+                send::explain::Sent {
+                    header: sender != Sender::None,
+                    ..Default::default()
+                },
+            )
+            .summary
+        }
     };
-    let explanation = send::explain::explain(reply, sent).summary;
     let (predicted, as_predicted, broken, diagnosis) = match receiver {
         Some(mode) => {
             let p = predict(sender, mode);

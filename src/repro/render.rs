@@ -4,6 +4,7 @@
 use comfy_table::{presets::UTF8_FULL, Cell as TableCell, ContentArrangement, Table};
 
 use super::{Cell, Matrix, Outcome, Sender, RECEIVERS};
+use crate::diagnose::fixes;
 use crate::render::Style;
 
 pub fn human(m: &Matrix, style: Style) -> String {
@@ -107,7 +108,10 @@ pub fn human(m: &Matrix, style: Style) -> String {
             }
         }
         out.push_str(&format!("  cause: {}\n", d.cause));
-        out.push_str(&crate::diagnose::fixes::render_human(&d.fixes, style));
+        out.push_str("  fixes:\n");
+        for line in fixes::render_human(&d.fixes, style).lines() {
+            out.push_str(&format!("    {line}\n"));
+        }
     }
     out.push('\n');
     out.push_str(&if m.all_as_predicted {
