@@ -262,6 +262,18 @@ fn analyze(
         Decoded::NotProxy(crate::sniff::Sniffed::Empty) | Decoded::Incomplete { .. } => {
             ("empty", "nothing (empty)".to_string())
         }
+        // "PROXZ TCP4 ..." parses as an HTTP request with method PROXZ; it
+        // is a v1 header with a broken signature, i.e. a sender bug.
+        Decoded::NotProxy(_) if bytes.len() >= 4 && bytes[..4].eq_ignore_ascii_case(b"PROX") => {
+            let word = bytes.split(|&b| b == b' ').next().unwrap_or(&bytes[..4]);
+            (
+                "invalid-header",
+                format!(
+                    "a v1-like line whose signature is \"{}\" instead of \"PROXY\"",
+                    printable(word)
+                ),
+            )
+        }
         Decoded::NotProxy(s) => (s.code(), format!("{s}, not a PROXY header")),
     };
     let finding = BytesFinding {
