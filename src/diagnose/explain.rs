@@ -227,6 +227,11 @@ fn analyze(
     if context == Captured::NoHeaderExpected && (bytes == [0] || bytes.starts_with(b"\0\r\nQUIT")) {
         bytes.splice(0..0, *b"\r\n\r\n");
     }
+    // nginx logs a line up to its CR/LF, so a v1 header arrives without its
+    // CRLF; restore it so the codec judges the fields, not the ending.
+    if bytes.starts_with(b"PROXY ") && !bytes.contains(&b'\n') {
+        bytes.extend_from_slice(b"\r\n");
+    }
     let decoded = codec::decode_final(&bytes);
     let (kind, summary) = match &decoded {
         Decoded::Complete(h) => (
@@ -256,6 +261,18 @@ fn analyze(
         ),
         Decoded::NotProxy(crate::sniff::Sniffed::Empty) | Decoded::Incomplete { .. } => {
             ("empty", "nothing (empty)".to_string())
+        }
+        // "PROXZ TCP4 ..." parses as an HTTP request with method PROXZ; it
+        // is a v1 header with a broken signature, i.e. a sender bug.
+        Decoded::NotProxy(_) if bytes.len() >= 4 && bytes[..4].eq_ignore_ascii_case(b"PROX") => {
+            let word = bytes.split(|&b| b == b' ').next().unwrap_or(&bytes[..4]);
+            (
+                "invalid-header",
+                format!(
+                    "a v1-like line whose signature is \"{}\" instead of \"PROXY\"",
+                    printable(word)
+                ),
+            )
         }
         Decoded::NotProxy(s) => (s.code(), format!("{s}, not a PROXY header")),
     };
@@ -381,10 +398,9 @@ pub fn render_human(report: &Report, style: Style) -> String {
             None => {
                 let _ = writeln!(
                     out,
-                    "{} line {}  {}",
+                    "{} line {}  not recognized: no pattern in ppctl's catalogue matches this line, so no guess is made",
                     style.warn("?"),
                     l.line,
-                    "not recognized: no pattern in ppctl's catalogue matches this line, so no guess is made"
                 );
                 let _ = writeln!(out, "    {}", style.dim(&shorten(&l.text)));
             }

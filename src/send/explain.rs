@@ -187,3 +187,83 @@ pub fn fixes(verdict: Verdict, sent_header: bool) -> Vec<&'static Fix> {
     };
     table::collect(ids.iter().copied())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::net::Timings;
+
+    fn reply(end: End, received: &[u8]) -> Reply {
+        Reply {
+            connected: end != End::Refused,
+            local: None,
+            peer: None,
+            message: None,
+            sent: 10,
+            banner: Vec::new(),
+            received: received.to_vec(),
+            received_total: received.len(),
+            end,
+            write_error: None,
+            error: None,
+            timings: Timings::default(),
+        }
+    }
+
+    fn verdict(end: End, received: &[u8], sent: Sent) -> Verdict {
+        explain(&reply(end, received), sent).verdict
+    }
+
+    #[test]
+    fn verdicts() {
+        let tcp = Sent {
+            header: true,
+            ..Sent::default()
+        };
+        let bad = b"HTTP/1.1 400 Bad Request\r\n\r\n";
+        assert_eq!(
+            verdict(End::EofAfterData, bad, tcp),
+            Verdict::NotExpectingProxy
+        );
+        let none = Sent::default();
+        assert_eq!(verdict(End::EofAfterData, bad, none), Verdict::HttpError);
+        assert_eq!(
+            verdict(End::EofAfterData, b"HTTP/1.1 200 OK\r\n\r\n", tcp),
+            Verdict::Accepted
+        );
+        assert_eq!(
+            verdict(End::EofAfterData, b"HTTP/1.1 503 No\r\n\r\n", tcp),
+            Verdict::HttpError
+        );
+        assert_eq!(
+            verdict(End::Timeout, b"220 smtp\r\n", tcp),
+            Verdict::Answered
+        );
+        assert_eq!(verdict(End::EofWithoutData, b"", tcp), Verdict::Rejected);
+        assert_eq!(verdict(End::Reset, b"", tcp), Verdict::Rejected);
+        assert_eq!(verdict(End::Timeout, b"", tcp), Verdict::Waiting);
+        let udp = Sent { udp: true, ..tcp };
+        assert_eq!(verdict(End::Timeout, b"", udp), Verdict::NoDatagram);
+        assert_eq!(verdict(End::Refused, b"", tcp), Verdict::NoReceiver);
+    }
+
+    #[test]
+    fn every_problem_but_silence_over_udp_and_refusals_has_fixes() {
+        for v in [
+            Verdict::NotExpectingProxy,
+            Verdict::Rejected,
+            Verdict::Waiting,
+        ] {
+            assert!(!fixes(v, true).is_empty(), "{v:?}");
+        }
+        assert!(!fixes(Verdict::Rejected, false).is_empty());
+        let ids: Vec<&str> = fixes(Verdict::NotExpectingProxy, true)
+            .iter()
+            .map(|f| f.id)
+            .collect();
+        assert!(
+            ids.contains(&"ingress-nginx-use-proxy-protocol")
+                && ids.contains(&"haproxy-accept-proxy")
+        );
+    }
+}
