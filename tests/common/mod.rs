@@ -99,14 +99,27 @@ pub const IO_TIMEOUT: Duration = Duration::from_secs(10);
 /// sends back until it closes. A reset counts as a close: what arrived before
 /// it is returned.
 pub fn exchange(port: u16, bytes: &[u8]) -> Vec<u8> {
+    converse(port, bytes, false)
+}
+
+/// Like [`exchange`], but shut down our sending side after `bytes` (a client
+/// that sends a little, or nothing, and hangs up).
+pub fn send_and_close(port: u16, bytes: &[u8]) -> Vec<u8> {
+    converse(port, bytes, true)
+}
+
+fn converse(port: u16, bytes: &[u8], half_close: bool) -> Vec<u8> {
     use std::io::{ErrorKind, Read, Write};
     let mut stream = TcpStream::connect((Ipv4Addr::LOCALHOST, port)).expect("connect to the peer");
     stream
         .set_read_timeout(Some(IO_TIMEOUT))
         .expect("set a read timeout");
     // The peer may close before reading everything (that is what some tests
-    // provoke), so a failed write is not an error here.
+    // provoke), so failed writes are not errors here.
     let _ = stream.write_all(bytes);
+    if half_close {
+        let _ = stream.shutdown(std::net::Shutdown::Write);
+    }
     let mut answer = Vec::new();
     let mut chunk = [0u8; 4096];
     loop {

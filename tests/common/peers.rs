@@ -13,6 +13,7 @@
 use std::ffi::OsString;
 use std::fmt;
 use std::fs::{self, File};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::thread;
@@ -106,7 +107,10 @@ pub fn require(peer: Peer) -> bool {
     if std::env::var_os("PPCTL_REQUIRE_PEERS").is_some_and(|v| v == "1") {
         panic!("{message}; PPCTL_REQUIRE_PEERS=1 makes this a failure");
     }
-    eprintln!("{}\n{message}\n{}", "*".repeat(72), "*".repeat(72));
+    // Straight to the stderr handle: libtest captures `eprintln!` of passing
+    // tests, and a skip must be seen.
+    let stars = "*".repeat(72);
+    let _ = writeln!(std::io::stderr(), "{stars}\n{message}\n{stars}");
     false
 }
 
@@ -223,6 +227,13 @@ impl Haproxy {
     /// The log once it contains `needle` (or after [`LOG_TIMEOUT`]).
     pub fn wait_log(&self, needle: &str) -> String {
         wait_for_text(|| self.log(), needle)
+    }
+
+    /// The log once it has at least `count` lines (or after [`LOG_TIMEOUT`]).
+    /// HAProxy logs one line per connection, so this waits for the line of
+    /// the `count`-th connection.
+    pub fn wait_log_lines(&self, count: usize) -> String {
+        wait_for(|| self.log(), |log| log.lines().count() >= count)
     }
 }
 
@@ -378,10 +389,15 @@ fn check_config(exe: &Path, args: &[OsString], what: &str, config: &str) {
 }
 
 fn wait_for_text(read: impl Fn() -> String, needle: &str) -> String {
+    wait_for(read, |text| text.contains(needle))
+}
+
+/// Poll `read` until `done` holds or [`LOG_TIMEOUT`] passes; return the last text.
+fn wait_for(read: impl Fn() -> String, done: impl Fn(&str) -> bool) -> String {
     let deadline = Instant::now() + LOG_TIMEOUT;
     loop {
         let text = read();
-        if text.contains(needle) || Instant::now() >= deadline {
+        if done(&text) || Instant::now() >= deadline {
             return text;
         }
         thread::sleep(Duration::from_millis(20));
