@@ -449,3 +449,42 @@ fn all_interfaces_means_v4_and_v6_on_one_port() {
     // IPv4 peers of the dual-stack socket are shown as IPv4.
     assert_eq!(recs[0]["peer"]["address"], "127.0.0.1");
 }
+
+#[test]
+fn human_lines_show_header_verdict_and_summary() {
+    let l = Listen::start_raw(&["listen", "127.0.0.1:0", "--count", "2", "--color", "never"]);
+    let mut b = v1("192.0.2.10", "198.51.100.1", 40000, 443);
+    b.extend_from_slice(GET);
+    talk(l.port, &b, false);
+    talk(l.port, b"\x00\x01\x02", false);
+    let (status, lines) = l.finish_text();
+    assert_eq!(status.code(), Some(0));
+    let text = lines.join("\n");
+    assert!(
+        text.contains("v1 PROXY 192.0.2.10:40000 -> 198.51.100.1:443 proxy (spoofable) \"GET / HTTP/1.1\" reply=whoami"),
+        "{text}"
+    );
+    assert!(text.contains("no header direct"), "{text}");
+    assert!(text.contains("    00000000  00 01 02"), "{text}");
+    assert!(
+        text.contains("summary: 2 connection(s): 1 proxy, 1 direct"),
+        "{text}"
+    );
+}
+
+#[test]
+fn sigint_stops_like_sigterm() {
+    let l = Listen::start(&[]);
+    talk(l.port, GET, false);
+    assert_eq!(l.next_json()["verdict"], "direct");
+    let ok = std::process::Command::new("kill")
+        .args(["-INT", &l.pid().to_string()])
+        .status()
+        .expect("run kill")
+        .success();
+    assert!(ok);
+    let (status, lines) = l.finish();
+    assert_eq!(status.code(), Some(0));
+    let (_, summary) = Listen::split(&lines);
+    assert_eq!(summary["connections"], 1);
+}

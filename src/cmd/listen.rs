@@ -5,12 +5,13 @@
 //! one line per connection, then the summary on stop. A writer thread owns
 //! stdout and flushes every line, so nothing is lost when the server stops.
 
+use std::io::{self, BufWriter, Write};
 use std::net::IpAddr;
 use std::time::Duration;
 
 use ipnet::IpNet;
 use serde::Serialize;
-use tokio::sync::mpsc;
+use tokio::sync::mpsc::{self, error::TryRecvError};
 
 use crate::error::{Error, ExitCode, Result};
 use crate::listen::{self, bind, Config, ConnRecord, Mode};
@@ -187,21 +188,42 @@ async fn serve(args: &ListenArgs, style: Style) -> Result<ExitCode> {
     Ok(ExitCode::check(summary.all_matched()))
 }
 
-/// The writer thread: one line (or block) per record, flushed each time.
+/// The writer thread: one line (or block) per record. Lines are buffered
+/// while more records are queued and flushed as soon as the queue is empty
+/// (and at the end), so output keeps up with the connections without one
+/// write(2) per line, and nothing is left unflushed when the server stops.
 fn write_records(mut rx: mpsc::Receiver<ConnRecord>, json: bool, style: Style) -> Result<()> {
-    let mut result = Ok(());
-    while let Some(rec) = rx.blocking_recv() {
-        if result.is_err() {
-            continue; // keep draining so senders never block on a dead pipe
-        }
-        let text = if json {
-            format!("{}\n", rec.json())
-        } else {
-            rec.human(style)
+    let stdout = io::stdout();
+    let mut out = BufWriter::with_capacity(64 * 1024, stdout.lock());
+    let mut result: io::Result<()> = Ok(());
+    loop {
+        let rec = match rx.try_recv() {
+            Ok(rec) => rec,
+            Err(TryRecvError::Empty) => {
+                if result.is_ok() {
+                    result = out.flush();
+                }
+                match rx.blocking_recv() {
+                    Some(rec) => rec,
+                    None => break,
+                }
+            }
+            Err(TryRecvError::Disconnected) => break,
         };
-        result = super::print(&text);
+        // After a write error, keep draining so senders never block.
+        if result.is_ok() {
+            let text = if json {
+                format!("{}\n", rec.json())
+            } else {
+                rec.human(style)
+            };
+            result = out.write_all(text.as_bytes());
+        }
     }
-    result
+    if result.is_ok() {
+        result = out.flush();
+    }
+    result.map_err(|e| Error::io("writing to stdout", e))
 }
 
 /// SIGINT or SIGTERM.

@@ -98,14 +98,14 @@ pub fn expectations(cfg: &Config, rec: &ConnRecord) -> Option<bool> {
         return None;
     }
     let header = rec.header.as_ref().filter(|_| rec.verdict.served());
-    let src_ok = cfg.expect_src.map_or(true, |want| {
+    let src_ok = cfg.expect_src.is_none_or(|want| {
         header.and_then(|h| h.source.as_ref()).is_some_and(
             |s| matches!(s, EndpointJson::Inet { address, .. } if address.parse() == Ok(want)),
         )
     });
     let ver_ok = cfg
         .expect_version
-        .map_or(true, |want| header.and_then(|h| h.version) == Some(want));
+        .is_none_or(|want| header.and_then(|h| h.version) == Some(want));
     Some(src_ok && ver_ok)
 }
 
@@ -204,16 +204,15 @@ impl Conn<'_> {
             self.rec.header = Some(HeaderJson::new(&codec::decode_final(&self.buf), &self.buf));
         }
         let what = if mode == Mode::Off {
-            "the first request"
+            "first request"
         } else {
-            "a PROXY header"
+            "PROXY header"
         };
         match how {
             Read::Timeout => {
                 self.rec.verdict = Verdict::Timeout;
                 self.rec.error = Some(format!(
-                    "no complete {} within --header-timeout {:?} ({got} bytes arrived); a server-speaks-first protocol, or a sender that sends no header",
-                    what.trim_start_matches("a ").trim_start_matches("the "),
+                    "no complete {what} within --header-timeout {:?} ({got} bytes arrived); a server-speaks-first protocol, or a sender that sends no header",
                     self.cfg.header_timeout
                 ));
                 if mode != Mode::Off {
@@ -223,7 +222,7 @@ impl Conn<'_> {
             Read::Stopped => {
                 self.rec.verdict = Verdict::Interrupted;
                 self.rec.error = Some(format!(
-                    "server stopped while waiting for {what} ({got} bytes arrived)"
+                    "server stopped while waiting for the {what} ({got} bytes arrived)"
                 ));
             }
             Read::Eof | Read::Failed(_) | Read::Full | Read::Data => {
@@ -247,7 +246,11 @@ impl Conn<'_> {
                     };
                     self.rec.error =
                         Some(format!("{cause} after {got} bytes of an incomplete header"));
-                    self.rec.log = Some(nginx::broken_header(&self.buf));
+                    // nginx without proxy_protocol just sees a client that
+                    // left in the middle of its request line.
+                    if mode != Mode::Off {
+                        self.rec.log = Some(nginx::broken_header(&self.buf));
+                    }
                 }
             }
         }

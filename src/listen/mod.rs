@@ -209,3 +209,43 @@ pub fn canonical(a: SocketAddr) -> SocketAddr {
 async fn signalled(flag: &mut watch::Receiver<bool>) {
     let _ = flag.wait_for(|set| *set).await;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// The server as a library: injected listener, shutdown future and sink.
+    #[tokio::test]
+    async fn runs_in_process_with_injected_listener_and_shutdown() {
+        let listener = bind::bind_tcp(SocketAddr::from(([127, 0, 0, 1], 0))).expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let (tx, mut rx) = mpsc::channel(8);
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(run(
+            Listeners {
+                tcp: vec![listener],
+                udp: Vec::new(),
+            },
+            Config::default(),
+            async move {
+                let _ = stop_rx.await;
+            },
+            tx,
+        ));
+        let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        s.write_all(b"PROXY TCP4 192.0.2.1 192.0.2.2 1000 80\r\nGET /json HTTP/1.1\r\n\r\n")
+            .await
+            .expect("write");
+        let mut reply = Vec::new();
+        s.read_to_end(&mut reply).await.expect("read");
+        assert!(reply.starts_with(b"HTTP/1.1 200 OK\r\n"));
+        let rec = rx.recv().await.expect("a record");
+        assert_eq!(rec.verdict, Verdict::Proxy);
+        assert_eq!(rec.reply, Reply::WhoamiJson);
+        let _ = stop_tx.send(());
+        let summary = server.await.expect("server task");
+        assert_eq!(summary.connections, 1);
+        assert!(summary.interrupted);
+    }
+}

@@ -94,7 +94,20 @@ impl Listen {
 
     /// Wait for exit (killing it past the bound) and return the exit
     /// status and every remaining line parsed as JSON.
-    pub fn finish(mut self) -> (ExitStatus, Vec<Value>) {
+    pub fn finish(self) -> (ExitStatus, Vec<Value>) {
+        let (status, lines) = self.finish_text();
+        let values = lines
+            .iter()
+            .map(|line| {
+                serde_json::from_str::<Value>(line)
+                    .unwrap_or_else(|e| panic!("not JSON ({e}): {line}"))
+            })
+            .collect();
+        (status, values)
+    }
+
+    /// Like `finish`, with the lines as text.
+    pub fn finish_text(mut self) -> (ExitStatus, Vec<String>) {
         let deadline = Instant::now() + BOUND;
         let status = loop {
             if let Some(s) = self.child.try_wait().expect("poll ppctl") {
@@ -108,9 +121,7 @@ impl Listen {
         };
         let mut out = Vec::new();
         while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(5)) {
-            out.push(
-                serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}")),
-            );
+            out.push(line);
         }
         (status, out)
     }
