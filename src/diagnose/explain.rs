@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::OnceLock;
 
-use regex::bytes::Regex;
+use regex::bytes::{Regex, RegexSet};
 use serde::Serialize;
 
 use super::catalogue::{self, Captured, Pattern, PATTERNS};
@@ -87,15 +87,24 @@ impl Report {
     }
 }
 
-fn compiled() -> &'static [(Pattern, Regex)] {
-    static RE: OnceLock<Vec<(Pattern, Regex)>> = OnceLock::new();
+/// The catalogue, compiled once: each pattern's regex, and a set of all of
+/// them so a line that matches nothing (most of a log) costs one scan.
+struct Compiled {
+    patterns: Vec<(Pattern, Regex)>,
+    set: Option<RegexSet>,
+}
+
+fn compiled() -> &'static Compiled {
+    static RE: OnceLock<Compiled> = OnceLock::new();
     RE.get_or_init(|| {
         // Every pattern compiles (unit-tested); one that did not would be
         // skipped rather than take the command down.
-        PATTERNS
+        let patterns: Vec<(Pattern, Regex)> = PATTERNS
             .iter()
             .filter_map(|p| Regex::new(p.regex).ok().map(|r| (*p, r)))
-            .collect()
+            .collect();
+        let set = RegexSet::new(patterns.iter().map(|(p, _)| p.regex)).ok();
+        Compiled { patterns, set }
     })
 }
 
@@ -182,7 +191,13 @@ fn trim_cr(line: &[u8]) -> &[u8] {
 
 /// Try each pattern in order; the first match wins.
 fn match_record(record: &[u8]) -> Option<Finding> {
-    compiled().iter().find_map(|(p, re)| {
+    let c = compiled();
+    let candidates: Vec<usize> = match &c.set {
+        Some(set) => set.matches(record).into_iter().collect(),
+        None => (0..c.patterns.len()).collect(),
+    };
+    candidates.into_iter().find_map(|i| {
+        let (p, re) = &c.patterns[i];
         let caps = re.captures(record)?;
         let mut fields = BTreeMap::new();
         for name in re.capture_names().flatten() {
