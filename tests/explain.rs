@@ -143,7 +143,8 @@ fn nginx_other_messages() {
         "nginx (access log)",
         "nginx-listen-proxy-protocol",
     );
-    assert_eq!(l["bytes"]["kind"], "header-start");
+    assert_eq!(l["bytes"]["kind"], "valid-header");
+    assert_eq!(l["bytes"]["header"]["source"]["address"], "203.0.113.7");
     check(
         "2026/11/24 10:00:00 [info] 1234#1234: *9 SSL_do_handshake() failed (SSL: error:0A00010B:SSL routines::wrong version number) while SSL handshaking, client: 10.0.0.9, server: 0.0.0.0:443",
         "nginx",
@@ -409,4 +410,64 @@ fn live_haproxy_line_is_recognized() {
         .unwrap_or_else(|| panic!("HAProxy logged no PROXY error:\n{log}\n{}", h.stderr()));
     let r = explain(line.as_bytes());
     assert_eq!(r["lines"][0]["pattern"], "haproxy-not-a-header", "{line}");
+}
+
+/// Every message the peers helper captured from real nginx and HAProxy
+/// (tests/data/peer-messages.txt): error messages are recognized, log lines
+/// of connections that went fine are not (no guessing).
+#[test]
+fn captured_peer_messages() {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/peer-messages.txt"
+    ))
+    .expect("tests/data/peer-messages.txt");
+    let lines: Vec<&str> = text.lines().collect();
+    let mut checked = 0;
+    let mut i = 0;
+    while i < lines.len() {
+        let comment = lines[i];
+        i += 1;
+        let is_entry = ["# nginx error_log", "# nginx access_log", "# HAProxy log"]
+            .iter()
+            .any(|p| comment.starts_with(p));
+        if !is_entry || i >= lines.len() {
+            continue;
+        }
+        let mut message = lines[i].to_string();
+        i += 1;
+        if comment.contains("(continues)") && i < lines.len() {
+            message.push('\n');
+            message.push_str(lines[i]);
+            i += 1;
+        }
+        let normal = comment.contains("a proxied connection")
+            || comment.split("valid").count() > comment.split("invalid").count();
+        let out = ppctl()
+            .args(["explain", "-", "--json"])
+            .write_stdin(message.clone())
+            .output()
+            .expect("run ppctl explain");
+        let r: Value = serde_json::from_slice(&out.stdout).expect("JSON report");
+        let l = &r["lines"][0];
+        if normal {
+            assert_eq!(l["recognized"], false, "{comment}\n{message}\n{r:#}");
+            assert_eq!(out.status.code(), Some(1));
+        } else {
+            assert_eq!(l["recognized"], true, "{comment}\n{message}");
+            assert!(
+                l["fixes"].as_array().is_some_and(|f| !f.is_empty()),
+                "{comment}: no fix\n{r:#}"
+            );
+            let system = l["system"].as_str().unwrap_or("");
+            let expected = if comment.starts_with("# nginx") {
+                "nginx"
+            } else {
+                "HAProxy"
+            };
+            assert!(system.starts_with(expected), "{comment}: {system}");
+        }
+        checked += 1;
+    }
+    assert!(checked >= 20, "only {checked} entries found");
 }

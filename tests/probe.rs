@@ -190,3 +190,114 @@ fn ppctl_listen_require_and_off() {
     let (_l, target) = listen("off");
     assert_eq!(probe(&target, &[]).1["class"], "no-proxy-protocol");
 }
+
+/// A self-signed certificate and key made with the openssl CLI, in a temp
+/// dir kept alive by the returned guard. `None` (after a loud SKIP) when
+/// openssl is missing, unless PPCTL_REQUIRE_PEERS=1.
+fn self_signed() -> Option<(tempfile::TempDir, String, String)> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    let made = std::process::Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+        ])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !made {
+        let message = "SKIP: openssl could not make a test certificate (apt-get install openssl)";
+        if std::env::var_os("PPCTL_REQUIRE_PEERS").is_some_and(|v| v == "1") {
+            panic!("{message}; PPCTL_REQUIRE_PEERS=1 makes this a failure");
+        }
+        eprintln!("{message}");
+        return None;
+    }
+    let s = |p: std::path::PathBuf| p.to_string_lossy().into_owned();
+    Some((dir, s(cert), s(key)))
+}
+
+#[test]
+fn tls_probe_through_nginx_ssl_listeners() {
+    if !peers::require(Peer::Nginx) {
+        return;
+    }
+    let Some((_dir, cert, key)) = self_signed() else {
+        return;
+    };
+    let port = free_port().to_string();
+    let _n = Nginx::start("pp_tls", &[("PORT", &port), ("CERT", &cert), ("KEY", &key)]);
+    let (code, r) = probe(
+        &format!("127.0.0.1:{port}"),
+        &["--tls", "--expect", "requires-v1-or-v2"],
+    );
+    assert_eq!(r["class"], "requires-v1-or-v2", "{r:#}");
+    assert_eq!(code, 0);
+    assert_eq!(r["mode"], "tls");
+    assert_eq!(r["attempts"][1]["outcome"], "tls-handshake-ok", "{r:#}");
+
+    let port = free_port().to_string();
+    let _p = Nginx::start(
+        "plain_tls",
+        &[("PORT", &port), ("CERT", &cert), ("KEY", &key)],
+    );
+    let (_, r) = probe(&format!("localhost:{port}"), &["--tls"]);
+    assert_eq!(r["class"], "no-proxy-protocol", "{r:#}");
+    assert_eq!(r["attempts"][0]["outcome"], "tls-handshake-ok", "{r:#}");
+    // In HTTP mode the same port answers 400 to everything: inconclusive,
+    // with a hint to use --tls.
+    let (_, r) = probe(&format!("127.0.0.1:{port}"), &[]);
+    assert_eq!(r["class"], "inconclusive", "{r:#}");
+    assert!(r["warnings"].to_string().contains("--tls"), "{r:#}");
+}
+
+/// A server-speaks-first receiver that requires a v1 header, like an SMTP
+/// relay behind an NLB: it reads one line, then greets only if it was a
+/// PROXY line. Serves `n` connections on its own thread.
+fn banner_server(n: usize) -> String {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr").to_string();
+    std::thread::spawn(move || {
+        for conn in listener.incoming().take(n) {
+            let Ok(mut conn) = conn else { continue };
+            let _ = conn.set_read_timeout(Some(std::time::Duration::from_secs(5)));
+            let mut line = String::new();
+            let read = BufReader::new(&conn).read_line(&mut line);
+            if read.is_ok() && line.starts_with("PROXY ") {
+                let _ = conn.write_all(b"220 mail.example ESMTP\r\n");
+            }
+        }
+    });
+    addr
+}
+
+#[test]
+fn banner_mode_finds_a_server_first_receiver_that_requires_v1() {
+    let addr = banner_server(4);
+    let (code, r) = probe(
+        &addr,
+        &["--banner", "--timeout", "0.5", "--expect", "requires-v1"],
+    );
+    assert_eq!(r["class"], "requires-v1", "{r:#}");
+    assert_eq!(code, 0);
+    assert!(
+        r["attempts"][1]["reply"]
+            .as_str()
+            .unwrap_or("")
+            .contains("220"),
+        "{r:#}"
+    );
+}

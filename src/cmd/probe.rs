@@ -27,7 +27,7 @@ pub struct ProbeArgs {
     #[arg(long, requires = "tls")]
     pub sni: Option<String>,
     /// Seconds to wait for the connect and for each reply.
-    #[arg(long, default_value_t = 2.0, value_parser = parse_timeout)]
+    #[arg(long, default_value_t = 2.0, value_parser = parse_timeout, overrides_with = "timeout")]
     pub timeout: f64,
     /// Exit 1 unless the endpoint is of this class (for CI).
     #[arg(long, value_enum)]

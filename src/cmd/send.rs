@@ -265,7 +265,7 @@ pub fn run(args: &SendArgs, style: Style) -> Result<ExitCode> {
     )
     .with_reply(&reply, explanation, checks);
     emit(&out, args.json, &style)?;
-    Ok(if !reply.connected {
+    Ok(if !reply.connected || reply.end == net::End::Refused {
         ExitCode::Error
     } else {
         ExitCode::check(out.ok)

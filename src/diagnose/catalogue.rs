@@ -233,6 +233,15 @@ pub static PATTERNS: &[Pattern] = &[
         fixes: &["fix-sender-header"],
         captured: Captured::Nothing,
     },
+    Pattern {
+        id: "haproxy-badreq-after-header",
+        system: "HAProxy",
+        regex: r#"(?P<client>[0-9A-Fa-f.:\[\]]+):(?P<port>\d+) \[[^\]]*\] (?P<frontend>\S+) \S+/<NOSRV> \S+ 400 \d+ .*PR-- .*"<BADREQ>""#,
+        meaning: "HAProxy (mode http) took the connection, then could not parse the request line and answered 400",
+        cause: "on an accept-proxy frontend, the bytes after the header were not HTTP: most often a second PROXY header stacked by another hop (F8; the logged client is the first header's claim), or a non-HTTP client",
+        fixes: &["single-header-hop", "route-through-lb"],
+        captured: Captured::Nothing,
+    },
     // ---- Envoy (stats) -----------------------------------------------------
     Pattern {
         id: "envoy-proxy-proto-error",

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::OnceLock;
 
-use regex::bytes::Regex;
+use regex::bytes::{Regex, RegexSet};
 use serde::Serialize;
 
 use super::catalogue::{self, Captured, Pattern, PATTERNS};
@@ -87,15 +87,24 @@ impl Report {
     }
 }
 
-fn compiled() -> &'static [(Pattern, Regex)] {
-    static RE: OnceLock<Vec<(Pattern, Regex)>> = OnceLock::new();
+/// The catalogue, compiled once: each pattern's regex, and a set of all of
+/// them so a line that matches nothing (most of a log) costs one scan.
+struct Compiled {
+    patterns: Vec<(Pattern, Regex)>,
+    set: Option<RegexSet>,
+}
+
+fn compiled() -> &'static Compiled {
+    static RE: OnceLock<Compiled> = OnceLock::new();
     RE.get_or_init(|| {
         // Every pattern compiles (unit-tested); one that did not would be
         // skipped rather than take the command down.
-        PATTERNS
+        let patterns: Vec<(Pattern, Regex)> = PATTERNS
             .iter()
             .filter_map(|p| Regex::new(p.regex).ok().map(|r| (*p, r)))
-            .collect()
+            .collect();
+        let set = RegexSet::new(patterns.iter().map(|(p, _)| p.regex)).ok();
+        Compiled { patterns, set }
     })
 }
 
@@ -182,7 +191,13 @@ fn trim_cr(line: &[u8]) -> &[u8] {
 
 /// Try each pattern in order; the first match wins.
 fn match_record(record: &[u8]) -> Option<Finding> {
-    compiled().iter().find_map(|(p, re)| {
+    let c = compiled();
+    let candidates: Vec<usize> = match &c.set {
+        Some(set) => set.matches(record).into_iter().collect(),
+        None => (0..c.patterns.len()).collect(),
+    };
+    candidates.into_iter().find_map(|i| {
+        let (p, re) = &c.patterns[i];
         let caps = re.captures(record)?;
         let mut fields = BTreeMap::new();
         for name in re.capture_names().flatten() {
@@ -227,6 +242,11 @@ fn analyze(
     if context == Captured::NoHeaderExpected && (bytes == [0] || bytes.starts_with(b"\0\r\nQUIT")) {
         bytes.splice(0..0, *b"\r\n\r\n");
     }
+    // nginx logs a line up to its CR/LF, so a v1 header arrives without its
+    // CRLF; restore it so the codec judges the fields, not the ending.
+    if bytes.starts_with(b"PROXY ") && !bytes.contains(&b'\n') {
+        bytes.extend_from_slice(b"\r\n");
+    }
     let decoded = codec::decode_final(&bytes);
     let (kind, summary) = match &decoded {
         Decoded::Complete(h) => (
@@ -256,6 +276,18 @@ fn analyze(
         ),
         Decoded::NotProxy(crate::sniff::Sniffed::Empty) | Decoded::Incomplete { .. } => {
             ("empty", "nothing (empty)".to_string())
+        }
+        // "PROXZ TCP4 ..." parses as an HTTP request with method PROXZ; it
+        // is a v1 header with a broken signature, i.e. a sender bug.
+        Decoded::NotProxy(_) if bytes.len() >= 4 && bytes[..4].eq_ignore_ascii_case(b"PROX") => {
+            let word = bytes.split(|&b| b == b' ').next().unwrap_or(&bytes[..4]);
+            (
+                "invalid-header",
+                format!(
+                    "a v1-like line whose signature is \"{}\" instead of \"PROXY\"",
+                    printable(word)
+                ),
+            )
         }
         Decoded::NotProxy(s) => (s.code(), format!("{s}, not a PROXY header")),
     };
@@ -381,10 +413,9 @@ pub fn render_human(report: &Report, style: Style) -> String {
             None => {
                 let _ = writeln!(
                     out,
-                    "{} line {}  {}",
+                    "{} line {}  not recognized: no pattern in ppctl's catalogue matches this line, so no guess is made",
                     style.warn("?"),
                     l.line,
-                    "not recognized: no pattern in ppctl's catalogue matches this line, so no guess is made"
                 );
                 let _ = writeln!(out, "    {}", style.dim(&shorten(&l.text)));
             }

@@ -336,7 +336,7 @@ pub static FIXES: &[Fix] = &[
         title: "Make a direct client send a header itself",
         side: Side::Client,
         applies_to: "curl, probes, scripts",
-        change: "curl --haproxy-protocol https://host/      # v1 only\nppctl send -2 host:443 --tls                # v2, TLS after the header",
+        change: "curl --haproxy-protocol https://host/      # v1 only\nppctl send -2 host:80                       # v2 header, then an HTTP request",
         doc: "https://curl.se/docs/manpage.html#--haproxy-protocol",
     },
     Fix {

@@ -522,11 +522,12 @@ fn verdict(target: &Target, mode: Mode, attempts: Vec<Attempt>) -> ProbeReport {
         warnings
             .push("some attempts could not connect: the verdict rests on the others".to_string());
     }
-    if class == Class::Inconclusive
-        && mode == Mode::Http
-        && attempts.iter().any(|a| a.outcome == "not-http-tls")
-    {
-        warnings.push("the endpoint answered with TLS: probe it again with --tls".to_string());
+    if class == Class::Inconclusive && mode == Mode::Http {
+        warnings.push(if attempts.iter().any(|a| a.outcome == "not-http-tls") {
+            "the endpoint answered with TLS: probe it again with --tls".to_string()
+        } else {
+            "no attempt was accepted over plain HTTP: if this port speaks TLS, probe it with --tls; if the server speaks first, with --banner".to_string()
+        });
     }
     let a = advice(class);
     let mut fix_ids: Vec<&str> = a.fixes.to_vec();

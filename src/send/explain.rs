@@ -22,6 +22,9 @@ pub enum Verdict {
     /// `400 Bad Request` after a header: the receiver does not expect
     /// PROXY protocol.
     NotExpectingProxy,
+    /// `400 Bad Request` after two stacked headers: the receiver took one
+    /// and read the other as the request.
+    StackedHeader,
     /// Closed or reset without a word: the header was rejected.
     Rejected,
     /// Silence until the timeout: the receiver waits for more.
@@ -41,6 +44,7 @@ impl Verdict {
             Verdict::HttpError => "http-error",
             Verdict::Answered => "answered",
             Verdict::NotExpectingProxy => "not-expecting-proxy",
+            Verdict::StackedHeader => "stacked-header",
             Verdict::Rejected => "rejected",
             Verdict::Waiting => "waiting",
             Verdict::NoDatagram => "no-datagram",
@@ -73,6 +77,8 @@ pub struct Sent {
     pub udp: bool,
     /// The header went out in pieces (--split).
     pub split: bool,
+    /// Two headers went out back to back (--twice).
+    pub stacked: bool,
 }
 
 /// Explain `reply` to what was `sent`.
@@ -81,6 +87,7 @@ pub fn explain(reply: &Reply, sent: Sent) -> Explanation {
         header: sent_header,
         udp,
         split,
+        stacked,
     } = sent;
     let mut notes = Vec::new();
     if !reply.banner.is_empty() {
@@ -95,17 +102,22 @@ pub fn explain(reply: &Reply, sent: Sent) -> Explanation {
         ));
     }
     let timeout = reply.timings.total.as_millis();
-    let (verdict, summary) = if !reply.connected {
+    let (verdict, summary) = if reply.end == End::Refused {
         let why = reply.error.clone().unwrap_or_default();
-        match reply.end {
-            End::Refused => (
-                Verdict::NoReceiver,
-                format!("connection refused ({why}): nothing listens there"),
-            ),
-            _ => (Verdict::Unreachable, format!("could not connect ({why})")),
-        }
+        let proto = if udp { "UDP" } else { "TCP" };
+        (
+            Verdict::NoReceiver,
+            format!("connection refused ({why}): nothing listens there on {proto}"),
+        )
+    } else if !reply.connected {
+        let why = reply.error.clone().unwrap_or_default();
+        (Verdict::Unreachable, format!("could not connect ({why})"))
     } else if reply.received_total > 0 {
         match sniff::classify(&reply.received) {
+            Sniffed::HttpResponse { status: 400, reason } if stacked => (
+                Verdict::StackedHeader,
+                format!("the receiver answered `400 {reason}`: it took the first PROXY header and read the second one as the request. Exactly one hop may add a header (an AWS NLB forwards a header already in the stream)"),
+            ),
             Sniffed::HttpResponse { status: 400, reason } if sent_header => (
                 Verdict::NotExpectingProxy,
                 format!("the receiver answered `400 {reason}` to a PROXY header: it does not expect PROXY protocol on this port and read the header as a broken HTTP request"),
@@ -173,6 +185,7 @@ pub fn fixes(verdict: Verdict, sent_header: bool) -> Vec<&'static Fix> {
             "haproxy-accept-proxy",
             "disable-at-sender",
         ],
+        Verdict::StackedHeader => &["single-header-hop"],
         Verdict::Rejected if sent_header => &[
             "fix-sender-header",
             "match-version",
@@ -186,4 +199,93 @@ pub fn fixes(verdict: Verdict, sent_header: bool) -> Vec<&'static Fix> {
         _ => &[],
     };
     table::collect(ids.iter().copied())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::net::Timings;
+
+    fn reply(end: End, received: &[u8]) -> Reply {
+        Reply {
+            connected: end != End::Refused,
+            local: None,
+            peer: None,
+            message: None,
+            sent: 10,
+            banner: Vec::new(),
+            received: received.to_vec(),
+            received_total: received.len(),
+            end,
+            write_error: None,
+            error: None,
+            timings: Timings::default(),
+        }
+    }
+
+    fn verdict(end: End, received: &[u8], sent: Sent) -> Verdict {
+        explain(&reply(end, received), sent).verdict
+    }
+
+    #[test]
+    fn verdicts() {
+        let tcp = Sent {
+            header: true,
+            ..Sent::default()
+        };
+        let bad = b"HTTP/1.1 400 Bad Request\r\n\r\n";
+        assert_eq!(
+            verdict(End::EofAfterData, bad, tcp),
+            Verdict::NotExpectingProxy
+        );
+        let none = Sent::default();
+        assert_eq!(verdict(End::EofAfterData, bad, none), Verdict::HttpError);
+        assert_eq!(
+            verdict(End::EofAfterData, b"HTTP/1.1 200 OK\r\n\r\n", tcp),
+            Verdict::Accepted
+        );
+        assert_eq!(
+            verdict(End::EofAfterData, b"HTTP/1.1 503 No\r\n\r\n", tcp),
+            Verdict::HttpError
+        );
+        assert_eq!(
+            verdict(End::Timeout, b"220 smtp\r\n", tcp),
+            Verdict::Answered
+        );
+        assert_eq!(verdict(End::EofWithoutData, b"", tcp), Verdict::Rejected);
+        assert_eq!(verdict(End::Reset, b"", tcp), Verdict::Rejected);
+        assert_eq!(verdict(End::Timeout, b"", tcp), Verdict::Waiting);
+        let udp = Sent { udp: true, ..tcp };
+        assert_eq!(verdict(End::Timeout, b"", udp), Verdict::NoDatagram);
+        assert_eq!(verdict(End::Refused, b"", udp), Verdict::NoReceiver);
+        let twice = Sent {
+            stacked: true,
+            ..tcp
+        };
+        assert_eq!(
+            verdict(End::EofAfterData, bad, twice),
+            Verdict::StackedHeader
+        );
+        assert_eq!(verdict(End::Refused, b"", tcp), Verdict::NoReceiver);
+    }
+
+    #[test]
+    fn every_problem_but_silence_over_udp_and_refusals_has_fixes() {
+        for v in [
+            Verdict::NotExpectingProxy,
+            Verdict::Rejected,
+            Verdict::Waiting,
+        ] {
+            assert!(!fixes(v, true).is_empty(), "{v:?}");
+        }
+        assert!(!fixes(Verdict::Rejected, false).is_empty());
+        let ids: Vec<&str> = fixes(Verdict::NotExpectingProxy, true)
+            .iter()
+            .map(|f| f.id)
+            .collect();
+        assert!(
+            ids.contains(&"ingress-nginx-use-proxy-protocol")
+                && ids.contains(&"haproxy-accept-proxy")
+        );
+    }
 }
