@@ -37,6 +37,9 @@ _ppctl() {
             ppctl,probe)
                 cmd="ppctl__subcmd__probe"
                 ;;
+            ppctl,repro)
+                cmd="ppctl__subcmd__repro"
+                ;;
             ppctl,send)
                 cmd="ppctl__subcmd__send"
                 ;;
@@ -61,6 +64,9 @@ _ppctl() {
             ppctl__subcmd__help,probe)
                 cmd="ppctl__subcmd__help__subcmd__probe"
                 ;;
+            ppctl__subcmd__help,repro)
+                cmd="ppctl__subcmd__help__subcmd__repro"
+                ;;
             ppctl__subcmd__help,send)
                 cmd="ppctl__subcmd__help__subcmd__send"
                 ;;
@@ -71,7 +77,7 @@ _ppctl() {
 
     case "${cmd}" in
         ppctl)
-            opts="-h -V --color --help --version inspect explain probe listen send completions man help"
+            opts="-h -V --color --help --version inspect explain probe listen repro send completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -133,7 +139,7 @@ _ppctl() {
             return 0
             ;;
         ppctl__subcmd__help)
-            opts="inspect explain probe listen send completions man help"
+            opts="inspect explain probe listen repro send completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -231,6 +237,20 @@ _ppctl() {
             return 0
             ;;
         ppctl__subcmd__help__subcmd__probe)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ppctl__subcmd__help__subcmd__repro)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -393,6 +413,32 @@ _ppctl() {
                     ;;
                 --expect)
                     COMPREPLY=($(compgen -W "requires-v1 requires-v2 requires-v1-or-v2 no-proxy-protocol optional unreachable inconclusive" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ppctl__subcmd__repro)
+            opts="-h --target --timeout --json --color --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --target)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --color)

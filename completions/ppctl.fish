@@ -33,6 +33,7 @@ complete -c ppctl -n "__fish_ppctl_needs_command" -f -a "inspect" -d 'Decode and
 complete -c ppctl -n "__fish_ppctl_needs_command" -f -a "explain" -d 'Explain a pasted log line or error message: which system, what it means, the fix'
 complete -c ppctl -n "__fish_ppctl_needs_command" -f -a "probe" -d 'Find out what an endpoint expects: no header, v1, v2, or either (spoofable)'
 complete -c ppctl -n "__fish_ppctl_needs_command" -f -a "listen" -d 'Stand up a receiver that shows exactly what arrived (like nginx with or without proxy_protocol)'
+complete -c ppctl -n "__fish_ppctl_needs_command" -f -a "repro" -d 'Reproduce the sender/receiver mismatch (the 400 Bad Request) on loopback, and explain each cell'
 complete -c ppctl -n "__fish_ppctl_needs_command" -f -a "send" -d 'Send a crafted PROXY header (and a payload) to a receiver, and explain its reply'
 complete -c ppctl -n "__fish_ppctl_needs_command" -f -a "completions" -d 'Print shell completions to stdout'
 complete -c ppctl -n "__fish_ppctl_needs_command" -f -a "man" -d 'Write the man page (docs/ppctl.1 by default)'
@@ -88,8 +89,15 @@ always\t''
 never\t''"
 complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l echo -d 'Echo non-HTTP bytes back (otherwise they are logged as a hexdump and the connection is closed)'
 complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l udp -d 'Listen on UDP instead: decode a v2 header in every datagram'
-complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l json -d 'JSON lines on stdout (docs/json-listen.md)'
+complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l json -d 'JSON Lines on stdout: a "listening" object first (with the bound addresses), one "connection" object per connection, a "summary" at the end (docs/json-listen.md). Without it the same events are text lines, also on stdout, starting with `listening on ADDR`'
 complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c ppctl -n "__fish_ppctl_using_subcommand repro" -l target -d 'Run the sender column (no header, v1, v2) against this receiver (HOST:PORT) and say which receiver column it behaves like' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand repro" -l timeout -d 'With --target: how long to wait for each reply' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand repro" -l color -d 'When to use color: auto (a terminal, and NO_COLOR unset), always, never' -r -f -a "auto\t'Color when stdout is a terminal and NO_COLOR is not set'
+always\t''
+never\t''"
+complete -c ppctl -n "__fish_ppctl_using_subcommand repro" -l json -d 'Print the matrix as one JSON object (docs/json-listen.md)'
+complete -c ppctl -n "__fish_ppctl_using_subcommand repro" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l src -d 'Claimed source [default: the real local end of the socket]' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l dst -d 'Claimed destination [default: the real peer end of the socket]' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l unix-src -d 'UNIX source path (v2; a leading @ is the abstract namespace)' -r
@@ -163,11 +171,12 @@ complete -c ppctl -n "__fish_ppctl_using_subcommand man" -l color -d 'When to us
 always\t''
 never\t''"
 complete -c ppctl -n "__fish_ppctl_using_subcommand man" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect explain probe listen send completions man help" -f -a "inspect" -d 'Decode and explain bytes: is this a valid PROXY header, and what would receivers do?'
-complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect explain probe listen send completions man help" -f -a "explain" -d 'Explain a pasted log line or error message: which system, what it means, the fix'
-complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect explain probe listen send completions man help" -f -a "probe" -d 'Find out what an endpoint expects: no header, v1, v2, or either (spoofable)'
-complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect explain probe listen send completions man help" -f -a "listen" -d 'Stand up a receiver that shows exactly what arrived (like nginx with or without proxy_protocol)'
-complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect explain probe listen send completions man help" -f -a "send" -d 'Send a crafted PROXY header (and a payload) to a receiver, and explain its reply'
-complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect explain probe listen send completions man help" -f -a "completions" -d 'Print shell completions to stdout'
-complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect explain probe listen send completions man help" -f -a "man" -d 'Write the man page (docs/ppctl.1 by default)'
-complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect explain probe listen send completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect explain probe listen repro send completions man help" -f -a "inspect" -d 'Decode and explain bytes: is this a valid PROXY header, and what would receivers do?'
+complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect explain probe listen repro send completions man help" -f -a "explain" -d 'Explain a pasted log line or error message: which system, what it means, the fix'
+complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect explain probe listen repro send completions man help" -f -a "probe" -d 'Find out what an endpoint expects: no header, v1, v2, or either (spoofable)'
+complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect explain probe listen repro send completions man help" -f -a "listen" -d 'Stand up a receiver that shows exactly what arrived (like nginx with or without proxy_protocol)'
+complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect explain probe listen repro send completions man help" -f -a "repro" -d 'Reproduce the sender/receiver mismatch (the 400 Bad Request) on loopback, and explain each cell'
+complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect explain probe listen repro send completions man help" -f -a "send" -d 'Send a crafted PROXY header (and a payload) to a receiver, and explain its reply'
+complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect explain probe listen repro send completions man help" -f -a "completions" -d 'Print shell completions to stdout'
+complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect explain probe listen repro send completions man help" -f -a "man" -d 'Write the man page (docs/ppctl.1 by default)'
+complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect explain probe listen repro send completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -37,6 +37,8 @@ pub enum Command {
     Probe(crate::cmd::probe::ProbeArgs),
     /// Stand up a receiver that shows exactly what arrived (like nginx with or without proxy_protocol).
     Listen(crate::cmd::listen::ListenArgs),
+    /// Reproduce the sender/receiver mismatch (the 400 Bad Request) on loopback, and explain each cell.
+    Repro(crate::cmd::repro::ReproArgs),
     /// Send a crafted PROXY header (and a payload) to a receiver, and explain its reply.
     Send(Box<crate::cmd::send::SendArgs>),
     /// Print shell completions to stdout.

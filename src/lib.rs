@@ -13,6 +13,7 @@ pub mod listen;
 pub mod net;
 pub mod receivers;
 pub mod render;
+pub mod repro;
 pub mod samples;
 pub mod send;
 pub mod sniff;

@@ -377,7 +377,9 @@ fn dry_run_prints_the_header_and_sends_nothing() {
         .success()
         .stdout(predicate::str::contains("nothing sent"))
         .stdout(predicate::str::contains("0d 0a 0d 0a 00 0d 0a 51"))
-        .stdout(predicate::str::contains("v2 PROXY TCP4 1.2.3.4:1"));
+        .stdout(predicate::str::contains("VALID v2 PROXY TCP4"))
+        .stdout(predicate::str::contains("1.2.3.4:1"))
+        .stdout(predicate::str::contains("What receivers would do"));
     let out = ppctl()
         .args(["send", &target, "--dry-run", "--json", "--alpn", "h2"])
         .assert()
@@ -444,6 +446,22 @@ fn expectations_set_the_exit_code() {
     let (addr, h) = capture(OK);
     send(addr, &["--expect-close"]).code(1);
     h.join().unwrap();
+    // Nothing listens on UDP there.
+    let port = UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    ppctl()
+        .args([
+            "send",
+            &format!("127.0.0.1:{port}"),
+            "--udp",
+            "--timeout",
+            "2s",
+        ])
+        .assert()
+        .stdout(predicate::str::contains("no-receiver"));
     // Nothing listens: ppctl could not do its job.
     let port = TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -582,7 +600,7 @@ fn bad_arguments_exit_2_with_a_clear_message() {
         ),
         (&["127.0.0.1:1", "--raw", "zz"], "--raw"),
         (&["127.0.0.1:1", "--split", "x"], "bytewise"),
-        (&["127.0.0.1:1", "--timeout", "5"], "unit"),
+        (&["127.0.0.1:1", "--timeout", "5x"], "not a duration"),
         (&["127.0.0.1:1", "-1", "-2"], "cannot be used"),
         (&["127.0.0.1:1", "--data", "\\q"], "escape"),
         (&["127.0.0.1:1", "--like", "nginx", "-2"], "cannot be used"),

@@ -5,12 +5,13 @@
 //! one line per connection, then the summary on stop. A writer thread owns
 //! stdout and flushes every line, so nothing is lost when the server stops.
 
+use std::io::{self, BufWriter, Write};
 use std::net::IpAddr;
 use std::time::Duration;
 
 use ipnet::IpNet;
 use serde::Serialize;
-use tokio::sync::mpsc;
+use tokio::sync::mpsc::{self, error::TryRecvError};
 
 use crate::error::{Error, ExitCode, Result};
 use crate::listen::{self, bind, Config, ConnRecord, Mode};
@@ -65,7 +66,10 @@ pub struct ListenArgs {
     /// Exit 1 unless every connection carried a header of this version.
     #[arg(long, value_name = "1|2", value_parser = clap::value_parser!(u8).range(1..=2))]
     pub expect_version: Option<u8>,
-    /// JSON lines on stdout (docs/json-listen.md).
+    /// JSON Lines on stdout: a "listening" object first (with the bound
+    /// addresses), one "connection" object per connection, a "summary" at
+    /// the end (docs/json-listen.md). Without it the same events are text
+    /// lines, also on stdout, starting with `listening on ADDR`.
     #[arg(long)]
     pub json: bool,
 }
@@ -124,12 +128,17 @@ struct ListeningJson {
 }
 
 pub fn run(args: &ListenArgs, style: Style) -> Result<ExitCode> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
+    runtime()?.block_on(serve(args, style))
+}
+
+/// The runtime for a server (and `repro`, which runs servers): two worker
+/// threads, so a busy writer or a burst of accepts never stalls the rest.
+pub fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
-        .map_err(|e| Error::io("starting the async runtime", e))?;
-    rt.block_on(serve(args, style))
+        .map_err(|e| Error::io("starting the async runtime", e))
 }
 
 async fn serve(args: &ListenArgs, style: Style) -> Result<ExitCode> {
@@ -179,21 +188,42 @@ async fn serve(args: &ListenArgs, style: Style) -> Result<ExitCode> {
     Ok(ExitCode::check(summary.all_matched()))
 }
 
-/// The writer thread: one line (or block) per record, flushed each time.
+/// The writer thread: one line (or block) per record. Lines are buffered
+/// while more records are queued and flushed as soon as the queue is empty
+/// (and at the end), so output keeps up with the connections without one
+/// write(2) per line, and nothing is left unflushed when the server stops.
 fn write_records(mut rx: mpsc::Receiver<ConnRecord>, json: bool, style: Style) -> Result<()> {
-    let mut result = Ok(());
-    while let Some(rec) = rx.blocking_recv() {
-        if result.is_err() {
-            continue; // keep draining so senders never block on a dead pipe
-        }
-        let text = if json {
-            format!("{}\n", rec.json())
-        } else {
-            rec.human(style)
+    let stdout = io::stdout();
+    let mut out = BufWriter::with_capacity(64 * 1024, stdout.lock());
+    let mut result: io::Result<()> = Ok(());
+    loop {
+        let rec = match rx.try_recv() {
+            Ok(rec) => rec,
+            Err(TryRecvError::Empty) => {
+                if result.is_ok() {
+                    result = out.flush();
+                }
+                match rx.blocking_recv() {
+                    Some(rec) => rec,
+                    None => break,
+                }
+            }
+            Err(TryRecvError::Disconnected) => break,
         };
-        result = super::print(&text);
+        // After a write error, keep draining so senders never block.
+        if result.is_ok() {
+            let text = if json {
+                format!("{}\n", rec.json())
+            } else {
+                rec.human(style)
+            };
+            result = out.write_all(text.as_bytes());
+        }
     }
-    result
+    if result.is_ok() {
+        result = out.flush();
+    }
+    result.map_err(|e| Error::io("writing to stdout", e))
 }
 
 /// SIGINT or SIGTERM.

@@ -6,6 +6,7 @@ pub mod generate;
 pub mod inspect;
 pub mod listen;
 pub mod probe;
+pub mod repro;
 pub mod send;
 
 use std::io::{self, Write};
@@ -22,6 +23,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Explain(args) => explain::run(&args, style),
         Command::Probe(args) => probe::run(&args, style),
         Command::Listen(args) => listen::run(&args, style),
+        Command::Repro(args) => repro::run(&args, style),
         Command::Send(args) => send::run(&args, style),
         Command::Completions(args) => generate::completions(&args),
         Command::Man(args) => generate::man(&args),

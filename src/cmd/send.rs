@@ -7,9 +7,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::listen::parse_duration;
 use crate::codec::corrupt::Corruption;
 use crate::codec::{tlv, Command, Transport, Version};
 use crate::error::{Error, ExitCode, Result};
+use crate::input;
 use crate::net::{self, Split, Target};
 use crate::render::Style;
 use crate::send::explain::explain;
@@ -24,7 +26,7 @@ or v2 when an option needs it (--local, UNIX, --udp, a TLV, a v2-only --corrupt)
 Addresses default to the real socket ends, as curl does.
 TLV order (HAProxy's): --tlv ones, CRC32C, ALPN, AUTHORITY, UNIQUE_ID, SSL,
 NETNS, AWS, AZURE, GCP, NOOP.
-DURATION: 500ms, 2s, 1m.
+DURATION: 500ms, 2s, 1m (a bare number is seconds).
 Presets (--like) are described in docs/presets.md; --json in docs/json-send.md.
 
 Exit codes: 0 sent (and every --expect-* met); 1 an expectation not met (load:
@@ -251,7 +253,7 @@ pub fn run(args: &SendArgs, style: Style) -> Result<ExitCode> {
         .block_on(send::exchange(&plan, &addrs))
         .map_err(|e| Error::usage(format!("can't build this header: {e}")))?;
     let sent = reply.message.clone().unwrap_or_default();
-    let explanation = explain(&reply, !header.is_empty(), plan.udp);
+    let explanation = explain(&reply, plan.sent(!header.is_empty()));
     let checks = plan.expect.check(&reply);
     let out = SendJson::new(
         "send",
@@ -263,7 +265,7 @@ pub fn run(args: &SendArgs, style: Style) -> Result<ExitCode> {
     )
     .with_reply(&reply, explanation, checks);
     emit(&out, args.json, &style)?;
-    Ok(if !reply.connected {
+    Ok(if !reply.connected || reply.end == net::End::Refused {
         ExitCode::Error
     } else {
         ExitCode::check(out.ok)
@@ -355,8 +357,10 @@ fn plan(args: &SendArgs, target: Target) -> Result<Plan> {
         split: args.split.clone().unwrap_or_default(),
         split_delay: args.split_delay.unwrap_or(Duration::ZERO),
     };
-    if args.concurrency == 0 {
-        return Err(Error::usage("--concurrency must be at least 1"));
+    if args.concurrency == 0 || args.connections == 0 {
+        return Err(Error::usage(
+            "--connections and --concurrency must be at least 1",
+        ));
     }
     Ok(Plan {
         target,
@@ -440,59 +444,12 @@ fn payload(args: &SendArgs, target: &Target) -> Result<Vec<u8>> {
 
 /// `--data` text with \r \n \t \0 \\ and \xNN escapes.
 fn unescape(s: &str) -> Result<Vec<u8>> {
-    let mut out = Vec::with_capacity(s.len());
-    let mut bytes = s.bytes().enumerate();
-    while let Some((i, b)) = bytes.next() {
-        if b != b'\\' {
-            out.push(b);
-            continue;
-        }
-        match bytes.next() {
-            Some((_, b'r')) => out.push(b'\r'),
-            Some((_, b'n')) => out.push(b'\n'),
-            Some((_, b't')) => out.push(b'\t'),
-            Some((_, b'0')) => out.push(0),
-            Some((_, b'\\')) => out.push(b'\\'),
-            Some((_, b'x')) => {
-                let hex: Vec<u8> = bytes.by_ref().take(2).map(|(_, b)| b).collect();
-                let byte = std::str::from_utf8(&hex)
-                    .ok()
-                    .and_then(|h| u8::from_str_radix(h, 16).ok());
-                match byte {
-                    Some(v) if hex.len() == 2 => out.push(v),
-                    _ => {
-                        return Err(Error::usage(format!(
-                            "--data: \\x at byte {i} needs two hex digits (\\x0d)"
-                        )))
-                    }
-                }
-            }
-            _ => {
-                return Err(Error::usage(format!(
-                    "--data: unknown escape at byte {i}; use \\r \\n \\t \\0 \\\\ or \\xNN"
-                )))
-            }
-        }
-    }
-    Ok(out)
+    input::parse_escaped(s).map_err(|e| Error::usage(format!("--data: {e}")))
 }
 
 /// `--raw` hex: spaces, colons and a 0x prefix are allowed.
 fn parse_hex(s: &str) -> Result<Vec<u8>> {
-    let s = s.trim();
-    let s = s
-        .strip_prefix("0x")
-        .or_else(|| s.strip_prefix("0X"))
-        .unwrap_or(s);
-    let digits: String = s
-        .chars()
-        .filter(|c| !c.is_whitespace() && *c != ':')
-        .collect();
-    hex::decode(&digits).map_err(|e| {
-        Error::usage(format!(
-            "--raw: not hex ({e}); write bytes as 0d0a... (spaces allowed)"
-        ))
-    })
+    input::parse_hex(s).map_err(|e| Error::usage(format!("--raw: {e}")))
 }
 
 /// `--split`: `bytewise`, or comma-separated byte offsets.
@@ -505,43 +462,4 @@ fn parse_split(s: &str) -> std::result::Result<Split, String> {
         .collect::<std::result::Result<Vec<_>, _>>()
         .map(Split::At)
         .map_err(|_| format!("{s:?} is neither `bytewise` nor byte offsets like 5,12"))
-}
-
-/// A duration with its unit: 250ms, 2s, 1.5s, 1m (0 needs none).
-pub fn parse_duration(s: &str) -> std::result::Result<Duration, String> {
-    let err = || format!("{s:?} is not a duration; write it with a unit: 250ms, 2s, 1m");
-    let (number, scale) = if let Some(n) = s.strip_suffix("ms") {
-        (n, 0.001)
-    } else if let Some(n) = s.strip_suffix('s') {
-        (n, 1.0)
-    } else if let Some(n) = s.strip_suffix('m') {
-        (n, 60.0)
-    } else if s == "0" {
-        ("0", 1.0)
-    } else {
-        return Err(err());
-    };
-    let value: f64 = number.trim().parse().map_err(|_| err())?;
-    Duration::try_from_secs_f64(value * scale).map_err(|_| err())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
-        assert_eq!(parse_duration("2s"), Ok(Duration::from_secs(2)));
-        assert_eq!(parse_duration("1m"), Ok(Duration::from_secs(60)));
-        assert!(parse_duration("5").is_err());
-        assert!(parse_duration("-1s").is_err());
-    }
-
-    #[test]
-    fn escapes() {
-        assert_eq!(unescape("a\\r\\n\\x41").unwrap(), b"a\r\nA");
-        assert!(unescape("\\q").is_err());
-        assert!(unescape("\\x4").is_err());
-    }
 }

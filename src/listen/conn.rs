@@ -54,7 +54,9 @@ struct Conn<'a> {
     local: SocketAddr,
 }
 
-/// Serve one connection to the end and say what happened.
+/// Serve one connection to the end and say what happened. The stream is
+/// handed back open: the caller records first and closes after, so a client
+/// that sees the close can count on the line being out.
 pub async fn serve(
     stream: TcpStream,
     peer: SocketAddr,
@@ -62,7 +64,7 @@ pub async fn serve(
     id: u64,
     cfg: &Config,
     stop: watch::Receiver<bool>,
-) -> ConnRecord {
+) -> (ConnRecord, TcpStream) {
     let started = Instant::now();
     let rec = ConnRecord::new(
         id,
@@ -83,13 +85,11 @@ pub async fn serve(
         local,
     };
     conn.run().await;
-    // Best effort: the peer may already be gone.
-    let _ = conn.stream.shutdown().await;
     let mut rec = conn.rec;
     rec.bytes_in += conn.buf.len() as u64;
     rec.duration_ms = started.elapsed().as_millis() as u64;
     rec.matched = expectations(cfg, &rec);
-    rec
+    (rec, conn.stream)
 }
 
 /// `--expect-src` / `--expect-version` against the accepted header.
@@ -98,14 +98,14 @@ pub fn expectations(cfg: &Config, rec: &ConnRecord) -> Option<bool> {
         return None;
     }
     let header = rec.header.as_ref().filter(|_| rec.verdict.served());
-    let src_ok = cfg.expect_src.map_or(true, |want| {
+    let src_ok = cfg.expect_src.is_none_or(|want| {
         header.and_then(|h| h.source.as_ref()).is_some_and(
             |s| matches!(s, EndpointJson::Inet { address, .. } if address.parse() == Ok(want)),
         )
     });
     let ver_ok = cfg
         .expect_version
-        .map_or(true, |want| header.and_then(|h| h.version) == Some(want));
+        .is_none_or(|want| header.and_then(|h| h.version) == Some(want));
     Some(src_ok && ver_ok)
 }
 
@@ -204,16 +204,15 @@ impl Conn<'_> {
             self.rec.header = Some(HeaderJson::new(&codec::decode_final(&self.buf), &self.buf));
         }
         let what = if mode == Mode::Off {
-            "the first request"
+            "first request"
         } else {
-            "a PROXY header"
+            "PROXY header"
         };
         match how {
             Read::Timeout => {
                 self.rec.verdict = Verdict::Timeout;
                 self.rec.error = Some(format!(
-                    "no complete {} within --header-timeout {:?} ({got} bytes arrived); a server-speaks-first protocol, or a sender that sends no header",
-                    what.trim_start_matches("a ").trim_start_matches("the "),
+                    "no complete {what} within --header-timeout {:?} ({got} bytes arrived); a server-speaks-first protocol, or a sender that sends no header",
                     self.cfg.header_timeout
                 ));
                 if mode != Mode::Off {
@@ -223,7 +222,7 @@ impl Conn<'_> {
             Read::Stopped => {
                 self.rec.verdict = Verdict::Interrupted;
                 self.rec.error = Some(format!(
-                    "server stopped while waiting for {what} ({got} bytes arrived)"
+                    "server stopped while waiting for the {what} ({got} bytes arrived)"
                 ));
             }
             Read::Eof | Read::Failed(_) | Read::Full | Read::Data => {
@@ -247,7 +246,11 @@ impl Conn<'_> {
                     };
                     self.rec.error =
                         Some(format!("{cause} after {got} bytes of an incomplete header"));
-                    self.rec.log = Some(nginx::broken_header(&self.buf));
+                    // nginx without proxy_protocol just sees a client that
+                    // left in the middle of its request line.
+                    if mode != Mode::Off {
+                        self.rec.log = Some(nginx::broken_header(&self.buf));
+                    }
                 }
             }
         }
@@ -255,11 +258,6 @@ impl Conn<'_> {
 
     /// Off mode met a header: nginx parses it as a request line and answers 400.
     async fn unexpected(&mut self) {
-        let line_end = self
-            .buf
-            .iter()
-            .position(|&b| b == b'\r' || b == b'\n')
-            .unwrap_or(self.buf.len());
         if self.rec.header.is_none() {
             self.rec.header = Some(HeaderJson::new(
                 &codec::decode(&self.buf),
@@ -270,10 +268,14 @@ impl Conn<'_> {
         self.rec.error = Some(
             "a PROXY header reached a receiver that does not expect one: nginx answers 400 Bad Request".into(),
         );
-        self.rec.log = Some(nginx::invalid_request(
-            &self.buf[..line_end.min(self.buf.len())],
-        ));
-        self.rec.request = Some(String::from_utf8_lossy(&self.buf[..line_end]).into_owned());
+        self.rec.log = Some(nginx::invalid_request(&self.buf));
+        // The request line as nginx sees it: empty lines skipped.
+        let line = self
+            .buf
+            .split(|&b| b == b'\r' || b == b'\n')
+            .find(|l| !l.is_empty())
+            .unwrap_or(&[]);
+        self.rec.request = Some(String::from_utf8_lossy(line).into_owned());
         self.write(&nginx::bad_request(SystemTime::now()), Reply::BadRequest)
             .await;
     }

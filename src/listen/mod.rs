@@ -136,9 +136,13 @@ pub async fn run(
     shared.quit.send_replace(true);
     while loops.join_next().await.is_some() {}
 
-    // Drain: in-flight connections get `drain` to finish, then are told to
-    // stop (each still reports, as "interrupted" if it had not decided).
-    if tokio::time::timeout(drain, done_rx.recv()).await.is_err() {
+    // After `--count`, the last connections finish on their own (each is
+    // bounded by its timeouts). After a signal they get `drain` to finish,
+    // then are told to stop (each still reports, as "interrupted" if it
+    // had not decided yet).
+    if !interrupted {
+        done_rx.recv().await;
+    } else if tokio::time::timeout(drain, done_rx.recv()).await.is_err() {
         stop_tx.send_replace(true);
         done_rx.recv().await;
     }
@@ -183,8 +187,11 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, done: mpsc::Sen
         tokio::spawn(async move {
             let peer = canonical(peer);
             let local = canonical(local);
-            let rec = conn::serve(stream, peer, local, id, &shared.cfg, shared.stop.clone()).await;
+            let (rec, mut stream) =
+                conn::serve(stream, peer, local, id, &shared.cfg, shared.stop.clone()).await;
             shared.finish(rec).await;
+            // Best effort: the peer may be gone already.
+            let _ = tokio::io::AsyncWriteExt::shutdown(&mut stream).await;
             drop(permit);
             drop(done);
         });
@@ -201,4 +208,44 @@ pub fn canonical(a: SocketAddr) -> SocketAddr {
 /// `wait_for` returns is dropped here, so callers' futures stay `Send`.
 async fn signalled(flag: &mut watch::Receiver<bool>) {
     let _ = flag.wait_for(|set| *set).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// The server as a library: injected listener, shutdown future and sink.
+    #[tokio::test]
+    async fn runs_in_process_with_injected_listener_and_shutdown() {
+        let listener = bind::bind_tcp(SocketAddr::from(([127, 0, 0, 1], 0))).expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let (tx, mut rx) = mpsc::channel(8);
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(run(
+            Listeners {
+                tcp: vec![listener],
+                udp: Vec::new(),
+            },
+            Config::default(),
+            async move {
+                let _ = stop_rx.await;
+            },
+            tx,
+        ));
+        let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        s.write_all(b"PROXY TCP4 192.0.2.1 192.0.2.2 1000 80\r\nGET /json HTTP/1.1\r\n\r\n")
+            .await
+            .expect("write");
+        let mut reply = Vec::new();
+        s.read_to_end(&mut reply).await.expect("read");
+        assert!(reply.starts_with(b"HTTP/1.1 200 OK\r\n"));
+        let rec = rx.recv().await.expect("a record");
+        assert_eq!(rec.verdict, Verdict::Proxy);
+        assert_eq!(rec.reply, Reply::WhoamiJson);
+        let _ = stop_tx.send(());
+        let summary = server.await.expect("server task");
+        assert_eq!(summary.connections, 1);
+        assert!(summary.interrupted);
+    }
 }

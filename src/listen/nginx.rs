@@ -46,12 +46,32 @@ pub fn broken_header(arrived: &[u8]) -> String {
 /// nginx's info-level line when the peer closes before sending anything.
 pub const CLOSED_EMPTY: &str = "client closed connection while reading PROXY protocol";
 
-/// nginx's info-level line for a PROXY line on a plain HTTP listener.
-pub fn invalid_request(line: &[u8]) -> String {
-    format!(
-        "client sent invalid request while reading client request line, request: \"{}\"",
-        escape(line)
-    )
+/// nginx's info-level line for a header that reaches a plain HTTP
+/// listener. nginx skips empty lines before a request line; a v1 header
+/// then fails as a whole line ("invalid request"), a v2 header at its NUL
+/// byte ("invalid method").
+pub fn invalid_request(arrived: &[u8]) -> String {
+    let start = arrived
+        .iter()
+        .position(|&b| b != b'\r' && b != b'\n')
+        .unwrap_or(arrived.len());
+    let rest = &arrived[start..];
+    match rest.first() {
+        Some(b) if !(b.is_ascii_uppercase() || *b == b'_' || *b == b'-') => format!(
+            "client sent invalid method while reading client request line, request: \"{}\"",
+            escape(&rest[..1])
+        ),
+        _ => {
+            let end = rest
+                .iter()
+                .position(|&b| b == b'\r' || b == b'\n')
+                .unwrap_or(rest.len());
+            format!(
+                "client sent invalid request while reading client request line, request: \"{}\"",
+                escape(&rest[..end])
+            )
+        }
+    }
 }
 
 /// nginx's access-log escaping (`ngx_http_log_escape`).
@@ -78,6 +98,18 @@ mod tests {
         assert!(page.contains("Date: Thu, 01 Jan 1970 00:00:00 GMT\r\n"));
         assert!(page.contains("Content-Length: 157\r\n"));
         assert!(page.ends_with("</html>\r\n"));
+    }
+
+    #[test]
+    fn invalid_request_matches_nginx_for_both_versions() {
+        assert_eq!(
+            invalid_request(b"PROXY TCP4 1.2.3.4 5.6.7.8 1 2\r\nGET /"),
+            "client sent invalid request while reading client request line, request: \"PROXY TCP4 1.2.3.4 5.6.7.8 1 2\""
+        );
+        assert_eq!(
+            invalid_request(b"\r\n\r\n\0\r\nQUIT\n!"),
+            "client sent invalid method while reading client request line, request: \"\\x00\""
+        );
     }
 
     #[test]

@@ -56,7 +56,7 @@ impl Summary {
 
     /// Every connection met the expectations (true when none were set).
     pub fn all_matched(&self) -> bool {
-        self.mismatched.map_or(true, |m| m == 0)
+        self.mismatched.is_none_or(|m| m == 0)
     }
 
     pub fn json(&self) -> String {

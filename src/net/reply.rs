@@ -83,6 +83,27 @@ pub struct Reply {
 }
 
 impl Reply {
+    /// A connected exchange, before anything was sent or received.
+    pub(super) fn connected(local: SocketAddr, peer: SocketAddr, connect: Duration) -> Self {
+        Reply {
+            connected: true,
+            local: Some(local),
+            peer: Some(peer),
+            message: None,
+            sent: 0,
+            banner: Vec::new(),
+            received: Vec::new(),
+            received_total: 0,
+            end: End::Timeout,
+            write_error: None,
+            error: None,
+            timings: Timings {
+                connect: Some(connect),
+                ..Timings::default()
+            },
+        }
+    }
+
     pub(super) fn not_connected(end: End, error: String, total: Duration) -> Self {
         Reply {
             connected: false,

@@ -9,7 +9,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::{sleep, timeout};
 
-use super::{End, Reply, Timings};
+use super::{End, Reply};
 
 /// The bytes to send on one connection.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -78,23 +78,7 @@ pub async fn exchange<E>(
         Err((end, error)) => return Ok(Reply::not_connected(end, error, start.elapsed())),
     };
     let message = build(local, peer)?;
-    let mut reply = Reply {
-        connected: true,
-        local: Some(local),
-        peer: Some(peer),
-        message: None,
-        sent: 0,
-        banner: Vec::new(),
-        received: Vec::new(),
-        received_total: 0,
-        end: End::Timeout,
-        write_error: None,
-        error: None,
-        timings: Timings {
-            connect: Some(start.elapsed()),
-            ..Timings::default()
-        },
-    };
+    let mut reply = Reply::connected(local, peer, start.elapsed());
     let mut buf = vec![0u8; READ_CHUNK];
     let mut ended = None;
     if let Some(wait) = opts.banner_timeout {

@@ -8,7 +8,7 @@ use std::time::Instant;
 use tokio::net::UdpSocket;
 use tokio::time::timeout;
 
-use super::{End, Message, Options, Reply, Timings};
+use super::{End, Message, Options, Reply};
 
 /// Send one datagram to the first of `addrs` and wait `reply_timeout` for
 /// an answer. `split` and the banner wait do not apply to datagrams.
@@ -52,23 +52,8 @@ pub async fn datagram_exchange<E>(
     let message = build(local, peer)?;
     let mut datagram = message.header.clone();
     datagram.extend_from_slice(&message.payload);
-    let mut reply = Reply {
-        connected: true,
-        local: Some(local),
-        peer: Some(peer),
-        message: Some(message),
-        sent: 0,
-        banner: Vec::new(),
-        received: Vec::new(),
-        received_total: 0,
-        end: End::Timeout,
-        write_error: None,
-        error: None,
-        timings: Timings {
-            connect: Some(start.elapsed()),
-            ..Timings::default()
-        },
-    };
+    let mut reply = Reply::connected(local, peer, start.elapsed());
+    reply.message = Some(message);
     match socket.send(&datagram).await {
         Ok(n) => reply.sent = n,
         Err(e) => reply.write_error = Some(e.to_string()),

@@ -1,10 +1,10 @@
 //! What a reply means for the header that was sent, and how to fix it.
-//!
-//! The fix texts live in ONE function, [`fixes`], until the shared fixes
-//! table (src/diagnose/fixes.rs, branch `diag`) can be used instead.
+//! The fixes come from the shared table in [`crate::diagnose::fixes`];
+//! [`fixes`] only says which entries fit each verdict.
 
 use serde::Serialize;
 
+use crate::diagnose::fixes::{self as table, Fix};
 use crate::net::{End, Reply};
 use crate::sniff::{self, Sniffed};
 
@@ -22,6 +22,9 @@ pub enum Verdict {
     /// `400 Bad Request` after a header: the receiver does not expect
     /// PROXY protocol.
     NotExpectingProxy,
+    /// `400 Bad Request` after two stacked headers: the receiver took one
+    /// and read the other as the request.
+    StackedHeader,
     /// Closed or reset without a word: the header was rejected.
     Rejected,
     /// Silence until the timeout: the receiver waits for more.
@@ -41,6 +44,7 @@ impl Verdict {
             Verdict::HttpError => "http-error",
             Verdict::Answered => "answered",
             Verdict::NotExpectingProxy => "not-expecting-proxy",
+            Verdict::StackedHeader => "stacked-header",
             Verdict::Rejected => "rejected",
             Verdict::Waiting => "waiting",
             Verdict::NoDatagram => "no-datagram",
@@ -55,26 +59,36 @@ impl Verdict {
     }
 }
 
-/// One way to fix what the verdict says.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Fix {
-    /// Where the change goes (a product, a config, the sender).
-    pub place: &'static str,
-    pub fix: &'static str,
-}
-
 /// The verdict, a sentence about it, notes, and the fixes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Explanation {
     pub verdict: Verdict,
     pub summary: String,
     pub notes: Vec<String>,
-    pub fixes: Vec<Fix>,
+    pub fixes: Vec<&'static Fix>,
 }
 
-/// Explain `reply`. `sent_header` is false when no PROXY header went out
-/// (an empty --raw); `udp` for datagram exchanges.
-pub fn explain(reply: &Reply, sent_header: bool, udp: bool) -> Explanation {
+/// What was sent, as far as explaining the reply needs to know.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Sent {
+    /// False when no PROXY header went out (an empty --raw).
+    pub header: bool,
+    /// A datagram exchange.
+    pub udp: bool,
+    /// The header went out in pieces (--split).
+    pub split: bool,
+    /// Two headers went out back to back (--twice).
+    pub stacked: bool,
+}
+
+/// Explain `reply` to what was `sent`.
+pub fn explain(reply: &Reply, sent: Sent) -> Explanation {
+    let Sent {
+        header: sent_header,
+        udp,
+        split,
+        stacked,
+    } = sent;
     let mut notes = Vec::new();
     if !reply.banner.is_empty() {
         notes.push(format!(
@@ -88,17 +102,22 @@ pub fn explain(reply: &Reply, sent_header: bool, udp: bool) -> Explanation {
         ));
     }
     let timeout = reply.timings.total.as_millis();
-    let (verdict, summary) = if !reply.connected {
+    let (verdict, summary) = if reply.end == End::Refused {
         let why = reply.error.clone().unwrap_or_default();
-        match reply.end {
-            End::Refused => (
-                Verdict::NoReceiver,
-                format!("connection refused ({why}): nothing listens there"),
-            ),
-            _ => (Verdict::Unreachable, format!("could not connect ({why})")),
-        }
+        let proto = if udp { "UDP" } else { "TCP" };
+        (
+            Verdict::NoReceiver,
+            format!("connection refused ({why}): nothing listens there on {proto}"),
+        )
+    } else if !reply.connected {
+        let why = reply.error.clone().unwrap_or_default();
+        (Verdict::Unreachable, format!("could not connect ({why})"))
     } else if reply.received_total > 0 {
         match sniff::classify(&reply.received) {
+            Sniffed::HttpResponse { status: 400, reason } if stacked => (
+                Verdict::StackedHeader,
+                format!("the receiver answered `400 {reason}`: it took the first PROXY header and read the second one as the request. Exactly one hop may add a header (an AWS NLB forwards a header already in the stream)"),
+            ),
             Sniffed::HttpResponse { status: 400, reason } if sent_header => (
                 Verdict::NotExpectingProxy,
                 format!("the receiver answered `400 {reason}` to a PROXY header: it does not expect PROXY protocol on this port and read the header as a broken HTTP request"),
@@ -122,10 +141,12 @@ pub fn explain(reply: &Reply, sent_header: bool, udp: bool) -> Explanation {
         match reply.end {
             End::EofWithoutData | End::Reset => {
                 let how = if reply.end == End::Reset { "reset (RST)" } else { "closed (FIN)" };
-                (
-                    Verdict::Rejected,
-                    format!("the receiver {how} the connection without a reply: it rejected {what}, or it wants the other PROXY protocol version"),
-                )
+                let why = if sent_header {
+                    "it rejected the header, or it wants the other PROXY protocol version".to_string()
+                } else {
+                    format!("it rejected {what}; a receiver that requires a PROXY header (nginx `listen ... proxy_protocol`, HAProxy accept-proxy) closes like this when none comes first")
+                };
+                (Verdict::Rejected, format!("the receiver {how} the connection without a reply: {why}"))
             }
             End::Timeout if udp => (
                 Verdict::NoDatagram,
@@ -144,36 +165,127 @@ pub fn explain(reply: &Reply, sent_header: bool, udp: bool) -> Explanation {
             ),
         }
     };
+    if split && verdict == Verdict::Rejected {
+        notes.push("the header was sent in pieces: HAProxy (and go-proxyproto for v1) reject a header that is not complete in the first read, while nginx waits for the rest".to_string());
+    }
     Explanation {
         verdict,
         summary,
         notes,
-        fixes: fixes(verdict),
+        fixes: fixes(verdict, sent_header),
     }
 }
 
-/// The fixes for a verdict. The one place these texts live in `send`.
-pub fn fixes(verdict: Verdict) -> Vec<Fix> {
-    let fix = |place, fix| Fix { place, fix };
-    match verdict {
-        Verdict::NotExpectingProxy => vec![
-            fix("ingress-nginx", "set `use-proxy-protocol: \"true\"` in the controller ConfigMap (with PROXY protocol enabled on the load balancer in front)"),
-            fix("nginx", "add proxy_protocol to the listen line (`listen 80 proxy_protocol;`), then `set_real_ip_from <LB CIDR>; real_ip_header proxy_protocol;`"),
-            fix("HAProxy", "add accept-proxy to the bind line (`bind :80 accept-proxy`)"),
-            fix("the sender", "or turn PROXY protocol off on the load balancer, if this receiver is not meant to get it"),
+/// The fixes (ids in the shared table) for a verdict.
+pub fn fixes(verdict: Verdict, sent_header: bool) -> Vec<&'static Fix> {
+    let ids: &[&str] = match verdict {
+        Verdict::NotExpectingProxy => &[
+            "ingress-nginx-use-proxy-protocol",
+            "nginx-listen-proxy-protocol",
+            "haproxy-accept-proxy",
+            "disable-at-sender",
         ],
-        Verdict::Rejected => vec![
-            fix("the header", "check it with `ppctl send --dry-run` (same options) or `ppctl inspect`: receivers close on a malformed header"),
-            fix("the version", "try the other version (-1 or -2): some receivers take only one, and nginx's stream module sends v1 only"),
-            fix("the trust list", "the sender's address must be allowed: HAProxy `tcp-request connection expect-proxy layer4 if { src ... }`, Traefik `proxyProtocol.trustedIPs`"),
-            fix("the receiver's log", "nginx says `broken header: \"...\" while reading PROXY protocol`; HAProxy says `Received an invalid PROXY protocol header`"),
+        Verdict::StackedHeader => &["single-header-hop"],
+        Verdict::Rejected if sent_header => &[
+            "fix-sender-header",
+            "match-version",
+            "haproxy-expect-proxy-allowlist",
         ],
-        Verdict::Waiting => vec![
-            fix("an incomplete header", "a receiver waits for the rest of a header (v2 len too long, a v1 line without CRLF, a slow split) until its timeout: nginx `proxy_protocol_timeout`, HAProxy `timeout client`"),
-            fix("server-speaks-first", "SMTP, FTP, SSH and MySQL greet first; behind PROXY protocol the receiver waits for the header before greeting. Use --wait-banner; AWS NLB sends its header only with the first client data unless header_placement is on_first_ack"),
+        Verdict::Rejected => &["client-send-header", "route-through-lb"],
+        Verdict::Waiting => &[
+            "ingress-nginx-header-timeout",
+            "aws-nlb-header-on-first-ack",
         ],
-        Verdict::NoReceiver => vec![fix("the target", "check the address and port, and that the receiver is running (`ss -ltnp`)")],
-        Verdict::Unreachable => vec![fix("the network", "check the address, routes and firewalls between here and the receiver")],
-        Verdict::Accepted | Verdict::HttpError | Verdict::Answered | Verdict::NoDatagram => Vec::new(),
+        _ => &[],
+    };
+    table::collect(ids.iter().copied())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::net::Timings;
+
+    fn reply(end: End, received: &[u8]) -> Reply {
+        Reply {
+            connected: end != End::Refused,
+            local: None,
+            peer: None,
+            message: None,
+            sent: 10,
+            banner: Vec::new(),
+            received: received.to_vec(),
+            received_total: received.len(),
+            end,
+            write_error: None,
+            error: None,
+            timings: Timings::default(),
+        }
+    }
+
+    fn verdict(end: End, received: &[u8], sent: Sent) -> Verdict {
+        explain(&reply(end, received), sent).verdict
+    }
+
+    #[test]
+    fn verdicts() {
+        let tcp = Sent {
+            header: true,
+            ..Sent::default()
+        };
+        let bad = b"HTTP/1.1 400 Bad Request\r\n\r\n";
+        assert_eq!(
+            verdict(End::EofAfterData, bad, tcp),
+            Verdict::NotExpectingProxy
+        );
+        let none = Sent::default();
+        assert_eq!(verdict(End::EofAfterData, bad, none), Verdict::HttpError);
+        assert_eq!(
+            verdict(End::EofAfterData, b"HTTP/1.1 200 OK\r\n\r\n", tcp),
+            Verdict::Accepted
+        );
+        assert_eq!(
+            verdict(End::EofAfterData, b"HTTP/1.1 503 No\r\n\r\n", tcp),
+            Verdict::HttpError
+        );
+        assert_eq!(
+            verdict(End::Timeout, b"220 smtp\r\n", tcp),
+            Verdict::Answered
+        );
+        assert_eq!(verdict(End::EofWithoutData, b"", tcp), Verdict::Rejected);
+        assert_eq!(verdict(End::Reset, b"", tcp), Verdict::Rejected);
+        assert_eq!(verdict(End::Timeout, b"", tcp), Verdict::Waiting);
+        let udp = Sent { udp: true, ..tcp };
+        assert_eq!(verdict(End::Timeout, b"", udp), Verdict::NoDatagram);
+        assert_eq!(verdict(End::Refused, b"", udp), Verdict::NoReceiver);
+        let twice = Sent {
+            stacked: true,
+            ..tcp
+        };
+        assert_eq!(
+            verdict(End::EofAfterData, bad, twice),
+            Verdict::StackedHeader
+        );
+        assert_eq!(verdict(End::Refused, b"", tcp), Verdict::NoReceiver);
+    }
+
+    #[test]
+    fn every_problem_but_silence_over_udp_and_refusals_has_fixes() {
+        for v in [
+            Verdict::NotExpectingProxy,
+            Verdict::Rejected,
+            Verdict::Waiting,
+        ] {
+            assert!(!fixes(v, true).is_empty(), "{v:?}");
+        }
+        assert!(!fixes(Verdict::Rejected, false).is_empty());
+        let ids: Vec<&str> = fixes(Verdict::NotExpectingProxy, true)
+            .iter()
+            .map(|f| f.id)
+            .collect();
+        assert!(
+            ids.contains(&"ingress-nginx-use-proxy-protocol")
+                && ids.contains(&"haproxy-accept-proxy")
+        );
     }
 }

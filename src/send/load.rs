@@ -98,7 +98,7 @@ pub async fn run(
                 && Instant::now() < deadline
             {
                 let reply = exchange(&plan, &addrs).await?;
-                let verdict = explain(&reply, sent_header, plan.udp).verdict;
+                let verdict = explain(&reply, plan.sent(sent_header)).verdict;
                 let checks = plan.expect.check(&reply);
                 let ok = if checks.is_empty() {
                     !verdict.is_problem()

@@ -48,6 +48,16 @@ impl Plan {
         self.header.build(local, peer)
     }
 
+    /// What explaining a reply needs to know about this plan.
+    pub fn sent(&self, header: bool) -> explain::Sent {
+        explain::Sent {
+            header,
+            udp: self.udp,
+            split: self.net.split != net::Split::Whole,
+            stacked: self.header.twice,
+        }
+    }
+
     fn message(&self, local: SocketAddr, peer: SocketAddr) -> Result<Message, BuildError> {
         Ok(Message {
             header: self.header.build(local, peer)?,

@@ -7,9 +7,11 @@ use super::explain::Explanation;
 use super::load::LoadSummary;
 use super::{http_status, Check};
 use crate::codec;
-use crate::net::Reply;
+use crate::diagnose::fixes;
+use crate::net::{End, Reply};
+use crate::receivers;
 use crate::render::json::{HeaderJson, SniffJson, SCHEMA};
-use crate::render::{hexdump, Style};
+use crate::render::{inspect, Style};
 
 /// How much of the reply the JSON and the human view show as text.
 pub const REPLY_TEXT_MAX: usize = 4096;
@@ -98,6 +100,11 @@ pub struct SendJson {
     /// Every expectation met (without any: connected, for load runs:
     /// every exchange ok).
     pub ok: bool,
+    /// Header then payload, as sent (the human view decodes it again).
+    #[serde(skip)]
+    pub bytes: Vec<u8>,
+    #[serde(skip)]
+    pub header_len: usize,
 }
 
 impl SendJson {
@@ -136,6 +143,8 @@ impl SendJson {
             expectations: Vec::new(),
             load: None,
             ok: true,
+            bytes: all,
+            header_len: header.len(),
         }
     }
 
@@ -168,7 +177,7 @@ impl SendJson {
             total: ms(reply.timings.total),
         });
         self.ok = if checks.is_empty() {
-            reply.connected
+            reply.connected && reply.end != End::Refused
         } else {
             checks.iter().all(|c| c.met)
         };
@@ -204,17 +213,45 @@ impl SendJson {
         if let (Some(local), Some(peer)) = (&self.local, &self.peer) {
             line(&mut out, "socket", format!("{local} -> {peer}"));
         }
-        out.push_str(&header_view(&self.header, style));
-        if let Some(p) = &self.payload {
+        let header = &self.bytes[..self.header_len];
+        let decoded = codec::decode_final(header);
+        if header.is_empty() {
+            line(
+                &mut out,
+                "header",
+                "none (no PROXY header is sent)".to_string(),
+            );
+        } else if self.mode == "dry-run" {
+            // The inspect view, with what receivers would do.
+            out.push('\n');
+            let predictions = receivers::predict(&decoded, &self.bytes);
+            out.push_str(&inspect::render(
+                &decoded,
+                &self.bytes,
+                &predictions,
+                *style,
+            ));
+            out.push('\n');
+        } else {
+            let tuple = match self.header.version {
+                Some(_) => format!(" {}", self.header.tuple()),
+                None => String::new(),
+            };
+            line(
+                &mut out,
+                "header",
+                format!("{}{tuple}", inspect::verdict_line(&decoded, *style)),
+            );
+            if let Some(e) = &self.header.error {
+                line(&mut out, "", format!("rule {}: {}", e.rule, e.hint));
+            }
+        }
+        if let Some(p) = self.payload.as_ref().filter(|_| self.mode != "dry-run") {
             line(
                 &mut out,
                 "payload",
                 format!("{} ({} bytes)", p.description, p.length),
             );
-        }
-        if self.mode == "dry-run" || self.header.verdict != "valid" {
-            let bytes = hex::decode(&self.header_hex).unwrap_or_default();
-            out.push_str(&style.dim(&hexdump::classic(&bytes, None, crate::render::Style::plain())));
         }
         if let Some(b) = &self.banner {
             line(
@@ -258,13 +295,7 @@ impl SendJson {
             }
             if !e.fixes.is_empty() {
                 out.push_str(&format!("{}\n", style.bold("fix")));
-                for f in &e.fixes {
-                    out.push_str(&format!(
-                        "  {}{}\n",
-                        style.accent(&format!("{:<20}", f.place)),
-                        f.fix
-                    ));
-                }
+                out.push_str(&fixes::render_human(&e.fixes, *style));
             }
         }
         for c in &self.expectations {
@@ -280,62 +311,6 @@ impl SendJson {
         }
         out
     }
-}
-
-/// A few lines about one header, from its inspect-schema view.
-pub fn header_view(h: &HeaderJson, style: &Style) -> String {
-    let mut out = String::new();
-    let mut line = |key: &str, value: String| {
-        out.push_str(&format!("{}{value}\n", style.bold(&format!("{key:<10}"))))
-    };
-    let verdict = match h.verdict {
-        "valid" => style.good("valid"),
-        v => style.bad(v),
-    };
-    let what = match (h.version, h.command, h.protocol) {
-        (Some(v), Some(c), Some(p)) => format!("v{v} {c} {p} {}", h.tuple()),
-        _ => String::new(),
-    };
-    let len = h
-        .length
-        .map(|l| format!(" ({l} bytes)"))
-        .unwrap_or_default();
-    line("header", format!("{verdict} {what}{len}"));
-    for t in &h.tlvs {
-        let value = t
-            .decoded
-            .clone()
-            .unwrap_or_else(|| format!("0x{}", t.value));
-        line(
-            "  tlv",
-            format!("{} (0x{:02x}, {} bytes): {value}", t.name, t.kind, t.length),
-        );
-    }
-    for w in &h.warnings {
-        line("  warning", style.warn(w.message));
-    }
-    if let Some(e) = &h.error {
-        line(
-            "  error",
-            format!(
-                "{} at byte {} ({}): {}",
-                e.message, e.offset, e.rule, e.hint
-            ),
-        );
-    }
-    if let Some(n) = h.needed {
-        line(
-            "  error",
-            format!("incomplete: at least {n} more bytes are needed"),
-        );
-    }
-    if let Some(s) = &h.looks_like {
-        line(
-            "  error",
-            format!("not a PROXY header; looks like {}", s.description),
-        );
-    }
-    out
 }
 
 fn load_view(l: &LoadSummary, style: &Style) -> String {
