@@ -7,7 +7,7 @@
 //! table holds at most `max_flows` entries, evicting on close, on idle time
 //! and, when full, the least recently seen.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::net::SocketAddr;
 
 use super::link::{Segment, Transport};
@@ -258,7 +258,7 @@ pub struct FlowTable {
 impl FlowTable {
     pub fn new(limits: Limits) -> Self {
         FlowTable {
-            flows: HashMap::new(),
+            flows: HashMap::default(),
             limits: Limits {
                 max_flows: limits.max_flows.max(1),
                 ..limits
@@ -306,70 +306,21 @@ impl FlowTable {
                 }
             }
         }
-        if !self.flows.contains_key(&key) {
-            let Some(flow) = self.start(ts, seg) else {
-                self.stray_packets += 1;
-                return;
-            };
-            if self.flows.len() >= self.limits.max_flows {
-                self.evict_oldest(decide);
-            }
-            self.flows.insert(key, flow);
-        }
         let max = self.limits.max_bytes;
-        let Some(flow) = self.flows.get_mut(&key) else {
+        // The common case, one lookup: a packet of a flow already tracked.
+        if let Some(flow) = self.flows.get_mut(&key) {
+            update(flow, ts, seg, max, ready, decide);
+            return;
+        }
+        let Some(mut flow) = self.start(ts, seg) else {
+            self.stray_packets += 1;
             return;
         };
-        flow.last_seen = ts;
-        flow.packets += 1;
-        let side = if seg.src == flow.client {
-            Side::Client
-        } else {
-            Side::Server
-        };
-        match seg.transport {
-            Transport::Tcp {
-                seq,
-                ack,
-                flags,
-                payload,
-            } => {
-                if flags.syn {
-                    flow.start_seen = true;
-                    flow.stream(side).set_base(seq.wrapping_add(1));
-                    if flags.ack && side == Side::Server {
-                        flow.synack_seen = true;
-                        flow.client_data.set_base(ack);
-                    }
-                }
-                if !flow.decided {
-                    // SYN data (TCP Fast Open) starts at ISN + 1 too.
-                    let start = if flags.syn { seq.wrapping_add(1) } else { seq };
-                    flow.stream(side).add(start, payload, max);
-                }
-                if flags.rst {
-                    flow.end(side, End::Rst);
-                } else if flags.fin {
-                    flow.end(side, End::Fin);
-                }
-            }
-            Transport::Udp { payload } => {
-                if !flow.decided && flow.stream(side).bytes().is_empty() {
-                    flow.stream(side).add(0, payload, max);
-                }
-            }
+        if self.flows.len() >= self.limits.max_flows {
+            self.evict_oldest(decide);
         }
-        if !flow.decided && (ready(flow) || flow.closed()) {
-            let why = if flow.closed() {
-                Why::Closed
-            } else {
-                Why::Ready
-            };
-            decide(flow, why);
-            flow.decided = true;
-            flow.client_data.release();
-            flow.server_data.release();
-        }
+        update(&mut flow, ts, seg, max, ready, decide);
+        self.flows.insert(key, flow);
     }
 
     /// A new flow for a segment with no entry, or `None` when the segment
@@ -436,6 +387,67 @@ impl FlowTable {
     pub fn finish_all(&mut self, decide: &mut dyn FnMut(&Flow, Why)) {
         let keys = self.flows.iter().map(|(k, f)| (f.id, *k)).collect();
         self.remove(keys, Why::CaptureEnd, decide);
+    }
+}
+
+/// Account for one segment of a known flow, and decide it when it is ready.
+fn update(
+    flow: &mut Flow,
+    ts: Timestamp,
+    seg: &Segment<'_>,
+    max: usize,
+    ready: &dyn Fn(&Flow) -> bool,
+    decide: &mut dyn FnMut(&Flow, Why),
+) {
+    flow.last_seen = ts;
+    flow.packets += 1;
+    let side = if seg.src == flow.client {
+        Side::Client
+    } else {
+        Side::Server
+    };
+    match seg.transport {
+        Transport::Tcp {
+            seq,
+            ack,
+            flags,
+            payload,
+        } => {
+            if flags.syn {
+                flow.start_seen = true;
+                flow.stream(side).set_base(seq.wrapping_add(1));
+                if flags.ack && side == Side::Server {
+                    flow.synack_seen = true;
+                    flow.client_data.set_base(ack);
+                }
+            }
+            if !flow.decided {
+                // SYN data (TCP Fast Open) starts at ISN + 1 too.
+                let start = if flags.syn { seq.wrapping_add(1) } else { seq };
+                flow.stream(side).add(start, payload, max);
+            }
+            if flags.rst {
+                flow.end(side, End::Rst);
+            } else if flags.fin {
+                flow.end(side, End::Fin);
+            }
+        }
+        Transport::Udp { payload } => {
+            if !flow.decided && flow.stream(side).bytes().is_empty() {
+                flow.stream(side).add(0, payload, max);
+            }
+        }
+    }
+    if !flow.decided && (ready(flow) || flow.closed()) {
+        let why = if flow.closed() {
+            Why::Closed
+        } else {
+            Why::Ready
+        };
+        decide(flow, why);
+        flow.decided = true;
+        flow.client_data.release();
+        flow.server_data.release();
     }
 }
 

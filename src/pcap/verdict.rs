@@ -146,8 +146,7 @@ pub fn ready(flow: &Flow) -> bool {
     if flow.udp {
         return !client.is_empty();
     }
-    let settled =
-        !client.is_empty() && !matches!(codec::decode(client), Decoded::Incomplete { .. });
+    let settled = header_settled(client);
     // A client that closed without sending anything can't send a header
     // any more: a connect-and-close.
     let silent_close =
@@ -155,13 +154,26 @@ pub fn ready(flow: &Flow) -> bool {
     (settled && !flow.server_data.bytes().is_empty()) || flow.server_end.is_some() || silent_close
 }
 
+/// Whether the client's first bytes say all they will about a header.
+/// Only bytes that can start one (`\r` for v2, `P` for v1) need decoding;
+/// anything else is already known not to be a header, so this stays cheap
+/// on the hot path (it runs for every packet of an undecided flow).
+fn header_settled(client: &[u8]) -> bool {
+    match client.first() {
+        None => false,
+        Some(b'\r' | b'P' | b'p') => !matches!(codec::decode(client), Decoded::Incomplete { .. }),
+        Some(_) => true,
+    }
+}
+
 /// Decide a flow.
 pub fn judge(flow: &Flow, why: Why) -> Judgement {
-    let response = response(flow);
+    let answer = sniff::classify(flow.server_data.bytes());
+    let response = response(flow, &answer);
     let (verdict, reason, header) = if flow.udp {
         judge_udp(flow)
     } else {
-        judge_tcp(flow, why)
+        judge_tcp(flow, why, &answer)
     };
     Judgement {
         verdict,
@@ -171,7 +183,7 @@ pub fn judge(flow: &Flow, why: Why) -> Judgement {
     }
 }
 
-fn response(flow: &Flow) -> ResponseJson {
+fn response(flow: &Flow, sniffed: &Sniffed<'_>) -> ResponseJson {
     let answer = flow.server_data.bytes();
     let close = flow.first_close.map(|side| {
         let end = match side {
@@ -186,7 +198,7 @@ fn response(flow: &Flow) -> ResponseJson {
         }
     });
     ResponseJson {
-        answer: (!answer.is_empty()).then(|| SniffJson::of(answer)),
+        answer: (!answer.is_empty()).then(|| SniffJson::from_sniffed(sniffed, answer.len())),
         close,
     }
 }
@@ -221,7 +233,7 @@ fn judge_udp(flow: &Flow) -> Decision {
     (v, r, header)
 }
 
-fn judge_tcp(flow: &Flow, why: Why) -> Decision {
+fn judge_tcp(flow: &Flow, why: Why, sniffed: &Sniffed<'_>) -> Decision {
     use Verdict::*;
     if !flow.start_seen {
         return (
@@ -263,7 +275,7 @@ fn judge_tcp(flow: &Flow, why: Why) -> Decision {
         };
     }
     let ended = any_close || why == Why::Closed;
-    let partial = matches!(codec::decode(client), Decoded::Incomplete { .. });
+    let partial = !header_settled(client);
     if partial && !ended && answer.is_empty() {
         let header = HeaderJson::new(&codec::decode(client), client);
         return (
@@ -274,14 +286,13 @@ fn judge_tcp(flow: &Flow, why: Why) -> Decision {
     }
     let decoded = codec::decode_final(client);
     let header = Some(HeaderJson::new(&decoded, client));
-    let sniffed = sniff::classify(answer);
     let (v, r) = match decoded {
         Decoded::Complete(h) => {
             let v = h.version.number();
             let payload = client.len() > h.len();
             if h.command == Command::Local {
                 (HealthCheck, format!("a v{v} LOCAL header (a health check)"))
-            } else if let Some(why) = rejection(&sniffed) {
+            } else if let Some(why) = rejection(sniffed) {
                 (
                     UnexpectedHeader,
                     format!(
