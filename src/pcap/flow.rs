@@ -36,9 +36,6 @@ impl Default for Limits {
 
 /// How often (capture seconds) the table is swept for idle flows.
 const SWEEP_EVERY: u64 = 5;
-/// How long a closed flow's tombstone stays, to absorb late ACKs and
-/// retransmissions (capture seconds).
-const CLOSED_LINGER: u64 = 2;
 
 /// The start of one direction of a stream, reassembled.
 #[derive(Debug, Default, Clone)]
@@ -310,6 +307,12 @@ impl FlowTable {
         // The common case, one lookup: a packet of a flow already tracked.
         if let Some(flow) = self.flows.get_mut(&key) {
             update(flow, ts, seg, max, ready, decide);
+            // A closed, decided flow is forgotten at once: what can still
+            // come (the last ACK, a retransmitted FIN) carries no data and
+            // can't start a new flow, so the table only holds open flows.
+            if flow.decided && flow.closed() {
+                self.flows.remove(&key);
+            }
             return;
         }
         let Some(mut flow) = self.start(ts, seg) else {
@@ -320,7 +323,9 @@ impl FlowTable {
             self.evict_oldest(decide);
         }
         update(&mut flow, ts, seg, max, ready, decide);
-        self.flows.insert(key, flow);
+        if !(flow.decided && flow.closed()) {
+            self.flows.insert(key, flow);
+        }
     }
 
     /// A new flow for a segment with no entry, or `None` when the segment
@@ -349,8 +354,7 @@ impl FlowTable {
         let mut gone: Vec<(u64, Key)> = Vec::new();
         for (key, f) in &self.flows {
             let quiet = now.secs_since(f.last_seen);
-            let linger = if f.closed() { CLOSED_LINGER } else { idle };
-            if quiet >= linger {
+            if quiet >= idle {
                 gone.push((f.id, *key));
             }
         }
