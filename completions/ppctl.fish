@@ -30,6 +30,7 @@ never\t''"
 complete -c ppctl -n "__fish_ppctl_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ppctl -n "__fish_ppctl_needs_command" -s V -l version -d 'Print version'
 complete -c ppctl -n "__fish_ppctl_needs_command" -f -a "inspect" -d 'Decode and explain bytes: is this a valid PROXY header, and what would receivers do?'
+complete -c ppctl -n "__fish_ppctl_needs_command" -f -a "pcap" -d 'Find every PROXY header in a capture, pair it with the server\'s answer, and give a verdict per flow'
 complete -c ppctl -n "__fish_ppctl_needs_command" -f -a "completions" -d 'Print shell completions to stdout'
 complete -c ppctl -n "__fish_ppctl_needs_command" -f -a "man" -d 'Write the man page (docs/ppctl.1 by default)'
 complete -c ppctl -n "__fish_ppctl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -45,6 +46,26 @@ never\t''"
 complete -c ppctl -n "__fish_ppctl_using_subcommand inspect" -l json -d 'Print one JSON object (schema in docs/json.md)'
 complete -c ppctl -n "__fish_ppctl_using_subcommand inspect" -l eof -d 'Treat the input as everything there will ever be: a header cut short is reported as truncated (invalid), not as incomplete'
 complete -c ppctl -n "__fish_ppctl_using_subcommand inspect" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c ppctl -n "__fish_ppctl_using_subcommand pcap" -l verdict -d 'Report only flows with these verdicts (comma-separated or repeated)' -r -f -a "proxied\t'A valid header, and the server answered normally'
+unexpected-header\t'A header was sent and the receiver treated it as data (HTTP 400, TLS alert, hang-up)'
+missing-header\t'No header, and the server closed or reset without answering'
+invalid-header\t'The client sent a header that breaks the spec'
+health-check\t'A LOCAL header, or a connect-and-close'
+plain\t'No header, normal traffic'
+incomplete\t'The start or the end of the flow is not in the capture'"
+complete -c ppctl -n "__fish_ppctl_using_subcommand pcap" -l client -d 'Report only flows whose client matches: CIDR, address, port (443 or :443) or address:port' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand pcap" -l server -d 'Report only flows whose server matches: CIDR, address, port or address:port' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand pcap" -l limit -d 'Stop after this many reported flows' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand pcap" -l max-bytes -d 'Bytes reassembled per direction of each flow (enough for the header and the start of the answer)' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand pcap" -l max-flows -d 'Flows tracked at once; the least recently seen are decided early beyond it' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand pcap" -l idle-timeout -d 'Seconds (capture time) without a packet after which a flow is decided with what was seen' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand pcap" -l color -d 'When to use color: auto (a terminal, and NO_COLOR unset), always, never' -r -f -a "auto\t'Color when stdout is a terminal and NO_COLOR is not set'
+always\t''
+never\t''"
+complete -c ppctl -n "__fish_ppctl_using_subcommand pcap" -l json -d 'Print one JSON object per flow, then a summary object (docs/json.md)'
+complete -c ppctl -n "__fish_ppctl_using_subcommand pcap" -l summary -d 'Print only the summary'
+complete -c ppctl -n "__fish_ppctl_using_subcommand pcap" -l explain -d 'Add the reason for each verdict; problems come with cause and fix'
+complete -c ppctl -n "__fish_ppctl_using_subcommand pcap" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ppctl -n "__fish_ppctl_using_subcommand completions" -l color -d 'When to use color: auto (a terminal, and NO_COLOR unset), always, never' -r -f -a "auto\t'Color when stdout is a terminal and NO_COLOR is not set'
 always\t''
 never\t''"
@@ -54,7 +75,8 @@ complete -c ppctl -n "__fish_ppctl_using_subcommand man" -l color -d 'When to us
 always\t''
 never\t''"
 complete -c ppctl -n "__fish_ppctl_using_subcommand man" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect completions man help" -f -a "inspect" -d 'Decode and explain bytes: is this a valid PROXY header, and what would receivers do?'
-complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect completions man help" -f -a "completions" -d 'Print shell completions to stdout'
-complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect completions man help" -f -a "man" -d 'Write the man page (docs/ppctl.1 by default)'
-complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect pcap completions man help" -f -a "inspect" -d 'Decode and explain bytes: is this a valid PROXY header, and what would receivers do?'
+complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect pcap completions man help" -f -a "pcap" -d 'Find every PROXY header in a capture, pair it with the server\'s answer, and give a verdict per flow'
+complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect pcap completions man help" -f -a "completions" -d 'Print shell completions to stdout'
+complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect pcap completions man help" -f -a "man" -d 'Write the man page (docs/ppctl.1 by default)'
+complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect pcap completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
