@@ -30,6 +30,11 @@ never\t''"
 complete -c ppctl -n "__fish_ppctl_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ppctl -n "__fish_ppctl_needs_command" -s V -l version -d 'Print version'
 complete -c ppctl -n "__fish_ppctl_needs_command" -f -a "inspect" -d 'Decode and explain bytes: is this a valid PROXY header, and what would receivers do?'
+complete -c ppctl -n "__fish_ppctl_needs_command" -f -a "explain" -d 'Explain a pasted log line or error message: which system, what it means, the fix'
+complete -c ppctl -n "__fish_ppctl_needs_command" -f -a "probe" -d 'Find out what an endpoint expects: no header, v1, v2, or either (spoofable)'
+complete -c ppctl -n "__fish_ppctl_needs_command" -f -a "listen" -d 'Stand up a receiver that shows exactly what arrived (like nginx with or without proxy_protocol)'
+complete -c ppctl -n "__fish_ppctl_needs_command" -f -a "repro" -d 'Reproduce the sender/receiver mismatch (the 400 Bad Request) on loopback, and explain each cell'
+complete -c ppctl -n "__fish_ppctl_needs_command" -f -a "send" -d 'Send a crafted PROXY header (and a payload) to a receiver, and explain its reply'
 complete -c ppctl -n "__fish_ppctl_needs_command" -f -a "pcap" -d 'Find every PROXY header in a capture, pair it with the server\'s answer, and give a verdict per flow'
 complete -c ppctl -n "__fish_ppctl_needs_command" -f -a "completions" -d 'Print shell completions to stdout'
 complete -c ppctl -n "__fish_ppctl_needs_command" -f -a "man" -d 'Write the man page (docs/ppctl.1 by default)'
@@ -46,6 +51,118 @@ never\t''"
 complete -c ppctl -n "__fish_ppctl_using_subcommand inspect" -l json -d 'Print one JSON object (schema in docs/json.md)'
 complete -c ppctl -n "__fish_ppctl_using_subcommand inspect" -l eof -d 'Treat the input as everything there will ever be: a header cut short is reported as truncated (invalid), not as incomplete'
 complete -c ppctl -n "__fish_ppctl_using_subcommand inspect" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c ppctl -n "__fish_ppctl_using_subcommand explain" -s f -l file -d 'Read the lines from a file (a log file)' -r -F
+complete -c ppctl -n "__fish_ppctl_using_subcommand explain" -l color -d 'When to use color: auto (a terminal, and NO_COLOR unset), always, never' -r -f -a "auto\t'Color when stdout is a terminal and NO_COLOR is not set'
+always\t''
+never\t''"
+complete -c ppctl -n "__fish_ppctl_using_subcommand explain" -l json -d 'Print one JSON object (docs/json-diagnose.md)'
+complete -c ppctl -n "__fish_ppctl_using_subcommand explain" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c ppctl -n "__fish_ppctl_using_subcommand probe" -l sni -d 'TLS server name to send (default: the target\'s host)' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand probe" -l timeout -d 'Seconds to wait for the connect and for each reply' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand probe" -l expect -d 'Exit 1 unless the endpoint is of this class (for CI)' -r -f -a "requires-v1\t'Takes a v1 header only, and nothing without one'
+requires-v2\t'Takes a v2 header only, and nothing without one'
+requires-v1-or-v2\t'Takes v1 or v2, and nothing without a header'
+no-proxy-protocol\t'Does not parse PROXY headers: answers plain connections, rejects headers'
+optional\t'Takes connections with and without a header: spoofable'
+unreachable\t'No connection could be made'
+inconclusive\t'Connected, but nothing was accepted: the probe could not tell (try --tls or --banner)'"
+complete -c ppctl -n "__fish_ppctl_using_subcommand probe" -l color -d 'When to use color: auto (a terminal, and NO_COLOR unset), always, never' -r -f -a "auto\t'Color when stdout is a terminal and NO_COLOR is not set'
+always\t''
+never\t''"
+complete -c ppctl -n "__fish_ppctl_using_subcommand probe" -l tls -d 'Send a TLS ClientHello after the header instead of an HTTP request (the certificate is never verified)'
+complete -c ppctl -n "__fish_ppctl_using_subcommand probe" -l banner -d 'Send nothing after the header: wait for a server-speaks-first protocol\'s banner (SMTP, SSH, FTP, ...)'
+complete -c ppctl -n "__fish_ppctl_using_subcommand probe" -l json -d 'Print one JSON object (docs/json-diagnose.md)'
+complete -c ppctl -n "__fish_ppctl_using_subcommand probe" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l proxy-protocol -d 'What the receiver expects: auto (v1, v2 or no header; results are spoofable), require (nginx `listen ... proxy_protocol`), off (nginx without it: a header gets 400 Bad Request)' -r -f -a "auto\t'Accept a v1 header, a v2 header or none, and say which arrived. Such a port lets any client forge its address: results are labelled spoofable (the spec says a receiver MUST NOT guess; this is a tool)'
+require\t'Like nginx `listen ... proxy_protocol`: a missing or broken header is logged as `broken header: "..."` and the connection is closed'
+off\t'Like nginx without `proxy_protocol`: a PROXY header is a bad request line and gets nginx\'s `400 Bad Request`'"
+complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l trust -d 'Peers allowed to send a header, like nginx `set_real_ip_from` (repeat or comma-separate; a bare IP is a /32 or /128). Others\' headers are rejected (require) or ignored (auto). Without it, anyone may' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l max-header -d 'Largest v2 header accepted, in bytes (16 + len)' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l header-timeout -d 'Time allowed for a complete header (as ingress-nginx\'s proxy-protocol-header-timeout), e.g. 5s, 250ms' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l idle-timeout -d 'Longest silence after the header before closing' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l max-conns -d 'Connections served at once; more wait in the kernel\'s backlog' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l drain -d 'On SIGINT/SIGTERM, time in-flight connections get to finish' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l count -d 'Exit after N connections (datagrams with --udp)' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l expect-src -d 'Exit 1 unless every connection\'s header claims this source IP' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l expect-version -d 'Exit 1 unless every connection carried a header of this version' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l color -d 'When to use color: auto (a terminal, and NO_COLOR unset), always, never' -r -f -a "auto\t'Color when stdout is a terminal and NO_COLOR is not set'
+always\t''
+never\t''"
+complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l echo -d 'Echo non-HTTP bytes back (otherwise they are logged as a hexdump and the connection is closed)'
+complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l udp -d 'Listen on UDP instead: decode a v2 header in every datagram'
+complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l json -d 'JSON Lines on stdout: a "listening" object first (with the bound addresses), one "connection" object per connection, a "summary" at the end (docs/json-listen.md). Without it the same events are text lines, also on stdout, starting with `listening on ADDR`'
+complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c ppctl -n "__fish_ppctl_using_subcommand repro" -l target -d 'Run the sender column (no header, v1, v2) against this receiver (HOST:PORT) and say which receiver column it behaves like' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand repro" -l timeout -d 'With --target: how long to wait for each reply' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand repro" -l color -d 'When to use color: auto (a terminal, and NO_COLOR unset), always, never' -r -f -a "auto\t'Color when stdout is a terminal and NO_COLOR is not set'
+always\t''
+never\t''"
+complete -c ppctl -n "__fish_ppctl_using_subcommand repro" -l json -d 'Print the matrix as one JSON object (docs/json-listen.md)'
+complete -c ppctl -n "__fish_ppctl_using_subcommand repro" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l src -d 'Claimed source [default: the real local end of the socket]' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l dst -d 'Claimed destination [default: the real peer end of the socket]' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l unix-src -d 'UNIX source path (v2; a leading @ is the abstract namespace)' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l unix-dst -d 'UNIX destination path (v2)' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l like -d 'Send what a real emitter sends (see docs/presets.md)' -r -f -a "aws-nlb\t'AWS Network Load Balancer: v2 PROXY TCP4/TCP6 with the real ends, sent in the same segment as the first payload (on_first_ack_with_payload); with --aws-vpce-id, the 0xEA VPC-endpoint TLV (PrivateLink)'
+aws-nlb-health\t'AWS NLB health check: v2 LOCAL with family byte 0x11 but no address block, a CRC32C TLV and 74 bytes of NOOP padding (len 84)'
+haproxy\t'HAProxy `send-proxy-v2`: v2 PROXY TCP4/TCP6, no TLVs (add --crc32c, --unique-id, --authority for proxy-v2-options)'
+haproxy-check\t'HAProxy health check (`check-send-proxy`, 2.1+): v2 LOCAL, AF_UNSPEC, no address block: 16 bytes'
+nginx\t'nginx stream `proxy_protocol on`: a v1 TCP4/TCP6 line (nginx sends v1 only)'
+gcp-tcp-proxy\t'GCP TCP/SSL proxy load balancer (`--proxy-header=PROXY_V1`): a v1 line'
+azure-pls\t'Azure Private Link Service: v2 PROXY + the 0xEE TLV, subtype 0x01, the private endpoint LINKID as u32 little-endian (--azure-link-id, default 1)'"
+complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l tlv -d 'A TLV: TYPE is a number (0xEA, 234) or a name (AUTHORITY); VALUE is hex after 0x, else text. Repeatable' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l alpn -d 'ALPN TLV (e.g. h2)' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l authority -d 'AUTHORITY TLV (the SNI host name)' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l unique-id -d 'UNIQUE_ID TLV (at most 128 bytes)' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l noop -d 'NOOP TLV with N bytes of padding' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l ssl-version -d 'SSL TLV with this SSL_VERSION sub-TLV (e.g. TLSv1.3)' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l ssl-cn -d 'SSL TLV with this client-certificate CN (sets the certificate bits)' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l ssl-cipher -d 'SSL TLV with this SSL_CIPHER sub-TLV' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l ssl-verify -d 'SSL TLV `verify` field (0 = client certificate verified)' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l netns -d 'NETNS TLV (network namespace name)' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l aws-vpce-id -d 'AWS TLV (0xEA), subtype 0x01: VPC endpoint id (vpce-...)' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l azure-link-id -d 'Azure TLV (0xEE), subtype 0x01: private endpoint LINKID' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l gcp-psc-id -d 'GCP TLV (0xE0): Private Service Connect connection id' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l path -d 'Path of the default HTTP GET' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l data -d 'Send this text after the header instead of the GET (\\r \\n \\t \\\\ \\xNN escapes); `-` reads stdin' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l data-file -d 'Send this file\'s bytes after the header; `-` reads stdin' -r -F
+complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l split -d 'Cut the header into pieces: at byte offsets (5,12) or `bytewise`' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l split-delay -d 'Pause between the pieces of --split' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l wait-banner -d 'Wait for the server to speak first (up to DURATION, default 2s) before sending' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l corrupt -d 'Break the header on purpose (crc adds a CRC32C TLV if needed)' -r -f -a "signature\t'v1: `PROXZ`; v2: last signature byte 0x0A -> 0x0B'
+version\t'v2: version nibble 1 instead of 2'
+command\t'v2: command nibble 2 (neither LOCAL nor PROXY)'
+family\t'v2: family nibble 4; v1: TCP4 and TCP6 swapped (family/address mismatch)'
+length-short\t'v2: `len` one byte shorter than the address block needs'
+length-long\t'v2: `len` 16 bytes longer than what is sent (the receiver waits)'
+crc\t'v2: a wrong CRC32C value (the header gets a CRC32C TLV if it has none)'
+tlv-overrun\t'v2: a last TLV that declares more bytes than the header holds'
+v1-leading-zero\t'v1: the source port written with a leading zero'
+v1-lf-only\t'v1: the line ends with a bare LF'
+truncate\t'Either: only the first half of the header'"
+complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l raw -d 'Send these bytes (hex) instead of a header' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l timeout -d 'How long to wait for the reply (and for each further piece of it)' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l connect-timeout -d 'How long to wait for the connection' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l max-reply -d 'Keep at most this many reply bytes' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l expect-status -d 'Exit 0 only if the reply is an HTTP response with this status' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l connections -d 'Load mode: make N connections (each one exchange)' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l concurrency -d 'Load mode: at most C connections at a time' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l duration -d 'Load mode: stop starting connections after this long' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l color -d 'When to use color: auto (a terminal, and NO_COLOR unset), always, never' -r -f -a "auto\t'Color when stdout is a terminal and NO_COLOR is not set'
+always\t''
+never\t''"
+complete -c ppctl -n "__fish_ppctl_using_subcommand send" -s 1 -l v1 -d 'Send a v1 (text) header'
+complete -c ppctl -n "__fish_ppctl_using_subcommand send" -s 2 -l v2 -d 'Send a v2 (binary) header'
+complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l local -d 'v2 LOCAL command (a health check) instead of PROXY; no addresses unless --src/--dst are given'
+complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l unknown -d 'No addresses: v1 `PROXY UNKNOWN`, v2 AF_UNSPEC'
+complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l udp -d 'UDP: a v2 DGRAM header and the payload in one datagram'
+complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l crc32c -d 'CRC32C TLV, computed over the header'
+complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l no-payload -d 'Send the header alone'
+complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l twice -d 'Send the header twice (a stacked header)'
+complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l dry-run -d 'Print the header that would be sent, and send nothing'
+complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l expect-close -d 'Exit 0 only if the receiver closes or resets without replying'
+complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l json -d 'Print one JSON object (docs/json-send.md)'
+complete -c ppctl -n "__fish_ppctl_using_subcommand send" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ppctl -n "__fish_ppctl_using_subcommand pcap" -l verdict -d 'Report only flows with these verdicts (comma-separated or repeated)' -r -f -a "proxied\t'A valid header, and the server answered normally'
 unexpected-header\t'A header was sent and the receiver treated it as data (HTTP 400, TLS alert, hang-up)'
 missing-header\t'No header, and the server closed or reset without answering'
@@ -75,8 +192,13 @@ complete -c ppctl -n "__fish_ppctl_using_subcommand man" -l color -d 'When to us
 always\t''
 never\t''"
 complete -c ppctl -n "__fish_ppctl_using_subcommand man" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect pcap completions man help" -f -a "inspect" -d 'Decode and explain bytes: is this a valid PROXY header, and what would receivers do?'
-complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect pcap completions man help" -f -a "pcap" -d 'Find every PROXY header in a capture, pair it with the server\'s answer, and give a verdict per flow'
-complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect pcap completions man help" -f -a "completions" -d 'Print shell completions to stdout'
-complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect pcap completions man help" -f -a "man" -d 'Write the man page (docs/ppctl.1 by default)'
-complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect pcap completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect explain probe listen repro send pcap completions man help" -f -a "inspect" -d 'Decode and explain bytes: is this a valid PROXY header, and what would receivers do?'
+complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect explain probe listen repro send pcap completions man help" -f -a "explain" -d 'Explain a pasted log line or error message: which system, what it means, the fix'
+complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect explain probe listen repro send pcap completions man help" -f -a "probe" -d 'Find out what an endpoint expects: no header, v1, v2, or either (spoofable)'
+complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect explain probe listen repro send pcap completions man help" -f -a "listen" -d 'Stand up a receiver that shows exactly what arrived (like nginx with or without proxy_protocol)'
+complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect explain probe listen repro send pcap completions man help" -f -a "repro" -d 'Reproduce the sender/receiver mismatch (the 400 Bad Request) on loopback, and explain each cell'
+complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect explain probe listen repro send pcap completions man help" -f -a "send" -d 'Send a crafted PROXY header (and a payload) to a receiver, and explain its reply'
+complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect explain probe listen repro send pcap completions man help" -f -a "pcap" -d 'Find every PROXY header in a capture, pair it with the server\'s answer, and give a verdict per flow'
+complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect explain probe listen repro send pcap completions man help" -f -a "completions" -d 'Print shell completions to stdout'
+complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect explain probe listen repro send pcap completions man help" -f -a "man" -d 'Write the man page (docs/ppctl.1 by default)'
+complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect explain probe listen repro send pcap completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -31,6 +31,16 @@ pub struct Cli {
 pub enum Command {
     /// Decode and explain bytes: is this a valid PROXY header, and what would receivers do?
     Inspect(crate::cmd::inspect::InspectArgs),
+    /// Explain a pasted log line or error message: which system, what it means, the fix.
+    Explain(crate::cmd::explain::ExplainArgs),
+    /// Find out what an endpoint expects: no header, v1, v2, or either (spoofable).
+    Probe(crate::cmd::probe::ProbeArgs),
+    /// Stand up a receiver that shows exactly what arrived (like nginx with or without proxy_protocol).
+    Listen(crate::cmd::listen::ListenArgs),
+    /// Reproduce the sender/receiver mismatch (the 400 Bad Request) on loopback, and explain each cell.
+    Repro(crate::cmd::repro::ReproArgs),
+    /// Send a crafted PROXY header (and a payload) to a receiver, and explain its reply.
+    Send(Box<crate::cmd::send::SendArgs>),
     /// Find every PROXY header in a capture, pair it with the server's answer, and give a verdict per flow.
     Pcap(crate::cmd::pcap::PcapArgs),
     /// Print shell completions to stdout.

@@ -6,10 +6,15 @@
 pub mod cli;
 pub mod cmd;
 pub mod codec;
+pub mod diagnose;
 pub mod error;
 pub mod input;
+pub mod listen;
+pub mod net;
 pub mod pcap;
 pub mod receivers;
 pub mod render;
+pub mod repro;
 pub mod samples;
+pub mod send;
 pub mod sniff;

@@ -49,7 +49,12 @@ pub fn predict(decoded: &Decoded<'_>, input: &[u8]) -> Vec<Prediction> {
     match decoded {
         Decoded::Complete(h) => vec![nginx_valid(h), haproxy_valid(h), go_valid(h)],
         Decoded::Incomplete { needed } => vec![
-            p(NGINX, "wait", format!("waits for {needed} more byte(s) until proxy_protocol_timeout, then closes")),
+            if input.first() == Some(&b'\r') {
+                // Seen live: nginx 1.22 logs a partial v2 header this way.
+                p(NGINX, "reject", "header is too large (nginx's message for a v2 header that is not complete in its read)")
+            } else {
+                p(NGINX, "wait", format!("waits for {needed} more byte(s) until proxy_protocol_timeout, then closes"))
+            },
             p(HAPROXY, "reject", format!("{PRX_TRUNCATED} (HAProxy does not wait for the rest of a header once data has arrived)")),
             p(GO, "reject", "a v1 line must arrive in one read (ErrCantReadVersion1Header); a partial v2 header waits for ReadHeaderTimeout"),
         ],
@@ -190,7 +195,12 @@ fn invalid(kind: ErrorKind, input: &[u8]) -> Vec<Prediction> {
         // nginx never verifies CRC32C and reads TLVs lazily.
         CrcMismatch { .. } | CrcLength(_) | TlvOverrun { .. } | TlvTruncated { .. } | UniqueIdTooLong(_) | AuthorityUtf8
         | SslTooShort(_) | SslSubTlv => p(NGINX, "accept", "accepts the connection (it does not verify CRC32C and reads TLVs only when a variable asks)"),
-        V2Version(_) => p(NGINX, "reject", "unknown PROXY protocol version"),
+        V2Version(v) => p(NGINX, "reject", format!("unknown PROXY protocol version: {v}")),
+        // Seen live: nginx takes these, ignores the addresses and uses the real peer.
+        V2Command(_) | V2Family(_) | V2Transport(_) => {
+            p(NGINX, "accept", "accepts, but ignores the addresses: $proxy_protocol_addr is empty and the real peer is used")
+        }
+        V2LengthTooShort { .. } => p(NGINX, "reject", "closes the connection without logging a reason"),
         V2Signature => p(NGINX, "reject", broken),
         Truncated { .. } => p(NGINX, "reject", "closes: the connection ended before the header was complete"),
         _ => p(NGINX, "reject", broken),
@@ -260,8 +270,10 @@ fn is_hexish_addr(input: &[u8]) -> bool {
     input.starts_with(b"PROXY TCP")
 }
 
-/// nginx logs the bytes up to the first CR or LF, escaping non-printable
-/// bytes as \xNN (ngx_escape_string in NGX_ESCAPE_... mode).
+/// The bytes nginx puts between the quotes of `broken header: "…"`. nginx
+/// writes them raw (CR, LF and binary included, so one entry can span
+/// several log lines); here they are cut at the first line end and
+/// non-printable bytes are shown as \xNN, so a terminal stays readable.
 pub fn nginx_escape(input: &[u8]) -> String {
     let end = input
         .iter()

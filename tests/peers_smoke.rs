@@ -60,6 +60,33 @@ fn tlv_value(h: &Header<'_>, kind: u8) -> Option<Vec<u8>> {
     h.tlvs().find(|t| t.kind == kind).map(|t| t.value.to_vec())
 }
 
+/// The payload every proxied test connection carries.
+const PAYLOAD: &[u8] = b"hello";
+
+/// Connect to the proxy on `port`, send `own_header` (empty for a plain
+/// client) and [`PAYLOAD`], and return what `upstream` received (header
+/// and payload) and the client's address.
+fn through_proxy(port: u16, upstream: &Upstream, own_header: &[u8]) -> (Vec<u8>, SocketAddr) {
+    let mut client = TcpStream::connect(("127.0.0.1", port)).expect("connect to the proxy");
+    client
+        .write_all(&[own_header, PAYLOAD].concat())
+        .expect("send to the proxy");
+    let (bytes, _upstream_side) = upstream.capture(PAYLOAD.len());
+    (bytes, client.local_addr().expect("the client's address"))
+}
+
+/// `bytes` = a v1 header for `client` -> 127.0.0.1:`port`, then [`PAYLOAD`].
+fn assert_v1_from(bytes: &[u8], client: SocketAddr, port: u16) {
+    let h = complete(bytes);
+    assert_eq!(h.version, Version::V1, "{}", text(bytes));
+    assert_eq!(h.source(), Some(client));
+    assert_eq!(
+        h.destination(),
+        Some(SocketAddr::from(([127, 0, 0, 1], port)))
+    );
+    assert_eq!(&bytes[h.len()..], PAYLOAD);
+}
+
 /// Bytes a TLS client sends first (the start of a ClientHello).
 const TLS_HELLO_START: &[u8] = b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03ppctl-random-bytes";
 
@@ -325,20 +352,8 @@ fn nginx_stream_sends_v1_with_the_client_address() {
             ("UPSTREAM", &upstream.port().to_string()),
         ],
     );
-    let mut client = TcpStream::connect(("127.0.0.1", port)).expect("connect to nginx");
-    client.write_all(b"hello").expect("send to nginx");
-    let (bytes, _conn) = upstream.capture(5);
-    let h = complete(&bytes);
-    assert_eq!(h.version, Version::V1, "{}", text(&bytes));
-    assert_eq!(
-        h.source(),
-        Some(client.local_addr().expect("client address"))
-    );
-    assert_eq!(
-        h.destination(),
-        Some(SocketAddr::from(([127, 0, 0, 1], port)))
-    );
-    assert_eq!(&bytes[h.len()..], b"hello");
+    let (bytes, client) = through_proxy(port, &upstream, b"");
+    assert_v1_from(&bytes, client, port);
 }
 
 // -------------------------------------------------------------- HAProxy
@@ -374,7 +389,8 @@ fn haproxy_accept_proxy_accepts_v1_and_v2() {
         assert!(
             line.starts_with("203.0.113.7:51000 [")
                 && line.contains(" 200 ")
-                && line.ends_with(" - - LR-- 1/1/0/0/0 0/0 \"GET / HTTP/1.1\""),
+                && line.contains(" - - LR-- ")
+                && line.ends_with(" \"GET / HTTP/1.1\""),
             "{version:?}: {log}"
         );
     }
@@ -534,12 +550,14 @@ fn haproxy_accept_proxy_rejects_broken_headers() {
         "{response}"
     );
     let log = haproxy.wait_log_lines(cases.len() + 2);
-    let last = log.lines().last().unwrap_or("");
-    assert!(
-        last.starts_with("203.0.113.7:51000 [")
-            && last.ends_with(" PR-- 1/1/0/0/0 0/0 \"<BADREQ>\""),
-        "{log}"
-    );
+    // Counters (actconn/feconn...) vary with how fast the last connection
+    // was released, so they are not compared.
+    let badreq = log.lines().any(|line| {
+        line.starts_with("203.0.113.7:51000 [")
+            && line.contains(" 400 0 - - PR-- ")
+            && line.ends_with(" \"<BADREQ>\"")
+    });
+    assert!(badreq, "{log}");
 }
 
 #[test]
@@ -559,16 +577,11 @@ fn haproxy_send_proxy_v2_sends_crc32c_unique_id_and_relays_authority() {
     );
 
     // A plain client: no TLS, so no SNI, so HAProxy has no AUTHORITY to send.
-    let mut client = TcpStream::connect(("127.0.0.1", port)).expect("connect to haproxy");
-    client.write_all(b"hello").expect("send to haproxy");
-    let (bytes, _conn) = upstream.capture(5);
+    let (bytes, client) = through_proxy(port, &upstream, b"");
     let h = complete(&bytes);
     assert_eq!(h.version, Version::V2);
     assert!(h.crc32c.is_some(), "HAProxy's CRC32C TLV verified");
-    assert_eq!(
-        h.source(),
-        Some(client.local_addr().expect("client address"))
-    );
+    assert_eq!(h.source(), Some(client));
     assert_eq!(
         h.destination(),
         Some(SocketAddr::from(([127, 0, 0, 1], port)))
@@ -584,15 +597,11 @@ fn haproxy_send_proxy_v2_sends_crc32c_unique_id_and_relays_authority() {
     // HAProxy writes the CRC32C TLV first, before UNIQUE_ID.
     let kinds: Vec<u8> = h.tlvs().map(|t| t.kind).collect();
     assert_eq!(kinds, [tlv::CRC32C, tlv::UNIQUE_ID]);
-    assert_eq!(&bytes[h.len()..], b"hello");
+    assert_eq!(&bytes[h.len()..], PAYLOAD);
 
     // A client that sends its own v2 header with an AUTHORITY: HAProxy
     // relays the claimed source and the AUTHORITY.
-    let mut client = TcpStream::connect(("127.0.0.1", pp_port)).expect("connect to haproxy");
-    let mut hello = header(Version::V2, pp_port);
-    hello.extend_from_slice(b"hello");
-    client.write_all(&hello).expect("send to haproxy");
-    let (bytes, _conn) = upstream.capture(5);
+    let (bytes, _) = through_proxy(pp_port, &upstream, &header(Version::V2, pp_port));
     let h = complete(&bytes);
     assert!(h.crc32c.is_some());
     assert_eq!(h.source(), Some(claimed()));
@@ -606,7 +615,7 @@ fn haproxy_send_proxy_v2_sends_crc32c_unique_id_and_relays_authority() {
         "claimed client in hex: {}",
         text(&unique_id)
     );
-    assert_eq!(&bytes[h.len()..], b"hello");
+    assert_eq!(&bytes[h.len()..], PAYLOAD);
 }
 
 #[test]
@@ -623,18 +632,6 @@ fn haproxy_send_proxy_v1_sends_the_client_address() {
             ("UPSTREAM", &upstream.port().to_string()),
         ],
     );
-    let mut client = TcpStream::connect(("127.0.0.1", port)).expect("connect to haproxy");
-    client.write_all(b"hello").expect("send to haproxy");
-    let (bytes, _conn) = upstream.capture(5);
-    let h = complete(&bytes);
-    assert_eq!(h.version, Version::V1, "{}", text(&bytes));
-    assert_eq!(
-        h.source(),
-        Some(client.local_addr().expect("client address"))
-    );
-    assert_eq!(
-        h.destination(),
-        Some(SocketAddr::from(([127, 0, 0, 1], port)))
-    );
-    assert_eq!(&bytes[h.len()..], b"hello");
+    let (bytes, client) = through_proxy(port, &upstream, b"");
+    assert_v1_from(&bytes, client, port);
 }

@@ -1,9 +1,14 @@
 //! Subcommands. Each returns an [`ExitCode`] or an [`Error`]; `run` prints
 //! errors once, on stderr, and maps them to exit code 2.
 
+pub mod explain;
 pub mod generate;
 pub mod inspect;
+pub mod listen;
 pub mod pcap;
+pub mod probe;
+pub mod repro;
+pub mod send;
 
 use std::io::{self, Write};
 
@@ -16,6 +21,11 @@ pub fn run(cli: Cli) -> ExitCode {
     let style = Style::new(cli.color);
     let result = match cli.command {
         Command::Inspect(args) => inspect::run(&args, style),
+        Command::Explain(args) => explain::run(&args, style),
+        Command::Probe(args) => probe::run(&args, style),
+        Command::Listen(args) => listen::run(&args, style),
+        Command::Repro(args) => repro::run(&args, style),
+        Command::Send(args) => send::run(&args, style),
         Command::Pcap(args) => pcap::run(&args, style),
         Command::Completions(args) => generate::completions(&args),
         Command::Man(args) => generate::man(&args),

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use comfy_table::{presets::UTF8_BORDERS_ONLY, Cell, ContentArrangement, Table};
 use indicatif::{ProgressBar, ProgressStyle};
 
+use crate::diagnose::fixes;
 use crate::error::{Error, ExitCode, Result};
 use crate::pcap::filter::Endpoints;
 use crate::pcap::{self, verdict, Filter, FlowReport, Limits, Next, Summary, Verdict};
@@ -298,13 +299,13 @@ impl<'a> Output<'a> {
         for (i, v) in problems.enumerate() {
             if let Some(e) = verdict::explanation(*v) {
                 text.push_str(&format!(
-                    "[{}] {} ({}): {}.\n    Fix: {}.\n",
+                    "[{}] {} ({}): {}.\n",
                     i + 1,
                     self.style.bad(v.name()),
                     e.id,
                     e.cause,
-                    e.fix
                 ));
+                text.push_str(&fixes::render_human(&e.fixes, self.style));
             }
         }
         text

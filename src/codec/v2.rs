@@ -86,18 +86,23 @@ pub(super) fn decode(buf: &[u8]) -> Decoded<'_> {
     }
     let raw = &buf[..total];
 
-    // A LOCAL header whose len can't hold its family's block is skipped
-    // whole, as the spec says (honour len) and go-proxyproto does.
-    let skip_all = command == Command::Local && usize::from(len) < block;
-    let addresses = if skip_all || block == 0 {
-        Addresses::None
+    // Where a LOCAL header's TLVs start is ambiguous (protocol.md §1.6):
+    // receivers ignore its addresses, and senders disagree. AWS NLB health
+    // checks say family 0x11 yet put TLVs right after the prefix, which is
+    // also where HAProxy >= 3.0 reads them. So: TLVs from byte 16 when that
+    // walk is clean; else the family's block, as ppp and go-proxyproto do;
+    // else (len too short for the block) skip the payload whole, honouring len.
+    let local_block = command == Command::Local && block > 0;
+    let tlvs_from_prefix = local_block
+        && len > 0
+        && tlv::Tlvs::new(&raw[V2_PREFIX_LEN..], V2_PREFIX_LEN).all(|t| t.is_ok());
+    let (addresses, tlv_start) = if block == 0 || tlvs_from_prefix {
+        (Addresses::None, V2_PREFIX_LEN)
+    } else if local_block && usize::from(len) < block {
+        (Addresses::None, total)
     } else {
-        read_addresses(family, &raw[V2_PREFIX_LEN..V2_PREFIX_LEN + block])
-    };
-    let tlv_start = if skip_all {
-        total
-    } else {
-        V2_PREFIX_LEN + block
+        let block_bytes = &raw[V2_PREFIX_LEN..V2_PREFIX_LEN + block];
+        (read_addresses(family, block_bytes), V2_PREFIX_LEN + block)
     };
 
     let checked = match tlv::check(raw, tlv_start) {
@@ -111,7 +116,7 @@ pub(super) fn decode(buf: &[u8]) -> Decoded<'_> {
     if !LISTED_FAMILY_BYTES.contains(&ft) {
         all.insert(Warning::UnlistedFamilyByte);
     }
-    if command == Command::Local && block > 0 && len > 0 {
+    if local_block && len > 0 && !tlvs_from_prefix {
         all.insert(Warning::LocalWithAddressBlock);
     }
     if command == Command::Local && tlv_start < total {

@@ -1,0 +1,60 @@
+//! `ppctl explain [TEXT|-]`: recognize PROXY-protocol error messages.
+
+use std::io::{IsTerminal, Read};
+use std::path::PathBuf;
+
+use crate::diagnose::explain;
+use crate::error::{Error, ExitCode, Result};
+use crate::render::Style;
+
+#[derive(Debug, clap::Args)]
+pub struct ExplainArgs {
+    /// The log line(s) or error message to explain. `-` (or nothing, when
+    /// stdin is not a terminal) reads them from stdin.
+    pub text: Option<String>,
+    /// Read the lines from a file (a log file).
+    #[arg(long, short, conflicts_with = "text")]
+    pub file: Option<PathBuf>,
+    /// Print one JSON object (docs/json-diagnose.md).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Exit 0 when at least one line was recognized, 1 when none was.
+pub fn run(args: &ExplainArgs, style: Style) -> Result<ExitCode> {
+    let input = read_input(args)?;
+    let report = explain::explain(&input);
+    let text = if args.json {
+        let mut s = serde_json::to_string_pretty(&report).map_err(|e| Error::Other(e.into()))?;
+        s.push('\n');
+        s
+    } else {
+        explain::render_human(&report, style)
+    };
+    super::print(&text)?;
+    Ok(ExitCode::check(report.any_recognized()))
+}
+
+fn read_input(args: &ExplainArgs) -> Result<Vec<u8>> {
+    if let Some(path) = &args.file {
+        return std::fs::read(path)
+            .map_err(|e| Error::io(format!("reading {}", path.display()), e));
+    }
+    match args.text.as_deref() {
+        Some("-") => read_stdin(),
+        Some(t) => Ok(t.as_bytes().to_vec()),
+        None if !std::io::stdin().is_terminal() => read_stdin(),
+        None => Err(Error::usage(
+            "nothing to explain: give a log line as an argument, pipe a log into `ppctl explain -`, or use --file",
+        )),
+    }
+}
+
+fn read_stdin() -> Result<Vec<u8>> {
+    let mut buf = Vec::new();
+    std::io::stdin()
+        .lock()
+        .read_to_end(&mut buf)
+        .map_err(|e| Error::io("reading stdin", e))?;
+    Ok(buf)
+}

@@ -1,0 +1,465 @@
+//! `ppctl send TARGET`: options, turned into a [`send::Plan`], run once,
+//! dry, or as a load.
+
+use std::io::Read;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::listen::parse_duration;
+use crate::codec::corrupt::Corruption;
+use crate::codec::{tlv, Command, Transport, Version};
+use crate::error::{Error, ExitCode, Result};
+use crate::input;
+use crate::net::{self, Split, Target};
+use crate::render::Style;
+use crate::send::explain::explain;
+use crate::send::header::{parse_tlv, ssl_tlv};
+use crate::send::load::{self, LoadOptions};
+use crate::send::report::{FaultsJson, SendJson};
+use crate::send::{self, AddressPlan, Expect, HeaderPlan, Plan, Preset};
+
+const SEND_HELP: &str = "\
+Version: without -1/-2, ppctl sends v1 (what curl --haproxy-protocol sends),
+or v2 when an option needs it (--local, UNIX, --udp, a TLV, a v2-only --corrupt).
+Addresses default to the real socket ends, as curl does.
+TLV order (HAProxy's): --tlv ones, CRC32C, ALPN, AUTHORITY, UNIQUE_ID, SSL,
+NETNS, AWS, AZURE, GCP, NOOP.
+DURATION: 500ms, 2s, 1m (a bare number is seconds).
+Presets (--like) are described in docs/presets.md; --json in docs/json-send.md.
+
+Exit codes: 0 sent (and every --expect-* met); 1 an expectation not met (load:
+an exchange not ok); 2 usage error, or the connection could not be made.";
+
+#[derive(Debug, clap::Args)]
+#[command(after_help = SEND_HELP)]
+pub struct SendArgs {
+    /// Where to send: HOST:PORT, [IPv6]:PORT or NAME:PORT.
+    pub target: String,
+
+    /// Send a v1 (text) header.
+    #[arg(
+        short = '1',
+        long = "v1",
+        conflicts_with = "v2",
+        help_heading = "Header"
+    )]
+    pub v1: bool,
+    /// Send a v2 (binary) header.
+    #[arg(short = '2', long = "v2", help_heading = "Header")]
+    pub v2: bool,
+    /// v2 LOCAL command (a health check) instead of PROXY; no addresses
+    /// unless --src/--dst are given.
+    #[arg(long, help_heading = "Header")]
+    pub local: bool,
+    /// Claimed source [default: the real local end of the socket].
+    #[arg(long, value_name = "IP:PORT", help_heading = "Header")]
+    pub src: Option<SocketAddr>,
+    /// Claimed destination [default: the real peer end of the socket].
+    #[arg(long, value_name = "IP:PORT", help_heading = "Header")]
+    pub dst: Option<SocketAddr>,
+    /// No addresses: v1 `PROXY UNKNOWN`, v2 AF_UNSPEC.
+    #[arg(long, conflicts_with_all = ["src", "dst", "unix_src"], help_heading = "Header")]
+    pub unknown: bool,
+    /// UNIX source path (v2; a leading @ is the abstract namespace).
+    #[arg(long, value_name = "PATH", requires = "unix_dst", conflicts_with_all = ["src", "dst"], help_heading = "Header")]
+    pub unix_src: Option<String>,
+    /// UNIX destination path (v2).
+    #[arg(
+        long,
+        value_name = "PATH",
+        requires = "unix_src",
+        help_heading = "Header"
+    )]
+    pub unix_dst: Option<String>,
+    /// UDP: a v2 DGRAM header and the payload in one datagram.
+    #[arg(long, conflicts_with_all = ["split", "wait_banner"], help_heading = "Header")]
+    pub udp: bool,
+    /// Send what a real emitter sends (see docs/presets.md).
+    #[arg(long, value_enum, value_name = "EMITTER", conflicts_with_all = ["v1", "v2", "local", "unknown", "unix_src"], help_heading = "Header")]
+    pub like: Option<Preset>,
+
+    /// A TLV: TYPE is a number (0xEA, 234) or a name (AUTHORITY); VALUE is
+    /// hex after 0x, else text. Repeatable.
+    #[arg(long = "tlv", value_name = "TYPE=VALUE", value_parser = parse_tlv, help_heading = "TLVs (v2)")]
+    pub tlvs: Vec<(u8, Vec<u8>)>,
+    /// ALPN TLV (e.g. h2).
+    #[arg(long, help_heading = "TLVs (v2)")]
+    pub alpn: Option<String>,
+    /// AUTHORITY TLV (the SNI host name).
+    #[arg(long, help_heading = "TLVs (v2)")]
+    pub authority: Option<String>,
+    /// UNIQUE_ID TLV (at most 128 bytes).
+    #[arg(long, help_heading = "TLVs (v2)")]
+    pub unique_id: Option<String>,
+    /// NOOP TLV with N bytes of padding.
+    #[arg(long, value_name = "N", help_heading = "TLVs (v2)")]
+    pub noop: Option<u16>,
+    /// CRC32C TLV, computed over the header.
+    #[arg(long, help_heading = "TLVs (v2)")]
+    pub crc32c: bool,
+    /// SSL TLV with this SSL_VERSION sub-TLV (e.g. TLSv1.3).
+    #[arg(long, value_name = "TEXT", help_heading = "TLVs (v2)")]
+    pub ssl_version: Option<String>,
+    /// SSL TLV with this client-certificate CN (sets the certificate bits).
+    #[arg(long, value_name = "TEXT", help_heading = "TLVs (v2)")]
+    pub ssl_cn: Option<String>,
+    /// SSL TLV with this SSL_CIPHER sub-TLV.
+    #[arg(long, value_name = "TEXT", help_heading = "TLVs (v2)")]
+    pub ssl_cipher: Option<String>,
+    /// SSL TLV `verify` field (0 = client certificate verified).
+    #[arg(long, value_name = "N", help_heading = "TLVs (v2)")]
+    pub ssl_verify: Option<u32>,
+    /// NETNS TLV (network namespace name).
+    #[arg(long, value_name = "NAME", help_heading = "TLVs (v2)")]
+    pub netns: Option<String>,
+    /// AWS TLV (0xEA), subtype 0x01: VPC endpoint id (vpce-...).
+    #[arg(long, value_name = "ID", help_heading = "TLVs (v2)")]
+    pub aws_vpce_id: Option<String>,
+    /// Azure TLV (0xEE), subtype 0x01: private endpoint LINKID.
+    #[arg(long, value_name = "N", help_heading = "TLVs (v2)")]
+    pub azure_link_id: Option<u32>,
+    /// GCP TLV (0xE0): Private Service Connect connection id.
+    #[arg(long, value_name = "N", help_heading = "TLVs (v2)")]
+    pub gcp_psc_id: Option<u64>,
+
+    /// Path of the default HTTP GET.
+    #[arg(long, default_value = "/", help_heading = "Payload")]
+    pub path: String,
+    /// Send this text after the header instead of the GET (\r \n \t \\ \xNN
+    /// escapes); `-` reads stdin.
+    #[arg(long, conflicts_with_all = ["data_file", "no_payload"], help_heading = "Payload")]
+    pub data: Option<String>,
+    /// Send this file's bytes after the header; `-` reads stdin.
+    #[arg(
+        long,
+        value_name = "FILE",
+        conflicts_with = "no_payload",
+        help_heading = "Payload"
+    )]
+    pub data_file: Option<PathBuf>,
+    /// Send the header alone.
+    #[arg(long, help_heading = "Payload")]
+    pub no_payload: bool,
+
+    /// Cut the header into pieces: at byte offsets (5,12) or `bytewise`.
+    #[arg(long, value_name = "OFFSETS|bytewise", value_parser = parse_split, help_heading = "Faults")]
+    pub split: Option<Split>,
+    /// Pause between the pieces of --split.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, requires = "split", help_heading = "Faults")]
+    pub split_delay: Option<Duration>,
+    /// Wait for the server to speak first (up to DURATION, default 2s)
+    /// before sending.
+    #[arg(long, value_name = "DURATION", num_args = 0..=1, default_missing_value = "2s", value_parser = parse_duration, help_heading = "Faults")]
+    pub wait_banner: Option<Duration>,
+    /// Send the header twice (a stacked header).
+    #[arg(long, help_heading = "Faults")]
+    pub twice: bool,
+    /// Break the header on purpose (crc adds a CRC32C TLV if needed).
+    #[arg(long, value_enum, value_name = "KIND", help_heading = "Faults")]
+    pub corrupt: Option<Corruption>,
+    /// Send these bytes (hex) instead of a header.
+    #[arg(long, value_name = "HEX", conflicts_with_all = ["like", "v1", "v2", "local", "unknown", "src", "dst", "unix_src", "tlvs", "corrupt", "twice", "crc32c"], help_heading = "Faults")]
+    pub raw: Option<String>,
+
+    /// Print the header that would be sent, and send nothing.
+    #[arg(long, help_heading = "Run")]
+    pub dry_run: bool,
+    /// How long to wait for the reply (and for each further piece of it).
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration, help_heading = "Run")]
+    pub timeout: Duration,
+    /// How long to wait for the connection.
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration, help_heading = "Run")]
+    pub connect_timeout: Duration,
+    /// Keep at most this many reply bytes.
+    #[arg(
+        long,
+        value_name = "BYTES",
+        default_value_t = 65536,
+        help_heading = "Run"
+    )]
+    pub max_reply: usize,
+    /// Exit 0 only if the reply is an HTTP response with this status.
+    #[arg(long, value_name = "CODE", help_heading = "Run")]
+    pub expect_status: Option<u16>,
+    /// Exit 0 only if the receiver closes or resets without replying.
+    #[arg(long, help_heading = "Run")]
+    pub expect_close: bool,
+    /// Print one JSON object (docs/json-send.md).
+    #[arg(long, help_heading = "Run")]
+    pub json: bool,
+
+    /// Load mode: make N connections (each one exchange).
+    #[arg(long, value_name = "N", default_value_t = 1, help_heading = "Load")]
+    pub connections: u64,
+    /// Load mode: at most C connections at a time.
+    #[arg(long, value_name = "C", default_value_t = 1, help_heading = "Load")]
+    pub concurrency: usize,
+    /// Load mode: stop starting connections after this long.
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration, help_heading = "Load")]
+    pub duration: Duration,
+}
+
+pub fn run(args: &SendArgs, style: Style) -> Result<ExitCode> {
+    let target: Target = args
+        .target
+        .parse()
+        .map_err(|e: net::TargetError| Error::usage(e.to_string()))?;
+    let plan = plan(args, target)?;
+    let header = plan
+        .check()
+        .map_err(|e| Error::usage(format!("can't build this header: {e}")))?;
+    let load = args.connections > 1;
+    let runtime = if load {
+        tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    }
+    .map_err(|e| Error::io("starting the async runtime", e))?;
+    let addrs = runtime
+        .block_on(plan.target.resolve())
+        .map_err(|e| Error::Other(e.into()))?;
+    let faults = faults(args);
+    let target_name = plan.target.to_string();
+
+    if args.dry_run || load {
+        let (local, peer) = send::placeholder_ends(addrs.first().copied());
+        let header = plan.header.build(local, peer).unwrap_or(header);
+        let mode = if args.dry_run { "dry-run" } else { "load" };
+        let mut out = SendJson::new(mode, target_name, plan.udp, &header, &plan.payload, faults);
+        if args.dry_run {
+            return emit(&out, args.json, &style).map(|_| ExitCode::Success);
+        }
+        let opts = LoadOptions {
+            connections: args.connections,
+            concurrency: args.concurrency,
+            duration: args.duration,
+        };
+        let summary = runtime
+            .block_on(load::run(Arc::new(plan), Arc::new(addrs), opts))
+            .map_err(|e| Error::usage(format!("can't build this header: {e}")))?;
+        out.ok = summary.ok == summary.connections;
+        out.load = Some(summary);
+        emit(&out, args.json, &style)?;
+        return Ok(ExitCode::check(out.ok));
+    }
+
+    let reply = runtime
+        .block_on(send::exchange(&plan, &addrs))
+        .map_err(|e| Error::usage(format!("can't build this header: {e}")))?;
+    let sent = reply.message.clone().unwrap_or_default();
+    let explanation = explain(&reply, plan.sent(!header.is_empty()));
+    let checks = plan.expect.check(&reply);
+    let out = SendJson::new(
+        "send",
+        target_name,
+        plan.udp,
+        &sent.header,
+        &sent.payload,
+        faults,
+    )
+    .with_reply(&reply, explanation, checks);
+    emit(&out, args.json, &style)?;
+    Ok(if !reply.connected || reply.end == net::End::Refused {
+        ExitCode::Error
+    } else {
+        ExitCode::check(out.ok)
+    })
+}
+
+fn emit(out: &SendJson, json: bool, style: &Style) -> Result<()> {
+    if json {
+        super::print(&out.to_json())
+    } else {
+        super::print(&out.to_human(style))
+    }
+}
+
+fn faults(args: &SendArgs) -> FaultsJson {
+    FaultsJson {
+        split: args.split.as_ref().map(|s| match s {
+            Split::Bytewise => "bytewise".to_string(),
+            Split::At(o) => o.iter().map(usize::to_string).collect::<Vec<_>>().join(","),
+            Split::Whole => "none".to_string(),
+        }),
+        split_delay_ms: args.split_delay.map_or(0, |d| d.as_millis() as u64),
+        corrupt: args.corrupt.map(Corruption::name),
+        twice: args.twice,
+        raw: args.raw.is_some(),
+        wait_banner: args.wait_banner.is_some(),
+    }
+}
+
+/// Decide everything from the options.
+fn plan(args: &SendArgs, target: Target) -> Result<Plan> {
+    let tlvs = tlvs(args);
+    let unix = args.unix_src.clone().zip(args.unix_dst.clone());
+    let needs_v2 = args.local
+        || unix.is_some()
+        || args.udp
+        || !tlvs.is_empty()
+        || args.corrupt.is_some_and(|c| !c.applies_to(Version::V1));
+    let version = if args.v1 {
+        Version::V1
+    } else if args.v2 || needs_v2 {
+        Version::V2
+    } else {
+        Version::V1
+    };
+    let mut header = match args.like {
+        Some(preset) => preset.plan(args.azure_link_id),
+        None => HeaderPlan::new(version),
+    };
+    if args.like.is_none() {
+        if args.local {
+            header.command = Command::Local;
+        }
+        header.addresses = match unix {
+            Some((src, dst)) => AddressPlan::Unix { src, dst },
+            None if args.unknown => AddressPlan::Unknown,
+            None if args.local && args.src.is_none() && args.dst.is_none() => AddressPlan::Unknown,
+            None => AddressPlan::Inet {
+                src: args.src,
+                dst: args.dst,
+            },
+        };
+    } else if matches!(header.addresses, AddressPlan::Inet { .. }) {
+        header.addresses = AddressPlan::Inet {
+            src: args.src,
+            dst: args.dst,
+        };
+    }
+    if args.udp {
+        header.transport = Transport::Dgram;
+    }
+    for (kind, value) in tlvs {
+        let preset_has_it =
+            matches!(kind, tlv::CRC32C | tlv::AZURE) && header.tlvs.iter().any(|(k, _)| *k == kind);
+        if !preset_has_it {
+            header.tlvs.push((kind, value));
+        }
+    }
+    header.corrupt = args.corrupt;
+    header.twice = args.twice;
+    header.raw = args.raw.as_deref().map(parse_hex).transpose()?;
+
+    let payload = payload(args, &target)?;
+    let net = net::Options {
+        connect_timeout: args.connect_timeout,
+        banner_timeout: args.wait_banner,
+        reply_timeout: args.timeout,
+        max_reply: args.max_reply.max(1),
+        split: args.split.clone().unwrap_or_default(),
+        split_delay: args.split_delay.unwrap_or(Duration::ZERO),
+    };
+    if args.concurrency == 0 || args.connections == 0 {
+        return Err(Error::usage(
+            "--connections and --concurrency must be at least 1",
+        ));
+    }
+    Ok(Plan {
+        target,
+        header,
+        payload,
+        udp: args.udp,
+        net,
+        expect: Expect {
+            status: args.expect_status,
+            close: args.expect_close,
+        },
+    })
+}
+
+/// The TLV flags, in HAProxy's order (see SEND_HELP).
+fn tlvs(args: &SendArgs) -> Vec<(u8, Vec<u8>)> {
+    let text = |k: u8, v: &Option<String>| v.as_ref().map(|v| (k, v.as_bytes().to_vec()));
+    let ssl = (args.ssl_version.is_some()
+        || args.ssl_cn.is_some()
+        || args.ssl_cipher.is_some()
+        || args.ssl_verify.is_some())
+    .then(|| {
+        let v = ssl_tlv(
+            args.ssl_version.as_deref(),
+            args.ssl_cn.as_deref(),
+            args.ssl_cipher.as_deref(),
+            args.ssl_verify.unwrap_or(0),
+        );
+        (tlv::SSL, v)
+    });
+    let mut out: Vec<(u8, Vec<u8>)> = args.tlvs.clone();
+    out.extend(
+        [
+            args.crc32c.then(|| (tlv::CRC32C, Vec::new())),
+            text(tlv::ALPN, &args.alpn),
+            text(tlv::AUTHORITY, &args.authority),
+            text(tlv::UNIQUE_ID, &args.unique_id),
+            ssl,
+            text(tlv::NETNS, &args.netns),
+            args.aws_vpce_id
+                .as_deref()
+                .map(|id| (tlv::AWS, crate::codec::encode::aws_vpce_value(id))),
+            args.azure_link_id
+                .map(|id| (tlv::AZURE, crate::codec::encode::azure_link_value(id))),
+            args.gcp_psc_id
+                .map(|id| (tlv::GCP, crate::codec::encode::gcp_psc_value(id))),
+            args.noop.map(|n| (tlv::NOOP, vec![0; usize::from(n)])),
+        ]
+        .into_iter()
+        .flatten(),
+    );
+    out
+}
+
+fn payload(args: &SendArgs, target: &Target) -> Result<Vec<u8>> {
+    let stdin = || {
+        let mut buf = Vec::new();
+        std::io::stdin()
+            .read_to_end(&mut buf)
+            .map_err(|e| Error::io("reading the payload from stdin", e))
+            .map(|_| buf)
+    };
+    if args.no_payload {
+        return Ok(Vec::new());
+    }
+    if let Some(data) = &args.data {
+        return if data == "-" { stdin() } else { unescape(data) };
+    }
+    if let Some(path) = &args.data_file {
+        if path.as_os_str() == "-" {
+            return stdin();
+        }
+        return std::fs::read(path)
+            .map_err(|e| Error::io(format!("reading --data-file {}", path.display()), e));
+    }
+    if args.udp {
+        return Ok(Vec::new());
+    }
+    Ok(send::http_get(target, &args.path))
+}
+
+/// `--data` text with \r \n \t \0 \\ and \xNN escapes.
+fn unescape(s: &str) -> Result<Vec<u8>> {
+    input::parse_escaped(s).map_err(|e| Error::usage(format!("--data: {e}")))
+}
+
+/// `--raw` hex: spaces, colons and a 0x prefix are allowed.
+fn parse_hex(s: &str) -> Result<Vec<u8>> {
+    input::parse_hex(s).map_err(|e| Error::usage(format!("--raw: {e}")))
+}
+
+/// `--split`: `bytewise`, or comma-separated byte offsets.
+fn parse_split(s: &str) -> std::result::Result<Split, String> {
+    if s.eq_ignore_ascii_case("bytewise") {
+        return Ok(Split::Bytewise);
+    }
+    s.split(',')
+        .map(|o| o.trim().parse::<usize>())
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map(Split::At)
+        .map_err(|_| format!("{s:?} is neither `bytewise` nor byte offsets like 5,12"))
+}

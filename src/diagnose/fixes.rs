@@ -1,0 +1,472 @@
+//! The one table of fixes shared by `probe`, `explain`, `repro` and
+//! `pcap --explain`: what to change, where, and the upstream doc section.
+//!
+//! It is data, not logic: diagnostics refer to entries by their kebab-case
+//! id and never spell a config change themselves, so a wording or link is
+//! corrected in one place. Annotation and key names were checked against
+//! upstream docs or the cloud controllers' sources where we could (see the
+//! `// checked:` / `// unverified:` notes above each entry).
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use crate::render::Style;
+
+/// Which side of the connection a fix changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Side {
+    /// The load balancer or proxy that adds the header.
+    Sender,
+    /// The server that reads the header.
+    Receiver,
+    /// A client that connects to the receiver directly.
+    Client,
+    /// The cluster or network around both.
+    Platform,
+}
+
+impl Side {
+    pub fn name(self) -> &'static str {
+        match self {
+            Side::Sender => "sender",
+            Side::Receiver => "receiver",
+            Side::Client => "client",
+            Side::Platform => "platform",
+        }
+    }
+}
+
+/// One fix: a concrete change and where it is documented.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Fix {
+    /// Stable kebab-case identifier (used in JSON and by other tables).
+    pub id: &'static str,
+    pub title: &'static str,
+    pub side: Side,
+    /// The product or component the change applies to.
+    pub applies_to: &'static str,
+    /// The exact change, as it is written in that product's config.
+    pub change: &'static str,
+    /// Upstream documentation section.
+    pub doc: &'static str,
+}
+
+/// Every fix ppctl knows. Ids are unique (unit-tested).
+pub static FIXES: &[Fix] = &[
+    // checked: ingress-nginx ConfigMap docs (use-proxy-protocol, default "false").
+    Fix {
+        id: "ingress-nginx-use-proxy-protocol",
+        title: "Make ingress-nginx read the PROXY header",
+        side: Side::Receiver,
+        applies_to: "ingress-nginx (ConfigMap of the controller)",
+        change: "data:\n  use-proxy-protocol: \"true\"\n# enable it in the same change as the load balancer option: nginx has no optional mode",
+        doc: "https://kubernetes.github.io/ingress-nginx/user-guide/nginx-configuration/configmap/#use-proxy-protocol",
+    },
+    // checked: ingress-nginx ConfigMap docs and controller source (ProxyRealIPCIDR).
+    Fix {
+        id: "ingress-nginx-real-ip-cidr",
+        title: "Trust only the load balancer's addresses for the client IP",
+        side: Side::Receiver,
+        applies_to: "ingress-nginx (ConfigMap of the controller)",
+        change: "data:\n  proxy-real-ip-cidr: \"10.0.0.0/16\"   # the LB's real source range (VPC/subnet CIDR for an NLB)",
+        doc: "https://kubernetes.github.io/ingress-nginx/user-guide/nginx-configuration/configmap/#proxy-real-ip-cidr",
+    },
+    // checked: ingress-nginx ConfigMap table (proxy-protocol-header-timeout, default "5s").
+    Fix {
+        id: "ingress-nginx-header-timeout",
+        title: "Bound how long ingress-nginx waits for the header",
+        side: Side::Receiver,
+        applies_to: "ingress-nginx (ConfigMap of the controller)",
+        change: "data:\n  proxy-protocol-header-timeout: \"5s\"",
+        doc: "https://kubernetes.github.io/ingress-nginx/user-guide/nginx-configuration/configmap/#proxy-protocol-header-timeout",
+    },
+    // checked: ingress-nginx ConfigMap docs (use-forwarded-headers).
+    Fix {
+        id: "ingress-nginx-forwarded-headers",
+        title: "Use X-Forwarded-For only behind an L7 load balancer",
+        side: Side::Receiver,
+        applies_to: "ingress-nginx (ConfigMap of the controller)",
+        change: "data:\n  use-forwarded-headers: \"true\"   # only when an HTTP (L7) LB sets X-Forwarded-For;\n  # behind an L4 LB use use-proxy-protocol instead, and never trust both from the internet",
+        doc: "https://kubernetes.github.io/ingress-nginx/user-guide/nginx-configuration/configmap/#use-forwarded-headers",
+    },
+    // checked: nginx listen directive (proxy_protocol parameter) and realip module.
+    Fix {
+        id: "nginx-listen-proxy-protocol",
+        title: "Make nginx read the PROXY header on this listener",
+        side: Side::Receiver,
+        applies_to: "nginx (http or stream server block)",
+        change: "listen 443 ssl proxy_protocol;      # every server on this addr:port must agree\nset_real_ip_from 10.0.0.0/16;       # the LB's source range\nreal_ip_header proxy_protocol;",
+        doc: "https://docs.nginx.com/nginx/admin-guide/load-balancer/using-proxy-protocol/",
+    },
+    Fix {
+        id: "nginx-remove-proxy-protocol",
+        title: "Stop nginx expecting a header that nothing sends",
+        side: Side::Receiver,
+        applies_to: "nginx",
+        change: "listen 443 ssl;   # drop the proxy_protocol parameter, or give direct clients\n                  # their own listener without it (e.g. listen 8443 ssl;)",
+        doc: "https://nginx.org/en/docs/http/ngx_http_core_module.html#listen",
+    },
+    Fix {
+        id: "nginx-listen-options-agree",
+        title: "Give every nginx server block on one address:port the same listen options",
+        side: Side::Receiver,
+        applies_to: "nginx",
+        change: "# all of these must carry proxy_protocol, or none of them:\nserver { listen 80 proxy_protocol; server_name a.example; }\nserver { listen 80 proxy_protocol; server_name b.example; }",
+        doc: "https://nginx.org/en/docs/http/ngx_http_core_module.html#listen",
+    },
+    // checked: nginx stream proxy module (proxy_protocol on; sends v1 only).
+    Fix {
+        id: "nginx-stream-send-proxy-protocol",
+        title: "Send, don't accept, in an nginx stream proxy that forwards to a PROXY-aware backend",
+        side: Side::Sender,
+        applies_to: "nginx stream module",
+        change: "server {\n    listen 443;\n    proxy_pass backend;\n    proxy_protocol on;     # sends a v1 header to the upstream\n}",
+        doc: "https://nginx.org/en/docs/stream/ngx_stream_proxy_module.html#proxy_protocol",
+    },
+    // checked: HAProxy configuration manual, bind option accept-proxy.
+    Fix {
+        id: "haproxy-accept-proxy",
+        title: "Make HAProxy read the PROXY header (v1 and v2)",
+        side: Side::Receiver,
+        applies_to: "HAProxy (frontend bind line)",
+        change: "bind :443 accept-proxy",
+        doc: "https://docs.haproxy.org/2.8/configuration.html#5.1-accept-proxy",
+    },
+    // checked: HAProxy manual, server options send-proxy / send-proxy-v2 / check-send-proxy.
+    Fix {
+        id: "haproxy-send-proxy",
+        title: "Make HAProxy send the header the backend expects",
+        side: Side::Sender,
+        applies_to: "HAProxy (backend server line)",
+        change: "server app1 10.0.0.5:443 send-proxy-v2 check check-send-proxy   # send-proxy for v1",
+        doc: "https://docs.haproxy.org/2.8/configuration.html#5.2-send-proxy-v2",
+    },
+    // checked: HAProxy manual, tcp-request connection expect-proxy layer4.
+    Fix {
+        id: "haproxy-expect-proxy-allowlist",
+        title: "Accept a header in HAProxy only from the load balancer's addresses",
+        side: Side::Receiver,
+        applies_to: "HAProxy (frontend)",
+        change: "tcp-request connection expect-proxy layer4 if { src 10.0.0.0/16 }",
+        doc: "https://docs.haproxy.org/2.8/configuration.html#4.2-tcp-request%20connection",
+    },
+    // checked: Envoy proxy_protocol listener filter docs.
+    Fix {
+        id: "envoy-proxy-protocol-filter",
+        title: "Add Envoy's proxy_protocol listener filter (header required)",
+        side: Side::Receiver,
+        applies_to: "Envoy (listener)",
+        change: "listener_filters:\n- name: envoy.filters.listener.proxy_protocol\n  typed_config:\n    \"@type\": type.googleapis.com/envoy.extensions.filters.listener.proxy_protocol.v3.ProxyProtocol\n# leave allow_requests_without_proxy_protocol unset: setting it makes the address spoofable",
+        doc: "https://www.envoyproxy.io/docs/envoy/latest/configuration/listeners/listener_filters/proxy_protocol",
+    },
+    // checked: Traefik entrypoint docs (proxyProtocol.trustedIPs / insecure).
+    Fix {
+        id: "traefik-trusted-ips",
+        title: "List the load balancer's real source addresses in Traefik",
+        side: Side::Receiver,
+        applies_to: "Traefik (entryPoint)",
+        change: "entryPoints:\n  websecure:\n    address: \":443\"\n    proxyProtocol:\n      trustedIPs: [\"10.0.0.0/16\"]   # where the LB connects from, often a private range",
+        doc: "https://doc.traefik.io/traefik/routing/entrypoints/#proxyprotocol",
+    },
+    // checked: pires/go-proxyproto README (Policy, REQUIRE default since v0.15).
+    Fix {
+        id: "go-proxyproto-policy",
+        title: "Set go-proxyproto's policy: REQUIRE from the load balancer, REJECT from others",
+        side: Side::Receiver,
+        applies_to: "Go programs using github.com/pires/go-proxyproto",
+        change: "ln := &proxyproto.Listener{Listener: tcp, ConnPolicy: func(o proxyproto.ConnPolicyOptions) (proxyproto.Policy, error) {\n    // REQUIRE for the LB's addresses, REJECT (or IGNORE) for everyone else\n}}",
+        doc: "https://pkg.go.dev/github.com/pires/go-proxyproto#Policy",
+    },
+    Fix {
+        id: "parse-header-before-tls",
+        title: "Read the PROXY header before the TLS handshake",
+        side: Side::Receiver,
+        applies_to: "any TLS server (Go, Caddy, Node, Java, rustls, OpenSSL apps)",
+        change: "wrap the raw TCP listener with the PROXY parser first and TLS on top of it\n(Go: tls.NewListener(&proxyproto.Listener{...}); Caddy: proxy_protocol listener wrapper before tls)",
+        doc: "https://caddyserver.com/docs/caddyfile/options#listener-wrappers",
+    },
+    // checked: AWS LB Controller service annotations (target-group-attributes).
+    Fix {
+        id: "aws-nlb-proxy-protocol-v2",
+        title: "Turn on PROXY v2 on the AWS NLB target group",
+        side: Side::Sender,
+        applies_to: "AWS Network Load Balancer (AWS Load Balancer Controller)",
+        change: "metadata:\n  annotations:\n    service.beta.kubernetes.io/aws-load-balancer-target-group-attributes: proxy_protocol_v2.enabled=true\n# without Kubernetes: aws elbv2 modify-target-group-attributes --target-group-arn ARN \\\n#   --attributes Key=proxy_protocol_v2.enabled,Value=true",
+        doc: "https://docs.aws.amazon.com/elasticloadbalancing/latest/network/edit-target-group-attributes.html#proxy-protocol",
+    },
+    // checked: AWS LB Controller annotations table ("Set to \"*\" to enable");
+    // the in-tree controller ignores it for NLBs (ingress-nginx #7905).
+    Fix {
+        id: "aws-legacy-proxy-protocol-annotation",
+        title: "Turn on PROXY protocol with the legacy AWS annotation",
+        side: Side::Sender,
+        applies_to: "AWS Classic ELB (v1), or an NLB managed by the AWS Load Balancer Controller (v2)",
+        change: "metadata:\n  annotations:\n    service.beta.kubernetes.io/aws-load-balancer-proxy-protocol: \"*\"\n# the in-tree cloud provider ignores it for NLBs: use the target-group attribute there",
+        doc: "https://kubernetes-sigs.github.io/aws-load-balancer-controller/latest/guide/service/annotations/#proxy-protocol-v2",
+    },
+    // checked: attribute name seen in AWS LB Controller users' manifests and
+    // TiDB's NLB notes; the AWS doc page anchor is unverified.
+    Fix {
+        id: "aws-nlb-header-on-first-ack",
+        title: "Send the NLB's header on connect, for server-speaks-first protocols",
+        side: Side::Sender,
+        applies_to: "AWS Network Load Balancer (SMTP, SSH, FTP, MySQL, ... behind it)",
+        change: "metadata:\n  annotations:\n    service.beta.kubernetes.io/aws-load-balancer-target-group-attributes: >-\n      proxy_protocol_v2.enabled=true,proxy_protocol_v2.client_to_server.header_placement=on_first_ack",
+        doc: "https://docs.aws.amazon.com/elasticloadbalancing/latest/network/edit-target-group-attributes.html#proxy-protocol",
+    },
+    // checked: DigitalOcean CCM annotations doc and DOKS "configure load balancers".
+    Fix {
+        id: "digitalocean-proxy-protocol",
+        title: "Turn on PROXY protocol on the DigitalOcean load balancer",
+        side: Side::Sender,
+        applies_to: "DigitalOcean Kubernetes (Service of type LoadBalancer)",
+        change: "metadata:\n  annotations:\n    service.beta.kubernetes.io/do-loadbalancer-enable-proxy-protocol: \"true\"",
+        doc: "https://docs.digitalocean.com/products/kubernetes/how-to/configure-load-balancers/#proxy-protocol",
+    },
+    // checked: annotation used in hcloud-cloud-controller-manager examples;
+    // the docs path below is unverified.
+    Fix {
+        id: "hetzner-proxy-protocol",
+        title: "Turn on PROXY protocol on the Hetzner load balancer",
+        side: Side::Sender,
+        applies_to: "Hetzner Cloud (hcloud-cloud-controller-manager)",
+        change: "metadata:\n  annotations:\n    load-balancer.hetzner.cloud/uses-proxyprotocol: \"true\"",
+        doc: "https://github.com/hetznercloud/hcloud-cloud-controller-manager/blob/main/docs/reference/load_balancer_annotations.md",
+    },
+    // checked: scaleway-cloud-controller-manager docs/loadbalancer-annotations.md.
+    Fix {
+        id: "scaleway-proxy-protocol",
+        title: "Turn on PROXY protocol v2 on the Scaleway load balancer",
+        side: Side::Sender,
+        applies_to: "Scaleway Kapsule (scaleway-cloud-controller-manager)",
+        change: "metadata:\n  annotations:\n    service.beta.kubernetes.io/scw-loadbalancer-proxy-protocol-v2: \"true\"   # or \"80,443\"; -v1 for v1",
+        doc: "https://github.com/scaleway/scaleway-cloud-controller-manager/blob/master/docs/loadbalancer-annotations.md",
+    },
+    // checked: linode-cloud-controller-manager annotations package (none, v1, v2).
+    Fix {
+        id: "linode-proxy-protocol",
+        title: "Turn on PROXY protocol on the Linode/Akamai NodeBalancer",
+        side: Side::Sender,
+        applies_to: "Linode Kubernetes Engine (linode-cloud-controller-manager)",
+        change: "metadata:\n  annotations:\n    service.beta.kubernetes.io/linode-loadbalancer-default-proxy-protocol: v2   # none | v1 | v2",
+        doc: "https://github.com/linode/linode-cloud-controller-manager#annotations",
+    },
+    // unverified: annotation name from the field guide (cloud-provider-azure
+    // PLS docs); not checked against the source in this session.
+    Fix {
+        id: "azure-pls-proxy-protocol",
+        title: "Turn on PROXY v2 on the Azure Private Link Service",
+        side: Side::Sender,
+        applies_to: "Azure (cloud-provider-azure, Private Link Service)",
+        change: "metadata:\n  annotations:\n    service.beta.kubernetes.io/azure-pls-proxy-protocol: \"true\"\n# with externalTrafficPolicy: Local the LB health probe also carries the header",
+        doc: "https://cloud-provider-azure.sigs.k8s.io/topics/pls-integration/",
+    },
+    // unverified: flag spelling from the field guide (gcloud target-tcp-proxies).
+    Fix {
+        id: "gcp-proxy-header",
+        title: "Send PROXY v1 from the Google Cloud TCP/SSL proxy load balancer",
+        side: Side::Sender,
+        applies_to: "Google Cloud TCP/SSL proxy load balancer",
+        change: "gcloud compute target-tcp-proxies update NAME --proxy-header=PROXY_V1\n# and for its TCP health check: gcloud compute health-checks update tcp NAME --proxy-header=PROXY_V1",
+        doc: "https://cloud.google.com/load-balancing/docs/tcp/setting-up-tcp#proxy-protocol",
+    },
+    Fix {
+        id: "enable-at-sender",
+        title: "Make the load balancer in front actually send the header",
+        side: Side::Sender,
+        applies_to: "the load balancer or proxy in front of this port",
+        change: "HAProxy: send-proxy-v2 on the server line; nginx stream: proxy_protocol on;\nAWS NLB: proxy_protocol_v2.enabled=true; DigitalOcean, Hetzner, Scaleway, Linode, Azure, GCP:\nsee the fixes aws-nlb-proxy-protocol-v2, digitalocean-proxy-protocol, hetzner-proxy-protocol,\nscaleway-proxy-protocol, linode-proxy-protocol, azure-pls-proxy-protocol, gcp-proxy-header\n(verify on the wire with ppctl listen: YAML that says so is not proof)",
+        doc: "https://www.haproxy.org/download/2.8/doc/proxy-protocol.txt",
+    },
+    Fix {
+        id: "tls-to-plain-port",
+        title: "Point TLS clients at the TLS port (or enable TLS on this listener)",
+        side: Side::Client,
+        applies_to: "the client or the LB's target port",
+        change: "use the https/TLS port for TLS clients, or add ssl to this listener (nginx: listen 443 ssl;)",
+        doc: "https://nginx.org/en/docs/http/configuring_https_servers.html",
+    },
+    Fix {
+        id: "disable-at-sender",
+        title: "Or turn the PROXY option off at the sender",
+        side: Side::Sender,
+        applies_to: "the load balancer or proxy in front of this port",
+        change: "remove the PROXY protocol option/annotation (HAProxy send-proxy*, nginx stream proxy_protocol on,\nthe cloud annotation) when the receiver cannot read headers",
+        doc: "https://www.haproxy.org/download/2.8/doc/proxy-protocol.txt",
+    },
+    // checked: Kubernetes docs "Preserving the client source IP".
+    Fix {
+        id: "external-traffic-policy-local",
+        title: "Keep the client IP without PROXY protocol: externalTrafficPolicy Local",
+        side: Side::Platform,
+        applies_to: "Kubernetes Service of type LoadBalancer (LBs that do not NAT the source)",
+        change: "spec:\n  externalTrafficPolicy: Local   # only nodes with a ready pod receive traffic; no header needed",
+        doc: "https://kubernetes.io/docs/tasks/access-application-cluster/create-external-load-balancer/#preserving-the-client-source-ip",
+    },
+    // checked: KEP-1860 (ipMode), hcloud-ccm release notes; DO/Hetzner hostname annotations.
+    Fix {
+        id: "hairpin-ip-mode-proxy",
+        title: "Stop in-cluster traffic to the LB IP from skipping the LB (hairpin)",
+        side: Side::Platform,
+        applies_to: "Kubernetes (kube-proxy / CNI short-circuits traffic to status.loadBalancer IPs)",
+        change: "status:\n  loadBalancer:\n    ingress:\n    - ip: 203.0.113.10\n      ipMode: Proxy      # set by the cloud controller (Kubernetes >= 1.30); or publish a hostname instead:\n# service.beta.kubernetes.io/do-loadbalancer-hostname / load-balancer.hetzner.cloud/hostname",
+        doc: "https://kubernetes.io/docs/concepts/services-networking/service/#load-balancer-ip-mode",
+    },
+    Fix {
+        id: "health-check-match",
+        title: "Make health checks speak the same way as the data path",
+        side: Side::Sender,
+        applies_to: "the load balancer's health checks",
+        change: "either send a header in checks (HAProxy check-send-proxy; GCP --proxy-header=PROXY_V1;\nthe cloud's health-check PROXY toggle) or point checks at a port that does not expect one",
+        doc: "https://docs.haproxy.org/2.8/configuration.html#5.2-check-send-proxy",
+    },
+    Fix {
+        id: "route-through-lb",
+        title: "Send direct clients through the load balancer, or give them their own port",
+        side: Side::Client,
+        applies_to: "monitoring agents, scanners, in-cluster callers, health probes",
+        change: "connect via the LB address, or open a second listener without PROXY protocol\n(bound to an internal address) for direct clients",
+        doc: "https://www.haproxy.org/download/2.8/doc/proxy-protocol.txt",
+    },
+    // checked: curl man page (--haproxy-protocol, v1 only, 7.60.0+).
+    Fix {
+        id: "client-send-header",
+        title: "Make a direct client send a header itself",
+        side: Side::Client,
+        applies_to: "curl, probes, scripts",
+        change: "curl --haproxy-protocol https://host/      # v1 only\nppctl send -2 host:80                       # v2 header, then an HTTP request",
+        doc: "https://curl.se/docs/manpage.html#--haproxy-protocol",
+    },
+    Fix {
+        id: "match-version",
+        title: "Use a header version the receiver accepts",
+        side: Side::Sender,
+        applies_to: "the sender (LB or proxy)",
+        change: "v1-only receivers (cloudflare mmproxy, some apps) need send-proxy / PROXY_V1;\nAWS NLB, Azure PLS and GCP PSC send v2 only: the receiver must accept v2",
+        doc: "https://www.haproxy.org/download/2.8/doc/proxy-protocol.txt",
+    },
+    Fix {
+        id: "single-header-hop",
+        title: "Let exactly one hop add the header",
+        side: Side::Sender,
+        applies_to: "chains of L4 proxies (LB -> proxy -> app)",
+        change: "the first PROXY-aware hop consumes the header and re-emits one; no other hop adds another\n(an AWS NLB forwards a header already in the stream unchanged)",
+        doc: "https://docs.aws.amazon.com/elasticloadbalancing/latest/network/edit-target-group-attributes.html#proxy-protocol",
+    },
+    Fix {
+        id: "require-header-and-allowlist",
+        title: "Require the header on a dedicated port and accept it only from the LB",
+        side: Side::Receiver,
+        applies_to: "receivers with an optional/auto-detect mode (spoofable)",
+        change: "turn auto-detect off (Traefik insecure=false, Envoy allow_requests_without_proxy_protocol unset,\ngo-proxyproto REQUIRE) and allowlist the LB's source range",
+        doc: "https://www.haproxy.org/download/2.8/doc/proxy-protocol.txt",
+    },
+    Fix {
+        id: "small-header-or-upgrade",
+        title: "Keep the header within one segment, or upgrade the receiver",
+        side: Side::Sender,
+        applies_to: "senders adding large TLVs; nginx reads v2 in one recv",
+        change: "drop large TLVs (certificates, long unique ids) or upgrade nginx (split-header fix, nginx #1400)",
+        doc: "https://nginx.org/en/docs/http/ngx_http_core_module.html#listen",
+    },
+    Fix {
+        id: "fix-sender-header",
+        title: "Fix the sender: it emits a malformed header",
+        side: Side::Sender,
+        applies_to: "the sender that wrote these bytes",
+        change: "compare with a valid header: ppctl inspect '<bytes>' shows the broken rule and offset",
+        doc: "https://www.haproxy.org/download/2.8/doc/proxy-protocol.txt",
+    },
+];
+
+/// The fix with this id, if any.
+pub fn find(id: &str) -> Option<&'static Fix> {
+    FIXES.iter().find(|f| f.id == id)
+}
+
+/// The fix with this id. Ids are compile-time constants of the other
+/// diagnostic tables (checked by their unit tests), never user input.
+///
+/// # Panics
+/// When `id` is not in [`FIXES`]: a programming error in a table.
+pub fn get(id: &str) -> &'static Fix {
+    match find(id) {
+        Some(f) => f,
+        None => panic!("fix id {id:?} is not in diagnose::fixes::FIXES"),
+    }
+}
+
+/// All fixes for a list of ids, in order, without repeats.
+pub fn collect<'a>(ids: impl IntoIterator<Item = &'a str>) -> Vec<&'static Fix> {
+    let mut out: Vec<&'static Fix> = Vec::new();
+    for id in ids {
+        let f = get(id);
+        if !out.iter().any(|o| o.id == f.id) {
+            out.push(f);
+        }
+    }
+    out
+}
+
+/// Human rendering: one block per fix, the change indented.
+pub fn render_human(fixes: &[&Fix], style: Style) -> String {
+    let mut out = String::new();
+    for f in fixes {
+        let _ = writeln!(
+            out,
+            "{} {}  {}",
+            style.accent("▸"),
+            style.bold(f.title),
+            style.dim(&format!("[{}] {} · {}", f.id, f.side.name(), f.applies_to))
+        );
+        for line in f.change.lines() {
+            let _ = writeln!(out, "    {line}");
+        }
+        let _ = writeln!(out, "    {}", style.dim(&format!("docs: {}", f.doc)));
+    }
+    out
+}
+
+/// JSON rendering: the fixes as an array of objects (the `Fix` fields).
+pub fn to_json(fixes: &[&Fix]) -> serde_json::Value {
+    serde_json::to_value(fixes).unwrap_or(serde_json::Value::Null)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_unique_kebab_case_and_linked() {
+        for (i, f) in FIXES.iter().enumerate() {
+            assert!(
+                f.id.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
+                "{}",
+                f.id
+            );
+            assert!(f.doc.starts_with("https://"), "{}", f.id);
+            assert!(!f.change.is_empty() && !f.title.is_empty());
+            assert!(
+                FIXES[i + 1..].iter().all(|o| o.id != f.id),
+                "duplicate {}",
+                f.id
+            );
+        }
+    }
+
+    #[test]
+    fn collect_dedups_and_renders() {
+        let v = collect([
+            "haproxy-accept-proxy",
+            "haproxy-accept-proxy",
+            "nginx-listen-proxy-protocol",
+        ]);
+        assert_eq!(v.len(), 2);
+        let text = render_human(&v, Style::plain());
+        assert!(text.contains("bind :443 accept-proxy"));
+        assert!(to_json(&v)[0]["id"] == "haproxy-accept-proxy");
+    }
+}

@@ -1,0 +1,8 @@
+//! Diagnosis: what an endpoint expects (`probe`), what a log line means
+//! (`explain`), and the one table of fixes they share.
+
+pub mod catalogue;
+pub mod explain;
+pub mod fixes;
+pub mod probe;
+mod probe_tls;

@@ -1,0 +1,196 @@
+//! The TLS leg of `probe`: header in clear, then a TLS handshake (rustls,
+//! certificate never verified: the probe is about the header, not about
+//! who the server is), then one HTTP request inside TLS.
+//!
+//! `net::exchange` writes bytes and reads a reply; it has no TLS, so this
+//! leg connects itself, with blocking sockets and per-operation timeouts
+//! (it runs on a blocking thread of the probe's runtime).
+
+use std::io::{self, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::sync::Arc;
+use std::time::Duration;
+
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{ClientConfig, ClientConnection, DigitallySignedStruct, SignatureScheme};
+
+/// How a TLS attempt ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TlsEnd {
+    Refused(String),
+    ConnectTimeout,
+    ConnectError(String),
+    /// The handshake finished; the HTTP status line inside TLS, if any.
+    HandshakeOk {
+        version: String,
+        status_line: Option<String>,
+    },
+    /// The server sent a TLS alert.
+    Alert(String),
+    /// The server answered with something that is not TLS.
+    NotTls(String),
+    Closed,
+    Reset,
+    Timeout,
+    Error(String),
+}
+
+/// Accepts any certificate: the probe asks "is the header accepted?", not
+/// "is this the right server?".
+#[derive(Debug)]
+struct AcceptAnyCert(Arc<CryptoProvider>);
+
+impl ServerCertVerifier for AcceptAnyCert {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        _message: &[u8],
+        _cert: &CertificateDer<'_>,
+        _dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        Ok(HandshakeSignatureValid::assertion())
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        _message: &[u8],
+        _cert: &CertificateDer<'_>,
+        _dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        Ok(HandshakeSignatureValid::assertion())
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+fn config() -> Result<Arc<ClientConfig>, rustls::Error> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(AcceptAnyCert(provider)))
+        .with_no_client_auth();
+    Ok(Arc::new(config))
+}
+
+/// Connect to the first address that answers, write `header(local, peer)`,
+/// then handshake with `sni` and send `request` inside TLS.
+pub fn attempt(
+    addrs: &[SocketAddr],
+    timeout: Duration,
+    sni: &str,
+    request: &[u8],
+    header: impl FnOnce(SocketAddr, SocketAddr) -> Vec<u8>,
+) -> (TlsEnd, Vec<u8>) {
+    let mut sock = match connect(addrs, timeout) {
+        Ok(s) => s,
+        Err(end) => return (end, Vec::new()),
+    };
+    let (local, peer) = match (sock.local_addr(), sock.peer_addr()) {
+        (Ok(l), Ok(p)) => (l, p),
+        (Err(e), _) | (_, Err(e)) => return (TlsEnd::ConnectError(e.to_string()), Vec::new()),
+    };
+    let head = header(local, peer);
+    let _ = sock.set_read_timeout(Some(timeout));
+    let _ = sock.set_write_timeout(Some(timeout));
+    let _ = sock.set_nodelay(true);
+    if !head.is_empty() {
+        if let Err(e) = sock.write_all(&head) {
+            return (io_end(&e), head);
+        }
+    }
+    let end = handshake(&mut sock, sni, request);
+    (end, head)
+}
+
+fn connect(addrs: &[SocketAddr], timeout: Duration) -> Result<TcpStream, TlsEnd> {
+    let mut last = TlsEnd::ConnectError("no address to connect to".into());
+    for addr in addrs {
+        match TcpStream::connect_timeout(addr, timeout) {
+            Ok(s) => return Ok(s),
+            Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {
+                last = TlsEnd::Refused(format!("{addr}: {e}"))
+            }
+            Err(e)
+                if e.kind() == io::ErrorKind::TimedOut || e.kind() == io::ErrorKind::WouldBlock =>
+            {
+                last = TlsEnd::ConnectTimeout
+            }
+            Err(e) => last = TlsEnd::ConnectError(format!("{addr}: {e}")),
+        }
+    }
+    Err(last)
+}
+
+fn handshake(sock: &mut TcpStream, sni: &str, request: &[u8]) -> TlsEnd {
+    let config = match config() {
+        Ok(c) => c,
+        Err(e) => return TlsEnd::Error(format!("TLS setup: {e}")),
+    };
+    let name = match ServerName::try_from(sni.to_string()) {
+        Ok(n) => n,
+        Err(e) => return TlsEnd::Error(format!("{sni:?} is not a valid TLS server name: {e}")),
+    };
+    let mut conn = match ClientConnection::new(config, name) {
+        Ok(c) => c,
+        Err(e) => return TlsEnd::Error(format!("TLS setup: {e}")),
+    };
+    while conn.is_handshaking() {
+        match conn.complete_io(sock) {
+            Ok((0, 0)) if conn.is_handshaking() => return TlsEnd::Closed,
+            Ok(_) => {}
+            Err(e) => return io_end(&e),
+        }
+    }
+    let version = conn
+        .protocol_version()
+        .map(|v| format!("{v:?}"))
+        .unwrap_or_else(|| "TLS".into());
+    let mut tls = rustls::Stream::new(&mut conn, sock);
+    let status_line = tls.write_all(request).ok().and_then(|_| {
+        let mut buf = [0u8; 512];
+        let n = tls.read(&mut buf).ok()?;
+        let text = String::from_utf8_lossy(&buf[..n]);
+        text.lines().next().map(str::to_string)
+    });
+    TlsEnd::HandshakeOk {
+        version,
+        status_line,
+    }
+}
+
+/// Map an I/O error from the socket or from rustls to an outcome.
+fn io_end(e: &io::Error) -> TlsEnd {
+    match e.kind() {
+        io::ErrorKind::ConnectionReset
+        | io::ErrorKind::ConnectionAborted
+        | io::ErrorKind::BrokenPipe => TlsEnd::Reset,
+        io::ErrorKind::UnexpectedEof => TlsEnd::Closed,
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => TlsEnd::Timeout,
+        io::ErrorKind::InvalidData => {
+            match e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
+                Some(rustls::Error::AlertReceived(a)) => TlsEnd::Alert(format!("{a:?}")),
+                Some(rustls::Error::InvalidMessage(m)) => {
+                    TlsEnd::NotTls(format!("not a TLS record ({m:?})"))
+                }
+                Some(other) => TlsEnd::Error(other.to_string()),
+                None => TlsEnd::Error(e.to_string()),
+            }
+        }
+        _ => TlsEnd::Error(e.to_string()),
+    }
+}

@@ -1,0 +1,132 @@
+//! Turn `listen` ADDR arguments into bound sockets.
+//!
+//! `:8080` (or `8080`) means every interface, IPv4 and IPv6: one dual-stack
+//! `[::]` socket with IPV6_V6ONLY off, so port 0 gives one port for both;
+//! on a host without IPv6 it falls back to `0.0.0.0`.
+
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+
+use socket2::{Domain, Protocol, Socket, Type};
+use thiserror::Error;
+use tokio::net::{TcpListener, UdpSocket};
+
+use super::Listeners;
+
+#[derive(Debug, Error)]
+pub enum BindError {
+    #[error(
+        "'{0}' is not an address: use :PORT (every interface), IP:PORT, [IPv6]:PORT or NAME:PORT"
+    )]
+    Syntax(String),
+    #[error("cannot resolve '{addr}': {source}")]
+    Resolve {
+        addr: String,
+        #[source]
+        source: io::Error,
+    },
+    #[error("cannot listen on {addr} ({transport}): {source}; is the port in use, or below 1024 without privileges?")]
+    Bind {
+        addr: SocketAddr,
+        transport: &'static str,
+        #[source]
+        source: io::Error,
+    },
+}
+
+/// One parsed ADDR.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Spec {
+    /// Every interface, v4 and v6.
+    Any(u16),
+    /// Explicit addresses (a name may resolve to several).
+    Addrs(Vec<SocketAddr>),
+}
+
+/// Parse one ADDR (names are resolved).
+pub async fn parse(arg: &str) -> Result<Spec, BindError> {
+    let port_only = arg.strip_prefix(':').unwrap_or(arg);
+    if let Ok(port) = port_only.parse::<u16>() {
+        return Ok(Spec::Any(port));
+    }
+    if let Ok(a) = arg.parse::<SocketAddr>() {
+        return Ok(Spec::Addrs(vec![a]));
+    }
+    if !arg.contains(':') {
+        return Err(BindError::Syntax(arg.into()));
+    }
+    let addrs: Vec<SocketAddr> = tokio::net::lookup_host(arg)
+        .await
+        .map_err(|source| BindError::Resolve {
+            addr: arg.into(),
+            source,
+        })?
+        .collect();
+    if addrs.is_empty() {
+        return Err(BindError::Syntax(arg.into()));
+    }
+    Ok(Spec::Addrs(addrs))
+}
+
+/// Bind every ADDR, TCP (and UDP with `udp`).
+pub async fn bind_all(args: &[String], udp: bool) -> Result<Listeners, BindError> {
+    let mut out = Listeners::default();
+    for arg in args {
+        let addrs = match parse(arg).await? {
+            Spec::Any(port) => vec![any(port)],
+            Spec::Addrs(a) => a,
+        };
+        for addr in addrs {
+            if udp {
+                out.udp.push(bind_udp(addr)?);
+            } else {
+                out.tcp.push(bind_tcp(addr)?);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// `[::]:port` when IPv6 works here, else `0.0.0.0:port`.
+fn any(port: u16) -> SocketAddr {
+    let v6 = SocketAddr::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), port);
+    match Socket::new(Domain::IPV6, Type::STREAM, None) {
+        Ok(_) => v6,
+        Err(_) => SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), port),
+    }
+}
+
+fn socket(addr: SocketAddr, ty: Type, proto: Protocol) -> io::Result<Socket> {
+    let s = Socket::new(Domain::for_address(addr), ty, Some(proto))?;
+    if addr.is_ipv6() && addr.ip().is_unspecified() {
+        // Dual stack: one socket for v4 and v6, whatever the sysctl says.
+        s.set_only_v6(false)?;
+    }
+    if ty == Type::STREAM {
+        s.set_reuse_address(true)?;
+    }
+    s.set_nonblocking(true)?;
+    s.bind(&addr.into())?;
+    Ok(s)
+}
+
+pub fn bind_tcp(addr: SocketAddr) -> Result<TcpListener, BindError> {
+    let err = |source| BindError::Bind {
+        addr,
+        transport: "tcp",
+        source,
+    };
+    let s = socket(addr, Type::STREAM, Protocol::TCP).map_err(err)?;
+    s.listen(4096).map_err(err)?;
+    TcpListener::from_std(s.into()).map_err(err)
+}
+
+pub fn bind_udp(addr: SocketAddr) -> Result<UdpSocket, BindError> {
+    let err = |source| BindError::Bind {
+        addr,
+        transport: "udp",
+        source,
+    };
+    let s = socket(addr, Type::DGRAM, Protocol::UDP).map_err(err)?;
+    UdpSocket::from_std(s.into()).map_err(err)
+}

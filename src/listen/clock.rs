@@ -1,0 +1,87 @@
+//! Wall-clock formatting for log lines (RFC 3339, UTC) and HTTP `Date:`
+//! headers (RFC 9110 IMF-fixdate). Two formats do not justify a date crate.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Civil date and time in UTC.
+struct Utc {
+    year: i64,
+    month: u32,
+    day: u32,
+    hour: u32,
+    min: u32,
+    sec: u32,
+    millis: u32,
+    weekday: u32, // 0 = Sunday
+}
+
+fn utc(t: SystemTime) -> Utc {
+    let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let secs = d.as_secs() as i64;
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400) as u32;
+    // Howard Hinnant's days_from_civil inverse.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    Utc {
+        year,
+        month,
+        day,
+        hour: rem / 3600,
+        min: rem / 60 % 60,
+        sec: rem % 60,
+        millis: d.subsec_millis(),
+        weekday: (days + 4).rem_euclid(7) as u32,
+    }
+}
+
+/// `2026-11-24T19:05:10.123Z`
+pub fn rfc3339(t: SystemTime) -> String {
+    let u = utc(t);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+        u.year, u.month, u.day, u.hour, u.min, u.sec, u.millis
+    )
+}
+
+/// `Tue, 24 Nov 2026 19:05:10 GMT`
+pub fn http_date(t: SystemTime) -> String {
+    const DAYS: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let u = utc(t);
+    format!(
+        "{}, {:02} {} {:04} {:02}:{:02}:{:02} GMT",
+        DAYS[u.weekday as usize % 7],
+        u.day,
+        MONTHS[(u.month as usize + 11) % 12],
+        u.year,
+        u.hour,
+        u.min,
+        u.sec
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn formats_known_instants() {
+        let t = UNIX_EPOCH + Duration::from_millis(1_795_547_110_123);
+        assert_eq!(rfc3339(t), "2026-11-24T19:05:10.123Z");
+        assert_eq!(http_date(t), "Tue, 24 Nov 2026 19:05:10 GMT");
+        assert_eq!(http_date(UNIX_EPOCH), "Thu, 01 Jan 1970 00:00:00 GMT");
+        let leap = UNIX_EPOCH + Duration::from_secs(951_782_400); // 2000-02-29
+        assert_eq!(rfc3339(leap), "2000-02-29T00:00:00.000Z");
+    }
+}

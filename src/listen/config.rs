@@ -1,0 +1,99 @@
+//! The validated settings of one `listen` server (built by `cmd::listen`
+//! from flags, or directly by `repro` and tests).
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use ipnet::IpNet;
+
+/// `--proxy-protocol`: what the receiver expects in front of the payload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, clap::ValueEnum)]
+pub enum Mode {
+    /// Accept a v1 header, a v2 header or none, and say which arrived. Such
+    /// a port lets any client forge its address: results are labelled
+    /// spoofable (the spec says a receiver MUST NOT guess; this is a tool).
+    #[default]
+    Auto,
+    /// Like nginx `listen ... proxy_protocol`: a missing or broken header is
+    /// logged as `broken header: "..."` and the connection is closed.
+    Require,
+    /// Like nginx without `proxy_protocol`: a PROXY header is a bad request
+    /// line and gets nginx's `400 Bad Request`.
+    Off,
+}
+
+impl Mode {
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Auto => "auto",
+            Mode::Require => "require",
+            Mode::Off => "off",
+        }
+    }
+}
+
+/// Everything a server needs besides its sockets.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub mode: Mode,
+    /// Largest header accepted (v2: 16 + len), in bytes.
+    pub max_header: usize,
+    /// Time a client has to deliver a complete header (or, with no header,
+    /// its first bytes).
+    pub header_timeout: Duration,
+    /// Longest silence after the header before the connection is closed.
+    pub idle_timeout: Duration,
+    /// Connections served at once; more wait in the kernel's backlog.
+    pub max_conns: usize,
+    /// Peers allowed to send a header (nginx `set_real_ip_from`). Empty:
+    /// every peer may, and nginx's realip would keep the peer address.
+    pub trust: Vec<IpNet>,
+    /// Echo non-HTTP bytes back instead of logging them and closing.
+    pub echo: bool,
+    /// Stop after this many connections (datagrams with `--udp`).
+    pub count: Option<u64>,
+    pub expect_src: Option<IpAddr>,
+    pub expect_version: Option<u8>,
+    /// On shutdown, how long in-flight connections may still finish.
+    pub drain: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            mode: Mode::Auto,
+            max_header: 4096,
+            header_timeout: Duration::from_secs(5),
+            idle_timeout: Duration::from_secs(60),
+            max_conns: 4096,
+            trust: Vec::new(),
+            echo: false,
+            count: None,
+            expect_src: None,
+            expect_version: None,
+            drain: Duration::from_secs(2),
+        }
+    }
+}
+
+impl Config {
+    /// May `peer` send a header? (Every peer when no `--trust` was given.)
+    pub fn trusts(&self, peer: IpAddr) -> bool {
+        self.trust.is_empty() || self.trust.iter().any(|net| net.contains(&peer))
+    }
+
+    /// True when an expectation was set, so the exit status reports on it.
+    pub fn has_expectations(&self) -> bool {
+        self.expect_src.is_some() || self.expect_version.is_some()
+    }
+
+    /// The bytes a connection may hold before its first request is judged:
+    /// the header cap plus room for request headers.
+    pub fn buffer_cap(&self) -> usize {
+        self.max_header.max(crate::codec::V1_MAX_LEN) + REQUEST_CAP
+    }
+}
+
+/// Room for the first request (line and headers) after the header; nginx's
+/// default `large_client_header_buffers` is 8k, we allow twice that.
+pub const REQUEST_CAP: usize = 16 * 1024;

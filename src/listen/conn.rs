@@ -1,0 +1,579 @@
+//! One TCP connection: frame the header with the streaming codec, decide
+//! as the configured receiver would, then answer the first request.
+//!
+//! Memory is bounded by [`Config::buffer_cap`]; every read is bounded by a
+//! deadline and by the server's stop signal, so a slow or hostile client
+//! only ever costs its own task.
+
+use std::io;
+use std::net::SocketAddr;
+use std::time::{Instant, SystemTime};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::watch;
+
+use crate::codec::{self, Addresses, Command, Decoded};
+use crate::render::json::{EndpointJson, HeaderJson};
+
+use super::config::{Config, Mode};
+use super::record::{ConnRecord, DataJson, Reply, Verdict};
+use super::whoami::{self, Whoami};
+use super::{clock, nginx};
+
+/// How one read ended.
+enum Read {
+    Data,
+    Eof,
+    Timeout,
+    Stopped,
+    Full,
+    Failed(io::Error),
+}
+
+/// How the header stage ended.
+enum Framed {
+    /// A complete header of this many bytes.
+    Header(usize),
+    /// The bytes are not a header.
+    NotProxy,
+    Invalid(codec::Error),
+    TooLarge(usize),
+    /// Ended early: how, and the decode of what arrived.
+    Ended(Read),
+}
+
+struct Conn<'a> {
+    stream: TcpStream,
+    cfg: &'a Config,
+    buf: Vec<u8>,
+    cap: usize,
+    stop: watch::Receiver<bool>,
+    rec: ConnRecord,
+    peer: SocketAddr,
+    local: SocketAddr,
+}
+
+/// Serve one connection to the end and say what happened. The stream is
+/// handed back open: the caller records first and closes after, so a client
+/// that sees the close can count on the line being out.
+pub async fn serve(
+    stream: TcpStream,
+    peer: SocketAddr,
+    local: SocketAddr,
+    id: u64,
+    cfg: &Config,
+    stop: watch::Receiver<bool>,
+) -> (ConnRecord, TcpStream) {
+    let started = Instant::now();
+    let rec = ConnRecord::new(
+        id,
+        clock::rfc3339(SystemTime::now()),
+        "tcp",
+        peer,
+        local,
+        cfg.mode.name(),
+    );
+    let mut conn = Conn {
+        stream,
+        cfg,
+        buf: Vec::with_capacity(1024),
+        cap: cfg.buffer_cap(),
+        stop,
+        rec,
+        peer,
+        local,
+    };
+    conn.run().await;
+    let mut rec = conn.rec;
+    rec.bytes_in += conn.buf.len() as u64;
+    rec.duration_ms = started.elapsed().as_millis() as u64;
+    rec.matched = expectations(cfg, &rec);
+    (rec, conn.stream)
+}
+
+/// `--expect-src` / `--expect-version` against the accepted header.
+pub fn expectations(cfg: &Config, rec: &ConnRecord) -> Option<bool> {
+    if !cfg.has_expectations() {
+        return None;
+    }
+    let header = rec.header.as_ref().filter(|_| rec.verdict.served());
+    let src_ok = cfg.expect_src.is_none_or(|want| {
+        header.and_then(|h| h.source.as_ref()).is_some_and(
+            |s| matches!(s, EndpointJson::Inet { address, .. } if address.parse() == Ok(want)),
+        )
+    });
+    let ver_ok = cfg
+        .expect_version
+        .is_none_or(|want| header.and_then(|h| h.version) == Some(want));
+    Some(src_ok && ver_ok)
+}
+
+impl Conn<'_> {
+    async fn run(&mut self) {
+        self.rec.trusted = self.cfg.trusts(self.peer.ip());
+        let deadline = Instant::now() + self.cfg.header_timeout;
+        let framed = self.frame(deadline).await;
+        let mode = self.cfg.mode;
+        match framed {
+            Framed::Header(len) => {
+                if mode == Mode::Off {
+                    return self.unexpected().await;
+                }
+                self.accept_header(len).await
+            }
+            Framed::NotProxy => match mode {
+                Mode::Require => {
+                    self.rec.verdict = Verdict::Missing;
+                    self.rec.error = Some(format!(
+                        "no PROXY header: the first bytes look like {}",
+                        crate::sniff::classify(&self.buf)
+                    ));
+                    self.rec.log = Some(nginx::broken_header(&self.buf));
+                }
+                Mode::Auto | Mode::Off => {
+                    self.rec.verdict = Verdict::Direct;
+                    if mode == Mode::Auto {
+                        self.rec.note = Some("no PROXY header: the peer is the client".into());
+                    }
+                    self.payload(0, self.deadline_idle()).await
+                }
+            },
+            Framed::Invalid(e) => {
+                self.rec.header = Some(HeaderJson::new(&Decoded::Invalid(e), &self.buf));
+                if mode == Mode::Off {
+                    return self.unexpected().await;
+                }
+                self.rec.verdict = Verdict::Invalid;
+                self.rec.error = Some(format!(
+                    "invalid header at byte {}: {}; {}",
+                    e.offset,
+                    e.kind,
+                    e.kind.hint()
+                ));
+                self.rec.log = Some(nginx::broken_header(&self.buf));
+            }
+            Framed::TooLarge(total) => {
+                if mode == Mode::Off {
+                    return self.unexpected().await;
+                }
+                self.rec.verdict = Verdict::TooLarge;
+                self.rec.error = Some(format!(
+                    "v2 header announces {total} bytes, more than --max-header {}; raise --max-header if the sender is legitimate",
+                    self.cfg.max_header
+                ));
+                self.rec.log = Some("header is too large while reading PROXY protocol".into());
+            }
+            Framed::Ended(how) => self.ended_early(how, mode),
+        }
+    }
+
+    /// The header stage: read until the codec decides. `decode` is only
+    /// called again once at least `needed` more bytes are in, so slow input
+    /// costs O(header) work, and the v2 length is checked against the cap
+    /// as soon as the 16-byte prefix is in.
+    async fn frame(&mut self, deadline: Instant) -> Framed {
+        let mut want = 1;
+        loop {
+            if self.buf.len() >= want {
+                match codec::decode(&self.buf) {
+                    Decoded::Complete(h) => return Framed::Header(h.len()),
+                    Decoded::NotProxy(_) => return Framed::NotProxy,
+                    Decoded::Invalid(e) => return Framed::Invalid(e),
+                    Decoded::Incomplete { needed } => {
+                        if let Some(total) = codec::v2_total_len(&self.buf) {
+                            if total > self.cfg.max_header {
+                                return Framed::TooLarge(total);
+                            }
+                        }
+                        want = self.buf.len() + needed.max(1);
+                    }
+                }
+            }
+            match self.read(deadline).await {
+                Read::Data => {}
+                other => return Framed::Ended(other),
+            }
+        }
+    }
+
+    /// EOF, timeout, stop or error before the header stage finished.
+    fn ended_early(&mut self, how: Read, mode: Mode) {
+        let got = self.buf.len();
+        if got > 0 {
+            self.rec.header = Some(HeaderJson::new(&codec::decode_final(&self.buf), &self.buf));
+        }
+        let what = if mode == Mode::Off {
+            "first request"
+        } else {
+            "PROXY header"
+        };
+        match how {
+            Read::Timeout => {
+                self.rec.verdict = Verdict::Timeout;
+                self.rec.error = Some(format!(
+                    "no complete {what} within --header-timeout {:?} ({got} bytes arrived); a server-speaks-first protocol, or a sender that sends no header",
+                    self.cfg.header_timeout
+                ));
+                if mode != Mode::Off {
+                    self.rec.log = Some("client timed out while reading PROXY protocol".into());
+                }
+            }
+            Read::Stopped => {
+                self.rec.verdict = Verdict::Interrupted;
+                self.rec.error = Some(format!(
+                    "server stopped while waiting for the {what} ({got} bytes arrived)"
+                ));
+            }
+            Read::Eof | Read::Failed(_) | Read::Full | Read::Data => {
+                let cause = match &how {
+                    Read::Failed(e) => format!("connection error ({e})"),
+                    _ => "peer closed".to_string(),
+                };
+                if got == 0 {
+                    self.rec.verdict = Verdict::Closed;
+                    self.rec.error = Some(format!(
+                        "{cause} before sending anything (a TCP health check?)"
+                    ));
+                    if mode != Mode::Off {
+                        self.rec.log = Some(nginx::CLOSED_EMPTY.into());
+                    }
+                } else {
+                    self.rec.verdict = if mode == Mode::Off {
+                        Verdict::Unexpected
+                    } else {
+                        Verdict::Invalid
+                    };
+                    self.rec.error =
+                        Some(format!("{cause} after {got} bytes of an incomplete header"));
+                    // nginx without proxy_protocol just sees a client that
+                    // left in the middle of its request line.
+                    if mode != Mode::Off {
+                        self.rec.log = Some(nginx::broken_header(&self.buf));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Off mode met a header: nginx parses it as a request line and answers 400.
+    async fn unexpected(&mut self) {
+        if self.rec.header.is_none() {
+            self.rec.header = Some(HeaderJson::new(
+                &codec::decode(&self.buf),
+                &self.buf[..self.header_len_hint()],
+            ));
+        }
+        self.rec.verdict = Verdict::Unexpected;
+        self.rec.error = Some(
+            "a PROXY header reached a receiver that does not expect one: nginx answers 400 Bad Request".into(),
+        );
+        self.rec.log = Some(nginx::invalid_request(&self.buf));
+        // The request line as nginx sees it: empty lines skipped.
+        let line = self
+            .buf
+            .split(|&b| b == b'\r' || b == b'\n')
+            .find(|l| !l.is_empty())
+            .unwrap_or(&[]);
+        self.rec.request = Some(String::from_utf8_lossy(line).into_owned());
+        self.write(&nginx::bad_request(SystemTime::now()), Reply::BadRequest)
+            .await;
+    }
+
+    /// Bytes of a complete header at the start of the buffer, else all.
+    fn header_len_hint(&self) -> usize {
+        match codec::decode(&self.buf) {
+            Decoded::Complete(h) => h.len(),
+            _ => self.buf.len(),
+        }
+    }
+
+    /// A valid header of `len` bytes is in the buffer.
+    async fn accept_header(&mut self, len: usize) {
+        let (claimed, local_cmd) = match codec::decode(&self.buf[..len]) {
+            Decoded::Complete(h) => {
+                self.rec.header = Some(HeaderJson::new(&Decoded::Complete(h), &self.buf[..len]));
+                let claimed = match h.addresses {
+                    Addresses::Inet { src, .. } => Some(src),
+                    _ => None,
+                };
+                (claimed, h.command == Command::Local)
+            }
+            // The same bytes decoded Complete a moment ago.
+            _ => (None, false),
+        };
+        if !self.rec.trusted {
+            let msg = format!(
+                "header from {} which is not in --trust {}",
+                self.peer.ip(),
+                self.trust_list()
+            );
+            if self.cfg.mode == Mode::Require {
+                self.rec.verdict = Verdict::Untrusted;
+                self.rec.error = Some(format!("{msg}: rejected"));
+                return;
+            }
+            self.rec.verdict = Verdict::Untrusted;
+            self.rec.note = Some(format!("{msg}: ignored, the peer is the client"));
+            return self.payload(len, self.deadline_idle()).await;
+        }
+        self.rec.spoofable = self.cfg.trust.is_empty();
+        if local_cmd {
+            self.rec.verdict = Verdict::Local;
+            self.rec.note =
+                Some("LOCAL header (a health check): the socket's addresses stand".into());
+        } else {
+            self.rec.verdict = Verdict::Proxy;
+            if let Some(src) = claimed {
+                self.rec.client = EndpointJson::inet(src);
+            }
+        }
+        if self.rec.spoofable {
+            self.rec.note = Some(format!(
+                "{}accepted from any peer: any client could forge it; use --trust CIDR",
+                self.rec
+                    .note
+                    .as_deref()
+                    .map(|n| format!("{n}; "))
+                    .unwrap_or_default()
+            ));
+        }
+        self.payload(len, self.deadline_idle()).await
+    }
+
+    fn trust_list(&self) -> String {
+        self.cfg
+            .trust
+            .iter()
+            .map(|n| n.to_string())
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    fn deadline_idle(&self) -> Instant {
+        Instant::now() + self.cfg.idle_timeout
+    }
+
+    /// After the header (`start` bytes of it): the first request.
+    async fn payload(&mut self, start: usize, mut deadline: Instant) {
+        let mut scanned = start;
+        let mut parsed_once = false;
+        loop {
+            let rest = &self.buf[start..];
+            // Parse when something new could change the answer: the first
+            // bytes (to spot non-HTTP early), then only once the blank line
+            // that ends the request head has arrived. O(n) on slow input.
+            let ready = !rest.is_empty()
+                && (!parsed_once || ends_head(&self.buf[start..], scanned.saturating_sub(start)));
+            scanned = self.buf.len();
+            if ready {
+                parsed_once = true;
+                match self.parse_http(start) {
+                    Http::Request { line, json } => return self.whoami(line, json).await,
+                    Http::Partial => {}
+                    Http::Other => return self.non_http(start).await,
+                }
+            }
+            match self.read(deadline).await {
+                Read::Data => deadline = self.deadline_idle(),
+                Read::Full => {
+                    self.rec.error = Some(format!(
+                        "request head larger than {} bytes; closed",
+                        super::config::REQUEST_CAP
+                    ));
+                    return;
+                }
+                Read::Eof | Read::Failed(_) => {
+                    if self.buf.len() > start && !parsed_once {
+                        return self.non_http(start).await;
+                    }
+                    if self.buf.len() > start {
+                        self.rec.note = Some(join_note(
+                            &self.rec.note,
+                            "peer closed in the middle of the request",
+                        ));
+                    }
+                    return;
+                }
+                Read::Timeout => {
+                    self.rec.note = Some(join_note(
+                        &self.rec.note,
+                        "idle timeout waiting for the request",
+                    ));
+                    return;
+                }
+                Read::Stopped => {
+                    self.rec.note = Some(join_note(
+                        &self.rec.note,
+                        "server stopped before the request was complete",
+                    ));
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Parse the request head after `start`.
+    fn parse_http(&self, start: usize) -> Http {
+        let mut headers = [httparse::EMPTY_HEADER; 64];
+        let mut req = httparse::Request::new(&mut headers);
+        match req.parse(&self.buf[start..]) {
+            Ok(httparse::Status::Complete(_)) => {
+                let path = req.path.unwrap_or("/").to_string();
+                let line = format!(
+                    "{} {} HTTP/1.{}",
+                    req.method.unwrap_or("?"),
+                    path,
+                    req.version.unwrap_or(1)
+                );
+                let json = whoami::wants_json(
+                    &path,
+                    req.headers
+                        .iter()
+                        .find(|h| h.name.eq_ignore_ascii_case("accept"))
+                        .map(|h| h.value),
+                );
+                Http::Request { line, json }
+            }
+            Ok(httparse::Status::Partial) | Err(httparse::Error::TooManyHeaders) => Http::Partial,
+            Err(_) => Http::Other,
+        }
+    }
+
+    /// Answer an HTTP request with the whoami page.
+    async fn whoami(&mut self, line: String, json: bool) {
+        let header = self
+            .rec
+            .header
+            .as_ref()
+            .filter(|_| self.rec.verdict == Verdict::Proxy);
+        let claimed = header.and_then(|h| match (&h.source, &h.destination) {
+            (
+                Some(EndpointJson::Inet { address, port }),
+                Some(EndpointJson::Inet {
+                    address: da,
+                    port: dp,
+                }),
+            ) => Some((address.clone(), *port, da.clone(), *dp)),
+            _ => None,
+        });
+        let claimed_src: Option<SocketAddr> = claimed
+            .as_ref()
+            .and_then(|(a, p, _, _)| a.parse().ok().map(|ip| SocketAddr::new(ip, *p)));
+        let page = Whoami {
+            schema: crate::render::json::SCHEMA,
+            peer: EndpointJson::inet(self.peer),
+            server_addr: self.local.ip().to_string(),
+            server_port: self.local.port(),
+            proxy_protocol_addr: claimed.as_ref().map(|c| c.0.clone()),
+            proxy_protocol_port: claimed.as_ref().map(|c| c.1),
+            proxy_protocol_server_addr: claimed.as_ref().map(|c| c.2.clone()),
+            proxy_protocol_server_port: claimed.as_ref().map(|c| c.3),
+            proxy_protocol: self
+                .rec
+                .header
+                .as_ref()
+                .filter(|_| self.rec.verdict.served())
+                .and_then(|h| Some(format!("v{} {}", h.version?, h.command?))),
+            tlvs: header.map(|h| h.tlvs.clone()).unwrap_or_default(),
+            realip_remote_addr: Whoami::realip(self.peer, &self.cfg.trust, claimed_src),
+            trust: self.cfg.trust.iter().map(|n| n.to_string()).collect(),
+            spoofable: self.rec.spoofable,
+            note: self.rec.note.clone(),
+            request: line.clone(),
+        };
+        self.rec.request = Some(line);
+        let (body, ctype, reply) = if json {
+            (page.json(), "application/json", Reply::WhoamiJson)
+        } else {
+            (page.text(), "text/plain; charset=utf-8", Reply::Whoami)
+        };
+        self.write(&whoami::response(&body, ctype), reply).await;
+    }
+
+    /// Bytes that are not HTTP: echo them (`--echo`) or log and close.
+    async fn non_http(&mut self, start: usize) {
+        self.rec.data = Some(DataJson::of(&self.buf[start..]));
+        if !self.cfg.echo {
+            self.rec.note = Some(join_note(
+                &self.rec.note,
+                "not HTTP: logged and closed (--echo echoes it)",
+            ));
+            return;
+        }
+        let first = self.buf[start..].to_vec();
+        self.write(&first, Reply::Echo).await;
+        // From here on the buffer is not kept: echo chunk by chunk.
+        let mut chunk = [0u8; 4096];
+        loop {
+            let deadline = self.deadline_idle();
+            let n = tokio::select! {
+                r = tokio::time::timeout_at(deadline.into(), self.stream.read(&mut chunk)) => match r {
+                    Ok(Ok(n)) if n > 0 => n,
+                    _ => return,
+                },
+                _ = super::signalled(&mut self.stop) => return,
+            };
+            self.rec.bytes_in += n as u64;
+            if self.stream.write_all(&chunk[..n]).await.is_err() {
+                return;
+            }
+        }
+    }
+
+    async fn write(&mut self, bytes: &[u8], reply: Reply) {
+        match self.stream.write_all(bytes).await {
+            Ok(()) => self.rec.reply = reply,
+            Err(e) => {
+                self.rec.error = Some(join_note(
+                    &self.rec.error,
+                    &format!("could not send the reply: {e}"),
+                ));
+            }
+        }
+    }
+
+    /// Read once into the buffer, bounded by `deadline`, the buffer cap and
+    /// the stop signal.
+    async fn read(&mut self, deadline: Instant) -> Read {
+        let room = self.cap.saturating_sub(self.buf.len());
+        if room == 0 {
+            return Read::Full;
+        }
+        let mut chunk = [0u8; 4096];
+        let want = room.min(chunk.len());
+        tokio::select! {
+            r = tokio::time::timeout_at(deadline.into(), self.stream.read(&mut chunk[..want])) => match r {
+                Err(_) => Read::Timeout,
+                Ok(Ok(0)) => Read::Eof,
+                Ok(Ok(n)) => {
+                    self.buf.extend_from_slice(&chunk[..n]);
+                    Read::Data
+                }
+                Ok(Err(e)) => Read::Failed(e),
+            },
+            _ = super::signalled(&mut self.stop) => Read::Stopped,
+        }
+    }
+}
+
+/// The request head, as far as it has arrived.
+enum Http {
+    Request { line: String, json: bool },
+    Partial,
+    Other,
+}
+
+/// Did the blank line that ends an HTTP head arrive? Looks only at bytes
+/// from `from` on (with 3 bytes of overlap), so repeated calls stay linear.
+fn ends_head(rest: &[u8], from: usize) -> bool {
+    let window = &rest[from.saturating_sub(3)..];
+    window.windows(2).any(|w| w == b"\n\n") || window.windows(3).any(|w| w == b"\n\r\n")
+}
+
+fn join_note(old: &Option<String>, add: &str) -> String {
+    match old {
+        Some(o) => format!("{o}; {add}"),
+        None => add.to_string(),
+    }
+}

@@ -1,0 +1,122 @@
+//! What nginx says, byte for byte, so `listen` can stand in for it.
+//!
+//! Captured from Debian's nginx 1.22.1 on loopback (see docs/json-listen.md):
+//! the 400 page sent to a PROXY line on a listener without `proxy_protocol`,
+//! and the error-log lines of a listener with it.
+
+use std::time::SystemTime;
+
+use super::clock;
+
+/// The `Server:` header and page footer of the nginx we copy.
+pub const SERVER: &str = "nginx/1.22.1";
+
+/// nginx's body for 400 (`ngx_http_error_400_page` + tail), CRLF included.
+const BAD_REQUEST_BODY: &str = "<html>\r\n<head><title>400 Bad Request</title></head>\r\n<body>\r\n\
+<center><h1>400 Bad Request</h1></center>\r\n<hr><center>nginx/1.22.1</center>\r\n</body>\r\n</html>\r\n";
+
+/// The exact response nginx sends when a request line is not HTTP (here:
+/// a PROXY header reaching a listener without `proxy_protocol`).
+pub fn bad_request(now: SystemTime) -> Vec<u8> {
+    format!(
+        "HTTP/1.1 400 Bad Request\r\nServer: {SERVER}\r\nDate: {}\r\nContent-Type: text/html\r\n\
+Content-Length: {}\r\nConnection: close\r\n\r\n{BAD_REQUEST_BODY}",
+        clock::http_date(now),
+        BAD_REQUEST_BODY.len()
+    )
+    .into_bytes()
+}
+
+/// The status line every nginx 400 starts with; what clients look for.
+pub const BAD_REQUEST_STATUS: &str = "HTTP/1.1 400 Bad Request";
+
+/// nginx's error-log text for a missing or broken header on a
+/// `proxy_protocol` listener: `broken header: "<what arrived>"`.
+///
+/// nginx 1.22 writes the bytes raw; we escape them the way nginx escapes its
+/// access log (`"`, `\` and bytes outside 0x20..0x7e as `\xNN`) so a hostile
+/// client cannot write terminal escapes or fake lines into our output.
+pub fn broken_header(arrived: &[u8]) -> String {
+    format!(
+        "broken header: \"{}\" while reading PROXY protocol",
+        escape(arrived)
+    )
+}
+
+/// nginx's info-level line when the peer closes before sending anything.
+pub const CLOSED_EMPTY: &str = "client closed connection while reading PROXY protocol";
+
+/// nginx's info-level line for a header that reaches a plain HTTP
+/// listener. nginx skips empty lines before a request line; a v1 header
+/// then fails as a whole line ("invalid request"), a v2 header at its NUL
+/// byte ("invalid method").
+pub fn invalid_request(arrived: &[u8]) -> String {
+    let start = arrived
+        .iter()
+        .position(|&b| b != b'\r' && b != b'\n')
+        .unwrap_or(arrived.len());
+    let rest = &arrived[start..];
+    match rest.first() {
+        Some(b) if !(b.is_ascii_uppercase() || *b == b'_' || *b == b'-') => format!(
+            "client sent invalid method while reading client request line, request: \"{}\"",
+            escape(&rest[..1])
+        ),
+        _ => {
+            let end = rest
+                .iter()
+                .position(|&b| b == b'\r' || b == b'\n')
+                .unwrap_or(rest.len());
+            format!(
+                "client sent invalid request while reading client request line, request: \"{}\"",
+                escape(&rest[..end])
+            )
+        }
+    }
+}
+
+/// nginx's access-log escaping (`ngx_http_log_escape`).
+pub fn escape(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    for &b in bytes {
+        match b {
+            b'"' | b'\\' => out.push_str(&format!("\\x{b:02X}")),
+            0x20..=0x7e => out.push(b as char),
+            _ => out.push_str(&format!("\\x{b:02X}")),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_400_page_is_nginx_s() {
+        let page = String::from_utf8(bad_request(SystemTime::UNIX_EPOCH)).unwrap_or_default();
+        assert!(page.starts_with("HTTP/1.1 400 Bad Request\r\nServer: nginx/1.22.1\r\n"));
+        assert!(page.contains("Date: Thu, 01 Jan 1970 00:00:00 GMT\r\n"));
+        assert!(page.contains("Content-Length: 157\r\n"));
+        assert!(page.ends_with("</html>\r\n"));
+    }
+
+    #[test]
+    fn invalid_request_matches_nginx_for_both_versions() {
+        assert_eq!(
+            invalid_request(b"PROXY TCP4 1.2.3.4 5.6.7.8 1 2\r\nGET /"),
+            "client sent invalid request while reading client request line, request: \"PROXY TCP4 1.2.3.4 5.6.7.8 1 2\""
+        );
+        assert_eq!(
+            invalid_request(b"\r\n\r\n\0\r\nQUIT\n!"),
+            "client sent invalid method while reading client request line, request: \"\\x00\""
+        );
+    }
+
+    #[test]
+    fn broken_header_escapes_like_the_access_log() {
+        assert_eq!(
+            broken_header(b"GET / HTTP/1.1\r\n\x16\"\\"),
+            "broken header: \"GET / HTTP/1.1\\x0D\\x0A\\x16\\x22\\x5C\" while reading PROXY protocol"
+        );
+    }
+}

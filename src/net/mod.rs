@@ -1,0 +1,22 @@
+//! The client side of one exchange with a receiver, shared by `send`,
+//! `repro` and `probe`: resolve a target, connect (with a timeout), wait
+//! for a banner if asked, write a header and a payload (whole, or split to
+//! test how the receiver reassembles), then read the reply with a timeout
+//! and a size bound, and say how the connection ended.
+//!
+//! The header is built by a closure that gets the real local and peer
+//! socket addresses, because the default header carries them (as
+//! `curl --haproxy-protocol` does) and they are only known after connect.
+//!
+//! Nothing here prints or knows about PROXY protocol rules; the caller
+//! decides what the bytes are and what the [`Reply`] means.
+
+mod reply;
+mod target;
+mod tcp;
+mod udp;
+
+pub use reply::{End, Reply, Timings};
+pub use target::{Target, TargetError};
+pub use tcp::{exchange, Message, Options, Split};
+pub use udp::datagram_exchange;

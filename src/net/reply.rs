@@ -1,0 +1,126 @@
+//! What came back from one exchange, and how it ended.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use super::Message;
+
+/// How an exchange ended. The receiver's behaviour is in these few words:
+/// a receiver that rejects a header usually closes or resets without a
+/// word; one that does not expect a header answers (HTTP: 400); one that
+/// waits for more says nothing until the timeout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum End {
+    /// The peer closed (FIN) after sending something.
+    EofAfterData,
+    /// The peer closed (FIN) without sending anything.
+    EofWithoutData,
+    /// The peer reset the connection (RST), with or without data before it.
+    Reset,
+    /// Nothing more arrived within the reply timeout (data may have come before).
+    Timeout,
+    /// The reply reached the size bound; the rest was not read.
+    SizeLimit,
+    /// UDP: a datagram came back.
+    Datagram,
+    /// Nobody listens there (RST to the SYN, or ICMP port unreachable).
+    Refused,
+    /// The connect timed out.
+    ConnectTimeout,
+    /// Another error (unreachable network, permission...); see `Reply::error`.
+    Error,
+}
+
+impl End {
+    /// Stable identifier for JSON.
+    pub fn code(self) -> &'static str {
+        match self {
+            End::EofAfterData => "eof-after-data",
+            End::EofWithoutData => "eof-without-data",
+            End::Reset => "reset",
+            End::Timeout => "timeout",
+            End::SizeLimit => "size-limit",
+            End::Datagram => "datagram",
+            End::Refused => "refused",
+            End::ConnectTimeout => "connect-timeout",
+            End::Error => "error",
+        }
+    }
+}
+
+/// Elapsed times, each from the start of the connect.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Timings {
+    pub connect: Option<Duration>,
+    /// When the last byte was handed to the kernel.
+    pub sent: Option<Duration>,
+    pub first_byte: Option<Duration>,
+    pub total: Duration,
+}
+
+/// The result of one exchange.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    pub connected: bool,
+    pub local: Option<SocketAddr>,
+    pub peer: Option<SocketAddr>,
+    /// What was built for this connection (absent when it never connected).
+    pub message: Option<Message>,
+    /// Bytes written before the peer went away.
+    pub sent: usize,
+    /// With a banner wait: what the server said before we sent anything.
+    pub banner: Vec<u8>,
+    /// The reply's first bytes (at most the size bound).
+    pub received: Vec<u8>,
+    /// Every reply byte counted, including those beyond the bound.
+    pub received_total: usize,
+    pub end: End,
+    /// A write that failed (the peer closed or reset while we were sending).
+    pub write_error: Option<String>,
+    /// The error behind `Refused`, `ConnectTimeout`, `Reset` or `Error`.
+    pub error: Option<String>,
+    pub timings: Timings,
+}
+
+impl Reply {
+    /// A connected exchange, before anything was sent or received.
+    pub(super) fn connected(local: SocketAddr, peer: SocketAddr, connect: Duration) -> Self {
+        Reply {
+            connected: true,
+            local: Some(local),
+            peer: Some(peer),
+            message: None,
+            sent: 0,
+            banner: Vec::new(),
+            received: Vec::new(),
+            received_total: 0,
+            end: End::Timeout,
+            write_error: None,
+            error: None,
+            timings: Timings {
+                connect: Some(connect),
+                ..Timings::default()
+            },
+        }
+    }
+
+    pub(super) fn not_connected(end: End, error: String, total: Duration) -> Self {
+        Reply {
+            connected: false,
+            local: None,
+            peer: None,
+            message: None,
+            sent: 0,
+            banner: Vec::new(),
+            received: Vec::new(),
+            received_total: 0,
+            end,
+            write_error: None,
+            error: Some(error),
+            timings: Timings {
+                total,
+                ..Timings::default()
+            },
+        }
+    }
+}

@@ -1,0 +1,260 @@
+//! One TCP exchange: connect, (banner), header, payload, reply.
+
+use std::borrow::Cow;
+use std::io;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::time::{sleep, timeout};
+
+use super::{End, Reply};
+
+/// The bytes to send on one connection.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Message {
+    /// The header (or headers, or any raw bytes); `Split` applies to it.
+    pub header: Vec<u8>,
+    /// What follows the header.
+    pub payload: Vec<u8>,
+}
+
+/// How to cut the header into writes. TCP_NODELAY is set, so on loopback
+/// each write is its own segment and the receiver sees the pieces apart.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Split {
+    /// Header and payload in one write (one segment), like a proxy that
+    /// sends the header with the first payload (AWS NLB's default).
+    #[default]
+    Whole,
+    /// Cut the header at these byte offsets; the payload is a last write.
+    At(Vec<usize>),
+    /// One write per header byte; the payload is a last write.
+    Bytewise,
+}
+
+/// Knobs of one exchange.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Options {
+    pub connect_timeout: Duration,
+    /// Wait this long for the server to speak first before sending.
+    pub banner_timeout: Option<Duration>,
+    /// Stop reading when nothing arrives for this long.
+    pub reply_timeout: Duration,
+    /// Keep at most this many reply bytes (the rest is counted, not kept).
+    pub max_reply: usize,
+    pub split: Split,
+    /// Pause between the pieces of a split header.
+    pub split_delay: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            connect_timeout: Duration::from_secs(5),
+            banner_timeout: None,
+            reply_timeout: Duration::from_secs(5),
+            max_reply: 64 * 1024,
+            split: Split::Whole,
+            split_delay: Duration::ZERO,
+        }
+    }
+}
+
+/// Connect to the first of `addrs` that answers, build the message from the
+/// real (local, peer) addresses, send it and read the reply.
+///
+/// Network trouble is part of the [`Reply`]; only `build`'s error is
+/// returned as an error.
+pub async fn exchange<E>(
+    addrs: &[SocketAddr],
+    opts: &Options,
+    build: impl FnOnce(SocketAddr, SocketAddr) -> Result<Message, E>,
+) -> Result<Reply, E> {
+    let start = Instant::now();
+    let (mut stream, local, peer) = match connect(addrs, opts.connect_timeout).await {
+        Ok(c) => c,
+        Err((end, error)) => return Ok(Reply::not_connected(end, error, start.elapsed())),
+    };
+    let message = build(local, peer)?;
+    let mut reply = Reply::connected(local, peer, start.elapsed());
+    let mut buf = vec![0u8; READ_CHUNK];
+    let mut ended = None;
+    if let Some(wait) = opts.banner_timeout {
+        // Only the first burst counts as the banner; whatever it says, we go on.
+        if let Ok(result) = timeout(wait, stream.read(&mut buf)).await {
+            match chunk(result, &mut reply.error) {
+                Ok(n) => {
+                    reply.timings.first_byte = Some(start.elapsed());
+                    keep(&mut reply.banner, &buf[..n], opts.max_reply);
+                }
+                Err(end) => ended = Some(end),
+            }
+        }
+    }
+    if ended.is_none() {
+        for (i, piece) in pieces(&message, &opts.split).iter().enumerate() {
+            if i > 0 && !opts.split_delay.is_zero() {
+                sleep(opts.split_delay).await;
+            }
+            match timeout(opts.reply_timeout, stream.write_all(piece)).await {
+                Ok(Ok(())) => reply.sent += piece.len(),
+                Ok(Err(e)) => {
+                    reply.write_error = Some(e.to_string());
+                    break;
+                }
+                Err(_) => {
+                    reply.write_error = Some("the peer stopped reading (write timed out)".into());
+                    break;
+                }
+            }
+        }
+        reply.timings.sent = Some(start.elapsed());
+        ended = Some(loop {
+            let result = match timeout(opts.reply_timeout, stream.read(&mut buf)).await {
+                Err(_) => break End::Timeout,
+                Ok(result) => result,
+            };
+            match chunk(result, &mut reply.error) {
+                Err(end) => break end,
+                Ok(n) => {
+                    if reply.received_total == 0 {
+                        reply.timings.first_byte.get_or_insert(start.elapsed());
+                    }
+                    reply.received_total += n;
+                    keep(&mut reply.received, &buf[..n], opts.max_reply);
+                    if reply.received_total >= opts.max_reply {
+                        break End::SizeLimit;
+                    }
+                }
+            }
+        });
+    }
+    reply.end = match ended.unwrap_or(End::Timeout) {
+        End::EofWithoutData if reply.received_total > 0 => End::EofAfterData,
+        end => end,
+    };
+    reply.message = Some(message);
+    reply.timings.total = start.elapsed();
+    Ok(reply)
+}
+
+/// Bytes asked of the kernel per read.
+const READ_CHUNK: usize = 8192;
+
+/// A read's outcome: `Ok(n)` for data, or how the connection ended (the
+/// error text goes to `error`).
+fn chunk(result: io::Result<usize>, error: &mut Option<String>) -> Result<usize, End> {
+    match result {
+        Ok(0) => Err(End::EofWithoutData),
+        Ok(n) => Ok(n),
+        Err(e) => {
+            *error = Some(e.to_string());
+            Err(match e.kind() {
+                io::ErrorKind::ConnectionReset
+                | io::ErrorKind::ConnectionAborted
+                | io::ErrorKind::BrokenPipe => End::Reset,
+                _ => End::Error,
+            })
+        }
+    }
+}
+
+fn keep(into: &mut Vec<u8>, bytes: &[u8], max: usize) {
+    let room = max.saturating_sub(into.len());
+    into.extend_from_slice(&bytes[..bytes.len().min(room)]);
+}
+
+async fn connect(
+    addrs: &[SocketAddr],
+    limit: Duration,
+) -> Result<(TcpStream, SocketAddr, SocketAddr), (End, String)> {
+    let mut last = (End::Error, "no address to connect to".to_string());
+    for addr in addrs {
+        match timeout(limit, TcpStream::connect(addr)).await {
+            Ok(Ok(stream)) => {
+                // Small writes must leave as they are: splitting is a test.
+                let _ = stream.set_nodelay(true);
+                match (stream.local_addr(), stream.peer_addr()) {
+                    (Ok(local), Ok(peer)) => return Ok((stream, local, peer)),
+                    (Err(e), _) | (_, Err(e)) => last = (End::Error, format!("{addr}: {e}")),
+                }
+            }
+            Ok(Err(e)) if e.kind() == io::ErrorKind::ConnectionRefused => {
+                last = (End::Refused, format!("{addr}: {e}"))
+            }
+            Ok(Err(e)) => last = (End::Error, format!("{addr}: {e}")),
+            Err(_) => {
+                last = (
+                    End::ConnectTimeout,
+                    format!("{addr}: no answer within {} ms", limit.as_millis()),
+                )
+            }
+        }
+    }
+    Err(last)
+}
+
+/// The writes for `message` under `split`.
+fn pieces<'m>(message: &'m Message, split: &Split) -> Vec<Cow<'m, [u8]>> {
+    let h = message.header.as_slice();
+    let mut out: Vec<Cow<'m, [u8]>> = match split {
+        Split::Whole => {
+            let mut all = Vec::with_capacity(h.len() + message.payload.len());
+            all.extend_from_slice(h);
+            all.extend_from_slice(&message.payload);
+            return vec![Cow::Owned(all)];
+        }
+        Split::Bytewise => h.chunks(1).map(Cow::Borrowed).collect(),
+        Split::At(offsets) => {
+            let mut cuts: Vec<usize> = offsets
+                .iter()
+                .copied()
+                .filter(|&o| o > 0 && o < h.len())
+                .collect();
+            cuts.sort_unstable();
+            cuts.dedup();
+            let mut prev = 0;
+            let mut v = Vec::with_capacity(cuts.len() + 2);
+            for cut in cuts {
+                v.push(Cow::Borrowed(&h[prev..cut]));
+                prev = cut;
+            }
+            v.push(Cow::Borrowed(&h[prev..]));
+            v
+        }
+    };
+    out.push(Cow::Borrowed(&message.payload));
+    out.retain(|p| !p.is_empty());
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn msg() -> Message {
+        Message {
+            header: b"abcdef".to_vec(),
+            payload: b"XY".to_vec(),
+        }
+    }
+
+    #[test]
+    fn pieces_follow_the_split() {
+        let m = msg();
+        let join = |s: &Split| {
+            pieces(&m, s)
+                .iter()
+                .map(|p| String::from_utf8_lossy(p).into_owned())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(join(&Split::Whole), ["abcdefXY"]);
+        assert_eq!(
+            join(&Split::At(vec![4, 2, 2, 0, 9])),
+            ["ab", "cd", "ef", "XY"]
+        );
+        assert_eq!(join(&Split::Bytewise), ["a", "b", "c", "d", "e", "f", "XY"]);
+    }
+}

@@ -1,0 +1,88 @@
+//! One UDP exchange: a single datagram out (header and payload together,
+//! as the spec requires for DGRAM), at most one datagram back.
+
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::time::Instant;
+
+use tokio::net::UdpSocket;
+use tokio::time::timeout;
+
+use super::{End, Message, Options, Reply};
+
+/// Send one datagram to the first of `addrs` and wait `reply_timeout` for
+/// an answer. `split` and the banner wait do not apply to datagrams.
+pub async fn datagram_exchange<E>(
+    addrs: &[SocketAddr],
+    opts: &Options,
+    build: impl FnOnce(SocketAddr, SocketAddr) -> Result<Message, E>,
+) -> Result<Reply, E> {
+    let start = Instant::now();
+    let Some(&peer) = addrs.first() else {
+        return Ok(Reply::not_connected(
+            End::Error,
+            "no address to send to".into(),
+            start.elapsed(),
+        ));
+    };
+    let any = match peer.ip() {
+        IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+    };
+    let socket = match bind_connect(SocketAddr::new(any, 0), peer).await {
+        Ok(s) => s,
+        Err(e) => {
+            return Ok(Reply::not_connected(
+                End::Error,
+                format!("{peer}: {e}"),
+                start.elapsed(),
+            ))
+        }
+    };
+    let local = match socket.local_addr() {
+        Ok(a) => a,
+        Err(e) => {
+            return Ok(Reply::not_connected(
+                End::Error,
+                format!("{peer}: {e}"),
+                start.elapsed(),
+            ))
+        }
+    };
+    let message = build(local, peer)?;
+    let mut datagram = message.header.clone();
+    datagram.extend_from_slice(&message.payload);
+    let mut reply = Reply::connected(local, peer, start.elapsed());
+    reply.message = Some(message);
+    match socket.send(&datagram).await {
+        Ok(n) => reply.sent = n,
+        Err(e) => reply.write_error = Some(e.to_string()),
+    }
+    reply.timings.sent = Some(start.elapsed());
+    let mut buf = vec![0u8; 65536];
+    reply.end = match timeout(opts.reply_timeout, socket.recv(&mut buf)).await {
+        Err(_) => End::Timeout,
+        Ok(Ok(n)) => {
+            reply.timings.first_byte = Some(start.elapsed());
+            reply.received_total = n;
+            reply.received = buf[..n.min(opts.max_reply)].to_vec();
+            End::Datagram
+        }
+        Ok(Err(e)) if e.kind() == io::ErrorKind::ConnectionRefused => {
+            reply.error = Some(e.to_string());
+            End::Refused
+        }
+        Ok(Err(e)) => {
+            reply.error = Some(e.to_string());
+            End::Error
+        }
+    };
+    reply.timings.total = start.elapsed();
+    Ok(reply)
+}
+
+async fn bind_connect(local: SocketAddr, peer: SocketAddr) -> io::Result<UdpSocket> {
+    let socket = UdpSocket::bind(local).await?;
+    socket.connect(peer).await?;
+    Ok(socket)
+}

@@ -1,0 +1,490 @@
+//! `ppctl listen` end to end: the binary on 127.0.0.1:0, clients over std
+//! TcpStream, JSON lines checked field by field.
+
+mod listen_support;
+
+use std::io::Write;
+use std::net::{Ipv4Addr, SocketAddr, TcpStream};
+
+use listen_support::{body, talk, v1, Listen, GET, GET_JSON};
+use ppctl::codec::encode::HeaderSpec;
+use ppctl::codec::{tlv, Version};
+use serde_json::Value;
+
+fn sa(s: &str) -> SocketAddr {
+    s.parse().expect("test address")
+}
+
+/// Start, run `clients`, wait for exit; return (exit code, records, summary).
+fn session(args: &[&str], clients: impl FnOnce(u16)) -> (i32, Vec<Value>, Value) {
+    let l = Listen::start(args);
+    assert_eq!(l.next_json_first()["event"], "listening");
+    clients(l.port);
+    let (status, lines) = l.finish();
+    let (records, summary) = Listen::split(&lines);
+    (status.code().unwrap_or(-1), records, summary)
+}
+
+trait First {
+    fn next_json_first(&self) -> Value;
+}
+impl First for Listen {
+    fn next_json_first(&self) -> Value {
+        serde_json::from_str(&self.first).expect("first line is JSON with --json")
+    }
+}
+
+#[test]
+fn first_line_says_where_it_listens() {
+    let l = Listen::start(&["--count", "1"]);
+    let first = l.next_json_first();
+    assert_eq!(first["event"], "listening");
+    assert_eq!(first["mode"], "auto");
+    assert!(l.port > 0);
+    drop(l);
+    let human = Listen::start_raw(&["listen", "127.0.0.1:0", "--count", "1"]);
+    assert!(
+        human.first.starts_with("listening on 127.0.0.1:"),
+        "{}",
+        human.first
+    );
+}
+
+#[test]
+fn v1_header_is_decoded_and_whoami_shows_it() {
+    let mut reply = Vec::new();
+    let (code, recs, summary) = session(&["--count", "1"], |port| {
+        let mut bytes = v1("192.0.2.10", "198.51.100.1", 40000, 443);
+        bytes.extend_from_slice(GET);
+        reply = talk(port, &bytes, false);
+    });
+    assert_eq!(code, 0);
+    let text = String::from_utf8_lossy(&reply);
+    assert!(text.starts_with("HTTP/1.1 200 OK\r\n"), "{text}");
+    assert!(text.contains("proxy_protocol_addr: 192.0.2.10\n"), "{text}");
+    assert!(text.contains("proxy_protocol_port: 40000\n"), "{text}");
+    assert!(text.contains("proxy_protocol_server_port: 443\n"), "{text}");
+    let r = &recs[0];
+    assert_eq!(r["verdict"], "proxy");
+    assert_eq!(r["spoofable"], true);
+    assert_eq!(r["header"]["version"], 1);
+    assert_eq!(r["header"]["command"], "PROXY");
+    assert_eq!(r["header"]["source"]["address"], "192.0.2.10");
+    assert_eq!(r["client"]["address"], "192.0.2.10");
+    assert_eq!(r["request"], "GET / HTTP/1.1");
+    assert_eq!(r["reply"], "whoami");
+    assert_eq!(summary["verdicts"]["proxy"], 1);
+    assert_eq!(summary["versions"]["v1"], 1);
+}
+
+#[test]
+fn v2_with_tlvs_and_crc_is_decoded() {
+    let mut spec = HeaderSpec::tcp(
+        Version::V2,
+        sa("[2001:db8::7]:5555"),
+        sa("[2001:db8::1]:443"),
+    )
+    .with_tlv(tlv::AUTHORITY, b"example.test".to_vec())
+    .with_tlv(tlv::UNIQUE_ID, b"abc-123".to_vec());
+    spec.crc32c = true;
+    let mut bytes = spec.encode().expect("encode a v2 header");
+    bytes.extend_from_slice(GET_JSON);
+    let mut reply = Vec::new();
+    let (_, recs, _) = session(&["--count", "1"], |port| reply = talk(port, &bytes, false));
+    let page: Value = serde_json::from_str(&body(&reply)).expect("whoami JSON");
+    assert_eq!(page["proxy_protocol_addr"], "2001:db8::7");
+    assert_eq!(page["proxy_protocol"], "v2 PROXY");
+    let r = &recs[0];
+    assert_eq!(r["header"]["version"], 2);
+    assert_eq!(r["header"]["protocol"], "TCP6");
+    let names = listen_support::tlv_names(r);
+    assert!(
+        names.iter().any(|n| n == "AUTHORITY")
+            && names.iter().any(|n| n == "UNIQUE_ID")
+            && names.iter().any(|n| n == "CRC32C"),
+        "{names:?}"
+    );
+    assert!(r["header"]["crc32c"].is_string(), "CRC verified: {r}");
+    assert_eq!(r["reply"], "whoami-json");
+}
+
+#[test]
+fn no_header_in_auto_is_direct_and_accept_json_is_honoured() {
+    let mut reply = Vec::new();
+    let (_, recs, _) = session(&["--count", "1"], |port| {
+        reply = talk(
+            port,
+            b"GET /x HTTP/1.1\r\nHost: t\r\nAccept: application/json\r\n\r\n",
+            false,
+        );
+    });
+    let page: Value = serde_json::from_str(&body(&reply)).expect("whoami JSON");
+    assert_eq!(page["proxy_protocol_addr"], Value::Null);
+    assert_eq!(page["realip_remote_addr"], "127.0.0.1");
+    assert_eq!(recs[0]["verdict"], "direct");
+    assert_eq!(recs[0]["header"], Value::Null);
+}
+
+#[test]
+fn garbage_is_logged_as_hex_and_closed_or_echoed() {
+    let (_, recs, _) = session(&["--count", "1"], |port| {
+        let reply = talk(port, b"\x00\x01binary\xff", false);
+        assert!(reply.is_empty());
+    });
+    assert_eq!(recs[0]["verdict"], "direct");
+    assert_eq!(recs[0]["data"]["hex"], "000162696e617279ff");
+    assert_eq!(recs[0]["reply"], "none");
+
+    let (_, recs, _) = session(&["--count", "1", "--echo"], |port| {
+        let reply = talk(port, b"\x00\x01ping", true);
+        assert_eq!(reply, b"\x00\x01ping");
+    });
+    assert_eq!(recs[0]["reply"], "echo");
+}
+
+#[test]
+fn require_mode_logs_broken_header_like_nginx_and_closes() {
+    let (code, recs, summary) = session(&["--count", "3", "--proxy-protocol", "require"], |port| {
+        assert!(talk(port, GET, false).is_empty());
+        assert!(talk(
+            port,
+            b"PROXY TCP4 1.2.3.4 5.6.7.8 99999 80\r\nGET / HTTP/1.1\r\n\r\n",
+            false
+        )
+        .is_empty());
+        let mut ok = v1("192.0.2.10", "198.51.100.1", 40000, 443);
+        ok.extend_from_slice(GET);
+        assert!(String::from_utf8_lossy(&talk(port, &ok, false)).starts_with("HTTP/1.1 200 OK"));
+    });
+    assert_eq!(code, 0);
+    assert_eq!(recs[0]["verdict"], "missing");
+    assert_eq!(
+        recs[0]["log"],
+        "broken header: \"GET / HTTP/1.1\\x0D\\x0AHost: test\\x0D\\x0AConnection: close\\x0D\\x0A\\x0D\\x0A\" while reading PROXY protocol"
+    );
+    assert_eq!(recs[1]["verdict"], "invalid");
+    assert_eq!(recs[1]["header"]["error"]["kind"], "v1-port-range");
+    assert!(recs[1]["log"]
+        .as_str()
+        .unwrap_or("")
+        .starts_with("broken header: \"PROXY TCP4"));
+    assert_eq!(recs[2]["verdict"], "proxy");
+    assert_eq!(summary["verdicts"]["missing"], 1);
+}
+
+#[test]
+fn off_mode_answers_nginx_exact_400() {
+    let mut reply = Vec::new();
+    let (_, recs, _) = session(&["--count", "1", "--proxy-protocol", "off"], |port| {
+        let mut bytes = v1("192.0.2.10", "198.51.100.1", 40000, 443);
+        bytes.extend_from_slice(GET);
+        reply = talk(port, &bytes, false);
+    });
+    let text = String::from_utf8_lossy(&reply).into_owned();
+    // Bytes captured from Debian's nginx 1.22.1; only the Date differs.
+    let date_start = text.find("Date: ").expect("a Date header") + 6;
+    let date_end = date_start
+        + text[date_start..]
+            .find("\r\n")
+            .expect("CRLF after the date");
+    let masked = format!("{}DATE{}", &text[..date_start], &text[date_end..]);
+    assert_eq!(
+        masked,
+        "HTTP/1.1 400 Bad Request\r\nServer: nginx/1.22.1\r\nDate: DATE\r\nContent-Type: text/html\r\n\
+Content-Length: 157\r\nConnection: close\r\n\r\n<html>\r\n<head><title>400 Bad Request</title></head>\r\n<body>\r\n\
+<center><h1>400 Bad Request</h1></center>\r\n<hr><center>nginx/1.22.1</center>\r\n</body>\r\n</html>\r\n"
+    );
+    assert!(text[date_start..date_end].ends_with(" GMT"));
+    assert_eq!(recs[0]["verdict"], "unexpected");
+    assert_eq!(recs[0]["reply"], "bad-request");
+    assert_eq!(
+        recs[0]["log"],
+        "client sent invalid request while reading client request line, request: \"PROXY TCP4 192.0.2.10 198.51.100.1 40000 443\""
+    );
+}
+
+#[test]
+fn trust_decides_who_may_send_a_header() {
+    let header = || {
+        let mut b = v1("192.0.2.10", "198.51.100.1", 40000, 443);
+        b.extend_from_slice(GET_JSON);
+        b
+    };
+    // Loopback trusted: realip takes the header's address.
+    let (_, recs, _) = session(&["--count", "1", "--trust", "127.0.0.0/8"], |port| {
+        let page: Value = serde_json::from_str(&body(&talk(port, &header(), false))).expect("JSON");
+        assert_eq!(page["realip_remote_addr"], "192.0.2.10");
+    });
+    assert_eq!(recs[0]["spoofable"], false);
+    assert_eq!(recs[0]["verdict"], "proxy");
+    // Not trusted, auto: header ignored with a note, the peer is the client.
+    let (_, recs, _) = session(&["--count", "1", "--trust", "10.0.0.0/8"], |port| {
+        let page: Value = serde_json::from_str(&body(&talk(port, &header(), false))).expect("JSON");
+        assert_eq!(page["realip_remote_addr"], "127.0.0.1");
+    });
+    assert_eq!(recs[0]["verdict"], "untrusted");
+    assert!(recs[0]["note"].as_str().unwrap_or("").contains("ignored"));
+    assert_eq!(recs[0]["client"]["address"], "127.0.0.1");
+    // Not trusted, require: rejected.
+    let (_, recs, _) = session(
+        &[
+            "--count",
+            "1",
+            "--trust",
+            "10.0.0.0/8",
+            "--proxy-protocol",
+            "require",
+        ],
+        |port| {
+            assert!(talk(port, &header(), false).is_empty());
+        },
+    );
+    assert_eq!(recs[0]["verdict"], "untrusted");
+    assert_eq!(recs[0]["reply"], "none");
+}
+
+#[test]
+fn expectations_set_the_exit_code() {
+    let send = |port: u16, src: &str| {
+        let mut b = v1(src, "198.51.100.1", 40000, 443);
+        b.extend_from_slice(GET);
+        talk(port, &b, false);
+    };
+    let (code, recs, summary) = session(
+        &[
+            "--count",
+            "2",
+            "--expect-src",
+            "192.0.2.10",
+            "--expect-version",
+            "1",
+        ],
+        |p| {
+            send(p, "192.0.2.10");
+            send(p, "192.0.2.10");
+        },
+    );
+    assert_eq!(code, 0);
+    assert_eq!(recs[0]["matched"], true);
+    assert_eq!(summary["mismatched"], 0);
+    let (code, _, summary) = session(&["--count", "2", "--expect-src", "192.0.2.10"], |p| {
+        send(p, "192.0.2.10");
+        send(p, "192.0.2.99");
+    });
+    assert_eq!(code, 1);
+    assert_eq!(summary["mismatched"], 1);
+    let (code, _, _) = session(&["--count", "1", "--expect-version", "2"], |p| {
+        send(p, "192.0.2.10")
+    });
+    assert_eq!(code, 1);
+}
+
+#[test]
+fn sigterm_prints_every_line_and_a_summary() {
+    let l = Listen::start(&[]);
+    for _ in 0..3 {
+        let mut b = v1("192.0.2.10", "198.51.100.1", 40000, 443);
+        b.extend_from_slice(GET);
+        talk(l.port, &b, false);
+    }
+    talk(l.port, GET, false);
+    // Every line is out before the signal: read them as they come.
+    let recs: Vec<Value> = (0..4).map(|_| l.next_json()).collect();
+    assert!(recs.iter().all(|r| r["event"] == "connection"));
+    l.term();
+    let (status, lines) = l.finish();
+    assert_eq!(status.code(), Some(0));
+    let (_, summary) = Listen::split(&lines);
+    assert_eq!(summary["connections"], 4);
+    assert_eq!(summary["verdicts"]["proxy"], 3);
+    assert_eq!(summary["verdicts"]["direct"], 1);
+    assert_eq!(summary["interrupted"], true);
+}
+
+#[test]
+fn sigterm_drains_a_connection_in_flight() {
+    let l = Listen::start(&["--drain", "100ms", "--header-timeout", "60s"]);
+    let mut idle = TcpStream::connect((Ipv4Addr::LOCALHOST, l.port)).expect("connect");
+    idle.write_all(b"PROXY TCP4 1.2").expect("partial header");
+    // Make sure the server has it before stopping: a served client after it.
+    talk(l.port, GET, false);
+    assert_eq!(l.next_json()["verdict"], "direct");
+    l.term();
+    let (status, lines) = l.finish();
+    assert_eq!(status.code(), Some(0));
+    let (recs, summary) = Listen::split(&lines);
+    assert_eq!(
+        recs.len(),
+        1,
+        "the in-flight connection still gets its line"
+    );
+    assert_eq!(recs[0]["verdict"], "interrupted");
+    assert_eq!(summary["connections"], 2);
+}
+
+#[test]
+fn max_conns_queues_instead_of_refusing() {
+    // One slot: a silent client holds it until the header timeout, then
+    // the second client is served. Order, not time, is asserted.
+    let (_, recs, _) = session(
+        &[
+            "--count",
+            "2",
+            "--max-conns",
+            "1",
+            "--header-timeout",
+            "300ms",
+        ],
+        |port| {
+            let _silent = TcpStream::connect((Ipv4Addr::LOCALHOST, port)).expect("connect");
+            let reply = talk(port, GET, false);
+            assert!(String::from_utf8_lossy(&reply).starts_with("HTTP/1.1 200 OK"));
+        },
+    );
+    assert_eq!(recs[0]["verdict"], "timeout");
+    assert_eq!(recs[1]["verdict"], "direct");
+}
+
+#[test]
+fn header_timeout_closes_a_silent_client() {
+    let (_, recs, _) = session(
+        &[
+            "--count",
+            "2",
+            "--header-timeout",
+            "200ms",
+            "--proxy-protocol",
+            "require",
+        ],
+        |port| {
+            let mut s = TcpStream::connect((Ipv4Addr::LOCALHOST, port)).expect("connect");
+            assert!(listen_support::read_all(&mut s).is_empty());
+            let mut s = TcpStream::connect((Ipv4Addr::LOCALHOST, port)).expect("connect");
+            s.write_all(b"PROXY TCP4 ").expect("write");
+            assert!(listen_support::read_all(&mut s).is_empty());
+        },
+    );
+    assert_eq!(recs[0]["verdict"], "timeout");
+    assert_eq!(
+        recs[0]["log"],
+        "client timed out while reading PROXY protocol"
+    );
+    assert_eq!(recs[1]["verdict"], "timeout");
+    assert_eq!(recs[1]["bytes_in"], 11);
+}
+
+#[test]
+fn udp_decodes_a_header_per_datagram() {
+    let l = Listen::start_raw(&[
+        "listen",
+        "127.0.0.1:0",
+        "--json",
+        "--udp",
+        "--count",
+        "2",
+        "--echo",
+    ]);
+    let sock = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind udp");
+    sock.set_read_timeout(Some(listen_support::BOUND))
+        .expect("timeout");
+    let mut spec = HeaderSpec::tcp(Version::V2, sa("192.0.2.10:5353"), sa("198.51.100.1:53"));
+    spec.transport = ppctl::codec::Transport::Dgram;
+    let mut d = spec.encode().expect("encode");
+    d.extend_from_slice(b"query");
+    sock.send_to(&d, l.addr()).expect("send");
+    let mut buf = [0u8; 64];
+    let (n, _) = sock.recv_from(&mut buf).expect("echo");
+    assert_eq!(&buf[..n], b"query");
+    sock.send_to(b"no header", l.addr()).expect("send");
+    let (status, lines) = l.finish();
+    assert_eq!(status.code(), Some(0));
+    let (recs, _) = Listen::split(&lines);
+    assert_eq!(recs[0]["transport"], "udp");
+    assert_eq!(recs[0]["header"]["protocol"], "UDP4");
+    assert_eq!(recs[0]["client"]["address"], "192.0.2.10");
+    assert_eq!(recs[1]["verdict"], "direct");
+}
+
+#[test]
+fn bad_arguments_are_usage_errors() {
+    let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("ppctl"))
+        .args(["listen", "nonsense"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is not an address"));
+    let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("ppctl"))
+        .args(["listen", ":0", "--trust", "banana"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a CIDR"));
+}
+
+#[test]
+fn all_interfaces_means_v4_and_v6_on_one_port() {
+    let l = Listen::start_raw(&["listen", ":0", "--json", "--count", "2"]);
+    let first: Value = serde_json::from_str(&l.first).expect("JSON");
+    assert_eq!(
+        first["addresses"][0]
+            .as_str()
+            .map(|a| a.starts_with("[::]:")),
+        Some(true),
+        "{first}"
+    );
+    talk(l.port, GET, false);
+    let v6 = TcpStream::connect(("::1", l.port));
+    if let Ok(mut s) = v6 {
+        s.write_all(GET).expect("write");
+        s.set_read_timeout(Some(listen_support::BOUND))
+            .expect("timeout");
+        listen_support::read_all(&mut s);
+    } else {
+        eprintln!("SKIP (v6 half): no IPv6 loopback here");
+        talk(l.port, GET, false);
+    }
+    let (status, lines) = l.finish();
+    assert_eq!(status.code(), Some(0));
+    let (recs, _) = Listen::split(&lines);
+    // IPv4 peers of the dual-stack socket are shown as IPv4.
+    assert_eq!(recs[0]["peer"]["address"], "127.0.0.1");
+}
+
+#[test]
+fn human_lines_show_header_verdict_and_summary() {
+    let l = Listen::start_raw(&["listen", "127.0.0.1:0", "--count", "2", "--color", "never"]);
+    let mut b = v1("192.0.2.10", "198.51.100.1", 40000, 443);
+    b.extend_from_slice(GET);
+    talk(l.port, &b, false);
+    talk(l.port, b"\x00\x01\x02", false);
+    let (status, lines) = l.finish_text();
+    assert_eq!(status.code(), Some(0));
+    let text = lines.join("\n");
+    assert!(
+        text.contains("v1 PROXY 192.0.2.10:40000 -> 198.51.100.1:443 proxy (spoofable) \"GET / HTTP/1.1\" reply=whoami"),
+        "{text}"
+    );
+    assert!(text.contains("no header direct"), "{text}");
+    assert!(text.contains("    00000000  00 01 02"), "{text}");
+    assert!(
+        text.contains("summary: 2 connection(s): 1 proxy, 1 direct"),
+        "{text}"
+    );
+}
+
+#[test]
+fn sigint_stops_like_sigterm() {
+    let l = Listen::start(&[]);
+    talk(l.port, GET, false);
+    assert_eq!(l.next_json()["verdict"], "direct");
+    let ok = std::process::Command::new("kill")
+        .args(["-INT", &l.pid().to_string()])
+        .status()
+        .expect("run kill")
+        .success();
+    assert!(ok);
+    let (status, lines) = l.finish();
+    assert_eq!(status.code(), Some(0));
+    let (_, summary) = Listen::split(&lines);
+    assert_eq!(summary["connections"], 1);
+}

@@ -1,0 +1,223 @@
+//! Hostile and careless clients against `ppctl listen`: bounded in count
+//! and time, asserting outcomes and order, never durations.
+
+mod listen_support;
+
+use std::io::Write;
+use std::net::{Ipv4Addr, Shutdown, TcpStream};
+use std::thread;
+use std::time::Duration;
+
+use listen_support::{read_all, talk, v1, Listen, GET};
+use ppctl::codec::encode::HeaderSpec;
+use ppctl::codec::Version;
+
+const IDLE: usize = 1000;
+
+fn fds(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .map(|d| d.count())
+        .unwrap_or(0)
+}
+
+fn served(reply: &[u8]) -> bool {
+    String::from_utf8_lossy(reply).starts_with("HTTP/1.1 200 OK")
+}
+
+#[test]
+fn a_thousand_silent_clients_do_not_starve_a_valid_one() {
+    let count = (IDLE + 1).to_string();
+    let l = Listen::start(&[
+        "--count",
+        &count,
+        "--header-timeout",
+        "2s",
+        "--proxy-protocol",
+        "require",
+    ]);
+    let before = fds(l.pid());
+    let mut silent: Vec<TcpStream> = (0..IDLE)
+        .map(|_| {
+            TcpStream::connect((Ipv4Addr::LOCALHOST, l.port)).expect("connect a silent client")
+        })
+        .collect();
+    // While all 1,000 hold a connection, a valid client is served.
+    let mut ok = v1("192.0.2.10", "198.51.100.1", 40000, 443);
+    ok.extend_from_slice(GET);
+    assert!(served(&talk(l.port, &ok, false)));
+    let first = l.next_json();
+    assert_eq!(
+        first["verdict"], "proxy",
+        "the valid client is reported first: {first}"
+    );
+    // Each silent one is closed by the server at the header timeout.
+    for s in &mut silent {
+        s.set_read_timeout(Some(listen_support::BOUND))
+            .expect("timeout");
+        assert!(read_all(s).is_empty());
+    }
+    let (status, lines) = l.finish();
+    assert_eq!(status.code(), Some(0));
+    let (recs, summary) = Listen::split(&lines);
+    assert_eq!(recs.len(), IDLE);
+    let odd: Vec<&serde_json::Value> = recs.iter().filter(|r| r["verdict"] != "timeout").collect();
+    assert!(odd.is_empty(), "{odd:?}");
+    assert_eq!(summary["verdicts"]["timeout"], IDLE as u64);
+    assert!(before > 0);
+}
+
+#[test]
+fn no_fd_leak_after_many_kinds_of_connections() {
+    let l = Listen::start(&["--header-timeout", "300ms"]);
+    let pid = l.pid();
+    let before = fds(pid);
+    for i in 0..50 {
+        match i % 5 {
+            0 => {
+                let mut b = v1("192.0.2.10", "198.51.100.1", 40000, 443);
+                b.extend_from_slice(GET);
+                talk(l.port, &b, false);
+            }
+            1 => {
+                talk(l.port, b"\x16\x03\x01\x00\x05hello", false);
+            }
+            2 => {
+                // Connect and vanish.
+                drop(TcpStream::connect((Ipv4Addr::LOCALHOST, l.port)).expect("connect"));
+            }
+            3 => {
+                talk(l.port, b"PROXY TCP4 1.2.3.4", true);
+            }
+            _ => {
+                talk(l.port, b"\r\n\r\n\0\r\nQUIT\n\x21\x11\xff\xff", false);
+            }
+        }
+    }
+    for _ in 0..50 {
+        l.next_json();
+    }
+    // Every connection has reported; each socket is closed right after its
+    // line is queued, so wait (bounded) for the last closes to land.
+    let deadline = std::time::Instant::now() + listen_support::BOUND;
+    let mut after = fds(pid);
+    while after != before && std::time::Instant::now() < deadline {
+        thread::sleep(Duration::from_millis(20));
+        after = fds(pid);
+    }
+    assert_eq!(before, after, "open fds before {before}, after {after}");
+    l.term();
+    let (status, _) = l.finish();
+    assert_eq!(status.code(), Some(0));
+}
+
+#[test]
+fn byte_at_a_time_sender_is_served() {
+    let l = Listen::start(&["--count", "2"]);
+    let mut spec_bytes = HeaderSpec::tcp(
+        Version::V2,
+        "192.0.2.10:40000".parse().expect("addr"),
+        "198.51.100.1:443".parse().expect("addr"),
+    )
+    .with_tlv(ppctl::codec::tlv::AUTHORITY, b"slow.example".to_vec())
+    .encode()
+    .expect("encode");
+    spec_bytes.extend_from_slice(GET);
+    for bytes in [
+        spec_bytes,
+        [v1("192.0.2.10", "198.51.100.1", 40000, 443), GET.to_vec()].concat(),
+    ] {
+        let mut s = TcpStream::connect((Ipv4Addr::LOCALHOST, l.port)).expect("connect");
+        s.set_nodelay(true).expect("nodelay");
+        for b in &bytes {
+            s.write_all(std::slice::from_ref(b)).expect("one byte");
+            thread::sleep(Duration::from_micros(200));
+        }
+        s.set_read_timeout(Some(listen_support::BOUND))
+            .expect("timeout");
+        assert!(served(&read_all(&mut s)));
+    }
+    let (_, lines) = l.finish();
+    let (recs, _) = Listen::split(&lines);
+    assert_eq!(recs[0]["header"]["version"], 2);
+    assert_eq!(recs[0]["verdict"], "proxy");
+    assert_eq!(recs[1]["header"]["version"], 1);
+}
+
+/// A v2 prefix announcing len 65535 (then 12 address bytes, then silence):
+/// the verdict and the record, once the server has closed on us.
+fn claim_65535(args: &[&str]) -> serde_json::Value {
+    let mut prefix = b"\r\n\r\n\0\r\nQUIT\n\x21\x11\xff\xff".to_vec();
+    prefix.extend_from_slice(&[0u8; 12]);
+    let l = Listen::start(&[&["--count", "1"], args].concat());
+    let mut s = TcpStream::connect((Ipv4Addr::LOCALHOST, l.port)).expect("connect");
+    s.write_all(&prefix).expect("write");
+    s.set_read_timeout(Some(listen_support::BOUND))
+        .expect("timeout");
+    assert!(read_all(&mut s).is_empty());
+    let (_, lines) = l.finish();
+    Listen::split(&lines).0.remove(0)
+}
+
+#[test]
+fn v2_claiming_65535_is_capped_or_timed_out() {
+    // Default cap (4096): refused as soon as the 16-byte prefix is in.
+    let r = claim_65535(&[]);
+    assert_eq!(r["verdict"], "too-large");
+    assert!(r["error"].as_str().unwrap_or("").contains("65551"));
+    // Cap raised to the maximum: it waits, then the header timeout ends it.
+    let r = claim_65535(&["--max-header", "65551", "--header-timeout", "300ms"]);
+    assert_eq!(r["verdict"], "timeout");
+    assert_eq!(r["bytes_in"], 28);
+}
+
+#[test]
+fn half_closed_sockets() {
+    let l = Listen::start(&["--count", "3"]);
+    // Whole request, then FIN: still answered.
+    let mut b = v1("192.0.2.10", "198.51.100.1", 40000, 443);
+    b.extend_from_slice(GET);
+    assert!(served(&talk(l.port, &b, true)));
+    // Half a header, then FIN: a truncated header, closed.
+    assert!(talk(l.port, b"PROXY TCP4 192.0.2.10 198.5", true).is_empty());
+    // Header only, then FIN: header accepted, no request.
+    let s = TcpStream::connect((Ipv4Addr::LOCALHOST, l.port)).expect("connect");
+    (&s).write_all(&v1("192.0.2.10", "198.51.100.1", 40000, 443))
+        .expect("write");
+    s.shutdown(Shutdown::Write).expect("half-close");
+    let mut s = s;
+    s.set_read_timeout(Some(listen_support::BOUND))
+        .expect("timeout");
+    assert!(read_all(&mut s).is_empty());
+    let (_, lines) = l.finish();
+    let (recs, _) = Listen::split(&lines);
+    assert_eq!(recs[0]["reply"], "whoami");
+    assert_eq!(recs[1]["verdict"], "invalid");
+    assert_eq!(recs[1]["header"]["error"]["kind"], "truncated");
+    assert_eq!(recs[2]["verdict"], "proxy");
+    assert_eq!(recs[2]["reply"], "none");
+}
+
+#[test]
+fn oversized_request_head_is_bounded() {
+    let l = Listen::start(&["--count", "1"]);
+    let mut s = TcpStream::connect((Ipv4Addr::LOCALHOST, l.port)).expect("connect");
+    s.write_all(b"GET / HTTP/1.1\r\n").expect("write");
+    let filler = format!("X-Filler: {}\r\n", "a".repeat(1000));
+    // 40 KiB of headers without the blank line: the server stops reading
+    // at its bound and closes; writes may then fail, which is fine.
+    for _ in 0..40 {
+        if s.write_all(filler.as_bytes()).is_err() {
+            break;
+        }
+    }
+    s.set_read_timeout(Some(listen_support::BOUND))
+        .expect("timeout");
+    assert!(read_all(&mut s).is_empty());
+    let (_, lines) = l.finish();
+    let (recs, _) = Listen::split(&lines);
+    assert!(recs[0]["error"]
+        .as_str()
+        .unwrap_or("")
+        .contains("request head larger than"));
+    assert!(recs[0]["bytes_in"].as_u64().unwrap_or(u64::MAX) <= 4096 + 16 * 1024 + 4096);
+}

@@ -1,0 +1,616 @@
+//! `ppctl send` against in-test std listeners that capture the bytes.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::thread::{self, JoinHandle};
+use std::time::Duration;
+
+use assert_cmd::Command;
+use ppctl::codec::corrupt::{corrupt, Corruption};
+use ppctl::codec::{decode, Decoded};
+use predicates::prelude::*;
+
+fn ppctl() -> Command {
+    let mut c = Command::cargo_bin("ppctl").unwrap();
+    c.env("NO_COLOR", "1");
+    c
+}
+
+/// What one accepted connection sent, and from where.
+struct Captured {
+    bytes: Vec<u8>,
+    peer: SocketAddr,
+}
+
+/// Accept one connection, read until the client pauses, answer `reply`
+/// (if any), close.
+fn capture(reply: &'static [u8]) -> (SocketAddr, JoinHandle<Captured>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let h = thread::spawn(move || {
+        let (mut s, peer) = listener.accept().unwrap();
+        let bytes = read_until_pause(&mut s);
+        if !reply.is_empty() {
+            let _ = s.write_all(reply);
+        }
+        Captured { bytes, peer }
+    });
+    (addr, h)
+}
+
+fn read_until_pause(s: &mut TcpStream) -> Vec<u8> {
+    s.set_read_timeout(Some(Duration::from_millis(400)))
+        .unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    while let Ok(n) = s.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        got.extend_from_slice(&buf[..n]);
+    }
+    got
+}
+
+const OK: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok";
+const BAD: &[u8] = b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n";
+
+fn send(addr: SocketAddr, args: &[&str]) -> assert_cmd::assert::Assert {
+    ppctl()
+        .arg("send")
+        .arg(addr.to_string())
+        .args(args)
+        .args(["--timeout", "3s"])
+        .assert()
+}
+
+#[test]
+fn v1_by_default_with_the_real_socket_ends_and_an_http_get() {
+    let (addr, h) = capture(OK);
+    send(addr, &[])
+        .success()
+        .stdout(predicate::str::contains("accepted"));
+    let c = h.join().unwrap();
+    let head = format!(
+        "PROXY TCP4 127.0.0.1 127.0.0.1 {} {}\r\nGET / HTTP/1.1\r\nHost: 127.0.0.1:{}\r\n",
+        c.peer.port(),
+        addr.port(),
+        addr.port()
+    );
+    assert!(
+        c.bytes.starts_with(head.as_bytes()),
+        "{:?}",
+        String::from_utf8_lossy(&c.bytes)
+    );
+    assert!(c.bytes.ends_with(b"Connection: close\r\n\r\n"));
+}
+
+#[test]
+fn v2_with_given_addresses_is_byte_exact() {
+    let (addr, h) = capture(OK);
+    send(
+        addr,
+        &[
+            "-2",
+            "--src",
+            "1.2.3.4:1000",
+            "--dst",
+            "5.6.7.8:80",
+            "--no-payload",
+        ],
+    )
+    .success();
+    let expected =
+        hex::decode("0d0a0d0a000d0a515549540a2111000c01020304050607080".to_string() + "3e80050")
+            .unwrap();
+    assert_eq!(h.join().unwrap().bytes, expected);
+}
+
+#[test]
+fn v4_v6_mix_is_promoted() {
+    let (addr, h) = capture(OK);
+    send(
+        addr,
+        &[
+            "-1",
+            "--src",
+            "1.2.3.4:1000",
+            "--dst",
+            "[::1]:80",
+            "--no-payload",
+        ],
+    )
+    .success();
+    assert_eq!(
+        h.join().unwrap().bytes,
+        b"PROXY TCP6 ::ffff:1.2.3.4 ::1 1000 80\r\n"
+    );
+}
+
+#[test]
+fn tlvs_go_in_haproxy_order_with_a_valid_crc() {
+    let (addr, h) = capture(OK);
+    send(
+        addr,
+        &[
+            "--src",
+            "1.2.3.4:1",
+            "--dst",
+            "5.6.7.8:2",
+            "--no-payload",
+            "--tlv",
+            "0xE2=0x0102",
+            "--authority",
+            "ex.com",
+            "--alpn",
+            "h2",
+            "--crc32c",
+            "--unique-id",
+            "id1",
+            "--noop",
+            "2",
+            "--aws-vpce-id",
+            "vpce-1",
+        ],
+    )
+    .success();
+    let bytes = h.join().unwrap().bytes;
+    let Decoded::Complete(header) = decode(&bytes) else {
+        panic!("not valid: {bytes:02x?}")
+    };
+    let kinds: Vec<u8> = header.tlvs().map(|t| t.kind).collect();
+    assert_eq!(kinds, [0xE2, 0x03, 0x01, 0x02, 0x05, 0xEA, 0x04]);
+    assert!(header.crc32c.is_some());
+    assert_eq!(header.len(), bytes.len());
+}
+
+#[test]
+fn unknown_local_and_unix() {
+    let (addr, h) = capture(OK);
+    send(addr, &["--unknown", "--no-payload"]).success();
+    assert_eq!(h.join().unwrap().bytes, b"PROXY UNKNOWN\r\n");
+
+    let (addr, h) = capture(OK);
+    send(addr, &["--local", "--no-payload"]).success();
+    assert_eq!(
+        h.join().unwrap().bytes,
+        hex::decode("0d0a0d0a000d0a515549540a20000000").unwrap()
+    );
+
+    let (addr, h) = capture(OK);
+    send(
+        addr,
+        &["--unix-src", "/tmp/a", "--unix-dst", "@b", "--no-payload"],
+    )
+    .success();
+    let bytes = h.join().unwrap().bytes;
+    assert_eq!(&bytes[12..16], &[0x21, 0x31, 0x00, 0xd8]);
+    assert_eq!(&bytes[16..22], b"/tmp/a");
+    assert_eq!(&bytes[124..126], b"\0b");
+}
+
+#[test]
+fn presets_send_what_the_emitters_send() {
+    // AWS NLB health check, byte for byte as captured in kubernetes#57250.
+    let (addr, h) = capture(OK);
+    send(addr, &["--like", "aws-nlb-health", "--no-payload"]).success();
+    let mut expected =
+        hex::decode("0d0a0d0a000d0a515549540a2011005403000 4bce5951f04004a".replace(' ', ""))
+            .unwrap();
+    expected.extend_from_slice(&[0; 74]);
+    assert_eq!(h.join().unwrap().bytes, expected);
+
+    let (addr, h) = capture(OK);
+    send(addr, &["--like", "haproxy-check", "--no-payload"]).success();
+    assert_eq!(
+        h.join().unwrap().bytes,
+        hex::decode("0d0a0d0a000d0a515549540a20000000").unwrap()
+    );
+
+    for preset in ["nginx", "gcp-tcp-proxy"] {
+        let (addr, h) = capture(OK);
+        send(
+            addr,
+            &["--like", preset, "--src", "9.9.9.9:9", "--no-payload"],
+        )
+        .success();
+        let want = format!("PROXY TCP4 9.9.9.9 127.0.0.1 9 {}\r\n", addr.port());
+        assert_eq!(h.join().unwrap().bytes, want.as_bytes());
+    }
+
+    let (addr, h) = capture(OK);
+    send(
+        addr,
+        &[
+            "--like",
+            "azure-pls",
+            "--azure-link-id",
+            "258",
+            "--no-payload",
+        ],
+    )
+    .success();
+    let bytes = h.join().unwrap().bytes;
+    assert_eq!(&bytes[12..14], &[0x21, 0x11]);
+    assert_eq!(
+        &bytes[28..],
+        &[0xEE, 0x00, 0x05, 0x01, 0x02, 0x01, 0x00, 0x00]
+    );
+
+    for preset in ["aws-nlb", "haproxy"] {
+        let (addr, h) = capture(OK);
+        send(addr, &["--like", preset, "--no-payload"]).success();
+        let bytes = h.join().unwrap().bytes;
+        assert_eq!(bytes.len(), 28);
+        assert_eq!(&bytes[12..16], &[0x21, 0x11, 0x00, 0x0c]);
+    }
+}
+
+#[test]
+fn every_corruption_is_sent_as_the_codec_makes_it() {
+    let base = [
+        "--src",
+        "1.2.3.4:1000",
+        "--dst",
+        "5.6.7.8:80",
+        "--no-payload",
+    ];
+    let v2 =
+        hex::decode("0d0a0d0a000d0a515549540a2111000c0102030405060708 03e80050".replace(' ', ""))
+            .unwrap();
+    let v1 = b"PROXY TCP4 1.2.3.4 5.6.7.8 1000 80\r\n".to_vec();
+    for (kind, version, valid) in [
+        (Corruption::Signature, "-2", &v2),
+        (Corruption::Version, "-2", &v2),
+        (Corruption::Command, "-2", &v2),
+        (Corruption::Family, "-2", &v2),
+        (Corruption::LengthShort, "-2", &v2),
+        (Corruption::TlvOverrun, "-2", &v2),
+        (Corruption::Truncate, "-2", &v2),
+        (Corruption::Signature, "-1", &v1),
+        (Corruption::Family, "-1", &v1),
+        (Corruption::V1LeadingZero, "-1", &v1),
+        (Corruption::V1LfOnly, "-1", &v1),
+        (Corruption::Truncate, "-1", &v1),
+    ] {
+        let (addr, h) = capture(b"");
+        let mut args = vec![version, "--corrupt", kind.name()];
+        args.extend(base);
+        send(addr, &args).success();
+        assert_eq!(
+            h.join().unwrap().bytes,
+            corrupt(valid, kind).unwrap(),
+            "{}",
+            kind.name()
+        );
+    }
+}
+
+#[test]
+fn corrupt_crc_adds_the_crc_tlv_and_breaks_it() {
+    let (addr, h) = capture(b"");
+    send(
+        addr,
+        &[
+            "--corrupt",
+            "crc",
+            "--src",
+            "1.2.3.4:1",
+            "--dst",
+            "5.6.7.8:2",
+            "--no-payload",
+        ],
+    )
+    .success();
+    let bytes = h.join().unwrap().bytes;
+    assert_eq!(bytes.len(), 16 + 12 + 7);
+    assert_eq!(&bytes[28..31], &[0x03, 0x00, 0x04]);
+    assert!(matches!(decode(&bytes), Decoded::Invalid(_)));
+}
+
+#[test]
+fn split_twice_and_raw() {
+    let (addr, h) = capture(OK);
+    send(
+        addr,
+        &[
+            "--split",
+            "bytewise",
+            "--split-delay",
+            "1ms",
+            "--data",
+            "hi\\r\\n",
+        ],
+    )
+    .success();
+    let bytes = h.join().unwrap().bytes;
+    assert!(
+        bytes.starts_with(b"PROXY TCP4 127.0.0.1 127.0.0.1 ") && bytes.ends_with(b"\r\nhi\r\n")
+    );
+
+    let (addr, h) = capture(OK);
+    send(addr, &["-2", "--split", "5,16", "--no-payload"]).success();
+    assert_eq!(h.join().unwrap().bytes.len(), 28);
+
+    let (addr, h) = capture(OK);
+    send(addr, &["--twice", "--unknown", "--no-payload"]).success();
+    assert_eq!(
+        h.join().unwrap().bytes,
+        b"PROXY UNKNOWN\r\nPROXY UNKNOWN\r\n"
+    );
+
+    let (addr, h) = capture(OK);
+    send(addr, &["--raw", "0x50 52 4f", "--data", "x"]).success();
+    assert_eq!(h.join().unwrap().bytes, b"PROx");
+}
+
+#[test]
+fn payload_from_stdin_and_file() {
+    let (addr, h) = capture(OK);
+    ppctl()
+        .args(["send", &addr.to_string(), "--unknown", "--data", "-"])
+        .write_stdin("from stdin")
+        .assert()
+        .success();
+    assert_eq!(h.join().unwrap().bytes, b"PROXY UNKNOWN\r\nfrom stdin");
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("p.bin");
+    std::fs::write(&file, b"\x00\x01file").unwrap();
+    let (addr, h) = capture(OK);
+    send(addr, &["--unknown", "--data-file", file.to_str().unwrap()]).success();
+    assert_eq!(h.join().unwrap().bytes, b"PROXY UNKNOWN\r\n\x00\x01file");
+}
+
+#[test]
+fn dry_run_prints_the_header_and_sends_nothing() {
+    // A port nobody listens on: a dry run must not care.
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let target = format!("127.0.0.1:{port}");
+    ppctl()
+        .args(["send", &target, "-2", "--src", "1.2.3.4:1", "--dry-run"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("nothing sent"))
+        .stdout(predicate::str::contains("0d 0a 0d 0a 00 0d 0a 51"))
+        .stdout(predicate::str::contains("VALID v2 PROXY TCP4"))
+        .stdout(predicate::str::contains("1.2.3.4:1"))
+        .stdout(predicate::str::contains("What receivers would do"));
+    let out = ppctl()
+        .args(["send", &target, "--dry-run", "--json", "--alpn", "h2"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(v["mode"], "dry-run");
+    assert_eq!(v["header"]["verdict"], "valid");
+    assert_eq!(v["header"]["version"], 2);
+    assert_eq!(v["header"]["tlvs"][0]["name"], "ALPN");
+    assert!(v["reply"].is_null());
+}
+
+#[test]
+fn a_400_after_the_header_is_explained_with_the_fixes() {
+    let (addr, h) = capture(BAD);
+    send(addr, &[])
+        .success()
+        .stdout(predicate::str::contains("not-expecting-proxy"))
+        .stdout(predicate::str::contains("use-proxy-protocol: \"true\""))
+        .stdout(predicate::str::contains("accept-proxy"))
+        .stdout(predicate::str::contains("proxy_protocol"));
+    h.join().unwrap();
+}
+
+#[test]
+fn json_reply_object() {
+    let (addr, h) = capture(BAD);
+    let out = send(addr, &["--json"])
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    h.join().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(v["schema"], 1);
+    assert_eq!(v["mode"], "send");
+    assert_eq!(v["connected"], true);
+    assert_eq!(v["reply"]["http_status"], 400);
+    assert_eq!(v["reply"]["end"], "eof-after-data");
+    assert_eq!(v["explanation"]["verdict"], "not-expecting-proxy");
+    assert_eq!(v["header"]["verdict"], "valid");
+    assert_eq!(v["payload"]["kind"], "http-request");
+    assert!(v["explanation"]["fixes"].as_array().unwrap().len() >= 3);
+}
+
+#[test]
+fn expectations_set_the_exit_code() {
+    let (addr, h) = capture(OK);
+    send(addr, &["--expect-status", "200"]).code(0);
+    h.join().unwrap();
+    let (addr, h) = capture(BAD);
+    send(addr, &["--expect-status", "200"])
+        .code(1)
+        .stdout(predicate::str::contains("NOT met"));
+    h.join().unwrap();
+    let (addr, h) = capture(b"");
+    send(addr, &["--expect-close"])
+        .code(0)
+        .stdout(predicate::str::contains("rejected"));
+    h.join().unwrap();
+    let (addr, h) = capture(OK);
+    send(addr, &["--expect-close"]).code(1);
+    h.join().unwrap();
+    // Nothing listens on UDP there.
+    let port = UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    ppctl()
+        .args([
+            "send",
+            &format!("127.0.0.1:{port}"),
+            "--udp",
+            "--timeout",
+            "2s",
+        ])
+        .assert()
+        .stdout(predicate::str::contains("no-receiver"));
+    // Nothing listens: ppctl could not do its job.
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    ppctl()
+        .args(["send", &format!("127.0.0.1:{port}")])
+        .assert()
+        .code(2)
+        .stdout(predicate::str::contains("no-receiver"));
+}
+
+#[test]
+fn silence_is_a_timeout_and_a_banner_is_noted() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    ppctl()
+        .args(["send", &addr.to_string(), "--timeout", "300ms", "--json"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("\"verdict\":\"waiting\""));
+    drop(listener);
+
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let h = thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        s.write_all(b"220 smtp.example ESMTP\r\n").unwrap();
+        read_until_pause(&mut s)
+    });
+    ppctl()
+        .args([
+            "send",
+            &addr.to_string(),
+            "--wait-banner",
+            "2s",
+            "--timeout",
+            "300ms",
+            "--no-payload",
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("spoke first"));
+    assert!(h.join().unwrap().starts_with(b"PROXY TCP4"));
+}
+
+#[test]
+fn udp_sends_one_datagram_with_a_dgram_header() {
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let addr = socket.local_addr().unwrap();
+    let h = thread::spawn(move || {
+        let mut buf = [0u8; 2048];
+        let (n, from) = socket.recv_from(&mut buf).unwrap();
+        socket.send_to(b"pong", from).unwrap();
+        (buf[..n].to_vec(), from)
+    });
+    let out = send(addr, &["--udp", "--data", "ping", "--json"])
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let (datagram, from) = h.join().unwrap();
+    let mut expected = hex::decode("0d0a0d0a000d0a515549540a2112000c7f0000017f000001").unwrap();
+    expected.extend_from_slice(&from.port().to_be_bytes());
+    expected.extend_from_slice(&addr.port().to_be_bytes());
+    expected.extend_from_slice(b"ping");
+    assert_eq!(datagram, expected);
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(v["transport"], "udp");
+    assert_eq!(v["reply"]["end"], "datagram");
+    assert_eq!(v["reply"]["data"]["text"], "pong");
+}
+
+#[test]
+fn load_mode_counts_and_measures() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let n = 30;
+    let h = thread::spawn(move || {
+        for _ in 0..n {
+            let (mut s, _) = listener.accept().unwrap();
+            thread::spawn(move || {
+                let mut buf = [0u8; 1024];
+                let mut got = Vec::new();
+                while !got.ends_with(b"\r\n\r\n") {
+                    match s.read(&mut buf) {
+                        Ok(0) | Err(_) => return,
+                        Ok(k) => got.extend_from_slice(&buf[..k]),
+                    }
+                }
+                let _ = s.write_all(OK);
+            });
+        }
+    });
+    let out = send(
+        addr,
+        &[
+            "--connections",
+            "30",
+            "--concurrency",
+            "4",
+            "--expect-status",
+            "200",
+            "--json",
+        ],
+    )
+    .success()
+    .get_output()
+    .stdout
+    .clone();
+    h.join().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(v["mode"], "load");
+    assert_eq!(v["load"]["connections"], 30);
+    assert_eq!(v["load"]["ok"], 30);
+    assert_eq!(v["load"]["statuses"]["200"], 30);
+    assert!(v["load"]["latency_ms"]["p99"].as_f64().is_some());
+    assert!(v["load"]["connections_per_second"].as_f64().unwrap() > 0.0);
+}
+
+#[test]
+fn bad_arguments_exit_2_with_a_clear_message() {
+    let cases: &[(&[&str], &str)] = &[
+        (&["nohost"], "HOST:PORT"),
+        (&["::1:80"], "brackets"),
+        (&["127.0.0.1:1", "--tlv", "nope=1"], "unknown TLV type"),
+        (&["127.0.0.1:1", "--tlv", "ALPN=0xzz"], "not hex"),
+        (
+            &["127.0.0.1:1", "-1", "--alpn", "h2"],
+            "v1 can't carry TLVs",
+        ),
+        (
+            &["127.0.0.1:1", "-1", "--corrupt", "crc"],
+            "applies only to v2",
+        ),
+        (&["127.0.0.1:1", "--raw", "zz"], "--raw"),
+        (&["127.0.0.1:1", "--split", "x"], "bytewise"),
+        (&["127.0.0.1:1", "--timeout", "5x"], "not a duration"),
+        (&["127.0.0.1:1", "-1", "-2"], "cannot be used"),
+        (&["127.0.0.1:1", "--data", "\\q"], "escape"),
+        (&["127.0.0.1:1", "--like", "nginx", "-2"], "cannot be used"),
+    ];
+    for (args, msg) in cases {
+        ppctl()
+            .arg("send")
+            .args(*args)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(*msg));
+    }
+}
