@@ -30,7 +30,8 @@ pub struct PcapArgs {
     /// Print only the summary.
     #[arg(long)]
     pub summary: bool,
-    /// Add the reason for each verdict; problems come with cause and fix.
+    /// Add a column with the reason for each verdict (problem verdicts always
+    /// get cause-and-fix footnotes under the table).
     #[arg(long)]
     pub explain: bool,
     /// Report only flows with these verdicts (comma-separated or repeated).
