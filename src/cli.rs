@@ -41,6 +41,8 @@ pub enum Command {
     Repro(crate::cmd::repro::ReproArgs),
     /// Send a crafted PROXY header (and a payload) to a receiver, and explain its reply.
     Send(Box<crate::cmd::send::SendArgs>),
+    /// Find every PROXY header in a capture, pair it with the server's answer, and give a verdict per flow.
+    Pcap(crate::cmd::pcap::PcapArgs),
     /// Print shell completions to stdout.
     Completions(crate::cmd::generate::CompletionsArgs),
     /// Write the man page (docs/ppctl.1 by default).

@@ -11,6 +11,7 @@ pub mod error;
 pub mod input;
 pub mod listen;
 pub mod net;
+pub mod pcap;
 pub mod receivers;
 pub mod render;
 pub mod repro;

@@ -5,6 +5,7 @@ pub mod explain;
 pub mod generate;
 pub mod inspect;
 pub mod listen;
+pub mod pcap;
 pub mod probe;
 pub mod repro;
 pub mod send;
@@ -25,6 +26,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Listen(args) => listen::run(&args, style),
         Command::Repro(args) => repro::run(&args, style),
         Command::Send(args) => send::run(&args, style),
+        Command::Pcap(args) => pcap::run(&args, style),
         Command::Completions(args) => generate::completions(&args),
         Command::Man(args) => generate::man(&args),
     };

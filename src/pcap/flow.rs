@@ -1,0 +1,491 @@
+//! Flow tracking: one entry per TCP connection or UDP 5-tuple, the first
+//! bytes of each direction reassembled by sequence number, and FIN/RST.
+//!
+//! Memory is bounded: a stream keeps at most `max_bytes`, a flow drops its
+//! buffers as soon as it is decided (a small tombstone remains so later
+//! packets of the same connection are not mistaken for a new one), and the
+//! table holds at most `max_flows` entries, evicting on close, on idle time
+//! and, when full, the least recently seen.
+
+use rustc_hash::FxHashMap as HashMap;
+use std::net::SocketAddr;
+
+use super::link::{Segment, Transport};
+use super::reader::Timestamp;
+
+/// Limits for the flow table.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Bytes kept per direction (the header, and the start of the answer).
+    pub max_bytes: usize,
+    /// Flows tracked at once.
+    pub max_flows: usize,
+    /// Seconds (capture time) without a packet before a flow is evicted.
+    pub idle_timeout: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_bytes: 4096,
+            max_flows: 100_000,
+            idle_timeout: 300,
+        }
+    }
+}
+
+/// How often (capture seconds) the table is swept for idle flows.
+const SWEEP_EVERY: u64 = 5;
+
+/// The start of one direction of a stream, reassembled.
+#[derive(Debug, Default, Clone)]
+pub struct Stream {
+    /// Sequence number of the first data byte (ISN + 1), once known.
+    base: Option<u32>,
+    /// Contiguous bytes from `base`.
+    data: Vec<u8>,
+    /// Out-of-order segments past a gap: (offset from base, bytes).
+    pending: Vec<(usize, Vec<u8>)>,
+    pending_bytes: usize,
+}
+
+impl Stream {
+    /// The contiguous bytes received from the start of the stream.
+    pub fn bytes(&self) -> &[u8] {
+        &self.data
+    }
+
+    /// True when data arrived but the very first bytes are missing.
+    pub fn missing_start(&self) -> bool {
+        self.data.is_empty() && !self.pending.is_empty()
+    }
+
+    fn set_base(&mut self, first_byte: u32) {
+        if self.base.is_none() {
+            self.base = Some(first_byte);
+        }
+    }
+
+    /// Add a segment that starts at sequence number `seq`. Retransmitted
+    /// and overlapping bytes keep their first copy; anything beyond `max`
+    /// bytes from the start is ignored.
+    fn add(&mut self, seq: u32, payload: &[u8], max: usize) {
+        if payload.is_empty() {
+            return;
+        }
+        let base = *self.base.get_or_insert(seq);
+        let mut off = seq.wrapping_sub(base) as usize;
+        let mut payload = payload;
+        if off > (u32::MAX / 2) as usize {
+            // Starts before the base: a retransmission that overlaps it.
+            let before = base.wrapping_sub(seq) as usize;
+            match payload.get(before..) {
+                Some(rest) if !rest.is_empty() => payload = rest,
+                _ => return,
+            }
+            off = 0;
+        }
+        if off >= max {
+            return;
+        }
+        payload = &payload[..payload.len().min(max - off)];
+        if off <= self.data.len() {
+            self.append_at(off, payload);
+            self.drain_pending();
+        } else if self.pending_bytes + payload.len() <= max {
+            self.pending_bytes += payload.len();
+            self.pending.push((off, payload.to_vec()));
+        }
+    }
+
+    fn append_at(&mut self, off: usize, payload: &[u8]) {
+        let have = self.data.len() - off;
+        if let Some(new) = payload.get(have..) {
+            self.data.extend_from_slice(new);
+        }
+    }
+
+    fn drain_pending(&mut self) {
+        while let Some(i) = self
+            .pending
+            .iter()
+            .position(|(off, _)| *off <= self.data.len())
+        {
+            let (off, bytes) = self.pending.swap_remove(i);
+            self.pending_bytes -= bytes.len();
+            self.append_at(off, &bytes);
+        }
+    }
+
+    fn release(&mut self) {
+        self.data = Vec::new();
+        self.pending = Vec::new();
+        self.pending_bytes = 0;
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    Client,
+    Server,
+}
+
+/// How a direction ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum End {
+    Fin,
+    Rst,
+}
+
+/// Why a flow is being decided now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Why {
+    /// Enough has been seen (the header and the answer, or a close).
+    Ready,
+    /// The connection closed (both FINs, or a RST).
+    Closed,
+    /// No packet for the idle timeout.
+    Idle,
+    /// The table was full and this flow was the least recently seen.
+    Evicted,
+    /// The capture ended.
+    CaptureEnd,
+}
+
+/// One tracked connection (TCP) or 5-tuple (UDP).
+#[derive(Debug, Clone)]
+pub struct Flow {
+    /// Order of creation, for stable output.
+    pub id: u64,
+    pub client: SocketAddr,
+    pub server: SocketAddr,
+    pub udp: bool,
+    pub first_seen: Timestamp,
+    pub last_seen: Timestamp,
+    /// The handshake (SYN or SYN-ACK) is in the capture; for UDP, always.
+    pub start_seen: bool,
+    /// The server's SYN-ACK is in the capture (the connection was accepted).
+    pub synack_seen: bool,
+    pub client_data: Stream,
+    pub server_data: Stream,
+    pub client_end: Option<End>,
+    pub server_end: Option<End>,
+    /// Which side closed (FIN or RST) first.
+    pub first_close: Option<Side>,
+    pub packets: u64,
+    decided: bool,
+}
+
+impl Flow {
+    fn new(id: u64, client: SocketAddr, server: SocketAddr, udp: bool, ts: Timestamp) -> Self {
+        Flow {
+            id,
+            client,
+            server,
+            udp,
+            first_seen: ts,
+            last_seen: ts,
+            start_seen: udp,
+            synack_seen: false,
+            client_data: Stream::default(),
+            server_data: Stream::default(),
+            client_end: None,
+            server_end: None,
+            first_close: None,
+            packets: 0,
+            decided: false,
+        }
+    }
+
+    fn closed(&self) -> bool {
+        self.client_end == Some(End::Rst)
+            || self.server_end == Some(End::Rst)
+            || (self.client_end.is_some() && self.server_end.is_some())
+    }
+
+    fn end(&mut self, side: Side, end: End) {
+        let slot = match side {
+            Side::Client => &mut self.client_end,
+            Side::Server => &mut self.server_end,
+        };
+        if *slot != Some(End::Rst) {
+            *slot = Some(end);
+        }
+        self.first_close.get_or_insert(side);
+    }
+
+    fn stream(&mut self, side: Side) -> &mut Stream {
+        match side {
+            Side::Client => &mut self.client_data,
+            Side::Server => &mut self.server_data,
+        }
+    }
+}
+
+/// A direction-independent flow key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct Key {
+    a: SocketAddr,
+    b: SocketAddr,
+    udp: bool,
+}
+
+impl Key {
+    fn new(x: SocketAddr, y: SocketAddr, udp: bool) -> Self {
+        if x <= y {
+            Key { a: x, b: y, udp }
+        } else {
+            Key { a: y, b: x, udp }
+        }
+    }
+}
+
+/// The flow table. `ready` says whether an undecided flow can be decided
+/// now; `decide` receives every flow exactly once.
+pub struct FlowTable {
+    flows: HashMap<Key, Flow>,
+    limits: Limits,
+    next_id: u64,
+    last_sweep: Timestamp,
+    /// Packets that belong to no tracked flow and can't start one (a bare
+    /// ACK of a connection whose start is not in the capture).
+    pub stray_packets: u64,
+}
+
+impl FlowTable {
+    pub fn new(limits: Limits) -> Self {
+        FlowTable {
+            flows: HashMap::default(),
+            limits: Limits {
+                max_flows: limits.max_flows.max(1),
+                ..limits
+            },
+            next_id: 0,
+            last_sweep: Timestamp::default(),
+            stray_packets: 0,
+        }
+    }
+
+    /// Flows currently held (decided tombstones included).
+    pub fn len(&self) -> usize {
+        self.flows.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.flows.is_empty()
+    }
+
+    /// Account for one segment.
+    pub fn add(
+        &mut self,
+        ts: Timestamp,
+        seg: &Segment<'_>,
+        ready: &dyn Fn(&Flow) -> bool,
+        decide: &mut dyn FnMut(&Flow, Why),
+    ) {
+        if ts.secs_since(self.last_sweep) >= SWEEP_EVERY {
+            self.sweep(ts, decide);
+        }
+        let udp = matches!(seg.transport, Transport::Udp { .. });
+        let key = Key::new(seg.src, seg.dst, udp);
+        if let Transport::Tcp { seq, flags, .. } = seg.transport {
+            // A new SYN on a finished (or differently numbered) connection
+            // is port reuse: close the old flow, start a new one.
+            if flags.syn && !flags.ack {
+                if let Some(old) = self.flows.get(&key) {
+                    let same =
+                        old.client == seg.src && old.client_data.base == Some(seq.wrapping_add(1));
+                    if !same {
+                        if let Some(old) = self.flows.remove(&key) {
+                            finish(&old, Why::Closed, decide);
+                        }
+                    }
+                }
+            }
+        }
+        let max = self.limits.max_bytes;
+        // The common case, one lookup: a packet of a flow already tracked.
+        if let Some(flow) = self.flows.get_mut(&key) {
+            update(flow, ts, seg, max, ready, decide);
+            // A closed, decided flow is forgotten at once: what can still
+            // come (the last ACK, a retransmitted FIN) carries no data and
+            // can't start a new flow, so the table only holds open flows.
+            if flow.decided && flow.closed() {
+                self.flows.remove(&key);
+            }
+            return;
+        }
+        let Some(mut flow) = self.start(ts, seg) else {
+            self.stray_packets += 1;
+            return;
+        };
+        if self.flows.len() >= self.limits.max_flows {
+            self.evict_oldest(decide);
+        }
+        update(&mut flow, ts, seg, max, ready, decide);
+        if !(flow.decided && flow.closed()) {
+            self.flows.insert(key, flow);
+        }
+    }
+
+    /// A new flow for a segment with no entry, or `None` when the segment
+    /// can't start one (no SYN, no data).
+    fn start(&mut self, ts: Timestamp, seg: &Segment<'_>) -> Option<Flow> {
+        let (client, server, udp) = match seg.transport {
+            Transport::Udp { .. } => (seg.src, seg.dst, true),
+            Transport::Tcp { flags, payload, .. } => {
+                if flags.syn && flags.ack {
+                    (seg.dst, seg.src, false)
+                } else if flags.syn || !payload.is_empty() {
+                    (seg.src, seg.dst, false)
+                } else {
+                    return None;
+                }
+            }
+        };
+        self.next_id += 1;
+        Some(Flow::new(self.next_id, client, server, udp, ts))
+    }
+
+    /// Decide idle flows and drop old tombstones.
+    fn sweep(&mut self, now: Timestamp, decide: &mut dyn FnMut(&Flow, Why)) {
+        self.last_sweep = now;
+        let idle = self.limits.idle_timeout;
+        let mut gone: Vec<(u64, Key)> = Vec::new();
+        for (key, f) in &self.flows {
+            let quiet = now.secs_since(f.last_seen);
+            if quiet >= idle {
+                gone.push((f.id, *key));
+            }
+        }
+        self.remove(gone, Why::Idle, decide);
+    }
+
+    /// Make room: evict the least recently seen tenth of the table.
+    fn evict_oldest(&mut self, decide: &mut dyn FnMut(&Flow, Why)) {
+        let mut by_age: Vec<(Timestamp, u64, Key)> = self
+            .flows
+            .iter()
+            .map(|(k, f)| (f.last_seen, f.id, *k))
+            .collect();
+        let n = (by_age.len() / 10).max(1);
+        by_age.select_nth_unstable_by_key(n - 1, |(ts, id, _)| (*ts, *id));
+        by_age.truncate(n);
+        self.remove(
+            by_age.into_iter().map(|(_, id, k)| (id, k)).collect(),
+            Why::Evicted,
+            decide,
+        );
+    }
+
+    fn remove(&mut self, mut keys: Vec<(u64, Key)>, why: Why, decide: &mut dyn FnMut(&Flow, Why)) {
+        keys.sort_unstable_by_key(|(id, _)| *id);
+        for (_, key) in keys {
+            if let Some(flow) = self.flows.remove(&key) {
+                finish(&flow, why, decide);
+            }
+        }
+    }
+
+    /// The capture ended: decide every flow still open, oldest first.
+    pub fn finish_all(&mut self, decide: &mut dyn FnMut(&Flow, Why)) {
+        let keys = self.flows.iter().map(|(k, f)| (f.id, *k)).collect();
+        self.remove(keys, Why::CaptureEnd, decide);
+    }
+}
+
+/// Account for one segment of a known flow, and decide it when it is ready.
+fn update(
+    flow: &mut Flow,
+    ts: Timestamp,
+    seg: &Segment<'_>,
+    max: usize,
+    ready: &dyn Fn(&Flow) -> bool,
+    decide: &mut dyn FnMut(&Flow, Why),
+) {
+    flow.last_seen = ts;
+    flow.packets += 1;
+    let side = if seg.src == flow.client {
+        Side::Client
+    } else {
+        Side::Server
+    };
+    match seg.transport {
+        Transport::Tcp {
+            seq,
+            ack,
+            flags,
+            payload,
+        } => {
+            if flags.syn {
+                flow.start_seen = true;
+                flow.stream(side).set_base(seq.wrapping_add(1));
+                if flags.ack && side == Side::Server {
+                    flow.synack_seen = true;
+                    flow.client_data.set_base(ack);
+                }
+            }
+            if !flow.decided {
+                // SYN data (TCP Fast Open) starts at ISN + 1 too.
+                let start = if flags.syn { seq.wrapping_add(1) } else { seq };
+                flow.stream(side).add(start, payload, max);
+            }
+            if flags.rst {
+                flow.end(side, End::Rst);
+            } else if flags.fin {
+                flow.end(side, End::Fin);
+            }
+        }
+        Transport::Udp { payload } => {
+            if !flow.decided && flow.stream(side).bytes().is_empty() {
+                flow.stream(side).add(0, payload, max);
+            }
+        }
+    }
+    if !flow.decided && (ready(flow) || flow.closed()) {
+        let why = if flow.closed() {
+            Why::Closed
+        } else {
+            Why::Ready
+        };
+        decide(flow, why);
+        flow.decided = true;
+        flow.client_data.release();
+        flow.server_data.release();
+    }
+}
+
+fn finish(flow: &Flow, why: Why, decide: &mut dyn FnMut(&Flow, Why)) {
+    if !flow.decided {
+        let why = if flow.closed() { Why::Closed } else { why };
+        decide(flow, why);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reassembles_out_of_order_and_retransmitted() {
+        let mut s = Stream::default();
+        s.set_base(1000);
+        s.add(1010, b"KLMNO", 100);
+        s.add(1005, b"FGHIJ", 100);
+        s.add(1005, b"XXXXX", 100); // retransmission with other bytes: first copy wins
+        assert_eq!(s.bytes(), b"");
+        assert!(s.missing_start());
+        s.add(998, b"..ABCDEFG", 100); // overlaps the base
+        assert_eq!(s.bytes(), b"ABCDEFGHIJKLMNO");
+    }
+
+    #[test]
+    fn keeps_at_most_max_bytes() {
+        let mut s = Stream::default();
+        s.set_base(u32::MAX - 2); // wraps around
+        s.add(u32::MAX - 2, b"0123456789", 4);
+        assert_eq!(s.bytes(), b"0123");
+        s.add((u32::MAX - 2).wrapping_add(100), b"far", 4);
+        assert!(s.pending.is_empty());
+    }
+}

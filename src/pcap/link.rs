@@ -1,0 +1,176 @@
+//! From a captured frame to a TCP segment or UDP datagram: the link layer
+//! (Ethernet, raw IP, Linux cooked SLL/SLL2, BSD loopback), VLAN tags and
+//! IPv4/IPv6 (extension headers included). `etherparse` does the slicing;
+//! only SLL2 and NULL/LOOP need their fixed-size header skipped here.
+
+use std::net::{IpAddr, SocketAddr};
+
+use etherparse::{EtherType, NetSlice, SlicedPacket, TransportSlice};
+
+/// pcap LINKTYPE_ values we understand.
+pub mod linktype {
+    pub const NULL: i32 = 0;
+    pub const ETHERNET: i32 = 1;
+    pub const RAW: i32 = 101;
+    pub const LOOP: i32 = 108;
+    pub const LINUX_SLL: i32 = 113;
+    pub const IPV4: i32 = 228;
+    pub const IPV6: i32 = 229;
+    pub const LINUX_SLL2: i32 = 276;
+}
+
+/// Length of a LINKTYPE_LINUX_SLL2 header; its first two bytes are the
+/// EtherType of the payload.
+const SLL2_HEADER: usize = 20;
+/// Length of the NULL/LOOP header: an address family, whose byte order
+/// depends on the capturing host. The IP version nibble is read instead.
+const NULL_HEADER: usize = 4;
+
+/// TCP flags that matter for flow tracking.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Flags {
+    pub syn: bool,
+    pub ack: bool,
+    pub fin: bool,
+    pub rst: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport<'a> {
+    Tcp {
+        seq: u32,
+        ack: u32,
+        flags: Flags,
+        payload: &'a [u8],
+    },
+    Udp {
+        payload: &'a [u8],
+    },
+}
+
+/// A TCP segment or UDP datagram and its endpoints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Segment<'a> {
+    pub src: SocketAddr,
+    pub dst: SocketAddr,
+    pub transport: Transport<'a>,
+}
+
+/// Why a frame could not be decoded. Counted, never fatal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BadFrame {
+    UnsupportedLinkType(i32),
+    Malformed(String),
+}
+
+impl std::fmt::Display for BadFrame {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BadFrame::UnsupportedLinkType(t) => write!(f, "unsupported link type {t}"),
+            BadFrame::Malformed(why) => write!(f, "malformed: {why}"),
+        }
+    }
+}
+
+/// Decode a frame. `Ok(None)` is a valid frame that carries neither TCP nor
+/// UDP (ARP, ICMP, an IP fragment after the first...).
+pub fn segment(linktype: i32, frame: &[u8]) -> Result<Option<Segment<'_>>, BadFrame> {
+    let sliced = match linktype {
+        linktype::ETHERNET => SlicedPacket::from_ethernet(frame),
+        linktype::RAW | linktype::IPV4 | linktype::IPV6 => SlicedPacket::from_ip(frame),
+        linktype::LINUX_SLL => SlicedPacket::from_linux_sll(frame),
+        linktype::LINUX_SLL2 => match frame.get(..SLL2_HEADER) {
+            Some(h) => SlicedPacket::from_ether_type(
+                EtherType(u16::from_be_bytes([h[0], h[1]])),
+                &frame[SLL2_HEADER..],
+            ),
+            None => return Err(BadFrame::Malformed("SLL2 header cut short".into())),
+        },
+        linktype::NULL | linktype::LOOP => match frame.get(NULL_HEADER..) {
+            Some(ip) => SlicedPacket::from_ip(ip),
+            None => return Err(BadFrame::Malformed("loopback header cut short".into())),
+        },
+        other => return Err(BadFrame::UnsupportedLinkType(other)),
+    }
+    .map_err(|e| BadFrame::Malformed(e.to_string()))?;
+    let (src_ip, dst_ip): (IpAddr, IpAddr) = match &sliced.net {
+        Some(NetSlice::Ipv4(v4)) => (
+            v4.header().source_addr().into(),
+            v4.header().destination_addr().into(),
+        ),
+        Some(NetSlice::Ipv6(v6)) => (
+            v6.header().source_addr().into(),
+            v6.header().destination_addr().into(),
+        ),
+        None => return Ok(None),
+    };
+    let (sport, dport, transport) = match &sliced.transport {
+        Some(TransportSlice::Tcp(t)) => (
+            t.source_port(),
+            t.destination_port(),
+            Transport::Tcp {
+                seq: t.sequence_number(),
+                ack: t.acknowledgment_number(),
+                flags: Flags {
+                    syn: t.syn(),
+                    ack: t.ack(),
+                    fin: t.fin(),
+                    rst: t.rst(),
+                },
+                payload: t.payload(),
+            },
+        ),
+        Some(TransportSlice::Udp(u)) => (
+            u.source_port(),
+            u.destination_port(),
+            Transport::Udp {
+                payload: u.payload(),
+            },
+        ),
+        _ => return Ok(None),
+    };
+    Ok(Some(Segment {
+        src: SocketAddr::new(src_ip, sport),
+        dst: SocketAddr::new(dst_ip, dport),
+        transport,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use etherparse::PacketBuilder;
+
+    fn tcp_v4(payload: &[u8]) -> Vec<u8> {
+        let b = PacketBuilder::ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64)
+            .tcp(40000, 80, 7, 1024)
+            .syn();
+        let mut out = Vec::new();
+        b.write(&mut out, payload).unwrap();
+        out
+    }
+
+    #[test]
+    fn raw_and_loopback_frames() {
+        let ip = tcp_v4(b"");
+        let s = segment(linktype::RAW, &ip).unwrap().unwrap();
+        assert_eq!(s.src, "10.0.0.1:40000".parse().unwrap());
+        let mut null = vec![2, 0, 0, 0];
+        null.extend_from_slice(&ip);
+        assert_eq!(segment(linktype::NULL, &null).unwrap(), Some(s));
+        let mut sll2 = vec![0x08, 0x00];
+        sll2.resize(SLL2_HEADER, 0);
+        sll2.extend_from_slice(&ip);
+        assert_eq!(segment(linktype::LINUX_SLL2, &sll2).unwrap(), Some(s));
+    }
+
+    #[test]
+    fn bad_frames_are_errors_not_panics() {
+        assert_eq!(segment(999, b"x"), Err(BadFrame::UnsupportedLinkType(999)));
+        for lt in [0, 1, 101, 108, 113, 228, 229, 276] {
+            for len in 0..64 {
+                let _ = segment(lt, &vec![0x45; len]);
+            }
+        }
+    }
+}

@@ -1,0 +1,707 @@
+//! `ppctl pcap` on synthesized captures: the cases that are hard to produce
+//! live (reordering, VLANs, odd link types and file variants, corrupt
+//! files). Captures are built with `ppctl::pcap::synth`.
+
+use std::net::SocketAddr;
+
+use assert_cmd::Command;
+use ppctl::codec::encode::HeaderSpec;
+use ppctl::codec::{tlv, Version};
+use ppctl::pcap::link::linktype;
+use ppctl::pcap::synth::{self, Conversation, Dir, Packet};
+use ppctl::pcap::{Filter, Limits, Timestamp};
+use serde_json::Value;
+
+const T0: Timestamp = Timestamp {
+    secs: 1_700_000_000,
+    nanos: 123_456_789,
+};
+
+fn addr(s: &str) -> SocketAddr {
+    s.parse().unwrap()
+}
+
+fn at(secs: i64) -> Timestamp {
+    Timestamp {
+        secs: T0.secs + secs,
+        nanos: T0.nanos,
+    }
+}
+
+fn v1(src: &str, dst: &str) -> Vec<u8> {
+    HeaderSpec::tcp(Version::V1, addr(src), addr(dst))
+        .encode()
+        .unwrap()
+}
+
+fn v2_with_tlvs(src: &str, dst: &str) -> Vec<u8> {
+    HeaderSpec::tcp(Version::V2, addr(src), addr(dst))
+        .with_tlv(tlv::AUTHORITY, b"example.com".to_vec())
+        .with_tlv(tlv::UNIQUE_ID, vec![7; 20])
+        .encode()
+        .unwrap()
+}
+
+const GET: &[u8] = b"GET / HTTP/1.1\r\nHost: example.com\r\n\r\n";
+const OK: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+const BAD: &[u8] = b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n";
+
+/// A full HTTP exchange: handshake, request (after `header`), answer, close.
+fn exchange(
+    client: &str,
+    server: &str,
+    start: Timestamp,
+    header: &[u8],
+    answer: &[u8],
+) -> Vec<Packet> {
+    let mut c = Conversation::new(addr(client), addr(server), start);
+    let mut p = c.handshake();
+    p.push(c.data(Dir::ToServer, &[header, GET].concat()));
+    if !answer.is_empty() {
+        p.push(c.data(Dir::ToClient, answer));
+    }
+    p.push(c.fin(Dir::ToClient));
+    p.push(c.fin(Dir::ToServer));
+    p.push(c.ack(Dir::ToClient));
+    p
+}
+
+fn pcap_file(link: i32, packets: &[Packet]) -> Vec<u8> {
+    pcap_variant(link, packets, false, false, &[])
+}
+
+fn pcap_variant(
+    link: i32,
+    packets: &[Packet],
+    nanos: bool,
+    big_endian: bool,
+    vlans: &[u16],
+) -> Vec<u8> {
+    let mut out = synth::pcap_header(link, nanos, big_endian);
+    for p in packets {
+        out.extend(synth::pcap_record(
+            p.ts,
+            &synth::frame(link, &p.ip, vlans),
+            nanos,
+            big_endian,
+        ));
+    }
+    out
+}
+
+struct Run {
+    code: i32,
+    flows: Vec<Value>,
+    summary: Value,
+    stderr: String,
+}
+
+/// Run `ppctl pcap - --json` on `capture` (stdin) with extra args.
+fn run(capture: &[u8], args: &[&str]) -> Run {
+    let out = Command::cargo_bin("ppctl")
+        .unwrap()
+        .args(["pcap", "-", "--json"])
+        .args(args)
+        .write_stdin(capture.to_vec())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(!stderr.contains("panicked"), "panic: {stderr}");
+    let mut lines: Vec<Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON line {l}: {e}")))
+        .collect();
+    let summary = lines.pop().expect("a summary line");
+    assert_eq!(summary["type"], "summary");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        flows: lines,
+        summary,
+        stderr,
+    }
+}
+
+fn verdicts(r: &Run) -> Vec<String> {
+    r.flows
+        .iter()
+        .map(|f| f["verdict"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// The seven verdicts, one flow each.
+fn every_verdict() -> Vec<Packet> {
+    let mut p = Vec::new();
+    // proxied: v1 header, 200.
+    p.extend(exchange(
+        "10.0.0.1:40001",
+        "10.0.0.9:80",
+        at(0),
+        &v1("203.0.113.7:5555", "198.51.100.1:80"),
+        OK,
+    ));
+    // unexpected-header: v1 header, nginx-style 400.
+    p.extend(exchange(
+        "10.0.0.1:40002",
+        "10.0.0.9:80",
+        at(1),
+        &v1("203.0.113.8:5555", "198.51.100.1:80"),
+        BAD,
+    ));
+    // missing-header: plain request, server closes without answering.
+    p.extend(exchange("10.0.0.2:40003", "10.0.0.9:81", at(2), b"", b""));
+    // invalid-header: a broken v1 line, server closes.
+    p.extend(exchange(
+        "10.0.0.1:40004",
+        "10.0.0.9:81",
+        at(3),
+        b"PROXY TCP4 1.2.3.4 5.6.7.8 +80 81\r\n",
+        b"",
+    ));
+    // health-check: v2 LOCAL, then close.
+    let mut c = Conversation::new(addr("10.0.0.3:40005"), addr("10.0.0.9:81"), at(4));
+    p.extend(c.handshake());
+    p.push(c.data(Dir::ToServer, &HeaderSpec::local().encode().unwrap()));
+    p.push(c.fin(Dir::ToServer));
+    p.push(c.fin(Dir::ToClient));
+    // plain: no header, 200.
+    p.extend(exchange("10.0.0.4:40006", "10.0.0.9:8080", at(5), b"", OK));
+    // incomplete: the SYN is not in the capture.
+    let mut c = Conversation::new(addr("10.0.0.5:40007"), addr("10.0.0.9:80"), at(6));
+    let _ = c.handshake();
+    p.push(c.data(Dir::ToServer, GET));
+    p.push(c.data(Dir::ToClient, OK));
+    p
+}
+
+#[test]
+fn every_verdict_over_ethernet() {
+    let r = run(&pcap_file(linktype::ETHERNET, &every_verdict()), &[]);
+    assert_eq!(
+        verdicts(&r),
+        [
+            "proxied",
+            "unexpected-header",
+            "missing-header",
+            "invalid-header",
+            "health-check",
+            "plain",
+            "incomplete"
+        ]
+    );
+    assert_eq!(r.code, 1, "problem verdicts exit with 1");
+    let f = &r.flows[0];
+    assert_eq!(f["client"]["address"], "10.0.0.1");
+    assert_eq!(f["server"]["port"], 80);
+    assert_eq!(f["header"]["version"], 1);
+    assert_eq!(f["header"]["source"]["address"], "203.0.113.7");
+    assert_eq!(f["response"]["answer"]["kind"], "http-response");
+    assert_eq!(r.flows[1]["explanation"]["id"], "PP-UNEXPECTED");
+    assert_eq!(
+        r.flows[1]["explanation"]["fixes"][0]["id"],
+        "nginx-listen-proxy-protocol"
+    );
+    assert_eq!(r.flows[2]["explanation"]["id"], "PP-MISSING");
+    assert_eq!(r.flows[2]["response"]["close"], "server-fin");
+    assert_eq!(r.flows[3]["header"]["error"]["offset"], 27);
+    assert!(r.flows[6]["header"].is_null());
+    assert_eq!(r.summary["flows"], 7);
+    assert_eq!(r.summary["problems"], 3);
+    assert_eq!(r.summary["verdicts"]["proxied"], 1);
+    assert_eq!(r.summary["claimed_sources"][0]["flows"], 1);
+    assert_eq!(r.summary["undecodable_frames"], 0);
+}
+
+#[test]
+fn only_proxied_flows_exit_zero() {
+    let mut p = exchange(
+        "10.0.0.1:40001",
+        "10.0.0.9:80",
+        at(0),
+        &v1("203.0.113.7:5555", "198.51.100.1:80"),
+        OK,
+    );
+    p.extend(exchange("10.0.0.4:40006", "10.0.0.9:8080", at(1), b"", OK));
+    let r = run(&pcap_file(linktype::ETHERNET, &p), &[]);
+    assert_eq!(verdicts(&r), ["proxied", "plain"]);
+    assert_eq!(r.code, 0);
+}
+
+/// A v2 header with TLVs, split over three segments, delivered out of
+/// order with a retransmission and an overlap.
+fn scrambled_v2() -> Vec<Packet> {
+    let header = v2_with_tlvs("[2001:db8::7]:5555", "[2001:db8::1]:443");
+    let mut c = Conversation::new(addr("10.0.0.1:40010"), addr("10.0.0.9:80"), at(0));
+    let mut p = c.handshake();
+    let base = c.next_seq(Dir::ToServer);
+    let data = [header.as_slice(), GET].concat();
+    let (a, b) = (10u32, 30u32);
+    let third = c.data_at(Dir::ToServer, base, b, &data[b as usize..]);
+    let first = c.data_at(Dir::ToServer, base, 0, &data[..a as usize]);
+    let second_overlapping = c.data_at(
+        Dir::ToServer,
+        base,
+        a - 4,
+        &data[a as usize - 4..b as usize],
+    );
+    let first_again = c.data_at(Dir::ToServer, base, 0, &data[..a as usize]);
+    p.extend([third, first_again.clone(), second_overlapping, first]);
+    c.advance(Dir::ToServer, data.len() as u32);
+    p.push(c.data(Dir::ToClient, OK));
+    p
+}
+
+#[test]
+fn reassembles_reordered_retransmitted_and_split_headers() {
+    let r = run(&pcap_file(linktype::ETHERNET, &scrambled_v2()), &[]);
+    assert_eq!(verdicts(&r), ["proxied"]);
+    let h = &r.flows[0]["header"];
+    assert_eq!(h["version"], 2);
+    assert_eq!(h["source"]["address"], "2001:db8::7");
+    assert_eq!(h["tlvs"][0]["name"], "AUTHORITY");
+    assert_eq!(h["tlvs"][0]["decoded"], "example.com");
+    assert_eq!(h["payload"]["kind"], "http-request");
+}
+
+#[test]
+fn header_split_over_three_segments_in_order() {
+    let header = v1("192.0.2.1:1111", "192.0.2.2:80");
+    let mut c = Conversation::new(addr("10.0.0.1:40011"), addr("10.0.0.9:80"), at(0));
+    let mut p = c.handshake();
+    p.push(c.data(Dir::ToServer, &header[..6]));
+    p.push(c.data(Dir::ToServer, &header[6..20]));
+    p.push(c.data(Dir::ToServer, &[&header[20..], GET].concat()));
+    p.push(c.data(Dir::ToClient, OK));
+    let r = run(&pcap_file(linktype::ETHERNET, &p), &[]);
+    assert_eq!(verdicts(&r), ["proxied"]);
+    assert_eq!(r.flows[0]["header"]["source"]["address"], "192.0.2.1");
+}
+
+#[test]
+fn vlan_and_qinq_tags() {
+    for vlans in [&[100u16][..], &[100, 200]] {
+        let p = exchange(
+            "10.0.0.1:40001",
+            "10.0.0.9:80",
+            at(0),
+            &v1("203.0.113.7:5555", "198.51.100.1:80"),
+            BAD,
+        );
+        let r = run(
+            &pcap_variant(linktype::ETHERNET, &p, false, false, vlans),
+            &[],
+        );
+        assert_eq!(verdicts(&r), ["unexpected-header"], "vlans {vlans:?}");
+    }
+}
+
+#[test]
+fn every_link_type() {
+    for link in [
+        linktype::RAW,
+        linktype::IPV4,
+        linktype::LINUX_SLL,
+        linktype::LINUX_SLL2,
+        linktype::NULL,
+        linktype::LOOP,
+    ] {
+        let p = exchange(
+            "10.0.0.1:40001",
+            "10.0.0.9:80",
+            at(0),
+            &v1("203.0.113.7:5555", "198.51.100.1:80"),
+            OK,
+        );
+        let r = run(&pcap_file(link, &p), &[]);
+        assert_eq!(verdicts(&r), ["proxied"], "link type {link}");
+        assert_eq!(r.summary["undecodable_frames"], 0, "link type {link}");
+    }
+    let p = exchange(
+        "[fd00::1]:40001",
+        "[fd00::9]:443",
+        at(0),
+        &v2_with_tlvs("[2001:db8::7]:5555", "[2001:db8::1]:443"),
+        OK,
+    );
+    for link in [
+        linktype::IPV6,
+        linktype::LINUX_SLL2,
+        linktype::NULL,
+        linktype::ETHERNET,
+    ] {
+        let r = run(&pcap_file(link, &p), &[]);
+        assert_eq!(verdicts(&r), ["proxied"], "IPv6 on link type {link}");
+        assert_eq!(r.flows[0]["client"]["address"], "fd00::1");
+    }
+}
+
+#[test]
+fn nanosecond_and_big_endian_pcap() {
+    let p = exchange(
+        "10.0.0.1:40001",
+        "10.0.0.9:80",
+        at(0),
+        &v1("203.0.113.7:5555", "198.51.100.1:80"),
+        OK,
+    );
+    for (nanos, be) in [(true, false), (false, true), (true, true)] {
+        let r = run(&pcap_variant(linktype::ETHERNET, &p, nanos, be, &[]), &[]);
+        assert_eq!(verdicts(&r), ["proxied"], "nanos {nanos} big-endian {be}");
+        let t = r.flows[0]["time"].as_f64().unwrap();
+        let expected = if nanos {
+            1_700_000_000.123_457
+        } else {
+            1_700_000_000.123_456
+        };
+        assert!((t - expected).abs() < 1e-6, "time {t}");
+    }
+}
+
+#[test]
+fn pcapng_with_two_interfaces_of_different_link_types() {
+    let eth = exchange(
+        "10.0.0.1:40001",
+        "10.0.0.9:80",
+        at(0),
+        &v1("203.0.113.7:5555", "198.51.100.1:80"),
+        OK,
+    );
+    let raw = exchange(
+        "10.0.0.2:40002",
+        "10.0.0.9:80",
+        at(1),
+        &v2_with_tlvs("203.0.113.9:5555", "198.51.100.1:80"),
+        BAD,
+    );
+    let mut f = synth::pcapng_section();
+    f.extend(synth::pcapng_interface(linktype::ETHERNET));
+    f.extend(synth::pcapng_interface(linktype::RAW));
+    for (a, b) in eth.iter().zip(raw.iter()) {
+        f.extend(synth::pcapng_packet(
+            0,
+            a.ts,
+            &synth::frame(linktype::ETHERNET, &a.ip, &[]),
+        ));
+        f.extend(synth::pcapng_packet(1, b.ts, &b.ip));
+    }
+    // A packet on an interface that was never described: counted, not fatal.
+    f.extend(synth::pcapng_packet(7, at(9), &raw[0].ip));
+    let r = run(&f, &[]);
+    assert_eq!(verdicts(&r), ["proxied", "unexpected-header"]);
+    assert_eq!(r.flows[1]["header"]["version"], 2);
+    assert_eq!(r.summary["undecodable_frames"], 1);
+    let t = r.flows[0]["time"].as_f64().unwrap();
+    assert!((t - 1_700_000_000.123_457).abs() < 1e-6);
+}
+
+#[test]
+fn udp_datagrams_with_a_v2_dgram_header() {
+    let header = HeaderSpec {
+        transport: ppctl::codec::Transport::Dgram,
+        ..HeaderSpec::tcp(
+            Version::V2,
+            addr("203.0.113.7:5353"),
+            addr("198.51.100.1:53"),
+        )
+    }
+    .encode()
+    .unwrap();
+    let p = vec![
+        Packet {
+            ts: at(0),
+            ip: synth::udp_packet(
+                addr("10.0.0.1:5000"),
+                addr("10.0.0.9:53"),
+                &[&header[..], b"query"].concat(),
+            ),
+        },
+        Packet {
+            ts: at(1),
+            ip: synth::udp_packet(addr("10.0.0.9:53"), addr("10.0.0.1:5000"), b"answer"),
+        },
+        Packet {
+            ts: at(2),
+            ip: synth::udp_packet(addr("10.0.0.2:5000"), addr("10.0.0.9:53"), b"no header"),
+        },
+    ];
+    let r = run(&pcap_file(linktype::ETHERNET, &p), &[]);
+    assert_eq!(verdicts(&r), ["proxied", "plain"]);
+    assert_eq!(r.flows[0]["transport"], "udp");
+    assert_eq!(r.flows[0]["header"]["protocol"], "UDP4");
+}
+
+#[test]
+fn truncated_final_record_prints_what_was_decoded_then_fails() {
+    let mut f = pcap_file(linktype::ETHERNET, &every_verdict());
+    let cut = f.len() - 7;
+    f.truncate(cut);
+    let r = run(&f, &[]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("truncated capture at byte offset"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.flows.len() >= 6,
+        "flows decoded before the cut are printed"
+    );
+    assert!(r.summary["error"].as_str().unwrap().contains("offset"));
+}
+
+#[test]
+fn garbage_and_huge_record_lengths() {
+    let good = pcap_file(linktype::ETHERNET, &every_verdict());
+    let first_record = 24;
+    // A huge caplen in the first record.
+    let mut huge = good.clone();
+    huge[first_record + 8..first_record + 12].copy_from_slice(&0xFFFF_FFF0u32.to_le_bytes());
+    let r = run(&huge, &[]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("byte offset 24"), "{}", r.stderr);
+    // Garbage lengths in the middle of the file.
+    let mut garbage = good.clone();
+    let mid = good.len() / 2;
+    for b in &mut garbage[mid..mid + 64] {
+        *b = 0xA5;
+    }
+    let r = run(&garbage, &[]);
+    assert!(r.code == 1 || r.code == 2, "exit {}", r.code);
+}
+
+#[test]
+fn zero_length_and_undecodable_records_are_counted() {
+    let mut f = synth::pcap_header(linktype::ETHERNET, false, false);
+    f.extend(synth::pcap_record(at(0), b"", false, false));
+    f.extend(synth::pcap_record(at(0), &[0xEE; 30], false, false));
+    for p in exchange(
+        "10.0.0.1:40001",
+        "10.0.0.9:80",
+        at(0),
+        &v1("203.0.113.7:5555", "198.51.100.1:80"),
+        OK,
+    ) {
+        f.extend(synth::pcap_record(
+            p.ts,
+            &synth::frame(linktype::ETHERNET, &p.ip, &[]),
+            false,
+            false,
+        ));
+    }
+    let r = run(&f, &[]);
+    assert_eq!(verdicts(&r), ["proxied"]);
+    assert_eq!(r.summary["undecodable_frames"], 1, "the empty record");
+    assert_eq!(r.summary["ignored_frames"], 1, "an unknown EtherType");
+    assert_eq!(r.code, 0);
+}
+
+#[test]
+fn not_a_capture_and_empty_input() {
+    let out = Command::cargo_bin("ppctl")
+        .unwrap()
+        .args(["pcap", "-"])
+        .write_stdin("hello")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a pcap or pcapng file"));
+    let out = Command::cargo_bin("ppctl")
+        .unwrap()
+        .args(["pcap", "/nonexistent/x.pcap"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("opening /nonexistent/x.pcap"));
+}
+
+#[test]
+fn mutated_captures_never_panic() {
+    let good = pcap_file(
+        linktype::ETHERNET,
+        &[every_verdict(), scrambled_v2()].concat(),
+    );
+    let mut ng = synth::pcapng_section();
+    ng.extend(synth::pcapng_interface(linktype::LINUX_SLL2));
+    for p in every_verdict() {
+        ng.extend(synth::pcapng_packet(
+            0,
+            p.ts,
+            &synth::frame(linktype::LINUX_SLL2, &p.ip, &[]),
+        ));
+    }
+    let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut rand = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    for base in [&good, &ng] {
+        for _ in 0..400 {
+            let mut f = base.to_vec();
+            for _ in 0..(rand() % 8 + 1) {
+                let i = (rand() as usize) % f.len();
+                f[i] = rand() as u8;
+            }
+            if rand() % 4 == 0 {
+                let n = (rand() as usize) % f.len();
+                f.truncate(n);
+            }
+            let (_, _) = ppctl::pcap::analyze(
+                &f[..],
+                Limits::default(),
+                &Filter::default(),
+                |_| ppctl::pcap::Next::Continue,
+                |_, _| {},
+            );
+        }
+    }
+}
+
+#[test]
+fn filters_limit_and_summary() {
+    let capture = pcap_file(linktype::ETHERNET, &every_verdict());
+    let r = run(&capture, &["--verdict", "unexpected-header,missing-header"]);
+    assert_eq!(verdicts(&r), ["unexpected-header", "missing-header"]);
+    let r = run(&capture, &["--server", ":81"]);
+    assert_eq!(
+        verdicts(&r),
+        ["missing-header", "invalid-header", "health-check"]
+    );
+    let r = run(&capture, &["--client", "10.0.0.1/32", "--limit", "2"]);
+    assert_eq!(verdicts(&r), ["proxied", "unexpected-header"]);
+    let r = run(&capture, &["--verdict", "plain"]);
+    assert_eq!(r.code, 0, "the exit code follows the selected flows");
+    let r = run(&capture, &["--summary"]);
+    assert!(r.flows.is_empty());
+    assert_eq!(r.summary["flows"], 7);
+    let out = Command::cargo_bin("ppctl")
+        .unwrap()
+        .args(["pcap", "-", "--server", "nonsense"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn table_view_with_footnotes_and_explanations() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("all.pcap");
+    std::fs::write(&path, pcap_file(linktype::ETHERNET, &every_verdict())).unwrap();
+    let out = Command::cargo_bin("ppctl")
+        .unwrap()
+        .args(["pcap", "--explain"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("10.0.0.1:40002 -> 10.0.0.9:80"), "{text}");
+    assert!(text.contains("unexpected-header [1]"), "{text}");
+    assert!(
+        text.contains("[1] unexpected-header (PP-UNEXPECTED)"),
+        "{text}"
+    );
+    assert!(text.contains("[haproxy-accept-proxy]"), "{text}");
+    assert!(text.contains("HTTP 400 Bad Request"), "{text}");
+    assert!(text.contains("7 flows, 3 with a problem"), "{text}");
+    assert!(text.contains("claimed sources: 203.0.113.7 (1)"), "{text}");
+}
+
+#[test]
+fn flow_cap_and_idle_eviction_still_report_every_flow() {
+    // Ten connections whose halves interleave, far more than the cap.
+    let mut convs: Vec<Conversation> = (0..10)
+        .map(|i| {
+            Conversation::new(
+                addr(&format!("10.0.1.{i}:4000")),
+                addr("10.0.0.9:80"),
+                at(i),
+            )
+        })
+        .collect();
+    let mut p = Vec::new();
+    for c in &mut convs {
+        p.extend(c.handshake());
+    }
+    for c in &mut convs {
+        p.push(c.data(
+            Dir::ToServer,
+            &[v1("203.0.113.7:5555", "198.51.100.1:80").as_slice(), GET].concat(),
+        ));
+    }
+    for c in &mut convs {
+        p.push(c.data(Dir::ToClient, OK));
+    }
+    p.sort_by_key(|p| p.ts);
+    let r = run(&pcap_file(linktype::ETHERNET, &p), &["--max-flows", "3"]);
+    assert_eq!(r.flows.len(), 10);
+    // Idle eviction: a flow silent for longer than the timeout is decided early.
+    let mut q = exchange(
+        "10.0.0.1:40001",
+        "10.0.0.9:80",
+        at(0),
+        &v1("203.0.113.7:5555", "198.51.100.1:80"),
+        b"",
+    );
+    q.truncate(4); // handshake + request, no answer, no close
+    q.extend(exchange("10.0.0.2:40002", "10.0.0.9:80", at(100), b"", OK));
+    let r = run(
+        &pcap_file(linktype::ETHERNET, &q),
+        &["--idle-timeout", "10"],
+    );
+    assert_eq!(verdicts(&r), ["incomplete", "plain"]);
+}
+
+/// The captures committed in tests/data/pcap/ (for trying `ppctl pcap` by
+/// hand); `PPCTL_WRITE_SAMPLES=1 cargo test --test pcap` rewrites them.
+fn samples() -> Vec<(&'static str, Vec<u8>, usize)> {
+    let mut ng = synth::pcapng_section();
+    ng.extend(synth::pcapng_interface(linktype::ETHERNET));
+    for p in scrambled_v2() {
+        ng.extend(synth::pcapng_packet(
+            0,
+            p.ts,
+            &synth::frame(linktype::ETHERNET, &p.ip, &[]),
+        ));
+    }
+    let qinq = exchange(
+        "10.0.0.1:40001",
+        "10.0.0.9:80",
+        at(0),
+        &v1("203.0.113.7:5555", "198.51.100.1:80"),
+        BAD,
+    );
+    vec![
+        (
+            "every-verdict.pcap",
+            pcap_file(linktype::ETHERNET, &every_verdict()),
+            7,
+        ),
+        ("scrambled-v2.pcapng", ng, 1),
+        (
+            "qinq-nanos-be.pcap",
+            pcap_variant(linktype::ETHERNET, &qinq, true, true, &[10, 20]),
+            1,
+        ),
+    ]
+}
+
+#[test]
+fn committed_samples_decode() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/pcap");
+    for (name, bytes, flows) in samples() {
+        let path = dir.join(name);
+        if std::env::var_os("PPCTL_WRITE_SAMPLES").is_some() {
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(&path, &bytes).unwrap();
+        }
+        let committed = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert_eq!(
+            committed, bytes,
+            "{name} is stale: rerun with PPCTL_WRITE_SAMPLES=1"
+        );
+        let r = run(&committed, &[]);
+        assert_eq!(r.flows.len(), flows, "{name}");
+    }
+}
