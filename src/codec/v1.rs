@@ -22,7 +22,13 @@ pub(super) fn decode(buf: &[u8]) -> Decoded<'_> {
     let n = buf.len().min(SIGNATURE.len());
     if buf[..n] != SIGNATURE[..n] {
         // "proxy ..." or "PROXYjunk": an attempt at a header, so say what is wrong.
-        if buf.len() >= 5 && buf[..5].eq_ignore_ascii_case(b"PROXY") {
+        let m = buf.len().min(5);
+        if buf[..m].eq_ignore_ascii_case(&SIGNATURE[..m]) {
+            // "pro" may still become "proxy ...": wait, so a stream cut
+            // there gets the same verdict as the whole buffer.
+            if m < 5 {
+                return Decoded::Incomplete { needed: 5 - m };
+            }
             let at = (0..n).find(|&i| buf[i] != SIGNATURE[i]).unwrap_or(0);
             return invalid(ErrorKind::V1Signature, at);
         }
