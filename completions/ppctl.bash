@@ -34,6 +34,9 @@ _ppctl() {
             ppctl,man)
                 cmd="ppctl__subcmd__man"
                 ;;
+            ppctl,pcap)
+                cmd="ppctl__subcmd__pcap"
+                ;;
             ppctl,probe)
                 cmd="ppctl__subcmd__probe"
                 ;;
@@ -61,6 +64,9 @@ _ppctl() {
             ppctl__subcmd__help,man)
                 cmd="ppctl__subcmd__help__subcmd__man"
                 ;;
+            ppctl__subcmd__help,pcap)
+                cmd="ppctl__subcmd__help__subcmd__pcap"
+                ;;
             ppctl__subcmd__help,probe)
                 cmd="ppctl__subcmd__help__subcmd__probe"
                 ;;
@@ -77,7 +83,7 @@ _ppctl() {
 
     case "${cmd}" in
         ppctl)
-            opts="-h -V --color --help --version inspect explain probe listen repro send completions man help"
+            opts="-h -V --color --help --version inspect explain probe listen repro send pcap completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -139,7 +145,7 @@ _ppctl() {
             return 0
             ;;
         ppctl__subcmd__help)
-            opts="inspect explain probe listen repro send completions man help"
+            opts="inspect explain probe listen repro send pcap completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -223,6 +229,20 @@ _ppctl() {
             return 0
             ;;
         ppctl__subcmd__help__subcmd__man)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ppctl__subcmd__help__subcmd__pcap)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -382,6 +402,52 @@ _ppctl() {
                     return 0
                     ;;
                 -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ppctl__subcmd__pcap)
+            opts="-h --json --summary --explain --verdict --client --server --limit --max-bytes --max-flows --idle-timeout --color --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --verdict)
+                    COMPREPLY=($(compgen -W "proxied unexpected-header missing-header invalid-header health-check plain incomplete" -- "${cur}"))
+                    return 0
+                    ;;
+                --client)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-bytes)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-flows)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --idle-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

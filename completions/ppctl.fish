@@ -35,6 +35,7 @@ complete -c ppctl -n "__fish_ppctl_needs_command" -f -a "probe" -d 'Find out wha
 complete -c ppctl -n "__fish_ppctl_needs_command" -f -a "listen" -d 'Stand up a receiver that shows exactly what arrived (like nginx with or without proxy_protocol)'
 complete -c ppctl -n "__fish_ppctl_needs_command" -f -a "repro" -d 'Reproduce the sender/receiver mismatch (the 400 Bad Request) on loopback, and explain each cell'
 complete -c ppctl -n "__fish_ppctl_needs_command" -f -a "send" -d 'Send a crafted PROXY header (and a payload) to a receiver, and explain its reply'
+complete -c ppctl -n "__fish_ppctl_needs_command" -f -a "pcap" -d 'Find every PROXY header in a capture, pair it with the server\'s answer, and give a verdict per flow'
 complete -c ppctl -n "__fish_ppctl_needs_command" -f -a "completions" -d 'Print shell completions to stdout'
 complete -c ppctl -n "__fish_ppctl_needs_command" -f -a "man" -d 'Write the man page (docs/ppctl.1 by default)'
 complete -c ppctl -n "__fish_ppctl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -54,7 +55,7 @@ complete -c ppctl -n "__fish_ppctl_using_subcommand explain" -s f -l file -d 'Re
 complete -c ppctl -n "__fish_ppctl_using_subcommand explain" -l color -d 'When to use color: auto (a terminal, and NO_COLOR unset), always, never' -r -f -a "auto\t'Color when stdout is a terminal and NO_COLOR is not set'
 always\t''
 never\t''"
-complete -c ppctl -n "__fish_ppctl_using_subcommand explain" -l json -d 'Print one JSON object (docs/json-diagnose.md)'
+complete -c ppctl -n "__fish_ppctl_using_subcommand explain" -l json -d 'Print one JSON object (docs/json.md)'
 complete -c ppctl -n "__fish_ppctl_using_subcommand explain" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ppctl -n "__fish_ppctl_using_subcommand probe" -l sni -d 'TLS server name to send (default: the target\'s host)' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand probe" -l timeout -d 'Seconds to wait for the connect and for each reply' -r
@@ -70,7 +71,7 @@ always\t''
 never\t''"
 complete -c ppctl -n "__fish_ppctl_using_subcommand probe" -l tls -d 'Send a TLS ClientHello after the header instead of an HTTP request (the certificate is never verified)'
 complete -c ppctl -n "__fish_ppctl_using_subcommand probe" -l banner -d 'Send nothing after the header: wait for a server-speaks-first protocol\'s banner (SMTP, SSH, FTP, ...)'
-complete -c ppctl -n "__fish_ppctl_using_subcommand probe" -l json -d 'Print one JSON object (docs/json-diagnose.md)'
+complete -c ppctl -n "__fish_ppctl_using_subcommand probe" -l json -d 'Print one JSON object (docs/json.md)'
 complete -c ppctl -n "__fish_ppctl_using_subcommand probe" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l proxy-protocol -d 'What the receiver expects: auto (v1, v2 or no header; results are spoofable), require (nginx `listen ... proxy_protocol`), off (nginx without it: a header gets 400 Bad Request)' -r -f -a "auto\t'Accept a v1 header, a v2 header or none, and say which arrived. Such a port lets any client forge its address: results are labelled spoofable (the spec says a receiver MUST NOT guess; this is a tool)'
 require\t'Like nginx `listen ... proxy_protocol`: a missing or broken header is logged as `broken header: "..."` and the connection is closed'
@@ -89,14 +90,14 @@ always\t''
 never\t''"
 complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l echo -d 'Echo non-HTTP bytes back (otherwise they are logged as a hexdump and the connection is closed)'
 complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l udp -d 'Listen on UDP instead: decode a v2 header in every datagram'
-complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l json -d 'JSON Lines on stdout: a "listening" object first (with the bound addresses), one "connection" object per connection, a "summary" at the end (docs/json-listen.md). Without it the same events are text lines, also on stdout, starting with `listening on ADDR`'
+complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l json -d 'JSON Lines on stdout: a "listening" object first (with the bound addresses), one "connection" object per connection, a "summary" at the end (docs/json.md). Without it the same events are text lines, also on stdout, starting with `listening on ADDR`'
 complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ppctl -n "__fish_ppctl_using_subcommand repro" -l target -d 'Run the sender column (no header, v1, v2) against this receiver (HOST:PORT) and say which receiver column it behaves like' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand repro" -l timeout -d 'With --target: how long to wait for each reply' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand repro" -l color -d 'When to use color: auto (a terminal, and NO_COLOR unset), always, never' -r -f -a "auto\t'Color when stdout is a terminal and NO_COLOR is not set'
 always\t''
 never\t''"
-complete -c ppctl -n "__fish_ppctl_using_subcommand repro" -l json -d 'Print the matrix as one JSON object (docs/json-listen.md)'
+complete -c ppctl -n "__fish_ppctl_using_subcommand repro" -l json -d 'Print the matrix as one JSON object (docs/json.md)'
 complete -c ppctl -n "__fish_ppctl_using_subcommand repro" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l src -d 'Claimed source [default: the real local end of the socket]' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l dst -d 'Claimed destination [default: the real peer end of the socket]' -r
@@ -160,8 +161,28 @@ complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l no-payload -d 'Send
 complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l twice -d 'Send the header twice (a stacked header)'
 complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l dry-run -d 'Print the header that would be sent, and send nothing'
 complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l expect-close -d 'Exit 0 only if the receiver closes or resets without replying'
-complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l json -d 'Print one JSON object (docs/json-send.md)'
+complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l json -d 'Print one JSON object (docs/json.md)'
 complete -c ppctl -n "__fish_ppctl_using_subcommand send" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c ppctl -n "__fish_ppctl_using_subcommand pcap" -l verdict -d 'Report only flows with these verdicts (comma-separated or repeated)' -r -f -a "proxied\t'A valid header, and the server answered normally'
+unexpected-header\t'A header was sent and the receiver treated it as data (HTTP 400, TLS alert, hang-up)'
+missing-header\t'No header, and the server closed or reset without answering'
+invalid-header\t'The client sent a header that breaks the spec'
+health-check\t'A LOCAL header, or a connect-and-close'
+plain\t'No header, normal traffic'
+incomplete\t'The start or the end of the flow is not in the capture'"
+complete -c ppctl -n "__fish_ppctl_using_subcommand pcap" -l client -d 'Report only flows whose client matches: CIDR, address, port (443 or :443) or address:port' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand pcap" -l server -d 'Report only flows whose server matches: CIDR, address, port or address:port' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand pcap" -l limit -d 'Stop after this many reported flows' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand pcap" -l max-bytes -d 'Bytes reassembled per direction of each flow (enough for the header and the start of the answer)' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand pcap" -l max-flows -d 'Flows tracked at once; the least recently seen are decided early beyond it' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand pcap" -l idle-timeout -d 'Seconds (capture time) without a packet after which a flow is decided with what was seen' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand pcap" -l color -d 'When to use color: auto (a terminal, and NO_COLOR unset), always, never' -r -f -a "auto\t'Color when stdout is a terminal and NO_COLOR is not set'
+always\t''
+never\t''"
+complete -c ppctl -n "__fish_ppctl_using_subcommand pcap" -l json -d 'Print one JSON object per flow, then a summary object (docs/json.md)'
+complete -c ppctl -n "__fish_ppctl_using_subcommand pcap" -l summary -d 'Print only the summary'
+complete -c ppctl -n "__fish_ppctl_using_subcommand pcap" -l explain -d 'Add a column with the reason for each verdict (problem verdicts always get cause-and-fix footnotes under the table)'
+complete -c ppctl -n "__fish_ppctl_using_subcommand pcap" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ppctl -n "__fish_ppctl_using_subcommand completions" -l color -d 'When to use color: auto (a terminal, and NO_COLOR unset), always, never' -r -f -a "auto\t'Color when stdout is a terminal and NO_COLOR is not set'
 always\t''
 never\t''"
@@ -171,12 +192,13 @@ complete -c ppctl -n "__fish_ppctl_using_subcommand man" -l color -d 'When to us
 always\t''
 never\t''"
 complete -c ppctl -n "__fish_ppctl_using_subcommand man" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect explain probe listen repro send completions man help" -f -a "inspect" -d 'Decode and explain bytes: is this a valid PROXY header, and what would receivers do?'
-complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect explain probe listen repro send completions man help" -f -a "explain" -d 'Explain a pasted log line or error message: which system, what it means, the fix'
-complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect explain probe listen repro send completions man help" -f -a "probe" -d 'Find out what an endpoint expects: no header, v1, v2, or either (spoofable)'
-complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect explain probe listen repro send completions man help" -f -a "listen" -d 'Stand up a receiver that shows exactly what arrived (like nginx with or without proxy_protocol)'
-complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect explain probe listen repro send completions man help" -f -a "repro" -d 'Reproduce the sender/receiver mismatch (the 400 Bad Request) on loopback, and explain each cell'
-complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect explain probe listen repro send completions man help" -f -a "send" -d 'Send a crafted PROXY header (and a payload) to a receiver, and explain its reply'
-complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect explain probe listen repro send completions man help" -f -a "completions" -d 'Print shell completions to stdout'
-complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect explain probe listen repro send completions man help" -f -a "man" -d 'Write the man page (docs/ppctl.1 by default)'
-complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect explain probe listen repro send completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect explain probe listen repro send pcap completions man help" -f -a "inspect" -d 'Decode and explain bytes: is this a valid PROXY header, and what would receivers do?'
+complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect explain probe listen repro send pcap completions man help" -f -a "explain" -d 'Explain a pasted log line or error message: which system, what it means, the fix'
+complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect explain probe listen repro send pcap completions man help" -f -a "probe" -d 'Find out what an endpoint expects: no header, v1, v2, or either (spoofable)'
+complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect explain probe listen repro send pcap completions man help" -f -a "listen" -d 'Stand up a receiver that shows exactly what arrived (like nginx with or without proxy_protocol)'
+complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect explain probe listen repro send pcap completions man help" -f -a "repro" -d 'Reproduce the sender/receiver mismatch (the 400 Bad Request) on loopback, and explain each cell'
+complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect explain probe listen repro send pcap completions man help" -f -a "send" -d 'Send a crafted PROXY header (and a payload) to a receiver, and explain its reply'
+complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect explain probe listen repro send pcap completions man help" -f -a "pcap" -d 'Find every PROXY header in a capture, pair it with the server\'s answer, and give a verdict per flow'
+complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect explain probe listen repro send pcap completions man help" -f -a "completions" -d 'Print shell completions to stdout'
+complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect explain probe listen repro send pcap completions man help" -f -a "man" -d 'Write the man page (docs/ppctl.1 by default)'
+complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect explain probe listen repro send pcap completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

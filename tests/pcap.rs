@@ -197,6 +197,10 @@ fn every_verdict_over_ethernet() {
     assert_eq!(f["header"]["source"]["address"], "203.0.113.7");
     assert_eq!(f["response"]["answer"]["kind"], "http-response");
     assert_eq!(r.flows[1]["explanation"]["id"], "PP-UNEXPECTED");
+    assert_eq!(
+        r.flows[1]["explanation"]["fixes"][0]["id"],
+        "nginx-listen-proxy-protocol"
+    );
     assert_eq!(r.flows[2]["explanation"]["id"], "PP-MISSING");
     assert_eq!(r.flows[2]["response"]["close"], "server-fin");
     assert_eq!(r.flows[3]["header"]["error"]["offset"], 27);
@@ -598,7 +602,7 @@ fn table_view_with_footnotes_and_explanations() {
         text.contains("[1] unexpected-header (PP-UNEXPECTED)"),
         "{text}"
     );
-    assert!(text.contains("Fix: "), "{text}");
+    assert!(text.contains("[haproxy-accept-proxy]"), "{text}");
     assert!(text.contains("HTTP 400 Bad Request"), "{text}");
     assert!(text.contains("7 flows, 3 with a problem"), "{text}");
     assert!(text.contains("claimed sources: 203.0.113.7 (1)"), "{text}");

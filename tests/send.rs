@@ -446,6 +446,22 @@ fn expectations_set_the_exit_code() {
     let (addr, h) = capture(OK);
     send(addr, &["--expect-close"]).code(1);
     h.join().unwrap();
+    // Nothing listens on UDP there.
+    let port = UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    ppctl()
+        .args([
+            "send",
+            &format!("127.0.0.1:{port}"),
+            "--udp",
+            "--timeout",
+            "2s",
+        ])
+        .assert()
+        .stdout(predicate::str::contains("no-receiver"));
     // Nothing listens: ppctl could not do its job.
     let port = TcpListener::bind("127.0.0.1:0")
         .unwrap()

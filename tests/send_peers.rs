@@ -145,6 +145,18 @@ fn haproxy_accept_proxy_takes_valid_headers() {
             "{args:?}: {v}"
         );
     }
+    // Health checks (LOCAL): HAProxy uses the real socket ends.
+    for preset in ["haproxy-check", "aws-nlb-health"] {
+        let (code, v) = send_json(port, &["--like", preset, "--expect-status", "200"]);
+        assert_eq!(code, 0, "{preset}: {v}");
+        assert!(reply_text(&v).contains("src=127.0.0.1 "), "{preset}: {v}");
+    }
+    // A stacked header: the first is taken, the second read as the request.
+    for version in ["-1", "-2"] {
+        let (code, v) = send_json(port, &[version, "--twice", "--expect-status", "400"]);
+        assert_eq!(code, 0, "{v}");
+        assert_eq!(v["explanation"]["verdict"], "stacked-header", "{v}");
+    }
     let (_, v) = send_json(
         port,
         &[

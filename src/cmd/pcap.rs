@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use comfy_table::{presets::UTF8_BORDERS_ONLY, Cell, ContentArrangement, Table};
 use indicatif::{ProgressBar, ProgressStyle};
 
+use crate::diagnose::fixes;
 use crate::error::{Error, ExitCode, Result};
 use crate::pcap::filter::Endpoints;
 use crate::pcap::{self, verdict, Filter, FlowReport, Limits, Next, Summary, Verdict};
@@ -29,7 +30,8 @@ pub struct PcapArgs {
     /// Print only the summary.
     #[arg(long)]
     pub summary: bool,
-    /// Add the reason for each verdict; problems come with cause and fix.
+    /// Add a column with the reason for each verdict (problem verdicts always
+    /// get cause-and-fix footnotes under the table).
     #[arg(long)]
     pub explain: bool,
     /// Report only flows with these verdicts (comma-separated or repeated).
@@ -298,13 +300,13 @@ impl<'a> Output<'a> {
         for (i, v) in problems.enumerate() {
             if let Some(e) = verdict::explanation(*v) {
                 text.push_str(&format!(
-                    "[{}] {} ({}): {}.\n    Fix: {}.\n",
+                    "[{}] {} ({}): {}.\n",
                     i + 1,
                     self.style.bad(v.name()),
                     e.id,
                     e.cause,
-                    e.fix
                 ));
+                text.push_str(&fixes::render_human(&e.fixes, self.style));
             }
         }
         text

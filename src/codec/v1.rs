@@ -36,13 +36,18 @@ pub(super) fn decode(buf: &[u8]) -> Decoded<'_> {
     }
 
     let window = &buf[..buf.len().min(V1_MAX_LEN)];
-    // The first CR must be the one of the final CRLF.
-    if let Some(cr) = window.iter().position(|&b| b == b'\r') {
+    // The first CR must be the one of the final CRLF. Only bytes up to the
+    // first LF count: whatever follows the line is payload.
+    let line_end = window
+        .iter()
+        .position(|&b| b == b'\n')
+        .map_or(window.len(), |lf| lf + 1);
+    if let Some(cr) = window[..line_end].iter().position(|&b| b == b'\r') {
         if window.get(cr + 1).is_some_and(|&b| b != b'\n') {
             return invalid(ErrorKind::V1BareCr, cr);
         }
     }
-    match window.iter().position(|&b| b == b'\n') {
+    match memchr::memchr(b'\n', window) {
         Some(lf) => {
             if window[lf - 1] != b'\r' {
                 return invalid(ErrorKind::V1BareLf, lf);
@@ -123,19 +128,19 @@ fn parse_fields(line: &[u8], complete: bool) -> Result<Fields, Error> {
     let mut count = 0;
     let mut start = SIGNATURE.len();
     let mut proto = None;
-    for i in SIGNATURE.len()..=line.len() {
+    // Field by field: memchr finds the next space, and a field's bytes are
+    // checked in one tight loop (the byte-at-a-time version cost 3x more).
+    while start <= line.len() {
+        let i = memchr::memchr(b' ', &line[start..]).map_or(line.len(), |p| start + p);
         let at_end = i == line.len();
-        if !at_end {
-            let b = line[i];
-            if b == b' ' {
-                // fall through to close the field
-            } else if !(0x21..=0x7e).contains(&b) {
-                if proto == Some(Proto::Unknown) {
-                    continue; // anything after UNKNOWN is ignored (§2.1)
-                }
-                return Err(Error::new(ErrorKind::V1BadByte, i));
-            } else {
-                continue;
+        if proto != Some(Proto::Unknown) {
+            // Anything after UNKNOWN is ignored (§2.1); elsewhere only
+            // printable ASCII is allowed.
+            if let Some(p) = line[start..i]
+                .iter()
+                .position(|b| !(0x21..=0x7e).contains(b))
+            {
+                return Err(Error::new(ErrorKind::V1BadByte, start + p));
             }
         }
         let partial_last = at_end && !complete;
@@ -251,6 +256,12 @@ fn parse_address(
     which: Endpoint,
     at: usize,
 ) -> Result<(IpAddr, bool), Error> {
+    if proto == Proto::Tcp4 {
+        // The common case, without going through str parsing.
+        if let Some(ip) = parse_ipv4(field) {
+            return Ok((IpAddr::V4(ip), true));
+        }
+    }
     // The field is printable ASCII (checked by the caller), so it is UTF-8.
     let text =
         std::str::from_utf8(field).map_err(|_| Error::new(ErrorKind::V1Address(which), at))?;
@@ -275,6 +286,33 @@ fn parse_address(
             }
         }
     }
+}
+
+/// Strict dotted quad: four decimal octets 0-255, no leading zeros (the
+/// same rules as `Ipv4Addr::from_str`, which stays the fallback).
+fn parse_ipv4(b: &[u8]) -> Option<Ipv4Addr> {
+    let mut octets = [0u8; 4];
+    let mut i = 0;
+    for (n, octet) in octets.iter_mut().enumerate() {
+        let start = i;
+        let mut v = 0u32;
+        while i < b.len() && b[i].is_ascii_digit() && i - start < 3 {
+            v = v * 10 + u32::from(b[i] - b'0');
+            i += 1;
+        }
+        let digits = i - start;
+        if digits == 0 || v > 255 || (digits > 1 && b[start] == b'0') {
+            return None;
+        }
+        *octet = v as u8;
+        if n < 3 {
+            if b.get(i) != Some(&b'.') {
+                return None;
+            }
+            i += 1;
+        }
+    }
+    (i == b.len()).then(|| Ipv4Addr::from(octets))
 }
 
 /// Check a partial address field for characters it can never contain. A
@@ -353,23 +391,42 @@ fn is_canonical(ip: &Ipv6Addr, text: &str) -> bool {
     if best_len < 2 {
         best_len = 0;
     }
-    let groups = |s: &str| {
-        if s.is_empty() {
-            0
-        } else {
-            s.split(':').count()
+    // One pass over the text: groups before "::", groups after it, and any
+    // group written with a leading zero.
+    let (mut head, mut tail, mut compressed, mut at_group_start) = (0usize, 0usize, false, true);
+    let b = text.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b':' {
+            if b.get(i + 1) == Some(&b':') {
+                if compressed {
+                    return false;
+                }
+                compressed = true;
+                i += 2;
+            } else {
+                i += 1;
+            }
+            at_group_start = true;
+            continue;
         }
-    };
-    let leading_zero = |s: &str| s.split(':').any(|g| g.len() > 1 && g.starts_with('0'));
-    match text.split_once("::") {
-        Some((head, tail)) => {
-            best_len > 0
-                && groups(head) == best
-                && 8 - groups(head) - groups(tail) == best_len
-                && !leading_zero(head)
-                && !leading_zero(tail)
+        if at_group_start {
+            if b[i] == b'0' && b.get(i + 1).is_some_and(|c| c.is_ascii_hexdigit()) {
+                return false;
+            }
+            if compressed {
+                tail += 1;
+            } else {
+                head += 1;
+            }
+            at_group_start = false;
         }
-        None => best_len == 0 && !leading_zero(text),
+        i += 1;
+    }
+    if compressed {
+        best_len > 0 && head == best && 8 - head - tail == best_len
+    } else {
+        best_len == 0
     }
 }
 
@@ -438,6 +495,66 @@ mod tests {
                 ip.to_string() == text,
                 "{text} (canonical: {ip})"
             );
+        }
+    }
+
+    #[test]
+    fn canonical_agrees_with_std_on_many_addresses() {
+        // Segments drawn from a small set so zero runs of every length occur.
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        for _ in 0..20_000 {
+            let mut seg = [0u16; 8];
+            for s in &mut seg {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                *s = [0, 0, 0, 1, 0xdb8, 0xffff, 0x10][(x % 7) as usize];
+            }
+            let ip = std::net::Ipv6Addr::from(seg);
+            let canonical = ip.to_string();
+            assert!(is_canonical(&ip, &canonical), "{canonical}");
+            let exploded = seg
+                .iter()
+                .map(|s| format!("{s:x}"))
+                .collect::<Vec<_>>()
+                .join(":");
+            assert_eq!(
+                is_canonical(&ip, &exploded),
+                exploded == canonical,
+                "{exploded}"
+            );
+            let padded = seg
+                .iter()
+                .map(|s| format!("{s:04x}"))
+                .collect::<Vec<_>>()
+                .join(":");
+            assert!(!is_canonical(&ip, &padded), "{padded}");
+        }
+    }
+
+    #[test]
+    fn ipv4_fast_path_agrees_with_std() {
+        for text in [
+            "1.2.3.4",
+            "0.0.0.0",
+            "255.255.255.255",
+            "256.1.1.1",
+            "01.2.3.4",
+            "1.2.3",
+            "1.2.3.4.5",
+            "1..2.3",
+            "1.2.3.4 ",
+            "1234.1.1.1",
+            "1.2.3.04",
+            "10.0.0.1",
+            "",
+            ".1.2.3",
+            "1.2.3.",
+            "a.b.c.d",
+            "1.2.3.4a",
+        ] {
+            let std = text.parse::<std::net::Ipv4Addr>().ok();
+            assert_eq!(super::parse_ipv4(text.as_bytes()), std, "{text:?}");
         }
     }
 }

@@ -7,7 +7,7 @@
 //! table holds at most `max_flows` entries, evicting on close, on idle time
 //! and, when full, the least recently seen.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::net::SocketAddr;
 
 use super::link::{Segment, Transport};
@@ -36,9 +36,6 @@ impl Default for Limits {
 
 /// How often (capture seconds) the table is swept for idle flows.
 const SWEEP_EVERY: u64 = 5;
-/// How long a closed flow's tombstone stays, to absorb late ACKs and
-/// retransmissions (capture seconds).
-const CLOSED_LINGER: u64 = 2;
 
 /// The start of one direction of a stream, reassembled.
 #[derive(Debug, Default, Clone)]
@@ -258,7 +255,7 @@ pub struct FlowTable {
 impl FlowTable {
     pub fn new(limits: Limits) -> Self {
         FlowTable {
-            flows: HashMap::new(),
+            flows: HashMap::default(),
             limits: Limits {
                 max_flows: limits.max_flows.max(1),
                 ..limits
@@ -306,69 +303,28 @@ impl FlowTable {
                 }
             }
         }
-        if !self.flows.contains_key(&key) {
-            let Some(flow) = self.start(ts, seg) else {
-                self.stray_packets += 1;
-                return;
-            };
-            if self.flows.len() >= self.limits.max_flows {
-                self.evict_oldest(decide);
-            }
-            self.flows.insert(key, flow);
-        }
         let max = self.limits.max_bytes;
-        let Some(flow) = self.flows.get_mut(&key) else {
+        // The common case, one lookup: a packet of a flow already tracked.
+        if let Some(flow) = self.flows.get_mut(&key) {
+            update(flow, ts, seg, max, ready, decide);
+            // A closed, decided flow is forgotten at once: what can still
+            // come (the last ACK, a retransmitted FIN) carries no data and
+            // can't start a new flow, so the table only holds open flows.
+            if flow.decided && flow.closed() {
+                self.flows.remove(&key);
+            }
+            return;
+        }
+        let Some(mut flow) = self.start(ts, seg) else {
+            self.stray_packets += 1;
             return;
         };
-        flow.last_seen = ts;
-        flow.packets += 1;
-        let side = if seg.src == flow.client {
-            Side::Client
-        } else {
-            Side::Server
-        };
-        match seg.transport {
-            Transport::Tcp {
-                seq,
-                ack,
-                flags,
-                payload,
-            } => {
-                if flags.syn {
-                    flow.start_seen = true;
-                    flow.stream(side).set_base(seq.wrapping_add(1));
-                    if flags.ack && side == Side::Server {
-                        flow.synack_seen = true;
-                        flow.client_data.set_base(ack);
-                    }
-                }
-                if !flow.decided {
-                    // SYN data (TCP Fast Open) starts at ISN + 1 too.
-                    let start = if flags.syn { seq.wrapping_add(1) } else { seq };
-                    flow.stream(side).add(start, payload, max);
-                }
-                if flags.rst {
-                    flow.end(side, End::Rst);
-                } else if flags.fin {
-                    flow.end(side, End::Fin);
-                }
-            }
-            Transport::Udp { payload } => {
-                if !flow.decided && flow.stream(side).bytes().is_empty() {
-                    flow.stream(side).add(0, payload, max);
-                }
-            }
+        if self.flows.len() >= self.limits.max_flows {
+            self.evict_oldest(decide);
         }
-        if !flow.decided && (ready(flow) || flow.closed()) {
-            let why = if flow.closed() {
-                Why::Closed
-            } else {
-                Why::Ready
-            };
-            decide(flow, why);
-            flow.decided = true;
-            flow.client_data.release();
-            flow.server_data.release();
+        update(&mut flow, ts, seg, max, ready, decide);
+        if !(flow.decided && flow.closed()) {
+            self.flows.insert(key, flow);
         }
     }
 
@@ -398,8 +354,7 @@ impl FlowTable {
         let mut gone: Vec<(u64, Key)> = Vec::new();
         for (key, f) in &self.flows {
             let quiet = now.secs_since(f.last_seen);
-            let linger = if f.closed() { CLOSED_LINGER } else { idle };
-            if quiet >= linger {
+            if quiet >= idle {
                 gone.push((f.id, *key));
             }
         }
@@ -436,6 +391,67 @@ impl FlowTable {
     pub fn finish_all(&mut self, decide: &mut dyn FnMut(&Flow, Why)) {
         let keys = self.flows.iter().map(|(k, f)| (f.id, *k)).collect();
         self.remove(keys, Why::CaptureEnd, decide);
+    }
+}
+
+/// Account for one segment of a known flow, and decide it when it is ready.
+fn update(
+    flow: &mut Flow,
+    ts: Timestamp,
+    seg: &Segment<'_>,
+    max: usize,
+    ready: &dyn Fn(&Flow) -> bool,
+    decide: &mut dyn FnMut(&Flow, Why),
+) {
+    flow.last_seen = ts;
+    flow.packets += 1;
+    let side = if seg.src == flow.client {
+        Side::Client
+    } else {
+        Side::Server
+    };
+    match seg.transport {
+        Transport::Tcp {
+            seq,
+            ack,
+            flags,
+            payload,
+        } => {
+            if flags.syn {
+                flow.start_seen = true;
+                flow.stream(side).set_base(seq.wrapping_add(1));
+                if flags.ack && side == Side::Server {
+                    flow.synack_seen = true;
+                    flow.client_data.set_base(ack);
+                }
+            }
+            if !flow.decided {
+                // SYN data (TCP Fast Open) starts at ISN + 1 too.
+                let start = if flags.syn { seq.wrapping_add(1) } else { seq };
+                flow.stream(side).add(start, payload, max);
+            }
+            if flags.rst {
+                flow.end(side, End::Rst);
+            } else if flags.fin {
+                flow.end(side, End::Fin);
+            }
+        }
+        Transport::Udp { payload } => {
+            if !flow.decided && flow.stream(side).bytes().is_empty() {
+                flow.stream(side).add(0, payload, max);
+            }
+        }
+    }
+    if !flow.decided && (ready(flow) || flow.closed()) {
+        let why = if flow.closed() {
+            Why::Closed
+        } else {
+            Why::Ready
+        };
+        decide(flow, why);
+        flow.decided = true;
+        flow.client_data.release();
+        flow.server_data.release();
     }
 }
 

@@ -10,7 +10,7 @@ use thiserror::Error;
 
 /// Initial read buffer. Records larger than this make it grow, up to
 /// [`MAX_RECORD`].
-const BUFFER: usize = 256 * 1024;
+const BUFFER: usize = 1024 * 1024;
 /// The largest record we accept. tcpdump's snaplen is 256 KiB; anything much
 /// larger is a corrupt length field, not a packet.
 pub const MAX_RECORD: usize = 16 * 1024 * 1024;

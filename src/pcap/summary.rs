@@ -111,8 +111,8 @@ pub struct Summary {
     /// Frames that could not be decoded, and why.
     pub undecodable_frames: u64,
     pub undecodable: Vec<ReasonCount>,
-    /// TCP packets of connections whose start is not in the capture and
-    /// that carry no data (they start no flow).
+    /// TCP packets without data outside any tracked flow (the last ACK of
+    /// a closed connection, a mid-connection ACK): they start no flow.
     pub stray_packets: u64,
     /// The read error that stopped the analysis early, if any.
     pub error: Option<String>,

@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use super::flow::{End, Flow, Side, Why};
 use crate::codec::{self, Command, Decoded};
+use crate::diagnose::fixes::{self, Fix};
 use crate::render::json::{HeaderJson, SniffJson};
 use crate::sniff::{self, Sniffed};
 
@@ -61,47 +62,55 @@ impl Verdict {
     }
 }
 
-/// Cause and fix for a problem verdict (field-guide.md §3).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// Cause and fixes for a problem verdict (field-guide.md §3).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Explanation {
     /// The failure-mode id (PP-UNEXPECTED...).
     pub id: &'static str,
     pub cause: &'static str,
-    pub fix: &'static str,
+    /// What to change, from the shared fixes table (`diagnose::fixes`).
+    pub fixes: Vec<&'static Fix>,
 }
 
-/// The cause and fix for each problem verdict. Kept in this one function
-/// so it can be pointed at the shared fixes table (src/diagnose/fixes.rs).
-pub fn explanation(v: Verdict) -> Option<Explanation> {
+/// The cause of each problem verdict, and the ids of its fixes in the
+/// shared table.
+fn cause(v: Verdict) -> Option<(&'static str, &'static str, &'static [&'static str])> {
     match v {
-        Verdict::UnexpectedHeader => Some(Explanation {
-            id: "PP-UNEXPECTED",
-            cause: "the sender adds a PROXY header but the receiver is not configured for it, so it \
-                    reads the header as data (nginx answers 400 Bad Request, a TLS server sends an \
-                    alert or hangs up)",
-            fix: "enable PROXY protocol on the receiver (nginx `listen ... proxy_protocol`, HAProxy \
-                  `accept-proxy`, Envoy proxy_protocol listener filter, Traefik \
-                  `proxyProtocol.trustedIPs`) in the same change as on the sender, or turn it off \
-                  on the sender",
-        }),
-        Verdict::MissingHeader => Some(Explanation {
-            id: "PP-MISSING",
-            cause: "the receiver requires a PROXY header but this client sent none (a client that \
-                    bypasses the load balancer, a monitoring probe, hairpin traffic from inside the \
-                    cluster), so it closed the connection",
-            fix: "route that client through the load balancer, give it a port without PROXY \
-                  protocol, or make it send a header (`curl --haproxy-protocol`, HAProxy \
-                  `send-proxy` / `check-send-proxy`)",
-        }),
-        Verdict::InvalidHeader => Some(Explanation {
-            id: "PP-SPLIT",
-            cause: "the sender wrote a malformed or truncated PROXY header; receivers reject it \
-                    (HAProxy `Received an invalid PROXY protocol header`, nginx `broken header`)",
-            fix: "fix or upgrade the sender; `ppctl inspect` on the header bytes names the broken \
-                  rule and its offset",
-        }),
+        Verdict::UnexpectedHeader => Some((
+            "PP-UNEXPECTED",
+            "the sender adds a PROXY header but the receiver is not configured for it, so it \
+             reads the header as data (nginx answers 400 Bad Request, a TLS server sends an \
+             alert or hangs up)",
+            &[
+                "nginx-listen-proxy-protocol",
+                "haproxy-accept-proxy",
+                "disable-at-sender",
+            ],
+        )),
+        Verdict::MissingHeader => Some((
+            "PP-MISSING",
+            "the receiver requires a PROXY header but this client sent none (a client that \
+             bypasses the load balancer, a monitoring probe, hairpin traffic from inside the \
+             cluster, a load balancer whose option is off), so it closed the connection",
+            &["route-through-lb", "client-send-header", "enable-at-sender"],
+        )),
+        Verdict::InvalidHeader => Some((
+            "PP-SPLIT",
+            "the sender wrote a malformed or truncated PROXY header; receivers reject it \
+             (HAProxy `Received an invalid PROXY protocol header`, nginx `broken header`)",
+            &["fix-sender-header", "small-header-or-upgrade"],
+        )),
         _ => None,
     }
+}
+
+/// The cause and fixes for a problem verdict; `None` for the others.
+pub fn explanation(v: Verdict) -> Option<Explanation> {
+    cause(v).map(|(id, cause, fixes)| Explanation {
+        id,
+        cause,
+        fixes: fixes::collect(fixes.iter().copied()),
+    })
 }
 
 /// The server's reaction, as JSON.
@@ -146,8 +155,7 @@ pub fn ready(flow: &Flow) -> bool {
     if flow.udp {
         return !client.is_empty();
     }
-    let settled =
-        !client.is_empty() && !matches!(codec::decode(client), Decoded::Incomplete { .. });
+    let settled = header_settled(client);
     // A client that closed without sending anything can't send a header
     // any more: a connect-and-close.
     let silent_close =
@@ -155,13 +163,26 @@ pub fn ready(flow: &Flow) -> bool {
     (settled && !flow.server_data.bytes().is_empty()) || flow.server_end.is_some() || silent_close
 }
 
+/// Whether the client's first bytes say all they will about a header.
+/// Only bytes that can start one (`\r` for v2, `P` for v1) need decoding;
+/// anything else is already known not to be a header, so this stays cheap
+/// on the hot path (it runs for every packet of an undecided flow).
+fn header_settled(client: &[u8]) -> bool {
+    match client.first() {
+        None => false,
+        Some(b'\r' | b'P' | b'p') => !matches!(codec::decode(client), Decoded::Incomplete { .. }),
+        Some(_) => true,
+    }
+}
+
 /// Decide a flow.
 pub fn judge(flow: &Flow, why: Why) -> Judgement {
-    let response = response(flow);
+    let answer = sniff::classify(flow.server_data.bytes());
+    let response = response(flow, &answer);
     let (verdict, reason, header) = if flow.udp {
         judge_udp(flow)
     } else {
-        judge_tcp(flow, why)
+        judge_tcp(flow, why, &answer)
     };
     Judgement {
         verdict,
@@ -171,7 +192,7 @@ pub fn judge(flow: &Flow, why: Why) -> Judgement {
     }
 }
 
-fn response(flow: &Flow) -> ResponseJson {
+fn response(flow: &Flow, sniffed: &Sniffed<'_>) -> ResponseJson {
     let answer = flow.server_data.bytes();
     let close = flow.first_close.map(|side| {
         let end = match side {
@@ -186,7 +207,7 @@ fn response(flow: &Flow) -> ResponseJson {
         }
     });
     ResponseJson {
-        answer: (!answer.is_empty()).then(|| SniffJson::of(answer)),
+        answer: (!answer.is_empty()).then(|| SniffJson::from_sniffed(sniffed, answer.len())),
         close,
     }
 }
@@ -221,7 +242,7 @@ fn judge_udp(flow: &Flow) -> Decision {
     (v, r, header)
 }
 
-fn judge_tcp(flow: &Flow, why: Why) -> Decision {
+fn judge_tcp(flow: &Flow, why: Why, sniffed: &Sniffed<'_>) -> Decision {
     use Verdict::*;
     if !flow.start_seen {
         return (
@@ -263,7 +284,7 @@ fn judge_tcp(flow: &Flow, why: Why) -> Decision {
         };
     }
     let ended = any_close || why == Why::Closed;
-    let partial = matches!(codec::decode(client), Decoded::Incomplete { .. });
+    let partial = !header_settled(client);
     if partial && !ended && answer.is_empty() {
         let header = HeaderJson::new(&codec::decode(client), client);
         return (
@@ -274,14 +295,13 @@ fn judge_tcp(flow: &Flow, why: Why) -> Decision {
     }
     let decoded = codec::decode_final(client);
     let header = Some(HeaderJson::new(&decoded, client));
-    let sniffed = sniff::classify(answer);
     let (v, r) = match decoded {
         Decoded::Complete(h) => {
             let v = h.version.number();
             let payload = client.len() > h.len();
             if h.command == Command::Local {
                 (HealthCheck, format!("a v{v} LOCAL header (a health check)"))
-            } else if let Some(why) = rejection(&sniffed) {
+            } else if let Some(why) = rejection(sniffed) {
                 (
                     UnexpectedHeader,
                     format!(
@@ -346,5 +366,18 @@ fn rejection(answer: &Sniffed<'_>) -> Option<String> {
         } => Some(format!("HTTP 400 {reason}")),
         Sniffed::TlsAlert { description, .. } => Some(format!("a TLS alert ({description})")),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_problem_has_an_explanation_with_known_fixes() {
+        for v in Verdict::ALL {
+            // `fixes::collect` panics on an unknown id.
+            assert_eq!(explanation(v).is_some(), v.is_problem(), "{v:?}");
+        }
     }
 }

@@ -22,6 +22,9 @@ pub enum Verdict {
     /// `400 Bad Request` after a header: the receiver does not expect
     /// PROXY protocol.
     NotExpectingProxy,
+    /// `400 Bad Request` after two stacked headers: the receiver took one
+    /// and read the other as the request.
+    StackedHeader,
     /// Closed or reset without a word: the header was rejected.
     Rejected,
     /// Silence until the timeout: the receiver waits for more.
@@ -41,6 +44,7 @@ impl Verdict {
             Verdict::HttpError => "http-error",
             Verdict::Answered => "answered",
             Verdict::NotExpectingProxy => "not-expecting-proxy",
+            Verdict::StackedHeader => "stacked-header",
             Verdict::Rejected => "rejected",
             Verdict::Waiting => "waiting",
             Verdict::NoDatagram => "no-datagram",
@@ -73,6 +77,8 @@ pub struct Sent {
     pub udp: bool,
     /// The header went out in pieces (--split).
     pub split: bool,
+    /// Two headers went out back to back (--twice).
+    pub stacked: bool,
 }
 
 /// Explain `reply` to what was `sent`.
@@ -81,6 +87,7 @@ pub fn explain(reply: &Reply, sent: Sent) -> Explanation {
         header: sent_header,
         udp,
         split,
+        stacked,
     } = sent;
     let mut notes = Vec::new();
     if !reply.banner.is_empty() {
@@ -95,17 +102,22 @@ pub fn explain(reply: &Reply, sent: Sent) -> Explanation {
         ));
     }
     let timeout = reply.timings.total.as_millis();
-    let (verdict, summary) = if !reply.connected {
+    let (verdict, summary) = if reply.end == End::Refused {
         let why = reply.error.clone().unwrap_or_default();
-        match reply.end {
-            End::Refused => (
-                Verdict::NoReceiver,
-                format!("connection refused ({why}): nothing listens there"),
-            ),
-            _ => (Verdict::Unreachable, format!("could not connect ({why})")),
-        }
+        let proto = if udp { "UDP" } else { "TCP" };
+        (
+            Verdict::NoReceiver,
+            format!("connection refused ({why}): nothing listens there on {proto}"),
+        )
+    } else if !reply.connected {
+        let why = reply.error.clone().unwrap_or_default();
+        (Verdict::Unreachable, format!("could not connect ({why})"))
     } else if reply.received_total > 0 {
         match sniff::classify(&reply.received) {
+            Sniffed::HttpResponse { status: 400, reason } if stacked => (
+                Verdict::StackedHeader,
+                format!("the receiver answered `400 {reason}`: it took the first PROXY header and read the second one as the request. Exactly one hop may add a header (an AWS NLB forwards a header already in the stream)"),
+            ),
             Sniffed::HttpResponse { status: 400, reason } if sent_header => (
                 Verdict::NotExpectingProxy,
                 format!("the receiver answered `400 {reason}` to a PROXY header: it does not expect PROXY protocol on this port and read the header as a broken HTTP request"),
@@ -173,6 +185,7 @@ pub fn fixes(verdict: Verdict, sent_header: bool) -> Vec<&'static Fix> {
             "haproxy-accept-proxy",
             "disable-at-sender",
         ],
+        Verdict::StackedHeader => &["single-header-hop"],
         Verdict::Rejected if sent_header => &[
             "fix-sender-header",
             "match-version",
@@ -244,6 +257,15 @@ mod tests {
         assert_eq!(verdict(End::Timeout, b"", tcp), Verdict::Waiting);
         let udp = Sent { udp: true, ..tcp };
         assert_eq!(verdict(End::Timeout, b"", udp), Verdict::NoDatagram);
+        assert_eq!(verdict(End::Refused, b"", udp), Verdict::NoReceiver);
+        let twice = Sent {
+            stacked: true,
+            ..tcp
+        };
+        assert_eq!(
+            verdict(End::EofAfterData, bad, twice),
+            Verdict::StackedHeader
+        );
         assert_eq!(verdict(End::Refused, b"", tcp), Verdict::NoReceiver);
     }
 

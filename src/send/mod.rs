@@ -54,6 +54,7 @@ impl Plan {
             header,
             udp: self.udp,
             split: self.net.split != net::Split::Whole,
+            stacked: self.header.twice,
         }
     }
 

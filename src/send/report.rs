@@ -1,4 +1,4 @@
-//! `send`'s results, for humans and as JSON (docs/json-send.md). Both views
+//! `send`'s results, for humans and as JSON (docs/json.md). Both views
 //! come from the same [`SendJson`] model.
 
 use serde::Serialize;
@@ -8,7 +8,7 @@ use super::load::LoadSummary;
 use super::{http_status, Check};
 use crate::codec;
 use crate::diagnose::fixes;
-use crate::net::Reply;
+use crate::net::{End, Reply};
 use crate::receivers;
 use crate::render::json::{HeaderJson, SniffJson, SCHEMA};
 use crate::render::{inspect, Style};
@@ -177,7 +177,7 @@ impl SendJson {
             total: ms(reply.timings.total),
         });
         self.ok = if checks.is_empty() {
-            reply.connected
+            reply.connected && reply.end != End::Refused
         } else {
             checks.iter().all(|c| c.met)
         };
