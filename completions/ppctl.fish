@@ -55,7 +55,7 @@ complete -c ppctl -n "__fish_ppctl_using_subcommand explain" -s f -l file -d 'Re
 complete -c ppctl -n "__fish_ppctl_using_subcommand explain" -l color -d 'When to use color: auto (a terminal, and NO_COLOR unset), always, never' -r -f -a "auto\t'Color when stdout is a terminal and NO_COLOR is not set'
 always\t''
 never\t''"
-complete -c ppctl -n "__fish_ppctl_using_subcommand explain" -l json -d 'Print one JSON object (docs/json-diagnose.md)'
+complete -c ppctl -n "__fish_ppctl_using_subcommand explain" -l json -d 'Print one JSON object (docs/json.md)'
 complete -c ppctl -n "__fish_ppctl_using_subcommand explain" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ppctl -n "__fish_ppctl_using_subcommand probe" -l sni -d 'TLS server name to send (default: the target\'s host)' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand probe" -l timeout -d 'Seconds to wait for the connect and for each reply' -r
@@ -71,7 +71,7 @@ always\t''
 never\t''"
 complete -c ppctl -n "__fish_ppctl_using_subcommand probe" -l tls -d 'Send a TLS ClientHello after the header instead of an HTTP request (the certificate is never verified)'
 complete -c ppctl -n "__fish_ppctl_using_subcommand probe" -l banner -d 'Send nothing after the header: wait for a server-speaks-first protocol\'s banner (SMTP, SSH, FTP, ...)'
-complete -c ppctl -n "__fish_ppctl_using_subcommand probe" -l json -d 'Print one JSON object (docs/json-diagnose.md)'
+complete -c ppctl -n "__fish_ppctl_using_subcommand probe" -l json -d 'Print one JSON object (docs/json.md)'
 complete -c ppctl -n "__fish_ppctl_using_subcommand probe" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l proxy-protocol -d 'What the receiver expects: auto (v1, v2 or no header; results are spoofable), require (nginx `listen ... proxy_protocol`), off (nginx without it: a header gets 400 Bad Request)' -r -f -a "auto\t'Accept a v1 header, a v2 header or none, and say which arrived. Such a port lets any client forge its address: results are labelled spoofable (the spec says a receiver MUST NOT guess; this is a tool)'
 require\t'Like nginx `listen ... proxy_protocol`: a missing or broken header is logged as `broken header: "..."` and the connection is closed'
@@ -90,14 +90,14 @@ always\t''
 never\t''"
 complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l echo -d 'Echo non-HTTP bytes back (otherwise they are logged as a hexdump and the connection is closed)'
 complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l udp -d 'Listen on UDP instead: decode a v2 header in every datagram'
-complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l json -d 'JSON Lines on stdout: a "listening" object first (with the bound addresses), one "connection" object per connection, a "summary" at the end (docs/json-listen.md). Without it the same events are text lines, also on stdout, starting with `listening on ADDR`'
+complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l json -d 'JSON Lines on stdout: a "listening" object first (with the bound addresses), one "connection" object per connection, a "summary" at the end (docs/json.md). Without it the same events are text lines, also on stdout, starting with `listening on ADDR`'
 complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ppctl -n "__fish_ppctl_using_subcommand repro" -l target -d 'Run the sender column (no header, v1, v2) against this receiver (HOST:PORT) and say which receiver column it behaves like' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand repro" -l timeout -d 'With --target: how long to wait for each reply' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand repro" -l color -d 'When to use color: auto (a terminal, and NO_COLOR unset), always, never' -r -f -a "auto\t'Color when stdout is a terminal and NO_COLOR is not set'
 always\t''
 never\t''"
-complete -c ppctl -n "__fish_ppctl_using_subcommand repro" -l json -d 'Print the matrix as one JSON object (docs/json-listen.md)'
+complete -c ppctl -n "__fish_ppctl_using_subcommand repro" -l json -d 'Print the matrix as one JSON object (docs/json.md)'
 complete -c ppctl -n "__fish_ppctl_using_subcommand repro" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l src -d 'Claimed source [default: the real local end of the socket]' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l dst -d 'Claimed destination [default: the real peer end of the socket]' -r
@@ -161,7 +161,7 @@ complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l no-payload -d 'Send
 complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l twice -d 'Send the header twice (a stacked header)'
 complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l dry-run -d 'Print the header that would be sent, and send nothing'
 complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l expect-close -d 'Exit 0 only if the receiver closes or resets without replying'
-complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l json -d 'Print one JSON object (docs/json-send.md)'
+complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l json -d 'Print one JSON object (docs/json.md)'
 complete -c ppctl -n "__fish_ppctl_using_subcommand send" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ppctl -n "__fish_ppctl_using_subcommand pcap" -l verdict -d 'Report only flows with these verdicts (comma-separated or repeated)' -r -f -a "proxied\t'A valid header, and the server answered normally'
 unexpected-header\t'A header was sent and the receiver treated it as data (HTTP 400, TLS alert, hang-up)'

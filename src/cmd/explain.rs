@@ -15,7 +15,7 @@ pub struct ExplainArgs {
     /// Read the lines from a file (a log file).
     #[arg(long, short, conflicts_with = "text")]
     pub file: Option<PathBuf>,
-    /// Print one JSON object (docs/json-diagnose.md).
+    /// Print one JSON object (docs/json.md).
     #[arg(long)]
     pub json: bool,
 }

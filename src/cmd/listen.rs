@@ -68,7 +68,7 @@ pub struct ListenArgs {
     pub expect_version: Option<u8>,
     /// JSON Lines on stdout: a "listening" object first (with the bound
     /// addresses), one "connection" object per connection, a "summary" at
-    /// the end (docs/json-listen.md). Without it the same events are text
+    /// the end (docs/json.md). Without it the same events are text
     /// lines, also on stdout, starting with `listening on ADDR`.
     #[arg(long)]
     pub json: bool,

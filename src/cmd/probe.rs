@@ -32,7 +32,7 @@ pub struct ProbeArgs {
     /// Exit 1 unless the endpoint is of this class (for CI).
     #[arg(long, value_enum)]
     pub expect: Option<Class>,
-    /// Print one JSON object (docs/json-diagnose.md).
+    /// Print one JSON object (docs/json.md).
     #[arg(long)]
     pub json: bool,
 }

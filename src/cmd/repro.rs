@@ -16,7 +16,7 @@ pub struct ReproArgs {
     /// With --target: how long to wait for each reply.
     #[arg(long, default_value = "5s", value_name = "DURATION", value_parser = super::listen::parse_duration)]
     pub timeout: Duration,
-    /// Print the matrix as one JSON object (docs/json-listen.md).
+    /// Print the matrix as one JSON object (docs/json.md).
     #[arg(long)]
     pub json: bool,
 }

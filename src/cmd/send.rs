@@ -27,7 +27,7 @@ Addresses default to the real socket ends, as curl does.
 TLV order (HAProxy's): --tlv ones, CRC32C, ALPN, AUTHORITY, UNIQUE_ID, SSL,
 NETNS, AWS, AZURE, GCP, NOOP.
 DURATION: 500ms, 2s, 1m (a bare number is seconds).
-Presets (--like) are described in docs/presets.md; --json in docs/json-send.md.
+Presets (--like) are described in docs/presets.md; --json in docs/json.md.
 
 Exit codes: 0 sent (and every --expect-* met); 1 an expectation not met (load:
 an exchange not ok); 2 usage error, or the connection could not be made.";
@@ -186,7 +186,7 @@ pub struct SendArgs {
     /// Exit 0 only if the receiver closes or resets without replying.
     #[arg(long, help_heading = "Run")]
     pub expect_close: bool,
-    /// Print one JSON object (docs/json-send.md).
+    /// Print one JSON object (docs/json.md).
     #[arg(long, help_heading = "Run")]
     pub json: bool,
 

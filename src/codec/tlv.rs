@@ -161,6 +161,13 @@ pub(super) struct Checked {
 /// exactly at the end of the header, the per-type rules must hold, and any
 /// CRC32C must match.
 pub(super) fn check(header: &[u8], start: usize) -> Result<Checked, Error> {
+    if start >= header.len() {
+        // No TLVs: the common case for TCP headers.
+        return Ok(Checked {
+            crc32c: None,
+            warnings: Warnings::default(),
+        });
+    }
     let mut warnings = Warnings::default();
     let mut seen = [0u64; 4];
     let mut crc32c = None;
@@ -196,7 +203,8 @@ pub(super) fn check(header: &[u8], start: usize) -> Result<Checked, Error> {
                 return Err(Error::new(ErrorKind::UniqueIdTooLong(len), tlv.offset));
             }
             AUTHORITY => {
-                if std::str::from_utf8(tlv.value).is_err() {
+                // ASCII (the usual host name) is checked much faster.
+                if !tlv.value.is_ascii() && std::str::from_utf8(tlv.value).is_err() {
                     return Err(Error::new(ErrorKind::AuthorityUtf8, tlv.value_offset()));
                 }
                 if tlv.value.len() > 255 {

@@ -1,6 +1,6 @@
 //! What nginx says, byte for byte, so `listen` can stand in for it.
 //!
-//! Captured from Debian's nginx 1.22.1 on loopback (see docs/json-listen.md):
+//! Captured from Debian's nginx 1.22.1 on loopback (see docs/json.md):
 //! the 400 page sent to a PROXY line on a listener without `proxy_protocol`,
 //! and the error-log lines of a listener with it.
 

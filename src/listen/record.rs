@@ -1,6 +1,6 @@
 //! One line of `listen` output: what one connection (or datagram) brought
 //! and what the receiver did. The same data feeds the human line and the
-//! JSON line (docs/json-listen.md).
+//! JSON line (docs/json.md).
 
 use std::net::SocketAddr;
 

@@ -1,4 +1,4 @@
-//! `send`'s results, for humans and as JSON (docs/json-send.md). Both views
+//! `send`'s results, for humans and as JSON (docs/json.md). Both views
 //! come from the same [`SendJson`] model.
 
 use serde::Serialize;

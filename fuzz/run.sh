@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Run every fuzz target for SECONDS each (default 60), one after the other,
+# or the targets named after it:  fuzz/run.sh 600 decode tlv
+# Seeds the corpora first when they are missing (fuzz/seed.sh). Prints one
+# line per target (runs, coverage, corpus size) and exits 1 if any target
+# found a crash; the crashing input is in fuzz/artifacts/<target>/ and the
+# full libFuzzer log in fuzz/artifacts/logs/<target>.log.
+# Needs the nightly toolchain and cargo-fuzz (cargo install cargo-fuzz --locked).
+set -euo pipefail
+cd "$(dirname "$0")"
+
+seconds=${1:-60}
+shift || true
+targets=("$@")
+if ((${#targets[@]} == 0)); then
+    targets=(decode tlv input pcap)
+fi
+
+# Bigger inputs where the format needs room: a capture holds several frames.
+max_len() {
+    case "$1" in
+        pcap) echo 65536 ;;
+        *) echo 4096 ;;
+    esac
+}
+
+[ -d corpus/decode ] || ./seed.sh
+mkdir -p artifacts/logs
+failed=()
+for t in "${targets[@]}"; do
+    mkdir -p "corpus/$t" "artifacts/$t"
+    log="artifacts/logs/$t.log"
+    # -timeout: an input that takes over 10 s is a hang, reported as a crash.
+    # -rss_limit_mb: an input that needs over 2 GiB is unbounded allocation.
+    if cargo +nightly fuzz run "$t" "corpus/$t" -- \
+        -max_total_time="$seconds" -max_len="$(max_len "$t")" \
+        -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 >"$log" 2>&1; then
+        status=ok
+    else
+        status=CRASH
+        failed+=("$t")
+    fi
+    runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo '?')
+    last=$(grep -E '^#[0-9]+' "$log" | tail -1 || true)
+    cov=$(grep -o 'cov: [0-9]*' <<<"$last" | grep -o '[0-9]*' || echo '?')
+    ft=$(grep -o 'ft: [0-9]*' <<<"$last" | grep -o '[0-9]*' || echo '?')
+    corp=$(grep -o 'corp: [0-9]*' <<<"$last" | grep -o '[0-9]*' || echo '?')
+    echo "fuzz: $t: $status, ${seconds}s, $runs runs, cov $cov, ft $ft, corpus $corp"
+done
+if ((${#failed[@]})); then
+    echo "fuzz: crash in ${failed[*]}; see fuzz/artifacts/<target>/ and fuzz/artifacts/logs/" >&2
+    exit 1
+fi
