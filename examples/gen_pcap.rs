@@ -39,12 +39,18 @@ fn flow(i: u64, start: Timestamp) -> Vec<Packet> {
         b"GET /index.html HTTP/1.1\r\nHost: bench.example\r\n\r\n",
     ]
     .concat();
-    let status: &[u8] = if i % 13 == 0 {
-        b"HTTP/1.1 400 Bad Request\r\n"
+    // A realistic answer: a status line and a few headers, then the body.
+    let status = if i % 13 == 0 {
+        "400 Bad Request"
     } else {
-        b"HTTP/1.1 200 OK\r\n"
+        "200 OK"
     };
-    let mut body = status.to_vec();
+    let head = format!(
+        "HTTP/1.1 {status}\r\nServer: nginx\r\nDate: Tue, 14 Nov 2023 22:13:20 GMT\r\n\
+         Content-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        4 * SEGMENT
+    );
+    let mut body = head.into_bytes();
     body.resize(4 * SEGMENT, b'x');
 
     let mut c = Conversation::new(client, server, start);

@@ -551,6 +551,7 @@ fn mutated_captures_never_panic() {
                 &f[..],
                 Limits::default(),
                 &Filter::default(),
+                true,
                 |_| ppctl::pcap::Next::Continue,
                 |_, _| {},
             );

@@ -93,6 +93,7 @@ pub fn run(args: &PcapArgs, style: Style) -> Result<ExitCode> {
         input,
         limits,
         &filter,
+        !args.summary,
         |flow| out.flow(flow),
         |stats, flows| {
             if let Some(bar) = &progress {

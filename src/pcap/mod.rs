@@ -59,11 +59,14 @@ pub struct FlowReport {
     pub reason: String,
     /// Cause and fix, for problem verdicts.
     pub explanation: Option<Explanation>,
+    /// The source address the header claims (for the summary).
+    #[serde(skip)]
+    pub claimed: Option<std::net::IpAddr>,
 }
 
 impl FlowReport {
-    fn new(flow: &Flow, why: Why) -> Self {
-        let j = verdict::judge(flow, why);
+    fn new(flow: &Flow, why: Why, detail: bool) -> Self {
+        let j = verdict::judge(flow, why, detail);
         FlowReport {
             schema: SCHEMA,
             kind: "flow",
@@ -81,6 +84,7 @@ impl FlowReport {
             verdict: j.verdict,
             reason: j.reason,
             explanation: verdict::explanation(j.verdict),
+            claimed: j.claimed,
         }
     }
 }
@@ -88,13 +92,17 @@ impl FlowReport {
 /// Analyse a capture. `on_flow` gets each flow that `filter` selects as
 /// soon as it is decided; the analysis stops after `filter.limit` of them,
 /// or when `on_flow` says so.
-/// `on_progress` is called now and then with the reading counters and the
+/// `detail` builds each flow's header and answer views (the JSON and table
+/// output); without it only verdicts and claimed sources are worked out,
+/// which is all `--summary` needs. `on_progress` is called now and then
+/// with the reading counters and the
 /// number of flows held. The returned summary covers everything read (and
 /// the selected flows), even when the read stopped on an error.
 pub fn analyze<R: Read>(
     input: R,
     limits: Limits,
     filter: &Filter,
+    detail: bool,
     mut on_flow: impl FnMut(FlowReport) -> Next,
     mut on_progress: impl FnMut(&ReadStats, usize),
 ) -> (Summary, Result<(), ReadError>) {
@@ -109,7 +117,7 @@ pub fn analyze<R: Read>(
             if stop.get() {
                 return;
             }
-            let report = FlowReport::new(flow, why);
+            let report = FlowReport::new(flow, why, detail);
             if !filter.selects(&report) {
                 return;
             }

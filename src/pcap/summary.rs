@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::link::BadFrame;
 use super::reader::ReadStats;
 use super::{FlowReport, Verdict};
-use crate::render::json::{EndpointJson, SCHEMA};
+use crate::render::json::SCHEMA;
 
 /// Distinct claimed sources counted one by one; more are lumped together,
 /// so memory stays bounded on huge captures.
@@ -152,16 +152,13 @@ impl Summary {
             self.problems += 1;
         }
         *self.verdicts.slot(flow.verdict) += 1;
-        let claimed = flow.header.as_ref().and_then(|h| h.source.as_ref());
-        if let Some(EndpointJson::Inet { address, .. }) = claimed {
-            if let Ok(ip) = address.parse::<IpAddr>() {
-                if let Some(n) = self.sources.get_mut(&ip) {
-                    *n += 1;
-                } else if self.sources.len() < MAX_SOURCES {
-                    self.sources.insert(ip, 1);
-                } else {
-                    self.other_sources += 1;
-                }
+        if let Some(ip) = flow.claimed {
+            if let Some(n) = self.sources.get_mut(&ip) {
+                *n += 1;
+            } else if self.sources.len() < MAX_SOURCES {
+                self.sources.insert(ip, 1);
+            } else {
+                self.other_sources += 1;
             }
         }
     }

@@ -2,6 +2,8 @@
 //! receiver react? The header is decoded with the codec and the server's
 //! first bytes are classified with `sniff`.
 
+use std::net::IpAddr;
+
 use serde::Serialize;
 
 use super::flow::{End, Flow, Side, Why};
@@ -141,6 +143,8 @@ pub struct Judgement {
     /// Why, in one sentence.
     pub reason: String,
     pub header: Option<HeaderJson>,
+    /// The source address the header claims.
+    pub claimed: Option<IpAddr>,
     pub response: ResponseJson,
 }
 
@@ -176,23 +180,35 @@ fn header_settled(client: &[u8]) -> bool {
 }
 
 /// Decide a flow.
-pub fn judge(flow: &Flow, why: Why) -> Judgement {
+///
+/// `detail` builds the JSON views of the header and the answer; without it
+/// (`--summary`) only the verdict and the claimed source are worked out.
+pub fn judge(flow: &Flow, why: Why, detail: bool) -> Judgement {
     let answer = sniff::classify(flow.server_data.bytes());
-    let response = response(flow, &answer);
-    let (verdict, reason, header) = if flow.udp {
+    let response = response(flow, detail.then_some(&answer));
+    let (verdict, reason, decoded) = if flow.udp {
         judge_udp(flow)
     } else {
         judge_tcp(flow, why, &answer)
+    };
+    let claimed = match &decoded {
+        Some(Decoded::Complete(h)) => h.source().map(|a| a.ip()),
+        _ => None,
+    };
+    let header = match &decoded {
+        Some(d) if detail => Some(HeaderJson::new(d, flow.client_data.bytes())),
+        _ => None,
     };
     Judgement {
         verdict,
         reason,
         header,
+        claimed,
         response,
     }
 }
 
-fn response(flow: &Flow, sniffed: &Sniffed<'_>) -> ResponseJson {
+fn response(flow: &Flow, sniffed: Option<&Sniffed<'_>>) -> ResponseJson {
     let answer = flow.server_data.bytes();
     let close = flow.first_close.map(|side| {
         let end = match side {
@@ -207,17 +223,21 @@ fn response(flow: &Flow, sniffed: &Sniffed<'_>) -> ResponseJson {
         }
     });
     ResponseJson {
-        answer: (!answer.is_empty()).then(|| SniffJson::from_sniffed(sniffed, answer.len())),
+        answer: sniffed
+            .filter(|_| !answer.is_empty())
+            .map(|s| SniffJson::from_sniffed(s, answer.len())),
         close,
     }
 }
 
-type Decision = (Verdict, String, Option<HeaderJson>);
+/// The verdict, its reason, and the decoded start of the client's stream
+/// (none when there is nothing to show).
+type Decision<'a> = (Verdict, String, Option<Decoded<'a>>);
 
-fn judge_udp(flow: &Flow) -> Decision {
+fn judge_udp(flow: &Flow) -> Decision<'_> {
     let first = flow.client_data.bytes();
     let decoded = codec::decode_final(first);
-    let header = Some(HeaderJson::new(&decoded, first));
+    let header = Some(decoded);
     let (v, r) = match decoded {
         Decoded::Complete(h) if h.command == Command::Local => (
             Verdict::HealthCheck,
@@ -242,7 +262,7 @@ fn judge_udp(flow: &Flow) -> Decision {
     (v, r, header)
 }
 
-fn judge_tcp(flow: &Flow, why: Why, sniffed: &Sniffed<'_>) -> Decision {
+fn judge_tcp<'a>(flow: &'a Flow, why: Why, sniffed: &Sniffed<'_>) -> Decision<'a> {
     use Verdict::*;
     if !flow.start_seen {
         return (
@@ -286,15 +306,14 @@ fn judge_tcp(flow: &Flow, why: Why, sniffed: &Sniffed<'_>) -> Decision {
     let ended = any_close || why == Why::Closed;
     let partial = !header_settled(client);
     if partial && !ended && answer.is_empty() {
-        let header = HeaderJson::new(&codec::decode(client), client);
         return (
             Incomplete,
             "the header had not arrived in full when the capture ended".into(),
-            Some(header),
+            Some(codec::decode(client)),
         );
     }
     let decoded = codec::decode_final(client);
-    let header = Some(HeaderJson::new(&decoded, client));
+    let header = Some(decoded);
     let (v, r) = match decoded {
         Decoded::Complete(h) => {
             let v = h.version.number();
