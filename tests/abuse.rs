@@ -133,10 +133,12 @@ fn stalled_v2_claims_keep_memory_bounded() {
     const EXTRA: usize = 4096;
     let l = Listen::start(&["--max-header", "65551", "--header-timeout", "1s"]);
     let pid = l.pid();
-    // Warm up the runtime and the writer with one ordinary connection.
+    // Warm up the runtime and the writer with one ordinary connection,
+    // and wait (bounded) until its socket is closed too.
+    let idle_fds = fds(pid);
     assert!(served(&talk(l.port, &valid_request(), false)));
     l.next_json();
-    let before_fds = fds(pid);
+    let before_fds = fds_settle(pid, idle_fds);
     let rss_before = status_kib(pid, "VmRSS");
     let mut peak = 0;
     for round in 0..2 {
