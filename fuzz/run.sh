@@ -36,6 +36,9 @@ for t in "${targets[@]}"; do
         -max_total_time="$seconds" -max_len="$(max_len "$t")" \
         -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 >"$log" 2>&1; then
         status=ok
+    elif ! grep -q '^INFO: Running with' "$log"; then
+        status="BUILD FAILED"
+        failed+=("$t")
     else
         status=CRASH
         failed+=("$t")
@@ -48,6 +51,6 @@ for t in "${targets[@]}"; do
     echo "fuzz: $t: $status, ${seconds}s, $runs runs, cov $cov, ft $ft, corpus $corp"
 done
 if ((${#failed[@]})); then
-    echo "fuzz: crash in ${failed[*]}; see fuzz/artifacts/<target>/ and fuzz/artifacts/logs/" >&2
+    echo "fuzz: failed: ${failed[*]}; see fuzz/artifacts/logs/<target>.log (and the input in fuzz/artifacts/<target>/)" >&2
     exit 1
 fi
