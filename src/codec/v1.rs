@@ -38,16 +38,14 @@ pub(super) fn decode(buf: &[u8]) -> Decoded<'_> {
     let window = &buf[..buf.len().min(V1_MAX_LEN)];
     // The first CR must be the one of the final CRLF. Only bytes up to the
     // first LF count: whatever follows the line is payload.
-    let line_end = window
-        .iter()
-        .position(|&b| b == b'\n')
-        .map_or(window.len(), |lf| lf + 1);
-    if let Some(cr) = window[..line_end].iter().position(|&b| b == b'\r') {
+    let first_lf = memchr::memchr(b'\n', window);
+    let line_end = first_lf.map_or(window.len(), |lf| lf + 1);
+    if let Some(cr) = memchr::memchr(b'\r', &window[..line_end]) {
         if window.get(cr + 1).is_some_and(|&b| b != b'\n') {
             return invalid(ErrorKind::V1BareCr, cr);
         }
     }
-    match memchr::memchr(b'\n', window) {
+    match first_lf {
         Some(lf) => {
             if window[lf - 1] != b'\r' {
                 return invalid(ErrorKind::V1BareLf, lf);
@@ -256,6 +254,12 @@ fn parse_address(
     which: Endpoint,
     at: usize,
 ) -> Result<(IpAddr, bool), Error> {
+    if proto == Proto::Tcp4 {
+        // The common case, without going through str parsing.
+        if let Some(ip) = parse_ipv4(field) {
+            return Ok((IpAddr::V4(ip), true));
+        }
+    }
     // The field is printable ASCII (checked by the caller), so it is UTF-8.
     let text =
         std::str::from_utf8(field).map_err(|_| Error::new(ErrorKind::V1Address(which), at))?;
@@ -280,6 +284,33 @@ fn parse_address(
             }
         }
     }
+}
+
+/// Strict dotted quad: four decimal octets 0-255, no leading zeros (the
+/// same rules as `Ipv4Addr::from_str`, which stays the fallback).
+fn parse_ipv4(b: &[u8]) -> Option<Ipv4Addr> {
+    let mut octets = [0u8; 4];
+    let mut i = 0;
+    for (n, octet) in octets.iter_mut().enumerate() {
+        let start = i;
+        let mut v = 0u32;
+        while i < b.len() && b[i].is_ascii_digit() && i - start < 3 {
+            v = v * 10 + u32::from(b[i] - b'0');
+            i += 1;
+        }
+        let digits = i - start;
+        if digits == 0 || v > 255 || (digits > 1 && b[start] == b'0') {
+            return None;
+        }
+        *octet = v as u8;
+        if n < 3 {
+            if b.get(i) != Some(&b'.') {
+                return None;
+            }
+            i += 1;
+        }
+    }
+    (i == b.len()).then(|| Ipv4Addr::from(octets))
 }
 
 /// Check a partial address field for characters it can never contain. A
@@ -496,6 +527,32 @@ mod tests {
                 .collect::<Vec<_>>()
                 .join(":");
             assert!(!is_canonical(&ip, &padded), "{padded}");
+        }
+    }
+
+    #[test]
+    fn ipv4_fast_path_agrees_with_std() {
+        for text in [
+            "1.2.3.4",
+            "0.0.0.0",
+            "255.255.255.255",
+            "256.1.1.1",
+            "01.2.3.4",
+            "1.2.3",
+            "1.2.3.4.5",
+            "1..2.3",
+            "1.2.3.4 ",
+            "1234.1.1.1",
+            "1.2.3.04",
+            "10.0.0.1",
+            "",
+            ".1.2.3",
+            "1.2.3.",
+            "a.b.c.d",
+            "1.2.3.4a",
+        ] {
+            let std = text.parse::<std::net::Ipv4Addr>().ok();
+            assert_eq!(super::parse_ipv4(text.as_bytes()), std, "{text:?}");
         }
     }
 }

@@ -87,15 +87,23 @@ pub(super) fn decode(buf: &[u8]) -> Decoded<'_> {
     let raw = &buf[..total];
 
     // Where a LOCAL header's TLVs start is ambiguous (protocol.md §1.6):
-    // receivers ignore its addresses, and senders disagree. AWS NLB health
-    // checks say family 0x11 yet put TLVs right after the prefix, which is
-    // also where HAProxy >= 3.0 reads them. So: TLVs from byte 16 when that
-    // walk is clean; else the family's block, as ppp and go-proxyproto do;
-    // else (len too short for the block) skip the payload whole, honouring len.
+    // receivers ignore its addresses, and senders disagree. The family's
+    // block comes first, as ppp and go-proxyproto read it. But AWS NLB
+    // health checks say family 0x11 and put TLVs (CRC32C, NOOP) right after
+    // the prefix, which is also where HAProxy >= 3.0 reads them; read that
+    // way, their "address block" leaves a run of type-0x00 TLVs or no clean
+    // walk at all. So TLVs start at byte 16 when that walk is clean and the
+    // block reading is not (a failed walk, or an unassigned type 0x00). A
+    // len too short for the block skips the payload whole, honouring len.
     let local_block = command == Command::Local && block > 0;
-    let tlvs_from_prefix = local_block
-        && len > 0
-        && tlv::Tlvs::new(&raw[V2_PREFIX_LEN..], V2_PREFIX_LEN).all(|t| t.is_ok());
+    let tlvs_from_prefix = local_block && len > 0 && {
+        let clean = |from: usize| tlv::Tlvs::new(&raw[from..], from).all(|t| t.is_ok());
+        let odd_block = usize::from(len) < block
+            || !clean(V2_PREFIX_LEN + block)
+            || tlv::Tlvs::new(&raw[V2_PREFIX_LEN + block..], V2_PREFIX_LEN + block)
+                .any(|t| t.is_ok_and(|t| t.kind == 0));
+        odd_block && clean(V2_PREFIX_LEN)
+    };
     let (addresses, tlv_start) = if block == 0 || tlvs_from_prefix {
         (Addresses::None, V2_PREFIX_LEN)
     } else if local_block && usize::from(len) < block {
