@@ -16,7 +16,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
-use listen_support::{read_all, talk, v1, Listen, BOUND, GET};
+use listen_support::{fds, read_all, served, talk, v1, Listen, BOUND, GET};
 use ppctl::codec::encode::HeaderSpec;
 use ppctl::codec::Version;
 use ppctl::pcap::link::linktype;
@@ -25,13 +25,6 @@ use ppctl::pcap::Timestamp;
 use serde_json::Value;
 
 // ---------------------------------------------------------------- listen
-
-/// Open file descriptors of a process.
-fn fds(pid: u32) -> usize {
-    std::fs::read_dir(format!("/proc/{pid}/fd"))
-        .map(|d| d.count())
-        .unwrap_or(0)
-}
 
 /// A field of /proc/<pid>/status in KiB (VmRSS: resident now; VmHWM: the
 /// peak resident size since start).
@@ -54,10 +47,6 @@ fn fds_settle(pid: u32, before: usize) -> usize {
         now = fds(pid);
     }
     now
-}
-
-fn served(reply: &[u8]) -> bool {
-    String::from_utf8_lossy(reply).starts_with("HTTP/1.1 200 OK")
 }
 
 fn valid_request() -> Vec<u8> {
@@ -144,10 +133,12 @@ fn stalled_v2_claims_keep_memory_bounded() {
     const EXTRA: usize = 4096;
     let l = Listen::start(&["--max-header", "65551", "--header-timeout", "1s"]);
     let pid = l.pid();
-    // Warm up the runtime and the writer with one ordinary connection.
+    // Warm up the runtime and the writer with one ordinary connection,
+    // and wait (bounded) until its socket is closed too.
+    let idle_fds = fds(pid);
     assert!(served(&talk(l.port, &valid_request(), false)));
     l.next_json();
-    let before_fds = fds(pid);
+    let before_fds = fds_settle(pid, idle_fds);
     let rss_before = status_kib(pid, "VmRSS");
     let mut peak = 0;
     for round in 0..2 {

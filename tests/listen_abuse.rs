@@ -8,21 +8,11 @@ use std::net::{Ipv4Addr, Shutdown, TcpStream};
 use std::thread;
 use std::time::Duration;
 
-use listen_support::{read_all, talk, v1, Listen, GET};
+use listen_support::{fds, read_all, served, talk, v1, Listen, GET};
 use ppctl::codec::encode::HeaderSpec;
 use ppctl::codec::Version;
 
 const IDLE: usize = 1000;
-
-fn fds(pid: u32) -> usize {
-    std::fs::read_dir(format!("/proc/{pid}/fd"))
-        .map(|d| d.count())
-        .unwrap_or(0)
-}
-
-fn served(reply: &[u8]) -> bool {
-    String::from_utf8_lossy(reply).starts_with("HTTP/1.1 200 OK")
-}
 
 #[test]
 fn a_thousand_silent_clients_do_not_starve_a_valid_one() {

@@ -213,3 +213,15 @@ pub fn tlv_names(record: &Value) -> Vec<String> {
         })
         .unwrap_or_default()
 }
+
+/// Open file descriptors of a process (its /proc/<pid>/fd entries).
+pub fn fds(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .map(|d| d.count())
+        .unwrap_or(0)
+}
+
+/// The reply is listen's `whoami` answer (the connection was served).
+pub fn served(reply: &[u8]) -> bool {
+    String::from_utf8_lossy(reply).starts_with("HTTP/1.1 200 OK")
+}
