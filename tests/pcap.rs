@@ -66,6 +66,31 @@ fn exchange(
     p
 }
 
+/// The most common flow of these tests: a v1 header, a request, `answer`.
+fn one_v1_exchange(answer: &[u8]) -> Vec<Packet> {
+    exchange(
+        "10.0.0.1:40001",
+        "10.0.0.9:80",
+        at(0),
+        &v1("203.0.113.7:5555", "198.51.100.1:80"),
+        answer,
+    )
+}
+
+/// A pcapng capture with one interface of type `link`.
+fn pcapng_file(link: i32, packets: &[Packet]) -> Vec<u8> {
+    let mut out = synth::pcapng_section();
+    out.extend(synth::pcapng_interface(link));
+    for p in packets {
+        out.extend(synth::pcapng_packet(
+            0,
+            p.ts,
+            &synth::frame(link, &p.ip, &[]),
+        ));
+    }
+    out
+}
+
 fn pcap_file(link: i32, packets: &[Packet]) -> Vec<u8> {
     pcap_variant(link, packets, false, false, &[])
 }
@@ -133,13 +158,7 @@ fn verdicts(r: &Run) -> Vec<String> {
 fn every_verdict() -> Vec<Packet> {
     let mut p = Vec::new();
     // proxied: v1 header, 200.
-    p.extend(exchange(
-        "10.0.0.1:40001",
-        "10.0.0.9:80",
-        at(0),
-        &v1("203.0.113.7:5555", "198.51.100.1:80"),
-        OK,
-    ));
+    p.extend(one_v1_exchange(OK));
     // unexpected-header: v1 header, nginx-style 400.
     p.extend(exchange(
         "10.0.0.1:40002",
@@ -214,13 +233,7 @@ fn every_verdict_over_ethernet() {
 
 #[test]
 fn only_proxied_flows_exit_zero() {
-    let mut p = exchange(
-        "10.0.0.1:40001",
-        "10.0.0.9:80",
-        at(0),
-        &v1("203.0.113.7:5555", "198.51.100.1:80"),
-        OK,
-    );
+    let mut p = one_v1_exchange(OK);
     p.extend(exchange("10.0.0.4:40006", "10.0.0.9:8080", at(1), b"", OK));
     let r = run(&pcap_file(linktype::ETHERNET, &p), &[]);
     assert_eq!(verdicts(&r), ["proxied", "plain"]);
@@ -280,13 +293,7 @@ fn header_split_over_three_segments_in_order() {
 #[test]
 fn vlan_and_qinq_tags() {
     for vlans in [&[100u16][..], &[100, 200]] {
-        let p = exchange(
-            "10.0.0.1:40001",
-            "10.0.0.9:80",
-            at(0),
-            &v1("203.0.113.7:5555", "198.51.100.1:80"),
-            BAD,
-        );
+        let p = one_v1_exchange(BAD);
         let r = run(
             &pcap_variant(linktype::ETHERNET, &p, false, false, vlans),
             &[],
@@ -305,13 +312,7 @@ fn every_link_type() {
         linktype::NULL,
         linktype::LOOP,
     ] {
-        let p = exchange(
-            "10.0.0.1:40001",
-            "10.0.0.9:80",
-            at(0),
-            &v1("203.0.113.7:5555", "198.51.100.1:80"),
-            OK,
-        );
+        let p = one_v1_exchange(OK);
         let r = run(&pcap_file(link, &p), &[]);
         assert_eq!(verdicts(&r), ["proxied"], "link type {link}");
         assert_eq!(r.summary["undecodable_frames"], 0, "link type {link}");
@@ -337,13 +338,7 @@ fn every_link_type() {
 
 #[test]
 fn nanosecond_and_big_endian_pcap() {
-    let p = exchange(
-        "10.0.0.1:40001",
-        "10.0.0.9:80",
-        at(0),
-        &v1("203.0.113.7:5555", "198.51.100.1:80"),
-        OK,
-    );
+    let p = one_v1_exchange(OK);
     for (nanos, be) in [(true, false), (false, true), (true, true)] {
         let r = run(&pcap_variant(linktype::ETHERNET, &p, nanos, be, &[]), &[]);
         assert_eq!(verdicts(&r), ["proxied"], "nanos {nanos} big-endian {be}");
@@ -359,13 +354,7 @@ fn nanosecond_and_big_endian_pcap() {
 
 #[test]
 fn pcapng_with_two_interfaces_of_different_link_types() {
-    let eth = exchange(
-        "10.0.0.1:40001",
-        "10.0.0.9:80",
-        at(0),
-        &v1("203.0.113.7:5555", "198.51.100.1:80"),
-        OK,
-    );
+    let eth = one_v1_exchange(OK);
     let raw = exchange(
         "10.0.0.2:40002",
         "10.0.0.9:80",
@@ -474,13 +463,7 @@ fn zero_length_and_undecodable_records_are_counted() {
     let mut f = synth::pcap_header(linktype::ETHERNET, false, false);
     f.extend(synth::pcap_record(at(0), b"", false, false));
     f.extend(synth::pcap_record(at(0), &[0xEE; 30], false, false));
-    for p in exchange(
-        "10.0.0.1:40001",
-        "10.0.0.9:80",
-        at(0),
-        &v1("203.0.113.7:5555", "198.51.100.1:80"),
-        OK,
-    ) {
+    for p in one_v1_exchange(OK) {
         f.extend(synth::pcap_record(
             p.ts,
             &synth::frame(linktype::ETHERNET, &p.ip, &[]),
@@ -520,15 +503,7 @@ fn mutated_captures_never_panic() {
         linktype::ETHERNET,
         &[every_verdict(), scrambled_v2()].concat(),
     );
-    let mut ng = synth::pcapng_section();
-    ng.extend(synth::pcapng_interface(linktype::LINUX_SLL2));
-    for p in every_verdict() {
-        ng.extend(synth::pcapng_packet(
-            0,
-            p.ts,
-            &synth::frame(linktype::LINUX_SLL2, &p.ip, &[]),
-        ));
-    }
+    let ng = pcapng_file(linktype::LINUX_SLL2, &every_verdict());
     let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
     let mut rand = move || {
         seed ^= seed << 13;
@@ -657,22 +632,8 @@ fn flow_cap_and_idle_eviction_still_report_every_flow() {
 /// The captures committed in tests/data/pcap/ (for trying `ppctl pcap` by
 /// hand); `PPCTL_WRITE_SAMPLES=1 cargo test --test pcap` rewrites them.
 fn samples() -> Vec<(&'static str, Vec<u8>, usize)> {
-    let mut ng = synth::pcapng_section();
-    ng.extend(synth::pcapng_interface(linktype::ETHERNET));
-    for p in scrambled_v2() {
-        ng.extend(synth::pcapng_packet(
-            0,
-            p.ts,
-            &synth::frame(linktype::ETHERNET, &p.ip, &[]),
-        ));
-    }
-    let qinq = exchange(
-        "10.0.0.1:40001",
-        "10.0.0.9:80",
-        at(0),
-        &v1("203.0.113.7:5555", "198.51.100.1:80"),
-        BAD,
-    );
+    let ng = pcapng_file(linktype::ETHERNET, &scrambled_v2());
+    let qinq = one_v1_exchange(BAD);
     vec![
         (
             "every-verdict.pcap",

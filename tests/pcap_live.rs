@@ -475,17 +475,37 @@ fn live_nginx_and_haproxy_on_any_is_sll2() {
         return;
     }
     let _one = one_capture();
-    let dir = tempfile::tempdir().unwrap();
-    let any: PathBuf = dir.path().join("any.pcap");
-    let (want, canary, _) = capture_scenario("any", &any, direct_traffic);
-    // `-i any` writes Linux cooked v2 (SLL2) frames.
-    let bytes = std::fs::read(&any).unwrap();
-    assert_eq!(
-        u32::from_le_bytes([bytes[20], bytes[21], bytes[22], bytes[23]]),
-        276,
-        "SLL2"
-    );
-    check_capture(&any, canary, &want);
+    // Under heavy load `-i any` can still drop a loopback packet (`tcpdump
+    // -r` shows it absent from the file), which changes that flow's verdict:
+    // up to three captures, each on fresh peers; the last one must match.
+    const ATTEMPTS: usize = 3;
+    for attempt in 1..=ATTEMPTS {
+        let dir = tempfile::tempdir().unwrap();
+        let any: PathBuf = dir.path().join("any.pcap");
+        let (want, canary, _) = capture_scenario("any", &any, direct_traffic);
+        // `-i any` writes Linux cooked v2 (SLL2) frames.
+        let bytes = std::fs::read(&any).unwrap();
+        assert_eq!(
+            u32::from_le_bytes([bytes[20], bytes[21], bytes[22], bytes[23]]),
+            276,
+            "SLL2"
+        );
+        let (_, flows) = pcap_json(&any);
+        let flows: Vec<Value> = flows
+            .into_iter()
+            .filter(|f| f["server"]["port"] != canary)
+            .collect();
+        let got = verdicts_by_server_port(&flows);
+        let same = got.len() == want.len()
+            && want
+                .iter()
+                .all(|(p, v)| got.get(p).is_some_and(|g| g.iter().eq(v.iter())));
+        if same || attempt == ATTEMPTS {
+            check_capture(&any, canary, &want);
+            return;
+        }
+        eprintln!("attempt {attempt}: -i any capture differs (lost packets?): {got:?}, retrying");
+    }
 }
 
 /// Read lines from ppctl's stdout on a thread, so the test can wait with a bound.

@@ -38,16 +38,14 @@ pub(super) fn decode(buf: &[u8]) -> Decoded<'_> {
     let window = &buf[..buf.len().min(V1_MAX_LEN)];
     // The first CR must be the one of the final CRLF. Only bytes up to the
     // first LF count: whatever follows the line is payload.
-    let line_end = window
-        .iter()
-        .position(|&b| b == b'\n')
-        .map_or(window.len(), |lf| lf + 1);
-    if let Some(cr) = window[..line_end].iter().position(|&b| b == b'\r') {
+    let first_lf = memchr::memchr(b'\n', window);
+    let line_end = first_lf.map_or(window.len(), |lf| lf + 1);
+    if let Some(cr) = memchr::memchr(b'\r', &window[..line_end]) {
         if window.get(cr + 1).is_some_and(|&b| b != b'\n') {
             return invalid(ErrorKind::V1BareCr, cr);
         }
     }
-    match memchr::memchr(b'\n', window) {
+    match first_lf {
         Some(lf) => {
             if window[lf - 1] != b'\r' {
                 return invalid(ErrorKind::V1BareLf, lf);

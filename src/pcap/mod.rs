@@ -27,7 +27,7 @@ pub use summary::Summary;
 pub use verdict::{Explanation, ResponseJson, Verdict};
 
 /// One flow's result: the data model behind both the table row and the
-/// JSON line (docs/json-pcap.md).
+/// JSON line (docs/json.md).
 #[derive(Debug, Clone, Serialize)]
 pub struct FlowReport {
     pub schema: u32,
