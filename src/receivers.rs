@@ -63,7 +63,7 @@ pub fn predict(decoded: &Decoded<'_>, input: &[u8]) -> Vec<Prediction> {
             p(HAPROXY, "reject", PRX_NOT_HDR),
             p(GO, "reject", "proxyproto: proxy protocol signature not present"),
         ],
-        Decoded::Invalid(e) => invalid(e.kind, input),
+        Decoded::Invalid(e) => invalid(e.kind, e.offset, input),
     }
 }
 
@@ -182,7 +182,7 @@ fn go_valid(h: &Header<'_>) -> Prediction {
     p(GO, "accept", msg)
 }
 
-fn invalid(kind: ErrorKind, input: &[u8]) -> Vec<Prediction> {
+fn invalid(kind: ErrorKind, offset: usize, input: &[u8]) -> Vec<Prediction> {
     use ErrorKind::*;
     let broken = format!(
         "broken header: \"{}\" while reading PROXY protocol",
@@ -191,7 +191,7 @@ fn invalid(kind: ErrorKind, input: &[u8]) -> Vec<Prediction> {
     let nginx = match kind {
         // nginx's v1 reader checks characters, not families or leading zeros.
         V1PortLeadingZero(_) | V1FamilyMismatch(_) => p(NGINX, "accept", "accepts (its v1 reader does not check this)"),
-        V1Address(_) if is_hexish_addr(input) => p(NGINX, "accept", "accepts the text as $proxy_protocol_addr (it only checks the characters); realip then fails to parse it"),
+        V1Address(_) if nginx_reads_address(input, offset) => p(NGINX, "accept", "accepts the text as $proxy_protocol_addr (it only checks the characters); realip then fails to parse it"),
         // nginx never verifies CRC32C and reads TLVs lazily.
         CrcMismatch { .. } | CrcLength(_) | TlvOverrun { .. } | TlvTruncated { .. } | UniqueIdTooLong(_) | AuthorityUtf8
         | SslTooShort(_) | SslSubTlv => p(NGINX, "accept", "accepts the connection (it does not verify CRC32C and reads TLVs only when a variable asks)"),
@@ -266,8 +266,17 @@ fn invalid(kind: ErrorKind, input: &[u8]) -> Vec<Prediction> {
 }
 
 /// An address field made only of the characters nginx's reader allows.
-fn is_hexish_addr(input: &[u8]) -> bool {
+/// nginx's v1 reader takes an address field made only of hex digits, `:`
+/// and `.` without parsing it (ngx_proxy_protocol_read_addr). `offset` is
+/// where the field starts, as the codec reports it.
+fn nginx_reads_address(input: &[u8], offset: usize) -> bool {
+    let field = input.get(offset..).unwrap_or_default();
+    let end = field.iter().position(|&b| b == b' ').unwrap_or(field.len());
     input.starts_with(b"PROXY TCP")
+        && end > 0
+        && field[..end]
+            .iter()
+            .all(|&b| b.is_ascii_hexdigit() || b == b':' || b == b'.')
 }
 
 /// The bytes nginx puts between the quotes of `broken header: "…"`. nginx
@@ -288,4 +297,25 @@ pub fn nginx_escape(input: &[u8]) -> String {
         }
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn nginx(input: &[u8]) -> &'static str {
+        let d = crate::codec::decode(input);
+        predict(&d, input)[0].outcome
+    }
+
+    #[test]
+    fn nginx_takes_only_address_text_its_reader_allows() {
+        // 256 is hex digits and dots: nginx's reader takes it as text.
+        assert_eq!(
+            nginx(b"PROXY TCP4 192.168.0.256 10.0.0.1 1 2\r\n"),
+            "accept"
+        );
+        // 'g' is outside the characters nginx allows: broken header.
+        assert_eq!(nginx(b"PROXY TCP4 1.2.3.g 10.0.0.1 1 2\r\n"), "reject");
+    }
 }
