@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-20000}
 command -v valgrind >/dev/null || { echo "valgrind is needed (apt-get install valgrind)" >&2; exit 2; }
-cargo build --release --bench instructions >&2
+cargo build --release -p ppctl-codec --bench instructions >&2
 bin=$(ls -t target/release/deps/instructions-* | grep -v '\.d$' | head -1)
 count() { valgrind --tool=callgrind --callgrind-out-file=/dev/null "$bin" "$@" 2>&1 | grep -o 'refs: *[0-9,]*' | tr -d ', ' | cut -d: -f2; }
 echo "| input | ppctl instr/decode | ppp instr/decode | ppctl / ppp |"

@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Run every fuzz target for SECONDS each (default 60), one after the other,
 # or the targets named after it:  fuzz/run.sh 600 decode tlv
+# The codec's targets (decode, tlv, input) live in crates/ppctl-codec/fuzz
+# and build the codec alone; pcap lives here and builds the whole tool.
 # Seeds the corpora first when they are missing (fuzz/seed.sh). Prints one
 # line per target (runs, coverage, corpus size) and exits 1 if any target
-# found a crash; the crashing input is in fuzz/artifacts/<target>/ and the
-# full libFuzzer log in fuzz/artifacts/logs/<target>.log.
+# found a crash; the crashing input is in <fuzz dir>/artifacts/<target>/ and
+# the full libFuzzer log in <fuzz dir>/artifacts/logs/<target>.log.
 # Needs the nightly toolchain and cargo-fuzz (cargo install cargo-fuzz --locked).
 set -euo pipefail
 cd "$(dirname "$0")"
+here=$PWD
 
 seconds=${1:-60}
 shift || true
@@ -24,10 +27,19 @@ max_len() {
     esac
 }
 
-[ -d corpus/decode ] || ./seed.sh
-mkdir -p artifacts/logs
+# The fuzz directory (its own cargo workspace) that holds a target.
+dir_of() {
+    case "$1" in
+        pcap) echo "$here" ;;
+        *) echo "$here/../crates/ppctl-codec/fuzz" ;;
+    esac
+}
+
+[ -d corpus/pcap ] && [ -d ../crates/ppctl-codec/fuzz/corpus/decode ] || ./seed.sh
 failed=()
 for t in "${targets[@]}"; do
+    cd "$(dir_of "$t")"
+    mkdir -p artifacts/logs
     mkdir -p "corpus/$t" "artifacts/$t"
     log="artifacts/logs/$t.log"
     # -timeout: an input that takes over 10 s is a hang, reported as a crash.
@@ -48,9 +60,10 @@ for t in "${targets[@]}"; do
     cov=$(grep -o 'cov: [0-9]*' <<<"$last" | grep -o '[0-9]*' || echo '?')
     ft=$(grep -o 'ft: [0-9]*' <<<"$last" | grep -o '[0-9]*' || echo '?')
     corp=$(grep -o 'corp: [0-9]*' <<<"$last" | grep -o '[0-9]*' || echo '?')
+    cd "$here"
     echo "fuzz: $t: $status, ${seconds}s, $runs runs, cov $cov, ft $ft, corpus $corp"
 done
 if ((${#failed[@]})); then
-    echo "fuzz: failed: ${failed[*]}; see fuzz/artifacts/logs/<target>.log (and the input in fuzz/artifacts/<target>/)" >&2
+    echo "fuzz: failed: ${failed[*]}; see artifacts/logs/<target>.log (and the input in artifacts/<target>/) under fuzz/ (pcap) or crates/ppctl-codec/fuzz/ (the others)" >&2
     exit 1
 fi

@@ -48,3 +48,50 @@ pub enum Command {
     /// Write the man page (docs/ppctl.1 by default).
     Man(crate::cmd::generate::ManArgs),
 }
+
+/// A clap value parser for an enum that lives outside this crate (the
+/// codec's, which must not depend on clap): the names, each with its help
+/// line, come from the enum's own tables.
+#[derive(Clone)]
+pub(crate) struct Choice<T: 'static> {
+    all: &'static [T],
+    name: fn(T) -> &'static str,
+    help: fn(T) -> &'static str,
+}
+
+impl<T: Copy + Send + Sync + 'static> Choice<T> {
+    pub(crate) const fn new(
+        all: &'static [T],
+        name: fn(T) -> &'static str,
+        help: fn(T) -> &'static str,
+    ) -> Self {
+        Choice { all, name, help }
+    }
+}
+
+impl<T: Copy + Send + Sync + 'static> clap::builder::TypedValueParser for Choice<T> {
+    type Value = T;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<T, clap::Error> {
+        let names = self.all.iter().map(|v| (self.name)(*v));
+        let text = clap::builder::PossibleValuesParser::new(names).parse_ref(cmd, arg, value)?;
+        self.all
+            .iter()
+            .copied()
+            .find(|v| (self.name)(*v) == text)
+            .ok_or_else(|| clap::Error::new(clap::error::ErrorKind::InvalidValue).with_cmd(cmd))
+    }
+
+    fn possible_values(
+        &self,
+    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        Some(Box::new(self.all.iter().map(|v| {
+            clap::builder::PossibleValue::new((self.name)(*v)).help((self.help)(*v))
+        })))
+    }
+}

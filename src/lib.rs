@@ -5,10 +5,10 @@
 
 pub mod cli;
 pub mod cmd;
-pub mod codec;
+pub use ppctl_codec as codec;
 pub mod diagnose;
 pub mod error;
-pub mod input;
+pub use ppctl_codec::input;
 pub mod listen;
 pub mod net;
 pub mod pcap;
@@ -17,4 +17,4 @@ pub mod render;
 pub mod repro;
 pub mod samples;
 pub mod send;
-pub mod sniff;
+pub use ppctl_codec::sniff;

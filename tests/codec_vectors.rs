@@ -1,4 +1,4 @@
-//! Every vector in tests/data/vectors.json (the shared spec vectors plus our
+//! Every vector in crates/ppctl-codec/tests/data/vectors.json (the shared spec vectors plus our
 //! own, built by the same rules): verdict, decoded fields, error offsets.
 //! Also: every strict prefix of a valid header is incomplete.
 
@@ -15,9 +15,9 @@ fn check(failures: &mut Vec<String>, name: &str, field: &str, got: Value, want: 
 fn vectors() -> Vec<Value> {
     let text = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/tests/data/vectors.json"
+        "/crates/ppctl-codec/crates/ppctl-codec/tests/data/vectors.json"
     ))
-    .expect("tests/data/vectors.json");
+    .expect("crates/ppctl-codec/tests/data/vectors.json");
     serde_json::from_str::<Value>(&text)
         .expect("valid JSON")
         .as_array()

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use crate::codec::{self, Decoded};
 use crate::error::{Error, ExitCode, Result};
+use crate::cli::Choice;
 use crate::input::{self, Encoding};
 use crate::receivers;
 use crate::render::json::InspectJson;
@@ -38,7 +39,7 @@ pub struct InspectArgs {
     #[arg(long, conflicts_with = "input")]
     pub sample: Option<String>,
     /// How to read the input; the default guesses hex vs text/raw.
-    #[arg(long, value_enum, default_value_t = Encoding::Auto)]
+    #[arg(long, default_value = "auto", value_parser = Choice::new(&Encoding::ALL, Encoding::name, Encoding::describe))]
     pub encoding: Encoding,
     /// Print one JSON object (schema in docs/json.md).
     #[arg(long)]

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::listen::parse_duration;
+use crate::cli::Choice;
 use crate::codec::corrupt::Corruption;
 use crate::codec::{tlv, Command, Transport, Version};
 use crate::error::{Error, ExitCode, Result};
@@ -157,7 +158,7 @@ pub struct SendArgs {
     #[arg(long, help_heading = "Faults")]
     pub twice: bool,
     /// Break the header on purpose (crc adds a CRC32C TLV if needed).
-    #[arg(long, value_enum, value_name = "KIND", help_heading = "Faults")]
+    #[arg(long, value_name = "KIND", help_heading = "Faults", value_parser = Choice::new(&Corruption::ALL, Corruption::name, Corruption::describe))]
     pub corrupt: Option<Corruption>,
     /// Send these bytes (hex) instead of a header.
     #[arg(long, value_name = "HEX", conflicts_with_all = ["like", "v1", "v2", "local", "unknown", "src", "dst", "unix_src", "tlvs", "corrupt", "twice", "crc32c"], help_heading = "Faults")]

@@ -5,7 +5,7 @@
 use thiserror::Error;
 
 /// How to read input bytes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Encoding {
     /// Hex if it looks like hex, else escaped text (argument) or raw bytes (file, stdin).
     #[default]
@@ -16,6 +16,31 @@ pub enum Encoding {
     Text,
     /// The bytes as they are (for a file or stdin).
     Raw,
+}
+
+impl Encoding {
+    /// Every encoding, in the order `--help` lists them.
+    pub const ALL: [Encoding; 4] = [Encoding::Auto, Encoding::Hex, Encoding::Text, Encoding::Raw];
+
+    /// The name on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Encoding::Auto => "auto",
+            Encoding::Hex => "hex",
+            Encoding::Text => "text",
+            Encoding::Raw => "raw",
+        }
+    }
+
+    /// What the encoding means, in one line (for `--help`).
+    pub fn describe(self) -> &'static str {
+        match self {
+            Encoding::Auto => "hex if it looks like hex, else escaped text (argument) or raw bytes (file, stdin)",
+            Encoding::Hex => "hex digits; whitespace, `0x`, `:`, `-` and `\\x` separators are ignored",
+            Encoding::Text => "text with \\r \\n \\t \\0 \\\\ \\xNN escapes (for an argument)",
+            Encoding::Raw => "the bytes as they are (for a file or stdin)",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]

@@ -35,13 +35,13 @@ fn decoding_does_not_allocate() {
     ];
     // Warm up anything lazily initialised (CPU feature detection in crc32c).
     for i in &inputs {
-        let _ = ppctl::codec::decode(i);
+        let _ = ppctl_codec::decode(i);
     }
     let before = ALLOCS.load(Ordering::SeqCst);
     for i in &inputs {
-        let d = ppctl::codec::decode(i);
+        let d = ppctl_codec::decode(i);
         std::hint::black_box(&d);
-        if let ppctl::codec::Decoded::Complete(h) = d {
+        if let ppctl_codec::Decoded::Complete(h) = d {
             std::hint::black_box(h.tlvs().count());
         }
     }

@@ -13,13 +13,31 @@
 //! Decoding is our own strict parser. The `ppp` crate parses most headers
 //! correctly but has verified defects (it accepts `+80` ports, rejects valid
 //! split v1 headers, never checks TLVs or CRC32C, hides TLVs behind AF_UNSPEC);
-//! see docs/spec-coverage.md. `ppp`'s builder is used for encoding, where it is
-//! right, and `ppp` is the oracle in differential tests and benchmarks.
+//! see docs/spec-coverage.md. `ppp`'s builder is used for encoding, where it
+//! is right, and `ppp` is the oracle in differential tests and benchmarks.
+//!
+//! # Example
+//!
+//! ```
+//! use ppctl_codec::{decode, Decoded};
+//!
+//! let bytes = b"PROXY TCP4 192.0.2.1 198.51.100.7 56324 443\r\nGET / HTTP/1.1\r\n";
+//! match decode(bytes) {
+//!     Decoded::Complete(header) => {
+//!         assert_eq!(header.source().unwrap().to_string(), "192.0.2.1:56324");
+//!         // The request starts right after the header.
+//!         assert!(bytes[header.len()..].starts_with(b"GET"));
+//!     }
+//!     other => panic!("not a header: {other:?}"),
+//! }
+//! ```
 
 pub mod corrupt;
 pub mod crc;
 pub mod encode;
 mod error;
+pub mod input;
+pub mod sniff;
 pub mod tlv;
 mod v1;
 mod v2;
@@ -30,7 +48,7 @@ use std::net::SocketAddr;
 pub use error::{Endpoint, Error, ErrorKind};
 pub use warning::{Warning, Warnings};
 
-use crate::sniff::{self, Sniffed};
+use crate::sniff::Sniffed;
 
 /// The longest legal v1 line, CRLF included (§2.1).
 pub const V1_MAX_LEN: usize = 107;

@@ -4,8 +4,8 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
-use ppctl::codec::encode::{promote, Endpoints, HeaderSpec};
-use ppctl::codec::{self, corrupt, tlv, Addresses, Command, Decoded, Transport, Version};
+use ppctl_codec::encode::{promote, Endpoints, HeaderSpec};
+use ppctl_codec::{self as codec, corrupt, tlv, Addresses, Command, Decoded, Transport, Version};
 use proptest::prelude::*;
 
 fn addr() -> impl Strategy<Value = SocketAddr> {
@@ -35,7 +35,7 @@ fn tlv_item() -> impl Strategy<Value = (u8, Vec<u8>)> {
         proptest::collection::vec(any::<u8>(), 0..=128).prop_map(|v| (tlv::UNIQUE_ID, v)),
         ("[A-Za-z0-9.]{1,12}", 0u8..8).prop_map(|(v, c)| (
             tlv::SSL,
-            ppctl::codec::encode::ssl_value(c, 0, &[(tlv::SSL_VERSION, v.as_bytes())])
+            ppctl_codec::encode::ssl_value(c, 0, &[(tlv::SSL_VERSION, v.as_bytes())])
         )),
     ]
 }
@@ -83,7 +83,7 @@ fn spec() -> impl Strategy<Value = HeaderSpec> {
     prop_oneof![v1, v2]
 }
 
-fn decode_complete(bytes: &[u8]) -> ppctl::codec::Header<'_> {
+fn decode_complete(bytes: &[u8]) -> ppctl_codec::Header<'_> {
     match codec::decode(bytes) {
         Decoded::Complete(h) => h,
         other => panic!("not complete: {other:?} for {}", hex::encode(bytes)),

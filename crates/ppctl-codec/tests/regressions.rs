@@ -2,7 +2,7 @@
 //! finding stays fixed. Each test says which target found it and what the
 //! finding was.
 
-use ppctl::codec::{decode, decode_final, Decoded, ErrorKind, Warning};
+use ppctl_codec::{decode, decode_final, Decoded, ErrorKind, Warning};
 
 /// Decode `stream` fed in chunks of `cuts` (then the rest), as `listen`
 /// does: the first decision that is not `Incomplete`.

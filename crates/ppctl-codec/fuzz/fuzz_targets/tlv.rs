@@ -4,7 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use ppctl::codec::tlv::{Tlvs, Value};
+use ppctl_codec::tlv::{Tlvs, Value};
 
 /// Offset a v2 TLV area starts at after an IPv4 address block.
 const BASE: usize = 28;

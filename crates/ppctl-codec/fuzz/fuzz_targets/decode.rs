@@ -11,8 +11,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use ppctl::codec::encode::{Endpoints, HeaderSpec};
-use ppctl::codec::{
+use ppctl_codec::encode::{Endpoints, HeaderSpec};
+use ppctl_codec::{
     decode, decode_final, tlv, Addresses, Command, Decoded, Header, Warning, Warnings,
 };
 

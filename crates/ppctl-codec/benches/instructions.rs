@@ -30,8 +30,8 @@ fn main() {
     for _ in 0..n {
         let bytes = black_box(&input[..]);
         total += match args[1].as_str() {
-            "ppctl" => match ppctl::codec::decode(bytes) {
-                ppctl::codec::Decoded::Complete(h) => h.len() + h.tlvs().count(),
+            "ppctl" => match ppctl_codec::decode(bytes) {
+                ppctl_codec::Decoded::Complete(h) => h.len() + h.tlvs().count(),
                 _ => 0,
             },
             "ppp" if v1 => ppp::v1::Header::try_from(bytes)

@@ -4,8 +4,8 @@
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use ppctl::codec::encode::HeaderSpec;
-use ppctl::codec::{self, tlv, Version};
+use ppctl_codec::encode::HeaderSpec;
+use ppctl_codec::{self as codec, tlv, Version};
 
 fn inputs() -> Vec<(&'static str, Vec<u8>)> {
     let h = |s: &str| hex::decode(s).expect("hex");

@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use ppctl::input::{from_argument, from_bytes, parse_hex, Encoding};
+use ppctl_codec::input::{from_argument, from_bytes, parse_hex, Encoding};
 
 const ENCODINGS: [Encoding; 4] = [Encoding::Auto, Encoding::Hex, Encoding::Text, Encoding::Raw];
 

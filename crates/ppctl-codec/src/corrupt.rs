@@ -6,7 +6,7 @@ use thiserror::Error as ThisError;
 use super::{decode, tlv, Decoded, Family, Version, V2_PREFIX_LEN};
 
 /// One way to break a header.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Corruption {
     /// v1: `PROXZ`; v2: last signature byte 0x0A -> 0x0B.
     Signature,
@@ -33,6 +33,38 @@ pub enum Corruption {
 }
 
 impl Corruption {
+    /// Every fault, in the order `--help` lists them.
+    pub const ALL: [Corruption; 11] = [
+        Corruption::Signature,
+        Corruption::Version,
+        Corruption::Command,
+        Corruption::Family,
+        Corruption::LengthShort,
+        Corruption::LengthLong,
+        Corruption::Crc,
+        Corruption::TlvOverrun,
+        Corruption::V1LeadingZero,
+        Corruption::V1LfOnly,
+        Corruption::Truncate,
+    ];
+
+    /// What the fault does, in one line (for `--help`).
+    pub fn describe(self) -> &'static str {
+        match self {
+            Corruption::Signature => "v1: `PROXZ`; v2: last signature byte 0x0A -> 0x0B",
+            Corruption::Version => "v2: version nibble 1 instead of 2",
+            Corruption::Command => "v2: command nibble 2 (neither LOCAL nor PROXY)",
+            Corruption::Family => "v2: family nibble 4; v1: TCP4 and TCP6 swapped",
+            Corruption::LengthShort => "v2: `len` one byte shorter than the address block needs",
+            Corruption::LengthLong => "v2: `len` 16 bytes longer than what is sent (the receiver waits)",
+            Corruption::Crc => "v2: a wrong CRC32C value (a CRC32C TLV is added if there is none)",
+            Corruption::TlvOverrun => "v2: a last TLV that declares more bytes than the header holds",
+            Corruption::V1LeadingZero => "v1: the source port written with a leading zero",
+            Corruption::V1LfOnly => "v1: the line ends with a bare LF",
+            Corruption::Truncate => "either: only the first half of the header",
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Corruption::Signature => "signature",
