@@ -1,9 +1,11 @@
 //! The command line, in one place (clap derive). Each subcommand's options
 //! live next to its code in `cmd::*`; this file ties them together.
 
+use std::time::Duration;
+
 use clap::{Parser, Subcommand};
 
-use crate::render::ColorChoice;
+use crate::report::ColorChoice;
 
 pub const EXIT_CODES: &str = "\
 Exit codes:
@@ -94,4 +96,24 @@ impl<T: Copy + Send + Sync + 'static> clap::builder::TypedValueParser for Choice
             clap::builder::PossibleValue::new((self.name)(*v)).help((self.help)(*v))
         })))
     }
+}
+
+/// Every duration flag's parser (one for all commands): `250ms`, `5s`, `2m`, or a bare number of seconds (`1.5`).
+pub(crate) fn parse_duration(s: &str) -> std::result::Result<Duration, String> {
+    let bad = || format!("'{s}' is not a duration: use e.g. 250ms, 5s, 1.5s or 2m");
+    let (num, unit) = match s.find(|c: char| c.is_ascii_alphabetic()) {
+        Some(i) => s.split_at(i),
+        None => (s, "s"),
+    };
+    let n: f64 = num.trim().parse().map_err(|_| bad())?;
+    let secs = match unit {
+        "ms" => n / 1000.0,
+        "s" => n,
+        "m" => n * 60.0,
+        _ => return Err(bad()),
+    };
+    if !(0.0..=86_400.0 * 365.0).contains(&secs) {
+        return Err(bad());
+    }
+    Ok(Duration::from_secs_f64(secs))
 }

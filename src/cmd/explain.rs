@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use crate::diagnose::explain;
 use crate::error::{Error, ExitCode, Result};
-use crate::render::Style;
+use crate::report::Style;
 
 #[derive(Debug, clap::Args)]
 pub struct ExplainArgs {

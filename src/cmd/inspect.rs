@@ -3,13 +3,13 @@
 use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
 
+use crate::cli::Choice;
 use crate::codec::{self, Decoded};
 use crate::error::{Error, ExitCode, Result};
-use crate::cli::Choice;
 use crate::input::{self, Encoding};
 use crate::receivers;
-use crate::render::json::InspectJson;
-use crate::render::{inspect, Style};
+use crate::report::json::InspectJson;
+use crate::report::{inspect, Style};
 use crate::samples;
 
 /// The most input `inspect` reads: the largest v2 header plus room for the

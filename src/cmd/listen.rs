@@ -5,6 +5,7 @@
 //! one line per connection, then the summary on stop. A writer thread owns
 //! stdout and flushes every line, so nothing is lost when the server stops.
 
+use crate::cli::parse_duration;
 use std::io::{self, BufWriter, Write};
 use std::net::IpAddr;
 use std::time::Duration;
@@ -15,8 +16,8 @@ use tokio::sync::mpsc::{self, error::TryRecvError};
 
 use crate::error::{Error, ExitCode, Result};
 use crate::listen::{self, bind, Config, ConnRecord, Mode};
-use crate::render::json::SCHEMA;
-use crate::render::Style;
+use crate::report::json::SCHEMA;
+use crate::report::Style;
 
 #[derive(Debug, clap::Args)]
 pub struct ListenArgs {
@@ -80,26 +81,6 @@ fn parse_cidr(s: &str) -> std::result::Result<IpNet, String> {
         .map_err(|_| format!("'{s}' is not a CIDR or IP (e.g. 10.0.0.0/8, 192.0.2.1, ::1)"))
 }
 
-/// `250ms`, `5s`, `2m`, or a bare number of seconds (`1.5`).
-pub fn parse_duration(s: &str) -> std::result::Result<Duration, String> {
-    let bad = || format!("'{s}' is not a duration: use e.g. 250ms, 5s, 1.5s or 2m");
-    let (num, unit) = match s.find(|c: char| c.is_ascii_alphabetic()) {
-        Some(i) => s.split_at(i),
-        None => (s, "s"),
-    };
-    let n: f64 = num.trim().parse().map_err(|_| bad())?;
-    let secs = match unit {
-        "ms" => n / 1000.0,
-        "s" => n,
-        "m" => n * 60.0,
-        _ => return Err(bad()),
-    };
-    if !(0.0..=86_400.0 * 365.0).contains(&secs) {
-        return Err(bad());
-    }
-    Ok(Duration::from_secs_f64(secs))
-}
-
 impl ListenArgs {
     fn config(&self) -> Config {
         Config {
@@ -128,17 +109,7 @@ struct ListeningJson {
 }
 
 pub fn run(args: &ListenArgs, style: Style) -> Result<ExitCode> {
-    runtime()?.block_on(serve(args, style))
-}
-
-/// The runtime for a server (and `repro`, which runs servers): two worker
-/// threads, so a busy writer or a burst of accepts never stalls the rest.
-pub fn runtime() -> Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| Error::io("starting the async runtime", e))
+    crate::net::runtime()?.block_on(serve(args, style))
 }
 
 async fn serve(args: &ListenArgs, style: Style) -> Result<ExitCode> {

@@ -14,7 +14,7 @@ use std::io::{self, Write};
 
 use crate::cli::{Cli, Command};
 use crate::error::{Error, ExitCode, Result};
-use crate::render::Style;
+use crate::report::Style;
 
 /// Run a parsed command line.
 pub fn run(cli: Cli) -> ExitCode {

@@ -8,11 +8,10 @@ use std::path::PathBuf;
 use comfy_table::{presets::UTF8_BORDERS_ONLY, Cell, ContentArrangement, Table};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::diagnose::fixes;
 use crate::error::{Error, ExitCode, Result};
 use crate::pcap::filter::Endpoints;
 use crate::pcap::{self, verdict, Filter, FlowReport, Limits, Next, Summary, Verdict};
-use crate::render::Style;
+use crate::report::Style;
 
 /// Files bigger than this get a progress bar (on a terminal).
 const PROGRESS_MIN_BYTES: u64 = 50 * 1000 * 1000;
@@ -307,7 +306,7 @@ impl<'a> Output<'a> {
                     e.id,
                     e.cause,
                 ));
-                text.push_str(&fixes::render_human(&e.fixes, self.style));
+                text.push_str(&crate::report::finding::fixes_human(&e.fixes, self.style));
             }
         }
         text

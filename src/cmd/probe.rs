@@ -5,7 +5,7 @@ use std::time::Duration;
 use crate::diagnose::probe::{self, Class, Mode};
 use crate::error::{Error, ExitCode, Result};
 use crate::net::{self, Target};
-use crate::render::Style;
+use crate::report::Style;
 
 #[derive(Debug, clap::Args)]
 #[command(

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use crate::error::{Error, ExitCode, Result};
 use crate::net::Target;
-use crate::render::Style;
+use crate::report::Style;
 use crate::repro;
 
 #[derive(Debug, clap::Args)]
@@ -14,7 +14,7 @@ pub struct ReproArgs {
     #[arg(long, value_name = "HOST:PORT")]
     pub target: Option<Target>,
     /// With --target: how long to wait for each reply.
-    #[arg(long, default_value = "5s", value_name = "DURATION", value_parser = super::listen::parse_duration)]
+    #[arg(long, default_value = "5s", value_name = "DURATION", value_parser = crate::cli::parse_duration)]
     pub timeout: Duration,
     /// Print the matrix as one JSON object (docs/json.md).
     #[arg(long)]
@@ -22,7 +22,7 @@ pub struct ReproArgs {
 }
 
 pub fn run(args: &ReproArgs, style: Style) -> Result<ExitCode> {
-    let matrix = super::listen::runtime()?
+    let matrix = crate::net::runtime()?
         .block_on(async {
             match &args.target {
                 Some(t) => repro::run_target(t.clone(), args.timeout).await,

@@ -7,14 +7,14 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::listen::parse_duration;
+use crate::cli::parse_duration;
 use crate::cli::Choice;
 use crate::codec::corrupt::Corruption;
 use crate::codec::{tlv, Command, Transport, Version};
 use crate::error::{Error, ExitCode, Result};
 use crate::input;
 use crate::net::{self, Split, Target};
-use crate::render::Style;
+use crate::report::Style;
 use crate::send::explain::explain;
 use crate::send::header::{parse_tlv, ssl_tlv};
 use crate::send::load::{self, LoadOptions};

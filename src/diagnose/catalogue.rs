@@ -534,7 +534,7 @@ pub fn bytes_rule(context: Captured, kind: &str) -> Option<&'static BytesRule> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::diagnose::fixes;
+    use crate::judge::fixes;
 
     #[test]
     fn every_pattern_compiles_and_cites_known_fixes() {

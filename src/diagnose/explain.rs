@@ -19,8 +19,8 @@ use serde::Serialize;
 use super::catalogue::{self, Captured, Pattern, PATTERNS};
 use super::fixes::{self, Fix};
 use crate::codec::{self, Decoded};
-use crate::render::json::{HeaderJson, SCHEMA};
-use crate::render::Style;
+use crate::report::json::{HeaderJson, SCHEMA};
+use crate::report::Style;
 
 /// Longest run of following lines joined to close a quote that a message
 /// opened (nginx writes received bytes raw, CR/LF included).
@@ -424,7 +424,7 @@ pub fn render_human(report: &Report, style: Style) -> String {
     }
     if !report.fixes.is_empty() {
         let _ = writeln!(out, "{}", style.bold("What to change"));
-        out.push_str(&fixes::render_human(&report.fixes, style));
+        out.push_str(&crate::report::finding::fixes_human(&report.fixes, style));
         out.push('\n');
     }
     let verdict = format!(

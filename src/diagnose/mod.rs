@@ -3,6 +3,6 @@
 
 pub mod catalogue;
 pub mod explain;
-pub mod fixes;
+pub use crate::judge::fixes;
 pub mod probe;
 mod probe_tls;

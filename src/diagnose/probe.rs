@@ -19,8 +19,8 @@ use super::probe_tls::{self, TlsEnd};
 use crate::codec::encode::HeaderSpec;
 use crate::codec::Version;
 use crate::net::{self, End, Message, Reply, Target};
-use crate::render::json::SCHEMA;
-use crate::render::Style;
+use crate::report::json::SCHEMA;
+use crate::report::Style;
 use crate::sniff::{self, Sniffed};
 
 /// What the receiver turned out to be.
@@ -587,7 +587,7 @@ pub fn render_human(r: &ProbeReport, style: Style) -> String {
     }
     if !r.fixes.is_empty() {
         let _ = writeln!(out, "\n{}", style.bold("What to change"));
-        out.push_str(&fixes::render_human(&r.fixes, style));
+        out.push_str(&crate::report::finding::fixes_human(&r.fixes, style));
     }
     out
 }

@@ -14,7 +14,7 @@ use tokio::net::TcpStream;
 use tokio::sync::watch;
 
 use crate::codec::{self, Addresses, Command, Decoded};
-use crate::render::json::{EndpointJson, HeaderJson};
+use crate::report::json::{EndpointJson, HeaderJson};
 
 use super::config::{Config, Mode};
 use super::record::{ConnRecord, DataJson, Reply, Verdict};
@@ -461,7 +461,7 @@ impl Conn<'_> {
             .as_ref()
             .and_then(|(a, p, _, _)| a.parse().ok().map(|ip| SocketAddr::new(ip, *p)));
         let page = Whoami {
-            schema: crate::render::json::SCHEMA,
+            schema: crate::report::json::SCHEMA,
             peer: EndpointJson::inet(self.peer),
             server_addr: self.local.ip().to_string(),
             server_port: self.local.port(),

@@ -6,8 +6,8 @@ use std::net::SocketAddr;
 
 use serde::Serialize;
 
-use crate::render::json::{EndpointJson, HeaderJson, SniffJson, SCHEMA};
-use crate::render::{hexdump, Style};
+use crate::report::json::{EndpointJson, HeaderJson, SniffJson, SCHEMA};
+use crate::report::{hexdump, Style};
 
 /// What became of the header part of a connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::record::{ConnRecord, Verdict};
-use crate::render::json::SCHEMA;
-use crate::render::Style;
+use crate::report::json::SCHEMA;
+use crate::report::Style;
 
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Summary {

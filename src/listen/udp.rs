@@ -7,7 +7,7 @@ use std::time::SystemTime;
 use tokio::net::UdpSocket;
 
 use crate::codec::{self, Addresses, Command, Decoded};
-use crate::render::json::{EndpointJson, HeaderJson};
+use crate::report::json::{EndpointJson, HeaderJson};
 
 use super::record::{ConnRecord, Reply, Verdict};
 use super::{canonical, clock, conn, nginx, signalled, Shared};

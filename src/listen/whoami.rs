@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 
 use serde::Serialize;
 
-use crate::render::json::{EndpointJson, TlvJson};
+use crate::report::json::{EndpointJson, TlvJson};
 
 use super::nginx;
 

@@ -20,3 +20,13 @@ pub use reply::{End, Reply, Timings};
 pub use target::{Target, TargetError};
 pub use tcp::{exchange, Message, Options, Split};
 pub use udp::datagram_exchange;
+
+/// The runtime for a server (and `repro`, which runs servers): two worker
+/// threads, so a busy writer or a burst of accepts never stalls the rest.
+pub(crate) fn runtime() -> crate::error::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| crate::error::Error::io("starting the async runtime", e))
+}

@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use super::Message;
+use crate::judge;
 
 /// How an exchange ended. The receiver's behaviour is in these few words:
 /// a receiver that rejects a header usually closes or resets without a
@@ -83,6 +84,24 @@ pub struct Reply {
 }
 
 impl Reply {
+    /// This exchange in the judge's terms, given what was sent.
+    pub(crate) fn exchange(&self, sent: judge::Sent, udp: bool) -> judge::Exchange {
+        let ending = match self.end {
+            End::Refused => judge::Ending::Refused,
+            End::ConnectTimeout => judge::Ending::Unreachable,
+            End::Error if !self.connected => judge::Ending::Unreachable,
+            End::Reset => judge::Ending::ServerReset,
+            End::EofAfterData | End::EofWithoutData | End::Error => judge::Ending::ServerClosed,
+            End::Timeout | End::SizeLimit | End::Datagram => judge::Ending::TimedOut,
+        };
+        judge::Exchange {
+            sent,
+            answer: judge::Answer::of(&self.received),
+            ending,
+            udp,
+        }
+    }
+
     /// A connected exchange, before anything was sent or received.
     pub(super) fn connected(local: SocketAddr, peer: SocketAddr, connect: Duration) -> Self {
         Reply {

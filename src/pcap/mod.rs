@@ -18,7 +18,7 @@ use std::io::Read;
 
 use serde::Serialize;
 
-use crate::render::json::{EndpointJson, HeaderJson, SCHEMA};
+use crate::report::json::{EndpointJson, HeaderJson, SCHEMA};
 pub use filter::Filter;
 pub use flow::Limits;
 use flow::{Flow, FlowTable, Why};

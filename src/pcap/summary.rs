@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::link::BadFrame;
 use super::reader::ReadStats;
 use super::{FlowReport, Verdict};
-use crate::render::json::SCHEMA;
+use crate::report::json::SCHEMA;
 
 /// Distinct claimed sources counted one by one; more are lumped together,
 /// so memory stays bounded on huge captures.

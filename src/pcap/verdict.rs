@@ -8,8 +8,8 @@ use serde::Serialize;
 
 use super::flow::{End, Flow, Side, Why};
 use crate::codec::{self, Command, Decoded};
-use crate::diagnose::fixes::{self, Fix};
-use crate::render::json::{HeaderJson, SniffJson};
+use crate::judge::fixes::{self, Fix};
+use crate::report::json::{HeaderJson, SniffJson};
 use crate::sniff::{self, Sniffed};
 
 /// The verdict for one flow.

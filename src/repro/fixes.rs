@@ -1,11 +1,11 @@
 //! Cause and fix for each broken cell of the matrix. The fixes are entries
-//! of the shared table ([`crate::diagnose::fixes`]); this file only says
+//! of the shared table ([`crate::judge::fixes`]); this file only says
 //! which entries fit which pair, and why the pair fails. The 400 case takes
 //! `send`'s list, so both commands give the same advice for the same reply.
 
 use serde::Serialize;
 
-use crate::diagnose::fixes::{self as table, Fix};
+use crate::judge::fixes::{self as table, Fix};
 use crate::listen::Mode;
 use crate::send::explain::{self, Verdict as SendVerdict};
 

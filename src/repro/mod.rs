@@ -290,7 +290,7 @@ pub async fn run_local() -> Result<Matrix, ReproError> {
     }
     let all = cells.iter().all(|c| c.as_predicted == Some(true));
     Ok(Matrix {
-        schema: crate::render::json::SCHEMA,
+        schema: crate::report::json::SCHEMA,
         target: None,
         claimed_source: CLAIMED.to_string(),
         cells,
@@ -312,7 +312,7 @@ async fn record_for(
     let wait = async {
         while let Some(r) = rx.recv().await {
             let p = match &r.peer {
-                crate::render::json::EndpointJson::Inet { port, .. } => *port,
+                crate::report::json::EndpointJson::Inet { port, .. } => *port,
                 _ => 0,
             };
             if p == port {
@@ -342,7 +342,7 @@ pub async fn run_target(target: Target, timeout: Duration) -> Result<Matrix, Rep
         .map(|m| m.name())
         .collect();
     Ok(Matrix {
-        schema: crate::render::json::SCHEMA,
+        schema: crate::report::json::SCHEMA,
         target: Some(target.to_string()),
         claimed_source: CLAIMED.to_string(),
         cells,

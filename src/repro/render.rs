@@ -4,8 +4,7 @@
 use comfy_table::{presets::UTF8_FULL, Cell as TableCell, ContentArrangement, Table};
 
 use super::{Cell, Matrix, Outcome, Sender, RECEIVERS};
-use crate::diagnose::fixes;
-use crate::render::Style;
+use crate::report::Style;
 
 pub fn human(m: &Matrix, style: Style) -> String {
     let mut out = String::new();
@@ -109,7 +108,7 @@ pub fn human(m: &Matrix, style: Style) -> String {
         }
         out.push_str(&format!("  cause: {}\n", d.cause));
         out.push_str("  fixes:\n");
-        for line in fixes::render_human(&d.fixes, style).lines() {
+        for line in crate::report::finding::fixes_human(&d.fixes, style).lines() {
             out.push_str(&format!("    {line}\n"));
         }
     }

@@ -1,10 +1,10 @@
 //! What a reply means for the header that was sent, and how to fix it.
-//! The fixes come from the shared table in [`crate::diagnose::fixes`];
+//! The fixes come from the shared table in [`crate::judge::fixes`];
 //! [`fixes`] only says which entries fit each verdict.
 
 use serde::Serialize;
 
-use crate::diagnose::fixes::{self as table, Fix};
+use crate::judge::fixes::{self as table, Fix};
 use crate::net::{End, Reply};
 use crate::sniff::{self, Sniffed};
 

@@ -7,11 +7,10 @@ use super::explain::Explanation;
 use super::load::LoadSummary;
 use super::{http_status, Check};
 use crate::codec;
-use crate::diagnose::fixes;
 use crate::net::{End, Reply};
 use crate::receivers;
-use crate::render::json::{HeaderJson, SniffJson, SCHEMA};
-use crate::render::{inspect, Style};
+use crate::report::json::{HeaderJson, SniffJson, SCHEMA};
+use crate::report::{inspect, Style};
 
 /// How much of the reply the JSON and the human view show as text.
 pub const REPLY_TEXT_MAX: usize = 4096;
@@ -295,7 +294,7 @@ impl SendJson {
             }
             if !e.fixes.is_empty() {
                 out.push_str(&format!("{}\n", style.bold("fix")));
-                out.push_str(&fixes::render_human(&e.fixes, *style));
+                out.push_str(&crate::report::finding::fixes_human(&e.fixes, *style));
             }
         }
         for c in &self.expectations {

@@ -15,10 +15,27 @@ pub enum ColorChoice {
     Never,
 }
 
-/// Decides once whether to color, then paints text accordingly.
+/// Decides once whether to color, how wide the terminal is and whether it
+/// takes box-drawing characters, then paints text accordingly.
 #[derive(Debug, Clone, Copy)]
 pub struct Style {
     pub color: bool,
+    /// Columns to fit: `COLUMNS`, else the terminal's width, else 80.
+    pub width: u16,
+    /// Box-drawing borders (a terminal, or colour forced on); plain ASCII
+    /// borders otherwise, so files and pipes stay 7-bit.
+    pub unicode: bool,
+}
+
+/// The width every table and paragraph fits: `COLUMNS` when set (as
+/// `ls` and `git` honour it), else the terminal's, else 80.
+fn terminal_width() -> u16 {
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse::<u16>().ok())
+        .filter(|&c| c >= 20)
+        .or_else(|| terminal_size::terminal_size().map(|(w, _)| w.0))
+        .unwrap_or(80)
 }
 
 impl Style {
@@ -33,11 +50,20 @@ impl Style {
         };
         // `colored` has its own global switch; keep it in step.
         colored::control::set_override(color);
-        Style { color }
+        Style {
+            color,
+            width: terminal_width(),
+            unicode: color || std::io::stdout().is_terminal(),
+        }
     }
 
+    /// No colour, ASCII borders, 80 columns: for tests and logs.
     pub fn plain() -> Self {
-        Style { color: false }
+        Style {
+            color: false,
+            width: 80,
+            unicode: false,
+        }
     }
 
     fn paint(&self, s: &str, f: impl Fn(&str) -> ColoredString) -> String {

@@ -1,5 +1,5 @@
-//! The one table of fixes shared by `probe`, `explain`, `repro` and
-//! `pcap --explain`: what to change, where, and the upstream doc section.
+//! The one table of fixes shared by every finding of the judge (and so by
+//! `send`, `listen`, `probe`, `explain`, `repro` and `pcap`): what to change, where, and the upstream doc section.
 //!
 //! It is data, not logic: diagnostics refer to entries by their kebab-case
 //! id and never spell a config change themselves, so a wording or link is
@@ -7,14 +7,10 @@
 //! upstream docs or the cloud controllers' sources where we could (see the
 //! `// checked:` / `// unverified:` notes above each entry).
 
-use std::fmt::Write as _;
-
-use serde::Serialize;
-
-use crate::render::Style;
-
 /// Which side of the connection a fix changes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+// Serialize only while engine JSON structs still embed fixes (issue 10
+// moves every JSON view to report/; then these derives go).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Side {
     /// The load balancer or proxy that adds the header.
@@ -39,7 +35,7 @@ impl Side {
 }
 
 /// One fix: a concrete change and where it is documented.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Fix {
     /// Stable kebab-case identifier (used in JSON and by other tables).
     pub id: &'static str,
@@ -410,30 +406,6 @@ pub fn collect<'a>(ids: impl IntoIterator<Item = &'a str>) -> Vec<&'static Fix> 
     out
 }
 
-/// Human rendering: one block per fix, the change indented.
-pub fn render_human(fixes: &[&Fix], style: Style) -> String {
-    let mut out = String::new();
-    for f in fixes {
-        let _ = writeln!(
-            out,
-            "{} {}  {}",
-            style.accent("▸"),
-            style.bold(f.title),
-            style.dim(&format!("[{}] {} · {}", f.id, f.side.name(), f.applies_to))
-        );
-        for line in f.change.lines() {
-            let _ = writeln!(out, "    {line}");
-        }
-        let _ = writeln!(out, "    {}", style.dim(&format!("docs: {}", f.doc)));
-    }
-    out
-}
-
-/// JSON rendering: the fixes as an array of objects (the `Fix` fields).
-pub fn to_json(fixes: &[&Fix]) -> serde_json::Value {
-    serde_json::to_value(fixes).unwrap_or(serde_json::Value::Null)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -465,8 +437,6 @@ mod tests {
             "nginx-listen-proxy-protocol",
         ]);
         assert_eq!(v.len(), 2);
-        let text = render_human(&v, Style::plain());
-        assert!(text.contains("bind :443 accept-proxy"));
-        assert!(to_json(&v)[0]["id"] == "haproxy-accept-proxy");
+        assert_eq!(v[0].id, "haproxy-accept-proxy");
     }
 }

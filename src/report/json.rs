@@ -11,7 +11,7 @@ use crate::receivers::{self, Prediction};
 use crate::sniff::{self, Sniffed};
 
 /// Schema version of every JSON object ppctl prints.
-pub const SCHEMA: u32 = 1;
+pub const SCHEMA: u32 = 2;
 
 /// An endpoint: `{address, port}` for IP, `{path}` for UNIX.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]

@@ -1,0 +1,493 @@
+//! The judge: one place that says what an exchange means.
+//!
+//! Every command that sees a PROXY exchange (send, listen, probe, repro,
+//! pcap, and later relay and check) describes it with the plain facts of
+//! [`Exchange`] (what the client put first on the wire, what came back, how
+//! the connection ended) or [`Arrival`] (what a receiver got, and how it is
+//! configured), and asks this module for the [`Finding`]. A finding has one
+//! kebab-case name and one stable `PP-…` code, the same in the human text,
+//! every JSON document, the `--verdict`/`--expect` values and
+//! docs/verdicts.md; its meaning and fixes live in [`FINDINGS`] and the
+//! shared fixes table ([`fixes`]).
+//!
+//! Pure: no I/O, no printing, no JSON.
+
+pub mod fixes;
+mod table;
+
+pub(crate) use fixes::Fix;
+pub(crate) use table::{FindingInfo, FINDINGS};
+
+/// How much a finding matters: `Problem` findings make a command exit 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) enum Severity {
+    /// Works as configured.
+    Ok,
+    /// Neither right nor wrong: a fact about the exchange (a capture cut
+    /// short, a probe that could not tell).
+    Info,
+    /// Works, but is risky (a header anyone can forge).
+    Warning,
+    /// Broken: the client does not get through, or gets the wrong address.
+    Problem,
+}
+
+impl Severity {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Severity::Ok => "ok",
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Problem => "problem",
+        }
+    }
+}
+
+/// What an exchange (or a receiver's view of one) comes to. The order is
+/// the order of docs/verdicts.md.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) enum Finding {
+    Proxied,
+    Plain,
+    HealthCheck,
+    UnexpectedHeader,
+    MissingHeader,
+    InvalidHeader,
+    HeaderRejected,
+    StackedHeader,
+    FailedHealthCheck,
+    Spoofable,
+    UntrustedSource,
+    HeaderTooLarge,
+    HeaderTimeout,
+    NoReply,
+    HttpError,
+    NoReceiver,
+    Unreachable,
+    NoDatagram,
+    ClientClosed,
+    Interrupted,
+    Incomplete,
+    Inconclusive,
+}
+
+impl Finding {
+    /// Every finding, in docs/verdicts.md order.
+    pub(crate) const ALL: [Finding; 22] = [
+        Finding::Proxied,
+        Finding::Plain,
+        Finding::HealthCheck,
+        Finding::UnexpectedHeader,
+        Finding::MissingHeader,
+        Finding::InvalidHeader,
+        Finding::HeaderRejected,
+        Finding::StackedHeader,
+        Finding::FailedHealthCheck,
+        Finding::Spoofable,
+        Finding::UntrustedSource,
+        Finding::HeaderTooLarge,
+        Finding::HeaderTimeout,
+        Finding::NoReply,
+        Finding::HttpError,
+        Finding::NoReceiver,
+        Finding::Unreachable,
+        Finding::NoDatagram,
+        Finding::ClientClosed,
+        Finding::Interrupted,
+        Finding::Incomplete,
+        Finding::Inconclusive,
+    ];
+
+    fn info(self) -> &'static FindingInfo {
+        // FINDINGS is in `ALL` order (unit-tested), so the index is the
+        // discriminant.
+        &FINDINGS[self as usize]
+    }
+
+    /// The kebab-case name (`unexpected-header`).
+    pub(crate) fn name(self) -> &'static str {
+        self.info().name
+    }
+
+    /// The stable code (`PP-UNEXPECTED`).
+    pub(crate) fn code(self) -> &'static str {
+        self.info().code
+    }
+
+    pub(crate) fn severity(self) -> Severity {
+        self.info().severity
+    }
+
+    /// True when the finding makes a command exit 1.
+    pub(crate) fn is_problem(self) -> bool {
+        self.severity() == Severity::Problem
+    }
+
+    /// What the finding means, in one sentence (docs/verdicts.md).
+    pub(crate) fn meaning(self) -> &'static str {
+        self.info().meaning
+    }
+
+    /// The fixes that apply, from the shared table, most likely first.
+    pub(crate) fn fixes(self) -> Vec<&'static Fix> {
+        fixes::collect(self.info().fixes.iter().copied())
+    }
+
+    /// The finding with this name, for `--verdict` and `--expect` values.
+    pub(crate) fn from_name(name: &str) -> Option<Finding> {
+        Finding::ALL.into_iter().find(|f| f.name() == name)
+    }
+
+    /// The one-line description for `--help` value lists.
+    pub(crate) fn describe(self) -> &'static str {
+        self.info().short
+    }
+}
+
+/// What the client put first on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Sent {
+    /// Nothing at all (a connect, then silence or a close).
+    Nothing,
+    /// Data, but no PROXY header in front of it.
+    NoHeader,
+    /// A valid PROXY-command header (v1 or v2), then whatever followed.
+    Header { payload: bool },
+    /// A valid v2 LOCAL header (a health check), then whatever followed.
+    Local { payload: bool },
+    /// Two headers back to back.
+    Stacked,
+    /// A header that breaks the spec.
+    Invalid,
+}
+
+impl Sent {
+    fn has_header(self) -> bool {
+        matches!(
+            self,
+            Sent::Header { .. } | Sent::Local { .. } | Sent::Stacked | Sent::Invalid
+        )
+    }
+}
+
+/// What came back first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Answer {
+    /// Not a byte.
+    Nothing,
+    /// An HTTP status line.
+    Http { status: u16 },
+    /// A TLS alert record.
+    TlsAlert,
+    /// Some other bytes (a banner, a TLS ServerHello, a binary protocol).
+    Other,
+}
+
+/// How the exchange ended, as far as it was watched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Ending {
+    /// The server closed (FIN).
+    ServerClosed,
+    /// The server reset (RST).
+    ServerReset,
+    /// The client closed first.
+    ClientClosed,
+    /// Still open when the wait ran out (send's and probe's timeout).
+    TimedOut,
+    /// Still open when the record ended (a capture cut short).
+    Unfinished,
+    /// Connection refused: nothing listens there.
+    Refused,
+    /// No connection at all (timeout, no route).
+    Unreachable,
+}
+
+impl Answer {
+    /// What a peer's first bytes are, as far as judging needs.
+    pub(crate) fn of(first_bytes: &[u8]) -> Answer {
+        use crate::sniff::{classify, Sniffed};
+        match classify(first_bytes) {
+            Sniffed::Empty => Answer::Nothing,
+            Sniffed::HttpResponse { status, .. } => Answer::Http { status },
+            Sniffed::TlsAlert { .. } => Answer::TlsAlert,
+            _ => Answer::Other,
+        }
+    }
+}
+
+/// One exchange, in plain facts: the judge's input for send, probe, repro
+/// and pcap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Exchange {
+    pub sent: Sent,
+    pub answer: Answer,
+    pub ending: Ending,
+    /// Datagrams, not a stream: silence is normal.
+    pub udp: bool,
+}
+
+/// The finding for one exchange.
+pub(crate) fn exchange(x: &Exchange) -> Finding {
+    use Finding as F;
+    match x.ending {
+        Ending::Refused => return F::NoReceiver,
+        Ending::Unreachable => return F::Unreachable,
+        _ => {}
+    }
+    match (x.sent, x.answer) {
+        (Sent::Invalid, _) => F::InvalidHeader,
+        (Sent::Stacked, Answer::Http { status: 400 }) => F::StackedHeader,
+        (Sent::Local { .. }, Answer::Http { status }) if status >= 400 => F::FailedHealthCheck,
+        (Sent::Local { .. }, Answer::TlsAlert) => F::FailedHealthCheck,
+        (Sent::Local { .. }, _) => F::HealthCheck,
+        (Sent::Header { .. }, Answer::Http { status: 400 }) => F::UnexpectedHeader,
+        (Sent::Header { .. } | Sent::Stacked, Answer::TlsAlert) => F::UnexpectedHeader,
+        (_, Answer::Http { status }) if status >= 400 => F::HttpError,
+        (s, Answer::Http { .. } | Answer::Other) if s.has_header() => F::Proxied,
+        (_, Answer::Http { .. } | Answer::Other) => F::Plain,
+        (_, Answer::TlsAlert) => F::HttpError,
+        (sent, Answer::Nothing) => silent(sent, x.ending, x.udp),
+    }
+}
+
+/// No answer came back: what the ending says.
+fn silent(sent: Sent, ending: Ending, udp: bool) -> Finding {
+    use Finding as F;
+    match ending {
+        Ending::TimedOut if udp => F::NoDatagram,
+        Ending::TimedOut => F::NoReply,
+        Ending::Unfinished => F::Incomplete,
+        Ending::ClientClosed => match sent {
+            // A connect-and-close, or a header and nothing else: the shape
+            // of a load balancer's TCP health check.
+            Sent::Nothing | Sent::Header { payload: false } => F::HealthCheck,
+            _ => F::Incomplete,
+        },
+        Ending::ServerClosed | Ending::ServerReset => match sent {
+            Sent::Nothing | Sent::NoHeader => F::MissingHeader,
+            _ => F::HeaderRejected,
+        },
+        Ending::Refused => F::NoReceiver,
+        Ending::Unreachable => F::Unreachable,
+    }
+}
+
+/// How a receiver is set up, as far as judging an arrival needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Expects {
+    /// No PROXY protocol: a header is read as data (nginx without
+    /// `proxy_protocol`).
+    Nothing,
+    /// A header is required (nginx `listen … proxy_protocol`).
+    Header,
+    /// A header is taken when there is one (spoofable).
+    Optional,
+}
+
+/// What arrived at a receiver: the judge's input for listen (and relay).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Arrived {
+    /// A valid header (PROXY or LOCAL) from a peer inside the trust list
+    /// (or with no trust list).
+    Header {
+        local: bool,
+        trusted: bool,
+        stacked: bool,
+    },
+    /// Bytes that are not a header.
+    NoHeader,
+    /// A header that breaks the spec.
+    Invalid,
+    /// A v2 header over the size limit.
+    TooLarge,
+    /// Nothing complete before the header deadline.
+    TimedOut,
+    /// The client left before sending a byte.
+    Closed,
+    /// The receiver stopped first.
+    Interrupted,
+}
+
+/// The finding for what a receiver got.
+pub(crate) fn arrival(expects: Expects, arrived: Arrived) -> Finding {
+    use Finding as F;
+    match (expects, arrived) {
+        (_, Arrived::Interrupted) => F::Interrupted,
+        (_, Arrived::Closed) => F::ClientClosed,
+        (_, Arrived::TimedOut) => F::HeaderTimeout,
+        (Expects::Nothing, Arrived::Header { .. } | Arrived::Invalid | Arrived::TooLarge) => {
+            F::UnexpectedHeader
+        }
+        (Expects::Nothing, Arrived::NoHeader) => F::Plain,
+        (_, Arrived::Invalid) => F::InvalidHeader,
+        (_, Arrived::TooLarge) => F::HeaderTooLarge,
+        (_, Arrived::Header { trusted: false, .. }) => F::UntrustedSource,
+        (_, Arrived::Header { stacked: true, .. }) => F::StackedHeader,
+        (_, Arrived::Header { local: true, .. }) => F::HealthCheck,
+        (_, Arrived::Header { .. }) => F::Proxied,
+        (Expects::Header, Arrived::NoHeader) => F::MissingHeader,
+        (Expects::Optional, Arrived::NoHeader) => F::Plain,
+    }
+}
+
+/// A pairing of a sender and a receiver that works but should not be left
+/// so: a receiver that takes a header from anyone. `repro` and `check` add
+/// it to the exchange's own finding.
+pub(crate) fn pairing(expects: Expects, exchange_finding: Finding) -> Finding {
+    match (expects, exchange_finding) {
+        (Expects::Optional, Finding::Proxied | Finding::Plain) => Finding::Spoofable,
+        (_, f) => f,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn x(sent: Sent, answer: Answer, ending: Ending) -> Finding {
+        exchange(&Exchange {
+            sent,
+            answer,
+            ending,
+            udp: false,
+        })
+    }
+
+    const HDR: Sent = Sent::Header { payload: true };
+
+    #[test]
+    fn table_is_in_enum_order_with_unique_names_and_codes() {
+        assert_eq!(FINDINGS.len(), Finding::ALL.len());
+        for (i, f) in Finding::ALL.into_iter().enumerate() {
+            assert_eq!(f as usize, i, "{f:?}");
+            assert_eq!(Finding::from_name(f.name()), Some(f));
+            assert!(f.code().starts_with("PP-"), "{}", f.code());
+            assert!(f.name().chars().all(|c| c.is_ascii_lowercase() || c == '-'));
+            for g in &Finding::ALL[i + 1..] {
+                assert_ne!(f.name(), g.name());
+                assert_ne!(f.code(), g.code());
+            }
+            // `fixes::collect` panics on an unknown id.
+            let fixes = f.fixes();
+            assert!(fixes.len() <= 4, "{f:?}: at most a few fixes");
+            if f.is_problem()
+                && !matches!(
+                    f,
+                    Finding::NoReceiver | Finding::Unreachable | Finding::HttpError
+                )
+            {
+                assert!(!fixes.is_empty(), "{f:?} has no fix");
+            }
+        }
+    }
+
+    #[test]
+    fn the_seed_failure_has_one_name() {
+        let f = x(HDR, Answer::Http { status: 400 }, Ending::ServerClosed);
+        assert_eq!(f, Finding::UnexpectedHeader);
+        assert_eq!(
+            arrival(
+                Expects::Nothing,
+                Arrived::Header {
+                    local: false,
+                    trusted: true,
+                    stacked: false
+                }
+            ),
+            f
+        );
+        assert_eq!((f.name(), f.code()), ("unexpected-header", "PP-UNEXPECTED"));
+        let ids: Vec<&str> = f.fixes().iter().map(|f| f.id).collect();
+        assert_eq!(ids[0], "ingress-nginx-use-proxy-protocol");
+    }
+
+    #[test]
+    fn exchanges() {
+        use Answer::*;
+        use Ending::*;
+        let ok = Http { status: 200 };
+        assert_eq!(x(HDR, ok, ServerClosed), Finding::Proxied);
+        assert_eq!(x(Sent::NoHeader, ok, ServerClosed), Finding::Plain);
+        assert_eq!(
+            x(Sent::NoHeader, Http { status: 400 }, ServerClosed),
+            Finding::HttpError
+        );
+        assert_eq!(
+            x(HDR, Http { status: 503 }, ServerClosed),
+            Finding::HttpError
+        );
+        assert_eq!(x(HDR, TlsAlert, ServerClosed), Finding::UnexpectedHeader);
+        assert_eq!(
+            x(Sent::Stacked, Http { status: 400 }, ServerClosed),
+            Finding::StackedHeader
+        );
+        assert_eq!(x(HDR, Nothing, ServerClosed), Finding::HeaderRejected);
+        assert_eq!(x(HDR, Nothing, ServerReset), Finding::HeaderRejected);
+        assert_eq!(
+            x(Sent::NoHeader, Nothing, ServerClosed),
+            Finding::MissingHeader
+        );
+        assert_eq!(
+            x(Sent::Nothing, Nothing, ServerClosed),
+            Finding::MissingHeader
+        );
+        assert_eq!(
+            x(Sent::Nothing, Nothing, ClientClosed),
+            Finding::HealthCheck
+        );
+        assert_eq!(x(HDR, Nothing, TimedOut), Finding::NoReply);
+        assert_eq!(x(HDR, Nothing, Unfinished), Finding::Incomplete);
+        assert_eq!(x(HDR, Nothing, Refused), Finding::NoReceiver);
+        assert_eq!(
+            x(Sent::Invalid, Nothing, ServerClosed),
+            Finding::InvalidHeader
+        );
+        let local = Sent::Local { payload: true };
+        assert_eq!(x(local, ok, ServerClosed), Finding::HealthCheck);
+        assert_eq!(
+            x(local, Http { status: 400 }, ServerClosed),
+            Finding::FailedHealthCheck
+        );
+        let udp = Exchange {
+            sent: HDR,
+            answer: Nothing,
+            ending: TimedOut,
+            udp: true,
+        };
+        assert_eq!(exchange(&udp), Finding::NoDatagram);
+    }
+
+    #[test]
+    fn arrivals_and_pairings() {
+        let hdr = Arrived::Header {
+            local: false,
+            trusted: true,
+            stacked: false,
+        };
+        assert_eq!(arrival(Expects::Header, hdr), Finding::Proxied);
+        assert_eq!(
+            arrival(Expects::Header, Arrived::NoHeader),
+            Finding::MissingHeader
+        );
+        assert_eq!(
+            arrival(Expects::Optional, Arrived::NoHeader),
+            Finding::Plain
+        );
+        assert_eq!(
+            arrival(
+                Expects::Header,
+                Arrived::Header {
+                    local: false,
+                    trusted: false,
+                    stacked: false
+                }
+            ),
+            Finding::UntrustedSource
+        );
+        assert_eq!(
+            pairing(Expects::Optional, Finding::Proxied),
+            Finding::Spoofable
+        );
+        assert_eq!(pairing(Expects::Header, Finding::Proxied), Finding::Proxied);
+    }
+}

@@ -1,0 +1,203 @@
+//! Every finding's name, code, severity, meaning and fixes: data, in the
+//! order of [`super::Finding::ALL`] and of docs/verdicts.md (a test in
+//! tests/verdicts_doc.rs keeps the doc in step with this table).
+
+use super::Severity::{self, Info, Ok, Problem, Warning};
+
+/// One row of docs/verdicts.md.
+#[derive(Debug)]
+pub(crate) struct FindingInfo {
+    pub name: &'static str,
+    pub code: &'static str,
+    pub severity: Severity,
+    /// A few words, for `--help` value lists and narrow tables.
+    pub short: &'static str,
+    /// One sentence: what happened and why it matters.
+    pub meaning: &'static str,
+    /// Ids in the shared fixes table, most likely first; a few, not all.
+    pub fixes: &'static [&'static str],
+}
+
+pub(crate) static FINDINGS: &[FindingInfo] = &[
+    FindingInfo {
+        name: "proxied",
+        code: "PP-OK",
+        severity: Ok,
+        short: "a valid header, taken",
+        meaning: "a valid PROXY header went through and the receiver answered: the real client address reached the backend",
+        fixes: &[],
+    },
+    FindingInfo {
+        name: "plain",
+        code: "PP-PLAIN",
+        severity: Ok,
+        short: "no header, served",
+        meaning: "no PROXY header, and the receiver served the connection as a direct client (it sees the peer's own address)",
+        fixes: &[],
+    },
+    FindingInfo {
+        name: "health-check",
+        code: "PP-HEALTHCHECK",
+        severity: Ok,
+        short: "a LOCAL header or connect-and-close",
+        meaning: "a v2 LOCAL header, or a connect-and-close: a load balancer's health check, which carries no client address",
+        fixes: &[],
+    },
+    FindingInfo {
+        name: "unexpected-header",
+        code: "PP-UNEXPECTED",
+        severity: Problem,
+        short: "a header the receiver does not expect",
+        meaning: "the sender puts a PROXY header in front of the connection but the receiver is not configured for PROXY protocol, so it reads the header as data: nginx answers `400 Bad Request`, a TLS server sends an alert",
+        fixes: &[
+            "ingress-nginx-use-proxy-protocol",
+            "nginx-listen-proxy-protocol",
+            "haproxy-accept-proxy",
+            "disable-at-sender",
+        ],
+    },
+    FindingInfo {
+        name: "missing-header",
+        code: "PP-MISSING",
+        severity: Problem,
+        short: "no header where one is required",
+        meaning: "the receiver requires a PROXY header but the client sent none (a client that bypasses the load balancer, a health check, hairpin traffic, a load balancer whose option is off): nginx logs `broken header` and closes",
+        fixes: &["enable-at-sender", "route-through-lb", "client-send-header", "hairpin-ip-mode-proxy"],
+    },
+    FindingInfo {
+        name: "invalid-header",
+        code: "PP-SPLIT",
+        severity: Problem,
+        short: "a header that breaks the spec",
+        meaning: "the sender wrote a malformed, truncated or split PROXY header; receivers reject it (HAProxy `Received an invalid PROXY protocol header`, nginx `broken header`)",
+        fixes: &["fix-sender-header", "small-header-or-upgrade"],
+    },
+    FindingInfo {
+        name: "header-rejected",
+        code: "PP-VERSION",
+        severity: Problem,
+        short: "a valid header, closed without a reply",
+        meaning: "the receiver closed or reset the connection without a word after a valid header: it wants the other PROXY version, the sender is not on its allow-list, or it does not speak PROXY protocol at all",
+        fixes: &["match-version", "haproxy-expect-proxy-allowlist", "fix-sender-header"],
+    },
+    FindingInfo {
+        name: "stacked-header",
+        code: "PP-DOUBLE",
+        severity: Problem,
+        short: "two headers in one stream",
+        meaning: "two PROXY headers arrived back to back: two hops both add one (an AWS NLB forwards a header already in the stream), so the receiver takes the first and reads the second as data",
+        fixes: &["single-header-hop"],
+    },
+    FindingInfo {
+        name: "failed-health-check",
+        code: "PP-HEALTHCHECK-FAIL",
+        severity: Problem,
+        short: "a health check answered with an error",
+        meaning: "a health check (a v2 LOCAL header) got an error answer: the load balancer will mark this backend down although real clients may be served",
+        fixes: &["health-check-match", "nginx-listen-proxy-protocol"],
+    },
+    FindingInfo {
+        name: "spoofable",
+        code: "PP-SPOOF",
+        severity: Warning,
+        short: "a header taken from anyone",
+        meaning: "it works, but the receiver takes a header when there is one and serves clients without one: any client that reaches it directly can forge its address (the spec says a receiver must not guess)",
+        fixes: &["require-header-and-allowlist", "ingress-nginx-real-ip-cidr"],
+    },
+    FindingInfo {
+        name: "untrusted-source",
+        code: "PP-UNTRUSTED",
+        severity: Problem,
+        short: "a header from outside the trust list",
+        meaning: "a valid header came from a peer outside the trusted ranges, so its address was ignored (or the connection refused): the backend sees the load balancer's address, not the client's",
+        fixes: &["ingress-nginx-real-ip-cidr", "traefik-trusted-ips", "haproxy-expect-proxy-allowlist"],
+    },
+    FindingInfo {
+        name: "header-too-large",
+        code: "PP-TOOLARGE",
+        severity: Problem,
+        short: "a v2 header over the size limit",
+        meaning: "a v2 header larger than the receiver's limit (go-proxyproto takes 4096 bytes, ppctl's --max-header): its TLVs carry too much",
+        fixes: &["small-header-or-upgrade"],
+    },
+    FindingInfo {
+        name: "header-timeout",
+        code: "PP-SERVER-FIRST",
+        severity: Problem,
+        short: "no header before the deadline",
+        meaning: "the client connected but no complete header (or first bytes) arrived before the receiver's header deadline: a server-speaks-first protocol behind a proxy, or a load balancer that sends its header only with data",
+        fixes: &["ingress-nginx-header-timeout", "aws-nlb-header-on-first-ack"],
+    },
+    FindingInfo {
+        name: "no-reply",
+        code: "PP-NO-REPLY",
+        severity: Problem,
+        short: "no reply before the timeout",
+        meaning: "the receiver kept the connection open without answering: it waits for more (an incomplete header, or a request it has not finished reading), or the protocol is server-speaks-first",
+        fixes: &["ingress-nginx-header-timeout", "aws-nlb-header-on-first-ack"],
+    },
+    FindingInfo {
+        name: "http-error",
+        code: "PP-HTTP-ERROR",
+        severity: Problem,
+        short: "an HTTP error for the request",
+        meaning: "the receiver spoke HTTP, so the PROXY layer is fine, but it refused the request itself (4xx/5xx): look at the request, the Host, or the application",
+        fixes: &[],
+    },
+    FindingInfo {
+        name: "no-receiver",
+        code: "PP-REFUSED",
+        severity: Problem,
+        short: "connection refused",
+        meaning: "the connection was refused: nothing listens on that address and port",
+        fixes: &[],
+    },
+    FindingInfo {
+        name: "unreachable",
+        code: "PP-UNREACHABLE",
+        severity: Problem,
+        short: "no connection",
+        meaning: "no connection could be made (a connect timeout, no route, a firewall that drops)",
+        fixes: &[],
+    },
+    FindingInfo {
+        name: "no-datagram",
+        code: "PP-UDP-SILENT",
+        severity: Info,
+        short: "no datagram came back",
+        meaning: "no datagram came back before the timeout; many UDP receivers never answer, so check the receiver's log",
+        fixes: &[],
+    },
+    FindingInfo {
+        name: "client-closed",
+        code: "PP-CLOSED",
+        severity: Info,
+        short: "the client left first",
+        meaning: "the client closed or reset the connection before a header or any byte arrived",
+        fixes: &[],
+    },
+    FindingInfo {
+        name: "interrupted",
+        code: "PP-INTERRUPTED",
+        severity: Info,
+        short: "stopped before the end",
+        meaning: "the receiver stopped (SIGINT, SIGTERM, --count) before this connection finished",
+        fixes: &[],
+    },
+    FindingInfo {
+        name: "incomplete",
+        code: "PP-INCOMPLETE",
+        severity: Info,
+        short: "not all of it was seen",
+        meaning: "the start or the end of the exchange is missing from the record (a capture started late or ended early), so there is nothing to judge",
+        fixes: &[],
+    },
+    FindingInfo {
+        name: "inconclusive",
+        code: "PP-PROBE-BLIND",
+        severity: Info,
+        short: "the probe could not tell",
+        meaning: "the endpoint took the connection but answered nothing the probe could read, with or without a header (try --tls or --banner)",
+        fixes: &[],
+    },
+];

@@ -1,0 +1,156 @@
+//! A finding of the judge, and its fixes, in both views: the same name,
+//! code and fixes wherever a command reports one.
+
+use std::fmt::Write as _;
+
+use serde_json::{json, Map, Value};
+
+use super::table::{self, Tone};
+use super::Style;
+use crate::judge::fixes::Side;
+use crate::judge::{Finding, Fix, Severity};
+
+/// The tone a finding is shown in.
+pub(crate) fn tone(f: Finding) -> Tone {
+    match f.severity() {
+        Severity::Ok => Tone::Good,
+        Severity::Info => Tone::Dim,
+        Severity::Warning => Tone::Warn,
+        Severity::Problem => Tone::Bad,
+    }
+}
+
+/// `✗ unexpected-header (PP-UNEXPECTED)`, coloured by severity.
+pub(crate) fn label(f: Finding, style: Style) -> String {
+    let mark = match f.severity() {
+        Severity::Ok => "✓",
+        Severity::Info => "·",
+        Severity::Warning => "!",
+        Severity::Problem => "✗",
+    };
+    let text = format!("{mark} {} ({})", f.name(), f.code());
+    paint(style, &text, tone(f))
+}
+
+/// `name (CODE)` without a mark, for table cells.
+pub(crate) fn cell(f: Finding, style: Style) -> comfy_table::Cell {
+    table::cell(style, &format!("{} ({})", f.name(), f.code()), tone(f))
+}
+
+/// Paint a string in a tone (outside tables).
+pub(crate) fn paint(style: Style, text: &str, tone: Tone) -> String {
+    match tone {
+        Tone::Plain => text.to_string(),
+        Tone::Good => style.good(text),
+        Tone::Bad => style.bad(text),
+        Tone::Warn => style.warn(text),
+        Tone::Dim => style.dim(text),
+        Tone::Bold => style.bold(text),
+        Tone::Accent => style.accent(text),
+    }
+}
+
+/// The finding as a JSON object: `{"name", "code", "severity", "meaning"}`.
+/// Every document that carries a finding uses this shape.
+pub(crate) fn json(f: Finding) -> Value {
+    json!({
+        "name": f.name(),
+        "code": f.code(),
+        "severity": f.severity().name(),
+        "meaning": f.meaning(),
+    })
+}
+
+/// A fix as a JSON object; the same shape in every document.
+pub(crate) fn fix_json(f: &Fix) -> Value {
+    json!({
+        "id": f.id,
+        "title": f.title,
+        "side": side_name(f.side),
+        "applies_to": f.applies_to,
+        "change": f.change,
+        "doc": f.doc,
+    })
+}
+
+/// Fixes as a JSON array.
+pub(crate) fn fixes_json(fixes: &[&Fix]) -> Value {
+    Value::Array(fixes.iter().map(|f| fix_json(f)).collect())
+}
+
+fn side_name(s: Side) -> &'static str {
+    s.name()
+}
+
+/// Human rendering of fixes: one block per fix, the change indented.
+pub(crate) fn fixes_human(fixes: &[&Fix], style: Style) -> String {
+    let mut out = String::new();
+    for f in fixes {
+        let _ = writeln!(
+            out,
+            "{} {}  {}",
+            style.accent("▸"),
+            style.bold(f.title),
+            style.dim(&format!("[{}] {} · {}", f.id, f.side.name(), f.applies_to))
+        );
+        for line in f.change.lines() {
+            let _ = writeln!(out, "    {line}");
+        }
+        let _ = writeln!(out, "    {}", style.dim(&format!("docs: {}", f.doc)));
+    }
+    out
+}
+
+/// A finding, its meaning (wrapped) and its fixes: the block every command
+/// prints under a problem.
+pub(crate) fn explained(f: Finding, style: Style) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{}", label(f, style));
+    let _ = writeln!(out, "  {}", table::wrap(style, f.meaning(), 2));
+    let fixes = f.fixes();
+    if !fixes.is_empty() {
+        let _ = writeln!(out, "{}", style.bold("Fixes (docs/verdicts.md):"));
+        out.push_str(&fixes_human(&fixes, style));
+    }
+    out
+}
+
+/// The envelope every JSON document and line shares: `type` (what the
+/// document is) and `schema` first, then the body's fields.
+pub(crate) fn document(kind: &str, body: Value) -> Value {
+    let mut out = Map::new();
+    out.insert("type".into(), Value::from(kind));
+    out.insert("schema".into(), Value::from(super::json::SCHEMA));
+    if let Value::Object(fields) = body {
+        for (k, v) in fields {
+            if k != "type" && k != "schema" && k != "event" {
+                out.insert(k, v);
+            }
+        }
+    }
+    Value::Object(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn envelope_puts_type_and_schema_first() {
+        let v = document("connection", json!({"event": "x", "a": 1}));
+        let keys: Vec<&String> = v
+            .as_object()
+            .map(|o| o.keys().collect())
+            .unwrap_or_default();
+        assert_eq!(keys, ["type", "schema", "a"]);
+    }
+
+    #[test]
+    fn every_finding_renders_with_its_name_and_code() {
+        for f in Finding::ALL {
+            let text = explained(f, Style::plain());
+            assert!(text.contains(f.name()) && text.contains(f.code()), "{text}");
+            assert_eq!(json(f)["code"], f.code());
+        }
+    }
+}

@@ -1,0 +1,104 @@
+//! The one table style: every table of every command is built here, so
+//! borders, width and colour follow the same rules everywhere.
+//!
+//! Colour is applied by comfy-table itself (per cell), which measures the
+//! text without its escape codes: coloured cells keep their padding and the
+//! borders line up. The table fits `Style::width` (COLUMNS or the terminal)
+//! and wraps long cells rather than overflowing.
+
+use comfy_table::{presets, Attribute, Cell, CellAlignment, Color, ContentArrangement, Table};
+
+use super::Style;
+
+/// How a cell reads: its colour and weight when colour is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Tone {
+    Plain,
+    Good,
+    Bad,
+    Warn,
+    Dim,
+    Bold,
+    Accent,
+}
+
+/// A table with the house style, a header row and the terminal's width.
+pub(crate) fn new(style: Style, header: &[&str]) -> Table {
+    let mut t = Table::new();
+    t.load_preset(if style.unicode {
+        presets::UTF8_FULL_CONDENSED
+    } else {
+        presets::ASCII_FULL_CONDENSED
+    })
+    .set_content_arrangement(ContentArrangement::Dynamic)
+    .set_width(style.width);
+    if style.color {
+        t.enforce_styling();
+    } else {
+        t.force_no_tty();
+    }
+    if !header.is_empty() {
+        t.set_header(header.iter().map(|h| cell(style, h, Tone::Bold)));
+    }
+    t
+}
+
+/// A cell in a tone; plain when colour is off.
+pub(crate) fn cell(style: Style, text: &str, tone: Tone) -> Cell {
+    let c = Cell::new(text);
+    if !style.color {
+        return c;
+    }
+    match tone {
+        Tone::Plain => c,
+        Tone::Good => c.fg(Color::Green).add_attribute(Attribute::Bold),
+        Tone::Bad => c.fg(Color::Red).add_attribute(Attribute::Bold),
+        Tone::Warn => c.fg(Color::Yellow).add_attribute(Attribute::Bold),
+        Tone::Dim => c.add_attribute(Attribute::Dim),
+        Tone::Bold => c.add_attribute(Attribute::Bold),
+        Tone::Accent => c.fg(Color::Cyan),
+    }
+}
+
+/// A right-aligned number cell.
+pub(crate) fn number(style: Style, n: impl std::fmt::Display) -> Cell {
+    cell(style, &n.to_string(), Tone::Plain).set_alignment(CellAlignment::Right)
+}
+
+/// Wrap prose to the style's width, indenting continuation lines by
+/// `indent` spaces (for notes and fixes under a table).
+pub(crate) fn wrap(style: Style, text: &str, indent: usize) -> String {
+    let width = usize::from(style.width).max(40);
+    let mut out = String::new();
+    let mut col = 0;
+    for word in text.split(' ') {
+        let len = word.chars().count();
+        if col > indent && col + 1 + len > width {
+            out.push('\n');
+            out.extend(std::iter::repeat_n(' ', indent));
+            col = indent;
+        } else if col > 0 {
+            out.push(' ');
+            col += 1;
+        }
+        out.push_str(word);
+        col += len;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wraps_at_the_width_with_an_indent() {
+        let s = Style::plain();
+        let text = "word ".repeat(40);
+        let wrapped = wrap(s, text.trim(), 4);
+        for line in wrapped.lines() {
+            assert!(line.chars().count() <= 80, "{line:?}");
+        }
+        assert!(wrapped.lines().skip(1).all(|l| l.starts_with("    ")));
+    }
+}
