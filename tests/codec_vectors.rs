@@ -3,7 +3,7 @@
 //! Also: every strict prefix of a valid header is incomplete.
 
 use ppctl::codec::{self, Decoded};
-use ppctl::render::json::HeaderJson;
+use ppctl::report::json::HeaderJson;
 use serde_json::Value;
 
 fn check(failures: &mut Vec<String>, name: &str, field: &str, got: Value, want: &Value) {

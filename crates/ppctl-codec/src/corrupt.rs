@@ -56,9 +56,13 @@ impl Corruption {
             Corruption::Command => "v2: command nibble 2 (neither LOCAL nor PROXY)",
             Corruption::Family => "v2: family nibble 4; v1: TCP4 and TCP6 swapped",
             Corruption::LengthShort => "v2: `len` one byte shorter than the address block needs",
-            Corruption::LengthLong => "v2: `len` 16 bytes longer than what is sent (the receiver waits)",
+            Corruption::LengthLong => {
+                "v2: `len` 16 bytes longer than what is sent (the receiver waits)"
+            }
             Corruption::Crc => "v2: a wrong CRC32C value (a CRC32C TLV is added if there is none)",
-            Corruption::TlvOverrun => "v2: a last TLV that declares more bytes than the header holds",
+            Corruption::TlvOverrun => {
+                "v2: a last TLV that declares more bytes than the header holds"
+            }
             Corruption::V1LeadingZero => "v1: the source port written with a leading zero",
             Corruption::V1LfOnly => "v1: the line ends with a bare LF",
             Corruption::Truncate => "either: only the first half of the header",

@@ -35,8 +35,12 @@ impl Encoding {
     /// What the encoding means, in one line (for `--help`).
     pub fn describe(self) -> &'static str {
         match self {
-            Encoding::Auto => "hex if it looks like hex, else escaped text (argument) or raw bytes (file, stdin)",
-            Encoding::Hex => "hex digits; whitespace, `0x`, `:`, `-` and `\\x` separators are ignored",
+            Encoding::Auto => {
+                "hex if it looks like hex, else escaped text (argument) or raw bytes (file, stdin)"
+            }
+            Encoding::Hex => {
+                "hex digits; whitespace, `0x`, `:`, `-` and `\\x` separators are ignored"
+            }
             Encoding::Text => "text with \\r \\n \\t \\0 \\\\ \\xNN escapes (for an argument)",
             Encoding::Raw => "the bytes as they are (for a file or stdin)",
         }
