@@ -162,3 +162,23 @@ fn write_pages(dir: &Path, pages: &[ManPage]) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// docs/verdicts.md's "reported by" column names subcommands that exist.
+    #[test]
+    fn findings_are_reported_by_real_subcommands() {
+        let cli = Cli::command();
+        for info in crate::judge::FINDINGS {
+            for name in info.reported_by {
+                assert!(
+                    cli.get_subcommands().any(|s| s.get_name() == *name),
+                    "{}: {name} is not a subcommand",
+                    info.name
+                );
+            }
+        }
+    }
+}

@@ -109,13 +109,11 @@ fn cell(text: &str) -> String {
 mod tests {
     use std::path::Path;
 
-    use clap::CommandFactory;
-
     use super::*;
 
     #[test]
-    fn reported_by_names_real_commands_in_order() {
-        let cli = crate::cli::Cli::command();
+    fn reported_by_is_in_column_order() {
+        // cmd::generate's tests check that these are real subcommands.
         for info in FINDINGS {
             assert!(!info.reported_by.is_empty(), "{}: no command", info.name);
             let mut last = None;
@@ -124,10 +122,6 @@ mod tests {
                 assert!(pos.is_some(), "{}: unknown command {name}", info.name);
                 assert!(pos > last, "{}: {name} out of order", info.name);
                 last = pos;
-                assert!(
-                    cli.get_subcommands().any(|s| s.get_name() == *name),
-                    "{name} is not a subcommand"
-                );
             }
         }
     }
