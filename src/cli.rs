@@ -13,9 +13,9 @@ PP-UNEXPECTED), the same in every command and in JSON; docs/verdicts.md lists
 them all with their fixes. `ppctl <command> --help` shows examples.
 
 Exit codes:
-  0    success: a valid header, no problem finding, every expectation met
-  1    check failed: a problem finding (docs/verdicts.md), a header that is
-       not valid, or an --expect... not met
+  0    success: a valid header, no problem finding, expectations met
+  1    check failed: a problem finding (docs/verdicts.md), a header
+       that is not valid, or an --expect... not met
   2    usage or I/O error: ppctl could not do its job
   130  interrupted (SIGINT) before finishing";
 

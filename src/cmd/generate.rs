@@ -110,6 +110,22 @@ fn render(cmd: &clap::Command, see_also: &[String]) -> Result<Vec<u8>> {
         .source(format!("ppctl {}", env!("CARGO_PKG_VERSION")))
         .render(&mut out)
         .map_err(|e| Error::io("rendering the man page", e))?;
+    // clap_mangen heads the after-help text "EXTRA": name it for what it
+    // holds.
+    let after = cmd
+        .get_after_long_help()
+        .or_else(|| cmd.get_after_help())
+        .map(|t| t.to_string())
+        .unwrap_or_default();
+    let heading = match (after.contains("Examples:"), after.contains("Exit codes:")) {
+        (true, true) => ".SH \"EXAMPLES AND EXIT STATUS\"\n",
+        (true, false) => ".SH EXAMPLES\n",
+        (false, true) => ".SH \"EXIT STATUS\"\n",
+        (false, false) => ".SH NOTES\n",
+    };
+    let mut out = String::from_utf8_lossy(&out)
+        .replacen(".SH EXTRA\n", heading, 1)
+        .into_bytes();
     if !see_also.is_empty() {
         let mut roff = Roff::new();
         roff.control("SH", ["SEE ALSO"]);
