@@ -8,10 +8,14 @@ use clap::{Parser, Subcommand};
 use crate::report::ColorChoice;
 
 pub const EXIT_CODES: &str = "\
+Every verdict is a finding with one name and code (unexpected-header,
+PP-UNEXPECTED), the same in every command and in JSON; docs/verdicts.md lists
+them all with their fixes. `ppctl <command> --help` shows examples.
+
 Exit codes:
-  0    success: a valid header, or every expectation met
-  1    check failed: invalid, incomplete or missing header; an expectation
-       not met; a problem verdict in a capture
+  0    success: a valid header, no problem finding, expectations met
+  1    check failed: a problem finding (docs/verdicts.md), a header
+       that is not valid, or an --expect... not met
   2    usage or I/O error: ppctl could not do its job
   130  interrupted (SIGINT) before finishing";
 
@@ -47,7 +51,7 @@ pub enum Command {
     Pcap(crate::cmd::pcap::PcapArgs),
     /// Print shell completions to stdout.
     Completions(crate::cmd::generate::CompletionsArgs),
-    /// Write the man page (docs/ppctl.1 by default).
+    /// Write the man pages: the top page to stdout, or every page into --dir.
     Man(crate::cmd::generate::ManArgs),
 }
 

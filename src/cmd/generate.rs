@@ -1,16 +1,24 @@
-//! Shell completions and the man page, generated from the same clap
-//! definition as `--help`, so they can't drift (tests check the committed
-//! copies in completions/ and docs/).
+//! Shell completions and the man pages, generated from the same clap
+//! definition as `--help`, so they can't drift (tests/generated.rs checks
+//! the committed copies in completions/ and docs/man/).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::CommandFactory;
 use clap_complete::Shell;
+use clap_mangen::roff::{bold, roman, Roff};
 
 use crate::cli::Cli;
 use crate::error::{Error, ExitCode, Result};
 
 #[derive(Debug, clap::Args)]
+#[command(after_help = "\
+Examples:
+  ppctl completions bash > /etc/bash_completion.d/ppctl
+  ppctl completions zsh > \"${fpath[1]}/_ppctl\"
+  ppctl completions fish > ~/.config/fish/completions/ppctl.fish
+
+Exit codes: 0 written, 2 I/O error.")]
 pub struct CompletionsArgs {
     /// The shell: bash, zsh, fish, elvish or powershell.
     #[arg(value_enum)]
@@ -18,10 +26,19 @@ pub struct CompletionsArgs {
 }
 
 #[derive(Debug, clap::Args)]
+#[command(after_help = "\
+Examples:
+  ppctl man | man -l -
+  ppctl man --dir /usr/local/share/man/man1
+  ppctl man --dir docs/man
+
+Exit codes: 0 written, 2 I/O error.")]
 pub struct ManArgs {
-    /// Where to write the roff page; `-` for stdout.
-    #[arg(long, short, default_value = "docs/ppctl.1")]
-    pub output: PathBuf,
+    /// Write ppctl.1 and one page per subcommand (ppctl-send.1, ppctl-listen.1, ...)
+    /// into DIR, creating it if needed. Without --dir, the top page (ppctl.1) goes to
+    /// stdout.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
 }
 
 /// The completion script for `shell`.
@@ -31,12 +48,105 @@ pub fn completion_script(shell: Shell) -> Vec<u8> {
     out
 }
 
-/// The man page (roff).
+/// One man page: its file name (`ppctl-send.1`) and its roff source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ManPage {
+    pub file: String,
+    pub roff: Vec<u8>,
+}
+
+/// The CLI as the man pages show it: no `help` subcommand (it has no page;
+/// `--help` is listed on every page).
+fn man_command() -> clap::Command {
+    let mut cmd = Cli::command().disable_help_subcommand(true);
+    cmd.build();
+    cmd
+}
+
+/// The top page (ppctl.1): every option, every subcommand with its
+/// one-line summary, the exit codes, and SEE ALSO the subcommands' pages.
 pub fn man_page() -> Result<Vec<u8>> {
+    let cmd = man_command();
+    let subpages: Vec<String> = subcommands(&cmd)
+        .map(|s| page_name(&cmd, s.get_name()))
+        .collect();
+    render(&cmd, &subpages)
+}
+
+/// Every page: ppctl.1 first, then one per subcommand (ppctl-send.1, ...),
+/// in `--help` order. Each subcommand page points back to ppctl(1).
+pub fn man_pages() -> Result<Vec<ManPage>> {
+    let cmd = man_command();
+    let top = cmd.get_name().to_string();
+    let mut pages = vec![ManPage {
+        file: format!("{top}.1"),
+        roff: man_page()?,
+    }];
+    for sub in subcommands(&cmd) {
+        let name = page_name(&cmd, sub.get_name());
+        pages.push(ManPage {
+            file: format!("{name}.1"),
+            roff: render(sub, std::slice::from_ref(&top))?,
+        });
+    }
+    Ok(pages)
+}
+
+fn subcommands(cmd: &clap::Command) -> impl Iterator<Item = &clap::Command> {
+    cmd.get_subcommands().filter(|s| !s.is_hide_set())
+}
+
+/// `ppctl-send`: the page name clap_mangen gives a subcommand (and lists
+/// in the top page's SUBCOMMANDS section).
+fn page_name(cmd: &clap::Command, sub: &str) -> String {
+    format!("{}-{sub}", cmd.get_name())
+}
+
+/// A page, then a SEE ALSO section naming `see_also` (pages in section 1).
+fn render(cmd: &clap::Command, see_also: &[String]) -> Result<Vec<u8>> {
     let mut out = Vec::new();
-    clap_mangen::Man::new(Cli::command())
+    // Every page's footer names the package, not the subcommand.
+    clap_mangen::Man::new(cmd.clone())
+        .source(format!("ppctl {}", env!("CARGO_PKG_VERSION")))
         .render(&mut out)
         .map_err(|e| Error::io("rendering the man page", e))?;
+    // clap_mangen heads the after-help text "EXTRA": name it for what it
+    // holds.
+    let after = cmd
+        .get_after_long_help()
+        .or_else(|| cmd.get_after_help())
+        .map(|t| t.to_string())
+        .unwrap_or_default();
+    let heading = match (after.contains("Examples:"), after.contains("Exit codes:")) {
+        (true, true) => ".SH \"EXAMPLES AND EXIT STATUS\"\n",
+        (true, false) => ".SH EXAMPLES\n",
+        (false, true) => ".SH \"EXIT STATUS\"\n",
+        (false, false) => ".SH NOTES\n",
+    };
+    let mut out = String::from_utf8_lossy(&out)
+        .replacen(".SH EXTRA\n", heading, 1)
+        .into_bytes();
+    if !see_also.is_empty() {
+        let mut roff = Roff::new();
+        roff.control("SH", ["SEE ALSO"]);
+        let last = see_also.len() - 1;
+        let mut line = Vec::new();
+        for (i, page) in see_also.iter().enumerate() {
+            line.push(bold(page.as_str()));
+            line.push(roman(if i == last { "(1)" } else { "(1), " }));
+        }
+        roff.text(line);
+        // Every roff document starts with the same preamble; the page
+        // already has it.
+        let preamble = Roff::new().render();
+        let section = roff.render();
+        out.extend_from_slice(
+            section
+                .strip_prefix(&preamble)
+                .unwrap_or(&section)
+                .as_bytes(),
+        );
+    }
     Ok(out)
 }
 
@@ -47,13 +157,44 @@ pub fn completions(args: &CompletionsArgs) -> Result<ExitCode> {
 }
 
 pub fn man(args: &ManArgs) -> Result<ExitCode> {
-    let page = man_page()?;
-    if args.output.as_os_str() == "-" {
-        super::print(&String::from_utf8_lossy(&page))?;
-    } else {
-        std::fs::write(&args.output, page)
-            .map_err(|e| Error::io(format!("writing {}", args.output.display()), e))?;
-        eprintln!("wrote {}", args.output.display());
+    match &args.dir {
+        None => super::print(&String::from_utf8_lossy(&man_page()?))?,
+        Some(dir) => {
+            let pages = man_pages()?;
+            write_pages(dir, &pages)?;
+            eprintln!("wrote {} man pages to {}", pages.len(), dir.display());
+        }
     }
     Ok(ExitCode::Success)
+}
+
+fn write_pages(dir: &Path, pages: &[ManPage]) -> Result<()> {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
+    for page in pages {
+        let path = dir.join(&page.file);
+        std::fs::write(&path, &page.roff)
+            .map_err(|e| Error::io(format!("writing {}", path.display()), e))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// docs/verdicts.md's "reported by" column names subcommands that exist.
+    #[test]
+    fn findings_are_reported_by_real_subcommands() {
+        let cli = Cli::command();
+        for info in crate::judge::FINDINGS {
+            for name in info.reported_by {
+                assert!(
+                    cli.get_subcommands().any(|s| s.get_name() == *name),
+                    "{}: {name} is not a subcommand",
+                    info.name
+                );
+            }
+        }
+    }
 }

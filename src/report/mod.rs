@@ -10,5 +10,7 @@ pub mod json;
 pub mod style;
 #[allow(dead_code)]
 pub(crate) mod table;
+#[cfg(test)] // only its test writes docs/verdicts.md
+mod verdicts;
 
 pub use style::{ColorChoice, Style};
