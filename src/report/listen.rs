@@ -9,7 +9,7 @@ use serde_json::{json, Map, Value};
 
 use super::finding::{self, document};
 use super::json::{EndpointJson, HeaderJson, SniffJson};
-use super::{hexdump, Style};
+use super::{hexdump, table, Style};
 use crate::judge::{Finding, Severity};
 use crate::listen::nginx;
 use crate::listen::record::Data;
@@ -159,12 +159,14 @@ pub(crate) fn connection_human(rec: &ConnRecord, style: Style) -> String {
         }
     }
     if let Some(t) = &rec.error {
-        let _ = writeln!(out, "    error: {}", style.bad(t));
+        out.push_str(&detail(style, "error", t, true));
     }
-    for (label, text) in [("log", &rec.log), ("note", &rec.note)] {
-        if let Some(t) = text {
-            let _ = writeln!(out, "    {label}: {t}");
-        }
+    if let Some(t) = &rec.log {
+        // nginx's words, verbatim (one line, as in its error log).
+        let _ = writeln!(out, "    log: {t}");
+    }
+    if let Some(t) = &rec.note {
+        out.push_str(&detail(style, "note", t, false));
     }
     if let Some(d) = &rec.data {
         let looks = crate::sniff::classify(&d.kept);
@@ -173,6 +175,21 @@ pub(crate) fn connection_human(rec: &ConnRecord, style: Style) -> String {
         for l in hexdump::classic(shown, None, style).lines() {
             let _ = writeln!(out, "    {l}");
         }
+    }
+    out
+}
+
+/// An indented `label: prose` detail line, wrapped to the width.
+fn detail(style: Style, label: &str, text: &str, bad: bool) -> String {
+    let narrower = Style {
+        width: style.width.saturating_sub(4),
+        ..style
+    };
+    let wrapped = table::wrap(narrower, &format!("{label}: {text}"), 4);
+    let mut out = String::new();
+    for l in wrapped.lines() {
+        let l = if bad { style.bad(l) } else { l.to_string() };
+        let _ = writeln!(out, "    {l}");
     }
     out
 }
@@ -320,6 +337,19 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("docs/verdicts.md"), "{text}");
+    }
+
+    #[test]
+    fn details_fit_80_columns() {
+        let mut rec = record(Mode::Require, b"PROXY TCP4 1.2", Arrived::TimedOut);
+        rec.error = Some("no complete PROXY header within --header-timeout 5s (14 bytes arrived); a server-speaks-first protocol, or a sender that sends no header".into());
+        rec.note = Some("word ".repeat(40));
+        let text = connection_human(&rec, Style::plain());
+        for l in text.lines().skip(1) {
+            assert!(l.chars().count() <= 80, "{l:?}");
+            assert!(l.starts_with("    "), "{l:?}");
+        }
+        assert!(text.contains("header-timeout (PP-SERVER-FIRST)"), "{text}");
     }
 
     #[test]
