@@ -38,7 +38,7 @@ is explained in docs/verdicts.md.
 Exit codes:
   0    stopped (SIGINT/SIGTERM, or --count reached); every expectation met
   1    an --expect-src/--expect-version expectation was not met
-  2    usage or I/O error (a bad ADDR, a port in use, stdout closed)
+  2    usage or I/O error (a bad ADDR or flag, a port in use)
   130  a signal came before --count N connections";
 
 /// A duration flag's value, shown in `--help` the way it is typed (`5s`,
