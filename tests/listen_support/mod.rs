@@ -126,7 +126,7 @@ impl Listen {
         (status, out)
     }
 
-    /// Records (event = connection) and the summary from `finish`'s lines.
+    /// Records (type = connection) and the summary from `finish`'s lines.
     pub fn split(lines: &[Value]) -> (Vec<Value>, Value) {
         let records = lines
             .iter()
