@@ -98,7 +98,10 @@ fn garbage_flood_is_closed_and_leaks_no_fd() {
     }
     assert!(served(&talk(port, &valid_request(), false)));
     let records: Vec<Value> = (0..=FLOOD).map(|_| l.next_json()).collect();
-    let proxied = records.iter().filter(|r| r["verdict"] == "proxy").count();
+    let proxied = records
+        .iter()
+        .filter(|r| r["finding"]["name"] == "proxied")
+        .count();
     assert_eq!(proxied, 1, "only the valid client is proxied");
     let after = fds_settle(pid, before);
     assert_eq!(before, after, "open fds before {before}, after {after}");
@@ -145,7 +148,7 @@ fn stalled_v2_claims_keep_memory_bounded() {
         let socks = stalled_claims(l.port, N, EXTRA);
         for _ in 0..N {
             let r = l.next_json();
-            assert_eq!(r["verdict"], "timeout", "round {round}: {r}");
+            assert_eq!(r["finding"]["name"], "header-timeout", "round {round}: {r}");
             assert_eq!(r["bytes_in"], (16 + EXTRA) as u64, "{r}");
         }
         drop(socks);
@@ -218,7 +221,7 @@ fn max_conns_is_enforced() {
     drop(first);
     let freed = l.next_json();
     assert_eq!(
-        freed["verdict"], "closed",
+        freed["finding"]["name"], "client-closed",
         "the silent client that left: {freed}"
     );
     third.set_read_timeout(Some(BOUND)).expect("timeout");
@@ -226,9 +229,9 @@ fn max_conns_is_enforced() {
     let _ = third.read_to_end(&mut reply);
     assert!(served(&reply), "{}", String::from_utf8_lossy(&reply));
     let r = l.next_json();
-    assert_eq!(r["verdict"], "proxy", "{r}");
+    assert_eq!(r["finding"]["name"], "proxied", "{r}");
     drop(second);
-    assert_eq!(l.next_json()["verdict"], "closed");
+    assert_eq!(l.next_json()["finding"]["name"], "client-closed");
     l.term();
     let (status, _) = l.finish();
     assert_eq!(status.code(), Some(0));
@@ -284,9 +287,9 @@ fn concurrent_byte_at_a_time_senders() {
         assert!(t.join().expect("slow sender"), "a slow sender was served");
     }
     let records: Vec<Value> = (0..SLOW + DRIP).map(|_| l.next_json()).collect();
-    let count = |v: &str| records.iter().filter(|r| r["verdict"] == v).count();
-    assert_eq!(count("proxy"), SLOW);
-    assert_eq!(count("timeout"), DRIP);
+    let count = |v: &str| records.iter().filter(|r| r["finding"]["name"] == v).count();
+    assert_eq!(count("proxied"), SLOW);
+    assert_eq!(count("header-timeout"), DRIP);
     drop(drips);
     l.term();
     let (status, _) = l.finish();

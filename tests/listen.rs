@@ -18,7 +18,7 @@ fn sa(s: &str) -> SocketAddr {
 /// Start, run `clients`, wait for exit; return (exit code, records, summary).
 fn session(args: &[&str], clients: impl FnOnce(u16)) -> (i32, Vec<Value>, Value) {
     let l = Listen::start(args);
-    assert_eq!(l.next_json_first()["event"], "listening");
+    assert_eq!(l.next_json_first()["type"], "listening");
     clients(l.port);
     let (status, lines) = l.finish();
     let (records, summary) = Listen::split(&lines);
@@ -38,7 +38,7 @@ impl First for Listen {
 fn first_line_says_where_it_listens() {
     let l = Listen::start(&["--count", "1"]);
     let first = l.next_json_first();
-    assert_eq!(first["event"], "listening");
+    assert_eq!(first["type"], "listening");
     assert_eq!(first["mode"], "auto");
     assert!(l.port > 0);
     drop(l);
@@ -65,7 +65,12 @@ fn v1_header_is_decoded_and_whoami_shows_it() {
     assert!(text.contains("proxy_protocol_port: 40000\n"), "{text}");
     assert!(text.contains("proxy_protocol_server_port: 443\n"), "{text}");
     let r = &recs[0];
-    assert_eq!(r["verdict"], "proxy");
+    assert_eq!(r["type"], "connection");
+    assert_eq!(r["schema"], 2);
+    assert_eq!(r["finding"]["name"], "proxied");
+    assert_eq!(r["finding"]["code"], "PP-OK");
+    assert_eq!(r["pairing"]["name"], "spoofable");
+    assert_eq!(r["pairing"]["code"], "PP-SPOOF");
     assert_eq!(r["spoofable"], true);
     assert_eq!(r["header"]["version"], 1);
     assert_eq!(r["header"]["command"], "PROXY");
@@ -73,7 +78,7 @@ fn v1_header_is_decoded_and_whoami_shows_it() {
     assert_eq!(r["client"]["address"], "192.0.2.10");
     assert_eq!(r["request"], "GET / HTTP/1.1");
     assert_eq!(r["reply"], "whoami");
-    assert_eq!(summary["verdicts"]["proxy"], 1);
+    assert_eq!(summary["findings"]["proxied"], 1);
     assert_eq!(summary["versions"]["v1"], 1);
 }
 
@@ -121,7 +126,7 @@ fn no_header_in_auto_is_direct_and_accept_json_is_honoured() {
     let page: Value = serde_json::from_str(&body(&reply)).expect("whoami JSON");
     assert_eq!(page["proxy_protocol_addr"], Value::Null);
     assert_eq!(page["realip_remote_addr"], "127.0.0.1");
-    assert_eq!(recs[0]["verdict"], "direct");
+    assert_eq!(recs[0]["finding"]["name"], "plain");
     assert_eq!(recs[0]["header"], Value::Null);
 }
 
@@ -131,7 +136,7 @@ fn garbage_is_logged_as_hex_and_closed_or_echoed() {
         let reply = talk(port, b"\x00\x01binary\xff", false);
         assert!(reply.is_empty());
     });
-    assert_eq!(recs[0]["verdict"], "direct");
+    assert_eq!(recs[0]["finding"]["name"], "plain");
     assert_eq!(recs[0]["data"]["hex"], "000162696e617279ff");
     assert_eq!(recs[0]["reply"], "none");
 
@@ -157,19 +162,19 @@ fn require_mode_logs_broken_header_like_nginx_and_closes() {
         assert!(String::from_utf8_lossy(&talk(port, &ok, false)).starts_with("HTTP/1.1 200 OK"));
     });
     assert_eq!(code, 0);
-    assert_eq!(recs[0]["verdict"], "missing");
+    assert_eq!(recs[0]["finding"]["name"], "missing-header");
     assert_eq!(
         recs[0]["log"],
         "broken header: \"GET / HTTP/1.1\\x0D\\x0AHost: test\\x0D\\x0AConnection: close\\x0D\\x0A\\x0D\\x0A\" while reading PROXY protocol"
     );
-    assert_eq!(recs[1]["verdict"], "invalid");
+    assert_eq!(recs[1]["finding"]["name"], "invalid-header");
     assert_eq!(recs[1]["header"]["error"]["kind"], "v1-port-range");
     assert!(recs[1]["log"]
         .as_str()
         .unwrap_or("")
         .starts_with("broken header: \"PROXY TCP4"));
-    assert_eq!(recs[2]["verdict"], "proxy");
-    assert_eq!(summary["verdicts"]["missing"], 1);
+    assert_eq!(recs[2]["finding"]["name"], "proxied");
+    assert_eq!(summary["findings"]["missing-header"], 1);
 }
 
 #[test]
@@ -195,7 +200,14 @@ Content-Length: 157\r\nConnection: close\r\n\r\n<html>\r\n<head><title>400 Bad R
 <center><h1>400 Bad Request</h1></center>\r\n<hr><center>nginx/1.22.1</center>\r\n</body>\r\n</html>\r\n"
     );
     assert!(text[date_start..date_end].ends_with(" GMT"));
-    assert_eq!(recs[0]["verdict"], "unexpected");
+    assert_eq!(recs[0]["finding"]["name"], "unexpected-header");
+    assert_eq!(recs[0]["finding"]["code"], "PP-UNEXPECTED");
+    assert_eq!(recs[0]["finding"]["severity"], "problem");
+    assert_eq!(
+        recs[0]["fixes"][0]["id"], "ingress-nginx-use-proxy-protocol",
+        "fixes come from the shared table"
+    );
+    assert_eq!(recs[0]["pairing"], Value::Null, "off mode takes no header");
     assert_eq!(recs[0]["reply"], "bad-request");
     assert_eq!(
         recs[0]["log"],
@@ -216,13 +228,18 @@ fn trust_decides_who_may_send_a_header() {
         assert_eq!(page["realip_remote_addr"], "192.0.2.10");
     });
     assert_eq!(recs[0]["spoofable"], false);
-    assert_eq!(recs[0]["verdict"], "proxy");
+    assert_eq!(
+        recs[0]["pairing"],
+        Value::Null,
+        "a trust list: not spoofable"
+    );
+    assert_eq!(recs[0]["finding"]["name"], "proxied");
     // Not trusted, auto: header ignored with a note, the peer is the client.
     let (_, recs, _) = session(&["--count", "1", "--trust", "10.0.0.0/8"], |port| {
         let page: Value = serde_json::from_str(&body(&talk(port, &header(), false))).expect("JSON");
         assert_eq!(page["realip_remote_addr"], "127.0.0.1");
     });
-    assert_eq!(recs[0]["verdict"], "untrusted");
+    assert_eq!(recs[0]["finding"]["name"], "untrusted-source");
     assert!(recs[0]["note"].as_str().unwrap_or("").contains("ignored"));
     assert_eq!(recs[0]["client"]["address"], "127.0.0.1");
     // Not trusted, require: rejected.
@@ -239,7 +256,7 @@ fn trust_decides_who_may_send_a_header() {
             assert!(talk(port, &header(), false).is_empty());
         },
     );
-    assert_eq!(recs[0]["verdict"], "untrusted");
+    assert_eq!(recs[0]["finding"]["name"], "untrusted-source");
     assert_eq!(recs[0]["reply"], "none");
 }
 
@@ -290,14 +307,14 @@ fn sigterm_prints_every_line_and_a_summary() {
     talk(l.port, GET, false);
     // Every line is out before the signal: read them as they come.
     let recs: Vec<Value> = (0..4).map(|_| l.next_json()).collect();
-    assert!(recs.iter().all(|r| r["event"] == "connection"));
+    assert!(recs.iter().all(|r| r["type"] == "connection"));
     l.term();
     let (status, lines) = l.finish();
     assert_eq!(status.code(), Some(0));
     let (_, summary) = Listen::split(&lines);
     assert_eq!(summary["connections"], 4);
-    assert_eq!(summary["verdicts"]["proxy"], 3);
-    assert_eq!(summary["verdicts"]["direct"], 1);
+    assert_eq!(summary["findings"]["proxied"], 3);
+    assert_eq!(summary["findings"]["plain"], 1);
     assert_eq!(summary["interrupted"], true);
 }
 
@@ -308,7 +325,7 @@ fn sigterm_drains_a_connection_in_flight() {
     idle.write_all(b"PROXY TCP4 1.2").expect("partial header");
     // Make sure the server has it before stopping: a served client after it.
     talk(l.port, GET, false);
-    assert_eq!(l.next_json()["verdict"], "direct");
+    assert_eq!(l.next_json()["finding"]["name"], "plain");
     l.term();
     let (status, lines) = l.finish();
     assert_eq!(status.code(), Some(0));
@@ -318,7 +335,7 @@ fn sigterm_drains_a_connection_in_flight() {
         1,
         "the in-flight connection still gets its line"
     );
-    assert_eq!(recs[0]["verdict"], "interrupted");
+    assert_eq!(recs[0]["finding"]["name"], "interrupted");
     assert_eq!(summary["connections"], 2);
 }
 
@@ -341,8 +358,8 @@ fn max_conns_queues_instead_of_refusing() {
             assert!(String::from_utf8_lossy(&reply).starts_with("HTTP/1.1 200 OK"));
         },
     );
-    assert_eq!(recs[0]["verdict"], "timeout");
-    assert_eq!(recs[1]["verdict"], "direct");
+    assert_eq!(recs[0]["finding"]["name"], "header-timeout");
+    assert_eq!(recs[1]["finding"]["name"], "plain");
 }
 
 #[test]
@@ -364,12 +381,12 @@ fn header_timeout_closes_a_silent_client() {
             assert!(listen_support::read_all(&mut s).is_empty());
         },
     );
-    assert_eq!(recs[0]["verdict"], "timeout");
+    assert_eq!(recs[0]["finding"]["name"], "header-timeout");
     assert_eq!(
         recs[0]["log"],
         "client timed out while reading PROXY protocol"
     );
-    assert_eq!(recs[1]["verdict"], "timeout");
+    assert_eq!(recs[1]["finding"]["name"], "header-timeout");
     assert_eq!(recs[1]["bytes_in"], 11);
 }
 
@@ -402,7 +419,7 @@ fn udp_decodes_a_header_per_datagram() {
     assert_eq!(recs[0]["transport"], "udp");
     assert_eq!(recs[0]["header"]["protocol"], "UDP4");
     assert_eq!(recs[0]["client"]["address"], "192.0.2.10");
-    assert_eq!(recs[1]["verdict"], "direct");
+    assert_eq!(recs[1]["finding"]["name"], "plain");
 }
 
 #[test]
@@ -419,6 +436,25 @@ fn bad_arguments_are_usage_errors() {
         .expect("run");
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a CIDR"));
+    // Issue 11: a zero header timeout would time out every connection.
+    for zero in ["0", "0s", "0ms"] {
+        let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("ppctl"))
+            .args(["listen", ":0", "--header-timeout", zero])
+            .output()
+            .expect("run");
+        assert_eq!(out.status.code(), Some(2), "--header-timeout {zero}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("--header-timeout") && err.contains("would time out every connection"),
+            "{err}"
+        );
+    }
+    let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("ppctl"))
+        .args(["listen", ":0", "--proxy-protocol", "sometimes"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("auto"));
 }
 
 #[test]
@@ -461,22 +497,28 @@ fn human_lines_show_header_verdict_and_summary() {
     assert_eq!(status.code(), Some(0));
     let text = lines.join("\n");
     assert!(
-        text.contains("v1 PROXY 192.0.2.10:40000 -> 198.51.100.1:443 proxy (spoofable) \"GET / HTTP/1.1\" reply=whoami"),
+        text.contains("v1 PROXY 192.0.2.10:40000 -> 198.51.100.1:443 proxied (PP-OK) spoofable (PP-SPOOF) \"GET / HTTP/1.1\" reply=whoami"),
         "{text}"
     );
-    assert!(text.contains("no header direct"), "{text}");
+    assert!(
+        text.contains("no header plain (PP-PLAIN) spoofable (PP-SPOOF)"),
+        "{text}"
+    );
     assert!(text.contains("    00000000  00 01 02"), "{text}");
     assert!(
-        text.contains("summary: 2 connection(s): 1 proxy, 1 direct"),
+        text.contains("summary: 2 connection(s): 1 proxied, 1 plain (served: 1 none, 1 v1); 2 spoofable (PP-SPOOF)"),
         "{text}"
     );
+    // The warning is explained once, with its fixes and where to read more.
+    assert!(text.contains("! spoofable (PP-SPOOF)"), "{text}");
+    assert!(text.contains("Fixes (docs/verdicts.md):"), "{text}");
 }
 
 #[test]
 fn sigint_stops_like_sigterm() {
     let l = Listen::start(&[]);
     talk(l.port, GET, false);
-    assert_eq!(l.next_json()["verdict"], "direct");
+    assert_eq!(l.next_json()["finding"]["name"], "plain");
     let ok = std::process::Command::new("kill")
         .args(["-INT", &l.pid().to_string()])
         .status()
@@ -487,4 +529,38 @@ fn sigint_stops_like_sigterm() {
     assert_eq!(status.code(), Some(0));
     let (_, summary) = Listen::split(&lines);
     assert_eq!(summary["connections"], 1);
+}
+
+#[test]
+fn help_ends_with_examples_and_exit_codes_and_shows_engine_defaults() {
+    let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("ppctl"))
+        .args(["listen", "--help"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(0));
+    let help = String::from_utf8_lossy(&out.stdout);
+    let examples = help.find("Examples:").expect("an Examples block");
+    let codes = help.find("Exit codes:").expect("exit codes");
+    assert!(examples < codes, "{help}");
+    assert!(help[examples..].contains("ppctl listen :8080"), "{help}");
+    assert!(help.contains("[default: 5s]"), "{help}");
+    assert!(help.contains("[default: 4096]"), "{help}");
+    assert!(help.contains("[default: auto]"), "{help}");
+    assert!(!help.contains("field-guide"), "{help}");
+}
+
+#[test]
+fn a_stacked_header_is_named() {
+    let mut reply = Vec::new();
+    let (_, recs, summary) = session(&["--count", "1", "--trust", "127.0.0.1"], |port| {
+        let mut b = v1("192.0.2.10", "198.51.100.1", 40000, 443);
+        b.extend_from_slice(&v1("203.0.113.5", "198.51.100.1", 50000, 443));
+        b.extend_from_slice(GET);
+        reply = talk(port, &b, false);
+    });
+    assert!(reply.is_empty(), "not HTTP: closed");
+    assert_eq!(recs[0]["finding"]["name"], "stacked-header");
+    assert_eq!(recs[0]["finding"]["code"], "PP-DOUBLE");
+    assert_eq!(recs[0]["fixes"][0]["id"], "single-header-hop");
+    assert_eq!(summary["findings"]["stacked-header"], 1);
 }

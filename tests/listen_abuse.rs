@@ -37,7 +37,7 @@ fn a_thousand_silent_clients_do_not_starve_a_valid_one() {
     assert!(served(&talk(l.port, &ok, false)));
     let first = l.next_json();
     assert_eq!(
-        first["verdict"], "proxy",
+        first["finding"]["name"], "proxied",
         "the valid client is reported first: {first}"
     );
     // Each silent one is closed by the server at the header timeout.
@@ -50,9 +50,12 @@ fn a_thousand_silent_clients_do_not_starve_a_valid_one() {
     assert_eq!(status.code(), Some(0));
     let (recs, summary) = Listen::split(&lines);
     assert_eq!(recs.len(), IDLE);
-    let odd: Vec<&serde_json::Value> = recs.iter().filter(|r| r["verdict"] != "timeout").collect();
+    let odd: Vec<&serde_json::Value> = recs
+        .iter()
+        .filter(|r| r["finding"]["name"] != "header-timeout")
+        .collect();
     assert!(odd.is_empty(), "{odd:?}");
-    assert_eq!(summary["verdicts"]["timeout"], IDLE as u64);
+    assert_eq!(summary["findings"]["header-timeout"], IDLE as u64);
     assert!(before > 0);
 }
 
@@ -129,7 +132,7 @@ fn byte_at_a_time_sender_is_served() {
     let (_, lines) = l.finish();
     let (recs, _) = Listen::split(&lines);
     assert_eq!(recs[0]["header"]["version"], 2);
-    assert_eq!(recs[0]["verdict"], "proxy");
+    assert_eq!(recs[0]["finding"]["name"], "proxied");
     assert_eq!(recs[1]["header"]["version"], 1);
 }
 
@@ -152,11 +155,11 @@ fn claim_65535(args: &[&str]) -> serde_json::Value {
 fn v2_claiming_65535_is_capped_or_timed_out() {
     // Default cap (4096): refused as soon as the 16-byte prefix is in.
     let r = claim_65535(&[]);
-    assert_eq!(r["verdict"], "too-large");
+    assert_eq!(r["finding"]["name"], "header-too-large");
     assert!(r["error"].as_str().unwrap_or("").contains("65551"));
     // Cap raised to the maximum: it waits, then the header timeout ends it.
     let r = claim_65535(&["--max-header", "65551", "--header-timeout", "300ms"]);
-    assert_eq!(r["verdict"], "timeout");
+    assert_eq!(r["finding"]["name"], "header-timeout");
     assert_eq!(r["bytes_in"], 28);
 }
 
@@ -181,9 +184,9 @@ fn half_closed_sockets() {
     let (_, lines) = l.finish();
     let (recs, _) = Listen::split(&lines);
     assert_eq!(recs[0]["reply"], "whoami");
-    assert_eq!(recs[1]["verdict"], "invalid");
+    assert_eq!(recs[1]["finding"]["name"], "invalid-header");
     assert_eq!(recs[1]["header"]["error"]["kind"], "truncated");
-    assert_eq!(recs[2]["verdict"], "proxy");
+    assert_eq!(recs[2]["finding"]["name"], "proxied");
     assert_eq!(recs[2]["reply"], "none");
 }
 

@@ -58,7 +58,7 @@ fn nginx_stream_proxy_protocol_on_shows_the_real_client() {
     let (status, lines) = l.finish();
     assert_eq!(status.code(), Some(0));
     let (recs, _) = Listen::split(&lines);
-    assert_eq!(recs[0]["verdict"], "proxy");
+    assert_eq!(recs[0]["finding"]["name"], "proxied");
     assert_eq!(recs[0]["header"]["version"], 1);
     assert_eq!(recs[0]["client"]["port"], client_port);
 }
@@ -96,7 +96,7 @@ fn haproxy_send_proxy_v2_tlvs_are_decoded_and_crc_verified() {
     assert_eq!(status.code(), Some(0));
     let (recs, _) = Listen::split(&lines);
     for r in &recs {
-        assert_eq!(r["verdict"], "proxy");
+        assert_eq!(r["finding"]["name"], "proxied");
         assert_eq!(r["header"]["version"], 2);
         assert!(
             r["header"]["crc32c"].is_string(),

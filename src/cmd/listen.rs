@@ -1,56 +1,115 @@
 //! `ppctl listen ADDR...`: flags and wiring around [`crate::listen::run`].
 //!
 //! Output goes to stdout, one line per event, in order: first
-//! `listening on ADDR...` (with `--json`: `{"event":"listening",...}`), then
+//! `listening on ADDR...` (with `--json`: `{"type":"listening",...}`), then
 //! one line per connection, then the summary on stop. A writer thread owns
 //! stdout and flushes every line, so nothing is lost when the server stops.
 
-use crate::cli::parse_duration;
+use std::fmt;
 use std::io::{self, BufWriter, Write};
 use std::net::IpAddr;
 use std::time::Duration;
 
 use ipnet::IpNet;
-use serde::Serialize;
 use tokio::sync::mpsc::{self, error::TryRecvError};
 
+use crate::cli::{parse_duration, Choice};
 use crate::error::{Error, ExitCode, Result};
-use crate::listen::{self, bind, Config, ConnRecord, Mode};
-use crate::report::json::SCHEMA;
+use crate::listen::{self, bind, config, Config, ConnRecord, Mode, Transport};
+use crate::report::listen as view;
 use crate::report::Style;
 
+const AFTER_HELP: &str = "\
+Examples:
+  ppctl listen :8080
+      v1, v2 or no header, said which (a test port: results are spoofable)
+  ppctl listen 127.0.0.1:9000 --proxy-protocol require --trust 10.0.0.0/8
+      behave like nginx `listen ... proxy_protocol` + `set_real_ip_from`
+  ppctl listen :8080 --proxy-protocol off
+      behave like nginx without proxy_protocol: a header gets 400 Bad Request
+  ppctl listen 127.0.0.1:0 --json --count 1 --expect-src 192.0.2.10
+      one connection as a JSON line; exit 1 unless its header claims 192.0.2.10
+  ppctl listen :5353 --udp --echo
+      decode a v2 header in every datagram and echo the payload
+
+Each connection's finding (proxied, missing-header, unexpected-header, ...)
+is explained in docs/verdicts.md.
+
+Exit codes:
+  0    stopped (SIGINT/SIGTERM, or --count reached); every expectation met
+  1    an --expect-src/--expect-version expectation was not met
+  2    usage or I/O error (a bad ADDR or flag, a port in use)
+  130  a signal came before --count N connections";
+
+/// A duration flag's value, shown in `--help` the way it is typed (`5s`,
+/// `250ms`), so clap's defaults can be the engine's constants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Wait(pub Duration);
+
+impl fmt::Display for Wait {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let ms = self.0.as_millis();
+        if ms % 1000 == 0 {
+            write!(f, "{}s", ms / 1000)
+        } else {
+            write!(f, "{ms}ms")
+        }
+    }
+}
+
+fn wait(s: &str) -> std::result::Result<Wait, String> {
+    parse_duration(s).map(Wait)
+}
+
+/// A timeout that must leave a client some time: 0 would time out every
+/// connection at once (issue 11).
+fn timeout(s: &str) -> std::result::Result<Wait, String> {
+    let w = wait(s)?;
+    if w.0.is_zero() {
+        return Err(format!(
+            "'{s}' would time out every connection before its first byte: give a positive duration, e.g. 5s or 250ms"
+        ));
+    }
+    Ok(w)
+}
+
 #[derive(Debug, clap::Args)]
+#[command(after_help = AFTER_HELP)]
 pub struct ListenArgs {
     /// Where to listen: `:PORT` (every interface, IPv4 and IPv6), IP:PORT,
     /// [IPv6]:PORT or NAME:PORT. Port 0 picks a free port (printed first).
     #[arg(required = true, value_name = "ADDR")]
     pub addrs: Vec<String>,
-    /// What the receiver expects: auto (v1, v2 or no header; results are
-    /// spoofable), require (nginx `listen ... proxy_protocol`), off (nginx
-    /// without it: a header gets 400 Bad Request).
-    #[arg(long, value_enum, default_value_t = Mode::Auto, value_name = "MODE")]
+    /// What the receiver expects.
+    #[arg(
+        long,
+        default_value = Mode::default().name(),
+        value_name = "MODE",
+        value_parser = Choice::new(&Mode::ALL, Mode::name, Mode::describe)
+    )]
     pub proxy_protocol: Mode,
     /// Peers allowed to send a header, like nginx `set_real_ip_from` (repeat
     /// or comma-separate; a bare IP is a /32 or /128). Others' headers are
-    /// rejected (require) or ignored (auto). Without it, anyone may.
+    /// rejected (require) or ignored (auto), as untrusted-source. Without
+    /// it, anyone may.
     #[arg(long, value_name = "CIDR", value_delimiter = ',', value_parser = parse_cidr)]
     pub trust: Vec<IpNet>,
     /// Largest v2 header accepted, in bytes (16 + len).
-    #[arg(long, default_value_t = 4096, value_name = "BYTES", value_parser = clap::value_parser!(u32).range(16..=65551))]
+    #[arg(long, default_value_t = config::MAX_HEADER as u32, value_name = "BYTES", value_parser = clap::value_parser!(u32).range(16..=65551))]
     pub max_header: u32,
     /// Time allowed for a complete header (as ingress-nginx's
-    /// proxy-protocol-header-timeout), e.g. 5s, 250ms.
-    #[arg(long, default_value = "5s", value_name = "DURATION", value_parser = parse_duration)]
-    pub header_timeout: Duration,
-    /// Longest silence after the header before closing.
-    #[arg(long, default_value = "60s", value_name = "DURATION", value_parser = parse_duration)]
-    pub idle_timeout: Duration,
+    /// proxy-protocol-header-timeout), e.g. 5s, 250ms; more than 0.
+    #[arg(long, default_value_t = Wait(config::HEADER_TIMEOUT), value_name = "DURATION", value_parser = timeout)]
+    pub header_timeout: Wait,
+    /// Longest silence after the header before closing; more than 0.
+    #[arg(long, default_value_t = Wait(config::IDLE_TIMEOUT), value_name = "DURATION", value_parser = timeout)]
+    pub idle_timeout: Wait,
     /// Connections served at once; more wait in the kernel's backlog.
-    #[arg(long, default_value_t = 4096, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, default_value_t = config::MAX_CONNS as u32, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub max_conns: u32,
     /// On SIGINT/SIGTERM, time in-flight connections get to finish.
-    #[arg(long, default_value = "2s", value_name = "DURATION", value_parser = parse_duration)]
-    pub drain: Duration,
+    #[arg(long, default_value_t = Wait(config::DRAIN), value_name = "DURATION", value_parser = wait)]
+    pub drain: Wait,
     /// Echo non-HTTP bytes back (otherwise they are logged as a hexdump and
     /// the connection is closed).
     #[arg(long)]
@@ -68,9 +127,9 @@ pub struct ListenArgs {
     #[arg(long, value_name = "1|2", value_parser = clap::value_parser!(u8).range(1..=2))]
     pub expect_version: Option<u8>,
     /// JSON Lines on stdout: a "listening" object first (with the bound
-    /// addresses), one "connection" object per connection, a "summary" at
-    /// the end (docs/json.md). Without it the same events are text
-    /// lines, also on stdout, starting with `listening on ADDR`.
+    /// addresses), one "connection" object per connection (with its
+    /// finding), a "summary" at the end (docs/json.md). Without it the same
+    /// lines are text, also on stdout, starting with `listening on ADDR`.
     #[arg(long)]
     pub json: bool,
 }
@@ -86,26 +145,17 @@ impl ListenArgs {
         Config {
             mode: self.proxy_protocol,
             max_header: self.max_header as usize,
-            header_timeout: self.header_timeout,
-            idle_timeout: self.idle_timeout,
+            header_timeout: self.header_timeout.0,
+            idle_timeout: self.idle_timeout.0,
             max_conns: self.max_conns as usize,
             trust: self.trust.clone(),
             echo: self.echo,
             count: self.count,
             expect_src: self.expect_src,
             expect_version: self.expect_version,
-            drain: self.drain,
+            drain: self.drain.0,
         }
     }
-}
-
-#[derive(Serialize)]
-struct ListeningJson {
-    event: &'static str,
-    schema: u32,
-    transport: &'static str,
-    addresses: Vec<String>,
-    mode: &'static str,
 }
 
 pub fn run(args: &ListenArgs, style: Style) -> Result<ExitCode> {
@@ -116,29 +166,19 @@ async fn serve(args: &ListenArgs, style: Style) -> Result<ExitCode> {
     let listeners = bind::bind_all(&args.addrs, args.udp)
         .await
         .map_err(|e| Error::Other(e.into()))?;
-    let addrs: Vec<String> = listeners
-        .local_addrs()
-        .iter()
-        .map(|(_, a)| a.to_string())
-        .collect();
-    let transport = if args.udp { "udp" } else { "tcp" };
-    let first = if args.json {
-        serde_json::to_string(&ListeningJson {
-            event: "listening",
-            schema: SCHEMA,
-            transport,
-            addresses: addrs.clone(),
-            mode: args.proxy_protocol.name(),
-        })
-        .map_err(|e| Error::Other(e.into()))?
+    let addrs: Vec<_> = listeners.local_addrs().iter().map(|(_, a)| *a).collect();
+    let transport = if args.udp {
+        Transport::Udp
     } else {
-        format!(
-            "listening on {} ({transport}, proxy-protocol {})",
-            addrs.join(" "),
-            args.proxy_protocol.name()
-        )
+        Transport::Tcp
     };
-    super::print(&format!("{first}\n"))?;
+    let mode = args.proxy_protocol;
+    let first = if args.json {
+        view::line(&view::listening_json(transport, &addrs, mode))
+    } else {
+        view::listening_human(transport, &addrs, mode)
+    };
+    super::print(&first)?;
 
     let (tx, rx) = mpsc::channel::<ConnRecord>(1024);
     let json = args.json;
@@ -147,9 +187,9 @@ async fn serve(args: &ListenArgs, style: Style) -> Result<ExitCode> {
     let written = writer.join().unwrap_or(Ok(()));
 
     let text = if json {
-        format!("{}\n", summary.json())
+        view::line(&view::summary_json(&summary))
     } else {
-        summary.human(style)
+        view::summary_human(&summary, style)
     };
     super::print(&text)?;
     written?;
@@ -184,9 +224,9 @@ fn write_records(mut rx: mpsc::Receiver<ConnRecord>, json: bool, style: Style) -
         // After a write error, keep draining so senders never block.
         if result.is_ok() {
             let text = if json {
-                format!("{}\n", rec.json())
+                view::line(&view::connection_json(&rec))
             } else {
-                rec.human(style)
+                view::connection_human(&rec, style)
             };
             result = out.write_all(text.as_bytes());
         }
@@ -218,12 +258,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn durations() {
-        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
-        assert_eq!(parse_duration("5s"), Ok(Duration::from_secs(5)));
-        assert_eq!(parse_duration("2"), Ok(Duration::from_secs(2)));
-        assert_eq!(parse_duration("1m"), Ok(Duration::from_secs(60)));
-        assert!(parse_duration("5x").is_err());
-        assert!(parse_duration("-1s").is_err());
+    fn defaults_are_the_engine_s_and_show_as_typed() {
+        assert_eq!(Wait(config::HEADER_TIMEOUT).to_string(), "5s");
+        assert_eq!(Wait(Duration::from_millis(250)).to_string(), "250ms");
+        assert!(timeout("0").is_err());
+        assert!(timeout("0ms").is_err());
+        assert_eq!(timeout("1ms"), Ok(Wait(Duration::from_millis(1))));
     }
 }

@@ -6,8 +6,10 @@ use std::time::Duration;
 
 use ipnet::IpNet;
 
+use crate::judge::Expects;
+
 /// `--proxy-protocol`: what the receiver expects in front of the payload.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Mode {
     /// Accept a v1 header, a v2 header or none, and say which arrived. Such
     /// a port lets any client forge its address: results are labelled
@@ -23,6 +25,8 @@ pub enum Mode {
 }
 
 impl Mode {
+    pub(crate) const ALL: [Mode; 3] = [Mode::Auto, Mode::Require, Mode::Off];
+
     pub fn name(self) -> &'static str {
         match self {
             Mode::Auto => "auto",
@@ -30,7 +34,40 @@ impl Mode {
             Mode::Off => "off",
         }
     }
+
+    /// One line for `--help` value lists.
+    pub(crate) fn describe(self) -> &'static str {
+        match self {
+            Mode::Auto => {
+                "v1, v2 or no header, said which (spoofable: any client can forge its address)"
+            }
+            Mode::Require => {
+                "like nginx `listen ... proxy_protocol`: a missing or broken header is closed"
+            }
+            Mode::Off => "like nginx without proxy_protocol: a header gets 400 Bad Request",
+        }
+    }
+
+    /// What the judge knows of this receiver's setup.
+    pub(crate) fn expects(self) -> Expects {
+        match self {
+            Mode::Auto => Expects::Optional,
+            Mode::Require => Expects::Header,
+            Mode::Off => Expects::Nothing,
+        }
+    }
 }
+
+/// `--max-header` unless given (go-proxyproto's limit).
+pub(crate) const MAX_HEADER: usize = 4096;
+/// `--header-timeout` unless given.
+pub(crate) const HEADER_TIMEOUT: Duration = Duration::from_secs(5);
+/// `--idle-timeout` unless given.
+pub(crate) const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// `--max-conns` unless given.
+pub(crate) const MAX_CONNS: usize = 4096;
+/// `--drain` unless given.
+pub(crate) const DRAIN: Duration = Duration::from_secs(2);
 
 /// Everything a server needs besides its sockets.
 #[derive(Debug, Clone)]
@@ -62,16 +99,16 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             mode: Mode::Auto,
-            max_header: 4096,
-            header_timeout: Duration::from_secs(5),
-            idle_timeout: Duration::from_secs(60),
-            max_conns: 4096,
+            max_header: MAX_HEADER,
+            header_timeout: HEADER_TIMEOUT,
+            idle_timeout: IDLE_TIMEOUT,
+            max_conns: MAX_CONNS,
             trust: Vec::new(),
             echo: false,
             count: None,
             expect_src: None,
             expect_version: None,
-            drain: Duration::from_secs(2),
+            drain: DRAIN,
         }
     }
 }

@@ -13,13 +13,13 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 
-use crate::codec::{self, Addresses, Command, Decoded};
-use crate::report::json::{EndpointJson, HeaderJson};
+use crate::codec::{self, Decoded};
+use crate::judge::{Arrived, Finding};
 
 use super::config::{Config, Mode};
-use super::record::{ConnRecord, DataJson, Reply, Verdict};
-use super::whoami::{self, Whoami};
-use super::{clock, nginx};
+use super::nginx;
+use super::record::{ConnRecord, Data, HeaderSeen, Reply, Transport};
+use super::whoami::{self, PageTlv, Whoami};
 
 /// How one read ended.
 enum Read {
@@ -51,13 +51,12 @@ struct Conn<'a> {
     stop: watch::Receiver<bool>,
     rec: ConnRecord,
     peer: SocketAddr,
-    local: SocketAddr,
 }
 
 /// Serve one connection to the end and say what happened. The stream is
 /// handed back open: the caller records first and closes after, so a client
 /// that sees the close can count on the line being out.
-pub async fn serve(
+pub(crate) async fn serve(
     stream: TcpStream,
     peer: SocketAddr,
     local: SocketAddr,
@@ -66,14 +65,7 @@ pub async fn serve(
     stop: watch::Receiver<bool>,
 ) -> (ConnRecord, TcpStream) {
     let started = Instant::now();
-    let rec = ConnRecord::new(
-        id,
-        clock::rfc3339(SystemTime::now()),
-        "tcp",
-        peer,
-        local,
-        cfg.mode.name(),
-    );
+    let rec = ConnRecord::new(id, Transport::Tcp, peer, local, cfg.mode);
     let mut conn = Conn {
         stream,
         cfg,
@@ -82,30 +74,29 @@ pub async fn serve(
         stop,
         rec,
         peer,
-        local,
     };
     conn.run().await;
     let mut rec = conn.rec;
     rec.bytes_in += conn.buf.len() as u64;
-    rec.duration_ms = started.elapsed().as_millis() as u64;
+    rec.duration = started.elapsed();
     rec.matched = expectations(cfg, &rec);
     (rec, conn.stream)
 }
 
 /// `--expect-src` / `--expect-version` against the accepted header.
-pub fn expectations(cfg: &Config, rec: &ConnRecord) -> Option<bool> {
+pub(crate) fn expectations(cfg: &Config, rec: &ConnRecord) -> Option<bool> {
     if !cfg.has_expectations() {
         return None;
     }
-    let header = rec.header.as_ref().filter(|_| rec.verdict.served());
+    let header = rec.accepted();
     let src_ok = cfg.expect_src.is_none_or(|want| {
-        header.and_then(|h| h.source.as_ref()).is_some_and(
-            |s| matches!(s, EndpointJson::Inet { address, .. } if address.parse() == Ok(want)),
-        )
+        header
+            .and_then(|h| h.source)
+            .is_some_and(|s| s.ip() == want)
     });
     let ver_ok = cfg
         .expect_version
-        .is_none_or(|want| header.and_then(|h| h.version) == Some(want));
+        .is_none_or(|want| header.map(|h| h.version) == Some(want));
     Some(src_ok && ver_ok)
 }
 
@@ -122,29 +113,30 @@ impl Conn<'_> {
                 }
                 self.accept_header(len).await
             }
-            Framed::NotProxy => match mode {
-                Mode::Require => {
-                    self.rec.verdict = Verdict::Missing;
-                    self.rec.error = Some(format!(
-                        "no PROXY header: the first bytes look like {}",
-                        crate::sniff::classify(&self.buf)
-                    ));
-                    self.rec.log = Some(nginx::broken_header(&self.buf));
-                }
-                Mode::Auto | Mode::Off => {
-                    self.rec.verdict = Verdict::Direct;
-                    if mode == Mode::Auto {
-                        self.rec.note = Some("no PROXY header: the peer is the client".into());
+            Framed::NotProxy => {
+                self.arrive(Arrived::NoHeader);
+                match mode {
+                    Mode::Require => {
+                        self.rec.error = Some(format!(
+                            "no PROXY header: the first bytes look like {}",
+                            crate::sniff::classify(&self.buf)
+                        ));
+                        self.rec.log = Some(nginx::broken_header(&self.buf));
                     }
-                    self.payload(0, self.deadline_idle()).await
+                    Mode::Auto | Mode::Off => {
+                        if mode == Mode::Auto {
+                            self.rec.note = Some("no PROXY header: the peer is the client".into());
+                        }
+                        self.payload(0, self.deadline_idle()).await
+                    }
                 }
-            },
+            }
             Framed::Invalid(e) => {
-                self.rec.header = Some(HeaderJson::new(&Decoded::Invalid(e), &self.buf));
+                self.rec.header = Some(HeaderSeen::new(&self.buf, false));
                 if mode == Mode::Off {
                     return self.unexpected().await;
                 }
-                self.rec.verdict = Verdict::Invalid;
+                self.arrive(Arrived::Invalid);
                 self.rec.error = Some(format!(
                     "invalid header at byte {}: {}; {}",
                     e.offset,
@@ -157,7 +149,7 @@ impl Conn<'_> {
                 if mode == Mode::Off {
                     return self.unexpected().await;
                 }
-                self.rec.verdict = Verdict::TooLarge;
+                self.arrive(Arrived::TooLarge);
                 self.rec.error = Some(format!(
                     "v2 header announces {total} bytes, more than --max-header {}; raise --max-header if the sender is legitimate",
                     self.cfg.max_header
@@ -166,6 +158,11 @@ impl Conn<'_> {
             }
             Framed::Ended(how) => self.ended_early(how, mode),
         }
+    }
+
+    /// Record what arrived; the judge gives the finding.
+    fn arrive(&mut self, arrived: Arrived) {
+        self.rec.arrive(arrived, self.cfg.trust.is_empty());
     }
 
     /// The header stage: read until the codec decides. `decode` is only
@@ -201,7 +198,7 @@ impl Conn<'_> {
     fn ended_early(&mut self, how: Read, mode: Mode) {
         let got = self.buf.len();
         if got > 0 {
-            self.rec.header = Some(HeaderJson::new(&codec::decode_final(&self.buf), &self.buf));
+            self.rec.header = Some(HeaderSeen::new(&self.buf, true));
         }
         let what = if mode == Mode::Off {
             "first request"
@@ -210,7 +207,7 @@ impl Conn<'_> {
         };
         match how {
             Read::Timeout => {
-                self.rec.verdict = Verdict::Timeout;
+                self.arrive(Arrived::TimedOut);
                 self.rec.error = Some(format!(
                     "no complete {what} within --header-timeout {:?} ({got} bytes arrived); a server-speaks-first protocol, or a sender that sends no header",
                     self.cfg.header_timeout
@@ -220,7 +217,7 @@ impl Conn<'_> {
                 }
             }
             Read::Stopped => {
-                self.rec.verdict = Verdict::Interrupted;
+                self.arrive(Arrived::Interrupted);
                 self.rec.error = Some(format!(
                     "server stopped while waiting for the {what} ({got} bytes arrived)"
                 ));
@@ -231,7 +228,7 @@ impl Conn<'_> {
                     _ => "peer closed".to_string(),
                 };
                 if got == 0 {
-                    self.rec.verdict = Verdict::Closed;
+                    self.arrive(Arrived::Closed);
                     self.rec.error = Some(format!(
                         "{cause} before sending anything (a TCP health check?)"
                     ));
@@ -239,11 +236,9 @@ impl Conn<'_> {
                         self.rec.log = Some(nginx::CLOSED_EMPTY.into());
                     }
                 } else {
-                    self.rec.verdict = if mode == Mode::Off {
-                        Verdict::Unexpected
-                    } else {
-                        Verdict::Invalid
-                    };
+                    // Off: a header-shaped start is what nginx reads as a
+                    // bad request line (unexpected-header).
+                    self.arrive(Arrived::Invalid);
                     self.rec.error =
                         Some(format!("{cause} after {got} bytes of an incomplete header"));
                     // nginx without proxy_protocol just sees a client that
@@ -259,12 +254,17 @@ impl Conn<'_> {
     /// Off mode met a header: nginx parses it as a request line and answers 400.
     async fn unexpected(&mut self) {
         if self.rec.header.is_none() {
-            self.rec.header = Some(HeaderJson::new(
-                &codec::decode(&self.buf),
-                &self.buf[..self.header_len_hint()],
-            ));
+            let len = self.header_len_hint();
+            self.rec.header = Some(HeaderSeen::new(&self.buf[..len], false));
         }
-        self.rec.verdict = Verdict::Unexpected;
+        self.arrive(Arrived::Invalid);
+        if let Some(h) = self.rec.header.as_ref().and_then(|h| h.valid) {
+            self.arrive(Arrived::Header {
+                local: h.local,
+                trusted: self.rec.trusted,
+                stacked: false,
+            });
+        }
         self.rec.error = Some(
             "a PROXY header reached a receiver that does not expect one: nginx answers 400 Bad Request".into(),
         );
@@ -290,18 +290,15 @@ impl Conn<'_> {
 
     /// A valid header of `len` bytes is in the buffer.
     async fn accept_header(&mut self, len: usize) {
-        let (claimed, local_cmd) = match codec::decode(&self.buf[..len]) {
-            Decoded::Complete(h) => {
-                self.rec.header = Some(HeaderJson::new(&Decoded::Complete(h), &self.buf[..len]));
-                let claimed = match h.addresses {
-                    Addresses::Inet { src, .. } => Some(src),
-                    _ => None,
-                };
-                (claimed, h.command == Command::Local)
-            }
-            // The same bytes decoded Complete a moment ago.
-            _ => (None, false),
-        };
+        let seen = HeaderSeen::new(&self.buf[..len], false);
+        let facts = seen.valid;
+        self.rec.header = Some(seen);
+        let local_cmd = facts.is_some_and(|h| h.local);
+        self.arrive(Arrived::Header {
+            local: local_cmd,
+            trusted: self.rec.trusted,
+            stacked: false,
+        });
         if !self.rec.trusted {
             let msg = format!(
                 "header from {} which is not in --trust {}",
@@ -309,26 +306,19 @@ impl Conn<'_> {
                 self.trust_list()
             );
             if self.cfg.mode == Mode::Require {
-                self.rec.verdict = Verdict::Untrusted;
                 self.rec.error = Some(format!("{msg}: rejected"));
                 return;
             }
-            self.rec.verdict = Verdict::Untrusted;
             self.rec.note = Some(format!("{msg}: ignored, the peer is the client"));
             return self.payload(len, self.deadline_idle()).await;
         }
-        self.rec.spoofable = self.cfg.trust.is_empty();
         if local_cmd {
-            self.rec.verdict = Verdict::Local;
             self.rec.note =
                 Some("LOCAL header (a health check): the socket's addresses stand".into());
-        } else {
-            self.rec.verdict = Verdict::Proxy;
-            if let Some(src) = claimed {
-                self.rec.client = EndpointJson::inet(src);
-            }
+        } else if let Some(src) = facts.and_then(|h| h.source) {
+            self.rec.client = src;
         }
-        if self.rec.spoofable {
+        if self.cfg.trust.is_empty() {
             self.rec.note = Some(format!(
                 "{}accepted from any peer: any client could forge it; use --trust CIDR",
                 self.rec
@@ -442,43 +432,20 @@ impl Conn<'_> {
 
     /// Answer an HTTP request with the whoami page.
     async fn whoami(&mut self, line: String, json: bool) {
-        let header = self
-            .rec
-            .header
-            .as_ref()
-            .filter(|_| self.rec.verdict == Verdict::Proxy);
-        let claimed = header.and_then(|h| match (&h.source, &h.destination) {
-            (
-                Some(EndpointJson::Inet { address, port }),
-                Some(EndpointJson::Inet {
-                    address: da,
-                    port: dp,
-                }),
-            ) => Some((address.clone(), *port, da.clone(), *dp)),
-            _ => None,
-        });
-        let claimed_src: Option<SocketAddr> = claimed
-            .as_ref()
-            .and_then(|(a, p, _, _)| a.parse().ok().map(|ip| SocketAddr::new(ip, *p)));
+        let accepted = self.rec.accepted();
+        let proxied = accepted.filter(|h| !h.local);
+        let tlvs = match (&self.rec.header, proxied) {
+            (Some(h), Some(_)) => PageTlv::of(&h.decode()),
+            _ => Vec::new(),
+        };
         let page = Whoami {
-            schema: crate::report::json::SCHEMA,
-            peer: EndpointJson::inet(self.peer),
-            server_addr: self.local.ip().to_string(),
-            server_port: self.local.port(),
-            proxy_protocol_addr: claimed.as_ref().map(|c| c.0.clone()),
-            proxy_protocol_port: claimed.as_ref().map(|c| c.1),
-            proxy_protocol_server_addr: claimed.as_ref().map(|c| c.2.clone()),
-            proxy_protocol_server_port: claimed.as_ref().map(|c| c.3),
-            proxy_protocol: self
-                .rec
-                .header
-                .as_ref()
-                .filter(|_| self.rec.verdict.served())
-                .and_then(|h| Some(format!("v{} {}", h.version?, h.command?))),
-            tlvs: header.map(|h| h.tlvs.clone()).unwrap_or_default(),
-            realip_remote_addr: Whoami::realip(self.peer, &self.cfg.trust, claimed_src),
-            trust: self.cfg.trust.iter().map(|n| n.to_string()).collect(),
-            spoofable: self.rec.spoofable,
+            peer: self.peer,
+            server: self.rec.local,
+            claimed: proxied.and_then(|h| Some((h.source?, h.destination?))),
+            proxy_protocol: accepted.map(|h| (h.version, if h.local { "LOCAL" } else { "PROXY" })),
+            tlvs,
+            trust: self.cfg.trust.clone(),
+            spoofable: self.rec.pairing == Some(Finding::Spoofable),
             note: self.rec.note.clone(),
             request: line.clone(),
         };
@@ -493,7 +460,28 @@ impl Conn<'_> {
 
     /// Bytes that are not HTTP: echo them (`--echo`) or log and close.
     async fn non_http(&mut self, start: usize) {
-        self.rec.data = Some(DataJson::of(&self.buf[start..]));
+        let rest = &self.buf[start..];
+        self.rec.data = Some(Data::of(rest));
+        // A second header right after an accepted one: two hops both add one.
+        if let Arrived::Header {
+            local,
+            trusted: true,
+            ..
+        } = self.rec.arrived
+        {
+            if start > 0
+                && matches!(
+                    codec::decode(rest),
+                    Decoded::Complete(_) | Decoded::Invalid(_)
+                )
+            {
+                self.arrive(Arrived::Header {
+                    local,
+                    trusted: true,
+                    stacked: true,
+                });
+            }
+        }
         if !self.cfg.echo {
             self.rec.note = Some(join_note(
                 &self.rec.note,

@@ -12,10 +12,10 @@ mod clock;
 pub mod config;
 mod conn;
 pub mod nginx;
-pub mod record;
-pub mod summary;
+pub(crate) mod record;
+pub(crate) mod summary;
 mod udp;
-pub mod whoami;
+pub(crate) mod whoami;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -29,8 +29,8 @@ use tokio::task::JoinSet;
 
 pub use clock::rfc3339;
 pub use config::{Config, Mode};
-pub use record::{ConnRecord, Reply, Verdict};
-pub use summary::Summary;
+pub(crate) use record::{ConnRecord, Reply, Transport};
+pub(crate) use summary::Summary;
 
 /// The sockets a server runs on.
 #[derive(Debug, Default)]
@@ -42,17 +42,17 @@ pub struct Listeners {
 
 impl Listeners {
     /// The bound addresses, TCP first.
-    pub fn local_addrs(&self) -> Vec<(&'static str, SocketAddr)> {
+    pub(crate) fn local_addrs(&self) -> Vec<(Transport, SocketAddr)> {
         let tcp = self
             .tcp
             .iter()
             .filter_map(|l| l.local_addr().ok())
-            .map(|a| ("tcp", a));
+            .map(|a| (Transport::Tcp, a));
         let udp = self
             .udp
             .iter()
             .filter_map(|u| u.local_addr().ok())
-            .map(|a| ("udp", a));
+            .map(|a| (Transport::Udp, a));
         tcp.chain(udp).collect()
     }
 }
@@ -99,7 +99,7 @@ impl Shared {
 
 /// Run a server until `shutdown` resolves or `--count` connections were
 /// handled. Every record goes to `sink` before this returns.
-pub async fn run(
+pub(crate) async fn run(
     listeners: Listeners,
     cfg: Config,
     shutdown: impl Future,
@@ -241,7 +241,9 @@ mod tests {
         s.read_to_end(&mut reply).await.expect("read");
         assert!(reply.starts_with(b"HTTP/1.1 200 OK\r\n"));
         let rec = rx.recv().await.expect("a record");
-        assert_eq!(rec.verdict, Verdict::Proxy);
+        assert_eq!(rec.finding, crate::judge::Finding::Proxied);
+        assert_eq!(rec.pairing, Some(crate::judge::Finding::Spoofable));
+        assert_eq!(rec.client, SocketAddr::from(([192, 0, 2, 1], 1000)));
         assert_eq!(rec.reply, Reply::WhoamiJson);
         let _ = stop_tx.send(());
         let summary = server.await.expect("server task");

@@ -1,84 +1,35 @@
-//! One line of `listen` output: what one connection (or datagram) brought
-//! and what the receiver did. The same data feeds the human line and the
-//! JSON line (docs/json.md).
+//! One connection (or datagram) as the receiver saw it: typed facts (the
+//! socket's ends, the header bytes and what they decode to, the reply) and
+//! the judge's finding. report/listen.rs turns it into the human line and
+//! the JSON line (docs/json.md).
 
 use std::net::SocketAddr;
+use std::time::{Duration, SystemTime};
 
-use serde::Serialize;
+use crate::codec::{self, Addresses, Command, Decoded};
+use crate::judge::{self, Arrived, Finding};
 
-use crate::report::json::{EndpointJson, HeaderJson, SniffJson, SCHEMA};
-use crate::report::{hexdump, Style};
+use super::config::Mode;
 
-/// What became of the header part of a connection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Verdict {
-    /// A valid PROXY header was accepted.
-    Proxy,
-    /// A valid LOCAL header (health check): the socket's addresses stand.
-    Local,
-    /// No header, served as a direct client (auto and off modes).
-    Direct,
-    /// A valid header from a peer outside `--trust`: ignored (auto) or
-    /// rejected (require).
-    Untrusted,
-    /// A header reached a receiver that does not expect one (off): 400.
-    Unexpected,
-    /// A header that breaks the spec; the connection was closed.
-    Invalid,
-    /// A v2 header larger than `--max-header`; closed.
-    TooLarge,
-    /// No header where one is required; closed (nginx `broken header`).
-    Missing,
-    /// No complete header (or first bytes) within `--header-timeout`.
-    Timeout,
-    /// The peer closed (or reset) before a header or any bytes arrived.
-    Closed,
-    /// The server stopped before this connection finished.
-    Interrupted,
+/// TCP connection or UDP datagram.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Transport {
+    Tcp,
+    Udp,
 }
 
-impl Verdict {
-    pub const ALL: [Verdict; 11] = [
-        Verdict::Proxy,
-        Verdict::Local,
-        Verdict::Direct,
-        Verdict::Untrusted,
-        Verdict::Unexpected,
-        Verdict::Invalid,
-        Verdict::TooLarge,
-        Verdict::Missing,
-        Verdict::Timeout,
-        Verdict::Closed,
-        Verdict::Interrupted,
-    ];
-
-    pub fn name(self) -> &'static str {
+impl Transport {
+    pub(crate) fn name(self) -> &'static str {
         match self {
-            Verdict::Proxy => "proxy",
-            Verdict::Local => "local",
-            Verdict::Direct => "direct",
-            Verdict::Untrusted => "untrusted",
-            Verdict::Unexpected => "unexpected",
-            Verdict::Invalid => "invalid",
-            Verdict::TooLarge => "too-large",
-            Verdict::Missing => "missing",
-            Verdict::Timeout => "timeout",
-            Verdict::Closed => "closed",
-            Verdict::Interrupted => "interrupted",
+            Transport::Tcp => "tcp",
+            Transport::Udp => "udp",
         }
-    }
-
-    /// Did the connection get past the header stage and get served?
-    pub fn served(self) -> bool {
-        matches!(self, Verdict::Proxy | Verdict::Local | Verdict::Direct)
     }
 }
 
 /// What the receiver sent back.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Reply {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Reply {
     /// Nothing: the connection was closed.
     None,
     /// `200` whoami, text/plain.
@@ -91,95 +42,161 @@ pub enum Reply {
     Echo,
 }
 
-/// Non-HTTP bytes that arrived after the header stage.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct DataJson {
-    pub length: usize,
-    /// The first bytes (at most [`DATA_SHOWN`]), lower-case hex.
-    pub hex: String,
-    pub looks_like: SniffJson,
-}
-
-impl DataJson {
-    /// Keep the first [`DATA_SHOWN`] bytes and say what they look like.
-    pub fn of(bytes: &[u8]) -> Self {
-        DataJson {
-            length: bytes.len(),
-            hex: hex::encode(&bytes[..bytes.len().min(DATA_SHOWN)]),
-            looks_like: SniffJson::of(bytes),
+impl Reply {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Reply::None => "none",
+            Reply::Whoami => "whoami",
+            Reply::WhoamiJson => "whoami-json",
+            Reply::BadRequest => "bad-request",
+            Reply::Echo => "echo",
         }
     }
 }
 
-/// How many bytes of unrecognised data a record keeps.
-pub const DATA_SHOWN: usize = 64;
+/// The facts of a valid header that the receiver acts on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct HeaderFacts {
+    /// 1 or 2.
+    pub version: u8,
+    /// A LOCAL command (a health check).
+    pub local: bool,
+    /// The claimed ends (IP families only).
+    pub source: Option<SocketAddr>,
+    pub destination: Option<SocketAddr>,
+}
 
-/// One connection (or datagram), as printed.
-#[derive(Debug, Clone, Serialize)]
-pub struct ConnRecord {
-    /// Always "connection" (the stream also has "listening" and "summary").
-    pub event: &'static str,
-    pub schema: u32,
+/// The bytes of the header stage and what they decode to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct HeaderSeen {
+    /// The header (for a valid one), or what arrived of it.
+    pub bytes: Vec<u8>,
+    /// The input ended with these bytes (a close, a timeout, a datagram):
+    /// decoded with `decode_final`, so a partial header reads as truncated.
+    pub at_end: bool,
+    /// Set when the bytes start with a valid header.
+    pub valid: Option<HeaderFacts>,
+}
+
+impl HeaderSeen {
+    pub(crate) fn new(bytes: &[u8], at_end: bool) -> Self {
+        let mut seen = HeaderSeen {
+            bytes: bytes.to_vec(),
+            at_end,
+            valid: None,
+        };
+        if let Decoded::Complete(h) = seen.decode() {
+            let (source, destination) = match h.addresses {
+                Addresses::Inet { src, dst } => (Some(src), Some(dst)),
+                _ => (None, None),
+            };
+            seen.valid = Some(HeaderFacts {
+                version: h.version.number(),
+                local: h.command == Command::Local,
+                source,
+                destination,
+            });
+        }
+        seen
+    }
+
+    /// The codec's reading of the bytes (for the report's header view).
+    pub(crate) fn decode(&self) -> Decoded<'_> {
+        if self.at_end {
+            codec::decode_final(&self.bytes)
+        } else {
+            codec::decode(&self.bytes)
+        }
+    }
+}
+
+/// Non-HTTP bytes that arrived after the header stage.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Data {
+    /// How many bytes there were.
+    pub length: usize,
+    /// The first of them (at most [`DATA_KEPT`]).
+    pub kept: Vec<u8>,
+}
+
+impl Data {
+    pub(crate) fn of(bytes: &[u8]) -> Self {
+        Data {
+            length: bytes.len(),
+            kept: bytes[..bytes.len().min(DATA_KEPT)].to_vec(),
+        }
+    }
+}
+
+/// How many bytes of unrecognised data a record keeps (one read: enough to
+/// say what they look like).
+pub(crate) const DATA_KEPT: usize = 4096;
+
+/// One connection (or datagram).
+#[derive(Debug, Clone)]
+pub(crate) struct ConnRecord {
     /// Accept order, from 1.
     pub id: u64,
-    /// When the connection was accepted (RFC 3339, UTC).
-    pub time: String,
-    /// "tcp" or "udp".
-    pub transport: &'static str,
-    pub peer: EndpointJson,
-    pub local: EndpointJson,
-    pub mode: &'static str,
-    pub verdict: Verdict,
-    /// The header is believed only because the port believes anyone
-    /// (no `--trust`): any client could have forged it.
-    pub spoofable: bool,
+    /// When the connection was accepted.
+    pub time: SystemTime,
+    pub transport: Transport,
+    pub peer: SocketAddr,
+    pub local: SocketAddr,
+    pub mode: Mode,
+    /// What arrived, in the judge's terms.
+    pub arrived: Arrived,
+    /// `judge::arrival(mode, arrived)`.
+    pub finding: Finding,
+    /// `judge::pairing` when the receiver takes a header from anyone (auto
+    /// mode, no `--trust`): `Some(Spoofable)` for a connection it served.
+    pub pairing: Option<Finding>,
     /// The peer is allowed to send a header (`--trust`, or no list).
     pub trusted: bool,
-    /// The header in the inspect schema; null when none was sent.
-    pub header: Option<HeaderJson>,
-    /// The client address an application behind this port would use:
-    /// the header's source when one was accepted, else the peer.
-    pub client: EndpointJson,
-    /// What went wrong, in words; null when nothing did.
+    /// The header stage's bytes; `None` when no header bytes arrived.
+    pub header: Option<HeaderSeen>,
+    /// The client address an application behind this port would use: the
+    /// header's source when one was accepted, else the peer.
+    pub client: SocketAddr,
+    /// What went wrong, in words.
     pub error: Option<String>,
     /// The line nginx would write to its error log in this mode, if any.
     pub log: Option<String>,
     pub note: Option<String>,
-    /// The first request line, for HTTP.
+    /// The first request line, for HTTP (in `off` mode, the header line
+    /// nginx took for a request line).
     pub request: Option<String>,
     /// Non-HTTP bytes after the header stage.
-    pub data: Option<DataJson>,
+    pub data: Option<Data>,
     pub reply: Reply,
     pub bytes_in: u64,
-    pub duration_ms: u64,
+    /// Accept to decision.
+    pub duration: Duration,
     /// With `--expect-src`/`--expect-version`: did this one match?
     pub matched: Option<bool>,
 }
 
 impl ConnRecord {
     /// A record with nothing known yet but the socket ends.
-    pub fn new(
+    pub(crate) fn new(
         id: u64,
-        time: String,
-        transport: &'static str,
+        transport: Transport,
         peer: SocketAddr,
         local: SocketAddr,
-        mode: &'static str,
+        mode: Mode,
     ) -> Self {
-        ConnRecord {
-            event: "connection",
-            schema: SCHEMA,
+        let mut rec = ConnRecord {
             id,
-            time,
+            time: SystemTime::now(),
             transport,
-            peer: EndpointJson::inet(peer),
-            local: EndpointJson::inet(local),
+            peer,
+            local,
             mode,
-            verdict: Verdict::Closed,
-            spoofable: false,
+            arrived: Arrived::Closed,
+            finding: Finding::ClientClosed,
+            pairing: None,
             trusted: true,
             header: None,
-            client: EndpointJson::inet(peer),
+            client: peer,
             error: None,
             log: None,
             note: None,
@@ -187,104 +204,41 @@ impl ConnRecord {
             data: None,
             reply: Reply::None,
             bytes_in: 0,
-            duration_ms: 0,
+            duration: Duration::ZERO,
             matched: None,
-        }
-    }
-
-    /// The JSON line (no newline).
-    pub fn json(&self) -> String {
-        serde_json::to_string(self)
-            .unwrap_or_else(|e| format!("{{\"event\":\"error\",\"message\":\"{e}\"}}"))
-    }
-
-    /// The human line, plus indented detail lines (TLVs, log, hexdump).
-    pub fn human(&self, style: Style) -> String {
-        let time = self.time.get(11..23).unwrap_or(&self.time);
-        let verdict = match self.verdict {
-            v if v.served() && !self.spoofable => style.good(v.name()),
-            v if v.served() => style.warn(&format!("{} (spoofable)", v.name())),
-            v => style.bad(v.name()),
         };
-        let mut line = format!("{} {} -> {} ", style.dim(time), self.peer, self.local);
-        match &self.header {
-            Some(h) if h.version.is_some() => {
-                line.push_str(&format!(
-                    "v{} {} {} ",
-                    h.version.unwrap_or(0),
-                    h.command.unwrap_or("?"),
-                    style.accent(&h.tuple())
-                ));
-            }
-            Some(_) => line.push_str(&style.bad("broken header ")),
-            None => line.push_str(&style.dim("no header ")),
-        }
-        line.push_str(&verdict);
-        if let Some(r) = &self.request {
-            line.push_str(&format!(
-                " \"{}\"",
-                crate::listen::nginx::escape(r.as_bytes())
-            ));
-        }
-        if self.reply != Reply::None {
-            line.push_str(&style.dim(&format!(" reply={}", reply_name(self.reply))));
-        }
-        if let Some(m) = self.matched {
-            line.push_str(&if m {
-                style.good(" expected")
-            } else {
-                style.bad(" NOT-EXPECTED")
-            });
-        }
-        line.push('\n');
-        if let Some(h) = &self.header {
-            for t in &h.tlvs {
-                let shown = t.decoded.clone().unwrap_or_else(|| t.value.clone());
-                line.push_str(&format!(
-                    "    tlv {} (0x{:02x}): {}\n",
-                    t.name, t.kind, shown
-                ));
-            }
-            if let Some(c) = &h.crc32c {
-                line.push_str(&format!("    crc32c {c} verified\n"));
-            }
-        }
-        for (label, text) in [
-            ("error", &self.error),
-            ("log", &self.log),
-            ("note", &self.note),
-        ] {
-            if let Some(t) = text {
-                let t = if label == "error" {
-                    style.bad(t)
-                } else {
-                    t.clone()
-                };
-                line.push_str(&format!("    {label}: {t}\n"));
-            }
-        }
-        if let Some(d) = &self.data {
-            line.push_str(&format!(
-                "    data: {} bytes, {}\n",
-                d.length, d.looks_like.description
-            ));
-            if let Ok(bytes) = hex::decode(&d.hex) {
-                for l in hexdump::classic(&bytes, None, style).lines() {
-                    line.push_str(&format!("    {l}\n"));
-                }
-            }
-        }
-        line
+        rec.arrive(Arrived::Closed, false);
+        rec
     }
-}
 
-/// The reply's name, as in JSON.
-pub fn reply_name(r: Reply) -> &'static str {
-    match r {
-        Reply::None => "none",
-        Reply::Whoami => "whoami",
-        Reply::WhoamiJson => "whoami-json",
-        Reply::BadRequest => "bad-request",
-        Reply::Echo => "echo",
+    /// Record what arrived and ask the judge. `open` is true when the
+    /// receiver takes a header from any peer (no `--trust` list).
+    pub(crate) fn arrive(&mut self, arrived: Arrived, open: bool) {
+        self.arrived = arrived;
+        self.finding = judge::arrival(self.mode.expects(), arrived);
+        let paired = judge::pairing(self.mode.expects(), self.finding);
+        self.pairing = (open && paired != self.finding).then_some(paired);
+    }
+
+    /// The connection got past the header stage and was served.
+    pub(crate) fn served(&self) -> bool {
+        match self.arrived {
+            Arrived::Header { trusted, .. } => trusted && self.finding != Finding::UnexpectedHeader,
+            Arrived::NoHeader => self.finding == Finding::Plain,
+            _ => false,
+        }
+    }
+
+    /// The accepted header's facts (a served connection with a header).
+    pub(crate) fn accepted(&self) -> Option<HeaderFacts> {
+        self.header
+            .as_ref()
+            .and_then(|h| h.valid)
+            .filter(|_| self.served())
+    }
+
+    /// The human-readable start time (RFC 3339, UTC).
+    pub(crate) fn time_rfc3339(&self) -> String {
+        super::clock::rfc3339(self.time)
     }
 }

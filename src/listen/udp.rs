@@ -2,15 +2,14 @@
 //! each one is decoded on its own and reported like a connection.
 
 use std::sync::Arc;
-use std::time::SystemTime;
 
 use tokio::net::UdpSocket;
 
-use crate::codec::{self, Addresses, Command, Decoded};
-use crate::report::json::{EndpointJson, HeaderJson};
+use crate::codec::{self, Command, Decoded};
+use crate::judge::{Arrived, Finding};
 
-use super::record::{ConnRecord, Reply, Verdict};
-use super::{canonical, clock, conn, nginx, signalled, Shared};
+use super::record::{ConnRecord, Data, HeaderSeen, Reply, Transport};
+use super::{canonical, conn, nginx, signalled, Shared};
 
 pub(super) async fn serve(socket: UdpSocket, shared: Arc<Shared>) {
     let mut quit = shared.quit.subscribe();
@@ -30,7 +29,7 @@ pub(super) async fn serve(socket: UdpSocket, shared: Arc<Shared>) {
         let Some(id) = shared.claim() else { return };
         let dgram = &buf[..n];
         let mut rec = datagram(dgram, canonical(peer), local, id, &shared.cfg);
-        if shared.cfg.echo && rec.verdict.served() {
+        if shared.cfg.echo && rec.served() {
             let start = match codec::decode_final(dgram) {
                 Decoded::Complete(h) => h.len(),
                 _ => 0,
@@ -52,40 +51,37 @@ fn datagram(
     id: u64,
     cfg: &super::Config,
 ) -> ConnRecord {
-    let mut rec = ConnRecord::new(
-        id,
-        clock::rfc3339(SystemTime::now()),
-        "udp",
-        peer,
-        local,
-        cfg.mode.name(),
-    );
+    let mut rec = ConnRecord::new(id, Transport::Udp, peer, local, cfg.mode);
+    let open = cfg.trust.is_empty();
     rec.bytes_in = d.len() as u64;
     rec.trusted = cfg.trusts(peer.ip());
     let decoded = codec::decode_final(d);
     match decoded {
         Decoded::Complete(h) => {
-            rec.header = Some(HeaderJson::new(&decoded, d));
+            let seen = HeaderSeen::new(d, true);
+            let local_cmd = h.command == Command::Local;
+            rec.arrive(
+                Arrived::Header {
+                    local: local_cmd,
+                    trusted: rec.trusted,
+                    stacked: false,
+                },
+                open,
+            );
             if !rec.trusted {
-                rec.verdict = Verdict::Untrusted;
                 rec.error = Some(format!("header from {} which is not in --trust", peer.ip()));
-            } else if h.command == Command::Local {
-                rec.verdict = Verdict::Local;
-            } else {
-                rec.verdict = Verdict::Proxy;
-                rec.spoofable = cfg.trust.is_empty();
-                if let Addresses::Inet { src, .. } = h.addresses {
-                    rec.client = EndpointJson::inet(src);
-                }
+            } else if let (false, Some(src)) = (local_cmd, seen.valid.and_then(|v| v.source)) {
+                rec.client = src;
             }
             if h.version == codec::Version::V1 {
                 rec.note =
                     Some("a v1 header in a datagram: the spec defines UDP for v2 only".into());
             }
+            rec.header = Some(seen);
         }
         Decoded::Invalid(e) => {
-            rec.header = Some(HeaderJson::new(&decoded, d));
-            rec.verdict = Verdict::Invalid;
+            rec.header = Some(HeaderSeen::new(d, true));
+            rec.arrive(Arrived::Invalid, open);
             rec.error = Some(format!(
                 "invalid header at byte {}: {}; {}",
                 e.offset,
@@ -94,13 +90,9 @@ fn datagram(
             ));
         }
         Decoded::NotProxy(_) | Decoded::Incomplete { .. } => {
-            rec.verdict = if cfg.mode == super::Mode::Require {
-                Verdict::Missing
-            } else {
-                Verdict::Direct
-            };
-            rec.data = Some(super::record::DataJson::of(d));
-            if rec.verdict == Verdict::Missing {
+            rec.arrive(Arrived::NoHeader, open);
+            rec.data = Some(Data::of(d));
+            if rec.finding == Finding::MissingHeader {
                 rec.log = Some(nginx::broken_header(d));
             }
         }

@@ -1,100 +1,226 @@
 //! The 200 "whoami" page: what the receiver knows about the client, the
 //! way nginx would expose it ($remote_addr after realip, $proxy_protocol_*).
+//!
+//! The page is the receiver's protocol behaviour (what a client gets back),
+//! not ppctl's report, so it is built here. Its JSON form is small and flat
+//! and is written by hand (a dozen lines) rather than through serde_json,
+//! which engines do not use.
 
-use std::net::SocketAddr;
+use std::fmt::Write as _;
+use std::net::{IpAddr, SocketAddr};
 
-use serde::Serialize;
+use ipnet::IpNet;
 
-use crate::report::json::{EndpointJson, TlvJson};
+use crate::codec::{tlv, Decoded};
 
 use super::nginx;
 
+/// The `schema` the JSON page carries (the same number as every ppctl
+/// JSON document; docs/json.md).
+pub(crate) const SCHEMA: u32 = 2;
+
+/// One TLV, as the page shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct PageTlv {
+    pub kind: u8,
+    pub name: &'static str,
+    pub offset: usize,
+    pub value: Vec<u8>,
+    /// A readable form, when the value is not opaque bytes.
+    pub decoded: Option<String>,
+}
+
+impl PageTlv {
+    /// The TLVs of a valid header.
+    pub(crate) fn of(decoded: &Decoded<'_>) -> Vec<PageTlv> {
+        let Decoded::Complete(h) = decoded else {
+            return Vec::new();
+        };
+        h.tlvs()
+            .map(|t| PageTlv {
+                kind: t.kind,
+                name: t.name(),
+                offset: t.offset,
+                value: t.value.to_vec(),
+                decoded: match t.decoded() {
+                    tlv::Value::Bytes(_) => None,
+                    v => Some(v.to_string()),
+                },
+            })
+            .collect()
+    }
+
+    fn shown(&self) -> String {
+        self.decoded
+            .clone()
+            .unwrap_or_else(|| hex::encode(&self.value))
+    }
+}
+
 /// Everything the page shows.
-#[derive(Debug, Clone, Serialize)]
-pub struct Whoami {
-    pub schema: u32,
+#[derive(Debug, Clone)]
+pub(crate) struct Whoami {
     /// The socket's peer (nginx `$realip_remote_addr`).
-    pub peer: EndpointJson,
+    pub peer: SocketAddr,
     /// nginx `$server_addr`/`$server_port`: our end of the socket.
-    pub server_addr: String,
-    pub server_port: u16,
-    /// nginx `$proxy_protocol_addr`/`_port`: the header's claimed source.
-    pub proxy_protocol_addr: Option<String>,
-    pub proxy_protocol_port: Option<u16>,
-    /// nginx `$proxy_protocol_server_addr`/`_port`: the claimed destination.
-    pub proxy_protocol_server_addr: Option<String>,
-    pub proxy_protocol_server_port: Option<u16>,
-    /// "v1 PROXY", "v2 LOCAL", or null.
-    pub proxy_protocol: Option<String>,
-    pub tlvs: Vec<TlvJson>,
-    /// nginx `$remote_addr` with `set_real_ip_from <--trust>` and
-    /// `real_ip_header proxy_protocol`.
-    pub realip_remote_addr: String,
-    pub trust: Vec<String>,
+    pub server: SocketAddr,
+    /// nginx `$proxy_protocol_addr`/`_port` and `$proxy_protocol_server_*`:
+    /// the accepted PROXY header's source and destination.
+    pub claimed: Option<(SocketAddr, SocketAddr)>,
+    /// The accepted header's version and command ("v1 PROXY", "v2 LOCAL").
+    pub proxy_protocol: Option<(u8, &'static str)>,
+    pub tlvs: Vec<PageTlv>,
+    /// `--trust` (nginx `set_real_ip_from`).
+    pub trust: Vec<IpNet>,
     pub spoofable: bool,
     pub note: Option<String>,
     pub request: String,
 }
 
 impl Whoami {
-    /// The nginx realip rule: the header's source replaces the peer only
-    /// when the peer is in `set_real_ip_from` (an empty list trusts nobody).
-    pub fn realip(peer: SocketAddr, trust: &[ipnet::IpNet], claimed: Option<SocketAddr>) -> String {
-        match claimed {
-            Some(src) if trust.iter().any(|n| n.contains(&peer.ip())) => src.ip().to_string(),
-            _ => peer.ip().to_string(),
-        }
+    /// nginx `$remote_addr` with `set_real_ip_from <--trust>` and
+    /// `real_ip_header proxy_protocol`.
+    pub(crate) fn realip_remote_addr(&self) -> IpAddr {
+        realip(self.peer, &self.trust, self.claimed.map(|c| c.0))
     }
 
-    pub fn text(&self) -> String {
-        let opt = |o: &Option<String>| o.clone().unwrap_or_else(|| "-".into());
-        let port = |o: Option<u16>| o.map_or_else(|| "-".into(), |p| p.to_string());
+    fn proxy_protocol(&self) -> Option<String> {
+        self.proxy_protocol.map(|(v, c)| format!("v{v} {c}"))
+    }
+
+    pub(crate) fn text(&self) -> String {
+        let or_dash = |o: Option<String>| o.unwrap_or_else(|| "-".into());
+        let (src, dst) = (self.claimed.map(|c| c.0), self.claimed.map(|c| c.1));
         let mut s = format!(
-            "remote_addr (realip): {}\npeer: {}\nserver: {}:{}\nproxy_protocol: {}\n\
+            "remote_addr (realip): {}\npeer: {}\nserver: {}\nproxy_protocol: {}\n\
 proxy_protocol_addr: {}\nproxy_protocol_port: {}\nproxy_protocol_server_addr: {}\n\
 proxy_protocol_server_port: {}\n",
-            self.realip_remote_addr,
+            self.realip_remote_addr(),
             self.peer,
-            self.server_addr,
-            self.server_port,
-            self.proxy_protocol.clone().unwrap_or_else(|| "none".into()),
-            opt(&self.proxy_protocol_addr),
-            port(self.proxy_protocol_port),
-            opt(&self.proxy_protocol_server_addr),
-            port(self.proxy_protocol_server_port),
+            self.server,
+            self.proxy_protocol().unwrap_or_else(|| "none".into()),
+            or_dash(src.map(|a| a.ip().to_string())),
+            or_dash(src.map(|a| a.port().to_string())),
+            or_dash(dst.map(|a| a.ip().to_string())),
+            or_dash(dst.map(|a| a.port().to_string())),
         );
         for t in &self.tlvs {
-            let shown = t.decoded.clone().unwrap_or_else(|| t.value.clone());
-            s.push_str(&format!("tlv {} (0x{:02x}): {}\n", t.name, t.kind, shown));
+            let _ = writeln!(s, "tlv {} (0x{:02x}): {}", t.name, t.kind, t.shown());
         }
-        s.push_str(&format!(
+        let trust: Vec<String> = self.trust.iter().map(|n| n.to_string()).collect();
+        let _ = write!(
+            s,
             "set_real_ip_from: {}\nspoofable: {}\n",
-            if self.trust.is_empty() {
+            if trust.is_empty() {
                 "-".to_string()
             } else {
-                self.trust.join(" ")
+                trust.join(" ")
             },
             self.spoofable
-        ));
+        );
         if let Some(n) = &self.note {
-            s.push_str(&format!("note: {n}\n"));
+            let _ = writeln!(s, "note: {n}");
         }
-        s.push_str(&format!(
-            "request: {}\n",
-            nginx::escape(self.request.as_bytes())
-        ));
+        let _ = writeln!(s, "request: {}", nginx::escape(self.request.as_bytes()));
         s
     }
 
-    pub fn json(&self) -> String {
-        let mut s = serde_json::to_string_pretty(self).unwrap_or_default();
-        s.push('\n');
-        s
+    /// The JSON page (docs/json.md, "The whoami page"), one field a line.
+    pub(crate) fn json(&self) -> String {
+        let (src, dst) = (self.claimed.map(|c| c.0), self.claimed.map(|c| c.1));
+        let ip = |a: Option<SocketAddr>| opt(a.map(|a| string(&a.ip().to_string())));
+        let port = |a: Option<SocketAddr>| opt(a.map(|a| a.port().to_string()));
+        let tlvs: Vec<String> = self
+            .tlvs
+            .iter()
+            .map(|t| {
+                format!(
+                    "{{\"type\": {}, \"name\": {}, \"offset\": {}, \"length\": {}, \"value\": {}, \"decoded\": {}}}",
+                    t.kind,
+                    string(t.name),
+                    t.offset,
+                    t.value.len(),
+                    string(&hex::encode(&t.value)),
+                    opt(t.decoded.as_deref().map(string)),
+                )
+            })
+            .collect();
+        let trust: Vec<String> = self.trust.iter().map(|n| string(&n.to_string())).collect();
+        let fields = [
+            ("schema", SCHEMA.to_string()),
+            ("peer", endpoint(self.peer)),
+            ("server_addr", string(&self.server.ip().to_string())),
+            ("server_port", self.server.port().to_string()),
+            ("proxy_protocol_addr", ip(src)),
+            ("proxy_protocol_port", port(src)),
+            ("proxy_protocol_server_addr", ip(dst)),
+            ("proxy_protocol_server_port", port(dst)),
+            (
+                "proxy_protocol",
+                opt(self.proxy_protocol().as_deref().map(string)),
+            ),
+            ("tlvs", format!("[{}]", tlvs.join(", "))),
+            (
+                "realip_remote_addr",
+                string(&self.realip_remote_addr().to_string()),
+            ),
+            ("trust", format!("[{}]", trust.join(", "))),
+            ("spoofable", self.spoofable.to_string()),
+            ("note", opt(self.note.as_deref().map(string))),
+            ("request", string(&self.request)),
+        ];
+        let body: Vec<String> = fields
+            .iter()
+            .map(|(k, v)| format!("  \"{k}\": {v}"))
+            .collect();
+        format!("{{\n{}\n}}\n", body.join(",\n"))
     }
 }
 
+/// The nginx realip rule: the header's source replaces the peer only when
+/// the peer is in `set_real_ip_from` (an empty list trusts nobody).
+pub(crate) fn realip(peer: SocketAddr, trust: &[IpNet], claimed: Option<SocketAddr>) -> IpAddr {
+    match claimed {
+        Some(src) if trust.iter().any(|n| n.contains(&peer.ip())) => src.ip(),
+        _ => peer.ip(),
+    }
+}
+
+/// A JSON string literal.
+fn string(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if u32::from(c) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+fn opt(v: Option<String>) -> String {
+    v.unwrap_or_else(|| "null".into())
+}
+
+fn endpoint(a: SocketAddr) -> String {
+    format!(
+        "{{\"address\": {}, \"port\": {}}}",
+        string(&a.ip().to_string()),
+        a.port()
+    )
+}
+
 /// Does the client want JSON? (`/json`, or `Accept: application/json`.)
-pub fn wants_json(path: &str, accept: Option<&[u8]>) -> bool {
+pub(crate) fn wants_json(path: &str, accept: Option<&[u8]>) -> bool {
     let path = path.split('?').next().unwrap_or(path);
     path == "/json"
         || accept.is_some_and(|a| {
@@ -105,7 +231,7 @@ pub fn wants_json(path: &str, accept: Option<&[u8]>) -> bool {
 }
 
 /// A complete `200` response around `body`.
-pub fn response(body: &str, content_type: &str) -> Vec<u8> {
+pub(crate) fn response(body: &str, content_type: &str) -> Vec<u8> {
     format!(
         "HTTP/1.1 200 OK\r\nServer: ppctl\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\
 Connection: close\r\n\r\n{body}",
@@ -118,18 +244,29 @@ Connection: close\r\n\r\n{body}",
 mod tests {
     use super::*;
 
+    fn sa(s: &str) -> SocketAddr {
+        s.parse().unwrap_or_else(|_| unreachable!())
+    }
+
+    fn net(s: &str) -> IpNet {
+        s.parse().unwrap_or_else(|_| unreachable!())
+    }
+
     #[test]
     fn realip_follows_set_real_ip_from() {
-        let peer: SocketAddr = "10.0.0.5:4000".parse().unwrap_or_else(|_| unreachable!());
-        let src: SocketAddr = "203.0.113.7:1234"
-            .parse()
-            .unwrap_or_else(|_| unreachable!());
-        let lan: ipnet::IpNet = "10.0.0.0/8".parse().unwrap_or_else(|_| unreachable!());
-        let other: ipnet::IpNet = "192.168.0.0/16".parse().unwrap_or_else(|_| unreachable!());
-        assert_eq!(Whoami::realip(peer, &[lan], Some(src)), "203.0.113.7");
-        assert_eq!(Whoami::realip(peer, &[other], Some(src)), "10.0.0.5");
-        assert_eq!(Whoami::realip(peer, &[], Some(src)), "10.0.0.5");
-        assert_eq!(Whoami::realip(peer, &[lan], None), "10.0.0.5");
+        let peer = sa("10.0.0.5:4000");
+        let src = sa("203.0.113.7:1234");
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap_or_else(|_| unreachable!());
+        assert_eq!(
+            realip(peer, &[net("10.0.0.0/8")], Some(src)),
+            ip("203.0.113.7")
+        );
+        assert_eq!(
+            realip(peer, &[net("192.168.0.0/16")], Some(src)),
+            ip("10.0.0.5")
+        );
+        assert_eq!(realip(peer, &[], Some(src)), ip("10.0.0.5"));
+        assert_eq!(realip(peer, &[net("10.0.0.0/8")], None), ip("10.0.0.5"));
     }
 
     #[test]
@@ -138,5 +275,40 @@ mod tests {
         assert!(wants_json("/json?x=1", None));
         assert!(wants_json("/", Some(b"text/html, Application/JSON")));
         assert!(!wants_json("/", Some(b"text/html")));
+    }
+
+    #[test]
+    fn the_json_page_is_valid_json_with_escapes() {
+        let page = Whoami {
+            peer: sa("[2001:db8::1]:4000"),
+            server: sa("127.0.0.1:80"),
+            claimed: Some((sa("192.0.2.1:1000"), sa("192.0.2.2:443"))),
+            proxy_protocol: Some((2, "PROXY")),
+            tlvs: vec![PageTlv {
+                kind: 2,
+                name: "AUTHORITY",
+                offset: 28,
+                value: b"a\"b".to_vec(),
+                decoded: Some("a\"b\u{1}".into()),
+            }],
+            trust: vec![net("10.0.0.0/8")],
+            spoofable: false,
+            note: None,
+            request: "GET /\\ HTTP/1.1".into(),
+        };
+        let json = page.json();
+        for want in [
+            "  \"schema\": 2,\n",
+            "  \"peer\": {\"address\": \"2001:db8::1\", \"port\": 4000},\n",
+            "  \"proxy_protocol_port\": 1000,\n",
+            "  \"proxy_protocol\": \"v2 PROXY\",\n",
+            "\"value\": \"612262\", \"decoded\": \"a\\\"b\\u0001\"}",
+            "  \"realip_remote_addr\": \"2001:db8::1\",\n",
+            "  \"trust\": [\"10.0.0.0/8\"],\n",
+            "  \"note\": null,\n",
+            "  \"request\": \"GET /\\\\ HTTP/1.1\"\n}\n",
+        ] {
+            assert!(json.contains(want), "{want} in {json}");
+        }
     }
 }

@@ -162,7 +162,7 @@ pub struct Cell {
     /// What the receiver logged (nginx's words where nginx has them).
     pub receiver_log: Option<String>,
     /// The receiver's verdict for the connection.
-    pub receiver_verdict: Option<listen::Verdict>,
+    pub receiver_verdict: Option<&'static str>,
     pub predicted: Option<Outcome>,
     pub as_predicted: Option<bool>,
     /// Sender and receiver disagree (the cell a user would call broken).
@@ -311,10 +311,7 @@ async fn record_for(
     }
     let wait = async {
         while let Some(r) = rx.recv().await {
-            let p = match &r.peer {
-                crate::report::json::EndpointJson::Inet { port, .. } => *port,
-                _ => 0,
-            };
+            let p = r.peer.port();
             if p == port {
                 return Some(r);
             }
@@ -406,7 +403,7 @@ fn cell(sender: Sender, receiver: Option<Mode>, reply: &Reply, rec: Option<&Conn
         end: reply.end.code(),
         explanation,
         receiver_log: rec.map(receiver_log),
-        receiver_verdict: rec.map(|r| r.verdict),
+        receiver_verdict: rec.map(|r| r.finding.name()),
         predicted,
         as_predicted,
         broken,
@@ -423,9 +420,16 @@ fn receiver_log(r: &ConnRecord) -> String {
     let header = r
         .header
         .as_ref()
-        .and_then(|h| Some(format!("v{} {} {}", h.version?, h.command?, h.tuple())))
+        .and_then(|h| h.valid)
+        .map(|h| {
+            let command = if h.local { "LOCAL" } else { "PROXY" };
+            match (h.source, h.destination) {
+                (Some(s), Some(d)) => format!("v{} {command} {s} -> {d}", h.version),
+                _ => format!("v{} {command}", h.version),
+            }
+        })
         .unwrap_or_else(|| "(no header)".into());
-    format!("{} {header}", r.verdict.name())
+    format!("{} {header}", r.finding.name())
 }
 
 /// `realip_remote_addr` from a whoami JSON page.

@@ -126,16 +126,16 @@ impl Listen {
         (status, out)
     }
 
-    /// Records (event = connection) and the summary from `finish`'s lines.
+    /// Records (type = connection) and the summary from `finish`'s lines.
     pub fn split(lines: &[Value]) -> (Vec<Value>, Value) {
         let records = lines
             .iter()
-            .filter(|v| v["event"] == "connection")
+            .filter(|v| v["type"] == "connection")
             .cloned()
             .collect();
         let summary = lines
             .iter()
-            .find(|v| v["event"] == "summary")
+            .find(|v| v["type"] == "summary")
             .cloned()
             .expect("a summary line");
         (records, summary)
