@@ -7,6 +7,7 @@ pub(crate) mod finding;
 pub mod hexdump;
 pub mod inspect;
 pub mod json;
+pub(crate) mod repro;
 pub mod style;
 #[allow(dead_code)]
 pub(crate) mod table;
