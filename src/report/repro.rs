@@ -476,7 +476,8 @@ fn fixes_human(out: &mut String, fixes: &[&Fix], style: Style) {
             style.accent(if style.unicode { "▸" } else { ">" }),
             style.bold(&fill(style, "", "    ", f.title))
         );
-        let meta = format!("[{}] {} · {}", f.id, f.side.name(), f.applies_to);
+        let dot = if style.unicode { "·" } else { "-" };
+        let meta = format!("[{}] {} {dot} {}", f.id, f.side.name(), f.applies_to);
         let _ = writeln!(out, "{}", style.dim(&fill(style, "    ", "    ", &meta)));
         for l in f.change.lines() {
             let text = l.trim_start();
@@ -531,7 +532,7 @@ fn verdict(out: &mut String, m: &Matrix, style: Style) {
         Some(_) => match m.matches.as_slice() {
             [] => (
                 false,
-                "it matches none of the receiver columns (off, require, auto): see the replies above".to_string(),
+                "it matches none of the receiver columns (off, require, auto): see the findings above".to_string(),
             ),
             cols => {
                 let names: Vec<String> = cols.iter().map(|&r| column(r)).collect();
