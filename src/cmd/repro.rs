@@ -11,7 +11,7 @@ use crate::repro;
 #[command(after_help = "\
 Examples:
   ppctl repro                              # the 3x3 matrix on loopback: the 400 and its fix
-  ppctl repro --json | jq '.cells[] | select(.broken) | .finding.name'
+  ppctl repro --json | jq -r '.cells[] | \"\\(.sender) -> \\(.receiver): \\(.finding.name)\"'
   ppctl repro --target 127.0.0.1:8080      # which receiver column is this server?
   ppctl repro --target ingress.example:80 --timeout 2s --json
 

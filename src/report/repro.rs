@@ -568,3 +568,151 @@ fn column(r: Mode) -> String {
     };
     format!("`{}`: {what}", r.name())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::net::{IpAddr, SocketAddr};
+
+    use super::*;
+    use crate::net::{Message, Reply, Timings};
+    use crate::repro::CLAIMED;
+
+    const BAD: &[u8] = b"HTTP/1.1 400 Bad Request\r\nServer: nginx\r\n\r\n<center><h1>400 Bad Request</h1></center>\r\n";
+
+    fn reply(header: &[u8], received: &[u8], end: End) -> Reply {
+        Reply {
+            connected: true,
+            local: Some(SocketAddr::from(([127, 0, 0, 1], 40000))),
+            peer: Some(SocketAddr::from(([127, 0, 0, 1], 8080))),
+            message: Some(Message {
+                header: header.to_vec(),
+                payload: b"GET / HTTP/1.1\r\n\r\n".to_vec(),
+            }),
+            sent: header.len(),
+            banner: Vec::new(),
+            received: received.to_vec(),
+            received_total: received.len(),
+            end,
+            write_error: None,
+            error: None,
+            timings: Timings::default(),
+        }
+    }
+
+    fn cell(sender: Sender, mode: Mode, finding: Finding, reply: Reply) -> Cell {
+        Cell {
+            sender,
+            receiver: Some(mode),
+            reply,
+            finding,
+            predicted: Some(finding),
+            receiver_finding: Some(finding),
+            receiver_log: None,
+            client: None,
+            expected_client: None,
+        }
+    }
+
+    fn matrix() -> Matrix {
+        let v1 = b"PROXY TCP4 203.0.113.7 127.0.0.1 51234 8080\r\n";
+        let mut ok = cell(
+            Sender::V1,
+            Mode::Auto,
+            Finding::Spoofable,
+            reply(v1, b"HTTP/1.1 200 OK\r\n\r\n", End::EofAfterData),
+        );
+        ok.client = Some(CLAIMED.ip());
+        let mut missing = cell(
+            Sender::None,
+            Mode::Require,
+            Finding::MissingHeader,
+            reply(b"", b"", End::EofWithoutData),
+        );
+        missing.receiver_log =
+            Some("broken header: \"GET / HTTP/1.1\" while reading PROXY protocol".into());
+        Matrix {
+            target: None,
+            claimed: CLAIMED,
+            cells: vec![
+                cell(
+                    Sender::V1,
+                    Mode::Off,
+                    Finding::UnexpectedHeader,
+                    reply(v1, BAD, End::EofAfterData),
+                ),
+                missing,
+                ok,
+            ],
+            matches: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn the_story_leads_and_every_line_fits() {
+        let text = human(&matrix(), Style::plain());
+        let at = |s: &str| text.find(s).unwrap_or_else(|| panic!("{s:?} in\n{text}"));
+        assert!(at("v1  PROXY TCP4 203.0.113.7") < at("HTTP/1.1 400 Bad Request"));
+        assert!(at("HTTP/1.1 400 Bad Request") < at("use-proxy-protocol: \"true\""));
+        assert!(at("use-proxy-protocol: \"true\"") < at("| sender"));
+        assert!(text.contains("200 OK, client 203.0.113.7"), "{text}");
+        assert!(text.contains("none -> require: closed, no reply"), "{text}");
+        assert!(
+            text.contains("every cell behaved as predicted (3 of 3)"),
+            "{text}"
+        );
+        for l in text.lines() {
+            if !l.trim_start().starts_with("docs: http") {
+                assert!(l.chars().count() <= 80, "{l:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_missed_prediction_is_named_in_the_cell_and_at_the_end() {
+        let mut m = matrix();
+        m.cells[0].finding = Finding::HttpError;
+        let text = human(&m, Style::plain());
+        assert!(text.contains("| NOT as predicted: |"), "{text}");
+        assert!(
+            text.contains("FAILED: NOT as predicted: v1 -> off"),
+            "{text}"
+        );
+        assert!(!m.ok());
+    }
+
+    #[test]
+    fn json_cells_carry_finding_objects_and_common_fixes() {
+        let v = json(&matrix());
+        assert_eq!(v["type"], "repro");
+        let c = &v["cells"][0];
+        assert_eq!(c["finding"], finding::json(Finding::UnexpectedHeader));
+        assert_eq!(c["fixes"], fixes_json(&Finding::UnexpectedHeader.fixes()));
+        assert_eq!(c["status"], 400);
+        assert_eq!(
+            v["cells"][2]["client_ip"],
+            IpAddr::from(CLAIMED.ip()).to_string()
+        );
+    }
+
+    #[test]
+    fn helpers() {
+        let f = crate::judge::fixes::get("ingress-nginx-use-proxy-protocol");
+        assert_eq!(gist(f), Some("use-proxy-protocol: \"true\""));
+        let f = crate::judge::fixes::get("nginx-listen-proxy-protocol");
+        assert_eq!(gist(f), Some("listen 443 ssl proxy_protocol;"));
+        let s = Style::plain();
+        assert_eq!(fill(s, "> ", "  ", "a  b"), "> a  b");
+        let long = fill(s, "1. ", "   ", &"word ".repeat(30));
+        assert!(long.lines().all(|l| l.chars().count() <= 80), "{long}");
+        assert!(
+            long.lines().skip(1).all(|l| l.starts_with("   w")),
+            "{long}"
+        );
+        let v2 = hex::decode("0d0a0d0a000d0a515549540a2111000ccb0071077f000001c8221f90")
+            .unwrap_or_default();
+        assert_eq!(
+            header_shown(&v2),
+            "0d0a0d0a000d0a515549540a 21 11 000c cb007107 7f000001 c822 1f90"
+        );
+    }
+}
