@@ -62,7 +62,13 @@ fn default_matrix_shows_the_400_and_its_fix() {
         1,
         "{text}"
     );
-    assert!(!text.contains("PP-SPOOF\" "), "{text}");
+    // Three findings need attention: unexpected-header, missing-header,
+    // spoofable.
+    assert_eq!(
+        text.matches("Fixes (docs/verdicts.md):").count(),
+        3,
+        "{text}"
+    );
 }
 
 #[test]

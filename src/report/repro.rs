@@ -412,6 +412,7 @@ fn findings(out: &mut String, m: &Matrix, style: Style) {
     shown.sort_by_key(|f| (std::cmp::Reverse(f.severity()), *f));
     shown.dedup();
     let mut full_shown: Vec<String> = Vec::new();
+    let mut fixes_shown: Vec<&str> = Vec::new();
     for f in shown {
         let cells: Vec<&Cell> = m.cells.iter().filter(|c| c.finding == f).collect();
         let pairs: Vec<String> = cells.iter().map(|c| pair(c, style)).collect();
@@ -459,22 +460,34 @@ fn findings(out: &mut String, m: &Matrix, style: Style) {
         let fixes = f.fixes();
         if !fixes.is_empty() {
             let _ = writeln!(out, "  {}", style.bold("Fixes (docs/verdicts.md):"));
-            fixes_human(out, &fixes, style);
+            fixes_human(out, &fixes, &mut fixes_shown, style);
         }
     }
 }
 
 /// Fixes, one block each, wrapped to the width: the title, where it
 /// applies, the change as written in that product's config (a comment
-/// that does not fit goes on its own line), the doc.
-fn fixes_human(out: &mut String, fixes: &[&Fix], style: Style) {
+/// that does not fit goes on its own line), the doc. A fix already shown
+/// under another finding gets its title only.
+fn fixes_human<'a>(out: &mut String, fixes: &[&'a Fix], shown: &mut Vec<&'a str>, style: Style) {
     let width = usize::from(style.width);
     for f in fixes {
+        let mark = style.accent(if style.unicode { "▸" } else { ">" });
+        if shown.contains(&f.id) {
+            let text = fill(
+                style,
+                "  > ",
+                "    ",
+                &format!("{} [{}] (above)", f.title, f.id),
+            );
+            let _ = writeln!(out, "  {mark}{}", &text[3..]);
+            continue;
+        }
+        shown.push(f.id);
         let _ = writeln!(
             out,
-            "  {} {}",
-            style.accent(if style.unicode { "▸" } else { ">" }),
-            style.bold(&fill(style, "", "    ", f.title))
+            "  {mark} {}",
+            style.bold(&fill(style, "    ", "    ", f.title)[4..])
         );
         let dot = if style.unicode { "·" } else { "-" };
         let meta = format!("[{}] {} {dot} {}", f.id, f.side.name(), f.applies_to);
@@ -689,6 +702,25 @@ mod tests {
         assert_eq!(c["fixes"], fixes_json(&Finding::UnexpectedHeader.fixes()));
         assert_eq!(c["status"], 400);
         assert_eq!(v["cells"][2]["client_ip"], CLAIMED.ip().to_string());
+    }
+
+    #[test]
+    fn a_fix_shared_by_two_findings_is_shown_once() {
+        let mut m = matrix();
+        // failed-health-check shares nginx-listen-proxy-protocol with
+        // unexpected-header.
+        m.cells[1].finding = Finding::FailedHealthCheck;
+        let text = human(&m, Style::plain());
+        assert_eq!(
+            text.matches("[nginx-listen-proxy-protocol] receiver")
+                .count(),
+            1,
+            "{text}"
+        );
+        assert!(
+            text.contains("[nginx-listen-proxy-protocol] (above)"),
+            "{text}"
+        );
     }
 
     #[test]
