@@ -13,26 +13,109 @@ use serde_json::Value;
 fn default_matrix_shows_the_400_and_its_fix() {
     let out = ppctl()
         .args(["repro", "--color", "never"])
+        .env("COLUMNS", "80")
         .output()
         .expect("run repro");
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{text}");
-    assert!(text.contains("HTTP/1.1 400 Bad Request"), "{text}");
+    // The story comes first: the header, the 400, the finding, the fix.
+    let at = |needle: &str| {
+        text.find(needle)
+            .unwrap_or_else(|| panic!("{needle:?} in\n{text}"))
+    };
+    assert!(at("v1  PROXY TCP4 203.0.113.7 127.0.0.1 51234 ") < at("HTTP/1.1 400 Bad Request"));
+    assert!(
+        at("v2  0d0a0d0a000d0a515549540a 21 11 000c cb007107 7f000001 c822 ")
+            < at("HTTP/1.1 400 Bad Request")
+    );
+    assert!(at("HTTP/1.1 400 Bad Request") < at("unexpected-header (PP-UNEXPECTED)"));
+    assert!(at("unexpected-header (PP-UNEXPECTED)") < at("use-proxy-protocol: \"true\""));
+    assert!(at("use-proxy-protocol: \"true\"") < at("listen 443 ssl proxy_protocol;"));
+    assert!(at("listen 443 ssl proxy_protocol;") < at("| sender"));
+    // nginx's exact page, its log lines, and the fixes of each finding.
     assert!(
         text.contains("<center><h1>400 Bad Request</h1></center>"),
         "{text}"
     );
-    assert!(text.contains("use-proxy-protocol"), "{text}");
-    assert!(text.contains("listen 443 ssl proxy_protocol;"), "{text}");
     assert!(text.contains("real_ip_header proxy_protocol"), "{text}");
     assert!(text.contains("accept-proxy"), "{text}");
     assert!(text.contains("send-proxy-v2"), "{text}");
+    assert!(text.contains("broken header: \"GET / HTTP/1.1"), "{text}");
+    assert!(text.contains("missing-header (PP-MISSING)"), "{text}");
+    assert!(text.contains("spoofable (PP-SPOOF)"), "{text}");
     assert!(
-        text.contains("broken header: \"GET /json HTTP/1.1"),
+        text.contains("v1 -> auto: 200 OK, client 203.0.113.7"),
         "{text}"
     );
-    assert!(text.contains("200, client 203.0.113.7"), "{text}");
-    assert!(text.contains("every cell behaved as predicted"), "{text}");
+    assert!(
+        text.contains("every cell behaved as predicted (9 of 9)"),
+        "{text}"
+    );
+    // One block per finding: cells that share one share its fixes.
+    assert_eq!(
+        text.matches("[ingress-nginx-use-proxy-protocol]").count(),
+        1,
+        "{text}"
+    );
+    assert_eq!(
+        text.matches("[require-header-and-allowlist]").count(),
+        1,
+        "{text}"
+    );
+    // Three findings need attention: unexpected-header, missing-header,
+    // spoofable.
+    assert_eq!(
+        text.matches("Fixes (docs/verdicts.md):").count(),
+        3,
+        "{text}"
+    );
+}
+
+#[test]
+fn human_matrix_fits_80_columns_and_uses_120() {
+    for (cols, lines_at_most) in [(80usize, 200usize), (120, 170)] {
+        let out = ppctl()
+            .args(["repro", "--color", "never"])
+            .env("COLUMNS", cols.to_string())
+            .output()
+            .expect("run repro");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(0), "{text}");
+        let table: Vec<&str> = text.lines().filter(|l| l.starts_with(['|', '+'])).collect();
+        assert!(!table.is_empty(), "{text}");
+        for l in &table {
+            assert!(l.chars().count() <= cols, "{l:?}\n{text}");
+        }
+        if cols >= 120 {
+            // With room, a cell's finding and what the client got each
+            // take one line.
+            for cell in [
+                "unexpected-header (PP-UNEXPECTED)",
+                "200 OK, client 203.0.113.7",
+            ] {
+                assert!(table.iter().any(|l| l.contains(cell)), "{cell}\n{text}");
+            }
+        } else {
+            // At 80 the table takes the whole width.
+            assert!(table.iter().all(|l| l.chars().count() == cols), "{text}");
+        }
+        assert!(
+            table.len() <= 16,
+            "{} table lines at {cols}\n{text}",
+            table.len()
+        );
+        for l in text.lines() {
+            // Only a URL, which cannot be cut, may be wider.
+            if !l.trim_start().starts_with("docs: http") {
+                assert!(
+                    l.chars().count() <= cols,
+                    "{} > {cols}: {l:?}",
+                    l.chars().count()
+                );
+            }
+        }
+        assert!(text.lines().count() <= lines_at_most, "{text}");
+    }
 }
 
 #[test]
@@ -43,8 +126,10 @@ fn json_matrix_has_nine_cells_as_predicted() {
         .expect("run repro");
     assert_eq!(out.status.code(), Some(0));
     let m: Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
-    assert_eq!(m["schema"], 1);
+    assert_eq!(m["type"], "repro");
+    assert_eq!(m["schema"], 2);
     assert_eq!(m["target"], Value::Null);
+    assert_eq!(m["claimed_source"], "203.0.113.7:51234");
     assert_eq!(m["all_as_predicted"], true);
     let cells = m["cells"].as_array().expect("cells");
     assert_eq!(cells.len(), 9);
@@ -55,78 +140,178 @@ fn json_matrix_has_nine_cells_as_predicted() {
             .unwrap_or_else(|| panic!("cell {s} -> {r}"))
             .clone()
     };
+    let finding = |c: &Value, key: &str| {
+        (
+            c[key]["name"].as_str().unwrap_or("").to_string(),
+            c[key]["code"].as_str().unwrap_or("").to_string(),
+        )
+    };
+    let unexpected = ("unexpected-header".to_string(), "PP-UNEXPECTED".to_string());
     let c = cell("v1", "off");
-    assert_eq!(c["outcome"], "bad-request");
+    assert_eq!(finding(&c, "finding"), unexpected);
+    assert_eq!(c["finding"]["severity"], "problem");
+    assert_eq!(c["status"], 400);
+    assert_eq!(c["status_line"], "HTTP/1.1 400 Bad Request");
     assert_eq!(c["broken"], true);
-    assert_eq!(c["receiver_verdict"], "unexpected");
-    assert_eq!(c["diagnosis"]["id"], "PP-UNEXPECTED");
-    let ids: Vec<&str> = c["diagnosis"]["fixes"]
+    assert_eq!(finding(&c, "receiver_finding"), unexpected);
+    assert!(c["header"]
+        .as_str()
+        .unwrap_or("")
+        .starts_with(&hex_of("PROXY TCP4 203.0.113.7 ")));
+    let ids: Vec<&str> = c["fixes"]
         .as_array()
         .map(|a| a.iter().filter_map(|f| f["id"].as_str()).collect())
         .unwrap_or_default();
-    assert!(ids.contains(&"ingress-nginx-use-proxy-protocol"), "{ids:?}");
+    assert_eq!(ids[0], "ingress-nginx-use-proxy-protocol", "{ids:?}");
     assert!(ids.contains(&"nginx-listen-proxy-protocol"), "{ids:?}");
+    assert!(ids.len() <= 4, "a few fixes, not all: {ids:?}");
+    for f in c["fixes"].as_array().expect("fixes") {
+        for key in ["id", "title", "side", "applies_to", "change", "doc"] {
+            assert!(f[key].is_string(), "{key} in {f}");
+        }
+    }
     assert!(c["response"]
         .as_str()
         .unwrap_or("")
         .starts_with("HTTP/1.1 400 Bad Request\r\n"));
     let c = cell("v2", "off");
-    assert_eq!(c["outcome"], "bad-request");
+    assert_eq!(finding(&c, "finding"), unexpected);
+    assert!(c["header"]
+        .as_str()
+        .unwrap_or("")
+        .starts_with("0d0a0d0a000d0a515549540a2111000c"));
     assert!(c["receiver_log"]
         .as_str()
         .unwrap_or("")
         .contains("client sent invalid method"));
     let c = cell("none", "require");
-    assert_eq!(c["outcome"], "closed");
-    assert_eq!(c["receiver_verdict"], "missing");
-    assert_eq!(c["diagnosis"]["id"], "PP-MISSING");
-    for r in ["require", "auto"] {
-        for s in ["v1", "v2"] {
-            let c = cell(s, r);
-            assert_eq!(c["outcome"], "http-ok");
-            assert_eq!(c["client_ip"], "203.0.113.7");
-            assert_eq!(c["broken"], false);
-        }
+    assert_eq!(
+        finding(&c, "finding"),
+        ("missing-header".to_string(), "PP-MISSING".to_string())
+    );
+    assert_eq!(c["end"], "eof-without-data");
+    assert_eq!(c["status"], Value::Null);
+    assert_eq!(finding(&c, "receiver_finding"), finding(&c, "finding"));
+    assert!(c["receiver_log"]
+        .as_str()
+        .unwrap_or("")
+        .starts_with("broken header: \"GET / HTTP/1.1"));
+    for s in ["v1", "v2"] {
+        let c = cell(s, "require");
+        assert_eq!(c["finding"]["name"], "proxied");
+        assert_eq!(c["client_ip"], "203.0.113.7");
+        assert_eq!(c["broken"], false);
+        assert_eq!(c["fixes"], Value::Array(Vec::new()));
     }
+    for s in ["none", "v1", "v2"] {
+        let c = cell(s, "auto");
+        assert_eq!(
+            finding(&c, "finding"),
+            ("spoofable".to_string(), "PP-SPOOF".to_string())
+        );
+        assert_eq!(c["finding"]["severity"], "warning");
+        assert_eq!(c["broken"], false);
+        assert_eq!(c["fixes"][0]["id"], "require-header-and-allowlist");
+    }
+    assert_eq!(cell("v1", "auto")["client_ip"], "203.0.113.7");
+    assert_eq!(cell("none", "auto")["client_ip"], "127.0.0.1");
     assert_eq!(cell("none", "off")["client_ip"], "127.0.0.1");
-    assert_eq!(cell("none", "auto")["diagnosis"]["id"], "PP-SPOOF");
+    assert_eq!(cell("none", "off")["finding"]["name"], "plain");
     for c in cells {
+        assert_eq!(c["as_predicted"], true, "{c}");
+        assert_eq!(c["predicted"]["name"], c["finding"]["name"], "{c}");
         for key in [
+            "address",
             "status_line",
             "end",
-            "explanation",
+            "receiver_finding",
             "receiver_log",
             "predicted",
-            "as_predicted",
+            "fixes",
         ] {
             assert!(c.get(key).is_some(), "{key} in {c}");
         }
     }
 }
 
-fn target_matches(port: u16) -> (i32, Vec<String>) {
+fn hex_of(s: &str) -> String {
+    s.bytes().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Exit code, matched columns, and each sender's finding (none, v1, v2).
+fn target_matches(port: u16) -> (i32, Vec<String>, Vec<String>) {
     let out = ppctl()
         .args(["repro", "--json", "--timeout", "3s", "--target"])
         .arg(format!("127.0.0.1:{port}"))
         .output()
         .expect("run repro --target");
     let m: Value = serde_json::from_slice(&out.stdout).expect("JSON");
-    let matches = m["matches"]
-        .as_array()
-        .expect("matches")
+    assert_eq!(m["type"], "repro");
+    assert_eq!(m["target"], format!("127.0.0.1:{port}"));
+    let strings = |v: &Value| -> Vec<String> {
+        v.as_array()
+            .expect("an array")
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect()
+    };
+    let cells = m["cells"].as_array().expect("cells");
+    assert_eq!(cells.len(), 3);
+    for (c, s) in cells.iter().zip(["none", "v1", "v2"]) {
+        assert_eq!(c["sender"], s);
+        assert_eq!(c["receiver"], "target");
+    }
+    let findings = cells
         .iter()
-        .filter_map(|v| v.as_str().map(str::to_string))
+        .map(|c| c["finding"]["name"].as_str().unwrap_or("").to_string())
         .collect();
-    (out.status.code().unwrap_or(-1), matches)
+    (
+        out.status.code().unwrap_or(-1),
+        strings(&m["matches"]),
+        findings,
+    )
+}
+
+fn names(n: [&str; 3]) -> Vec<String> {
+    n.iter().map(|s| s.to_string()).collect()
 }
 
 #[test]
 fn target_matches_the_column_of_a_ppctl_listen() {
-    for mode in ["off", "require", "auto"] {
+    for (mode, findings) in [
+        ("off", ["plain", "unexpected-header", "unexpected-header"]),
+        ("require", ["missing-header", "proxied", "proxied"]),
+        // Behaving like auto makes every cell spoofable.
+        ("auto", ["spoofable", "spoofable", "spoofable"]),
+    ] {
         let l = Listen::start(&["--proxy-protocol", mode]);
-        let (code, matches) = target_matches(l.port);
+        let (code, matches, got) = target_matches(l.port);
         assert_eq!(code, 0);
         assert_eq!(matches, vec![mode.to_string()]);
+        assert_eq!(got, names(findings), "{mode}");
+    }
+}
+
+#[test]
+fn target_human_view_names_the_column() {
+    let l = Listen::start(&["--proxy-protocol", "off"]);
+    let out = ppctl()
+        .args(["repro", "--color", "never", "--timeout", "3s", "--target"])
+        .arg(format!("127.0.0.1:{}", l.port))
+        .env("COLUMNS", "80")
+        .output()
+        .expect("run repro --target");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("unexpected-header (PP-UNEXPECTED)"), "{text}");
+    assert!(text.contains("400 Bad Request"), "{text}");
+    assert!(text.contains("it behaves like `off`"), "{text}");
+    assert!(text.contains("use-proxy-protocol: \"true\""), "{text}");
+    for l in text
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("docs: http"))
+    {
+        assert!(l.chars().count() <= 80, "{l:?}");
     }
 }
 
@@ -135,19 +320,32 @@ fn target_matches_real_nginx_with_and_without_proxy_protocol() {
     if !peers::require(Peer::Nginx) {
         return;
     }
-    for (conf, column) in [("plain_http", "off"), ("pp_http", "require")] {
+    for (conf, column, findings) in [
+        (
+            "plain_http",
+            "off",
+            ["plain", "unexpected-header", "unexpected-header"],
+        ),
+        (
+            "pp_http",
+            "require",
+            ["missing-header", "proxied", "proxied"],
+        ),
+    ] {
         let port = free_port();
         let _nginx = Nginx::start(conf, &[("PORT", &port.to_string())]);
-        let (code, matches) = target_matches(port);
+        let (code, matches, got) = target_matches(port);
         assert_eq!(code, 0, "{conf}");
         assert_eq!(matches, vec![column.to_string()], "{conf}");
+        assert_eq!(got, names(findings), "{conf}");
     }
 }
 
 #[test]
 fn target_that_matches_nothing_exits_1() {
     // Nothing listens on a just-freed port: no column predicts that.
-    let (code, matches) = target_matches(free_port());
+    let (code, matches, got) = target_matches(free_port());
     assert_eq!(code, 1);
     assert!(matches.is_empty());
+    assert_eq!(got, names(["no-receiver"; 3]));
 }

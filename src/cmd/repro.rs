@@ -4,10 +4,21 @@ use std::time::Duration;
 
 use crate::error::{Error, ExitCode, Result};
 use crate::net::Target;
-use crate::report::Style;
+use crate::report::{self, Style};
 use crate::repro;
 
 #[derive(Debug, clap::Args)]
+#[command(after_help = "\
+Examples:
+  ppctl repro                              # the 3x3 matrix on loopback: the 400 and its fix
+  ppctl repro --json | jq -r '.cells[] | \"\\(.sender) -> \\(.receiver): \\(.finding.name)\"'
+  ppctl repro --target 127.0.0.1:8080      # which receiver column is this server?
+  ppctl repro --target ingress.example:80 --timeout 2s --json
+
+Exit codes: 0 every cell behaved as predicted (with --target: it behaves like
+one of the receiver columns off, require, auto), 1 a cell did not (with
+--target: it matches none), 2 usage or I/O error (a port that cannot be
+bound, a target that does not resolve).")]
 pub struct ReproArgs {
     /// Run the sender column (no header, v1, v2) against this receiver
     /// (HOST:PORT) and say which receiver column it behaves like.
@@ -31,17 +42,14 @@ pub fn run(args: &ReproArgs, style: Style) -> Result<ExitCode> {
         })
         .map_err(|e| Error::Other(e.into()))?;
     let text = if args.json {
+        let doc = report::repro::json(&matrix);
         format!(
             "{}\n",
-            serde_json::to_string_pretty(&matrix).map_err(|e| Error::Other(e.into()))?
+            serde_json::to_string_pretty(&doc).map_err(|e| Error::Other(e.into()))?
         )
     } else {
-        repro::human(&matrix, style)
+        report::repro::human(&matrix, style)
     };
     super::print(&text)?;
-    Ok(ExitCode::check(if args.target.is_some() {
-        !matrix.matches.is_empty()
-    } else {
-        matrix.all_as_predicted
-    }))
+    Ok(ExitCode::check(matrix.ok()))
 }

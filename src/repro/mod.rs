@@ -3,46 +3,53 @@
 //! Senders (no header, v1, v2) go through `send`'s exchange
 //! ([`crate::send::exchange`] over [`crate::net`]); receivers are `listen`
 //! servers in this process, one per mode (off = nginx without
-//! `proxy_protocol`, require = nginx with it, auto). Each cell records what
-//! the client got, what the receiver logged, whether that is what we
-//! predicted, and for broken pairs the cause and the fix. With a target,
-//! the sender column runs against a real receiver and is matched against
-//! the predicted columns.
+//! `proxy_protocol`, require = nginx with it, auto). Every cell is judged by
+//! the judge: the client's side with [`judge::exchange`] (and
+//! [`judge::pairing`], which makes the auto column spoofable), the
+//! receiver's side with [`judge::arrival`]. The prediction for a cell is the
+//! judge's reading of what a receiver so configured makes of what the sender
+//! sends; a cell is as predicted when the client's finding, the receiver's
+//! finding and (for a served request) the client address all agree with it.
+//! With a target, the sender column runs against a real receiver and is
+//! matched against the predicted columns.
+//!
+//! Typed results only: rendering is in `report::repro`.
 
-pub mod fixes;
-mod render;
-
-use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
-use serde::Serialize;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::codec::Version;
+use crate::judge::{self, Arrived, Expects, Finding};
 use crate::listen::{self, bind, Config, ConnRecord, Listeners, Mode};
-use crate::net::{self, End, Reply, Target};
+use crate::net::{self, Reply, Target};
 use crate::send::{self, AddressPlan, HeaderPlan, Plan};
 
-pub use fixes::Diagnosis;
-pub use render::human;
-
 /// The client address every header claims: TEST-NET-3, never a real host.
-pub const CLAIMED: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(203, 0, 113, 7)), 51234);
+pub(crate) const CLAIMED: SocketAddr =
+    SocketAddr::new(IpAddr::V4(Ipv4Addr::new(203, 0, 113, 7)), 51234);
+
+/// How long the in-process matrix waits for each reply (`--target` takes
+/// its wait from `--timeout`).
+const REPLY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The request every sender makes: the whoami page, as text, whose first
+/// line says which client address the receiver computed.
+const PATH: &str = "/";
 
 /// What the sender puts in front of its request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Sender {
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Sender {
     None,
     V1,
     V2,
 }
 
 impl Sender {
-    pub const ALL: [Sender; 3] = [Sender::None, Sender::V1, Sender::V2];
+    pub(crate) const ALL: [Sender; 3] = [Sender::None, Sender::V1, Sender::V2];
 
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Sender::None => "none",
             Sender::V1 => "v1",
@@ -51,141 +58,152 @@ impl Sender {
     }
 
     fn header(self) -> HeaderPlan {
+        let version = match self {
+            Sender::None | Sender::V1 => Version::V1,
+            Sender::V2 => Version::V2,
+        };
         match self {
             Sender::None => HeaderPlan {
                 raw: Some(Vec::new()),
-                ..HeaderPlan::new(Version::V1)
+                ..HeaderPlan::new(version)
             },
             Sender::V1 | Sender::V2 => HeaderPlan {
                 addresses: AddressPlan::Inet {
                     src: Some(CLAIMED),
                     dst: None,
                 },
-                ..HeaderPlan::new(if self == Sender::V1 {
-                    Version::V1
-                } else {
-                    Version::V2
-                })
+                ..HeaderPlan::new(version)
+            },
+        }
+    }
+
+    /// What goes on the wire, in the judge's terms: a request, with or
+    /// without a valid header in front.
+    fn sent(self) -> judge::Sent {
+        match self {
+            Sender::None => judge::Sent::NoHeader,
+            Sender::V1 | Sender::V2 => judge::Sent::Header { payload: true },
+        }
+    }
+
+    /// What a receiver gets from this sender, in the judge's terms.
+    fn arrives(self) -> Arrived {
+        match self {
+            Sender::None => Arrived::NoHeader,
+            Sender::V1 | Sender::V2 => Arrived::Header {
+                local: false,
+                trusted: true,
+                stacked: false,
             },
         }
     }
 }
 
 /// The receivers, in column order.
-pub const RECEIVERS: [Mode; 3] = [Mode::Off, Mode::Require, Mode::Auto];
+pub(crate) const RECEIVERS: [Mode; 3] = [Mode::Off, Mode::Require, Mode::Auto];
 
-/// What the client got, coarsely: what tells the columns apart.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Outcome {
-    /// An HTTP 1xx-3xx answer: the request got through.
-    HttpOk,
-    /// `400 Bad Request`.
-    BadRequest,
-    /// Some other HTTP status.
-    OtherHttp,
-    /// Non-HTTP bytes.
-    Answered,
-    /// Closed or reset without a reply.
-    Closed,
-    /// No reply until the timeout.
-    Silent,
-    /// Could not connect.
-    NoConnection,
-}
-
-impl Outcome {
-    pub fn of(reply: &Reply) -> Self {
-        if !reply.connected {
-            return Outcome::NoConnection;
-        }
-        match send::http_status(&reply.received) {
-            Some(400) => Outcome::BadRequest,
-            Some(s) if s < 400 => Outcome::HttpOk,
-            Some(_) => Outcome::OtherHttp,
-            None if reply.received_total > 0 => Outcome::Answered,
-            None => match reply.end {
-                End::Timeout => Outcome::Silent,
-                _ => Outcome::Closed,
-            },
-        }
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Outcome::HttpOk => "HTTP OK",
-            Outcome::BadRequest => "400 Bad Request",
-            Outcome::OtherHttp => "other HTTP status",
-            Outcome::Answered => "non-HTTP answer",
-            Outcome::Closed => "closed, no reply",
-            Outcome::Silent => "no reply (timeout)",
-            Outcome::NoConnection => "no connection",
-        }
+/// What a receiver in this mode expects, in the judge's terms.
+pub(crate) fn expects(mode: Mode) -> Expects {
+    match mode {
+        Mode::Off => Expects::Nothing,
+        Mode::Require => Expects::Header,
+        Mode::Auto => Expects::Optional,
     }
 }
 
-/// What we predict for a pair (the nginx behaviour `listen` copies).
-pub fn predict(sender: Sender, receiver: Mode) -> Outcome {
-    match (sender, receiver) {
-        (Sender::None, Mode::Require) => Outcome::Closed,
-        (Sender::V1 | Sender::V2, Mode::Off) => Outcome::BadRequest,
-        _ => Outcome::HttpOk,
-    }
-}
-
-/// The client address a 200 should show: the claimed one when a header
-/// was accepted, the socket's peer otherwise.
-fn predict_ip(sender: Sender) -> IpAddr {
-    match sender {
-        Sender::None => IpAddr::V4(Ipv4Addr::LOCALHOST),
-        _ => CLAIMED.ip(),
-    }
+/// The judge's prediction for a pair, before [`judge::pairing`]: what a
+/// receiver configured like `mode` makes of what `sender` sends.
+pub(crate) fn predict(sender: Sender, mode: Mode) -> Finding {
+    judge::arrival(expects(mode), sender.arrives())
 }
 
 /// One cell of the matrix.
-#[derive(Debug, Clone, Serialize)]
-pub struct Cell {
+#[derive(Debug, Clone)]
+pub(crate) struct Cell {
     pub sender: Sender,
-    /// off, require, auto; or "target".
-    pub receiver: &'static str,
-    pub outcome: Outcome,
-    /// The reply's first line (status line), escaped.
-    pub status_line: Option<String>,
-    /// The whole reply, escaped (at most 1 KiB shown), when it was not a 200.
-    pub response: Option<String>,
-    /// For a 200 from `listen`: the client address it computed (nginx realip).
-    pub client_ip: Option<String>,
-    /// How the connection ended (net's words).
-    pub end: &'static str,
-    /// `send`'s one-sentence reading of the reply.
-    pub explanation: String,
-    /// What the receiver logged (nginx's words where nginx has them).
+    /// The receiver column; `None` for `--target`.
+    pub receiver: Option<Mode>,
+    /// Everything the client saw: what it sent (`reply.message`), what came
+    /// back, how it ended, its own address and the receiver's.
+    pub reply: Reply,
+    /// The judge's finding for the exchange, with [`judge::pairing`] applied
+    /// for a receiver that takes a header from anyone.
+    pub finding: Finding,
+    /// The judge's prediction for this pair, paired the same way (in-process
+    /// matrix only).
+    pub predicted: Option<Finding>,
+    /// The receiver's own finding for the connection (in-process only).
+    pub receiver_finding: Option<Finding>,
+    /// What the receiver logged (nginx's words, where nginx logs a line).
     pub receiver_log: Option<String>,
-    /// The receiver's verdict for the connection.
-    pub receiver_verdict: Option<&'static str>,
-    pub predicted: Option<Outcome>,
-    pub as_predicted: Option<bool>,
-    /// Sender and receiver disagree (the cell a user would call broken).
-    pub broken: bool,
-    pub diagnosis: Option<Diagnosis>,
+    /// For a served HTTP request: the client address the receiver computed
+    /// (its whoami page; nginx `$remote_addr` after realip).
+    pub client: Option<IpAddr>,
+    /// The client address the receiver should have computed, when the
+    /// prediction is that the request is served (in-process only).
+    pub expected_client: Option<IpAddr>,
+}
+
+impl Cell {
+    /// Did the cell do what the judge predicted? `None` with `--target`.
+    pub(crate) fn as_predicted(&self) -> Option<bool> {
+        let predicted = self.predicted?;
+        let mode = self.receiver?;
+        let receiver_agrees = self
+            .receiver_finding
+            .is_some_and(|f| judge::pairing(expects(mode), f) == predicted);
+        let client_agrees = self
+            .expected_client
+            .is_none_or(|ip| self.client == Some(ip));
+        Some(self.finding == predicted && receiver_agrees && client_agrees)
+    }
+
+    /// The header bytes the sender put on the wire (empty for `none`).
+    pub(crate) fn header(&self) -> &[u8] {
+        self.reply.message.as_ref().map_or(&[], |m| &m.header)
+    }
 }
 
 /// The whole run.
-#[derive(Debug, Clone, Serialize)]
-pub struct Matrix {
-    pub schema: u32,
-    /// null for the in-process matrix.
-    pub target: Option<String>,
-    pub claimed_source: String,
+#[derive(Debug, Clone)]
+pub(crate) struct Matrix {
+    /// `None` for the in-process matrix.
+    pub target: Option<Target>,
+    /// The client address every header claims.
+    pub claimed: SocketAddr,
+    /// Sender-major: for each sender, one cell per receiver column (or one
+    /// for the target).
     pub cells: Vec<Cell>,
-    /// Every cell did what was predicted (in-process run).
-    pub all_as_predicted: bool,
-    /// With a target: the receiver columns whose predictions it matches.
-    pub matches: Vec<&'static str>,
+    /// With a target: the receiver columns whose predictions it meets.
+    pub matches: Vec<Mode>,
+}
+
+impl Matrix {
+    /// Every cell did what was predicted (in-process run; true with a
+    /// target, which is judged by [`Matrix::matches`]).
+    pub(crate) fn all_as_predicted(&self) -> bool {
+        self.cells.iter().all(|c| c.as_predicted() != Some(false))
+    }
+
+    /// The cell for a pair (`receiver` `None`: the target's cell).
+    pub(crate) fn cell(&self, sender: Sender, receiver: Option<Mode>) -> Option<&Cell> {
+        self.cells
+            .iter()
+            .find(|c| c.sender == sender && c.receiver == receiver)
+    }
+
+    /// The exit status's question: as predicted (in process), or like one
+    /// of the columns (with a target).
+    pub(crate) fn ok(&self) -> bool {
+        match self.target {
+            Some(_) => !self.matches.is_empty(),
+            None => self.all_as_predicted(),
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum ReproError {
+pub(crate) enum ReproError {
     #[error(transparent)]
     Bind(#[from] bind::BindError),
     #[error(transparent)]
@@ -195,7 +213,7 @@ pub enum ReproError {
 }
 
 fn plan(sender: Sender, target: Target, reply_timeout: Duration) -> Plan {
-    let payload = send::http_get(&target, "/json");
+    let payload = send::http_get(&target, PATH);
     Plan {
         target,
         header: sender.header(),
@@ -203,7 +221,6 @@ fn plan(sender: Sender, target: Target, reply_timeout: Duration) -> Plan {
         udp: false,
         net: net::Options {
             reply_timeout,
-            connect_timeout: Duration::from_secs(5),
             ..net::Options::default()
         },
         expect: send::Expect::default(),
@@ -221,101 +238,77 @@ async fn exchange(
         .map_err(|e| ReproError::Build(sender.name(), e))
 }
 
-/// Run every sender against in-process receivers on loopback.
-pub async fn run_local() -> Result<Matrix, ReproError> {
-    let (tx, mut rx) = mpsc::channel::<ConnRecord>(64);
-    let mut servers = Vec::new();
-    let mut stops = Vec::new();
-    let mut addrs = Vec::new();
-    for mode in RECEIVERS {
-        let listener = bind::bind_tcp(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))?;
-        let addr = listener
-            .local_addr()
-            .map_err(|source| bind::BindError::Bind {
-                addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
-                transport: "tcp",
-                source,
-            })?;
-        let cfg = Config {
-            mode,
-            // The realistic setup: trust the proxy (here, loopback), as
-            // `set_real_ip_from` + `real_ip_header proxy_protocol` do.
-            trust: ipnet::Ipv4Net::new(Ipv4Addr::new(127, 0, 0, 0), 8)
-                .map(ipnet::IpNet::V4)
-                .into_iter()
-                .collect(),
-            header_timeout: Duration::from_secs(3),
-            drain: Duration::from_secs(1),
-            ..Config::default()
-        };
-        let (stop_tx, stop_rx) = oneshot::channel::<()>();
-        let listeners = Listeners {
-            tcp: vec![listener],
-            udp: Vec::new(),
-        };
-        servers.push(tokio::spawn(listen::run(
-            listeners,
-            cfg,
-            async move {
-                let _ = stop_rx.await;
-            },
-            tx.clone(),
-        )));
-        stops.push(stop_tx);
-        addrs.push((mode, addr));
-    }
-    drop(tx);
+/// The judge's finding for what the client saw.
+fn judged(sender: Sender, reply: &Reply) -> Finding {
+    judge::exchange(&reply.exchange(sender.sent(), false))
+}
 
-    let mut pending: HashMap<u16, ConnRecord> = HashMap::new();
-    let mut cells = Vec::new();
-    for sender in Sender::ALL {
-        for &(mode, addr) in &addrs {
-            let target = Target {
-                host: addr.ip().to_string(),
-                port: addr.port(),
-            };
-            let reply = exchange(sender, target, &[addr], Duration::from_secs(5)).await?;
-            let rec = match reply.local {
-                Some(local) => record_for(local.port(), &mut rx, &mut pending).await,
-                None => None,
-            };
-            cells.push(cell(sender, Some(mode), &reply, rec.as_ref()));
-        }
-    }
-    for s in stops {
-        let _ = s.send(());
-    }
-    for s in servers {
-        let _ = s.await;
-    }
-    let all = cells.iter().all(|c| c.as_predicted == Some(true));
-    Ok(Matrix {
-        schema: crate::report::json::SCHEMA,
-        target: None,
-        claimed_source: CLAIMED.to_string(),
-        cells,
-        all_as_predicted: all,
-        matches: Vec::new(),
+/// One in-process receiver: its address, where its records go, and how to
+/// stop it.
+struct Receiver {
+    mode: Mode,
+    addr: SocketAddr,
+    records: mpsc::Receiver<ConnRecord>,
+    /// Connections made to it so far (`listen` numbers them from 1).
+    connections: u64,
+    stop: oneshot::Sender<()>,
+    server: tokio::task::JoinHandle<listen::Summary>,
+}
+
+fn start(mode: Mode) -> Result<Receiver, ReproError> {
+    let any = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
+    let listener = bind::bind_tcp(any)?;
+    let addr = listener
+        .local_addr()
+        .map_err(|source| bind::BindError::Bind {
+            addr: any,
+            transport: "tcp",
+            source,
+        })?;
+    let cfg = Config {
+        mode,
+        // The realistic setup: trust the proxy (here, loopback), as
+        // `set_real_ip_from` + `real_ip_header proxy_protocol` do.
+        trust: vec![ipnet::IpNet::V4(
+            ipnet::Ipv4Net::new(Ipv4Addr::new(127, 0, 0, 0), 8).expect("a /8 is a valid prefix"),
+        )],
+        header_timeout: Duration::from_secs(3),
+        drain: Duration::from_secs(1),
+        ..Config::default()
+    };
+    let (stop, stop_rx) = oneshot::channel::<()>();
+    let (tx, records) = mpsc::channel::<ConnRecord>(8);
+    let listeners = Listeners {
+        tcp: vec![listener],
+        udp: Vec::new(),
+    };
+    let server = tokio::spawn(listen::run(
+        listeners,
+        cfg,
+        async move {
+            let _ = stop_rx.await;
+        },
+        tx,
+    ));
+    Ok(Receiver {
+        mode,
+        addr,
+        records,
+        connections: 0,
+        stop,
+        server,
     })
 }
 
-/// The record of the connection whose client port is `port` (records may
-/// arrive in any order, a little after the client saw the end).
-async fn record_for(
-    port: u16,
-    rx: &mut mpsc::Receiver<ConnRecord>,
-    pending: &mut HashMap<u16, ConnRecord>,
-) -> Option<ConnRecord> {
-    if let Some(r) = pending.remove(&port) {
-        return Some(r);
-    }
+/// The record of the receiver's `id`-th connection (a record arrives a
+/// little after the client saw the end). Each receiver gets one connection
+/// at a time, so its records come in accept order.
+async fn record(rx: &mut mpsc::Receiver<ConnRecord>, id: u64) -> Option<ConnRecord> {
     let wait = async {
         while let Some(r) = rx.recv().await {
-            let p = r.peer.port();
-            if p == port {
+            if r.id == id {
                 return Some(r);
             }
-            pending.insert(p, r);
         }
         None
     };
@@ -325,116 +318,154 @@ async fn record_for(
         .flatten()
 }
 
-/// Run the sender column against a real receiver.
-pub async fn run_target(target: Target, timeout: Duration) -> Result<Matrix, ReproError> {
+/// Run every sender against in-process receivers on loopback.
+pub(crate) async fn run_local() -> Result<Matrix, ReproError> {
+    let mut receivers = RECEIVERS
+        .into_iter()
+        .map(start)
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut cells = Vec::new();
+    for sender in Sender::ALL {
+        for r in &mut receivers {
+            let target = Target {
+                host: r.addr.ip().to_string(),
+                port: r.addr.port(),
+            };
+            let reply = exchange(sender, target, &[r.addr], REPLY_TIMEOUT).await?;
+            let rec = if reply.connected {
+                r.connections += 1;
+                record(&mut r.records, r.connections).await
+            } else {
+                None
+            };
+            let served = matches!(predict(sender, r.mode), Finding::Proxied | Finding::Plain);
+            let expected_client = served.then(|| match sender {
+                Sender::None => reply
+                    .local
+                    .map_or(IpAddr::V4(Ipv4Addr::LOCALHOST), |a| a.ip()),
+                Sender::V1 | Sender::V2 => CLAIMED.ip(),
+            });
+            let pair = |f| judge::pairing(expects(r.mode), f);
+            cells.push(Cell {
+                sender,
+                receiver: Some(r.mode),
+                finding: pair(judged(sender, &reply)),
+                predicted: Some(pair(predict(sender, r.mode))),
+                receiver_finding: rec.as_ref().map(|rec| rec.finding),
+                receiver_log: rec.and_then(|rec| rec.log),
+                client: whoami_client(&reply.received),
+                expected_client,
+                reply,
+            });
+        }
+    }
+    for r in receivers {
+        let _ = r.stop.send(());
+        let _ = r.server.await;
+    }
+    Ok(Matrix {
+        target: None,
+        claimed: CLAIMED,
+        cells,
+        matches: Vec::new(),
+    })
+}
+
+/// Run the sender column against a real receiver, and name the receiver
+/// columns it behaves like. When that is `auto`, every cell is spoofable.
+pub(crate) async fn run_target(target: Target, timeout: Duration) -> Result<Matrix, ReproError> {
     let addrs = target.resolve().await?;
     let mut cells = Vec::new();
     for sender in Sender::ALL {
         let reply = exchange(sender, target.clone(), &addrs, timeout).await?;
-        cells.push(cell(sender, None, &reply, None));
+        cells.push(Cell {
+            sender,
+            receiver: None,
+            finding: judged(sender, &reply),
+            predicted: None,
+            receiver_finding: None,
+            receiver_log: None,
+            client: whoami_client(&reply.received),
+            expected_client: None,
+            reply,
+        });
     }
-    let matches = RECEIVERS
-        .iter()
-        .filter(|m| cells.iter().all(|c| c.outcome == predict(c.sender, **m)))
-        .map(|m| m.name())
+    let matches: Vec<Mode> = RECEIVERS
+        .into_iter()
+        .filter(|&m| cells.iter().all(|c| c.finding == predict(c.sender, m)))
         .collect();
+    if let [mode] = matches.as_slice() {
+        for c in &mut cells {
+            c.finding = judge::pairing(expects(*mode), c.finding);
+        }
+    }
     Ok(Matrix {
-        schema: crate::report::json::SCHEMA,
-        target: Some(target.to_string()),
-        claimed_source: CLAIMED.to_string(),
+        target: Some(target),
+        claimed: CLAIMED,
         cells,
-        all_as_predicted: true,
         matches,
     })
 }
 
-fn cell(sender: Sender, receiver: Option<Mode>, reply: &Reply, rec: Option<&ConnRecord>) -> Cell {
-    let outcome = Outcome::of(reply);
-    let client_ip = (outcome == Outcome::HttpOk)
-        .then(|| whoami_ip(&reply.received))
-        .flatten();
-    let first_line = reply
-        .received
-        .split(|&b| b == b'\n')
-        .next()
-        .filter(|l| !l.is_empty())
-        .map(|l| listen::nginx::escape(l.strip_suffix(b"\r").unwrap_or(l)));
-    let response = (outcome != Outcome::HttpOk && !reply.received.is_empty()).then(|| {
-        String::from_utf8_lossy(&reply.received[..reply.received.len().min(1024)]).into_owned()
-    });
-    let explanation = match (sender, outcome) {
-        // send's reading assumes a header went out.
-        (Sender::None, Outcome::HttpOk) => format!(
-            "the receiver answered `{}` to a request without a header",
-            first_line
-                .as_deref()
-                .unwrap_or("HTTP")
-                .trim_start_matches("HTTP/1.1 ")
-        ),
-        _ => {
-            send::explain::explain(
-                reply,
-                send::explain::Sent {
-                    header: sender != Sender::None,
-                    ..Default::default()
-                },
-            )
-            .summary
-        }
-    };
-    let (predicted, as_predicted, broken, diagnosis) = match receiver {
-        Some(mode) => {
-            let p = predict(sender, mode);
-            let ip_ok = p != Outcome::HttpOk
-                || client_ip.as_deref() == Some(predict_ip(sender).to_string().as_str());
-            let diagnosis = fixes::diagnose(sender, mode);
-            let broken = diagnosis.as_ref().is_some_and(|d| d.id != "PP-SPOOF");
-            (Some(p), Some(outcome == p && ip_ok), broken, diagnosis)
-        }
-        None => (None, None, false, None),
-    };
-    Cell {
-        sender,
-        receiver: receiver.map_or("target", |m| m.name()),
-        outcome,
-        status_line: first_line,
-        response,
-        client_ip,
-        end: reply.end.code(),
-        explanation,
-        receiver_log: rec.map(receiver_log),
-        receiver_verdict: rec.map(|r| r.finding.name()),
-        predicted,
-        as_predicted,
-        broken,
-        diagnosis,
+/// The client address a 200 whoami page reports (`listen`'s text page:
+/// `remote_addr (realip): 203.0.113.7`; real nginx configs in the tests
+/// answer `remote_addr=…`).
+fn whoami_client(received: &[u8]) -> Option<IpAddr> {
+    if !matches!(
+        judge::Answer::of(received),
+        judge::Answer::Http { status: 200..=299 }
+    ) {
+        return None;
     }
-}
-
-/// What the receiver wrote about the connection: nginx's line where nginx
-/// would log one, else the verdict and the addresses.
-fn receiver_log(r: &ConnRecord) -> String {
-    if let Some(l) = &r.log {
-        return l.clone();
-    }
-    let header = r
-        .header
-        .as_ref()
-        .and_then(|h| h.valid)
-        .map(|h| {
-            let command = if h.local { "LOCAL" } else { "PROXY" };
-            match (h.source, h.destination) {
-                (Some(s), Some(d)) => format!("v{} {command} {s} -> {d}", h.version),
-                _ => format!("v{} {command}", h.version),
-            }
-        })
-        .unwrap_or_else(|| "(no header)".into());
-    format!("{} {header}", r.finding.name())
-}
-
-/// `realip_remote_addr` from a whoami JSON page.
-fn whoami_ip(received: &[u8]) -> Option<String> {
     let at = received.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
-    let v: serde_json::Value = serde_json::from_slice(&received[at..]).ok()?;
-    v.get("realip_remote_addr")?.as_str().map(str::to_string)
+    let body = std::str::from_utf8(&received[at..]).ok()?;
+    body.lines().find_map(|l| {
+        let v = l
+            .strip_prefix("remote_addr (realip):")
+            .or_else(|| l.strip_prefix("remote_addr="))?;
+        v.trim().parse().ok()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn predictions_are_the_nginx_behaviours() {
+        use Finding as F;
+        let want = [
+            (Sender::None, [F::Plain, F::MissingHeader, F::Plain]),
+            (Sender::V1, [F::UnexpectedHeader, F::Proxied, F::Proxied]),
+            (Sender::V2, [F::UnexpectedHeader, F::Proxied, F::Proxied]),
+        ];
+        for (s, row) in want {
+            for (m, f) in RECEIVERS.into_iter().zip(row) {
+                assert_eq!(predict(s, m), f, "{s:?} {m:?}");
+            }
+        }
+        // The columns are told apart by the sender column alone.
+        for a in RECEIVERS {
+            for b in RECEIVERS {
+                let same = Sender::ALL.iter().all(|&s| predict(s, a) == predict(s, b));
+                assert_eq!(same, a == b, "{a:?} {b:?}");
+            }
+        }
+        assert_eq!(
+            judge::pairing(expects(Mode::Auto), predict(Sender::None, Mode::Auto)),
+            F::Spoofable
+        );
+    }
+
+    #[test]
+    fn reads_the_client_address_of_a_whoami_page() {
+        let page = b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nremote_addr (realip): 203.0.113.7\npeer: x\n";
+        assert_eq!(whoami_client(page), Some(CLAIMED.ip()));
+        let nginx = b"HTTP/1.1 200 OK\r\n\r\nremote_addr=127.0.0.1\n";
+        assert_eq!(whoami_client(nginx), Some(IpAddr::V4(Ipv4Addr::LOCALHOST)));
+        assert_eq!(
+            whoami_client(b"HTTP/1.1 400 Bad Request\r\n\r\nremote_addr=1.2.3.4\n"),
+            None
+        );
+    }
 }

@@ -1,0 +1,747 @@
+//! `ppctl repro`'s two views of a [`Matrix`].
+//!
+//! Human: the seed's story first (the header a load balancer sends, the
+//! `400 Bad Request` of a receiver without PROXY support, the one-line fix),
+//! then the matrix as a table that fits the terminal, then one block per
+//! finding that needs attention (the cells that share it, what the client
+//! got, what the receiver logged, the finding's meaning and its few fixes),
+//! then whether every cell did what the judge predicted.
+//!
+//! JSON: one `repro` document (docs/json.md).
+
+use std::fmt::Write as _;
+
+use serde_json::{json, Value};
+
+use super::finding::{self, document, fixes_json};
+use super::table::{self, Tone};
+use super::Style;
+use crate::judge::{Answer, Finding, Fix, Severity};
+use crate::listen::Mode;
+use crate::net::End;
+use crate::repro::{Cell, Matrix, Sender, RECEIVERS};
+
+/// Bytes of a reply kept in the JSON `response` and shown in full.
+const RESPONSE_SHOWN: usize = 1024;
+
+// ---------------------------------------------------------------- JSON
+
+/// The `repro` document.
+pub(crate) fn json(m: &Matrix) -> Value {
+    document(
+        "repro",
+        json!({
+            "target": m.target.as_ref().map(ToString::to_string),
+            "claimed_source": m.claimed.to_string(),
+            "cells": m.cells.iter().map(cell_json).collect::<Vec<_>>(),
+            "all_as_predicted": m.all_as_predicted(),
+            "matches": m.matches.iter().map(|r| r.name()).collect::<Vec<_>>(),
+        }),
+    )
+}
+
+fn cell_json(c: &Cell) -> Value {
+    let header = c.header();
+    json!({
+        "sender": c.sender.name(),
+        "receiver": receiver_name(c),
+        "address": c.reply.peer.map(|a| a.to_string()),
+        "header": (!header.is_empty()).then(|| hex::encode(header)),
+        "finding": finding::json(c.finding),
+        "predicted": c.predicted.map(finding::json),
+        "as_predicted": c.as_predicted(),
+        "broken": c.finding.is_problem(),
+        "status": status(c),
+        "status_line": status_line(c),
+        "response": response(c),
+        "end": c.reply.end.code(),
+        "client_ip": c.client.map(|ip| ip.to_string()),
+        "receiver_finding": c.receiver_finding.map(finding::json),
+        "receiver_log": c.receiver_log,
+        "fixes": fixes_json(&c.finding.fixes()),
+    })
+}
+
+// ---------------------------------------------------------- the facts
+
+fn receiver_name(c: &Cell) -> &'static str {
+    c.receiver.map_or("target", Mode::name)
+}
+
+fn status(c: &Cell) -> Option<u16> {
+    match Answer::of(&c.reply.received) {
+        Answer::Http { status } => Some(status),
+        _ => None,
+    }
+}
+
+/// The reply's first line, control bytes escaped.
+fn status_line(c: &Cell) -> Option<String> {
+    let r = &c.reply.received;
+    let line = r.split(|&b| b == b'\n').next().filter(|l| !l.is_empty())?;
+    Some(printable(line.strip_suffix(b"\r").unwrap_or(line)))
+}
+
+/// The whole reply (its first KiB) when the request was not served.
+fn response(c: &Cell) -> Option<String> {
+    let r = &c.reply.received;
+    let served = matches!(status(c), Some(100..=399));
+    (!served && !r.is_empty())
+        .then(|| String::from_utf8_lossy(&r[..r.len().min(RESPONSE_SHOWN)]).into_owned())
+}
+
+/// Bytes as text, with anything that is not printable ASCII as `\xNN`.
+fn printable(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    for &b in bytes {
+        match b {
+            b'\r' => out.push_str("\\r"),
+            b'\n' => out.push_str("\\n"),
+            0x20..=0x7e => out.push(char::from(b)),
+            _ => {
+                let _ = write!(out, "\\x{b:02X}");
+            }
+        }
+    }
+    out
+}
+
+/// What the client got, in a few words: `400 Bad Request`, `200 OK,
+/// client 203.0.113.7`, `closed, no reply`.
+fn got(c: &Cell) -> String {
+    let r = &c.reply;
+    if !r.connected {
+        return match r.end {
+            End::Refused => "refused".into(),
+            End::ConnectTimeout => "no connection (timeout)".into(),
+            _ => "no connection".into(),
+        };
+    }
+    match Answer::of(&r.received) {
+        Answer::Http { .. } => {
+            let line = status_line(c).unwrap_or_default();
+            let status = line.split_once(' ').map_or(line.as_str(), |(_, s)| s);
+            match c.client {
+                Some(ip) => format!("{status}, client {ip}"),
+                None => status.to_string(),
+            }
+        }
+        Answer::TlsAlert => "a TLS alert".into(),
+        Answer::Other => format!("{} bytes, not HTTP", r.received_total),
+        Answer::Nothing => match r.end {
+            End::Reset => "reset, no reply".into(),
+            End::Timeout => "no reply (timeout)".into(),
+            _ => "closed, no reply".into(),
+        },
+    }
+}
+
+/// `v1 → off` (`v1 -> off` in plain ASCII).
+fn pair(c: &Cell, style: Style) -> String {
+    let arrow = if style.unicode { "→" } else { "->" };
+    format!("{} {arrow} {}", c.sender.name(), receiver_name(c))
+}
+
+fn sender_title(s: Sender) -> &'static str {
+    match s {
+        Sender::None => "no header",
+        Sender::V1 => "v1 header",
+        Sender::V2 => "v2 header",
+    }
+}
+
+/// The header as it went out: v1 as text, v2 as hex cut at its fields
+/// (signature, version and command, family, length, then for TCP/UDP over
+/// IPv4 or IPv6 the addresses and ports).
+fn header_shown(h: &[u8]) -> String {
+    if h.starts_with(b"PROXY ") {
+        return printable(h);
+    }
+    let mut cuts = vec![12, 13, 14, 16];
+    match h.get(13).map(|b| b >> 4) {
+        Some(1) => cuts.extend([20, 24, 26, 28]),
+        Some(2) => cuts.extend([32, 48, 50, 52]),
+        _ => {}
+    }
+    let mut out = String::new();
+    let mut from = 0;
+    for to in cuts.into_iter().chain([h.len()]) {
+        let to = to.min(h.len());
+        if to > from {
+            if !out.is_empty() {
+                out.push(' ');
+            }
+            out.push_str(&hex::encode(&h[from..to]));
+            from = to;
+        }
+    }
+    out
+}
+
+// ------------------------------------------------------------- human
+
+/// Word-wrap `text` to the style's width: the first line after `first`,
+/// the others after `rest`. Runs of spaces inside the text are kept (config
+/// lines align their comments); a word longer than a line stays whole.
+fn fill(style: Style, first: &str, rest: &str, text: &str) -> String {
+    let width = usize::from(style.width).max(40);
+    let mut out = String::from(first);
+    let mut col = first.chars().count();
+    let mut start = true;
+    for word in text.split(' ') {
+        let len = word.chars().count();
+        if !start && col + 1 + len > width && !word.is_empty() {
+            out.push('\n');
+            out.push_str(rest);
+            col = rest.chars().count();
+        } else if !start {
+            out.push(' ');
+            col += 1;
+        }
+        out.push_str(word);
+        col += len;
+        start = false;
+    }
+    out
+}
+
+/// [`fill`] with the text (not the prefix) painted.
+fn fill_painted(
+    style: Style,
+    first: &str,
+    rest: &str,
+    text: &str,
+    paint: impl Fn(&str) -> String,
+) -> String {
+    let full = fill(style, first, rest, text);
+    format!("{first}{}", paint(&full[first.len()..]))
+}
+
+/// [`fill`], then a newline.
+fn line(out: &mut String, style: Style, first: &str, rest: &str, text: &str) {
+    out.push_str(&fill(style, first, rest, text));
+    out.push('\n');
+}
+
+/// The human view.
+pub(crate) fn human(m: &Matrix, style: Style) -> String {
+    let mut out = String::new();
+    let title = match &m.target {
+        None => "the 400 story, then every sender x receiver pair, live on loopback".to_string(),
+        Some(t) => format!("each sender against {t} (headers claim {})", m.claimed),
+    };
+    let title = fill(style, "repro: ", "  ", &title);
+    let _ = writeln!(
+        out,
+        "{}{}\n",
+        style.bold("repro:"),
+        &title["repro:".len()..]
+    );
+    if m.target.is_none() {
+        story(&mut out, m, style);
+    }
+    out.push_str(&matrix_table(m, style));
+    findings(&mut out, m, style);
+    out.push('\n');
+    verdict(&mut out, m, style);
+    out
+}
+
+/// The seed failure in a few lines: what the sender sends, what a receiver
+/// without PROXY support answers, the fix. Shown when the matrix
+/// reproduced it.
+fn story(out: &mut String, m: &Matrix, style: Style) {
+    let seed: Vec<&Cell> = [Sender::V1, Sender::V2]
+        .into_iter()
+        .filter_map(|s| m.cell(s, Some(Mode::Off)))
+        .filter(|c| c.finding == Finding::UnexpectedHeader)
+        .collect();
+    if seed.is_empty() {
+        return;
+    }
+    line(
+        out,
+        style,
+        "1. ",
+        "   ",
+        "A load balancer puts a PROXY header in front of each connection:",
+    );
+    for c in &seed {
+        let first = format!("     {}  ", c.sender.name());
+        let shown = fill_painted(style, &first, "         ", &header_shown(c.header()), |t| {
+            style.accent(t)
+        });
+        let _ = writeln!(out, "{shown}");
+    }
+    line(
+        out,
+        style,
+        "2. ",
+        "   ",
+        "A receiver without PROXY support (nginx without proxy_protocol) reads it as the request line and answers:",
+    );
+    let mut answers: Vec<String> = seed.iter().filter_map(|c| status_line(c)).collect();
+    answers.dedup();
+    for a in answers {
+        let _ = writeln!(out, "     {}", style.bad(&a));
+    }
+    let f = Finding::UnexpectedHeader;
+    let _ = writeln!(out, "   {}", finding::label(f, style));
+    let fixes: Vec<(&Fix, &str)> = f
+        .fixes()
+        .into_iter()
+        .filter_map(|x| Some((x, gist(x)?)))
+        .filter(|(x, _)| x.side == crate::judge::fixes::Side::Receiver)
+        .take(2)
+        .collect();
+    if fixes.is_empty() {
+        return;
+    }
+    line(
+        out,
+        style,
+        "3. ",
+        "   ",
+        "The fix: make the receiver read the header (in the same change as the sender's option):",
+    );
+    let width = fixes
+        .iter()
+        .map(|(_, g)| g.chars().count())
+        .max()
+        .unwrap_or(0);
+    let fits = |x: &Fix, pad: usize| {
+        5 + pad + 3 + 2 + x.applies_to.chars().count() <= usize::from(style.width)
+    };
+    let aligned = fixes.iter().all(|(x, _)| fits(x, width));
+    for (x, g) in &fixes {
+        let comment = format!("# {}", x.applies_to);
+        let pad = if aligned { width } else { g.chars().count() };
+        if fits(x, pad) {
+            let _ = writeln!(
+                out,
+                "     {}   {}",
+                style.good(&format!("{g:pad$}")),
+                style.dim(&comment)
+            );
+        } else {
+            let _ = writeln!(out, "     {}", style.good(g));
+            let _ = writeln!(
+                out,
+                "{}",
+                fill_painted(style, "       ", "         ", &comment, |t| style.dim(t))
+            );
+        }
+    }
+    out.push('\n');
+}
+
+/// The line of a fix that says it all (`use-proxy-protocol: "true"`,
+/// `listen 443 ssl proxy_protocol;`): its first line that is not a YAML
+/// key opening a block or a comment, without a trailing comment.
+fn gist(fix: &Fix) -> Option<&'static str> {
+    fix.change
+        .lines()
+        .map(|l| l.split(" #").next().unwrap_or(l).trim())
+        .find(|l| !l.is_empty() && !l.starts_with('#') && !l.ends_with(':'))
+}
+
+/// The matrix (in process) or the sender column (with a target).
+fn matrix_table(m: &Matrix, style: Style) -> String {
+    let mut out = String::new();
+    if m.target.is_none() {
+        line(
+            &mut out,
+            style,
+            "",
+            "",
+            &format!(
+                "Every pair, for real. Receivers copy nginx: off = no proxy_protocol, require = listen ... proxy_protocol, auto = a header or none. Headers claim {}.",
+                m.claimed
+            ),
+        );
+        let mut t = table::new(style, &["sender", "off", "require", "auto"]);
+        for s in Sender::ALL {
+            let mut row = vec![table::cell(style, sender_title(s), Tone::Bold)];
+            for r in RECEIVERS {
+                row.push(match m.cell(s, Some(r)) {
+                    Some(c) => table::cell(style, &cell_text(c), finding::tone(c.finding)),
+                    None => table::cell(style, "-", Tone::Dim),
+                });
+            }
+            t.add_row(row);
+        }
+        let _ = writeln!(out, "{t}");
+    } else {
+        let mut t = table::new(style, &["sender", "finding", "the client got"]);
+        for c in &m.cells {
+            t.add_row(vec![
+                table::cell(style, sender_title(c.sender), Tone::Bold),
+                finding::cell(c.finding, style),
+                table::cell(style, &got(c), Tone::Plain),
+            ]);
+        }
+        let _ = writeln!(out, "{t}");
+    }
+    out
+}
+
+/// A matrix cell: the finding, what the client got, and the prediction
+/// when the cell missed it.
+fn cell_text(c: &Cell) -> String {
+    let mut s = format!("{} ({})\n{}", c.finding.name(), c.finding.code(), got(c));
+    if c.as_predicted() == Some(false) {
+        match c.predicted {
+            Some(p) if p != c.finding => {
+                let _ = write!(s, "\nNOT as predicted: {}", p.name());
+            }
+            _ => s.push_str("\nNOT as predicted"),
+        }
+    }
+    s
+}
+
+/// One block per finding that needs attention, problems first; the cells
+/// that share a finding share its block.
+fn findings(out: &mut String, m: &Matrix, style: Style) {
+    let mut shown: Vec<Finding> = m
+        .cells
+        .iter()
+        .map(|c| c.finding)
+        .filter(|f| f.severity() >= Severity::Warning)
+        .collect();
+    shown.sort_by_key(|f| (std::cmp::Reverse(f.severity()), *f));
+    shown.dedup();
+    let mut full_shown: Vec<String> = Vec::new();
+    let mut fixes_shown: Vec<&str> = Vec::new();
+    for f in shown {
+        let cells: Vec<&Cell> = m.cells.iter().filter(|c| c.finding == f).collect();
+        let pairs: Vec<String> = cells.iter().map(|c| pair(c, style)).collect();
+        out.push('\n');
+        let label = finding::label(f, style);
+        let plain = format!("{} ({})  ", f.name(), f.code());
+        let text = fill(style, &format!("  {plain}"), "  ", &pairs.join(", "));
+        let _ = writeln!(out, "{label}{}", &text[plain.len()..]);
+        line(out, style, "  ", "  ", f.meaning());
+        let _ = writeln!(out, "  {}", style.bold("The client got:"));
+        for c in &cells {
+            line(
+                out,
+                style,
+                "    ",
+                "      ",
+                &format!("{}: {}", pair(c, style), got(c)),
+            );
+            if let Some(r) = response(c) {
+                if f.is_problem() && !full_shown.contains(&r) {
+                    for l in r.lines() {
+                        let _ =
+                            writeln!(out, "{}", style.dim(&fill(style, "      ", "        ", l)));
+                    }
+                    full_shown.push(r);
+                }
+            }
+        }
+        let logs: Vec<(&Cell, &String)> = cells
+            .iter()
+            .filter_map(|c| c.receiver_log.as_ref().map(|l| (*c, l)))
+            .collect();
+        if !logs.is_empty() {
+            let _ = writeln!(out, "  {}", style.bold("The receiver logged:"));
+            for (c, l) in logs {
+                line(
+                    out,
+                    style,
+                    "    ",
+                    "      ",
+                    &format!("{}: {l}", pair(c, style)),
+                );
+            }
+        }
+        let fixes = f.fixes();
+        if !fixes.is_empty() {
+            let _ = writeln!(out, "  {}", style.bold("Fixes (docs/verdicts.md):"));
+            fixes_human(out, &fixes, &mut fixes_shown, style);
+        }
+    }
+}
+
+/// Fixes, one block each, wrapped to the width: the title, where it
+/// applies, the change as written in that product's config (a comment
+/// that does not fit goes on its own line), the doc. A fix already shown
+/// under another finding gets its title only.
+fn fixes_human<'a>(out: &mut String, fixes: &[&'a Fix], shown: &mut Vec<&'a str>, style: Style) {
+    let width = usize::from(style.width);
+    for f in fixes {
+        let mark = style.accent(if style.unicode { "▸" } else { ">" });
+        if shown.contains(&f.id) {
+            let text = fill(
+                style,
+                "  > ",
+                "    ",
+                &format!("{} [{}] (above)", f.title, f.id),
+            );
+            let _ = writeln!(out, "  {mark}{}", &text[3..]);
+            continue;
+        }
+        shown.push(f.id);
+        let _ = writeln!(
+            out,
+            "  {mark} {}",
+            style.bold(&fill(style, "    ", "    ", f.title)[4..])
+        );
+        let dot = if style.unicode { "·" } else { "-" };
+        let meta = format!("[{}] {} {dot} {}", f.id, f.side.name(), f.applies_to);
+        let _ = writeln!(out, "{}", style.dim(&fill(style, "    ", "    ", &meta)));
+        for l in f.change.lines() {
+            let text = l.trim_start();
+            let lead = " ".repeat(6 + l.len() - text.len());
+            if lead.len() + text.chars().count() <= width {
+                let _ = writeln!(out, "{lead}{text}");
+                continue;
+            }
+            let (code, comment) = match text.find("  #") {
+                _ if text.starts_with('#') => ("", text),
+                Some(at) => (text[..at].trim_end(), text[at..].trim_start()),
+                None => (text, ""),
+            };
+            if !code.is_empty() {
+                line(out, style, &lead, &format!("{lead}  "), code);
+            }
+            if !comment.is_empty() {
+                let lead = if code.is_empty() {
+                    lead.clone()
+                } else {
+                    format!("{lead}  ")
+                };
+                line(out, style, &lead, &format!("{lead}# "), comment);
+            }
+        }
+        let _ = writeln!(out, "    {}", style.dim(&format!("docs: {}", f.doc)));
+    }
+}
+
+/// The last line: what the exit status says.
+fn verdict(out: &mut String, m: &Matrix, style: Style) {
+    let (good, text) = match &m.target {
+        None => {
+            let missed: Vec<String> = m
+                .cells
+                .iter()
+                .filter(|c| c.as_predicted() == Some(false))
+                .map(|c| pair(c, style))
+                .collect();
+            match missed.as_slice() {
+                [] => (
+                    true,
+                    format!(
+                        "every cell behaved as predicted ({} of {})",
+                        m.cells.len(),
+                        m.cells.len()
+                    ),
+                ),
+                _ => (false, format!("NOT as predicted: {}", missed.join(", "))),
+            }
+        }
+        Some(_) => match m.matches.as_slice() {
+            [] => (
+                false,
+                "it matches none of the receiver columns (off, require, auto): see the findings above".to_string(),
+            ),
+            cols => {
+                let names: Vec<String> = cols.iter().map(|&r| column(r)).collect();
+                (true, format!("it behaves like {}", names.join("; ")))
+            }
+        },
+    };
+    let mark = match (good, style.unicode) {
+        (true, true) => "✓ ",
+        (false, true) => "✗ ",
+        (true, false) => "ok: ",
+        (false, false) => "FAILED: ",
+    };
+    let text = fill(style, mark, "  ", &text);
+    let _ = writeln!(
+        out,
+        "{}",
+        if good {
+            style.good(&text)
+        } else {
+            style.bad(&text)
+        }
+    );
+}
+
+fn column(r: Mode) -> String {
+    let what = match r {
+        Mode::Off => "no PROXY protocol (nginx without proxy_protocol)",
+        Mode::Require => {
+            "requires a header (nginx `listen ... proxy_protocol`, HAProxy accept-proxy)"
+        }
+        Mode::Auto => "takes a header or none (spoofable)",
+    };
+    format!("`{}`: {what}", r.name())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::SocketAddr;
+
+    use super::*;
+    use crate::net::{Message, Reply, Timings};
+    use crate::repro::CLAIMED;
+
+    const BAD: &[u8] = b"HTTP/1.1 400 Bad Request\r\nServer: nginx\r\n\r\n<center><h1>400 Bad Request</h1></center>\r\n";
+
+    fn reply(header: &[u8], received: &[u8], end: End) -> Reply {
+        Reply {
+            connected: true,
+            local: Some(SocketAddr::from(([127, 0, 0, 1], 40000))),
+            peer: Some(SocketAddr::from(([127, 0, 0, 1], 8080))),
+            message: Some(Message {
+                header: header.to_vec(),
+                payload: b"GET / HTTP/1.1\r\n\r\n".to_vec(),
+            }),
+            sent: header.len(),
+            banner: Vec::new(),
+            received: received.to_vec(),
+            received_total: received.len(),
+            end,
+            write_error: None,
+            error: None,
+            timings: Timings::default(),
+        }
+    }
+
+    fn cell(sender: Sender, mode: Mode, finding: Finding, reply: Reply) -> Cell {
+        Cell {
+            sender,
+            receiver: Some(mode),
+            reply,
+            finding,
+            predicted: Some(finding),
+            receiver_finding: Some(finding),
+            receiver_log: None,
+            client: None,
+            expected_client: None,
+        }
+    }
+
+    fn matrix() -> Matrix {
+        let v1 = b"PROXY TCP4 203.0.113.7 127.0.0.1 51234 8080\r\n";
+        let mut ok = cell(
+            Sender::V1,
+            Mode::Auto,
+            Finding::Spoofable,
+            reply(v1, b"HTTP/1.1 200 OK\r\n\r\n", End::EofAfterData),
+        );
+        ok.client = Some(CLAIMED.ip());
+        let mut missing = cell(
+            Sender::None,
+            Mode::Require,
+            Finding::MissingHeader,
+            reply(b"", b"", End::EofWithoutData),
+        );
+        missing.receiver_log =
+            Some("broken header: \"GET / HTTP/1.1\" while reading PROXY protocol".into());
+        Matrix {
+            target: None,
+            claimed: CLAIMED,
+            cells: vec![
+                cell(
+                    Sender::V1,
+                    Mode::Off,
+                    Finding::UnexpectedHeader,
+                    reply(v1, BAD, End::EofAfterData),
+                ),
+                missing,
+                ok,
+            ],
+            matches: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn the_story_leads_and_every_line_fits() {
+        let text = human(&matrix(), Style::plain());
+        let at = |s: &str| text.find(s).unwrap_or_else(|| panic!("{s:?} in\n{text}"));
+        assert!(at("v1  PROXY TCP4 203.0.113.7") < at("HTTP/1.1 400 Bad Request"));
+        assert!(at("HTTP/1.1 400 Bad Request") < at("use-proxy-protocol: \"true\""));
+        assert!(at("use-proxy-protocol: \"true\"") < at("| sender"));
+        assert!(text.contains("200 OK, client 203.0.113.7"), "{text}");
+        assert!(text.contains("none -> require: closed, no reply"), "{text}");
+        assert!(
+            text.contains("every cell behaved as predicted (3 of 3)"),
+            "{text}"
+        );
+        for l in text.lines() {
+            if !l.trim_start().starts_with("docs: http") {
+                assert!(l.chars().count() <= 80, "{l:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_missed_prediction_is_named_in_the_cell_and_at_the_end() {
+        let mut m = matrix();
+        m.cells[0].finding = Finding::HttpError;
+        let text = human(&m, Style::plain());
+        assert!(text.contains("| NOT as predicted: |"), "{text}");
+        assert!(
+            text.contains("FAILED: NOT as predicted: v1 -> off"),
+            "{text}"
+        );
+        assert!(!m.ok());
+    }
+
+    #[test]
+    fn json_cells_carry_finding_objects_and_common_fixes() {
+        let v = json(&matrix());
+        assert_eq!(v["type"], "repro");
+        let c = &v["cells"][0];
+        assert_eq!(c["finding"], finding::json(Finding::UnexpectedHeader));
+        assert_eq!(c["fixes"], fixes_json(&Finding::UnexpectedHeader.fixes()));
+        assert_eq!(c["status"], 400);
+        assert_eq!(v["cells"][2]["client_ip"], CLAIMED.ip().to_string());
+    }
+
+    #[test]
+    fn a_fix_shared_by_two_findings_is_shown_once() {
+        let mut m = matrix();
+        // failed-health-check shares nginx-listen-proxy-protocol with
+        // unexpected-header.
+        m.cells[1].finding = Finding::FailedHealthCheck;
+        let text = human(&m, Style::plain());
+        assert_eq!(
+            text.matches("[nginx-listen-proxy-protocol] receiver")
+                .count(),
+            1,
+            "{text}"
+        );
+        assert!(
+            text.contains("[nginx-listen-proxy-protocol] (above)"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn helpers() {
+        let f = crate::judge::fixes::get("ingress-nginx-use-proxy-protocol");
+        assert_eq!(gist(f), Some("use-proxy-protocol: \"true\""));
+        let f = crate::judge::fixes::get("nginx-listen-proxy-protocol");
+        assert_eq!(gist(f), Some("listen 443 ssl proxy_protocol;"));
+        let s = Style::plain();
+        assert_eq!(fill(s, "> ", "  ", "a  b"), "> a  b");
+        let long = fill(s, "1. ", "   ", &"word ".repeat(30));
+        assert!(long.lines().all(|l| l.chars().count() <= 80), "{long}");
+        assert!(
+            long.lines().skip(1).all(|l| l.starts_with("   w")),
+            "{long}"
+        );
+        let v2 = hex::decode("0d0a0d0a000d0a515549540a2111000ccb0071077f000001c8221f90")
+            .unwrap_or_default();
+        assert_eq!(
+            header_shown(&v2),
+            "0d0a0d0a000d0a515549540a 21 11 000c cb007107 7f000001 c822 1f90"
+        );
+    }
+}
