@@ -150,7 +150,7 @@ fn run(capture: &[u8], args: &[&str]) -> Run {
 fn verdicts(r: &Run) -> Vec<String> {
     r.flows
         .iter()
-        .map(|f| f["verdict"].as_str().unwrap().to_string())
+        .map(|f| f["finding"]["name"].as_str().unwrap().to_string())
         .collect()
 }
 
@@ -215,18 +215,28 @@ fn every_verdict_over_ethernet() {
     assert_eq!(f["header"]["version"], 1);
     assert_eq!(f["header"]["source"]["address"], "203.0.113.7");
     assert_eq!(f["response"]["answer"]["kind"], "http-response");
-    assert_eq!(r.flows[1]["explanation"]["id"], "PP-UNEXPECTED");
+    assert_eq!(r.flows[0]["type"], "flow");
+    assert_eq!(r.flows[0]["schema"], 2);
+    assert_eq!(r.flows[0]["finding"]["severity"], "ok");
+    assert_eq!(r.flows[0]["fixes"].as_array().map(Vec::len), Some(0));
+    assert_eq!(r.flows[1]["finding"]["code"], "PP-UNEXPECTED");
+    assert_eq!(r.flows[1]["finding"]["severity"], "problem");
     assert_eq!(
-        r.flows[1]["explanation"]["fixes"][0]["id"],
-        "nginx-listen-proxy-protocol"
+        r.flows[1]["fixes"][0]["id"],
+        "ingress-nginx-use-proxy-protocol"
     );
-    assert_eq!(r.flows[2]["explanation"]["id"], "PP-MISSING");
+    for key in ["id", "title", "side", "applies_to", "change", "doc"] {
+        assert!(r.flows[1]["fixes"][0][key].is_string(), "fix.{key}");
+    }
+    assert_eq!(r.flows[2]["finding"]["code"], "PP-MISSING");
     assert_eq!(r.flows[2]["response"]["close"], "server-fin");
     assert_eq!(r.flows[3]["header"]["error"]["offset"], 27);
     assert!(r.flows[6]["header"].is_null());
     assert_eq!(r.summary["flows"], 7);
     assert_eq!(r.summary["problems"], 3);
-    assert_eq!(r.summary["verdicts"]["proxied"], 1);
+    assert_eq!(r.summary["schema"], 2);
+    assert_eq!(r.summary["findings"]["proxied"], 1);
+    assert_eq!(r.summary["findings"]["header-rejected"], 0);
     assert_eq!(r.summary["claimed_sources"][0]["flows"], 1);
     assert_eq!(r.summary["undecodable_frames"], 0);
 }
@@ -568,18 +578,63 @@ fn table_view_with_footnotes_and_explanations() {
         .unwrap()
         .args(["pcap", "--explain"])
         .arg(&path)
+        .env("COLUMNS", "250")
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("10.0.0.1:40002 -> 10.0.0.9:80"), "{text}");
-    assert!(text.contains("unexpected-header [1]"), "{text}");
+    // The finding cell, then the explanation under the table.
+    assert!(text.contains("| unexpected-header"), "{text}");
     assert!(
-        text.contains("[1] unexpected-header (PP-UNEXPECTED)"),
+        text.contains("✗ unexpected-header (PP-UNEXPECTED)"),
         "{text}"
     );
+    assert!(text.contains("✗ missing-header (PP-MISSING)"), "{text}");
+    assert!(text.contains("Fixes (docs/verdicts.md):"), "{text}");
     assert!(text.contains("[haproxy-accept-proxy]"), "{text}");
     assert!(text.contains("HTTP 400 Bad Request"), "{text}");
+    assert!(!text.contains("field-guide"), "{text}");
+    assert!(text.contains("| v1 "), "{text}");
+    assert!(text.contains("invalid: v1-port-sign @27"), "{text}");
+}
+
+#[test]
+fn the_table_fits_80_columns_and_uses_more() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("all.pcap");
+    std::fs::write(&path, pcap_file(linktype::ETHERNET, &every_verdict())).unwrap();
+    let table = |columns: &str, explain: bool| {
+        let mut cmd = Command::cargo_bin("ppctl").unwrap();
+        cmd.arg("pcap").arg(&path).env("COLUMNS", columns);
+        if explain {
+            cmd.arg("--explain");
+        }
+        let out = cmd.output().unwrap();
+        let text = String::from_utf8(out.stdout).unwrap();
+        let rows: Vec<String> = text
+            .lines()
+            .take_while(|l| !l.is_empty())
+            .map(str::to_string)
+            .collect();
+        (text, rows)
+    };
+    for explain in [false, true] {
+        let (text, rows) = table("80", explain);
+        assert!(rows.len() > 7, "{text}");
+        for row in &rows {
+            assert_eq!(row.chars().count(), 80, "{row:?} in\n{text}");
+        }
+        // The finding and the flow always stay.
+        assert!(rows[1].contains("finding") && rows[1].contains("client -> server"));
+        assert!(text.contains("(PP-UNEXPECTED)"), "{text}");
+    }
+    let (text, rows) = table("200", false);
+    assert!(
+        rows[1].contains("time") && rows[1].contains("claims"),
+        "{text}"
+    );
+    assert!(rows.iter().all(|r| r.chars().count() <= 200), "{text}");
     assert!(text.contains("7 flows, 3 with a problem"), "{text}");
     assert!(text.contains("claimed sources: 203.0.113.7 (1)"), "{text}");
 }
@@ -627,6 +682,21 @@ fn flow_cap_and_idle_eviction_still_report_every_flow() {
         &["--idle-timeout", "10"],
     );
     assert_eq!(verdicts(&r), ["incomplete", "plain"]);
+    // Durations take units (`30s` used to fail with "invalid digit").
+    let r = run(
+        &pcap_file(linktype::ETHERNET, &q),
+        &["--idle-timeout", "10s"],
+    );
+    assert_eq!(verdicts(&r), ["incomplete", "plain"]);
+    let r = run(
+        &pcap_file(linktype::ETHERNET, &q),
+        &["--idle-timeout", "2m"],
+    );
+    assert_eq!(
+        verdicts(&r),
+        ["plain", "incomplete"],
+        "2m: still open at 100s"
+    );
 }
 
 /// The captures committed in tests/data/pcap/ (for trying `ppctl pcap` by

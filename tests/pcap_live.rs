@@ -293,7 +293,7 @@ fn verdicts_by_server_port(flows: &[Value]) -> BTreeMap<u16, Vec<String>> {
         let port = f["server"]["port"].as_u64().unwrap() as u16;
         got.entry(port)
             .or_default()
-            .push(f["verdict"].as_str().unwrap().to_string());
+            .push(f["finding"]["name"].as_str().unwrap().to_string());
     }
     for v in got.values_mut() {
         v.sort_unstable();
@@ -567,7 +567,7 @@ fn live_stdin_pipe_reports_each_flow_as_it_is_decided() {
             break flow;
         }
     };
-    assert_eq!(flow["verdict"], "proxied", "{flow}");
+    assert_eq!(flow["finding"]["name"], "proxied", "{flow}");
     assert!(
         dump.child.try_wait().unwrap().is_none(),
         "tcpdump is still capturing"

@@ -7,6 +7,7 @@ pub(crate) mod finding;
 pub mod hexdump;
 pub mod inspect;
 pub mod json;
+pub mod pcap; // pub: the fuzz target renders every flow as JSON
 pub mod style;
 #[allow(dead_code)]
 pub(crate) mod table;
