@@ -737,3 +737,122 @@ fn committed_samples_decode() {
         assert_eq!(r.flows.len(), flows, "{name}");
     }
 }
+
+/// The findings the judge gives that the old pcap verdicts had no name
+/// for: stacked headers, a silent close after a header, a failed health
+/// check, a refused connection, an HTTP error; and who closed first.
+#[test]
+fn judge_findings_in_a_capture() {
+    let hdr = v1("203.0.113.7:5555", "198.51.100.1:80");
+    let local = HeaderSpec::local().encode().unwrap();
+    let mut p = Vec::new();
+    // Two v1 headers back to back, nginx's 400.
+    p.extend(exchange(
+        "10.0.0.1:41001",
+        "10.0.0.9:80",
+        at(0),
+        &[hdr.as_slice(), &hdr].concat(),
+        BAD,
+    ));
+    // A header and a request, and the server closes without a word.
+    p.extend(exchange("10.0.0.1:41002", "10.0.0.9:80", at(1), &hdr, b""));
+    // A LOCAL health check answered with an error.
+    p.extend(exchange(
+        "10.0.0.1:41003",
+        "10.0.0.9:80",
+        at(2),
+        &local,
+        BAD,
+    ));
+    // A SYN answered with a reset: nothing listens.
+    let mut c = Conversation::new(addr("10.0.0.1:41004"), addr("10.0.0.9:82"), at(3));
+    p.push(c.handshake().remove(0));
+    p.push(c.rst(Dir::ToClient));
+    // No header, and the application's 503.
+    let unavailable = b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n";
+    p.extend(exchange(
+        "10.0.0.1:41005",
+        "10.0.0.9:80",
+        at(4),
+        b"",
+        unavailable,
+    ));
+    // A header and a request, the client half-closes, the server closes
+    // without answering: the server's close counts.
+    let mut c = Conversation::new(addr("10.0.0.1:41006"), addr("10.0.0.9:80"), at(5));
+    p.extend(c.handshake());
+    p.push(c.data(Dir::ToServer, &[hdr.as_slice(), GET].concat()));
+    p.push(c.fin(Dir::ToServer));
+    p.push(c.fin(Dir::ToClient));
+    // A bare header, then the client closes: a TCP health check.
+    let mut c = Conversation::new(addr("10.0.0.1:41007"), addr("10.0.0.9:80"), at(6));
+    p.extend(c.handshake());
+    p.push(c.data(Dir::ToServer, &hdr));
+    p.push(c.fin(Dir::ToServer));
+    p.push(c.fin(Dir::ToClient));
+    let capture = pcap_file(linktype::ETHERNET, &p);
+    let r = run(&capture, &[]);
+    assert_eq!(
+        verdicts(&r),
+        [
+            "stacked-header",
+            "header-rejected",
+            "failed-health-check",
+            "no-receiver",
+            "http-error",
+            "header-rejected",
+            "health-check"
+        ]
+    );
+    assert_eq!(r.flows[0]["finding"]["code"], "PP-DOUBLE");
+    assert_eq!(r.flows[0]["fixes"][0]["id"], "single-header-hop");
+    assert_eq!(r.flows[1]["finding"]["code"], "PP-VERSION");
+    assert_eq!(r.flows[2]["finding"]["severity"], "problem");
+    assert_eq!(r.code, 1);
+    assert_eq!(r.summary["findings"]["header-rejected"], 2);
+    // Stacked headers show as such in the table.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("judged.pcap");
+    std::fs::write(&path, &capture).unwrap();
+    let out = Command::cargo_bin("ppctl")
+        .unwrap()
+        .args(["pcap", "--explain"])
+        .arg(&path)
+        .env("COLUMNS", "250")
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("| v1+v1 "), "{text}");
+    assert!(text.contains("two headers (v1+v1)"), "{text}");
+    assert!(
+        text.contains("✗ failed-health-check (PP-HEALTHCHECK-FAIL)"),
+        "{text}"
+    );
+}
+
+#[test]
+fn verdict_values_are_finding_names() {
+    let out = Command::cargo_bin("ppctl")
+        .unwrap()
+        .args(["pcap", "-", "--verdict", "not-expecting-proxy"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("unexpected-header"), "{err}");
+    let out = Command::cargo_bin("ppctl")
+        .unwrap()
+        .args(["pcap", "--help"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(help.contains("header-rejected"), "{help}");
+    assert!(help.contains("[default: 5m]"), "{help}");
+    let tail = help.trim_end();
+    let examples = tail.find("Examples:").expect("examples");
+    let codes = tail.find("Exit codes:").expect("exit codes");
+    assert!(
+        examples < codes && tail.ends_with("interrupted (SIGINT)"),
+        "{help}"
+    );
+}

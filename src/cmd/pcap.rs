@@ -246,6 +246,7 @@ impl<'a> Output<'a> {
             }
             if !self.args.summary {
                 text.push_str(&report::pcap::explanations(&self.seen, self.style));
+                text.push('\n');
             }
             text.push_str(&report::pcap::summary(summary, self.style));
         }

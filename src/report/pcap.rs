@@ -279,19 +279,29 @@ pub(crate) fn table(flows: &[FlowResult], style: Style, explain: bool) -> String
 }
 
 /// One flow as one line (a live pipe shows each flow as it is decided):
-/// the table's columns that fit, two spaces apart, wrapped to the width.
+/// the flow, its header, the answer and the finding (and why, with
+/// `--explain`), two spaces apart, wrapped to the width.
 pub(crate) fn line(f: &FlowResult, style: Style, explain: bool) -> String {
-    let cols = wanted(explain);
-    let row: Vec<String> = cols.iter().map(|c| text(f, *c)).collect();
-    let keep = columns(std::slice::from_ref(&row), &cols, usize::from(style.width));
-    let cells: Vec<String> = keep
-        .iter()
-        .map(|&i| match cols[i] {
-            Col::Finding => finding::paint(style, &row[i], finding::tone(f.finding())),
-            _ => row[i].clone(),
-        })
-        .collect();
-    format!("{}\n", table::wrap(style, &cells.join("  "), 4))
+    let mut cols = vec![Col::Flow, Col::Header, Col::Response, Col::Finding];
+    if explain {
+        cols.push(Col::Why);
+    }
+    let cells: Vec<String> = cols.iter().map(|&c| text(f, c)).collect();
+    // Wrapped as plain text (escape codes have no width), then the
+    // finding's name (one word, never split) painted.
+    let wrapped = table::wrap(style, &cells.join("  "), 4);
+    let name = f.finding().name();
+    let painted = finding::paint(style, name, finding::tone(f.finding()));
+    let mut out = String::new();
+    for l in wrapped.lines() {
+        let _ = writeln!(out, "{}", l.trim_end());
+    }
+    let code = format!("({})", f.finding().code());
+    let at = out.find(&code).and_then(|end| out[..end].rfind(name));
+    if let Some(i) = at {
+        out.replace_range(i..i + name.len(), &painted);
+    }
+    out
 }
 
 /// Each problem finding seen, with its meaning and fixes, in the order
@@ -313,7 +323,7 @@ pub(crate) fn summary(s: &Summary, style: Style) -> String {
     } else {
         style.bad(&format!("{} with a problem", s.problems))
     };
-    let _ = writeln!(out, "\n{} flows, {verdict}", s.flows);
+    let _ = writeln!(out, "{} flows, {verdict}", s.flows);
     let counts: Vec<String> = Finding::ALL
         .iter()
         .filter(|f| s.count_of(**f) > 0)
