@@ -856,3 +856,56 @@ fn verdict_values_are_finding_names() {
         "{help}"
     );
 }
+
+/// The human output on a fixed capture, at 80 and 120 columns, colour off
+/// and on; with colour on, every table line has the same display width
+/// once the escape codes are stripped.
+#[test]
+fn human_output_snapshots() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("every-verdict.pcap");
+    std::fs::write(&path, pcap_file(linktype::ETHERNET, &every_verdict())).unwrap();
+    for columns in ["80", "120"] {
+        for color in ["never", "always"] {
+            let out = Command::cargo_bin("ppctl")
+                .unwrap()
+                .args(["--color", color, "pcap"])
+                .arg(&path)
+                .env("COLUMNS", columns)
+                .env_remove("NO_COLOR")
+                .output()
+                .unwrap();
+            let text = String::from_utf8(out.stdout).unwrap();
+            insta::assert_snapshot!(format!("pcap_{columns}_{color}"), text);
+            let plain = strip_escapes(&text);
+            let widths: Vec<usize> = plain
+                .lines()
+                .take_while(|l| !l.is_empty())
+                .map(|l| l.chars().count())
+                .collect();
+            assert!(widths.len() > 7, "{plain}");
+            assert!(
+                widths.iter().all(|w| *w == widths[0]),
+                "{columns} columns, color {color}: {widths:?}\n{plain}"
+            );
+            assert!(widths[0] <= columns.parse::<usize>().unwrap());
+        }
+    }
+}
+
+fn strip_escapes(s: &str) -> String {
+    let mut out = String::new();
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c == '\x1b' {
+            for d in chars.by_ref() {
+                if d.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
