@@ -840,6 +840,16 @@ fn verdict_values_are_finding_names() {
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("unexpected-header"), "{err}");
+    for (value, message) in [("0", "more than 0"), ("30x", "not a duration")] {
+        let out = Command::cargo_bin("ppctl")
+            .unwrap()
+            .args(["pcap", "-", "--idle-timeout", value])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "--idle-timeout {value}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(message), "{err}");
+    }
     let out = Command::cargo_bin("ppctl")
         .unwrap()
         .args(["pcap", "--help"])

@@ -97,6 +97,11 @@ fn idle_default() -> &'static str {
 }
 
 pub fn run(args: &PcapArgs, style: Style) -> Result<ExitCode> {
+    if args.idle_timeout.is_zero() {
+        return Err(Error::usage(
+            "--idle-timeout must be more than 0 (e.g. 30s): a flow needs time to show its answer",
+        ));
+    }
     let stdin = args.file.as_os_str() == "-";
     let (input, size): (Box<dyn Read>, Option<u64>) = if stdin {
         (Box::new(io::stdin().lock()), None)

@@ -269,6 +269,22 @@ mod tests {
     }
 
     #[test]
+    fn a_datagram_without_an_answer_is_judged_by_what_it_carried() {
+        let udp = |sent| {
+            judge::exchange(&Exchange {
+                sent,
+                answer: Answer::Nothing,
+                ending: Ending::Unfinished,
+                udp: true,
+            })
+        };
+        assert_eq!(udp(Sent::Header { payload: true }), Finding::Proxied);
+        assert_eq!(udp(Sent::NoHeader), Finding::Plain);
+        assert_eq!(udp(Sent::Local { payload: false }), Finding::HealthCheck);
+        assert_eq!(udp(Sent::Invalid), Finding::InvalidHeader);
+    }
+
+    #[test]
     fn every_capture_finding_is_a_known_one() {
         for f in FINDINGS {
             assert_eq!(Finding::from_name(f.name()), Some(f));

@@ -31,23 +31,23 @@ pub use summary::Summary;
 #[derive(Debug, Clone)]
 pub struct FlowResult {
     /// Order in which the flow was first seen (1-based).
-    pub id: u64,
+    pub(crate) id: u64,
     /// When its first packet was captured.
-    pub time: Timestamp,
-    pub udp: bool,
+    pub(crate) time: Timestamp,
+    pub(crate) udp: bool,
     /// The endpoints as seen on the wire (client = the SYN sender, or the
     /// first sender of a UDP flow).
-    pub client: SocketAddr,
-    pub server: SocketAddr,
+    pub(crate) client: SocketAddr,
+    pub(crate) server: SocketAddr,
     /// Packets seen until the flow was decided.
-    pub packets: u64,
+    pub(crate) packets: u64,
     /// What the client sent first, and how the flow was judged.
     pub(crate) decision: Decision,
     /// The start of the client's stream (the header is
     /// `client_bytes[..len]`) and the server's first bytes, as far as they
     /// were reassembled; empty without `detail` (`--summary`).
-    pub client_bytes: Vec<u8>,
-    pub answer: Vec<u8>,
+    pub(crate) client_bytes: Vec<u8>,
+    pub(crate) answer: Vec<u8>,
 }
 
 impl FlowResult {
@@ -79,7 +79,7 @@ impl FlowResult {
     }
 
     /// The source address the header claims (for the summary).
-    pub fn claimed(&self) -> Option<std::net::IpAddr> {
+    pub(crate) fn claimed(&self) -> Option<std::net::IpAddr> {
         self.header().and_then(|h| h.source).map(|a| a.ip())
     }
 }
