@@ -13,7 +13,7 @@ use super::json::{EndpointJson, HeaderJson, SniffJson};
 use super::table::{self, Tone};
 use super::Style;
 use crate::codec::{self, Decoded, Version};
-use crate::judge::{Answer, Ending, Finding};
+use crate::judge::{Answer, Ending, Finding, Severity};
 use crate::pcap::{Close, FlowResult, Missing, ReadError, Start, Summary, FINDINGS};
 use crate::sniff::{self, Sniffed};
 
@@ -304,11 +304,12 @@ pub(crate) fn line(f: &FlowResult, style: Style, explain: bool) -> String {
     out
 }
 
-/// Each problem finding seen, with its meaning and fixes, in the order
+/// Each finding seen that is not simply fine (problems, warnings, and
+/// facts such as `incomplete`), with its meaning and fixes, in the order
 /// first seen.
 pub(crate) fn explanations(seen: &[Finding], style: Style) -> String {
     let mut out = String::new();
-    for f in seen.iter().filter(|f| f.is_problem()) {
+    for f in seen.iter().filter(|f| f.severity() != Severity::Ok) {
         out.push('\n');
         out.push_str(&finding::explained(*f, style));
     }
