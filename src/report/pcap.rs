@@ -1,11 +1,10 @@
 //! `ppctl pcap`'s views of its typed results: the flow table (fitted to the
 //! width by dropping low-priority columns), one line per flow for a live
-//! pipe, the explanation of each problem finding with its fixes, the
-//! summary, and the JSON lines (`type: "flow"` / `"summary"`, docs/json.md).
+//! pipe, the explanation of each finding that is not simply fine (with its
+//! fixes), the summary, and the JSON lines (`type: "flow"` / `"summary"`, docs/json.md).
 
 use std::fmt::Write as _;
 
-use comfy_table::Cell;
 use serde_json::{json, Map, Value};
 
 use super::finding;
@@ -271,7 +270,6 @@ pub(crate) fn table(flows: &[FlowResult], style: Style, explain: bool) -> String
     for (f, row) in flows.iter().zip(&rows) {
         t.add_row(keep.iter().map(|&i| match cols[i] {
             Col::Finding => finding::cell(f.finding(), style),
-            Col::Flow | Col::Claims => Cell::new(&row[i]),
             _ => table::cell(style, &row[i], Tone::Plain),
         }));
     }
