@@ -384,7 +384,10 @@ fn pcap(bytes: &[u8]) -> PcapRun {
 }
 
 fn proxied(r: &PcapRun) -> usize {
-    r.flows.iter().filter(|f| f["verdict"] == "proxied").count()
+    r.flows
+        .iter()
+        .filter(|f| f["finding"]["name"] == "proxied")
+        .count()
 }
 
 /// The file header cut at every length below 24 bytes (and a pcapng

@@ -150,7 +150,7 @@ fn run(capture: &[u8], args: &[&str]) -> Run {
 fn verdicts(r: &Run) -> Vec<String> {
     r.flows
         .iter()
-        .map(|f| f["verdict"].as_str().unwrap().to_string())
+        .map(|f| f["finding"]["name"].as_str().unwrap().to_string())
         .collect()
 }
 
@@ -215,18 +215,28 @@ fn every_verdict_over_ethernet() {
     assert_eq!(f["header"]["version"], 1);
     assert_eq!(f["header"]["source"]["address"], "203.0.113.7");
     assert_eq!(f["response"]["answer"]["kind"], "http-response");
-    assert_eq!(r.flows[1]["explanation"]["id"], "PP-UNEXPECTED");
+    assert_eq!(r.flows[0]["type"], "flow");
+    assert_eq!(r.flows[0]["schema"], 2);
+    assert_eq!(r.flows[0]["finding"]["severity"], "ok");
+    assert_eq!(r.flows[0]["fixes"].as_array().map(Vec::len), Some(0));
+    assert_eq!(r.flows[1]["finding"]["code"], "PP-UNEXPECTED");
+    assert_eq!(r.flows[1]["finding"]["severity"], "problem");
     assert_eq!(
-        r.flows[1]["explanation"]["fixes"][0]["id"],
-        "nginx-listen-proxy-protocol"
+        r.flows[1]["fixes"][0]["id"],
+        "ingress-nginx-use-proxy-protocol"
     );
-    assert_eq!(r.flows[2]["explanation"]["id"], "PP-MISSING");
+    for key in ["id", "title", "side", "applies_to", "change", "doc"] {
+        assert!(r.flows[1]["fixes"][0][key].is_string(), "fix.{key}");
+    }
+    assert_eq!(r.flows[2]["finding"]["code"], "PP-MISSING");
     assert_eq!(r.flows[2]["response"]["close"], "server-fin");
     assert_eq!(r.flows[3]["header"]["error"]["offset"], 27);
     assert!(r.flows[6]["header"].is_null());
     assert_eq!(r.summary["flows"], 7);
     assert_eq!(r.summary["problems"], 3);
-    assert_eq!(r.summary["verdicts"]["proxied"], 1);
+    assert_eq!(r.summary["schema"], 2);
+    assert_eq!(r.summary["findings"]["proxied"], 1);
+    assert_eq!(r.summary["findings"]["header-rejected"], 0);
     assert_eq!(r.summary["claimed_sources"][0]["flows"], 1);
     assert_eq!(r.summary["undecodable_frames"], 0);
 }
@@ -568,18 +578,63 @@ fn table_view_with_footnotes_and_explanations() {
         .unwrap()
         .args(["pcap", "--explain"])
         .arg(&path)
+        .env("COLUMNS", "250")
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("10.0.0.1:40002 -> 10.0.0.9:80"), "{text}");
-    assert!(text.contains("unexpected-header [1]"), "{text}");
+    // The finding cell, then the explanation under the table.
+    assert!(text.contains("| unexpected-header"), "{text}");
     assert!(
-        text.contains("[1] unexpected-header (PP-UNEXPECTED)"),
+        text.contains("✗ unexpected-header (PP-UNEXPECTED)"),
         "{text}"
     );
+    assert!(text.contains("✗ missing-header (PP-MISSING)"), "{text}");
+    assert!(text.contains("Fixes (docs/verdicts.md):"), "{text}");
     assert!(text.contains("[haproxy-accept-proxy]"), "{text}");
     assert!(text.contains("HTTP 400 Bad Request"), "{text}");
+    assert!(!text.contains("field-guide"), "{text}");
+    assert!(text.contains("| v1 "), "{text}");
+    assert!(text.contains("invalid: v1-port-sign @27"), "{text}");
+}
+
+#[test]
+fn the_table_fits_80_columns_and_uses_more() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("all.pcap");
+    std::fs::write(&path, pcap_file(linktype::ETHERNET, &every_verdict())).unwrap();
+    let table = |columns: &str, explain: bool| {
+        let mut cmd = Command::cargo_bin("ppctl").unwrap();
+        cmd.arg("pcap").arg(&path).env("COLUMNS", columns);
+        if explain {
+            cmd.arg("--explain");
+        }
+        let out = cmd.output().unwrap();
+        let text = String::from_utf8(out.stdout).unwrap();
+        let rows: Vec<String> = text
+            .lines()
+            .take_while(|l| !l.is_empty())
+            .map(str::to_string)
+            .collect();
+        (text, rows)
+    };
+    for explain in [false, true] {
+        let (text, rows) = table("80", explain);
+        assert!(rows.len() > 7, "{text}");
+        for row in &rows {
+            assert_eq!(row.chars().count(), 80, "{row:?} in\n{text}");
+        }
+        // The finding and the flow always stay.
+        assert!(rows[1].contains("finding") && rows[1].contains("client -> server"));
+        assert!(text.contains("(PP-UNEXPECTED)"), "{text}");
+    }
+    let (text, rows) = table("200", false);
+    assert!(
+        rows[1].contains("time") && rows[1].contains("claims"),
+        "{text}"
+    );
+    assert!(rows.iter().all(|r| r.chars().count() <= 200), "{text}");
     assert!(text.contains("7 flows, 3 with a problem"), "{text}");
     assert!(text.contains("claimed sources: 203.0.113.7 (1)"), "{text}");
 }
@@ -627,6 +682,21 @@ fn flow_cap_and_idle_eviction_still_report_every_flow() {
         &["--idle-timeout", "10"],
     );
     assert_eq!(verdicts(&r), ["incomplete", "plain"]);
+    // Durations take units (`30s` used to fail with "invalid digit").
+    let r = run(
+        &pcap_file(linktype::ETHERNET, &q),
+        &["--idle-timeout", "10s"],
+    );
+    assert_eq!(verdicts(&r), ["incomplete", "plain"]);
+    let r = run(
+        &pcap_file(linktype::ETHERNET, &q),
+        &["--idle-timeout", "2m"],
+    );
+    assert_eq!(
+        verdicts(&r),
+        ["plain", "incomplete"],
+        "2m: still open at 100s"
+    );
 }
 
 /// The captures committed in tests/data/pcap/ (for trying `ppctl pcap` by
@@ -666,4 +736,186 @@ fn committed_samples_decode() {
         let r = run(&committed, &[]);
         assert_eq!(r.flows.len(), flows, "{name}");
     }
+}
+
+/// The findings the judge gives that the old pcap verdicts had no name
+/// for: stacked headers, a silent close after a header, a failed health
+/// check, a refused connection, an HTTP error; and who closed first.
+#[test]
+fn judge_findings_in_a_capture() {
+    let hdr = v1("203.0.113.7:5555", "198.51.100.1:80");
+    let local = HeaderSpec::local().encode().unwrap();
+    let mut p = Vec::new();
+    // Two v1 headers back to back, nginx's 400.
+    p.extend(exchange(
+        "10.0.0.1:41001",
+        "10.0.0.9:80",
+        at(0),
+        &[hdr.as_slice(), &hdr].concat(),
+        BAD,
+    ));
+    // A header and a request, and the server closes without a word.
+    p.extend(exchange("10.0.0.1:41002", "10.0.0.9:80", at(1), &hdr, b""));
+    // A LOCAL health check answered with an error.
+    p.extend(exchange(
+        "10.0.0.1:41003",
+        "10.0.0.9:80",
+        at(2),
+        &local,
+        BAD,
+    ));
+    // A SYN answered with a reset: nothing listens.
+    let mut c = Conversation::new(addr("10.0.0.1:41004"), addr("10.0.0.9:82"), at(3));
+    p.push(c.handshake().remove(0));
+    p.push(c.rst(Dir::ToClient));
+    // No header, and the application's 503.
+    let unavailable = b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n";
+    p.extend(exchange(
+        "10.0.0.1:41005",
+        "10.0.0.9:80",
+        at(4),
+        b"",
+        unavailable,
+    ));
+    // A header and a request, the client half-closes, the server closes
+    // without answering: the server's close counts.
+    let mut c = Conversation::new(addr("10.0.0.1:41006"), addr("10.0.0.9:80"), at(5));
+    p.extend(c.handshake());
+    p.push(c.data(Dir::ToServer, &[hdr.as_slice(), GET].concat()));
+    p.push(c.fin(Dir::ToServer));
+    p.push(c.fin(Dir::ToClient));
+    // A bare header, then the client closes: a TCP health check.
+    let mut c = Conversation::new(addr("10.0.0.1:41007"), addr("10.0.0.9:80"), at(6));
+    p.extend(c.handshake());
+    p.push(c.data(Dir::ToServer, &hdr));
+    p.push(c.fin(Dir::ToServer));
+    p.push(c.fin(Dir::ToClient));
+    let capture = pcap_file(linktype::ETHERNET, &p);
+    let r = run(&capture, &[]);
+    assert_eq!(
+        verdicts(&r),
+        [
+            "stacked-header",
+            "header-rejected",
+            "failed-health-check",
+            "no-receiver",
+            "http-error",
+            "header-rejected",
+            "health-check"
+        ]
+    );
+    assert_eq!(r.flows[0]["finding"]["code"], "PP-DOUBLE");
+    assert_eq!(r.flows[0]["fixes"][0]["id"], "single-header-hop");
+    assert_eq!(r.flows[1]["finding"]["code"], "PP-VERSION");
+    assert_eq!(r.flows[2]["finding"]["severity"], "problem");
+    assert_eq!(r.code, 1);
+    assert_eq!(r.summary["findings"]["header-rejected"], 2);
+    // Stacked headers show as such in the table.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("judged.pcap");
+    std::fs::write(&path, &capture).unwrap();
+    let out = Command::cargo_bin("ppctl")
+        .unwrap()
+        .args(["pcap", "--explain"])
+        .arg(&path)
+        .env("COLUMNS", "250")
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("| v1+v1 "), "{text}");
+    assert!(text.contains("two headers (v1+v1)"), "{text}");
+    assert!(
+        text.contains("✗ failed-health-check (PP-HEALTHCHECK-FAIL)"),
+        "{text}"
+    );
+}
+
+#[test]
+fn verdict_values_are_finding_names() {
+    let out = Command::cargo_bin("ppctl")
+        .unwrap()
+        .args(["pcap", "-", "--verdict", "not-expecting-proxy"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("unexpected-header"), "{err}");
+    for (value, message) in [("0", "more than 0"), ("30x", "not a duration")] {
+        let out = Command::cargo_bin("ppctl")
+            .unwrap()
+            .args(["pcap", "-", "--idle-timeout", value])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "--idle-timeout {value}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(message), "{err}");
+    }
+    let out = Command::cargo_bin("ppctl")
+        .unwrap()
+        .args(["pcap", "--help"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(help.contains("header-rejected"), "{help}");
+    assert!(help.contains("[default: 5m]"), "{help}");
+    let tail = help.trim_end();
+    let examples = tail.find("Examples:").expect("examples");
+    let codes = tail.find("Exit codes:").expect("exit codes");
+    assert!(
+        examples < codes && tail.ends_with("interrupted (SIGINT)"),
+        "{help}"
+    );
+}
+
+/// The human output on a fixed capture, at 80 and 120 columns, colour off
+/// and on; with colour on, every table line has the same display width
+/// once the escape codes are stripped.
+#[test]
+fn human_output_snapshots() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("every-verdict.pcap");
+    std::fs::write(&path, pcap_file(linktype::ETHERNET, &every_verdict())).unwrap();
+    for columns in ["80", "120"] {
+        for color in ["never", "always"] {
+            let out = Command::cargo_bin("ppctl")
+                .unwrap()
+                .args(["--color", color, "pcap"])
+                .arg(&path)
+                .env("COLUMNS", columns)
+                .env_remove("NO_COLOR")
+                .output()
+                .unwrap();
+            let text = String::from_utf8(out.stdout).unwrap();
+            insta::assert_snapshot!(format!("pcap_{columns}_{color}"), text);
+            let plain = strip_escapes(&text);
+            let widths: Vec<usize> = plain
+                .lines()
+                .take_while(|l| !l.is_empty())
+                .map(|l| l.chars().count())
+                .collect();
+            assert!(widths.len() > 7, "{plain}");
+            assert!(
+                widths.iter().all(|w| *w == widths[0]),
+                "{columns} columns, color {color}: {widths:?}\n{plain}"
+            );
+            assert!(widths[0] <= columns.parse::<usize>().unwrap());
+        }
+    }
+}
+
+fn strip_escapes(s: &str) -> String {
+    let mut out = String::new();
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c == '\x1b' {
+            for d in chars.by_ref() {
+                if d.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }

@@ -1,6 +1,6 @@
 //! The capture reader with flow reassembly: any bytes as a pcap/pcapng file
 //! go through the same entry point as `ppctl pcap`, and every flow report
-//! serialises. Small flow limits so eviction paths run too.
+//! renders as its JSON line. Small flow limits so eviction paths run too.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -10,7 +10,7 @@ fuzz_target!(|data: &[u8]| {
     let limits = Limits {
         max_bytes: 512,
         max_flows: 8,
-        idle_timeout: 30,
+        idle_timeout: std::time::Duration::from_secs(30),
     };
     let mut flows = 0u64;
     let (summary, result) = analyze(
@@ -22,14 +22,11 @@ fuzz_target!(|data: &[u8]| {
         data.len() % 2 == 0,
         |report| {
             flows += 1;
-            serde_json::to_string(&report).expect("a flow report serialises");
+            ppctl::report::pcap::flow_json(&report).to_string();
             Next::Continue
         },
         |_, held| assert!(held <= limits.max_flows),
     );
     assert_eq!(summary.flows, flows);
-    serde_json::to_string(&summary).expect("the summary serialises");
-    if let Err(e) = result {
-        let _ = e.to_string();
-    }
+    ppctl::report::pcap::summary_json(&summary, result.as_ref().err()).to_string();
 });

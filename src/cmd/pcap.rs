@@ -1,24 +1,44 @@
 //! `ppctl pcap`: find every PROXY header in a capture, pair it with the
-//! server's answer, and give a verdict per flow.
+//! server's answer, and judge each flow. Arguments → the engine
+//! (`crate::pcap`) → report::pcap → stdout.
 
 use std::fs::File;
 use std::io::{self, IsTerminal, Read, Write};
 use std::path::PathBuf;
+use std::sync::OnceLock;
+use std::time::Duration;
 
-use comfy_table::{presets::UTF8_BORDERS_ONLY, Cell, ContentArrangement, Table};
 use indicatif::{ProgressBar, ProgressStyle};
 
+use crate::cli::{parse_duration, Choice};
 use crate::error::{Error, ExitCode, Result};
+use crate::judge::Finding;
 use crate::pcap::filter::Endpoints;
-use crate::pcap::{self, verdict, Filter, FlowReport, Limits, Next, Summary, Verdict};
-use crate::report::Style;
+use crate::pcap::{self, Filter, FlowResult, Limits, Next, ReadError, Summary};
+use crate::report::{self, Style};
 
 /// Files bigger than this get a progress bar (on a terminal).
 const PROGRESS_MIN_BYTES: u64 = 50 * 1000 * 1000;
 /// Rows per printed table when reading a file (bounds memory on huge captures).
 const PAGE_ROWS: usize = 1000;
 
+const PCAP_HELP: &str = "\
+Examples:
+  ppctl pcap capture.pcap
+  ppctl pcap capture.pcapng --verdict unexpected-header,missing-header --explain
+  ppctl pcap capture.pcap --json --server :443 | jq -c 'select(.finding.severity == \"problem\")'
+  tcpdump -i any -U -w - 'tcp port 80' | ppctl pcap - --idle-timeout 30s
+  ppctl pcap big.pcap --summary
+
+Exit codes:
+  0    no selected flow has a problem finding
+  1    at least one selected flow has a problem finding (docs/verdicts.md)
+  2    usage or I/O error: not a capture, a truncated or corrupt file (after
+       everything before the damage was reported)
+  130  interrupted (SIGINT)";
+
 #[derive(Debug, clap::Args)]
+#[command(after_help = PCAP_HELP)]
 pub struct PcapArgs {
     /// A pcap or pcapng capture (`tcpdump -w FILE`); `-` reads stdin as it
     /// is written, e.g. `tcpdump -i any -U -w - | ppctl pcap -`.
@@ -29,13 +49,14 @@ pub struct PcapArgs {
     /// Print only the summary.
     #[arg(long)]
     pub summary: bool,
-    /// Add a column with the reason for each verdict (problem verdicts always
-    /// get cause-and-fix footnotes under the table).
+    /// Add a column with the reason for each finding (problem findings are
+    /// always explained, with their fixes, under the table).
     #[arg(long)]
     pub explain: bool,
-    /// Report only flows with these verdicts (comma-separated or repeated).
-    #[arg(long, value_enum, value_delimiter = ',')]
-    pub verdict: Vec<Verdict>,
+    /// Report only flows with these findings (comma-separated or repeated).
+    #[arg(long, alias = "finding", value_name = "FINDING", value_delimiter = ',',
+          value_parser = Choice::new(&Finding::ALL, Finding::name, Finding::describe))]
+    pub(crate) verdict: Vec<Finding>,
     /// Report only flows whose client matches: CIDR, address, port (443 or
     /// :443) or address:port.
     #[arg(long, value_name = "PATTERN")]
@@ -55,13 +76,32 @@ pub struct PcapArgs {
     /// beyond it.
     #[arg(long, value_name = "N", default_value_t = Limits::default().max_flows)]
     pub max_flows: usize,
-    /// Seconds (capture time) without a packet after which a flow is
-    /// decided with what was seen.
-    #[arg(long, value_name = "SECS", default_value_t = Limits::default().idle_timeout)]
-    pub idle_timeout: u64,
+    /// Capture time without a packet after which a flow is decided with
+    /// what was seen (500ms, 30s, 5m; a bare number is seconds).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration,
+          default_value = idle_default())]
+    pub idle_timeout: Duration,
+}
+
+/// `--idle-timeout`'s default, written as the engine's `Limits::default()`.
+fn idle_default() -> &'static str {
+    static TEXT: OnceLock<String> = OnceLock::new();
+    TEXT.get_or_init(|| {
+        let d = Limits::default().idle_timeout;
+        match (d.as_secs(), d.subsec_millis()) {
+            (s, 0) if s % 60 == 0 && s > 0 => format!("{}m", s / 60),
+            (s, 0) => format!("{s}s"),
+            _ => format!("{}ms", d.as_millis()),
+        }
+    })
 }
 
 pub fn run(args: &PcapArgs, style: Style) -> Result<ExitCode> {
+    if args.idle_timeout.is_zero() {
+        return Err(Error::usage(
+            "--idle-timeout must be more than 0 (e.g. 30s): a flow needs time to show its answer",
+        ));
+    }
     let stdin = args.file.as_os_str() == "-";
     let (input, size): (Box<dyn Read>, Option<u64>) = if stdin {
         (Box::new(io::stdin().lock()), None)
@@ -81,7 +121,7 @@ pub fn run(args: &PcapArgs, style: Style) -> Result<ExitCode> {
         idle_timeout: args.idle_timeout,
     };
     let filter = Filter {
-        verdicts: args.verdict.clone(),
+        findings: args.verdict.clone(),
         client: args.client.clone(),
         server: args.server.clone(),
         limit: args.limit,
@@ -104,11 +144,7 @@ pub fn run(args: &PcapArgs, style: Style) -> Result<ExitCode> {
     if let Some(bar) = progress {
         bar.finish_and_clear();
     }
-    let mut summary = summary;
-    if let Err(e) = &result {
-        summary.error = Some(e.to_string());
-    }
-    out.finish(&summary)?;
+    out.finish(&summary, result.as_ref().err())?;
     match result {
         Err(e) => Err(Error::Other(anyhow::Error::new(e))),
         Ok(()) => Ok(ExitCode::check(summary.problems == 0)),
@@ -127,15 +163,16 @@ fn progress_bar(size: Option<u64>) -> Option<ProgressBar> {
     Some(bar)
 }
 
-/// Renders flows as they come: JSON lines, table pages, or (stdin) one
-/// line per flow so a live pipe shows each result at once.
+/// Writes flows as they come: JSON lines, table pages, or (stdin) one line
+/// per flow so a live pipe shows each result at once.
 struct Output<'a> {
     args: &'a PcapArgs,
     style: Style,
     streaming: bool,
     out: io::BufWriter<io::StdoutLock<'static>>,
-    rows: Vec<FlowReport>,
-    seen: Vec<Verdict>,
+    rows: Vec<FlowResult>,
+    /// Findings seen, in order, for the explanations.
+    seen: Vec<Finding>,
     /// stdout was closed (e.g. `| head`): stop quietly.
     closed: bool,
     error: Option<io::Error>,
@@ -155,35 +192,34 @@ impl<'a> Output<'a> {
         }
     }
 
-    fn flow(&mut self, flow: FlowReport) -> Next {
+    fn flow(&mut self, flow: FlowResult) -> Next {
         if self.closed {
             return Next::Stop;
         }
-        if !self.seen.contains(&flow.verdict) {
-            self.seen.push(flow.verdict);
+        if !self.seen.contains(&flow.finding()) {
+            self.seen.push(flow.finding());
         }
         if self.args.summary {
             return Next::Continue;
         }
         let text = if self.args.json {
-            match serde_json::to_string(&flow) {
-                Ok(line) => line + "\n",
-                Err(e) => {
-                    self.error = Some(io::Error::other(e));
-                    return Next::Stop;
-                }
-            }
+            format!("{}\n", report::pcap::flow_json(&flow))
         } else if self.streaming {
-            self.line(&flow)
+            report::pcap::line(&flow, self.style, self.args.explain)
         } else {
             self.rows.push(flow);
-            if self.rows.len() >= PAGE_ROWS {
-                let table = self.table();
-                return self.write(&table);
+            if self.rows.len() < PAGE_ROWS {
+                return Next::Continue;
             }
-            return Next::Continue;
+            self.page()
         };
         self.write(&text)
+    }
+
+    /// The rows so far as one table (and forget them).
+    fn page(&mut self) -> String {
+        let rows = std::mem::take(&mut self.rows);
+        report::pcap::table(&rows, self.style, self.args.explain)
     }
 
     fn write(&mut self, text: &str) -> Next {
@@ -205,18 +241,19 @@ impl<'a> Output<'a> {
         }
     }
 
-    fn finish(mut self, summary: &Summary) -> Result<()> {
+    fn finish(mut self, summary: &Summary, error: Option<&ReadError>) -> Result<()> {
         let mut text = String::new();
         if self.args.json {
-            text = serde_json::to_string(summary).map_err(|e| Error::Other(e.into()))? + "\n";
+            text = format!("{}\n", report::pcap::summary_json(summary, error));
         } else {
             if !self.rows.is_empty() {
-                text.push_str(&self.table());
+                text.push_str(&self.page());
             }
             if !self.args.summary {
-                text.push_str(&self.footnotes());
+                text.push_str(&report::pcap::explanations(&self.seen, self.style));
+                text.push('\n');
             }
-            text.push_str(&self.summary(summary));
+            text.push_str(&report::pcap::summary(summary, self.style));
         }
         let _ = self.write(&text);
         let flushed = self.out.flush();
@@ -227,156 +264,4 @@ impl<'a> Output<'a> {
             _ => Ok(()),
         }
     }
-
-    fn verdict_cell(&self, v: Verdict) -> String {
-        let name = v.name();
-        let mark = match self
-            .seen
-            .iter()
-            .filter(|s| s.is_problem())
-            .position(|s| *s == v)
-        {
-            Some(i) if v.is_problem() => format!("{name} [{}]", i + 1),
-            _ => name.to_string(),
-        };
-        match v {
-            Verdict::Proxied => self.style.good(&mark),
-            v if v.is_problem() => self.style.bad(&mark),
-            Verdict::Incomplete => self.style.warn(&mark),
-            _ => self.style.dim(&mark),
-        }
-    }
-
-    fn cells(&self, f: &FlowReport) -> Vec<String> {
-        let (version, claimed, tlvs) = header_cells(f);
-        let mut cells = vec![
-            f.ts.time_of_day(),
-            format!("{} -> {}", f.client, f.server),
-            version,
-            claimed,
-            tlvs,
-            f.response.summary(),
-            self.verdict_cell(f.verdict),
-        ];
-        if self.args.explain {
-            cells.push(f.reason.clone());
-        }
-        cells
-    }
-
-    fn line(&self, f: &FlowReport) -> String {
-        self.cells(f).join("  ") + "\n"
-    }
-
-    /// The rows so far as one table (and forget them).
-    fn table(&mut self) -> String {
-        let mut table = Table::new();
-        table
-            .load_preset(UTF8_BORDERS_ONLY)
-            .set_content_arrangement(ContentArrangement::Dynamic);
-        let mut head = vec![
-            "time",
-            "client -> server",
-            "header",
-            "claims",
-            "TLVs",
-            "response",
-            "verdict",
-        ];
-        if self.args.explain {
-            head.push("why");
-        }
-        table.set_header(head.into_iter().map(|h| Cell::new(self.style.bold(h))));
-        let rows = std::mem::take(&mut self.rows);
-        for f in &rows {
-            table.add_row(self.cells(f));
-        }
-        format!("{table}\n")
-    }
-
-    fn footnotes(&self) -> String {
-        let mut text = String::new();
-        let problems = self.seen.iter().filter(|v| v.is_problem());
-        for (i, v) in problems.enumerate() {
-            if let Some(e) = verdict::explanation(*v) {
-                text.push_str(&format!(
-                    "[{}] {} ({}): {}.\n",
-                    i + 1,
-                    self.style.bad(v.name()),
-                    e.id,
-                    e.cause,
-                ));
-                text.push_str(&crate::report::finding::fixes_human(&e.fixes, self.style));
-            }
-        }
-        text
-    }
-
-    fn summary(&self, s: &Summary) -> String {
-        let mut text = format!(
-            "{} flows, {}\n",
-            s.flows,
-            if s.problems == 0 {
-                self.style.good("no problems")
-            } else {
-                self.style.bad(&format!("{} with a problem", s.problems))
-            }
-        );
-        let counts: Vec<String> = Verdict::ALL
-            .iter()
-            .filter(|v| s.verdicts.get(**v) > 0)
-            .map(|v| format!("{} {}", v.name(), s.verdicts.get(*v)))
-            .collect();
-        if !counts.is_empty() {
-            text.push_str(&format!("  verdicts: {}\n", counts.join(", ")));
-        }
-        if !s.claimed_sources.is_empty() {
-            let top: Vec<String> = s
-                .claimed_sources
-                .iter()
-                .map(|c| format!("{} ({})", c.address, c.flows))
-                .collect();
-            text.push_str(&format!("  claimed sources: {}\n", top.join(", ")));
-        }
-        text.push_str(&format!(
-            "  {} frames ({} bytes), {} without TCP/UDP, {} undecodable\n",
-            s.frames, s.bytes, s.ignored_frames, s.undecodable_frames
-        ));
-        for r in &s.undecodable {
-            text.push_str(
-                &self
-                    .style
-                    .dim(&format!("    {} x {}\n", r.frames, r.reason)),
-            );
-        }
-        text
-    }
-}
-
-/// Header version, claimed source -> destination, and TLV names.
-fn header_cells(f: &FlowReport) -> (String, String, String) {
-    let Some(h) = &f.header else {
-        return ("-".into(), "-".into(), "-".into());
-    };
-    let version = match (h.verdict, h.version, h.command) {
-        ("valid", Some(v), Some("LOCAL")) => format!("v{v} LOCAL"),
-        ("valid", Some(v), _) => format!("v{v}"),
-        ("invalid", ..) => match &h.error {
-            Some(e) => format!("invalid: {} @{}", e.kind, e.offset),
-            None => "invalid".into(),
-        },
-        ("incomplete", ..) => "partial".into(),
-        _ => "none".into(),
-    };
-    let claimed = if h.verdict == "valid" {
-        h.tuple()
-    } else {
-        "-".into()
-    };
-    let tlvs = if h.tlvs.is_empty() {
-        "-".to_string()
-    } else {
-        h.tlvs.iter().map(|t| t.name).collect::<Vec<_>>().join(",")
-    };
-    (version, claimed, tlvs)
 }

@@ -256,6 +256,11 @@ fn silent(sent: Sent, ending: Ending, udp: bool) -> Finding {
     match ending {
         Ending::TimedOut if udp => F::NoDatagram,
         Ending::TimedOut => F::NoReply,
+        // A datagram seen without an answer (a capture): silence is normal.
+        Ending::Unfinished if udp => match sent {
+            Sent::Nothing | Sent::NoHeader => F::Plain,
+            _ => F::Proxied,
+        },
         Ending::Unfinished => F::Incomplete,
         Ending::ClientClosed => match sent {
             // A connect-and-close, or a header and nothing else: the shape

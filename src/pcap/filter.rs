@@ -1,11 +1,12 @@
-//! Which flows to report: `--verdict`, `--client`, `--server`, `--limit`.
+//! Which flows to report: `--verdict` (findings), `--client`, `--server`, `--limit`.
 
 use std::net::{IpAddr, SocketAddr};
 use std::str::FromStr;
 
 use ipnet::IpNet;
 
-use super::{FlowReport, Verdict};
+use super::FlowResult;
+use crate::judge::Finding;
 
 /// An endpoint pattern: a CIDR, an address, a port, or address:port.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,8 +62,8 @@ impl FromStr for Endpoints {
 /// The selection applied to decided flows.
 #[derive(Debug, Clone, Default)]
 pub struct Filter {
-    /// Report only these verdicts (all when empty).
-    pub verdicts: Vec<Verdict>,
+    /// Report only these findings (all when empty).
+    pub(crate) findings: Vec<Finding>,
     pub client: Option<Endpoints>,
     pub server: Option<Endpoints>,
     /// Stop after this many flows.
@@ -70,16 +71,10 @@ pub struct Filter {
 }
 
 impl Filter {
-    pub fn selects(&self, flow: &FlowReport) -> bool {
-        (self.verdicts.is_empty() || self.verdicts.contains(&flow.verdict))
-            && self
-                .client
-                .as_ref()
-                .is_none_or(|c| c.matches(flow.client_addr))
-            && self
-                .server
-                .as_ref()
-                .is_none_or(|s| s.matches(flow.server_addr))
+    pub fn selects(&self, flow: &FlowResult) -> bool {
+        (self.findings.is_empty() || self.findings.contains(&flow.finding()))
+            && self.client.as_ref().is_none_or(|c| c.matches(flow.client))
+            && self.server.as_ref().is_none_or(|s| s.matches(flow.server))
     }
 }
 

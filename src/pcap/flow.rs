@@ -9,6 +9,7 @@
 
 use rustc_hash::FxHashMap as HashMap;
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use super::link::{Segment, Transport};
 use super::reader::Timestamp;
@@ -20,8 +21,9 @@ pub struct Limits {
     pub max_bytes: usize,
     /// Flows tracked at once.
     pub max_flows: usize,
-    /// Seconds (capture time) without a packet before a flow is evicted.
-    pub idle_timeout: u64,
+    /// Capture time without a packet after which a flow is decided with
+    /// what was seen.
+    pub idle_timeout: Duration,
 }
 
 impl Default for Limits {
@@ -29,13 +31,16 @@ impl Default for Limits {
         Limits {
             max_bytes: 4096,
             max_flows: 100_000,
-            idle_timeout: 300,
+            idle_timeout: Duration::from_secs(300),
         }
     }
 }
 
-/// How often (capture seconds) the table is swept for idle flows.
-const SWEEP_EVERY: u64 = 5;
+/// How often (capture time) the table is swept for idle flows, at most:
+/// a shorter idle timeout sweeps as often as it is long.
+const SWEEP_EVERY: Duration = Duration::from_secs(5);
+/// ... and at least.
+const SWEEP_MIN: Duration = Duration::from_millis(100);
 
 /// The start of one direction of a stream, reassembled.
 #[derive(Debug, Default, Clone)]
@@ -283,7 +288,8 @@ impl FlowTable {
         ready: &dyn Fn(&Flow) -> bool,
         decide: &mut dyn FnMut(&Flow, Why),
     ) {
-        if ts.secs_since(self.last_sweep) >= SWEEP_EVERY {
+        let every = self.limits.idle_timeout.clamp(SWEEP_MIN, SWEEP_EVERY);
+        if ts.since(self.last_sweep) >= every {
             self.sweep(ts, decide);
         }
         let udp = matches!(seg.transport, Transport::Udp { .. });
@@ -353,8 +359,7 @@ impl FlowTable {
         let idle = self.limits.idle_timeout;
         let mut gone: Vec<(u64, Key)> = Vec::new();
         for (key, f) in &self.flows {
-            let quiet = now.secs_since(f.last_seen);
-            if quiet >= idle {
+            if now.since(f.last_seen) >= idle {
                 gone.push((f.id, *key));
             }
         }

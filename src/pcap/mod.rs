@@ -1,100 +1,95 @@
 //! Captures: find every PROXY header on the wire, pair it with the
-//! server's answer, and give each flow a verdict.
+//! server's answer, and judge each flow (a [`Finding`]).
 //!
 //! Frames stream through [`reader`] (pcap/pcapng) → [`link`] (link layer to
 //! TCP/UDP) → [`flow`] (reassembly of the first bytes, bounded) →
-//! [`verdict`]. Each flow is reported once, as soon as it is decided, so a
+//! [`exchange`] (the facts, judged by `crate::judge`). Rendering is
+//! report::pcap's. Each flow is reported once, as soon as it is decided, so a
 //! live `tcpdump -w -` pipe shows results as they happen.
 
+pub(crate) mod exchange;
 pub mod filter;
 pub mod flow;
 pub mod link;
 pub mod reader;
 pub mod summary;
 pub mod synth;
-pub mod verdict;
 
 use std::io::Read;
+use std::net::SocketAddr;
 
-use serde::Serialize;
-
-use crate::report::json::{EndpointJson, HeaderJson, SCHEMA};
+use crate::judge::Finding;
+pub(crate) use exchange::{Close, Decision, HeaderFacts, Missing, Start, FINDINGS};
 pub use filter::Filter;
 pub use flow::Limits;
 use flow::{Flow, FlowTable, Why};
 pub use reader::{Next, ReadError, ReadStats, Timestamp};
 pub use summary::Summary;
-pub use verdict::{Explanation, ResponseJson, Verdict};
 
-/// One flow's result: the data model behind both the table row and the
-/// JSON line (docs/json.md).
-#[derive(Debug, Clone, Serialize)]
-pub struct FlowReport {
-    pub schema: u32,
-    /// Always "flow" (the last line of `--json` output is a "summary").
-    #[serde(rename = "type")]
-    pub kind: &'static str,
+/// One flow's result: the facts and the finding. report::pcap renders it
+/// (the table row, the JSON line).
+#[derive(Debug, Clone)]
+pub struct FlowResult {
     /// Order in which the flow was first seen (1-based).
-    pub id: u64,
-    /// When its first packet was captured (seconds since the epoch).
-    pub time: f64,
-    #[serde(skip)]
-    pub ts: Timestamp,
-    /// "tcp" or "udp".
-    pub transport: &'static str,
-    /// The endpoints as seen on the wire (client = the SYN sender).
-    pub client: EndpointJson,
-    pub server: EndpointJson,
-    #[serde(skip)]
-    pub client_addr: std::net::SocketAddr,
-    #[serde(skip)]
-    pub server_addr: std::net::SocketAddr,
-    pub packets: u64,
-    /// The start of the client's stream, decoded (the inspect schema); null
-    /// when the client sent nothing or its start is not in the capture.
-    pub header: Option<HeaderJson>,
-    pub response: ResponseJson,
-    pub verdict: Verdict,
-    /// Why this verdict, in one sentence.
-    pub reason: String,
-    /// Cause and fix, for problem verdicts.
-    pub explanation: Option<Explanation>,
-    /// The source address the header claims (for the summary).
-    #[serde(skip)]
-    pub claimed: Option<std::net::IpAddr>,
+    pub(crate) id: u64,
+    /// When its first packet was captured.
+    pub(crate) time: Timestamp,
+    pub(crate) udp: bool,
+    /// The endpoints as seen on the wire (client = the SYN sender, or the
+    /// first sender of a UDP flow).
+    pub(crate) client: SocketAddr,
+    pub(crate) server: SocketAddr,
+    /// Packets seen until the flow was decided.
+    pub(crate) packets: u64,
+    /// What the client sent first, and how the flow was judged.
+    pub(crate) decision: Decision,
+    /// The start of the client's stream (the header is
+    /// `client_bytes[..len]`) and the server's first bytes, as far as they
+    /// were reassembled; empty without `detail` (`--summary`).
+    pub(crate) client_bytes: Vec<u8>,
+    pub(crate) answer: Vec<u8>,
 }
 
-impl FlowReport {
-    fn new(flow: &Flow, why: Why, detail: bool) -> Self {
-        let j = verdict::judge(flow, why, detail);
-        FlowReport {
-            schema: SCHEMA,
-            kind: "flow",
+impl FlowResult {
+    fn new(flow: &Flow, detail: bool) -> Self {
+        let keep = |b: &[u8]| if detail { b.to_vec() } else { Vec::new() };
+        FlowResult {
             id: flow.id,
-            time: flow.first_seen.as_f64(),
-            ts: flow.first_seen,
-            transport: if flow.udp { "udp" } else { "tcp" },
-            client: EndpointJson::inet(flow.client),
-            server: EndpointJson::inet(flow.server),
-            client_addr: flow.client,
-            server_addr: flow.server,
+            time: flow.first_seen,
+            udp: flow.udp,
+            client: flow.client,
+            server: flow.server,
             packets: flow.packets,
-            header: j.header,
-            response: j.response,
-            verdict: j.verdict,
-            reason: j.reason,
-            explanation: verdict::explanation(j.verdict),
-            claimed: j.claimed,
+            decision: exchange::decide(flow),
+            client_bytes: keep(flow.client_data.bytes()),
+            answer: keep(flow.server_data.bytes()),
         }
+    }
+
+    pub(crate) fn finding(&self) -> Finding {
+        self.decision.finding
+    }
+
+    /// The valid header at the start of the client's stream, if any.
+    pub(crate) fn header(&self) -> Option<&HeaderFacts> {
+        match &self.decision.start {
+            Start::Header(h) => Some(h),
+            _ => None,
+        }
+    }
+
+    /// The source address the header claims (for the summary).
+    pub(crate) fn claimed(&self) -> Option<std::net::IpAddr> {
+        self.header().and_then(|h| h.source).map(|a| a.ip())
     }
 }
 
 /// Analyse a capture. `on_flow` gets each flow that `filter` selects as
 /// soon as it is decided; the analysis stops after `filter.limit` of them,
 /// or when `on_flow` says so.
-/// `detail` builds each flow's header and answer views (the JSON and table
-/// output); without it only verdicts and claimed sources are worked out,
-/// which is all `--summary` needs. `on_progress` is called now and then
+/// `detail` keeps each flow's first bytes (for the JSON and table views);
+/// without it only findings and claimed sources are worked out, which is
+/// all `--summary` needs. `on_progress` is called now and then
 /// with the reading counters and the
 /// number of flows held. The returned summary covers everything read (and
 /// the selected flows), even when the read stopped on an error.
@@ -103,7 +98,7 @@ pub fn analyze<R: Read>(
     limits: Limits,
     filter: &Filter,
     detail: bool,
-    mut on_flow: impl FnMut(FlowReport) -> Next,
+    mut on_flow: impl FnMut(FlowResult) -> Next,
     mut on_progress: impl FnMut(&ReadStats, usize),
 ) -> (Summary, Result<(), ReadError>) {
     let mut table = FlowTable::new(limits);
@@ -111,13 +106,13 @@ pub fn analyze<R: Read>(
     let mut stats = ReadStats::default();
     let mut frames = summary::FrameCounts::default();
     let stop = std::cell::Cell::new(false);
-    let ready = |f: &Flow| verdict::ready(f);
+    let ready = |f: &Flow| exchange::ready(f);
     let result = {
-        let mut decide = |flow: &Flow, why: Why| {
+        let mut decide = |flow: &Flow, _why: Why| {
             if stop.get() {
                 return;
             }
-            let report = FlowReport::new(flow, why, detail);
+            let report = FlowResult::new(flow, detail);
             if !filter.selects(&report) {
                 return;
             }

@@ -29,9 +29,15 @@ impl Timestamp {
         self.secs as f64 + f64::from(self.nanos) / 1e9
     }
 
-    /// Whole seconds elapsed since `earlier` (0 when time went backwards).
-    pub fn secs_since(self, earlier: Timestamp) -> u64 {
-        u64::try_from(self.secs.saturating_sub(earlier.secs)).unwrap_or(0)
+    /// Time elapsed since `earlier` (zero when time went backwards).
+    pub fn since(self, earlier: Timestamp) -> std::time::Duration {
+        let nanos = |t: Timestamp| i128::from(t.secs) * 1_000_000_000 + i128::from(t.nanos);
+        let d = nanos(self) - nanos(earlier);
+        std::time::Duration::from_nanos(u64::try_from(d).unwrap_or(if d > 0 {
+            u64::MAX
+        } else {
+            0
+        }))
     }
 
     /// `HH:MM:SS.micros` (UTC), for tables.

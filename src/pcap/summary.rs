@@ -1,15 +1,13 @@
-//! Totals over a capture: flows per verdict, the sources headers claimed,
+//! Totals over a capture: flows per finding, the sources headers claimed,
 //! and the frames that could not be used.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
 
-use serde::Serialize;
-
 use super::link::BadFrame;
 use super::reader::ReadStats;
-use super::{FlowReport, Verdict};
-use crate::report::json::SCHEMA;
+use super::FlowResult;
+use crate::judge::Finding;
 
 /// Distinct claimed sources counted one by one; more are lumped together,
 /// so memory stays bounded on huge captures.
@@ -19,52 +17,13 @@ pub const TOP_SOURCES: usize = 20;
 /// Distinct reasons for undecodable frames kept.
 const MAX_REASONS: usize = 32;
 
-/// Flows per verdict; every verdict is always present.
-#[derive(Debug, Clone, Default, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub struct VerdictCounts {
-    pub proxied: u64,
-    pub unexpected_header: u64,
-    pub missing_header: u64,
-    pub invalid_header: u64,
-    pub health_check: u64,
-    pub plain: u64,
-    pub incomplete: u64,
-}
-
-impl VerdictCounts {
-    pub fn get(&self, v: Verdict) -> u64 {
-        match v {
-            Verdict::Proxied => self.proxied,
-            Verdict::UnexpectedHeader => self.unexpected_header,
-            Verdict::MissingHeader => self.missing_header,
-            Verdict::InvalidHeader => self.invalid_header,
-            Verdict::HealthCheck => self.health_check,
-            Verdict::Plain => self.plain,
-            Verdict::Incomplete => self.incomplete,
-        }
-    }
-
-    fn slot(&mut self, v: Verdict) -> &mut u64 {
-        match v {
-            Verdict::Proxied => &mut self.proxied,
-            Verdict::UnexpectedHeader => &mut self.unexpected_header,
-            Verdict::MissingHeader => &mut self.missing_header,
-            Verdict::InvalidHeader => &mut self.invalid_header,
-            Verdict::HealthCheck => &mut self.health_check,
-            Verdict::Plain => &mut self.plain,
-            Verdict::Incomplete => &mut self.incomplete,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SourceCount {
-    pub address: String,
+    pub address: IpAddr,
     pub flows: u64,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReasonCount {
     pub reason: String,
     pub frames: u64,
@@ -90,17 +49,16 @@ impl FrameCounts {
     }
 }
 
-/// The `--summary` view, and the last line of `--json`.
-#[derive(Debug, Clone, Serialize)]
+/// Totals over the flows reported and the frames read: the `--summary`
+/// view, and the last line of `--json`.
+#[derive(Debug, Clone, Default)]
 pub struct Summary {
-    pub schema: u32,
-    #[serde(rename = "type")]
-    pub kind: &'static str,
     /// Flows reported (after filters, when the command applies them).
     pub flows: u64,
-    /// Flows with a problem verdict (these make the exit code 1).
+    /// Flows with a problem finding (these make the exit code 1).
     pub problems: u64,
-    pub verdicts: VerdictCounts,
+    /// Flows per finding, indexed by `Finding as usize`.
+    findings: [u64; Finding::ALL.len()],
     /// The most frequent source addresses claimed by headers.
     pub claimed_sources: Vec<SourceCount>,
     /// Frames read, and bytes of the file consumed.
@@ -114,45 +72,25 @@ pub struct Summary {
     /// TCP packets without data outside any tracked flow (the last ACK of
     /// a closed connection, a mid-connection ACK): they start no flow.
     pub stray_packets: u64,
-    /// The read error that stopped the analysis early, if any.
-    pub error: Option<String>,
-    #[serde(skip)]
     sources: HashMap<IpAddr, u64>,
-    #[serde(skip)]
     pub other_sources: u64,
 }
 
-impl Default for Summary {
-    fn default() -> Self {
-        Summary {
-            schema: SCHEMA,
-            kind: "summary",
-            flows: 0,
-            problems: 0,
-            verdicts: VerdictCounts::default(),
-            claimed_sources: Vec::new(),
-            frames: 0,
-            bytes: 0,
-            ignored_frames: 0,
-            undecodable_frames: 0,
-            undecodable: Vec::new(),
-            stray_packets: 0,
-            error: None,
-            sources: HashMap::new(),
-            other_sources: 0,
-        }
-    }
-}
-
 impl Summary {
+    /// Flows with this finding.
+    pub(crate) fn count_of(&self, f: Finding) -> u64 {
+        self.findings[f as usize]
+    }
+
     /// Count one reported flow.
-    pub fn count(&mut self, flow: &FlowReport) {
+    pub fn count(&mut self, flow: &FlowResult) {
         self.flows += 1;
-        if flow.verdict.is_problem() {
+        let f = flow.finding();
+        if f.is_problem() {
             self.problems += 1;
         }
-        *self.verdicts.slot(flow.verdict) += 1;
-        if let Some(ip) = flow.claimed {
+        self.findings[f as usize] += 1;
+        if let Some(ip) = flow.claimed() {
             if let Some(n) = self.sources.get_mut(&ip) {
                 *n += 1;
             } else if self.sources.len() < MAX_SOURCES {
@@ -193,10 +131,7 @@ impl Summary {
         top.truncate(TOP_SOURCES);
         self.claimed_sources = top
             .into_iter()
-            .map(|(ip, flows)| SourceCount {
-                address: ip.to_string(),
-                flows,
-            })
+            .map(|(address, flows)| SourceCount { address, flows })
             .collect();
     }
 }

@@ -9,6 +9,7 @@ pub mod inspect;
 pub mod json;
 pub(crate) mod listen;
 pub(crate) mod repro;
+pub mod pcap; // pub: the fuzz target renders every flow as JSON
 pub mod style;
 #[allow(dead_code)]
 pub(crate) mod table;

@@ -1,0 +1,293 @@
+//! What each flow comes to. The facts of its exchange (what the client put
+//! first on the wire, what the server answered first, how the connection
+//! ended) are read off the flow and handed to [`crate::judge`], the one
+//! place that names a finding. A flow whose start is not in the capture is
+//! `incomplete` without asking: there is nothing to judge.
+
+use std::net::SocketAddr;
+
+use super::flow::{End, Flow, Side};
+use crate::codec::{self, Command, Decoded, Version, Warning};
+use crate::judge::{self, Answer, Ending, Exchange, Finding, Sent};
+
+/// The findings a capture can show (the rest need a live peer: a timeout,
+/// an unreachable host, a receiver's configuration). The summary counts
+/// each of them, zero or not.
+pub(crate) const FINDINGS: [Finding; 12] = [
+    Finding::Proxied,
+    Finding::Plain,
+    Finding::HealthCheck,
+    Finding::UnexpectedHeader,
+    Finding::MissingHeader,
+    Finding::InvalidHeader,
+    Finding::HeaderRejected,
+    Finding::StackedHeader,
+    Finding::FailedHealthCheck,
+    Finding::HttpError,
+    Finding::NoReceiver,
+    Finding::Incomplete,
+];
+
+/// Why a flow's start is not in the capture.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Missing {
+    /// The handshake (SYN) is not in the capture.
+    Handshake,
+    /// Data arrived, but the client's first bytes did not.
+    FirstBytes,
+}
+
+/// A valid header at the start of the client's stream, in plain facts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct HeaderFacts {
+    pub(crate) version: Version,
+    /// A v2 LOCAL header (a health check).
+    pub(crate) local: bool,
+    /// Bytes the header used: it is `client_bytes[..len]`.
+    pub(crate) len: usize,
+    /// The addresses it claims (none for LOCAL, UNKNOWN, UNSPEC, UNIX).
+    pub(crate) source: Option<SocketAddr>,
+    pub(crate) destination: Option<SocketAddr>,
+    /// The protocol word (TCP4, UDP6, UNSPEC, UNKNOWN...).
+    pub(crate) protocol: &'static str,
+    /// TLV names, in wire order.
+    pub(crate) tlvs: Vec<&'static str>,
+    /// Another header right behind it: its version when it decodes, `None`
+    /// inside when only its signature is there.
+    pub(crate) stacked: Option<Option<Version>>,
+    /// Bytes follow the header(s).
+    pub(crate) payload: bool,
+}
+
+/// The start of the client's stream, decoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Start {
+    /// The start is not in the capture.
+    Unseen(Missing),
+    /// The client sent no byte.
+    Nothing,
+    /// A valid header.
+    Header(HeaderFacts),
+    /// The capture ended inside a header: at least `needed` more bytes.
+    Partial { needed: usize },
+    /// A header that breaks the spec.
+    Invalid(codec::Error),
+    /// Not a PROXY header.
+    NotProxy,
+}
+
+/// The first close seen, and by whom.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Close {
+    ClientFin,
+    ClientRst,
+    ServerFin,
+    ServerRst,
+}
+
+/// A flow, decided: the facts and the finding.
+#[derive(Debug, Clone)]
+pub(crate) struct Decision {
+    pub(crate) start: Start,
+    /// What the judge was asked; `None` when the flow could not be judged
+    /// (its start is missing, or the capture ended inside the header).
+    pub(crate) exchange: Option<Exchange>,
+    pub(crate) finding: Finding,
+    pub(crate) close: Option<Close>,
+}
+
+/// Can an undecided flow be decided now? Yes once the header (or the
+/// lack of one) is known and the server has answered; closes are handled by
+/// the flow table.
+pub(crate) fn ready(flow: &Flow) -> bool {
+    if !flow.start_seen {
+        return true;
+    }
+    let client = flow.client_data.bytes();
+    if flow.udp {
+        return !client.is_empty();
+    }
+    let settled = header_settled(client);
+    // A client that closed without sending anything can't send a header
+    // any more: a connect-and-close.
+    let silent_close =
+        client.is_empty() && flow.client_end.is_some() && flow.server_data.bytes().is_empty();
+    (settled && !flow.server_data.bytes().is_empty()) || flow.server_end.is_some() || silent_close
+}
+
+/// Whether the client's first bytes say all they will about a header.
+/// Only bytes that can start one (`\r` for v2, `P` for v1) need decoding;
+/// anything else is already known not to be a header, so this stays cheap
+/// on the hot path (it runs for every packet of an undecided flow).
+fn header_settled(client: &[u8]) -> bool {
+    match client.first() {
+        None => false,
+        Some(b'\r' | b'P' | b'p') => !matches!(codec::decode(client), Decoded::Incomplete { .. }),
+        Some(_) => true,
+    }
+}
+
+/// Decide a flow.
+pub(crate) fn decide(flow: &Flow) -> Decision {
+    let close = close(flow);
+    let unjudged = |start| Decision {
+        start,
+        exchange: None,
+        finding: Finding::Incomplete,
+        close,
+    };
+    if !flow.start_seen {
+        return unjudged(Start::Unseen(Missing::Handshake));
+    }
+    if flow.client_data.missing_start() {
+        return unjudged(Start::Unseen(Missing::FirstBytes));
+    }
+    let client = flow.client_data.bytes();
+    let ended = flow.udp || flow.first_close.is_some();
+    if !ended && flow.server_data.bytes().is_empty() && !header_settled(client) {
+        if let Decoded::Incomplete { needed } = codec::decode(client) {
+            if !client.is_empty() {
+                return unjudged(Start::Partial { needed });
+            }
+        }
+    }
+    let (start, sent) = start(client);
+    let refused = !flow.udp && !flow.synack_seen && flow.server_end == Some(End::Rst);
+    let ending = if refused {
+        Ending::Refused
+    } else {
+        ending(flow, sent)
+    };
+    let exchange = Exchange {
+        sent,
+        answer: Answer::of(flow.server_data.bytes()),
+        ending,
+        udp: flow.udp,
+    };
+    Decision {
+        start,
+        finding: judge::exchange(&exchange),
+        exchange: Some(exchange),
+        close,
+    }
+}
+
+/// The client's first bytes, decoded as everything there will be.
+fn start(client: &[u8]) -> (Start, Sent) {
+    if client.is_empty() {
+        return (Start::Nothing, Sent::Nothing);
+    }
+    match codec::decode_final(client) {
+        Decoded::Complete(h) => {
+            let rest = &client[h.len()..];
+            let stacked = h
+                .warnings
+                .contains(Warning::StackedHeader)
+                .then(|| match codec::decode(rest) {
+                    Decoded::Complete(second) => Some(second.version),
+                    _ => None,
+                });
+            let local = h.command == Command::Local;
+            let payload = !rest.is_empty();
+            let sent = match (local, stacked) {
+                (_, Some(_)) => Sent::Stacked,
+                (true, None) => Sent::Local { payload },
+                (false, None) => Sent::Header { payload },
+            };
+            let facts = HeaderFacts {
+                version: h.version,
+                local,
+                len: h.len(),
+                source: h.source(),
+                destination: h.destination(),
+                protocol: h.protocol_name(),
+                tlvs: h.tlvs().map(|t| t.name()).collect(),
+                stacked,
+                payload,
+            };
+            (Start::Header(facts), sent)
+        }
+        Decoded::Invalid(e) => (Start::Invalid(e), Sent::Invalid),
+        Decoded::Incomplete { needed } => (Start::Partial { needed }, Sent::Invalid),
+        Decoded::NotProxy(_) => (Start::NotProxy, Sent::NoHeader),
+    }
+}
+
+/// How the exchange ended, for the judge. The server's close counts when it
+/// closed first, or when it closed without answering a client that had
+/// sent a request and only half-closed; a client that left with nothing
+/// to answer (a connect-and-close, a bare header) closed the exchange.
+fn ending(flow: &Flow, sent: Sent) -> Ending {
+    let server = |end| match end {
+        End::Fin => Ending::ServerClosed,
+        End::Rst => Ending::ServerReset,
+    };
+    let request = matches!(
+        sent,
+        Sent::NoHeader
+            | Sent::Header { payload: true }
+            | Sent::Local { payload: true }
+            | Sent::Stacked
+    );
+    match (flow.first_close, flow.server_end) {
+        (None, _) => Ending::Unfinished,
+        (Some(Side::Server), end) => server(end.unwrap_or(End::Fin)),
+        (Some(Side::Client), Some(end)) if request && flow.client_end == Some(End::Fin) => {
+            server(end)
+        }
+        (Some(Side::Client), _) => Ending::ClientClosed,
+    }
+}
+
+fn close(flow: &Flow) -> Option<Close> {
+    flow.first_close.map(|side| match side {
+        Side::Client if flow.client_end == Some(End::Rst) => Close::ClientRst,
+        Side::Client => Close::ClientFin,
+        Side::Server if flow.server_end == Some(End::Rst) => Close::ServerRst,
+        Side::Server => Close::ServerFin,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stacked_header_is_seen_with_both_versions() {
+        let one = b"PROXY TCP4 1.2.3.4 5.6.7.8 1000 80\r\n";
+        let two = [&one[..], &one[..], b"GET / HTTP/1.1\r\n\r\n"].concat();
+        let (start, sent) = start(&two);
+        assert_eq!(sent, Sent::Stacked);
+        match start {
+            Start::Header(h) => {
+                assert_eq!(h.stacked, Some(Some(Version::V1)));
+                assert_eq!(h.len, one.len());
+                assert!(h.payload);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_datagram_without_an_answer_is_judged_by_what_it_carried() {
+        let udp = |sent| {
+            judge::exchange(&Exchange {
+                sent,
+                answer: Answer::Nothing,
+                ending: Ending::Unfinished,
+                udp: true,
+            })
+        };
+        assert_eq!(udp(Sent::Header { payload: true }), Finding::Proxied);
+        assert_eq!(udp(Sent::NoHeader), Finding::Plain);
+        assert_eq!(udp(Sent::Local { payload: false }), Finding::HealthCheck);
+        assert_eq!(udp(Sent::Invalid), Finding::InvalidHeader);
+    }
+
+    #[test]
+    fn every_capture_finding_is_a_known_one() {
+        for f in FINDINGS {
+            assert_eq!(Finding::from_name(f.name()), Some(f));
+        }
+    }
+}

@@ -1,0 +1,470 @@
+//! `ppctl pcap`'s views of its typed results: the flow table (fitted to the
+//! width by dropping low-priority columns), one line per flow for a live
+//! pipe, the explanation of each finding that is not simply fine (with its
+//! fixes), the summary, and the JSON lines (`type: "flow"` / `"summary"`, docs/json.md).
+
+use std::fmt::Write as _;
+
+use serde_json::{json, Map, Value};
+
+use super::finding;
+use super::json::{EndpointJson, HeaderJson, SniffJson};
+use super::table::{self, Tone};
+use super::Style;
+use crate::codec::{self, Decoded, Version};
+use crate::judge::{Answer, Ending, Finding, Severity};
+use crate::pcap::{Close, FlowResult, Missing, ReadError, Start, Summary, FINDINGS};
+use crate::sniff::{self, Sniffed};
+
+/// The table's columns, in display order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Col {
+    Time,
+    Flow,
+    Header,
+    Claims,
+    Tlvs,
+    Response,
+    Finding,
+    Why,
+}
+
+impl Col {
+    const ALL: [Col; 8] = [
+        Col::Time,
+        Col::Flow,
+        Col::Header,
+        Col::Claims,
+        Col::Tlvs,
+        Col::Response,
+        Col::Finding,
+        Col::Why,
+    ];
+
+    fn title(self) -> &'static str {
+        match self {
+            Col::Time => "time",
+            Col::Flow => "client -> server",
+            Col::Header => "header",
+            Col::Claims => "claims",
+            Col::Tlvs => "TLVs",
+            Col::Response => "response",
+            Col::Finding => "finding",
+            Col::Why => "why",
+        }
+    }
+
+    /// Which columns stay when the width is short: lowest first.
+    fn priority(self) -> u8 {
+        match self {
+            Col::Finding => 0,
+            Col::Flow => 1,
+            Col::Why => 2,
+            Col::Header => 3,
+            Col::Response => 4,
+            Col::Claims => 5,
+            Col::Time => 6,
+            Col::Tlvs => 7,
+        }
+    }
+
+    /// The narrowest a column is worth keeping at (its cells wrap to it).
+    fn min_width(self) -> usize {
+        match self {
+            Col::Finding => 19,
+            Col::Flow | Col::Claims | Col::Why => 24,
+            Col::Header => 9,
+            Col::Response => 14,
+            Col::Time => 15,
+            Col::Tlvs => 10,
+        }
+    }
+}
+
+/// A column's borders and padding.
+const COL_CHROME: usize = 3;
+
+/// The text of one cell (the finding cell is built with its tone).
+fn text(f: &FlowResult, col: Col) -> String {
+    match col {
+        Col::Time => f.time.time_of_day(),
+        Col::Flow => format!("{} -> {}", f.client, f.server),
+        Col::Header => header_word(&f.decision.start),
+        Col::Claims => match f.header() {
+            Some(h) if h.local => "-".into(),
+            Some(h) => match (h.source, h.destination) {
+                (Some(s), Some(d)) => format!("{s} -> {d}"),
+                _ => h.protocol.into(),
+            },
+            None => "-".into(),
+        },
+        Col::Tlvs => match f.header() {
+            Some(h) if !h.tlvs.is_empty() => h.tlvs.join(","),
+            _ => "-".into(),
+        },
+        Col::Response => response_words(f),
+        Col::Finding => finding_words(f.finding()),
+        Col::Why => reason(f),
+    }
+}
+
+fn finding_words(f: Finding) -> String {
+    format!("{} ({})", f.name(), f.code())
+}
+
+/// `v1`, `v2 LOCAL`, `v1+v1` (stacked), `invalid: v1-port @27`, `none`.
+fn header_word(start: &Start) -> String {
+    let v = |v: Version| format!("v{}", v.number());
+    match start {
+        Start::Unseen(_) => "-".into(),
+        Start::Nothing | Start::NotProxy => "none".into(),
+        Start::Header(h) => {
+            let mut w = v(h.version);
+            if h.local {
+                w.push_str(" LOCAL");
+            }
+            match h.stacked {
+                Some(Some(second)) => w = format!("{w}+{}", v(second)),
+                Some(None) => w.push_str("+?"),
+                None => {}
+            }
+            w
+        }
+        Start::Partial { .. } => "partial".into(),
+        Start::Invalid(e) => format!("invalid: {} @{}", e.code(), e.offset),
+    }
+}
+
+/// The server's first bytes in a few words (`HTTP 400 Bad Request`), or
+/// how the flow ended without any.
+fn response_words(f: &FlowResult) -> String {
+    if let Some(words) = answer_words(f) {
+        return words;
+    }
+    match f.decision.close {
+        Some(c) => format!("no answer, {}", close_name(c)),
+        None => "-".into(),
+    }
+}
+
+/// What the server answered, when it did.
+fn answer_words(f: &FlowResult) -> Option<String> {
+    if !f.answer.is_empty() {
+        return Some(match sniff::classify(&f.answer) {
+            Sniffed::HttpResponse { status, reason } => format!("HTTP {status} {reason}"),
+            Sniffed::TlsAlert { description, .. } => format!("a TLS alert ({description})"),
+            other => other.to_string(),
+        });
+    }
+    // Without the bytes (`--summary`), what the judge was told.
+    match f.decision.exchange?.answer {
+        Answer::Nothing => None,
+        Answer::Http { status } => Some(format!("HTTP {status}")),
+        Answer::TlsAlert => Some("a TLS alert".into()),
+        Answer::Other => Some("data".into()),
+    }
+}
+
+fn close_name(c: Close) -> &'static str {
+    match c {
+        Close::ClientFin => "client-fin",
+        Close::ClientRst => "client-rst",
+        Close::ServerFin => "server-fin",
+        Close::ServerRst => "server-rst",
+    }
+}
+
+/// Why this finding, in one sentence: what was sent, then what came back.
+fn reason(f: &FlowResult) -> String {
+    let d = &f.decision;
+    let Some(x) = d.exchange else {
+        return match d.start {
+            Start::Unseen(Missing::Handshake) => {
+                "the connection's start (SYN) is not in the capture".into()
+            }
+            Start::Unseen(Missing::FirstBytes) => {
+                "the client's first bytes are missing from the capture".into()
+            }
+            _ => "the header had not arrived in full when the capture ended".into(),
+        };
+    };
+    let sent = match &d.start {
+        Start::Nothing => "the client sent nothing".to_string(),
+        Start::Header(h) => {
+            let what = match (h.local, h.stacked) {
+                (_, Some(_)) => format!("two headers ({})", header_word(&d.start)),
+                (true, None) => format!("a v{} LOCAL header", h.version.number()),
+                (false, None) => format!("a valid v{} header", h.version.number()),
+            };
+            if h.payload && h.stacked.is_none() {
+                format!("{what} and data")
+            } else {
+                what
+            }
+        }
+        Start::Invalid(e) => format!("an invalid header: {} (offset {})", e.kind, e.offset),
+        Start::Partial { .. } => "a header cut short".into(),
+        Start::NotProxy | Start::Unseen(_) => "no header".into(),
+    };
+    let sent = if f.udp {
+        format!("{sent} in the first datagram")
+    } else {
+        sent
+    };
+    let reply = match (answer_words(f), x.ending) {
+        (_, Ending::Refused) => "the server refused the connection (a reset to the SYN)".into(),
+        (Some(a), _) => format!("the server answered {a}"),
+        (None, Ending::ServerClosed) => "the server closed without answering".into(),
+        (None, Ending::ServerReset) => "the server reset the connection without answering".into(),
+        (None, Ending::ClientClosed) => "the client closed before any answer".into(),
+        (None, _) if f.udp => "no answer in the capture (a datagram needs none)".into(),
+        (None, _) => "no answer in the capture".into(),
+    };
+    format!("{sent}; {reply}")
+}
+
+/// The columns that fit `width`: every column whose narrowest useful
+/// width still fits, by priority; the table then wraps cells to the width.
+fn columns(rows: &[Vec<String>], cols: &[Col], width: usize) -> Vec<usize> {
+    let need = |i: usize| {
+        let widest = rows
+            .iter()
+            .map(|r| r[i].chars().count())
+            .chain([cols[i].title().len()])
+            .max()
+            .unwrap_or(0);
+        widest.min(cols[i].min_width()) + COL_CHROME
+    };
+    let mut by_priority: Vec<usize> = (0..cols.len()).collect();
+    by_priority.sort_by_key(|&i| cols[i].priority());
+    let mut used = 1; // the left border
+    let mut keep = Vec::new();
+    for i in by_priority {
+        let n = need(i);
+        if used + n <= width || keep.is_empty() {
+            used += n;
+            keep.push(i);
+        }
+    }
+    keep.sort_unstable();
+    keep
+}
+
+fn wanted(explain: bool) -> Vec<Col> {
+    Col::ALL
+        .into_iter()
+        .filter(|c| explain || *c != Col::Why)
+        .collect()
+}
+
+/// The flows as one table that fits `style.width`.
+pub(crate) fn table(flows: &[FlowResult], style: Style, explain: bool) -> String {
+    let cols = wanted(explain);
+    let rows: Vec<Vec<String>> = flows
+        .iter()
+        .map(|f| cols.iter().map(|c| text(f, *c)).collect())
+        .collect();
+    let keep = columns(&rows, &cols, usize::from(style.width));
+    let head: Vec<&str> = keep.iter().map(|&i| cols[i].title()).collect();
+    let mut t = table::new(style, &head);
+    for (f, row) in flows.iter().zip(&rows) {
+        t.add_row(keep.iter().map(|&i| match cols[i] {
+            Col::Finding => finding::cell(f.finding(), style),
+            _ => table::cell(style, &row[i], Tone::Plain),
+        }));
+    }
+    format!("{t}\n")
+}
+
+/// One flow as one line (a live pipe shows each flow as it is decided):
+/// the flow, its header, the answer and the finding (and why, with
+/// `--explain`), two spaces apart, wrapped to the width.
+pub(crate) fn line(f: &FlowResult, style: Style, explain: bool) -> String {
+    let mut cols = vec![Col::Flow, Col::Header, Col::Response, Col::Finding];
+    if explain {
+        cols.push(Col::Why);
+    }
+    let cells: Vec<String> = cols.iter().map(|&c| text(f, c)).collect();
+    // Wrapped as plain text (escape codes have no width), then the
+    // finding's name (one word, never split) painted.
+    let wrapped = table::wrap(style, &cells.join("  "), 4);
+    let name = f.finding().name();
+    let painted = finding::paint(style, name, finding::tone(f.finding()));
+    let mut out = String::new();
+    for l in wrapped.lines() {
+        let _ = writeln!(out, "{}", l.trim_end());
+    }
+    let code = format!("({})", f.finding().code());
+    let at = out.find(&code).and_then(|end| out[..end].rfind(name));
+    if let Some(i) = at {
+        out.replace_range(i..i + name.len(), &painted);
+    }
+    out
+}
+
+/// Each finding seen that is not simply fine (problems, warnings, and
+/// facts such as `incomplete`), with its meaning and fixes, in the order
+/// first seen.
+pub(crate) fn explanations(seen: &[Finding], style: Style) -> String {
+    let mut out = String::new();
+    for f in seen.iter().filter(|f| f.severity() != Severity::Ok) {
+        out.push('\n');
+        out.push_str(&finding::explained(*f, style));
+    }
+    out
+}
+
+/// The human summary: flows, findings, claimed sources, frames.
+pub(crate) fn summary(s: &Summary, style: Style) -> String {
+    let mut out = String::new();
+    let verdict = if s.problems == 0 {
+        style.good("no problems")
+    } else {
+        style.bad(&format!("{} with a problem", s.problems))
+    };
+    let _ = writeln!(out, "{} flows, {verdict}", s.flows);
+    let counts: Vec<String> = Finding::ALL
+        .iter()
+        .filter(|f| s.count_of(**f) > 0)
+        .map(|f| format!("{} {}", f.name(), s.count_of(*f)))
+        .collect();
+    if !counts.is_empty() {
+        indented(&mut out, style, &format!("findings: {}", counts.join(", ")));
+    }
+    if !s.claimed_sources.is_empty() {
+        let top: Vec<String> = s
+            .claimed_sources
+            .iter()
+            .map(|c| format!("{} ({})", c.address, c.flows))
+            .collect();
+        indented(
+            &mut out,
+            style,
+            &format!("claimed sources: {}", top.join(", ")),
+        );
+    }
+    let _ = writeln!(
+        out,
+        "  {} frames ({} bytes), {} without TCP/UDP, {} undecodable",
+        s.frames, s.bytes, s.ignored_frames, s.undecodable_frames
+    );
+    for r in &s.undecodable {
+        let _ = writeln!(
+            out,
+            "{}",
+            style.dim(&format!("    {} x {}", r.frames, r.reason))
+        );
+    }
+    out
+}
+
+/// A summary line: two spaces in, wrapped to the width, continued four in.
+fn indented(out: &mut String, style: Style, text: &str) {
+    let narrower = Style {
+        width: style.width.saturating_sub(2),
+        ..style
+    };
+    let _ = writeln!(
+        out,
+        "  {}",
+        table::wrap(narrower, text, 2).replace('\n', "\n  ")
+    );
+}
+
+/// The start of the client's stream in the inspect schema; null when the
+/// client sent nothing or its start is not in the capture (or the bytes
+/// were not kept: `--summary`).
+fn header_json(f: &FlowResult) -> Option<HeaderJson> {
+    let bytes = &f.client_bytes;
+    if bytes.is_empty() {
+        return None;
+    }
+    let decoded = match (&f.decision.start, f.decision.exchange) {
+        (Start::Unseen(_) | Start::Nothing, _) => return None,
+        // Cut short by the end of the capture: what there is, so far.
+        (Start::Partial { .. }, None) => codec::decode(bytes),
+        _ => codec::decode_final(bytes),
+    };
+    if let (Start::Header(h), Decoded::Complete(d)) = (&f.decision.start, &decoded) {
+        debug_assert_eq!(h.len, d.len());
+    }
+    Some(HeaderJson::new(&decoded, bytes))
+}
+
+/// One `"type": "flow"` JSON line.
+pub fn flow_json(f: &FlowResult) -> Value {
+    let finding = f.finding();
+    let answer = (!f.answer.is_empty()).then(|| SniffJson::of(&f.answer));
+    finding::document(
+        "flow",
+        json!({
+            "id": f.id,
+            "time": f.time.as_f64(),
+            "transport": if f.udp { "udp" } else { "tcp" },
+            "client": EndpointJson::inet(f.client),
+            "server": EndpointJson::inet(f.server),
+            "packets": f.packets,
+            "header": header_json(f),
+            "response": {
+                "answer": answer,
+                "close": f.decision.close.map(close_name),
+            },
+            "finding": finding::json(finding),
+            "reason": reason(f),
+            "fixes": finding::fixes_json(&finding.fixes()),
+        }),
+    )
+}
+
+/// The `"type": "summary"` JSON line (the last one); `error` is the read
+/// error that stopped the analysis early, if any.
+pub fn summary_json(s: &Summary, error: Option<&ReadError>) -> Value {
+    let mut findings = Map::new();
+    for f in Finding::ALL {
+        if FINDINGS.contains(&f) || s.count_of(f) > 0 {
+            findings.insert(f.name().into(), s.count_of(f).into());
+        }
+    }
+    let sources: Vec<Value> = s
+        .claimed_sources
+        .iter()
+        .map(|c| json!({"address": c.address.to_string(), "flows": c.flows}))
+        .collect();
+    let undecodable: Vec<Value> = s
+        .undecodable
+        .iter()
+        .map(|r| json!({"reason": r.reason, "frames": r.frames}))
+        .collect();
+    finding::document(
+        "summary",
+        json!({
+            "flows": s.flows,
+            "problems": s.problems,
+            "findings": findings,
+            "claimed_sources": sources,
+            "frames": s.frames,
+            "bytes": s.bytes,
+            "ignored_frames": s.ignored_frames,
+            "undecodable_frames": s.undecodable_frames,
+            "undecodable": undecodable,
+            "stray_packets": s.stray_packets,
+            "error": error.map(|e| e.to_string()),
+        }),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn columns_drop_by_priority_to_fit() {
+        let cols = wanted(false);
+        let row: Vec<String> = cols.iter().map(|_| "x".repeat(30)).collect();
+        let keep = columns(std::slice::from_ref(&row), &cols, 80);
+        let kept: Vec<Col> = keep.iter().map(|&i| cols[i]).collect();
+        assert_eq!(kept, [Col::Flow, Col::Header, Col::Response, Col::Finding]);
+        let keep = columns(std::slice::from_ref(&row), &cols, 400);
+        assert_eq!(keep.len(), cols.len());
+    }
+}
