@@ -12,3 +12,4 @@ pub mod style;
 pub(crate) mod table;
 
 pub use style::{ColorChoice, Style};
+pub(crate) mod send;
