@@ -16,7 +16,7 @@ use crate::input;
 use crate::net::{self, Split, Target};
 use crate::report::{self, Style};
 use crate::send::header::{parse_tlv, ssl_tlv};
-use crate::send::{self, AddressPlan, Expect, HeaderPlan, How, LoadOptions, Plan, Preset, Run};
+use crate::send::{self, AddressPlan, Expect, HeaderPlan, How, LoadOptions, Outcome, Plan, Preset};
 
 const SEND_HELP: &str = "\
 Version: without -1/-2, ppctl sends v1 (what curl --haproxy-protocol sends),
@@ -42,10 +42,10 @@ Examples:
       Load: 1000 exchanges, 50 at a time; rate, latency, findings.
 
 Exit codes:
-  0  the finding is not a problem (proxied, plain, health-check, ...), or
-     every --expect-* is met; a dry run
-  1  a problem finding (unexpected-header, header-rejected, no-reply, ...),
-     or an --expect-* not met; load: an exchange not ok
+  0  no problem finding (proxied, plain, health-check, no-datagram, ...);
+     with --expect-status/--expect-close: every expectation met; a dry run
+  1  a problem finding (unexpected-header, header-rejected, no-reply, ...)
+     without --expect-*, or an expectation not met; load: an exchange not ok
   2  usage error, or no connection (no-receiver, unreachable)";
 
 #[derive(Debug, clap::Args)]
@@ -245,11 +245,11 @@ pub fn run(args: &SendArgs, style: Style) -> Result<ExitCode> {
     } else {
         super::print(&report::send::human(&sent, style))?;
     }
-    Ok(match &sent.run {
-        Run::DryRun => ExitCode::Success,
-        Run::Load(l) => ExitCode::check(l.ok == l.connections),
-        Run::Once(x) if x.unreached() => ExitCode::Error,
-        Run::Once(x) => ExitCode::check(x.ok()),
+    Ok(match &sent.outcome {
+        Outcome::DryRun => ExitCode::Success,
+        Outcome::Load(l) => ExitCode::check(l.ok == l.connections),
+        Outcome::Once(x) if x.unreached() => ExitCode::Error,
+        Outcome::Once(x) => ExitCode::check(x.ok()),
     })
 }
 
@@ -283,7 +283,7 @@ fn default_banner_wait() -> &'static str {
 
 fn wait_banner_help() -> String {
     format!(
-        "Wait for the server to speak first (up to DURATION, default {}) before sending.",
+        "Wait for the server to speak first (up to DURATION, default {}) before sending",
         default_banner_wait()
     )
 }

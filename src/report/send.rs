@@ -13,7 +13,7 @@ use crate::codec::{self, Decoded};
 use crate::judge;
 use crate::net::{End, Reply, Split};
 use crate::receivers;
-use crate::send::{Check, Exchanged, Expected, LoadSummary, Note, Run, Sent};
+use crate::send::{Check, Exchanged, Expected, LoadSummary, Note, Outcome, Sent};
 use crate::sniff;
 
 /// How much of the reply the JSON and the human view show as text.
@@ -24,10 +24,10 @@ const KEY: usize = 10;
 
 /// The mode word (`send`, `dry-run`, `load`).
 fn mode(s: &Sent) -> &'static str {
-    match s.run {
-        Run::DryRun => "dry-run",
-        Run::Once(_) => "send",
-        Run::Load(_) => "load",
+    match s.outcome {
+        Outcome::DryRun => "dry-run",
+        Outcome::Once(_) => "send",
+        Outcome::Load(_) => "load",
     }
 }
 
@@ -83,8 +83,8 @@ pub(crate) fn document(s: &Sent) -> Value {
         json!((!s.payload.is_empty()).then(|| SniffJson::of(&s.payload))),
     );
     put("faults", faults_json(s));
-    let once = match &s.run {
-        Run::Once(x) => Some(x.as_ref()),
+    let once = match &s.outcome {
+        Outcome::Once(x) => Some(x.as_ref()),
         _ => None,
     };
     let reply = once.map(|x| &x.reply);
@@ -129,10 +129,10 @@ pub(crate) fn document(s: &Sent) -> Value {
                 .unwrap_or_default(),
         ),
     );
-    let (load, ok) = match &s.run {
-        Run::DryRun => (Value::Null, true),
-        Run::Once(x) => (Value::Null, x.ok()),
-        Run::Load(l) => (load_json(l), l.ok == l.connections),
+    let (load, ok) = match &s.outcome {
+        Outcome::DryRun => (Value::Null, true),
+        Outcome::Once(x) => (Value::Null, x.ok()),
+        Outcome::Load(l) => (load_json(l), l.ok == l.connections),
     };
     put("load", load);
     put("ok", json!(ok));
@@ -334,8 +334,8 @@ pub(crate) fn human(s: &Sent, style: Style) -> String {
     let mut out = String::new();
     let plan = &s.plan;
     let transport = if plan.udp { "udp" } else { "tcp" };
-    match s.run {
-        Run::DryRun => line(
+    match s.outcome {
+        Outcome::DryRun => line(
             &mut out,
             style,
             "dry run",
@@ -348,8 +348,8 @@ pub(crate) fn human(s: &Sent, style: Style) -> String {
             &format!("{} ({transport})", plan.target),
         ),
     }
-    let once = match &s.run {
-        Run::Once(x) => Some(x.as_ref()),
+    let once = match &s.outcome {
+        Outcome::Once(x) => Some(x.as_ref()),
         _ => None,
     };
     if let Some((local, peer)) = once.and_then(|x| x.reply.local.zip(x.reply.peer)) {
@@ -358,7 +358,7 @@ pub(crate) fn human(s: &Sent, style: Style) -> String {
     let all = all_bytes(s);
     if s.header.is_empty() {
         line(&mut out, style, "header", "none (no PROXY header is sent)");
-    } else if matches!(s.run, Run::DryRun) {
+    } else if matches!(s.outcome, Outcome::DryRun) {
         // The inspect view, with what receivers would do.
         let decoded = codec::decode_final(&s.header);
         let predictions = receivers::predict(&decoded, &all);
@@ -371,7 +371,7 @@ pub(crate) fn human(s: &Sent, style: Style) -> String {
             header_lines(&mut out, style, "header 2", rest, &all[at..]);
         }
     }
-    if !s.payload.is_empty() && !matches!(s.run, Run::DryRun) {
+    if !s.payload.is_empty() && !matches!(s.outcome, Outcome::DryRun) {
         line(
             &mut out,
             style,
@@ -386,7 +386,7 @@ pub(crate) fn human(s: &Sent, style: Style) -> String {
     if let Some(x) = once {
         exchange_lines(&mut out, style, x);
     }
-    if let Run::Load(l) = &s.run {
+    if let Outcome::Load(l) = &s.outcome {
         load_view(&mut out, style, l);
     }
     out
@@ -589,7 +589,7 @@ mod tests {
             header: message.header,
             payload: message.payload,
             plan,
-            run: Run::Once(Box::new(x)),
+            outcome: Outcome::Once(Box::new(x)),
         }
     }
 
@@ -615,7 +615,9 @@ mod tests {
     #[test]
     fn a_400_to_one_header_is_unexpected_header_with_its_fixes() {
         let s = once(plan(false), BAD, End::EofAfterData);
-        let Run::Once(x) = &s.run else { panic!() };
+        let Outcome::Once(x) = &s.outcome else {
+            panic!()
+        };
         assert_eq!(x.finding, Finding::UnexpectedHeader);
         let v = document(&s);
         assert_eq!(v["mode"], "send");

@@ -98,12 +98,12 @@ pub(crate) struct Sent {
     pub header: Vec<u8>,
     /// The payload as sent.
     pub payload: Vec<u8>,
-    pub run: Run,
+    pub outcome: Outcome,
 }
 
 /// What happened, by mode.
 #[derive(Debug, Clone)]
-pub(crate) enum Run {
+pub(crate) enum Outcome {
     /// Nothing was sent.
     DryRun,
     /// One exchange, judged.
@@ -164,7 +164,7 @@ pub(crate) async fn run(plan: Plan, addrs: &[SocketAddr], how: How) -> Result<Se
             header: stand_in()?,
             payload: plan.payload.clone(),
             plan,
-            run: Run::DryRun,
+            outcome: Outcome::DryRun,
         }),
         How::Load(opts) => {
             let header = stand_in()?;
@@ -175,7 +175,7 @@ pub(crate) async fn run(plan: Plan, addrs: &[SocketAddr], how: How) -> Result<Se
                 header,
                 payload: plan.payload.clone(),
                 plan,
-                run: Run::Load(summary),
+                outcome: Outcome::Load(summary),
             })
         }
         How::Once => {
@@ -192,7 +192,7 @@ pub(crate) async fn run(plan: Plan, addrs: &[SocketAddr], how: How) -> Result<Se
                 header: message.header,
                 payload: message.payload,
                 plan,
-                run: Run::Once(Box::new(exchanged)),
+                outcome: Outcome::Once(Box::new(exchanged)),
             })
         }
     }
@@ -200,7 +200,12 @@ pub(crate) async fn run(plan: Plan, addrs: &[SocketAddr], how: How) -> Result<Se
 
 /// Judge one reply to `message`, with send's notes and the expectations.
 pub(crate) fn judge_reply(plan: &Plan, message: &Message, reply: Reply) -> Exchanged {
-    let sent = what_was_sent(&message.header, &message.payload);
+    // A header broken on purpose is invalid even where the bytes no longer
+    // look like a header at all (a corrupted signature).
+    let sent = match plan.header.corrupt {
+        Some(_) => judge::Sent::Invalid,
+        None => what_was_sent(&message.header, &message.payload),
+    };
     let finding = judge::exchange(&reply.exchange(sent, plan.udp));
     let mut notes = Vec::new();
     if !reply.banner.is_empty() {
@@ -223,7 +228,7 @@ pub(crate) fn judge_reply(plan: &Plan, message: &Message, reply: Reply) -> Excha
 }
 
 /// What went out first, in the judge's terms, from the bytes themselves:
-/// so `--corrupt`, `--twice` and `--raw` are judged by what they made.
+/// so `--twice` and `--raw` are judged by what they made.
 pub(crate) fn what_was_sent(header: &[u8], payload: &[u8]) -> judge::Sent {
     let has_payload = !payload.is_empty();
     if header.is_empty() {
