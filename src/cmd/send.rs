@@ -93,7 +93,7 @@ pub struct SendArgs {
     #[arg(long, conflicts_with_all = ["split", "wait_banner"], help_heading = "Header")]
     pub udp: bool,
     /// Send what a real emitter sends (see docs/presets.md).
-    #[arg(long, value_enum, value_name = "EMITTER", conflicts_with_all = ["v1", "v2", "local", "unknown", "unix_src"], help_heading = "Header")]
+    #[arg(long, value_name = "EMITTER", value_parser = Choice::new(&Preset::ALL, Preset::name, Preset::describe), conflicts_with_all = ["v1", "v2", "local", "unknown", "unix_src"], help_heading = "Header")]
     pub like: Option<Preset>,
 
     /// A TLV: TYPE is a number (0xEA, 234) or a name (AUTHORITY); VALUE is
