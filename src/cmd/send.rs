@@ -52,7 +52,7 @@ Exit codes:
 #[command(after_help = SEND_HELP)]
 pub struct SendArgs {
     /// Where to send: HOST:PORT, [IPv6]:PORT or NAME:PORT.
-    pub target: String,
+    pub(crate) target: String,
 
     /// Send a v1 (text) header.
     #[arg(
@@ -61,26 +61,26 @@ pub struct SendArgs {
         conflicts_with = "v2",
         help_heading = "Header"
     )]
-    pub v1: bool,
+    pub(crate) v1: bool,
     /// Send a v2 (binary) header.
     #[arg(short = '2', long = "v2", help_heading = "Header")]
-    pub v2: bool,
+    pub(crate) v2: bool,
     /// v2 LOCAL command (a health check) instead of PROXY; no addresses
     /// unless --src/--dst are given.
     #[arg(long, help_heading = "Header")]
-    pub local: bool,
+    pub(crate) local: bool,
     /// Claimed source [default: the real local end of the socket].
     #[arg(long, value_name = "IP:PORT", help_heading = "Header")]
-    pub src: Option<SocketAddr>,
+    pub(crate) src: Option<SocketAddr>,
     /// Claimed destination [default: the real peer end of the socket].
     #[arg(long, value_name = "IP:PORT", help_heading = "Header")]
-    pub dst: Option<SocketAddr>,
+    pub(crate) dst: Option<SocketAddr>,
     /// No addresses: v1 `PROXY UNKNOWN`, v2 AF_UNSPEC.
     #[arg(long, conflicts_with_all = ["src", "dst", "unix_src"], help_heading = "Header")]
-    pub unknown: bool,
+    pub(crate) unknown: bool,
     /// UNIX source path (v2; a leading @ is the abstract namespace).
     #[arg(long, value_name = "PATH", requires = "unix_dst", conflicts_with_all = ["src", "dst"], help_heading = "Header")]
-    pub unix_src: Option<String>,
+    pub(crate) unix_src: Option<String>,
     /// UNIX destination path (v2).
     #[arg(
         long,
@@ -88,65 +88,65 @@ pub struct SendArgs {
         requires = "unix_src",
         help_heading = "Header"
     )]
-    pub unix_dst: Option<String>,
+    pub(crate) unix_dst: Option<String>,
     /// UDP: a v2 DGRAM header and the payload in one datagram.
     #[arg(long, conflicts_with_all = ["split", "wait_banner"], help_heading = "Header")]
-    pub udp: bool,
+    pub(crate) udp: bool,
     /// Send what a real emitter sends (see docs/presets.md).
     #[arg(long, value_name = "EMITTER", value_parser = Choice::new(&Preset::ALL, Preset::name, Preset::describe), conflicts_with_all = ["v1", "v2", "local", "unknown", "unix_src"], help_heading = "Header")]
-    pub like: Option<Preset>,
+    pub(crate) like: Option<Preset>,
 
     /// A TLV: TYPE is a number (0xEA, 234) or a name (AUTHORITY); VALUE is
     /// hex after 0x, else text. Repeatable.
     #[arg(long = "tlv", value_name = "TYPE=VALUE", value_parser = parse_tlv, help_heading = "TLVs (v2)")]
-    pub tlvs: Vec<(u8, Vec<u8>)>,
+    pub(crate) tlvs: Vec<(u8, Vec<u8>)>,
     /// ALPN TLV (e.g. h2).
     #[arg(long, help_heading = "TLVs (v2)")]
-    pub alpn: Option<String>,
+    pub(crate) alpn: Option<String>,
     /// AUTHORITY TLV (the SNI host name).
     #[arg(long, help_heading = "TLVs (v2)")]
-    pub authority: Option<String>,
+    pub(crate) authority: Option<String>,
     /// UNIQUE_ID TLV (at most 128 bytes).
     #[arg(long, help_heading = "TLVs (v2)")]
-    pub unique_id: Option<String>,
+    pub(crate) unique_id: Option<String>,
     /// NOOP TLV with N bytes of padding.
     #[arg(long, value_name = "N", help_heading = "TLVs (v2)")]
-    pub noop: Option<u16>,
+    pub(crate) noop: Option<u16>,
     /// CRC32C TLV, computed over the header.
     #[arg(long, help_heading = "TLVs (v2)")]
-    pub crc32c: bool,
+    pub(crate) crc32c: bool,
     /// SSL TLV with this SSL_VERSION sub-TLV (e.g. TLSv1.3).
     #[arg(long, value_name = "TEXT", help_heading = "TLVs (v2)")]
-    pub ssl_version: Option<String>,
+    pub(crate) ssl_version: Option<String>,
     /// SSL TLV with this client-certificate CN (sets the certificate bits).
     #[arg(long, value_name = "TEXT", help_heading = "TLVs (v2)")]
-    pub ssl_cn: Option<String>,
+    pub(crate) ssl_cn: Option<String>,
     /// SSL TLV with this SSL_CIPHER sub-TLV.
     #[arg(long, value_name = "TEXT", help_heading = "TLVs (v2)")]
-    pub ssl_cipher: Option<String>,
+    pub(crate) ssl_cipher: Option<String>,
     /// SSL TLV `verify` field (0 = client certificate verified).
     #[arg(long, value_name = "N", help_heading = "TLVs (v2)")]
-    pub ssl_verify: Option<u32>,
+    pub(crate) ssl_verify: Option<u32>,
     /// NETNS TLV (network namespace name).
     #[arg(long, value_name = "NAME", help_heading = "TLVs (v2)")]
-    pub netns: Option<String>,
+    pub(crate) netns: Option<String>,
     /// AWS TLV (0xEA), subtype 0x01: VPC endpoint id (vpce-...).
     #[arg(long, value_name = "ID", help_heading = "TLVs (v2)")]
-    pub aws_vpce_id: Option<String>,
+    pub(crate) aws_vpce_id: Option<String>,
     /// Azure TLV (0xEE), subtype 0x01: private endpoint LINKID.
     #[arg(long, value_name = "N", help_heading = "TLVs (v2)")]
-    pub azure_link_id: Option<u32>,
+    pub(crate) azure_link_id: Option<u32>,
     /// GCP TLV (0xE0): Private Service Connect connection id.
     #[arg(long, value_name = "N", help_heading = "TLVs (v2)")]
-    pub gcp_psc_id: Option<u64>,
+    pub(crate) gcp_psc_id: Option<u64>,
 
     /// Path of the default HTTP GET.
     #[arg(long, default_value = "/", help_heading = "Payload")]
-    pub path: String,
+    pub(crate) path: String,
     /// Send this text after the header instead of the GET (\r \n \t \\ \xNN
     /// escapes); `-` reads stdin.
     #[arg(long, conflicts_with_all = ["data_file", "no_payload"], help_heading = "Payload")]
-    pub data: Option<String>,
+    pub(crate) data: Option<String>,
     /// Send this file's bytes after the header; `-` reads stdin.
     #[arg(
         long,
@@ -154,38 +154,38 @@ pub struct SendArgs {
         conflicts_with = "no_payload",
         help_heading = "Payload"
     )]
-    pub data_file: Option<PathBuf>,
+    pub(crate) data_file: Option<PathBuf>,
     /// Send the header alone.
     #[arg(long, help_heading = "Payload")]
-    pub no_payload: bool,
+    pub(crate) no_payload: bool,
 
     /// Cut the header into pieces: at byte offsets (5,12) or `bytewise`.
     #[arg(long, value_name = "OFFSETS|bytewise", value_parser = parse_split, help_heading = "Faults")]
-    pub split: Option<Split>,
+    pub(crate) split: Option<Split>,
     /// Pause between the pieces of --split.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, requires = "split", help_heading = "Faults")]
-    pub split_delay: Option<Duration>,
+    pub(crate) split_delay: Option<Duration>,
     #[arg(long, help = wait_banner_help(), value_name = "DURATION", num_args = 0..=1, default_missing_value = default_banner_wait(), value_parser = parse_duration, help_heading = "Faults")]
-    pub wait_banner: Option<Duration>,
+    pub(crate) wait_banner: Option<Duration>,
     /// Send the header twice (a stacked header).
     #[arg(long, help_heading = "Faults")]
-    pub twice: bool,
+    pub(crate) twice: bool,
     /// Break the header on purpose (crc adds a CRC32C TLV if needed).
     #[arg(long, value_name = "KIND", help_heading = "Faults", value_parser = Choice::new(&Corruption::ALL, Corruption::name, Corruption::describe))]
-    pub corrupt: Option<Corruption>,
+    pub(crate) corrupt: Option<Corruption>,
     /// Send these bytes (hex) instead of a header.
     #[arg(long, value_name = "HEX", conflicts_with_all = ["like", "v1", "v2", "local", "unknown", "src", "dst", "unix_src", "tlvs", "corrupt", "twice", "crc32c"], help_heading = "Faults")]
-    pub raw: Option<String>,
+    pub(crate) raw: Option<String>,
 
     /// Print the header that would be sent, and send nothing.
     #[arg(long, help_heading = "Run")]
-    pub dry_run: bool,
+    pub(crate) dry_run: bool,
     /// How long to wait for the reply (and for each further piece of it).
     #[arg(long, value_name = "DURATION", default_value = default_timeout(), value_parser = parse_duration, help_heading = "Run")]
-    pub timeout: Duration,
+    pub(crate) timeout: Duration,
     /// How long to wait for the connection.
     #[arg(long, value_name = "DURATION", default_value = default_connect_timeout(), value_parser = parse_duration, help_heading = "Run")]
-    pub connect_timeout: Duration,
+    pub(crate) connect_timeout: Duration,
     /// Keep at most this many reply bytes.
     #[arg(
         long,
@@ -193,26 +193,26 @@ pub struct SendArgs {
         default_value_t = net::Options::default().max_reply,
         help_heading = "Run"
     )]
-    pub max_reply: usize,
+    pub(crate) max_reply: usize,
     /// Exit 0 only if the reply is an HTTP response with this status.
     #[arg(long, value_name = "CODE", help_heading = "Run")]
-    pub expect_status: Option<u16>,
+    pub(crate) expect_status: Option<u16>,
     /// Exit 0 only if the receiver closes or resets without replying.
     #[arg(long, help_heading = "Run")]
-    pub expect_close: bool,
+    pub(crate) expect_close: bool,
     /// Print one JSON object (docs/json.md).
     #[arg(long, help_heading = "Run")]
-    pub json: bool,
+    pub(crate) json: bool,
 
     /// Load mode: make N connections (each one exchange).
     #[arg(long, value_name = "N", default_value_t = LoadOptions::default().connections, help_heading = "Load")]
-    pub connections: u64,
+    pub(crate) connections: u64,
     /// Load mode: at most C connections at a time.
     #[arg(long, value_name = "C", default_value_t = LoadOptions::default().concurrency, help_heading = "Load")]
-    pub concurrency: usize,
+    pub(crate) concurrency: usize,
     /// Load mode: stop starting connections after this long.
     #[arg(long, value_name = "DURATION", default_value = default_load_duration(), value_parser = parse_duration, help_heading = "Load")]
-    pub duration: Duration,
+    pub(crate) duration: Duration,
 }
 
 pub fn run(args: &SendArgs, style: Style) -> Result<ExitCode> {

@@ -19,7 +19,7 @@ use crate::sniff::{self, Sniffed};
 
 pub use header::{AddressPlan, BuildError, HeaderPlan};
 pub(crate) use load::{LoadOptions, LoadSummary};
-pub use preset::Preset;
+pub(crate) use preset::Preset;
 
 /// How long `--wait-banner` waits when given without a value.
 pub(crate) const BANNER_WAIT: Duration = Duration::from_secs(2);
@@ -260,7 +260,7 @@ pub(crate) fn what_was_sent(header: &[u8], payload: &[u8]) -> judge::Sent {
 /// the target and the local address the kernel would pick for it (found
 /// with an unsent UDP "connect"); the source port is 0 because the real one
 /// only exists after connect.
-pub fn placeholder_ends(peer: Option<SocketAddr>) -> (SocketAddr, SocketAddr) {
+pub(crate) fn placeholder_ends(peer: Option<SocketAddr>) -> (SocketAddr, SocketAddr) {
     let peer = peer.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 80)));
     let any: SocketAddr = if peer.is_ipv4() {
         SocketAddr::from(([0, 0, 0, 0], 0))
@@ -283,14 +283,14 @@ pub struct Expect {
 
 /// One expectation and whether the reply met it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Check {
+pub(crate) struct Check {
     pub expected: Expected,
     pub met: bool,
 }
 
 /// What an expectation asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Expected {
+pub(crate) enum Expected {
     /// An HTTP response with this status.
     Status(u16),
     /// A close or reset without a reply.
@@ -298,11 +298,7 @@ pub enum Expected {
 }
 
 impl Expect {
-    pub fn is_empty(&self) -> bool {
-        self.status.is_none() && !self.close
-    }
-
-    pub fn check(&self, reply: &Reply) -> Vec<Check> {
+    pub(crate) fn check(&self, reply: &Reply) -> Vec<Check> {
         let mut out = Vec::new();
         if let Some(want) = self.status {
             out.push(Check {
@@ -329,7 +325,7 @@ pub fn http_status(received: &[u8]) -> Option<u16> {
 }
 
 /// True when the receiver hung up (FIN or RST) without answering.
-pub fn closed_without_reply(reply: &Reply) -> bool {
+pub(crate) fn closed_without_reply(reply: &Reply) -> bool {
     reply.connected
         && reply.received_total == 0
         && matches!(reply.end, net::End::EofWithoutData | net::End::Reset)

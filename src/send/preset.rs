@@ -7,7 +7,7 @@ use crate::codec::{tlv, Command, Transport, Version};
 
 /// A real sender to imitate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Preset {
+pub(crate) enum Preset {
     /// AWS Network Load Balancer: v2 PROXY TCP4/TCP6 with the real ends, sent
     /// in the same segment as the first payload (on_first_ack_with_payload);
     /// with --aws-vpce-id, the 0xEA VPC-endpoint TLV (PrivateLink).
@@ -32,9 +32,9 @@ pub enum Preset {
 }
 
 /// The NOOP padding AWS NLB health checks carry (kubernetes#57250 capture).
-pub const AWS_HEALTH_NOOP: usize = 74;
+pub(crate) const AWS_HEALTH_NOOP: usize = 74;
 /// The LINKID `--like azure-pls` claims when --azure-link-id is not given.
-pub const AZURE_DEFAULT_LINK_ID: u32 = 1;
+pub(crate) const AZURE_DEFAULT_LINK_ID: u32 = 1;
 
 impl Preset {
     /// Every preset, in `--help` order.
@@ -61,7 +61,7 @@ impl Preset {
         }
     }
 
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Preset::AwsNlb => "aws-nlb",
             Preset::AwsNlbHealth => "aws-nlb-health",
@@ -75,7 +75,7 @@ impl Preset {
 
     /// The plan this emitter's header follows. `azure_link_id` is used by
     /// `azure-pls` (other vendor TLVs come from their own flags).
-    pub fn plan(self, azure_link_id: Option<u32>) -> HeaderPlan {
+    pub(crate) fn plan(self, azure_link_id: Option<u32>) -> HeaderPlan {
         let mut plan = HeaderPlan::new(Version::V2);
         match self {
             Preset::AwsNlb | Preset::Haproxy => {}
