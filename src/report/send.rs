@@ -9,7 +9,7 @@ use serde_json::{json, Map, Value};
 
 use super::json::{HeaderJson, SniffJson};
 use super::{finding, inspect, table, Style};
-use crate::codec::{self, Decoded};
+use crate::codec;
 use crate::judge;
 use crate::net::{End, Reply, Split};
 use crate::receivers;
@@ -37,12 +37,8 @@ fn all_bytes(s: &Sent) -> Vec<u8> {
 }
 
 /// The second header of a stacked pair (`--twice`), with where it starts.
-fn stacked(header: &[u8]) -> Option<(usize, &[u8])> {
-    let Decoded::Complete(h) = codec::decode_final(header) else {
-        return None;
-    };
-    let rest = &header[h.len().min(header.len())..];
-    matches!(codec::decode_final(rest), Decoded::Complete(_)).then_some((h.len(), rest))
+fn stacked(s: &Sent) -> Option<(usize, &[u8])> {
+    s.stacked_at.map(|at| (at, &s.header[at..]))
 }
 
 // ---------------------------------------------------------------- JSON --
@@ -60,7 +56,7 @@ pub(crate) fn document(s: &Sent) -> Value {
     if s.payload.is_empty() {
         header.payload = None;
     }
-    let second = stacked(&s.header).map(|(at, rest)| {
+    let second = stacked(s).map(|(at, rest)| {
         let mut j = HeaderJson::new(&codec::decode_final(rest), &all[at..]);
         if s.payload.is_empty() {
             j.payload = None;
@@ -367,7 +363,7 @@ pub(crate) fn human(s: &Sent, style: Style) -> String {
         out.push('\n');
     } else {
         header_lines(&mut out, style, "header", &s.header, &all);
-        if let Some((at, rest)) = stacked(&s.header) {
+        if let Some((at, rest)) = stacked(s) {
             header_lines(&mut out, style, "header 2", rest, &all[at..]);
         }
     }
@@ -548,7 +544,7 @@ mod tests {
     use crate::codec::Version;
     use crate::judge::Finding;
     use crate::net::{self, Message, Target, Timings};
-    use crate::send::{judge_reply, Expect, HeaderPlan, Plan};
+    use crate::send::{judge_reply, stacked_at, Expect, HeaderPlan, Plan};
 
     fn plan(twice: bool) -> Plan {
         let mut header = HeaderPlan::new(Version::V1);
@@ -586,6 +582,7 @@ mod tests {
         };
         let x = judge_reply(&plan, &message, reply);
         Sent {
+            stacked_at: stacked_at(&message.header),
             header: message.header,
             payload: message.payload,
             plan,

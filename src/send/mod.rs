@@ -98,6 +98,9 @@ pub(crate) struct Sent {
     pub header: Vec<u8>,
     /// The payload as sent.
     pub payload: Vec<u8>,
+    /// Where a second header starts in `header` (`--twice`, or `--raw`
+    /// bytes holding two headers).
+    pub stacked_at: Option<usize>,
     pub outcome: Outcome,
 }
 
@@ -153,49 +156,43 @@ impl Exchanged {
     }
 }
 
+impl Sent {
+    fn new(plan: Plan, message: Message, outcome: Outcome) -> Self {
+        Sent {
+            stacked_at: stacked_at(&message.header),
+            header: message.header,
+            payload: message.payload,
+            plan,
+            outcome,
+        }
+    }
+}
+
 /// Carry out `plan` against the resolved `addrs`.
 pub(crate) async fn run(plan: Plan, addrs: &[SocketAddr], how: How) -> Result<Sent, BuildError> {
-    let stand_in = || {
-        let (local, peer) = placeholder_ends(addrs.first().copied());
-        plan.header.build(local, peer)
+    // What a connection would send, with stand-in socket ends.
+    let stand_in = Message {
+        header: {
+            let (local, peer) = placeholder_ends(addrs.first().copied());
+            plan.header.build(local, peer)?
+        },
+        payload: plan.payload.clone(),
     };
-    match how {
-        How::DryRun => Ok(Sent {
-            header: stand_in()?,
-            payload: plan.payload.clone(),
-            plan,
-            outcome: Outcome::DryRun,
-        }),
+    Ok(match how {
+        How::DryRun => Sent::new(plan, stand_in, Outcome::DryRun),
         How::Load(opts) => {
-            let header = stand_in()?;
             let plan = std::sync::Arc::new(plan);
             let summary = load::run(plan.clone(), addrs.to_vec().into(), opts).await?;
             let plan = std::sync::Arc::try_unwrap(plan).unwrap_or_else(|p| (*p).clone());
-            Ok(Sent {
-                header,
-                payload: plan.payload.clone(),
-                plan,
-                outcome: Outcome::Load(summary),
-            })
+            Sent::new(plan, stand_in, Outcome::Load(summary))
         }
         How::Once => {
             let reply = exchange(&plan, addrs).await?;
-            let message = match &reply.message {
-                Some(m) => m.clone(),
-                None => Message {
-                    header: stand_in()?,
-                    payload: plan.payload.clone(),
-                },
-            };
+            let message = reply.message.clone().unwrap_or(stand_in);
             let exchanged = judge_reply(&plan, &message, reply);
-            Ok(Sent {
-                header: message.header,
-                payload: message.payload,
-                plan,
-                outcome: Outcome::Once(Box::new(exchanged)),
-            })
+            Sent::new(plan, message, Outcome::Once(Box::new(exchanged)))
         }
-    }
+    })
 }
 
 /// Judge one reply to `message`, with send's notes and the expectations.
@@ -240,10 +237,10 @@ pub(crate) fn what_was_sent(header: &[u8], payload: &[u8]) -> judge::Sent {
     }
     match codec::decode_final(header) {
         Decoded::Complete(h) => {
-            let rest = &header[h.len().min(header.len())..];
-            if matches!(codec::decode_final(rest), Decoded::Complete(_)) {
+            if stacked_at(header).is_some() {
                 return judge::Sent::Stacked;
             }
+            let rest = &header[h.len().min(header.len())..];
             let payload = has_payload || !rest.is_empty();
             match h.command {
                 Command::Local => judge::Sent::Local { payload },
@@ -254,6 +251,15 @@ pub(crate) fn what_was_sent(header: &[u8], payload: &[u8]) -> judge::Sent {
         // `--raw` bytes that are no header at all are data.
         Decoded::NotProxy(_) => judge::Sent::NoHeader,
     }
+}
+
+/// Where a second complete header follows the first in `header`.
+pub(crate) fn stacked_at(header: &[u8]) -> Option<usize> {
+    let Decoded::Complete(h) = codec::decode_final(header) else {
+        return None;
+    };
+    let at = h.len().min(header.len());
+    matches!(codec::decode_final(&header[at..]), Decoded::Complete(_)).then_some(at)
 }
 
 /// The ends a `--dry-run` header shows when --src/--dst are not given:
