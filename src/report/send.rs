@@ -310,9 +310,11 @@ fn rate(l: &LoadSummary) -> f64 {
 
 /// `key` in a bold column, then `value` wrapped to the width under it.
 fn line(out: &mut String, style: Style, key: &str, value: &str) {
-    let wrapped = table::wrap(style, &format!("{key:<KEY$}{value}"), KEY);
-    let rest = &wrapped[key.len()..];
-    let _ = writeln!(out, "{}{rest}", style.bold(key));
+    // Wrap with a stand-in for the key column (wrap keeps no leading
+    // spaces), then put the key in its place.
+    let wrapped = table::wrap(style, &format!("{}{value}", "#".repeat(KEY)), KEY);
+    let key = format!("{key:<KEY$}");
+    let _ = writeln!(out, "{}{}", style.bold(&key), &wrapped[KEY..]);
 }
 
 /// Cut `text` to `max` characters, marking the cut.
@@ -637,6 +639,21 @@ mod tests {
                 continue;
             }
             assert!(l.chars().count() <= 80, "{l:?}");
+        }
+    }
+
+    #[test]
+    fn continuation_lines_stay_under_their_key() {
+        let mut out = String::new();
+        line(&mut out, Style::plain(), "", "(an error)");
+        line(&mut out, Style::plain(), "reply", &"word ".repeat(30));
+        assert!(out.starts_with("          (an error)\n"), "{out:?}");
+        for l in out.lines() {
+            assert!(l.chars().count() <= 80, "{l:?}");
+            assert!(
+                l.starts_with("reply     word") || l.starts_with("          "),
+                "{l:?}"
+            );
         }
     }
 
