@@ -657,6 +657,101 @@ mod tests {
         }
     }
 
+    fn load() -> Sent {
+        let mut l = LoadSummary {
+            connections: 30,
+            concurrency: 4,
+            ok: 20,
+            elapsed: Duration::from_millis(1500),
+            latencies: (1..=30)
+                .map(|i| Duration::from_micros(i * 1000 + 17))
+                .collect(),
+            ..LoadSummary::default()
+        };
+        l.ends.insert(End::EofAfterData, 28);
+        l.ends.insert(End::Timeout, 2);
+        l.findings.insert(Finding::Proxied, 20);
+        l.findings.insert(Finding::UnexpectedHeader, 8);
+        l.findings.insert(Finding::NoReply, 2);
+        l.statuses.insert(200, 20);
+        l.statuses.insert(400, 8);
+        let plan = plan(false);
+        let message = Message {
+            header: plan
+                .header
+                .build(
+                    "127.0.0.1:0".parse().unwrap(),
+                    "127.0.0.1:8080".parse().unwrap(),
+                )
+                .unwrap(),
+            payload: plan.payload.clone(),
+        };
+        Sent {
+            stacked_at: None,
+            header: message.header,
+            payload: message.payload,
+            plan,
+            outcome: Outcome::Load(l),
+        }
+    }
+
+    fn styled(color: bool, width: u16) -> Style {
+        Style {
+            color,
+            width,
+            unicode: color,
+        }
+    }
+
+    /// The text without ANSI escapes.
+    fn strip(s: &str) -> String {
+        let mut out = String::new();
+        let mut chars = s.chars();
+        while let Some(c) = chars.next() {
+            if c == '\u{1b}' {
+                for c in chars.by_ref() {
+                    if c.is_ascii_alphabetic() {
+                        break;
+                    }
+                }
+            } else {
+                out.push(c);
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn snapshots_at_80_and_120_columns_colour_on_and_off() {
+        colored::control::set_override(true);
+        let stacked = once(plan(true), BAD, End::EofAfterData);
+        let load = load();
+        for width in [80, 120] {
+            for color in [false, true] {
+                let style = styled(color, width);
+                let suffix = format!("{width}-{}", if color { "color" } else { "plain" });
+                insta::assert_snapshot!(format!("stacked-{suffix}"), human(&stacked, style));
+                insta::assert_snapshot!(format!("load-{suffix}"), human(&load, style));
+            }
+        }
+    }
+
+    #[test]
+    fn coloured_table_rows_line_up() {
+        colored::control::set_override(true);
+        for width in [80, 120] {
+            let text = strip(&human(&load(), styled(true, width)));
+            let rows: Vec<&str> = text
+                .lines()
+                .filter(|l| l.starts_with(['│', '┌', '├', '└', '╞']))
+                .collect();
+            assert!(rows.len() >= 5, "{text}");
+            let w = |l: &str| unicode_width::UnicodeWidthStr::width(l);
+            assert!(rows.iter().all(|r| w(r) == w(rows[0])), "{text}");
+            assert!(w(rows[0]) <= usize::from(width), "{text}");
+        }
+    }
+
     #[test]
     fn nearest_rank() {
         let v: Vec<Duration> = (1..=100).map(Duration::from_millis).collect();
