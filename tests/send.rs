@@ -69,7 +69,7 @@ fn v1_by_default_with_the_real_socket_ends_and_an_http_get() {
     let (addr, h) = capture(OK);
     send(addr, &[])
         .success()
-        .stdout(predicate::str::contains("accepted"));
+        .stdout(predicate::str::contains("proxied (PP-OK)"));
     let c = h.join().unwrap();
     let head = format!(
         "PROXY TCP4 127.0.0.1 127.0.0.1 {} {}\r\nGET / HTTP/1.1\r\nHost: 127.0.0.1:{}\r\n",
@@ -276,7 +276,9 @@ fn every_corruption_is_sent_as_the_codec_makes_it() {
         let (addr, h) = capture(b"");
         let mut args = vec![version, "--corrupt", kind.name()];
         args.extend(base);
-        send(addr, &args).success();
+        send(addr, &args)
+            .code(1)
+            .stdout(predicate::str::contains("invalid-header (PP-SPLIT)"));
         assert_eq!(
             h.join().unwrap().bytes,
             corrupt(valid, kind).unwrap(),
@@ -301,7 +303,8 @@ fn corrupt_crc_adds_the_crc_tlv_and_breaks_it() {
             "--no-payload",
         ],
     )
-    .success();
+    .code(1)
+    .stdout(predicate::str::contains("invalid-header (PP-SPLIT)"));
     let bytes = h.join().unwrap().bytes;
     assert_eq!(bytes.len(), 16 + 12 + 7);
     assert_eq!(&bytes[28..31], &[0x03, 0x00, 0x04]);
@@ -332,15 +335,21 @@ fn split_twice_and_raw() {
     send(addr, &["-2", "--split", "5,16", "--no-payload"]).success();
     assert_eq!(h.join().unwrap().bytes.len(), 28);
 
-    let (addr, h) = capture(OK);
-    send(addr, &["--twice", "--unknown", "--no-payload"]).success();
+    let (addr, h) = capture(BAD);
+    send(addr, &["--twice", "--unknown", "--no-payload"])
+        .code(1)
+        .stdout(predicate::str::contains("header 2  VALID v1 PROXY UNKNOWN"))
+        .stdout(predicate::str::contains("stacked-header (PP-DOUBLE)"));
     assert_eq!(
         h.join().unwrap().bytes,
         b"PROXY UNKNOWN\r\nPROXY UNKNOWN\r\n"
     );
 
     let (addr, h) = capture(OK);
-    send(addr, &["--raw", "0x50 52 4f", "--data", "x"]).success();
+    // "PRO" is the start of a v1 header, cut short: an invalid header.
+    send(addr, &["--raw", "0x50 52 4f", "--data", "x"])
+        .code(1)
+        .stdout(predicate::str::contains("invalid-header (PP-SPLIT)"));
     assert_eq!(h.join().unwrap().bytes, b"PROx");
 }
 
@@ -388,7 +397,9 @@ fn dry_run_prints_the_header_and_sends_nothing() {
         .stdout
         .clone();
     let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(v["type"], "send");
     assert_eq!(v["mode"], "dry-run");
+    assert!(v["finding"].is_null());
     assert_eq!(v["header"]["verdict"], "valid");
     assert_eq!(v["header"]["version"], 2);
     assert_eq!(v["header"]["tlvs"][0]["name"], "ALPN");
@@ -399,8 +410,10 @@ fn dry_run_prints_the_header_and_sends_nothing() {
 fn a_400_after_the_header_is_explained_with_the_fixes() {
     let (addr, h) = capture(BAD);
     send(addr, &[])
-        .success()
-        .stdout(predicate::str::contains("not-expecting-proxy"))
+        .code(1)
+        .stdout(predicate::str::contains(
+            "unexpected-header (PP-UNEXPECTED)",
+        ))
         .stdout(predicate::str::contains("use-proxy-protocol: \"true\""))
         .stdout(predicate::str::contains("accept-proxy"))
         .stdout(predicate::str::contains("proxy_protocol"));
@@ -410,22 +423,27 @@ fn a_400_after_the_header_is_explained_with_the_fixes() {
 #[test]
 fn json_reply_object() {
     let (addr, h) = capture(BAD);
-    let out = send(addr, &["--json"])
-        .success()
-        .get_output()
-        .stdout
-        .clone();
+    let out = send(addr, &["--json"]).code(1).get_output().stdout.clone();
     h.join().unwrap();
     let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
-    assert_eq!(v["schema"], 1);
+    assert_eq!(v["type"], "send");
+    assert_eq!(v["schema"], 2);
     assert_eq!(v["mode"], "send");
     assert_eq!(v["connected"], true);
     assert_eq!(v["reply"]["http_status"], 400);
     assert_eq!(v["reply"]["end"], "eof-after-data");
-    assert_eq!(v["explanation"]["verdict"], "not-expecting-proxy");
+    assert_eq!(v["sent"], "header");
+    assert_eq!(v["finding"]["name"], "unexpected-header");
+    assert_eq!(v["finding"]["code"], "PP-UNEXPECTED");
+    assert_eq!(v["finding"]["severity"], "problem");
+    assert_eq!(v["ok"], false);
     assert_eq!(v["header"]["verdict"], "valid");
     assert_eq!(v["payload"]["kind"], "http-request");
-    assert!(v["explanation"]["fixes"].as_array().unwrap().len() >= 3);
+    let fixes = v["fixes"].as_array().unwrap();
+    assert!(fixes.len() >= 3);
+    for key in ["id", "title", "side", "applies_to", "change", "doc"] {
+        assert!(fixes[0].get(key).is_some(), "{key}");
+    }
 }
 
 #[test]
@@ -441,7 +459,7 @@ fn expectations_set_the_exit_code() {
     let (addr, h) = capture(b"");
     send(addr, &["--expect-close"])
         .code(0)
-        .stdout(predicate::str::contains("rejected"));
+        .stdout(predicate::str::contains("header-rejected (PP-VERSION)"));
     h.join().unwrap();
     let (addr, h) = capture(OK);
     send(addr, &["--expect-close"]).code(1);
@@ -461,7 +479,8 @@ fn expectations_set_the_exit_code() {
             "2s",
         ])
         .assert()
-        .stdout(predicate::str::contains("no-receiver"));
+        .code(2)
+        .stdout(predicate::str::contains("no-receiver (PP-REFUSED)"));
     // Nothing listens: ppctl could not do its job.
     let port = TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -472,7 +491,7 @@ fn expectations_set_the_exit_code() {
         .args(["send", &format!("127.0.0.1:{port}")])
         .assert()
         .code(2)
-        .stdout(predicate::str::contains("no-receiver"));
+        .stdout(predicate::str::contains("no-receiver (PP-REFUSED)"));
 }
 
 #[test]
@@ -482,8 +501,8 @@ fn silence_is_a_timeout_and_a_banner_is_noted() {
     ppctl()
         .args(["send", &addr.to_string(), "--timeout", "300ms", "--json"])
         .assert()
-        .success()
-        .stdout(predicate::str::contains("\"verdict\":\"waiting\""));
+        .code(1)
+        .stdout(predicate::str::contains("\"code\":\"PP-NO-REPLY\""));
     drop(listener);
 
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -504,7 +523,7 @@ fn silence_is_a_timeout_and_a_banner_is_noted() {
             "--no-payload",
         ])
         .assert()
-        .success()
+        .code(1)
         .stdout(predicate::str::contains("spoke first"));
     assert!(h.join().unwrap().starts_with(b"PROXY TCP4"));
 }
@@ -532,6 +551,7 @@ fn udp_sends_one_datagram_with_a_dgram_header() {
     assert_eq!(datagram, expected);
     let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
     assert_eq!(v["transport"], "udp");
+    assert_eq!(v["finding"]["name"], "proxied");
     assert_eq!(v["reply"]["end"], "datagram");
     assert_eq!(v["reply"]["data"]["text"], "pong");
 }
@@ -579,6 +599,7 @@ fn load_mode_counts_and_measures() {
     assert_eq!(v["load"]["connections"], 30);
     assert_eq!(v["load"]["ok"], 30);
     assert_eq!(v["load"]["statuses"]["200"], 30);
+    assert_eq!(v["load"]["findings"]["proxied"], 30);
     assert!(v["load"]["latency_ms"]["p99"].as_f64().is_some());
     assert!(v["load"]["connections_per_second"].as_f64().unwrap() > 0.0);
 }
@@ -613,4 +634,27 @@ fn bad_arguments_exit_2_with_a_clear_message() {
             .code(2)
             .stderr(predicate::str::contains(*msg));
     }
+}
+
+#[test]
+fn help_ends_with_examples_and_exit_codes() {
+    let out = ppctl()
+        .args(["send", "--help"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    let examples = text.find("Examples:").expect("an Examples block");
+    let codes = text.find("Exit codes:").expect("an Exit codes block");
+    assert!(examples < codes, "{text}");
+    assert!(text[examples..].matches("ppctl send ").count() >= 2);
+    assert!(
+        text.trim_end().ends_with("(no-receiver, unreachable)"),
+        "{text}"
+    );
+    // Defaults are the engine's, shown once.
+    assert!(text.contains("[default: 5s]") && text.contains("[default: 60s]"));
+    assert!(text.contains("default 2s"));
 }

@@ -57,12 +57,14 @@ fn nginx_proxy_protocol_takes_v1_and_v2_and_sees_the_claimed_source() {
             text.contains("proxy_protocol_addr=203.0.113.7 proxy_protocol_port=4444"),
             "{version}: {text}"
         );
-        assert_eq!(v["explanation"]["verdict"], "accepted");
+        assert_eq!(v["finding"]["name"], "proxied", "{version}: {v}");
+        assert_eq!(v["finding"]["code"], "PP-OK");
     }
     // And a broken header is closed on, with nginx's "broken header" log line.
     let (code, v) = send_json(port, &["-1", "--corrupt", "signature", "--expect-close"]);
     assert_eq!(code, 0, "{v}");
-    assert_eq!(v["explanation"]["verdict"], "rejected");
+    assert_eq!(v["finding"]["name"], "invalid-header", "{v}");
+    assert_eq!(v["reply"]["end"], "eof-without-data", "{v}");
     assert!(nginx
         .wait_error_log("broken header")
         .contains("broken header"));
@@ -88,7 +90,9 @@ fn nginx_without_proxy_protocol_answers_400_and_ppctl_prints_the_fix() {
             .assert()
             .success()
             .stdout(predicate::str::contains("400 Bad Request"))
-            .stdout(predicate::str::contains("not-expecting-proxy"))
+            .stdout(predicate::str::contains(
+                "unexpected-header (PP-UNEXPECTED)",
+            ))
             .stdout(predicate::str::contains("use-proxy-protocol: \"true\""))
             .stdout(predicate::str::contains("proxy_protocol;"))
             .stdout(predicate::str::contains("accept-proxy"));
@@ -150,12 +154,17 @@ fn haproxy_accept_proxy_takes_valid_headers() {
         let (code, v) = send_json(port, &["--like", preset, "--expect-status", "200"]);
         assert_eq!(code, 0, "{preset}: {v}");
         assert!(reply_text(&v).contains("src=127.0.0.1 "), "{preset}: {v}");
+        assert_eq!(v["sent"], "local", "{preset}: {v}");
+        assert_eq!(v["finding"]["name"], "health-check", "{preset}: {v}");
     }
     // A stacked header: the first is taken, the second read as the request.
     for version in ["-1", "-2"] {
         let (code, v) = send_json(port, &[version, "--twice", "--expect-status", "400"]);
         assert_eq!(code, 0, "{v}");
-        assert_eq!(v["explanation"]["verdict"], "stacked-header", "{v}");
+        assert_eq!(v["sent"], "stacked", "{v}");
+        assert_eq!(v["finding"]["name"], "stacked-header", "{v}");
+        assert_eq!(v["finding"]["code"], "PP-DOUBLE", "{v}");
+        assert!(v["stacked_header"]["verdict"] == "valid", "{v}");
     }
     let (_, v) = send_json(
         port,
@@ -202,7 +211,11 @@ fn haproxy_accept_proxy_rejects_malformed_headers() {
     for (version, kind) in cases {
         let (code, v) = send_json(port, &[version, "--corrupt", kind, "--expect-close"]);
         assert_eq!(code, 0, "{version} {kind}: {v}");
-        assert_eq!(v["explanation"]["verdict"], "rejected", "{version} {kind}");
+        assert_eq!(
+            v["finding"]["name"], "invalid-header",
+            "{version} {kind}: {v}"
+        );
+        assert_eq!(v["finding"]["code"], "PP-SPLIT", "{version} {kind}");
     }
     assert!(haproxy
         .wait_log("Received an invalid PROXY protocol header")
@@ -222,8 +235,12 @@ fn haproxy_accept_proxy_rejects_malformed_headers() {
             ],
         );
         assert_eq!(code, 0, "split {split}: {v}");
-        let notes = v["explanation"]["notes"].to_string();
-        assert!(notes.contains("in pieces"), "{v}");
+        assert_eq!(v["finding"]["name"], "header-rejected", "{v}");
+        let notes = v["notes"].to_string();
+        assert!(
+            notes.contains("split-header") && notes.contains("in pieces"),
+            "{v}"
+        );
     }
     assert!(haproxy
         .wait_log("Truncated PROXY protocol header")

@@ -4,7 +4,7 @@
 use std::io::Read;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use crate::cli::parse_duration;
@@ -14,12 +14,9 @@ use crate::codec::{tlv, Command, Transport, Version};
 use crate::error::{Error, ExitCode, Result};
 use crate::input;
 use crate::net::{self, Split, Target};
-use crate::report::Style;
-use crate::send::explain::explain;
+use crate::report::{self, Style};
 use crate::send::header::{parse_tlv, ssl_tlv};
-use crate::send::load::{self, LoadOptions};
-use crate::send::report::{FaultsJson, SendJson};
-use crate::send::{self, AddressPlan, Expect, HeaderPlan, Plan, Preset};
+use crate::send::{self, AddressPlan, Expect, HeaderPlan, How, LoadOptions, Outcome, Plan, Preset};
 
 const SEND_HELP: &str = "\
 Version: without -1/-2, ppctl sends v1 (what curl --haproxy-protocol sends),
@@ -28,16 +25,34 @@ Addresses default to the real socket ends, as curl does.
 TLV order (HAProxy's): --tlv ones, CRC32C, ALPN, AUTHORITY, UNIQUE_ID, SSL,
 NETNS, AWS, AZURE, GCP, NOOP.
 DURATION: 500ms, 2s, 1m (a bare number is seconds).
-Presets (--like) are described in docs/presets.md; --json in docs/json.md.
+The reply is judged as one finding (name and code, e.g. unexpected-header
+(PP-UNEXPECTED)) with its fixes: see docs/verdicts.md. Presets (--like) are
+described in docs/presets.md; --json in docs/json.md.
 
-Exit codes: 0 sent (and every --expect-* met); 1 an expectation not met (load:
-an exchange not ok); 2 usage error, or the connection could not be made.";
+Examples:
+  ppctl send 127.0.0.1:8080
+      A v1 header with the real socket ends, then a GET; judge the reply.
+  ppctl send lb.example.com:443 -2 --src 203.0.113.7:4444 --expect-status 200
+      A v2 header claiming a client address; exit 0 only on HTTP 200.
+  ppctl send 127.0.0.1:8080 --like aws-nlb-health --dry-run
+      Show the AWS NLB health-check header and what receivers would do.
+  ppctl send 127.0.0.1:8080 -2 --corrupt crc --expect-close
+      A broken header; exit 0 only if the receiver hangs up on it.
+  ppctl send 127.0.0.1:8080 --connections 1000 --concurrency 50 --json
+      Load: 1000 exchanges, 50 at a time; rate, latency, findings.
+
+Exit codes:
+  0  no problem finding (proxied, plain, health-check, no-datagram, ...);
+     with --expect-status/--expect-close: every expectation met; a dry run
+  1  a problem finding (unexpected-header, header-rejected, no-reply, ...)
+     without --expect-*, or an expectation not met; load: an exchange not ok
+  2  usage error, or no connection (no-receiver, unreachable)";
 
 #[derive(Debug, clap::Args)]
 #[command(after_help = SEND_HELP)]
 pub struct SendArgs {
     /// Where to send: HOST:PORT, [IPv6]:PORT or NAME:PORT.
-    pub target: String,
+    pub(crate) target: String,
 
     /// Send a v1 (text) header.
     #[arg(
@@ -46,26 +61,26 @@ pub struct SendArgs {
         conflicts_with = "v2",
         help_heading = "Header"
     )]
-    pub v1: bool,
+    pub(crate) v1: bool,
     /// Send a v2 (binary) header.
     #[arg(short = '2', long = "v2", help_heading = "Header")]
-    pub v2: bool,
+    pub(crate) v2: bool,
     /// v2 LOCAL command (a health check) instead of PROXY; no addresses
     /// unless --src/--dst are given.
     #[arg(long, help_heading = "Header")]
-    pub local: bool,
+    pub(crate) local: bool,
     /// Claimed source [default: the real local end of the socket].
     #[arg(long, value_name = "IP:PORT", help_heading = "Header")]
-    pub src: Option<SocketAddr>,
+    pub(crate) src: Option<SocketAddr>,
     /// Claimed destination [default: the real peer end of the socket].
     #[arg(long, value_name = "IP:PORT", help_heading = "Header")]
-    pub dst: Option<SocketAddr>,
+    pub(crate) dst: Option<SocketAddr>,
     /// No addresses: v1 `PROXY UNKNOWN`, v2 AF_UNSPEC.
     #[arg(long, conflicts_with_all = ["src", "dst", "unix_src"], help_heading = "Header")]
-    pub unknown: bool,
+    pub(crate) unknown: bool,
     /// UNIX source path (v2; a leading @ is the abstract namespace).
     #[arg(long, value_name = "PATH", requires = "unix_dst", conflicts_with_all = ["src", "dst"], help_heading = "Header")]
-    pub unix_src: Option<String>,
+    pub(crate) unix_src: Option<String>,
     /// UNIX destination path (v2).
     #[arg(
         long,
@@ -73,65 +88,65 @@ pub struct SendArgs {
         requires = "unix_src",
         help_heading = "Header"
     )]
-    pub unix_dst: Option<String>,
+    pub(crate) unix_dst: Option<String>,
     /// UDP: a v2 DGRAM header and the payload in one datagram.
     #[arg(long, conflicts_with_all = ["split", "wait_banner"], help_heading = "Header")]
-    pub udp: bool,
+    pub(crate) udp: bool,
     /// Send what a real emitter sends (see docs/presets.md).
-    #[arg(long, value_enum, value_name = "EMITTER", conflicts_with_all = ["v1", "v2", "local", "unknown", "unix_src"], help_heading = "Header")]
-    pub like: Option<Preset>,
+    #[arg(long, value_name = "EMITTER", value_parser = Choice::new(&Preset::ALL, Preset::name, Preset::describe), conflicts_with_all = ["v1", "v2", "local", "unknown", "unix_src"], help_heading = "Header")]
+    pub(crate) like: Option<Preset>,
 
     /// A TLV: TYPE is a number (0xEA, 234) or a name (AUTHORITY); VALUE is
     /// hex after 0x, else text. Repeatable.
     #[arg(long = "tlv", value_name = "TYPE=VALUE", value_parser = parse_tlv, help_heading = "TLVs (v2)")]
-    pub tlvs: Vec<(u8, Vec<u8>)>,
+    pub(crate) tlvs: Vec<(u8, Vec<u8>)>,
     /// ALPN TLV (e.g. h2).
     #[arg(long, help_heading = "TLVs (v2)")]
-    pub alpn: Option<String>,
+    pub(crate) alpn: Option<String>,
     /// AUTHORITY TLV (the SNI host name).
     #[arg(long, help_heading = "TLVs (v2)")]
-    pub authority: Option<String>,
+    pub(crate) authority: Option<String>,
     /// UNIQUE_ID TLV (at most 128 bytes).
     #[arg(long, help_heading = "TLVs (v2)")]
-    pub unique_id: Option<String>,
+    pub(crate) unique_id: Option<String>,
     /// NOOP TLV with N bytes of padding.
     #[arg(long, value_name = "N", help_heading = "TLVs (v2)")]
-    pub noop: Option<u16>,
+    pub(crate) noop: Option<u16>,
     /// CRC32C TLV, computed over the header.
     #[arg(long, help_heading = "TLVs (v2)")]
-    pub crc32c: bool,
+    pub(crate) crc32c: bool,
     /// SSL TLV with this SSL_VERSION sub-TLV (e.g. TLSv1.3).
     #[arg(long, value_name = "TEXT", help_heading = "TLVs (v2)")]
-    pub ssl_version: Option<String>,
+    pub(crate) ssl_version: Option<String>,
     /// SSL TLV with this client-certificate CN (sets the certificate bits).
     #[arg(long, value_name = "TEXT", help_heading = "TLVs (v2)")]
-    pub ssl_cn: Option<String>,
+    pub(crate) ssl_cn: Option<String>,
     /// SSL TLV with this SSL_CIPHER sub-TLV.
     #[arg(long, value_name = "TEXT", help_heading = "TLVs (v2)")]
-    pub ssl_cipher: Option<String>,
+    pub(crate) ssl_cipher: Option<String>,
     /// SSL TLV `verify` field (0 = client certificate verified).
     #[arg(long, value_name = "N", help_heading = "TLVs (v2)")]
-    pub ssl_verify: Option<u32>,
+    pub(crate) ssl_verify: Option<u32>,
     /// NETNS TLV (network namespace name).
     #[arg(long, value_name = "NAME", help_heading = "TLVs (v2)")]
-    pub netns: Option<String>,
+    pub(crate) netns: Option<String>,
     /// AWS TLV (0xEA), subtype 0x01: VPC endpoint id (vpce-...).
     #[arg(long, value_name = "ID", help_heading = "TLVs (v2)")]
-    pub aws_vpce_id: Option<String>,
+    pub(crate) aws_vpce_id: Option<String>,
     /// Azure TLV (0xEE), subtype 0x01: private endpoint LINKID.
     #[arg(long, value_name = "N", help_heading = "TLVs (v2)")]
-    pub azure_link_id: Option<u32>,
+    pub(crate) azure_link_id: Option<u32>,
     /// GCP TLV (0xE0): Private Service Connect connection id.
     #[arg(long, value_name = "N", help_heading = "TLVs (v2)")]
-    pub gcp_psc_id: Option<u64>,
+    pub(crate) gcp_psc_id: Option<u64>,
 
     /// Path of the default HTTP GET.
     #[arg(long, default_value = "/", help_heading = "Payload")]
-    pub path: String,
+    pub(crate) path: String,
     /// Send this text after the header instead of the GET (\r \n \t \\ \xNN
     /// escapes); `-` reads stdin.
     #[arg(long, conflicts_with_all = ["data_file", "no_payload"], help_heading = "Payload")]
-    pub data: Option<String>,
+    pub(crate) data: Option<String>,
     /// Send this file's bytes after the header; `-` reads stdin.
     #[arg(
         long,
@@ -139,67 +154,65 @@ pub struct SendArgs {
         conflicts_with = "no_payload",
         help_heading = "Payload"
     )]
-    pub data_file: Option<PathBuf>,
+    pub(crate) data_file: Option<PathBuf>,
     /// Send the header alone.
     #[arg(long, help_heading = "Payload")]
-    pub no_payload: bool,
+    pub(crate) no_payload: bool,
 
     /// Cut the header into pieces: at byte offsets (5,12) or `bytewise`.
     #[arg(long, value_name = "OFFSETS|bytewise", value_parser = parse_split, help_heading = "Faults")]
-    pub split: Option<Split>,
+    pub(crate) split: Option<Split>,
     /// Pause between the pieces of --split.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, requires = "split", help_heading = "Faults")]
-    pub split_delay: Option<Duration>,
-    /// Wait for the server to speak first (up to DURATION, default 2s)
-    /// before sending.
-    #[arg(long, value_name = "DURATION", num_args = 0..=1, default_missing_value = "2s", value_parser = parse_duration, help_heading = "Faults")]
-    pub wait_banner: Option<Duration>,
+    pub(crate) split_delay: Option<Duration>,
+    #[arg(long, help = wait_banner_help(), value_name = "DURATION", num_args = 0..=1, default_missing_value = default_banner_wait(), value_parser = parse_duration, help_heading = "Faults")]
+    pub(crate) wait_banner: Option<Duration>,
     /// Send the header twice (a stacked header).
     #[arg(long, help_heading = "Faults")]
-    pub twice: bool,
+    pub(crate) twice: bool,
     /// Break the header on purpose (crc adds a CRC32C TLV if needed).
     #[arg(long, value_name = "KIND", help_heading = "Faults", value_parser = Choice::new(&Corruption::ALL, Corruption::name, Corruption::describe))]
-    pub corrupt: Option<Corruption>,
+    pub(crate) corrupt: Option<Corruption>,
     /// Send these bytes (hex) instead of a header.
     #[arg(long, value_name = "HEX", conflicts_with_all = ["like", "v1", "v2", "local", "unknown", "src", "dst", "unix_src", "tlvs", "corrupt", "twice", "crc32c"], help_heading = "Faults")]
-    pub raw: Option<String>,
+    pub(crate) raw: Option<String>,
 
     /// Print the header that would be sent, and send nothing.
     #[arg(long, help_heading = "Run")]
-    pub dry_run: bool,
+    pub(crate) dry_run: bool,
     /// How long to wait for the reply (and for each further piece of it).
-    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration, help_heading = "Run")]
-    pub timeout: Duration,
+    #[arg(long, value_name = "DURATION", default_value = default_timeout(), value_parser = parse_duration, help_heading = "Run")]
+    pub(crate) timeout: Duration,
     /// How long to wait for the connection.
-    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration, help_heading = "Run")]
-    pub connect_timeout: Duration,
+    #[arg(long, value_name = "DURATION", default_value = default_connect_timeout(), value_parser = parse_duration, help_heading = "Run")]
+    pub(crate) connect_timeout: Duration,
     /// Keep at most this many reply bytes.
     #[arg(
         long,
         value_name = "BYTES",
-        default_value_t = 65536,
+        default_value_t = net::Options::default().max_reply,
         help_heading = "Run"
     )]
-    pub max_reply: usize,
+    pub(crate) max_reply: usize,
     /// Exit 0 only if the reply is an HTTP response with this status.
     #[arg(long, value_name = "CODE", help_heading = "Run")]
-    pub expect_status: Option<u16>,
+    pub(crate) expect_status: Option<u16>,
     /// Exit 0 only if the receiver closes or resets without replying.
     #[arg(long, help_heading = "Run")]
-    pub expect_close: bool,
+    pub(crate) expect_close: bool,
     /// Print one JSON object (docs/json.md).
     #[arg(long, help_heading = "Run")]
-    pub json: bool,
+    pub(crate) json: bool,
 
     /// Load mode: make N connections (each one exchange).
-    #[arg(long, value_name = "N", default_value_t = 1, help_heading = "Load")]
-    pub connections: u64,
+    #[arg(long, value_name = "N", default_value_t = LoadOptions::default().connections, help_heading = "Load")]
+    pub(crate) connections: u64,
     /// Load mode: at most C connections at a time.
-    #[arg(long, value_name = "C", default_value_t = 1, help_heading = "Load")]
-    pub concurrency: usize,
+    #[arg(long, value_name = "C", default_value_t = LoadOptions::default().concurrency, help_heading = "Load")]
+    pub(crate) concurrency: usize,
     /// Load mode: stop starting connections after this long.
-    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration, help_heading = "Load")]
-    pub duration: Duration,
+    #[arg(long, value_name = "DURATION", default_value = default_load_duration(), value_parser = parse_duration, help_heading = "Load")]
+    pub(crate) duration: Duration,
 }
 
 pub fn run(args: &SendArgs, style: Style) -> Result<ExitCode> {
@@ -208,92 +221,76 @@ pub fn run(args: &SendArgs, style: Style) -> Result<ExitCode> {
         .parse()
         .map_err(|e: net::TargetError| Error::usage(e.to_string()))?;
     let plan = plan(args, target)?;
-    let header = plan
-        .check()
-        .map_err(|e| Error::usage(format!("can't build this header: {e}")))?;
-    let load = args.connections > 1;
-    let runtime = if load {
-        tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()
-    } else {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-    }
-    .map_err(|e| Error::io("starting the async runtime", e))?;
-    let addrs = runtime
-        .block_on(plan.target.resolve())
-        .map_err(|e| Error::Other(e.into()))?;
-    let faults = faults(args);
-    let target_name = plan.target.to_string();
-
-    if args.dry_run || load {
-        let (local, peer) = send::placeholder_ends(addrs.first().copied());
-        let header = plan.header.build(local, peer).unwrap_or(header);
-        let mode = if args.dry_run { "dry-run" } else { "load" };
-        let mut out = SendJson::new(mode, target_name, plan.udp, &header, &plan.payload, faults);
-        if args.dry_run {
-            return emit(&out, args.json, &style).map(|_| ExitCode::Success);
-        }
-        let opts = LoadOptions {
+    plan.check().map_err(build_error)?;
+    let how = if args.dry_run {
+        How::DryRun
+    } else if args.connections > 1 {
+        How::Load(LoadOptions {
             connections: args.connections,
             concurrency: args.concurrency,
             duration: args.duration,
-        };
-        let summary = runtime
-            .block_on(load::run(Arc::new(plan), Arc::new(addrs), opts))
-            .map_err(|e| Error::usage(format!("can't build this header: {e}")))?;
-        out.ok = summary.ok == summary.connections;
-        out.load = Some(summary);
-        emit(&out, args.json, &style)?;
-        return Ok(ExitCode::check(out.ok));
-    }
-
-    let reply = runtime
-        .block_on(send::exchange(&plan, &addrs))
-        .map_err(|e| Error::usage(format!("can't build this header: {e}")))?;
-    let sent = reply.message.clone().unwrap_or_default();
-    let explanation = explain(&reply, plan.sent(!header.is_empty()));
-    let checks = plan.expect.check(&reply);
-    let out = SendJson::new(
-        "send",
-        target_name,
-        plan.udp,
-        &sent.header,
-        &sent.payload,
-        faults,
-    )
-    .with_reply(&reply, explanation, checks);
-    emit(&out, args.json, &style)?;
-    Ok(if !reply.connected || reply.end == net::End::Refused {
-        ExitCode::Error
+        })
     } else {
-        ExitCode::check(out.ok)
+        How::Once
+    };
+    let runtime = net::runtime()?;
+    let addrs = runtime
+        .block_on(plan.target.resolve())
+        .map_err(|e| Error::Other(e.into()))?;
+    let sent = runtime
+        .block_on(send::run(plan, &addrs, how))
+        .map_err(build_error)?;
+    if args.json {
+        super::print(&report::send::json(&sent))?;
+    } else {
+        super::print(&report::send::human(&sent, style))?;
+    }
+    Ok(match &sent.outcome {
+        Outcome::DryRun => ExitCode::Success,
+        Outcome::Load(l) => ExitCode::check(l.ok == l.connections),
+        Outcome::Once(x) if x.unreached() => ExitCode::Error,
+        Outcome::Once(x) => ExitCode::check(x.ok()),
     })
 }
 
-fn emit(out: &SendJson, json: bool, style: &Style) -> Result<()> {
-    if json {
-        super::print(&out.to_json())
-    } else {
-        super::print(&out.to_human(style))
+fn build_error(e: send::BuildError) -> Error {
+    Error::usage(format!("can't build this header: {e}"))
+}
+
+/// A default duration as `--help` shows it and `parse_duration` reads it.
+fn duration_text(d: Duration) -> String {
+    match d.subsec_millis() {
+        0 => format!("{}s", d.as_secs()),
+        _ => format!("{}ms", d.as_millis()),
     }
 }
 
-fn faults(args: &SendArgs) -> FaultsJson {
-    FaultsJson {
-        split: args.split.as_ref().map(|s| match s {
-            Split::Bytewise => "bytewise".to_string(),
-            Split::At(o) => o.iter().map(usize::to_string).collect::<Vec<_>>().join(","),
-            Split::Whole => "none".to_string(),
-        }),
-        split_delay_ms: args.split_delay.map_or(0, |d| d.as_millis() as u64),
-        corrupt: args.corrupt.map(Corruption::name),
-        twice: args.twice,
-        raw: args.raw.is_some(),
-        wait_banner: args.wait_banner.is_some(),
-    }
+/// The defaults of the duration flags, from the engine's own defaults.
+fn default_timeout() -> &'static str {
+    static S: OnceLock<String> = OnceLock::new();
+    S.get_or_init(|| duration_text(net::Options::default().reply_timeout))
+}
+
+fn default_connect_timeout() -> &'static str {
+    static S: OnceLock<String> = OnceLock::new();
+    S.get_or_init(|| duration_text(net::Options::default().connect_timeout))
+}
+
+fn default_banner_wait() -> &'static str {
+    static S: OnceLock<String> = OnceLock::new();
+    S.get_or_init(|| duration_text(send::BANNER_WAIT))
+}
+
+fn wait_banner_help() -> String {
+    format!(
+        "Wait for the server to speak first (up to DURATION, default {}) before sending",
+        default_banner_wait()
+    )
+}
+
+fn default_load_duration() -> &'static str {
+    static S: OnceLock<String> = OnceLock::new();
+    S.get_or_init(|| duration_text(LoadOptions::default().duration))
 }
 
 /// Decide everything from the options.

@@ -85,7 +85,6 @@ pub struct Reply {
 
 impl Reply {
     /// This exchange in the judge's terms, given what was sent.
-    #[allow(dead_code)] // send, probe and repro move onto it this round
     pub(crate) fn exchange(&self, sent: judge::Sent, udp: bool) -> judge::Exchange {
         let ending = match self.end {
             End::Refused => judge::Ending::Refused,

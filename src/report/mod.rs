@@ -17,3 +17,4 @@ pub(crate) mod table;
 mod verdicts;
 
 pub use style::{ColorChoice, Style};
+pub(crate) mod send;

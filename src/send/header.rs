@@ -148,7 +148,7 @@ fn family_of(byte: u8) -> Family {
 /// A TLV from `--tlv TYPE=VALUE`: TYPE is a number (`0xEA`, `234`) or a
 /// name from the spec (`AUTHORITY`, `ssl_cn`...); VALUE is hex after `0x`,
 /// otherwise its text bytes.
-pub fn parse_tlv(arg: &str) -> Result<(u8, Vec<u8>), String> {
+pub(crate) fn parse_tlv(arg: &str) -> Result<(u8, Vec<u8>), String> {
     let (kind, value) = arg.split_once('=').ok_or_else(|| {
         format!(
             "--tlv {arg:?}: expected TYPE=VALUE, for example AUTHORITY=example.com or 0xE2=0x0102"
@@ -190,7 +190,7 @@ fn parse_tlv_type(s: &str) -> Option<u8> {
 
 /// The SSL TLV from `--ssl-*` (§2.2.6): CLIENT_SSL always, the certificate
 /// bits when a CN is given, and the sub-TLVs in HAProxy's order.
-pub fn ssl_tlv(
+pub(crate) fn ssl_tlv(
     version: Option<&str>,
     cn: Option<&str>,
     cipher: Option<&str>,

@@ -1,21 +1,28 @@
-//! `ppctl send`: the library side. A [`Plan`] (what to send, how, what to
-//! expect) is built from the command line by `cmd::send`; [`exchange`]
-//! runs it once over [`crate::net`]; [`explain`] says what the reply means;
-//! [`load`] runs it many times; [`report`] renders results.
+//! `ppctl send`: the engine. A [`Plan`] (what to send, how, what to
+//! expect) is built from the command line by `cmd::send`; [`run`] carries
+//! it out (dry, once, or as a [`load`]) and returns a typed [`Sent`]: the
+//! bytes, the reply, the judge's [`Finding`] and send's own [`Note`]s.
+//! Rendering is `report::send`'s job.
 
 pub mod explain;
 pub mod header;
 pub mod load;
 pub mod preset;
-pub mod report;
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
+use crate::codec::{self, Command, Decoded};
+use crate::judge::{self, Finding};
 use crate::net::{self, Message, Reply, Target};
 use crate::sniff::{self, Sniffed};
 
 pub use header::{AddressPlan, BuildError, HeaderPlan};
-pub use preset::Preset;
+pub(crate) use load::{LoadOptions, LoadSummary};
+pub(crate) use preset::Preset;
+
+/// How long `--wait-banner` waits when given without a value.
+pub(crate) const BANNER_WAIT: Duration = Duration::from_secs(2);
 
 /// One `send`, fully decided.
 #[derive(Debug, Clone)]
@@ -48,21 +55,16 @@ impl Plan {
         self.header.build(local, peer)
     }
 
-    /// What explaining a reply needs to know about this plan.
-    pub fn sent(&self, header: bool) -> explain::Sent {
-        explain::Sent {
-            header,
-            udp: self.udp,
-            split: self.net.split != net::Split::Whole,
-            stacked: self.header.twice,
-        }
-    }
-
     fn message(&self, local: SocketAddr, peer: SocketAddr) -> Result<Message, BuildError> {
         Ok(Message {
             header: self.header.build(local, peer)?,
             payload: self.payload.clone(),
         })
+    }
+
+    /// The header was cut into pieces (`--split`).
+    pub(crate) fn split(&self) -> bool {
+        !self.udp && self.net.split != net::Split::Whole
     }
 }
 
@@ -76,11 +78,195 @@ pub async fn exchange(plan: &Plan, addrs: &[SocketAddr]) -> Result<Reply, BuildE
     }
 }
 
+/// What to do with a plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum How {
+    /// Build the header and send nothing.
+    DryRun,
+    /// One exchange.
+    Once,
+    /// Many exchanges.
+    Load(LoadOptions),
+}
+
+/// `send`'s result: the plan, the bytes and what came of them.
+#[derive(Debug, Clone)]
+pub(crate) struct Sent {
+    pub plan: Plan,
+    /// The header bytes as sent (or, for dry and load runs, as built for a
+    /// stand-in connection; see [`placeholder_ends`]).
+    pub header: Vec<u8>,
+    /// The payload as sent.
+    pub payload: Vec<u8>,
+    /// Where a second header starts in `header` (`--twice`, or `--raw`
+    /// bytes holding two headers).
+    pub stacked_at: Option<usize>,
+    pub outcome: Outcome,
+}
+
+/// What happened, by mode.
+#[derive(Debug, Clone)]
+pub(crate) enum Outcome {
+    /// Nothing was sent.
+    DryRun,
+    /// One exchange, judged.
+    Once(Box<Exchanged>),
+    /// A load run, counted.
+    Load(LoadSummary),
+}
+
+/// One exchange and the judge's word on it.
+#[derive(Debug, Clone)]
+pub(crate) struct Exchanged {
+    pub reply: Reply,
+    /// What the judge was told went out.
+    pub sent: judge::Sent,
+    pub finding: Finding,
+    pub notes: Vec<Note>,
+    pub checks: Vec<Check>,
+}
+
+/// Something about the exchange that the finding does not say.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Note {
+    /// The server spoke before anything was sent (`--wait-banner`): a
+    /// receiver that expects PROXY protocol waits for the header.
+    BannerFirst,
+    /// Writing stopped early: the receiver gave up while the header was
+    /// still arriving.
+    WriteStopped(String),
+    /// The header went out in pieces and was rejected: HAProxy (and
+    /// go-proxyproto for v1) want it whole in the first read.
+    SplitHeader,
+}
+
+impl Exchanged {
+    /// Every expectation met; without any: the finding is not a problem.
+    pub(crate) fn ok(&self) -> bool {
+        if self.checks.is_empty() {
+            !self.finding.is_problem()
+        } else {
+            self.checks.iter().all(|c| c.met)
+        }
+    }
+
+    /// Nothing was reached: the run could not do its job.
+    pub(crate) fn unreached(&self) -> bool {
+        matches!(self.finding, Finding::NoReceiver | Finding::Unreachable)
+    }
+}
+
+impl Sent {
+    fn new(plan: Plan, message: Message, outcome: Outcome) -> Self {
+        Sent {
+            stacked_at: stacked_at(&message.header),
+            header: message.header,
+            payload: message.payload,
+            plan,
+            outcome,
+        }
+    }
+}
+
+/// Carry out `plan` against the resolved `addrs`.
+pub(crate) async fn run(plan: Plan, addrs: &[SocketAddr], how: How) -> Result<Sent, BuildError> {
+    // What a connection would send, with stand-in socket ends.
+    let stand_in = Message {
+        header: {
+            let (local, peer) = placeholder_ends(addrs.first().copied());
+            plan.header.build(local, peer)?
+        },
+        payload: plan.payload.clone(),
+    };
+    Ok(match how {
+        How::DryRun => Sent::new(plan, stand_in, Outcome::DryRun),
+        How::Load(opts) => {
+            let plan = std::sync::Arc::new(plan);
+            let summary = load::run(plan.clone(), addrs.to_vec().into(), opts).await?;
+            let plan = std::sync::Arc::try_unwrap(plan).unwrap_or_else(|p| (*p).clone());
+            Sent::new(plan, stand_in, Outcome::Load(summary))
+        }
+        How::Once => {
+            let reply = exchange(&plan, addrs).await?;
+            let message = reply.message.clone().unwrap_or(stand_in);
+            let exchanged = judge_reply(&plan, &message, reply);
+            Sent::new(plan, message, Outcome::Once(Box::new(exchanged)))
+        }
+    })
+}
+
+/// Judge one reply to `message`, with send's notes and the expectations.
+pub(crate) fn judge_reply(plan: &Plan, message: &Message, reply: Reply) -> Exchanged {
+    // A header broken on purpose is invalid even where the bytes no longer
+    // look like a header at all (a corrupted signature).
+    let sent = match plan.header.corrupt {
+        Some(_) => judge::Sent::Invalid,
+        None => what_was_sent(&message.header, &message.payload),
+    };
+    let finding = judge::exchange(&reply.exchange(sent, plan.udp));
+    let mut notes = Vec::new();
+    if !reply.banner.is_empty() {
+        notes.push(Note::BannerFirst);
+    }
+    if let Some(e) = &reply.write_error {
+        notes.push(Note::WriteStopped(e.clone()));
+    }
+    if plan.split() && matches!(finding, Finding::HeaderRejected | Finding::InvalidHeader) {
+        notes.push(Note::SplitHeader);
+    }
+    let checks = plan.expect.check(&reply);
+    Exchanged {
+        reply,
+        sent,
+        finding,
+        notes,
+        checks,
+    }
+}
+
+/// What went out first, in the judge's terms, from the bytes themselves:
+/// so `--twice` and `--raw` are judged by what they made.
+pub(crate) fn what_was_sent(header: &[u8], payload: &[u8]) -> judge::Sent {
+    let has_payload = !payload.is_empty();
+    if header.is_empty() {
+        return if has_payload {
+            judge::Sent::NoHeader
+        } else {
+            judge::Sent::Nothing
+        };
+    }
+    match codec::decode_final(header) {
+        Decoded::Complete(h) => {
+            if stacked_at(header).is_some() {
+                return judge::Sent::Stacked;
+            }
+            let rest = &header[h.len().min(header.len())..];
+            let payload = has_payload || !rest.is_empty();
+            match h.command {
+                Command::Local => judge::Sent::Local { payload },
+                Command::Proxy => judge::Sent::Header { payload },
+            }
+        }
+        Decoded::Invalid(_) | Decoded::Incomplete { .. } => judge::Sent::Invalid,
+        // `--raw` bytes that are no header at all are data.
+        Decoded::NotProxy(_) => judge::Sent::NoHeader,
+    }
+}
+
+/// Where a second complete header follows the first in `header`.
+pub(crate) fn stacked_at(header: &[u8]) -> Option<usize> {
+    let Decoded::Complete(h) = codec::decode_final(header) else {
+        return None;
+    };
+    let at = h.len().min(header.len());
+    matches!(codec::decode_final(&header[at..]), Decoded::Complete(_)).then_some(at)
+}
+
 /// The ends a `--dry-run` header shows when --src/--dst are not given:
 /// the target and the local address the kernel would pick for it (found
 /// with an unsent UDP "connect"); the source port is 0 because the real one
 /// only exists after connect.
-pub fn placeholder_ends(peer: Option<SocketAddr>) -> (SocketAddr, SocketAddr) {
+pub(crate) fn placeholder_ends(peer: Option<SocketAddr>) -> (SocketAddr, SocketAddr) {
     let peer = peer.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 80)));
     let any: SocketAddr = if peer.is_ipv4() {
         SocketAddr::from(([0, 0, 0, 0], 0))
@@ -102,28 +288,33 @@ pub struct Expect {
 }
 
 /// One expectation and whether the reply met it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Check {
-    pub expected: String,
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Check {
+    pub expected: Expected,
     pub met: bool,
 }
 
-impl Expect {
-    pub fn is_empty(&self) -> bool {
-        self.status.is_none() && !self.close
-    }
+/// What an expectation asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Expected {
+    /// An HTTP response with this status.
+    Status(u16),
+    /// A close or reset without a reply.
+    Close,
+}
 
-    pub fn check(&self, reply: &Reply) -> Vec<Check> {
+impl Expect {
+    pub(crate) fn check(&self, reply: &Reply) -> Vec<Check> {
         let mut out = Vec::new();
         if let Some(want) = self.status {
             out.push(Check {
-                expected: format!("HTTP status {want}"),
+                expected: Expected::Status(want),
                 met: http_status(&reply.received) == Some(want),
             });
         }
         if self.close {
             out.push(Check {
-                expected: "the receiver closes or resets without a reply".into(),
+                expected: Expected::Close,
                 met: closed_without_reply(reply),
             });
         }
@@ -140,8 +331,43 @@ pub fn http_status(received: &[u8]) -> Option<u16> {
 }
 
 /// True when the receiver hung up (FIN or RST) without answering.
-pub fn closed_without_reply(reply: &Reply) -> bool {
+pub(crate) fn closed_without_reply(reply: &Reply) -> bool {
     reply.connected
         && reply.received_total == 0
         && matches!(reply.end, net::End::EofWithoutData | net::End::Reset)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn what_was_sent_comes_from_the_bytes() {
+        let v1 = b"PROXY TCP4 1.2.3.4 5.6.7.8 1 2\r\n".to_vec();
+        let get = b"GET / HTTP/1.1\r\n\r\n";
+        assert_eq!(
+            what_was_sent(&v1, get),
+            judge::Sent::Header { payload: true }
+        );
+        assert_eq!(
+            what_was_sent(&v1, b""),
+            judge::Sent::Header { payload: false }
+        );
+        let twice = [v1.clone(), v1.clone()].concat();
+        assert_eq!(what_was_sent(&twice, get), judge::Sent::Stacked);
+        assert_eq!(what_was_sent(&v1[..10], b""), judge::Sent::Invalid);
+        assert_eq!(
+            what_was_sent(b"PROXY TCP5 x\r\n", get),
+            judge::Sent::Invalid
+        );
+        let local = hex::decode("0d0a0d0a000d0a515549540a20000000").unwrap();
+        assert_eq!(
+            what_was_sent(&local, b""),
+            judge::Sent::Local { payload: false }
+        );
+        assert_eq!(what_was_sent(b"PRO", b""), judge::Sent::Invalid);
+        assert_eq!(what_was_sent(b"", get), judge::Sent::NoHeader);
+        assert_eq!(what_was_sent(b"", b""), judge::Sent::Nothing);
+        assert_eq!(what_was_sent(b"hello", b""), judge::Sent::NoHeader);
+    }
 }

@@ -1,4 +1,4 @@
-//! `--like`: send what a real emitter sends (field-guide.md §1.7,
+//! `--like`: send what a real emitter sends (docs/presets.md,
 //! protocol.md §5.3). Each preset sets the version, the command, the
 //! addresses and the TLVs; TLV flags given with it are added.
 
@@ -6,8 +6,8 @@ use super::header::{AddressPlan, HeaderPlan};
 use crate::codec::{tlv, Command, Transport, Version};
 
 /// A real sender to imitate.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum)]
-pub enum Preset {
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Preset {
     /// AWS Network Load Balancer: v2 PROXY TCP4/TCP6 with the real ends, sent
     /// in the same segment as the first payload (on_first_ack_with_payload);
     /// with --aws-vpce-id, the 0xEA VPC-endpoint TLV (PrivateLink).
@@ -32,12 +32,36 @@ pub enum Preset {
 }
 
 /// The NOOP padding AWS NLB health checks carry (kubernetes#57250 capture).
-pub const AWS_HEALTH_NOOP: usize = 74;
+pub(crate) const AWS_HEALTH_NOOP: usize = 74;
 /// The LINKID `--like azure-pls` claims when --azure-link-id is not given.
-pub const AZURE_DEFAULT_LINK_ID: u32 = 1;
+pub(crate) const AZURE_DEFAULT_LINK_ID: u32 = 1;
 
 impl Preset {
-    pub fn name(self) -> &'static str {
+    /// Every preset, in `--help` order.
+    pub(crate) const ALL: [Preset; 7] = [
+        Preset::AwsNlb,
+        Preset::AwsNlbHealth,
+        Preset::Haproxy,
+        Preset::HaproxyCheck,
+        Preset::Nginx,
+        Preset::GcpTcpProxy,
+        Preset::AzurePls,
+    ];
+
+    /// The one-line description for `--help`.
+    pub(crate) fn describe(self) -> &'static str {
+        match self {
+            Preset::AwsNlb => "AWS Network Load Balancer: v2 PROXY TCP4/TCP6 with the real ends, sent with the first payload; with --aws-vpce-id, the 0xEA VPC-endpoint TLV (PrivateLink)",
+            Preset::AwsNlbHealth => "AWS NLB health check: v2 LOCAL with family byte 0x11 but no address block, a CRC32C TLV and 74 bytes of NOOP padding (len 84)",
+            Preset::Haproxy => "HAProxy `send-proxy-v2`: v2 PROXY TCP4/TCP6, no TLVs (add --crc32c, --unique-id, --authority for proxy-v2-options)",
+            Preset::HaproxyCheck => "HAProxy health check (`check-send-proxy`, 2.1+): v2 LOCAL, AF_UNSPEC, no address block: 16 bytes",
+            Preset::Nginx => "nginx stream `proxy_protocol on`: a v1 TCP4/TCP6 line (nginx sends v1 only)",
+            Preset::GcpTcpProxy => "GCP TCP/SSL proxy load balancer (`--proxy-header=PROXY_V1`): a v1 line",
+            Preset::AzurePls => "Azure Private Link Service: v2 PROXY + the 0xEE TLV, subtype 0x01, the private endpoint LINKID as u32 little-endian (--azure-link-id, default 1)",
+        }
+    }
+
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Preset::AwsNlb => "aws-nlb",
             Preset::AwsNlbHealth => "aws-nlb-health",
@@ -51,7 +75,7 @@ impl Preset {
 
     /// The plan this emitter's header follows. `azure_link_id` is used by
     /// `azure-pls` (other vendor TLVs come from their own flags).
-    pub fn plan(self, azure_link_id: Option<u32>) -> HeaderPlan {
+    pub(crate) fn plan(self, azure_link_id: Option<u32>) -> HeaderPlan {
         let mut plan = HeaderPlan::new(Version::V2);
         match self {
             Preset::AwsNlb | Preset::Haproxy => {}

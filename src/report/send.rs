@@ -1,0 +1,766 @@
+//! `send`'s results, for humans and as JSON (docs/json.md, `send --json`).
+//! Both views come from the engine's typed [`Sent`]: the bytes that went
+//! out, the reply, the judge's finding and send's notes.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use serde_json::{json, Map, Value};
+
+use super::json::{HeaderJson, SniffJson};
+use super::{finding, inspect, table, Style};
+use crate::codec;
+use crate::judge;
+use crate::net::{End, Reply, Split};
+use crate::receivers;
+use crate::send::{Check, Exchanged, Expected, LoadSummary, Note, Outcome, Sent};
+use crate::sniff;
+
+/// How much of the reply the JSON and the human view show as text.
+pub(crate) const REPLY_TEXT_MAX: usize = 4096;
+
+/// The width of the key column in the human view.
+const KEY: usize = 10;
+
+/// The mode word (`send`, `dry-run`, `load`).
+fn mode(s: &Sent) -> &'static str {
+    match s.outcome {
+        Outcome::DryRun => "dry-run",
+        Outcome::Once(_) => "send",
+        Outcome::Load(_) => "load",
+    }
+}
+
+/// Every byte that went out (or would): header then payload.
+fn all_bytes(s: &Sent) -> Vec<u8> {
+    [s.header.as_slice(), s.payload.as_slice()].concat()
+}
+
+/// The second header of a stacked pair (`--twice`), with where it starts.
+fn stacked(s: &Sent) -> Option<(usize, &[u8])> {
+    s.stacked_at.map(|at| (at, &s.header[at..]))
+}
+
+// ---------------------------------------------------------------- JSON --
+
+/// The `send --json` document, one line.
+pub(crate) fn json(s: &Sent) -> String {
+    // Serializing plain values cannot fail.
+    serde_json::to_string(&document(s)).unwrap_or_default() + "\n"
+}
+
+/// The `send --json` document.
+pub(crate) fn document(s: &Sent) -> Value {
+    let all = all_bytes(s);
+    let mut header = HeaderJson::new(&codec::decode_final(&s.header), &all);
+    if s.payload.is_empty() {
+        header.payload = None;
+    }
+    let second = stacked(s).map(|(at, rest)| {
+        let mut j = HeaderJson::new(&codec::decode_final(rest), &all[at..]);
+        if s.payload.is_empty() {
+            j.payload = None;
+        }
+        j
+    });
+    let plan = &s.plan;
+    let mut body = Map::new();
+    let mut put = |k: &str, v: Value| {
+        body.insert(k.to_string(), v);
+    };
+    put("mode", json!(mode(s)));
+    put("target", json!(plan.target.to_string()));
+    put("transport", json!(if plan.udp { "udp" } else { "tcp" }));
+    put("header", json!(header));
+    put("stacked_header", json!(second));
+    put("header_hex", json!(hex::encode(&s.header)));
+    put(
+        "payload",
+        json!((!s.payload.is_empty()).then(|| SniffJson::of(&s.payload))),
+    );
+    put("faults", faults_json(s));
+    let once = match &s.outcome {
+        Outcome::Once(x) => Some(x.as_ref()),
+        _ => None,
+    };
+    let reply = once.map(|x| &x.reply);
+    put("connected", json!(reply.map(|r| r.connected)));
+    put(
+        "local",
+        json!(reply.and_then(|r| r.local).map(|a| a.to_string())),
+    );
+    put(
+        "peer",
+        json!(reply.and_then(|r| r.peer).map(|a| a.to_string())),
+    );
+    put("sent_bytes", json!(reply.map(|r| r.sent)));
+    put(
+        "banner",
+        reply
+            .filter(|r| !r.banner.is_empty())
+            .map_or(Value::Null, |r| bytes_json(&r.banner, r.banner.len())),
+    );
+    put("sent", json!(once.map(|x| sent_kind(x.sent))));
+    put("reply", reply.map_or(Value::Null, reply_json));
+    put("timings_ms", reply.map_or(Value::Null, timings_json));
+    put(
+        "finding",
+        once.map_or(Value::Null, |x| finding::json(x.finding)),
+    );
+    put(
+        "fixes",
+        once.map_or(json!([]), |x| finding::fixes_json(&x.finding.fixes())),
+    );
+    put(
+        "notes",
+        Value::Array(
+            once.map(|x| x.notes.iter().map(|n| note_json(n, x)).collect())
+                .unwrap_or_default(),
+        ),
+    );
+    put(
+        "expectations",
+        Value::Array(
+            once.map(|x| x.checks.iter().map(check_json).collect())
+                .unwrap_or_default(),
+        ),
+    );
+    let (load, ok) = match &s.outcome {
+        Outcome::DryRun => (Value::Null, true),
+        Outcome::Once(x) => (Value::Null, x.ok()),
+        Outcome::Load(l) => (load_json(l), l.ok == l.connections),
+    };
+    put("load", load);
+    put("ok", json!(ok));
+    finding::document("send", Value::Object(body))
+}
+
+fn faults_json(s: &Sent) -> Value {
+    let plan = &s.plan;
+    let split = (!plan.udp)
+        .then_some(&plan.net.split)
+        .and_then(|sp| match sp {
+            Split::Whole => None,
+            Split::Bytewise => Some("bytewise".to_string()),
+            Split::At(o) => Some(o.iter().map(usize::to_string).collect::<Vec<_>>().join(",")),
+        });
+    json!({
+        "split": split,
+        "split_delay_ms": plan.net.split_delay.as_millis() as u64,
+        "corrupt": plan.header.corrupt.map(|c| c.name()),
+        "twice": plan.header.twice,
+        "raw": plan.header.raw.is_some(),
+        "wait_banner": plan.net.banner_timeout.is_some(),
+    })
+}
+
+/// Received bytes: `{length, text, hex, looks_like}`.
+fn bytes_json(bytes: &[u8], length: usize) -> Value {
+    let shown = &bytes[..bytes.len().min(REPLY_TEXT_MAX)];
+    json!({
+        "length": length,
+        "text": String::from_utf8_lossy(shown),
+        "hex": hex::encode(shown),
+        "looks_like": SniffJson::of(bytes),
+    })
+}
+
+fn reply_json(r: &Reply) -> Value {
+    json!({
+        "end": r.end.code(),
+        "http_status": crate::send::http_status(&r.received),
+        "data": (r.received_total > 0).then(|| bytes_json(&r.received, r.received_total)),
+        "error": r.error,
+        "write_error": r.write_error,
+    })
+}
+
+/// Milliseconds, to the microsecond.
+fn ms(d: Duration) -> f64 {
+    (d.as_secs_f64() * 1_000_000.0).round() / 1000.0
+}
+
+fn timings_json(r: &Reply) -> Value {
+    let t = &r.timings;
+    json!({
+        "connect": t.connect.map(ms),
+        "sent": t.sent.map(ms),
+        "first_byte": t.first_byte.map(ms),
+        "total": ms(t.total),
+    })
+}
+
+fn note_json(n: &Note, x: &Exchanged) -> Value {
+    json!({ "kind": note_kind(n), "text": note_text(n, x) })
+}
+
+fn check_json(c: &Check) -> Value {
+    json!({ "expected": expected_text(c.expected), "met": c.met })
+}
+
+fn load_json(l: &LoadSummary) -> Value {
+    let latency = percentiles(&l.latencies)
+        .map(|p| json!({ "p50": ms(p.p50), "p90": ms(p.p90), "p99": ms(p.p99), "max": ms(p.max) }));
+    let counts = |m: Map<String, Value>| Value::Object(m);
+    json!({
+        "connections": l.connections,
+        "concurrency": l.concurrency,
+        "connected": l.connected(),
+        "ok": l.ok,
+        "elapsed_ms": ms(l.elapsed),
+        "connections_per_second": rate(l),
+        "latency_ms": latency,
+        "ends": counts(l.ends.iter().map(|(k, v)| (k.code().to_string(), json!(v))).collect()),
+        "findings": counts(l.findings.iter().map(|(k, v)| (k.name().to_string(), json!(v))).collect()),
+        "statuses": counts(l.statuses.iter().map(|(k, v)| (k.to_string(), json!(v))).collect()),
+        "capped": l.capped,
+    })
+}
+
+// ------------------------------------------------------- shared words --
+
+/// What went out first, as the judge was told.
+fn sent_kind(s: judge::Sent) -> &'static str {
+    match s {
+        judge::Sent::Nothing => "nothing",
+        judge::Sent::NoHeader => "no-header",
+        judge::Sent::Header { .. } => "header",
+        judge::Sent::Local { .. } => "local",
+        judge::Sent::Stacked => "stacked",
+        judge::Sent::Invalid => "invalid",
+    }
+}
+
+fn note_kind(n: &Note) -> &'static str {
+    match n {
+        Note::BannerFirst => "banner-first",
+        Note::WriteStopped(_) => "write-stopped",
+        Note::SplitHeader => "split-header",
+    }
+}
+
+fn note_text(n: &Note, x: &Exchanged) -> String {
+    match n {
+        Note::BannerFirst => format!(
+            "the server spoke first ({}) before any header was sent: a receiver that expects PROXY protocol stays silent until the header arrives, so this one probably does not expect it",
+            sniff::classify(&x.reply.banner)
+        ),
+        Note::WriteStopped(e) => format!(
+            "sending stopped early ({e}): the receiver gave up while the header was still arriving"
+        ),
+        Note::SplitHeader => "the header was sent in pieces: HAProxy (and go-proxyproto for v1) reject a header that is not complete in the first read, while nginx waits for the rest".to_string(),
+    }
+}
+
+fn expected_text(e: Expected) -> String {
+    match e {
+        Expected::Status(s) => format!("HTTP status {s}"),
+        Expected::Close => "the receiver closes or resets without a reply".to_string(),
+    }
+}
+
+/// How the connection ended, in words.
+fn end_phrase(end: End) -> &'static str {
+    match end {
+        End::EofAfterData | End::EofWithoutData => "the receiver closed the connection",
+        End::Reset => "the receiver reset the connection",
+        End::Timeout => "silence until the timeout",
+        End::SizeLimit => "the size bound (rest not read)",
+        End::Datagram => "end of datagram",
+        End::Refused => "connection refused",
+        End::ConnectTimeout => "no answer to the connect",
+        End::Error => "an error",
+    }
+}
+
+/// Latency percentiles (nearest rank) of sorted samples.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Percentiles {
+    pub p50: Duration,
+    pub p90: Duration,
+    pub p99: Duration,
+    pub max: Duration,
+}
+
+/// Nearest-rank percentiles of `sorted`; `None` when nothing was measured.
+pub(crate) fn percentiles(sorted: &[Duration]) -> Option<Percentiles> {
+    let last = *sorted.last()?;
+    let at = |p: f64| {
+        let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+        sorted[rank.clamp(1, sorted.len()) - 1]
+    };
+    Some(Percentiles {
+        p50: at(50.0),
+        p90: at(90.0),
+        p99: at(99.0),
+        max: last,
+    })
+}
+
+/// Exchanges per second over the run.
+fn rate(l: &LoadSummary) -> f64 {
+    if l.elapsed.is_zero() {
+        0.0
+    } else {
+        l.connections as f64 / l.elapsed.as_secs_f64()
+    }
+}
+
+// --------------------------------------------------------------- human --
+
+/// `key` in a bold column, then `value` wrapped to the width under it.
+fn line(out: &mut String, style: Style, key: &str, value: &str) {
+    // Wrap with a stand-in for the key column (wrap keeps no leading
+    // spaces), then put the key in its place.
+    let wrapped = table::wrap(style, &format!("{}{value}", "#".repeat(KEY)), KEY);
+    let key = format!("{key:<KEY$}");
+    let _ = writeln!(out, "{}{}", style.bold(&key), &wrapped[KEY..]);
+}
+
+/// Cut `text` to `max` characters, marking the cut.
+fn clip(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let mut s: String = text.chars().take(max.saturating_sub(1)).collect();
+    s.push('…');
+    s
+}
+
+/// The human view.
+pub(crate) fn human(s: &Sent, style: Style) -> String {
+    let mut out = String::new();
+    let plan = &s.plan;
+    let transport = if plan.udp { "udp" } else { "tcp" };
+    match s.outcome {
+        Outcome::DryRun => line(
+            &mut out,
+            style,
+            "dry run",
+            &format!("nothing sent to {}", plan.target),
+        ),
+        _ => line(
+            &mut out,
+            style,
+            "target",
+            &format!("{} ({transport})", plan.target),
+        ),
+    }
+    let once = match &s.outcome {
+        Outcome::Once(x) => Some(x.as_ref()),
+        _ => None,
+    };
+    if let Some((local, peer)) = once.and_then(|x| x.reply.local.zip(x.reply.peer)) {
+        line(&mut out, style, "socket", &format!("{local} -> {peer}"));
+    }
+    let all = all_bytes(s);
+    if s.header.is_empty() {
+        line(&mut out, style, "header", "none (no PROXY header is sent)");
+    } else if matches!(s.outcome, Outcome::DryRun) {
+        // The inspect view, with what receivers would do.
+        let decoded = codec::decode_final(&s.header);
+        let predictions = receivers::predict(&decoded, &all);
+        out.push('\n');
+        out.push_str(&inspect::render(&decoded, &all, &predictions, style));
+        out.push('\n');
+    } else {
+        header_lines(&mut out, style, "header", &s.header, &all);
+        if let Some((at, rest)) = stacked(s) {
+            header_lines(&mut out, style, "header 2", rest, &all[at..]);
+        }
+    }
+    if !s.payload.is_empty() && !matches!(s.outcome, Outcome::DryRun) {
+        line(
+            &mut out,
+            style,
+            "payload",
+            &format!(
+                "{} ({} bytes)",
+                sniff::classify(&s.payload),
+                s.payload.len()
+            ),
+        );
+    }
+    if let Some(x) = once {
+        exchange_lines(&mut out, style, x);
+    }
+    if let Outcome::Load(l) = &s.outcome {
+        load_view(&mut out, style, l);
+    }
+    out
+}
+
+/// One header: the decode's one-line verdict and its addresses.
+fn header_lines(out: &mut String, style: Style, key: &str, header: &[u8], input: &[u8]) {
+    let decoded = codec::decode_final(header);
+    let view = HeaderJson::new(&decoded, input);
+    let tuple = match view.version {
+        Some(_) => format!(" {}", view.tuple()),
+        None => String::new(),
+    };
+    line(
+        out,
+        style,
+        key,
+        &format!("{}{tuple}", inspect::verdict_line(&decoded, style)),
+    );
+    if let Some(e) = &view.error {
+        line(out, style, "", &format!("rule {}: {}", e.rule, e.hint));
+    }
+}
+
+fn exchange_lines(out: &mut String, style: Style, x: &Exchanged) {
+    let r = &x.reply;
+    if !r.banner.is_empty() {
+        line(
+            out,
+            style,
+            "banner",
+            &format!("{} ({} bytes)", sniff::classify(&r.banner), r.banner.len()),
+        );
+    }
+    let what = if r.received_total > 0 {
+        format!(
+            "{} ({} bytes), then {}",
+            sniff::classify(&r.received),
+            r.received_total,
+            end_phrase(r.end)
+        )
+    } else {
+        format!("nothing, then {}", end_phrase(r.end))
+    };
+    line(out, style, "reply", &what);
+    if let Some(e) = r.error.as_ref().filter(|_| r.received_total == 0) {
+        line(out, style, "", &format!("({e})"));
+    }
+    let shown = &r.received[..r.received.len().min(REPLY_TEXT_MAX)];
+    let room = usize::from(style.width).max(40) - KEY;
+    for l in String::from_utf8_lossy(shown).lines().take(8) {
+        let text = clip(&l.escape_debug().to_string(), room);
+        let _ = writeln!(out, "{:KEY$}{}", "", style.dim(&text));
+    }
+    if r.connected {
+        line(
+            out,
+            style,
+            "time",
+            &format!("{:.3} ms", ms(r.timings.total)),
+        );
+    }
+    for c in &x.checks {
+        let met = if c.met {
+            style.good("met")
+        } else {
+            style.bad("NOT met")
+        };
+        line(
+            out,
+            style,
+            "expect",
+            &format!("{}: {met}", expected_text(c.expected)),
+        );
+    }
+    // The judge's word, its meaning, send's notes, and the fixes.
+    let f = x.finding;
+    out.push('\n');
+    let _ = writeln!(out, "{}", finding::label(f, style));
+    let _ = writeln!(out, "  {}", table::wrap(style, f.meaning(), 2));
+    for n in &x.notes {
+        let text = format!("note: {}", note_text(n, x));
+        let _ = writeln!(out, "  {}", table::wrap(style, &text, 2));
+    }
+    let fixes = f.fixes();
+    if !fixes.is_empty() {
+        let _ = writeln!(out, "{}", style.bold("Fixes (docs/verdicts.md):"));
+        out.push_str(&finding::fixes_human(&fixes, style));
+    }
+}
+
+fn load_view(out: &mut String, style: Style, l: &LoadSummary) {
+    let capped = if l.capped {
+        " (stopped by the time cap)"
+    } else {
+        ""
+    };
+    line(
+        out,
+        style,
+        "load",
+        &format!(
+            "{} connections, concurrency {}, {:.1} ms{capped}",
+            l.connections,
+            l.concurrency,
+            ms(l.elapsed)
+        ),
+    );
+    line(out, style, "rate", &format!("{:.1} connections/s", rate(l)));
+    if let Some(p) = percentiles(&l.latencies) {
+        line(
+            out,
+            style,
+            "latency",
+            &format!(
+                "p50 {:.3} ms  p90 {:.3} ms  p99 {:.3} ms  max {:.3} ms",
+                ms(p.p50),
+                ms(p.p90),
+                ms(p.p99),
+                ms(p.max)
+            ),
+        );
+    }
+    let ok = format!("{} / {}", l.ok, l.connections);
+    let ok = if l.ok == l.connections {
+        style.good(&ok)
+    } else {
+        style.bad(&ok)
+    };
+    line(out, style, "ok", &ok);
+    let ends: Vec<String> = l
+        .ends
+        .iter()
+        .map(|(k, v)| format!("{} {v}", k.code()))
+        .collect();
+    line(out, style, "ends", &ends.join("  "));
+    if !l.statuses.is_empty() {
+        let statuses: Vec<String> = l
+            .statuses
+            .iter()
+            .map(|(k, v)| format!("{k}: {v}"))
+            .collect();
+        line(out, style, "statuses", &statuses.join("  "));
+    }
+    let mut t = table::new(style, &["finding", "exchanges", "meaning"]);
+    for (f, n) in &l.findings {
+        t.add_row(vec![
+            finding::cell(*f, style),
+            table::number(style, n),
+            table::cell(style, f.describe(), table::Tone::Plain),
+        ]);
+    }
+    let _ = writeln!(out, "{t}");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec::Version;
+    use crate::judge::Finding;
+    use crate::net::{self, Message, Target, Timings};
+    use crate::send::{judge_reply, stacked_at, Expect, HeaderPlan, Plan};
+
+    fn plan(twice: bool) -> Plan {
+        let mut header = HeaderPlan::new(Version::V1);
+        header.twice = twice;
+        Plan {
+            target: "127.0.0.1:8080".parse::<Target>().unwrap(),
+            header,
+            payload: b"GET / HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(),
+            udp: false,
+            net: net::Options::default(),
+            expect: Expect::default(),
+        }
+    }
+
+    fn once(plan: Plan, received: &[u8], end: End) -> Sent {
+        let local = "127.0.0.1:5000".parse().unwrap();
+        let peer = "127.0.0.1:8080".parse().unwrap();
+        let message = Message {
+            header: plan.header.build(local, peer).unwrap(),
+            payload: plan.payload.clone(),
+        };
+        let reply = Reply {
+            connected: true,
+            local: Some(local),
+            peer: Some(peer),
+            message: Some(message.clone()),
+            sent: message.header.len() + message.payload.len(),
+            banner: Vec::new(),
+            received: received.to_vec(),
+            received_total: received.len(),
+            end,
+            write_error: None,
+            error: None,
+            timings: Timings::default(),
+        };
+        let x = judge_reply(&plan, &message, reply);
+        Sent {
+            stacked_at: stacked_at(&message.header),
+            header: message.header,
+            payload: message.payload,
+            plan,
+            outcome: Outcome::Once(Box::new(x)),
+        }
+    }
+
+    const BAD: &[u8] = b"HTTP/1.1 400 Bad Request\r\nServer: nginx\r\n\r\n";
+
+    #[test]
+    fn stacked_headers_show_both_and_the_double_finding() {
+        let s = once(plan(true), BAD, End::EofAfterData);
+        let text = human(&s, Style::plain());
+        assert!(text.contains("\nheader    VALID v1 PROXY TCP4"), "{text}");
+        assert!(text.contains("\nheader 2  VALID v1 PROXY TCP4"), "{text}");
+        assert!(text.contains("stacked-header (PP-DOUBLE)"), "{text}");
+        assert!(text.contains("single-header-hop"), "{text}");
+        let v = document(&s);
+        assert_eq!(v["type"], "send");
+        assert_eq!(v["schema"], 2);
+        assert_eq!(v["finding"]["name"], "stacked-header");
+        assert_eq!(v["finding"]["code"], "PP-DOUBLE");
+        assert_eq!(v["stacked_header"]["verdict"], "valid");
+        assert_eq!(v["ok"], false);
+    }
+
+    #[test]
+    fn a_400_to_one_header_is_unexpected_header_with_its_fixes() {
+        let s = once(plan(false), BAD, End::EofAfterData);
+        let Outcome::Once(x) = &s.outcome else {
+            panic!()
+        };
+        assert_eq!(x.finding, Finding::UnexpectedHeader);
+        let v = document(&s);
+        assert_eq!(v["mode"], "send");
+        assert_eq!(v["finding"]["severity"], "problem");
+        assert_eq!(v["fixes"][0]["id"], "ingress-nginx-use-proxy-protocol");
+        assert!(v["stacked_header"].is_null());
+        assert_eq!(v["reply"]["http_status"], 400);
+        let keys: Vec<&String> = v.as_object().unwrap().keys().take(3).collect();
+        assert_eq!(keys, ["type", "schema", "mode"]);
+    }
+
+    #[test]
+    fn fits_80_columns() {
+        let long = [BAD, "x".repeat(200).as_bytes()].concat();
+        let s = once(plan(true), &long, End::EofAfterData);
+        for l in human(&s, Style::plain()).lines() {
+            // Fix blocks come verbatim from the shared table
+            // (report::finding::fixes_human).
+            if l.starts_with("    ") || l.starts_with('▸') {
+                continue;
+            }
+            assert!(l.chars().count() <= 80, "{l:?}");
+        }
+    }
+
+    #[test]
+    fn continuation_lines_stay_under_their_key() {
+        let mut out = String::new();
+        line(&mut out, Style::plain(), "", "(an error)");
+        line(&mut out, Style::plain(), "reply", &"word ".repeat(30));
+        assert!(out.starts_with("          (an error)\n"), "{out:?}");
+        for l in out.lines() {
+            assert!(l.chars().count() <= 80, "{l:?}");
+            assert!(
+                l.starts_with("reply     word") || l.starts_with("          "),
+                "{l:?}"
+            );
+        }
+    }
+
+    fn load() -> Sent {
+        let mut l = LoadSummary {
+            connections: 30,
+            concurrency: 4,
+            ok: 20,
+            elapsed: Duration::from_millis(1500),
+            latencies: (1..=30)
+                .map(|i| Duration::from_micros(i * 1000 + 17))
+                .collect(),
+            ..LoadSummary::default()
+        };
+        l.ends.insert(End::EofAfterData, 28);
+        l.ends.insert(End::Timeout, 2);
+        l.findings.insert(Finding::Proxied, 20);
+        l.findings.insert(Finding::UnexpectedHeader, 8);
+        l.findings.insert(Finding::NoReply, 2);
+        l.statuses.insert(200, 20);
+        l.statuses.insert(400, 8);
+        let plan = plan(false);
+        let message = Message {
+            header: plan
+                .header
+                .build(
+                    "127.0.0.1:0".parse().unwrap(),
+                    "127.0.0.1:8080".parse().unwrap(),
+                )
+                .unwrap(),
+            payload: plan.payload.clone(),
+        };
+        Sent {
+            stacked_at: None,
+            header: message.header,
+            payload: message.payload,
+            plan,
+            outcome: Outcome::Load(l),
+        }
+    }
+
+    fn styled(color: bool, width: u16) -> Style {
+        Style {
+            color,
+            width,
+            unicode: color,
+        }
+    }
+
+    /// The text without ANSI escapes.
+    fn strip(s: &str) -> String {
+        let mut out = String::new();
+        let mut chars = s.chars();
+        while let Some(c) = chars.next() {
+            if c == '\u{1b}' {
+                for c in chars.by_ref() {
+                    if c.is_ascii_alphabetic() {
+                        break;
+                    }
+                }
+            } else {
+                out.push(c);
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn snapshots_at_80_and_120_columns_colour_on_and_off() {
+        colored::control::set_override(true);
+        let stacked = once(plan(true), BAD, End::EofAfterData);
+        let load = load();
+        for width in [80, 120] {
+            for color in [false, true] {
+                let style = styled(color, width);
+                let suffix = format!("{width}-{}", if color { "color" } else { "plain" });
+                insta::assert_snapshot!(format!("stacked-{suffix}"), human(&stacked, style));
+                insta::assert_snapshot!(format!("load-{suffix}"), human(&load, style));
+            }
+        }
+    }
+
+    #[test]
+    fn coloured_table_rows_line_up() {
+        colored::control::set_override(true);
+        for width in [80, 120] {
+            let text = strip(&human(&load(), styled(true, width)));
+            let rows: Vec<&str> = text
+                .lines()
+                .filter(|l| l.starts_with(['│', '┌', '├', '└', '╞']))
+                .collect();
+            assert!(rows.len() >= 5, "{text}");
+            let w = |l: &str| unicode_width::UnicodeWidthStr::width(l);
+            assert!(rows.iter().all(|r| w(r) == w(rows[0])), "{text}");
+            assert!(w(rows[0]) <= usize::from(width), "{text}");
+        }
+    }
+
+    #[test]
+    fn nearest_rank() {
+        let v: Vec<Duration> = (1..=100).map(Duration::from_millis).collect();
+        let p = percentiles(&v).unwrap();
+        let ms = |d: Duration| d.as_millis();
+        assert_eq!(
+            (ms(p.p50), ms(p.p90), ms(p.p99), ms(p.max)),
+            (50, 90, 99, 100)
+        );
+        assert!(percentiles(&[]).is_none());
+    }
+}
