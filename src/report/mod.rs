@@ -2,11 +2,13 @@
 //! or as stable JSON (see docs/json.md). Commands produce data; these
 //! modules format it. Results go to stdout, diagnostics to stderr.
 
+pub(crate) mod explain;
 #[allow(dead_code)]
 pub(crate) mod finding;
 pub mod hexdump;
 pub mod inspect;
 pub mod json;
+pub(crate) mod probe;
 pub mod style;
 #[allow(dead_code)]
 pub(crate) mod table;
