@@ -312,6 +312,47 @@ mod tests {
         assert!(text.contains("missing-header (PP-MISSING)"), "{text}");
     }
 
+    const LOG: &str = concat!(
+        "2026/11/24 10:00:00 [error] 1234#1234: *5 broken header: \"GET / HTTP/1.1\" while reading PROXY protocol, client: 10.0.0.7, server: 0.0.0.0:443\n",
+        "something else\n",
+        "10.0.0.9 - - [24/Nov/2026:10:00:00 +0000] \"PROXY TCP4 203.0.113.7 10.0.0.5 51234 80\" 400 157 \"-\" \"-\"\n",
+        "Nov 24 10:00:00 lb haproxy[812]: 10.0.0.7:51234 [24/Nov/2026:10:00:00.123] fe_https/1: Received something which does not look like a PROXY protocol header\n",
+    );
+
+    fn style(width: u16, color: bool) -> Style {
+        Style {
+            color,
+            width,
+            unicode: color,
+        }
+    }
+
+    #[test]
+    fn human_snapshots() {
+        colored::control::set_override(true);
+        let e = explain(LOG.as_bytes());
+        insta::assert_snapshot!("explain_80_plain", render(&e, style(80, false)));
+        insta::assert_snapshot!("explain_120_plain", render(&e, style(120, false)));
+        insta::assert_snapshot!("explain_80_color", render(&e, style(80, true)));
+        insta::assert_snapshot!("explain_120_color", render(&e, style(120, true)));
+    }
+
+    #[test]
+    fn json_snapshot() {
+        insta::assert_snapshot!("explain_json", json_text(&explain(LOG.as_bytes())));
+    }
+
+    #[test]
+    fn the_seed_failure_is_named_with_its_code() {
+        let j = json(&explain(LOG.as_bytes()));
+        assert_eq!(j["type"], "explain");
+        assert_eq!(j["schema"], 2);
+        assert_eq!(j["lines"][2]["finding"]["code"], "PP-UNEXPECTED");
+        assert_eq!(j["lines"][2]["finding"]["name"], "unexpected-header");
+        assert_eq!(j["lines"][0]["finding"]["code"], "PP-MISSING");
+        assert_eq!(j["recognized"], 3);
+    }
+
     #[test]
     fn printable_escapes_controls_and_invalid_bytes() {
         assert_eq!(printable(b"a\r\n\x00\xff"), "a\\r\\n\\x00\\xFF");

@@ -261,3 +261,120 @@ pub(crate) fn json_text(p: &Probe) -> String {
     s.push('\n');
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use std::net::SocketAddr;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::codec::encode::HeaderSpec;
+    use crate::codec::Version;
+    use crate::judge::Finding;
+
+    /// A probe of a plain HTTP receiver (no PROXY support), fixed.
+    fn fixture() -> Probe {
+        let local: SocketAddr = "127.0.0.1:50000".parse().expect("addr");
+        let peer: SocketAddr = "127.0.0.1:8080".parse().expect("addr");
+        let attempt = |kind, header: Vec<u8>, status, finding| Attempt {
+            kind,
+            local: Some(local),
+            peer: Some(peer),
+            header,
+            connected: true,
+            came: Came::Http {
+                status,
+                reason: if status == 200 { "OK" } else { "Bad Request" }.into(),
+            },
+            accepted: status != 400,
+            finding,
+            elapsed: Duration::from_millis(1),
+        };
+        let v1 = HeaderSpec::tcp(Version::V1, local, peer)
+            .encode()
+            .expect("v1");
+        let v2 = HeaderSpec::tcp(Version::V2, local, peer)
+            .encode()
+            .expect("v2");
+        let v2l = HeaderSpec::local().encode().expect("local");
+        Probe {
+            target: "127.0.0.1:8080".parse().expect("target"),
+            mode: Mode::Http,
+            attempts: vec![
+                attempt(HeaderKind::None, Vec::new(), 200, Finding::Plain),
+                attempt(HeaderKind::V1, v1, 400, Finding::UnexpectedHeader),
+                attempt(HeaderKind::V2, v2, 400, Finding::UnexpectedHeader),
+                attempt(HeaderKind::V2Local, v2l, 400, Finding::FailedHealthCheck),
+            ],
+            class: Class::NoHeader,
+            finding: Finding::UnexpectedHeader,
+            warnings: Vec::new(),
+        }
+    }
+
+    fn style(width: u16, color: bool) -> Style {
+        Style {
+            color,
+            width,
+            unicode: color,
+        }
+    }
+
+    fn strip(s: &str) -> String {
+        let mut out = String::new();
+        let mut esc = false;
+        for c in s.chars() {
+            match (esc, c) {
+                (false, '\u{1b}') => esc = true,
+                (true, 'm') => esc = false,
+                (true, _) => {}
+                (false, c) => out.push(c),
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn human_snapshots() {
+        colored::control::set_override(true);
+        let p = fixture();
+        insta::assert_snapshot!("probe_80_plain", render(&p, style(80, false)));
+        insta::assert_snapshot!("probe_120_plain", render(&p, style(120, false)));
+        insta::assert_snapshot!("probe_80_color", render(&p, style(80, true)));
+        insta::assert_snapshot!("probe_120_color", render(&p, style(120, true)));
+    }
+
+    #[test]
+    fn json_snapshot() {
+        insta::assert_snapshot!("probe_json", json_text(&fixture()));
+    }
+
+    #[test]
+    fn table_lines_align_with_colour_and_fit_the_width() {
+        colored::control::set_override(true);
+        for width in [80u16, 120] {
+            for color in [false, true] {
+                let text = strip(&render(&fixture(), style(width, color)));
+                let rows: Vec<usize> = text
+                    .lines()
+                    .filter(|l| l.starts_with(['+', '|', '┌', '│', '├', '╞', '└']))
+                    .map(|l| unicode_width::UnicodeWidthStr::width(l))
+                    .collect();
+                assert!(rows.len() > 4, "{text}");
+                assert!(rows.iter().all(|w| *w == rows[0]), "{rows:?}\n{text}");
+                assert!(rows[0] <= usize::from(width), "{text}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_seed_failure_is_named_with_its_code() {
+        let text = render(&fixture(), Style::plain());
+        assert!(text.contains("unexpected-header (PP-UNEXPECTED)"), "{text}");
+        let j = json(&fixture());
+        assert_eq!(j["type"], "probe");
+        assert_eq!(j["attempts"][1]["finding"]["code"], "PP-UNEXPECTED");
+        assert_eq!(j["attempts"][1]["header"]["version"], 1);
+        assert_eq!(j["finding"]["name"], "unexpected-header");
+    }
+}
