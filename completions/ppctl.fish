@@ -41,10 +41,10 @@ complete -c ppctl -n "__fish_ppctl_needs_command" -f -a "man" -d 'Write the man 
 complete -c ppctl -n "__fish_ppctl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c ppctl -n "__fish_ppctl_using_subcommand inspect" -s f -l file -d 'Read the bytes from a file (raw, or hex text)' -r -F
 complete -c ppctl -n "__fish_ppctl_using_subcommand inspect" -l sample -d 'Inspect a built-in sample: v1, v2, aws-nlb, health-check, broken, http' -r
-complete -c ppctl -n "__fish_ppctl_using_subcommand inspect" -l encoding -d 'How to read the input; the default guesses hex vs text/raw' -r -f -a "auto\t'Hex if it looks like hex, else escaped text (argument) or raw bytes (file, stdin)'
-hex\t'Hex digits; whitespace, `0x`, `:`, `-` and `\\x` separators are ignored'
-text\t'Text with \\r \\n \\t \\0 \\\\ \\xNN escapes (for an argument)'
-raw\t'The bytes as they are (for a file or stdin)'"
+complete -c ppctl -n "__fish_ppctl_using_subcommand inspect" -l encoding -d 'How to read the input; the default guesses hex vs text/raw' -r -f -a "auto\t'hex if it looks like hex, else escaped text (argument) or raw bytes (file, stdin)'
+hex\t'hex digits; whitespace, `0x`, `:`, `-` and `\\x` separators are ignored'
+text\t'text with \\r \\n \\t \\0 \\\\ \\xNN escapes (for an argument)'
+raw\t'the bytes as they are (for a file or stdin)'"
 complete -c ppctl -n "__fish_ppctl_using_subcommand inspect" -l color -d 'When to use color: auto (a terminal, and NO_COLOR unset), always, never' -r -f -a "auto\t'Color when stdout is a terminal and NO_COLOR is not set'
 always\t''
 never\t''"
@@ -58,14 +58,14 @@ never\t''"
 complete -c ppctl -n "__fish_ppctl_using_subcommand explain" -l json -d 'Print one JSON object (docs/json.md)'
 complete -c ppctl -n "__fish_ppctl_using_subcommand explain" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ppctl -n "__fish_ppctl_using_subcommand probe" -l sni -d 'TLS server name to send (default: the target\'s host)' -r
-complete -c ppctl -n "__fish_ppctl_using_subcommand probe" -l timeout -d 'Seconds to wait for the connect and for each reply' -r
-complete -c ppctl -n "__fish_ppctl_using_subcommand probe" -l expect -d 'Exit 1 unless the endpoint is of this class (for CI)' -r -f -a "requires-v1\t'Takes a v1 header only, and nothing without one'
-requires-v2\t'Takes a v2 header only, and nothing without one'
-requires-v1-or-v2\t'Takes v1 or v2, and nothing without a header'
-no-proxy-protocol\t'Does not parse PROXY headers: answers plain connections, rejects headers'
-optional\t'Takes connections with and without a header: spoofable'
-unreachable\t'No connection could be made'
-inconclusive\t'Connected, but nothing was accepted: the probe could not tell (try --tls or --banner)'"
+complete -c ppctl -n "__fish_ppctl_using_subcommand probe" -l timeout -d 'How long to wait for the connect and for each reply (500ms, 2s, 1m; at most 60s)' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand probe" -l expect -d 'Exit 1 unless the endpoint has this profile (for CI)' -r -f -a "requires-v1\t'takes a v1 header only, nothing without one'
+requires-v2\t'takes a v2 header only, nothing without one'
+requires-v1-or-v2\t'takes v1 or v2, nothing without a header'
+no-header\t'takes connections without a header; a header there is unexpected-header'
+optional\t'takes connections with and without a header (spoofable)'
+unreachable\t'no connection could be made'
+inconclusive\t'connected, but nothing was accepted (try --tls or --banner)'"
 complete -c ppctl -n "__fish_ppctl_using_subcommand probe" -l color -d 'When to use color: auto (a terminal, and NO_COLOR unset), always, never' -r -f -a "auto\t'Color when stdout is a terminal and NO_COLOR is not set'
 always\t''
 never\t''"
@@ -132,14 +132,14 @@ complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l wait-banner -d 'Wai
 complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l corrupt -d 'Break the header on purpose (crc adds a CRC32C TLV if needed)' -r -f -a "signature\t'v1: `PROXZ`; v2: last signature byte 0x0A -> 0x0B'
 version\t'v2: version nibble 1 instead of 2'
 command\t'v2: command nibble 2 (neither LOCAL nor PROXY)'
-family\t'v2: family nibble 4; v1: TCP4 and TCP6 swapped (family/address mismatch)'
+family\t'v2: family nibble 4; v1: TCP4 and TCP6 swapped'
 length-short\t'v2: `len` one byte shorter than the address block needs'
 length-long\t'v2: `len` 16 bytes longer than what is sent (the receiver waits)'
-crc\t'v2: a wrong CRC32C value (the header gets a CRC32C TLV if it has none)'
+crc\t'v2: a wrong CRC32C value (a CRC32C TLV is added if there is none)'
 tlv-overrun\t'v2: a last TLV that declares more bytes than the header holds'
 v1-leading-zero\t'v1: the source port written with a leading zero'
 v1-lf-only\t'v1: the line ends with a bare LF'
-truncate\t'Either: only the first half of the header'"
+truncate\t'either: only the first half of the header'"
 complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l raw -d 'Send these bytes (hex) instead of a header' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l timeout -d 'How long to wait for the reply (and for each further piece of it)' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l connect-timeout -d 'How long to wait for the connection' -r
