@@ -358,7 +358,7 @@ mod tests {
                 let rows: Vec<usize> = text
                     .lines()
                     .filter(|l| l.starts_with(['+', '|', '┌', '│', '├', '╞', '└']))
-                    .map(|l| unicode_width::UnicodeWidthStr::width(l))
+                    .map(unicode_width::UnicodeWidthStr::width)
                     .collect();
                 assert!(rows.len() > 4, "{text}");
                 assert!(rows.iter().all(|w| *w == rows[0]), "{rows:?}\n{text}");
