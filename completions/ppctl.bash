@@ -474,7 +474,7 @@ _ppctl() {
                     return 0
                     ;;
                 --expect)
-                    COMPREPLY=($(compgen -W "requires-v1 requires-v2 requires-v1-or-v2 no-proxy-protocol optional unreachable inconclusive" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "requires-v1 requires-v2 requires-v1-or-v2 no-header optional unreachable inconclusive" -- "${cur}"))
                     return 0
                     ;;
                 --color)

@@ -58,14 +58,14 @@ never\t''"
 complete -c ppctl -n "__fish_ppctl_using_subcommand explain" -l json -d 'Print one JSON object (docs/json.md)'
 complete -c ppctl -n "__fish_ppctl_using_subcommand explain" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ppctl -n "__fish_ppctl_using_subcommand probe" -l sni -d 'TLS server name to send (default: the target\'s host)' -r
-complete -c ppctl -n "__fish_ppctl_using_subcommand probe" -l timeout -d 'Seconds to wait for the connect and for each reply' -r
-complete -c ppctl -n "__fish_ppctl_using_subcommand probe" -l expect -d 'Exit 1 unless the endpoint is of this class (for CI)' -r -f -a "requires-v1\t'Takes a v1 header only, and nothing without one'
-requires-v2\t'Takes a v2 header only, and nothing without one'
-requires-v1-or-v2\t'Takes v1 or v2, and nothing without a header'
-no-proxy-protocol\t'Does not parse PROXY headers: answers plain connections, rejects headers'
-optional\t'Takes connections with and without a header: spoofable'
-unreachable\t'No connection could be made'
-inconclusive\t'Connected, but nothing was accepted: the probe could not tell (try --tls or --banner)'"
+complete -c ppctl -n "__fish_ppctl_using_subcommand probe" -l timeout -d 'How long to wait for the connect and for each reply (500ms, 2s, 1m; at most 60s)' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand probe" -l expect -d 'Exit 1 unless the endpoint has this profile (for CI)' -r -f -a "requires-v1\t'takes a v1 header only, nothing without one'
+requires-v2\t'takes a v2 header only, nothing without one'
+requires-v1-or-v2\t'takes v1 or v2, nothing without a header'
+no-header\t'takes connections without a header; a header there is unexpected-header'
+optional\t'takes connections with and without a header (spoofable)'
+unreachable\t'no connection could be made'
+inconclusive\t'connected, but nothing was accepted (try --tls or --banner)'"
 complete -c ppctl -n "__fish_ppctl_using_subcommand probe" -l color -d 'When to use color: auto (a terminal, and NO_COLOR unset), always, never' -r -f -a "auto\t'Color when stdout is a terminal and NO_COLOR is not set'
 always\t''
 never\t''"

@@ -1,5 +1,6 @@
-//! `ppctl explain`: every message of field-guide.md §4, fed as the log line
-//! the program really writes, and lines captured live from nginx and HAProxy.
+//! `ppctl explain`: every message of the catalogue, fed as the log line the
+//! program really writes, and lines captured live from nginx and HAProxy.
+//! Each is named by the judge's finding (name and PP code) with its fixes.
 
 mod common;
 
@@ -28,8 +29,24 @@ fn explain(input: &[u8]) -> Value {
     serde_json::from_slice(&out.stdout).expect("JSON report")
 }
 
-/// Assert the first line was recognized as `system` with fix `fix`.
-fn check(line: &str, system: &str, fix: &str) -> Value {
+/// The finding names and codes of docs/verdicts.md this file expects.
+const CODES: &[(&str, &str)] = &[
+    ("unexpected-header", "PP-UNEXPECTED"),
+    ("missing-header", "PP-MISSING"),
+    ("invalid-header", "PP-SPLIT"),
+    ("header-rejected", "PP-VERSION"),
+    ("stacked-header", "PP-DOUBLE"),
+    ("spoofable", "PP-SPOOF"),
+    ("untrusted-source", "PP-UNTRUSTED"),
+    ("header-too-large", "PP-TOOLARGE"),
+    ("header-timeout", "PP-SERVER-FIRST"),
+    ("http-error", "PP-HTTP-ERROR"),
+];
+
+/// Assert the first line was recognized as `system`, comes to `finding`
+/// (with its code) and cites `fix` (one of that finding's fixes; `""` for a
+/// finding without fixes).
+fn check(line: &str, system: &str, finding: &str, fix: &str) -> Value {
     let r = explain(line.as_bytes());
     let l = &r["lines"][0];
     assert_eq!(l["recognized"], true, "{line}\n{r:#}");
@@ -38,11 +55,24 @@ fn check(line: &str, system: &str, fix: &str) -> Value {
         "{line}: system {} is not {system}",
         l["system"]
     );
+    assert_eq!(l["finding"]["name"], finding, "{line}\n{l:#}");
+    let code = CODES
+        .iter()
+        .find(|(n, _)| *n == finding)
+        .map(|(_, c)| *c)
+        .unwrap_or_else(|| panic!("no code listed for {finding}"));
+    assert_eq!(l["finding"]["code"], code, "{line}");
     let fixes: Vec<&str> = l["fixes"]
         .as_array()
         .map(|a| a.iter().filter_map(Value::as_str).collect())
         .unwrap_or_default();
-    assert!(fixes.contains(&fix), "{line}: fixes {fixes:?} lack {fix}");
+    if fix.is_empty() {
+        assert!(fixes.is_empty(), "{line}: fixes {fixes:?}");
+    } else {
+        assert!(fixes.contains(&fix), "{line}: fixes {fixes:?} lack {fix}");
+    }
+    assert_eq!(r["type"], "explain");
+    assert_eq!(r["schema"], 2);
     // Every cited fix is spelled out once at the top level.
     for f in &fixes {
         assert!(
@@ -63,6 +93,7 @@ fn nginx_broken_header_with_http_means_a_client_skipped_the_lb() {
     let l = check(
         &format!("{NGINX}broken header: \"GET / HTTP/1.1\" while reading PROXY protocol{CTX}"),
         "nginx",
+        "missing-header",
         "route-through-lb",
     );
     assert_eq!(l["bytes"]["kind"], "http-request");
@@ -77,6 +108,7 @@ fn nginx_broken_header_with_tls_bytes_means_a_tls_client_skipped_the_lb() {
             r#"{NGINX}broken header: "\x16\x03\x01\x02\x00\x01\x00\x01\xFC\x03\x03" while reading PROXY protocol{CTX}"#
         ),
         "nginx",
+        "missing-header",
         "hairpin-ip-mode-proxy",
     );
     assert_eq!(l["bytes"]["kind"], "tls-client-hello");
@@ -88,7 +120,8 @@ fn nginx_broken_header_empty_means_a_health_check() {
     let l = check(
         &format!("{NGINX}broken header: \"\" while reading PROXY protocol{CTX}"),
         "nginx",
-        "health-check-match",
+        "missing-header",
+        "route-through-lb",
     );
     assert_eq!(l["bytes"]["kind"], "empty");
 }
@@ -98,12 +131,14 @@ fn nginx_broken_header_with_binary_and_malformed_header() {
     let l = check(
         &format!(r#"{NGINX}broken header: "\x00\x01\x02\xFF" while reading PROXY protocol{CTX}"#),
         "nginx",
+        "missing-header",
         "route-through-lb",
     );
     assert_eq!(l["bytes"]["kind"], "binary");
     let l = check(
         &format!("{NGINX}broken header: \"PROXY TCP4 1.2.3.4 5.6.7.8 111x 80\" while reading PROXY protocol{CTX}"),
         "nginx",
+        "invalid-header",
         "fix-sender-header",
     );
     assert_eq!(l["bytes"]["kind"], "invalid-header");
@@ -115,32 +150,38 @@ fn nginx_other_messages() {
     check(
         &format!("{NGINX}header is too large while reading PROXY protocol{CTX}"),
         "nginx",
+        "header-too-large",
         "small-header-or-upgrade",
     );
     let l = check(
         &format!("{NGINX}unknown PROXY protocol version: 3 while reading PROXY protocol{CTX}"),
         "nginx",
+        "invalid-header",
         "fix-sender-header",
     );
     assert_eq!(l["fields"]["version"], "3");
     check(
         "2026/11/24 10:00:00 [warn] 1234#1234: protocol options redefined for 0.0.0.0:80 in /etc/nginx/conf.d/b.conf:2",
         "nginx",
-        "nginx-listen-options-agree",
+        "unexpected-header",
+        "nginx-listen-proxy-protocol",
     );
     check(
         "<center><h1>400 Bad Request</h1></center>",
         "nginx",
+        "unexpected-header",
         "nginx-listen-proxy-protocol",
     );
     check(
         "<center>The plain HTTP request was sent to HTTPS port</center>",
         "nginx",
-        "tls-to-plain-port",
+        "http-error",
+        "",
     );
     let l = check(
         r#"10.0.0.9 - - [24/Nov/2026:10:00:00 +0000] "PROXY TCP4 203.0.113.7 10.0.0.5 51234 80" 400 157 "-" "-""#,
         "nginx (access log)",
+        "unexpected-header",
         "nginx-listen-proxy-protocol",
     );
     assert_eq!(l["bytes"]["kind"], "valid-header");
@@ -148,6 +189,7 @@ fn nginx_other_messages() {
     check(
         "2026/11/24 10:00:00 [info] 1234#1234: *9 SSL_do_handshake() failed (SSL: error:0A00010B:SSL routines::wrong version number) while SSL handshaking, client: 10.0.0.9, server: 0.0.0.0:443",
         "nginx",
+        "unexpected-header",
         "nginx-listen-proxy-protocol",
     );
 }
@@ -156,37 +198,44 @@ fn nginx_other_messages() {
 fn haproxy_messages() {
     let prefix =
         "Nov 24 10:00:00 lb haproxy[812]: 10.0.0.7:51234 [24/Nov/2026:10:00:00.123] fe_https/1: ";
-    for (msg, fix) in [
+    for (msg, finding, fix) in [
         (
             "Connection closed while waiting for PROXY protocol header",
-            "health-check-match",
+            "missing-header",
+            "route-through-lb",
         ),
         (
             "Connection error while waiting for PROXY protocol header",
+            "missing-header",
             "route-through-lb",
         ),
         (
             "Timeout while waiting for PROXY protocol header",
+            "header-timeout",
             "aws-nlb-header-on-first-ack",
         ),
         (
             "Truncated PROXY protocol header received",
+            "invalid-header",
             "fix-sender-header",
         ),
         (
             "Received something which does not look like a PROXY protocol header",
+            "missing-header",
             "route-through-lb",
         ),
         (
             "Received an invalid PROXY protocol header",
+            "invalid-header",
             "fix-sender-header",
         ),
         (
             "Received an unhandled protocol in the PROXY protocol header",
+            "invalid-header",
             "fix-sender-header",
         ),
     ] {
-        let l = check(&format!("{prefix}{msg}"), "HAProxy", fix);
+        let l = check(&format!("{prefix}{msg}"), "HAProxy", finding, fix);
         assert_eq!(l["fields"]["client"], "10.0.0.7", "{msg}");
         assert_eq!(l["fields"]["frontend"], "fe_https", "{msg}");
     }
@@ -197,74 +246,101 @@ fn envoy_traefik_and_go() {
     check(
         "listener.0.0.0.0_443.downstream_cx_proxy_proto_error: 17",
         "Envoy",
+        "missing-header",
         "route-through-lb",
     );
     check(
         "proxy_proto.not_found_disallowed: 42",
         "Envoy",
+        "missing-header",
         "enable-at-sender",
     );
     let l = check(
         "proxy_proto.ingress.not_found_allowed: 3",
         "Envoy",
+        "spoofable",
         "require-header-and-allowlist",
     );
     assert_eq!(l["fields"]["count"], "3");
     let l = check(
         r#"time="2026-11-24T10:00:00Z" level=debug msg="IP 10.0.1.23 is not in trusted IPs list, ignoring ProxyProtocol Headers and bypass connection""#,
         "Traefik",
+        "untrusted-source",
         "traefik-trusted-ips",
     );
     assert_eq!(l["fields"]["ip"], "10.0.1.23");
     check(
         "2026/11/24 10:00:00 http: TLS handshake error from 10.0.0.7:51234: tls: first record does not look like a TLS handshake",
         "Go TLS",
-        "parse-header-before-tls",
+        "unexpected-header",
+        "disable-at-sender",
     );
-    for (msg, fix) in [
+    for (msg, finding, fix) in [
         (
             "proxyproto: proxy protocol signature not present",
+            "missing-header",
             "route-through-lb",
         ),
         (
             "proxyproto: upstream connection sent PROXY header but isn't allowed to send one",
-            "go-proxyproto-policy",
+            "untrusted-source",
+            "haproxy-expect-proxy-allowlist",
         ),
         (
             "proxyproto: upstream connection address not trusted for PROXY information",
-            "go-proxyproto-policy",
+            "untrusted-source",
+            "haproxy-expect-proxy-allowlist",
         ),
         (
             "proxyproto: version 1 header must be 107 bytes or less",
+            "invalid-header",
             "fix-sender-header",
         ),
         (
             r"proxyproto: version 1 header is invalid, must end with \r\n",
+            "invalid-header",
             "fix-sender-header",
         ),
         (
             "proxyproto: can't read version 1 header",
+            "invalid-header",
             "fix-sender-header",
         ),
         (
             "proxyproto: unknown proxy protocol version",
+            "invalid-header",
             "fix-sender-header",
         ),
         (
             "proxyproto: unsupported proxy protocol version and command",
+            "invalid-header",
             "fix-sender-header",
         ),
         (
             "proxyproto: unsupported address family and protocol",
+            "invalid-header",
             "fix-sender-header",
         ),
-        ("proxyproto: invalid length", "fix-sender-header"),
-        ("proxyproto: invalid address", "fix-sender-header"),
-        ("proxyproto: invalid port number", "fix-sender-header"),
+        (
+            "proxyproto: invalid length",
+            "invalid-header",
+            "fix-sender-header",
+        ),
+        (
+            "proxyproto: invalid address",
+            "invalid-header",
+            "fix-sender-header",
+        ),
+        (
+            "proxyproto: invalid port number",
+            "invalid-header",
+            "fix-sender-header",
+        ),
     ] {
         check(
             &format!("2026/11/24 10:00:00 accept error: {msg}"),
             "go-proxyproto",
+            finding,
             fix,
         );
     }
@@ -275,41 +351,49 @@ fn tls_stacks_curl_and_haraka() {
     check(
         "140234:error:1408F10B:SSL routines:ssl3_get_record:wrong version number:../ssl/record/ssl3_record.c:331:",
         "OpenSSL",
-        "parse-header-before-tls",
+        "unexpected-header",
+        "nginx-listen-proxy-protocol",
     );
     check(
         "SSL_accept error: error:0A00010B:SSL routines::wrong version number",
         "OpenSSL",
-        "parse-header-before-tls",
+        "unexpected-header",
+        "disable-at-sender",
     );
     check(
         "curl: (52) Empty reply from server",
         "curl",
+        "missing-header",
         "client-send-header",
     );
     check(
         "curl: (35) error:1404B42E:SSL routines:ST_CONNECT:tlsv1 alert protocol version",
         "curl",
+        "unexpected-header",
         "ingress-nginx-use-proxy-protocol",
     );
     check(
         "curl: (35) OpenSSL SSL_connect: SSL_ERROR_SYSCALL in connection to example.com:443",
         "curl",
+        "missing-header",
         "client-send-header",
     );
     check(
         "curl: (56) Recv failure: Connection reset by peer",
         "curl",
+        "missing-header",
         "client-send-header",
     );
     check(
         "agent: http request failed 'http://127.0.0.1:80': Get http://127.0.0.1:80: EOF",
         "Go HTTP client",
+        "missing-header",
         "client-send-header",
     );
     check(
         "[INFO] [-] [core] 421 PROXY timed out",
         "Haraka",
+        "header-timeout",
         "aws-nlb-header-on-first-ack",
     );
 }
@@ -339,12 +423,60 @@ fn mixed_log_counts_lines_and_renders_fixes_once() {
     );
     let out = ppctl()
         .args(["explain", "--color", "never"])
-        .write_stdin(log)
+        .write_stdin(log.clone())
         .assert()
         .code(0);
     let text = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
     assert!(text.contains("2 of 3 line(s) recognized"), "{text}");
     assert_eq!(text.matches("[route-through-lb]").count(), 1, "{text}");
+    assert_eq!(
+        text.matches("missing-header (PP-MISSING)").count(),
+        3,
+        "one per record and one in the table: {text}"
+    );
+    assert!(
+        !text.contains("(F") && !text.contains("field-guide"),
+        "{text}"
+    );
+    let r = explain(log.as_bytes());
+    assert_eq!(r["findings"][0]["finding"]["code"], "PP-MISSING", "{r:#}");
+    assert_eq!(
+        r["findings"][0]["lines"],
+        serde_json::json!([1, 4]),
+        "{r:#}"
+    );
+}
+
+#[test]
+fn help_ends_with_examples_and_exit_codes() {
+    let out = ppctl().args(["explain", "--help"]).output().expect("run");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let examples = text.find("Examples:").expect("examples");
+    let codes = text.find("Exit codes:").expect("exit codes");
+    assert!(examples < codes, "{text}");
+}
+
+#[test]
+fn no_output_cites_documents_that_do_not_ship() {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/peer-messages.txt"
+    ))
+    .expect("tests/data/peer-messages.txt");
+    for json in [false, true] {
+        let mut cmd = ppctl();
+        cmd.args(["explain", "-", "--color", "never"]);
+        if json {
+            cmd.arg("--json");
+        }
+        let out = cmd.write_stdin(text.clone()).output().expect("run");
+        let shown = String::from_utf8_lossy(&out.stdout);
+        assert!(!shown.contains("field-guide"), "{shown}");
+        for n in 1..=20 {
+            assert!(!shown.contains(&format!("(F{n}")), "(F{n} in {shown}");
+            assert!(!shown.contains(&format!("/F{n}")), "/F{n} in {shown}");
+        }
+    }
 }
 
 fn send(port: u16, bytes: &[u8]) {
@@ -381,6 +513,10 @@ fn live_nginx_lines_are_recognized() {
         .unwrap_or_default();
     assert!(kinds.contains(&"tls-client-hello"), "{kinds:?}\n{log}");
     assert!(kinds.contains(&"http-request"), "{kinds:?}\n{log}");
+    assert_eq!(
+        r["findings"][0]["finding"]["name"], "missing-header",
+        "{r:#}"
+    );
 
     let port = free_port();
     let ps = port.to_string();
@@ -392,6 +528,12 @@ fn live_nginx_lines_are_recognized() {
     let access = plain.wait_access_log("PROXY TCP4");
     let r = explain(access.as_bytes());
     assert_eq!(r["lines"][0]["pattern"], "nginx-access-log-400", "{access}");
+    // The seed failure, as every command names it.
+    assert_eq!(
+        r["lines"][0]["finding"]["name"], "unexpected-header",
+        "{r:#}"
+    );
+    assert_eq!(r["lines"][0]["finding"]["code"], "PP-UNEXPECTED", "{r:#}");
 }
 
 #[test]
@@ -410,6 +552,7 @@ fn live_haproxy_line_is_recognized() {
         .unwrap_or_else(|| panic!("HAProxy logged no PROXY error:\n{log}\n{}", h.stderr()));
     let r = explain(line.as_bytes());
     assert_eq!(r["lines"][0]["pattern"], "haproxy-not-a-header", "{line}");
+    assert_eq!(r["lines"][0]["finding"]["code"], "PP-MISSING", "{r:#}");
 }
 
 /// Every message the peers helper captured from real nginx and HAProxy

@@ -10,7 +10,7 @@ use serde_json::Value;
 /// Run `ppctl probe --json` and return (exit code, report).
 fn probe(target: &str, extra: &[&str]) -> (i32, Value) {
     let out = ppctl()
-        .args(["probe", target, "--json", "--timeout", "2"])
+        .args(["probe", target, "--json", "--timeout", "2s"])
         .args(extra)
         .output()
         .expect("run ppctl probe");
@@ -27,7 +27,7 @@ fn probe(target: &str, extra: &[&str]) -> (i32, Value) {
 fn accepted(report: &Value, header: &str) -> bool {
     report["attempts"]
         .as_array()
-        .and_then(|a| a.iter().find(|x| x["header"] == header))
+        .and_then(|a| a.iter().find(|x| x["kind"] == header))
         .map(|x| x["accepted"] == true)
         .unwrap_or(false)
 }
@@ -53,6 +53,9 @@ fn haproxy_accept_proxy_requires_v1_or_v2() {
     // HAProxy resets a connection that carries no header.
     let none = &r["attempts"][0];
     assert_eq!(none["outcome"], "reset", "{none:#}");
+    assert_eq!(none["finding"]["name"], "missing-header", "{none:#}");
+    // The profile leads to what a sender without a header meets.
+    assert_eq!(r["finding"]["code"], "PP-MISSING", "{r:#}");
 }
 
 #[test]
@@ -76,15 +79,33 @@ fn nginx_proxy_protocol_listener_requires_v1_or_v2() {
 }
 
 #[test]
-fn plain_nginx_has_no_proxy_protocol() {
+fn plain_nginx_takes_no_header() {
     if !peers::require(Peer::Nginx) {
         return;
     }
     let port = free_port().to_string();
     let _n = Nginx::start("plain_http", &[("PORT", &port)]);
     let (code, r) = probe(&format!("127.0.0.1:{port}"), &[]);
-    assert_eq!(r["class"], "no-proxy-protocol", "{r:#}");
+    assert_eq!(r["type"], "probe", "{r:#}");
+    assert_eq!(r["schema"], 2, "{r:#}");
+    assert_eq!(r["class"], "no-header", "{r:#}");
     assert_eq!(code, 0);
+    // The seed failure, named as every command names it: the v1 attempt
+    // and the profile's finding.
+    let v1 = &r["attempts"][1];
+    assert_eq!(v1["kind"], "v1", "{v1:#}");
+    assert_eq!(v1["finding"]["name"], "unexpected-header", "{v1:#}");
+    assert_eq!(v1["finding"]["code"], "PP-UNEXPECTED", "{v1:#}");
+    assert_eq!(v1["finding"]["severity"], "problem", "{v1:#}");
+    assert_eq!(r["finding"]["name"], "unexpected-header", "{r:#}");
+    assert_eq!(r["finding"]["code"], "PP-UNEXPECTED", "{r:#}");
+    assert_eq!(r["fixes"][0]["id"], "ingress-nginx-use-proxy-protocol");
+    // The header sent, as an object of the inspect schema.
+    assert_eq!(v1["header"]["verdict"], "valid", "{v1:#}");
+    assert_eq!(v1["header"]["version"], 1, "{v1:#}");
+    assert_eq!(v1["header"]["source"]["address"], "127.0.0.1", "{v1:#}");
+    assert!(r["attempts"][0]["header"].is_null(), "{r:#}");
+    assert_eq!(r["attempts"][0]["finding"]["name"], "plain", "{r:#}");
     // The tell-tale 400 to a header on a plain listener.
     assert!(
         r["attempts"][1]["reply"]
@@ -103,6 +124,8 @@ fn closed_port_is_unreachable() {
     let port = free_port();
     let (code, r) = probe(&format!("127.0.0.1:{port}"), &["--expect", "unreachable"]);
     assert_eq!(r["class"], "unreachable", "{r:#}");
+    assert_eq!(r["finding"]["name"], "no-receiver", "{r:#}");
+    assert_eq!(r["finding"]["code"], "PP-REFUSED", "{r:#}");
     assert_eq!(code, 0);
     let (code, _) = probe(&format!("127.0.0.1:{port}"), &[]);
     assert_eq!(code, 1, "unreachable without --expect is a failed check");
@@ -115,8 +138,60 @@ fn human_view_shows_evidence_and_verdict() {
         .args(["probe", &format!("127.0.0.1:{port}"), "--color", "never"])
         .assert()
         .code(1)
-        .stdout(predicates::str::contains("verdict unreachable"))
+        .stdout(predicates::str::contains("profile unreachable"))
+        .stdout(predicates::str::contains("no-receiver (PP-REFUSED)"))
         .stdout(predicates::str::contains("connection refused"));
+}
+
+#[test]
+fn human_view_fits_80_columns_in_its_table() {
+    let port = free_port();
+    let out = ppctl()
+        .env("COLUMNS", "80")
+        .args(["probe", &format!("127.0.0.1:{port}"), "--color", "never"])
+        .output()
+        .expect("run");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let table: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with('+') || l.starts_with('|'))
+        .collect();
+    assert!(table.len() > 4, "{text}");
+    for line in &table {
+        assert!(line.chars().count() <= 80, "{line:?}");
+    }
+    assert!(
+        !text.contains("field-guide") && !text.contains("(F1)"),
+        "{text}"
+    );
+}
+
+#[test]
+fn timeout_takes_a_duration() {
+    let port = free_port();
+    for t in ["2s", "500ms", "1.5", "1"] {
+        ppctl()
+            .args(["probe", &format!("127.0.0.1:{port}"), "--timeout", t])
+            .assert()
+            .code(1);
+    }
+    for t in ["0", "0s", "2m", "soon"] {
+        ppctl()
+            .args(["probe", &format!("127.0.0.1:{port}"), "--timeout", t])
+            .assert()
+            .code(2);
+    }
+}
+
+#[test]
+fn help_ends_with_examples_and_exit_codes() {
+    let out = ppctl().args(["probe", "--help"]).output().expect("run");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let examples = text.find("Examples:").expect("examples");
+    let codes = text.find("Exit codes:").expect("exit codes");
+    assert!(examples < codes, "{text}");
+    assert!(text.contains("no-header") && !text.contains("no-proxy-protocol"));
+    assert!(text.contains("[default: 2s]"), "{text}");
 }
 
 #[test]
@@ -170,6 +245,8 @@ fn ppctl_listen_auto_is_optional_and_flagged_spoofable() {
     assert_eq!(r["class"], "optional", "{r:#}");
     assert_eq!(code, 0);
     assert_eq!(r["spoofable"], true);
+    assert_eq!(r["finding"]["name"], "spoofable", "{r:#}");
+    assert_eq!(r["finding"]["code"], "PP-SPOOF", "{r:#}");
     assert!(
         r["warnings"].as_array().is_some_and(|w| w
             .iter()
@@ -180,7 +257,7 @@ fn ppctl_listen_auto_is_optional_and_flagged_spoofable() {
         .args(["probe", &target, "--color", "never"])
         .assert()
         .code(0)
-        .stdout(predicates::str::contains("spoofable"));
+        .stdout(predicates::str::contains("spoofable (PP-SPOOF)"));
 }
 
 #[test]
@@ -188,7 +265,13 @@ fn ppctl_listen_require_and_off() {
     let (_l, target) = listen("require");
     assert_eq!(probe(&target, &[]).1["class"], "requires-v1-or-v2");
     let (_l, target) = listen("off");
-    assert_eq!(probe(&target, &[]).1["class"], "no-proxy-protocol");
+    let r = probe(&target, &[]).1;
+    assert_eq!(r["class"], "no-header", "{r:#}");
+    assert_eq!(
+        r["attempts"][1]["finding"]["code"], "PP-UNEXPECTED",
+        "{r:#}"
+    );
+    assert_eq!(r["finding"]["code"], "PP-UNEXPECTED", "{r:#}");
 }
 
 /// A self-signed certificate and key made with the openssl CLI, in a temp
@@ -254,12 +337,14 @@ fn tls_probe_through_nginx_ssl_listeners() {
         &[("PORT", &port), ("CERT", &cert), ("KEY", &key)],
     );
     let (_, r) = probe(&format!("localhost:{port}"), &["--tls"]);
-    assert_eq!(r["class"], "no-proxy-protocol", "{r:#}");
+    assert_eq!(r["class"], "no-header", "{r:#}");
     assert_eq!(r["attempts"][0]["outcome"], "tls-handshake-ok", "{r:#}");
+    assert_eq!(r["attempts"][0]["finding"]["name"], "plain", "{r:#}");
     // In HTTP mode the same port answers 400 to everything: inconclusive,
     // with a hint to use --tls.
     let (_, r) = probe(&format!("127.0.0.1:{port}"), &[]);
     assert_eq!(r["class"], "inconclusive", "{r:#}");
+    assert_eq!(r["finding"]["code"], "PP-PROBE-BLIND", "{r:#}");
     assert!(r["warnings"].to_string().contains("--tls"), "{r:#}");
 }
 
@@ -289,10 +374,16 @@ fn banner_mode_finds_a_server_first_receiver_that_requires_v1() {
     let addr = banner_server(4);
     let (code, r) = probe(
         &addr,
-        &["--banner", "--timeout", "0.5", "--expect", "requires-v1"],
+        &["--banner", "--timeout", "500ms", "--expect", "requires-v1"],
     );
     assert_eq!(r["class"], "requires-v1", "{r:#}");
     assert_eq!(code, 0);
+    assert_eq!(r["attempts"][1]["finding"]["name"], "proxied", "{r:#}");
+    assert_eq!(
+        r["attempts"][2]["finding"]["name"], "header-rejected",
+        "{r:#}"
+    );
+    assert_eq!(r["finding"]["code"], "PP-VERSION", "{r:#}");
     assert!(
         r["attempts"][1]["reply"]
             .as_str()

@@ -5,34 +5,45 @@ use std::path::PathBuf;
 
 use crate::diagnose::explain;
 use crate::error::{Error, ExitCode, Result};
-use crate::report::Style;
+use crate::report::{self, Style};
 
 #[derive(Debug, clap::Args)]
+#[command(after_help = "\
+Each recognized line is named by a finding of docs/verdicts.md (for example
+missing-header (PP-MISSING) for nginx's `broken header: \"GET / HTTP/1.1\"`),
+with its fixes.
+
+Examples:
+  ppctl explain 'broken header: \"GET / HTTP/1.1\" while reading PROXY protocol'
+  ppctl explain --file /var/log/nginx/error.log
+  kubectl logs deploy/ingress-nginx-controller | ppctl explain -
+  journalctl -u haproxy | ppctl explain - --json | jq '.findings'
+
+Exit codes: 0 at least one line recognized; 1 no line recognized; 2 usage or
+I/O error.")]
 pub struct ExplainArgs {
     /// The log line(s) or error message to explain. `-` (or nothing, when
     /// stdin is not a terminal) reads them from stdin.
-    pub text: Option<String>,
+    pub(crate) text: Option<String>,
     /// Read the lines from a file (a log file).
     #[arg(long, short, conflicts_with = "text")]
-    pub file: Option<PathBuf>,
+    pub(crate) file: Option<PathBuf>,
     /// Print one JSON object (docs/json.md).
     #[arg(long)]
-    pub json: bool,
+    pub(crate) json: bool,
 }
 
 /// Exit 0 when at least one line was recognized, 1 when none was.
 pub fn run(args: &ExplainArgs, style: Style) -> Result<ExitCode> {
     let input = read_input(args)?;
-    let report = explain::explain(&input);
+    let result = explain::explain(&input);
     let text = if args.json {
-        let mut s = serde_json::to_string_pretty(&report).map_err(|e| Error::Other(e.into()))?;
-        s.push('\n');
-        s
+        report::explain::json_text(&result)
     } else {
-        explain::render_human(&report, style)
+        report::explain::render(&result, style)
     };
     super::print(&text)?;
-    Ok(ExitCode::check(report.any_recognized()))
+    Ok(ExitCode::check(result.recognized() > 0))
 }
 
 fn read_input(args: &ExplainArgs) -> Result<Vec<u8>> {

@@ -1,49 +1,83 @@
 //! `ppctl probe HOST:PORT`: what does this endpoint expect?
 
+use std::fmt;
 use std::time::Duration;
 
-use crate::diagnose::probe::{self, Class, Mode};
+use crate::cli::{parse_duration, Choice};
+use crate::diagnose::probe::{self, Class, Mode, DEFAULT_TIMEOUT, MAX_TIMEOUT};
 use crate::error::{Error, ExitCode, Result};
 use crate::net::{self, Target};
-use crate::report::Style;
+use crate::report::{self, Style};
 
 #[derive(Debug, clap::Args)]
-#[command(
-    after_help = "Exit codes: 0 the probe ran (and matched --expect); 1 --expect not met, \
-or the endpoint is unreachable; 2 usage or I/O error."
-)]
+#[command(after_help = "\
+--expect takes a profile (the JSON `class`), not a finding: each attempt gets
+its own finding, and the profile the one it leads to (no-header leads to
+unexpected-header, optional to spoofable; see docs/verdicts.md).
+
+Examples:
+  ppctl probe ingress.internal:80
+  ppctl probe ingress.internal:443 --tls --expect requires-v1-or-v2
+  ppctl probe smtp.internal:25 --banner --timeout 5s
+  ppctl probe 10.0.0.5:8080 --json | jq -r .finding.name
+
+Exit codes: 0 the probe ran (and the profile matched --expect); 1 --expect not
+met, or without --expect the endpoint is unreachable; 2 usage or I/O error.")]
 pub struct ProbeArgs {
     /// The endpoint: HOST:PORT, [IPv6]:PORT or NAME:PORT.
-    pub target: String,
+    pub(crate) target: String,
     /// Send a TLS ClientHello after the header instead of an HTTP request
     /// (the certificate is never verified).
     #[arg(long, conflicts_with = "banner")]
-    pub tls: bool,
+    pub(crate) tls: bool,
     /// Send nothing after the header: wait for a server-speaks-first
     /// protocol's banner (SMTP, SSH, FTP, ...).
     #[arg(long)]
-    pub banner: bool,
+    pub(crate) banner: bool,
     /// TLS server name to send (default: the target's host).
     #[arg(long, requires = "tls")]
-    pub sni: Option<String>,
-    /// Seconds to wait for the connect and for each reply.
-    #[arg(long, default_value_t = 2.0, value_parser = parse_timeout, overrides_with = "timeout")]
-    pub timeout: f64,
-    /// Exit 1 unless the endpoint is of this class (for CI).
-    #[arg(long, value_enum)]
-    pub expect: Option<Class>,
+    pub(crate) sni: Option<String>,
+    /// How long to wait for the connect and for each reply (500ms, 2s, 1m;
+    /// at most 60s).
+    #[arg(
+        long,
+        value_name = "DURATION",
+        default_value_t = Wait(DEFAULT_TIMEOUT),
+        value_parser = parse_wait,
+        overrides_with = "timeout"
+    )]
+    pub(crate) timeout: Wait,
+    /// Exit 1 unless the endpoint has this profile (for CI).
+    #[arg(long, value_name = "CLASS", value_parser = Choice::new(&Class::ALL, Class::name, Class::describe))]
+    pub(crate) expect: Option<Class>,
     /// Print one JSON object (docs/json.md).
     #[arg(long)]
-    pub json: bool,
+    pub(crate) json: bool,
 }
 
-fn parse_timeout(s: &str) -> std::result::Result<f64, String> {
-    match s.parse::<f64>() {
-        Ok(v) if v > 0.0 && v <= 60.0 => Ok(v),
-        _ => Err(format!(
-            "{s:?} is not a number of seconds between 0 and 60 (e.g. 2 or 0.5)"
-        )),
+/// A `--timeout` value; shown in `--help` as the engine's default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Wait(Duration);
+
+impl fmt::Display for Wait {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.subsec_nanos() == 0 {
+            write!(f, "{}s", self.0.as_secs())
+        } else {
+            write!(f, "{}ms", self.0.as_millis())
+        }
     }
+}
+
+fn parse_wait(s: &str) -> std::result::Result<Wait, String> {
+    let d = parse_duration(s)?;
+    if d.is_zero() || d > MAX_TIMEOUT {
+        return Err(format!(
+            "'{s}' is not a usable timeout: give more than 0 and at most {} (e.g. 500ms or 2s)",
+            Wait(MAX_TIMEOUT)
+        ));
+    }
+    Ok(Wait(d))
 }
 
 pub fn run(args: &ProbeArgs, style: Style) -> Result<ExitCode> {
@@ -60,14 +94,10 @@ pub fn run(args: &ProbeArgs, style: Style) -> Result<ExitCode> {
     };
     let opts = probe::Options {
         mode,
-        timeout: Duration::from_secs_f64(args.timeout),
+        timeout: args.timeout.0,
         sni: args.sni.clone(),
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::io("starting the async runtime", e))?;
-    let report = runtime.block_on(async {
+    let result = net::runtime()?.block_on(async {
         let addrs = target
             .resolve()
             .await
@@ -75,24 +105,38 @@ pub fn run(args: &ProbeArgs, style: Style) -> Result<ExitCode> {
         Ok::<_, Error>(probe::probe(&target, &addrs, &opts).await)
     })?;
     let text = if args.json {
-        let mut s = serde_json::to_string_pretty(&report).map_err(|e| Error::Other(e.into()))?;
-        s.push('\n');
-        s
+        report::probe::json_text(&result)
     } else {
-        probe::render_human(&report, style)
+        report::probe::render(&result, style)
     };
     super::print(&text)?;
     Ok(match args.expect {
         Some(expected) => {
-            if expected != report.class {
+            if expected != result.class {
                 eprintln!(
                     "ppctl: expected {}, found {}",
-                    expected.code(),
-                    report.class.code()
+                    expected.name(),
+                    result.class.name()
                 );
             }
-            ExitCode::check(expected == report.class)
+            ExitCode::check(expected == result.class)
         }
-        None => ExitCode::check(report.class != Class::Unreachable),
+        None => ExitCode::check(result.class != Class::Unreachable),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timeouts_take_durations() {
+        assert_eq!(parse_wait("2s"), Ok(Wait(Duration::from_secs(2))));
+        assert_eq!(parse_wait("500ms"), Ok(Wait(Duration::from_millis(500))));
+        assert_eq!(parse_wait("1.5"), Ok(Wait(Duration::from_millis(1500))));
+        assert!(parse_wait("0").is_err());
+        assert!(parse_wait("2m").is_err());
+        assert_eq!(Wait(DEFAULT_TIMEOUT).to_string(), "2s");
+        assert_eq!(Wait(Duration::from_millis(1500)).to_string(), "1500ms");
+    }
 }

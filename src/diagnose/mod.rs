@@ -1,8 +1,8 @@
-//! Diagnosis: what an endpoint expects (`probe`), what a log line means
-//! (`explain`), and the one table of fixes they share.
+//! Diagnosis: what an endpoint expects (`probe`) and what a log line means
+//! (`explain`). Both come to the judge's findings; rendering is in
+//! `report::probe` and `report::explain`.
 
-pub mod catalogue;
-pub mod explain;
-pub use crate::judge::fixes;
-pub mod probe;
+pub(crate) mod catalogue;
+pub(crate) mod explain;
+pub(crate) mod probe;
 mod probe_tls;

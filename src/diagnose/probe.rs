@@ -6,126 +6,106 @@
 //! does not parse headers answers `400` (HTTP), fails the TLS handshake or
 //! complains after its banner when it gets one; one that takes both is
 //! "optional", which lets any client forge its source address.
+//!
+//! Each attempt is judged by [`judge::exchange`] like any other exchange;
+//! the endpoint's [`Class`] is a profile drawn from which attempts were
+//! accepted, and [`Probe::finding`] is the finding that profile leads to
+//! (`no-header` → `unexpected-header`, `optional` → `spoofable`, ...).
+//! Rendering is in `report::probe`.
 
-use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use comfy_table::{presets::UTF8_FULL_CONDENSED, ContentArrangement, Table};
-use serde::Serialize;
-
-use super::fixes::{self, Fix};
-use super::probe_tls::{self, TlsEnd};
+pub(crate) use super::probe_tls::TlsEnd;
+use super::probe_tls::{self, TlsRun};
 use crate::codec::encode::HeaderSpec;
 use crate::codec::Version;
+use crate::judge::{self, Answer, Ending, Exchange, Finding, Sent};
 use crate::net::{self, End, Message, Reply, Target};
-use crate::report::json::SCHEMA;
-use crate::report::Style;
 use crate::sniff::{self, Sniffed};
 
-/// What the receiver turned out to be.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
-#[serde(rename_all = "kebab-case")]
-pub enum Class {
+/// The wait for the connect and for each reply when `--timeout` is not given.
+pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
+/// The longest `--timeout` taken: four attempts, each up to three waits.
+pub(crate) const MAX_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The endpoint's profile: which headers it takes. Not a failure in
+/// itself; [`Probe::finding`] says what it leads to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Class {
     /// Takes a v1 header only, and nothing without one.
     RequiresV1,
     /// Takes a v2 header only, and nothing without one.
     RequiresV2,
     /// Takes v1 or v2, and nothing without a header.
     RequiresV1OrV2,
-    /// Does not parse PROXY headers: answers plain connections, rejects headers.
-    NoProxyProtocol,
+    /// Takes connections without a header; a header is read as data.
+    NoHeader,
     /// Takes connections with and without a header: spoofable.
     Optional,
     /// No connection could be made.
     Unreachable,
-    /// Connected, but nothing was accepted: the probe could not tell
-    /// (try --tls or --banner).
+    /// Connected, but nothing was accepted: the probe could not tell.
     Inconclusive,
 }
 
 impl Class {
-    pub fn code(self) -> &'static str {
+    /// Every class, in `--expect` order.
+    pub(crate) const ALL: [Class; 7] = [
+        Class::RequiresV1,
+        Class::RequiresV2,
+        Class::RequiresV1OrV2,
+        Class::NoHeader,
+        Class::Optional,
+        Class::Unreachable,
+        Class::Inconclusive,
+    ];
+
+    /// The kebab-case name (`--expect` values, JSON `class`).
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Class::RequiresV1 => "requires-v1",
             Class::RequiresV2 => "requires-v2",
             Class::RequiresV1OrV2 => "requires-v1-or-v2",
-            Class::NoProxyProtocol => "no-proxy-protocol",
+            Class::NoHeader => "no-header",
             Class::Optional => "optional",
             Class::Unreachable => "unreachable",
             Class::Inconclusive => "inconclusive",
         }
     }
-}
 
-/// One verdict's wording and fixes: data, looked up by class.
-struct Advice {
-    class: Class,
-    summary: &'static str,
-    fixes: &'static [&'static str],
-}
+    /// A few words, for the `--expect` value list.
+    pub(crate) fn describe(self) -> &'static str {
+        match self {
+            Class::RequiresV1 => "takes a v1 header only, nothing without one",
+            Class::RequiresV2 => "takes a v2 header only, nothing without one",
+            Class::RequiresV1OrV2 => "takes v1 or v2, nothing without a header",
+            Class::NoHeader => {
+                "takes connections without a header; a header there is unexpected-header"
+            }
+            Class::Optional => "takes connections with and without a header (spoofable)",
+            Class::Unreachable => "no connection could be made",
+            Class::Inconclusive => "connected, but nothing was accepted (try --tls or --banner)",
+        }
+    }
 
-static ADVICE: &[Advice] = &[
-    Advice {
-        class: Class::RequiresV1,
-        summary: "requires a v1 PROXY header: the sender must send v1 (send-proxy, PROXY_V1); v2-only senders such as AWS NLB will be rejected",
-        fixes: &["match-version", "haproxy-send-proxy", "gcp-proxy-header", "client-send-header"],
-    },
-    Advice {
-        class: Class::RequiresV2,
-        summary: "requires a v2 PROXY header: the sender must send v2 (send-proxy-v2, AWS NLB proxy_protocol_v2); v1 senders and direct clients will be rejected",
-        fixes: &["match-version", "haproxy-send-proxy", "aws-nlb-proxy-protocol-v2"],
-    },
-    Advice {
-        class: Class::RequiresV1OrV2,
-        summary: "requires a PROXY header (v1 or v2): every sender must add one, including health checks and in-cluster callers",
-        fixes: &["enable-at-sender", "health-check-match", "hairpin-ip-mode-proxy", "client-send-header"],
-    },
-    Advice {
-        class: Class::NoProxyProtocol,
-        summary: "does not read PROXY headers: a load balancer that sends one will break it; enable parsing on this receiver together with the sender, or turn the sender's option off",
-        fixes: &[
-            "nginx-listen-proxy-protocol",
-            "ingress-nginx-use-proxy-protocol",
-            "haproxy-accept-proxy",
-            "disable-at-sender",
-            "external-traffic-policy-local",
-        ],
-    },
-    Advice {
-        class: Class::Optional,
-        summary: "accepts connections with and without a header: any client that reaches it can forge its source address (spoofable)",
-        fixes: &[
-            "require-header-and-allowlist",
-            "haproxy-expect-proxy-allowlist",
-            "traefik-trusted-ips",
-            "go-proxyproto-policy",
-        ],
-    },
-    Advice {
-        class: Class::Unreachable,
-        summary: "no connection could be made: check the address, the port and firewalls",
-        fixes: &[],
-    },
-    Advice {
-        class: Class::Inconclusive,
-        summary: "connected, but no attempt was accepted: the endpoint may speak TLS (--tls) or speak first (--banner), or reject this request for other reasons",
-        fixes: &[],
-    },
-];
-
-fn advice(class: Class) -> &'static Advice {
-    // ADVICE has one entry per class (unit-tested); Inconclusive is last.
-    ADVICE
-        .iter()
-        .find(|a| a.class == class)
-        .unwrap_or(&ADVICE[ADVICE.len() - 1])
+    /// One sentence: what the profile means for the senders in front of it.
+    pub(crate) fn summary(self) -> &'static str {
+        match self {
+            Class::RequiresV1 => "requires a v1 PROXY header: the sender must send v1 (send-proxy, PROXY_V1); v2-only senders such as AWS NLB will be rejected",
+            Class::RequiresV2 => "requires a v2 PROXY header: the sender must send v2 (send-proxy-v2, AWS NLB proxy_protocol_v2); v1 senders and direct clients will be rejected",
+            Class::RequiresV1OrV2 => "requires a PROXY header (v1 or v2): every sender must add one, including health checks and in-cluster callers",
+            Class::NoHeader => "takes connections without a header and reads a PROXY header as data: a load balancer that sends one breaks it",
+            Class::Optional => "accepts connections with and without a header: any client that reaches it can forge its source address",
+            Class::Unreachable => "no connection could be made: check the address, the port and firewalls",
+            Class::Inconclusive => "connected, but no attempt was accepted: the endpoint may speak TLS (--tls) or speak first (--banner), or reject this request for other reasons",
+        }
+    }
 }
 
 /// What each connection carries after the header.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
-#[serde(rename_all = "kebab-case")]
-pub enum Mode {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mode {
     /// An HTTP/1.1 request.
     Http,
     /// A TLS ClientHello (then an HTTP request inside TLS).
@@ -134,9 +114,19 @@ pub enum Mode {
     Banner,
 }
 
+impl Mode {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Mode::Http => "http",
+            Mode::Tls => "tls",
+            Mode::Banner => "banner",
+        }
+    }
+}
+
 /// The header an attempt sends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum HeaderKind {
+pub(crate) enum HeaderKind {
     None,
     V1,
     V2,
@@ -144,14 +134,14 @@ pub enum HeaderKind {
 }
 
 impl HeaderKind {
-    pub const ALL: [HeaderKind; 4] = [
+    pub(crate) const ALL: [HeaderKind; 4] = [
         HeaderKind::None,
         HeaderKind::V1,
         HeaderKind::V2,
         HeaderKind::V2Local,
     ];
 
-    pub fn code(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             HeaderKind::None => "none",
             HeaderKind::V1 => "v1",
@@ -172,23 +162,20 @@ impl HeaderKind {
         spec.encode().unwrap_or_default()
     }
 
-    fn describe(self, local: Option<SocketAddr>, peer: Option<SocketAddr>) -> String {
-        let tuple = match (local, peer) {
-            (Some(l), Some(p)) => format!(" {l} -> {p}"),
-            _ => String::new(),
-        };
+    /// What the client put first on the wire, in the judge's terms.
+    fn sent(self, payload: bool) -> Sent {
         match self {
-            HeaderKind::None => "no header".into(),
-            HeaderKind::V1 => format!("v1 PROXY{tuple}"),
-            HeaderKind::V2 => format!("v2 PROXY{tuple}"),
-            HeaderKind::V2Local => "v2 LOCAL (health-check form)".into(),
+            HeaderKind::None if payload => Sent::NoHeader,
+            HeaderKind::None => Sent::Nothing,
+            HeaderKind::V1 | HeaderKind::V2 => Sent::Header { payload },
+            HeaderKind::V2Local => Sent::Local { payload },
         }
     }
 }
 
 /// How to probe.
 #[derive(Debug, Clone)]
-pub struct Options {
+pub(crate) struct Options {
     pub mode: Mode,
     /// Bound on the connect and on each wait for a reply.
     pub timeout: Duration,
@@ -196,47 +183,90 @@ pub struct Options {
     pub sni: Option<String>,
 }
 
+/// What came back to one attempt, as far as deciding needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Came {
+    /// No connection: `end` is `Refused`, `ConnectTimeout` or `Error`.
+    NoConnection { end: End, error: Option<String> },
+    /// HTTP mode: an HTTP status line.
+    Http { status: u16, reason: String },
+    /// HTTP mode: bytes that are not HTTP (their start), then `end`.
+    NotHttp { first: Vec<u8>, end: End },
+    /// Not a byte before `end` (closed, reset, or the timeout).
+    Nothing { end: End, error: Option<String> },
+    /// Banner mode: the server spoke (its first bytes). `unprompted`: it
+    /// spoke before the header was sent, so it does not wait for one.
+    Banner { first: Vec<u8>, unprompted: bool },
+    /// TLS mode: how the handshake went, and the start of what the server
+    /// sent on the wire (a plain-text answer when it does not speak TLS).
+    Tls { end: TlsEnd, clear: Vec<u8> },
+    /// The attempt could not run.
+    Failed(String),
+}
+
 /// One attempt and what came back.
-#[derive(Debug, Clone, Serialize)]
-pub struct Attempt {
-    /// none, v1, v2 or v2-local.
-    pub header: &'static str,
-    /// What was sent, in words.
-    pub sent: String,
-    /// The header's bytes, hex (empty for none).
-    pub header_hex: String,
+#[derive(Debug, Clone)]
+pub(crate) struct Attempt {
+    pub kind: HeaderKind,
+    /// The connection's real ends (absent when it never connected).
+    pub local: Option<SocketAddr>,
+    pub peer: Option<SocketAddr>,
+    /// The header bytes sent (empty for `None`).
+    pub header: Vec<u8>,
     pub connected: bool,
-    /// http-response, closed, reset, timeout, refused, connect-timeout,
-    /// banner, data, tls-handshake-ok, tls-alert, not-tls, error.
-    pub outcome: &'static str,
-    /// What came back, in words (a status line, "closed without a reply"...).
-    pub reply: String,
+    pub came: Came,
     /// Whether the receiver took this connection as valid.
     pub accepted: bool,
-    pub elapsed_ms: u64,
+    /// The judge's finding for this exchange.
+    pub finding: Finding,
+    pub elapsed: Duration,
+}
+
+/// Something worth saying beside the class.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Warning {
+    /// The header is optional: anyone can claim any source address.
+    Spoofable,
+    /// v2 PROXY is accepted but v2 LOCAL is not: health checks will fail.
+    LocalRejected,
+    /// Some attempts could not connect; the class rests on the others.
+    PartlyUnreachable,
+    /// Nothing accepted over HTTP, and the endpoint answered with TLS.
+    AnsweredTls,
+    /// Nothing accepted over HTTP: maybe TLS, maybe server-speaks-first.
+    NothingAccepted,
 }
 
 /// The whole probe result.
-#[derive(Debug, Clone, Serialize)]
-pub struct ProbeReport {
-    pub schema: u32,
-    pub target: String,
+#[derive(Debug, Clone)]
+pub(crate) struct Probe {
+    pub target: Target,
     pub mode: Mode,
+    /// Always four, in [`HeaderKind::ALL`] order.
     pub attempts: Vec<Attempt>,
     pub class: Class,
-    pub summary: &'static str,
-    pub spoofable: bool,
-    pub warnings: Vec<String>,
-    pub fixes: Vec<&'static Fix>,
+    /// What the profile leads to (see [`finding_for`]).
+    pub finding: Finding,
+    pub warnings: Vec<Warning>,
+}
+
+impl Probe {
+    pub(crate) fn spoofable(&self) -> bool {
+        self.class == Class::Optional
+    }
+
+    pub(crate) fn attempt(&self, kind: HeaderKind) -> Option<&Attempt> {
+        self.attempts.iter().find(|a| a.kind == kind)
+    }
 }
 
 /// Probe `target` at `addrs` (already resolved).
-pub async fn probe(target: &Target, addrs: &[SocketAddr], opts: &Options) -> ProbeReport {
+pub(crate) async fn probe(target: &Target, addrs: &[SocketAddr], opts: &Options) -> Probe {
     let mut attempts = Vec::new();
     for kind in HeaderKind::ALL {
         attempts.push(run_attempt(target, addrs, opts, kind).await);
     }
-    verdict(target, opts.mode, attempts)
+    conclude(target.clone(), opts.mode, attempts)
 }
 
 async fn run_attempt(
@@ -253,16 +283,11 @@ async fn run_attempt(
             let sni = opts.sni.clone().unwrap_or_else(|| target.host.clone());
             let timeout = opts.timeout;
             let joined = tokio::task::spawn_blocking(move || {
-                let mut tuple = (None, None);
-                let (end, head) = probe_tls::attempt(&addrs, timeout, &sni, &request, |l, p| {
-                    tuple = (Some(l), Some(p));
-                    kind.bytes(l, p)
-                });
-                (end, head, tuple)
+                probe_tls::attempt(&addrs, timeout, &sni, &request, |l, p| kind.bytes(l, p))
             })
             .await;
             match joined {
-                Ok((end, head, (l, p))) => tls_attempt(kind, end, &head, l, p),
+                Ok(run) => tls_attempt(kind, run),
                 Err(e) => failed(kind, format!("the TLS attempt stopped: {e}")),
             }
         }
@@ -293,7 +318,7 @@ async fn run_attempt(
             }
         }
     };
-    attempt.elapsed_ms = start.elapsed().as_millis().min(u64::MAX as u128) as u64;
+    attempt.elapsed = start.elapsed();
     attempt
 }
 
@@ -306,75 +331,79 @@ fn http_request(target: &Target) -> Vec<u8> {
     .into_bytes()
 }
 
-fn base(kind: HeaderKind, reply: &Reply) -> Attempt {
+/// The attempt's facts from a net reply; `came`, `accepted` and `finding`
+/// are filled by the mode.
+fn base(kind: HeaderKind, reply: &Reply, payload: bool) -> Attempt {
     let header = reply
         .message
         .as_ref()
         .map(|m| m.header.clone())
         .unwrap_or_default();
+    let came = if reply.connected {
+        Came::Nothing {
+            end: reply.end,
+            error: reply.error.clone(),
+        }
+    } else {
+        Came::NoConnection {
+            end: reply.end,
+            error: reply.error.clone(),
+        }
+    };
     Attempt {
-        header: kind.code(),
-        sent: kind.describe(reply.local, reply.peer),
-        header_hex: hex::encode(header),
+        kind,
+        local: reply.local,
+        peer: reply.peer,
+        header,
         connected: reply.connected,
-        outcome: reply.end.code(),
-        reply: String::new(),
+        came,
         accepted: false,
-        elapsed_ms: 0,
+        finding: judge::exchange(&reply.exchange(kind.sent(payload), false)),
+        elapsed: Duration::ZERO,
     }
 }
 
 fn failed(kind: HeaderKind, why: String) -> Attempt {
     Attempt {
-        header: kind.code(),
-        sent: kind.describe(None, None),
-        header_hex: String::new(),
+        kind,
+        local: None,
+        peer: None,
+        header: Vec::new(),
         connected: false,
-        outcome: "error",
-        reply: why,
+        came: Came::Failed(why),
         accepted: false,
-        elapsed_ms: 0,
+        finding: Finding::Unreachable,
+        elapsed: Duration::ZERO,
     }
 }
 
-/// How the connection ended, in words, when nothing (more) came back.
-fn ending(reply: &Reply) -> String {
-    match reply.end {
-        End::EofWithoutData | End::EofAfterData => "closed (FIN)".into(),
-        End::Reset => "reset (RST)".into(),
-        End::Timeout => "no reply before the timeout".into(),
-        End::SizeLimit => "reply cut at the size bound".into(),
-        End::Refused => format!(
-            "connection refused ({})",
-            reply.error.as_deref().unwrap_or("")
-        ),
-        End::ConnectTimeout => "connect timed out".into(),
-        End::Datagram | End::Error => reply.error.clone().unwrap_or_else(|| "error".into()),
-    }
+/// At most this much of a reply is kept to describe it.
+const KEPT: usize = 256;
+
+fn first(bytes: &[u8]) -> Vec<u8> {
+    bytes[..bytes.len().min(KEPT)].to_vec()
 }
 
 /// HTTP mode: accepted when an HTTP response other than 400 came back.
 fn http_attempt(kind: HeaderKind, reply: &Reply) -> Attempt {
-    let mut a = base(kind, reply);
-    a.sent.push_str(" + HTTP GET /");
+    let mut a = base(kind, reply, true);
     if !reply.connected {
-        a.reply = ending(reply);
         return a;
     }
     match sniff::classify(&reply.received) {
-        Sniffed::Empty => a.reply = format!("{} without a reply", ending(reply)),
+        Sniffed::Empty => {}
         Sniffed::HttpResponse { status, reason } => {
-            a.outcome = "http-response";
             a.accepted = status != 400;
-            a.reply = format!("HTTP {status} {reason}");
-        }
-        other => {
-            a.outcome = if other.is_tls() {
-                "not-http-tls"
-            } else {
-                "data"
+            a.came = Came::Http {
+                status,
+                reason: reason.to_string(),
             };
-            a.reply = format!("{other}, then {}", ending(reply));
+        }
+        _ => {
+            a.came = Came::NotHttp {
+                first: first(&reply.received),
+                end: reply.end,
+            }
         }
     }
     a
@@ -384,116 +413,102 @@ fn http_attempt(kind: HeaderKind, reply: &Reply) -> Attempt {
 /// with one, accepted when the server waited for it (said nothing before
 /// it) and then spoke.
 fn banner_attempt(kind: HeaderKind, reply: &Reply) -> Attempt {
-    let mut a = base(kind, reply);
-    a.sent.push_str(", then wait");
+    let mut a = base(kind, reply, false);
     if !reply.connected {
-        a.reply = ending(reply);
         return a;
     }
-    let first_line = |b: &[u8]| sniff::classify(b).to_string();
     if kind == HeaderKind::None {
-        a.accepted = !reply.banner.is_empty();
-        a.outcome = if a.accepted {
-            "banner"
-        } else {
-            reply.end.code()
-        };
-        a.reply = if a.accepted {
-            format!("banner: {}", first_line(&reply.banner))
-        } else {
-            format!("no banner; {}", ending(reply))
-        };
+        if !reply.banner.is_empty() {
+            a.accepted = true;
+            a.came = Came::Banner {
+                first: first(&reply.banner),
+                unprompted: true,
+            };
+            // The banner is the answer (nothing was sent to answer).
+            let mut x = reply.exchange(kind.sent(false), false);
+            x.answer = Answer::of(&reply.banner);
+            a.finding = judge::exchange(&x);
+        }
         return a;
     }
     if !reply.banner.is_empty() {
-        a.outcome = "banner";
-        a.reply = format!(
-            "banner before the header ({}): the server does not wait for a header",
-            first_line(&reply.banner)
-        );
+        a.came = Came::Banner {
+            first: first(&reply.banner),
+            unprompted: true,
+        };
+        // The server greeted before the header arrived: it does not read
+        // one, so the header that followed was read as data. The judge has
+        // no input for "spoke first"; this is its unexpected-header.
+        a.finding = Finding::UnexpectedHeader;
     } else if !reply.received.is_empty() {
-        a.outcome = "banner";
         a.accepted = !matches!(reply.end, End::Reset);
-        a.reply = format!("banner after the header: {}", first_line(&reply.received));
-    } else {
-        a.reply = format!("{} without a banner", ending(reply));
+        a.came = Came::Banner {
+            first: first(&reply.received),
+            unprompted: false,
+        };
     }
     a
 }
 
 /// TLS mode: accepted when the handshake completes.
-fn tls_attempt(
-    kind: HeaderKind,
-    end: TlsEnd,
-    head: &[u8],
-    local: Option<SocketAddr>,
-    peer: Option<SocketAddr>,
-) -> Attempt {
-    let (outcome, connected, accepted, reply) = match end {
-        TlsEnd::Refused(e) => ("refused", false, false, format!("connection refused ({e})")),
-        TlsEnd::ConnectTimeout => ("connect-timeout", false, false, "connect timed out".into()),
-        TlsEnd::ConnectError(e) => ("error", false, false, e),
-        TlsEnd::HandshakeOk {
-            version,
-            status_line,
-        } => (
-            "tls-handshake-ok",
-            true,
-            true,
-            match status_line {
-                Some(s) => format!("TLS handshake ok ({version}); {s}"),
-                None => format!("TLS handshake ok ({version})"),
-            },
-        ),
-        TlsEnd::Alert(a) => ("tls-alert", true, false, format!("TLS alert {a}")),
-        TlsEnd::NotTls(m) => (
-            "not-tls",
-            true,
-            false,
-            format!("a reply that is not TLS: {m}"),
-        ),
-        TlsEnd::Closed => (
-            "closed",
-            true,
-            false,
-            "closed (FIN) during the handshake".into(),
-        ),
-        TlsEnd::Reset => (
-            "reset",
-            true,
-            false,
-            "reset (RST) during the handshake".into(),
-        ),
-        TlsEnd::Timeout => (
-            "timeout",
-            true,
-            false,
-            "no TLS answer before the timeout".into(),
-        ),
-        TlsEnd::Error(e) => ("error", true, false, e),
-    };
+fn tls_attempt(kind: HeaderKind, run: TlsRun) -> Attempt {
+    let connected = !matches!(
+        run.end,
+        TlsEnd::Refused(_) | TlsEnd::ConnectTimeout | TlsEnd::ConnectError(_)
+    );
+    let accepted = matches!(run.end, TlsEnd::HandshakeOk { .. });
+    let finding = judge::exchange(&tls_exchange(kind.sent(true), &run.end, &run.clear));
     Attempt {
-        header: kind.code(),
-        sent: format!("{} + TLS ClientHello", kind.describe(local, peer)),
-        header_hex: hex::encode(head),
+        kind,
+        local: run.local,
+        peer: run.peer,
+        header: run.header,
         connected,
-        outcome,
-        reply,
+        came: Came::Tls {
+            end: run.end,
+            clear: first(&run.clear),
+        },
         accepted,
-        elapsed_ms: 0,
+        finding,
+        elapsed: Duration::ZERO,
     }
 }
 
-/// Classify from the attempts. The decision uses none/v1/v2; v2 LOCAL only
-/// adds a warning (health checks use it).
-pub fn classify(attempts: &[Attempt]) -> Class {
-    let get = |code: &str| attempts.iter().find(|a| a.header == code);
-    let ok = |code: &str| get(code).is_some_and(|a| a.accepted);
+/// A TLS attempt in the judge's terms. `clear` is what the server sent
+/// outside TLS (a plain-text 400, say) when the handshake failed.
+fn tls_exchange(sent: Sent, end: &TlsEnd, clear: &[u8]) -> Exchange {
+    let of = |bytes: &[u8]| match Answer::of(bytes) {
+        Answer::Nothing => Answer::Other,
+        a => a,
+    };
+    let (answer, ending) = match end {
+        TlsEnd::Refused(_) => (Answer::Nothing, Ending::Refused),
+        TlsEnd::ConnectTimeout | TlsEnd::ConnectError(_) => (Answer::Nothing, Ending::Unreachable),
+        TlsEnd::HandshakeOk { reply, .. } => (of(reply), Ending::ServerClosed),
+        TlsEnd::Alert(_) => (Answer::TlsAlert, Ending::ServerClosed),
+        TlsEnd::NotTls(_) => (of(clear), Ending::ServerClosed),
+        TlsEnd::Closed => (Answer::Nothing, Ending::ServerClosed),
+        TlsEnd::Reset => (Answer::Nothing, Ending::ServerReset),
+        TlsEnd::Timeout => (Answer::Nothing, Ending::TimedOut),
+        TlsEnd::Error(_) => (Answer::of(clear), Ending::ServerClosed),
+    };
+    Exchange {
+        sent,
+        answer,
+        ending,
+        udp: false,
+    }
+}
+
+/// The class from the attempts. The decision uses none/v1/v2; v2 LOCAL
+/// only adds a warning (health checks use it).
+pub(crate) fn classify(attempts: &[Attempt]) -> Class {
+    let ok = |kind| attempts.iter().any(|a| a.kind == kind && a.accepted);
     if attempts.iter().all(|a| !a.connected) {
         return Class::Unreachable;
     }
-    match (ok("none"), ok("v1"), ok("v2")) {
-        (true, false, false) => Class::NoProxyProtocol,
+    match (ok(HeaderKind::None), ok(HeaderKind::V1), ok(HeaderKind::V2)) {
+        (true, false, false) => Class::NoHeader,
         (true, _, _) => Class::Optional,
         (false, true, true) => Class::RequiresV1OrV2,
         (false, true, false) => Class::RequiresV1,
@@ -502,101 +517,54 @@ pub fn classify(attempts: &[Attempt]) -> Class {
     }
 }
 
-fn verdict(target: &Target, mode: Mode, attempts: Vec<Attempt>) -> ProbeReport {
-    let class = classify(&attempts);
-    let mut warnings = Vec::new();
-    let accepted = |code: &str| attempts.iter().any(|a| a.header == code && a.accepted);
-    if class == Class::Optional {
-        warnings.push(
-            "SECURITY: the header is optional here, so any client that can reach this port can claim any source address"
-                .to_string(),
-        );
+/// The finding a profile leads to: what a sender that does not match it
+/// meets (a header where none is read, no header where one is required,
+/// the other version), or the risk it carries (spoofable).
+pub(crate) fn finding_for(class: Class, attempts: &[Attempt]) -> Finding {
+    match class {
+        Class::NoHeader => Finding::UnexpectedHeader,
+        Class::Optional => Finding::Spoofable,
+        Class::RequiresV1OrV2 => Finding::MissingHeader,
+        Class::RequiresV1 | Class::RequiresV2 => Finding::HeaderRejected,
+        Class::Unreachable => attempts
+            .first()
+            .map(|a| a.finding)
+            .unwrap_or(Finding::Unreachable),
+        Class::Inconclusive => Finding::Inconclusive,
     }
-    if accepted("v2") && !accepted("v2-local") {
-        warnings.push(
-            "v2 PROXY is accepted but v2 LOCAL is not: health checks that use LOCAL (AWS NLB, HAProxy check-send-proxy) will fail"
-                .to_string(),
-        );
+}
+
+fn conclude(target: Target, mode: Mode, attempts: Vec<Attempt>) -> Probe {
+    let class = classify(&attempts);
+    let accepted = |kind| attempts.iter().any(|a| a.kind == kind && a.accepted);
+    let mut warnings = Vec::new();
+    if class == Class::Optional {
+        warnings.push(Warning::Spoofable);
+    }
+    if accepted(HeaderKind::V2) && !accepted(HeaderKind::V2Local) {
+        warnings.push(Warning::LocalRejected);
     }
     if attempts.iter().any(|a| !a.connected) && attempts.iter().any(|a| a.connected) {
-        warnings
-            .push("some attempts could not connect: the verdict rests on the others".to_string());
+        warnings.push(Warning::PartlyUnreachable);
     }
     if class == Class::Inconclusive && mode == Mode::Http {
-        warnings.push(if attempts.iter().any(|a| a.outcome == "not-http-tls") {
-            "the endpoint answered with TLS: probe it again with --tls".to_string()
+        let tls = attempts.iter().any(
+            |a| matches!(&a.came, Came::NotHttp { first, .. } if sniff::classify(first).is_tls()),
+        );
+        warnings.push(if tls {
+            Warning::AnsweredTls
         } else {
-            "no attempt was accepted over plain HTTP: if this port speaks TLS, probe it with --tls; if the server speaks first, with --banner".to_string()
+            Warning::NothingAccepted
         });
     }
-    let a = advice(class);
-    let mut fix_ids: Vec<&str> = a.fixes.to_vec();
-    if warnings.iter().any(|w| w.contains("LOCAL")) {
-        fix_ids.push("health-check-match");
-    }
-    ProbeReport {
-        schema: SCHEMA,
-        target: target.to_string(),
+    let finding = finding_for(class, &attempts);
+    Probe {
+        target,
         mode,
         attempts,
         class,
-        summary: a.summary,
-        spoofable: class == Class::Optional,
+        finding,
         warnings,
-        fixes: fixes::collect(fix_ids),
-    }
-}
-
-/// Human view: the evidence table, the verdict, the warnings, the fixes.
-pub fn render_human(r: &ProbeReport, style: Style) -> String {
-    let mut table = Table::new();
-    table
-        .load_preset(UTF8_FULL_CONDENSED)
-        .set_content_arrangement(ContentArrangement::Dynamic)
-        .set_header(vec!["header", "sent", "came back", "accepted", "ms"]);
-    for a in &r.attempts {
-        table.add_row(vec![
-            a.header.to_string(),
-            a.sent.clone(),
-            a.reply.clone(),
-            if a.accepted {
-                "yes".into()
-            } else {
-                "no".into()
-            },
-            a.elapsed_ms.to_string(),
-        ]);
-    }
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "{} {} ({} mode)",
-        style.bold("probe"),
-        r.target,
-        mode_name(r.mode)
-    );
-    let _ = writeln!(out, "{table}");
-    let class = match r.class {
-        Class::Optional | Class::Unreachable => style.bad(r.class.code()),
-        Class::Inconclusive => style.warn(r.class.code()),
-        _ => style.good(r.class.code()),
-    };
-    let _ = writeln!(out, "\n{} {class}: {}", style.bold("verdict"), r.summary);
-    for w in &r.warnings {
-        let _ = writeln!(out, "{} {w}", style.warn("warning:"));
-    }
-    if !r.fixes.is_empty() {
-        let _ = writeln!(out, "\n{}", style.bold("What to change"));
-        out.push_str(&crate::report::finding::fixes_human(&r.fixes, style));
-    }
-    out
-}
-
-fn mode_name(m: Mode) -> &'static str {
-    match m {
-        Mode::Http => "http",
-        Mode::Tls => "tls",
-        Mode::Banner => "banner",
     }
 }
 
@@ -604,16 +572,20 @@ fn mode_name(m: Mode) -> &'static str {
 mod tests {
     use super::*;
 
-    fn att(header: &'static str, accepted: bool) -> Attempt {
+    fn att(kind: HeaderKind, accepted: bool) -> Attempt {
         Attempt {
-            header,
-            sent: String::new(),
-            header_hex: String::new(),
+            kind,
+            local: None,
+            peer: None,
+            header: Vec::new(),
             connected: true,
-            outcome: "x",
-            reply: String::new(),
+            came: Came::Nothing {
+                end: End::Timeout,
+                error: None,
+            },
             accepted,
-            elapsed_ms: 0,
+            finding: Finding::Inconclusive,
+            elapsed: Duration::ZERO,
         }
     }
 
@@ -621,32 +593,62 @@ mod tests {
     fn classes_follow_the_accept_pattern() {
         let c = |n, a, b| {
             classify(&[
-                att("none", n),
-                att("v1", a),
-                att("v2", b),
-                att("v2-local", b),
+                att(HeaderKind::None, n),
+                att(HeaderKind::V1, a),
+                att(HeaderKind::V2, b),
+                att(HeaderKind::V2Local, b),
             ])
         };
         assert_eq!(c(false, true, true), Class::RequiresV1OrV2);
         assert_eq!(c(false, true, false), Class::RequiresV1);
         assert_eq!(c(false, false, true), Class::RequiresV2);
-        assert_eq!(c(true, false, false), Class::NoProxyProtocol);
+        assert_eq!(c(true, false, false), Class::NoHeader);
         assert_eq!(c(true, true, true), Class::Optional);
         assert_eq!(c(false, false, false), Class::Inconclusive);
-        let mut down = vec![att("none", false)];
+        let mut down = vec![att(HeaderKind::None, false)];
         down[0].connected = false;
+        down[0].finding = Finding::NoReceiver;
         assert_eq!(classify(&down), Class::Unreachable);
+        assert_eq!(finding_for(Class::Unreachable, &down), Finding::NoReceiver);
     }
 
     #[test]
-    fn every_class_has_advice_with_known_fixes() {
-        use clap::ValueEnum;
-        for c in Class::value_variants() {
-            let a = advice(*c);
-            assert_eq!(a.class, *c);
-            for f in a.fixes {
-                assert!(fixes::find(f).is_some(), "{f}");
-            }
+    fn every_class_has_a_unique_name_and_a_finding() {
+        for (i, c) in Class::ALL.into_iter().enumerate() {
+            assert!(Class::ALL[i + 1..].iter().all(|o| o.name() != c.name()));
+            assert!(!c.summary().is_empty() && !c.describe().is_empty());
         }
+        assert_eq!(finding_for(Class::NoHeader, &[]), Finding::UnexpectedHeader);
+        assert_eq!(finding_for(Class::Optional, &[]), Finding::Spoofable);
+        assert_eq!(finding_for(Class::Inconclusive, &[]), Finding::Inconclusive);
+    }
+
+    /// The seed failure, as the judge sees a probe's v1 attempt against a
+    /// receiver without PROXY support.
+    #[test]
+    fn a_400_to_the_v1_attempt_is_unexpected_header() {
+        let x = Exchange {
+            sent: HeaderKind::V1.sent(true),
+            answer: Answer::of(b"HTTP/1.1 400 Bad Request\r\n\r\n"),
+            ending: Ending::ServerClosed,
+            udp: false,
+        };
+        let f = judge::exchange(&x);
+        assert_eq!((f.name(), f.code()), ("unexpected-header", "PP-UNEXPECTED"));
+        let tls = tls_exchange(
+            HeaderKind::V1.sent(true),
+            &TlsEnd::NotTls("x".into()),
+            b"HTTP/1.1 400 Bad Request\r\n\r\n",
+        );
+        assert_eq!(judge::exchange(&tls), Finding::UnexpectedHeader);
+        let ok = tls_exchange(
+            HeaderKind::None.sent(true),
+            &TlsEnd::HandshakeOk {
+                version: "TLSv1_3".into(),
+                reply: Vec::new(),
+            },
+            b"",
+        );
+        assert_eq!(judge::exchange(&ok), Finding::Plain);
     }
 }

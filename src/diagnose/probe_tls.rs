@@ -18,14 +18,15 @@ use rustls::{ClientConfig, ClientConnection, DigitallySignedStruct, SignatureSch
 
 /// How a TLS attempt ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TlsEnd {
+pub(crate) enum TlsEnd {
     Refused(String),
     ConnectTimeout,
     ConnectError(String),
-    /// The handshake finished; the HTTP status line inside TLS, if any.
+    /// The handshake finished; the start of the answer to the request sent
+    /// inside TLS (empty when none came).
     HandshakeOk {
         version: String,
-        status_line: Option<String>,
+        reply: Vec<u8>,
     },
     /// The server sent a TLS alert.
     Alert(String),
@@ -87,34 +88,96 @@ fn config() -> Result<Arc<ClientConfig>, rustls::Error> {
     Ok(Arc::new(config))
 }
 
+/// One TLS attempt: how it ended and what was on the wire.
+#[derive(Debug, Clone)]
+pub(crate) struct TlsRun {
+    pub end: TlsEnd,
+    /// The header bytes sent in clear before the ClientHello.
+    pub header: Vec<u8>,
+    pub local: Option<SocketAddr>,
+    pub peer: Option<SocketAddr>,
+    /// The first bytes the server sent, as read off the socket (TLS
+    /// records, or a plain-text answer when it does not speak TLS).
+    pub clear: Vec<u8>,
+}
+
+/// At most this much of the server's first bytes (and of its answer inside
+/// TLS) is kept.
+const KEPT: usize = 512;
+
 /// Connect to the first address that answers, write `header(local, peer)`,
 /// then handshake with `sni` and send `request` inside TLS.
-pub fn attempt(
+pub(crate) fn attempt(
     addrs: &[SocketAddr],
     timeout: Duration,
     sni: &str,
     request: &[u8],
     header: impl FnOnce(SocketAddr, SocketAddr) -> Vec<u8>,
-) -> (TlsEnd, Vec<u8>) {
+) -> TlsRun {
+    let mut run = TlsRun {
+        end: TlsEnd::ConnectTimeout,
+        header: Vec::new(),
+        local: None,
+        peer: None,
+        clear: Vec::new(),
+    };
     let mut sock = match connect(addrs, timeout) {
         Ok(s) => s,
-        Err(end) => return (end, Vec::new()),
+        Err(end) => {
+            run.end = end;
+            return run;
+        }
     };
     let (local, peer) = match (sock.local_addr(), sock.peer_addr()) {
         (Ok(l), Ok(p)) => (l, p),
-        (Err(e), _) | (_, Err(e)) => return (TlsEnd::ConnectError(e.to_string()), Vec::new()),
+        (Err(e), _) | (_, Err(e)) => {
+            run.end = TlsEnd::ConnectError(e.to_string());
+            return run;
+        }
     };
-    let head = header(local, peer);
+    (run.local, run.peer) = (Some(local), Some(peer));
+    run.header = header(local, peer);
     let _ = sock.set_read_timeout(Some(timeout));
     let _ = sock.set_write_timeout(Some(timeout));
     let _ = sock.set_nodelay(true);
-    if !head.is_empty() {
-        if let Err(e) = sock.write_all(&head) {
-            return (io_end(&e), head);
+    if !run.header.is_empty() {
+        if let Err(e) = sock.write_all(&run.header) {
+            run.end = io_end(&e);
+            return run;
         }
     }
-    let end = handshake(&mut sock, sni, request);
-    (end, head)
+    let mut tee = Tee {
+        sock,
+        seen: Vec::new(),
+    };
+    run.end = handshake(&mut tee, sni, request);
+    run.clear = tee.seen;
+    run
+}
+
+/// The socket, keeping a copy of the first bytes read from it.
+struct Tee {
+    sock: TcpStream,
+    seen: Vec<u8>,
+}
+
+impl Read for Tee {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.sock.read(buf)?;
+        let room = KEPT.saturating_sub(self.seen.len());
+        self.seen.extend_from_slice(&buf[..n.min(room)]);
+        Ok(n)
+    }
+}
+
+impl Write for Tee {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.sock.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.sock.flush()
+    }
 }
 
 fn connect(addrs: &[SocketAddr], timeout: Duration) -> Result<TcpStream, TlsEnd> {
@@ -136,7 +199,7 @@ fn connect(addrs: &[SocketAddr], timeout: Duration) -> Result<TcpStream, TlsEnd>
     Err(last)
 }
 
-fn handshake(sock: &mut TcpStream, sni: &str, request: &[u8]) -> TlsEnd {
+fn handshake(sock: &mut Tee, sni: &str, request: &[u8]) -> TlsEnd {
     let config = match config() {
         Ok(c) => c,
         Err(e) => return TlsEnd::Error(format!("TLS setup: {e}")),
@@ -161,15 +224,14 @@ fn handshake(sock: &mut TcpStream, sni: &str, request: &[u8]) -> TlsEnd {
         .map(|v| format!("{v:?}"))
         .unwrap_or_else(|| "TLS".into());
     let mut tls = rustls::Stream::new(&mut conn, sock);
-    let status_line = tls.write_all(request).ok().and_then(|_| {
-        let mut buf = [0u8; 512];
-        let n = tls.read(&mut buf).ok()?;
-        let text = String::from_utf8_lossy(&buf[..n]);
-        text.lines().next().map(str::to_string)
-    });
+    let mut buf = [0u8; KEPT];
+    let n = tls
+        .write_all(request)
+        .and_then(|_| tls.read(&mut buf))
+        .unwrap_or(0);
     TlsEnd::HandshakeOk {
         version,
-        status_line,
+        reply: buf[..n].to_vec(),
     }
 }
 

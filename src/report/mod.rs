@@ -2,6 +2,7 @@
 //! or as stable JSON (see docs/json.md). Commands produce data; these
 //! modules format it. Results go to stdout, diagnostics to stderr.
 
+pub(crate) mod explain;
 #[allow(dead_code)]
 pub(crate) mod finding;
 pub mod hexdump;
@@ -10,6 +11,7 @@ pub mod json;
 pub(crate) mod listen;
 pub(crate) mod repro;
 pub mod pcap; // pub: the fuzz target renders every flow as JSON
+pub(crate) mod probe;
 pub mod style;
 #[allow(dead_code)]
 pub(crate) mod table;

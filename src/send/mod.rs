@@ -4,7 +4,6 @@
 //! bytes, the reply, the judge's [`Finding`] and send's own [`Note`]s.
 //! Rendering is `report::send`'s job.
 
-pub mod explain;
 pub mod header;
 pub mod load;
 pub mod preset;

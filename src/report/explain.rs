@@ -1,0 +1,360 @@
+//! `explain`'s two views: one block per log record with the finding it
+//! comes to, a table of the findings met, their fixes once (human); and the
+//! `explain` JSON document (docs/json.md).
+
+use std::fmt::Write as _;
+
+use serde_json::{json, Map, Value};
+
+use super::finding;
+use super::json::HeaderJson;
+use super::table;
+use super::Style;
+use crate::codec::Decoded;
+use crate::diagnose::catalogue::Kind;
+use crate::diagnose::explain::{Explained, Hit, Quoted, Record};
+use crate::judge::Fix;
+
+/// Longest record text shown in the human view.
+const SHOWN_CHARS: usize = 240;
+/// Width of the labels in a record's block (`received  `).
+const LABEL: usize = 10;
+/// Line numbers listed per finding in the summary table.
+const LISTED_LINES: usize = 8;
+
+/// The human view.
+pub(crate) fn render(e: &Explained, style: Style) -> String {
+    let mut out = String::new();
+    for r in &e.records {
+        match &r.hit {
+            Some(hit) => record(&mut out, r, hit, style),
+            None => {
+                let head = format!(
+                    "? line {}  not recognized: no pattern in ppctl's catalogue matches this line, so no guess is made",
+                    r.line
+                );
+                let _ = writeln!(
+                    out,
+                    "{}",
+                    style.warn(&lay_out(style, 0, 2, &head).join("\n"))
+                );
+                let text = lay_out(style, 2, 2, &shorten(&r.text)).join("\n");
+                let _ = writeln!(out, "  {}", style.dim(&text));
+            }
+        }
+        out.push('\n');
+    }
+    let findings = e.findings();
+    if !findings.is_empty() {
+        let mut t = table::new(style, &["finding", "records", "lines"]);
+        for (f, lines) in &findings {
+            let mut shown: Vec<String> = lines
+                .iter()
+                .take(LISTED_LINES)
+                .map(ToString::to_string)
+                .collect();
+            if lines.len() > LISTED_LINES {
+                shown.push("…".into());
+            }
+            t.add_row(vec![
+                finding::cell(*f, style),
+                table::number(style, lines.len()),
+                table::cell(style, &shown.join(", "), table::Tone::Plain),
+            ]);
+        }
+        let _ = writeln!(out, "{t}");
+    }
+    let fixes = fixes(e);
+    if !fixes.is_empty() {
+        let _ = writeln!(out, "\n{}", style.bold("What to change (docs/verdicts.md)"));
+        out.push_str(&finding::fixes_human(&fixes, style));
+    }
+    let verdict = format!(
+        "{} of {} line(s) recognized",
+        e.recognized(),
+        e.records.len()
+    );
+    let _ = writeln!(
+        out,
+        "\n{}",
+        if e.recognized() > 0 {
+            style.good(&verdict)
+        } else {
+            style.warn(&verdict)
+        }
+    );
+    out
+}
+
+/// One recognized record: where it came from, the finding, what the
+/// message says, what it quoted, the cause and the captured fields.
+fn record(out: &mut String, r: &Record, hit: &Hit, style: Style) {
+    let _ = writeln!(
+        out,
+        "{}  {}  {}",
+        style.bold(&format!("line {}", r.line)),
+        style.bold(hit.pattern.system),
+        style.dim(hit.pattern.id)
+    );
+    let text = lay_out(style, 2, 2, &shorten(&r.text)).join("\n");
+    let _ = writeln!(out, "  {}", style.dim(&text));
+    let _ = writeln!(out, "  {}", finding::label(hit.finding, style));
+    row(out, style, "message", hit.pattern.meaning);
+    if let Some(q) = &hit.quoted {
+        let text = format!("\"{}\" = {}", shorten(&q.bytes), summary(q));
+        row(out, style, "received", &text);
+    }
+    row(out, style, "cause", hit.cause);
+    if !hit.fields.is_empty() {
+        let fields: Vec<String> = hit
+            .fields
+            .iter()
+            .map(|(k, v)| format!("{k}={}", printable(v)))
+            .collect();
+        row(out, style, "fields", &fields.join(" "));
+    }
+}
+
+/// `  label     value…`, the value wrapped under itself.
+fn row(out: &mut String, style: Style, label: &str, value: &str) {
+    let lines = lay_out(style, 2 + LABEL, 2 + LABEL, value);
+    let head = format!("  {label:<LABEL$}");
+    let _ = writeln!(out, "{}{}", style.accent(&head), lines.join("\n"));
+}
+
+/// `text` in lines that fit the style's width: the first line follows a
+/// `lead` already printed, the others start with `indent` spaces (included);
+/// a word longer than a line (a log line's quoted bytes) is cut.
+fn lay_out(style: Style, lead: usize, indent: usize, text: &str) -> Vec<String> {
+    let width = usize::from(style.width).max(indent + 20);
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    let (mut col, mut start) = (lead, lead);
+    let mut next_line = |line: &mut String, col: &mut usize, start: &mut usize| {
+        lines.push(std::mem::replace(line, " ".repeat(indent)));
+        (*col, *start) = (indent, indent);
+    };
+    for (i, word) in text.split(' ').enumerate() {
+        let len = word.chars().count();
+        if i > 0 {
+            if col > start && col + 1 + len > width {
+                next_line(&mut line, &mut col, &mut start);
+            } else {
+                line.push(' ');
+                col += 1;
+            }
+        }
+        for c in word.chars() {
+            if col >= width {
+                next_line(&mut line, &mut col, &mut start);
+            }
+            line.push(c);
+            col += 1;
+        }
+    }
+    lines.push(line);
+    lines
+}
+
+/// What quoted bytes are, in one line.
+fn summary(q: &Quoted) -> String {
+    let decoded = q.decoded();
+    match (q.kind, &decoded) {
+        (Kind::ValidHeader, Decoded::Complete(h)) => format!(
+            "a valid v{} PROXY header: {} {}",
+            h.version.number(),
+            h.command.name(),
+            HeaderJson::new(&decoded, &q.bytes).tuple()
+        ),
+        (Kind::HeaderStart, _) => {
+            "the start of a PROXY header (the log keeps only its first line)".into()
+        }
+        (Kind::InvalidHeader, Decoded::Invalid(e)) => format!(
+            "a malformed PROXY header: {} (at byte {})",
+            e.kind, e.offset
+        ),
+        (Kind::BadSignature, _) => format!(
+            "a v1-like line whose signature is \"{}\" instead of \"PROXY\"",
+            printable(q.signature())
+        ),
+        (Kind::Empty, _) => "nothing (empty)".into(),
+        (_, Decoded::NotProxy(s)) => format!("{s}, not a PROXY header"),
+        (kind, _) => kind.code().into(),
+    }
+}
+
+/// Every fix of every finding met, once, in first-met order.
+fn fixes(e: &Explained) -> Vec<&'static Fix> {
+    let mut out: Vec<&'static Fix> = Vec::new();
+    for (f, _) in e.findings() {
+        for fix in f.fixes() {
+            if !out.iter().any(|o| o.id == fix.id) {
+                out.push(fix);
+            }
+        }
+    }
+    out
+}
+
+fn quoted_json(q: &Quoted) -> Value {
+    let header = HeaderJson::new(&q.decoded(), &q.bytes);
+    json!({
+        "text": printable(&q.bytes),
+        "hex": hex::encode(&q.bytes),
+        "kind": q.kind.code(),
+        "summary": summary(q),
+        "header": serde_json::to_value(header).unwrap_or(Value::Null),
+    })
+}
+
+fn record_json(r: &Record) -> Value {
+    let mut o = Map::new();
+    o.insert("line".into(), r.line.into());
+    o.insert("text".into(), printable(&r.text).into());
+    o.insert("recognized".into(), r.hit.is_some().into());
+    if let Some(hit) = &r.hit {
+        let fields: Map<String, Value> = hit
+            .fields
+            .iter()
+            .map(|(k, v)| (k.to_string(), Value::from(printable(v))))
+            .collect();
+        let fixes: Vec<&str> = hit.finding.fixes().iter().map(|f| f.id).collect();
+        o.insert("pattern".into(), hit.pattern.id.into());
+        o.insert("system".into(), hit.pattern.system.into());
+        o.insert("meaning".into(), hit.pattern.meaning.into());
+        o.insert("finding".into(), finding::json(hit.finding));
+        o.insert("cause".into(), hit.cause.into());
+        o.insert("fields".into(), Value::Object(fields));
+        o.insert(
+            "bytes".into(),
+            hit.quoted.as_ref().map(quoted_json).unwrap_or(Value::Null),
+        );
+        o.insert("fixes".into(), json!(fixes));
+    }
+    Value::Object(o)
+}
+
+/// The `explain` JSON document.
+pub(crate) fn json(e: &Explained) -> Value {
+    let findings: Vec<Value> = e
+        .findings()
+        .into_iter()
+        .map(|(f, lines)| json!({"finding": finding::json(f), "lines": lines}))
+        .collect();
+    finding::document(
+        "explain",
+        json!({
+            "recognized": e.recognized(),
+            "unrecognized": e.unrecognized(),
+            "findings": findings,
+            "lines": e.records.iter().map(record_json).collect::<Vec<_>>(),
+            "fixes": finding::fixes_json(&fixes(e)),
+        }),
+    )
+}
+
+/// The JSON document, pretty-printed, with a final newline.
+pub(crate) fn json_text(e: &Explained) -> String {
+    let mut s = serde_json::to_string_pretty(&json(e)).unwrap_or_default();
+    s.push('\n');
+    s
+}
+
+/// Bytes as readable text: UTF-8 kept, controls and invalid bytes escaped.
+pub(crate) fn printable(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            match c {
+                '\r' => out.push_str("\\r"),
+                '\n' => out.push_str("\\n"),
+                '\t' => out.push_str("\\t"),
+                c if c.is_control() => {
+                    let _ = write!(out, "\\x{:02X}", c as u32);
+                }
+                c => out.push(c),
+            }
+        }
+        for b in chunk.invalid() {
+            let _ = write!(out, "\\x{b:02X}");
+        }
+    }
+    out
+}
+
+/// Printable, cut at [`SHOWN_CHARS`].
+fn shorten(bytes: &[u8]) -> String {
+    let s = printable(bytes);
+    if s.chars().count() <= SHOWN_CHARS {
+        return s;
+    }
+    let cut: String = s.chars().take(SHOWN_CHARS).collect();
+    format!("{cut}…")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnose::explain::explain;
+
+    #[test]
+    fn every_line_fits_80_columns() {
+        let log = "2026/11/24 10:00:00 [error] 1234#1234: *5 broken header: \"\\x16\\x03\\x01\\x02\\x00\\x01\\x00\\x01\\xFC\\x03\\x03\\x16\\x03\\x01\\x02\\x00\\x01\\x00\\x01\\xFC\\x03\\x03\\x16\\x03\\x01\\x02\\x00\\x01\\x00\\x01\\xFC\\x03\\x03\" while reading PROXY protocol, client: 10.0.0.7, server: 0.0.0.0:443\nthe weather is nice today and this line is long enough to need wrapping at eighty columns for sure\n";
+        let text = render(&explain(log.as_bytes()), Style::plain());
+        let mut lines = text.lines();
+        // Up to the fixes block, which the shared renderer lays out.
+        for line in lines
+            .by_ref()
+            .take_while(|l| !l.starts_with("What to change"))
+        {
+            assert!(line.chars().count() <= 80, "{line:?}\n{text}");
+        }
+        assert!(text.contains("missing-header (PP-MISSING)"), "{text}");
+    }
+
+    const LOG: &str = concat!(
+        "2026/11/24 10:00:00 [error] 1234#1234: *5 broken header: \"GET / HTTP/1.1\" while reading PROXY protocol, client: 10.0.0.7, server: 0.0.0.0:443\n",
+        "something else\n",
+        "10.0.0.9 - - [24/Nov/2026:10:00:00 +0000] \"PROXY TCP4 203.0.113.7 10.0.0.5 51234 80\" 400 157 \"-\" \"-\"\n",
+        "Nov 24 10:00:00 lb haproxy[812]: 10.0.0.7:51234 [24/Nov/2026:10:00:00.123] fe_https/1: Received something which does not look like a PROXY protocol header\n",
+    );
+
+    fn style(width: u16, color: bool) -> Style {
+        Style {
+            color,
+            width,
+            unicode: color,
+        }
+    }
+
+    #[test]
+    fn human_snapshots() {
+        colored::control::set_override(true);
+        let e = explain(LOG.as_bytes());
+        insta::assert_snapshot!("explain_80_plain", render(&e, style(80, false)));
+        insta::assert_snapshot!("explain_120_plain", render(&e, style(120, false)));
+        insta::assert_snapshot!("explain_80_color", render(&e, style(80, true)));
+        insta::assert_snapshot!("explain_120_color", render(&e, style(120, true)));
+    }
+
+    #[test]
+    fn json_snapshot() {
+        insta::assert_snapshot!("explain_json", json_text(&explain(LOG.as_bytes())));
+    }
+
+    #[test]
+    fn the_seed_failure_is_named_with_its_code() {
+        let j = json(&explain(LOG.as_bytes()));
+        assert_eq!(j["type"], "explain");
+        assert_eq!(j["schema"], 2);
+        assert_eq!(j["lines"][2]["finding"]["code"], "PP-UNEXPECTED");
+        assert_eq!(j["lines"][2]["finding"]["name"], "unexpected-header");
+        assert_eq!(j["lines"][0]["finding"]["code"], "PP-MISSING");
+        assert_eq!(j["recognized"], 3);
+    }
+
+    #[test]
+    fn printable_escapes_controls_and_invalid_bytes() {
+        assert_eq!(printable(b"a\r\n\x00\xff"), "a\\r\\n\\x00\\xFF");
+    }
+}

@@ -1,0 +1,380 @@
+//! `probe`'s two views: the evidence table, the profile and the finding it
+//! leads to (human), and the `probe` JSON document (docs/json.md).
+
+use std::fmt::Write as _;
+
+use serde_json::{json, Value};
+
+use super::finding;
+use super::json::HeaderJson;
+use super::table::{self, Tone};
+use super::Style;
+use crate::codec;
+use crate::diagnose::probe::{Attempt, Came, Class, HeaderKind, Mode, Probe, TlsEnd, Warning};
+use crate::net::End;
+use crate::sniff;
+
+/// Below this width the table drops the `sent` and `ms` columns.
+const WIDE: u16 = 110;
+
+/// The human view: the attempts, the profile, the finding and its fixes.
+pub(crate) fn render(p: &Probe, style: Style) -> String {
+    let wide = style.width >= WIDE;
+    let header: &[&str] = if wide {
+        &["header", "sent", "came back", "accepted", "finding", "ms"]
+    } else {
+        &["header", "came back", "accepted", "finding"]
+    };
+    let mut t = table::new(style, header);
+    for a in &p.attempts {
+        let mut row = vec![table::cell(style, a.kind.name(), Tone::Bold)];
+        if wide {
+            row.push(table::cell(style, &sent(a, p.mode), Tone::Plain));
+        }
+        row.push(table::cell(style, &reply(a, p.mode), Tone::Plain));
+        row.push(if a.accepted {
+            table::cell(style, "yes", Tone::Good)
+        } else {
+            table::cell(style, "no", Tone::Dim)
+        });
+        row.push(finding::cell(a.finding, style));
+        if wide {
+            row.push(table::number(style, a.elapsed.as_millis()));
+        }
+        t.add_row(row);
+    }
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{} {} ({} mode)",
+        style.bold("probe"),
+        p.target,
+        p.mode.name()
+    );
+    let _ = writeln!(out, "{t}");
+    let class = finding::paint(style, p.class.name(), class_tone(p.class));
+    let profile = format!("{} {class}: {}", style.bold("profile"), p.class.summary());
+    let _ = writeln!(out, "\n{}", table::wrap(style, &profile, 8));
+    for w in &p.warnings {
+        let text = format!("{} {}", style.warn("warning:"), warning(*w, p));
+        let _ = writeln!(out, "{}", table::wrap(style, &text, 9));
+    }
+    let _ = writeln!(out, "\n{}", table::wrap(style, lead(p.class), 0));
+    out.push_str(&finding::explained(p.finding, style));
+    out
+}
+
+fn class_tone(c: Class) -> Tone {
+    match c {
+        Class::RequiresV1 | Class::RequiresV2 | Class::RequiresV1OrV2 | Class::NoHeader => {
+            Tone::Good
+        }
+        Class::Optional => Tone::Warn,
+        Class::Unreachable => Tone::Bad,
+        Class::Inconclusive => Tone::Dim,
+    }
+}
+
+/// The sentence that introduces the finding a profile leads to.
+fn lead(c: Class) -> &'static str {
+    match c {
+        Class::RequiresV1OrV2 => "A client or health check that sends no header gets:",
+        Class::RequiresV1 => "A sender of v2 headers (or of none) gets:",
+        Class::RequiresV2 => "A sender of v1 headers (or of none) gets:",
+        Class::NoHeader => "A sender that adds a PROXY header gets:",
+        Class::Optional => "Anyone who reaches it directly can forge a client address:",
+        Class::Unreachable => "No attempt connected:",
+        Class::Inconclusive => "The probe could not tell:",
+    }
+}
+
+fn warning(w: Warning, p: &Probe) -> String {
+    match w {
+        Warning::Spoofable => "SECURITY: the header is optional here, so any client that can reach this port can claim any source address".into(),
+        Warning::LocalRejected => {
+            let seen = p
+                .attempt(HeaderKind::V2Local)
+                .map(|a| format!(" (v2-local: {} ({}))", a.finding.name(), a.finding.code()))
+                .unwrap_or_default();
+            format!("v2 PROXY is accepted but v2 LOCAL is not{seen}: health checks that use LOCAL (AWS NLB, HAProxy check-send-proxy) will fail")
+        }
+        Warning::PartlyUnreachable => {
+            "some attempts could not connect: the profile rests on the others".into()
+        }
+        Warning::AnsweredTls => "the endpoint answered with TLS: probe it again with --tls".into(),
+        Warning::NothingAccepted => "no attempt was accepted over plain HTTP: if this port speaks TLS, probe it with --tls; if the server speaks first, with --banner".into(),
+    }
+}
+
+/// What an attempt sent, in words.
+fn sent(a: &Attempt, mode: Mode) -> String {
+    let tuple = match (a.local, a.peer) {
+        (Some(l), Some(p)) => format!(" {l} -> {p}"),
+        _ => String::new(),
+    };
+    let header = match a.kind {
+        HeaderKind::None => "no header".to_string(),
+        HeaderKind::V1 => format!("v1 PROXY{tuple}"),
+        HeaderKind::V2 => format!("v2 PROXY{tuple}"),
+        HeaderKind::V2Local => "v2 LOCAL (health-check form)".to_string(),
+    };
+    let after = match mode {
+        Mode::Http => " + HTTP GET /",
+        Mode::Tls => " + TLS ClientHello",
+        Mode::Banner => ", then wait",
+    };
+    format!("{header}{after}")
+}
+
+/// How a connection ended, in words, when nothing (more) came back.
+fn ending(end: End, error: Option<&str>) -> String {
+    match end {
+        End::EofWithoutData | End::EofAfterData => "closed (FIN)".into(),
+        End::Reset => "reset (RST)".into(),
+        End::Timeout => "no reply before the timeout".into(),
+        End::SizeLimit => "reply cut at the size bound".into(),
+        End::Refused => format!("connection refused ({})", error.unwrap_or("")),
+        End::ConnectTimeout => "connect timed out".into(),
+        End::Datagram | End::Error => error.unwrap_or("error").to_string(),
+    }
+}
+
+/// What came back to an attempt, in words.
+fn reply(a: &Attempt, mode: Mode) -> String {
+    let said = |b: &[u8]| sniff::classify(b).to_string();
+    match &a.came {
+        Came::NoConnection { end, error } => ending(*end, error.as_deref()),
+        Came::Http { status, reason } => format!("HTTP {status} {reason}"),
+        Came::NotHttp { first, end } => format!("{}, then {}", said(first), ending(*end, None)),
+        Came::Nothing { end, error } => {
+            let end = ending(*end, error.as_deref());
+            match (mode, a.kind) {
+                (Mode::Banner, HeaderKind::None) => format!("no banner; {end}"),
+                (Mode::Banner, _) => format!("{end} without a banner"),
+                _ => format!("{end} without a reply"),
+            }
+        }
+        Came::Banner { first, .. } if a.kind == HeaderKind::None => {
+            format!("banner: {}", said(first))
+        }
+        Came::Banner {
+            first,
+            unprompted: true,
+        } => format!(
+            "banner before the header ({}): the server does not wait for a header",
+            said(first)
+        ),
+        Came::Banner { first, .. } => format!("banner after the header: {}", said(first)),
+        Came::Tls { end, clear } => tls_words(end, clear),
+        Came::Failed(why) => why.clone(),
+    }
+}
+
+fn tls_words(end: &TlsEnd, clear: &[u8]) -> String {
+    match end {
+        TlsEnd::Refused(e) => format!("connection refused ({e})"),
+        TlsEnd::ConnectTimeout => "connect timed out".into(),
+        TlsEnd::ConnectError(e) | TlsEnd::Error(e) => e.clone(),
+        TlsEnd::HandshakeOk { version, reply } => {
+            let text = String::from_utf8_lossy(reply);
+            match text.lines().next().filter(|l| !l.is_empty()) {
+                Some(line) => format!("TLS handshake ok ({version}); {line}"),
+                None => format!("TLS handshake ok ({version})"),
+            }
+        }
+        TlsEnd::Alert(a) => format!("TLS alert {a}"),
+        TlsEnd::NotTls(_) if !clear.is_empty() => {
+            format!("not TLS: {}", sniff::classify(clear))
+        }
+        TlsEnd::NotTls(m) => format!("a reply that is not TLS: {m}"),
+        TlsEnd::Closed => "closed (FIN) during the handshake".into(),
+        TlsEnd::Reset => "reset (RST) during the handshake".into(),
+        TlsEnd::Timeout => "no TLS answer before the timeout".into(),
+    }
+}
+
+/// The stable identifier of how an attempt ended (JSON `outcome`).
+fn outcome(came: &Came) -> &'static str {
+    match came {
+        Came::NoConnection { end, .. } | Came::Nothing { end, .. } => end.code(),
+        Came::Http { .. } => "http-response",
+        Came::NotHttp { first, .. } if sniff::classify(first).is_tls() => "not-http-tls",
+        Came::NotHttp { .. } => "data",
+        Came::Banner { .. } => "banner",
+        Came::Tls { end, .. } => match end {
+            TlsEnd::Refused(_) => "refused",
+            TlsEnd::ConnectTimeout => "connect-timeout",
+            TlsEnd::ConnectError(_) | TlsEnd::Error(_) => "error",
+            TlsEnd::HandshakeOk { .. } => "tls-handshake-ok",
+            TlsEnd::Alert(_) => "tls-alert",
+            TlsEnd::NotTls(_) => "not-tls",
+            TlsEnd::Closed => "closed",
+            TlsEnd::Reset => "reset",
+            TlsEnd::Timeout => "timeout",
+        },
+        Came::Failed(_) => "error",
+    }
+}
+
+fn attempt_json(a: &Attempt, mode: Mode) -> Value {
+    let header = if a.header.is_empty() {
+        Value::Null
+    } else {
+        let view = HeaderJson::new(&codec::decode_final(&a.header), &a.header);
+        serde_json::to_value(view).unwrap_or(Value::Null)
+    };
+    json!({
+        "kind": a.kind.name(),
+        "sent": sent(a, mode),
+        "header": header,
+        "header_hex": hex::encode(&a.header),
+        "connected": a.connected,
+        "outcome": outcome(&a.came),
+        "reply": reply(a, mode),
+        "accepted": a.accepted,
+        "finding": finding::json(a.finding),
+        "elapsed_ms": u64::try_from(a.elapsed.as_millis()).unwrap_or(u64::MAX),
+    })
+}
+
+/// The `probe` JSON document.
+pub(crate) fn json(p: &Probe) -> Value {
+    finding::document(
+        "probe",
+        json!({
+            "target": p.target.to_string(),
+            "mode": p.mode.name(),
+            "attempts": p.attempts.iter().map(|a| attempt_json(a, p.mode)).collect::<Vec<_>>(),
+            "class": p.class.name(),
+            "summary": p.class.summary(),
+            "finding": finding::json(p.finding),
+            "spoofable": p.spoofable(),
+            "warnings": p.warnings.iter().map(|w| warning(*w, p)).collect::<Vec<_>>(),
+            "fixes": finding::fixes_json(&p.finding.fixes()),
+        }),
+    )
+}
+
+/// The JSON document, pretty-printed, with a final newline.
+pub(crate) fn json_text(p: &Probe) -> String {
+    let mut s = serde_json::to_string_pretty(&json(p)).unwrap_or_default();
+    s.push('\n');
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::SocketAddr;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::codec::encode::HeaderSpec;
+    use crate::codec::Version;
+    use crate::judge::Finding;
+
+    /// A probe of a plain HTTP receiver (no PROXY support), fixed.
+    fn fixture() -> Probe {
+        let local: SocketAddr = "127.0.0.1:50000".parse().expect("addr");
+        let peer: SocketAddr = "127.0.0.1:8080".parse().expect("addr");
+        let attempt = |kind, header: Vec<u8>, status, finding| Attempt {
+            kind,
+            local: Some(local),
+            peer: Some(peer),
+            header,
+            connected: true,
+            came: Came::Http {
+                status,
+                reason: if status == 200 { "OK" } else { "Bad Request" }.into(),
+            },
+            accepted: status != 400,
+            finding,
+            elapsed: Duration::from_millis(1),
+        };
+        let v1 = HeaderSpec::tcp(Version::V1, local, peer)
+            .encode()
+            .expect("v1");
+        let v2 = HeaderSpec::tcp(Version::V2, local, peer)
+            .encode()
+            .expect("v2");
+        let v2l = HeaderSpec::local().encode().expect("local");
+        Probe {
+            target: "127.0.0.1:8080".parse().expect("target"),
+            mode: Mode::Http,
+            attempts: vec![
+                attempt(HeaderKind::None, Vec::new(), 200, Finding::Plain),
+                attempt(HeaderKind::V1, v1, 400, Finding::UnexpectedHeader),
+                attempt(HeaderKind::V2, v2, 400, Finding::UnexpectedHeader),
+                attempt(HeaderKind::V2Local, v2l, 400, Finding::FailedHealthCheck),
+            ],
+            class: Class::NoHeader,
+            finding: Finding::UnexpectedHeader,
+            warnings: Vec::new(),
+        }
+    }
+
+    fn style(width: u16, color: bool) -> Style {
+        Style {
+            color,
+            width,
+            unicode: color,
+        }
+    }
+
+    fn strip(s: &str) -> String {
+        let mut out = String::new();
+        let mut esc = false;
+        for c in s.chars() {
+            match (esc, c) {
+                (false, '\u{1b}') => esc = true,
+                (true, 'm') => esc = false,
+                (true, _) => {}
+                (false, c) => out.push(c),
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn human_snapshots() {
+        colored::control::set_override(true);
+        let p = fixture();
+        insta::assert_snapshot!("probe_80_plain", render(&p, style(80, false)));
+        insta::assert_snapshot!("probe_120_plain", render(&p, style(120, false)));
+        insta::assert_snapshot!("probe_80_color", render(&p, style(80, true)));
+        insta::assert_snapshot!("probe_120_color", render(&p, style(120, true)));
+    }
+
+    #[test]
+    fn json_snapshot() {
+        insta::assert_snapshot!("probe_json", json_text(&fixture()));
+    }
+
+    #[test]
+    fn table_lines_align_with_colour_and_fit_the_width() {
+        colored::control::set_override(true);
+        for width in [80u16, 120] {
+            for color in [false, true] {
+                let text = strip(&render(&fixture(), style(width, color)));
+                let rows: Vec<usize> = text
+                    .lines()
+                    .filter(|l| l.starts_with(['+', '|', '┌', '│', '├', '╞', '└']))
+                    .map(unicode_width::UnicodeWidthStr::width)
+                    .collect();
+                assert!(rows.len() > 4, "{text}");
+                assert!(rows.iter().all(|w| *w == rows[0]), "{rows:?}\n{text}");
+                assert!(rows[0] <= usize::from(width), "{text}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_seed_failure_is_named_with_its_code() {
+        let text = render(&fixture(), Style::plain());
+        assert!(text.contains("unexpected-header (PP-UNEXPECTED)"), "{text}");
+        let j = json(&fixture());
+        assert_eq!(j["type"], "probe");
+        assert_eq!(j["attempts"][1]["finding"]["code"], "PP-UNEXPECTED");
+        assert_eq!(j["attempts"][1]["header"]["version"], 1);
+        assert_eq!(j["finding"]["name"], "unexpected-header");
+    }
+}
