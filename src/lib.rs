@@ -9,7 +9,6 @@ pub use ppctl_codec as codec;
 pub mod diagnose;
 pub mod error;
 pub use ppctl_codec::input;
-#[allow(dead_code)] // until every engine reports through it (this round)
 pub mod judge;
 pub mod listen;
 pub mod net;

@@ -133,7 +133,8 @@ impl Finding {
         fixes::collect(self.info().fixes.iter().copied())
     }
 
-    /// The finding with this name, for `--verdict` and `--expect` values.
+    /// The finding with this name.
+    #[cfg(test)]
     pub(crate) fn from_name(name: &str) -> Option<Finding> {
         Finding::ALL.into_iter().find(|f| f.name() == name)
     }

@@ -17,6 +17,8 @@ pub(crate) struct FindingInfo {
     pub meaning: &'static str,
     /// Ids in the shared fixes table, most likely first; a few, not all.
     pub fixes: &'static [&'static str],
+    // Read only by the docs/verdicts.md generator, which runs as a test.
+    #[cfg_attr(not(test), allow(dead_code))]
     /// The subcommands that can print this finding (docs/verdicts.md's
     /// "reported by"), in the order send, listen, probe, repro, pcap,
     /// explain. `explain` reports the findings its log patterns name.

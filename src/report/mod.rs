@@ -3,17 +3,15 @@
 //! modules format it. Results go to stdout, diagnostics to stderr.
 
 pub(crate) mod explain;
-#[allow(dead_code)]
 pub(crate) mod finding;
 pub mod hexdump;
 pub mod inspect;
 pub mod json;
 pub(crate) mod listen;
-pub(crate) mod repro;
 pub mod pcap; // pub: the fuzz target renders every flow as JSON
 pub(crate) mod probe;
+pub(crate) mod repro;
 pub mod style;
-#[allow(dead_code)]
 pub(crate) mod table;
 #[cfg(test)] // only its test writes docs/verdicts.md
 mod verdicts;
