@@ -81,23 +81,75 @@ fn side_name(s: Side) -> &'static str {
     s.name()
 }
 
-/// Human rendering of fixes: one block per fix, the change indented.
+/// Human rendering of fixes: one block per fix, wrapped to the width.
 pub(crate) fn fixes_human(fixes: &[&Fix], style: Style) -> String {
     let mut out = String::new();
+    fixes_shown_once(&mut out, fixes, &mut Vec::new(), style);
+    out
+}
+
+/// Fixes, one block each, wrapped to the width: the title, where it
+/// applies, the change as written in that product's config (a comment
+/// that does not fit goes on its own line), the doc. A fix already shown
+/// under another finding gets its title only.
+pub(crate) fn fixes_shown_once<'a>(
+    out: &mut String,
+    fixes: &[&'a Fix],
+    shown: &mut Vec<&'a str>,
+    style: Style,
+) {
+    let width = usize::from(style.width);
     for f in fixes {
+        let mark = style.accent(if style.unicode { "▸" } else { ">" });
+        if shown.contains(&f.id) {
+            let text = table::fill(
+                style,
+                "  > ",
+                "    ",
+                &format!("{} [{}] (above)", f.title, f.id),
+            );
+            let _ = writeln!(out, "  {mark}{}", &text[3..]);
+            continue;
+        }
+        shown.push(f.id);
         let _ = writeln!(
             out,
-            "{} {}  {}",
-            style.accent("▸"),
-            style.bold(f.title),
-            style.dim(&format!("[{}] {} · {}", f.id, f.side.name(), f.applies_to))
+            "  {mark} {}",
+            style.bold(&table::fill(style, "    ", "    ", f.title)[4..])
         );
-        for line in f.change.lines() {
-            let _ = writeln!(out, "    {line}");
+        let dot = if style.unicode { "·" } else { "-" };
+        let meta = format!("[{}] {} {dot} {}", f.id, f.side.name(), f.applies_to);
+        let _ = writeln!(
+            out,
+            "{}",
+            style.dim(&table::fill(style, "    ", "    ", &meta))
+        );
+        for l in f.change.lines() {
+            let text = l.trim_start();
+            let lead = " ".repeat(6 + l.len() - text.len());
+            if lead.len() + text.chars().count() <= width {
+                let _ = writeln!(out, "{lead}{text}");
+                continue;
+            }
+            let (code, comment) = match text.find("  #") {
+                _ if text.starts_with('#') => ("", text),
+                Some(at) => (text[..at].trim_end(), text[at..].trim_start()),
+                None => (text, ""),
+            };
+            if !code.is_empty() {
+                table::fill_line(out, style, &lead, &format!("{lead}  "), code);
+            }
+            if !comment.is_empty() {
+                let lead = if code.is_empty() {
+                    lead.clone()
+                } else {
+                    format!("{lead}  ")
+                };
+                table::fill_line(out, style, &lead, &format!("{lead}# "), comment);
+            }
         }
         let _ = writeln!(out, "    {}", style.dim(&format!("docs: {}", f.doc)));
     }
-    out
 }
 
 /// A finding, its meaning (wrapped) and its fixes: the block every command
@@ -105,7 +157,7 @@ pub(crate) fn fixes_human(fixes: &[&Fix], style: Style) -> String {
 pub(crate) fn explained(f: Finding, style: Style) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{}", label(f, style));
-    let _ = writeln!(out, "  {}", table::wrap(style, f.meaning(), 2));
+    let _ = writeln!(out, "{}", table::fill(style, "  ", "  ", f.meaning()));
     let fixes = f.fixes();
     if !fixes.is_empty() {
         let _ = writeln!(out, "{}", style.bold("Fixes (docs/verdicts.md):"));

@@ -180,31 +180,6 @@ fn header_shown(h: &[u8]) -> String {
 
 // ------------------------------------------------------------- human
 
-/// Word-wrap `text` to the style's width: the first line after `first`,
-/// the others after `rest`. Runs of spaces inside the text are kept (config
-/// lines align their comments); a word longer than a line stays whole.
-fn fill(style: Style, first: &str, rest: &str, text: &str) -> String {
-    let width = usize::from(style.width).max(40);
-    let mut out = String::from(first);
-    let mut col = first.chars().count();
-    let mut start = true;
-    for word in text.split(' ') {
-        let len = word.chars().count();
-        if !start && col + 1 + len > width && !word.is_empty() {
-            out.push('\n');
-            out.push_str(rest);
-            col = rest.chars().count();
-        } else if !start {
-            out.push(' ');
-            col += 1;
-        }
-        out.push_str(word);
-        col += len;
-        start = false;
-    }
-    out
-}
-
 /// [`fill`] with the text (not the prefix) painted.
 fn fill_painted(
     style: Style,
@@ -213,14 +188,8 @@ fn fill_painted(
     text: &str,
     paint: impl Fn(&str) -> String,
 ) -> String {
-    let full = fill(style, first, rest, text);
+    let full = table::fill(style, first, rest, text);
     format!("{first}{}", paint(&full[first.len()..]))
-}
-
-/// [`fill`], then a newline.
-fn line(out: &mut String, style: Style, first: &str, rest: &str, text: &str) {
-    out.push_str(&fill(style, first, rest, text));
-    out.push('\n');
 }
 
 /// The human view.
@@ -230,7 +199,7 @@ pub(crate) fn human(m: &Matrix, style: Style) -> String {
         None => "the 400 story, then every sender x receiver pair, live on loopback".to_string(),
         Some(t) => format!("each sender against {t} (headers claim {})", m.claimed),
     };
-    let title = fill(style, "repro: ", "  ", &title);
+    let title = table::fill(style, "repro: ", "  ", &title);
     let _ = writeln!(
         out,
         "{}{}\n",
@@ -259,7 +228,7 @@ fn story(out: &mut String, m: &Matrix, style: Style) {
     if seed.is_empty() {
         return;
     }
-    line(
+    table::fill_line(
         out,
         style,
         "1. ",
@@ -273,7 +242,7 @@ fn story(out: &mut String, m: &Matrix, style: Style) {
         });
         let _ = writeln!(out, "{shown}");
     }
-    line(
+    table::fill_line(
         out,
         style,
         "2. ",
@@ -297,7 +266,7 @@ fn story(out: &mut String, m: &Matrix, style: Style) {
     if fixes.is_empty() {
         return;
     }
-    line(
+    table::fill_line(
         out,
         style,
         "3. ",
@@ -349,7 +318,7 @@ fn gist(fix: &Fix) -> Option<&'static str> {
 fn matrix_table(m: &Matrix, style: Style) -> String {
     let mut out = String::new();
     if m.target.is_none() {
-        line(
+        table::fill_line(
             &mut out,
             style,
             "",
@@ -419,12 +388,12 @@ fn findings(out: &mut String, m: &Matrix, style: Style) {
         out.push('\n');
         let label = finding::label(f, style);
         let plain = format!("{} ({})  ", f.name(), f.code());
-        let text = fill(style, &format!("  {plain}"), "  ", &pairs.join(", "));
+        let text = table::fill(style, &format!("  {plain}"), "  ", &pairs.join(", "));
         let _ = writeln!(out, "{label}{}", &text[plain.len()..]);
-        line(out, style, "  ", "  ", f.meaning());
+        table::fill_line(out, style, "  ", "  ", f.meaning());
         let _ = writeln!(out, "  {}", style.bold("The client got:"));
         for c in &cells {
-            line(
+            table::fill_line(
                 out,
                 style,
                 "    ",
@@ -434,8 +403,11 @@ fn findings(out: &mut String, m: &Matrix, style: Style) {
             if let Some(r) = response(c) {
                 if f.is_problem() && !full_shown.contains(&r) {
                     for l in r.lines() {
-                        let _ =
-                            writeln!(out, "{}", style.dim(&fill(style, "      ", "        ", l)));
+                        let _ = writeln!(
+                            out,
+                            "{}",
+                            style.dim(&table::fill(style, "      ", "        ", l))
+                        );
                     }
                     full_shown.push(r);
                 }
@@ -448,7 +420,7 @@ fn findings(out: &mut String, m: &Matrix, style: Style) {
         if !logs.is_empty() {
             let _ = writeln!(out, "  {}", style.bold("The receiver logged:"));
             for (c, l) in logs {
-                line(
+                table::fill_line(
                     out,
                     style,
                     "    ",
@@ -460,63 +432,8 @@ fn findings(out: &mut String, m: &Matrix, style: Style) {
         let fixes = f.fixes();
         if !fixes.is_empty() {
             let _ = writeln!(out, "  {}", style.bold("Fixes (docs/verdicts.md):"));
-            fixes_human(out, &fixes, &mut fixes_shown, style);
+            finding::fixes_shown_once(out, &fixes, &mut fixes_shown, style);
         }
-    }
-}
-
-/// Fixes, one block each, wrapped to the width: the title, where it
-/// applies, the change as written in that product's config (a comment
-/// that does not fit goes on its own line), the doc. A fix already shown
-/// under another finding gets its title only.
-fn fixes_human<'a>(out: &mut String, fixes: &[&'a Fix], shown: &mut Vec<&'a str>, style: Style) {
-    let width = usize::from(style.width);
-    for f in fixes {
-        let mark = style.accent(if style.unicode { "▸" } else { ">" });
-        if shown.contains(&f.id) {
-            let text = fill(
-                style,
-                "  > ",
-                "    ",
-                &format!("{} [{}] (above)", f.title, f.id),
-            );
-            let _ = writeln!(out, "  {mark}{}", &text[3..]);
-            continue;
-        }
-        shown.push(f.id);
-        let _ = writeln!(
-            out,
-            "  {mark} {}",
-            style.bold(&fill(style, "    ", "    ", f.title)[4..])
-        );
-        let dot = if style.unicode { "·" } else { "-" };
-        let meta = format!("[{}] {} {dot} {}", f.id, f.side.name(), f.applies_to);
-        let _ = writeln!(out, "{}", style.dim(&fill(style, "    ", "    ", &meta)));
-        for l in f.change.lines() {
-            let text = l.trim_start();
-            let lead = " ".repeat(6 + l.len() - text.len());
-            if lead.len() + text.chars().count() <= width {
-                let _ = writeln!(out, "{lead}{text}");
-                continue;
-            }
-            let (code, comment) = match text.find("  #") {
-                _ if text.starts_with('#') => ("", text),
-                Some(at) => (text[..at].trim_end(), text[at..].trim_start()),
-                None => (text, ""),
-            };
-            if !code.is_empty() {
-                line(out, style, &lead, &format!("{lead}  "), code);
-            }
-            if !comment.is_empty() {
-                let lead = if code.is_empty() {
-                    lead.clone()
-                } else {
-                    format!("{lead}  ")
-                };
-                line(out, style, &lead, &format!("{lead}# "), comment);
-            }
-        }
-        let _ = writeln!(out, "    {}", style.dim(&format!("docs: {}", f.doc)));
     }
 }
 
@@ -559,7 +476,7 @@ fn verdict(out: &mut String, m: &Matrix, style: Style) {
         (true, false) => "ok: ",
         (false, false) => "FAILED: ",
     };
-    let text = fill(style, mark, "  ", &text);
+    let text = table::fill(style, mark, "  ", &text);
     let _ = writeln!(
         out,
         "{}",
@@ -730,8 +647,8 @@ mod tests {
         let f = crate::judge::fixes::get("nginx-listen-proxy-protocol");
         assert_eq!(gist(f), Some("listen 443 ssl proxy_protocol;"));
         let s = Style::plain();
-        assert_eq!(fill(s, "> ", "  ", "a  b"), "> a  b");
-        let long = fill(s, "1. ", "   ", &"word ".repeat(30));
+        assert_eq!(table::fill(s, "> ", "  ", "a  b"), "> a  b");
+        let long = table::fill(s, "1. ", "   ", &"word ".repeat(30));
         assert!(long.lines().all(|l| l.chars().count() <= 80), "{long}");
         assert!(
             long.lines().skip(1).all(|l| l.starts_with("   w")),

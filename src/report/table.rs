@@ -63,8 +63,40 @@ pub(crate) fn number(style: Style, n: impl std::fmt::Display) -> Cell {
     cell(style, &n.to_string(), Tone::Plain).set_alignment(CellAlignment::Right)
 }
 
+/// Word-wrap `text` to the style's width: the first line after `first`,
+/// the others after `rest`. Runs of spaces inside the text are kept (config
+/// lines align their comments); a word longer than a line stays whole.
+pub(crate) fn fill(style: Style, first: &str, rest: &str, text: &str) -> String {
+    let width = usize::from(style.width).max(40);
+    let mut out = String::from(first);
+    let mut col = first.chars().count();
+    let mut start = true;
+    for word in text.split(' ') {
+        let len = word.chars().count();
+        if !start && col + 1 + len > width && !word.is_empty() {
+            out.push('\n');
+            out.push_str(rest);
+            col = rest.chars().count();
+        } else if !start {
+            out.push(' ');
+            col += 1;
+        }
+        out.push_str(word);
+        col += len;
+        start = false;
+    }
+    out
+}
+
+/// [`fill`], then a newline, onto `out`.
+pub(crate) fn fill_line(out: &mut String, style: Style, first: &str, rest: &str, text: &str) {
+    out.push_str(&fill(style, first, rest, text));
+    out.push('\n');
+}
+
 /// Wrap prose to the style's width, indenting continuation lines by
-/// `indent` spaces (for notes and fixes under a table).
+/// `indent` spaces (for notes and fixes under a table). The first line
+/// starts at column 0; use [`fill`] when it follows a prefix.
 pub(crate) fn wrap(style: Style, text: &str, indent: usize) -> String {
     let width = usize::from(style.width).max(40);
     let mut out = String::new();
