@@ -15,7 +15,7 @@ fn check(failures: &mut Vec<String>, name: &str, field: &str, got: Value, want: 
 fn vectors() -> Vec<Value> {
     let text = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/crates/ppctl-codec/crates/ppctl-codec/tests/data/vectors.json"
+        "/crates/ppctl-codec/tests/data/vectors.json"
     ))
     .expect("crates/ppctl-codec/tests/data/vectors.json");
     serde_json::from_str::<Value>(&text)
