@@ -409,4 +409,81 @@ mod tests {
         // 'g' is outside the characters nginx allows: broken header.
         assert_eq!(nginx(b"PROXY TCP4 1.2.3.g 10.0.0.1 1 2\r\n"), "reject");
     }
+
+    fn outcomes(input: &[u8]) -> Vec<(&'static str, &'static str)> {
+        let d = crate::codec::decode(input);
+        predict(&d, input)
+            .iter()
+            .map(|p| (p.receiver.name(), p.outcome.name()))
+            .collect()
+    }
+
+    fn v2(cmd: u8, fam: u8, body: &[u8]) -> Vec<u8> {
+        let mut out = crate::codec::V2_SIGNATURE.to_vec();
+        out.extend_from_slice(&[cmd, fam]);
+        out.extend_from_slice(&(body.len() as u16).to_be_bytes());
+        out.extend_from_slice(body);
+        out
+    }
+
+    const BLOCK: [u8; 12] = [10, 1, 2, 3, 10, 9, 8, 7, 0x0f, 0xa0, 0x01, 0xbb];
+
+    #[test]
+    fn unspec_with_an_address_block_who_takes_it() {
+        // LOCAL: HAProxy 3.0+ reads the block as TLVs and refuses.
+        assert_eq!(
+            outcomes(&v2(0x20, 0x00, &BLOCK)),
+            [
+                ("nginx", "accept"),
+                ("HAProxy", "reject"),
+                ("go-proxyproto", "accept")
+            ]
+        );
+        // PROXY: HAProxy and go-proxyproto refuse PROXY with UNSPEC.
+        assert_eq!(
+            outcomes(&v2(0x21, 0x00, &BLOCK)),
+            [
+                ("nginx", "accept"),
+                ("HAProxy", "reject"),
+                ("go-proxyproto", "reject")
+            ]
+        );
+    }
+
+    #[test]
+    fn go_size_limit_applies_to_any_header() {
+        // A 10 kB header whose TLV area ends in a stray byte: invalid, and
+        // go-proxyproto refuses it for its size before looking at TLVs.
+        let mut body = BLOCK.to_vec();
+        body.extend(std::iter::repeat_n(0u8, 10_000));
+        let h = v2(0x21, 0x11, &body);
+        let d = crate::codec::decode(&h);
+        assert!(matches!(d, Decoded::Invalid(_)), "{d:?}");
+        let go = &predict(&d, &h)[2];
+        assert_eq!(go.outcome, Outcome::Reject);
+        assert!(go.message.contains("ErrInvalidLength"), "{}", go.message);
+        // Cut short, it is refused as soon as the length is read.
+        let d = crate::codec::decode(&h[..100]);
+        assert_eq!(predict(&d, &h[..100])[2].outcome, Outcome::Reject);
+    }
+
+    #[test]
+    fn go_never_reads_ssl_sub_tlvs() {
+        let mut body = BLOCK.to_vec();
+        body.extend_from_slice(&[0x20, 0x00, 0x09, 0x01, 0, 0, 0, 0, 0x21, 0x00, 0x02, b'T']);
+        let h = v2(0x21, 0x11, &body);
+        assert_eq!(outcomes(&h)[2], ("go-proxyproto", "accept"));
+    }
+
+    #[test]
+    fn findings_for_what_a_receiver_requiring_a_header_gets() {
+        let f = |b: &[u8]| finding(&crate::codec::decode(b)).map(|f| f.name());
+        assert_eq!(f(b"PROXY UNKNOWN\r\n"), None);
+        assert_eq!(
+            f(b"PROXY TCP4 1.2.3.4 5.6.7.8 +1 2\r\n"),
+            Some("invalid-header")
+        );
+        assert_eq!(f(b"GET / HTTP/1.1\r\n"), Some("missing-header"));
+        assert_eq!(f(b"PROXY TCP4"), Some("incomplete"));
+    }
 }
