@@ -39,12 +39,13 @@ complete -c ppctl -n "__fish_ppctl_needs_command" -f -a "pcap" -d 'Find every PR
 complete -c ppctl -n "__fish_ppctl_needs_command" -f -a "completions" -d 'Print shell completions to stdout'
 complete -c ppctl -n "__fish_ppctl_needs_command" -f -a "man" -d 'Write the man page (docs/ppctl.1 by default)'
 complete -c ppctl -n "__fish_ppctl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c ppctl -n "__fish_ppctl_using_subcommand inspect" -s f -l file -d 'Read the bytes from a file (raw, or hex text)' -r -F
+complete -c ppctl -n "__fish_ppctl_using_subcommand inspect" -s f -l file -d 'Read the bytes from a file (raw, or any of the text forms)' -r -F
 complete -c ppctl -n "__fish_ppctl_using_subcommand inspect" -l sample -d 'Inspect a built-in sample: v1, v2, aws-nlb, health-check, broken, http' -r
-complete -c ppctl -n "__fish_ppctl_using_subcommand inspect" -l encoding -d 'How to read the input; the default guesses hex vs text/raw' -r -f -a "auto\t'Hex if it looks like hex, else escaped text (argument) or raw bytes (file, stdin)'
-hex\t'Hex digits; whitespace, `0x`, `:`, `-` and `\\x` separators are ignored'
-text\t'Text with \\r \\n \\t \\0 \\\\ \\xNN escapes (for an argument)'
-raw\t'The bytes as they are (for a file or stdin)'"
+complete -c ppctl -n "__fish_ppctl_using_subcommand inspect" -l encoding -d 'How to read the input; the default recognises the form' -r -f -a "auto\t'recognise hex, a tcpdump/tshark/xxd/hexdump dump, base64 or a Python b\'...\' literal; else escaped text (argument) or raw bytes (file, stdin)'
+hex\t'hex digits (whitespace, `0x`, `:`, `-` and `\\x` separators are ignored), or a tcpdump -X/-xx, tshark -x, xxd or hexdump -C dump'
+base64\t'base64, standard or URL-safe, padding optional'
+text\t'text with \\r \\n \\t \\0 \\\\ \\xNN escapes (for an argument)'
+raw\t'the bytes as they are (for a file or stdin)'"
 complete -c ppctl -n "__fish_ppctl_using_subcommand inspect" -l color -d 'When to use color: auto (a terminal, and NO_COLOR unset), always, never' -r -f -a "auto\t'Color when stdout is a terminal and NO_COLOR is not set'
 always\t''
 never\t''"
@@ -132,14 +133,14 @@ complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l wait-banner -d 'Wai
 complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l corrupt -d 'Break the header on purpose (crc adds a CRC32C TLV if needed)' -r -f -a "signature\t'v1: `PROXZ`; v2: last signature byte 0x0A -> 0x0B'
 version\t'v2: version nibble 1 instead of 2'
 command\t'v2: command nibble 2 (neither LOCAL nor PROXY)'
-family\t'v2: family nibble 4; v1: TCP4 and TCP6 swapped (family/address mismatch)'
+family\t'v2: family nibble 4; v1: TCP4 and TCP6 swapped'
 length-short\t'v2: `len` one byte shorter than the address block needs'
 length-long\t'v2: `len` 16 bytes longer than what is sent (the receiver waits)'
-crc\t'v2: a wrong CRC32C value (the header gets a CRC32C TLV if it has none)'
+crc\t'v2: a wrong CRC32C value (a CRC32C TLV is added if there is none)'
 tlv-overrun\t'v2: a last TLV that declares more bytes than the header holds'
 v1-leading-zero\t'v1: the source port written with a leading zero'
 v1-lf-only\t'v1: the line ends with a bare LF'
-truncate\t'Either: only the first half of the header'"
+truncate\t'either: only the first half of the header'"
 complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l raw -d 'Send these bytes (hex) instead of a header' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l timeout -d 'How long to wait for the reply (and for each further piece of it)' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l connect-timeout -d 'How long to wait for the connection' -r

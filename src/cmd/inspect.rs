@@ -22,14 +22,14 @@ Examples:
   ppctl inspect 'PROXY TCP4 1.2.3.4 5.6.7.8 1000 80\\r\\n'
   ppctl inspect 0d0a0d0a000d0a515549540a20000000
   printf 'PROXY UNKNOWN\\r\\n' | ppctl inspect -
-  tcpdump -X -r capture.pcap -c 1 | ppctl inspect -
-  ppctl inspect DQoNCgANClFVSVQKIAAAAA==
   ppctl inspect --file capture.bin --json
   ppctl inspect --sample v2
 
-Input: hex, a tcpdump -X/-xx, tshark -x, xxd or hexdump -C dump, base64, a
-Python b'...' literal, text with \\r \\n \\xNN escapes, or raw bytes (file,
-stdin). In a whole frame, the header is found by its signature.
+Input: hex, a tcpdump -X/-xx, tshark -x, xxd or hexdump -C dump (so
+`tcpdump -X -r capture.pcap -c 1 | ppctl inspect -` works), base64 (a v2
+header starts DQoNCgANClFVSVQK), a Python b'...' literal, text with \\r \\n
+\\xNN escapes, or raw bytes (file, stdin). In a whole frame, the header is
+found by its signature and its offset is shown.
 
 Exit codes: 0 valid header, 1 not a valid header (invalid, incomplete or not a
 header), 2 usage or I/O error.")]

@@ -197,7 +197,20 @@ pub fn verdict_line(d: &Decoded<'_>, style: Style) -> String {
 /// Render everything about `d` (decoded from `input`).
 pub fn render(d: &Decoded<'_>, input: &[u8], receivers: &[Prediction], style: Style) -> String {
     let mut out = String::new();
-    out.push_str(&verdict_line(d, style));
+    match d {
+        // A one-tone verdict can be long (the rule's message): wrap it.
+        Decoded::Invalid(e) => out.push_str(&style.bad(&wrap_at(
+            style,
+            &format!("INVALID at byte {}: {}", e.offset, e.kind),
+            2,
+        ))),
+        Decoded::NotProxy(s) => out.push_str(&style.bad(&wrap_at(
+            style,
+            &format!("NOT A PROXY HEADER: looks like {s}"),
+            2,
+        ))),
+        _ => out.push_str(&verdict_line(d, style)),
+    }
     out.push('\n');
     let json = HeaderJson::new(d, input);
     match d {
@@ -377,7 +390,9 @@ mod tests {
         for bytes in [
             &b"PROXY TCP4 192.168.0.1 192.168.0.11 56324 443\r\nGET / HTTP/1.1\r\n\r\n"[..],
             b"PROXY TCP4 1.2.3.4 5.6.7.8 +80 443\r\n",
+            b"PROXY TCP6 1::2::3 ::1 1 2\r\n",
             b"PROXY TCP4 1.2.3.4",
+            b"GET /a-rather-long-path/that/goes/on/and/on/and/on/for/a/while/yet HTTP/1.1\r\nHost: x\r\n\r\n",
         ] {
             let text = inspected(bytes);
             for line in text.lines() {
