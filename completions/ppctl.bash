@@ -318,7 +318,7 @@ _ppctl() {
                     return 0
                     ;;
                 --encoding)
-                    COMPREPLY=($(compgen -W "auto hex text raw" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "auto hex base64 text raw" -- "${cur}"))
                     return 0
                     ;;
                 --color)

@@ -37,12 +37,13 @@ complete -c ppctl -n "__fish_ppctl_needs_command" -f -a "repro" -d 'Reproduce th
 complete -c ppctl -n "__fish_ppctl_needs_command" -f -a "send" -d 'Send a crafted PROXY header (and a payload) to a receiver, and explain its reply'
 complete -c ppctl -n "__fish_ppctl_needs_command" -f -a "pcap" -d 'Find every PROXY header in a capture, pair it with the server\'s answer, and give a verdict per flow'
 complete -c ppctl -n "__fish_ppctl_needs_command" -f -a "completions" -d 'Print shell completions to stdout'
-complete -c ppctl -n "__fish_ppctl_needs_command" -f -a "man" -d 'Write the man pages: the top page to stdout, or every page into --dir'
+complete -c ppctl -n "__fish_ppctl_needs_command" -f -a "man" -d 'Write the man page (docs/ppctl.1 by default)'
 complete -c ppctl -n "__fish_ppctl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c ppctl -n "__fish_ppctl_using_subcommand inspect" -s f -l file -d 'Read the bytes from a file (raw, or hex text)' -r -F
+complete -c ppctl -n "__fish_ppctl_using_subcommand inspect" -s f -l file -d 'Read the bytes from a file (raw, or any of the text forms)' -r -F
 complete -c ppctl -n "__fish_ppctl_using_subcommand inspect" -l sample -d 'Inspect a built-in sample: v1, v2, aws-nlb, health-check, broken, http' -r
-complete -c ppctl -n "__fish_ppctl_using_subcommand inspect" -l encoding -d 'How to read the input; the default guesses hex vs text/raw' -r -f -a "auto\t'hex if it looks like hex, else escaped text (argument) or raw bytes (file, stdin)'
-hex\t'hex digits; whitespace, `0x`, `:`, `-` and `\\x` separators are ignored'
+complete -c ppctl -n "__fish_ppctl_using_subcommand inspect" -l encoding -d 'How to read the input; the default recognises the form' -r -f -a "auto\t'recognise hex, a tcpdump/tshark/xxd/hexdump dump, base64 or a Python b\'...\' literal; else escaped text (argument) or raw bytes (file, stdin)'
+hex\t'hex digits (whitespace, `0x`, `:`, `-` and `\\x` separators are ignored), or a tcpdump -X/-xx, tshark -x, xxd or hexdump -C dump'
+base64\t'base64, standard or URL-safe, padding optional'
 text\t'text with \\r \\n \\t \\0 \\\\ \\xNN escapes (for an argument)'
 raw\t'the bytes as they are (for a file or stdin)'"
 complete -c ppctl -n "__fish_ppctl_using_subcommand inspect" -l color -d 'When to use color: auto (a terminal, and NO_COLOR unset), always, never' -r -f -a "auto\t'Color when stdout is a terminal and NO_COLOR is not set'
@@ -58,14 +59,14 @@ never\t''"
 complete -c ppctl -n "__fish_ppctl_using_subcommand explain" -l json -d 'Print one JSON object (docs/json.md)'
 complete -c ppctl -n "__fish_ppctl_using_subcommand explain" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ppctl -n "__fish_ppctl_using_subcommand probe" -l sni -d 'TLS server name to send (default: the target\'s host)' -r
-complete -c ppctl -n "__fish_ppctl_using_subcommand probe" -l timeout -d 'How long to wait for the connect and for each reply (500ms, 2s, 1m; at most 60s)' -r
-complete -c ppctl -n "__fish_ppctl_using_subcommand probe" -l expect -d 'Exit 1 unless the endpoint has this profile (for CI)' -r -f -a "requires-v1\t'takes a v1 header only, nothing without one'
-requires-v2\t'takes a v2 header only, nothing without one'
-requires-v1-or-v2\t'takes v1 or v2, nothing without a header'
-no-header\t'takes connections without a header; a header there is unexpected-header'
-optional\t'takes connections with and without a header (spoofable)'
-unreachable\t'no connection could be made'
-inconclusive\t'connected, but nothing was accepted (try --tls or --banner)'"
+complete -c ppctl -n "__fish_ppctl_using_subcommand probe" -l timeout -d 'Seconds to wait for the connect and for each reply' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand probe" -l expect -d 'Exit 1 unless the endpoint is of this class (for CI)' -r -f -a "requires-v1\t'Takes a v1 header only, and nothing without one'
+requires-v2\t'Takes a v2 header only, and nothing without one'
+requires-v1-or-v2\t'Takes v1 or v2, and nothing without a header'
+no-proxy-protocol\t'Does not parse PROXY headers: answers plain connections, rejects headers'
+optional\t'Takes connections with and without a header: spoofable'
+unreachable\t'No connection could be made'
+inconclusive\t'Connected, but nothing was accepted: the probe could not tell (try --tls or --banner)'"
 complete -c ppctl -n "__fish_ppctl_using_subcommand probe" -l color -d 'When to use color: auto (a terminal, and NO_COLOR unset), always, never' -r -f -a "auto\t'Color when stdout is a terminal and NO_COLOR is not set'
 always\t''
 never\t''"
@@ -187,7 +188,7 @@ complete -c ppctl -n "__fish_ppctl_using_subcommand completions" -l color -d 'Wh
 always\t''
 never\t''"
 complete -c ppctl -n "__fish_ppctl_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c ppctl -n "__fish_ppctl_using_subcommand man" -l dir -d 'Write ppctl.1 and one page per subcommand (ppctl-send.1, ppctl-listen.1, ...) into DIR, creating it if needed. Without --dir, the top page (ppctl.1) goes to stdout' -r -F
+complete -c ppctl -n "__fish_ppctl_using_subcommand man" -s o -l output -d 'Where to write the roff page; `-` for stdout' -r -F
 complete -c ppctl -n "__fish_ppctl_using_subcommand man" -l color -d 'When to use color: auto (a terminal, and NO_COLOR unset), always, never' -r -f -a "auto\t'Color when stdout is a terminal and NO_COLOR is not set'
 always\t''
 never\t''"
@@ -200,5 +201,5 @@ complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_su
 complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect explain probe listen repro send pcap completions man help" -f -a "send" -d 'Send a crafted PROXY header (and a payload) to a receiver, and explain its reply'
 complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect explain probe listen repro send pcap completions man help" -f -a "pcap" -d 'Find every PROXY header in a capture, pair it with the server\'s answer, and give a verdict per flow'
 complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect explain probe listen repro send pcap completions man help" -f -a "completions" -d 'Print shell completions to stdout'
-complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect explain probe listen repro send pcap completions man help" -f -a "man" -d 'Write the man pages: the top page to stdout, or every page into --dir'
+complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect explain probe listen repro send pcap completions man help" -f -a "man" -d 'Write the man page (docs/ppctl.1 by default)'
 complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect explain probe listen repro send pcap completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

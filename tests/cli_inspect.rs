@@ -34,6 +34,7 @@ fn valid_v1_table_and_exit_0() {
 fn v2_tlvs_named_and_decoded() {
     ppctl()
         .args(["inspect", V2_TLVS])
+        .env("COLUMNS", "120")
         .assert()
         .success()
         .stdout(predicate::str::contains("ALPN"))
@@ -68,8 +69,14 @@ fn json_follows_the_schema() {
         .stdout
         .clone();
     let j: serde_json::Value = serde_json::from_slice(&out).expect("valid JSON");
-    assert_eq!(j["schema"], 1);
+    assert_eq!(j["type"], "inspect");
+    assert_eq!(j["schema"], 2);
     assert_eq!(j["verdict"], "valid");
+    assert_eq!(j["input"]["format"], "hex");
+    assert_eq!(j["input"]["header_offset"], 0);
+    assert!(j["finding"].is_null());
+    assert_eq!(j["receivers"][0]["receiver"], "nginx");
+    assert_eq!(j["receivers"][0]["outcome"], "accept");
     assert_eq!(j["version"], 2);
     assert_eq!(j["command"], "PROXY");
     assert_eq!(j["protocol"], "TCP4");
@@ -265,4 +272,194 @@ fn nonsense_never_panics() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(!err.contains("panicked"), "{err}");
     }
+}
+
+/// The v1 sample line, as each tool prints it.
+const V1_LINE: &str = "PROXY TCP4 192.168.0.1 192.168.0.11 56324 443";
+
+fn inspect_json(args: &[&str], stdin: Option<&str>) -> serde_json::Value {
+    let mut cmd = ppctl();
+    cmd.arg("inspect").args(args).arg("--json");
+    if let Some(s) = stdin {
+        cmd.write_stdin(s.to_string());
+    }
+    let out = cmd.assert().get_output().stdout.clone();
+    serde_json::from_slice(&out).expect("valid JSON")
+}
+
+#[test]
+fn pasted_dumps_are_recognised() {
+    let dumps = [
+        (
+            "tcpdump",
+            "12:00:00.000000 IP 127.0.0.1.40000 > 127.0.0.1.80: Flags [P.], length 47
+\t0x0000:  5052 4f58 5920 5443 5034 2031 3932 2e31  PROXY.TCP4.192.1
+\t0x0010:  3638 2e30 2e31 2031 3932 2e31 3638 2e30  68.0.1.192.168.0
+\t0x0020:  2e31 3120 3536 3332 3420 3434 330d 0a    .11.56324.443..
+",
+        ),
+        (
+            "tshark",
+            "0000  50 52 4f 58 59 20 54 43 50 34 20 31 39 32 2e 31   PROXY TCP4 192.1
+0010  36 38 2e 30 2e 31 20 31 39 32 2e 31 36 38 2e 30   68.0.1 192.168.0
+0020  2e 31 31 20 35 36 33 32 34 20 34 34 33 0d 0a      .11 56324 443..
+",
+        ),
+        (
+            "xxd",
+            "00000000: 5052 4f58 5920 5443 5034 2031 3932 2e31  PROXY TCP4 192.1
+00000010: 3638 2e30 2e31 2031 3932 2e31 3638 2e30  68.0.1 192.168.0
+00000020: 2e31 3120 3536 3332 3420 3434 330d 0a    .11 56324 443..
+",
+        ),
+        (
+            "hexdump-c",
+            "00000000  50 52 4f 58 59 20 54 43  50 34 20 31 39 32 2e 31  |PROXY TCP4 192.1|
+00000010  36 38 2e 30 2e 31 20 31  39 32 2e 31 36 38 2e 30  |68.0.1 192.168.0|
+00000020  2e 31 31 20 35 36 33 32  34 20 34 34 33 0d 0a     |.11 56324 443..|
+0000002f
+",
+        ),
+        (
+            "python-bytes",
+            "b'PROXY TCP4 192.168.0.1 192.168.0.11 56324 443\\r\\n'",
+        ),
+        (
+            "base64",
+            "UFJPWFkgVENQNCAxOTIuMTY4LjAuMSAxOTIuMTY4LjAuMTEgNTYzMjQgNDQzDQo=",
+        ),
+    ];
+    for (format, text) in dumps {
+        // From stdin and as an argument.
+        for j in [
+            inspect_json(&["-"], Some(text)),
+            inspect_json(&[text], None),
+        ] {
+            assert_eq!(j["verdict"], "valid", "{format}: {j}");
+            assert_eq!(j["input"]["format"], format, "{format}");
+            assert_eq!(j["source"]["port"], 56324, "{format}");
+        }
+    }
+    // The human view says which form was read.
+    ppctl()
+        .args(["inspect", "-"])
+        .write_stdin(dumps[2].1)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("input: an xxd dump (47 bytes)"));
+}
+
+#[test]
+fn base64_from_a_go_json_log_and_forced() {
+    let line = r#"{"level":"warn","msg":"bad header","header":"DQoNCgANClFVSVQKIAAAAA=="}"#;
+    let j = inspect_json(&[line], None);
+    assert_eq!(j["verdict"], "valid");
+    assert_eq!(j["command"], "LOCAL");
+    assert_eq!(j["input"]["format"], "base64");
+    let j = inspect_json(&["--encoding", "base64", "DQoNCgANClFVSVQKIAAAAA"], None);
+    assert_eq!(j["verdict"], "valid");
+    ppctl()
+        .args(["inspect", "--encoding", "base64", "DQo*"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("invalid base64 at character 3"));
+}
+
+#[test]
+fn odd_length_hex_is_an_error_with_its_position() {
+    ppctl()
+        .args(["inspect", "0d 0a 0 0d"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "odd number of hex digits (7): the digit at character 6",
+        ));
+}
+
+#[test]
+fn header_inside_a_whole_frame_is_found() {
+    // Ethernet + IPv4 + TCP headers (54 bytes of zeros and lengths), then
+    // the v2 LOCAL header.
+    let mut frame = "00".repeat(12) + "0800" + "45000044" + &"00".repeat(36);
+    frame.push_str("0d0a0d0a000d0a515549540a20000000");
+    let j = inspect_json(&[&frame], None);
+    assert_eq!(j["verdict"], "valid", "{j}");
+    assert_eq!(j["input"]["header_offset"], 54);
+    assert_eq!(j["input"]["length"], 70);
+    ppctl()
+        .args(["inspect", &frame])
+        .env("COLUMNS", "200")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "the PROXY header starts at byte 54",
+        ));
+}
+
+#[test]
+fn v1_line_without_crlf_gets_a_hint() {
+    ppctl()
+        .args(["inspect", V1_LINE])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("at least 2 more bytes needed"))
+        .stdout(predicate::str::contains("hint: the v1 line has no CRLF"));
+    let j = inspect_json(&["--eof", V1_LINE], None);
+    assert_eq!(j["error"]["kind"], "truncated");
+    assert!(j["error"]["hint"]
+        .as_str()
+        .unwrap_or("")
+        .contains("no CRLF"));
+    assert_eq!(j["finding"]["name"], "invalid-header");
+}
+
+#[test]
+fn fits_80_columns_and_aligns_with_colour() {
+    for sample in ["v1", "v2", "aws-nlb", "broken"] {
+        let out = ppctl()
+            .args(["--color", "always", "inspect", "--sample", sample])
+            .env("COLUMNS", "80")
+            .assert()
+            .get_output()
+            .stdout
+            .clone();
+        let text = String::from_utf8_lossy(&out);
+        let plain = strip_ansi(&text);
+        for line in plain.lines() {
+            assert!(
+                unicode_width::UnicodeWidthStr::width(line) <= 80,
+                "{sample}: {line:?}"
+            );
+        }
+        // Every line of a table has the same width.
+        let mut widths = Vec::new();
+        for line in plain.lines() {
+            if line.starts_with(['┌', '│', '├', '╞', '└']) {
+                widths.push(unicode_width::UnicodeWidthStr::width(line));
+            } else if !widths.is_empty() {
+                assert!(
+                    widths.iter().all(|w| *w == widths[0]),
+                    "{sample}: {widths:?}"
+                );
+                widths.clear();
+            }
+        }
+    }
+}
+
+fn strip_ansi(s: &str) -> String {
+    let mut out = String::new();
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for d in chars.by_ref() {
+                if d.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }

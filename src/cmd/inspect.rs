@@ -1,4 +1,5 @@
-//! `ppctl inspect`: decode and explain bytes.
+//! `ppctl inspect`: decode and explain bytes. Reads the input, finds the
+//! header, decodes it and predicts receivers; report/inspect.rs renders.
 
 use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
@@ -6,14 +7,13 @@ use std::path::PathBuf;
 use crate::cli::Choice;
 use crate::codec::{self, Decoded};
 use crate::error::{Error, ExitCode, Result};
-use crate::input::{self, Encoding};
+use crate::input::{self, Encoding, Parsed};
 use crate::receivers;
-use crate::report::json::InspectJson;
 use crate::report::{inspect, Style};
 use crate::samples;
 
 /// The most input `inspect` reads: the largest v2 header plus room for the
-/// payload that follows.
+/// payload that follows (and for a hex dump of it).
 const MAX_INPUT: u64 = 1 << 20;
 
 #[derive(Debug, clap::Args)]
@@ -25,20 +25,26 @@ Examples:
   ppctl inspect --file capture.bin --json
   ppctl inspect --sample v2
 
+Input: hex, a tcpdump -X/-xx, tshark -x, xxd or hexdump -C dump (so
+`tcpdump -X -r capture.pcap -c 1 | ppctl inspect -` works), base64 (a v2
+header starts DQoNCgANClFVSVQK), a Python b'...' literal, text with \\r \\n
+\\xNN escapes, or raw bytes (file, stdin). In a whole frame, the header is
+found by its signature and its offset is shown.
+
 Exit codes: 0 valid header, 1 not a valid header (invalid, incomplete or not a
 header), 2 usage or I/O error.")]
 pub struct InspectArgs {
-    /// The bytes: hex (spaces, 0x and : allowed) or text with \r \n \xNN
-    /// escapes; `-` reads stdin. Without INPUT, stdin is read when it is not
-    /// a terminal.
+    /// The bytes: hex, a hex dump, base64, a Python b'...' literal, or text
+    /// with \r \n \xNN escapes; `-` reads stdin. Without INPUT, stdin is
+    /// read when it is not a terminal.
     pub input: Option<String>,
-    /// Read the bytes from a file (raw, or hex text).
+    /// Read the bytes from a file (raw, or any of the text forms).
     #[arg(long, short, conflicts_with_all = ["input", "sample"])]
     pub file: Option<PathBuf>,
     /// Inspect a built-in sample: v1, v2, aws-nlb, health-check, broken, http.
     #[arg(long, conflicts_with = "input")]
     pub sample: Option<String>,
-    /// How to read the input; the default guesses hex vs text/raw.
+    /// How to read the input; the default recognises the form.
     #[arg(long, default_value = "auto", value_parser = Choice::new(&Encoding::ALL, Encoding::name, Encoding::describe))]
     pub encoding: Encoding,
     /// Print one JSON object (schema in docs/json.md).
@@ -51,54 +57,77 @@ pub struct InspectArgs {
 }
 
 pub fn run(args: &InspectArgs, style: Style) -> Result<ExitCode> {
-    let bytes = read_input(args)?;
-    let decoded = if args.eof {
-        codec::decode_final(&bytes)
-    } else {
-        codec::decode(&bytes)
+    let parsed = read_input(args)?;
+    let bytes = &parsed.bytes;
+    let decode = |b| {
+        if args.eof {
+            codec::decode_final(b)
+        } else {
+            codec::decode(b)
+        }
     };
-    let predictions = receivers::predict(&decoded, &bytes);
+    // Bytes that are not a header at their start may hold one further on
+    // (a whole Ethernet/IP/TCP frame): decode from its signature.
+    let mut offset = 0;
+    let mut decoded = decode(bytes);
+    if let (Decoded::NotProxy(_), Some(at)) = (&decoded, input::header_offset(bytes)) {
+        offset = at;
+        decoded = decode(&bytes[at..]);
+    }
+    let found = inspect::Inspected {
+        input: bytes,
+        format: parsed.format,
+        offset,
+        decoded,
+        receivers: receivers::predict(&decoded, &bytes[offset..]),
+        finding: receivers::finding(&decoded),
+    };
     if args.json {
-        let j = InspectJson::new(&decoded, &bytes);
-        let text = serde_json::to_string_pretty(&j).map_err(|e| Error::Other(e.into()))?;
+        let text = serde_json::to_string_pretty(&inspect::json(&found))
+            .map_err(|e| Error::Other(e.into()))?;
         super::print(&format!("{text}\n"))?;
     } else {
-        super::print(&inspect::render(&decoded, &bytes, &predictions, style))?;
+        super::print(&inspect::human(&found, style))?;
     }
     Ok(ExitCode::check(matches!(decoded, Decoded::Complete(_))))
 }
 
-fn read_input(args: &InspectArgs) -> Result<Vec<u8>> {
+fn read_input(args: &InspectArgs) -> Result<Parsed> {
     let enc = args.encoding;
     let bad = |what: String, e: input::InputError| Error::usage(format!("{what}: {e}"));
     if let Some(name) = &args.sample {
-        return samples::get(name).ok_or_else(|| {
-            Error::usage(format!(
-                "no sample named {name:?}; try one of: {}",
-                samples::names().join(", ")
-            ))
-        });
+        return samples::get(name)
+            .map(|bytes| Parsed {
+                bytes,
+                format: input::Format::Hex,
+            })
+            .ok_or_else(|| {
+                Error::usage(format!(
+                    "no sample named {name:?}; try one of: {}",
+                    samples::names().join(", ")
+                ))
+            });
     }
     if let Some(path) = &args.file {
         let f = std::fs::File::open(path)
             .map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
         let raw =
             read_bounded(f).map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
-        return input::from_bytes(raw, enc).map_err(|e| bad(format!("in {}", path.display()), e));
+        return input::read_bytes(raw, enc).map_err(|e| bad(format!("in {}", path.display()), e));
     }
     match args.input.as_deref() {
         Some("-") => read_stdin(enc),
-        Some(text) => input::from_argument(text, enc).map_err(|e| bad("in INPUT".into(), e)),
+        Some(text) => input::read_argument(text, enc).map_err(|e| bad("in INPUT".into(), e)),
         None if !std::io::stdin().is_terminal() => read_stdin(enc),
         None => Err(Error::usage(
-            "no input: give bytes as an argument (hex or text), --file PATH, `-` for stdin, or --sample NAME",
+            "no input: give bytes as an argument (hex, a dump, base64 or text), --file PATH, `-` for stdin, or --sample NAME",
         )),
     }
 }
 
-fn read_stdin(enc: Encoding) -> Result<Vec<u8>> {
+fn read_stdin(enc: Encoding) -> Result<Parsed> {
     let raw = read_bounded(std::io::stdin().lock()).map_err(|e| Error::io("reading stdin", e))?;
-    input::from_bytes(raw, enc).map_err(|e| Error::usage(format!("on stdin: {e}")))
+    input::read_bytes(raw, enc).map_err(|e| Error::usage(format!("on stdin: {e}")))
 }
 
 fn read_bounded(r: impl Read) -> std::io::Result<Vec<u8>> {

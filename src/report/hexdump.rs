@@ -131,24 +131,22 @@ fn v2_regions(h: &Header<'_>) -> Vec<Region> {
 /// One line per region (long regions wrap at 16 bytes):
 /// `offset  hex bytes  label`.
 pub fn annotated(raw: &[u8], regions: &[Region], style: Style) -> String {
+    // 55 columns of offset and bytes; the label gets the rest, wrapped
+    // onto more lines when it is longer.
+    let room = usize::from(style.width).saturating_sub(55).max(16);
     let mut out = String::new();
     for r in regions {
         let bytes = &raw[r.start.min(raw.len())..r.end.min(raw.len())];
-        let mut first = true;
+        let labels = wrap_label(&r.label, room);
+        let mut rows = 0;
         for (i, chunk) in bytes.chunks(16).enumerate() {
             let hex: Vec<String> = chunk.iter().map(|b| format!("{b:02x}")).collect();
-            let label = if first {
-                style.accent(&r.label)
-            } else {
-                String::new()
-            };
-            out.push_str(&format!(
-                "{:04x}  {:<47}  {}\n",
-                r.start + i * 16,
-                hex.join(" "),
-                label
-            ));
-            first = false;
+            let label = labels.get(i).map_or(String::new(), |l| style.accent(l));
+            out.push_str(
+                format!("{:04x}  {:<47}  {}", r.start + i * 16, hex.join(" "), label).trim_end(),
+            );
+            out.push('\n');
+            rows = i + 1;
             if i == 3 && bytes.len() > 80 {
                 out.push_str(&format!(
                     "      {:<47}  {}\n",
@@ -158,8 +156,43 @@ pub fn annotated(raw: &[u8], regions: &[Region], style: Style) -> String {
                 break;
             }
         }
+        for l in labels.iter().skip(rows) {
+            out.push_str(&format!("      {:<47}  {}\n", "", style.accent(l)));
+        }
     }
     out
+}
+
+/// Split a label into lines of at most `room` characters, at spaces where
+/// it can.
+fn wrap_label(label: &str, room: usize) -> Vec<String> {
+    let mut lines = vec![String::new()];
+    for word in label.split(' ') {
+        let mut word: Vec<char> = word.chars().collect();
+        loop {
+            let line = lines.last_mut().expect("one line");
+            let len = line.chars().count();
+            let sep = usize::from(len > 0);
+            if len + sep + word.len() <= room {
+                if sep == 1 {
+                    line.push(' ');
+                }
+                line.extend(word.iter());
+                break;
+            }
+            if len > 0 {
+                lines.push(String::new());
+                continue;
+            }
+            // A word longer than a whole line: cut it.
+            let rest = word.split_off(room);
+            line.extend(word.iter());
+            word = rest;
+            lines.push(String::new());
+        }
+    }
+    lines.retain(|l| !l.is_empty());
+    lines
 }
 
 /// Classic 16-bytes-per-line dump, with `mark` highlighted and pointed at.

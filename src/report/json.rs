@@ -7,7 +7,6 @@ use std::net::SocketAddr;
 use serde::Serialize;
 
 use crate::codec::{self, tlv, Addresses, Decoded, Header};
-use crate::receivers::{self, Prediction};
 use crate::sniff::{self, Sniffed};
 
 /// Schema version of every JSON object ppctl prints.
@@ -246,25 +245,5 @@ pub fn verdict(d: &Decoded<'_>) -> &'static str {
         Decoded::Invalid(_) => "invalid",
         Decoded::Incomplete { .. } => "incomplete",
         Decoded::NotProxy(_) => "not-proxy",
-    }
-}
-
-/// The full `inspect --json` object.
-#[derive(Debug, Clone, Serialize)]
-pub struct InspectJson {
-    pub schema: u32,
-    #[serde(flatten)]
-    pub header: HeaderJson,
-    /// What real receivers would do with these bytes.
-    pub receivers: Vec<Prediction>,
-}
-
-impl InspectJson {
-    pub fn new(decoded: &Decoded<'_>, input: &[u8]) -> Self {
-        InspectJson {
-            schema: SCHEMA,
-            header: HeaderJson::new(decoded, input),
-            receivers: receivers::predict(decoded, input),
-        }
     }
 }

@@ -67,8 +67,10 @@ pub enum ErrorKind {
     V1MissingField,
     #[error("extra field after the destination port")]
     V1ExtraField,
-    #[error("{0} address is not a valid address for this protocol")]
-    V1Address(Endpoint),
+    #[error("space after the destination port: the line must end with CRLF right after it")]
+    V1TrailingSpace,
+    #[error("{0} address is not a valid address for this protocol: {1}")]
+    V1Address(Endpoint, AddressFault),
     #[error("{0} address is of the wrong family (TCP4 needs dotted IPv4, TCP6 needs IPv6 text)")]
     V1FamilyMismatch(Endpoint),
     #[error("{0} address has an IPv6 zone id (%...), which v1 does not allow")]
@@ -97,10 +99,10 @@ pub enum ErrorKind {
     V2LengthTooShort { len: u16, need: u16 },
 
     // ----- TLVs (§2.2.1-§2.2.8)
-    #[error("{left} leftover byte(s) in the TLV area: a TLV needs at least 3 (type + length)")]
+    #[error("{} left over in the TLV area: a TLV needs at least 3 (type + length)", Bytes(u32::from(*.left)))]
     TlvTruncated { left: u16 },
     #[error(
-        "TLV {tlv_type:#04x} declares {declared} bytes but only {available} remain in the header"
+        "TLV {tlv_type:#04x} declares {} but only {available} remain in the header", Bytes(u32::from(*.declared))
     )]
     TlvOverrun {
         tlv_type: u8,
@@ -111,17 +113,25 @@ pub enum ErrorKind {
     CrcLength(u16),
     #[error("CRC32C mismatch: header says {stored:#010x}, bytes give {computed:#010x}")]
     CrcMismatch { stored: u32, computed: u32 },
-    #[error("UNIQUE_ID is {0} bytes; the maximum is 128")]
+    #[error("UNIQUE_ID is {} long; the maximum is 128", Bytes(u32::from(*.0)))]
     UniqueIdTooLong(u16),
     #[error("AUTHORITY is not valid UTF-8")]
     AuthorityUtf8,
-    #[error("SSL TLV is {0} bytes; its fixed part alone is 5 (client + verify)")]
+    #[error("SSL TLV is {} long; its fixed part alone is 5 (client + verify)", Bytes(u32::from(*.0)))]
     SslTooShort(u16),
-    #[error("SSL sub-TLV area is malformed")]
-    SslSubTlv,
+    #[error("{} left over in the SSL sub-TLV area: a sub-TLV needs at least 3 (type + length)", Bytes(u32::from(*.left)))]
+    SslSubTlvTruncated { left: u16 },
+    #[error(
+        "SSL sub-TLV {sub_type:#04x} declares {} but only {available} remain in the SSL TLV", Bytes(u32::from(*.declared))
+    )]
+    SslSubTlvOverrun {
+        sub_type: u8,
+        declared: u16,
+        available: u16,
+    },
 
     // ----- stream
-    #[error("header ends early: at least {needed} more byte(s) were expected")]
+    #[error("header ends early: at least {} more {} expected", .needed, if *.needed == 1 { "byte was" } else { "bytes were" })]
     Truncated { needed: u32 },
 }
 
@@ -139,7 +149,8 @@ impl ErrorKind {
             V1Protocol => "v1-protocol",
             V1MissingField => "v1-missing-field",
             V1ExtraField => "v1-extra-field",
-            V1Address(_) => "v1-address",
+            V1TrailingSpace => "v1-trailing-space",
+            V1Address(..) => "v1-address",
             V1FamilyMismatch(_) => "v1-family-mismatch",
             V1ZoneId(_) => "v1-zone-id",
             V1Port(_) => "v1-port",
@@ -159,7 +170,7 @@ impl ErrorKind {
             UniqueIdTooLong(_) => "unique-id-too-long",
             AuthorityUtf8 => "authority-utf8",
             SslTooShort(_) => "ssl-too-short",
-            SslSubTlv => "ssl-sub-tlv",
+            SslSubTlvTruncated { .. } | SslSubTlvOverrun { .. } => "ssl-sub-tlv",
             Truncated { .. } => "truncated",
         }
     }
@@ -168,12 +179,11 @@ impl ErrorKind {
     pub fn rule(&self) -> &'static str {
         use ErrorKind::*;
         match self {
-            V1Signature | V1BadByte | V1EmptyField | V1Protocol | V1MissingField | V1ExtraField => {
-                "§2.1 (v1 line format)"
-            }
+            V1Signature | V1BadByte | V1EmptyField | V1Protocol | V1MissingField | V1ExtraField
+            | V1TrailingSpace => "§2.1 (v1 line format)",
             V1TooLong => "§2.1 (107-byte limit)",
             V1BareLf | V1BareCr => "§2.1 (CRLF terminator)",
-            V1Address(_) | V1FamilyMismatch(_) | V1ZoneId(_) => "§2.1 (address format)",
+            V1Address(..) | V1FamilyMismatch(_) | V1ZoneId(_) => "§2.1 (address format)",
             V1Port(_) | V1PortSign(_) | V1PortLeadingZero(_) | V1PortRange(_) => {
                 "§2.1 (port format)"
             }
@@ -186,7 +196,9 @@ impl ErrorKind {
             CrcLength(_) | CrcMismatch { .. } => "§2.2.3 (PP2_TYPE_CRC32C)",
             UniqueIdTooLong(_) => "§2.2.5 (PP2_TYPE_UNIQUE_ID)",
             AuthorityUtf8 => "§2.2.2 (PP2_TYPE_AUTHORITY)",
-            SslTooShort(_) | SslSubTlv => "§2.2.6 (PP2_TYPE_SSL)",
+            SslTooShort(_) | SslSubTlvTruncated { .. } | SslSubTlvOverrun { .. } => {
+                "§2.2.6 (PP2_TYPE_SSL)"
+            }
             Truncated { .. } => "§2 (partial headers must be rejected)",
         }
     }
@@ -204,7 +216,8 @@ impl ErrorKind {
             V1Protocol => "use TCP4, TCP6 or UNKNOWN; UDP and UNIX need a v2 header",
             V1MissingField => "write PROXY TCP4 <src> <dst> <sport> <dport>\\r\\n",
             V1ExtraField => "remove whatever follows the destination port; the line ends with \\r\\n",
-            V1Address(_) => "write the address as plain dotted IPv4 (TCP4) or RFC 4291 IPv6 text (TCP6)",
+            V1TrailingSpace => "remove the space before \\r\\n",
+            V1Address(_, fault) => fault.hint(),
             V1FamilyMismatch(_) => "use TCP6 for IPv6 addresses and TCP4 for IPv4; map IPv4 as ::ffff:a.b.c.d in TCP6",
             V1ZoneId(_) => "drop the %zone suffix from the IPv6 address",
             V1Port(_) => "write the port as decimal digits 0-65535",
@@ -223,8 +236,104 @@ impl ErrorKind {
             UniqueIdTooLong(_) => "shorten UNIQUE_ID to 128 bytes or fewer",
             AuthorityUtf8 => "send the host name (SNI) as UTF-8",
             SslTooShort(_) => "the SSL TLV starts with client (1 byte) and verify (4 bytes)",
-            SslSubTlv => "each SSL sub-TLV needs a 3-byte header and a value that fits in the SSL TLV",
+            SslSubTlvTruncated { .. } | SslSubTlvOverrun { .. } => "each SSL sub-TLV needs a 3-byte header and a value that fits in the SSL TLV",
             Truncated { .. } => "send the whole header in one write, before any payload",
+        }
+    }
+}
+
+/// "1 byte", "2 bytes".
+struct Bytes(u32);
+
+impl std::fmt::Display for Bytes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.0 == 1 {
+            f.write_str("1 byte")
+        } else {
+            write!(f, "{} bytes", self.0)
+        }
+    }
+}
+
+/// What exactly is wrong with a v1 address field (`v1-address`). Octet and
+/// group numbers count from 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AddressFault {
+    /// A character no address of this protocol contains.
+    BadChar(u8),
+    /// `[::1]`: v1 writes IPv6 without brackets.
+    Brackets,
+    /// `1.2.3.4:80`: a port glued to the address.
+    PortInAddress,
+    /// Not four dotted octets (the count found).
+    OctetCount(u8),
+    /// `1..2.3`: an octet with no digits.
+    EmptyOctet(u8),
+    /// `01.2.3.4`: a leading zero (octal in some parsers).
+    LeadingZero(u8),
+    /// `256.1.1.1`.
+    OctetOver255(u8),
+    /// IPv6 text (or something with colons) under TCP4.
+    ColonUnderTcp4,
+    /// Dotted IPv4 text, not valid, under TCP6 (valid IPv4 there is
+    /// `v1-family-mismatch`).
+    Ipv4UnderTcp6,
+    /// `1::2::3`.
+    TwoDoubleColons,
+    /// `:::`, or a single colon at either end.
+    EmptyGroup,
+    /// A group of five or more hex digits.
+    GroupTooLong(u8),
+    /// Not eight groups (the count found; an embedded IPv4 counts as two).
+    GroupCount(u8),
+    /// Something else (never expected; kept so the type is total).
+    Other,
+}
+
+impl std::fmt::Display for AddressFault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use AddressFault::*;
+        match *self {
+            BadChar(c) if c.is_ascii_graphic() => {
+                write!(f, "the character '{}' is not allowed in it", c as char)
+            }
+            BadChar(c) => write!(f, "byte {c:#04x} is not allowed in it"),
+            Brackets => f.write_str("it is in brackets; v1 writes IPv6 without [ ]"),
+            PortInAddress => {
+                f.write_str("a port is glued to it with ':'; the port is its own field")
+            }
+            OctetCount(n) => write!(f, "it has {n} dotted octet(s); IPv4 needs exactly 4"),
+            EmptyOctet(i) => write!(f, "octet {i} is empty"),
+            LeadingZero(i) => write!(f, "octet {i} has a leading zero"),
+            OctetOver255(i) => write!(f, "octet {i} is over 255"),
+            ColonUnderTcp4 => f.write_str("it contains ':' but TCP4 takes dotted IPv4 only"),
+            Ipv4UnderTcp6 => f.write_str("it is (broken) IPv4 text but the protocol is TCP6"),
+            TwoDoubleColons => {
+                f.write_str("it has two \"::\"; only one run of zero groups may be compressed")
+            }
+            EmptyGroup => f.write_str("it has an empty group (\":::\" or a lone ':' at an end)"),
+            GroupTooLong(i) => write!(f, "group {i} has more than 4 hex digits"),
+            GroupCount(n) => write!(f, "it has {n} group(s); IPv6 has 8 (or fewer with \"::\")"),
+            Other => f.write_str("it does not parse"),
+        }
+    }
+}
+
+impl AddressFault {
+    /// One line telling the sender what to change.
+    pub fn hint(self) -> &'static str {
+        use AddressFault::*;
+        match self {
+            BadChar(_) | Other => "write the address as plain dotted IPv4 (TCP4) or RFC 4291 IPv6 text (TCP6)",
+            Brackets => "drop the brackets: PROXY TCP6 2001:db8::1 2001:db8::2 ...",
+            PortInAddress => "put the port in its own field: PROXY TCP4 <src> <dst> <sport> <dport>",
+            OctetCount(_) | EmptyOctet(_) => "write four dotted decimal octets (192.0.2.1)",
+            LeadingZero(_) => "write octets without leading zeros (10.0.0.1, not 010.000.000.001)",
+            OctetOver255(_) => "each IPv4 octet goes from 0 to 255",
+            ColonUnderTcp4 => "use TCP6 for IPv6 addresses, and dotted IPv4 with TCP4",
+            Ipv4UnderTcp6 => "use TCP4 for IPv4 addresses, or write them as ::ffff:a.b.c.d under TCP6",
+            TwoDoubleColons | EmptyGroup | GroupCount(_) => "write 8 colon-separated groups, compressing one run of zeros with \"::\" (2001:db8::1)",
+            GroupTooLong(_) => "each IPv6 group is 1 to 4 hex digits",
         }
     }
 }

@@ -45,7 +45,7 @@ mod warning;
 
 use std::net::SocketAddr;
 
-pub use error::{Endpoint, Error, ErrorKind};
+pub use error::{AddressFault, Endpoint, Error, ErrorKind};
 pub use warning::{Warning, Warnings};
 
 use crate::sniff::Sniffed;

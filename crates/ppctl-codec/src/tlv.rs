@@ -175,7 +175,10 @@ pub(super) fn check(header: &[u8], start: usize) -> Result<Checked, Error> {
         let tlv = tlv?;
         let bit = 1u64 << (tlv.kind % 64);
         let slot = &mut seen[usize::from(tlv.kind / 64)];
-        if *slot & bit != 0 && tlv.kind != NOOP {
+        // NOOP may repeat, and so may zero padding (runs of 00 bytes read
+        // as empty type-0x00 TLVs).
+        let padding = tlv.kind == NOOP || (tlv.kind == 0 && tlv.value.is_empty());
+        if *slot & bit != 0 && !padding {
             warnings.insert(Warning::DuplicateTlv);
         }
         *slot |= bit;
@@ -238,7 +241,22 @@ fn check_ssl(tlv: &Tlv<'_>, warnings: &mut Warnings) -> Result<(), Error> {
     let verify = u32::from_be_bytes([tlv.value[1], tlv.value[2], tlv.value[3], tlv.value[4]]);
     let mut has_version = false;
     for sub in Tlvs::new(&tlv.value[5..], tlv.value_offset() + 5) {
-        let sub = sub.map_err(|e| Error::new(ErrorKind::SslSubTlv, e.offset))?;
+        let sub = sub.map_err(|e| {
+            let kind = match e.kind {
+                ErrorKind::TlvOverrun {
+                    tlv_type,
+                    declared,
+                    available,
+                } => ErrorKind::SslSubTlvOverrun {
+                    sub_type: tlv_type,
+                    declared,
+                    available,
+                },
+                ErrorKind::TlvTruncated { left } => ErrorKind::SslSubTlvTruncated { left },
+                other => other,
+            };
+            Error::new(kind, e.offset)
+        })?;
         has_version |= sub.kind == SSL_VERSION;
     }
     if client & CLIENT_SSL != 0 && !has_version {

@@ -9,8 +9,8 @@ use std::fmt::Write as _;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use super::{
-    looks_like_header_start, Addresses, Command, Decoded, Endpoint, Error, ErrorKind, Family,
-    Header, Transport, Version, Warning, Warnings, V1_MAX_LEN,
+    looks_like_header_start, AddressFault, Addresses, Command, Decoded, Endpoint, Error, ErrorKind,
+    Family, Header, Transport, Version, Warning, Warnings, V1_MAX_LEN,
 };
 use crate::sniff;
 
@@ -60,11 +60,16 @@ pub(super) fn decode(buf: &[u8]) -> Decoded<'_> {
             if buf.len() >= V1_MAX_LEN {
                 return invalid(ErrorKind::V1TooLong, V1_MAX_LEN - 1);
             }
-            let line = window.strip_suffix(b"\r").unwrap_or(window);
+            let (line, cr) = match window.strip_suffix(b"\r") {
+                Some(line) => (line, true),
+                None => (window, false),
+            };
             match parse_fields(line, false) {
                 Err(e) => Decoded::Invalid(e),
+                // Only the LF can follow a CR.
+                Ok(_) if cr => Decoded::Incomplete { needed: 1 },
                 Ok(_) => Decoded::Incomplete {
-                    needed: MIN_LEN.saturating_sub(buf.len()).max(1),
+                    needed: min_needed(line).max(1),
                 },
             }
         }
@@ -142,6 +147,11 @@ fn parse_fields(line: &[u8], complete: bool) -> Result<Fields, Error> {
             }
         }
         let partial_last = at_end && !complete;
+        if i == start && at_end && count == 5 && proto != Some(Proto::Unknown) {
+            // "... 443 \r\n" (or "... 443 " so far): a space where the
+            // line should end.
+            return Err(Error::new(ErrorKind::V1TrailingSpace, i - 1));
+        }
         if i == start && !partial_last && proto != Some(Proto::Unknown) {
             // An empty field: a double space, a trailing space, or nothing at all.
             let kind = match count {
@@ -260,16 +270,21 @@ fn parse_address(
             return Ok((IpAddr::V4(ip), true));
         }
     }
+    let bad = |field: &[u8]| {
+        Error::new(
+            ErrorKind::V1Address(which, address_fault(field, proto == Proto::Tcp4)),
+            at,
+        )
+    };
     // The field is printable ASCII (checked by the caller), so it is UTF-8.
-    let text =
-        std::str::from_utf8(field).map_err(|_| Error::new(ErrorKind::V1Address(which), at))?;
+    let text = std::str::from_utf8(field).map_err(|_| bad(field))?;
     match proto {
         Proto::Tcp4 => match text.parse::<Ipv4Addr>() {
             Ok(ip) => Ok((IpAddr::V4(ip), true)),
             Err(_) if text.parse::<Ipv6Addr>().is_ok() => {
                 Err(Error::new(ErrorKind::V1FamilyMismatch(which), at))
             }
-            Err(_) => Err(Error::new(ErrorKind::V1Address(which), at)),
+            Err(_) => Err(bad(field)),
         },
         _ => {
             if text.contains('%') {
@@ -280,10 +295,204 @@ fn parse_address(
                 Err(_) if text.parse::<Ipv4Addr>().is_ok() => {
                     Err(Error::new(ErrorKind::V1FamilyMismatch(which), at))
                 }
-                Err(_) => Err(Error::new(ErrorKind::V1Address(which), at)),
+                Err(_) => Err(bad(field)),
             }
         }
     }
+}
+
+/// Name what is wrong with an address field that did not parse (the slow
+/// path: only called on an error).
+fn address_fault(field: &[u8], tcp4: bool) -> AddressFault {
+    use AddressFault::*;
+    if field.iter().any(|&b| b == b'[' || b == b']') {
+        return Brackets;
+    }
+    let allowed = |b: u8| b.is_ascii_hexdigit() || b == b':' || b == b'.';
+    if let Some(&b) = field.iter().find(|&&b| !allowed(b)) {
+        return BadChar(b);
+    }
+    if tcp4 {
+        if let Some(colon) = field.iter().rposition(|&b| b == b':') {
+            let (host, port) = (&field[..colon], &field[colon + 1..]);
+            if !port.is_empty()
+                && port.iter().all(u8::is_ascii_digit)
+                && !host.contains(&b':')
+                && parse_ipv4(host).is_some()
+            {
+                return PortInAddress;
+            }
+            return ColonUnderTcp4;
+        }
+        return ipv4_fault(field);
+    }
+    // TCP6.
+    let Some(last_colon) = field.iter().rposition(|&b| b == b':') else {
+        return if field.contains(&b'.') {
+            Ipv4UnderTcp6
+        } else {
+            GroupCount(1)
+        };
+    };
+    let colons = field.windows(2).filter(|w| w == b"::").count();
+    if field.windows(3).any(|w| w == b":::") {
+        return EmptyGroup;
+    }
+    if colons > 1 {
+        return TwoDoubleColons;
+    }
+    let starts_single = field.starts_with(b":") && !field.starts_with(b"::");
+    let ends_single = field.ends_with(b":") && !field.ends_with(b"::");
+    if starts_single || ends_single {
+        return EmptyGroup;
+    }
+    let (hex_part, v4) = if field[last_colon + 1..].contains(&b'.') {
+        (&field[..last_colon + 1], Some(&field[last_colon + 1..]))
+    } else {
+        (field, None)
+    };
+    if let Some(v4) = v4 {
+        if parse_ipv4(v4).is_none() {
+            return ipv4_fault(v4);
+        }
+    }
+    let mut groups = 0u8;
+    for (i, g) in hex_part
+        .split(|&b| b == b':')
+        .filter(|g| !g.is_empty())
+        .enumerate()
+    {
+        if g.contains(&b'.') {
+            return Ipv4UnderTcp6;
+        }
+        if g.len() > 4 {
+            return GroupTooLong((i + 1).min(255) as u8);
+        }
+        groups = groups.saturating_add(1);
+    }
+    if v4.is_some() {
+        groups = groups.saturating_add(2);
+    }
+    if (colons == 1 && groups >= 8) || (colons == 0 && groups != 8) {
+        return GroupCount(groups);
+    }
+    Other
+}
+
+/// What is wrong with text that should be a dotted quad.
+fn ipv4_fault(field: &[u8]) -> AddressFault {
+    use AddressFault::*;
+    let count = field.split(|&b| b == b'.').count();
+    if count != 4 {
+        return OctetCount(count.min(255) as u8);
+    }
+    for (i, octet) in field.split(|&b| b == b'.').enumerate() {
+        let n = (i + 1) as u8;
+        if let Some(&b) = octet.iter().find(|b| !b.is_ascii_digit()) {
+            return BadChar(b);
+        }
+        if octet.is_empty() {
+            return EmptyOctet(n);
+        }
+        if octet.len() > 1 && octet[0] == b'0' {
+            return LeadingZero(n);
+        }
+        if octet.len() > 3
+            || octet
+                .iter()
+                .fold(0u32, |v, &d| v * 10 + u32::from(d - b'0'))
+                > 255
+        {
+            return OctetOver255(n);
+        }
+    }
+    Other
+}
+
+/// The fewest bytes that could still complete `line` (a valid prefix of a
+/// v1 line, without CR) into a valid header: the rest of the field being
+/// written, the shortest form of each missing field, and the CRLF.
+fn min_needed(line: &[u8]) -> usize {
+    if line.len() < SIGNATURE.len() {
+        return MIN_LEN - line.len();
+    }
+    let rest = &line[SIGNATURE.len()..];
+    let mut fields = rest.split(|&b| b == b' ');
+    let proto = fields.next().unwrap_or_default();
+    // The shortest tail after each protocol word: " <src> <dst> <sp> <dp>\r\n".
+    let after_proto = |word: &[u8]| match word {
+        b"TCP4" => 1 + 7 + 1 + 7 + 1 + 1 + 1 + 1 + 2,
+        b"TCP6" => 1 + 2 + 1 + 2 + 1 + 1 + 1 + 1 + 2,
+        _ => 2,
+    };
+    let addrs = rest.iter().filter(|&&b| b == b' ').count();
+    if addrs == 0 {
+        // The protocol word itself is still being written.
+        return [&b"TCP4"[..], b"TCP6", b"UNKNOWN"]
+            .iter()
+            .filter(|w| w.starts_with(proto))
+            .map(|w| w.len() - proto.len() + after_proto(w))
+            .min()
+            .unwrap_or(1);
+    }
+    if proto == b"UNKNOWN" {
+        return 2;
+    }
+    let tcp4 = proto == b"TCP4";
+    // Shortest complete address field, and the tail after a port field.
+    let addr_min = if tcp4 { 7 } else { 2 };
+    let last = line.rsplit(|&b| b == b' ').next().unwrap_or_default();
+    // `addrs` spaces so far: 1 = in the source address, 2 = destination,
+    // 3 = source port, 4 = destination port.
+    let finish_last = match addrs {
+        1 | 2 if tcp4 => ipv4_min_completion(last),
+        1 | 2 => ipv6_min_completion(last),
+        _ => usize::from(last.is_empty()),
+    };
+    let later_fields = match addrs {
+        1 => 1 + addr_min + 1 + 1 + 1 + 1,
+        2 => 1 + 1 + 1 + 1,
+        3 => 1 + 1,
+        _ => 0,
+    };
+    finish_last + later_fields + 2
+}
+
+/// Characters to add to a prefix of a dotted quad to make one.
+fn ipv4_min_completion(p: &[u8]) -> usize {
+    let dots = p.iter().filter(|&&b| b == b'.').count();
+    if dots > 3 {
+        return 0;
+    }
+    let open = p.is_empty() || p.ends_with(b".");
+    usize::from(open) + (3 - dots) * 2
+}
+
+/// Characters to add to a prefix of IPv6 text to make valid IPv6: a dotted
+/// tail is finished as IPv4; otherwise at most two characters ("::") are
+/// ever needed, so the shortest of "", "0", ":", "::" and ":0" that parses.
+fn ipv6_min_completion(p: &[u8]) -> usize {
+    let tail_start = p.iter().rposition(|&b| b == b':').map_or(0, |c| c + 1);
+    if p[tail_start..].contains(&b'.') {
+        return ipv4_min_completion(&p[tail_start..]);
+    }
+    let mut buf = [0u8; 48];
+    if p.len() + 2 > buf.len() {
+        return 0;
+    }
+    buf[..p.len()].copy_from_slice(p);
+    for tail in [&b""[..], b"0", b":", b"::", b":0", b"0:", b"00"] {
+        let end = p.len() + tail.len();
+        buf[p.len()..end].copy_from_slice(tail);
+        let parses = std::str::from_utf8(&buf[..end])
+            .ok()
+            .and_then(|t| t.parse::<Ipv6Addr>().ok())
+            .is_some();
+        if parses {
+            return tail.len();
+        }
+    }
+    0
 }
 
 /// Strict dotted quad: four decimal octets 0-255, no leading zeros (the
@@ -329,7 +538,12 @@ fn check_partial_address(
         }
         if !(b.is_ascii_hexdigit() || b == b':' || b == b'.' || (b == b'%' && proto == Proto::Tcp4))
         {
-            return Err(Error::new(ErrorKind::V1Address(which), at));
+            let fault = if b == b'[' || b == b']' {
+                AddressFault::Brackets
+            } else {
+                AddressFault::BadChar(b)
+            };
+            return Err(Error::new(ErrorKind::V1Address(which, fault), at));
         }
     }
     Ok(())

@@ -104,7 +104,16 @@ pub(super) fn decode(buf: &[u8]) -> Decoded<'_> {
                 .any(|t| t.is_ok_and(|t| t.kind == 0));
         odd_block && clean(V2_PREFIX_LEN)
     };
-    let (addresses, tlv_start) = if block == 0 || tlvs_from_prefix {
+    // An UNSPEC header has no address block, but some senders put
+    // addresses there anyway (netty, ppp). When those bytes are not a clean
+    // TLV walk, they are the protocol block the spec says to discard with
+    // the family: skipped whole, honouring len.
+    let unspec_block = family == Family::Unspec
+        && len > 0
+        && !tlv::Tlvs::new(&raw[V2_PREFIX_LEN..], V2_PREFIX_LEN).all(|t| t.is_ok());
+    let (addresses, tlv_start) = if unspec_block {
+        (Addresses::None, total)
+    } else if block == 0 || tlvs_from_prefix {
         (Addresses::None, V2_PREFIX_LEN)
     } else if local_block && usize::from(len) < block {
         (Addresses::None, total)
@@ -126,6 +135,9 @@ pub(super) fn decode(buf: &[u8]) -> Decoded<'_> {
     }
     if local_block && len > 0 && !tlvs_from_prefix {
         all.insert(Warning::LocalWithAddressBlock);
+    }
+    if unspec_block {
+        all.insert(Warning::UnspecBlockDiscarded);
     }
     if command == Command::Local && tlv_start < total {
         all.insert(Warning::LocalWithTlvs);

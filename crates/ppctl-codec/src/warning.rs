@@ -21,10 +21,11 @@ pub enum Warning {
     LocalWithTlvs,
     AwsVpceIdChars,
     VendorTlvLength,
+    UnspecBlockDiscarded,
 }
 
 impl Warning {
-    pub const ALL: [Warning; 16] = [
+    pub const ALL: [Warning; 17] = [
         Warning::UnknownWithTrailingData,
         Warning::ProxyWithUnspec,
         Warning::LocalWithAddressBlock,
@@ -41,6 +42,7 @@ impl Warning {
         Warning::LocalWithTlvs,
         Warning::AwsVpceIdChars,
         Warning::VendorTlvLength,
+        Warning::UnspecBlockDiscarded,
     ];
 
     /// Stable identifier for JSON.
@@ -62,6 +64,7 @@ impl Warning {
             Warning::LocalWithTlvs => "local-with-tlvs",
             Warning::AwsVpceIdChars => "aws-vpce-id-chars",
             Warning::VendorTlvLength => "vendor-tlv-length",
+            Warning::UnspecBlockDiscarded => "unspec-block-discarded",
         }
     }
 
@@ -84,6 +87,7 @@ impl Warning {
             Warning::LocalWithTlvs => "LOCAL header carries TLVs; some receivers (Dovecot before its fix) mishandle the extra bytes",
             Warning::AwsVpceIdChars => "AWS VPC endpoint id has characters outside [A-Za-z0-9-]; go-proxyproto rejects it",
             Warning::VendorTlvLength => "vendor TLV has an unexpected length for its known layout (Azure: 5, GCP: 8)",
+            Warning::UnspecBlockDiscarded => "family UNSPEC, yet len covers bytes that are not TLVs (an address block): they were skipped as the protocol block the spec says to discard; HAProxy 3.0 and later parse them as TLVs from byte 16 and refuse the header (\"Received an invalid PROXY protocol header\"); nginx and netty skip them, and so does go-proxyproto for LOCAL (it refuses PROXY with UNSPEC)",
         }
     }
 }
