@@ -420,7 +420,7 @@ _ppctl() {
             fi
             case "${prev}" in
                 --verdict)
-                    COMPREPLY=($(compgen -W "proxied unexpected-header missing-header invalid-header health-check plain incomplete" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "proxied plain health-check unexpected-header missing-header invalid-header header-rejected stacked-header failed-health-check spoofable untrusted-source header-too-large header-timeout no-reply http-error no-receiver unreachable no-datagram client-closed interrupted incomplete inconclusive" -- "${cur}"))
                     return 0
                     ;;
                 --client)

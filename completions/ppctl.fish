@@ -37,7 +37,7 @@ complete -c ppctl -n "__fish_ppctl_needs_command" -f -a "repro" -d 'Reproduce th
 complete -c ppctl -n "__fish_ppctl_needs_command" -f -a "send" -d 'Send a crafted PROXY header (and a payload) to a receiver, and explain its reply'
 complete -c ppctl -n "__fish_ppctl_needs_command" -f -a "pcap" -d 'Find every PROXY header in a capture, pair it with the server\'s answer, and give a verdict per flow'
 complete -c ppctl -n "__fish_ppctl_needs_command" -f -a "completions" -d 'Print shell completions to stdout'
-complete -c ppctl -n "__fish_ppctl_needs_command" -f -a "man" -d 'Write the man page (docs/ppctl.1 by default)'
+complete -c ppctl -n "__fish_ppctl_needs_command" -f -a "man" -d 'Write the man pages: the top page to stdout, or every page into --dir'
 complete -c ppctl -n "__fish_ppctl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c ppctl -n "__fish_ppctl_using_subcommand inspect" -s f -l file -d 'Read the bytes from a file (raw, or any of the text forms)' -r -F
 complete -c ppctl -n "__fish_ppctl_using_subcommand inspect" -l sample -d 'Inspect a built-in sample: v1, v2, aws-nlb, health-check, broken, http' -r
@@ -59,14 +59,14 @@ never\t''"
 complete -c ppctl -n "__fish_ppctl_using_subcommand explain" -l json -d 'Print one JSON object (docs/json.md)'
 complete -c ppctl -n "__fish_ppctl_using_subcommand explain" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ppctl -n "__fish_ppctl_using_subcommand probe" -l sni -d 'TLS server name to send (default: the target\'s host)' -r
-complete -c ppctl -n "__fish_ppctl_using_subcommand probe" -l timeout -d 'Seconds to wait for the connect and for each reply' -r
-complete -c ppctl -n "__fish_ppctl_using_subcommand probe" -l expect -d 'Exit 1 unless the endpoint is of this class (for CI)' -r -f -a "requires-v1\t'Takes a v1 header only, and nothing without one'
-requires-v2\t'Takes a v2 header only, and nothing without one'
-requires-v1-or-v2\t'Takes v1 or v2, and nothing without a header'
-no-proxy-protocol\t'Does not parse PROXY headers: answers plain connections, rejects headers'
-optional\t'Takes connections with and without a header: spoofable'
-unreachable\t'No connection could be made'
-inconclusive\t'Connected, but nothing was accepted: the probe could not tell (try --tls or --banner)'"
+complete -c ppctl -n "__fish_ppctl_using_subcommand probe" -l timeout -d 'How long to wait for the connect and for each reply (500ms, 2s, 1m; at most 60s)' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand probe" -l expect -d 'Exit 1 unless the endpoint has this profile (for CI)' -r -f -a "requires-v1\t'takes a v1 header only, nothing without one'
+requires-v2\t'takes a v2 header only, nothing without one'
+requires-v1-or-v2\t'takes v1 or v2, nothing without a header'
+no-header\t'takes connections without a header; a header there is unexpected-header'
+optional\t'takes connections with and without a header (spoofable)'
+unreachable\t'no connection could be made'
+inconclusive\t'connected, but nothing was accepted (try --tls or --banner)'"
 complete -c ppctl -n "__fish_ppctl_using_subcommand probe" -l color -d 'When to use color: auto (a terminal, and NO_COLOR unset), always, never' -r -f -a "auto\t'Color when stdout is a terminal and NO_COLOR is not set'
 always\t''
 never\t''"
@@ -74,13 +74,13 @@ complete -c ppctl -n "__fish_ppctl_using_subcommand probe" -l tls -d 'Send a TLS
 complete -c ppctl -n "__fish_ppctl_using_subcommand probe" -l banner -d 'Send nothing after the header: wait for a server-speaks-first protocol\'s banner (SMTP, SSH, FTP, ...)'
 complete -c ppctl -n "__fish_ppctl_using_subcommand probe" -l json -d 'Print one JSON object (docs/json.md)'
 complete -c ppctl -n "__fish_ppctl_using_subcommand probe" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l proxy-protocol -d 'What the receiver expects: auto (v1, v2 or no header; results are spoofable), require (nginx `listen ... proxy_protocol`), off (nginx without it: a header gets 400 Bad Request)' -r -f -a "auto\t'Accept a v1 header, a v2 header or none, and say which arrived. Such a port lets any client forge its address: results are labelled spoofable (the spec says a receiver MUST NOT guess; this is a tool)'
-require\t'Like nginx `listen ... proxy_protocol`: a missing or broken header is logged as `broken header: "..."` and the connection is closed'
-off\t'Like nginx without `proxy_protocol`: a PROXY header is a bad request line and gets nginx\'s `400 Bad Request`'"
-complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l trust -d 'Peers allowed to send a header, like nginx `set_real_ip_from` (repeat or comma-separate; a bare IP is a /32 or /128). Others\' headers are rejected (require) or ignored (auto). Without it, anyone may' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l proxy-protocol -d 'What the receiver expects' -r -f -a "auto\t'v1, v2 or no header, said which (spoofable: any client can forge its address)'
+require\t'like nginx `listen ... proxy_protocol`: a missing or broken header is closed'
+off\t'like nginx without proxy_protocol: a header gets 400 Bad Request'"
+complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l trust -d 'Peers allowed to send a header, like nginx `set_real_ip_from` (repeat or comma-separate; a bare IP is a /32 or /128). Others\' headers are rejected (require) or ignored (auto), as untrusted-source. Without it, anyone may' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l max-header -d 'Largest v2 header accepted, in bytes (16 + len)' -r
-complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l header-timeout -d 'Time allowed for a complete header (as ingress-nginx\'s proxy-protocol-header-timeout), e.g. 5s, 250ms' -r
-complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l idle-timeout -d 'Longest silence after the header before closing' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l header-timeout -d 'Time allowed for a complete header (as ingress-nginx\'s proxy-protocol-header-timeout), e.g. 5s, 250ms; more than 0' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l idle-timeout -d 'Longest silence after the header before closing; more than 0' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l max-conns -d 'Connections served at once; more wait in the kernel\'s backlog' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l drain -d 'On SIGINT/SIGTERM, time in-flight connections get to finish' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l count -d 'Exit after N connections (datagrams with --udp)' -r
@@ -91,7 +91,7 @@ always\t''
 never\t''"
 complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l echo -d 'Echo non-HTTP bytes back (otherwise they are logged as a hexdump and the connection is closed)'
 complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l udp -d 'Listen on UDP instead: decode a v2 header in every datagram'
-complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l json -d 'JSON Lines on stdout: a "listening" object first (with the bound addresses), one "connection" object per connection, a "summary" at the end (docs/json.md). Without it the same events are text lines, also on stdout, starting with `listening on ADDR`'
+complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l json -d 'JSON Lines on stdout: a "listening" object first (with the bound addresses), one "connection" object per connection (with its finding), a "summary" at the end (docs/json.md). Without it the same lines are text, also on stdout, starting with `listening on ADDR`'
 complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ppctl -n "__fish_ppctl_using_subcommand repro" -l target -d 'Run the sender column (no header, v1, v2) against this receiver (HOST:PORT) and say which receiver column it behaves like' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand repro" -l timeout -d 'With --target: how long to wait for each reply' -r
@@ -104,7 +104,7 @@ complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l src -d 'Claimed sou
 complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l dst -d 'Claimed destination [default: the real peer end of the socket]' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l unix-src -d 'UNIX source path (v2; a leading @ is the abstract namespace)' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l unix-dst -d 'UNIX destination path (v2)' -r
-complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l like -d 'Send what a real emitter sends (see docs/presets.md)' -r -f -a "aws-nlb\t'AWS Network Load Balancer: v2 PROXY TCP4/TCP6 with the real ends, sent in the same segment as the first payload (on_first_ack_with_payload); with --aws-vpce-id, the 0xEA VPC-endpoint TLV (PrivateLink)'
+complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l like -d 'Send what a real emitter sends (see docs/presets.md)' -r -f -a "aws-nlb\t'AWS Network Load Balancer: v2 PROXY TCP4/TCP6 with the real ends, sent with the first payload; with --aws-vpce-id, the 0xEA VPC-endpoint TLV (PrivateLink)'
 aws-nlb-health\t'AWS NLB health check: v2 LOCAL with family byte 0x11 but no address block, a CRC32C TLV and 74 bytes of NOOP padding (len 84)'
 haproxy\t'HAProxy `send-proxy-v2`: v2 PROXY TCP4/TCP6, no TLVs (add --crc32c, --unique-id, --authority for proxy-v2-options)'
 haproxy-check\t'HAProxy health check (`check-send-proxy`, 2.1+): v2 LOCAL, AF_UNSPEC, no address block: 16 bytes'
@@ -164,31 +164,46 @@ complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l dry-run -d 'Print t
 complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l expect-close -d 'Exit 0 only if the receiver closes or resets without replying'
 complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l json -d 'Print one JSON object (docs/json.md)'
 complete -c ppctl -n "__fish_ppctl_using_subcommand send" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c ppctl -n "__fish_ppctl_using_subcommand pcap" -l verdict -d 'Report only flows with these verdicts (comma-separated or repeated)' -r -f -a "proxied\t'A valid header, and the server answered normally'
-unexpected-header\t'A header was sent and the receiver treated it as data (HTTP 400, TLS alert, hang-up)'
-missing-header\t'No header, and the server closed or reset without answering'
-invalid-header\t'The client sent a header that breaks the spec'
-health-check\t'A LOCAL header, or a connect-and-close'
-plain\t'No header, normal traffic'
-incomplete\t'The start or the end of the flow is not in the capture'"
+complete -c ppctl -n "__fish_ppctl_using_subcommand pcap" -l verdict -d 'Report only flows with these findings (comma-separated or repeated)' -r -f -a "proxied\t'a valid header, taken'
+plain\t'no header, served'
+health-check\t'a LOCAL header or connect-and-close'
+unexpected-header\t'a header the receiver does not expect'
+missing-header\t'no header where one is required'
+invalid-header\t'a header that breaks the spec'
+header-rejected\t'a valid header, closed without a reply'
+stacked-header\t'two headers in one stream'
+failed-health-check\t'a health check answered with an error'
+spoofable\t'a header taken from anyone'
+untrusted-source\t'a header from outside the trust list'
+header-too-large\t'a v2 header over the size limit'
+header-timeout\t'no header before the deadline'
+no-reply\t'no reply before the timeout'
+http-error\t'an HTTP error for the request'
+no-receiver\t'connection refused'
+unreachable\t'no connection'
+no-datagram\t'no datagram came back'
+client-closed\t'the client left first'
+interrupted\t'stopped before the end'
+incomplete\t'not all of it was seen'
+inconclusive\t'the probe could not tell'"
 complete -c ppctl -n "__fish_ppctl_using_subcommand pcap" -l client -d 'Report only flows whose client matches: CIDR, address, port (443 or :443) or address:port' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand pcap" -l server -d 'Report only flows whose server matches: CIDR, address, port or address:port' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand pcap" -l limit -d 'Stop after this many reported flows' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand pcap" -l max-bytes -d 'Bytes reassembled per direction of each flow (enough for the header and the start of the answer)' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand pcap" -l max-flows -d 'Flows tracked at once; the least recently seen are decided early beyond it' -r
-complete -c ppctl -n "__fish_ppctl_using_subcommand pcap" -l idle-timeout -d 'Seconds (capture time) without a packet after which a flow is decided with what was seen' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand pcap" -l idle-timeout -d 'Capture time without a packet after which a flow is decided with what was seen (500ms, 30s, 5m; a bare number is seconds)' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand pcap" -l color -d 'When to use color: auto (a terminal, and NO_COLOR unset), always, never' -r -f -a "auto\t'Color when stdout is a terminal and NO_COLOR is not set'
 always\t''
 never\t''"
 complete -c ppctl -n "__fish_ppctl_using_subcommand pcap" -l json -d 'Print one JSON object per flow, then a summary object (docs/json.md)'
 complete -c ppctl -n "__fish_ppctl_using_subcommand pcap" -l summary -d 'Print only the summary'
-complete -c ppctl -n "__fish_ppctl_using_subcommand pcap" -l explain -d 'Add a column with the reason for each verdict (problem verdicts always get cause-and-fix footnotes under the table)'
+complete -c ppctl -n "__fish_ppctl_using_subcommand pcap" -l explain -d 'Add a column with the reason for each finding (problem findings are always explained, with their fixes, under the table)'
 complete -c ppctl -n "__fish_ppctl_using_subcommand pcap" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ppctl -n "__fish_ppctl_using_subcommand completions" -l color -d 'When to use color: auto (a terminal, and NO_COLOR unset), always, never' -r -f -a "auto\t'Color when stdout is a terminal and NO_COLOR is not set'
 always\t''
 never\t''"
 complete -c ppctl -n "__fish_ppctl_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c ppctl -n "__fish_ppctl_using_subcommand man" -s o -l output -d 'Where to write the roff page; `-` for stdout' -r -F
+complete -c ppctl -n "__fish_ppctl_using_subcommand man" -l dir -d 'Write ppctl.1 and one page per subcommand (ppctl-send.1, ppctl-listen.1, ...) into DIR, creating it if needed. Without --dir, the top page (ppctl.1) goes to stdout' -r -F
 complete -c ppctl -n "__fish_ppctl_using_subcommand man" -l color -d 'When to use color: auto (a terminal, and NO_COLOR unset), always, never' -r -f -a "auto\t'Color when stdout is a terminal and NO_COLOR is not set'
 always\t''
 never\t''"
@@ -201,5 +216,5 @@ complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_su
 complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect explain probe listen repro send pcap completions man help" -f -a "send" -d 'Send a crafted PROXY header (and a payload) to a receiver, and explain its reply'
 complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect explain probe listen repro send pcap completions man help" -f -a "pcap" -d 'Find every PROXY header in a capture, pair it with the server\'s answer, and give a verdict per flow'
 complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect explain probe listen repro send pcap completions man help" -f -a "completions" -d 'Print shell completions to stdout'
-complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect explain probe listen repro send pcap completions man help" -f -a "man" -d 'Write the man page (docs/ppctl.1 by default)'
+complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect explain probe listen repro send pcap completions man help" -f -a "man" -d 'Write the man pages: the top page to stdout, or every page into --dir'
 complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect explain probe listen repro send pcap completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

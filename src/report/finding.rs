@@ -46,6 +46,7 @@ pub(crate) fn paint(style: Style, text: &str, tone: Tone) -> String {
         Tone::Warn => style.warn(text),
         Tone::Dim => style.dim(text),
         Tone::Bold => style.bold(text),
+        Tone::Accent => style.accent(text),
     }
 }
 

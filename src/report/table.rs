@@ -19,6 +19,7 @@ pub(crate) enum Tone {
     Warn,
     Dim,
     Bold,
+    Accent,
 }
 
 /// A table with the house style, a header row and the terminal's width.
@@ -55,6 +56,7 @@ pub(crate) fn cell(style: Style, text: &str, tone: Tone) -> Cell {
         Tone::Warn => c.fg(Color::Yellow).add_attribute(Attribute::Bold),
         Tone::Dim => c.add_attribute(Attribute::Dim),
         Tone::Bold => c.add_attribute(Attribute::Bold),
+        Tone::Accent => c.fg(Color::Cyan),
     }
 }
 
