@@ -9,6 +9,7 @@ pub mod pcap;
 pub mod probe;
 pub mod repro;
 pub mod send;
+pub mod send_http;
 
 use std::io::{self, Write};
 

@@ -140,7 +140,7 @@ pub struct SendArgs {
     #[arg(long, value_name = "N", help_heading = "TLVs (v2)")]
     pub(crate) gcp_psc_id: Option<u64>,
 
-    /// Path of the default HTTP GET.
+    /// Path of the default HTTP request.
     #[arg(long, default_value = "/", help_heading = "Payload")]
     pub(crate) path: String,
     /// Send this text after the header instead of the GET (\r \n \t \\ \xNN
@@ -213,6 +213,11 @@ pub struct SendArgs {
     /// Load mode: stop starting connections after this long.
     #[arg(long, value_name = "DURATION", default_value = default_load_duration(), value_parser = parse_duration, help_heading = "Load")]
     pub(crate) duration: Duration,
+
+    #[command(flatten)]
+    pub(crate) http: super::send_http::HttpArgs,
+    #[command(flatten)]
+    pub(crate) tls: super::send_http::TlsArgs,
 }
 
 pub fn run(args: &SendArgs, style: Style) -> Result<ExitCode> {
@@ -235,7 +240,7 @@ pub fn run(args: &SendArgs, style: Style) -> Result<ExitCode> {
     };
     let runtime = net::runtime()?;
     let addrs = runtime
-        .block_on(plan.target.resolve())
+        .block_on(args.http.routes().addresses(&plan.target))
         .map_err(|e| Error::Other(e.into()))?;
     let sent = runtime
         .block_on(send::run(plan, &addrs, how))
@@ -345,8 +350,12 @@ fn plan(args: &SendArgs, target: Target) -> Result<Plan> {
     header.corrupt = args.corrupt;
     header.twice = args.twice;
     header.raw = args.raw.as_deref().map(parse_hex).transpose()?;
+    if args.tls.no_header {
+        header.raw = Some(Vec::new());
+    }
 
     let payload = payload(args, &target)?;
+    let tls = args.tls.options(&target)?;
     let net = net::Options {
         connect_timeout: args.connect_timeout,
         banner_timeout: args.wait_banner,
@@ -370,6 +379,7 @@ fn plan(args: &SendArgs, target: Target) -> Result<Plan> {
             status: args.expect_status,
             close: args.expect_close,
         },
+        tls,
     })
 }
 
@@ -437,7 +447,7 @@ fn payload(args: &SendArgs, target: &Target) -> Result<Vec<u8>> {
     if args.udp {
         return Ok(Vec::new());
     }
-    Ok(send::http_get(target, &args.path))
+    Ok(args.http.request(&args.path).bytes(target, args.tls.tls))
 }
 
 /// `--data` text with \r \n \t \0 \\ and \xNN escapes.

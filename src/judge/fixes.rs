@@ -375,6 +375,22 @@ pub static FIXES: &[Fix] = &[
         change: "compare with a valid header: ppctl inspect '<bytes>' shows the broken rule and offset",
         doc: "https://www.haproxy.org/download/2.8/doc/proxy-protocol.txt",
     },
+    Fix {
+        id: "speak-tls-to-tls-port",
+        title: "Send TLS to the TLS port, plain HTTP to the plain one",
+        side: Side::Sender,
+        applies_to: "the load balancer (or client) in front of an ssl listener",
+        change: "a load balancer that terminates TLS forwards to the plain port (nginx: listen 80 proxy_protocol;);\none that passes TLS through keeps it TLS (HAProxy: mode tcp, server ... send-proxy-v2;\nppctl send --tls to test)",
+        doc: "https://nginx.org/en/docs/http/ngx_http_ssl_module.html#errors",
+    },
+    Fix {
+        id: "tls-trust-certificate",
+        title: "Trust the receiver's certificate, or ask for the name it is valid for",
+        side: Side::Client,
+        applies_to: "the client (ppctl send --tls, curl)",
+        change: "--cacert FILE with the issuing CA, --sni NAME that the certificate names,\nor -k/--insecure to skip the check while debugging (curl: the same flags)",
+        doc: "https://curl.se/docs/sslcerts.html",
+    },
 ];
 
 /// The fix with this id, if any.

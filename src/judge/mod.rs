@@ -69,11 +69,16 @@ pub(crate) enum Finding {
     Interrupted,
     Incomplete,
     Inconclusive,
+    TlsHandshakeFailed,
+    PlainHttpToTls,
+    TlsBeforeProxy,
+    TlsToPlainPort,
+    CertificateRejected,
 }
 
 impl Finding {
     /// Every finding, in docs/verdicts.md order.
-    pub(crate) const ALL: [Finding; 22] = [
+    pub(crate) const ALL: [Finding; 27] = [
         Finding::Proxied,
         Finding::Plain,
         Finding::HealthCheck,
@@ -96,6 +101,11 @@ impl Finding {
         Finding::Interrupted,
         Finding::Incomplete,
         Finding::Inconclusive,
+        Finding::TlsHandshakeFailed,
+        Finding::PlainHttpToTls,
+        Finding::TlsBeforeProxy,
+        Finding::TlsToPlainPort,
+        Finding::CertificateRejected,
     ];
 
     fn info(self) -> &'static FindingInfo {
@@ -275,6 +285,68 @@ fn silent(sent: Sent, ending: Ending, udp: bool) -> Finding {
         },
         Ending::Refused => F::NoReceiver,
         Ending::Unreachable => F::Unreachable,
+    }
+}
+
+/// The TLS dimension of an exchange (`send --tls`, and plain requests that
+/// reach a TLS port): judged by [`layered`] on top of [`exchange`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Layer {
+    /// Plain TCP, and nothing in the answer says TLS.
+    Plain,
+    /// Plain TCP, answered by a TLS server's complaint about plain HTTP
+    /// (nginx: `400 The plain HTTP request was sent to HTTPS port`).
+    PlainToTls,
+    /// TLS after the header; the handshake completed and the answer is
+    /// the decrypted reply.
+    Tls,
+    /// TLS after the header; the server did not complete the handshake.
+    /// The answer is what it sent in clear instead.
+    TlsFailed,
+    /// The server completed its part, but the client refused its
+    /// certificate (verification on).
+    TlsCertificateRefused,
+}
+
+impl Layer {
+    /// A plain exchange's layer, from the answer's bytes: the phrases TLS
+    /// servers answer plain HTTP with (nginx, Go's net/http, Apache).
+    pub(crate) fn of_plain(answer: &[u8]) -> Layer {
+        const PHRASES: [&[u8]; 3] = [
+            b"The plain HTTP request was sent to HTTPS port",
+            b"Client sent an HTTP request to an HTTPS server",
+            b"speaking plain HTTP to an SSL-enabled server port",
+        ];
+        let head = &answer[..answer.len().min(4096)];
+        let found = PHRASES
+            .iter()
+            .any(|p| head.windows(p.len()).any(|w| w == *p));
+        if found && matches!(Answer::of(answer), Answer::Http { status: 400 }) {
+            Layer::PlainToTls
+        } else {
+            Layer::Plain
+        }
+    }
+}
+
+/// The finding for one exchange with its TLS dimension.
+pub(crate) fn layered(x: &Exchange, layer: Layer) -> Finding {
+    use Finding as F;
+    match (x.ending, layer) {
+        (Ending::Refused | Ending::Unreachable, _) | (_, Layer::Plain | Layer::Tls) => exchange(x),
+        (_, Layer::PlainToTls) if x.sent == Sent::Invalid => F::InvalidHeader,
+        (_, Layer::PlainToTls) => F::PlainHttpToTls,
+        (_, Layer::TlsCertificateRefused) => F::CertificateRejected,
+        (_, Layer::TlsFailed) => match (x.sent, x.answer) {
+            (Sent::Invalid, _) => F::InvalidHeader,
+            // A plain-text server answered the ClientHello.
+            (_, Answer::Http { .. }) => F::TlsToPlainPort,
+            (_, Answer::Nothing) if x.ending == Ending::TimedOut => F::NoReply,
+            // No header, and the receiver hung up on the ClientHello: it
+            // wanted a header first.
+            (Sent::Nothing | Sent::NoHeader, Answer::Nothing) => F::TlsBeforeProxy,
+            _ => F::TlsHandshakeFailed,
+        },
     }
 }
 
@@ -461,6 +533,78 @@ mod tests {
             udp: true,
         };
         assert_eq!(exchange(&udp), Finding::NoDatagram);
+    }
+
+    #[test]
+    fn the_tls_dimension() {
+        use Answer::*;
+        use Ending::*;
+        let ex = |sent, answer, ending| Exchange {
+            sent,
+            answer,
+            ending,
+            udp: false,
+        };
+        let nginx = b"HTTP/1.1 400 Bad Request\r\nServer: nginx\r\n\r\n<html><center>The plain HTTP request was sent to HTTPS port</center></html>";
+        assert_eq!(Layer::of_plain(nginx), Layer::PlainToTls);
+        assert_eq!(
+            Layer::of_plain(b"HTTP/1.1 400 Bad Request\r\n\r\n"),
+            Layer::Plain
+        );
+        let bad = Http { status: 400 };
+        // Without the layer, the same answer reads as a header problem.
+        assert_eq!(
+            layered(&ex(HDR, bad, ServerClosed), Layer::Plain),
+            Finding::UnexpectedHeader
+        );
+        assert_eq!(
+            layered(&ex(HDR, bad, ServerClosed), Layer::PlainToTls),
+            Finding::PlainHttpToTls
+        );
+        assert_eq!(
+            layered(&ex(Sent::NoHeader, bad, ServerClosed), Layer::PlainToTls),
+            Finding::PlainHttpToTls
+        );
+        let ok = Http { status: 200 };
+        assert_eq!(
+            layered(&ex(HDR, ok, ServerClosed), Layer::Tls),
+            Finding::Proxied
+        );
+        assert_eq!(
+            layered(&ex(Sent::NoHeader, ok, ServerClosed), Layer::Tls),
+            Finding::Plain
+        );
+        for answer in [Nothing, TlsAlert, Other] {
+            assert_eq!(
+                layered(&ex(HDR, answer, ServerClosed), Layer::TlsFailed),
+                Finding::TlsHandshakeFailed,
+                "{answer:?}"
+            );
+        }
+        assert_eq!(
+            layered(&ex(HDR, Nothing, ServerReset), Layer::TlsFailed),
+            Finding::TlsHandshakeFailed
+        );
+        assert_eq!(
+            layered(&ex(Sent::NoHeader, Nothing, ServerClosed), Layer::TlsFailed),
+            Finding::TlsBeforeProxy
+        );
+        assert_eq!(
+            layered(&ex(HDR, bad, ServerClosed), Layer::TlsFailed),
+            Finding::TlsToPlainPort
+        );
+        assert_eq!(
+            layered(&ex(HDR, Nothing, TimedOut), Layer::TlsFailed),
+            Finding::NoReply
+        );
+        assert_eq!(
+            layered(&ex(HDR, Other, ServerClosed), Layer::TlsCertificateRefused),
+            Finding::CertificateRejected
+        );
+        assert_eq!(
+            layered(&ex(HDR, Nothing, Refused), Layer::TlsFailed),
+            Finding::NoReceiver
+        );
     }
 
     #[test]

@@ -14,11 +14,16 @@
 mod reply;
 mod target;
 mod tcp;
+mod tls;
 mod udp;
 
 pub use reply::{End, Reply, Timings};
 pub use target::{Target, TargetError};
 pub use tcp::{exchange, Message, Options, Split};
+pub use tls::{
+    roots, tls_exchange, Certificate, Failure, FailureKind, Handshake, HandshakeResult, RootsError,
+    Session, TlsOptions, Verify,
+};
 pub use udp::datagram_exchange;
 
 /// The runtime for a server (and `repro`, which runs servers): two worker

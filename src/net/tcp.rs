@@ -141,11 +141,11 @@ pub async fn exchange<E>(
 }
 
 /// Bytes asked of the kernel per read.
-const READ_CHUNK: usize = 8192;
+pub(super) const READ_CHUNK: usize = 8192;
 
 /// A read's outcome: `Ok(n)` for data, or how the connection ended (the
 /// error text goes to `error`).
-fn chunk(result: io::Result<usize>, error: &mut Option<String>) -> Result<usize, End> {
+pub(super) fn chunk(result: io::Result<usize>, error: &mut Option<String>) -> Result<usize, End> {
     match result {
         Ok(0) => Err(End::EofWithoutData),
         Ok(n) => Ok(n),
@@ -161,12 +161,12 @@ fn chunk(result: io::Result<usize>, error: &mut Option<String>) -> Result<usize,
     }
 }
 
-fn keep(into: &mut Vec<u8>, bytes: &[u8], max: usize) {
+pub(super) fn keep(into: &mut Vec<u8>, bytes: &[u8], max: usize) {
     let room = max.saturating_sub(into.len());
     into.extend_from_slice(&bytes[..bytes.len().min(room)]);
 }
 
-async fn connect(
+pub(super) async fn connect(
     addrs: &[SocketAddr],
     limit: Duration,
 ) -> Result<(TcpStream, SocketAddr, SocketAddr), (End, String)> {
@@ -197,7 +197,7 @@ async fn connect(
 }
 
 /// The writes for `message` under `split`.
-fn pieces<'m>(message: &'m Message, split: &Split) -> Vec<Cow<'m, [u8]>> {
+pub(super) fn pieces<'m>(message: &'m Message, split: &Split) -> Vec<Cow<'m, [u8]>> {
     let h = message.header.as_slice();
     let mut out: Vec<Cow<'m, [u8]>> = match split {
         Split::Whole => {

@@ -11,7 +11,7 @@ use super::json::{HeaderJson, SniffJson};
 use super::{finding, inspect, table, Style};
 use crate::codec;
 use crate::judge;
-use crate::net::{End, Reply, Split};
+use crate::net::{Certificate, End, FailureKind, Handshake, HandshakeResult, Reply, Split};
 use crate::receivers;
 use crate::send::{Check, Exchanged, Expected, LoadSummary, Note, Outcome, Sent};
 use crate::sniff;
@@ -101,6 +101,11 @@ pub(crate) fn document(s: &Sent) -> Value {
             .map_or(Value::Null, |r| bytes_json(&r.banner, r.banner.len())),
     );
     put("sent", json!(once.map(|x| sent_kind(x.sent))));
+    put(
+        "tls",
+        once.and_then(|x| x.handshake.as_ref())
+            .map_or(Value::Null, handshake_json),
+    );
     put("reply", reply.map_or(Value::Null, reply_json));
     put("timings_ms", reply.map_or(Value::Null, timings_json));
     put(
@@ -163,6 +168,58 @@ fn bytes_json(bytes: &[u8], length: usize) -> Value {
         "hex": hex::encode(shown),
         "looks_like": SniffJson::of(bytes),
     })
+}
+
+/// The TLS handshake after the header (`send --tls`).
+fn handshake_json(h: &Handshake) -> Value {
+    let (result, session, failure) = match &h.result {
+        HandshakeResult::NotStarted => ("not-started", None, None),
+        HandshakeResult::Done(s) => ("done", Some(s), None),
+        HandshakeResult::Failed(f) => ("failed", None, Some(f)),
+    };
+    json!({
+        "result": result,
+        "sni": h.sni,
+        "alpn_offered": h.alpn_offered,
+        "verify": h.verified,
+        "version": session.map(|s| &s.version),
+        "cipher": session.map(|s| &s.cipher),
+        "alpn": session.and_then(|s| s.alpn.as_ref()),
+        "failure": failure.map(|f| json!({
+            "kind": failure_kind(&f.kind),
+            "alert": match &f.kind { FailureKind::Alert(a) => Some(a), _ => None },
+            "error": f.error,
+        })),
+        "certificate": h.certificate.as_ref().map(certificate_json),
+        "handshake_ms": h.duration.map(ms),
+    })
+}
+
+fn certificate_json(c: &Certificate) -> Value {
+    json!({
+        "subject": c.subject,
+        "issuer": c.issuer,
+        "sans": c.sans,
+        "not_before": c.not_before,
+        "not_after": c.not_after,
+        "not_after_unix": c.not_after_unix,
+        "expired": c.expired,
+        "self_signed": c.self_signed,
+        "name": c.name,
+        "matches_name": c.matches_name,
+    })
+}
+
+fn failure_kind(k: &FailureKind) -> &'static str {
+    match k {
+        FailureKind::Alert(_) => "alert",
+        FailureKind::Certificate => "certificate",
+        FailureKind::NotTls => "not-tls",
+        FailureKind::Closed => "closed",
+        FailureKind::Reset => "reset",
+        FailureKind::Timeout => "timeout",
+        FailureKind::Other => "other",
+    }
 }
 
 fn reply_json(r: &Reply) -> Value {
@@ -409,8 +466,85 @@ fn header_lines(out: &mut String, style: Style, key: &str, header: &[u8], input:
     }
 }
 
+/// The handshake: what was agreed, or how it failed; then the certificate.
+fn handshake_lines(out: &mut String, style: Style, h: &Handshake) {
+    let sni = match &h.sni {
+        Some(s) => format!("SNI {s}"),
+        None => "no SNI".to_string(),
+    };
+    let took = h
+        .duration
+        .map(|d| format!(", {:.3} ms", ms(d)))
+        .unwrap_or_default();
+    match &h.result {
+        HandshakeResult::NotStarted => line(
+            out,
+            style,
+            "tls",
+            "no handshake (nothing to shake hands with)",
+        ),
+        HandshakeResult::Done(s) => {
+            let alpn = s.alpn.as_deref().unwrap_or("none");
+            line(
+                out,
+                style,
+                "tls",
+                &format!("{} {}, ALPN {alpn}, {sni}{took}", s.version, s.cipher),
+            );
+        }
+        HandshakeResult::Failed(f) => {
+            let what = match &f.kind {
+                FailureKind::Alert(a) => format!("the receiver sent the alert {a}"),
+                FailureKind::Certificate => "the certificate was refused".to_string(),
+                FailureKind::NotTls => {
+                    "the receiver answered with bytes that are not TLS".to_string()
+                }
+                FailureKind::Closed => "the receiver closed the connection".to_string(),
+                FailureKind::Reset => "the receiver reset the connection".to_string(),
+                FailureKind::Timeout => "no answer to the ClientHello".to_string(),
+                FailureKind::Other => "a TLS error".to_string(),
+            };
+            let failed = style.bad("handshake FAILED");
+            line(
+                out,
+                style,
+                "tls",
+                &format!("{failed}: {what} ({sni}{took})"),
+            );
+            line(out, style, "", &format!("({})", f.error));
+        }
+    }
+    if let Some(c) = &h.certificate {
+        line(out, style, "cert", &c.subject);
+        line(out, style, "", &format!("issuer {}", c.issuer));
+        if !c.sans.is_empty() {
+            line(out, style, "", &format!("names {}", c.sans.join(", ")));
+        }
+        let matches = if c.matches_name {
+            style.good(&format!("valid for {}", c.name))
+        } else {
+            style.bad(&format!("NOT valid for {}", c.name))
+        };
+        let until = if c.expired {
+            style.bad(&format!("EXPIRED {}", c.not_after))
+        } else {
+            format!("until {}", c.not_after)
+        };
+        let check = if h.verified {
+            "verified"
+        } else {
+            "not verified (--insecure)"
+        };
+        let own = if c.self_signed { ", self-signed" } else { "" };
+        line(out, style, "", &format!("{matches}, {until}{own}; {check}"));
+    }
+}
+
 fn exchange_lines(out: &mut String, style: Style, x: &Exchanged) {
     let r = &x.reply;
+    if let Some(h) = &x.handshake {
+        handshake_lines(out, style, h);
+    }
     if !r.banner.is_empty() {
         line(
             out,
@@ -558,6 +692,7 @@ mod tests {
             udp: false,
             net: net::Options::default(),
             expect: Expect::default(),
+            tls: None,
         }
     }
 
@@ -582,7 +717,7 @@ mod tests {
             error: None,
             timings: Timings::default(),
         };
-        let x = judge_reply(&plan, &message, reply);
+        let x = judge_reply(&plan, &message, reply, None);
         Sent {
             stacked_at: stacked_at(&message.header),
             header: message.header,

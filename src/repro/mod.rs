@@ -224,6 +224,7 @@ fn plan(sender: Sender, target: Target, reply_timeout: Duration) -> Plan {
             ..net::Options::default()
         },
         expect: send::Expect::default(),
+        tls: None,
     }
 }
 

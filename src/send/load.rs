@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::{exchange, http_status, judge_reply, placeholder_ends, BuildError, Plan};
+use super::{http_status, judge_reply, layered_exchange, placeholder_ends, BuildError, Plan};
 use crate::judge::Finding;
 use crate::net::{End, Message};
 
@@ -100,7 +100,7 @@ pub(crate) async fn run(
             while next.fetch_add(1, Ordering::Relaxed) < opts.connections
                 && Instant::now() < deadline
             {
-                let reply = exchange(&plan, &addrs).await?;
+                let (reply, handshake) = layered_exchange(&plan, &addrs).await?;
                 if reply.connected {
                     tally.latencies.push(reply.timings.total);
                 }
@@ -109,7 +109,12 @@ pub(crate) async fn run(
                     *tally.statuses.entry(s).or_default() += 1;
                 }
                 let message = reply.message.clone();
-                let judged = judge_reply(&plan, message.as_ref().unwrap_or(&stand_in), reply);
+                let judged = judge_reply(
+                    &plan,
+                    message.as_ref().unwrap_or(&stand_in),
+                    reply,
+                    handshake,
+                );
                 tally.ok += u64::from(judged.ok());
                 tally.connections += 1;
                 *tally.findings.entry(judged.finding).or_default() += 1;

@@ -5,6 +5,7 @@
 //! Rendering is `report::send`'s job.
 
 pub mod header;
+pub mod http;
 pub mod load;
 pub mod preset;
 
@@ -13,7 +14,7 @@ use std::time::Duration;
 
 use crate::codec::{self, Command, Decoded};
 use crate::judge::{self, Finding};
-use crate::net::{self, Message, Reply, Target};
+use crate::net::{self, FailureKind, Handshake, HandshakeResult, Message, Reply, Target};
 use crate::sniff::{self, Sniffed};
 
 pub use header::{AddressPlan, BuildError, HeaderPlan};
@@ -33,17 +34,18 @@ pub struct Plan {
     pub udp: bool,
     pub net: net::Options,
     pub expect: Expect,
+    /// TLS after the header (`--tls`).
+    pub tls: Option<net::TlsOptions>,
 }
 
 /// The default payload: a GET that asks the server to close afterwards, so
 /// the reply ends with EOF instead of the keep-alive timeout.
 pub fn http_get(target: &Target, path: &str) -> Vec<u8> {
-    format!(
-        "GET {path} HTTP/1.1\r\nHost: {}\r\nUser-Agent: ppctl/{}\r\nAccept: */*\r\nConnection: close\r\n\r\n",
-        target.authority(),
-        env!("CARGO_PKG_VERSION")
-    )
-    .into_bytes()
+    http::Request {
+        path: path.to_string(),
+        ..http::Request::default()
+    }
+    .bytes(target, false)
 }
 
 impl Plan {
@@ -69,11 +71,22 @@ impl Plan {
 
 /// Run the plan once against the resolved `addrs`.
 pub async fn exchange(plan: &Plan, addrs: &[SocketAddr]) -> Result<Reply, BuildError> {
+    Ok(layered_exchange(plan, addrs).await?.0)
+}
+
+/// Run the plan once, with the TLS handshake's facts when it has TLS.
+pub(crate) async fn layered_exchange(
+    plan: &Plan,
+    addrs: &[SocketAddr],
+) -> Result<(Reply, Option<Handshake>), BuildError> {
     let build = |local, peer| plan.message(local, peer);
     if plan.udp {
-        net::datagram_exchange(addrs, &plan.net, build).await
+        Ok((net::datagram_exchange(addrs, &plan.net, build).await?, None))
+    } else if let Some(tls) = &plan.tls {
+        let (reply, handshake) = net::tls_exchange(addrs, &plan.net, tls, build).await?;
+        Ok((reply, Some(handshake)))
     } else {
-        net::exchange(addrs, &plan.net, build).await
+        Ok((net::exchange(addrs, &plan.net, build).await?, None))
     }
 }
 
@@ -118,6 +131,8 @@ pub(crate) enum Outcome {
 #[derive(Debug, Clone)]
 pub(crate) struct Exchanged {
     pub reply: Reply,
+    /// The TLS handshake after the header (`--tls`).
+    pub handshake: Option<Handshake>,
     /// What the judge was told went out.
     pub sent: judge::Sent,
     pub finding: Finding,
@@ -186,23 +201,31 @@ pub(crate) async fn run(plan: Plan, addrs: &[SocketAddr], how: How) -> Result<Se
             Sent::new(plan, stand_in, Outcome::Load(summary))
         }
         How::Once => {
-            let reply = exchange(&plan, addrs).await?;
+            let (reply, handshake) = layered_exchange(&plan, addrs).await?;
             let message = reply.message.clone().unwrap_or(stand_in);
-            let exchanged = judge_reply(&plan, &message, reply);
+            let exchanged = judge_reply(&plan, &message, reply, handshake);
             Sent::new(plan, message, Outcome::Once(Box::new(exchanged)))
         }
     })
 }
 
 /// Judge one reply to `message`, with send's notes and the expectations.
-pub(crate) fn judge_reply(plan: &Plan, message: &Message, reply: Reply) -> Exchanged {
+pub(crate) fn judge_reply(
+    plan: &Plan,
+    message: &Message,
+    reply: Reply,
+    handshake: Option<Handshake>,
+) -> Exchanged {
     // A header broken on purpose is invalid even where the bytes no longer
     // look like a header at all (a corrupted signature).
     let sent = match plan.header.corrupt {
         Some(_) => judge::Sent::Invalid,
         None => what_was_sent(&message.header, &message.payload),
     };
-    let finding = judge::exchange(&reply.exchange(sent, plan.udp));
+    let finding = judge::layered(
+        &reply.exchange(sent, plan.udp),
+        layer(&reply, handshake.as_ref()),
+    );
     let mut notes = Vec::new();
     if !reply.banner.is_empty() {
         notes.push(Note::BannerFirst);
@@ -216,10 +239,26 @@ pub(crate) fn judge_reply(plan: &Plan, message: &Message, reply: Reply) -> Excha
     let checks = plan.expect.check(&reply);
     Exchanged {
         reply,
+        handshake,
         sent,
         finding,
         notes,
         checks,
+    }
+}
+
+/// The TLS dimension of an exchange, for the judge.
+fn layer(reply: &Reply, handshake: Option<&Handshake>) -> judge::Layer {
+    match handshake.map(|h| &h.result) {
+        None => judge::Layer::of_plain(&reply.received),
+        // Not connected (the judge says so from the reply), or the header
+        // could not be written.
+        Some(HandshakeResult::NotStarted) => judge::Layer::Plain,
+        Some(HandshakeResult::Done(_)) => judge::Layer::Tls,
+        Some(HandshakeResult::Failed(f)) if f.kind == FailureKind::Certificate => {
+            judge::Layer::TlsCertificateRefused
+        }
+        Some(HandshakeResult::Failed(_)) => judge::Layer::TlsFailed,
     }
 }
 

@@ -1,0 +1,634 @@
+//! One exchange with TLS after the header (`send --tls`): connect, write the
+//! PROXY header in clear (split as asked), run the TLS handshake (rustls),
+//! then send the payload inside TLS and read the reply.
+//!
+//! The handshake is reported as plain facts ([`Handshake`]): the protocol
+//! version, the cipher suite, the ALPN protocol, the server's certificate
+//! (subject, issuer, names, validity, whether it matches the SNI), or how
+//! it failed and what came back in clear instead of a ServerHello, which
+//! is what tells a receiver that read the header as TLS from one that
+//! wanted a header and got a ClientHello. The caller judges.
+
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::path::Path;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::client::WebPkiServerVerifier;
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::net::TcpStream;
+use tokio::time::{sleep, timeout};
+use tokio_rustls::TlsConnector;
+
+use super::tcp::{chunk, connect, keep, pieces, READ_CHUNK};
+use super::{End, Message, Options, Reply};
+
+/// How the client checks the server's certificate.
+#[derive(Debug, Clone)]
+pub enum Verify {
+    /// Against these roots (the system's, or `--cacert`), as curl does.
+    Roots(Arc<RootCertStore>),
+    /// Not at all (`--insecure`): the facts are still reported.
+    Insecure,
+}
+
+/// The TLS side of one exchange.
+#[derive(Debug, Clone)]
+pub struct TlsOptions {
+    /// The SNI to send; `None` sends none (an IP target without `--sni`).
+    /// A certificate is still checked against the target's IP then.
+    pub sni: Option<String>,
+    /// The name the certificate is checked against (the SNI, or the IP).
+    pub verify_name: String,
+    /// ALPN protocols to offer, most preferred first.
+    pub alpn: Vec<String>,
+    pub verify: Verify,
+}
+
+/// Why the roots could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum RootsError {
+    #[error("--cacert {path}: {error}")]
+    CaFile { path: String, error: String },
+    #[error("--cacert {0}: no certificate in the file (PEM expected)")]
+    Empty(String),
+}
+
+/// The roots to verify against: the certificates of `cacert` (PEM) when
+/// given, else the system's store (nothing is fetched).
+pub fn roots(cacert: Option<&Path>) -> Result<RootCertStore, RootsError> {
+    let mut store = RootCertStore::empty();
+    match cacert {
+        Some(path) => {
+            let shown = path.display().to_string();
+            let certs = CertificateDer::pem_file_iter(path)
+                .and_then(|it| it.collect::<Result<Vec<_>, _>>())
+                .map_err(|e| RootsError::CaFile {
+                    path: shown.clone(),
+                    error: e.to_string(),
+                })?;
+            if certs.is_empty() {
+                return Err(RootsError::Empty(shown));
+            }
+            for c in certs {
+                store.add(c).map_err(|e| RootsError::CaFile {
+                    path: shown.clone(),
+                    error: e.to_string(),
+                })?;
+            }
+        }
+        None => {
+            // Unreadable system certificates leave the store short; the
+            // handshake then fails with an unknown issuer, which is said.
+            let found = rustls_native_certs::load_native_certs();
+            let _ = store.add_parsable_certificates(found.certs);
+        }
+    }
+    Ok(store)
+}
+
+/// What the handshake came to, in plain facts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Handshake {
+    /// The SNI sent, if any.
+    pub sni: Option<String>,
+    /// The ALPN protocols offered.
+    pub alpn_offered: Vec<String>,
+    /// The certificate was checked (not `--insecure`).
+    pub verified: bool,
+    pub result: HandshakeResult,
+    /// The server's end-entity certificate, when it sent one.
+    pub certificate: Option<Certificate>,
+    /// How long the handshake took.
+    pub duration: Option<std::time::Duration>,
+}
+
+/// How the handshake ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HandshakeResult {
+    /// Never started: no connection, or the header could not be written.
+    NotStarted,
+    Done(Session),
+    Failed(Failure),
+}
+
+/// A completed handshake.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    /// `TLSv1.3`, `TLSv1.2`.
+    pub version: String,
+    /// The IANA name of the suite (`TLS13_AES_256_GCM_SHA384`).
+    pub cipher: String,
+    /// The protocol both sides agreed on, if any.
+    pub alpn: Option<String>,
+}
+
+/// A failed handshake.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub kind: FailureKind,
+    /// The error as rustls or the socket put it.
+    pub error: String,
+}
+
+/// What made the handshake fail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FailureKind {
+    /// The server sent a TLS alert (its description, e.g. `ProtocolVersion`).
+    Alert(String),
+    /// The client refused the server's certificate (verification on).
+    Certificate,
+    /// The server answered with bytes that are not TLS.
+    NotTls,
+    /// The server closed the connection.
+    Closed,
+    /// The server reset the connection.
+    Reset,
+    /// No answer within the timeout.
+    Timeout,
+    /// Anything else (a protocol error in the server's TLS records).
+    Other,
+}
+
+/// The server's certificate, as far as a person debugging an ingress needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Certificate {
+    pub subject: String,
+    pub issuer: String,
+    /// DNS names and IP addresses of the subjectAltName extension.
+    pub sans: Vec<String>,
+    pub not_before: String,
+    pub not_after: String,
+    /// `not_after` as seconds since the Unix epoch.
+    pub not_after_unix: i64,
+    pub expired: bool,
+    pub self_signed: bool,
+    /// The certificate is valid for the checked name (SNI or IP).
+    pub matches_name: bool,
+    /// The name it was matched against.
+    pub name: String,
+}
+
+impl Certificate {
+    /// Read the facts off a DER certificate; `None` when it does not parse.
+    pub fn of(der: &[u8], name: &str) -> Option<Certificate> {
+        use x509_parser::extensions::GeneralName;
+        let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
+        let mut sans = Vec::new();
+        if let Ok(Some(ext)) = cert.subject_alternative_name() {
+            for n in &ext.value.general_names {
+                match n {
+                    GeneralName::DNSName(d) => sans.push((*d).to_string()),
+                    GeneralName::IPAddress(b) => match b.len() {
+                        4 => sans.push(IpAddr::from(<[u8; 4]>::try_from(*b).ok()?).to_string()),
+                        16 => sans.push(IpAddr::from(<[u8; 16]>::try_from(*b).ok()?).to_string()),
+                        _ => {}
+                    },
+                    _ => {}
+                }
+            }
+        }
+        let validity = cert.validity();
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        let subject = cert.subject().to_string();
+        let issuer = cert.issuer().to_string();
+        Some(Certificate {
+            matches_name: matches_name(&sans, &subject, name),
+            self_signed: subject == issuer,
+            subject,
+            issuer,
+            sans,
+            not_before: validity.not_before.to_string(),
+            not_after: validity.not_after.to_string(),
+            not_after_unix: validity.not_after.timestamp(),
+            expired: validity.not_after.timestamp() < now,
+            name: name.to_string(),
+        })
+    }
+}
+
+/// Whether a certificate with these SANs (or, without any, this subject's
+/// CN, as old clients did) is valid for `name`: exact, or a `*.` wildcard
+/// for one left-most label; IP addresses match exactly.
+pub(crate) fn matches_name(sans: &[String], subject: &str, name: &str) -> bool {
+    let name = name.trim_end_matches('.').to_ascii_lowercase();
+    let one = |pattern: &str| {
+        let pattern = pattern.trim_end_matches('.').to_ascii_lowercase();
+        if let Some(rest) = pattern.strip_prefix("*.") {
+            match name.split_once('.') {
+                Some((first, tail)) => !first.is_empty() && tail == rest,
+                None => false,
+            }
+        } else {
+            pattern == name
+        }
+    };
+    if sans.is_empty() {
+        return subject
+            .split(',')
+            .filter_map(|part| part.trim().strip_prefix("CN="))
+            .any(one);
+    }
+    sans.iter().any(|s| one(s))
+}
+
+/// A verifier that remembers the server's certificate (so it is shown even
+/// when verification fails) and, unless insecure, delegates to webpki.
+#[derive(Debug)]
+struct Recording {
+    inner: Option<Arc<WebPkiServerVerifier>>,
+    provider: Arc<CryptoProvider>,
+    seen: Arc<Mutex<Option<CertificateDer<'static>>>>,
+}
+
+impl ServerCertVerifier for Recording {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        if let Ok(mut seen) = self.seen.lock() {
+            *seen = Some(end_entity.clone().into_owned());
+        }
+        match &self.inner {
+            Some(v) => {
+                v.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
+            }
+            None => Ok(ServerCertVerified::assertion()),
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
+}
+
+type Seen = Arc<Mutex<Option<CertificateDer<'static>>>>;
+
+fn client_config(tls: &TlsOptions) -> Result<(Arc<ClientConfig>, Seen), String> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let inner = match &tls.verify {
+        Verify::Insecure => None,
+        Verify::Roots(roots) => Some(
+            WebPkiServerVerifier::builder_with_provider(roots.clone(), provider.clone())
+                .build()
+                .map_err(|e| e.to_string())?,
+        ),
+    };
+    let seen: Seen = Arc::default();
+    let verifier = Recording {
+        inner,
+        provider: provider.clone(),
+        seen: seen.clone(),
+    };
+    let mut config = ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(verifier))
+        .with_no_client_auth();
+    config.alpn_protocols = tls.alpn.iter().map(|p| p.as_bytes().to_vec()).collect();
+    config.enable_sni = tls.sni.is_some();
+    Ok((Arc::new(config), seen))
+}
+
+/// The socket, keeping a copy of what the server sends during the
+/// handshake: on failure, that is what the receiver answered instead.
+struct Tee {
+    sock: TcpStream,
+    seen: Vec<u8>,
+    keeping: bool,
+    max: usize,
+}
+
+impl AsyncRead for Tee {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let before = buf.filled().len();
+        let this = &mut *self;
+        let poll = Pin::new(&mut this.sock).poll_read(cx, buf);
+        if this.keeping {
+            if let Poll::Ready(Ok(())) = &poll {
+                let max = this.max;
+                keep(&mut this.seen, &buf.filled()[before..], max);
+            }
+        }
+        poll
+    }
+}
+
+impl AsyncWrite for Tee {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.sock).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.sock).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.sock).poll_shutdown(cx)
+    }
+}
+
+/// The server name rustls is given: the SNI, else the IP (rustls sends no
+/// SNI for an IP, and checks the certificate against it).
+fn server_name(tls: &TlsOptions) -> Result<ServerName<'static>, String> {
+    let name = tls.sni.as_deref().unwrap_or(&tls.verify_name);
+    ServerName::try_from(name.to_string()).map_err(|e| format!("{name:?}: {e}"))
+}
+
+/// Connect to the first of `addrs` that answers, write the header built
+/// from the real socket ends, run the handshake, send the payload inside
+/// TLS and read the reply. `Reply::received` is the decrypted reply after
+/// a handshake, or what the server sent in clear when it failed.
+///
+/// Network and TLS trouble are part of the result; only `build`'s error is
+/// returned as an error.
+pub async fn tls_exchange<E>(
+    addrs: &[SocketAddr],
+    opts: &Options,
+    tls: &TlsOptions,
+    build: impl FnOnce(SocketAddr, SocketAddr) -> Result<Message, E>,
+) -> Result<(Reply, Handshake), E> {
+    let start = Instant::now();
+    let mut handshake = Handshake {
+        sni: tls.sni.clone(),
+        alpn_offered: tls.alpn.clone(),
+        verified: matches!(tls.verify, Verify::Roots(_)),
+        result: HandshakeResult::NotStarted,
+        certificate: None,
+        duration: None,
+    };
+    let (stream, local, peer) = match connect(addrs, opts.connect_timeout).await {
+        Ok(c) => c,
+        Err((end, error)) => {
+            return Ok((Reply::not_connected(end, error, start.elapsed()), handshake))
+        }
+    };
+    let message = build(local, peer)?;
+    let mut reply = Reply::connected(local, peer, start.elapsed());
+    let mut stream = stream;
+    // The header, in clear (and in pieces when asked).
+    let header_only = Message {
+        header: message.header.clone(),
+        payload: Vec::new(),
+    };
+    for (i, piece) in pieces(&header_only, &opts.split).iter().enumerate() {
+        if i > 0 && !opts.split_delay.is_zero() {
+            sleep(opts.split_delay).await;
+        }
+        match timeout(opts.reply_timeout, stream.write_all(piece)).await {
+            Ok(Ok(())) => reply.sent += piece.len(),
+            Ok(Err(e)) => {
+                reply.write_error = Some(e.to_string());
+                break;
+            }
+            Err(_) => {
+                reply.write_error = Some("the peer stopped reading (write timed out)".into());
+                break;
+            }
+        }
+    }
+    if reply.write_error.is_some() {
+        reply.end = End::Reset;
+        reply.message = Some(message);
+        reply.timings.total = start.elapsed();
+        return Ok((reply, handshake));
+    }
+    let (config, seen) = match client_config(tls).and_then(|c| Ok((c, server_name(tls)?))) {
+        Ok(((config, seen), name)) => ((config, name), seen),
+        Err(e) => {
+            handshake.result = HandshakeResult::Failed(Failure {
+                kind: FailureKind::Other,
+                error: e.clone(),
+            });
+            reply.error = Some(e);
+            reply.end = End::Error;
+            reply.message = Some(message);
+            reply.timings.total = start.elapsed();
+            return Ok((reply, handshake));
+        }
+    };
+    let (config, name) = config;
+    let tee = Tee {
+        sock: stream,
+        seen: Vec::new(),
+        keeping: true,
+        max: opts.max_reply,
+    };
+    let began = Instant::now();
+    let connecting = TlsConnector::from(config)
+        .connect(name, tee)
+        .into_fallible();
+    let outcome = timeout(opts.reply_timeout, connecting).await;
+    handshake.duration = Some(began.elapsed());
+    let certificate = |seen: &Seen| {
+        seen.lock()
+            .ok()
+            .and_then(|s| s.clone())
+            .and_then(|der| Certificate::of(&der, &tls.verify_name))
+    };
+    let mut tls_stream = match outcome {
+        Ok(Ok(s)) => s,
+        Ok(Err((e, tee))) => {
+            // What the server sent instead of (or with) its handshake.
+            reply.received_total = tee.seen.len();
+            reply.received = tee.seen;
+            handshake.certificate = certificate(&seen);
+            let (kind, end) = failure(&e);
+            handshake.result = HandshakeResult::Failed(Failure {
+                kind,
+                error: e.to_string(),
+            });
+            reply.error = Some(e.to_string());
+            reply.end = match end {
+                End::EofWithoutData if reply.received_total > 0 => End::EofAfterData,
+                end => end,
+            };
+            reply.message = Some(message);
+            reply.timings.total = start.elapsed();
+            return Ok((reply, handshake));
+        }
+        Err(_) => {
+            handshake.result = HandshakeResult::Failed(Failure {
+                kind: FailureKind::Timeout,
+                error: format!("no TLS answer within {} ms", opts.reply_timeout.as_millis()),
+            });
+            reply.end = End::Timeout;
+            reply.message = Some(message);
+            reply.timings.total = start.elapsed();
+            return Ok((reply, handshake));
+        }
+    };
+    {
+        let (tee, conn) = tls_stream.get_mut();
+        tee.keeping = false;
+        handshake.result = HandshakeResult::Done(Session {
+            version: conn
+                .protocol_version()
+                .map(version_name)
+                .unwrap_or_default(),
+            cipher: conn
+                .negotiated_cipher_suite()
+                .map(|s| format!("{:?}", s.suite()))
+                .unwrap_or_default(),
+            alpn: conn
+                .alpn_protocol()
+                .map(|p| String::from_utf8_lossy(p).into_owned()),
+        });
+        handshake.certificate = conn
+            .peer_certificates()
+            .and_then(|c| c.first())
+            .and_then(|der| Certificate::of(der, &tls.verify_name))
+            .or_else(|| certificate(&seen));
+    }
+    // The payload, inside TLS.
+    if !message.payload.is_empty() {
+        match timeout(opts.reply_timeout, async {
+            tls_stream.write_all(&message.payload).await?;
+            tls_stream.flush().await
+        })
+        .await
+        {
+            Ok(Ok(())) => reply.sent += message.payload.len(),
+            Ok(Err(e)) => reply.write_error = Some(e.to_string()),
+            Err(_) => reply.write_error = Some("the peer stopped reading (write timed out)".into()),
+        }
+    }
+    reply.timings.sent = Some(start.elapsed());
+    let mut buf = vec![0u8; READ_CHUNK];
+    let end = loop {
+        let result = match timeout(opts.reply_timeout, tls_stream.read(&mut buf)).await {
+            Err(_) => break End::Timeout,
+            // A server that closes without close_notify (many do) has
+            // still said all it had to say.
+            Ok(Err(e)) if e.kind() == io::ErrorKind::UnexpectedEof => Ok(0),
+            Ok(result) => result,
+        };
+        match chunk(result, &mut reply.error) {
+            Err(end) => break end,
+            Ok(n) => {
+                if reply.received_total == 0 {
+                    reply.timings.first_byte.get_or_insert(start.elapsed());
+                }
+                reply.received_total += n;
+                keep(&mut reply.received, &buf[..n], opts.max_reply);
+                if reply.received_total >= opts.max_reply {
+                    break End::SizeLimit;
+                }
+            }
+        }
+    };
+    reply.end = match end {
+        End::EofWithoutData if reply.received_total > 0 => End::EofAfterData,
+        end => end,
+    };
+    reply.message = Some(message);
+    reply.timings.total = start.elapsed();
+    Ok((reply, handshake))
+}
+
+fn version_name(v: rustls::ProtocolVersion) -> String {
+    match v {
+        rustls::ProtocolVersion::TLSv1_3 => "TLSv1.3".into(),
+        rustls::ProtocolVersion::TLSv1_2 => "TLSv1.2".into(),
+        other => format!("{other:?}"),
+    }
+}
+
+/// A failed handshake's kind, and how the connection ended.
+fn failure(e: &io::Error) -> (FailureKind, End) {
+    if let Some(tls) = e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
+        return match tls {
+            rustls::Error::AlertReceived(a) => {
+                (FailureKind::Alert(format!("{a:?}")), End::EofAfterData)
+            }
+            rustls::Error::InvalidCertificate(_) => (FailureKind::Certificate, End::EofAfterData),
+            rustls::Error::InvalidMessage(_) | rustls::Error::InappropriateMessage { .. } => {
+                (FailureKind::NotTls, End::EofAfterData)
+            }
+            _ => (FailureKind::Other, End::EofAfterData),
+        };
+    }
+    match e.kind() {
+        io::ErrorKind::UnexpectedEof => (FailureKind::Closed, End::EofWithoutData),
+        io::ErrorKind::ConnectionReset
+        | io::ErrorKind::ConnectionAborted
+        | io::ErrorKind::BrokenPipe => (FailureKind::Reset, End::Reset),
+        io::ErrorKind::InvalidData => (FailureKind::NotTls, End::EofAfterData),
+        _ => (FailureKind::Other, End::Error),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_match_like_a_browser() {
+        let sans = vec!["app.example.com".to_string(), "*.example.org".to_string()];
+        assert!(matches_name(&sans, "", "app.example.com"));
+        assert!(matches_name(&sans, "", "APP.example.com."));
+        assert!(matches_name(&sans, "", "a.example.org"));
+        assert!(!matches_name(&sans, "", "example.org"));
+        assert!(!matches_name(&sans, "", "a.b.example.org"));
+        assert!(!matches_name(&sans, "", "other.example.com"));
+        assert!(matches_name(
+            &[],
+            "CN=app.example.com, O=x",
+            "app.example.com"
+        ));
+        assert!(matches_name(&["127.0.0.1".into()], "", "127.0.0.1"));
+    }
+}
