@@ -420,7 +420,7 @@ _ppctl() {
             fi
             case "${prev}" in
                 --verdict)
-                    COMPREPLY=($(compgen -W "proxied plain health-check unexpected-header missing-header invalid-header header-rejected stacked-header failed-health-check spoofable untrusted-source header-too-large header-timeout no-reply http-error no-receiver unreachable no-datagram client-closed interrupted incomplete inconclusive" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "proxied plain health-check unexpected-header missing-header invalid-header header-rejected stacked-header failed-health-check spoofable untrusted-source header-too-large header-timeout no-reply http-error no-receiver unreachable no-datagram client-closed interrupted incomplete inconclusive tls-handshake-failed plain-http-to-tls tls-before-proxy tls-to-plain-port certificate-rejected" -- "${cur}"))
                     return 0
                     ;;
                 --client)
@@ -515,7 +515,7 @@ _ppctl() {
             return 0
             ;;
         ppctl__subcmd__send)
-            opts="-1 -2 -h --v1 --v2 --local --src --dst --unknown --unix-src --unix-dst --udp --like --tlv --alpn --authority --unique-id --noop --crc32c --ssl-version --ssl-cn --ssl-cipher --ssl-verify --netns --aws-vpce-id --azure-link-id --gcp-psc-id --path --data --data-file --no-payload --split --split-delay --wait-banner --twice --corrupt --raw --dry-run --timeout --connect-timeout --max-reply --expect-status --expect-close --json --connections --concurrency --duration --color --help"
+            opts="-1 -2 -H -k -h --v1 --v2 --local --src --dst --unknown --unix-src --unix-dst --udp --like --tlv --alpn --authority --unique-id --noop --crc32c --ssl-version --ssl-cn --ssl-cipher --ssl-verify --netns --aws-vpce-id --azure-link-id --gcp-psc-id --path --data --data-file --no-payload --split --split-delay --wait-banner --twice --corrupt --raw --dry-run --timeout --connect-timeout --max-reply --expect-status --expect-close --json --connections --concurrency --duration --header --host --method --connect-to --resolve --tls --sni --tls-alpn --insecure --cacert --no-header --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -650,6 +650,42 @@ _ppctl() {
                     return 0
                     ;;
                 --duration)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --header)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -H)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --method)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --connect-to)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --resolve)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sni)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-alpn)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cacert)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -124,7 +124,7 @@ complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l netns -d 'NETNS TLV
 complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l aws-vpce-id -d 'AWS TLV (0xEA), subtype 0x01: VPC endpoint id (vpce-...)' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l azure-link-id -d 'Azure TLV (0xEE), subtype 0x01: private endpoint LINKID' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l gcp-psc-id -d 'GCP TLV (0xE0): Private Service Connect connection id' -r
-complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l path -d 'Path of the default HTTP GET' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l path -d 'Path of the default HTTP request' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l data -d 'Send this text after the header instead of the GET (\\r \\n \\t \\\\ \\xNN escapes); `-` reads stdin' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l data-file -d 'Send this file\'s bytes after the header; `-` reads stdin' -r -F
 complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l split -d 'Cut the header into pieces: at byte offsets (5,12) or `bytewise`' -r
@@ -149,6 +149,14 @@ complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l expect-status -d 'E
 complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l connections -d 'Load mode: make N connections (each one exchange)' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l concurrency -d 'Load mode: at most C connections at a time' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l duration -d 'Load mode: stop starting connections after this long' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand send" -s H -l header -d 'A request header, `Name: value` (repeatable); `Name:` removes a default header (Host, User-Agent, Accept, Connection), as in curl' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l host -d 'The Host header of the request (default: the target\'s host and port)' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l method -d 'The request method' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l connect-to -d 'Connect to HOST2:PORT2 when the target is HOST1:PORT1 (curl\'s option; empty fields match any or keep the target\'s); Host and SNI stay the target\'s. Repeatable' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l resolve -d 'Resolve HOST on PORT to ADDR instead of asking DNS (curl\'s option; ADDR may be a comma-separated list, HOST may be *). Repeatable' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l sni -d 'The SNI (default: the target\'s host name; none for an IP)' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l tls-alpn -d 'ALPN protocols offered in the TLS handshake, comma-separated (default http/1.1). Not the --alpn TLV of the PROXY header' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l cacert -d 'Verify the server\'s certificate against the CAs in this PEM file instead of the system\'s' -r -F
 complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l color -d 'When to use color: auto (a terminal, and NO_COLOR unset), always, never' -r -f -a "auto\t'Color when stdout is a terminal and NO_COLOR is not set'
 always\t''
 never\t''"
@@ -163,6 +171,9 @@ complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l twice -d 'Send the 
 complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l dry-run -d 'Print the header that would be sent, and send nothing'
 complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l expect-close -d 'Exit 0 only if the receiver closes or resets without replying'
 complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l json -d 'Print one JSON object (docs/json.md)'
+complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l tls -d 'After the header, run a TLS handshake and send the request inside TLS (what a load balancer in TCP mode does in front of a 443 ingress)'
+complete -c ppctl -n "__fish_ppctl_using_subcommand send" -s k -l insecure -d 'Do not verify the server\'s certificate (its facts are still shown)'
+complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l no-header -d 'Send no PROXY header at all (a direct client; with --tls, a bare ClientHello)'
 complete -c ppctl -n "__fish_ppctl_using_subcommand send" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ppctl -n "__fish_ppctl_using_subcommand pcap" -l verdict -d 'Report only flows with these findings (comma-separated or repeated)' -r -f -a "proxied\t'a valid header, taken'
 plain\t'no header, served'
@@ -185,7 +196,12 @@ no-datagram\t'no datagram came back'
 client-closed\t'the client left first'
 interrupted\t'stopped before the end'
 incomplete\t'not all of it was seen'
-inconclusive\t'the probe could not tell'"
+inconclusive\t'the probe could not tell'
+tls-handshake-failed\t'the TLS handshake failed after the header'
+plain-http-to-tls\t'plain HTTP sent to a TLS port'
+tls-before-proxy\t'a ClientHello where a header was required'
+tls-to-plain-port\t'TLS sent to a plain-text port'
+certificate-rejected\t'the server\'s certificate was not trusted'"
 complete -c ppctl -n "__fish_ppctl_using_subcommand pcap" -l client -d 'Report only flows whose client matches: CIDR, address, port (443 or :443) or address:port' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand pcap" -l server -d 'Report only flows whose server matches: CIDR, address, port or address:port' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand pcap" -l limit -d 'Stop after this many reported flows' -r

@@ -306,6 +306,10 @@ pub(crate) enum Layer {
     /// The server completed its part, but the client refused its
     /// certificate (verification on).
     TlsCertificateRefused,
+    /// TLS after the header failed, and a second connection with the same
+    /// header and the request in clear was served: the port takes the
+    /// header but does not speak TLS.
+    TlsFailedPlainServed,
 }
 
 impl Layer {
@@ -337,10 +341,11 @@ pub(crate) fn layered(x: &Exchange, layer: Layer) -> Finding {
         (_, Layer::PlainToTls) if x.sent == Sent::Invalid => F::InvalidHeader,
         (_, Layer::PlainToTls) => F::PlainHttpToTls,
         (_, Layer::TlsCertificateRefused) => F::CertificateRejected,
+        (_, Layer::TlsFailedPlainServed) => F::TlsToPlainPort,
         (_, Layer::TlsFailed) => match (x.sent, x.answer) {
             (Sent::Invalid, _) => F::InvalidHeader,
-            // A plain-text server answered the ClientHello.
-            (_, Answer::Http { .. }) => F::TlsToPlainPort,
+            // A plain-text server answered the ClientHello itself.
+            (Sent::Nothing | Sent::NoHeader, Answer::Http { .. }) => F::TlsToPlainPort,
             (_, Answer::Nothing) if x.ending == Ending::TimedOut => F::NoReply,
             // No header, and the receiver hung up on the ClientHello: it
             // wanted a header first.
@@ -589,8 +594,19 @@ mod tests {
             layered(&ex(Sent::NoHeader, Nothing, ServerClosed), Layer::TlsFailed),
             Finding::TlsBeforeProxy
         );
+        // A plain 400 to header + ClientHello: nginx `listen … ssl` reads
+        // the header as a plain HTTP request; only a second connection
+        // that is served in clear tells a plain PROXY port.
         assert_eq!(
             layered(&ex(HDR, bad, ServerClosed), Layer::TlsFailed),
+            Finding::TlsHandshakeFailed
+        );
+        assert_eq!(
+            layered(&ex(HDR, bad, ServerClosed), Layer::TlsFailedPlainServed),
+            Finding::TlsToPlainPort
+        );
+        assert_eq!(
+            layered(&ex(Sent::NoHeader, bad, ServerClosed), Layer::TlsFailed),
             Finding::TlsToPlainPort
         );
         assert_eq!(

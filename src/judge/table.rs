@@ -234,7 +234,7 @@ pub(crate) static FINDINGS: &[FindingInfo] = &[
         code: "PP-TLS-HANDSHAKE",
         severity: Problem,
         short: "the TLS handshake failed after the header",
-        meaning: "the PROXY header went out, then the TLS handshake failed: the receiver read the header as the start of TLS (OpenSSL logs `wrong version number`, the client gets an alert or a close), so it serves TLS without PROXY protocol on this port",
+        meaning: "the PROXY header went out, then the TLS handshake failed: the receiver serves TLS without PROXY protocol on this port and read the header as the start of TLS (OpenSSL logs `wrong version number` and sends an alert or closes; nginx `listen … ssl` takes it for a plain HTTP request and answers `400 Bad Request`)",
         fixes: &[
             "nginx-listen-proxy-protocol",
             "parse-header-before-tls",
@@ -266,7 +266,7 @@ pub(crate) static FINDINGS: &[FindingInfo] = &[
         code: "PP-TLS-TO-PLAIN",
         severity: Problem,
         short: "TLS sent to a plain-text port",
-        meaning: "the client started TLS but the receiver answered in plain text (HTTP 400 to the ClientHello): this port does not serve TLS",
+        meaning: "the client started TLS but the receiver answered in plain text (HTTP 400 to the ClientHello), and the same request in clear is served: this port takes the PROXY header but does not serve TLS",
         fixes: &["tls-to-plain-port"],
         reported_by: &["send"],
     },

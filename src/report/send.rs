@@ -293,6 +293,7 @@ fn note_kind(n: &Note) -> &'static str {
         Note::BannerFirst => "banner-first",
         Note::WriteStopped(_) => "write-stopped",
         Note::SplitHeader => "split-header",
+        Note::PlainServed(_) => "plain-served",
     }
 }
 
@@ -305,6 +306,7 @@ fn note_text(n: &Note, x: &Exchanged) -> String {
         Note::WriteStopped(e) => format!(
             "sending stopped early ({e}): the receiver gave up while the header was still arriving"
         ),
+        Note::PlainServed(status) => format!("a second connection with the same header and the request in clear got HTTP {status}: this port takes the header but does not serve TLS"),
         Note::SplitHeader => "the header was sent in pieces: HAProxy (and go-proxyproto for v1) reject a header that is not complete in the first read, while nginx waits for the rest".to_string(),
     }
 }

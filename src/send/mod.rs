@@ -152,6 +152,9 @@ pub(crate) enum Note {
     /// The header went out in pieces and was rejected: HAProxy (and
     /// go-proxyproto for v1) want it whole in the first read.
     SplitHeader,
+    /// TLS failed, and a second connection with the same header and the
+    /// request in clear got this HTTP status.
+    PlainServed(u16),
 }
 
 impl Exchanged {
@@ -203,10 +206,42 @@ pub(crate) async fn run(plan: Plan, addrs: &[SocketAddr], how: How) -> Result<Se
         How::Once => {
             let (reply, handshake) = layered_exchange(&plan, addrs).await?;
             let message = reply.message.clone().unwrap_or(stand_in);
-            let exchanged = judge_reply(&plan, &message, reply, handshake);
+            let mut exchanged = judge_reply(&plan, &message, reply, handshake);
+            second_opinion(&plan, addrs, &mut exchanged).await?;
             Sent::new(plan, message, Outcome::Once(Box::new(exchanged)))
         }
     })
+}
+
+/// A TLS handshake after a header that got a plain HTTP answer: nginx
+/// `listen … ssl` (no proxy_protocol) answers so, and so does a plain port
+/// that took the header. One more connection with the same header and the
+/// request in clear tells them apart: served means a plain PROXY port.
+async fn second_opinion(
+    plan: &Plan,
+    addrs: &[SocketAddr],
+    x: &mut Exchanged,
+) -> Result<(), BuildError> {
+    let answered_plain = matches!(
+        judge::Answer::of(&x.reply.received),
+        judge::Answer::Http { .. }
+    );
+    if x.finding != Finding::TlsHandshakeFailed || !answered_plain {
+        return Ok(());
+    }
+    let clear = Plan {
+        tls: None,
+        ..plan.clone()
+    };
+    let reply = exchange(&clear, addrs).await?;
+    if let Some(status) = http_status(&reply.received).filter(|s| *s < 400) {
+        x.finding = judge::layered(
+            &x.reply.exchange(x.sent, plan.udp),
+            judge::Layer::TlsFailedPlainServed,
+        );
+        x.notes.push(Note::PlainServed(status));
+    }
+    Ok(())
 }
 
 /// Judge one reply to `message`, with send's notes and the expectations.
