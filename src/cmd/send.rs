@@ -25,6 +25,8 @@ Addresses default to the real socket ends, as curl does.
 TLV order (HAProxy's): --tlv ones, CRC32C, ALPN, AUTHORITY, UNIQUE_ID, SSL,
 NETNS, AWS, AZURE, GCP, NOOP.
 DURATION: 500ms, 2s, 1m (a bare number is seconds).
+--tls: the header goes in clear, then the TLS handshake, then the request;
+the certificate is verified (system roots, or --cacert) unless -k.
 The reply is judged as one finding (name and code, e.g. unexpected-header
 (PP-UNEXPECTED)) with its fixes: see docs/verdicts.md. Presets (--like) are
 described in docs/presets.md; --json in docs/json.md.
@@ -36,8 +38,8 @@ Examples:
       A v2 header claiming a client address; exit 0 only on HTTP 200.
   ppctl send 127.0.0.1:8080 --like aws-nlb-health --dry-run
       Show the AWS NLB health-check header and what receivers would do.
-  ppctl send 127.0.0.1:8080 -2 --corrupt crc --expect-close
-      A broken header; exit 0 only if the receiver hangs up on it.
+  ppctl send 127.0.0.1:443 --tls --sni app.example.com --host app.example.com -k -2
+      A v2 header, then TLS: a 443 ingress by IP with its SNI and Host.
   ppctl send 127.0.0.1:8080 --connections 1000 --concurrency 50 --json
       Load: 1000 exchanges, 50 at a time; rate, latency, findings.
 

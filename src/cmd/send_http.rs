@@ -3,7 +3,6 @@
 //! SNI, and TLS after the header.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use crate::error::{Error, Result};
 use crate::net::{self, Target, TlsOptions, Verify};
@@ -108,9 +107,7 @@ impl TlsArgs {
         let verify = if self.insecure {
             Verify::Insecure
         } else {
-            let roots =
-                net::roots(self.cacert.as_deref()).map_err(|e| Error::usage(e.to_string()))?;
-            Verify::Roots(Arc::new(roots))
+            net::roots(self.cacert.as_deref()).map_err(|e| Error::usage(e.to_string()))?
         };
         let alpn = self
             .tls_alpn

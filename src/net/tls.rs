@@ -34,8 +34,13 @@ use super::{End, Message, Options, Reply};
 /// How the client checks the server's certificate.
 #[derive(Debug, Clone)]
 pub enum Verify {
-    /// Against these roots (the system's, or `--cacert`), as curl does.
-    Roots(Arc<RootCertStore>),
+    /// Against these roots (the system's, or `--cacert`), as curl does;
+    /// `pinned` (the `--cacert` certificates) are also trusted as
+    /// themselves, so a self-signed server certificate can be given.
+    Roots {
+        roots: Arc<RootCertStore>,
+        pinned: Vec<CertificateDer<'static>>,
+    },
     /// Not at all (`--insecure`): the facts are still reported.
     Insecure,
 }
@@ -62,10 +67,11 @@ pub enum RootsError {
     Empty(String),
 }
 
-/// The roots to verify against: the certificates of `cacert` (PEM) when
-/// given, else the system's store (nothing is fetched).
-pub fn roots(cacert: Option<&Path>) -> Result<RootCertStore, RootsError> {
+/// How to verify: against the certificates of `cacert` (PEM) when given,
+/// else the system's store (nothing is fetched).
+pub fn roots(cacert: Option<&Path>) -> Result<Verify, RootsError> {
     let mut store = RootCertStore::empty();
+    let mut pinned = Vec::new();
     match cacert {
         Some(path) => {
             let shown = path.display().to_string();
@@ -78,12 +84,9 @@ pub fn roots(cacert: Option<&Path>) -> Result<RootCertStore, RootsError> {
             if certs.is_empty() {
                 return Err(RootsError::Empty(shown));
             }
-            for c in certs {
-                store.add(c).map_err(|e| RootsError::CaFile {
-                    path: shown.clone(),
-                    error: e.to_string(),
-                })?;
-            }
+            // A leaf certificate is no CA: keep it as pinned only.
+            let _ = store.add_parsable_certificates(certs.iter().cloned());
+            pinned = certs;
         }
         None => {
             // Unreadable system certificates leave the store short; the
@@ -92,7 +95,10 @@ pub fn roots(cacert: Option<&Path>) -> Result<RootCertStore, RootsError> {
             let _ = store.add_parsable_certificates(found.certs);
         }
     }
-    Ok(store)
+    Ok(Verify::Roots {
+        roots: Arc::new(store),
+        pinned,
+    })
 }
 
 /// What the handshake came to, in plain facts.
@@ -247,6 +253,8 @@ pub(crate) fn matches_name(sans: &[String], subject: &str, name: &str) -> bool {
 #[derive(Debug)]
 struct Recording {
     inner: Option<Arc<WebPkiServerVerifier>>,
+    /// The --cacert certificates, trusted as end entities too.
+    pinned: Vec<CertificateDer<'static>>,
     provider: Arc<CryptoProvider>,
     seen: Arc<Mutex<Option<CertificateDer<'static>>>>,
 }
@@ -263,12 +271,24 @@ impl ServerCertVerifier for Recording {
         if let Ok(mut seen) = self.seen.lock() {
             *seen = Some(end_entity.clone().into_owned());
         }
-        match &self.inner {
-            Some(v) => {
-                v.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
+        let Some(v) = &self.inner else {
+            return Ok(ServerCertVerified::assertion());
+        };
+        let verdict =
+            v.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now);
+        // A self-signed certificate given with --cacert is trusted as
+        // itself (as OpenSSL and curl do), when valid for the name and date.
+        if verdict.is_err() && self.pinned.iter().any(|p| p == end_entity) {
+            let name = match server_name {
+                ServerName::DnsName(d) => d.as_ref().to_string(),
+                ServerName::IpAddress(ip) => IpAddr::from(*ip).to_string(),
+                _ => String::new(),
+            };
+            if Certificate::of(end_entity, &name).is_some_and(|c| c.matches_name && !c.expired) {
+                return Ok(ServerCertVerified::assertion());
             }
-            None => Ok(ServerCertVerified::assertion()),
         }
+        verdict
     }
 
     fn verify_tls12_signature(
@@ -310,17 +330,21 @@ type Seen = Arc<Mutex<Option<CertificateDer<'static>>>>;
 
 fn client_config(tls: &TlsOptions) -> Result<(Arc<ClientConfig>, Seen), String> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let inner = match &tls.verify {
-        Verify::Insecure => None,
-        Verify::Roots(roots) => Some(
-            WebPkiServerVerifier::builder_with_provider(roots.clone(), provider.clone())
-                .build()
-                .map_err(|e| e.to_string())?,
+    let (inner, pinned) = match &tls.verify {
+        Verify::Insecure => (None, Vec::new()),
+        Verify::Roots { roots, pinned } => (
+            Some(
+                WebPkiServerVerifier::builder_with_provider(roots.clone(), provider.clone())
+                    .build()
+                    .map_err(|e| e.to_string())?,
+            ),
+            pinned.clone(),
         ),
     };
     let seen: Seen = Arc::default();
     let verifier = Recording {
         inner,
+        pinned,
         provider: provider.clone(),
         seen: seen.clone(),
     };
@@ -405,7 +429,7 @@ pub async fn tls_exchange<E>(
     let mut handshake = Handshake {
         sni: tls.sni.clone(),
         alpn_offered: tls.alpn.clone(),
-        verified: matches!(tls.verify, Verify::Roots(_)),
+        verified: matches!(tls.verify, Verify::Roots { .. }),
         result: HandshakeResult::NotStarted,
         certificate: None,
         duration: None,

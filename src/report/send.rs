@@ -532,10 +532,13 @@ fn handshake_lines(out: &mut String, style: Style, h: &Handshake) {
         } else {
             format!("until {}", c.not_after)
         };
-        let check = if h.verified {
-            "verified"
-        } else {
-            "not verified (--insecure)"
+        let check = match (&h.result, h.verified) {
+            (_, false) => "not verified (--insecure)".to_string(),
+            (HandshakeResult::Done(_), true) => style.good("verified"),
+            (HandshakeResult::Failed(f), true) if f.kind == FailureKind::Certificate => {
+                style.bad("refused")
+            }
+            _ => "not checked".to_string(),
         };
         let own = if c.self_signed { ", self-signed" } else { "" };
         line(out, style, "", &format!("{matches}, {until}{own}; {check}"));
@@ -566,10 +569,23 @@ fn exchange_lines(out: &mut String, style: Style, x: &Exchanged) {
         format!("nothing, then {}", end_phrase(r.end))
     };
     line(out, style, "reply", &what);
+    // A failed handshake's error is on its own line already.
+    let handshake_failed = x
+        .handshake
+        .as_ref()
+        .is_some_and(|h| matches!(h.result, HandshakeResult::Failed(_)));
     if let Some(e) = r.error.as_ref().filter(|_| r.received_total == 0) {
-        line(out, style, "", &format!("({e})"));
+        if !handshake_failed {
+            line(out, style, "", &format!("({e})"));
+        }
     }
-    let shown = &r.received[..r.received.len().min(REPLY_TEXT_MAX)];
+    // TLS records are not text.
+    let binary = sniff::classify(&r.received).is_tls();
+    let shown = &r.received[..if binary {
+        0
+    } else {
+        r.received.len().min(REPLY_TEXT_MAX)
+    }];
     let room = usize::from(style.width).max(40) - KEY;
     for l in String::from_utf8_lossy(shown).lines().take(8) {
         let text = clip(&l.escape_debug().to_string(), room);
