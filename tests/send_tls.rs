@@ -492,3 +492,39 @@ fn a_cacert_that_is_not_pem_is_a_usage_error() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--cacert"));
 }
+
+#[test]
+fn a_self_signed_certificate_given_with_cacert_is_trusted_as_itself() {
+    if !peers::require(Peer::Nginx) {
+        return;
+    }
+    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).expect("key");
+    let cert = rcgen::CertificateParams::new(vec!["localhost".to_string()])
+        .expect("params")
+        .self_signed(&key)
+        .expect("self-signed");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (cert_path, key_path) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    std::fs::write(&cert_path, cert.pem()).expect("write");
+    std::fs::write(&key_path, key.serialize_pem()).expect("write");
+    let s = |p: &Path| p.to_string_lossy().into_owned();
+    let port = free_port().to_string();
+    let _n = Nginx::start(
+        "pp_tls",
+        &[
+            ("PORT", &port),
+            ("CERT", &s(&cert_path)),
+            ("KEY", &s(&key_path)),
+        ],
+    );
+    let target = format!("localhost:{port}");
+    let (code, doc) = send(&[&target, "--tls", "--cacert", &s(&cert_path)]);
+    assert_eq!(code, 0, "{doc:#}");
+    assert_eq!(doc["tls"]["certificate"]["self_signed"], true);
+    assert_eq!(doc["tls"]["verify"], true);
+    // ...but only for the names it holds.
+    let by_ip = format!("127.0.0.1:{port}");
+    let (code, doc) = send(&[&by_ip, "--tls", "--cacert", &s(&cert_path)]);
+    assert_eq!(code, 1, "{doc:#}");
+    assert_eq!(doc["finding"]["name"], "certificate-rejected");
+}
