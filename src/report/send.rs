@@ -440,6 +440,22 @@ pub(crate) fn human(s: &Sent, style: Style) -> String {
             ),
         );
     }
+    if let (Some(tls), false) = (&plan.tls, once.is_some()) {
+        let sni = tls.sni.as_deref().unwrap_or("none");
+        let verify = match tls.verify {
+            crate::net::Verify::Insecure => "not verified (--insecure)",
+            crate::net::Verify::Roots { .. } => "verified",
+        };
+        line(
+            &mut out,
+            style,
+            "tls",
+            &format!(
+                "after the header: a TLS handshake, SNI {sni}, ALPN {}, certificate {verify}",
+                tls.alpn.join(",")
+            ),
+        );
+    }
     if let Some(x) = once {
         exchange_lines(&mut out, style, x);
     }
