@@ -14,6 +14,7 @@ mod conn;
 pub mod nginx;
 pub(crate) mod record;
 pub(crate) mod summary;
+pub(crate) mod tls;
 mod udp;
 pub(crate) mod whoami;
 
