@@ -42,7 +42,7 @@ pub struct TlsArgs {
     /// After the header, run a TLS handshake and send the request inside
     /// TLS (what a load balancer in TCP mode does in front of a 443
     /// ingress).
-    #[arg(long, conflicts_with = "udp", help_heading = "TLS")]
+    #[arg(long, conflicts_with_all = ["udp", "wait_banner"], help_heading = "TLS")]
     pub(crate) tls: bool,
     /// The SNI (default: the target's host name; none for an IP).
     #[arg(long, value_name = "NAME", requires = "tls", help_heading = "TLS")]

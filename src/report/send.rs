@@ -921,6 +921,131 @@ mod tests {
         }
     }
 
+    fn with_handshake(handshake: Handshake, received: &[u8], end: End) -> Sent {
+        let mut s = once(plan(false), received, end);
+        let Outcome::Once(x) = &mut s.outcome else {
+            panic!()
+        };
+        let reply = x.reply.clone();
+        let message = reply.message.clone().unwrap();
+        **x = judge_reply(&s.plan, &message, reply, Some(handshake));
+        s
+    }
+
+    fn certificate() -> Certificate {
+        Certificate {
+            subject: "CN=app.example.com".into(),
+            issuer: "CN=Example CA".into(),
+            sans: vec!["app.example.com".into(), "*.app.example.com".into()],
+            not_before: "Jan  1 00:00:00 2026 +00:00".into(),
+            not_after: "Jan  1 00:00:00 2027 +00:00".into(),
+            not_after_unix: 1_798_761_600,
+            expired: false,
+            self_signed: false,
+            matches_name: true,
+            name: "app.example.com".into(),
+        }
+    }
+
+    #[test]
+    fn a_completed_handshake_shows_its_facts_and_the_certificate() {
+        let h = Handshake {
+            sni: Some("app.example.com".into()),
+            alpn_offered: vec!["http/1.1".into()],
+            verified: true,
+            result: HandshakeResult::Done(crate::net::Session {
+                version: "TLSv1.3".into(),
+                cipher: "TLS13_AES_128_GCM_SHA256".into(),
+                alpn: Some("http/1.1".into()),
+            }),
+            certificate: Some(certificate()),
+            duration: Some(Duration::from_millis(3)),
+        };
+        let s = with_handshake(h, b"HTTP/1.1 200 OK\r\n\r\nok", End::EofAfterData);
+        let text = human(&s, Style::plain());
+        assert!(
+            text.contains(
+                "\ntls       TLSv1.3 TLS13_AES_128_GCM_SHA256, ALPN http/1.1, SNI app.example.com"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("\ncert      CN=app.example.com\n"), "{text}");
+        assert!(
+            text.contains("names app.example.com, *.app.example.com"),
+            "{text}"
+        );
+        assert!(
+            text.contains("valid for app.example.com, until Jan  1 00:00:00 2027"),
+            "{text}"
+        );
+        assert!(text.contains("proxied (PP-OK)"), "{text}");
+        for l in text.lines() {
+            assert!(l.chars().count() <= 80, "{l:?}");
+        }
+        let v = document(&s);
+        assert_eq!(v["tls"]["result"], "done");
+        assert_eq!(v["tls"]["cipher"], "TLS13_AES_128_GCM_SHA256");
+        assert_eq!(v["tls"]["certificate"]["sans"][1], "*.app.example.com");
+        assert_eq!(v["tls"]["handshake_ms"], 3.0);
+        assert!(v["tls"]["failure"].is_null());
+    }
+
+    #[test]
+    fn a_failed_handshake_is_judged_with_the_tls_dimension() {
+        let failed = |kind: FailureKind| Handshake {
+            sni: None,
+            alpn_offered: vec!["http/1.1".into()],
+            verified: false,
+            result: HandshakeResult::Failed(crate::net::Failure {
+                kind,
+                error: "received fatal alert: ProtocolVersion".into(),
+            }),
+            certificate: None,
+            duration: None,
+        };
+        let alert = [0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x46];
+        let s = with_handshake(
+            failed(FailureKind::Alert("ProtocolVersion".into())),
+            &alert,
+            End::EofAfterData,
+        );
+        let Outcome::Once(x) = &s.outcome else {
+            panic!()
+        };
+        assert_eq!(x.finding, Finding::TlsHandshakeFailed);
+        let text = human(&s, Style::plain());
+        assert!(
+            text.contains("handshake FAILED: the receiver sent the alert ProtocolVersion (no SNI)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("tls-handshake-failed (PP-TLS-HANDSHAKE)"),
+            "{text}"
+        );
+        // The alert's bytes are not dumped as text.
+        assert!(!text.contains("\\u{15}"), "{text}");
+        let v = document(&s);
+        assert_eq!(v["tls"]["failure"]["kind"], "alert");
+        assert_eq!(v["tls"]["failure"]["alert"], "ProtocolVersion");
+        assert_eq!(v["fixes"][0]["id"], "nginx-listen-proxy-protocol");
+
+        let mut refused = failed(FailureKind::Certificate);
+        refused.verified = true;
+        refused.certificate = Some(Certificate {
+            matches_name: false,
+            ..certificate()
+        });
+        let s = with_handshake(refused, b"", End::EofWithoutData);
+        let text = human(&s, Style::plain());
+        assert!(text.contains("NOT valid for app.example.com"), "{text}");
+        let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(flat.contains("+00:00; refused"), "{text}");
+        assert!(
+            text.contains("certificate-rejected (PP-TLS-CERT)"),
+            "{text}"
+        );
+    }
+
     #[test]
     fn nearest_rank() {
         let v: Vec<Duration> = (1..=100).map(Duration::from_millis).collect();
