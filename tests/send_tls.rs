@@ -352,6 +352,21 @@ fn tls_after_the_header_reaches_nginx_ssl_proxy_protocol() {
         assert!(l.chars().count() <= 80, "{l:?}");
     }
     ing.nginx.wait_access_log("203.0.113.7");
+
+    // Load: every exchange a full handshake.
+    let (code, doc) = send(&[
+        &target,
+        "-2",
+        "--tls",
+        "-k",
+        "--connections",
+        "20",
+        "--concurrency",
+        "4",
+    ]);
+    assert_eq!(code, 0, "{doc:#}");
+    assert_eq!(doc["load"]["ok"], 20, "{doc:#}");
+    assert_eq!(doc["load"]["findings"]["proxied"], 20, "{doc:#}");
 }
 
 #[test]
