@@ -8,6 +8,7 @@ pub mod hexdump;
 pub mod inspect;
 pub mod json;
 pub(crate) mod listen;
+pub(crate) mod out;
 pub mod style;
 #[allow(dead_code)]
 pub(crate) mod table;
