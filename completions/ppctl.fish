@@ -73,15 +73,16 @@ complete -c ppctl -n "__fish_ppctl_using_subcommand probe" -l tls -d 'Send a TLS
 complete -c ppctl -n "__fish_ppctl_using_subcommand probe" -l banner -d 'Send nothing after the header: wait for a server-speaks-first protocol\'s banner (SMTP, SSH, FTP, ...)'
 complete -c ppctl -n "__fish_ppctl_using_subcommand probe" -l json -d 'Print one JSON object (docs/json.md)'
 complete -c ppctl -n "__fish_ppctl_using_subcommand probe" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l proxy-protocol -d 'What the receiver expects: auto (v1, v2 or no header; results are spoofable), require (nginx `listen ... proxy_protocol`), off (nginx without it: a header gets 400 Bad Request)' -r -f -a "auto\t'Accept a v1 header, a v2 header or none, and say which arrived. Such a port lets any client forge its address: results are labelled spoofable (the spec says a receiver MUST NOT guess; this is a tool)'
-require\t'Like nginx `listen ... proxy_protocol`: a missing or broken header is logged as `broken header: "..."` and the connection is closed'
-off\t'Like nginx without `proxy_protocol`: a PROXY header is a bad request line and gets nginx\'s `400 Bad Request`'"
-complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l trust -d 'Peers allowed to send a header, like nginx `set_real_ip_from` (repeat or comma-separate; a bare IP is a /32 or /128). Others\' headers are rejected (require) or ignored (auto). Without it, anyone may' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l proxy-protocol -d 'What the receiver expects' -r -f -a "auto\t'v1, v2 or no header, said which (spoofable: any client can forge its address)'
+require\t'like nginx `listen ... proxy_protocol`: a missing or broken header is closed'
+off\t'like nginx without proxy_protocol: a header gets 400 Bad Request'"
+complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l trust -d 'Peers allowed to send a header, like nginx `set_real_ip_from` (repeat or comma-separate; a bare IP is a /32 or /128). Others\' headers are rejected (require) or ignored (auto), as untrusted-source. Without it, anyone may' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l max-header -d 'Largest v2 header accepted, in bytes (16 + len)' -r
-complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l header-timeout -d 'Time allowed for a complete header (as ingress-nginx\'s proxy-protocol-header-timeout), e.g. 5s, 250ms' -r
-complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l idle-timeout -d 'Longest silence after the header before closing' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l header-timeout -d 'Time allowed for a complete header (as ingress-nginx\'s proxy-protocol-header-timeout), e.g. 5s, 250ms; more than 0' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l request-timeout -d 'Time allowed for the whole first request head once the header is in (not restarted by each byte, so a client that trickles it is closed on time); more than 0' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l idle-timeout -d 'Longest silence after the header before closing, and longest wait for a client that does not read a reply (or `--echo`); more than 0' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l max-conns -d 'Connections served at once; more wait in the kernel\'s backlog' -r
-complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l drain -d 'On SIGINT/SIGTERM, time in-flight connections get to finish' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l drain -d 'On SIGINT/SIGTERM, time in-flight connections get to finish; a second signal stops them at once' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l count -d 'Exit after N connections (datagrams with --udp)' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l expect-src -d 'Exit 1 unless every connection\'s header claims this source IP' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l expect-version -d 'Exit 1 unless every connection carried a header of this version' -r
@@ -90,7 +91,7 @@ always\t''
 never\t''"
 complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l echo -d 'Echo non-HTTP bytes back (otherwise they are logged as a hexdump and the connection is closed)'
 complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l udp -d 'Listen on UDP instead: decode a v2 header in every datagram'
-complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l json -d 'JSON Lines on stdout: a "listening" object first (with the bound addresses), one "connection" object per connection, a "summary" at the end (docs/json.md). Without it the same events are text lines, also on stdout, starting with `listening on ADDR`'
+complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l json -d 'JSON Lines on stdout: a "listening" object first (with the bound addresses), one "connection" object per connection (with its finding), a "summary" at the end (docs/json.md). Without it the same lines are text, also on stdout, starting with `listening on ADDR`'
 complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ppctl -n "__fish_ppctl_using_subcommand repro" -l target -d 'Run the sender column (no header, v1, v2) against this receiver (HOST:PORT) and say which receiver column it behaves like' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand repro" -l timeout -d 'With --target: how long to wait for each reply' -r
