@@ -546,6 +546,14 @@ fn help_ends_with_examples_and_exit_codes_and_shows_engine_defaults() {
     assert!(help.contains("[default: 5s]"), "{help}");
     assert!(help.contains("[default: 4096]"), "{help}");
     assert!(help.contains("[default: auto]"), "{help}");
+    assert!(help.contains("--request-timeout"), "{help}");
+    assert!(help.contains("[default: 30s]"), "{help}");
+    // A closed stdout is exit 2, said where the exit codes are.
+    assert!(
+        help[codes..].contains("2    usage or I/O error")
+            && help[codes..].contains("the reader closed the pipe"),
+        "{help}"
+    );
     assert!(!help.contains("field-guide"), "{help}");
 }
 
