@@ -63,8 +63,36 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// Results could not be written to stdout (the reader closed the pipe,
+    /// the disk is full): the run ends with exit 2, never silently.
+    #[error("writing to stdout: {}; {}", output_cause(source), unwritten_lines(*unwritten))]
+    Output {
+        #[source]
+        source: std::io::Error,
+        /// Lines of output that were not written (the failed batch and
+        /// everything after it).
+        unwritten: u64,
+    },
     #[error(transparent)]
     Other(#[from] anyhow::Error),
+}
+
+/// The cause of a failed write to stdout, in words a user can act on.
+fn output_cause(e: &std::io::Error) -> String {
+    use std::io::ErrorKind;
+    match e.kind() {
+        ErrorKind::BrokenPipe => "Broken pipe (the reader closed the pipe)".into(),
+        ErrorKind::StorageFull => "No space left on device (the disk is full)".into(),
+        _ => e.to_string(),
+    }
+}
+
+fn unwritten_lines(n: u64) -> String {
+    if n == 1 {
+        "1 line was not written".into()
+    } else {
+        format!("{n} lines were not written")
+    }
 }
 
 impl Error {
@@ -85,6 +113,26 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_lost_output_says_why_and_how_much() {
+        let e = Error::Output {
+            source: std::io::Error::from(std::io::ErrorKind::BrokenPipe),
+            unwritten: 6,
+        };
+        assert_eq!(
+            e.to_string(),
+            "writing to stdout: Broken pipe (the reader closed the pipe); 6 lines were not written"
+        );
+        let e = Error::Output {
+            source: std::io::Error::from_raw_os_error(28),
+            unwritten: 1,
+        };
+        assert_eq!(
+            e.to_string(),
+            "writing to stdout: No space left on device (the disk is full); 1 line was not written"
+        );
+    }
 
     #[test]
     fn merge_keeps_the_worst() {

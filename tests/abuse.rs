@@ -547,3 +547,31 @@ fn ip_total_length_contradicting_the_frame() {
     assert!(r.code <= 2);
     assert!(proxied(&r) >= 1, "the intact flow: {:?}", r.flows);
 }
+
+// ------------------------------------------------- output that is lost
+
+/// `ppctl inspect --sample v1 | (exit)`: the reader is gone before the
+/// report is written. Losing it is an error (exit 2, one line on stderr),
+/// not a success. The pipe's read end is closed before ppctl starts, so
+/// the outcome does not depend on who is faster.
+#[test]
+fn a_closed_stdout_is_an_error_for_a_one_shot_command() {
+    let (reader, writer) = std::io::pipe().expect("a pipe");
+    drop(reader);
+    let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("ppctl"))
+        .args(["inspect", "--sample", "v1"])
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .expect("run ppctl inspect");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.starts_with(
+            "ppctl: error: writing to stdout: Broken pipe (the reader closed the pipe); "
+        ),
+        "{err}"
+    );
+    assert!(err.trim_end().ends_with("lines were not written"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+}

@@ -546,6 +546,14 @@ fn help_ends_with_examples_and_exit_codes_and_shows_engine_defaults() {
     assert!(help.contains("[default: 5s]"), "{help}");
     assert!(help.contains("[default: 4096]"), "{help}");
     assert!(help.contains("[default: auto]"), "{help}");
+    assert!(help.contains("--request-timeout"), "{help}");
+    assert!(help.contains("[default: 30s]"), "{help}");
+    // A closed stdout is exit 2, said where the exit codes are.
+    assert!(
+        help[codes..].contains("2    usage or I/O error")
+            && help[codes..].contains("the reader closed the pipe"),
+        "{help}"
+    );
     assert!(!help.contains("field-guide"), "{help}");
 }
 
@@ -563,4 +571,109 @@ fn a_stacked_header_is_named() {
     assert_eq!(recs[0]["finding"]["code"], "PP-DOUBLE");
     assert_eq!(recs[0]["fixes"][0]["id"], "single-header-hop");
     assert_eq!(summary["findings"]["stacked-header"], 1);
+}
+
+/// Connect, send a request, read what comes back; a refused connection
+/// (the server is already gone) is fine.
+fn try_talk(port: u16, bytes: &[u8]) {
+    use std::io::Read;
+    if let Ok(mut s) = TcpStream::connect((Ipv4Addr::LOCALHOST, port)) {
+        let _ = s.set_read_timeout(Some(listen_support::BOUND));
+        let _ = s.write_all(bytes);
+        let _ = s.read_to_end(&mut Vec::new());
+    }
+}
+
+#[test]
+fn a_second_signal_ends_a_long_drain_at_once() {
+    // Without --count a signal is exit 0; with one, 130 (--help).
+    for (args, code) in [(&[][..], 0), (&["--count", "1000"][..], 130)] {
+        let l = Listen::start(&[&["--drain", "600s", "--header-timeout", "600s"], args].concat());
+        let mut held = TcpStream::connect((Ipv4Addr::LOCALHOST, l.port)).expect("connect");
+        held.write_all(b"PROXY TCP4 1.2").expect("partial header");
+        // The server has the held connection once a later one is reported.
+        talk(l.port, GET, false);
+        assert_eq!(l.next_json()["finding"]["name"], "plain");
+        l.term();
+        // The first signal has been handled once the port is closed (no
+        // more accepting): the drain of up to 600 s has begun.
+        let deadline = std::time::Instant::now() + listen_support::BOUND;
+        while TcpStream::connect((Ipv4Addr::LOCALHOST, l.port)).is_ok() {
+            assert!(std::time::Instant::now() < deadline, "still accepting");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        l.term();
+        // `finish` waits at most BOUND (30 s), far less than the drain.
+        let (status, lines) = l.finish();
+        assert_eq!(status.code(), Some(code), "{args:?}");
+        let (recs, summary) = Listen::split(&lines);
+        assert!(
+            recs.iter()
+                .any(|r| r["finding"]["name"] == "interrupted" && r["bytes_in"] == 14),
+            "the held connection is reported as interrupted: {recs:?}"
+        );
+        assert_eq!(summary["interrupted"], true);
+        drop(held);
+    }
+}
+
+#[test]
+fn a_closed_stdout_ends_the_run_with_exit_2() {
+    use std::io::{BufRead, BufReader, Read};
+    use std::process::{Command, Stdio};
+    // The reader goes away after the first line (`| head -1`) or after the
+    // second (a later line fails just the same).
+    for keep in [1, 2] {
+        let mut child = Command::new(assert_cmd::cargo::cargo_bin("ppctl"))
+            .args(["listen", "127.0.0.1:0", "--json", "--count", "5"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn ppctl listen");
+        let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+        let mut first = String::new();
+        stdout.read_line(&mut first).expect("the listening line");
+        let listening: Value = serde_json::from_str(&first).expect("JSON");
+        let port: u16 = listening["addresses"][0]
+            .as_str()
+            .and_then(|a| a.rsplit(':').next()?.parse().ok())
+            .expect("a port");
+        if keep == 2 {
+            try_talk(port, GET);
+            let mut second = String::new();
+            stdout.read_line(&mut second).expect("a connection line");
+            assert!(second.contains("\"connection\""), "{second}");
+        }
+        drop(stdout);
+        for _ in 0..5 {
+            try_talk(port, GET);
+        }
+        let deadline = std::time::Instant::now() + listen_support::BOUND;
+        let status = loop {
+            if let Some(s) = child.try_wait().expect("poll") {
+                break s;
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("ppctl listen did not stop after its stdout was closed");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
+        let mut err = String::new();
+        child
+            .stderr
+            .take()
+            .expect("stderr")
+            .read_to_string(&mut err)
+            .expect("stderr");
+        assert_eq!(status.code(), Some(2), "keep {keep}: {err}");
+        assert!(
+            err.contains(
+                "ppctl: error: writing to stdout: Broken pipe (the reader closed the pipe); "
+            ),
+            "{err}"
+        );
+        assert!(err.contains(" not written"), "{err}");
+        assert_eq!(err.lines().count(), 1, "one message: {err}");
+    }
 }

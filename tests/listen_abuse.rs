@@ -3,7 +3,7 @@
 
 mod listen_support;
 
-use std::io::Write;
+use std::io::{ErrorKind, Write};
 use std::net::{Ipv4Addr, Shutdown, TcpStream};
 use std::thread;
 use std::time::Duration;
@@ -213,4 +213,203 @@ fn oversized_request_head_is_bounded() {
         .unwrap_or("")
         .contains("request head larger than"));
     assert!(recs[0]["bytes_in"].as_u64().unwrap_or(u64::MAX) <= 4096 + 16 * 1024 + 4096);
+}
+
+// ------------------------------------------- issue 11: waits that never end
+
+/// Short deadlines, so the tests below end quickly: 1 s for the header,
+/// 2 s for the whole request head, 2 s of silence or of a peer that does
+/// not read.
+const SHORT: [&str; 6] = [
+    "--header-timeout",
+    "1s",
+    "--request-timeout",
+    "2s",
+    "--idle-timeout",
+    "2s",
+];
+
+/// Generous bound on "closed at the deadline" (the deadlines are 2-3 s).
+const CLOSED_WITHIN: Duration = Duration::from_secs(10);
+
+/// Send `first`, then one byte of `trickle` every 250 ms (well inside the
+/// idle timeout, so only a total deadline can end it) until the server
+/// closes or 30 s have passed. The stream is returned for reading.
+fn trickler(port: u16, first: &[u8], trickle: u8) -> (TcpStream, thread::JoinHandle<()>) {
+    let s = TcpStream::connect((Ipv4Addr::LOCALHOST, port)).expect("connect a trickler");
+    s.set_nodelay(true).expect("nodelay");
+    let mut w = s.try_clone().expect("clone");
+    w.write_all(first).expect("the first bytes");
+    let feed = thread::spawn(move || {
+        for _ in 0..120 {
+            thread::sleep(Duration::from_millis(250));
+            if w.write_all(&[trickle]).is_err() {
+                return;
+            }
+        }
+    });
+    (s, feed)
+}
+
+/// Did the server close `s` (EOF or reset) within `bound`? Whatever it
+/// sent before is ignored.
+fn closed_within(s: &mut TcpStream, bound: Duration) -> bool {
+    use std::io::Read;
+    let deadline = std::time::Instant::now() + bound;
+    let mut chunk = [0u8; 4096];
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            return false;
+        }
+        s.set_read_timeout(Some(left)).expect("timeout");
+        match s.read(&mut chunk) {
+            Ok(0) => return true,
+            Ok(_) => {}
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                return false
+            }
+            Err(_) => return true,
+        }
+    }
+}
+
+fn note(rec: &serde_json::Value) -> &str {
+    rec["note"].as_str().unwrap_or("")
+}
+
+#[test]
+fn a_trickled_request_head_is_closed_at_its_deadline() {
+    let l = Listen::start(&[&["--count", "2"], &SHORT[..]].concat());
+    // A valid header, then a request head at 4 bytes/s that never ends.
+    let mut first = v1("192.0.2.10", "198.51.100.1", 40000, 443);
+    first.extend_from_slice(b"GET / HTTP/1.1\r\nX-Slow: ");
+    let (mut s, feed) = trickler(l.port, &first, b'a');
+    assert!(
+        closed_within(&mut s, CLOSED_WITHIN),
+        "a trickled request head after a header is closed"
+    );
+    feed.join().expect("trickler thread");
+    // No header, and a first byte that is neither P nor CR: the header
+    // stage ends at once, the request head has the same deadline.
+    let (mut s, feed) = trickler(l.port, b"GET /", b'a');
+    assert!(
+        closed_within(&mut s, CLOSED_WITHIN),
+        "a trickled request head without a header is closed"
+    );
+    feed.join().expect("trickler thread");
+    let (status, lines) = l.finish();
+    assert_eq!(status.code(), Some(0));
+    let (recs, _) = Listen::split(&lines);
+    assert_eq!(recs.len(), 2);
+    assert_eq!(recs[0]["finding"]["name"], "proxied");
+    assert_eq!(recs[1]["finding"]["name"], "plain");
+    for r in &recs {
+        assert_eq!(r["reply"], "none", "{r}");
+        assert!(
+            note(r).contains("no complete request head within --request-timeout 2s"),
+            "{r}"
+        );
+    }
+}
+
+#[test]
+fn twenty_tricklers_do_not_keep_a_valid_client_waiting() {
+    const N: usize = 20;
+    let l = Listen::start(&[&["--count", "21", "--max-conns", "20"], &SHORT[..]].concat());
+    let mut head = v1("192.0.2.10", "198.51.100.1", 40000, 443);
+    head.extend_from_slice(b"GET / HTTP/1.1\r\nX-Slow: ");
+    let tricklers: Vec<_> = (0..N).map(|_| trickler(l.port, &head, b'a')).collect();
+    // Every slot is taken; the valid client waits in the backlog until the
+    // tricklers' request deadline frees one, then is served.
+    let mut s = TcpStream::connect((Ipv4Addr::LOCALHOST, l.port)).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(15)))
+        .expect("timeout");
+    s.write_all(&valid_request()).expect("write");
+    assert!(
+        served(&read_all_within(&mut s)),
+        "the valid client is served while tricklers keep trickling"
+    );
+    for (mut t, feed) in tricklers {
+        assert!(closed_within(&mut t, CLOSED_WITHIN));
+        feed.join().expect("trickler thread");
+    }
+    let (status, lines) = l.finish();
+    assert_eq!(status.code(), Some(0));
+    let (recs, _) = Listen::split(&lines);
+    assert_eq!(recs.len(), N + 1);
+    let timed_out = recs
+        .iter()
+        .filter(|r| note(r).contains("--request-timeout"))
+        .count();
+    assert_eq!(timed_out, N);
+    assert_eq!(recs.iter().filter(|r| r["reply"] == "whoami").count(), 1);
+}
+
+/// Read to EOF or reset; a read timeout (set by the caller) is a failure.
+fn read_all_within(s: &mut TcpStream) -> Vec<u8> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        match s.read(&mut chunk) {
+            Ok(0) => return out,
+            Ok(n) => out.extend_from_slice(&chunk[..n]),
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                panic!("no answer within the read timeout")
+            }
+            Err(_) => return out,
+        }
+    }
+}
+
+#[test]
+fn an_echo_client_that_never_reads_loses_its_slot() {
+    let l = Listen::start(&[&["--count", "2", "--max-conns", "1", "--echo"], &SHORT[..]].concat());
+    // Not HTTP (a TLS-like first byte), echoed; the client writes and never
+    // reads, so the echo fills its receive buffer and the server's writes
+    // block until the write deadline.
+    let hog = TcpStream::connect((Ipv4Addr::LOCALHOST, l.port)).expect("connect");
+    let mut w = hog.try_clone().expect("clone");
+    w.set_write_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    let flood = thread::spawn(move || {
+        let chunk = [0x16u8; 64 * 1024];
+        let until = std::time::Instant::now() + Duration::from_secs(40);
+        while std::time::Instant::now() < until {
+            match w.write(&chunk) {
+                Ok(_) => {}
+                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+                Err(_) => return true,
+            }
+        }
+        false
+    });
+    // The only slot is the hog's: this client is served once it is dropped.
+    let mut s = TcpStream::connect((Ipv4Addr::LOCALHOST, l.port)).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(20)))
+        .expect("timeout");
+    s.write_all(&valid_request()).expect("write");
+    assert!(served(&read_all_within(&mut s)));
+    assert!(
+        flood.join().expect("flood thread"),
+        "the server closed the connection of the client that does not read"
+    );
+    drop(hog);
+    let (status, lines) = l.finish();
+    assert_eq!(status.code(), Some(0));
+    let (recs, _) = Listen::split(&lines);
+    assert_eq!(recs[0]["reply"], "echo", "{}", recs[0]);
+    assert!(
+        note(&recs[0]).contains("echo: the peer read nothing for --idle-timeout 2s"),
+        "{}",
+        recs[0]
+    );
+    assert_eq!(recs[1]["reply"], "whoami");
+}
+
+fn valid_request() -> Vec<u8> {
+    [v1("192.0.2.10", "198.51.100.1", 40000, 443), GET.to_vec()].concat()
 }

@@ -6,17 +6,21 @@
 //! stdout and flushes every line, so nothing is lost when the server stops.
 
 use std::fmt;
-use std::io::{self, BufWriter, Write};
+use std::io;
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use ipnet::IpNet;
+use tokio::signal::unix;
 use tokio::sync::mpsc::{self, error::TryRecvError};
+use tokio::sync::watch;
 
 use crate::cli::{parse_duration, Choice};
 use crate::error::{Error, ExitCode, Result};
 use crate::listen::{self, bind, config, Config, ConnRecord, Mode, Transport};
 use crate::report::listen as view;
+use crate::report::out::Out;
 use crate::report::Style;
 
 const AFTER_HELP: &str = "\
@@ -35,11 +39,19 @@ Examples:
 Each connection's finding (proxied, missing-header, unexpected-header, ...)
 is explained in docs/verdicts.md.
 
+Deadlines (docs/security.md): the header within --header-timeout, then the
+whole request head within --request-timeout; each read and each reply (or
+--echo write) waits at most --idle-timeout. A first SIGINT/SIGTERM stops
+accepting and gives connections in flight --drain to finish; a second one
+stops them at once (they are reported as interrupted).
+
 Exit codes:
   0    stopped (SIGINT/SIGTERM, or --count reached); every expectation met
   1    an --expect-src/--expect-version expectation was not met
-  2    usage or I/O error (a bad ADDR or flag, a port in use)
-  130  a signal came before --count N connections";
+  2    usage or I/O error (a bad ADDR or flag, a port in use), or stdout
+       failed (the reader closed the pipe, e.g. `| head -1`, or the disk is
+       full): the server stops and stderr says how many lines were lost
+  130  a signal (one or two) came before --count N connections";
 
 /// A duration flag's value, shown in `--help` the way it is typed (`5s`,
 /// `250ms`), so clap's defaults can be the engine's constants.
@@ -101,13 +113,20 @@ pub struct ListenArgs {
     /// proxy-protocol-header-timeout), e.g. 5s, 250ms; more than 0.
     #[arg(long, default_value_t = Wait(config::HEADER_TIMEOUT), value_name = "DURATION", value_parser = timeout)]
     pub header_timeout: Wait,
-    /// Longest silence after the header before closing; more than 0.
+    /// Time allowed for the whole first request head once the header is in
+    /// (not restarted by each byte, so a client that trickles it is closed
+    /// on time); more than 0.
+    #[arg(long, default_value_t = Wait(config::REQUEST_TIMEOUT), value_name = "DURATION", value_parser = timeout)]
+    pub request_timeout: Wait,
+    /// Longest silence after the header before closing, and longest wait
+    /// for a client that does not read a reply (or `--echo`); more than 0.
     #[arg(long, default_value_t = Wait(config::IDLE_TIMEOUT), value_name = "DURATION", value_parser = timeout)]
     pub idle_timeout: Wait,
     /// Connections served at once; more wait in the kernel's backlog.
     #[arg(long, default_value_t = config::MAX_CONNS as u32, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub max_conns: u32,
-    /// On SIGINT/SIGTERM, time in-flight connections get to finish.
+    /// On SIGINT/SIGTERM, time in-flight connections get to finish; a
+    /// second signal stops them at once.
     #[arg(long, default_value_t = Wait(config::DRAIN), value_name = "DURATION", value_parser = wait)]
     pub drain: Wait,
     /// Echo non-HTTP bytes back (otherwise they are logged as a hexdump and
@@ -146,6 +165,7 @@ impl ListenArgs {
             mode: self.proxy_protocol,
             max_header: self.max_header as usize,
             header_timeout: self.header_timeout.0,
+            request_timeout: self.request_timeout.0,
             idle_timeout: self.idle_timeout.0,
             max_conns: self.max_conns as usize,
             trust: self.trust.clone(),
@@ -162,7 +182,16 @@ pub fn run(args: &ListenArgs, style: Style) -> Result<ExitCode> {
     crate::net::runtime()?.block_on(serve(args, style))
 }
 
+/// How far shutdown has gone: 0 running, 1 draining (a first signal),
+/// 2 stopping now (a second signal, or stdout is gone).
+type Stop = watch::Sender<u8>;
+
 async fn serve(args: &ListenArgs, style: Style) -> Result<ExitCode> {
+    // Signals are caught before the first line is out, so a client that
+    // reads it and signals at once is not met with the default action.
+    let stop: Arc<Stop> = Arc::new(watch::channel(0).0);
+    let signals = Signals::register().map_err(|e| Error::io("installing signal handlers", e))?;
+    tokio::spawn(signals.count(stop.clone()));
     let listeners = bind::bind_all(&args.addrs, args.udp)
         .await
         .map_err(|e| Error::Other(e.into()))?;
@@ -178,41 +207,59 @@ async fn serve(args: &ListenArgs, style: Style) -> Result<ExitCode> {
     } else {
         view::listening_human(transport, &addrs, mode)
     };
-    super::print(&first)?;
+    let mut out = Out::stdout();
+    out.line(&first)?;
 
     let (tx, rx) = mpsc::channel::<ConnRecord>(1024);
     let json = args.json;
-    let writer = std::thread::spawn(move || write_records(rx, json, style));
-    let summary = listen::run(listeners, args.config(), stop_signal(), tx).await;
-    let written = writer.join().unwrap_or(Ok(()));
+    let lost = stop.clone();
+    let writer = std::thread::spawn(move || write_records(rx, json, style, out, &lost));
+    let summary = listen::run_until(
+        listeners,
+        args.config(),
+        reached(stop.subscribe(), 1),
+        reached(stop.subscribe(), 2),
+        tx,
+    )
+    .await;
+    let mut out = writer
+        .join()
+        .map_err(|_| Error::Other(anyhow::anyhow!("the output thread panicked")))?;
 
     let text = if json {
         view::line(&view::summary_json(&summary))
     } else {
         view::summary_human(&summary, style)
     };
-    super::print(&text)?;
-    written?;
+    // A failure here is reported by `finish`, with every line lost.
+    let _ = out.line(&text);
+    out.finish()?;
     if summary.interrupted && args.count.is_some() {
         return Ok(ExitCode::Interrupted);
     }
     Ok(ExitCode::check(summary.all_matched()))
 }
 
-/// The writer thread: one line (or block) per record. Lines are buffered
-/// while more records are queued and flushed as soon as the queue is empty
-/// (and at the end), so output keeps up with the connections without one
-/// write(2) per line, and nothing is left unflushed when the server stops.
-fn write_records(mut rx: mpsc::Receiver<ConnRecord>, json: bool, style: Style) -> Result<()> {
-    let stdout = io::stdout();
-    let mut out = BufWriter::with_capacity(64 * 1024, stdout.lock());
-    let mut result: io::Result<()> = Ok(());
+/// The writer thread: one line (or block) per record. Lines are queued
+/// while more records are waiting and flushed as soon as the queue is
+/// empty (and at the end), so output keeps up with the connections without
+/// one write(2) per line. When stdout fails (the reader closed the pipe,
+/// the disk is full) the server is told to stop at once; the records still
+/// coming are drained and counted as lost, and the sink is handed back so
+/// the command ends with that error (exit 2).
+fn write_records(
+    mut rx: mpsc::Receiver<ConnRecord>,
+    json: bool,
+    style: Style,
+    mut out: Out,
+    stop: &Stop,
+) -> Out {
     loop {
         let rec = match rx.try_recv() {
             Ok(rec) => rec,
             Err(TryRecvError::Empty) => {
-                if result.is_ok() {
-                    result = out.flush();
+                if !out.failed() && out.flush().is_err() {
+                    stop.send_replace(2);
                 }
                 match rx.blocking_recv() {
                     Some(rec) => rec,
@@ -221,35 +268,46 @@ fn write_records(mut rx: mpsc::Receiver<ConnRecord>, json: bool, style: Style) -
             }
             Err(TryRecvError::Disconnected) => break,
         };
-        // After a write error, keep draining so senders never block.
-        if result.is_ok() {
-            let text = if json {
-                view::line(&view::connection_json(&rec))
-            } else {
-                view::connection_human(&rec, style)
-            };
-            result = out.write_all(text.as_bytes());
+        let text = if json {
+            view::line(&view::connection_json(&rec))
+        } else {
+            view::connection_human(&rec, style)
+        };
+        if out.queue(&text).is_err() {
+            stop.send_replace(2);
         }
     }
-    if result.is_ok() {
-        result = out.flush();
-    }
-    result.map_err(|e| Error::io("writing to stdout", e))
+    out
 }
 
-/// SIGINT or SIGTERM.
-async fn stop_signal() {
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+/// Resolves once shutdown has reached `level` (or its sender is gone).
+async fn reached(mut stop: watch::Receiver<u8>, level: u8) {
+    let _ = stop.wait_for(|l| *l >= level).await;
+}
+
+/// SIGINT and SIGTERM, caught for the whole run.
+struct Signals {
+    int: unix::Signal,
+    term: unix::Signal,
+}
+
+impl Signals {
+    fn register() -> io::Result<Self> {
+        Ok(Signals {
+            int: unix::signal(unix::SignalKind::interrupt())?,
+            term: unix::signal(unix::SignalKind::terminate())?,
+        })
+    }
+
+    /// The first signal starts the drain (`--drain`), the second ends it.
+    async fn count(mut self, stop: Arc<Stop>) {
+        loop {
+            tokio::select! {
+                _ = self.int.recv() => {},
+                _ = self.term.recv() => {},
             }
-            Err(_) => std::future::pending::<()>().await,
+            stop.send_modify(|l| *l = l.saturating_add(1).min(2));
         }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {},
-        _ = term => {},
     }
 }
 

@@ -33,7 +33,8 @@ pub fn run(cli: Cli) -> ExitCode {
     };
     match result {
         Ok(code) => code,
-        Err(e) if is_broken_pipe(&e) => ExitCode::Success,
+        // A closed stdout is an error too (`ppctl ... | head -1`): results
+        // were lost, and the message says how many lines.
         Err(e) => {
             report_error(&e);
             ExitCode::Error
@@ -52,21 +53,9 @@ pub fn report_error(e: &Error) {
     }
 }
 
-fn is_broken_pipe(e: &Error) -> bool {
-    match e {
-        Error::Io { source, .. } => source.kind() == io::ErrorKind::BrokenPipe,
-        Error::Other(inner) => inner
-            .downcast_ref::<io::Error>()
-            .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe),
-        Error::Usage(_) => false,
-    }
-}
-
-/// Write all of `text` to stdout; a closed pipe is reported as BrokenPipe
-/// (and treated as success by `run`).
+/// Write all of `text` to stdout and flush it, through the one stdout sink
+/// ([`crate::report::out::Out`]): a failed write (a closed pipe, a full
+/// disk) is an [`Error::Output`], and the run ends with exit 2.
 pub fn print(text: &str) -> Result<()> {
-    let mut out = io::stdout().lock();
-    out.write_all(text.as_bytes())
-        .and_then(|_| out.flush())
-        .map_err(|e| Error::io("writing to stdout", e))
+    crate::report::out::Out::stdout().line(text)
 }

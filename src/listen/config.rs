@@ -62,6 +62,8 @@ impl Mode {
 pub(crate) const MAX_HEADER: usize = 4096;
 /// `--header-timeout` unless given.
 pub(crate) const HEADER_TIMEOUT: Duration = Duration::from_secs(5);
+/// `--request-timeout` unless given.
+pub(crate) const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// `--idle-timeout` unless given.
 pub(crate) const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// `--max-conns` unless given.
@@ -78,7 +80,12 @@ pub struct Config {
     /// Time a client has to deliver a complete header (or, with no header,
     /// its first bytes).
     pub header_timeout: Duration,
-    /// Longest silence after the header before the connection is closed.
+    /// Time the first request head may take once the header stage is over,
+    /// counted once for the whole head (a byte does not restart it).
+    pub request_timeout: Duration,
+    /// Longest silence after the header before the connection is closed,
+    /// and the longest a reply (or an `--echo` write) may wait for a peer
+    /// that does not read.
     pub idle_timeout: Duration,
     /// Connections served at once; more wait in the kernel's backlog.
     pub max_conns: usize,
@@ -91,7 +98,8 @@ pub struct Config {
     pub count: Option<u64>,
     pub expect_src: Option<IpAddr>,
     pub expect_version: Option<u8>,
-    /// On shutdown, how long in-flight connections may still finish.
+    /// On shutdown, how long in-flight connections may still finish (a
+    /// second signal ends the drain at once).
     pub drain: Duration,
 }
 
@@ -101,6 +109,7 @@ impl Default for Config {
             mode: Mode::Auto,
             max_header: MAX_HEADER,
             header_timeout: HEADER_TIMEOUT,
+            request_timeout: REQUEST_TIMEOUT,
             idle_timeout: IDLE_TIMEOUT,
             max_conns: MAX_CONNS,
             trust: Vec::new(),

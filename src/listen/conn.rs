@@ -1,9 +1,12 @@
 //! One TCP connection: frame the header with the streaming codec, decide
 //! as the configured receiver would, then answer the first request.
 //!
-//! Memory is bounded by [`Config::buffer_cap`]; every read is bounded by a
-//! deadline and by the server's stop signal, so a slow or hostile client
-//! only ever costs its own task.
+//! Memory is bounded by [`Config::buffer_cap`]; every read and every write
+//! is bounded by a deadline and by the server's stop signal, so a slow or
+//! hostile client only ever costs its own task, for a bounded time: the
+//! header stage has one deadline (`--header-timeout`), the request head
+//! another (`--request-timeout`), neither restarted by a byte; each read
+//! and each write also waits at most `--idle-timeout`.
 
 use std::io;
 use std::net::SocketAddr;
@@ -127,7 +130,7 @@ impl Conn<'_> {
                         if mode == Mode::Auto {
                             self.rec.note = Some("no PROXY header: the peer is the client".into());
                         }
-                        self.payload(0, self.deadline_idle()).await
+                        self.payload(0).await
                     }
                 }
             }
@@ -310,7 +313,7 @@ impl Conn<'_> {
                 return;
             }
             self.rec.note = Some(format!("{msg}: ignored, the peer is the client"));
-            return self.payload(len, self.deadline_idle()).await;
+            return self.payload(len).await;
         }
         if local_cmd {
             self.rec.note =
@@ -328,7 +331,7 @@ impl Conn<'_> {
                     .unwrap_or_default()
             ));
         }
-        self.payload(len, self.deadline_idle()).await
+        self.payload(len).await
     }
 
     fn trust_list(&self) -> String {
@@ -344,8 +347,12 @@ impl Conn<'_> {
         Instant::now() + self.cfg.idle_timeout
     }
 
-    /// After the header (`start` bytes of it): the first request.
-    async fn payload(&mut self, start: usize, mut deadline: Instant) {
+    /// After the header (`start` bytes of it): the first request. The whole
+    /// request head has one deadline (`--request-timeout`, from now), so a
+    /// client that trickles it byte by byte is closed on time; each read
+    /// also waits no longer than `--idle-timeout`.
+    async fn payload(&mut self, start: usize) {
+        let stage = Instant::now() + self.cfg.request_timeout;
         let mut scanned = start;
         let mut parsed_once = false;
         loop {
@@ -364,8 +371,10 @@ impl Conn<'_> {
                     Http::Other => return self.non_http(start).await,
                 }
             }
-            match self.read(deadline).await {
-                Read::Data => deadline = self.deadline_idle(),
+            let idle = self.deadline_idle();
+            let whole = stage <= idle;
+            match self.read(if whole { stage } else { idle }).await {
+                Read::Data => {}
                 Read::Full => {
                     self.rec.error = Some(format!(
                         "request head larger than {} bytes; closed",
@@ -386,10 +395,19 @@ impl Conn<'_> {
                     return;
                 }
                 Read::Timeout => {
-                    self.rec.note = Some(join_note(
-                        &self.rec.note,
-                        "idle timeout waiting for the request",
-                    ));
+                    let got = self.buf.len() - start;
+                    let why = if whole {
+                        format!(
+                            "no complete request head within --request-timeout {:?} ({got} bytes arrived); closed",
+                            self.cfg.request_timeout
+                        )
+                    } else {
+                        format!(
+                            "idle timeout waiting for the request (--idle-timeout {:?}, {got} bytes arrived); closed",
+                            self.cfg.idle_timeout
+                        )
+                    };
+                    self.rec.note = Some(join_note(&self.rec.note, &why));
                     return;
                 }
                 Read::Stopped => {
@@ -490,34 +508,69 @@ impl Conn<'_> {
             return;
         }
         let first = self.buf[start..].to_vec();
-        self.write(&first, Reply::Echo).await;
-        // From here on the buffer is not kept: echo chunk by chunk.
+        if !self.write(&first, Reply::Echo).await {
+            return;
+        }
+        // From here on the buffer is not kept: echo chunk by chunk. Each
+        // read waits at most --idle-timeout, and so does each write, so a
+        // peer that sends but never reads loses its slot.
         let mut chunk = [0u8; 4096];
         loop {
             let deadline = self.deadline_idle();
             let n = tokio::select! {
                 r = tokio::time::timeout_at(deadline.into(), self.stream.read(&mut chunk)) => match r {
                     Ok(Ok(n)) if n > 0 => n,
-                    _ => return,
+                    Ok(_) => return,
+                    Err(_) => {
+                        let why = format!(
+                            "echo: nothing arrived for --idle-timeout {:?}; closed",
+                            self.cfg.idle_timeout
+                        );
+                        self.rec.note = Some(join_note(&self.rec.note, &why));
+                        return;
+                    }
                 },
                 _ = super::signalled(&mut self.stop) => return,
             };
             self.rec.bytes_in += n as u64;
-            if self.stream.write_all(&chunk[..n]).await.is_err() {
+            if let Err(why) = self.send(&chunk[..n]).await {
+                self.rec.note = Some(join_note(&self.rec.note, &format!("echo: {why}; closed")));
                 return;
             }
         }
     }
 
-    async fn write(&mut self, bytes: &[u8], reply: Reply) {
-        match self.stream.write_all(bytes).await {
-            Ok(()) => self.rec.reply = reply,
-            Err(e) => {
+    /// Send a reply; on failure say why in the record. True when sent.
+    async fn write(&mut self, bytes: &[u8], reply: Reply) -> bool {
+        match self.send(bytes).await {
+            Ok(()) => {
+                self.rec.reply = reply;
+                true
+            }
+            Err(why) => {
                 self.rec.error = Some(join_note(
                     &self.rec.error,
-                    &format!("could not send the reply: {e}"),
+                    &format!("could not send the reply: {why}"),
                 ));
+                false
             }
+        }
+    }
+
+    /// Write all of `bytes`, bounded by `--idle-timeout` (a peer that does
+    /// not read cannot hold the connection) and by the stop signal.
+    async fn send(&mut self, bytes: &[u8]) -> Result<(), String> {
+        let deadline = self.deadline_idle();
+        tokio::select! {
+            r = tokio::time::timeout_at(deadline.into(), self.stream.write_all(bytes)) => match r {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(e)) => Err(e.to_string()),
+                Err(_) => Err(format!(
+                    "the peer read nothing for --idle-timeout {:?}",
+                    self.cfg.idle_timeout
+                )),
+            },
+            _ = super::signalled(&mut self.stop) => Err("the server stopped".into()),
         }
     }
 

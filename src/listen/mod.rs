@@ -106,6 +106,19 @@ pub(crate) async fn run(
     shutdown: impl Future,
     sink: mpsc::Sender<ConnRecord>,
 ) -> Summary {
+    run_until(listeners, cfg, shutdown, std::future::pending::<()>(), sink).await
+}
+
+/// Like [`run`], and once `now` resolves (a second signal, or nobody reads
+/// the output any more) the drain ends at once: connections still in
+/// flight stop and are reported as `interrupted`.
+pub(crate) async fn run_until(
+    listeners: Listeners,
+    cfg: Config,
+    shutdown: impl Future,
+    now: impl Future,
+    sink: mpsc::Sender<ConnRecord>,
+) -> Summary {
     let (stop_tx, stop_rx) = watch::channel(false);
     let (quit_tx, _) = watch::channel(false);
     let drain = cfg.drain;
@@ -138,12 +151,22 @@ pub(crate) async fn run(
     while loops.join_next().await.is_some() {}
 
     // After `--count`, the last connections finish on their own (each is
-    // bounded by its timeouts). After a signal they get `drain` to finish,
-    // then are told to stop (each still reports, as "interrupted" if it
-    // had not decided yet).
-    if !interrupted {
-        done_rx.recv().await;
-    } else if tokio::time::timeout(drain, done_rx.recv()).await.is_err() {
+    // bounded by its timeouts). After a signal they get `drain` to finish.
+    // Either way `now` cuts it short; then they are told to stop (each
+    // still reports, as "interrupted" if it had not decided yet).
+    let drained = if interrupted {
+        tokio::select! {
+            _ = done_rx.recv() => true,
+            _ = tokio::time::sleep(drain) => false,
+            _ = now => false,
+        }
+    } else {
+        tokio::select! {
+            _ = done_rx.recv() => true,
+            _ = now => false,
+        }
+    };
+    if !drained {
         stop_tx.send_replace(true);
         done_rx.recv().await;
     }

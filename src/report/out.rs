@@ -1,0 +1,214 @@
+//! The one sink for results on stdout.
+//!
+//! Every command writes its results through [`Out`] (directly, or through
+//! `cmd::print` for a single block). A write that fails (the reader closed
+//! the pipe, the disk is full) is never taken for success: it becomes
+//! [`Error::Output`], which says why and how many lines were lost, and the
+//! run ends with exit 2. After the first failure nothing more is written,
+//! but every later line is still counted, so a streaming command can keep
+//! draining its producers and report the true number at the end.
+
+use std::io::{self, BufWriter, Write};
+
+use crate::error::{Error, Result};
+
+/// A line-oriented writer to stdout (or any `Write`, for tests).
+pub(crate) struct Out<W: Write = io::Stdout> {
+    w: BufWriter<W>,
+    /// Lines queued since the last successful flush.
+    pending: u64,
+    /// The first failure and the lines not written since (the batch that
+    /// failed, and every line offered after it).
+    failed: Option<(io::Error, u64)>,
+}
+
+impl Out<io::Stdout> {
+    /// The process's stdout.
+    pub(crate) fn stdout() -> Self {
+        Out::new(io::stdout())
+    }
+}
+
+impl<W: Write> Out<W> {
+    pub(crate) fn new(w: W) -> Self {
+        Out {
+            w: BufWriter::with_capacity(64 * 1024, w),
+            pending: 0,
+            failed: None,
+        }
+    }
+
+    /// Write `text` (one or more lines) and flush it now.
+    pub(crate) fn line(&mut self, text: &str) -> Result<()> {
+        self.queue(text)?;
+        self.flush()
+    }
+
+    /// Buffer `text` (one or more lines); [`Out::flush`] sends the batch.
+    /// Use it while more output is known to follow right away.
+    pub(crate) fn queue(&mut self, text: &str) -> Result<()> {
+        let lines = count_lines(text);
+        if let Some((_, unwritten)) = &mut self.failed {
+            *unwritten += lines;
+            return Err(self.error());
+        }
+        self.pending += lines;
+        match self.w.write_all(text.as_bytes()) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(self.fail(e)),
+        }
+    }
+
+    /// Send everything queued.
+    pub(crate) fn flush(&mut self) -> Result<()> {
+        if self.failed.is_some() {
+            return Err(self.error());
+        }
+        match self.w.flush() {
+            Ok(()) => {
+                self.pending = 0;
+                Ok(())
+            }
+            Err(e) => Err(self.fail(e)),
+        }
+    }
+
+    /// True once a write has failed (nothing more is written).
+    pub(crate) fn failed(&self) -> bool {
+        self.failed.is_some()
+    }
+
+    /// Flush and give the outcome of the whole run: the first failure, with
+    /// every line that was not written.
+    pub(crate) fn finish(mut self) -> Result<()> {
+        self.flush()
+    }
+
+    fn fail(&mut self, e: io::Error) -> Error {
+        self.failed = Some((e, self.pending));
+        self.pending = 0;
+        self.error()
+    }
+
+    fn error(&self) -> Error {
+        match &self.failed {
+            Some((e, unwritten)) => Error::Output {
+                source: same(e),
+                unwritten: *unwritten,
+            },
+            None => Error::Output {
+                source: io::Error::other("no error"),
+                unwritten: 0,
+            },
+        }
+    }
+}
+
+/// A copy of an I/O error (they are not `Clone`).
+fn same(e: &io::Error) -> io::Error {
+    match e.raw_os_error() {
+        Some(code) => io::Error::from_raw_os_error(code),
+        None => io::Error::new(e.kind(), e.to_string()),
+    }
+}
+
+/// Lines in `text`: its newlines, plus an unterminated last line.
+fn count_lines(text: &str) -> u64 {
+    let newlines = text.bytes().filter(|&b| b == b'\n').count() as u64;
+    newlines + u64::from(!text.is_empty() && !text.ends_with('\n'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Accepts `room` bytes, then fails like a closed pipe or a full disk.
+    struct Closing {
+        room: usize,
+        got: Vec<u8>,
+        error: fn() -> io::Error,
+    }
+
+    impl Write for Closing {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            if self.room == 0 {
+                return Err((self.error)());
+            }
+            let n = buf.len().min(self.room);
+            self.room -= n;
+            self.got.extend_from_slice(&buf[..n]);
+            Ok(n)
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn closing(room: usize, error: fn() -> io::Error) -> Out<Closing> {
+        Out::new(Closing {
+            room,
+            got: Vec::new(),
+            error,
+        })
+    }
+
+    fn unwritten(e: Error) -> (io::ErrorKind, u64) {
+        match e {
+            Error::Output { source, unwritten } => (source.kind(), unwritten),
+            other => panic!("not an output error: {other}"),
+        }
+    }
+
+    #[test]
+    fn every_line_after_a_closed_pipe_is_an_error_and_is_counted() {
+        let mut out = closing(6, || io::Error::from(io::ErrorKind::BrokenPipe));
+        assert!(out.line("first\n").is_ok());
+        let e = out.line("second\n").expect_err("the reader is gone");
+        assert_eq!(unwritten(e), (io::ErrorKind::BrokenPipe, 1));
+        for _ in 0..4 {
+            assert!(
+                out.line("more\n").is_err(),
+                "every line, not just the first"
+            );
+        }
+        assert!(out.queue("two\nlines\n").is_err());
+        assert!(out.failed());
+        let e = out.finish().expect_err("the run is not a success");
+        assert_eq!(unwritten(e), (io::ErrorKind::BrokenPipe, 7));
+    }
+
+    #[test]
+    fn a_full_disk_loses_the_whole_queued_batch() {
+        let mut out = closing(3, || io::Error::from_raw_os_error(28));
+        out.queue("a\n").expect("buffered");
+        out.queue("b\nc\n").expect("buffered");
+        let e = out.flush().expect_err("ENOSPC");
+        let (kind, n) = unwritten(e);
+        assert_eq!(kind, io::ErrorKind::StorageFull);
+        assert_eq!(n, 3);
+        assert!(out
+            .finish()
+            .expect_err("still failed")
+            .to_string()
+            .contains("No space left on device (the disk is full); 3 lines were not written"));
+    }
+
+    #[test]
+    fn lines_are_counted_as_shown() {
+        assert_eq!(count_lines(""), 0);
+        assert_eq!(count_lines("a"), 1);
+        assert_eq!(count_lines("a\n"), 1);
+        assert_eq!(count_lines("a\nb"), 2);
+        assert_eq!(count_lines("a\n\nb\n"), 3);
+    }
+
+    #[test]
+    fn a_working_sink_writes_everything() {
+        let mut out = Out::new(Vec::new());
+        out.line("x\n").expect("write");
+        out.queue("y\n").expect("write");
+        out.flush().expect("flush");
+        assert!(!out.failed());
+        assert_eq!(out.w.get_ref().as_slice(), b"x\ny\n");
+    }
+}
