@@ -294,6 +294,7 @@ fn note_kind(n: &Note) -> &'static str {
         Note::WriteStopped(_) => "write-stopped",
         Note::SplitHeader => "split-header",
         Note::PlainServed(_) => "plain-served",
+        Note::H2Chosen => "h2-chosen",
     }
 }
 
@@ -306,6 +307,7 @@ fn note_text(n: &Note, x: &Exchanged) -> String {
         Note::WriteStopped(e) => format!(
             "sending stopped early ({e}): the receiver gave up while the header was still arriving"
         ),
+        Note::H2Chosen => "the server chose h2 by ALPN but the request is HTTP/1.1 text: offer --tls-alpn http/1.1 (the default)".to_string(),
         Note::PlainServed(status) => format!("a second connection with the same header and the request in clear got HTTP {status}: this port takes the header but does not serve TLS"),
         Note::SplitHeader => "the header was sent in pieces: HAProxy (and go-proxyproto for v1) reject a header that is not complete in the first read, while nginx waits for the rest".to_string(),
     }
@@ -988,6 +990,25 @@ mod tests {
         assert_eq!(v["tls"]["certificate"]["sans"][1], "*.app.example.com");
         assert_eq!(v["tls"]["handshake_ms"], 3.0);
         assert!(v["tls"]["failure"].is_null());
+    }
+
+    #[test]
+    fn h2_chosen_for_an_http1_request_is_noted() {
+        let h = Handshake {
+            sni: None,
+            alpn_offered: vec!["h2".into()],
+            verified: false,
+            result: HandshakeResult::Done(crate::net::Session {
+                version: "TLSv1.3".into(),
+                cipher: "TLS13_AES_128_GCM_SHA256".into(),
+                alpn: Some("h2".into()),
+            }),
+            certificate: None,
+            duration: None,
+        };
+        let s = with_handshake(h, b"", End::EofWithoutData);
+        let v = document(&s);
+        assert_eq!(v["notes"][0]["kind"], "h2-chosen", "{v:#}");
     }
 
     #[test]

@@ -155,6 +155,8 @@ pub(crate) enum Note {
     /// TLS failed, and a second connection with the same header and the
     /// request in clear got this HTTP status.
     PlainServed(u16),
+    /// The server chose HTTP/2 by ALPN, but the request is HTTP/1.1 text.
+    H2Chosen,
 }
 
 impl Exchanged {
@@ -267,6 +269,16 @@ pub(crate) fn judge_reply(
     }
     if let Some(e) = &reply.write_error {
         notes.push(Note::WriteStopped(e.clone()));
+    }
+    let h2 = handshake.as_ref().is_some_and(
+        |h| matches!(&h.result, HandshakeResult::Done(s) if s.alpn.as_deref() == Some("h2")),
+    );
+    let http1 = matches!(
+        sniff::classify(&message.payload),
+        Sniffed::HttpRequest { .. }
+    );
+    if h2 && http1 {
+        notes.push(Note::H2Chosen);
     }
     if plan.split() && matches!(finding, Finding::HeaderRejected | Finding::InvalidHeader) {
         notes.push(Note::SplitHeader);
