@@ -22,6 +22,7 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::ServerConfig;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
 use tokio::time::timeout;
 use tokio_rustls::server::TlsStream;
 use tokio_rustls::TlsAcceptor;
@@ -194,23 +195,9 @@ pub(crate) fn is_client_hello(first: &[u8]) -> bool {
     matches!(first, [0x16, 0x03, ..]) || first == [0x16]
 }
 
-/// Run the server handshake on `io` within `limit`.
-pub(crate) async fn accept<IO>(
-    identity: &Identity,
-    io: IO,
-    limit: Duration,
-) -> Result<(TlsStream<IO>, Facts), Refused>
-where
-    IO: AsyncRead + AsyncWrite + Unpin,
-{
-    let acceptor = TlsAcceptor::from(identity.config.clone());
-    let stream = match timeout(limit, acceptor.accept(io)).await {
-        Err(_) => return Err(Refused::Timeout),
-        Ok(Err(e)) => return Err(refused(&e)),
-        Ok(Ok(s)) => s,
-    };
-    let (_, conn) = stream.get_ref();
-    let facts = Facts {
+/// What a server connection agreed on.
+fn facts(conn: &rustls::ServerConnection) -> Facts {
+    Facts {
         sni: conn.server_name().map(str::to_string),
         alpn: conn
             .alpn_protocol()
@@ -225,8 +212,7 @@ where
             .negotiated_cipher_suite()
             .map(|s| format!("{:?}", s.suite()))
             .unwrap_or_default(),
-    };
-    Ok((stream, facts))
+    }
 }
 
 fn refused(e: &io::Error) -> Refused {
@@ -298,6 +284,97 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Prefixed<S> {
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+/// A connection's stream: the socket, or TLS over it once the handshake
+/// is done (with the bytes read before it replayed first), or nothing
+/// (a handshake that timed out took the socket with it).
+pub(crate) enum Stream {
+    Plain(TcpStream),
+    Tls(Box<TlsStream<Prefixed<TcpStream>>>),
+    Closed,
+}
+
+impl Stream {
+    /// Start TLS on a plain stream; `prefix` is what was read after the
+    /// header. On failure the socket stays (to be closed by the caller).
+    pub(crate) async fn start_tls(
+        &mut self,
+        identity: &Identity,
+        prefix: Vec<u8>,
+        limit: Duration,
+    ) -> Result<Facts, Refused> {
+        let tcp = match std::mem::replace(self, Stream::Closed) {
+            Stream::Plain(tcp) => tcp,
+            other => {
+                *self = other;
+                return Err(Refused::Other("TLS was started twice".into()));
+            }
+        };
+        let acceptor = TlsAcceptor::from(identity.config.clone());
+        let accepting = acceptor.accept(Prefixed::new(prefix, tcp)).into_fallible();
+        match timeout(limit, accepting).await {
+            Err(_) => Err(Refused::Timeout),
+            Ok(Err((e, io))) => {
+                *self = Stream::Plain(io.inner);
+                Err(refused(&e))
+            }
+            Ok(Ok(stream)) => {
+                let facts = facts(stream.get_ref().1);
+                *self = Stream::Tls(Box::new(stream));
+                Ok(facts)
+            }
+        }
+    }
+
+    /// TLS is on.
+    pub(crate) fn is_tls(&self) -> bool {
+        matches!(self, Stream::Tls(_))
+    }
+}
+
+impl AsyncRead for Stream {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match &mut *self {
+            Stream::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+            Stream::Closed => Poll::Ready(Ok(())),
+        }
+    }
+}
+
+impl AsyncWrite for Stream {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match &mut *self {
+            Stream::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+            Stream::Closed => Poll::Ready(Err(io::ErrorKind::NotConnected.into())),
+        }
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match &mut *self {
+            Stream::Plain(s) => Pin::new(s).poll_flush(cx),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+            Stream::Closed => Poll::Ready(Ok(())),
+        }
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match &mut *self {
+            Stream::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+            Stream::Closed => Poll::Ready(Ok(())),
+        }
     }
 }
 
@@ -387,10 +464,12 @@ mod tests {
                 let mut first = vec![0u8; 40];
                 sock.read_exact(&mut first).await.unwrap();
                 let rest = first[32..].to_vec();
-                let (mut tls, facts) =
-                    accept(&id, Prefixed::new(rest, sock), Duration::from_secs(5))
-                        .await
-                        .unwrap();
+                let mut tls = Stream::Plain(sock);
+                let facts = tls
+                    .start_tls(&id, rest, Duration::from_secs(5))
+                    .await
+                    .unwrap();
+                assert!(tls.is_tls());
                 let mut buf = [0u8; 5];
                 tls.read_exact(&mut buf).await.unwrap();
                 tls.write_all(b"pong!").await.unwrap();
