@@ -90,14 +90,9 @@ fn server_config(
     Ok(Arc::new(config))
 }
 
-/// SHA-256 of `der` as colon-separated upper-case hex.
+/// SHA-256 of `der`, `AB:CD:…`.
 pub(crate) fn fingerprint(der: &[u8]) -> String {
-    ring::digest::digest(&ring::digest::SHA256, der)
-        .as_ref()
-        .iter()
-        .map(|b| format!("{b:02X}"))
-        .collect::<Vec<_>>()
-        .join(":")
+    crate::net::sha256(der)
 }
 
 /// The identity from `--cert`/`--key` (PEM files).

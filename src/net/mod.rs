@@ -21,8 +21,8 @@ pub use reply::{End, Reply, Timings};
 pub use target::{Target, TargetError};
 pub use tcp::{exchange, Message, Options, Split};
 pub use tls::{
-    roots, tls_exchange, Certificate, Failure, FailureKind, Handshake, HandshakeResult, RootsError,
-    Session, TlsOptions, Verify,
+    roots, sha256, tls_exchange, Certificate, Failure, FailureKind, Handshake, HandshakeResult,
+    RootsError, Session, TlsOptions, Verify,
 };
 pub use udp::datagram_exchange;
 

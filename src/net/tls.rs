@@ -181,6 +181,8 @@ pub struct Certificate {
     pub matches_name: bool,
     /// The name it was matched against.
     pub name: String,
+    /// SHA-256 of the DER, `AB:CD:…` (as `listen --tls` prints its own).
+    pub sha256: String,
 }
 
 impl Certificate {
@@ -219,8 +221,20 @@ impl Certificate {
             not_after_unix: validity.not_after.timestamp(),
             expired: validity.not_after.timestamp() < now,
             name: name.to_string(),
+            sha256: sha256(der),
         })
     }
+}
+
+/// SHA-256 of `der` as colon-separated upper-case hex (what browsers and
+/// `openssl x509 -fingerprint -sha256` show).
+pub fn sha256(der: &[u8]) -> String {
+    ring::digest::digest(&ring::digest::SHA256, der)
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect::<Vec<_>>()
+        .join(":")
 }
 
 /// Whether a certificate with these SANs (or, without any, this subject's

@@ -207,6 +207,7 @@ fn certificate_json(c: &Certificate) -> Value {
         "self_signed": c.self_signed,
         "name": c.name,
         "matches_name": c.matches_name,
+        "sha256": c.sha256,
     })
 }
 
@@ -946,6 +947,7 @@ mod tests {
             self_signed: false,
             matches_name: true,
             name: "app.example.com".into(),
+            sha256: "AB:CD".into(),
         }
     }
 
