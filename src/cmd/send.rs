@@ -38,7 +38,7 @@ Examples:
       A v2 header claiming a client address; exit 0 only on HTTP 200.
   ppctl send 127.0.0.1:8080 --like aws-nlb-health --dry-run
       Show the AWS NLB health-check header and what receivers would do.
-  ppctl send 127.0.0.1:443 --tls --sni app.example.com --host app.example.com -k -2
+  ppctl send 10.0.0.5:443 -2 --tls -k --sni app.example --host app.example
       A v2 header, then TLS: a 443 ingress by IP with its SNI and Host.
   ppctl send 127.0.0.1:8080 --connections 1000 --concurrency 50 --json
       Load: 1000 exchanges, 50 at a time; rate, latency, findings.
