@@ -27,7 +27,6 @@ use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::{mpsc, watch, Semaphore};
 use tokio::task::JoinSet;
 
-pub use clock::rfc3339;
 pub use config::{Config, Mode};
 pub(crate) use record::{ConnRecord, Reply, Transport};
 pub(crate) use summary::Summary;

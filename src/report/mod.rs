@@ -8,10 +8,10 @@ pub mod hexdump;
 pub mod inspect;
 pub mod json;
 pub(crate) mod listen;
+pub(crate) mod out;
 pub mod pcap; // pub: the fuzz target renders every flow as JSON
 pub(crate) mod probe;
 pub(crate) mod repro;
-pub(crate) mod out;
 pub mod style;
 pub(crate) mod table;
 #[cfg(test)] // only its test writes docs/verdicts.md
