@@ -87,6 +87,16 @@ pub static FIXES: &[Fix] = &[
         change: "data:\n  use-forwarded-headers: \"true\"   # only when an HTTP (L7) LB sets X-Forwarded-For;\n  # behind an L4 LB use use-proxy-protocol instead, and never trust both from the internet",
         doc: "https://kubernetes.github.io/ingress-nginx/user-guide/nginx-configuration/configmap/#use-forwarded-headers",
     },
+    // checked: NGINX Ingress Controller ConfigMap resource docs (proxy-protocol,
+    // real-ip-header, set-real-ip-from).
+    Fix {
+        id: "nginx-inc-proxy-protocol",
+        title: "Make NGINX Ingress Controller (nginx.org) read the PROXY header",
+        side: Side::Receiver,
+        applies_to: "NGINX Ingress Controller by F5 NGINX (ConfigMap nginx-config)",
+        change: "data:\n  proxy-protocol: \"True\"\n  real-ip-header: \"proxy_protocol\"\n  set-real-ip-from: \"10.0.0.0/16\"   # the LB's source range",
+        doc: "https://docs.nginx.com/nginx-ingress-controller/configuration/global-configuration/configmap-resource/",
+    },
     // checked: nginx listen directive (proxy_protocol parameter) and realip module.
     Fix {
         id: "nginx-listen-proxy-protocol",

@@ -2,6 +2,7 @@
 //! or as stable JSON (see docs/json.md). Commands produce data; these
 //! modules format it. Results go to stdout, diagnostics to stderr.
 
+pub(crate) mod check;
 #[allow(dead_code)]
 pub(crate) mod finding;
 pub mod hexdump;
