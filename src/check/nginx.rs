@@ -362,11 +362,15 @@ fn server_label(proto: &str, s: &[Directive], ports: &[Option<u16>]) -> String {
     }
 }
 
+/// A listen of an http server: host, port, the server's hop, the
+/// listener's index, and whether it says proxy_protocol.
+type PortUse = (Option<String>, Option<u16>, usize, usize, bool);
+
 fn http_facts(http: &Directive, out: &mut Facts) {
     let body = http.block.as_deref().unwrap_or(&[]);
     let base = RealIp::default().inherit(body);
     // (host, port) → (server's hop index, listener index, proxy_protocol)
-    let mut by_port: Vec<(Option<String>, Option<u16>, usize, usize, bool)> = Vec::new();
+    let mut by_port: Vec<PortUse> = Vec::new();
     for server in children(body, "server") {
         let s = server.block.as_deref().unwrap_or(&[]);
         let realip = base.inherit(s);
@@ -455,8 +459,8 @@ fn partial_siblings(hop: &str, ls: &[Listener], out: &mut Facts) {
 
 /// Servers sharing an address:port that disagree on proxy_protocol: nginx
 /// sets the option once per socket, so every server there gets it.
-fn shared_ports(by_port: &[(Option<String>, Option<u16>, usize, usize, bool)], out: &mut Facts) {
-    for (i, (host, port, hop, li, pp)) in by_port.iter().enumerate() {
+fn shared_ports(by_port: &[PortUse], out: &mut Facts) {
+    for (host, port, hop, li, pp) in by_port {
         if *pp || port.is_none() {
             continue;
         }
@@ -469,7 +473,6 @@ fn shared_ports(by_port: &[(Option<String>, Option<u16>, usize, usize, bool)], o
         let Some((_, _, with_hop, with_li, _)) = same else {
             continue;
         };
-        let _ = i;
         let with_at = out.hops[*with_hop].listeners[*with_li].at.clone();
         // The server gets the header anyway: its listener expects one.
         let trust = out.hops[*with_hop].listeners[*with_li].trust.clone();
