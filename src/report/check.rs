@@ -236,7 +236,7 @@ pub(crate) fn json(c: &Check) -> String {
         .map(|h| {
             json!({
                 "name": h.name,
-                "role": h.role.name(),
+                "role": h.role.name().replace(' ', "-"),
                 "kind": h.kind.name(),
                 "file": h.at.file,
                 "line": h.at.line,
