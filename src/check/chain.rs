@@ -289,7 +289,13 @@ fn judge_link(facts: &Facts, link: &mut Link, found: &mut Vec<Found>) {
             stacked: link.stacked,
         },
     };
-    let f = judge::pairing(lis.expects, judge::arrival(lis.expects, arrived));
+    let arrival = judge::arrival(lis.expects, arrived);
+    // An optional header with a trust list is safe: others' headers are
+    // ignored (Traefik trustedIPs).
+    let f = match lis.trust {
+        Trust::List(..) => arrival,
+        _ => judge::pairing(lis.expects, arrival),
+    };
     link.finding = f;
     let sender = describe(hops, link);
     let (message, fix) = match f {
@@ -333,6 +339,10 @@ fn judge_link(facts: &Facts, link: &mut Link, found: &mut Vec<Found>) {
             proxied_rules(facts, link, found, &sender);
             return;
         }
+        Finding::Spoofable => (
+            "this hop takes a header when there is one and serves clients without one: any client that reaches it directly can forge its address".to_string(),
+            Some("require-header-and-allowlist"),
+        ),
         _ => return,
     };
     let at = match f {

@@ -12,6 +12,8 @@ pub(crate) mod k8s;
 pub(crate) mod load;
 pub(crate) mod nginx;
 pub(crate) mod platforms;
+pub(crate) mod proxies;
+pub(crate) mod toml;
 pub(crate) mod yaml;
 
 use std::fmt;
@@ -52,6 +54,10 @@ pub(crate) enum Kind {
     Kubernetes,
     /// The ingress-nginx chart's values (`helm get values`).
     HelmValues,
+    /// Traefik's static configuration (YAML or TOML).
+    Traefik,
+    /// Envoy's static configuration (YAML).
+    Envoy,
 }
 
 impl Kind {
@@ -68,6 +74,8 @@ impl Kind {
             Kind::Haproxy => "haproxy",
             Kind::Kubernetes => "kubernetes",
             Kind::HelmValues => "helm",
+            Kind::Traefik => "traefik",
+            Kind::Envoy => "envoy",
         }
     }
 
@@ -77,6 +85,8 @@ impl Kind {
             Kind::Haproxy => "HAProxy configuration",
             Kind::Kubernetes => "Kubernetes YAML: ConfigMaps and Services (kubectl get -o yaml)",
             Kind::HelmValues => "ingress-nginx Helm values (helm get values)",
+            Kind::Traefik => "Traefik static configuration, YAML or TOML (entryPoints)",
+            Kind::Envoy => "Envoy static configuration, YAML (listeners)",
         }
     }
 
@@ -103,6 +113,12 @@ impl Kind {
             t.ends_with(';') || (t.ends_with('{') && !t.contains(':')) || t == "}"
         }) {
             return Kind::Nginx;
+        }
+        if lines().any(|l| l.starts_with("entryPoints:") || l.starts_with("[entryPoints")) {
+            return Kind::Traefik;
+        }
+        if lines().any(|l| l.starts_with("static_resources:")) {
+            return Kind::Envoy;
         }
         if lines().any(|l| l.starts_with("apiVersion:") || l.starts_with("kind:")) {
             return Kind::Kubernetes;
@@ -320,6 +336,8 @@ pub(crate) fn check(inputs: &[Input], include: &nginx::Includer) -> Result<Check
         match kind {
             Kind::Nginx => nginx::facts(&input.name, &input.text, include, &mut facts)?,
             Kind::Haproxy => haproxy::facts(&input.name, &input.text, &mut facts)?,
+            Kind::Traefik => proxies::traefik(&input.name, &input.text, &mut facts)?,
+            Kind::Envoy => proxies::envoy(&input.name, &input.text, &mut facts)?,
             Kind::Kubernetes | Kind::HelmValues => {
                 k8s::facts(&input.name, &input.text, kind, &mut facts)?
             }
