@@ -67,8 +67,49 @@ fn target(facts: &Facts, from: usize, up: &super::Upstream) -> Option<((usize, u
     None
 }
 
+/// ingress-nginx's TCP services: a listener each on the controller (a
+/// header expected when the entry says PROXY), and an upstream that sends
+/// one when it says PROXY twice.
+fn add_tcp_services(facts: &mut Facts) {
+    let Some(i) = facts.ingresses.first().map(|i| i.hop) else {
+        return;
+    };
+    let services = std::mem::take(&mut facts.tcp_services);
+    let hop = &mut facts.hops[i];
+    let trust = hop
+        .listeners
+        .first()
+        .map_or(Trust::Anyone, |l| l.trust.clone());
+    for t in services {
+        hop.listeners.push(super::Listener {
+            host: None,
+            port: Some(t.port),
+            expects: if t.decode {
+                Expects::Header
+            } else {
+                Expects::Nothing
+            },
+            passthrough: false,
+            ssl: false,
+            trust: trust.clone(),
+            fix: "ingress-nginx-tcp-services-proxy",
+            at: t.at.clone(),
+        });
+        hop.upstreams.push(super::Upstream {
+            host: Some(t.target.clone()),
+            port: t.target_port,
+            sends: if t.encode { Header::V1 } else { Header::None },
+            source: None,
+            from_port: Some(t.port),
+            fix: "ingress-nginx-tcp-services-proxy",
+            at: t.at,
+        });
+    }
+}
+
 /// Build and judge the chain.
-pub(crate) fn build(facts: Facts) -> Check {
+pub(crate) fn build(mut facts: Facts) -> Check {
+    add_tcp_services(&mut facts);
     let mut links: Vec<Link> = Vec::new();
     let mut assumed = facts.assumed.clone();
     let mut found = facts.found.clone();
@@ -229,6 +270,19 @@ pub(crate) fn build(facts: Facts) -> Check {
         seen.push(key);
         new
     });
+    // In chain order: the client's links first, then each hop's after
+    // the hop is reached.
+    // (The longest path to each hop, bounded: a loop in the input stops.)
+    let n = facts.hops.len();
+    let mut depth = vec![0usize; n];
+    for _ in 0..n {
+        for l in &links {
+            if let Some((h, _)) = l.from {
+                depth[l.to.0] = depth[l.to.0].max((depth[h] + 1).min(n));
+            }
+        }
+    }
+    links.sort_by_key(|l| l.from.map_or(0, |(h, _)| depth[h] + 1));
     for link in &mut links {
         judge_link(&facts, link, &mut found);
     }

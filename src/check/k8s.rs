@@ -42,6 +42,41 @@ pub(crate) struct IngressFacts {
     pub wants_client_ip: Option<Loc>,
 }
 
+/// One entry of ingress-nginx's TCP services:
+/// `"PORT": "namespace/service:port[:PROXY][:PROXY]"`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct TcpService {
+    pub port: u16,
+    pub target: String,
+    pub target_port: Option<u16>,
+    /// The first PROXY: read a header from the sender in front.
+    pub decode: bool,
+    /// The second PROXY: send one to the service.
+    pub encode: bool,
+    pub at: Loc,
+}
+
+fn tcp_services(file: &str, data: Option<&Node>, out: &mut Facts) {
+    for (k, v) in data.map(|d| d.entries()).unwrap_or_default() {
+        let (Some(port), Some(value)) = (k.str().and_then(|p| p.parse().ok()), v.str()) else {
+            continue;
+        };
+        let mut parts = value.split(':');
+        let target = parts.next().unwrap_or("").to_string();
+        let target_port = parts.next().and_then(|p| p.parse().ok());
+        let decode = parts.next() == Some("PROXY");
+        let encode = parts.next() == Some("PROXY");
+        out.tcp_services.push(TcpService {
+            port,
+            target,
+            target_port,
+            decode,
+            encode,
+            at: Loc::new(file, k.line),
+        });
+    }
+}
+
 fn text(n: Option<&Node>) -> Option<String> {
     n.and_then(Node::str).map(str::to_string)
 }
@@ -125,6 +160,11 @@ fn controller_of(doc: &Node) -> Option<&'static Controller> {
 }
 
 fn configmap(file: &str, doc: &Node, out: &mut Facts) {
+    let name = text(doc.path(&["metadata", "name"])).unwrap_or_default();
+    if name.contains("tcp-services") {
+        tcp_services(file, doc.get("data"), out);
+        return;
+    }
     let Some(c) = controller_of(doc) else { return };
     let name = format!("{} ConfigMap {}", c.name, meta_name(doc));
     let at = Loc::new(
@@ -248,7 +288,7 @@ fn service(file: &str, doc: &Node, out: &mut Facts) {
             let target = match text(p.get("targetPort")).as_deref() {
                 Some("http") => Some(80),
                 Some("https") => Some(443),
-                Some(t) => t.parse().ok(),
+                Some(t) => t.parse().ok().or(Some(port)),
                 None => Some(port),
             };
             Some((port, node, target))
@@ -439,11 +479,20 @@ fn helm(file: &str, doc: &Node, out: &mut Facts) {
     ingress(
         file,
         "ingress-nginx Helm controller.config".into(),
-        &platforms::INGRESS_NGINX,
+        &platforms::INGRESS_NGINX_HELM,
         config,
         at,
         out,
     );
+    tcp_services(file, doc.get("tcp"), out);
+    let tcp_ports: Vec<(u16, Option<u16>, Option<u16>)> = doc
+        .get("tcp")
+        .map(|t| t.entries())
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|(k, _)| k.str().and_then(|p| p.parse().ok()))
+        .map(|p| (p, None, Some(p)))
+        .collect();
     let svc = controller.get("service");
     if svc.and_then(|s| s.get("enabled")).and_then(Node::str) == Some("false") {
         return;
@@ -470,7 +519,13 @@ fn helm(file: &str, doc: &Node, out: &mut Facts) {
             annotations: svc.and_then(|s| s.get("annotations")),
             class: text(svc.and_then(|s| s.get("loadBalancerClass"))),
             policy: svc.and_then(|s| s.get("externalTrafficPolicy")),
-            ports: Vec::new(),
+            ports: if tcp_ports.is_empty() {
+                Vec::new()
+            } else {
+                let mut p = vec![(80, None, Some(80)), (443, None, Some(443))];
+                p.extend(tcp_ports);
+                p
+            },
             hairpin: Vec::new(),
             ips: Vec::new(),
         },

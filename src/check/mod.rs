@@ -323,6 +323,9 @@ pub(crate) struct Facts {
     pub services: Vec<k8s::ServiceFacts>,
     /// Facts about ingress controllers' settings.
     pub ingresses: Vec<k8s::IngressFacts>,
+    /// ingress-nginx TCP services (the tcp-services ConfigMap, the chart's
+    /// `tcp:` values).
+    pub tcp_services: Vec<k8s::TcpService>,
 }
 
 /// Parse every input (nginx includes resolved by `include`) and judge the

@@ -292,6 +292,13 @@ pub(crate) static INGRESS_NGINX: Controller = Controller {
     doc: "https://kubernetes.github.io/ingress-nginx/user-guide/nginx-configuration/configmap/",
 };
 
+/// ingress-nginx configured through the chart's values: the same keys,
+/// under `controller.config`.
+pub(crate) static INGRESS_NGINX_HELM: Controller = Controller {
+    fix: "ingress-nginx-helm-use-proxy-protocol",
+    ..INGRESS_NGINX
+};
+
 pub(crate) static NGINX_INC: Controller = Controller {
     name: "NGINX Ingress Controller (nginx.org)",
     proxy_key: "proxy-protocol",
@@ -305,7 +312,7 @@ pub(crate) static NGINX_INC: Controller = Controller {
 
 /// Every controller whose ConfigMap `check` reads.
 #[cfg(test)]
-pub(crate) static CONTROLLERS: [&Controller; 2] = [&INGRESS_NGINX, &NGINX_INC];
+pub(crate) static CONTROLLERS: [&Controller; 3] = [&INGRESS_NGINX, &INGRESS_NGINX_HELM, &NGINX_INC];
 
 #[cfg(test)]
 mod tests {

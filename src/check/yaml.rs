@@ -43,6 +43,14 @@ impl Node {
         }
     }
 
+    /// A mapping's key/value pairs (none for other nodes).
+    pub(crate) fn entries(&self) -> Vec<(&Node, &Node)> {
+        match &self.value {
+            Value::Map(pairs) => pairs.iter().map(|(k, v)| (k, v)).collect(),
+            _ => Vec::new(),
+        }
+    }
+
     /// The value at a path of keys.
     pub(crate) fn path(&self, keys: &[&str]) -> Option<&Node> {
         keys.iter().try_fold(self, |n, k| n.get(k))

@@ -60,6 +60,24 @@ pub static FIXES: &[Fix] = &[
         change: "data:\n  use-proxy-protocol: \"true\"\n# enable it in the same change as the load balancer option: nginx has no optional mode",
         doc: "https://kubernetes.github.io/ingress-nginx/user-guide/nginx-configuration/configmap/#use-proxy-protocol",
     },
+    // checked: ingress-nginx chart values (controller.config becomes the ConfigMap).
+    Fix {
+        id: "ingress-nginx-helm-use-proxy-protocol",
+        title: "Make ingress-nginx read the PROXY header (Helm values)",
+        side: Side::Receiver,
+        applies_to: "ingress-nginx Helm chart (values of the release)",
+        change: "controller:\n  config:\n    use-proxy-protocol: \"true\"\n    proxy-real-ip-cidr: \"10.0.0.0/16\"   # the LB's source range\n# helm upgrade ingress-nginx ingress-nginx/ingress-nginx -n ingress-nginx --reuse-values -f values.yaml",
+        doc: "https://github.com/kubernetes/ingress-nginx/blob/main/charts/ingress-nginx/values.yaml",
+    },
+    // checked: ingress-nginx "Exposing TCP and UDP services" (namespace/service:port:[PROXY]:[PROXY]).
+    Fix {
+        id: "ingress-nginx-tcp-services-proxy",
+        title: "Make an ingress-nginx TCP service read (decode) the PROXY header",
+        side: Side::Receiver,
+        applies_to: "ingress-nginx tcp-services ConfigMap, or the chart's tcp: values",
+        change: "data:\n  \"9000\": \"default/app:9000:PROXY\"     # decode: read the header from the LB\n  # \"9000\": \"default/app:9000:PROXY:PROXY\" also sends (encodes) one to the app\n# use-proxy-protocol applies to the HTTP ports only",
+        doc: "https://kubernetes.github.io/ingress-nginx/user-guide/exposing-tcp-udp-services/",
+    },
     // checked: ingress-nginx ConfigMap docs and controller source (ProxyRealIPCIDR).
     Fix {
         id: "ingress-nginx-real-ip-cidr",
