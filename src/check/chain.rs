@@ -442,15 +442,21 @@ fn proxied_rules(facts: &Facts, link: &Link, found: &mut Vec<Found>, sender: &st
             let forwards = to.upstreams.iter().any(|u| u.sends != Header::None);
             let http = to.name.starts_with("nginx http") || to.role == Role::Ingress;
             if http || forwards {
+                let (what, fix) = if to.role == Role::Ingress {
+                    ("set the controller's real-IP header to the PROXY header (`real-ip-header: \"proxy_protocol\"`)", lis.fix)
+                } else if http {
+                    ("add `set_real_ip_from` for the sender and `real_ip_header proxy_protocol`", "nginx-listen-proxy-protocol")
+                } else {
+                    ("add `set_real_ip_from` for the sender", "nginx-listen-proxy-protocol")
+                };
                 found.push(Found {
                     finding: Finding::RealIpLost,
                     at: lis.at.clone(),
                     hop: to.name.clone(),
                     message: format!(
-                        "this hop reads the header from {sender} but does not use its address: add `set_real_ip_from` for the sender{}",
-                        if http { " and `real_ip_header proxy_protocol`" } else { "" }
+                        "this hop reads the header from {sender} but does not use its address as the client's: {what}"
                     ),
-                    fix: Some(fixes::get("nginx-listen-proxy-protocol")),
+                    fix: Some(fixes::get(fix)),
                 });
             }
         }
@@ -513,7 +519,7 @@ fn rules(facts: &Facts, links: &[Link], found: &mut Vec<Found>) {
                         at: s.policy_at.clone(),
                         hop: name.clone(),
                         message: format!(
-                            "{name} sends no PROXY header and its externalTrafficPolicy is Cluster: kube-proxy replaces the client address, although the ingress asks for it ({at})"
+                            "this load balancer sends no PROXY header and the Service's externalTrafficPolicy is Cluster: kube-proxy replaces the client address, although the ingress asks for it ({at})"
                         ),
                         fix: Some(fixes::get("external-traffic-policy-local")),
                     });
