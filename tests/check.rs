@@ -226,3 +226,34 @@ fn every_haproxy_file_passes_haproxy_c() {
         );
     }
 }
+
+#[test]
+fn kind_forces_the_reader_and_json_names_the_fix() {
+    let dir = corpus().join("helm-lb-only");
+    let out = ppctl()
+        .current_dir(&dir)
+        .args(["check", "--kind", "helm", "--json", "-"])
+        .write_stdin(fs::read(dir.join("values.yaml")).expect("values.yaml"))
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(doc["files"][0]["file"], "-");
+    assert_eq!(doc["files"][0]["kind"], "helm");
+    assert_eq!(doc["ok"], false);
+    let f = &doc["findings"][0];
+    assert_eq!(f["finding"]["name"], "unexpected-header");
+    assert_eq!(f["fixes"][0]["id"], "ingress-nginx-helm-use-proxy-protocol");
+    assert!(doc["links"]
+        .as_array()
+        .expect("links")
+        .iter()
+        .any(|l| l["ok"] == false && l["carried"] == "v1"));
+    // The same file forced to another kind is not read as Helm values.
+    let out = ppctl()
+        .current_dir(&dir)
+        .args(["check", "--kind", "kubernetes", "values.yaml"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(0));
+}

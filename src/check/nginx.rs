@@ -342,6 +342,17 @@ pub(crate) fn facts(
     for http in children(&top, "http") {
         http_facts(http, out);
     }
+    // A file of server blocks (conf.d/*.conf, sites-enabled/*) given on
+    // its own: nginx.conf includes those inside `http`.
+    if children(&top, "http").next().is_none() && children(&top, "server").next().is_some() {
+        let http = Directive {
+            name: "http".into(),
+            args: Vec::new(),
+            at: Loc::new(file, 1),
+            block: Some(top.clone()),
+        };
+        http_facts(&http, out);
+    }
     for stream in children(&top, "stream") {
         stream_facts(stream, out);
     }
@@ -627,6 +638,20 @@ mod tests {
         let server = &ds[0].block.as_ref().unwrap()[0];
         assert_eq!(server.name, "server");
         assert_eq!(server.at.file, "conf.d/a.conf");
+    }
+
+    #[test]
+    fn a_file_of_server_blocks_is_read_as_http() {
+        let mut f = Facts::default();
+        facts(
+            "site.conf",
+            "server { listen 8080 proxy_protocol; }\n",
+            &no_include,
+            &mut f,
+        )
+        .unwrap();
+        assert_eq!(f.hops.len(), 1);
+        assert_eq!(f.hops[0].listeners[0].expects, Expects::Header);
     }
 
     #[test]
