@@ -56,6 +56,16 @@ fn words(file: &str, line_no: usize, line: &str) -> Result<Vec<String>, ParseErr
     Ok(out)
 }
 
+/// `ipv4@10.0.0.1:80` → `10.0.0.1:80` (HAProxy's address families).
+fn strip_family(addr: &str) -> &str {
+    for p in ["ipv4@", "ipv6@", "tcp@", "tcp4@", "tcp6@"] {
+        if let Some(rest) = addr.strip_prefix(p) {
+            return rest;
+        }
+    }
+    addr
+}
+
 #[derive(Debug, Default, Clone)]
 struct Section {
     kind: String,
@@ -168,8 +178,16 @@ pub(crate) fn facts(file: &str, text: &str, out: &mut Facts) -> Result<(), Parse
     {
         let at = sec.at.clone().unwrap_or_else(|| Loc::new(file, 1));
         let mut listeners = Vec::new();
-        for (args, bat) in &sec.binds {
-            let (host, port) = split_addr(args.first().map_or("", String::as_str), 0);
+        let binds = sec.binds.iter().flat_map(|(args, bat)| {
+            // `bind :80,:8080 …`: one listener per address.
+            args.first()
+                .map_or("", String::as_str)
+                .split(',')
+                .map(move |addr| (addr.to_string(), args, bat))
+                .collect::<Vec<_>>()
+        });
+        for (addr, args, bat) in binds {
+            let (host, port) = split_addr(strip_family(&addr), 0);
             let accept = args.iter().any(|a| a == "accept-proxy");
             let (expects, trust) = match (&sec.expect_proxy, accept) {
                 (Some((cidrs, eat)), _) if !cidrs.is_empty() => {
@@ -218,7 +236,7 @@ pub(crate) fn facts(file: &str, text: &str, out: &mut Facts) -> Result<(), Parse
                     _ => {}
                 }
             }
-            let (host, port) = split_addr(args.get(1).map_or("", String::as_str), 0);
+            let (host, port) = split_addr(strip_family(args.get(1).map_or("", String::as_str)), 0);
             let opt_source = opts
                 .iter()
                 .position(|o| *o == "source")
@@ -278,6 +296,17 @@ mod tests {
         assert_eq!(hop.upstreams[0].sends, Header::V2);
         assert_eq!(hop.upstreams[0].at.line, 8);
         assert_eq!(hop.upstreams[1].sends, Header::None);
+    }
+
+    #[test]
+    fn address_families_and_lists() {
+        let cfg = "frontend fe\n  bind ipv4@:80,ipv4@:8080 accept-proxy\n  use_backend be\nbackend be\n  server a ipv4@127.0.0.1:81 send-proxy\n";
+        let mut f = Facts::default();
+        facts("h.cfg", cfg, &mut f).unwrap();
+        let ports: Vec<Option<u16>> = f.hops[0].listeners.iter().map(|l| l.port).collect();
+        assert_eq!(ports, [Some(80), Some(8080)]);
+        assert_eq!(f.hops[0].upstreams[0].host.as_deref(), Some("127.0.0.1"));
+        assert_eq!(f.hops[0].upstreams[0].sends, Header::V1);
     }
 
     #[test]

@@ -110,7 +110,9 @@ impl Kind {
         }
         if lines().any(|l| {
             let t = l.trim();
-            t.ends_with(';') || (t.ends_with('{') && !t.contains(':')) || t == "}"
+            t.ends_with(';')
+                || (t.ends_with('{') && !t.contains(':'))
+                || (t.ends_with('}') && !t.contains(": ") && !t.starts_with('-'))
         }) {
             return Kind::Nginx;
         }
@@ -349,4 +351,86 @@ pub(crate) fn check(inputs: &[Input], include: &nginx::Includer) -> Result<Check
     let mut out = chain::build(facts);
     out.files = files;
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(inputs: &[(&str, &str)]) -> Check {
+        let inputs: Vec<Input> = inputs
+            .iter()
+            .map(|(name, text)| Input {
+                name: name.to_string(),
+                text: text.to_string(),
+                kind: None,
+            })
+            .collect();
+        let no_include =
+            |_: &str, p: &str| -> Result<Vec<(String, String)>, String> { Err(format!("no {p}")) };
+        check(&inputs, &no_include).unwrap()
+    }
+
+    #[test]
+    fn kinds_are_detected_from_content() {
+        assert_eq!(Kind::detect("events {}\nhttp {\n}\n"), Kind::Nginx);
+        assert_eq!(
+            Kind::detect("global\n  maxconn 1\nfrontend fe\n  bind :80\n"),
+            Kind::Haproxy
+        );
+        assert_eq!(
+            Kind::detect("apiVersion: v1\nkind: List\nitems: []\n"),
+            Kind::Kubernetes
+        );
+        assert_eq!(
+            Kind::detect("USER-SUPPLIED VALUES:\ncontroller:\n  config: {}\n"),
+            Kind::HelmValues
+        );
+        assert_eq!(
+            Kind::detect("entryPoints:\n  web:\n    address: \":80\"\n"),
+            Kind::Traefik
+        );
+        assert_eq!(
+            Kind::detect("[entryPoints.web]\naddress = \":80\"\n"),
+            Kind::Traefik
+        );
+        assert_eq!(
+            Kind::detect("static_resources:\n  listeners: []\n"),
+            Kind::Envoy
+        );
+        assert_eq!(Kind::detect("server {\n    listen 80;\n}\n"), Kind::Nginx);
+        assert_eq!(Kind::detect("stream { server { listen 1; } }"), Kind::Nginx);
+        assert_eq!(
+            Kind::detect("kind: ConfigMap\ndata: {}\n"),
+            Kind::Kubernetes
+        );
+    }
+
+    #[test]
+    fn the_seed_in_memory() {
+        let nginx =
+            "stream { server { listen 443; proxy_pass 10.0.0.11:30443; proxy_protocol on; } }";
+        let k8s = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ingress-nginx-controller\ndata: {}\n---\napiVersion: v1\nkind: Service\nmetadata:\n  name: ingress-nginx-controller\nspec:\n  type: NodePort\n  ports:\n  - port: 443\n    nodePort: 30443\n    targetPort: https\n";
+        let c = run(&[("k.yaml", k8s), ("n.conf", nginx)]);
+        assert!(c.failed());
+        assert_eq!(c.found.len(), 1, "{:?}", c.found);
+        let f = &c.found[0];
+        assert_eq!(f.finding, Finding::UnexpectedHeader);
+        assert_eq!(f.at, Loc::new("k.yaml", 5));
+        assert_eq!(f.fixes()[0].id, "ingress-nginx-use-proxy-protocol");
+        let link = c.links.iter().find(|l| l.from.is_some()).unwrap();
+        assert_eq!((link.carried, link.to.1), (Header::V1, 1));
+    }
+
+    #[test]
+    fn a_v2_sender_to_a_receiver_that_reads_it_is_proxied() {
+        let haproxy = "backend be\n  server a 127.0.0.1:8080 send-proxy-v2\nfrontend fe\n  bind :80\n  default_backend be\n";
+        let nginx = "http { set_real_ip_from 127.0.0.1; real_ip_header proxy_protocol;\n server { listen 127.0.0.1:8080 proxy_protocol; } }";
+        let c = run(&[("h.cfg", haproxy), ("n.conf", nginx)]);
+        assert!(c.found.is_empty(), "{:?}", c.found);
+        assert!(c
+            .links
+            .iter()
+            .any(|l| l.finding == Finding::Proxied && l.carried == Header::V2));
+    }
 }
