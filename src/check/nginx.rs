@@ -104,19 +104,15 @@ fn tokenize(file: &str, text: &str) -> Result<Vec<(Tok, usize)>, ParseError> {
             _ => {
                 let mut word = String::new();
                 while let Some(&ch) = chars.peek() {
-                    if ch.is_whitespace() || ch == ';' || ch == '{' || ch == '}' {
-                        // `${var}` keeps its braces.
-                        if ch == '{' && word.ends_with('$') {
-                            word.push(ch);
-                            chars.next();
-                            continue;
-                        }
-                        break;
-                    }
-                    if ch == '}' && word.contains("${") {
+                    // `${var}` keeps its braces.
+                    let open = word.matches("${").count() > word.matches('}').count();
+                    if (ch == '{' && word.ends_with('$')) || (ch == '}' && open) {
                         word.push(ch);
                         chars.next();
                         continue;
+                    }
+                    if ch.is_whitespace() || ch == ';' || ch == '{' || ch == '}' {
+                        break;
                     }
                     if ch == '\\' {
                         chars.next();
@@ -614,6 +610,9 @@ mod tests {
         assert_eq!(listen.at.line, 3);
         let ret = &server.block.as_ref().unwrap()[1];
         assert_eq!(ret.args, ["200", "a;b"]);
+        let ds = parse("n.conf", "map $a ${b}x { default 1; }", &no_include).unwrap();
+        assert_eq!(ds[0].args, ["$a", "${b}x"]);
+        assert_eq!(ds[0].block.as_ref().unwrap()[0].name, "default");
     }
 
     #[test]
