@@ -356,10 +356,11 @@ pub(crate) fn facts(
 }
 
 fn server_label(proto: &str, s: &[Directive], ports: &[Option<u16>]) -> String {
-    let ports: Vec<String> = ports
+    let mut ports: Vec<String> = ports
         .iter()
         .map(|p| p.map_or("?".into(), |p| format!(":{p}")))
         .collect();
+    ports.dedup();
     let name = last(s, "server_name")
         .map(|d| d.args.join(" "))
         .filter(|n| !n.is_empty() && n != "_");
