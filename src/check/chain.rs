@@ -466,6 +466,30 @@ fn proxied_rules(facts: &Facts, link: &Link, found: &mut Vec<Found>, sender: &st
 
 /// Rules about Services and ingress settings as a whole.
 fn rules(facts: &Facts, links: &[Link], found: &mut Vec<Found>) {
+    // ssl-passthrough with use-proxy-protocol: the controller's TCP proxy
+    // takes :443 and the header is required on :80 too (ingress-nginx
+    // #10181, #11365).
+    if let Some(at) = &facts.ssl_passthrough {
+        for ing in &facts.ingresses {
+            let hop = &facts.hops[ing.hop];
+            if hop
+                .listeners
+                .iter()
+                .any(|l| l.expects == Expects::Header && l.port == Some(80))
+            {
+                found.push(Found {
+                    finding: Finding::PartialProxy,
+                    at: at.clone(),
+                    hop: hop.name.clone(),
+                    message: format!(
+                        "--enable-ssl-passthrough with use-proxy-protocol ({}): a TCP proxy in the controller takes :443 while nginx requires the header on :80 as well; HTTP breaks where :80 gets no header, and TLS passthrough has broken with a v2 header (ingress-nginx #11365, #10181)",
+                        hop.listeners[0].at
+                    ),
+                    fix: Some(fixes::get("ingress-nginx-ssl-passthrough-proxy")),
+                });
+            }
+        }
+    }
     for s in &facts.services {
         let Some(hop) = s.hop else { continue };
         let name = &facts.hops[hop].name;

@@ -112,7 +112,24 @@ fn object(file: &str, doc: &Node, out: &mut Facts) {
         }
         Some("ConfigMap") => configmap(file, doc, out),
         Some("Service") => service(file, doc, out),
+        Some("Deployment" | "DaemonSet") => workload(file, doc, out),
         _ => {}
+    }
+}
+
+/// The controller's flags: `--enable-ssl-passthrough`.
+fn workload(file: &str, doc: &Node, out: &mut Facts) {
+    let containers = doc
+        .path(&["spec", "template", "spec", "containers"])
+        .map(Node::items)
+        .unwrap_or(&[]);
+    for c in containers {
+        for a in c.get("args").map(Node::items).unwrap_or(&[]) {
+            let flag = a.str().unwrap_or("");
+            if flag == "--enable-ssl-passthrough" || flag == "--enable-ssl-passthrough=true" {
+                out.ssl_passthrough = Some(Loc::new(file, a.line));
+            }
+        }
     }
 }
 
@@ -484,6 +501,12 @@ fn helm(file: &str, doc: &Node, out: &mut Facts) {
         at,
         out,
     );
+    if let Some(line) = controller
+        .get("extraArgs")
+        .and_then(|e| e.key_line("enable-ssl-passthrough"))
+    {
+        out.ssl_passthrough = Some(Loc::new(file, line));
+    }
     tcp_services(file, doc.get("tcp"), out);
     let tcp_ports: Vec<(u16, Option<u16>, Option<u16>)> = doc
         .get("tcp")

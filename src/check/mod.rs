@@ -328,6 +328,8 @@ pub(crate) struct Facts {
     /// ingress-nginx TCP services (the tcp-services ConfigMap, the chart's
     /// `tcp:` values).
     pub tcp_services: Vec<k8s::TcpService>,
+    /// Where the controller is started with `--enable-ssl-passthrough`.
+    pub ssl_passthrough: Option<Loc>,
 }
 
 /// Parse every input (nginx includes resolved by `include`) and judge the

@@ -78,6 +78,16 @@ pub static FIXES: &[Fix] = &[
         change: "data:\n  \"9000\": \"default/app:9000:PROXY\"     # decode: read the header from the LB\n  # \"9000\": \"default/app:9000:PROXY:PROXY\" also sends (encodes) one to the app\n# use-proxy-protocol applies to the HTTP ports only",
         doc: "https://kubernetes.github.io/ingress-nginx/user-guide/exposing-tcp-udp-services/",
     },
+    // checked: ingress-nginx TLS user guide (ssl-passthrough: a TCP proxy
+    // takes port 443) and issues #10181, #11365 (PROXY with passthrough).
+    Fix {
+        id: "ingress-nginx-ssl-passthrough-proxy",
+        title: "With ssl-passthrough, send PROXY on every port and test the passthrough hosts",
+        side: Side::Platform,
+        applies_to: "ingress-nginx started with --enable-ssl-passthrough and use-proxy-protocol \"true\"",
+        change: "# use-proxy-protocol applies to :80 and to the passthrough proxy on :443 alike:\n# the load balancer must send a header on both ports, then confirm each path:\nppctl send -1 LB:80 --src 203.0.113.7:5000     # HTTP through the LB\nppctl probe PASSTHROUGH-HOST:443 --tls          # what the passthrough path takes",
+        doc: "https://kubernetes.github.io/ingress-nginx/user-guide/tls/#ssl-passthrough",
+    },
     // checked: ingress-nginx ConfigMap docs and controller source (ProxyRealIPCIDR).
     Fix {
         id: "ingress-nginx-real-ip-cidr",
