@@ -417,6 +417,16 @@ fn load_balancer(file: &str, s: LbService<'_>, out: &mut Facts) {
             .map_or(row.sends, |(_, h)| *h);
         sends_at = at;
     }
+    if sends != Header::None {
+        out.assumed.push(Assumption {
+            at: sends_at.clone(),
+            hop: hop_name.clone(),
+            text: format!(
+                "sends a {} because its annotation says so: confirm what arrives with `ppctl listen` behind it, or `ppctl probe` on the ingress",
+                sends.name()
+            ),
+        });
+    }
     let ports = if s.ports.is_empty() {
         vec![(80, None, Some(80)), (443, None, Some(443))]
     } else {
