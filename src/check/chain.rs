@@ -399,16 +399,12 @@ fn judge_link(facts: &Facts, link: &mut Link, found: &mut Vec<Found>) {
         ),
         _ => return,
     };
-    let at = match f {
-        Finding::MissingHeader | Finding::StackedHeader => {
-            up.map_or(lis.at.clone(), |u| u.at.clone())
-        }
+    // Where the change is made: the sender for a stacked header, the
+    // trust list for an untrusted source, else the receiver.
+    let at = match (f, &lis.trust) {
+        (Finding::StackedHeader, _) => up.map_or(lis.at.clone(), |u| u.at.clone()),
+        (Finding::UntrustedSource, Trust::List(_, list_at)) => list_at.clone(),
         _ => lis.at.clone(),
-    };
-    let at = if f == Finding::MissingHeader {
-        lis.at.clone()
-    } else {
-        at
     };
     found.push(Found {
         finding: f,
