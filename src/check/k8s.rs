@@ -386,6 +386,8 @@ fn load_balancer(file: &str, s: LbService<'_>, out: &mut Facts) {
     let hop_name = format!("{}, {}", lb.name(), s.name);
     let mut sends = Header::None;
     let mut sends_at = s.at.clone();
+    // `None`: every port; else only these Service ports send.
+    let mut only: Option<Vec<u16>> = None;
     for row in PROXY_ANNOTATIONS {
         let Some(node) = s.annotations.and_then(|a| a.get(row.key)) else {
             continue;
@@ -415,6 +417,10 @@ fn load_balancer(file: &str, s: LbService<'_>, out: &mut Facts) {
             .iter()
             .find(|(l, _)| *l == lb)
             .map_or(row.sends, |(_, h)| *h);
+        if row.port_list {
+            let listed: Option<Vec<u16>> = v.split(',').map(|p| p.trim().parse().ok()).collect();
+            only = listed;
+        }
         sends_at = at;
     }
     if sends != Header::None {
@@ -450,7 +456,10 @@ fn load_balancer(file: &str, s: LbService<'_>, out: &mut Facts) {
         .map(|(port, _, target)| Upstream {
             host: None,
             port: *target,
-            sends,
+            sends: match &only {
+                Some(list) if !list.contains(port) => Header::None,
+                _ => sends,
+            },
             source: None,
             from_port: Some(*port),
             fix: platforms::enable_fix(lb),
