@@ -16,6 +16,9 @@ _ppctl() {
             ",$1")
                 cmd="ppctl"
                 ;;
+            ppctl,check)
+                cmd="ppctl__subcmd__check"
+                ;;
             ppctl,completions)
                 cmd="ppctl__subcmd__completions"
                 ;;
@@ -45,6 +48,9 @@ _ppctl() {
                 ;;
             ppctl,send)
                 cmd="ppctl__subcmd__send"
+                ;;
+            ppctl__subcmd__help,check)
+                cmd="ppctl__subcmd__help__subcmd__check"
                 ;;
             ppctl__subcmd__help,completions)
                 cmd="ppctl__subcmd__help__subcmd__completions"
@@ -83,12 +89,34 @@ _ppctl() {
 
     case "${cmd}" in
         ppctl)
-            opts="-h -V --color --help --version inspect explain probe listen repro send pcap completions man help"
+            opts="-h -V --color --help --version inspect explain probe listen repro send pcap check completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ppctl__subcmd__check)
+            opts="-h --kind --json --color --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --kind)
+                    COMPREPLY=($(compgen -W "nginx haproxy kubernetes helm" -- "${cur}"))
+                    return 0
+                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -145,8 +173,22 @@ _ppctl() {
             return 0
             ;;
         ppctl__subcmd__help)
-            opts="inspect explain probe listen repro send pcap completions man help"
+            opts="inspect explain probe listen repro send pcap check completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ppctl__subcmd__help__subcmd__check)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -424,7 +466,7 @@ _ppctl() {
             fi
             case "${prev}" in
                 --verdict)
-                    COMPREPLY=($(compgen -W "proxied plain health-check unexpected-header missing-header invalid-header header-rejected stacked-header failed-health-check spoofable untrusted-source header-too-large header-timeout no-reply http-error no-receiver unreachable no-datagram client-closed interrupted incomplete inconclusive" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "proxied plain health-check unexpected-header missing-header invalid-header header-rejected stacked-header failed-health-check spoofable untrusted-source header-too-large header-timeout no-reply http-error no-receiver unreachable no-datagram client-closed interrupted incomplete inconclusive real-ip-lost ignored-setting partial-proxy hairpin" -- "${cur}"))
                     return 0
                     ;;
                 --client)

@@ -3,6 +3,7 @@
 //! The library holds all logic; the `ppctl` binary only parses arguments and
 //! calls [`cmd::run`]. The [`codec`] is pure (no I/O, no printing).
 
+pub(crate) mod check;
 pub mod cli;
 pub mod cmd;
 pub use ppctl_codec as codec;

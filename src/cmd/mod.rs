@@ -1,6 +1,7 @@
 //! Subcommands. Each returns an [`ExitCode`] or an [`Error`]; `run` prints
 //! errors once, on stderr, and maps them to exit code 2.
 
+pub mod check;
 pub mod explain;
 pub mod generate;
 pub mod inspect;
@@ -20,6 +21,7 @@ use crate::report::Style;
 pub fn run(cli: Cli) -> ExitCode {
     let style = Style::new(cli.color);
     let result = match cli.command {
+        Command::Check(args) => check::run(&args, style),
         Command::Inspect(args) => inspect::run(&args, style),
         Command::Explain(args) => explain::run(&args, style),
         Command::Probe(args) => probe::run(&args, style),

@@ -69,11 +69,15 @@ pub(crate) enum Finding {
     Interrupted,
     Incomplete,
     Inconclusive,
+    RealIpLost,
+    IgnoredSetting,
+    PartialProxy,
+    Hairpin,
 }
 
 impl Finding {
     /// Every finding, in docs/verdicts.md order.
-    pub(crate) const ALL: [Finding; 22] = [
+    pub(crate) const ALL: [Finding; 26] = [
         Finding::Proxied,
         Finding::Plain,
         Finding::HealthCheck,
@@ -96,6 +100,10 @@ impl Finding {
         Finding::Interrupted,
         Finding::Incomplete,
         Finding::Inconclusive,
+        Finding::RealIpLost,
+        Finding::IgnoredSetting,
+        Finding::PartialProxy,
+        Finding::Hairpin,
     ];
 
     fn info(self) -> &'static FindingInfo {

@@ -65,7 +65,7 @@ pub(crate) static FINDINGS: &[FindingInfo] = &[
             "haproxy-accept-proxy",
             "disable-at-sender",
         ],
-        reported_by: &["send", "listen", "probe", "repro", "pcap", "explain"],
+        reported_by: &["send", "listen", "probe", "repro", "pcap", "explain", "check"],
     },
     FindingInfo {
         name: "missing-header",
@@ -74,7 +74,7 @@ pub(crate) static FINDINGS: &[FindingInfo] = &[
         short: "no header where one is required",
         meaning: "the receiver requires a PROXY header but the client sent none (a client that bypasses the load balancer, a health check, hairpin traffic, a load balancer whose option is off): nginx logs `broken header` and closes",
         fixes: &["enable-at-sender", "route-through-lb", "client-send-header", "hairpin-ip-mode-proxy"],
-        reported_by: &["send", "listen", "probe", "repro", "pcap", "explain"],
+        reported_by: &["send", "listen", "probe", "repro", "pcap", "explain", "check"],
     },
     FindingInfo {
         name: "invalid-header",
@@ -101,7 +101,7 @@ pub(crate) static FINDINGS: &[FindingInfo] = &[
         short: "two headers in one stream",
         meaning: "two PROXY headers arrived back to back: two hops both add one (an AWS NLB forwards a header already in the stream), so the receiver takes the first and reads the second as data",
         fixes: &["single-header-hop"],
-        reported_by: &["send", "listen", "pcap", "explain"],
+        reported_by: &["send", "listen", "pcap", "explain", "check"],
     },
     FindingInfo {
         name: "failed-health-check",
@@ -119,7 +119,7 @@ pub(crate) static FINDINGS: &[FindingInfo] = &[
         short: "a header taken from anyone",
         meaning: "it works, but the receiver takes a header when there is one and serves clients without one: any client that reaches it directly can forge its address (the spec says a receiver must not guess)",
         fixes: &["require-header-and-allowlist", "ingress-nginx-real-ip-cidr"],
-        reported_by: &["listen", "probe", "repro"],
+        reported_by: &["listen", "probe", "repro", "check"],
     },
     FindingInfo {
         name: "untrusted-source",
@@ -128,7 +128,7 @@ pub(crate) static FINDINGS: &[FindingInfo] = &[
         short: "a header from outside the trust list",
         meaning: "a valid header came from a peer outside the trusted ranges, so its address was ignored (or the connection refused): the backend sees the load balancer's address, not the client's",
         fixes: &["ingress-nginx-real-ip-cidr", "traefik-trusted-ips", "haproxy-expect-proxy-allowlist"],
-        reported_by: &["listen", "explain"],
+        reported_by: &["listen", "explain", "check"],
     },
     FindingInfo {
         name: "header-too-large",
@@ -228,5 +228,43 @@ pub(crate) static FINDINGS: &[FindingInfo] = &[
         meaning: "the endpoint took the connection but answered nothing the probe could read, with or without a header (try --tls or --banner)",
         fixes: &[],
         reported_by: &["probe"],
+    },
+    // Configuration findings: `check` reads them from the configuration of
+    // every hop, before the rollout.
+    FindingInfo {
+        name: "real-ip-lost",
+        code: "PP-REALIP",
+        severity: Problem,
+        short: "the client address is lost on the way",
+        meaning: "the connection gets through but the backend sees a proxy's address, not the client's: the header is read but its address not used (nginx without `real_ip_header proxy_protocol` or `set_real_ip_from`), or a load balancer without PROXY protocol with `externalTrafficPolicy: Cluster`",
+        fixes: &["nginx-listen-proxy-protocol", "external-traffic-policy-local"],
+        reported_by: &["check"],
+    },
+    FindingInfo {
+        name: "ignored-setting",
+        code: "PP-IGNORED",
+        severity: Warning,
+        short: "a setting that does nothing where it stands",
+        meaning: "a PROXY setting that this platform ignores where it is written (the in-tree AWS annotation `aws-load-balancer-proxy-protocol` on an NLB): the configuration says PROXY, the wire will not",
+        fixes: &["aws-nlb-proxy-protocol-v2"],
+        reported_by: &["check"],
+    },
+    FindingInfo {
+        name: "partial-proxy",
+        code: "PP-PARTIAL",
+        severity: Problem,
+        short: "PROXY on one port and not its sibling",
+        meaning: "PROXY protocol on one port or listener and not its sibling (80 vs 443), or nginx servers sharing an address:port that disagree on `proxy_protocol` (nginx applies it to all of them): some clients break",
+        fixes: &["nginx-listen-options-agree", "nginx-listen-proxy-protocol"],
+        reported_by: &["check"],
+    },
+    FindingInfo {
+        name: "hairpin",
+        code: "PP-HAIRPIN",
+        severity: Warning,
+        short: "in-cluster clients skip the load balancer",
+        meaning: "in-cluster clients that connect to the load balancer's IP are short-circuited by kube-proxy and reach the ingress without the PROXY header it requires (`broken header` for them only)",
+        fixes: &["hairpin-ip-mode-proxy", "route-through-lb"],
+        reported_by: &["check"],
     },
 ];

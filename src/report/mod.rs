@@ -3,6 +3,8 @@
 //! modules format it. Results go to stdout, diagnostics to stderr.
 
 pub(crate) mod explain;
+pub(crate) mod check;
+#[allow(dead_code)]
 pub(crate) mod finding;
 pub mod hexdump;
 pub mod inspect;
