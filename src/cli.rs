@@ -49,6 +49,8 @@ pub enum Command {
     Send(Box<crate::cmd::send::SendArgs>),
     /// Find every PROXY header in a capture, pair it with the server's answer, and give a verdict per flow.
     Pcap(crate::cmd::pcap::PcapArgs),
+    /// Relay TCP to an upstream, adding, translating or stripping the PROXY header, and show each connection.
+    Relay(Box<crate::cmd::relay::RelayArgs>),
     /// Print shell completions to stdout.
     Completions(crate::cmd::generate::CompletionsArgs),
     /// Write the man pages: the top page to stdout, or every page into --dir.

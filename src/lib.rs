@@ -14,6 +14,7 @@ pub mod listen;
 pub mod net;
 pub mod pcap;
 pub mod receivers;
+pub mod relay;
 pub mod report;
 pub mod repro;
 pub mod samples;

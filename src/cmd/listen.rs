@@ -57,13 +57,13 @@ impl fmt::Display for Wait {
     }
 }
 
-fn wait(s: &str) -> std::result::Result<Wait, String> {
+pub(crate) fn wait(s: &str) -> std::result::Result<Wait, String> {
     parse_duration(s).map(Wait)
 }
 
 /// A timeout that must leave a client some time: 0 would time out every
 /// connection at once (issue 11).
-fn timeout(s: &str) -> std::result::Result<Wait, String> {
+pub(crate) fn timeout(s: &str) -> std::result::Result<Wait, String> {
     let w = wait(s)?;
     if w.0.is_zero() {
         return Err(format!(
@@ -134,7 +134,7 @@ pub struct ListenArgs {
     pub json: bool,
 }
 
-fn parse_cidr(s: &str) -> std::result::Result<IpNet, String> {
+pub(crate) fn parse_cidr(s: &str) -> std::result::Result<IpNet, String> {
     s.parse::<IpNet>()
         .or_else(|_| s.parse::<IpAddr>().map(IpNet::from))
         .map_err(|_| format!("'{s}' is not a CIDR or IP (e.g. 10.0.0.0/8, 192.0.2.1, ::1)"))
@@ -199,23 +199,38 @@ async fn serve(args: &ListenArgs, style: Style) -> Result<ExitCode> {
     Ok(ExitCode::check(summary.all_matched()))
 }
 
-/// The writer thread: one line (or block) per record. Lines are buffered
-/// while more records are queued and flushed as soon as the queue is empty
-/// (and at the end), so output keeps up with the connections without one
-/// write(2) per line, and nothing is left unflushed when the server stops.
-fn write_records(mut rx: mpsc::Receiver<ConnRecord>, json: bool, style: Style) -> Result<()> {
+/// The writer thread: one line (or block) per record.
+fn write_records(rx: mpsc::Receiver<ConnRecord>, json: bool, style: Style) -> Result<()> {
+    write_lines(rx, |rec| {
+        Some(if json {
+            view::line(&view::connection_json(rec))
+        } else {
+            view::connection_human(rec, style)
+        })
+    })
+}
+
+/// A writer thread's loop (listen's and relay's): the text `render` makes
+/// of each item (nothing for `None`). Lines are buffered while more items
+/// are queued and flushed as soon as the queue is empty (and at the end),
+/// so output keeps up without one write(2) per line, and nothing is left
+/// unflushed when the server stops.
+pub(crate) fn write_lines<T>(
+    mut rx: mpsc::Receiver<T>,
+    render: impl Fn(&T) -> Option<String>,
+) -> Result<()> {
     let stdout = io::stdout();
     let mut out = BufWriter::with_capacity(64 * 1024, stdout.lock());
     let mut result: io::Result<()> = Ok(());
     loop {
-        let rec = match rx.try_recv() {
-            Ok(rec) => rec,
+        let item = match rx.try_recv() {
+            Ok(item) => item,
             Err(TryRecvError::Empty) => {
                 if result.is_ok() {
                     result = out.flush();
                 }
                 match rx.blocking_recv() {
-                    Some(rec) => rec,
+                    Some(item) => item,
                     None => break,
                 }
             }
@@ -223,12 +238,9 @@ fn write_records(mut rx: mpsc::Receiver<ConnRecord>, json: bool, style: Style) -
         };
         // After a write error, keep draining so senders never block.
         if result.is_ok() {
-            let text = if json {
-                view::line(&view::connection_json(&rec))
-            } else {
-                view::connection_human(&rec, style)
-            };
-            result = out.write_all(text.as_bytes());
+            if let Some(text) = render(&item) {
+                result = out.write_all(text.as_bytes());
+            }
         }
     }
     if result.is_ok() {
@@ -238,7 +250,7 @@ fn write_records(mut rx: mpsc::Receiver<ConnRecord>, json: bool, style: Style) -
 }
 
 /// SIGINT or SIGTERM.
-async fn stop_signal() {
+pub(crate) async fn stop_signal() {
     let term = async {
         match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
             Ok(mut s) => {

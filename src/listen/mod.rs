@@ -206,7 +206,7 @@ pub fn canonical(a: SocketAddr) -> SocketAddr {
 
 /// Resolves once the flag is set (or its sender is gone). The guard
 /// `wait_for` returns is dropped here, so callers' futures stay `Send`.
-async fn signalled(flag: &mut watch::Receiver<bool>) {
+pub(crate) async fn signalled(flag: &mut watch::Receiver<bool>) {
     let _ = flag.wait_for(|set| *set).await;
 }
 

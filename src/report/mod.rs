@@ -17,4 +17,5 @@ pub(crate) mod table;
 mod verdicts;
 
 pub use style::{ColorChoice, Style};
+pub(crate) mod relay;
 pub(crate) mod send;
