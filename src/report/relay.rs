@@ -156,15 +156,21 @@ pub(crate) fn connection_human(rec: &Record, style: Style) -> String {
     let upstream = rec
         .upstream
         .map_or_else(|| "-".to_string(), |u| EndpointJson::inet(u).to_string());
-    let mut out = format!(
-        "{} {} -> {} {}",
-        style.dim(&time),
-        EndpointJson::inet(rec.client),
-        upstream,
-        named(rec.finding, style)
-    );
-    if let Some(p) = rec.pairing {
-        let _ = write!(out, " {}", named(p, style));
+    let client = EndpointJson::inet(rec.client).to_string();
+    let mut out = format!("{} {client} -> {upstream}", style.dim(&time));
+    // The finding goes on the same line when it fits, else under it.
+    let mut findings = vec![rec.finding];
+    findings.extend(rec.pairing);
+    let plain = |f: &Finding| f.name().len() + f.code().len() + 3;
+    let len = time.len() + client.len() + upstream.len() + 5;
+    let extra: usize = findings.iter().map(plain).sum::<usize>() + 1;
+    out.push_str(if len + extra > usize::from(style.width) {
+        "\n   "
+    } else {
+        ""
+    });
+    for f in findings {
+        let _ = write!(out, " {}", named(f, style));
     }
     out.push('\n');
     let mut parts = Vec::new();

@@ -1,0 +1,363 @@
+//! `ppctl relay` end to end: the binary on 127.0.0.1:0 between real peers
+//! (curl, nginx, HAProxy, ppctl send/listen) and in-test servers. Every
+//! wait is bounded.
+
+mod common;
+mod listen_support;
+
+use std::io::{Read, Write};
+use std::net::{Ipv4Addr, Shutdown, TcpListener, TcpStream};
+use std::process::Command;
+use std::thread;
+
+use common::peers::{self, Haproxy, Nginx, Peer};
+use common::{free_port, ppctl};
+use listen_support::{read_all, Listen, BOUND};
+use ring::digest::{Context, SHA256};
+use serde_json::Value;
+
+/// `ppctl relay 127.0.0.1:0 --to 127.0.0.1:UPSTREAM <args>`.
+fn relay(upstream: u16, args: &[&str]) -> Listen {
+    let to = format!("127.0.0.1:{upstream}");
+    Listen::start_raw(&[&["relay", "127.0.0.1:0", "--to", &to], args].concat())
+}
+
+/// Wait for the relay to exit; its exit code and JSON lines.
+fn finish(r: Listen) -> (i32, Vec<Value>, Value) {
+    let (status, lines) = r.finish();
+    let (records, summary) = Listen::split(&lines);
+    (status.code().unwrap_or(-1), records, summary)
+}
+
+/// curl through the relay: (body, curl's local port).
+fn curl(port: u16) -> (String, u16) {
+    let curl = peers::path(Peer::Curl).expect("curl installed");
+    let out = Command::new(curl)
+        .args(["-s", "--max-time", "10", "-w", "\n%{local_port}"])
+        .arg(format!("http://127.0.0.1:{port}/"))
+        .output()
+        .expect("run curl");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let (body, local) = text.rsplit_once('\n').unwrap_or((&text, "0"));
+    (body.to_string(), local.trim().parse().unwrap_or(0))
+}
+
+fn curl_through_relay_to_nginx(send: &str, version: u64) {
+    if !peers::require(Peer::Nginx) || !peers::require(Peer::Curl) {
+        return;
+    }
+    let port = free_port();
+    let nginx = Nginx::start("pp_http", &[("PORT", &port.to_string())]);
+    let r = relay(port, &["--send", send, "--json", "--count", "1"]);
+    let (body, curl_port) = curl(r.port);
+    assert!(
+        body.contains("proxy_protocol_addr=127.0.0.1 "),
+        "nginx saw: {body}"
+    );
+    assert!(
+        body.contains(&format!("proxy_protocol_port={curl_port} ")),
+        "nginx saw: {body} (curl's port {curl_port})"
+    );
+    let log = nginx.wait_access_log("GET / HTTP/1.1");
+    assert!(log.contains("\"GET / HTTP/1.1\" 200"), "{log}");
+    let (code, recs, summary) = finish(r);
+    assert_eq!(code, 0);
+    let rec = &recs[0];
+    assert_eq!(rec["type"], "connection");
+    assert_eq!(rec["schema"], 2);
+    assert_eq!(rec["client"]["port"], u64::from(curl_port));
+    assert_eq!(rec["sent"]["version"], version);
+    assert_eq!(rec["sent"]["source"]["port"], u64::from(curl_port));
+    assert_eq!(rec["request"], "GET / HTTP/1.1");
+    assert_eq!(rec["status"], "HTTP/1.1 200 OK");
+    assert_eq!(rec["finding"]["name"], "proxied");
+    assert_eq!(rec["finding"]["code"], "PP-OK");
+    assert_eq!(summary["findings"]["proxied"], 1);
+}
+
+#[test]
+fn curl_relay_v1_nginx_proxy_protocol_sees_curls_address() {
+    curl_through_relay_to_nginx("v1", 1);
+}
+
+#[test]
+fn curl_relay_v2_nginx_proxy_protocol_sees_curls_address() {
+    curl_through_relay_to_nginx("v2", 2);
+}
+
+#[test]
+fn curl_relay_v2_haproxy_accept_proxy_sees_curls_address_and_tlvs() {
+    if !peers::require(Peer::Haproxy) || !peers::require(Peer::Curl) {
+        return;
+    }
+    let port = free_port();
+    let _haproxy = Haproxy::start("accept_proxy", &[("PORT", &port.to_string())]);
+    let r = relay(
+        port,
+        &[
+            "--send",
+            "v2",
+            "--authority",
+            "example.test",
+            "--crc32c",
+            "--json",
+            "--count",
+            "1",
+        ],
+    );
+    let (body, curl_port) = curl(r.port);
+    assert!(
+        body.contains(&format!("src=127.0.0.1 src_port={curl_port} ")),
+        "{body}"
+    );
+    assert!(body.contains("authority=example.test"), "{body}");
+    let (code, recs, _) = finish(r);
+    assert_eq!(code, 0);
+    assert_eq!(recs[0]["finding"]["name"], "proxied");
+    assert!(recs[0]["sent"]["crc32c"].is_string(), "{}", recs[0]);
+}
+
+#[test]
+fn relay_v1_to_nginx_without_proxy_protocol_names_unexpected_header() {
+    if !peers::require(Peer::Nginx) {
+        return;
+    }
+    let port = free_port();
+    let _nginx = Nginx::start("plain_http", &[("PORT", &port.to_string())]);
+    let r = relay(port, &["--send", "v1", "--tap", "--count", "1"]);
+    assert!(
+        r.first.starts_with("listening on 127.0.0.1:"),
+        "{}",
+        r.first
+    );
+    let mut s = TcpStream::connect((Ipv4Addr::LOCALHOST, r.port)).expect("connect");
+    s.set_read_timeout(Some(BOUND)).expect("timeout");
+    s.write_all(common::HTTP_GET).expect("send");
+    let answer = read_all(&mut s);
+    assert!(
+        answer.starts_with(b"HTTP/1.1 400 Bad Request\r\n"),
+        "{}",
+        String::from_utf8_lossy(&answer)
+    );
+    // nginx half-closes after its 400 (lingering close): the client hangs up.
+    drop(s);
+    let (status, lines) = r.finish_text();
+    let text = lines.join("\n");
+    assert_eq!(status.code(), Some(1), "{text}");
+    assert!(text.contains("unexpected-header (PP-UNEXPECTED)"), "{text}");
+    assert!(text.contains("\"HTTP/1.1 400 Bad Request\""), "{text}");
+    assert!(
+        text.contains("[ingress-nginx-use-proxy-protocol]"),
+        "{text}"
+    );
+    for l in lines.iter().take_while(|l| !l.starts_with("summary:")) {
+        assert!(l.chars().count() <= 80, "over 80 columns: {l:?}");
+    }
+}
+
+#[test]
+fn an_upstream_that_refuses_is_reported_and_the_client_closed() {
+    let dead = free_port();
+    let r = relay(dead, &["--json", "--count", "1"]);
+    let mut s = TcpStream::connect((Ipv4Addr::LOCALHOST, r.port)).expect("connect");
+    s.set_read_timeout(Some(BOUND)).expect("timeout");
+    let _ = s.write_all(common::HTTP_GET);
+    assert_eq!(read_all(&mut s), b"", "a close, no fake answer");
+    let (code, recs, summary) = finish(r);
+    assert_eq!(code, 1);
+    assert_eq!(recs[0]["finding"]["name"], "no-receiver");
+    assert_eq!(recs[0]["finding"]["code"], "PP-REFUSED");
+    assert_eq!(recs[0]["ending"], "refused");
+    assert!(
+        recs[0]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("refused")),
+        "{}",
+        recs[0]
+    );
+    assert_eq!(summary["findings"]["no-receiver"], 1);
+}
+
+#[test]
+fn send_v2_relay_translates_to_v1_and_listen_gets_the_claimed_source() {
+    let listen = Listen::start(&["--proxy-protocol", "require", "--count", "1"]);
+    let r = relay(
+        listen.port,
+        &["--accept", "v2", "--send", "v1", "--json", "--count", "1"],
+    );
+    ppctl()
+        .args(["send", &format!("127.0.0.1:{}", r.port), "--v2"])
+        .args(["--src", "203.0.113.7:4444", "--dst", "198.51.100.9:443"])
+        .args(["--path", "/json", "--timeout", "10s"])
+        .timeout(BOUND)
+        .assert()
+        .success();
+    let (code, recs, _) = finish(r);
+    assert_eq!(code, 0);
+    let rec = &recs[0];
+    assert_eq!(rec["received"]["version"], 2);
+    assert_eq!(rec["claimed"]["address"], "203.0.113.7");
+    assert_eq!(rec["sent"]["version"], 1);
+    assert_eq!(rec["sent"]["source"]["address"], "203.0.113.7");
+    assert_eq!(rec["sent"]["source"]["port"], 4444);
+    assert_eq!(rec["sent"]["destination"]["address"], "198.51.100.9");
+    assert_eq!(rec["finding"]["name"], "proxied");
+    let (status, lines) = listen.finish();
+    assert_eq!(status.code(), Some(0));
+    let (lrecs, _) = Listen::split(&lines);
+    assert_eq!(lrecs[0]["header"]["version"], 1);
+    assert_eq!(lrecs[0]["client"]["address"], "203.0.113.7");
+    assert_eq!(lrecs[0]["client"]["port"], 4444);
+}
+
+#[test]
+fn accept_v1_closes_a_v2_client_as_header_rejected() {
+    let listen = Listen::start(&["--count", "1"]);
+    let r = relay(listen.port, &["--accept", "v1", "--json", "--count", "1"]);
+    ppctl()
+        .args(["send", &format!("127.0.0.1:{}", r.port), "--v2"])
+        .timeout(BOUND)
+        .assert()
+        .code(1);
+    let (code, recs, _) = finish(r);
+    assert_eq!(code, 1);
+    assert_eq!(recs[0]["finding"]["name"], "header-rejected");
+    assert_eq!(recs[0]["upstream"], Value::Null);
+}
+
+/// A deterministic stream of `len` bytes (xorshift), fed to `sink` in
+/// chunks.
+fn pattern(seed: u64, len: usize, mut sink: impl FnMut(&[u8])) {
+    let mut x = seed | 1;
+    let mut chunk = vec![0u8; 64 * 1024];
+    let mut left = len;
+    while left > 0 {
+        let n = left.min(chunk.len());
+        for b in chunk[..n].chunks_mut(8) {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let bytes = x.to_le_bytes();
+            b.copy_from_slice(&bytes[..b.len()]);
+        }
+        sink(&chunk[..n]);
+        left -= n;
+    }
+}
+
+fn digest_of(seed: u64, len: usize) -> Vec<u8> {
+    let mut c = Context::new(&SHA256);
+    pattern(seed, len, |b| c.update(b));
+    c.finish().as_ref().to_vec()
+}
+
+/// Read to EOF, hashing; returns (bytes, digest).
+fn drain(s: &mut TcpStream) -> (usize, Vec<u8>) {
+    let mut c = Context::new(&SHA256);
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut total = 0;
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => {
+                c.update(&buf[..n]);
+                total += n;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => panic!("read after {total} bytes: {e}"),
+        }
+    }
+    (total, c.finish().as_ref().to_vec())
+}
+
+/// Write the pattern, then shut down the write side (half-close).
+fn feed(s: &mut TcpStream, seed: u64, len: usize) {
+    pattern(seed, len, |b| s.write_all(b).expect("write"));
+    s.shutdown(Shutdown::Write).expect("half-close");
+}
+
+#[test]
+fn bytes_pass_exactly_both_ways_with_half_close() {
+    const LEN: usize = 32 * 1024 * 1024;
+    let upstream = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind");
+    let up_port = upstream.local_addr().expect("addr").port();
+    // The upstream: read the v1 line, then receive to EOF while sending its
+    // own 32 MiB and half-closing.
+    let server = thread::spawn(move || {
+        let (mut s, _) = upstream.accept().expect("accept");
+        s.set_read_timeout(Some(BOUND)).expect("timeout");
+        s.set_write_timeout(Some(BOUND)).expect("timeout");
+        let mut line = Vec::new();
+        let mut b = [0u8; 1];
+        while !line.ends_with(b"\r\n") {
+            s.read_exact(&mut b).expect("header byte");
+            line.push(b[0]);
+        }
+        let mut w = s.try_clone().expect("clone");
+        let writer = thread::spawn(move || feed(&mut w, 2, LEN));
+        let got = drain(&mut s);
+        writer.join().expect("upstream writer");
+        (String::from_utf8_lossy(&line).into_owned(), got)
+    });
+    let r = relay(up_port, &["--json", "--count", "1"]);
+    let mut c = TcpStream::connect((Ipv4Addr::LOCALHOST, r.port)).expect("connect");
+    c.set_read_timeout(Some(BOUND)).expect("timeout");
+    c.set_write_timeout(Some(BOUND)).expect("timeout");
+    let mut w = c.try_clone().expect("clone");
+    let writer = thread::spawn(move || feed(&mut w, 1, LEN));
+    let down = drain(&mut c);
+    writer.join().expect("client writer");
+    let (line, up) = server.join().expect("upstream");
+    assert!(
+        line.starts_with("PROXY TCP4 127.0.0.1 127.0.0.1 "),
+        "{line}"
+    );
+    assert_eq!(up.0, LEN, "upload length");
+    assert_eq!(up.1, digest_of(1, LEN), "upload SHA-256");
+    assert_eq!(down.0, LEN, "download length");
+    assert_eq!(down.1, digest_of(2, LEN), "download SHA-256");
+    let (code, recs, _) = finish(r);
+    assert_eq!(code, 0, "{}", recs[0]);
+    assert_eq!(recs[0]["bytes_up"], LEN as u64);
+    assert_eq!(recs[0]["bytes_down"], LEN as u64);
+}
+
+#[test]
+fn a_client_that_half_closes_still_gets_the_whole_answer() {
+    // The upstream answers only after the client's EOF.
+    let upstream = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind");
+    let up_port = upstream.local_addr().expect("addr").port();
+    let server = thread::spawn(move || {
+        let (mut s, _) = upstream.accept().expect("accept");
+        s.set_read_timeout(Some(BOUND)).expect("timeout");
+        let got = read_all(&mut s);
+        s.write_all(b"seen ").expect("answer");
+        s.write_all(&got).expect("answer");
+    });
+    let r = relay(up_port, &["--send", "none", "--json", "--count", "1"]);
+    let answer = listen_support::talk(r.port, b"ping", true);
+    server.join().expect("upstream");
+    assert_eq!(answer, b"seen ping");
+    let (code, recs, _) = finish(r);
+    assert_eq!(code, 0);
+    assert_eq!(recs[0]["sent"], Value::Null);
+    assert_eq!(recs[0]["finding"]["name"], "plain");
+}
+
+#[test]
+fn help_ends_with_examples_and_exit_codes() {
+    let out = ppctl()
+        .args(["relay", "--help"])
+        .output()
+        .expect("run ppctl");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let examples = text.find("Examples:").expect("examples");
+    let codes = text.find("Exit codes:").expect("exit codes");
+    assert!(examples < codes, "{text}");
+    assert!(text.contains("[default: none]"), "{text}");
+    assert!(text.contains("[default: v1]"), "{text}");
+    assert!(
+        text.contains("--crc32c"),
+        "the header flags of send: {text}"
+    );
+}
