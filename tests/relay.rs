@@ -361,3 +361,172 @@ fn help_ends_with_examples_and_exit_codes() {
         "the header flags of send: {text}"
     );
 }
+
+#[test]
+fn haproxy_send_proxy_v1_relay_translates_to_v2_and_nginx_sees_the_client() {
+    if !peers::require(Peer::Nginx) || !peers::require(Peer::Haproxy) || !peers::require(Peer::Curl)
+    {
+        return;
+    }
+    let nginx_port = free_port();
+    let _nginx = Nginx::start("pp_http", &[("PORT", &nginx_port.to_string())]);
+    let r = relay(
+        nginx_port,
+        &["--accept", "v1", "--send", "v2", "--json", "--count", "1"],
+    );
+    let lb_port = free_port();
+    let _haproxy = Haproxy::start(
+        "send_proxy_v1",
+        &[
+            ("PORT", &lb_port.to_string()),
+            ("UPSTREAM", &r.port.to_string()),
+        ],
+    );
+    let (body, curl_port) = curl(lb_port);
+    assert!(
+        body.contains(&format!(
+            "proxy_protocol_addr=127.0.0.1 proxy_protocol_port={curl_port} "
+        )),
+        "nginx saw: {body} (curl's port {curl_port})"
+    );
+    assert!(
+        body.contains(&format!("proxy_protocol_server_port={lb_port} ")),
+        "{body}"
+    );
+    let (code, recs, _) = finish(r);
+    assert_eq!(code, 0);
+    assert_eq!(recs[0]["received"]["version"], 1);
+    assert_eq!(recs[0]["claimed"]["port"], u64::from(curl_port));
+    assert_eq!(recs[0]["sent"]["version"], 2);
+    assert_eq!(recs[0]["finding"]["name"], "proxied");
+}
+
+/// An upstream that takes one connection, reads what comes for a moment,
+/// and hangs up.
+fn hang_up_upstream() -> (u16, thread::JoinHandle<()>) {
+    let l = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind");
+    let port = l.local_addr().expect("addr").port();
+    let t = thread::spawn(move || {
+        if let Ok((mut s, _)) = l.accept() {
+            let _ = s.set_read_timeout(Some(std::time::Duration::from_millis(500)));
+            let mut buf = [0u8; 4096];
+            let _ = s.read(&mut buf);
+        }
+    });
+    (port, t)
+}
+
+#[test]
+fn a_tls_client_hello_shows_its_sni() {
+    if !peers::require(Peer::Curl) {
+        return;
+    }
+    let (up, t) = hang_up_upstream();
+    let r = relay(up, &["--send", "none", "--json", "--count", "1"]);
+    let curl = peers::path(Peer::Curl).expect("curl installed");
+    let _ = Command::new(curl)
+        .args(["-s", "-k", "--max-time", "10", "--resolve"])
+        .arg(format!("example.test:{}:127.0.0.1", r.port))
+        .arg(format!("https://example.test:{}/", r.port))
+        .output()
+        .expect("run curl");
+    t.join().expect("upstream");
+    let (_, recs, _) = finish(r);
+    assert_eq!(recs[0]["sni"], "example.test", "{}", recs[0]);
+    assert_eq!(recs[0]["request"], Value::Null);
+}
+
+#[test]
+fn a_silent_client_gets_the_header_timeout() {
+    let (up, _t) = hang_up_upstream();
+    let r = relay(
+        up,
+        &[
+            "--accept",
+            "any",
+            "--header-timeout",
+            "200ms",
+            "--json",
+            "--count",
+            "1",
+        ],
+    );
+    let mut s = TcpStream::connect((Ipv4Addr::LOCALHOST, r.port)).expect("connect");
+    s.set_read_timeout(Some(BOUND)).expect("timeout");
+    assert_eq!(read_all(&mut s), b"");
+    let (code, recs, _) = finish(r);
+    assert_eq!(code, 1);
+    assert_eq!(recs[0]["finding"]["name"], "header-timeout");
+    assert_eq!(recs[0]["upstream"], Value::Null, "never went upstream");
+}
+
+#[test]
+fn an_upstream_that_never_answers_hits_the_idle_timeout() {
+    let l = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind");
+    let up = l.local_addr().expect("addr").port();
+    let held = thread::spawn(move || {
+        let (mut s, _) = l.accept().expect("accept");
+        s.set_read_timeout(Some(BOUND)).expect("timeout");
+        // Hold the connection, read everything, answer nothing.
+        read_all(&mut s)
+    });
+    let r = relay(up, &["--idle-timeout", "300ms", "--json", "--count", "1"]);
+    let answer = listen_support::talk(r.port, common::HTTP_GET, false);
+    assert_eq!(answer, b"", "closed without an answer");
+    let got = held.join().expect("upstream");
+    assert!(got.starts_with(b"PROXY TCP4 127.0.0.1 127.0.0.1 "));
+    let (code, recs, _) = finish(r);
+    assert_eq!(code, 1);
+    assert_eq!(recs[0]["ending"], "timed-out");
+    assert_eq!(recs[0]["finding"]["name"], "no-reply");
+}
+
+#[test]
+fn a_client_that_never_reads_slows_the_upstream_down() {
+    const TOTAL: usize = 256 * 1024 * 1024;
+    let l = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind");
+    let up = l.local_addr().expect("addr").port();
+    let writer = thread::spawn(move || {
+        let (mut s, _) = l.accept().expect("accept");
+        s.set_write_timeout(Some(std::time::Duration::from_secs(1)))
+            .expect("timeout");
+        let chunk = vec![7u8; 1024 * 1024];
+        let mut written = 0;
+        while written < TOTAL {
+            match s.write(&chunk) {
+                Ok(n) => written += n,
+                Err(_) => break,
+            }
+        }
+        written
+    });
+    let r = relay(up, &["--send", "none", "--json", "--count", "1"]);
+    let c = TcpStream::connect((Ipv4Addr::LOCALHOST, r.port)).expect("connect");
+    let written = writer.join().expect("upstream");
+    assert!(
+        written < TOTAL / 4,
+        "the upstream wrote {written} bytes to a client that reads nothing"
+    );
+    drop(c);
+    let (_, recs, _) = finish(r);
+    let through = recs[0]["bytes_down"].as_u64().unwrap_or(u64::MAX);
+    assert!(through <= written as u64, "{}", recs[0]);
+}
+
+#[test]
+fn sigterm_drains_and_prints_the_summary() {
+    let listen = Listen::start(&[]);
+    let r = relay(listen.port, &["--tap"]);
+    let answer = listen_support::talk(r.port, listen_support::GET, false);
+    assert!(answer.starts_with(b"HTTP/1.1 200 OK\r\n"));
+    r.term();
+    let (status, lines) = r.finish_text();
+    let text = lines.join("\n");
+    assert_eq!(status.code(), Some(0), "{text}");
+    assert!(text.contains("proxied (PP-OK)"), "{text}");
+    assert!(
+        text.contains("summary: 1 connection(s): 1 proxied;"),
+        "{text}"
+    );
+    listen.term();
+}
