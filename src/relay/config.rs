@@ -228,3 +228,79 @@ impl Config {
         plan.build(client, local).map(Some)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec::{decode, Decoded};
+
+    fn sa(s: &str) -> SocketAddr {
+        s.parse().unwrap_or_else(|_| unreachable!())
+    }
+
+    fn facts(version: u8, local: bool) -> HeaderFacts {
+        HeaderFacts {
+            version,
+            local,
+            source: (!local).then(|| sa("203.0.113.7:4444")),
+            destination: (!local).then(|| sa("198.51.100.9:443")),
+        }
+    }
+
+    #[test]
+    fn the_claimed_ends_replace_the_socket_s() {
+        let mut cfg = Config::new(vec![sa("127.0.0.1:1")]);
+        let (client, local) = (sa("127.0.0.1:5000"), sa("127.0.0.1:8080"));
+        let plain = cfg.header_for(None, client, local).unwrap_or_default();
+        assert_eq!(
+            plain.as_deref(),
+            Some(&b"PROXY TCP4 127.0.0.1 127.0.0.1 5000 8080\r\n"[..])
+        );
+        let v2 = facts(2, false);
+        let v1 = cfg.header_for(Some(&v2), client, local).unwrap_or_default();
+        assert_eq!(
+            v1.as_deref(),
+            Some(&b"PROXY TCP4 203.0.113.7 198.51.100.9 4444 443\r\n"[..])
+        );
+        cfg.send = SendMode::Same;
+        let same = cfg.header_for(Some(&v2), client, local).unwrap_or_default();
+        match same.as_deref().map(decode) {
+            Some(Decoded::Complete(h)) => {
+                assert_eq!(h.version, Version::V2);
+                assert_eq!(h.source(), Some(sa("203.0.113.7:4444")));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(cfg.header_for(None, client, local).ok(), Some(None));
+        cfg.send = SendMode::None;
+        assert_eq!(cfg.header_for(Some(&v2), client, local).ok(), Some(None));
+    }
+
+    #[test]
+    fn a_health_check_stays_one() {
+        let mut cfg = Config::new(vec![sa("127.0.0.1:1")]);
+        let (client, local) = (sa("127.0.0.1:5000"), sa("127.0.0.1:8080"));
+        let local_hdr = facts(2, true);
+        let v1 = cfg
+            .header_for(Some(&local_hdr), client, local)
+            .unwrap_or_default();
+        assert_eq!(v1.as_deref(), Some(&b"PROXY UNKNOWN\r\n"[..]));
+        cfg.send = SendMode::V2;
+        let v2 = cfg
+            .header_for(Some(&local_hdr), client, local)
+            .unwrap_or_default();
+        match v2.as_deref().map(decode) {
+            Some(Decoded::Complete(h)) => assert_eq!(h.command, Command::Local),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn accept_modes_take_their_versions() {
+        assert!(Accept::V1.takes(1) && !Accept::V1.takes(2));
+        assert!(Accept::V2.takes(2) && !Accept::V2.takes(1));
+        assert!(Accept::Any.takes(1) && Accept::Auto.takes(2));
+        assert_eq!(Accept::Auto.expects(), Expects::Optional);
+        assert_eq!(Accept::None.expects(), Expects::Nothing);
+    }
+}

@@ -278,3 +278,115 @@ pub(crate) fn summary_human(s: &Summary, style: Style) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::judge::Arrived;
+
+    fn sa(s: &str) -> SocketAddr {
+        s.parse().unwrap_or_else(|_| unreachable!())
+    }
+
+    /// A relay that sent v1 to an nginx without proxy_protocol.
+    fn unexpected() -> Record {
+        let mut rec = Record::new(
+            3,
+            sa("[2001:db8::1234:5678]:54321"),
+            sa("[2001:db8::1]:8080"),
+            Accept::None,
+            SendMode::V1,
+        );
+        rec.arrived = Arrived::NoHeader;
+        rec.upstream = Some(sa("[2001:db8::2]:30080"));
+        rec.sent = Some(HeaderSeen::new(
+            b"PROXY TCP6 2001:db8::1234:5678 2001:db8::1 54321 8080\r\n",
+            false,
+        ));
+        rec.first_up = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n".to_vec();
+        rec.first_down = b"HTTP/1.1 400 Bad Request\r\nServer: nginx\r\n\r\n".to_vec();
+        rec.ending = Some(Ending::ServerClosed);
+        rec.judge(true);
+        rec
+    }
+
+    #[test]
+    fn an_upstream_400_is_unexpected_header_in_json() {
+        let v = connection_json(&unexpected());
+        assert_eq!(v["type"], "connection");
+        assert_eq!(v["schema"], 2);
+        assert_eq!(v["finding"]["name"], "unexpected-header");
+        assert_eq!(v["finding"]["code"], "PP-UNEXPECTED");
+        assert_eq!(v["arrival"]["name"], "plain");
+        assert_eq!(v["fixes"][0]["id"], "ingress-nginx-use-proxy-protocol");
+        assert_eq!(v["sent"]["version"], 1);
+        assert_eq!(v["request"], "GET / HTTP/1.1");
+        assert_eq!(v["status"], "HTTP/1.1 400 Bad Request");
+        assert_eq!(v["ending"], "upstream-closed");
+        assert_eq!(v["pairing"], Value::Null);
+    }
+
+    #[test]
+    fn the_tap_line_fits_80_columns_even_with_ipv6() {
+        let text = connection_human(&unexpected(), Style::plain());
+        for l in text.lines() {
+            assert!(l.chars().count() <= 80, "{l:?}");
+        }
+        assert!(text.contains("unexpected-header (PP-UNEXPECTED)"), "{text}");
+        assert!(
+            text.contains("[ingress-nginx-use-proxy-protocol]"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn summary_counts_findings_and_explains_problems() {
+        let mut s = Summary::default();
+        s.add(&unexpected());
+        let j = summary_json(&s);
+        assert_eq!(j["type"], "summary");
+        assert_eq!(j["findings"]["unexpected-header"], 1);
+        let text = summary_human(&s, Style::plain());
+        assert!(
+            text.starts_with("summary: 1 connection(s): 1 unexpected-header;"),
+            "{text}"
+        );
+        assert!(text.contains("docs/verdicts.md"), "{text}");
+    }
+
+    #[test]
+    fn listening_line_has_the_envelope() {
+        let v = listening_json(
+            &[sa("127.0.0.1:1")],
+            &[sa("127.0.0.1:2")],
+            Accept::Any,
+            SendMode::Same,
+        );
+        let keys: Vec<&String> = v
+            .as_object()
+            .map(|o| o.keys().collect())
+            .unwrap_or_default();
+        assert_eq!(
+            keys,
+            [
+                "type",
+                "schema",
+                "transport",
+                "addresses",
+                "upstream",
+                "accept",
+                "send"
+            ]
+        );
+        let human = listening_human(
+            &[sa("127.0.0.1:1")],
+            &[sa("127.0.0.1:2")],
+            Accept::Any,
+            SendMode::Same,
+        );
+        assert_eq!(
+            human,
+            "listening on 127.0.0.1:1 (tcp, relay to 127.0.0.1:2, accept any, send same)\n"
+        );
+    }
+}
