@@ -530,3 +530,34 @@ fn sigterm_drains_and_prints_the_summary() {
     );
     listen.term();
 }
+
+#[test]
+fn an_upstream_that_resets_is_reported_and_the_client_closed() {
+    let l = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind");
+    let up = l.local_addr().expect("addr").port();
+    let t = thread::spawn(move || {
+        let (mut s, _) = l.accept().expect("accept");
+        s.set_read_timeout(Some(BOUND)).expect("timeout");
+        let mut buf = [0u8; 256];
+        let _ = s.read(&mut buf);
+        // SO_LINGER 0: the close is a reset.
+        socket2::SockRef::from(&s)
+            .set_linger(Some(std::time::Duration::ZERO))
+            .expect("linger");
+    });
+    let r = relay(up, &["--json", "--count", "1"]);
+    let answer = listen_support::talk(r.port, common::HTTP_GET, false);
+    t.join().expect("upstream");
+    assert_eq!(answer, b"", "a close, no made-up answer");
+    let (code, recs, _) = finish(r);
+    assert_eq!(code, 1);
+    assert_eq!(recs[0]["ending"], "upstream-reset", "{}", recs[0]);
+    assert_eq!(recs[0]["finding"]["name"], "header-rejected");
+    assert!(
+        recs[0]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("reset")),
+        "{}",
+        recs[0]
+    );
+}
