@@ -561,3 +561,40 @@ fn an_upstream_that_resets_is_reported_and_the_client_closed() {
         recs[0]
     );
 }
+
+#[test]
+fn idle_clients_are_all_reported_after_the_drain() {
+    const CLIENTS: usize = 200;
+    let l = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind");
+    let up = l.local_addr().expect("addr").port();
+    // Takes every connection and holds it, silent. Detached: it ends with
+    // the test process.
+    let (seen_tx, seen) = std::sync::mpsc::channel();
+    thread::spawn(move || {
+        let mut held = Vec::new();
+        while let Ok((s, _)) = l.accept() {
+            held.push(s);
+            let _ = seen_tx.send(());
+        }
+    });
+    let r = relay(up, &["--json", "--drain", "200ms"]);
+    let clients: Vec<TcpStream> = (0..CLIENTS)
+        .map(|_| TcpStream::connect((Ipv4Addr::LOCALHOST, r.port)).expect("connect"))
+        .collect();
+    // The relay has taken them all once upstream has seen them all.
+    for _ in 0..CLIENTS {
+        seen.recv_timeout(BOUND)
+            .expect("the relay connects each upstream");
+    }
+    r.term();
+    let (code, recs, summary) = finish(r);
+    assert_eq!(code, 0);
+    assert_eq!(recs.len(), CLIENTS);
+    assert_eq!(summary["connections"], CLIENTS as u64);
+    assert_eq!(
+        summary["findings"]["interrupted"], CLIENTS as u64,
+        "{summary}"
+    );
+    assert_eq!(summary["interrupted"], true);
+    drop(clients);
+}
