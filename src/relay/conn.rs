@@ -12,7 +12,8 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::tcp::OwnedReadHalf;
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tokio::time::timeout;
@@ -270,26 +271,35 @@ struct Flow {
 }
 
 /// Copy `from` to `to` until EOF or an error, keeping the first bytes.
-async fn pump<R, W>(
-    mut from: R,
+/// The buffer is allocated when the first bytes are ready, so an idle
+/// connection holds none.
+async fn pump<W>(
+    from: OwnedReadHalf,
     mut to: W,
     flow: &mut Flow,
     active: &AtomicU64,
     epoch: Instant,
 ) -> Done
 where
-    R: AsyncRead + Unpin,
     W: AsyncWrite + Unpin,
 {
-    let mut buf = vec![0u8; CHUNK];
+    let mut buf = Vec::new();
     loop {
-        let n = match from.read(&mut buf).await {
+        if from.readable().await.is_err() {
+            return Done::ReadFailed;
+        }
+        if buf.is_empty() {
+            buf = vec![0u8; CHUNK];
+        }
+        let n = match from.try_read(&mut buf) {
             Ok(0) => {
                 // Half-close: the other side gets EOF, the answer still flows.
                 let _ = to.shutdown().await;
                 return Done::Eof;
             }
             Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(_) => return Done::ReadFailed,
         };
         flow.bytes += n as u64;
