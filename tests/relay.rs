@@ -598,3 +598,69 @@ fn idle_clients_are_all_reported_after_the_drain() {
     assert_eq!(summary["interrupted"], true);
     drop(clients);
 }
+
+#[test]
+fn an_upstream_that_never_accepts_is_unreachable_after_the_connect_timeout() {
+    use socket2::{Domain, Socket, Type};
+    // A listener with a full accept queue drops further SYNs: connects hang.
+    let sock = Socket::new(Domain::IPV4, Type::STREAM, None).expect("socket");
+    sock.bind(&std::net::SocketAddr::from((Ipv4Addr::LOCALHOST, 0)).into())
+        .expect("bind");
+    sock.listen(0).expect("listen");
+    let addr = sock.local_addr().expect("addr").as_socket().expect("inet");
+    let short = std::time::Duration::from_millis(300);
+    let fillers: Vec<TcpStream> = (0..4)
+        .filter_map(|_| TcpStream::connect_timeout(&addr, short).ok())
+        .collect();
+    if TcpStream::connect_timeout(&addr, short).is_ok() {
+        eprintln!("SKIP: this kernel completes connects past a full backlog");
+        return;
+    }
+    let r = relay(
+        addr.port(),
+        &["--connect-timeout", "300ms", "--json", "--count", "1"],
+    );
+    let answer = listen_support::talk(r.port, common::HTTP_GET, false);
+    assert_eq!(answer, b"", "a close, no made-up answer");
+    let (code, recs, _) = finish(r);
+    assert_eq!(code, 1);
+    assert_eq!(recs[0]["finding"]["name"], "unreachable");
+    assert_eq!(recs[0]["finding"]["code"], "PP-UNREACHABLE");
+    assert_eq!(recs[0]["ending"], "unreachable");
+    drop(fillers);
+}
+
+#[test]
+fn a_trickling_upstream_s_bytes_reach_the_client_as_they_come() {
+    let l = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind");
+    let up = l.local_addr().expect("addr").port();
+    let (go_tx, go) = std::sync::mpsc::channel::<()>();
+    let t = thread::spawn(move || {
+        let (mut s, _) = l.accept().expect("accept");
+        s.set_read_timeout(Some(BOUND)).expect("timeout");
+        let mut buf = [0u8; 4096];
+        let _ = s.read(&mut buf);
+        // Half a response; the rest only once the client has seen it.
+        s.write_all(b"HTTP/1.1 200 OK\r\n").expect("first piece");
+        go.recv_timeout(BOUND)
+            .expect("the client saw the first piece");
+        s.write_all(b"Content-Length: 0\r\n\r\n").expect("rest");
+    });
+    let r = relay(up, &["--json", "--count", "1"]);
+    let mut c = TcpStream::connect((Ipv4Addr::LOCALHOST, r.port)).expect("connect");
+    c.set_read_timeout(Some(BOUND)).expect("timeout");
+    c.write_all(common::HTTP_GET).expect("request");
+    let mut first = vec![0u8; 17];
+    c.read_exact(&mut first)
+        .expect("the first piece arrives before the rest is sent");
+    assert_eq!(first, b"HTTP/1.1 200 OK\r\n");
+    go_tx.send(()).expect("signal");
+    let rest = read_all(&mut c);
+    assert_eq!(rest, b"Content-Length: 0\r\n\r\n");
+    t.join().expect("upstream");
+    drop(c);
+    let (code, recs, _) = finish(r);
+    assert_eq!(code, 0);
+    assert_eq!(recs[0]["status"], "HTTP/1.1 200 OK");
+    assert_eq!(recs[0]["finding"]["name"], "proxied");
+}
