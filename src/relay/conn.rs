@@ -113,8 +113,9 @@ async fn header_stage(
                     if !cfg.accept.takes(facts.version) {
                         rec.arrived = Arrived::OtherVersion;
                         rec.error = Some(format!(
-                            "a v{} header, but --accept {} takes only that version: closed, as a receiver of the other version would",
+                            "a v{} header, but --accept {} takes only {}: closed, as a receiver of the other version would",
                             facts.version,
+                            cfg.accept.name(),
                             cfg.accept.name()
                         ));
                         return Stage::Close;

@@ -132,18 +132,18 @@ fn header_words(h: &Option<HeaderSeen>) -> String {
     }
 }
 
-/// A byte count: `512 B`, `3.1 KiB`, `32.0 MiB`.
+/// A byte count without a space to break at: `512B`, `3.1KiB`, `32.0MiB`.
 fn size(n: u64) -> String {
     const K: f64 = 1024.0;
     let f = n as f64;
     if f < K {
-        format!("{n} B")
+        format!("{n}B")
     } else if f < K * K {
-        format!("{:.1} KiB", f / K)
+        format!("{:.1}KiB", f / K)
     } else if f < K * K * K {
-        format!("{:.1} MiB", f / K / K)
+        format!("{:.1}MiB", f / K / K)
     } else {
-        format!("{:.1} GiB", f / K / K / K)
+        format!("{:.1}GiB", f / K / K / K)
     }
 }
 
@@ -173,41 +173,48 @@ pub(crate) fn connection_human(rec: &Record, style: Style) -> String {
         let _ = write!(out, " {}", named(f, style));
     }
     out.push('\n');
-    let mut parts = Vec::new();
-    if let Some(c) = rec.claimed {
-        parts.push(format!("claimed {}", EndpointJson::inet(c)));
-    }
+    // One labelled detail per line, each wrapped under its label.
+    let mut details: Vec<(&str, String)> = Vec::new();
     if rec.accept != Accept::None || rec.received.is_some() {
-        parts.push(format!("received {}", header_words(&rec.received)));
+        details.push(("received", header_words(&rec.received)));
     }
     if rec.upstream.is_some() {
-        parts.push(format!("sent {}", header_words(&rec.sent)));
+        details.push(("sent", header_words(&rec.sent)));
     }
-    if let Some(r) = rec.request_line() {
-        parts.push(format!("\"{}\"", nginx::escape(r.as_bytes())));
-    }
-    if let Some(s) = rec.status_line() {
-        parts.push(format!("answer \"{}\"", nginx::escape(s.as_bytes())));
+    let request = rec.request_line();
+    let status = rec.status_line();
+    if request.is_some() || status.is_some() {
+        let quoted = |l: Option<String>| {
+            l.map_or_else(
+                || "-".to_string(),
+                |l| format!("\"{}\"", nginx::escape(l.as_bytes())),
+            )
+        };
+        details.push(("http", format!("{} -> {}", quoted(request), quoted(status))));
     }
     if let Some(s) = rec.sni() {
-        parts.push(format!("sni {s}"));
+        details.push(("tls", format!("sni {s}")));
     }
-    parts.push(format!(
-        "{} up, {} down",
+    let mut totals = format!(
+        "{} up, {} down, {}ms",
         size(rec.bytes_up),
-        size(rec.bytes_down)
-    ));
-    parts.push(format!("{} ms", ms(rec.duration)));
-    if let Some(e) = rec.ending {
-        parts.push(ending_name(e).to_string());
-    }
-    let _ = writeln!(
-        out,
-        "{}",
-        style.dim(&table::fill(style, "    ", "    ", &parts.join(", ")))
+        size(rec.bytes_down),
+        ms(rec.duration)
     );
+    if let Some(e) = rec.ending {
+        let _ = write!(totals, ", {}", ending_name(e));
+    }
+    details.push(("bytes", totals));
+    for (label, text) in details {
+        let first = format!("    {label}: ");
+        let _ = writeln!(
+            out,
+            "{}",
+            style.dim(&table::fill(style, &first, "      ", &text))
+        );
+    }
     if let Some(e) = &rec.error {
-        let text = table::fill(style, "    error: ", "    ", e);
+        let text = table::fill(style, "    error: ", "      ", e);
         let _ = writeln!(out, "{}", style.bad(&text));
     }
     if rec.finding.is_problem() {
@@ -215,7 +222,7 @@ pub(crate) fn connection_human(rec: &Record, style: Style) -> String {
             let text = table::fill(
                 style,
                 "    fix: ",
-                "    ",
+                "      ",
                 &format!("{} [{}]", f.title, f.id),
             );
             let _ = writeln!(out, "{text}");
