@@ -664,3 +664,48 @@ fn a_trickling_upstream_s_bytes_reach_the_client_as_they_come() {
     assert_eq!(recs[0]["status"], "HTTP/1.1 200 OK");
     assert_eq!(recs[0]["finding"]["name"], "proxied");
 }
+
+#[test]
+fn bad_arguments_are_usage_errors() {
+    for (args, says) in [
+        (
+            &["relay", "127.0.0.1:0", "--to", "no-port"][..],
+            "is not HOST:PORT",
+        ),
+        (
+            &["relay", "127.0.0.1:0", "--to", "127.0.0.1:1", "--crc32c"][..],
+            "TLV options need a v2 header",
+        ),
+        (
+            &[
+                "relay",
+                "127.0.0.1:0",
+                "--to",
+                "127.0.0.1:1",
+                "--idle-timeout",
+                "0",
+            ][..],
+            "positive duration",
+        ),
+        (
+            &["relay", "nonsense", "--to", "127.0.0.1:1"][..],
+            "is not an address",
+        ),
+    ] {
+        let out = ppctl()
+            .args(args)
+            .timeout(BOUND)
+            .output()
+            .expect("run ppctl");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+    // --like decides the version: --send conflicts with it.
+    let out = ppctl()
+        .args(["relay", "127.0.0.1:0", "--to", "127.0.0.1:1"])
+        .args(["--like", "aws-nlb", "--send", "v1"])
+        .output()
+        .expect("run ppctl");
+    assert_eq!(out.status.code(), Some(2));
+}
