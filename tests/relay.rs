@@ -709,3 +709,56 @@ fn bad_arguments_are_usage_errors() {
         .expect("run ppctl");
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn accept_auto_is_labelled_spoofable_and_trust_refuses_strangers() {
+    let listen = Listen::start(&[]);
+    let r = relay(
+        listen.port,
+        &["--accept", "auto", "--send", "v2", "--json", "--count", "2"],
+    );
+    let mut with = b"PROXY TCP4 192.0.2.1 192.0.2.2 1000 80\r\n".to_vec();
+    with.extend_from_slice(listen_support::GET);
+    let a = listen_support::talk(r.port, &with, false);
+    let b = listen_support::talk(r.port, listen_support::GET, false);
+    assert!(a.starts_with(b"HTTP/1.1 200 OK\r\n") && b.starts_with(b"HTTP/1.1 200 OK\r\n"));
+    let (code, recs, summary) = finish(r);
+    assert_eq!(code, 0);
+    let by_claim = |claimed: bool| {
+        recs.iter()
+            .find(|r| r["claimed"].is_null() != claimed)
+            .cloned()
+            .unwrap_or_default()
+    };
+    let taken = by_claim(true);
+    assert_eq!(taken["finding"]["name"], "proxied");
+    assert_eq!(taken["pairing"]["name"], "spoofable");
+    assert_eq!(taken["sent"]["source"]["address"], "192.0.2.1");
+    let plain = by_claim(false);
+    assert_eq!(
+        plain["finding"]["name"], "proxied",
+        "a header was sent upstream"
+    );
+    assert_eq!(plain["arrival"]["name"], "plain");
+    assert_eq!(plain["sent"]["source"]["address"], "127.0.0.1");
+    assert_eq!(summary["pairings"]["spoofable"], 2);
+
+    let r = relay(
+        listen.port,
+        &[
+            "--accept",
+            "any",
+            "--trust",
+            "10.0.0.0/8",
+            "--json",
+            "--count",
+            "1",
+        ],
+    );
+    assert_eq!(listen_support::talk(r.port, &with, false), b"");
+    let (code, recs, _) = finish(r);
+    assert_eq!(code, 1);
+    assert_eq!(recs[0]["finding"]["name"], "untrusted-source");
+    assert_eq!(recs[0]["upstream"], Value::Null);
+    listen.term();
+}
