@@ -15,6 +15,7 @@ pub(crate) mod listen;
 pub mod net;
 pub mod pcap;
 pub(crate) mod receivers;
+pub(crate) mod relay;
 pub mod report;
 pub(crate) mod repro;
 pub mod samples;

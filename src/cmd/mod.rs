@@ -4,10 +4,12 @@
 pub mod check;
 pub mod explain;
 pub mod generate;
+pub mod header_args;
 pub mod inspect;
 pub mod listen;
 pub mod pcap;
 pub mod probe;
+pub mod relay;
 pub mod repro;
 pub mod send;
 
@@ -29,6 +31,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Repro(args) => repro::run(&args, style),
         Command::Send(args) => send::run(&args, style),
         Command::Pcap(args) => pcap::run(&args, style),
+        Command::Relay(args) => relay::run(&args, style),
         Command::Completions(args) => generate::completions(&args),
         Command::Man(args) => generate::man(&args),
     };

@@ -320,6 +320,9 @@ pub(crate) enum Arrived {
     Closed,
     /// The receiver stopped first.
     Interrupted,
+    /// A valid header of the version the receiver does not take (relay
+    /// `--accept v1` given v2): it closes without a word.
+    OtherVersion,
 }
 
 /// The finding for what a receiver got.
@@ -335,6 +338,7 @@ pub(crate) fn arrival(expects: Expects, arrived: Arrived) -> Finding {
         (Expects::Nothing, Arrived::NoHeader) => F::Plain,
         (_, Arrived::Invalid) => F::InvalidHeader,
         (_, Arrived::TooLarge) => F::HeaderTooLarge,
+        (_, Arrived::OtherVersion) => F::HeaderRejected,
         (_, Arrived::Header { trusted: false, .. }) => F::UntrustedSource,
         (_, Arrived::Header { stacked: true, .. }) => F::StackedHeader,
         (_, Arrived::Header { local: true, .. }) => F::HealthCheck,
