@@ -49,6 +49,10 @@ pub enum Command {
     Send(Box<crate::cmd::send::SendArgs>),
     /// Find every PROXY header in a capture, pair it with the server's answer, and give a verdict per flow.
     Pcap(crate::cmd::pcap::PcapArgs),
+    /// Read every hop's configuration (nginx, HAProxy, Kubernetes, Helm) and find the PROXY mismatch before the rollout.
+    Check(crate::cmd::check::CheckArgs),
+    /// Relay TCP to an upstream, adding, translating or stripping the PROXY header, and show each connection.
+    Relay(Box<crate::cmd::relay::RelayArgs>),
     /// Print shell completions to stdout.
     Completions(crate::cmd::generate::CompletionsArgs),
     /// Write the man pages: the top page to stdout, or every page into --dir.

@@ -1,12 +1,15 @@
 //! Subcommands. Each returns an [`ExitCode`] or an [`Error`]; `run` prints
 //! errors once, on stderr, and maps them to exit code 2.
 
+pub mod check;
 pub mod explain;
 pub mod generate;
+pub mod header_args;
 pub mod inspect;
 pub mod listen;
 pub mod pcap;
 pub mod probe;
+pub mod relay;
 pub mod repro;
 pub mod send;
 pub mod send_http;
@@ -21,6 +24,7 @@ use crate::report::Style;
 pub fn run(cli: Cli) -> ExitCode {
     let style = Style::new(cli.color);
     let result = match cli.command {
+        Command::Check(args) => check::run(&args, style),
         Command::Inspect(args) => inspect::run(&args, style),
         Command::Explain(args) => explain::run(&args, style),
         Command::Probe(args) => probe::run(&args, style),
@@ -28,6 +32,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Repro(args) => repro::run(&args, style),
         Command::Send(args) => send::run(&args, style),
         Command::Pcap(args) => pcap::run(&args, style),
+        Command::Relay(args) => relay::run(&args, style),
         Command::Completions(args) => generate::completions(&args),
         Command::Man(args) => generate::man(&args),
     };

@@ -10,13 +10,12 @@ use std::time::Duration;
 use crate::cli::parse_duration;
 use crate::cli::Choice;
 use crate::codec::corrupt::Corruption;
-use crate::codec::{tlv, Command, Transport, Version};
+use crate::codec::{Command, Transport, Version};
 use crate::error::{Error, ExitCode, Result};
 use crate::input;
 use crate::net::{self, Split, Target};
 use crate::report::{self, Style};
-use crate::send::header::{parse_tlv, ssl_tlv};
-use crate::send::{self, AddressPlan, Expect, HeaderPlan, How, LoadOptions, Outcome, Plan, Preset};
+use crate::send::{self, AddressPlan, Expect, How, LoadOptions, Outcome, Plan};
 
 const SEND_HELP: &str = "\
 Version: without -1/-2, ppctl sends v1 (what curl --haproxy-protocol sends),
@@ -60,16 +59,21 @@ pub struct SendArgs {
     #[arg(
         short = '1',
         long = "v1",
-        conflicts_with = "v2",
+        conflicts_with_all = ["v2", "like"],
         help_heading = "Header"
     )]
     pub(crate) v1: bool,
     /// Send a v2 (binary) header.
-    #[arg(short = '2', long = "v2", help_heading = "Header")]
+    #[arg(
+        short = '2',
+        long = "v2",
+        conflicts_with = "like",
+        help_heading = "Header"
+    )]
     pub(crate) v2: bool,
     /// v2 LOCAL command (a health check) instead of PROXY; no addresses
     /// unless --src/--dst are given.
-    #[arg(long, help_heading = "Header")]
+    #[arg(long, conflicts_with = "like", help_heading = "Header")]
     pub(crate) local: bool,
     /// Claimed source [default: the real local end of the socket].
     #[arg(long, value_name = "IP:PORT", help_heading = "Header")]
@@ -78,10 +82,10 @@ pub struct SendArgs {
     #[arg(long, value_name = "IP:PORT", help_heading = "Header")]
     pub(crate) dst: Option<SocketAddr>,
     /// No addresses: v1 `PROXY UNKNOWN`, v2 AF_UNSPEC.
-    #[arg(long, conflicts_with_all = ["src", "dst", "unix_src"], help_heading = "Header")]
+    #[arg(long, conflicts_with_all = ["src", "dst", "unix_src", "like"], help_heading = "Header")]
     pub(crate) unknown: bool,
     /// UNIX source path (v2; a leading @ is the abstract namespace).
-    #[arg(long, value_name = "PATH", requires = "unix_dst", conflicts_with_all = ["src", "dst"], help_heading = "Header")]
+    #[arg(long, value_name = "PATH", requires = "unix_dst", conflicts_with_all = ["src", "dst", "like"], help_heading = "Header")]
     pub(crate) unix_src: Option<String>,
     /// UNIX destination path (v2).
     #[arg(
@@ -94,53 +98,8 @@ pub struct SendArgs {
     /// UDP: a v2 DGRAM header and the payload in one datagram.
     #[arg(long, conflicts_with_all = ["split", "wait_banner"], help_heading = "Header")]
     pub(crate) udp: bool,
-    /// Send what a real emitter sends (see docs/presets.md).
-    #[arg(long, value_name = "EMITTER", value_parser = Choice::new(&Preset::ALL, Preset::name, Preset::describe), conflicts_with_all = ["v1", "v2", "local", "unknown", "unix_src"], help_heading = "Header")]
-    pub(crate) like: Option<Preset>,
-
-    /// A TLV: TYPE is a number (0xEA, 234) or a name (AUTHORITY); VALUE is
-    /// hex after 0x, else text. Repeatable.
-    #[arg(long = "tlv", value_name = "TYPE=VALUE", value_parser = parse_tlv, help_heading = "TLVs (v2)")]
-    pub(crate) tlvs: Vec<(u8, Vec<u8>)>,
-    /// ALPN TLV (e.g. h2).
-    #[arg(long, help_heading = "TLVs (v2)")]
-    pub(crate) alpn: Option<String>,
-    /// AUTHORITY TLV (the SNI host name).
-    #[arg(long, help_heading = "TLVs (v2)")]
-    pub(crate) authority: Option<String>,
-    /// UNIQUE_ID TLV (at most 128 bytes).
-    #[arg(long, help_heading = "TLVs (v2)")]
-    pub(crate) unique_id: Option<String>,
-    /// NOOP TLV with N bytes of padding.
-    #[arg(long, value_name = "N", help_heading = "TLVs (v2)")]
-    pub(crate) noop: Option<u16>,
-    /// CRC32C TLV, computed over the header.
-    #[arg(long, help_heading = "TLVs (v2)")]
-    pub(crate) crc32c: bool,
-    /// SSL TLV with this SSL_VERSION sub-TLV (e.g. TLSv1.3).
-    #[arg(long, value_name = "TEXT", help_heading = "TLVs (v2)")]
-    pub(crate) ssl_version: Option<String>,
-    /// SSL TLV with this client-certificate CN (sets the certificate bits).
-    #[arg(long, value_name = "TEXT", help_heading = "TLVs (v2)")]
-    pub(crate) ssl_cn: Option<String>,
-    /// SSL TLV with this SSL_CIPHER sub-TLV.
-    #[arg(long, value_name = "TEXT", help_heading = "TLVs (v2)")]
-    pub(crate) ssl_cipher: Option<String>,
-    /// SSL TLV `verify` field (0 = client certificate verified).
-    #[arg(long, value_name = "N", help_heading = "TLVs (v2)")]
-    pub(crate) ssl_verify: Option<u32>,
-    /// NETNS TLV (network namespace name).
-    #[arg(long, value_name = "NAME", help_heading = "TLVs (v2)")]
-    pub(crate) netns: Option<String>,
-    /// AWS TLV (0xEA), subtype 0x01: VPC endpoint id (vpce-...).
-    #[arg(long, value_name = "ID", help_heading = "TLVs (v2)")]
-    pub(crate) aws_vpce_id: Option<String>,
-    /// Azure TLV (0xEE), subtype 0x01: private endpoint LINKID.
-    #[arg(long, value_name = "N", help_heading = "TLVs (v2)")]
-    pub(crate) azure_link_id: Option<u32>,
-    /// GCP TLV (0xE0): Private Service Connect connection id.
-    #[arg(long, value_name = "N", help_heading = "TLVs (v2)")]
-    pub(crate) gcp_psc_id: Option<u64>,
+    #[command(flatten)]
+    pub(crate) header: super::header_args::HeaderArgs,
 
     /// Path of the default HTTP request.
     #[arg(long, default_value = "/", help_heading = "Payload")]
@@ -302,7 +261,7 @@ fn default_load_duration() -> &'static str {
 
 /// Decide everything from the options.
 fn plan(args: &SendArgs, target: Target) -> Result<Plan> {
-    let tlvs = tlvs(args);
+    let tlvs = args.header.tlvs();
     let unix = args.unix_src.clone().zip(args.unix_dst.clone());
     let needs_v2 = args.local
         || unix.is_some()
@@ -316,11 +275,8 @@ fn plan(args: &SendArgs, target: Target) -> Result<Plan> {
     } else {
         Version::V1
     };
-    let mut header = match args.like {
-        Some(preset) => preset.plan(args.azure_link_id),
-        None => HeaderPlan::new(version),
-    };
-    if args.like.is_none() {
+    let mut header = args.header.plan(version);
+    if args.header.like.is_none() {
         if args.local {
             header.command = Command::Local;
         }
@@ -341,13 +297,6 @@ fn plan(args: &SendArgs, target: Target) -> Result<Plan> {
     }
     if args.udp {
         header.transport = Transport::Dgram;
-    }
-    for (kind, value) in tlvs {
-        let preset_has_it =
-            matches!(kind, tlv::CRC32C | tlv::AZURE) && header.tlvs.iter().any(|(k, _)| *k == kind);
-        if !preset_has_it {
-            header.tlvs.push((kind, value));
-        }
     }
     header.corrupt = args.corrupt;
     header.twice = args.twice;
@@ -383,46 +332,6 @@ fn plan(args: &SendArgs, target: Target) -> Result<Plan> {
         },
         tls,
     })
-}
-
-/// The TLV flags, in HAProxy's order (see SEND_HELP).
-fn tlvs(args: &SendArgs) -> Vec<(u8, Vec<u8>)> {
-    let text = |k: u8, v: &Option<String>| v.as_ref().map(|v| (k, v.as_bytes().to_vec()));
-    let ssl = (args.ssl_version.is_some()
-        || args.ssl_cn.is_some()
-        || args.ssl_cipher.is_some()
-        || args.ssl_verify.is_some())
-    .then(|| {
-        let v = ssl_tlv(
-            args.ssl_version.as_deref(),
-            args.ssl_cn.as_deref(),
-            args.ssl_cipher.as_deref(),
-            args.ssl_verify.unwrap_or(0),
-        );
-        (tlv::SSL, v)
-    });
-    let mut out: Vec<(u8, Vec<u8>)> = args.tlvs.clone();
-    out.extend(
-        [
-            args.crc32c.then(|| (tlv::CRC32C, Vec::new())),
-            text(tlv::ALPN, &args.alpn),
-            text(tlv::AUTHORITY, &args.authority),
-            text(tlv::UNIQUE_ID, &args.unique_id),
-            ssl,
-            text(tlv::NETNS, &args.netns),
-            args.aws_vpce_id
-                .as_deref()
-                .map(|id| (tlv::AWS, crate::codec::encode::aws_vpce_value(id))),
-            args.azure_link_id
-                .map(|id| (tlv::AZURE, crate::codec::encode::azure_link_value(id))),
-            args.gcp_psc_id
-                .map(|id| (tlv::GCP, crate::codec::encode::gcp_psc_value(id))),
-            args.noop.map(|n| (tlv::NOOP, vec![0; usize::from(n)])),
-        ]
-        .into_iter()
-        .flatten(),
-    );
-    out
 }
 
 fn payload(args: &SendArgs, target: &Target) -> Result<Vec<u8>> {

@@ -69,6 +69,10 @@ pub(crate) enum Finding {
     Interrupted,
     Incomplete,
     Inconclusive,
+    RealIpLost,
+    IgnoredSetting,
+    PartialProxy,
+    Hairpin,
     TlsHandshakeFailed,
     PlainHttpToTls,
     TlsBeforeProxy,
@@ -78,7 +82,7 @@ pub(crate) enum Finding {
 
 impl Finding {
     /// Every finding, in docs/verdicts.md order.
-    pub(crate) const ALL: [Finding; 27] = [
+    pub(crate) const ALL: [Finding; 31] = [
         Finding::Proxied,
         Finding::Plain,
         Finding::HealthCheck,
@@ -101,6 +105,10 @@ impl Finding {
         Finding::Interrupted,
         Finding::Incomplete,
         Finding::Inconclusive,
+        Finding::RealIpLost,
+        Finding::IgnoredSetting,
+        Finding::PartialProxy,
+        Finding::Hairpin,
         Finding::TlsHandshakeFailed,
         Finding::PlainHttpToTls,
         Finding::TlsBeforeProxy,
@@ -389,6 +397,9 @@ pub(crate) enum Arrived {
     Closed,
     /// The receiver stopped first.
     Interrupted,
+    /// A valid header of the version the receiver does not take (relay
+    /// `--accept v1` given v2): it closes without a word.
+    OtherVersion,
 }
 
 /// The finding for what a receiver got.
@@ -404,6 +415,7 @@ pub(crate) fn arrival(expects: Expects, arrived: Arrived) -> Finding {
         (Expects::Nothing, Arrived::NoHeader) => F::Plain,
         (_, Arrived::Invalid) => F::InvalidHeader,
         (_, Arrived::TooLarge) => F::HeaderTooLarge,
+        (_, Arrived::OtherVersion) => F::HeaderRejected,
         (_, Arrived::Header { trusted: false, .. }) => F::UntrustedSource,
         (_, Arrived::Header { stacked: true, .. }) => F::StackedHeader,
         (_, Arrived::Header { local: true, .. }) => F::HealthCheck,
