@@ -392,3 +392,63 @@ fn banner_mode_finds_a_server_first_receiver_that_requires_v1() {
         "{r:#}"
     );
 }
+
+/// A server that accepts every connection and sends it one byte every
+/// 200 ms (for at most 30 s), never reading.
+fn trickler() -> std::net::SocketAddr {
+    use std::io::Write;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for s in listener.incoming() {
+            let Ok(mut s) = s else { return };
+            std::thread::spawn(move || {
+                let start = std::time::Instant::now();
+                while start.elapsed() < std::time::Duration::from_secs(30) {
+                    if s.write_all(b".").is_err() {
+                        return;
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(200));
+                }
+            });
+        }
+    });
+    addr
+}
+
+#[test]
+fn max_time_bounds_each_attempt_against_a_trickling_server() {
+    use std::time::{Duration, Instant};
+    let addr = trickler().to_string();
+    for mode in [&[][..], &["--banner"][..]] {
+        let start = Instant::now();
+        let out = ppctl()
+            .args([
+                "probe",
+                &addr,
+                "--json",
+                "--timeout",
+                "1s",
+                "--max-time",
+                "1s",
+            ])
+            .args(mode)
+            .timeout(Duration::from_secs(40))
+            .output()
+            .expect("run ppctl probe");
+        let took = start.elapsed();
+        // Four attempts, each cut at 1 s.
+        assert!(took < Duration::from_secs(8), "{mode:?} took {took:?}");
+        let report: Value = serde_json::from_slice(&out.stdout).expect("JSON report");
+        let attempts = report["attempts"].as_array().expect("attempts");
+        assert_eq!(attempts.len(), 4, "{report:#}");
+        for a in attempts {
+            assert!(a["finding"]["name"].is_string(), "{a:#}");
+            assert!(
+                a["elapsed_ms"].as_f64().unwrap_or(0.0) < 1900.0,
+                "{mode:?}: {a:#}"
+            );
+        }
+        assert!(report["finding"]["name"].is_string(), "{report:#}");
+    }
+}

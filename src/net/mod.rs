@@ -11,14 +11,16 @@
 //! Nothing here prints or knows about PROXY protocol rules; the caller
 //! decides what the bytes are and what the [`Reply`] means.
 
+mod limits;
 mod reply;
 mod target;
 mod tcp;
 mod udp;
 
+pub(crate) use limits::{open_descriptors, raise_descriptor_limit};
 pub use reply::{End, Reply, Timings};
 pub use target::{Target, TargetError};
-pub use tcp::{exchange, Message, Options, Split};
+pub use tcp::{exchange, Message, Options, Split, MAX_TIME};
 pub use udp::datagram_exchange;
 
 /// The runtime for a server (and `repro`, which runs servers): two worker
