@@ -19,7 +19,7 @@ lists them.
 
 Examples:
   ppctl explain 'broken header: \"GET / HTTP/1.1\" while reading PROXY protocol'
-  ppctl explain --file /var/log/nginx/error.log
+  ppctl explain /var/log/nginx/error.log
   tail -f /var/log/nginx/error.log | ppctl explain - --json-lines
   kubectl logs deploy/ingress-nginx-controller | ppctl explain -
   journalctl -u haproxy | ppctl explain - --json | jq '.findings'
@@ -27,8 +27,8 @@ Examples:
 Exit codes: 0 at least one line recognized; 1 no line recognized; 2 usage or
 I/O error.")]
 pub struct ExplainArgs {
-    /// The log line(s) or error message to explain. `-` (or nothing, when
-    /// stdin is not a terminal) reads them from stdin.
+    /// The log line(s) or error message to explain, or a log file to read.
+    /// `-` (or nothing, when stdin is not a terminal) reads them from stdin.
     pub(crate) text: Option<String>,
     /// Read the lines from a file (a log file).
     #[arg(long, short, conflicts_with = "text")]
@@ -49,17 +49,20 @@ pub struct ExplainArgs {
 /// Exit 0 when at least one line was recognized, 1 when none was.
 pub fn run(args: &ExplainArgs, style: Style) -> Result<ExitCode> {
     let input = open_input(args)?;
-    let mut out = io::BufWriter::new(io::stdout().lock());
-    let mut put = |text: &str| -> Result<()> {
+    let mut out = io::BufWriter::with_capacity(64 * 1024, io::stdout().lock());
+    // Written as it comes; flushed whenever the next read may wait, so each
+    // record shows as soon as it is read (and a closed pipe stops the run).
+    let mut put = |text: &str, flush: bool| -> Result<()> {
         out.write_all(text.as_bytes())
-            .and_then(|_| out.flush())
+            .and_then(|_| if flush { out.flush() } else { Ok(()) })
             .map_err(|e| Error::io("writing to stdout", e))
     };
     let mut tally = Tally::default();
     if args.json {
-        put(&report::explain::json_open())?;
+        put(&report::explain::json_open(), true)?;
     }
-    for record in Records::new(input) {
+    let mut records = Records::new(input);
+    while let Some(record) = records.next() {
         let record = record.map_err(|e| Error::io("reading the input", e))?;
         let text = if args.json {
             report::explain::json_entry(&record, tally.records == 0)
@@ -69,22 +72,30 @@ pub fn run(args: &ExplainArgs, style: Style) -> Result<ExitCode> {
             report::explain::human_record(&record, style, args.verbose)
         };
         tally.add(&record);
-        if !text.is_empty() {
-            put(&text)?;
-        }
+        put(&text, records.drained())?;
     }
-    put(&if args.json {
-        report::explain::json_close(&tally)
-    } else if args.json_lines {
-        report::explain::json_summary_line(&tally)
-    } else {
-        report::explain::human_summary(&tally, style)
-    })?;
+    put(
+        &if args.json {
+            report::explain::json_close(&tally)
+        } else if args.json_lines {
+            report::explain::json_summary_line(&tally)
+        } else {
+            report::explain::human_summary(&tally, style)
+        },
+        true,
+    )?;
     Ok(ExitCode::check(tally.recognized > 0))
 }
 
 fn open_input(args: &ExplainArgs) -> Result<Box<dyn BufRead>> {
-    if let Some(path) = &args.file {
+    // A TEXT that names an existing file is that file (no log message is
+    // exactly a path that exists here).
+    let named = args
+        .text
+        .as_deref()
+        .map(std::path::Path::new)
+        .filter(|p| p.is_file());
+    if let Some(path) = args.file.as_deref().or(named) {
         let file = std::fs::File::open(path)
             .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
         return Ok(Box::new(BufReader::with_capacity(64 * 1024, file)));

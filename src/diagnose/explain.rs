@@ -184,6 +184,9 @@ pub(crate) struct Records<R> {
     /// Number of the last line read from `input`.
     read: usize,
     done: bool,
+    /// The last read used up what `input` had buffered: the next one asks
+    /// the OS, and may wait (a pipe from `tail -f`).
+    drained: bool,
 }
 
 impl<R: BufRead> Records<R> {
@@ -193,7 +196,14 @@ impl<R: BufRead> Records<R> {
             ahead: VecDeque::new(),
             read: 0,
             done: false,
+            drained: true,
         }
+    }
+
+    /// Nothing is buffered ahead: reading the next record may wait for
+    /// input, so what was written so far should be flushed now.
+    pub(crate) fn drained(&self) -> bool {
+        self.ahead.is_empty() && self.drained
     }
 
     /// The next line, from the lookahead or the input.
@@ -228,6 +238,7 @@ impl<R: BufRead> Records<R> {
             };
             let room = MAX_LINE.saturating_sub(line.len());
             line.extend_from_slice(&buf[..take.min(room)]);
+            self.drained = used == buf.len();
             self.input.consume(used);
             if end {
                 break;
