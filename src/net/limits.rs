@@ -25,6 +25,8 @@ pub(crate) fn raise_descriptor_limit() -> io::Result<u64> {
             lim.rlim_cur = lim.rlim_max;
         }
     }
+    // rlim_t is u64 on Linux, narrower elsewhere.
+    #[allow(clippy::useless_conversion)]
     Ok(u64::from(lim.rlim_cur))
 }
 
