@@ -656,6 +656,7 @@ fn help_ends_with_examples_and_exit_codes() {
     );
     // Defaults are the engine's, shown once.
     assert!(text.contains("[default: 5s]") && text.contains("[default: 60s]"));
+    assert!(text.contains("--max-time <DURATION>") && text.contains("[default: 10s]"));
     assert!(text.contains("default 2s"));
 }
 

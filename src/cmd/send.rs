@@ -46,8 +46,8 @@ Exit codes:
      with --expect-status/--expect-close: every expectation met; a dry run
   1  a problem finding (unexpected-header, header-rejected, no-reply, ...)
      without --expect-*, or an expectation not met; load: an exchange not ok
-  2  usage error, or no connection (no-receiver, unreachable); out of file
-     descriptors (a local error: lower --concurrency or raise ulimit -n)";
+  2  usage error; out of file descriptors (a local error: lower --concurrency
+     or raise ulimit -n); or no connection (no-receiver, unreachable)";
 
 #[derive(Debug, clap::Args)]
 #[command(after_help = SEND_HELP)]
