@@ -393,9 +393,9 @@ fn banner_mode_finds_a_server_first_receiver_that_requires_v1() {
     );
 }
 
-/// A server that accepts every connection and sends it one byte every
-/// 200 ms (for at most 30 s), never reading.
-fn trickler() -> std::net::SocketAddr {
+/// A server that accepts every connection, sends it `first`, then one byte
+/// every 200 ms (for at most 30 s), never reading.
+fn trickler(first: &'static [u8]) -> std::net::SocketAddr {
     use std::io::Write;
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
@@ -404,6 +404,9 @@ fn trickler() -> std::net::SocketAddr {
             let Ok(mut s) = s else { return };
             std::thread::spawn(move || {
                 let start = std::time::Instant::now();
+                if s.write_all(first).is_err() {
+                    return;
+                }
                 while start.elapsed() < std::time::Duration::from_secs(30) {
                     if s.write_all(b".").is_err() {
                         return;
@@ -419,8 +422,14 @@ fn trickler() -> std::net::SocketAddr {
 #[test]
 fn max_time_bounds_each_attempt_against_a_trickling_server() {
     use std::time::{Duration, Instant};
-    let addr = trickler().to_string();
-    for mode in [&[][..], &["--banner"][..]] {
+    let addr = trickler(b"").to_string();
+    // A TLS handshake record announcing 16 KiB, then a byte every 200 ms.
+    let tls = trickler(b"\x16\x03\x03\x40\x00").to_string();
+    for (addr, mode) in [
+        (&addr, &[][..]),
+        (&addr, &["--banner"][..]),
+        (&tls, &["--tls"][..]),
+    ] {
         let start = Instant::now();
         let out = ppctl()
             .args([
@@ -444,6 +453,9 @@ fn max_time_bounds_each_attempt_against_a_trickling_server() {
         assert_eq!(attempts.len(), 4, "{report:#}");
         for a in attempts {
             assert!(a["finding"]["name"].is_string(), "{a:#}");
+            if mode == ["--tls"] {
+                assert_eq!(a["outcome"], "max-time", "{a:#}");
+            }
             assert!(
                 a["elapsed_ms"].as_f64().unwrap_or(0.0) < 1900.0,
                 "{mode:?}: {a:#}"

@@ -523,6 +523,33 @@ mod tests {
     }
 
     #[test]
+    fn an_unclosed_quote_stops_at_the_next_entry() {
+        let input = b"2026/11/24 10:00:00 [error] 1#1: *5 broken header: \"GET / HTTP/1.1\nHost: a\n2026/11/24 10:00:01 [error] 1#1: *6 broken header: \"\" while reading PROXY protocol, client: 10.0.0.8, server: 0.0.0.0:80\n";
+        let r = explain(input);
+        assert_eq!(r.records.len(), 3);
+        assert!(r.records[0].hit.is_none());
+        assert_eq!(r.records[1].line, 2);
+        assert_eq!(r.records[2].line, 3);
+        let f = r.records[2].hit.as_ref().expect("recognized");
+        assert_eq!(
+            f.fields.get("client").map(Vec::as_slice),
+            Some(&b"10.0.0.8"[..])
+        );
+    }
+
+    #[test]
+    fn long_lines_are_cut_and_records_counted() {
+        let mut input = vec![b'x'; MAX_LINE * 3];
+        input.extend_from_slice(b"\nshort\n\n\nlast");
+        let r = explain(&input);
+        assert_eq!(r.records.len(), 3);
+        assert_eq!(r.records[0].text.len(), MAX_LINE);
+        assert_eq!((r.records[1].line, r.records[2].line), (2, 5));
+        let t = r.tally();
+        assert_eq!((t.records, t.recognized, t.unrecognized()), (3, 0, 3));
+    }
+
+    #[test]
     fn v2_residue_in_a_request_line_is_a_header() {
         let r = explain(br#"127.0.0.1 - - [24/Nov/2026:19:07:30 +0000] "\x00" 400 157 "-" "-""#);
         let f = r.records[0].hit.as_ref().expect("recognized");
