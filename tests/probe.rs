@@ -426,15 +426,15 @@ fn max_time_bounds_each_attempt_against_a_trickling_server() {
     // A TLS handshake record announcing 16 KiB, then a byte every 200 ms.
     let tls = trickler(b"\x16\x03\x03\x40\x00").to_string();
     for (addr, mode) in [
-        (&addr, &[][..]),
-        (&addr, &["--banner"][..]),
-        (&tls, &["--tls"][..]),
+        (addr.as_str(), &[][..]),
+        (addr.as_str(), &["--banner"][..]),
+        (tls.as_str(), &["--tls"][..]),
     ] {
         let start = Instant::now();
         let out = ppctl()
             .args([
                 "probe",
-                &addr,
+                addr,
                 "--json",
                 "--timeout",
                 "1s",
