@@ -2,7 +2,9 @@
 //! `repro` and `probe`: resolve a target, connect (with a timeout), wait
 //! for a banner if asked, write a header and a payload (whole, or split to
 //! test how the receiver reassembles), then read the reply with a timeout
-//! and a size bound, and say how the connection ended.
+//! and a size bound, and say how the connection ended. Every wait has its
+//! own timeout, and the whole exchange one deadline (`Options::max_time`,
+//! curl's `--max-time`), so a peer that trickles cannot hold it open.
 //!
 //! The header is built by a closure that gets the real local and peer
 //! socket addresses, because the default header carries them (as
