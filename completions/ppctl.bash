@@ -153,7 +153,7 @@ _ppctl() {
             return 0
             ;;
         ppctl__subcmd__explain)
-            opts="-f -h --file --json --color --help"
+            opts="-f -v -h --file --json --json-lines --verbose --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -525,7 +525,7 @@ _ppctl() {
             return 0
             ;;
         ppctl__subcmd__probe)
-            opts="-h --tls --banner --sni --timeout --expect --json --color --help"
+            opts="-h --tls --banner --sni --timeout --max-time --expect --json --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -536,6 +536,10 @@ _ppctl() {
                     return 0
                     ;;
                 --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-time)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -695,7 +699,7 @@ _ppctl() {
             return 0
             ;;
         ppctl__subcmd__send)
-            opts="-1 -2 -h --v1 --v2 --local --src --dst --unknown --unix-src --unix-dst --udp --like --tlv --alpn --authority --unique-id --noop --crc32c --ssl-version --ssl-cn --ssl-cipher --ssl-verify --netns --aws-vpce-id --azure-link-id --gcp-psc-id --path --data --data-file --no-payload --split --split-delay --wait-banner --twice --corrupt --raw --dry-run --timeout --connect-timeout --max-reply --expect-status --expect-close --json --connections --concurrency --duration --color --help"
+            opts="-1 -2 -h --v1 --v2 --local --src --dst --unknown --unix-src --unix-dst --udp --like --tlv --alpn --authority --unique-id --noop --crc32c --ssl-version --ssl-cn --ssl-cipher --ssl-verify --netns --aws-vpce-id --azure-link-id --gcp-psc-id --path --data --data-file --no-payload --split --split-delay --wait-banner --twice --corrupt --raw --dry-run --timeout --connect-timeout --max-reply --expect-status --expect-close --json --connections --concurrency --duration --max-time --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -830,6 +834,10 @@ _ppctl() {
                     return 0
                     ;;
                 --duration)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-time)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
