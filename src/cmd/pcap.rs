@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::cli::{parse_duration, Choice};
+use super::values::{parse_duration, Choice};
 use crate::error::{Error, ExitCode, Result};
 use crate::judge::Finding;
 use crate::pcap::filter::Endpoints;

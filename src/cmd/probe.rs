@@ -3,7 +3,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::cli::{parse_duration, Choice};
+use super::values::{parse_duration, Choice};
 use crate::diagnose::probe::{self, Class, Mode, DEFAULT_TIMEOUT, MAX_TIMEOUT};
 use crate::error::{Error, ExitCode, Result};
 use crate::net::{self, Target};

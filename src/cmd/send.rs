@@ -7,8 +7,8 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use crate::cli::parse_duration;
-use crate::cli::Choice;
+use super::values::parse_duration;
+use super::values::Choice;
 use crate::codec::corrupt::Corruption;
 use crate::codec::{Command, Transport, Version};
 use crate::error::{Error, ExitCode, Result};
