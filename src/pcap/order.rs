@@ -6,8 +6,10 @@
 //! A chain links a front flow (client → proxy) to the back flow it became
 //! (proxy → upstream): the back flow's header claims the front flow's
 //! client address and port, or, without a header, the back flow starts
-//! from the proxy's host within [`CHAIN_WINDOW`] of the front flow's first
-//! data and before the front flow was decided. The front flow is then
+//! from the proxy's host (the front flow's server address) after the front
+//! flow, within [`CHAIN_WINDOW`] of its first data and before it was
+//! decided, and sends its own data after the front flow's. The second rule
+//! is a heuristic: on a busy host, concurrent unrelated flows can match it. The front flow is then
 //! judged by what happened behind it (`judge::behind`), and the chain is
 //! reported together: the front flow, then the flows behind it.
 //!
@@ -189,6 +191,8 @@ impl Sequencer {
                     && b.server != front.client
                     && b.time >= front.time
                     && b.time <= until
+                    // It forwards what the client sent: its data follows.
+                    && b.first_data >= front.first_data
             })
             .map(|(id, _)| id)
     }

@@ -363,6 +363,11 @@ fn read_capture<R: Read>(
                 })
         };
         match miss {
+            // A pcapng file that ends before describing an interface was
+            // cut inside its first header.
+            Miss::Eof if ng && interfaces.is_empty() && stats.frames == 0 => {
+                return Err(ReadError::Truncated { offset })
+            }
             Miss::Eof => return Ok(()),
             Miss::Incomplete => {
                 if reader.refill().is_err() {
