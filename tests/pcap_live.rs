@@ -230,6 +230,14 @@ fn traffic(p: &Ports) -> BTreeMap<u16, Vec<&'static str>> {
     pause();
     // A v2 LOCAL header (a health check that says so).
     exchange(p.pp_nginx, &with(&HeaderSpec::local().encode().unwrap()));
+    pause();
+    // A health check that gets an error: a LOCAL header to nginx without
+    // proxy_protocol, which answers 400.
+    exchange(p.plain_nginx, &with(&HeaderSpec::local().encode().unwrap()));
+    pause();
+    // Two headers (an NLB in front of another PROXY hop): nginx takes the
+    // first and reads the second as the request line.
+    exchange(p.pp_nginx, &with(&[v1_header(), v1_header()].concat()));
     let mut want = BTreeMap::new();
     want.insert(p.v2_haproxy, vec!["plain"]);
     // The client's own flow carries no header and gets the 400 nginx gave
@@ -244,11 +252,16 @@ fn traffic(p: &Ports) -> BTreeMap<u16, Vec<&'static str>> {
             "missing-header",
             "health-check",
             "health-check",
+            "stacked-header",
         ],
     );
     want.insert(
         p.plain_nginx,
-        vec!["unexpected-header", "unexpected-header"],
+        vec![
+            "unexpected-header",
+            "unexpected-header",
+            "failed-health-check",
+        ],
     );
     want.insert(p.accept_haproxy, vec!["proxied", "missing-header"]);
     for v in want.values_mut() {
@@ -357,7 +370,12 @@ fn tshark_headers(file: &Path) -> BTreeSet<(String, String, String, String)> {
     let text = String::from_utf8_lossy(&out.stdout);
     let mut set = BTreeSet::new();
     for line in text.lines() {
-        let c: Vec<&str> = line.split('|').collect();
+        // Two headers in one packet (stacked) give two values per field:
+        // the first is the header the receiver takes.
+        let c: Vec<&str> = line
+            .split('|')
+            .map(|f| f.split(',').next().unwrap_or(""))
+            .collect();
         if c.len() < 10 || c[6].is_empty() {
             continue; // LOCAL or UNKNOWN: no addresses to compare
         }
@@ -485,6 +503,54 @@ fn live_nginx_and_haproxy_on_lo() {
         .iter()
         .any(|f| f["id"] == back["id"] && f["chain"]["front"]["id"] == front["id"]));
     check_streams_against_tshark(&lo);
+    // The stacked headers show in the table.
+    let out = ppctl()
+        .args(["pcap", "--verdict", "stacked-header"])
+        .arg(&lo)
+        .env("COLUMNS", "120")
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("| v1+v1 "), "{text}");
+    // Rows in capture order.
+    let ids: Vec<u64> = flows.iter().map(|f| f["id"].as_u64().unwrap()).collect();
+    let chained: BTreeSet<u64> = flows
+        .iter()
+        .filter_map(|f| f["chain"]["front"]["id"].as_u64())
+        .collect();
+    let fronts: Vec<u64> = ids
+        .iter()
+        .copied()
+        .filter(|i| !chained.contains(i))
+        .collect();
+    assert!(fronts.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
+    // The same capture gzip-compressed reads the same, and rolls up.
+    let gz = dir.path().join("lo.pcap.gz");
+    let status = Command::new("gzip")
+        .arg("-k")
+        .arg(&lo)
+        .status()
+        .expect("gzip");
+    assert!(status.success());
+    let (_, again) = pcap_json(&gz);
+    assert_eq!(again.len(), ppctl_flow_count(&lo));
+    let out = ppctl()
+        .args(["pcap", "--json", "--group-by", "server"])
+        .arg(&gz)
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let groups: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|g| g["type"] == "group")
+        .collect();
+    let plain = groups
+        .iter()
+        .find(|g| g["key"] == format!("127.0.0.1:{}", peers_plain_port(&flows)))
+        .expect("a group for nginx without proxy_protocol");
+    assert_eq!(plain["findings"]["unexpected-header"], 2, "{plain}");
+    assert_eq!(plain["findings"]["failed-health-check"], 1, "{plain}");
 
     // Cross-check: every header tshark finds, ppctl finds with the same addresses.
     if peers::require(Peer::Tshark) {
@@ -622,6 +688,20 @@ fn live_stdin_pipe_reports_each_flow_as_it_is_decided() {
             .is_some_and(|l| l.contains("\"type\":\"summary\"")),
         "{rest:?}"
     );
+}
+
+fn ppctl_flow_count(file: &Path) -> usize {
+    pcap_json(file).1.len()
+}
+
+/// The server port of the flows answered with a failed health check (nginx
+/// without proxy_protocol).
+fn peers_plain_port(flows: &[Value]) -> u64 {
+    flows
+        .iter()
+        .find(|f| f["finding"]["name"] == "failed-health-check")
+        .and_then(|f| f["server"]["port"].as_u64())
+        .expect("a failed health check")
 }
 
 /// Every flow's `stream` and `first_frame` are tshark's `tcp.stream` and

@@ -47,8 +47,9 @@ Exit codes:
 #[derive(Debug, clap::Args)]
 #[command(after_help = PCAP_HELP)]
 pub struct PcapArgs {
-    /// A pcap or pcapng capture (`tcpdump -w FILE`); `-` reads stdin as it
-    /// is written, e.g. `tcpdump -i any -U -w - | ppctl pcap -`.
+    /// A pcap or pcapng capture (`tcpdump -w FILE`), or either one
+    /// gzip-compressed (`.pcap.gz`); `-` reads stdin as it is written, e.g.
+    /// `tcpdump -i any -U -w - | ppctl pcap -`.
     pub file: PathBuf,
     /// Print one JSON object per flow, then a summary object (docs/json.md).
     #[arg(long)]
