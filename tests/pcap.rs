@@ -429,8 +429,13 @@ fn udp_datagrams_with_a_v2_dgram_header() {
             ip: synth::udp_packet(addr("10.0.0.2:5000"), addr("10.0.0.9:53"), b"no header"),
         },
     ];
-    let r = run(&pcap_file(linktype::ETHERNET, &p), &[]);
+    let capture = pcap_file(linktype::ETHERNET, &p);
+    let r = run(&capture, &[]);
     assert_eq!(verdicts(&r), ["proxied", "plain"]);
+    assert_eq!(r.flows[0]["stream"], 0);
+    assert_eq!(r.flows[1]["stream"], 1);
+    let dir = tempfile::tempdir().unwrap();
+    check_streams_against_tshark(&file(&dir, "udp.pcap", &capture));
     assert_eq!(r.flows[0]["transport"], "udp");
     assert_eq!(r.flows[0]["header"]["protocol"], "UDP4");
 }
@@ -1165,6 +1170,24 @@ fn rows_in_capture_order_with_stream_and_frame_numbers() {
     assert_eq!(r.flows[0]["first_frame"], 1);
     assert_eq!(r.flows[1]["stream"], 1);
     assert_eq!(r.flows[1]["first_frame"], 5);
+    // Every flow of the every-verdict capture starts its stream.
+    // A port reused after a close: a new flow; a new stream when the SYN
+    // has a new sequence number, the same one otherwise (as tshark, which
+    // takes the same SYN for a retransmission).
+    let mut reuse = exchange("10.0.0.1:40001", "10.0.0.9:80", at(0), b"", OK);
+    reuse.extend(exchange("10.0.0.1:40001", "10.0.0.9:80", at(10), b"", BAD));
+    let mut c = Conversation::new(addr("10.0.0.1:40001"), addr("10.0.0.9:80"), at(20))
+        .with_client_isn(77_000_000);
+    reuse.extend(c.handshake());
+    reuse.push(c.data(Dir::ToServer, GET));
+    reuse.push(c.data(Dir::ToClient, OK));
+    let capture = pcap_file(linktype::ETHERNET, &reuse);
+    let r = run(&capture, &[]);
+    assert_eq!(verdicts(&r), ["plain", "http-error", "plain"]);
+    let streams: Vec<&Value> = r.flows.iter().map(|f| &f["stream"]).collect();
+    assert_eq!(streams, [0, 0, 1]);
+    let tmp = tempfile::tempdir().unwrap();
+    check_streams_against_tshark(&file(&tmp, "reuse.pcap", &capture));
     // The committed captures: every flow's stream and first frame are
     // tshark's.
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/pcap");
@@ -1174,7 +1197,8 @@ fn rows_in_capture_order_with_stream_and_frame_numbers() {
 }
 
 /// Every flow's `stream` is tshark's `tcp.stream`/`udp.stream` of its
-/// packets, and its `first_frame` the first frame of that stream.
+/// first frame, `first_frame`; that is the stream's first frame unless the
+/// conversation started before the flow (a bare ACK, a reused port).
 fn check_streams_against_tshark(path: &Path) {
     if !peers::require(Peer::Tshark) {
         return;
@@ -1186,28 +1210,36 @@ fn check_streams_against_tshark(path: &Path) {
         .args(["-e", "frame.number", "-e", "tcp.stream", "-e", "udp.stream"])
         .output()
         .expect("run tshark");
+    let mut stream_of: BTreeMap<u64, (bool, u64)> = BTreeMap::new();
     let mut first: BTreeMap<(bool, u64), u64> = BTreeMap::new();
     for line in String::from_utf8_lossy(&out.stdout).lines() {
         let c: Vec<&str> = line.split('|').collect();
         let frame: u64 = c[0].parse().unwrap();
         for (udp, col) in [(false, 1), (true, 2)] {
             if let Some(stream) = c.get(col).and_then(|s| s.parse::<u64>().ok()) {
+                stream_of.insert(frame, (udp, stream));
                 first.entry((udp, stream)).or_insert(frame);
             }
         }
     }
     let r = run(&std::fs::read(path).unwrap(), &[]);
     assert!(!r.flows.is_empty(), "{}", path.display());
+    let mut starts = 0;
     for f in &r.flows {
         let udp = f["transport"] == "udp";
         let stream = f["stream"].as_u64().unwrap();
+        let frame = f["first_frame"].as_u64().unwrap();
         assert_eq!(
-            first.get(&(udp, stream)).copied(),
-            f["first_frame"].as_u64(),
-            "{}: stream {stream} of {f}",
+            stream_of.get(&frame),
+            Some(&(udp, stream)),
+            "{}: frame {frame} of {f}",
             path.display()
         );
+        if first.get(&(udp, stream)) == Some(&frame) {
+            starts += 1;
+        }
     }
+    assert!(starts > 0, "{}", path.display());
 }
 
 #[test]

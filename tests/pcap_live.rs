@@ -704,8 +704,9 @@ fn peers_plain_port(flows: &[Value]) -> u64 {
         .expect("a failed health check")
 }
 
-/// Every flow's `stream` and `first_frame` are tshark's `tcp.stream` and
-/// the first frame of that stream.
+/// Every flow's `stream` is tshark's `tcp.stream` of its `first_frame`,
+/// and (every connection of these tests is captured from its SYN) that
+/// frame is the first of the stream.
 fn check_streams_against_tshark(file: &Path) {
     if !peers::require(Peer::Tshark) {
         return;

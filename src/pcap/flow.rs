@@ -170,7 +170,7 @@ pub struct Flow {
     /// When the client's first data byte was captured.
     pub first_data: Option<Timestamp>,
     /// The capture's frame number (1-based, as Wireshark counts) of the
-    /// conversation's first packet.
+    /// flow's first packet.
     pub first_frame: u64,
     /// The conversation's index among the capture's TCP (or UDP)
     /// conversations, from 0: Wireshark's `tcp.stream` (`udp.stream`).
@@ -262,7 +262,6 @@ impl Key {
 #[derive(Debug, Clone, Copy)]
 struct Conversation {
     index: u64,
-    first_frame: u64,
     syn_seq: Option<u32>,
     last_seen: Timestamp,
 }
@@ -303,14 +302,8 @@ impl FlowTable {
         self.next_id
     }
 
-    /// The conversation `seg` belongs to: (stream index, first frame).
-    fn conversation(
-        &mut self,
-        key: Key,
-        ts: Timestamp,
-        frame: u64,
-        seg: &Segment<'_>,
-    ) -> (u64, u64) {
+    /// The conversation (stream index) `seg` belongs to.
+    fn conversation(&mut self, key: Key, ts: Timestamp, seg: &Segment<'_>) -> u64 {
         let syn = match seg.transport {
             Transport::Tcp { seq, flags, .. } if flags.syn && !flags.ack => Some(seq),
             _ => None,
@@ -322,20 +315,19 @@ impl FlowTable {
                 (Some(new), Some(old)) if new != old => {}
                 (Some(new), None) => {
                     c.syn_seq = Some(new);
-                    return (c.index, c.first_frame);
+                    return c.index;
                 }
-                _ => return (c.index, c.first_frame),
+                _ => return c.index,
             }
         }
         let c = Conversation {
             index: self.next_stream[slot],
-            first_frame: frame,
             syn_seq: syn,
             last_seen: ts,
         };
         self.next_stream[slot] += 1;
         self.conversations.insert(key, c);
-        (c.index, c.first_frame)
+        c.index
     }
 
     /// Flows currently held (decided tombstones included).
@@ -362,7 +354,7 @@ impl FlowTable {
         }
         let udp = matches!(seg.transport, Transport::Udp { .. });
         let key = Key::new(seg.src, seg.dst, udp);
-        let (stream, first_frame) = self.conversation(key, ts, frame, seg);
+        let stream = self.conversation(key, ts, seg);
         if let Transport::Tcp { seq, flags, .. } = seg.transport {
             // A new SYN on a finished (or differently numbered) connection
             // is port reuse: close the old flow, start a new one.
@@ -395,7 +387,7 @@ impl FlowTable {
             return;
         };
         flow.stream = stream;
-        flow.first_frame = first_frame;
+        flow.first_frame = frame;
         if self.flows.len() >= self.limits.max_flows {
             evict_oldest(&mut self.flows, decide);
         }

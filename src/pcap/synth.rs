@@ -176,6 +176,12 @@ impl Conversation {
         }
     }
 
+    /// The client's initial sequence number (port reuse with a new one).
+    pub fn with_client_isn(mut self, isn: u32) -> Self {
+        self.client_seq = isn;
+        self
+    }
+
     fn tick(&mut self) -> Timestamp {
         let t = self.ts;
         self.ts.nanos += 100_000;
