@@ -1196,6 +1196,35 @@ fn rows_in_capture_order_with_stream_and_frame_numbers() {
     }
 }
 
+/// From a file, rows keep the capture order however long a flow stays
+/// open; from stdin (a live pipe), a decided flow waits for the flows that
+/// started before it for 5 s of capture time at most.
+#[test]
+fn a_live_pipe_does_not_wait_for_a_flow_that_stays_open() {
+    let mut p = exchange("10.0.0.1:40001", "10.0.0.9:80", at(0), b"", OK);
+    p.truncate(4); // handshake and request: open until the capture ends
+    p.extend(exchange("10.0.0.2:40002", "10.0.0.9:80", at(1), b"", OK));
+    p.extend(exchange("10.0.0.3:40003", "10.0.0.9:80", at(20), b"", OK));
+    let capture = pcap_file(linktype::ETHERNET, &p);
+    let clients = |flows: &[Value]| -> Vec<String> {
+        flows
+            .iter()
+            .map(|f| f["client"]["port"].to_string())
+            .collect()
+    };
+    // The open flow is reported when it is decided (here at the end).
+    let r = run(&capture, &[]);
+    assert_eq!(clients(&r.flows), ["40002", "40003", "40001"]);
+    let dir = tempfile::tempdir().unwrap();
+    let (_, out, _) = run_file(&file(&dir, "open.pcap", &capture), &["--json"]);
+    let flows: Vec<Value> = out
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|v| v["type"] == "flow")
+        .collect();
+    assert_eq!(clients(&flows), ["40001", "40002", "40003"]);
+}
+
 /// Every flow's `stream` is tshark's `tcp.stream`/`udp.stream` of its
 /// first frame, `first_frame`; that is the stream's first frame unless the
 /// conversation started before the flow (a bare ACK, a reused port).

@@ -19,12 +19,16 @@ use crate::report::{self, Style};
 
 /// Files bigger than this get a progress bar (on a terminal).
 const PROGRESS_MIN_BYTES: u64 = 50 * 1000 * 1000;
+/// How long (capture time) a decided flow read from stdin waits for the
+/// flows that started before it.
+const STREAM_ORDER_WAIT: Duration = Duration::from_secs(5);
 /// Rows per printed table when reading a file (bounds memory on huge captures).
 const PAGE_ROWS: usize = 1000;
 
 const PCAP_HELP: &str = "\
 Rows follow each flow's first packet (Wireshark's order); a flow is printed
-once every flow that started before it is decided. A flow through a proxy
+once every flow that started before it is decided (from stdin, after 5s of
+capture time at most). A flow through a proxy
 in the same capture (client -> proxy, proxy -> upstream) is shown as a chain,
 the hop behind the proxy indented under the front one, and the front hop is
 judged by it (upstream-failed). `stream` is Wireshark's tcp.stream/udp.stream.
@@ -145,6 +149,9 @@ pub fn run(args: &PcapArgs, style: Style) -> Result<ExitCode> {
         max_bytes: args.max_bytes.max(16),
         max_flows: args.max_flows,
         idle_timeout: args.idle_timeout,
+        // A live pipe: a flow that stays open holds back later rows for
+        // this long at most.
+        order_wait: stdin.then_some(STREAM_ORDER_WAIT),
     };
     let filter = Filter {
         findings: args.verdict.clone(),

@@ -24,6 +24,12 @@ pub struct Limits {
     /// Capture time without a packet after which a flow is decided with
     /// what was seen.
     pub idle_timeout: Duration,
+    /// How long (capture time) a decided flow waits for the flows that
+    /// started before it before it is reported out of turn; `None` keeps
+    /// the capture order strictly (bounded by `order::MAX_WAITING`). A live
+    /// pipe sets it, so a connection that stays open does not hold back
+    /// every later row until it is idle.
+    pub order_wait: Option<Duration>,
 }
 
 impl Default for Limits {
@@ -32,6 +38,7 @@ impl Default for Limits {
             max_bytes: 4096,
             max_flows: 100_000,
             idle_timeout: Duration::from_secs(300),
+            order_wait: None,
         }
     }
 }

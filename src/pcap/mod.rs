@@ -136,7 +136,8 @@ pub fn analyze<R: Read>(
     let mut frames = summary::FrameCounts::default();
     let stop = std::cell::Cell::new(false);
     let ready = |f: &Flow| exchange::ready(f);
-    let mut order = order::Sequencer::new();
+    let mut order = order::Sequencer::new(limits.order_wait);
+    let mut now = Timestamp::default();
     let result = {
         let mut emit = |report: FlowResult| {
             if stop.get() || !filter.selects(&report) {
@@ -155,6 +156,7 @@ pub fn analyze<R: Read>(
             }
             match link::segment(frame.linktype, frame.data) {
                 Ok(Some(seg)) => {
+                    now = now.max(frame.ts);
                     table.add(
                         frame.ts,
                         st.frames,
@@ -162,11 +164,14 @@ pub fn analyze<R: Read>(
                         &ready,
                         &mut |f: &Flow, _: Why| decided.push(FlowResult::new(f, detail)),
                     );
-                    if !decided.is_empty() {
+                    // Rows are released when a flow is decided, and (with
+                    // a wait) as capture time passes.
+                    let waits = limits.order_wait.is_some() && !order.is_empty();
+                    if !decided.is_empty() || waits {
                         for r in decided.drain(..) {
-                            order.decided(r, table.last_id(), &mut emit);
+                            order.decided(r, table.last_id(), now, &mut emit);
                         }
-                        order.release(table.last_id(), false, &mut emit);
+                        order.release(table.last_id(), now, false, &mut emit);
                     }
                 }
                 Ok(None) => frames.ignored += 1,
@@ -180,9 +185,9 @@ pub fn analyze<R: Read>(
         });
         table.finish_all(&mut |f: &Flow, _: Why| decided.push(FlowResult::new(f, detail)));
         for r in decided.drain(..) {
-            order.decided(r, table.last_id(), &mut emit);
+            order.decided(r, table.last_id(), now, &mut emit);
         }
-        order.release(table.last_id(), true, &mut emit);
+        order.release(table.last_id(), now, true, &mut emit);
         result
     };
     summary.finish(&stats, frames, table.stray_packets);

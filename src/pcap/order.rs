@@ -14,12 +14,14 @@
 //! reported together: the front flow, then the flows behind it.
 //!
 //! Memory is bounded: past [`MAX_WAITING`] decided flows held back, the
-//! oldest is reported without waiting for the rest.
+//! oldest is reported without waiting for the rest; so it is, with a wait
+//! set (a live pipe), once it has waited that long in capture time.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use super::exchange::Start;
+use super::reader::Timestamp;
 use super::FlowResult;
 use crate::judge;
 
@@ -41,12 +43,16 @@ pub(crate) struct Hop {
 
 struct Waiting {
     result: FlowResult,
+    /// Capture time when it was decided.
+    decided_at: Timestamp,
     /// Flows created when it was decided: its back flow is one of them.
     created_before: u64,
 }
 
 #[derive(Default)]
 pub(crate) struct Sequencer {
+    /// How long a decided flow waits for its turn (capture time).
+    wait: Option<Duration>,
     /// The smallest id not reported yet (ids count from 1).
     next: u64,
     /// Every id up to it is decided.
@@ -57,18 +63,21 @@ pub(crate) struct Sequencer {
 }
 
 impl Sequencer {
-    pub(crate) fn new() -> Self {
+    pub(crate) fn new(wait: Option<Duration>) -> Self {
         Sequencer {
+            wait,
             next: 1,
             ..Sequencer::default()
         }
     }
 
-    /// A flow was decided; `created` flows exist so far.
+    /// A flow was decided at capture time `now`; `created` flows exist so
+    /// far.
     pub(crate) fn decided(
         &mut self,
         result: FlowResult,
         created: u64,
+        now: Timestamp,
         out: &mut dyn FnMut(FlowResult),
     ) {
         if result.id < self.next {
@@ -80,14 +89,26 @@ impl Sequencer {
             result.id,
             Waiting {
                 result,
+                decided_at: now,
                 created_before: created,
             },
         );
     }
 
-    /// Report every flow whose turn has come; `ended` at the end of the
-    /// capture (everything is decided then).
-    pub(crate) fn release(&mut self, created: u64, ended: bool, out: &mut dyn FnMut(FlowResult)) {
+    /// No decided flow waits.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.waiting.is_empty()
+    }
+
+    /// Report every flow whose turn has come, at capture time `now`;
+    /// `ended` at the end of the capture (everything is decided then).
+    pub(crate) fn release(
+        &mut self,
+        created: u64,
+        now: Timestamp,
+        ended: bool,
+        out: &mut dyn FnMut(FlowResult),
+    ) {
         loop {
             while self.frontier < created {
                 let id = self.frontier + 1;
@@ -101,7 +122,13 @@ impl Sequencer {
                 self.next += 1;
                 continue;
             }
-            let crowded = self.waiting.len() > MAX_WAITING;
+            let overdue = self.wait.is_some_and(|w| {
+                self.waiting
+                    .values()
+                    .next()
+                    .is_some_and(|first| first.decided_at.plus(w) <= now)
+            });
+            let crowded = self.waiting.len() > MAX_WAITING || overdue;
             let Some(head) = self.waiting.get(&self.next) else {
                 // The next flow is not decided yet.
                 match self.waiting.keys().next() {
