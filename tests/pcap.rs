@@ -1392,6 +1392,9 @@ fn a_chain_through_a_proxy_is_judged_by_its_back_hop() {
         assert_eq!(front["chain"]["back"]["id"], behind["id"]);
         assert_eq!(front["chain"]["back"]["stream"], 1);
         assert_eq!(front["chain"]["back"]["finding"]["name"], back);
+        // The front hop's fixes are those of the failure behind it.
+        assert_eq!(front["fixes"], behind["fixes"]);
+        assert!(!front["fixes"].as_array().unwrap().is_empty());
         assert!(front["chain"]["front"].is_null());
         assert_eq!(behind["chain"]["front"]["id"], front["id"]);
         assert_eq!(
@@ -1420,6 +1423,12 @@ fn a_chain_through_a_proxy_is_judged_by_its_back_hop() {
     assert!(out.contains("unexpected-header (PP-UNEXPECTED)"), "{out}");
     assert!(out.contains("[ingress-nginx-use-proxy-protocol]"), "{out}");
     assert!(out.contains("use-proxy-protocol: \"true\""), "{out}");
+    // Only the front hop selected: the failure behind it is still
+    // explained, with its fixes.
+    let (_, out, _) = run_file(&path, &["--verdict", "upstream-failed"]);
+    assert!(!out.contains("`->"), "{out}");
+    assert!(out.contains("✗ unexpected-header (PP-UNEXPECTED)"), "{out}");
+    assert!(out.contains("[ingress-nginx-use-proxy-protocol]"), "{out}");
     // A working chain keeps its findings.
     let r = run(&pcap_file(linktype::ETHERNET, &chain(true, OK)), &[]);
     assert_eq!(verdicts(&r), ["plain", "proxied"]);

@@ -233,8 +233,16 @@ impl<'a> Output<'a> {
         if self.closed {
             return Next::Stop;
         }
-        if !self.seen.contains(&flow.finding()) {
-            self.seen.push(flow.finding());
+        // An upstream failure is explained with the failure behind it
+        // (and its fixes), even when that flow is not selected.
+        let cause = flow
+            .back
+            .filter(|_| flow.finding() == Finding::UpstreamFailed)
+            .map(|b| b.cause);
+        for f in std::iter::once(flow.finding()).chain(cause) {
+            if !self.seen.contains(&f) {
+                self.seen.push(f);
+            }
         }
         if let Some(groups) = &mut self.groups {
             groups.add(&flow);

@@ -23,7 +23,7 @@ use std::time::Duration;
 use super::exchange::Start;
 use super::reader::Timestamp;
 use super::FlowResult;
-use crate::judge;
+use crate::judge::{self, Finding};
 
 /// How long after the front flow's first data (or its start) a back flow
 /// without a header may start.
@@ -38,7 +38,10 @@ const MAX_HOPS: usize = 8;
 pub(crate) struct Hop {
     pub(crate) id: u64,
     pub(crate) stream: u64,
-    pub(crate) finding: crate::judge::Finding,
+    pub(crate) finding: Finding,
+    /// The finding at the root of the failure: the flow's own, or, when
+    /// it is `upstream-failed` too, the one behind it.
+    pub(crate) cause: Finding,
 }
 
 struct Waiting {
@@ -174,15 +177,21 @@ impl Sequencer {
         let mut rest = self.chain(back.result, back.created_before, hops + 1);
         let behind = &mut rest[0];
         front.decision.finding = judge::behind(front.own, behind.finding());
+        let cause = match behind.back {
+            Some(further) if behind.finding() == Finding::UpstreamFailed => further.cause,
+            _ => behind.finding(),
+        };
         front.back = Some(Hop {
             id: behind.id,
             stream: behind.stream,
             finding: behind.finding(),
+            cause,
         });
         behind.front = Some(Hop {
             id: front.id,
             stream: front.stream,
             finding: front.finding(),
+            cause: front.finding(),
         });
         let mut all = vec![front];
         all.append(&mut rest);
@@ -222,5 +231,37 @@ impl Sequencer {
                     && b.first_data >= front.first_data
             })
             .map(|(id, _)| id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::judge::Finding as F;
+
+    #[test]
+    fn the_front_hop_is_judged_by_the_hop_behind_it() {
+        assert_eq!(
+            judge::behind(F::HttpError, F::UnexpectedHeader),
+            F::UpstreamFailed
+        );
+        assert_eq!(
+            judge::behind(F::MissingHeader, F::HeaderRejected),
+            F::UpstreamFailed
+        );
+        assert_eq!(
+            judge::behind(F::Plain, F::UpstreamFailed),
+            F::UpstreamFailed
+        );
+        // A working hop behind, or a front hop broken on its own.
+        assert_eq!(judge::behind(F::Plain, F::Proxied), F::Plain);
+        assert_eq!(
+            judge::behind(F::InvalidHeader, F::MissingHeader),
+            F::InvalidHeader
+        );
+        assert_eq!(
+            judge::behind(F::Incomplete, F::MissingHeader),
+            F::Incomplete
+        );
     }
 }

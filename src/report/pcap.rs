@@ -461,13 +461,22 @@ pub fn flow_json(f: &FlowResult) -> Value {
             },
             "finding": finding::json(finding),
             "reason": reason(f),
-            "fixes": finding::fixes_json(&finding.fixes()),
+            "fixes": finding::fixes_json(&fixes(f)),
             "chain": {
                 "front": f.front.map(hop_json),
                 "back": f.back.map(hop_json),
             },
         }),
     )
+}
+
+/// A flow's fixes: its finding's, or for `upstream-failed` those of the
+/// failure behind the proxy.
+fn fixes(f: &FlowResult) -> Vec<&'static crate::judge::Fix> {
+    match (f.finding(), f.back) {
+        (Finding::UpstreamFailed, Some(back)) => back.cause.fixes(),
+        (finding, _) => finding.fixes(),
+    }
 }
 
 fn hop_json(h: crate::pcap::Hop) -> Value {
