@@ -1175,7 +1175,7 @@ fn rows_in_capture_order_with_stream_and_frame_numbers() {
     // has a new sequence number, the same one otherwise (as tshark, which
     // takes the same SYN for a retransmission).
     let mut reuse = exchange("10.0.0.1:40001", "10.0.0.9:80", at(0), b"", OK);
-    reuse.extend(exchange("10.0.0.1:40001", "10.0.0.9:80", at(10), b"", BAD));
+    reuse.extend(exchange("10.0.0.1:40001", "10.0.0.9:80", at(1), b"", BAD));
     let mut c = Conversation::new(addr("10.0.0.1:40001"), addr("10.0.0.9:80"), at(20))
         .with_client_isn(77_000_000);
     reuse.extend(c.handshake());

@@ -43,6 +43,9 @@ impl Default for Limits {
     }
 }
 
+/// Capture time a closed connection's conversation is kept after its last
+/// packet, so its final ACK or a retransmitted FIN keeps its stream index.
+const CLOSED_LINGER: Duration = Duration::from_secs(2);
 /// How often (capture time) the table is swept for idle flows, at most:
 /// a shorter idle timeout sweeps as often as it is long.
 const SWEEP_EVERY: Duration = Duration::from_secs(5);
@@ -269,6 +272,8 @@ impl Key {
 #[derive(Debug, Clone, Copy)]
 struct Conversation {
     index: u64,
+    /// Its flow closed (both FINs, or a RST) and was forgotten.
+    closed: bool,
     syn_seq: Option<u32>,
     last_seen: Timestamp,
 }
@@ -329,6 +334,7 @@ impl FlowTable {
         }
         let c = Conversation {
             index: self.next_stream[slot],
+            closed: false,
             syn_seq: syn,
             last_seen: ts,
         };
@@ -386,6 +392,7 @@ impl FlowTable {
             // can't start a new flow, so the table only holds open flows.
             if flow.decided && flow.closed() {
                 self.flows.remove(&key);
+                self.closed(key);
             }
             return;
         }
@@ -401,6 +408,16 @@ impl FlowTable {
         update(&mut flow, ts, seg, max, ready, decide);
         if !(flow.decided && flow.closed()) {
             self.flows.insert(key, flow);
+        } else {
+            self.closed(key);
+        }
+    }
+
+    /// The connection closed: its conversation is kept only long enough
+    /// for its last packets (the final ACK) to count in it.
+    fn closed(&mut self, key: Key) {
+        if let Some(c) = self.conversations.get_mut(&key) {
+            c.closed = true;
         }
     }
 
@@ -436,8 +453,14 @@ impl FlowTable {
         }
         remove(&mut self.flows, gone, Why::Idle, decide);
         let flows = &self.flows;
-        self.conversations
-            .retain(|k, c| now.since(c.last_seen) < idle || flows.contains_key(k));
+        self.conversations.retain(|k, c| {
+            let quiet = now.since(c.last_seen);
+            if c.closed {
+                quiet < CLOSED_LINGER
+            } else {
+                quiet < idle || flows.contains_key(k)
+            }
+        });
     }
 
     /// The capture ended: decide every flow still open, oldest first.
