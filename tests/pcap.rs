@@ -1188,6 +1188,21 @@ fn rows_in_capture_order_with_stream_and_frame_numbers() {
     assert_eq!(streams, [0, 0, 1]);
     let tmp = tempfile::tempdir().unwrap();
     check_streams_against_tshark(&file(&tmp, "reuse.pcap", &capture));
+    // A long connection whose final ACK comes just as the table is swept
+    // keeps its stream: the next connection is stream 1, as in tshark.
+    let mut long = exchange("10.0.0.1:40001", "10.0.0.9:80", at(0), b"", OK);
+    let n = long.len();
+    // Both FINs, then the final ACK 5.1 s after the first packet: the
+    // first packet a sweep runs on.
+    for (q, ms) in long[n - 3..].iter_mut().zip([4_400u64, 4_500, 5_100]) {
+        q.ts = T0.plus(std::time::Duration::from_millis(ms));
+    }
+    long.extend(exchange("10.0.0.2:40002", "10.0.0.9:80", at(8), b"", OK));
+    let capture = pcap_file(linktype::ETHERNET, &long);
+    let r = run(&capture, &[]);
+    assert_eq!(r.flows[1]["stream"], 1);
+    assert_eq!(r.summary["stray_packets"], 2);
+    check_streams_against_tshark(&file(&tmp, "long.pcap", &capture));
     // The committed captures: every flow's stream and first frame are
     // tshark's.
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/pcap");

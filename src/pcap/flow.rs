@@ -367,7 +367,6 @@ impl FlowTable {
         }
         let udp = matches!(seg.transport, Transport::Udp { .. });
         let key = Key::new(seg.src, seg.dst, udp);
-        let stream = self.conversation(key, ts, seg);
         if let Transport::Tcp { seq, flags, .. } = seg.transport {
             // A new SYN on a finished (or differently numbered) connection
             // is port reuse: close the old flow, start a new one.
@@ -392,10 +391,14 @@ impl FlowTable {
             // can't start a new flow, so the table only holds open flows.
             if flow.decided && flow.closed() {
                 self.flows.remove(&key);
-                self.closed(key);
+                self.closed(key, ts);
             }
             return;
         }
+        // Not a tracked flow (or a port reused with a new SYN): find its
+        // conversation. A tracked flow's packets need no lookup: its
+        // conversation is kept while the flow is.
+        let stream = self.conversation(key, ts, seg);
         let Some(mut flow) = self.start(ts, seg) else {
             self.stray_packets += 1;
             return;
@@ -409,15 +412,16 @@ impl FlowTable {
         if !(flow.decided && flow.closed()) {
             self.flows.insert(key, flow);
         } else {
-            self.closed(key);
+            self.closed(key, ts);
         }
     }
 
     /// The connection closed: its conversation is kept only long enough
     /// for its last packets (the final ACK) to count in it.
-    fn closed(&mut self, key: Key) {
+    fn closed(&mut self, key: Key, ts: Timestamp) {
         if let Some(c) = self.conversations.get_mut(&key) {
             c.closed = true;
+            c.last_seen = ts;
         }
     }
 
