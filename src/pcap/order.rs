@@ -201,9 +201,12 @@ impl Sequencer {
     /// The back flow of `front` among the decided flows created before
     /// `front` was decided.
     fn back_of(&self, front: &FlowResult, created_before: u64) -> Option<u64> {
+        if created_before <= front.id {
+            return None;
+        }
         let candidates = || {
             self.waiting
-                .range(front.id + 1..=created_before.max(front.id + 1))
+                .range(front.id + 1..created_before + 1)
                 .map(|(id, w)| (*id, &w.result))
                 .filter(|(_, b)| b.udp == front.udp && b.front.is_none())
         };
