@@ -479,14 +479,14 @@ _ppctl() {
             return 0
             ;;
         ppctl__subcmd__pcap)
-            opts="-h --json --summary --explain --verdict --client --server --limit --max-bytes --max-flows --idle-timeout --color --help"
+            opts="-h --json --summary --explain --verdict --client --server --group-by --limit --max-bytes --max-flows --idle-timeout --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --verdict)
-                    COMPREPLY=($(compgen -W "proxied plain health-check unexpected-header missing-header invalid-header header-rejected stacked-header failed-health-check spoofable untrusted-source header-too-large header-timeout no-reply http-error no-receiver unreachable no-datagram client-closed interrupted incomplete inconclusive real-ip-lost ignored-setting partial-proxy hairpin" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "proxied plain health-check unexpected-header missing-header invalid-header header-rejected stacked-header failed-health-check spoofable untrusted-source header-too-large header-timeout no-reply http-error no-receiver unreachable no-datagram client-closed interrupted incomplete inconclusive real-ip-lost ignored-setting partial-proxy hairpin upstream-failed" -- "${cur}"))
                     return 0
                     ;;
                 --client)
@@ -495,6 +495,10 @@ _ppctl() {
                     ;;
                 --server)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --group-by)
+                    COMPREPLY=($(compgen -W "server client finding" -- "${cur}"))
                     return 0
                     ;;
                 --limit)

@@ -196,9 +196,13 @@ inconclusive\t'the probe could not tell'
 real-ip-lost\t'the client address is lost on the way'
 ignored-setting\t'a setting that does nothing where it stands'
 partial-proxy\t'PROXY on one port and not its sibling'
-hairpin\t'in-cluster clients skip the load balancer'"
+hairpin\t'in-cluster clients skip the load balancer'
+upstream-failed\t'the hop behind the proxy failed'"
 complete -c ppctl -n "__fish_ppctl_using_subcommand pcap" -l client -d 'Report only flows whose client matches: CIDR, address, port (443 or :443) or address:port' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand pcap" -l server -d 'Report only flows whose server matches: CIDR, address, port or address:port' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand pcap" -l group-by -d 'One row per server (address:port), client (address) or finding, with the count of flows per finding, instead of one row per flow' -r -f -a "server\t'one row per server address:port'
+client\t'one row per client address'
+finding\t'one row per finding (alias: verdict)'"
 complete -c ppctl -n "__fish_ppctl_using_subcommand pcap" -l limit -d 'Stop after this many reported flows' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand pcap" -l max-bytes -d 'Bytes reassembled per direction of each flow (enough for the header and the start of the answer)' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand pcap" -l max-flows -d 'Flows tracked at once; the least recently seen are decided early beyond it' -r

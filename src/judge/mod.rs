@@ -73,11 +73,12 @@ pub(crate) enum Finding {
     IgnoredSetting,
     PartialProxy,
     Hairpin,
+    UpstreamFailed,
 }
 
 impl Finding {
     /// Every finding, in docs/verdicts.md order.
-    pub(crate) const ALL: [Finding; 26] = [
+    pub(crate) const ALL: [Finding; 27] = [
         Finding::Proxied,
         Finding::Plain,
         Finding::HealthCheck,
@@ -104,6 +105,7 @@ impl Finding {
         Finding::IgnoredSetting,
         Finding::PartialProxy,
         Finding::Hairpin,
+        Finding::UpstreamFailed,
     ];
 
     fn info(self) -> &'static FindingInfo {
@@ -286,6 +288,21 @@ fn silent(sent: Sent, ending: Ending, udp: bool) -> Finding {
     }
 }
 
+/// A front hop (client → proxy) judged by the hop behind it (proxy →
+/// upstream), when a capture holds both: a failure behind the proxy is the
+/// front hop's real cause, unless the front hop broke on its own (a bad
+/// header, a refused connection...).
+pub(crate) fn behind(front: Finding, back: Finding) -> Finding {
+    use Finding as F;
+    let symptom =
+        !front.is_problem() || matches!(front, F::MissingHeader | F::HeaderRejected | F::HttpError);
+    if back.is_problem() && symptom && front != F::Incomplete {
+        F::UpstreamFailed
+    } else {
+        front
+    }
+}
+
 /// How a receiver is set up, as far as judging an arrival needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Expects {
@@ -391,7 +408,10 @@ mod tests {
             if f.is_problem()
                 && !matches!(
                     f,
-                    Finding::NoReceiver | Finding::Unreachable | Finding::HttpError
+                    Finding::NoReceiver
+                        | Finding::Unreachable
+                        | Finding::HttpError
+                        | Finding::UpstreamFailed
                 )
             {
                 assert!(!fixes.is_empty(), "{f:?} has no fix");

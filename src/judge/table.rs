@@ -267,4 +267,13 @@ pub(crate) static FINDINGS: &[FindingInfo] = &[
         fixes: &["hairpin-ip-mode-proxy", "route-through-lb"],
         reported_by: &["check"],
     },
+    FindingInfo {
+        name: "upstream-failed",
+        code: "PP-UPSTREAM",
+        severity: Problem,
+        short: "the hop behind the proxy failed",
+        meaning: "the client's connection to a proxy failed because the proxy's own connection to its upstream failed (a capture taken on the proxy host holds both hops): see the linked flow's finding and its fixes",
+        fixes: &[],
+        reported_by: &["pcap"],
+    },
 ];
