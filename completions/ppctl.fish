@@ -58,10 +58,13 @@ complete -c ppctl -n "__fish_ppctl_using_subcommand explain" -s f -l file -d 'Re
 complete -c ppctl -n "__fish_ppctl_using_subcommand explain" -l color -d 'When to use color: auto (a terminal, and NO_COLOR unset), always, never' -r -f -a "auto\t'Color when stdout is a terminal and NO_COLOR is not set'
 always\t''
 never\t''"
-complete -c ppctl -n "__fish_ppctl_using_subcommand explain" -l json -d 'Print one JSON object (docs/json.md)'
+complete -c ppctl -n "__fish_ppctl_using_subcommand explain" -l json -d 'Print one JSON document (docs/json.md); its `lines` are written as they are read'
+complete -c ppctl -n "__fish_ppctl_using_subcommand explain" -l json-lines -d 'Print one JSON object per record as it is read, then a summary line (docs/json.md)'
+complete -c ppctl -n "__fish_ppctl_using_subcommand explain" -s v -l verbose -d 'List the unrecognized lines too (they are only counted otherwise)'
 complete -c ppctl -n "__fish_ppctl_using_subcommand explain" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ppctl -n "__fish_ppctl_using_subcommand probe" -l sni -d 'TLS server name to send (default: the target\'s host)' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand probe" -l timeout -d 'How long to wait for the connect and for each reply (500ms, 2s, 1m; at most 60s)' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand probe" -l max-time -d 'The longest one attempt may take in all (connect, header and the whole reply), however slowly the endpoint trickles; at most 60s' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand probe" -l expect -d 'Exit 1 unless the endpoint has this profile (for CI)' -r -f -a "requires-v1\t'takes a v1 header only, nothing without one'
 requires-v2\t'takes a v2 header only, nothing without one'
 requires-v1-or-v2\t'takes v1 or v2, nothing without a header'
@@ -151,7 +154,8 @@ complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l max-reply -d 'Keep 
 complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l expect-status -d 'Exit 0 only if the reply is an HTTP response with this status' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l connections -d 'Load mode: make N connections (each one exchange)' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l concurrency -d 'Load mode: at most C connections at a time' -r
-complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l duration -d 'Load mode: stop starting connections after this long' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l duration -d 'Load mode: stop after this long (exchanges under way are stopped)' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l max-time -d 'The longest one exchange may take in all (connect, writes and the whole reply), however slowly the peer trickles (curl\'s --max-time)' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand send" -s H -l header -d 'A request header, `Name: value` (repeatable); `Name:` removes a default header (Host, User-Agent, Accept, Connection), as in curl' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l host -d 'The Host header of the request (default: the target\'s host and port)' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l method -d 'The request method' -r
@@ -204,6 +208,7 @@ real-ip-lost\t'the client address is lost on the way'
 ignored-setting\t'a setting that does nothing where it stands'
 partial-proxy\t'PROXY on one port and not its sibling'
 hairpin\t'in-cluster clients skip the load balancer'
+upstream-failed\t'the hop behind the proxy failed'
 tls-handshake-failed\t'the TLS handshake failed after the header'
 plain-http-to-tls\t'plain HTTP sent to a TLS port'
 tls-before-proxy\t'a ClientHello where a header was required'
@@ -211,6 +216,9 @@ tls-to-plain-port\t'TLS sent to a plain-text port'
 certificate-rejected\t'the server\'s certificate was not trusted'"
 complete -c ppctl -n "__fish_ppctl_using_subcommand pcap" -l client -d 'Report only flows whose client matches: CIDR, address, port (443 or :443) or address:port' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand pcap" -l server -d 'Report only flows whose server matches: CIDR, address, port or address:port' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand pcap" -l group-by -d 'One row per server (address:port), client (address) or finding, with the count of flows per finding, instead of one row per flow' -r -f -a "server\t'one row per server address:port'
+client\t'one row per client address'
+finding\t'one row per finding (alias: verdict)'"
 complete -c ppctl -n "__fish_ppctl_using_subcommand pcap" -l limit -d 'Stop after this many reported flows' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand pcap" -l max-bytes -d 'Bytes reassembled per direction of each flow (enough for the header and the start of the answer)' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand pcap" -l max-flows -d 'Flows tracked at once; the least recently seen are decided early beyond it' -r

@@ -4,8 +4,8 @@
 use std::io::Read;
 use std::path::PathBuf;
 
+use super::values::Choice;
 use crate::check::{self, load, Input, Kind};
-use crate::cli::Choice;
 use crate::error::{Error, ExitCode, Result};
 use crate::report::Style;
 

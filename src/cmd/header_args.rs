@@ -2,7 +2,7 @@
 //! one clap struct, flattened into both, and one way to turn it into a
 //! [`HeaderPlan`].
 
-use crate::cli::Choice;
+use super::values::Choice;
 use crate::codec::{tlv, Version};
 use crate::send::header::{parse_tlv, ssl_tlv};
 use crate::send::{HeaderPlan, Preset};

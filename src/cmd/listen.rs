@@ -16,7 +16,7 @@ use tokio::signal::unix;
 use tokio::sync::mpsc::{self, error::TryRecvError};
 use tokio::sync::watch;
 
-use crate::cli::{parse_duration, Choice};
+use super::values::{parse_duration, Choice};
 use crate::error::{Error, ExitCode, Result};
 use crate::listen::{self, bind, config, Config, ConnRecord, Mode, Transport};
 use crate::report::listen as view;

@@ -11,7 +11,7 @@ use tokio::sync::{mpsc, watch};
 
 use super::header_args::HeaderArgs;
 use super::listen::{parse_cidr, reached, timeout, wait, write_lines, Signals, Stop, Wait};
-use crate::cli::Choice;
+use super::values::Choice;
 use crate::codec::Version;
 use crate::error::{Error, ExitCode, Result};
 use crate::listen::bind;

@@ -7,8 +7,8 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use crate::cli::parse_duration;
-use crate::cli::Choice;
+use super::values::parse_duration;
+use super::values::Choice;
 use crate::codec::corrupt::Corruption;
 use crate::codec::{Command, Transport, Version};
 use crate::error::{Error, ExitCode, Result};
@@ -47,7 +47,8 @@ Exit codes:
      with --expect-status/--expect-close: every expectation met; a dry run
   1  a problem finding (unexpected-header, header-rejected, no-reply, ...)
      without --expect-*, or an expectation not met; load: an exchange not ok
-  2  usage error, or no connection (no-receiver, unreachable)";
+  2  usage error; out of file descriptors (a local error: lower --concurrency
+     or raise ulimit -n); or no connection (no-receiver, unreachable)";
 
 #[derive(Debug, clap::Args)]
 #[command(after_help = SEND_HELP)]
@@ -171,9 +172,13 @@ pub struct SendArgs {
     /// Load mode: at most C connections at a time.
     #[arg(long, value_name = "C", default_value_t = LoadOptions::default().concurrency, help_heading = "Load")]
     pub(crate) concurrency: usize,
-    /// Load mode: stop starting connections after this long.
+    /// Load mode: stop after this long (exchanges under way are stopped).
     #[arg(long, value_name = "DURATION", default_value = default_load_duration(), value_parser = parse_duration, help_heading = "Load")]
     pub(crate) duration: Duration,
+    /// The longest one exchange may take in all (connect, writes and the
+    /// whole reply), however slowly the peer trickles (curl's --max-time).
+    #[arg(long, value_name = "DURATION", default_value = default_max_time(), value_parser = parse_max_time, help_heading = "Run")]
+    pub(crate) max_time: Duration,
 
     #[command(flatten)]
     pub(crate) http: super::send_http::HttpArgs,
@@ -193,7 +198,10 @@ pub fn run(args: &SendArgs, style: Style) -> Result<ExitCode> {
     } else if args.connections > 1 {
         How::Load(LoadOptions {
             connections: args.connections,
-            concurrency: args.concurrency,
+            concurrency: fit_concurrency(
+                args.concurrency
+                    .min(usize::try_from(args.connections).unwrap_or(usize::MAX)),
+            )?,
             duration: args.duration,
         })
     } else {
@@ -206,6 +214,11 @@ pub fn run(args: &SendArgs, style: Style) -> Result<ExitCode> {
     let sent = runtime
         .block_on(send::run(plan, &addrs, how))
         .map_err(build_error)?;
+    if let Some(e) = local_error(&sent) {
+        return Err(Error::Other(anyhow::anyhow!(
+            "out of file descriptors ({e}): this is a limit of this host, not a finding about the target; lower --concurrency or raise `ulimit -n`"
+        )));
+    }
     if args.json {
         super::print(&report::send::json(&sent))?;
     } else {
@@ -213,10 +226,39 @@ pub fn run(args: &SendArgs, style: Style) -> Result<ExitCode> {
     }
     Ok(match &sent.outcome {
         Outcome::DryRun => ExitCode::Success,
-        Outcome::Load(l) => ExitCode::check(l.ok == l.connections),
+        Outcome::Load(l) => ExitCode::check(l.passed()),
         Outcome::Once(x) if x.unreached() => ExitCode::Error,
         Outcome::Once(x) => ExitCode::check(x.ok()),
     })
+}
+
+/// Cap `wanted` to the connections this process may hold open at once
+/// (after raising the soft descriptor limit), saying so on stderr.
+fn fit_concurrency(wanted: usize) -> Result<usize> {
+    match send::load::fit_concurrency(wanted) {
+        Ok(fit) if fit.concurrency < wanted => {
+            eprintln!(
+                "ppctl: --concurrency {wanted} lowered to {}: {} file descriptors may be open at once (ulimit -n) and {} already are",
+                fit.concurrency, fit.limit, fit.open
+            );
+            Ok(fit.concurrency)
+        }
+        Ok(fit) => Ok(fit.concurrency),
+        Err(limit) => Err(Error::usage(format!(
+            "no file descriptor to spare for a connection (ulimit -n is {limit}); raise it"
+        ))),
+    }
+}
+
+/// The error of a run that ran out of file descriptors.
+fn local_error(sent: &send::Sent) -> Option<String> {
+    match &sent.outcome {
+        Outcome::Once(x) if x.reply.end == net::End::LocalLimit => {
+            Some(x.reply.error.clone().unwrap_or_default())
+        }
+        Outcome::Load(l) => l.local_error.clone(),
+        _ => None,
+    }
 }
 
 fn build_error(e: send::BuildError) -> Error {
@@ -252,6 +294,19 @@ fn wait_banner_help() -> String {
         "Wait for the server to speak first (up to DURATION, default {}) before sending",
         default_banner_wait()
     )
+}
+
+fn default_max_time() -> &'static str {
+    static S: OnceLock<String> = OnceLock::new();
+    S.get_or_init(|| duration_text(net::MAX_TIME))
+}
+
+/// `--max-time`: a duration above zero.
+fn parse_max_time(s: &str) -> std::result::Result<Duration, String> {
+    match parse_duration(s)? {
+        d if d.is_zero() => Err("--max-time must be more than 0 (e.g. 10s)".into()),
+        d => Ok(d),
+    }
 }
 
 fn default_load_duration() -> &'static str {
@@ -314,6 +369,7 @@ fn plan(args: &SendArgs, target: Target) -> Result<Plan> {
         max_reply: args.max_reply.max(1),
         split: args.split.clone().unwrap_or_default(),
         split_delay: args.split_delay.unwrap_or(Duration::ZERO),
+        max_time: args.max_time,
     };
     if args.concurrency == 0 || args.connections == 0 {
         return Err(Error::usage(

@@ -73,6 +73,7 @@ pub(crate) enum Finding {
     IgnoredSetting,
     PartialProxy,
     Hairpin,
+    UpstreamFailed,
     TlsHandshakeFailed,
     PlainHttpToTls,
     TlsBeforeProxy,
@@ -82,7 +83,7 @@ pub(crate) enum Finding {
 
 impl Finding {
     /// Every finding, in docs/verdicts.md order.
-    pub(crate) const ALL: [Finding; 31] = [
+    pub(crate) const ALL: [Finding; 32] = [
         Finding::Proxied,
         Finding::Plain,
         Finding::HealthCheck,
@@ -109,6 +110,7 @@ impl Finding {
         Finding::IgnoredSetting,
         Finding::PartialProxy,
         Finding::Hairpin,
+        Finding::UpstreamFailed,
         Finding::TlsHandshakeFailed,
         Finding::PlainHttpToTls,
         Finding::TlsBeforeProxy,
@@ -296,6 +298,21 @@ fn silent(sent: Sent, ending: Ending, udp: bool) -> Finding {
     }
 }
 
+/// A front hop (client → proxy) judged by the hop behind it (proxy →
+/// upstream), when a capture holds both: a failure behind the proxy is the
+/// front hop's real cause, unless the front hop broke on its own (a bad
+/// header, a refused connection...).
+pub(crate) fn behind(front: Finding, back: Finding) -> Finding {
+    use Finding as F;
+    let symptom =
+        !front.is_problem() || matches!(front, F::MissingHeader | F::HeaderRejected | F::HttpError);
+    if back.is_problem() && symptom && front != F::Incomplete {
+        F::UpstreamFailed
+    } else {
+        front
+    }
+}
+
 /// The TLS dimension of an exchange (`send --tls`, and plain requests that
 /// reach a TLS port): judged by [`layered`] on top of [`exchange`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -468,7 +485,10 @@ mod tests {
             if f.is_problem()
                 && !matches!(
                     f,
-                    Finding::NoReceiver | Finding::Unreachable | Finding::HttpError
+                    Finding::NoReceiver
+                        | Finding::Unreachable
+                        | Finding::HttpError
+                        | Finding::UpstreamFailed
                 )
             {
                 assert!(!fixes.is_empty(), "{f:?} has no fix");

@@ -268,6 +268,15 @@ pub(crate) static FINDINGS: &[FindingInfo] = &[
         reported_by: &["check"],
     },
     FindingInfo {
+        name: "upstream-failed",
+        code: "PP-UPSTREAM",
+        severity: Problem,
+        short: "the hop behind the proxy failed",
+        meaning: "the client's connection to a proxy failed because the proxy's own connection to its upstream failed (a capture taken on the proxy host holds both hops): see the linked flow's finding and its fixes",
+        fixes: &[],
+        reported_by: &["pcap"],
+    },
+    FindingInfo {
         name: "tls-handshake-failed",
         code: "PP-TLS-HANDSHAKE",
         severity: Problem,
