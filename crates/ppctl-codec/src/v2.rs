@@ -4,12 +4,9 @@ use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use super::{
     looks_like_header_start, tlv, Addresses, Command, Decoded, Error, ErrorKind, Family, Header,
-    Transport, Version, Warning, SAFE_SEGMENT, V2_PREFIX_LEN, V2_SIGNATURE,
+    Transport, Version, Warning, Warnings, SAFE_SEGMENT, V2_PREFIX_LEN, V2_SIGNATURE,
 };
 use crate::sniff;
-
-/// The seven family/transport bytes the spec lists (§2.2).
-const LISTED_FAMILY_BYTES: [u8; 7] = [0x00, 0x11, 0x12, 0x21, 0x22, 0x31, 0x32];
 
 /// A signature mismatch this early means the bytes were never meant as a
 /// v2 header (CRLF-led text, say); later, it is a damaged signature.
@@ -27,6 +24,11 @@ pub(super) fn decode(buf: &[u8]) -> Decoded<'_> {
             return Decoded::NotProxy(sniff::classify(buf));
         }
         return invalid(ErrorKind::V2Signature, at);
+    }
+    if matches {
+        if let Some(header) = fast_path(buf) {
+            return Decoded::Complete(header);
+        }
     }
     if let Some(&vc) = buf.get(12) {
         if vc >> 4 != 2 {
@@ -130,7 +132,7 @@ pub(super) fn decode(buf: &[u8]) -> Decoded<'_> {
     if command == Command::Proxy && family == Family::Unspec {
         all.insert(Warning::ProxyWithUnspec);
     }
-    if !LISTED_FAMILY_BYTES.contains(&ft) {
+    if !matches!(ft, 0x00 | 0x11 | 0x12 | 0x21 | 0x22 | 0x31 | 0x32) {
         all.insert(Warning::UnlistedFamilyByte);
     }
     if local_block && len > 0 && !tlvs_from_prefix {
@@ -166,10 +168,54 @@ pub(super) fn decode(buf: &[u8]) -> Decoded<'_> {
     })
 }
 
+/// The common header in one step: PROXY over TCP or UDP, IPv4 or IPv6,
+/// with `len` exactly the address block (no TLVs). It is what the general
+/// path below decides for those bytes (no warning can apply but a stacked
+/// header), without its branches; anything else returns `None`.
+#[inline(always)]
+fn fast_path(buf: &[u8]) -> Option<Header<'_>> {
+    let prefix: &[u8; V2_PREFIX_LEN] = buf.get(..V2_PREFIX_LEN)?.try_into().ok()?;
+    if prefix[12] != 0x21 {
+        return None;
+    }
+    let ft = prefix[13];
+    let (family, transport) = match ft {
+        0x11 => (Family::Inet, Transport::Stream),
+        0x12 => (Family::Inet, Transport::Dgram),
+        0x21 => (Family::Inet6, Transport::Stream),
+        0x22 => (Family::Inet6, Transport::Dgram),
+        _ => return None,
+    };
+    let len = usize::from(u16::from_be_bytes([prefix[14], prefix[15]]));
+    let block = family.block_len();
+    let total = V2_PREFIX_LEN + block;
+    if len != block || buf.len() < total {
+        return None;
+    }
+    let raw = &buf[..total];
+    let mut warnings = Warnings::default();
+    if looks_like_header_start(&buf[total..]) {
+        warnings.insert(Warning::StackedHeader);
+    }
+    Some(Header {
+        version: Version::V2,
+        command: Command::Proxy,
+        family,
+        transport,
+        family_byte: Some(ft),
+        addresses: read_addresses(family, &raw[V2_PREFIX_LEN..]),
+        raw,
+        tlv_start: total,
+        crc32c: None,
+        warnings,
+    })
+}
+
 fn invalid(kind: ErrorKind, offset: usize) -> Decoded<'static> {
     Decoded::Invalid(Error::new(kind, offset))
 }
 
+#[inline(always)]
 fn read_addresses(family: Family, b: &[u8]) -> Addresses<'_> {
     let port = |i: usize| u16::from_be_bytes([b[i], b[i + 1]]);
     match family {
