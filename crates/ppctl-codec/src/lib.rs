@@ -188,6 +188,7 @@ impl<'a> Header<'a> {
 
     /// The TLVs, in wire order, with absolute offsets into `raw`. The walk
     /// was validated during decoding, so it yields every TLV.
+    #[inline]
     pub fn tlvs(&self) -> impl Iterator<Item = tlv::Tlv<'a>> + 'a {
         tlv::Tlvs::new(&self.raw[self.tlv_start..], self.tlv_start).flatten()
     }

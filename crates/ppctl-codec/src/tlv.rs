@@ -117,6 +117,7 @@ impl<'a> Tlvs<'a> {
 impl<'a> Iterator for Tlvs<'a> {
     type Item = Result<Tlv<'a>, Error>;
 
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         if self.failed || self.pos >= self.bytes.len() {
             return None;
@@ -171,8 +172,34 @@ pub(super) fn check(header: &[u8], start: usize) -> Result<Checked, Error> {
     let mut warnings = Warnings::default();
     let mut seen = [0u64; 4];
     let mut crc32c = None;
-    for tlv in Tlvs::new(&header[start..], start) {
-        let tlv = tlv?;
+    // The same walk as `Tlvs` (and the same errors), without building a
+    // `Result` per TLV.
+    let mut at = start;
+    while at < header.len() {
+        let rest = &header[at..];
+        if rest.len() < 3 {
+            let left = rest.len() as u16;
+            return Err(Error::new(ErrorKind::TlvTruncated { left }, at));
+        }
+        let kind = rest[0];
+        let declared = u16::from_be_bytes([rest[1], rest[2]]);
+        let available = rest.len() - 3;
+        if usize::from(declared) > available {
+            return Err(Error::new(
+                ErrorKind::TlvOverrun {
+                    tlv_type: kind,
+                    declared,
+                    available: available.min(u16::MAX as usize) as u16,
+                },
+                at,
+            ));
+        }
+        let tlv = Tlv {
+            kind,
+            offset: at,
+            value: &rest[3..3 + usize::from(declared)],
+        };
+        at += 3 + usize::from(declared);
         let bit = 1u64 << (tlv.kind % 64);
         let slot = &mut seen[usize::from(tlv.kind / 64)];
         // NOOP may repeat, and so may zero padding (runs of 00 bytes read

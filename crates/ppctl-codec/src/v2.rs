@@ -26,8 +26,8 @@ pub(super) fn decode(buf: &[u8]) -> Decoded<'_> {
         return invalid(ErrorKind::V2Signature, at);
     }
     if matches {
-        if let Some(header) = fast_path(buf) {
-            return Decoded::Complete(header);
+        if let Some(decoded) = fast_path(buf) {
+            return decoded;
         }
     }
     if let Some(&vc) = buf.get(12) {
@@ -169,11 +169,11 @@ pub(super) fn decode(buf: &[u8]) -> Decoded<'_> {
 }
 
 /// The common header in one step: PROXY over TCP or UDP, IPv4 or IPv6,
-/// with `len` exactly the address block (no TLVs). It is what the general
-/// path below decides for those bytes (no warning can apply but a stacked
-/// header), without its branches; anything else returns `None`.
+/// complete in `buf`. It is what the general path below decides for those
+/// bytes (TLVs after the address block, no LOCAL or UNSPEC ambiguity, a
+/// listed family byte), without its branches; anything else returns `None`.
 #[inline(always)]
-fn fast_path(buf: &[u8]) -> Option<Header<'_>> {
+fn fast_path(buf: &[u8]) -> Option<Decoded<'_>> {
     let prefix: &[u8; V2_PREFIX_LEN] = buf.get(..V2_PREFIX_LEN)?.try_into().ok()?;
     if prefix[12] != 0x21 {
         return None;
@@ -188,27 +188,41 @@ fn fast_path(buf: &[u8]) -> Option<Header<'_>> {
     };
     let len = usize::from(u16::from_be_bytes([prefix[14], prefix[15]]));
     let block = family.block_len();
-    let total = V2_PREFIX_LEN + block;
-    if len != block || buf.len() < total {
+    let total = V2_PREFIX_LEN + len;
+    if len < block || buf.len() < total {
         return None;
     }
     let raw = &buf[..total];
-    let mut warnings = Warnings::default();
+    let tlv_start = V2_PREFIX_LEN + block;
+    let (crc32c, mut warnings) = if tlv_start < total {
+        match tlv::check(raw, tlv_start) {
+            Ok(c) => (c.crc32c, c.warnings),
+            Err(e) => return Some(Decoded::Invalid(e)),
+        }
+    } else {
+        (None, Warnings::default())
+    };
+    if total > SAFE_SEGMENT {
+        warnings.insert(Warning::MayBeSplit);
+    }
+    if total > 4096 {
+        warnings.insert(Warning::LargerThan4096);
+    }
     if looks_like_header_start(&buf[total..]) {
         warnings.insert(Warning::StackedHeader);
     }
-    Some(Header {
+    Some(Decoded::Complete(Header {
         version: Version::V2,
         command: Command::Proxy,
         family,
         transport,
         family_byte: Some(ft),
-        addresses: read_addresses(family, &raw[V2_PREFIX_LEN..]),
+        addresses: read_addresses(family, &raw[V2_PREFIX_LEN..tlv_start]),
         raw,
-        tlv_start: total,
-        crc32c: None,
+        tlv_start,
+        crc32c,
         warnings,
-    })
+    }))
 }
 
 fn invalid(kind: ErrorKind, offset: usize) -> Decoded<'static> {
