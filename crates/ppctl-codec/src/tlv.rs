@@ -204,12 +204,14 @@ pub(super) fn check(header: &[u8], start: usize) -> Result<Checked, Error> {
         let slot = &mut seen[usize::from(tlv.kind / 64)];
         // NOOP may repeat, and so may zero padding (runs of 00 bytes read
         // as empty type-0x00 TLVs).
-        let padding = tlv.kind == NOOP || (tlv.kind == 0 && tlv.value.is_empty());
-        if *slot & bit != 0 && !padding {
-            warnings.insert(Warning::DuplicateTlv);
+        if *slot & bit != 0 {
+            let padding = tlv.kind == NOOP || (tlv.kind == 0 && tlv.value.is_empty());
+            if !padding {
+                warnings.insert(Warning::DuplicateTlv);
+            }
         }
         *slot |= bit;
-        let len = tlv.value.len() as u16;
+        let len = declared;
         if tlv.value.len() > 1024 {
             warnings.insert(Warning::TlvOver1024);
         }

@@ -25,10 +25,37 @@ pub(super) fn decode(buf: &[u8]) -> Decoded<'_> {
         }
         return invalid(ErrorKind::V2Signature, at);
     }
-    if matches {
-        if let Some(decoded) = fast_path(buf) {
-            return decoded;
+    if let Some((family, transport, ft, total, tlv_start)) = common(buf).filter(|_| matches) {
+        let raw = &buf[..total];
+        let (crc32c, mut warnings) = if tlv_start < total {
+            match tlv::check(raw, tlv_start) {
+                Ok(c) => (c.crc32c, c.warnings),
+                Err(e) => return Decoded::Invalid(e),
+            }
+        } else {
+            (None, Warnings::default())
+        };
+        if total > SAFE_SEGMENT {
+            warnings.insert(Warning::MayBeSplit);
         }
+        if total > 4096 {
+            warnings.insert(Warning::LargerThan4096);
+        }
+        if looks_like_header_start(&buf[total..]) {
+            warnings.insert(Warning::StackedHeader);
+        }
+        return Decoded::Complete(Header {
+            version: Version::V2,
+            command: Command::Proxy,
+            family,
+            transport,
+            family_byte: Some(ft),
+            addresses: read_addresses(family, &raw[V2_PREFIX_LEN..tlv_start]),
+            raw,
+            tlv_start,
+            crc32c,
+            warnings,
+        });
     }
     if let Some(&vc) = buf.get(12) {
         if vc >> 4 != 2 {
@@ -168,12 +195,14 @@ pub(super) fn decode(buf: &[u8]) -> Decoded<'_> {
     })
 }
 
-/// The common header in one step: PROXY over TCP or UDP, IPv4 or IPv6,
-/// complete in `buf`. It is what the general path below decides for those
-/// bytes (TLVs after the address block, no LOCAL or UNSPEC ambiguity, a
-/// listed family byte), without its branches; anything else returns `None`.
+/// The common header: PROXY over TCP or UDP, IPv4 or IPv6, complete in
+/// `buf`, with `len` at least the address block. For those bytes the
+/// general path below has nothing to decide (TLVs after the block, no
+/// LOCAL or UNSPEC ambiguity, a listed family byte), so `decode` builds
+/// the header straight away. Returns the family, transport, family byte,
+/// total length and where the TLVs start; `None` for anything else.
 #[inline(always)]
-fn fast_path(buf: &[u8]) -> Option<Decoded<'_>> {
+fn common(buf: &[u8]) -> Option<(Family, Transport, u8, usize, usize)> {
     let prefix: &[u8; V2_PREFIX_LEN] = buf.get(..V2_PREFIX_LEN)?.try_into().ok()?;
     if prefix[12] != 0x21 {
         return None;
@@ -192,37 +221,7 @@ fn fast_path(buf: &[u8]) -> Option<Decoded<'_>> {
     if len < block || buf.len() < total {
         return None;
     }
-    let raw = &buf[..total];
-    let tlv_start = V2_PREFIX_LEN + block;
-    let (crc32c, mut warnings) = if tlv_start < total {
-        match tlv::check(raw, tlv_start) {
-            Ok(c) => (c.crc32c, c.warnings),
-            Err(e) => return Some(Decoded::Invalid(e)),
-        }
-    } else {
-        (None, Warnings::default())
-    };
-    if total > SAFE_SEGMENT {
-        warnings.insert(Warning::MayBeSplit);
-    }
-    if total > 4096 {
-        warnings.insert(Warning::LargerThan4096);
-    }
-    if looks_like_header_start(&buf[total..]) {
-        warnings.insert(Warning::StackedHeader);
-    }
-    Some(Decoded::Complete(Header {
-        version: Version::V2,
-        command: Command::Proxy,
-        family,
-        transport,
-        family_byte: Some(ft),
-        addresses: read_addresses(family, &raw[V2_PREFIX_LEN..tlv_start]),
-        raw,
-        tlv_start,
-        crc32c,
-        warnings,
-    }))
+    Some((family, transport, ft, total, V2_PREFIX_LEN + block))
 }
 
 fn invalid(kind: ErrorKind, offset: usize) -> Decoded<'static> {
