@@ -152,6 +152,47 @@ impl<'a> Iterator for Tlvs<'a> {
     }
 }
 
+/// The TLVs of an area `check` validated, without a `Result` per TLV: it
+/// stops at the first malformed TLV, as `Tlvs` flattened does.
+#[derive(Debug, Clone)]
+pub(crate) struct Walk<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+    base: usize,
+}
+
+impl<'a> Walk<'a> {
+    #[inline]
+    pub(crate) fn new(bytes: &'a [u8], base: usize) -> Self {
+        Walk {
+            bytes,
+            pos: 0,
+            base,
+        }
+    }
+}
+
+impl<'a> Iterator for Walk<'a> {
+    type Item = Tlv<'a>;
+
+    #[inline]
+    fn next(&mut self) -> Option<Tlv<'a>> {
+        let rest = self.bytes.get(self.pos..)?;
+        let [kind, hi, lo, ..] = *rest else {
+            return None;
+        };
+        let len = usize::from(u16::from_be_bytes([hi, lo]));
+        let value = rest.get(3..3 + len)?;
+        let offset = self.base + self.pos;
+        self.pos += 3 + len;
+        Some(Tlv {
+            kind,
+            offset,
+            value,
+        })
+    }
+}
+
 /// What validating a header's TLV area found.
 pub(super) struct Checked {
     pub crc32c: Option<u32>,
@@ -174,22 +215,23 @@ pub(super) fn check(header: &[u8], start: usize) -> Result<Checked, Error> {
     let mut crc32c = None;
     // The same walk as `Tlvs` (and the same errors), without building a
     // `Result` per TLV.
+    let end = header.len();
     let mut at = start;
-    while at < header.len() {
-        let rest = &header[at..];
-        if rest.len() < 3 {
-            let left = rest.len() as u16;
+    while at < end {
+        let available = end - at;
+        if available < 3 {
+            let left = available as u16;
             return Err(Error::new(ErrorKind::TlvTruncated { left }, at));
         }
-        let kind = rest[0];
-        let declared = u16::from_be_bytes([rest[1], rest[2]]);
-        let available = rest.len() - 3;
-        if usize::from(declared) > available {
+        let kind = header[at];
+        let declared = u16::from_be_bytes([header[at + 1], header[at + 2]]);
+        let value_end = at + 3 + usize::from(declared);
+        if value_end > end {
             return Err(Error::new(
                 ErrorKind::TlvOverrun {
                     tlv_type: kind,
                     declared,
-                    available: available.min(u16::MAX as usize) as u16,
+                    available: (available - 3).min(u16::MAX as usize) as u16,
                 },
                 at,
             ));
@@ -197,9 +239,9 @@ pub(super) fn check(header: &[u8], start: usize) -> Result<Checked, Error> {
         let tlv = Tlv {
             kind,
             offset: at,
-            value: &rest[3..3 + usize::from(declared)],
+            value: &header[at + 3..value_end],
         };
-        at += 3 + usize::from(declared);
+        at = value_end;
         let bit = 1u64 << (tlv.kind % 64);
         let slot = &mut seen[usize::from(tlv.kind / 64)];
         // NOOP may repeat, and so may zero padding (runs of 00 bytes read

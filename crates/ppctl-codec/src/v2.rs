@@ -12,6 +12,7 @@ use crate::sniff;
 /// v2 header (CRLF-led text, say); later, it is a damaged signature.
 const SIGNATURE_COMMITTED: usize = 4;
 
+#[inline]
 pub(super) fn decode(buf: &[u8]) -> Decoded<'_> {
     let n = buf.len().min(V2_SIGNATURE.len());
     // Fast path: one comparison of the whole signature.
