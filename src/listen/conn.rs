@@ -366,7 +366,11 @@ impl Conn<'_> {
             if ready {
                 parsed_once = true;
                 match self.parse_http(start) {
-                    Http::Request { line, json } => return self.whoami(line, json).await,
+                    Http::Request { line, json, whole } => {
+                        self.whoami(line, json).await;
+                        self.rec.drained = whole && self.rec.reply != Reply::None;
+                        return;
+                    }
                     Http::Partial => {}
                     Http::Other => return self.non_http(start).await,
                 }
@@ -426,7 +430,7 @@ impl Conn<'_> {
         let mut headers = [httparse::EMPTY_HEADER; 64];
         let mut req = httparse::Request::new(&mut headers);
         match req.parse(&self.buf[start..]) {
-            Ok(httparse::Status::Complete(_)) => {
+            Ok(httparse::Status::Complete(head)) => {
                 let path = req.path.unwrap_or("/").to_string();
                 let line = format!(
                     "{} {} HTTP/1.{}",
@@ -441,7 +445,11 @@ impl Conn<'_> {
                         .find(|h| h.name.eq_ignore_ascii_case("accept"))
                         .map(|h| h.value),
                 );
-                Http::Request { line, json }
+                Http::Request {
+                    line,
+                    json,
+                    whole: start + head == self.buf.len(),
+                }
             }
             Ok(httparse::Status::Partial) | Err(httparse::Error::TooManyHeaders) => Http::Partial,
             Err(_) => Http::Other,
@@ -600,7 +608,12 @@ impl Conn<'_> {
 
 /// The request head, as far as it has arrived.
 enum Http {
-    Request { line: String, json: bool },
+    /// `whole`: the head is all that arrived (nothing after it).
+    Request {
+        line: String,
+        json: bool,
+        whole: bool,
+    },
     Partial,
     Other,
 }
