@@ -404,7 +404,9 @@ async fn relay(
     // client that has said nothing yet is not waited for.
     if header.is_some() {
         let mut early = [0u8; CHUNK_FIRST];
-        if let Ok(n @ 1..) = client.try_read(&mut early) {
+        // Straight from the socket: tokio's `try_read` would say
+        // WouldBlock until epoll has reported the socket readable.
+        if let Ok(n @ 1..) = io::Read::read(&mut &*socket2::SockRef::from(&client), &mut early) {
             first.extend_from_slice(&early[..n]);
             up.bytes += n as u64;
             let room = PEEK.saturating_sub(up.first.len());
