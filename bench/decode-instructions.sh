@@ -11,7 +11,7 @@ bin=$(ls -t target/release/deps/instructions-* | grep -v '\.d$' | head -1)
 count() { valgrind --tool=callgrind --callgrind-out-file=/dev/null "$bin" "$@" 2>&1 | grep -o 'refs: *[0-9,]*' | tr -d ', ' | cut -d: -f2; }
 echo "| input | ppctl instr/decode | ppp instr/decode | ppctl / ppp |"
 echo "|---|---|---|---|"
-for input in v1_tcp4 v1_tcp6 v2_tcp4 v2_tcp6 v2_tcp4_tlvs; do
+for input in v1_tcp4 v1_tcp6 v1_unknown v2_tcp4 v2_tcp6 v2_tcp4_tlvs; do
     base=$(count none "$input" "$n")
     a=$(( ($(count ppctl "$input" "$n") - base) / n ))
     b=$(( ($(count ppp "$input" "$n") - base) / n ))

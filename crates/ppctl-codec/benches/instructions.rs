@@ -16,6 +16,7 @@ fn main() {
     let input: Vec<u8> = match args[2].as_str() {
         "v1_tcp4" => b"PROXY TCP4 192.168.0.1 192.168.0.11 56324 443\r\n".to_vec(),
         "v1_tcp6" => b"PROXY TCP6 2001:db8::1 2001:db8::2 51234 443\r\n".to_vec(),
+        "v1_unknown" => b"PROXY UNKNOWN\r\n".to_vec(),
         "v2_tcp4" => hex::decode("0d0a0d0a000d0a515549540a2111000cc0a80001c0a8000bdc0401bb").unwrap_or_default(),
         "v2_tcp6" => hex::decode("0d0a0d0a000d0a515549540a2121002420010db800000000000000000000000120010db8000000000000000000000002c82201bb").unwrap_or_default(),
         "v2_tcp4_tlvs" => hex::decode("0d0a0d0a000d0a515549540a21110032c0a80001c0a8000bdc0401bb010002683202000b6578616d706c652e636f6d05001000112233445566778899aabbccddeeff").unwrap_or_default(),
@@ -31,14 +32,20 @@ fn main() {
         let bytes = black_box(&input[..]);
         total += match args[1].as_str() {
             "ppctl" => match ppctl_codec::decode(bytes) {
-                ppctl_codec::Decoded::Complete(h) => h.len() + h.tlvs().count(),
+                ppctl_codec::Decoded::Complete(h) => {
+                    let h = black_box(h);
+                    h.len() + h.tlvs().count()
+                }
                 _ => 0,
             },
             "ppp" if v1 => ppp::v1::Header::try_from(bytes)
-                .map(|h| h.header.len())
+                .map(|h| black_box(h).header.len())
                 .unwrap_or(0),
             "ppp" => match ppp::v2::Header::try_from(bytes) {
-                Ok(h) => h.len() + h.tlvs().filter(|t| t.is_ok()).count(),
+                Ok(h) => {
+                    let h = black_box(h);
+                    h.len() + h.tlvs().filter(|t| t.is_ok()).count()
+                }
                 Err(_) => 0,
             },
             _ => bytes.len(),

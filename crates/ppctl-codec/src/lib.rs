@@ -188,8 +188,9 @@ impl<'a> Header<'a> {
 
     /// The TLVs, in wire order, with absolute offsets into `raw`. The walk
     /// was validated during decoding, so it yields every TLV.
+    #[inline]
     pub fn tlvs(&self) -> impl Iterator<Item = tlv::Tlv<'a>> + 'a {
-        tlv::Tlvs::new(&self.raw[self.tlv_start..], self.tlv_start).flatten()
+        tlv::Walk::new(&self.raw[self.tlv_start..], self.tlv_start)
     }
 
     /// The v2 `len` field (bytes after the 16-byte prefix); `None` for v1.

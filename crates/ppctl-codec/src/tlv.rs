@@ -117,6 +117,7 @@ impl<'a> Tlvs<'a> {
 impl<'a> Iterator for Tlvs<'a> {
     type Item = Result<Tlv<'a>, Error>;
 
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         if self.failed || self.pos >= self.bytes.len() {
             return None;
@@ -151,6 +152,47 @@ impl<'a> Iterator for Tlvs<'a> {
     }
 }
 
+/// The TLVs of an area `check` validated, without a `Result` per TLV: it
+/// stops at the first malformed TLV, as `Tlvs` flattened does.
+#[derive(Debug, Clone)]
+pub(crate) struct Walk<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+    base: usize,
+}
+
+impl<'a> Walk<'a> {
+    #[inline]
+    pub(crate) fn new(bytes: &'a [u8], base: usize) -> Self {
+        Walk {
+            bytes,
+            pos: 0,
+            base,
+        }
+    }
+}
+
+impl<'a> Iterator for Walk<'a> {
+    type Item = Tlv<'a>;
+
+    #[inline]
+    fn next(&mut self) -> Option<Tlv<'a>> {
+        let rest = self.bytes.get(self.pos..)?;
+        let [kind, hi, lo, ..] = *rest else {
+            return None;
+        };
+        let len = usize::from(u16::from_be_bytes([hi, lo]));
+        let value = rest.get(3..3 + len)?;
+        let offset = self.base + self.pos;
+        self.pos += 3 + len;
+        Some(Tlv {
+            kind,
+            offset,
+            value,
+        })
+    }
+}
+
 /// What validating a header's TLV area found.
 pub(super) struct Checked {
     pub crc32c: Option<u32>,
@@ -171,18 +213,47 @@ pub(super) fn check(header: &[u8], start: usize) -> Result<Checked, Error> {
     let mut warnings = Warnings::default();
     let mut seen = [0u64; 4];
     let mut crc32c = None;
-    for tlv in Tlvs::new(&header[start..], start) {
-        let tlv = tlv?;
+    // The same walk as `Tlvs` (and the same errors), without building a
+    // `Result` per TLV.
+    let end = header.len();
+    let mut at = start;
+    while at < end {
+        let available = end - at;
+        if available < 3 {
+            let left = available as u16;
+            return Err(Error::new(ErrorKind::TlvTruncated { left }, at));
+        }
+        let kind = header[at];
+        let declared = u16::from_be_bytes([header[at + 1], header[at + 2]]);
+        let value_end = at + 3 + usize::from(declared);
+        if value_end > end {
+            return Err(Error::new(
+                ErrorKind::TlvOverrun {
+                    tlv_type: kind,
+                    declared,
+                    available: (available - 3).min(u16::MAX as usize) as u16,
+                },
+                at,
+            ));
+        }
+        let tlv = Tlv {
+            kind,
+            offset: at,
+            value: &header[at + 3..value_end],
+        };
+        at = value_end;
         let bit = 1u64 << (tlv.kind % 64);
         let slot = &mut seen[usize::from(tlv.kind / 64)];
         // NOOP may repeat, and so may zero padding (runs of 00 bytes read
         // as empty type-0x00 TLVs).
-        let padding = tlv.kind == NOOP || (tlv.kind == 0 && tlv.value.is_empty());
-        if *slot & bit != 0 && !padding {
-            warnings.insert(Warning::DuplicateTlv);
+        if *slot & bit != 0 {
+            let padding = tlv.kind == NOOP || (tlv.kind == 0 && tlv.value.is_empty());
+            if !padding {
+                warnings.insert(Warning::DuplicateTlv);
+            }
         }
         *slot |= bit;
-        let len = tlv.value.len() as u16;
+        let len = declared;
         if tlv.value.len() > 1024 {
             warnings.insert(Warning::TlvOver1024);
         }

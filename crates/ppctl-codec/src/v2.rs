@@ -4,17 +4,15 @@ use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use super::{
     looks_like_header_start, tlv, Addresses, Command, Decoded, Error, ErrorKind, Family, Header,
-    Transport, Version, Warning, SAFE_SEGMENT, V2_PREFIX_LEN, V2_SIGNATURE,
+    Transport, Version, Warning, Warnings, SAFE_SEGMENT, V2_PREFIX_LEN, V2_SIGNATURE,
 };
 use crate::sniff;
-
-/// The seven family/transport bytes the spec lists (§2.2).
-const LISTED_FAMILY_BYTES: [u8; 7] = [0x00, 0x11, 0x12, 0x21, 0x22, 0x31, 0x32];
 
 /// A signature mismatch this early means the bytes were never meant as a
 /// v2 header (CRLF-led text, say); later, it is a damaged signature.
 const SIGNATURE_COMMITTED: usize = 4;
 
+#[inline]
 pub(super) fn decode(buf: &[u8]) -> Decoded<'_> {
     let n = buf.len().min(V2_SIGNATURE.len());
     // Fast path: one comparison of the whole signature.
@@ -27,6 +25,38 @@ pub(super) fn decode(buf: &[u8]) -> Decoded<'_> {
             return Decoded::NotProxy(sniff::classify(buf));
         }
         return invalid(ErrorKind::V2Signature, at);
+    }
+    if let Some((family, transport, ft, total, tlv_start)) = common(buf).filter(|_| matches) {
+        let raw = &buf[..total];
+        let (crc32c, mut warnings) = if tlv_start < total {
+            match tlv::check(raw, tlv_start) {
+                Ok(c) => (c.crc32c, c.warnings),
+                Err(e) => return Decoded::Invalid(e),
+            }
+        } else {
+            (None, Warnings::default())
+        };
+        if total > SAFE_SEGMENT {
+            warnings.insert(Warning::MayBeSplit);
+        }
+        if total > 4096 {
+            warnings.insert(Warning::LargerThan4096);
+        }
+        if looks_like_header_start(&buf[total..]) {
+            warnings.insert(Warning::StackedHeader);
+        }
+        return Decoded::Complete(Header {
+            version: Version::V2,
+            command: Command::Proxy,
+            family,
+            transport,
+            family_byte: Some(ft),
+            addresses: read_addresses(family, &raw[V2_PREFIX_LEN..tlv_start]),
+            raw,
+            tlv_start,
+            crc32c,
+            warnings,
+        });
     }
     if let Some(&vc) = buf.get(12) {
         if vc >> 4 != 2 {
@@ -130,7 +160,7 @@ pub(super) fn decode(buf: &[u8]) -> Decoded<'_> {
     if command == Command::Proxy && family == Family::Unspec {
         all.insert(Warning::ProxyWithUnspec);
     }
-    if !LISTED_FAMILY_BYTES.contains(&ft) {
+    if !matches!(ft, 0x00 | 0x11 | 0x12 | 0x21 | 0x22 | 0x31 | 0x32) {
         all.insert(Warning::UnlistedFamilyByte);
     }
     if local_block && len > 0 && !tlvs_from_prefix {
@@ -166,10 +196,40 @@ pub(super) fn decode(buf: &[u8]) -> Decoded<'_> {
     })
 }
 
+/// The common header: PROXY over TCP or UDP, IPv4 or IPv6, complete in
+/// `buf`, with `len` at least the address block. For those bytes the
+/// general path below has nothing to decide (TLVs after the block, no
+/// LOCAL or UNSPEC ambiguity, a listed family byte), so `decode` builds
+/// the header straight away. Returns the family, transport, family byte,
+/// total length and where the TLVs start; `None` for anything else.
+#[inline(always)]
+fn common(buf: &[u8]) -> Option<(Family, Transport, u8, usize, usize)> {
+    let prefix: &[u8; V2_PREFIX_LEN] = buf.get(..V2_PREFIX_LEN)?.try_into().ok()?;
+    if prefix[12] != 0x21 {
+        return None;
+    }
+    let ft = prefix[13];
+    let (family, transport) = match ft {
+        0x11 => (Family::Inet, Transport::Stream),
+        0x12 => (Family::Inet, Transport::Dgram),
+        0x21 => (Family::Inet6, Transport::Stream),
+        0x22 => (Family::Inet6, Transport::Dgram),
+        _ => return None,
+    };
+    let len = usize::from(u16::from_be_bytes([prefix[14], prefix[15]]));
+    let block = family.block_len();
+    let total = V2_PREFIX_LEN + len;
+    if len < block || buf.len() < total {
+        return None;
+    }
+    Some((family, transport, ft, total, V2_PREFIX_LEN + block))
+}
+
 fn invalid(kind: ErrorKind, offset: usize) -> Decoded<'static> {
     Decoded::Invalid(Error::new(kind, offset))
 }
 
+#[inline(always)]
 fn read_addresses(family: Family, b: &[u8]) -> Addresses<'_> {
     let port = |i: usize| u16::from_be_bytes([b[i], b[i + 1]]);
     match family {
