@@ -1,18 +1,21 @@
 #!/usr/bin/env bash
-# The same `ppctl send --connections` load against each PROXY-protocol
-# receiver on loopback: `ppctl listen --proxy-protocol require`, HAProxy
-# `accept-proxy` and nginx `listen ... proxy_protocol` (reference). Prints
-# connections/s and latency per receiver (median of ROUNDS interleaved
-# rounds) and the ratio
-# ppctl listen / HAProxy. Every receiver runs from a config in bench/ and is
-# stopped by pid.
+# The same load against each PROXY-protocol receiver on loopback:
+# `ppctl listen --proxy-protocol require` (its per-connection lines to a
+# file), HAProxy `accept-proxy` and nginx `listen ... proxy_protocol`
+# (reference). The load generator is neutral, neither ppctl nor a peer:
+# bench/loadgen.c (one epoll thread; per connection a PROXY header (HDR:
+# v1 or v2) and a GET with `Connection: close` in one write, read to EOF).
+# Prints connections/s and latency per receiver (median of ROUNDS
+# interleaved rounds) and the ratio ppctl listen / HAProxy. Every receiver
+# runs from a config in bench/ and is stopped by pid.
 #
 #   cargo build --release && bench/listen.sh
-#   N=20000 C=32 ROUNDS=3 bench/listen.sh
+#   N=20000 C=50 HDR=v1 ROUNDS=3 bench/listen.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
-N=${N:-10000}
-C=${C:-32}
+N=${N:-20000}
+C=${C:-50}
+HDR=${HDR:-v1}
 ROUNDS=${ROUNDS:-3}
 PPCTL=${PPCTL:-target/release/ppctl}
 WORK=$(mktemp -d)
@@ -24,6 +27,8 @@ cleanup() {
 trap cleanup EXIT
 
 [ -x "$PPCTL" ] || { echo "build first: cargo build --release" >&2; exit 2; }
+LOADGEN=$WORK/loadgen
+cc -O2 -o "$LOADGEN" bench/loadgen.c
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 wait_port() {
@@ -36,11 +41,7 @@ wait_port() {
 render() { sed -e "s|{{PORT}}|$2|g" -e "s|{{DIR}}|$WORK|g" "$1" > "$3"; }
 
 # One load run: "conn/s p50 p99 ok/total".
-load() {
-  "$PPCTL" --color never send "127.0.0.1:$1" -2 --src 192.0.2.1:1234 \
-    --connections "$N" --concurrency "$C" --duration 60s --expect-status 200 --json |
-    python3 -c 'import json,sys; l=json.load(sys.stdin)["load"]; p=l["latency_ms"] or {}; print("%.0f %s %s %d/%d" % (l["connections_per_second"], p.get("p50"), p.get("p99"), l["ok"], l["connections"]))'
-}
+load() { { "$LOADGEN" "$1" "$N" "$C" "$HDR" || true; } | awk '{ print $1, $2, $3, $4 "/" $5 }'; }
 
 declare -A PORT RUNS
 start() { # name, port, command...
@@ -81,7 +82,7 @@ for round in $(seq "$ROUNDS"); do
 done
 median() { sort -n | awk '{ l[NR] = $0 } END { print l[int((NR + 1) / 2)] }'; }
 
-echo "load: $N connections, concurrency $C, v2 header + HTTP GET, median of $ROUNDS interleaved rounds; $(nproc) CPUs, $(uname -r)"
+echo "load: bench/loadgen.c, $N connections, concurrency $C, $HDR header + HTTP GET, median of $ROUNDS interleaved rounds; $(nproc) CPUs, $(uname -r)"
 printf '%-14s %10s %10s %10s %12s   %s\n' receiver conn/s p50_ms p99_ms ok "all rounds (conn/s)"
 declare -A RESULT
 for name in "${NAMES[@]}"; do

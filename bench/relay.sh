@@ -2,9 +2,10 @@
 # `ppctl relay` next to HAProxy `mode tcp` + `send-proxy-v2` and nginx
 # `stream` + `proxy_protocol on`, each in front of the same nginx `listen ...
 # proxy_protocol` backend (issue 13's benchmark). For each front hop:
-#   - connections/s: `ppctl send --connections N --concurrency C` of plain
-#     GETs (Connection: close; the front hop adds the header), median of
-#     ROUNDS interleaved rounds;
+#   - connections/s: N plain GETs (Connection: close; the front hop adds
+#     the header), C at a time, from the neutral load generator
+#     bench/loadgen.c (neither ppctl nor a peer), median of ROUNDS
+#     interleaved rounds;
 #   - MiB/s of one SIZE download of /big through it (curl), median of ROUNDS;
 #   - RSS of the front hop with IDLE idle connections open through it.
 # Every process runs from a config in bench/ and is stopped by pid.
@@ -29,6 +30,8 @@ cleanup() {
 trap cleanup EXIT
 
 [ -x "$PPCTL" ] || { echo "build first: cargo build --release" >&2; exit 2; }
+LOADGEN=$WORK/loadgen
+cc -O2 -o "$LOADGEN" bench/loadgen.c
 command -v nginx > /dev/null || { echo "nginx is needed for the backend" >&2; exit 2; }
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
@@ -74,11 +77,7 @@ else
 fi
 
 # "conn/s ok/total" for one load run through a front hop.
-load() {
-  "$PPCTL" --color never send "127.0.0.1:$1" --raw '' --connections "$N" --concurrency "$C" \
-    --duration 120s --expect-status 200 --json |
-    python3 -c 'import json,sys; l=json.load(sys.stdin)["load"]; print("%.0f %d/%d" % (l["connections_per_second"], l["ok"], l["connections"]))'
-}
+load() { { "$LOADGEN" "$1" "$N" "$C" none || true; } | awk '{ print $1, $4 "/" $5 }'; }
 # MiB/s of one download of /big.
 download() {
   curl -sS -o /dev/null --max-time 300 -w '%{speed_download} %{size_download}\n' "http://127.0.0.1:$1/big" |

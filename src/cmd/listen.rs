@@ -257,10 +257,17 @@ fn write_records(
     })
 }
 
+/// How long the writer thread waits for more lines after a flush, under load.
+const BATCH_NAP: Duration = Duration::from_millis(1);
+
 /// A writer thread's loop (listen's and relay's): the text `render` makes
 /// of each item (nothing for `None`). Lines are queued while more items are
 /// waiting and flushed as soon as the queue is empty (and at the end), so
-/// output keeps up without one write(2) per line. When stdout fails (the
+/// output keeps up without one write(2) per line. After a flush that wrote
+/// something the thread naps for [`BATCH_NAP`] before it looks again, so
+/// under load lines gather into one write and the senders wake nobody
+/// (no futex per line); once a look finds nothing it waits for the next
+/// item, which is then written at once. When stdout fails (the
 /// reader closed the pipe, the disk is full) the server is told to stop at
 /// once; the items still coming are drained and counted as lost, and the
 /// sink is handed back so the command ends with that error (exit 2).
@@ -270,12 +277,19 @@ pub(crate) fn write_lines<T>(
     stop: &Stop,
     render: impl Fn(&T) -> Option<String>,
 ) -> Out {
+    // Items since the last flush.
+    let mut since = 0usize;
     loop {
         let item = match rx.try_recv() {
             Ok(item) => item,
             Err(TryRecvError::Empty) => {
                 if !out.failed() && out.flush().is_err() {
                     stop.send_replace(2);
+                }
+                if since > 0 {
+                    since = 0;
+                    std::thread::sleep(BATCH_NAP);
+                    continue;
                 }
                 match rx.blocking_recv() {
                     Some(item) => item,
@@ -284,6 +298,7 @@ pub(crate) fn write_lines<T>(
             }
             Err(TryRecvError::Disconnected) => break,
         };
+        since += 1;
         if let Some(text) = render(&item) {
             if out.queue(&text).is_err() {
                 stop.send_replace(2);

@@ -366,7 +366,11 @@ impl Conn<'_> {
             if ready {
                 parsed_once = true;
                 match self.parse_http(start) {
-                    Http::Request { line, json } => return self.whoami(line, json).await,
+                    Http::Request { line, json, whole } => {
+                        self.whoami(line, json).await;
+                        self.rec.drained = whole && self.rec.reply != Reply::None;
+                        return;
+                    }
                     Http::Partial => {}
                     Http::Other => return self.non_http(start).await,
                 }
@@ -426,7 +430,7 @@ impl Conn<'_> {
         let mut headers = [httparse::EMPTY_HEADER; 64];
         let mut req = httparse::Request::new(&mut headers);
         match req.parse(&self.buf[start..]) {
-            Ok(httparse::Status::Complete(_)) => {
+            Ok(httparse::Status::Complete(head)) => {
                 let path = req.path.unwrap_or("/").to_string();
                 let line = format!(
                     "{} {} HTTP/1.{}",
@@ -441,7 +445,11 @@ impl Conn<'_> {
                         .find(|h| h.name.eq_ignore_ascii_case("accept"))
                         .map(|h| h.value),
                 );
-                Http::Request { line, json }
+                Http::Request {
+                    line,
+                    json,
+                    whole: start + head == self.buf.len(),
+                }
             }
             Ok(httparse::Status::Partial) | Err(httparse::Error::TooManyHeaders) => Http::Partial,
             Err(_) => Http::Other,
@@ -559,7 +567,15 @@ impl Conn<'_> {
 
     /// Write all of `bytes`, bounded by `--idle-timeout` (a peer that does
     /// not read cannot hold the connection) and by the stop signal.
-    async fn send(&mut self, bytes: &[u8]) -> Result<(), String> {
+    async fn send(&mut self, mut bytes: &[u8]) -> Result<(), String> {
+        // Fast path: a fresh socket has room, but tokio only learns so from
+        // epoll; write now (what does not fit goes the async way).
+        match io::Write::write(&mut &*socket2::SockRef::from(&self.stream), bytes) {
+            Ok(n) if n == bytes.len() => return Ok(()),
+            Ok(n) => bytes = &bytes[n..],
+            Err(e) if retry(&e) => {}
+            Err(e) => return Err(e.to_string()),
+        }
         let deadline = self.deadline_idle();
         tokio::select! {
             r = tokio::time::timeout_at(deadline.into(), self.stream.write_all(bytes)) => match r {
@@ -583,6 +599,21 @@ impl Conn<'_> {
         }
         let mut chunk = [0u8; 4096];
         let want = room.min(chunk.len());
+        // Fast path: the bytes are often in before the socket was ever
+        // polled (a client sends as soon as it is connected): read them now
+        // rather than after a trip through epoll.
+        match io::Read::read(
+            &mut &*socket2::SockRef::from(&self.stream),
+            &mut chunk[..want],
+        ) {
+            Ok(0) => return Read::Eof,
+            Ok(n) => {
+                self.buf.extend_from_slice(&chunk[..n]);
+                return Read::Data;
+            }
+            Err(e) if retry(&e) => {}
+            Err(e) => return Read::Failed(e),
+        }
         tokio::select! {
             r = tokio::time::timeout_at(deadline.into(), self.stream.read(&mut chunk[..want])) => match r {
                 Err(_) => Read::Timeout,
@@ -600,7 +631,12 @@ impl Conn<'_> {
 
 /// The request head, as far as it has arrived.
 enum Http {
-    Request { line: String, json: bool },
+    /// `whole`: the head is all that arrived (nothing after it).
+    Request {
+        line: String,
+        json: bool,
+        whole: bool,
+    },
     Partial,
     Other,
 }
@@ -610,6 +646,14 @@ enum Http {
 fn ends_head(rest: &[u8], from: usize) -> bool {
     let window = &rest[from.saturating_sub(3)..];
     window.windows(2).any(|w| w == b"\n\n") || window.windows(3).any(|w| w == b"\n\r\n")
+}
+
+/// Nothing to read (or no room to write) yet, or interrupted: wait.
+fn retry(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
+    )
 }
 
 fn join_note(old: &Option<String>, add: &str) -> String {

@@ -180,6 +180,12 @@ pub(crate) async fn run_until(
 
 async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, done: mpsc::Sender<()>) {
     let mut quit = shared.quit.subscribe();
+    // Bound to one address: every connection's local end is that address
+    // (no getsockname per connection). A wildcard asks each socket.
+    let bound = listener
+        .local_addr()
+        .ok()
+        .filter(|a| !a.ip().is_unspecified());
     loop {
         // Wait for a free slot before accepting (as mini-redis does): past
         // --max-conns, new clients wait in the kernel backlog.
@@ -202,9 +208,12 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, done: mpsc::Sen
             _ = signalled(&mut quit) => return,
         };
         let Some(id) = shared.claim() else { return };
-        let local = stream
-            .local_addr()
-            .unwrap_or_else(|_| listener.local_addr().unwrap_or(peer));
+        let local = match bound {
+            Some(a) => a,
+            None => stream
+                .local_addr()
+                .unwrap_or_else(|_| listener.local_addr().unwrap_or(peer)),
+        };
         let shared = shared.clone();
         let done = done.clone();
         tokio::spawn(async move {
@@ -212,9 +221,14 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, done: mpsc::Sen
             let local = canonical(local);
             let (rec, mut stream) =
                 conn::serve(stream, peer, local, id, &shared.cfg, shared.stop.clone()).await;
+            let drained = rec.drained;
             shared.finish(rec).await;
-            // Best effort: the peer may be gone already.
-            let _ = tokio::io::AsyncWriteExt::shutdown(&mut stream).await;
+            // Something may be left unread: send the FIN before the close
+            // (best effort: the peer may be gone already). Else the close
+            // sends it, one syscall less.
+            if !drained {
+                let _ = tokio::io::AsyncWriteExt::shutdown(&mut stream).await;
+            }
             drop(permit);
             drop(done);
         });

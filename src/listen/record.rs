@@ -173,6 +173,10 @@ pub(crate) struct ConnRecord {
     pub duration: Duration,
     /// With `--expect-src`/`--expect-version`: did this one match?
     pub matched: Option<bool>,
+    /// The reply went out and every byte the peer sent had been read (the
+    /// request head was all there was): closing needs no `shutdown()`
+    /// first, the close sends the FIN.
+    pub drained: bool,
 }
 
 impl ConnRecord {
@@ -206,6 +210,7 @@ impl ConnRecord {
             bytes_in: 0,
             duration: Duration::ZERO,
             matched: None,
+            drained: false,
         };
         rec.arrive(Arrived::Closed, false);
         rec

@@ -9,11 +9,11 @@
 
 use std::io;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::net::tcp::OwnedReadHalf;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tokio::time::timeout;
@@ -25,8 +25,12 @@ use crate::listen::record::HeaderSeen;
 use super::config::{Accept, Config, MAX_HEADER};
 use super::record::{Record, PEEK};
 
-/// The copy buffer of one direction.
-const CHUNK: usize = 16 * 1024;
+/// The copy buffer of one direction starts at this size (an HTTP head, a
+/// short answer: one small allocation per connection)...
+const CHUNK_FIRST: usize = 4 * 1024;
+/// ...and grows to this once a read fills it (a bulk transfer: fewer
+/// read/write pairs per MiB).
+const CHUNK_BULK: usize = 128 * 1024;
 
 /// How the header stage ended.
 enum Stage {
@@ -230,11 +234,14 @@ async fn header_stage(
 }
 
 /// Connect upstream, or say why not.
-async fn connect(addrs: &[SocketAddr], limit: Duration) -> Result<TcpStream, (Ending, String)> {
+async fn connect(
+    addrs: &[SocketAddr],
+    limit: Duration,
+) -> Result<(TcpStream, SocketAddr), (Ending, String)> {
     let mut last = (Ending::Unreachable, "no upstream address".to_string());
     for addr in addrs {
         match timeout(limit, TcpStream::connect(addr)).await {
-            Ok(Ok(s)) => return Ok(s),
+            Ok(Ok(s)) => return Ok((s, *addr)),
             Ok(Err(e)) if e.kind() == io::ErrorKind::ConnectionRefused => {
                 last = (
                     Ending::Refused,
@@ -274,28 +281,35 @@ struct Flow {
 /// Copy `from` to `to` until EOF or an error, keeping the first bytes.
 /// The buffer is allocated when the first bytes are ready, so an idle
 /// connection holds none.
-async fn pump<W>(
+async fn pump(
     from: OwnedReadHalf,
-    mut to: W,
+    mut to: OwnedWriteHalf,
     flow: &mut Flow,
     active: &AtomicU64,
     epoch: Instant,
-) -> Done
-where
-    W: AsyncWrite + Unpin,
-{
+    ends: [&AtomicBool; 2],
+) -> Done {
     let mut buf = Vec::new();
     loop {
         if from.readable().await.is_err() {
             return Done::ReadFailed;
         }
         if buf.is_empty() {
-            buf = vec![0u8; CHUNK];
+            buf = vec![0u8; CHUNK_FIRST];
         }
         let n = match from.try_read(&mut buf) {
             Ok(0) => {
-                // Half-close: the other side gets EOF, the answer still flows.
-                let _ = to.shutdown().await;
+                // Half-close: the other side gets EOF, the answer still
+                // flows. When the other direction already read its EOF,
+                // both sockets are closed next and the close sends the
+                // FIN: no shutdown (one syscall less per connection).
+                ends[0].store(true, Ordering::Relaxed);
+                if ends[1].load(Ordering::Relaxed) {
+                    // (A dropped write half would shut down: forget it.)
+                    to.forget();
+                } else {
+                    let _ = to.shutdown().await;
+                }
                 return Done::Eof;
             }
             Ok(n) => n,
@@ -311,6 +325,9 @@ where
         active.store(epoch.elapsed().as_millis() as u64, Ordering::Relaxed);
         if to.write_all(&buf[..n]).await.is_err() {
             return Done::WriteFailed;
+        }
+        if n == buf.len() && buf.len() < CHUNK_BULK {
+            buf = vec![0u8; CHUNK_BULK];
         }
     }
 }
@@ -343,7 +360,7 @@ async fn relay(
             return;
         }
     };
-    let mut upstream = match connected {
+    let (mut upstream, to) = match connected {
         Ok(s) => s,
         Err((ending, text)) => {
             rec.ending = Some(ending);
@@ -352,7 +369,8 @@ async fn relay(
         }
     };
     let _ = upstream.set_nodelay(true);
-    rec.upstream = upstream.peer_addr().ok().map(crate::listen::canonical);
+    // The address connected to is the peer: no getpeername.
+    rec.upstream = Some(crate::listen::canonical(to));
     let accepted = rec
         .received
         .as_ref()
@@ -380,6 +398,21 @@ async fn relay(
         first: Vec::new(),
         bytes: 0,
     };
+    // The client's first bytes, when they are in already (a client speaks
+    // as soon as it is connected, and the upstream connect took a round
+    // trip), go out with the header: one write, one segment upstream. A
+    // client that has said nothing yet is not waited for.
+    if header.is_some() {
+        let mut early = [0u8; CHUNK_FIRST];
+        // Straight from the socket: tokio's `try_read` would say
+        // WouldBlock until epoll has reported the socket readable.
+        if let Ok(n @ 1..) = io::Read::read(&mut &*socket2::SockRef::from(&client), &mut early) {
+            first.extend_from_slice(&early[..n]);
+            up.bytes += n as u64;
+            let room = PEEK.saturating_sub(up.first.len());
+            up.first.extend_from_slice(&early[..n.min(room)]);
+        }
+    }
     let epoch = Instant::now();
     let active = AtomicU64::new(0);
     let (ending, stopped) = {
@@ -392,8 +425,9 @@ async fn relay(
         }
         let (cr, cw) = client.into_split();
         let (ur, uw) = upstream.into_split();
-        let a = pump(cr, uw, &mut up, &active, epoch);
-        let b = pump(ur, cw, &mut down, &active, epoch);
+        let (up_eof, down_eof) = (AtomicBool::new(false), AtomicBool::new(false));
+        let a = pump(cr, uw, &mut up, &active, epoch, [&up_eof, &down_eof]);
+        let b = pump(ur, cw, &mut down, &active, epoch, [&down_eof, &up_eof]);
         tokio::pin!(a, b);
         let mut up_done: Option<(Done, Instant)> = None;
         let mut down_done: Option<(Done, Instant)> = None;

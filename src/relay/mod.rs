@@ -104,6 +104,11 @@ pub(crate) async fn run(
 
 async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, done: mpsc::Sender<()>) {
     let mut quit = shared.quit.subscribe();
+    // Bound to one address: no getsockname per connection (as in listen).
+    let bound = listener
+        .local_addr()
+        .ok()
+        .filter(|a| !a.ip().is_unspecified());
     loop {
         // Past --max-conns, new clients wait in the kernel backlog.
         let permit = tokio::select! {
@@ -124,9 +129,12 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, done: mpsc::Sen
             _ = crate::listen::signalled(&mut quit) => return,
         };
         let Some(id) = shared.claim() else { return };
-        let local = stream
-            .local_addr()
-            .unwrap_or_else(|_| listener.local_addr().unwrap_or(peer));
+        let local = match bound {
+            Some(a) => a,
+            None => stream
+                .local_addr()
+                .unwrap_or_else(|_| listener.local_addr().unwrap_or(peer)),
+        };
         let shared = shared.clone();
         let done = done.clone();
         tokio::spawn(async move {
