@@ -5,6 +5,7 @@ pub mod explain;
 pub mod generate;
 pub mod inspect;
 pub mod listen;
+pub mod listen_tls;
 pub mod pcap;
 pub mod probe;
 pub mod repro;

@@ -173,6 +173,8 @@ pub(crate) struct ConnRecord {
     pub duration: Duration,
     /// With `--expect-src`/`--expect-version`: did this one match?
     pub matched: Option<bool>,
+    /// `--tls`: what the handshake came to.
+    pub tls: Option<super::tls::TlsSeen>,
 }
 
 impl ConnRecord {
@@ -206,6 +208,7 @@ impl ConnRecord {
             bytes_in: 0,
             duration: Duration::ZERO,
             matched: None,
+            tls: None,
         };
         rec.arrive(Arrived::Closed, false);
         rec
