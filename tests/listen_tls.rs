@@ -3,10 +3,14 @@
 //! certificate and its fingerprint, the handshake facts on each connection,
 //! and the ordering mistakes as findings.
 
+mod common;
 mod listen_support;
 
+use std::process::Command;
 use std::time::Duration;
 
+use common::free_port;
+use common::peers::{self, Haproxy, Peer};
 use listen_support::Listen;
 use serde_json::Value;
 
@@ -152,4 +156,86 @@ fn a_header_to_tls_without_proxy_protocol_gets_nginx_s_400() {
         "{:#}",
         records[0]
     );
+}
+
+#[test]
+fn haproxy_send_proxy_v2_ssl_over_tls_is_decoded_next_to_the_handshake() {
+    if !peers::require(Peer::Haproxy) {
+        return;
+    }
+    let (l, _) = listen(&["--proxy-protocol", "require", "--count", "1"]);
+    // HAProxy's own certificate for its TLS frontend: cert and key in one PEM.
+    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).expect("key");
+    let cert = rcgen::CertificateParams::new(vec!["localhost".to_string()])
+        .expect("params")
+        .self_signed(&key)
+        .expect("certificate");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let pem = dir.path().join("haproxy.pem");
+    std::fs::write(&pem, cert.pem() + &key.serialize_pem()).expect("write PEM");
+    let port = free_port();
+    let _haproxy = Haproxy::start(
+        "send_proxy_v2_ssl_tls",
+        &[
+            ("PORT", &port.to_string()),
+            ("PEM", &pem.to_string_lossy()),
+            ("UPSTREAM", &l.port.to_string()),
+        ],
+    );
+    let (code, doc) = send(port, &["--no-header", "--tls", "-k", "--sni", "localhost"]);
+    assert_eq!(code, 0, "{doc:#}");
+    let body = doc["reply"]["data"]["text"].as_str().unwrap_or_default();
+    assert!(body.contains("proxy_protocol: v2 PROXY"), "{body}");
+    let (_, lines) = l.finish();
+    let (records, _) = Listen::split(&lines);
+    let r = &records[0];
+    assert_eq!(r["finding"]["name"], "proxied", "{r:#}");
+    // The header's SSL TLV (the client's TLS to HAProxy) and the handshake
+    // HAProxy made with us, side by side.
+    assert!(
+        listen_support::tlv_names(r).iter().any(|n| n == "SSL"),
+        "{r:#}"
+    );
+    assert!(r["header"].to_string().contains("TLSv1.3"), "{r:#}");
+    assert_eq!(r["tls"]["result"], "done", "{r:#}");
+    assert!(r["tls"]["version"]
+        .as_str()
+        .unwrap_or_default()
+        .starts_with("TLSv1."));
+}
+
+#[test]
+fn curl_haproxy_protocol_over_https_is_served() {
+    if !peers::require(Peer::Curl) {
+        return;
+    }
+    let (l, _) = listen(&["--proxy-protocol", "require", "--count", "1"]);
+    let url = format!("https://localhost:{}/json", l.port);
+    let out = Command::new(peers::path(Peer::Curl).expect("curl"))
+        .args([
+            "--silent",
+            "--show-error",
+            "--max-time",
+            "10",
+            "--haproxy-protocol",
+            "-k",
+        ])
+        .args(["--resolve", &format!("localhost:{}:127.0.0.1", l.port)])
+        .arg(&url)
+        .output()
+        .expect("run curl");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let page: Value = serde_json::from_slice(&out.stdout).expect("the whoami JSON page");
+    assert_eq!(page["proxy_protocol"], "v1 PROXY", "{page:#}");
+    let (_, lines) = l.finish();
+    let (records, _) = Listen::split(&lines);
+    let r = &records[0];
+    assert_eq!(r["finding"]["name"], "proxied", "{r:#}");
+    assert_eq!(r["tls"]["sni"], "localhost", "{r:#}");
+    assert_eq!(r["tls"]["alpn"], "http/1.1", "{r:#}");
+    assert_eq!(r["client"]["address"], "127.0.0.1");
 }
