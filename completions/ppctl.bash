@@ -16,6 +16,9 @@ _ppctl() {
             ",$1")
                 cmd="ppctl"
                 ;;
+            ppctl,check)
+                cmd="ppctl__subcmd__check"
+                ;;
             ppctl,completions)
                 cmd="ppctl__subcmd__completions"
                 ;;
@@ -40,11 +43,17 @@ _ppctl() {
             ppctl,probe)
                 cmd="ppctl__subcmd__probe"
                 ;;
+            ppctl,relay)
+                cmd="ppctl__subcmd__relay"
+                ;;
             ppctl,repro)
                 cmd="ppctl__subcmd__repro"
                 ;;
             ppctl,send)
                 cmd="ppctl__subcmd__send"
+                ;;
+            ppctl__subcmd__help,check)
+                cmd="ppctl__subcmd__help__subcmd__check"
                 ;;
             ppctl__subcmd__help,completions)
                 cmd="ppctl__subcmd__help__subcmd__completions"
@@ -70,6 +79,9 @@ _ppctl() {
             ppctl__subcmd__help,probe)
                 cmd="ppctl__subcmd__help__subcmd__probe"
                 ;;
+            ppctl__subcmd__help,relay)
+                cmd="ppctl__subcmd__help__subcmd__relay"
+                ;;
             ppctl__subcmd__help,repro)
                 cmd="ppctl__subcmd__help__subcmd__repro"
                 ;;
@@ -83,12 +95,34 @@ _ppctl() {
 
     case "${cmd}" in
         ppctl)
-            opts="-h -V --color --help --version inspect explain probe listen repro send pcap completions man help"
+            opts="-h -V --color --help --version inspect explain probe listen repro send pcap check relay completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ppctl__subcmd__check)
+            opts="-h --kind --json --color --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --kind)
+                    COMPREPLY=($(compgen -W "nginx haproxy kubernetes helm" -- "${cur}"))
+                    return 0
+                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -119,7 +153,7 @@ _ppctl() {
             return 0
             ;;
         ppctl__subcmd__explain)
-            opts="-f -h --file --json --color --help"
+            opts="-f -v -h --file --json --json-lines --verbose --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -145,8 +179,22 @@ _ppctl() {
             return 0
             ;;
         ppctl__subcmd__help)
-            opts="inspect explain probe listen repro send pcap completions man help"
+            opts="inspect explain probe listen repro send pcap check relay completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ppctl__subcmd__help__subcmd__check)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -257,6 +305,20 @@ _ppctl() {
             return 0
             ;;
         ppctl__subcmd__help__subcmd__probe)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ppctl__subcmd__help__subcmd__relay)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -425,14 +487,14 @@ _ppctl() {
             return 0
             ;;
         ppctl__subcmd__pcap)
-            opts="-h --json --summary --explain --verdict --client --server --limit --max-bytes --max-flows --idle-timeout --color --help"
+            opts="-h --json --summary --explain --verdict --client --server --group-by --limit --max-bytes --max-flows --idle-timeout --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --verdict)
-                    COMPREPLY=($(compgen -W "proxied plain health-check unexpected-header missing-header invalid-header header-rejected stacked-header failed-health-check spoofable untrusted-source header-too-large header-timeout no-reply http-error no-receiver unreachable no-datagram client-closed interrupted incomplete inconclusive tls-handshake-failed plain-http-to-tls tls-before-proxy tls-to-plain-port certificate-rejected" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "proxied plain health-check unexpected-header missing-header invalid-header header-rejected stacked-header failed-health-check spoofable untrusted-source header-too-large header-timeout no-reply http-error no-receiver unreachable no-datagram client-closed interrupted incomplete inconclusive real-ip-lost ignored-setting partial-proxy hairpin upstream-failed tls-handshake-failed plain-http-to-tls tls-before-proxy tls-to-plain-port certificate-rejected" -- "${cur}"))
                     return 0
                     ;;
                 --client)
@@ -441,6 +503,10 @@ _ppctl() {
                     ;;
                 --server)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --group-by)
+                    COMPREPLY=($(compgen -W "server client finding" -- "${cur}"))
                     return 0
                     ;;
                 --limit)
@@ -471,7 +537,7 @@ _ppctl() {
             return 0
             ;;
         ppctl__subcmd__probe)
-            opts="-h --tls --banner --sni --timeout --expect --json --color --help"
+            opts="-h --tls --banner --sni --timeout --max-time --expect --json --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -485,8 +551,126 @@ _ppctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --max-time)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --expect)
                     COMPREPLY=($(compgen -W "requires-v1 requires-v2 requires-v1-or-v2 no-header optional unreachable inconclusive" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ppctl__subcmd__relay)
+            opts="-h --to --accept --trust --send --like --tlv --alpn --authority --unique-id --noop --crc32c --ssl-version --ssl-cn --ssl-cipher --ssl-verify --netns --aws-vpce-id --azure-link-id --gcp-psc-id --header-timeout --connect-timeout --idle-timeout --max-conns --drain --count --tap --no-tap --json --color --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --to)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --accept)
+                    COMPREPLY=($(compgen -W "none v1 v2 any auto" -- "${cur}"))
+                    return 0
+                    ;;
+                --trust)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --send)
+                    COMPREPLY=($(compgen -W "none v1 v2 same" -- "${cur}"))
+                    return 0
+                    ;;
+                --like)
+                    COMPREPLY=($(compgen -W "aws-nlb aws-nlb-health haproxy haproxy-check nginx gcp-tcp-proxy azure-pls" -- "${cur}"))
+                    return 0
+                    ;;
+                --tlv)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --alpn)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --authority)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --unique-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --noop)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ssl-version)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ssl-cn)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ssl-cipher)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ssl-verify)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --netns)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --aws-vpce-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --azure-link-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --gcp-psc-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --header-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --connect-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --idle-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-conns)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --drain)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --count)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --color)
@@ -527,7 +711,7 @@ _ppctl() {
             return 0
             ;;
         ppctl__subcmd__send)
-            opts="-1 -2 -H -k -h --v1 --v2 --local --src --dst --unknown --unix-src --unix-dst --udp --like --tlv --alpn --authority --unique-id --noop --crc32c --ssl-version --ssl-cn --ssl-cipher --ssl-verify --netns --aws-vpce-id --azure-link-id --gcp-psc-id --path --data --data-file --no-payload --split --split-delay --wait-banner --twice --corrupt --raw --dry-run --timeout --connect-timeout --max-reply --expect-status --expect-close --json --connections --concurrency --duration --header --host --method --connect-to --resolve --tls --sni --tls-alpn --insecure --cacert --no-header --color --help"
+            opts="-1 -2 -H -k -h --v1 --v2 --local --src --dst --unknown --unix-src --unix-dst --udp --like --tlv --alpn --authority --unique-id --noop --crc32c --ssl-version --ssl-cn --ssl-cipher --ssl-verify --netns --aws-vpce-id --azure-link-id --gcp-psc-id --path --data --data-file --no-payload --split --split-delay --wait-banner --twice --corrupt --raw --dry-run --timeout --connect-timeout --max-reply --expect-status --expect-close --json --connections --concurrency --duration --max-time --header --host --method --connect-to --resolve --tls --sni --tls-alpn --insecure --cacert --no-header --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -662,6 +846,10 @@ _ppctl() {
                     return 0
                     ;;
                 --duration)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-time)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -36,6 +36,8 @@ complete -c ppctl -n "__fish_ppctl_needs_command" -f -a "listen" -d 'Stand up a 
 complete -c ppctl -n "__fish_ppctl_needs_command" -f -a "repro" -d 'Reproduce the sender/receiver mismatch (the 400 Bad Request) on loopback, and explain each cell'
 complete -c ppctl -n "__fish_ppctl_needs_command" -f -a "send" -d 'Send a crafted PROXY header (and a payload) to a receiver, and explain its reply'
 complete -c ppctl -n "__fish_ppctl_needs_command" -f -a "pcap" -d 'Find every PROXY header in a capture, pair it with the server\'s answer, and give a verdict per flow'
+complete -c ppctl -n "__fish_ppctl_needs_command" -f -a "check" -d 'Read every hop\'s configuration (nginx, HAProxy, Kubernetes, Helm) and find the PROXY mismatch before the rollout'
+complete -c ppctl -n "__fish_ppctl_needs_command" -f -a "relay" -d 'Relay TCP to an upstream, adding, translating or stripping the PROXY header, and show each connection'
 complete -c ppctl -n "__fish_ppctl_needs_command" -f -a "completions" -d 'Print shell completions to stdout'
 complete -c ppctl -n "__fish_ppctl_needs_command" -f -a "man" -d 'Write the man pages: the top page to stdout, or every page into --dir'
 complete -c ppctl -n "__fish_ppctl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -56,10 +58,13 @@ complete -c ppctl -n "__fish_ppctl_using_subcommand explain" -s f -l file -d 'Re
 complete -c ppctl -n "__fish_ppctl_using_subcommand explain" -l color -d 'When to use color: auto (a terminal, and NO_COLOR unset), always, never' -r -f -a "auto\t'Color when stdout is a terminal and NO_COLOR is not set'
 always\t''
 never\t''"
-complete -c ppctl -n "__fish_ppctl_using_subcommand explain" -l json -d 'Print one JSON object (docs/json.md)'
+complete -c ppctl -n "__fish_ppctl_using_subcommand explain" -l json -d 'Print one JSON document (docs/json.md); its `lines` are written as they are read'
+complete -c ppctl -n "__fish_ppctl_using_subcommand explain" -l json-lines -d 'Print one JSON object per record as it is read, then a summary line (docs/json.md)'
+complete -c ppctl -n "__fish_ppctl_using_subcommand explain" -s v -l verbose -d 'List the unrecognized lines too (they are only counted otherwise)'
 complete -c ppctl -n "__fish_ppctl_using_subcommand explain" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ppctl -n "__fish_ppctl_using_subcommand probe" -l sni -d 'TLS server name to send (default: the target\'s host)' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand probe" -l timeout -d 'How long to wait for the connect and for each reply (500ms, 2s, 1m; at most 60s)' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand probe" -l max-time -d 'The longest one attempt may take in all (connect, header and the whole reply), however slowly the endpoint trickles; at most 60s' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand probe" -l expect -d 'Exit 1 unless the endpoint has this profile (for CI)' -r -f -a "requires-v1\t'takes a v1 header only, nothing without one'
 requires-v2\t'takes a v2 header only, nothing without one'
 requires-v1-or-v2\t'takes v1 or v2, nothing without a header'
@@ -152,7 +157,8 @@ complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l max-reply -d 'Keep 
 complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l expect-status -d 'Exit 0 only if the reply is an HTTP response with this status' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l connections -d 'Load mode: make N connections (each one exchange)' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l concurrency -d 'Load mode: at most C connections at a time' -r
-complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l duration -d 'Load mode: stop starting connections after this long' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l duration -d 'Load mode: stop after this long (exchanges under way are stopped)' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l max-time -d 'The longest one exchange may take in all (connect, writes and the whole reply), however slowly the peer trickles (curl\'s --max-time)' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand send" -s H -l header -d 'A request header, `Name: value` (repeatable); `Name:` removes a default header (Host, User-Agent, Accept, Connection), as in curl' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l host -d 'The Host header of the request (default: the target\'s host and port)' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l method -d 'The request method' -r
@@ -201,6 +207,11 @@ client-closed\t'the client left first'
 interrupted\t'stopped before the end'
 incomplete\t'not all of it was seen'
 inconclusive\t'the probe could not tell'
+real-ip-lost\t'the client address is lost on the way'
+ignored-setting\t'a setting that does nothing where it stands'
+partial-proxy\t'PROXY on one port and not its sibling'
+hairpin\t'in-cluster clients skip the load balancer'
+upstream-failed\t'the hop behind the proxy failed'
 tls-handshake-failed\t'the TLS handshake failed after the header'
 plain-http-to-tls\t'plain HTTP sent to a TLS port'
 tls-before-proxy\t'a ClientHello where a header was required'
@@ -208,6 +219,9 @@ tls-to-plain-port\t'TLS sent to a plain-text port'
 certificate-rejected\t'the server\'s certificate was not trusted'"
 complete -c ppctl -n "__fish_ppctl_using_subcommand pcap" -l client -d 'Report only flows whose client matches: CIDR, address, port (443 or :443) or address:port' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand pcap" -l server -d 'Report only flows whose server matches: CIDR, address, port or address:port' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand pcap" -l group-by -d 'One row per server (address:port), client (address) or finding, with the count of flows per finding, instead of one row per flow' -r -f -a "server\t'one row per server address:port'
+client\t'one row per client address'
+finding\t'one row per finding (alias: verdict)'"
 complete -c ppctl -n "__fish_ppctl_using_subcommand pcap" -l limit -d 'Stop after this many reported flows' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand pcap" -l max-bytes -d 'Bytes reassembled per direction of each flow (enough for the header and the start of the answer)' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand pcap" -l max-flows -d 'Flows tracked at once; the least recently seen are decided early beyond it' -r
@@ -219,6 +233,60 @@ complete -c ppctl -n "__fish_ppctl_using_subcommand pcap" -l json -d 'Print one 
 complete -c ppctl -n "__fish_ppctl_using_subcommand pcap" -l summary -d 'Print only the summary'
 complete -c ppctl -n "__fish_ppctl_using_subcommand pcap" -l explain -d 'Add a column with the reason for each finding (problem findings are always explained, with their fixes, under the table)'
 complete -c ppctl -n "__fish_ppctl_using_subcommand pcap" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c ppctl -n "__fish_ppctl_using_subcommand check" -l kind -d 'Read every file as this kind instead of detecting it' -r -f -a "nginx\t'nginx configuration (follows include)'
+haproxy\t'HAProxy configuration'
+kubernetes\t'Kubernetes YAML: ConfigMaps and Services (kubectl get -o yaml)'
+helm\t'ingress-nginx Helm values (helm get values)'"
+complete -c ppctl -n "__fish_ppctl_using_subcommand check" -l color -d 'When to use color: auto (a terminal, and NO_COLOR unset), always, never' -r -f -a "auto\t'Color when stdout is a terminal and NO_COLOR is not set'
+always\t''
+never\t''"
+complete -c ppctl -n "__fish_ppctl_using_subcommand check" -l json -d 'Print one JSON object (docs/json.md)'
+complete -c ppctl -n "__fish_ppctl_using_subcommand check" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l to -d 'Where to relay to: HOST:PORT, [IPv6]:PORT or NAME:PORT' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l accept -d 'What the relay expects from its clients' -r -f -a "none\t'plain clients; the bytes pass as they come (like nginx `stream`)'
+v1\t'a v1 header is required; others are closed'
+v2\t'a v2 header is required; others are closed'
+any\t'a v1 or v2 header is required; clients without one are closed'
+auto\t'a header is taken when there is one (spoofable: any client can forge its address)'"
+complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l trust -d 'Peers allowed to send a header (repeat or comma-separate; a bare IP is a /32 or /128). Others\' headers are refused (or, with --accept auto, ignored) as untrusted-source. Without it, anyone may' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l send -d 'What the relay sends upstream (with --like: the preset\'s version)' -r -f -a "none\t'no header upstream (strips an accepted one)'
+v1\t'a v1 header, like nginx `proxy_protocol on`'
+v2\t'a v2 header, like HAProxy `send-proxy-v2`'
+same\t'the version the client sent (none without a header)'"
+complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l like -d 'Send what a real emitter sends (see docs/presets.md)' -r -f -a "aws-nlb\t'AWS Network Load Balancer: v2 PROXY TCP4/TCP6 with the real ends, sent with the first payload; with --aws-vpce-id, the 0xEA VPC-endpoint TLV (PrivateLink)'
+aws-nlb-health\t'AWS NLB health check: v2 LOCAL with family byte 0x11 but no address block, a CRC32C TLV and 74 bytes of NOOP padding (len 84)'
+haproxy\t'HAProxy `send-proxy-v2`: v2 PROXY TCP4/TCP6, no TLVs (add --crc32c, --unique-id, --authority for proxy-v2-options)'
+haproxy-check\t'HAProxy health check (`check-send-proxy`, 2.1+): v2 LOCAL, AF_UNSPEC, no address block: 16 bytes'
+nginx\t'nginx stream `proxy_protocol on`: a v1 TCP4/TCP6 line (nginx sends v1 only)'
+gcp-tcp-proxy\t'GCP TCP/SSL proxy load balancer (`--proxy-header=PROXY_V1`): a v1 line'
+azure-pls\t'Azure Private Link Service: v2 PROXY + the 0xEE TLV, subtype 0x01, the private endpoint LINKID as u32 little-endian (--azure-link-id, default 1)'"
+complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l tlv -d 'A TLV: TYPE is a number (0xEA, 234) or a name (AUTHORITY); VALUE is hex after 0x, else text. Repeatable' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l alpn -d 'ALPN TLV (e.g. h2)' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l authority -d 'AUTHORITY TLV (the SNI host name)' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l unique-id -d 'UNIQUE_ID TLV (at most 128 bytes)' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l noop -d 'NOOP TLV with N bytes of padding' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l ssl-version -d 'SSL TLV with this SSL_VERSION sub-TLV (e.g. TLSv1.3)' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l ssl-cn -d 'SSL TLV with this client-certificate CN (sets the certificate bits)' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l ssl-cipher -d 'SSL TLV with this SSL_CIPHER sub-TLV' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l ssl-verify -d 'SSL TLV `verify` field (0 = client certificate verified)' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l netns -d 'NETNS TLV (network namespace name)' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l aws-vpce-id -d 'AWS TLV (0xEA), subtype 0x01: VPC endpoint id (vpce-...)' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l azure-link-id -d 'Azure TLV (0xEE), subtype 0x01: private endpoint LINKID' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l gcp-psc-id -d 'GCP TLV (0xE0): Private Service Connect connection id' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l header-timeout -d 'Time a client has for a complete header (--accept other than none)' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l connect-timeout -d 'Time allowed to connect upstream' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l idle-timeout -d 'Close both sides after this long without a byte either way' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l max-conns -d 'Connections relayed at once; more wait in the kernel\'s backlog' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l drain -d 'On SIGINT/SIGTERM, time in-flight connections get to finish' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l count -d 'Exit after N connections' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l color -d 'When to use color: auto (a terminal, and NO_COLOR unset), always, never' -r -f -a "auto\t'Color when stdout is a terminal and NO_COLOR is not set'
+always\t''
+never\t''"
+complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l crc32c -d 'CRC32C TLV, computed over the header'
+complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l tap -d 'One line per connection as it ends [default: on when stdout is a terminal]'
+complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l no-tap -d 'No line per connection: only the first line and the summary'
+complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l json -d 'JSON Lines: a "listening" object, one "connection" object per connection, a "summary" at the end (docs/json.md)'
+complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ppctl -n "__fish_ppctl_using_subcommand completions" -l color -d 'When to use color: auto (a terminal, and NO_COLOR unset), always, never' -r -f -a "auto\t'Color when stdout is a terminal and NO_COLOR is not set'
 always\t''
 never\t''"
@@ -228,13 +296,15 @@ complete -c ppctl -n "__fish_ppctl_using_subcommand man" -l color -d 'When to us
 always\t''
 never\t''"
 complete -c ppctl -n "__fish_ppctl_using_subcommand man" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect explain probe listen repro send pcap completions man help" -f -a "inspect" -d 'Decode and explain bytes: is this a valid PROXY header, and what would receivers do?'
-complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect explain probe listen repro send pcap completions man help" -f -a "explain" -d 'Explain a pasted log line or error message: which system, what it means, the fix'
-complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect explain probe listen repro send pcap completions man help" -f -a "probe" -d 'Find out what an endpoint expects: no header, v1, v2, or either (spoofable)'
-complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect explain probe listen repro send pcap completions man help" -f -a "listen" -d 'Stand up a receiver that shows exactly what arrived (like nginx with or without proxy_protocol)'
-complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect explain probe listen repro send pcap completions man help" -f -a "repro" -d 'Reproduce the sender/receiver mismatch (the 400 Bad Request) on loopback, and explain each cell'
-complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect explain probe listen repro send pcap completions man help" -f -a "send" -d 'Send a crafted PROXY header (and a payload) to a receiver, and explain its reply'
-complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect explain probe listen repro send pcap completions man help" -f -a "pcap" -d 'Find every PROXY header in a capture, pair it with the server\'s answer, and give a verdict per flow'
-complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect explain probe listen repro send pcap completions man help" -f -a "completions" -d 'Print shell completions to stdout'
-complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect explain probe listen repro send pcap completions man help" -f -a "man" -d 'Write the man pages: the top page to stdout, or every page into --dir'
-complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect explain probe listen repro send pcap completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect explain probe listen repro send pcap check relay completions man help" -f -a "inspect" -d 'Decode and explain bytes: is this a valid PROXY header, and what would receivers do?'
+complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect explain probe listen repro send pcap check relay completions man help" -f -a "explain" -d 'Explain a pasted log line or error message: which system, what it means, the fix'
+complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect explain probe listen repro send pcap check relay completions man help" -f -a "probe" -d 'Find out what an endpoint expects: no header, v1, v2, or either (spoofable)'
+complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect explain probe listen repro send pcap check relay completions man help" -f -a "listen" -d 'Stand up a receiver that shows exactly what arrived (like nginx with or without proxy_protocol)'
+complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect explain probe listen repro send pcap check relay completions man help" -f -a "repro" -d 'Reproduce the sender/receiver mismatch (the 400 Bad Request) on loopback, and explain each cell'
+complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect explain probe listen repro send pcap check relay completions man help" -f -a "send" -d 'Send a crafted PROXY header (and a payload) to a receiver, and explain its reply'
+complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect explain probe listen repro send pcap check relay completions man help" -f -a "pcap" -d 'Find every PROXY header in a capture, pair it with the server\'s answer, and give a verdict per flow'
+complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect explain probe listen repro send pcap check relay completions man help" -f -a "check" -d 'Read every hop\'s configuration (nginx, HAProxy, Kubernetes, Helm) and find the PROXY mismatch before the rollout'
+complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect explain probe listen repro send pcap check relay completions man help" -f -a "relay" -d 'Relay TCP to an upstream, adding, translating or stripping the PROXY header, and show each connection'
+complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect explain probe listen repro send pcap check relay completions man help" -f -a "completions" -d 'Print shell completions to stdout'
+complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect explain probe listen repro send pcap check relay completions man help" -f -a "man" -d 'Write the man pages: the top page to stdout, or every page into --dir'
+complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect explain probe listen repro send pcap check relay completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -1,11 +1,12 @@
 //! The command line, in one place (clap derive). Each subcommand's options
 //! live next to its code in `cmd::*`; this file ties them together.
 
-use std::time::Duration;
-
 use clap::{Parser, Subcommand};
 
-use crate::report::ColorChoice;
+use crate::cmd;
+use crate::error::ExitCode;
+
+use crate::report::{ColorChoice, Style};
 
 pub const EXIT_CODES: &str = "\
 Every verdict is a finding with one name and code (unexpected-header,
@@ -49,75 +50,42 @@ pub enum Command {
     Send(Box<crate::cmd::send::SendArgs>),
     /// Find every PROXY header in a capture, pair it with the server's answer, and give a verdict per flow.
     Pcap(crate::cmd::pcap::PcapArgs),
+    /// Read every hop's configuration (nginx, HAProxy, Kubernetes, Helm) and find the PROXY mismatch before the rollout.
+    Check(crate::cmd::check::CheckArgs),
+    /// Relay TCP to an upstream, adding, translating or stripping the PROXY header, and show each connection.
+    Relay(Box<crate::cmd::relay::RelayArgs>),
     /// Print shell completions to stdout.
     Completions(crate::cmd::generate::CompletionsArgs),
     /// Write the man pages: the top page to stdout, or every page into --dir.
     Man(crate::cmd::generate::ManArgs),
 }
 
-/// A clap value parser for an enum that lives outside this crate (the
-/// codec's, which must not depend on clap): the names, each with its help
-/// line, come from the enum's own tables.
-#[derive(Clone)]
-pub(crate) struct Choice<T: 'static> {
-    all: &'static [T],
-    name: fn(T) -> &'static str,
-    help: fn(T) -> &'static str,
-}
-
-impl<T: Copy + Send + Sync + 'static> Choice<T> {
-    pub(crate) const fn new(
-        all: &'static [T],
-        name: fn(T) -> &'static str,
-        help: fn(T) -> &'static str,
-    ) -> Self {
-        Choice { all, name, help }
+impl Cli {
+    /// Run the parsed command line: dispatch to the command, print an
+    /// error once on stderr (exit 2).
+    pub fn run(self) -> ExitCode {
+        let style = Style::new(self.color);
+        let result = match self.command {
+            Command::Check(args) => cmd::check::run(&args, style),
+            Command::Inspect(args) => cmd::inspect::run(&args, style),
+            Command::Explain(args) => cmd::explain::run(&args, style),
+            Command::Probe(args) => cmd::probe::run(&args, style),
+            Command::Listen(args) => cmd::listen::run(&args, style),
+            Command::Repro(args) => cmd::repro::run(&args, style),
+            Command::Send(args) => cmd::send::run(&args, style),
+            Command::Pcap(args) => cmd::pcap::run(&args, style),
+            Command::Relay(args) => cmd::relay::run(&args, style),
+            Command::Completions(args) => cmd::generate::completions(&args),
+            Command::Man(args) => cmd::generate::man(&args),
+        };
+        match result {
+            Ok(code) => code,
+            // A closed stdout is an error too (`ppctl ... | head -1`):
+            // results were lost, and the message says how many lines.
+            Err(e) => {
+                cmd::report_error(&e);
+                ExitCode::Error
+            }
+        }
     }
-}
-
-impl<T: Copy + Send + Sync + 'static> clap::builder::TypedValueParser for Choice<T> {
-    type Value = T;
-
-    fn parse_ref(
-        &self,
-        cmd: &clap::Command,
-        arg: Option<&clap::Arg>,
-        value: &std::ffi::OsStr,
-    ) -> Result<T, clap::Error> {
-        let names = self.all.iter().map(|v| (self.name)(*v));
-        let text = clap::builder::PossibleValuesParser::new(names).parse_ref(cmd, arg, value)?;
-        self.all
-            .iter()
-            .copied()
-            .find(|v| (self.name)(*v) == text)
-            .ok_or_else(|| clap::Error::new(clap::error::ErrorKind::InvalidValue).with_cmd(cmd))
-    }
-
-    fn possible_values(
-        &self,
-    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
-        Some(Box::new(self.all.iter().map(|v| {
-            clap::builder::PossibleValue::new((self.name)(*v)).help((self.help)(*v))
-        })))
-    }
-}
-
-/// Every duration flag's parser (one for all commands): `250ms`, `5s`, `2m`, or a bare number of seconds (`1.5`).
-pub(crate) fn parse_duration(s: &str) -> std::result::Result<Duration, String> {
-    let bad = || format!("'{s}' is not a duration: use e.g. 250ms, 5s, 1.5s or 2m");
-    let (num, unit) = match s.find(|c: char| c.is_ascii_alphabetic()) {
-        Some(i) => s.split_at(i),
-        None => (s, "s"),
-    };
-    let n: f64 = num.trim().parse().map_err(|_| bad())?;
-    let secs = match unit {
-        "ms" => n / 1000.0,
-        "s" => n,
-        "m" => n * 60.0,
-        _ => return Err(bad()),
-    };
-    if !(0.0..=86_400.0 * 365.0).contains(&secs) {
-        return Err(bad());
-    }
-    Ok(Duration::from_secs_f64(secs))
 }

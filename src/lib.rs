@@ -3,19 +3,21 @@
 //! The library holds all logic; the `ppctl` binary only parses arguments and
 //! calls [`cmd::run`]. The [`codec`] is pure (no I/O, no printing).
 
+pub(crate) mod check;
 pub mod cli;
 pub mod cmd;
 pub use ppctl_codec as codec;
-pub mod diagnose;
-pub mod error;
+pub(crate) mod diagnose;
+pub(crate) mod error;
 pub use ppctl_codec::input;
-pub mod judge;
-pub mod listen;
+pub(crate) mod judge;
+pub(crate) mod listen;
 pub mod net;
 pub mod pcap;
-pub mod receivers;
+pub(crate) mod receivers;
+pub(crate) mod relay;
 pub mod report;
-pub mod repro;
+pub(crate) mod repro;
 pub mod samples;
-pub mod send;
+pub(crate) mod send;
 pub use ppctl_codec::sniff;

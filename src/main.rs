@@ -4,5 +4,5 @@ use clap::Parser;
 
 fn main() -> std::process::ExitCode {
     let cli = ppctl::cli::Cli::parse();
-    ppctl::cmd::run(cli).into()
+    cli.run().into()
 }

@@ -614,3 +614,204 @@ fn captured_peer_messages() {
     }
     assert!(checked >= 20, "only {checked} entries found");
 }
+
+/// A log of `mb` MiB: tests/data/peer-messages.txt (messages, comments and
+/// log lines of fine connections) repeated.
+fn big_log(mb: usize) -> tempfile::NamedTempFile {
+    let unit = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/peer-messages.txt"
+    ))
+    .expect("tests/data/peer-messages.txt");
+    let mut file = tempfile::NamedTempFile::new().expect("temp file");
+    let mut chunk = Vec::with_capacity(1 << 20);
+    while chunk.len() < (1 << 20) {
+        chunk.extend_from_slice(&unit);
+    }
+    let mut written = 0;
+    while written < mb << 20 {
+        file.write_all(&chunk).expect("write the log");
+        written += chunk.len();
+    }
+    file.flush().expect("flush the log");
+    file
+}
+
+/// Peak resident size (VmHWM) of a running process, in KiB.
+fn peak_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// The largest resident size of any child this process has waited for, in KiB.
+fn children_peak_kib() -> u64 {
+    // SAFETY: getrusage fills the struct we own.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    if unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) } != 0 {
+        return 0;
+    }
+    u64::try_from(usage.ru_maxrss).unwrap_or(0)
+}
+
+/// `explain` holds one record at a time: its peak memory on a ~200 MB log
+/// stays under 64 MB (it used to read everything, and 100 MB used 1 GB).
+#[test]
+fn a_large_log_is_explained_in_flat_memory() {
+    let log = big_log(200);
+    let bin = assert_cmd::cargo::cargo_bin("ppctl");
+    let mut child = std::process::Command::new(bin)
+        .args(["explain", "--json", "--file"])
+        .arg(log.path())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run ppctl explain");
+    let pid = child.id();
+    let start = std::time::Instant::now();
+    let mut peak = 0;
+    let status = loop {
+        if let Some(kib) = peak_kib(pid) {
+            peak = peak.max(kib);
+        }
+        if let Some(status) = child.try_wait().expect("wait for ppctl") {
+            break status;
+        }
+        if start.elapsed() > Duration::from_secs(900) {
+            let _ = child.kill();
+            panic!("explain took more than 900 s on a 200 MB log");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(0));
+    let peak = peak.max(children_peak_kib());
+    eprintln!(
+        "explain of 200 MB: peak RSS {peak} KiB in {:?}",
+        start.elapsed()
+    );
+    assert!(peak > 0, "no measurement");
+    assert!(peak < 64 * 1024, "peak RSS {peak} KiB");
+}
+
+/// Read one line of `from` on a thread; wait at most `limit` for it.
+fn first_line(from: impl Read + Send + 'static, limit: Duration) -> Option<String> {
+    use std::io::BufRead;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = std::io::BufReader::new(from).read_line(&mut line);
+        let _ = tx.send(line);
+    });
+    rx.recv_timeout(limit).ok()
+}
+
+/// `tail -f error.log | ppctl explain -`: each record is printed as soon
+/// as it is read, while the input is still open; a reader that goes away
+/// (`| head -1`) ends the run at the next record.
+#[test]
+fn results_come_before_the_input_ends() {
+    let line =
+        format!("{NGINX}broken header: \"GET / HTTP/1.1\" while reading PROXY protocol{CTX}\n");
+    let bin = assert_cmd::cargo::cargo_bin("ppctl");
+    for extra in [
+        &["--color", "never"][..],
+        &["--json-lines"][..],
+        &["--json"][..],
+    ] {
+        let mut child = std::process::Command::new(&bin)
+            .args(["explain", "-"])
+            .args(extra)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("run ppctl explain");
+        let mut stdin = child.stdin.take().expect("stdin");
+        stdin.write_all(line.as_bytes()).expect("feed a line");
+        stdin.flush().expect("flush");
+        let stdout = child.stdout.take().expect("stdout");
+        // The input is still open: the line must come anyway.
+        let got = first_line(stdout, Duration::from_secs(20));
+        let got = got.unwrap_or_else(|| {
+            let _ = child.kill();
+            panic!("{extra:?}: nothing printed while the input was open")
+        });
+        match extra[0] {
+            "--json-lines" => {
+                let v: Value = serde_json::from_str(&got).expect("a JSON line");
+                assert_eq!(v["type"], "explain-line", "{got}");
+                assert_eq!(v["finding"]["code"], "PP-MISSING", "{got}");
+            }
+            "--json" => assert!(got.starts_with("{\"type\":\"explain\""), "{got}"),
+            _ => assert!(got.starts_with("line 1"), "{got}"),
+        }
+        // The reader is gone (stdout dropped with the thread): the next
+        // record ends the run, even though the input stays open.
+        let _ = stdin.write_all(line.as_bytes());
+        let _ = stdin.flush();
+        let start = std::time::Instant::now();
+        loop {
+            if child.try_wait().expect("wait").is_some() {
+                break;
+            }
+            if start.elapsed() > Duration::from_secs(20) {
+                let _ = child.kill();
+                panic!("{extra:?}: still running after its reader went away");
+            }
+            let _ = stdin.write_all(line.as_bytes());
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+/// A `broken header: "…` that never closes ends where the next log entry
+/// begins: the next event keeps its own client.
+#[test]
+fn an_unclosed_quote_does_not_swallow_the_next_event() {
+    let log = format!(
+        "{NGINX}broken header: \"GET / HTTP/1.1\n\
+         2026/11/24 10:00:01 [error] 1234#1234: *6 broken header: \"\\x16\\x03\\x01\" while reading PROXY protocol, client: 10.0.0.8, server: 0.0.0.0:443\n\
+         {NGINX}broken header: \"GET / HTTP/1.1\n\" while reading PROXY protocol{CTX}\n"
+    );
+    let r = explain(log.as_bytes());
+    let lines = r["lines"].as_array().expect("lines");
+    assert_eq!(lines.len(), 3, "{r:#}");
+    assert_eq!(lines[0]["line"], 1);
+    assert_eq!(lines[0]["recognized"], false, "{r:#}");
+    assert_eq!(lines[1]["line"], 2);
+    assert_eq!(lines[1]["fields"]["client"], "10.0.0.8", "{r:#}");
+    assert_eq!(lines[1]["bytes"]["kind"], "tls-record", "{r:#}");
+    // A quote that does close still takes its continuation line.
+    assert_eq!(lines[2]["line"], 3);
+    assert_eq!(lines[2]["fields"]["client"], "10.0.0.7", "{r:#}");
+    assert_eq!(lines[2]["bytes"]["kind"], "http-request", "{r:#}");
+}
+
+/// Unrecognized lines are counted once, not reported one by one; -v lists
+/// them.
+#[test]
+fn unrecognized_lines_are_grouped() {
+    let log = format!(
+        "noise one\nnoise two\n{NGINX}broken header: \"GET / HTTP/1.1\" while reading PROXY protocol{CTX}\nnoise three\n"
+    );
+    let out = ppctl()
+        .args(["explain", "-", "--color", "never"])
+        .write_stdin(log.clone())
+        .output()
+        .expect("run");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(!text.contains("? line"), "{text}");
+    assert!(!text.contains("noise"), "{text}");
+    assert!(text.contains("1 of 4 line(s) recognized"), "{text}");
+    assert!(text.contains("3 line(s) not recognized"), "{text}");
+    let out = ppctl()
+        .args(["explain", "-", "--color", "never", "-v"])
+        .write_stdin(log)
+        .output()
+        .expect("run");
+    let text = String::from_utf8_lossy(&out.stdout);
+    for (n, noise) in [(1, "noise one"), (2, "noise two"), (4, "noise three")] {
+        assert!(text.contains(&format!("? line {n}  {noise}")), "{text}");
+    }
+}

@@ -2,9 +2,15 @@
 //! live (reordering, VLANs, odd link types and file variants, corrupt
 //! files). Captures are built with `ppctl::pcap::synth`.
 
+mod common;
+
+use std::collections::BTreeMap;
+use std::io::Write as _;
 use std::net::SocketAddr;
+use std::path::Path;
 
 use assert_cmd::Command;
+use common::peers::{self, Peer};
 use ppctl::codec::encode::HeaderSpec;
 use ppctl::codec::{tlv, Version};
 use ppctl::pcap::link::linktype;
@@ -423,8 +429,13 @@ fn udp_datagrams_with_a_v2_dgram_header() {
             ip: synth::udp_packet(addr("10.0.0.2:5000"), addr("10.0.0.9:53"), b"no header"),
         },
     ];
-    let r = run(&pcap_file(linktype::ETHERNET, &p), &[]);
+    let capture = pcap_file(linktype::ETHERNET, &p);
+    let r = run(&capture, &[]);
     assert_eq!(verdicts(&r), ["proxied", "plain"]);
+    assert_eq!(r.flows[0]["stream"], 0);
+    assert_eq!(r.flows[1]["stream"], 1);
+    let dir = tempfile::tempdir().unwrap();
+    check_streams_against_tshark(&file(&dir, "udp.pcap", &capture));
     assert_eq!(r.flows[0]["transport"], "udp");
     assert_eq!(r.flows[0]["header"]["protocol"], "UDP4");
 }
@@ -433,6 +444,7 @@ fn udp_datagrams_with_a_v2_dgram_header() {
 fn truncated_final_record_prints_what_was_decoded_then_fails() {
     let mut f = pcap_file(linktype::ETHERNET, &every_verdict());
     let cut = f.len() - 7;
+    // A cut record is truncated, not corrupt.
     f.truncate(cut);
     let r = run(&f, &[]);
     assert_eq!(r.code, 2);
@@ -457,7 +469,17 @@ fn garbage_and_huge_record_lengths() {
     huge[first_record + 8..first_record + 12].copy_from_slice(&0xFFFF_FFF0u32.to_le_bytes());
     let r = run(&huge, &[]);
     assert_eq!(r.code, 2);
-    assert!(r.stderr.contains("byte offset 24"), "{}", r.stderr);
+    // A length over the limit is a corrupt field, not a file cut short.
+    assert!(
+        r.stderr.contains("corrupt capture at byte offset 24"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("more than the 16 MiB limit"),
+        "{}",
+        r.stderr
+    );
     // Garbage lengths in the middle of the file.
     let mut garbage = good.clone();
     let mid = good.len() / 2;
@@ -692,10 +714,12 @@ fn flow_cap_and_idle_eviction_still_report_every_flow() {
         &pcap_file(linktype::ETHERNET, &q),
         &["--idle-timeout", "2m"],
     );
+    // Decided later (still open at 100 s), but reported first: rows
+    // follow each flow's first packet.
     assert_eq!(
         verdicts(&r),
-        ["plain", "incomplete"],
-        "2m: still open at 100s"
+        ["incomplete", "plain"],
+        "2m: still open at 100s, reported in capture order"
     );
 }
 
@@ -705,6 +729,23 @@ fn samples() -> Vec<(&'static str, Vec<u8>, usize)> {
     let ng = pcapng_file(linktype::ETHERNET, &scrambled_v2());
     let qinq = one_v1_exchange(BAD);
     vec![
+        // `tcpdump -i any` on loopback: cooked v1 and v2, ARPHRD 772.
+        (
+            "sll-loopback.pcap",
+            pcap_file(linktype::LINUX_SLL, &every_verdict()),
+            7,
+        ),
+        (
+            "sll2-loopback.pcapng",
+            pcapng_file(linktype::LINUX_SLL2, &every_verdict()),
+            7,
+        ),
+        // The seed failure through a proxy: a chain of two flows.
+        (
+            "proxy-chain.pcap",
+            pcap_file(linktype::ETHERNET, &chain(true, BAD)),
+            2,
+        ),
         (
             "every-verdict.pcap",
             pcap_file(linktype::ETHERNET, &every_verdict()),
@@ -918,4 +959,503 @@ fn strip_escapes(s: &str) -> String {
         }
     }
     out
+}
+
+/// A capture's bytes in a temporary file named `name`.
+fn file(dir: &tempfile::TempDir, name: &str, bytes: &[u8]) -> std::path::PathBuf {
+    let path = dir.path().join(name);
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+fn run_file(path: &Path, args: &[&str]) -> (i32, String, String) {
+    let out = Command::cargo_bin("ppctl")
+        .unwrap()
+        .arg("pcap")
+        .arg(path)
+        .args(args)
+        .env("COLUMNS", "200")
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+/// Cooked captures as `tcpdump -i any` writes them on loopback (ARPHRD
+/// 772, refused by etherparse's own SLL parser) decode like Ethernet.
+#[test]
+fn cooked_loopback_captures_decode() {
+    for link in [linktype::LINUX_SLL, linktype::LINUX_SLL2] {
+        let f = pcap_file(link, &every_verdict());
+        let first = &f[24 + 16..];
+        let arphrd = if link == linktype::LINUX_SLL {
+            &first[2..4]
+        } else {
+            &first[8..10]
+        };
+        assert_eq!(arphrd, [3, 4], "ARPHRD 772 in link type {link}");
+        let r = run(&f, &[]);
+        assert_eq!(r.flows.len(), 7, "link type {link}");
+        assert_eq!(r.summary["undecodable_frames"], 0, "link type {link}");
+    }
+}
+
+#[test]
+fn files_cut_inside_their_first_header_are_truncated() {
+    let pcap = pcap_file(linktype::ETHERNET, &one_v1_exchange(OK));
+    for n in 4..24 {
+        let r = run(&pcap[..n], &[]);
+        assert_eq!(r.code, 2, "pcap cut at {n}");
+        assert!(
+            r.stderr
+                .contains(&format!("truncated capture at byte offset {n}")),
+            "pcap cut at {n}: {}",
+            r.stderr
+        );
+    }
+    let ng = pcapng_file(linktype::ETHERNET, &one_v1_exchange(OK));
+    // Its first header: the section header and the interface description
+    // (tcpdump's, with options, take 104 bytes; these 60).
+    let first_header =
+        synth::pcapng_section().len() + synth::pcapng_interface(linktype::ETHERNET).len();
+    for n in 8..first_header {
+        let r = run(&ng[..n], &[]);
+        assert_eq!(r.code, 2, "pcapng cut at {n}");
+        assert!(
+            r.stderr.contains("truncated capture at byte offset"),
+            "pcapng cut at {n}: {}",
+            r.stderr
+        );
+    }
+}
+
+#[test]
+fn unknown_and_custom_pcapng_blocks_are_skipped() {
+    let block = |kind: u32, body: &[u8]| {
+        let total = (12 + body.len()) as u32;
+        let mut b = kind.to_le_bytes().to_vec();
+        b.extend_from_slice(&total.to_le_bytes());
+        b.extend_from_slice(body);
+        b.extend_from_slice(&total.to_le_bytes());
+        b
+    };
+    let mut f = synth::pcapng_section();
+    f.extend(synth::pcapng_interface(linktype::ETHERNET));
+    // Apple's process information type with a body pcap-parser misreads,
+    // a custom block, an unknown type.
+    f.extend(block(0x8000_0001, &[1, 2, 3, 4, 0xff, 0xff, 0xff, 0x7f]));
+    f.extend(block(0x0000_0BAD, &[0, 0, 0x7e, 0x1f, 9, 9, 9, 9]));
+    f.extend(block(0x1234_5678, &[0; 8]));
+    for p in one_v1_exchange(OK) {
+        f.extend(synth::pcapng_packet(
+            0,
+            p.ts,
+            &synth::frame(linktype::ETHERNET, &p.ip, &[]),
+        ));
+    }
+    f.extend(block(0x8000_0001, &[0xAA; 12]));
+    let r = run(&f, &[]);
+    assert_eq!(verdicts(&r), ["proxied"], "{}", r.stderr);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.summary["error"].is_null(), "{}", r.summary);
+}
+
+/// A capture in which nothing could be read is not a clean bill of
+/// health: exit 2, and say what happened.
+#[test]
+fn nothing_decoded_is_an_error() {
+    // An unknown link type, printed unsigned.
+    let mut f = synth::pcap_header(-1, false, false);
+    for p in one_v1_exchange(OK) {
+        f.extend(synth::pcap_record(p.ts, &p.ip, false, false));
+    }
+    let r = run(&f, &[]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("none of the 8 frames could be decoded"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("unsupported link type 4294967295"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(
+        r.summary["undecodable"][0]["reason"],
+        "unsupported link type 4294967295"
+    );
+    // No packet at all.
+    let r = run(&synth::pcap_header(linktype::ETHERNET, false, false), &[]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("holds no packets"), "{}", r.stderr);
+    // The human summary does not read as "no problems".
+    let dir = tempfile::tempdir().unwrap();
+    let (code, out, err) = run_file(&file(&dir, "bad.pcap", &f), &[]);
+    assert_eq!(code, 2, "{err}");
+    assert!(!out.contains("no problems\n"), "{out}");
+    assert!(out.contains("before the read stopped"), "{out}");
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    enc.write_all(bytes).unwrap();
+    enc.finish().unwrap()
+}
+
+#[test]
+fn gzip_captures_are_read_directly() {
+    let plain = pcap_file(linktype::ETHERNET, &every_verdict());
+    let ng = pcapng_file(linktype::LINUX_SLL2, &every_verdict());
+    let dir = tempfile::tempdir().unwrap();
+    // By magic bytes, whatever the name; on stdin too.
+    for (name, bytes) in [
+        ("a.pcap.gz", gzip(&plain)),
+        ("b.pcapng.gz", gzip(&ng)),
+        ("c.pcap", gzip(&plain)),
+    ] {
+        let (code, out, err) = run_file(&file(&dir, name, &bytes), &["--json"]);
+        assert_eq!(code, 1, "{name}: {err}");
+        assert_eq!(out.lines().count(), 8, "{name}: {out}");
+        assert!(err.is_empty(), "{name}: {err}");
+    }
+    let r = run(&gzip(&plain), &[]);
+    assert_eq!(verdicts(&r).len(), 7);
+    // Cut short: what was read, then the error.
+    let gz = gzip(&plain);
+    let r = run(&gz[..gz.len() * 2 / 3], &[]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("compressed stream ends early"),
+        "{}",
+        r.stderr
+    );
+    // zstd: say how to read it.
+    let r = run(&[0x28, 0xb5, 0x2f, 0xfd, 0, 0, 0, 0], &[]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("zstd -dc FILE | ppctl pcap -"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn rows_in_capture_order_with_stream_and_frame_numbers() {
+    // Flow B starts after flow A but is decided first.
+    let mut a = exchange(
+        "10.0.0.1:40001",
+        "10.0.0.9:80",
+        at(0),
+        &v1("203.0.113.7:5555", "198.51.100.1:80"),
+        OK,
+    );
+    for p in &mut a[4..] {
+        p.ts = at(5);
+    }
+    let b = exchange("10.0.0.2:40002", "10.0.0.9:80", at(1), b"", OK);
+    let mut all = [a, b].concat();
+    all.sort_by_key(|p| p.ts);
+    let r = run(&pcap_file(linktype::ETHERNET, &all), &[]);
+    let clients: Vec<&str> = r
+        .flows
+        .iter()
+        .map(|f| f["client"]["address"].as_str().unwrap())
+        .collect();
+    assert_eq!(clients, ["10.0.0.1", "10.0.0.2"]);
+    assert_eq!(r.flows[0]["stream"], 0);
+    assert_eq!(r.flows[0]["first_frame"], 1);
+    assert_eq!(r.flows[1]["stream"], 1);
+    assert_eq!(r.flows[1]["first_frame"], 5);
+    // Every flow of the every-verdict capture starts its stream.
+    // A port reused after a close: a new flow; a new stream when the SYN
+    // has a new sequence number, the same one otherwise (as tshark, which
+    // takes the same SYN for a retransmission).
+    let mut reuse = exchange("10.0.0.1:40001", "10.0.0.9:80", at(0), b"", OK);
+    reuse.extend(exchange("10.0.0.1:40001", "10.0.0.9:80", at(1), b"", BAD));
+    let mut c = Conversation::new(addr("10.0.0.1:40001"), addr("10.0.0.9:80"), at(20))
+        .with_client_isn(77_000_000);
+    reuse.extend(c.handshake());
+    reuse.push(c.data(Dir::ToServer, GET));
+    reuse.push(c.data(Dir::ToClient, OK));
+    let capture = pcap_file(linktype::ETHERNET, &reuse);
+    let r = run(&capture, &[]);
+    assert_eq!(verdicts(&r), ["plain", "http-error", "plain"]);
+    let streams: Vec<&Value> = r.flows.iter().map(|f| &f["stream"]).collect();
+    assert_eq!(streams, [0, 0, 1]);
+    let tmp = tempfile::tempdir().unwrap();
+    check_streams_against_tshark(&file(&tmp, "reuse.pcap", &capture));
+    // A long connection whose final ACK comes just as the table is swept
+    // keeps its stream: the next connection is stream 1, as in tshark.
+    let mut long = exchange("10.0.0.1:40001", "10.0.0.9:80", at(0), b"", OK);
+    let n = long.len();
+    // Both FINs, then the final ACK 5.1 s after the first packet: the
+    // first packet a sweep runs on.
+    for (q, ms) in long[n - 3..].iter_mut().zip([4_400u64, 4_500, 5_100]) {
+        q.ts = T0.plus(std::time::Duration::from_millis(ms));
+    }
+    long.extend(exchange("10.0.0.2:40002", "10.0.0.9:80", at(8), b"", OK));
+    let capture = pcap_file(linktype::ETHERNET, &long);
+    let r = run(&capture, &[]);
+    assert_eq!(r.flows[1]["stream"], 1);
+    assert_eq!(r.summary["stray_packets"], 2);
+    check_streams_against_tshark(&file(&tmp, "long.pcap", &capture));
+    // The committed captures: every flow's stream and first frame are
+    // tshark's.
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/pcap");
+    for (name, _, _) in samples() {
+        check_streams_against_tshark(&dir.join(name));
+    }
+}
+
+/// From a file, rows keep the capture order however long a flow stays
+/// open; from stdin (a live pipe), a decided flow waits for the flows that
+/// started before it for 5 s of capture time at most.
+#[test]
+fn a_live_pipe_does_not_wait_for_a_flow_that_stays_open() {
+    let mut p = exchange("10.0.0.1:40001", "10.0.0.9:80", at(0), b"", OK);
+    p.truncate(4); // handshake and request: open until the capture ends
+    p.extend(exchange("10.0.0.2:40002", "10.0.0.9:80", at(1), b"", OK));
+    p.extend(exchange("10.0.0.3:40003", "10.0.0.9:80", at(20), b"", OK));
+    let capture = pcap_file(linktype::ETHERNET, &p);
+    let clients = |flows: &[Value]| -> Vec<String> {
+        flows
+            .iter()
+            .map(|f| f["client"]["port"].to_string())
+            .collect()
+    };
+    // The open flow is reported when it is decided (here at the end).
+    let r = run(&capture, &[]);
+    assert_eq!(clients(&r.flows), ["40002", "40003", "40001"]);
+    let dir = tempfile::tempdir().unwrap();
+    let (_, out, _) = run_file(&file(&dir, "open.pcap", &capture), &["--json"]);
+    let flows: Vec<Value> = out
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|v| v["type"] == "flow")
+        .collect();
+    assert_eq!(clients(&flows), ["40001", "40002", "40003"]);
+}
+
+/// Every flow's `stream` is tshark's `tcp.stream`/`udp.stream` of its
+/// first frame, `first_frame`; that is the stream's first frame unless the
+/// conversation started before the flow (a bare ACK, a reused port).
+fn check_streams_against_tshark(path: &Path) {
+    if !peers::require(Peer::Tshark) {
+        return;
+    }
+    let out = std::process::Command::new(peers::path(Peer::Tshark).unwrap())
+        .arg("-r")
+        .arg(path)
+        .args(["-T", "fields", "-E", "separator=|"])
+        .args(["-e", "frame.number", "-e", "tcp.stream", "-e", "udp.stream"])
+        .output()
+        .expect("run tshark");
+    let mut stream_of: BTreeMap<u64, (bool, u64)> = BTreeMap::new();
+    let mut first: BTreeMap<(bool, u64), u64> = BTreeMap::new();
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let c: Vec<&str> = line.split('|').collect();
+        let frame: u64 = c[0].parse().unwrap();
+        for (udp, col) in [(false, 1), (true, 2)] {
+            if let Some(stream) = c.get(col).and_then(|s| s.parse::<u64>().ok()) {
+                stream_of.insert(frame, (udp, stream));
+                first.entry((udp, stream)).or_insert(frame);
+            }
+        }
+    }
+    let r = run(&std::fs::read(path).unwrap(), &[]);
+    assert!(!r.flows.is_empty(), "{}", path.display());
+    let mut starts = 0;
+    for f in &r.flows {
+        let udp = f["transport"] == "udp";
+        let stream = f["stream"].as_u64().unwrap();
+        let frame = f["first_frame"].as_u64().unwrap();
+        assert_eq!(
+            stream_of.get(&frame),
+            Some(&(udp, stream)),
+            "{}: frame {frame} of {f}",
+            path.display()
+        );
+        if first.get(&(udp, stream)) == Some(&frame) {
+            starts += 1;
+        }
+    }
+    assert!(starts > 0, "{}", path.display());
+}
+
+#[test]
+fn group_by_server_client_and_finding() {
+    let capture = pcap_file(linktype::ETHERNET, &every_verdict());
+    let groups = |by: &str| {
+        let out = Command::cargo_bin("ppctl")
+            .unwrap()
+            .args(["pcap", "-", "--json", "--group-by", by])
+            .write_stdin(capture.clone())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        let lines: Vec<Value> = String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.last().unwrap()["type"], "summary");
+        lines[..lines.len() - 1].to_vec()
+    };
+    let servers = groups("server");
+    assert!(servers
+        .iter()
+        .all(|g| g["type"] == "group" && g["by"] == "server"));
+    assert_eq!(servers.len(), 3, "{servers:?}");
+    // The most problems first: :81 has missing-header and invalid-header.
+    assert_eq!(servers[0]["key"], "10.0.0.9:81");
+    assert_eq!(servers[0]["flows"], 3);
+    assert_eq!(servers[0]["problems"], 2);
+    assert_eq!(servers[0]["findings"]["health-check"], 1);
+    let clients = groups("client");
+    assert_eq!(clients[0]["key"], "10.0.0.1");
+    assert_eq!(clients[0]["flows"], 3);
+    for by in ["finding", "verdict"] {
+        let findings = groups(by);
+        assert_eq!(findings.len(), 7);
+        assert_eq!(findings[0]["key"], "proxied");
+        assert_eq!(findings[0]["by"], "finding");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = file(&dir, "all.pcap", &capture);
+    let (code, out, _) = run_file(&path, &["--group-by", "server"]);
+    assert_eq!(code, 1);
+    assert!(out.contains("| 10.0.0.9:81 "), "{out}");
+    assert!(out.contains("missing-header 1"), "{out}");
+    assert!(out.contains("7 flows, 3 with a problem"), "{out}");
+    assert!(
+        !out.contains("10.0.0.1:40002 ->"),
+        "one row per group: {out}"
+    );
+}
+
+/// The seed's failure behind a proxy, as a capture on the proxy host
+/// holds it: the client's flow to the proxy (no header), and the proxy's
+/// flow to the backend (a header that claims the client, or none) that
+/// the backend answers with `answer` (or closes on).
+fn chain(with_header: bool, answer: &[u8]) -> Vec<Packet> {
+    let client = "10.0.0.1:40001";
+    let mut front = Conversation::new(addr(client), addr("10.0.0.9:80"), at(0));
+    let mut p = front.handshake();
+    p.push(front.data(Dir::ToServer, GET));
+    let start = Timestamp {
+        nanos: T0.nanos + 250_000,
+        ..T0
+    };
+    let mut back = Conversation::new(addr("10.0.0.9:50000"), addr("10.0.0.20:8080"), start);
+    p.extend(back.handshake());
+    let header = if with_header {
+        v1(client, "10.0.0.9:80")
+    } else {
+        Vec::new()
+    };
+    p.push(back.data(Dir::ToServer, &[header.as_slice(), GET].concat()));
+    if !answer.is_empty() {
+        p.push(back.data(Dir::ToClient, answer));
+    }
+    p.push(back.fin(Dir::ToClient));
+    p.push(back.fin(Dir::ToServer));
+    p.push(back.ack(Dir::ToClient));
+    // The proxy relays the answer (or closes), a little later.
+    let mut rest = Vec::new();
+    if !answer.is_empty() {
+        rest.push(front.data(Dir::ToClient, answer));
+    }
+    rest.push(front.fin(Dir::ToClient));
+    rest.push(front.fin(Dir::ToServer));
+    rest.push(front.ack(Dir::ToClient));
+    for (i, q) in rest.iter_mut().enumerate() {
+        q.ts = Timestamp {
+            nanos: T0.nanos + 2_000_000 + i as u32 * 100_000,
+            ..T0
+        };
+    }
+    p.extend(rest);
+    p.sort_by_key(|q| q.ts);
+    p
+}
+
+#[test]
+fn a_chain_through_a_proxy_is_judged_by_its_back_hop() {
+    for with_header in [true, false] {
+        let answer = if with_header { BAD } else { b"" as &[u8] };
+        let r = run(
+            &pcap_file(linktype::ETHERNET, &chain(with_header, answer)),
+            &[],
+        );
+        let back = if with_header {
+            "unexpected-header"
+        } else {
+            "missing-header"
+        };
+        assert_eq!(
+            verdicts(&r),
+            ["upstream-failed", back],
+            "header {with_header}"
+        );
+        let (front, behind) = (&r.flows[0], &r.flows[1]);
+        assert_eq!(front["finding"]["code"], "PP-UPSTREAM");
+        assert_eq!(front["finding"]["severity"], "problem");
+        assert_eq!(front["chain"]["back"]["id"], behind["id"]);
+        assert_eq!(front["chain"]["back"]["stream"], 1);
+        assert_eq!(front["chain"]["back"]["finding"]["name"], back);
+        // The front hop's fixes are those of the failure behind it.
+        assert_eq!(front["fixes"], behind["fixes"]);
+        assert!(!front["fixes"].as_array().unwrap().is_empty());
+        assert!(front["chain"]["front"].is_null());
+        assert_eq!(behind["chain"]["front"]["id"], front["id"]);
+        assert_eq!(
+            behind["chain"]["front"]["finding"]["name"],
+            "upstream-failed"
+        );
+        assert!(
+            front["reason"].as_str().unwrap().contains("tcp.stream 1"),
+            "{front}"
+        );
+        assert_eq!(r.summary["findings"]["upstream-failed"], 1);
+        assert_eq!(r.code, 1);
+    }
+    // The table: the back hop under the front one, and the fix.
+    let dir = tempfile::tempdir().unwrap();
+    let path = file(
+        &dir,
+        "chain.pcap",
+        &pcap_file(linktype::ETHERNET, &chain(true, BAD)),
+    );
+    let (_, out, _) = run_file(&path, &["--explain"]);
+    let front = out.find("10.0.0.1:40001 -> 10.0.0.9:80").expect(&out);
+    let back = out.find("`-> 10.0.0.9:50000 ->").expect(&out);
+    assert!(front < back, "{out}");
+    assert!(out.contains("upstream-failed (PP-UPSTREAM)"), "{out}");
+    assert!(out.contains("unexpected-header (PP-UNEXPECTED)"), "{out}");
+    assert!(out.contains("[ingress-nginx-use-proxy-protocol]"), "{out}");
+    assert!(out.contains("use-proxy-protocol: \"true\""), "{out}");
+    // Only the front hop selected: the failure behind it is still
+    // explained, with its fixes.
+    let (_, out, _) = run_file(&path, &["--verdict", "upstream-failed"]);
+    assert!(!out.contains("`->"), "{out}");
+    assert!(out.contains("✗ unexpected-header (PP-UNEXPECTED)"), "{out}");
+    assert!(out.contains("[ingress-nginx-use-proxy-protocol]"), "{out}");
+    // A working chain keeps its findings.
+    let r = run(&pcap_file(linktype::ETHERNET, &chain(true, OK)), &[]);
+    assert_eq!(verdicts(&r), ["plain", "proxied"]);
+    assert_eq!(r.flows[0]["chain"]["back"]["finding"]["name"], "proxied");
+    // Unrelated flows one after the other from the same host are no chain.
+    let mut p = exchange("10.0.0.9:40001", "10.0.0.9:80", at(0), b"", b"");
+    p.extend(exchange("10.0.0.9:40002", "10.0.0.9:81", at(1), b"", BAD));
+    p.sort_by_key(|q| q.ts);
+    let r = run(&pcap_file(linktype::ETHERNET, &p), &[]);
+    assert!(
+        r.flows.iter().all(|f| f["chain"]["back"].is_null()),
+        "{:?}",
+        r.flows
+    );
 }

@@ -39,6 +39,11 @@ struct Tcpdump {
 impl Tcpdump {
     /// Capture `filter` on `iface` into `out` (a path, or "-" for stdout).
     fn start(iface: &str, filter: &str, out: &str) -> Tcpdump {
+        Tcpdump::start_as(iface, None, filter, out)
+    }
+
+    /// The same, with a link-layer type (`-y LINUX_SLL`).
+    fn start_as(iface: &str, link: Option<&str>, filter: &str, out: &str) -> Tcpdump {
         let exe = peers::path(Peer::Tcpdump).expect("tcpdump is installed");
         let stdout = if out == "-" {
             Stdio::piped()
@@ -59,6 +64,7 @@ impl Tcpdump {
                 "-w",
                 out,
             ])
+            .args(link.map(|l| ["-y", l]).into_iter().flatten())
             .arg(filter)
             .stdout(stdout)
             .stderr(Stdio::piped())
@@ -224,12 +230,20 @@ fn traffic(p: &Ports) -> BTreeMap<u16, Vec<&'static str>> {
     pause();
     // A v2 LOCAL header (a health check that says so).
     exchange(p.pp_nginx, &with(&HeaderSpec::local().encode().unwrap()));
+    pause();
+    // A health check that gets an error: a LOCAL header to nginx without
+    // proxy_protocol, which answers 400.
+    exchange(p.plain_nginx, &with(&HeaderSpec::local().encode().unwrap()));
+    pause();
+    // Two headers (an NLB in front of another PROXY hop): nginx takes the
+    // first and reads the second as the request line.
+    exchange(p.pp_nginx, &with(&[v1_header(), v1_header()].concat()));
     let mut want = BTreeMap::new();
     want.insert(p.v2_haproxy, vec!["plain"]);
     // The client's own flow carries no header and gets the 400 nginx gave
-    // HAProxy: an HTTP error on this hop (the relayed flow to plain_nginx
-    // is the unexpected header).
-    want.insert(p.v1_haproxy, vec!["http-error"]);
+    // HAProxy: judged by the hop behind it (the relayed flow to plain_nginx,
+    // whose header claims this client, is the unexpected header).
+    want.insert(p.v1_haproxy, vec!["upstream-failed"]);
     want.insert(
         p.pp_nginx,
         vec![
@@ -238,11 +252,16 @@ fn traffic(p: &Ports) -> BTreeMap<u16, Vec<&'static str>> {
             "missing-header",
             "health-check",
             "health-check",
+            "stacked-header",
         ],
     );
     want.insert(
         p.plain_nginx,
-        vec!["unexpected-header", "unexpected-header"],
+        vec![
+            "unexpected-header",
+            "unexpected-header",
+            "failed-health-check",
+        ],
     );
     want.insert(p.accept_haproxy, vec!["proxied", "missing-header"]);
     for v in want.values_mut() {
@@ -351,7 +370,12 @@ fn tshark_headers(file: &Path) -> BTreeSet<(String, String, String, String)> {
     let text = String::from_utf8_lossy(&out.stdout);
     let mut set = BTreeSet::new();
     for line in text.lines() {
-        let c: Vec<&str> = line.split('|').collect();
+        // Two headers in one packet (stacked) give two values per field:
+        // the first is the header the receiver takes.
+        let c: Vec<&str> = line
+            .split('|')
+            .map(|f| f.split(',').next().unwrap_or(""))
+            .collect();
         if c.len() < 10 || c[6].is_empty() {
             continue; // LOCAL or UNKNOWN: no addresses to compare
         }
@@ -418,11 +442,20 @@ fn capture_scenario(
     file: &Path,
     traffic: fn(&Ports) -> BTreeMap<u16, Vec<&'static str>>,
 ) -> (BTreeMap<u16, Vec<&'static str>>, u16, u16) {
+    capture_scenario_as(iface, None, file, traffic)
+}
+
+fn capture_scenario_as(
+    iface: &str,
+    link: Option<&str>,
+    file: &Path,
+    traffic: fn(&Ports) -> BTreeMap<u16, Vec<&'static str>>,
+) -> (BTreeMap<u16, Vec<&'static str>>, u16, u16) {
     let peers = start_peers();
     let canary = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
     let canary_port = canary.local_addr().unwrap().port();
     let filter = format!("{} or tcp port {canary_port}", port_filter(&peers.ports));
-    let mut dump = Tcpdump::start(iface, &filter, file.to_str().unwrap());
+    let mut dump = Tcpdump::start_as(iface, link, &filter, file.to_str().unwrap());
     dump.wait_capturing(file, canary_port);
     let want = traffic(&peers.ports);
     // Let the last FIN/ACKs land before stopping.
@@ -458,6 +491,66 @@ fn live_nginx_and_haproxy_on_lo() {
     assert!(flows
         .iter()
         .any(|f| f["header"]["tlvs"][0]["decoded"] == "live.example"));
+    // HAProxy's v1 hop to nginx without proxy_protocol is chained to the
+    // client's flow it relays.
+    let front = flows
+        .iter()
+        .find(|f| f["finding"]["name"] == "upstream-failed")
+        .expect("the client's flow through HAProxy");
+    let back = &front["chain"]["back"];
+    assert_eq!(back["finding"]["name"], "unexpected-header", "{front}");
+    assert!(flows
+        .iter()
+        .any(|f| f["id"] == back["id"] && f["chain"]["front"]["id"] == front["id"]));
+    check_streams_against_tshark(&lo);
+    // The stacked headers show in the table.
+    let out = ppctl()
+        .args(["pcap", "--verdict", "stacked-header"])
+        .arg(&lo)
+        .env("COLUMNS", "120")
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("| v1+v1 "), "{text}");
+    // Rows in capture order.
+    let ids: Vec<u64> = flows.iter().map(|f| f["id"].as_u64().unwrap()).collect();
+    let chained: BTreeSet<u64> = flows
+        .iter()
+        .filter_map(|f| f["chain"]["front"]["id"].as_u64())
+        .collect();
+    let fronts: Vec<u64> = ids
+        .iter()
+        .copied()
+        .filter(|i| !chained.contains(i))
+        .collect();
+    assert!(fronts.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
+    // The same capture gzip-compressed reads the same, and rolls up.
+    let gz = dir.path().join("lo.pcap.gz");
+    let status = Command::new("gzip")
+        .arg("-k")
+        .arg(&lo)
+        .status()
+        .expect("gzip");
+    assert!(status.success());
+    let (_, again) = pcap_json(&gz);
+    assert_eq!(again.len(), ppctl_flow_count(&lo));
+    let out = ppctl()
+        .args(["pcap", "--json", "--group-by", "server"])
+        .arg(&gz)
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let groups: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|g| g["type"] == "group")
+        .collect();
+    let plain = groups
+        .iter()
+        .find(|g| g["key"] == format!("127.0.0.1:{}", peers_plain_port(&flows)))
+        .expect("a group for nginx without proxy_protocol");
+    assert_eq!(plain["findings"]["unexpected-header"], 2, "{plain}");
+    assert_eq!(plain["findings"]["failed-health-check"], 1, "{plain}");
 
     // Cross-check: every header tshark finds, ppctl finds with the same addresses.
     if peers::require(Peer::Tshark) {
@@ -595,4 +688,178 @@ fn live_stdin_pipe_reports_each_flow_as_it_is_decided() {
             .is_some_and(|l| l.contains("\"type\":\"summary\"")),
         "{rest:?}"
     );
+}
+
+fn ppctl_flow_count(file: &Path) -> usize {
+    pcap_json(file).1.len()
+}
+
+/// The server port of the flows answered with a failed health check (nginx
+/// without proxy_protocol).
+fn peers_plain_port(flows: &[Value]) -> u64 {
+    flows
+        .iter()
+        .find(|f| f["finding"]["name"] == "failed-health-check")
+        .and_then(|f| f["server"]["port"].as_u64())
+        .expect("a failed health check")
+}
+
+/// Every flow's `stream` is tshark's `tcp.stream` of its `first_frame`,
+/// and (every connection of these tests is captured from its SYN) that
+/// frame is the first of the stream.
+fn check_streams_against_tshark(file: &Path) {
+    if !peers::require(Peer::Tshark) {
+        return;
+    }
+    let out = Command::new(peers::path(Peer::Tshark).unwrap())
+        .arg("-r")
+        .arg(file)
+        .args(["-T", "fields", "-e", "tcp.stream", "-e", "frame.number"])
+        .output()
+        .expect("run tshark");
+    let mut first: BTreeMap<u64, u64> = BTreeMap::new();
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let mut c = line.split('\t');
+        let (Some(Ok(stream)), Some(Ok(frame))) = (
+            c.next().map(str::parse::<u64>),
+            c.next().map(str::parse::<u64>),
+        ) else {
+            continue;
+        };
+        first.entry(stream).or_insert(frame);
+    }
+    let (_, flows) = pcap_json(file);
+    assert!(!flows.is_empty());
+    for f in &flows {
+        let stream = f["stream"].as_u64().unwrap();
+        assert_eq!(
+            first.get(&stream).copied(),
+            f["first_frame"].as_u64(),
+            "tcp.stream {stream} in {}: {f}",
+            file.display()
+        );
+    }
+}
+
+/// `tcpdump -i any -y LINUX_SLL` (cooked v1, as older libpcaps and many
+/// containers write) and `-y LINUX_SLL2` on loopback traffic: ARPHRD 772
+/// in every frame, which etherparse's own SLL parser refuses.
+#[test]
+fn live_any_as_sll_and_sll2() {
+    if !have_all() {
+        return;
+    }
+    let _one = one_capture();
+    for (link, code) in [("LINUX_SLL", 113u32), ("LINUX_SLL2", 276)] {
+        const ATTEMPTS: usize = 3;
+        for attempt in 1..=ATTEMPTS {
+            let dir = tempfile::tempdir().unwrap();
+            let any: PathBuf = dir.path().join("any.pcap");
+            let (want, canary, _) = capture_scenario_as("any", Some(link), &any, direct_traffic);
+            let bytes = std::fs::read(&any).unwrap();
+            let linktype = u32::from_le_bytes([bytes[20], bytes[21], bytes[22], bytes[23]]);
+            if linktype != code {
+                // This libpcap can't write it: say so, loudly.
+                eprintln!("SKIP: tcpdump -y {link} wrote link type {linktype}");
+                break;
+            }
+            let out = ppctl().args(["pcap", "--json"]).arg(&any).output().unwrap();
+            let text = String::from_utf8(out.stdout).unwrap();
+            let summary: Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+            assert_eq!(summary["undecodable_frames"], 0, "{link}: {summary}");
+            let (_, flows) = pcap_json(&any);
+            let flows: Vec<Value> = flows
+                .into_iter()
+                .filter(|f| f["server"]["port"] != canary)
+                .collect();
+            let got = verdicts_by_server_port(&flows);
+            let same = want
+                .iter()
+                .all(|(p, v)| got.get(p).is_some_and(|g| g.iter().eq(v.iter())));
+            if same || attempt == ATTEMPTS {
+                check_capture(&any, canary, &want);
+                check_streams_against_tshark(&any);
+                break;
+            }
+            eprintln!("attempt {attempt}: -y {link} capture differs (lost packets?): {got:?}");
+        }
+    }
+}
+
+/// The seed's failure, captured on the proxy host: a client talks plain
+/// HTTP to an nginx stream proxy with `proxy_protocol on`, which sends a v1
+/// header to an nginx http server without `proxy_protocol`: its 400 comes
+/// back. The user sees one chain: the client's flow (upstream-failed),
+/// then the proxy's flow behind it (unexpected-header), with the fix.
+#[test]
+fn live_seed_failure_through_nginx_stream_is_one_chain() {
+    if !have_all() {
+        return;
+    }
+    let _one = one_capture();
+    let dir = tempfile::tempdir().unwrap();
+    let file: PathBuf = dir.path().join("chain.pcap");
+    let backend_port = free_port();
+    let proxy_port = free_port();
+    let _backend = Nginx::start("plain_http", &[("PORT", &backend_port.to_string())]);
+    let _proxy = Nginx::start(
+        "stream_pp",
+        &[
+            ("PORT", &proxy_port.to_string()),
+            ("UPSTREAM", &backend_port.to_string()),
+        ],
+    );
+    let canary = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+    let canary_port = canary.local_addr().unwrap().port();
+    let filter =
+        format!("tcp port {proxy_port} or tcp port {backend_port} or tcp port {canary_port}");
+    let mut dump = Tcpdump::start("lo", &filter, file.to_str().unwrap());
+    dump.wait_capturing(&file, canary_port);
+    let answer = exchange(proxy_port, HTTP_GET);
+    assert!(
+        String::from_utf8_lossy(&answer).contains("400"),
+        "nginx answers the header with 400: {}",
+        String::from_utf8_lossy(&answer)
+    );
+    thread::sleep(Duration::from_millis(300));
+    dump.stop();
+
+    let (code, flows) = pcap_json(&file);
+    assert_eq!(code, 1);
+    let flows: Vec<&Value> = flows
+        .iter()
+        .filter(|f| f["server"]["port"] != canary_port)
+        .collect();
+    assert_eq!(flows.len(), 2, "{flows:?}");
+    let (front, back) = (flows[0], flows[1]);
+    assert_eq!(front["server"]["port"], proxy_port, "{front}");
+    assert_eq!(front["finding"]["name"], "upstream-failed", "{front}");
+    assert_eq!(back["server"]["port"], backend_port, "{back}");
+    assert_eq!(back["finding"]["name"], "unexpected-header", "{back}");
+    assert_eq!(back["header"]["version"], 1);
+    // The header claims the client of the front flow.
+    assert_eq!(back["header"]["source"]["port"], front["client"]["port"]);
+    assert_eq!(front["chain"]["back"]["id"], back["id"]);
+    assert_eq!(back["chain"]["front"]["id"], front["id"]);
+    assert_eq!(back["fixes"][0]["id"], "ingress-nginx-use-proxy-protocol");
+    check_streams_against_tshark(&file);
+
+    // The table: one chain, the back hop under the front one, and the fix.
+    let out = ppctl()
+        .args(["pcap"])
+        .arg(&file)
+        .env("COLUMNS", "100")
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let front_at = text.find(&format!(":{proxy_port}")).expect(&text);
+    let back_at = text.find("`-> 127.0.0.1:").expect(&text);
+    assert!(front_at < back_at, "{text}");
+    assert!(text.contains("upstream-failed"), "{text}");
+    assert!(
+        text.contains("✗ unexpected-header (PP-UNEXPECTED)"),
+        "{text}"
+    );
+    assert!(text.contains("use-proxy-protocol: \"true\""), "{text}");
+    assert!(text.contains("[nginx-listen-proxy-protocol]"), "{text}");
 }

@@ -392,3 +392,75 @@ fn banner_mode_finds_a_server_first_receiver_that_requires_v1() {
         "{r:#}"
     );
 }
+
+/// A server that accepts every connection, sends it `first`, then one byte
+/// every 200 ms (for at most 30 s), never reading.
+fn trickler(first: &'static [u8]) -> std::net::SocketAddr {
+    use std::io::Write;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for s in listener.incoming() {
+            let Ok(mut s) = s else { return };
+            std::thread::spawn(move || {
+                let start = std::time::Instant::now();
+                if s.write_all(first).is_err() {
+                    return;
+                }
+                while start.elapsed() < std::time::Duration::from_secs(30) {
+                    if s.write_all(b".").is_err() {
+                        return;
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(200));
+                }
+            });
+        }
+    });
+    addr
+}
+
+#[test]
+fn max_time_bounds_each_attempt_against_a_trickling_server() {
+    use std::time::{Duration, Instant};
+    let addr = trickler(b"").to_string();
+    // A TLS handshake record announcing 16 KiB, then a byte every 200 ms.
+    let tls = trickler(b"\x16\x03\x03\x40\x00").to_string();
+    for (addr, mode) in [
+        (addr.as_str(), &[][..]),
+        (addr.as_str(), &["--banner"][..]),
+        (tls.as_str(), &["--tls"][..]),
+    ] {
+        let start = Instant::now();
+        let out = ppctl()
+            .args([
+                "probe",
+                addr,
+                "--json",
+                "--timeout",
+                "1s",
+                "--max-time",
+                "1s",
+            ])
+            .args(mode)
+            .timeout(Duration::from_secs(40))
+            .output()
+            .expect("run ppctl probe");
+        let took = start.elapsed();
+        // Four attempts, each cut at 1 s.
+        assert!(took < Duration::from_secs(8), "{mode:?} took {took:?}");
+        let report: Value = serde_json::from_slice(&out.stdout).expect("JSON report");
+        let attempts = report["attempts"].as_array().expect("attempts");
+        assert_eq!(attempts.len(), 4, "{report:#}");
+        for a in attempts {
+            assert!(a["finding"]["name"].is_string(), "{a:#}");
+            if mode == ["--tls"] {
+                assert_eq!(a["outcome"], "max-time", "{a:#}");
+            }
+            assert!(
+                a["elapsed_ms"].as_f64().unwrap_or(0.0) < 1900.0,
+                "{mode:?}: {a:#}"
+            );
+        }
+        assert!(report["finding"]["name"].is_string(), "{report:#}");
+    }
+}

@@ -656,5 +656,191 @@ fn help_ends_with_examples_and_exit_codes() {
     );
     // Defaults are the engine's, shown once.
     assert!(text.contains("[default: 5s]") && text.contains("[default: 60s]"));
+    assert!(text.contains("--max-time <DURATION>") && text.contains("[default: 10s]"));
     assert!(text.contains("default 2s"));
+}
+
+/// A server that accepts every connection and sends it one byte every
+/// 200 ms (for at most 30 s), never reading: a per-read timeout never
+/// fires against it, only the exchange's deadline does.
+fn trickler() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    thread::spawn(move || {
+        for s in listener.incoming() {
+            let Ok(mut s) = s else { return };
+            thread::spawn(move || {
+                let start = std::time::Instant::now();
+                while start.elapsed() < Duration::from_secs(30) {
+                    if s.write_all(b".").is_err() {
+                        return;
+                    }
+                    thread::sleep(Duration::from_millis(200));
+                }
+            });
+        }
+    });
+    addr
+}
+
+/// Run ppctl with `args`, bounded; return its output and how long it took.
+fn timed(args: &[&str]) -> (std::process::Output, Duration) {
+    let start = std::time::Instant::now();
+    let out = ppctl()
+        .args(args)
+        .timeout(Duration::from_secs(40))
+        .output()
+        .unwrap();
+    (out, start.elapsed())
+}
+
+#[test]
+fn max_time_bounds_an_exchange_with_a_trickling_server() {
+    let addr = trickler().to_string();
+    let (out, took) = timed(&[
+        "send",
+        &addr,
+        "--timeout",
+        "1s",
+        "--max-time",
+        "2s",
+        "--json",
+    ]);
+    assert!(
+        took < Duration::from_secs(8) && took >= Duration::from_millis(1800),
+        "took {took:?}"
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!("{e}: {}", String::from_utf8_lossy(&out.stderr));
+    });
+    assert_eq!(v["reply"]["end"], "max-time", "{v:#}");
+    // The partial answer is kept and judged.
+    assert!(
+        v["reply"]["data"]["length"].as_u64().unwrap_or(0) >= 3,
+        "{v:#}"
+    );
+    assert!(v["finding"]["name"].is_string(), "{v:#}");
+    assert_eq!(v["max_time_ms"], 2000, "{v:#}");
+    // The human view says why it stopped.
+    let (out, _) = timed(&["send", &addr, "--timeout", "1s", "--max-time", "1s"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("--max-time"), "{text}");
+}
+
+#[test]
+fn load_mode_stops_every_exchange_at_the_duration() {
+    let addr = trickler().to_string();
+    let (out, took) = timed(&[
+        "send",
+        &addr,
+        "--connections",
+        "1000",
+        "--concurrency",
+        "8",
+        "--duration",
+        "2s",
+        "--json",
+    ]);
+    assert!(took < Duration::from_secs(8), "took {took:?}");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!("{e}: {}", String::from_utf8_lossy(&out.stderr));
+    });
+    assert_eq!(v["load"]["capped"], true, "{v:#}");
+    assert_eq!(v["load"]["stopped"], 8, "{v:#}");
+    assert_eq!(v["load"]["connections"], 0, "{v:#}");
+    // Nothing was completed: not a pass.
+    assert_eq!(out.status.code(), Some(1));
+}
+
+/// A quick HTTP server with a deep backlog: it reads the request, answers
+/// 200 and closes, on four threads, for at most 60 s.
+fn quick_server() -> SocketAddr {
+    use socket2::{Domain, Socket, Type};
+    let socket = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+    socket.set_reuse_address(true).unwrap();
+    socket
+        .bind(&SocketAddr::from(([127, 0, 0, 1], 0)).into())
+        .unwrap();
+    socket.listen(4096).unwrap();
+    let listener: TcpListener = socket.into();
+    let addr = listener.local_addr().unwrap();
+    let listener = std::sync::Arc::new(listener);
+    for _ in 0..4 {
+        let listener = listener.clone();
+        thread::spawn(move || {
+            let start = std::time::Instant::now();
+            while start.elapsed() < Duration::from_secs(60) {
+                let Ok((mut s, _)) = listener.accept() else {
+                    return;
+                };
+                let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+                let mut buf = [0u8; 4096];
+                let mut got = Vec::new();
+                while !got.ends_with(b"\r\n\r\n") {
+                    match s.read(&mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(k) => got.extend_from_slice(&buf[..k]),
+                    }
+                }
+                let _ = s.write_all(OK);
+                let _ = s.shutdown(std::net::Shutdown::Write);
+            }
+        });
+    }
+    addr
+}
+
+/// `sh -c 'ulimit -n N; exec ppctl ARGS'`: ppctl under a low limit on open
+/// files (soft and hard).
+fn under_ulimit(n: u32, args: &[&str]) -> std::process::Output {
+    let bin = assert_cmd::cargo::cargo_bin("ppctl");
+    std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("ulimit -n {n} && exec \"$0\" \"$@\""))
+        .arg(bin)
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn load_mode_fits_its_concurrency_under_the_descriptor_limit() {
+    let addr = quick_server().to_string();
+    let out = under_ulimit(
+        256,
+        &[
+            "send",
+            &addr,
+            "--connections",
+            "2000",
+            "--concurrency",
+            "500",
+            "--json",
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let v: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {stderr}"));
+    // The cap is said, and not one connection is blamed on the target.
+    assert!(stderr.contains("--concurrency 500 lowered to"), "{stderr}");
+    assert!(v["load"]["concurrency"].as_u64().unwrap() < 256, "{v:#}");
+    assert_eq!(v["load"]["connections"], 2000, "{v:#}");
+    assert!(v["load"]["findings"].get("unreachable").is_none(), "{v:#}");
+    assert_eq!(v["load"]["findings"]["proxied"], 2000, "{v:#}");
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+}
+
+#[test]
+fn no_descriptor_to_spare_is_a_local_error() {
+    // With 12 descriptors, stdio and the runtime leave none to spare.
+    let addr = quick_server().to_string();
+    let out = under_ulimit(
+        12,
+        &["send", &addr, "--connections", "20", "--concurrency", "5"],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("file descriptor"), "{stderr}");
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("unreachable"));
 }

@@ -543,3 +543,37 @@ fn a_self_signed_certificate_given_with_cacert_is_trusted_as_itself() {
     assert_eq!(code, 1, "{doc:#}");
     assert_eq!(doc["finding"]["name"], "certificate-rejected");
 }
+
+#[test]
+fn max_time_bounds_a_handshake_that_never_answers() {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    // Accept and keep the socket, silent, until the test ends.
+    thread::spawn(move || {
+        let kept: Vec<_> = listener.incoming().take(1).collect();
+        thread::sleep(Duration::from_secs(10));
+        drop(kept);
+    });
+    let started = std::time::Instant::now();
+    let out = ppctl()
+        .args([
+            "send",
+            &format!("127.0.0.1:{port}"),
+            "--tls",
+            "-k",
+            "--json",
+        ])
+        .args(["--timeout", "5s", "--max-time", "1s"])
+        .timeout(Duration::from_secs(30))
+        .output()
+        .expect("run ppctl send");
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(doc["reply"]["end"], "max-time", "{doc:#}");
+    assert_eq!(doc["tls"]["failure"]["kind"], "timeout", "{doc:#}");
+    assert_eq!(doc["finding"]["name"], "no-reply", "{doc:#}");
+}

@@ -11,6 +11,8 @@ fuzz_target!(|data: &[u8]| {
         max_bytes: 512,
         max_flows: 8,
         idle_timeout: std::time::Duration::from_secs(30),
+        // Both orderings: strict, and out of turn after a wait.
+        order_wait: (data.len() % 3 == 0).then_some(std::time::Duration::from_secs(1)),
     };
     let mut flows = 0u64;
     let (summary, result) = analyze(

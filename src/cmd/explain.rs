@@ -1,9 +1,10 @@
-//! `ppctl explain [TEXT|-]`: recognize PROXY-protocol error messages.
+//! `ppctl explain [TEXT|-]`: recognize PROXY-protocol error messages, one
+//! record at a time as the input is read.
 
-use std::io::{IsTerminal, Read};
+use std::io::{self, BufRead, BufReader, IsTerminal, Write};
 use std::path::PathBuf;
 
-use crate::diagnose::explain;
+use crate::diagnose::explain::{Records, Tally};
 use crate::error::{Error, ExitCode, Result};
 use crate::report::{self, Style};
 
@@ -11,61 +12,100 @@ use crate::report::{self, Style};
 #[command(after_help = "\
 Each recognized line is named by a finding of docs/verdicts.md (for example
 missing-header (PP-MISSING) for nginx's `broken header: \"GET / HTTP/1.1\"`),
-with its fixes.
+with its fixes. The input is read as a stream: each record is printed as soon
+as it is read (`tail -f` works), in bounded memory; the findings table, the
+fixes and the counts come at the end. Unrecognized lines are counted; -v
+lists them.
 
 Examples:
   ppctl explain 'broken header: \"GET / HTTP/1.1\" while reading PROXY protocol'
-  ppctl explain --file /var/log/nginx/error.log
+  ppctl explain /var/log/nginx/error.log
+  tail -f /var/log/nginx/error.log | ppctl explain - --json-lines
   kubectl logs deploy/ingress-nginx-controller | ppctl explain -
   journalctl -u haproxy | ppctl explain - --json | jq '.findings'
 
 Exit codes: 0 at least one line recognized; 1 no line recognized; 2 usage or
 I/O error.")]
 pub struct ExplainArgs {
-    /// The log line(s) or error message to explain. `-` (or nothing, when
-    /// stdin is not a terminal) reads them from stdin.
+    /// The log line(s) or error message to explain, or a log file to read.
+    /// `-` (or nothing, when stdin is not a terminal) reads them from stdin.
     pub(crate) text: Option<String>,
     /// Read the lines from a file (a log file).
     #[arg(long, short, conflicts_with = "text")]
     pub(crate) file: Option<PathBuf>,
-    /// Print one JSON object (docs/json.md).
-    #[arg(long)]
+    /// Print one JSON document (docs/json.md); its `lines` are written as
+    /// they are read.
+    #[arg(long, conflicts_with = "json_lines")]
     pub(crate) json: bool,
+    /// Print one JSON object per record as it is read, then a summary
+    /// line (docs/json.md).
+    #[arg(long)]
+    pub(crate) json_lines: bool,
+    /// List the unrecognized lines too (they are only counted otherwise).
+    #[arg(long, short)]
+    pub(crate) verbose: bool,
 }
 
 /// Exit 0 when at least one line was recognized, 1 when none was.
 pub fn run(args: &ExplainArgs, style: Style) -> Result<ExitCode> {
-    let input = read_input(args)?;
-    let result = explain::explain(&input);
-    let text = if args.json {
-        report::explain::json_text(&result)
-    } else {
-        report::explain::render(&result, style)
+    let input = open_input(args)?;
+    let mut out = io::BufWriter::with_capacity(64 * 1024, io::stdout().lock());
+    // Written as it comes; flushed whenever the next read may wait, so each
+    // record shows as soon as it is read (and a closed pipe stops the run).
+    let mut put = |text: &str, flush: bool| -> Result<()> {
+        out.write_all(text.as_bytes())
+            .and_then(|_| if flush { out.flush() } else { Ok(()) })
+            .map_err(|e| Error::io("writing to stdout", e))
     };
-    super::print(&text)?;
-    Ok(ExitCode::check(result.recognized() > 0))
+    let mut tally = Tally::default();
+    if args.json {
+        put(&report::explain::json_open(), true)?;
+    }
+    let mut records = Records::new(input);
+    while let Some(record) = records.next() {
+        let record = record.map_err(|e| Error::io("reading the input", e))?;
+        let text = if args.json {
+            report::explain::json_entry(&record, tally.records == 0)
+        } else if args.json_lines {
+            report::explain::json_line(&record)
+        } else {
+            report::explain::human_record(&record, style, args.verbose)
+        };
+        tally.add(&record);
+        put(&text, records.drained())?;
+    }
+    put(
+        &if args.json {
+            report::explain::json_close(&tally)
+        } else if args.json_lines {
+            report::explain::json_summary_line(&tally)
+        } else {
+            report::explain::human_summary(&tally, style)
+        },
+        true,
+    )?;
+    Ok(ExitCode::check(tally.recognized > 0))
 }
 
-fn read_input(args: &ExplainArgs) -> Result<Vec<u8>> {
-    if let Some(path) = &args.file {
-        return std::fs::read(path)
-            .map_err(|e| Error::io(format!("reading {}", path.display()), e));
+fn open_input(args: &ExplainArgs) -> Result<Box<dyn BufRead>> {
+    // A TEXT that names an existing file is that file (no log message is
+    // exactly a path that exists here).
+    let named = args
+        .text
+        .as_deref()
+        .map(std::path::Path::new)
+        .filter(|p| p.is_file());
+    if let Some(path) = args.file.as_deref().or(named) {
+        let file = std::fs::File::open(path)
+            .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+        return Ok(Box::new(BufReader::with_capacity(64 * 1024, file)));
     }
     match args.text.as_deref() {
-        Some("-") => read_stdin(),
-        Some(t) => Ok(t.as_bytes().to_vec()),
-        None if !std::io::stdin().is_terminal() => read_stdin(),
+        Some("-") => Ok(Box::new(io::stdin().lock())),
+        Some(t) => Ok(Box::new(io::Cursor::new(t.as_bytes().to_vec()))),
+        None if !io::stdin().is_terminal() => Ok(Box::new(io::stdin().lock())),
         None => Err(Error::usage(
             "nothing to explain: give a log line as an argument, pipe a log into `ppctl explain -`, or use --file",
         )),
     }
-}
-
-fn read_stdin() -> Result<Vec<u8>> {
-    let mut buf = Vec::new();
-    std::io::stdin()
-        .lock()
-        .read_to_end(&mut buf)
-        .map_err(|e| Error::io("reading stdin", e))?;
-    Ok(buf)
 }

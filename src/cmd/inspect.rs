@@ -4,7 +4,7 @@
 use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
 
-use crate::cli::Choice;
+use super::values::Choice;
 use crate::codec::{self, Decoded};
 use crate::error::{Error, ExitCode, Result};
 use crate::input::{self, Encoding, Parsed};

@@ -16,7 +16,7 @@ use tokio::signal::unix;
 use tokio::sync::mpsc::{self, error::TryRecvError};
 use tokio::sync::watch;
 
-use crate::cli::{parse_duration, Choice};
+use super::values::{parse_duration, Choice};
 use crate::error::{Error, ExitCode, Result};
 use crate::listen::{self, bind, config, Config, ConnRecord, Mode, Transport};
 use crate::report::listen as view;
@@ -69,13 +69,13 @@ impl fmt::Display for Wait {
     }
 }
 
-fn wait(s: &str) -> std::result::Result<Wait, String> {
+pub(crate) fn wait(s: &str) -> std::result::Result<Wait, String> {
     parse_duration(s).map(Wait)
 }
 
 /// A timeout that must leave a client some time: 0 would time out every
 /// connection at once (issue 11).
-fn timeout(s: &str) -> std::result::Result<Wait, String> {
+pub(crate) fn timeout(s: &str) -> std::result::Result<Wait, String> {
     let w = wait(s)?;
     if w.0.is_zero() {
         return Err(format!(
@@ -155,7 +155,7 @@ pub struct ListenArgs {
     pub tls: super::listen_tls::ListenTlsArgs,
 }
 
-fn parse_cidr(s: &str) -> std::result::Result<IpNet, String> {
+pub(crate) fn parse_cidr(s: &str) -> std::result::Result<IpNet, String> {
     s.parse::<IpNet>()
         .or_else(|_| s.parse::<IpAddr>().map(IpNet::from))
         .map_err(|_| format!("'{s}' is not a CIDR or IP (e.g. 10.0.0.0/8, 192.0.2.1, ::1)"))
@@ -187,7 +187,7 @@ pub fn run(args: &ListenArgs, style: Style) -> Result<ExitCode> {
 
 /// How far shutdown has gone: 0 running, 1 draining (a first signal),
 /// 2 stopping now (a second signal, or stdout is gone).
-type Stop = watch::Sender<u8>;
+pub(crate) type Stop = watch::Sender<u8>;
 
 async fn serve(args: &ListenArgs, style: Style) -> Result<ExitCode> {
     // Signals are caught before the first line is out, so a client that
@@ -253,59 +253,72 @@ async fn serve(args: &ListenArgs, style: Style) -> Result<ExitCode> {
     Ok(ExitCode::check(summary.all_matched()))
 }
 
-/// The writer thread: one line (or block) per record. Lines are queued
-/// while more records are waiting and flushed as soon as the queue is
-/// empty (and at the end), so output keeps up with the connections without
-/// one write(2) per line. When stdout fails (the reader closed the pipe,
-/// the disk is full) the server is told to stop at once; the records still
-/// coming are drained and counted as lost, and the sink is handed back so
-/// the command ends with that error (exit 2).
+/// The writer thread: one line (or block) per record.
 fn write_records(
-    mut rx: mpsc::Receiver<ConnRecord>,
+    rx: mpsc::Receiver<ConnRecord>,
     json: bool,
     style: Style,
-    mut out: Out,
+    out: Out,
     stop: &Stop,
 ) -> Out {
+    write_lines(rx, out, stop, |rec| {
+        Some(if json {
+            view::line(&view::connection_json(rec))
+        } else {
+            view::connection_human(rec, style)
+        })
+    })
+}
+
+/// A writer thread's loop (listen's and relay's): the text `render` makes
+/// of each item (nothing for `None`). Lines are queued while more items are
+/// waiting and flushed as soon as the queue is empty (and at the end), so
+/// output keeps up without one write(2) per line. When stdout fails (the
+/// reader closed the pipe, the disk is full) the server is told to stop at
+/// once; the items still coming are drained and counted as lost, and the
+/// sink is handed back so the command ends with that error (exit 2).
+pub(crate) fn write_lines<T>(
+    mut rx: mpsc::Receiver<T>,
+    mut out: Out,
+    stop: &Stop,
+    render: impl Fn(&T) -> Option<String>,
+) -> Out {
     loop {
-        let rec = match rx.try_recv() {
-            Ok(rec) => rec,
+        let item = match rx.try_recv() {
+            Ok(item) => item,
             Err(TryRecvError::Empty) => {
                 if !out.failed() && out.flush().is_err() {
                     stop.send_replace(2);
                 }
                 match rx.blocking_recv() {
-                    Some(rec) => rec,
+                    Some(item) => item,
                     None => break,
                 }
             }
             Err(TryRecvError::Disconnected) => break,
         };
-        let text = if json {
-            view::line(&view::connection_json(&rec))
-        } else {
-            view::connection_human(&rec, style)
-        };
-        if out.queue(&text).is_err() {
-            stop.send_replace(2);
+        if let Some(text) = render(&item) {
+            if out.queue(&text).is_err() {
+                stop.send_replace(2);
+            }
         }
     }
     out
 }
 
 /// Resolves once shutdown has reached `level` (or its sender is gone).
-async fn reached(mut stop: watch::Receiver<u8>, level: u8) {
+pub(crate) async fn reached(mut stop: watch::Receiver<u8>, level: u8) {
     let _ = stop.wait_for(|l| *l >= level).await;
 }
 
 /// SIGINT and SIGTERM, caught for the whole run.
-struct Signals {
+pub(crate) struct Signals {
     int: unix::Signal,
     term: unix::Signal,
 }
 
 impl Signals {
-    fn register() -> io::Result<Self> {
+    pub(crate) fn register() -> io::Result<Self> {
         Ok(Signals {
             int: unix::signal(unix::SignalKind::interrupt())?,
             term: unix::signal(unix::SignalKind::terminate())?,
@@ -313,7 +326,7 @@ impl Signals {
     }
 
     /// The first signal starts the drain (`--drain`), the second ends it.
-    async fn count(mut self, stop: Arc<Stop>) {
+    pub(crate) async fn count(mut self, stop: Arc<Stop>) {
         loop {
             tokio::select! {
                 _ = self.int.recv() => {},

@@ -1,47 +1,25 @@
-//! Subcommands. Each returns an [`ExitCode`] or an [`Error`]; `run` prints
-//! errors once, on stderr, and maps them to exit code 2.
+//! Subcommands. Each returns an [`ExitCode`] or an [`Error`];
+//! [`crate::cli::Cli::run`] prints errors once, on stderr, and maps them to
+//! exit code 2.
 
+pub mod check;
 pub mod explain;
 pub mod generate;
+pub mod header_args;
 pub mod inspect;
 pub mod listen;
 pub mod listen_tls;
 pub mod pcap;
 pub mod probe;
+pub mod relay;
 pub mod repro;
 pub mod send;
 pub mod send_http;
+pub(crate) mod values;
 
 use std::io::{self, Write};
 
-use crate::cli::{Cli, Command};
-use crate::error::{Error, ExitCode, Result};
-use crate::report::Style;
-
-/// Run a parsed command line.
-pub fn run(cli: Cli) -> ExitCode {
-    let style = Style::new(cli.color);
-    let result = match cli.command {
-        Command::Inspect(args) => inspect::run(&args, style),
-        Command::Explain(args) => explain::run(&args, style),
-        Command::Probe(args) => probe::run(&args, style),
-        Command::Listen(args) => listen::run(&args, style),
-        Command::Repro(args) => repro::run(&args, style),
-        Command::Send(args) => send::run(&args, style),
-        Command::Pcap(args) => pcap::run(&args, style),
-        Command::Completions(args) => generate::completions(&args),
-        Command::Man(args) => generate::man(&args),
-    };
-    match result {
-        Ok(code) => code,
-        // A closed stdout is an error too (`ppctl ... | head -1`): results
-        // were lost, and the message says how many lines.
-        Err(e) => {
-            report_error(&e);
-            ExitCode::Error
-        }
-    }
-}
+use crate::error::{Error, Result};
 
 /// Print an error (and its causes) to stderr, once.
 pub fn report_error(e: &Error) {

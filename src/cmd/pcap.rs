@@ -10,38 +10,50 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::cli::{parse_duration, Choice};
+use super::values::{parse_duration, Choice};
 use crate::error::{Error, ExitCode, Result};
 use crate::judge::Finding;
 use crate::pcap::filter::Endpoints;
-use crate::pcap::{self, Filter, FlowResult, Limits, Next, ReadError, Summary};
+use crate::pcap::{self, Filter, FlowResult, GroupBy, Groups, Limits, Next, ReadError, Summary};
 use crate::report::{self, Style};
 
 /// Files bigger than this get a progress bar (on a terminal).
 const PROGRESS_MIN_BYTES: u64 = 50 * 1000 * 1000;
+/// How long (capture time) a decided flow read from stdin waits for the
+/// flows that started before it.
+const STREAM_ORDER_WAIT: Duration = Duration::from_secs(5);
 /// Rows per printed table when reading a file (bounds memory on huge captures).
 const PAGE_ROWS: usize = 1000;
 
 const PCAP_HELP: &str = "\
+Rows follow each flow's first packet (Wireshark's order); a flow is printed
+once every flow that started before it is decided (from stdin, after 5s of
+capture time at most). A flow through a proxy
+in the same capture (client -> proxy, proxy -> upstream) is shown as a chain,
+the hop behind the proxy indented under the front one, and the front hop is
+judged by it (upstream-failed). `stream` is Wireshark's tcp.stream/udp.stream.
+
 Examples:
-  ppctl pcap capture.pcap
-  ppctl pcap capture.pcapng --verdict unexpected-header,missing-header --explain
-  ppctl pcap capture.pcap --json --server :443 | jq -c 'select(.finding.severity == \"problem\")'
+  ppctl pcap capture.pcap.gz
+  ppctl pcap capture.pcapng --verdict unexpected-header,upstream-failed --explain
+  ppctl pcap big.pcap --group-by server
+  ppctl pcap capture.pcap --json | jq -c 'select(.finding.severity == \"problem\") | .stream'
   tcpdump -i any -U -w - 'tcp port 80' | ppctl pcap - --idle-timeout 30s
-  ppctl pcap big.pcap --summary
 
 Exit codes:
   0    no selected flow has a problem finding
   1    at least one selected flow has a problem finding (docs/verdicts.md)
   2    usage or I/O error: not a capture, a truncated or corrupt file (after
-       everything before the damage was reported)
+       everything before the damage was reported), a capture with no packet
+       or none that could be decoded
   130  interrupted (SIGINT)";
 
 #[derive(Debug, clap::Args)]
 #[command(after_help = PCAP_HELP)]
 pub struct PcapArgs {
-    /// A pcap or pcapng capture (`tcpdump -w FILE`); `-` reads stdin as it
-    /// is written, e.g. `tcpdump -i any -U -w - | ppctl pcap -`.
+    /// A pcap or pcapng capture (`tcpdump -w FILE`), or either one
+    /// gzip-compressed (`.pcap.gz`); `-` reads stdin as it is written, e.g.
+    /// `tcpdump -i any -U -w - | ppctl pcap -`.
     pub file: PathBuf,
     /// Print one JSON object per flow, then a summary object (docs/json.md).
     #[arg(long)]
@@ -65,6 +77,10 @@ pub struct PcapArgs {
     /// address:port.
     #[arg(long, value_name = "PATTERN")]
     pub server: Option<Endpoints>,
+    /// One row per server (address:port), client (address) or finding,
+    /// with the count of flows per finding, instead of one row per flow.
+    #[arg(long, value_name = "KEY", value_enum)]
+    pub(crate) group_by: Option<GroupBy>,
     /// Stop after this many reported flows.
     #[arg(long, value_name = "N")]
     pub limit: Option<u64>,
@@ -96,6 +112,20 @@ fn idle_default() -> &'static str {
     })
 }
 
+impl clap::ValueEnum for GroupBy {
+    fn value_variants<'a>() -> &'a [Self] {
+        &GroupBy::ALL
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        let v = clap::builder::PossibleValue::new(self.name()).help(self.describe());
+        Some(match self {
+            GroupBy::Finding => v.alias("verdict"),
+            _ => v,
+        })
+    }
+}
+
 pub fn run(args: &PcapArgs, style: Style) -> Result<ExitCode> {
     if args.idle_timeout.is_zero() {
         return Err(Error::usage(
@@ -119,6 +149,9 @@ pub fn run(args: &PcapArgs, style: Style) -> Result<ExitCode> {
         max_bytes: args.max_bytes.max(16),
         max_flows: args.max_flows,
         idle_timeout: args.idle_timeout,
+        // A live pipe: a flow that stays open holds back later rows for
+        // this long at most.
+        order_wait: stdin.then_some(STREAM_ORDER_WAIT),
     };
     let filter = Filter {
         findings: args.verdict.clone(),
@@ -126,13 +159,15 @@ pub fn run(args: &PcapArgs, style: Style) -> Result<ExitCode> {
         server: args.server.clone(),
         limit: args.limit,
     };
-    let progress = progress_bar(size);
+    // A compressed file's size says nothing about the bytes read.
+    let gz = args.file.extension().is_some_and(|e| e == "gz");
+    let progress = progress_bar(size.filter(|_| !gz));
     let mut out = Output::new(args, style, stdin);
     let (summary, result) = pcap::analyze(
         input,
         limits,
         &filter,
-        !args.summary,
+        !args.summary && args.group_by.is_none(),
         |flow| out.flow(flow),
         |stats, flows| {
             if let Some(bar) = &progress {
@@ -171,6 +206,7 @@ struct Output<'a> {
     streaming: bool,
     out: io::BufWriter<io::StdoutLock<'static>>,
     rows: Vec<FlowResult>,
+    groups: Option<Groups>,
     /// Findings seen, in order, for the explanations.
     seen: Vec<Finding>,
     /// stdout was closed (e.g. `| head`): stop quietly.
@@ -186,6 +222,7 @@ impl<'a> Output<'a> {
             streaming,
             out: io::BufWriter::new(io::stdout().lock()),
             rows: Vec::new(),
+            groups: args.group_by.map(Groups::new),
             seen: Vec::new(),
             closed: false,
             error: None,
@@ -196,8 +233,20 @@ impl<'a> Output<'a> {
         if self.closed {
             return Next::Stop;
         }
-        if !self.seen.contains(&flow.finding()) {
-            self.seen.push(flow.finding());
+        // An upstream failure is explained with the failure behind it
+        // (and its fixes), even when that flow is not selected.
+        let cause = flow
+            .back
+            .filter(|_| flow.finding() == Finding::UpstreamFailed)
+            .map(|b| b.cause);
+        for f in std::iter::once(flow.finding()).chain(cause) {
+            if !self.seen.contains(&f) {
+                self.seen.push(f);
+            }
+        }
+        if let Some(groups) = &mut self.groups {
+            groups.add(&flow);
+            return Next::Continue;
         }
         if self.args.summary {
             return Next::Continue;
@@ -244,16 +293,26 @@ impl<'a> Output<'a> {
     fn finish(mut self, summary: &Summary, error: Option<&ReadError>) -> Result<()> {
         let mut text = String::new();
         if self.args.json {
-            text = format!("{}\n", report::pcap::summary_json(summary, error));
+            if let Some(groups) = &self.groups {
+                for g in groups.rows() {
+                    text.push_str(&format!("{}\n", report::pcap::group_json(groups.by(), g)));
+                }
+            }
+            text.push_str(&format!("{}\n", report::pcap::summary_json(summary, error)));
         } else {
             if !self.rows.is_empty() {
                 text.push_str(&self.page());
+            }
+            if let Some(groups) = &self.groups {
+                if !self.args.summary {
+                    text.push_str(&report::pcap::group_table(groups, self.style));
+                }
             }
             if !self.args.summary {
                 text.push_str(&report::pcap::explanations(&self.seen, self.style));
                 text.push('\n');
             }
-            text.push_str(&report::pcap::summary(summary, self.style));
+            text.push_str(&report::pcap::summary(summary, error, self.style));
         }
         let _ = self.write(&text);
         let flushed = self.out.flush();

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::cli::{parse_duration, Choice};
+use super::values::{parse_duration, Choice};
 use crate::diagnose::probe::{self, Class, Mode, DEFAULT_TIMEOUT, MAX_TIMEOUT};
 use crate::error::{Error, ExitCode, Result};
 use crate::net::{self, Target};
@@ -47,6 +47,15 @@ pub struct ProbeArgs {
         overrides_with = "timeout"
     )]
     pub(crate) timeout: Wait,
+    /// The longest one attempt may take in all (connect, header and the
+    /// whole reply), however slowly the endpoint trickles; at most 60s.
+    #[arg(
+        long,
+        value_name = "DURATION",
+        default_value_t = Wait(net::MAX_TIME),
+        value_parser = parse_wait
+    )]
+    pub(crate) max_time: Wait,
     /// Exit 1 unless the endpoint has this profile (for CI).
     #[arg(long, value_name = "CLASS", value_parser = Choice::new(&Class::ALL, Class::name, Class::describe))]
     pub(crate) expect: Option<Class>,
@@ -95,6 +104,7 @@ pub fn run(args: &ProbeArgs, style: Style) -> Result<ExitCode> {
     let opts = probe::Options {
         mode,
         timeout: args.timeout.0,
+        max_time: args.max_time.0,
         sni: args.sni.clone(),
     };
     let result = net::runtime()?.block_on(async {

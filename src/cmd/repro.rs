@@ -25,7 +25,7 @@ pub struct ReproArgs {
     #[arg(long, value_name = "HOST:PORT")]
     pub target: Option<Target>,
     /// With --target: how long to wait for each reply.
-    #[arg(long, default_value = "5s", value_name = "DURATION", value_parser = crate::cli::parse_duration)]
+    #[arg(long, default_value = "5s", value_name = "DURATION", value_parser = super::values::parse_duration)]
     pub timeout: Duration,
     /// Print the matrix as one JSON object (docs/json.md).
     #[arg(long)]

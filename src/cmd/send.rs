@@ -7,16 +7,15 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use crate::cli::parse_duration;
-use crate::cli::Choice;
+use super::values::parse_duration;
+use super::values::Choice;
 use crate::codec::corrupt::Corruption;
-use crate::codec::{tlv, Command, Transport, Version};
+use crate::codec::{Command, Transport, Version};
 use crate::error::{Error, ExitCode, Result};
 use crate::input;
 use crate::net::{self, Split, Target};
 use crate::report::{self, Style};
-use crate::send::header::{parse_tlv, ssl_tlv};
-use crate::send::{self, AddressPlan, Expect, HeaderPlan, How, LoadOptions, Outcome, Plan, Preset};
+use crate::send::{self, AddressPlan, Expect, How, LoadOptions, Outcome, Plan};
 
 const SEND_HELP: &str = "\
 Version: without -1/-2, ppctl sends v1 (what curl --haproxy-protocol sends),
@@ -38,7 +37,7 @@ Examples:
       A v2 header claiming a client address; exit 0 only on HTTP 200.
   ppctl send 127.0.0.1:8080 --like aws-nlb-health --dry-run
       Show the AWS NLB health-check header and what receivers would do.
-  ppctl send 127.0.0.1:443 --tls --sni app.example.com --host app.example.com -k -2
+  ppctl send 10.0.0.5:443 -2 --tls -k --sni app.example --host app.example
       A v2 header, then TLS: a 443 ingress by IP with its SNI and Host.
   ppctl send 127.0.0.1:8080 --connections 1000 --concurrency 50 --json
       Load: 1000 exchanges, 50 at a time; rate, latency, findings.
@@ -48,7 +47,8 @@ Exit codes:
      with --expect-status/--expect-close: every expectation met; a dry run
   1  a problem finding (unexpected-header, header-rejected, no-reply, ...)
      without --expect-*, or an expectation not met; load: an exchange not ok
-  2  usage error, or no connection (no-receiver, unreachable)";
+  2  usage error; out of file descriptors (a local error: lower --concurrency
+     or raise ulimit -n); or no connection (no-receiver, unreachable)";
 
 #[derive(Debug, clap::Args)]
 #[command(after_help = SEND_HELP)]
@@ -60,16 +60,21 @@ pub struct SendArgs {
     #[arg(
         short = '1',
         long = "v1",
-        conflicts_with = "v2",
+        conflicts_with_all = ["v2", "like"],
         help_heading = "Header"
     )]
     pub(crate) v1: bool,
     /// Send a v2 (binary) header.
-    #[arg(short = '2', long = "v2", help_heading = "Header")]
+    #[arg(
+        short = '2',
+        long = "v2",
+        conflicts_with = "like",
+        help_heading = "Header"
+    )]
     pub(crate) v2: bool,
     /// v2 LOCAL command (a health check) instead of PROXY; no addresses
     /// unless --src/--dst are given.
-    #[arg(long, help_heading = "Header")]
+    #[arg(long, conflicts_with = "like", help_heading = "Header")]
     pub(crate) local: bool,
     /// Claimed source [default: the real local end of the socket].
     #[arg(long, value_name = "IP:PORT", help_heading = "Header")]
@@ -78,10 +83,10 @@ pub struct SendArgs {
     #[arg(long, value_name = "IP:PORT", help_heading = "Header")]
     pub(crate) dst: Option<SocketAddr>,
     /// No addresses: v1 `PROXY UNKNOWN`, v2 AF_UNSPEC.
-    #[arg(long, conflicts_with_all = ["src", "dst", "unix_src"], help_heading = "Header")]
+    #[arg(long, conflicts_with_all = ["src", "dst", "unix_src", "like"], help_heading = "Header")]
     pub(crate) unknown: bool,
     /// UNIX source path (v2; a leading @ is the abstract namespace).
-    #[arg(long, value_name = "PATH", requires = "unix_dst", conflicts_with_all = ["src", "dst"], help_heading = "Header")]
+    #[arg(long, value_name = "PATH", requires = "unix_dst", conflicts_with_all = ["src", "dst", "like"], help_heading = "Header")]
     pub(crate) unix_src: Option<String>,
     /// UNIX destination path (v2).
     #[arg(
@@ -94,53 +99,8 @@ pub struct SendArgs {
     /// UDP: a v2 DGRAM header and the payload in one datagram.
     #[arg(long, conflicts_with_all = ["split", "wait_banner"], help_heading = "Header")]
     pub(crate) udp: bool,
-    /// Send what a real emitter sends (see docs/presets.md).
-    #[arg(long, value_name = "EMITTER", value_parser = Choice::new(&Preset::ALL, Preset::name, Preset::describe), conflicts_with_all = ["v1", "v2", "local", "unknown", "unix_src"], help_heading = "Header")]
-    pub(crate) like: Option<Preset>,
-
-    /// A TLV: TYPE is a number (0xEA, 234) or a name (AUTHORITY); VALUE is
-    /// hex after 0x, else text. Repeatable.
-    #[arg(long = "tlv", value_name = "TYPE=VALUE", value_parser = parse_tlv, help_heading = "TLVs (v2)")]
-    pub(crate) tlvs: Vec<(u8, Vec<u8>)>,
-    /// ALPN TLV (e.g. h2).
-    #[arg(long, help_heading = "TLVs (v2)")]
-    pub(crate) alpn: Option<String>,
-    /// AUTHORITY TLV (the SNI host name).
-    #[arg(long, help_heading = "TLVs (v2)")]
-    pub(crate) authority: Option<String>,
-    /// UNIQUE_ID TLV (at most 128 bytes).
-    #[arg(long, help_heading = "TLVs (v2)")]
-    pub(crate) unique_id: Option<String>,
-    /// NOOP TLV with N bytes of padding.
-    #[arg(long, value_name = "N", help_heading = "TLVs (v2)")]
-    pub(crate) noop: Option<u16>,
-    /// CRC32C TLV, computed over the header.
-    #[arg(long, help_heading = "TLVs (v2)")]
-    pub(crate) crc32c: bool,
-    /// SSL TLV with this SSL_VERSION sub-TLV (e.g. TLSv1.3).
-    #[arg(long, value_name = "TEXT", help_heading = "TLVs (v2)")]
-    pub(crate) ssl_version: Option<String>,
-    /// SSL TLV with this client-certificate CN (sets the certificate bits).
-    #[arg(long, value_name = "TEXT", help_heading = "TLVs (v2)")]
-    pub(crate) ssl_cn: Option<String>,
-    /// SSL TLV with this SSL_CIPHER sub-TLV.
-    #[arg(long, value_name = "TEXT", help_heading = "TLVs (v2)")]
-    pub(crate) ssl_cipher: Option<String>,
-    /// SSL TLV `verify` field (0 = client certificate verified).
-    #[arg(long, value_name = "N", help_heading = "TLVs (v2)")]
-    pub(crate) ssl_verify: Option<u32>,
-    /// NETNS TLV (network namespace name).
-    #[arg(long, value_name = "NAME", help_heading = "TLVs (v2)")]
-    pub(crate) netns: Option<String>,
-    /// AWS TLV (0xEA), subtype 0x01: VPC endpoint id (vpce-...).
-    #[arg(long, value_name = "ID", help_heading = "TLVs (v2)")]
-    pub(crate) aws_vpce_id: Option<String>,
-    /// Azure TLV (0xEE), subtype 0x01: private endpoint LINKID.
-    #[arg(long, value_name = "N", help_heading = "TLVs (v2)")]
-    pub(crate) azure_link_id: Option<u32>,
-    /// GCP TLV (0xE0): Private Service Connect connection id.
-    #[arg(long, value_name = "N", help_heading = "TLVs (v2)")]
-    pub(crate) gcp_psc_id: Option<u64>,
+    #[command(flatten)]
+    pub(crate) header: super::header_args::HeaderArgs,
 
     /// Path of the default HTTP request.
     #[arg(long, default_value = "/", help_heading = "Payload")]
@@ -212,9 +172,13 @@ pub struct SendArgs {
     /// Load mode: at most C connections at a time.
     #[arg(long, value_name = "C", default_value_t = LoadOptions::default().concurrency, help_heading = "Load")]
     pub(crate) concurrency: usize,
-    /// Load mode: stop starting connections after this long.
+    /// Load mode: stop after this long (exchanges under way are stopped).
     #[arg(long, value_name = "DURATION", default_value = default_load_duration(), value_parser = parse_duration, help_heading = "Load")]
     pub(crate) duration: Duration,
+    /// The longest one exchange may take in all (connect, writes and the
+    /// whole reply), however slowly the peer trickles (curl's --max-time).
+    #[arg(long, value_name = "DURATION", default_value = default_max_time(), value_parser = parse_max_time, help_heading = "Run")]
+    pub(crate) max_time: Duration,
 
     #[command(flatten)]
     pub(crate) http: super::send_http::HttpArgs,
@@ -234,7 +198,10 @@ pub fn run(args: &SendArgs, style: Style) -> Result<ExitCode> {
     } else if args.connections > 1 {
         How::Load(LoadOptions {
             connections: args.connections,
-            concurrency: args.concurrency,
+            concurrency: fit_concurrency(
+                args.concurrency
+                    .min(usize::try_from(args.connections).unwrap_or(usize::MAX)),
+            )?,
             duration: args.duration,
         })
     } else {
@@ -247,6 +214,11 @@ pub fn run(args: &SendArgs, style: Style) -> Result<ExitCode> {
     let sent = runtime
         .block_on(send::run(plan, &addrs, how))
         .map_err(build_error)?;
+    if let Some(e) = local_error(&sent) {
+        return Err(Error::Other(anyhow::anyhow!(
+            "out of file descriptors ({e}): this is a limit of this host, not a finding about the target; lower --concurrency or raise `ulimit -n`"
+        )));
+    }
     if args.json {
         super::print(&report::send::json(&sent))?;
     } else {
@@ -254,10 +226,39 @@ pub fn run(args: &SendArgs, style: Style) -> Result<ExitCode> {
     }
     Ok(match &sent.outcome {
         Outcome::DryRun => ExitCode::Success,
-        Outcome::Load(l) => ExitCode::check(l.ok == l.connections),
+        Outcome::Load(l) => ExitCode::check(l.passed()),
         Outcome::Once(x) if x.unreached() => ExitCode::Error,
         Outcome::Once(x) => ExitCode::check(x.ok()),
     })
+}
+
+/// Cap `wanted` to the connections this process may hold open at once
+/// (after raising the soft descriptor limit), saying so on stderr.
+fn fit_concurrency(wanted: usize) -> Result<usize> {
+    match send::load::fit_concurrency(wanted) {
+        Ok(fit) if fit.concurrency < wanted => {
+            eprintln!(
+                "ppctl: --concurrency {wanted} lowered to {}: {} file descriptors may be open at once (ulimit -n) and {} already are",
+                fit.concurrency, fit.limit, fit.open
+            );
+            Ok(fit.concurrency)
+        }
+        Ok(fit) => Ok(fit.concurrency),
+        Err(limit) => Err(Error::usage(format!(
+            "no file descriptor to spare for a connection (ulimit -n is {limit}); raise it"
+        ))),
+    }
+}
+
+/// The error of a run that ran out of file descriptors.
+fn local_error(sent: &send::Sent) -> Option<String> {
+    match &sent.outcome {
+        Outcome::Once(x) if x.reply.end == net::End::LocalLimit => {
+            Some(x.reply.error.clone().unwrap_or_default())
+        }
+        Outcome::Load(l) => l.local_error.clone(),
+        _ => None,
+    }
 }
 
 fn build_error(e: send::BuildError) -> Error {
@@ -295,6 +296,19 @@ fn wait_banner_help() -> String {
     )
 }
 
+fn default_max_time() -> &'static str {
+    static S: OnceLock<String> = OnceLock::new();
+    S.get_or_init(|| duration_text(net::MAX_TIME))
+}
+
+/// `--max-time`: a duration above zero.
+fn parse_max_time(s: &str) -> std::result::Result<Duration, String> {
+    match parse_duration(s)? {
+        d if d.is_zero() => Err("--max-time must be more than 0 (e.g. 10s)".into()),
+        d => Ok(d),
+    }
+}
+
 fn default_load_duration() -> &'static str {
     static S: OnceLock<String> = OnceLock::new();
     S.get_or_init(|| duration_text(LoadOptions::default().duration))
@@ -302,7 +316,7 @@ fn default_load_duration() -> &'static str {
 
 /// Decide everything from the options.
 fn plan(args: &SendArgs, target: Target) -> Result<Plan> {
-    let tlvs = tlvs(args);
+    let tlvs = args.header.tlvs();
     let unix = args.unix_src.clone().zip(args.unix_dst.clone());
     let needs_v2 = args.local
         || unix.is_some()
@@ -316,11 +330,8 @@ fn plan(args: &SendArgs, target: Target) -> Result<Plan> {
     } else {
         Version::V1
     };
-    let mut header = match args.like {
-        Some(preset) => preset.plan(args.azure_link_id),
-        None => HeaderPlan::new(version),
-    };
-    if args.like.is_none() {
+    let mut header = args.header.plan(version);
+    if args.header.like.is_none() {
         if args.local {
             header.command = Command::Local;
         }
@@ -342,13 +353,6 @@ fn plan(args: &SendArgs, target: Target) -> Result<Plan> {
     if args.udp {
         header.transport = Transport::Dgram;
     }
-    for (kind, value) in tlvs {
-        let preset_has_it =
-            matches!(kind, tlv::CRC32C | tlv::AZURE) && header.tlvs.iter().any(|(k, _)| *k == kind);
-        if !preset_has_it {
-            header.tlvs.push((kind, value));
-        }
-    }
     header.corrupt = args.corrupt;
     header.twice = args.twice;
     header.raw = args.raw.as_deref().map(parse_hex).transpose()?;
@@ -365,6 +369,7 @@ fn plan(args: &SendArgs, target: Target) -> Result<Plan> {
         max_reply: args.max_reply.max(1),
         split: args.split.clone().unwrap_or_default(),
         split_delay: args.split_delay.unwrap_or(Duration::ZERO),
+        max_time: args.max_time,
     };
     if args.concurrency == 0 || args.connections == 0 {
         return Err(Error::usage(
@@ -383,46 +388,6 @@ fn plan(args: &SendArgs, target: Target) -> Result<Plan> {
         },
         tls,
     })
-}
-
-/// The TLV flags, in HAProxy's order (see SEND_HELP).
-fn tlvs(args: &SendArgs) -> Vec<(u8, Vec<u8>)> {
-    let text = |k: u8, v: &Option<String>| v.as_ref().map(|v| (k, v.as_bytes().to_vec()));
-    let ssl = (args.ssl_version.is_some()
-        || args.ssl_cn.is_some()
-        || args.ssl_cipher.is_some()
-        || args.ssl_verify.is_some())
-    .then(|| {
-        let v = ssl_tlv(
-            args.ssl_version.as_deref(),
-            args.ssl_cn.as_deref(),
-            args.ssl_cipher.as_deref(),
-            args.ssl_verify.unwrap_or(0),
-        );
-        (tlv::SSL, v)
-    });
-    let mut out: Vec<(u8, Vec<u8>)> = args.tlvs.clone();
-    out.extend(
-        [
-            args.crc32c.then(|| (tlv::CRC32C, Vec::new())),
-            text(tlv::ALPN, &args.alpn),
-            text(tlv::AUTHORITY, &args.authority),
-            text(tlv::UNIQUE_ID, &args.unique_id),
-            ssl,
-            text(tlv::NETNS, &args.netns),
-            args.aws_vpce_id
-                .as_deref()
-                .map(|id| (tlv::AWS, crate::codec::encode::aws_vpce_value(id))),
-            args.azure_link_id
-                .map(|id| (tlv::AZURE, crate::codec::encode::azure_link_value(id))),
-            args.gcp_psc_id
-                .map(|id| (tlv::GCP, crate::codec::encode::gcp_psc_value(id))),
-            args.noop.map(|n| (tlv::NOOP, vec![0; usize::from(n)])),
-        ]
-        .into_iter()
-        .flatten(),
-    );
-    out
 }
 
 fn payload(args: &SendArgs, target: &Target) -> Result<Vec<u8>> {

@@ -2,7 +2,8 @@
 //! [`catalogue`](super::catalogue) and say which system wrote each, what it
 //! means, the likely cause and the judge's finding it comes to (its name,
 //! code and fixes are the judge's). Lines nothing matches are reported
-//! as not recognized: no guessing.
+//! as not recognized: no guessing. The input is read as a stream
+//! ([`Records`]), one record at a time, in bounded memory.
 //!
 //! Bytes quoted in a message (nginx's `broken header: "…"`, the request line
 //! of a 400) are unescaped and decoded with the codec, because what arrived
@@ -10,7 +11,8 @@
 //! ClientHello means a TLS client did, `PROXY TCP4` on a plain port means
 //! the header went to a port that does not expect one.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
+use std::io::{self, BufRead};
 use std::sync::OnceLock;
 
 use regex::bytes::{Regex, RegexSet};
@@ -23,7 +25,15 @@ use crate::judge::Finding;
 /// opened (nginx writes received bytes raw, CR/LF included).
 const MAX_JOINED_LINES: usize = 20;
 
-/// The whole result: one record per non-blank input record.
+/// Longest line kept; the rest of a longer line is read and dropped (a log
+/// line is a few hundred bytes; nginx quotes at most a few KiB).
+pub(crate) const MAX_LINE: usize = 64 * 1024;
+
+/// Line numbers kept per finding in the [`Tally`] (the count is exact).
+pub(crate) const LISTED_LINES: usize = 100;
+
+/// Records of a whole input held at once (tests).
+#[cfg(test)]
 #[derive(Debug, Clone)]
 pub(crate) struct Explained {
     pub records: Vec<Record>,
@@ -39,7 +49,6 @@ pub(crate) struct Record {
     /// What it means, when a pattern matched.
     pub hit: Option<Hit>,
 }
-
 /// What a recognized record means.
 #[derive(Debug, Clone)]
 pub(crate) struct Hit {
@@ -75,27 +84,55 @@ impl Quoted {
     }
 }
 
-impl Explained {
-    pub(crate) fn recognized(&self) -> usize {
-        self.records.iter().filter(|r| r.hit.is_some()).count()
+/// What a run came to so far, in bounded memory: counts, and for each
+/// finding met (in first-met order) its count and first line numbers.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Tally {
+    pub records: usize,
+    pub recognized: usize,
+    pub findings: Vec<(Finding, Lines)>,
+}
+
+/// The records that came to one finding.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Lines {
+    pub count: usize,
+    /// The first [`LISTED_LINES`] line numbers.
+    pub first: Vec<usize>,
+}
+
+impl Tally {
+    pub(crate) fn add(&mut self, r: &Record) {
+        self.records += 1;
+        let Some(hit) = &r.hit else { return };
+        self.recognized += 1;
+        let at = match self.findings.iter().position(|(f, _)| *f == hit.finding) {
+            Some(at) => at,
+            None => {
+                self.findings.push((hit.finding, Lines::default()));
+                self.findings.len() - 1
+            }
+        };
+        let lines = &mut self.findings[at].1;
+        lines.count += 1;
+        if lines.first.len() < LISTED_LINES {
+            lines.first.push(r.line);
+        }
     }
 
     pub(crate) fn unrecognized(&self) -> usize {
-        self.records.len() - self.recognized()
+        self.records - self.recognized
     }
+}
 
-    /// Each finding met, once, in first-met order, with the line numbers
-    /// of the records that came to it.
-    pub(crate) fn findings(&self) -> Vec<(Finding, Vec<usize>)> {
-        let mut out: Vec<(Finding, Vec<usize>)> = Vec::new();
+#[cfg(test)]
+impl Explained {
+    pub(crate) fn tally(&self) -> Tally {
+        let mut t = Tally::default();
         for r in &self.records {
-            let Some(hit) = &r.hit else { continue };
-            match out.iter_mut().find(|(f, _)| *f == hit.finding) {
-                Some((_, lines)) => lines.push(r.line),
-                None => out.push((hit.finding, vec![r.line])),
-            }
+            t.add(r);
         }
-        out
+        t
     }
 }
 
@@ -120,54 +157,195 @@ fn compiled() -> &'static Compiled {
     })
 }
 
-/// Explain every non-blank line of `input`.
+/// Explain every non-blank record of `input`, held whole.
+#[cfg(test)]
 pub(crate) fn explain(input: &[u8]) -> Explained {
-    let records = records(input)
-        .into_iter()
-        .map(|(line, record)| {
-            let hit = match_record(&record);
-            Record {
-                line,
-                text: trim_cr(&record).to_vec(),
-                hit,
-            }
-        })
-        .collect();
+    // Reading from a slice cannot fail.
+    let records = Records::new(input).filter_map(Result::ok).collect();
     Explained { records }
 }
 
-/// Split into records: lines, except that a message which opens a quote of
+/// The records of a log read line by line, explained one at a time, in
+/// bounded memory: a line is kept up to [`MAX_LINE`] bytes, and at most
+/// [`MAX_JOINED_LINES`] lines are held to close a quote. A record is given
+/// as soon as its last line has been read, so `tail -f log | ppctl explain -`
+/// shows each event as it is written.
+///
+/// A record is a line, except that a message which opens a quote of
 /// received bytes and does not close it on the same line (nginx logs a
 /// `broken header` with the CR/LF it received) takes the following lines
-/// up to the one that closes it.
-fn records(input: &[u8]) -> Vec<(usize, Vec<u8>)> {
-    let raw: Vec<&[u8]> = input.split(|&b| b == b'\n').collect();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < raw.len() {
-        let line = raw[i];
-        let number = i + 1;
-        i += 1;
-        if trim_cr(line).iter().all(|b| b.is_ascii_whitespace()) {
-            continue;
+/// up to the one that closes it. Joining stops at a line that begins a new
+/// log entry (a timestamp, or the opening line's prefix): an unclosed quote
+/// never swallows the next event.
+pub(crate) struct Records<R> {
+    input: R,
+    /// Lines read ahead while looking for a closing quote.
+    ahead: VecDeque<(usize, Vec<u8>)>,
+    /// Number of the last line read from `input`.
+    read: usize,
+    done: bool,
+    /// The last read used up what `input` had buffered: the next one asks
+    /// the OS, and may wait (a pipe from `tail -f`).
+    drained: bool,
+}
+
+impl<R: BufRead> Records<R> {
+    pub(crate) fn new(input: R) -> Self {
+        Records {
+            input,
+            ahead: VecDeque::new(),
+            read: 0,
+            done: false,
+            drained: true,
         }
-        let mut record = line.to_vec();
-        if opens_unclosed_quote(line) {
-            let end = raw[i..]
-                .iter()
-                .take(MAX_JOINED_LINES)
-                .position(|l| closes_quote(l));
-            if let Some(k) = end {
-                for l in &raw[i..=i + k] {
-                    record.push(b'\n');
-                    record.extend_from_slice(l);
-                }
-                i += k + 1;
+    }
+
+    /// Nothing is buffered ahead: reading the next record may wait for
+    /// input, so what was written so far should be flushed now.
+    pub(crate) fn drained(&self) -> bool {
+        self.ahead.is_empty() && self.drained
+    }
+
+    /// The next line, from the lookahead or the input.
+    fn line(&mut self) -> io::Result<Option<(usize, Vec<u8>)>> {
+        if let Some(l) = self.ahead.pop_front() {
+            return Ok(Some(l));
+        }
+        self.read_line()
+    }
+
+    /// A line from the input (without its `\n`), cut at [`MAX_LINE`].
+    fn read_line(&mut self) -> io::Result<Option<(usize, Vec<u8>)>> {
+        if self.done {
+            return Ok(None);
+        }
+        let mut line = Vec::new();
+        let mut any = false;
+        loop {
+            let buf = match self.input.fill_buf() {
+                Ok(b) => b,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            if buf.is_empty() {
+                self.done = true;
+                break;
+            }
+            any = true;
+            let (take, used, end) = match memchr::memchr(b'\n', buf) {
+                Some(at) => (at, at + 1, true),
+                None => (buf.len(), buf.len(), false),
+            };
+            let room = MAX_LINE.saturating_sub(line.len());
+            line.extend_from_slice(&buf[..take.min(room)]);
+            self.drained = used == buf.len();
+            self.input.consume(used);
+            if end {
+                break;
             }
         }
-        out.push((number, record));
+        if !any {
+            return Ok(None);
+        }
+        self.read += 1;
+        Ok(Some((self.read, line)))
     }
-    out
+
+    /// The next record's lines: a line, and the lines that close its quote.
+    fn next_record(&mut self) -> io::Result<Option<(usize, Vec<u8>)>> {
+        let (number, line) = loop {
+            match self.line()? {
+                None => return Ok(None),
+                Some((_, l)) if trim_cr(&l).iter().all(|b| b.is_ascii_whitespace()) => {}
+                Some(l) => break l,
+            }
+        };
+        let mut record = line;
+        if opens_unclosed_quote(&record) {
+            // Look ahead (reading more only as needed) for the closing line.
+            let mut k = 0;
+            let close = loop {
+                if k == MAX_JOINED_LINES {
+                    break None;
+                }
+                if k == self.ahead.len() {
+                    match self.read_line()? {
+                        Some(l) => self.ahead.push_back(l),
+                        None => break None,
+                    }
+                }
+                let next = &self.ahead[k].1;
+                if starts_entry(next, &record) {
+                    break None;
+                }
+                if closes_quote(next) {
+                    break Some(k);
+                }
+                k += 1;
+            };
+            if let Some(k) = close {
+                for (_, l) in self.ahead.drain(..=k) {
+                    record.push(b'\n');
+                    record.extend_from_slice(&l);
+                }
+            }
+        }
+        Ok(Some((number, record)))
+    }
+}
+
+impl<R: BufRead> Iterator for Records<R> {
+    type Item = io::Result<Record>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match self.next_record() {
+            Err(e) => Some(Err(e)),
+            Ok(None) => None,
+            Ok(Some((line, record))) => {
+                let hit = match_record(&record);
+                Some(Ok(Record {
+                    line,
+                    text: trim_cr(&record).to_vec(),
+                    hit,
+                }))
+            }
+        }
+    }
+}
+
+/// Whether `line` begins a new log entry rather than continuing the quote
+/// opened by `opener`: it starts with a timestamp in a common log format,
+/// or with the same shape of prefix as the opener (digits for digits,
+/// letters for letters, up to its first 19 characters).
+fn starts_entry(line: &[u8], opener: &[u8]) -> bool {
+    static ENTRY: OnceLock<Option<Regex>> = OnceLock::new();
+    let entry = ENTRY.get_or_init(|| {
+        Regex::new(concat!(
+            r"^(?:\d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2} \[",
+            r"|\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}",
+            r"|[A-Z][a-z]{2} [ \d]\d \d{2}:\d{2}:\d{2} ",
+            r"|\S+ \S+ \S+ \[\d{2}/[A-Z][a-z]{2}/\d{4}:",
+            r#"|\{")"#,
+        ))
+        .ok()
+    });
+    if entry.as_ref().is_some_and(|re| re.is_match(line)) {
+        return true;
+    }
+    let shape = |b: u8| match b {
+        b'0'..=b'9' => b'0',
+        b'a'..=b'z' | b'A'..=b'Z' => b'a',
+        other => other,
+    };
+    let n = 19.min(find(opener, OPEN).unwrap_or(0));
+    let digits = opener[..n].iter().filter(|b| b.is_ascii_digit()).count();
+    n > 0
+        && digits >= 4
+        && line.len() >= n
+        && opener[..n]
+            .iter()
+            .zip(&line[..n])
+            .all(|(&a, &b)| shape(a) == shape(b))
 }
 
 const OPEN: &[u8] = b"broken header: \"";
@@ -342,6 +520,33 @@ mod tests {
         );
         assert!(r.records[1].hit.is_none());
         assert_eq!(r.records[1].line, 5);
+    }
+
+    #[test]
+    fn an_unclosed_quote_stops_at_the_next_entry() {
+        let input = b"2026/11/24 10:00:00 [error] 1#1: *5 broken header: \"GET / HTTP/1.1\nHost: a\n2026/11/24 10:00:01 [error] 1#1: *6 broken header: \"\" while reading PROXY protocol, client: 10.0.0.8, server: 0.0.0.0:80\n";
+        let r = explain(input);
+        assert_eq!(r.records.len(), 3);
+        assert!(r.records[0].hit.is_none());
+        assert_eq!(r.records[1].line, 2);
+        assert_eq!(r.records[2].line, 3);
+        let f = r.records[2].hit.as_ref().expect("recognized");
+        assert_eq!(
+            f.fields.get("client").map(Vec::as_slice),
+            Some(&b"10.0.0.8"[..])
+        );
+    }
+
+    #[test]
+    fn long_lines_are_cut_and_records_counted() {
+        let mut input = vec![b'x'; MAX_LINE * 3];
+        input.extend_from_slice(b"\nshort\n\n\nlast");
+        let r = explain(&input);
+        assert_eq!(r.records.len(), 3);
+        assert_eq!(r.records[0].text.len(), MAX_LINE);
+        assert_eq!((r.records[1].line, r.records[2].line), (2, 5));
+        let t = r.tally();
+        assert_eq!((t.records, t.recognized, t.unrecognized()), (3, 0, 3));
     }
 
     #[test]

@@ -179,6 +179,9 @@ pub(crate) struct Options {
     pub mode: Mode,
     /// Bound on the connect and on each wait for a reply.
     pub timeout: Duration,
+    /// Bound on each attempt as a whole (connect, header, whole reply),
+    /// however slowly the endpoint trickles.
+    pub max_time: Duration,
     /// TLS server name (defaults to the target's host).
     pub sni: Option<String>,
 }
@@ -282,8 +285,11 @@ async fn run_attempt(
             let addrs = addrs.to_vec();
             let sni = opts.sni.clone().unwrap_or_else(|| target.host.clone());
             let timeout = opts.timeout;
+            let deadline = std::time::Instant::now() + opts.max_time;
             let joined = tokio::task::spawn_blocking(move || {
-                probe_tls::attempt(&addrs, timeout, &sni, &request, |l, p| kind.bytes(l, p))
+                probe_tls::attempt(&addrs, timeout, deadline, &sni, &request, |l, p| {
+                    kind.bytes(l, p)
+                })
             })
             .await;
             match joined {
@@ -297,6 +303,7 @@ async fn run_attempt(
                 banner_timeout: (opts.mode == Mode::Banner).then_some(opts.timeout),
                 reply_timeout: opts.timeout,
                 max_reply: 4096,
+                max_time: opts.max_time,
                 ..net::Options::default()
             };
             let payload = if opts.mode == Mode::Http {
@@ -490,6 +497,7 @@ fn tls_exchange(sent: Sent, end: &TlsEnd, clear: &[u8]) -> Exchange {
         TlsEnd::Closed => (Answer::Nothing, Ending::ServerClosed),
         TlsEnd::Reset => (Answer::Nothing, Ending::ServerReset),
         TlsEnd::Timeout => (Answer::Nothing, Ending::TimedOut),
+        TlsEnd::MaxTime => (Answer::of(clear), Ending::TimedOut),
         TlsEnd::Error(_) => (Answer::of(clear), Ending::ServerClosed),
     };
     Exchange {

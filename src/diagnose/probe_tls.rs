@@ -4,12 +4,13 @@
 //!
 //! `net::exchange` writes bytes and reads a reply; it has no TLS, so this
 //! leg connects itself, with blocking sockets and per-operation timeouts
-//! (it runs on a blocking thread of the probe's runtime).
+//! (it runs on a blocking thread of the probe's runtime), each cut to what
+//! is left before the attempt's deadline (`--max-time`).
 
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::CryptoProvider;
@@ -35,6 +36,8 @@ pub(crate) enum TlsEnd {
     Closed,
     Reset,
     Timeout,
+    /// The attempt's time limit (`--max-time`) came first.
+    MaxTime,
     Error(String),
 }
 
@@ -110,6 +113,7 @@ const KEPT: usize = 512;
 pub(crate) fn attempt(
     addrs: &[SocketAddr],
     timeout: Duration,
+    deadline: Instant,
     sni: &str,
     request: &[u8],
     header: impl FnOnce(SocketAddr, SocketAddr) -> Vec<u8>,
@@ -121,7 +125,7 @@ pub(crate) fn attempt(
         peer: None,
         clear: Vec::new(),
     };
-    let mut sock = match connect(addrs, timeout) {
+    let sock = match connect(addrs, timeout, deadline) {
         Ok(s) => s,
         Err(end) => {
             run.end = end;
@@ -137,33 +141,64 @@ pub(crate) fn attempt(
     };
     (run.local, run.peer) = (Some(local), Some(peer));
     run.header = header(local, peer);
-    let _ = sock.set_read_timeout(Some(timeout));
-    let _ = sock.set_write_timeout(Some(timeout));
     let _ = sock.set_nodelay(true);
-    if !run.header.is_empty() {
-        if let Err(e) = sock.write_all(&run.header) {
-            run.end = io_end(&e);
-            return run;
-        }
-    }
     let mut tee = Tee {
         sock,
         seen: Vec::new(),
+        timeout,
+        deadline,
+        hit: false,
     };
-    run.end = handshake(&mut tee, sni, request);
+    run.end = if run.header.is_empty() {
+        handshake(&mut tee, sni, request)
+    } else {
+        let header = run.header.clone();
+        match tee.write_all(&header) {
+            Ok(()) => handshake(&mut tee, sni, request),
+            Err(e) => io_end(&e),
+        }
+    };
+    if tee.hit && !matches!(run.end, TlsEnd::HandshakeOk { .. }) {
+        run.end = TlsEnd::MaxTime;
+    }
     run.clear = tee.seen;
     run
 }
 
-/// The socket, keeping a copy of the first bytes read from it.
+/// The socket, keeping a copy of the first bytes read from it; every read
+/// and write waits at most `timeout`, and none goes past `deadline`.
 struct Tee {
     sock: TcpStream,
     seen: Vec<u8>,
+    timeout: Duration,
+    deadline: Instant,
+    /// The deadline ended a read or a write.
+    hit: bool,
+}
+
+impl Tee {
+    /// Set the socket's timeouts to what is left; an error at the deadline.
+    fn arm(&mut self) -> io::Result<()> {
+        let left = self.deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            self.hit = true;
+            return Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "the attempt's time limit (--max-time) came",
+            ));
+        }
+        let wait = Some(self.timeout.min(left));
+        self.sock.set_read_timeout(wait)?;
+        self.sock.set_write_timeout(wait)
+    }
 }
 
 impl Read for Tee {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.sock.read(buf)?;
+        self.arm()?;
+        let n = self.sock.read(buf).inspect_err(|_| {
+            self.hit |= Instant::now() >= self.deadline;
+        })?;
         let room = KEPT.saturating_sub(self.seen.len());
         self.seen.extend_from_slice(&buf[..n.min(room)]);
         Ok(n)
@@ -172,7 +207,10 @@ impl Read for Tee {
 
 impl Write for Tee {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.sock.write(buf)
+        self.arm()?;
+        self.sock.write(buf).inspect_err(|_| {
+            self.hit |= Instant::now() >= self.deadline;
+        })
     }
 
     fn flush(&mut self) -> io::Result<()> {
@@ -180,10 +218,18 @@ impl Write for Tee {
     }
 }
 
-fn connect(addrs: &[SocketAddr], timeout: Duration) -> Result<TcpStream, TlsEnd> {
+fn connect(
+    addrs: &[SocketAddr],
+    timeout: Duration,
+    deadline: Instant,
+) -> Result<TcpStream, TlsEnd> {
     let mut last = TlsEnd::ConnectError("no address to connect to".into());
     for addr in addrs {
-        match TcpStream::connect_timeout(addr, timeout) {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(TlsEnd::ConnectTimeout);
+        }
+        match TcpStream::connect_timeout(addr, timeout.min(left)) {
             Ok(s) => return Ok(s),
             Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {
                 last = TlsEnd::Refused(format!("{addr}: {e}"))

@@ -60,6 +60,34 @@ pub static FIXES: &[Fix] = &[
         change: "data:\n  use-proxy-protocol: \"true\"\n# enable it in the same change as the load balancer option: nginx has no optional mode",
         doc: "https://kubernetes.github.io/ingress-nginx/user-guide/nginx-configuration/configmap/#use-proxy-protocol",
     },
+    // checked: ingress-nginx chart values (controller.config becomes the ConfigMap).
+    Fix {
+        id: "ingress-nginx-helm-use-proxy-protocol",
+        title: "Make ingress-nginx read the PROXY header (Helm values)",
+        side: Side::Receiver,
+        applies_to: "ingress-nginx Helm chart (values of the release)",
+        change: "controller:\n  config:\n    use-proxy-protocol: \"true\"\n    proxy-real-ip-cidr: \"10.0.0.0/16\"   # the LB's source range\n# helm upgrade ingress-nginx ingress-nginx/ingress-nginx -n ingress-nginx --reuse-values -f values.yaml",
+        doc: "https://github.com/kubernetes/ingress-nginx/blob/main/charts/ingress-nginx/values.yaml",
+    },
+    // checked: ingress-nginx "Exposing TCP and UDP services" (namespace/service:port:[PROXY]:[PROXY]).
+    Fix {
+        id: "ingress-nginx-tcp-services-proxy",
+        title: "Make an ingress-nginx TCP service read (decode) the PROXY header",
+        side: Side::Receiver,
+        applies_to: "ingress-nginx tcp-services ConfigMap, or the chart's tcp: values",
+        change: "data:\n  \"9000\": \"default/app:9000:PROXY\"     # decode: read the header from the LB\n  # \"9000\": \"default/app:9000:PROXY:PROXY\" also sends (encodes) one to the app\n# use-proxy-protocol applies to the HTTP ports only",
+        doc: "https://kubernetes.github.io/ingress-nginx/user-guide/exposing-tcp-udp-services/",
+    },
+    // checked: ingress-nginx TLS user guide (ssl-passthrough: a TCP proxy
+    // takes port 443) and issues #10181, #11365 (PROXY with passthrough).
+    Fix {
+        id: "ingress-nginx-ssl-passthrough-proxy",
+        title: "With ssl-passthrough, send PROXY on every port and test the passthrough hosts",
+        side: Side::Platform,
+        applies_to: "ingress-nginx started with --enable-ssl-passthrough and use-proxy-protocol \"true\"",
+        change: "# use-proxy-protocol applies to :80 and to the passthrough proxy on :443 alike:\n# the load balancer must send a header on both ports, then confirm each path:\nppctl send -1 LB:80 --src 203.0.113.7:5000     # HTTP through the LB\nppctl probe PASSTHROUGH-HOST:443 --tls          # what the passthrough path takes",
+        doc: "https://kubernetes.github.io/ingress-nginx/user-guide/tls/#ssl-passthrough",
+    },
     // checked: ingress-nginx ConfigMap docs and controller source (ProxyRealIPCIDR).
     Fix {
         id: "ingress-nginx-real-ip-cidr",
@@ -86,6 +114,16 @@ pub static FIXES: &[Fix] = &[
         applies_to: "ingress-nginx (ConfigMap of the controller)",
         change: "data:\n  use-forwarded-headers: \"true\"   # only when an HTTP (L7) LB sets X-Forwarded-For;\n  # behind an L4 LB use use-proxy-protocol instead, and never trust both from the internet",
         doc: "https://kubernetes.github.io/ingress-nginx/user-guide/nginx-configuration/configmap/#use-forwarded-headers",
+    },
+    // checked: NGINX Ingress Controller ConfigMap resource docs (proxy-protocol,
+    // real-ip-header, set-real-ip-from).
+    Fix {
+        id: "nginx-inc-proxy-protocol",
+        title: "Make NGINX Ingress Controller (nginx.org) read the PROXY header",
+        side: Side::Receiver,
+        applies_to: "NGINX Ingress Controller by F5 NGINX (ConfigMap nginx-config)",
+        change: "data:\n  proxy-protocol: \"True\"\n  real-ip-header: \"proxy_protocol\"\n  set-real-ip-from: \"10.0.0.0/16\"   # the LB's source range",
+        doc: "https://docs.nginx.com/nginx-ingress-controller/configuration/global-configuration/configmap-resource/",
     },
     // checked: nginx listen directive (proxy_protocol parameter) and realip module.
     Fix {

@@ -69,6 +69,11 @@ pub(crate) enum Finding {
     Interrupted,
     Incomplete,
     Inconclusive,
+    RealIpLost,
+    IgnoredSetting,
+    PartialProxy,
+    Hairpin,
+    UpstreamFailed,
     TlsHandshakeFailed,
     PlainHttpToTls,
     TlsBeforeProxy,
@@ -78,7 +83,7 @@ pub(crate) enum Finding {
 
 impl Finding {
     /// Every finding, in docs/verdicts.md order.
-    pub(crate) const ALL: [Finding; 27] = [
+    pub(crate) const ALL: [Finding; 32] = [
         Finding::Proxied,
         Finding::Plain,
         Finding::HealthCheck,
@@ -101,6 +106,11 @@ impl Finding {
         Finding::Interrupted,
         Finding::Incomplete,
         Finding::Inconclusive,
+        Finding::RealIpLost,
+        Finding::IgnoredSetting,
+        Finding::PartialProxy,
+        Finding::Hairpin,
+        Finding::UpstreamFailed,
         Finding::TlsHandshakeFailed,
         Finding::PlainHttpToTls,
         Finding::TlsBeforeProxy,
@@ -288,6 +298,21 @@ fn silent(sent: Sent, ending: Ending, udp: bool) -> Finding {
     }
 }
 
+/// A front hop (client → proxy) judged by the hop behind it (proxy →
+/// upstream), when a capture holds both: a failure behind the proxy is the
+/// front hop's real cause, unless the front hop broke on its own (a bad
+/// header, a refused connection...).
+pub(crate) fn behind(front: Finding, back: Finding) -> Finding {
+    use Finding as F;
+    let symptom =
+        !front.is_problem() || matches!(front, F::MissingHeader | F::HeaderRejected | F::HttpError);
+    if back.is_problem() && symptom && front != F::Incomplete {
+        F::UpstreamFailed
+    } else {
+        front
+    }
+}
+
 /// The TLS dimension of an exchange (`send --tls`, and plain requests that
 /// reach a TLS port): judged by [`layered`] on top of [`exchange`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -389,6 +414,9 @@ pub(crate) enum Arrived {
     Closed,
     /// The receiver stopped first.
     Interrupted,
+    /// A valid header of the version the receiver does not take (relay
+    /// `--accept v1` given v2): it closes without a word.
+    OtherVersion,
 }
 
 /// The finding for what a receiver got.
@@ -404,6 +432,7 @@ pub(crate) fn arrival(expects: Expects, arrived: Arrived) -> Finding {
         (Expects::Nothing, Arrived::NoHeader) => F::Plain,
         (_, Arrived::Invalid) => F::InvalidHeader,
         (_, Arrived::TooLarge) => F::HeaderTooLarge,
+        (_, Arrived::OtherVersion) => F::HeaderRejected,
         (_, Arrived::Header { trusted: false, .. }) => F::UntrustedSource,
         (_, Arrived::Header { stacked: true, .. }) => F::StackedHeader,
         (_, Arrived::Header { local: true, .. }) => F::HealthCheck,
@@ -456,7 +485,10 @@ mod tests {
             if f.is_problem()
                 && !matches!(
                     f,
-                    Finding::NoReceiver | Finding::Unreachable | Finding::HttpError
+                    Finding::NoReceiver
+                        | Finding::Unreachable
+                        | Finding::HttpError
+                        | Finding::UpstreamFailed
                 )
             {
                 assert!(!fixes.is_empty(), "{f:?} has no fix");

@@ -21,7 +21,7 @@ pub(crate) struct FindingInfo {
     #[cfg_attr(not(test), allow(dead_code))]
     /// The subcommands that can print this finding (docs/verdicts.md's
     /// "reported by"), in the order send, listen, probe, repro, pcap,
-    /// explain. `explain` reports the findings its log patterns name.
+    /// relay, explain. `explain` reports the findings its log patterns name.
     pub reported_by: &'static [&'static str],
 }
 
@@ -33,7 +33,7 @@ pub(crate) static FINDINGS: &[FindingInfo] = &[
         short: "a valid header, taken",
         meaning: "a valid PROXY header went through and the receiver answered: the real client address reached the backend",
         fixes: &[],
-        reported_by: &["send", "listen", "probe", "repro", "pcap"],
+        reported_by: &["send", "listen", "probe", "repro", "pcap", "relay"],
     },
     FindingInfo {
         name: "plain",
@@ -42,7 +42,7 @@ pub(crate) static FINDINGS: &[FindingInfo] = &[
         short: "no header, served",
         meaning: "no PROXY header, and the receiver served the connection as a direct client (it sees the peer's own address)",
         fixes: &[],
-        reported_by: &["send", "listen", "probe", "repro", "pcap"],
+        reported_by: &["send", "listen", "probe", "repro", "pcap", "relay"],
     },
     FindingInfo {
         name: "health-check",
@@ -51,7 +51,7 @@ pub(crate) static FINDINGS: &[FindingInfo] = &[
         short: "a LOCAL header or connect-and-close",
         meaning: "a v2 LOCAL header, or a connect-and-close: a load balancer's health check, which carries no client address",
         fixes: &[],
-        reported_by: &["send", "listen", "probe", "pcap", "explain"],
+        reported_by: &["send", "listen", "probe", "pcap", "relay", "explain"],
     },
     FindingInfo {
         name: "unexpected-header",
@@ -65,7 +65,7 @@ pub(crate) static FINDINGS: &[FindingInfo] = &[
             "haproxy-accept-proxy",
             "disable-at-sender",
         ],
-        reported_by: &["send", "listen", "probe", "repro", "pcap", "explain"],
+        reported_by: &["send", "listen", "probe", "repro", "pcap", "relay", "explain", "check"],
     },
     FindingInfo {
         name: "missing-header",
@@ -74,7 +74,7 @@ pub(crate) static FINDINGS: &[FindingInfo] = &[
         short: "no header where one is required",
         meaning: "the receiver requires a PROXY header but the client sent none (a client that bypasses the load balancer, a health check, hairpin traffic, a load balancer whose option is off): nginx logs `broken header` and closes",
         fixes: &["enable-at-sender", "route-through-lb", "client-send-header", "hairpin-ip-mode-proxy"],
-        reported_by: &["send", "listen", "probe", "repro", "pcap", "explain"],
+        reported_by: &["send", "listen", "probe", "repro", "pcap", "relay", "explain", "check"],
     },
     FindingInfo {
         name: "invalid-header",
@@ -83,7 +83,7 @@ pub(crate) static FINDINGS: &[FindingInfo] = &[
         short: "a header that breaks the spec",
         meaning: "the sender wrote a malformed, truncated or split PROXY header; receivers reject it (HAProxy `Received an invalid PROXY protocol header`, nginx `broken header`)",
         fixes: &["fix-sender-header", "small-header-or-upgrade"],
-        reported_by: &["send", "listen", "pcap", "explain"],
+        reported_by: &["send", "listen", "pcap", "relay", "explain"],
     },
     FindingInfo {
         name: "header-rejected",
@@ -92,7 +92,7 @@ pub(crate) static FINDINGS: &[FindingInfo] = &[
         short: "a valid header, closed without a reply",
         meaning: "the receiver closed or reset the connection without a word after a valid header: it wants the other PROXY version, the sender is not on its allow-list, or it does not speak PROXY protocol at all",
         fixes: &["match-version", "haproxy-expect-proxy-allowlist", "fix-sender-header"],
-        reported_by: &["send", "probe", "repro", "pcap", "explain"],
+        reported_by: &["send", "probe", "repro", "pcap", "relay", "explain"],
     },
     FindingInfo {
         name: "stacked-header",
@@ -101,7 +101,7 @@ pub(crate) static FINDINGS: &[FindingInfo] = &[
         short: "two headers in one stream",
         meaning: "two PROXY headers arrived back to back: two hops both add one (an AWS NLB forwards a header already in the stream), so the receiver takes the first and reads the second as data",
         fixes: &["single-header-hop"],
-        reported_by: &["send", "listen", "pcap", "explain"],
+        reported_by: &["send", "listen", "pcap", "relay", "explain", "check"],
     },
     FindingInfo {
         name: "failed-health-check",
@@ -110,7 +110,7 @@ pub(crate) static FINDINGS: &[FindingInfo] = &[
         short: "a health check answered with an error",
         meaning: "a health check (a v2 LOCAL header) got an error answer: the load balancer will mark this backend down although real clients may be served",
         fixes: &["health-check-match", "nginx-listen-proxy-protocol"],
-        reported_by: &["send", "probe", "pcap"],
+        reported_by: &["send", "probe", "pcap", "relay"],
     },
     FindingInfo {
         name: "spoofable",
@@ -119,7 +119,7 @@ pub(crate) static FINDINGS: &[FindingInfo] = &[
         short: "a header taken from anyone",
         meaning: "it works, but the receiver takes a header when there is one and serves clients without one: any client that reaches it directly can forge its address (the spec says a receiver must not guess)",
         fixes: &["require-header-and-allowlist", "ingress-nginx-real-ip-cidr"],
-        reported_by: &["listen", "probe", "repro"],
+        reported_by: &["listen", "probe", "repro", "relay", "check"],
     },
     FindingInfo {
         name: "untrusted-source",
@@ -128,7 +128,7 @@ pub(crate) static FINDINGS: &[FindingInfo] = &[
         short: "a header from outside the trust list",
         meaning: "a valid header came from a peer outside the trusted ranges, so its address was ignored (or the connection refused): the backend sees the load balancer's address, not the client's",
         fixes: &["ingress-nginx-real-ip-cidr", "traefik-trusted-ips", "haproxy-expect-proxy-allowlist"],
-        reported_by: &["listen", "explain"],
+        reported_by: &["listen", "relay", "explain", "check"],
     },
     FindingInfo {
         name: "header-too-large",
@@ -137,7 +137,7 @@ pub(crate) static FINDINGS: &[FindingInfo] = &[
         short: "a v2 header over the size limit",
         meaning: "a v2 header larger than the receiver's limit (go-proxyproto takes 4096 bytes, ppctl's --max-header): its TLVs carry too much",
         fixes: &["small-header-or-upgrade"],
-        reported_by: &["listen"],
+        reported_by: &["listen", "relay"],
     },
     FindingInfo {
         name: "header-timeout",
@@ -146,7 +146,7 @@ pub(crate) static FINDINGS: &[FindingInfo] = &[
         short: "no header before the deadline",
         meaning: "the client connected but no complete header (or first bytes) arrived before the receiver's header deadline: a server-speaks-first protocol behind a proxy, or a load balancer that sends its header only with data",
         fixes: &["ingress-nginx-header-timeout", "aws-nlb-header-on-first-ack"],
-        reported_by: &["listen", "explain"],
+        reported_by: &["listen", "relay", "explain"],
     },
     FindingInfo {
         name: "no-reply",
@@ -155,7 +155,7 @@ pub(crate) static FINDINGS: &[FindingInfo] = &[
         short: "no reply before the timeout",
         meaning: "the receiver kept the connection open without answering: it waits for more (an incomplete header, or a request it has not finished reading), or the protocol is server-speaks-first",
         fixes: &["ingress-nginx-header-timeout", "aws-nlb-header-on-first-ack"],
-        reported_by: &["send", "probe", "repro"],
+        reported_by: &["send", "probe", "repro", "relay"],
     },
     FindingInfo {
         name: "http-error",
@@ -164,7 +164,7 @@ pub(crate) static FINDINGS: &[FindingInfo] = &[
         short: "an HTTP error for the request",
         meaning: "the receiver spoke HTTP, so the PROXY layer is fine, but it refused the request itself (4xx/5xx): look at the request, the Host, or the application",
         fixes: &[],
-        reported_by: &["send", "probe", "repro", "pcap"],
+        reported_by: &["send", "probe", "repro", "pcap", "relay"],
     },
     FindingInfo {
         name: "no-receiver",
@@ -173,7 +173,7 @@ pub(crate) static FINDINGS: &[FindingInfo] = &[
         short: "connection refused",
         meaning: "the connection was refused: nothing listens on that address and port",
         fixes: &[],
-        reported_by: &["send", "probe", "repro"],
+        reported_by: &["send", "probe", "repro", "relay"],
     },
     FindingInfo {
         name: "unreachable",
@@ -182,7 +182,7 @@ pub(crate) static FINDINGS: &[FindingInfo] = &[
         short: "no connection",
         meaning: "no connection could be made (a connect timeout, no route, a firewall that drops)",
         fixes: &[],
-        reported_by: &["send", "probe", "repro"],
+        reported_by: &["send", "probe", "repro", "relay"],
     },
     FindingInfo {
         name: "no-datagram",
@@ -200,7 +200,7 @@ pub(crate) static FINDINGS: &[FindingInfo] = &[
         short: "the client left first",
         meaning: "the client closed or reset the connection before a header or any byte arrived",
         fixes: &[],
-        reported_by: &["listen"],
+        reported_by: &["listen", "relay"],
     },
     FindingInfo {
         name: "interrupted",
@@ -209,7 +209,7 @@ pub(crate) static FINDINGS: &[FindingInfo] = &[
         short: "stopped before the end",
         meaning: "the receiver stopped (SIGINT, SIGTERM, --count) before this connection finished",
         fixes: &[],
-        reported_by: &["listen"],
+        reported_by: &["listen", "relay"],
     },
     FindingInfo {
         name: "incomplete",
@@ -218,7 +218,7 @@ pub(crate) static FINDINGS: &[FindingInfo] = &[
         short: "not all of it was seen",
         meaning: "the start or the end of the exchange is missing from the record (a capture started late or ended early), so there is nothing to judge",
         fixes: &[],
-        reported_by: &["pcap"],
+        reported_by: &["pcap", "relay"],
     },
     FindingInfo {
         name: "inconclusive",
@@ -228,6 +228,53 @@ pub(crate) static FINDINGS: &[FindingInfo] = &[
         meaning: "the endpoint took the connection but answered nothing the probe could read, with or without a header (try --tls or --banner)",
         fixes: &[],
         reported_by: &["probe"],
+    },
+    // Configuration findings: `check` reads them from the configuration of
+    // every hop, before the rollout.
+    FindingInfo {
+        name: "real-ip-lost",
+        code: "PP-REALIP",
+        severity: Problem,
+        short: "the client address is lost on the way",
+        meaning: "the connection gets through but the backend sees a proxy's address, not the client's: the header is read but its address not used (nginx without `real_ip_header proxy_protocol` or `set_real_ip_from`), or a load balancer without PROXY protocol with `externalTrafficPolicy: Cluster`",
+        fixes: &["nginx-listen-proxy-protocol", "external-traffic-policy-local"],
+        reported_by: &["check"],
+    },
+    FindingInfo {
+        name: "ignored-setting",
+        code: "PP-IGNORED",
+        severity: Warning,
+        short: "a setting that does nothing where it stands",
+        meaning: "a PROXY setting that this platform ignores where it is written (the in-tree AWS annotation `aws-load-balancer-proxy-protocol` on an NLB): the configuration says PROXY, the wire will not",
+        fixes: &["aws-nlb-proxy-protocol-v2"],
+        reported_by: &["check"],
+    },
+    FindingInfo {
+        name: "partial-proxy",
+        code: "PP-PARTIAL",
+        severity: Problem,
+        short: "PROXY on one port and not its sibling",
+        meaning: "PROXY protocol on one port or listener and not its sibling (80 vs 443), or nginx servers sharing an address:port that disagree on `proxy_protocol` (nginx applies it to all of them): some clients break",
+        fixes: &["nginx-listen-options-agree", "nginx-listen-proxy-protocol"],
+        reported_by: &["check"],
+    },
+    FindingInfo {
+        name: "hairpin",
+        code: "PP-HAIRPIN",
+        severity: Warning,
+        short: "in-cluster clients skip the load balancer",
+        meaning: "in-cluster clients that connect to the load balancer's IP are short-circuited by kube-proxy and reach the ingress without the PROXY header it requires (`broken header` for them only)",
+        fixes: &["hairpin-ip-mode-proxy", "route-through-lb"],
+        reported_by: &["check"],
+    },
+    FindingInfo {
+        name: "upstream-failed",
+        code: "PP-UPSTREAM",
+        severity: Problem,
+        short: "the hop behind the proxy failed",
+        meaning: "the client's connection to a proxy failed because the proxy's own connection to its upstream failed (a capture taken on the proxy host holds both hops): see the linked flow's finding and its fixes",
+        fixes: &[],
+        reported_by: &["pcap"],
     },
     FindingInfo {
         name: "tls-handshake-failed",

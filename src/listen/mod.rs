@@ -8,7 +8,7 @@
 //! accepted connection yields exactly one [`ConnRecord`] on the sink.
 
 pub mod bind;
-mod clock;
+pub(crate) mod clock;
 pub mod config;
 mod conn;
 pub mod nginx;
@@ -28,7 +28,6 @@ use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::{mpsc, watch, Semaphore};
 use tokio::task::JoinSet;
 
-pub use clock::rfc3339;
 pub use config::{Config, Mode};
 pub(crate) use record::{ConnRecord, Reply, Transport};
 pub(crate) use summary::Summary;
@@ -230,7 +229,7 @@ pub fn canonical(a: SocketAddr) -> SocketAddr {
 
 /// Resolves once the flag is set (or its sender is gone). The guard
 /// `wait_for` returns is dropped here, so callers' futures stay `Send`.
-async fn signalled(flag: &mut watch::Receiver<bool>) {
+pub(crate) async fn signalled(flag: &mut watch::Receiver<bool>) {
     let _ = flag.wait_for(|set| *set).await;
 }
 

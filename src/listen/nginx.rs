@@ -27,9 +27,6 @@ Content-Length: {}\r\nConnection: close\r\n\r\n{BAD_REQUEST_BODY}",
     .into_bytes()
 }
 
-/// The status line every nginx 400 starts with; what clients look for.
-pub const BAD_REQUEST_STATUS: &str = "HTTP/1.1 400 Bad Request";
-
 /// nginx's error-log text for a missing or broken header on a
 /// `proxy_protocol` listener: `broken header: "<what arrived>"`.
 ///

@@ -2,7 +2,9 @@
 //! `repro` and `probe`: resolve a target, connect (with a timeout), wait
 //! for a banner if asked, write a header and a payload (whole, or split to
 //! test how the receiver reassembles), then read the reply with a timeout
-//! and a size bound, and say how the connection ended.
+//! and a size bound, and say how the connection ended. Every wait has its
+//! own timeout, and the whole exchange one deadline (`Options::max_time`,
+//! curl's `--max-time`), so a peer that trickles cannot hold it open.
 //!
 //! The header is built by a closure that gets the real local and peer
 //! socket addresses, because the default header carries them (as
@@ -11,15 +13,17 @@
 //! Nothing here prints or knows about PROXY protocol rules; the caller
 //! decides what the bytes are and what the [`Reply`] means.
 
+mod limits;
 mod reply;
 mod target;
 mod tcp;
 mod tls;
 mod udp;
 
+pub(crate) use limits::{open_descriptors, raise_descriptor_limit};
 pub use reply::{End, Reply, Timings};
 pub use target::{Target, TargetError};
-pub use tcp::{exchange, Message, Options, Split};
+pub use tcp::{exchange, Message, Options, Split, MAX_TIME};
 pub use tls::{
     roots, sha256, tls_exchange, Certificate, Failure, FailureKind, Handshake, HandshakeResult,
     RootsError, Session, TlsOptions, Verify,

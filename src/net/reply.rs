@@ -30,6 +30,12 @@ pub enum End {
     ConnectTimeout,
     /// Another error (unreachable network, permission...); see `Reply::error`.
     Error,
+    /// The exchange's time limit (`--max-time`) came first: the peer was
+    /// still sending (or trickling), or still had not answered.
+    MaxTime,
+    /// This host ran out of file descriptors: a local error, nothing the
+    /// peer did (see `Reply::error`).
+    LocalLimit,
 }
 
 impl End {
@@ -45,6 +51,8 @@ impl End {
             End::Refused => "refused",
             End::ConnectTimeout => "connect-timeout",
             End::Error => "error",
+            End::MaxTime => "max-time",
+            End::LocalLimit => "local-limit",
         }
     }
 }
@@ -88,11 +96,11 @@ impl Reply {
     pub(crate) fn exchange(&self, sent: judge::Sent, udp: bool) -> judge::Exchange {
         let ending = match self.end {
             End::Refused => judge::Ending::Refused,
-            End::ConnectTimeout => judge::Ending::Unreachable,
+            End::ConnectTimeout | End::LocalLimit => judge::Ending::Unreachable,
             End::Error if !self.connected => judge::Ending::Unreachable,
             End::Reset => judge::Ending::ServerReset,
             End::EofAfterData | End::EofWithoutData | End::Error => judge::Ending::ServerClosed,
-            End::Timeout | End::SizeLimit | End::Datagram => judge::Ending::TimedOut,
+            End::Timeout | End::SizeLimit | End::Datagram | End::MaxTime => judge::Ending::TimedOut,
         };
         judge::Exchange {
             sent,

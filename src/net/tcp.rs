@@ -1,6 +1,7 @@
 //! One TCP exchange: connect, (banner), header, payload, reply.
 
 use std::borrow::Cow;
+use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -10,6 +11,10 @@ use tokio::net::TcpStream;
 use tokio::time::{sleep, timeout};
 
 use super::{End, Reply};
+
+/// The whole exchange's bound when none is given (`--max-time`): connect,
+/// banner, writes and reply together, however the peer trickles.
+pub const MAX_TIME: Duration = Duration::from_secs(10);
 
 /// The bytes to send on one connection.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -47,6 +52,10 @@ pub struct Options {
     pub split: Split,
     /// Pause between the pieces of a split header.
     pub split_delay: Duration,
+    /// The whole exchange ends by then, even if every read brings a byte
+    /// (curl's `--max-time`): the per-read timeouts bound silence, this
+    /// bounds a peer that trickles.
+    pub max_time: Duration,
 }
 
 impl Default for Options {
@@ -58,6 +67,7 @@ impl Default for Options {
             max_reply: 64 * 1024,
             split: Split::Whole,
             split_delay: Duration::ZERO,
+            max_time: MAX_TIME,
         }
     }
 }
@@ -73,7 +83,8 @@ pub async fn exchange<E>(
     build: impl FnOnce(SocketAddr, SocketAddr) -> Result<Message, E>,
 ) -> Result<Reply, E> {
     let start = Instant::now();
-    let (mut stream, local, peer) = match connect(addrs, opts.connect_timeout).await {
+    let deadline = start + opts.max_time;
+    let (mut stream, local, peer) = match connect(addrs, opts.connect_timeout, deadline).await {
         Ok(c) => c,
         Err((end, error)) => return Ok(Reply::not_connected(end, error, start.elapsed())),
     };
@@ -83,37 +94,48 @@ pub async fn exchange<E>(
     let mut ended = None;
     if let Some(wait) = opts.banner_timeout {
         // Only the first burst counts as the banner; whatever it says, we go on.
-        if let Ok(result) = timeout(wait, stream.read(&mut buf)).await {
-            match chunk(result, &mut reply.error) {
+        match bounded(wait, deadline, stream.read(&mut buf)).await {
+            Ok(result) => match chunk(result, &mut reply.error) {
                 Ok(n) => {
                     reply.timings.first_byte = Some(start.elapsed());
                     keep(&mut reply.banner, &buf[..n], opts.max_reply);
                 }
                 Err(end) => ended = Some(end),
-            }
+            },
+            Err(Cut::Deadline) => ended = Some(End::MaxTime),
+            Err(Cut::Idle) => {}
         }
     }
     if ended.is_none() {
         for (i, piece) in pieces(&message, &opts.split).iter().enumerate() {
             if i > 0 && !opts.split_delay.is_zero() {
-                sleep(opts.split_delay).await;
+                let left = deadline.saturating_duration_since(Instant::now());
+                sleep(opts.split_delay.min(left)).await;
             }
-            match timeout(opts.reply_timeout, stream.write_all(piece)).await {
+            match bounded(opts.reply_timeout, deadline, stream.write_all(piece)).await {
                 Ok(Ok(())) => reply.sent += piece.len(),
                 Ok(Err(e)) => {
                     reply.write_error = Some(e.to_string());
                     break;
                 }
-                Err(_) => {
+                Err(Cut::Idle) => {
                     reply.write_error = Some("the peer stopped reading (write timed out)".into());
+                    break;
+                }
+                Err(Cut::Deadline) => {
+                    reply.write_error = Some("the time limit came while writing".into());
+                    ended = Some(End::MaxTime);
                     break;
                 }
             }
         }
         reply.timings.sent = Some(start.elapsed());
+    }
+    if ended.is_none() {
         ended = Some(loop {
-            let result = match timeout(opts.reply_timeout, stream.read(&mut buf)).await {
-                Err(_) => break End::Timeout,
+            let result = match bounded(opts.reply_timeout, deadline, stream.read(&mut buf)).await {
+                Err(Cut::Idle) => break End::Timeout,
+                Err(Cut::Deadline) => break End::MaxTime,
                 Ok(result) => result,
             };
             match chunk(result, &mut reply.error) {
@@ -138,6 +160,35 @@ pub async fn exchange<E>(
     reply.message = Some(message);
     reply.timings.total = start.elapsed();
     Ok(reply)
+}
+
+/// Why a bounded wait gave up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Cut {
+    /// The wait's own timeout (silence).
+    Idle,
+    /// The exchange's deadline (`max_time`).
+    Deadline,
+}
+
+/// `fut`, bounded by `wait` and by `deadline`, whichever comes first.
+pub(super) async fn bounded<T>(
+    wait: Duration,
+    deadline: Instant,
+    fut: impl Future<Output = T>,
+) -> Result<T, Cut> {
+    let left = deadline.saturating_duration_since(Instant::now());
+    if wait < left {
+        timeout(wait, fut).await.map_err(|_| Cut::Idle)
+    } else {
+        timeout(left, fut).await.map_err(|_| Cut::Deadline)
+    }
+}
+
+/// Out of file descriptors (per process or system-wide): a local error,
+/// not something the peer did.
+pub(super) fn local_limit(e: &io::Error) -> bool {
+    matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE))
 }
 
 /// Bytes asked of the kernel per read.
@@ -169,9 +220,11 @@ pub(super) fn keep(into: &mut Vec<u8>, bytes: &[u8], max: usize) {
 pub(super) async fn connect(
     addrs: &[SocketAddr],
     limit: Duration,
+    deadline: Instant,
 ) -> Result<(TcpStream, SocketAddr, SocketAddr), (End, String)> {
     let mut last = (End::Error, "no address to connect to".to_string());
     for addr in addrs {
+        let limit = limit.min(deadline.saturating_duration_since(Instant::now()));
         match timeout(limit, TcpStream::connect(addr)).await {
             Ok(Ok(stream)) => {
                 // Small writes must leave as they are: splitting is a test.
@@ -181,6 +234,7 @@ pub(super) async fn connect(
                     (Err(e), _) | (_, Err(e)) => last = (End::Error, format!("{addr}: {e}")),
                 }
             }
+            Ok(Err(e)) if local_limit(&e) => return Err((End::LocalLimit, format!("{addr}: {e}"))),
             Ok(Err(e)) if e.kind() == io::ErrorKind::ConnectionRefused => {
                 last = (End::Refused, format!("{addr}: {e}"))
             }
@@ -256,5 +310,43 @@ mod tests {
             ["ab", "cd", "ef", "XY"]
         );
         assert_eq!(join(&Split::Bytewise), ["a", "b", "c", "d", "e", "f", "XY"]);
+    }
+
+    #[test]
+    fn out_of_descriptors_is_local() {
+        assert!(local_limit(&io::Error::from_raw_os_error(libc::EMFILE)));
+        assert!(local_limit(&io::Error::from_raw_os_error(libc::ENFILE)));
+        assert!(!local_limit(&io::Error::from_raw_os_error(
+            libc::ECONNREFUSED
+        )));
+    }
+
+    /// A peer that sends a byte every 50 ms never lets the per-read
+    /// timeout fire; the exchange's deadline ends it, keeping what came.
+    #[tokio::test]
+    async fn the_deadline_cuts_a_trickle() {
+        use tokio::io::AsyncWriteExt;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let (mut s, _) = listener.accept().await.unwrap();
+            for _ in 0..100 {
+                if s.write_all(b".").await.is_err() {
+                    return;
+                }
+                sleep(Duration::from_millis(50)).await;
+            }
+        });
+        let opts = Options {
+            reply_timeout: Duration::from_secs(1),
+            max_time: Duration::from_millis(600),
+            ..Options::default()
+        };
+        let reply = exchange(&[addr], &opts, |_, _| Ok::<_, ()>(msg()))
+            .await
+            .unwrap();
+        assert_eq!(reply.end, End::MaxTime);
+        assert!(reply.received_total >= 3, "{reply:?}");
+        assert!(reply.timings.total < Duration::from_millis(1500));
     }
 }

@@ -25,10 +25,10 @@ use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
-use tokio::time::{sleep, timeout};
+use tokio::time::sleep;
 use tokio_rustls::TlsConnector;
 
-use super::tcp::{chunk, connect, keep, pieces, READ_CHUNK};
+use super::tcp::{bounded, chunk, connect, keep, pieces, Cut, READ_CHUNK};
 use super::{End, Message, Options, Reply};
 
 /// How the client checks the server's certificate.
@@ -448,7 +448,8 @@ pub async fn tls_exchange<E>(
         certificate: None,
         duration: None,
     };
-    let (stream, local, peer) = match connect(addrs, opts.connect_timeout).await {
+    let deadline = start + opts.max_time;
+    let (stream, local, peer) = match connect(addrs, opts.connect_timeout, deadline).await {
         Ok(c) => c,
         Err((end, error)) => {
             return Ok((Reply::not_connected(end, error, start.elapsed()), handshake))
@@ -464,22 +465,29 @@ pub async fn tls_exchange<E>(
     };
     for (i, piece) in pieces(&header_only, &opts.split).iter().enumerate() {
         if i > 0 && !opts.split_delay.is_zero() {
-            sleep(opts.split_delay).await;
+            let left = deadline.saturating_duration_since(Instant::now());
+            sleep(opts.split_delay.min(left)).await;
         }
-        match timeout(opts.reply_timeout, stream.write_all(piece)).await {
+        match bounded(opts.reply_timeout, deadline, stream.write_all(piece)).await {
             Ok(Ok(())) => reply.sent += piece.len(),
             Ok(Err(e)) => {
                 reply.write_error = Some(e.to_string());
+                reply.end = End::Reset;
                 break;
             }
-            Err(_) => {
+            Err(Cut::Idle) => {
                 reply.write_error = Some("the peer stopped reading (write timed out)".into());
+                reply.end = End::Timeout;
+                break;
+            }
+            Err(Cut::Deadline) => {
+                reply.write_error = Some("the time limit came while writing".into());
+                reply.end = End::MaxTime;
                 break;
             }
         }
     }
     if reply.write_error.is_some() {
-        reply.end = End::Reset;
         reply.message = Some(message);
         reply.timings.total = start.elapsed();
         return Ok((reply, handshake));
@@ -509,7 +517,7 @@ pub async fn tls_exchange<E>(
     let connecting = TlsConnector::from(config)
         .connect(name, tee)
         .into_fallible();
-    let outcome = timeout(opts.reply_timeout, connecting).await;
+    let outcome = bounded(opts.reply_timeout, deadline, connecting).await;
     handshake.duration = Some(began.elapsed());
     let certificate = |seen: &Seen| {
         seen.lock()
@@ -538,12 +546,20 @@ pub async fn tls_exchange<E>(
             reply.timings.total = start.elapsed();
             return Ok((reply, handshake));
         }
-        Err(_) => {
+        Err(cut) => {
             handshake.result = HandshakeResult::Failed(Failure {
                 kind: FailureKind::Timeout,
-                error: format!("no TLS answer within {} ms", opts.reply_timeout.as_millis()),
+                error: match cut {
+                    Cut::Idle => {
+                        format!("no TLS answer within {} ms", opts.reply_timeout.as_millis())
+                    }
+                    Cut::Deadline => "the time limit (--max-time) came during the handshake".into(),
+                },
             });
-            reply.end = End::Timeout;
+            reply.end = match cut {
+                Cut::Idle => End::Timeout,
+                Cut::Deadline => End::MaxTime,
+            };
             reply.message = Some(message);
             reply.timings.total = start.elapsed();
             return Ok((reply, handshake));
@@ -573,22 +589,27 @@ pub async fn tls_exchange<E>(
     }
     // The payload, inside TLS.
     if !message.payload.is_empty() {
-        match timeout(opts.reply_timeout, async {
+        let writing = async {
             tls_stream.write_all(&message.payload).await?;
             tls_stream.flush().await
-        })
-        .await
-        {
+        };
+        match bounded(opts.reply_timeout, deadline, writing).await {
             Ok(Ok(())) => reply.sent += message.payload.len(),
             Ok(Err(e)) => reply.write_error = Some(e.to_string()),
-            Err(_) => reply.write_error = Some("the peer stopped reading (write timed out)".into()),
+            Err(Cut::Idle) => {
+                reply.write_error = Some("the peer stopped reading (write timed out)".into())
+            }
+            Err(Cut::Deadline) => {
+                reply.write_error = Some("the time limit came while writing".into())
+            }
         }
     }
     reply.timings.sent = Some(start.elapsed());
     let mut buf = vec![0u8; READ_CHUNK];
     let end = loop {
-        let result = match timeout(opts.reply_timeout, tls_stream.read(&mut buf)).await {
-            Err(_) => break End::Timeout,
+        let result = match bounded(opts.reply_timeout, deadline, tls_stream.read(&mut buf)).await {
+            Err(Cut::Idle) => break End::Timeout,
+            Err(Cut::Deadline) => break End::MaxTime,
             // A server that closes without close_notify (many do) has
             // still said all it had to say.
             Ok(Err(e)) if e.kind() == io::ErrorKind::UnexpectedEof => Ok(0),

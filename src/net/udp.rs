@@ -6,18 +6,20 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Instant;
 
 use tokio::net::UdpSocket;
-use tokio::time::timeout;
 
+use super::tcp::{bounded, local_limit, Cut};
 use super::{End, Message, Options, Reply};
 
 /// Send one datagram to the first of `addrs` and wait `reply_timeout` for
-/// an answer. `split` and the banner wait do not apply to datagrams.
+/// an answer (within `max_time` of the start). `split` and the banner wait
+/// do not apply to datagrams.
 pub async fn datagram_exchange<E>(
     addrs: &[SocketAddr],
     opts: &Options,
     build: impl FnOnce(SocketAddr, SocketAddr) -> Result<Message, E>,
 ) -> Result<Reply, E> {
     let start = Instant::now();
+    let deadline = start + opts.max_time;
     let Some(&peer) = addrs.first() else {
         return Ok(Reply::not_connected(
             End::Error,
@@ -32,11 +34,16 @@ pub async fn datagram_exchange<E>(
     let socket = match bind_connect(SocketAddr::new(any, 0), peer).await {
         Ok(s) => s,
         Err(e) => {
+            let end = if local_limit(&e) {
+                End::LocalLimit
+            } else {
+                End::Error
+            };
             return Ok(Reply::not_connected(
-                End::Error,
+                end,
                 format!("{peer}: {e}"),
                 start.elapsed(),
-            ))
+            ));
         }
     };
     let local = match socket.local_addr() {
@@ -60,8 +67,9 @@ pub async fn datagram_exchange<E>(
     }
     reply.timings.sent = Some(start.elapsed());
     let mut buf = vec![0u8; 65536];
-    reply.end = match timeout(opts.reply_timeout, socket.recv(&mut buf)).await {
-        Err(_) => End::Timeout,
+    reply.end = match bounded(opts.reply_timeout, deadline, socket.recv(&mut buf)).await {
+        Err(Cut::Idle) => End::Timeout,
+        Err(Cut::Deadline) => End::MaxTime,
         Ok(Ok(n)) => {
             reply.timings.first_byte = Some(start.elapsed());
             reply.received_total = n;

@@ -13,7 +13,7 @@ use crate::judge::{self, Answer, Ending, Exchange, Finding, Sent};
 /// The findings a capture can show (the rest need a live peer: a timeout,
 /// an unreachable host, a receiver's configuration). The summary counts
 /// each of them, zero or not.
-pub(crate) const FINDINGS: [Finding; 12] = [
+pub(crate) const FINDINGS: [Finding; 13] = [
     Finding::Proxied,
     Finding::Plain,
     Finding::HealthCheck,
@@ -26,6 +26,7 @@ pub(crate) const FINDINGS: [Finding; 12] = [
     Finding::HttpError,
     Finding::NoReceiver,
     Finding::Incomplete,
+    Finding::UpstreamFailed,
 ];
 
 /// Why a flow's start is not in the capture.

@@ -24,6 +24,12 @@ pub struct Limits {
     /// Capture time without a packet after which a flow is decided with
     /// what was seen.
     pub idle_timeout: Duration,
+    /// How long (capture time) a decided flow waits for the flows that
+    /// started before it before it is reported out of turn; `None` keeps
+    /// the capture order strictly (bounded by `order::MAX_WAITING`). A live
+    /// pipe sets it, so a connection that stays open does not hold back
+    /// every later row until it is idle.
+    pub order_wait: Option<Duration>,
 }
 
 impl Default for Limits {
@@ -32,10 +38,14 @@ impl Default for Limits {
             max_bytes: 4096,
             max_flows: 100_000,
             idle_timeout: Duration::from_secs(300),
+            order_wait: None,
         }
     }
 }
 
+/// Capture time a closed connection's conversation is kept after its last
+/// packet, so its final ACK or a retransmitted FIN keeps its stream index.
+const CLOSED_LINGER: Duration = Duration::from_secs(2);
 /// How often (capture time) the table is swept for idle flows, at most:
 /// a shorter idle timeout sweeps as often as it is long.
 const SWEEP_EVERY: Duration = Duration::from_secs(5);
@@ -167,6 +177,14 @@ pub struct Flow {
     pub udp: bool,
     pub first_seen: Timestamp,
     pub last_seen: Timestamp,
+    /// When the client's first data byte was captured.
+    pub first_data: Option<Timestamp>,
+    /// The capture's frame number (1-based, as Wireshark counts) of the
+    /// flow's first packet.
+    pub first_frame: u64,
+    /// The conversation's index among the capture's TCP (or UDP)
+    /// conversations, from 0: Wireshark's `tcp.stream` (`udp.stream`).
+    pub stream: u64,
     /// The handshake (SYN or SYN-ACK) is in the capture; for UDP, always.
     pub start_seen: bool,
     /// The server's SYN-ACK is in the capture (the connection was accepted).
@@ -190,6 +208,9 @@ impl Flow {
             udp,
             first_seen: ts,
             last_seen: ts,
+            first_data: None,
+            first_frame: 0,
+            stream: 0,
             start_seen: udp,
             synack_seen: false,
             client_data: Stream::default(),
@@ -245,6 +266,18 @@ impl Key {
     }
 }
 
+/// One conversation as Wireshark numbers them: every packet of a new
+/// address/port pair starts one (a bare ACK too), and so does a SYN with
+/// a new sequence number on a known pair (port reuse).
+#[derive(Debug, Clone, Copy)]
+struct Conversation {
+    index: u64,
+    /// Its flow closed (both FINs, or a RST) and was forgotten.
+    closed: bool,
+    syn_seq: Option<u32>,
+    last_seen: Timestamp,
+}
+
 /// The flow table. `ready` says whether an undecided flow can be decided
 /// now; `decide` receives every flow exactly once.
 pub struct FlowTable {
@@ -252,6 +285,9 @@ pub struct FlowTable {
     limits: Limits,
     next_id: u64,
     last_sweep: Timestamp,
+    /// Wireshark's stream numbering, TCP and UDP apart.
+    conversations: HashMap<Key, Conversation>,
+    next_stream: [u64; 2],
     /// Packets that belong to no tracked flow and can't start one (a bare
     /// ACK of a connection whose start is not in the capture).
     pub stray_packets: u64,
@@ -267,8 +303,44 @@ impl FlowTable {
             },
             next_id: 0,
             last_sweep: Timestamp::default(),
+            conversations: HashMap::default(),
+            next_stream: [0; 2],
             stray_packets: 0,
         }
+    }
+
+    /// The id of the last flow created (ids count from 1).
+    pub fn last_id(&self) -> u64 {
+        self.next_id
+    }
+
+    /// The conversation (stream index) `seg` belongs to.
+    fn conversation(&mut self, key: Key, ts: Timestamp, seg: &Segment<'_>) -> u64 {
+        let syn = match seg.transport {
+            Transport::Tcp { seq, flags, .. } if flags.syn && !flags.ack => Some(seq),
+            _ => None,
+        };
+        let slot = usize::from(key.udp);
+        if let Some(c) = self.conversations.get_mut(&key) {
+            c.last_seen = ts;
+            match (syn, c.syn_seq) {
+                (Some(new), Some(old)) if new != old => {}
+                (Some(new), None) => {
+                    c.syn_seq = Some(new);
+                    return c.index;
+                }
+                _ => return c.index,
+            }
+        }
+        let c = Conversation {
+            index: self.next_stream[slot],
+            closed: false,
+            syn_seq: syn,
+            last_seen: ts,
+        };
+        self.next_stream[slot] += 1;
+        self.conversations.insert(key, c);
+        c.index
     }
 
     /// Flows currently held (decided tombstones included).
@@ -280,10 +352,11 @@ impl FlowTable {
         self.flows.is_empty()
     }
 
-    /// Account for one segment.
+    /// Account for one segment, the capture's frame number `frame`.
     pub fn add(
         &mut self,
         ts: Timestamp,
+        frame: u64,
         seg: &Segment<'_>,
         ready: &dyn Fn(&Flow) -> bool,
         decide: &mut dyn FnMut(&Flow, Why),
@@ -318,19 +391,37 @@ impl FlowTable {
             // can't start a new flow, so the table only holds open flows.
             if flow.decided && flow.closed() {
                 self.flows.remove(&key);
+                self.closed(key, ts);
             }
             return;
         }
+        // Not a tracked flow (or a port reused with a new SYN): find its
+        // conversation. A tracked flow's packets need no lookup: its
+        // conversation is kept while the flow is.
+        let stream = self.conversation(key, ts, seg);
         let Some(mut flow) = self.start(ts, seg) else {
             self.stray_packets += 1;
             return;
         };
+        flow.stream = stream;
+        flow.first_frame = frame;
         if self.flows.len() >= self.limits.max_flows {
-            self.evict_oldest(decide);
+            evict_oldest(&mut self.flows, decide);
         }
         update(&mut flow, ts, seg, max, ready, decide);
         if !(flow.decided && flow.closed()) {
             self.flows.insert(key, flow);
+        } else {
+            self.closed(key, ts);
+        }
+    }
+
+    /// The connection closed: its conversation is kept only long enough
+    /// for its last packets (the final ACK) to count in it.
+    fn closed(&mut self, key: Key, ts: Timestamp) {
+        if let Some(c) = self.conversations.get_mut(&key) {
+            c.closed = true;
+            c.last_seen = ts;
         }
     }
 
@@ -353,7 +444,8 @@ impl FlowTable {
         Some(Flow::new(self.next_id, client, server, udp, ts))
     }
 
-    /// Decide idle flows and drop old tombstones.
+    /// Decide idle flows, drop old tombstones and forget idle
+    /// conversations.
     fn sweep(&mut self, now: Timestamp, decide: &mut dyn FnMut(&Flow, Why)) {
         self.last_sweep = now;
         let idle = self.limits.idle_timeout;
@@ -363,39 +455,51 @@ impl FlowTable {
                 gone.push((f.id, *key));
             }
         }
-        self.remove(gone, Why::Idle, decide);
-    }
-
-    /// Make room: evict the least recently seen tenth of the table.
-    fn evict_oldest(&mut self, decide: &mut dyn FnMut(&Flow, Why)) {
-        let mut by_age: Vec<(Timestamp, u64, Key)> = self
-            .flows
-            .iter()
-            .map(|(k, f)| (f.last_seen, f.id, *k))
-            .collect();
-        let n = (by_age.len() / 10).max(1);
-        by_age.select_nth_unstable_by_key(n - 1, |(ts, id, _)| (*ts, *id));
-        by_age.truncate(n);
-        self.remove(
-            by_age.into_iter().map(|(_, id, k)| (id, k)).collect(),
-            Why::Evicted,
-            decide,
-        );
-    }
-
-    fn remove(&mut self, mut keys: Vec<(u64, Key)>, why: Why, decide: &mut dyn FnMut(&Flow, Why)) {
-        keys.sort_unstable_by_key(|(id, _)| *id);
-        for (_, key) in keys {
-            if let Some(flow) = self.flows.remove(&key) {
-                finish(&flow, why, decide);
+        remove(&mut self.flows, gone, Why::Idle, decide);
+        let flows = &self.flows;
+        self.conversations.retain(|k, c| {
+            let quiet = now.since(c.last_seen);
+            if c.closed {
+                quiet < CLOSED_LINGER
+            } else {
+                quiet < idle || flows.contains_key(k)
             }
-        }
+        });
     }
 
     /// The capture ended: decide every flow still open, oldest first.
     pub fn finish_all(&mut self, decide: &mut dyn FnMut(&Flow, Why)) {
         let keys = self.flows.iter().map(|(k, f)| (f.id, *k)).collect();
-        self.remove(keys, Why::CaptureEnd, decide);
+        remove(&mut self.flows, keys, Why::CaptureEnd, decide);
+    }
+}
+
+/// Make room: evict the least recently seen tenth of the table.
+fn evict_oldest(flows: &mut HashMap<Key, Flow>, decide: &mut dyn FnMut(&Flow, Why)) {
+    let mut by_age: Vec<(Timestamp, u64, Key)> =
+        flows.iter().map(|(k, f)| (f.last_seen, f.id, *k)).collect();
+    let n = (by_age.len() / 10).max(1);
+    by_age.select_nth_unstable_by_key(n - 1, |(ts, id, _)| (*ts, *id));
+    by_age.truncate(n);
+    remove(
+        flows,
+        by_age.into_iter().map(|(_, id, k)| (id, k)).collect(),
+        Why::Evicted,
+        decide,
+    );
+}
+
+fn remove(
+    flows: &mut HashMap<Key, Flow>,
+    mut keys: Vec<(u64, Key)>,
+    why: Why,
+    decide: &mut dyn FnMut(&Flow, Why),
+) {
+    keys.sort_unstable_by_key(|(id, _)| *id);
+    for (_, key) in keys {
+        if let Some(flow) = flows.remove(&key) {
+            finish(&flow, why, decide);
+        }
     }
 }
 
@@ -430,6 +534,9 @@ fn update(
                     flow.client_data.set_base(ack);
                 }
             }
+            if side == Side::Client && !payload.is_empty() {
+                flow.first_data.get_or_insert(ts);
+            }
             if !flow.decided {
                 // SYN data (TCP Fast Open) starts at ISN + 1 too.
                 let start = if flags.syn { seq.wrapping_add(1) } else { seq };
@@ -442,6 +549,9 @@ fn update(
             }
         }
         Transport::Udp { payload } => {
+            if side == Side::Client {
+                flow.first_data.get_or_insert(ts);
+            }
             if !flow.decided && flow.stream(side).bytes().is_empty() {
                 flow.stream(side).add(0, payload, max);
             }

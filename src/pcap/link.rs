@@ -1,7 +1,9 @@
 //! From a captured frame to a TCP segment or UDP datagram: the link layer
 //! (Ethernet, raw IP, Linux cooked SLL/SLL2, BSD loopback), VLAN tags and
 //! IPv4/IPv6 (extension headers included). `etherparse` does the slicing;
-//! only SLL2 and NULL/LOOP need their fixed-size header skipped here.
+//! the fixed-size SLL, SLL2 and NULL/LOOP headers are skipped here, so a
+//! cooked capture decodes whatever its ARPHRD type (`tcpdump -i any` on
+//! loopback writes 772, which etherparse's own SLL parser refuses).
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -19,6 +21,12 @@ pub mod linktype {
     pub const LINUX_SLL2: i32 = 276;
 }
 
+/// Length of a LINKTYPE_LINUX_SLL (v1) header; its last two bytes are the
+/// protocol (an EtherType for IP, whatever the ARPHRD type).
+const SLL_HEADER: usize = 16;
+/// Protocol values below this are not EtherTypes (802.3 lengths, SLL's
+/// own codes for 802.2 LLC, CAN...): such frames carry no IP.
+const MIN_ETHER_TYPE: u16 = 0x0600;
 /// Length of a LINKTYPE_LINUX_SLL2 header; its first two bytes are the
 /// EtherType of the payload.
 const SLL2_HEADER: usize = 20;
@@ -66,7 +74,10 @@ pub enum BadFrame {
 impl std::fmt::Display for BadFrame {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            BadFrame::UnsupportedLinkType(t) => write!(f, "unsupported link type {t}"),
+            // pcap's link type is unsigned (0xffffffff is not -1).
+            BadFrame::UnsupportedLinkType(t) => {
+                write!(f, "unsupported link type {}", *t as u32)
+            }
             BadFrame::Malformed(why) => write!(f, "malformed: {why}"),
         }
     }
@@ -78,12 +89,22 @@ pub fn segment(linktype: i32, frame: &[u8]) -> Result<Option<Segment<'_>>, BadFr
     let sliced = match linktype {
         linktype::ETHERNET => SlicedPacket::from_ethernet(frame),
         linktype::RAW | linktype::IPV4 | linktype::IPV6 => SlicedPacket::from_ip(frame),
-        linktype::LINUX_SLL => SlicedPacket::from_linux_sll(frame),
+        linktype::LINUX_SLL => match frame.get(..SLL_HEADER) {
+            Some(h) => match u16::from_be_bytes([h[14], h[15]]) {
+                p if p >= MIN_ETHER_TYPE => {
+                    SlicedPacket::from_ether_type(EtherType(p), &frame[SLL_HEADER..])
+                }
+                _ => return Ok(None),
+            },
+            None => return Err(BadFrame::Malformed("SLL header cut short".into())),
+        },
         linktype::LINUX_SLL2 => match frame.get(..SLL2_HEADER) {
-            Some(h) => SlicedPacket::from_ether_type(
-                EtherType(u16::from_be_bytes([h[0], h[1]])),
-                &frame[SLL2_HEADER..],
-            ),
+            Some(h) => match u16::from_be_bytes([h[0], h[1]]) {
+                p if p >= MIN_ETHER_TYPE => {
+                    SlicedPacket::from_ether_type(EtherType(p), &frame[SLL2_HEADER..])
+                }
+                _ => return Ok(None),
+            },
             None => return Err(BadFrame::Malformed("SLL2 header cut short".into())),
         },
         linktype::NULL | linktype::LOOP => match frame.get(NULL_HEADER..) {
@@ -162,6 +183,33 @@ mod tests {
         sll2.resize(SLL2_HEADER, 0);
         sll2.extend_from_slice(&ip);
         assert_eq!(segment(linktype::LINUX_SLL2, &sll2).unwrap(), Some(s));
+    }
+
+    /// `tcpdump -i any` on loopback: ARPHRD 772, which etherparse's SLL
+    /// parser refuses; and an IP tunnel (778), and a non-EtherType protocol.
+    #[test]
+    fn cooked_frames_decode_whatever_their_arphrd_type() {
+        let ip = tcp_v4(b"");
+        let want = segment(linktype::RAW, &ip).unwrap();
+        for arphrd in [1u16, 772, 778, 0xfffe] {
+            let mut sll = vec![0, 0];
+            sll.extend_from_slice(&arphrd.to_be_bytes());
+            sll.extend_from_slice(&[0, 6, 0, 0, 0, 0, 0, 0, 0, 0, 0x08, 0x00]);
+            sll.extend_from_slice(&ip);
+            assert_eq!(segment(linktype::LINUX_SLL, &sll), Ok(want), "{arphrd}");
+            let mut sll2 = vec![0x08, 0x00, 0, 0, 0, 0, 0, 1];
+            sll2.extend_from_slice(&arphrd.to_be_bytes());
+            sll2.resize(SLL2_HEADER, 0);
+            sll2.extend_from_slice(&ip);
+            assert_eq!(segment(linktype::LINUX_SLL2, &sll2), Ok(want), "{arphrd}");
+        }
+        let mut llc = vec![0, 0, 0, 1, 0, 6, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4];
+        llc.extend_from_slice(&ip);
+        assert_eq!(segment(linktype::LINUX_SLL, &llc), Ok(None));
+        assert_eq!(
+            BadFrame::UnsupportedLinkType(-1).to_string(),
+            "unsupported link type 4294967295"
+        );
     }
 
     #[test]

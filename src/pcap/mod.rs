@@ -3,14 +3,18 @@
 //!
 //! Frames stream through [`reader`] (pcap/pcapng) → [`link`] (link layer to
 //! TCP/UDP) → [`flow`] (reassembly of the first bytes, bounded) →
-//! [`exchange`] (the facts, judged by `crate::judge`). Rendering is
-//! report::pcap's. Each flow is reported once, as soon as it is decided, so a
-//! live `tcpdump -w -` pipe shows results as they happen.
+//! [`exchange`] (the facts, judged by `crate::judge`) → [`order`] (capture
+//! order, and chains of flows through a proxy). Rendering is report::pcap's.
+//! Each flow is reported once, as soon as it and every flow that started
+//! before it are decided, so a live `tcpdump -w -` pipe shows results as
+//! they happen.
 
 pub(crate) mod exchange;
 pub mod filter;
 pub mod flow;
+pub(crate) mod group;
 pub mod link;
+pub(crate) mod order;
 pub mod reader;
 pub mod summary;
 pub mod synth;
@@ -23,6 +27,8 @@ pub(crate) use exchange::{Close, Decision, HeaderFacts, Missing, Start, FINDINGS
 pub use filter::Filter;
 pub use flow::Limits;
 use flow::{Flow, FlowTable, Why};
+pub(crate) use group::{GroupBy, Groups};
+pub(crate) use order::Hop;
 pub use reader::{Next, ReadError, ReadStats, Timestamp};
 pub use summary::Summary;
 
@@ -34,6 +40,12 @@ pub struct FlowResult {
     pub(crate) id: u64,
     /// When its first packet was captured.
     pub(crate) time: Timestamp,
+    /// When the client's first data was captured.
+    pub(crate) first_data: Option<Timestamp>,
+    /// Wireshark's handles: the frame number of the conversation's first
+    /// packet, and its `tcp.stream` (`udp.stream`) index.
+    pub(crate) first_frame: u64,
+    pub(crate) stream: u64,
     pub(crate) udp: bool,
     /// The endpoints as seen on the wire (client = the SYN sender, or the
     /// first sender of a UDP flow).
@@ -48,21 +60,35 @@ pub struct FlowResult {
     /// were reassembled; empty without `detail` (`--summary`).
     pub(crate) client_bytes: Vec<u8>,
     pub(crate) answer: Vec<u8>,
+    /// The flow's finding on its own; `decision.finding` is the flow's
+    /// finding once judged by the hop behind it (`upstream-failed`).
+    pub(crate) own: Finding,
+    /// The flow this one relays (it is the hop behind a proxy), and the
+    /// flow it became behind the proxy.
+    pub(crate) front: Option<Hop>,
+    pub(crate) back: Option<Hop>,
 }
 
 impl FlowResult {
     fn new(flow: &Flow, detail: bool) -> Self {
         let keep = |b: &[u8]| if detail { b.to_vec() } else { Vec::new() };
+        let decision = exchange::decide(flow);
         FlowResult {
             id: flow.id,
             time: flow.first_seen,
+            first_data: flow.first_data,
+            first_frame: flow.first_frame,
+            stream: flow.stream,
             udp: flow.udp,
             client: flow.client,
             server: flow.server,
             packets: flow.packets,
-            decision: exchange::decide(flow),
+            own: decision.finding,
+            decision,
             client_bytes: keep(flow.client_data.bytes()),
             answer: keep(flow.server_data.bytes()),
+            front: None,
+            back: None,
         }
     }
 
@@ -84,15 +110,18 @@ impl FlowResult {
     }
 }
 
-/// Analyse a capture. `on_flow` gets each flow that `filter` selects as
-/// soon as it is decided; the analysis stops after `filter.limit` of them,
-/// or when `on_flow` says so.
+/// Analyse a capture. `on_flow` gets each flow that `filter` selects, in
+/// the order of their first packets, as soon as it (and every flow that
+/// started before it, and every flow its proxy may have opened for it) is
+/// decided; a chain of flows through a proxy comes together, front first.
+/// The analysis stops after `filter.limit` flows, or when `on_flow` says so.
 /// `detail` keeps each flow's first bytes (for the JSON and table views);
 /// without it only findings and claimed sources are worked out, which is
 /// all `--summary` needs. `on_progress` is called now and then
 /// with the reading counters and the
 /// number of flows held. The returned summary covers everything read (and
-/// the selected flows), even when the read stopped on an error.
+/// the selected flows), even when the read stopped on an error; a capture
+/// with no packet, or none that could be decoded, is an error too.
 pub fn analyze<R: Read>(
     input: R,
     limits: Limits,
@@ -107,13 +136,11 @@ pub fn analyze<R: Read>(
     let mut frames = summary::FrameCounts::default();
     let stop = std::cell::Cell::new(false);
     let ready = |f: &Flow| exchange::ready(f);
+    let mut order = order::Sequencer::new(limits.order_wait);
+    let mut now = Timestamp::default();
     let result = {
-        let mut decide = |flow: &Flow, _why: Why| {
-            if stop.get() {
-                return;
-            }
-            let report = FlowResult::new(flow, detail);
-            if !filter.selects(&report) {
+        let mut emit = |report: FlowResult| {
+            if stop.get() || !filter.selects(&report) {
                 return;
             }
             summary.count(&report);
@@ -122,12 +149,31 @@ pub fn analyze<R: Read>(
                 stop.set(true);
             }
         };
+        let mut decided: Vec<FlowResult> = Vec::new();
         let result = reader::read_frames(input, &mut stats, |frame, st| {
             if st.frames % 4096 == 0 {
                 on_progress(st, table.len());
             }
             match link::segment(frame.linktype, frame.data) {
-                Ok(Some(seg)) => table.add(frame.ts, &seg, &ready, &mut decide),
+                Ok(Some(seg)) => {
+                    now = now.max(frame.ts);
+                    table.add(
+                        frame.ts,
+                        st.frames,
+                        &seg,
+                        &ready,
+                        &mut |f: &Flow, _: Why| decided.push(FlowResult::new(f, detail)),
+                    );
+                    // Rows are released when a flow is decided, and (with
+                    // a wait) as capture time passes.
+                    let waits = limits.order_wait.is_some() && !order.is_empty();
+                    if !decided.is_empty() || waits {
+                        for r in decided.drain(..) {
+                            order.decided(r, table.last_id(), now, &mut emit);
+                        }
+                        order.release(table.last_id(), now, false, &mut emit);
+                    }
+                }
                 Ok(None) => frames.ignored += 1,
                 Err(bad) => frames.bad(&bad),
             }
@@ -137,10 +183,31 @@ pub fn analyze<R: Read>(
                 Next::Continue
             }
         });
-        table.finish_all(&mut decide);
+        table.finish_all(&mut |f: &Flow, _: Why| decided.push(FlowResult::new(f, detail)));
+        for r in decided.drain(..) {
+            order.decided(r, table.last_id(), now, &mut emit);
+        }
+        order.release(table.last_id(), now, true, &mut emit);
         result
     };
     summary.finish(&stats, frames, table.stray_packets);
     on_progress(&stats, 0);
+    let result = result.and_then(|()| {
+        if stop.get() {
+            Ok(())
+        } else if summary.frames == 0 {
+            Err(ReadError::NoFrames)
+        } else if summary.undecodable_frames >= summary.frames {
+            Err(ReadError::Undecodable {
+                frames: summary.frames,
+                reason: summary
+                    .undecodable
+                    .first()
+                    .map_or_else(|| "no reason".to_string(), |r| r.reason.clone()),
+            })
+        } else {
+            Ok(())
+        }
+    });
     (summary, result)
 }

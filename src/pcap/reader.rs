@@ -40,6 +40,15 @@ impl Timestamp {
         }))
     }
 
+    /// This time plus `d`.
+    pub fn plus(self, d: std::time::Duration) -> Timestamp {
+        let nanos = u64::from(self.nanos) + u64::from(d.subsec_nanos());
+        Timestamp {
+            secs: self.secs + d.as_secs() as i64 + (nanos / 1_000_000_000) as i64,
+            nanos: (nanos % 1_000_000_000) as u32,
+        }
+    }
+
     /// `HH:MM:SS.micros` (UTC), for tables.
     pub fn time_of_day(self) -> String {
         let day = self.secs.rem_euclid(86_400);
@@ -84,6 +93,18 @@ pub enum ReadError {
          (try `editcap` or Wireshark to salvage the rest)"
     )]
     Corrupt { offset: u64, what: String },
+    #[error(
+        "a {format}-compressed capture: decompress it first, e.g. `{format} -dc FILE | ppctl pcap -` \
+         (gzip is read directly)"
+    )]
+    Compressed { format: &'static str },
+    #[error(
+        "the capture holds no packets: nothing was analysed (did tcpdump capture on the right \
+         interface, with a filter that matches?)"
+    )]
+    NoFrames,
+    #[error("none of the {frames} frames could be decoded ({reason}): nothing was analysed")]
+    Undecodable { frames: u64, reason: String },
 }
 
 /// Counters kept while reading.
@@ -112,16 +133,98 @@ pub enum Next {
     Stop,
 }
 
+/// gzip's magic bytes (`.pcap.gz`, `.pcapng.gz`).
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+/// zstd's magic bytes.
+const ZSTD_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
+/// The legacy pcap magic numbers (micro/nanoseconds, either byte order).
+const PCAP_MAGICS: [[u8; 4]; 4] = [
+    [0xd4, 0xc3, 0xb2, 0xa1],
+    [0xa1, 0xb2, 0xc3, 0xd4],
+    [0x4d, 0x3c, 0xb2, 0xa1],
+    [0xa1, 0xb2, 0x3c, 0x4d],
+];
+/// pcapng block types this reader uses; any other well-framed block
+/// (statistics, name resolution, custom, Apple's 0x80000001...) is skipped.
+const SHB: u32 = 0x0A0D_0D0A;
+const IDB: u32 = 1;
+const SPB: u32 = 3;
+const EPB: u32 = 6;
+
 /// Read every frame of `input`, calling `on_frame` for each, in file order.
+/// A gzip-compressed capture is decompressed as it streams (recognised by
+/// its magic bytes, whatever the file is called); offsets in errors are
+/// then offsets in the decompressed capture.
 /// `stats` is updated as it goes, so the caller sees how far it got even
 /// when an error stops the read.
 pub fn read_frames<R: Read>(
     input: R,
     stats: &mut ReadStats,
-    mut on_frame: impl FnMut(Frame<'_>, &ReadStats) -> Next,
+    on_frame: impl FnMut(Frame<'_>, &ReadStats) -> Next,
 ) -> Result<(), ReadError> {
     let mut input = input;
-    let prefix = prime(&mut input)?;
+    let mut magic = Vec::with_capacity(4);
+    fill_to(&mut input, &mut magic, 4)?;
+    if magic.is_empty() {
+        return Err(ReadError::Empty);
+    }
+    let source = Cursor::new(magic.clone()).chain(input);
+    if magic.starts_with(&GZIP_MAGIC) {
+        return read_capture(flate2::read::MultiGzDecoder::new(source), stats, on_frame);
+    }
+    if magic == ZSTD_MAGIC {
+        return Err(ReadError::Compressed { format: "zstd" });
+    }
+    read_capture(source, stats, on_frame)
+}
+
+/// A reader that remembers its last error (pcap-parser's refill only says
+/// that reading failed; a cut gzip stream should say so).
+struct Tracked<R> {
+    inner: R,
+    error: std::rc::Rc<std::cell::RefCell<Option<io::Error>>>,
+}
+
+impl<R: Read> Read for Tracked<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.inner.read(buf).inspect_err(|e| {
+            *self.error.borrow_mut() = Some(io::Error::new(e.kind(), e.to_string()));
+        })
+    }
+}
+
+/// Why `next()` gave no block, without the borrow of the reader.
+enum Miss {
+    Eof,
+    Incomplete,
+    BufferTooSmall,
+    UnexpectedEof,
+    ReadFailed,
+    Invalid(String),
+}
+
+fn read_capture<R: Read>(
+    input: R,
+    stats: &mut ReadStats,
+    mut on_frame: impl FnMut(Frame<'_>, &ReadStats) -> Next,
+) -> Result<(), ReadError> {
+    let error = std::rc::Rc::new(std::cell::RefCell::new(None));
+    let mut input = Tracked {
+        inner: input,
+        error: error.clone(),
+    };
+    let read_failed = || match error.borrow_mut().take() {
+        Some(e) if e.kind() == io::ErrorKind::UnexpectedEof => ReadError::Io(io::Error::new(
+            e.kind(),
+            format!("the compressed stream ends early ({e})"),
+        )),
+        Some(e) => ReadError::Io(e),
+        None => ReadError::Io(io::Error::other("read failed")),
+    };
+    let prefix = match prime(&mut input) {
+        Err(ReadError::Io(_)) if error.borrow().is_some() => return Err(read_failed()),
+        other => other?,
+    };
     let start = prefix.clone();
     let source = Cursor::new(prefix).chain(input);
     let mut reader = match create_reader(BUFFER, source) {
@@ -130,13 +233,17 @@ pub fn read_frames<R: Read>(
     };
     let mut interfaces: Vec<Interface> = Vec::new();
     let mut buffer_size = BUFFER;
+    // The format and byte order, to read a record's claimed length.
+    let mut ng = false;
+    let mut big_endian = false;
     loop {
         let offset = reader.consumed() as u64;
-        match reader.next() {
+        let miss = match reader.next() {
             Ok((used, block)) => {
                 stats.bytes = offset + used as u64;
                 let next = match block {
                     PcapBlockOwned::LegacyHeader(h) => {
+                        big_endian = h.is_bigendian();
                         let resolution = if h.is_nanosecond_precision() {
                             1_000_000_000
                         } else {
@@ -167,7 +274,9 @@ pub fn read_frames<R: Read>(
                         }
                         None => Next::Continue,
                     },
-                    PcapBlockOwned::NG(Block::SectionHeader(_)) => {
+                    PcapBlockOwned::NG(Block::SectionHeader(shb)) => {
+                        ng = true;
+                        big_endian = shb.big_endian();
                         interfaces.clear();
                         Next::Continue
                     }
@@ -224,14 +333,51 @@ pub fn read_frames<R: Read>(
                 if next == Next::Stop {
                     return Ok(());
                 }
+                continue;
             }
-            Err(PcapError::Eof) => return Ok(()),
-            Err(PcapError::Incomplete(_)) => {
+            Err(PcapError::Eof) => Miss::Eof,
+            Err(PcapError::Incomplete(_)) => Miss::Incomplete,
+            Err(PcapError::BufferTooSmall) => Miss::BufferTooSmall,
+            Err(PcapError::UnexpectedEof) => Miss::UnexpectedEof,
+            Err(PcapError::ReadError) => Miss::ReadFailed,
+            Err(e) => Miss::Invalid(describe(&e)),
+        };
+        // A block pcap-parser can't parse (a custom or unknown type with
+        // a body it misreads) but whose framing is sound: skip it.
+        if ng && !matches!(miss, Miss::Eof | Miss::ReadFailed) {
+            if let Some(len) = skippable(reader.data(), big_endian) {
+                stats.bytes = offset + len as u64;
+                reader.consume(len);
+                continue;
+            }
+        }
+        let too_long = || {
+            claimed_len(reader.data(), ng, big_endian)
+                .filter(|n| *n > MAX_RECORD as u64)
+                .map(|n| ReadError::Corrupt {
+                    offset,
+                    what: format!(
+                        "a record claims {n} bytes, more than the {} MiB limit",
+                        MAX_RECORD >> 20
+                    ),
+                })
+        };
+        match miss {
+            // A pcapng file that ends before describing an interface was
+            // cut inside its first header.
+            Miss::Eof if ng && interfaces.is_empty() && stats.frames == 0 => {
+                return Err(ReadError::Truncated { offset })
+            }
+            Miss::Eof => return Ok(()),
+            Miss::Incomplete => {
                 if reader.refill().is_err() {
-                    return Err(ReadError::Io(io::Error::other("read failed")));
+                    return Err(read_failed());
                 }
             }
-            Err(PcapError::BufferTooSmall) => {
+            Miss::BufferTooSmall => {
+                if let Some(e) = too_long() {
+                    return Err(e);
+                }
                 if buffer_size >= MAX_RECORD {
                     return Err(ReadError::Corrupt {
                         offset,
@@ -241,21 +387,51 @@ pub fn read_frames<R: Read>(
                 buffer_size *= 4;
                 reader.grow(buffer_size);
                 if reader.refill().is_err() {
-                    return Err(ReadError::Io(io::Error::other("read failed")));
+                    return Err(read_failed());
                 }
             }
-            Err(PcapError::UnexpectedEof) => return Err(ReadError::Truncated { offset }),
-            Err(PcapError::ReadError) => {
-                return Err(ReadError::Io(io::Error::other("read failed")))
+            // A length over the limit is a corrupt field, not a cut file.
+            Miss::UnexpectedEof => {
+                return Err(too_long().unwrap_or(ReadError::Truncated { offset }))
             }
-            Err(e) => {
-                return Err(ReadError::Corrupt {
-                    offset,
-                    what: describe(&e),
-                })
+            Miss::ReadFailed => return Err(read_failed()),
+            Miss::Invalid(what) => {
+                return Err(too_long().unwrap_or(ReadError::Corrupt { offset, what }))
             }
         }
     }
+}
+
+/// The length a record at the start of `data` claims: a legacy record's
+/// captured length plus its 16-byte header, or a pcapng block's length.
+fn claimed_len(data: &[u8], ng: bool, big_endian: bool) -> Option<u64> {
+    let at = if ng { 4 } else { 8 };
+    let n = u64::from(read_u32(data.get(at..at + 4)?, big_endian));
+    Some(if ng { n } else { n + 16 })
+}
+
+fn read_u32(b: &[u8], big_endian: bool) -> u32 {
+    let raw = [b[0], b[1], b[2], b[3]];
+    if big_endian {
+        u32::from_be_bytes(raw)
+    } else {
+        u32::from_le_bytes(raw)
+    }
+}
+
+/// The length of a complete, well-framed pcapng block at the start of
+/// `data` whose type this reader does not use.
+fn skippable(data: &[u8], big_endian: bool) -> Option<usize> {
+    let kind = read_u32(data.get(..4)?, big_endian);
+    if matches!(kind, SHB | IDB | SPB | EPB) {
+        return None;
+    }
+    let len = read_u32(data.get(4..8)?, big_endian) as usize;
+    if len < 12 || len % 4 != 0 || len > MAX_RECORD {
+        return None;
+    }
+    let trailer = data.get(len - 4..len)?;
+    (read_u32(trailer, big_endian) as usize == len).then_some(len)
 }
 
 fn describe(e: &PcapError<&[u8]>) -> String {
@@ -292,6 +468,17 @@ fn prime<R: Read>(input: &mut R) -> Result<Vec<u8>, ReadError> {
     if buf.is_empty() {
         return Err(ReadError::Empty);
     }
+    // A capture's magic, cut inside the file header: truncated, not garbage.
+    let magic = &buf[..buf.len().min(4)];
+    let known = PCAP_MAGICS
+        .iter()
+        .chain([&SHB_MAGIC])
+        .any(|m| m.starts_with(magic));
+    if known && buf.len() < 12 {
+        return Err(ReadError::Truncated {
+            offset: buf.len() as u64,
+        });
+    }
     let want = if buf.starts_with(&SHB_MAGIC) && buf.len() >= 12 {
         let raw = [buf[4], buf[5], buf[6], buf[7]];
         // The byte-order magic 0x1A2B3C4D tells how to read the length.
@@ -308,6 +495,11 @@ fn prime<R: Read>(input: &mut R) -> Result<Vec<u8>, ReadError> {
         24
     };
     fill_to(input, &mut buf, want)?;
+    if known && buf.len() < want {
+        return Err(ReadError::Truncated {
+            offset: buf.len() as u64,
+        });
+    }
     Ok(buf)
 }
 

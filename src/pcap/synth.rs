@@ -116,13 +116,15 @@ pub fn frame(link: i32, ip: &[u8], vlans: &[u16]) -> Vec<u8> {
             }
             out.extend_from_slice(&ether_type.to_be_bytes());
         }
+        // Cooked frames as `tcpdump -i any` writes them on loopback:
+        // ARPHRD 772, which etherparse's own SLL parser refuses.
         linktype::LINUX_SLL => {
-            out.extend_from_slice(&[0, 0, 0, 1, 0, 6, 2, 0, 0, 0, 0, 1, 0, 0]);
+            out.extend_from_slice(&[0, 0, 0x03, 0x04, 0, 6, 0, 0, 0, 0, 0, 0, 0, 0]);
             out.extend_from_slice(&ether_type.to_be_bytes());
         }
         linktype::LINUX_SLL2 => {
             out.extend_from_slice(&ether_type.to_be_bytes());
-            out.extend_from_slice(&[0, 0, 0, 0, 0, 1, 0, 1, 0, 6, 2, 0, 0, 0, 0, 1, 0, 0]);
+            out.extend_from_slice(&[0, 0, 0, 0, 0, 1, 0x03, 0x04, 0, 6, 0, 0, 0, 0, 0, 0, 0, 0]);
         }
         linktype::NULL => {
             let af: u32 = if ether_type == 0x86DD { 30 } else { 2 };
@@ -172,6 +174,12 @@ impl Conversation {
             server_seq: 3_000_000_000,
             ts: start,
         }
+    }
+
+    /// The client's initial sequence number (port reuse with a new one).
+    pub fn with_client_isn(mut self, isn: u32) -> Self {
+        self.client_seq = isn;
+        self
     }
 
     fn tick(&mut self) -> Timestamp {

@@ -12,77 +12,100 @@ use super::table;
 use super::Style;
 use crate::codec::Decoded;
 use crate::diagnose::catalogue::Kind;
-use crate::diagnose::explain::{Explained, Hit, Quoted, Record};
+#[cfg(test)]
+use crate::diagnose::explain::Explained;
+use crate::diagnose::explain::{Hit, Quoted, Record, Tally};
 use crate::judge::Fix;
 
 /// Longest record text shown in the human view.
 const SHOWN_CHARS: usize = 240;
+/// Line numbers shown per finding in the summary table.
+const SHOWN_LINES: usize = 8;
 /// Width of the labels in a record's block (`received  `).
 const LABEL: usize = 10;
-/// Line numbers listed per finding in the summary table.
-const LISTED_LINES: usize = 8;
 
-/// The human view.
+/// The human view of a whole input (tests): every record's block, then
+/// the summary.
+#[cfg(test)]
 pub(crate) fn render(e: &Explained, style: Style) -> String {
     let mut out = String::new();
     for r in &e.records {
-        match &r.hit {
-            Some(hit) => record(&mut out, r, hit, style),
-            None => {
-                let head = format!(
-                    "? line {}  not recognized: no pattern in ppctl's catalogue matches this line, so no guess is made",
-                    r.line
-                );
-                let _ = writeln!(
-                    out,
-                    "{}",
-                    style.warn(&lay_out(style, 0, 2, &head).join("\n"))
-                );
-                let text = lay_out(style, 2, 2, &shorten(&r.text)).join("\n");
-                let _ = writeln!(out, "  {}", style.dim(&text));
-            }
-        }
-        out.push('\n');
+        out.push_str(&human_record(r, style, false));
     }
-    let findings = e.findings();
-    if !findings.is_empty() {
-        let mut t = table::new(style, &["finding", "records", "lines"]);
-        for (f, lines) in &findings {
+    out.push_str(&human_summary(&e.tally(), style));
+    out
+}
+
+/// One record, for humans, as soon as it is read: a block for a
+/// recognized record; an unrecognized one is only counted, unless
+/// `verbose` (one dim line each).
+pub(crate) fn human_record(r: &Record, style: Style, verbose: bool) -> String {
+    let mut out = String::new();
+    match &r.hit {
+        Some(hit) => {
+            record(&mut out, r, hit, style);
+            out.push('\n');
+        }
+        None if verbose => {
+            let head = format!("? line {}  {}", r.line, shorten(&r.text));
+            let text = lay_out(style, 0, 2, &head).join("\n");
+            let _ = writeln!(out, "{}", style.dim(&text));
+        }
+        None => {}
+    }
+    out
+}
+
+/// The end of the human view: the findings met, their fixes once, and the
+/// counts (unrecognized lines grouped).
+pub(crate) fn human_summary(t: &Tally, style: Style) -> String {
+    let mut out = String::new();
+    if !t.findings.is_empty() {
+        let mut table = table::new(style, &["finding", "records", "lines"]);
+        for (f, lines) in &t.findings {
             let mut shown: Vec<String> = lines
+                .first
                 .iter()
-                .take(LISTED_LINES)
+                .take(SHOWN_LINES)
                 .map(ToString::to_string)
                 .collect();
-            if lines.len() > LISTED_LINES {
+            if lines.count > SHOWN_LINES {
                 shown.push("…".into());
             }
-            t.add_row(vec![
+            table.add_row(vec![
                 finding::cell(*f, style),
-                table::number(style, lines.len()),
+                table::number(style, lines.count),
                 table::cell(style, &shown.join(", "), table::Tone::Plain),
             ]);
         }
-        let _ = writeln!(out, "{t}");
+        let _ = writeln!(out, "{table}");
     }
-    let fixes = fixes(e);
+    let fixes = fixes(t);
     if !fixes.is_empty() {
         let _ = writeln!(out, "\n{}", style.bold("What to change (docs/verdicts.md)"));
         out.push_str(&finding::fixes_human(&fixes, style));
     }
-    let verdict = format!(
-        "{} of {} line(s) recognized",
-        e.recognized(),
-        e.records.len()
-    );
+    let verdict = format!("{} of {} line(s) recognized", t.recognized, t.records);
     let _ = writeln!(
         out,
         "\n{}",
-        if e.recognized() > 0 {
+        if t.recognized > 0 {
             style.good(&verdict)
         } else {
             style.warn(&verdict)
         }
     );
+    if t.unrecognized() > 0 {
+        let text = format!(
+            "{} line(s) not recognized: no pattern in ppctl's catalogue matches them, so no guess is made (-v lists them)",
+            t.unrecognized()
+        );
+        let _ = writeln!(
+            out,
+            "{}",
+            style.dim(&lay_out(style, 0, 0, &text).join("\n"))
+        );
+    }
     out
 }
 
@@ -184,9 +207,9 @@ fn summary(q: &Quoted) -> String {
 }
 
 /// Every fix of every finding met, once, in first-met order.
-fn fixes(e: &Explained) -> Vec<&'static Fix> {
+fn fixes(t: &Tally) -> Vec<&'static Fix> {
     let mut out: Vec<&'static Fix> = Vec::new();
-    for (f, _) in e.findings() {
+    for (f, _) in &t.findings {
         for fix in f.fixes() {
             if !out.iter().any(|o| o.id == fix.id) {
                 out.push(fix);
@@ -234,30 +257,73 @@ fn record_json(r: &Record) -> Value {
     Value::Object(o)
 }
 
-/// The `explain` JSON document.
-pub(crate) fn json(e: &Explained) -> Value {
-    let findings: Vec<Value> = e
-        .findings()
-        .into_iter()
-        .map(|(f, lines)| json!({"finding": finding::json(f), "lines": lines}))
+/// The end of the `explain` document (after `lines`), and the body of
+/// the `explain-summary` line.
+fn summary_json(t: &Tally) -> Map<String, Value> {
+    let findings: Vec<Value> = t
+        .findings
+        .iter()
+        .map(|(f, lines)| {
+            json!({"finding": finding::json(*f), "count": lines.count, "lines": lines.first})
+        })
         .collect();
-    finding::document(
-        "explain",
-        json!({
-            "recognized": e.recognized(),
-            "unrecognized": e.unrecognized(),
-            "findings": findings,
-            "lines": e.records.iter().map(record_json).collect::<Vec<_>>(),
-            "fixes": finding::fixes_json(&fixes(e)),
-        }),
-    )
+    let mut o = Map::new();
+    o.insert("recognized".into(), t.recognized.into());
+    o.insert("unrecognized".into(), t.unrecognized().into());
+    o.insert("findings".into(), Value::Array(findings));
+    o.insert("fixes".into(), finding::fixes_json(&fixes(t)));
+    o
 }
 
-/// The JSON document, pretty-printed, with a final newline.
-pub(crate) fn json_text(e: &Explained) -> String {
-    let mut s = serde_json::to_string_pretty(&json(e)).unwrap_or_default();
+/// The `explain` JSON document, written as the input is read: this opens
+/// it, up to the `lines` array.
+pub(crate) fn json_open() -> String {
+    let head = finding::document("explain", json!({})).to_string();
+    // `{"type":"explain","schema":2}` without its closing brace.
+    format!("{},\"lines\":[\n", head.trim_end_matches('}'))
+}
+
+/// One entry of the document's `lines` array (`first`: no comma before).
+pub(crate) fn json_entry(r: &Record, first: bool) -> String {
+    let sep = if first { "" } else { ",\n" };
+    format!("{sep}{}", record_json(r))
+}
+
+/// The end of the document: the array closed, then the counts, findings
+/// and fixes of the whole input.
+pub(crate) fn json_close(t: &Tally) -> String {
+    let rest = Value::Object(summary_json(t)).to_string();
+    format!("\n],{}\n", &rest[1..])
+}
+
+/// `--json-lines`: one line per record (`type` `explain-line`)...
+pub(crate) fn json_line(r: &Record) -> String {
+    let mut s = finding::document("explain-line", record_json(r)).to_string();
     s.push('\n');
     s
+}
+
+/// ...then one summary line (`type` `explain-summary`).
+pub(crate) fn json_summary_line(t: &Tally) -> String {
+    let mut s = finding::document("explain-summary", Value::Object(summary_json(t))).to_string();
+    s.push('\n');
+    s
+}
+
+/// The whole document for a whole input (tests).
+#[cfg(test)]
+pub(crate) fn json_text(e: &Explained) -> String {
+    let mut s = json_open();
+    for (i, r) in e.records.iter().enumerate() {
+        s.push_str(&json_entry(r, i == 0));
+    }
+    s.push_str(&json_close(&e.tally()));
+    s
+}
+
+#[cfg(test)]
+fn json(e: &Explained) -> Value {
+    serde_json::from_str(&json_text(e)).unwrap_or(Value::Null)
 }
 
 /// Bytes as readable text: UTF-8 kept, controls and invalid bytes escaped.

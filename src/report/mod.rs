@@ -2,7 +2,9 @@
 //! or as stable JSON (see docs/json.md). Commands produce data; these
 //! modules format it. Results go to stdout, diagnostics to stderr.
 
+pub(crate) mod check;
 pub(crate) mod explain;
+#[allow(dead_code)]
 pub(crate) mod finding;
 pub mod hexdump;
 pub mod inspect;
@@ -18,4 +20,5 @@ pub(crate) mod table;
 mod verdicts;
 
 pub use style::{ColorChoice, Style};
+pub(crate) mod relay;
 pub(crate) mod send;

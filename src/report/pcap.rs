@@ -13,13 +13,17 @@ use super::table::{self, Tone};
 use super::Style;
 use crate::codec::{self, Decoded, Version};
 use crate::judge::{Answer, Ending, Finding, Severity};
-use crate::pcap::{Close, FlowResult, Missing, ReadError, Start, Summary, FINDINGS};
+use crate::pcap::group::{Group, Key};
+use crate::pcap::{
+    Close, FlowResult, GroupBy, Groups, Missing, ReadError, Start, Summary, FINDINGS,
+};
 use crate::sniff::{self, Sniffed};
 
 /// The table's columns, in display order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Col {
     Time,
+    Stream,
     Flow,
     Header,
     Claims,
@@ -30,8 +34,9 @@ enum Col {
 }
 
 impl Col {
-    const ALL: [Col; 8] = [
+    const ALL: [Col; 9] = [
         Col::Time,
+        Col::Stream,
         Col::Flow,
         Col::Header,
         Col::Claims,
@@ -44,6 +49,7 @@ impl Col {
     fn title(self) -> &'static str {
         match self {
             Col::Time => "time",
+            Col::Stream => "stream",
             Col::Flow => "client -> server",
             Col::Header => "header",
             Col::Claims => "claims",
@@ -64,7 +70,8 @@ impl Col {
             Col::Response => 4,
             Col::Claims => 5,
             Col::Time => 6,
-            Col::Tlvs => 7,
+            Col::Stream => 7,
+            Col::Tlvs => 8,
         }
     }
 
@@ -76,6 +83,7 @@ impl Col {
             Col::Header => 9,
             Col::Response => 14,
             Col::Time => 15,
+            Col::Stream => 6,
             Col::Tlvs => 10,
         }
     }
@@ -85,9 +93,15 @@ impl Col {
 const COL_CHROME: usize = 3;
 
 /// The text of one cell (the finding cell is built with its tone).
-fn text(f: &FlowResult, col: Col) -> String {
+fn text(f: &FlowResult, col: Col, style: Style) -> String {
     match col {
         Col::Time => f.time.time_of_day(),
+        Col::Stream => f.stream.to_string(),
+        // The hop behind a proxy, under the flow it relays.
+        Col::Flow if f.front.is_some() => {
+            let mark = if style.unicode { "\u{21b3}" } else { "`->" };
+            format!("{mark} {} -> {}", f.client, f.server)
+        }
         Col::Flow => format!("{} -> {}", f.client, f.server),
         Col::Header => header_word(&f.decision.start),
         Col::Claims => match f.header() {
@@ -106,6 +120,11 @@ fn text(f: &FlowResult, col: Col) -> String {
         Col::Finding => finding_words(f.finding()),
         Col::Why => reason(f),
     }
+}
+
+/// `tcp.stream 4` (`udp.stream`): Wireshark's handle on a flow.
+fn stream_name(udp: bool, stream: u64) -> String {
+    format!("{}.stream {stream}", if udp { "udp" } else { "tcp" })
 }
 
 fn finding_words(f: Finding) -> String {
@@ -174,8 +193,32 @@ fn close_name(c: Close) -> &'static str {
     }
 }
 
-/// Why this finding, in one sentence: what was sent, then what came back.
+/// Why this finding, in one sentence: what was sent, then what came back,
+/// and the hops of its chain.
 fn reason(f: &FlowResult) -> String {
+    let mut why = own_reason(f);
+    if let Some(back) = f.back {
+        let _ = write!(
+            why,
+            "; behind the proxy it became {}: {} ({})",
+            stream_name(f.udp, back.stream),
+            back.finding.name(),
+            back.finding.code()
+        );
+    }
+    if let Some(front) = f.front {
+        let _ = write!(
+            why,
+            "; it relays {} ({})",
+            stream_name(f.udp, front.stream),
+            front.finding.name()
+        );
+    }
+    why
+}
+
+/// Why this flow's own finding, in one sentence.
+fn own_reason(f: &FlowResult) -> String {
     let d = &f.decision;
     let Some(x) = d.exchange else {
         return match d.start {
@@ -262,7 +305,7 @@ pub(crate) fn table(flows: &[FlowResult], style: Style, explain: bool) -> String
     let cols = wanted(explain);
     let rows: Vec<Vec<String>> = flows
         .iter()
-        .map(|f| cols.iter().map(|c| text(f, *c)).collect())
+        .map(|f| cols.iter().map(|c| text(f, *c, style)).collect())
         .collect();
     let keep = columns(&rows, &cols, usize::from(style.width));
     let head: Vec<&str> = keep.iter().map(|&i| cols[i].title()).collect();
@@ -284,7 +327,7 @@ pub(crate) fn line(f: &FlowResult, style: Style, explain: bool) -> String {
     if explain {
         cols.push(Col::Why);
     }
-    let cells: Vec<String> = cols.iter().map(|&c| text(f, c)).collect();
+    let cells: Vec<String> = cols.iter().map(|&c| text(f, c, style)).collect();
     // Wrapped as plain text (escape codes have no width), then the
     // finding's name (one word, never split) painted.
     let wrapped = table::wrap(style, &cells.join("  "), 4);
@@ -314,13 +357,18 @@ pub(crate) fn explanations(seen: &[Finding], style: Style) -> String {
     out
 }
 
-/// The human summary: flows, findings, claimed sources, frames.
-pub(crate) fn summary(s: &Summary, style: Style) -> String {
+/// The human summary: flows, findings, claimed sources, frames. With a
+/// read error, it never reads as a clean bill of health: the error (on
+/// stderr) says what stopped the read.
+pub(crate) fn summary(s: &Summary, error: Option<&ReadError>, style: Style) -> String {
     let mut out = String::new();
-    let verdict = if s.problems == 0 {
-        style.good("no problems")
-    } else {
-        style.bad(&format!("{} with a problem", s.problems))
+    let verdict = match (s.problems, error) {
+        (0, None) => style.good("no problems"),
+        (0, Some(_)) => style.bad("no problems found before the read stopped (see the error)"),
+        (n, None) => style.bad(&format!("{n} with a problem")),
+        (n, Some(_)) => style.bad(&format!(
+            "{n} with a problem before the read stopped (see the error)"
+        )),
     };
     let _ = writeln!(out, "{} flows, {verdict}", s.flows);
     let counts: Vec<String> = Finding::ALL
@@ -401,6 +449,8 @@ pub fn flow_json(f: &FlowResult) -> Value {
             "id": f.id,
             "time": f.time.as_f64(),
             "transport": if f.udp { "udp" } else { "tcp" },
+            "stream": f.stream,
+            "first_frame": f.first_frame,
             "client": EndpointJson::inet(f.client),
             "server": EndpointJson::inet(f.server),
             "packets": f.packets,
@@ -411,7 +461,98 @@ pub fn flow_json(f: &FlowResult) -> Value {
             },
             "finding": finding::json(finding),
             "reason": reason(f),
-            "fixes": finding::fixes_json(&finding.fixes()),
+            "fixes": finding::fixes_json(&fixes(f)),
+            "chain": {
+                "front": f.front.map(hop_json),
+                "back": f.back.map(hop_json),
+            },
+        }),
+    )
+}
+
+/// A flow's fixes: its finding's, or for `upstream-failed` those of the
+/// failure behind the proxy.
+fn fixes(f: &FlowResult) -> Vec<&'static crate::judge::Fix> {
+    match (f.finding(), f.back) {
+        (Finding::UpstreamFailed, Some(back)) => back.cause.fixes(),
+        (finding, _) => finding.fixes(),
+    }
+}
+
+fn hop_json(h: crate::pcap::Hop) -> Value {
+    json!({
+        "id": h.id,
+        "stream": h.stream,
+        "finding": {"name": h.finding.name(), "code": h.finding.code()},
+    })
+}
+
+fn group_key(k: Key) -> String {
+    match k {
+        Key::Server(a) => a.to_string(),
+        Key::Client(ip) => ip.to_string(),
+        Key::Finding(f) => finding_words(f),
+        Key::Other => format!("(others, past {})", crate::pcap::group::MAX_GROUPS),
+    }
+}
+
+/// `--group-by`: one row per group, with its flows and their findings.
+pub(crate) fn group_table(groups: &Groups, style: Style) -> String {
+    let title = match groups.by() {
+        GroupBy::Server => "server",
+        GroupBy::Client => "client",
+        GroupBy::Finding => "finding",
+    };
+    let mut t = table::new(
+        style,
+        &[title, "flows", "problems", "findings", "first stream"],
+    );
+    for g in groups.rows() {
+        let key = match g.key {
+            Key::Finding(f) => finding::cell(f, style),
+            k => table::cell(style, &group_key(k), Tone::Plain),
+        };
+        let findings: Vec<String> = g
+            .findings()
+            .iter()
+            .map(|(f, n)| format!("{} {n}", f.name()))
+            .collect();
+        let tone = if g.problems > 0 {
+            Tone::Bad
+        } else {
+            Tone::Plain
+        };
+        t.add_row(vec![
+            key,
+            table::number(style, g.flows),
+            table::cell(style, &g.problems.to_string(), tone),
+            table::cell(style, &findings.join(", "), Tone::Plain),
+            table::cell(style, &g.first_stream.to_string(), Tone::Plain),
+        ]);
+    }
+    format!("{t}\n")
+}
+
+/// One `"type": "group"` JSON line.
+pub(crate) fn group_json(by: GroupBy, g: &Group) -> Value {
+    let mut findings = Map::new();
+    for (f, n) in g.findings() {
+        findings.insert(f.name().into(), n.into());
+    }
+    let key = match g.key {
+        Key::Finding(f) => f.name().to_string(),
+        k => group_key(k),
+    };
+    finding::document(
+        "group",
+        json!({
+            "by": by.name(),
+            "key": key,
+            "flows": g.flows,
+            "problems": g.problems,
+            "findings": findings,
+            "first_stream": g.first_stream,
+            "first_frame": g.first_frame,
         }),
     )
 }

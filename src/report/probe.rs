@@ -135,7 +135,8 @@ fn ending(end: End, error: Option<&str>) -> String {
         End::SizeLimit => "reply cut at the size bound".into(),
         End::Refused => format!("connection refused ({})", error.unwrap_or("")),
         End::ConnectTimeout => "connect timed out".into(),
-        End::Datagram | End::Error => error.unwrap_or("error").to_string(),
+        End::MaxTime => "the attempt's time limit (--max-time) came first".into(),
+        End::Datagram | End::Error | End::LocalLimit => error.unwrap_or("error").to_string(),
     }
 }
 
@@ -190,6 +191,7 @@ fn tls_words(end: &TlsEnd, clear: &[u8]) -> String {
         TlsEnd::Closed => "closed (FIN) during the handshake".into(),
         TlsEnd::Reset => "reset (RST) during the handshake".into(),
         TlsEnd::Timeout => "no TLS answer before the timeout".into(),
+        TlsEnd::MaxTime => "the attempt's time limit (--max-time) came first".into(),
     }
 }
 
@@ -211,6 +213,7 @@ fn outcome(came: &Came) -> &'static str {
             TlsEnd::Closed => "closed",
             TlsEnd::Reset => "reset",
             TlsEnd::Timeout => "timeout",
+            TlsEnd::MaxTime => "max-time",
         },
         Came::Failed(_) => "error",
     }

@@ -79,6 +79,7 @@ pub(crate) fn document(s: &Sent) -> Value {
         json!((!s.payload.is_empty()).then(|| SniffJson::of(&s.payload))),
     );
     put("faults", faults_json(s));
+    put("max_time_ms", json!(plan.net.max_time.as_millis() as u64));
     let once = match &s.outcome {
         Outcome::Once(x) => Some(x.as_ref()),
         _ => None,
@@ -133,7 +134,7 @@ pub(crate) fn document(s: &Sent) -> Value {
     let (load, ok) = match &s.outcome {
         Outcome::DryRun => (Value::Null, true),
         Outcome::Once(x) => (Value::Null, x.ok()),
-        Outcome::Load(l) => (load_json(l), l.ok == l.connections),
+        Outcome::Load(l) => (load_json(l), l.passed()),
     };
     put("load", load);
     put("ok", json!(ok));
@@ -272,6 +273,7 @@ fn load_json(l: &LoadSummary) -> Value {
         "findings": counts(l.findings.iter().map(|(k, v)| (k.name().to_string(), json!(v))).collect()),
         "statuses": counts(l.statuses.iter().map(|(k, v)| (k.to_string(), json!(v))).collect()),
         "capped": l.capped,
+        "stopped": l.stopped,
     })
 }
 
@@ -332,6 +334,8 @@ fn end_phrase(end: End) -> &'static str {
         End::Refused => "connection refused",
         End::ConnectTimeout => "no answer to the connect",
         End::Error => "an error",
+        End::MaxTime => "the time limit (--max-time), the reply unfinished",
+        End::LocalLimit => "no file descriptor left on this host",
     }
 }
 
@@ -648,10 +652,10 @@ fn exchange_lines(out: &mut String, style: Style, x: &Exchanged) {
 }
 
 fn load_view(out: &mut String, style: Style, l: &LoadSummary) {
-    let capped = if l.capped {
-        " (stopped by the time cap)"
-    } else {
-        ""
+    let capped = match (l.capped, l.stopped) {
+        (false, _) => String::new(),
+        (true, 0) => " (stopped by the time cap)".to_string(),
+        (true, n) => format!(" (stopped by the time cap, {n} under way stopped)"),
     };
     line(
         out,

@@ -11,7 +11,9 @@ use crate::judge::{Finding, Fix, FINDINGS};
 
 /// The commands that report findings, in the order of the "reported by"
 /// column (`FindingInfo::reported_by` uses these names in this order).
-pub(crate) const COMMANDS: [&str; 6] = ["send", "listen", "probe", "repro", "pcap", "explain"];
+pub(crate) const COMMANDS: [&str; 8] = [
+    "send", "listen", "probe", "repro", "pcap", "relay", "explain", "check",
+];
 
 const INTRO: &str = "\
 # Findings: what ppctl concludes, and how to fix it

@@ -1,19 +1,25 @@
 //! Load mode: the same exchange N times, C at a time, within a time cap.
 //! Counts findings, ends and statuses and keeps every latency (connect to
 //! end of reply); `report::send` turns them into rates and percentiles.
+//!
+//! The time cap (`--duration`) is a deadline for every exchange too: one
+//! still under way then is stopped, counted in `stopped` and not judged.
+//! Each connection is a file descriptor: [`fit_concurrency`] raises the
+//! soft limit and says how many fit; running out anyway stops the run
+//! with a local error, never a finding about the peer.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::{http_status, judge_reply, layered_exchange, placeholder_ends, BuildError, Plan};
 use crate::judge::Finding;
-use crate::net::{End, Message};
+use crate::net::{self, End, Message};
 
 /// The bounds of a run: it stops at `connections` or at `duration`,
-/// whichever comes first (connections under way then finish).
+/// whichever comes first (exchanges under way at `duration` are stopped).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct LoadOptions {
     pub connections: u64,
@@ -52,9 +58,20 @@ pub(crate) struct LoadSummary {
     pub statuses: BTreeMap<u16, u64>,
     /// True when the time cap stopped the run before `connections`.
     pub capped: bool,
+    /// Exchanges under way at the time cap, stopped there and not judged
+    /// (not in `connections`).
+    pub stopped: u64,
+    /// The run ran out of file descriptors (the error): a local failure
+    /// that stopped it; the counts are the exchanges made before.
+    pub local_error: Option<String>,
 }
 
 impl LoadSummary {
+    /// Every exchange was ok, and the run was not all stopped at the cap.
+    pub(crate) fn passed(&self) -> bool {
+        self.ok == self.connections && (self.connections > 0 || self.stopped == 0)
+    }
+
     /// Exchanges that connected.
     pub(crate) fn connected(&self) -> u64 {
         self.latencies.len() as u64
@@ -64,6 +81,10 @@ impl LoadSummary {
         self.latencies.extend(other.latencies);
         self.ok += other.ok;
         self.connections += other.connections;
+        self.stopped += other.stopped;
+        if self.local_error.is_none() {
+            self.local_error = other.local_error;
+        }
         for (k, v) in other.ends {
             *self.ends.entry(k).or_default() += v;
         }
@@ -91,16 +112,37 @@ pub(crate) async fn run(
         header: plan.header.build(local, peer)?,
         payload: plan.payload.clone(),
     });
+    let out_of_fds = Arc::new(AtomicBool::new(false));
     let mut workers = tokio::task::JoinSet::new();
     for _ in 0..opts.concurrency.max(1) {
-        let (plan, addrs, next, stand_in) =
-            (plan.clone(), addrs.clone(), next.clone(), stand_in.clone());
+        let (plan, addrs, next, stand_in, out_of_fds) = (
+            plan.clone(),
+            addrs.clone(),
+            next.clone(),
+            stand_in.clone(),
+            out_of_fds.clone(),
+        );
         workers.spawn(async move {
             let mut tally = LoadSummary::default();
+            let mut plan_now = (*plan).clone();
             while next.fetch_add(1, Ordering::Relaxed) < opts.connections
                 && Instant::now() < deadline
+                && !out_of_fds.load(Ordering::Relaxed)
             {
-                let (reply, handshake) = layered_exchange(&plan, &addrs).await?;
+                // The time cap is this exchange's deadline too.
+                let left = deadline.saturating_duration_since(Instant::now());
+                let cut_by_cap = left < plan.net.max_time;
+                plan_now.net.max_time = plan.net.max_time.min(left);
+                let (reply, handshake) = layered_exchange(&plan_now, &addrs).await?;
+                if reply.end == End::LocalLimit {
+                    out_of_fds.store(true, Ordering::Relaxed);
+                    tally.local_error = reply.error.clone();
+                    break;
+                }
+                if cut_by_cap && reply.end == End::MaxTime {
+                    tally.stopped += 1;
+                    continue;
+                }
                 if reply.connected {
                     tally.latencies.push(reply.timings.total);
                 }
@@ -131,7 +173,38 @@ pub(crate) async fn run(
     }
     all.elapsed = start.elapsed();
     all.concurrency = opts.concurrency.max(1);
-    all.capped = all.connections < opts.connections;
+    all.capped = all.connections < opts.connections && all.local_error.is_none();
     all.latencies.sort_unstable();
     Ok(all)
+}
+
+/// How many connections can be open at once here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Fit {
+    /// The concurrency to run with: the one asked for, or what fits.
+    pub concurrency: usize,
+    /// The soft limit on open files (after raising it to the hard limit).
+    pub limit: u64,
+    /// Descriptors already open (stdio, the runtime's own).
+    pub open: u64,
+}
+
+/// Descriptors kept free for the runtime, resolution and stdio.
+const SPARE_DESCRIPTORS: u64 = 16;
+
+/// Raise the soft file-descriptor limit to the hard one and cap `wanted`
+/// to the connections that fit under it. `Err` (the limit) when not even
+/// one fits.
+pub(crate) fn fit_concurrency(wanted: usize) -> Result<Fit, u64> {
+    let limit = net::raise_descriptor_limit().unwrap_or(u64::MAX);
+    let open = net::open_descriptors();
+    let room = limit.saturating_sub(open + SPARE_DESCRIPTORS);
+    if room == 0 {
+        return Err(limit);
+    }
+    Ok(Fit {
+        concurrency: wanted.min(usize::try_from(room).unwrap_or(usize::MAX)),
+        limit,
+        open,
+    })
 }

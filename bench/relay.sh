@@ -1,0 +1,147 @@
+#!/usr/bin/env bash
+# `ppctl relay` next to HAProxy `mode tcp` + `send-proxy-v2` and nginx
+# `stream` + `proxy_protocol on`, each in front of the same nginx `listen ...
+# proxy_protocol` backend (issue 13's benchmark). For each front hop:
+#   - connections/s: `ppctl send --connections N --concurrency C` of plain
+#     GETs (Connection: close; the front hop adds the header), median of
+#     ROUNDS interleaved rounds;
+#   - MiB/s of one SIZE download of /big through it (curl), median of ROUNDS;
+#   - RSS of the front hop with IDLE idle connections open through it.
+# Every process runs from a config in bench/ and is stopped by pid.
+#
+#   cargo build --release && bench/relay.sh
+#   N=20000 C=50 SIZE=256M IDLE=1000 ROUNDS=3 bench/relay.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+N=${N:-20000}
+C=${C:-50}
+SIZE=${SIZE:-256M}
+IDLE=${IDLE:-1000}
+ROUNDS=${ROUNDS:-3}
+PPCTL=${PPCTL:-target/release/ppctl}
+STREAM_MODULE=${STREAM_MODULE:-/usr/lib/nginx/modules/ngx_stream_module.so}
+WORK=$(mktemp -d)
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+[ -x "$PPCTL" ] || { echo "build first: cargo build --release" >&2; exit 2; }
+command -v nginx > /dev/null || { echo "nginx is needed for the backend" >&2; exit 2; }
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+wait_port() {
+  for _ in $(seq 100); do
+    grep -qi ":$(printf '%04X' "$1") 00000000:0000 0A" /proc/net/tcp 2>/dev/null && return 0
+    sleep 0.05
+  done
+  return 1
+}
+render() { # template, port, upstream, out
+  sed -e "s|{{PORT}}|$2|g" -e "s|{{UPSTREAM}}|$3|g" -e "s|{{DIR}}|$WORK|g" \
+    -e "s|{{STREAM_MODULE}}|$STREAM_MODULE|g" "$1" > "$4"
+}
+declare -A PORT PID RATE SPEED RSS
+start() { # name, port, command...
+  local name=$1 port=$2; shift 2
+  "$@" > "$WORK/$name.log" 2>&1 &
+  PIDS+=($!); PID[$name]=$!
+  if wait_port "$port"; then PORT[$name]=$port; else echo "$name did not start (see $WORK/$name.log)" >&2; fi
+}
+
+head -c "$SIZE" /dev/zero > "$WORK/big"
+# nginx workers run as an unprivileged user when started as root.
+chmod 755 "$WORK"; chmod 644 "$WORK/big"
+BACKEND=$(free_port)
+render bench/nginx-relay-backend.conf "$BACKEND" - "$WORK/backend.conf"
+start backend "$BACKEND" nginx -p "$WORK" -c "$WORK/backend.conf"
+
+p=$(free_port)
+start ppctl-relay "$p" "$PPCTL" --color never relay "127.0.0.1:$p" --to "127.0.0.1:$BACKEND" --send v2 --no-tap --max-conns 8192
+if command -v haproxy > /dev/null; then
+  p=$(free_port); render bench/haproxy-send-proxy-v2.cfg "$p" "$BACKEND" "$WORK/haproxy.cfg"
+  start haproxy "$p" haproxy -db -f "$WORK/haproxy.cfg"
+else
+  echo "SKIP: haproxy not installed" >&2
+fi
+if [ -f "$STREAM_MODULE" ]; then
+  p=$(free_port); render bench/nginx-stream-proxy-protocol.conf "$p" "$BACKEND" "$WORK/stream.conf"
+  start nginx-stream "$p" nginx -p "$WORK" -c "$WORK/stream.conf"
+else
+  echo "SKIP: nginx stream module not installed ($STREAM_MODULE)" >&2
+fi
+
+# "conn/s ok/total" for one load run through a front hop.
+load() {
+  "$PPCTL" --color never send "127.0.0.1:$1" --raw '' --connections "$N" --concurrency "$C" \
+    --duration 120s --expect-status 200 --json |
+    python3 -c 'import json,sys; l=json.load(sys.stdin)["load"]; print("%.0f %d/%d" % (l["connections_per_second"], l["ok"], l["connections"]))'
+}
+# MiB/s of one download of /big.
+download() {
+  curl -sS -o /dev/null --max-time 300 -w '%{speed_download} %{size_download}\n' "http://127.0.0.1:$1/big" |
+    awk '{ printf "%.0f %d\n", $1 / 1048576, $2 }'
+}
+# RSS (kB) of a process (nginx and haproxy: their workers summed) with IDLE
+# idle connections open through it.
+rss_with_idle() { # port, pid
+  python3 - "$1" "$2" "$IDLE" <<'PY'
+import os, socket, sys, time
+port, pid, n = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+socks = []
+for _ in range(n):
+    s = socket.create_connection(("127.0.0.1", port), 5)
+    socks.append(s)
+time.sleep(1)
+def rss(p):
+    try:
+        with open(f"/proc/{p}/status") as f:
+            return next(int(l.split()[1]) for l in f if l.startswith("VmRSS:"))
+    except (OSError, StopIteration):
+        return 0
+kids = []
+for d in os.listdir("/proc"):
+    if d.isdigit():
+        try:
+            with open(f"/proc/{d}/stat") as f:
+                if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
+                    kids.append(int(d))
+        except (OSError, ValueError, IndexError):
+            pass
+print(rss(pid) + sum(rss(k) for k in kids))
+for s in socks:
+    s.close()
+PY
+}
+
+NAMES=()
+for name in ppctl-relay haproxy nginx-stream; do [ -n "${PORT[$name]:-}" ] && NAMES+=("$name"); done
+declare -A RUNS DOWNS
+for round in $(seq "$ROUNDS"); do
+  for k in "${!NAMES[@]}"; do
+    name=${NAMES[$(( (k + round) % ${#NAMES[@]} ))]}
+    RUNS[$name]+="$(load "${PORT[$name]}")"$'\n'
+    DOWNS[$name]+="$(download "${PORT[$name]}")"$'\n'
+  done
+done
+median() { sort -n | awk '{ l[NR] = $0 } END { print l[int((NR + 1) / 2)] }'; }
+
+echo "front hops -> nginx listen proxy_protocol; $N connections, concurrency $C, GET with Connection: close;"
+echo "download of $SIZE; RSS with $IDLE idle connections; median of $ROUNDS interleaved rounds; $(nproc) CPUs, $(uname -r)"
+printf '%-14s %10s %12s %10s %10s   %s\n' "front hop" conn/s ok MiB/s RSS_kB "all rounds (conn/s | MiB/s)"
+for name in "${NAMES[@]}"; do
+  read -r rate ok <<< "$(printf '%s' "${RUNS[$name]}" | median)"
+  read -r speed _ <<< "$(printf '%s' "${DOWNS[$name]}" | median)"
+  rss=$(rss_with_idle "${PORT[$name]}" "${PID[$name]}")
+  RATE[$name]=$rate; SPEED[$name]=$speed; RSS[$name]=$rss
+  all="$(printf '%s' "${RUNS[$name]}" | awk '{ printf "%s ", $1 }')| $(printf '%s' "${DOWNS[$name]}" | awk '{ printf "%s ", $1 }')"
+  printf '%-14s %10s %12s %10s %10s   %s\n' "$name" "$rate" "$ok" "$speed" "$rss" "$all"
+done
+if [ -n "${RATE[ppctl-relay]:-}" ]; then
+  for other in haproxy nginx-stream; do
+    [ -n "${RATE[$other]:-}" ] || continue
+    python3 -c "print('ppctl relay / $other: %.2fx conn/s, %.2fx MiB/s' % (${RATE[ppctl-relay]} / ${RATE[$other]}, ${SPEED[ppctl-relay]} / max(${SPEED[$other]}, 1)))"
+  done
+fi

@@ -1,0 +1,550 @@
+//! The chain: link each sender's upstream to the receiver's listener it
+//! reaches, then judge every link with the judge (`arrival`, `pairing`)
+//! and add the rules that need the whole chain (trust lists, the real
+//! client address, hairpin traffic, X-Forwarded-For behind an L4 LB).
+
+use std::net::IpAddr;
+
+use super::{Assumption, Check, Facts, Found, Header, Hop, Link, Role, Trust};
+use crate::judge::{self, fixes, Arrived, Expects, Finding};
+
+fn host_matches(a: &Option<String>, b: &Option<String>) -> bool {
+    let wild = |h: &Option<String>| {
+        h.as_deref().is_none_or(|h| {
+            matches!(h, "*" | "0.0.0.0" | "::" | "localhost")
+                || h.parse::<IpAddr>().is_ok_and(|a| a.is_loopback())
+        })
+    };
+    a == b || wild(a) || wild(b)
+}
+
+/// The receiver (hop, listener) an upstream reaches, and whether that was
+/// assumed rather than read.
+fn target(facts: &Facts, from: usize, up: &super::Upstream) -> Option<((usize, usize), bool)> {
+    // A proxy of the input listening on that address:port.
+    for (h, hop) in facts.hops.iter().enumerate() {
+        if h == from || hop.role != Role::Proxy {
+            continue;
+        }
+        if let Some(l) = hop
+            .listeners
+            .iter()
+            .position(|l| l.port.is_some() && l.port == up.port && host_matches(&l.host, &up.host))
+        {
+            return Some(((h, l), false));
+        }
+    }
+    // A Service: its load balancer's address or port, or a nodePort that
+    // leads straight to the ingress.
+    let ingress = facts.ingresses.first().map(|i| i.hop);
+    for s in &facts.services {
+        let by_ip = up.host.as_ref().is_some_and(|h| s.ips.contains(h));
+        for (port, node, tgt) in &s.ports {
+            if let (Some(hop), true) = (
+                s.hop,
+                Some(*port) == up.port && (by_ip || up.host.is_none() || s.ips.is_empty()),
+            ) {
+                if let Some(l) = facts.hops[hop]
+                    .listeners
+                    .iter()
+                    .position(|l| l.port == Some(*port))
+                {
+                    return Some(((hop, l), s.ips.is_empty() && !by_ip));
+                }
+            }
+            if node.is_some() && *node == up.port {
+                if let Some(i) = ingress {
+                    let l = facts.hops[i]
+                        .listeners
+                        .iter()
+                        .position(|l| l.port == *tgt)
+                        .unwrap_or(0);
+                    return Some(((i, l), false));
+                }
+            }
+        }
+    }
+    None
+}
+
+/// ingress-nginx's TCP services: a listener each on the controller (a
+/// header expected when the entry says PROXY), and an upstream that sends
+/// one when it says PROXY twice.
+fn add_tcp_services(facts: &mut Facts) {
+    let Some(i) = facts.ingresses.first().map(|i| i.hop) else {
+        return;
+    };
+    let services = std::mem::take(&mut facts.tcp_services);
+    let hop = &mut facts.hops[i];
+    let trust = hop
+        .listeners
+        .first()
+        .map_or(Trust::Anyone, |l| l.trust.clone());
+    for t in services {
+        hop.listeners.push(super::Listener {
+            host: None,
+            port: Some(t.port),
+            expects: if t.decode {
+                Expects::Header
+            } else {
+                Expects::Nothing
+            },
+            passthrough: false,
+            ssl: false,
+            trust: trust.clone(),
+            fix: "ingress-nginx-tcp-services-proxy",
+            at: t.at.clone(),
+        });
+        hop.upstreams.push(super::Upstream {
+            host: Some(t.target.clone()),
+            port: t.target_port,
+            sends: if t.encode { Header::V1 } else { Header::None },
+            source: None,
+            from_port: Some(t.port),
+            fix: "ingress-nginx-tcp-services-proxy",
+            at: t.at,
+        });
+    }
+}
+
+/// Build and judge the chain.
+pub(crate) fn build(mut facts: Facts) -> Check {
+    add_tcp_services(&mut facts);
+    let mut links: Vec<Link> = Vec::new();
+    let mut assumed = facts.assumed.clone();
+    let mut found = facts.found.clone();
+    let ingress = facts.ingresses.first().map(|i| i.hop);
+    let mut unlinked: Vec<(usize, usize)> = Vec::new();
+    for (h, hop) in facts.hops.iter().enumerate() {
+        for (u, up) in hop.upstreams.iter().enumerate() {
+            let to = if hop.role == Role::LoadBalancer {
+                ingress.map(|i| {
+                    let l = facts.hops[i]
+                        .listeners
+                        .iter()
+                        .position(|l| l.port == up.port)
+                        .unwrap_or(0);
+                    ((i, l), false)
+                })
+            } else {
+                target(&facts, h, up)
+            };
+            match to {
+                Some((to, guessed)) => {
+                    if guessed {
+                        assumed.push(Assumption {
+                            at: up.at.clone(),
+                            hop: hop.name.clone(),
+                            text: format!("assumed to reach {}", facts.hops[to.0].name),
+                        });
+                    }
+                    links.push(Link {
+                        from: Some((h, u)),
+                        to,
+                        carried: up.sends,
+                        stacked: false,
+                        finding: Finding::Plain,
+                    });
+                }
+                None => unlinked.push((h, u)),
+            }
+        }
+    }
+    // A sender whose target is in no input, with one ingress that nothing
+    // reaches: assume it is the one (the seed: an nginx stream in front of
+    // ingress-nginx, given as `kubectl get … -o yaml` and nginx.conf).
+    if let Some(i) = ingress {
+        let reached = links.iter().any(|l| {
+            l.to.0 == i
+                && l.from
+                    .is_some_and(|(h, _)| facts.hops[h].role == Role::Proxy)
+        });
+        let senders: Vec<(usize, usize)> = unlinked
+            .iter()
+            .copied()
+            .filter(|(h, _)| facts.hops[*h].role == Role::Proxy)
+            .collect();
+        if !reached && !senders.is_empty() {
+            for (h, u) in senders {
+                let up = &facts.hops[h].upstreams[u];
+                let l = facts.hops[i]
+                    .listeners
+                    .iter()
+                    .position(|l| l.port == up.from_port)
+                    .unwrap_or(0);
+                assumed.push(Assumption {
+                    at: up.at.clone(),
+                    hop: facts.hops[h].name.clone(),
+                    text: format!(
+                        "{} matches no listener of the input: assumed to be {} (confirm with `ppctl probe {}`)",
+                        addr(up),
+                        facts.hops[i].name,
+                        addr(up)
+                    ),
+                });
+                links.push(Link {
+                    from: Some((h, u)),
+                    to: (i, l),
+                    carried: up.sends,
+                    stacked: false,
+                    finding: Finding::Plain,
+                });
+            }
+            unlinked.clear();
+        }
+    }
+    for (h, u) in unlinked {
+        let up = &facts.hops[h].upstreams[u];
+        if up.sends != Header::None {
+            assumed.push(Assumption {
+                at: up.at.clone(),
+                hop: facts.hops[h].name.clone(),
+                text: format!(
+                    "sends a {} to {}, which is in no input: assumed to expect one (confirm with `ppctl probe {}`)",
+                    up.sends.name(),
+                    addr(up),
+                    addr(up)
+                ),
+            });
+        }
+    }
+    // A pass-through load balancer forwards what came in: with its own
+    // header on top, two arrive.
+    for i in 0..links.len() {
+        let Some((h, _)) = links[i].from else {
+            continue;
+        };
+        if facts.hops[h].role != Role::LoadBalancer {
+            continue;
+        }
+        let incoming = links
+            .iter()
+            .filter(|l| l.to.0 == h)
+            .map(|l| l.carried)
+            .find(|c| *c != Header::None);
+        if let Some(inc) = incoming {
+            if links[i].carried != Header::None {
+                links[i].stacked = true;
+            } else {
+                links[i].carried = inc;
+            }
+        }
+    }
+    // The client: in front of every hop that nothing in the input reaches.
+    for (h, hop) in facts.hops.iter().enumerate() {
+        for (l, lis) in hop.listeners.iter().enumerate() {
+            if links.iter().any(|k| k.to == (h, l)) {
+                continue;
+            }
+            if lis.expects == Expects::Header && hop.role != Role::LoadBalancer {
+                assumed.push(Assumption {
+                    at: lis.at.clone(),
+                    hop: hop.name.clone(),
+                    text: format!(
+                        "expects a PROXY header on {} but no sender in the input reaches it: assumed a load balancer in front sends one (confirm with `ppctl probe HOST:{}`)",
+                        lis.port.map_or("?".into(), |p| format!(":{p}")),
+                        lis.port.map_or("PORT".into(), |p| p.to_string())
+                    ),
+                });
+                continue;
+            }
+            links.push(Link {
+                from: None,
+                to: (h, l),
+                carried: Header::None,
+                stacked: false,
+                finding: Finding::Plain,
+            });
+        }
+    }
+    // One link per sender line and receiver (an upstream block's servers
+    // all reach the same place).
+    let mut seen = Vec::new();
+    links.retain(|l| {
+        let key = (
+            l.from
+                .map(|(h, u)| (h, facts.hops[h].upstreams[u].at.clone())),
+            l.to,
+        );
+        let new = !seen.contains(&key);
+        seen.push(key);
+        new
+    });
+    // In chain order: the client's links first, then each hop's after
+    // the hop is reached.
+    // (The longest path to each hop, bounded: a loop in the input stops.)
+    let n = facts.hops.len();
+    let mut depth = vec![0usize; n];
+    for _ in 0..n {
+        for l in &links {
+            if let Some((h, _)) = l.from {
+                depth[l.to.0] = depth[l.to.0].max((depth[h] + 1).min(n));
+            }
+        }
+    }
+    links.sort_by_key(|l| l.from.map_or(0, |(h, _)| depth[h] + 1));
+    for link in &mut links {
+        judge_link(&facts, link, &mut found);
+    }
+    rules(&facts, &links, &mut found);
+    found.sort_by(|a, b| (b.finding.severity(), &a.at).cmp(&(a.finding.severity(), &b.at)));
+    found.dedup();
+    Check {
+        files: Vec::new(),
+        hops: facts.hops,
+        links,
+        found,
+        assumed,
+    }
+}
+
+fn addr(up: &super::Upstream) -> String {
+    match (&up.host, up.port) {
+        (Some(h), Some(p)) if h.contains(':') => format!("[{h}]:{p}"),
+        (Some(h), Some(p)) => format!("{h}:{p}"),
+        (Some(h), None) => h.clone(),
+        (None, Some(p)) => format!(":{p}"),
+        (None, None) => "?".into(),
+    }
+}
+
+fn describe(hops: &[Hop], link: &Link) -> String {
+    match link.from {
+        Some((h, u)) => format!("{} ({})", hops[h].name, hops[h].upstreams[u].at),
+        None => "the client".into(),
+    }
+}
+
+/// The judge's word on one link, and the finding it makes.
+fn judge_link(facts: &Facts, link: &mut Link, found: &mut Vec<Found>) {
+    let hops = &facts.hops;
+    let (h, l) = link.to;
+    let to = &hops[h];
+    let lis = &to.listeners[l];
+    if lis.passthrough {
+        link.finding = if link.carried == Header::None {
+            Finding::Plain
+        } else {
+            Finding::Proxied
+        };
+        return;
+    }
+    let up = link.from.map(|(fh, fu)| &hops[fh].upstreams[fu]);
+    let source = up.and_then(|u| u.source);
+    let trusted = match (&lis.trust, source) {
+        (Trust::List(nets, _), Some(src)) => nets.iter().any(|n| n.contains(&src)),
+        _ => true,
+    };
+    let arrived = match link.carried {
+        Header::None => Arrived::NoHeader,
+        _ => Arrived::Header {
+            local: false,
+            trusted,
+            stacked: link.stacked,
+        },
+    };
+    let arrival = judge::arrival(lis.expects, arrived);
+    // An optional header with a trust list is safe: others' headers are
+    // ignored (Traefik trustedIPs).
+    let f = match lis.trust {
+        Trust::List(..) => arrival,
+        _ => judge::pairing(lis.expects, arrival),
+    };
+    link.finding = f;
+    let sender = describe(hops, link);
+    let (message, fix) = match f {
+        Finding::UnexpectedHeader => (
+            format!(
+                "{sender} sends a {} but this hop does not expect one: it reads the header as data (nginx answers 400 Bad Request)",
+                link.carried.name(),
+            ),
+            Some(lis.fix),
+        ),
+        Finding::MissingHeader => (
+            format!(
+                "this hop requires a PROXY header but {sender} sends none: nginx logs `broken header` and closes"
+            ),
+            up.map(|u| u.fix),
+        ),
+        Finding::StackedHeader => (
+            format!(
+                "{sender} adds a {} to a connection that already carries one: this hop gets two",
+                link.carried.name(),
+            ),
+            None,
+        ),
+        Finding::UntrustedSource => {
+            let list = match &lis.trust {
+                Trust::List(nets, at) => format!(
+                    "{} ({at})",
+                    nets.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+                ),
+                _ => String::new(),
+            };
+            (
+                format!(
+                    "{sender} connects from {}, outside the trusted sources {list}: this hop ignores the header's address",
+                    source.map_or("?".into(), |s| s.to_string()),
+                ),
+                Some(if to.role == Role::Ingress { "ingress-nginx-real-ip-cidr" } else { lis.fix }),
+            )
+        }
+        Finding::Proxied => {
+            proxied_rules(facts, link, found, &sender);
+            return;
+        }
+        Finding::Spoofable => (
+            "this hop takes a header when there is one and serves clients without one: any client that reaches it directly can forge its address".to_string(),
+            Some("require-header-and-allowlist"),
+        ),
+        _ => return,
+    };
+    // Where the change is made: the sender for a stacked header, the
+    // trust list for an untrusted source, else the receiver.
+    let at = match (f, &lis.trust) {
+        (Finding::StackedHeader, _) => up.map_or(lis.at.clone(), |u| u.at.clone()),
+        (Finding::UntrustedSource, Trust::List(_, list_at)) => list_at.clone(),
+        _ => lis.at.clone(),
+    };
+    found.push(Found {
+        finding: f,
+        at,
+        hop: to.name.clone(),
+        message,
+        fix: fix.map(fixes::get),
+    });
+}
+
+/// A header that arrives and is read: is the address used, and only from
+/// the senders it should be?
+fn proxied_rules(facts: &Facts, link: &Link, found: &mut Vec<Found>, sender: &str) {
+    let (h, l) = link.to;
+    let to = &facts.hops[h];
+    let lis = &to.listeners[l];
+    match &lis.trust {
+        Trust::Anyone => found.push(Found {
+            finding: Finding::Spoofable,
+            at: lis.at.clone(),
+            hop: to.name.clone(),
+            message: "this hop takes the header's address from any peer (no trust list, or 0.0.0.0/0): a client that reaches it directly can forge its address".to_string(),
+            fix: Some(fixes::get(match to.role {
+                Role::Ingress => "ingress-nginx-real-ip-cidr",
+                _ if to.kind == super::Kind::Haproxy => "haproxy-expect-proxy-allowlist",
+                _ => "require-header-and-allowlist",
+            })),
+        }),
+        Trust::Unused => {
+            // An http server, or a stream proxy that passes the address on.
+            let forwards = to.upstreams.iter().any(|u| u.sends != Header::None);
+            let http = to.name.starts_with("nginx http") || to.role == Role::Ingress;
+            if http || forwards {
+                let (what, fix) = if to.role == Role::Ingress {
+                    ("set the controller's real-IP header to the PROXY header (`real-ip-header: \"proxy_protocol\"`)", lis.fix)
+                } else if http {
+                    ("add `set_real_ip_from` for the sender and `real_ip_header proxy_protocol`", "nginx-listen-proxy-protocol")
+                } else {
+                    ("add `set_real_ip_from` for the sender", "nginx-listen-proxy-protocol")
+                };
+                found.push(Found {
+                    finding: Finding::RealIpLost,
+                    at: lis.at.clone(),
+                    hop: to.name.clone(),
+                    message: format!(
+                        "this hop reads the header from {sender} but does not use its address as the client's: {what}"
+                    ),
+                    fix: Some(fixes::get(fix)),
+                });
+            }
+        }
+        Trust::List(..) => {}
+    }
+}
+
+/// Rules about Services and ingress settings as a whole.
+fn rules(facts: &Facts, links: &[Link], found: &mut Vec<Found>) {
+    // ssl-passthrough with use-proxy-protocol: the controller's TCP proxy
+    // takes :443 and the header is required on :80 too (ingress-nginx
+    // #10181, #11365).
+    if let Some(at) = &facts.ssl_passthrough {
+        for ing in &facts.ingresses {
+            let hop = &facts.hops[ing.hop];
+            if hop
+                .listeners
+                .iter()
+                .any(|l| l.expects == Expects::Header && l.port == Some(80))
+            {
+                found.push(Found {
+                    finding: Finding::PartialProxy,
+                    at: at.clone(),
+                    hop: hop.name.clone(),
+                    message: format!(
+                        "--enable-ssl-passthrough with use-proxy-protocol ({}): a TCP proxy in the controller takes :443 while nginx requires the header on :80 as well; HTTP breaks where :80 gets no header, and TLS passthrough has broken with a v2 header (ingress-nginx #11365, #10181)",
+                        hop.listeners[0].at
+                    ),
+                    fix: Some(fixes::get("ingress-nginx-ssl-passthrough-proxy")),
+                });
+            }
+        }
+    }
+    for s in &facts.services {
+        let Some(hop) = s.hop else { continue };
+        let name = &facts.hops[hop].name;
+        let to_ingress: Vec<&Link> = links
+            .iter()
+            .filter(|l| l.from.is_some_and(|(h, _)| h == hop))
+            .collect();
+        let proxied = to_ingress.iter().any(|l| {
+            l.finding == Finding::Proxied
+                || l.finding == Finding::Spoofable
+                || l.finding == Finding::UntrustedSource
+        });
+        // Hairpin: in-cluster clients to the LB's IP skip it, and arrive
+        // without the header the ingress requires.
+        if proxied && s.sends != Header::None {
+            if let Some((ip, at)) = s.hairpin.first() {
+                found.push(Found {
+                    finding: Finding::Hairpin,
+                    at: at.clone(),
+                    hop: name.clone(),
+                    message: format!(
+                        "in-cluster clients that connect to {ip} are short-circuited by kube-proxy (no `ipMode: Proxy`): they reach the ingress without the PROXY header it requires"
+                    ),
+                    fix: Some(fixes::get("hairpin-ip-mode-proxy")),
+                });
+            }
+        }
+        for ing in &facts.ingresses {
+            let reached = to_ingress.iter().any(|l| l.to.0 == ing.hop);
+            if !reached {
+                continue;
+            }
+            // X-Forwarded-For taken from the peer behind an L4 load balancer:
+            // the client writes it.
+            if let Some(at) = &ing.forwarded {
+                found.push(Found {
+                    finding: Finding::Spoofable,
+                    at: at.clone(),
+                    hop: facts.hops[ing.hop].name.clone(),
+                    message: format!(
+                        "use-forwarded-headers trusts X-Forwarded-For, but {name} is an L4 load balancer: the client writes that header, so it can forge its address"
+                    ),
+                    fix: Some(fixes::get("ingress-nginx-forwarded-headers")),
+                });
+            }
+            // No header, policy Cluster: the client address is NATed away.
+            if s.sends == Header::None && !s.local && ing.forwarded.is_none() {
+                if let Some(at) = &ing.wants_client_ip {
+                    found.push(Found {
+                        finding: Finding::RealIpLost,
+                        at: s.policy_at.clone(),
+                        hop: name.clone(),
+                        message: format!(
+                            "this load balancer sends no PROXY header and the Service's externalTrafficPolicy is Cluster: kube-proxy replaces the client address, although the ingress asks for it ({at})"
+                        ),
+                        fix: Some(fixes::get("external-traffic-policy-local")),
+                    });
+                }
+            }
+        }
+    }
+}

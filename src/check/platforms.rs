@@ -1,0 +1,346 @@
+//! What the platforms' annotations and keys mean: data, next to the shared
+//! fixes table (`judge::fixes`), so a new platform is a new row.
+//!
+//! Each row names the documentation it was taken from (docs/check.md lists
+//! them); fix ids are checked against the fixes table by a unit test.
+
+use super::Header;
+
+/// Which load balancer a Service gets, from its annotations and
+/// `spec.loadBalancerClass`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Lb {
+    /// AWS, in-tree cloud provider, no type annotation: a Classic ELB.
+    AwsClassic,
+    /// AWS, in-tree cloud provider, `aws-load-balancer-type: nlb`.
+    AwsNlbInTree,
+    /// AWS Load Balancer Controller (`external`, `nlb-ip`, or the
+    /// `service.k8s.aws/nlb` class).
+    AwsNlbController,
+    DigitalOcean,
+    Hetzner,
+    Scaleway,
+    Linode,
+    Azure,
+    /// A load balancer no annotation names.
+    Unknown,
+}
+
+impl Lb {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Lb::AwsClassic => "AWS Classic ELB (in-tree)",
+            Lb::AwsNlbInTree => "AWS NLB (in-tree cloud provider)",
+            Lb::AwsNlbController => "AWS NLB (AWS Load Balancer Controller)",
+            Lb::DigitalOcean => "DigitalOcean load balancer",
+            Lb::Hetzner => "Hetzner Cloud load balancer",
+            Lb::Scaleway => "Scaleway load balancer",
+            Lb::Linode => "Linode NodeBalancer",
+            Lb::Azure => "Azure load balancer",
+            Lb::Unknown => "cloud load balancer",
+        }
+    }
+}
+
+/// A value an annotation or key must have (`Any`: any value at all).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum When {
+    Any,
+    Is(&'static str),
+    /// A comma-separated list that holds this item (`a=b,c=d`).
+    ListHas(&'static str),
+}
+
+impl When {
+    pub(crate) fn matches(self, value: &str) -> bool {
+        match self {
+            When::Any => true,
+            When::Is(v) => value.trim().eq_ignore_ascii_case(v),
+            When::ListHas(item) => value
+                .split(',')
+                .any(|p| p.trim().eq_ignore_ascii_case(item)),
+        }
+    }
+}
+
+/// An annotation that says which load balancer a Service gets.
+pub(crate) struct LbRow {
+    pub key: &'static str,
+    pub when: When,
+    pub lb: Lb,
+}
+
+/// First match wins: the specific rows before the catch-alls.
+pub(crate) static LB_KINDS: &[LbRow] = &[
+    LbRow {
+        key: "service.beta.kubernetes.io/aws-load-balancer-type",
+        when: When::Is("nlb"),
+        lb: Lb::AwsNlbInTree,
+    },
+    LbRow {
+        key: "service.beta.kubernetes.io/aws-load-balancer-type",
+        when: When::Is("external"),
+        lb: Lb::AwsNlbController,
+    },
+    LbRow {
+        key: "service.beta.kubernetes.io/aws-load-balancer-type",
+        when: When::Is("nlb-ip"),
+        lb: Lb::AwsNlbController,
+    },
+    LbRow {
+        key: "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type",
+        when: When::Any,
+        lb: Lb::AwsNlbController,
+    },
+    LbRow {
+        key: "service.beta.kubernetes.io/aws-load-balancer-target-group-attributes",
+        when: When::Any,
+        lb: Lb::AwsNlbController,
+    },
+    LbRow {
+        key: "service.beta.kubernetes.io/aws-load-balancer-proxy-protocol",
+        when: When::Any,
+        lb: Lb::AwsClassic,
+    },
+    LbRow {
+        key: "service.beta.kubernetes.io/aws-load-balancer-backend-protocol",
+        when: When::Any,
+        lb: Lb::AwsClassic,
+    },
+    LbRow {
+        key: "service.beta.kubernetes.io/do-loadbalancer-enable-proxy-protocol",
+        when: When::Any,
+        lb: Lb::DigitalOcean,
+    },
+    LbRow {
+        key: "load-balancer.hetzner.cloud/uses-proxyprotocol",
+        when: When::Any,
+        lb: Lb::Hetzner,
+    },
+    LbRow {
+        key: "load-balancer.hetzner.cloud/location",
+        when: When::Any,
+        lb: Lb::Hetzner,
+    },
+    LbRow {
+        key: "service.beta.kubernetes.io/scw-loadbalancer-proxy-protocol-v2",
+        when: When::Any,
+        lb: Lb::Scaleway,
+    },
+    LbRow {
+        key: "service.beta.kubernetes.io/scw-loadbalancer-proxy-protocol-v1",
+        when: When::Any,
+        lb: Lb::Scaleway,
+    },
+    LbRow {
+        key: "service.beta.kubernetes.io/linode-loadbalancer-default-proxy-protocol",
+        when: When::Any,
+        lb: Lb::Linode,
+    },
+    LbRow {
+        key: "service.beta.kubernetes.io/azure-pls-proxy-protocol",
+        when: When::Any,
+        lb: Lb::Azure,
+    },
+];
+
+/// `spec.loadBalancerClass` values that name a controller.
+pub(crate) static LB_CLASSES: &[(&str, Lb)] = &[("service.k8s.aws/nlb", Lb::AwsNlbController)];
+
+/// An annotation that turns PROXY protocol on at a load balancer.
+pub(crate) struct ProxyAnnotation {
+    pub key: &'static str,
+    pub when: When,
+    pub sends: Header,
+    /// Load balancers on which the annotation does nothing.
+    pub ignored_on: &'static [Lb],
+    /// Load balancers on which it sends another version.
+    pub sends_on: &'static [(Lb, Header)],
+    /// The value may list the Service ports that send (`"80,443"`); any
+    /// other value means every port.
+    pub port_list: bool,
+    /// The fix (shared table) that sets it right.
+    pub fix: &'static str,
+    /// Where its meaning is documented.
+    pub doc: &'static str,
+}
+
+pub(crate) static PROXY_ANNOTATIONS: &[ProxyAnnotation] = &[
+    ProxyAnnotation {
+        key: "service.beta.kubernetes.io/aws-load-balancer-proxy-protocol",
+        when: When::Is("*"),
+        sends: Header::V1,
+        ignored_on: &[Lb::AwsNlbInTree],
+        sends_on: &[(Lb::AwsNlbController, Header::V2)],
+        port_list: false,
+        fix: "aws-nlb-proxy-protocol-v2",
+        doc: "https://kubernetes-sigs.github.io/aws-load-balancer-controller/latest/guide/service/annotations/#proxy-protocol-v2",
+    },
+    ProxyAnnotation {
+        key: "service.beta.kubernetes.io/aws-load-balancer-target-group-attributes",
+        when: When::ListHas("proxy_protocol_v2.enabled=true"),
+        sends: Header::V2,
+        ignored_on: &[Lb::AwsNlbInTree, Lb::AwsClassic],
+        sends_on: &[],
+        port_list: false,
+        fix: "aws-nlb-proxy-protocol-v2",
+        doc: "https://kubernetes-sigs.github.io/aws-load-balancer-controller/latest/guide/service/annotations/#target-group-attributes",
+    },
+    ProxyAnnotation {
+        key: "service.beta.kubernetes.io/do-loadbalancer-enable-proxy-protocol",
+        when: When::Is("true"),
+        sends: Header::V1,
+        ignored_on: &[],
+        sends_on: &[],
+        port_list: false,
+        fix: "digitalocean-proxy-protocol",
+        doc: "https://docs.digitalocean.com/products/kubernetes/how-to/configure-load-balancers/#proxy-protocol",
+    },
+    ProxyAnnotation {
+        key: "load-balancer.hetzner.cloud/uses-proxyprotocol",
+        when: When::Is("true"),
+        sends: Header::V1,
+        ignored_on: &[],
+        sends_on: &[],
+        port_list: false,
+        fix: "hetzner-proxy-protocol",
+        doc: "https://github.com/hetznercloud/hcloud-cloud-controller-manager/blob/main/docs/reference/load_balancer_annotations.md",
+    },
+    ProxyAnnotation {
+        key: "service.beta.kubernetes.io/scw-loadbalancer-proxy-protocol-v2",
+        when: When::Any,
+        sends: Header::V2,
+        ignored_on: &[],
+        sends_on: &[],
+        port_list: true,
+        fix: "scaleway-proxy-protocol",
+        doc: "https://github.com/scaleway/scaleway-cloud-controller-manager/blob/master/docs/loadbalancer-annotations.md",
+    },
+    ProxyAnnotation {
+        key: "service.beta.kubernetes.io/scw-loadbalancer-proxy-protocol-v1",
+        when: When::Any,
+        sends: Header::V1,
+        ignored_on: &[],
+        sends_on: &[],
+        port_list: true,
+        fix: "scaleway-proxy-protocol",
+        doc: "https://github.com/scaleway/scaleway-cloud-controller-manager/blob/master/docs/loadbalancer-annotations.md",
+    },
+    ProxyAnnotation {
+        key: "service.beta.kubernetes.io/linode-loadbalancer-default-proxy-protocol",
+        when: When::Is("v1"),
+        sends: Header::V1,
+        ignored_on: &[],
+        sends_on: &[],
+        port_list: false,
+        fix: "linode-proxy-protocol",
+        doc: "https://github.com/linode/linode-cloud-controller-manager#annotations",
+    },
+    ProxyAnnotation {
+        key: "service.beta.kubernetes.io/linode-loadbalancer-default-proxy-protocol",
+        when: When::Is("v2"),
+        sends: Header::V2,
+        ignored_on: &[],
+        sends_on: &[],
+        port_list: false,
+        fix: "linode-proxy-protocol",
+        doc: "https://github.com/linode/linode-cloud-controller-manager#annotations",
+    },
+    ProxyAnnotation {
+        key: "service.beta.kubernetes.io/azure-pls-proxy-protocol",
+        when: When::Is("true"),
+        sends: Header::V2,
+        ignored_on: &[],
+        sends_on: &[],
+        port_list: false,
+        fix: "azure-pls-proxy-protocol",
+        doc: "https://cloud-provider-azure.sigs.k8s.io/topics/pls-integration/",
+    },
+];
+
+/// The fix that turns PROXY on at this load balancer.
+pub(crate) fn enable_fix(lb: Lb) -> &'static str {
+    match lb {
+        Lb::AwsClassic => "aws-legacy-proxy-protocol-annotation",
+        Lb::AwsNlbInTree | Lb::AwsNlbController => "aws-nlb-proxy-protocol-v2",
+        Lb::DigitalOcean => "digitalocean-proxy-protocol",
+        Lb::Hetzner => "hetzner-proxy-protocol",
+        Lb::Scaleway => "scaleway-proxy-protocol",
+        Lb::Linode => "linode-proxy-protocol",
+        Lb::Azure => "azure-pls-proxy-protocol",
+        Lb::Unknown => "enable-at-sender",
+    }
+}
+
+/// An ingress controller's ConfigMap: which keys mean what, and their
+/// defaults.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Controller {
+    pub name: &'static str,
+    /// The key that makes the controller read a PROXY header ("true").
+    pub proxy_key: &'static str,
+    /// The key holding the trusted sources (comma-separated CIDRs).
+    pub trust_key: &'static str,
+    /// The trust list when the key is absent (`None`: everyone).
+    pub trust_default: Option<&'static str>,
+    /// The key that takes X-Forwarded-For from the peer ("true").
+    pub forwarded_key: Option<&'static str>,
+    /// The key that must say `proxy_protocol` for the header's address to
+    /// be used (`None`: the controller does it by itself).
+    pub real_ip_header_key: Option<&'static str>,
+    /// The fix (shared table) that turns PROXY on at the controller.
+    pub fix: &'static str,
+    pub doc: &'static str,
+}
+
+pub(crate) static INGRESS_NGINX: Controller = Controller {
+    name: "ingress-nginx",
+    proxy_key: "use-proxy-protocol",
+    trust_key: "proxy-real-ip-cidr",
+    trust_default: None,
+    forwarded_key: Some("use-forwarded-headers"),
+    real_ip_header_key: None,
+    fix: "ingress-nginx-use-proxy-protocol",
+    doc: "https://kubernetes.github.io/ingress-nginx/user-guide/nginx-configuration/configmap/",
+};
+
+/// ingress-nginx configured through the chart's values: the same keys,
+/// under `controller.config`.
+pub(crate) static INGRESS_NGINX_HELM: Controller = Controller {
+    fix: "ingress-nginx-helm-use-proxy-protocol",
+    ..INGRESS_NGINX
+};
+
+pub(crate) static NGINX_INC: Controller = Controller {
+    name: "NGINX Ingress Controller (nginx.org)",
+    proxy_key: "proxy-protocol",
+    trust_key: "set-real-ip-from",
+    trust_default: None,
+    forwarded_key: None,
+    real_ip_header_key: Some("real-ip-header"),
+    fix: "nginx-inc-proxy-protocol",
+    doc: "https://docs.nginx.com/nginx-ingress-controller/configuration/global-configuration/configmap-resource/",
+};
+
+/// Every controller whose ConfigMap `check` reads.
+#[cfg(test)]
+pub(crate) static CONTROLLERS: [&Controller; 3] = [&INGRESS_NGINX, &INGRESS_NGINX_HELM, &NGINX_INC];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fix_ids_are_in_the_shared_table() {
+        for a in PROXY_ANNOTATIONS {
+            assert!(crate::judge::fixes::find(a.fix).is_some(), "{}", a.fix);
+            assert!(a.doc.starts_with("https://"));
+        }
+        for lb in [Lb::AwsClassic, Lb::DigitalOcean, Lb::Unknown, Lb::Azure] {
+            assert!(crate::judge::fixes::find(enable_fix(lb)).is_some());
+        }
+        for c in CONTROLLERS {
+            assert!(crate::judge::fixes::find(c.fix).is_some());
+        }
+    }
+}

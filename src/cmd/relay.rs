@@ -1,0 +1,207 @@
+//! `ppctl relay LISTEN --to UPSTREAM`: flags and wiring around
+//! [`crate::relay::run`]. Output goes to stdout in order: `listening on
+//! ADDR` (with `--json`: `{"type":"listening",...}`), one tap line per
+//! connection as it ends (`--tap`, or `--json`), the summary on stop.
+
+use std::io::IsTerminal;
+use std::sync::Arc;
+
+use ipnet::IpNet;
+use tokio::sync::{mpsc, watch};
+
+use super::header_args::HeaderArgs;
+use super::listen::{parse_cidr, reached, timeout, wait, write_lines, Signals, Stop, Wait};
+use super::values::Choice;
+use crate::codec::Version;
+use crate::error::{Error, ExitCode, Result};
+use crate::listen::bind;
+use crate::net::{self, Target};
+use crate::relay::{self, config, Accept, Config, Record, SendMode};
+use crate::report::out::Out;
+use crate::report::relay as view;
+use crate::report::Style;
+
+const AFTER_HELP: &str = "\
+The header sent upstream carries the client's address: its socket's, or
+the one claimed in the header it sent (--accept). Each connection's finding
+(proxied, unexpected-header, no-receiver, ...) is explained in
+docs/verdicts.md; --json lines are described in docs/json.md.
+
+Examples:
+  ppctl relay :8080 --to 127.0.0.1:30080 --send v2
+      stand in for the load balancer in front of an ingress: does it expect
+      the header? (a 400 shows as unexpected-header, with its fixes)
+  ppctl relay 127.0.0.1:9000 --to 10.0.0.5:443 --accept v1 --send v2
+      translate: a v1-only load balancer in front of a v2-only backend
+  ppctl relay :8443 --to 10.0.0.5:8443 --accept any --send same --tap
+      watch what passes between a load balancer and its backend
+  ppctl relay 127.0.0.1:0 --to 127.0.0.1:8080 --json --count 1
+      one connection as a JSON line, on a free port (printed first)
+
+Exit codes:
+  0    stopped (SIGINT/SIGTERM, or --count reached); no problem finding
+  1    a connection had a problem finding (unexpected-header, no-receiver, ...)
+  2    usage or I/O error (a bad address or flag, a port in use, an
+       upstream name that does not resolve)
+  130  a signal came before --count N connections";
+
+#[derive(Debug, clap::Args)]
+#[command(after_help = AFTER_HELP)]
+pub struct RelayArgs {
+    /// Where to listen: `:PORT` (every interface, IPv4 and IPv6), IP:PORT,
+    /// [IPv6]:PORT or NAME:PORT. Port 0 picks a free port (printed first).
+    #[arg(value_name = "LISTEN")]
+    pub(crate) listen: String,
+    /// Where to relay to: HOST:PORT, [IPv6]:PORT or NAME:PORT.
+    #[arg(long, value_name = "UPSTREAM")]
+    pub(crate) to: String,
+    /// What the relay expects from its clients.
+    #[arg(
+        long,
+        default_value = Accept::default().name(),
+        value_name = "WHAT",
+        value_parser = Choice::new(&Accept::ALL, Accept::name, Accept::describe)
+    )]
+    pub(crate) accept: Accept,
+    /// Peers allowed to send a header (repeat or comma-separate; a bare IP
+    /// is a /32 or /128). Others' headers are refused (or, with --accept
+    /// auto, ignored) as untrusted-source. Without it, anyone may.
+    #[arg(long, value_name = "CIDR", value_delimiter = ',', value_parser = parse_cidr)]
+    pub(crate) trust: Vec<IpNet>,
+    /// What the relay sends upstream (with --like: the preset's version).
+    #[arg(
+        long,
+        default_value = SendMode::default().name(),
+        value_name = "WHAT",
+        conflicts_with = "like",
+        value_parser = Choice::new(&SendMode::ALL, SendMode::name, SendMode::describe)
+    )]
+    pub(crate) send: SendMode,
+    #[command(flatten)]
+    pub(crate) header: HeaderArgs,
+    /// Time a client has for a complete header (--accept other than none).
+    #[arg(long, default_value_t = Wait(config::HEADER_TIMEOUT), value_name = "DURATION", value_parser = timeout, help_heading = "Limits")]
+    pub(crate) header_timeout: Wait,
+    /// Time allowed to connect upstream.
+    #[arg(long, default_value_t = Wait(config::CONNECT_TIMEOUT), value_name = "DURATION", value_parser = timeout, help_heading = "Limits")]
+    pub(crate) connect_timeout: Wait,
+    /// Close both sides after this long without a byte either way.
+    #[arg(long, default_value_t = Wait(config::IDLE_TIMEOUT), value_name = "DURATION", value_parser = timeout, help_heading = "Limits")]
+    pub(crate) idle_timeout: Wait,
+    /// Connections relayed at once; more wait in the kernel's backlog.
+    #[arg(long, default_value_t = config::MAX_CONNS as u32, value_name = "N", value_parser = clap::value_parser!(u32).range(1..), help_heading = "Limits")]
+    pub(crate) max_conns: u32,
+    /// On SIGINT/SIGTERM, time in-flight connections get to finish.
+    #[arg(long, default_value_t = Wait(config::DRAIN), value_name = "DURATION", value_parser = wait, help_heading = "Limits")]
+    pub(crate) drain: Wait,
+    /// Exit after N connections.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..), help_heading = "Limits")]
+    pub(crate) count: Option<u64>,
+    /// One line per connection as it ends [default: on when stdout is a
+    /// terminal].
+    #[arg(long, conflicts_with = "no_tap", help_heading = "Output")]
+    pub(crate) tap: bool,
+    /// No line per connection: only the first line and the summary.
+    #[arg(long, help_heading = "Output")]
+    pub(crate) no_tap: bool,
+    /// JSON Lines: a "listening" object, one "connection" object per
+    /// connection, a "summary" at the end (docs/json.md).
+    #[arg(long, help_heading = "Output")]
+    pub(crate) json: bool,
+}
+
+impl RelayArgs {
+    fn config(&self, upstream: Vec<std::net::SocketAddr>) -> Result<Config> {
+        let header = self.header.plan(Version::V1);
+        let send = match self.header.like {
+            Some(_) if header.version == Version::V1 => SendMode::V1,
+            Some(_) => SendMode::V2,
+            None => self.send,
+        };
+        if !header.tlvs.is_empty() && matches!(send, SendMode::V1 | SendMode::None) {
+            return Err(Error::usage(format!(
+                "TLV options need a v2 header: add --send v2 (or --send same), not --send {}",
+                send.name()
+            )));
+        }
+        let mut cfg = Config::new(upstream);
+        cfg.accept = self.accept;
+        cfg.trust = self.trust.clone();
+        cfg.send = send;
+        cfg.header = header;
+        cfg.header_timeout = self.header_timeout.0;
+        cfg.connect_timeout = self.connect_timeout.0;
+        cfg.idle_timeout = self.idle_timeout.0;
+        cfg.max_conns = self.max_conns as usize;
+        cfg.count = self.count;
+        cfg.drain = self.drain.0;
+        // Build once with stand-in ends: a header that can't be encoded
+        // fails now, not per connection.
+        let stand_in = std::net::SocketAddr::from(([192, 0, 2, 1], 1));
+        cfg.header_for(None, stand_in, stand_in)
+            .map_err(|e| Error::usage(format!("can't build this header: {e}")))?;
+        Ok(cfg)
+    }
+}
+
+pub fn run(args: &RelayArgs, style: Style) -> Result<ExitCode> {
+    net::runtime()?.block_on(serve(args, style))
+}
+
+async fn serve(args: &RelayArgs, style: Style) -> Result<ExitCode> {
+    // As in listen: signals are caught before the first line is out; the
+    // first (or a failed stdout) starts the drain.
+    let stop: Arc<Stop> = Arc::new(watch::channel(0).0);
+    let signals = Signals::register().map_err(|e| Error::io("installing signal handlers", e))?;
+    tokio::spawn(signals.count(stop.clone()));
+    let target: Target = args
+        .to
+        .parse()
+        .map_err(|e: net::TargetError| Error::usage(format!("--to: {e}")))?;
+    let upstream = target.resolve().await.map_err(|e| Error::Other(e.into()))?;
+    let cfg = args.config(upstream.clone())?;
+    let listeners = bind::bind_all(std::slice::from_ref(&args.listen), false)
+        .await
+        .map_err(|e| Error::Other(e.into()))?;
+    let addrs: Vec<_> = listeners.local_addrs().iter().map(|(_, a)| *a).collect();
+    let first = if args.json {
+        view::line(&view::listening_json(
+            &addrs, &upstream, cfg.accept, cfg.send,
+        ))
+    } else {
+        view::listening_human(&addrs, &upstream, cfg.accept, cfg.send)
+    };
+    let mut out = Out::stdout();
+    out.line(&first)?;
+
+    let tap = args.tap || (!args.no_tap && std::io::stdout().is_terminal());
+    let json = args.json;
+    let (tx, rx) = mpsc::channel::<Record>(1024);
+    let lost = stop.clone();
+    let writer = std::thread::spawn(move || {
+        write_lines(rx, out, &lost, |rec: &Record| {
+            if json {
+                Some(view::line(&view::connection_json(rec)))
+            } else {
+                tap.then(|| view::connection_human(rec, style))
+            }
+        })
+    });
+    let count = cfg.count;
+    let summary = relay::run(listeners.tcp, cfg, reached(stop.subscribe(), 1), tx).await;
+    let mut out = writer
+        .join()
+        .map_err(|_| Error::Other(anyhow::anyhow!("the output thread panicked")))?;
+    let text = if json {
+        view::line(&view::summary_json(&summary))
+    } else {
+        view::summary_human(&summary, style)
+    };
+    // A failure here is reported by `finish`, with every line lost.
+    let _ = out.line(&text);
+    out.finish()?;
+    if summary.interrupted && count.is_some() {
+        return Ok(ExitCode::Interrupted);
+    }
+    Ok(ExitCode::check(summary.clean()))
+}

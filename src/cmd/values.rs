@@ -1,0 +1,71 @@
+//! Value parsers shared by every command's flags: one duration syntax, and
+//! enums defined outside the CLI (the codec's, the judge's).
+
+use std::time::Duration;
+
+/// A clap value parser for an enum that lives outside this crate (the
+/// codec's, which must not depend on clap): the names, each with its help
+/// line, come from the enum's own tables.
+#[derive(Clone)]
+pub(crate) struct Choice<T: 'static> {
+    all: &'static [T],
+    name: fn(T) -> &'static str,
+    help: fn(T) -> &'static str,
+}
+
+impl<T: Copy + Send + Sync + 'static> Choice<T> {
+    pub(crate) const fn new(
+        all: &'static [T],
+        name: fn(T) -> &'static str,
+        help: fn(T) -> &'static str,
+    ) -> Self {
+        Choice { all, name, help }
+    }
+}
+
+impl<T: Copy + Send + Sync + 'static> clap::builder::TypedValueParser for Choice<T> {
+    type Value = T;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<T, clap::Error> {
+        let names = self.all.iter().map(|v| (self.name)(*v));
+        let text = clap::builder::PossibleValuesParser::new(names).parse_ref(cmd, arg, value)?;
+        self.all
+            .iter()
+            .copied()
+            .find(|v| (self.name)(*v) == text)
+            .ok_or_else(|| clap::Error::new(clap::error::ErrorKind::InvalidValue).with_cmd(cmd))
+    }
+
+    fn possible_values(
+        &self,
+    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        Some(Box::new(self.all.iter().map(|v| {
+            clap::builder::PossibleValue::new((self.name)(*v)).help((self.help)(*v))
+        })))
+    }
+}
+
+/// Every duration flag's parser (one for all commands): `250ms`, `5s`, `2m`, or a bare number of seconds (`1.5`).
+pub(crate) fn parse_duration(s: &str) -> std::result::Result<Duration, String> {
+    let bad = || format!("'{s}' is not a duration: use e.g. 250ms, 5s, 1.5s or 2m");
+    let (num, unit) = match s.find(|c: char| c.is_ascii_alphabetic()) {
+        Some(i) => s.split_at(i),
+        None => (s, "s"),
+    };
+    let n: f64 = num.trim().parse().map_err(|_| bad())?;
+    let secs = match unit {
+        "ms" => n / 1000.0,
+        "s" => n,
+        "m" => n * 60.0,
+        _ => return Err(bad()),
+    };
+    if !(0.0..=86_400.0 * 365.0).contains(&secs) {
+        return Err(bad());
+    }
+    Ok(Duration::from_secs_f64(secs))
+}

@@ -1,0 +1,464 @@
+//! One client: the header stage (per `--accept`), the connect upstream,
+//! the header sent, then the bytes both ways until both sides are done.
+//!
+//! The data path holds one bounded buffer per direction: a read is written
+//! out before the next read, so a slow reader slows the writer
+//! (backpressure), nothing is reordered, and an EOF on one side becomes a
+//! write shutdown on the other (half-close). Recognition (request line,
+//! status, SNI) looks at a copy of the first bytes and never holds data.
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::tcp::OwnedReadHalf;
+use tokio::net::TcpStream;
+use tokio::sync::watch;
+use tokio::time::timeout;
+
+use crate::codec::{self, Decoded};
+use crate::judge::{Arrived, Ending};
+use crate::listen::record::HeaderSeen;
+
+use super::config::{Accept, Config, MAX_HEADER};
+use super::record::{Record, PEEK};
+
+/// The copy buffer of one direction.
+const CHUNK: usize = 16 * 1024;
+
+/// How the header stage ended.
+enum Stage {
+    /// Go on: relay, with these bytes already read (after any header).
+    Relay { rest: Vec<u8> },
+    /// Close the client: the record says why.
+    Close,
+}
+
+/// Relay one client to the end and say what happened.
+pub(crate) async fn serve(
+    mut client: TcpStream,
+    peer: SocketAddr,
+    local: SocketAddr,
+    id: u64,
+    cfg: &Config,
+    mut stop: watch::Receiver<bool>,
+) -> Record {
+    let started = Instant::now();
+    let mut rec = Record::new(id, peer, local, cfg.accept, cfg.send);
+    let _ = client.set_nodelay(true);
+    let stage = if cfg.accept == Accept::None {
+        rec.arrived = Arrived::NoHeader;
+        Stage::Relay { rest: Vec::new() }
+    } else {
+        header_stage(&mut client, &mut rec, cfg, &mut stop).await
+    };
+    if let Stage::Relay { rest } = stage {
+        relay(client, rest, &mut rec, cfg, &mut stop).await;
+    }
+    if cfg.accept == Accept::None {
+        spot_client_header(&mut rec);
+    }
+    rec.duration = started.elapsed();
+    rec.judge(cfg.trust.is_empty());
+    rec
+}
+
+/// With `--accept none`, a header at the start of the client's stream is
+/// data that went upstream as it came: name it.
+fn spot_client_header(rec: &mut Record) {
+    if let Decoded::Complete(h) = codec::decode(&rec.first_up) {
+        let seen = HeaderSeen::new(&rec.first_up[..h.len()], false);
+        rec.arrived = Arrived::Header {
+            local: seen.valid.is_some_and(|f| f.local),
+            trusted: true,
+            stacked: false,
+        };
+        rec.received = Some(seen);
+    }
+}
+
+/// Resolves once the flag is set (or its sender is gone).
+async fn signalled(flag: &mut watch::Receiver<bool>) {
+    let _ = flag.wait_for(|set| *set).await;
+}
+
+/// Read the client's header per `--accept`.
+async fn header_stage(
+    client: &mut TcpStream,
+    rec: &mut Record,
+    cfg: &Config,
+    stop: &mut watch::Receiver<bool>,
+) -> Stage {
+    let deadline = tokio::time::Instant::now() + cfg.header_timeout;
+    let cap = MAX_HEADER.max(codec::V1_MAX_LEN);
+    let mut buf = Vec::with_capacity(256);
+    let mut chunk = [0u8; 1024];
+    let mut want = 1;
+    let trusted = cfg.trusts(rec.client.ip());
+    loop {
+        if buf.len() >= want {
+            match codec::decode(&buf) {
+                Decoded::Complete(h) => {
+                    let len = h.len();
+                    let seen = HeaderSeen::new(&buf[..len], false);
+                    let facts = seen.valid;
+                    rec.received = Some(seen);
+                    let rest = buf[len..].to_vec();
+                    rec.bytes_up = buf.len() as u64;
+                    let Some(facts) = facts else {
+                        return Stage::Close;
+                    };
+                    if !cfg.accept.takes(facts.version) {
+                        rec.arrived = Arrived::OtherVersion;
+                        rec.error = Some(format!(
+                            "a v{} header, but --accept {} takes only {}: closed, as a receiver of the other version would",
+                            facts.version,
+                            cfg.accept.name(),
+                            cfg.accept.name()
+                        ));
+                        return Stage::Close;
+                    }
+                    let stacked = matches!(codec::decode(&rest), Decoded::Complete(_));
+                    rec.arrived = Arrived::Header {
+                        local: facts.local,
+                        trusted,
+                        stacked,
+                    };
+                    if !trusted {
+                        rec.error = Some(format!(
+                            "{} is not in --trust: its header is not believed",
+                            rec.client.ip()
+                        ));
+                        if cfg.accept != Accept::Auto {
+                            return Stage::Close;
+                        }
+                    } else {
+                        rec.claimed = facts.source;
+                    }
+                    return Stage::Relay { rest };
+                }
+                Decoded::NotProxy(_) => {
+                    rec.arrived = Arrived::NoHeader;
+                    rec.bytes_up = buf.len() as u64;
+                    if cfg.accept == Accept::Auto {
+                        return Stage::Relay { rest: buf };
+                    }
+                    rec.error = Some(format!(
+                        "no PROXY header: the first bytes look like {}",
+                        crate::sniff::classify(&buf)
+                    ));
+                    rec.first_up = buf;
+                    return Stage::Close;
+                }
+                Decoded::Invalid(e) => {
+                    rec.received = Some(HeaderSeen::new(&buf, false));
+                    rec.bytes_up = buf.len() as u64;
+                    rec.arrived = Arrived::Invalid;
+                    rec.error = Some(format!(
+                        "invalid header at byte {}: {}; {}",
+                        e.offset,
+                        e.kind,
+                        e.kind.hint()
+                    ));
+                    return Stage::Close;
+                }
+                Decoded::Incomplete { needed } => {
+                    if let Some(total) = codec::v2_total_len(&buf) {
+                        if total > MAX_HEADER {
+                            rec.received = Some(HeaderSeen::new(&buf, false));
+                            rec.bytes_up = buf.len() as u64;
+                            rec.arrived = Arrived::TooLarge;
+                            rec.error = Some(format!(
+                                "v2 header announces {total} bytes, more than {MAX_HEADER}"
+                            ));
+                            return Stage::Close;
+                        }
+                    }
+                    want = buf.len() + needed.max(1);
+                }
+            }
+        }
+        let room = cap.saturating_sub(buf.len()).clamp(1, chunk.len());
+        let read = tokio::select! {
+            r = tokio::time::timeout_at(deadline, client.read(&mut chunk[..room])) => r,
+            _ = signalled(stop) => {
+                rec.interrupted = true;
+                rec.arrived = Arrived::Interrupted;
+                rec.bytes_up = buf.len() as u64;
+                rec.error = Some(format!("the relay stopped while waiting for the header ({} bytes arrived)", buf.len()));
+                return Stage::Close;
+            }
+        };
+        match read {
+            Ok(Ok(n)) if n > 0 => buf.extend_from_slice(&chunk[..n]),
+            Ok(other) => {
+                rec.bytes_up = buf.len() as u64;
+                let cause = match other {
+                    Err(e) => format!("connection error ({e})"),
+                    Ok(_) => "the client closed".to_string(),
+                };
+                if buf.is_empty() {
+                    rec.arrived = Arrived::Closed;
+                    rec.error = Some(format!("{cause} before sending anything"));
+                } else {
+                    rec.received = Some(HeaderSeen::new(&buf, true));
+                    rec.arrived = Arrived::Invalid;
+                    rec.error = Some(format!(
+                        "{cause} after {} bytes of an incomplete header",
+                        buf.len()
+                    ));
+                }
+                return Stage::Close;
+            }
+            Err(_) => {
+                rec.bytes_up = buf.len() as u64;
+                if !buf.is_empty() {
+                    rec.received = Some(HeaderSeen::new(&buf, true));
+                }
+                rec.arrived = Arrived::TimedOut;
+                rec.error = Some(format!(
+                    "no complete PROXY header within --header-timeout {:?} ({} bytes arrived)",
+                    cfg.header_timeout,
+                    buf.len()
+                ));
+                return Stage::Close;
+            }
+        }
+    }
+}
+
+/// Connect upstream, or say why not.
+async fn connect(addrs: &[SocketAddr], limit: Duration) -> Result<TcpStream, (Ending, String)> {
+    let mut last = (Ending::Unreachable, "no upstream address".to_string());
+    for addr in addrs {
+        match timeout(limit, TcpStream::connect(addr)).await {
+            Ok(Ok(s)) => return Ok(s),
+            Ok(Err(e)) if e.kind() == io::ErrorKind::ConnectionRefused => {
+                last = (
+                    Ending::Refused,
+                    format!("upstream {addr} refused the connection"),
+                )
+            }
+            Ok(Err(e)) => last = (Ending::Unreachable, format!("upstream {addr}: {e}")),
+            Err(_) => {
+                last = (
+                    Ending::Unreachable,
+                    format!("upstream {addr}: no connection within --connect-timeout {limit:?}"),
+                )
+            }
+        }
+    }
+    Err(last)
+}
+
+/// How one direction ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Done {
+    /// The reader sent EOF; the writer was shut down after it.
+    Eof,
+    /// Reading failed (a reset).
+    ReadFailed,
+    /// Writing failed (the other side went away).
+    WriteFailed,
+}
+
+/// The state of one direction, kept outside its future so the record can
+/// read it whatever happens to the future.
+struct Flow {
+    first: Vec<u8>,
+    bytes: u64,
+}
+
+/// Copy `from` to `to` until EOF or an error, keeping the first bytes.
+/// The buffer is allocated when the first bytes are ready, so an idle
+/// connection holds none.
+async fn pump<W>(
+    from: OwnedReadHalf,
+    mut to: W,
+    flow: &mut Flow,
+    active: &AtomicU64,
+    epoch: Instant,
+) -> Done
+where
+    W: AsyncWrite + Unpin,
+{
+    let mut buf = Vec::new();
+    loop {
+        if from.readable().await.is_err() {
+            return Done::ReadFailed;
+        }
+        if buf.is_empty() {
+            buf = vec![0u8; CHUNK];
+        }
+        let n = match from.try_read(&mut buf) {
+            Ok(0) => {
+                // Half-close: the other side gets EOF, the answer still flows.
+                let _ = to.shutdown().await;
+                return Done::Eof;
+            }
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(_) => return Done::ReadFailed,
+        };
+        flow.bytes += n as u64;
+        if flow.first.len() < PEEK {
+            let room = PEEK - flow.first.len();
+            flow.first.extend_from_slice(&buf[..n.min(room)]);
+        }
+        active.store(epoch.elapsed().as_millis() as u64, Ordering::Relaxed);
+        if to.write_all(&buf[..n]).await.is_err() {
+            return Done::WriteFailed;
+        }
+    }
+}
+
+/// Resolves when neither direction moved a byte for `limit`.
+async fn idle(active: &AtomicU64, epoch: Instant, limit: Duration) {
+    loop {
+        let last = Duration::from_millis(active.load(Ordering::Relaxed));
+        let due = epoch + last + limit;
+        if Instant::now() >= due {
+            return;
+        }
+        tokio::time::sleep_until(due.into()).await;
+    }
+}
+
+/// Connect, send the header and `rest`, then copy both ways.
+async fn relay(
+    client: TcpStream,
+    rest: Vec<u8>,
+    rec: &mut Record,
+    cfg: &Config,
+    stop: &mut watch::Receiver<bool>,
+) {
+    let connected = tokio::select! {
+        c = connect(&cfg.upstream, cfg.connect_timeout) => c,
+        _ = signalled(stop) => {
+            rec.interrupted = true;
+            rec.error = Some("the relay stopped while connecting upstream".into());
+            return;
+        }
+    };
+    let mut upstream = match connected {
+        Ok(s) => s,
+        Err((ending, text)) => {
+            rec.ending = Some(ending);
+            rec.error = Some(format!("{text}; the client was closed"));
+            return;
+        }
+    };
+    let _ = upstream.set_nodelay(true);
+    rec.upstream = upstream.peer_addr().ok().map(crate::listen::canonical);
+    let accepted = rec
+        .received
+        .as_ref()
+        .and_then(|h| h.valid)
+        .filter(|_| matches!(rec.arrived, Arrived::Header { trusted: true, .. }));
+    let header = match cfg.header_for(accepted.as_ref(), rec.client, rec.local) {
+        Ok(h) => h,
+        Err(e) => {
+            rec.error = Some(format!("can't build the header to send: {e}"));
+            return;
+        }
+    };
+    let mut first = Vec::with_capacity(header.as_ref().map_or(0, Vec::len) + rest.len());
+    if let Some(h) = &header {
+        rec.sent = Some(HeaderSeen::new(h, false));
+        first.extend_from_slice(h);
+    }
+    first.extend_from_slice(&rest);
+    let pre_read = rec.bytes_up;
+    let mut up = Flow {
+        first: rest[..rest.len().min(PEEK)].to_vec(),
+        bytes: 0,
+    };
+    let mut down = Flow {
+        first: Vec::new(),
+        bytes: 0,
+    };
+    let epoch = Instant::now();
+    let active = AtomicU64::new(0);
+    let (ending, stopped) = {
+        if !first.is_empty() {
+            if let Err(e) = upstream.write_all(&first).await {
+                rec.error = Some(format!(
+                    "upstream went away before the header was written ({e})"
+                ));
+            }
+        }
+        let (cr, cw) = client.into_split();
+        let (ur, uw) = upstream.into_split();
+        let a = pump(cr, uw, &mut up, &active, epoch);
+        let b = pump(ur, cw, &mut down, &active, epoch);
+        tokio::pin!(a, b);
+        let mut up_done: Option<(Done, Instant)> = None;
+        let mut down_done: Option<(Done, Instant)> = None;
+        let mut timed_out = false;
+        let mut stopped = false;
+        while up_done.is_none() || down_done.is_none() {
+            tokio::select! {
+                d = &mut a, if up_done.is_none() => {
+                    up_done = Some((d, Instant::now()));
+                    if d != Done::Eof { break; }
+                }
+                d = &mut b, if down_done.is_none() => {
+                    down_done = Some((d, Instant::now()));
+                    if d != Done::Eof { break; }
+                }
+                _ = idle(&active, epoch, cfg.idle_timeout) => { timed_out = true; break; }
+                _ = signalled(stop) => { stopped = true; break; }
+            }
+        }
+        (ending_of(up_done, down_done, timed_out || stopped), stopped)
+    };
+    rec.bytes_up = pre_read + up.bytes;
+    rec.bytes_down = down.bytes;
+    rec.first_up = up.first;
+    rec.first_down = down.first;
+    rec.interrupted = stopped;
+    rec.ending = Some(ending);
+    match ending {
+        Ending::ServerReset => {
+            rec.error = Some("upstream reset the connection; the client was closed".into())
+        }
+        Ending::TimedOut if !stopped => {
+            rec.error = Some(format!(
+                "no byte either way for --idle-timeout {:?}; both sides were closed",
+                cfg.idle_timeout
+            ))
+        }
+        _ => {}
+    }
+}
+
+/// The judge's ending from how each direction ended. `up` is client to
+/// upstream, `down` upstream to client.
+fn ending_of(up: Option<(Done, Instant)>, down: Option<(Done, Instant)>, cut: bool) -> Ending {
+    let server = match down {
+        Some((Done::Eof, t)) => Some((Ending::ServerClosed, t)),
+        Some((Done::ReadFailed, t)) => Some((Ending::ServerReset, t)),
+        Some((Done::WriteFailed, t)) => Some((Ending::ClientClosed, t)),
+        None => None,
+    };
+    let client = match up {
+        Some((Done::Eof | Done::ReadFailed, t)) => Some((Ending::ClientClosed, t)),
+        Some((Done::WriteFailed, t)) => Some((Ending::ServerReset, t)),
+        None => None,
+    };
+    match (server, client) {
+        (Some((s, ts)), Some((c, tc))) => {
+            if ts <= tc {
+                s
+            } else {
+                c
+            }
+        }
+        (Some((s, _)), None) | (None, Some((s, _))) => s,
+        (None, None) if cut => Ending::TimedOut,
+        (None, None) => Ending::Unfinished,
+    }
+}

@@ -1,0 +1,399 @@
+//! `ppctl relay`'s output: the `listening` line, one tap line per
+//! connection, the summary; as text or as JSON Lines (docs/json.md), all
+//! built from the engine's typed records.
+
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+
+use serde_json::{json, Map, Value};
+
+use super::finding::{self, document};
+use super::json::{EndpointJson, HeaderJson};
+use super::{table, Style};
+use crate::judge::{Ending, Finding, Severity};
+use crate::listen::nginx;
+use crate::listen::record::HeaderSeen;
+use crate::relay::{Accept, Record, SendMode, Summary};
+
+pub(crate) use super::listen::line;
+
+/// The judge's ending, as JSON and the tap line name it.
+fn ending_name(e: Ending) -> &'static str {
+    match e {
+        Ending::ServerClosed => "upstream-closed",
+        Ending::ServerReset => "upstream-reset",
+        Ending::ClientClosed => "client-closed",
+        Ending::TimedOut => "timed-out",
+        Ending::Unfinished => "unfinished",
+        Ending::Refused => "refused",
+        Ending::Unreachable => "unreachable",
+    }
+}
+
+fn addresses(addrs: &[SocketAddr]) -> Vec<String> {
+    addrs.iter().map(|a| a.to_string()).collect()
+}
+
+/// The first line: where the relay listens and where it relays to.
+pub(crate) fn listening_json(
+    addrs: &[SocketAddr],
+    upstream: &[SocketAddr],
+    accept: Accept,
+    send: SendMode,
+) -> Value {
+    document(
+        "listening",
+        json!({
+            "transport": "tcp",
+            "addresses": addresses(addrs),
+            "upstream": addresses(upstream),
+            "accept": accept.name(),
+            "send": send.name(),
+        }),
+    )
+}
+
+pub(crate) fn listening_human(
+    addrs: &[SocketAddr],
+    upstream: &[SocketAddr],
+    accept: Accept,
+    send: SendMode,
+) -> String {
+    format!(
+        "listening on {} (tcp, relay to {}, accept {}, send {})\n",
+        addresses(addrs).join(" "),
+        addresses(upstream).join(" "),
+        accept.name(),
+        send.name()
+    )
+}
+
+fn header_json(h: &Option<HeaderSeen>) -> Option<HeaderJson> {
+    h.as_ref().map(|h| HeaderJson::new(&h.decode(), &h.bytes))
+}
+
+fn ms(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// One `connection` line.
+pub(crate) fn connection_json(rec: &Record) -> Value {
+    document(
+        "connection",
+        json!({
+            "id": rec.id,
+            "time": rec.time_rfc3339(),
+            "client": EndpointJson::inet(rec.client),
+            "local": EndpointJson::inet(rec.local),
+            "upstream": rec.upstream.map(EndpointJson::inet),
+            "accept": rec.accept.name(),
+            "send": rec.send.name(),
+            "received": header_json(&rec.received),
+            "claimed": rec.claimed.map(EndpointJson::inet),
+            "sent": header_json(&rec.sent),
+            "request": rec.request_line(),
+            "status": rec.status_line(),
+            "sni": rec.sni(),
+            "bytes_up": rec.bytes_up,
+            "bytes_down": rec.bytes_down,
+            "duration_ms": ms(rec.duration),
+            "ending": rec.ending.map(ending_name),
+            "finding": finding::json(rec.finding),
+            "fixes": finding::fixes_json(&rec.finding.fixes()),
+            "arrival": finding::json(rec.arrival),
+            "exchange": rec.exchange.map(finding::json),
+            "pairing": rec.pairing.map(finding::json),
+            "spoofable": rec.pairing == Some(Finding::Spoofable),
+            "error": rec.error,
+        }),
+    )
+}
+
+/// `name (CODE)` in the finding's tone.
+fn named(f: Finding, style: Style) -> String {
+    finding::paint(
+        style,
+        &format!("{} ({})", f.name(), f.code()),
+        finding::tone(f),
+    )
+}
+
+/// `v1 PROXY a -> b`, `broken header`, or `none`.
+fn header_words(h: &Option<HeaderSeen>) -> String {
+    match header_json(h) {
+        Some(j) if j.version.is_some() => format!(
+            "v{} {} {}",
+            j.version.unwrap_or(0),
+            j.command.unwrap_or("?"),
+            j.tuple()
+        ),
+        Some(_) => "broken header".into(),
+        None => "none".into(),
+    }
+}
+
+/// A byte count without a space to break at: `512B`, `3.1KiB`, `32.0MiB`.
+fn size(n: u64) -> String {
+    const K: f64 = 1024.0;
+    let f = n as f64;
+    if f < K {
+        format!("{n}B")
+    } else if f < K * K {
+        format!("{:.1}KiB", f / K)
+    } else if f < K * K * K {
+        format!("{:.1}MiB", f / K / K)
+    } else {
+        format!("{:.1}GiB", f / K / K / K)
+    }
+}
+
+/// The tap line: time, client, upstream and finding on the first line;
+/// the details (headers, request, status, SNI, bytes, duration) wrapped
+/// under it; then the error and, for a problem, its fixes by title.
+pub(crate) fn connection_human(rec: &Record, style: Style) -> String {
+    let time = rec.time_rfc3339();
+    let time = time.get(11..23).unwrap_or(&time).to_string();
+    let upstream = rec
+        .upstream
+        .map_or_else(|| "-".to_string(), |u| EndpointJson::inet(u).to_string());
+    let client = EndpointJson::inet(rec.client).to_string();
+    let mut out = format!("{} {client} -> {upstream}", style.dim(&time));
+    // The finding goes on the same line when it fits, else under it.
+    let mut findings = vec![rec.finding];
+    findings.extend(rec.pairing);
+    let plain = |f: &Finding| f.name().len() + f.code().len() + 3;
+    let len = time.len() + client.len() + upstream.len() + 5;
+    let extra: usize = findings.iter().map(plain).sum::<usize>() + 1;
+    out.push_str(if len + extra > usize::from(style.width) {
+        "\n   "
+    } else {
+        ""
+    });
+    for f in findings {
+        let _ = write!(out, " {}", named(f, style));
+    }
+    out.push('\n');
+    // One labelled detail per line, each wrapped under its label.
+    let mut details: Vec<(&str, String)> = Vec::new();
+    if rec.accept != Accept::None || rec.received.is_some() {
+        details.push(("received", header_words(&rec.received)));
+    }
+    if rec.upstream.is_some() {
+        details.push(("sent", header_words(&rec.sent)));
+    }
+    let request = rec.request_line();
+    let status = rec.status_line();
+    if request.is_some() || status.is_some() {
+        let quoted = |l: Option<String>| {
+            l.map_or_else(
+                || "-".to_string(),
+                |l| format!("\"{}\"", nginx::escape(l.as_bytes())),
+            )
+        };
+        details.push(("http", format!("{} -> {}", quoted(request), quoted(status))));
+    }
+    if let Some(s) = rec.sni() {
+        details.push(("tls", format!("sni {s}")));
+    }
+    let mut totals = format!(
+        "{} up, {} down, {}ms",
+        size(rec.bytes_up),
+        size(rec.bytes_down),
+        ms(rec.duration)
+    );
+    if let Some(e) = rec.ending {
+        let _ = write!(totals, ", {}", ending_name(e));
+    }
+    details.push(("bytes", totals));
+    for (label, text) in details {
+        let first = format!("    {label}: ");
+        let _ = writeln!(
+            out,
+            "{}",
+            style.dim(&table::fill(style, &first, "      ", &text))
+        );
+    }
+    if let Some(e) = &rec.error {
+        let text = table::fill(style, "    error: ", "      ", e);
+        let _ = writeln!(out, "{}", style.bad(&text));
+    }
+    if rec.finding.is_problem() {
+        for f in rec.finding.fixes() {
+            let text = table::fill(
+                style,
+                "    fix: ",
+                "      ",
+                &format!("{} [{}]", f.title, f.id),
+            );
+            let _ = writeln!(out, "{text}");
+        }
+    }
+    out
+}
+
+fn counts(map: &std::collections::BTreeMap<Finding, u64>) -> Value {
+    let mut m = Map::new();
+    for (f, n) in map {
+        m.insert(f.name().to_string(), Value::from(*n));
+    }
+    Value::Object(m)
+}
+
+/// The `summary` line.
+pub(crate) fn summary_json(s: &Summary) -> Value {
+    document(
+        "summary",
+        json!({
+            "connections": s.connections,
+            "findings": counts(&s.findings),
+            "pairings": counts(&s.pairings),
+            "bytes_up": s.bytes_up,
+            "bytes_down": s.bytes_down,
+            "interrupted": s.interrupted,
+        }),
+    )
+}
+
+/// The summary: counts per finding, then each problem (and warning) seen
+/// with its meaning and fixes.
+pub(crate) fn summary_human(s: &Summary, style: Style) -> String {
+    let mut parts: Vec<String> = s
+        .findings
+        .iter()
+        .map(|(f, n)| format!("{n} {}", f.name()))
+        .collect();
+    if parts.is_empty() {
+        parts.push("none".into());
+    }
+    for (p, n) in &s.pairings {
+        parts.push(format!("{n} {}", p.name()));
+    }
+    let text = format!(
+        "{} connection(s): {}; {} up, {} down",
+        s.connections,
+        parts.join(", "),
+        size(s.bytes_up),
+        size(s.bytes_down)
+    );
+    let mut out = table::fill(style, "summary: ", "  ", &text);
+    out = out.replacen("summary:", &style.bold("summary:"), 1);
+    out.push('\n');
+    let worth = |f: &&Finding| matches!(f.severity(), Severity::Problem | Severity::Warning);
+    for f in s.findings.keys().chain(s.pairings.keys()).filter(worth) {
+        out.push('\n');
+        out.push_str(&finding::explained(*f, style));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::judge::Arrived;
+
+    fn sa(s: &str) -> SocketAddr {
+        s.parse().unwrap_or_else(|_| unreachable!())
+    }
+
+    /// A relay that sent v1 to an nginx without proxy_protocol.
+    fn unexpected() -> Record {
+        let mut rec = Record::new(
+            3,
+            sa("[2001:db8::1234:5678]:54321"),
+            sa("[2001:db8::1]:8080"),
+            Accept::None,
+            SendMode::V1,
+        );
+        rec.arrived = Arrived::NoHeader;
+        rec.upstream = Some(sa("[2001:db8::2]:30080"));
+        rec.sent = Some(HeaderSeen::new(
+            b"PROXY TCP6 2001:db8::1234:5678 2001:db8::1 54321 8080\r\n",
+            false,
+        ));
+        rec.first_up = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n".to_vec();
+        rec.first_down = b"HTTP/1.1 400 Bad Request\r\nServer: nginx\r\n\r\n".to_vec();
+        rec.ending = Some(Ending::ServerClosed);
+        rec.judge(true);
+        rec
+    }
+
+    #[test]
+    fn an_upstream_400_is_unexpected_header_in_json() {
+        let v = connection_json(&unexpected());
+        assert_eq!(v["type"], "connection");
+        assert_eq!(v["schema"], 2);
+        assert_eq!(v["finding"]["name"], "unexpected-header");
+        assert_eq!(v["finding"]["code"], "PP-UNEXPECTED");
+        assert_eq!(v["arrival"]["name"], "plain");
+        assert_eq!(v["fixes"][0]["id"], "ingress-nginx-use-proxy-protocol");
+        assert_eq!(v["sent"]["version"], 1);
+        assert_eq!(v["request"], "GET / HTTP/1.1");
+        assert_eq!(v["status"], "HTTP/1.1 400 Bad Request");
+        assert_eq!(v["ending"], "upstream-closed");
+        assert_eq!(v["pairing"], Value::Null);
+    }
+
+    #[test]
+    fn the_tap_line_fits_80_columns_even_with_ipv6() {
+        let text = connection_human(&unexpected(), Style::plain());
+        for l in text.lines() {
+            assert!(l.chars().count() <= 80, "{l:?}");
+        }
+        assert!(text.contains("unexpected-header (PP-UNEXPECTED)"), "{text}");
+        assert!(
+            text.contains("[ingress-nginx-use-proxy-protocol]"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn summary_counts_findings_and_explains_problems() {
+        let mut s = Summary::default();
+        s.add(&unexpected());
+        let j = summary_json(&s);
+        assert_eq!(j["type"], "summary");
+        assert_eq!(j["findings"]["unexpected-header"], 1);
+        let text = summary_human(&s, Style::plain());
+        assert!(
+            text.starts_with("summary: 1 connection(s): 1 unexpected-header;"),
+            "{text}"
+        );
+        assert!(text.contains("docs/verdicts.md"), "{text}");
+    }
+
+    #[test]
+    fn listening_line_has_the_envelope() {
+        let v = listening_json(
+            &[sa("127.0.0.1:1")],
+            &[sa("127.0.0.1:2")],
+            Accept::Any,
+            SendMode::Same,
+        );
+        let keys: Vec<&String> = v
+            .as_object()
+            .map(|o| o.keys().collect())
+            .unwrap_or_default();
+        assert_eq!(
+            keys,
+            [
+                "type",
+                "schema",
+                "transport",
+                "addresses",
+                "upstream",
+                "accept",
+                "send"
+            ]
+        );
+        let human = listening_human(
+            &[sa("127.0.0.1:1")],
+            &[sa("127.0.0.1:2")],
+            Accept::Any,
+            SendMode::Same,
+        );
+        assert_eq!(
+            human,
+            "listening on 127.0.0.1:1 (tcp, relay to 127.0.0.1:2, accept any, send same)\n"
+        );
+    }
+}

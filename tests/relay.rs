@@ -1,0 +1,764 @@
+//! `ppctl relay` end to end: the binary on 127.0.0.1:0 between real peers
+//! (curl, nginx, HAProxy, ppctl send/listen) and in-test servers. Every
+//! wait is bounded.
+
+mod common;
+mod listen_support;
+
+use std::io::{Read, Write};
+use std::net::{Ipv4Addr, Shutdown, TcpListener, TcpStream};
+use std::process::Command;
+use std::thread;
+
+use common::peers::{self, Haproxy, Nginx, Peer};
+use common::{free_port, ppctl};
+use listen_support::{read_all, Listen, BOUND};
+use ring::digest::{Context, SHA256};
+use serde_json::Value;
+
+/// `ppctl relay 127.0.0.1:0 --to 127.0.0.1:UPSTREAM <args>`.
+fn relay(upstream: u16, args: &[&str]) -> Listen {
+    let to = format!("127.0.0.1:{upstream}");
+    Listen::start_raw(&[&["relay", "127.0.0.1:0", "--to", &to], args].concat())
+}
+
+/// Wait for the relay to exit; its exit code and JSON lines.
+fn finish(r: Listen) -> (i32, Vec<Value>, Value) {
+    let (status, lines) = r.finish();
+    let (records, summary) = Listen::split(&lines);
+    (status.code().unwrap_or(-1), records, summary)
+}
+
+/// curl through the relay: (body, curl's local port).
+fn curl(port: u16) -> (String, u16) {
+    let curl = peers::path(Peer::Curl).expect("curl installed");
+    let out = Command::new(curl)
+        .args(["-s", "--max-time", "10", "-w", "\n%{local_port}"])
+        .arg(format!("http://127.0.0.1:{port}/"))
+        .output()
+        .expect("run curl");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let (body, local) = text.rsplit_once('\n').unwrap_or((&text, "0"));
+    (body.to_string(), local.trim().parse().unwrap_or(0))
+}
+
+fn curl_through_relay_to_nginx(send: &str, version: u64) {
+    if !peers::require(Peer::Nginx) || !peers::require(Peer::Curl) {
+        return;
+    }
+    let port = free_port();
+    let nginx = Nginx::start("pp_http", &[("PORT", &port.to_string())]);
+    let r = relay(port, &["--send", send, "--json", "--count", "1"]);
+    let (body, curl_port) = curl(r.port);
+    assert!(
+        body.contains("proxy_protocol_addr=127.0.0.1 "),
+        "nginx saw: {body}"
+    );
+    assert!(
+        body.contains(&format!("proxy_protocol_port={curl_port} ")),
+        "nginx saw: {body} (curl's port {curl_port})"
+    );
+    let log = nginx.wait_access_log("GET / HTTP/1.1");
+    assert!(log.contains("\"GET / HTTP/1.1\" 200"), "{log}");
+    let (code, recs, summary) = finish(r);
+    assert_eq!(code, 0);
+    let rec = &recs[0];
+    assert_eq!(rec["type"], "connection");
+    assert_eq!(rec["schema"], 2);
+    assert_eq!(rec["client"]["port"], u64::from(curl_port));
+    assert_eq!(rec["sent"]["version"], version);
+    assert_eq!(rec["sent"]["source"]["port"], u64::from(curl_port));
+    assert_eq!(rec["request"], "GET / HTTP/1.1");
+    assert_eq!(rec["status"], "HTTP/1.1 200 OK");
+    assert_eq!(rec["finding"]["name"], "proxied");
+    assert_eq!(rec["finding"]["code"], "PP-OK");
+    assert_eq!(summary["findings"]["proxied"], 1);
+}
+
+#[test]
+fn curl_relay_v1_nginx_proxy_protocol_sees_curls_address() {
+    curl_through_relay_to_nginx("v1", 1);
+}
+
+#[test]
+fn curl_relay_v2_nginx_proxy_protocol_sees_curls_address() {
+    curl_through_relay_to_nginx("v2", 2);
+}
+
+#[test]
+fn curl_relay_v2_haproxy_accept_proxy_sees_curls_address_and_tlvs() {
+    if !peers::require(Peer::Haproxy) || !peers::require(Peer::Curl) {
+        return;
+    }
+    let port = free_port();
+    let _haproxy = Haproxy::start("accept_proxy", &[("PORT", &port.to_string())]);
+    let r = relay(
+        port,
+        &[
+            "--send",
+            "v2",
+            "--authority",
+            "example.test",
+            "--crc32c",
+            "--json",
+            "--count",
+            "1",
+        ],
+    );
+    let (body, curl_port) = curl(r.port);
+    assert!(
+        body.contains(&format!("src=127.0.0.1 src_port={curl_port} ")),
+        "{body}"
+    );
+    assert!(body.contains("authority=example.test"), "{body}");
+    let (code, recs, _) = finish(r);
+    assert_eq!(code, 0);
+    assert_eq!(recs[0]["finding"]["name"], "proxied");
+    assert!(recs[0]["sent"]["crc32c"].is_string(), "{}", recs[0]);
+}
+
+#[test]
+fn relay_v1_to_nginx_without_proxy_protocol_names_unexpected_header() {
+    if !peers::require(Peer::Nginx) {
+        return;
+    }
+    let port = free_port();
+    let _nginx = Nginx::start("plain_http", &[("PORT", &port.to_string())]);
+    let r = relay(port, &["--send", "v1", "--tap", "--count", "1"]);
+    assert!(
+        r.first.starts_with("listening on 127.0.0.1:"),
+        "{}",
+        r.first
+    );
+    let mut s = TcpStream::connect((Ipv4Addr::LOCALHOST, r.port)).expect("connect");
+    s.set_read_timeout(Some(BOUND)).expect("timeout");
+    s.write_all(common::HTTP_GET).expect("send");
+    let answer = read_all(&mut s);
+    assert!(
+        answer.starts_with(b"HTTP/1.1 400 Bad Request\r\n"),
+        "{}",
+        String::from_utf8_lossy(&answer)
+    );
+    // nginx half-closes after its 400 (lingering close): the client hangs up.
+    drop(s);
+    let (status, lines) = r.finish_text();
+    let text = lines.join("\n");
+    assert_eq!(status.code(), Some(1), "{text}");
+    assert!(text.contains("unexpected-header (PP-UNEXPECTED)"), "{text}");
+    assert!(text.contains("\"HTTP/1.1 400 Bad Request\""), "{text}");
+    assert!(
+        text.contains("[ingress-nginx-use-proxy-protocol]"),
+        "{text}"
+    );
+    for l in lines.iter().take_while(|l| !l.starts_with("summary:")) {
+        assert!(l.chars().count() <= 80, "over 80 columns: {l:?}");
+    }
+}
+
+#[test]
+fn an_upstream_that_refuses_is_reported_and_the_client_closed() {
+    let dead = free_port();
+    let r = relay(dead, &["--json", "--count", "1"]);
+    let mut s = TcpStream::connect((Ipv4Addr::LOCALHOST, r.port)).expect("connect");
+    s.set_read_timeout(Some(BOUND)).expect("timeout");
+    let _ = s.write_all(common::HTTP_GET);
+    assert_eq!(read_all(&mut s), b"", "a close, no fake answer");
+    let (code, recs, summary) = finish(r);
+    assert_eq!(code, 1);
+    assert_eq!(recs[0]["finding"]["name"], "no-receiver");
+    assert_eq!(recs[0]["finding"]["code"], "PP-REFUSED");
+    assert_eq!(recs[0]["ending"], "refused");
+    assert!(
+        recs[0]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("refused")),
+        "{}",
+        recs[0]
+    );
+    assert_eq!(summary["findings"]["no-receiver"], 1);
+}
+
+#[test]
+fn send_v2_relay_translates_to_v1_and_listen_gets_the_claimed_source() {
+    let listen = Listen::start(&["--proxy-protocol", "require", "--count", "1"]);
+    let r = relay(
+        listen.port,
+        &["--accept", "v2", "--send", "v1", "--json", "--count", "1"],
+    );
+    ppctl()
+        .args(["send", &format!("127.0.0.1:{}", r.port), "--v2"])
+        .args(["--src", "203.0.113.7:4444", "--dst", "198.51.100.9:443"])
+        .args(["--path", "/json", "--timeout", "10s"])
+        .timeout(BOUND)
+        .assert()
+        .success();
+    let (code, recs, _) = finish(r);
+    assert_eq!(code, 0);
+    let rec = &recs[0];
+    assert_eq!(rec["received"]["version"], 2);
+    assert_eq!(rec["claimed"]["address"], "203.0.113.7");
+    assert_eq!(rec["sent"]["version"], 1);
+    assert_eq!(rec["sent"]["source"]["address"], "203.0.113.7");
+    assert_eq!(rec["sent"]["source"]["port"], 4444);
+    assert_eq!(rec["sent"]["destination"]["address"], "198.51.100.9");
+    assert_eq!(rec["finding"]["name"], "proxied");
+    let (status, lines) = listen.finish();
+    assert_eq!(status.code(), Some(0));
+    let (lrecs, _) = Listen::split(&lines);
+    assert_eq!(lrecs[0]["header"]["version"], 1);
+    assert_eq!(lrecs[0]["client"]["address"], "203.0.113.7");
+    assert_eq!(lrecs[0]["client"]["port"], 4444);
+}
+
+#[test]
+fn accept_v1_closes_a_v2_client_as_header_rejected() {
+    let listen = Listen::start(&["--count", "1"]);
+    let r = relay(listen.port, &["--accept", "v1", "--json", "--count", "1"]);
+    ppctl()
+        .args(["send", &format!("127.0.0.1:{}", r.port), "--v2"])
+        .timeout(BOUND)
+        .assert()
+        .code(1);
+    let (code, recs, _) = finish(r);
+    assert_eq!(code, 1);
+    assert_eq!(recs[0]["finding"]["name"], "header-rejected");
+    assert_eq!(recs[0]["upstream"], Value::Null);
+}
+
+/// A deterministic stream of `len` bytes (xorshift), fed to `sink` in
+/// chunks.
+fn pattern(seed: u64, len: usize, mut sink: impl FnMut(&[u8])) {
+    let mut x = seed | 1;
+    let mut chunk = vec![0u8; 64 * 1024];
+    let mut left = len;
+    while left > 0 {
+        let n = left.min(chunk.len());
+        for b in chunk[..n].chunks_mut(8) {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let bytes = x.to_le_bytes();
+            b.copy_from_slice(&bytes[..b.len()]);
+        }
+        sink(&chunk[..n]);
+        left -= n;
+    }
+}
+
+fn digest_of(seed: u64, len: usize) -> Vec<u8> {
+    let mut c = Context::new(&SHA256);
+    pattern(seed, len, |b| c.update(b));
+    c.finish().as_ref().to_vec()
+}
+
+/// Read to EOF, hashing; returns (bytes, digest).
+fn drain(s: &mut TcpStream) -> (usize, Vec<u8>) {
+    let mut c = Context::new(&SHA256);
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut total = 0;
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => {
+                c.update(&buf[..n]);
+                total += n;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => panic!("read after {total} bytes: {e}"),
+        }
+    }
+    (total, c.finish().as_ref().to_vec())
+}
+
+/// Write the pattern, then shut down the write side (half-close).
+fn feed(s: &mut TcpStream, seed: u64, len: usize) {
+    pattern(seed, len, |b| s.write_all(b).expect("write"));
+    s.shutdown(Shutdown::Write).expect("half-close");
+}
+
+#[test]
+fn bytes_pass_exactly_both_ways_with_half_close() {
+    const LEN: usize = 32 * 1024 * 1024;
+    let upstream = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind");
+    let up_port = upstream.local_addr().expect("addr").port();
+    // The upstream: read the v1 line, then receive to EOF while sending its
+    // own 32 MiB and half-closing.
+    let server = thread::spawn(move || {
+        let (mut s, _) = upstream.accept().expect("accept");
+        s.set_read_timeout(Some(BOUND)).expect("timeout");
+        s.set_write_timeout(Some(BOUND)).expect("timeout");
+        let mut line = Vec::new();
+        let mut b = [0u8; 1];
+        while !line.ends_with(b"\r\n") {
+            s.read_exact(&mut b).expect("header byte");
+            line.push(b[0]);
+        }
+        let mut w = s.try_clone().expect("clone");
+        let writer = thread::spawn(move || feed(&mut w, 2, LEN));
+        let got = drain(&mut s);
+        writer.join().expect("upstream writer");
+        (String::from_utf8_lossy(&line).into_owned(), got)
+    });
+    let r = relay(up_port, &["--json", "--count", "1"]);
+    let mut c = TcpStream::connect((Ipv4Addr::LOCALHOST, r.port)).expect("connect");
+    c.set_read_timeout(Some(BOUND)).expect("timeout");
+    c.set_write_timeout(Some(BOUND)).expect("timeout");
+    let mut w = c.try_clone().expect("clone");
+    let writer = thread::spawn(move || feed(&mut w, 1, LEN));
+    let down = drain(&mut c);
+    writer.join().expect("client writer");
+    let (line, up) = server.join().expect("upstream");
+    assert!(
+        line.starts_with("PROXY TCP4 127.0.0.1 127.0.0.1 "),
+        "{line}"
+    );
+    assert_eq!(up.0, LEN, "upload length");
+    assert_eq!(up.1, digest_of(1, LEN), "upload SHA-256");
+    assert_eq!(down.0, LEN, "download length");
+    assert_eq!(down.1, digest_of(2, LEN), "download SHA-256");
+    let (code, recs, _) = finish(r);
+    assert_eq!(code, 0, "{}", recs[0]);
+    assert_eq!(recs[0]["bytes_up"], LEN as u64);
+    assert_eq!(recs[0]["bytes_down"], LEN as u64);
+}
+
+#[test]
+fn a_client_that_half_closes_still_gets_the_whole_answer() {
+    // The upstream answers only after the client's EOF.
+    let upstream = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind");
+    let up_port = upstream.local_addr().expect("addr").port();
+    let server = thread::spawn(move || {
+        let (mut s, _) = upstream.accept().expect("accept");
+        s.set_read_timeout(Some(BOUND)).expect("timeout");
+        let got = read_all(&mut s);
+        s.write_all(b"seen ").expect("answer");
+        s.write_all(&got).expect("answer");
+    });
+    let r = relay(up_port, &["--send", "none", "--json", "--count", "1"]);
+    let answer = listen_support::talk(r.port, b"ping", true);
+    server.join().expect("upstream");
+    assert_eq!(answer, b"seen ping");
+    let (code, recs, _) = finish(r);
+    assert_eq!(code, 0);
+    assert_eq!(recs[0]["sent"], Value::Null);
+    assert_eq!(recs[0]["finding"]["name"], "plain");
+}
+
+#[test]
+fn help_ends_with_examples_and_exit_codes() {
+    let out = ppctl()
+        .args(["relay", "--help"])
+        .output()
+        .expect("run ppctl");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let examples = text.find("Examples:").expect("examples");
+    let codes = text.find("Exit codes:").expect("exit codes");
+    assert!(examples < codes, "{text}");
+    assert!(text.contains("[default: none]"), "{text}");
+    assert!(text.contains("[default: v1]"), "{text}");
+    assert!(
+        text.contains("--crc32c"),
+        "the header flags of send: {text}"
+    );
+}
+
+#[test]
+fn haproxy_send_proxy_v1_relay_translates_to_v2_and_nginx_sees_the_client() {
+    if !peers::require(Peer::Nginx) || !peers::require(Peer::Haproxy) || !peers::require(Peer::Curl)
+    {
+        return;
+    }
+    let nginx_port = free_port();
+    let _nginx = Nginx::start("pp_http", &[("PORT", &nginx_port.to_string())]);
+    let r = relay(
+        nginx_port,
+        &["--accept", "v1", "--send", "v2", "--json", "--count", "1"],
+    );
+    let lb_port = free_port();
+    let _haproxy = Haproxy::start(
+        "send_proxy_v1",
+        &[
+            ("PORT", &lb_port.to_string()),
+            ("UPSTREAM", &r.port.to_string()),
+        ],
+    );
+    let (body, curl_port) = curl(lb_port);
+    assert!(
+        body.contains(&format!(
+            "proxy_protocol_addr=127.0.0.1 proxy_protocol_port={curl_port} "
+        )),
+        "nginx saw: {body} (curl's port {curl_port})"
+    );
+    assert!(
+        body.contains(&format!("proxy_protocol_server_port={lb_port} ")),
+        "{body}"
+    );
+    let (code, recs, _) = finish(r);
+    assert_eq!(code, 0);
+    assert_eq!(recs[0]["received"]["version"], 1);
+    assert_eq!(recs[0]["claimed"]["port"], u64::from(curl_port));
+    assert_eq!(recs[0]["sent"]["version"], 2);
+    assert_eq!(recs[0]["finding"]["name"], "proxied");
+}
+
+/// An upstream that takes one connection, reads what comes for a moment,
+/// and hangs up.
+fn hang_up_upstream() -> (u16, thread::JoinHandle<()>) {
+    let l = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind");
+    let port = l.local_addr().expect("addr").port();
+    let t = thread::spawn(move || {
+        if let Ok((mut s, _)) = l.accept() {
+            let _ = s.set_read_timeout(Some(std::time::Duration::from_millis(500)));
+            let mut buf = [0u8; 4096];
+            let _ = s.read(&mut buf);
+        }
+    });
+    (port, t)
+}
+
+#[test]
+fn a_tls_client_hello_shows_its_sni() {
+    if !peers::require(Peer::Curl) {
+        return;
+    }
+    let (up, t) = hang_up_upstream();
+    let r = relay(up, &["--send", "none", "--json", "--count", "1"]);
+    let curl = peers::path(Peer::Curl).expect("curl installed");
+    let _ = Command::new(curl)
+        .args(["-s", "-k", "--max-time", "10", "--resolve"])
+        .arg(format!("example.test:{}:127.0.0.1", r.port))
+        .arg(format!("https://example.test:{}/", r.port))
+        .output()
+        .expect("run curl");
+    t.join().expect("upstream");
+    let (_, recs, _) = finish(r);
+    assert_eq!(recs[0]["sni"], "example.test", "{}", recs[0]);
+    assert_eq!(recs[0]["request"], Value::Null);
+}
+
+#[test]
+fn a_silent_client_gets_the_header_timeout() {
+    let (up, _t) = hang_up_upstream();
+    let r = relay(
+        up,
+        &[
+            "--accept",
+            "any",
+            "--header-timeout",
+            "200ms",
+            "--json",
+            "--count",
+            "1",
+        ],
+    );
+    let mut s = TcpStream::connect((Ipv4Addr::LOCALHOST, r.port)).expect("connect");
+    s.set_read_timeout(Some(BOUND)).expect("timeout");
+    assert_eq!(read_all(&mut s), b"");
+    let (code, recs, _) = finish(r);
+    assert_eq!(code, 1);
+    assert_eq!(recs[0]["finding"]["name"], "header-timeout");
+    assert_eq!(recs[0]["upstream"], Value::Null, "never went upstream");
+}
+
+#[test]
+fn an_upstream_that_never_answers_hits_the_idle_timeout() {
+    let l = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind");
+    let up = l.local_addr().expect("addr").port();
+    let held = thread::spawn(move || {
+        let (mut s, _) = l.accept().expect("accept");
+        s.set_read_timeout(Some(BOUND)).expect("timeout");
+        // Hold the connection, read everything, answer nothing.
+        read_all(&mut s)
+    });
+    let r = relay(up, &["--idle-timeout", "300ms", "--json", "--count", "1"]);
+    let answer = listen_support::talk(r.port, common::HTTP_GET, false);
+    assert_eq!(answer, b"", "closed without an answer");
+    let got = held.join().expect("upstream");
+    assert!(got.starts_with(b"PROXY TCP4 127.0.0.1 127.0.0.1 "));
+    let (code, recs, _) = finish(r);
+    assert_eq!(code, 1);
+    assert_eq!(recs[0]["ending"], "timed-out");
+    assert_eq!(recs[0]["finding"]["name"], "no-reply");
+}
+
+#[test]
+fn a_client_that_never_reads_slows_the_upstream_down() {
+    const TOTAL: usize = 256 * 1024 * 1024;
+    let l = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind");
+    let up = l.local_addr().expect("addr").port();
+    let writer = thread::spawn(move || {
+        let (mut s, _) = l.accept().expect("accept");
+        s.set_write_timeout(Some(std::time::Duration::from_secs(1)))
+            .expect("timeout");
+        let chunk = vec![7u8; 1024 * 1024];
+        let mut written = 0;
+        while written < TOTAL {
+            match s.write(&chunk) {
+                Ok(n) => written += n,
+                Err(_) => break,
+            }
+        }
+        written
+    });
+    let r = relay(up, &["--send", "none", "--json", "--count", "1"]);
+    let c = TcpStream::connect((Ipv4Addr::LOCALHOST, r.port)).expect("connect");
+    let written = writer.join().expect("upstream");
+    assert!(
+        written < TOTAL / 4,
+        "the upstream wrote {written} bytes to a client that reads nothing"
+    );
+    drop(c);
+    let (_, recs, _) = finish(r);
+    let through = recs[0]["bytes_down"].as_u64().unwrap_or(u64::MAX);
+    assert!(through <= written as u64, "{}", recs[0]);
+}
+
+#[test]
+fn sigterm_drains_and_prints_the_summary() {
+    let listen = Listen::start(&[]);
+    let r = relay(listen.port, &["--tap"]);
+    let answer = listen_support::talk(r.port, listen_support::GET, false);
+    assert!(answer.starts_with(b"HTTP/1.1 200 OK\r\n"));
+    r.term();
+    let (status, lines) = r.finish_text();
+    let text = lines.join("\n");
+    assert_eq!(status.code(), Some(0), "{text}");
+    assert!(text.contains("proxied (PP-OK)"), "{text}");
+    assert!(
+        text.contains("summary: 1 connection(s): 1 proxied;"),
+        "{text}"
+    );
+    listen.term();
+}
+
+#[test]
+fn an_upstream_that_resets_is_reported_and_the_client_closed() {
+    let l = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind");
+    let up = l.local_addr().expect("addr").port();
+    let t = thread::spawn(move || {
+        let (mut s, _) = l.accept().expect("accept");
+        s.set_read_timeout(Some(BOUND)).expect("timeout");
+        let mut buf = [0u8; 256];
+        let _ = s.read(&mut buf);
+        // SO_LINGER 0: the close is a reset.
+        socket2::SockRef::from(&s)
+            .set_linger(Some(std::time::Duration::ZERO))
+            .expect("linger");
+    });
+    let r = relay(up, &["--json", "--count", "1"]);
+    let answer = listen_support::talk(r.port, common::HTTP_GET, false);
+    t.join().expect("upstream");
+    assert_eq!(answer, b"", "a close, no made-up answer");
+    let (code, recs, _) = finish(r);
+    assert_eq!(code, 1);
+    assert_eq!(recs[0]["ending"], "upstream-reset", "{}", recs[0]);
+    assert_eq!(recs[0]["finding"]["name"], "header-rejected");
+    assert!(
+        recs[0]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("reset")),
+        "{}",
+        recs[0]
+    );
+}
+
+#[test]
+fn idle_clients_are_all_reported_after_the_drain() {
+    const CLIENTS: usize = 200;
+    let l = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind");
+    let up = l.local_addr().expect("addr").port();
+    // Takes every connection and holds it, silent. Detached: it ends with
+    // the test process.
+    let (seen_tx, seen) = std::sync::mpsc::channel();
+    thread::spawn(move || {
+        let mut held = Vec::new();
+        while let Ok((s, _)) = l.accept() {
+            held.push(s);
+            let _ = seen_tx.send(());
+        }
+    });
+    let r = relay(up, &["--json", "--drain", "200ms"]);
+    let clients: Vec<TcpStream> = (0..CLIENTS)
+        .map(|_| TcpStream::connect((Ipv4Addr::LOCALHOST, r.port)).expect("connect"))
+        .collect();
+    // The relay has taken them all once upstream has seen them all.
+    for _ in 0..CLIENTS {
+        seen.recv_timeout(BOUND)
+            .expect("the relay connects each upstream");
+    }
+    r.term();
+    let (code, recs, summary) = finish(r);
+    assert_eq!(code, 0);
+    assert_eq!(recs.len(), CLIENTS);
+    assert_eq!(summary["connections"], CLIENTS as u64);
+    assert_eq!(
+        summary["findings"]["interrupted"], CLIENTS as u64,
+        "{summary}"
+    );
+    assert_eq!(summary["interrupted"], true);
+    drop(clients);
+}
+
+#[test]
+fn an_upstream_that_never_accepts_is_unreachable_after_the_connect_timeout() {
+    use socket2::{Domain, Socket, Type};
+    // A listener with a full accept queue drops further SYNs: connects hang.
+    let sock = Socket::new(Domain::IPV4, Type::STREAM, None).expect("socket");
+    sock.bind(&std::net::SocketAddr::from((Ipv4Addr::LOCALHOST, 0)).into())
+        .expect("bind");
+    sock.listen(0).expect("listen");
+    let addr = sock.local_addr().expect("addr").as_socket().expect("inet");
+    let short = std::time::Duration::from_millis(300);
+    let fillers: Vec<TcpStream> = (0..4)
+        .filter_map(|_| TcpStream::connect_timeout(&addr, short).ok())
+        .collect();
+    if TcpStream::connect_timeout(&addr, short).is_ok() {
+        eprintln!("SKIP: this kernel completes connects past a full backlog");
+        return;
+    }
+    let r = relay(
+        addr.port(),
+        &["--connect-timeout", "300ms", "--json", "--count", "1"],
+    );
+    let answer = listen_support::talk(r.port, common::HTTP_GET, false);
+    assert_eq!(answer, b"", "a close, no made-up answer");
+    let (code, recs, _) = finish(r);
+    assert_eq!(code, 1);
+    assert_eq!(recs[0]["finding"]["name"], "unreachable");
+    assert_eq!(recs[0]["finding"]["code"], "PP-UNREACHABLE");
+    assert_eq!(recs[0]["ending"], "unreachable");
+    drop(fillers);
+}
+
+#[test]
+fn a_trickling_upstream_s_bytes_reach_the_client_as_they_come() {
+    let l = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind");
+    let up = l.local_addr().expect("addr").port();
+    let (go_tx, go) = std::sync::mpsc::channel::<()>();
+    let t = thread::spawn(move || {
+        let (mut s, _) = l.accept().expect("accept");
+        s.set_read_timeout(Some(BOUND)).expect("timeout");
+        let mut buf = [0u8; 4096];
+        let _ = s.read(&mut buf);
+        // Half a response; the rest only once the client has seen it.
+        s.write_all(b"HTTP/1.1 200 OK\r\n").expect("first piece");
+        go.recv_timeout(BOUND)
+            .expect("the client saw the first piece");
+        s.write_all(b"Content-Length: 0\r\n\r\n").expect("rest");
+    });
+    let r = relay(up, &["--json", "--count", "1"]);
+    let mut c = TcpStream::connect((Ipv4Addr::LOCALHOST, r.port)).expect("connect");
+    c.set_read_timeout(Some(BOUND)).expect("timeout");
+    c.write_all(common::HTTP_GET).expect("request");
+    let mut first = vec![0u8; 17];
+    c.read_exact(&mut first)
+        .expect("the first piece arrives before the rest is sent");
+    assert_eq!(first, b"HTTP/1.1 200 OK\r\n");
+    go_tx.send(()).expect("signal");
+    let rest = read_all(&mut c);
+    assert_eq!(rest, b"Content-Length: 0\r\n\r\n");
+    t.join().expect("upstream");
+    drop(c);
+    let (code, recs, _) = finish(r);
+    assert_eq!(code, 0);
+    assert_eq!(recs[0]["status"], "HTTP/1.1 200 OK");
+    assert_eq!(recs[0]["finding"]["name"], "proxied");
+}
+
+#[test]
+fn bad_arguments_are_usage_errors() {
+    for (args, says) in [
+        (
+            &["relay", "127.0.0.1:0", "--to", "no-port"][..],
+            "is not HOST:PORT",
+        ),
+        (
+            &["relay", "127.0.0.1:0", "--to", "127.0.0.1:1", "--crc32c"][..],
+            "TLV options need a v2 header",
+        ),
+        (
+            &[
+                "relay",
+                "127.0.0.1:0",
+                "--to",
+                "127.0.0.1:1",
+                "--idle-timeout",
+                "0",
+            ][..],
+            "positive duration",
+        ),
+        (
+            &["relay", "nonsense", "--to", "127.0.0.1:1"][..],
+            "is not an address",
+        ),
+    ] {
+        let out = ppctl()
+            .args(args)
+            .timeout(BOUND)
+            .output()
+            .expect("run ppctl");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+    // --like decides the version: --send conflicts with it.
+    let out = ppctl()
+        .args(["relay", "127.0.0.1:0", "--to", "127.0.0.1:1"])
+        .args(["--like", "aws-nlb", "--send", "v1"])
+        .output()
+        .expect("run ppctl");
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn accept_auto_is_labelled_spoofable_and_trust_refuses_strangers() {
+    let listen = Listen::start(&[]);
+    let r = relay(
+        listen.port,
+        &["--accept", "auto", "--send", "v2", "--json", "--count", "2"],
+    );
+    let mut with = b"PROXY TCP4 192.0.2.1 192.0.2.2 1000 80\r\n".to_vec();
+    with.extend_from_slice(listen_support::GET);
+    let a = listen_support::talk(r.port, &with, false);
+    let b = listen_support::talk(r.port, listen_support::GET, false);
+    assert!(a.starts_with(b"HTTP/1.1 200 OK\r\n") && b.starts_with(b"HTTP/1.1 200 OK\r\n"));
+    let (code, recs, summary) = finish(r);
+    assert_eq!(code, 0);
+    let by_claim = |claimed: bool| {
+        recs.iter()
+            .find(|r| r["claimed"].is_null() != claimed)
+            .cloned()
+            .unwrap_or_default()
+    };
+    let taken = by_claim(true);
+    assert_eq!(taken["finding"]["name"], "proxied");
+    assert_eq!(taken["pairing"]["name"], "spoofable");
+    assert_eq!(taken["sent"]["source"]["address"], "192.0.2.1");
+    let plain = by_claim(false);
+    assert_eq!(
+        plain["finding"]["name"], "proxied",
+        "a header was sent upstream"
+    );
+    assert_eq!(plain["arrival"]["name"], "plain");
+    assert_eq!(plain["sent"]["source"]["address"], "127.0.0.1");
+    assert_eq!(summary["pairings"]["spoofable"], 2);
+
+    let r = relay(
+        listen.port,
+        &[
+            "--accept",
+            "any",
+            "--trust",
+            "10.0.0.0/8",
+            "--json",
+            "--count",
+            "1",
+        ],
+    );
+    assert_eq!(listen_support::talk(r.port, &with, false), b"");
+    let (code, recs, _) = finish(r);
+    assert_eq!(code, 1);
+    assert_eq!(recs[0]["finding"]["name"], "untrusted-source");
+    assert_eq!(recs[0]["upstream"], Value::Null);
+    listen.term();
+}
