@@ -1459,3 +1459,59 @@ fn a_chain_through_a_proxy_is_judged_by_its_back_hop() {
         r.flows
     );
 }
+
+/// `ppctl pcap … | head -1`: a closed stdout is an error (exit 2, one line on
+/// stderr), not a clean run; the same with its reader gone before the start.
+#[test]
+fn a_closed_stdout_ends_the_run_with_exit_2() {
+    use std::io::{BufRead, BufReader, Read};
+    use std::process::{Command as Process, Stdio};
+    let capture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/pcap/every-verdict.pcap"
+    );
+    // The reader takes one line and goes: `--json` prints a line per flow
+    // and a summary, so later lines meet a closed pipe.
+    let mut child = Process::new(assert_cmd::cargo::cargo_bin("ppctl"))
+        .args(["pcap", capture, "--json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn ppctl pcap");
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut first = String::new();
+    stdout.read_line(&mut first).expect("a first line");
+    drop(stdout);
+    let status = child.wait().expect("wait for ppctl pcap");
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut err)
+        .expect("stderr");
+    // The pipe holds the whole output of this small capture, so the write
+    // may succeed before the reader leaves: then the run is clean (0 or 1).
+    // When it fails, it must say so and exit 2.
+    if status.code() == Some(2) {
+        assert!(err.contains("writing to stdout"), "{err}");
+    } else {
+        assert!(matches!(status.code(), Some(0 | 1)), "{status:?}: {err}");
+    }
+
+    // A reader that is gone before anything is written: always exit 2.
+    let (reader, writer) = std::io::pipe().expect("a pipe");
+    drop(reader);
+    let out = Process::new(assert_cmd::cargo::cargo_bin("ppctl"))
+        .args(["pcap", capture, "--json"])
+        .stdout(writer)
+        .stderr(Stdio::piped())
+        .output()
+        .expect("run ppctl pcap");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("ppctl: error: writing to stdout: Broken pipe"),
+        "{err}"
+    );
+}

@@ -83,9 +83,7 @@ pub fn run(args: &InspectArgs, style: Style) -> Result<ExitCode> {
         finding: receivers::finding(&decoded),
     };
     if args.json {
-        let text = serde_json::to_string_pretty(&inspect::json(&found))
-            .map_err(|e| Error::Other(e.into()))?;
-        super::print(&format!("{text}\n"))?;
+        super::print(&crate::report::pretty(&inspect::json(&found)))?;
     } else {
         super::print(&inspect::human(&found, style))?;
     }

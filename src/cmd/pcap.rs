@@ -3,7 +3,7 @@
 //! (`crate::pcap`) → report::pcap → stdout.
 
 use std::fs::File;
-use std::io::{self, IsTerminal, Read, Write};
+use std::io::{self, IsTerminal, Read};
 use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -15,6 +15,7 @@ use crate::error::{Error, ExitCode, Result};
 use crate::judge::Finding;
 use crate::pcap::filter::Endpoints;
 use crate::pcap::{self, Filter, FlowResult, GroupBy, Groups, Limits, Next, ReadError, Summary};
+use crate::report::out::Out;
 use crate::report::{self, Style};
 
 /// Files bigger than this get a progress bar (on a terminal).
@@ -204,14 +205,14 @@ struct Output<'a> {
     args: &'a PcapArgs,
     style: Style,
     streaming: bool,
-    out: io::BufWriter<io::StdoutLock<'static>>,
+    out: Out,
     rows: Vec<FlowResult>,
     groups: Option<Groups>,
     /// Findings seen, in order, for the explanations.
     seen: Vec<Finding>,
-    /// stdout was closed (e.g. `| head`): stop quietly.
+    /// stdout failed (the reader closed the pipe, the disk is full): the
+    /// read stops, and `finish` reports the error (exit 2).
     closed: bool,
-    error: Option<io::Error>,
 }
 
 impl<'a> Output<'a> {
@@ -220,12 +221,11 @@ impl<'a> Output<'a> {
             args,
             style,
             streaming,
-            out: io::BufWriter::new(io::stdout().lock()),
+            out: Out::stdout(),
             rows: Vec::new(),
             groups: args.group_by.map(Groups::new),
             seen: Vec::new(),
             closed: false,
-            error: None,
         }
     }
 
@@ -272,18 +272,14 @@ impl<'a> Output<'a> {
     }
 
     fn write(&mut self, text: &str) -> Next {
-        let mut r = self.out.write_all(text.as_bytes());
-        if r.is_ok() && self.streaming {
-            r = self.out.flush();
-        }
-        match r {
+        let written = if self.streaming {
+            self.out.line(text)
+        } else {
+            self.out.queue(text)
+        };
+        match written {
             Ok(()) => Next::Continue,
-            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {
-                self.closed = true;
-                Next::Stop
-            }
-            Err(e) => {
-                self.error = Some(e);
+            Err(_) => {
                 self.closed = true;
                 Next::Stop
             }
@@ -314,13 +310,8 @@ impl<'a> Output<'a> {
             }
             text.push_str(&report::pcap::summary(summary, error, self.style));
         }
-        let _ = self.write(&text);
-        let flushed = self.out.flush();
-        match self.error.take().map(Err).unwrap_or(flushed) {
-            Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
-                Err(Error::io("writing to stdout", e))
-            }
-            _ => Ok(()),
-        }
+        // A failure here, or earlier, is reported by `finish` (exit 2).
+        let _ = self.out.queue(&text);
+        self.out.finish()
     }
 }

@@ -42,11 +42,7 @@ pub fn run(args: &ReproArgs, style: Style) -> Result<ExitCode> {
         })
         .map_err(|e| Error::Other(e.into()))?;
     let text = if args.json {
-        let doc = report::repro::json(&matrix);
-        format!(
-            "{}\n",
-            serde_json::to_string_pretty(&doc).map_err(|e| Error::Other(e.into()))?
-        )
+        report::pretty(&report::repro::json(&matrix))
     } else {
         report::repro::human(&matrix, style)
     };

@@ -8,10 +8,7 @@
 //! `// checked:` / `// unverified:` notes above each entry).
 
 /// Which side of the connection a fix changes.
-// Serialize only while engine JSON structs still embed fixes (issue 10
-// moves every JSON view to report/; then these derives go).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Side {
     /// The load balancer or proxy that adds the header.
     Sender,
@@ -35,7 +32,7 @@ impl Side {
 }
 
 /// One fix: a concrete change and where it is documented.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fix {
     /// Stable kebab-case identifier (used in JSON and by other tables).
     pub id: &'static str,

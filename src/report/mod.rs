@@ -22,3 +22,11 @@ mod verdicts;
 pub use style::{ColorChoice, Style};
 pub(crate) mod relay;
 pub(crate) mod send;
+
+/// A whole JSON document, pretty-printed, with its newline (the one-shot
+/// commands' `--json`).
+pub(crate) fn pretty(v: &serde_json::Value) -> String {
+    let mut s = serde_json::to_string_pretty(v).unwrap_or_default();
+    s.push('\n');
+    s
+}
