@@ -395,7 +395,7 @@ _ppctl() {
             return 0
             ;;
         ppctl__subcmd__listen)
-            opts="-h --proxy-protocol --trust --max-header --header-timeout --request-timeout --idle-timeout --max-conns --drain --echo --udp --count --expect-src --expect-version --json --color --help"
+            opts="-h --proxy-protocol --trust --max-header --header-timeout --request-timeout --idle-timeout --max-conns --drain --echo --udp --count --expect-src --expect-version --json --tls --cert --key --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -442,6 +442,14 @@ _ppctl() {
                     return 0
                     ;;
                 --expect-version)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

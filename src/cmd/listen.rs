@@ -151,6 +151,8 @@ pub struct ListenArgs {
     /// lines are text, also on stdout, starting with `listening on ADDR`.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub tls: super::listen_tls::ListenTlsArgs,
 }
 
 pub(crate) fn parse_cidr(s: &str) -> std::result::Result<IpNet, String> {
@@ -174,6 +176,7 @@ impl ListenArgs {
             expect_src: self.expect_src,
             expect_version: self.expect_version,
             drain: self.drain.0,
+            tls: None,
         }
     }
 }
@@ -202,10 +205,16 @@ async fn serve(args: &ListenArgs, style: Style) -> Result<ExitCode> {
         Transport::Tcp
     };
     let mode = args.proxy_protocol;
+    let identity = args.tls.identity(&addrs)?;
     let first = if args.json {
-        view::line(&view::listening_json(transport, &addrs, mode))
+        let mut first = view::listening_json(transport, &addrs, mode);
+        if let Some(id) = &identity {
+            first["tls"] = view::identity_json(id);
+        }
+        view::line(&first)
     } else {
-        view::listening_human(transport, &addrs, mode)
+        let tls = identity.as_ref().map(view::identity_human);
+        view::listening_human(transport, &addrs, mode) + &tls.unwrap_or_default()
     };
     let mut out = Out::stdout();
     out.line(&first)?;
@@ -214,9 +223,13 @@ async fn serve(args: &ListenArgs, style: Style) -> Result<ExitCode> {
     let json = args.json;
     let lost = stop.clone();
     let writer = std::thread::spawn(move || write_records(rx, json, style, out, &lost));
+    let config = Config {
+        tls: identity,
+        ..args.config()
+    };
     let summary = listen::run_until(
         listeners,
-        args.config(),
+        config,
         reached(stop.subscribe(), 1),
         reached(stop.subscribe(), 2),
         tx,

@@ -8,6 +8,7 @@ pub mod generate;
 pub mod header_args;
 pub mod inspect;
 pub mod listen;
+pub mod listen_tls;
 pub mod pcap;
 pub mod probe;
 pub mod relay;

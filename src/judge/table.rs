@@ -288,7 +288,7 @@ pub(crate) static FINDINGS: &[FindingInfo] = &[
             "haproxy-accept-proxy",
             "disable-at-sender",
         ],
-        reported_by: &["send"],
+        reported_by: &["send", "listen"],
     },
     FindingInfo {
         name: "plain-http-to-tls",
@@ -297,7 +297,7 @@ pub(crate) static FINDINGS: &[FindingInfo] = &[
         short: "plain HTTP sent to a TLS port",
         meaning: "the receiver serves TLS here but got plain HTTP: nginx answers `400 The plain HTTP request was sent to HTTPS port`; behind a PROXY header this means the header was read and TLS and PROXY are mixed up at the load balancer (it terminates TLS and forwards plain HTTP to the ssl port)",
         fixes: &["speak-tls-to-tls-port", "tls-to-plain-port"],
-        reported_by: &["send"],
+        reported_by: &["send", "listen"],
     },
     FindingInfo {
         name: "tls-before-proxy",
@@ -306,7 +306,7 @@ pub(crate) static FINDINGS: &[FindingInfo] = &[
         short: "a ClientHello where a header was required",
         meaning: "the client started TLS without a PROXY header in front, and the receiver, which requires one, hung up: it logs `broken header: \"\\x16\\x03…\"` (the ClientHello); the sender wraps the header inside TLS, or sends none",
         fixes: &["enable-at-sender", "client-send-header", "nginx-remove-proxy-protocol"],
-        reported_by: &["send"],
+        reported_by: &["send", "listen"],
     },
     FindingInfo {
         name: "tls-to-plain-port",
@@ -324,6 +324,6 @@ pub(crate) static FINDINGS: &[FindingInfo] = &[
         short: "the server's certificate was not trusted",
         meaning: "the PROXY header and the handshake went through, but the client refused the server's certificate (unknown issuer, expired, or not valid for the SNI): the PROXY layer works; the certificate or the name does not",
         fixes: &["tls-trust-certificate"],
-        reported_by: &["send"],
+        reported_by: &["send", "listen"],
     },
 ];

@@ -101,6 +101,8 @@ pub struct Config {
     /// On shutdown, how long in-flight connections may still finish (a
     /// second signal ends the drain at once).
     pub drain: Duration,
+    /// `--tls`: serve TLS after the header (and without one in auto/off).
+    pub(crate) tls: Option<super::tls::Identity>,
 }
 
 impl Default for Config {
@@ -118,6 +120,7 @@ impl Default for Config {
             expect_src: None,
             expect_version: None,
             drain: DRAIN,
+            tls: None,
         }
     }
 }

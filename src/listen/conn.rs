@@ -22,6 +22,7 @@ use crate::judge::{Arrived, Finding};
 use super::config::{Config, Mode};
 use super::nginx;
 use super::record::{ConnRecord, Data, HeaderSeen, Reply, Transport};
+use super::tls::{self, Stream, TlsSeen};
 use super::whoami::{self, PageTlv, Whoami};
 
 /// How one read ended.
@@ -47,7 +48,7 @@ enum Framed {
 }
 
 struct Conn<'a> {
-    stream: TcpStream,
+    stream: Stream,
     cfg: &'a Config,
     buf: Vec<u8>,
     cap: usize,
@@ -66,11 +67,11 @@ pub(crate) async fn serve(
     id: u64,
     cfg: &Config,
     stop: watch::Receiver<bool>,
-) -> (ConnRecord, TcpStream) {
+) -> (ConnRecord, Stream) {
     let started = Instant::now();
     let rec = ConnRecord::new(id, Transport::Tcp, peer, local, cfg.mode);
     let mut conn = Conn {
-        stream,
+        stream: Stream::Plain(stream),
         cfg,
         buf: Vec::with_capacity(1024),
         cap: cfg.buffer_cap(),
@@ -125,6 +126,10 @@ impl Conn<'_> {
                             crate::sniff::classify(&self.buf)
                         ));
                         self.rec.log = Some(nginx::broken_header(&self.buf));
+                        if self.cfg.tls.is_some() && tls::is_client_hello(&self.buf) {
+                            // The sender started TLS where the header goes.
+                            self.rec.finding = Finding::TlsBeforeProxy;
+                        }
                     }
                     Mode::Auto | Mode::Off => {
                         if mode == Mode::Auto {
@@ -352,6 +357,9 @@ impl Conn<'_> {
     /// client that trickles it byte by byte is closed on time; each read
     /// also waits no longer than `--idle-timeout`.
     async fn payload(&mut self, start: usize) {
+        if self.cfg.tls.is_some() && !self.stream.is_tls() && !self.start_tls(start).await {
+            return;
+        }
         let stage = Instant::now() + self.cfg.request_timeout;
         let mut scanned = start;
         let mut parsed_once = false;
@@ -368,7 +376,9 @@ impl Conn<'_> {
                 match self.parse_http(start) {
                     Http::Request { line, json, whole } => {
                         self.whoami(line, json).await;
-                        self.rec.drained = whole && self.rec.reply != Reply::None;
+                        // Under TLS the close_notify goes out with shutdown().
+                        self.rec.drained =
+                            whole && self.rec.reply != Reply::None && !self.stream.is_tls();
                         return;
                     }
                     Http::Partial => {}
@@ -421,6 +431,81 @@ impl Conn<'_> {
                     ));
                     return;
                 }
+            }
+        }
+    }
+
+    /// `--tls`: after the header stage (`start` bytes), the handshake.
+    /// Plain HTTP gets nginx's `400 The plain HTTP request was sent to
+    /// HTTPS port`. True when TLS is on and the request can be read.
+    async fn start_tls(&mut self, start: usize) -> bool {
+        let Some(identity) = self.cfg.tls.clone() else {
+            return true;
+        };
+        // The first byte after the header tells TLS from plain text.
+        let stage = Instant::now() + self.cfg.request_timeout;
+        while self.buf.len() <= start {
+            match self.read(stage.min(self.deadline_idle())).await {
+                Read::Data => {}
+                Read::Timeout => {
+                    self.rec.note = Some(join_note(
+                        &self.rec.note,
+                        "no ClientHello before the timeout; closed",
+                    ));
+                    return false;
+                }
+                _ => return false,
+            }
+        }
+        let rest = &self.buf[start..];
+        if !tls::is_client_hello(rest)
+            && matches!(
+                crate::sniff::classify(rest),
+                crate::sniff::Sniffed::HttpRequest { .. }
+            )
+        {
+            let line = rest
+                .split(|&b| b == b'\r' || b == b'\n')
+                .next()
+                .unwrap_or(&[]);
+            self.rec.request = Some(String::from_utf8_lossy(line).into_owned());
+            self.rec.finding = Finding::PlainHttpToTls;
+            self.rec.pairing = None;
+            self.rec.error = Some(
+                "plain HTTP on a TLS port: nginx answers 400 The plain HTTP request was sent to HTTPS port".into(),
+            );
+            self.rec.log = Some(
+                "client sent plain HTTP request to HTTPS port while reading client request headers"
+                    .into(),
+            );
+            self.write(
+                &tls::plain_http_to_https(SystemTime::now()),
+                Reply::BadRequest,
+            )
+            .await;
+            return false;
+        }
+        let prefix = self.buf.split_off(start);
+        self.rec.bytes_in += prefix.len() as u64;
+        let limit = self.cfg.request_timeout.min(self.cfg.idle_timeout);
+        match self.stream.start_tls(&identity, prefix, limit).await {
+            Ok(facts) => {
+                self.rec.tls = Some(TlsSeen::Done(facts));
+                true
+            }
+            Err(refused) => {
+                self.rec.finding = match &refused {
+                    tls::Refused::Alert(a)
+                        if a.contains("Certificate") || a.contains("UnknownCA") =>
+                    {
+                        Finding::CertificateRejected
+                    }
+                    _ => Finding::TlsHandshakeFailed,
+                };
+                self.rec.pairing = None;
+                self.rec.error = Some(format!("TLS handshake failed: {}", refused.describe()));
+                self.rec.tls = Some(TlsSeen::Refused(refused));
+                false
             }
         }
     }
@@ -487,6 +572,21 @@ impl Conn<'_> {
     /// Bytes that are not HTTP: echo them (`--echo`) or log and close.
     async fn non_http(&mut self, start: usize) {
         let rest = &self.buf[start..];
+        if self.stream.is_tls()
+            && matches!(
+                codec::decode(rest),
+                Decoded::Complete(_) | Decoded::Incomplete { .. }
+            )
+        {
+            // A PROXY header inside TLS: the sender wraps TLS first.
+            self.rec.data = Some(Data::of(rest));
+            self.rec.finding = Finding::TlsBeforeProxy;
+            self.rec.pairing = None;
+            self.rec.error = Some(
+                "a PROXY header arrived inside TLS, after the handshake: the sender starts TLS first and sends the header in it".into(),
+            );
+            return;
+        }
         self.rec.data = Some(Data::of(rest));
         // A second header right after an accepted one: two hops both add one.
         if let Arrived::Header {
@@ -569,12 +669,15 @@ impl Conn<'_> {
     /// not read cannot hold the connection) and by the stop signal.
     async fn send(&mut self, mut bytes: &[u8]) -> Result<(), String> {
         // Fast path: a fresh socket has room, but tokio only learns so from
-        // epoll; write now (what does not fit goes the async way).
-        match io::Write::write(&mut &*socket2::SockRef::from(&self.stream), bytes) {
-            Ok(n) if n == bytes.len() => return Ok(()),
-            Ok(n) => bytes = &bytes[n..],
-            Err(e) if retry(&e) => {}
-            Err(e) => return Err(e.to_string()),
+        // epoll; write now (what does not fit goes the async way). Not
+        // under TLS: those bytes must go through the session.
+        if let Stream::Plain(tcp) = &self.stream {
+            match io::Write::write(&mut &*socket2::SockRef::from(tcp), bytes) {
+                Ok(n) if n == bytes.len() => return Ok(()),
+                Ok(n) => bytes = &bytes[n..],
+                Err(e) if retry(&e) => {}
+                Err(e) => return Err(e.to_string()),
+            }
         }
         let deadline = self.deadline_idle();
         tokio::select! {
@@ -602,17 +705,17 @@ impl Conn<'_> {
         // Fast path: the bytes are often in before the socket was ever
         // polled (a client sends as soon as it is connected): read them now
         // rather than after a trip through epoll.
-        match io::Read::read(
-            &mut &*socket2::SockRef::from(&self.stream),
-            &mut chunk[..want],
-        ) {
-            Ok(0) => return Read::Eof,
-            Ok(n) => {
-                self.buf.extend_from_slice(&chunk[..n]);
-                return Read::Data;
+        // Not under TLS: those bytes are records for the session.
+        if let Stream::Plain(tcp) = &self.stream {
+            match io::Read::read(&mut &*socket2::SockRef::from(tcp), &mut chunk[..want]) {
+                Ok(0) => return Read::Eof,
+                Ok(n) => {
+                    self.buf.extend_from_slice(&chunk[..n]);
+                    return Read::Data;
+                }
+                Err(e) if retry(&e) => {}
+                Err(e) => return Read::Failed(e),
             }
-            Err(e) if retry(&e) => {}
-            Err(e) => return Read::Failed(e),
         }
         tokio::select! {
             r = tokio::time::timeout_at(deadline.into(), self.stream.read(&mut chunk[..want])) => match r {

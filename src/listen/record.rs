@@ -177,6 +177,8 @@ pub(crate) struct ConnRecord {
     /// request head was all there was): closing needs no `shutdown()`
     /// first, the close sends the FIN.
     pub drained: bool,
+    /// `--tls`: what the handshake came to.
+    pub tls: Option<super::tls::TlsSeen>,
 }
 
 impl ConnRecord {
@@ -211,6 +213,7 @@ impl ConnRecord {
             duration: Duration::ZERO,
             matched: None,
             drained: false,
+            tls: None,
         };
         rec.arrive(Arrived::Closed, false);
         rec

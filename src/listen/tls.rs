@@ -5,10 +5,6 @@
 //! that replays the bytes already read after the header before the socket,
 //! the handshake with its facts (SNI, ALPN, version, cipher), and nginx's
 //! answer to plain HTTP on a TLS port, byte for byte.
-//!
-//! Not wired into `listen` yet (src/listen/conn.rs was being reworked
-//! elsewhere): only the tests use it until then.
-#![cfg_attr(not(test), allow(dead_code))]
 
 use std::io;
 use std::net::IpAddr;
@@ -171,6 +167,13 @@ pub(crate) struct Facts {
     pub cipher: String,
 }
 
+/// A connection's TLS, as the record keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum TlsSeen {
+    Done(Facts),
+    Refused(Refused),
+}
+
 /// How the server side of a handshake ended badly.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Refused {
@@ -183,6 +186,30 @@ pub(crate) enum Refused {
     Closed,
     Timeout,
     Other(String),
+}
+
+impl Refused {
+    /// In words, for the record's error.
+    pub(crate) fn describe(&self) -> String {
+        match self {
+            Refused::NotTls(e) => format!("the client's bytes are not TLS ({e})"),
+            Refused::Alert(a) => format!("the client sent the alert {a}"),
+            Refused::Closed => "the client closed the connection".into(),
+            Refused::Timeout => "no complete ClientHello before the timeout".into(),
+            Refused::Other(e) => e.clone(),
+        }
+    }
+
+    /// A stable word for JSON.
+    pub(crate) fn kind(&self) -> &'static str {
+        match self {
+            Refused::NotTls(_) => "not-tls",
+            Refused::Alert(_) => "alert",
+            Refused::Closed => "closed",
+            Refused::Timeout => "timeout",
+            Refused::Other(_) => "other",
+        }
+    }
 }
 
 /// Is this the start of a TLS handshake record (a ClientHello)?

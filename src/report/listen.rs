@@ -13,6 +13,7 @@ use super::{hexdump, table, Style};
 use crate::judge::{Finding, Severity};
 use crate::listen::nginx;
 use crate::listen::record::Data;
+use crate::listen::tls::{Identity, TlsSeen};
 use crate::listen::{ConnRecord, Mode, Reply, Summary, Transport};
 
 /// How many bytes of unrecognised data a line shows.
@@ -46,6 +47,47 @@ pub(crate) fn listening_human(transport: Transport, addrs: &[SocketAddr], mode: 
         transport.name(),
         mode.name()
     )
+}
+
+/// `--tls`: the certificate served, for the first line (JSON: its `tls`).
+pub(crate) fn identity_json(id: &Identity) -> Value {
+    json!({
+        "generated": id.generated,
+        "names": id.names,
+        "sha256": id.fingerprint,
+        "pem": id.pem,
+    })
+}
+
+/// `--tls`: the lines after `listening on`: what certificate, and its
+/// fingerprint to compare with what a client sees.
+pub(crate) fn identity_human(id: &Identity) -> String {
+    let what = if id.generated {
+        format!(
+            "tls: a self-signed certificate made now for {}",
+            id.names.join(", ")
+        )
+    } else {
+        "tls: the certificate of --cert".to_string()
+    };
+    format!("{what}\ntls: SHA-256 {}\n", id.fingerprint)
+}
+
+fn tls_json(t: &TlsSeen) -> Value {
+    match t {
+        TlsSeen::Done(f) => json!({
+            "result": "done",
+            "sni": f.sni,
+            "alpn": f.alpn,
+            "version": f.version,
+            "cipher": f.cipher,
+        }),
+        TlsSeen::Refused(r) => json!({
+            "result": "failed",
+            "failure": r.kind(),
+            "error": r.describe(),
+        }),
+    }
 }
 
 /// The header view of a record (the inspect schema).
@@ -94,6 +136,7 @@ pub(crate) fn connection_json(rec: &ConnRecord) -> Value {
             "bytes_in": rec.bytes_in,
             "duration_ms": u64::try_from(rec.duration.as_millis()).unwrap_or(u64::MAX),
             "matched": rec.matched,
+            "tls": rec.tls.as_ref().map(tls_json),
         }),
     )
 }
@@ -157,6 +200,27 @@ pub(crate) fn connection_human(rec: &ConnRecord, style: Style) -> String {
         if let Some(c) = &h.crc32c {
             let _ = writeln!(out, "    crc32c {c} verified");
         }
+    }
+    match &rec.tls {
+        Some(TlsSeen::Done(f)) => {
+            let text = format!(
+                "{} {}, SNI {}, ALPN {}",
+                f.version,
+                f.cipher,
+                f.sni.as_deref().unwrap_or("none"),
+                f.alpn.as_deref().unwrap_or("none")
+            );
+            out.push_str(&detail(style, "tls", &text, false));
+        }
+        Some(TlsSeen::Refused(r)) => {
+            out.push_str(&detail(
+                style,
+                "tls",
+                &format!("handshake failed: {}", r.describe()),
+                true,
+            ));
+        }
+        None => {}
     }
     if let Some(t) = &rec.error {
         out.push_str(&detail(style, "error", t, true));
