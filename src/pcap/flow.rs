@@ -8,6 +8,7 @@
 //! and, when full, the least recently seen.
 
 use rustc_hash::FxHashMap as HashMap;
+use std::collections::hash_map::Entry;
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -327,27 +328,31 @@ impl FlowTable {
             Transport::Tcp { seq, flags, .. } if flags.syn && !flags.ack => Some(seq),
             _ => None,
         };
-        let slot = usize::from(key.udp);
-        if let Some(c) = self.conversations.get_mut(&key) {
-            c.last_seen = ts;
-            match (syn, c.syn_seq) {
-                (Some(new), Some(old)) if new != old => {}
-                (Some(new), None) => {
-                    c.syn_seq = Some(new);
-                    return c.index;
-                }
-                _ => return c.index,
-            }
-        }
-        let c = Conversation {
-            index: self.next_stream[slot],
-            closed: false,
-            syn_seq: syn,
-            last_seen: ts,
+        let next = &mut self.next_stream[usize::from(key.udp)];
+        let mut fresh = || {
+            let c = Conversation {
+                index: *next,
+                closed: false,
+                syn_seq: syn,
+                last_seen: ts,
+            };
+            *next += 1;
+            c
         };
-        self.next_stream[slot] += 1;
-        self.conversations.insert(key, c);
-        c.index
+        // One probe of the table, found or not.
+        match self.conversations.entry(key) {
+            Entry::Occupied(mut e) => {
+                let c = e.get_mut();
+                c.last_seen = ts;
+                match (syn, c.syn_seq) {
+                    (Some(new), Some(old)) if new != old => *c = fresh(),
+                    (Some(new), None) => c.syn_seq = Some(new),
+                    _ => {}
+                }
+                c.index
+            }
+            Entry::Vacant(e) => e.insert(fresh()).index,
+        }
     }
 
     /// Flows currently held (decided tombstones included).
@@ -442,13 +447,14 @@ impl FlowTable {
                 break;
             }
             self.closing.pop_front();
-            match self.conversations.get(&key) {
-                Some(c) if c.closed && now.since(c.last_seen) >= CLOSED_LINGER => {
-                    self.conversations.remove(&key);
+            if let Entry::Occupied(e) = self.conversations.entry(key) {
+                let c = *e.get();
+                if c.closed && now.since(c.last_seen) >= CLOSED_LINGER {
+                    e.remove();
+                } else if c.closed {
+                    // A later packet of it: look again when that one is old.
+                    self.closing.push_back((c.last_seen, key));
                 }
-                // A later packet of it: look again when that one is old.
-                Some(c) if c.closed => self.closing.push_back((c.last_seen, key)),
-                _ => {}
             }
         }
     }
