@@ -2,7 +2,11 @@
 //! Ethernet, a mix of PROXY v1, v2 (with TLVs) and plain, some answered 400,
 //! 64 connections interleaved at any time.
 //!
-//! Usage: gen_pcap FLOWS > FILE.pcap   (about 14 packets and 6.7 KB per flow)
+//! Usage: gen_pcap FLOWS [--short] > FILE.pcap
+//!   default: about 14 packets and 6.7 KB per flow (4 answer segments, FINs)
+//!   --short: 6 packets and about 1.5 KB per flow (one answer segment, then
+//!            the client resets), the shape of issue 14's capture: 170,000
+//!            flows make ~250 MB and ~1 M packets
 
 use std::io::{self, BufWriter, Write};
 use std::net::SocketAddr;
@@ -17,7 +21,7 @@ use ppctl::pcap::Timestamp;
 const CONCURRENT: usize = 64;
 const SEGMENT: usize = 1400;
 
-fn flow(i: u64, start: Timestamp) -> Vec<Packet> {
+fn flow(i: u64, start: Timestamp, short: bool) -> Vec<Packet> {
     let client = SocketAddr::from((
         [10, (i >> 16) as u8, (i >> 8) as u8, i as u8],
         20_000 + (i % 40_000) as u16,
@@ -48,14 +52,19 @@ fn flow(i: u64, start: Timestamp) -> Vec<Packet> {
     let head = format!(
         "HTTP/1.1 {status}\r\nServer: nginx\r\nDate: Tue, 14 Nov 2023 22:13:20 GMT\r\n\
          Content-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        4 * SEGMENT
+        answer_len(short)
     );
     let mut body = head.into_bytes();
-    body.resize(4 * SEGMENT, b'x');
+    body.resize(answer_len(short), b'x');
 
     let mut c = Conversation::new(client, server, start);
     let mut p = c.handshake();
     p.push(c.data(Dir::ToServer, &request));
+    if short {
+        p.push(c.data(Dir::ToClient, &body));
+        p.push(c.rst(Dir::ToServer));
+        return p;
+    }
     for chunk in body.chunks(SEGMENT) {
         p.push(c.data(Dir::ToClient, chunk));
         p.push(c.ack(Dir::ToServer));
@@ -66,14 +75,24 @@ fn flow(i: u64, start: Timestamp) -> Vec<Packet> {
     p
 }
 
+/// The answer's length: four full segments, or one short one.
+fn answer_len(short: bool) -> usize {
+    if short {
+        960
+    } else {
+        4 * SEGMENT
+    }
+}
+
 fn main() -> ExitCode {
     let flows: u64 = match std::env::args().nth(1).and_then(|a| a.parse().ok()) {
         Some(n) => n,
         None => {
-            eprintln!("usage: gen_pcap FLOWS > FILE.pcap");
+            eprintln!("usage: gen_pcap FLOWS [--short] > FILE.pcap");
             return ExitCode::from(2);
         }
     };
+    let short = std::env::args().nth(2).is_some_and(|a| a == "--short");
     let mut out = BufWriter::with_capacity(1 << 20, io::stdout().lock());
     let mut write = |bytes: &[u8]| out.write_all(bytes);
     if write(&synth::pcap_header(linktype::ETHERNET, false, false)).is_err() {
@@ -89,7 +108,7 @@ fn main() -> ExitCode {
     let mut packets = 0u64;
     loop {
         while open.len() < CONCURRENT && next < flows {
-            open.push(flow(next, clock).into_iter());
+            open.push(flow(next, clock, short).into_iter());
             next += 1;
         }
         if open.is_empty() {

@@ -3,7 +3,7 @@
 //! (`crate::pcap`) → report::pcap → stdout.
 
 use std::fs::File;
-use std::io::{self, IsTerminal, Read};
+use std::io::{self, IsTerminal};
 use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -134,8 +134,8 @@ pub fn run(args: &PcapArgs, style: Style) -> Result<ExitCode> {
         ));
     }
     let stdin = args.file.as_os_str() == "-";
-    let (input, size): (Box<dyn Read>, Option<u64>) = if stdin {
-        (Box::new(io::stdin().lock()), None)
+    let (input, size): (Option<File>, Option<u64>) = if stdin {
+        (None, None)
     } else {
         let f = File::open(&args.file).map_err(|e| {
             Error::io(
@@ -144,7 +144,7 @@ pub fn run(args: &PcapArgs, style: Style) -> Result<ExitCode> {
             )
         })?;
         let size = f.metadata().ok().map(|m| m.len());
-        (Box::new(f), size)
+        (Some(f), size)
     };
     let limits = Limits {
         max_bytes: args.max_bytes.max(16),
@@ -164,19 +164,26 @@ pub fn run(args: &PcapArgs, style: Style) -> Result<ExitCode> {
     let gz = args.file.extension().is_some_and(|e| e == "gz");
     let progress = progress_bar(size.filter(|_| !gz));
     let mut out = Output::new(args, style, stdin);
-    let (summary, result) = pcap::analyze(
-        input,
-        limits,
-        &filter,
-        !args.summary && args.group_by.is_none(),
-        |flow| out.flow(flow),
-        |stats, flows| {
-            if let Some(bar) = &progress {
-                bar.set_position(stats.bytes);
-                bar.set_message(format!("{} frames, {flows} flows open", stats.frames));
-            }
-        },
-    );
+    let detail = !args.summary && args.group_by.is_none();
+    let on_flow = |flow| out.flow(flow);
+    let on_progress = |stats: &pcap::ReadStats, flows: usize| {
+        if let Some(bar) = &progress {
+            bar.set_position(stats.bytes);
+            bar.set_message(format!("{} frames, {flows} flows open", stats.frames));
+        }
+    };
+    let (summary, result) = match input {
+        // A file: mapped, when it is a legacy pcap file.
+        Some(f) => pcap::analyze_file(f, limits, &filter, detail, on_flow, on_progress),
+        None => pcap::analyze(
+            io::stdin().lock(),
+            limits,
+            &filter,
+            detail,
+            on_flow,
+            on_progress,
+        ),
+    };
     if let Some(bar) = progress {
         bar.finish_and_clear();
     }

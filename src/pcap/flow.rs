@@ -8,6 +8,8 @@
 //! and, when full, the least recently seen.
 
 use rustc_hash::FxHashMap as HashMap;
+use std::collections::hash_map::Entry;
+use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -287,6 +289,11 @@ pub struct FlowTable {
     last_sweep: Timestamp,
     /// Wireshark's stream numbering, TCP and UDP apart.
     conversations: HashMap<Key, Conversation>,
+    /// Closed conversations, oldest first, so each is forgotten as soon as
+    /// it has been quiet for [`CLOSED_LINGER`] (not at the next sweep: on
+    /// a busy capture, seconds of closed conversations are most of the
+    /// memory, and growing their table most of the time).
+    closing: VecDeque<(Timestamp, Key)>,
     next_stream: [u64; 2],
     /// Packets that belong to no tracked flow and can't start one (a bare
     /// ACK of a connection whose start is not in the capture).
@@ -304,6 +311,7 @@ impl FlowTable {
             next_id: 0,
             last_sweep: Timestamp::default(),
             conversations: HashMap::default(),
+            closing: VecDeque::new(),
             next_stream: [0; 2],
             stray_packets: 0,
         }
@@ -320,27 +328,31 @@ impl FlowTable {
             Transport::Tcp { seq, flags, .. } if flags.syn && !flags.ack => Some(seq),
             _ => None,
         };
-        let slot = usize::from(key.udp);
-        if let Some(c) = self.conversations.get_mut(&key) {
-            c.last_seen = ts;
-            match (syn, c.syn_seq) {
-                (Some(new), Some(old)) if new != old => {}
-                (Some(new), None) => {
-                    c.syn_seq = Some(new);
-                    return c.index;
-                }
-                _ => return c.index,
-            }
-        }
-        let c = Conversation {
-            index: self.next_stream[slot],
-            closed: false,
-            syn_seq: syn,
-            last_seen: ts,
+        let next = &mut self.next_stream[usize::from(key.udp)];
+        let mut fresh = || {
+            let c = Conversation {
+                index: *next,
+                closed: false,
+                syn_seq: syn,
+                last_seen: ts,
+            };
+            *next += 1;
+            c
         };
-        self.next_stream[slot] += 1;
-        self.conversations.insert(key, c);
-        c.index
+        // One probe of the table, found or not.
+        match self.conversations.entry(key) {
+            Entry::Occupied(mut e) => {
+                let c = e.get_mut();
+                c.last_seen = ts;
+                match (syn, c.syn_seq) {
+                    (Some(new), Some(old)) if new != old => *c = fresh(),
+                    (Some(new), None) => c.syn_seq = Some(new),
+                    _ => {}
+                }
+                c.index
+            }
+            Entry::Vacant(e) => e.insert(fresh()).index,
+        }
     }
 
     /// Flows currently held (decided tombstones included).
@@ -365,6 +377,7 @@ impl FlowTable {
         if ts.since(self.last_sweep) >= every {
             self.sweep(ts, decide);
         }
+        self.forget_closed(ts);
         let udp = matches!(seg.transport, Transport::Udp { .. });
         let key = Key::new(seg.src, seg.dst, udp);
         if let Transport::Tcp { seq, flags, .. } = seg.transport {
@@ -422,6 +435,27 @@ impl FlowTable {
         if let Some(c) = self.conversations.get_mut(&key) {
             c.closed = true;
             c.last_seen = ts;
+            self.closing.push_back((ts, key));
+        }
+    }
+
+    /// Forget the closed conversations quiet for [`CLOSED_LINGER`] at `now`
+    /// (what the sweep does for them, done as time passes).
+    fn forget_closed(&mut self, now: Timestamp) {
+        while let Some(&(at, key)) = self.closing.front() {
+            if now.since(at) < CLOSED_LINGER {
+                break;
+            }
+            self.closing.pop_front();
+            if let Entry::Occupied(e) = self.conversations.entry(key) {
+                let c = *e.get();
+                if c.closed && now.since(c.last_seen) >= CLOSED_LINGER {
+                    e.remove();
+                } else if c.closed {
+                    // A later packet of it: look again when that one is old.
+                    self.closing.push_back((c.last_seen, key));
+                }
+            }
         }
     }
 

@@ -127,6 +127,49 @@ pub fn analyze<R: Read>(
     limits: Limits,
     filter: &Filter,
     detail: bool,
+    on_flow: impl FnMut(FlowResult) -> Next,
+    on_progress: impl FnMut(&ReadStats, usize),
+) -> (Summary, Result<(), ReadError>) {
+    analyze_source(
+        Source::Stream(input),
+        limits,
+        filter,
+        detail,
+        on_flow,
+        on_progress,
+    )
+}
+
+/// [`analyze`] a capture file: a legacy pcap file is read through a memory
+/// map ([`reader::read_file`]), with the same results.
+pub fn analyze_file(
+    file: std::fs::File,
+    limits: Limits,
+    filter: &Filter,
+    detail: bool,
+    on_flow: impl FnMut(FlowResult) -> Next,
+    on_progress: impl FnMut(&ReadStats, usize),
+) -> (Summary, Result<(), ReadError>) {
+    analyze_source(
+        Source::<std::io::Empty>::File(file),
+        limits,
+        filter,
+        detail,
+        on_flow,
+        on_progress,
+    )
+}
+
+enum Source<R> {
+    Stream(R),
+    File(std::fs::File),
+}
+
+fn analyze_source<R: Read>(
+    input: Source<R>,
+    limits: Limits,
+    filter: &Filter,
+    detail: bool,
     mut on_flow: impl FnMut(FlowResult) -> Next,
     mut on_progress: impl FnMut(&ReadStats, usize),
 ) -> (Summary, Result<(), ReadError>) {
@@ -150,7 +193,7 @@ pub fn analyze<R: Read>(
             }
         };
         let mut decided: Vec<FlowResult> = Vec::new();
-        let result = reader::read_frames(input, &mut stats, |frame, st| {
+        let on_frame = |frame: reader::Frame<'_>, st: &ReadStats| {
             if st.frames % 4096 == 0 {
                 on_progress(st, table.len());
             }
@@ -182,7 +225,11 @@ pub fn analyze<R: Read>(
             } else {
                 Next::Continue
             }
-        });
+        };
+        let result = match input {
+            Source::Stream(r) => reader::read_frames(r, &mut stats, on_frame),
+            Source::File(f) => reader::read_file(f, &mut stats, on_frame),
+        };
         table.finish_all(&mut |f: &Flow, _: Why| decided.push(FlowResult::new(f, detail)));
         for r in decided.drain(..) {
             order.decided(r, table.last_id(), now, &mut emit);

@@ -60,7 +60,9 @@ pub(crate) struct Sequencer {
     next: u64,
     /// Every id up to it is decided.
     frontier: u64,
-    waiting: BTreeMap<u64, Waiting>,
+    /// Boxed: a flow's result is large, and B-tree nodes shift their
+    /// entries on every insert and removal.
+    waiting: BTreeMap<u64, Box<Waiting>>,
     /// Reported ahead of their turn (the back flows of a chain).
     early: BTreeSet<u64>,
 }
@@ -90,11 +92,11 @@ impl Sequencer {
         }
         self.waiting.insert(
             result.id,
-            Waiting {
+            Box::new(Waiting {
                 result,
                 decided_at: now,
                 created_before: created,
-            },
+            }),
         );
     }
 
@@ -204,36 +206,36 @@ impl Sequencer {
         if created_before <= front.id {
             return None;
         }
-        let candidates = || {
-            self.waiting
-                .range(front.id + 1..created_before + 1)
-                .map(|(id, w)| (*id, &w.result))
-                .filter(|(_, b)| b.udp == front.udp && b.front.is_none())
-        };
-        // The header claims the front flow's client.
-        if let Some((id, _)) =
-            candidates().find(|(_, b)| b.header().and_then(|h| h.source) == Some(front.client))
-        {
-            return Some(id);
-        }
-        if front.udp {
-            return None;
-        }
-        // No header: from the proxy's host, soon after the front's data.
+        let candidates = self
+            .waiting
+            .range(front.id + 1..created_before + 1)
+            .map(|(id, w)| (*id, &w.result))
+            .filter(|(_, b)| b.udp == front.udp && b.front.is_none());
+        // The header claims the front flow's client; or, without a header
+        // (TCP only), from the proxy's host, soon after the front's data.
+        // The first rule wins over the second: one pass looks for both.
         let until = front.first_data.unwrap_or(front.time).plus(CHAIN_WINDOW);
-        candidates()
-            .find(|(_, b)| {
-                matches!(b.decision.start, Start::NotProxy | Start::Nothing)
-                    && b.client.ip() == front.server.ip()
-                    && b.client != front.server
-                    && b.server != front.server
-                    && b.server != front.client
-                    && b.time >= front.time
-                    && b.time <= until
-                    // It forwards what the client sent: its data follows.
-                    && b.first_data >= front.first_data
-            })
-            .map(|(id, _)| id)
+        let mut plain = None;
+        for (id, b) in candidates {
+            if b.header().and_then(|h| h.source) == Some(front.client) {
+                return Some(id);
+            }
+            if plain.is_none()
+                && !front.udp
+                && matches!(b.decision.start, Start::NotProxy | Start::Nothing)
+                && b.client.ip() == front.server.ip()
+                && b.client != front.server
+                && b.server != front.server
+                && b.server != front.client
+                && b.time >= front.time
+                && b.time <= until
+                // It forwards what the client sent: its data follows.
+                && b.first_data >= front.first_data
+            {
+                plain = Some(id);
+            }
+        }
+        plain
     }
 }
 

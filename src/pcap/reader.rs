@@ -178,6 +178,156 @@ pub fn read_frames<R: Read>(
     read_capture(source, stats, on_frame)
 }
 
+/// Bytes of a mapped file given back to the kernel at a time, once read.
+const RELEASE_EVERY: usize = 4 << 20;
+
+/// Read a capture file, like [`read_frames`]. A legacy pcap file is read
+/// through a memory map, its records parsed in place (no read buffer, no
+/// copy); the pages read are given back as it goes, so the resident memory
+/// stays flat. Anything else (pcapng, gzip, a record the map path does not
+/// take: one over 1 MiB, a cut or corrupt one) goes through the streaming
+/// reader, from where the map path stopped, and so does whatever is
+/// appended to the file after it was opened: the results, errors and
+/// offsets are the streaming reader's. (A file cut shorter while it is
+/// read ends the process with SIGBUS, as any mapped file does.)
+pub fn read_file(
+    mut file: std::fs::File,
+    stats: &mut ReadStats,
+    mut on_frame: impl FnMut(Frame<'_>, &ReadStats) -> Next,
+) -> Result<(), ReadError> {
+    use std::io::{Seek, SeekFrom};
+    let Some(map) = file
+        .metadata()
+        .ok()
+        .filter(|m| m.is_file() && m.len() >= 24)
+        .and_then(|m| usize::try_from(m.len()).ok())
+        .and_then(|len| Mapped::new(&file, len))
+    else {
+        return read_frames(file, stats, on_frame);
+    };
+    let data = map.bytes();
+    let header = match pcap_parser::pcap::parse_pcap_header(&data[..24]) {
+        Ok((_, h)) if PCAP_MAGICS.iter().any(|m| data.starts_with(m)) => h,
+        _ => {
+            drop(map);
+            return read_frames(file, stats, on_frame);
+        }
+    };
+    let parse = if header.is_bigendian() {
+        pcap_parser::pcap::parse_pcap_frame_be
+    } else {
+        pcap_parser::pcap::parse_pcap_frame
+    };
+    let iface = Interface {
+        linktype: header.network.0,
+        resolution: if header.is_nanosecond_precision() {
+            1_000_000_000
+        } else {
+            1_000_000
+        },
+        offset: 0,
+    };
+    let mut at = 24;
+    let mut released = 0;
+    while let Ok((rest, b)) = parse(&data[at..]) {
+        let used = data.len() - at - rest.len();
+        if used > BUFFER {
+            break;
+        }
+        at += used;
+        stats.bytes = at as u64;
+        stats.frames += 1;
+        let ts = timestamp(
+            &iface,
+            u64::from(b.ts_sec) * iface.resolution + u64::from(b.ts_usec),
+        );
+        let frame = Frame {
+            ts,
+            linktype: iface.linktype,
+            data: b.data,
+        };
+        if on_frame(frame, stats) == Next::Stop {
+            return Ok(());
+        }
+        if at - released >= RELEASE_EVERY {
+            released = map.release(released, at);
+        }
+    }
+    // The rest, and what was appended since: the streaming reader, the
+    // file header in front.
+    if let Err(e) = file.seek(SeekFrom::Start(data.len() as u64)) {
+        return Err(ReadError::Io(e));
+    }
+    let rest = Cursor::new(&data[..24]).chain(&data[at..]).chain(file);
+    read_capture_at(rest, (at - 24) as u64, stats, on_frame)
+}
+
+/// A read-only, private memory map of a whole file.
+struct Mapped {
+    ptr: *mut libc::c_void,
+    len: usize,
+}
+
+impl Mapped {
+    fn new(file: &std::fs::File, len: usize) -> Option<Mapped> {
+        use std::os::fd::AsRawFd;
+        // SAFETY: a fresh read-only mapping of `len` bytes of an open file;
+        // failure is checked.
+        let ptr = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ,
+                libc::MAP_PRIVATE,
+                file.as_raw_fd(),
+                0,
+            )
+        };
+        if ptr == libc::MAP_FAILED {
+            return None;
+        }
+        // SAFETY: the range is the mapping; advice only.
+        unsafe { libc::madvise(ptr, len, libc::MADV_SEQUENTIAL) };
+        Some(Mapped { ptr, len })
+    }
+
+    fn bytes(&self) -> &[u8] {
+        // SAFETY: `ptr` maps `len` readable bytes for the life of `self`.
+        unsafe { std::slice::from_raw_parts(self.ptr.cast::<u8>(), self.len) }
+    }
+
+    /// Give back the pages of `from..to` that are read: they leave the
+    /// resident set (the page cache keeps them). Returns where the next
+    /// release starts (a page boundary).
+    fn release(&self, from: usize, to: usize) -> usize {
+        // SAFETY: sysconf has no preconditions.
+        let page = usize::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) })
+            .unwrap_or(4096)
+            .max(1);
+        let end = to / page * page;
+        if end > from {
+            // SAFETY: a page-aligned range inside the mapping, never read
+            // again (a read would only fault the page back in from the
+            // file: the mapping is private and read-only).
+            unsafe {
+                libc::madvise(
+                    self.ptr.cast::<u8>().add(from).cast(),
+                    end - from,
+                    libc::MADV_DONTNEED,
+                )
+            };
+        }
+        end.max(from)
+    }
+}
+
+impl Drop for Mapped {
+    fn drop(&mut self) {
+        // SAFETY: unmapping the mapping made in `new`, once.
+        unsafe { libc::munmap(self.ptr, self.len) };
+    }
+}
+
 /// A reader that remembers its last error (pcap-parser's refill only says
 /// that reading failed; a cut gzip stream should say so).
 struct Tracked<R> {
@@ -205,6 +355,18 @@ enum Miss {
 
 fn read_capture<R: Read>(
     input: R,
+    stats: &mut ReadStats,
+    on_frame: impl FnMut(Frame<'_>, &ReadStats) -> Next,
+) -> Result<(), ReadError> {
+    read_capture_at(input, 0, stats, on_frame)
+}
+
+/// [`read_capture`], with offsets (in errors and `stats`) that are `base`
+/// plus the offset in `input`: [`read_file`] hands it a file header
+/// followed by the rest of the file from byte `base` + 24.
+fn read_capture_at<R: Read>(
+    input: R,
+    base: u64,
     stats: &mut ReadStats,
     mut on_frame: impl FnMut(Frame<'_>, &ReadStats) -> Next,
 ) -> Result<(), ReadError> {
@@ -237,7 +399,7 @@ fn read_capture<R: Read>(
     let mut ng = false;
     let mut big_endian = false;
     loop {
-        let offset = reader.consumed() as u64;
+        let offset = base + reader.consumed() as u64;
         let miss = match reader.next() {
             Ok((used, block)) => {
                 stats.bytes = offset + used as u64;
@@ -528,6 +690,62 @@ mod tests {
             nanos: 5_000,
         };
         assert_eq!(t.time_of_day(), "01:01:01.000005");
+    }
+
+    /// The mapped path gives the streaming reader's frames, counters and
+    /// errors, whatever the file's state.
+    #[test]
+    fn a_mapped_file_reads_like_a_stream() {
+        use crate::pcap::synth;
+        let ts = Timestamp {
+            secs: 1_700_000_000,
+            nanos: 5_000,
+        };
+        let mut files: Vec<Vec<u8>> = Vec::new();
+        for (nanos, big_endian) in [(false, false), (true, true)] {
+            let mut f = synth::pcap_header(1, nanos, big_endian);
+            for i in 0..50u8 {
+                f.extend(synth::pcap_record(
+                    ts,
+                    &vec![i; 60 + usize::from(i)],
+                    nanos,
+                    big_endian,
+                ));
+            }
+            files.push(f.clone());
+            files.push(f[..f.len() - 7].to_vec()); // cut inside a record
+            let mut huge = f.clone();
+            huge.extend(synth::pcap_record(ts, &[1; 20], nanos, big_endian));
+            let at = huge.len() - 20 - 8;
+            huge[at..at + 4].copy_from_slice(&[0x7f; 4]); // a corrupt length
+            files.push(huge);
+        }
+        let mut ng = synth::pcapng_section();
+        ng.extend(synth::pcapng_interface(1));
+        ng.extend(synth::pcapng_packet(0, ts, &[9; 70]));
+        files.push(ng);
+        files.push(b"not a capture at all, but long enough".to_vec());
+        let dir = tempfile::tempdir().unwrap();
+        for (i, bytes) in files.iter().enumerate() {
+            let path = dir.path().join(format!("{i}.pcap"));
+            std::fs::write(&path, bytes).unwrap();
+            let run = |mapped: bool| {
+                let mut stats = ReadStats::default();
+                let mut seen = Vec::new();
+                let on = |f: Frame<'_>, st: &ReadStats| {
+                    seen.push((f.ts, f.linktype, f.data.to_vec(), st.bytes));
+                    Next::Continue
+                };
+                let file = std::fs::File::open(&path).unwrap();
+                let r = if mapped {
+                    read_file(file, &mut stats, on)
+                } else {
+                    read_frames(file, &mut stats, on)
+                };
+                (format!("{r:?}"), stats.frames, stats.bytes, seen)
+            };
+            assert_eq!(run(true), run(false), "file {i}");
+        }
     }
 
     #[test]
