@@ -20,13 +20,12 @@ pub(crate) mod whoami;
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use tokio::net::{TcpListener, UdpSocket};
-use tokio::sync::{mpsc, watch, Semaphore};
-use tokio::task::JoinSet;
+use tokio::sync::mpsc;
+
+use crate::net::server;
 
 pub use config::{Config, Mode};
 pub(crate) use record::{ConnRecord, Reply, Transport};
@@ -60,33 +59,11 @@ impl Listeners {
 /// What every task of one server shares.
 struct Shared {
     cfg: Config,
-    conns: Arc<Semaphore>,
-    next_id: AtomicU64,
-    accepted: AtomicU64,
     summary: Mutex<Summary>,
     sink: mpsc::Sender<ConnRecord>,
-    /// Set once the drain bound has passed: connections end now.
-    stop: watch::Receiver<bool>,
-    /// Set to stop accepting (shutdown, or `--count` reached).
-    quit: watch::Sender<bool>,
 }
 
 impl Shared {
-    /// Reserve the next connection slot; `None` when `--count` is used up.
-    fn claim(&self) -> Option<u64> {
-        let n = self.accepted.fetch_add(1, Ordering::SeqCst) + 1;
-        match self.cfg.count {
-            Some(max) if n > max => None,
-            Some(max) => {
-                if n == max {
-                    self.quit.send_replace(true);
-                }
-                Some(self.next_id.fetch_add(1, Ordering::SeqCst) + 1)
-            }
-            None => Some(self.next_id.fetch_add(1, Ordering::SeqCst) + 1),
-        }
-    }
-
     /// Count a finished connection and hand its record to the sink.
     async fn finish(&self, rec: ConnRecord) {
         if let Ok(mut s) = self.summary.lock() {
@@ -118,57 +95,46 @@ pub(crate) async fn run_until(
     now: impl Future,
     sink: mpsc::Sender<ConnRecord>,
 ) -> Summary {
-    let (stop_tx, stop_rx) = watch::channel(false);
-    let (quit_tx, _) = watch::channel(false);
-    let drain = cfg.drain;
+    let limits = server::Limits {
+        max_conns: cfg.max_conns,
+        count: cfg.count,
+        drain: cfg.drain,
+    };
     let shared = Arc::new(Shared {
-        conns: Arc::new(Semaphore::new(cfg.max_conns.max(1))),
         summary: Mutex::new(Summary::new(cfg.has_expectations())),
         cfg,
-        next_id: AtomicU64::new(0),
-        accepted: AtomicU64::new(0),
         sink,
-        stop: stop_rx,
-        quit: quit_tx,
     });
-    // Each connection task holds a clone; `recv` yields None once all ended.
-    let (done_tx, mut done_rx) = mpsc::channel::<()>(1);
-    let mut loops = JoinSet::new();
-    for l in listeners.tcp {
-        loops.spawn(accept_loop(l, shared.clone(), done_tx.clone()));
-    }
-    for u in listeners.udp {
-        loops.spawn(udp::serve(u, shared.clone()));
-    }
-    drop(done_tx);
-
-    let interrupted = tokio::select! {
-        _ = shutdown => true,
-        _ = async { while loops.join_next().await.is_some() {} } => false,
-    };
-    shared.quit.send_replace(true);
-    while loops.join_next().await.is_some() {}
-
-    // After `--count`, the last connections finish on their own (each is
-    // bounded by its timeouts). After a signal they get `drain` to finish.
-    // Either way `now` cuts it short; then they are told to stop (each
-    // still reports, as "interrupted" if it had not decided yet).
-    let drained = if interrupted {
-        tokio::select! {
-            _ = done_rx.recv() => true,
-            _ = tokio::time::sleep(drain) => false,
-            _ = now => false,
-        }
-    } else {
-        tokio::select! {
-            _ = done_rx.recv() => true,
-            _ = now => false,
-        }
-    };
-    if !drained {
-        stop_tx.send_replace(true);
-        done_rx.recv().await;
-    }
+    let udp = listeners.udp;
+    let for_udp = shared.clone();
+    let for_tcp = shared.clone();
+    let interrupted = server::run(
+        listeners.tcp,
+        limits,
+        shutdown,
+        now,
+        move |gate, tasks| {
+            for u in udp {
+                tasks.spawn(udp::serve(u, for_udp.clone(), gate.clone()));
+            }
+        },
+        move |c: server::Accepted| {
+            let shared = for_tcp.clone();
+            async move {
+                let (rec, mut stream) =
+                    conn::serve(c.stream, c.peer, c.local, c.id, &shared.cfg, c.stop).await;
+                let drained = rec.drained;
+                shared.finish(rec).await;
+                // Something may be left unread: send the FIN before the
+                // close (best effort: the peer may be gone already). Else
+                // the close sends it, one syscall less.
+                if !drained {
+                    let _ = tokio::io::AsyncWriteExt::shutdown(&mut stream).await;
+                }
+            }
+        },
+    )
+    .await;
     let mut summary = shared
         .summary
         .lock()
@@ -178,74 +144,7 @@ pub(crate) async fn run_until(
     summary
 }
 
-async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, done: mpsc::Sender<()>) {
-    let mut quit = shared.quit.subscribe();
-    // Bound to one address: every connection's local end is that address
-    // (no getsockname per connection). A wildcard asks each socket.
-    let bound = listener
-        .local_addr()
-        .ok()
-        .filter(|a| !a.ip().is_unspecified());
-    loop {
-        // Wait for a free slot before accepting (as mini-redis does): past
-        // --max-conns, new clients wait in the kernel backlog.
-        let permit = tokio::select! {
-            p = shared.conns.clone().acquire_owned() => match p {
-                Ok(p) => p,
-                Err(_) => return,
-            },
-            _ = signalled(&mut quit) => return,
-        };
-        let (stream, peer) = tokio::select! {
-            r = listener.accept() => match r {
-                Ok(x) => x,
-                // EMFILE and friends: back off briefly rather than spin.
-                Err(_) => {
-                    tokio::time::sleep(Duration::from_millis(20)).await;
-                    continue;
-                }
-            },
-            _ = signalled(&mut quit) => return,
-        };
-        let Some(id) = shared.claim() else { return };
-        let local = match bound {
-            Some(a) => a,
-            None => stream
-                .local_addr()
-                .unwrap_or_else(|_| listener.local_addr().unwrap_or(peer)),
-        };
-        let shared = shared.clone();
-        let done = done.clone();
-        tokio::spawn(async move {
-            let peer = canonical(peer);
-            let local = canonical(local);
-            let (rec, mut stream) =
-                conn::serve(stream, peer, local, id, &shared.cfg, shared.stop.clone()).await;
-            let drained = rec.drained;
-            shared.finish(rec).await;
-            // Something may be left unread: send the FIN before the close
-            // (best effort: the peer may be gone already). Else the close
-            // sends it, one syscall less.
-            if !drained {
-                let _ = tokio::io::AsyncWriteExt::shutdown(&mut stream).await;
-            }
-            drop(permit);
-            drop(done);
-        });
-    }
-}
-
-/// A dual-stack socket reports IPv4 peers as `::ffff:a.b.c.d`; show them
-/// as the IPv4 addresses they are.
-pub fn canonical(a: SocketAddr) -> SocketAddr {
-    SocketAddr::new(a.ip().to_canonical(), a.port())
-}
-
-/// Resolves once the flag is set (or its sender is gone). The guard
-/// `wait_for` returns is dropped here, so callers' futures stay `Send`.
-pub(crate) async fn signalled(flag: &mut watch::Receiver<bool>) {
-    let _ = flag.wait_for(|set| *set).await;
-}
+pub(crate) use crate::net::server::{canonical, signalled};
 
 #[cfg(test)]
 mod tests {

@@ -10,9 +10,10 @@ use crate::judge::{Arrived, Finding};
 
 use super::record::{ConnRecord, Data, HeaderSeen, Reply, Transport};
 use super::{canonical, conn, nginx, signalled, Shared};
+use crate::net::server::Gate;
 
-pub(super) async fn serve(socket: UdpSocket, shared: Arc<Shared>) {
-    let mut quit = shared.quit.subscribe();
+pub(super) async fn serve(socket: UdpSocket, shared: Arc<Shared>, gate: Arc<Gate>) {
+    let mut quit = gate.quitting();
     let local = match socket.local_addr() {
         Ok(a) => canonical(a),
         Err(_) => return,
@@ -26,7 +27,7 @@ pub(super) async fn serve(socket: UdpSocket, shared: Arc<Shared>) {
             },
             _ = signalled(&mut quit) => return,
         };
-        let Some(id) = shared.claim() else { return };
+        let Some(id) = gate.claim() else { return };
         let dgram = &buf[..n];
         let mut rec = datagram(dgram, canonical(peer), local, id, &shared.cfg);
         if shared.cfg.echo && rec.served() {

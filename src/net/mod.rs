@@ -15,6 +15,7 @@
 
 mod limits;
 mod reply;
+pub(crate) mod server;
 mod target;
 mod tcp;
 mod tls;

@@ -21,6 +21,7 @@ use tokio::time::timeout;
 use crate::codec::{self, Decoded};
 use crate::judge::{Arrived, Ending};
 use crate::listen::record::HeaderSeen;
+use crate::net::server::signalled;
 
 use super::config::{Accept, Config, MAX_HEADER};
 use super::record::{Record, PEEK};
@@ -81,11 +82,6 @@ fn spot_client_header(rec: &mut Record) {
         };
         rec.received = Some(seen);
     }
-}
-
-/// Resolves once the flag is set (or its sender is gone).
-async fn signalled(flag: &mut watch::Receiver<bool>) {
-    let _ = flag.wait_for(|set| *set).await;
 }
 
 /// Read the client's header per `--accept`.

@@ -1,0 +1,220 @@
+//! The accept-and-drain lifecycle that `listen` and `relay` share, in the
+//! mini-redis shape: a semaphore bounds the connections in flight (past
+//! it, new clients wait in the kernel backlog), `--count` stops accepting
+//! after N connections, a shutdown future starts the drain, and the drain
+//! is bounded (`--drain`) or cut short at once (`now`: a second signal, or
+//! nobody reads the output any more). Connections learn that they must end
+//! from the `stop` flag they are handed.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{mpsc, watch, Semaphore};
+use tokio::task::JoinSet;
+
+/// The bounds of one server.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Limits {
+    /// Connections served at once (`--max-conns`).
+    pub max_conns: usize,
+    /// Stop accepting after this many connections (`--count`).
+    pub count: Option<u64>,
+    /// How long connections in flight get to finish after a shutdown.
+    pub drain: Duration,
+}
+
+/// What every accept loop (and listen's UDP sockets) shares: the slots,
+/// the connection count, and the two flags.
+pub(crate) struct Gate {
+    conns: Arc<Semaphore>,
+    accepted: AtomicU64,
+    count: Option<u64>,
+    /// Set to stop accepting (shutdown, or `--count` reached).
+    quit: watch::Sender<bool>,
+    /// Set once the drain bound has passed: connections end now.
+    stop: watch::Receiver<bool>,
+}
+
+impl Gate {
+    /// The next connection's id (from 1); `None` when `--count` is used up.
+    pub(crate) fn claim(&self) -> Option<u64> {
+        let n = self.accepted.fetch_add(1, Ordering::SeqCst) + 1;
+        match self.count {
+            Some(max) if n > max => None,
+            Some(max) => {
+                if n == max {
+                    self.quit.send_replace(true);
+                }
+                Some(n)
+            }
+            None => Some(n),
+        }
+    }
+
+    /// Resolves once the server stops accepting.
+    pub(crate) fn quitting(&self) -> watch::Receiver<bool> {
+        self.quit.subscribe()
+    }
+
+    /// The flag that tells a connection to end now.
+    pub(crate) fn stop(&self) -> watch::Receiver<bool> {
+        self.stop.clone()
+    }
+}
+
+/// One accepted TCP connection, handed to the server's handler.
+pub(crate) struct Accepted {
+    pub stream: TcpStream,
+    /// The client, as an IPv4 address when it is one (see [`canonical`]).
+    pub peer: SocketAddr,
+    pub local: SocketAddr,
+    /// Accept order, from 1.
+    pub id: u64,
+    /// Set when the connection must end now (the drain is over).
+    pub stop: watch::Receiver<bool>,
+}
+
+/// Resolves once `flag` is set (or its sender is gone).
+pub(crate) async fn signalled(flag: &mut watch::Receiver<bool>) {
+    let _ = flag.wait_for(|set| *set).await;
+}
+
+/// A dual-stack socket reports IPv4 peers as `::ffff:a.b.c.d`; show them
+/// as the IPv4 addresses they are.
+pub(crate) fn canonical(a: SocketAddr) -> SocketAddr {
+    SocketAddr::new(a.ip().to_canonical(), a.port())
+}
+
+/// Serve `listeners` with `handle` (one task per connection) until
+/// `shutdown` resolves or `--count` connections were accepted, then drain.
+/// `extra` may add tasks that share the gate (listen's UDP sockets).
+/// Returns whether a shutdown (not `--count`) ended the run.
+pub(crate) async fn run<H, Fut>(
+    listeners: Vec<TcpListener>,
+    limits: Limits,
+    shutdown: impl Future,
+    now: impl Future,
+    extra: impl FnOnce(&Arc<Gate>, &mut JoinSet<()>),
+    handle: H,
+) -> bool
+where
+    H: Fn(Accepted) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let (quit_tx, _) = watch::channel(false);
+    let gate = Arc::new(Gate {
+        conns: Arc::new(Semaphore::new(limits.max_conns.max(1))),
+        accepted: AtomicU64::new(0),
+        count: limits.count,
+        quit: quit_tx,
+        stop: stop_rx,
+    });
+    let handle = Arc::new(handle);
+    // Each connection task holds a clone; `recv` yields None once all ended.
+    let (done_tx, mut done_rx) = mpsc::channel::<()>(1);
+    let mut loops = JoinSet::new();
+    for l in listeners {
+        loops.spawn(accept_loop(
+            l,
+            gate.clone(),
+            done_tx.clone(),
+            handle.clone(),
+        ));
+    }
+    extra(&gate, &mut loops);
+    drop(done_tx);
+
+    let interrupted = tokio::select! {
+        _ = shutdown => true,
+        _ = async { while loops.join_next().await.is_some() {} } => false,
+    };
+    gate.quit.send_replace(true);
+    while loops.join_next().await.is_some() {}
+
+    // After `--count`, the last connections finish on their own (each is
+    // bounded by its timeouts). After a shutdown they get `drain` to
+    // finish. Either way `now` cuts it short; then they are told to stop.
+    let drained = if interrupted {
+        tokio::select! {
+            _ = done_rx.recv() => true,
+            _ = tokio::time::sleep(limits.drain) => false,
+            _ = now => false,
+        }
+    } else {
+        tokio::select! {
+            _ = done_rx.recv() => true,
+            _ = now => false,
+        }
+    };
+    if !drained {
+        stop_tx.send_replace(true);
+        done_rx.recv().await;
+    }
+    interrupted
+}
+
+async fn accept_loop<H, Fut>(
+    listener: TcpListener,
+    gate: Arc<Gate>,
+    done: mpsc::Sender<()>,
+    handle: Arc<H>,
+) where
+    H: Fn(Accepted) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let mut quit = gate.quitting();
+    // Bound to one address: every connection's local end is that address
+    // (no getsockname per connection). A wildcard asks each socket.
+    let bound = listener
+        .local_addr()
+        .ok()
+        .filter(|a| !a.ip().is_unspecified());
+    loop {
+        // Wait for a free slot before accepting: past --max-conns, new
+        // clients wait in the kernel backlog.
+        let permit = tokio::select! {
+            p = gate.conns.clone().acquire_owned() => match p {
+                Ok(p) => p,
+                Err(_) => return,
+            },
+            _ = signalled(&mut quit) => return,
+        };
+        let (stream, peer) = tokio::select! {
+            r = listener.accept() => match r {
+                Ok(x) => x,
+                // EMFILE and friends: back off briefly rather than spin.
+                Err(_) => {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    continue;
+                }
+            },
+            _ = signalled(&mut quit) => return,
+        };
+        let Some(id) = gate.claim() else { return };
+        let local = match bound {
+            Some(a) => a,
+            None => stream
+                .local_addr()
+                .unwrap_or_else(|_| listener.local_addr().unwrap_or(peer)),
+        };
+        let accepted = Accepted {
+            stream,
+            peer: canonical(peer),
+            local: canonical(local),
+            id,
+            stop: gate.stop(),
+        };
+        let task = handle(accepted);
+        let done = done.clone();
+        tokio::spawn(async move {
+            task.await;
+            drop(permit);
+            drop(done);
+        });
+    }
+}
