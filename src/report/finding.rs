@@ -167,6 +167,32 @@ pub(crate) fn explained(f: Finding, style: Style) -> String {
     out
 }
 
+/// Counts per finding as a JSON object (`{"proxied": 3, ...}`): the
+/// summaries of listen, relay and pcap.
+pub(crate) fn counts_json(map: &std::collections::BTreeMap<Finding, u64>) -> Value {
+    let mut m = Map::new();
+    for (f, n) in map {
+        m.insert(f.name().to_string(), Value::from(*n));
+    }
+    Value::Object(m)
+}
+
+/// The problems and warnings among `seen`, each with its meaning and fixes,
+/// a blank line before each: what a summary explains under its counts.
+pub(crate) fn explain_worth<'a>(
+    seen: impl IntoIterator<Item = &'a Finding>,
+    style: Style,
+) -> String {
+    let mut out = String::new();
+    for f in seen {
+        if matches!(f.severity(), Severity::Problem | Severity::Warning) {
+            out.push('\n');
+            out.push_str(&explained(*f, style));
+        }
+    }
+    out
+}
+
 /// The envelope every JSON document and line shares: `type` (what the
 /// document is) and `schema` first, then the body's fields.
 pub(crate) fn document(kind: &str, body: Value) -> Value {

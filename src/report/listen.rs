@@ -5,12 +5,12 @@
 use std::fmt::Write as _;
 use std::net::SocketAddr;
 
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use super::finding::{self, document};
 use super::json::{EndpointJson, HeaderJson, SniffJson};
 use super::{hexdump, table, Style};
-use crate::judge::{Finding, Severity};
+use crate::judge::Finding;
 use crate::listen::nginx;
 use crate::listen::record::Data;
 use crate::listen::tls::{Identity, TlsSeen};
@@ -258,22 +258,14 @@ fn detail(style: Style, label: &str, text: &str, bad: bool) -> String {
     out
 }
 
-fn counts(map: &std::collections::BTreeMap<Finding, u64>) -> Value {
-    let mut m = Map::new();
-    for (f, n) in map {
-        m.insert(f.name().to_string(), Value::from(*n));
-    }
-    Value::Object(m)
-}
-
 /// The `summary` line.
 pub(crate) fn summary_json(s: &Summary) -> Value {
     document(
         "summary",
         json!({
             "connections": s.connections,
-            "findings": counts(&s.findings),
-            "pairings": counts(&s.pairings),
+            "findings": finding::counts_json(&s.findings),
+            "pairings": finding::counts_json(&s.pairings),
             "versions": s.versions,
             "mismatched": s.mismatched,
             "interrupted": s.interrupted,
@@ -313,11 +305,10 @@ pub(crate) fn summary_human(s: &Summary, style: Style) -> String {
         });
     }
     out.push('\n');
-    let worth = |f: &&Finding| matches!(f.severity(), Severity::Problem | Severity::Warning);
-    for f in s.findings.keys().chain(s.pairings.keys()).filter(worth) {
-        out.push('\n');
-        out.push_str(&finding::explained(*f, style));
-    }
+    out.push_str(&finding::explain_worth(
+        s.findings.keys().chain(s.pairings.keys()),
+        style,
+    ));
     out
 }
 

@@ -5,12 +5,12 @@
 use std::fmt::Write as _;
 use std::net::SocketAddr;
 
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use super::finding::{self, document};
 use super::json::{EndpointJson, HeaderJson};
 use super::{table, Style};
-use crate::judge::{Ending, Finding, Severity};
+use crate::judge::{Ending, Finding};
 use crate::listen::nginx;
 use crate::listen::record::HeaderSeen;
 use crate::relay::{Accept, Record, SendMode, Summary};
@@ -231,22 +231,14 @@ pub(crate) fn connection_human(rec: &Record, style: Style) -> String {
     out
 }
 
-fn counts(map: &std::collections::BTreeMap<Finding, u64>) -> Value {
-    let mut m = Map::new();
-    for (f, n) in map {
-        m.insert(f.name().to_string(), Value::from(*n));
-    }
-    Value::Object(m)
-}
-
 /// The `summary` line.
 pub(crate) fn summary_json(s: &Summary) -> Value {
     document(
         "summary",
         json!({
             "connections": s.connections,
-            "findings": counts(&s.findings),
-            "pairings": counts(&s.pairings),
+            "findings": finding::counts_json(&s.findings),
+            "pairings": finding::counts_json(&s.pairings),
             "bytes_up": s.bytes_up,
             "bytes_down": s.bytes_down,
             "interrupted": s.interrupted,
@@ -278,11 +270,10 @@ pub(crate) fn summary_human(s: &Summary, style: Style) -> String {
     let mut out = table::fill(style, "summary: ", "  ", &text);
     out = out.replacen("summary:", &style.bold("summary:"), 1);
     out.push('\n');
-    let worth = |f: &&Finding| matches!(f.severity(), Severity::Problem | Severity::Warning);
-    for f in s.findings.keys().chain(s.pairings.keys()).filter(worth) {
-        out.push('\n');
-        out.push_str(&finding::explained(*f, style));
-    }
+    out.push_str(&finding::explain_worth(
+        s.findings.keys().chain(s.pairings.keys()),
+        style,
+    ));
     out
 }
 
