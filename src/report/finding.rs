@@ -177,6 +177,18 @@ pub(crate) fn counts_json(map: &std::collections::BTreeMap<Finding, u64>) -> Val
     Value::Object(m)
 }
 
+/// Counts per finding as text parts (`3 proxied`), or `none`.
+pub(crate) fn counts_human(map: &std::collections::BTreeMap<Finding, u64>) -> Vec<String> {
+    let mut parts: Vec<String> = map
+        .iter()
+        .map(|(f, n)| format!("{n} {}", f.name()))
+        .collect();
+    if parts.is_empty() {
+        parts.push("none".into());
+    }
+    parts
+}
+
 /// The problems and warnings among `seen`, each with its meaning and fixes,
 /// a blank line before each: what a summary explains under its counts.
 pub(crate) fn explain_worth<'a>(

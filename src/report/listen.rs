@@ -276,14 +276,7 @@ pub(crate) fn summary_json(s: &Summary) -> Value {
 /// The summary: counts per finding, then each problem (and warning) seen
 /// with its meaning and fixes.
 pub(crate) fn summary_human(s: &Summary, style: Style) -> String {
-    let mut parts: Vec<String> = s
-        .findings
-        .iter()
-        .map(|(f, n)| format!("{n} {}", f.name()))
-        .collect();
-    if parts.is_empty() {
-        parts.push("none".into());
-    }
+    let parts = finding::counts_human(&s.findings);
     let mut out = format!(
         "{} {} connection(s): {}",
         style.bold("summary:"),

@@ -249,14 +249,7 @@ pub(crate) fn summary_json(s: &Summary) -> Value {
 /// The summary: counts per finding, then each problem (and warning) seen
 /// with its meaning and fixes.
 pub(crate) fn summary_human(s: &Summary, style: Style) -> String {
-    let mut parts: Vec<String> = s
-        .findings
-        .iter()
-        .map(|(f, n)| format!("{n} {}", f.name()))
-        .collect();
-    if parts.is_empty() {
-        parts.push("none".into());
-    }
+    let mut parts = finding::counts_human(&s.findings);
     for (p, n) in &s.pairings {
         parts.push(format!("{n} {}", p.name()));
     }
