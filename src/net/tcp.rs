@@ -132,26 +132,18 @@ pub async fn exchange<E>(
         reply.timings.sent = Some(start.elapsed());
     }
     if ended.is_none() {
-        ended = Some(loop {
-            let result = match bounded(opts.reply_timeout, deadline, stream.read(&mut buf)).await {
-                Err(Cut::Idle) => break End::Timeout,
-                Err(Cut::Deadline) => break End::MaxTime,
-                Ok(result) => result,
-            };
-            match chunk(result, &mut reply.error) {
-                Err(end) => break end,
-                Ok(n) => {
-                    if reply.received_total == 0 {
-                        reply.timings.first_byte.get_or_insert(start.elapsed());
-                    }
-                    reply.received_total += n;
-                    keep(&mut reply.received, &buf[..n], opts.max_reply);
-                    if reply.received_total >= opts.max_reply {
-                        break End::SizeLimit;
-                    }
-                }
-            }
-        });
+        ended = Some(
+            read_reply(
+                &mut stream,
+                &mut buf,
+                opts,
+                deadline,
+                start,
+                &mut reply,
+                false,
+            )
+            .await,
+        );
     }
     reply.end = match ended.unwrap_or(End::Timeout) {
         End::EofWithoutData if reply.received_total > 0 => End::EofAfterData,
@@ -160,6 +152,42 @@ pub async fn exchange<E>(
     reply.message = Some(message);
     reply.timings.total = start.elapsed();
     Ok(reply)
+}
+
+/// Read the reply into `reply` until the peer ends it, the size bound,
+/// a silence of `reply_timeout`, or the exchange's deadline. With
+/// `eof_is_end`, an unexpected EOF counts as the end (a TLS server that
+/// closes without close_notify has still said all it had to say).
+pub(super) async fn read_reply<S: tokio::io::AsyncRead + Unpin>(
+    stream: &mut S,
+    buf: &mut [u8],
+    opts: &Options,
+    deadline: Instant,
+    start: Instant,
+    reply: &mut Reply,
+    eof_is_end: bool,
+) -> End {
+    loop {
+        let result = match bounded(opts.reply_timeout, deadline, stream.read(buf)).await {
+            Err(Cut::Idle) => break End::Timeout,
+            Err(Cut::Deadline) => break End::MaxTime,
+            Ok(Err(e)) if eof_is_end && e.kind() == io::ErrorKind::UnexpectedEof => Ok(0),
+            Ok(result) => result,
+        };
+        match chunk(result, &mut reply.error) {
+            Err(end) => break end,
+            Ok(n) => {
+                if reply.received_total == 0 {
+                    reply.timings.first_byte.get_or_insert(start.elapsed());
+                }
+                reply.received_total += n;
+                keep(&mut reply.received, &buf[..n], opts.max_reply);
+                if reply.received_total >= opts.max_reply {
+                    break End::SizeLimit;
+                }
+            }
+        }
+    }
 }
 
 /// Why a bounded wait gave up.

@@ -23,12 +23,12 @@ use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::time::sleep;
 use tokio_rustls::TlsConnector;
 
-use super::tcp::{bounded, chunk, connect, keep, pieces, Cut, READ_CHUNK};
+use super::tcp::{bounded, connect, keep, pieces, read_reply, Cut, READ_CHUNK};
 use super::{End, Message, Options, Reply};
 
 /// How the client checks the server's certificate.
@@ -606,29 +606,16 @@ pub async fn tls_exchange<E>(
     }
     reply.timings.sent = Some(start.elapsed());
     let mut buf = vec![0u8; READ_CHUNK];
-    let end = loop {
-        let result = match bounded(opts.reply_timeout, deadline, tls_stream.read(&mut buf)).await {
-            Err(Cut::Idle) => break End::Timeout,
-            Err(Cut::Deadline) => break End::MaxTime,
-            // A server that closes without close_notify (many do) has
-            // still said all it had to say.
-            Ok(Err(e)) if e.kind() == io::ErrorKind::UnexpectedEof => Ok(0),
-            Ok(result) => result,
-        };
-        match chunk(result, &mut reply.error) {
-            Err(end) => break end,
-            Ok(n) => {
-                if reply.received_total == 0 {
-                    reply.timings.first_byte.get_or_insert(start.elapsed());
-                }
-                reply.received_total += n;
-                keep(&mut reply.received, &buf[..n], opts.max_reply);
-                if reply.received_total >= opts.max_reply {
-                    break End::SizeLimit;
-                }
-            }
-        }
-    };
+    let end = read_reply(
+        &mut tls_stream,
+        &mut buf,
+        opts,
+        deadline,
+        start,
+        &mut reply,
+        true,
+    )
+    .await;
     reply.end = match end {
         End::EofWithoutData if reply.received_total > 0 => End::EofAfterData,
         end => end,
