@@ -385,22 +385,7 @@ fn http_facts(http: &Directive, out: &mut Facts) {
         let trust = realip.trust(false);
         let mut listeners = Vec::new();
         for l in children(s, "listen") {
-            let (host, port) = split_addr(l.arg(0), 80);
-            let pp = l.args.iter().any(|a| a == "proxy_protocol");
-            listeners.push(Listener {
-                host,
-                port,
-                expects: if pp {
-                    Expects::Header
-                } else {
-                    Expects::Nothing
-                },
-                passthrough: false,
-                ssl: l.args.iter().any(|a| a == "ssl"),
-                trust: if pp { trust.clone() } else { Trust::Unused },
-                fix: "nginx-listen-proxy-protocol",
-                at: l.at.clone(),
-            });
+            listeners.push(listener(l, 80, || trust.clone()));
         }
         if listeners.is_empty() {
             listeners.push(Listener {
@@ -513,26 +498,7 @@ fn stream_facts(stream: &Directive, out: &mut Facts) {
         let realip = base.inherit(s);
         let mut listeners = Vec::new();
         for l in children(s, "listen") {
-            let (host, port) = split_addr(l.arg(0), 0);
-            let pp = l.args.iter().any(|a| a == "proxy_protocol");
-            listeners.push(Listener {
-                host,
-                port,
-                expects: if pp {
-                    Expects::Header
-                } else {
-                    Expects::Nothing
-                },
-                passthrough: false,
-                ssl: l.args.iter().any(|a| a == "ssl"),
-                trust: if pp {
-                    realip.trust(true)
-                } else {
-                    Trust::Unused
-                },
-                fix: "nginx-listen-proxy-protocol",
-                at: l.at.clone(),
-            });
+            listeners.push(listener(l, 0, || realip.trust(true)));
         }
         let sends_on = last(s, "proxy_protocol")
             .map(|d| (d.arg(0) == "on", d.at.clone()))
@@ -589,6 +555,28 @@ fn stream_facts(stream: &Directive, out: &mut Facts) {
             listeners,
             upstreams: ups,
         });
+    }
+}
+
+/// One `listen` directive (http or stream): its address, whether it
+/// expects a header (`proxy_protocol`), `ssl`, and the trust list that
+/// applies when it does.
+fn listener(l: &Directive, default_port: u16, trust: impl FnOnce() -> Trust) -> Listener {
+    let (host, port) = split_addr(l.arg(0), default_port);
+    let pp = l.args.iter().any(|a| a == "proxy_protocol");
+    Listener {
+        host,
+        port,
+        expects: if pp {
+            Expects::Header
+        } else {
+            Expects::Nothing
+        },
+        passthrough: false,
+        ssl: l.args.iter().any(|a| a == "ssl"),
+        trust: if pp { trust() } else { Trust::Unused },
+        fix: "nginx-listen-proxy-protocol",
+        at: l.at.clone(),
     }
 }
 
