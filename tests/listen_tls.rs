@@ -7,7 +7,6 @@ mod common;
 mod listen_support;
 
 use std::process::Command;
-use std::time::Duration;
 
 use common::free_port;
 use common::peers::{self, Haproxy, Peer};
@@ -16,23 +15,8 @@ use serde_json::Value;
 
 /// Run `ppctl send ARGS --json` against `port`: (exit code, document).
 fn send(port: u16, args: &[&str]) -> (i32, Value) {
-    let out = assert_cmd::Command::cargo_bin("ppctl")
-        .expect("the ppctl binary")
-        .arg("send")
-        .arg(format!("127.0.0.1:{port}"))
-        .args(args)
-        .args(["--json", "--timeout", "3s"])
-        .timeout(Duration::from_secs(30))
-        .output()
-        .expect("run ppctl send");
-    let doc: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "send printed no JSON ({e}); stdout:\n{}\nstderr:\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    (out.status.code().unwrap_or(-1), doc)
+    let target = format!("127.0.0.1:{port}");
+    common::send_json(&[&[target.as_str()], args].concat())
 }
 
 /// `listen 127.0.0.1:0 --json --tls ARGS`: the server and its first line.

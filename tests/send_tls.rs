@@ -18,21 +18,7 @@ use serde_json::Value;
 
 /// Run `ppctl send ARGS --json`: (exit code, document).
 fn send(args: &[&str]) -> (i32, Value) {
-    let out = ppctl()
-        .arg("send")
-        .args(args)
-        .args(["--json", "--timeout", "3s"])
-        .timeout(Duration::from_secs(30))
-        .output()
-        .expect("run ppctl send");
-    let doc: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "send printed no JSON ({e}); stdout:\n{}\nstderr:\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    (out.status.code().unwrap_or(-1), doc)
+    common::send_json(args)
 }
 
 /// Run `ppctl send ARGS` for humans: (exit code, stdout).

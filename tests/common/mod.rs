@@ -19,6 +19,27 @@ pub fn ppctl() -> assert_cmd::Command {
         .expect("cargo builds the ppctl binary for integration tests")
 }
 
+/// Run `ppctl send ARGS --json --timeout 3s` (bounded at 30 s): its exit
+/// code and its JSON document (a test fails, with both outputs, when the
+/// document is not JSON).
+pub fn send_json(args: &[&str]) -> (i32, serde_json::Value) {
+    let out = ppctl()
+        .arg("send")
+        .args(args)
+        .args(["--json", "--timeout", "3s"])
+        .timeout(Duration::from_secs(30))
+        .output()
+        .expect("run ppctl send");
+    let doc = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "send printed no JSON ({e}); stdout:\n{}\nstderr:\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (out.status.code().unwrap_or(-1), doc)
+}
+
 /// A loopback TCP port that was free a moment ago: bind port 0, read what the
 /// kernel chose, and release it. Another process could take it in between;
 /// with the kernel's port rotation that is rare enough for tests.
