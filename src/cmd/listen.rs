@@ -5,18 +5,15 @@
 //! one line per connection, then the summary on stop. A writer thread owns
 //! stdout and flushes every line, so nothing is lost when the server stops.
 
-use std::fmt;
-use std::io;
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use ipnet::IpNet;
-use tokio::signal::unix;
-use tokio::sync::mpsc::{self, error::TryRecvError};
+use tokio::sync::mpsc;
 use tokio::sync::watch;
 
-use super::values::{parse_duration, Choice};
+use super::serve::{reached, write_lines, Signals, Stop};
+use super::values::{parse_cidr, timeout, wait, Choice, Wait};
 use crate::error::{Error, ExitCode, Result};
 use crate::listen::{self, bind, config, Config, ConnRecord, Mode, Transport};
 use crate::report::listen as view;
@@ -52,38 +49,6 @@ Exit codes:
        failed (the reader closed the pipe, e.g. `| head -1`, or the disk is
        full): the server stops and stderr says how many lines were lost
   130  a signal (one or two) came before --count N connections";
-
-/// A duration flag's value, shown in `--help` the way it is typed (`5s`,
-/// `250ms`), so clap's defaults can be the engine's constants.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Wait(pub Duration);
-
-impl fmt::Display for Wait {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let ms = self.0.as_millis();
-        if ms % 1000 == 0 {
-            write!(f, "{}s", ms / 1000)
-        } else {
-            write!(f, "{ms}ms")
-        }
-    }
-}
-
-pub(crate) fn wait(s: &str) -> std::result::Result<Wait, String> {
-    parse_duration(s).map(Wait)
-}
-
-/// A timeout that must leave a client some time: 0 would time out every
-/// connection at once (issue 11).
-pub(crate) fn timeout(s: &str) -> std::result::Result<Wait, String> {
-    let w = wait(s)?;
-    if w.0.is_zero() {
-        return Err(format!(
-            "'{s}' would time out every connection before its first byte: give a positive duration, e.g. 5s or 250ms"
-        ));
-    }
-    Ok(w)
-}
 
 #[derive(Debug, clap::Args)]
 #[command(after_help = AFTER_HELP)]
@@ -155,12 +120,6 @@ pub struct ListenArgs {
     pub tls: super::listen_tls::ListenTlsArgs,
 }
 
-pub(crate) fn parse_cidr(s: &str) -> std::result::Result<IpNet, String> {
-    s.parse::<IpNet>()
-        .or_else(|_| s.parse::<IpAddr>().map(IpNet::from))
-        .map_err(|_| format!("'{s}' is not a CIDR or IP (e.g. 10.0.0.0/8, 192.0.2.1, ::1)"))
-}
-
 impl ListenArgs {
     fn config(&self) -> Config {
         Config {
@@ -184,10 +143,6 @@ impl ListenArgs {
 pub fn run(args: &ListenArgs, style: Style) -> Result<ExitCode> {
     crate::net::runtime()?.block_on(serve(args, style))
 }
-
-/// How far shutdown has gone: 0 running, 1 draining (a first signal),
-/// 2 stopping now (a second signal, or stdout is gone).
-pub(crate) type Stop = watch::Sender<u8>;
 
 async fn serve(args: &ListenArgs, style: Style) -> Result<ExitCode> {
     // Signals are caught before the first line is out, so a client that
@@ -270,90 +225,10 @@ fn write_records(
     })
 }
 
-/// How long the writer thread waits for more lines after a flush, under load.
-const BATCH_NAP: Duration = Duration::from_millis(1);
-
-/// A writer thread's loop (listen's and relay's): the text `render` makes
-/// of each item (nothing for `None`). Lines are queued while more items are
-/// waiting and flushed as soon as the queue is empty (and at the end), so
-/// output keeps up without one write(2) per line. After a flush that wrote
-/// something the thread naps for [`BATCH_NAP`] before it looks again, so
-/// under load lines gather into one write and the senders wake nobody
-/// (no futex per line); once a look finds nothing it waits for the next
-/// item, which is then written at once. When stdout fails (the
-/// reader closed the pipe, the disk is full) the server is told to stop at
-/// once; the items still coming are drained and counted as lost, and the
-/// sink is handed back so the command ends with that error (exit 2).
-pub(crate) fn write_lines<T>(
-    mut rx: mpsc::Receiver<T>,
-    mut out: Out,
-    stop: &Stop,
-    render: impl Fn(&T) -> Option<String>,
-) -> Out {
-    // Items since the last flush.
-    let mut since = 0usize;
-    loop {
-        let item = match rx.try_recv() {
-            Ok(item) => item,
-            Err(TryRecvError::Empty) => {
-                if !out.failed() && out.flush().is_err() {
-                    stop.send_replace(2);
-                }
-                if since > 0 {
-                    since = 0;
-                    std::thread::sleep(BATCH_NAP);
-                    continue;
-                }
-                match rx.blocking_recv() {
-                    Some(item) => item,
-                    None => break,
-                }
-            }
-            Err(TryRecvError::Disconnected) => break,
-        };
-        since += 1;
-        if let Some(text) = render(&item) {
-            if out.queue(&text).is_err() {
-                stop.send_replace(2);
-            }
-        }
-    }
-    out
-}
-
-/// Resolves once shutdown has reached `level` (or its sender is gone).
-pub(crate) async fn reached(mut stop: watch::Receiver<u8>, level: u8) {
-    let _ = stop.wait_for(|l| *l >= level).await;
-}
-
-/// SIGINT and SIGTERM, caught for the whole run.
-pub(crate) struct Signals {
-    int: unix::Signal,
-    term: unix::Signal,
-}
-
-impl Signals {
-    pub(crate) fn register() -> io::Result<Self> {
-        Ok(Signals {
-            int: unix::signal(unix::SignalKind::interrupt())?,
-            term: unix::signal(unix::SignalKind::terminate())?,
-        })
-    }
-
-    /// The first signal starts the drain (`--drain`), the second ends it.
-    pub(crate) async fn count(mut self, stop: Arc<Stop>) {
-        loop {
-            tokio::select! {
-                _ = self.int.recv() => {},
-                _ = self.term.recv() => {},
-            }
-            stop.send_modify(|l| *l = l.saturating_add(1).min(2));
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
     #[test]

@@ -15,6 +15,7 @@ pub mod relay;
 pub mod repro;
 pub mod send;
 pub mod send_http;
+pub(crate) mod serve;
 pub(crate) mod values;
 
 use std::io::{self, Write};

@@ -10,8 +10,9 @@ use ipnet::IpNet;
 use tokio::sync::{mpsc, watch};
 
 use super::header_args::HeaderArgs;
-use super::listen::{parse_cidr, reached, timeout, wait, write_lines, Signals, Stop, Wait};
+use super::serve::{reached, write_lines, Signals, Stop};
 use super::values::Choice;
+use super::values::{parse_cidr, timeout, wait, Wait};
 use crate::codec::Version;
 use crate::error::{Error, ExitCode, Result};
 use crate::listen::bind;

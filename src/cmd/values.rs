@@ -1,7 +1,11 @@
 //! Value parsers shared by every command's flags: one duration syntax, and
 //! enums defined outside the CLI (the codec's, the judge's).
 
+use std::fmt;
+use std::net::IpAddr;
 use std::time::Duration;
+
+use ipnet::IpNet;
 
 /// A clap value parser for an enum that lives outside this crate (the
 /// codec's, which must not depend on clap): the names, each with its help
@@ -68,4 +72,43 @@ pub(crate) fn parse_duration(s: &str) -> std::result::Result<Duration, String> {
         return Err(bad());
     }
     Ok(Duration::from_secs_f64(secs))
+}
+
+/// A duration flag's value, shown in `--help` the way it is typed (`5s`,
+/// `250ms`), so clap's defaults can be the engine's constants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Wait(pub Duration);
+
+impl fmt::Display for Wait {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let ms = self.0.as_millis();
+        if ms % 1000 == 0 {
+            write!(f, "{}s", ms / 1000)
+        } else {
+            write!(f, "{ms}ms")
+        }
+    }
+}
+
+pub(crate) fn wait(s: &str) -> std::result::Result<Wait, String> {
+    parse_duration(s).map(Wait)
+}
+
+/// A timeout that must leave a client some time: 0 would time out every
+/// connection at once (issue 11).
+pub(crate) fn timeout(s: &str) -> std::result::Result<Wait, String> {
+    let w = wait(s)?;
+    if w.0.is_zero() {
+        return Err(format!(
+            "'{s}' would time out every connection before its first byte: give a positive duration, e.g. 5s or 250ms"
+        ));
+    }
+    Ok(w)
+}
+
+/// A `--trust` value: a CIDR, or one address.
+pub(crate) fn parse_cidr(s: &str) -> std::result::Result<IpNet, String> {
+    s.parse::<IpNet>()
+        .or_else(|_| s.parse::<IpAddr>().map(IpNet::from))
+        .map_err(|_| format!("'{s}' is not a CIDR or IP (e.g. 10.0.0.0/8, 192.0.2.1, ::1)"))
 }
