@@ -685,7 +685,7 @@ _ppctl() {
             return 0
             ;;
         ppctl__subcmd__repro)
-            opts="-h --target --timeout --json --color --help"
+            opts="-h --target --tls --timeout --json --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -107,6 +107,7 @@ complete -c ppctl -n "__fish_ppctl_using_subcommand repro" -l timeout -d 'With -
 complete -c ppctl -n "__fish_ppctl_using_subcommand repro" -l color -d 'When to use color: auto (a terminal, and NO_COLOR unset), always, never' -r -f -a "auto\t'Color when stdout is a terminal and NO_COLOR is not set'
 always\t''
 never\t''"
+complete -c ppctl -n "__fish_ppctl_using_subcommand repro" -l tls -d 'The 443 case: each sender sends its header, then a TLS handshake and the request; the receivers serve TLS like nginx `listen 443 ssl` and `listen 443 ssl proxy_protocol`. Certificates are shown, never checked'
 complete -c ppctl -n "__fish_ppctl_using_subcommand repro" -l json -d 'Print the matrix as one JSON object (docs/json.md)'
 complete -c ppctl -n "__fish_ppctl_using_subcommand repro" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l src -d 'Claimed source [default: the real local end of the socket]' -r

@@ -135,8 +135,16 @@ fn a_header_to_tls_without_proxy_protocol_gets_nginx_s_400() {
     assert_eq!(doc["reply"]["http_status"], 400, "{doc:#}");
     let (_, lines) = l.finish();
     let (records, _) = Listen::split(&lines);
+    // The receiver names it as the client does.
     assert_eq!(
-        records[0]["finding"]["name"], "unexpected-header",
+        records[0]["finding"]["name"], "tls-handshake-failed",
+        "{:#}",
+        records[0]
+    );
+    assert!(
+        records[0]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("TLS port without PROXY protocol")),
         "{:#}",
         records[0]
     );

@@ -4,6 +4,7 @@
 mod common;
 mod listen_support;
 
+use common::certs::certificates;
 use common::peers::{self, Nginx, Peer};
 use common::{free_port, ppctl};
 use listen_support::Listen;
@@ -240,9 +241,15 @@ fn hex_of(s: &str) -> String {
 
 /// Exit code, matched columns, and each sender's finding (none, v1, v2).
 fn target_matches(port: u16) -> (i32, Vec<String>, Vec<String>) {
+    target_matches_with(port, &[])
+}
+
+/// [`target_matches`] with more arguments (`--tls`).
+fn target_matches_with(port: u16, args: &[&str]) -> (i32, Vec<String>, Vec<String>) {
     let out = ppctl()
         .args(["repro", "--json", "--timeout", "3s", "--target"])
         .arg(format!("127.0.0.1:{port}"))
+        .args(args)
         .output()
         .expect("run repro --target");
     let m: Value = serde_json::from_slice(&out.stdout).expect("JSON");
@@ -348,4 +355,151 @@ fn target_that_matches_nothing_exits_1() {
     assert_eq!(code, 1);
     assert!(matches.is_empty());
     assert_eq!(got, names(["no-receiver"; 3]));
+}
+
+#[test]
+fn tls_matrix_runs_the_443_case_as_predicted() {
+    let out = ppctl()
+        .args(["repro", "--tls", "--json"])
+        .output()
+        .expect("run repro --tls");
+    assert_eq!(out.status.code(), Some(0));
+    let m: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(m["tls"], true);
+    assert_eq!(m["all_as_predicted"], true, "{m:#}");
+    let cells = m["cells"].as_array().expect("cells");
+    let got: Vec<(String, String, String)> = cells
+        .iter()
+        .map(|c| {
+            let s = |k: &str| c[k].as_str().unwrap_or("").to_string();
+            (
+                s("sender"),
+                s("receiver"),
+                c["finding"]["name"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    let want = [
+        ("none", "ssl", "plain"),
+        ("none", "ssl-proxy-protocol", "tls-before-proxy"),
+        ("v1", "ssl", "tls-handshake-failed"),
+        ("v1", "ssl-proxy-protocol", "proxied"),
+        ("v2", "ssl", "tls-handshake-failed"),
+        ("v2", "ssl-proxy-protocol", "proxied"),
+    ];
+    let want: Vec<(String, String, String)> = want
+        .iter()
+        .map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()))
+        .collect();
+    assert_eq!(got, want);
+    for c in cells {
+        assert_eq!(c["as_predicted"], true, "{c:#}");
+        assert!(c["tls"]["result"].is_string(), "{c:#}");
+    }
+    // The served cells went through TLS 1.3 and saw the claimed client.
+    let served = &cells[3];
+    assert_eq!(served["tls"]["result"], "done");
+    assert_eq!(served["tls"]["version"], "TLSv1.3");
+    assert_eq!(served["client_ip"], "203.0.113.7");
+    // A header on `listen 443 ssl`: nginx's plain 400, in clear.
+    assert_eq!(cells[2]["status"], 400, "{:#}", cells[2]);
+    assert_eq!(cells[2]["tls"]["result"], "failed");
+    assert_eq!(
+        cells[2]["receiver_finding"]["name"], "tls-handshake-failed",
+        "the receiver names it as the client does"
+    );
+    // A ClientHello where a header is required: nginx's broken header.
+    let log = cells[1]["receiver_log"].as_str().unwrap_or("");
+    assert!(log.starts_with("broken header: \"\\x16\\x03"), "{log}");
+}
+
+#[test]
+fn tls_matrix_reads_at_80_columns() {
+    let out = ppctl()
+        .args(["repro", "--tls", "--color", "never"])
+        .env("COLUMNS", "80")
+        .output()
+        .expect("run repro --tls");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    let at = |s: &str| text.find(s).unwrap_or_else(|| panic!("{s:?} in\n{text}"));
+    // The story: the header, nginx `listen 443 ssl`'s 400 in clear, the fix.
+    assert!(at("v1  PROXY TCP4 203.0.113.7") < at("HTTP/1.1 400 Bad Request"));
+    assert!(at("HTTP/1.1 400 Bad Request") < at("listen 443 ssl proxy_protocol;"));
+    assert!(at("listen 443 ssl proxy_protocol;") < at("| sender"));
+    assert!(text.contains("| ssl proxy_protocol"), "{text}");
+    assert!(text.contains("400 Bad Request in clear"), "{text}");
+    assert!(text.contains("tls-before-proxy (PP-TLS-FIRST)"), "{text}");
+    assert!(
+        text.contains("every cell behaved as predicted (6 of 6)"),
+        "{text}"
+    );
+    for l in text
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("docs: http"))
+    {
+        assert!(l.chars().count() <= 80, "{l:?}");
+    }
+}
+
+#[test]
+fn tls_target_matches_a_ppctl_listen_tls() {
+    for (mode, column, findings) in [
+        (
+            "off",
+            "ssl",
+            ["plain", "tls-handshake-failed", "tls-handshake-failed"],
+        ),
+        (
+            "require",
+            "ssl-proxy-protocol",
+            ["tls-before-proxy", "proxied", "proxied"],
+        ),
+    ] {
+        let l = Listen::start(&["--tls", "--proxy-protocol", mode]);
+        let (code, matches, got) = target_matches_with(l.port, &["--tls"]);
+        assert_eq!(code, 0, "{mode}");
+        assert_eq!(matches, vec![column.to_string()], "{mode}");
+        assert_eq!(got, names(findings), "{mode}");
+    }
+}
+
+#[test]
+fn tls_target_matches_real_nginx_ssl_with_and_without_proxy_protocol() {
+    if !peers::require(Peer::Nginx) {
+        return;
+    }
+    let (_dir, _ca, cert, key) = certificates();
+    let (pp_ssl, ssl, plain) = (free_port(), free_port(), free_port());
+    let _nginx = Nginx::start(
+        "send_tls",
+        &[
+            ("PORT", &pp_ssl.to_string()),
+            ("SSL_PORT", &ssl.to_string()),
+            ("HTTP_PORT", &plain.to_string()),
+            ("CERT", &cert),
+            ("KEY", &key),
+        ],
+    );
+    let (code, matches, got) = target_matches_with(pp_ssl, &["--tls"]);
+    assert_eq!(code, 0);
+    assert_eq!(matches, names1("ssl-proxy-protocol"));
+    assert_eq!(got, names(["tls-before-proxy", "proxied", "proxied"]));
+    let (code, matches, got) = target_matches_with(ssl, &["--tls"]);
+    assert_eq!(code, 0);
+    assert_eq!(matches, names1("ssl"));
+    assert_eq!(
+        got,
+        names(["plain", "tls-handshake-failed", "tls-handshake-failed"])
+    );
+    // A plain PROXY port is neither TLS column: it takes the header and
+    // answers the ClientHello in clear.
+    let (code, matches, got) = target_matches_with(plain, &["--tls"]);
+    assert_eq!(code, 1);
+    assert!(matches.is_empty());
+    assert_eq!(got[1], "tls-to-plain-port");
+}
+
+fn names1(n: &str) -> Vec<String> {
+    vec![n.to_string()]
 }

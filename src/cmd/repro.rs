@@ -11,19 +11,27 @@ use crate::repro;
 #[command(after_help = "\
 Examples:
   ppctl repro                              # the 3x3 matrix on loopback: the 400 and its fix
+  ppctl repro --tls                        # the 443 case: listen ... ssl [proxy_protocol]
   ppctl repro --json | jq -r '.cells[] | \"\\(.sender) -> \\(.receiver): \\(.finding.name)\"'
   ppctl repro --target 127.0.0.1:8080      # which receiver column is this server?
   ppctl repro --target ingress.example:80 --timeout 2s --json
+  ppctl repro --tls --target 10.0.0.5:443  # is this port ssl, or ssl proxy_protocol?
 
 Exit codes: 0 every cell behaved as predicted (with --target: it behaves like
-one of the receiver columns off, require, auto), 1 a cell did not (with
---target: it matches none), 2 usage or I/O error (a port that cannot be
+one of the receiver columns off, require, auto; with --tls ssl,
+ssl-proxy-protocol), 1 a cell did not (with --target: it matches none), 2 usage or I/O error (a port that cannot be
 bound, a target that does not resolve).")]
 pub struct ReproArgs {
     /// Run the sender column (no header, v1, v2) against this receiver
     /// (HOST:PORT) and say which receiver column it behaves like.
     #[arg(long, value_name = "HOST:PORT")]
     pub target: Option<Target>,
+    /// The 443 case: each sender sends its header, then a TLS handshake
+    /// and the request; the receivers serve TLS like nginx `listen 443 ssl`
+    /// and `listen 443 ssl proxy_protocol`. Certificates are shown, never
+    /// checked.
+    #[arg(long)]
+    pub tls: bool,
     /// With --target: how long to wait for each reply.
     #[arg(long, default_value = "5s", value_name = "DURATION", value_parser = super::values::parse_duration)]
     pub timeout: Duration,
@@ -36,8 +44,8 @@ pub fn run(args: &ReproArgs, style: Style) -> Result<ExitCode> {
     let matrix = crate::net::runtime()?
         .block_on(async {
             match &args.target {
-                Some(t) => repro::run_target(t.clone(), args.timeout).await,
-                None => repro::run_local().await,
+                Some(t) => repro::run_target(t.clone(), args.timeout, args.tls).await,
+                None => repro::run_local(args.tls).await,
             }
         })
         .map_err(|e| Error::Other(e.into()))?;

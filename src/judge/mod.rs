@@ -442,6 +442,22 @@ pub(crate) fn arrival(expects: Expects, arrived: Arrived) -> Finding {
     }
 }
 
+/// What an arrival's finding becomes on a port that serves TLS after the
+/// header stage (nginx `listen … ssl`, `listen --tls`). A header where none
+/// is expected is read as the start of the connection, so the handshake
+/// that follows it fails (nginx takes the header for a plain HTTP request
+/// and answers `400 Bad Request` in clear); a ClientHello where a header is
+/// required means the sender wrapped TLS first, or sends no header at all.
+/// `repro --tls` predicts its TLS cells with this, and `listen --tls`
+/// judges its connections so.
+pub(crate) fn on_tls_port(finding: Finding, client_hello_first: bool) -> Finding {
+    match (finding, client_hello_first) {
+        (Finding::UnexpectedHeader, _) => Finding::TlsHandshakeFailed,
+        (Finding::MissingHeader, true) => Finding::TlsBeforeProxy,
+        (f, _) => f,
+    }
+}
+
 /// A pairing of a sender and a receiver that works but should not be left
 /// so: a receiver that takes a header from anyone. `repro` and `check` add
 /// it to the exchange's own finding.
@@ -687,5 +703,34 @@ mod tests {
             Finding::Spoofable
         );
         assert_eq!(pairing(Expects::Header, Finding::Proxied), Finding::Proxied);
+    }
+
+    #[test]
+    fn a_tls_port_turns_the_header_mistakes_into_tls_ones() {
+        let hdr = Arrived::Header {
+            local: false,
+            trusted: true,
+            stacked: false,
+        };
+        let tls = |e, a, hello| on_tls_port(arrival(e, a), hello);
+        assert_eq!(
+            tls(Expects::Nothing, hdr, true),
+            Finding::TlsHandshakeFailed
+        );
+        assert_eq!(
+            tls(Expects::Header, Arrived::NoHeader, true),
+            Finding::TlsBeforeProxy
+        );
+        // Plain HTTP without a header to `ssl proxy_protocol`: nginx logs
+        // a broken header, as on a plain port.
+        assert_eq!(
+            tls(Expects::Header, Arrived::NoHeader, false),
+            Finding::MissingHeader
+        );
+        assert_eq!(tls(Expects::Header, hdr, true), Finding::Proxied);
+        assert_eq!(
+            tls(Expects::Nothing, Arrived::NoHeader, true),
+            Finding::Plain
+        );
     }
 }

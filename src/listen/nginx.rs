@@ -34,9 +34,17 @@ Content-Length: {}\r\nConnection: close\r\n\r\n{BAD_REQUEST_BODY}",
 /// access log (`"`, `\` and bytes outside 0x20..0x7e as `\xNN`) so a hostile
 /// client cannot write terminal escapes or fake lines into our output.
 pub fn broken_header(arrived: &[u8]) -> String {
+    // nginx reads at most 108 bytes for the header (107, its
+    // NGX_PROXY_PROTOCOL_MAX_HEADER, and one more), and the v1 parser stops
+    // at the line's end: the entry holds the first line, LF included.
+    let shown = &arrived[..arrived.len().min(108)];
+    let shown = match memchr::memchr(b'\n', shown) {
+        Some(lf) => &shown[..=lf],
+        None => shown,
+    };
     format!(
         "broken header: \"{}\" while reading PROXY protocol",
-        escape(arrived)
+        escape(shown)
     )
 }
 
@@ -110,10 +118,24 @@ mod tests {
     }
 
     #[test]
+    fn broken_header_holds_the_first_line_of_at_most_108_bytes() {
+        assert_eq!(
+            broken_header(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"),
+            "broken header: \"GET / HTTP/1.1\\x0D\\x0A\" while reading PROXY protocol"
+        );
+        let hello = [0x16u8; 300];
+        assert_eq!(
+            broken_header(&hello).matches("\\x16").count(),
+            108,
+            "a ClientHello is cut where nginx stops reading"
+        );
+    }
+
+    #[test]
     fn broken_header_escapes_like_the_access_log() {
         assert_eq!(
-            broken_header(b"GET / HTTP/1.1\r\n\x16\"\\"),
-            "broken header: \"GET / HTTP/1.1\\x0D\\x0A\\x16\\x22\\x5C\" while reading PROXY protocol"
+            broken_header(b"GET / HTTP/1.1\r\x16\"\\\n"),
+            "broken header: \"GET / HTTP/1.1\\x0D\\x16\\x22\\x5C\\x0A\" while reading PROXY protocol"
         );
     }
 }

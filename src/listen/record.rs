@@ -231,7 +231,13 @@ impl ConnRecord {
     /// The connection got past the header stage and was served.
     pub(crate) fn served(&self) -> bool {
         match self.arrived {
-            Arrived::Header { trusted, .. } => trusted && self.finding != Finding::UnexpectedHeader,
+            Arrived::Header { trusted, .. } => {
+                trusted
+                    && !matches!(
+                        self.finding,
+                        Finding::UnexpectedHeader | Finding::TlsHandshakeFailed
+                    )
+            }
             Arrived::NoHeader => self.finding == Finding::Plain,
             _ => false,
         }

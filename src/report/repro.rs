@@ -17,9 +17,8 @@ use super::finding::{self, document, fixes_json};
 use super::table::{self, Tone};
 use super::Style;
 use crate::judge::{Answer, Finding, Fix, Severity};
-use crate::listen::Mode;
-use crate::net::End;
-use crate::repro::{Cell, Matrix, Sender, RECEIVERS};
+use crate::net::{End, HandshakeResult};
+use crate::repro::{Cell, Matrix, Receiver, Sender};
 
 /// Bytes of a reply kept in the JSON `response` and shown in full.
 const RESPONSE_SHOWN: usize = 1024;
@@ -32,6 +31,7 @@ pub(crate) fn json(m: &Matrix) -> Value {
         "repro",
         json!({
             "target": m.target.as_ref().map(ToString::to_string),
+            "tls": m.tls,
             "claimed_source": m.claimed.to_string(),
             "cells": m.cells.iter().map(cell_json).collect::<Vec<_>>(),
             "all_as_predicted": m.all_as_predicted(),
@@ -47,6 +47,7 @@ fn cell_json(c: &Cell) -> Value {
         "receiver": receiver_name(c),
         "address": c.reply.peer.map(|a| a.to_string()),
         "header": (!header.is_empty()).then(|| hex::encode(header)),
+        "tls": c.handshake.as_ref().map(super::send::handshake_json),
         "finding": finding::json(c.finding),
         "predicted": c.predicted.map(finding::json),
         "as_predicted": c.as_predicted(),
@@ -65,7 +66,14 @@ fn cell_json(c: &Cell) -> Value {
 // ---------------------------------------------------------- the facts
 
 fn receiver_name(c: &Cell) -> &'static str {
-    c.receiver.map_or("target", Mode::name)
+    c.receiver.map_or("target", Receiver::name)
+}
+
+/// The TLS handshake after the header did not complete (`--tls`).
+fn handshake_failed(c: &Cell) -> bool {
+    c.handshake
+        .as_ref()
+        .is_some_and(|h| matches!(h.result, HandshakeResult::Failed(_)))
 }
 
 fn status(c: &Cell) -> Option<u16> {
@@ -123,6 +131,7 @@ fn got(c: &Cell) -> String {
             let status = line.split_once(' ').map_or(line.as_str(), |(_, s)| s);
             match c.client {
                 Some(ip) => format!("{status}, client {ip}"),
+                None if handshake_failed(c) => format!("{status} in clear"),
                 None => status.to_string(),
             }
         }
@@ -140,6 +149,14 @@ fn got(c: &Cell) -> String {
 fn pair(c: &Cell, style: Style) -> String {
     let arrow = if style.unicode { "→" } else { "->" };
     format!("{} {arrow} {}", c.sender.name(), receiver_name(c))
+}
+
+/// A column's table title: the words of the nginx `listen` line.
+fn column_title(r: Receiver) -> &'static str {
+    match r {
+        Receiver::SslProxyProtocol => "ssl proxy_protocol",
+        r => r.name(),
+    }
 }
 
 fn sender_title(s: Sender) -> &'static str {
@@ -220,21 +237,31 @@ pub(crate) fn human(m: &Matrix, style: Style) -> String {
 /// without PROXY support answers, the fix. Shown when the matrix
 /// reproduced it.
 fn story(out: &mut String, m: &Matrix, style: Style) {
+    // The column without PROXY support, its finding, and the words.
+    let (column, f, sends, answers) = if m.tls {
+        (
+            Receiver::Ssl,
+            Finding::TlsHandshakeFailed,
+            "A load balancer puts a PROXY header in front of each connection; the client's TLS handshake follows it:",
+            "A TLS receiver without PROXY support (nginx `listen 443 ssl`) takes the header for a plain HTTP request line and answers in clear, so the handshake fails:",
+        )
+    } else {
+        (
+            Receiver::Off,
+            Finding::UnexpectedHeader,
+            "A load balancer puts a PROXY header in front of each connection:",
+            "A receiver without PROXY support (nginx without proxy_protocol) reads it as the request line and answers:",
+        )
+    };
     let seed: Vec<&Cell> = [Sender::V1, Sender::V2]
         .into_iter()
-        .filter_map(|s| m.cell(s, Some(Mode::Off)))
-        .filter(|c| c.finding == Finding::UnexpectedHeader)
+        .filter_map(|s| m.cell(s, Some(column)))
+        .filter(|c| c.finding == f)
         .collect();
     if seed.is_empty() {
         return;
     }
-    table::fill_line(
-        out,
-        style,
-        "1. ",
-        "   ",
-        "A load balancer puts a PROXY header in front of each connection:",
-    );
+    table::fill_line(out, style, "1. ", "   ", sends);
     for c in &seed {
         let first = format!("     {}  ", c.sender.name());
         let shown = fill_painted(style, &first, "         ", &header_shown(c.header()), |t| {
@@ -242,19 +269,12 @@ fn story(out: &mut String, m: &Matrix, style: Style) {
         });
         let _ = writeln!(out, "{shown}");
     }
-    table::fill_line(
-        out,
-        style,
-        "2. ",
-        "   ",
-        "A receiver without PROXY support (nginx without proxy_protocol) reads it as the request line and answers:",
-    );
+    table::fill_line(out, style, "2. ", "   ", answers);
     let mut answers: Vec<String> = seed.iter().filter_map(|c| status_line(c)).collect();
     answers.dedup();
     for a in answers {
         let _ = writeln!(out, "     {}", style.bad(&a));
     }
-    let f = Finding::UnexpectedHeader;
     let _ = writeln!(out, "   {}", finding::label(f, style));
     let fixes: Vec<(&Fix, &str)> = f
         .fixes()
@@ -318,20 +338,24 @@ fn gist(fix: &Fix) -> Option<&'static str> {
 fn matrix_table(m: &Matrix, style: Style) -> String {
     let mut out = String::new();
     if m.target.is_none() {
+        let intro = if m.tls {
+            "Every pair, for real, over TLS: each sender sends its header, then the handshake and the request. Receivers copy nginx: ssl = listen 443 ssl, ssl proxy_protocol = listen 443 ssl proxy_protocol."
+        } else {
+            "Every pair, for real. Receivers copy nginx: off = no proxy_protocol, require = listen ... proxy_protocol, auto = a header or none."
+        };
         table::fill_line(
             &mut out,
             style,
             "",
             "",
-            &format!(
-                "Every pair, for real. Receivers copy nginx: off = no proxy_protocol, require = listen ... proxy_protocol, auto = a header or none. Headers claim {}.",
-                m.claimed
-            ),
+            &format!("{intro} Headers claim {}.", m.claimed),
         );
-        let mut t = table::new(style, &["sender", "off", "require", "auto"]);
+        let mut titles = vec!["sender"];
+        titles.extend(m.columns().iter().map(|&r| column_title(r)));
+        let mut t = table::new(style, &titles);
         for s in Sender::ALL {
             let mut row = vec![table::cell(style, sender_title(s), Tone::Bold)];
-            for r in RECEIVERS {
+            for &r in m.columns() {
                 row.push(match m.cell(s, Some(r)) {
                     Some(c) => table::cell(style, &cell_text(c), finding::tone(c.finding)),
                     None => table::cell(style, "-", Tone::Dim),
@@ -462,7 +486,14 @@ fn verdict(out: &mut String, m: &Matrix, style: Style) {
         Some(_) => match m.matches.as_slice() {
             [] => (
                 false,
-                "it matches none of the receiver columns (off, require, auto): see the findings above".to_string(),
+                format!(
+                    "it matches none of the receiver columns ({}): see the findings above",
+                    m.columns()
+                        .iter()
+                        .map(|r| r.name())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
             ),
             cols => {
                 let names: Vec<String> = cols.iter().map(|&r| column(r)).collect();
@@ -488,13 +519,17 @@ fn verdict(out: &mut String, m: &Matrix, style: Style) {
     );
 }
 
-fn column(r: Mode) -> String {
+fn column(r: Receiver) -> String {
     let what = match r {
-        Mode::Off => "no PROXY protocol (nginx without proxy_protocol)",
-        Mode::Require => {
+        Receiver::Off => "no PROXY protocol (nginx without proxy_protocol)",
+        Receiver::Require => {
             "requires a header (nginx `listen ... proxy_protocol`, HAProxy accept-proxy)"
         }
-        Mode::Auto => "takes a header or none (spoofable)",
+        Receiver::Auto => "takes a header or none (spoofable)",
+        Receiver::Ssl => "TLS without PROXY protocol (nginx `listen 443 ssl`)",
+        Receiver::SslProxyProtocol => {
+            "a header, then TLS (nginx `listen 443 ssl proxy_protocol`, HAProxy accept-proxy on an ssl bind)"
+        }
     };
     format!("`{}`: {what}", r.name())
 }
@@ -505,7 +540,7 @@ mod tests {
 
     use super::*;
     use crate::net::{Message, Reply, Timings};
-    use crate::repro::CLAIMED;
+    use crate::repro::{Receiver, CLAIMED};
 
     const BAD: &[u8] = b"HTTP/1.1 400 Bad Request\r\nServer: nginx\r\n\r\n<center><h1>400 Bad Request</h1></center>\r\n";
 
@@ -529,10 +564,10 @@ mod tests {
         }
     }
 
-    fn cell(sender: Sender, mode: Mode, finding: Finding, reply: Reply) -> Cell {
+    fn cell(sender: Sender, receiver: Receiver, finding: Finding, reply: Reply) -> Cell {
         Cell {
             sender,
-            receiver: Some(mode),
+            receiver: Some(receiver),
             reply,
             finding,
             predicted: Some(finding),
@@ -540,6 +575,7 @@ mod tests {
             receiver_log: None,
             client: None,
             expected_client: None,
+            handshake: None,
         }
     }
 
@@ -547,14 +583,14 @@ mod tests {
         let v1 = b"PROXY TCP4 203.0.113.7 127.0.0.1 51234 8080\r\n";
         let mut ok = cell(
             Sender::V1,
-            Mode::Auto,
+            Receiver::Auto,
             Finding::Spoofable,
             reply(v1, b"HTTP/1.1 200 OK\r\n\r\n", End::EofAfterData),
         );
         ok.client = Some(CLAIMED.ip());
         let mut missing = cell(
             Sender::None,
-            Mode::Require,
+            Receiver::Require,
             Finding::MissingHeader,
             reply(b"", b"", End::EofWithoutData),
         );
@@ -562,11 +598,12 @@ mod tests {
             Some("broken header: \"GET / HTTP/1.1\" while reading PROXY protocol".into());
         Matrix {
             target: None,
+            tls: false,
             claimed: CLAIMED,
             cells: vec![
                 cell(
                     Sender::V1,
-                    Mode::Off,
+                    Receiver::Off,
                     Finding::UnexpectedHeader,
                     reply(v1, BAD, End::EofAfterData),
                 ),

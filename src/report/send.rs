@@ -172,7 +172,7 @@ fn bytes_json(bytes: &[u8], length: usize) -> Value {
 }
 
 /// The TLS handshake after the header (`send --tls`).
-fn handshake_json(h: &Handshake) -> Value {
+pub(super) fn handshake_json(h: &Handshake) -> Value {
     let (result, session, failure) = match &h.result {
         HandshakeResult::NotStarted => ("not-started", None, None),
         HandshakeResult::Done(s) => ("done", Some(s), None),

@@ -73,6 +73,7 @@ pub(crate) fn fill(style: Style, first: &str, rest: &str, text: &str) -> String 
     let mut out = String::from(first);
     let mut col = first.chars().count();
     let mut start = true;
+    let room = width.saturating_sub(rest.chars().count()).max(20);
     for word in text.split(' ') {
         let len = word.chars().count();
         if !start && col + 1 + len > width && !word.is_empty() {
@@ -83,8 +84,22 @@ pub(crate) fn fill(style: Style, first: &str, rest: &str, text: &str) -> String 
             out.push(' ');
             col += 1;
         }
-        out.push_str(word);
-        col += len;
+        if len > room && !word.contains("://") {
+            // A word wider than a line (escaped bytes, a long log entry) is
+            // cut where the line ends; links stay whole so they still work.
+            for ch in word.chars() {
+                if col >= width {
+                    out.push('\n');
+                    out.push_str(rest);
+                    col = rest.chars().count();
+                }
+                out.push(ch);
+                col += 1;
+            }
+        } else {
+            out.push_str(word);
+            col += len;
+        }
         start = false;
     }
     out

@@ -1,17 +1,21 @@
 //! `ppctl repro`: the sender × receiver matrix, run for real.
 //!
 //! Senders (no header, v1, v2) go through `send`'s exchange
-//! ([`crate::send::exchange`] over [`crate::net`]); receivers are `listen`
-//! servers in this process, one per mode (off = nginx without
-//! `proxy_protocol`, require = nginx with it, auto). Every cell is judged by
-//! the judge: the client's side with [`judge::exchange`] (and
-//! [`judge::pairing`], which makes the auto column spoofable), the
-//! receiver's side with [`judge::arrival`]. The prediction for a cell is the
-//! judge's reading of what a receiver so configured makes of what the sender
-//! sends; a cell is as predicted when the client's finding, the receiver's
-//! finding and (for a served request) the client address all agree with it.
-//! With a target, the sender column runs against a real receiver and is
-//! matched against the predicted columns.
+//! ([`crate::send::run`] over [`crate::net`]); receivers are `listen`
+//! servers in this process, one per column (off = nginx without
+//! `proxy_protocol`, require = nginx with it, auto). With `--tls` the
+//! senders speak TLS after the header (`send --tls`) and the receivers serve
+//! it (`listen --tls`): ssl = nginx `listen 443 ssl`, ssl-proxy-protocol =
+//! `listen 443 ssl proxy_protocol`. Every cell is judged by the judge: the
+//! client's side as `send` judges it (and [`judge::pairing`], which makes
+//! the auto column spoofable), the receiver's side as `listen` does. The
+//! prediction for a cell is the judge's reading of what a receiver so
+//! configured makes of what the sender sends ([`judge::arrival`], and
+//! [`judge::on_tls_port`] for the TLS columns); a cell is as predicted when
+//! the client's finding, the receiver's finding and (for a served request)
+//! the client address all agree with it. With a target, the sender column
+//! runs against a real receiver and is matched against the predicted
+//! columns.
 //!
 //! Typed results only: rendering is in `report::repro`.
 
@@ -22,8 +26,8 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::codec::Version;
 use crate::judge::{self, Arrived, Expects, Finding};
-use crate::listen::{self, bind, Config, ConnRecord, Listeners, Mode};
-use crate::net::{self, Reply, Target};
+use crate::listen::{self, bind, tls as listen_tls, Config, ConnRecord, Listeners, Mode};
+use crate::net::{self, Handshake, Reply, Target};
 use crate::send::{self, AddressPlan, HeaderPlan, Plan};
 
 /// The client address every header claims: TEST-NET-3, never a real host.
@@ -77,15 +81,6 @@ impl Sender {
         }
     }
 
-    /// What goes on the wire, in the judge's terms: a request, with or
-    /// without a valid header in front.
-    fn sent(self) -> judge::Sent {
-        match self {
-            Sender::None => judge::Sent::NoHeader,
-            Sender::V1 | Sender::V2 => judge::Sent::Header { payload: true },
-        }
-    }
-
     /// What a receiver gets from this sender, in the judge's terms.
     fn arrives(self) -> Arrived {
         match self {
@@ -99,22 +94,72 @@ impl Sender {
     }
 }
 
-/// The receivers, in column order.
-pub(crate) const RECEIVERS: [Mode; 3] = [Mode::Off, Mode::Require, Mode::Auto];
+/// A receiver column: how an in-process receiver is set up, after the
+/// nginx `listen` line it copies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Receiver {
+    /// `listen 80;`: no PROXY protocol.
+    Off,
+    /// `listen 80 proxy_protocol;`
+    Require,
+    /// A header or none (no nginx equivalent; spoofable).
+    Auto,
+    /// `listen 443 ssl;`
+    Ssl,
+    /// `listen 443 ssl proxy_protocol;`
+    SslProxyProtocol,
+}
 
-/// What a receiver in this mode expects, in the judge's terms.
-pub(crate) fn expects(mode: Mode) -> Expects {
-    match mode {
-        Mode::Off => Expects::Nothing,
-        Mode::Require => Expects::Header,
-        Mode::Auto => Expects::Optional,
+impl Receiver {
+    /// The plain columns, in order.
+    pub(crate) const PLAIN: [Receiver; 3] = [Receiver::Off, Receiver::Require, Receiver::Auto];
+    /// The TLS columns (`--tls`), in order.
+    pub(crate) const TLS: [Receiver; 2] = [Receiver::Ssl, Receiver::SslProxyProtocol];
+
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Receiver::Off => "off",
+            Receiver::Require => "require",
+            Receiver::Auto => "auto",
+            Receiver::Ssl => "ssl",
+            Receiver::SslProxyProtocol => "ssl-proxy-protocol",
+        }
+    }
+
+    /// The `listen --proxy-protocol` mode it runs in.
+    pub(crate) fn mode(self) -> Mode {
+        match self {
+            Receiver::Off | Receiver::Ssl => Mode::Off,
+            Receiver::Require | Receiver::SslProxyProtocol => Mode::Require,
+            Receiver::Auto => Mode::Auto,
+        }
+    }
+
+    /// It serves TLS after the header stage (`listen --tls`).
+    pub(crate) fn tls(self) -> bool {
+        matches!(self, Receiver::Ssl | Receiver::SslProxyProtocol)
+    }
+
+    /// What it expects, in the judge's terms.
+    pub(crate) fn expects(self) -> Expects {
+        match self.mode() {
+            Mode::Off => Expects::Nothing,
+            Mode::Require => Expects::Header,
+            Mode::Auto => Expects::Optional,
+        }
     }
 }
 
 /// The judge's prediction for a pair, before [`judge::pairing`]: what a
-/// receiver configured like `mode` makes of what `sender` sends.
-pub(crate) fn predict(sender: Sender, mode: Mode) -> Finding {
-    judge::arrival(expects(mode), sender.arrives())
+/// receiver configured like `receiver` makes of what `sender` sends. The
+/// senders speak TLS exactly when the receiver does.
+pub(crate) fn predict(sender: Sender, receiver: Receiver) -> Finding {
+    let arrival = judge::arrival(receiver.expects(), sender.arrives());
+    if receiver.tls() {
+        judge::on_tls_port(arrival, sender == Sender::None)
+    } else {
+        arrival
+    }
 }
 
 /// One cell of the matrix.
@@ -122,10 +167,12 @@ pub(crate) fn predict(sender: Sender, mode: Mode) -> Finding {
 pub(crate) struct Cell {
     pub sender: Sender,
     /// The receiver column; `None` for `--target`.
-    pub receiver: Option<Mode>,
+    pub receiver: Option<Receiver>,
     /// Everything the client saw: what it sent (`reply.message`), what came
     /// back, how it ended, its own address and the receiver's.
     pub reply: Reply,
+    /// The TLS handshake after the header (`--tls`).
+    pub handshake: Option<Handshake>,
     /// The judge's finding for the exchange, with [`judge::pairing`] applied
     /// for a receiver that takes a header from anyone.
     pub finding: Finding,
@@ -148,10 +195,10 @@ impl Cell {
     /// Did the cell do what the judge predicted? `None` with `--target`.
     pub(crate) fn as_predicted(&self) -> Option<bool> {
         let predicted = self.predicted?;
-        let mode = self.receiver?;
+        let receiver = self.receiver?;
         let receiver_agrees = self
             .receiver_finding
-            .is_some_and(|f| judge::pairing(expects(mode), f) == predicted);
+            .is_some_and(|f| judge::pairing(receiver.expects(), f) == predicted);
         let client_agrees = self
             .expected_client
             .is_none_or(|ip| self.client == Some(ip));
@@ -169,13 +216,16 @@ impl Cell {
 pub(crate) struct Matrix {
     /// `None` for the in-process matrix.
     pub target: Option<Target>,
+    /// The senders speak TLS after the header, to the TLS columns
+    /// (`--tls`).
+    pub tls: bool,
     /// The client address every header claims.
     pub claimed: SocketAddr,
     /// Sender-major: for each sender, one cell per receiver column (or one
     /// for the target).
     pub cells: Vec<Cell>,
     /// With a target: the receiver columns whose predictions it meets.
-    pub matches: Vec<Mode>,
+    pub matches: Vec<Receiver>,
 }
 
 impl Matrix {
@@ -186,10 +236,19 @@ impl Matrix {
     }
 
     /// The cell for a pair (`receiver` `None`: the target's cell).
-    pub(crate) fn cell(&self, sender: Sender, receiver: Option<Mode>) -> Option<&Cell> {
+    pub(crate) fn cell(&self, sender: Sender, receiver: Option<Receiver>) -> Option<&Cell> {
         self.cells
             .iter()
             .find(|c| c.sender == sender && c.receiver == receiver)
+    }
+
+    /// The receiver columns of this run.
+    pub(crate) fn columns(&self) -> &'static [Receiver] {
+        if self.tls {
+            &Receiver::TLS
+        } else {
+            &Receiver::PLAIN
+        }
     }
 
     /// The exit status's question: as predicted (in process), or like one
@@ -210,10 +269,24 @@ pub(crate) enum ReproError {
     Target(#[from] net::TargetError),
     #[error("building the {0} header: {1}")]
     Build(&'static str, send::BuildError),
+    #[error("making the TLS receivers' certificate: {0}")]
+    Identity(#[from] listen_tls::IdentityError),
 }
 
-fn plan(sender: Sender, target: Target, reply_timeout: Duration) -> Plan {
+fn plan(sender: Sender, target: Target, reply_timeout: Duration, tls: bool) -> Plan {
     let payload = send::http_get(&target, PATH);
+    // Every TLS receiver here has a self-signed certificate: repro is about
+    // the PROXY layer, so the certificate is shown, never checked.
+    let tls = tls.then(|| net::TlsOptions {
+        sni: target
+            .host
+            .parse::<IpAddr>()
+            .is_err()
+            .then(|| target.host.clone()),
+        verify_name: target.host.clone(),
+        alpn: vec!["http/1.1".into()],
+        verify: net::Verify::Insecure,
+    });
     Plan {
         target,
         header: sender.header(),
@@ -224,8 +297,16 @@ fn plan(sender: Sender, target: Target, reply_timeout: Duration) -> Plan {
             ..net::Options::default()
         },
         expect: send::Expect::default(),
-        tls: None,
+        tls,
     }
+}
+
+/// What the client saw of one exchange, judged as `send` judges it (with
+/// TLS, a second connection may tell a plain PROXY port apart).
+struct Exchanged {
+    reply: Reply,
+    handshake: Option<Handshake>,
+    finding: Finding,
 }
 
 async fn exchange(
@@ -233,30 +314,32 @@ async fn exchange(
     target: Target,
     addrs: &[SocketAddr],
     timeout: Duration,
-) -> Result<Reply, ReproError> {
-    send::exchange(&plan(sender, target, timeout), addrs)
+    tls: bool,
+) -> Result<Exchanged, ReproError> {
+    let (_, x) = send::once(&plan(sender, target, timeout, tls), addrs)
         .await
-        .map_err(|e| ReproError::Build(sender.name(), e))
+        .map_err(|e| ReproError::Build(sender.name(), e))?;
+    Ok(Exchanged {
+        reply: x.reply,
+        handshake: x.handshake,
+        finding: x.finding,
+    })
 }
 
-/// The judge's finding for what the client saw.
-fn judged(sender: Sender, reply: &Reply) -> Finding {
-    judge::exchange(&reply.exchange(sender.sent(), false))
-}
-
-/// One in-process receiver: its address, where its records go, and how to
-/// stop it.
-struct Receiver {
-    mode: Mode,
+/// One in-process receiver: its column, its address, where its records go,
+/// and how to stop it.
+struct Server {
+    receiver: Receiver,
     addr: SocketAddr,
     records: mpsc::Receiver<ConnRecord>,
-    /// Connections made to it so far (`listen` numbers them from 1).
-    connections: u64,
     stop: oneshot::Sender<()>,
     server: tokio::task::JoinHandle<listen::Summary>,
 }
 
-fn start(mode: Mode) -> Result<Receiver, ReproError> {
+fn start(
+    receiver: Receiver,
+    identity: Option<&listen_tls::Identity>,
+) -> Result<Server, ReproError> {
     let any = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
     let listener = bind::bind_tcp(any)?;
     let addr = listener
@@ -267,7 +350,7 @@ fn start(mode: Mode) -> Result<Receiver, ReproError> {
             source,
         })?;
     let cfg = Config {
-        mode,
+        mode: receiver.mode(),
         // The realistic setup: trust the proxy (here, loopback), as
         // `set_real_ip_from` + `real_ip_header proxy_protocol` do.
         trust: vec![ipnet::IpNet::V4(
@@ -275,6 +358,7 @@ fn start(mode: Mode) -> Result<Receiver, ReproError> {
         )],
         header_timeout: Duration::from_secs(3),
         drain: Duration::from_secs(1),
+        tls: identity.filter(|_| receiver.tls()).cloned(),
         ..Config::default()
     };
     let (stop, stop_rx) = oneshot::channel::<()>();
@@ -291,23 +375,22 @@ fn start(mode: Mode) -> Result<Receiver, ReproError> {
         },
         tx,
     ));
-    Ok(Receiver {
-        mode,
+    Ok(Server {
+        receiver,
         addr,
         records,
-        connections: 0,
         stop,
         server,
     })
 }
 
-/// The record of the receiver's `id`-th connection (a record arrives a
-/// little after the client saw the end). Each receiver gets one connection
-/// at a time, so its records come in accept order.
-async fn record(rx: &mut mpsc::Receiver<ConnRecord>, id: u64) -> Option<ConnRecord> {
+/// The receiver's record of the connection from `client` (a record arrives
+/// a little after the client saw the end). A TLS cell may make a second
+/// connection (`send`'s second opinion); its record is skipped.
+async fn record(rx: &mut mpsc::Receiver<ConnRecord>, client: SocketAddr) -> Option<ConnRecord> {
     let wait = async {
         while let Some(r) = rx.recv().await {
-            if r.id == id {
+            if r.peer == client {
                 return Some(r);
             }
         }
@@ -319,53 +402,67 @@ async fn record(rx: &mut mpsc::Receiver<ConnRecord>, id: u64) -> Option<ConnReco
         .flatten()
 }
 
-/// Run every sender against in-process receivers on loopback.
-pub(crate) async fn run_local() -> Result<Matrix, ReproError> {
-    let mut receivers = RECEIVERS
-        .into_iter()
-        .map(start)
+/// Run every sender against in-process receivers on loopback: the plain
+/// columns, or with `tls` the TLS ones.
+pub(crate) async fn run_local(tls: bool) -> Result<Matrix, ReproError> {
+    let columns: &[Receiver] = if tls {
+        &Receiver::TLS
+    } else {
+        &Receiver::PLAIN
+    };
+    let identity = if tls {
+        Some(listen_tls::generate(&[IpAddr::V4(Ipv4Addr::LOCALHOST)])?)
+    } else {
+        None
+    };
+    let mut servers = columns
+        .iter()
+        .map(|&r| start(r, identity.as_ref()))
         .collect::<Result<Vec<_>, _>>()?;
     let mut cells = Vec::new();
     for sender in Sender::ALL {
-        for r in &mut receivers {
+        for server in &mut servers {
             let target = Target {
-                host: r.addr.ip().to_string(),
-                port: r.addr.port(),
+                host: server.addr.ip().to_string(),
+                port: server.addr.port(),
             };
-            let reply = exchange(sender, target, &[r.addr], REPLY_TIMEOUT).await?;
-            let rec = if reply.connected {
-                r.connections += 1;
-                record(&mut r.records, r.connections).await
-            } else {
-                None
+            let x = exchange(sender, target, &[server.addr], REPLY_TIMEOUT, tls).await?;
+            let rec = match (x.reply.connected, x.reply.local) {
+                (true, Some(client)) => record(&mut server.records, client).await,
+                _ => None,
             };
-            let served = matches!(predict(sender, r.mode), Finding::Proxied | Finding::Plain);
+            let receiver = server.receiver;
+            let predicted = predict(sender, receiver);
+            let served = matches!(predicted, Finding::Proxied | Finding::Plain);
             let expected_client = served.then(|| match sender {
-                Sender::None => reply
+                Sender::None => x
+                    .reply
                     .local
                     .map_or(IpAddr::V4(Ipv4Addr::LOCALHOST), |a| a.ip()),
                 Sender::V1 | Sender::V2 => CLAIMED.ip(),
             });
-            let pair = |f| judge::pairing(expects(r.mode), f);
+            let pair = |f| judge::pairing(receiver.expects(), f);
             cells.push(Cell {
                 sender,
-                receiver: Some(r.mode),
-                finding: pair(judged(sender, &reply)),
-                predicted: Some(pair(predict(sender, r.mode))),
+                receiver: Some(receiver),
+                finding: pair(x.finding),
+                predicted: Some(pair(predicted)),
                 receiver_finding: rec.as_ref().map(|rec| rec.finding),
                 receiver_log: rec.and_then(|rec| rec.log),
-                client: whoami_client(&reply.received),
+                client: whoami_client(&x.reply.received),
                 expected_client,
-                reply,
+                handshake: x.handshake,
+                reply: x.reply,
             });
         }
     }
-    for r in receivers {
-        let _ = r.stop.send(());
-        let _ = r.server.await;
+    for s in servers {
+        let _ = s.stop.send(());
+        let _ = s.server.await;
     }
     Ok(Matrix {
         target: None,
+        tls,
         claimed: CLAIMED,
         cells,
         matches: Vec::new(),
@@ -374,34 +471,46 @@ pub(crate) async fn run_local() -> Result<Matrix, ReproError> {
 
 /// Run the sender column against a real receiver, and name the receiver
 /// columns it behaves like. When that is `auto`, every cell is spoofable.
-pub(crate) async fn run_target(target: Target, timeout: Duration) -> Result<Matrix, ReproError> {
+pub(crate) async fn run_target(
+    target: Target,
+    timeout: Duration,
+    tls: bool,
+) -> Result<Matrix, ReproError> {
     let addrs = target.resolve().await?;
     let mut cells = Vec::new();
     for sender in Sender::ALL {
-        let reply = exchange(sender, target.clone(), &addrs, timeout).await?;
+        let x = exchange(sender, target.clone(), &addrs, timeout, tls).await?;
         cells.push(Cell {
             sender,
             receiver: None,
-            finding: judged(sender, &reply),
+            finding: x.finding,
             predicted: None,
             receiver_finding: None,
             receiver_log: None,
-            client: whoami_client(&reply.received),
+            client: whoami_client(&x.reply.received),
             expected_client: None,
-            reply,
+            handshake: x.handshake,
+            reply: x.reply,
         });
     }
-    let matches: Vec<Mode> = RECEIVERS
-        .into_iter()
-        .filter(|&m| cells.iter().all(|c| c.finding == predict(c.sender, m)))
+    let columns: &[Receiver] = if tls {
+        &Receiver::TLS
+    } else {
+        &Receiver::PLAIN
+    };
+    let matches: Vec<Receiver> = columns
+        .iter()
+        .copied()
+        .filter(|&r| cells.iter().all(|c| c.finding == predict(c.sender, r)))
         .collect();
-    if let [mode] = matches.as_slice() {
+    if let [receiver] = matches.as_slice() {
         for c in &mut cells {
-            c.finding = judge::pairing(expects(*mode), c.finding);
+            c.finding = judge::pairing(receiver.expects(), c.finding);
         }
     }
     Ok(Matrix {
         target: Some(target),
+        tls,
         claimed: CLAIMED,
         cells,
         matches,
@@ -441,19 +550,34 @@ mod tests {
             (Sender::V2, [F::UnexpectedHeader, F::Proxied, F::Proxied]),
         ];
         for (s, row) in want {
-            for (m, f) in RECEIVERS.into_iter().zip(row) {
-                assert_eq!(predict(s, m), f, "{s:?} {m:?}");
+            for (r, f) in Receiver::PLAIN.into_iter().zip(row) {
+                assert_eq!(predict(s, r), f, "{s:?} {r:?}");
+            }
+        }
+        let want = [
+            (Sender::None, [F::Plain, F::TlsBeforeProxy]),
+            (Sender::V1, [F::TlsHandshakeFailed, F::Proxied]),
+            (Sender::V2, [F::TlsHandshakeFailed, F::Proxied]),
+        ];
+        for (s, row) in want {
+            for (r, f) in Receiver::TLS.into_iter().zip(row) {
+                assert_eq!(predict(s, r), f, "{s:?} {r:?}");
             }
         }
         // The columns are told apart by the sender column alone.
-        for a in RECEIVERS {
-            for b in RECEIVERS {
-                let same = Sender::ALL.iter().all(|&s| predict(s, a) == predict(s, b));
-                assert_eq!(same, a == b, "{a:?} {b:?}");
+        for columns in [&Receiver::PLAIN[..], &Receiver::TLS[..]] {
+            for &a in columns {
+                for &b in columns {
+                    let same = Sender::ALL.iter().all(|&s| predict(s, a) == predict(s, b));
+                    assert_eq!(same, a == b, "{a:?} {b:?}");
+                }
             }
         }
         assert_eq!(
-            judge::pairing(expects(Mode::Auto), predict(Sender::None, Mode::Auto)),
+            judge::pairing(
+                Receiver::Auto.expects(),
+                predict(Sender::None, Receiver::Auto)
+            ),
             F::Spoofable
         );
     }

@@ -206,13 +206,32 @@ pub(crate) async fn run(plan: Plan, addrs: &[SocketAddr], how: How) -> Result<Se
             Sent::new(plan, stand_in, Outcome::Load(summary))
         }
         How::Once => {
-            let (reply, handshake) = layered_exchange(&plan, addrs).await?;
-            let message = reply.message.clone().unwrap_or(stand_in);
-            let mut exchanged = judge_reply(&plan, &message, reply, handshake);
-            second_opinion(&plan, addrs, &mut exchanged).await?;
+            let (message, exchanged) = once(&plan, addrs).await?;
+            let message = message.unwrap_or(stand_in);
             Sent::new(plan, message, Outcome::Once(Box::new(exchanged)))
         }
     })
+}
+
+/// One exchange, judged (with the second opinion a failed handshake may
+/// need), and the message as it went out, if a connection was made.
+pub(crate) async fn once(
+    plan: &Plan,
+    addrs: &[SocketAddr],
+) -> Result<(Option<Message>, Exchanged), BuildError> {
+    let (reply, handshake) = layered_exchange(plan, addrs).await?;
+    let message = reply.message.clone();
+    let judged_as = match &message {
+        Some(m) => m.clone(),
+        // Not connected: what would have gone out, for the judge.
+        None => {
+            let (local, peer) = placeholder_ends(addrs.first().copied());
+            plan.message(local, peer)?
+        }
+    };
+    let mut exchanged = judge_reply(plan, &judged_as, reply, handshake);
+    second_opinion(plan, addrs, &mut exchanged).await?;
+    Ok((message, exchanged))
 }
 
 /// A TLS handshake after a header that got a plain HTTP answer: nginx

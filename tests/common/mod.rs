@@ -6,6 +6,7 @@
 //! of it, hence the `dead_code` allowance.
 #![allow(dead_code)]
 
+pub mod certs;
 pub mod peers;
 
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
