@@ -173,7 +173,7 @@ pub fn run(args: &PcapArgs, style: Style) -> Result<ExitCode> {
         }
     };
     let (summary, result) = match input {
-        // A file: mapped, when it is a legacy pcap file.
+        // A file: read in large chunks when it is a legacy pcap file.
         Some(f) => pcap::analyze_file(f, limits, &filter, detail, on_flow, on_progress),
         None => pcap::analyze(
             io::stdin().lock(),

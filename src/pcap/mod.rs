@@ -140,8 +140,8 @@ pub fn analyze<R: Read>(
     )
 }
 
-/// [`analyze`] a capture file: a legacy pcap file is read through a memory
-/// map ([`reader::read_file`]), with the same results.
+/// [`analyze`] a capture file: a legacy pcap file is read in large chunks
+/// and parsed in place ([`reader::read_file`]), with the same results.
 pub fn analyze_file(
     file: std::fs::File,
     limits: Limits,

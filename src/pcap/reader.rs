@@ -178,39 +178,30 @@ pub fn read_frames<R: Read>(
     read_capture(source, stats, on_frame)
 }
 
-/// Bytes of a mapped file given back to the kernel at a time, once read.
-const RELEASE_EVERY: usize = 4 << 20;
+/// Bytes read from a capture file at a time by [`read_file`].
+const CHUNK: usize = 4 << 20;
 
 /// Read a capture file, like [`read_frames`]. A legacy pcap file is read
-/// through a memory map, its records parsed in place (no read buffer, no
-/// copy); the pages read are given back as it goes, so the resident memory
-/// stays flat. Anything else (pcapng, gzip, a record the map path does not
-/// take: one over 1 MiB, a cut or corrupt one) goes through the streaming
-/// reader, from where the map path stopped, and so does whatever is
-/// appended to the file after it was opened: the results, errors and
-/// offsets are the streaming reader's. (A file cut shorter while it is
-/// read ends the process with SIGBUS, as any mapped file does.)
+/// in large chunks with read(2), its records parsed in place (no per-record
+/// copy; a record cut by a chunk's end moves to the front once), so the
+/// resident memory stays flat and a file cut shorter while it is read is
+/// only an early end of file (a memory map would die of SIGBUS). Anything
+/// else (pcapng, gzip, a record over 1 MiB, a cut or corrupt one) goes
+/// through the streaming reader, from where the fast path stopped, and so
+/// does whatever is appended to the file after it was opened: the results,
+/// errors and offsets are the streaming reader's.
 pub fn read_file(
     mut file: std::fs::File,
     stats: &mut ReadStats,
     mut on_frame: impl FnMut(Frame<'_>, &ReadStats) -> Next,
 ) -> Result<(), ReadError> {
-    use std::io::{Seek, SeekFrom};
-    let Some(map) = file
-        .metadata()
-        .ok()
-        .filter(|m| m.is_file() && m.len() >= 24)
-        .and_then(|m| usize::try_from(m.len()).ok())
-        .and_then(|len| Mapped::new(&file, len))
-    else {
-        return read_frames(file, stats, on_frame);
-    };
-    let data = map.bytes();
-    let header = match pcap_parser::pcap::parse_pcap_header(&data[..24]) {
-        Ok((_, h)) if PCAP_MAGICS.iter().any(|m| data.starts_with(m)) => h,
+    let mut buf = vec![0u8; CHUNK];
+    let mut filled = fill(&mut file, &mut buf, 0).map_err(ReadError::Io)?;
+    let header = match pcap_parser::pcap::parse_pcap_header(&buf[..filled]) {
+        Ok((_, h)) if PCAP_MAGICS.iter().any(|m| buf[..filled].starts_with(m)) => h,
         _ => {
-            drop(map);
-            return read_frames(file, stats, on_frame);
+            buf.truncate(filled);
+            return read_frames(Cursor::new(buf).chain(file), stats, on_frame);
         }
     };
     let parse = if header.is_bigendian() {
@@ -227,105 +218,77 @@ pub fn read_file(
         },
         offset: 0,
     };
+    let file_header: [u8; 24] = buf[..24].try_into().unwrap_or([0; 24]);
+    // `at` indexes `buf`; `base` is the file offset of `buf[0]`.
     let mut at = 24;
-    let mut released = 0;
-    while let Ok((rest, b)) = parse(&data[at..]) {
-        let used = data.len() - at - rest.len();
-        if used > BUFFER {
-            break;
+    let mut base = 0u64;
+    loop {
+        let mut handed_off = false;
+        loop {
+            match parse(&buf[at..filled]) {
+                Ok((rest, b)) => {
+                    let used = filled - at - rest.len();
+                    if used > BUFFER {
+                        handed_off = true;
+                        break;
+                    }
+                    at += used;
+                    stats.bytes = base + at as u64;
+                    stats.frames += 1;
+                    let ts = timestamp(
+                        &iface,
+                        u64::from(b.ts_sec) * iface.resolution + u64::from(b.ts_usec),
+                    );
+                    let frame = Frame {
+                        ts,
+                        linktype: iface.linktype,
+                        data: b.data,
+                    };
+                    if on_frame(frame, stats) == Next::Stop {
+                        return Ok(());
+                    }
+                }
+                Err(pcap_parser::nom::Err::Incomplete(_)) => break,
+                Err(_) => {
+                    handed_off = true;
+                    break;
+                }
+            }
         }
-        at += used;
-        stats.bytes = at as u64;
-        stats.frames += 1;
-        let ts = timestamp(
-            &iface,
-            u64::from(b.ts_sec) * iface.resolution + u64::from(b.ts_usec),
-        );
-        let frame = Frame {
-            ts,
-            linktype: iface.linktype,
-            data: b.data,
-        };
-        if on_frame(frame, stats) == Next::Stop {
-            return Ok(());
+        if !handed_off {
+            // Move the unread tail to the front and read on.
+            buf.copy_within(at..filled, 0);
+            base += at as u64;
+            filled -= at;
+            at = 0;
+            let before = filled;
+            filled = fill(&mut file, &mut buf, filled).map_err(ReadError::Io)?;
+            if filled > before {
+                continue;
+            }
         }
-        if at - released >= RELEASE_EVERY {
-            released = map.release(released, at);
-        }
-    }
-    // The rest, and what was appended since: the streaming reader, the
-    // file header in front.
-    if let Err(e) = file.seek(SeekFrom::Start(data.len() as u64)) {
-        return Err(ReadError::Io(e));
-    }
-    let rest = Cursor::new(&data[..24]).chain(&data[at..]).chain(file);
-    read_capture_at(rest, (at - 24) as u64, stats, on_frame)
-}
-
-/// A read-only, private memory map of a whole file.
-struct Mapped {
-    ptr: *mut libc::c_void,
-    len: usize,
-}
-
-impl Mapped {
-    fn new(file: &std::fs::File, len: usize) -> Option<Mapped> {
-        use std::os::fd::AsRawFd;
-        // SAFETY: a fresh read-only mapping of `len` bytes of an open file;
-        // failure is checked.
-        let ptr = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                len,
-                libc::PROT_READ,
-                libc::MAP_PRIVATE,
-                file.as_raw_fd(),
-                0,
-            )
-        };
-        if ptr == libc::MAP_FAILED {
-            return None;
-        }
-        // SAFETY: the range is the mapping; advice only.
-        unsafe { libc::madvise(ptr, len, libc::MADV_SEQUENTIAL) };
-        Some(Mapped { ptr, len })
-    }
-
-    fn bytes(&self) -> &[u8] {
-        // SAFETY: `ptr` maps `len` readable bytes for the life of `self`.
-        unsafe { std::slice::from_raw_parts(self.ptr.cast::<u8>(), self.len) }
-    }
-
-    /// Give back the pages of `from..to` that are read: they leave the
-    /// resident set (the page cache keeps them). Returns where the next
-    /// release starts (a page boundary).
-    fn release(&self, from: usize, to: usize) -> usize {
-        // SAFETY: sysconf has no preconditions.
-        let page = usize::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) })
-            .unwrap_or(4096)
-            .max(1);
-        let end = to / page * page;
-        if end > from {
-            // SAFETY: a page-aligned range inside the mapping, never read
-            // again (a read would only fault the page back in from the
-            // file: the mapping is private and read-only).
-            unsafe {
-                libc::madvise(
-                    self.ptr.cast::<u8>().add(from).cast(),
-                    end - from,
-                    libc::MADV_DONTNEED,
-                )
-            };
-        }
-        end.max(from)
+        // A record the fast path does not take, or the end of the file
+        // (maybe inside a record): the streaming reader goes on from `at`,
+        // with the file header in front, and says what it finds.
+        let rest = Cursor::new(file_header)
+            .chain(Cursor::new(buf[at..filled].to_vec()))
+            .chain(file);
+        return read_capture_at(rest, base + at as u64 - 24, stats, on_frame);
     }
 }
 
-impl Drop for Mapped {
-    fn drop(&mut self) {
-        // SAFETY: unmapping the mapping made in `new`, once.
-        unsafe { libc::munmap(self.ptr, self.len) };
+/// Read into `buf[filled..]` until it is full or the file ends; the new
+/// fill level.
+fn fill(file: &mut std::fs::File, buf: &mut [u8], mut filled: usize) -> io::Result<usize> {
+    while filled < buf.len() {
+        match file.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
     }
+    Ok(filled)
 }
 
 /// A reader that remembers its last error (pcap-parser's refill only says
@@ -692,10 +655,10 @@ mod tests {
         assert_eq!(t.time_of_day(), "01:01:01.000005");
     }
 
-    /// The mapped path gives the streaming reader's frames, counters and
-    /// errors, whatever the file's state.
+    /// The file path gives the streaming reader's frames, counters and
+    /// errors, whatever the file's state, across its chunks' ends too.
     #[test]
-    fn a_mapped_file_reads_like_a_stream() {
+    fn a_file_reads_like_a_stream() {
         use crate::pcap::synth;
         let ts = Timestamp {
             secs: 1_700_000_000,
@@ -720,6 +683,16 @@ mod tests {
             huge[at..at + 4].copy_from_slice(&[0x7f; 4]); // a corrupt length
             files.push(huge);
         }
+        // Records across the ends of the 4 MiB chunks, and one cut there.
+        let mut long = synth::pcap_header(1, false, false);
+        let mut i = 0u32;
+        while long.len() < CHUNK * 2 + 5000 {
+            let len = 1400 + (i % 200) as usize;
+            long.extend(synth::pcap_record(ts, &vec![i as u8; len], false, false));
+            i += 1;
+        }
+        files.push(long[..CHUNK + 700].to_vec());
+        files.push(long);
         let mut ng = synth::pcapng_section();
         ng.extend(synth::pcapng_interface(1));
         ng.extend(synth::pcapng_packet(0, ts, &[9; 70]));
@@ -746,6 +719,40 @@ mod tests {
             };
             assert_eq!(run(true), run(false), "file {i}");
         }
+    }
+
+    /// A file cut shorter while it is read ends early (a memory-mapped
+    /// reader would die of SIGBUS here).
+    #[test]
+    fn a_file_cut_while_it_is_read_ends_early() {
+        use crate::pcap::synth;
+        let ts = Timestamp {
+            secs: 1_700_000_000,
+            nanos: 0,
+        };
+        let mut bytes = synth::pcap_header(1, false, false);
+        while bytes.len() < CHUNK * 3 {
+            bytes.extend(synth::pcap_record(ts, &[7; 1500], false, false));
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cut.pcap");
+        std::fs::write(&path, &bytes).unwrap();
+        let writer = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+        let mut stats = ReadStats::default();
+        let mut cut = false;
+        let r = read_file(std::fs::File::open(&path).unwrap(), &mut stats, |_, _| {
+            if !cut {
+                writer.set_len(CHUNK as u64 + 100).unwrap();
+                cut = true;
+            }
+            Next::Continue
+        });
+        assert!(cut);
+        assert!(r.is_err(), "the cut record is reported: {r:?}");
+        assert!(
+            stats.frames > 1 && stats.bytes <= CHUNK as u64 + 100,
+            "{stats:?}"
+        );
     }
 
     #[test]
