@@ -537,7 +537,7 @@ _ppctl() {
             return 0
             ;;
         ppctl__subcmd__probe)
-            opts="-h --tls --banner --sni --timeout --max-time --expect --json --color --help"
+            opts="-h --tls --banner --sni --timeout --max-time --expect --expect-body --expect-src --json --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -556,7 +556,15 @@ _ppctl() {
                     return 0
                     ;;
                 --expect)
-                    COMPREPLY=($(compgen -W "requires-v1 requires-v2 requires-v1-or-v2 no-header optional unreachable inconclusive" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "requires-v1 requires-v2 requires-v1-or-v2 accepts-v1 accepts-v2 no-header optional unreachable inconclusive" -- "${cur}"))
+                    return 0
+                    ;;
+                --expect-body)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --expect-src)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --color)

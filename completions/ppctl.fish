@@ -65,13 +65,17 @@ complete -c ppctl -n "__fish_ppctl_using_subcommand explain" -s h -l help -d 'Pr
 complete -c ppctl -n "__fish_ppctl_using_subcommand probe" -l sni -d 'TLS server name to send (default: the target\'s host)' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand probe" -l timeout -d 'How long to wait for the connect and for each reply (500ms, 2s, 1m; at most 60s)' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand probe" -l max-time -d 'The longest one attempt may take in all (connect, header and the whole reply), however slowly the endpoint trickles; at most 60s' -r
-complete -c ppctl -n "__fish_ppctl_using_subcommand probe" -l expect -d 'Exit 1 unless the endpoint has this profile (for CI)' -r -f -a "requires-v1\t'takes a v1 header only, nothing without one'
+complete -c ppctl -n "__fish_ppctl_using_subcommand probe" -l expect -d 'Exit 1 unless the endpoint\'s profile meets one of these (for CI; repeat or comma-separate: any one passes)' -r -f -a "requires-v1\t'takes a v1 header only, nothing without one'
 requires-v2\t'takes a v2 header only, nothing without one'
 requires-v1-or-v2\t'takes v1 or v2, nothing without a header'
+accepts-v1\t'requires-v1 or requires-v1-or-v2: serves a v1 sender, nothing without a header (not optional: add --expect optional to allow it)'
+accepts-v2\t'requires-v2 or requires-v1-or-v2: serves a v2 sender, nothing without a header (not optional: add --expect optional to allow it)'
 no-header\t'takes connections without a header; a header there is unexpected-header'
 optional\t'takes connections with and without a header (spoofable)'
 unreachable\t'no connection could be made'
-inconclusive\t'connected, but nothing was accepted (try --tls or --banner)'"
+inconclusive\t'connected, but nothing was accepted (the endpoint may speak another protocol than the one probed)'"
+complete -c ppctl -n "__fish_ppctl_using_subcommand probe" -l expect-body -d 'Exit 1 unless the body of each answer to an attempt accepted with a PROXY header contains PATTERN (a plain substring, not a regex; over --tls, the decrypted answer; the first 4096 bytes are searched)' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand probe" -l expect-src -d 'Exit 1 unless the client address the receiver reports to each attempt accepted with a PROXY header is in one of these (repeat or comma-separate; a bare IP is a /32 or /128). The address is read from a whoami page: ppctl listen\'s `remote_addr (realip): IP`, or `remote_addr=IP` in the body (nginx `return 200 "remote_addr=$remote_addr"`)' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand probe" -l color -d 'When to use color: auto (a terminal, and NO_COLOR unset), always, never' -r -f -a "auto\t'Color when stdout is a terminal and NO_COLOR is not set'
 always\t''
 never\t''"

@@ -1,5 +1,8 @@
-//! `ppctl probe` against real receivers on loopback: HAProxy `accept-proxy`,
-//! nginx `listen … proxy_protocol`, plain nginx, and a closed port.
+//! `ppctl probe` against real receivers on loopback: HAProxy `accept-proxy`
+//! (plain and `ssl crt`), nginx `listen … proxy_protocol` (plain and
+//! `ssl`), plain nginx, `ppctl listen` (plain and `--tls`) in each mode, and
+//! a closed port; and the `--expect`, `--expect-body` and `--expect-src`
+//! gates.
 
 mod common;
 
@@ -9,9 +12,16 @@ use serde_json::Value;
 
 /// Run `ppctl probe --json` and return (exit code, report).
 fn probe(target: &str, extra: &[&str]) -> (i32, Value) {
+    let (code, report, _) = probe_stderr(target, extra);
+    (code, report)
+}
+
+/// Run `ppctl probe --json` and return (exit code, report, stderr).
+fn probe_stderr(target: &str, extra: &[&str]) -> (i32, Value, String) {
     let out = ppctl()
         .args(["probe", target, "--json", "--timeout", "2s"])
         .args(extra)
+        .timeout(std::time::Duration::from_secs(60))
         .output()
         .expect("run ppctl probe");
     let report: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
@@ -21,7 +31,15 @@ fn probe(target: &str, extra: &[&str]) -> (i32, Value) {
             String::from_utf8_lossy(&out.stderr)
         )
     });
-    (out.status.code().unwrap_or(-1), report)
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    (out.status.code().unwrap_or(-1), report, stderr)
+}
+
+/// No part of the report suggests --tls (it was given): "without --tls"
+/// is the only way the flag may be named.
+fn never_suggests_tls(report: &Value) {
+    let text = report.to_string().replace("without --tls", "");
+    assert!(!text.contains("--tls"), "{report:#}");
 }
 
 fn accepted(report: &Value, header: &str) -> bool {
@@ -192,6 +210,18 @@ fn help_ends_with_examples_and_exit_codes() {
     assert!(examples < codes, "{text}");
     assert!(text.contains("no-header") && !text.contains("no-proxy-protocol"));
     assert!(text.contains("[default: 2s]"), "{text}");
+    let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    for needle in [
+        "accepts-v2",
+        "accepts-v1",
+        "add --expect optional to allow it",
+        "--expect-body <PATTERN>",
+        "plain substring",
+        "--expect-src <CIDR>",
+        "--expect requires-v2 --expect requires-v1-or-v2",
+    ] {
+        assert!(flat.contains(needle), "{needle:?} not in\n{text}");
+    }
 }
 
 #[test]
@@ -205,6 +235,16 @@ fn usage_errors_exit_2() {
         .args(["probe", "127.0.0.1:1", "--timeout", "0"])
         .assert()
         .code(2);
+    ppctl()
+        .args(["probe", "127.0.0.1:1", "--expect-src", "10.0.0.0/33"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("is not a CIDR or IP"));
+    ppctl()
+        .args(["probe", "127.0.0.1:1", "--expect", "accepts-v3"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("accepts-v2"));
 }
 
 /// A `ppctl listen` child, killed (by its own handle) when dropped.
@@ -218,6 +258,12 @@ impl Drop for Listener {
 }
 
 fn listen(mode: &str) -> (Listener, String) {
+    listen_with(mode, &[])
+}
+
+/// `ppctl listen 127.0.0.1:PORT --proxy-protocol MODE EXTRA...` on a free
+/// port: (its guard, "127.0.0.1:PORT").
+fn listen_with(mode: &str, extra: &[&str]) -> (Listener, String) {
     let port = free_port();
     let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("ppctl"))
         .args([
@@ -226,6 +272,7 @@ fn listen(mode: &str) -> (Listener, String) {
             "--proxy-protocol",
             mode,
         ])
+        .args(extra)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -274,54 +321,15 @@ fn ppctl_listen_require_and_off() {
     assert_eq!(r["finding"]["code"], "PP-UNEXPECTED", "{r:#}");
 }
 
-/// A self-signed certificate and key made with the openssl CLI, in a temp
-/// dir kept alive by the returned guard. `None` (after a loud SKIP) when
-/// openssl is missing, unless PPCTL_REQUIRE_PEERS=1.
-fn self_signed() -> Option<(tempfile::TempDir, String, String)> {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
-    let made = std::process::Command::new("openssl")
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "1",
-            "-subj",
-            "/CN=localhost",
-        ])
-        .arg("-keyout")
-        .arg(&key)
-        .arg("-out")
-        .arg(&cert)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !made {
-        let message = "SKIP: openssl could not make a test certificate (apt-get install openssl)";
-        if std::env::var_os("PPCTL_REQUIRE_PEERS").is_some_and(|v| v == "1") {
-            panic!("{message}; PPCTL_REQUIRE_PEERS=1 makes this a failure");
-        }
-        eprintln!("{message}");
-        return None;
-    }
-    let s = |p: std::path::PathBuf| p.to_string_lossy().into_owned();
-    Some((dir, s(cert), s(key)))
-}
-
 #[test]
 fn tls_probe_through_nginx_ssl_listeners() {
     if !peers::require(Peer::Nginx) {
         return;
     }
-    let Some((_dir, cert, key)) = self_signed() else {
-        return;
-    };
+    let certs = common::certificates();
+    let (cert, key) = (certs.cert.as_str(), certs.key.as_str());
     let port = free_port().to_string();
-    let _n = Nginx::start("pp_tls", &[("PORT", &port), ("CERT", &cert), ("KEY", &key)]);
+    let _n = Nginx::start("pp_tls", &[("PORT", &port), ("CERT", cert), ("KEY", key)]);
     let (code, r) = probe(
         &format!("127.0.0.1:{port}"),
         &["--tls", "--expect", "requires-v1-or-v2"],
@@ -330,22 +338,320 @@ fn tls_probe_through_nginx_ssl_listeners() {
     assert_eq!(code, 0);
     assert_eq!(r["mode"], "tls");
     assert_eq!(r["attempts"][1]["outcome"], "tls-handshake-ok", "{r:#}");
+    // nginx takes both versions: requires-v2 cannot pass, accepts-v2 does,
+    // and so do the body and the client nginx took from the header.
+    let (code, _, stderr) = probe_stderr(
+        &format!("127.0.0.1:{port}"),
+        &["--tls", "--expect", "requires-v2"],
+    );
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("ppctl: expected requires-v2, found requires-v1-or-v2"),
+        "{stderr}"
+    );
+    let (code, r) = probe(
+        &format!("localhost:{port}"),
+        &[
+            "--tls",
+            "--expect",
+            "accepts-v2",
+            "--expect-body",
+            "tls ok",
+            "--expect-src",
+            "127.0.0.0/8",
+        ],
+    );
+    assert_eq!(code, 0, "{r:#}");
+    assert_eq!(r["attempts"][2]["client"], "127.0.0.1", "{r:#}");
+    assert_eq!(r["expect"]["met"], true, "{r:#}");
+    assert_eq!(
+        r["expect"]["body"]["searched"],
+        serde_json::json!(["v1", "v2"])
+    );
 
     let port = free_port().to_string();
     let _p = Nginx::start(
         "plain_tls",
-        &[("PORT", &port), ("CERT", &cert), ("KEY", &key)],
+        &[("PORT", &port), ("CERT", cert), ("KEY", key)],
     );
-    let (_, r) = probe(&format!("localhost:{port}"), &["--tls"]);
+    let (code, r) = probe(
+        &format!("localhost:{port}"),
+        &["--tls", "--expect", "no-header"],
+    );
     assert_eq!(r["class"], "no-header", "{r:#}");
+    assert_eq!(code, 0);
     assert_eq!(r["attempts"][0]["outcome"], "tls-handshake-ok", "{r:#}");
     assert_eq!(r["attempts"][0]["finding"]["name"], "plain", "{r:#}");
+    assert_eq!(
+        r["attempts"][1]["finding"]["name"], "unexpected-header",
+        "{r:#}"
+    );
     // In HTTP mode the same port answers 400 to everything: inconclusive,
     // with a hint to use --tls.
     let (_, r) = probe(&format!("127.0.0.1:{port}"), &[]);
     assert_eq!(r["class"], "inconclusive", "{r:#}");
     assert_eq!(r["finding"]["code"], "PP-PROBE-BLIND", "{r:#}");
     assert!(r["warnings"].to_string().contains("--tls"), "{r:#}");
+}
+
+#[test]
+fn tls_probe_through_haproxy_ssl_accept_proxy() {
+    if !peers::require(Peer::Haproxy) {
+        return;
+    }
+    let certs = common::certificates();
+    let port = free_port().to_string();
+    let _h = Haproxy::start("accept_proxy_tls", &[("PORT", &port), ("PEM", &certs.pem)]);
+    let (code, r, stderr) = probe_stderr(
+        &format!("127.0.0.1:{port}"),
+        &[
+            "--tls",
+            "--expect",
+            "accepts-v2",
+            "--expect-body",
+            "tls ok",
+            "--expect-src",
+            "127.0.0.1",
+        ],
+    );
+    assert_eq!(r["class"], "requires-v1-or-v2", "{r:#}");
+    assert_eq!(code, 0, "{stderr}\n{r:#}");
+    // HAProxy resets a ClientHello that comes where the header should.
+    assert_eq!(r["attempts"][0]["outcome"], "reset", "{r:#}");
+    assert_eq!(
+        r["attempts"][0]["finding"]["name"], "missing-header",
+        "{r:#}"
+    );
+    for kind in 1..=3 {
+        assert_eq!(r["attempts"][kind]["outcome"], "tls-handshake-ok", "{r:#}");
+    }
+}
+
+/// `probe --tls` against `ppctl listen --tls`: conclusive in every mode.
+#[test]
+fn tls_probe_of_ppctl_listen_tls_in_each_mode() {
+    for (mode, class, finding) in [
+        ("require", "requires-v1-or-v2", "missing-header"),
+        ("off", "no-header", "unexpected-header"),
+        ("auto", "optional", "spoofable"),
+    ] {
+        let (_l, target) = listen_with(mode, &["--tls"]);
+        let (code, r) = probe(&target, &["--tls", "--expect", class]);
+        assert_eq!(r["class"], class, "{mode}: {r:#}");
+        assert_eq!(code, 0, "{mode}: {r:#}");
+        assert_eq!(r["finding"]["name"], finding, "{mode}: {r:#}");
+        never_suggests_tls(&r);
+        let ok = |i: usize| r["attempts"][i]["outcome"] == "tls-handshake-ok";
+        match mode {
+            "require" => {
+                assert!(!ok(0) && ok(1) && ok(2) && ok(3), "{r:#}");
+                assert_eq!(r["attempts"][0]["finding"]["name"], "missing-header");
+            }
+            // listen --tls --proxy-protocol off answers a header like nginx
+            // `listen 443 ssl`: a plain-text 400.
+            "off" => {
+                assert!(ok(0) && !ok(1) && !ok(2), "{r:#}");
+                assert_eq!(r["attempts"][1]["outcome"], "not-tls", "{r:#}");
+                assert_eq!(r["attempts"][1]["finding"]["name"], "unexpected-header");
+            }
+            _ => assert!((0..4).all(ok), "{r:#}"),
+        }
+        // The decrypted whoami page names the client.
+        let served = if mode == "off" { 0 } else { 2 };
+        assert_eq!(r["attempts"][served]["client"], "127.0.0.1", "{r:#}");
+    }
+}
+
+/// `probe --tls` against a port without TLS: inconclusive, and the hint says
+/// to probe without --tls, never with it.
+#[test]
+fn tls_probe_of_a_plain_port_says_to_probe_without_tls() {
+    for mode in ["require", "off", "auto"] {
+        let (_l, target) = listen(mode);
+        let (code, r) = probe(&target, &["--tls"]);
+        assert_eq!(r["class"], "inconclusive", "{mode}: {r:#}");
+        assert_eq!(code, 0);
+        never_suggests_tls(&r);
+        let out = ppctl()
+            .args(["probe", &target, "--tls", "--color", "never"])
+            .output()
+            .expect("run");
+        // Words, not lines: the human view wraps.
+        let text = String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .replace("without --tls", "");
+        assert!(!text.contains("--tls"), "{mode}:\n{text}");
+        if mode == "off" {
+            // It answered the header in clear (a 400): the warning says so.
+            let w = r["warnings"].to_string();
+            assert!(
+                w.contains("answered in clear") && w.contains("without --tls"),
+                "{r:#}"
+            );
+        }
+    }
+}
+
+/// `--expect` forms and repeats, against `ppctl listen` in each mode.
+#[test]
+fn expect_forms_and_repeats() {
+    let (_l, require) = listen("require");
+    let gate = |target: &str, forms: &[&str]| {
+        let mut args = Vec::new();
+        for f in forms {
+            args.extend(["--expect", *f]);
+        }
+        let (code, r, stderr) = probe_stderr(target, &args);
+        (code, r, stderr)
+    };
+    for pass in [
+        &["requires-v1-or-v2"][..],
+        &["accepts-v2"],
+        &["accepts-v1"],
+        &["requires-v2", "requires-v1-or-v2"],
+        &["requires-v2,accepts-v1"],
+    ] {
+        let (code, r, stderr) = gate(&require, pass);
+        assert_eq!(code, 0, "{pass:?}: {stderr}");
+        assert!(stderr.is_empty(), "{pass:?}: {stderr}");
+        assert_eq!(r["expect"]["class_met"], true, "{r:#}");
+        assert_eq!(r["expect"]["met"], true, "{r:#}");
+    }
+    let (code, r, stderr) = gate(&require, &["requires-v2", "requires-v1"]);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("ppctl: expected requires-v2 or requires-v1, found requires-v1-or-v2"),
+        "{stderr}"
+    );
+    assert_eq!(
+        r["expect"]["forms"],
+        serde_json::json!(["requires-v2", "requires-v1"])
+    );
+    assert_eq!(r["expect"]["met"], false, "{r:#}");
+
+    // optional is not "accepting": it must be allowed on purpose.
+    let (_a, auto) = listen("auto");
+    let (code, _, stderr) = gate(&auto, &["accepts-v2"]);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("ppctl: expected accepts-v2, found optional"),
+        "{stderr}"
+    );
+    assert_eq!(gate(&auto, &["accepts-v2", "optional"]).0, 0);
+
+    let (_o, off) = listen("off");
+    let (code, _, stderr) = gate(&off, &["requires-v2", "accepts-v1"]);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("ppctl: expected requires-v2 or accepts-v1, found no-header"),
+        "{stderr}"
+    );
+    // Without any --expect there is no expect object.
+    assert!(probe(&off, &[]).1["expect"].is_null());
+}
+
+#[test]
+fn expect_body_searches_the_answers_served_with_a_header() {
+    let (_l, target) = listen("require");
+    let (code, r) = probe(&target, &["--expect-body", "proxy_protocol: v"]);
+    assert_eq!(code, 0, "{r:#}");
+    assert_eq!(r["expect"]["body"]["met"], true, "{r:#}");
+    assert_eq!(r["expect"]["body"]["pattern"], "proxy_protocol: v");
+    // A plain substring, not a pattern language.
+    let (code, r, stderr) = probe_stderr(&target, &["--expect-body", "proxy_protocol: v.*"]);
+    assert_eq!(code, 1, "{r:#}");
+    assert!(
+        stderr.contains("--expect-body: the body of the answer to the v1 attempt does not contain \"proxy_protocol: v.*\""),
+        "{stderr}"
+    );
+    // Its first bytes, from the body (not the HTTP head).
+    assert!(
+        stderr.contains("it starts \"remote_addr (realip): 127.0.0.1"),
+        "{stderr}"
+    );
+    assert_eq!(r["expect"]["body"]["missed"], "v1", "{r:#}");
+    // Over TLS, the decrypted answer.
+    let (_t, tls) = listen_with("require", &["--tls"]);
+    let (code, r) = probe(
+        &tls,
+        &["--tls", "--expect-body", "proxy_protocol: v2 PROXY"],
+    );
+    // The v1 attempt's page says v1: the v2 pattern misses there.
+    assert_eq!(code, 1, "{r:#}");
+    assert_eq!(r["expect"]["body"]["missed"], "v1", "{r:#}");
+    let (code, r) = probe(&tls, &["--tls", "--expect-body", "server: 127.0.0.1:"]);
+    assert_eq!(code, 0, "{r:#}");
+    // No attempt served with a header: nothing to search, a failure.
+    let (_o, off) = listen("off");
+    let (code, _, stderr) = probe_stderr(&off, &["--expect-body", "remote_addr"]);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("--expect-body: no attempt was accepted with a PROXY header (the endpoint is no-header)"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn expect_src_takes_cidrs_and_repeats() {
+    let (_l, target) = listen("require");
+    for pass in [
+        &["--expect-src", "127.0.0.0/8"][..],
+        &["--expect-src", "127.0.0.1"],
+        &["--expect-src", "10.0.0.0/8", "--expect-src", "127.0.0.1/32"],
+        &["--expect-src", "10.0.0.0/8,127.0.0.0/24"],
+    ] {
+        let (code, r, stderr) = probe_stderr(&target, pass);
+        assert_eq!(code, 0, "{pass:?}: {stderr}\n{r:#}");
+        assert_eq!(r["expect"]["src"]["met"], true, "{r:#}");
+    }
+    let (code, r, stderr) = probe_stderr(
+        &target,
+        &["--expect-src", "10.0.0.0/8", "--expect-src", "192.0.2.1"],
+    );
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("--expect-src: the receiver reported client 127.0.0.1 to the v1 attempt, which is not in 10.0.0.0/8, 192.0.2.1/32"),
+        "{stderr}"
+    );
+    assert_eq!(r["expect"]["src"]["found"], "127.0.0.1", "{r:#}");
+    assert_eq!(
+        r["expect"]["src"]["allowed"],
+        serde_json::json!(["10.0.0.0/8", "192.0.2.1/32"])
+    );
+    // With the class and the body, all must hold.
+    let (code, _) = probe(
+        &target,
+        &[
+            "--expect",
+            "accepts-v2",
+            "--expect-body",
+            "no such text",
+            "--expect-src",
+            "127.0.0.1",
+        ],
+    );
+    assert_eq!(code, 1);
+}
+
+#[test]
+fn expect_src_reads_nginx_remote_addr() {
+    if !peers::require(Peer::Nginx) {
+        return;
+    }
+    let port = free_port().to_string();
+    let _n = Nginx::start("pp_http", &[("PORT", &port)]);
+    let target = format!("127.0.0.1:{port}");
+    let (code, r) = probe(
+        &target,
+        &["--expect", "accepts-v1", "--expect-src", "127.0.0.1"],
+    );
+    assert_eq!(code, 0, "{r:#}");
+    assert_eq!(r["attempts"][1]["client"], "127.0.0.1", "{r:#}");
+    let (code, _, stderr) = probe_stderr(&target, &["--expect-src", "::1"]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("reported client 127.0.0.1"), "{stderr}");
 }
 
 /// A server-speaks-first receiver that requires a v1 header, like an SMTP

@@ -4,7 +4,6 @@
 mod common;
 mod listen_support;
 
-use common::certs::certificates;
 use common::peers::{self, Nginx, Peer};
 use common::{free_port, ppctl};
 use listen_support::Listen;
@@ -469,7 +468,8 @@ fn tls_target_matches_real_nginx_ssl_with_and_without_proxy_protocol() {
     if !peers::require(Peer::Nginx) {
         return;
     }
-    let (_dir, _ca, cert, key) = certificates();
+    let certs = common::certificates();
+    let (cert, key) = (certs.cert.as_str(), certs.key.as_str());
     let (pp_ssl, ssl, plain) = (free_port(), free_port(), free_port());
     let _nginx = Nginx::start(
         "send_tls",
@@ -477,8 +477,8 @@ fn tls_target_matches_real_nginx_ssl_with_and_without_proxy_protocol() {
             ("PORT", &pp_ssl.to_string()),
             ("SSL_PORT", &ssl.to_string()),
             ("HTTP_PORT", &plain.to_string()),
-            ("CERT", &cert),
-            ("KEY", &key),
+            ("CERT", cert),
+            ("KEY", key),
         ],
     );
     let (code, matches, got) = target_matches_with(pp_ssl, &["--tls"]);

@@ -12,7 +12,6 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
 
-use common::certs::certificates;
 use common::peers::{self, Nginx, Peer};
 use common::{free_port, ppctl};
 use serde_json::Value;
@@ -175,7 +174,9 @@ fn ingress() -> Option<Ingress> {
     if !peers::require(Peer::Nginx) {
         return None;
     }
-    let (dir, ca, cert, key) = certificates();
+    let common::Certificates {
+        dir, ca, cert, key, ..
+    } = common::certificates();
     let (pp_ssl, ssl, pp_plain) = (
         free_port().to_string(),
         free_port().to_string(),

@@ -3,8 +3,10 @@
 use std::fmt;
 use std::time::Duration;
 
-use super::values::{parse_duration, Choice};
-use crate::diagnose::probe::{self, Class, Mode, DEFAULT_TIMEOUT, MAX_TIMEOUT};
+use ipnet::IpNet;
+
+use super::values::{parse_cidr, parse_duration, Choice};
+use crate::diagnose::probe::{self, Class, Expectation, Mode, DEFAULT_TIMEOUT, MAX_TIMEOUT};
 use crate::error::{Error, ExitCode, Result};
 use crate::net::{self, Target};
 use crate::report::{self, Style};
@@ -13,16 +15,27 @@ use crate::report::{self, Style};
 #[command(after_help = "\
 --expect takes a profile (the JSON `class`), not a finding: each attempt gets
 its own finding, and the profile the one it leads to (no-header leads to
-unexpected-header, optional to spoofable; see docs/verdicts.md).
+unexpected-header, optional to spoofable; see docs/verdicts.md). Repeat it
+(or comma-separate) to allow any of several. accepts-v2 passes where a v2
+sender is served and a client without a header is not (requires-v2 or
+requires-v1-or-v2: HAProxy accept-proxy, nginx proxy_protocol); likewise
+accepts-v1. optional never counts as accepting: add --expect optional to
+allow it.
+
+--expect-body and --expect-src look at the answers to the attempts accepted
+with a PROXY header (v1, v2; over --tls, the decrypted answer): each must
+pass, and they fail when no attempt was accepted with one.
 
 Examples:
   ppctl probe ingress.internal:80
-  ppctl probe ingress.internal:443 --tls --expect requires-v1-or-v2
+  ppctl probe ingress.internal:443 --tls --expect accepts-v2
+  ppctl probe ingress.internal:443 --tls --expect requires-v2 --expect requires-v1-or-v2
+  ppctl probe 10.0.0.5:8080 --expect accepts-v1 --expect-body 'ok' --expect-src 10.0.0.0/8
   ppctl probe smtp.internal:25 --banner --timeout 5s
   ppctl probe 10.0.0.5:8080 --json | jq -r .finding.name
 
-Exit codes: 0 the probe ran (and the profile matched --expect); 1 --expect not
-met, or without --expect the endpoint is unreachable; 2 usage or I/O error.")]
+Exit codes: 0 the probe ran (and met every --expect*); 1 an --expect* not
+met, or without one the endpoint is unreachable; 2 usage or I/O error.")]
 pub struct ProbeArgs {
     /// The endpoint: HOST:PORT, [IPv6]:PORT or NAME:PORT.
     pub(crate) target: String,
@@ -56,9 +69,35 @@ pub struct ProbeArgs {
         value_parser = parse_wait
     )]
     pub(crate) max_time: Wait,
-    /// Exit 1 unless the endpoint has this profile (for CI).
-    #[arg(long, value_name = "CLASS", value_parser = Choice::new(&Class::ALL, Class::name, Class::describe))]
-    pub(crate) expect: Option<Class>,
+    /// Exit 1 unless the endpoint's profile meets one of these (for CI;
+    /// repeat or comma-separate: any one passes).
+    #[arg(
+        long,
+        value_name = "CLASS",
+        value_delimiter = ',',
+        action = clap::ArgAction::Append,
+        value_parser = Choice::new(&Expectation::ALL, Expectation::name, Expectation::describe)
+    )]
+    pub(crate) expect: Vec<Expectation>,
+    /// Exit 1 unless the body of each answer to an attempt accepted with a
+    /// PROXY header contains PATTERN (a plain substring, not a regex; over
+    /// --tls, the decrypted answer; the first 4096 bytes are searched).
+    #[arg(long, value_name = "PATTERN")]
+    pub(crate) expect_body: Option<String>,
+    /// Exit 1 unless the client address the receiver reports to each
+    /// attempt accepted with a PROXY header is in one of these (repeat or
+    /// comma-separate; a bare IP is a /32 or /128). The address is read
+    /// from a whoami page: ppctl listen's `remote_addr (realip): IP`, or
+    /// `remote_addr=IP` in the body (nginx `return 200
+    /// "remote_addr=$remote_addr"`).
+    #[arg(
+        long,
+        value_name = "CIDR",
+        value_delimiter = ',',
+        action = clap::ArgAction::Append,
+        value_parser = parse_cidr
+    )]
+    pub(crate) expect_src: Vec<IpNet>,
     /// Print one JSON object (docs/json.md).
     #[arg(long)]
     pub(crate) json: bool,
@@ -106,6 +145,11 @@ pub fn run(args: &ProbeArgs, style: Style) -> Result<ExitCode> {
         timeout: args.timeout.0,
         max_time: args.max_time.0,
         sni: args.sni.clone(),
+        expect: probe::Expect {
+            forms: args.expect.clone(),
+            body: args.expect_body.clone(),
+            src: args.expect_src.clone(),
+        },
     };
     let result = net::runtime()?.block_on(async {
         let addrs = target
@@ -120,16 +164,12 @@ pub fn run(args: &ProbeArgs, style: Style) -> Result<ExitCode> {
         report::probe::render(&result, style)
     };
     super::print(&text)?;
-    Ok(match args.expect {
-        Some(expected) => {
-            if expected != result.class {
-                eprintln!(
-                    "ppctl: expected {}, found {}",
-                    expected.name(),
-                    result.class.name()
-                );
+    Ok(match &result.checked {
+        Some(checked) => {
+            for line in report::probe::unmet(&result, checked) {
+                eprintln!("ppctl: {line}");
             }
-            ExitCode::check(expected == result.class)
+            ExitCode::check(checked.met())
         }
         None => ExitCode::check(result.class != Class::Unreachable),
     })

@@ -13,8 +13,10 @@
 //! (`no-header` → `unexpected-header`, `optional` → `spoofable`, ...).
 //! Rendering is in `report::probe`.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
+
+use ipnet::IpNet;
 
 pub(crate) use super::probe_tls::TlsEnd;
 use super::probe_tls::{self, TlsRun};
@@ -50,7 +52,8 @@ pub(crate) enum Class {
 }
 
 impl Class {
-    /// Every class, in `--expect` order.
+    /// Every class (each is also an [`Expectation`]).
+    #[cfg(test)]
     pub(crate) const ALL: [Class; 7] = [
         Class::RequiresV1,
         Class::RequiresV2,
@@ -85,7 +88,9 @@ impl Class {
             }
             Class::Optional => "takes connections with and without a header (spoofable)",
             Class::Unreachable => "no connection could be made",
-            Class::Inconclusive => "connected, but nothing was accepted (try --tls or --banner)",
+            Class::Inconclusive => {
+                "connected, but nothing was accepted (the endpoint may speak another protocol than the one probed)"
+            }
         }
     }
 
@@ -98,8 +103,161 @@ impl Class {
             Class::NoHeader => "takes connections without a header and reads a PROXY header as data: a load balancer that sends one breaks it",
             Class::Optional => "accepts connections with and without a header: any client that reaches it can forge its source address",
             Class::Unreachable => "no connection could be made: check the address, the port and firewalls",
-            Class::Inconclusive => "connected, but no attempt was accepted: the endpoint may speak TLS (--tls) or speak first (--banner), or reject this request for other reasons",
+            Class::Inconclusive => "connected, but no attempt was accepted: the endpoint may speak another protocol than the one probed, or reject this request for other reasons",
         }
+    }
+}
+
+/// A form `--expect` takes: a class, or one of the "accepts" forms, which
+/// stand for the classes where a sender of that version is served and a
+/// client without a header is not (HAProxy `accept-proxy` and nginx
+/// `proxy_protocol` take both versions, so `requires-v2` cannot pass
+/// against them; `accepts-v2` does). `optional` does not count as
+/// accepting: it is the spoofable finding, to be allowed on purpose.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Expectation {
+    /// Exactly this class.
+    Class(Class),
+    /// `requires-v1` or `requires-v1-or-v2`.
+    AcceptsV1,
+    /// `requires-v2` or `requires-v1-or-v2`.
+    AcceptsV2,
+}
+
+impl Expectation {
+    /// Every form, in `--expect` order: the accepting ones next to the
+    /// classes they stand for.
+    pub(crate) const ALL: [Expectation; 9] = [
+        Expectation::Class(Class::RequiresV1),
+        Expectation::Class(Class::RequiresV2),
+        Expectation::Class(Class::RequiresV1OrV2),
+        Expectation::AcceptsV1,
+        Expectation::AcceptsV2,
+        Expectation::Class(Class::NoHeader),
+        Expectation::Class(Class::Optional),
+        Expectation::Class(Class::Unreachable),
+        Expectation::Class(Class::Inconclusive),
+    ];
+
+    /// The kebab-case name (the `--expect` value).
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Expectation::Class(c) => c.name(),
+            Expectation::AcceptsV1 => "accepts-v1",
+            Expectation::AcceptsV2 => "accepts-v2",
+        }
+    }
+
+    /// A few words, for the `--expect` value list.
+    pub(crate) fn describe(self) -> &'static str {
+        match self {
+            Expectation::Class(c) => c.describe(),
+            Expectation::AcceptsV1 => "requires-v1 or requires-v1-or-v2: serves a v1 sender, nothing without a header (not optional: add --expect optional to allow it)",
+            Expectation::AcceptsV2 => "requires-v2 or requires-v1-or-v2: serves a v2 sender, nothing without a header (not optional: add --expect optional to allow it)",
+        }
+    }
+
+    /// Whether an endpoint of class `class` meets this form.
+    pub(crate) fn matches(self, class: Class) -> bool {
+        match self {
+            Expectation::Class(c) => c == class,
+            Expectation::AcceptsV1 => matches!(class, Class::RequiresV1 | Class::RequiresV1OrV2),
+            Expectation::AcceptsV2 => matches!(class, Class::RequiresV2 | Class::RequiresV1OrV2),
+        }
+    }
+}
+
+/// What `--expect`, `--expect-body` and `--expect-src` ask of the probe.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Expect {
+    /// The endpoint's class must meet one of these (none: no class asked).
+    pub forms: Vec<Expectation>,
+    /// A plain substring the body of every answer to an attempt accepted
+    /// with a PROXY header must contain.
+    pub body: Option<String>,
+    /// The client address the receiver reports to every attempt accepted
+    /// with a PROXY header must be in one of these (none: not asked).
+    pub src: Vec<IpNet>,
+}
+
+impl Expect {
+    pub(crate) fn is_empty(&self) -> bool {
+        self.forms.is_empty() && self.body.is_none() && self.src.is_empty()
+    }
+}
+
+/// What `--expect-body` or `--expect-src` found in the answers to the
+/// attempts accepted with a PROXY header (v1 and v2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Look {
+    /// Each of these attempts passed.
+    Met(Vec<HeaderKind>),
+    /// No attempt was accepted with a header: no answer to look at.
+    NothingServed,
+    /// The answer to this attempt did not pass (the first that did not).
+    Missed(HeaderKind),
+}
+
+impl Look {
+    pub(crate) fn met(&self) -> bool {
+        matches!(self, Look::Met(_))
+    }
+
+    fn of(attempts: &[Attempt], pass: impl Fn(&Attempt) -> bool) -> Look {
+        let served: Vec<&Attempt> = attempts.iter().filter(|a| a.served_with_header()).collect();
+        if served.is_empty() {
+            return Look::NothingServed;
+        }
+        match served.iter().find(|a| !pass(a)) {
+            Some(a) => Look::Missed(a.kind),
+            None => Look::Met(served.iter().map(|a| a.kind).collect()),
+        }
+    }
+}
+
+/// How the probe measured up to what was asked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Checked {
+    pub asked: Expect,
+    /// Whether the class met one of the forms (`None`: no form asked).
+    pub forms: Option<bool>,
+    pub body: Option<Look>,
+    pub src: Option<Look>,
+}
+
+impl Checked {
+    /// Every expectation asked was met.
+    pub(crate) fn met(&self) -> bool {
+        self.forms != Some(false)
+            && self.body.as_ref().is_none_or(Look::met)
+            && self.src.as_ref().is_none_or(Look::met)
+    }
+}
+
+/// Whether `pattern` is a plain substring of `haystack`.
+fn contains(haystack: &[u8], pattern: &[u8]) -> bool {
+    pattern.is_empty() || haystack.windows(pattern.len()).any(|w| w == pattern)
+}
+
+/// Check `probe` against `asked`.
+pub(crate) fn check(probe: &Probe, asked: &Expect) -> Checked {
+    let forms =
+        (!asked.forms.is_empty()).then(|| asked.forms.iter().any(|f| f.matches(probe.class)));
+    let body = asked
+        .body
+        .as_ref()
+        .map(|pattern| Look::of(&probe.attempts, |a| contains(a.body(), pattern.as_bytes())));
+    let src = (!asked.src.is_empty()).then(|| {
+        Look::of(&probe.attempts, |a| {
+            a.client
+                .is_some_and(|ip| asked.src.iter().any(|net| net.contains(&ip)))
+        })
+    });
+    Checked {
+        asked: asked.clone(),
+        forms,
+        body,
+        src,
     }
 }
 
@@ -184,6 +342,8 @@ pub(crate) struct Options {
     pub max_time: Duration,
     /// TLS server name (defaults to the target's host).
     pub sni: Option<String>,
+    /// What to check the result against (`--expect*`).
+    pub expect: Expect,
 }
 
 /// What came back to one attempt, as far as deciding needs.
@@ -220,9 +380,29 @@ pub(crate) struct Attempt {
     pub came: Came,
     /// Whether the receiver took this connection as valid.
     pub accepted: bool,
+    /// What the receiver answered, at most [`MAX_REPLY`] bytes: the HTTP
+    /// response (over TLS, the decrypted one), or what it said after the
+    /// header in banner mode. Empty when nothing (readable) came.
+    pub answer: Vec<u8>,
+    /// The client address the answer reports, when it is a 2xx whoami page
+    /// (`ppctl listen`'s `remote_addr (realip): IP`, or `remote_addr=IP`).
+    pub client: Option<IpAddr>,
     /// The judge's finding for this exchange.
     pub finding: Finding,
     pub elapsed: Duration,
+}
+
+impl Attempt {
+    /// The body of the answer: after the head of an HTTP response, else the
+    /// whole answer (a banner, data that is no HTTP).
+    pub(crate) fn body(&self) -> &[u8] {
+        net::http_body(&self.answer).unwrap_or(&self.answer)
+    }
+
+    /// Accepted with a PROXY header (v1 or v2; LOCAL carries no client).
+    pub(crate) fn served_with_header(&self) -> bool {
+        self.accepted && matches!(self.kind, HeaderKind::V1 | HeaderKind::V2)
+    }
 }
 
 /// Something worth saying beside the class.
@@ -238,6 +418,13 @@ pub(crate) enum Warning {
     AnsweredTls,
     /// Nothing accepted over HTTP: maybe TLS, maybe server-speaks-first.
     NothingAccepted,
+    /// Nothing accepted over TLS, and the endpoint answered in clear (an
+    /// HTTP response, a banner): it does not speak TLS on this port.
+    AnsweredClear,
+    /// Nothing accepted over TLS: no handshake completed.
+    NoHandshake,
+    /// Nothing accepted in banner mode: no banner, with or without a header.
+    NoBanner,
 }
 
 /// The whole probe result.
@@ -251,6 +438,8 @@ pub(crate) struct Probe {
     /// What the profile leads to (see [`finding_for`]).
     pub finding: Finding,
     pub warnings: Vec<Warning>,
+    /// The expectations and how they went; `None` when none was asked.
+    pub checked: Option<Checked>,
 }
 
 impl Probe {
@@ -269,7 +458,11 @@ pub(crate) async fn probe(target: &Target, addrs: &[SocketAddr], opts: &Options)
     for kind in HeaderKind::ALL {
         attempts.push(run_attempt(target, addrs, opts, kind).await);
     }
-    conclude(target.clone(), opts.mode, attempts)
+    let mut probe = conclude(target.clone(), opts.mode, attempts);
+    if !opts.expect.is_empty() {
+        probe.checked = Some(check(&probe, &opts.expect));
+    }
+    probe
 }
 
 async fn run_attempt(
@@ -302,7 +495,7 @@ async fn run_attempt(
                 connect_timeout: opts.timeout,
                 banner_timeout: (opts.mode == Mode::Banner).then_some(opts.timeout),
                 reply_timeout: opts.timeout,
-                max_reply: 4096,
+                max_reply: MAX_REPLY,
                 max_time: opts.max_time,
                 ..net::Options::default()
             };
@@ -365,6 +558,8 @@ fn base(kind: HeaderKind, reply: &Reply, payload: bool) -> Attempt {
         connected: reply.connected,
         came,
         accepted: false,
+        answer: Vec::new(),
+        client: None,
         finding: judge::exchange(&reply.exchange(kind.sent(payload), false)),
         elapsed: Duration::ZERO,
     }
@@ -379,6 +574,8 @@ fn failed(kind: HeaderKind, why: String) -> Attempt {
         connected: false,
         came: Came::Failed(why),
         accepted: false,
+        answer: Vec::new(),
+        client: None,
         finding: Finding::Unreachable,
         elapsed: Duration::ZERO,
     }
@@ -387,8 +584,15 @@ fn failed(kind: HeaderKind, why: String) -> Attempt {
 /// At most this much of a reply is kept to describe it.
 const KEPT: usize = 256;
 
+/// The most of a reply the probe reads (and keeps, for `--expect-body`).
+pub(crate) const MAX_REPLY: usize = probe_tls::MAX_REPLY;
+
 fn first(bytes: &[u8]) -> Vec<u8> {
     bytes[..bytes.len().min(KEPT)].to_vec()
+}
+
+fn first_reply(bytes: &[u8]) -> Vec<u8> {
+    bytes[..bytes.len().min(MAX_REPLY)].to_vec()
 }
 
 /// HTTP mode: accepted when an HTTP response other than 400 came back.
@@ -401,6 +605,8 @@ fn http_attempt(kind: HeaderKind, reply: &Reply) -> Attempt {
         Sniffed::Empty => {}
         Sniffed::HttpResponse { status, reason } => {
             a.accepted = status != 400;
+            a.answer = first_reply(&reply.received);
+            a.client = net::whoami_client(&reply.received);
             a.came = Came::Http {
                 status,
                 reason: reason.to_string(),
@@ -427,6 +633,7 @@ fn banner_attempt(kind: HeaderKind, reply: &Reply) -> Attempt {
     if kind == HeaderKind::None {
         if !reply.banner.is_empty() {
             a.accepted = true;
+            a.answer = first_reply(&reply.banner);
             a.came = Came::Banner {
                 first: first(&reply.banner),
                 unprompted: true,
@@ -449,6 +656,7 @@ fn banner_attempt(kind: HeaderKind, reply: &Reply) -> Attempt {
         a.finding = Finding::UnexpectedHeader;
     } else if !reply.received.is_empty() {
         a.accepted = !matches!(reply.end, End::Reset);
+        a.answer = first_reply(&reply.received);
         a.came = Came::Banner {
             first: first(&reply.received),
             unprompted: false,
@@ -465,6 +673,11 @@ fn tls_attempt(kind: HeaderKind, run: TlsRun) -> Attempt {
     );
     let accepted = matches!(run.end, TlsEnd::HandshakeOk { .. });
     let finding = judge::exchange(&tls_exchange(kind.sent(true), &run.end, &run.clear));
+    let answer = match &run.end {
+        TlsEnd::HandshakeOk { reply, .. } => reply.clone(),
+        _ => Vec::new(),
+    };
+    let client = net::whoami_client(&answer);
     Attempt {
         kind,
         local: run.local,
@@ -476,6 +689,8 @@ fn tls_attempt(kind: HeaderKind, run: TlsRun) -> Attempt {
             clear: first(&run.clear),
         },
         accepted,
+        answer,
+        client,
         finding,
         elapsed: Duration::ZERO,
     }
@@ -505,6 +720,35 @@ fn tls_exchange(sent: Sent, end: &TlsEnd, clear: &[u8]) -> Exchange {
         answer,
         ending,
         udp: false,
+    }
+}
+
+/// What to try when nothing was accepted, from the mode and what came back;
+/// never the mode that was just probed.
+fn blind(mode: Mode, attempts: &[Attempt]) -> Warning {
+    match mode {
+        Mode::Http => {
+            let tls = attempts.iter().any(
+                |a| matches!(&a.came, Came::NotHttp { first, .. } if sniff::classify(first).is_tls()),
+            );
+            if tls {
+                Warning::AnsweredTls
+            } else {
+                Warning::NothingAccepted
+            }
+        }
+        Mode::Tls => {
+            let clear = attempts.iter().any(|a| {
+                matches!(&a.came, Came::Tls { end: TlsEnd::NotTls(_), clear }
+                    if !clear.is_empty() && !sniff::classify(clear).is_tls())
+            });
+            if clear {
+                Warning::AnsweredClear
+            } else {
+                Warning::NoHandshake
+            }
+        }
+        Mode::Banner => Warning::NoBanner,
     }
 }
 
@@ -555,15 +799,8 @@ fn conclude(target: Target, mode: Mode, attempts: Vec<Attempt>) -> Probe {
     if attempts.iter().any(|a| !a.connected) && attempts.iter().any(|a| a.connected) {
         warnings.push(Warning::PartlyUnreachable);
     }
-    if class == Class::Inconclusive && mode == Mode::Http {
-        let tls = attempts.iter().any(
-            |a| matches!(&a.came, Came::NotHttp { first, .. } if sniff::classify(first).is_tls()),
-        );
-        warnings.push(if tls {
-            Warning::AnsweredTls
-        } else {
-            Warning::NothingAccepted
-        });
+    if class == Class::Inconclusive {
+        warnings.push(blind(mode, &attempts));
     }
     let finding = finding_for(class, &attempts);
     Probe {
@@ -573,6 +810,7 @@ fn conclude(target: Target, mode: Mode, attempts: Vec<Attempt>) -> Probe {
         class,
         finding,
         warnings,
+        checked: None,
     }
 }
 
@@ -592,6 +830,8 @@ mod tests {
                 error: None,
             },
             accepted,
+            answer: Vec::new(),
+            client: None,
             finding: Finding::Inconclusive,
             elapsed: Duration::ZERO,
         }
@@ -629,6 +869,107 @@ mod tests {
         assert_eq!(finding_for(Class::NoHeader, &[]), Finding::UnexpectedHeader);
         assert_eq!(finding_for(Class::Optional, &[]), Finding::Spoofable);
         assert_eq!(finding_for(Class::Inconclusive, &[]), Finding::Inconclusive);
+    }
+
+    #[test]
+    fn every_class_is_an_expectation_and_accepts_forms_stand_for_classes() {
+        for c in Class::ALL {
+            assert!(Expectation::ALL.contains(&Expectation::Class(c)), "{c:?}");
+            assert_eq!(Expectation::Class(c).name(), c.name());
+        }
+        let names: Vec<&str> = Expectation::ALL.iter().map(|e| e.name()).collect();
+        for (i, n) in names.iter().enumerate() {
+            assert!(!names[i + 1..].contains(n), "{n} twice");
+        }
+        let takers = |e: Expectation| -> Vec<Class> {
+            Class::ALL.into_iter().filter(|c| e.matches(*c)).collect()
+        };
+        assert_eq!(
+            takers(Expectation::AcceptsV2),
+            [Class::RequiresV2, Class::RequiresV1OrV2]
+        );
+        assert_eq!(
+            takers(Expectation::AcceptsV1),
+            [Class::RequiresV1, Class::RequiresV1OrV2]
+        );
+        assert!(Expectation::AcceptsV2
+            .describe()
+            .contains("--expect optional"));
+    }
+
+    fn served(kind: HeaderKind, body: &str, client: Option<&str>) -> Attempt {
+        let mut a = att(kind, true);
+        a.answer = format!(
+            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .into_bytes();
+        a.client = client.map(|c| c.parse().expect("ip"));
+        a
+    }
+
+    fn probe_of(attempts: Vec<Attempt>) -> Probe {
+        conclude("127.0.0.1:1".parse().expect("target"), Mode::Http, attempts)
+    }
+
+    #[test]
+    fn expectations_any_form_and_every_served_answer() {
+        let p = probe_of(vec![
+            att(HeaderKind::None, false),
+            served(HeaderKind::V1, "hello v1", Some("127.0.0.1")),
+            served(HeaderKind::V2, "hello v2", Some("10.1.2.3")),
+            served(HeaderKind::V2Local, "local", None),
+        ]);
+        assert_eq!(p.class, Class::RequiresV1OrV2);
+        let ask = |forms: &[Expectation], body: Option<&str>, src: &[&str]| Expect {
+            forms: forms.to_vec(),
+            body: body.map(str::to_string),
+            src: src.iter().map(|s| s.parse().expect("net")).collect(),
+        };
+        let c = check(
+            &p,
+            &ask(&[Expectation::Class(Class::RequiresV2)], None, &[]),
+        );
+        assert_eq!((c.forms, c.met()), (Some(false), false));
+        let c = check(
+            &p,
+            &ask(
+                &[
+                    Expectation::Class(Class::RequiresV2),
+                    Expectation::AcceptsV2,
+                ],
+                None,
+                &[],
+            ),
+        );
+        assert!(c.met());
+        // The body of every answer served with a header (LOCAL is not).
+        let c = check(&p, &ask(&[], Some("hello"), &[]));
+        assert_eq!(
+            c.body,
+            Some(Look::Met(vec![HeaderKind::V1, HeaderKind::V2]))
+        );
+        let c = check(&p, &ask(&[], Some("v2"), &[]));
+        assert_eq!(c.body, Some(Look::Missed(HeaderKind::V1)));
+        assert!(!c.met());
+        // The head is not the body.
+        let c = check(&p, &ask(&[], Some("Content-Length"), &[]));
+        assert_eq!(c.body, Some(Look::Missed(HeaderKind::V1)));
+        let c = check(&p, &ask(&[], None, &["127.0.0.0/8", "10.0.0.0/8"]));
+        assert!(c.met(), "{c:?}");
+        let c = check(&p, &ask(&[], None, &["127.0.0.1/32"]));
+        assert_eq!(c.src, Some(Look::Missed(HeaderKind::V2)));
+        // Nothing served with a header: nothing to look at.
+        let plain = probe_of(vec![
+            served(HeaderKind::None, "hello", Some("127.0.0.1")),
+            att(HeaderKind::V1, false),
+            att(HeaderKind::V2, false),
+            att(HeaderKind::V2Local, false),
+        ]);
+        let c = check(&plain, &ask(&[], Some("hello"), &["127.0.0.1/32"]));
+        assert_eq!(c.body, Some(Look::NothingServed));
+        assert_eq!(c.src, Some(Look::NothingServed));
+        assert!(!c.met());
     }
 
     /// The seed failure, as the judge sees a probe's v1 attempt against a

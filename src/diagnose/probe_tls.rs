@@ -23,8 +23,8 @@ pub(crate) enum TlsEnd {
     Refused(String),
     ConnectTimeout,
     ConnectError(String),
-    /// The handshake finished; the start of the answer to the request sent
-    /// inside TLS (empty when none came).
+    /// The handshake finished; the answer to the request sent inside TLS,
+    /// up to [`MAX_REPLY`] bytes (empty when none came).
     HandshakeOk {
         version: String,
         reply: Vec<u8>,
@@ -104,9 +104,12 @@ pub(crate) struct TlsRun {
     pub clear: Vec<u8>,
 }
 
-/// At most this much of the server's first bytes (and of its answer inside
-/// TLS) is kept.
+/// At most this much of the server's first bytes on the wire is kept.
 const KEPT: usize = 512;
+
+/// At most this much of the answer inside TLS is read (the bound of the
+/// probe's plain HTTP attempts too).
+pub(crate) const MAX_REPLY: usize = 4096;
 
 /// Connect to the first address that answers, write `header(local, peer)`,
 /// then handshake with `sni` and send `request` inside TLS.
@@ -270,14 +273,26 @@ fn handshake(sock: &mut Tee, sni: &str, request: &[u8]) -> TlsEnd {
         .map(|v| format!("{v:?}"))
         .unwrap_or_else(|| "TLS".into());
     let mut tls = rustls::Stream::new(&mut conn, sock);
-    let mut buf = [0u8; KEPT];
-    let n = tls
-        .write_all(request)
-        .and_then(|_| tls.read(&mut buf))
-        .unwrap_or(0);
-    TlsEnd::HandshakeOk {
-        version,
-        reply: buf[..n].to_vec(),
+    let mut reply = Vec::new();
+    if tls.write_all(request).is_ok() {
+        read_reply(&mut tls, &mut reply);
+    }
+    TlsEnd::HandshakeOk { version, reply }
+}
+
+/// Read the answer inside TLS until the server closes (the request says
+/// `Connection: close`), an error, a silence of the timeout, or
+/// [`MAX_REPLY`] bytes; what came before any of them is the reply.
+fn read_reply(tls: &mut impl Read, reply: &mut Vec<u8>) {
+    let mut buf = [0u8; 2048];
+    while reply.len() < MAX_REPLY {
+        match tls.read(&mut buf) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => {
+                let room = MAX_REPLY - reply.len();
+                reply.extend_from_slice(&buf[..n.min(room)]);
+            }
+        }
     }
 }
 

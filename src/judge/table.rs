@@ -225,7 +225,7 @@ pub(crate) static FINDINGS: &[FindingInfo] = &[
         code: "PP-PROBE-BLIND",
         severity: Info,
         short: "the probe could not tell",
-        meaning: "the endpoint took the connection but answered nothing the probe could read, with or without a header (try --tls or --banner)",
+        meaning: "the endpoint took the connection but answered nothing the probe could read, with or without a header: it may speak another protocol than the one probed (TLS, plain HTTP, or a server-speaks-first protocol; the probe's warning says which mode to try)",
         fixes: &[],
         reported_by: &["probe"],
     },

@@ -22,6 +22,7 @@ mod tls;
 mod udp;
 
 pub(crate) use limits::{open_descriptors, raise_descriptor_limit};
+pub(crate) use reply::{http_body, whoami_client};
 pub use reply::{End, Reply, Timings};
 pub use target::{Target, TargetError};
 pub use tcp::{exchange, Message, Options, Split, MAX_TIME};

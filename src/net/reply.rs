@@ -1,6 +1,6 @@
 //! What came back from one exchange, and how it ended.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use super::Message;
@@ -149,5 +149,71 @@ impl Reply {
                 ..Timings::default()
             },
         }
+    }
+}
+
+/// The body of an HTTP response: the bytes after the blank line that ends
+/// the head. `None` when `received` is not an HTTP response or its head is
+/// not complete.
+pub(crate) fn http_body(received: &[u8]) -> Option<&[u8]> {
+    if !received.starts_with(b"HTTP/") {
+        return None;
+    }
+    let at = received.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
+    Some(&received[at..])
+}
+
+/// The client address a 2xx whoami page reports: `listen`'s page says
+/// `remote_addr (realip): 203.0.113.7` on a line of its own; the nginx
+/// configs of the tests (and a `return 200 "... remote_addr=$remote_addr"`
+/// anyone can add) say `remote_addr=IP` as a word of the body. `None`
+/// when the reply is no 2xx page or names no client.
+pub(crate) fn whoami_client(received: &[u8]) -> Option<IpAddr> {
+    if !matches!(
+        judge::Answer::of(received),
+        judge::Answer::Http { status: 200..=299 }
+    ) {
+        return None;
+    }
+    let body = String::from_utf8_lossy(http_body(received)?);
+    let realip = body.lines().find_map(|l| {
+        l.strip_prefix("remote_addr (realip):")
+            .and_then(|v| v.trim().parse().ok())
+    });
+    realip.or_else(|| {
+        body.split_whitespace().find_map(|w| {
+            w.strip_prefix("remote_addr=")
+                .and_then(|v| v.trim_matches(|c| c == '"' || c == ',').parse().ok())
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::Ipv4Addr;
+
+    use super::*;
+
+    #[test]
+    fn reads_the_client_address_of_a_whoami_page() {
+        let page = b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nremote_addr (realip): 203.0.113.7\npeer: x\n";
+        let claimed = IpAddr::V4(Ipv4Addr::new(203, 0, 113, 7));
+        assert_eq!(whoami_client(page), Some(claimed));
+        let nginx = b"HTTP/1.1 200 OK\r\n\r\nremote_addr=127.0.0.1\n";
+        assert_eq!(whoami_client(nginx), Some(IpAddr::V4(Ipv4Addr::LOCALHOST)));
+        // A word among others (tests/peers/nginx/pp_http.conf), not the
+        // realip_remote_addr= word before it.
+        let words = b"HTTP/1.1 200 OK\r\n\r\nrealip_remote_addr=127.0.0.1 proxy_protocol_addr=203.0.113.7 remote_addr=203.0.113.7\n";
+        assert_eq!(whoami_client(words), Some(claimed));
+        assert_eq!(
+            whoami_client(b"HTTP/1.1 400 Bad Request\r\n\r\nremote_addr=1.2.3.4\n"),
+            None
+        );
+        assert_eq!(whoami_client(b"HTTP/1.1 200 OK\r\n\r\nhello\n"), None);
+        assert_eq!(
+            http_body(b"HTTP/1.1 200 OK\r\nA: b\r\n\r\nbody"),
+            Some(&b"body"[..])
+        );
+        assert_eq!(http_body(b"SSH-2.0-x\r\n\r\n"), None);
     }
 }

@@ -10,7 +10,9 @@ use super::json::HeaderJson;
 use super::table::{self, Tone};
 use super::Style;
 use crate::codec;
-use crate::diagnose::probe::{Attempt, Came, Class, HeaderKind, Mode, Probe, TlsEnd, Warning};
+use crate::diagnose::probe::{
+    Attempt, Came, Checked, Class, HeaderKind, Look, Mode, Probe, TlsEnd, Warning, MAX_REPLY,
+};
 use crate::net::End;
 use crate::sniff;
 
@@ -103,6 +105,9 @@ fn warning(w: Warning, p: &Probe) -> String {
         }
         Warning::AnsweredTls => "the endpoint answered with TLS: probe it again with --tls".into(),
         Warning::NothingAccepted => "no attempt was accepted over plain HTTP: if this port speaks TLS, probe it with --tls; if the server speaks first, with --banner".into(),
+        Warning::AnsweredClear => "the endpoint answered in clear, not with TLS: probe it again without --tls".into(),
+        Warning::NoHandshake => "no TLS handshake completed, with or without a header: if this port does not speak TLS, probe it without --tls; if the server speaks first, with --banner instead".into(),
+        Warning::NoBanner => "no banner came, with or without a header: if the client speaks first on this port, probe it without --banner (HTTP) or with --tls instead".into(),
     }
 }
 
@@ -235,6 +240,7 @@ fn attempt_json(a: &Attempt, mode: Mode) -> Value {
         "outcome": outcome(&a.came),
         "reply": reply(a, mode),
         "accepted": a.accepted,
+        "client": a.client.map(|ip| ip.to_string()),
         "finding": finding::json(a.finding),
         "elapsed_ms": u64::try_from(a.elapsed.as_millis()).unwrap_or(u64::MAX),
     })
@@ -254,8 +260,134 @@ pub(crate) fn json(p: &Probe) -> Value {
             "spoofable": p.spoofable(),
             "warnings": p.warnings.iter().map(|w| warning(*w, p)).collect::<Vec<_>>(),
             "fixes": finding::fixes_json(&p.finding.fixes()),
+            "expect": p.checked.as_ref().map(|c| expect_json(p, c)),
         }),
     )
+}
+
+fn kinds(kinds: &[HeaderKind]) -> Value {
+    kinds.iter().map(|k| k.name()).collect()
+}
+
+/// One `--expect-body`/`--expect-src` result: met, the attempts whose
+/// answers were looked at (those accepted with a PROXY header), and the
+/// first that missed.
+fn look_json(p: &Probe, look: &Look) -> Value {
+    let searched: Vec<HeaderKind> = p
+        .attempts
+        .iter()
+        .filter(|a| a.served_with_header())
+        .map(|a| a.kind)
+        .collect();
+    let missed = match look {
+        Look::Missed(kind) => Some(kind.name()),
+        Look::Met(_) | Look::NothingServed => None,
+    };
+    json!({ "met": look.met(), "searched": kinds(&searched), "missed": missed })
+}
+
+/// The `expect` object: what was asked and how it went.
+fn expect_json(p: &Probe, c: &Checked) -> Value {
+    let body = c.body.as_ref().map(|look| {
+        let mut v = look_json(p, look);
+        v["pattern"] = json!(c.asked.body);
+        v
+    });
+    let src = c.src.as_ref().map(|look| {
+        let mut v = look_json(p, look);
+        v["allowed"] = c.asked.src.iter().map(|n| n.to_string()).collect();
+        if let Look::Missed(kind) = look {
+            v["found"] = json!(p
+                .attempt(*kind)
+                .and_then(|a| a.client)
+                .map(|ip| ip.to_string()));
+        }
+        v
+    });
+    json!({
+        "forms": c.asked.forms.iter().map(|f| f.name()).collect::<Vec<_>>(),
+        "class_met": c.forms,
+        "body": body,
+        "src": src,
+        "met": c.met(),
+    })
+}
+
+/// At most this many bytes of a body are quoted in a message.
+const QUOTED: usize = 80;
+
+/// The start of an attempt's body, escaped, for a message.
+fn quoted_body(a: &Attempt) -> String {
+    let body = a.body();
+    let shown = body[..body.len().min(QUOTED)].escape_ascii().to_string();
+    let more = if body.len() > QUOTED { "..." } else { "" };
+    format!("\"{shown}\"{more}")
+}
+
+/// The lines (without the `ppctl: ` prefix) that say which expectation was
+/// not met and what was found instead; empty when all were met.
+pub(crate) fn unmet(p: &Probe, c: &Checked) -> Vec<String> {
+    let mut out = Vec::new();
+    if c.forms == Some(false) {
+        let forms: Vec<&str> = c.asked.forms.iter().map(|f| f.name()).collect();
+        out.push(format!(
+            "expected {}, found {}",
+            forms.join(" or "),
+            p.class.name()
+        ));
+    }
+    let nothing = |what: &str| {
+        format!(
+            "{what}: no attempt was accepted with a PROXY header (the endpoint is {}), so there is no answer to look at",
+            p.class.name()
+        )
+    };
+    if let (Some(look), Some(pattern)) = (&c.body, &c.asked.body) {
+        match look {
+            Look::Met(_) => {}
+            Look::NothingServed => out.push(nothing("--expect-body")),
+            Look::Missed(kind) => {
+                let Some(a) = p.attempt(*kind) else {
+                    return out;
+                };
+                let start = if a.body().is_empty() {
+                    "it is empty".to_string()
+                } else {
+                    format!("it starts {}", quoted_body(a))
+                };
+                out.push(format!(
+                    "--expect-body: the body of the answer to the {} attempt does not contain {pattern:?} (a plain substring of its first {} bytes); {start}",
+                    kind.name(),
+                    MAX_REPLY,
+                ));
+            }
+        }
+    }
+    if let Some(look) = &c.src {
+        let allowed: Vec<String> = c.asked.src.iter().map(|n| n.to_string()).collect();
+        match look {
+            Look::Met(_) => {}
+            Look::NothingServed => out.push(nothing("--expect-src")),
+            Look::Missed(kind) => {
+                let Some(a) = p.attempt(*kind) else {
+                    return out;
+                };
+                out.push(match a.client {
+                    Some(ip) => format!(
+                        "--expect-src: the receiver reported client {ip} to the {} attempt, which is not in {}",
+                        kind.name(),
+                        allowed.join(", ")
+                    ),
+                    None => format!(
+                        "--expect-src: the answer to the {} attempt names no client address (a whoami page says `remote_addr (realip): IP` or `remote_addr=IP`); its body starts {}",
+                        kind.name(),
+                        quoted_body(a)
+                    ),
+                });
+            }
+        }
+    }
+    out
 }
 
 /// The JSON document, pretty-printed, with a final newline.
@@ -290,6 +422,8 @@ mod tests {
                 reason: if status == 200 { "OK" } else { "Bad Request" }.into(),
             },
             accepted: status != 400,
+            answer: format!("HTTP/1.1 {status} x\r\n\r\nremote_addr=127.0.0.1\n").into_bytes(),
+            client: (status == 200).then(|| local.ip()),
             finding,
             elapsed: Duration::from_millis(1),
         };
@@ -312,6 +446,7 @@ mod tests {
             class: Class::NoHeader,
             finding: Finding::UnexpectedHeader,
             warnings: Vec::new(),
+            checked: None,
         }
     }
 

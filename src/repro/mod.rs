@@ -449,7 +449,7 @@ pub(crate) async fn run_local(tls: bool) -> Result<Matrix, ReproError> {
                 predicted: Some(pair(predicted)),
                 receiver_finding: rec.as_ref().map(|rec| rec.finding),
                 receiver_log: rec.and_then(|rec| rec.log),
-                client: whoami_client(&x.reply.received),
+                client: net::whoami_client(&x.reply.received),
                 expected_client,
                 handshake: x.handshake,
                 reply: x.reply,
@@ -487,7 +487,7 @@ pub(crate) async fn run_target(
             predicted: None,
             receiver_finding: None,
             receiver_log: None,
-            client: whoami_client(&x.reply.received),
+            client: net::whoami_client(&x.reply.received),
             expected_client: None,
             handshake: x.handshake,
             reply: x.reply,
@@ -514,26 +514,6 @@ pub(crate) async fn run_target(
         claimed: CLAIMED,
         cells,
         matches,
-    })
-}
-
-/// The client address a 200 whoami page reports (`listen`'s text page:
-/// `remote_addr (realip): 203.0.113.7`; real nginx configs in the tests
-/// answer `remote_addr=…`).
-fn whoami_client(received: &[u8]) -> Option<IpAddr> {
-    if !matches!(
-        judge::Answer::of(received),
-        judge::Answer::Http { status: 200..=299 }
-    ) {
-        return None;
-    }
-    let at = received.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
-    let body = std::str::from_utf8(&received[at..]).ok()?;
-    body.lines().find_map(|l| {
-        let v = l
-            .strip_prefix("remote_addr (realip):")
-            .or_else(|| l.strip_prefix("remote_addr="))?;
-        v.trim().parse().ok()
     })
 }
 
@@ -579,18 +559,6 @@ mod tests {
                 predict(Sender::None, Receiver::Auto)
             ),
             F::Spoofable
-        );
-    }
-
-    #[test]
-    fn reads_the_client_address_of_a_whoami_page() {
-        let page = b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nremote_addr (realip): 203.0.113.7\npeer: x\n";
-        assert_eq!(whoami_client(page), Some(CLAIMED.ip()));
-        let nginx = b"HTTP/1.1 200 OK\r\n\r\nremote_addr=127.0.0.1\n";
-        assert_eq!(whoami_client(nginx), Some(IpAddr::V4(Ipv4Addr::LOCALHOST)));
-        assert_eq!(
-            whoami_client(b"HTTP/1.1 400 Bad Request\r\n\r\nremote_addr=1.2.3.4\n"),
-            None
         );
     }
 }

@@ -6,7 +6,6 @@
 //! of it, hence the `dead_code` allowance.
 #![allow(dead_code)]
 
-pub mod certs;
 pub mod peers;
 
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
@@ -39,6 +38,58 @@ pub fn send_json(args: &[&str]) -> (i32, serde_json::Value) {
         )
     });
     (out.status.code().unwrap_or(-1), doc)
+}
+
+/// Certificates made for a test (rcgen, ECDSA P-256), written as PEM files
+/// in `dir` (kept as long as this value): a CA, and a leaf for
+/// app.example.com, localhost and 127.0.0.1 signed by it.
+pub struct Certificates {
+    pub dir: tempfile::TempDir,
+    /// The CA certificate (for `--cacert`).
+    pub ca: String,
+    /// The leaf certificate and its key (nginx `ssl_certificate`,
+    /// `ssl_certificate_key`; `ppctl listen --cert --key`).
+    pub cert: String,
+    pub key: String,
+    /// The leaf certificate and its key in one file (HAProxy `crt`).
+    pub pem: String,
+}
+
+/// Make a CA and a leaf signed by it: see [`Certificates`].
+pub fn certificates() -> Certificates {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
+    let alg = &rcgen::PKCS_ECDSA_P256_SHA256;
+    let ca_key = KeyPair::generate_for(alg).expect("CA key");
+    let mut ca = CertificateParams::new(Vec::<String>::new()).expect("CA params");
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca.distinguished_name
+        .push(DnType::CommonName, "ppctl test CA");
+    let ca_cert = ca.self_signed(&ca_key).expect("CA certificate");
+    let key = KeyPair::generate_for(alg).expect("key");
+    let names = ["app.example.com", "localhost", "127.0.0.1"].map(str::to_string);
+    let mut leaf = CertificateParams::new(names.to_vec()).expect("leaf params");
+    leaf.distinguished_name
+        .push(DnType::CommonName, "app.example.com");
+    let cert = leaf
+        .signed_by(&key, &ca_cert, &ca_key)
+        .expect("leaf certificate");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let write = |name: &str, text: String| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).expect("write PEM");
+        p.to_string_lossy().into_owned()
+    };
+    let ca = write("ca.pem", ca_cert.pem());
+    let pem = write("both.pem", cert.pem() + &key.serialize_pem());
+    let cert = write("cert.pem", cert.pem());
+    let key = write("key.pem", key.serialize_pem());
+    Certificates {
+        dir,
+        ca,
+        cert,
+        key,
+        pem,
+    }
 }
 
 /// A loopback TCP port that was free a moment ago: bind port 0, read what the
