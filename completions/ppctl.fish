@@ -94,7 +94,7 @@ complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l idle-timeout -d '
 complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l max-conns -d 'Connections served at once; more wait in the kernel\'s backlog' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l drain -d 'On SIGINT/SIGTERM, time in-flight connections get to finish; a second signal stops them at once' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l count -d 'Exit after N connections (datagrams with --udp)' -r
-complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l expect-src -d 'Exit 1 unless every connection\'s header claims this source IP' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l expect-src -d 'Exit 1 unless every connection\'s header claims a source in one of these CIDRs (a bare IP is one address; repeat it or separate with commas: any one matches)' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l expect-version -d 'Exit 1 unless every connection carried a header of this version' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l cert -d 'The certificate chain (PEM) to serve with --tls' -r -F
 complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l key -d 'The private key (PEM) of --cert' -r -F

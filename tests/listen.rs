@@ -291,6 +291,27 @@ fn expectations_set_the_exit_code() {
     });
     assert_eq!(code, 1);
     assert_eq!(summary["mismatched"], 1);
+    // CIDRs, repeated or comma-separated: any one matches.
+    let (code, _, summary) = session(
+        &[
+            "--count",
+            "2",
+            "--expect-src",
+            "10.0.0.0/8,192.0.2.0/28",
+            "--expect-src",
+            "2001:db8::/32",
+        ],
+        |p| {
+            send(p, "192.0.2.10");
+            send(p, "10.1.2.3");
+        },
+    );
+    assert_eq!(code, 0);
+    assert_eq!(summary["mismatched"], 0);
+    let (code, _, _) = session(&["--count", "1", "--expect-src", "192.0.2.16/28"], |p| {
+        send(p, "192.0.2.10")
+    });
+    assert_eq!(code, 1);
     let (code, _, _) = session(&["--count", "1", "--expect-version", "2"], |p| {
         send(p, "192.0.2.10")
     });

@@ -5,7 +5,6 @@
 //! one line per connection, then the summary on stop. A writer thread owns
 //! stdout and flushes every line, so nothing is lost when the server stops.
 
-use std::net::IpAddr;
 use std::sync::Arc;
 
 use ipnet::IpNet;
@@ -28,7 +27,7 @@ Examples:
       behave like nginx `listen ... proxy_protocol` + `set_real_ip_from`
   ppctl listen :8080 --proxy-protocol off
       behave like nginx without proxy_protocol: a header gets 400 Bad Request
-  ppctl listen 127.0.0.1:0 --json --count 1 --expect-src 192.0.2.10
+  ppctl listen 127.0.0.1:0 --json --count 1 --expect-src 192.0.2.0/24
       one connection as a JSON line; exit 1 unless its header claims 192.0.2.10
   ppctl listen :5353 --udp --echo
       decode a v2 header in every datagram and echo the payload
@@ -104,9 +103,17 @@ pub struct ListenArgs {
     /// Exit after N connections (datagrams with --udp).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub count: Option<u64>,
-    /// Exit 1 unless every connection's header claims this source IP.
-    #[arg(long, value_name = "IP")]
-    pub expect_src: Option<IpAddr>,
+    /// Exit 1 unless every connection's header claims a source in one of
+    /// these CIDRs (a bare IP is one address; repeat it or separate with
+    /// commas: any one matches).
+    #[arg(
+        long,
+        value_name = "CIDR",
+        value_delimiter = ',',
+        action = clap::ArgAction::Append,
+        value_parser = super::values::parse_cidr
+    )]
+    pub expect_src: Vec<ipnet::IpNet>,
     /// Exit 1 unless every connection carried a header of this version.
     #[arg(long, value_name = "1|2", value_parser = clap::value_parser!(u8).range(1..=2))]
     pub expect_version: Option<u8>,
@@ -132,7 +139,7 @@ impl ListenArgs {
             trust: self.trust.clone(),
             echo: self.echo,
             count: self.count,
-            expect_src: self.expect_src,
+            expect_src: self.expect_src.clone(),
             expect_version: self.expect_version,
             drain: self.drain.0,
             tls: None,

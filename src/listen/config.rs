@@ -96,7 +96,7 @@ pub struct Config {
     pub echo: bool,
     /// Stop after this many connections (datagrams with `--udp`).
     pub count: Option<u64>,
-    pub expect_src: Option<IpAddr>,
+    pub expect_src: Vec<ipnet::IpNet>,
     pub expect_version: Option<u8>,
     /// On shutdown, how long in-flight connections may still finish (a
     /// second signal ends the drain at once).
@@ -117,7 +117,7 @@ impl Default for Config {
             trust: Vec::new(),
             echo: false,
             count: None,
-            expect_src: None,
+            expect_src: Vec::new(),
             expect_version: None,
             drain: DRAIN,
             tls: None,
@@ -133,7 +133,7 @@ impl Config {
 
     /// True when an expectation was set, so the exit status reports on it.
     pub fn has_expectations(&self) -> bool {
-        self.expect_src.is_some() || self.expect_version.is_some()
+        !self.expect_src.is_empty() || self.expect_version.is_some()
     }
 
     /// The bytes a connection may hold before its first request is judged:

@@ -93,11 +93,10 @@ pub(crate) fn expectations(cfg: &Config, rec: &ConnRecord) -> Option<bool> {
         return None;
     }
     let header = rec.accepted();
-    let src_ok = cfg.expect_src.is_none_or(|want| {
-        header
+    let src_ok = cfg.expect_src.is_empty()
+        || header
             .and_then(|h| h.source)
-            .is_some_and(|s| s.ip() == want)
-    });
+            .is_some_and(|s| cfg.expect_src.iter().any(|net| net.contains(&s.ip())));
     let ver_ok = cfg
         .expect_version
         .is_none_or(|want| header.map(|h| h.version) == Some(want));
