@@ -41,6 +41,10 @@ const CODES: &[(&str, &str)] = &[
     ("header-too-large", "PP-TOOLARGE"),
     ("header-timeout", "PP-SERVER-FIRST"),
     ("http-error", "PP-HTTP-ERROR"),
+    ("tls-handshake-failed", "PP-TLS-HANDSHAKE"),
+    ("plain-http-to-tls", "PP-TLS-PLAIN-HTTP"),
+    ("tls-before-proxy", "PP-TLS-FIRST"),
+    ("tls-to-plain-port", "PP-TLS-TO-PLAIN"),
 ];
 
 /// Assert the first line was recognized as `system`, comes to `finding`
@@ -108,8 +112,8 @@ fn nginx_broken_header_with_tls_bytes_means_a_tls_client_skipped_the_lb() {
             r#"{NGINX}broken header: "\x16\x03\x01\x02\x00\x01\x00\x01\xFC\x03\x03" while reading PROXY protocol{CTX}"#
         ),
         "nginx",
-        "missing-header",
-        "hairpin-ip-mode-proxy",
+        "tls-before-proxy",
+        "enable-at-sender",
     );
     assert_eq!(l["bytes"]["kind"], "tls-client-hello");
     assert_eq!(l["bytes"]["hex"], "1603010200010001fc0303");
@@ -175,8 +179,8 @@ fn nginx_other_messages() {
     check(
         "<center>The plain HTTP request was sent to HTTPS port</center>",
         "nginx",
-        "http-error",
-        "",
+        "plain-http-to-tls",
+        "speak-tls-to-tls-port",
     );
     let l = check(
         r#"10.0.0.9 - - [24/Nov/2026:10:00:00 +0000] "PROXY TCP4 203.0.113.7 10.0.0.5 51234 80" 400 157 "-" "-""#,
@@ -189,7 +193,7 @@ fn nginx_other_messages() {
     check(
         "2026/11/24 10:00:00 [info] 1234#1234: *9 SSL_do_handshake() failed (SSL: error:0A00010B:SSL routines::wrong version number) while SSL handshaking, client: 10.0.0.9, server: 0.0.0.0:443",
         "nginx",
-        "unexpected-header",
+        "tls-handshake-failed",
         "nginx-listen-proxy-protocol",
     );
 }
@@ -272,7 +276,7 @@ fn envoy_traefik_and_go() {
     check(
         "2026/11/24 10:00:00 http: TLS handshake error from 10.0.0.7:51234: tls: first record does not look like a TLS handshake",
         "Go TLS",
-        "unexpected-header",
+        "tls-handshake-failed",
         "disable-at-sender",
     );
     for (msg, finding, fix) in [
@@ -351,13 +355,13 @@ fn tls_stacks_curl_and_haraka() {
     check(
         "140234:error:1408F10B:SSL routines:ssl3_get_record:wrong version number:../ssl/record/ssl3_record.c:331:",
         "OpenSSL",
-        "unexpected-header",
+        "tls-handshake-failed",
         "nginx-listen-proxy-protocol",
     );
     check(
         "SSL_accept error: error:0A00010B:SSL routines::wrong version number",
         "OpenSSL",
-        "unexpected-header",
+        "tls-handshake-failed",
         "disable-at-sender",
     );
     check(
@@ -369,13 +373,13 @@ fn tls_stacks_curl_and_haraka() {
     check(
         "curl: (35) error:1404B42E:SSL routines:ST_CONNECT:tlsv1 alert protocol version",
         "curl",
-        "unexpected-header",
+        "tls-handshake-failed",
         "ingress-nginx-use-proxy-protocol",
     );
     check(
         "curl: (35) OpenSSL SSL_connect: SSL_ERROR_SYSCALL in connection to example.com:443",
         "curl",
-        "missing-header",
+        "tls-before-proxy",
         "client-send-header",
     );
     check(

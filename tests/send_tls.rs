@@ -374,7 +374,8 @@ fn a_header_to_nginx_ssl_without_proxy_protocol_breaks_the_handshake() {
         assert_eq!(doc["finding"]["code"], "PP-TLS-HANDSHAKE");
         assert_eq!(doc["tls"]["result"], "failed");
         let fixes = fix_ids(&doc);
-        assert_eq!(fixes[0], "nginx-listen-proxy-protocol", "{fixes:?}");
+        assert_eq!(fixes[0], "ingress-nginx-use-proxy-protocol", "{fixes:?}");
+        assert!(fixes.contains(&"nginx-listen-proxy-protocol".to_string()));
         assert!(fixes.contains(&"parse-header-before-tls".to_string()));
     }
     // nginx `listen … ssl` peeks at the first byte: not a TLS record, so

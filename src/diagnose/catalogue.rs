@@ -151,7 +151,7 @@ pub(crate) static PATTERNS: &[Pattern] = &[
         regex: r"The plain HTTP request was sent to HTTPS port",
         meaning: "an nginx `listen … ssl` port received plain HTTP instead of a TLS handshake",
         cause: "the load balancer terminates TLS and forwards plain HTTP (with or without a header) to the TLS port, or PROXY/TLS settings of LB and ingress disagree",
-        finding: Finding::HttpError,
+        finding: Finding::PlainHttpToTls,
         captured: Captured::Nothing,
     },
     Pattern {
@@ -172,7 +172,7 @@ pub(crate) static PATTERNS: &[Pattern] = &[
         ),
         meaning: "an nginx TLS listener received bytes that are not a TLS record where the ClientHello should be",
         cause: "a PROXY header (text `PROXY …` or the v2 signature) in front of the ClientHello, on a listener without `proxy_protocol`",
-        finding: Finding::UnexpectedHeader,
+        finding: Finding::TlsHandshakeFailed,
         captured: Captured::Nothing,
     },
     // ---- HAProxy (src/connection.c, conn_err_code_str) ---------------------
@@ -339,7 +339,7 @@ pub(crate) static PATTERNS: &[Pattern] = &[
         regex: r"(?:TLS handshake error from (?P<client>\S+): )?tls: first record does not look like a TLS handshake",
         meaning: "a Go TLS server read bytes that are not a TLS record where the ClientHello should be",
         cause: "a PROXY header in front of the ClientHello, on a listener that does not parse it, or parses it after TLS",
-        finding: Finding::UnexpectedHeader,
+        finding: Finding::TlsHandshakeFailed,
         captured: Captured::Nothing,
     },
     Pattern {
@@ -348,7 +348,7 @@ pub(crate) static PATTERNS: &[Pattern] = &[
         regex: r"curl: \(35\).*wrong version number",
         meaning: "curl's TLS handshake got a non-TLS answer: the server port speaks plain text",
         cause: "curl used https:// against a plain port, or a plain listener answered 400 to the PROXY header curl sent first",
-        finding: Finding::UnexpectedHeader,
+        finding: Finding::TlsToPlainPort,
         captured: Captured::Nothing,
     },
     Pattern {
@@ -357,7 +357,7 @@ pub(crate) static PATTERNS: &[Pattern] = &[
         regex: r"curl: \(35\).*alert protocol version",
         meaning: "the TLS server aborted the handshake with a protocol_version alert",
         cause: "observed when a PROXY header was sent to a TLS ingress that does not parse it (HAProxy send-proxy into ingress-nginx without use-proxy-protocol, ingress-nginx #909)",
-        finding: Finding::UnexpectedHeader,
+        finding: Finding::TlsHandshakeFailed,
         captured: Captured::Nothing,
     },
     Pattern {
@@ -366,7 +366,7 @@ pub(crate) static PATTERNS: &[Pattern] = &[
         regex: r"curl: \(35\).*(?:SSL_ERROR_SYSCALL|unexpected eof|Connection reset by peer)",
         meaning: "the server closed or reset the connection during curl's TLS handshake",
         cause: "the server expects a PROXY header before the ClientHello and hung up when none came",
-        finding: Finding::MissingHeader,
+        finding: Finding::TlsBeforeProxy,
         captured: Captured::Nothing,
     },
     Pattern {
@@ -393,7 +393,7 @@ pub(crate) static PATTERNS: &[Pattern] = &[
         regex: r"(?:error:(?P<code>0A00010B|1408F10B)|ssl3_get_record:wrong version number|SSL routines::wrong version number)",
         meaning: "an OpenSSL-based TLS server read bytes that are not a TLS record where the ClientHello should be",
         cause: "a PROXY header in front of the ClientHello, on a listener that does not parse it; or a plain-text client on a TLS port",
-        finding: Finding::UnexpectedHeader,
+        finding: Finding::TlsHandshakeFailed,
         captured: Captured::Nothing,
     },
     Pattern {
@@ -402,7 +402,7 @@ pub(crate) static PATTERNS: &[Pattern] = &[
         regex: r"(?:received corrupt message of type InvalidContentType|InvalidMessage\(InvalidContentType\))",
         meaning: "a rustls server read bytes that are not a TLS record where the ClientHello should be",
         cause: "a PROXY header (often a v2 LOCAL health check) in front of the ClientHello, on a listener that does not parse it",
-        finding: Finding::UnexpectedHeader,
+        finding: Finding::TlsHandshakeFailed,
         captured: Captured::Nothing,
     },
     Pattern {
@@ -411,7 +411,7 @@ pub(crate) static PATTERNS: &[Pattern] = &[
         regex: r"Unsupported or unrecognized SSL message",
         meaning: "a Java TLS endpoint read bytes that are not a TLS record",
         cause: "a PROXY header in front of the ClientHello on a listener that does not parse it; or plain text on a TLS port",
-        finding: Finding::UnexpectedHeader,
+        finding: Finding::TlsHandshakeFailed,
         captured: Captured::Nothing,
     },
     // ---- other clients and servers -----------------------------------------
@@ -517,7 +517,7 @@ pub(crate) static BYTES_RULES: &[BytesRule] = &[
         context: Captured::ExpectedHeader,
         kind: other("tls-client-hello"),
         cause: "a TLS client reached this port without a header: it skipped the load balancer (or hairpin traffic), or the LB passes TLS through without adding a header",
-        finding: Finding::MissingHeader,
+        finding: Finding::TlsBeforeProxy,
     },
     BytesRule {
         context: Captured::ExpectedHeader,

@@ -375,7 +375,7 @@ mod tests {
         {
             assert!(line.chars().count() <= 80, "{line:?}\n{text}");
         }
-        assert!(text.contains("missing-header (PP-MISSING)"), "{text}");
+        assert!(text.contains("tls-before-proxy (PP-TLS-FIRST)"), "{text}");
     }
 
     const LOG: &str = concat!(

@@ -1054,7 +1054,8 @@ mod tests {
         let v = document(&s);
         assert_eq!(v["tls"]["failure"]["kind"], "alert");
         assert_eq!(v["tls"]["failure"]["alert"], "ProtocolVersion");
-        assert_eq!(v["fixes"][0]["id"], "nginx-listen-proxy-protocol");
+        assert_eq!(v["fixes"][0]["id"], "ingress-nginx-use-proxy-protocol");
+        assert_eq!(v["fixes"][1]["id"], "nginx-listen-proxy-protocol");
 
         let mut refused = failed(FailureKind::Certificate);
         refused.verified = true;
