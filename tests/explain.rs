@@ -45,6 +45,7 @@ const CODES: &[(&str, &str)] = &[
     ("plain-http-to-tls", "PP-TLS-PLAIN-HTTP"),
     ("tls-before-proxy", "PP-TLS-FIRST"),
     ("tls-to-plain-port", "PP-TLS-TO-PLAIN"),
+    ("partial-proxy", "PP-PARTIAL"),
 ];
 
 /// Assert the first line was recognized as `system`, comes to `finding`
@@ -167,8 +168,14 @@ fn nginx_other_messages() {
     check(
         "2026/11/24 10:00:00 [warn] 1234#1234: protocol options redefined for 0.0.0.0:80 in /etc/nginx/conf.d/b.conf:2",
         "nginx",
-        "unexpected-header",
-        "nginx-listen-proxy-protocol",
+        "partial-proxy",
+        "nginx-listen-options-agree",
+    );
+    check(
+        "2026/11/24 10:00:00 [emerg] 1234#1234: duplicate listen options for 0.0.0.0:443 in /etc/nginx/conf.d/c.conf:3",
+        "nginx",
+        "partial-proxy",
+        "nginx-listen-options-agree",
     );
     check(
         "<center><h1>400 Bad Request</h1></center>",

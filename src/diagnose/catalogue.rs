@@ -113,9 +113,9 @@ pub(crate) static PATTERNS: &[Pattern] = &[
         id: "nginx-protocol-options-redefined",
         system: "nginx",
         regex: r"protocol options redefined for (?P<listen>\S+)",
-        meaning: "two server blocks on the same address:port disagree on listen options such as `proxy_protocol`; nginx applies only one of them",
+        meaning: "two server blocks on the same address:port disagree on listen options such as `proxy_protocol`; nginx applies `proxy_protocol` to every server on that address:port",
         cause: "`proxy_protocol` added to some server blocks of a port but not all",
-        finding: Finding::UnexpectedHeader,
+        finding: Finding::PartialProxy,
         captured: Captured::Nothing,
     },
     Pattern {
@@ -124,7 +124,7 @@ pub(crate) static PATTERNS: &[Pattern] = &[
         regex: r"duplicate listen options for (?P<listen>\S+)",
         meaning: "two server blocks on the same address:port both set listen options; nginx refuses the config",
         cause: "`proxy_protocol` (or ssl) set in more than one server block of a port, or set differently",
-        finding: Finding::UnexpectedHeader,
+        finding: Finding::PartialProxy,
         captured: Captured::Nothing,
     },
     Pattern {

@@ -256,7 +256,7 @@ pub(crate) static FINDINGS: &[FindingInfo] = &[
         short: "PROXY on one port and not its sibling",
         meaning: "PROXY protocol on one port or listener and not its sibling (80 vs 443), or nginx servers sharing an address:port that disagree on `proxy_protocol` (nginx applies it to all of them): some clients break",
         fixes: &["nginx-listen-options-agree", "nginx-listen-proxy-protocol"],
-        reported_by: &["check"],
+        reported_by: &["explain", "check"],
     },
     FindingInfo {
         name: "hairpin",
