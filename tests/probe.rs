@@ -383,7 +383,7 @@ fn tls_probe_through_nginx_ssl_listeners() {
     assert_eq!(r["attempts"][0]["outcome"], "tls-handshake-ok", "{r:#}");
     assert_eq!(r["attempts"][0]["finding"]["name"], "plain", "{r:#}");
     assert_eq!(
-        r["attempts"][1]["finding"]["name"], "unexpected-header",
+        r["attempts"][1]["finding"]["name"], "tls-handshake-failed",
         "{r:#}"
     );
     // In HTTP mode the same port answers 400 to everything: inconclusive,
@@ -419,7 +419,7 @@ fn tls_probe_through_haproxy_ssl_accept_proxy() {
     // HAProxy resets a ClientHello that comes where the header should.
     assert_eq!(r["attempts"][0]["outcome"], "reset", "{r:#}");
     assert_eq!(
-        r["attempts"][0]["finding"]["name"], "missing-header",
+        r["attempts"][0]["finding"]["name"], "tls-before-proxy",
         "{r:#}"
     );
     for kind in 1..=3 {
@@ -431,8 +431,8 @@ fn tls_probe_through_haproxy_ssl_accept_proxy() {
 #[test]
 fn tls_probe_of_ppctl_listen_tls_in_each_mode() {
     for (mode, class, finding) in [
-        ("require", "requires-v1-or-v2", "missing-header"),
-        ("off", "no-header", "unexpected-header"),
+        ("require", "requires-v1-or-v2", "tls-before-proxy"),
+        ("off", "no-header", "tls-handshake-failed"),
         ("auto", "optional", "spoofable"),
     ] {
         let (_l, target) = listen_with(mode, &["--tls"]);
@@ -445,14 +445,14 @@ fn tls_probe_of_ppctl_listen_tls_in_each_mode() {
         match mode {
             "require" => {
                 assert!(!ok(0) && ok(1) && ok(2) && ok(3), "{r:#}");
-                assert_eq!(r["attempts"][0]["finding"]["name"], "missing-header");
+                assert_eq!(r["attempts"][0]["finding"]["name"], "tls-before-proxy");
             }
             // listen --tls --proxy-protocol off answers a header like nginx
             // `listen 443 ssl`: a plain-text 400.
             "off" => {
                 assert!(ok(0) && !ok(1) && !ok(2), "{r:#}");
                 assert_eq!(r["attempts"][1]["outcome"], "not-tls", "{r:#}");
-                assert_eq!(r["attempts"][1]["finding"]["name"], "unexpected-header");
+                assert_eq!(r["attempts"][1]["finding"]["name"], "tls-handshake-failed");
             }
             _ => assert!((0..4).all(ok), "{r:#}"),
         }

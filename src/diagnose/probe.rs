@@ -672,7 +672,18 @@ fn tls_attempt(kind: HeaderKind, run: TlsRun) -> Attempt {
         TlsEnd::Refused(_) | TlsEnd::ConnectTimeout | TlsEnd::ConnectError(_)
     );
     let accepted = matches!(run.end, TlsEnd::HandshakeOk { .. });
-    let finding = judge::exchange(&tls_exchange(kind.sent(true), &run.end, &run.clear));
+    // Judged with the TLS dimension, as `send --tls` and `repro --tls` are:
+    // a ClientHello without a header that a receiver hangs up on is
+    // tls-before-proxy, a header that breaks the handshake
+    // tls-handshake-failed.
+    let layer = match run.end {
+        TlsEnd::HandshakeOk { .. } => judge::Layer::Tls,
+        TlsEnd::Refused(_) | TlsEnd::ConnectTimeout | TlsEnd::ConnectError(_) => {
+            judge::Layer::Plain
+        }
+        _ => judge::Layer::TlsFailed,
+    };
+    let finding = judge::layered(&tls_exchange(kind.sent(true), &run.end, &run.clear), layer);
     let answer = match &run.end {
         TlsEnd::HandshakeOk { reply, .. } => reply.clone(),
         _ => Vec::new(),
@@ -772,11 +783,17 @@ pub(crate) fn classify(attempts: &[Attempt]) -> Class {
 /// The finding a profile leads to: what a sender that does not match it
 /// meets (a header where none is read, no header where one is required,
 /// the other version), or the risk it carries (spoofable).
-pub(crate) fn finding_for(class: Class, attempts: &[Attempt]) -> Finding {
+pub(crate) fn finding_for(class: Class, mode: Mode, attempts: &[Attempt]) -> Finding {
+    // Over TLS the same mistakes show as their TLS findings
+    // (`judge::on_tls_port`).
+    let tls = |f| match mode {
+        Mode::Tls => judge::on_tls_port(f, true),
+        Mode::Http | Mode::Banner => f,
+    };
     match class {
-        Class::NoHeader => Finding::UnexpectedHeader,
+        Class::NoHeader => tls(Finding::UnexpectedHeader),
         Class::Optional => Finding::Spoofable,
-        Class::RequiresV1OrV2 => Finding::MissingHeader,
+        Class::RequiresV1OrV2 => tls(Finding::MissingHeader),
         Class::RequiresV1 | Class::RequiresV2 => Finding::HeaderRejected,
         Class::Unreachable => attempts
             .first()
@@ -802,7 +819,7 @@ fn conclude(target: Target, mode: Mode, attempts: Vec<Attempt>) -> Probe {
     if class == Class::Inconclusive {
         warnings.push(blind(mode, &attempts));
     }
-    let finding = finding_for(class, &attempts);
+    let finding = finding_for(class, mode, &attempts);
     Probe {
         target,
         mode,
@@ -857,7 +874,10 @@ mod tests {
         down[0].connected = false;
         down[0].finding = Finding::NoReceiver;
         assert_eq!(classify(&down), Class::Unreachable);
-        assert_eq!(finding_for(Class::Unreachable, &down), Finding::NoReceiver);
+        assert_eq!(
+            finding_for(Class::Unreachable, Mode::Http, &down),
+            Finding::NoReceiver
+        );
     }
 
     #[test]
@@ -866,9 +886,14 @@ mod tests {
             assert!(Class::ALL[i + 1..].iter().all(|o| o.name() != c.name()));
             assert!(!c.summary().is_empty() && !c.describe().is_empty());
         }
-        assert_eq!(finding_for(Class::NoHeader, &[]), Finding::UnexpectedHeader);
-        assert_eq!(finding_for(Class::Optional, &[]), Finding::Spoofable);
-        assert_eq!(finding_for(Class::Inconclusive, &[]), Finding::Inconclusive);
+        let f = |c, m| finding_for(c, m, &[]);
+        assert_eq!(f(Class::NoHeader, Mode::Http), Finding::UnexpectedHeader);
+        assert_eq!(f(Class::Optional, Mode::Http), Finding::Spoofable);
+        assert_eq!(f(Class::Inconclusive, Mode::Http), Finding::Inconclusive);
+        // Over TLS: the names send --tls and repro --tls give.
+        assert_eq!(f(Class::NoHeader, Mode::Tls), Finding::TlsHandshakeFailed);
+        assert_eq!(f(Class::RequiresV1OrV2, Mode::Tls), Finding::TlsBeforeProxy);
+        assert_eq!(f(Class::Optional, Mode::Tls), Finding::Spoofable);
     }
 
     #[test]

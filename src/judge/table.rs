@@ -288,7 +288,7 @@ pub(crate) static FINDINGS: &[FindingInfo] = &[
             "parse-header-before-tls",
             "disable-at-sender",
         ],
-        reported_by: &["send", "listen", "repro", "explain"],
+        reported_by: &["send", "listen", "probe", "repro", "explain"],
     },
     FindingInfo {
         name: "plain-http-to-tls",
@@ -306,7 +306,7 @@ pub(crate) static FINDINGS: &[FindingInfo] = &[
         short: "a ClientHello where a header was required",
         meaning: "the client started TLS without a PROXY header in front, and the receiver, which requires one, hung up: it logs `broken header: \"\\x16\\x03…\"` (the ClientHello); the sender wraps the header inside TLS, or sends none",
         fixes: &["enable-at-sender", "client-send-header", "nginx-remove-proxy-protocol"],
-        reported_by: &["send", "listen", "repro", "explain"],
+        reported_by: &["send", "listen", "probe", "repro", "explain"],
     },
     FindingInfo {
         name: "tls-to-plain-port",
