@@ -863,3 +863,63 @@ fn live_seed_failure_through_nginx_stream_is_one_chain() {
     assert!(text.contains("use-proxy-protocol: \"true\""), "{text}");
     assert!(text.contains("[nginx-listen-proxy-protocol]"), "{text}");
 }
+
+/// The 443 mistakes, captured live from `send --tls` against nginx `listen
+/// ssl` (a header in front of TLS) and `listen ssl proxy_protocol` (a
+/// ClientHello without a header, then a header in front of TLS): the capture
+/// names them as `send --tls` does.
+#[test]
+fn live_tls_mistakes_get_the_tls_findings() {
+    if !have_all() {
+        return;
+    }
+    let _one = one_capture();
+    let certs = common::certificates();
+    let (pp_ssl, ssl, plain) = (free_port(), free_port(), free_port());
+    let _nginx = Nginx::start(
+        "send_tls",
+        &[
+            ("PORT", &pp_ssl.to_string()),
+            ("SSL_PORT", &ssl.to_string()),
+            ("HTTP_PORT", &plain.to_string()),
+            ("CERT", &certs.cert),
+            ("KEY", &certs.key),
+        ],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("tls.pcap");
+    let filter = format!("tcp port {pp_ssl} or tcp port {ssl} or tcp port {plain}");
+    let mut dump = Tcpdump::start("lo", &filter, &file.to_string_lossy());
+    dump.wait_capturing(&file, plain);
+    let send = |port: u16, args: &[&str]| {
+        let out = ppctl()
+            .arg("send")
+            .arg(format!("127.0.0.1:{port}"))
+            .args(["--tls", "-k", "--timeout", "3s", "--json"])
+            .args(args)
+            .output()
+            .unwrap();
+        let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+        doc["finding"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert_eq!(send(ssl, &["-2"]), "tls-handshake-failed");
+    assert_eq!(send(pp_ssl, &["--no-header"]), "tls-before-proxy");
+    assert_eq!(send(pp_ssl, &["-2"]), "proxied");
+    thread::sleep(Duration::from_millis(300));
+    dump.stop();
+    let (_, flows) = pcap_json(&file);
+    let got = verdicts_by_server_port(&flows);
+    // send's second opinion adds a plain connection to the ssl port.
+    assert!(
+        got[&ssl].contains(&"tls-handshake-failed".to_string()),
+        "{got:?}"
+    );
+    assert_eq!(
+        got[&pp_ssl],
+        vec!["proxied".to_string(), "tls-before-proxy".to_string()],
+        "{got:?}"
+    );
+}

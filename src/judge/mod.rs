@@ -341,16 +341,27 @@ impl Layer {
     /// A plain exchange's layer, from the answer's bytes: the phrases TLS
     /// servers answer plain HTTP with (nginx, Go's net/http, Apache).
     pub(crate) fn of_plain(answer: &[u8]) -> Layer {
-        const PHRASES: [&[u8]; 3] = [
-            b"The plain HTTP request was sent to HTTPS port",
-            b"Client sent an HTTP request to an HTTPS server",
-            b"speaking plain HTTP to an SSL-enabled server port",
-        ];
-        let head = &answer[..answer.len().min(4096)];
-        let found = PHRASES
-            .iter()
-            .any(|p| head.windows(p.len()).any(|w| w == *p));
-        if found && matches!(Answer::of(answer), Answer::Http { status: 400 }) {
+        // The status first: it is cheap, and most answers are not a 400.
+        match Answer::of(answer) {
+            Answer::Http { status: 400 } => Layer::of_400(answer),
+            _ => Layer::Plain,
+        }
+    }
+
+    /// [`Layer::of_plain`] for an answer already known to be an HTTP 400
+    /// (pcap asks this of every flow answered so).
+    pub(crate) fn of_400(page: &[u8]) -> Layer {
+        static PHRASES: std::sync::LazyLock<[memchr::memmem::Finder<'static>; 3]> =
+            std::sync::LazyLock::new(|| {
+                [
+                    &b"The plain HTTP request was sent to HTTPS port"[..],
+                    b"Client sent an HTTP request to an HTTPS server",
+                    b"speaking plain HTTP to an SSL-enabled server port",
+                ]
+                .map(memchr::memmem::Finder::new)
+            });
+        let head = &page[..page.len().min(4096)];
+        if PHRASES.iter().any(|p| p.find(head).is_some()) {
             Layer::PlainToTls
         } else {
             Layer::Plain

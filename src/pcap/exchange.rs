@@ -108,11 +108,18 @@ pub(crate) fn ready(flow: &Flow) -> bool {
     if flow.udp {
         return !client.is_empty();
     }
-    let settled = header_settled(client);
+    let (settled, alone) = header_settled(client);
     // A client that closed without sending anything can't send a header
     // any more: a connect-and-close.
     let silent_close =
         client.is_empty() && flow.client_end.is_some() && flow.server_data.bytes().is_empty();
+    // A header with nothing behind it yet: what follows it (a request, a
+    // ClientHello) decides how the answer reads, and a server may answer
+    // the header alone (nginx `listen 443 ssl` answers 400 before the
+    // ClientHello is in). Wait for it, or for the client's end.
+    if alone && flow.client_end.is_none() {
+        return false;
+    }
     (settled && !flow.server_data.bytes().is_empty()) || flow.server_end.is_some() || silent_close
 }
 
@@ -120,11 +127,16 @@ pub(crate) fn ready(flow: &Flow) -> bool {
 /// Only bytes that can start one (`\r` for v2, `P` for v1) need decoding;
 /// anything else is already known not to be a header, so this stays cheap
 /// on the hot path (it runs for every packet of an undecided flow).
-fn header_settled(client: &[u8]) -> bool {
+/// Also: whether they are one whole header and nothing else.
+fn header_settled(client: &[u8]) -> (bool, bool) {
     match client.first() {
-        None => false,
-        Some(b'\r' | b'P' | b'p') => !matches!(codec::decode(client), Decoded::Incomplete { .. }),
-        Some(_) => true,
+        None => (false, false),
+        Some(b'\r' | b'P' | b'p') => match codec::decode(client) {
+            Decoded::Incomplete { .. } => (false, false),
+            Decoded::Complete(h) => (true, h.len() == client.len()),
+            _ => (true, false),
+        },
+        Some(_) => (true, false),
     }
 }
 
@@ -145,7 +157,7 @@ pub(crate) fn decide(flow: &Flow) -> Decision {
     }
     let client = flow.client_data.bytes();
     let ended = flow.udp || flow.first_close.is_some();
-    if !ended && flow.server_data.bytes().is_empty() && !header_settled(client) {
+    if !ended && flow.server_data.bytes().is_empty() && !header_settled(client).0 {
         if let Decoded::Incomplete { needed } = codec::decode(client) {
             if !client.is_empty() {
                 return unjudged(Start::Partial { needed });
@@ -165,11 +177,43 @@ pub(crate) fn decide(flow: &Flow) -> Decision {
         ending,
         udp: flow.udp,
     };
+    let after = client.get(header_len(&start)..).unwrap_or_default();
+    let finding = judge::layered(&exchange, layer(after, &exchange, flow.server_data.bytes()));
     Decision {
         start,
-        finding: judge::exchange(&exchange),
+        finding,
         exchange: Some(exchange),
         close,
+    }
+}
+
+/// The TLS dimension of a flow, as `send` gives it to the judge: a
+/// ClientHello first (after any header) that the server answered with a
+/// TLS record is TLS; answered otherwise (a plain 400, an alert, nothing)
+/// it failed; no ClientHello is plain, where the answer itself may say TLS
+/// (nginx's page for plain HTTP on an HTTPS port). So a capture names the
+/// 443 mistakes as `send --tls`, `probe --tls` and `repro --tls` do.
+/// `after` is what the client sent after its header (all of it without one).
+fn layer(after: &[u8], x: &Exchange, server: &[u8]) -> judge::Layer {
+    const HANDSHAKE: [u8; 2] = [0x16, 0x03];
+    if !after.starts_with(&HANDSHAKE) {
+        // Only a 400 can be the plain-HTTP-to-HTTPS page.
+        match x.answer {
+            Answer::Http { status: 400 } => judge::Layer::of_400(server),
+            _ => judge::Layer::Plain,
+        }
+    } else if server.starts_with(&HANDSHAKE) {
+        judge::Layer::Tls
+    } else {
+        judge::Layer::TlsFailed
+    }
+}
+
+/// Bytes of the client's first header (0 without one).
+fn header_len(start: &Start) -> usize {
+    match start {
+        Start::Header(h) => h.len,
+        _ => 0,
     }
 }
 
@@ -283,6 +327,76 @@ mod tests {
         assert_eq!(udp(Sent::NoHeader), Finding::Plain);
         assert_eq!(udp(Sent::Local { payload: false }), Finding::HealthCheck);
         assert_eq!(udp(Sent::Invalid), Finding::InvalidHeader);
+    }
+
+    fn after_header(client: &[u8]) -> &[u8] {
+        client
+            .get(header_len(&start(client).0)..)
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn the_443_mistakes_get_their_tls_findings() {
+        let hello: &[u8] = b"\x16\x03\x01\x00\x05\x01\x00\x00\x01\x03";
+        let v1 = b"PROXY TCP4 203.0.113.7 10.0.0.5 51234 443\r\n";
+        let bad = b"HTTP/1.1 400 Bad Request\r\n\r\n";
+        let judged = |client: &[u8], server: &[u8], sent, answer, ending| {
+            let x = Exchange {
+                sent,
+                answer,
+                ending,
+                udp: false,
+            };
+            judge::layered(&x, layer(after_header(client), &x, server))
+        };
+        let header_hello = [&v1[..], hello].concat();
+        // A header in front of TLS, answered in clear: nginx `listen 443 ssl`.
+        assert_eq!(
+            judged(
+                &header_hello,
+                bad,
+                Sent::Header { payload: true },
+                Answer::of(bad),
+                Ending::ServerClosed
+            ),
+            Finding::TlsHandshakeFailed
+        );
+        // A ClientHello without a header, hung up on: `ssl proxy_protocol`.
+        assert_eq!(
+            judged(
+                hello,
+                b"",
+                Sent::NoHeader,
+                Answer::Nothing,
+                Ending::ServerClosed
+            ),
+            Finding::TlsBeforeProxy
+        );
+        // A header, then TLS answered with TLS: served.
+        let server_hello = b"\x16\x03\x03\x00\x02\x02\x00";
+        assert_eq!(
+            judged(
+                &header_hello,
+                server_hello,
+                Sent::Header { payload: true },
+                Answer::of(server_hello),
+                Ending::ServerClosed
+            ),
+            judge::exchange(&Exchange {
+                sent: Sent::Header { payload: true },
+                answer: Answer::of(server_hello),
+                ending: Ending::ServerClosed,
+                udp: false,
+            })
+        );
+        // No TLS at all: the plain judgement.
+        let x = Exchange {
+            sent: Sent::Header { payload: false },
+            answer: Answer::of(bad),
+            ending: Ending::ServerClosed,
+            udp: false,
+        };
+        assert_eq!(layer(after_header(v1), &x, bad), judge::Layer::Plain);
     }
 
     #[test]
