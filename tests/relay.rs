@@ -762,3 +762,44 @@ fn accept_auto_is_labelled_spoofable_and_trust_refuses_strangers() {
     assert_eq!(recs[0]["upstream"], Value::Null);
     listen.term();
 }
+
+/// TLS through the relay (a TCP load balancer in front of a 443 ingress):
+/// the relay's header in front of the client's ClientHello is served by
+/// nginx `listen ssl proxy_protocol` and breaks `listen ssl`, which the tap
+/// names as `send --tls` does.
+#[test]
+fn tls_through_the_relay_to_nginx_ssl_with_and_without_proxy_protocol() {
+    if !peers::require(Peer::Nginx) || !peers::require(Peer::Curl) {
+        return;
+    }
+    let certs = common::certificates();
+    let (pp_ssl, ssl, plain) = (free_port(), free_port(), free_port());
+    let _nginx = Nginx::start(
+        "send_tls",
+        &[
+            ("PORT", &pp_ssl.to_string()),
+            ("SSL_PORT", &ssl.to_string()),
+            ("HTTP_PORT", &plain.to_string()),
+            ("CERT", &certs.cert),
+            ("KEY", &certs.key),
+        ],
+    );
+    let curl = peers::path(Peer::Curl).expect("curl installed");
+    for (upstream, finding) in [(pp_ssl, "proxied"), (ssl, "tls-handshake-failed")] {
+        let r = relay(upstream, &["--send", "v2", "--json", "--count", "1"]);
+        let out = Command::new(&curl)
+            .args(["-s", "-k", "--max-time", "10", "--resolve"])
+            .arg(format!("app.example.com:{}:127.0.0.1", r.port))
+            .arg(format!("https://app.example.com:{}/", r.port))
+            .output()
+            .expect("run curl");
+        let body = String::from_utf8_lossy(&out.stdout);
+        if finding == "proxied" {
+            assert!(body.contains("pp=127.0.0.1:"), "{body}");
+            assert!(body.contains("sni=app.example.com"), "{body}");
+        }
+        let (_, recs, _) = finish(r);
+        assert_eq!(recs[0]["finding"]["name"], finding, "{}", recs[0]);
+        assert_eq!(recs[0]["sni"], "app.example.com", "{}", recs[0]);
+    }
+}

@@ -348,6 +348,26 @@ impl Layer {
         }
     }
 
+    /// The layer of an exchange seen from the outside (a capture, a relay),
+    /// as `send` gives it: a ClientHello as the client's first bytes after
+    /// any header (`after`) that the server answered with a TLS record is
+    /// TLS; answered otherwise (a plain 400, an alert, nothing) it failed;
+    /// no ClientHello is plain, where the answer itself may say TLS
+    /// (nginx's page for plain HTTP on an HTTPS port).
+    pub(crate) fn of_bytes(after: &[u8], answer: Answer, server: &[u8]) -> Layer {
+        const HANDSHAKE: [u8; 2] = [0x16, 0x03];
+        if !after.starts_with(&HANDSHAKE) {
+            match answer {
+                Answer::Http { status: 400 } => Layer::of_400(server),
+                _ => Layer::Plain,
+            }
+        } else if server.starts_with(&HANDSHAKE) {
+            Layer::Tls
+        } else {
+            Layer::TlsFailed
+        }
+    }
+
     /// [`Layer::of_plain`] for an answer already known to be an HTTP 400
     /// (pcap asks this of every flow answered so).
     pub(crate) fn of_400(page: &[u8]) -> Layer {

@@ -288,7 +288,7 @@ pub(crate) static FINDINGS: &[FindingInfo] = &[
             "parse-header-before-tls",
             "disable-at-sender",
         ],
-        reported_by: &["send", "listen", "probe", "repro", "pcap", "explain"],
+        reported_by: &["send", "listen", "probe", "repro", "pcap", "relay", "explain"],
     },
     FindingInfo {
         name: "plain-http-to-tls",
@@ -297,7 +297,7 @@ pub(crate) static FINDINGS: &[FindingInfo] = &[
         short: "plain HTTP sent to a TLS port",
         meaning: "the receiver serves TLS here but got plain HTTP: nginx answers `400 The plain HTTP request was sent to HTTPS port`; behind a PROXY header this means the header was read and TLS and PROXY are mixed up at the load balancer (it terminates TLS and forwards plain HTTP to the ssl port)",
         fixes: &["speak-tls-to-tls-port", "tls-to-plain-port"],
-        reported_by: &["send", "listen", "pcap", "explain"],
+        reported_by: &["send", "listen", "pcap", "relay", "explain"],
     },
     FindingInfo {
         name: "tls-before-proxy",
@@ -306,7 +306,7 @@ pub(crate) static FINDINGS: &[FindingInfo] = &[
         short: "a ClientHello where a header was required",
         meaning: "the client started TLS without a PROXY header in front, and the receiver, which requires one, hung up: it logs `broken header: \"\\x16\\x03…\"` (the ClientHello); the sender wraps the header inside TLS, or sends none",
         fixes: &["enable-at-sender", "client-send-header", "nginx-remove-proxy-protocol"],
-        reported_by: &["send", "listen", "probe", "repro", "pcap", "explain"],
+        reported_by: &["send", "listen", "probe", "repro", "pcap", "relay", "explain"],
     },
     FindingInfo {
         name: "tls-to-plain-port",
@@ -315,7 +315,7 @@ pub(crate) static FINDINGS: &[FindingInfo] = &[
         short: "TLS sent to a plain-text port",
         meaning: "the client started TLS but the receiver answered in plain text (HTTP 400 to the ClientHello), and the same request in clear is served: this port takes the PROXY header but does not serve TLS",
         fixes: &["tls-to-plain-port"],
-        reported_by: &["send", "pcap", "explain"],
+        reported_by: &["send", "pcap", "relay", "explain"],
     },
     FindingInfo {
         name: "certificate-rejected",

@@ -178,34 +178,13 @@ pub(crate) fn decide(flow: &Flow) -> Decision {
         udp: flow.udp,
     };
     let after = client.get(header_len(&start)..).unwrap_or_default();
-    let finding = judge::layered(&exchange, layer(after, &exchange, flow.server_data.bytes()));
+    let layer = judge::Layer::of_bytes(after, exchange.answer, flow.server_data.bytes());
+    let finding = judge::layered(&exchange, layer);
     Decision {
         start,
         finding,
         exchange: Some(exchange),
         close,
-    }
-}
-
-/// The TLS dimension of a flow, as `send` gives it to the judge: a
-/// ClientHello first (after any header) that the server answered with a
-/// TLS record is TLS; answered otherwise (a plain 400, an alert, nothing)
-/// it failed; no ClientHello is plain, where the answer itself may say TLS
-/// (nginx's page for plain HTTP on an HTTPS port). So a capture names the
-/// 443 mistakes as `send --tls`, `probe --tls` and `repro --tls` do.
-/// `after` is what the client sent after its header (all of it without one).
-fn layer(after: &[u8], x: &Exchange, server: &[u8]) -> judge::Layer {
-    const HANDSHAKE: [u8; 2] = [0x16, 0x03];
-    if !after.starts_with(&HANDSHAKE) {
-        // Only a 400 can be the plain-HTTP-to-HTTPS page.
-        match x.answer {
-            Answer::Http { status: 400 } => judge::Layer::of_400(server),
-            _ => judge::Layer::Plain,
-        }
-    } else if server.starts_with(&HANDSHAKE) {
-        judge::Layer::Tls
-    } else {
-        judge::Layer::TlsFailed
     }
 }
 
@@ -347,7 +326,10 @@ mod tests {
                 ending,
                 udp: false,
             };
-            judge::layered(&x, layer(after_header(client), &x, server))
+            judge::layered(
+                &x,
+                judge::Layer::of_bytes(after_header(client), x.answer, server),
+            )
         };
         let header_hello = [&v1[..], hello].concat();
         // A header in front of TLS, answered in clear: nginx `listen 443 ssl`.
@@ -396,7 +378,10 @@ mod tests {
             ending: Ending::ServerClosed,
             udp: false,
         };
-        assert_eq!(layer(after_header(v1), &x, bad), judge::Layer::Plain);
+        assert_eq!(
+            judge::Layer::of_bytes(after_header(v1), x.answer, bad),
+            judge::Layer::Plain
+        );
     }
 
     #[test]

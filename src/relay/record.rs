@@ -153,12 +153,18 @@ impl Record {
         };
         self.arrival = judge::arrival(expects, arrived);
         self.exchange = self.ending.map(|ending| {
-            judge::exchange(&Exchange {
+            let answer = Answer::of(&self.first_down);
+            let x = Exchange {
                 sent: self.sent_kind(),
-                answer: Answer::of(&self.first_down),
+                answer,
                 ending,
                 udp: false,
-            })
+            };
+            // TLS through the relay is judged as `send --tls` judges it.
+            judge::layered(
+                &x,
+                judge::Layer::of_bytes(self.payload(), answer, &self.first_down),
+            )
         });
         self.finding = match self.exchange {
             Some(x) if !self.arrival.is_problem() && arrived != Arrived::Interrupted => x,
