@@ -11,7 +11,9 @@
 #
 # After a warm-up of each, ROUNDS rounds alternate the two (ppctl first in
 # odd rounds, nginx first in even ones). Per round and receiver: conn/s,
-# p50/p99/max latency, and the receiver's CPU time per connection (user +
+# p50/p99/max latency, session tickets sent per connection (both servers
+# send two by default; the client counts and drops them), and the
+# receiver's CPU time per connection (user +
 # sys of all its processes, from /proc, so less sensitive to the other
 # load on a shared machine). Prints every round, the per-round ratio
 # ppctl / nginx, and the median and spread of the ratios.
@@ -80,7 +82,7 @@ ticks() {
   echo "$total"
 }
 HZ=$(getconf CLK_TCK)
-# One load run: "conn/s p50 p99 max ok done errors cpu_us_per_conn".
+# One load run: "conn/s p50 p99 max ok done errors tickets/conn cpu_us/conn".
 load() {
   local name=$1 n=$2 before after out
   before=$(ticks "${PID[$name]}")
@@ -120,7 +122,7 @@ load ppctl "$WARM" > /dev/null
 load nginx "$WARM" > /dev/null
 
 echo "load: bench/tls-loadgen.c, $N connections a round (at most ${SECS}s), concurrency $C, $THREADS loadgen threads, v2 header + TLS 1.3 (full handshake, ECDSA P-256 certificate) + GET; $ROUNDS rounds alternating; $(nproc) CPUs, $(uname -r), load average $(cut -d' ' -f1-3 /proc/loadavg)"
-printf '%-6s %-6s %8s %8s %8s %8s %12s %10s\n' round recv conn/s p50_ms p99_ms max_ms ok/done cpu_us/conn
+printf '%-6s %-6s %8s %8s %8s %8s %12s %8s %11s\n' round recv conn/s p50_ms p99_ms max_ms ok/done tickets cpu_us/conn
 RATIOS=()
 P99R=()
 CPUR=()
@@ -129,11 +131,11 @@ for round in $(seq "$ROUNDS"); do
   declare -A R=()
   for name in "${order[@]}"; do
     R[$name]=$(load "$name" "$N")
-    read -r rate p50 p99 max ok done _ cpu <<< "${R[$name]}"
-    printf '%-6s %-6s %8s %8s %8s %8s %12s %10s\n' "$round" "$name" "$rate" "$p50" "$p99" "$max" "$ok/$done" "$cpu"
+    read -r rate p50 p99 max ok done _ tix cpu <<< "${R[$name]}"
+    printf '%-6s %-6s %8s %8s %8s %8s %12s %8s %11s\n' "$round" "$name" "$rate" "$p50" "$p99" "$max" "$ok/$done" "$tix" "$cpu"
   done
-  read -r a _ ap99 _ _ _ _ acpu <<< "${R[ppctl]}"
-  read -r b _ bp99 _ _ _ _ bcpu <<< "${R[nginx]}"
+  read -r a _ ap99 _ _ _ _ _ acpu <<< "${R[ppctl]}"
+  read -r b _ bp99 _ _ _ _ _ bcpu <<< "${R[nginx]}"
   RATIOS+=("$(python3 -c "print('%.3f' % ($a / max($b, 1)))")")
   P99R+=("$(python3 -c "print('%.3f' % ($ap99 / max($bp99, 0.001)))")")
   CPUR+=("$(python3 -c "print('%.3f' % ($acpu / max($bcpu, 1)))")")
