@@ -98,7 +98,7 @@ check() {
   python3 - "$1" <<'PY'
 import socket, ssl, struct, sys
 port = int(sys.argv[1])
-s = socket.create_connection(("127.0.0.1", port))
+s = socket.create_connection(("127.0.0.1", port), 5)  # and 5 s for each read
 s.sendall(b"\r\n\r\n\0\r\nQUIT\n" + bytes([0x21, 0x11, 0, 12, 203, 0, 113, 7, 127, 0, 0, 1]) + struct.pack("!HH", 40000, port))
 ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
 t = ctx.wrap_socket(s, server_hostname="localhost")
