@@ -300,6 +300,22 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Prefixed<S> {
         Pin::new(&mut self.inner).poll_write(cx, buf)
     }
 
+    /// rustls hands over what it has queued (a handshake flight is a few
+    /// records, then the session tickets) as one vectored write: pass it on
+    /// whole, so it costs one `writev`, not one `sendto` per record (the
+    /// default writes the first buffer only).
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.inner).poll_flush(cx)
     }
@@ -468,6 +484,33 @@ mod tests {
             from_files(&dir.path().join("missing"), &k),
             Err(IdentityError::Read { .. })
         ));
+    }
+
+    #[test]
+    fn the_prefixed_stream_writes_a_vector_in_one_call() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let mut client = TcpStream::connect(addr).await.unwrap();
+            let (sock, _) = listener.accept().await.unwrap();
+            let mut stream = Prefixed::new(b"before".to_vec(), sock);
+            assert!(stream.is_write_vectored());
+            // rustls hands its queued records over like this: all of them
+            // go, not only the first (the default of poll_write_vectored).
+            let bufs = [io::IoSlice::new(b"one "), io::IoSlice::new(b"two")];
+            assert_eq!(stream.write_vectored(&bufs).await.unwrap(), 7);
+            stream.shutdown().await.unwrap();
+            let mut got = Vec::new();
+            client.read_to_end(&mut got).await.unwrap();
+            assert_eq!(got, b"one two");
+            let mut replayed = [0u8; 6];
+            stream.read_exact(&mut replayed).await.unwrap();
+            assert_eq!(&replayed, b"before");
+        });
     }
 
     #[test]
