@@ -874,18 +874,10 @@ fn live_tls_mistakes_get_the_tls_findings() {
         return;
     }
     let _one = one_capture();
-    let certs = common::certificates();
-    let (pp_ssl, ssl, plain) = (free_port(), free_port(), free_port());
-    let _nginx = Nginx::start(
-        "send_tls",
-        &[
-            ("PORT", &pp_ssl.to_string()),
-            ("SSL_PORT", &ssl.to_string()),
-            ("HTTP_PORT", &plain.to_string()),
-            ("CERT", &certs.cert),
-            ("KEY", &certs.key),
-        ],
-    );
+    let Some(ingress) = common::TlsIngress::start() else {
+        return;
+    };
+    let (pp_ssl, ssl, plain) = (ingress.pp_ssl, ingress.ssl, ingress.pp_plain);
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("tls.pcap");
     let filter = format!("tcp port {pp_ssl} or tcp port {ssl} or tcp port {plain}");

@@ -769,21 +769,13 @@ fn accept_auto_is_labelled_spoofable_and_trust_refuses_strangers() {
 /// names as `send --tls` does.
 #[test]
 fn tls_through_the_relay_to_nginx_ssl_with_and_without_proxy_protocol() {
-    if !peers::require(Peer::Nginx) || !peers::require(Peer::Curl) {
+    if !peers::require(Peer::Curl) {
         return;
     }
-    let certs = common::certificates();
-    let (pp_ssl, ssl, plain) = (free_port(), free_port(), free_port());
-    let _nginx = Nginx::start(
-        "send_tls",
-        &[
-            ("PORT", &pp_ssl.to_string()),
-            ("SSL_PORT", &ssl.to_string()),
-            ("HTTP_PORT", &plain.to_string()),
-            ("CERT", &certs.cert),
-            ("KEY", &certs.key),
-        ],
-    );
+    let Some(ingress) = common::TlsIngress::start() else {
+        return;
+    };
+    let (pp_ssl, ssl) = (ingress.pp_ssl, ingress.ssl);
     let curl = peers::path(Peer::Curl).expect("curl installed");
     for (upstream, finding) in [(pp_ssl, "proxied"), (ssl, "tls-handshake-failed")] {
         let r = relay(upstream, &["--send", "v2", "--json", "--count", "1"]);

@@ -465,22 +465,10 @@ fn tls_target_matches_a_ppctl_listen_tls() {
 
 #[test]
 fn tls_target_matches_real_nginx_ssl_with_and_without_proxy_protocol() {
-    if !peers::require(Peer::Nginx) {
+    let Some(ingress) = common::TlsIngress::start() else {
         return;
-    }
-    let certs = common::certificates();
-    let (cert, key) = (certs.cert.as_str(), certs.key.as_str());
-    let (pp_ssl, ssl, plain) = (free_port(), free_port(), free_port());
-    let _nginx = Nginx::start(
-        "send_tls",
-        &[
-            ("PORT", &pp_ssl.to_string()),
-            ("SSL_PORT", &ssl.to_string()),
-            ("HTTP_PORT", &plain.to_string()),
-            ("CERT", cert),
-            ("KEY", key),
-        ],
-    );
+    };
+    let (pp_ssl, ssl, plain) = (ingress.pp_ssl, ingress.ssl, ingress.pp_plain);
     let (code, matches, got) = target_matches_with(pp_ssl, &["--tls"]);
     assert_eq!(code, 0);
     assert_eq!(matches, names1("ssl-proxy-protocol"));

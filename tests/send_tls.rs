@@ -159,47 +159,8 @@ fn tls_flags_need_tls_and_the_help_keeps_the_two_alpns_apart() {
     assert!(help.contains("Not the --alpn TLV"), "{help}");
 }
 
-/// nginx with the three listeners of tests/peers/nginx/send_tls.conf:
-/// (nginx, ssl+proxy_protocol port, ssl port, proxy_protocol port, ca).
-struct Ingress {
-    nginx: Nginx,
-    pp_ssl: String,
-    ssl: String,
-    pp_plain: String,
-    ca: String,
-    _dir: tempfile::TempDir,
-}
-
-fn ingress() -> Option<Ingress> {
-    if !peers::require(Peer::Nginx) {
-        return None;
-    }
-    let common::Certificates {
-        dir, ca, cert, key, ..
-    } = common::certificates();
-    let (pp_ssl, ssl, pp_plain) = (
-        free_port().to_string(),
-        free_port().to_string(),
-        free_port().to_string(),
-    );
-    let nginx = Nginx::start(
-        "send_tls",
-        &[
-            ("PORT", &pp_ssl),
-            ("SSL_PORT", &ssl),
-            ("HTTP_PORT", &pp_plain),
-            ("CERT", &cert),
-            ("KEY", &key),
-        ],
-    );
-    Some(Ingress {
-        nginx,
-        pp_ssl,
-        ssl,
-        pp_plain,
-        ca,
-        _dir: dir,
-    })
+fn ingress() -> Option<common::TlsIngress> {
+    common::TlsIngress::start()
 }
 
 fn fix_ids(doc: &Value) -> Vec<String> {
@@ -227,7 +188,7 @@ fn tls_after_the_header_reaches_nginx_ssl_proxy_protocol() {
             "--host",
             "app.example.com",
             "--cacert",
-            &ing.ca,
+            &ing.certs.ca,
             "--src",
             "203.0.113.7:4444",
             "-H",
@@ -264,7 +225,7 @@ fn tls_after_the_header_reaches_nginx_ssl_proxy_protocol() {
         &rule,
         "--tls",
         "--cacert",
-        &ing.ca,
+        &ing.certs.ca,
     ]);
     assert_eq!(code, 0, "{doc:#}");
     let body = reply_text(&doc);
@@ -278,7 +239,7 @@ fn tls_after_the_header_reaches_nginx_ssl_proxy_protocol() {
         &rule,
         "--tls",
         "--cacert",
-        &ing.ca,
+        &ing.certs.ca,
         "--tls-alpn",
         "h2,http/1.1",
     ]);
@@ -292,7 +253,7 @@ fn tls_after_the_header_reaches_nginx_ssl_proxy_protocol() {
         "--sni",
         "app.example.com",
         "--cacert",
-        &ing.ca,
+        &ing.certs.ca,
     ]);
     assert_eq!(code, 0, "{text}");
     assert!(text.contains("\ntls       TLSv1.3 "), "{text}");
@@ -345,7 +306,7 @@ fn verification_is_on_by_default() {
         "--sni",
         "other.example.com",
         "--cacert",
-        &ing.ca,
+        &ing.certs.ca,
     ]);
     assert_eq!(code, 1, "{doc:#}");
     assert_eq!(doc["finding"]["name"], "certificate-rejected");
@@ -357,7 +318,7 @@ fn verification_is_on_by_default() {
     assert_eq!(doc["tls"]["verify"], false);
     assert_eq!(doc["tls"]["certificate"]["matches_name"], false);
     // An IP target and no --sni: no SNI, the certificate's IP SAN matches.
-    let (code, doc) = send(&[&target, "--tls", "--cacert", &ing.ca]);
+    let (code, doc) = send(&[&target, "--tls", "--cacert", &ing.certs.ca]);
     assert_eq!(code, 0, "{doc:#}");
     assert!(doc["tls"]["sni"].is_null());
     assert_eq!(doc["tls"]["certificate"]["matches_name"], true);

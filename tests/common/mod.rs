@@ -92,6 +92,49 @@ pub fn certificates() -> Certificates {
     }
 }
 
+/// nginx with the three 443-style listeners of
+/// tests/peers/nginx/send_tls.conf, on free loopback ports, with
+/// certificates made for the test (send_tls, repro, relay and pcap_live use
+/// it). `None` (a loud skip, or a failure with PPCTL_REQUIRE_PEERS=1) when
+/// nginx is missing.
+pub struct TlsIngress {
+    pub nginx: peers::Nginx,
+    /// `listen … ssl proxy_protocol`: the ingress case.
+    pub pp_ssl: u16,
+    /// `listen … ssl`, without proxy_protocol.
+    pub ssl: u16,
+    /// `listen … proxy_protocol`, without ssl.
+    pub pp_plain: u16,
+    pub certs: Certificates,
+}
+
+impl TlsIngress {
+    pub fn start() -> Option<TlsIngress> {
+        if !peers::require(peers::Peer::Nginx) {
+            return None;
+        }
+        let certs = certificates();
+        let (pp_ssl, ssl, pp_plain) = (free_port(), free_port(), free_port());
+        let nginx = peers::Nginx::start(
+            "send_tls",
+            &[
+                ("PORT", &pp_ssl.to_string()),
+                ("SSL_PORT", &ssl.to_string()),
+                ("HTTP_PORT", &pp_plain.to_string()),
+                ("CERT", &certs.cert),
+                ("KEY", &certs.key),
+            ],
+        );
+        Some(TlsIngress {
+            nginx,
+            pp_ssl,
+            ssl,
+            pp_plain,
+            certs,
+        })
+    }
+}
+
 /// A loopback TCP port that was free a moment ago: bind port 0, read what the
 /// kernel chose, and release it. Another process could take it in between;
 /// with the kernel's port rotation that is rare enough for tests.
