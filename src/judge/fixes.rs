@@ -418,6 +418,16 @@ pub static FIXES: &[Fix] = &[
         change: "a load balancer that terminates TLS forwards to the plain port (nginx: listen 80 proxy_protocol;);\none that passes TLS through keeps it TLS (HAProxy: mode tcp, server ... send-proxy-v2;\nppctl send --tls to test)",
         doc: "https://nginx.org/en/docs/http/ngx_http_ssl_module.html#errors",
     },
+    // checked: nginx beginner's guide, "Starting, Stopping, and Reloading
+    // Configuration" (nginx -s reload); HAProxy management guide (-c checks).
+    Fix {
+        id: "reload-after-change",
+        title: "Make the running server run this configuration, then probe again",
+        side: Side::Receiver,
+        applies_to: "the server that owns the port (nginx, HAProxy, an ingress controller)",
+        change: "nginx -t && nginx -s reload\nhaproxy -c -f /etc/haproxy/haproxy.cfg && systemctl reload haproxy\nss -ltnp 'sport = :PORT'      # which process owns the port\nppctl check --probe FILE...   # the wire now agrees with the file",
+        doc: "https://nginx.org/en/docs/beginners_guide.html#control",
+    },
     Fix {
         id: "tls-trust-certificate",
         title: "Trust the receiver's certificate, or ask for the name it is valid for",

@@ -73,6 +73,7 @@ pub(crate) enum Finding {
     IgnoredSetting,
     PartialProxy,
     Hairpin,
+    ConfigWireMismatch,
     UpstreamFailed,
     TlsHandshakeFailed,
     PlainHttpToTls,
@@ -83,7 +84,7 @@ pub(crate) enum Finding {
 
 impl Finding {
     /// Every finding, in docs/verdicts.md order.
-    pub(crate) const ALL: [Finding; 32] = [
+    pub(crate) const ALL: [Finding; 33] = [
         Finding::Proxied,
         Finding::Plain,
         Finding::HealthCheck,
@@ -110,6 +111,7 @@ impl Finding {
         Finding::IgnoredSetting,
         Finding::PartialProxy,
         Finding::Hairpin,
+        Finding::ConfigWireMismatch,
         Finding::UpstreamFailed,
         Finding::TlsHandshakeFailed,
         Finding::PlainHttpToTls,
@@ -499,6 +501,15 @@ pub(crate) fn pairing(expects: Expects, exchange_finding: Finding) -> Finding {
     }
 }
 
+/// A receiver's configuration against what a live probe saw it take
+/// (`check --probe`): `None` when they agree, else the finding. `seen` is
+/// the probe's profile as an expectation (a `requires-*` class is
+/// `Header`, `no-header` is `Nothing`, `optional` is `Optional`); a probe
+/// that could not tell is no evidence and is not judged here.
+pub(crate) fn wire(configured: Expects, seen: Expects) -> Option<Finding> {
+    (configured != seen).then_some(Finding::ConfigWireMismatch)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -513,6 +524,26 @@ mod tests {
     }
 
     const HDR: Sent = Sent::Header { payload: true };
+
+    #[test]
+    fn the_wire_agrees_with_the_configuration_or_is_a_mismatch() {
+        for e in [Expects::Nothing, Expects::Header, Expects::Optional] {
+            assert_eq!(wire(e, e), None);
+        }
+        assert_eq!(
+            wire(Expects::Header, Expects::Nothing),
+            Some(Finding::ConfigWireMismatch)
+        );
+        assert_eq!(
+            wire(Expects::Nothing, Expects::Optional),
+            Some(Finding::ConfigWireMismatch)
+        );
+        assert!(Finding::ConfigWireMismatch.is_problem());
+        assert_eq!(
+            Finding::ConfigWireMismatch.fixes()[0].id,
+            "reload-after-change"
+        );
+    }
 
     #[test]
     fn table_is_in_enum_order_with_unique_names_and_codes() {

@@ -268,6 +268,15 @@ pub(crate) static FINDINGS: &[FindingInfo] = &[
         reported_by: &["check"],
     },
     FindingInfo {
+        name: "config-wire-mismatch",
+        code: "PP-CONFIG-WIRE",
+        severity: Problem,
+        short: "the wire disagrees with the configuration",
+        meaning: "the configuration says this listener expects one thing (a PROXY header, none, or either) but a live probe found another: the server on that port is not running this configuration (not reloaded since the change, another server on the port, or a different file)",
+        fixes: &["reload-after-change"],
+        reported_by: &["check"],
+    },
+    FindingInfo {
         name: "upstream-failed",
         code: "PP-UPSTREAM",
         severity: Problem,

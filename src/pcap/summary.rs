@@ -49,6 +49,17 @@ impl FrameCounts {
     }
 }
 
+/// A count per finding, indexed by `Finding as usize` (std derives
+/// `Default` for arrays of at most 32).
+#[derive(Debug, Clone)]
+struct PerFinding([u64; Finding::ALL.len()]);
+
+impl Default for PerFinding {
+    fn default() -> Self {
+        PerFinding([0; Finding::ALL.len()])
+    }
+}
+
 /// Totals over the flows reported and the frames read: the `--summary`
 /// view, and the last line of `--json`.
 #[derive(Debug, Clone, Default)]
@@ -58,7 +69,7 @@ pub struct Summary {
     /// Flows with a problem finding (these make the exit code 1).
     pub problems: u64,
     /// Flows per finding, indexed by `Finding as usize`.
-    findings: [u64; Finding::ALL.len()],
+    findings: PerFinding,
     /// The most frequent source addresses claimed by headers.
     pub claimed_sources: Vec<SourceCount>,
     /// Frames read, and bytes of the file consumed.
@@ -79,7 +90,7 @@ pub struct Summary {
 impl Summary {
     /// Flows with this finding.
     pub(crate) fn count_of(&self, f: Finding) -> u64 {
-        self.findings[f as usize]
+        self.findings.0[f as usize]
     }
 
     /// Count one reported flow.
@@ -89,7 +100,7 @@ impl Summary {
         if f.is_problem() {
             self.problems += 1;
         }
-        self.findings[f as usize] += 1;
+        self.findings.0[f as usize] += 1;
         if let Some(ip) = flow.claimed() {
             if let Some(n) = self.sources.get_mut(&ip) {
                 *n += 1;
