@@ -113,7 +113,7 @@ _ppctl() {
             return 0
             ;;
         ppctl__subcmd__check)
-            opts="-h --kind --json --color --help"
+            opts="-h --kind --json --probe --probe-timeout --probe-host --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -121,6 +121,14 @@ _ppctl() {
             case "${prev}" in
                 --kind)
                     COMPREPLY=($(compgen -W "nginx haproxy kubernetes helm" -- "${cur}"))
+                    return 0
+                    ;;
+                --probe-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --probe-host)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --color)

@@ -243,10 +243,13 @@ complete -c ppctl -n "__fish_ppctl_using_subcommand check" -l kind -d 'Read ever
 haproxy\t'HAProxy configuration'
 kubernetes\t'Kubernetes YAML: ConfigMaps and Services (kubectl get -o yaml)'
 helm\t'ingress-nginx Helm values (helm get values)'"
+complete -c ppctl -n "__fish_ppctl_using_subcommand check" -l probe-timeout -d 'How long --probe waits for a lookup, a connect and each reply (500ms, 2s; at most 60s)' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand check" -l probe-host -d 'Also probe wildcard listeners (listen 80, *:80, 0.0.0.0, a Kubernetes port) at this host (an IP or a name)' -r -f -a "(__fish_print_hostnames)"
 complete -c ppctl -n "__fish_ppctl_using_subcommand check" -l color -d 'When to use color: auto (a terminal, and NO_COLOR unset), always, never' -r -f -a "auto\t'Color when stdout is a terminal and NO_COLOR is not set'
 always\t''
 never\t''"
 complete -c ppctl -n "__fish_ppctl_using_subcommand check" -l json -d 'Print one JSON object (docs/json.md)'
+complete -c ppctl -n "__fish_ppctl_using_subcommand check" -l probe -d 'Confirm each listener whose address is written in the configuration live, with probe\'s engine, and report where the wire disagrees'
 complete -c ppctl -n "__fish_ppctl_using_subcommand check" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l to -d 'Where to relay to: HOST:PORT, [IPv6]:PORT or NAME:PORT' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l accept -d 'What the relay expects from its clients' -r -f -a "none\t'plain clients; the bytes pass as they come (like nginx `stream`)'

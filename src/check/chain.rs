@@ -295,6 +295,7 @@ pub(crate) fn build(mut facts: Facts) -> Check {
         links,
         found,
         assumed,
+        probes: None,
     }
 }
 

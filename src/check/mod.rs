@@ -9,6 +9,7 @@
 pub(crate) mod chain;
 pub(crate) mod haproxy;
 pub(crate) mod k8s;
+pub(crate) mod live;
 pub(crate) mod load;
 pub(crate) mod nginx;
 pub(crate) mod platforms;
@@ -285,6 +286,8 @@ pub(crate) struct Check {
     pub links: Vec<Link>,
     pub found: Vec<Found>,
     pub assumed: Vec<Assumption>,
+    /// What `--probe` found on the wire; `None` when it was not asked.
+    pub probes: Option<live::Probes>,
 }
 
 impl Check {

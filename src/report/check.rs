@@ -8,7 +8,9 @@ use serde_json::{json, Value};
 use super::finding::{self, document};
 use super::table::{self, Tone};
 use super::Style;
+use crate::check::live::{self, Probed, Probes, Skip};
 use crate::check::{Check, Header, Hop, Link, Loc, Role, Trust};
+use crate::diagnose::probe::Class;
 use crate::judge::{Expects, Finding, Severity};
 
 fn link_ok(l: &Link) -> bool {
@@ -111,6 +113,10 @@ pub(crate) fn human(c: &Check, style: Style) -> String {
         }
         let _ = writeln!(out, "{t}");
     }
+    if let Some(p) = &c.probes {
+        let _ = writeln!(out);
+        out.push_str(&probes_human(c, p, style));
+    }
     if !c.assumed.is_empty() {
         let _ = writeln!(out);
         let _ = writeln!(
@@ -194,6 +200,130 @@ pub(crate) fn human(c: &Check, style: Style) -> String {
         }
     );
     out
+}
+
+/// One line per probed listener (`✔ probed 127.0.0.1:8443: …, as
+/// configured`), then what was not probed and why.
+fn probes_human(c: &Check, p: &Probes, style: Style) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{}", style.bold("Probed (live, from here; --probe):"));
+    if p.probed.is_empty() {
+        let _ = writeln!(
+            out,
+            "{}",
+            para(style, "no listener has an address to probe from here")
+        );
+    }
+    for probed in p.probed.iter() {
+        let (mark, ascii, tone) = match probed.agrees {
+            Some(true) => ("✔", "ok", Tone::Good),
+            Some(false) => ("✗", "FAILED", Tone::Bad),
+            None => ("·", "-", Tone::Dim),
+        };
+        let mark = if style.unicode { mark } else { ascii };
+        let text = probe_text(c, probed);
+        let line = table::fill(style, &format!("  {mark} "), "    ", &text);
+        let _ = writeln!(out, "{}", finding::paint(style, &line, tone));
+    }
+    let count = |why: Skip| p.skipped.iter().filter(|(_, w)| *w == why).count();
+    let mut not: Vec<String> = Vec::new();
+    let wild = count(Skip::Wildcard);
+    if wild > 0 {
+        not.push(format!(
+            "{wild} wildcard listener(s) without an address (give --probe-host HOST)"
+        ));
+    }
+    let lb = count(Skip::PassesOn);
+    if lb > 0 {
+        not.push(format!(
+            "{lb} load balancer port(s) (they pass bytes on; probe the address clients use with `ppctl probe`)"
+        ));
+    }
+    let unix = count(Skip::NotTcp);
+    if unix > 0 {
+        not.push(format!("{unix} listener(s) that are no TCP port"));
+    }
+    if !not.is_empty() {
+        let _ = writeln!(
+            out,
+            "{}",
+            style.dim(&para(style, &format!("not probed: {}", not.join("; "))))
+        );
+    }
+    out
+}
+
+/// `probed 127.0.0.1:8443 (tls): requires-v1-or-v2, as configured`, or
+/// what disagrees and where the configuration says otherwise.
+fn probe_text(c: &Check, p: &Probed) -> String {
+    let at = &c.hops[p.to.0].listeners[p.to.1].at;
+    let mode = if p.mode == crate::diagnose::probe::Mode::Tls {
+        " (tls)"
+    } else {
+        ""
+    };
+    let head = format!("probed {}{mode}:", p.target);
+    match (p.agrees, p.class) {
+        (Some(true), class) => format!("{head} {}, as configured ({at})", class.name()),
+        (Some(false), class) => format!(
+            "{head} {}, but the configuration ({at}) says it {}",
+            class.name(),
+            live::says(p.expected)
+        ),
+        (None, Class::Unreachable) => match &p.error {
+            Some(e) => format!("{head} not reachable from here ({e})"),
+            None => format!("{head} not reachable from here (no connection; no finding)"),
+        },
+        (None, class) => format!(
+            "{head} {}: the probe could not tell ({at} not confirmed); {}",
+            class.name(),
+            class.summary()
+        ),
+    }
+}
+
+fn skip_json(s: Skip) -> &'static str {
+    match s {
+        Skip::Wildcard => "wildcard",
+        Skip::NotTcp => "not-tcp",
+        Skip::PassesOn => "passes-on",
+    }
+}
+
+/// The `probes` and `not_probed` arrays of `--probe`.
+fn probes_json(c: &Check, p: &Probes) -> (Value, Value) {
+    let probed: Vec<Value> = p
+        .probed
+        .iter()
+        .map(|x| {
+            let at = &c.hops[x.to.0].listeners[x.to.1].at;
+            json!({
+                "address": x.target.to_string(),
+                "mode": x.mode.name(),
+                "listener": {"hop": x.to.0, "listener": x.to.1},
+                "listener_at": at.to_string(),
+                "hop": c.hops[x.to.0].name,
+                "expected": expects_json(x.expected),
+                "class": x.class.name(),
+                "agrees": x.agrees,
+                "finding": x.finding.map(finding::json),
+                "error": x.error,
+            })
+        })
+        .collect();
+    let skipped: Vec<Value> = p
+        .skipped
+        .iter()
+        .map(|((h, l), why)| {
+            json!({
+                "listener": {"hop": h, "listener": l},
+                "listener_at": c.hops[*h].listeners[*l].at.to_string(),
+                "hop": c.hops[*h].name,
+                "why": skip_json(*why),
+            })
+        })
+        .collect();
+    (Value::Array(probed), Value::Array(skipped))
 }
 
 fn loc(at: &Loc) -> Value {
@@ -289,7 +419,7 @@ pub(crate) fn json(c: &Check) -> String {
             })
         })
         .collect();
-    let body = json!({
+    let mut body = json!({
         "ok": !c.failed(),
         "files": c.files.iter().map(|(f, k)| json!({"file": f, "kind": k.name()})).collect::<Vec<_>>(),
         "hops": hops,
@@ -297,6 +427,11 @@ pub(crate) fn json(c: &Check) -> String {
         "findings": found,
         "assumed": c.assumed.iter().map(|a| json!({"file": a.at.file, "line": a.at.line, "hop": a.hop, "text": a.text})).collect::<Vec<_>>(),
     });
+    if let (Some(p), Some(obj)) = (&c.probes, body.as_object_mut()) {
+        let (probed, skipped) = probes_json(c, p);
+        obj.insert("probes".into(), probed);
+        obj.insert("not_probed".into(), skipped);
+    }
     let _ = loc;
     let mut s = serde_json::to_string_pretty(&document("check", body)).unwrap_or_default();
     s.push('\n');
