@@ -10,8 +10,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::peers::{self, Peer};
-use common::ppctl;
+use common::peers::{self, Nginx, Peer};
+use common::{free_port, ppctl, TlsIngress};
 
 fn corpus() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/configs")
@@ -256,4 +256,261 @@ fn kind_forces_the_reader_and_json_names_the_fix() {
         .output()
         .expect("run");
     assert_eq!(out.status.code(), Some(0));
+}
+
+// `check --probe`: the configuration against the running server, on
+// loopback. Each test runs nginx from tests/peers/nginx and checks a file
+// that says what that server (or another one) should expect.
+
+/// `tests/<template>` with each `{{NAME}}` replaced, written to `dir`.
+fn rendered(dir: &Path, template: &str, vars: &[(&str, &str)]) -> PathBuf {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests")
+        .join(template);
+    let mut text =
+        fs::read_to_string(&src).unwrap_or_else(|e| panic!("read {}: {e}", src.display()));
+    text = text.replace("{{DIR}}", &dir.to_string_lossy());
+    for (name, value) in vars {
+        text = text.replace(&format!("{{{{{name}}}}}"), value);
+    }
+    assert!(
+        !text.contains("{{"),
+        "{template}: a placeholder has no value"
+    );
+    let name = Path::new(template).file_name().expect("a file name");
+    let path = dir.join(name);
+    fs::write(&path, text).expect("write the rendered config");
+    path
+}
+
+/// `ppctl check --probe ARGS --json FILE` (bounded): exit code and document.
+fn probe_json(args: &[&str], file: &Path) -> (i32, serde_json::Value) {
+    let out = ppctl()
+        .args(["check", "--probe", "--probe-timeout", "2s", "--json"])
+        .args(args)
+        .arg(file)
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .expect("run ppctl check --probe");
+    let doc = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (out.status.code().unwrap_or(-1), doc)
+}
+
+fn codes(doc: &serde_json::Value) -> Vec<String> {
+    doc["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|f| f["finding"]["code"].as_str().unwrap_or("").to_string())
+        .collect()
+}
+
+fn probes(doc: &serde_json::Value) -> Vec<serde_json::Value> {
+    doc["probes"].as_array().expect("a probes array").clone()
+}
+
+#[test]
+fn probe_confirms_a_listener_the_running_nginx_serves_as_configured() {
+    if !peers::require(Peer::Nginx) {
+        return;
+    }
+    let port = free_port().to_string();
+    let nginx = Nginx::start("pp_http", &[("PORT", &port)]);
+    let conf = nginx.dir().join("nginx.conf");
+    let (code, doc) = probe_json(&[], &conf);
+    assert_eq!(code, 0, "{doc:#}");
+    let p = probes(&doc);
+    assert_eq!(p.len(), 1, "{doc:#}");
+    assert_eq!(p[0]["address"], format!("127.0.0.1:{port}"));
+    assert_eq!(p[0]["mode"], "http");
+    assert_eq!(p[0]["expected"], "header");
+    assert_eq!(p[0]["class"], "requires-v1-or-v2");
+    assert_eq!(p[0]["agrees"], true);
+    assert!(p[0]["finding"].is_null());
+    assert!(p[0]["listener_at"]
+        .as_str()
+        .is_some_and(|a| a.ends_with("nginx.conf:21")));
+    assert!(!codes(&doc).contains(&"PP-CONFIG-WIRE".to_string()));
+    // The human view says so in one line under the chain.
+    let out = ppctl()
+        .env("COLUMNS", "80")
+        .args(["--color", "never", "check", "--probe"])
+        .arg(&conf)
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .expect("run");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        flat.contains(&format!(
+            "ok probed 127.0.0.1:{port}: requires-v1-or-v2, as configured"
+        )),
+        "{text}"
+    );
+}
+
+#[test]
+fn probe_finds_the_wire_disagreeing_with_the_file() {
+    if !peers::require(Peer::Nginx) {
+        return;
+    }
+    // The file says proxy_protocol; the nginx on that port runs a config
+    // without it (as if the change were never reloaded).
+    let port = free_port().to_string();
+    let _running = Nginx::start("plain_http", &[("PORT", &port)]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let conf = rendered(dir.path(), "peers/nginx/pp_http.conf", &[("PORT", &port)]);
+    let (code, doc) = probe_json(&[], &conf);
+    assert_eq!(code, 1, "a disagreement is a problem: {doc:#}");
+    assert_eq!(codes(&doc), ["PP-CONFIG-WIRE"], "{doc:#}");
+    let f = &doc["findings"][0];
+    assert_eq!(f["finding"]["name"], "config-wire-mismatch");
+    assert_eq!(f["line"], 21);
+    assert_eq!(f["fixes"][0]["id"], "reload-after-change");
+    let p = probes(&doc);
+    assert_eq!(p[0]["class"], "no-header");
+    assert_eq!(p[0]["agrees"], false);
+    assert_eq!(p[0]["finding"]["code"], "PP-CONFIG-WIRE");
+    // The human view: the ✗ line names the file:line, within 80 columns.
+    let out = ppctl()
+        .env("COLUMNS", "80")
+        .args(["--color", "never", "check", "--probe"])
+        .arg(&conf)
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        flat.contains(&format!(
+            "FAILED probed 127.0.0.1:{port}: no-header, but the configuration ("
+        )) && flat.contains("pp_http.conf:21) says it requires a header"),
+        "{text}"
+    );
+    assert!(
+        text.contains("config-wire-mismatch (PP-CONFIG-WIRE)"),
+        "{text}"
+    );
+    assert!(text.contains("nginx -s reload"), "{text}");
+    let block = text
+        .split("Probed (live")
+        .nth(1)
+        .and_then(|b| b.split("\n\n").next())
+        .unwrap_or_default();
+    for line in block.lines() {
+        assert!(line.chars().count() <= 80, "{line:?}");
+    }
+}
+
+#[test]
+fn probe_says_not_reachable_where_nothing_listens() {
+    let port = free_port().to_string();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let conf = rendered(dir.path(), "peers/nginx/pp_http.conf", &[("PORT", &port)]);
+    let (code, doc) = probe_json(&[], &conf);
+    assert_eq!(code, 0, "unreachable is no disagreement: {doc:#}");
+    let p = probes(&doc);
+    assert_eq!(p[0]["class"], "unreachable");
+    assert!(p[0]["agrees"].is_null());
+    assert!(p[0]["finding"].is_null());
+    assert!(codes(&doc).is_empty(), "{doc:#}");
+    let out = ppctl()
+        .args(["--color", "never", "check", "--probe"])
+        .arg(&conf)
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .expect("run");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("not reachable from here"), "{text}");
+}
+
+#[test]
+fn probe_host_probes_wildcard_listeners_there() {
+    if !peers::require(Peer::Nginx) {
+        return;
+    }
+    let port = free_port().to_string();
+    let _running = Nginx::start("pp_http", &[("PORT", &port)]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let conf = rendered(
+        dir.path(),
+        "data/check_probe/wildcard_pp.conf",
+        &[("PORT", &port)],
+    );
+    // Without --probe-host the wildcard listener is not probed.
+    let (code, doc) = probe_json(&[], &conf);
+    assert_eq!(code, 0, "{doc:#}");
+    assert!(probes(&doc).is_empty(), "{doc:#}");
+    assert_eq!(doc["not_probed"][0]["why"], "wildcard");
+    // With it, it is probed at that host and agrees.
+    let (code, doc) = probe_json(&["--probe-host", "127.0.0.1"], &conf);
+    assert_eq!(code, 0, "{doc:#}");
+    let p = probes(&doc);
+    assert_eq!(p.len(), 1, "{doc:#}");
+    assert_eq!(p[0]["address"], format!("127.0.0.1:{port}"));
+    assert_eq!(p[0]["agrees"], true, "{doc:#}");
+    // --probe-host without --probe is a usage error.
+    let out = ppctl()
+        .args(["check", "--probe-host", "127.0.0.1"])
+        .arg(&conf)
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn probe_speaks_tls_to_ssl_listeners() {
+    let Some(ingress) = TlsIngress::start() else {
+        return;
+    };
+    // The running nginx's own file: three listeners, each as configured
+    // (ssl proxy_protocol and ssl probed over TLS).
+    let conf = ingress.nginx.dir().join("nginx.conf");
+    let (_, doc) = probe_json(&[], &conf);
+    assert!(
+        !codes(&doc).contains(&"PP-CONFIG-WIRE".to_string()),
+        "{doc:#}"
+    );
+    let p = probes(&doc);
+    let of = |port: u16| {
+        p.iter()
+            .find(|x| x["address"] == format!("127.0.0.1:{port}"))
+            .unwrap_or_else(|| panic!("{port} probed: {doc:#}"))
+    };
+    assert_eq!(of(ingress.pp_ssl)["mode"], "tls");
+    assert_eq!(of(ingress.pp_ssl)["class"], "requires-v1-or-v2");
+    assert_eq!(of(ingress.ssl)["mode"], "tls");
+    assert_eq!(of(ingress.ssl)["class"], "no-header");
+    assert_eq!(of(ingress.pp_plain)["mode"], "http");
+    for x in &p {
+        assert_eq!(x["agrees"], true, "{doc:#}");
+    }
+    // A file that says `ssl proxy_protocol` where the server takes TLS
+    // without a header: the wire disagrees.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ssl = ingress.ssl.to_string();
+    let conf = rendered(
+        dir.path(),
+        "peers/nginx/pp_tls.conf",
+        &[
+            ("PORT", &ssl),
+            ("CERT", &ingress.certs.cert),
+            ("KEY", &ingress.certs.key),
+        ],
+    );
+    let (code, doc) = probe_json(&[], &conf);
+    assert_eq!(code, 1, "{doc:#}");
+    assert_eq!(codes(&doc), ["PP-CONFIG-WIRE"], "{doc:#}");
+    let p = probes(&doc);
+    assert_eq!(
+        (&p[0]["mode"], &p[0]["class"]),
+        (&"tls".into(), &"no-header".into())
+    );
 }
