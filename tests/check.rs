@@ -10,7 +10,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::peers::{self, Nginx, Peer};
+use common::peers::{self, Haproxy, Nginx, Peer};
 use common::{free_port, ppctl, TlsIngress};
 
 fn corpus() -> PathBuf {
@@ -513,4 +513,47 @@ fn probe_speaks_tls_to_ssl_listeners() {
         (&p[0]["mode"], &p[0]["class"]),
         (&"tls".into(), &"no-header".into())
     );
+}
+
+#[test]
+fn probe_reads_haproxy_binds_too() {
+    if !peers::require(Peer::Haproxy) || !peers::require(Peer::Nginx) {
+        return;
+    }
+    // HAProxy's own file, while it runs: `bind 127.0.0.1:PORT accept-proxy`
+    // requires a header, and the wire agrees.
+    let port = free_port().to_string();
+    let haproxy = Haproxy::start("accept_proxy", &[("PORT", &port)]);
+    let (code, doc) = probe_json(&[], &haproxy.dir().join("haproxy.cfg"));
+    assert!(
+        !codes(&doc).contains(&"PP-CONFIG-WIRE".to_string()),
+        "{doc:#}"
+    );
+    assert_eq!(code, 0, "spoofable is a warning: {doc:#}");
+    let p = probes(&doc);
+    assert_eq!(p.len(), 1, "{doc:#}");
+    assert_eq!(p[0]["class"], "requires-v1-or-v2");
+    assert_eq!(p[0]["agrees"], true);
+    // The same bind on a port where an nginx without proxy_protocol runs.
+    let other = free_port().to_string();
+    let _nginx = Nginx::start("plain_http", &[("PORT", &other)]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = rendered(
+        dir.path(),
+        "peers/haproxy/accept_proxy.cfg",
+        &[("PORT", &other)],
+    );
+    let (code, doc) = probe_json(&[], &cfg);
+    assert_eq!(code, 1, "{doc:#}");
+    assert!(
+        codes(&doc).contains(&"PP-CONFIG-WIRE".to_string()),
+        "{doc:#}"
+    );
+    let f = doc["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .find(|f| f["finding"]["code"] == "PP-CONFIG-WIRE")
+        .expect("the mismatch");
+    assert_eq!(f["line"], 17, "the bind's line: {doc:#}");
 }
