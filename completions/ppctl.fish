@@ -249,7 +249,7 @@ complete -c ppctl -n "__fish_ppctl_using_subcommand check" -l color -d 'When to 
 always\t''
 never\t''"
 complete -c ppctl -n "__fish_ppctl_using_subcommand check" -l json -d 'Print one JSON object (docs/json.md)'
-complete -c ppctl -n "__fish_ppctl_using_subcommand check" -l probe -d 'Confirm each listener whose address is written in the configuration live, with probe\'s engine, and report where the wire disagrees'
+complete -c ppctl -n "__fish_ppctl_using_subcommand check" -l probe -d 'Confirm live, with probe\'s engine, what each listener whose address is written in the configuration expects, and report where the wire disagrees'
 complete -c ppctl -n "__fish_ppctl_using_subcommand check" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l to -d 'Where to relay to: HOST:PORT, [IPv6]:PORT or NAME:PORT' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l accept -d 'What the relay expects from its clients' -r -f -a "none\t'plain clients; the bytes pass as they come (like nginx `stream`)'

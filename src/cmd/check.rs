@@ -43,8 +43,9 @@ pub struct CheckArgs {
     /// Print one JSON object (docs/json.md).
     #[arg(long)]
     pub json: bool,
-    /// Confirm each listener whose address is written in the configuration
-    /// live, with probe's engine, and report where the wire disagrees.
+    /// Confirm live, with probe's engine, what each listener whose address
+    /// is written in the configuration expects, and report where the wire
+    /// disagrees.
     #[arg(long)]
     pub(crate) probe: bool,
     /// How long --probe waits for a lookup, a connect and each reply
