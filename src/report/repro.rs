@@ -213,6 +213,10 @@ fn fill_painted(
 pub(crate) fn human(m: &Matrix, style: Style) -> String {
     let mut out = String::new();
     let title = match &m.target {
+        None if m.tls => {
+            "the 443 story, then every sender x receiver pair over TLS, live on loopback"
+                .to_string()
+        }
         None => "the 400 story, then every sender x receiver pair, live on loopback".to_string(),
         Some(t) => format!("each sender against {t} (headers claim {})", m.claimed),
     };
