@@ -231,3 +231,31 @@ fn curl_haproxy_protocol_over_https_is_served() {
     assert_eq!(r["tls"]["alpn"], "http/1.1", "{r:#}");
     assert_eq!(r["client"]["address"], "127.0.0.1");
 }
+
+/// TLS to a plain port: `listen` without `--tls` answers the ClientHello
+/// as nginx would (a 400 in clear) and names it as `send --tls` does.
+#[test]
+fn tls_to_a_plain_listen_is_named_on_both_sides() {
+    // Three connections: the TLS one, send's second opinion, the last.
+    let l = Listen::start(&["--proxy-protocol", "require", "--count", "3"]);
+    let (code, doc) = send(l.port, &["-2", "--tls", "-k"]);
+    assert_eq!(code, 1, "{doc:#}");
+    assert_eq!(doc["finding"]["name"], "tls-to-plain-port", "{doc:#}");
+    let (code, doc) = send(l.port, &["--no-header", "--tls", "-k"]);
+    assert_eq!(code, 1, "{doc:#}");
+    assert_eq!(doc["finding"]["name"], "tls-before-proxy", "{doc:#}");
+    let (_, lines) = l.finish();
+    let (records, _) = Listen::split(&lines);
+    let names: Vec<&str> = records
+        .iter()
+        .filter_map(|r| r["finding"]["name"].as_str())
+        .collect();
+    // send's second opinion (the same header, the request in clear) is
+    // served: that is how it knows the port takes the header.
+    assert_eq!(
+        names,
+        ["tls-to-plain-port", "proxied", "tls-before-proxy"],
+        "{records:#?}"
+    );
+    assert_eq!(records[0]["reply"], "bad-request", "{:#}", records[0]);
+}

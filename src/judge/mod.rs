@@ -491,6 +491,20 @@ pub(crate) fn on_tls_port(finding: Finding, client_hello_first: bool) -> Finding
     }
 }
 
+/// What an arrival's finding becomes when the client's first bytes (after
+/// any header) are a TLS ClientHello and the port serves no TLS (`listen`
+/// without `--tls`, nginx without `ssl`): a receiver that requires a header
+/// and got the ClientHello is `tls-before-proxy` (nginx logs it as a
+/// `broken header: "\x16\x03…"`), and a connection it would have served is
+/// `tls-to-plain-port`.
+pub(crate) fn hello_on_plain_port(finding: Finding) -> Finding {
+    match finding {
+        Finding::MissingHeader => Finding::TlsBeforeProxy,
+        Finding::Proxied | Finding::Plain => Finding::TlsToPlainPort,
+        f => f,
+    }
+}
+
 /// A pairing of a sender and a receiver that works but should not be left
 /// so: a receiver that takes a header from anyone. `repro` and `check` add
 /// it to the exchange's own finding.
@@ -765,6 +779,23 @@ mod tests {
             Finding::Spoofable
         );
         assert_eq!(pairing(Expects::Header, Finding::Proxied), Finding::Proxied);
+    }
+
+    #[test]
+    fn a_client_hello_on_a_plain_port_is_named_for_tls() {
+        assert_eq!(
+            hello_on_plain_port(Finding::MissingHeader),
+            Finding::TlsBeforeProxy
+        );
+        assert_eq!(
+            hello_on_plain_port(Finding::Proxied),
+            Finding::TlsToPlainPort
+        );
+        assert_eq!(hello_on_plain_port(Finding::Plain), Finding::TlsToPlainPort);
+        assert_eq!(
+            hello_on_plain_port(Finding::UntrustedSource),
+            Finding::UntrustedSource
+        );
     }
 
     #[test]

@@ -324,7 +324,7 @@ pub(crate) static FINDINGS: &[FindingInfo] = &[
         short: "TLS sent to a plain-text port",
         meaning: "the client started TLS but the receiver answered in plain text (HTTP 400 to the ClientHello), and the same request in clear is served: this port takes the PROXY header but does not serve TLS",
         fixes: &["tls-to-plain-port"],
-        reported_by: &["send", "pcap", "relay", "explain"],
+        reported_by: &["send", "listen", "pcap", "relay", "explain"],
     },
     FindingInfo {
         name: "certificate-rejected",

@@ -125,14 +125,16 @@ impl Conn<'_> {
                             crate::sniff::classify(&self.buf)
                         ));
                         self.rec.log = Some(nginx::broken_header(&self.buf));
-                        if self.cfg.tls.is_some() {
-                            // A ClientHello: the sender started TLS where
-                            // the header goes.
-                            self.rec.finding = crate::judge::on_tls_port(
-                                self.rec.finding,
-                                tls::is_client_hello(&self.buf),
-                            );
-                        }
+                        // A ClientHello: the sender started TLS where
+                        // the header goes.
+                        let hello = tls::is_client_hello(&self.buf);
+                        self.rec.finding = if self.cfg.tls.is_some() {
+                            crate::judge::on_tls_port(self.rec.finding, hello)
+                        } else if hello {
+                            crate::judge::hello_on_plain_port(self.rec.finding)
+                        } else {
+                            self.rec.finding
+                        };
                     }
                     Mode::Auto | Mode::Off => {
                         if mode == Mode::Auto {
@@ -582,6 +584,23 @@ impl Conn<'_> {
     /// Bytes that are not HTTP: echo them (`--echo`) or log and close.
     async fn non_http(&mut self, start: usize) {
         let rest = &self.buf[start..];
+        if !self.stream.is_tls() && tls::is_client_hello(rest) {
+            // TLS to a port that serves none (listen without --tls): nginx
+            // reads the ClientHello as a request line and answers 400 in
+            // clear, which tells the client's TLS stack what happened.
+            self.rec.data = Some(Data::of(rest));
+            self.rec.finding = crate::judge::hello_on_plain_port(self.rec.finding);
+            self.rec.pairing = None;
+            self.rec.error = Some(
+                "a TLS ClientHello on a port that serves no TLS: the client (or the load balancer) speaks TLS here; serve TLS on this port (listen --tls, nginx `listen … ssl`) or send plain HTTP".into(),
+            );
+            if !self.cfg.echo {
+                self.rec.log = Some(nginx::invalid_request(rest));
+                self.write(&nginx::bad_request(SystemTime::now()), Reply::BadRequest)
+                    .await;
+                return;
+            }
+        }
         if self.stream.is_tls()
             && matches!(
                 codec::decode(rest),

@@ -235,7 +235,9 @@ impl ConnRecord {
                 trusted
                     && !matches!(
                         self.finding,
-                        Finding::UnexpectedHeader | Finding::TlsHandshakeFailed
+                        Finding::UnexpectedHeader
+                            | Finding::TlsHandshakeFailed
+                            | Finding::TlsToPlainPort
                     )
             }
             Arrived::NoHeader => self.finding == Finding::Plain,
