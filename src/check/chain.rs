@@ -90,6 +90,7 @@ fn add_tcp_services(facts: &mut Facts) {
                 Expects::Nothing
             },
             passthrough: false,
+            refuses: None,
             ssl: false,
             trust: trust.clone(),
             fix: "ingress-nginx-tcp-services-proxy",
@@ -338,6 +339,8 @@ fn judge_link(facts: &Facts, link: &mut Link, found: &mut Vec<Found>) {
     };
     let arrived = match link.carried {
         Header::None => Arrived::NoHeader,
+        // Versions that can't meet: Envoy `disallowed_versions`.
+        v if lis.refuses == Some(v) => Arrived::OtherVersion,
         _ => Arrived::Header {
             local: false,
             trusted,
@@ -397,6 +400,13 @@ fn judge_link(facts: &Facts, link: &mut Link, found: &mut Vec<Found>) {
         Finding::Spoofable => (
             "this hop takes a header when there is one and serves clients without one: any client that reaches it directly can forge its address".to_string(),
             Some("require-header-and-allowlist"),
+        ),
+        Finding::HeaderRejected => (
+            format!(
+                "{sender} sends a {} but this hop refuses that version (disallowed_versions): it closes the connection without a word",
+                link.carried.name(),
+            ),
+            Some("match-version"),
         ),
         _ => return,
     };

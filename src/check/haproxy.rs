@@ -201,6 +201,7 @@ pub(crate) fn facts(file: &str, text: &str, out: &mut Facts) -> Result<(), Parse
                 port,
                 expects,
                 passthrough: false,
+                refuses: None,
                 ssl: args.iter().any(|a| a == "ssl"),
                 trust,
                 fix: "haproxy-accept-proxy",

@@ -236,6 +236,7 @@ mod tests {
             port,
             expects: Expects::Header,
             passthrough: false,
+            refuses: None,
             ssl,
             trust: Trust::Anyone,
             fix: "nginx-listen-proxy-protocol",

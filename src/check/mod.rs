@@ -191,6 +191,9 @@ pub(crate) struct Listener {
     /// Bytes are forwarded, not read: a header passes through (an L4 load
     /// balancer).
     pub passthrough: bool,
+    /// A PROXY version it refuses although it reads headers (Envoy's
+    /// `disallowed_versions`): a sender of that version is closed on.
+    pub refuses: Option<Header>,
     pub ssl: bool,
     pub trust: Trust,
     /// The fix (shared table) that makes this receiver read a header.

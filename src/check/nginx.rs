@@ -393,6 +393,7 @@ fn http_facts(http: &Directive, out: &mut Facts) {
                 port: Some(80),
                 expects: Expects::Nothing,
                 passthrough: false,
+                refuses: None,
                 ssl: false,
                 trust: Trust::Unused,
                 fix: "nginx-listen-proxy-protocol",
@@ -573,6 +574,7 @@ fn listener(l: &Directive, default_port: u16, trust: impl FnOnce() -> Trust) -> 
             Expects::Nothing
         },
         passthrough: false,
+        refuses: None,
         ssl: l.args.iter().any(|a| a == "ssl"),
         trust: if pp { trust() } else { Trust::Unused },
         fix: "nginx-listen-proxy-protocol",

@@ -6,7 +6,7 @@ use ipnet::IpNet;
 
 use super::nginx::{net, split_addr};
 use super::yaml::{self, Node};
-use super::{Facts, Hop, Kind, Listener, Loc, ParseError, Role, Trust};
+use super::{Facts, Header, Hop, Kind, Listener, Loc, ParseError, Role, Trust};
 use crate::judge::Expects;
 
 fn is_toml(text: &str) -> bool {
@@ -66,6 +66,7 @@ pub(crate) fn traefik(file: &str, text: &str, out: &mut Facts) -> Result<(), Par
                 port,
                 expects,
                 passthrough: false,
+                refuses: None,
                 ssl: false,
                 trust,
                 fix: "traefik-trusted-ips",
@@ -127,6 +128,24 @@ pub(crate) fn envoy(file: &str, text: &str, out: &mut Facts) -> Result<(), Parse
                             .and_then(Node::str)
                             .is_some_and(|t| t.ends_with("proxy_protocol.v3.ProxyProtocol"))
                 });
+            // `disallowed_versions: [V1]`: headers of that version are
+            // closed on, the other read.
+            let refuses = filter
+                .and_then(|f| f.path(&["typed_config", "disallowed_versions"]))
+                .map(|n| {
+                    n.items()
+                        .iter()
+                        .filter_map(|v| match v.str() {
+                            Some("V1") => Some(Header::V1),
+                            Some("V2") => Some(Header::V2),
+                            _ => None,
+                        })
+                        .collect::<Vec<_>>()
+                })
+                .and_then(|v| match v.as_slice() {
+                    [one] => Some(*one),
+                    _ => None,
+                });
             let (expects, trust, at) = match filter {
                 None => (Expects::Nothing, Trust::Unused, l.line),
                 Some(f) => {
@@ -164,6 +183,7 @@ pub(crate) fn envoy(file: &str, text: &str, out: &mut Facts) -> Result<(), Parse
                     port,
                     expects,
                     passthrough: false,
+                    refuses,
                     ssl: false,
                     trust,
                     fix: "envoy-proxy-protocol-filter",

@@ -92,7 +92,7 @@ pub(crate) static FINDINGS: &[FindingInfo] = &[
         short: "a valid header, closed without a reply",
         meaning: "the receiver closed or reset the connection without a word after a valid header: it wants the other PROXY version, the sender is not on its allow-list, or it does not speak PROXY protocol at all",
         fixes: &["match-version", "haproxy-expect-proxy-allowlist", "fix-sender-header"],
-        reported_by: &["send", "probe", "repro", "pcap", "relay", "explain"],
+        reported_by: &["send", "probe", "repro", "pcap", "relay", "explain", "check"],
     },
     FindingInfo {
         name: "stacked-header",

@@ -87,10 +87,12 @@ pub(crate) fn human(c: &Check, style: Style) -> String {
             }) {
                 sends.push_str(" (passed on)");
             }
-            let expects = if lis.passthrough {
-                "passes it on"
-            } else {
-                expects_json(lis.expects)
+            let expects = match (lis.passthrough, lis.refuses) {
+                (true, _) => "passes it on".to_string(),
+                (false, Some(v)) => {
+                    format!("{} (not {})", expects_json(lis.expects), header_json(v))
+                }
+                (false, None) => expects_json(lis.expects).to_string(),
             };
             let to_name = if to.role == Role::Proxy {
                 format!("{}\n{}", to.name, lis.at)
@@ -375,6 +377,7 @@ pub(crate) fn json(c: &Check) -> String {
                     "port": l.port,
                     "expects": expects_json(l.expects),
                     "passthrough": l.passthrough,
+                    "refuses": l.refuses.map(header_json),
                     "ssl": l.ssl,
                     "trust": trust_json(&l.trust),
                     "file": l.at.file,
