@@ -77,6 +77,30 @@ fn tcp_services(file: &str, data: Option<&Node>, out: &mut Facts) {
     }
 }
 
+/// ingress-nginx's UDP services (the udp-services ConfigMap, the chart's
+/// `udp:` map) take the same `namespace/service:port[:PROXY][:PROXY]`
+/// format, but only TCP servers get `proxy_protocol`: PROXY fields on a UDP
+/// entry do nothing.
+fn udp_services(file: &str, data: Option<&Node>, hop: &str, out: &mut Facts) {
+    for (k, v) in data.map(|d| d.entries()).unwrap_or_default() {
+        let (Some(port), Some(value)) = (k.str(), v.str()) else {
+            continue;
+        };
+        if !value.split(':').skip(2).any(|f| f == "PROXY") {
+            continue;
+        }
+        out.found.push(Found {
+            finding: Finding::IgnoredSetting,
+            at: Loc::new(file, k.line),
+            hop: hop.to_string(),
+            message: format!(
+                "UDP service {port} (\"{value}\"): the PROXY fields apply to TCP services only; ingress-nginx's UDP servers neither read nor send a PROXY header"
+            ),
+            fix: Some(fixes::get("ingress-nginx-udp-services-no-proxy")),
+        });
+    }
+}
+
 fn text(n: Option<&Node>) -> Option<String> {
     n.and_then(Node::str).map(str::to_string)
 }
@@ -180,6 +204,11 @@ fn configmap(file: &str, doc: &Node, out: &mut Facts) {
     let name = text(doc.path(&["metadata", "name"])).unwrap_or_default();
     if name.contains("tcp-services") {
         tcp_services(file, doc.get("data"), out);
+        return;
+    }
+    if name.contains("udp-services") {
+        let hop = format!("ingress-nginx ConfigMap {}", meta_name(doc));
+        udp_services(file, doc.get("data"), &hop, out);
         return;
     }
     let Some(c) = controller_of(doc) else { return };
@@ -529,6 +558,7 @@ fn helm(file: &str, doc: &Node, out: &mut Facts) {
         out.ssl_passthrough = Some(Loc::new(file, line));
     }
     tcp_services(file, doc.get("tcp"), out);
+    udp_services(file, doc.get("udp"), "ingress-nginx Helm values", out);
     let tcp_ports: Vec<(u16, Option<u16>, Option<u16>)> = doc
         .get("tcp")
         .map(|t| t.entries())

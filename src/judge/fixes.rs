@@ -75,6 +75,16 @@ pub static FIXES: &[Fix] = &[
         change: "data:\n  \"9000\": \"default/app:9000:PROXY\"     # decode: read the header from the LB\n  # \"9000\": \"default/app:9000:PROXY:PROXY\" also sends (encodes) one to the app\n# use-proxy-protocol applies to the HTTP ports only",
         doc: "https://kubernetes.github.io/ingress-nginx/user-guide/exposing-tcp-udp-services/",
     },
+    // ingress-nginx's docs give the PROXY fields for "a TCP service"; its
+    // template writes proxy_protocol only on the TCP servers' listen.
+    Fix {
+        id: "ingress-nginx-udp-services-no-proxy",
+        title: "Drop the PROXY fields of ingress-nginx UDP services",
+        side: Side::Receiver,
+        applies_to: "ingress-nginx udp-services ConfigMap, or the chart's udp: values",
+        change: "data:\n  \"53\": \"kube-system/kube-dns:53\"    # no :PROXY fields: only TCP services take them\n# a protocol that runs over TCP belongs in tcp-services, where :PROXY works",
+        doc: "https://kubernetes.github.io/ingress-nginx/user-guide/exposing-tcp-udp-services/",
+    },
     // checked: ingress-nginx TLS user guide (ssl-passthrough: a TCP proxy
     // takes port 443) and issues #10181, #11365 (PROXY with passthrough).
     Fix {

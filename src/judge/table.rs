@@ -246,7 +246,7 @@ pub(crate) static FINDINGS: &[FindingInfo] = &[
         severity: Warning,
         short: "a setting that does nothing where it stands",
         meaning: "a PROXY setting that this platform ignores where it is written (the in-tree AWS annotation `aws-load-balancer-proxy-protocol` on an NLB): the configuration says PROXY, the wire will not",
-        fixes: &["aws-nlb-proxy-protocol-v2"],
+        fixes: &["aws-nlb-proxy-protocol-v2", "ingress-nginx-udp-services-no-proxy"],
         reported_by: &["check"],
     },
     FindingInfo {
