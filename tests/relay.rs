@@ -278,11 +278,11 @@ fn feed(s: &mut TcpStream, seed: u64, len: usize) {
 
 #[test]
 fn bytes_pass_exactly_both_ways_with_half_close() {
-    const LEN: usize = 32 * 1024 * 1024;
+    const LEN: usize = 256 * 1024 * 1024;
     let upstream = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind");
     let up_port = upstream.local_addr().expect("addr").port();
     // The upstream: read the v1 line, then receive to EOF while sending its
-    // own 32 MiB and half-closing.
+    // own 256 MiB and half-closing.
     let server = thread::spawn(move || {
         let (mut s, _) = upstream.accept().expect("accept");
         s.set_read_timeout(Some(BOUND)).expect("timeout");
@@ -564,7 +564,7 @@ fn an_upstream_that_resets_is_reported_and_the_client_closed() {
 
 #[test]
 fn idle_clients_are_all_reported_after_the_drain() {
-    const CLIENTS: usize = 200;
+    const CLIENTS: usize = 1000;
     let l = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind");
     let up = l.local_addr().expect("addr").port();
     // Takes every connection and holds it, silent. Detached: it ends with
