@@ -270,7 +270,7 @@ fn handshake(sock: &mut Tee, sni: &str, request: &[u8]) -> TlsEnd {
     }
     let version = conn
         .protocol_version()
-        .map(|v| format!("{v:?}"))
+        .map(crate::net::version_name)
         .unwrap_or_else(|| "TLS".into());
     let mut tls = rustls::Stream::new(&mut conn, sock);
     let mut reply = Vec::new();

@@ -224,12 +224,10 @@ fn facts(conn: &rustls::ServerConnection) -> Facts {
         alpn: conn
             .alpn_protocol()
             .map(|p| String::from_utf8_lossy(p).into_owned()),
-        version: match conn.protocol_version() {
-            Some(rustls::ProtocolVersion::TLSv1_3) => "TLSv1.3".into(),
-            Some(rustls::ProtocolVersion::TLSv1_2) => "TLSv1.2".into(),
-            Some(v) => format!("{v:?}"),
-            None => String::new(),
-        },
+        version: conn
+            .protocol_version()
+            .map(crate::net::version_name)
+            .unwrap_or_default(),
         cipher: conn
             .negotiated_cipher_suite()
             .map(|s| format!("{:?}", s.suite()))

@@ -625,7 +625,8 @@ pub async fn tls_exchange<E>(
     Ok((reply, handshake))
 }
 
-fn version_name(v: rustls::ProtocolVersion) -> String {
+/// A TLS version as people write it (`TLSv1.3`), for every command.
+pub(crate) fn version_name(v: rustls::ProtocolVersion) -> String {
     match v {
         rustls::ProtocolVersion::TLSv1_3 => "TLSv1.3".into(),
         rustls::ProtocolVersion::TLSv1_2 => "TLSv1.2".into(),
