@@ -643,15 +643,23 @@ fn a_second_signal_ends_a_long_drain_at_once() {
 fn a_closed_stdout_ends_the_run_with_exit_2() {
     use std::io::{BufRead, BufReader, Read};
     use std::process::{Command, Stdio};
-    // The reader goes away after the first line (`| head -1`) or after the
-    // second (a later line fails just the same).
+    // The reader goes away after the first line (`| sed -u 1q`, an
+    // unbuffered `head -1`) or after the second (a later line fails just
+    // the same). The pipe is between ppctl and that reader in a shell: a pipe held by this test process could
+    // stay open a moment longer in a child another test forks meanwhile,
+    // and ppctl's write would then succeed.
+    let ppctl = assert_cmd::cargo::cargo_bin("ppctl");
     for keep in [1, 2] {
-        let mut child = Command::new(assert_cmd::cargo::cargo_bin("ppctl"))
-            .args(["listen", "127.0.0.1:0", "--json", "--count", "5"])
+        let script = format!(
+            "\"$0\" listen 127.0.0.1:0 --json --count 5 | sed -u {keep}q; exit ${{PIPESTATUS[0]}}"
+        );
+        let mut child = Command::new("bash")
+            .args(["-c", &script])
+            .arg(&ppctl)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .expect("spawn ppctl listen");
+            .expect("spawn bash -c 'ppctl listen | sed -u 1q'");
         let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
         let mut first = String::new();
         stdout.read_line(&mut first).expect("the listening line");
@@ -666,7 +674,6 @@ fn a_closed_stdout_ends_the_run_with_exit_2() {
             stdout.read_line(&mut second).expect("a connection line");
             assert!(second.contains("\"connection\""), "{second}");
         }
-        drop(stdout);
         for _ in 0..5 {
             try_talk(port, GET);
         }
