@@ -13,7 +13,6 @@ use std::net::SocketAddr;
 use std::time::{Instant, SystemTime};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 use tokio::sync::watch;
 
 use crate::codec::{self, Decoded};
@@ -61,7 +60,7 @@ struct Conn<'a> {
 /// handed back open: the caller records first and closes after, so a client
 /// that sees the close can count on the line being out.
 pub(crate) async fn serve(
-    stream: TcpStream,
+    stream: std::net::TcpStream,
     peer: SocketAddr,
     local: SocketAddr,
     id: u64,
@@ -71,7 +70,7 @@ pub(crate) async fn serve(
     let started = Instant::now();
     let rec = ConnRecord::new(id, Transport::Tcp, peer, local, cfg.mode);
     let mut conn = Conn {
-        stream: Stream::Plain(stream),
+        stream: Stream::Raw(stream),
         cfg,
         buf: Vec::with_capacity(1024),
         cap: cfg.buffer_cap(),
@@ -681,8 +680,8 @@ impl Conn<'_> {
         // Fast path: a fresh socket has room, but tokio only learns so from
         // epoll; write now (what does not fit goes the async way). Not
         // under TLS: those bytes must go through the session.
-        if let Stream::Plain(tcp) = &self.stream {
-            match io::Write::write(&mut &*socket2::SockRef::from(tcp), bytes) {
+        if let Some(tcp) = self.stream.plain() {
+            match io::Write::write(&mut &*tcp, bytes) {
                 Ok(n) if n == bytes.len() => return Ok(()),
                 Ok(n) => bytes = &bytes[n..],
                 Err(e) if retry(&e) => {}
@@ -716,8 +715,8 @@ impl Conn<'_> {
         // polled (a client sends as soon as it is connected): read them now
         // rather than after a trip through epoll.
         // Not under TLS: those bytes are records for the session.
-        if let Stream::Plain(tcp) = &self.stream {
-            match io::Read::read(&mut &*socket2::SockRef::from(tcp), &mut chunk[..want]) {
+        if let Some(tcp) = self.stream.plain() {
+            match io::Read::read(&mut &*tcp, &mut chunk[..want]) {
                 Ok(0) => return Read::Eof,
                 Ok(n) => {
                     self.buf.extend_from_slice(&chunk[..n]);
