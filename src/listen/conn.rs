@@ -366,7 +366,7 @@ impl Conn<'_> {
     /// client that trickles it byte by byte is closed on time; each read
     /// also waits no longer than `--idle-timeout`.
     async fn payload(&mut self, start: usize) {
-        if self.cfg.tls.is_some() && !self.stream.is_tls() && !self.start_tls(start).await {
+        if self.cfg.tls.is_some() && !self.stream.is_tls() && !Box::pin(self.start_tls(start)).await {
             return;
         }
         let stage = Instant::now() + self.cfg.request_timeout;
@@ -631,7 +631,8 @@ impl Conn<'_> {
         // From here on the buffer is not kept: echo chunk by chunk. Each
         // read waits at most --idle-timeout, and so does each write, so a
         // peer that sends but never reads loses its slot.
-        let mut chunk = [0u8; 4096];
+        // On the heap: only echoing connections need it.
+        let mut chunk = vec![0u8; 4096];
         loop {
             let deadline = self.deadline_idle();
             let n = tokio::select! {
@@ -709,34 +710,46 @@ impl Conn<'_> {
         if room == 0 {
             return Read::Full;
         }
-        let mut chunk = [0u8; 4096];
-        let want = room.min(chunk.len());
+        // Read straight into the buffer (a chunk on the stack would be part
+        // of every connection's task, moved at each spawn): into the room
+        // it has, or 4 KiB more when little is left.
+        let old = self.buf.len();
+        let spare = self.buf.capacity() - old;
+        let want = room.min(if spare >= 512 { spare } else { 4096 });
+        self.buf.resize(old + want, 0);
+        let got = self.read_into(old, deadline).await;
+        let n = match &got {
+            Ok(n) => *n,
+            Err(_) => 0,
+        };
+        self.buf.truncate(old + n);
+        match got {
+            Ok(0) => Read::Eof,
+            Ok(_) => Read::Data,
+            Err(how) => how,
+        }
+    }
+
+    /// One read into `buf[from..]`: the bytes read, or how it ended.
+    async fn read_into(&mut self, from: usize, deadline: Instant) -> Result<usize, Read> {
         // Fast path: the bytes are often in before the socket was ever
         // polled (a client sends as soon as it is connected): read them now
         // rather than after a trip through epoll.
         // Not under TLS: those bytes are records for the session.
         if let Some(tcp) = self.stream.plain() {
-            match io::Read::read(&mut &*tcp, &mut chunk[..want]) {
-                Ok(0) => return Read::Eof,
-                Ok(n) => {
-                    self.buf.extend_from_slice(&chunk[..n]);
-                    return Read::Data;
-                }
+            match io::Read::read(&mut &*tcp, &mut self.buf[from..]) {
+                Ok(n) => return Ok(n),
                 Err(e) if retry(&e) => {}
-                Err(e) => return Read::Failed(e),
+                Err(e) => return Err(Read::Failed(e)),
             }
         }
         tokio::select! {
-            r = tokio::time::timeout_at(deadline.into(), self.stream.read(&mut chunk[..want])) => match r {
-                Err(_) => Read::Timeout,
-                Ok(Ok(0)) => Read::Eof,
-                Ok(Ok(n)) => {
-                    self.buf.extend_from_slice(&chunk[..n]);
-                    Read::Data
-                }
-                Ok(Err(e)) => Read::Failed(e),
+            r = tokio::time::timeout_at(deadline.into(), self.stream.read(&mut self.buf[from..])) => match r {
+                Err(_) => Err(Read::Timeout),
+                Ok(Ok(n)) => Ok(n),
+                Ok(Err(e)) => Err(Read::Failed(e)),
             },
-            _ = super::signalled(&mut self.stop) => Read::Stopped,
+            _ = super::signalled(&mut self.stop) => Err(Read::Stopped),
         }
     }
 }
