@@ -144,7 +144,7 @@ PY
 NAMES=()
 for name in ppctl-relay ppctl-b haproxy nginx-stream; do [ -n "${PORT[$name]:-}" ] && NAMES+=("$name"); done
 declare -A RUNS DOWNS R
-RATIOS=(); CPUR=(); ABR=(); ABCPU=()
+RATIOS=(); CPUR=(); NRATIOS=(); NCPUR=(); ABR=(); ABCPU=()
 ratio() { python3 -c "print('%.3f' % ($1 / max($2, 1)))"; }
 for round in $(seq "$ROUNDS"); do
   for k in "${!NAMES[@]}"; do
@@ -157,6 +157,10 @@ for round in $(seq "$ROUNDS"); do
   if [ -n "${R[haproxy]:-}" ]; then
     read -r b _ bcpu <<< "${R[haproxy]}"
     RATIOS+=("$(ratio "$a" "$b")"); CPUR+=("$(ratio "$acpu" "$bcpu")")
+  fi
+  if [ -n "${R[nginx-stream]:-}" ]; then
+    read -r b _ bcpu <<< "${R[nginx-stream]}"
+    NRATIOS+=("$(ratio "$a" "$b")"); NCPUR+=("$(ratio "$acpu" "$bcpu")")
   fi
   if [ -n "${R[ppctl-b]:-}" ]; then
     read -r b _ bcpu <<< "${R[ppctl-b]}"
@@ -181,6 +185,10 @@ summary() { python3 -c "import statistics as s, sys; v = [float(x) for x in sys.
 if [ ${#RATIOS[@]} -gt 0 ]; then
   summary "conn/s ppctl relay / haproxy:" "${RATIOS[@]}"
   summary "CPU per conn ppctl relay / haproxy:" "${CPUR[@]}"
+fi
+if [ ${#NRATIOS[@]} -gt 0 ]; then
+  summary "conn/s ppctl relay / nginx-stream:" "${NRATIOS[@]}"
+  summary "CPU per conn ppctl relay / nginx-stream:" "${NCPUR[@]}"
 fi
 if [ ${#ABR[@]} -gt 0 ]; then
   summary "conn/s ppctl relay / ppctl-b:" "${ABR[@]}"
