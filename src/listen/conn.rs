@@ -366,7 +366,8 @@ impl Conn<'_> {
     /// client that trickles it byte by byte is closed on time; each read
     /// also waits no longer than `--idle-timeout`.
     async fn payload(&mut self, start: usize) {
-        if self.cfg.tls.is_some() && !self.stream.is_tls() && !Box::pin(self.start_tls(start)).await {
+        if self.cfg.tls.is_some() && !self.stream.is_tls() && !Box::pin(self.start_tls(start)).await
+        {
             return;
         }
         let stage = Instant::now() + self.cfg.request_timeout;

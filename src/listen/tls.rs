@@ -347,7 +347,9 @@ impl Stream {
         limit: Duration,
     ) -> Result<Facts, Refused> {
         if let Err(e) = self.register() {
-            return Err(Refused::Other(format!("could not watch the connection: {e}")));
+            return Err(Refused::Other(format!(
+                "could not watch the connection: {e}"
+            )));
         }
         let tcp = match std::mem::replace(self, Stream::Closed) {
             Stream::Plain(tcp) => tcp,

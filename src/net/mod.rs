@@ -42,8 +42,8 @@ pub(crate) fn runtime() -> crate::error::Result<tokio::runtime::Runtime> {
 /// (the lines go out from a thread of their own). A plain connection is a
 /// few system calls and microseconds of work, so one worker serves tens of
 /// thousands a second; a second one mostly adds the cost of waking it and
-/// of tasks moving between the two (12% more CPU per connection for
-/// `listen`, 4% for `relay`, on 2 CPUs: docs/performance.md). TLS
+/// of tasks moving between the two (about 10% more CPU per connection
+/// for `listen`, 4% for `relay`, on 2 CPUs: docs/performance.md). TLS
 /// handshakes are CPU work: `listen --tls` keeps two.
 pub(crate) fn plain_server_runtime() -> crate::error::Result<tokio::runtime::Runtime> {
     runtime_with(1)
