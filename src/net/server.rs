@@ -177,13 +177,23 @@ async fn accept_loop<H, Fut>(
 {
     let mut quit = gate.quitting();
     // Accepted outside tokio's TcpListener, whose streams come registered.
-    let listener = match listener.into_std().and_then(|l| {
+    let Ok(mut std_listener) = listener.into_std() else {
+        return;
+    };
+    let listener = loop {
         // SAFETY: the std listener owns its descriptor, and it is never
         // replaced or closed while the AsyncFd holds it.
-        unsafe { AsyncFd::register_with_interest(l, Interest::READABLE) }.map_err(io::Error::from)
-    }) {
-        Ok(l) => l,
-        Err(_) => return,
+        match unsafe { AsyncFd::register_with_interest(std_listener, Interest::READABLE) } {
+            Ok(l) => break l,
+            // Out of memory or epoll watches: back off as for EMFILE below.
+            Err(e) => {
+                std_listener = e.into_parts().0;
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_millis(20)) => {}
+                    _ = signalled(&mut quit) => return,
+                }
+            }
+        }
     };
     // Bound to one address: every connection's local end is that address
     // (no getsockname per connection). A wildcard asks each socket.
