@@ -5,8 +5,11 @@
 # (reference). The load generator is neutral, neither ppctl nor a peer:
 # bench/loadgen.c (one epoll thread; per connection a PROXY header (HDR:
 # v1 or v2) and a GET with `Connection: close` in one write, read to EOF).
-# Prints connections/s and latency per receiver (median of ROUNDS
-# interleaved rounds) and the ratio ppctl listen / HAProxy. Every receiver
+# Prints connections/s, latency and CPU time per connection (user + sys
+# of the receiver and its children, from /proc) per receiver (median of
+# ROUNDS interleaved rounds), and the ratios ppctl listen / HAProxy of each
+# round (median, min, max). PPCTL_B=path adds a second ppctl build as
+# receiver "ppctl-b" (A/B of two builds in the same rounds). Every receiver
 # runs from a config in bench/ and is stopped by pid.
 #
 #   cargo build --release && bench/listen.sh
@@ -18,6 +21,7 @@ C=${C:-50}
 HDR=${HDR:-v1}
 ROUNDS=${ROUNDS:-3}
 PPCTL=${PPCTL:-target/release/ppctl}
+PPCTL_B=${PPCTL_B:-}
 WORK=$(mktemp -d)
 PIDS=()
 cleanup() {
@@ -40,14 +44,30 @@ wait_port() {
 }
 render() { sed -e "s|{{PORT}}|$2|g" -e "s|{{DIR}}|$WORK|g" "$1" > "$3"; }
 
-# One load run: "conn/s p50 p99 ok/total".
-load() { { "$LOADGEN" "$1" "$N" "$C" "$HDR" || true; } | awk '{ print $1, $2, $3, $4 "/" $5 }'; }
+# CPU ticks (user + sys) of a process and its children (nginx's workers).
+ticks() {
+  local total=0 p
+  for p in $1 $(pgrep -P "$1" || true); do
+    total=$(( total + $(awk '{ print $14 + $15 }' "/proc/$p/stat") ))
+  done
+  echo "$total"
+}
+HZ=$(getconf CLK_TCK)
+# One load run: "conn/s p50 p99 ok/total cpu_us/conn".
+load() { # name
+  local before after out
+  before=$(ticks "${PID[$1]}")
+  out=$({ "$LOADGEN" "${PORT[$1]}" "$N" "$C" "$HDR" || true; } | awk '{ print $1, $2, $3, $4 "/" $5, $4 }')
+  after=$(ticks "${PID[$1]}")
+  read -r rate p50 p99 ok n <<< "$out"
+  echo "$rate $p50 $p99 $ok $(( (after - before) * 1000000 / HZ / (n > 0 ? n : 1) ))"
+}
 
-declare -A PORT RUNS
+declare -A PORT RUNS PID
 start() { # name, port, command...
   local name=$1 port=$2; shift 2
   "$@" > "$WORK/$name.log" 2>&1 &
-  PIDS+=($!)
+  PIDS+=($!); PID[$name]=$!
   if wait_port "$port"; then PORT[$name]=$port; else echo "$name did not start (see $WORK/$name.log)" >&2; fi
 }
 
@@ -56,6 +76,10 @@ if "$PPCTL" listen --help > /dev/null 2>&1; then
   start ppctl-listen "$p" "$PPCTL" --color never listen "127.0.0.1:$p" --proxy-protocol require
 else
   echo "SKIP: this ppctl has no listen command" >&2
+fi
+if [ -n "$PPCTL_B" ]; then
+  p=$(free_port)
+  start ppctl-b "$p" "$PPCTL_B" --color never listen "127.0.0.1:$p" --proxy-protocol require
 fi
 if command -v haproxy > /dev/null; then
   p=$(free_port); render bench/haproxy-accept-proxy.cfg "$p" "$WORK/haproxy.cfg"
@@ -73,24 +97,48 @@ fi
 # Rounds interleave the receivers (A B C, B C A, ...) so that load from
 # other processes on a shared machine hits them alike; the median is kept.
 NAMES=()
-for name in ppctl-listen haproxy nginx; do [ -n "${PORT[$name]:-}" ] && NAMES+=("$name"); done
+RATIOS=(); P99R=(); CPUR=(); ABR=(); ABCPU=()
+declare -A R
+for name in ppctl-listen ppctl-b haproxy nginx; do [ -n "${PORT[$name]:-}" ] && NAMES+=("$name"); done
 for round in $(seq "$ROUNDS"); do
   for k in "${!NAMES[@]}"; do
     name=${NAMES[$(( (k + round) % ${#NAMES[@]} ))]}
-    RUNS[$name]+="$(load "${PORT[$name]}")"$'\n'
+    R[$name]=$(load "$name")
+    RUNS[$name]+="${R[$name]}"$'\n'
   done
+  if [ -n "${R[ppctl-listen]:-}" ] && [ -n "${R[haproxy]:-}" ]; then
+    read -r a _ ap99 _ acpu <<< "${R[ppctl-listen]}"
+    read -r b _ bp99 _ bcpu <<< "${R[haproxy]}"
+    RATIOS+=("$(python3 -c "print('%.3f' % ($a / max($b, 1)))")")
+    P99R+=("$(python3 -c "print('%.3f' % ($ap99 / max($bp99, 0.001)))")")
+    CPUR+=("$(python3 -c "print('%.3f' % ($acpu / max($bcpu, 1)))")")
+  fi
+  if [ -n "${R[ppctl-listen]:-}" ] && [ -n "${R[ppctl-b]:-}" ]; then
+    read -r a _ _ _ acpu <<< "${R[ppctl-listen]}"
+    read -r b _ _ _ bcpu <<< "${R[ppctl-b]}"
+    ABR+=("$(python3 -c "print('%.3f' % ($a / max($b, 1)))")")
+    ABCPU+=("$(python3 -c "print('%.3f' % ($acpu / max($bcpu, 1)))")")
+  fi
 done
 median() { sort -n | awk '{ l[NR] = $0 } END { print l[int((NR + 1) / 2)] }'; }
 
-echo "load: bench/loadgen.c, $N connections, concurrency $C, $HDR header + HTTP GET, median of $ROUNDS interleaved rounds; $(nproc) CPUs, $(uname -r)"
-printf '%-14s %10s %10s %10s %12s   %s\n' receiver conn/s p50_ms p99_ms ok "all rounds (conn/s)"
+echo "load: bench/loadgen.c, $N connections, concurrency $C, $HDR header + HTTP GET, median of $ROUNDS interleaved rounds; $(nproc) CPUs, $(uname -r), load average $(cut -d' ' -f1-3 /proc/loadavg)"
+printf '%-14s %10s %10s %10s %12s %11s   %s\n' receiver conn/s p50_ms p99_ms ok cpu_us/conn "all rounds (conn/s | cpu_us/conn)"
 declare -A RESULT
 for name in "${NAMES[@]}"; do
   RESULT[$name]=$(printf '%s' "${RUNS[$name]}" | median)
-  read -r rate p50 p99 ok <<< "${RESULT[$name]}"
-  all=$(printf '%s' "${RUNS[$name]}" | awk '{ printf "%s ", $1 }')
-  printf '%-14s %10s %10s %10s %12s   %s\n' "$name" "$rate" "$p50" "$p99" "$ok" "$all"
+  read -r rate p50 p99 ok _ <<< "${RESULT[$name]}"
+  cpu=$(printf '%s' "${RUNS[$name]}" | awk '{ print $5 }' | median)
+  all="$(printf '%s' "${RUNS[$name]}" | awk '{ printf "%s ", $1 }')| $(printf '%s' "${RUNS[$name]}" | awk '{ printf "%s ", $5 }')"
+  printf '%-14s %10s %10s %10s %12s %11s   %s\n' "$name" "$rate" "$p50" "$p99" "$ok" "$cpu" "$all"
 done
-if [ -n "${RESULT[ppctl-listen]:-}" ] && [ -n "${RESULT[haproxy]:-}" ]; then
-  python3 -c "print('ratio ppctl listen / haproxy: %.2fx' % (${RESULT[ppctl-listen]%% *} / ${RESULT[haproxy]%% *}))"
+summary() { python3 -c "import statistics as s, sys; v = [float(x) for x in sys.argv[2:]]; print('%-34s median %.2fx, min %.2fx, max %.2fx  (%s)' % (sys.argv[1], s.median(v), min(v), max(v), ' '.join(sys.argv[2:])))" "$@"; }
+if [ ${#RATIOS[@]} -gt 0 ]; then
+  summary "conn/s ppctl listen / haproxy:" "${RATIOS[@]}"
+  summary "p99 ppctl listen / haproxy:" "${P99R[@]}"
+  summary "CPU per conn ppctl listen / haproxy:" "${CPUR[@]}"
+fi
+if [ ${#ABR[@]} -gt 0 ]; then
+  summary "conn/s ppctl listen / ppctl-b:" "${ABR[@]}"
+  summary "CPU per conn ppctl listen / ppctl-b:" "${ABCPU[@]}"
 fi

@@ -7,8 +7,13 @@
 #     bench/loadgen.c (neither ppctl nor a peer), median of ROUNDS
 #     interleaved rounds;
 #   - MiB/s of one SIZE download of /big through it (curl), median of ROUNDS;
-#   - RSS of the front hop with IDLE idle connections open through it.
-# Every process runs from a config in bench/ and is stopped by pid.
+#   - RSS of the front hop with IDLE idle connections open through it;
+#   - CPU time per connection of the front hop (user + sys of it and its
+#     children, from /proc, during the conn/s runs), and the per-round
+#     ratios ppctl relay / HAProxy (median, min, max).
+# PPCTL_B=path adds a second ppctl build as front hop "ppctl-b" (A/B of two
+# builds in the same rounds). Every process runs from a config in bench/
+# and is stopped by pid.
 #
 #   cargo build --release && bench/relay.sh
 #   N=20000 C=50 SIZE=256M IDLE=1000 ROUNDS=3 bench/relay.sh
@@ -20,6 +25,7 @@ SIZE=${SIZE:-256M}
 IDLE=${IDLE:-1000}
 ROUNDS=${ROUNDS:-3}
 PPCTL=${PPCTL:-target/release/ppctl}
+PPCTL_B=${PPCTL_B:-}
 STREAM_MODULE=${STREAM_MODULE:-/usr/lib/nginx/modules/ngx_stream_module.so}
 WORK=$(mktemp -d)
 PIDS=()
@@ -63,6 +69,10 @@ start backend "$BACKEND" nginx -p "$WORK" -c "$WORK/backend.conf"
 
 p=$(free_port)
 start ppctl-relay "$p" "$PPCTL" --color never relay "127.0.0.1:$p" --to "127.0.0.1:$BACKEND" --send v2 --no-tap --max-conns 8192
+if [ -n "$PPCTL_B" ]; then
+  p=$(free_port)
+  start ppctl-b "$p" "$PPCTL_B" --color never relay "127.0.0.1:$p" --to "127.0.0.1:$BACKEND" --send v2 --no-tap --max-conns 8192
+fi
 if command -v haproxy > /dev/null; then
   p=$(free_port); render bench/haproxy-send-proxy-v2.cfg "$p" "$BACKEND" "$WORK/haproxy.cfg"
   start haproxy "$p" haproxy -db -f "$WORK/haproxy.cfg"
@@ -76,8 +86,24 @@ else
   echo "SKIP: nginx stream module not installed ($STREAM_MODULE)" >&2
 fi
 
-# "conn/s ok/total" for one load run through a front hop.
-load() { { "$LOADGEN" "$1" "$N" "$C" none || true; } | awk '{ print $1, $4 "/" $5 }'; }
+# CPU ticks (user + sys) of a process and its children (nginx's workers).
+ticks() {
+  local total=0 p
+  for p in $1 $(pgrep -P "$1" || true); do
+    total=$(( total + $(awk '{ print $14 + $15 }' "/proc/$p/stat") ))
+  done
+  echo "$total"
+}
+HZ=$(getconf CLK_TCK)
+# "conn/s ok/total cpu_us/conn" for one load run through a front hop.
+load() { # name
+  local before after out rate ok n
+  before=$(ticks "${PID[$1]}")
+  out=$({ "$LOADGEN" "${PORT[$1]}" "$N" "$C" none || true; } | awk '{ print $1, $4 "/" $5, $4 }')
+  after=$(ticks "${PID[$1]}")
+  read -r rate ok n <<< "$out"
+  echo "$rate $ok $(( (after - before) * 1000000 / HZ / (n > 0 ? n : 1) ))"
+}
 # MiB/s of one download of /big.
 download() {
   curl -sS -o /dev/null --max-time 300 -w '%{speed_download} %{size_download}\n' "http://127.0.0.1:$1/big" |
@@ -116,28 +142,58 @@ PY
 }
 
 NAMES=()
-for name in ppctl-relay haproxy nginx-stream; do [ -n "${PORT[$name]:-}" ] && NAMES+=("$name"); done
-declare -A RUNS DOWNS
+for name in ppctl-relay ppctl-b haproxy nginx-stream; do [ -n "${PORT[$name]:-}" ] && NAMES+=("$name"); done
+declare -A RUNS DOWNS R
+RATIOS=(); CPUR=(); NRATIOS=(); NCPUR=(); ABR=(); ABCPU=()
+ratio() { python3 -c "print('%.3f' % ($1 / max($2, 1)))"; }
 for round in $(seq "$ROUNDS"); do
   for k in "${!NAMES[@]}"; do
     name=${NAMES[$(( (k + round) % ${#NAMES[@]} ))]}
-    RUNS[$name]+="$(load "${PORT[$name]}")"$'\n'
+    R[$name]=$(load "$name")
+    RUNS[$name]+="${R[$name]}"$'\n'
     DOWNS[$name]+="$(download "${PORT[$name]}")"$'\n'
   done
+  read -r a _ acpu <<< "${R[ppctl-relay]:-0 - 0}"
+  if [ -n "${R[haproxy]:-}" ]; then
+    read -r b _ bcpu <<< "${R[haproxy]}"
+    RATIOS+=("$(ratio "$a" "$b")"); CPUR+=("$(ratio "$acpu" "$bcpu")")
+  fi
+  if [ -n "${R[nginx-stream]:-}" ]; then
+    read -r b _ bcpu <<< "${R[nginx-stream]}"
+    NRATIOS+=("$(ratio "$a" "$b")"); NCPUR+=("$(ratio "$acpu" "$bcpu")")
+  fi
+  if [ -n "${R[ppctl-b]:-}" ]; then
+    read -r b _ bcpu <<< "${R[ppctl-b]}"
+    ABR+=("$(ratio "$a" "$b")"); ABCPU+=("$(ratio "$acpu" "$bcpu")")
+  fi
 done
 median() { sort -n | awk '{ l[NR] = $0 } END { print l[int((NR + 1) / 2)] }'; }
 
 echo "front hops -> nginx listen proxy_protocol; $N connections, concurrency $C, GET with Connection: close;"
-echo "download of $SIZE; RSS with $IDLE idle connections; median of $ROUNDS interleaved rounds; $(nproc) CPUs, $(uname -r)"
-printf '%-14s %10s %12s %10s %10s   %s\n' "front hop" conn/s ok MiB/s RSS_kB "all rounds (conn/s | MiB/s)"
+echo "download of $SIZE; RSS with $IDLE idle connections; median of $ROUNDS interleaved rounds; $(nproc) CPUs, $(uname -r), load average $(cut -d' ' -f1-3 /proc/loadavg)"
+printf '%-14s %10s %12s %11s %10s %10s   %s\n' "front hop" conn/s ok cpu_us/conn MiB/s RSS_kB "all rounds (conn/s | cpu_us/conn | MiB/s)"
 for name in "${NAMES[@]}"; do
-  read -r rate ok <<< "$(printf '%s' "${RUNS[$name]}" | median)"
+  read -r rate ok _ <<< "$(printf '%s' "${RUNS[$name]}" | median)"
+  cpu=$(printf '%s' "${RUNS[$name]}" | awk '{ print $3 }' | median)
   read -r speed _ <<< "$(printf '%s' "${DOWNS[$name]}" | median)"
   rss=$(rss_with_idle "${PORT[$name]}" "${PID[$name]}")
   RATE[$name]=$rate; SPEED[$name]=$speed; RSS[$name]=$rss
-  all="$(printf '%s' "${RUNS[$name]}" | awk '{ printf "%s ", $1 }')| $(printf '%s' "${DOWNS[$name]}" | awk '{ printf "%s ", $1 }')"
-  printf '%-14s %10s %12s %10s %10s   %s\n' "$name" "$rate" "$ok" "$speed" "$rss" "$all"
+  all="$(printf '%s' "${RUNS[$name]}" | awk '{ printf "%s ", $1 }')| $(printf '%s' "${RUNS[$name]}" | awk '{ printf "%s ", $3 }')| $(printf '%s' "${DOWNS[$name]}" | awk '{ printf "%s ", $1 }')"
+  printf '%-14s %10s %12s %11s %10s %10s   %s\n' "$name" "$rate" "$ok" "$cpu" "$speed" "$rss" "$all"
 done
+summary() { python3 -c "import statistics as s, sys; v = [float(x) for x in sys.argv[2:]]; print('%-34s median %.2fx, min %.2fx, max %.2fx  (%s)' % (sys.argv[1], s.median(v), min(v), max(v), ' '.join(sys.argv[2:])))" "$@"; }
+if [ ${#RATIOS[@]} -gt 0 ]; then
+  summary "conn/s ppctl relay / haproxy:" "${RATIOS[@]}"
+  summary "CPU per conn ppctl relay / haproxy:" "${CPUR[@]}"
+fi
+if [ ${#NRATIOS[@]} -gt 0 ]; then
+  summary "conn/s ppctl relay / nginx-stream:" "${NRATIOS[@]}"
+  summary "CPU per conn ppctl relay / nginx-stream:" "${NCPUR[@]}"
+fi
+if [ ${#ABR[@]} -gt 0 ]; then
+  summary "conn/s ppctl relay / ppctl-b:" "${ABR[@]}"
+  summary "CPU per conn ppctl relay / ppctl-b:" "${ABCPU[@]}"
+fi
 if [ -n "${RATE[ppctl-relay]:-}" ]; then
   for other in haproxy nginx-stream; do
     [ -n "${RATE[$other]:-}" ] || continue

@@ -148,7 +148,12 @@ impl ListenArgs {
 }
 
 pub fn run(args: &ListenArgs, style: Style) -> Result<ExitCode> {
-    crate::net::runtime()?.block_on(serve(args, style))
+    let runtime = if args.tls.tls {
+        crate::net::runtime()?
+    } else {
+        crate::net::plain_server_runtime()?
+    };
+    runtime.block_on(serve(args, style))
 }
 
 async fn serve(args: &ListenArgs, style: Style) -> Result<ExitCode> {

@@ -146,7 +146,7 @@ impl RelayArgs {
 }
 
 pub fn run(args: &RelayArgs, style: Style) -> Result<ExitCode> {
-    net::runtime()?.block_on(serve(args, style))
+    net::plain_server_runtime()?.block_on(serve(args, style))
 }
 
 async fn serve(args: &RelayArgs, style: Style) -> Result<ExitCode> {

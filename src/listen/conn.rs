@@ -13,7 +13,6 @@ use std::net::SocketAddr;
 use std::time::{Instant, SystemTime};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 use tokio::sync::watch;
 
 use crate::codec::{self, Decoded};
@@ -61,7 +60,7 @@ struct Conn<'a> {
 /// handed back open: the caller records first and closes after, so a client
 /// that sees the close can count on the line being out.
 pub(crate) async fn serve(
-    stream: TcpStream,
+    stream: std::net::TcpStream,
     peer: SocketAddr,
     local: SocketAddr,
     id: u64,
@@ -71,7 +70,7 @@ pub(crate) async fn serve(
     let started = Instant::now();
     let rec = ConnRecord::new(id, Transport::Tcp, peer, local, cfg.mode);
     let mut conn = Conn {
-        stream: Stream::Plain(stream),
+        stream: Stream::Raw(stream),
         cfg,
         buf: Vec::with_capacity(1024),
         cap: cfg.buffer_cap(),
@@ -369,7 +368,8 @@ impl Conn<'_> {
     /// client that trickles it byte by byte is closed on time; each read
     /// also waits no longer than `--idle-timeout`.
     async fn payload(&mut self, start: usize) {
-        if self.cfg.tls.is_some() && !self.stream.is_tls() && !self.start_tls(start).await {
+        if self.cfg.tls.is_some() && !self.stream.is_tls() && !Box::pin(self.start_tls(start)).await
+        {
             return;
         }
         let stage = Instant::now() + self.cfg.request_timeout;
@@ -651,7 +651,8 @@ impl Conn<'_> {
         // From here on the buffer is not kept: echo chunk by chunk. Each
         // read waits at most --idle-timeout, and so does each write, so a
         // peer that sends but never reads loses its slot.
-        let mut chunk = [0u8; 4096];
+        // On the heap: only echoing connections need it.
+        let mut chunk = vec![0u8; 4096];
         loop {
             let deadline = self.deadline_idle();
             let n = tokio::select! {
@@ -700,8 +701,8 @@ impl Conn<'_> {
         // Fast path: a fresh socket has room, but tokio only learns so from
         // epoll; write now (what does not fit goes the async way). Not
         // under TLS: those bytes must go through the session.
-        if let Stream::Plain(tcp) = &self.stream {
-            match io::Write::write(&mut &*socket2::SockRef::from(tcp), bytes) {
+        if let Some(tcp) = self.stream.plain() {
+            match io::Write::write(&mut &*tcp, bytes) {
                 Ok(n) if n == bytes.len() => return Ok(()),
                 Ok(n) => bytes = &bytes[n..],
                 Err(e) if retry(&e) => {}
@@ -729,34 +730,46 @@ impl Conn<'_> {
         if room == 0 {
             return Read::Full;
         }
-        let mut chunk = [0u8; 4096];
-        let want = room.min(chunk.len());
+        // Read straight into the buffer (a chunk on the stack would be part
+        // of every connection's task, moved at each spawn): into the room
+        // it has, or 4 KiB more when little is left.
+        let old = self.buf.len();
+        let spare = self.buf.capacity() - old;
+        let want = room.min(if spare >= 512 { spare } else { 4096 });
+        self.buf.resize(old + want, 0);
+        let got = self.read_into(old, deadline).await;
+        let n = match &got {
+            Ok(n) => *n,
+            Err(_) => 0,
+        };
+        self.buf.truncate(old + n);
+        match got {
+            Ok(0) => Read::Eof,
+            Ok(_) => Read::Data,
+            Err(how) => how,
+        }
+    }
+
+    /// One read into `buf[from..]`: the bytes read, or how it ended.
+    async fn read_into(&mut self, from: usize, deadline: Instant) -> Result<usize, Read> {
         // Fast path: the bytes are often in before the socket was ever
         // polled (a client sends as soon as it is connected): read them now
         // rather than after a trip through epoll.
         // Not under TLS: those bytes are records for the session.
-        if let Stream::Plain(tcp) = &self.stream {
-            match io::Read::read(&mut &*socket2::SockRef::from(tcp), &mut chunk[..want]) {
-                Ok(0) => return Read::Eof,
-                Ok(n) => {
-                    self.buf.extend_from_slice(&chunk[..n]);
-                    return Read::Data;
-                }
+        if let Some(tcp) = self.stream.plain() {
+            match io::Read::read(&mut &*tcp, &mut self.buf[from..]) {
+                Ok(n) => return Ok(n),
                 Err(e) if retry(&e) => {}
-                Err(e) => return Read::Failed(e),
+                Err(e) => return Err(Read::Failed(e)),
             }
         }
         tokio::select! {
-            r = tokio::time::timeout_at(deadline.into(), self.stream.read(&mut chunk[..want])) => match r {
-                Err(_) => Read::Timeout,
-                Ok(Ok(0)) => Read::Eof,
-                Ok(Ok(n)) => {
-                    self.buf.extend_from_slice(&chunk[..n]);
-                    Read::Data
-                }
-                Ok(Err(e)) => Read::Failed(e),
+            r = tokio::time::timeout_at(deadline.into(), self.stream.read(&mut self.buf[from..])) => match r {
+                Err(_) => Err(Read::Timeout),
+                Ok(Ok(n)) => Ok(n),
+                Ok(Err(e)) => Err(Read::Failed(e)),
             },
-            _ = super::signalled(&mut self.stop) => Read::Stopped,
+            _ = super::signalled(&mut self.stop) => Err(Read::Stopped),
         }
     }
 }

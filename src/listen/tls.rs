@@ -327,6 +327,9 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Prefixed<S> {
 /// is done (with the bytes read before it replayed first), or nothing
 /// (a handshake that timed out took the socket with it).
 pub(crate) enum Stream {
+    /// As accepted: not registered with the runtime until it must wait
+    /// (the first poll registers it and makes it `Plain`).
+    Raw(std::net::TcpStream),
     Plain(TcpStream),
     Tls(Box<TlsStream<Prefixed<TcpStream>>>),
     Closed,
@@ -341,6 +344,11 @@ impl Stream {
         prefix: Vec<u8>,
         limit: Duration,
     ) -> Result<Facts, Refused> {
+        if let Err(e) = self.register() {
+            return Err(Refused::Other(format!(
+                "could not watch the connection: {e}"
+            )));
+        }
         let tcp = match std::mem::replace(self, Stream::Closed) {
             Stream::Plain(tcp) => tcp,
             other => {
@@ -368,6 +376,26 @@ impl Stream {
     pub(crate) fn is_tls(&self) -> bool {
         matches!(self, Stream::Tls(_))
     }
+
+    /// The socket, when no TLS session stands between it and the bytes
+    /// (for reads and writes that do not wait).
+    pub(crate) fn plain(&self) -> Option<socket2::SockRef<'_>> {
+        match self {
+            Stream::Raw(s) => Some(socket2::SockRef::from(s)),
+            Stream::Plain(s) => Some(socket2::SockRef::from(s)),
+            Stream::Tls(_) | Stream::Closed => None,
+        }
+    }
+
+    /// Register a raw socket with the runtime, before the first wait.
+    fn register(&mut self) -> io::Result<()> {
+        if let Stream::Raw(_) = self {
+            if let Stream::Raw(s) = std::mem::replace(self, Stream::Closed) {
+                *self = Stream::Plain(TcpStream::from_std(s)?);
+            }
+        }
+        Ok(())
+    }
 }
 
 impl AsyncRead for Stream {
@@ -376,7 +404,10 @@ impl AsyncRead for Stream {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
+        self.register()?;
         match &mut *self {
+            // Not reached: registered above.
+            Stream::Raw(_) => Poll::Ready(Err(io::ErrorKind::NotConnected.into())),
             Stream::Plain(s) => Pin::new(s).poll_read(cx, buf),
             Stream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
             Stream::Closed => Poll::Ready(Ok(())),
@@ -390,7 +421,10 @@ impl AsyncWrite for Stream {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
+        self.register()?;
         match &mut *self {
+            // Not reached: registered above.
+            Stream::Raw(_) => Poll::Ready(Err(io::ErrorKind::NotConnected.into())),
             Stream::Plain(s) => Pin::new(s).poll_write(cx, buf),
             Stream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
             Stream::Closed => Poll::Ready(Err(io::ErrorKind::NotConnected.into())),
@@ -399,6 +433,7 @@ impl AsyncWrite for Stream {
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match &mut *self {
+            Stream::Raw(_) => Poll::Ready(Ok(())),
             Stream::Plain(s) => Pin::new(s).poll_flush(cx),
             Stream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
             Stream::Closed => Poll::Ready(Ok(())),
@@ -407,6 +442,8 @@ impl AsyncWrite for Stream {
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match &mut *self {
+            // Nothing buffered: the FIN goes now, no wait needed.
+            Stream::Raw(s) => Poll::Ready(s.shutdown(std::net::Shutdown::Write)),
             Stream::Plain(s) => Pin::new(s).poll_shutdown(cx),
             Stream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
             Stream::Closed => Poll::Ready(Ok(())),

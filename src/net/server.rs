@@ -7,12 +7,15 @@
 //! from the `stop` flag they are handed.
 
 use std::future::Future;
+use std::io;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::unix::AsyncFd;
+use tokio::io::Interest;
+use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch, Semaphore};
 use tokio::task::JoinSet;
 
@@ -68,7 +71,12 @@ impl Gate {
 
 /// One accepted TCP connection, handed to the server's handler.
 pub(crate) struct Accepted {
-    pub stream: TcpStream,
+    /// Non-blocking, and not registered with the runtime yet: a connection
+    /// served without waiting (its bytes were in when it was accepted, and
+    /// the answer fit in the socket buffer) never costs the two
+    /// `epoll_ctl` of a registration. `TcpStream::from_std` registers it
+    /// once it must wait.
+    pub stream: std::net::TcpStream,
     /// The client, as an IPv4 address when it is one (see [`canonical`]).
     pub peer: SocketAddr,
     pub local: SocketAddr,
@@ -168,9 +176,29 @@ async fn accept_loop<H, Fut>(
     Fut: Future<Output = ()> + Send + 'static,
 {
     let mut quit = gate.quitting();
+    // Accepted outside tokio's TcpListener, whose streams come registered.
+    let Ok(mut std_listener) = listener.into_std() else {
+        return;
+    };
+    let listener = loop {
+        // SAFETY: the std listener owns its descriptor, and it is never
+        // replaced or closed while the AsyncFd holds it.
+        match unsafe { AsyncFd::register_with_interest(std_listener, Interest::READABLE) } {
+            Ok(l) => break l,
+            // Out of memory or epoll watches: back off as for EMFILE below.
+            Err(e) => {
+                std_listener = e.into_parts().0;
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_millis(20)) => {}
+                    _ = signalled(&mut quit) => return,
+                }
+            }
+        }
+    };
     // Bound to one address: every connection's local end is that address
     // (no getsockname per connection). A wildcard asks each socket.
     let bound = listener
+        .get_ref()
         .local_addr()
         .ok()
         .filter(|a| !a.ip().is_unspecified());
@@ -185,7 +213,7 @@ async fn accept_loop<H, Fut>(
             _ = signalled(&mut quit) => return,
         };
         let (stream, peer) = tokio::select! {
-            r = listener.accept() => match r {
+            r = accept(&listener) => match r {
                 Ok(x) => x,
                 // EMFILE and friends: back off briefly rather than spin.
                 Err(_) => {
@@ -200,7 +228,7 @@ async fn accept_loop<H, Fut>(
             Some(a) => a,
             None => stream
                 .local_addr()
-                .unwrap_or_else(|_| listener.local_addr().unwrap_or(peer)),
+                .unwrap_or_else(|_| listener.get_ref().local_addr().unwrap_or(peer)),
         };
         let accepted = Accepted {
             stream,
@@ -217,4 +245,27 @@ async fn accept_loop<H, Fut>(
             drop(done);
         });
     }
+}
+
+/// The next connection on `listener`: non-blocking, close-on-exec, not
+/// registered with the runtime.
+async fn accept(
+    listener: &AsyncFd<std::net::TcpListener>,
+) -> io::Result<(std::net::TcpStream, SocketAddr)> {
+    loop {
+        let mut ready = listener.readable().await?;
+        // WouldBlock clears the readiness and waits for the next edge.
+        if let Ok(r) = ready.try_io(|l| take(l.get_ref())) {
+            return r;
+        }
+    }
+}
+
+fn take(listener: &std::net::TcpListener) -> io::Result<(std::net::TcpStream, SocketAddr)> {
+    let (socket, addr) =
+        socket2::SockRef::from(listener).accept4(libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC)?;
+    let peer = addr
+        .as_socket()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "a peer that is not IP"))?;
+    Ok((socket.into(), peer))
 }

@@ -43,7 +43,7 @@ enum Stage {
 
 /// Relay one client to the end and say what happened.
 pub(crate) async fn serve(
-    mut client: TcpStream,
+    client: std::net::TcpStream,
     peer: SocketAddr,
     local: SocketAddr,
     id: u64,
@@ -52,6 +52,15 @@ pub(crate) async fn serve(
 ) -> Record {
     let started = Instant::now();
     let mut rec = Record::new(id, peer, local, cfg.accept, cfg.send);
+    let mut client = match TcpStream::from_std(client) {
+        Ok(c) => c,
+        Err(e) => {
+            rec.error = Some(format!("could not watch the connection: {e}"));
+            rec.duration = started.elapsed();
+            rec.judge(cfg.trust.is_empty());
+            return rec;
+        }
+    };
     let _ = client.set_nodelay(true);
     let stage = if cfg.accept == Accept::None {
         rec.arrived = Arrived::NoHeader;
