@@ -403,7 +403,7 @@ _ppctl() {
             return 0
             ;;
         ppctl__subcmd__listen)
-            opts="-h --proxy-protocol --trust --max-header --header-timeout --request-timeout --idle-timeout --max-conns --drain --echo --udp --count --expect-src --expect-version --json --tls --cert --key --color --help"
+            opts="-h --proxy-protocol --trust --max-header --header-timeout --request-timeout --idle-timeout --max-conns --drain --echo --udp --count --expect-src --expect-version --json --tls --cert --key --threads --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -458,6 +458,10 @@ _ppctl() {
                     return 0
                     ;;
                 --key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --threads)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -587,7 +591,7 @@ _ppctl() {
             return 0
             ;;
         ppctl__subcmd__relay)
-            opts="-h --to --accept --trust --send --like --tlv --alpn --authority --unique-id --noop --crc32c --ssl-version --ssl-cn --ssl-cipher --ssl-verify --netns --aws-vpce-id --azure-link-id --gcp-psc-id --header-timeout --connect-timeout --idle-timeout --max-conns --drain --count --tap --no-tap --json --color --help"
+            opts="-h --to --accept --trust --send --like --tlv --alpn --authority --unique-id --noop --crc32c --ssl-version --ssl-cn --ssl-cipher --ssl-verify --netns --aws-vpce-id --azure-link-id --gcp-psc-id --threads --header-timeout --connect-timeout --idle-timeout --max-conns --drain --count --tap --no-tap --json --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -662,6 +666,10 @@ _ppctl() {
                     return 0
                     ;;
                 --gcp-psc-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --threads)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

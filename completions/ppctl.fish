@@ -98,6 +98,7 @@ complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l expect-src -d 'Ex
 complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l expect-version -d 'Exit 1 unless every connection carried a header of this version' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l cert -d 'The certificate chain (PEM) to serve with --tls' -r -F
 complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l key -d 'The private key (PEM) of --cert' -r -F
+complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l threads -d 'Worker threads (default: 1 for plain connections, 2 for listen --tls). One serves plain connections fastest on a small machine (docs/performance.md); more help bulk relaying or many TLS handshakes on a machine with more cores' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l color -d 'When to use color: auto (a terminal, and NO_COLOR unset), always, never' -r -f -a "auto\t'Color when stdout is a terminal and NO_COLOR is not set'
 always\t''
 never\t''"
@@ -282,6 +283,7 @@ complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l netns -d 'NETNS TL
 complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l aws-vpce-id -d 'AWS TLV (0xEA), subtype 0x01: VPC endpoint id (vpce-...)' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l azure-link-id -d 'Azure TLV (0xEE), subtype 0x01: private endpoint LINKID' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l gcp-psc-id -d 'GCP TLV (0xE0): Private Service Connect connection id' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l threads -d 'Worker threads (default: 1 for plain connections, 2 for listen --tls). One serves plain connections fastest on a small machine (docs/performance.md); more help bulk relaying or many TLS handshakes on a machine with more cores' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l header-timeout -d 'Time a client has for a complete header (--accept other than none)' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l connect-timeout -d 'Time allowed to connect upstream' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l idle-timeout -d 'Close both sides after this long without a byte either way' -r

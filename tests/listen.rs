@@ -261,6 +261,29 @@ fn trust_decides_who_may_send_a_header() {
     assert_eq!(recs[0]["reply"], "none");
 }
 
+/// `--threads`: more workers serve the same, every connection counted once.
+#[test]
+fn more_worker_threads_serve_the_same() {
+    let (code, recs, summary) = session(&["--count", "20", "--threads", "4"], |port| {
+        let handles: Vec<_> = (0..20)
+            .map(|i| {
+                std::thread::spawn(move || {
+                    let mut b = v1("192.0.2.10", "198.51.100.1", 40000 + i, 443);
+                    b.extend_from_slice(GET);
+                    talk(port, &b, false)
+                })
+            })
+            .collect();
+        for h in handles {
+            let answer = h.join().expect("a client thread");
+            assert!(String::from_utf8_lossy(&answer).starts_with("HTTP/1.1 200 OK"));
+        }
+    });
+    assert_eq!(code, 0);
+    assert_eq!(recs.len(), 20);
+    assert_eq!(summary["connections"], 20);
+}
+
 #[test]
 fn expectations_set_the_exit_code() {
     let send = |port: u16, src: &str| {

@@ -125,6 +125,8 @@ pub struct ListenArgs {
     pub json: bool,
     #[command(flatten)]
     pub tls: super::listen_tls::ListenTlsArgs,
+    #[command(flatten)]
+    pub(crate) threads: super::serve::ThreadsArg,
 }
 
 impl ListenArgs {
@@ -148,12 +150,12 @@ impl ListenArgs {
 }
 
 pub fn run(args: &ListenArgs, style: Style) -> Result<ExitCode> {
-    let runtime = if args.tls.tls {
-        crate::net::runtime()?
+    let workers = if args.tls.tls {
+        crate::net::WORKERS
     } else {
-        crate::net::plain_server_runtime()?
+        crate::net::PLAIN_SERVER_WORKERS
     };
-    runtime.block_on(serve(args, style))
+    args.threads.runtime(workers)?.block_on(serve(args, style))
 }
 
 async fn serve(args: &ListenArgs, style: Style) -> Result<ExitCode> {

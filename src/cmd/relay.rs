@@ -80,6 +80,8 @@ pub struct RelayArgs {
     pub(crate) send: SendMode,
     #[command(flatten)]
     pub(crate) header: HeaderArgs,
+    #[command(flatten)]
+    pub(crate) threads: super::serve::ThreadsArg,
     /// Time a client has for a complete header (--accept other than none).
     #[arg(long, default_value_t = Wait(config::HEADER_TIMEOUT), value_name = "DURATION", value_parser = timeout, help_heading = "Limits")]
     pub(crate) header_timeout: Wait,
@@ -146,7 +148,9 @@ impl RelayArgs {
 }
 
 pub fn run(args: &RelayArgs, style: Style) -> Result<ExitCode> {
-    net::plain_server_runtime()?.block_on(serve(args, style))
+    args.threads
+        .runtime(net::PLAIN_SERVER_WORKERS)?
+        .block_on(serve(args, style))
 }
 
 async fn serve(args: &RelayArgs, style: Style) -> Result<ExitCode> {

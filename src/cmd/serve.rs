@@ -12,6 +12,24 @@ use tokio::sync::watch;
 
 use crate::report::out::Out;
 
+/// `--threads`, for `listen` and `relay`: the runtime's worker threads.
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct ThreadsArg {
+    /// Worker threads (default: 1 for plain connections, 2 for listen
+    /// --tls). One serves plain connections fastest on a small machine
+    /// (docs/performance.md); more help bulk relaying or many TLS
+    /// handshakes on a machine with more cores.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub(crate) threads: Option<u16>,
+}
+
+impl ThreadsArg {
+    /// The runtime, with `default` workers unless `--threads` says.
+    pub(crate) fn runtime(&self, default: usize) -> crate::error::Result<tokio::runtime::Runtime> {
+        crate::net::runtime_with(self.threads.map_or(default, usize::from))
+    }
+}
+
 /// How far shutdown has gone: 0 running, 1 draining (a first signal),
 /// 2 stopping now (a second signal, or stdout is gone).
 pub(crate) type Stop = watch::Sender<u8>;

@@ -36,21 +36,22 @@ pub use udp::datagram_exchange;
 /// The runtime for a server (and `repro`, which runs servers): two worker
 /// threads, so a busy writer or a burst of accepts never stalls the rest.
 pub(crate) fn runtime() -> crate::error::Result<tokio::runtime::Runtime> {
-    runtime_with(2)
+    runtime_with(WORKERS)
 }
 
-/// The runtime for `listen` and `relay` on plain TCP: one worker thread
-/// (the lines go out from a thread of their own). A plain connection is a
-/// few system calls and microseconds of work, so one worker serves tens of
-/// thousands a second; a second one mostly adds the cost of waking it and
-/// of tasks moving between the two (about 10% more CPU per connection
-/// for `listen`, 4% for `relay`, on 2 CPUs: docs/performance.md). TLS
-/// handshakes are CPU work: `listen --tls` keeps two.
-pub(crate) fn plain_server_runtime() -> crate::error::Result<tokio::runtime::Runtime> {
-    runtime_with(1)
-}
+/// Worker threads of `listen` and `relay` on plain TCP: one (the lines go
+/// out from a thread of their own). A plain connection is a few system
+/// calls and microseconds of work, so one worker serves tens of thousands a
+/// second; a second one mostly adds the cost of waking it and of tasks
+/// moving between the two (12% more CPU per connection for `listen`, 4% for
+/// `relay`, on 2 CPUs: docs/performance.md). TLS handshakes are CPU work:
+/// `listen --tls` keeps two. `--threads` overrides both.
+pub(crate) const PLAIN_SERVER_WORKERS: usize = 1;
+/// Worker threads of `listen --tls` and of [`runtime`].
+pub(crate) const WORKERS: usize = 2;
 
-fn runtime_with(workers: usize) -> crate::error::Result<tokio::runtime::Runtime> {
+/// A runtime with `workers` worker threads.
+pub(crate) fn runtime_with(workers: usize) -> crate::error::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(workers)
         .enable_all()
