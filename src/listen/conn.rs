@@ -277,16 +277,17 @@ impl Conn<'_> {
                 stacked: false,
             });
         }
-        self.rec.error = Some(if self.cfg.tls.is_some() {
+        let error = if self.cfg.tls.is_some() {
             // nginx `listen … ssl` checks the first byte for TLS; anything
             // else is served as plain HTTP, so the header is a request line
             // and the client's handshake gets a 400 in clear.
             self.rec.finding = crate::judge::on_tls_port(self.rec.finding, false);
             self.rec.pairing = None;
-            "a PROXY header reached a TLS port without PROXY protocol: nginx `listen … ssl` reads it as a plain HTTP request line and answers 400 Bad Request in clear, so the TLS handshake behind it fails".into()
+            "a PROXY header reached a TLS port without PROXY protocol: nginx `listen … ssl` reads it as a plain HTTP request line and answers 400 Bad Request in clear, so the TLS handshake behind it fails"
         } else {
-            "a PROXY header reached a receiver that does not expect one: nginx answers 400 Bad Request".into()
-        });
+            "a PROXY header reached a receiver that does not expect one: nginx answers 400 Bad Request"
+        };
+        self.rec.error = Some(error.into());
         self.rec.log = Some(nginx::invalid_request(&self.buf));
         // The request line as nginx sees it: empty lines skipped.
         let line = self

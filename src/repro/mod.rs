@@ -135,6 +135,15 @@ impl Receiver {
         }
     }
 
+    /// The columns of a run: the plain ones, or with `tls` the TLS ones.
+    pub(crate) fn columns(tls: bool) -> &'static [Receiver] {
+        if tls {
+            &Receiver::TLS
+        } else {
+            &Receiver::PLAIN
+        }
+    }
+
     /// It serves TLS after the header stage (`listen --tls`).
     pub(crate) fn tls(self) -> bool {
         matches!(self, Receiver::Ssl | Receiver::SslProxyProtocol)
@@ -244,11 +253,7 @@ impl Matrix {
 
     /// The receiver columns of this run.
     pub(crate) fn columns(&self) -> &'static [Receiver] {
-        if self.tls {
-            &Receiver::TLS
-        } else {
-            &Receiver::PLAIN
-        }
+        Receiver::columns(self.tls)
     }
 
     /// The exit status's question: as predicted (in process), or like one
@@ -405,11 +410,7 @@ async fn record(rx: &mut mpsc::Receiver<ConnRecord>, client: SocketAddr) -> Opti
 /// Run every sender against in-process receivers on loopback: the plain
 /// columns, or with `tls` the TLS ones.
 pub(crate) async fn run_local(tls: bool) -> Result<Matrix, ReproError> {
-    let columns: &[Receiver] = if tls {
-        &Receiver::TLS
-    } else {
-        &Receiver::PLAIN
-    };
+    let columns = Receiver::columns(tls);
     let identity = if tls {
         Some(listen_tls::generate(&[IpAddr::V4(Ipv4Addr::LOCALHOST)])?)
     } else {
@@ -493,11 +494,7 @@ pub(crate) async fn run_target(
             reply: x.reply,
         });
     }
-    let columns: &[Receiver] = if tls {
-        &Receiver::TLS
-    } else {
-        &Receiver::PLAIN
-    };
+    let columns = Receiver::columns(tls);
     let matches: Vec<Receiver> = columns
         .iter()
         .copied()
