@@ -221,15 +221,17 @@ pub(crate) async fn once(
 ) -> Result<(Option<Message>, Exchanged), BuildError> {
     let (reply, handshake) = layered_exchange(plan, addrs).await?;
     let message = reply.message.clone();
+    let stand_in;
     let judged_as = match &message {
-        Some(m) => m.clone(),
+        Some(m) => m,
         // Not connected: what would have gone out, for the judge.
         None => {
             let (local, peer) = placeholder_ends(addrs.first().copied());
-            plan.message(local, peer)?
+            stand_in = plan.message(local, peer)?;
+            &stand_in
         }
     };
-    let mut exchanged = judge_reply(plan, &judged_as, reply, handshake);
+    let mut exchanged = judge_reply(plan, judged_as, reply, handshake);
     second_opinion(plan, addrs, &mut exchanged).await?;
     Ok((message, exchanged))
 }
