@@ -10,7 +10,7 @@ use crate::report::{ColorChoice, Style};
 
 pub const EXIT_CODES: &str = "\
 Every verdict is a finding with one name and code (unexpected-header,
-PP-UNEXPECTED), the same in every command and in JSON; docs/verdicts.md lists
+PP-UNEXPECTED-HEADER), the same in every command and in JSON; docs/verdicts.md lists
 them all with their fixes. `ppctl <command> --help` shows examples.
 
 Exit codes:

@@ -113,7 +113,10 @@ fn the_seed_names_the_mismatch_and_the_fix() {
         .expect("run");
     assert_eq!(out.status.code(), Some(1));
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("unexpected-header (PP-UNEXPECTED)"), "{text}");
+    assert!(
+        text.contains("unexpected-header (PP-UNEXPECTED-HEADER)"),
+        "{text}"
+    );
     assert!(text.contains("use-proxy-protocol: \"true\""), "{text}");
     assert!(text.contains("-:5"), "the stdin input is named `-`: {text}");
     assert!(text.contains("stream.d/ingress.conf:14"), "{text}");
@@ -336,7 +339,7 @@ fn probe_confirms_a_listener_the_running_nginx_serves_as_configured() {
     assert!(p[0]["listener_at"]
         .as_str()
         .is_some_and(|a| a.ends_with("nginx.conf:21")));
-    assert!(!codes(&doc).contains(&"PP-CONFIG-WIRE".to_string()));
+    assert!(!codes(&doc).contains(&"PP-CONFIG-WIRE-MISMATCH".to_string()));
     // The human view says so in one line under the chain.
     let out = ppctl()
         .env("COLUMNS", "80")
@@ -368,7 +371,7 @@ fn probe_finds_the_wire_disagreeing_with_the_file() {
     let conf = rendered(dir.path(), "peers/nginx/pp_http.conf", &[("PORT", &port)]);
     let (code, doc) = probe_json(&[], &conf);
     assert_eq!(code, 1, "a disagreement is a problem: {doc:#}");
-    assert_eq!(codes(&doc), ["PP-CONFIG-WIRE"], "{doc:#}");
+    assert_eq!(codes(&doc), ["PP-CONFIG-WIRE-MISMATCH"], "{doc:#}");
     let f = &doc["findings"][0];
     assert_eq!(f["finding"]["name"], "config-wire-mismatch");
     assert_eq!(f["line"], 21);
@@ -376,7 +379,7 @@ fn probe_finds_the_wire_disagreeing_with_the_file() {
     let p = probes(&doc);
     assert_eq!(p[0]["class"], "no-header");
     assert_eq!(p[0]["agrees"], false);
-    assert_eq!(p[0]["finding"]["code"], "PP-CONFIG-WIRE");
+    assert_eq!(p[0]["finding"]["code"], "PP-CONFIG-WIRE-MISMATCH");
     // The human view: the ✗ line names the file:line, within 80 columns.
     let out = ppctl()
         .env("COLUMNS", "80")
@@ -395,7 +398,7 @@ fn probe_finds_the_wire_disagreeing_with_the_file() {
         "{text}"
     );
     assert!(
-        text.contains("config-wire-mismatch (PP-CONFIG-WIRE)"),
+        text.contains("config-wire-mismatch (PP-CONFIG-WIRE-MISMATCH)"),
         "{text}"
     );
     assert!(text.contains("nginx -s reload"), "{text}");
@@ -475,7 +478,7 @@ fn probe_speaks_tls_to_ssl_listeners() {
     let conf = ingress.nginx.dir().join("nginx.conf");
     let (_, doc) = probe_json(&[], &conf);
     assert!(
-        !codes(&doc).contains(&"PP-CONFIG-WIRE".to_string()),
+        !codes(&doc).contains(&"PP-CONFIG-WIRE-MISMATCH".to_string()),
         "{doc:#}"
     );
     let p = probes(&doc);
@@ -507,7 +510,7 @@ fn probe_speaks_tls_to_ssl_listeners() {
     );
     let (code, doc) = probe_json(&[], &conf);
     assert_eq!(code, 1, "{doc:#}");
-    assert_eq!(codes(&doc), ["PP-CONFIG-WIRE"], "{doc:#}");
+    assert_eq!(codes(&doc), ["PP-CONFIG-WIRE-MISMATCH"], "{doc:#}");
     let p = probes(&doc);
     assert_eq!(
         (&p[0]["mode"], &p[0]["class"]),
@@ -526,7 +529,7 @@ fn probe_reads_haproxy_binds_too() {
     let haproxy = Haproxy::start("accept_proxy", &[("PORT", &port)]);
     let (code, doc) = probe_json(&[], &haproxy.dir().join("haproxy.cfg"));
     assert!(
-        !codes(&doc).contains(&"PP-CONFIG-WIRE".to_string()),
+        !codes(&doc).contains(&"PP-CONFIG-WIRE-MISMATCH".to_string()),
         "{doc:#}"
     );
     assert_eq!(code, 0, "spoofable is a warning: {doc:#}");
@@ -546,14 +549,14 @@ fn probe_reads_haproxy_binds_too() {
     let (code, doc) = probe_json(&[], &cfg);
     assert_eq!(code, 1, "{doc:#}");
     assert!(
-        codes(&doc).contains(&"PP-CONFIG-WIRE".to_string()),
+        codes(&doc).contains(&"PP-CONFIG-WIRE-MISMATCH".to_string()),
         "{doc:#}"
     );
     let f = doc["findings"]
         .as_array()
         .expect("findings")
         .iter()
-        .find(|f| f["finding"]["code"] == "PP-CONFIG-WIRE")
+        .find(|f| f["finding"]["code"] == "PP-CONFIG-WIRE-MISMATCH")
         .expect("the mismatch");
     assert_eq!(f["line"], 17, "the bind's line: {doc:#}");
 }

@@ -31,21 +31,21 @@ fn explain(input: &[u8]) -> Value {
 
 /// The finding names and codes of docs/verdicts.md this file expects.
 const CODES: &[(&str, &str)] = &[
-    ("unexpected-header", "PP-UNEXPECTED"),
-    ("missing-header", "PP-MISSING"),
-    ("invalid-header", "PP-SPLIT"),
-    ("header-rejected", "PP-VERSION"),
-    ("stacked-header", "PP-DOUBLE"),
-    ("spoofable", "PP-SPOOF"),
-    ("untrusted-source", "PP-UNTRUSTED"),
-    ("header-too-large", "PP-TOOLARGE"),
-    ("header-timeout", "PP-SERVER-FIRST"),
+    ("unexpected-header", "PP-UNEXPECTED-HEADER"),
+    ("missing-header", "PP-MISSING-HEADER"),
+    ("invalid-header", "PP-INVALID-HEADER"),
+    ("header-rejected", "PP-HEADER-REJECTED"),
+    ("stacked-header", "PP-STACKED-HEADER"),
+    ("spoofable", "PP-SPOOFABLE"),
+    ("untrusted-source", "PP-UNTRUSTED-SOURCE"),
+    ("header-too-large", "PP-HEADER-TOO-LARGE"),
+    ("header-timeout", "PP-HEADER-TIMEOUT"),
     ("http-error", "PP-HTTP-ERROR"),
-    ("tls-handshake-failed", "PP-TLS-HANDSHAKE"),
-    ("plain-http-to-tls", "PP-TLS-PLAIN-HTTP"),
-    ("tls-before-proxy", "PP-TLS-FIRST"),
-    ("tls-to-plain-port", "PP-TLS-TO-PLAIN"),
-    ("partial-proxy", "PP-PARTIAL"),
+    ("tls-handshake-failed", "PP-TLS-HANDSHAKE-FAILED"),
+    ("plain-http-to-tls", "PP-PLAIN-HTTP-TO-TLS"),
+    ("tls-before-proxy", "PP-TLS-BEFORE-PROXY"),
+    ("tls-to-plain-port", "PP-TLS-TO-PLAIN-PORT"),
+    ("partial-proxy", "PP-PARTIAL-PROXY"),
 ];
 
 /// Assert the first line was recognized as `system`, comes to `finding`
@@ -441,7 +441,7 @@ fn mixed_log_counts_lines_and_renders_fixes_once() {
     assert!(text.contains("2 of 3 line(s) recognized"), "{text}");
     assert_eq!(text.matches("[route-through-lb]").count(), 1, "{text}");
     assert_eq!(
-        text.matches("missing-header (PP-MISSING)").count(),
+        text.matches("missing-header (PP-MISSING-HEADER)").count(),
         3,
         "one per record and one in the table: {text}"
     );
@@ -450,7 +450,10 @@ fn mixed_log_counts_lines_and_renders_fixes_once() {
         "{text}"
     );
     let r = explain(log.as_bytes());
-    assert_eq!(r["findings"][0]["finding"]["code"], "PP-MISSING", "{r:#}");
+    assert_eq!(
+        r["findings"][0]["finding"]["code"], "PP-MISSING-HEADER",
+        "{r:#}"
+    );
     assert_eq!(
         r["findings"][0]["lines"],
         serde_json::json!([1, 4]),
@@ -544,7 +547,10 @@ fn live_nginx_lines_are_recognized() {
         r["lines"][0]["finding"]["name"], "unexpected-header",
         "{r:#}"
     );
-    assert_eq!(r["lines"][0]["finding"]["code"], "PP-UNEXPECTED", "{r:#}");
+    assert_eq!(
+        r["lines"][0]["finding"]["code"], "PP-UNEXPECTED-HEADER",
+        "{r:#}"
+    );
 }
 
 #[test]
@@ -563,7 +569,10 @@ fn live_haproxy_line_is_recognized() {
         .unwrap_or_else(|| panic!("HAProxy logged no PROXY error:\n{log}\n{}", h.stderr()));
     let r = explain(line.as_bytes());
     assert_eq!(r["lines"][0]["pattern"], "haproxy-not-a-header", "{line}");
-    assert_eq!(r["lines"][0]["finding"]["code"], "PP-MISSING", "{r:#}");
+    assert_eq!(
+        r["lines"][0]["finding"]["code"], "PP-MISSING-HEADER",
+        "{r:#}"
+    );
 }
 
 /// Every message the peers helper captured from real nginx and HAProxy
@@ -751,7 +760,7 @@ fn results_come_before_the_input_ends() {
             "--json-lines" => {
                 let v: Value = serde_json::from_str(&got).expect("a JSON line");
                 assert_eq!(v["type"], "explain-line", "{got}");
-                assert_eq!(v["finding"]["code"], "PP-MISSING", "{got}");
+                assert_eq!(v["finding"]["code"], "PP-MISSING-HEADER", "{got}");
             }
             "--json" => assert!(got.starts_with("{\"type\":\"explain\""), "{got}"),
             _ => assert!(got.starts_with("line 1"), "{got}"),

@@ -68,9 +68,9 @@ fn v1_header_is_decoded_and_whoami_shows_it() {
     assert_eq!(r["type"], "connection");
     assert_eq!(r["schema"], 2);
     assert_eq!(r["finding"]["name"], "proxied");
-    assert_eq!(r["finding"]["code"], "PP-OK");
+    assert_eq!(r["finding"]["code"], "PP-PROXIED");
     assert_eq!(r["pairing"]["name"], "spoofable");
-    assert_eq!(r["pairing"]["code"], "PP-SPOOF");
+    assert_eq!(r["pairing"]["code"], "PP-SPOOFABLE");
     assert_eq!(r["spoofable"], true);
     assert_eq!(r["header"]["version"], 1);
     assert_eq!(r["header"]["command"], "PROXY");
@@ -202,7 +202,7 @@ Content-Length: 157\r\nConnection: close\r\n\r\n<html>\r\n<head><title>400 Bad R
     );
     assert!(text[date_start..date_end].ends_with(" GMT"));
     assert_eq!(recs[0]["finding"]["name"], "unexpected-header");
-    assert_eq!(recs[0]["finding"]["code"], "PP-UNEXPECTED");
+    assert_eq!(recs[0]["finding"]["code"], "PP-UNEXPECTED-HEADER");
     assert_eq!(recs[0]["finding"]["severity"], "problem");
     assert_eq!(
         recs[0]["fixes"][0]["id"], "ingress-nginx-use-proxy-protocol",
@@ -542,20 +542,20 @@ fn human_lines_show_header_verdict_and_summary() {
     assert_eq!(status.code(), Some(0));
     let text = lines.join("\n");
     assert!(
-        text.contains("v1 PROXY 192.0.2.10:40000 -> 198.51.100.1:443 proxied (PP-OK) spoofable (PP-SPOOF) \"GET / HTTP/1.1\" reply=whoami"),
+        text.contains("v1 PROXY 192.0.2.10:40000 -> 198.51.100.1:443 proxied (PP-PROXIED) spoofable (PP-SPOOFABLE) \"GET / HTTP/1.1\" reply=whoami"),
         "{text}"
     );
     assert!(
-        text.contains("no header plain (PP-PLAIN) spoofable (PP-SPOOF)"),
+        text.contains("no header plain (PP-PLAIN) spoofable (PP-SPOOFABLE)"),
         "{text}"
     );
     assert!(text.contains("    00000000  00 01 02"), "{text}");
     assert!(
-        text.contains("summary: 2 connection(s): 1 proxied, 1 plain (served: 1 none, 1 v1); 2 spoofable (PP-SPOOF)"),
+        text.contains("summary: 2 connection(s): 1 proxied, 1 plain (served: 1 none, 1 v1); 2 spoofable (PP-SPOOFABLE)"),
         "{text}"
     );
     // The warning is explained once, with its fixes and where to read more.
-    assert!(text.contains("! spoofable (PP-SPOOF)"), "{text}");
+    assert!(text.contains("! spoofable (PP-SPOOFABLE)"), "{text}");
     assert!(text.contains("Fixes (docs/verdicts.md):"), "{text}");
 }
 
@@ -613,7 +613,7 @@ fn a_stacked_header_is_named() {
     });
     assert!(reply.is_empty(), "not HTTP: closed");
     assert_eq!(recs[0]["finding"]["name"], "stacked-header");
-    assert_eq!(recs[0]["finding"]["code"], "PP-DOUBLE");
+    assert_eq!(recs[0]["finding"]["code"], "PP-STACKED-HEADER");
     assert_eq!(recs[0]["fixes"][0]["id"], "single-header-hop");
     assert_eq!(summary["findings"]["stacked-header"], 1);
 }

@@ -1,5 +1,5 @@
 //! One failure, one name: a v1 header sent to a receiver without PROXY
-//! support (the seed's 400) is named `unexpected-header` / `PP-UNEXPECTED`
+//! support (the seed's 400) is named `unexpected-header` / `PP-UNEXPECTED-HEADER`
 //! by every command that sees it: send, listen (`--proxy-protocol off`),
 //! probe, repro and pcap, in their JSON and in their human text.
 
@@ -11,7 +11,7 @@ use listen_support::Listen;
 use serde_json::Value;
 
 const NAME: &str = "unexpected-header";
-const CODE: &str = "PP-UNEXPECTED";
+const CODE: &str = "PP-UNEXPECTED-HEADER";
 
 /// Whether any object in `v` names the finding: `{"name": NAME, "code": CODE}`.
 fn names_it(v: &Value) -> bool {

@@ -225,7 +225,7 @@ fn every_verdict_over_ethernet() {
     assert_eq!(r.flows[0]["schema"], 2);
     assert_eq!(r.flows[0]["finding"]["severity"], "ok");
     assert_eq!(r.flows[0]["fixes"].as_array().map(Vec::len), Some(0));
-    assert_eq!(r.flows[1]["finding"]["code"], "PP-UNEXPECTED");
+    assert_eq!(r.flows[1]["finding"]["code"], "PP-UNEXPECTED-HEADER");
     assert_eq!(r.flows[1]["finding"]["severity"], "problem");
     assert_eq!(
         r.flows[1]["fixes"][0]["id"],
@@ -234,7 +234,7 @@ fn every_verdict_over_ethernet() {
     for key in ["id", "title", "side", "applies_to", "change", "doc"] {
         assert!(r.flows[1]["fixes"][0][key].is_string(), "fix.{key}");
     }
-    assert_eq!(r.flows[2]["finding"]["code"], "PP-MISSING");
+    assert_eq!(r.flows[2]["finding"]["code"], "PP-MISSING-HEADER");
     assert_eq!(r.flows[2]["response"]["close"], "server-fin");
     assert_eq!(r.flows[3]["header"]["error"]["offset"], 27);
     assert!(r.flows[6]["header"].is_null());
@@ -609,10 +609,13 @@ fn table_view_with_footnotes_and_explanations() {
     // The finding cell, then the explanation under the table.
     assert!(text.contains("| unexpected-header"), "{text}");
     assert!(
-        text.contains("✗ unexpected-header (PP-UNEXPECTED)"),
+        text.contains("✗ unexpected-header (PP-UNEXPECTED-HEADER)"),
         "{text}"
     );
-    assert!(text.contains("✗ missing-header (PP-MISSING)"), "{text}");
+    assert!(
+        text.contains("✗ missing-header (PP-MISSING-HEADER)"),
+        "{text}"
+    );
     assert!(text.contains("Fixes (docs/verdicts.md):"), "{text}");
     assert!(text.contains("[haproxy-accept-proxy]"), "{text}");
     assert!(text.contains("HTTP 400 Bad Request"), "{text}");
@@ -649,7 +652,7 @@ fn the_table_fits_80_columns_and_uses_more() {
         }
         // The finding and the flow always stay.
         assert!(rows[1].contains("finding") && rows[1].contains("client -> server"));
-        assert!(text.contains("(PP-UNEXPECTED)"), "{text}");
+        assert!(text.contains("(PP-UNEXPECTED-HEADER)"), "{text}");
     }
     let (text, rows) = table("200", false);
     assert!(
@@ -845,9 +848,9 @@ fn judge_findings_in_a_capture() {
             "health-check"
         ]
     );
-    assert_eq!(r.flows[0]["finding"]["code"], "PP-DOUBLE");
+    assert_eq!(r.flows[0]["finding"]["code"], "PP-STACKED-HEADER");
     assert_eq!(r.flows[0]["fixes"][0]["id"], "single-header-hop");
-    assert_eq!(r.flows[1]["finding"]["code"], "PP-VERSION");
+    assert_eq!(r.flows[1]["finding"]["code"], "PP-HEADER-REJECTED");
     assert_eq!(r.flows[2]["finding"]["severity"], "problem");
     assert_eq!(r.code, 1);
     assert_eq!(r.summary["findings"]["header-rejected"], 2);
@@ -866,7 +869,7 @@ fn judge_findings_in_a_capture() {
     assert!(text.contains("| v1+v1 "), "{text}");
     assert!(text.contains("two headers (v1+v1)"), "{text}");
     assert!(
-        text.contains("✗ failed-health-check (PP-HEALTHCHECK-FAIL)"),
+        text.contains("✗ failed-health-check (PP-FAILED-HEALTH-CHECK)"),
         "{text}"
     );
 }
@@ -1402,7 +1405,7 @@ fn a_chain_through_a_proxy_is_judged_by_its_back_hop() {
             "header {with_header}"
         );
         let (front, behind) = (&r.flows[0], &r.flows[1]);
-        assert_eq!(front["finding"]["code"], "PP-UPSTREAM");
+        assert_eq!(front["finding"]["code"], "PP-UPSTREAM-FAILED");
         assert_eq!(front["finding"]["severity"], "problem");
         assert_eq!(front["chain"]["back"]["id"], behind["id"]);
         assert_eq!(front["chain"]["back"]["stream"], 1);
@@ -1434,15 +1437,24 @@ fn a_chain_through_a_proxy_is_judged_by_its_back_hop() {
     let front = out.find("10.0.0.1:40001 -> 10.0.0.9:80").expect(&out);
     let back = out.find("`-> 10.0.0.9:50000 ->").expect(&out);
     assert!(front < back, "{out}");
-    assert!(out.contains("upstream-failed (PP-UPSTREAM)"), "{out}");
-    assert!(out.contains("unexpected-header (PP-UNEXPECTED)"), "{out}");
+    assert!(
+        out.contains("upstream-failed (PP-UPSTREAM-FAILED)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("unexpected-header (PP-UNEXPECTED-HEADER)"),
+        "{out}"
+    );
     assert!(out.contains("[ingress-nginx-use-proxy-protocol]"), "{out}");
     assert!(out.contains("use-proxy-protocol: \"true\""), "{out}");
     // Only the front hop selected: the failure behind it is still
     // explained, with its fixes.
     let (_, out, _) = run_file(&path, &["--verdict", "upstream-failed"]);
     assert!(!out.contains("`->"), "{out}");
-    assert!(out.contains("✗ unexpected-header (PP-UNEXPECTED)"), "{out}");
+    assert!(
+        out.contains("✗ unexpected-header (PP-UNEXPECTED-HEADER)"),
+        "{out}"
+    );
     assert!(out.contains("[ingress-nginx-use-proxy-protocol]"), "{out}");
     // A working chain keeps its findings.
     let r = run(&pcap_file(linktype::ETHERNET, &chain(true, OK)), &[]);

@@ -857,7 +857,7 @@ fn live_seed_failure_through_nginx_stream_is_one_chain() {
     assert!(front_at < back_at, "{text}");
     assert!(text.contains("upstream-failed"), "{text}");
     assert!(
-        text.contains("✗ unexpected-header (PP-UNEXPECTED)"),
+        text.contains("✗ unexpected-header (PP-UNEXPECTED-HEADER)"),
         "{text}"
     );
     assert!(text.contains("use-proxy-protocol: \"true\""), "{text}");

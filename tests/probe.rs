@@ -73,7 +73,7 @@ fn haproxy_accept_proxy_requires_v1_or_v2() {
     assert_eq!(none["outcome"], "reset", "{none:#}");
     assert_eq!(none["finding"]["name"], "missing-header", "{none:#}");
     // The profile leads to what a sender without a header meets.
-    assert_eq!(r["finding"]["code"], "PP-MISSING", "{r:#}");
+    assert_eq!(r["finding"]["code"], "PP-MISSING-HEADER", "{r:#}");
 }
 
 #[test]
@@ -113,10 +113,10 @@ fn plain_nginx_takes_no_header() {
     let v1 = &r["attempts"][1];
     assert_eq!(v1["kind"], "v1", "{v1:#}");
     assert_eq!(v1["finding"]["name"], "unexpected-header", "{v1:#}");
-    assert_eq!(v1["finding"]["code"], "PP-UNEXPECTED", "{v1:#}");
+    assert_eq!(v1["finding"]["code"], "PP-UNEXPECTED-HEADER", "{v1:#}");
     assert_eq!(v1["finding"]["severity"], "problem", "{v1:#}");
     assert_eq!(r["finding"]["name"], "unexpected-header", "{r:#}");
-    assert_eq!(r["finding"]["code"], "PP-UNEXPECTED", "{r:#}");
+    assert_eq!(r["finding"]["code"], "PP-UNEXPECTED-HEADER", "{r:#}");
     assert_eq!(r["fixes"][0]["id"], "ingress-nginx-use-proxy-protocol");
     // The header sent, as an object of the inspect schema.
     assert_eq!(v1["header"]["verdict"], "valid", "{v1:#}");
@@ -143,7 +143,7 @@ fn closed_port_is_unreachable() {
     let (code, r) = probe(&format!("127.0.0.1:{port}"), &["--expect", "unreachable"]);
     assert_eq!(r["class"], "unreachable", "{r:#}");
     assert_eq!(r["finding"]["name"], "no-receiver", "{r:#}");
-    assert_eq!(r["finding"]["code"], "PP-REFUSED", "{r:#}");
+    assert_eq!(r["finding"]["code"], "PP-NO-RECEIVER", "{r:#}");
     assert_eq!(code, 0);
     let (code, _) = probe(&format!("127.0.0.1:{port}"), &[]);
     assert_eq!(code, 1, "unreachable without --expect is a failed check");
@@ -157,7 +157,7 @@ fn human_view_shows_evidence_and_verdict() {
         .assert()
         .code(1)
         .stdout(predicates::str::contains("profile unreachable"))
-        .stdout(predicates::str::contains("no-receiver (PP-REFUSED)"))
+        .stdout(predicates::str::contains("no-receiver (PP-NO-RECEIVER)"))
         .stdout(predicates::str::contains("connection refused"));
 }
 
@@ -293,7 +293,7 @@ fn ppctl_listen_auto_is_optional_and_flagged_spoofable() {
     assert_eq!(code, 0);
     assert_eq!(r["spoofable"], true);
     assert_eq!(r["finding"]["name"], "spoofable", "{r:#}");
-    assert_eq!(r["finding"]["code"], "PP-SPOOF", "{r:#}");
+    assert_eq!(r["finding"]["code"], "PP-SPOOFABLE", "{r:#}");
     assert!(
         r["warnings"].as_array().is_some_and(|w| w
             .iter()
@@ -304,7 +304,7 @@ fn ppctl_listen_auto_is_optional_and_flagged_spoofable() {
         .args(["probe", &target, "--color", "never"])
         .assert()
         .code(0)
-        .stdout(predicates::str::contains("spoofable (PP-SPOOF)"));
+        .stdout(predicates::str::contains("spoofable (PP-SPOOFABLE)"));
 }
 
 #[test]
@@ -315,10 +315,10 @@ fn ppctl_listen_require_and_off() {
     let r = probe(&target, &[]).1;
     assert_eq!(r["class"], "no-header", "{r:#}");
     assert_eq!(
-        r["attempts"][1]["finding"]["code"], "PP-UNEXPECTED",
+        r["attempts"][1]["finding"]["code"], "PP-UNEXPECTED-HEADER",
         "{r:#}"
     );
-    assert_eq!(r["finding"]["code"], "PP-UNEXPECTED", "{r:#}");
+    assert_eq!(r["finding"]["code"], "PP-UNEXPECTED-HEADER", "{r:#}");
 }
 
 #[test]
@@ -390,7 +390,7 @@ fn tls_probe_through_nginx_ssl_listeners() {
     // with a hint to use --tls.
     let (_, r) = probe(&format!("127.0.0.1:{port}"), &[]);
     assert_eq!(r["class"], "inconclusive", "{r:#}");
-    assert_eq!(r["finding"]["code"], "PP-PROBE-BLIND", "{r:#}");
+    assert_eq!(r["finding"]["code"], "PP-INCONCLUSIVE", "{r:#}");
     assert!(r["warnings"].to_string().contains("--tls"), "{r:#}");
 }
 
@@ -689,7 +689,7 @@ fn banner_mode_finds_a_server_first_receiver_that_requires_v1() {
         r["attempts"][2]["finding"]["name"], "header-rejected",
         "{r:#}"
     );
-    assert_eq!(r["finding"]["code"], "PP-VERSION", "{r:#}");
+    assert_eq!(r["finding"]["code"], "PP-HEADER-REJECTED", "{r:#}");
     assert!(
         r["attempts"][1]["reply"]
             .as_str()

@@ -71,7 +71,7 @@ fn curl_through_relay_to_nginx(send: &str, version: u64) {
     assert_eq!(rec["request"], "GET / HTTP/1.1");
     assert_eq!(rec["status"], "HTTP/1.1 200 OK");
     assert_eq!(rec["finding"]["name"], "proxied");
-    assert_eq!(rec["finding"]["code"], "PP-OK");
+    assert_eq!(rec["finding"]["code"], "PP-PROXIED");
     assert_eq!(summary["findings"]["proxied"], 1);
 }
 
@@ -144,7 +144,10 @@ fn relay_v1_to_nginx_without_proxy_protocol_names_unexpected_header() {
     let (status, lines) = r.finish_text();
     let text = lines.join("\n");
     assert_eq!(status.code(), Some(1), "{text}");
-    assert!(text.contains("unexpected-header (PP-UNEXPECTED)"), "{text}");
+    assert!(
+        text.contains("unexpected-header (PP-UNEXPECTED-HEADER)"),
+        "{text}"
+    );
     assert!(text.contains("\"HTTP/1.1 400 Bad Request\""), "{text}");
     assert!(
         text.contains("[ingress-nginx-use-proxy-protocol]"),
@@ -166,7 +169,7 @@ fn an_upstream_that_refuses_is_reported_and_the_client_closed() {
     let (code, recs, summary) = finish(r);
     assert_eq!(code, 1);
     assert_eq!(recs[0]["finding"]["name"], "no-receiver");
-    assert_eq!(recs[0]["finding"]["code"], "PP-REFUSED");
+    assert_eq!(recs[0]["finding"]["code"], "PP-NO-RECEIVER");
     assert_eq!(recs[0]["ending"], "refused");
     assert!(
         recs[0]["error"]
@@ -523,7 +526,7 @@ fn sigterm_drains_and_prints_the_summary() {
     let (status, lines) = r.finish_text();
     let text = lines.join("\n");
     assert_eq!(status.code(), Some(0), "{text}");
-    assert!(text.contains("proxied (PP-OK)"), "{text}");
+    assert!(text.contains("proxied (PP-PROXIED)"), "{text}");
     assert!(
         text.contains("summary: 1 connection(s): 1 proxied;"),
         "{text}"

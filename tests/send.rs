@@ -69,7 +69,7 @@ fn v1_by_default_with_the_real_socket_ends_and_an_http_get() {
     let (addr, h) = capture(OK);
     send(addr, &[])
         .success()
-        .stdout(predicate::str::contains("proxied (PP-OK)"));
+        .stdout(predicate::str::contains("proxied (PP-PROXIED)"));
     let c = h.join().unwrap();
     let head = format!(
         "PROXY TCP4 127.0.0.1 127.0.0.1 {} {}\r\nGET / HTTP/1.1\r\nHost: 127.0.0.1:{}\r\n",
@@ -276,9 +276,9 @@ fn every_corruption_is_sent_as_the_codec_makes_it() {
         let (addr, h) = capture(b"");
         let mut args = vec![version, "--corrupt", kind.name()];
         args.extend(base);
-        send(addr, &args)
-            .code(1)
-            .stdout(predicate::str::contains("invalid-header (PP-SPLIT)"));
+        send(addr, &args).code(1).stdout(predicate::str::contains(
+            "invalid-header (PP-INVALID-HEADER)",
+        ));
         assert_eq!(
             h.join().unwrap().bytes,
             corrupt(valid, kind).unwrap(),
@@ -304,7 +304,9 @@ fn corrupt_crc_adds_the_crc_tlv_and_breaks_it() {
         ],
     )
     .code(1)
-    .stdout(predicate::str::contains("invalid-header (PP-SPLIT)"));
+    .stdout(predicate::str::contains(
+        "invalid-header (PP-INVALID-HEADER)",
+    ));
     let bytes = h.join().unwrap().bytes;
     assert_eq!(bytes.len(), 16 + 12 + 7);
     assert_eq!(&bytes[28..31], &[0x03, 0x00, 0x04]);
@@ -339,7 +341,9 @@ fn split_twice_and_raw() {
     send(addr, &["--twice", "--unknown", "--no-payload"])
         .code(1)
         .stdout(predicate::str::contains("header 2  VALID v1 PROXY UNKNOWN"))
-        .stdout(predicate::str::contains("stacked-header (PP-DOUBLE)"));
+        .stdout(predicate::str::contains(
+            "stacked-header (PP-STACKED-HEADER)",
+        ));
     assert_eq!(
         h.join().unwrap().bytes,
         b"PROXY UNKNOWN\r\nPROXY UNKNOWN\r\n"
@@ -349,7 +353,9 @@ fn split_twice_and_raw() {
     // "PRO" is the start of a v1 header, cut short: an invalid header.
     send(addr, &["--raw", "0x50 52 4f", "--data", "x"])
         .code(1)
-        .stdout(predicate::str::contains("invalid-header (PP-SPLIT)"));
+        .stdout(predicate::str::contains(
+            "invalid-header (PP-INVALID-HEADER)",
+        ));
     assert_eq!(h.join().unwrap().bytes, b"PROx");
 }
 
@@ -412,7 +418,7 @@ fn a_400_after_the_header_is_explained_with_the_fixes() {
     send(addr, &[])
         .code(1)
         .stdout(predicate::str::contains(
-            "unexpected-header (PP-UNEXPECTED)",
+            "unexpected-header (PP-UNEXPECTED-HEADER)",
         ))
         .stdout(predicate::str::contains("use-proxy-protocol: \"true\""))
         .stdout(predicate::str::contains("accept-proxy"))
@@ -434,7 +440,7 @@ fn json_reply_object() {
     assert_eq!(v["reply"]["end"], "eof-after-data");
     assert_eq!(v["sent"], "header");
     assert_eq!(v["finding"]["name"], "unexpected-header");
-    assert_eq!(v["finding"]["code"], "PP-UNEXPECTED");
+    assert_eq!(v["finding"]["code"], "PP-UNEXPECTED-HEADER");
     assert_eq!(v["finding"]["severity"], "problem");
     assert_eq!(v["ok"], false);
     assert_eq!(v["header"]["verdict"], "valid");
@@ -459,7 +465,9 @@ fn expectations_set_the_exit_code() {
     let (addr, h) = capture(b"");
     send(addr, &["--expect-close"])
         .code(0)
-        .stdout(predicate::str::contains("header-rejected (PP-VERSION)"));
+        .stdout(predicate::str::contains(
+            "header-rejected (PP-HEADER-REJECTED)",
+        ));
     h.join().unwrap();
     let (addr, h) = capture(OK);
     send(addr, &["--expect-close"]).code(1);
@@ -480,7 +488,7 @@ fn expectations_set_the_exit_code() {
         ])
         .assert()
         .code(2)
-        .stdout(predicate::str::contains("no-receiver (PP-REFUSED)"));
+        .stdout(predicate::str::contains("no-receiver (PP-NO-RECEIVER)"));
     // Nothing listens: ppctl could not do its job.
     let port = TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -491,7 +499,7 @@ fn expectations_set_the_exit_code() {
         .args(["send", &format!("127.0.0.1:{port}")])
         .assert()
         .code(2)
-        .stdout(predicate::str::contains("no-receiver (PP-REFUSED)"));
+        .stdout(predicate::str::contains("no-receiver (PP-NO-RECEIVER)"));
 }
 
 #[test]

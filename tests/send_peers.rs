@@ -58,7 +58,7 @@ fn nginx_proxy_protocol_takes_v1_and_v2_and_sees_the_claimed_source() {
             "{version}: {text}"
         );
         assert_eq!(v["finding"]["name"], "proxied", "{version}: {v}");
-        assert_eq!(v["finding"]["code"], "PP-OK");
+        assert_eq!(v["finding"]["code"], "PP-PROXIED");
     }
     // And a broken header is closed on, with nginx's "broken header" log line.
     let (code, v) = send_json(port, &["-1", "--corrupt", "signature", "--expect-close"]);
@@ -91,7 +91,7 @@ fn nginx_without_proxy_protocol_answers_400_and_ppctl_prints_the_fix() {
             .success()
             .stdout(predicate::str::contains("400 Bad Request"))
             .stdout(predicate::str::contains(
-                "unexpected-header (PP-UNEXPECTED)",
+                "unexpected-header (PP-UNEXPECTED-HEADER)",
             ))
             .stdout(predicate::str::contains("use-proxy-protocol: \"true\""))
             .stdout(predicate::str::contains("proxy_protocol;"))
@@ -163,7 +163,7 @@ fn haproxy_accept_proxy_takes_valid_headers() {
         assert_eq!(code, 0, "{v}");
         assert_eq!(v["sent"], "stacked", "{v}");
         assert_eq!(v["finding"]["name"], "stacked-header", "{v}");
-        assert_eq!(v["finding"]["code"], "PP-DOUBLE", "{v}");
+        assert_eq!(v["finding"]["code"], "PP-STACKED-HEADER", "{v}");
         assert!(v["stacked_header"]["verdict"] == "valid", "{v}");
     }
     let (_, v) = send_json(
@@ -215,7 +215,10 @@ fn haproxy_accept_proxy_rejects_malformed_headers() {
             v["finding"]["name"], "invalid-header",
             "{version} {kind}: {v}"
         );
-        assert_eq!(v["finding"]["code"], "PP-SPLIT", "{version} {kind}");
+        assert_eq!(
+            v["finding"]["code"], "PP-INVALID-HEADER",
+            "{version} {kind}"
+        );
     }
     assert!(haproxy
         .wait_log("Received an invalid PROXY protocol header")

@@ -264,7 +264,7 @@ fn tls_after_the_header_reaches_nginx_ssl_proxy_protocol() {
     assert!(text.contains("\ncert      CN=app.example.com"), "{text}");
     assert!(text.contains("issuer CN=ppctl test CA"), "{text}");
     assert!(text.contains("valid for app.example.com"), "{text}");
-    assert!(text.contains("proxied (PP-OK)"), "{text}");
+    assert!(text.contains("proxied (PP-PROXIED)"), "{text}");
     for l in text.lines() {
         assert!(l.chars().count() <= 80, "{l:?}");
     }
@@ -294,7 +294,7 @@ fn verification_is_on_by_default() {
     let (code, doc) = send(&[&target, "--tls", "--sni", "app.example.com"]);
     assert_eq!(code, 1, "{doc:#}");
     assert_eq!(doc["finding"]["name"], "certificate-rejected", "{doc:#}");
-    assert_eq!(doc["finding"]["code"], "PP-TLS-CERT");
+    assert_eq!(doc["finding"]["code"], "PP-CERTIFICATE-REJECTED");
     assert_eq!(doc["tls"]["failure"]["kind"], "certificate");
     // The certificate is shown even so.
     assert_eq!(doc["tls"]["certificate"]["subject"], "CN=app.example.com");
@@ -332,7 +332,7 @@ fn a_header_to_nginx_ssl_without_proxy_protocol_breaks_the_handshake() {
         let (code, doc) = send(&[&target, version, "--tls", "-k"]);
         assert_eq!(code, 1, "{doc:#}");
         assert_eq!(doc["finding"]["name"], "tls-handshake-failed", "{doc:#}");
-        assert_eq!(doc["finding"]["code"], "PP-TLS-HANDSHAKE");
+        assert_eq!(doc["finding"]["code"], "PP-TLS-HANDSHAKE-FAILED");
         assert_eq!(doc["tls"]["result"], "failed");
         let fixes = fix_ids(&doc);
         assert_eq!(fixes[0], "ingress-nginx-use-proxy-protocol", "{fixes:?}");
@@ -353,7 +353,7 @@ fn a_header_to_nginx_ssl_without_proxy_protocol_breaks_the_handshake() {
     let (_, text) = send_text(&[&target, "-2", "--tls", "-k"]);
     assert!(text.contains("handshake FAILED"), "{text}");
     assert!(
-        text.contains("tls-handshake-failed (PP-TLS-HANDSHAKE)"),
+        text.contains("tls-handshake-failed (PP-TLS-HANDSHAKE-FAILED)"),
         "{text}"
     );
     assert!(
@@ -369,7 +369,7 @@ fn plain_http_to_nginx_ssl_proxy_protocol_is_named() {
     let (code, doc) = send(&[&target, "-2"]);
     assert_eq!(code, 1, "{doc:#}");
     assert_eq!(doc["finding"]["name"], "plain-http-to-tls", "{doc:#}");
-    assert_eq!(doc["finding"]["code"], "PP-TLS-PLAIN-HTTP");
+    assert_eq!(doc["finding"]["code"], "PP-PLAIN-HTTP-TO-TLS");
     assert!(
         reply_text(&doc).contains("The plain HTTP request was sent to HTTPS port"),
         "{doc:#}"
@@ -377,7 +377,7 @@ fn plain_http_to_nginx_ssl_proxy_protocol_is_named() {
     assert_eq!(fix_ids(&doc)[0], "speak-tls-to-tls-port");
     let (_, text) = send_text(&[&target]);
     assert!(
-        text.contains("plain-http-to-tls (PP-TLS-PLAIN-HTTP)"),
+        text.contains("plain-http-to-tls (PP-PLAIN-HTTP-TO-TLS)"),
         "{text}"
     );
     assert!(flat(&text).contains("TLS and PROXY are mixed up"), "{text}");
@@ -390,7 +390,7 @@ fn tls_without_a_header_to_a_receiver_that_requires_one() {
     let (code, doc) = send(&[&target, "--no-header", "--tls", "-k"]);
     assert_eq!(code, 1, "{doc:#}");
     assert_eq!(doc["finding"]["name"], "tls-before-proxy", "{doc:#}");
-    assert_eq!(doc["finding"]["code"], "PP-TLS-FIRST");
+    assert_eq!(doc["finding"]["code"], "PP-TLS-BEFORE-PROXY");
     assert_eq!(fix_ids(&doc)[0], "enable-at-sender");
     let log = ing.nginx.wait_error_log("broken header");
     // nginx 1.22 logs the bytes raw; later versions escape them.

@@ -27,7 +27,7 @@ DURATION: 500ms, 2s, 1m (a bare number is seconds).
 --tls: the header goes in clear, then the TLS handshake, then the request;
 the certificate is verified (system roots, or --cacert) unless -k.
 The reply is judged as one finding (name and code, e.g. unexpected-header
-(PP-UNEXPECTED)) with its fixes: see docs/verdicts.md. Presets (--like) are
+(PP-UNEXPECTED-HEADER)) with its fixes: see docs/verdicts.md. Presets (--like) are
 described in docs/presets.md; --json in docs/json.md.
 
 Examples:

@@ -1008,7 +1008,10 @@ mod tests {
             udp: false,
         };
         let f = judge::exchange(&x);
-        assert_eq!((f.name(), f.code()), ("unexpected-header", "PP-UNEXPECTED"));
+        assert_eq!(
+            (f.name(), f.code()),
+            ("unexpected-header", "PP-UNEXPECTED-HEADER")
+        );
         let tls = tls_exchange(
             HeaderKind::V1.sent(true),
             &TlsEnd::NotTls("x".into()),

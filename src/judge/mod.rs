@@ -18,6 +18,13 @@ mod table;
 pub(crate) use fixes::Fix;
 pub(crate) use table::{FindingInfo, FINDINGS};
 
+use std::sync::LazyLock;
+
+/// The code of the finding named `name`: `PP-` and the name upper-cased.
+fn code_of(name: &str) -> String {
+    format!("PP-{}", name.to_ascii_uppercase())
+}
+
 /// How much a finding matters: `Problem` findings make a command exit 1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub(crate) enum Severity {
@@ -131,9 +138,13 @@ impl Finding {
         self.info().name
     }
 
-    /// The stable code (`PP-UNEXPECTED`).
+    /// The stable code, derived from the name the same way for every
+    /// finding: `PP-` and the name upper-cased (`unexpected-header` is
+    /// `PP-UNEXPECTED-HEADER`). Computed once, here.
     pub(crate) fn code(self) -> &'static str {
-        self.info().code
+        static CODES: LazyLock<Vec<String>> =
+            LazyLock::new(|| FINDINGS.iter().map(|f| code_of(f.name)).collect());
+        &CODES[self as usize]
     }
 
     pub(crate) fn severity(self) -> Severity {
@@ -565,7 +576,7 @@ mod tests {
         for (i, f) in Finding::ALL.into_iter().enumerate() {
             assert_eq!(f as usize, i, "{f:?}");
             assert_eq!(Finding::from_name(f.name()), Some(f));
-            assert!(f.code().starts_with("PP-"), "{}", f.code());
+            assert_eq!(f.code(), format!("PP-{}", f.name().to_uppercase()));
             assert!(f.name().chars().all(|c| c.is_ascii_lowercase() || c == '-'));
             for g in &Finding::ALL[i + 1..] {
                 assert_ne!(f.name(), g.name());
@@ -589,6 +600,13 @@ mod tests {
     }
 
     #[test]
+    fn codes_are_derived_from_names() {
+        assert_eq!(Finding::InvalidHeader.code(), "PP-INVALID-HEADER");
+        assert_eq!(Finding::Inconclusive.code(), "PP-INCONCLUSIVE");
+        assert_eq!(Finding::HeaderTimeout.code(), "PP-HEADER-TIMEOUT");
+    }
+
+    #[test]
     fn the_seed_failure_has_one_name() {
         let f = x(HDR, Answer::Http { status: 400 }, Ending::ServerClosed);
         assert_eq!(f, Finding::UnexpectedHeader);
@@ -603,7 +621,10 @@ mod tests {
             ),
             f
         );
-        assert_eq!((f.name(), f.code()), ("unexpected-header", "PP-UNEXPECTED"));
+        assert_eq!(
+            (f.name(), f.code()),
+            ("unexpected-header", "PP-UNEXPECTED-HEADER")
+        );
         let ids: Vec<&str> = f.fixes().iter().map(|f| f.id).collect();
         assert_eq!(ids[0], "ingress-nginx-use-proxy-protocol");
     }

@@ -1,4 +1,4 @@
-//! Every finding's name, code, severity, meaning and fixes: data, in the
+//! Every finding's name, severity, meaning and fixes: data, in the
 //! order of [`super::Finding::ALL`] and of docs/verdicts.md, which is
 //! generated from this table by `report::verdicts` (its unit test fails
 //! when the doc is out of date).
@@ -8,8 +8,9 @@ use super::Severity::{self, Info, Ok, Problem, Warning};
 /// One row of docs/verdicts.md.
 #[derive(Debug)]
 pub(crate) struct FindingInfo {
+    /// The kebab-case name; the code is derived from it
+    /// ([`super::Finding::code`]), never written by hand.
     pub name: &'static str,
-    pub code: &'static str,
     pub severity: Severity,
     /// A few words, for `--help` value lists and narrow tables.
     pub short: &'static str,
@@ -28,7 +29,6 @@ pub(crate) struct FindingInfo {
 pub(crate) static FINDINGS: &[FindingInfo] = &[
     FindingInfo {
         name: "proxied",
-        code: "PP-OK",
         severity: Ok,
         short: "a valid header, taken",
         meaning: "a valid PROXY header went through and the receiver answered: the real client address reached the backend",
@@ -37,7 +37,6 @@ pub(crate) static FINDINGS: &[FindingInfo] = &[
     },
     FindingInfo {
         name: "plain",
-        code: "PP-PLAIN",
         severity: Ok,
         short: "no header, served",
         meaning: "no PROXY header, and the receiver served the connection as a direct client (it sees the peer's own address)",
@@ -46,7 +45,6 @@ pub(crate) static FINDINGS: &[FindingInfo] = &[
     },
     FindingInfo {
         name: "health-check",
-        code: "PP-HEALTHCHECK",
         severity: Ok,
         short: "a LOCAL header or connect-and-close",
         meaning: "a v2 LOCAL header, or a connect-and-close: a load balancer's health check, which carries no client address",
@@ -55,7 +53,6 @@ pub(crate) static FINDINGS: &[FindingInfo] = &[
     },
     FindingInfo {
         name: "unexpected-header",
-        code: "PP-UNEXPECTED",
         severity: Problem,
         short: "a header the receiver does not expect",
         meaning: "the sender puts a PROXY header in front of the connection but the receiver is not configured for PROXY protocol, so it reads the header as data: nginx answers `400 Bad Request`, a TLS server sends an alert",
@@ -69,7 +66,6 @@ pub(crate) static FINDINGS: &[FindingInfo] = &[
     },
     FindingInfo {
         name: "missing-header",
-        code: "PP-MISSING",
         severity: Problem,
         short: "no header where one is required",
         meaning: "the receiver requires a PROXY header but the client sent none (a client that bypasses the load balancer, a health check, hairpin traffic, a load balancer whose option is off): nginx logs `broken header` and closes",
@@ -78,7 +74,6 @@ pub(crate) static FINDINGS: &[FindingInfo] = &[
     },
     FindingInfo {
         name: "invalid-header",
-        code: "PP-SPLIT",
         severity: Problem,
         short: "a header that breaks the spec",
         meaning: "the sender wrote a malformed, truncated or split PROXY header; receivers reject it (HAProxy `Received an invalid PROXY protocol header`, nginx `broken header`)",
@@ -87,7 +82,6 @@ pub(crate) static FINDINGS: &[FindingInfo] = &[
     },
     FindingInfo {
         name: "header-rejected",
-        code: "PP-VERSION",
         severity: Problem,
         short: "a valid header, closed without a reply",
         meaning: "the receiver closed or reset the connection without a word after a valid header: it wants the other PROXY version, the sender is not on its allow-list, or it does not speak PROXY protocol at all",
@@ -96,7 +90,6 @@ pub(crate) static FINDINGS: &[FindingInfo] = &[
     },
     FindingInfo {
         name: "stacked-header",
-        code: "PP-DOUBLE",
         severity: Problem,
         short: "two headers in one stream",
         meaning: "two PROXY headers arrived back to back: two hops both add one (an AWS NLB forwards a header already in the stream), so the receiver takes the first and reads the second as data",
@@ -105,7 +98,6 @@ pub(crate) static FINDINGS: &[FindingInfo] = &[
     },
     FindingInfo {
         name: "failed-health-check",
-        code: "PP-HEALTHCHECK-FAIL",
         severity: Problem,
         short: "a health check answered with an error",
         meaning: "a health check (a v2 LOCAL header) got an error answer: the load balancer will mark this backend down although real clients may be served",
@@ -114,7 +106,6 @@ pub(crate) static FINDINGS: &[FindingInfo] = &[
     },
     FindingInfo {
         name: "spoofable",
-        code: "PP-SPOOF",
         severity: Warning,
         short: "a header taken from anyone",
         meaning: "it works, but the receiver takes a header when there is one and serves clients without one: any client that reaches it directly can forge its address (the spec says a receiver must not guess)",
@@ -123,7 +114,6 @@ pub(crate) static FINDINGS: &[FindingInfo] = &[
     },
     FindingInfo {
         name: "untrusted-source",
-        code: "PP-UNTRUSTED",
         severity: Problem,
         short: "a header from outside the trust list",
         meaning: "a valid header came from a peer outside the trusted ranges, so its address was ignored (or the connection refused): the backend sees the load balancer's address, not the client's",
@@ -132,7 +122,6 @@ pub(crate) static FINDINGS: &[FindingInfo] = &[
     },
     FindingInfo {
         name: "header-too-large",
-        code: "PP-TOOLARGE",
         severity: Problem,
         short: "a v2 header over the size limit",
         meaning: "a v2 header larger than the receiver's limit (go-proxyproto takes 4096 bytes, ppctl's --max-header): its TLVs carry too much",
@@ -141,7 +130,6 @@ pub(crate) static FINDINGS: &[FindingInfo] = &[
     },
     FindingInfo {
         name: "header-timeout",
-        code: "PP-SERVER-FIRST",
         severity: Problem,
         short: "no header before the deadline",
         meaning: "the client connected but no complete header (or first bytes) arrived before the receiver's header deadline: a server-speaks-first protocol behind a proxy, or a load balancer that sends its header only with data",
@@ -150,7 +138,6 @@ pub(crate) static FINDINGS: &[FindingInfo] = &[
     },
     FindingInfo {
         name: "no-reply",
-        code: "PP-NO-REPLY",
         severity: Problem,
         short: "no reply before the timeout",
         meaning: "the receiver kept the connection open without answering: it waits for more (an incomplete header, or a request it has not finished reading), or the protocol is server-speaks-first",
@@ -159,7 +146,6 @@ pub(crate) static FINDINGS: &[FindingInfo] = &[
     },
     FindingInfo {
         name: "http-error",
-        code: "PP-HTTP-ERROR",
         severity: Problem,
         short: "an HTTP error for the request",
         meaning: "the receiver spoke HTTP, so the PROXY layer is fine, but it refused the request itself (4xx/5xx): look at the request, the Host, or the application",
@@ -168,7 +154,6 @@ pub(crate) static FINDINGS: &[FindingInfo] = &[
     },
     FindingInfo {
         name: "no-receiver",
-        code: "PP-REFUSED",
         severity: Problem,
         short: "connection refused",
         meaning: "the connection was refused: nothing listens on that address and port",
@@ -177,7 +162,6 @@ pub(crate) static FINDINGS: &[FindingInfo] = &[
     },
     FindingInfo {
         name: "unreachable",
-        code: "PP-UNREACHABLE",
         severity: Problem,
         short: "no connection",
         meaning: "no connection could be made (a connect timeout, no route, a firewall that drops)",
@@ -186,7 +170,6 @@ pub(crate) static FINDINGS: &[FindingInfo] = &[
     },
     FindingInfo {
         name: "no-datagram",
-        code: "PP-UDP-SILENT",
         severity: Info,
         short: "no datagram came back",
         meaning: "no datagram came back before the timeout; many UDP receivers never answer, so check the receiver's log",
@@ -195,7 +178,6 @@ pub(crate) static FINDINGS: &[FindingInfo] = &[
     },
     FindingInfo {
         name: "client-closed",
-        code: "PP-CLOSED",
         severity: Info,
         short: "the client left first",
         meaning: "the client closed or reset the connection before a header or any byte arrived",
@@ -204,7 +186,6 @@ pub(crate) static FINDINGS: &[FindingInfo] = &[
     },
     FindingInfo {
         name: "interrupted",
-        code: "PP-INTERRUPTED",
         severity: Info,
         short: "stopped before the end",
         meaning: "the receiver stopped (SIGINT, SIGTERM, --count) before this connection finished",
@@ -213,7 +194,6 @@ pub(crate) static FINDINGS: &[FindingInfo] = &[
     },
     FindingInfo {
         name: "incomplete",
-        code: "PP-INCOMPLETE",
         severity: Info,
         short: "not all of it was seen",
         meaning: "the start or the end of the exchange is missing from the record (a capture started late or ended early), so there is nothing to judge",
@@ -222,7 +202,6 @@ pub(crate) static FINDINGS: &[FindingInfo] = &[
     },
     FindingInfo {
         name: "inconclusive",
-        code: "PP-PROBE-BLIND",
         severity: Info,
         short: "the probe could not tell",
         meaning: "the endpoint took the connection but answered nothing the probe could read, with or without a header: it may speak another protocol than the one probed (TLS, plain HTTP, or a server-speaks-first protocol; the probe's warning says which mode to try)",
@@ -233,7 +212,6 @@ pub(crate) static FINDINGS: &[FindingInfo] = &[
     // every hop, before the rollout.
     FindingInfo {
         name: "real-ip-lost",
-        code: "PP-REALIP",
         severity: Problem,
         short: "the client address is lost on the way",
         meaning: "the connection gets through but the backend sees a proxy's address, not the client's: the header is read but its address not used (nginx without `real_ip_header proxy_protocol` or `set_real_ip_from`), or a load balancer without PROXY protocol with `externalTrafficPolicy: Cluster`",
@@ -242,7 +220,6 @@ pub(crate) static FINDINGS: &[FindingInfo] = &[
     },
     FindingInfo {
         name: "ignored-setting",
-        code: "PP-IGNORED",
         severity: Warning,
         short: "a setting that does nothing where it stands",
         meaning: "a PROXY setting that this platform ignores where it is written (the in-tree AWS annotation `aws-load-balancer-proxy-protocol` on an NLB): the configuration says PROXY, the wire will not",
@@ -251,7 +228,6 @@ pub(crate) static FINDINGS: &[FindingInfo] = &[
     },
     FindingInfo {
         name: "partial-proxy",
-        code: "PP-PARTIAL",
         severity: Problem,
         short: "PROXY on one port and not its sibling",
         meaning: "PROXY protocol on one port or listener and not its sibling (80 vs 443), or nginx servers sharing an address:port that disagree on `proxy_protocol` (nginx applies it to all of them): some clients break",
@@ -260,7 +236,6 @@ pub(crate) static FINDINGS: &[FindingInfo] = &[
     },
     FindingInfo {
         name: "hairpin",
-        code: "PP-HAIRPIN",
         severity: Warning,
         short: "in-cluster clients skip the load balancer",
         meaning: "in-cluster clients that connect to the load balancer's IP are short-circuited by kube-proxy and reach the ingress without the PROXY header it requires (`broken header` for them only)",
@@ -269,7 +244,6 @@ pub(crate) static FINDINGS: &[FindingInfo] = &[
     },
     FindingInfo {
         name: "config-wire-mismatch",
-        code: "PP-CONFIG-WIRE",
         severity: Problem,
         short: "the wire disagrees with the configuration",
         meaning: "the configuration says this listener expects one thing (a PROXY header, none, or either) but a live probe found another: the server on that port is not running this configuration (not reloaded since the change, another server on the port, or a different file)",
@@ -278,7 +252,6 @@ pub(crate) static FINDINGS: &[FindingInfo] = &[
     },
     FindingInfo {
         name: "upstream-failed",
-        code: "PP-UPSTREAM",
         severity: Problem,
         short: "the hop behind the proxy failed",
         meaning: "the client's connection to a proxy failed because the proxy's own connection to its upstream failed (a capture taken on the proxy host holds both hops): see the linked flow's finding and its fixes",
@@ -287,7 +260,6 @@ pub(crate) static FINDINGS: &[FindingInfo] = &[
     },
     FindingInfo {
         name: "tls-handshake-failed",
-        code: "PP-TLS-HANDSHAKE",
         severity: Problem,
         short: "the TLS handshake failed after the header",
         meaning: "the PROXY header went out, then the TLS handshake failed: the receiver serves TLS without PROXY protocol on this port and read the header as the start of TLS (OpenSSL logs `wrong version number` and sends an alert or closes; nginx `listen … ssl` takes it for a plain HTTP request and answers `400 Bad Request`)",
@@ -301,7 +273,6 @@ pub(crate) static FINDINGS: &[FindingInfo] = &[
     },
     FindingInfo {
         name: "plain-http-to-tls",
-        code: "PP-TLS-PLAIN-HTTP",
         severity: Problem,
         short: "plain HTTP sent to a TLS port",
         meaning: "the receiver serves TLS here but got plain HTTP: nginx answers `400 The plain HTTP request was sent to HTTPS port`; behind a PROXY header this means the header was read and TLS and PROXY are mixed up at the load balancer (it terminates TLS and forwards plain HTTP to the ssl port)",
@@ -310,7 +281,6 @@ pub(crate) static FINDINGS: &[FindingInfo] = &[
     },
     FindingInfo {
         name: "tls-before-proxy",
-        code: "PP-TLS-FIRST",
         severity: Problem,
         short: "a ClientHello where a header was required",
         meaning: "the client started TLS without a PROXY header in front, and the receiver, which requires one, hung up: it logs `broken header: \"\\x16\\x03…\"` (the ClientHello); the sender wraps the header inside TLS, or sends none",
@@ -319,7 +289,6 @@ pub(crate) static FINDINGS: &[FindingInfo] = &[
     },
     FindingInfo {
         name: "tls-to-plain-port",
-        code: "PP-TLS-TO-PLAIN",
         severity: Problem,
         short: "TLS sent to a plain-text port",
         meaning: "the client started TLS but the receiver answered in plain text (HTTP 400 to the ClientHello), and the same request in clear is served: this port takes the PROXY header but does not serve TLS",
@@ -328,7 +297,6 @@ pub(crate) static FINDINGS: &[FindingInfo] = &[
     },
     FindingInfo {
         name: "certificate-rejected",
-        code: "PP-TLS-CERT",
         severity: Problem,
         short: "the server's certificate was not trusted",
         meaning: "the PROXY header and the handshake went through, but the client refused the server's certificate (unknown issuer, expired, or not valid for the SNI): the PROXY layer works; the certificate or the name does not",

@@ -375,7 +375,10 @@ mod tests {
         {
             assert!(line.chars().count() <= 80, "{line:?}\n{text}");
         }
-        assert!(text.contains("tls-before-proxy (PP-TLS-FIRST)"), "{text}");
+        assert!(
+            text.contains("tls-before-proxy (PP-TLS-BEFORE-PROXY)"),
+            "{text}"
+        );
     }
 
     const LOG: &str = concat!(
@@ -413,9 +416,9 @@ mod tests {
         let j = json(&explain(LOG.as_bytes()));
         assert_eq!(j["type"], "explain");
         assert_eq!(j["schema"], 2);
-        assert_eq!(j["lines"][2]["finding"]["code"], "PP-UNEXPECTED");
+        assert_eq!(j["lines"][2]["finding"]["code"], "PP-UNEXPECTED-HEADER");
         assert_eq!(j["lines"][2]["finding"]["name"], "unexpected-header");
-        assert_eq!(j["lines"][0]["finding"]["code"], "PP-MISSING");
+        assert_eq!(j["lines"][0]["finding"]["code"], "PP-MISSING-HEADER");
         assert_eq!(j["recognized"], 3);
     }
 

@@ -20,7 +20,7 @@ pub(crate) fn tone(f: Finding) -> Tone {
     }
 }
 
-/// `✗ unexpected-header (PP-UNEXPECTED)`, coloured by severity.
+/// `✗ unexpected-header (PP-UNEXPECTED-HEADER)`, coloured by severity.
 pub(crate) fn label(f: Finding, style: Style) -> String {
     let mark = match f.severity() {
         Severity::Ok => "✓",

@@ -343,14 +343,14 @@ mod tests {
         assert_eq!(v["type"], "connection");
         assert_eq!(v["schema"], 2);
         assert_eq!(v["finding"]["name"], "unexpected-header");
-        assert_eq!(v["finding"]["code"], "PP-UNEXPECTED");
+        assert_eq!(v["finding"]["code"], "PP-UNEXPECTED-HEADER");
         assert_eq!(v["fixes"][0]["id"], "ingress-nginx-use-proxy-protocol");
         assert_eq!(v["pairing"], Value::Null);
         assert_eq!(v["header"]["source"]["address"], "192.0.2.1");
         let text = connection_human(&rec, Style::plain());
         assert!(
             text.contains(
-                "v1 PROXY 192.0.2.1:1000 -> 192.0.2.2:80 unexpected-header (PP-UNEXPECTED)"
+                "v1 PROXY 192.0.2.1:1000 -> 192.0.2.2:80 unexpected-header (PP-UNEXPECTED-HEADER)"
             ),
             "{text}"
         );
@@ -380,7 +380,7 @@ mod tests {
         let text = summary_human(&s, Style::plain());
         assert!(
             text.starts_with(
-                "summary: 1 connection(s): 1 proxied (served: 1 v1); 1 spoofable (PP-SPOOF)"
+                "summary: 1 connection(s): 1 proxied (served: 1 v1); 1 spoofable (PP-SPOOFABLE)"
             ),
             "{text}"
         );
@@ -397,7 +397,10 @@ mod tests {
             assert!(l.chars().count() <= 80, "{l:?}");
             assert!(l.starts_with("    "), "{l:?}");
         }
-        assert!(text.contains("header-timeout (PP-SERVER-FIRST)"), "{text}");
+        assert!(
+            text.contains("header-timeout (PP-HEADER-TIMEOUT)"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -316,6 +316,12 @@ pub(crate) fn table(flows: &[FlowResult], style: Style, explain: bool) -> String
             _ => table::cell(style, &row[i], Tone::Plain),
         }));
     }
+    // A code (`(PP-UNEXPECTED-HEADER)`) is one word: never cut it.
+    let code = flows.iter().map(|f| f.finding().code().len() + 2).max();
+    if let (Some(at), Some(code)) = (keep.iter().position(|&i| cols[i] == Col::Finding), code) {
+        // Plus the cell's padding.
+        table::keep_whole(&mut t, at, code + 2);
+    }
     format!("{t}\n")
 }
 

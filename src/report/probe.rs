@@ -508,10 +508,13 @@ mod tests {
     #[test]
     fn the_seed_failure_is_named_with_its_code() {
         let text = render(&fixture(), Style::plain());
-        assert!(text.contains("unexpected-header (PP-UNEXPECTED)"), "{text}");
+        assert!(
+            text.contains("unexpected-header (PP-UNEXPECTED-HEADER)"),
+            "{text}"
+        );
         let j = json(&fixture());
         assert_eq!(j["type"], "probe");
-        assert_eq!(j["attempts"][1]["finding"]["code"], "PP-UNEXPECTED");
+        assert_eq!(j["attempts"][1]["finding"]["code"], "PP-UNEXPECTED-HEADER");
         assert_eq!(j["attempts"][1]["header"]["version"], 1);
         assert_eq!(j["finding"]["name"], "unexpected-header");
     }

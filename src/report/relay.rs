@@ -307,7 +307,7 @@ mod tests {
         assert_eq!(v["type"], "connection");
         assert_eq!(v["schema"], 2);
         assert_eq!(v["finding"]["name"], "unexpected-header");
-        assert_eq!(v["finding"]["code"], "PP-UNEXPECTED");
+        assert_eq!(v["finding"]["code"], "PP-UNEXPECTED-HEADER");
         assert_eq!(v["arrival"]["name"], "plain");
         assert_eq!(v["fixes"][0]["id"], "ingress-nginx-use-proxy-protocol");
         assert_eq!(v["sent"]["version"], 1);
@@ -323,7 +323,10 @@ mod tests {
         for l in text.lines() {
             assert!(l.chars().count() <= 80, "{l:?}");
         }
-        assert!(text.contains("unexpected-header (PP-UNEXPECTED)"), "{text}");
+        assert!(
+            text.contains("unexpected-header (PP-UNEXPECTED-HEADER)"),
+            "{text}"
+        );
         assert!(
             text.contains("[ingress-nginx-use-proxy-protocol]"),
             "{text}"

@@ -776,13 +776,16 @@ mod tests {
         let text = human(&s, Style::plain());
         assert!(text.contains("\nheader    VALID v1 PROXY TCP4"), "{text}");
         assert!(text.contains("\nheader 2  VALID v1 PROXY TCP4"), "{text}");
-        assert!(text.contains("stacked-header (PP-DOUBLE)"), "{text}");
+        assert!(
+            text.contains("stacked-header (PP-STACKED-HEADER)"),
+            "{text}"
+        );
         assert!(text.contains("single-header-hop"), "{text}");
         let v = document(&s);
         assert_eq!(v["type"], "send");
         assert_eq!(v["schema"], 2);
         assert_eq!(v["finding"]["name"], "stacked-header");
-        assert_eq!(v["finding"]["code"], "PP-DOUBLE");
+        assert_eq!(v["finding"]["code"], "PP-STACKED-HEADER");
         assert_eq!(v["stacked_header"]["verdict"], "valid");
         assert_eq!(v["ok"], false);
     }
@@ -986,7 +989,7 @@ mod tests {
             text.contains("valid for app.example.com, until Jan  1 00:00:00 2027"),
             "{text}"
         );
-        assert!(text.contains("proxied (PP-OK)"), "{text}");
+        assert!(text.contains("proxied (PP-PROXIED)"), "{text}");
         for l in text.lines() {
             assert!(l.chars().count() <= 80, "{l:?}");
         }
@@ -1046,7 +1049,7 @@ mod tests {
             "{text}"
         );
         assert!(
-            text.contains("tls-handshake-failed (PP-TLS-HANDSHAKE)"),
+            text.contains("tls-handshake-failed (PP-TLS-HANDSHAKE-FAILED)"),
             "{text}"
         );
         // The alert's bytes are not dumped as text.
@@ -1069,7 +1072,7 @@ mod tests {
         let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
         assert!(flat.contains("+00:00; refused"), "{text}");
         assert!(
-            text.contains("certificate-rejected (PP-TLS-CERT)"),
+            text.contains("certificate-rejected (PP-CERTIFICATE-REJECTED)"),
             "{text}"
         );
     }

@@ -6,7 +6,10 @@
 //! borders line up. The table fits `Style::width` (COLUMNS or the terminal)
 //! and wraps long cells rather than overflowing.
 
-use comfy_table::{presets, Attribute, Cell, CellAlignment, Color, ContentArrangement, Table};
+use comfy_table::{
+    presets, Attribute, Cell, CellAlignment, Color, ColumnConstraint, ContentArrangement, Table,
+    Width,
+};
 
 use super::Style;
 
@@ -41,6 +44,27 @@ pub(crate) fn new(style: Style, header: &[&str]) -> Table {
         t.set_header(header.iter().map(|h| cell(style, h, Tone::Bold)));
     }
     t
+}
+
+/// Keep column `index` at least `chars` wide (its cells' content), so that
+/// a word that must not be cut (a finding's code) is not cut when the
+/// table shrinks to the width.
+pub(crate) fn keep_whole(t: &mut Table, index: usize, chars: usize) {
+    let natural: usize = t
+        .column_max_content_widths()
+        .iter()
+        .map(|&w| usize::from(w) + 3)
+        .sum::<usize>()
+        + 1;
+    if let Some(c) = t.column_mut(index) {
+        let w = u16::try_from(chars).unwrap_or(u16::MAX);
+        c.set_constraint(ColumnConstraint::LowerBoundary(Width::Fixed(w)));
+    }
+    // A table cut to the width takes all of it (with a bound set,
+    // comfy-table's plain dynamic arrangement leaves columns short).
+    if t.width().is_some_and(|w| natural > usize::from(w)) {
+        t.set_content_arrangement(ContentArrangement::DynamicFullWidth);
+    }
 }
 
 /// A cell in a tone; plain when colour is off.
