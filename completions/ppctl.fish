@@ -195,6 +195,7 @@ complete -c ppctl -n "__fish_ppctl_using_subcommand pcap" -l verdict -d 'Report 
 plain\t'no header, served'
 health-check\t'a LOCAL header or connect-and-close'
 unexpected-header\t'a header the receiver does not expect'
+hop-adds-header\t'suspected: a hop behind adds a header'
 missing-header\t'no header where one is required'
 invalid-header\t'a header that breaks the spec'
 header-rejected\t'a valid header, closed without a reply'

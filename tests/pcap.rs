@@ -247,6 +247,31 @@ fn every_verdict_over_ethernet() {
     assert_eq!(r.summary["undecodable_frames"], 0);
 }
 
+/// A capture on the client's side of a hop that adds a header (nginx
+/// stream `proxy_protocol on`) before a backend that does not read it: the
+/// request went out without a header, and the backend's stock 400 page came
+/// back in two segments, then a reset. `pcap` names it as `send` does; an
+/// application's 400 is still `http-error`.
+#[test]
+fn a_stock_400_and_a_close_to_a_request_without_a_header_is_a_hop_that_adds_one() {
+    const HEAD: &[u8] = b"HTTP/1.1 400 Bad Request\r\nServer: nginx/1.22.1\r\nContent-Type: text/html\r\nContent-Length: 157\r\nConnection: close\r\n\r\n";
+    const PAGE: &[u8] = b"<html>\r\n<head><title>400 Bad Request</title></head>\r\n<body>\r\n<center><h1>400 Bad Request</h1></center>\r\n<hr><center>nginx/1.22.1</center>\r\n</body>\r\n</html>\r\n";
+    const APP: &[u8] = b"HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n{\"error\":\"bad id\"}";
+    let mut p = Vec::new();
+    let mut c = Conversation::new(addr("10.0.0.1:40001"), addr("10.0.0.9:80"), at(0));
+    p.extend(c.handshake());
+    p.push(c.data(Dir::ToServer, GET));
+    p.push(c.data(Dir::ToClient, HEAD));
+    p.push(c.data(Dir::ToClient, PAGE));
+    p.push(c.rst(Dir::ToClient));
+    p.extend(exchange("10.0.0.1:40002", "10.0.0.9:80", at(1), b"", APP));
+    let r = run(&pcap_file(linktype::ETHERNET, &p), &[]);
+    assert_eq!(verdicts(&r), ["hop-adds-header", "http-error"]);
+    assert_eq!(r.flows[0]["finding"]["code"], "PP-HOP-ADDS-HEADER");
+    assert_eq!(r.flows[0]["fixes"][0]["id"], "confirm-hop-adds-header");
+    assert_eq!(r.code, 1);
+}
+
 #[test]
 fn only_proxied_flows_exit_zero() {
     let mut p = one_v1_exchange(OK);

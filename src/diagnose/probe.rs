@@ -320,10 +320,15 @@ impl HeaderKind {
         spec.encode().unwrap_or_default()
     }
 
-    /// What the client put first on the wire, in the judge's terms.
-    fn sent(self, payload: bool) -> Sent {
+    /// What the client put first on the wire, in the judge's terms: the
+    /// header, then what the mode sends after it (the probe's own request
+    /// is well-formed: a request line, a Host, the blank line).
+    fn sent(self, mode: Mode) -> Sent {
+        let payload = mode != Mode::Banner;
         match self {
-            HeaderKind::None if payload => Sent::NoHeader,
+            HeaderKind::None if payload => Sent::NoHeader {
+                request: mode == Mode::Http,
+            },
             HeaderKind::None => Sent::Nothing,
             HeaderKind::V1 | HeaderKind::V2 => Sent::Header { payload },
             HeaderKind::V2Local => Sent::Local { payload },
@@ -402,6 +407,14 @@ impl Attempt {
     /// Accepted with a PROXY header (v1 or v2; LOCAL carries no client).
     pub(crate) fn served_with_header(&self) -> bool {
         self.accepted && matches!(self.kind, HeaderKind::V1 | HeaderKind::V2)
+    }
+
+    /// Taken by the port, as far as its profile goes: accepted, or passed
+    /// on to a hop behind it that refused it the way a backend behind a
+    /// hop that adds a header does (`hop-adds-header`). Either
+    /// way the port itself reads no header.
+    fn taken(&self) -> bool {
+        self.accepted || self.finding == Finding::HopAddsHeader
     }
 }
 
@@ -533,7 +546,7 @@ fn http_request(target: &Target) -> Vec<u8> {
 
 /// The attempt's facts from a net reply; `came`, `accepted` and `finding`
 /// are filled by the mode.
-fn base(kind: HeaderKind, reply: &Reply, payload: bool) -> Attempt {
+fn base(kind: HeaderKind, reply: &Reply, mode: Mode) -> Attempt {
     let header = reply
         .message
         .as_ref()
@@ -560,7 +573,12 @@ fn base(kind: HeaderKind, reply: &Reply, payload: bool) -> Attempt {
         accepted: false,
         answer: Vec::new(),
         client: None,
-        finding: judge::exchange(&reply.exchange(kind.sent(payload), false)),
+        // As `send` judges a plain exchange: a TLS server's page for plain
+        // HTTP is `plain-http-to-tls`, whatever the header.
+        finding: judge::layered(
+            &reply.exchange(kind.sent(mode), false),
+            judge::Layer::of_plain(&reply.received),
+        ),
         elapsed: Duration::ZERO,
     }
 }
@@ -597,7 +615,7 @@ fn first_reply(bytes: &[u8]) -> Vec<u8> {
 
 /// HTTP mode: accepted when an HTTP response other than 400 came back.
 fn http_attempt(kind: HeaderKind, reply: &Reply) -> Attempt {
-    let mut a = base(kind, reply, true);
+    let mut a = base(kind, reply, Mode::Http);
     if !reply.connected {
         return a;
     }
@@ -626,7 +644,7 @@ fn http_attempt(kind: HeaderKind, reply: &Reply) -> Attempt {
 /// with one, accepted when the server waited for it (said nothing before
 /// it) and then spoke.
 fn banner_attempt(kind: HeaderKind, reply: &Reply) -> Attempt {
-    let mut a = base(kind, reply, false);
+    let mut a = base(kind, reply, Mode::Banner);
     if !reply.connected {
         return a;
     }
@@ -639,7 +657,7 @@ fn banner_attempt(kind: HeaderKind, reply: &Reply) -> Attempt {
                 unprompted: true,
             };
             // The banner is the answer (nothing was sent to answer).
-            let mut x = reply.exchange(kind.sent(false), false);
+            let mut x = reply.exchange(kind.sent(Mode::Banner), false);
             x.answer = Answer::of(&reply.banner);
             a.finding = judge::exchange(&x);
         }
@@ -683,7 +701,10 @@ fn tls_attempt(kind: HeaderKind, run: TlsRun) -> Attempt {
         }
         _ => judge::Layer::TlsFailed,
     };
-    let finding = judge::layered(&tls_exchange(kind.sent(true), &run.end, &run.clear), layer);
+    let finding = judge::layered(
+        &tls_exchange(kind.sent(Mode::Tls), &run.end, &run.clear),
+        layer,
+    );
     let answer = match &run.end {
         TlsEnd::HandshakeOk { reply, .. } => reply.clone(),
         _ => Vec::new(),
@@ -766,7 +787,7 @@ fn blind(mode: Mode, attempts: &[Attempt]) -> Warning {
 /// The class from the attempts. The decision uses none/v1/v2; v2 LOCAL
 /// only adds a warning (health checks use it).
 pub(crate) fn classify(attempts: &[Attempt]) -> Class {
-    let ok = |kind| attempts.iter().any(|a| a.kind == kind && a.accepted);
+    let ok = |kind| attempts.iter().any(|a| a.kind == kind && a.taken());
     if attempts.iter().all(|a| !a.connected) {
         return Class::Unreachable;
     }
@@ -790,7 +811,14 @@ pub(crate) fn finding_for(class: Class, mode: Mode, attempts: &[Attempt]) -> Fin
         Mode::Tls => judge::on_tls_port(f, true),
         Mode::Http | Mode::Banner => f,
     };
+    let without_header = attempts
+        .iter()
+        .find(|a| a.kind == HeaderKind::None)
+        .map(|a| a.finding);
     match class {
+        // Even a client without a header fails, behind the port: that is
+        // what this endpoint comes to, whatever a sender does.
+        Class::NoHeader if without_header == Some(Finding::HopAddsHeader) => Finding::HopAddsHeader,
         Class::NoHeader => tls(Finding::UnexpectedHeader),
         Class::Optional => Finding::Spoofable,
         Class::RequiresV1OrV2 => tls(Finding::MissingHeader),
@@ -997,12 +1025,47 @@ mod tests {
         assert!(!c.met());
     }
 
+    /// The seed seen from the client: every attempt gets a stock 400, the
+    /// one without a header too. The port reads no header; the hop behind
+    /// it is suspected of adding one.
+    #[test]
+    fn a_stock_400_without_a_header_is_a_hop_that_adds_one() {
+        let target: Target = "127.0.0.1:8080".parse().expect("target");
+        assert!(judge::well_formed_request(&http_request(&target)));
+        assert_eq!(
+            HeaderKind::None.sent(Mode::Http),
+            Sent::NoHeader { request: true }
+        );
+        let mut none = att(HeaderKind::None, false);
+        none.finding = Finding::HopAddsHeader;
+        let mut attempts = vec![none];
+        for kind in [HeaderKind::V1, HeaderKind::V2] {
+            let mut a = att(kind, false);
+            a.finding = Finding::UnexpectedHeader;
+            attempts.push(a);
+        }
+        attempts.push(att(HeaderKind::V2Local, false));
+        let p = probe_of(attempts.clone());
+        assert_eq!(
+            (p.class, p.finding),
+            (Class::NoHeader, Finding::HopAddsHeader)
+        );
+        assert!(p.warnings.is_empty(), "{:?}", p.warnings);
+        // An application's 400 to everything: the probe still can't tell.
+        attempts[0].finding = Finding::HttpError;
+        let p = probe_of(attempts);
+        assert_eq!(
+            (p.class, p.finding),
+            (Class::Inconclusive, Finding::Inconclusive)
+        );
+    }
+
     /// The seed failure, as the judge sees a probe's v1 attempt against a
     /// receiver without PROXY support.
     #[test]
     fn a_400_to_the_v1_attempt_is_unexpected_header() {
         let x = Exchange {
-            sent: HeaderKind::V1.sent(true),
+            sent: HeaderKind::V1.sent(Mode::Http),
             answer: Answer::of(b"HTTP/1.1 400 Bad Request\r\n\r\n"),
             ending: Ending::ServerClosed,
             udp: false,
@@ -1013,13 +1076,13 @@ mod tests {
             ("unexpected-header", "PP-UNEXPECTED-HEADER")
         );
         let tls = tls_exchange(
-            HeaderKind::V1.sent(true),
+            HeaderKind::V1.sent(Mode::Http),
             &TlsEnd::NotTls("x".into()),
             b"HTTP/1.1 400 Bad Request\r\n\r\n",
         );
         assert_eq!(judge::exchange(&tls), Finding::UnexpectedHeader);
         let ok = tls_exchange(
-            HeaderKind::None.sent(true),
+            HeaderKind::None.sent(Mode::Tls),
             &TlsEnd::HandshakeOk {
                 version: "TLSv1_3".into(),
                 reply: Vec::new(),

@@ -330,6 +330,14 @@ pub static FIXES: &[Fix] = &[
         doc: "https://nginx.org/en/docs/http/configuring_https_servers.html",
     },
     Fix {
+        id: "confirm-hop-adds-header",
+        title: "Confirm which hop adds the header the backend does not read",
+        side: Side::Platform,
+        applies_to: "the hops between this port and the backend (load balancer, TCP proxy, ingress)",
+        change: "# in place of the backend: shows the header each connection brings\nppctl listen :PORT\n# which hop sends a header, and which reads one\nppctl check nginx.conf haproxy.cfg\n# on the proxy host: both hops of one connection, side by side\nppctl pcap proxy-host.pcap",
+        doc: "https://www.haproxy.org/download/2.8/doc/proxy-protocol.txt",
+    },
+    Fix {
         id: "disable-at-sender",
         title: "Or turn the PROXY option off at the sender",
         side: Side::Sender,

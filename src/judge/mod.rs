@@ -58,6 +58,7 @@ pub(crate) enum Finding {
     Plain,
     HealthCheck,
     UnexpectedHeader,
+    HopAddsHeader,
     MissingHeader,
     InvalidHeader,
     HeaderRejected,
@@ -91,11 +92,12 @@ pub(crate) enum Finding {
 
 impl Finding {
     /// Every finding, in docs/verdicts.md order.
-    pub(crate) const ALL: [Finding; 33] = [
+    pub(crate) const ALL: [Finding; 34] = [
         Finding::Proxied,
         Finding::Plain,
         Finding::HealthCheck,
         Finding::UnexpectedHeader,
+        Finding::HopAddsHeader,
         Finding::MissingHeader,
         Finding::InvalidHeader,
         Finding::HeaderRejected,
@@ -183,8 +185,10 @@ impl Finding {
 pub(crate) enum Sent {
     /// Nothing at all (a connect, then silence or a close).
     Nothing,
-    /// Data, but no PROXY header in front of it.
-    NoHeader,
+    /// Data, but no PROXY header in front of it. `request`: the data is a
+    /// well-formed HTTP/1 request (see [`Sent::data`]), so a server that
+    /// refuses it as malformed was not reading it first.
+    NoHeader { request: bool },
     /// A valid PROXY-command header (v1 or v2), then whatever followed.
     Header { payload: bool },
     /// A valid v2 LOCAL header (a health check), then whatever followed.
@@ -196,6 +200,14 @@ pub(crate) enum Sent {
 }
 
 impl Sent {
+    /// Data without a header in front: `NoHeader`, with whether it is a
+    /// well-formed request.
+    pub(crate) fn data(bytes: &[u8]) -> Sent {
+        Sent::NoHeader {
+            request: well_formed_request(bytes),
+        }
+    }
+
     fn has_header(self) -> bool {
         matches!(
             self,
@@ -209,8 +221,11 @@ impl Sent {
 pub(crate) enum Answer {
     /// Not a byte.
     Nothing,
-    /// An HTTP status line.
-    Http { status: u16 },
+    /// An HTTP status line. `stock_400`: the answer is a web server's own
+    /// `400 Bad Request` page, the one it gives a request line it cannot
+    /// parse, with `Connection: close` (see [`stock_400`]); not an
+    /// application's 400.
+    Http { status: u16, stock_400: bool },
     /// A TLS alert record.
     TlsAlert,
     /// Some other bytes (a banner, a TLS ServerHello, a binary protocol).
@@ -242,11 +257,60 @@ impl Answer {
         use crate::sniff::{classify, Sniffed};
         match classify(first_bytes) {
             Sniffed::Empty => Answer::Nothing,
-            Sniffed::HttpResponse { status, .. } => Answer::Http { status },
+            Sniffed::HttpResponse { status, .. } => Answer::Http {
+                status,
+                stock_400: status == 400 && stock_400(first_bytes),
+            },
             Sniffed::TlsAlert { .. } => Answer::TlsAlert,
             _ => Answer::Other,
         }
     }
+}
+
+/// Whether `bytes` start with a well-formed HTTP/1 request head: a request
+/// line, headers, the blank line, and a `Host` (HTTP/1.1 requires one; nginx
+/// answers 400 without it). A web server that reads them first has no
+/// reason to call them a bad request.
+pub(crate) fn well_formed_request(bytes: &[u8]) -> bool {
+    let mut headers = [httparse::EMPTY_HEADER; 64];
+    let mut req = httparse::Request::new(&mut headers);
+    match req.parse(bytes) {
+        Ok(httparse::Status::Complete(_)) => {
+            req.path.is_some_and(|p| p.starts_with('/') || p == "*")
+                && (req.version == Some(0)
+                    || req
+                        .headers
+                        .iter()
+                        .any(|h| h.name.eq_ignore_ascii_case("host") && !h.value.is_empty()))
+        }
+        _ => false,
+    }
+}
+
+/// Whether an HTTP 400 answer is a web server's own page for a request it
+/// could not parse, sent with `Connection: close`: nginx's bare page (the
+/// same for any version, `server_tokens off`, OpenResty) and HAProxy's.
+/// That is what a server without PROXY support answers to `PROXY TCP4 …`
+/// read as a request line. An application's 400 (a JSON body, its own
+/// page, a kept-alive connection) is not this.
+pub(crate) fn stock_400(answer: &[u8]) -> bool {
+    const PAGES: [&[u8]; 2] = [
+        // nginx: ngx_http_error_400_page, then the `<hr><center>nginx…` tail.
+        b"<html>\r\n<head><title>400 Bad Request</title></head>\r\n<body>\r\n<center><h1>400 Bad Request</h1></center>\r\n<hr><center>",
+        // HAProxy: its built-in 400 error file.
+        b"<html><body><h1>400 Bad request</h1>\nYour browser sent an invalid request.\n</body></html>",
+    ];
+    let Some(at) = memchr::memmem::find(answer, b"\r\n\r\n") else {
+        return false;
+    };
+    let (head, body) = (&answer[..at], &answer[at + 4..]);
+    let closes = head.split(|&b| b == b'\n').any(|line| {
+        let line = line.trim_ascii();
+        line.len() > 11
+            && line[..11].eq_ignore_ascii_case(b"connection:")
+            && line[11..].trim_ascii().eq_ignore_ascii_case(b"close")
+    });
+    closes && PAGES.iter().any(|page| body.starts_with(page))
 }
 
 /// One exchange, in plain facts: the judge's input for send, probe, repro
@@ -270,13 +334,22 @@ pub(crate) fn exchange(x: &Exchange) -> Finding {
     }
     match (x.sent, x.answer) {
         (Sent::Invalid, _) => F::InvalidHeader,
-        (Sent::Stacked, Answer::Http { status: 400 }) => F::StackedHeader,
-        (Sent::Local { .. }, Answer::Http { status }) if status >= 400 => F::FailedHealthCheck,
+        (Sent::Stacked, Answer::Http { status: 400, .. }) => F::StackedHeader,
+        (Sent::Local { .. }, Answer::Http { status, .. }) if status >= 400 => F::FailedHealthCheck,
         (Sent::Local { .. }, Answer::TlsAlert) => F::FailedHealthCheck,
         (Sent::Local { .. }, _) => F::HealthCheck,
-        (Sent::Header { .. }, Answer::Http { status: 400 }) => F::UnexpectedHeader,
+        (Sent::Header { .. }, Answer::Http { status: 400, .. }) => F::UnexpectedHeader,
         (Sent::Header { .. } | Sent::Stacked, Answer::TlsAlert) => F::UnexpectedHeader,
-        (_, Answer::Http { status }) if status >= 400 => F::HttpError,
+        // A well-formed request without a header, refused as unparsable
+        // and closed: what the backend of a hop that adds a header says.
+        (
+            Sent::NoHeader { request: true },
+            Answer::Http {
+                status: 400,
+                stock_400: true,
+            },
+        ) if matches!(x.ending, Ending::ServerClosed | Ending::ServerReset) => F::HopAddsHeader,
+        (_, Answer::Http { status, .. }) if status >= 400 => F::HttpError,
         (s, Answer::Http { .. } | Answer::Other) if s.has_header() => F::Proxied,
         (_, Answer::Http { .. } | Answer::Other) => F::Plain,
         (_, Answer::TlsAlert) => F::HttpError,
@@ -292,7 +365,7 @@ fn silent(sent: Sent, ending: Ending, udp: bool) -> Finding {
         Ending::TimedOut => F::NoReply,
         // A datagram seen without an answer (a capture): silence is normal.
         Ending::Unfinished if udp => match sent {
-            Sent::Nothing | Sent::NoHeader => F::Plain,
+            Sent::Nothing | Sent::NoHeader { .. } => F::Plain,
             _ => F::Proxied,
         },
         Ending::Unfinished => F::Incomplete,
@@ -303,7 +376,7 @@ fn silent(sent: Sent, ending: Ending, udp: bool) -> Finding {
             _ => F::Incomplete,
         },
         Ending::ServerClosed | Ending::ServerReset => match sent {
-            Sent::Nothing | Sent::NoHeader => F::MissingHeader,
+            Sent::Nothing | Sent::NoHeader { .. } => F::MissingHeader,
             _ => F::HeaderRejected,
         },
         Ending::Refused => F::NoReceiver,
@@ -317,8 +390,11 @@ fn silent(sent: Sent, ending: Ending, udp: bool) -> Finding {
 /// header, a refused connection...).
 pub(crate) fn behind(front: Finding, back: Finding) -> Finding {
     use Finding as F;
-    let symptom =
-        !front.is_problem() || matches!(front, F::MissingHeader | F::HeaderRejected | F::HttpError);
+    let symptom = !front.is_problem()
+        || matches!(
+            front,
+            F::MissingHeader | F::HeaderRejected | F::HttpError | F::HopAddsHeader
+        );
     if back.is_problem() && symptom && front != F::Incomplete {
         F::UpstreamFailed
     } else {
@@ -356,7 +432,7 @@ impl Layer {
     pub(crate) fn of_plain(answer: &[u8]) -> Layer {
         // The status first: it is cheap, and most answers are not a 400.
         match Answer::of(answer) {
-            Answer::Http { status: 400 } => Layer::of_400(answer),
+            Answer::Http { status: 400, .. } => Layer::of_400(answer),
             _ => Layer::Plain,
         }
     }
@@ -371,7 +447,7 @@ impl Layer {
         const HANDSHAKE: [u8; 2] = [0x16, 0x03];
         if !after.starts_with(&HANDSHAKE) {
             match answer {
-                Answer::Http { status: 400 } => Layer::of_400(server),
+                Answer::Http { status: 400, .. } => Layer::of_400(server),
                 _ => Layer::Plain,
             }
         } else if server.starts_with(&HANDSHAKE) {
@@ -414,11 +490,11 @@ pub(crate) fn layered(x: &Exchange, layer: Layer) -> Finding {
         (_, Layer::TlsFailed) => match (x.sent, x.answer) {
             (Sent::Invalid, _) => F::InvalidHeader,
             // A plain-text server answered the ClientHello itself.
-            (Sent::Nothing | Sent::NoHeader, Answer::Http { .. }) => F::TlsToPlainPort,
+            (Sent::Nothing | Sent::NoHeader { .. }, Answer::Http { .. }) => F::TlsToPlainPort,
             (_, Answer::Nothing) if x.ending == Ending::TimedOut => F::NoReply,
             // No header, and the receiver hung up on the ClientHello: it
             // wanted a header first.
-            (Sent::Nothing | Sent::NoHeader, Answer::Nothing) => F::TlsBeforeProxy,
+            (Sent::Nothing | Sent::NoHeader { .. }, Answer::Nothing) => F::TlsBeforeProxy,
             _ => F::TlsHandshakeFailed,
         },
     }
@@ -549,6 +625,10 @@ mod tests {
     }
 
     const HDR: Sent = Sent::Header { payload: true };
+    /// A well-formed request without a header.
+    const GET: Sent = Sent::NoHeader { request: true };
+    /// Data that is no request (a ClientHello, a banner).
+    const HELLO: Sent = Sent::NoHeader { request: false };
 
     #[test]
     fn the_wire_agrees_with_the_configuration_or_is_a_mismatch() {
@@ -599,6 +679,117 @@ mod tests {
         }
     }
 
+    /// nginx 1.22's answer to `PROXY TCP4 …` read as a request line, as
+    /// captured from the plain nginx behind `tests/peers/nginx/stream_pp.conf`.
+    const NGINX_400: &[u8] = b"HTTP/1.1 400 Bad Request\r\nServer: nginx/1.22.1\r\nDate: Sun, 06 Dec 2026 13:15:44 GMT\r\nContent-Type: text/html\r\nContent-Length: 157\r\nConnection: close\r\n\r\n<html>\r\n<head><title>400 Bad Request</title></head>\r\n<body>\r\n<center><h1>400 Bad Request</h1></center>\r\n<hr><center>nginx/1.22.1</center>\r\n</body>\r\n</html>\r\n";
+    /// HAProxy 2.6's own 400 (mode http, no accept-proxy), captured the same way.
+    const HAPROXY_400: &[u8] = b"HTTP/1.1 400 Bad request\r\nContent-length: 90\r\nCache-Control: no-cache\r\nConnection: close\r\nContent-Type: text/html\r\n\r\n<html><body><h1>400 Bad request</h1>\nYour browser sent an invalid request.\n</body></html>\n";
+
+    #[test]
+    fn a_stock_400_is_a_servers_own_page_with_a_close() {
+        assert!(stock_400(NGINX_400));
+        assert!(stock_400(HAPROXY_400));
+        // `server_tokens off` (ingress-nginx's default) and a cut reply.
+        let quiet =
+            String::from_utf8_lossy(NGINX_400).replace("nginx/1.22.1</center>", "nginx</center>");
+        assert!(stock_400(quiet.as_bytes()));
+        assert!(stock_400(&NGINX_400[..NGINX_400.len() - 30]));
+        // An application's 400: its own body, or no close.
+        let json = b"HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n{\"error\":\"missing field\"}";
+        assert!(!stock_400(json));
+        let kept = String::from_utf8_lossy(NGINX_400)
+            .replace("Connection: close", "Connection: keep-alive");
+        assert!(!stock_400(kept.as_bytes()));
+        let own_page = b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n<html><body>Bad input</body></html>";
+        assert!(!stock_400(own_page));
+        // nginx's page for plain HTTP on an HTTPS port is another finding.
+        let https = b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n<html>\r\n<head><title>400 The plain HTTP request was sent to HTTPS port</title></head>\r\n<body>\r\n<center><h1>400 Bad Request</h1></center>\r\n";
+        assert!(!stock_400(https));
+        // Only the head so far.
+        assert!(!stock_400(
+            b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\n"
+        ));
+        assert_eq!(
+            Answer::of(NGINX_400),
+            Answer::Http {
+                status: 400,
+                stock_400: true
+            }
+        );
+        assert_eq!(
+            Answer::of(json),
+            Answer::Http {
+                status: 400,
+                stock_400: false
+            }
+        );
+    }
+
+    #[test]
+    fn a_well_formed_request_has_a_request_line_a_host_and_the_blank_line() {
+        assert!(well_formed_request(
+            b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"
+        ));
+        assert!(well_formed_request(b"GET / HTTP/1.0\r\n\r\n"));
+        assert!(well_formed_request(
+            b"POST /x HTTP/1.1\r\nhost: a\r\nContent-Length: 2\r\n\r\nhi"
+        ));
+        assert!(!well_formed_request(b"GET / HTTP/1.1\r\n\r\n"), "no Host");
+        assert!(
+            !well_formed_request(b"GET / HTTP/1.1\r\nHost: a\r\n"),
+            "no end"
+        );
+        assert!(!well_formed_request(b"GET x HTTP/1.1\r\nHost: a\r\n\r\n"));
+        assert!(!well_formed_request(b"PROXY TCP4 1.2.3.4 5.6.7.8 1 2\r\n"));
+        assert!(!well_formed_request(b"\x16\x03\x01\x00\x10"));
+        assert!(!well_formed_request(b""));
+    }
+
+    /// The seed seen from the client: no header, a stock 400 and a close.
+    #[test]
+    fn a_stock_400_to_a_request_without_a_header_points_behind() {
+        use Ending::*;
+        let nginx = Answer::of(NGINX_400);
+        let haproxy = Answer::of(HAPROXY_400);
+        for answer in [nginx, haproxy] {
+            for ending in [ServerClosed, ServerReset] {
+                assert_eq!(x(GET, answer, ending), Finding::HopAddsHeader);
+            }
+            // Kept open, not a request, or a header of our own: not this.
+            assert_eq!(x(GET, answer, TimedOut), Finding::HttpError);
+            assert_eq!(x(HELLO, answer, ServerClosed), Finding::HttpError);
+            assert_eq!(x(HDR, answer, ServerClosed), Finding::UnexpectedHeader);
+        }
+        // An application's 400 with a close is the request's own problem.
+        let app =
+            Answer::of(b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n{\"error\":\"x\"}");
+        assert_eq!(x(GET, app, ServerClosed), Finding::HttpError);
+        let f = Finding::HopAddsHeader;
+        assert!(f.is_problem());
+        assert!(f.meaning().starts_with("suspected"));
+        let ids: Vec<&str> = f.fixes().iter().map(|f| f.id).collect();
+        assert_eq!(ids[0], "confirm-hop-adds-header");
+        assert!(ids.contains(&"ingress-nginx-use-proxy-protocol"));
+        // A capture of both hops proves it: the hop behind is the cause.
+        assert_eq!(
+            behind(f, Finding::UnexpectedHeader),
+            Finding::UpstreamFailed
+        );
+        // The layer is asked first: a TLS port's page is its own finding.
+        assert_eq!(
+            layered(
+                &Exchange {
+                    sent: GET,
+                    answer: nginx,
+                    ending: ServerClosed,
+                    udp: false
+                },
+                Layer::of_plain(NGINX_400)
+            ),
+            Finding::HopAddsHeader
+        );
+    }
+
     #[test]
     fn codes_are_derived_from_names() {
         assert_eq!(Finding::InvalidHeader.code(), "PP-INVALID-HEADER");
@@ -608,7 +799,14 @@ mod tests {
 
     #[test]
     fn the_seed_failure_has_one_name() {
-        let f = x(HDR, Answer::Http { status: 400 }, Ending::ServerClosed);
+        let f = x(
+            HDR,
+            Answer::Http {
+                status: 400,
+                stock_400: false,
+            },
+            Ending::ServerClosed,
+        );
         assert_eq!(f, Finding::UnexpectedHeader);
         assert_eq!(
             arrival(
@@ -633,28 +831,49 @@ mod tests {
     fn exchanges() {
         use Answer::*;
         use Ending::*;
-        let ok = Http { status: 200 };
+        let ok = Http {
+            status: 200,
+            stock_400: false,
+        };
         assert_eq!(x(HDR, ok, ServerClosed), Finding::Proxied);
-        assert_eq!(x(Sent::NoHeader, ok, ServerClosed), Finding::Plain);
+        assert_eq!(x(GET, ok, ServerClosed), Finding::Plain);
         assert_eq!(
-            x(Sent::NoHeader, Http { status: 400 }, ServerClosed),
+            x(
+                GET,
+                Http {
+                    status: 400,
+                    stock_400: false
+                },
+                ServerClosed
+            ),
             Finding::HttpError
         );
         assert_eq!(
-            x(HDR, Http { status: 503 }, ServerClosed),
+            x(
+                HDR,
+                Http {
+                    status: 503,
+                    stock_400: false
+                },
+                ServerClosed
+            ),
             Finding::HttpError
         );
         assert_eq!(x(HDR, TlsAlert, ServerClosed), Finding::UnexpectedHeader);
         assert_eq!(
-            x(Sent::Stacked, Http { status: 400 }, ServerClosed),
+            x(
+                Sent::Stacked,
+                Http {
+                    status: 400,
+                    stock_400: false
+                },
+                ServerClosed
+            ),
             Finding::StackedHeader
         );
         assert_eq!(x(HDR, Nothing, ServerClosed), Finding::HeaderRejected);
         assert_eq!(x(HDR, Nothing, ServerReset), Finding::HeaderRejected);
-        assert_eq!(
-            x(Sent::NoHeader, Nothing, ServerClosed),
-            Finding::MissingHeader
-        );
+        assert_eq!(x(GET, Nothing, ServerClosed), Finding::MissingHeader);
         assert_eq!(
             x(Sent::Nothing, Nothing, ServerClosed),
             Finding::MissingHeader
@@ -673,7 +892,14 @@ mod tests {
         let local = Sent::Local { payload: true };
         assert_eq!(x(local, ok, ServerClosed), Finding::HealthCheck);
         assert_eq!(
-            x(local, Http { status: 400 }, ServerClosed),
+            x(
+                local,
+                Http {
+                    status: 400,
+                    stock_400: false
+                },
+                ServerClosed
+            ),
             Finding::FailedHealthCheck
         );
         let udp = Exchange {
@@ -701,7 +927,10 @@ mod tests {
             Layer::of_plain(b"HTTP/1.1 400 Bad Request\r\n\r\n"),
             Layer::Plain
         );
-        let bad = Http { status: 400 };
+        let bad = Http {
+            status: 400,
+            stock_400: false,
+        };
         // Without the layer, the same answer reads as a header problem.
         assert_eq!(
             layered(&ex(HDR, bad, ServerClosed), Layer::Plain),
@@ -712,16 +941,19 @@ mod tests {
             Finding::PlainHttpToTls
         );
         assert_eq!(
-            layered(&ex(Sent::NoHeader, bad, ServerClosed), Layer::PlainToTls),
+            layered(&ex(GET, bad, ServerClosed), Layer::PlainToTls),
             Finding::PlainHttpToTls
         );
-        let ok = Http { status: 200 };
+        let ok = Http {
+            status: 200,
+            stock_400: false,
+        };
         assert_eq!(
             layered(&ex(HDR, ok, ServerClosed), Layer::Tls),
             Finding::Proxied
         );
         assert_eq!(
-            layered(&ex(Sent::NoHeader, ok, ServerClosed), Layer::Tls),
+            layered(&ex(GET, ok, ServerClosed), Layer::Tls),
             Finding::Plain
         );
         for answer in [Nothing, TlsAlert, Other] {
@@ -736,7 +968,7 @@ mod tests {
             Finding::TlsHandshakeFailed
         );
         assert_eq!(
-            layered(&ex(Sent::NoHeader, Nothing, ServerClosed), Layer::TlsFailed),
+            layered(&ex(HELLO, Nothing, ServerClosed), Layer::TlsFailed),
             Finding::TlsBeforeProxy
         );
         // A plain 400 to header + ClientHello: nginx `listen … ssl` reads
@@ -751,7 +983,7 @@ mod tests {
             Finding::TlsToPlainPort
         );
         assert_eq!(
-            layered(&ex(Sent::NoHeader, bad, ServerClosed), Layer::TlsFailed),
+            layered(&ex(HELLO, bad, ServerClosed), Layer::TlsFailed),
             Finding::TlsToPlainPort
         );
         assert_eq!(

@@ -65,6 +65,19 @@ pub(crate) static FINDINGS: &[FindingInfo] = &[
         reported_by: &["send", "listen", "probe", "repro", "pcap", "relay", "explain", "check"],
     },
     FindingInfo {
+        name: "hop-adds-header",
+        severity: Problem,
+        short: "suspected: a hop behind adds a header",
+        meaning: "suspected, not proven: a well-formed request without a PROXY header got a web server's own `400 Bad Request` page and a close (nginx's or HAProxy's answer to a request line it cannot parse): the signature of a hop behind this port (nginx stream `proxy_protocol on`, HAProxy `send-proxy`, a cloud load balancer) that adds a PROXY header the backend does not read, so the backend takes `PROXY TCP4 …` for the request line. An application can answer so too: confirm it with the first fix",
+        fixes: &[
+            "confirm-hop-adds-header",
+            "ingress-nginx-use-proxy-protocol",
+            "nginx-listen-proxy-protocol",
+            "disable-at-sender",
+        ],
+        reported_by: &["send", "probe", "repro", "pcap", "relay"],
+    },
+    FindingInfo {
         name: "missing-header",
         severity: Problem,
         short: "no header where one is required",

@@ -171,7 +171,10 @@ pub(crate) fn http_body(received: &[u8]) -> Option<&[u8]> {
 pub(crate) fn whoami_client(received: &[u8]) -> Option<IpAddr> {
     if !matches!(
         judge::Answer::of(received),
-        judge::Answer::Http { status: 200..=299 }
+        judge::Answer::Http {
+            status: 200..=299,
+            ..
+        }
     ) {
         return None;
     }

@@ -120,7 +120,21 @@ pub(crate) fn ready(flow: &Flow) -> bool {
     if alone && flow.client_end.is_none() {
         return false;
     }
+    if flow.server_end.is_none() && flow.client_end.is_none() && awaits_close(client, flow) {
+        return false;
+    }
     (settled && !flow.server_data.bytes().is_empty()) || flow.server_end.is_some() || silent_close
+}
+
+/// A 400 to data without a header is judged by how the connection ends (a
+/// web server's stock page and a close is `hop-adds-header`, see
+/// `judge::stock_400`; kept open, it is an application's `http-error`), and
+/// its page may still be arriving: such a flow waits for a close.
+fn awaits_close(client: &[u8], flow: &Flow) -> bool {
+    let server = flow.server_data.bytes();
+    server.starts_with(b"HTTP/1.")
+        && server.get(9..12) == Some(b"400")
+        && matches!(codec::decode(client), Decoded::NotProxy(_))
 }
 
 /// Whether the client's first bytes say all they will about a header.
@@ -233,7 +247,7 @@ fn start(client: &[u8]) -> (Start, Sent) {
         }
         Decoded::Invalid(e) => (Start::Invalid(e), Sent::Invalid),
         Decoded::Incomplete { needed } => (Start::Partial { needed }, Sent::Invalid),
-        Decoded::NotProxy(_) => (Start::NotProxy, Sent::NoHeader),
+        Decoded::NotProxy(_) => (Start::NotProxy, Sent::data(client)),
     }
 }
 
@@ -248,7 +262,7 @@ fn ending(flow: &Flow, sent: Sent) -> Ending {
     };
     let request = matches!(
         sent,
-        Sent::NoHeader
+        Sent::NoHeader { .. }
             | Sent::Header { payload: true }
             | Sent::Local { payload: true }
             | Sent::Stacked
@@ -303,7 +317,7 @@ mod tests {
             })
         };
         assert_eq!(udp(Sent::Header { payload: true }), Finding::Proxied);
-        assert_eq!(udp(Sent::NoHeader), Finding::Plain);
+        assert_eq!(udp(Sent::NoHeader { request: false }), Finding::Plain);
         assert_eq!(udp(Sent::Local { payload: false }), Finding::HealthCheck);
         assert_eq!(udp(Sent::Invalid), Finding::InvalidHeader);
     }
@@ -348,7 +362,7 @@ mod tests {
             judged(
                 hello,
                 b"",
-                Sent::NoHeader,
+                Sent::NoHeader { request: false },
                 Answer::Nothing,
                 Ending::ServerClosed
             ),

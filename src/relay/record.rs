@@ -185,7 +185,7 @@ impl Record {
             Some(h) if h.valid.is_some_and(|f| f.local) => Sent::Local { payload },
             Some(_) => Sent::Header { payload },
             None if client_header => Sent::Header { payload },
-            None if payload => Sent::NoHeader,
+            None if payload => Sent::data(self.payload()),
             None => Sent::Nothing,
         }
     }

@@ -178,7 +178,7 @@ fn answer_words(f: &FlowResult) -> Option<String> {
     // Without the bytes (`--summary`), what the judge was told.
     match f.decision.exchange?.answer {
         Answer::Nothing => None,
-        Answer::Http { status } => Some(format!("HTTP {status}")),
+        Answer::Http { status, .. } => Some(format!("HTTP {status}")),
         Answer::TlsAlert => Some("a TLS alert".into()),
         Answer::Other => Some("data".into()),
     }

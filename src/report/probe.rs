@@ -13,6 +13,7 @@ use crate::codec;
 use crate::diagnose::probe::{
     Attempt, Came, Checked, Class, HeaderKind, Look, Mode, Probe, TlsEnd, Warning, MAX_REPLY,
 };
+use crate::judge::Finding;
 use crate::net::End;
 use crate::sniff;
 
@@ -61,7 +62,7 @@ pub(crate) fn render(p: &Probe, style: Style) -> String {
         let text = format!("{} {}", style.warn("warning:"), warning(*w, p));
         let _ = writeln!(out, "{}", table::wrap(style, &text, 9));
     }
-    let _ = writeln!(out, "\n{}", table::wrap(style, lead(p.class), 0));
+    let _ = writeln!(out, "\n{}", table::wrap(style, lead(p), 0));
     out.push_str(&finding::explained(p.finding, style));
     out
 }
@@ -78,8 +79,11 @@ fn class_tone(c: Class) -> Tone {
 }
 
 /// The sentence that introduces the finding a profile leads to.
-fn lead(c: Class) -> &'static str {
-    match c {
+fn lead(p: &Probe) -> &'static str {
+    if p.finding == Finding::HopAddsHeader {
+        return "Yet a client that sends no header gets, from behind this port:";
+    }
+    match p.class {
         Class::RequiresV1OrV2 => "A client or health check that sends no header gets:",
         Class::RequiresV1 => "A sender of v2 headers (or of none) gets:",
         Class::RequiresV2 => "A sender of v1 headers (or of none) gets:",

@@ -78,7 +78,7 @@ fn handshake_failed(c: &Cell) -> bool {
 
 fn status(c: &Cell) -> Option<u16> {
     match Answer::of(&c.reply.received) {
-        Answer::Http { status } => Some(status),
+        Answer::Http { status, .. } => Some(status),
         _ => None,
     }
 }

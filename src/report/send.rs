@@ -283,7 +283,7 @@ fn load_json(l: &LoadSummary) -> Value {
 fn sent_kind(s: judge::Sent) -> &'static str {
     match s {
         judge::Sent::Nothing => "nothing",
-        judge::Sent::NoHeader => "no-header",
+        judge::Sent::NoHeader { .. } => "no-header",
         judge::Sent::Header { .. } => "header",
         judge::Sent::Local { .. } => "local",
         judge::Sent::Stacked => "stacked",

@@ -336,7 +336,7 @@ pub(crate) fn what_was_sent(header: &[u8], payload: &[u8]) -> judge::Sent {
     let has_payload = !payload.is_empty();
     if header.is_empty() {
         return if has_payload {
-            judge::Sent::NoHeader
+            judge::Sent::data(payload)
         } else {
             judge::Sent::Nothing
         };
@@ -355,7 +355,7 @@ pub(crate) fn what_was_sent(header: &[u8], payload: &[u8]) -> judge::Sent {
         }
         Decoded::Invalid(_) | Decoded::Incomplete { .. } => judge::Sent::Invalid,
         // `--raw` bytes that are no header at all are data.
-        Decoded::NotProxy(_) => judge::Sent::NoHeader,
+        Decoded::NotProxy(_) => judge::Sent::data(&[header, payload].concat()),
     }
 }
 
@@ -472,8 +472,23 @@ mod tests {
             judge::Sent::Local { payload: false }
         );
         assert_eq!(what_was_sent(b"PRO", b""), judge::Sent::Invalid);
-        assert_eq!(what_was_sent(b"", get), judge::Sent::NoHeader);
+        assert_eq!(
+            what_was_sent(b"", get),
+            judge::Sent::NoHeader { request: false }
+        );
+        let with_host = b"GET / HTTP/1.1\r\nHost: a\r\n\r\n";
+        assert_eq!(
+            what_was_sent(b"", with_host),
+            judge::Sent::NoHeader { request: true }
+        );
+        assert_eq!(
+            what_was_sent(b"GET / HTTP/1.1\r\n", b"Host: a\r\n\r\n"),
+            judge::Sent::NoHeader { request: true }
+        );
         assert_eq!(what_was_sent(b"", b""), judge::Sent::Nothing);
-        assert_eq!(what_was_sent(b"hello", b""), judge::Sent::NoHeader);
+        assert_eq!(
+            what_was_sent(b"hello", b""),
+            judge::Sent::NoHeader { request: false }
+        );
     }
 }
