@@ -113,14 +113,21 @@ _ppctl() {
             return 0
             ;;
         ppctl__subcmd__check)
-            opts="-h --kind --json --probe --probe-timeout --probe-host --color --help"
+            opts="-h --kind --root --json --probe --probe-timeout --probe-host --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --kind)
-                    COMPREPLY=($(compgen -W "nginx haproxy kubernetes helm" -- "${cur}"))
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --root)
+                    COMPREPLY=()
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o plusdirs
+                    fi
                     return 0
                     ;;
                 --probe-timeout)

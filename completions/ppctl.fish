@@ -241,10 +241,8 @@ complete -c ppctl -n "__fish_ppctl_using_subcommand pcap" -l json -d 'Print one 
 complete -c ppctl -n "__fish_ppctl_using_subcommand pcap" -l summary -d 'Print only the summary'
 complete -c ppctl -n "__fish_ppctl_using_subcommand pcap" -l explain -d 'Add a column with the reason for each finding (problem findings are always explained, with their fixes, under the table)'
 complete -c ppctl -n "__fish_ppctl_using_subcommand pcap" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c ppctl -n "__fish_ppctl_using_subcommand check" -l kind -d 'Read every file as this kind instead of detecting it' -r -f -a "nginx\t'nginx configuration (follows include)'
-haproxy\t'HAProxy configuration'
-kubernetes\t'Kubernetes YAML: ConfigMaps and Services (kubectl get -o yaml)'
-helm\t'ingress-nginx Helm values (helm get values)'"
+complete -c ppctl -n "__fish_ppctl_using_subcommand check" -l kind -d 'Read FILE (or every file, without =FILE) as KIND instead of detecting it: nginx, haproxy, kubernetes, helm, traefik, envoy, caddy (e.g. --kind helm=values.yaml; repeat for more files)' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand check" -l root -d 'Where absolute nginx includes are read from: a copy of a server\'s tree (/etc/nginx/x.conf is DIR/etc/nginx/x.conf, DIR/nginx/x.conf or DIR/x.conf, the first that exists). Without it they are read from this machine, and "Read:" says so' -r -f -a "(__fish_complete_directories)"
 complete -c ppctl -n "__fish_ppctl_using_subcommand check" -l probe-timeout -d 'How long --probe waits for a lookup, a connect and each reply (500ms, 2s; at most 60s)' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand check" -l probe-host -d 'Also probe wildcard listeners (listen 80, *:80, 0.0.0.0, a Kubernetes port) at this host (an IP or a name)' -r -f -a "(__fish_print_hostnames)"
 complete -c ppctl -n "__fish_ppctl_using_subcommand check" -l color -d 'When to use color: auto (a terminal, and NO_COLOR unset), always, never' -r -f -a "auto\t'Color when stdout is a terminal and NO_COLOR is not set'

@@ -292,6 +292,7 @@ pub(crate) fn build(mut facts: Facts) -> Check {
     found.dedup();
     Check {
         files: Vec::new(),
+        errors: Vec::new(),
         hops: facts.hops,
         links,
         found,

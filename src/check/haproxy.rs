@@ -45,10 +45,10 @@ fn words(file: &str, line_no: usize, line: &str) -> Result<Vec<String>, ParseErr
         }
     }
     if quote.is_some() {
-        return Err(ParseError {
-            at: Loc::new(file, line_no),
-            message: "unterminated quote".into(),
-        });
+        return Err(ParseError::new(
+            Loc::new(file, line_no),
+            "unterminated quote",
+        ));
     }
     if in_word {
         out.push(word);
@@ -137,10 +137,10 @@ pub(crate) fn facts(file: &str, text: &str, out: &mut Facts) -> Result<(), Parse
             continue;
         }
         let Some(sec) = sections.last_mut() else {
-            return Err(ParseError {
+            return Err(ParseError::new(
                 at,
-                message: format!("\"{first}\" outside of any section"),
-            });
+                format!("\"{first}\" outside of any section"),
+            ));
         };
         let target = if sec.kind == "defaults" {
             &mut defaults

@@ -3,9 +3,9 @@
 //! keys and the load balancer Services with their PROXY annotations.
 
 use super::platforms::{self, Controller, Lb, LB_CLASSES, LB_KINDS, PROXY_ANNOTATIONS};
-use super::yaml::{self, Node};
+use super::yaml::Node;
 use super::{
-    Assumption, Facts, Found, Header, Hop, Kind, Listener, Loc, ParseError, Role, Trust, Upstream,
+    Assumption, Facts, Found, Header, Hop, Kind, Listener, Loc, Role, SkipReason, Trust, Upstream,
 };
 use crate::judge::{fixes, Expects, Finding};
 
@@ -110,39 +110,49 @@ fn line(file: &str, n: Option<&Node>, or: usize) -> Loc {
 }
 
 /// Read one YAML input, Kubernetes objects or Helm values.
-pub(crate) fn facts(
-    file: &str,
-    text_: &str,
-    kind: Kind,
-    out: &mut Facts,
-) -> Result<(), ParseError> {
-    let docs = yaml::parse(file, text_)?;
-    for doc in &docs {
+pub(crate) fn facts(file: &str, docs: &[Node], kind: Kind, out: &mut Facts) {
+    for doc in docs {
         if kind == Kind::HelmValues {
             helm(file, doc, out);
         } else {
             object(file, doc, out);
         }
     }
-    Ok(())
 }
 
 fn object(file: &str, doc: &Node, out: &mut Facts) {
-    match doc.get("kind").and_then(Node::str) {
-        Some("List") => {
+    let kind = doc.get("kind").and_then(Node::str).unwrap_or("");
+    match kind {
+        "List" | "ConfigMapList" | "ServiceList" | "DeploymentList" => {
             for item in doc.get("items").map(Node::items).unwrap_or(&[]) {
                 object(file, item, out);
             }
         }
-        Some("ConfigMap") => configmap(file, doc, out),
-        Some("Service") => service(file, doc, out),
-        Some("Deployment" | "DaemonSet") => workload(file, doc, out),
-        _ => {}
+        "ConfigMap" => configmap(file, doc, out),
+        "Service" => service(file, doc, out),
+        "Deployment" | "DaemonSet" | "StatefulSet" => workload(file, doc, out),
+        "" => {}
+        "EnvoyFilter" if !mentions(doc, "proxy_protocol") => out.skipped(
+            Loc::new(file, doc.line),
+            format!("EnvoyFilter {}", meta_name(doc)),
+            SkipReason::NotAboutProxy,
+        ),
+        other => out.skipped(
+            Loc::new(file, doc.line),
+            format!("{other} {}", meta_name(doc)),
+            SkipReason::NotRead,
+        ),
     }
 }
 
 /// The controller's flags: `--enable-ssl-passthrough`.
 fn workload(file: &str, doc: &Node, out: &mut Facts) {
+    let what = format!(
+        "{} {}",
+        doc.get("kind").and_then(Node::str).unwrap_or("Deployment"),
+        meta_name(doc)
+    );
+    let before = out.ssl_passthrough.clone();
     let containers = doc
         .path(&["spec", "template", "spec", "containers"])
         .map(Node::items)
@@ -154,6 +164,22 @@ fn workload(file: &str, doc: &Node, out: &mut Facts) {
                 out.ssl_passthrough = Some(Loc::new(file, a.line));
             }
         }
+    }
+    if out.ssl_passthrough != before {
+        out.used(Loc::new(file, doc.line), what);
+    } else {
+        out.skipped(Loc::new(file, doc.line), what, SkipReason::NoProxySettings);
+    }
+}
+
+/// Whether any scalar under `n` holds `word`.
+fn mentions(n: &Node, word: &str) -> bool {
+    match &n.value {
+        super::yaml::Value::Scalar(s) => s.contains(word),
+        super::yaml::Value::Seq(v) => v.iter().any(|i| mentions(i, word)),
+        super::yaml::Value::Map(p) => p
+            .iter()
+            .any(|(k, v)| mentions(k, word) || mentions(v, word)),
     }
 }
 
@@ -202,16 +228,24 @@ fn controller_of(doc: &Node) -> Option<&'static Controller> {
 
 fn configmap(file: &str, doc: &Node, out: &mut Facts) {
     let name = text(doc.path(&["metadata", "name"])).unwrap_or_default();
+    let what = format!("ConfigMap {}", meta_name(doc));
+    let here = Loc::new(file, doc.line);
     if name.contains("tcp-services") {
+        out.used(here, what);
         tcp_services(file, doc.get("data"), out);
         return;
     }
     if name.contains("udp-services") {
+        out.used(here, what);
         let hop = format!("ingress-nginx ConfigMap {}", meta_name(doc));
         udp_services(file, doc.get("data"), &hop, out);
         return;
     }
-    let Some(c) = controller_of(doc) else { return };
+    let Some(c) = controller_of(doc) else {
+        out.skipped(here, what, SkipReason::NoProxySettings);
+        return;
+    };
+    out.used(here, what);
     let name = format!("{} ConfigMap {}", c.name, meta_name(doc));
     let at = Loc::new(
         file,
@@ -347,8 +381,11 @@ fn service(file: &str, doc: &Node, out: &mut Facts) {
             .and_then(|l| l.get("app.kubernetes.io/name"))
             .and_then(Node::str)
             == Some("ingress-nginx");
+    let what = format!("Service {name}");
+    let here = Loc::new(file, doc.line);
     if ty != "LoadBalancer" {
         if ty == "NodePort" && is_ingress {
+            out.used(here, what);
             out.services.push(ServiceFacts {
                 hop: None,
                 name,
@@ -360,9 +397,12 @@ fn service(file: &str, doc: &Node, out: &mut Facts) {
                 ports,
                 ips: Vec::new(),
             });
+        } else {
+            out.skipped(here, what, SkipReason::NoLoadBalancer);
         }
         return;
     }
+    out.used(here, what);
     let mut ips = Vec::new();
     let mut hairpin = Vec::new();
     for ing in doc
@@ -569,6 +609,12 @@ fn helm(file: &str, doc: &Node, out: &mut Facts) {
         .collect();
     let svc = controller.get("service");
     if svc.and_then(|s| s.get("enabled")).and_then(Node::str) == Some("false") {
+        let line = svc.map_or(controller.line, |s| s.line);
+        out.skipped(
+            Loc::new(file, line),
+            "controller.service",
+            SkipReason::Disabled,
+        );
         return;
     }
     let ty = text(svc.and_then(|s| s.get("type"))).unwrap_or_else(|| "LoadBalancer".into());

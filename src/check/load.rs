@@ -1,81 +1,416 @@
-//! The loader: reads the files named on the command line (or stdin) and
-//! resolves nginx's `include` globs relative to the including file. The
-//! only part of `check` that touches the file system.
+//! The loader: reads the files named on the command line (or stdin), the
+//! files of a directory, and nginx's `include`s. The only part of `check`
+//! that touches the file system.
+//!
+//! Every read is bounded: a file holds at most [`MAX_FILE`] bytes, all the
+//! includes of a run at most [`MAX_TOTAL`] bytes and [`MAX_INCLUDES`]
+//! files, and a pipe or FIFO that stays silent for [`IDLE`] is given up.
+//! Binary data (a NUL byte) and text that is not UTF-8 are refused with
+//! the byte offset. A FIFO is opened without blocking (no writer: it is
+//! empty), and an `include` of anything but a regular file is refused.
 
+use std::cell::Cell;
+use std::fs::File;
+use std::io::{self, Read};
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use super::nginx::{IncludeError, Included};
+
+/// The most `check` reads from one file or from stdin.
+pub(crate) const MAX_FILE: usize = 64 << 20;
+/// The most all of a run's includes may add up to.
+pub(crate) const MAX_TOTAL: usize = 256 << 20;
+/// The most files a run's includes may read.
+pub(crate) const MAX_INCLUDES: usize = 10_000;
+/// How long stdin, a pipe or a FIFO may stay silent before `check` gives up.
+pub(crate) const IDLE: Duration = Duration::from_secs(30);
 
 /// Whether `name` matches a shell-style pattern of `*` and `?` (nginx's
 /// `include` takes glob(3) patterns; `[…]` classes are not supported).
+/// Linear in practice: a `*` remembers where to resume.
 pub(crate) fn wildcard(pattern: &str, name: &str) -> bool {
-    fn go(p: &[char], n: &[char]) -> bool {
-        match (p.first(), n.first()) {
-            (None, None) => true,
-            (Some('*'), _) => go(&p[1..], n) || (!n.is_empty() && go(p, &n[1..])),
-            (Some('?'), Some(_)) => go(&p[1..], &n[1..]),
-            (Some(a), Some(b)) if a == b => go(&p[1..], &n[1..]),
-            _ => false,
-        }
-    }
     let p: Vec<char> = pattern.chars().collect();
     let n: Vec<char> = name.chars().collect();
-    go(&p, &n)
+    let (mut i, mut j) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while j < n.len() {
+        match p.get(i) {
+            Some('*') => {
+                star = Some((i, j));
+                i += 1;
+            }
+            Some(&c) if c == '?' || c == n[j] => {
+                i += 1;
+                j += 1;
+            }
+            _ => match star {
+                Some((si, sj)) => {
+                    i = si + 1;
+                    j = sj + 1;
+                    star = Some((si, sj + 1));
+                }
+                None => return false,
+            },
+        }
+    }
+    p[i..].iter().all(|&c| c == '*')
 }
 
 fn show(path: &Path) -> String {
     path.to_string_lossy().into_owned()
 }
 
-/// Resolve an `include` written in `from`: the files it names (sorted, as
-/// nginx reads them), with their text.
-pub(crate) fn include(from: &str, pattern: &str) -> Result<Vec<(String, String)>, String> {
-    let base = if from == "-" {
-        PathBuf::from(".")
-    } else {
-        Path::new(from)
+/// Bytes read, as text: refused when binary or not UTF-8.
+fn text_of(what: &str, bytes: Vec<u8>) -> Result<String, String> {
+    if let Some(at) = memchr::memchr(0, &bytes) {
+        return Err(format!(
+            "{what} holds binary data (a NUL byte at offset {at}): check reads text configurations"
+        ));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        let line = e.as_bytes()[..at].iter().filter(|&&b| b == b'\n').count() + 1;
+        format!("{what} is not UTF-8 text (at byte offset {at}, line {line}): check reads text configurations; convert it (iconv -t UTF-8)")
+    })
+}
+
+fn too_large(what: &str) -> String {
+    format!(
+        "{what} is larger than {} MiB: check reads configurations, not data; give the configuration file itself",
+        MAX_FILE >> 20
+    )
+}
+
+/// Wait until `fd` has something to read (or its end), at most [`IDLE`].
+fn wait_readable(what: &str, fd: i32) -> Result<(), String> {
+    let deadline = Instant::now() + IDLE;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let mut pfd = libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        let ms = i32::try_from(left.as_millis()).unwrap_or(i32::MAX);
+        // SAFETY: one valid pollfd, for the duration of the call.
+        let n = unsafe { libc::poll(&mut pfd, 1, ms) };
+        if n > 0 {
+            return Ok(());
+        }
+        if n < 0 && io::Error::last_os_error().kind() == io::ErrorKind::Interrupted {
+            continue;
+        }
+        if n == 0 || left.is_zero() {
+            return Err(format!(
+                "{what}: nothing came for {} s (a pipe or FIFO with nobody writing?); check gives up",
+                IDLE.as_secs()
+            ));
+        }
+        return Err(format!("reading {what}: {}", io::Error::last_os_error()));
+    }
+}
+
+/// Read a pipe, FIFO or device: at most [`MAX_FILE`] bytes, waiting at
+/// most [`IDLE`] for each chunk. A non-blocking descriptor is read first
+/// (a FIFO without a writer reads as empty at once), a blocking one
+/// (stdin) only once poll says it will not block.
+fn read_stream(what: &str, r: &mut dyn Read, fd: i32, nonblocking: bool) -> Result<String, String> {
+    let mut buf = Vec::new();
+    let mut chunk = vec![0u8; 64 << 10];
+    if !nonblocking {
+        wait_readable(what, fd)?;
+    }
+    loop {
+        match r.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => {
+                buf.extend_from_slice(&chunk[..n]);
+                if memchr::memchr(0, &chunk[..n]).is_some() {
+                    // Say so now, not after 64 MiB of /dev/zero.
+                    return text_of(what, buf);
+                }
+                if buf.len() > MAX_FILE {
+                    return Err(too_large(what));
+                }
+                if !nonblocking {
+                    wait_readable(what, fd)?;
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => wait_readable(what, fd)?,
+            Err(e) => return Err(format!("reading {what}: {e}")),
+        }
+    }
+    text_of(what, buf)
+}
+
+/// Read a regular file: at most [`MAX_FILE`] bytes.
+fn read_regular(what: &str, f: &mut File) -> Result<String, String> {
+    let mut buf = Vec::new();
+    f.take(MAX_FILE as u64 + 1)
+        .read_to_end(&mut buf)
+        .map_err(|e| format!("reading {what}: {e}"))?;
+    if buf.len() > MAX_FILE {
+        return Err(too_large(what));
+    }
+    text_of(what, buf)
+}
+
+/// Read stdin (`-`).
+pub(crate) fn read_stdin() -> Result<String, String> {
+    let stdin = io::stdin();
+    let mut lock = stdin.lock();
+    read_stream("stdin", &mut lock, 0, false)
+}
+
+/// Read a file named on the command line: a regular file, or a FIFO or
+/// pipe (`<(kubectl …)`), opened without blocking.
+pub(crate) fn read_file(path: &Path) -> Result<String, String> {
+    let what = show(path);
+    let mut f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| format!("reading {what}: {e}"))?;
+    let meta = f.metadata().map_err(|e| format!("reading {what}: {e}"))?;
+    let ty = meta.file_type();
+    if ty.is_file() {
+        return read_regular(&what, &mut f);
+    }
+    if ty.is_fifo() || ty.is_char_device() || ty.is_socket() {
+        let fd = f.as_raw_fd();
+        return read_stream(&what, &mut f, fd, true);
+    }
+    Err(format!(
+        "{what} is not a regular file (a block device?): check reads configuration files"
+    ))
+}
+
+/// File names a directory argument stands for: every configuration file
+/// under it (`*.yaml`, `*.yml`, `*.json`, `*.conf`, `*.cfg`, `*.toml`,
+/// `Caddyfile*`), sorted, hidden entries (`.git`) left out.
+pub(crate) fn files_in(dir: &Path) -> Result<Vec<PathBuf>, String> {
+    const EXTENSIONS: [&str; 7] = ["yaml", "yml", "json", "conf", "cfg", "toml", "caddyfile"];
+    let mut out = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        let entries =
+            std::fs::read_dir(&d).map_err(|e| format!("reading directory {}: {e}", show(&d)))?;
+        for e in entries.filter_map(Result::ok) {
+            let p = e.path();
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name.starts_with('.') {
+                continue;
+            }
+            let Ok(ty) = e.file_type() else { continue };
+            if ty.is_dir() {
+                todo.push(p);
+                continue;
+            }
+            let ext = p
+                .extension()
+                .map(|x| x.to_string_lossy().to_ascii_lowercase())
+                .unwrap_or_default();
+            if EXTENSIONS.contains(&ext.as_str()) || name.starts_with("Caddyfile") {
+                out.push(p);
+            }
+            if out.len() > MAX_INCLUDES {
+                return Err(format!(
+                    "{} holds more than {MAX_INCLUDES} configuration files: give the ones to check",
+                    show(dir)
+                ));
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Resolves nginx's `include`s for one run: relative patterns against the
+/// main configuration's directory (nginx's prefix) first, then the
+/// including file's; absolute ones under `root` when given.
+#[derive(Debug, Default)]
+pub(crate) struct Loader {
+    /// `--root DIR`: where a copied production tree's absolute paths are.
+    pub root: Option<PathBuf>,
+    read: Cell<usize>,
+    files: Cell<usize>,
+}
+
+impl Loader {
+    pub(crate) fn new(root: Option<PathBuf>) -> Loader {
+        Loader {
+            root,
+            ..Loader::default()
+        }
+    }
+
+    fn dir_of(file: &str) -> PathBuf {
+        if file == "-" {
+            return PathBuf::from(".");
+        }
+        Path::new(file)
             .parent()
             .map(Path::to_path_buf)
-            .unwrap_or_default()
-    };
-    let full = if Path::new(pattern).is_absolute() {
-        PathBuf::from(pattern)
-    } else {
-        base.join(pattern)
-    };
-    let read = |p: &Path| {
-        std::fs::read_to_string(p)
-            .map_err(|e| format!("include {pattern}: reading {}: {e}", show(p)))
-    };
-    let last = full
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    if !last.contains(['*', '?']) {
-        return Ok(vec![(show(&full), read(&full)?)]);
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or_else(|| PathBuf::from("."))
     }
-    let dir = full.parent().map(Path::to_path_buf).unwrap_or_default();
-    let entries = match std::fs::read_dir(if dir.as_os_str().is_empty() {
-        Path::new(".")
-    } else {
-        &dir
-    }) {
-        Ok(e) => e,
-        // glob(3) matching nothing is not an error for nginx.
-        Err(_) => return Ok(Vec::new()),
-    };
-    let mut names: Vec<PathBuf> = entries
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.is_file())
-        .filter(|p| {
-            p.file_name()
-                .is_some_and(|n| wildcard(&last, &n.to_string_lossy()))
+
+    /// Where an absolute path is under `--root`: the whole path below it,
+    /// or the path without its first components (`/etc/nginx/x.conf` in a
+    /// copy of `/etc/nginx` is `ROOT/x.conf`); the first that exists.
+    fn under_root(root: &Path, abs: &Path) -> PathBuf {
+        let rel: Vec<_> = abs
+            .components()
+            .filter(|c| matches!(c, std::path::Component::Normal(_)))
+            .collect();
+        let glob = abs
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().contains(['*', '?']));
+        // A glob needs its directory found, not just ROOT itself.
+        let tries = if glob {
+            rel.len().saturating_sub(1)
+        } else {
+            rel.len()
+        };
+        for skip in 0..tries {
+            let p = root.join(rel[skip..].iter().collect::<PathBuf>());
+            let found = if glob {
+                p.parent().is_some_and(Path::is_dir)
+            } else {
+                p.exists()
+            };
+            if found {
+                return p;
+            }
+        }
+        root.join(rel.iter().collect::<PathBuf>())
+    }
+
+    /// The candidates for a pattern: where nginx would look, then where a
+    /// copied tree may have put it.
+    fn candidates(&self, top: &str, from: &str, pattern: &str) -> (Vec<PathBuf>, bool) {
+        let p = Path::new(pattern);
+        if p.is_absolute() {
+            return match &self.root {
+                Some(root) => (vec![Self::under_root(root, p)], false),
+                None => (vec![p.to_path_buf()], true),
+            };
+        }
+        let mut dirs = vec![Self::dir_of(top), Self::dir_of(from)];
+        // A server block file given alone (sites-enabled/app.conf) whose
+        // includes are relative to the tree's top (snippets/…).
+        if let Some(up) = Self::dir_of(top).parent() {
+            dirs.push(if up.as_os_str().is_empty() {
+                PathBuf::from(".")
+            } else {
+                up.to_path_buf()
+            });
+        }
+        dirs.dedup();
+        let join = |d: PathBuf| {
+            if d == Path::new(".") {
+                p.to_path_buf()
+            } else {
+                d.join(p)
+            }
+        };
+        (dirs.into_iter().map(join).collect(), false)
+    }
+
+    fn budget(&self, n: usize) -> Result<(), IncludeError> {
+        self.read.set(self.read.get() + n);
+        self.files.set(self.files.get() + 1);
+        if self.read.get() > MAX_TOTAL {
+            return Err(IncludeError::Fatal(format!(
+                "includes add up to more than {} MiB: check stops here",
+                MAX_TOTAL >> 20
+            )));
+        }
+        if self.files.get() > MAX_INCLUDES {
+            return Err(IncludeError::Fatal(format!(
+                "includes read more than {MAX_INCLUDES} files (a loop of globs?): check stops here"
+            )));
+        }
+        Ok(())
+    }
+
+    fn read_one(&self, path: &Path, pattern: &str, system: bool) -> Result<Included, IncludeError> {
+        let meta = std::fs::metadata(path).map_err(|e| {
+            IncludeError::Missing(format!("include {pattern}: {}: {e}", show(path)))
+        })?;
+        if !meta.is_file() {
+            return Err(IncludeError::Fatal(format!(
+                "include {pattern}: {} is not a regular file (a FIFO, a device, a directory): nginx includes files",
+                show(path)
+            )));
+        }
+        let mut f = File::open(path)
+            .map_err(|e| IncludeError::Fatal(format!("include {pattern}: {}: {e}", show(path))))?;
+        let text = read_regular(&show(path), &mut f)
+            .map_err(|e| IncludeError::Fatal(format!("include {pattern}: {e}")))?;
+        self.budget(text.len())?;
+        Ok(Included {
+            name: show(path),
+            text,
+            system,
         })
-        .collect();
-    names.sort();
-    names
-        .into_iter()
-        .map(|p| Ok((show(&p), read(&p)?)))
-        .collect()
+    }
+
+    /// Resolve an `include` written in `from` (a file of the configuration
+    /// whose main file is `top`): the files it names, sorted as nginx reads
+    /// them, with their text.
+    pub(crate) fn include(
+        &self,
+        top: &str,
+        from: &str,
+        pattern: &str,
+    ) -> Result<Vec<Included>, IncludeError> {
+        let (candidates, system) = self.candidates(top, from, pattern);
+        let last = Path::new(pattern)
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if !last.contains(['*', '?']) {
+            let mut missing = None;
+            for c in &candidates {
+                match self.read_one(c, pattern, system) {
+                    Err(IncludeError::Missing(m)) => {
+                        missing.get_or_insert(m);
+                    }
+                    other => return other.map(|i| vec![i]),
+                }
+            }
+            return Err(IncludeError::Missing(missing.unwrap_or_default()));
+        }
+        for full in &candidates {
+            let dir = full.parent().map(Path::to_path_buf).unwrap_or_default();
+            // glob(3) matching nothing is not an error for nginx.
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            let mut names: Vec<PathBuf> = entries
+                .filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| {
+                    p.file_name()
+                        .is_some_and(|n| wildcard(&last, &n.to_string_lossy()))
+                })
+                .collect();
+            if names.is_empty() {
+                continue;
+            }
+            names.sort();
+            return names
+                .iter()
+                .map(|p| self.read_one(p, pattern, system))
+                .collect();
+        }
+        Ok(Vec::new())
+    }
 }
 
 #[cfg(test)]
@@ -88,5 +423,21 @@ mod tests {
         assert!(!wildcard("*.conf", "a.conf.bak"));
         assert!(wildcard("site-?.conf", "site-1.conf"));
         assert!(wildcard("*", ""));
+        assert!(wildcard("a*b*c", "aXbYbZc"));
+        assert!(!wildcard("a*b*c", "aXbYbZ"));
+        // Linear, not exponential, on many stars.
+        let long = "a".repeat(10_000);
+        assert!(!wildcard(
+            &"*a".repeat(50).replace("**", "*"),
+            &(long + "b")
+        ));
+    }
+
+    #[test]
+    fn binary_and_non_utf8_are_refused_with_the_offset() {
+        let e = text_of("x", b"ab\0c".to_vec()).unwrap_err();
+        assert!(e.contains("offset 2"), "{e}");
+        let e = text_of("x", b"a\nb\xff".to_vec()).unwrap_err();
+        assert!(e.contains("byte offset 3, line 2"), "{e}");
     }
 }

@@ -7,6 +7,7 @@
 //! `include`) is [`load`]'s job; rendering is `report::check`'s.
 
 pub(crate) mod chain;
+pub(crate) mod detect;
 pub(crate) mod haproxy;
 pub(crate) mod k8s;
 pub(crate) mod live;
@@ -23,6 +24,7 @@ use std::net::IpAddr;
 use ipnet::IpNet;
 
 use crate::judge::{Expects, Finding, Fix};
+use nginx::Includer;
 
 /// Where a fact was read: a file (or `-`) and a 1-based line.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -51,22 +53,28 @@ impl fmt::Display for Loc {
 pub(crate) enum Kind {
     Nginx,
     Haproxy,
-    /// Kubernetes objects (one, many, or a `kind: List`).
+    /// Kubernetes objects (one, many, or a `kind: List`; YAML or JSON).
     Kubernetes,
-    /// The ingress-nginx chart's values (`helm get values`).
+    /// A chart's values (`helm get values`): ingress-nginx, HAProxy's and
+    /// Traefik's charts, or an umbrella chart holding one of them.
     HelmValues,
-    /// Traefik's static configuration (YAML or TOML).
+    /// Traefik's static or dynamic configuration (YAML or TOML).
     Traefik,
     /// Envoy's static configuration (YAML).
     Envoy,
+    /// A Caddyfile (or Caddy's JSON configuration).
+    Caddy,
 }
 
 impl Kind {
-    pub(crate) const ALL: [Kind; 4] = [
+    pub(crate) const ALL: [Kind; 7] = [
         Kind::Nginx,
         Kind::Haproxy,
         Kind::Kubernetes,
         Kind::HelmValues,
+        Kind::Traefik,
+        Kind::Envoy,
+        Kind::Caddy,
     ];
 
     pub(crate) fn name(self) -> &'static str {
@@ -77,56 +85,13 @@ impl Kind {
             Kind::HelmValues => "helm",
             Kind::Traefik => "traefik",
             Kind::Envoy => "envoy",
+            Kind::Caddy => "caddy",
         }
     }
 
-    pub(crate) fn help(self) -> &'static str {
-        match self {
-            Kind::Nginx => "nginx configuration (follows include)",
-            Kind::Haproxy => "HAProxy configuration",
-            Kind::Kubernetes => "Kubernetes YAML: ConfigMaps and Services (kubectl get -o yaml)",
-            Kind::HelmValues => "ingress-nginx Helm values (helm get values)",
-            Kind::Traefik => "Traefik static configuration, YAML or TOML (entryPoints)",
-            Kind::Envoy => "Envoy static configuration, YAML (listeners)",
-        }
-    }
-
-    /// The kind of a text, from its content.
-    pub(crate) fn detect(text: &str) -> Kind {
-        let lines = || {
-            text.lines()
-                .map(str::trim_end)
-                .filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
-        };
-        const SECTIONS: [&str; 5] = ["global", "defaults", "frontend", "backend", "listen"];
-        if lines().any(|l| {
-            let first = l.split_whitespace().next().unwrap_or("");
-            !l.starts_with(' ')
-                && !l.starts_with('\t')
-                && SECTIONS.contains(&first)
-                && !l.contains(':')
-                && !l.ends_with(';')
-        }) {
-            return Kind::Haproxy;
-        }
-        if lines().any(|l| {
-            let t = l.trim();
-            t.ends_with(';')
-                || (t.ends_with('{') && !t.contains(':'))
-                || (t.ends_with('}') && !t.contains(": ") && !t.starts_with('-'))
-        }) {
-            return Kind::Nginx;
-        }
-        if lines().any(|l| l.starts_with("entryPoints:") || l.starts_with("[entryPoints")) {
-            return Kind::Traefik;
-        }
-        if lines().any(|l| l.starts_with("static_resources:")) {
-            return Kind::Envoy;
-        }
-        if lines().any(|l| l.starts_with("apiVersion:") || l.starts_with("kind:")) {
-            return Kind::Kubernetes;
-        }
-        Kind::HelmValues
+    /// The kind a name says (`--kind NAME`).
+    pub(crate) fn named(name: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| k.name() == name)
     }
 }
 
@@ -281,10 +246,91 @@ pub(crate) struct Link {
     pub finding: Finding,
 }
 
+/// Something of a file that `check` used, or skipped and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Object {
+    pub at: Loc,
+    /// `ConfigMap ingress-nginx/ingress-nginx-controller`, `Deployment web`.
+    pub name: String,
+    pub seen: Seen,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Seen {
+    Used,
+    Skipped(SkipReason),
+}
+
+/// Why an object of the input gave nothing to the chain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SkipReason {
+    /// A kind of object `check` does not read (Secret, Ingress, Pod).
+    NotRead,
+    /// An object `check` reads, without PROXY settings (a Deployment of no
+    /// known controller, a ConfigMap of none).
+    NoProxySettings,
+    /// A Service that is neither a load balancer nor an ingress
+    /// controller's node ports.
+    NoLoadBalancer,
+    /// Turned off (`enabled: false`).
+    Disabled,
+    /// An object about something else than PROXY protocol (an EnvoyFilter
+    /// that adds another filter).
+    NotAboutProxy,
+}
+
+/// A part of a file that could not be read; the rest was.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Warning {
+    /// An nginx `include` that names no file here (nginx -t would fail).
+    MissingInclude { pattern: String, error: String },
+    /// An absolute `include` read from this machine (no `--root`): the
+    /// file may not be the one the server runs with.
+    SystemInclude { path: String },
+}
+
+/// One file read (an argument, stdin as `-`, or an nginx include) and
+/// what it gave the chain.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct FileRead {
+    pub name: String,
+    /// The kind it was read as; `None` when it could not be read.
+    pub kind: Option<Kind>,
+    /// `--kind` said so (else detected from the content).
+    pub forced: bool,
+    /// What within the kind (`ingress-nginx chart`, `dynamic`).
+    pub flavour: Option<&'static str>,
+    /// The `include` that read it.
+    pub included_from: Option<Loc>,
+    pub hops: usize,
+    pub listeners: usize,
+    pub upstreams: usize,
+    pub objects: Vec<Object>,
+    pub warnings: Vec<(Loc, Warning)>,
+    /// When it gave nothing: what it looks like, if its content says.
+    pub looks_like: Option<&'static str>,
+    /// Its includes gave the chain something.
+    pub through_includes: bool,
+}
+
+impl FileRead {
+    /// It gave the chain nothing: no hop, listener, upstream or object.
+    pub(crate) fn gave_nothing(&self) -> bool {
+        self.kind.is_some()
+            && !self.through_includes
+            && self.hops == 0
+            && self.listeners == 0
+            && self.upstreams == 0
+            && !self.objects.iter().any(|o| o.seen == Seen::Used)
+    }
+}
+
 /// Everything `check` found.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct Check {
-    pub files: Vec<(String, Kind)>,
+    pub files: Vec<FileRead>,
+    /// Inputs that could not be read (each exits 2).
+    pub errors: Vec<ParseError>,
     pub hops: Vec<Hop>,
     pub links: Vec<Link>,
     pub found: Vec<Found>,
@@ -298,26 +344,56 @@ impl Check {
     pub(crate) fn failed(&self) -> bool {
         self.found.iter().any(|f| f.finding.is_problem())
     }
+
+    /// Nothing to judge: an input could not be read, or none of it
+    /// describes a hop or a setting judged on its own (exit 2, never "no
+    /// finding").
+    pub(crate) fn unusable(&self) -> bool {
+        !self.errors.is_empty() || self.nothing()
+    }
+
+    /// The inputs were read and gave nothing to judge.
+    pub(crate) fn nothing(&self) -> bool {
+        self.hops.is_empty() && self.found.is_empty()
+    }
 }
 
 /// A text that could not be read as its kind.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct ParseError {
+    /// Line 0: the whole file (it could not be read, or is empty).
     pub at: Loc,
     pub message: String,
+    /// The kind it was read as, and whether `--kind` said so.
+    pub read_as: Option<(Kind, bool)>,
+}
+
+impl ParseError {
+    pub(crate) fn new(at: Loc, message: impl Into<String>) -> ParseError {
+        ParseError {
+            at,
+            message: message.into(),
+            read_as: None,
+        }
+    }
 }
 
 impl fmt::Display for ParseError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.at, self.message)
+        if self.at.line == 0 {
+            write!(f, "{}: {}", self.at.file, self.message)
+        } else {
+            write!(f, "{}: {}", self.at, self.message)
+        }
     }
 }
 
-/// One input: its name, its text, and its kind when forced.
+/// One input: its name, its text (or why it could not be read), and its
+/// kind when forced.
 #[derive(Debug, Clone)]
 pub(crate) struct Input {
     pub name: String,
-    pub text: String,
+    pub text: Result<String, String>,
     pub kind: Option<Kind>,
 }
 
@@ -336,29 +412,209 @@ pub(crate) struct Facts {
     pub tcp_services: Vec<k8s::TcpService>,
     /// Where the controller is started with `--enable-ssl-passthrough`.
     pub ssl_passthrough: Option<Loc>,
+    /// Every file read, arguments and includes, in order.
+    pub files: Vec<FileRead>,
+    /// Objects used and skipped, and warnings, by file (sorted into
+    /// [`FileRead`] at the end).
+    pub objects: Vec<Object>,
+    pub warnings: Vec<(Loc, Warning)>,
+}
+
+impl Facts {
+    pub(crate) fn used(&mut self, at: Loc, name: impl Into<String>) {
+        self.objects.push(Object {
+            at,
+            name: name.into(),
+            seen: Seen::Used,
+        });
+    }
+
+    pub(crate) fn skipped(&mut self, at: Loc, name: impl Into<String>, why: SkipReason) {
+        self.objects.push(Object {
+            at,
+            name: name.into(),
+            seen: Seen::Skipped(why),
+        });
+    }
+
+    /// The record of a file read by name (the last one of that name).
+    fn file_mut(&mut self, name: &str) -> Option<&mut FileRead> {
+        self.files.iter_mut().rev().find(|f| f.name == name)
+    }
+}
+
+/// A UTF-8 byte order mark is no configuration.
+fn without_bom(text: &str) -> &str {
+    text.strip_prefix('\u{feff}').unwrap_or(text)
+}
+
+/// Read one input as its kind (forced, or detected from its content).
+fn read(
+    input: &Input,
+    text: &str,
+    include: &Includer<'_>,
+    facts: &mut Facts,
+) -> Result<(), ParseError> {
+    let name = input.name.as_str();
+    let whole = |m: String| ParseError::new(Loc::new(name, 0), m);
+    let force_hint = format!("force another with --kind KIND={name}");
+    let detected = detect::detect(text);
+    match detected {
+        detect::Detected::Empty => {
+            return Err(whole(if text.trim().is_empty() {
+                "is empty: there is nothing to check (did the command before the pipe print nothing?)".into()
+            } else {
+                "holds only comments: there is nothing to check".into()
+            }))
+        }
+        detect::Detected::Template(line) => {
+            return Err(ParseError::new(
+                Loc::new(name, line),
+                "this is a Helm template ({{ }} left in): render it first (`helm template RELEASE CHART -f values.yaml | ppctl check -`) and check the result",
+            ))
+        }
+        _ => {}
+    }
+    let kind = match (input.kind, detected) {
+        (Some(k), _) => k,
+        (None, detect::Detected::Text(k)) => k,
+        (None, detect::Detected::Yaml) => {
+            let docs = yaml::parse(name, text).map_err(|mut e| {
+                e.message = format!("{} (it looks like YAML or JSON; {force_hint})", e.message);
+                e
+            })?;
+            let kind = detect::yaml_kind(&docs);
+            set_kind(facts, name, kind, false);
+            return read_yaml(name, kind, &docs, facts);
+        }
+        (None, _) => {
+            return Err(whole(format!(
+                "not a configuration check can tell: none of nginx, HAProxy, Kubernetes YAML or JSON, Helm values, Traefik, Envoy or Caddy; {force_hint} ({})",
+                Kind::ALL.map(Kind::name).join(", ")
+            )))
+        }
+    };
+    set_kind(facts, name, kind, input.kind.is_some());
+    let hint = |mut e: ParseError| {
+        e.read_as = Some((kind, input.kind.is_some()));
+        e
+    };
+    match kind {
+        Kind::Nginx => nginx::facts(name, text, include, facts).map_err(hint),
+        Kind::Haproxy => haproxy::facts(name, text, facts).map_err(hint),
+        Kind::Traefik if proxies::is_toml(text) => {
+            let doc = toml::parse(name, text).map_err(hint)?;
+            proxies::traefik(name, &[doc], facts);
+            Ok(())
+        }
+        Kind::Caddy if !proxies::is_json(text) => {
+            proxies::caddyfile(name, text, facts).map_err(hint)
+        }
+        _ => {
+            let docs = yaml::parse(name, text).map_err(hint)?;
+            read_yaml(name, kind, &docs, facts).map_err(hint)
+        }
+    }
+}
+
+fn set_kind(facts: &mut Facts, name: &str, kind: Kind, forced: bool) {
+    if let Some(f) = facts.file_mut(name) {
+        f.kind = Some(kind);
+        f.forced = forced;
+    }
+}
+
+/// Parsed YAML (or JSON) documents, read as `kind`.
+fn read_yaml(
+    name: &str,
+    kind: Kind,
+    docs: &[yaml::Node],
+    facts: &mut Facts,
+) -> Result<(), ParseError> {
+    if detect::blank(docs) {
+        return Err(ParseError::new(
+            Loc::new(name, 0),
+            "holds no YAML content (only `---`, `{}` or `[]`): there is nothing to check",
+        ));
+    }
+    match kind {
+        Kind::Traefik => proxies::traefik(name, docs, facts),
+        Kind::Envoy => proxies::envoy(name, docs, facts),
+        Kind::Caddy => proxies::caddy_json(name, docs, facts),
+        Kind::Kubernetes | Kind::HelmValues => k8s::facts(name, docs, kind, facts),
+        Kind::Nginx | Kind::Haproxy => {}
+    }
+    if let Some(f) = facts.file_mut(name) {
+        f.looks_like = detect::looks_like(docs);
+    }
+    Ok(())
 }
 
 /// Parse every input (nginx includes resolved by `include`) and judge the
-/// chain they make.
-pub(crate) fn check(inputs: &[Input], include: &nginx::Includer) -> Result<Check, ParseError> {
+/// chain they make. Inputs that cannot be read are in [`Check::errors`].
+pub(crate) fn check(inputs: &[Input], include: &Includer<'_>) -> Check {
     let mut facts = Facts::default();
-    let mut files = Vec::new();
+    let mut errors = Vec::new();
     for input in inputs {
-        let kind = input.kind.unwrap_or_else(|| Kind::detect(&input.text));
-        files.push((input.name.clone(), kind));
-        match kind {
-            Kind::Nginx => nginx::facts(&input.name, &input.text, include, &mut facts)?,
-            Kind::Haproxy => haproxy::facts(&input.name, &input.text, &mut facts)?,
-            Kind::Traefik => proxies::traefik(&input.name, &input.text, &mut facts)?,
-            Kind::Envoy => proxies::envoy(&input.name, &input.text, &mut facts)?,
-            Kind::Kubernetes | Kind::HelmValues => {
-                k8s::facts(&input.name, &input.text, kind, &mut facts)?
+        facts.files.push(FileRead {
+            name: input.name.clone(),
+            ..FileRead::default()
+        });
+        let result = match &input.text {
+            Ok(text) => read(input, without_bom(text), include, &mut facts),
+            Err(e) => Err(ParseError::new(Loc::new(&input.name, 0), e.clone())),
+        };
+        if let Err(e) = result {
+            errors.push(e);
+        }
+    }
+    let mut files = std::mem::take(&mut facts.files);
+    let objects = std::mem::take(&mut facts.objects);
+    let warnings = std::mem::take(&mut facts.warnings);
+    let mut out = chain::build(facts);
+    let index: std::collections::HashMap<String, usize> = files
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (f.name.clone(), i))
+        .collect();
+    let file_of = |file: &str| index.get(file).copied();
+    for o in objects {
+        if let Some(i) = file_of(&o.at.file) {
+            files[i].objects.push(o);
+        }
+    }
+    for (at, w) in warnings {
+        if let Some(i) = file_of(&at.file) {
+            files[i].warnings.push((at, w));
+        }
+    }
+    for hop in &out.hops {
+        if let Some(i) = file_of(&hop.at.file) {
+            files[i].hops += 1;
+        }
+        for l in &hop.listeners {
+            if let Some(i) = file_of(&l.at.file) {
+                files[i].listeners += 1;
+            }
+        }
+        for u in &hop.upstreams {
+            if let Some(i) = file_of(&u.at.file) {
+                files[i].upstreams += 1;
             }
         }
     }
-    let mut out = chain::build(facts);
+    // Includes come after the file that includes them.
+    for i in (0..files.len()).rev() {
+        let gave = !files[i].gave_nothing() && files[i].kind.is_some();
+        if let (true, Some(from)) = (gave, files[i].included_from.clone()) {
+            if let Some(p) = file_of(&from.file) {
+                files[p].through_includes = true;
+            }
+        }
+    }
     out.files = files;
-    Ok(out)
+    out.errors = errors;
+    out
 }
 
 #[cfg(test)]
@@ -370,48 +626,17 @@ mod tests {
             .iter()
             .map(|(name, text)| Input {
                 name: name.to_string(),
-                text: text.to_string(),
+                text: Ok(text.to_string()),
                 kind: None,
             })
             .collect();
         let no_include =
-            |_: &str, p: &str| -> Result<Vec<(String, String)>, String> { Err(format!("no {p}")) };
-        check(&inputs, &no_include).unwrap()
-    }
-
-    #[test]
-    fn kinds_are_detected_from_content() {
-        assert_eq!(Kind::detect("events {}\nhttp {\n}\n"), Kind::Nginx);
-        assert_eq!(
-            Kind::detect("global\n  maxconn 1\nfrontend fe\n  bind :80\n"),
-            Kind::Haproxy
-        );
-        assert_eq!(
-            Kind::detect("apiVersion: v1\nkind: List\nitems: []\n"),
-            Kind::Kubernetes
-        );
-        assert_eq!(
-            Kind::detect("USER-SUPPLIED VALUES:\ncontroller:\n  config: {}\n"),
-            Kind::HelmValues
-        );
-        assert_eq!(
-            Kind::detect("entryPoints:\n  web:\n    address: \":80\"\n"),
-            Kind::Traefik
-        );
-        assert_eq!(
-            Kind::detect("[entryPoints.web]\naddress = \":80\"\n"),
-            Kind::Traefik
-        );
-        assert_eq!(
-            Kind::detect("static_resources:\n  listeners: []\n"),
-            Kind::Envoy
-        );
-        assert_eq!(Kind::detect("server {\n    listen 80;\n}\n"), Kind::Nginx);
-        assert_eq!(Kind::detect("stream { server { listen 1; } }"), Kind::Nginx);
-        assert_eq!(
-            Kind::detect("kind: ConfigMap\ndata: {}\n"),
-            Kind::Kubernetes
-        );
+            |_: &str, _: &str, p: &str| -> Result<Vec<nginx::Included>, nginx::IncludeError> {
+                Err(nginx::IncludeError::Fatal(format!("no {p}")))
+            };
+        let c = check(&inputs, &no_include);
+        assert!(c.errors.is_empty(), "{:?}", c.errors);
+        c
     }
 
     #[test]

@@ -7,13 +7,62 @@ use std::net::IpAddr;
 use ipnet::IpNet;
 
 use super::{
-    Assumption, Facts, Found, Header, Hop, Kind, Listener, Loc, ParseError, Role, Trust, Upstream,
+    Assumption, Facts, FileRead, Found, Header, Hop, Kind, Listener, Loc, ParseError, Role, Trust,
+    Upstream, Warning,
 };
 use crate::judge::{fixes, Expects, Finding};
 
-/// Resolves an `include` pattern written in `file` to the files it names
-/// (name, text), in order.
-pub(crate) type Includer = dyn Fn(&str, &str) -> Result<Vec<(String, String)>, String>;
+/// A file an `include` names, read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Included {
+    pub name: String,
+    pub text: String,
+    /// An absolute path read from this machine (no `--root`).
+    pub system: bool,
+}
+
+/// Why an `include` gave nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum IncludeError {
+    /// No such file (a copied `nginx.conf` without its `mime.types`): a
+    /// warning, the rest is read.
+    Missing(String),
+    /// Anything else (not a regular file, too large, too many): exit 2.
+    Fatal(String),
+}
+
+/// Resolves an `include` pattern written in `from`, a file of the
+/// configuration whose main file is `top`, to the files it names, in order.
+pub(crate) type Includer<'a> = dyn Fn(&str, &str, &str) -> Result<Vec<Included>, IncludeError> + 'a;
+
+/// How deep blocks may nest (nginx configurations use a handful of
+/// levels); deeper is an error, not a stack overflow.
+pub(crate) const MAX_DEPTH: usize = 64;
+/// How deep includes may include.
+const MAX_INCLUDE_DEPTH: usize = 16;
+
+/// The directives the PROXY facts are made of; the others are parsed (so
+/// syntax errors are found) and dropped, so memory follows what matters.
+const KEPT: [&str; 13] = [
+    "http",
+    "stream",
+    "server",
+    "upstream",
+    "listen",
+    "server_name",
+    "set_real_ip_from",
+    "real_ip_header",
+    "proxy_protocol",
+    "proxy_protocol_version",
+    "proxy_pass",
+    "proxy_bind",
+    "real_ip_recursive",
+];
+
+/// What a dropped directive leaves behind: the `$proxy_protocol_addr` it
+/// uses (a log format, a `proxy_set_header`), which puts the header's
+/// address to use without realip.
+pub(crate) const USES_PROXY_ADDR: &str = "$proxy_protocol_addr";
 
 /// One directive, with its block when it has one.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,200 +87,334 @@ enum Tok {
     Close,
 }
 
-fn tokenize(file: &str, text: &str) -> Result<Vec<(Tok, usize)>, ParseError> {
-    let mut out = Vec::new();
-    let mut chars = text.chars().peekable();
-    let mut line = 1;
-    let err = |line, m: &str| ParseError {
-        at: Loc::new(file, line),
-        message: m.to_string(),
-    };
-    while let Some(&c) = chars.peek() {
-        match c {
-            '\n' => {
-                line += 1;
-                chars.next();
-            }
-            c if c.is_whitespace() => {
-                chars.next();
-            }
-            '#' => {
-                while chars.peek().is_some_and(|&c| c != '\n') {
-                    chars.next();
+/// nginx's tokens, one at a time, in linear time.
+struct Lexer<'a> {
+    bytes: &'a [u8],
+    text: &'a str,
+    pos: usize,
+    line: usize,
+}
+
+impl<'a> Lexer<'a> {
+    fn new(text: &'a str) -> Lexer<'a> {
+        Lexer {
+            bytes: text.as_bytes(),
+            text,
+            pos: 0,
+            line: 1,
+        }
+    }
+
+    /// The next token and its line; `Err(line)` for an unterminated quote.
+    fn next(&mut self) -> Result<Option<(Tok, usize)>, usize> {
+        let b = self.bytes;
+        while self.pos < b.len() {
+            match b[self.pos] {
+                b'\n' => {
+                    self.line += 1;
+                    self.pos += 1;
                 }
+                c if c.is_ascii_whitespace() => self.pos += 1,
+                b'#' => {
+                    self.pos =
+                        memchr::memchr(b'\n', &b[self.pos..]).map_or(b.len(), |i| self.pos + i);
+                }
+                _ => break,
             }
-            ';' => {
-                chars.next();
-                out.push((Tok::Semi, line));
+        }
+        let Some(&c) = b.get(self.pos) else {
+            return Ok(None);
+        };
+        let line = self.line;
+        let tok = match c {
+            b';' => {
+                self.pos += 1;
+                Tok::Semi
             }
-            '{' => {
-                chars.next();
-                out.push((Tok::Open, line));
+            b'{' => {
+                self.pos += 1;
+                Tok::Open
             }
-            '}' => {
-                chars.next();
-                out.push((Tok::Close, line));
+            b'}' => {
+                self.pos += 1;
+                Tok::Close
             }
-            '"' | '\'' => {
-                let start = line;
-                chars.next();
+            b'"' | b'\'' => {
+                self.pos += 1;
                 let mut word = String::new();
+                let mut run = self.pos;
                 loop {
-                    match chars.next() {
-                        None => return Err(err(start, "unterminated quoted string")),
-                        Some('\\') => {
-                            if let Some(n) = chars.next() {
-                                if n == '\n' {
-                                    line += 1;
-                                }
-                                if n != c {
-                                    word.push('\\');
-                                }
-                                word.push(n);
+                    let Some(&ch) = b.get(self.pos) else {
+                        return Err(line);
+                    };
+                    match ch {
+                        b'\\' if self.pos + 1 < b.len() => {
+                            word.push_str(&self.text[run..self.pos]);
+                            let n = b[self.pos + 1];
+                            if n != c {
+                                word.push('\\');
                             }
-                        }
-                        Some(q) if q == c => break,
-                        Some(ch) => {
-                            if ch == '\n' {
-                                line += 1;
+                            if n == b'\n' {
+                                self.line += 1;
                             }
-                            word.push(ch);
+                            // The escaped character, whole (it may be UTF-8).
+                            let len = utf8_len(n);
+                            word.push_str(&self.text[self.pos + 1..self.pos + 1 + len]);
+                            self.pos += 1 + len;
+                            run = self.pos;
                         }
+                        q if q == c => {
+                            word.push_str(&self.text[run..self.pos]);
+                            self.pos += 1;
+                            break;
+                        }
+                        b'\n' => {
+                            self.line += 1;
+                            self.pos += 1;
+                        }
+                        _ => self.pos += 1,
                     }
                 }
-                out.push((Tok::Word(word), start));
+                Tok::Word(word)
             }
             _ => {
                 let mut word = String::new();
-                while let Some(&ch) = chars.peek() {
-                    // `${var}` keeps its braces.
-                    let open = word.matches("${").count() > word.matches('}').count();
-                    if (ch == '{' && word.ends_with('$')) || (ch == '}' && open) {
-                        word.push(ch);
-                        chars.next();
+                let mut run = self.pos;
+                // `${var}` keeps its braces: how many are open.
+                let mut vars = 0usize;
+                let mut prev = 0u8;
+                while let Some(&ch) = b.get(self.pos) {
+                    if ch == b'{' && prev == b'$' || ch == b'}' && vars > 0 {
+                        vars = if ch == b'{' { vars + 1 } else { vars - 1 };
+                        prev = ch;
+                        self.pos += 1;
                         continue;
                     }
-                    if ch.is_whitespace() || ch == ';' || ch == '{' || ch == '}' {
+                    if ch.is_ascii_whitespace() || matches!(ch, b';' | b'{' | b'}') {
                         break;
                     }
-                    if ch == '\\' {
-                        chars.next();
-                        if let Some(n) = chars.next() {
-                            word.push(n);
+                    if ch == b'\\' {
+                        word.push_str(&self.text[run..self.pos]);
+                        self.pos += 1;
+                        if let Some(&n) = b.get(self.pos) {
+                            if n == b'\n' {
+                                self.line += 1;
+                            }
+                            let len = utf8_len(n);
+                            word.push_str(&self.text[self.pos..self.pos + len]);
+                            self.pos += len;
+                            prev = n;
                         }
+                        run = self.pos;
                         continue;
                     }
-                    word.push(ch);
-                    chars.next();
+                    prev = ch;
+                    self.pos += 1;
                 }
-                out.push((Tok::Word(word), line));
+                word.push_str(&self.text[run..self.pos]);
+                Tok::Word(word)
             }
-        }
+        };
+        Ok(Some((tok, line)))
     }
-    Ok(out)
+}
+
+/// The length of the UTF-8 character that starts with `b`.
+fn utf8_len(b: u8) -> usize {
+    match b {
+        0xF0..=0xFF => 4,
+        0xE0..=0xEF => 3,
+        0xC0..=0xDF => 2,
+        _ => 1,
+    }
+}
+
+/// What parsing found besides the directives: the files its includes read
+/// and the includes that found nothing.
+#[derive(Debug, Default)]
+pub(crate) struct Parsed {
+    pub directives: Vec<Directive>,
+    /// (file, the include that read it, read from this machine).
+    pub included: Vec<(String, Loc, bool)>,
+    pub warnings: Vec<(Loc, Warning)>,
+}
+
+struct Parser<'a> {
+    top: &'a str,
+    include: &'a Includer<'a>,
+    included: Vec<(String, Loc, bool)>,
+    warnings: Vec<(Loc, Warning)>,
 }
 
 /// Parse a file into directives, following `include` (depth-bounded).
-pub(crate) fn parse(
-    file: &str,
-    text: &str,
-    include: &Includer,
-) -> Result<Vec<Directive>, ParseError> {
-    parse_depth(file, text, include, 0)
-}
-
-fn parse_depth(
-    file: &str,
-    text: &str,
-    include: &Includer,
-    depth: usize,
-) -> Result<Vec<Directive>, ParseError> {
-    let toks = tokenize(file, text)?;
-    let mut pos = 0;
-    let out = block(file, &toks, &mut pos, include, depth, false)?;
-    Ok(out)
-}
-
-fn block(
-    file: &str,
-    toks: &[(Tok, usize)],
-    pos: &mut usize,
-    include: &Includer,
-    depth: usize,
-    nested: bool,
-) -> Result<Vec<Directive>, ParseError> {
-    let mut out = Vec::new();
-    let err = |line, m: String| ParseError {
-        at: Loc::new(file, line),
-        message: m,
+pub(crate) fn parse(file: &str, text: &str, include: &Includer<'_>) -> Result<Parsed, ParseError> {
+    let mut p = Parser {
+        top: file,
+        include,
+        included: Vec::new(),
+        warnings: Vec::new(),
     };
-    while *pos < toks.len() {
-        let (tok, line) = &toks[*pos];
-        *pos += 1;
-        let name = match tok {
-            Tok::Close if nested => return Ok(out),
-            Tok::Close => return Err(err(*line, "unexpected \"}\"".into())),
-            Tok::Semi => return Err(err(*line, "unexpected \";\"".into())),
-            Tok::Open => return Err(err(*line, "unexpected \"{\"".into())),
-            Tok::Word(w) => w.clone(),
+    let directives = p.file(file, text, 0, 0)?;
+    Ok(Parsed {
+        directives,
+        included: p.included,
+        warnings: p.warnings,
+    })
+}
+
+impl Parser<'_> {
+    fn file(
+        &mut self,
+        file: &str,
+        text: &str,
+        includes: usize,
+        depth: usize,
+    ) -> Result<Vec<Directive>, ParseError> {
+        let mut lex = Lexer::new(text);
+        self.block(file, &mut lex, includes, depth, false)
+    }
+
+    fn block(
+        &mut self,
+        file: &str,
+        lex: &mut Lexer<'_>,
+        includes: usize,
+        depth: usize,
+        nested: bool,
+    ) -> Result<Vec<Directive>, ParseError> {
+        let mut out = Vec::new();
+        let err = |line, m: String| ParseError::new(Loc::new(file, line), m);
+        let next = |lex: &mut Lexer<'_>| {
+            lex.next()
+                .map_err(|line| err(line, "unterminated quoted string".into()))
         };
-        let mut args = Vec::new();
-        loop {
-            let Some((tok, l)) = toks.get(*pos) else {
-                return Err(err(
-                    *line,
-                    format!("unexpected end of file: \"{name}\" has no \";\""),
-                ));
+        while let Some((tok, line)) = next(lex)? {
+            let name = match tok {
+                Tok::Close if nested => return Ok(out),
+                Tok::Close => return Err(err(line, "unexpected \"}\"".into())),
+                Tok::Semi => return Err(err(line, "unexpected \";\"".into())),
+                Tok::Open => return Err(err(line, "unexpected \"{\"".into())),
+                Tok::Word(w) => w,
             };
-            *pos += 1;
-            match tok {
-                Tok::Word(w) => args.push(w.clone()),
-                Tok::Semi => {
-                    let at = Loc::new(file, *line);
-                    if name == "include" && !args.is_empty() {
-                        if depth > 16 {
-                            return Err(err(*line, "includes nested too deep".into()));
-                        }
-                        let files = include(file, &args[0]).map_err(|m| err(*line, m))?;
-                        for (name, text) in files {
-                            out.extend(parse_depth(&name, &text, include, depth + 1)?);
-                        }
-                    } else {
-                        out.push(Directive {
-                            name,
-                            args,
-                            at,
-                            block: None,
-                        });
-                    }
-                    break;
-                }
-                Tok::Open => {
-                    let inner = block(file, toks, pos, include, depth, true)?;
-                    out.push(Directive {
-                        name,
-                        args,
-                        at: Loc::new(file, *line),
-                        block: Some(inner),
-                    });
-                    break;
-                }
-                Tok::Close => {
+            let kept = KEPT.contains(&name.as_str());
+            let mut args = Vec::new();
+            let mut uses_addr = false;
+            loop {
+                let Some((tok, l)) = next(lex)? else {
                     return Err(err(
-                        *l,
-                        format!("unexpected \"}}\": \"{name}\" has no \";\""),
-                    ))
+                        line,
+                        format!("unexpected end of file: \"{name}\" has no \";\""),
+                    ));
+                };
+                match tok {
+                    Tok::Word(w) => {
+                        uses_addr |= w.contains(USES_PROXY_ADDR);
+                        if kept || name == "include" {
+                            args.push(w);
+                        }
+                    }
+                    Tok::Semi => {
+                        let at = Loc::new(file, line);
+                        if name == "include" && !args.is_empty() {
+                            self.include(&at, &args[0], includes, depth, &mut out)?;
+                        } else if kept {
+                            out.push(Directive {
+                                name,
+                                args,
+                                at,
+                                block: None,
+                            });
+                        } else if uses_addr {
+                            out.push(marker(at));
+                        }
+                        break;
+                    }
+                    Tok::Open => {
+                        if depth + 1 > MAX_DEPTH {
+                            return Err(err(
+                                line,
+                                format!("blocks nested deeper than {MAX_DEPTH} levels: check stops here (nginx configurations use a handful)"),
+                            ));
+                        }
+                        let inner = self.block(file, lex, includes, depth + 1, true)?;
+                        let at = Loc::new(file, line);
+                        if kept {
+                            out.push(Directive {
+                                name,
+                                args,
+                                at,
+                                block: Some(inner),
+                            });
+                        } else if uses_addr || inner.iter().any(|d| d.name == USES_PROXY_ADDR) {
+                            // A `map`, `location` or `log_format` block that
+                            // uses the header's address.
+                            out.push(marker(at));
+                        }
+                        break;
+                    }
+                    Tok::Close => {
+                        return Err(err(
+                            l,
+                            format!("unexpected \"}}\": \"{name}\" has no \";\""),
+                        ))
+                    }
                 }
             }
         }
+        if nested {
+            return Err(err(
+                lex.line,
+                "unexpected end of file: a \"{\" is not closed".into(),
+            ));
+        }
+        Ok(out)
     }
-    if nested {
-        return Err(err(
-            toks.last().map_or(1, |t| t.1),
-            "unexpected end of file: a \"{\" is not closed".into(),
-        ));
+
+    /// Splice what an `include` names in place.
+    fn include(
+        &mut self,
+        at: &Loc,
+        pattern: &str,
+        includes: usize,
+        depth: usize,
+        out: &mut Vec<Directive>,
+    ) -> Result<(), ParseError> {
+        if includes >= MAX_INCLUDE_DEPTH {
+            return Err(ParseError::new(
+                at.clone(),
+                format!("includes nested deeper than {MAX_INCLUDE_DEPTH} (a file that includes itself?)"),
+            ));
+        }
+        match (self.include)(self.top, &at.file, pattern) {
+            Ok(files) => {
+                for f in files {
+                    self.included.push((f.name.clone(), at.clone(), f.system));
+                    out.extend(self.file(&f.name, &f.text, includes + 1, depth)?);
+                }
+                Ok(())
+            }
+            Err(IncludeError::Missing(m)) => {
+                self.warnings.push((
+                    at.clone(),
+                    Warning::MissingInclude {
+                        pattern: pattern.to_string(),
+                        error: m,
+                    },
+                ));
+                Ok(())
+            }
+            Err(IncludeError::Fatal(m)) => Err(ParseError::new(at.clone(), m)),
+        }
     }
-    Ok(out)
+}
+
+fn marker(at: Loc) -> Directive {
+    Directive {
+        name: USES_PROXY_ADDR.to_string(),
+        args: Vec::new(),
+        at,
+        block: None,
+    }
 }
 
 /// `listen`'s address: host and port (`80`, `10.0.0.1:8080`, `[::]:443`,
@@ -331,23 +514,31 @@ fn is_loopback(host: &Option<String>) -> bool {
 pub(crate) fn facts(
     file: &str,
     text: &str,
-    include: &Includer,
+    include: &Includer<'_>,
     out: &mut Facts,
 ) -> Result<(), ParseError> {
-    let top = parse(file, text, include)?;
+    let parsed = parse(file, text, include)?;
+    for (name, from, system) in parsed.included {
+        if system {
+            out.warnings
+                .push((from.clone(), Warning::SystemInclude { path: name.clone() }));
+        }
+        out.files.push(FileRead {
+            name,
+            kind: Some(Kind::Nginx),
+            included_from: Some(from),
+            ..FileRead::default()
+        });
+    }
+    out.warnings.extend(parsed.warnings);
+    let top = parsed.directives;
     for http in children(&top, "http") {
-        http_facts(http, out);
+        http_facts(http.block.as_deref().unwrap_or(&[]), out);
     }
     // A file of server blocks (conf.d/*.conf, sites-enabled/*) given on
     // its own: nginx.conf includes those inside `http`.
     if children(&top, "http").next().is_none() && children(&top, "server").next().is_some() {
-        let http = Directive {
-            name: "http".into(),
-            args: Vec::new(),
-            at: Loc::new(file, 1),
-            block: Some(top.clone()),
-        };
-        http_facts(&http, out);
+        http_facts(&top, out);
     }
     for stream in children(&top, "stream") {
         stream_facts(stream, out);
@@ -374,8 +565,7 @@ fn server_label(proto: &str, s: &[Directive], ports: &[Option<u16>]) -> String {
 /// listener's index, and whether it says proxy_protocol.
 type PortUse = (Option<String>, Option<u16>, usize, usize, bool);
 
-fn http_facts(http: &Directive, out: &mut Facts) {
-    let body = http.block.as_deref().unwrap_or(&[]);
+fn http_facts(body: &[Directive], out: &mut Facts) {
     let base = RealIp::default().inherit(body);
     // (host, port) → (server's hop index, listener index, proxy_protocol)
     let mut by_port: Vec<PortUse> = Vec::new();
@@ -586,24 +776,37 @@ fn listener(l: &Directive, default_port: u16, trust: impl FnOnce() -> Trust) -> 
 mod tests {
     use super::*;
 
-    fn no_include(_: &str, p: &str) -> Result<Vec<(String, String)>, String> {
-        Err(format!("no {p}"))
+    fn no_include(_: &str, _: &str, p: &str) -> Result<Vec<Included>, IncludeError> {
+        Err(IncludeError::Fatal(format!("no {p}")))
     }
 
     #[test]
     fn tokenizes_quotes_comments_and_blocks() {
         let text =
-            "# c\nhttp {\n  server { listen \"80\" proxy_protocol; # x\n return 200 'a;b'; }\n}\n";
-        let ds = parse("n.conf", text, &no_include).unwrap();
+            "# c\nhttp {\n  server { listen \"80\" proxy_protocol; # x\n server_name 200 'a;b'; }\n}\n";
+        let ds = parse("n.conf", text, &no_include).unwrap().directives;
         let server = &ds[0].block.as_ref().unwrap()[0];
         let listen = &server.block.as_ref().unwrap()[0];
         assert_eq!(listen.args, ["80", "proxy_protocol"]);
         assert_eq!(listen.at.line, 3);
         let ret = &server.block.as_ref().unwrap()[1];
         assert_eq!(ret.args, ["200", "a;b"]);
-        let ds = parse("n.conf", "map $a ${b}x { default 1; }", &no_include).unwrap();
-        assert_eq!(ds[0].args, ["$a", "${b}x"]);
-        assert_eq!(ds[0].block.as_ref().unwrap()[0].name, "default");
+        // Blocks of other modules are parsed and dropped, unless they use
+        // the header's address.
+        let ds = parse("n.conf", "map $a ${b}x { default 1; }", &no_include)
+            .unwrap()
+            .directives;
+        assert!(ds.is_empty());
+        let ds = parse(
+            "n.conf",
+            "http { map $proxy_protocol_addr $x { default 1; } server { proxy_pass ${b}x; } }",
+            &no_include,
+        )
+        .unwrap()
+        .directives;
+        let http = ds[0].block.as_ref().unwrap();
+        assert_eq!(http[0].name, USES_PROXY_ADDR);
+        assert_eq!(http[1].block.as_ref().unwrap()[0].args, ["${b}x"]);
     }
 
     #[test]
@@ -617,14 +820,17 @@ mod tests {
 
     #[test]
     fn includes_are_spliced_in_place() {
-        let inc = |_: &str, p: &str| -> Result<Vec<(String, String)>, String> {
+        let inc = |_: &str, _: &str, p: &str| -> Result<Vec<Included>, IncludeError> {
             assert_eq!(p, "conf.d/*.conf");
-            Ok(vec![(
-                "conf.d/a.conf".into(),
-                "server { listen 81; }".into(),
-            )])
+            Ok(vec![Included {
+                name: "conf.d/a.conf".into(),
+                text: "server { listen 81; }".into(),
+                system: false,
+            }])
         };
-        let ds = parse("n.conf", "http { include conf.d/*.conf; }", &inc).unwrap();
+        let parsed = parse("n.conf", "http { include conf.d/*.conf; }", &inc).unwrap();
+        assert_eq!(parsed.included[0].0, "conf.d/a.conf");
+        let ds = parsed.directives;
         let server = &ds[0].block.as_ref().unwrap()[0];
         assert_eq!(server.name, "server");
         assert_eq!(server.at.file, "conf.d/a.conf");

@@ -9,7 +9,13 @@ use super::yaml::{self, Node};
 use super::{Facts, Header, Hop, Kind, Listener, Loc, ParseError, Role, Trust};
 use crate::judge::Expects;
 
-fn is_toml(text: &str) -> bool {
+/// A text that starts as JSON does (`{"`), not a Caddyfile's block.
+pub(crate) fn is_json(text: &str) -> bool {
+    let t = text.trim_start();
+    t.starts_with('{') && t[1..].trim_start().starts_with('"') || t.starts_with('[')
+}
+
+pub(crate) fn is_toml(text: &str) -> bool {
     text.lines().any(|l| {
         let t = l.trim_start();
         t.starts_with('[')
@@ -20,12 +26,7 @@ fn is_toml(text: &str) -> bool {
 }
 
 /// Traefik: one hop with a listener per entryPoint.
-pub(crate) fn traefik(file: &str, text: &str, out: &mut Facts) -> Result<(), ParseError> {
-    let docs = if is_toml(text) {
-        vec![super::toml::parse(file, text)?]
-    } else {
-        yaml::parse(file, text)?
-    };
+pub(crate) fn traefik(file: &str, docs: &[Node], out: &mut Facts) {
     for doc in docs {
         let Some(eps) = doc.get("entryPoints") else {
             continue;
@@ -84,7 +85,6 @@ pub(crate) fn traefik(file: &str, text: &str, out: &mut Facts) -> Result<(), Par
             upstreams: Vec::new(),
         });
     }
-    Ok(())
 }
 
 fn ep_pairs(eps: &Node) -> Vec<(String, &Node)> {
@@ -100,8 +100,8 @@ fn ep_pairs(eps: &Node) -> Vec<(String, &Node)> {
 const ENVOY_FILTER: &str = "envoy.filters.listener.proxy_protocol";
 
 /// Envoy: one hop per listener of `static_resources`.
-pub(crate) fn envoy(file: &str, text: &str, out: &mut Facts) -> Result<(), ParseError> {
-    for doc in yaml::parse(file, text)? {
+pub(crate) fn envoy(file: &str, docs: &[Node], out: &mut Facts) {
+    for doc in docs {
         let listeners = doc
             .path(&["static_resources", "listeners"])
             .map(Node::items)
@@ -193,5 +193,12 @@ pub(crate) fn envoy(file: &str, text: &str, out: &mut Facts) -> Result<(), Parse
             });
         }
     }
+}
+
+/// Caddy's Caddyfile: `listener_wrappers { proxy_protocol { allow … } }`.
+pub(crate) fn caddyfile(_file: &str, _text: &str, _out: &mut Facts) -> Result<(), ParseError> {
     Ok(())
 }
+
+/// Caddy's JSON configuration: `apps.http.servers.*.listener_wrappers`.
+pub(crate) fn caddy_json(_file: &str, _docs: &[Node], _out: &mut Facts) {}

@@ -25,6 +25,7 @@ fn scalar(line: usize, s: String) -> Node {
     Node {
         line,
         value: Value::Scalar(s),
+        literal: false,
     }
 }
 
@@ -39,6 +40,7 @@ fn value(text: &str, v: &TValue, line: usize) -> Node {
         TValue::Array(a) => Node {
             line,
             value: Value::Seq(a.iter().map(|v| value(text, v, line)).collect()),
+            literal: false,
         },
         TValue::InlineTable(t) => Node {
             line,
@@ -50,6 +52,7 @@ fn value(text: &str, v: &TValue, line: usize) -> Node {
                     })
                     .collect(),
             ),
+            literal: false,
         },
     }
 }
@@ -66,6 +69,7 @@ fn table(text: &str, t: &Table, line: usize) -> Node {
                 })
                 .collect(),
         ),
+        literal: false,
     }
 }
 
@@ -76,6 +80,7 @@ fn item(text: &str, i: &Item, line: usize) -> Node {
         Item::ArrayOfTables(a) => Node {
             line,
             value: Value::Seq(a.iter().map(|t| table(text, t, line)).collect()),
+            literal: false,
         },
         Item::None => scalar(line, String::new()),
     }
@@ -83,9 +88,11 @@ fn item(text: &str, i: &Item, line: usize) -> Node {
 
 /// A TOML document as one node.
 pub(crate) fn parse(file: &str, text: &str) -> Result<Node, ParseError> {
-    let doc = Document::parse(text.to_string()).map_err(|e| ParseError {
-        at: Loc::new(file, line_of(text, e.span().map(|s| s.start))),
-        message: format!("not valid TOML: {}", e.message()),
+    let doc = Document::parse(text.to_string()).map_err(|e| {
+        ParseError::new(
+            Loc::new(file, line_of(text, e.span().map(|s| s.start))),
+            format!("not valid TOML: {}", e.message()),
+        )
     })?;
     Ok(table(text, doc.as_table(), 1))
 }

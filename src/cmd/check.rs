@@ -1,10 +1,9 @@
 //! `ppctl check FILE... [-]`: read the configuration of every hop and say
 //! which link of the chain disagrees, before the rollout.
 
-use std::io::Read;
 use std::path::PathBuf;
 
-use super::values::{self, Choice, Wait};
+use super::values::{self, Wait};
 use crate::check::{self, live, load, Input, Kind};
 use crate::diagnose::probe::MAX_TIMEOUT;
 use crate::error::{Error, ExitCode, Result};
@@ -17,7 +16,9 @@ Examples:
   kubectl get cm,svc -n ingress-nginx -o yaml | ppctl check - nginx.conf
   helm get values ingress-nginx -n ingress-nginx | ppctl check -
   ppctl check /etc/haproxy/haproxy.cfg /etc/nginx/nginx.conf
-  ppctl check --kind helm values.yaml --json
+  ppctl check --kind helm=values.yaml values.yaml nginx.conf --json
+  ppctl check --root ./prod-etc-nginx ./prod-etc-nginx/nginx.conf
+  ppctl check gitops/ingress/
   ppctl check --probe /etc/nginx/nginx.conf
   ppctl check --probe --probe-host 10.0.0.5 haproxy.cfg
 
@@ -28,18 +29,31 @@ it says ssl), a wildcard one (listen 80, *:80, 0.0.0.0) only at
 config-wire-mismatch (a problem: exit 1); a listener that cannot be reached
 from here, or that the probe cannot read, is said so and is no finding.
 
+A directory stands for the configuration files in it (*.yaml, *.yml,
+*.json, *.conf, *.cfg, *.toml, Caddyfile), read as one chain.
+
 Exit codes: 0 no problem finding (warnings allowed), 1 a problem finding
 (docs/verdicts.md), including a --probe disagreement, 2 unreadable input (a
-parse error names its file and line) or a usage error.")]
+parse error names its file and line), nothing to check (no input describes
+a hop: said with what was read), or a usage error.")]
 pub struct CheckArgs {
-    /// Configuration files: nginx (includes followed), HAProxy, Kubernetes
-    /// YAML (kubectl get -o yaml) or ingress-nginx Helm values; `-` reads
-    /// stdin. Kinds are detected from the content.
+    /// Configuration files or directories: nginx (includes followed),
+    /// HAProxy, Kubernetes objects (kubectl get -o yaml / -o json), a
+    /// chart's values, Traefik, Envoy, Caddy; `-` reads stdin. Kinds are
+    /// detected from the content.
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
-    /// Read every file as this kind instead of detecting it.
-    #[arg(long, value_parser = Choice::new(&Kind::ALL, Kind::name, Kind::help))]
-    pub(crate) kind: Option<Kind>,
+    /// Read FILE (or every file, without =FILE) as KIND instead of
+    /// detecting it: nginx, haproxy, kubernetes, helm, traefik, envoy,
+    /// caddy (e.g. --kind helm=values.yaml; repeat for more files).
+    #[arg(long, value_name = "KIND[=FILE]", value_parser = kind_for)]
+    pub(crate) kind: Vec<KindFor>,
+    /// Where absolute nginx includes are read from: a copy of a server's
+    /// tree (/etc/nginx/x.conf is DIR/etc/nginx/x.conf, DIR/nginx/x.conf or
+    /// DIR/x.conf, the first that exists). Without it they are read from
+    /// this machine, and "Read:" says so.
+    #[arg(long, value_name = "DIR", value_hint = clap::ValueHint::DirPath)]
+    pub(crate) root: Option<PathBuf>,
     /// Print one JSON object (docs/json.md).
     #[arg(long)]
     pub json: bool,
@@ -68,6 +82,37 @@ pub struct CheckArgs {
         value_hint = clap::ValueHint::Hostname
     )]
     pub(crate) probe_host: Option<String>,
+}
+
+/// A `--kind`: a kind for every file, or for one (`helm=values.yaml`,
+/// `helm:values.yaml`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct KindFor {
+    kind: Kind,
+    file: Option<String>,
+}
+
+fn kind_for(s: &str) -> std::result::Result<KindFor, String> {
+    let (name, file) = match s.split_once(['=', ':']) {
+        Some((k, f)) if !f.is_empty() => (k, Some(f.to_string())),
+        Some((k, _)) => (k, None),
+        None => (s, None),
+    };
+    let kind = Kind::named(name).ok_or_else(|| {
+        format!(
+            "'{name}' is not a kind check reads: give one of {} (e.g. --kind helm=values.yaml)",
+            Kind::ALL.map(Kind::name).join(", ")
+        )
+    })?;
+    Ok(KindFor { kind, file })
+}
+
+/// Whether `--kind KIND=FILE` names this input (as given, or by its path's
+/// end).
+fn names(file: &str, input: &str) -> bool {
+    let file = file.trim_start_matches("./");
+    let input = input.trim_start_matches("./");
+    input == file || input.ends_with(&format!("/{file}"))
 }
 
 /// A `--probe-timeout`: positive, and at most probe's own limit.
@@ -105,30 +150,68 @@ fn probe_host(s: &str) -> std::result::Result<String, String> {
     }
 }
 
-pub fn run(args: &CheckArgs, style: Style) -> Result<ExitCode> {
-    let mut inputs = Vec::new();
+/// The inputs the arguments name: files, stdin, and the files of
+/// directories; read errors are kept for the report.
+fn inputs(args: &CheckArgs) -> Result<Vec<Input>> {
+    let mut out = Vec::new();
+    let mut stdin = false;
     for path in &args.files {
-        let (name, text) = if path.as_os_str() == "-" {
-            let mut buf = String::new();
-            std::io::stdin()
-                .lock()
-                .read_to_string(&mut buf)
-                .map_err(|e| Error::io("reading stdin", e))?;
-            ("-".to_string(), buf)
+        if path.as_os_str() == "-" {
+            if stdin {
+                return Err(Error::usage(
+                    "`-` (stdin) is given twice: it can be read once",
+                ));
+            }
+            stdin = true;
+            out.push(("-".to_string(), load::read_stdin()));
+        } else if path.is_dir() {
+            let files = load::files_in(path).map_err(Error::usage)?;
+            if files.is_empty() {
+                out.push((
+                    path.to_string_lossy().into_owned(),
+                    Err("directory holds no configuration file (*.yaml, *.yml, *.json, *.conf, *.cfg, *.toml, Caddyfile)".into()),
+                ));
+            }
+            for f in files {
+                let text = load::read_file(&f);
+                out.push((f.to_string_lossy().into_owned(), text));
+            }
         } else {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
-            (path.to_string_lossy().into_owned(), text)
-        };
-        inputs.push(Input {
-            name,
-            text,
-            kind: args.kind,
-        });
+            let text = load::read_file(path);
+            out.push((path.to_string_lossy().into_owned(), text));
+        }
     }
-    let mut result =
-        check::check(&inputs, &load::include).map_err(|e| Error::usage(format!("{e}")))?;
-    if args.probe {
+    for k in &args.kind {
+        if let Some(f) = &k.file {
+            if !out.iter().any(|(name, _)| names(f, name)) {
+                return Err(Error::usage(format!(
+                    "--kind {}={f}: no FILE argument is {f}",
+                    k.kind.name()
+                )));
+            }
+        }
+    }
+    Ok(out
+        .into_iter()
+        .map(|(name, text)| {
+            let kind = args
+                .kind
+                .iter()
+                .rev()
+                .find(|k| k.file.as_deref().is_some_and(|f| names(f, &name)))
+                .or_else(|| args.kind.iter().rev().find(|k| k.file.is_none()))
+                .map(|k| k.kind);
+            Input { name, text, kind }
+        })
+        .collect())
+}
+
+pub fn run(args: &CheckArgs, style: Style) -> Result<ExitCode> {
+    let inputs = inputs(args)?;
+    let loader = load::Loader::new(args.root.clone());
+    let include = |top: &str, from: &str, pattern: &str| loader.include(top, from, pattern);
+    let mut result = check::check(&inputs, &include);
+    if args.probe && !result.unusable() {
         let opts = live::Options {
             timeout: args.probe_timeout.0,
             host: args.probe_host.clone(),
@@ -141,6 +224,12 @@ pub fn run(args: &CheckArgs, style: Style) -> Result<ExitCode> {
         crate::report::check::human(&result, style)
     };
     super::print(&text)?;
+    if result.unusable() {
+        crate::report::check::errors(&result)
+            .lines()
+            .for_each(|l| super::report_error(&Error::usage(l)));
+        return Ok(ExitCode::Error);
+    }
     Ok(ExitCode::check(!result.failed()))
 }
 

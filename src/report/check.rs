@@ -9,7 +9,9 @@ use super::finding::{self, document};
 use super::table::{self, Tone};
 use super::Style;
 use crate::check::live::{self, Probed, Probes, Skip};
-use crate::check::{Check, Header, Hop, Link, Loc, Role, Trust};
+use crate::check::{
+    Check, FileRead, Header, Hop, Link, Listener, Loc, Seen, SkipReason, Trust, Warning,
+};
 use crate::diagnose::probe::Class;
 use crate::judge::{Expects, Finding, Severity};
 
@@ -17,44 +19,366 @@ fn link_ok(l: &Link) -> bool {
     matches!(l.finding, Finding::Proxied | Finding::Plain)
 }
 
-fn port(p: Option<u16>) -> String {
-    p.map_or("?".into(), |p| format!(":{p}"))
-}
-
-fn from_name(c: &Check, l: &Link) -> (String, Option<Loc>) {
-    match l.from {
-        Some((h, u)) => {
-            let up = &c.hops[h].upstreams[u];
-            (c.hops[h].name.clone(), Some(up.at.clone()))
-        }
-        None => ("client".into(), None),
+/// A listener's address as a user reads it: `:443`, `127.0.0.1:8443`, a
+/// socket's path.
+fn listen_addr(l: &Listener) -> String {
+    match (&l.host, l.port) {
+        (Some(h), _) if h.starts_with("unix:") => h.clone(),
+        (Some(h), Some(p)) if h.contains(':') => format!("[{h}]:{p}"),
+        (Some(h), Some(p)) => format!("{h}:{p}"),
+        (None, Some(p)) => format!(":{p}"),
+        (Some(h), None) => h.clone(),
+        (None, None) => "?".into(),
     }
 }
 
 /// Prose indented by two columns, wrapped to the width.
 fn para(style: Style, text: &str) -> String {
-    let narrow = Style {
-        width: style.width.saturating_sub(2),
-        ..style
+    table::fill(style, "  ", "  ", text)
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
+    }
+}
+
+fn reason_text(s: SkipReason) -> &'static str {
+    match s {
+        SkipReason::NotRead => "not read by check",
+        SkipReason::NoProxySettings => "no PROXY settings",
+        SkipReason::NoLoadBalancer => "no load balancer: not of type LoadBalancer",
+        SkipReason::Disabled => "turned off",
+        SkipReason::NotAboutProxy => "not about PROXY protocol",
+    }
+}
+
+fn reason_json(s: SkipReason) -> &'static str {
+    match s {
+        SkipReason::NotRead => "not-read",
+        SkipReason::NoProxySettings => "no-proxy-settings",
+        SkipReason::NoLoadBalancer => "no-load-balancer",
+        SkipReason::Disabled => "disabled",
+        SkipReason::NotAboutProxy => "not-about-proxy",
+    }
+}
+
+fn warning_text(w: &Warning) -> String {
+    match w {
+        Warning::MissingInclude { error, .. } => {
+            format!("{error} (not read; the rest is: nginx -t would fail here)")
+        }
+        Warning::SystemInclude { path } => format!(
+            "{path} was read from this machine, not from a copy of the server's tree (give --root DIR)"
+        ),
+    }
+}
+
+/// `ConfigMap a, ConfigMap b`, or by object kind with counts when long.
+fn object_list(names: &[&str]) -> String {
+    if names.len() <= 4 {
+        return names.join(", ");
+    }
+    let mut counts: Vec<(&str, usize)> = Vec::new();
+    for n in names {
+        let kind = n.split_whitespace().next().unwrap_or(n);
+        match counts.iter_mut().find(|(k, _)| *k == kind) {
+            Some((_, c)) => *c += 1,
+            None => counts.push((kind, 1)),
+        }
+    }
+    counts
+        .iter()
+        .map(|(k, c)| format!("{c} {k}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn kind_label(f: &FileRead) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    if let Some(k) = f.kind {
+        parts.push(k.name().to_string());
+    }
+    if let Some(fl) = f.flavour {
+        parts.push(fl.to_string());
+    }
+    if f.forced {
+        parts.push("--kind".into());
+    }
+    if let Some(from) = &f.included_from {
+        parts.push(format!("included at {from}"));
+    }
+    parts.join(", ")
+}
+
+/// What a file gave the chain, in a few words.
+fn contribution(f: &FileRead) -> String {
+    if f.kind.is_none() {
+        return "not read (see the error)".into();
+    }
+    if f.gave_nothing() {
+        return match f.looks_like {
+            Some(what) => format!(
+                "nothing about PROXY protocol understood: it looks like {what}, which check does not read"
+            ),
+            None => "nothing about PROXY protocol understood".into(),
+        };
+    }
+    let mut parts = Vec::new();
+    if f.hops > 0 {
+        parts.push(plural(f.hops, "hop", "hops"));
+    }
+    if f.listeners > 0 {
+        parts.push(plural(f.listeners, "listener", "listeners"));
+    }
+    if f.upstreams > 0 {
+        parts.push(plural(f.upstreams, "upstream", "upstreams"));
+    }
+    if parts.is_empty() && f.through_includes {
+        "through its includes".into()
+    } else if parts.is_empty() {
+        "settings only".into()
+    } else {
+        parts.join(", ")
+    }
+}
+
+/// The "Read:" block: every file, with what it gave and what was skipped.
+fn read_block(c: &Check, style: Style, out: &mut String) {
+    let _ = writeln!(out, "{}", style.bold("Read:"));
+    for f in &c.files {
+        let indent = if f.included_from.is_some() {
+            "    "
+        } else {
+            "  "
+        };
+        let deeper = format!("{indent}    ");
+        let label = kind_label(f);
+        let head = if label.is_empty() {
+            format!("{}: {}", f.name, contribution(f))
+        } else {
+            format!("{} ({label}): {}", f.name, contribution(f))
+        };
+        let line = table::fill(style, indent, &deeper, &head);
+        if f.gave_nothing() {
+            let _ = writeln!(out, "{}", style.warn(&line));
+        } else {
+            let _ = writeln!(out, "{line}");
+        }
+        let used: Vec<&str> = f
+            .objects
+            .iter()
+            .filter(|o| o.seen == Seen::Used)
+            .map(|o| o.name.as_str())
+            .collect();
+        if !used.is_empty() {
+            table::fill_line(
+                out,
+                style,
+                &format!("{indent}  used: "),
+                &deeper,
+                &object_list(&used),
+            );
+        }
+        let mut whys: Vec<SkipReason> = Vec::new();
+        for o in &f.objects {
+            if let Seen::Skipped(w) = o.seen {
+                if !whys.contains(&w) {
+                    whys.push(w);
+                }
+            }
+        }
+        for w in whys {
+            let names: Vec<&str> = f
+                .objects
+                .iter()
+                .filter(|o| o.seen == Seen::Skipped(w))
+                .map(|o| o.name.as_str())
+                .collect();
+            let text = format!("{} ({})", object_list(&names), reason_text(w));
+            let line = table::fill(style, &format!("{indent}  skipped: "), &deeper, &text);
+            let _ = writeln!(out, "{}", style.dim(&line));
+        }
+        for (at, w) in &f.warnings {
+            let line = table::fill(
+                style,
+                &format!("{indent}  ! "),
+                &deeper,
+                &format!("{at}: {}", warning_text(w)),
+            );
+            let _ = writeln!(out, "{}", style.warn(&line));
+        }
+    }
+}
+
+/// What a link carries and what its receiver does with it: `v1 → none`.
+fn carries(c: &Check, l: &Link) -> String {
+    let lis = &c.hops[l.to.0].listeners[l.to.1];
+    let mut sends = header_json(l.carried).to_string();
+    if l.stacked {
+        sends.push_str(" (stacked)");
+    } else if l.from.is_some_and(|(h, u)| {
+        c.hops[h].upstreams[u].sends == Header::None && l.carried != Header::None
+    }) {
+        sends.push_str(" (passed on)");
+    }
+    let expects = match (lis.passthrough, lis.refuses) {
+        (true, _) => "passes it on".to_string(),
+        (false, Some(v)) => format!("{} (not {})", expects_json(lis.expects), header_json(v)),
+        (false, None) => expects_json(lis.expects).to_string(),
     };
-    format!("  {}", table::wrap(narrow, text, 2))
+    format!("{sends} → {expects}")
+}
+
+/// A hop as the chain draws it: its name, the listener's address and
+/// where it is written.
+fn hop_line(c: &Check, to: (usize, usize)) -> String {
+    let hop: &Hop = &c.hops[to.0];
+    let lis = &hop.listeners[to.1];
+    let addr = listen_addr(lis);
+    if hop.name.contains(&addr) && hop.listeners.len() == 1 {
+        format!("{} ({})", hop.name, lis.at)
+    } else {
+        format!("{} {addr} ({})", hop.name, lis.at)
+    }
+}
+
+/// The chain, drawn as paths: one hop per line, each link's verdict on
+/// the arrow between two hops. A hop whose onward path was drawn already
+/// says so instead of drawing it again (the output stays linear).
+fn chain_block(c: &Check, style: Style, out: &mut String) {
+    let _ = writeln!(
+        out,
+        "{}",
+        style.bold("Chain (client → load balancer → ingress/proxy → app):")
+    );
+    let arrow = if style.unicode { "↓ " } else { "| " };
+    let onward = |hop: usize, port: Option<u16>| -> Vec<usize> {
+        c.links
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| {
+                l.from.is_some_and(|(h, u)| {
+                    let from_port = c.hops[h].upstreams[u].from_port;
+                    h == hop && (from_port.is_none() || port.is_none() || from_port == port)
+                })
+            })
+            .map(|(i, _)| i)
+            .collect()
+    };
+    // Links out of each hop, once, so paths are drawn in linear time.
+    let mut drawn_from = vec![false; c.hops.len()];
+    let starts: Vec<usize> = (0..c.links.len())
+        .filter(|&i| {
+            let l = &c.links[i];
+            match l.from {
+                None => true,
+                // A sender that nothing in the input reaches.
+                Some((h, _)) => !c.links.iter().any(|k| k.to.0 == h),
+            }
+        })
+        .collect();
+    let mut started_from = vec![false; c.hops.len()];
+    for start in starts {
+        let first = &c.links[start];
+        let origin = match first.from {
+            None => "client".to_string(),
+            Some((h, _)) => {
+                if started_from[h] {
+                    continue;
+                }
+                started_from[h] = true;
+                c.hops[h].name.clone()
+            }
+        };
+        let _ = writeln!(out);
+        let _ = writeln!(out, "{}", table::fill(style, "  ", "    ", &origin));
+        let mut todo: Vec<usize> = match first.from {
+            None => vec![start],
+            Some((h, _)) => onward(h, None),
+        };
+        if let Some((h, _)) = first.from {
+            drawn_from[h] = true;
+        }
+        // Depth-first: a path, then its branches, each under the last hop
+        // drawn.
+        let mut seen_here = 0usize;
+        while let Some(i) = todo.pop() {
+            seen_here += 1;
+            let l = &c.links[i];
+            let mark = if link_ok(l) { "✔" } else { "✗" };
+            let from_at = match l.from {
+                Some((h, u)) => format!(", from {}", c.hops[h].upstreams[u].at),
+                None => String::new(),
+            };
+            let text = format!(
+                "{}: {mark} {} ({}){from_at}",
+                carries(c, l),
+                l.finding.name(),
+                l.finding.code()
+            );
+            let line = table::fill(style, &format!("  {arrow}"), "    ", &text);
+            let tone = if link_ok(l) {
+                Tone::Good
+            } else {
+                finding::tone(l.finding)
+            };
+            let _ = writeln!(out, "{}", finding::paint(style, &line, tone));
+            let _ = writeln!(
+                out,
+                "{}",
+                table::fill(style, "  ", "    ", &hop_line(c, l.to))
+            );
+            let to = l.to.0;
+            let next = onward(to, c.hops[to].listeners[l.to.1].port);
+            if next.is_empty() {
+                continue;
+            }
+            if drawn_from[to] {
+                let _ = writeln!(
+                    out,
+                    "{}",
+                    style.dim(&format!("  {arrow}… onward as drawn above"))
+                );
+                continue;
+            }
+            drawn_from[to] = true;
+            todo.extend(next.into_iter().rev());
+            let _ = seen_here;
+        }
+    }
 }
 
 /// The human view.
 pub(crate) fn human(c: &Check, style: Style) -> String {
     let mut out = String::new();
-    let files: Vec<String> = c
-        .files
-        .iter()
-        .map(|(f, k)| format!("{f} ({})", k.name()))
-        .collect();
-    let _ = writeln!(
-        out,
-        "{} {}",
-        style.bold("Read:"),
-        table::wrap(style, &files.join(", "), 6)
-    );
+    read_block(c, style, &mut out);
     let _ = writeln!(out);
+    if !c.errors.is_empty() {
+        let n = c.errors.len();
+        let _ = writeln!(
+            out,
+            "{}",
+            style.bad(&format!(
+                "✗ nothing checked: {} could not be read (the error is on stderr)",
+                plural(n, "input", "inputs")
+            ))
+        );
+        return out;
+    }
+    if c.nothing() {
+        let _ = writeln!(
+            out,
+            "{}",
+            style.bad(
+                para(style, "✗ nothing to check: none of the input describes a hop (a listener, a proxy, a load balancer, an ingress controller); see what was read above")
+                    .trim_start()
+            )
+        );
+        return out;
+    }
     if c.links.is_empty() {
         let _ = writeln!(
             out,
@@ -65,55 +389,7 @@ pub(crate) fn human(c: &Check, style: Style) -> String {
             )
         );
     } else {
-        let _ = writeln!(
-            out,
-            "{}",
-            style.bold("Chain (client → load balancer → ingress/proxy → app):")
-        );
-        let mut t = table::new(style, &["from", "to", "sends → expects", "link"]);
-        for l in &c.links {
-            let (from, at) = from_name(c, l);
-            let from = match at {
-                Some(at) => format!("{from}\n{at}"),
-                None => from,
-            };
-            let to: &Hop = &c.hops[l.to.0];
-            let lis = &to.listeners[l.to.1];
-            let mut sends = header_json(l.carried).to_string();
-            if l.stacked {
-                sends.push_str(" (stacked)");
-            } else if l.from.is_some_and(|(h, u)| {
-                c.hops[h].upstreams[u].sends == Header::None && l.carried != Header::None
-            }) {
-                sends.push_str(" (passed on)");
-            }
-            let expects = match (lis.passthrough, lis.refuses) {
-                (true, _) => "passes it on".to_string(),
-                (false, Some(v)) => {
-                    format!("{} (not {})", expects_json(lis.expects), header_json(v))
-                }
-                (false, None) => expects_json(lis.expects).to_string(),
-            };
-            let to_name = if to.role == Role::Proxy {
-                format!("{}\n{}", to.name, lis.at)
-            } else {
-                format!("{} {}\n{}", to.name, port(lis.port), lis.at)
-            };
-            let mark = if link_ok(l) { "✔" } else { "✗" };
-            let verdict = format!("{mark} {}\n{}", l.finding.name(), l.finding.code());
-            let tone = if link_ok(l) {
-                Tone::Good
-            } else {
-                finding::tone(l.finding)
-            };
-            t.add_row(vec![
-                table::cell(style, &from, Tone::Plain),
-                table::cell(style, &to_name, Tone::Plain),
-                table::cell(style, &format!("{sends} → {expects}"), Tone::Plain),
-                table::cell(style, &verdict, tone),
-            ]);
-        }
-        let _ = writeln!(out, "{t}");
+        chain_block(c, style, &mut out);
     }
     if let Some(p) = &c.probes {
         let _ = writeln!(out);
@@ -203,6 +479,36 @@ pub(crate) fn human(c: &Check, style: Style) -> String {
     );
     out
 }
+
+/// The errors for stderr, one per line: each input that could not be
+/// read (with the kind it was read as and how to force another), or that
+/// nothing was there to check.
+pub(crate) fn errors(c: &Check) -> String {
+    let mut out = String::new();
+    for e in &c.errors {
+        let _ = write!(out, "{e}");
+        if let Some((kind, forced)) = e.read_as {
+            if forced {
+                let _ = write!(out, " (read as {}: --kind said so)", kind.name());
+            } else {
+                let _ = write!(
+                    out,
+                    " (read as {}, detected from the content; force another kind with --kind KIND={})",
+                    kind.name(),
+                    e.at.file
+                );
+            }
+        }
+        out.push('\n');
+    }
+    if c.errors.is_empty() && c.nothing() {
+        out.push_str(NOTHING);
+        out.push('\n');
+    }
+    out
+}
+
+const NOTHING: &str = "nothing to check: none of the input describes a hop (a listener, a proxy, a load balancer, an ingress controller)";
 
 /// One line per probed listener (`✔ probed 127.0.0.1:8443: …, as
 /// configured`), then what was not probed and why.
@@ -360,6 +666,74 @@ fn expects_json(e: Expects) -> &'static str {
     }
 }
 
+fn file_json(f: &FileRead) -> Value {
+    let objects = |used: bool| -> Vec<Value> {
+        f.objects
+            .iter()
+            .filter_map(|o| match (o.seen, used) {
+                (Seen::Used, true) => Some(json!({"object": o.name, "line": o.at.line})),
+                (Seen::Skipped(why), false) => {
+                    Some(json!({"object": o.name, "line": o.at.line, "why": reason_json(why)}))
+                }
+                _ => None,
+            })
+            .collect()
+    };
+    json!({
+        "file": f.name,
+        "kind": f.kind.map(|k| k.name()),
+        "forced": f.forced,
+        "flavour": f.flavour,
+        "included_from": f.included_from.as_ref().map(loc),
+        "hops": f.hops,
+        "listeners": f.listeners,
+        "upstreams": f.upstreams,
+        "understood": !f.gave_nothing() && f.kind.is_some(),
+        "looks_like": f.looks_like,
+        "used": objects(true),
+        "skipped": objects(false),
+        "warnings": f.warnings.iter().map(|(at, w)| json!({
+            "file": at.file,
+            "line": at.line,
+            "warning": match w {
+                Warning::MissingInclude { .. } => "missing-include",
+                Warning::SystemInclude { .. } => "system-include",
+            },
+            "message": warning_text(w),
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// `errors[]`: each input that could not be read, or the one "nothing to
+/// check"; empty when the chain was judged.
+fn errors_json(c: &Check) -> Value {
+    let mut out: Vec<Value> = c
+        .errors
+        .iter()
+        .map(|e| {
+            json!({
+                "error": "unreadable",
+                "file": e.at.file,
+                "line": (e.at.line > 0).then_some(e.at.line),
+                "read_as": e.read_as.map(|(k, _)| k.name()),
+                "forced": e.read_as.is_some_and(|(_, f)| f),
+                "message": e.message,
+            })
+        })
+        .collect();
+    if c.errors.is_empty() && c.nothing() {
+        out.push(json!({
+            "error": "nothing-to-check",
+            "file": null,
+            "line": null,
+            "read_as": null,
+            "forced": false,
+            "message": NOTHING,
+        }));
+    }
+    Value::Array(out)
+}
+
 /// The JSON view: one document of type `check` (docs/json.md).
 pub(crate) fn json(c: &Check) -> String {
     let hops: Vec<Value> = c
@@ -423,8 +797,9 @@ pub(crate) fn json(c: &Check) -> String {
         })
         .collect();
     let mut body = json!({
-        "ok": !c.failed(),
-        "files": c.files.iter().map(|(f, k)| json!({"file": f, "kind": k.name()})).collect::<Vec<_>>(),
+        "ok": !c.failed() && !c.unusable(),
+        "files": c.files.iter().map(file_json).collect::<Vec<_>>(),
+        "errors": errors_json(c),
         "hops": hops,
         "links": links,
         "findings": found,
@@ -435,7 +810,6 @@ pub(crate) fn json(c: &Check) -> String {
         obj.insert("probes".into(), probed);
         obj.insert("not_probed".into(), skipped);
     }
-    let _ = loc;
     let mut s = serde_json::to_string_pretty(&document("check", body)).unwrap_or_default();
     s.push('\n');
     s
