@@ -1,6 +1,6 @@
 //! `ppctl check` on the corpus in tests/data/configs/: one directory per
 //! scenario, with `ARGS` (the files to pass, in order) and `EXPECT` (the
-//! codes of the findings it must yield, one per line; empty for a clean
+//! names of the findings it must yield, one per line; empty for a clean
 //! chain). Every nginx file of the corpus must pass `nginx -t` and every
 //! HAProxy file `haproxy -c`: the real parsers agree the configs are valid.
 
@@ -76,7 +76,7 @@ fn every_scenario_yields_exactly_its_findings() {
         let findings = doc["findings"].as_array().expect("findings");
         let mut got: Vec<String> = findings
             .iter()
-            .map(|f| f["finding"]["code"].as_str().unwrap_or("").to_string())
+            .map(|f| f["finding"]["name"].as_str().unwrap_or("").to_string())
             .collect();
         got.sort();
         let want = expected(&dir);
