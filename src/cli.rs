@@ -50,6 +50,8 @@ pub enum Command {
     Send(Box<crate::cmd::send::SendArgs>),
     /// Find every PROXY header in a capture, pair it with the server's answer, and give a verdict per flow.
     Pcap(crate::cmd::pcap::PcapArgs),
+    /// Grade a live receiver against the spec: framing, rejection, trust and deadlines (h2spec for PROXY).
+    Conform(Box<crate::cmd::conform::ConformArgs>),
     /// Read every hop's configuration (nginx, HAProxy, Kubernetes, Helm) and find the PROXY mismatch before the rollout.
     Check(crate::cmd::check::CheckArgs),
     /// Relay TCP to an upstream, adding, translating or stripping the PROXY header, and show each connection.
@@ -67,6 +69,7 @@ impl Cli {
         let style = Style::new(self.color);
         let result = match self.command {
             Command::Check(args) => cmd::check::run(&args, style),
+            Command::Conform(args) => cmd::conform::run(&args, style),
             Command::Inspect(args) => cmd::inspect::run(&args, style),
             Command::Explain(args) => cmd::explain::run(&args, style),
             Command::Probe(args) => cmd::probe::run(&args, style),

@@ -6,6 +6,7 @@
 pub(crate) mod check;
 pub mod cli;
 pub mod cmd;
+pub(crate) mod conform;
 pub use ppctl_codec as codec;
 pub(crate) mod diagnose;
 pub(crate) mod error;

@@ -3,6 +3,7 @@
 //! exit code 2.
 
 pub mod check;
+pub mod conform;
 pub mod explain;
 pub mod generate;
 pub mod header_args;

@@ -370,6 +370,7 @@ fn plan(args: &SendArgs, target: Target) -> Result<Plan> {
         split: args.split.clone().unwrap_or_default(),
         split_delay: args.split_delay.unwrap_or(Duration::ZERO),
         max_time: args.max_time,
+        ..net::Options::default()
     };
     if args.concurrency == 0 || args.connections == 0 {
         return Err(Error::usage(

@@ -25,7 +25,7 @@ pub(crate) use limits::{open_descriptors, raise_descriptor_limit};
 pub(crate) use reply::{http_body, whoami_client};
 pub use reply::{End, Reply, Timings};
 pub use target::{Target, TargetError};
-pub use tcp::{exchange, Message, Options, Split, MAX_TIME};
+pub use tcp::{exchange, hold, Held, Message, Options, Split, MAX_TIME};
 pub(crate) use tls::version_name;
 pub use tls::{
     roots, sha256, tls_exchange, Certificate, Failure, FailureKind, Handshake, HandshakeResult,

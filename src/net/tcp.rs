@@ -3,11 +3,11 @@
 use std::borrow::Cow;
 use std::future::Future;
 use std::io;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::net::{TcpSocket, TcpStream};
 use tokio::time::{sleep, timeout};
 
 use super::{End, Reply};
@@ -56,6 +56,12 @@ pub struct Options {
     /// (curl's `--max-time`): the per-read timeouts bound silence, this
     /// bounds a peer that trickles.
     pub max_time: Duration,
+    /// Connect from this local address (a second loopback address, to
+    /// come from a source outside a receiver's allow-list).
+    pub bind: Option<IpAddr>,
+    /// Shut down the sending side once everything is written (a client
+    /// that hangs up after a truncated header), then read the reply.
+    pub half_close: bool,
 }
 
 impl Default for Options {
@@ -68,6 +74,8 @@ impl Default for Options {
             split: Split::Whole,
             split_delay: Duration::ZERO,
             max_time: MAX_TIME,
+            bind: None,
+            half_close: false,
         }
     }
 }
@@ -84,7 +92,7 @@ pub async fn exchange<E>(
 ) -> Result<Reply, E> {
     let start = Instant::now();
     let deadline = start + opts.max_time;
-    let (mut stream, local, peer) = match connect(addrs, opts.connect_timeout, deadline).await {
+    let (mut stream, local, peer) = match connect(addrs, opts, deadline).await {
         Ok(c) => c,
         Err((end, error)) => return Ok(Reply::not_connected(end, error, start.elapsed())),
     };
@@ -130,6 +138,10 @@ pub async fn exchange<E>(
             }
         }
         reply.timings.sent = Some(start.elapsed());
+        if opts.half_close && reply.write_error.is_none() {
+            // The peer sees a FIN; its answer can still be read.
+            let _ = stream.shutdown().await;
+        }
     }
     if ended.is_none() {
         ended = Some(
@@ -247,13 +259,31 @@ pub(super) fn keep(into: &mut Vec<u8>, bytes: &[u8], max: usize) {
 
 pub(super) async fn connect(
     addrs: &[SocketAddr],
-    limit: Duration,
+    opts: &Options,
     deadline: Instant,
 ) -> Result<(TcpStream, SocketAddr, SocketAddr), (End, String)> {
     let mut last = (End::Error, "no address to connect to".to_string());
     for addr in addrs {
-        let limit = limit.min(deadline.saturating_duration_since(Instant::now()));
-        match timeout(limit, TcpStream::connect(addr)).await {
+        let limit = opts
+            .connect_timeout
+            .min(deadline.saturating_duration_since(Instant::now()));
+        let connecting = async {
+            match opts.bind {
+                None => TcpStream::connect(addr).await,
+                Some(ip) => {
+                    let socket = if addr.is_ipv4() {
+                        TcpSocket::new_v4()?
+                    } else {
+                        TcpSocket::new_v6()?
+                    };
+                    socket
+                        .bind(SocketAddr::new(ip, 0))
+                        .map_err(|e| io::Error::new(e.kind(), format!("binding to {ip}: {e}")))?;
+                    socket.connect(*addr).await
+                }
+            }
+        };
+        match timeout(limit, connecting).await {
             Ok(Ok(stream)) => {
                 // Small writes must leave as they are: splitting is a test.
                 let _ = stream.set_nodelay(true);
@@ -276,6 +306,50 @@ pub(super) async fn connect(
         }
     }
     Err(last)
+}
+
+/// Connections held open, each after writing a few bytes (a slowloris
+/// with half a header); they close when this is dropped.
+#[derive(Debug, Default)]
+pub struct Held {
+    streams: Vec<TcpStream>,
+    /// Connections that could not be made or written to.
+    pub failed: usize,
+}
+
+impl Held {
+    /// How many are held.
+    pub fn len(&self) -> usize {
+        self.streams.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.streams.is_empty()
+    }
+}
+
+/// Open `count` connections to `addrs` and write `bytes` on each, all
+/// within `opts.max_time`; what could not be opened in time is counted
+/// as failed.
+pub async fn hold(addrs: &[SocketAddr], opts: &Options, bytes: &[u8], count: usize) -> Held {
+    let deadline = Instant::now() + opts.max_time;
+    let mut held = Held::default();
+    for _ in 0..count {
+        if Instant::now() >= deadline {
+            held.failed += 1;
+            continue;
+        }
+        match connect(addrs, opts, deadline).await {
+            Ok((mut stream, _, _)) => {
+                match bounded(opts.reply_timeout, deadline, stream.write_all(bytes)).await {
+                    Ok(Ok(())) => held.streams.push(stream),
+                    _ => held.failed += 1,
+                }
+            }
+            Err(_) => held.failed += 1,
+        }
+    }
+    held
 }
 
 /// The writes for `message` under `split`.

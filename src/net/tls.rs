@@ -449,7 +449,7 @@ pub async fn tls_exchange<E>(
         duration: None,
     };
     let deadline = start + opts.max_time;
-    let (stream, local, peer) = match connect(addrs, opts.connect_timeout, deadline).await {
+    let (stream, local, peer) = match connect(addrs, opts, deadline).await {
         Ok(c) => c,
         Err((end, error)) => {
             return Ok((Reply::not_connected(end, error, start.elapsed()), handshake))

@@ -3,6 +3,7 @@
 //! modules format it. Results go to stdout, diagnostics to stderr.
 
 pub(crate) mod check;
+pub(crate) mod conform;
 pub(crate) mod explain;
 #[allow(dead_code)]
 pub(crate) mod finding;
