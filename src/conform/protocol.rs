@@ -96,14 +96,14 @@ impl Protocol {
             return Answer::Nothing;
         }
         match (self, judge::Answer::of(received)) {
-            (Protocol::Http, judge::Answer::Http { status: 400 }) => {
+            (Protocol::Http, judge::Answer::Http { status: 400, .. }) => {
                 Answer::Refused { status: Some(400) }
             }
-            (Protocol::Http, judge::Answer::Http { status }) => Answer::Served {
+            (Protocol::Http, judge::Answer::Http { status, .. }) => Answer::Served {
                 status: Some(status),
             },
             (Protocol::Http, _) => Answer::Refused { status: None },
-            (Protocol::Tls | Protocol::Raw, judge::Answer::Http { status }) => Answer::Served {
+            (Protocol::Tls | Protocol::Raw, judge::Answer::Http { status, .. }) => Answer::Served {
                 status: Some(status),
             },
             (Protocol::Tls | Protocol::Raw, _) => Answer::Served { status: None },
