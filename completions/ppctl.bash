@@ -22,6 +22,9 @@ _ppctl() {
             ppctl,completions)
                 cmd="ppctl__subcmd__completions"
                 ;;
+            ppctl,conform)
+                cmd="ppctl__subcmd__conform"
+                ;;
             ppctl,explain)
                 cmd="ppctl__subcmd__explain"
                 ;;
@@ -57,6 +60,9 @@ _ppctl() {
                 ;;
             ppctl__subcmd__help,completions)
                 cmd="ppctl__subcmd__help__subcmd__completions"
+                ;;
+            ppctl__subcmd__help,conform)
+                cmd="ppctl__subcmd__help__subcmd__conform"
                 ;;
             ppctl__subcmd__help,explain)
                 cmd="ppctl__subcmd__help__subcmd__explain"
@@ -95,7 +101,7 @@ _ppctl() {
 
     case "${cmd}" in
         ppctl)
-            opts="-h -V --color --help --version inspect explain probe listen repro send pcap check relay completions man help"
+            opts="-h -V --color --help --version inspect explain probe listen repro send pcap conform check relay completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -167,6 +173,64 @@ _ppctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        ppctl__subcmd__conform)
+            opts="-h --tls --sni --protocol --mode --reflect --from --only --skip --slow --slow-limit --timeout --json --junit --list --color --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --sni)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --protocol)
+                    COMPREPLY=($(compgen -W "http tls raw" -- "${cur}"))
+                    return 0
+                    ;;
+                --mode)
+                    COMPREPLY=($(compgen -W "auto require optional off" -- "${cur}"))
+                    return 0
+                    ;;
+                --reflect)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --from)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --only)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --skip)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --slow-limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --junit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         ppctl__subcmd__explain)
             opts="-f -v -h --file --json --json-lines --verbose --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -194,7 +258,7 @@ _ppctl() {
             return 0
             ;;
         ppctl__subcmd__help)
-            opts="inspect explain probe listen repro send pcap check relay completions man help"
+            opts="inspect explain probe listen repro send pcap conform check relay completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -222,6 +286,20 @@ _ppctl() {
             return 0
             ;;
         ppctl__subcmd__help__subcmd__completions)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ppctl__subcmd__help__subcmd__conform)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

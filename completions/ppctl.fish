@@ -36,6 +36,7 @@ complete -c ppctl -n "__fish_ppctl_needs_command" -f -a "listen" -d 'Stand up a 
 complete -c ppctl -n "__fish_ppctl_needs_command" -f -a "repro" -d 'Reproduce the sender/receiver mismatch (the 400 Bad Request) on loopback, and explain each cell'
 complete -c ppctl -n "__fish_ppctl_needs_command" -f -a "send" -d 'Send a crafted PROXY header (and a payload) to a receiver, and explain its reply'
 complete -c ppctl -n "__fish_ppctl_needs_command" -f -a "pcap" -d 'Find every PROXY header in a capture, pair it with the server\'s answer, and give a verdict per flow'
+complete -c ppctl -n "__fish_ppctl_needs_command" -f -a "conform" -d 'Grade a live receiver against the spec: framing, rejection, trust and deadlines (h2spec for PROXY)'
 complete -c ppctl -n "__fish_ppctl_needs_command" -f -a "check" -d 'Read every hop\'s configuration (nginx, HAProxy, Kubernetes, Helm) and find the PROXY mismatch before the rollout'
 complete -c ppctl -n "__fish_ppctl_needs_command" -f -a "relay" -d 'Relay TCP to an upstream, adding, translating or stripping the PROXY header, and show each connection'
 complete -c ppctl -n "__fish_ppctl_needs_command" -f -a "completions" -d 'Print shell completions to stdout'
@@ -241,6 +242,29 @@ complete -c ppctl -n "__fish_ppctl_using_subcommand pcap" -l json -d 'Print one 
 complete -c ppctl -n "__fish_ppctl_using_subcommand pcap" -l summary -d 'Print only the summary'
 complete -c ppctl -n "__fish_ppctl_using_subcommand pcap" -l explain -d 'Add a column with the reason for each finding (problem findings are always explained, with their fixes, under the table)'
 complete -c ppctl -n "__fish_ppctl_using_subcommand pcap" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c ppctl -n "__fish_ppctl_using_subcommand conform" -l sni -d 'TLS server name to send (default: the target\'s host, when a name)' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand conform" -l protocol -d 'What the client speaks after the header, and what a served answer is' -r -f -a "http\t'an HTTP/1.1 request; served: any response but 400'
+tls\t'a TLS handshake after the header; served: the handshake completes'
+raw\t'a line of text; served: any byte back (an echo, a banner)'"
+complete -c ppctl -n "__fish_ppctl_using_subcommand conform" -l mode -d 'How the receiver is configured; auto finds out with probe\'s engine' -r -f -a "auto\t'find out with probe\'s engine (four connections)'
+require\t'a header is required (nginx proxy_protocol, HAProxy accept-proxy)'
+optional\t'a header is read when there is one (spoofable)'
+off\t'no PROXY protocol: a header is data'"
+complete -c ppctl -n "__fish_ppctl_using_subcommand conform" -l reflect -d 'An HTTP path whose answer names the client address the receiver took (each test\'s request asks for it)' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand conform" -l from -d 'A local address outside the receiver\'s allow-list to connect from for the untrusted-source test (127.0.0.2 on loopback)' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand conform" -l only -d 'Run only the tests whose id matches (repeat: any one; `v1/*`, `*split*`)' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand conform" -l skip -d 'Leave out the tests whose id matches (repeat)' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand conform" -l slow-limit -d 'The bound of each timing test' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand conform" -l timeout -d 'The wait for a connect and for each reply' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand conform" -l junit -d 'Also write the results as JUnit XML to FILE (`-` for stdout, in place of the table)' -r -F
+complete -c ppctl -n "__fish_ppctl_using_subcommand conform" -l color -d 'When to use color: auto (a terminal, and NO_COLOR unset), always, never' -r -f -a "auto\t'Color when stdout is a terminal and NO_COLOR is not set'
+always\t''
+never\t''"
+complete -c ppctl -n "__fish_ppctl_using_subcommand conform" -l tls -d 'TLS after the header (the certificate is never checked)'
+complete -c ppctl -n "__fish_ppctl_using_subcommand conform" -l slow -d 'Add the timing tests (a trickled header, a silent connection, 500 stalled headers), each bounded by --slow-limit'
+complete -c ppctl -n "__fish_ppctl_using_subcommand conform" -l json -d 'Print one JSON object (docs/json.md)'
+complete -c ppctl -n "__fish_ppctl_using_subcommand conform" -l list -d 'List the tests and exit'
+complete -c ppctl -n "__fish_ppctl_using_subcommand conform" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ppctl -n "__fish_ppctl_using_subcommand check" -l kind -d 'Read FILE (or every file, without =FILE) as KIND instead of detecting it: nginx, haproxy, kubernetes, helm, traefik, envoy, caddy (e.g. --kind helm=values.yaml; repeat for more files)' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand check" -l root -d 'Where absolute nginx includes are read from: a copy of a server\'s tree (/etc/nginx/x.conf is DIR/etc/nginx/x.conf, DIR/nginx/x.conf or DIR/x.conf, the first that exists). Without it they are read from this machine, and "Read:" says so' -r -f -a "(__fish_complete_directories)"
 complete -c ppctl -n "__fish_ppctl_using_subcommand check" -l probe-timeout -d 'How long --probe waits for a lookup, a connect and each reply (500ms, 2s; at most 60s)' -r
@@ -306,15 +330,16 @@ complete -c ppctl -n "__fish_ppctl_using_subcommand man" -l color -d 'When to us
 always\t''
 never\t''"
 complete -c ppctl -n "__fish_ppctl_using_subcommand man" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect explain probe listen repro send pcap check relay completions man help" -f -a "inspect" -d 'Decode and explain bytes: is this a valid PROXY header, and what would receivers do?'
-complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect explain probe listen repro send pcap check relay completions man help" -f -a "explain" -d 'Explain a pasted log line or error message: which system, what it means, the fix'
-complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect explain probe listen repro send pcap check relay completions man help" -f -a "probe" -d 'Find out what an endpoint expects: no header, v1, v2, or either (spoofable)'
-complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect explain probe listen repro send pcap check relay completions man help" -f -a "listen" -d 'Stand up a receiver that shows exactly what arrived (like nginx with or without proxy_protocol)'
-complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect explain probe listen repro send pcap check relay completions man help" -f -a "repro" -d 'Reproduce the sender/receiver mismatch (the 400 Bad Request) on loopback, and explain each cell'
-complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect explain probe listen repro send pcap check relay completions man help" -f -a "send" -d 'Send a crafted PROXY header (and a payload) to a receiver, and explain its reply'
-complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect explain probe listen repro send pcap check relay completions man help" -f -a "pcap" -d 'Find every PROXY header in a capture, pair it with the server\'s answer, and give a verdict per flow'
-complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect explain probe listen repro send pcap check relay completions man help" -f -a "check" -d 'Read every hop\'s configuration (nginx, HAProxy, Kubernetes, Helm) and find the PROXY mismatch before the rollout'
-complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect explain probe listen repro send pcap check relay completions man help" -f -a "relay" -d 'Relay TCP to an upstream, adding, translating or stripping the PROXY header, and show each connection'
-complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect explain probe listen repro send pcap check relay completions man help" -f -a "completions" -d 'Print shell completions to stdout'
-complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect explain probe listen repro send pcap check relay completions man help" -f -a "man" -d 'Write the man pages: the top page to stdout, or every page into --dir'
-complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect explain probe listen repro send pcap check relay completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect explain probe listen repro send pcap conform check relay completions man help" -f -a "inspect" -d 'Decode and explain bytes: is this a valid PROXY header, and what would receivers do?'
+complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect explain probe listen repro send pcap conform check relay completions man help" -f -a "explain" -d 'Explain a pasted log line or error message: which system, what it means, the fix'
+complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect explain probe listen repro send pcap conform check relay completions man help" -f -a "probe" -d 'Find out what an endpoint expects: no header, v1, v2, or either (spoofable)'
+complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect explain probe listen repro send pcap conform check relay completions man help" -f -a "listen" -d 'Stand up a receiver that shows exactly what arrived (like nginx with or without proxy_protocol)'
+complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect explain probe listen repro send pcap conform check relay completions man help" -f -a "repro" -d 'Reproduce the sender/receiver mismatch (the 400 Bad Request) on loopback, and explain each cell'
+complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect explain probe listen repro send pcap conform check relay completions man help" -f -a "send" -d 'Send a crafted PROXY header (and a payload) to a receiver, and explain its reply'
+complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect explain probe listen repro send pcap conform check relay completions man help" -f -a "pcap" -d 'Find every PROXY header in a capture, pair it with the server\'s answer, and give a verdict per flow'
+complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect explain probe listen repro send pcap conform check relay completions man help" -f -a "conform" -d 'Grade a live receiver against the spec: framing, rejection, trust and deadlines (h2spec for PROXY)'
+complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect explain probe listen repro send pcap conform check relay completions man help" -f -a "check" -d 'Read every hop\'s configuration (nginx, HAProxy, Kubernetes, Helm) and find the PROXY mismatch before the rollout'
+complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect explain probe listen repro send pcap conform check relay completions man help" -f -a "relay" -d 'Relay TCP to an upstream, adding, translating or stripping the PROXY header, and show each connection'
+complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect explain probe listen repro send pcap conform check relay completions man help" -f -a "completions" -d 'Print shell completions to stdout'
+complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect explain probe listen repro send pcap conform check relay completions man help" -f -a "man" -d 'Write the man pages: the top page to stdout, or every page into --dir'
+complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect explain probe listen repro send pcap conform check relay completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

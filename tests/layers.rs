@@ -14,6 +14,7 @@ const BELOW_REPORT: &[&str] = &[
     "src/repro",
     "src/pcap",
     "src/check",
+    "src/conform",
     "src/net",
     "src/judge",
     "src/receivers.rs",
