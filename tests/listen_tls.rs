@@ -259,3 +259,124 @@ fn tls_to_a_plain_listen_is_named_on_both_sides() {
     );
     assert_eq!(records[0]["reply"], "bad-request", "{:#}", records[0]);
 }
+
+/// `ppctl probe --json ARGS 127.0.0.1:PORT`: the document.
+fn probe(port: u16, args: &[&str]) -> Value {
+    let out = common::ppctl()
+        .args([
+            "probe",
+            &format!("127.0.0.1:{port}"),
+            "--json",
+            "--timeout",
+            "3s",
+        ])
+        .args(args)
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .expect("run ppctl probe");
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "probe printed no JSON ({e}): {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+/// probe's four attempts and listen's four records are the same
+/// connections, in the same order: each gets one name on both sides.
+fn probe_and_listen_agree(mode: &str, probe_args: &[&str], want: [&str; 4]) {
+    let (l, _) = listen(&["--proxy-protocol", mode, "--count", "4"]);
+    let p = probe(l.port, probe_args);
+    let (_, lines) = l.finish();
+    let (records, _) = Listen::split(&lines);
+    let listen_says: Vec<&str> = records
+        .iter()
+        .filter_map(|r| r["finding"]["name"].as_str())
+        .collect();
+    let probe_says: Vec<&str> = (0..4)
+        .filter_map(|i| p["attempts"][i]["finding"]["name"].as_str())
+        .collect();
+    assert_eq!(probe_says, want, "{mode} {probe_args:?}: {p:#}");
+    assert_eq!(listen_says, want, "{mode} {probe_args:?}: {records:#?}");
+}
+
+/// What happens on the wire: a header read, then plain HTTP where TLS is
+/// served, is plain-http-to-tls (nginx `listen … ssl proxy_protocol`
+/// answers `400 The plain HTTP request was sent to HTTPS port`); a header
+/// read as data is unexpected-header when plain HTTP follows it (no
+/// handshake was tried), tls-handshake-failed when a ClientHello does.
+#[test]
+fn probe_and_listen_name_each_connection_to_a_tls_port_alike() {
+    probe_and_listen_agree(
+        "require",
+        &[],
+        [
+            "missing-header",
+            "plain-http-to-tls",
+            "plain-http-to-tls",
+            "plain-http-to-tls",
+        ],
+    );
+    probe_and_listen_agree(
+        "off",
+        &[],
+        [
+            "plain-http-to-tls",
+            "unexpected-header",
+            "unexpected-header",
+            "unexpected-header",
+        ],
+    );
+    probe_and_listen_agree(
+        "require",
+        &["--tls"],
+        ["tls-before-proxy", "proxied", "proxied", "health-check"],
+    );
+    probe_and_listen_agree(
+        "off",
+        &["--tls"],
+        [
+            "plain",
+            "tls-handshake-failed",
+            "tls-handshake-failed",
+            "tls-handshake-failed",
+        ],
+    );
+}
+
+/// A client that refuses the certificate (ppctl's rustls, curl's OpenSSL):
+/// certificate-rejected on both sides, with its own fix.
+#[test]
+fn a_refused_certificate_is_certificate_rejected_on_both_sides() {
+    let curl = peers::require(Peer::Curl);
+    let (l, _) = listen(&[
+        "--proxy-protocol",
+        "require",
+        "--count",
+        if curl { "2" } else { "1" },
+    ]);
+    let (code, doc) = send(l.port, &["-1", "--tls"]);
+    assert_eq!(code, 1, "{doc:#}");
+    assert_eq!(doc["finding"]["name"], "certificate-rejected", "{doc:#}");
+    if curl {
+        let status = Command::new(peers::path(Peer::Curl).expect("curl"))
+            .args([
+                "-s",
+                "-o",
+                "/dev/null",
+                "--max-time",
+                "10",
+                "--haproxy-protocol",
+            ])
+            .arg(format!("https://127.0.0.1:{}/", l.port))
+            .status()
+            .expect("run curl");
+        assert!(!status.success(), "curl trusted a generated certificate");
+    }
+    let (_, lines) = l.finish();
+    let (records, _) = Listen::split(&lines);
+    for r in &records {
+        assert_eq!(r["finding"]["name"], "certificate-rejected", "{r:#}");
+        assert_eq!(r["fixes"][0]["id"], "tls-trust-certificate", "{r:#}");
+    }
+}

@@ -429,6 +429,9 @@ pub(crate) enum Warning {
     PartlyUnreachable,
     /// Nothing accepted over HTTP, and the endpoint answered with TLS.
     AnsweredTls,
+    /// Nothing accepted over HTTP, and the endpoint answered a TLS
+    /// server's page for plain HTTP (`plain-http-to-tls`).
+    ServesTls,
     /// Nothing accepted over HTTP: maybe TLS, maybe server-speaks-first.
     NothingAccepted,
     /// Nothing accepted over TLS, and the endpoint answered in clear (an
@@ -765,6 +768,11 @@ fn blind(mode: Mode, attempts: &[Attempt]) -> Warning {
             );
             if tls {
                 Warning::AnsweredTls
+            } else if attempts
+                .iter()
+                .any(|a| a.finding == Finding::PlainHttpToTls)
+            {
+                Warning::ServesTls
             } else {
                 Warning::NothingAccepted
             }
@@ -808,7 +816,7 @@ pub(crate) fn finding_for(class: Class, mode: Mode, attempts: &[Attempt]) -> Fin
     // Over TLS the same mistakes show as their TLS findings
     // (`judge::on_tls_port`).
     let tls = |f| match mode {
-        Mode::Tls => judge::on_tls_port(f, true),
+        Mode::Tls => judge::on_tls_port(f, judge::Layer::TlsFailed),
         Mode::Http | Mode::Banner => f,
     };
     let without_header = attempts

@@ -335,6 +335,16 @@ pub(crate) fn exchange(x: &Exchange) -> Finding {
     match (x.sent, x.answer) {
         (Sent::Invalid, _) => F::InvalidHeader,
         (Sent::Stacked, Answer::Http { status: 400, .. }) => F::StackedHeader,
+        // A web server's stock 400 to the request behind a LOCAL header:
+        // it read the header as the request line (what a receiver that
+        // does not expect one says of it), not a health check it refused.
+        (
+            Sent::Local { payload: true },
+            Answer::Http {
+                status: 400,
+                stock_400: true,
+            },
+        ) => F::UnexpectedHeader,
         (Sent::Local { .. }, Answer::Http { status, .. }) if status >= 400 => F::FailedHealthCheck,
         (Sent::Local { .. }, Answer::TlsAlert) => F::FailedHealthCheck,
         (Sent::Local { .. }, _) => F::HealthCheck,
@@ -478,25 +488,28 @@ impl Layer {
     }
 }
 
-/// The finding for one exchange with its TLS dimension.
+/// The finding for one exchange with its TLS dimension: the client's side
+/// of [`on_tls_port`], which decides; what only the client sees (a
+/// ClientHello without a header answered in clear, or hung up on) is
+/// decided here.
 pub(crate) fn layered(x: &Exchange, layer: Layer) -> Finding {
     use Finding as F;
-    match (x.ending, layer) {
-        (Ending::Refused | Ending::Unreachable, _) | (_, Layer::Plain | Layer::Tls) => exchange(x),
-        (_, Layer::PlainToTls) if x.sent == Sent::Invalid => F::InvalidHeader,
-        (_, Layer::PlainToTls) => F::PlainHttpToTls,
-        (_, Layer::TlsCertificateRefused) => F::CertificateRejected,
-        (_, Layer::TlsFailedPlainServed) => F::TlsToPlainPort,
-        (_, Layer::TlsFailed) => match (x.sent, x.answer) {
-            (Sent::Invalid, _) => F::InvalidHeader,
-            // A plain-text server answered the ClientHello itself.
-            (Sent::Nothing | Sent::NoHeader { .. }, Answer::Http { .. }) => F::TlsToPlainPort,
-            (_, Answer::Nothing) if x.ending == Ending::TimedOut => F::NoReply,
-            // No header, and the receiver hung up on the ClientHello: it
-            // wanted a header first.
-            (Sent::Nothing | Sent::NoHeader { .. }, Answer::Nothing) => F::TlsBeforeProxy,
-            _ => F::TlsHandshakeFailed,
-        },
+    let no_header = matches!(x.sent, Sent::Nothing | Sent::NoHeader { .. });
+    match (layer, x.answer) {
+        // A plain-text server answered the ClientHello itself.
+        (Layer::TlsFailed, Answer::Http { .. }) if no_header => F::TlsToPlainPort,
+        // No header, and the receiver hung up on the ClientHello: it
+        // wanted a header first.
+        (Layer::TlsFailed, Answer::Nothing)
+            if no_header
+                && !matches!(
+                    x.ending,
+                    Ending::TimedOut | Ending::Refused | Ending::Unreachable
+                ) =>
+        {
+            F::TlsBeforeProxy
+        }
+        _ => on_tls_port(exchange(x), layer),
     }
 }
 
@@ -562,19 +575,29 @@ pub(crate) fn arrival(expects: Expects, arrived: Arrived) -> Finding {
     }
 }
 
-/// What an arrival's finding becomes on a port that serves TLS after the
-/// header stage (nginx `listen … ssl`, `listen --tls`). A header where none
-/// is expected is read as the start of the connection, so the handshake
-/// that follows it fails (nginx takes the header for a plain HTTP request
-/// and answers `400 Bad Request` in clear); a ClientHello where a header is
-/// required means the sender wrapped TLS first, or sends no header at all.
-/// `repro --tls` predicts its TLS cells with this, and `listen --tls`
-/// judges its connections so.
-pub(crate) fn on_tls_port(finding: Finding, client_hello_first: bool) -> Finding {
-    match (finding, client_hello_first) {
-        (Finding::UnexpectedHeader, _) => Finding::TlsHandshakeFailed,
-        (Finding::MissingHeader, true) => Finding::TlsBeforeProxy,
-        (f, _) => f,
+/// What the TLS layer makes of a connection whose finding without it is
+/// `finding`: the one decision for both sides of a connection, so they
+/// name it alike. The client's side (`send`, `probe`, `pcap`, `relay`)
+/// comes through [`layered`], the receiver's (`listen --tls`) and `repro
+/// --tls`'s predictions call it directly, each with the [`Layer`] it saw:
+/// plain HTTP where TLS is served is `plain-http-to-tls` whatever the
+/// header; a handshake that failed after a header (nginx `listen … ssl`
+/// takes the header for a plain HTTP request and answers `400 Bad Request`
+/// in clear) is `tls-handshake-failed`, and without the header a receiver
+/// requires, `tls-before-proxy`; a certificate the client refused is
+/// `certificate-rejected`. A header read as data with no ClientHello
+/// behind it stays `unexpected-header`: no handshake was tried.
+pub(crate) fn on_tls_port(finding: Finding, layer: Layer) -> Finding {
+    use Finding as F;
+    match (finding, layer) {
+        (f, Layer::Plain | Layer::Tls) => f,
+        // Nothing of TLS was reached, or the header broke first.
+        (F::NoReceiver | F::Unreachable | F::NoReply | F::InvalidHeader, _) => finding,
+        (_, Layer::PlainToTls) => F::PlainHttpToTls,
+        (_, Layer::TlsCertificateRefused) => F::CertificateRejected,
+        (_, Layer::TlsFailedPlainServed) => F::TlsToPlainPort,
+        (F::MissingHeader, Layer::TlsFailed) => F::TlsBeforeProxy,
+        (_, Layer::TlsFailed) => F::TlsHandshakeFailed,
     }
 }
 
@@ -902,6 +925,21 @@ mod tests {
             ),
             Finding::FailedHealthCheck
         );
+        // The stock 400 page: the header was read as the request line, as
+        // the receiver's side (`listen`, off) names it too.
+        assert_eq!(
+            x(local, Answer::of(NGINX_400), ServerClosed),
+            Finding::UnexpectedHeader
+        );
+        let local_arrival = Arrived::Header {
+            local: true,
+            trusted: true,
+            stacked: false,
+        };
+        assert_eq!(
+            arrival(Expects::Nothing, local_arrival),
+            Finding::UnexpectedHeader
+        );
         let udp = Exchange {
             sent: HDR,
             answer: Nothing,
@@ -1058,25 +1096,102 @@ mod tests {
             trusted: true,
             stacked: false,
         };
-        let tls = |e, a, hello| on_tls_port(arrival(e, a), hello);
+        let tls = |e, a, layer| on_tls_port(arrival(e, a), layer);
+        // A header read as data, a ClientHello behind it: the handshake
+        // fails (nginx `listen … ssl` answers 400 in clear).
         assert_eq!(
-            tls(Expects::Nothing, hdr, true),
+            tls(Expects::Nothing, hdr, Layer::TlsFailed),
             Finding::TlsHandshakeFailed
         );
+        // Plain HTTP behind it: no handshake was tried.
         assert_eq!(
-            tls(Expects::Header, Arrived::NoHeader, true),
+            tls(Expects::Nothing, hdr, Layer::Plain),
+            Finding::UnexpectedHeader
+        );
+        assert_eq!(
+            tls(Expects::Header, Arrived::NoHeader, Layer::TlsFailed),
             Finding::TlsBeforeProxy
         );
         // Plain HTTP without a header to `ssl proxy_protocol`: nginx logs
         // a broken header, as on a plain port.
         assert_eq!(
-            tls(Expects::Header, Arrived::NoHeader, false),
+            tls(Expects::Header, Arrived::NoHeader, Layer::Plain),
             Finding::MissingHeader
         );
-        assert_eq!(tls(Expects::Header, hdr, true), Finding::Proxied);
+        // The header read, then plain HTTP where TLS is served.
         assert_eq!(
-            tls(Expects::Nothing, Arrived::NoHeader, true),
+            tls(Expects::Header, hdr, Layer::PlainToTls),
+            Finding::PlainHttpToTls
+        );
+        assert_eq!(tls(Expects::Header, hdr, Layer::Tls), Finding::Proxied);
+        assert_eq!(
+            tls(Expects::Header, hdr, Layer::TlsCertificateRefused),
+            Finding::CertificateRejected
+        );
+        assert_eq!(
+            tls(Expects::Nothing, Arrived::NoHeader, Layer::Tls),
             Finding::Plain
         );
+    }
+
+    /// One connection, seen by the receiver (`listen --tls`: the arrival
+    /// and the layer it saw) and by the client (`send`, `probe`: the
+    /// exchange and the layer the answer shows), gets one name.
+    #[test]
+    fn both_sides_of_a_tls_port_name_a_connection_alike() {
+        use Ending::ServerClosed;
+        let hdr = Arrived::Header {
+            local: false,
+            trusted: true,
+            stacked: false,
+        };
+        let ex = |sent, answer| Exchange {
+            sent,
+            answer,
+            ending: ServerClosed,
+            udp: false,
+        };
+        let bare = Answer::of(NGINX_400);
+        let https = b"HTTP/1.1 400 Bad Request\r\n\r\n<center>The plain HTTP request was sent to HTTPS port</center>";
+        let cases = [
+            // probe (http) against `listen --tls --proxy-protocol require`.
+            (
+                arrival(Expects::Header, hdr),
+                Layer::PlainToTls,
+                ex(HDR, Answer::of(https)),
+                Layer::of_plain(https),
+            ),
+            // probe (http) against `listen --tls` (off): header, plain GET.
+            (
+                arrival(Expects::Nothing, hdr),
+                Layer::Plain,
+                ex(HDR, bare),
+                Layer::of_plain(NGINX_400),
+            ),
+            // send --tls against `listen --tls` (off): header, ClientHello.
+            (
+                arrival(Expects::Nothing, hdr),
+                Layer::TlsFailed,
+                ex(HDR, bare),
+                Layer::TlsFailed,
+            ),
+            // send --tls against `--proxy-protocol require`, no header.
+            (
+                arrival(Expects::Header, Arrived::NoHeader),
+                Layer::TlsFailed,
+                ex(HELLO, Answer::Nothing),
+                Layer::TlsFailed,
+            ),
+            // send --tls refusing the certificate.
+            (
+                arrival(Expects::Header, hdr),
+                Layer::TlsCertificateRefused,
+                ex(HDR, Answer::Other),
+                Layer::TlsCertificateRefused,
+            ),
+        ];
+        for (arrived, seen, x, answered) in cases {
+            assert_eq!(on_tls_port(arrived, seen), layered(&x, answered), "{x:?}");
+        }
     }
 }

@@ -16,13 +16,19 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::watch;
 
 use crate::codec::{self, Decoded};
-use crate::judge::{Arrived, Finding};
+use crate::judge::{self, Arrived, Finding};
 
 use super::config::{Config, Mode};
 use super::nginx;
 use super::record::{ConnRecord, Data, HeaderSeen, Reply, Transport};
 use super::tls::{self, Stream, TlsSeen};
 use super::whoami::{self, PageTlv, Whoami};
+
+/// How long a TLS port without PROXY protocol, having answered a header
+/// with nginx's 400, waits for what the client sends behind the header (a
+/// ClientHello, or plain HTTP) when it has not come with it: the finding
+/// depends on it. Clients send it right behind the header, unprompted.
+const FOLLOW_WAIT: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// How one read ended.
 enum Read {
@@ -128,9 +134,15 @@ impl Conn<'_> {
                         // the header goes.
                         let hello = tls::is_client_hello(&self.buf);
                         self.rec.finding = if self.cfg.tls.is_some() {
-                            crate::judge::on_tls_port(self.rec.finding, hello)
+                            // Hung up on, a ClientHello's handshake fails.
+                            let layer = if hello {
+                                judge::Layer::TlsFailed
+                            } else {
+                                judge::Layer::Plain
+                            };
+                            judge::on_tls_port(self.rec.finding, layer)
                         } else if hello {
-                            crate::judge::hello_on_plain_port(self.rec.finding)
+                            judge::hello_on_plain_port(self.rec.finding)
                         } else {
                             self.rec.finding
                         };
@@ -265,8 +277,8 @@ impl Conn<'_> {
 
     /// Off mode met a header: nginx parses it as a request line and answers 400.
     async fn unexpected(&mut self) {
+        let len = self.header_len_hint();
         if self.rec.header.is_none() {
-            let len = self.header_len_hint();
             self.rec.header = Some(HeaderSeen::new(&self.buf[..len], false));
         }
         self.arrive(Arrived::Invalid);
@@ -277,17 +289,6 @@ impl Conn<'_> {
                 stacked: false,
             });
         }
-        let error = if self.cfg.tls.is_some() {
-            // nginx `listen … ssl` checks the first byte for TLS; anything
-            // else is served as plain HTTP, so the header is a request line
-            // and the client's handshake gets a 400 in clear.
-            self.rec.finding = crate::judge::on_tls_port(self.rec.finding, false);
-            self.rec.pairing = None;
-            "a PROXY header reached a TLS port without PROXY protocol: nginx `listen … ssl` reads it as a plain HTTP request line and answers 400 Bad Request in clear, so the TLS handshake behind it fails"
-        } else {
-            "a PROXY header reached a receiver that does not expect one: nginx answers 400 Bad Request"
-        };
-        self.rec.error = Some(error.into());
         self.rec.log = Some(nginx::invalid_request(&self.buf));
         // The request line as nginx sees it: empty lines skipped.
         let line = self
@@ -296,8 +297,35 @@ impl Conn<'_> {
             .find(|l| !l.is_empty())
             .unwrap_or(&[]);
         self.rec.request = Some(String::from_utf8_lossy(line).into_owned());
-        self.write(&nginx::bad_request(SystemTime::now()), Reply::BadRequest)
-            .await;
+        let page = nginx::bad_request(SystemTime::now());
+        let sent = self.write(&page, Reply::BadRequest).await;
+        if self.cfg.tls.is_some() {
+            // nginx `listen … ssl` checks the first byte for TLS; anything
+            // else is served as plain HTTP, so the header is a request line
+            // and a ClientHello behind it gets the 400 in clear: the
+            // handshake fails. Plain HTTP behind it tried no handshake.
+            // What follows the header tells, as it does the client's side.
+            if sent && self.buf.len() <= len {
+                let until = Instant::now() + FOLLOW_WAIT.min(self.cfg.idle_timeout);
+                let _ = self.read(until).await;
+            }
+            let layer = judge::Layer::of_bytes(
+                &self.buf[len.min(self.buf.len())..],
+                judge::Answer::of(&page),
+                &page,
+            );
+            self.rec.finding = judge::on_tls_port(self.rec.finding, layer);
+            self.rec.pairing = None;
+        }
+        let error = if self.rec.finding == Finding::TlsHandshakeFailed {
+            "a PROXY header reached a TLS port without PROXY protocol: nginx `listen … ssl` reads it as a plain HTTP request line and answers 400 Bad Request in clear, so the TLS handshake behind it fails"
+        } else {
+            "a PROXY header reached a receiver that does not expect one: nginx answers 400 Bad Request"
+        };
+        self.rec.error = Some(match self.rec.error.take() {
+            Some(write_failed) => format!("{error}; {write_failed}"),
+            None => error.into(),
+        });
     }
 
     /// Bytes of a complete header at the start of the buffer, else all.
@@ -482,7 +510,8 @@ impl Conn<'_> {
                 .next()
                 .unwrap_or(&[]);
             self.rec.request = Some(String::from_utf8_lossy(line).into_owned());
-            self.rec.finding = Finding::PlainHttpToTls;
+            let page = tls::plain_http_to_https(SystemTime::now());
+            self.rec.finding = judge::on_tls_port(self.rec.finding, judge::Layer::of_400(&page));
             self.rec.pairing = None;
             self.rec.error = Some(
                 "plain HTTP on a TLS port: nginx answers 400 The plain HTTP request was sent to HTTPS port".into(),
@@ -491,11 +520,7 @@ impl Conn<'_> {
                 "client sent plain HTTP request to HTTPS port while reading client request headers"
                     .into(),
             );
-            self.write(
-                &tls::plain_http_to_https(SystemTime::now()),
-                Reply::BadRequest,
-            )
-            .await;
+            self.write(&page, Reply::BadRequest).await;
             return false;
         }
         let prefix = self.buf.split_off(start);
@@ -507,14 +532,12 @@ impl Conn<'_> {
                 true
             }
             Err(refused) => {
-                self.rec.finding = match &refused {
-                    tls::Refused::Alert(a)
-                        if a.contains("Certificate") || a.contains("UnknownCA") =>
-                    {
-                        Finding::CertificateRejected
-                    }
-                    _ => Finding::TlsHandshakeFailed,
+                let layer = if refused.is_certificate() {
+                    judge::Layer::TlsCertificateRefused
+                } else {
+                    judge::Layer::TlsFailed
                 };
+                self.rec.finding = judge::on_tls_port(self.rec.finding, layer);
                 self.rec.pairing = None;
                 self.rec.error = Some(format!("TLS handshake failed: {}", refused.describe()));
                 self.rec.tls = Some(TlsSeen::Refused(refused));
@@ -590,7 +613,7 @@ impl Conn<'_> {
             // reads the ClientHello as a request line and answers 400 in
             // clear, which tells the client's TLS stack what happened.
             self.rec.data = Some(Data::of(rest));
-            self.rec.finding = crate::judge::hello_on_plain_port(self.rec.finding);
+            self.rec.finding = judge::hello_on_plain_port(self.rec.finding);
             self.rec.pairing = None;
             self.rec.error = Some(
                 "a TLS ClientHello on a port that serves no TLS: the client (or the load balancer) speaks TLS here; serve TLS on this port (listen --tls, nginx `listen … ssl`) or send plain HTTP".into(),

@@ -200,6 +200,13 @@ impl Refused {
         }
     }
 
+    /// The client refused our certificate: its alert says so (rustls and
+    /// OpenSSL send `BadCertificate`, `UnknownCA`, `CertificateExpired`,
+    /// `CertificateUnknown`...).
+    pub(crate) fn is_certificate(&self) -> bool {
+        matches!(self, Refused::Alert(a) if a.contains("Certificate") || a.contains("UnknownCA"))
+    }
+
     /// A stable word for JSON.
     pub(crate) fn kind(&self) -> &'static str {
         match self {

@@ -410,6 +410,23 @@ impl AsyncWrite for Tee {
         Pin::new(&mut self.sock).poll_write(cx, buf)
     }
 
+    /// rustls hands over everything it has queued as one vectored write,
+    /// and after a failed handshake it writes once, last gasp: the default
+    /// (the first buffer only) sent TLS 1.3's ChangeCipherSpec and lost the
+    /// alert behind it, so a receiver saw a close where the client had
+    /// refused its certificate. Pass the buffers on whole.
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.sock).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.sock.is_write_vectored()
+    }
+
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.sock).poll_flush(cx)
     }

@@ -108,6 +108,7 @@ fn warning(w: Warning, p: &Probe) -> String {
             "some attempts could not connect: the profile rests on the others".into()
         }
         Warning::AnsweredTls => "the endpoint answered with TLS: probe it again with --tls".into(),
+        Warning::ServesTls => "the endpoint serves TLS here (it answered plain HTTP with a TLS server's 400 page): probe it again with --tls".into(),
         Warning::NothingAccepted => "no attempt was accepted over plain HTTP: if this port speaks TLS, probe it with --tls; if the server speaks first, with --banner".into(),
         Warning::AnsweredClear => "the endpoint answered in clear, not with TLS: probe it again without --tls".into(),
         Warning::NoHandshake => "no TLS handshake completed, with or without a header: if this port does not speak TLS, probe it without --tls; if the server speaks first, with --banner instead".into(),

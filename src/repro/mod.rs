@@ -165,7 +165,14 @@ impl Receiver {
 pub(crate) fn predict(sender: Sender, receiver: Receiver) -> Finding {
     let arrival = judge::arrival(receiver.expects(), sender.arrives());
     if receiver.tls() {
-        judge::on_tls_port(arrival, sender == Sender::None)
+        // Every sender starts TLS after its header: what breaks before
+        // the handshake makes it fail.
+        let layer = if arrival.is_problem() {
+            judge::Layer::TlsFailed
+        } else {
+            judge::Layer::Tls
+        };
+        judge::on_tls_port(arrival, layer)
     } else {
         arrival
     }
