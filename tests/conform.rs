@@ -292,13 +292,7 @@ fn junit_output_is_valid_against_the_junit_schema() {
         "{}",
         String::from_utf8_lossy(&out.stdout)
     );
-    let schema = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/junit-10.xsd");
-    let check = Command::new(peers::path(Peer::Xmllint).expect("xmllint"))
-        .args(["--noout", "--schema"])
-        .arg(&schema)
-        .arg(&file)
-        .output()
-        .expect("run xmllint");
+    let check = xmllint(&file);
     assert!(
         check.status.success(),
         "{}\n{}",
@@ -326,17 +320,23 @@ fn junit_output_is_valid_against_the_junit_schema() {
     let xml = String::from_utf8_lossy(&out.stdout);
     assert!(xml.contains("<failure type=\"MUST\""), "{xml}");
     std::fs::write(&file, xml.as_bytes()).expect("write");
-    let check = Command::new(peers::path(Peer::Xmllint).expect("xmllint"))
-        .args(["--noout", "--schema"])
-        .arg(&schema)
-        .arg(&file)
-        .output()
-        .expect("run xmllint");
+    let check = xmllint(&file);
     assert!(
         check.status.success(),
         "{}",
         String::from_utf8_lossy(&check.stderr)
     );
+}
+
+/// `xmllint --noout --schema tests/data/junit-10.xsd FILE`.
+fn xmllint(file: &Path) -> std::process::Output {
+    let schema = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/junit-10.xsd");
+    Command::new(peers::path(Peer::Xmllint).expect("xmllint"))
+        .args(["--noout", "--schema"])
+        .arg(&schema)
+        .arg(file)
+        .output()
+        .expect("run xmllint")
 }
 
 // ---------------------------------------------------------------------------
@@ -430,6 +430,14 @@ fn conformance_table_is_current() {
             .map(|h| h.join().expect("conform run"))
             .collect()
     });
+    // Each known receiver is like itself (src/conform/profiles.rs).
+    for (c, (_, doc)) in columns.iter().zip(&runs) {
+        for known in ["nginx", "HAProxy", "Caddy"] {
+            if c.name.starts_with(known) {
+                assert_eq!(doc["like"], known, "{}", c.name);
+            }
+        }
+    }
     // ppctl's own listen passes every MUST in the modes the spec allows.
     for (c, (code, doc)) in columns.iter().zip(&runs) {
         if c.name == "listen require" || c.name == "listen off" {

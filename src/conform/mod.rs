@@ -5,6 +5,7 @@
 //! warn or skip, each with a typed reason. Rendering is `report::conform`'s.
 
 mod grade;
+mod profiles;
 pub(crate) mod protocol;
 pub(crate) mod suite;
 mod wire;
@@ -223,6 +224,8 @@ pub(crate) struct Run {
     pub from: Option<IpAddr>,
     pub slow: bool,
     pub outcomes: Vec<Outcome>,
+    /// The known receiver (docs/conformance.md) whose misses it shares.
+    pub like: Option<&'static str>,
     pub started: SystemTime,
     pub elapsed: Duration,
 }
@@ -327,7 +330,9 @@ pub(crate) async fn run(cfg: &Config, addrs: &[SocketAddr]) -> Result<Run, Confo
     outcomes.extend(join_all(rest.map(|t| ctx.execute(t))).await);
     grade::baselines(&mut outcomes);
     outcomes.sort_by_key(|o| SUITE.iter().position(|t| std::ptr::eq(t, o.test)));
+    let like = profiles::like(&outcomes);
     Ok(Run {
+        like,
         target: cfg.target.clone(),
         protocol: cfg.protocol,
         tls: cfg.tls.is_some(),

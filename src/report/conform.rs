@@ -24,7 +24,8 @@ const WIDE: u16 = 120;
 /// The human view.
 pub(crate) fn render(run: &Run, style: Style) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "{} {}", style.bold("conform"), setting(run));
+    let first = format!("{} {}", style.bold("conform"), setting(run));
+    let _ = writeln!(out, "{}", table::wrap(style, &first, 8));
     let wide = style.width >= WIDE;
     let header: &[&str] = if wide {
         &["test", "§", "level", "sent", "receiver did", "result"]
@@ -126,9 +127,11 @@ fn summary(run: &Run, style: Style) -> String {
     } else {
         style.good("every MUST passed")
     };
+    let like = run.like.map(|l| format!("{l}-like: ")).unwrap_or_default();
+    // Two short lines, so they fit 80 columns whatever the counts.
     format!(
-        "{}: {counts} ({} tests, {connections} connections, {}); {verdict}",
-        style.bold("summary"),
+        "{} {like}{counts}; {verdict}\n         {} tests, {connections} connections in {}",
+        style.bold("summary:"),
         run.outcomes.len(),
         seconds(run.elapsed)
     )
@@ -476,6 +479,7 @@ pub(crate) fn json(run: &Run) -> Value {
         "reflect": run.reflect,
         "from": run.from.map(|ip| ip.to_string()),
         "slow": run.slow,
+        "like": run.like,
         "summary": {
             "pass": c.pass,
             "warn": c.warn,
