@@ -15,6 +15,7 @@ pub(crate) mod judge;
 pub(crate) mod listen;
 pub mod net;
 pub mod pcap;
+pub(crate) mod protocol;
 pub(crate) mod receivers;
 pub(crate) mod relay;
 pub mod report;

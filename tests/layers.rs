@@ -17,6 +17,7 @@ const BELOW_REPORT: &[&str] = &[
     "src/conform",
     "src/net",
     "src/judge",
+    "src/protocol",
     "src/receivers.rs",
     "src/samples.rs",
 ];

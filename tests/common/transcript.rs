@@ -17,7 +17,7 @@
 //! | `server: NAME` | which server and mode (tests/protocols.rs starts it) |
 //! | `port: VAR` | the port to connect to (a `{{VAR}}` of the server's config) |
 //! | `protocol: NAME` | the protocol (`smtp`, `imap`, `pop3`, `mysql`, `postgres`, `ssh`) |
-//! | `finding: NAME` | what ppctl concludes from this exchange (a judge finding) |
+//! | `finding: NAME` | what ppctl concludes from this exchange (a judge finding; `-`: none, the client spoke another protocol) |
 //! | `words: TEXT` | the server's own words ppctl quotes for it |
 //! | `send: BYTES` | the client sends these bytes |
 //! | `recv: PATTERN` | the server sends bytes matching the pattern |

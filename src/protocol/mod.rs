@@ -1,0 +1,439 @@
+//! The protocols ppctl speaks after a PROXY header, and the one place that
+//! knows each: its well-known ports (for `--protocol auto`), how its server
+//! greets (or that the client speaks first), the harmless opening a client
+//! sends, how to read what the server sends back, and the server's own
+//! words for the report. One file per protocol; this file holds the table
+//! and [`judge`], which turns what a client saw into the judge's
+//! [`Finding`] (the same names as for HTTP: `unexpected-header`,
+//! `missing-header`, `header-rejected`, …).
+//!
+//! The readers are built on bytes recorded from real servers (Postfix 3.7,
+//! Dovecot 2.3, MariaDB 10.11, OpenSSH 9.2, PostgreSQL 15:
+//! tests/data/protocols) and docs/protocols.md quotes them.
+//!
+//! Pure: no I/O, no printing, no JSON.
+//!
+//! Not wired into the commands yet: send, probe, listen, relay, repro,
+//! pcap, explain and check take it up once listen and relay share one
+//! server core (issue 22, second phase); until then only the tests use it.
+#![cfg_attr(not(test), allow(dead_code))]
+
+mod http;
+mod imap;
+mod mysql;
+mod pop3;
+mod postgres;
+mod redis;
+mod smtp;
+mod ssh;
+mod tls;
+
+use std::net::IpAddr;
+
+use crate::judge::{self, Answer, Ending, Exchange, Finding, Sent};
+
+/// A protocol spoken after the header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Protocol {
+    Http,
+    Tls,
+    Smtp,
+    Imap,
+    Pop3,
+    Mysql,
+    Postgres,
+    Redis,
+    Ssh,
+    /// Bytes of the user's choosing; nothing is read into the reply.
+    Raw,
+}
+
+/// What a client sends first, after any header, to see the server work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Opening {
+    /// These bytes (EHLO, CAPABILITY, CAPA, a MySQL login, SSLRequest,
+    /// PING, an SSH identification line).
+    Bytes(&'static [u8]),
+    /// An HTTP request for the target (send builds it: it names the host).
+    HttpRequest,
+    /// A TLS ClientHello (the TLS client makes it).
+    TlsHandshake,
+    /// The user's payload, if any.
+    Payload,
+}
+
+impl Protocol {
+    /// Every protocol, in `--protocol` order.
+    pub(crate) const ALL: [Protocol; 10] = [
+        Protocol::Http,
+        Protocol::Tls,
+        Protocol::Smtp,
+        Protocol::Imap,
+        Protocol::Pop3,
+        Protocol::Mysql,
+        Protocol::Postgres,
+        Protocol::Redis,
+        Protocol::Ssh,
+        Protocol::Raw,
+    ];
+
+    /// The `--protocol` value.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Protocol::Http => "http",
+            Protocol::Tls => "tls",
+            Protocol::Smtp => "smtp",
+            Protocol::Imap => "imap",
+            Protocol::Pop3 => "pop3",
+            Protocol::Mysql => "mysql",
+            Protocol::Postgres => "postgres",
+            Protocol::Redis => "redis",
+            Protocol::Ssh => "ssh",
+            Protocol::Raw => "raw",
+        }
+    }
+
+    pub(crate) fn from_name(name: &str) -> Option<Protocol> {
+        Protocol::ALL.into_iter().find(|p| p.name() == name)
+    }
+
+    /// The ports where `--protocol auto` assumes this protocol (implicit
+    /// TLS ports such as 465, 993 and 995 are `tls`: the handshake comes
+    /// first there).
+    pub(crate) fn ports(self) -> &'static [u16] {
+        match self {
+            Protocol::Http => &[80, 8000, 8080],
+            Protocol::Tls => &[443, 465, 636, 993, 995, 8443],
+            Protocol::Smtp => &[25, 587, 2525],
+            Protocol::Imap => &[143],
+            Protocol::Pop3 => &[110],
+            Protocol::Mysql => &[3306],
+            Protocol::Postgres => &[5432],
+            Protocol::Redis => &[6379],
+            Protocol::Ssh => &[22],
+            Protocol::Raw => &[],
+        }
+    }
+
+    /// `--protocol auto`, first step: the protocol of a well-known port.
+    pub(crate) fn by_port(port: u16) -> Option<Protocol> {
+        Protocol::ALL
+            .into_iter()
+            .find(|p| p.ports().contains(&port))
+    }
+
+    /// `--protocol auto`, second step: the protocol whose server greets
+    /// with these first bytes (a client-first server sends none).
+    pub(crate) fn by_greeting(first: &[u8]) -> Option<Protocol> {
+        [
+            Protocol::Smtp,
+            Protocol::Imap,
+            Protocol::Pop3,
+            Protocol::Mysql,
+            Protocol::Ssh,
+        ]
+        .into_iter()
+        .find(|p| p.greets_with(first))
+    }
+
+    /// Whether the server speaks first: it greets every client, so a
+    /// client that gets nothing is being made to wait (for a header).
+    pub(crate) fn server_speaks_first(self) -> bool {
+        matches!(
+            self,
+            Protocol::Smtp | Protocol::Imap | Protocol::Pop3 | Protocol::Mysql | Protocol::Ssh
+        )
+    }
+
+    fn greets_with(self, first: &[u8]) -> bool {
+        match self {
+            Protocol::Smtp => smtp::is_greeting(first),
+            Protocol::Imap => imap::is_greeting(first),
+            Protocol::Pop3 => pop3::is_greeting(first),
+            Protocol::Mysql => mysql::is_greeting(first),
+            Protocol::Ssh => ssh::is_greeting(first),
+            _ => false,
+        }
+    }
+
+    /// The harmless first thing a client sends.
+    pub(crate) fn opening(self) -> Opening {
+        match self {
+            Protocol::Http => Opening::HttpRequest,
+            Protocol::Tls => Opening::TlsHandshake,
+            Protocol::Smtp => Opening::Bytes(smtp::OPENING),
+            Protocol::Imap => Opening::Bytes(imap::OPENING),
+            Protocol::Pop3 => Opening::Bytes(pop3::OPENING),
+            Protocol::Mysql => Opening::Bytes(mysql::OPENING),
+            Protocol::Postgres => Opening::Bytes(postgres::OPENING),
+            Protocol::Redis => Opening::Bytes(redis::OPENING),
+            Protocol::Ssh => Opening::Bytes(ssh::OPENING),
+            Protocol::Raw => Opening::Payload,
+        }
+    }
+
+    /// What a polite client says before it hangs up (QUIT, LOGOUT), if
+    /// anything.
+    pub(crate) fn closing(self) -> Option<&'static [u8]> {
+        match self {
+            Protocol::Smtp => Some(b"QUIT\r\n"),
+            Protocol::Imap => Some(b"a2 LOGOUT\r\n"),
+            Protocol::Pop3 => Some(b"QUIT\r\n"),
+            Protocol::Redis => Some(b"QUIT\r\n"),
+            _ => None,
+        }
+    }
+
+    /// What the server sent, as the protocol's replies, in order. A reply
+    /// cut short by the end of `bytes` is the last one, [`Kind::Partial`].
+    pub(crate) fn replies(self, bytes: &[u8]) -> Vec<Reply> {
+        match self {
+            Protocol::Smtp => smtp::replies(bytes),
+            Protocol::Imap => imap::replies(bytes),
+            Protocol::Pop3 => pop3::replies(bytes),
+            Protocol::Mysql => mysql::replies(bytes),
+            Protocol::Postgres => postgres::replies(bytes),
+            Protocol::Redis => redis::replies(bytes),
+            Protocol::Ssh => ssh::replies(bytes),
+            Protocol::Http => http::replies(bytes),
+            Protocol::Tls => tls::replies(bytes),
+            Protocol::Raw if bytes.is_empty() => Vec::new(),
+            Protocol::Raw => vec![Reply::new(Kind::Ok, bytes.len(), "")],
+        }
+    }
+
+    /// Whether `bytes` (what came after the client's opening) hold the
+    /// whole answer to it, so a reader can stop before its deadline.
+    pub(crate) fn answered(self, bytes: &[u8]) -> bool {
+        let replies = self.replies(bytes);
+        match self {
+            // The server may greet late (postscreen's teaser, then smtpd's
+            // banner): the answer is a reply after a greeting, or an error.
+            Protocol::Smtp | Protocol::Imap | Protocol::Pop3 | Protocol::Ssh => replies
+                .iter()
+                .any(|r| matches!(r.kind, Kind::Ok | Kind::Refused | Kind::Error)),
+            Protocol::Raw => false,
+            _ => replies.iter().any(|r| r.kind != Kind::Partial),
+        }
+    }
+}
+
+/// What one reply of a server is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// The server greets: it is ready (SMTP 220, IMAP `* OK`, POP3 `+OK`,
+    /// MySQL's handshake packet, SSH's identification line).
+    Greeting,
+    /// A positive answer (SMTP 2xx/3xx, IMAP `OK` and untagged data, POP3
+    /// `+OK`, MySQL OK, PostgreSQL `N`/`S`/authentication, Redis `+PONG`,
+    /// an SSH packet, an HTTP status below 400, a TLS handshake record).
+    Ok,
+    /// The server read what it got as a command and refused it in its
+    /// words (SMTP 5xx, IMAP `BAD`/`NO`, POP3 `-ERR`, Redis `-ERR`, SSH
+    /// `Invalid SSH identification string.`, HTTP 400, MySQL 1130 `Proxy
+    /// header is not accepted from …`).
+    Refused,
+    /// The server's own error, closing or not about a command (SMTP 421,
+    /// a MySQL or PostgreSQL error packet, an HTTP 4xx/5xx but 400, a TLS
+    /// alert, IMAP `* BYE` before anything).
+    Error,
+    /// Bytes that are not this protocol.
+    Foreign,
+    /// The start of a reply; the rest did not come.
+    Partial,
+}
+
+/// One reply: what it is, how many bytes it took, and the server's words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Reply {
+    pub kind: Kind,
+    /// Its length in the bytes read.
+    pub len: usize,
+    /// The protocol's code: SMTP's reply code, MySQL's error number, an
+    /// HTTP status.
+    pub code: Option<u16>,
+    /// The server's words for the report: the reply line without its line
+    /// break, the first line of a multi-line reply, an error's message, a
+    /// greeting's server version.
+    pub words: String,
+}
+
+impl Reply {
+    fn new(kind: Kind, len: usize, words: &str) -> Reply {
+        Reply {
+            kind,
+            len,
+            code: None,
+            words: words.to_string(),
+        }
+    }
+
+    fn with_code(mut self, code: u16) -> Reply {
+        self.code = Some(code);
+        self
+    }
+}
+
+/// The complete CRLF- (or LF-) terminated lines at the start of `bytes`,
+/// each with its length including the line break; and what is left.
+fn lines(bytes: &[u8]) -> (Vec<(&[u8], usize)>, &[u8]) {
+    let mut out = Vec::new();
+    let mut rest = bytes;
+    while let Some(end) = memchr::memchr(b'\n', rest) {
+        let line = &rest[..end];
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        out.push((line, end + 1));
+        rest = &rest[end + 1..];
+    }
+    (out, rest)
+}
+
+/// Printable words of a line (invalid UTF-8 replaced).
+fn text(line: &[u8]) -> String {
+    String::from_utf8_lossy(line).trim_end().to_string()
+}
+
+/// What a client saw on one connection in a protocol: the judge's input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Seen<'a> {
+    /// What the client put first on the wire (the header, if any).
+    pub sent: Sent,
+    /// What the server sent before the client's opening (its greeting, and
+    /// any answer to the header), or everything, when no opening was sent.
+    pub before: &'a [u8],
+    /// What it sent after the opening; `None` when none was sent (the
+    /// server closed first, or a client-first protocol sent it with the
+    /// header and everything is `before`).
+    pub after: Option<&'a [u8]>,
+    pub ending: Ending,
+}
+
+/// The judge's finding for what was seen, and the reply that decided it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Verdict {
+    pub finding: Finding,
+    /// The server's greeting, if it greeted.
+    pub greeting: Option<Reply>,
+    /// The reply that decided, in the server's words (the refusal of the
+    /// header, the error, or the answer to the opening).
+    pub reply: Option<Reply>,
+    /// The client address the server named (MySQL's `Host '…'` and
+    /// `'user'@'…'`): who it thinks the client is.
+    pub client_seen: Option<IpAddr>,
+}
+
+/// The finding for one connection in `protocol`, under the judge's names:
+///
+/// - a reply refusing the header as a command (SMTP `500 5.5.2`, IMAP
+///   `PROXY BAD`, POP3 `-ERR`, SSH `Invalid SSH identification string.`,
+///   MySQL 1130 `Proxy header is not accepted`) after a header is
+///   `unexpected-header`;
+/// - a server-speaks-first server that does not greet a client without a
+///   header (silence, a close, SMTP 421) is `missing-header`;
+/// - a greeting and an answer after a header is `proxied`, without one
+///   `plain`;
+/// - the rest is the judge's [`judge::exchange`] on the first reply.
+pub(crate) fn judge(protocol: Protocol, seen: &Seen) -> Verdict {
+    // One stream: a reply's meaning depends on what came before it (a
+    // POP3 `+OK` is the greeting first, CAPA's list later).
+    let mut stream = seen.before.to_vec();
+    stream.extend_from_slice(seen.after.unwrap_or_default());
+    let replies = protocol.replies(&stream);
+    let greeting = replies.iter().find(|r| r.kind == Kind::Greeting).cloned();
+    let refusal = replies.iter().find(|r| r.kind == Kind::Refused).cloned();
+    let error = replies.iter().find(|r| r.kind == Kind::Error).cloned();
+    let client_seen = replies.iter().find_map(|r| match protocol {
+        Protocol::Mysql => mysql::client_seen(&r.words),
+        _ => None,
+    });
+    let header = !matches!(seen.sent, Sent::Nothing | Sent::NoHeader);
+    let answered = replies.iter().any(|r| {
+        matches!(
+            r.kind,
+            Kind::Greeting | Kind::Ok | Kind::Refused | Kind::Error
+        )
+    });
+    let speaks_first = protocol.server_speaks_first();
+    let decided = |finding, reply: Option<Reply>| Verdict {
+        finding,
+        greeting: greeting.clone(),
+        reply,
+        client_seen,
+    };
+    match seen.ending {
+        Ending::Refused => return decided(Finding::NoReceiver, None),
+        Ending::Unreachable => return decided(Finding::Unreachable, None),
+        _ => {}
+    }
+    if seen.sent == Sent::Invalid {
+        return decided(Finding::InvalidHeader, refusal.or(error));
+    }
+    // The header is the first thing the server reads: its answer is the
+    // first reply after the greeting.
+    let greeted_at = replies.iter().position(|r| r.kind == Kind::Greeting);
+    let first_answer = replies.get(greeted_at.map_or(0, |at| at + 1));
+    if let Some(r) = first_answer.filter(|r| header && r.kind == Kind::Refused) {
+        if refuses_header(protocol, r) {
+            return decided(Finding::UnexpectedHeader, Some(r.clone()));
+        }
+    }
+    if speaks_first && greeting.is_none() && !header {
+        // Not greeted: the server waits for a header, and says so (SMTP
+        // 421 after its timeout) or not (silence, a close).
+        if !replies.iter().any(|r| r.kind == Kind::Foreign) {
+            return decided(Finding::MissingHeader, error);
+        }
+    }
+    if speaks_first && greeting.is_some() {
+        let finding = match seen.sent {
+            Sent::Local { .. } => Finding::HealthCheck,
+            Sent::Stacked => Finding::StackedHeader,
+            _ if header => Finding::Proxied,
+            _ => Finding::Plain,
+        };
+        let reply = refusal.or(error).or_else(|| greeting.clone());
+        return decided(finding, reply);
+    }
+    // Client-first protocols, and servers that answered in another
+    // protocol: the judge's rules on the first reply.
+    let first = replies.first();
+    let answer = match first.map(|r| r.kind) {
+        None | Some(Kind::Partial) if !answered => Answer::Nothing,
+        Some(Kind::Refused) if protocol == Protocol::Http => Answer::Http {
+            status: first.and_then(|r| r.code).unwrap_or(400),
+        },
+        Some(Kind::Error) if protocol == Protocol::Tls => Answer::TlsAlert,
+        _ => Answer::Other,
+    };
+    let finding = match (first.map(|r| r.kind), header) {
+        (Some(Kind::Refused), true) => Finding::UnexpectedHeader,
+        (Some(Kind::Error), _) if protocol != Protocol::Tls => Finding::HttpError,
+        _ => judge::exchange(&Exchange {
+            sent: seen.sent,
+            answer,
+            ending: seen.ending,
+            udp: false,
+        }),
+    };
+    decided(finding, refusal.or(error).or_else(|| first.cloned()))
+}
+
+/// Whether the first refusal after a header is the server refusing the
+/// header itself.
+fn refuses_header(protocol: Protocol, reply: &Reply) -> bool {
+    match protocol {
+        // The header line is the first "command" the server reads.
+        Protocol::Smtp | Protocol::Pop3 | Protocol::Ssh | Protocol::Redis | Protocol::Http => true,
+        // Dovecot echoes the header's first word as the tag.
+        Protocol::Imap => reply.words.starts_with("PROXY ") || reply.words.starts_with("* BAD"),
+        Protocol::Mysql => mysql::refuses_header(reply),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+#[path = "../../tests/common/transcript.rs"]
+mod transcript;
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,64 @@
+//! SMTP (RFC 5321): the server greets with `220`; replies are lines
+//! `NNN-text` continued until a line `NNN text`. Postfix without PROXY
+//! support reads a header as a command (`500 5.5.2 Error: command not
+//! recognized`); with `smtpd_upstream_proxy_protocol = haproxy` it does not
+//! greet a client without a header and ends with `421 4.3.0 <host> Server
+//! local error` (postscreen: `421 4.3.2 No system resources`).
+
+use super::{lines, text, Kind, Reply};
+
+/// EHLO with a name that can't be anyone's (RFC 2606 `.invalid`).
+pub(super) const OPENING: &[u8] = b"EHLO ppctl.invalid\r\n";
+
+pub(super) fn is_greeting(first: &[u8]) -> bool {
+    first.len() >= 4 && first.starts_with(b"220") && matches!(first[3], b' ' | b'-' | b'\r')
+}
+
+/// The replies in `bytes`: multi-line replies joined, the first `220`
+/// reply the greeting.
+pub(super) fn replies(bytes: &[u8]) -> Vec<Reply> {
+    let (lines, rest) = lines(bytes);
+    let mut out: Vec<Reply> = Vec::new();
+    let mut open: Option<(usize, u16, String)> = None; // (len so far, code, first line)
+    for (line, len) in lines {
+        let code = reply_code(line);
+        let Some(code) = code else {
+            out.push(Reply::new(Kind::Foreign, len, &text(line)));
+            open = None;
+            continue;
+        };
+        let (so_far, first) = match open.take() {
+            Some((so_far, c, first)) if c == code => (so_far, first),
+            _ => (0, text(line)),
+        };
+        if line.get(3) == Some(&b'-') {
+            open = Some((so_far + len, code, first));
+            continue;
+        }
+        let greeting = code == 220 && !out.iter().any(|r| r.kind == Kind::Greeting);
+        let kind = match code {
+            220 if greeting => Kind::Greeting,
+            // The server ends the session (QUIT's own 221 is not judged).
+            221 | 421 => Kind::Error,
+            200..=399 => Kind::Ok,
+            400..=499 => Kind::Error,
+            _ => Kind::Refused,
+        };
+        out.push(Reply::new(kind, so_far + len, &first).with_code(code));
+    }
+    if let Some((so_far, code, first)) = open {
+        out.push(Reply::new(Kind::Partial, so_far + rest.len(), &first).with_code(code));
+    } else if !rest.is_empty() {
+        out.push(Reply::new(Kind::Partial, rest.len(), &text(rest)));
+    }
+    out
+}
+
+/// `NNN` followed by a space, a hyphen or the end of the line.
+fn reply_code(line: &[u8]) -> Option<u16> {
+    let digits = line.get(..3)?;
+    if !digits.iter().all(u8::is_ascii_digit) || !matches!(line.get(3), None | Some(b' ' | b'-')) {
+        return None;
+    }
+    std::str::from_utf8(digits).ok()?.parse().ok()
+}
