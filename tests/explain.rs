@@ -835,3 +835,123 @@ fn unrecognized_lines_are_grouped() {
         assert!(text.contains(&format!("? line {n}  {noise}")), "{text}");
     }
 }
+
+/// The log lines the real Postfix, Dovecot, MariaDB, sshd and PostgreSQL
+/// wrote in the recorded exchanges (tests/data/protocols, the `log:` lines
+/// and MariaDB's error text), each explained as its recording's finding.
+#[test]
+fn the_recorded_lines_of_mail_database_and_ssh_servers() {
+    #[path = "common/transcript.rs"]
+    #[allow(dead_code)]
+    mod transcript;
+    let mut lines: Vec<Vec<u8>> = Vec::new();
+    for t in transcript::all() {
+        for step in &t.steps {
+            if let transcript::Step::Log(p) = step {
+                lines.push(p.sample());
+            }
+        }
+        if t.file.ends_with("mariadb-plain-header.txt") {
+            lines.push(
+                t.words
+                    .clone()
+                    .expect("the recorded error text")
+                    .into_bytes(),
+            );
+        }
+    }
+    // Recorded once from smtpd too, but only when the client's bytes beat
+    // its banner (a race the replay can't hold on to; see the file's
+    // comment in postfix-plain-header-pipelined.txt).
+    lines.push(
+        br"Dec 06 13:17:35 mail postfix/smtpd[1602]: improper command pipelining after CONNECT from unknown[127.0.0.1]: PROXY TCP4 203.0.113.7 127.0.0.1 51000 25\r\nEHLO client.test\r\n"
+            .to_vec(),
+    );
+    let expected: &[(&str, &str, &str)] = &[
+        (
+            "haproxy read: timeout error",
+            "Postfix (smtpd)",
+            "header-timeout",
+        ),
+        (
+            "haproxy read: time limit exceeded",
+            "Postfix (postscreen)",
+            "header-timeout",
+        ),
+        (
+            "unrecognized protocol header: GET",
+            "Postfix",
+            "missing-header",
+        ),
+        (
+            "unrecognized protocol header: EHLO",
+            "Postfix",
+            "missing-header",
+        ),
+        (
+            "improper command pipelining",
+            "Postfix (smtpd)",
+            "unexpected-header",
+        ),
+        ("haproxy: Client timed out", "Dovecot", "header-timeout"),
+        (
+            "Failed to read valid HAproxy data",
+            "Dovecot",
+            "missing-header",
+        ),
+        ("haproxy: Client not trusted", "Dovecot", "untrusted-source"),
+        (
+            "Proxy header is not accepted from",
+            "MariaDB",
+            "unexpected-header",
+        ),
+        ("real ip: '127.0.0.1'", "MariaDB", "proxied"),
+        (
+            "invalid protocol identifier \"PROXY",
+            "OpenSSH",
+            "unexpected-header",
+        ),
+        ("banner exchange", "OpenSSH", "unexpected-header"),
+        (
+            "invalid length of startup packet",
+            "PostgreSQL",
+            "unexpected-header",
+        ),
+    ];
+    let mut input = lines.join(&b"\n"[..]);
+    input.push(b'\n');
+    let out = ppctl()
+        .args(["explain", "-", "--json"])
+        .write_stdin(input)
+        .output()
+        .expect("run ppctl explain");
+    let r: Value = serde_json::from_slice(&out.stdout).expect("JSON report");
+    let explained = r["lines"].as_array().expect("lines");
+    for (needle, system, finding) in expected {
+        let line = explained
+            .iter()
+            .find(|l| {
+                l["text"].as_str().unwrap_or("").contains(needle)
+                    || l["line"].as_str().unwrap_or("").contains(needle)
+            })
+            .unwrap_or_else(|| panic!("no recorded line has {needle:?}:\n{r:#}"));
+        assert_eq!(line["recognized"], true, "{needle}: {line:#}");
+        assert!(
+            line["system"].as_str().unwrap_or("").starts_with(system),
+            "{needle}: system {}",
+            line["system"]
+        );
+        assert_eq!(line["finding"]["name"], *finding, "{needle}: {line:#}");
+    }
+    // The bytes Postfix quotes are read as what they are.
+    let get = explained
+        .iter()
+        .find(|l| l.to_string().contains("unrecognized protocol header: GET"))
+        .expect("the GET line");
+    assert_eq!(get["bytes"]["kind"], "http-request", "{get:#}");
+    let proxy = explained
+        .iter()
+        .find(|l| l.to_string().contains("improper command pipelining"))
+        .expect("the pipelining line");
+    assert_eq!(proxy["bytes"]["kind"], "valid-header", "{proxy:#}");
+}

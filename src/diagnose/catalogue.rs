@@ -9,7 +9,9 @@
 //! (curl's `(35) … wrong version number`) come before generic ones
 //! (OpenSSL's `wrong version number`). Sources: HAProxy `src/connection.c`,
 //! nginx `ngx_proxy_protocol.c`, pires/go-proxyproto, and lines captured
-//! from real nginx 1.22 / HAProxy 2.6 on loopback.
+//! from real nginx 1.22 / HAProxy 2.6 on loopback; the Postfix, Dovecot,
+//! MariaDB, OpenSSH and PostgreSQL lines are the ones recorded from the real
+//! servers in tests/data/protocols (tests/explain.rs feeds them through).
 
 use crate::judge::Finding;
 
@@ -431,6 +433,119 @@ pub(crate) static PATTERNS: &[Pattern] = &[
         meaning: "Haraka waited for a PROXY header from a listed proxy host and none came within 30 s",
         cause: "the LB sends the header only after the client's first bytes, but SMTP clients wait for the banner",
         finding: Finding::HeaderTimeout,
+        captured: Captured::Nothing,
+    },
+    // ---- Postfix 3.7 (lines of its maillog, recorded in tests/data/protocols)
+    Pattern {
+        id: "postfix-haproxy-timeout",
+        system: "Postfix (smtpd)",
+        regex: r"(?:smtpd\[\d+\]: )?warning: haproxy read: timeout error",
+        meaning: "smtpd with `smtpd_upstream_proxy_protocol = haproxy` waited smtpd_upstream_proxy_timeout (5 s by default) for a PROXY header and none came; the client got `421 4.3.0 <host> Server local error` and no banner",
+        cause: "a mail client (or a health check) that connects straight to the port and waits for the banner, as SMTP clients do, or a proxy that sends no header",
+        finding: Finding::HeaderTimeout,
+        captured: Captured::Nothing,
+    },
+    Pattern {
+        id: "postscreen-haproxy-timeout",
+        system: "Postfix (postscreen)",
+        regex: r"(?:postscreen\[\d+\]: )?warning: haproxy read: time limit exceeded",
+        meaning: "postscreen with `postscreen_upstream_proxy_protocol = haproxy` waited postscreen_upstream_proxy_timeout (5 s by default) for a PROXY header and none came; the client got `421 4.3.2 No system resources`",
+        cause: "a mail client (or a health check) that connects straight to the port and waits for the banner, or a proxy that sends no header",
+        finding: Finding::HeaderTimeout,
+        captured: Captured::Nothing,
+    },
+    Pattern {
+        id: "postfix-haproxy-unrecognized",
+        system: "Postfix (smtpd, postscreen)",
+        regex: r"warning: haproxy read: unrecognized protocol header: (?P<data>.*)",
+        meaning: "smtpd or postscreen, set to require a PROXY header (`*_upstream_proxy_protocol = haproxy`), received these bytes instead and answered `421` (smtpd: `4.3.0 <host> Server local error`; postscreen: `4.3.2 No system resources`)",
+        cause: "see what the received bytes are, below",
+        finding: Finding::MissingHeader,
+        captured: Captured::ExpectedHeader,
+    },
+    Pattern {
+        id: "postfix-pipelining-proxy",
+        system: "Postfix (smtpd)",
+        regex: r"improper command pipelining after CONNECT from (?P<client>[^:\s]+): (?P<data>PROXY .*)",
+        meaning: "smtpd without PROXY support received a PROXY header (and more) before it sent its banner; it reads the header as a command and answers `500 5.5.2 Error: command not recognized`",
+        cause: "see what the received bytes are, below",
+        finding: Finding::UnexpectedHeader,
+        captured: Captured::NoHeaderExpected,
+    },
+    // ---- Dovecot 2.3 (log_path lines, recorded in tests/data/protocols) ---
+    Pattern {
+        id: "dovecot-haproxy-timed-out",
+        system: "Dovecot",
+        regex: r"haproxy: Client timed out \(rip=(?P<client>[^)]+)\)",
+        meaning: "a Dovecot listener with `haproxy = yes` waited haproxy_timeout (3 s by default) for a PROXY header and closed the connection without a word (no greeting)",
+        cause: "an IMAP or POP3 client (or a health check) that connects straight to the port and waits for the greeting, or a proxy that sends no header",
+        finding: Finding::HeaderTimeout,
+        captured: Captured::Nothing,
+    },
+    Pattern {
+        id: "dovecot-haproxy-invalid",
+        system: "Dovecot",
+        regex: r"haproxy: Client disconnected: Failed to read valid HAproxy data \(rip=(?P<client>[^)]+)\)",
+        meaning: "a Dovecot listener with `haproxy = yes` received bytes that are not a valid PROXY header and dropped the connection without a word",
+        cause: "a client that skipped the proxy and spoke first (or another protocol), a proxy that sends no header, or a malformed header",
+        finding: Finding::MissingHeader,
+        captured: Captured::Nothing,
+    },
+    Pattern {
+        id: "dovecot-haproxy-untrusted",
+        system: "Dovecot",
+        regex: r"haproxy: Client not trusted \(rip=(?P<client>[^)]+)\)",
+        meaning: "a Dovecot listener with `haproxy = yes` got a connection from an address outside haproxy_trusted_networks and dropped it without a word",
+        cause: "haproxy_trusted_networks does not hold the address the proxy connects from (its private address, a new node, IPv6)",
+        finding: Finding::UntrustedSource,
+        captured: Captured::Nothing,
+    },
+    // ---- MariaDB 10.11 -----------------------------------------------------
+    Pattern {
+        id: "mariadb-proxy-header-not-accepted",
+        system: "MariaDB (error 1130 to the client)",
+        regex: r"Proxy header is not accepted from (?P<client>[0-9A-Fa-f.:]+)",
+        meaning: "MariaDB received a PROXY header from a peer outside proxy_protocol_networks (or with none set) and refused the connection after its greeting; the server's error log shows only an `Aborted connection`",
+        cause: "the proxy adds a header but proxy_protocol_networks is unset or does not hold the proxy's address",
+        finding: Finding::UnexpectedHeader,
+        captured: Captured::Nothing,
+    },
+    Pattern {
+        id: "mariadb-aborted-real-ip",
+        system: "MariaDB",
+        regex: r"Aborted connection (?P<id>\d+) to db: '[^']*' user: '[^']*' host: '(?P<client>[^']*)' real ip: '(?P<proxy>[^']*)'",
+        meaning: "MariaDB took a PROXY header from `real ip` (a peer in proxy_protocol_networks) and saw the client as `host`; the connection then ended before it logged in",
+        cause: "not a PROXY protocol problem: the header worked; the client gave up, or was refused by the grant tables (error 1130 `Host '…' is not allowed to connect`)",
+        finding: Finding::Proxied,
+        captured: Captured::Nothing,
+    },
+    // ---- OpenSSH 9.2 (sshd -E lines, recorded in tests/data/protocols) ----
+    Pattern {
+        id: "sshd-invalid-identifier-proxy",
+        system: "OpenSSH (sshd)",
+        regex: r#"kex_exchange_identification: client sent invalid protocol identifier "(?P<data>PROXY [^"]*)""#,
+        meaning: "sshd (no PROXY support) read a PROXY header where the client's `SSH-2.0-…` identification should be, answered `Invalid SSH identification string.` and closed",
+        cause: "see what the received bytes are, below",
+        finding: Finding::UnexpectedHeader,
+        captured: Captured::NoHeaderExpected,
+    },
+    Pattern {
+        id: "sshd-banner-exchange-invalid",
+        system: "OpenSSH (sshd)",
+        regex: r"banner exchange: Connection from (?P<client>\S+) port (?P<port>\d+): invalid format",
+        meaning: "sshd closed a connection whose first line was not an SSH identification (the line before it, `kex_exchange_identification: client sent invalid protocol identifier`, quotes it)",
+        cause: "most often a load balancer that adds a PROXY header in front of SSH (sshd has none), or another protocol (HTTP, a scanner) on the SSH port",
+        finding: Finding::UnexpectedHeader,
+        captured: Captured::Nothing,
+    },
+    // ---- PostgreSQL 15 -----------------------------------------------------
+    Pattern {
+        id: "postgres-invalid-startup-length",
+        system: "PostgreSQL",
+        regex: r"invalid length of startup packet",
+        meaning: "PostgreSQL read the first four bytes of a connection as a startup packet's length and found it impossible; it closed without a word",
+        cause: "a PROXY header in front of the startup packet (PostgreSQL has no PROXY support: `PROX` reads as a length of 1.3 GB), or another protocol on the port",
+        finding: Finding::UnexpectedHeader,
         captured: Captured::Nothing,
     },
 ];

@@ -33,7 +33,7 @@ pub(crate) static FINDINGS: &[FindingInfo] = &[
         short: "a valid header, taken",
         meaning: "a valid PROXY header went through and the receiver answered: the real client address reached the backend",
         fixes: &[],
-        reported_by: &["send", "listen", "probe", "repro", "pcap", "relay"],
+        reported_by: &["send", "listen", "probe", "repro", "pcap", "relay", "explain"],
     },
     FindingInfo {
         name: "plain",

@@ -346,7 +346,7 @@ pub(crate) fn judge(protocol: Protocol, seen: &Seen) -> Verdict {
         Protocol::Mysql => mysql::client_seen(&r.words),
         _ => None,
     });
-    let header = !matches!(seen.sent, Sent::Nothing | Sent::NoHeader);
+    let header = !matches!(seen.sent, Sent::Nothing | Sent::NoHeader { .. });
     let answered = replies.iter().any(|r| {
         matches!(
             r.kind,
@@ -399,9 +399,7 @@ pub(crate) fn judge(protocol: Protocol, seen: &Seen) -> Verdict {
     let first = replies.first();
     let answer = match first.map(|r| r.kind) {
         None | Some(Kind::Partial) if !answered => Answer::Nothing,
-        Some(Kind::Refused) if protocol == Protocol::Http => Answer::Http {
-            status: first.and_then(|r| r.code).unwrap_or(400),
-        },
+        Some(Kind::Refused) if protocol == Protocol::Http => Answer::of(&stream),
         Some(Kind::Error) if protocol == Protocol::Tls => Answer::TlsAlert,
         _ => Answer::Other,
     };

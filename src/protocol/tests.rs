@@ -81,7 +81,7 @@ fn sent(first: &[u8]) -> Sent {
             payload: first.len() > h.len(),
         },
         Decoded::Invalid(_) => Sent::Invalid,
-        _ => Sent::NoHeader,
+        _ => Sent::data(first),
     }
 }
 
@@ -177,7 +177,7 @@ fn the_recorded_openings_are_the_ones_ppctl_sends() {
             .filter(|s| matches!(s, Step::Send(b) if b.ends_with(opening)))
             .count();
         let any_command = t.steps.iter().any(
-            |s| matches!(s, Step::Send(b) if sent(b) == Sent::NoHeader && !b.starts_with(b"GET ")),
+            |s| matches!(s, Step::Send(b) if matches!(sent(b), Sent::NoHeader { .. }) && !b.starts_with(b"GET ")),
         );
         assert!(
             openings > 0 || !any_command,
@@ -291,7 +291,7 @@ fn replies_not_recorded_from_a_server_here() {
     let v = judge(
         Protocol::Redis,
         &seen(
-            Sent::NoHeader,
+            Sent::NoHeader { request: false },
             b"-NOAUTH Authentication required.\r\n",
             None,
             Ending::TimedOut,
