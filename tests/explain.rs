@@ -842,7 +842,6 @@ fn unrecognized_lines_are_grouped() {
 #[test]
 fn the_recorded_lines_of_mail_database_and_ssh_servers() {
     #[path = "common/transcript.rs"]
-    #[allow(dead_code)]
     mod transcript;
     let mut lines: Vec<Vec<u8>> = Vec::new();
     for t in transcript::all() {
