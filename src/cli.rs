@@ -8,17 +8,17 @@ use crate::error::ExitCode;
 
 use crate::report::{ColorChoice, Style};
 
-pub const EXIT_CODES: &str = "\
+pub const EXIT_CODES: &str = concat!(
+    "\
 Every verdict is a finding with one name and code (unexpected-header,
-PP-UNEXPECTED-HEADER), the same in every command and in JSON; docs/verdicts.md lists
-them all with their fixes. `ppctl <command> --help` shows examples.
+PP-UNEXPECTED-HEADER), the same in every command and in JSON; docs/verdicts.md
+lists them all with their fixes. `ppctl <command> --help` shows examples.
 
-Exit codes:
-  0    success: a valid header, no problem finding, expectations met
-  1    check failed: a problem finding (docs/verdicts.md), a header
-       that is not valid, or an --expect... not met
-  2    usage or I/O error: ppctl could not do its job
-  130  interrupted (SIGINT) before finishing";
+",
+    crate::cmd::exit_rule!(),
+    "
+Each command's --help says what it judges."
+);
 
 /// A toolkit for the PROXY protocol (v1 text, v2 binary): send crafted
 /// headers, stand up a receiver, decode bytes and captures, and explain why

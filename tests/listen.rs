@@ -161,7 +161,8 @@ fn require_mode_logs_broken_header_like_nginx_and_closes() {
         ok.extend_from_slice(GET);
         assert!(String::from_utf8_lossy(&talk(port, &ok, false)).starts_with("HTTP/1.1 200 OK"));
     });
-    assert_eq!(code, 0);
+    // Two problem findings: 1 (the one exit-code rule).
+    assert_eq!(code, 1);
     assert_eq!(recs[0]["finding"]["name"], "missing-header");
     assert_eq!(
         recs[0]["log"],
@@ -585,7 +586,7 @@ fn help_ends_with_examples_and_exit_codes_and_shows_engine_defaults() {
     assert_eq!(out.status.code(), Some(0));
     let help = String::from_utf8_lossy(&out.stdout);
     let examples = help.find("Examples:").expect("an Examples block");
-    let codes = help.find("Exit codes:").expect("exit codes");
+    let codes = help.find("Exit codes").expect("exit codes");
     assert!(examples < codes, "{help}");
     assert!(help[examples..].contains("ppctl listen :8080"), "{help}");
     assert!(help.contains("[default: 5s]"), "{help}");
@@ -595,8 +596,8 @@ fn help_ends_with_examples_and_exit_codes_and_shows_engine_defaults() {
     assert!(help.contains("[default: 30s]"), "{help}");
     // A closed stdout is exit 2, said where the exit codes are.
     assert!(
-        help[codes..].contains("2    usage or I/O error")
-            && help[codes..].contains("the reader closed the pipe"),
+        help[codes..].contains("2    ppctl could not do its job")
+            && help[codes..].contains("lost output (stdout closed or full"),
         "{help}"
     );
     assert!(!help.contains("field-guide"), "{help}");

@@ -206,7 +206,7 @@ fn help_ends_with_examples_and_exit_codes() {
     let out = ppctl().args(["probe", "--help"]).output().expect("run");
     let text = String::from_utf8_lossy(&out.stdout);
     let examples = text.find("Examples:").expect("examples");
-    let codes = text.find("Exit codes:").expect("exit codes");
+    let codes = text.find("Exit codes").expect("exit codes");
     assert!(examples < codes, "{text}");
     assert!(text.contains("no-header") && !text.contains("no-proxy-protocol"));
     assert!(text.contains("[default: 2s]"), "{text}");

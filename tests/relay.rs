@@ -355,7 +355,7 @@ fn help_ends_with_examples_and_exit_codes() {
         .expect("run ppctl");
     let text = String::from_utf8_lossy(&out.stdout);
     let examples = text.find("Examples:").expect("examples");
-    let codes = text.find("Exit codes:").expect("exit codes");
+    let codes = text.find("Exit codes").expect("exit codes");
     assert!(examples < codes, "{text}");
     assert!(text.contains("[default: none]"), "{text}");
     assert!(text.contains("[default: v1]"), "{text}");

@@ -324,7 +324,8 @@ fn target_human_view_names_the_column() {
         "{text}"
     );
     assert!(text.contains("400 Bad Request"), "{text}");
-    assert!(text.contains("it behaves like `off`"), "{text}");
+    assert!(text.contains("the target behaves like `off`"), "{text}");
+    assert!(text.contains("A profile, not a problem"), "{text}");
     assert!(text.contains("use-proxy-protocol: \"true\""), "{text}");
     for l in text
         .lines()

@@ -11,7 +11,7 @@ use crate::net;
 use crate::report::Style;
 
 #[derive(Debug, clap::Args)]
-#[command(after_help = "\
+#[command(after_help = concat!("\
 Examples:
   kubectl get cm,svc -n ingress-nginx -o yaml | ppctl check - nginx.conf
   helm get values ingress-nginx -n ingress-nginx | ppctl check -
@@ -32,10 +32,11 @@ from here, or that the probe cannot read, is said so and is no finding.
 A directory stands for the configuration files in it (*.yaml, *.yml,
 *.json, *.conf, *.cfg, *.toml, Caddyfile), read as one chain.
 
-Exit codes: 0 no problem finding (warnings allowed), 1 a problem finding
-(docs/verdicts.md), including a --probe disagreement, 2 unreadable input (a
-parse error names its file and line), nothing to check (no input describes
-a hop: said with what was read), or a usage error.")]
+", super::exit_rule!(), "
+check judges every link of the chain (with --probe, the wire too): warnings
+alone are 0. A file it cannot read or parse (its file and line are named) is
+2, and so is nothing to check (no input describes a hop: said with what was
+read)."))]
 pub struct CheckArgs {
     /// Configuration files or directories: nginx (includes followed),
     /// HAProxy, Kubernetes objects (kubectl get -o yaml / -o json), a

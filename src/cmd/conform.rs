@@ -9,7 +9,8 @@ use crate::error::{Error, ExitCode, Result};
 use crate::net::{self, Target, TlsOptions, Verify};
 use crate::report::{self, Style};
 
-const AFTER_HELP: &str = "\
+const AFTER_HELP: &str = concat!(
+    "\
 Each test sends one thing (a header split at every offset, a v1 line with a
 bare LF, a LOCAL header carrying addresses, ...) and grades what the
 receiver did against the spec (HAProxy's proxy-protocol.txt, by section):
@@ -32,13 +33,15 @@ Examples:
   ppctl conform 127.0.0.1:8080 --slow --slow-limit 10s --json | jq '.summary'
   ppctl conform --list
 
-Exit codes:
-  0  every MUST passed (warns and skips do not count)
-  1  a MUST failed
-  2  usage or I/O error: a bad flag, nothing listening at HOST:PORT, --mode
-     auto could not tell the mode, --from not an address of this host, a
-     --reflect path that names no address, --junit FILE not writable, or
-     stdout failed";
+",
+    super::exit_rule!(),
+    "
+conform judges the receiver against the spec: 1 when a MUST test failed
+(warns and skips are 0), or when nothing answers at HOST:PORT (a finding
+about the target). --mode auto that cannot tell the mode, --from not an
+address of this host, a --reflect path that names no address and a --junit
+FILE that cannot be written are 2."
+);
 
 #[derive(Debug, clap::Args)]
 #[command(after_help = AFTER_HELP)]
@@ -186,10 +189,18 @@ pub fn run(args: &ConformArgs, style: Style) -> Result<ExitCode> {
             .resolve()
             .await
             .map_err(|e| Error::usage(e.to_string()))?;
-        conform::run(&cfg, &addrs)
-            .await
-            .map_err(|e| Error::Other(e.into()))
+        Ok::<_, Error>(conform::run(&cfg, &addrs).await)
     })?;
+    let result = match result {
+        Ok(r) => r,
+        // Nothing answers: a finding about the target (the one exit-code
+        // rule), not ppctl failing.
+        Err(e @ conform::ConformError::Unreachable { .. }) => {
+            eprintln!("ppctl: {e}");
+            return Ok(ExitCode::CheckFailed);
+        }
+        Err(e) => return Err(Error::Other(e.into())),
+    };
     let to_stdout = args.junit.as_deref().is_some_and(|p| p.as_os_str() == "-");
     if let Some(path) = args.junit.as_deref().filter(|_| !to_stdout) {
         let xml = report::conform::junit(&result, &hostname());

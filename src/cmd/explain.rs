@@ -9,7 +9,7 @@ use crate::error::{Error, ExitCode, Result};
 use crate::report::{self, Style};
 
 #[derive(Debug, clap::Args)]
-#[command(after_help = "\
+#[command(after_help = concat!("\
 Each recognized line is named by a finding of docs/verdicts.md (for example
 missing-header (PP-MISSING-HEADER) for nginx's `broken header: \"GET / HTTP/1.1\"`),
 with its fixes. The input is read as a stream: each record is printed as soon
@@ -24,8 +24,10 @@ Examples:
   kubectl logs deploy/ingress-nginx-controller | ppctl explain -
   journalctl -u haproxy | ppctl explain - --json | jq '.findings'
 
-Exit codes: 0 at least one line recognized; 1 no line recognized; 2 usage or
-I/O error.")]
+", super::exit_rule!(), "
+explain judges each line it recognizes by the finding it names (nginx's
+broken header is missing-header, a problem: 1); a line it does not
+recognize is no finding (the counts say how many, -v lists them)."))]
 pub struct ExplainArgs {
     /// The log line(s) or error message to explain, or a log file to read.
     /// `-` (or nothing, when stdin is not a terminal) reads them from stdin.
@@ -84,7 +86,9 @@ pub fn run(args: &ExplainArgs, style: Style) -> Result<ExitCode> {
         },
         true,
     )?;
-    Ok(ExitCode::check(tally.recognized > 0))
+    Ok(ExitCode::check(
+        !tally.findings.iter().any(|(f, _)| f.is_problem()),
+    ))
 }
 
 fn open_input(args: &ExplainArgs) -> Result<Box<dyn BufRead>> {

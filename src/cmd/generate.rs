@@ -12,13 +12,15 @@ use crate::cli::Cli;
 use crate::error::{Error, ExitCode, Result};
 
 #[derive(Debug, clap::Args)]
-#[command(after_help = "\
+#[command(after_help = concat!("\
 Examples:
   ppctl completions bash > /etc/bash_completion.d/ppctl
   ppctl completions zsh > \"${fpath[1]}/_ppctl\"
   ppctl completions fish > ~/.config/fish/completions/ppctl.fish
 
-Exit codes: 0 written, 2 I/O error.")]
+", super::exit_rule!(), "
+completions judges nothing: 0 once the script is written, 2 when it cannot
+be."))]
 pub struct CompletionsArgs {
     /// The shell: bash, zsh, fish, elvish or powershell.
     #[arg(value_enum)]
@@ -26,13 +28,14 @@ pub struct CompletionsArgs {
 }
 
 #[derive(Debug, clap::Args)]
-#[command(after_help = "\
+#[command(after_help = concat!("\
 Examples:
   ppctl man | man -l -
   ppctl man --dir /usr/local/share/man/man1
   ppctl man --dir docs/man
 
-Exit codes: 0 written, 2 I/O error.")]
+", super::exit_rule!(), "
+man judges nothing: 0 once the pages are written, 2 when they cannot be."))]
 pub struct ManArgs {
     /// Write ppctl.1 and one page per subcommand (ppctl-send.1, ppctl-listen.1, ...)
     /// into DIR, creating it if needed. Without --dir, the top page (ppctl.1) goes to
@@ -117,7 +120,7 @@ fn render(cmd: &clap::Command, see_also: &[String]) -> Result<Vec<u8>> {
         .or_else(|| cmd.get_after_help())
         .map(|t| t.to_string())
         .unwrap_or_default();
-    let heading = match (after.contains("Examples:"), after.contains("Exit codes:")) {
+    let heading = match (after.contains("Examples:"), after.contains("\nExit codes")) {
         (true, true) => ".SH \"EXAMPLES AND EXIT STATUS\"\n",
         (true, false) => ".SH EXAMPLES\n",
         (false, true) => ".SH \"EXIT STATUS\"\n",

@@ -17,7 +17,7 @@ use crate::samples;
 const MAX_INPUT: u64 = 1 << 20;
 
 #[derive(Debug, clap::Args)]
-#[command(after_help = "\
+#[command(after_help = concat!("\
 Examples:
   ppctl inspect 'PROXY TCP4 1.2.3.4 5.6.7.8 1000 80\\r\\n'
   ppctl inspect 0d0a0d0a000d0a515549540a20000000
@@ -31,8 +31,11 @@ header starts DQoNCgANClFVSVQK), a Python b'...' literal, text with \\r \\n
 \\xNN escapes, or raw bytes (file, stdin). In a whole frame, the header is
 found by its signature and its offset is shown.
 
-Exit codes: 0 valid header, 1 not a valid header (invalid, incomplete or not a
-header), 2 usage or I/O error.")]
+", super::exit_rule!(), "
+inspect judges the bytes as a receiver that expects a header reads them: 0
+for one valid header; 1 for invalid-header, missing-header (not a header at
+all) and incomplete (cut short: a receiver waits for the rest, then drops
+the connection)."))]
 pub struct InspectArgs {
     /// The bytes: hex, a hex dump, base64, a Python b'...' literal, or text
     /// with \r \n \xNN escapes; `-` reads stdin. Without INPUT, stdin is

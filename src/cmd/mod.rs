@@ -2,6 +2,34 @@
 //! [`crate::cli::Cli::run`] prints errors once, on stderr, and maps them to
 //! exit code 2.
 
+/// The exit-code rule, written once: `ppctl --help`, every command's
+/// `--help` and man page end with it, and the README's table says the same
+/// (tests/exit_codes.rs holds every command to it). A command's help adds
+/// one paragraph after it: what that command judges.
+macro_rules! exit_rule {
+    () => {
+        "\
+Exit codes (one rule for every ppctl command):
+  0    done, no problem: nothing ppctl judged has a problem finding
+       (docs/verdicts.md), and every --expect... holds
+  1    done, a problem found: a problem finding in what ppctl judged, or an
+       --expect... not met (given an --expect..., the expectations alone
+       decide between 0 and 1)
+  2    ppctl could not do its job: a usage error, a name that does not
+       resolve, a local I/O error (a file, a port in use, out of file
+       descriptors), or lost output (stdout closed or full; stderr says how
+       many lines)
+  130  interrupted (SIGINT) before the end
+What happens at the target (refused, unreachable, no reply in time) is a
+finding about the target: 1, never 2.
+"
+    };
+}
+pub(crate) use exit_rule;
+
+/// The rule as text, for tests and the README check.
+pub const EXIT_RULE: &str = exit_rule!();
+
 pub mod check;
 pub mod conform;
 pub mod explain;

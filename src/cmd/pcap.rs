@@ -26,7 +26,8 @@ const STREAM_ORDER_WAIT: Duration = Duration::from_secs(5);
 /// Rows per printed table when reading a file (bounds memory on huge captures).
 const PAGE_ROWS: usize = 1000;
 
-const PCAP_HELP: &str = "\
+const PCAP_HELP: &str = concat!(
+    "\
 Rows follow each flow's first packet (Wireshark's order); a flow is printed
 once every flow that started before it is decided (from stdin, after 5s of
 capture time at most). A flow through a proxy
@@ -41,13 +42,13 @@ Examples:
   ppctl pcap capture.pcap --json | jq -c 'select(.finding.severity == \"problem\") | .stream'
   tcpdump -i any -U -w - 'tcp port 80' | ppctl pcap - --idle-timeout 30s
 
-Exit codes:
-  0    no selected flow has a problem finding
-  1    at least one selected flow has a problem finding (docs/verdicts.md)
-  2    usage or I/O error: not a capture, a truncated or corrupt file (after
-       everything before the damage was reported), a capture with no packet
-       or none that could be decoded
-  130  interrupted (SIGINT)";
+",
+    super::exit_rule!(),
+    "
+pcap judges every selected flow (--verdict, --client, --server select). Not
+a capture, a truncated or corrupt one (reported up to the damage) and one
+with no packet it could decode are 2."
+);
 
 #[derive(Debug, clap::Args)]
 #[command(after_help = PCAP_HELP)]

@@ -12,7 +12,7 @@ use crate::net::{self, Target};
 use crate::report::{self, Style};
 
 #[derive(Debug, clap::Args)]
-#[command(after_help = "\
+#[command(after_help = concat!("\
 --expect takes a profile (the JSON `class`), not a finding: each attempt gets
 its own finding, and the profile the one it leads to (no-header leads to
 unexpected-header, optional to spoofable; see docs/verdicts.md). Repeat it
@@ -34,8 +34,12 @@ Examples:
   ppctl probe smtp.internal:25 --banner --timeout 5s
   ppctl probe 10.0.0.5:8080 --json | jq -r .finding.name
 
-Exit codes: 0 the probe ran (and met every --expect*); 1 an --expect* not
-met, or without one the endpoint is unreachable; 2 usage or I/O error.")]
+", super::exit_rule!(), "
+probe concludes the endpoint's profile (requires-v2, no-header, optional,
+...: the JSON `class`). A profile is a fact about the endpoint, not a
+problem: 0 whatever the attempts' findings, and for inconclusive; 1 only
+when no attempt could connect (no-receiver, unreachable). Gate on the
+profile with --expect."))]
 pub struct ProbeArgs {
     /// The endpoint: HOST:PORT, [IPv6]:PORT or NAME:PORT.
     pub(crate) target: String,

@@ -22,7 +22,8 @@ use crate::report::out::Out;
 use crate::report::relay as view;
 use crate::report::Style;
 
-const AFTER_HELP: &str = "\
+const AFTER_HELP: &str = concat!(
+    "\
 The header sent upstream carries the client's address: its socket's, or
 the one claimed in the header it sent (--accept). Each connection's finding
 (proxied, unexpected-header, no-receiver, ...) is explained in
@@ -39,12 +40,14 @@ Examples:
   ppctl relay 127.0.0.1:0 --to 127.0.0.1:8080 --json --count 1
       one connection as a JSON line, on a free port (printed first)
 
-Exit codes:
-  0    stopped (SIGINT/SIGTERM, or --count reached); no problem finding
-  1    a connection had a problem finding (unexpected-header, no-receiver, ...)
-  2    usage or I/O error (a bad address or flag, a port in use, an
-       upstream name that does not resolve)
-  130  a signal came before --count N connections";
+",
+    super::exit_rule!(),
+    "
+relay judges every connection, its upstream's answer included (a refusing
+upstream is no-receiver: 1). It runs until stopped: SIGINT/SIGTERM is its
+normal end, then 0 or 1 by what it saw; with --count N, a signal before the
+Nth connection is 130."
+);
 
 #[derive(Debug, clap::Args)]
 #[command(after_help = AFTER_HELP)]

@@ -8,7 +8,7 @@ use crate::report::{self, Style};
 use crate::repro;
 
 #[derive(Debug, clap::Args)]
-#[command(after_help = "\
+#[command(after_help = concat!("\
 Examples:
   ppctl repro                              # the 3x3 matrix on loopback: the 400 and its fix
   ppctl repro --tls                        # the 443 case: listen ... ssl [proxy_protocol]
@@ -17,10 +17,12 @@ Examples:
   ppctl repro --target ingress.example:80 --timeout 2s --json
   ppctl repro --tls --target 10.0.0.5:443  # is this port ssl, or ssl proxy_protocol?
 
-Exit codes: 0 every cell behaved as predicted (with --target: it behaves like
-one of the receiver columns off, require, auto; with --tls ssl,
-ssl-proxy-protocol), 1 a cell did not (with --target: it matches none), 2 usage or I/O error (a port that cannot be
-bound, a target that does not resolve).")]
+", super::exit_rule!(), "
+repro judges its own predictions: 1 when a cell did not do what the judge
+predicted (the matrix shows problem findings on purpose: they are 0). With
+--target it concludes which receiver column (off, require, auto; with --tls
+ssl, ssl-proxy-protocol) the target behaves like: a fact, 0; 1 when it
+behaves like none (nothing listens, or no column behaves so)."))]
 pub struct ReproArgs {
     /// Run the sender column (no header, v1, v2) against this receiver
     /// (HOST:PORT) and say which receiver column it behaves like.

@@ -17,7 +17,8 @@ use crate::net::{self, Split, Target};
 use crate::report::{self, Style};
 use crate::send::{self, AddressPlan, Expect, How, LoadOptions, Outcome, Plan};
 
-const SEND_HELP: &str = "\
+const SEND_HELP: &str = concat!(
+    "\
 Version: without -1/-2, ppctl sends v1 (what curl --haproxy-protocol sends),
 or v2 when an option needs it (--local, UNIX, --udp, a TLV, a v2-only --corrupt).
 Addresses default to the real socket ends, as curl does.
@@ -42,13 +43,14 @@ Examples:
   ppctl send 127.0.0.1:8080 --connections 1000 --concurrency 50 --json
       Load: 1000 exchanges, 50 at a time; rate, latency, findings.
 
-Exit codes:
-  0  no problem finding (proxied, plain, health-check, no-datagram, ...);
-     with --expect-status/--expect-close: every expectation met; a dry run
-  1  a problem finding (unexpected-header, header-rejected, no-reply, ...)
-     without --expect-*, or an expectation not met; load: an exchange not ok
-  2  usage error; out of file descriptors (a local error: lower --concurrency
-     or raise ulimit -n); or no connection (no-receiver, unreachable)";
+",
+    super::exit_rule!(),
+    "
+send judges the reply to its exchange (with --connections, every exchange:
+one with a problem finding is 1); a refused or unreachable target is
+no-receiver or unreachable: 1. --dry-run judges nothing: 0. Out of file
+descriptors is 2 (lower --concurrency or raise ulimit -n)."
+);
 
 #[derive(Debug, clap::Args)]
 #[command(after_help = SEND_HELP)]
@@ -227,7 +229,6 @@ pub fn run(args: &SendArgs, style: Style) -> Result<ExitCode> {
     Ok(match &sent.outcome {
         Outcome::DryRun => ExitCode::Success,
         Outcome::Load(l) => ExitCode::check(l.passed()),
-        Outcome::Once(x) if x.unreached() => ExitCode::Error,
         Outcome::Once(x) => ExitCode::check(x.ok()),
     })
 }

@@ -49,8 +49,13 @@ impl Summary {
         }
     }
 
-    /// Every connection met the expectations (true when none were set).
-    pub(crate) fn all_matched(&self) -> bool {
-        self.mismatched.is_none_or(|m| m == 0)
+    /// The exit status's question (the rule of `ppctl --help`): with
+    /// expectations, every connection met them; without, no connection
+    /// had a problem finding.
+    pub(crate) fn passed(&self) -> bool {
+        match self.mismatched {
+            Some(m) => m == 0,
+            None => !self.findings.keys().any(|f| f.is_problem()),
+        }
     }
 }

@@ -500,8 +500,20 @@ fn verdict(out: &mut String, m: &Matrix, style: Style) {
                 ),
             ),
             cols => {
+                // A profile, as probe's: a fact about the target, not a
+                // pass (its mismatched senders' findings stand above).
                 let names: Vec<String> = cols.iter().map(|&r| column(r)).collect();
-                (true, format!("it behaves like {}", names.join("; ")))
+                let text = format!(
+                    "the target behaves like {}. A profile, not a problem (exit 0): a sender that does not match it meets the findings above.",
+                    names.join("; ")
+                );
+                let mark = if style.unicode { "→ " } else { "profile: " };
+                let _ = writeln!(
+                    out,
+                    "{}",
+                    style.bold(&table::fill(style, mark, "  ", &text))
+                );
+                return;
             }
         },
     };

@@ -30,8 +30,12 @@ the name in capitals after `PP-` (`unexpected-header` is
 
 Each finding has a severity: `ok` (works as configured), `info` (a fact,
 neither right nor wrong), `warning` (works, but is risky) or `problem`
-(broken). A `problem` finding makes the command that reports it exit 1;
-the others leave the exit code at 0 unless an `--expect…` check fails.
+(broken). Exit codes follow one rule for every command (the README's
+table, the end of every `--help`): a `problem` finding in what a command
+judges makes it exit 1, the other severities leave it at 0, and an
+`--expect…`, when given, decides alone. `probe` and `repro --target`
+conclude a profile, which is a fact about the endpoint and exits 0 though
+its mismatched senders meet problem findings.
 The fixes of a finding link to the [Fixes](#fixes) section: the exact
 change, on which side, and the upstream documentation.
 ";

@@ -168,11 +168,6 @@ impl Exchanged {
             self.checks.iter().all(|c| c.met)
         }
     }
-
-    /// Nothing was reached: the run could not do its job.
-    pub(crate) fn unreached(&self) -> bool {
-        matches!(self.finding, Finding::NoReceiver | Finding::Unreachable)
-    }
 }
 
 impl Sent {
