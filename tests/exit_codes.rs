@@ -215,29 +215,14 @@ fn probe() {
     let off = Server::start("listen", &["--proxy-protocol", "off"]);
     // A profile (no-header) is a fact, not a problem, though v1 and v2
     // meet unexpected-header.
-    assert_code(0, &["probe", &off.addr, "--timeout", "3s"]);
-    assert_code(
-        1,
-        &[
-            "probe",
-            &off.addr,
-            "--timeout",
-            "3s",
-            "--expect",
-            "accepts-v2",
-        ],
-    );
-    assert_code(
-        0,
-        &[
-            "probe",
-            &off.addr,
-            "--timeout",
-            "3s",
-            "--expect",
-            "no-header",
-        ],
-    );
+    let probe = |want: i32, expect: &[&str]| {
+        let mut args = vec!["probe", off.addr.as_str(), "--timeout", "3s"];
+        args.extend_from_slice(expect);
+        assert_code(want, &args);
+    };
+    probe(0, &[]);
+    probe(1, &["--expect", "accepts-v2"]);
+    probe(0, &["--expect", "no-header"]);
     // A refusing target is a finding about it (no-receiver), not ppctl failing.
     assert_code(1, &["probe", &closed_port(), "--timeout", "3s"]);
     assert_code(2, &["probe", "no-port-here"]);
