@@ -896,7 +896,7 @@ fn the_recorded_lines_of_mail_database_and_ssh_servers() {
             "missing-header",
         ),
         (
-            "improper command pipelining",
+            "improper command pipelining after CONNECT",
             "Postfix (smtpd)",
             "unexpected-header",
         ),
@@ -920,6 +920,12 @@ fn the_recorded_lines_of_mail_database_and_ssh_servers() {
         ),
         ("banner exchange", "OpenSSH", "unexpected-header"),
         (
+            "invalid protocol identifier \"\"",
+            "OpenSSH",
+            "unexpected-header",
+        ),
+        ("improper command pipelining after QUIT", "", ""),
+        (
             "invalid length of startup packet",
             "PostgreSQL",
             "unexpected-header",
@@ -942,6 +948,12 @@ fn the_recorded_lines_of_mail_database_and_ssh_servers() {
                     || l["line"].as_str().unwrap_or("").contains(needle)
             })
             .unwrap_or_else(|| panic!("no recorded line has {needle:?}:\n{r:#}"));
+        if system.is_empty() {
+            // Recorded, but it quotes what followed a `QUIT` that smtpd
+            // obeyed (inside a v2 signature), not the header: left alone.
+            assert_eq!(line["recognized"], false, "{needle}: {line:#}");
+            continue;
+        }
         assert_eq!(line["recognized"], true, "{needle}: {line:#}");
         assert!(
             line["system"].as_str().unwrap_or("").starts_with(system),
@@ -958,7 +970,10 @@ fn the_recorded_lines_of_mail_database_and_ssh_servers() {
     assert_eq!(get["bytes"]["kind"], "http-request", "{get:#}");
     let proxy = explained
         .iter()
-        .find(|l| l.to_string().contains("improper command pipelining"))
+        .find(|l| {
+            l.to_string()
+                .contains("improper command pipelining after CONNECT")
+        })
         .expect("the pipelining line");
     assert_eq!(proxy["bytes"]["kind"], "valid-header", "{proxy:#}");
 }

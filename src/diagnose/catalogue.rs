@@ -530,6 +530,15 @@ pub(crate) static PATTERNS: &[Pattern] = &[
         captured: Captured::NoHeaderExpected,
     },
     Pattern {
+        id: "sshd-invalid-identifier-empty",
+        system: "OpenSSH (sshd)",
+        regex: r#"kex_exchange_identification: client sent invalid protocol identifier """#,
+        meaning: "sshd (no PROXY support) read an empty line where the client's `SSH-2.0-…` identification should be, answered `Invalid SSH identification string.` and closed",
+        cause: "most often a v2 PROXY header, whose signature starts with an empty line (`\\r\\n\\r\\n…`): a load balancer that adds a header in front of SSH",
+        finding: Finding::UnexpectedHeader,
+        captured: Captured::Nothing,
+    },
+    Pattern {
         id: "sshd-banner-exchange-invalid",
         system: "OpenSSH (sshd)",
         regex: r"banner exchange: Connection from (?P<client>\S+) port (?P<port>\d+): invalid format",
