@@ -608,7 +608,16 @@ fn wait_for_text(read: impl Fn() -> String, needle: &str) -> String {
 
 /// Poll `read` until `done` holds or [`LOG_TIMEOUT`] passes; return the last text.
 fn wait_for(read: impl Fn() -> String, done: impl Fn(&str) -> bool) -> String {
-    let deadline = Instant::now() + LOG_TIMEOUT;
+    wait_for_within(LOG_TIMEOUT, read, done)
+}
+
+/// [`wait_for`] with its own deadline.
+fn wait_for_within(
+    timeout: Duration,
+    read: impl Fn() -> String,
+    done: impl Fn(&str) -> bool,
+) -> String {
+    let deadline = Instant::now() + timeout;
     loop {
         let text = read();
         if done(&text) || Instant::now() >= deadline {

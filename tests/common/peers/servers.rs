@@ -16,8 +16,11 @@ use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Duration;
 
-use super::{check_config, path, render, temp_dir, template, wait_for, write, Instance, Peer};
+use super::{
+    check_config, path, render, temp_dir, template, wait_for_within, write, Instance, Peer,
+};
 
 /// Where Debian's postfix keeps its daemons (master, smtpd, postscreen).
 const POSTFIX_DAEMONS: &str = "/usr/lib/postfix/sbin";
@@ -26,6 +29,11 @@ const DOVECOT_LIBEXEC: &str = "/usr/lib/dovecot";
 /// OpenSSH's privilege separation directory (compiled in; systemd's
 /// tmpfiles makes it on a booted system, nothing does in a container).
 const SSHD_PRIVSEP_DIR: &str = "/run/sshd";
+
+/// How long a log line may take to appear: these servers log through
+/// another process (Postfix's postlogd, Dovecot's log process), which a
+/// loaded machine can hold up for seconds.
+pub const SERVER_LOG_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// A running mail, database or SSH server; see the module doc.
 pub struct Server {
@@ -241,13 +249,13 @@ impl Server {
         self.instance.read(self.log_file)
     }
 
-    /// The log once `done` holds for it (or after [`super::LOG_TIMEOUT`],
+    /// The log once `done` holds for it (or after [`SERVER_LOG_TIMEOUT`],
     /// whatever it holds then, for the assertion to show).
     pub fn wait_log_until(&self, done: impl Fn(&str) -> bool) -> String {
-        wait_for(|| self.log(), done)
+        wait_for_within(SERVER_LOG_TIMEOUT, || self.log(), done)
     }
 
-    /// The log once it contains `needle` (or after [`super::LOG_TIMEOUT`]).
+    /// The log once it contains `needle` (or after [`SERVER_LOG_TIMEOUT`]).
     pub fn wait_log(&self, needle: &str) -> String {
         self.wait_log_until(|log| log.contains(needle))
     }
