@@ -188,3 +188,153 @@ fn a_file_that_cannot_be_read_is_in_the_json_document() {
         "{doc:#}"
     );
 }
+
+// Hostile input: each ends in a clear error (exit 2, file and line) or a
+// right answer, and finishes (the hang guard is generous; no timing is
+// asserted: speed is bench/check.sh's).
+
+/// Run in a temporary directory holding `files`.
+fn hostile(files: &[(&str, &[u8])], args: &[&str]) -> (i32, serde_json::Value, String) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (name, text) in files {
+        fs::write(dir.path().join(name), text).expect("write");
+    }
+    let mut all = vec!["--json"];
+    all.extend_from_slice(args);
+    let (code, out, err) = run_in(dir.path(), &all, b"");
+    let doc = serde_json::from_str(&out)
+        .unwrap_or_else(|e| panic!("--json printed no document ({e}): {out}{err}"));
+    (code, doc, err)
+}
+
+#[test]
+fn a_yaml_alias_bomb_is_refused_not_expanded() {
+    // 941 bytes, 9^22 nodes expanded.
+    let mut y = String::from("a0: &a0 [x,x,x,x,x,x,x,x,x]\n");
+    for i in 1..23 {
+        let refs = vec![format!("*a{}", i - 1); 9].join(",");
+        y.push_str(&format!("a{i}: &a{i} [{refs}]\n"));
+    }
+    let (code, doc, err) = hostile(&[("values.yaml", y.as_bytes())], &["values.yaml"]);
+    assert_eq!(code, 2, "{doc:#}");
+    assert!(err.contains("alias bomb"), "{err}");
+    assert!(
+        doc["errors"][0]["line"].as_u64().unwrap_or(0) >= 2,
+        "{doc:#}"
+    );
+}
+
+#[test]
+fn nginx_blocks_nested_deeply_are_an_error_not_a_stack_overflow() {
+    let deep = format!("http {}{}\n", "{ a ".repeat(20_000), "}".repeat(20_000));
+    let (code, doc, err) = hostile(&[("deep.conf", deep.as_bytes())], &["deep.conf"]);
+    assert_eq!(code, 2, "{doc:#}");
+    assert!(
+        err.contains("deep.conf:1: blocks nested deeper than 64"),
+        "{err}"
+    );
+    // YAML and JSON too (the parser's own limit).
+    let json = format!("{}{}", "[".repeat(20_000), "]".repeat(20_000));
+    let (code, _, err) = hostile(&[("deep.json", json.as_bytes())], &["deep.json"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("deep.json:1"), "{err}");
+}
+
+#[test]
+fn a_long_unquoted_nginx_word_is_read_in_linear_time() {
+    // 4 MiB in one word: quadratic tokenizing took minutes for 1 MiB.
+    let word = "a".repeat(4 << 20);
+    let conf = format!("http {{ server {{ listen 80 proxy_protocol; server_name {word}; }} }}\n");
+    let (code, doc, _) = hostile(&[("long.conf", conf.as_bytes())], &["long.conf"]);
+    // Read, and judged.
+    assert_ne!(code, 2, "{doc:#}");
+    assert_eq!(doc["hops"].as_array().map(Vec::len), Some(1));
+    let name = doc["hops"][0]["name"].as_str().unwrap_or("");
+    assert!(name.len() > 4 << 20, "the whole word is kept");
+}
+
+#[test]
+fn many_load_balancer_services_are_judged_linearly() {
+    // 20,000 Services in one stream: every link built, none quadratic
+    // (64k took 17 s when links were matched pairwise).
+    let mut y = String::new();
+    for i in 0..20_000 {
+        y.push_str(&format!(
+            "---\napiVersion: v1\nkind: Service\nmetadata:\n  name: svc-{i}\nspec:\n  type: LoadBalancer\n  ports:\n  - port: 80\n"
+        ));
+    }
+    let (code, doc, _) = hostile(&[("services.yaml", y.as_bytes())], &["services.yaml"]);
+    assert_eq!(code, 0);
+    assert_eq!(doc["hops"].as_array().map(Vec::len), Some(20_000));
+    assert_eq!(doc["links"].as_array().map(Vec::len), Some(20_000));
+}
+
+#[test]
+fn devices_binary_and_fifos_are_refused_without_blocking() {
+    // /dev/urandom: binary, said at once (not after 64 MiB).
+    let (code, out, err) = run(&["--json", "/dev/urandom"], b"");
+    assert_eq!(code, 2);
+    assert!(err.contains("/dev/urandom holds binary data"), "{err}");
+    assert!(serde_json::from_str::<serde_json::Value>(&out).is_ok());
+    // include /dev/zero: not a regular file, on the include's line.
+    let (code, doc, err) = hostile(
+        &[(
+            "nginx.conf",
+            b"events {}\nhttp {\n    include /dev/zero;\n}\n",
+        )],
+        &["nginx.conf"],
+    );
+    assert_eq!(code, 2, "{doc:#}");
+    assert!(
+        err.contains("nginx.conf:3: include /dev/zero: /dev/zero is not a regular file"),
+        "{err}"
+    );
+    // A FIFO nobody writes to, as FILE and as an include: no wait.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fifo = dir.path().join("pipe.conf");
+    let made = Command::new("mkfifo").arg(&fifo).status().expect("mkfifo");
+    assert!(made.success());
+    let (code, _, err) = run_in(dir.path(), &["pipe.conf"], b"");
+    assert_eq!(code, 2);
+    assert!(err.contains("pipe.conf: is empty"), "{err}");
+    fs::write(
+        dir.path().join("nginx.conf"),
+        "events {}\nhttp {\n    include pipe.conf;\n}\n",
+    )
+    .expect("write");
+    let (code, _, err) = run_in(dir.path(), &["nginx.conf"], b"");
+    assert_eq!(code, 2);
+    assert!(err.contains("nginx.conf:3: include pipe.conf"), "{err}");
+    assert!(err.contains("not a regular file"), "{err}");
+}
+
+#[test]
+fn a_file_over_the_size_cap_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let big = dir.path().join("big.conf");
+    let f = fs::File::create(&big).expect("create");
+    // Sparse: 65 MiB of nothing, written as one hole.
+    f.set_len(65 << 20).expect("set_len");
+    let (code, _, err) = run_in(dir.path(), &["big.conf"], b"");
+    assert_eq!(code, 2);
+    assert!(err.contains("big.conf is larger than 64 MiB"), "{err}");
+}
+
+#[test]
+fn an_include_loop_ends_with_where() {
+    let (code, doc, err) = hostile(
+        &[
+            (
+                "nginx.conf",
+                b"events {}\nhttp {\n    include loop.conf;\n}\n",
+            ),
+            ("loop.conf", b"server { listen 80; }\ninclude loop.conf;\n"),
+        ],
+        &["nginx.conf"],
+    );
+    assert_eq!(code, 2, "{doc:#}");
+    assert!(
+        err.contains("loop.conf:2: includes nested deeper than 16"),
+        "{err}"
+    );
+}

@@ -3,7 +3,9 @@
 //! and add the rules that need the whole chain (trust lists, the real
 //! client address, hairpin traffic, X-Forwarded-For behind an L4 LB).
 
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use super::{Assumption, Check, Facts, Found, Header, Hop, Link, Role, Trust};
 use crate::judge::{self, fixes, Arrived, Expects, Finding};
@@ -18,53 +20,131 @@ fn host_matches(a: &Option<String>, b: &Option<String>) -> bool {
     a == b || wild(a) || wild(b)
 }
 
+/// Where each port is received: the proxies' listeners and the Services'
+/// ports and node ports, so linking is linear in the input.
+#[derive(Default)]
+struct Ports {
+    /// port → (hop, listener) of proxies.
+    proxies: HashMap<u16, Vec<(usize, usize)>>,
+    /// port → (service, index of the port) for a Service's port.
+    services: HashMap<u16, Vec<(usize, usize)>>,
+    /// node port → (service, index of the port).
+    node_ports: HashMap<u16, Vec<(usize, usize)>>,
+}
+
+impl Ports {
+    fn new(facts: &Facts) -> Ports {
+        let mut p = Ports::default();
+        for (h, hop) in facts.hops.iter().enumerate() {
+            if hop.role != Role::Proxy {
+                continue;
+            }
+            for (l, lis) in hop.listeners.iter().enumerate() {
+                if let Some(port) = lis.port {
+                    p.proxies.entry(port).or_default().push((h, l));
+                }
+            }
+        }
+        for (si, s) in facts.services.iter().enumerate() {
+            for (pi, (port, node, _)) in s.ports.iter().enumerate() {
+                p.services.entry(*port).or_default().push((si, pi));
+                if let Some(n) = node {
+                    p.node_ports.entry(*n).or_default().push((si, pi));
+                }
+            }
+        }
+        p
+    }
+}
+
 /// The receiver (hop, listener) an upstream reaches, and whether that was
 /// assumed rather than read.
-fn target(facts: &Facts, from: usize, up: &super::Upstream) -> Option<((usize, usize), bool)> {
+fn target(
+    facts: &Facts,
+    ports: &Ports,
+    from: usize,
+    up: &super::Upstream,
+) -> Option<((usize, usize), bool)> {
+    let port = up.port?;
     // A proxy of the input listening on that address:port.
-    for (h, hop) in facts.hops.iter().enumerate() {
-        if h == from || hop.role != Role::Proxy {
-            continue;
-        }
-        if let Some(l) = hop
-            .listeners
-            .iter()
-            .position(|l| l.port.is_some() && l.port == up.port && host_matches(&l.host, &up.host))
-        {
+    for &(h, l) in ports.proxies.get(&port).into_iter().flatten() {
+        if h != from && host_matches(&facts.hops[h].listeners[l].host, &up.host) {
             return Some(((h, l), false));
         }
     }
     // A Service: its load balancer's address or port, or a nodePort that
     // leads straight to the ingress.
     let ingress = facts.ingresses.first().map(|i| i.hop);
-    for s in &facts.services {
-        let by_ip = up.host.as_ref().is_some_and(|h| s.ips.contains(h));
-        for (port, node, tgt) in &s.ports {
-            if let (Some(hop), true) = (
-                s.hop,
-                Some(*port) == up.port && (by_ip || up.host.is_none() || s.ips.is_empty()),
-            ) {
+    let mut by_service: Vec<(usize, usize, bool)> = Vec::new();
+    by_service.extend(
+        ports
+            .services
+            .get(&port)
+            .into_iter()
+            .flatten()
+            .map(|&(s, p)| (s, p, false)),
+    );
+    by_service.extend(
+        ports
+            .node_ports
+            .get(&port)
+            .into_iter()
+            .flatten()
+            .map(|&(s, p)| (s, p, true)),
+    );
+    by_service.sort_unstable();
+    for (si, pi, node) in by_service {
+        let s = &facts.services[si];
+        let (sport, _, tgt) = s.ports[pi];
+        if !node {
+            let by_ip = up.host.as_ref().is_some_and(|h| s.ips.contains(h));
+            if let (Some(hop), true) = (s.hop, by_ip || up.host.is_none() || s.ips.is_empty()) {
                 if let Some(l) = facts.hops[hop]
                     .listeners
                     .iter()
-                    .position(|l| l.port == Some(*port))
+                    .position(|l| l.port == Some(sport))
                 {
                     return Some(((hop, l), s.ips.is_empty() && !by_ip));
                 }
             }
-            if node.is_some() && *node == up.port {
-                if let Some(i) = ingress {
-                    let l = facts.hops[i]
-                        .listeners
-                        .iter()
-                        .position(|l| l.port == *tgt)
-                        .unwrap_or(0);
-                    return Some(((i, l), false));
-                }
-            }
+        } else if let Some(i) = ingress {
+            let l = facts.hops[i]
+                .listeners
+                .iter()
+                .position(|l| l.port == tgt)
+                .unwrap_or(0);
+            return Some(((i, l), false));
         }
     }
     None
+}
+
+/// Each hop's depth in the chain: the longest path from a hop nothing
+/// reaches (Kahn's order; hops on a loop keep what they had when the loop
+/// was met).
+fn depths(n: usize, links: &[Link]) -> Vec<usize> {
+    let mut out_edges: Vec<Vec<usize>> = vec![Vec::new(); n];
+    let mut indegree = vec![0usize; n];
+    for l in links {
+        if let Some((h, _)) = l.from {
+            if h != l.to.0 {
+                out_edges[h].push(l.to.0);
+                indegree[l.to.0] += 1;
+            }
+        }
+    }
+    let mut depth = vec![0usize; n];
+    let mut todo: Vec<usize> = (0..n).filter(|&h| indegree[h] == 0).collect();
+    while let Some(h) = todo.pop() {
+        for &t in &out_edges[h] {
+            depth[t] = depth[t].max(depth[h] + 1);
+            indegree[t] -= 1;
+            if indegree[t] == 0 {
+                todo.push(t);
+            }
+        }
+    }
+    depth
 }
 
 /// ingress-nginx's TCP services: a listener each on the controller (a
@@ -116,6 +196,7 @@ pub(crate) fn build(mut facts: Facts) -> Check {
     let mut found = facts.found.clone();
     let ingress = facts.ingresses.first().map(|i| i.hop);
     let mut unlinked: Vec<(usize, usize)> = Vec::new();
+    let ports = Ports::new(&facts);
     for (h, hop) in facts.hops.iter().enumerate() {
         for (u, up) in hop.upstreams.iter().enumerate() {
             let to = if hop.role == Role::LoadBalancer {
@@ -128,7 +209,7 @@ pub(crate) fn build(mut facts: Facts) -> Check {
                     ((i, l), false)
                 })
             } else {
-                target(&facts, h, up)
+                target(&facts, &ports, h, up)
             };
             match to {
                 Some((to, guessed)) => {
@@ -136,7 +217,7 @@ pub(crate) fn build(mut facts: Facts) -> Check {
                         assumed.push(Assumption {
                             at: up.at.clone(),
                             hop: hop.name.clone(),
-                            text: format!("assumed to reach {}", facts.hops[to.0].name),
+                            text: format!("assumed to reach {}", facts.hops[to.0].name).into(),
                         });
                     }
                     links.push(Link {
@@ -181,7 +262,7 @@ pub(crate) fn build(mut facts: Facts) -> Check {
                         addr(up),
                         facts.hops[i].name,
                         addr(up)
-                    ),
+                    ).into(),
                 });
                 links.push(Link {
                     from: Some((h, u)),
@@ -205,47 +286,55 @@ pub(crate) fn build(mut facts: Facts) -> Check {
                     up.sends.name(),
                     addr(up),
                     addr(up)
-                ),
+                ).into(),
             });
         }
     }
     // A pass-through load balancer forwards what came in: with its own
     // header on top, two arrive.
-    for i in 0..links.len() {
-        let Some((h, _)) = links[i].from else {
+    let mut header_into: HashMap<usize, Header> = HashMap::default();
+    for l in &links {
+        if l.carried != Header::None {
+            header_into.entry(l.to.0).or_insert(l.carried);
+        }
+    }
+    for link in &mut links {
+        let Some((h, _)) = link.from else {
             continue;
         };
         if facts.hops[h].role != Role::LoadBalancer {
             continue;
         }
-        let incoming = links
-            .iter()
-            .filter(|l| l.to.0 == h)
-            .map(|l| l.carried)
-            .find(|c| *c != Header::None);
-        if let Some(inc) = incoming {
-            if links[i].carried != Header::None {
-                links[i].stacked = true;
+        if let Some(&inc) = header_into.get(&h) {
+            if link.carried != Header::None {
+                link.stacked = true;
             } else {
-                links[i].carried = inc;
+                link.carried = inc;
             }
         }
     }
     // The client: in front of every hop that nothing in the input reaches.
+    let reached: HashSet<(usize, usize)> = links.iter().map(|k| k.to).collect();
+    // One text per port, shared by the listeners it is said of.
+    let mut said: HashMap<Option<u16>, Arc<str>> = HashMap::default();
     for (h, hop) in facts.hops.iter().enumerate() {
         for (l, lis) in hop.listeners.iter().enumerate() {
-            if links.iter().any(|k| k.to == (h, l)) {
+            if reached.contains(&(h, l)) {
                 continue;
             }
             if lis.expects == Expects::Header && hop.role != Role::LoadBalancer {
-                assumed.push(Assumption {
-                    at: lis.at.clone(),
-                    hop: hop.name.clone(),
-                    text: format!(
+                let text = said.entry(lis.port).or_insert_with(|| {
+                    format!(
                         "expects a PROXY header on {} but no sender in the input reaches it: assumed a load balancer in front sends one (confirm with `ppctl probe HOST:{}`)",
                         lis.port.map_or("?".into(), |p| format!(":{p}")),
                         lis.port.map_or("PORT".into(), |p| p.to_string())
-                    ),
+                    )
+                    .into()
+                });
+                assumed.push(Assumption {
+                    at: lis.at.clone(),
+                    hop: hop.name.clone(),
+                    text: text.clone(),
                 });
                 continue;
             }
@@ -260,29 +349,18 @@ pub(crate) fn build(mut facts: Facts) -> Check {
     }
     // One link per sender line and receiver (an upstream block's servers
     // all reach the same place).
-    let mut seen = Vec::new();
+    let mut seen = HashSet::default();
     links.retain(|l| {
         let key = (
             l.from
                 .map(|(h, u)| (h, facts.hops[h].upstreams[u].at.clone())),
             l.to,
         );
-        let new = !seen.contains(&key);
-        seen.push(key);
-        new
+        seen.insert(key)
     });
     // In chain order: the client's links first, then each hop's after
-    // the hop is reached.
-    // (The longest path to each hop, bounded: a loop in the input stops.)
-    let n = facts.hops.len();
-    let mut depth = vec![0usize; n];
-    for _ in 0..n {
-        for l in &links {
-            if let Some((h, _)) = l.from {
-                depth[l.to.0] = depth[l.to.0].max((depth[h] + 1).min(n));
-            }
-        }
-    }
+    // the hop is reached (a loop in the input stops where it closes).
+    let depth = depths(facts.hops.len(), &links);
     links.sort_by_key(|l| l.from.map_or(0, |(h, _)| depth[h] + 1));
     for link in &mut links {
         judge_link(&facts, link, &mut found);
@@ -498,13 +576,16 @@ fn rules(facts: &Facts, links: &[Link], found: &mut Vec<Found>) {
             }
         }
     }
+    let mut from_hop: HashMap<usize, Vec<&Link>> = HashMap::default();
+    for l in links {
+        if let Some((h, _)) = l.from {
+            from_hop.entry(h).or_default().push(l);
+        }
+    }
     for s in &facts.services {
         let Some(hop) = s.hop else { continue };
         let name = &facts.hops[hop].name;
-        let to_ingress: Vec<&Link> = links
-            .iter()
-            .filter(|l| l.from.is_some_and(|(h, _)| h == hop))
-            .collect();
+        let to_ingress: &[&Link] = from_hop.get(&hop).map_or(&[], Vec::as_slice);
         let proxied = to_ingress.iter().any(|l| {
             l.finding == Finding::Proxied
                 || l.finding == Finding::Spoofable

@@ -190,9 +190,10 @@ pub(crate) fn facts(file: &str, text: &str, out: &mut Facts) -> Result<(), Parse
             let (host, port) = split_addr(strip_family(&addr), 0);
             let accept = args.iter().any(|a| a == "accept-proxy");
             let (expects, trust) = match (&sec.expect_proxy, accept) {
-                (Some((cidrs, eat)), _) if !cidrs.is_empty() => {
-                    (Expects::Header, Trust::List(cidrs.clone(), eat.clone()))
-                }
+                (Some((cidrs, eat)), _) if !cidrs.is_empty() => (
+                    Expects::Header,
+                    Trust::List(cidrs.clone().into(), eat.clone()),
+                ),
                 (Some(_), _) | (None, true) => (Expects::Header, Trust::Anyone),
                 (None, false) => (Expects::Nothing, Trust::Unused),
             };
@@ -271,7 +272,8 @@ pub(crate) fn facts(file: &str, text: &str, out: &mut Facts) -> Result<(), Parse
                 sec.kind,
                 sec.name,
                 ports.join(",")
-            ),
+            )
+            .into(),
             role: Role::Proxy,
             kind: Kind::Haproxy,
             at,

@@ -92,7 +92,7 @@ fn udp_services(file: &str, data: Option<&Node>, hop: &str, out: &mut Facts) {
         out.found.push(Found {
             finding: Finding::IgnoredSetting,
             at: Loc::new(file, k.line),
-            hop: hop.to_string(),
+            hop: hop.to_string().into(),
             message: format!(
                 "UDP service {port} (\"{value}\"): the PROXY fields apply to TCP services only; ingress-nginx's UDP servers neither read nor send a PROXY header"
             ),
@@ -285,7 +285,7 @@ fn ingress(
             if nets.is_empty() || nets.iter().any(|n| n.prefix_len() == 0) {
                 Trust::Anyone
             } else {
-                Trust::List(nets, line(file, trust_node, at.line))
+                Trust::List(nets.into(), line(file, trust_node, at.line))
             }
         }
         None => match c.trust_default {
@@ -328,7 +328,7 @@ fn ingress(
         wants_client_ip: wants,
     });
     out.hops.push(Hop {
-        name,
+        name: name.into(),
         role: Role::Ingress,
         kind: Kind::Kubernetes,
         at,
@@ -471,7 +471,7 @@ fn load_balancer(file: &str, s: LbService<'_>, out: &mut Facts) {
             out.found.push(Found {
                 finding: Finding::IgnoredSetting,
                 at,
-                hop: hop_name.clone(),
+                hop: hop_name.clone().into(),
                 message: format!(
                     "{}: \"{v}\" does nothing on this load balancer ({}): it sends no PROXY header ({})",
                     row.key,
@@ -496,11 +496,11 @@ fn load_balancer(file: &str, s: LbService<'_>, out: &mut Facts) {
     if sends != Header::None {
         out.assumed.push(Assumption {
             at: sends_at.clone(),
-            hop: hop_name.clone(),
+            hop: hop_name.clone().into(),
             text: format!(
                 "sends a {} because its annotation says so: confirm what arrives with `ppctl listen` behind it, or `ppctl probe` on the ingress",
                 sends.name()
-            ),
+            ).into(),
         });
     }
     let ports = if s.ports.is_empty() {
@@ -550,7 +550,7 @@ fn load_balancer(file: &str, s: LbService<'_>, out: &mut Facts) {
         ips: s.ips,
     });
     out.hops.push(Hop {
-        name: hop_name,
+        name: hop_name.into(),
         role: Role::LoadBalancer,
         kind: Kind::Kubernetes,
         at: s.at,

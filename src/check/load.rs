@@ -149,7 +149,10 @@ fn read_stream(what: &str, r: &mut dyn Read, fd: i32, nonblocking: bool) -> Resu
 
 /// Read a regular file: at most [`MAX_FILE`] bytes.
 fn read_regular(what: &str, f: &mut File) -> Result<String, String> {
-    let mut buf = Vec::new();
+    // Sized from the start: doubling to fit would hold up to twice the
+    // file.
+    let size = f.metadata().map_or(0, |m| m.len()).min(MAX_FILE as u64 + 1);
+    let mut buf = Vec::with_capacity(usize::try_from(size).unwrap_or(0) + 1);
     f.take(MAX_FILE as u64 + 1)
         .read_to_end(&mut buf)
         .map_err(|e| format!("reading {what}: {e}"))?;

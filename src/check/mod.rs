@@ -20,6 +20,7 @@ pub(crate) mod yaml;
 
 use std::fmt;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use ipnet::IpNet;
 
@@ -29,16 +30,32 @@ use nginx::Includer;
 /// Where a fact was read: a file (or `-`) and a 1-based line.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub(crate) struct Loc {
-    pub file: String,
+    /// Shared by every fact of a file (a configuration of 200,000 server
+    /// blocks holds a million facts; one name, not a million copies).
+    pub file: Arc<str>,
     pub line: usize,
+}
+
+thread_local! {
+    /// The file name the last [`Loc::new`] made: readers make their facts
+    /// one file at a time, so this finds the shared name almost always.
+    static LAST_FILE: std::cell::RefCell<Option<Arc<str>>> = const { std::cell::RefCell::new(None) };
 }
 
 impl Loc {
     pub(crate) fn new(file: &str, line: usize) -> Loc {
-        Loc {
-            file: file.to_string(),
-            line,
-        }
+        let file = LAST_FILE.with(|last| {
+            let mut last = last.borrow_mut();
+            match last.as_ref() {
+                Some(f) if &**f == file => f.clone(),
+                _ => {
+                    let f: Arc<str> = Arc::from(file);
+                    *last = Some(f.clone());
+                    f
+                }
+            }
+        });
+        Loc { file, line }
     }
 }
 
@@ -139,8 +156,8 @@ impl Role {
 pub(crate) enum Trust {
     /// Anyone's (no trust list, or 0.0.0.0/0): a direct client can forge it.
     Anyone,
-    /// Only these sources'.
-    List(Vec<IpNet>, Loc),
+    /// Only these sources' (one list shared by the listeners it covers).
+    List(Arc<[IpNet]>, Loc),
     /// Nobody's: the header is read but its address is not used as the
     /// client's (nginx without `real_ip_header proxy_protocol`).
     Unused,
@@ -186,7 +203,8 @@ pub(crate) struct Upstream {
 /// One hop: a server block, a frontend, a Service, an ingress controller.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Hop {
-    pub name: String,
+    /// Shared with the assumptions and findings about it.
+    pub name: Arc<str>,
     pub role: Role,
     pub kind: Kind,
     pub at: Loc,
@@ -199,7 +217,7 @@ pub(crate) struct Hop {
 pub(crate) struct Found {
     pub finding: Finding,
     pub at: Loc,
-    pub hop: String,
+    pub hop: Arc<str>,
     pub message: String,
     /// A fix from the shared table that fits this platform best (shown
     /// before the finding's own fixes).
@@ -225,8 +243,9 @@ impl Found {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Assumption {
     pub at: Loc,
-    pub hop: String,
-    pub text: String,
+    pub hop: Arc<str>,
+    /// Shared by the hops it is said of alike (many servers, one text).
+    pub text: Arc<str>,
 }
 
 /// A link of the chain: a sender's upstream to a receiver's listener.
@@ -552,17 +571,19 @@ fn read_yaml(
 
 /// Parse every input (nginx includes resolved by `include`) and judge the
 /// chain they make. Inputs that cannot be read are in [`Check::errors`].
-pub(crate) fn check(inputs: &[Input], include: &Includer<'_>) -> Check {
+/// Each input's text is dropped once read: what stays is its facts.
+pub(crate) fn check(inputs: Vec<Input>, include: &Includer<'_>) -> Check {
     let mut facts = Facts::default();
     let mut errors = Vec::new();
-    for input in inputs {
+    for mut input in inputs {
         facts.files.push(FileRead {
             name: input.name.clone(),
             ..FileRead::default()
         });
-        let result = match &input.text {
-            Ok(text) => read(input, without_bom(text), include, &mut facts),
-            Err(e) => Err(ParseError::new(Loc::new(&input.name, 0), e.clone())),
+        let text = std::mem::replace(&mut input.text, Ok(String::new()));
+        let result = match text {
+            Ok(text) => read(&input, without_bom(&text), include, &mut facts),
+            Err(e) => Err(ParseError::new(Loc::new(&input.name, 0), e)),
         };
         if let Err(e) = result {
             errors.push(e);
@@ -634,7 +655,7 @@ mod tests {
             |_: &str, _: &str, p: &str| -> Result<Vec<nginx::Included>, nginx::IncludeError> {
                 Err(nginx::IncludeError::Fatal(format!("no {p}")))
             };
-        let c = check(&inputs, &no_include);
+        let c = check(inputs, &no_include);
         assert!(c.errors.is_empty(), "{:?}", c.errors);
         c
     }

@@ -2,6 +2,9 @@
 //! quotes, comments), `include` followed through [`Includer`], and the
 //! PROXY facts of `http` and `stream` servers.
 
+use std::borrow::Cow;
+
+use rustc_hash::FxHashMap as HashMap;
 use std::net::IpAddr;
 
 use ipnet::IpNet;
@@ -67,21 +70,24 @@ pub(crate) const USES_PROXY_ADDR: &str = "$proxy_protocol_addr";
 /// One directive, with its block when it has one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Directive {
-    pub name: String,
-    pub args: Vec<String>,
+    /// One of [`KEPT`], or [`USES_PROXY_ADDR`].
+    pub name: &'static str,
+    /// Exactly sized: a configuration of many servers holds many.
+    pub args: Box<[Box<str>]>,
     pub at: Loc,
     pub block: Option<Vec<Directive>>,
 }
 
 impl Directive {
     fn arg(&self, i: usize) -> &str {
-        self.args.get(i).map_or("", String::as_str)
+        self.args.get(i).map_or("", |a| a)
     }
 }
 
 #[derive(Debug, PartialEq)]
-enum Tok {
-    Word(String),
+enum Tok<'a> {
+    /// Borrowed from the text unless quotes or escapes changed it.
+    Word(Cow<'a, str>),
     Semi,
     Open,
     Close,
@@ -106,7 +112,7 @@ impl<'a> Lexer<'a> {
     }
 
     /// The next token and its line; `Err(line)` for an unterminated quote.
-    fn next(&mut self) -> Result<Option<(Tok, usize)>, usize> {
+    fn next(&mut self) -> Result<Option<(Tok<'a>, usize)>, usize> {
         let b = self.bytes;
         while self.pos < b.len() {
             match b[self.pos] {
@@ -141,6 +147,8 @@ impl<'a> Lexer<'a> {
             }
             b'"' | b'\'' => {
                 self.pos += 1;
+                let first = self.pos;
+                let mut escaped = false;
                 let mut word = String::new();
                 let mut run = self.pos;
                 loop {
@@ -149,6 +157,7 @@ impl<'a> Lexer<'a> {
                     };
                     match ch {
                         b'\\' if self.pos + 1 < b.len() => {
+                            escaped = true;
                             word.push_str(&self.text[run..self.pos]);
                             let n = b[self.pos + 1];
                             if n != c {
@@ -164,6 +173,11 @@ impl<'a> Lexer<'a> {
                             run = self.pos;
                         }
                         q if q == c => {
+                            if !escaped {
+                                let w = &self.text[first..self.pos];
+                                self.pos += 1;
+                                return Ok(Some((Tok::Word(Cow::Borrowed(w)), line)));
+                            }
                             word.push_str(&self.text[run..self.pos]);
                             self.pos += 1;
                             break;
@@ -175,9 +189,11 @@ impl<'a> Lexer<'a> {
                         _ => self.pos += 1,
                     }
                 }
-                Tok::Word(word)
+                Tok::Word(Cow::Owned(word))
             }
             _ => {
+                let first = self.pos;
+                let mut escaped = false;
                 let mut word = String::new();
                 let mut run = self.pos;
                 // `${var}` keeps its braces: how many are open.
@@ -194,6 +210,7 @@ impl<'a> Lexer<'a> {
                         break;
                     }
                     if ch == b'\\' {
+                        escaped = true;
                         word.push_str(&self.text[run..self.pos]);
                         self.pos += 1;
                         if let Some(&n) = b.get(self.pos) {
@@ -211,8 +228,12 @@ impl<'a> Lexer<'a> {
                     prev = ch;
                     self.pos += 1;
                 }
-                word.push_str(&self.text[run..self.pos]);
-                Tok::Word(word)
+                if escaped {
+                    word.push_str(&self.text[run..self.pos]);
+                    Tok::Word(Cow::Owned(word))
+                } else {
+                    Tok::Word(Cow::Borrowed(&self.text[first..self.pos]))
+                }
             }
         };
         Ok(Some((tok, line)))
@@ -241,6 +262,10 @@ pub(crate) struct Parsed {
 
 struct Parser<'a> {
     top: &'a str,
+    /// Where blocks collect their directives (a stack: a block's are the
+    /// tail), each block then takes an exactly sized copy: no spare
+    /// capacity and no reallocation holes per block.
+    scratch: Vec<Directive>,
     include: &'a Includer<'a>,
     included: Vec<(String, Loc, bool)>,
     warnings: Vec<(Loc, Warning)>,
@@ -250,6 +275,7 @@ struct Parser<'a> {
 pub(crate) fn parse(file: &str, text: &str, include: &Includer<'_>) -> Result<Parsed, ParseError> {
     let mut p = Parser {
         top: file,
+        scratch: Vec::new(),
         include,
         included: Vec::new(),
         warnings: Vec::new(),
@@ -274,29 +300,29 @@ impl Parser<'_> {
         self.block(file, &mut lex, includes, depth, false)
     }
 
-    fn block(
+    fn block<'t>(
         &mut self,
         file: &str,
-        lex: &mut Lexer<'_>,
+        lex: &mut Lexer<'t>,
         includes: usize,
         depth: usize,
         nested: bool,
     ) -> Result<Vec<Directive>, ParseError> {
-        let mut out = Vec::new();
+        let start = self.scratch.len();
         let err = |line, m: String| ParseError::new(Loc::new(file, line), m);
-        let next = |lex: &mut Lexer<'_>| {
+        let next = |lex: &mut Lexer<'t>| {
             lex.next()
                 .map_err(|line| err(line, "unterminated quoted string".into()))
         };
         while let Some((tok, line)) = next(lex)? {
             let name = match tok {
-                Tok::Close if nested => return Ok(out),
+                Tok::Close if nested => return Ok(self.scratch.drain(start..).collect()),
                 Tok::Close => return Err(err(line, "unexpected \"}\"".into())),
                 Tok::Semi => return Err(err(line, "unexpected \";\"".into())),
                 Tok::Open => return Err(err(line, "unexpected \"{\"".into())),
                 Tok::Word(w) => w,
             };
-            let kept = KEPT.contains(&name.as_str());
+            let kept = KEPT.iter().find(|k| **k == name).copied();
             let mut args = Vec::new();
             let mut uses_addr = false;
             loop {
@@ -309,23 +335,23 @@ impl Parser<'_> {
                 match tok {
                     Tok::Word(w) => {
                         uses_addr |= w.contains(USES_PROXY_ADDR);
-                        if kept || name == "include" {
-                            args.push(w);
+                        if kept.is_some() || name == "include" {
+                            args.push(w.into_owned().into_boxed_str());
                         }
                     }
                     Tok::Semi => {
                         let at = Loc::new(file, line);
                         if name == "include" && !args.is_empty() {
-                            self.include(&at, &args[0], includes, depth, &mut out)?;
-                        } else if kept {
-                            out.push(Directive {
+                            self.include(&at, &args[0], includes, depth)?;
+                        } else if let Some(name) = kept {
+                            self.scratch.push(Directive {
                                 name,
-                                args,
+                                args: args.into_boxed_slice(),
                                 at,
                                 block: None,
                             });
                         } else if uses_addr {
-                            out.push(marker(at));
+                            self.scratch.push(marker(at));
                         }
                         break;
                     }
@@ -338,17 +364,17 @@ impl Parser<'_> {
                         }
                         let inner = self.block(file, lex, includes, depth + 1, true)?;
                         let at = Loc::new(file, line);
-                        if kept {
-                            out.push(Directive {
+                        if let Some(name) = kept {
+                            self.scratch.push(Directive {
                                 name,
-                                args,
+                                args: args.into_boxed_slice(),
                                 at,
                                 block: Some(inner),
                             });
                         } else if uses_addr || inner.iter().any(|d| d.name == USES_PROXY_ADDR) {
                             // A `map`, `location` or `log_format` block that
                             // uses the header's address.
-                            out.push(marker(at));
+                            self.scratch.push(marker(at));
                         }
                         break;
                     }
@@ -367,7 +393,7 @@ impl Parser<'_> {
                 "unexpected end of file: a \"{\" is not closed".into(),
             ));
         }
-        Ok(out)
+        Ok(self.scratch.drain(start..).collect())
     }
 
     /// Splice what an `include` names in place.
@@ -377,7 +403,6 @@ impl Parser<'_> {
         pattern: &str,
         includes: usize,
         depth: usize,
-        out: &mut Vec<Directive>,
     ) -> Result<(), ParseError> {
         if includes >= MAX_INCLUDE_DEPTH {
             return Err(ParseError::new(
@@ -389,7 +414,8 @@ impl Parser<'_> {
             Ok(files) => {
                 for f in files {
                     self.included.push((f.name.clone(), at.clone(), f.system));
-                    out.extend(self.file(&f.name, &f.text, includes + 1, depth)?);
+                    let spliced = self.file(&f.name, &f.text, includes + 1, depth)?;
+                    self.scratch.extend(spliced);
                 }
                 Ok(())
             }
@@ -410,8 +436,8 @@ impl Parser<'_> {
 
 fn marker(at: Loc) -> Directive {
     Directive {
-        name: USES_PROXY_ADDR.to_string(),
-        args: Vec::new(),
+        name: USES_PROXY_ADDR,
+        args: Box::default(),
         at,
         block: None,
     }
@@ -531,17 +557,24 @@ pub(crate) fn facts(
         });
     }
     out.warnings.extend(parsed.warnings);
-    let top = parsed.directives;
-    for http in children(&top, "http") {
-        http_facts(http.block.as_deref().unwrap_or(&[]), out);
+    let mut top = parsed.directives;
+    let streams: Vec<Directive> = {
+        let (s, rest): (Vec<_>, Vec<_>) = top.into_iter().partition(|d| d.name == "stream");
+        top = rest;
+        s
+    };
+    for stream in &streams {
+        stream_facts(stream, out);
     }
     // A file of server blocks (conf.d/*.conf, sites-enabled/*) given on
     // its own: nginx.conf includes those inside `http`.
-    if children(&top, "http").next().is_none() && children(&top, "server").next().is_some() {
-        http_facts(&top, out);
-    }
-    for stream in children(&top, "stream") {
-        stream_facts(stream, out);
+    let alone = !top.iter().any(|d| d.name == "http") && top.iter().any(|d| d.name == "server");
+    if alone {
+        http_facts(top, out);
+    } else {
+        for http in top.into_iter().filter(|d| d.name == "http") {
+            http_facts(http.block.unwrap_or_default(), out);
+        }
     }
     Ok(())
 }
@@ -561,19 +594,31 @@ fn server_label(proto: &str, s: &[Directive], ports: &[Option<u16>]) -> String {
     }
 }
 
-/// A listen of an http server: host, port, the server's hop, the
-/// listener's index, and whether it says proxy_protocol.
-type PortUse = (Option<String>, Option<u16>, usize, usize, bool);
+/// A listen of an http server: its hop's index and its own.
+type PortUse = (usize, usize);
 
-fn http_facts(body: &[Directive], out: &mut Facts) {
-    let base = RealIp::default().inherit(body);
+/// The hops of an `http` block's servers. The block is taken whole and
+/// each server dropped once read, so a configuration of many servers is
+/// not held twice.
+fn http_facts(body: Vec<Directive>, out: &mut Facts) {
+    let base = RealIp::default().inherit(&body);
+    let base_trust = base.trust(false);
     // (host, port) → (server's hop index, listener index, proxy_protocol)
-    let mut by_port: Vec<PortUse> = Vec::new();
-    for server in children(body, "server") {
+    let servers = body.iter().filter(|d| d.name == "server").count();
+    out.hops.reserve(servers);
+    let mut by_port: Vec<PortUse> = Vec::with_capacity(servers);
+    for server in body.into_iter().filter(|d| d.name == "server") {
         let s = server.block.as_deref().unwrap_or(&[]);
-        let realip = base.inherit(s);
-        let trust = realip.trust(false);
-        let mut listeners = Vec::new();
+        let own = s
+            .iter()
+            .any(|d| d.name == "set_real_ip_from" || d.name == "real_ip_header");
+        let trust = if own {
+            base.inherit(s).trust(false)
+        } else {
+            base_trust.clone()
+        };
+        // Exactly sized (a Vec grows to four at its first push).
+        let mut listeners = Vec::with_capacity(children(s, "listen").count().max(1));
         for l in children(s, "listen") {
             listeners.push(listener(l, 80, || trust.clone()));
         }
@@ -593,18 +638,10 @@ fn http_facts(body: &[Directive], out: &mut Facts) {
         let hop_index = out.hops.len();
         let ports: Vec<Option<u16>> = listeners.iter().map(|l| l.port).collect();
         let name = server_label("http", s, &ports);
-        for (i, l) in listeners.iter().enumerate() {
-            by_port.push((
-                l.host.clone(),
-                l.port,
-                hop_index,
-                i,
-                l.expects == Expects::Header,
-            ));
-        }
+        by_port.extend((0..listeners.len()).map(|i| (hop_index, i)));
         partial_siblings(&name, &listeners, out);
         out.hops.push(Hop {
-            name,
+            name: name.into(),
             role: Role::Proxy,
             kind: Kind::Nginx,
             at: server.at.clone(),
@@ -628,7 +665,7 @@ fn partial_siblings(hop: &str, ls: &[Listener], out: &mut Facts) {
             out.found.push(Found {
                 finding: Finding::PartialProxy,
                 at: without.at.clone(),
-                hop: hop.to_string(),
+                hop: hop.to_string().into(),
                 message: format!(
                     "port {} expects a PROXY header ({}) but its sibling port {} does not: a load balancer sends to both or to neither",
                     with.port.unwrap_or(0),
@@ -644,34 +681,61 @@ fn partial_siblings(hop: &str, ls: &[Listener], out: &mut Facts) {
 /// Servers sharing an address:port that disagree on proxy_protocol: nginx
 /// sets the option once per socket, so every server there gets it.
 fn shared_ports(by_port: &[PortUse], out: &mut Facts) {
-    for (host, port, hop, li, pp) in by_port {
-        if *pp || port.is_none() {
-            continue;
+    let lis = |&(h, l): &PortUse| &out.hops[h].listeners[l];
+    // Per port, the first listener with proxy_protocol at each host (and
+    // at the wildcard, `None`): a listener without it shares the socket of
+    // one at its host, or at the wildcard, or (itself a wildcard) any.
+    let mut with_pp: HashMap<u16, HashMap<Option<&str>, PortUse>> = HashMap::default();
+    for u in by_port {
+        let l = lis(u);
+        if let (Expects::Header, Some(port)) = (l.expects, l.port) {
+            with_pp
+                .entry(port)
+                .or_default()
+                .entry(l.host.as_deref())
+                .or_insert(*u);
         }
-        let same = by_port
-            .iter()
-            .filter(|(h, p, other, ..)| {
-                p == port && (h == host || h.is_none() || host.is_none()) && other != hop
-            })
-            .find(|e| e.4);
-        let Some((_, _, with_hop, with_li, _)) = same else {
+    }
+    let mut shared: Vec<(PortUse, PortUse)> = Vec::new();
+    for u in by_port {
+        let l = lis(u);
+        let (Expects::Nothing, Some(p)) = (l.expects, l.port) else {
             continue;
         };
-        let with_at = out.hops[*with_hop].listeners[*with_li].at.clone();
+        let Some(hosts) = with_pp.get(&p) else {
+            continue;
+        };
+        let hop = u.0;
+        let same = hosts
+            .get(&l.host.as_deref())
+            .or_else(|| hosts.get(&None))
+            .or_else(|| {
+                l.host
+                    .is_none()
+                    .then(|| hosts.values().filter(|v| v.0 != hop).min())
+                    .flatten()
+            })
+            .filter(|(other, _)| *other != hop);
+        if let Some(with) = same {
+            shared.push((*u, *with));
+        }
+    }
+    for ((hop, li), (with_hop, with_li)) in shared {
+        let with_at = out.hops[with_hop].listeners[with_li].at.clone();
         // The server gets the header anyway: its listener expects one.
-        let trust = out.hops[*with_hop].listeners[*with_li].trust.clone();
-        let me = &mut out.hops[*hop];
-        me.listeners[*li].expects = Expects::Header;
-        me.listeners[*li].trust = trust;
-        let at = me.listeners[*li].at.clone();
+        let trust = out.hops[with_hop].listeners[with_li].trust.clone();
+        let me = &mut out.hops[hop];
+        me.listeners[li].expects = Expects::Header;
+        me.listeners[li].trust = trust;
+        let at = me.listeners[li].at.clone();
+        let p = me.listeners[li].port.unwrap_or(0);
         let name = me.name.clone();
         out.found.push(Found {
             finding: Finding::PartialProxy,
             at,
             hop: name,
             message: format!(
-                "this listen has no proxy_protocol but another server on port {} has ({with_at}): nginx applies it to the whole address:port, so clients of this server must send a header too",
-                port.unwrap_or(0)
+                "this listen has no proxy_protocol but another server on port {p} has ({with_at}): nginx applies it to the whole address:port, so clients of this server must send a header too"
             ),
             fix: Some(fixes::get("nginx-listen-options-agree")),
         });
@@ -716,8 +780,8 @@ fn stream_facts(stream: &Directive, out: &mut Facts) {
             if target.contains('$') {
                 out.assumed.push(Assumption {
                     at: pass.at.clone(),
-                    hop: name.clone(),
-                    text: format!("proxy_pass {target} is resolved at run time: where it goes is not known here"),
+                    hop: name.clone().into(),
+                    text: format!("proxy_pass {target} is resolved at run time: where it goes is not known here").into(),
                 });
             }
             for (addr, _) in servers {
@@ -739,7 +803,7 @@ fn stream_facts(stream: &Directive, out: &mut Facts) {
             }
         }
         out.hops.push(Hop {
-            name,
+            name: name.into(),
             role: Role::Proxy,
             kind: Kind::Nginx,
             at: server.at.clone(),
@@ -754,7 +818,7 @@ fn stream_facts(stream: &Directive, out: &mut Facts) {
 /// applies when it does.
 fn listener(l: &Directive, default_port: u16, trust: impl FnOnce() -> Trust) -> Listener {
     let (host, port) = split_addr(l.arg(0), default_port);
-    let pp = l.args.iter().any(|a| a == "proxy_protocol");
+    let pp = l.args.iter().any(|a| &**a == "proxy_protocol");
     Listener {
         host,
         port,
@@ -765,7 +829,7 @@ fn listener(l: &Directive, default_port: u16, trust: impl FnOnce() -> Trust) -> 
         },
         passthrough: false,
         refuses: None,
-        ssl: l.args.iter().any(|a| a == "ssl"),
+        ssl: l.args.iter().any(|a| &**a == "ssl"),
         trust: if pp { trust() } else { Trust::Unused },
         fix: "nginx-listen-proxy-protocol",
         at: l.at.clone(),
@@ -787,10 +851,10 @@ mod tests {
         let ds = parse("n.conf", text, &no_include).unwrap().directives;
         let server = &ds[0].block.as_ref().unwrap()[0];
         let listen = &server.block.as_ref().unwrap()[0];
-        assert_eq!(listen.args, ["80", "proxy_protocol"]);
+        assert_eq!(&*listen.args, ["80".into(), "proxy_protocol".into()]);
         assert_eq!(listen.at.line, 3);
         let ret = &server.block.as_ref().unwrap()[1];
-        assert_eq!(ret.args, ["200", "a;b"]);
+        assert_eq!(&*ret.args, ["200".into(), "a;b".into()]);
         // Blocks of other modules are parsed and dropped, unless they use
         // the header's address.
         let ds = parse("n.conf", "map $a ${b}x { default 1; }", &no_include)
@@ -806,13 +870,13 @@ mod tests {
         .directives;
         let http = ds[0].block.as_ref().unwrap();
         assert_eq!(http[0].name, USES_PROXY_ADDR);
-        assert_eq!(http[1].block.as_ref().unwrap()[0].args, ["${b}x"]);
+        assert_eq!(http[1].block.as_ref().unwrap()[0].arg(0), "${b}x");
     }
 
     #[test]
     fn errors_name_the_line() {
         let e = parse("n.conf", "http {\n server {\n listen 80\n }\n", &no_include).unwrap_err();
-        assert_eq!(e.at.file, "n.conf");
+        assert_eq!(&*e.at.file, "n.conf");
         assert!(e.message.contains("listen"), "{e}");
         let e = parse("n.conf", "events {}\n}\n", &no_include).unwrap_err();
         assert_eq!(e.at.line, 2);
@@ -833,7 +897,7 @@ mod tests {
         let ds = parsed.directives;
         let server = &ds[0].block.as_ref().unwrap()[0];
         assert_eq!(server.name, "server");
-        assert_eq!(server.at.file, "conf.d/a.conf");
+        assert_eq!(&*server.at.file, "conf.d/a.conf");
     }
 
     #[test]

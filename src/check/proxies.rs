@@ -56,7 +56,7 @@ pub(crate) fn traefik(file: &str, docs: &[Node], out: &mut Facts) {
                 Some(p) if insecure => (Expects::Optional, Trust::Anyone, p.line),
                 Some(p) if !nets.is_empty() => {
                     let at = Loc::new(file, trusted.map_or(p.line, |t| t.line));
-                    (Expects::Optional, Trust::List(nets, at), p.line)
+                    (Expects::Optional, Trust::List(nets.into(), at), p.line)
                 }
                 // proxyProtocol without trustedIPs or insecure: Traefik
                 // trusts nobody, so the header's address is not used.
@@ -77,7 +77,7 @@ pub(crate) fn traefik(file: &str, docs: &[Node], out: &mut Facts) {
         }
         let names: Vec<String> = ep_pairs(eps).iter().map(|(n, _)| n.clone()).collect();
         out.hops.push(Hop {
-            name: format!("traefik entryPoints {}", names.join(",")),
+            name: format!("traefik entryPoints {}", names.join(",")).into(),
             role: Role::Proxy,
             kind: Kind::Traefik,
             at: Loc::new(file, eps.line),
@@ -167,14 +167,14 @@ pub(crate) fn envoy(file: &str, docs: &[Node], out: &mut Facts) {
                             .collect();
                         (
                             Expects::Header,
-                            Trust::List(any, Loc::new(file, f.line)),
+                            Trust::List(any.into(), Loc::new(file, f.line)),
                             f.line,
                         )
                     }
                 }
             };
             out.hops.push(Hop {
-                name: format!("envoy listener {name}"),
+                name: format!("envoy listener {name}").into(),
                 role: Role::Proxy,
                 kind: Kind::Envoy,
                 at: Loc::new(file, l.line),

@@ -260,7 +260,7 @@ mod tests {
     #[test]
     fn errors_have_a_line() {
         let e = parse("f.yaml", "a: 1\nb: [\n").unwrap_err();
-        assert_eq!(e.at.file, "f.yaml");
+        assert_eq!(&*e.at.file, "f.yaml");
         assert!(e.at.line >= 2, "{e}");
     }
 }

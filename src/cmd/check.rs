@@ -211,7 +211,7 @@ pub fn run(args: &CheckArgs, style: Style) -> Result<ExitCode> {
     let inputs = inputs(args)?;
     let loader = load::Loader::new(args.root.clone());
     let include = |top: &str, from: &str, pattern: &str| loader.include(top, from, pattern);
-    let mut result = check::check(&inputs, &include);
+    let mut result = check::check(inputs, &include);
     if args.probe && !result.unusable() {
         let opts = live::Options {
             timeout: args.probe_timeout.0,
@@ -219,12 +219,16 @@ pub fn run(args: &CheckArgs, style: Style) -> Result<ExitCode> {
         };
         net::runtime()?.block_on(live::confirm(&mut result, &opts));
     }
-    let text = if args.json {
-        crate::report::check::json(&result)
+    if args.json {
+        // In pieces: a large chain is written as it is rendered.
+        let mut out = crate::report::out::Out::stdout();
+        for part in crate::report::check::json_parts(&result) {
+            out.queue(&part)?;
+        }
+        out.finish()?;
     } else {
-        crate::report::check::human(&result, style)
-    };
-    super::print(&text)?;
+        super::print(&crate::report::check::human(&result, style))?;
+    }
     if result.unusable() {
         crate::report::check::errors(&result)
             .lines()

@@ -255,33 +255,52 @@ fn chain_block(c: &Check, style: Style, out: &mut String) {
         style.bold("Chain (client → load balancer → ingress/proxy → app):")
     );
     let arrow = if style.unicode { "↓ " } else { "| " };
+    let mut by_from: Vec<Vec<usize>> = vec![Vec::new(); c.hops.len()];
+    let mut reached = vec![false; c.hops.len()];
+    for (i, l) in c.links.iter().enumerate() {
+        if let Some((h, _)) = l.from {
+            by_from[h].push(i);
+        }
+        reached[l.to.0] = true;
+    }
     let onward = |hop: usize, port: Option<u16>| -> Vec<usize> {
-        c.links
+        by_from[hop]
             .iter()
-            .enumerate()
-            .filter(|(_, l)| {
-                l.from.is_some_and(|(h, u)| {
+            .copied()
+            .filter(|&i| {
+                c.links[i].from.is_some_and(|(h, u)| {
                     let from_port = c.hops[h].upstreams[u].from_port;
-                    h == hop && (from_port.is_none() || port.is_none() || from_port == port)
+                    from_port.is_none() || port.is_none() || from_port == port
                 })
             })
-            .map(|(i, _)| i)
             .collect()
     };
     // Links out of each hop, once, so paths are drawn in linear time.
     let mut drawn_from = vec![false; c.hops.len()];
     let starts: Vec<usize> = (0..c.links.len())
-        .filter(|&i| {
-            let l = &c.links[i];
-            match l.from {
-                None => true,
-                // A sender that nothing in the input reaches.
-                Some((h, _)) => !c.links.iter().any(|k| k.to.0 == h),
-            }
+        .filter(|&i| match c.links[i].from {
+            None => true,
+            // A sender that nothing in the input reaches.
+            Some((h, _)) => !reached[h],
         })
         .collect();
+    // Many hops that clients reach directly and that lead nowhere, alike
+    // (a configuration of many servers): a few drawn, the rest counted.
+    const ALIKE: usize = 20;
+    let lone = |i: usize| {
+        let l = &c.links[i];
+        l.from.is_none() && link_ok(l) && by_from[l.to.0].is_empty()
+    };
+    let lone_count = starts.iter().filter(|&&i| lone(i)).count();
+    let mut lone_drawn = 0usize;
     let mut started_from = vec![false; c.hops.len()];
     for start in starts {
+        if lone_count > ALIKE && lone(start) {
+            lone_drawn += 1;
+            if lone_drawn > 3 {
+                continue;
+            }
+        }
         let first = &c.links[start];
         let origin = match first.from {
             None => "client".to_string(),
@@ -290,7 +309,7 @@ fn chain_block(c: &Check, style: Style, out: &mut String) {
                     continue;
                 }
                 started_from[h] = true;
-                c.hops[h].name.clone()
+                c.hops[h].name.to_string()
             }
         };
         let _ = writeln!(out);
@@ -304,9 +323,7 @@ fn chain_block(c: &Check, style: Style, out: &mut String) {
         }
         // Depth-first: a path, then its branches, each under the last hop
         // drawn.
-        let mut seen_here = 0usize;
         while let Some(i) = todo.pop() {
-            seen_here += 1;
             let l = &c.links[i];
             let mark = if link_ok(l) { "✔" } else { "✗" };
             let from_at = match l.from {
@@ -346,8 +363,15 @@ fn chain_block(c: &Check, style: Style, out: &mut String) {
             }
             drawn_from[to] = true;
             todo.extend(next.into_iter().rev());
-            let _ = seen_here;
         }
+    }
+    if lone_count > ALIKE {
+        let _ = writeln!(out);
+        let text = format!(
+            "… and {} more hops that clients reach directly and that send nowhere, each ✔ plain as above (--json lists them all)",
+            lone_count - 3
+        );
+        let _ = writeln!(out, "{}", style.dim(&table::fill(style, "  ", "  ", &text)));
     }
 }
 
@@ -402,11 +426,41 @@ pub(crate) fn human(c: &Check, style: Style) -> String {
             "{}",
             style.bold("Assumed (not in the input; confirm on the wire):")
         );
+        // The same assumption about many hops (a configuration of many
+        // servers) is said once, with where.
+        let mut groups: Vec<(&str, Vec<&crate::check::Assumption>)> = Vec::new();
+        let mut index: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
         for a in &c.assumed {
+            match index.get(&*a.text) {
+                Some(&g) => groups[g].1.push(a),
+                None => {
+                    index.insert(&a.text, groups.len());
+                    groups.push((&a.text, vec![a]));
+                }
+            }
+        }
+        for (text, all) in groups {
+            let a = all[0];
+            let more = match all.len() {
+                1 => String::new(),
+                n if n <= 4 => format!(
+                    " (also {})",
+                    all[1..]
+                        .iter()
+                        .map(|a| a.at.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                n => format!(
+                    " (and {} more hops alike, from {}; --json lists them all)",
+                    n - 1,
+                    all[1].at
+                ),
+            };
             let _ = writeln!(
                 out,
                 "{}",
-                para(style, &format!("{} {}: {}", a.at, a.hop, a.text))
+                para(style, &format!("{} {}: {text}{more}", a.at, a.hop))
             );
         }
     }
@@ -610,7 +664,7 @@ fn probes_json(c: &Check, p: &Probes) -> (Value, Value) {
                 "mode": x.mode.name(),
                 "listener": {"hop": x.to.0, "listener": x.to.1},
                 "listener_at": at.to_string(),
-                "hop": c.hops[x.to.0].name,
+                "hop": &*c.hops[x.to.0].name,
                 "expected": expects_json(x.expected),
                 "class": x.class.name(),
                 "agrees": x.agrees,
@@ -626,7 +680,7 @@ fn probes_json(c: &Check, p: &Probes) -> (Value, Value) {
             json!({
                 "listener": {"hop": h, "listener": l},
                 "listener_at": c.hops[*h].listeners[*l].at.to_string(),
-                "hop": c.hops[*h].name,
+                "hop": &*c.hops[*h].name,
                 "why": skip_json(*why),
             })
         })
@@ -635,7 +689,7 @@ fn probes_json(c: &Check, p: &Probes) -> (Value, Value) {
 }
 
 fn loc(at: &Loc) -> Value {
-    json!({"file": at.file, "line": at.line})
+    json!({"file": &*at.file, "line": at.line})
 }
 
 fn trust_json(t: &Trust) -> Value {
@@ -644,7 +698,7 @@ fn trust_json(t: &Trust) -> Value {
         Trust::Unused => json!("unused"),
         Trust::List(nets, at) => json!({
             "sources": nets.iter().map(ToString::to_string).collect::<Vec<_>>(),
-            "file": at.file,
+            "file": &*at.file,
             "line": at.line,
         }),
     }
@@ -693,7 +747,7 @@ fn file_json(f: &FileRead) -> Value {
         "used": objects(true),
         "skipped": objects(false),
         "warnings": f.warnings.iter().map(|(at, w)| json!({
-            "file": at.file,
+            "file": &*at.file,
             "line": at.line,
             "warning": match w {
                 Warning::MissingInclude { .. } => "missing-include",
@@ -713,7 +767,7 @@ fn errors_json(c: &Check) -> Value {
         .map(|e| {
             json!({
                 "error": "unreadable",
-                "file": e.at.file,
+                "file": &*e.at.file,
                 "line": (e.at.line > 0).then_some(e.at.line),
                 "read_as": e.read_as.map(|(k, _)| k.name()),
                 "forced": e.read_as.is_some_and(|(_, f)| f),
@@ -735,82 +789,174 @@ fn errors_json(c: &Check) -> Value {
 }
 
 /// The JSON view: one document of type `check` (docs/json.md).
+#[cfg(test)]
 pub(crate) fn json(c: &Check) -> String {
-    let hops: Vec<Value> = c
-        .hops
-        .iter()
-        .map(|h| {
-            json!({
-                "name": h.name,
-                "role": h.role.name().replace(' ', "-"),
-                "kind": h.kind.name(),
-                "file": h.at.file,
-                "line": h.at.line,
-                "listeners": h.listeners.iter().map(|l| json!({
-                    "host": l.host,
-                    "port": l.port,
-                    "expects": expects_json(l.expects),
-                    "passthrough": l.passthrough,
-                    "refuses": l.refuses.map(header_json),
-                    "ssl": l.ssl,
-                    "trust": trust_json(&l.trust),
-                    "file": l.at.file,
-                    "line": l.at.line,
-                })).collect::<Vec<_>>(),
-                "upstreams": h.upstreams.iter().map(|u| json!({
-                    "host": u.host,
-                    "port": u.port,
-                    "sends": header_json(u.sends),
-                    "source": u.source.map(|s| s.to_string()),
-                    "file": u.at.file,
-                    "line": u.at.line,
-                })).collect::<Vec<_>>(),
-            })
+    json_parts(c).collect()
+}
+
+fn hop_json(h: &Hop) -> Value {
+    json!({
+        "name": &*h.name,
+        "role": h.role.name().replace(' ', "-"),
+        "kind": h.kind.name(),
+        "file": &*h.at.file,
+        "line": h.at.line,
+        "listeners": h.listeners.iter().map(|l| json!({
+            "host": l.host,
+            "port": l.port,
+            "expects": expects_json(l.expects),
+            "passthrough": l.passthrough,
+            "refuses": l.refuses.map(header_json),
+            "ssl": l.ssl,
+            "trust": trust_json(&l.trust),
+            "file": &*l.at.file,
+            "line": l.at.line,
+        })).collect::<Vec<_>>(),
+        "upstreams": h.upstreams.iter().map(|u| json!({
+            "host": u.host,
+            "port": u.port,
+            "sends": header_json(u.sends),
+            "source": u.source.map(|s| s.to_string()),
+            "file": &*u.at.file,
+            "line": u.at.line,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+fn link_json(l: &Link) -> Value {
+    json!({
+        "from": l.from.map(|(h, u)| json!({"hop": h, "upstream": u})),
+        "to": {"hop": l.to.0, "listener": l.to.1},
+        "carried": header_json(l.carried),
+        "stacked": l.stacked,
+        "ok": link_ok(l),
+        "finding": finding::json(l.finding),
+    })
+}
+
+fn found_json(f: &crate::check::Found) -> Value {
+    json!({
+        "finding": finding::json(f.finding),
+        "file": &*f.at.file,
+        "line": f.at.line,
+        "hop": &*f.hop,
+        "message": f.message,
+        "fixes": finding::fixes_json(&f.fixes()),
+    })
+}
+
+/// A field of the document: one value, or an array made one element at a
+/// time.
+enum Part<'a> {
+    One(Value),
+    Many(Box<dyn Iterator<Item = Value> + 'a>),
+}
+
+/// `v` pretty-printed as if it sat `depth` levels deep in a document.
+fn pretty_at(v: &Value, depth: usize) -> String {
+    let s = serde_json::to_string_pretty(v).unwrap_or_default();
+    s.replace('\n', &format!("\n{}", "  ".repeat(depth)))
+}
+
+/// The JSON view in pieces, byte for byte what `to_string_pretty` makes of
+/// the whole document, without holding the whole document: a chain of
+/// 200,000 hops is written as it is rendered.
+pub(crate) fn json_parts(c: &Check) -> impl Iterator<Item = String> + '_ {
+    let envelope = document("check", json!({"ok": !c.failed() && !c.unusable()}));
+    let mut fields: Vec<(String, Part<'_>)> = envelope
+        .as_object()
+        .map(|o| {
+            o.iter()
+                .map(|(k, v)| (k.clone(), Part::One(v.clone())))
+                .collect()
         })
-        .collect();
-    let links: Vec<Value> = c
-        .links
-        .iter()
-        .map(|l| {
-            json!({
-                "from": l.from.map(|(h, u)| json!({"hop": h, "upstream": u})),
-                "to": {"hop": l.to.0, "listener": l.to.1},
-                "carried": header_json(l.carried),
-                "stacked": l.stacked,
-                "ok": link_ok(l),
-                "finding": finding::json(l.finding),
-            })
-        })
-        .collect();
-    let found: Vec<Value> = c
-        .found
-        .iter()
-        .map(|f| {
-            json!({
-                "finding": finding::json(f.finding),
-                "file": f.at.file,
-                "line": f.at.line,
-                "hop": f.hop,
-                "message": f.message,
-                "fixes": finding::fixes_json(&f.fixes()),
-            })
-        })
-        .collect();
-    let mut body = json!({
-        "ok": !c.failed() && !c.unusable(),
-        "files": c.files.iter().map(file_json).collect::<Vec<_>>(),
-        "errors": errors_json(c),
-        "hops": hops,
-        "links": links,
-        "findings": found,
-        "assumed": c.assumed.iter().map(|a| json!({"file": a.at.file, "line": a.at.line, "hop": a.hop, "text": a.text})).collect::<Vec<_>>(),
-    });
-    if let (Some(p), Some(obj)) = (&c.probes, body.as_object_mut()) {
+        .unwrap_or_default();
+    fields.push((
+        "files".into(),
+        Part::Many(Box::new(c.files.iter().map(file_json))),
+    ));
+    fields.push(("errors".into(), Part::One(errors_json(c))));
+    fields.push((
+        "hops".into(),
+        Part::Many(Box::new(c.hops.iter().map(hop_json))),
+    ));
+    fields.push((
+        "links".into(),
+        Part::Many(Box::new(c.links.iter().map(link_json))),
+    ));
+    fields.push((
+        "findings".into(),
+        Part::Many(Box::new(c.found.iter().map(found_json))),
+    ));
+    fields.push((
+        "assumed".into(),
+        Part::Many(Box::new(c.assumed.iter().map(
+            |a| json!({"file": &*a.at.file, "line": a.at.line, "hop": &*a.hop, "text": &*a.text}),
+        ))),
+    ));
+    if let Some(p) = &c.probes {
         let (probed, skipped) = probes_json(c, p);
-        obj.insert("probes".into(), probed);
-        obj.insert("not_probed".into(), skipped);
+        fields.push(("probes".into(), Part::One(probed)));
+        fields.push(("not_probed".into(), Part::One(skipped)));
     }
-    let mut s = serde_json::to_string_pretty(&document("check", body)).unwrap_or_default();
-    s.push('\n');
-    s
+    let n = fields.len();
+    std::iter::once("{\n".to_string())
+        .chain(
+            fields
+                .into_iter()
+                .enumerate()
+                .flat_map(move |(i, (key, part))| {
+                    let sep = if i + 1 == n { "\n" } else { ",\n" };
+                    let key = Value::from(key).to_string();
+                    let out: Box<dyn Iterator<Item = String>> = match part {
+                        Part::One(v) => Box::new(std::iter::once(format!(
+                            "  {key}: {}{sep}",
+                            pretty_at(&v, 1)
+                        ))),
+                        Part::Many(items) => {
+                            let mut items = items.peekable();
+                            if items.peek().is_none() {
+                                Box::new(std::iter::once(format!("  {key}: []{sep}")))
+                            } else {
+                                let head = std::iter::once(format!("  {key}: [\n"));
+                                let body = std::iter::from_fn(move || {
+                                    let v = items.next()?;
+                                    let more = if items.peek().is_some() { "," } else { "" };
+                                    Some(format!("    {}{more}\n", pretty_at(&v, 2)))
+                                });
+                                let tail = std::iter::once(format!("  ]{sep}"));
+                                Box::new(head.chain(body).chain(tail))
+                            }
+                        }
+                    };
+                    out
+                }),
+        )
+        .chain(std::iter::once("}\n".to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::{self, Input};
+
+    #[test]
+    fn the_json_in_pieces_is_the_pretty_printed_document() {
+        let inputs = vec![Input {
+            name: "n.conf".into(),
+            text: Ok("http { server { listen 80 proxy_protocol; } server { listen 81; } }".into()),
+            kind: None,
+        }];
+        let none = |_: &str, _: &str, p: &str| {
+            Err(crate::check::nginx::IncludeError::Fatal(format!("no {p}")))
+        };
+        let c = check::check(inputs, &none);
+        let text = json(&c);
+        let doc: Value = serde_json::from_str(&text).expect("one JSON document");
+        let whole = serde_json::to_string_pretty(&doc).expect("pretty") + "\n";
+        assert_eq!(text, whole);
+        assert_eq!(doc["type"], "check");
+        assert_eq!(doc["hops"].as_array().map(Vec::len), Some(2));
+        assert_eq!(doc["findings"], json!([]));
+    }
 }
