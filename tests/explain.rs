@@ -642,6 +642,49 @@ fn captured_peer_messages() {
     assert!(checked >= 20, "only {checked} entries found");
 }
 
+/// nginx's `broken header` entry spans several lines when the bytes it
+/// quotes held a line break, and `grep 'broken header' error.log` returns
+/// only the first: that line alone comes to the same finding as the whole
+/// entry (tests/data/peer-messages.txt, the entries marked "(continues)").
+#[test]
+fn the_first_line_of_a_multi_line_broken_header_is_recognized() {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/peer-messages.txt"
+    ))
+    .expect("tests/data/peer-messages.txt");
+    let lines: Vec<&str> = text.lines().collect();
+    let mut checked = 0;
+    for (i, comment) in lines.iter().enumerate() {
+        if !comment.starts_with("# nginx error_log") || !comment.contains("(continues)") {
+            continue;
+        }
+        let (first, rest) = (lines[i + 1], lines[i + 2]);
+        let whole = explain(format!("{first}\n{rest}\n").as_bytes());
+        // As grep prints it, and as a file that ends there (CRLF and not).
+        for cut in [
+            format!("{first}\n"),
+            format!("{first}\r\n"),
+            first.to_string(),
+        ] {
+            let alone = explain(cut.as_bytes());
+            let (w, a) = (&whole["lines"][0], &alone["lines"][0]);
+            assert_eq!(a["pattern"], "nginx-broken-header-first-line", "{alone:#}");
+            assert_eq!(
+                a["finding"]["name"], w["finding"]["name"],
+                "{comment}\n{alone:#}"
+            );
+            assert_eq!(
+                a["bytes"]["kind"], w["bytes"]["kind"],
+                "{comment}\n{alone:#}"
+            );
+            assert_eq!(alone["recognized"], 1, "{alone:#}");
+        }
+        checked += 1;
+    }
+    assert!(checked >= 2, "only {checked} multi-line entries found");
+}
+
 /// A log of `mb` MiB: tests/data/peer-messages.txt (messages, comments and
 /// log lines of fine connections) repeated.
 fn big_log(mb: usize) -> tempfile::NamedTempFile {
@@ -805,7 +848,11 @@ fn an_unclosed_quote_does_not_swallow_the_next_event() {
     let lines = r["lines"].as_array().expect("lines");
     assert_eq!(lines.len(), 3, "{r:#}");
     assert_eq!(lines[0]["line"], 1);
-    assert_eq!(lines[0]["recognized"], false, "{r:#}");
+    assert_eq!(
+        lines[0]["pattern"], "nginx-broken-header-first-line",
+        "the entry's first line alone: {r:#}"
+    );
+    assert_eq!(lines[0]["fields"]["client"], Value::Null, "{r:#}");
     assert_eq!(lines[1]["line"], 2);
     assert_eq!(lines[1]["fields"]["client"], "10.0.0.8", "{r:#}");
     assert_eq!(lines[1]["bytes"]["kind"], "tls-record", "{r:#}");

@@ -73,6 +73,18 @@ pub(crate) static PATTERNS: &[Pattern] = &[
         captured: Captured::ExpectedHeader,
     },
     Pattern {
+        // What `grep 'broken header' error.log` returns when the bytes
+        // nginx quotes held a line break: the entry's first line alone, its
+        // quote closed (with the client and server) on a later line.
+        id: "nginx-broken-header-first-line",
+        system: "nginx",
+        regex: r#"broken header: "(?P<data>(?-u:[^\r\n])*)\r?$"#,
+        meaning: "the first line of an nginx `broken header` entry: an nginx listener with `proxy_protocol` (it requires a header) received bytes that are not a valid PROXY header, and closed the connection without answering; the bytes held a line break, so the entry (with the client address) goes on over the next lines of the log",
+        cause: "see what the received bytes are, below (their first line)",
+        finding: Finding::MissingHeader,
+        captured: Captured::ExpectedHeader,
+    },
+    Pattern {
         id: "nginx-header-too-large",
         system: "nginx",
         regex: concat!(r"header is too large(?: while reading PROXY protocol)?", nginx_ctx!()),

@@ -527,7 +527,12 @@ mod tests {
         let input = b"2026/11/24 10:00:00 [error] 1#1: *5 broken header: \"GET / HTTP/1.1\nHost: a\n2026/11/24 10:00:01 [error] 1#1: *6 broken header: \"\" while reading PROXY protocol, client: 10.0.0.8, server: 0.0.0.0:80\n";
         let r = explain(input);
         assert_eq!(r.records.len(), 3);
-        assert!(r.records[0].hit.is_none());
+        // The first line alone is still nginx's entry (what grep returns).
+        let first = r.records[0].hit.as_ref().expect("the entry's first line");
+        assert_eq!(first.pattern.id, "nginx-broken-header-first-line");
+        assert_eq!(first.finding, Finding::MissingHeader);
+        assert!(first.fields.get("client").is_none());
+        assert!(r.records[1].hit.is_none());
         assert_eq!(r.records[1].line, 2);
         assert_eq!(r.records[2].line, 3);
         let f = r.records[2].hit.as_ref().expect("recognized");
