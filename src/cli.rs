@@ -63,6 +63,34 @@ pub enum Command {
 }
 
 impl Cli {
+    /// Parse the process's arguments. `--help`, `help` and `--version` are
+    /// results like any other: written to stdout through the one sink, so a
+    /// failed write (`ppctl --help >/dev/full`) is exit 2 with the lines
+    /// lost, never a silent 0. Usage errors go to stderr, exit 2, as clap
+    /// prints them.
+    pub fn parse_or_exit_code() -> Result<Cli, ExitCode> {
+        let e = match Cli::try_parse() {
+            Ok(cli) => return Ok(cli),
+            Err(e) => e,
+        };
+        if e.use_stderr() {
+            e.exit();
+        }
+        let rendered = e.render();
+        let text = if clap_would_color_stdout() {
+            rendered.ansi().to_string()
+        } else {
+            rendered.to_string()
+        };
+        match crate::report::out::Out::stdout().line(&text) {
+            Ok(()) => Err(ExitCode::Success),
+            Err(e) => {
+                cmd::report_error(&e);
+                Err(ExitCode::Error)
+            }
+        }
+    }
+
     /// Run the parsed command line: dispatch to the command, print an
     /// error once on stderr (exit 2).
     pub fn run(self) -> ExitCode {
@@ -91,4 +119,13 @@ impl Cli {
             }
         }
     }
+}
+
+/// Whether clap would style its help on stdout (its `ColorChoice::Auto`):
+/// a terminal, NO_COLOR unset and TERM not `dumb`.
+fn clap_would_color_stdout() -> bool {
+    use std::io::IsTerminal;
+    std::io::stdout().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        && std::env::var_os("TERM").is_none_or(|t| t != "dumb")
 }

@@ -1,8 +1,8 @@
 //! The `ppctl` binary: parse arguments, run, map the result to an exit code.
 
-use clap::Parser;
-
 fn main() -> std::process::ExitCode {
-    let cli = ppctl::cli::Cli::parse();
-    cli.run().into()
+    match ppctl::cli::Cli::parse_or_exit_code() {
+        Ok(cli) => cli.run().into(),
+        Err(code) => code.into(),
+    }
 }

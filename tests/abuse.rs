@@ -578,3 +578,56 @@ fn a_closed_stdout_is_an_error_for_a_one_shot_command() {
     assert!(err.trim_end().ends_with("lines were not written"), "{err}");
     assert_eq!(err.lines().count(), 1, "{err}");
 }
+
+/// A full disk (`>/dev/full`) loses every command's output, `--help`,
+/// `--version` and `explain` included: exit 2 and one line on stderr that
+/// says how many lines were not written, as for any other result.
+#[test]
+fn a_full_disk_is_an_error_for_help_version_and_explain() {
+    let Ok(full) = std::fs::OpenOptions::new().write(true).open("/dev/full") else {
+        eprintln!("SKIP: no /dev/full on this system");
+        return;
+    };
+    let cases: [(&[&str], &str); 7] = [
+        (&["--help"], ""),
+        (&["-h"], ""),
+        (&["--version"], ""),
+        (&["help", "send"], ""),
+        (&["send", "--help"], ""),
+        (&["inspect", "--sample", "v1"], ""),
+        (
+            &["explain", "-"],
+            "broken header: \"GET / HTTP/1.1\" while reading PROXY protocol\n",
+        ),
+    ];
+    for (args, stdin) in cases {
+        let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("ppctl"))
+            .args(args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(full.try_clone().expect("a second handle on /dev/full"))
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .and_then(|mut child| {
+                use std::io::Write;
+                let mut input = child.stdin.take().expect("piped stdin");
+                let _ = input.write_all(stdin.as_bytes());
+                drop(input);
+                child.wait_with_output()
+            })
+            .expect("run ppctl");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(
+            err.starts_with(
+                "ppctl: error: writing to stdout: No space left on device (the disk is full); "
+            ),
+            "{args:?}: {err}"
+        );
+        let lost = err.trim_end();
+        assert!(
+            lost.ends_with("lines were not written") || lost.ends_with("1 line was not written"),
+            "{args:?}: {err}"
+        );
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+    }
+}

@@ -1,11 +1,12 @@
 //! `ppctl explain [TEXT|-]`: recognize PROXY-protocol error messages, one
 //! record at a time as the input is read.
 
-use std::io::{self, BufRead, BufReader, IsTerminal, Write};
+use std::io::{self, BufRead, BufReader, IsTerminal};
 use std::path::PathBuf;
 
 use crate::diagnose::explain::{Records, Tally};
 use crate::error::{Error, ExitCode, Result};
+use crate::report::out::Out;
 use crate::report::{self, Style};
 
 #[derive(Debug, clap::Args)]
@@ -51,13 +52,16 @@ pub struct ExplainArgs {
 /// Exit 0 when at least one line was recognized, 1 when none was.
 pub fn run(args: &ExplainArgs, style: Style) -> Result<ExitCode> {
     let input = open_input(args)?;
-    let mut out = io::BufWriter::with_capacity(64 * 1024, io::stdout().lock());
-    // Written as it comes; flushed whenever the next read may wait, so each
-    // record shows as soon as it is read (and a closed pipe stops the run).
+    // Written as it comes through the one stdout sink; flushed whenever the
+    // next read may wait, so each record shows as soon as it is read, and a
+    // closed pipe stops the run with the number of lines not written.
+    let mut out = Out::stdout();
     let mut put = |text: &str, flush: bool| -> Result<()> {
-        out.write_all(text.as_bytes())
-            .and_then(|_| if flush { out.flush() } else { Ok(()) })
-            .map_err(|e| Error::io("writing to stdout", e))
+        out.queue(text)?;
+        if flush {
+            out.flush()?;
+        }
+        Ok(())
     };
     let mut tally = Tally::default();
     if args.json {
