@@ -463,3 +463,88 @@ fn strip_ansi(s: &str) -> String {
     }
     out
 }
+
+/// A paste over inspect's 1 MiB cap is read up to its last whole unit, in
+/// every form: a valid header at its start stays valid (a Python literal
+/// cut open, hex cut mid-byte, base64 mid-group, xxd mid-line), and the
+/// output says only the start was read.
+#[test]
+fn a_paste_over_the_cap_is_cut_cleanly() {
+    let header = b"PROXY TCP4 192.0.2.1 192.0.2.2 1000 80\r\n";
+    // Varied payload bytes, so every escape form appears in the literal.
+    let payload: Vec<u8> = (0..1_200_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    let bytes = [header.as_slice(), &payload].concat();
+    let python = format!(
+        "b'{}'",
+        bytes
+            .iter()
+            .map(|&b| match b {
+                b'\r' => "\\r".to_string(),
+                b'\n' => "\\n".to_string(),
+                b'\\' => "\\\\".to_string(),
+                b'\'' => "\\'".to_string(),
+                0x20..=0x7e => (b as char).to_string(),
+                b => format!("\\x{b:02x}"),
+            })
+            .collect::<String>()
+    );
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let spaced: String = bytes.iter().map(|b| format!("{b:02x} ")).collect();
+    let mut forms = vec![
+        ("python-bytes", python.into_bytes()),
+        ("hex", hex.into_bytes()),
+        ("hex", spaced.into_bytes()),
+    ];
+    for (format, tool, args) in [
+        ("base64", "base64", &[][..]),
+        ("xxd", "xxd", &[][..]),
+        ("hexdump-c", "hexdump", &["-C"][..]),
+    ] {
+        let mut child = match std::process::Command::new(tool)
+            .args(args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+        {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("SKIP: {tool}: {e}");
+                continue;
+            }
+        };
+        let mut stdin = child.stdin.take().expect("piped stdin");
+        let input = bytes.clone();
+        let writer = std::thread::spawn(move || {
+            use std::io::Write;
+            let _ = stdin.write_all(&input);
+        });
+        let out = child.wait_with_output().expect("run the dump tool");
+        writer.join().expect("writer");
+        forms.push((format, out.stdout));
+    }
+    for (format, text) in forms {
+        assert!(text.len() > 1 << 20, "{format}: only {} bytes", text.len());
+        let out = ppctl()
+            .args(["inspect", "-", "--json"])
+            .write_stdin(text)
+            .output()
+            .expect("run ppctl inspect");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{format}: {err}");
+        let r: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+        assert_eq!(r["verdict"], "valid", "{format}");
+        assert_eq!(r["input"]["format"], format);
+        assert_eq!(r["input"]["cut_at"], 1 << 20, "{format}");
+        let length = r["input"]["length"].as_u64().expect("a length") as usize;
+        assert!(length > header.len() && length < bytes.len(), "{format}");
+    }
+    // The human view says so.
+    ppctl()
+        .args(["inspect", "-", "--color", "never"])
+        .env("COLUMNS", "200")
+        .write_stdin(vec![b'0'; (1 << 20) + 2])
+        .assert()
+        .stdout(predicate::str::contains(
+            "from the first 1 MiB of the input; the rest was not read",
+        ));
+}

@@ -29,7 +29,9 @@ Input: hex, a tcpdump -X/-xx, tshark -x, xxd or hexdump -C dump (so
 `tcpdump -X -r capture.pcap -c 1 | ppctl inspect -` works), base64 (a v2
 header starts DQoNCgANClFVSVQK), a Python b'...' literal, text with \\r \\n
 \\xNN escapes, or raw bytes (file, stdin). In a whole frame, the header is
-found by its signature and its offset is shown.
+found by its signature and its offset is shown. A file or stdin is read up
+to 1 MiB: a longer paste is cut at its last whole line, byte or escape, and
+the output says so.
 
 ", super::exit_rule!(), "
 inspect judges the bytes as a receiver that expects a header reads them: 0
@@ -60,7 +62,7 @@ pub struct InspectArgs {
 }
 
 pub fn run(args: &InspectArgs, style: Style) -> Result<ExitCode> {
-    let parsed = read_input(args)?;
+    let (parsed, cut) = read_input(args)?;
     let bytes = &parsed.bytes;
     let decode = |b| {
         if args.eof {
@@ -80,6 +82,7 @@ pub fn run(args: &InspectArgs, style: Style) -> Result<ExitCode> {
     let found = inspect::Inspected {
         input: bytes,
         format: parsed.format,
+        cut_at: cut.then_some(MAX_INPUT),
         offset,
         decoded,
         receivers: receivers::predict(&decoded, &bytes[offset..]),
@@ -93,14 +96,16 @@ pub fn run(args: &InspectArgs, style: Style) -> Result<ExitCode> {
     Ok(ExitCode::check(matches!(decoded, Decoded::Complete(_))))
 }
 
-fn read_input(args: &InspectArgs) -> Result<Parsed> {
+/// The input's bytes, and whether it was longer than [`MAX_INPUT`] (only
+/// its start was read).
+fn read_input(args: &InspectArgs) -> Result<(Parsed, bool)> {
     let enc = args.encoding;
     let bad = |what: String, e: input::InputError| Error::usage(format!("{what}: {e}"));
     if let Some(name) = &args.sample {
         return samples::get(name)
-            .map(|bytes| Parsed {
-                bytes,
-                format: input::Format::Hex,
+            .map(|bytes| {
+                let format = input::Format::Hex;
+                (Parsed { bytes, format }, false)
             })
             .ok_or_else(|| {
                 Error::usage(format!(
@@ -114,11 +119,13 @@ fn read_input(args: &InspectArgs) -> Result<Parsed> {
             .map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
         let raw =
             read_bounded(f).map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
-        return input::read_bytes(raw, enc).map_err(|e| bad(format!("in {}", path.display()), e));
+        return parse(raw, enc).map_err(|e| bad(format!("in {}", path.display()), e));
     }
     match args.input.as_deref() {
         Some("-") => read_stdin(enc),
-        Some(text) => input::read_argument(text, enc).map_err(|e| bad("in INPUT".into(), e)),
+        Some(text) => input::read_argument(text, enc)
+            .map(|p| (p, false))
+            .map_err(|e| bad("in INPUT".into(), e)),
         None if !std::io::stdin().is_terminal() => read_stdin(enc),
         None => Err(Error::usage(
             "no input: give bytes as an argument (hex, a dump, base64 or text), --file PATH, `-` for stdin, or --sample NAME",
@@ -126,13 +133,27 @@ fn read_input(args: &InspectArgs) -> Result<Parsed> {
     }
 }
 
-fn read_stdin(enc: Encoding) -> Result<Parsed> {
+fn read_stdin(enc: Encoding) -> Result<(Parsed, bool)> {
     let raw = read_bounded(std::io::stdin().lock()).map_err(|e| Error::io("reading stdin", e))?;
-    input::read_bytes(raw, enc).map_err(|e| Error::usage(format!("on stdin: {e}")))
+    parse(raw, enc).map_err(|e| Error::usage(format!("on stdin: {e}")))
 }
 
-fn read_bounded(r: impl Read) -> std::io::Result<Vec<u8>> {
+/// Bytes from what was read: an input the cap cut is read as the start of
+/// a longer one (each text form up to its last whole unit).
+fn parse((raw, cut): (Vec<u8>, bool), enc: Encoding) -> Result<(Parsed, bool), input::InputError> {
+    let parsed = if cut {
+        input::read_prefix(raw, enc)
+    } else {
+        input::read_bytes(raw, enc)
+    };
+    parsed.map(|p| (p, cut))
+}
+
+/// Up to [`MAX_INPUT`] bytes, and whether there was more.
+fn read_bounded(r: impl Read) -> std::io::Result<(Vec<u8>, bool)> {
     let mut buf = Vec::new();
-    r.take(MAX_INPUT).read_to_end(&mut buf)?;
-    Ok(buf)
+    r.take(MAX_INPUT + 1).read_to_end(&mut buf)?;
+    let cut = buf.len() as u64 > MAX_INPUT;
+    buf.truncate(MAX_INPUT as usize);
+    Ok((buf, cut))
 }

@@ -24,6 +24,9 @@ pub(crate) struct Inspected<'a> {
     /// Every byte that was read.
     pub input: &'a [u8],
     pub format: Format,
+    /// The size cap that cut a longer input: only its first `cut_at` bytes
+    /// were read.
+    pub cut_at: Option<u64>,
     /// Where decoding started: 0, or where a signature was found inside
     /// the input (a whole frame, say).
     pub offset: usize,
@@ -68,7 +71,14 @@ fn wrap_at(style: Style, text: &str, at: usize) -> String {
 fn input_line(i: &Inspected<'_>, style: Style) -> String {
     let n = i.input.len();
     let unit = if n == 1 { "byte" } else { "bytes" };
-    let mut s = format!("input: {} ({n} {unit})", i.format.describe());
+    let read = match i.cut_at {
+        Some(cap) => format!(
+            " from the first {} of the input; the rest was not read",
+            size(cap)
+        ),
+        None => String::new(),
+    };
+    let mut s = format!("input: {} ({n} {unit}{read})", i.format.describe());
     if i.offset > 0 {
         let skipped = if i.offset == 1 {
             "the byte before it is skipped".to_string()
@@ -82,6 +92,15 @@ fn input_line(i: &Inspected<'_>, style: Style) -> String {
         );
     }
     style.dim(&table::wrap(style, &s, 2))
+}
+
+/// `1 MiB`, `64 KiB`, or bytes.
+fn size(n: u64) -> String {
+    match n {
+        n if n >= 1 << 20 && n % (1 << 20) == 0 => format!("{} MiB", n >> 20),
+        n if n >= 1 << 10 && n % (1 << 10) == 0 => format!("{} KiB", n >> 10),
+        n => format!("{n} bytes"),
+    }
 }
 
 /// `inspect`'s human output.
@@ -126,6 +145,7 @@ pub(crate) fn json(i: &Inspected<'_>) -> Value {
                 "description": i.format.describe(),
                 "length": i.input.len(),
                 "header_offset": i.offset,
+                "cut_at": i.cut_at,
             }),
         );
         map.insert(
@@ -377,6 +397,7 @@ mod tests {
         let i = Inspected {
             input: bytes,
             format: Format::Raw,
+            cut_at: None,
             offset: 0,
             decoded,
             receivers: receivers::predict(&decoded, bytes),

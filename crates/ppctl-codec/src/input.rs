@@ -262,9 +262,53 @@ pub fn parse_escaped(s: &str) -> Result<Vec<u8>, InputError> {
     Ok(out)
 }
 
+/// `s` without an escape that a cut at its end split (`\`, `\x`, `\x4`):
+/// the start of a longer input ends at its last whole character.
+fn without_split_escape(s: &str) -> &str {
+    let b = s.as_bytes();
+    for back in 1..=3.min(b.len()) {
+        let at = b.len() - back;
+        if b[at] != b'\\' {
+            continue;
+        }
+        let escaped = b[..at].iter().rev().take_while(|&&c| c == b'\\').count() % 2 == 1;
+        let split = back == 1 || b[at + 1] == b'x';
+        if !escaped && split {
+            return &s[..at];
+        }
+    }
+    s
+}
+
+/// `s` up to its last line break, when it has one and does not end there:
+/// a dump cut mid-line keeps its whole lines.
+fn whole_lines(s: &str) -> &str {
+    match s.rfind('\n') {
+        Some(at) if at + 1 < s.len() => &s[..=at],
+        _ => s,
+    }
+}
+
+/// Hex digits with an odd last one dropped: the cut split that byte.
+fn parse_hex_cut(s: &str) -> Result<Vec<u8>, InputError> {
+    let s = without_split_escape(s);
+    let digits = hex_digits(s)?;
+    let even = digits.len() - digits.len() % 2;
+    match digits.get(even) {
+        Some(&(_, at)) => parse_hex(&s[..at]),
+        None => parse_hex(s),
+    }
+}
+
 /// Decode base64 (standard or URL-safe alphabet; whitespace ignored;
 /// padding optional).
 pub fn parse_base64(s: &str) -> Result<Vec<u8>, InputError> {
+    base64(s, false)
+}
+
+/// [`parse_base64`]; when `cut`, the text is the start of a longer input,
+/// and a lone character at its end (a group the cut split) is dropped.
+fn base64(s: &str, cut: bool) -> Result<Vec<u8>, InputError> {
     let mut out = Vec::with_capacity(s.len() / 4 * 3 + 3);
     let mut acc = 0u32;
     let mut bits = 0;
@@ -302,7 +346,7 @@ pub fn parse_base64(s: &str) -> Result<Vec<u8>, InputError> {
             acc &= (1 << bits) - 1;
         }
     }
-    if bits >= 6 {
+    if bits >= 6 && !cut {
         return Err(InputError::Base64 {
             position: s.len(),
             message: "a lone character at the end (base64 comes in groups of 4)",
@@ -318,11 +362,11 @@ const BASE64_MARKERS: [&str; 2] = ["DQoNCgANClFVSVQK", "UFJPWFkg"];
 /// Base64 in `s`: the whole of it, when it decodes to something that starts
 /// like a header, or the base64 run that starts with a header's base64
 /// (a field of a JSON log line, say).
-fn find_base64(s: &str) -> Option<Vec<u8>> {
+fn find_base64(s: &str, cut: bool) -> Option<Vec<u8>> {
     let t = s.trim();
     let is_b64 = |c: char| c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '=' | '-' | '_');
     if t.len() >= 8 && t.chars().all(is_b64) {
-        if let Ok(b) = parse_base64(t) {
+        if let Ok(b) = base64(t, cut) {
             if starts_like_header(&b) {
                 return Some(b);
             }
@@ -332,7 +376,7 @@ fn find_base64(s: &str) -> Option<Vec<u8>> {
     let end = t[at..]
         .find(|c: char| !is_b64(c))
         .map_or(t.len(), |e| at + e);
-    parse_base64(&t[at..end]).ok()
+    base64(&t[at..end], cut && end == t.len()).ok()
 }
 
 fn starts_like_header(b: &[u8]) -> bool {
@@ -341,8 +385,11 @@ fn starts_like_header(b: &[u8]) -> bool {
 
 /// A Python bytes literal (or several, separated by spaces or `+`):
 /// `b'PROXY ...\r\n'`, `b"\r\n\r\n\x00..."`. `None` when `s` is not one.
-fn parse_python(s: &str) -> Option<Result<Vec<u8>, InputError>> {
-    let t = s.trim();
+/// When `cut`, `s` is the start of a longer input: a literal left open at
+/// its end (and an escape or a `b` prefix the cut split) ends there.
+fn parse_python(s: &str, cut: bool) -> Option<Result<Vec<u8>, InputError>> {
+    // A cut end may be inside a literal: its spaces are bytes.
+    let t = if cut { s.trim_start() } else { s.trim() };
     let b = t.as_bytes();
     if !(b.len() >= 3 && matches!(b[0], b'b' | b'B') && matches!(b[1], b'\'' | b'"')) {
         return None;
@@ -355,6 +402,9 @@ fn parse_python(s: &str) -> Option<Result<Vec<u8>, InputError>> {
             i += 1;
             continue;
         }
+        if cut && i + 1 == b.len() && matches!(b[i], b'b' | b'B') {
+            break;
+        }
         if !(matches!(b[i], b'b' | b'B') && matches!(b.get(i + 1), Some(b'\'' | b'"'))) {
             return None;
         }
@@ -362,6 +412,9 @@ fn parse_python(s: &str) -> Option<Result<Vec<u8>, InputError>> {
         i += 2;
         loop {
             let Some(&c) = b.get(i) else {
+                if cut {
+                    return Some(Ok(out));
+                }
                 return Some(Err(InputError::Escape {
                     position: i,
                     message: "the bytes literal has no closing quote",
@@ -377,6 +430,15 @@ fn parse_python(s: &str) -> Option<Result<Vec<u8>, InputError>> {
                 continue;
             }
             let e = b.get(i + 1).copied();
+            // An escape the cut split (`\`, `\x`, `\x4`) is not a byte.
+            let split = match e {
+                None => true,
+                Some(b'x') => b.len() < i + 4,
+                Some(_) => false,
+            };
+            if cut && split {
+                return Some(Ok(out));
+            }
             i += 2;
             match e {
                 Some(b'n') => out.push(b'\n'),
@@ -571,33 +633,40 @@ fn parse_dump(s: &str) -> Option<(Vec<u8>, Format)> {
 }
 
 /// Bytes from text in a known form (`Hex`, `Base64`, `Text`), or guessed.
-fn from_text(s: &str, enc: Encoding, fallback: Format) -> Result<Parsed, InputError> {
+/// When `cut`, `s` is the start of a longer input (a size cap cut it): each
+/// form is read up to its last whole unit, as if the user had cut it there
+/// (a dump's last whole line, hex's last whole byte, base64's last whole
+/// group, a Python literal or escaped text up to the last whole escape).
+fn from_text(s: &str, enc: Encoding, fallback: Format, cut: bool) -> Result<Parsed, InputError> {
+    let hex = |s: &str| if cut { parse_hex_cut(s) } else { parse_hex(s) };
+    let dump = |s: &str| parse_dump(if cut { whole_lines(s) } else { s });
+    let escaped = |s: &str| parse_escaped(if cut { without_split_escape(s) } else { s });
     match enc {
         Encoding::Raw => Ok(Parsed::new(s.as_bytes().to_vec(), Format::Raw)),
-        Encoding::Text => parse_escaped(s).map(|b| Parsed::new(b, Format::Text)),
-        Encoding::Base64 => match find_base64(s) {
+        Encoding::Text => escaped(s).map(|b| Parsed::new(b, Format::Text)),
+        Encoding::Base64 => match find_base64(s, cut) {
             Some(b) => Ok(Parsed::new(b, Format::Base64)),
-            None => parse_base64(s).map(|b| Parsed::new(b, Format::Base64)),
+            None => base64(s, cut).map(|b| Parsed::new(b, Format::Base64)),
         },
-        Encoding::Hex => match parse_dump(s) {
+        Encoding::Hex => match dump(s) {
             Some((b, f)) => Ok(Parsed::new(b, f)),
-            None => parse_hex(s).map(|b| Parsed::new(b, Format::Hex)),
+            None => hex(s).map(|b| Parsed::new(b, Format::Hex)),
         },
         Encoding::Auto => {
-            if let Some(r) = parse_python(s) {
+            if let Some(r) = parse_python(s, cut) {
                 return r.map(|b| Parsed::new(b, Format::PythonBytes));
             }
-            if let Some((b, f)) = parse_dump(s) {
+            if let Some((b, f)) = dump(s) {
                 return Ok(Parsed::new(b, f));
             }
-            if looks_like_hex(s) {
-                return parse_hex(s).map(|b| Parsed::new(b, Format::Hex));
+            if looks_like_hex(if cut { without_split_escape(s) } else { s }) {
+                return hex(s).map(|b| Parsed::new(b, Format::Hex));
             }
-            if let Some(b) = find_base64(s) {
+            if let Some(b) = find_base64(s, cut) {
                 return Ok(Parsed::new(b, Format::Base64));
             }
             match fallback {
-                Format::Text => parse_escaped(s).map(|b| Parsed::new(b, Format::Text)),
+                Format::Text => escaped(s).map(|b| Parsed::new(b, Format::Text)),
                 _ => Ok(Parsed::new(s.as_bytes().to_vec(), Format::Raw)),
             }
         }
@@ -606,19 +675,39 @@ fn from_text(s: &str, enc: Encoding, fallback: Format) -> Result<Parsed, InputEr
 
 /// Bytes from a command-line argument, and the form they were in.
 pub fn read_argument(s: &str, enc: Encoding) -> Result<Parsed, InputError> {
-    from_text(s, enc, Format::Text)
+    from_text(s, enc, Format::Text, false)
 }
 
 /// Bytes from a file or stdin, and the form they were in: raw unless the
 /// content is text in one of the recognised forms (or is told to be).
 pub fn read_bytes(raw: Vec<u8>, enc: Encoding) -> Result<Parsed, InputError> {
+    read_file_bytes(raw, enc, false)
+}
+
+/// [`read_bytes`] for the start of a longer file or stdin, cut at a size
+/// cap: a text form is read up to its last whole unit (line, byte, group,
+/// escape, character), as xxd's and hexdump's lines are, so a cut never
+/// turns a valid paste into an error.
+pub fn read_prefix(raw: Vec<u8>, enc: Encoding) -> Result<Parsed, InputError> {
+    read_file_bytes(raw, enc, true)
+}
+
+fn read_file_bytes(mut raw: Vec<u8>, enc: Encoding, cut: bool) -> Result<Parsed, InputError> {
+    if cut && enc != Encoding::Raw {
+        // A character the cut split is not text gone bad.
+        if let Err(e) = std::str::from_utf8(&raw) {
+            if e.error_len().is_none() {
+                raw.truncate(e.valid_up_to());
+            }
+        }
+    }
     match enc {
         Encoding::Raw => Ok(Parsed::new(raw, Format::Raw)),
         Encoding::Hex | Encoding::Base64 => {
-            from_text(&String::from_utf8_lossy(&raw), enc, Format::Raw)
+            from_text(&String::from_utf8_lossy(&raw), enc, Format::Raw, cut)
         }
         Encoding::Text | Encoding::Auto => match std::str::from_utf8(&raw) {
-            Ok(t) => from_text(t, enc, Format::Raw),
+            Ok(t) => from_text(t, enc, Format::Raw, cut),
             Err(_) => Ok(Parsed::new(raw, Format::Raw)),
         },
     }
@@ -840,6 +929,73 @@ mod tests {
             b"\r\n\r\n\0\r\nQUIT\n\x20\x00\x00\x00"
         );
         assert!(read_argument(r"b'\r\n", Encoding::Auto).is_err());
+    }
+
+    /// A paste cut anywhere (as a size cap cuts it) reads as the bytes up
+    /// to the cut, never as an error: every text form, every cut position.
+    #[test]
+    fn a_cut_paste_reads_up_to_its_last_whole_unit() {
+        let bytes: Vec<u8> = [V1, b"GET / HTTP/1.1\r\n\x00\xff\\'\"\x7f"].concat();
+        let python = format!(
+            "b'{}'",
+            bytes
+                .iter()
+                .map(|&b| match b {
+                    b'\r' => "\\r".to_string(),
+                    b'\n' => "\\n".to_string(),
+                    b'\\' => "\\\\".to_string(),
+                    b'\'' => "\\'".to_string(),
+                    0x20..=0x7e => (b as char).to_string(),
+                    b => format!("\\x{b:02x}"),
+                })
+                .collect::<String>()
+        );
+        let hex = hex_of(&bytes, "");
+        let spaced = hex_of(&bytes, " ");
+        let escaped = python[2..python.len() - 1].replace("\\'", "'");
+        let base64 = "UFJPWFkgVENQNCAxOTIuMTY4LjAuMSAxOTIuMTY4LjAuMTEgNTYzMjQgNDQzDQpHRVQgLyBIVFRQLzEuMQ0KAP9cJyJ/";
+        assert_eq!(parse_base64(base64).unwrap(), bytes);
+        let xxd: String = bytes
+            .chunks(16)
+            .enumerate()
+            .map(|(n, line)| format!("{:08x}: {}  ................\n", n * 16, hex_of(line, " ")))
+            .collect();
+        let cases = [
+            (python.as_str(), Encoding::Auto, Format::PythonBytes),
+            (&hex, Encoding::Auto, Format::Hex),
+            (&spaced, Encoding::Auto, Format::Hex),
+            (base64, Encoding::Auto, Format::Base64),
+            (&xxd, Encoding::Auto, Format::Xxd),
+            (&escaped, Encoding::Text, Format::Text),
+        ];
+        for (text, enc, format) in cases {
+            let whole = read_bytes(text.as_bytes().to_vec(), enc).unwrap();
+            assert_eq!(whole, Parsed::new(bytes.clone(), format), "{text}");
+            for at in 12..text.len() {
+                let cut = read_prefix(text.as_bytes()[..at].to_vec(), enc)
+                    .unwrap_or_else(|e| panic!("{format:?} cut at {at}: {e}\n{}", &text[..at]));
+                assert_eq!(cut.format, format, "cut at {at}: {}", &text[..at]);
+                assert!(
+                    bytes.starts_with(&cut.bytes),
+                    "{format:?} cut at {at}: {:?}",
+                    cut.bytes
+                );
+            }
+        }
+        // A character a cut split is dropped, not a reason to read raw.
+        let utf8 = "b'PROXY \u{e9}'".as_bytes();
+        let cut = read_prefix(utf8[..utf8.len() - 2].to_vec(), Encoding::Auto).unwrap();
+        assert_eq!(cut, Parsed::new(b"PROXY ".to_vec(), Format::PythonBytes));
+        // Uncut, an unclosed literal is still an error.
+        assert!(read_bytes(python.as_bytes()[..20].to_vec(), Encoding::Auto).is_err());
+    }
+
+    fn hex_of(bytes: &[u8], sep: &str) -> String {
+        bytes
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<Vec<_>>()
+            .join(sep)
     }
 
     #[test]
