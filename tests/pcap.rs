@@ -1049,7 +1049,8 @@ fn files_cut_inside_their_first_header_are_truncated() {
     // (tcpdump's, with options, take 104 bytes; these 60).
     let first_header =
         synth::pcapng_section().len() + synth::pcapng_interface(linktype::ETHERNET).len();
-    for n in 8..first_header {
+    let section = synth::pcapng_section().len();
+    for n in (8..first_header).filter(|&n| n != section) {
         let r = run(&ng[..n], &[]);
         assert_eq!(r.code, 2, "pcapng cut at {n}");
         assert!(
@@ -1057,6 +1058,104 @@ fn files_cut_inside_their_first_header_are_truncated() {
             "pcapng cut at {n}: {}",
             r.stderr
         );
+    }
+    // Cut right after the section header: nothing is cut, there is nothing
+    // in it (not "copied while tcpdump was still writing").
+    let r = run(&ng[..section], &[]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains(&format!(
+            "the pcapng capture holds only its section header: it ends at byte offset {section} \
+             without an interface description or a packet"
+        )),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains("truncated"), "{}", r.stderr);
+}
+
+/// A packet record whose captured length contradicts the record around it
+/// is corrupt at its byte offset, not a file cut while tcpdump was writing:
+/// a pcapng packet block that is whole but claims more bytes than it holds,
+/// a legacy record that claims more than the packet had or than the
+/// snapshot length; last in the file or not.
+#[test]
+fn a_corrupt_captured_length_is_corrupt_not_truncated() {
+    let flows = one_v1_exchange(OK);
+    let set_u32 =
+        |f: &mut Vec<u8>, at: usize, v: u32| f[at..at + 4].copy_from_slice(&v.to_le_bytes());
+    // pcapng: the second packet block's caplen (body offset 12).
+    let ng = pcapng_file(linktype::ETHERNET, &flows);
+    let first = synth::pcapng_section().len() + synth::pcapng_interface(linktype::ETHERNET).len();
+    let second = first + u32::from_le_bytes(ng[first + 4..first + 8].try_into().unwrap()) as usize;
+    let second_len = u32::from_le_bytes(ng[second + 4..second + 8].try_into().unwrap()) as usize;
+    // Legacy pcap: the second record (after the 24-byte file header).
+    let legacy = pcap_file(linktype::ETHERNET, &flows);
+    let rec = 24 + 16 + u32::from_le_bytes(legacy[24 + 8..24 + 12].try_into().unwrap()) as usize;
+    let rec_len = u32::from_le_bytes(legacy[rec + 8..rec + 12].try_into().unwrap()) as usize;
+    let cases: [(&str, Vec<u8>, usize, u32, &str); 4] = [
+        (
+            "pcapng",
+            ng.clone(),
+            second,
+            5000,
+            "captured bytes (its captured length field is corrupt: the block holds at most",
+        ),
+        (
+            "pcapng, huge",
+            ng.clone(),
+            second,
+            0xffff_fff0,
+            "claims 4294967280 captured bytes",
+        ),
+        (
+            "pcap, over the packet",
+            legacy.clone(),
+            rec,
+            1500,
+            "captured bytes of a",
+        ),
+        (
+            "pcap, over the snaplen",
+            legacy.clone(),
+            rec,
+            300_000,
+            "more than the capture's snapshot length",
+        ),
+    ];
+    for (what, file, at, caplen, says) in cases {
+        let field = if what.starts_with("pcapng") {
+            at + 20
+        } else {
+            at + 8
+        };
+        let mut whole = file.clone();
+        set_u32(&mut whole, field, caplen);
+        if what == "pcap, over the snaplen" {
+            set_u32(&mut whole, at + 12, caplen); // the packet was that long
+        }
+        // The record as the last one: the file ends where its bytes do.
+        let last = if what.starts_with("pcapng") {
+            whole[..at + second_len].to_vec()
+        } else {
+            whole[..at + 16 + rec_len].to_vec()
+        };
+        for (place, f) in [("in the middle", whole), ("last", last)] {
+            let r = run(&f, &[]);
+            assert_eq!(r.code, 2, "{what}, {place}: {}", r.stderr);
+            assert!(
+                r.stderr
+                    .contains(&format!("corrupt capture at byte offset {at}: ")),
+                "{what}, {place}: {}",
+                r.stderr
+            );
+            assert!(r.stderr.contains(says), "{what}, {place}: {}", r.stderr);
+            assert!(
+                !r.stderr.contains("still writing"),
+                "{what}, {place}: {}",
+                r.stderr
+            );
+        }
     }
 }
 

@@ -89,6 +89,11 @@ pub enum ReadError {
     )]
     Truncated { offset: u64 },
     #[error(
+        "the pcapng capture holds only its section header: it ends at byte offset {offset} \
+         without an interface description or a packet, so there is nothing to analyse"
+    )]
+    SectionHeaderOnly { offset: u64 },
+    #[error(
         "corrupt capture at byte offset {offset}: {what}; everything before it was analysed \
          (try `editcap` or Wireshark to salvage the rest)"
     )]
@@ -361,6 +366,9 @@ fn read_capture_at<R: Read>(
     // The format and byte order, to read a record's claimed length.
     let mut ng = false;
     let mut big_endian = false;
+    // A legacy file's snapshot length (0: none given), to tell a corrupt
+    // captured length from a cut file.
+    let mut snaplen = 0u32;
     loop {
         let offset = base + reader.consumed() as u64;
         let miss = match reader.next() {
@@ -369,6 +377,7 @@ fn read_capture_at<R: Read>(
                 let next = match block {
                     PcapBlockOwned::LegacyHeader(h) => {
                         big_endian = h.is_bigendian();
+                        snaplen = h.snaplen;
                         let resolution = if h.is_nanosecond_precision() {
                             1_000_000_000
                         } else {
@@ -487,11 +496,17 @@ fn read_capture_at<R: Read>(
                     ),
                 })
         };
+        // A record whose own fields contradict each other is corrupt, even
+        // where the reader only sees that it runs past the end of the file.
+        let contradicts = || {
+            contradiction(reader.data(), ng, big_endian, snaplen)
+                .map(|what| ReadError::Corrupt { offset, what })
+        };
         match miss {
-            // A pcapng file that ends before describing an interface was
-            // cut inside its first header.
+            // A pcapng file that ends, between blocks, right after its
+            // section header: nothing is cut, there is just nothing in it.
             Miss::Eof if ng && interfaces.is_empty() && stats.frames == 0 => {
-                return Err(ReadError::Truncated { offset })
+                return Err(ReadError::SectionHeaderOnly { offset })
             }
             Miss::Eof => return Ok(()),
             Miss::Incomplete => {
@@ -517,11 +532,15 @@ fn read_capture_at<R: Read>(
             }
             // A length over the limit is a corrupt field, not a cut file.
             Miss::UnexpectedEof => {
-                return Err(too_long().unwrap_or(ReadError::Truncated { offset }))
+                return Err(too_long()
+                    .or_else(contradicts)
+                    .unwrap_or(ReadError::Truncated { offset }))
             }
             Miss::ReadFailed => return Err(read_failed()),
             Miss::Invalid(what) => {
-                return Err(too_long().unwrap_or(ReadError::Corrupt { offset, what }))
+                return Err(too_long()
+                    .or_else(contradicts)
+                    .unwrap_or(ReadError::Corrupt { offset, what }))
             }
         }
     }
@@ -533,6 +552,45 @@ fn claimed_len(data: &[u8], ng: bool, big_endian: bool) -> Option<u64> {
     let at = if ng { 4 } else { 8 };
     let n = u64::from(read_u32(data.get(at..at + 4)?, big_endian));
     Some(if ng { n } else { n + 16 })
+}
+
+/// What makes the record at the start of `data` corrupt rather than cut:
+/// a pcapng packet block that is whole (its length fields agree) but claims
+/// more captured bytes than it holds, or a legacy record that claims more
+/// captured bytes than the packet had or than the file's snapshot length.
+fn contradiction(data: &[u8], ng: bool, big_endian: bool, snaplen: u32) -> Option<String> {
+    let u32_at = |at: usize| data.get(at..at + 4).map(|b| read_u32(b, big_endian));
+    if ng {
+        if u32_at(0)? != EPB {
+            return None;
+        }
+        let len = u32_at(4)? as usize;
+        // The block is all there: its trailing length repeats the first.
+        if len < 32 || u32_at(len.checked_sub(4)?)? as usize != len {
+            return None;
+        }
+        let (caplen, room) = (u32_at(20)?, len - 32);
+        return (caplen as usize > room).then(|| {
+            format!(
+                "a packet block of {len} bytes claims {caplen} captured bytes \
+                 (its captured length field is corrupt: the block holds at most {room})"
+            )
+        });
+    }
+    let (caplen, origlen) = (u32_at(8)?, u32_at(12)?);
+    if caplen > origlen {
+        Some(format!(
+            "a record claims {caplen} captured bytes of a {origlen}-byte packet \
+             (its captured length field is corrupt)"
+        ))
+    } else if snaplen > 0 && caplen > snaplen {
+        Some(format!(
+            "a record claims {caplen} captured bytes, more than the capture's \
+             snapshot length of {snaplen} (its captured length field is corrupt)"
+        ))
+    } else {
+        None
+    }
 }
 
 fn read_u32(b: &[u8], big_endian: bool) -> u32 {
