@@ -531,7 +531,7 @@ mod tests {
         let first = r.records[0].hit.as_ref().expect("the entry's first line");
         assert_eq!(first.pattern.id, "nginx-broken-header-first-line");
         assert_eq!(first.finding, Finding::MissingHeader);
-        assert!(first.fields.get("client").is_none());
+        assert!(!first.fields.contains_key("client"));
         assert!(r.records[1].hit.is_none());
         assert_eq!(r.records[1].line, 2);
         assert_eq!(r.records[2].line, 3);
