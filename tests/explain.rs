@@ -479,11 +479,7 @@ fn help_ends_with_examples_and_exit_codes() {
 
 #[test]
 fn no_output_cites_documents_that_do_not_ship() {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/data/peer-messages.txt"
-    ))
-    .expect("tests/data/peer-messages.txt");
+    let text = peer_messages();
     for json in [false, true] {
         let mut cmd = ppctl();
         cmd.args(["explain", "-", "--color", "never"]);
@@ -582,16 +578,21 @@ fn live_haproxy_line_is_recognized() {
     );
 }
 
+/// tests/data/peer-messages.txt: lines recorded from real nginx and HAProxy.
+fn peer_messages() -> String {
+    std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/peer-messages.txt"
+    ))
+    .expect("tests/data/peer-messages.txt")
+}
+
 /// Every message the peers helper captured from real nginx and HAProxy
 /// (tests/data/peer-messages.txt): error messages are recognized, log lines
 /// of connections that went fine are not (no guessing).
 #[test]
 fn captured_peer_messages() {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/data/peer-messages.txt"
-    ))
-    .expect("tests/data/peer-messages.txt");
+    let text = peer_messages();
     let lines: Vec<&str> = text.lines().collect();
     let mut checked = 0;
     let mut i = 0;
@@ -648,11 +649,7 @@ fn captured_peer_messages() {
 /// entry (tests/data/peer-messages.txt, the entries marked "(continues)").
 #[test]
 fn the_first_line_of_a_multi_line_broken_header_is_recognized() {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/data/peer-messages.txt"
-    ))
-    .expect("tests/data/peer-messages.txt");
+    let text = peer_messages();
     let lines: Vec<&str> = text.lines().collect();
     let mut checked = 0;
     for (i, comment) in lines.iter().enumerate() {
@@ -688,11 +685,7 @@ fn the_first_line_of_a_multi_line_broken_header_is_recognized() {
 /// A log of `mb` MiB: tests/data/peer-messages.txt (messages, comments and
 /// log lines of fine connections) repeated.
 fn big_log(mb: usize) -> tempfile::NamedTempFile {
-    let unit = std::fs::read(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/data/peer-messages.txt"
-    ))
-    .expect("tests/data/peer-messages.txt");
+    let unit = peer_messages().into_bytes();
     let mut file = tempfile::NamedTempFile::new().expect("temp file");
     let mut chunk = Vec::with_capacity(1 << 20);
     while chunk.len() < (1 << 20) {
