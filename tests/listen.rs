@@ -555,9 +555,14 @@ fn human_lines_show_header_verdict_and_summary() {
         text.contains("summary: 2 connection(s): 1 proxied, 1 plain (served: 1 none, 1 v1); 2 spoofable (PP-SPOOFABLE)"),
         "{text}"
     );
-    // The warning is explained once, with its fixes and where to read more.
-    assert!(text.contains("! spoofable (PP-SPOOFABLE)"), "{text}");
-    assert!(text.contains("Fixes (docs/verdicts.md):"), "{text}");
+    // The warning is the default mode's choice: one line that names its
+    // fixes and where to read them, not a block of them.
+    assert!(
+        text.contains("! spoofable (PP-SPOOFABLE): a header taken from anyone; fixes:"),
+        "{text}"
+    );
+    assert!(text.contains("(docs/verdicts.md)"), "{text}");
+    assert!(!text.contains("Fixes (docs/verdicts.md):"), "{text}");
 }
 
 #[test]

@@ -185,7 +185,11 @@ async fn serve(args: &ListenArgs, style: Style) -> Result<ExitCode> {
         view::line(&first)
     } else {
         let tls = identity.as_ref().map(view::identity_human);
-        view::listening_human(transport, &addrs, mode) + &tls.unwrap_or_default()
+        let stand_in = match transport {
+            Transport::Tcp => view::stand_in_human(style),
+            Transport::Udp => String::new(),
+        };
+        view::listening_human(transport, &addrs, mode) + &tls.unwrap_or_default() + &stand_in
     };
     let mut out = Out::stdout();
     out.line(&first)?;

@@ -463,6 +463,18 @@ impl Probe {
         self.class == Class::Optional
     }
 
+    /// Whether the finding happened to the probe's own attempts (no
+    /// connection, a header taken from anyone, requests that fail behind
+    /// the port), rather than being what a sender that does not match the
+    /// profile would meet (`missing-header` for a client without a header
+    /// at a port that requires one: a choice, not a failure).
+    pub(crate) fn finding_happened(&self) -> bool {
+        matches!(
+            self.class,
+            Class::Optional | Class::Unreachable | Class::Inconclusive
+        ) || self.finding == Finding::HopAddsHeader
+    }
+
     pub(crate) fn attempt(&self, kind: HeaderKind) -> Option<&Attempt> {
         self.attempts.iter().find(|a| a.kind == kind)
     }

@@ -46,6 +46,33 @@ pub struct Fix {
     pub doc: &'static str,
 }
 
+/// The receiver a fix is shown for, as far as the command knows it: its
+/// port and whether it serves TLS (`send` and `probe` know their target's).
+/// What is not known stays generic in the snippet.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Case {
+    pub port: Option<u16>,
+    pub tls: Option<bool>,
+}
+
+impl Fix {
+    /// The change, for `case`: `{port}` is the port (`PORT` when not
+    /// known), `{ ssl}` is ` ssl` on a TLS port, nothing on a plain one,
+    /// ` [ssl]` when not known. A plain port 8081 is told
+    /// `listen 8081 proxy_protocol;`, not `listen 443 ssl proxy_protocol;`.
+    pub fn change_for(&self, case: Case) -> String {
+        let port = case
+            .port
+            .map_or_else(|| "PORT".to_string(), |p| p.to_string());
+        let ssl = match case.tls {
+            Some(true) => " ssl",
+            Some(false) => "",
+            None => " [ssl]",
+        };
+        self.change.replace("{port}", &port).replace("{ ssl}", ssl)
+    }
+}
+
 /// Every fix ppctl knows. Ids are unique (unit-tested).
 pub static FIXES: &[Fix] = &[
     // checked: ingress-nginx ConfigMap docs (use-proxy-protocol, default "false").
@@ -54,7 +81,7 @@ pub static FIXES: &[Fix] = &[
         title: "Make ingress-nginx read the PROXY header",
         side: Side::Receiver,
         applies_to: "ingress-nginx (ConfigMap of the controller)",
-        change: "data:\n  use-proxy-protocol: \"true\"\n# enable it in the same change as the load balancer option: nginx has no optional mode",
+        change: "data:\n  use-proxy-protocol: \"true\"\n# enable it in the same change as the load balancer option:\n# nginx has no optional mode",
         doc: "https://kubernetes.github.io/ingress-nginx/user-guide/nginx-configuration/configmap/#use-proxy-protocol",
     },
     // checked: ingress-nginx chart values (controller.config becomes the ConfigMap).
@@ -63,7 +90,7 @@ pub static FIXES: &[Fix] = &[
         title: "Make ingress-nginx read the PROXY header (Helm values)",
         side: Side::Receiver,
         applies_to: "ingress-nginx Helm chart (values of the release)",
-        change: "controller:\n  config:\n    use-proxy-protocol: \"true\"\n    proxy-real-ip-cidr: \"10.0.0.0/16\"   # the LB's source range\n# helm upgrade ingress-nginx ingress-nginx/ingress-nginx -n ingress-nginx --reuse-values -f values.yaml",
+        change: "controller:\n  config:\n    use-proxy-protocol: \"true\"\n    proxy-real-ip-cidr: \"10.0.0.0/16\"   # the LB's source range\n# then: helm upgrade ingress-nginx ingress-nginx/ingress-nginx \\\n#   -n ingress-nginx --reuse-values -f values.yaml",
         doc: "https://github.com/kubernetes/ingress-nginx/blob/main/charts/ingress-nginx/values.yaml",
     },
     // checked: ingress-nginx "Exposing TCP and UDP services" (namespace/service:port:[PROXY]:[PROXY]).
@@ -72,7 +99,7 @@ pub static FIXES: &[Fix] = &[
         title: "Make an ingress-nginx TCP service read (decode) the PROXY header",
         side: Side::Receiver,
         applies_to: "ingress-nginx tcp-services ConfigMap, or the chart's tcp: values",
-        change: "data:\n  \"9000\": \"default/app:9000:PROXY\"     # decode: read the header from the LB\n  # \"9000\": \"default/app:9000:PROXY:PROXY\" also sends (encodes) one to the app\n# use-proxy-protocol applies to the HTTP ports only",
+        change: "data:\n  # decode: read the header from the LB\n  \"9000\": \"default/app:9000:PROXY\"\n  # \"default/app:9000:PROXY:PROXY\" also sends (encodes) one to the app\n# use-proxy-protocol applies to the HTTP ports only",
         doc: "https://kubernetes.github.io/ingress-nginx/user-guide/exposing-tcp-udp-services/",
     },
     // ingress-nginx's docs give the PROXY fields for "a TCP service"; its
@@ -82,7 +109,7 @@ pub static FIXES: &[Fix] = &[
         title: "Drop the PROXY fields of ingress-nginx UDP services",
         side: Side::Receiver,
         applies_to: "ingress-nginx udp-services ConfigMap, or the chart's udp: values",
-        change: "data:\n  \"53\": \"kube-system/kube-dns:53\"    # no :PROXY fields: only TCP services take them\n# a protocol that runs over TCP belongs in tcp-services, where :PROXY works",
+        change: "data:\n  # no :PROXY fields: only TCP services take them\n  \"53\": \"kube-system/kube-dns:53\"\n# a protocol that runs over TCP belongs in tcp-services,\n# where :PROXY works",
         doc: "https://kubernetes.github.io/ingress-nginx/user-guide/exposing-tcp-udp-services/",
     },
     // checked: ingress-nginx TLS user guide (ssl-passthrough: a TCP proxy
@@ -92,7 +119,7 @@ pub static FIXES: &[Fix] = &[
         title: "With ssl-passthrough, send PROXY on every port and test the passthrough hosts",
         side: Side::Platform,
         applies_to: "ingress-nginx started with --enable-ssl-passthrough and use-proxy-protocol \"true\"",
-        change: "# use-proxy-protocol applies to :80 and to the passthrough proxy on :443 alike:\n# the load balancer must send a header on both ports, then confirm each path:\nppctl send -1 LB:80 --src 203.0.113.7:5000     # HTTP through the LB\nppctl probe PASSTHROUGH-HOST:443 --tls          # what the passthrough path takes",
+        change: "# use-proxy-protocol applies to :80 and to the passthrough proxy on\n# :443 alike: the load balancer must send a header on both ports,\n# then confirm each path:\nppctl send -1 LB:80 --src 203.0.113.7:5000   # HTTP through the LB\nppctl probe PASSTHROUGH-HOST:443 --tls       # the passthrough path",
         doc: "https://kubernetes.github.io/ingress-nginx/user-guide/tls/#ssl-passthrough",
     },
     // checked: ingress-nginx ConfigMap docs and controller source (ProxyRealIPCIDR).
@@ -101,7 +128,7 @@ pub static FIXES: &[Fix] = &[
         title: "Trust only the load balancer's addresses for the client IP",
         side: Side::Receiver,
         applies_to: "ingress-nginx (ConfigMap of the controller)",
-        change: "data:\n  proxy-real-ip-cidr: \"10.0.0.0/16\"   # the LB's real source range (VPC/subnet CIDR for an NLB)",
+        change: "data:\n  # the LB's real source range (VPC/subnet CIDR for an NLB)\n  proxy-real-ip-cidr: \"10.0.0.0/16\"",
         doc: "https://kubernetes.github.io/ingress-nginx/user-guide/nginx-configuration/configmap/#proxy-real-ip-cidr",
     },
     // checked: ingress-nginx ConfigMap table (proxy-protocol-header-timeout, default "5s").
@@ -119,7 +146,7 @@ pub static FIXES: &[Fix] = &[
         title: "Use X-Forwarded-For only behind an L7 load balancer",
         side: Side::Receiver,
         applies_to: "ingress-nginx (ConfigMap of the controller)",
-        change: "data:\n  use-forwarded-headers: \"true\"   # only when an HTTP (L7) LB sets X-Forwarded-For;\n  # behind an L4 LB use use-proxy-protocol instead, and never trust both from the internet",
+        change: "data:\n  # only when an HTTP (L7) LB sets X-Forwarded-For; behind an L4 LB\n  # use use-proxy-protocol instead, and never trust both from the internet\n  use-forwarded-headers: \"true\"",
         doc: "https://kubernetes.github.io/ingress-nginx/user-guide/nginx-configuration/configmap/#use-forwarded-headers",
     },
     // checked: NGINX Ingress Controller ConfigMap resource docs (proxy-protocol,
@@ -138,7 +165,7 @@ pub static FIXES: &[Fix] = &[
         title: "Make nginx read the PROXY header on this listener",
         side: Side::Receiver,
         applies_to: "nginx (http or stream server block)",
-        change: "listen 443 ssl proxy_protocol;      # every server on this addr:port must agree\nset_real_ip_from 10.0.0.0/16;       # the LB's source range\nreal_ip_header proxy_protocol;",
+        change: "# every server on this addr:port must agree\nlisten {port}{ ssl} proxy_protocol;\nset_real_ip_from 10.0.0.0/16;   # the LB's source range\nreal_ip_header proxy_protocol;",
         doc: "https://docs.nginx.com/nginx/admin-guide/load-balancer/using-proxy-protocol/",
     },
     Fix {
@@ -146,7 +173,7 @@ pub static FIXES: &[Fix] = &[
         title: "Stop nginx expecting a header that nothing sends",
         side: Side::Receiver,
         applies_to: "nginx",
-        change: "listen 443 ssl;   # drop the proxy_protocol parameter, or give direct clients\n                  # their own listener without it (e.g. listen 8443 ssl;)",
+        change: "# drop the proxy_protocol parameter, or give direct clients their own\n# listener without it (listen 8443 ssl;)\nlisten {port}{ ssl};",
         doc: "https://nginx.org/en/docs/http/ngx_http_core_module.html#listen",
     },
     Fix {
@@ -172,7 +199,7 @@ pub static FIXES: &[Fix] = &[
         title: "Make HAProxy read the PROXY header (v1 and v2)",
         side: Side::Receiver,
         applies_to: "HAProxy (frontend bind line)",
-        change: "bind :443 accept-proxy",
+        change: "bind :{port} accept-proxy",
         doc: "https://docs.haproxy.org/2.8/configuration.html#5.1-accept-proxy",
     },
     // checked: HAProxy manual, server options send-proxy / send-proxy-v2 / check-send-proxy.
@@ -181,7 +208,7 @@ pub static FIXES: &[Fix] = &[
         title: "Make HAProxy send the header the backend expects",
         side: Side::Sender,
         applies_to: "HAProxy (backend server line)",
-        change: "server app1 10.0.0.5:443 send-proxy-v2 check check-send-proxy   # send-proxy for v1",
+        change: "# send-proxy for v1\nserver app1 10.0.0.5:443 send-proxy-v2 check check-send-proxy",
         doc: "https://docs.haproxy.org/2.8/configuration.html#5.2-send-proxy-v2",
     },
     // checked: HAProxy manual, tcp-request connection expect-proxy layer4.
@@ -199,7 +226,7 @@ pub static FIXES: &[Fix] = &[
         title: "Add Envoy's proxy_protocol listener filter (header required)",
         side: Side::Receiver,
         applies_to: "Envoy (listener)",
-        change: "listener_filters:\n- name: envoy.filters.listener.proxy_protocol\n  typed_config:\n    \"@type\": type.googleapis.com/envoy.extensions.filters.listener.proxy_protocol.v3.ProxyProtocol\n# leave allow_requests_without_proxy_protocol unset: setting it makes the address spoofable",
+        change: "listener_filters:\n- name: envoy.filters.listener.proxy_protocol\n  typed_config:\n    \"@type\": type.googleapis.com/envoy.extensions.filters.listener.proxy_protocol.v3.ProxyProtocol\n# leave allow_requests_without_proxy_protocol unset:\n# setting it makes the address spoofable",
         doc: "https://www.envoyproxy.io/docs/envoy/latest/configuration/listeners/listener_filters/proxy_protocol",
     },
     // checked: Traefik entrypoint docs (proxyProtocol.trustedIPs / insecure).
@@ -208,7 +235,7 @@ pub static FIXES: &[Fix] = &[
         title: "List the load balancer's real source addresses in Traefik",
         side: Side::Receiver,
         applies_to: "Traefik (entryPoint)",
-        change: "entryPoints:\n  websecure:\n    address: \":443\"\n    proxyProtocol:\n      trustedIPs: [\"10.0.0.0/16\"]   # where the LB connects from, often a private range",
+        change: "entryPoints:\n  websecure:\n    address: \":443\"\n    proxyProtocol:\n      # where the LB connects from, often a private range\n      trustedIPs: [\"10.0.0.0/16\"]",
         doc: "https://doc.traefik.io/traefik/routing/entrypoints/#proxyprotocol",
     },
     // checked: pires/go-proxyproto README (Policy, REQUIRE default since v0.15).
@@ -217,7 +244,7 @@ pub static FIXES: &[Fix] = &[
         title: "Set go-proxyproto's policy: REQUIRE from the load balancer, REJECT from others",
         side: Side::Receiver,
         applies_to: "Go programs using github.com/pires/go-proxyproto",
-        change: "ln := &proxyproto.Listener{Listener: tcp, ConnPolicy: func(o proxyproto.ConnPolicyOptions) (proxyproto.Policy, error) {\n    // REQUIRE for the LB's addresses, REJECT (or IGNORE) for everyone else\n}}",
+        change: "// lbOnly: a proxyproto.ConnPolicyFunc that gives REQUIRE for the LB's\n// addresses and REJECT (or IGNORE) for everyone else\nln := &proxyproto.Listener{Listener: tcp, ConnPolicy: lbOnly}",
         doc: "https://pkg.go.dev/github.com/pires/go-proxyproto#Policy",
     },
     Fix {
@@ -225,7 +252,7 @@ pub static FIXES: &[Fix] = &[
         title: "Read the PROXY header before the TLS handshake",
         side: Side::Receiver,
         applies_to: "any TLS server (Go, Caddy, Node, Java, rustls, OpenSSL apps)",
-        change: "wrap the raw TCP listener with the PROXY parser first and TLS on top of it\n(Go: tls.NewListener(&proxyproto.Listener{...}); Caddy: proxy_protocol listener wrapper before tls)",
+        change: "# wrap the raw TCP listener with the PROXY parser first, TLS on top:\n# Go: tls.NewListener(&proxyproto.Listener{...}, config)\n# Caddy: the proxy_protocol listener wrapper before tls",
         doc: "https://caddyserver.com/docs/caddyfile/options#listener-wrappers",
     },
     // checked: AWS LB Controller service annotations (target-group-attributes).
@@ -234,7 +261,7 @@ pub static FIXES: &[Fix] = &[
         title: "Turn on PROXY v2 on the AWS NLB target group",
         side: Side::Sender,
         applies_to: "AWS Network Load Balancer (AWS Load Balancer Controller)",
-        change: "metadata:\n  annotations:\n    service.beta.kubernetes.io/aws-load-balancer-target-group-attributes: proxy_protocol_v2.enabled=true\n# without Kubernetes: aws elbv2 modify-target-group-attributes --target-group-arn ARN \\\n#   --attributes Key=proxy_protocol_v2.enabled,Value=true",
+        change: "metadata:\n  annotations:\n    service.beta.kubernetes.io/aws-load-balancer-target-group-attributes: >-\n      proxy_protocol_v2.enabled=true\n# without Kubernetes:\n# aws elbv2 modify-target-group-attributes --target-group-arn ARN \\\n#   --attributes Key=proxy_protocol_v2.enabled,Value=true",
         doc: "https://docs.aws.amazon.com/elasticloadbalancing/latest/network/edit-target-group-attributes.html#proxy-protocol",
     },
     // checked: AWS LB Controller annotations table ("Set to \"*\" to enable");
@@ -244,7 +271,7 @@ pub static FIXES: &[Fix] = &[
         title: "Turn on PROXY protocol with the legacy AWS annotation",
         side: Side::Sender,
         applies_to: "AWS Classic ELB (v1), or an NLB managed by the AWS Load Balancer Controller (v2)",
-        change: "metadata:\n  annotations:\n    service.beta.kubernetes.io/aws-load-balancer-proxy-protocol: \"*\"\n# the in-tree cloud provider ignores it for NLBs: use the target-group attribute there",
+        change: "metadata:\n  annotations:\n    service.beta.kubernetes.io/aws-load-balancer-proxy-protocol: \"*\"\n# the in-tree cloud provider ignores it for NLBs:\n# use the target-group attribute there",
         doc: "https://kubernetes-sigs.github.io/aws-load-balancer-controller/latest/guide/service/annotations/#proxy-protocol-v2",
     },
     // checked: attribute name seen in AWS LB Controller users' manifests and
@@ -254,7 +281,7 @@ pub static FIXES: &[Fix] = &[
         title: "Send the NLB's header on connect, for server-speaks-first protocols",
         side: Side::Sender,
         applies_to: "AWS Network Load Balancer (SMTP, SSH, FTP, MySQL, ... behind it)",
-        change: "metadata:\n  annotations:\n    service.beta.kubernetes.io/aws-load-balancer-target-group-attributes: >-\n      proxy_protocol_v2.enabled=true,proxy_protocol_v2.client_to_server.header_placement=on_first_ack",
+        change: "metadata:\n  annotations:\n    service.beta.kubernetes.io/aws-load-balancer-target-group-attributes: >-\n      proxy_protocol_v2.enabled=true,\n      proxy_protocol_v2.client_to_server.header_placement=on_first_ack",
         doc: "https://docs.aws.amazon.com/elasticloadbalancing/latest/network/edit-target-group-attributes.html#proxy-protocol",
     },
     // checked: DigitalOcean CCM annotations doc and DOKS "configure load balancers".
@@ -263,7 +290,7 @@ pub static FIXES: &[Fix] = &[
         title: "Turn on PROXY protocol on the DigitalOcean load balancer",
         side: Side::Sender,
         applies_to: "DigitalOcean Kubernetes (Service of type LoadBalancer)",
-        change: "metadata:\n  annotations:\n    service.beta.kubernetes.io/do-loadbalancer-enable-proxy-protocol: \"true\"",
+        change: "metadata:\n  annotations:\n    service.beta.kubernetes.io/do-loadbalancer-enable-proxy-protocol: >-\n      true",
         doc: "https://docs.digitalocean.com/products/kubernetes/how-to/configure-load-balancers/#proxy-protocol",
     },
     // checked: annotation used in hcloud-cloud-controller-manager examples;
@@ -282,7 +309,7 @@ pub static FIXES: &[Fix] = &[
         title: "Turn on PROXY protocol v2 on the Scaleway load balancer",
         side: Side::Sender,
         applies_to: "Scaleway Kapsule (scaleway-cloud-controller-manager)",
-        change: "metadata:\n  annotations:\n    service.beta.kubernetes.io/scw-loadbalancer-proxy-protocol-v2: \"true\"   # or \"80,443\"; -v1 for v1",
+        change: "metadata:\n  annotations:\n    # or \"80,443\" for those ports; -v1 for v1\n    service.beta.kubernetes.io/scw-loadbalancer-proxy-protocol-v2: \"true\"",
         doc: "https://github.com/scaleway/scaleway-cloud-controller-manager/blob/master/docs/loadbalancer-annotations.md",
     },
     // checked: linode-cloud-controller-manager annotations package (none, v1, v2).
@@ -291,7 +318,7 @@ pub static FIXES: &[Fix] = &[
         title: "Turn on PROXY protocol on the Linode/Akamai NodeBalancer",
         side: Side::Sender,
         applies_to: "Linode Kubernetes Engine (linode-cloud-controller-manager)",
-        change: "metadata:\n  annotations:\n    service.beta.kubernetes.io/linode-loadbalancer-default-proxy-protocol: v2   # none | v1 | v2",
+        change: "metadata:\n  annotations:\n    # none | v1 | v2\n    service.beta.kubernetes.io/linode-loadbalancer-default-proxy-protocol: v2",
         doc: "https://github.com/linode/linode-cloud-controller-manager#annotations",
     },
     // unverified: annotation name from the field guide (cloud-provider-azure
@@ -301,7 +328,7 @@ pub static FIXES: &[Fix] = &[
         title: "Turn on PROXY v2 on the Azure Private Link Service",
         side: Side::Sender,
         applies_to: "Azure (cloud-provider-azure, Private Link Service)",
-        change: "metadata:\n  annotations:\n    service.beta.kubernetes.io/azure-pls-proxy-protocol: \"true\"\n# with externalTrafficPolicy: Local the LB health probe also carries the header",
+        change: "metadata:\n  annotations:\n    service.beta.kubernetes.io/azure-pls-proxy-protocol: \"true\"\n# with externalTrafficPolicy: Local the LB health probe also carries\n# the header",
         doc: "https://cloud-provider-azure.sigs.k8s.io/topics/pls-integration/",
     },
     // unverified: flag spelling from the field guide (gcloud target-tcp-proxies).
@@ -310,7 +337,7 @@ pub static FIXES: &[Fix] = &[
         title: "Send PROXY v1 from the Google Cloud TCP/SSL proxy load balancer",
         side: Side::Sender,
         applies_to: "Google Cloud TCP/SSL proxy load balancer",
-        change: "gcloud compute target-tcp-proxies update NAME --proxy-header=PROXY_V1\n# and for its TCP health check: gcloud compute health-checks update tcp NAME --proxy-header=PROXY_V1",
+        change: "gcloud compute target-tcp-proxies update NAME --proxy-header=PROXY_V1\n# and for its TCP health check:\ngcloud compute health-checks update tcp NAME --proxy-header=PROXY_V1",
         doc: "https://cloud.google.com/load-balancing/docs/tcp/setting-up-tcp#proxy-protocol",
     },
     Fix {
@@ -318,7 +345,7 @@ pub static FIXES: &[Fix] = &[
         title: "Make the load balancer in front actually send the header",
         side: Side::Sender,
         applies_to: "the load balancer or proxy in front of this port",
-        change: "HAProxy: send-proxy-v2 on the server line; nginx stream: proxy_protocol on;\nAWS NLB: proxy_protocol_v2.enabled=true; DigitalOcean, Hetzner, Scaleway, Linode, Azure, GCP:\nsee the fixes aws-nlb-proxy-protocol-v2, digitalocean-proxy-protocol, hetzner-proxy-protocol,\nscaleway-proxy-protocol, linode-proxy-protocol, azure-pls-proxy-protocol, gcp-proxy-header\n(verify on the wire with ppctl listen: YAML that says so is not proof)",
+        change: "# HAProxy: send-proxy-v2 on the server line\n# nginx stream: proxy_protocol on;\n# AWS NLB: proxy_protocol_v2.enabled=true\n# DigitalOcean, Hetzner, Scaleway, Linode, Azure, GCP: see the fixes\n#   aws-nlb-proxy-protocol-v2, digitalocean-proxy-protocol,\n#   hetzner-proxy-protocol, scaleway-proxy-protocol,\n#   linode-proxy-protocol, azure-pls-proxy-protocol, gcp-proxy-header\n# then check the wire with ppctl listen: YAML that says so is not proof",
         doc: "https://www.haproxy.org/download/2.8/doc/proxy-protocol.txt",
     },
     Fix {
@@ -326,7 +353,7 @@ pub static FIXES: &[Fix] = &[
         title: "Point TLS clients at the TLS port (or enable TLS on this listener)",
         side: Side::Client,
         applies_to: "the client or the LB's target port",
-        change: "use the https/TLS port for TLS clients, or add ssl to this listener (nginx: listen 443 ssl;)",
+        change: "# use the https/TLS port for TLS clients,\n# or add ssl to this listener (nginx):\nlisten {port} ssl;",
         doc: "https://nginx.org/en/docs/http/configuring_https_servers.html",
     },
     Fix {
@@ -342,7 +369,7 @@ pub static FIXES: &[Fix] = &[
         title: "Or turn the PROXY option off at the sender",
         side: Side::Sender,
         applies_to: "the load balancer or proxy in front of this port",
-        change: "remove the PROXY protocol option/annotation (HAProxy send-proxy*, nginx stream proxy_protocol on,\nthe cloud annotation) when the receiver cannot read headers",
+        change: "# when the receiver cannot read headers, remove the PROXY option\n# where it is set: HAProxy send-proxy*, nginx stream proxy_protocol on,\n# the cloud annotation",
         doc: "https://www.haproxy.org/download/2.8/doc/proxy-protocol.txt",
     },
     // checked: Kubernetes docs "Preserving the client source IP".
@@ -351,7 +378,7 @@ pub static FIXES: &[Fix] = &[
         title: "Keep the client IP without PROXY protocol: externalTrafficPolicy Local",
         side: Side::Platform,
         applies_to: "Kubernetes Service of type LoadBalancer (LBs that do not NAT the source)",
-        change: "spec:\n  externalTrafficPolicy: Local   # only nodes with a ready pod receive traffic; no header needed",
+        change: "spec:\n  # only nodes with a ready pod receive traffic; no header needed\n  externalTrafficPolicy: Local",
         doc: "https://kubernetes.io/docs/tasks/access-application-cluster/create-external-load-balancer/#preserving-the-client-source-ip",
     },
     // checked: KEP-1860 (ipMode), hcloud-ccm release notes; DO/Hetzner hostname annotations.
@@ -360,7 +387,7 @@ pub static FIXES: &[Fix] = &[
         title: "Stop in-cluster traffic to the LB IP from skipping the LB (hairpin)",
         side: Side::Platform,
         applies_to: "Kubernetes (kube-proxy / CNI short-circuits traffic to status.loadBalancer IPs)",
-        change: "status:\n  loadBalancer:\n    ingress:\n    - ip: 203.0.113.10\n      ipMode: Proxy      # set by the cloud controller (Kubernetes >= 1.30); or publish a hostname instead:\n# service.beta.kubernetes.io/do-loadbalancer-hostname / load-balancer.hetzner.cloud/hostname",
+        change: "status:\n  loadBalancer:\n    ingress:\n    - ip: 203.0.113.10\n      ipMode: Proxy   # set by the cloud controller (Kubernetes >= 1.30)\n# or publish a hostname instead:\n# service.beta.kubernetes.io/do-loadbalancer-hostname\n# load-balancer.hetzner.cloud/hostname",
         doc: "https://kubernetes.io/docs/concepts/services-networking/service/#load-balancer-ip-mode",
     },
     Fix {
@@ -368,7 +395,7 @@ pub static FIXES: &[Fix] = &[
         title: "Make health checks speak the same way as the data path",
         side: Side::Sender,
         applies_to: "the load balancer's health checks",
-        change: "either send a header in checks (HAProxy check-send-proxy; GCP --proxy-header=PROXY_V1;\nthe cloud's health-check PROXY toggle) or point checks at a port that does not expect one",
+        change: "# either send a header in checks (HAProxy check-send-proxy;\n# GCP --proxy-header=PROXY_V1; the cloud's health-check PROXY toggle),\n# or point checks at a port that does not expect one",
         doc: "https://docs.haproxy.org/2.8/configuration.html#5.2-check-send-proxy",
     },
     Fix {
@@ -376,7 +403,7 @@ pub static FIXES: &[Fix] = &[
         title: "Send direct clients through the load balancer, or give them their own port",
         side: Side::Client,
         applies_to: "monitoring agents, scanners, in-cluster callers, health probes",
-        change: "connect via the LB address, or open a second listener without PROXY protocol\n(bound to an internal address) for direct clients",
+        change: "# connect via the LB address, or open a second listener without\n# PROXY protocol (bound to an internal address) for direct clients",
         doc: "https://www.haproxy.org/download/2.8/doc/proxy-protocol.txt",
     },
     // checked: curl man page (--haproxy-protocol, v1 only, 7.60.0+).
@@ -385,7 +412,7 @@ pub static FIXES: &[Fix] = &[
         title: "Make a direct client send a header itself",
         side: Side::Client,
         applies_to: "curl, probes, scripts",
-        change: "curl --haproxy-protocol https://host/      # v1 only\nppctl send -2 host:80                       # v2 header, then an HTTP request",
+        change: "curl --haproxy-protocol https://host/   # v1 only\nppctl send -2 host:80                   # a v2 header, then a request",
         doc: "https://curl.se/docs/manpage.html#--haproxy-protocol",
     },
     Fix {
@@ -393,7 +420,7 @@ pub static FIXES: &[Fix] = &[
         title: "Use a header version the receiver accepts",
         side: Side::Sender,
         applies_to: "the sender (LB or proxy)",
-        change: "v1-only receivers (cloudflare mmproxy, some apps) need send-proxy / PROXY_V1;\nAWS NLB, Azure PLS and GCP PSC send v2 only: the receiver must accept v2",
+        change: "# v1-only receivers (cloudflare mmproxy, some apps) need send-proxy\n# or PROXY_V1; AWS NLB, Azure PLS and GCP PSC send v2 only:\n# the receiver must accept v2",
         doc: "https://www.haproxy.org/download/2.8/doc/proxy-protocol.txt",
     },
     Fix {
@@ -401,7 +428,7 @@ pub static FIXES: &[Fix] = &[
         title: "Let exactly one hop add the header",
         side: Side::Sender,
         applies_to: "chains of L4 proxies (LB -> proxy -> app)",
-        change: "the first PROXY-aware hop consumes the header and re-emits one; no other hop adds another\n(an AWS NLB forwards a header already in the stream unchanged)",
+        change: "# the first PROXY-aware hop consumes the header and re-emits one;\n# no other hop adds another (an AWS NLB forwards a header already\n# in the stream unchanged)",
         doc: "https://docs.aws.amazon.com/elasticloadbalancing/latest/network/edit-target-group-attributes.html#proxy-protocol",
     },
     Fix {
@@ -409,7 +436,7 @@ pub static FIXES: &[Fix] = &[
         title: "Require the header on a dedicated port and accept it only from the LB",
         side: Side::Receiver,
         applies_to: "receivers with an optional/auto-detect mode (spoofable)",
-        change: "turn auto-detect off (Traefik insecure=false, Envoy allow_requests_without_proxy_protocol unset,\ngo-proxyproto REQUIRE) and allowlist the LB's source range",
+        change: "# turn auto-detect off (Traefik insecure=false, Envoy\n# allow_requests_without_proxy_protocol unset, go-proxyproto REQUIRE)\n# and allowlist the LB's source range",
         doc: "https://www.haproxy.org/download/2.8/doc/proxy-protocol.txt",
     },
     Fix {
@@ -417,7 +444,7 @@ pub static FIXES: &[Fix] = &[
         title: "Keep the header within one segment, or upgrade the receiver",
         side: Side::Sender,
         applies_to: "senders adding large TLVs; nginx reads v2 in one recv",
-        change: "drop large TLVs (certificates, long unique ids) or upgrade nginx (split-header fix, nginx #1400)",
+        change: "# drop large TLVs (certificates, long unique ids), or upgrade nginx\n# (the split-header fix, nginx #1400)",
         doc: "https://nginx.org/en/docs/http/ngx_http_core_module.html#listen",
     },
     Fix {
@@ -425,7 +452,7 @@ pub static FIXES: &[Fix] = &[
         title: "Fix the sender: it emits a malformed header",
         side: Side::Sender,
         applies_to: "the sender that wrote these bytes",
-        change: "compare with a valid header: ppctl inspect '<bytes>' shows the broken rule and offset",
+        change: "# compare with a valid header: the broken rule and its offset\nppctl inspect '<bytes>'",
         doc: "https://www.haproxy.org/download/2.8/doc/proxy-protocol.txt",
     },
     Fix {
@@ -433,7 +460,7 @@ pub static FIXES: &[Fix] = &[
         title: "Send TLS to the TLS port, plain HTTP to the plain one",
         side: Side::Sender,
         applies_to: "the load balancer (or client) in front of an ssl listener",
-        change: "a load balancer that terminates TLS forwards to the plain port (nginx: listen 80 proxy_protocol;);\none that passes TLS through keeps it TLS (HAProxy: mode tcp, server ... send-proxy-v2;\nppctl send --tls to test)",
+        change: "# a load balancer that terminates TLS forwards to the plain port:\nlisten 80 proxy_protocol;\n# one that passes TLS through keeps it TLS (HAProxy: mode tcp,\n# server ... send-proxy-v2); test it with ppctl send --tls",
         doc: "https://nginx.org/en/docs/http/ngx_http_ssl_module.html#errors",
     },
     // checked: nginx beginner's guide, "Starting, Stopping, and Reloading
@@ -503,6 +530,66 @@ mod tests {
             assert!(
                 FIXES[i + 1..].iter().all(|o| o.id != f.id),
                 "duplicate {}",
+                f.id
+            );
+        }
+    }
+
+    /// Each line of a change fits 80 columns under the 6 columns of its
+    /// indent (a view never wraps a line of configuration), unless one of
+    /// its words alone is too long to (a YAML key, an Envoy type URL).
+    #[test]
+    fn every_line_of_a_change_fits_under_its_indent() {
+        for f in FIXES {
+            for case in [
+                Case::default(),
+                Case {
+                    port: Some(65535),
+                    tls: Some(true),
+                },
+            ] {
+                for l in f.change_for(case).lines() {
+                    let unbreakable = l.split_whitespace().any(|w| w.chars().count() > 40);
+                    assert!(
+                        l.chars().count() <= 74 || unbreakable,
+                        "{}: {l:?} is {} columns",
+                        f.id,
+                        l.chars().count()
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_snippet_is_built_for_the_case_or_stays_generic() {
+        let listen = get("nginx-listen-proxy-protocol");
+        let plain = Case {
+            port: Some(8081),
+            tls: Some(false),
+        };
+        let tls = Case {
+            port: Some(443),
+            tls: Some(true),
+        };
+        assert!(listen
+            .change_for(plain)
+            .contains("\nlisten 8081 proxy_protocol;\n"));
+        assert!(listen
+            .change_for(tls)
+            .contains("\nlisten 443 ssl proxy_protocol;\n"));
+        assert!(listen
+            .change_for(Case::default())
+            .contains("\nlisten PORT [ssl] proxy_protocol;\n"));
+        assert_eq!(
+            get("haproxy-accept-proxy").change_for(plain),
+            "bind :8081 accept-proxy"
+        );
+        for f in FIXES {
+            let generic = f.change_for(Case::default());
+            assert!(
+                !generic.contains("{port}") && !generic.contains("{ ssl}"),
+                "{}: {generic}",
                 f.id
             );
         }

@@ -208,7 +208,7 @@ pub(crate) static FINDINGS: &[FindingInfo] = &[
     FindingInfo {
         name: "incomplete",
         severity: Info,
-        short: "not all of it was seen",
+        short: "its start or its end is not in the record",
         meaning: "the start or the end of the exchange is missing from the record (a capture started late or ended early), so there is nothing to judge",
         fixes: &[],
         reported_by: &["pcap", "relay"],

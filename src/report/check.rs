@@ -496,7 +496,11 @@ pub(crate) fn human(c: &Check, style: Style) -> String {
                     style.dim(&format!("fix: {} (above)", first.id))
                 );
             } else {
-                out.push_str(&finding::fixes_human(&[first], style));
+                out.push_str(&finding::fixes_human(
+                    &[first],
+                    crate::judge::fixes::Case::default(),
+                    style,
+                ));
                 shown.push(first.id);
             }
             if !rest.is_empty() {
@@ -841,7 +845,7 @@ fn found_json(f: &crate::check::Found) -> Value {
         "line": f.at.line,
         "hop": &*f.hop,
         "message": f.message,
-        "fixes": finding::fixes_json(&f.fixes()),
+        "fixes": finding::fixes_json(&f.fixes(), crate::judge::fixes::Case::default()),
     })
 }
 

@@ -83,7 +83,11 @@ pub(crate) fn human_summary(t: &Tally, style: Style) -> String {
     let fixes = fixes(t);
     if !fixes.is_empty() {
         let _ = writeln!(out, "\n{}", style.bold("What to change (docs/verdicts.md)"));
-        out.push_str(&finding::fixes_human(&fixes, style));
+        out.push_str(&finding::fixes_human(
+            &fixes,
+            crate::judge::fixes::Case::default(),
+            style,
+        ));
     }
     let verdict = format!("{} of {} line(s) recognized", t.recognized, t.records);
     let _ = writeln!(
@@ -271,7 +275,10 @@ fn summary_json(t: &Tally) -> Map<String, Value> {
     o.insert("recognized".into(), t.recognized.into());
     o.insert("unrecognized".into(), t.unrecognized().into());
     o.insert("findings".into(), Value::Array(findings));
-    o.insert("fixes".into(), finding::fixes_json(&fixes(t)));
+    o.insert(
+        "fixes".into(),
+        finding::fixes_json(&fixes(t), crate::judge::fixes::Case::default()),
+    );
     o
 }
 

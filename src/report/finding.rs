@@ -7,7 +7,7 @@ use serde_json::{json, Map, Value};
 
 use super::table::{self, Tone};
 use super::Style;
-use crate::judge::fixes::Side;
+use crate::judge::fixes::{Case, Side};
 use crate::judge::{Finding, Fix, Severity};
 
 /// The tone a finding is shown in.
@@ -61,21 +61,22 @@ pub(crate) fn json(f: Finding) -> Value {
     })
 }
 
-/// A fix as a JSON object; the same shape in every document.
-pub(crate) fn fix_json(f: &Fix) -> Value {
+/// A fix as a JSON object; the same shape in every document. `change` is
+/// built for the case when the command knows it ([`Case`]).
+pub(crate) fn fix_json(f: &Fix, case: Case) -> Value {
     json!({
         "id": f.id,
         "title": f.title,
         "side": side_name(f.side),
         "applies_to": f.applies_to,
-        "change": f.change,
+        "change": f.change_for(case),
         "doc": f.doc,
     })
 }
 
 /// Fixes as a JSON array.
-pub(crate) fn fixes_json(fixes: &[&Fix]) -> Value {
-    Value::Array(fixes.iter().map(|f| fix_json(f)).collect())
+pub(crate) fn fixes_json(fixes: &[&Fix], case: Case) -> Value {
+    Value::Array(fixes.iter().map(|f| fix_json(f, case)).collect())
 }
 
 fn side_name(s: Side) -> &'static str {
@@ -83,20 +84,23 @@ fn side_name(s: Side) -> &'static str {
 }
 
 /// Human rendering of fixes: one block per fix, wrapped to the width.
-pub(crate) fn fixes_human(fixes: &[&Fix], style: Style) -> String {
+pub(crate) fn fixes_human(fixes: &[&Fix], case: Case, style: Style) -> String {
     let mut out = String::new();
-    fixes_shown_once(&mut out, fixes, &mut Vec::new(), style);
+    fixes_shown_once(&mut out, fixes, &mut Vec::new(), case, style);
     out
 }
 
-/// Fixes, one block each, wrapped to the width: the title, where it
-/// applies, the change as written in that product's config (a comment
-/// that does not fit goes on its own line), the doc. A fix already shown
+/// Fixes, one block each: the title and where it applies (wrapped to the
+/// width), the change as written in that product's configuration, built
+/// for the case, the doc. A line of configuration is never wrapped (a
+/// copy of it must work): a comment that does not fit beside it goes on
+/// its own line above it, and only comments wrap. A fix already shown
 /// under another finding gets its title only.
 pub(crate) fn fixes_shown_once<'a>(
     out: &mut String,
     fixes: &[&'a Fix],
     shown: &mut Vec<&'a str>,
+    case: Case,
     style: Style,
 ) {
     let width = usize::from(style.width);
@@ -125,28 +129,32 @@ pub(crate) fn fixes_shown_once<'a>(
             "{}",
             style.dim(&table::fill(style, "    ", "    ", &meta))
         );
-        for l in f.change.lines() {
+        for l in f.change_for(case).lines() {
             let text = l.trim_start();
             let lead = " ".repeat(6 + l.len() - text.len());
             if lead.len() + text.chars().count() <= width {
                 let _ = writeln!(out, "{lead}{text}");
                 continue;
             }
-            let (code, comment) = match text.find("  #") {
-                _ if text.starts_with('#') => ("", text),
-                Some(at) => (text[..at].trim_end(), text[at..].trim_start()),
-                None => (text, ""),
-            };
-            if !code.is_empty() {
-                table::fill_line(out, style, &lead, &format!("{lead}  "), code);
-            }
-            if !comment.is_empty() {
-                let lead = if code.is_empty() {
-                    lead.clone()
-                } else {
-                    format!("{lead}  ")
-                };
-                table::fill_line(out, style, &lead, &format!("{lead}# "), comment);
+            let comment_at = ["#", "//"]
+                .iter()
+                .filter_map(|mark| text.find(&format!("  {mark}")).map(|at| (at, *mark)))
+                .min();
+            let starts = ["#", "//"].iter().find(|m| text.starts_with(**m));
+            match (starts, comment_at) {
+                // A comment: prose, wrapped with its mark on each line.
+                (Some(mark), _) => {
+                    table::fill_line(out, style, &lead, &format!("{lead}{mark} "), text);
+                }
+                // Code and its comment: the comment above, the code whole.
+                (None, Some((at, mark))) => {
+                    let comment = text[at..].trim_start();
+                    table::fill_line(out, style, &lead, &format!("{lead}{mark} "), comment);
+                    let _ = writeln!(out, "{lead}{}", text[..at].trim_end());
+                }
+                (None, None) => {
+                    let _ = writeln!(out, "{lead}{text}");
+                }
             }
         }
         let _ = writeln!(out, "    {}", style.dim(&format!("docs: {}", f.doc)));
@@ -155,14 +163,73 @@ pub(crate) fn fixes_shown_once<'a>(
 
 /// A finding, its meaning (wrapped) and its fixes: the block every command
 /// prints under a problem.
-pub(crate) fn explained(f: Finding, style: Style) -> String {
+pub(crate) fn explained(f: Finding, case: Case, style: Style) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{}", label(f, style));
     let _ = writeln!(out, "{}", table::fill(style, "  ", "  ", f.meaning()));
     let fixes = f.fixes();
     if !fixes.is_empty() {
         let _ = writeln!(out, "{}", style.bold("Fixes (docs/verdicts.md):"));
-        out.push_str(&fixes_human(&fixes, style));
+        out.push_str(&fixes_human(&fixes, case, style));
+    }
+    out
+}
+
+/// How much of a finding a human view prints: the one decision, for every
+/// command. Fixes where something is wrong: a problem that happened. A
+/// one-line note where it is a choice (a warning, such as the `spoofable`
+/// of `listen`'s default auto mode, which the user picked) or a fact
+/// (`info`), and where nothing happened yet: a profile's consequence, what
+/// a sender that does not match a probed endpoint would meet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Weight {
+    /// The label, the meaning and the fixes.
+    Fixes,
+    /// The label, a few words, and the ids of its fixes.
+    Note,
+}
+
+impl Weight {
+    pub(crate) fn of(f: Finding, happened: bool) -> Weight {
+        if happened && f.is_problem() {
+            Weight::Fixes
+        } else {
+            Weight::Note
+        }
+    }
+}
+
+/// A finding as its [`Weight`] says: [`explained`] or [`noted`].
+pub(crate) fn explained_as(f: Finding, happened: bool, case: Case, style: Style) -> String {
+    match Weight::of(f, happened) {
+        Weight::Fixes => explained(f, case, style),
+        Weight::Note => noted(f, happened, style),
+    }
+}
+
+/// One line (wrapped): the label, the few words, and where its fixes are.
+/// Not in the finding's colour when it did not happen.
+pub(crate) fn noted(f: Finding, happened: bool, style: Style) -> String {
+    let mut text = format!(
+        "{}: {}",
+        label(
+            f,
+            Style {
+                color: false,
+                ..style
+            }
+        ),
+        f.describe()
+    );
+    let ids: Vec<&str> = f.fixes().iter().map(|x| x.id).collect();
+    if !ids.is_empty() {
+        let _ = write!(text, "; fixes: {} (docs/verdicts.md)", ids.join(", "));
+    }
+    let wrapped = table::fill(style, "", "  ", &text);
+    let tone = if happened { tone(f) } else { Tone::Dim };
+    let mut out = String::new();
+    for l in wrapped.lines() {
+        let _ = writeln!(out, "{}", paint(style, l, tone));
     }
     out
 }
@@ -189,8 +256,9 @@ pub(crate) fn counts_human(map: &std::collections::BTreeMap<Finding, u64>) -> Ve
     parts
 }
 
-/// The problems and warnings among `seen`, each with its meaning and fixes,
-/// a blank line before each: what a summary explains under its counts.
+/// The problems and warnings among `seen` (all of which happened), a
+/// blank line before each, as their [`Weight`] says: what a summary
+/// explains under its counts.
 pub(crate) fn explain_worth<'a>(
     seen: impl IntoIterator<Item = &'a Finding>,
     style: Style,
@@ -199,7 +267,7 @@ pub(crate) fn explain_worth<'a>(
     for f in seen {
         if matches!(f.severity(), Severity::Problem | Severity::Warning) {
             out.push('\n');
-            out.push_str(&explained(*f, style));
+            out.push_str(&explained_as(*f, true, Case::default(), style));
         }
     }
     out
@@ -238,7 +306,7 @@ mod tests {
     #[test]
     fn every_finding_renders_with_its_name_and_code() {
         for f in Finding::ALL {
-            let text = explained(f, Style::plain());
+            let text = explained(f, Case::default(), Style::plain());
             assert!(text.contains(f.name()) && text.contains(f.code()), "{text}");
             assert_eq!(json(f)["code"], f.code());
         }

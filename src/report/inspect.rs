@@ -154,7 +154,10 @@ pub(crate) fn json(i: &Inspected<'_>) -> Value {
         );
         map.insert(
             "fixes".into(),
-            finding::fixes_json(&i.finding.map(Finding::fixes).unwrap_or_default()),
+            finding::fixes_json(
+                &i.finding.map(Finding::fixes).unwrap_or_default(),
+                crate::judge::fixes::Case::default(),
+            ),
         );
         map.insert("receivers".into(), receivers_json(&i.receivers));
     }

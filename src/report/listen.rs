@@ -49,6 +49,17 @@ pub(crate) fn listening_human(transport: Transport, addrs: &[SocketAddr], mode: 
     )
 }
 
+/// What answers: ppctl copying nginx, which a client's view (`Server:
+/// nginx/1.22.1` on a 400) would take for nginx itself.
+pub(crate) fn stand_in_human(style: Style) -> String {
+    let text = format!(
+        "stand-in: ppctl, not nginx: it copies nginx {}'s answers and log lines (its 400 page says `Server: {}`); served requests get its whoami page",
+        nginx::SERVER.trim_start_matches("nginx/"),
+        nginx::SERVER
+    );
+    table::wrap(style, &text, 2) + "\n"
+}
+
 /// `--tls`: the certificate served, for the first line (JSON: its `tls`).
 pub(crate) fn identity_json(id: &Identity) -> Value {
     json!({
@@ -121,7 +132,7 @@ pub(crate) fn connection_json(rec: &ConnRecord) -> Value {
             "local": EndpointJson::inet(rec.local),
             "mode": rec.mode.name(),
             "finding": finding::json(rec.finding),
-            "fixes": finding::fixes_json(&rec.finding.fixes()),
+            "fixes": finding::fixes_json(&rec.finding.fixes(), crate::judge::fixes::Case::default()),
             "pairing": rec.pairing.map(finding::json),
             "spoofable": rec.pairing == Some(Finding::Spoofable),
             "trusted": rec.trusted,

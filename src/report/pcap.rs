@@ -358,7 +358,12 @@ pub(crate) fn explanations(seen: &[Finding], style: Style) -> String {
     let mut out = String::new();
     for f in seen.iter().filter(|f| f.severity() != Severity::Ok) {
         out.push('\n');
-        out.push_str(&finding::explained(*f, style));
+        out.push_str(&finding::explained_as(
+            *f,
+            true,
+            crate::judge::fixes::Case::default(),
+            style,
+        ));
     }
     out
 }
@@ -467,7 +472,7 @@ pub fn flow_json(f: &FlowResult) -> Value {
             },
             "finding": finding::json(finding),
             "reason": reason(f),
-            "fixes": finding::fixes_json(&fixes(f)),
+            "fixes": finding::fixes_json(&fixes(f), crate::judge::fixes::Case::default()),
             "chain": {
                 "front": f.front.map(hop_json),
                 "back": f.back.map(hop_json),

@@ -13,6 +13,7 @@ use crate::codec;
 use crate::diagnose::probe::{
     Attempt, Came, Checked, Class, HeaderKind, Look, Mode, Probe, TlsEnd, Warning, MAX_REPLY,
 };
+use crate::judge::fixes::Case;
 use crate::judge::Finding;
 use crate::net::End;
 use crate::sniff;
@@ -63,8 +64,25 @@ pub(crate) fn render(p: &Probe, style: Style) -> String {
         let _ = writeln!(out, "{}", table::wrap(style, &text, 9));
     }
     let _ = writeln!(out, "\n{}", table::wrap(style, lead(p), 0));
-    out.push_str(&finding::explained(p.finding, style));
+    out.push_str(&finding::explained_as(
+        p.finding,
+        p.finding_happened(),
+        case(p),
+        style,
+    ));
     out
+}
+
+/// The receiver the fixes are for: the probed port, TLS in tls mode.
+fn case(p: &Probe) -> Case {
+    Case {
+        port: Some(p.target.port),
+        tls: match p.mode {
+            Mode::Tls => Some(true),
+            Mode::Http => Some(false),
+            Mode::Banner => None,
+        },
+    }
 }
 
 fn class_tone(c: Class) -> Tone {
@@ -264,7 +282,7 @@ pub(crate) fn json(p: &Probe) -> Value {
             "finding": finding::json(p.finding),
             "spoofable": p.spoofable(),
             "warnings": p.warnings.iter().map(|w| warning(*w, p)).collect::<Vec<_>>(),
-            "fixes": finding::fixes_json(&p.finding.fixes()),
+            "fixes": finding::fixes_json(&p.finding.fixes(), case(p)),
             "expect": p.checked.as_ref().map(|c| expect_json(p, c)),
         }),
     )
@@ -410,7 +428,6 @@ mod tests {
     use super::*;
     use crate::codec::encode::HeaderSpec;
     use crate::codec::Version;
-    use crate::judge::Finding;
 
     /// A probe of a plain HTTP receiver (no PROXY support), fixed.
     fn fixture() -> Probe {

@@ -99,7 +99,7 @@ pub(crate) fn connection_json(rec: &Record) -> Value {
             "duration_ms": ms(rec.duration),
             "ending": rec.ending.map(ending_name),
             "finding": finding::json(rec.finding),
-            "fixes": finding::fixes_json(&rec.finding.fixes()),
+            "fixes": finding::fixes_json(&rec.finding.fixes(), crate::judge::fixes::Case::default()),
             "arrival": finding::json(rec.arrival),
             "exchange": rec.exchange.map(finding::json),
             "pairing": rec.pairing.map(finding::json),

@@ -16,6 +16,7 @@ use serde_json::{json, Value};
 use super::finding::{self, document, fixes_json};
 use super::table::{self, Tone};
 use super::Style;
+use crate::judge::fixes::Case;
 use crate::judge::{Answer, Finding, Fix, Severity};
 use crate::net::{End, HandshakeResult};
 use crate::repro::{Cell, Matrix, Receiver, Sender};
@@ -33,14 +34,23 @@ pub(crate) fn json(m: &Matrix) -> Value {
             "target": m.target.as_ref().map(ToString::to_string),
             "tls": m.tls,
             "claimed_source": m.claimed.to_string(),
-            "cells": m.cells.iter().map(cell_json).collect::<Vec<_>>(),
+            "cells": m.cells.iter().map(|c| cell_json(c, case(m))).collect::<Vec<_>>(),
             "all_as_predicted": m.all_as_predicted(),
             "matches": m.matches.iter().map(|r| r.name()).collect::<Vec<_>>(),
         }),
     )
 }
 
-fn cell_json(c: &Cell) -> Value {
+/// The receiver the fixes are for: the target's port with `--target`, and
+/// TLS with `--tls` (the stand-ins' ports are nobody's to change).
+fn case(m: &Matrix) -> Case {
+    Case {
+        port: m.target.as_ref().map(|t| t.port),
+        tls: Some(m.tls),
+    }
+}
+
+fn cell_json(c: &Cell, case: Case) -> Value {
     let header = c.header();
     json!({
         "sender": c.sender.name(),
@@ -59,7 +69,7 @@ fn cell_json(c: &Cell) -> Value {
         "client_ip": c.client.map(|ip| ip.to_string()),
         "receiver_finding": c.receiver_finding.map(finding::json),
         "receiver_log": c.receiver_log,
-        "fixes": fixes_json(&c.finding.fixes()),
+        "fixes": fixes_json(&c.finding.fixes(), case),
     })
 }
 
@@ -214,10 +224,10 @@ pub(crate) fn human(m: &Matrix, style: Style) -> String {
     let mut out = String::new();
     let title = match &m.target {
         None if m.tls => {
-            "the 443 story, then every sender x receiver pair over TLS, live on loopback"
+            "the 443 story, then every sender x receiver pair over TLS, live on loopback, against ppctl's copies of nginx"
                 .to_string()
         }
-        None => "the 400 story, then every sender x receiver pair, live on loopback".to_string(),
+        None => "the 400 story, then every sender x receiver pair, live on loopback, against ppctl's copies of nginx".to_string(),
         Some(t) => format!("each sender against {t} (headers claim {})", m.claimed),
     };
     let title = table::fill(style, "repro: ", "  ", &title);
@@ -247,14 +257,14 @@ fn story(out: &mut String, m: &Matrix, style: Style) {
             Receiver::Ssl,
             Finding::TlsHandshakeFailed,
             "A load balancer puts a PROXY header in front of each connection; the client's TLS handshake follows it:",
-            "A TLS receiver without PROXY support (nginx `listen 443 ssl`) takes the header for a plain HTTP request line and answers in clear, so the handshake fails:",
+            "A TLS receiver without PROXY support (nginx `listen 443 ssl`; here ppctl's copy of it) takes the header for a plain HTTP request line and answers in clear, so the handshake fails:",
         )
     } else {
         (
             Receiver::Off,
             Finding::UnexpectedHeader,
             "A load balancer puts a PROXY header in front of each connection:",
-            "A receiver without PROXY support (nginx without proxy_protocol) reads it as the request line and answers:",
+            "A receiver without PROXY support (nginx without proxy_protocol; here ppctl's copy of it) reads it as the request line and answers:",
         )
     };
     let seed: Vec<&Cell> = [Sender::V1, Sender::V2]
@@ -280,10 +290,10 @@ fn story(out: &mut String, m: &Matrix, style: Style) {
         let _ = writeln!(out, "     {}", style.bad(&a));
     }
     let _ = writeln!(out, "   {}", finding::label(f, style));
-    let fixes: Vec<(&Fix, &str)> = f
+    let fixes: Vec<(&Fix, String)> = f
         .fixes()
         .into_iter()
-        .filter_map(|x| Some((x, gist(x)?)))
+        .filter_map(|x| Some((x, gist(x, case(m))?)))
         .filter(|(x, _)| x.side == crate::judge::fixes::Side::Receiver)
         .take(2)
         .collect();
@@ -331,11 +341,12 @@ fn story(out: &mut String, m: &Matrix, style: Style) {
 /// The line of a fix that says it all (`use-proxy-protocol: "true"`,
 /// `listen 443 ssl proxy_protocol;`): its first line that is not a YAML
 /// key opening a block or a comment, without a trailing comment.
-fn gist(fix: &Fix) -> Option<&'static str> {
-    fix.change
+fn gist(fix: &Fix, case: Case) -> Option<String> {
+    fix.change_for(case)
         .lines()
         .map(|l| l.split(" #").next().unwrap_or(l).trim())
         .find(|l| !l.is_empty() && !l.starts_with('#') && !l.ends_with(':'))
+        .map(str::to_string)
 }
 
 /// The matrix (in process) or the sender column (with a target).
@@ -343,9 +354,9 @@ fn matrix_table(m: &Matrix, style: Style) -> String {
     let mut out = String::new();
     if m.target.is_none() {
         let intro = if m.tls {
-            "Every pair, for real, over TLS: each sender sends its header, then the handshake and the request. Receivers copy nginx: ssl = listen 443 ssl, ssl proxy_protocol = listen 443 ssl proxy_protocol."
+            "Every pair over TLS, each sender with its header, then the handshake and the request. The receivers are ppctl's, not nginx: they answer as nginx 1.22.1 does (its 400 page and `Server: nginx/1.22.1`, its log lines). ssl = listen 443 ssl, ssl proxy_protocol = listen 443 ssl proxy_protocol; a real server: --target HOST:PORT."
         } else {
-            "Every pair, for real. Receivers copy nginx: off = no proxy_protocol, require = listen ... proxy_protocol, auto = a header or none."
+            "Every pair, real connections on loopback. The receivers are ppctl's, not nginx: they answer as nginx 1.22.1 does (its 400 page and `Server: nginx/1.22.1`, its log lines). off = no proxy_protocol, require = listen ... proxy_protocol, auto = a header or none; a real server: --target HOST:PORT."
         };
         table::fill_line(
             &mut out,
@@ -458,9 +469,20 @@ fn findings(out: &mut String, m: &Matrix, style: Style) {
             }
         }
         let fixes = f.fixes();
-        if !fixes.is_empty() {
-            let _ = writeln!(out, "  {}", style.bold("Fixes (docs/verdicts.md):"));
-            finding::fixes_shown_once(out, &fixes, &mut fixes_shown, style);
+        if fixes.is_empty() {
+            continue;
+        }
+        match finding::Weight::of(f, true) {
+            finding::Weight::Fixes => {
+                let _ = writeln!(out, "  {}", style.bold("Fixes (docs/verdicts.md):"));
+                finding::fixes_shown_once(out, &fixes, &mut fixes_shown, case(m), style);
+            }
+            // A warning is a choice (the auto column): where its fixes are.
+            finding::Weight::Note => {
+                let ids: Vec<&str> = fixes.iter().map(|x| x.id).collect();
+                let text = format!("Fixes: {} (docs/verdicts.md)", ids.join(", "));
+                table::fill_line(out, style, "  ", "    ", &text);
+            }
         }
     }
 }
@@ -665,11 +687,15 @@ mod tests {
 
     #[test]
     fn json_cells_carry_finding_objects_and_common_fixes() {
-        let v = json(&matrix());
+        let m = matrix();
+        let v = json(&m);
         assert_eq!(v["type"], "repro");
         let c = &v["cells"][0];
         assert_eq!(c["finding"], finding::json(Finding::UnexpectedHeader));
-        assert_eq!(c["fixes"], fixes_json(&Finding::UnexpectedHeader.fixes()));
+        assert_eq!(
+            c["fixes"],
+            fixes_json(&Finding::UnexpectedHeader.fixes(), case(&m))
+        );
         assert_eq!(c["status"], 400);
         assert_eq!(v["cells"][2]["client_ip"], CLAIMED.ip().to_string());
     }
@@ -696,9 +722,27 @@ mod tests {
     #[test]
     fn helpers() {
         let f = crate::judge::fixes::get("ingress-nginx-use-proxy-protocol");
-        assert_eq!(gist(f), Some("use-proxy-protocol: \"true\""));
+        let plain = Case {
+            port: None,
+            tls: Some(false),
+        };
+        assert_eq!(
+            gist(f, plain).as_deref(),
+            Some("use-proxy-protocol: \"true\"")
+        );
         let f = crate::judge::fixes::get("nginx-listen-proxy-protocol");
-        assert_eq!(gist(f), Some("listen 443 ssl proxy_protocol;"));
+        assert_eq!(
+            gist(f, plain).as_deref(),
+            Some("listen PORT proxy_protocol;")
+        );
+        let tls = Case {
+            port: Some(443),
+            tls: Some(true),
+        };
+        assert_eq!(
+            gist(f, tls).as_deref(),
+            Some("listen 443 ssl proxy_protocol;")
+        );
         let s = Style::plain();
         assert_eq!(table::fill(s, "> ", "  ", "a  b"), "> a  b");
         let long = table::fill(s, "1. ", "   ", &"word ".repeat(30));

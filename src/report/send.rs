@@ -3,6 +3,7 @@
 //! out, the reply, the judge's finding and send's notes.
 
 use std::fmt::Write as _;
+use std::net::IpAddr;
 use std::time::Duration;
 
 use serde_json::{json, Map, Value};
@@ -11,6 +12,7 @@ use super::json::{HeaderJson, SniffJson};
 use super::{finding, inspect, table, Style};
 use crate::codec;
 use crate::judge;
+use crate::judge::fixes::Case;
 use crate::net::{Certificate, End, FailureKind, Handshake, HandshakeResult, Reply, Split};
 use crate::receivers;
 use crate::send::{Check, Exchanged, Expected, LoadSummary, Note, Outcome, Sent};
@@ -21,6 +23,14 @@ pub(crate) const REPLY_TEXT_MAX: usize = 4096;
 
 /// The width of the key column in the human view.
 const KEY: usize = 10;
+
+/// The receiver the fixes are for: the target's port, TLS with `--tls`.
+fn case(plan: &crate::send::Plan) -> Case {
+    Case {
+        port: Some(plan.target.port),
+        tls: Some(plan.tls.is_some()),
+    }
+}
 
 /// The mode word (`send`, `dry-run`, `load`).
 fn mode(s: &Sent) -> &'static str {
@@ -115,7 +125,9 @@ pub(crate) fn document(s: &Sent) -> Value {
     );
     put(
         "fixes",
-        once.map_or(json!([]), |x| finding::fixes_json(&x.finding.fixes())),
+        once.map_or(json!([]), |x| {
+            finding::fixes_json(&x.finding.fixes(), case(plan))
+        }),
     );
     put(
         "notes",
@@ -464,7 +476,13 @@ pub(crate) fn human(s: &Sent, style: Style) -> String {
         );
     }
     if let Some(x) = once {
-        exchange_lines(&mut out, style, x);
+        // The address the header claims: the line of the reply that names
+        // it is what shows the header was taken.
+        let claimed = match codec::decode_final(&s.header) {
+            codec::Decoded::Complete(h) => h.source().map(|a| a.ip()),
+            _ => None,
+        };
+        exchange_lines(&mut out, style, x, claimed, self::case(plan));
     }
     if let Outcome::Load(l) = &s.outcome {
         load_view(&mut out, style, l);
@@ -568,7 +586,160 @@ fn handshake_lines(out: &mut String, style: Style, h: &Handshake) {
     }
 }
 
-fn exchange_lines(out: &mut String, style: Style, x: &Exchanged) {
+/// The reply as text, as much as proves the verdict: see [`reply_lines`].
+/// Every line left out is counted where it was (the last count says where
+/// they all are), and bytes beyond what is kept are counted at the end. A
+/// line of the proof is wrapped, never cut.
+fn reply_text(out: &mut String, style: Style, r: &Reply, claimed: Option<IpAddr>) {
+    // TLS records are not text.
+    if sniff::classify(&r.received).is_tls() {
+        return;
+    }
+    let kept = &r.received[..r.received.len().min(REPLY_TEXT_MAX)];
+    let text = String::from_utf8_lossy(kept);
+    let lines: Vec<&str> = text.lines().collect();
+    let claimed = claimed.map(|ip| ip.to_string());
+    let shown = reply_lines(&lines, claimed.as_deref(), REPLY_LINES);
+    let room = usize::from(style.width).max(40) - KEY;
+    // What is printed: a line (wrapped or cut), or a count of lines left out.
+    let mut printed: Vec<Result<String, usize>> = Vec::new();
+    for (l, show) in lines.iter().zip(&shown) {
+        let text = l.escape_debug().to_string();
+        match show {
+            Shown::No => match printed.last_mut() {
+                Some(Err(n)) => *n += 1,
+                _ => printed.push(Err(1)),
+            },
+            Shown::Proof => {
+                let lead = " ".repeat(KEY);
+                let wrapped = table::fill(style, &lead, &format!("{lead}  "), &text);
+                printed.extend(wrapped.lines().map(|part| Ok(part[KEY..].to_string())));
+            }
+            Shown::Yes => printed.push(Ok(clip(&text, room))),
+        }
+    }
+    let unseen = r.received_total.saturating_sub(kept.len());
+    let last_gap = printed.iter().rposition(|p| p.is_err());
+    let ends_in_gap = matches!(printed.last(), Some(Err(_)));
+    for (i, p) in printed.iter().enumerate() {
+        let text = match p {
+            Ok(line) => line.clone(),
+            Err(n) => {
+                let more = if i + 1 == printed.len() { "more " } else { "" };
+                let mut t = format!("… {n} {more}{} left out", plural(*n, "line"));
+                if Some(i) == last_gap && unseen == 0 {
+                    t.push_str(" (--json has them)");
+                }
+                t
+            }
+        };
+        let _ = writeln!(out, "{:KEY$}{}", "", style.dim(&text));
+    }
+    if unseen > 0 {
+        let and = if ends_in_gap { "and " } else { "" };
+        let _ = writeln!(
+            out,
+            "{:KEY$}{}",
+            "",
+            style.dim(&format!("… {and}{unseen} more bytes, not shown"))
+        );
+    }
+}
+
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        word.to_string()
+    } else {
+        format!("{word}s")
+    }
+}
+
+/// Whether (and how) a reply line is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shown {
+    No,
+    Yes,
+    /// A line of the proof: wrapped, never cut.
+    Proof,
+}
+
+/// At most this many lines of a reply are shown.
+const REPLY_LINES: usize = 8;
+
+/// Which of a reply's `lines` the human view shows, at most `budget`: the
+/// status line first, then the lines that prove the verdict, then the
+/// others while there is room, body before head. The proof is the client
+/// address the backend saw (a body line that names the header's source,
+/// `claimed`, or a `remote_addr`), and for an error who answered and how
+/// (`Server:`, `Connection:`) and what its page says (the body's text).
+fn reply_lines(lines: &[&str], claimed: Option<&str>, budget: usize) -> Vec<Shown> {
+    let status = lines
+        .first()
+        .and_then(|l| l.strip_prefix("HTTP/"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|code| code.parse::<u16>().ok());
+    // Without a status line the reply has no head: it is all body.
+    let body_at = match status {
+        Some(_) => lines
+            .iter()
+            .position(|l| l.is_empty())
+            .unwrap_or(lines.len()),
+        None => 0,
+    };
+    let error = status.is_some_and(|s| s >= 400);
+    let names = |l: &str| {
+        claimed.is_some_and(|ip| {
+            l.match_indices(ip).any(|(at, _)| {
+                let after = l[at + ip.len()..].chars().next();
+                !after.is_some_and(|c| c.is_ascii_hexdigit() || c == '.')
+            })
+        }) || l.to_ascii_lowercase().contains("remote_addr")
+    };
+    let says = |l: &str| {
+        let mut depth = 0;
+        l.chars().any(|c| {
+            match c {
+                '<' => depth += 1,
+                '>' => depth -= 1,
+                _ if depth == 0 && !c.is_whitespace() => return true,
+                _ => {}
+            }
+            false
+        })
+    };
+    let rank = |i: usize, l: &str| -> u8 {
+        let head = i < body_at;
+        let field = |name: &str| l.len() > name.len() && l[..name.len()].eq_ignore_ascii_case(name);
+        match () {
+            _ if i == 0 => 0,
+            _ if !head && i > body_at && names(l) => 1,
+            _ if error && head && (field("server:") || field("connection:")) => 1,
+            _ if error && !head && says(l) => 1,
+            _ if i == body_at => 2,
+            _ if !head => 3,
+            _ => 4,
+        }
+    };
+    let mut order: Vec<(u8, usize)> = lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| (rank(i, l), i))
+        .collect();
+    order.sort_unstable();
+    let mut shown = vec![Shown::No; lines.len()];
+    for (rank, i) in order.into_iter().take(budget) {
+        shown[i] = if rank == 1 { Shown::Proof } else { Shown::Yes };
+    }
+    shown
+}
+
+fn exchange_lines(
+    out: &mut String,
+    style: Style,
+    x: &Exchanged,
+    claimed: Option<IpAddr>,
+    case: Case,
+) {
     let r = &x.reply;
     if let Some(h) = &x.handshake {
         handshake_lines(out, style, h);
@@ -602,18 +773,7 @@ fn exchange_lines(out: &mut String, style: Style, x: &Exchanged) {
             line(out, style, "", &format!("({e})"));
         }
     }
-    // TLS records are not text.
-    let binary = sniff::classify(&r.received).is_tls();
-    let shown = &r.received[..if binary {
-        0
-    } else {
-        r.received.len().min(REPLY_TEXT_MAX)
-    }];
-    let room = usize::from(style.width).max(40) - KEY;
-    for l in String::from_utf8_lossy(shown).lines().take(8) {
-        let text = clip(&l.escape_debug().to_string(), room);
-        let _ = writeln!(out, "{:KEY$}{}", "", style.dim(&text));
-    }
+    reply_text(out, style, r, claimed);
     if r.connected {
         line(
             out,
@@ -647,7 +807,7 @@ fn exchange_lines(out: &mut String, style: Style, x: &Exchanged) {
     let fixes = f.fixes();
     if !fixes.is_empty() {
         let _ = writeln!(out, "{}", style.bold("Fixes (docs/verdicts.md):"));
-        out.push_str(&finding::fixes_human(&fixes, style));
+        out.push_str(&finding::fixes_human(&fixes, case, style));
     }
 }
 
@@ -1075,6 +1235,88 @@ mod tests {
             text.contains("certificate-rejected (PP-CERTIFICATE-REJECTED)"),
             "{text}"
         );
+    }
+
+    /// `ppctl listen`'s whoami page to a v1 header claiming 203.0.113.7.
+    const WHOAMI: &[u8] = b"HTTP/1.1 200 OK\r\nServer: ppctl\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 368\r\nConnection: close\r\n\r\nremote_addr (realip): 127.0.0.1\npeer: 127.0.0.1:46136\nserver: 127.0.0.1:38099\nproxy_protocol: v1 PROXY\nproxy_protocol_addr: 203.0.113.7\nproxy_protocol_port: 4444\nproxy_protocol_server_addr: 127.0.0.1\nproxy_protocol_server_port: 38099\nset_real_ip_from: -\nspoofable: true\nnote: accepted from any peer\nrequest: GET / HTTP/1.1\n";
+
+    /// The reply block of send's human view.
+    fn reply_block(text: &str) -> Vec<&str> {
+        text.lines()
+            .skip_while(|l| !l.trim().starts_with("HTTP/"))
+            .take_while(|l| !l.starts_with("time "))
+            .filter(|l| l.starts_with("          "))
+            .map(str::trim)
+            .collect()
+    }
+
+    /// "✓ proxied … the real client address reached the backend": the
+    /// line with that address is shown, and what is left out is counted.
+    #[test]
+    fn a_proxied_reply_shows_the_address_the_backend_saw() {
+        let mut p = plan(false);
+        p.header.addresses = crate::send::AddressPlan::Inet {
+            src: Some("203.0.113.7:4444".parse().unwrap()),
+            dst: None,
+        };
+        let s = once(p, WHOAMI, End::EofAfterData);
+        let text = human(&s, Style::plain());
+        assert!(text.contains("✓ proxied"), "{text}");
+        let block = reply_block(&text);
+        assert!(
+            block.contains(&"proxy_protocol_addr: 203.0.113.7"),
+            "{block:#?}"
+        );
+        assert!(
+            block.contains(&"remote_addr (realip): 127.0.0.1"),
+            "{block:#?}"
+        );
+        assert!(!block.contains(&"proxy_protocol_addr: 203.0.113.70"));
+        let shown = block.iter().filter(|l| !l.starts_with('…')).count();
+        let left: usize = block
+            .iter()
+            .filter_map(|l| l.strip_prefix("… "))
+            .filter_map(|l| l.split(' ').next()?.parse::<usize>().ok())
+            .sum();
+        assert_eq!(shown, REPLY_LINES, "{block:#?}");
+        assert_eq!(shown + left, 18, "{block:#?}");
+        assert!(block
+            .last()
+            .is_some_and(|l| l.ends_with("(--json has them)")));
+    }
+
+    #[test]
+    fn the_lines_that_prove_the_verdict_come_first() {
+        let shown = |reply: &str, claimed| {
+            let lines: Vec<&str> = reply.lines().collect();
+            let picked = reply_lines(&lines, claimed, 8);
+            lines
+                .iter()
+                .zip(picked)
+                .filter(|(_, s)| *s != Shown::No)
+                .map(|(l, s)| format!("{}{l}", if s == Shown::Proof { "!" } else { "" }))
+                .collect::<Vec<_>>()
+        };
+        // An error page: who answered, how, and what its page says.
+        let nginx = "HTTP/1.1 400 Bad Request\r\nServer: nginx/1.22.1\r\nDate: x\r\nContent-Type: text/html\r\nContent-Length: 157\r\nConnection: close\r\n\r\n<html>\r\n<head><title>400 Bad Request</title></head>\r\n<body>\r\n<center><h1>400 Bad Request</h1></center>\r\n<hr><center>nginx/1.22.1</center>\r\n</body>\r\n</html>\r\n";
+        let got = shown(nginx, None);
+        for want in [
+            "HTTP/1.1 400 Bad Request",
+            "!Server: nginx/1.22.1",
+            "!Connection: close",
+            "!<center><h1>400 Bad Request</h1></center>",
+            "!<hr><center>nginx/1.22.1</center>",
+        ] {
+            assert!(got.iter().any(|l| l == want), "{want}: {got:#?}");
+        }
+        assert!(!got.iter().any(|l| l.contains("Date:")), "{got:#?}");
+        // The claimed address, not one that starts like it.
+        let page = "HTTP/1.1 200 OK\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\nE: 5\r\nF: 6\r\nG: 7\r\nH: 8\r\n\r\nsrc=10.0.0.70\nsrc=10.0.0.7\n";
+        let got = shown(page, Some("10.0.0.7"));
+        assert!(got.contains(&"!src=10.0.0.7".to_string()), "{got:#?}");
+        assert!(!got.contains(&"!src=10.0.0.70".to_string()), "{got:#?}");
+        // Short replies are shown whole.
+        assert_eq!(shown("SSH-2.0-OpenSSH_9\r\n", None), ["SSH-2.0-OpenSSH_9"]);
     }
 
     #[test]

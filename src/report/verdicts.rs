@@ -105,7 +105,11 @@ fn fix_section(out: &mut String, fix: &Fix) {
         let _ = writeln!(out, "- for: {}", named_by.join(", "));
     }
     let _ = writeln!(out, "- upstream doc: <{}>", fix.doc);
-    let _ = writeln!(out, "\n```text\n{}\n```", fix.change);
+    let _ = writeln!(
+        out,
+        "\n```text\n{}\n```",
+        fix.change_for(crate::judge::fixes::Case::default())
+    );
 }
 
 /// Text fit for one table cell.

@@ -1,4 +1,6 @@
-//! `ppctl repro`: the sender × receiver matrix, run for real.
+//! `ppctl repro`: the sender × receiver matrix, run over real connections
+//! against ppctl's stand-in receivers (copies of nginx), or against a
+//! real server with `--target`.
 //!
 //! Senders (no header, v1, v2) go through `send`'s exchange
 //! ([`crate::send::run`] over [`crate::net`]); receivers are `listen`
