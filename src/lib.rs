@@ -3,6 +3,11 @@
 //! The library holds all logic; the `ppctl` binary only parses arguments and
 //! calls [`cmd::run`]. The [`codec`] is pure (no I/O, no printing).
 
+/// The schema version of every JSON document and line ppctl writes
+/// (docs/json.md), and of listen's whoami page: one number for all, bumped
+/// once for every change of shape.
+pub const JSON_SCHEMA: u32 = 3;
+
 pub(crate) mod check;
 pub mod cli;
 pub mod cmd;

@@ -12,6 +12,7 @@ use std::process::Command;
 
 use common::peers::{self, Haproxy, Nginx, Peer};
 use common::{free_port, ppctl, TlsIngress};
+use serde_json::json;
 
 fn corpus() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/configs")
@@ -72,7 +73,7 @@ fn every_scenario_yields_exactly_its_findings() {
     for dir in scenarios() {
         let (code, doc) = run_json(&dir, &args(&dir));
         assert_eq!(doc["type"], "check");
-        assert_eq!(doc["schema"], 2);
+        assert_eq!(doc["schema"], 3);
         let findings = doc["findings"].as_array().expect("findings");
         let mut got: Vec<String> = findings
             .iter()
@@ -334,7 +335,10 @@ fn probe_confirms_a_listener_the_running_nginx_serves_as_configured() {
     assert_eq!(code, 0, "{doc:#}");
     let p = probes(&doc);
     assert_eq!(p.len(), 1, "{doc:#}");
-    assert_eq!(p[0]["address"], format!("127.0.0.1:{port}"));
+    assert_eq!(
+        p[0]["target"],
+        json!({"host": "127.0.0.1", "port": port.parse::<u16>().unwrap()})
+    );
     assert_eq!(p[0]["mode"], "http");
     assert_eq!(p[0]["expected"], "header");
     assert_eq!(p[0]["class"], "requires-v1-or-v2");
@@ -461,7 +465,10 @@ fn probe_host_probes_wildcard_listeners_there() {
     assert_eq!(code, 0, "{doc:#}");
     let p = probes(&doc);
     assert_eq!(p.len(), 1, "{doc:#}");
-    assert_eq!(p[0]["address"], format!("127.0.0.1:{port}"));
+    assert_eq!(
+        p[0]["target"],
+        json!({"host": "127.0.0.1", "port": port.parse::<u16>().unwrap()})
+    );
     assert_eq!(p[0]["agrees"], true, "{doc:#}");
     // --probe-host without --probe is a usage error.
     let out = ppctl()
@@ -488,7 +495,7 @@ fn probe_speaks_tls_to_ssl_listeners() {
     let p = probes(&doc);
     let of = |port: u16| {
         p.iter()
-            .find(|x| x["address"] == format!("127.0.0.1:{port}"))
+            .find(|x| x["target"] == json!({"host": "127.0.0.1", "port": port}))
             .unwrap_or_else(|| panic!("{port} probed: {doc:#}"))
     };
     assert_eq!(of(ingress.pp_ssl)["mode"], "tls");

@@ -70,7 +70,7 @@ fn json_follows_the_schema() {
         .clone();
     let j: serde_json::Value = serde_json::from_slice(&out).expect("valid JSON");
     assert_eq!(j["type"], "inspect");
-    assert_eq!(j["schema"], 2);
+    assert_eq!(j["schema"], 3);
     assert_eq!(j["verdict"], "valid");
     assert_eq!(j["input"]["format"], "hex");
     assert_eq!(j["input"]["header_offset"], 0);

@@ -9,12 +9,13 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::ppctl;
+use common::server::JsonServer;
 
 /// Bounds every run: a hang fails the test instead of stalling the suite.
 const RUN: Duration = Duration::from_secs(60);
@@ -46,88 +47,6 @@ fn assert_code(want: i32, args: &[&str]) {
 /// A loopback port nothing listens on: bound, then released.
 fn closed_port() -> String {
     format!("127.0.0.1:{}", common::free_port())
-}
-
-/// A `ppctl listen` or `ppctl relay` child on a free port (its `--json`
-/// first line names it), stopped by its own pid when dropped.
-struct Server {
-    child: Child,
-    lines: BufReader<std::process::ChildStdout>,
-    addr: String,
-}
-
-impl Server {
-    /// `ppctl COMMAND 127.0.0.1:0 ARGS... --json`.
-    fn start(command: &str, args: &[&str]) -> Server {
-        let mut child = Command::new(assert_cmd::cargo::cargo_bin("ppctl"))
-            .args([command, "127.0.0.1:0", "--json"])
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start ppctl");
-        let mut lines = BufReader::new(child.stdout.take().expect("piped stdout"));
-        let mut first = String::new();
-        lines
-            .read_line(&mut first)
-            .expect("read the listening line");
-        let doc: serde_json::Value =
-            serde_json::from_str(&first).unwrap_or_else(|e| panic!("{e}: {first:?}"));
-        let a = &doc["addresses"][0];
-        let addr = match a.as_str() {
-            Some(s) => s.to_string(),
-            None => format!("{}:{}", a["address"].as_str().unwrap_or("?"), a["port"]),
-        };
-        Server { child, lines, addr }
-    }
-
-    fn port(&self) -> u16 {
-        self.addr.rsplit(':').next().unwrap().parse().unwrap()
-    }
-
-    /// Send `bytes` on one connection and read the answer until the close.
-    fn client(&self, bytes: &[u8]) {
-        let _ = common::exchange(self.port(), bytes);
-    }
-
-    /// SIGINT, by pid.
-    fn interrupt(&self) {
-        let ok = Command::new("kill")
-            .args(["-INT", &self.child.id().to_string()])
-            .status()
-            .expect("run kill");
-        assert!(ok.success());
-    }
-
-    /// Wait (bounded) for the exit; the code and the rest of stdout.
-    fn wait(mut self) -> (Option<i32>, String) {
-        let deadline = std::time::Instant::now() + RUN;
-        loop {
-            if let Some(status) = self.child.try_wait().expect("wait for ppctl") {
-                let mut rest = String::new();
-                let _ = std::io::Read::read_to_string(&mut self.lines, &mut rest);
-                return (status.code(), rest);
-            }
-            assert!(std::time::Instant::now() < deadline, "ppctl did not stop");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    /// Wait until the server has logged `n` connection lines.
-    fn seen(&mut self, n: usize) {
-        for _ in 0..n {
-            let mut line = String::new();
-            self.lines.read_line(&mut line).expect("read a connection");
-            assert!(line.contains("\"connection\""), "{line}");
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 const V1: &[u8] = b"PROXY TCP4 203.0.113.7 127.0.0.1 51234 80\r\n";
@@ -212,7 +131,7 @@ fn explain() {
 
 #[test]
 fn probe() {
-    let off = Server::start("listen", &["--proxy-protocol", "off"]);
+    let off = JsonServer::start("listen", &["--proxy-protocol", "off"]);
     // A profile (no-header) is a fact, not a problem, though v1 and v2
     // meet unexpected-header.
     let probe = |want: i32, expect: &[&str]| {
@@ -230,7 +149,7 @@ fn probe() {
 
 #[test]
 fn send() {
-    let require = Server::start("listen", &["--proxy-protocol", "require"]);
+    let require = JsonServer::start("listen", &["--proxy-protocol", "require"]);
     assert_code(0, &["send", &require.addr, "--timeout", "3s"]);
     assert_code(
         1,
@@ -279,7 +198,7 @@ fn send() {
 #[test]
 fn repro() {
     assert_code(0, &["repro"]);
-    let off = Server::start("listen", &["--proxy-protocol", "off"]);
+    let off = JsonServer::start("listen", &["--proxy-protocol", "off"]);
     // Which column it behaves like is a profile: 0, with no "ok".
     let (got, text) = code(&[
         "repro",
@@ -339,9 +258,9 @@ fn check() {
 
 #[test]
 fn conform() {
-    let require = Server::start("listen", &["--proxy-protocol", "require"]);
-    let off = Server::start("listen", &["--proxy-protocol", "off"]);
-    let grade = |want: i32, s: &Server, extra: &[&str]| {
+    let require = JsonServer::start("listen", &["--proxy-protocol", "require"]);
+    let off = JsonServer::start("listen", &["--proxy-protocol", "off"]);
+    let grade = |want: i32, s: &JsonServer, extra: &[&str]| {
         let mut a = vec!["conform", s.addr.as_str(), "--mode", "require"];
         a.extend_from_slice(extra);
         assert_code(want, &a);
@@ -373,31 +292,31 @@ fn completions_and_man() {
 #[test]
 fn listen() {
     // 0: what it saw had no problem.
-    let s = Server::start("listen", &["--proxy-protocol", "require", "--count", "1"]);
+    let s = JsonServer::start("listen", &["--proxy-protocol", "require", "--count", "1"]);
     s.client(&v1_request());
     assert_eq!(s.wait().0, Some(0));
     // 1: an invalid header, as relay.
-    let s = Server::start("listen", &["--count", "1"]);
+    let s = JsonServer::start("listen", &["--count", "1"]);
     s.client(b"PROXY TCP4 1.2.3.4 5.6.7.8 1000 80 x\r\n");
     let (got, rest) = s.wait();
     assert_eq!(got, Some(1), "{rest}");
     // 1: an expectation not met; 0: met, whatever the findings.
-    let s = Server::start("listen", &["--count", "1", "--expect-version", "2"]);
+    let s = JsonServer::start("listen", &["--count", "1", "--expect-version", "2"]);
     s.client(&v1_request());
     assert_eq!(s.wait().0, Some(1));
     // SIGINT is listen's normal end: 0 or 1 by what it saw.
-    let mut s = Server::start("listen", &["--proxy-protocol", "require"]);
+    let mut s = JsonServer::start("listen", &["--proxy-protocol", "require"]);
     s.client(&v1_request());
     s.seen(1);
     s.interrupt();
     assert_eq!(s.wait().0, Some(0));
-    let mut s = Server::start("listen", &["--proxy-protocol", "require"]);
+    let mut s = JsonServer::start("listen", &["--proxy-protocol", "require"]);
     s.client(common::HTTP_GET);
     s.seen(1);
     s.interrupt();
     assert_eq!(s.wait().0, Some(1));
     // 130: a signal before --count N.
-    let s = Server::start("listen", &["--count", "5"]);
+    let s = JsonServer::start("listen", &["--count", "5"]);
     s.interrupt();
     assert_eq!(s.wait().0, Some(130));
     // 2: the port is taken.
@@ -408,29 +327,29 @@ fn listen() {
 
 #[test]
 fn relay() {
-    let upstream = Server::start("listen", &["--proxy-protocol", "require"]);
-    let s = Server::start("relay", &["--to", &upstream.addr, "--count", "1"]);
+    let upstream = JsonServer::start("listen", &["--proxy-protocol", "require"]);
+    let s = JsonServer::start("relay", &["--to", &upstream.addr, "--count", "1"]);
     s.client(common::HTTP_GET);
     assert_eq!(s.wait().0, Some(0));
     // The upstream refuses: no-receiver, a finding about the target.
-    let s = Server::start("relay", &["--to", &closed_port(), "--count", "1"]);
+    let s = JsonServer::start("relay", &["--to", &closed_port(), "--count", "1"]);
     let mut c = TcpStream::connect(("127.0.0.1", s.port())).unwrap();
     let _ = c.write_all(common::HTTP_GET);
     drop(c);
     let (got, rest) = s.wait();
     assert_eq!(got, Some(1), "{rest}");
     // An invalid header from the client, as listen.
-    let s = Server::start(
+    let s = JsonServer::start(
         "relay",
         &["--to", &upstream.addr, "--accept", "v1", "--count", "1"],
     );
     s.client(b"PROXY TCP4 1.2.3.4 5.6.7.8 1000 80 x\r\n");
     assert_eq!(s.wait().0, Some(1));
     // SIGINT: the normal end (0 here: nothing seen); before --count N: 130.
-    let s = Server::start("relay", &["--to", &upstream.addr]);
+    let s = JsonServer::start("relay", &["--to", &upstream.addr]);
     s.interrupt();
     assert_eq!(s.wait().0, Some(0));
-    let s = Server::start("relay", &["--to", &upstream.addr, "--count", "3"]);
+    let s = JsonServer::start("relay", &["--to", &upstream.addr, "--count", "3"]);
     s.interrupt();
     assert_eq!(s.wait().0, Some(130));
     let taken = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();

@@ -84,7 +84,7 @@ fn check(line: &str, system: &str, finding: &str, fix: &str) -> Value {
         assert!(fixes.contains(&fix), "{line}: fixes {fixes:?} lack {fix}");
     }
     assert_eq!(r["type"], "explain");
-    assert_eq!(r["schema"], 2);
+    assert_eq!(r["schema"], 3);
     // Every cited fix is spelled out once at the top level.
     for f in &fixes {
         assert!(

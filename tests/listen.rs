@@ -66,7 +66,7 @@ fn v1_header_is_decoded_and_whoami_shows_it() {
     assert!(text.contains("proxy_protocol_server_port: 443\n"), "{text}");
     let r = &recs[0];
     assert_eq!(r["type"], "connection");
-    assert_eq!(r["schema"], 2);
+    assert_eq!(r["schema"], 3);
     assert_eq!(r["finding"]["name"], "proxied");
     assert_eq!(r["finding"]["code"], "PP-PROXIED");
     assert_eq!(r["pairing"]["name"], "spoofable");
@@ -508,10 +508,8 @@ fn all_interfaces_means_v4_and_v6_on_one_port() {
     let l = Listen::start_raw(&["listen", ":0", "--json", "--count", "2"]);
     let first: Value = serde_json::from_str(&l.first).expect("JSON");
     assert_eq!(
-        first["addresses"][0]
-            .as_str()
-            .map(|a| a.starts_with("[::]:")),
-        Some(true),
+        first["addresses"][0]["address"].as_str(),
+        Some("::"),
         "{first}"
     );
     talk(l.port, GET, false);
@@ -693,9 +691,9 @@ fn a_closed_stdout_ends_the_run_with_exit_2() {
         let mut first = String::new();
         stdout.read_line(&mut first).expect("the listening line");
         let listening: Value = serde_json::from_str(&first).expect("JSON");
-        let port: u16 = listening["addresses"][0]
-            .as_str()
-            .and_then(|a| a.rsplit(':').next()?.parse().ok())
+        let port: u16 = listening["addresses"][0]["port"]
+            .as_u64()
+            .and_then(|p| u16::try_from(p).ok())
             .expect("a port");
         if keep == 2 {
             try_talk(port, GET);

@@ -105,7 +105,7 @@ fn plain_nginx_takes_no_header() {
     let _n = Nginx::start("plain_http", &[("PORT", &port)]);
     let (code, r) = probe(&format!("127.0.0.1:{port}"), &[]);
     assert_eq!(r["type"], "probe", "{r:#}");
-    assert_eq!(r["schema"], 2, "{r:#}");
+    assert_eq!(r["schema"], 3, "{r:#}");
     assert_eq!(r["class"], "no-header", "{r:#}");
     assert_eq!(code, 0);
     // The seed failure, named as every command names it: the v1 attempt
@@ -362,7 +362,7 @@ fn tls_probe_through_nginx_ssl_listeners() {
         ],
     );
     assert_eq!(code, 0, "{r:#}");
-    assert_eq!(r["attempts"][2]["client"], "127.0.0.1", "{r:#}");
+    assert_eq!(r["attempts"][2]["client_ip"], "127.0.0.1", "{r:#}");
     assert_eq!(r["expect"]["met"], true, "{r:#}");
     assert_eq!(
         r["expect"]["body"]["searched"],
@@ -458,7 +458,7 @@ fn tls_probe_of_ppctl_listen_tls_in_each_mode() {
         }
         // The decrypted whoami page names the client.
         let served = if mode == "off" { 0 } else { 2 };
-        assert_eq!(r["attempts"][served]["client"], "127.0.0.1", "{r:#}");
+        assert_eq!(r["attempts"][served]["client_ip"], "127.0.0.1", "{r:#}");
     }
 }
 
@@ -648,7 +648,7 @@ fn expect_src_reads_nginx_remote_addr() {
         &["--expect", "accepts-v1", "--expect-src", "127.0.0.1"],
     );
     assert_eq!(code, 0, "{r:#}");
-    assert_eq!(r["attempts"][1]["client"], "127.0.0.1", "{r:#}");
+    assert_eq!(r["attempts"][1]["client_ip"], "127.0.0.1", "{r:#}");
     let (code, _, stderr) = probe_stderr(&target, &["--expect-src", "::1"]);
     assert_eq!(code, 1);
     assert!(stderr.contains("reported client 127.0.0.1"), "{stderr}");

@@ -64,7 +64,7 @@ fn curl_through_relay_to_nginx(send: &str, version: u64) {
     assert_eq!(code, 0);
     let rec = &recs[0];
     assert_eq!(rec["type"], "connection");
-    assert_eq!(rec["schema"], 2);
+    assert_eq!(rec["schema"], 3);
     assert_eq!(rec["client"]["port"], u64::from(curl_port));
     assert_eq!(rec["sent"]["version"], version);
     assert_eq!(rec["sent"]["source"]["port"], u64::from(curl_port));

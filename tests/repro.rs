@@ -7,7 +7,7 @@ mod listen_support;
 use common::peers::{self, Nginx, Peer};
 use common::{free_port, ppctl};
 use listen_support::Listen;
-use serde_json::Value;
+use serde_json::{json, Value};
 
 #[test]
 fn default_matrix_shows_the_400_and_its_fix() {
@@ -138,9 +138,12 @@ fn json_matrix_has_nine_cells_as_predicted() {
     assert_eq!(out.status.code(), Some(0));
     let m: Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
     assert_eq!(m["type"], "repro");
-    assert_eq!(m["schema"], 2);
+    assert_eq!(m["schema"], 3);
     assert_eq!(m["target"], Value::Null);
-    assert_eq!(m["claimed_source"], "203.0.113.7:51234");
+    assert_eq!(
+        m["claimed_source"],
+        json!({"address": "203.0.113.7", "port": 51234})
+    );
     assert_eq!(m["all_as_predicted"], true);
     let cells = m["cells"].as_array().expect("cells");
     assert_eq!(cells.len(), 9);
@@ -238,7 +241,7 @@ fn json_matrix_has_nine_cells_as_predicted() {
         assert_eq!(c["as_predicted"], true, "{c}");
         assert_eq!(c["predicted"]["name"], c["finding"]["name"], "{c}");
         for key in [
-            "address",
+            "peer",
             "status_line",
             "end",
             "receiver_finding",
@@ -270,7 +273,7 @@ fn target_matches_with(port: u16, args: &[&str]) -> (i32, Vec<String>, Vec<Strin
         .expect("run repro --target");
     let m: Value = serde_json::from_slice(&out.stdout).expect("JSON");
     assert_eq!(m["type"], "repro");
-    assert_eq!(m["target"], format!("127.0.0.1:{port}"));
+    assert_eq!(m["target"], json!({"host": "127.0.0.1", "port": port}));
     let strings = |v: &Value| -> Vec<String> {
         v.as_array()
             .expect("an array")

@@ -433,7 +433,7 @@ fn json_reply_object() {
     h.join().unwrap();
     let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
     assert_eq!(v["type"], "send");
-    assert_eq!(v["schema"], 2);
+    assert_eq!(v["schema"], 3);
     assert_eq!(v["mode"], "send");
     assert_eq!(v["connected"], true);
     assert_eq!(v["reply"]["http_status"], 400);

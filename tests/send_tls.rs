@@ -122,7 +122,10 @@ fn connect_to_and_resolve_keep_the_name_in_host() {
     let rule = format!("app.example.com:443:127.0.0.1:{port}");
     let (code, doc) = send(&["app.example.com:443", "--connect-to", &rule, "-2"]);
     assert_eq!(code, 0, "{doc:#}");
-    assert_eq!(doc["peer"], format!("127.0.0.1:{port}"));
+    assert_eq!(
+        doc["peer"],
+        serde_json::json!({"address": "127.0.0.1", "port": port})
+    );
     assert!(captured(&rx).contains("\r\nHost: app.example.com:443\r\n"));
 
     // --resolve: the name resolves to the given address.

@@ -11,13 +11,17 @@ struct Utc {
     hour: u32,
     min: u32,
     sec: u32,
-    millis: u32,
+    micros: u32,
     weekday: u32, // 0 = Sunday
 }
 
 fn utc(t: SystemTime) -> Utc {
     let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
-    let secs = d.as_secs() as i64;
+    utc_at(d.as_secs() as i64, d.subsec_nanos())
+}
+
+/// `secs` (since the epoch, UTC) and `nanos` in civil time.
+fn utc_at(secs: i64, nanos: u32) -> Utc {
     let days = secs.div_euclid(86_400);
     let rem = secs.rem_euclid(86_400) as u32;
     // Howard Hinnant's days_from_civil inverse.
@@ -37,17 +41,27 @@ fn utc(t: SystemTime) -> Utc {
         hour: rem / 3600,
         min: rem / 60 % 60,
         sec: rem % 60,
-        millis: d.subsec_millis(),
+        micros: nanos / 1000,
         weekday: (days + 4).rem_euclid(7) as u32,
     }
 }
 
-/// `2026-11-24T19:05:10.123Z`
+/// `2026-11-24T19:05:10.123456Z`: every `time` of ppctl's JSON (listen,
+/// relay, pcap) has this one form.
 pub fn rfc3339(t: SystemTime) -> String {
-    let u = utc(t);
+    format_rfc3339(&utc(t))
+}
+
+/// [`rfc3339`] of an instant given as seconds since the epoch and
+/// nanoseconds (a capture's timestamp).
+pub fn rfc3339_at(secs: i64, nanos: u32) -> String {
+    format_rfc3339(&utc_at(secs, nanos))
+}
+
+fn format_rfc3339(u: &Utc) -> String {
     format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
-        u.year, u.month, u.day, u.hour, u.min, u.sec, u.millis
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
+        u.year, u.month, u.day, u.hour, u.min, u.sec, u.micros
     )
 }
 
@@ -78,10 +92,14 @@ mod tests {
     #[test]
     fn formats_known_instants() {
         let t = UNIX_EPOCH + Duration::from_millis(1_795_547_110_123);
-        assert_eq!(rfc3339(t), "2026-11-24T19:05:10.123Z");
+        assert_eq!(rfc3339(t), "2026-11-24T19:05:10.123000Z");
+        assert_eq!(
+            rfc3339_at(1_795_547_110, 123_456_789),
+            "2026-11-24T19:05:10.123456Z"
+        );
         assert_eq!(http_date(t), "Tue, 24 Nov 2026 19:05:10 GMT");
         assert_eq!(http_date(UNIX_EPOCH), "Thu, 01 Jan 1970 00:00:00 GMT");
         let leap = UNIX_EPOCH + Duration::from_secs(951_782_400); // 2000-02-29
-        assert_eq!(rfc3339(leap), "2000-02-29T00:00:00.000Z");
+        assert_eq!(rfc3339(leap), "2000-02-29T00:00:00.000000Z");
     }
 }

@@ -252,9 +252,4 @@ impl ConnRecord {
             .and_then(|h| h.valid)
             .filter(|_| self.served())
     }
-
-    /// The human-readable start time (RFC 3339, UTC).
-    pub(crate) fn time_rfc3339(&self) -> String {
-        super::clock::rfc3339(self.time)
-    }
 }

@@ -15,10 +15,6 @@ use crate::codec::{tlv, Decoded};
 
 use super::nginx;
 
-/// The `schema` the JSON page carries (the same number as every ppctl
-/// JSON document; docs/json.md).
-pub(crate) const SCHEMA: u32 = 2;
-
 /// One TLV, as the page shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct PageTlv {
@@ -147,7 +143,7 @@ proxy_protocol_server_port: {}\n",
             .collect();
         let trust: Vec<String> = self.trust.iter().map(|n| string(&n.to_string())).collect();
         let fields = [
-            ("schema", SCHEMA.to_string()),
+            ("schema", crate::JSON_SCHEMA.to_string()),
             ("peer", endpoint(self.peer)),
             ("server_addr", string(&self.server.ip().to_string())),
             ("server_port", self.server.port().to_string()),
@@ -298,7 +294,7 @@ mod tests {
         };
         let json = page.json();
         for want in [
-            "  \"schema\": 2,\n",
+            "  \"schema\": 3,\n",
             "  \"peer\": {\"address\": \"2001:db8::1\", \"port\": 4000},\n",
             "  \"proxy_protocol_port\": 1000,\n",
             "  \"proxy_protocol\": \"v2 PROXY\",\n",

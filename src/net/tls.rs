@@ -171,10 +171,9 @@ pub struct Certificate {
     pub issuer: String,
     /// DNS names and IP addresses of the subjectAltName extension.
     pub sans: Vec<String>,
-    pub not_before: String,
-    pub not_after: String,
-    /// `not_after` as seconds since the Unix epoch.
-    pub not_after_unix: i64,
+    /// The validity, in seconds since the Unix epoch.
+    pub not_before: i64,
+    pub not_after: i64,
     pub expired: bool,
     pub self_signed: bool,
     /// The certificate is valid for the checked name (SNI or IP).
@@ -216,9 +215,8 @@ impl Certificate {
             subject,
             issuer,
             sans,
-            not_before: validity.not_before.to_string(),
-            not_after: validity.not_after.to_string(),
-            not_after_unix: validity.not_after.timestamp(),
+            not_before: validity.not_before.timestamp(),
+            not_after: validity.not_after.timestamp(),
             expired: validity.not_after.timestamp() < now,
             name: name.to_string(),
             sha256: sha256(der),

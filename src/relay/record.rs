@@ -189,11 +189,6 @@ impl Record {
             None => Sent::Nothing,
         }
     }
-
-    /// The human-readable start time (RFC 3339, UTC).
-    pub(crate) fn time_rfc3339(&self) -> String {
-        crate::listen::clock::rfc3339(self.time)
-    }
 }
 
 /// The first line of `bytes` (without CR/LF), at most 200 bytes, as text.

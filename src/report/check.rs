@@ -664,7 +664,7 @@ fn probes_json(c: &Check, p: &Probes) -> (Value, Value) {
         .map(|x| {
             let at = &c.hops[x.to.0].listeners[x.to.1].at;
             json!({
-                "address": x.target.to_string(),
+                "target": super::json::TargetJson::from(&x.target),
                 "mode": x.mode.name(),
                 "listener": {"hop": x.to.0, "listener": x.to.1},
                 "listener_at": at.to_string(),

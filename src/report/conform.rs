@@ -12,6 +12,7 @@ use quick_xml::events::{BytesDecl, BytesText, Event};
 use quick_xml::Writer;
 use serde_json::{json, Value};
 
+use super::json::{ms, TargetJson};
 use super::table::{self, Tone};
 use super::Style;
 use crate::conform::suite::{Level, Modes, Test, V1_BASELINE};
@@ -383,10 +384,6 @@ fn why_code(w: Why) -> &'static str {
     }
 }
 
-fn ms(d: Duration) -> u64 {
-    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
-}
-
 fn took_json(t: &Took) -> Value {
     let (kind, address): (&str, Option<IpAddr>) = match t {
         Took::Unchecked => ("unchecked", None),
@@ -437,7 +434,7 @@ pub(crate) fn did_json(d: &Did) -> Value {
             "kind": "stalled",
             "held": held,
             "not_opened": failed,
-            "client": did_json(client),
+            "valid_client": did_json(client),
         }),
     };
     v["text"] = json!(did(d));
@@ -470,8 +467,8 @@ pub(crate) fn json(run: &Run) -> Value {
         .collect();
     json!({
         "type": "conform",
-        "schema": super::json::SCHEMA,
-        "target": run.target.to_string(),
+        "schema": crate::JSON_SCHEMA,
+        "target": TargetJson::from(&run.target),
         "protocol": run.protocol.name(),
         "tls": run.tls,
         "mode": run.mode.name(),

@@ -286,7 +286,7 @@ fn summary_json(t: &Tally) -> Map<String, Value> {
 /// it, up to the `lines` array.
 pub(crate) fn json_open() -> String {
     let head = finding::document("explain", json!({})).to_string();
-    // `{"type":"explain","schema":2}` without its closing brace.
+    // `{"type":"explain","schema":3}` without its closing brace.
     format!("{},\"lines\":[\n", head.trim_end_matches('}'))
 }
 
@@ -422,7 +422,7 @@ mod tests {
     fn the_seed_failure_is_named_with_its_code() {
         let j = json(&explain(LOG.as_bytes()));
         assert_eq!(j["type"], "explain");
-        assert_eq!(j["schema"], 2);
+        assert_eq!(j["schema"], 3);
         assert_eq!(j["lines"][2]["finding"]["code"], "PP-UNEXPECTED-HEADER");
         assert_eq!(j["lines"][2]["finding"]["name"], "unexpected-header");
         assert_eq!(j["lines"][0]["finding"]["code"], "PP-MISSING-HEADER");

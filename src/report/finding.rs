@@ -278,7 +278,7 @@ pub(crate) fn explain_worth<'a>(
 pub(crate) fn document(kind: &str, body: Value) -> Value {
     let mut out = Map::new();
     out.insert("type".into(), Value::from(kind));
-    out.insert("schema".into(), Value::from(super::json::SCHEMA));
+    out.insert("schema".into(), Value::from(crate::JSON_SCHEMA));
     if let Value::Object(fields) = body {
         for (k, v) in fields {
             if k != "type" && k != "schema" && k != "event" {

@@ -3,14 +3,49 @@
 //! DTOs are separate from the codec's types so the schema can stay stable.
 
 use std::net::SocketAddr;
+use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
+
+use crate::net::Target;
 
 use crate::codec::{self, tlv, Addresses, Decoded, Header};
 use crate::sniff::{self, Sniffed};
 
-/// Schema version of every JSON object ppctl prints.
-pub const SCHEMA: u32 = 2;
+/// A target as given (send, probe, repro, conform, check --probe):
+/// `{host, port}`, the host a name or an IP (IPv6 without brackets). Where
+/// the connection went is an [`EndpointJson`] (`peer`).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct TargetJson {
+    pub host: String,
+    pub port: u16,
+}
+
+impl From<&Target> for TargetJson {
+    fn from(t: &Target) -> Self {
+        TargetJson {
+            host: t.host.clone(),
+            port: t.port,
+        }
+    }
+}
+
+/// A wall-clock instant, the one `time` form of every document: RFC 3339,
+/// UTC, microseconds (`2026-11-24T19:05:10.123456Z`).
+pub(crate) fn time(t: SystemTime) -> String {
+    crate::listen::clock::rfc3339(t)
+}
+
+/// [`time`] of a capture's timestamp (seconds since the epoch, nanoseconds).
+pub(crate) fn time_at(secs: i64, nanos: u32) -> String {
+    crate::listen::clock::rfc3339_at(secs, nanos)
+}
+
+/// A measured duration, the one form of every `*_ms` field that measures:
+/// milliseconds, to the microsecond.
+pub(crate) fn ms(d: Duration) -> f64 {
+    (d.as_secs_f64() * 1_000_000.0).round() / 1000.0
+}
 
 /// An endpoint: `{address, port}` for IP, `{path}` for UNIX.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]

@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use serde_json::{json, Value};
 
 use super::finding::{self, document};
-use super::json::{EndpointJson, HeaderJson, SniffJson};
+use super::json::{self, ms, EndpointJson, HeaderJson, SniffJson};
 use super::{hexdump, table, Style};
 use crate::judge::Finding;
 use crate::listen::nginx;
@@ -28,7 +28,7 @@ pub(crate) fn line(v: &Value) -> String {
 
 /// The first line: where the server listens.
 pub(crate) fn listening_json(transport: Transport, addrs: &[SocketAddr], mode: Mode) -> Value {
-    let addresses: Vec<String> = addrs.iter().map(|a| a.to_string()).collect();
+    let addresses: Vec<EndpointJson> = addrs.iter().map(|&a| EndpointJson::inet(a)).collect();
     document(
         "listening",
         json!({
@@ -126,7 +126,7 @@ pub(crate) fn connection_json(rec: &ConnRecord) -> Value {
         "connection",
         json!({
             "id": rec.id,
-            "time": rec.time_rfc3339(),
+            "time": json::time(rec.time),
             "transport": rec.transport.name(),
             "peer": EndpointJson::inet(rec.peer),
             "local": EndpointJson::inet(rec.local),
@@ -145,7 +145,7 @@ pub(crate) fn connection_json(rec: &ConnRecord) -> Value {
             "data": rec.data.as_ref().map(data_json),
             "reply": rec.reply.name(),
             "bytes_in": rec.bytes_in,
-            "duration_ms": u64::try_from(rec.duration.as_millis()).unwrap_or(u64::MAX),
+            "elapsed_ms": ms(rec.duration),
             "matched": rec.matched,
             "tls": rec.tls.as_ref().map(tls_json),
         }),
@@ -163,7 +163,7 @@ fn named(f: Finding, style: Style) -> String {
 
 /// The human line, plus indented detail lines (TLVs, log, hexdump).
 pub(crate) fn connection_human(rec: &ConnRecord, style: Style) -> String {
-    let time = rec.time_rfc3339();
+    let time = json::time(rec.time);
     let time = time.get(11..23).unwrap_or(&time).to_string();
     let mut out = format!(
         "{} {} -> {} ",
@@ -352,7 +352,7 @@ mod tests {
         );
         let v = connection_json(&rec);
         assert_eq!(v["type"], "connection");
-        assert_eq!(v["schema"], 2);
+        assert_eq!(v["schema"], 3);
         assert_eq!(v["finding"]["name"], "unexpected-header");
         assert_eq!(v["finding"]["code"], "PP-UNEXPECTED-HEADER");
         assert_eq!(v["fixes"][0]["id"], "ingress-nginx-use-proxy-protocol");
@@ -422,6 +422,9 @@ mod tests {
             .map(|o| o.keys().collect())
             .unwrap_or_default();
         assert_eq!(keys, ["type", "schema", "transport", "addresses", "mode"]);
-        assert_eq!(v["addresses"][0], "127.0.0.1:1");
+        assert_eq!(
+            v["addresses"][0],
+            json!({"address": "127.0.0.1", "port": 1})
+        );
     }
 }

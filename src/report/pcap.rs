@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use serde_json::{json, Map, Value};
 
 use super::finding;
-use super::json::{EndpointJson, HeaderJson, SniffJson};
+use super::json::{self, EndpointJson, HeaderJson, SniffJson};
 use super::table::{self, Tone};
 use super::Style;
 use crate::codec::{self, Decoded, Version};
@@ -458,7 +458,7 @@ pub fn flow_json(f: &FlowResult) -> Value {
         "flow",
         json!({
             "id": f.id,
-            "time": f.time.as_f64(),
+            "time": json::time_at(f.time.secs, f.time.nanos),
             "transport": if f.udp { "udp" } else { "tcp" },
             "stream": f.stream,
             "first_frame": f.first_frame,
@@ -494,7 +494,7 @@ fn hop_json(h: crate::pcap::Hop) -> Value {
     json!({
         "id": h.id,
         "stream": h.stream,
-        "finding": {"name": h.finding.name(), "code": h.finding.code()},
+        "finding": finding::json(h.finding),
     })
 }
 

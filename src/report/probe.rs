@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use serde_json::{json, Value};
 
 use super::finding;
-use super::json::HeaderJson;
+use super::json::{ms, HeaderJson, TargetJson};
 use super::table::{self, Tone};
 use super::Style;
 use crate::codec;
@@ -263,9 +263,9 @@ fn attempt_json(a: &Attempt, mode: Mode) -> Value {
         "outcome": outcome(&a.came),
         "reply": reply(a, mode),
         "accepted": a.accepted,
-        "client": a.client.map(|ip| ip.to_string()),
+        "client_ip": a.client.map(|ip| ip.to_string()),
         "finding": finding::json(a.finding),
-        "elapsed_ms": u64::try_from(a.elapsed.as_millis()).unwrap_or(u64::MAX),
+        "elapsed_ms": ms(a.elapsed),
     })
 }
 
@@ -274,7 +274,7 @@ pub(crate) fn json(p: &Probe) -> Value {
     finding::document(
         "probe",
         json!({
-            "target": p.target.to_string(),
+            "target": TargetJson::from(&p.target),
             "mode": p.mode.name(),
             "attempts": p.attempts.iter().map(|a| attempt_json(a, p.mode)).collect::<Vec<_>>(),
             "class": p.class.name(),

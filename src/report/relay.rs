@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use serde_json::{json, Value};
 
 use super::finding::{self, document};
-use super::json::{EndpointJson, HeaderJson};
+use super::json::{self, ms, EndpointJson, HeaderJson};
 use super::{table, Style};
 use crate::judge::{Ending, Finding};
 use crate::listen::nginx;
@@ -34,6 +34,10 @@ fn addresses(addrs: &[SocketAddr]) -> Vec<String> {
     addrs.iter().map(|a| a.to_string()).collect()
 }
 
+fn endpoints(addrs: &[SocketAddr]) -> Vec<EndpointJson> {
+    addrs.iter().map(|&a| EndpointJson::inet(a)).collect()
+}
+
 /// The first line: where the relay listens and where it relays to.
 pub(crate) fn listening_json(
     addrs: &[SocketAddr],
@@ -45,8 +49,8 @@ pub(crate) fn listening_json(
         "listening",
         json!({
             "transport": "tcp",
-            "addresses": addresses(addrs),
-            "upstream": addresses(upstream),
+            "addresses": endpoints(addrs),
+            "upstream": endpoints(upstream),
             "accept": accept.name(),
             "send": send.name(),
         }),
@@ -72,19 +76,19 @@ fn header_json(h: &Option<HeaderSeen>) -> Option<HeaderJson> {
     h.as_ref().map(|h| HeaderJson::new(&h.decode(), &h.bytes))
 }
 
-fn ms(d: std::time::Duration) -> u64 {
-    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
-}
-
 /// One `connection` line.
 pub(crate) fn connection_json(rec: &Record) -> Value {
     document(
         "connection",
         json!({
             "id": rec.id,
-            "time": rec.time_rfc3339(),
-            "client": EndpointJson::inet(rec.client),
+            "time": json::time(rec.time),
+            // As listen's: the socket's two ends, and the client the
+            // connection stands for (the accepted header's source, else
+            // the peer): the one the header sent upstream carries.
+            "peer": EndpointJson::inet(rec.client),
             "local": EndpointJson::inet(rec.local),
+            "client": EndpointJson::inet(rec.claimed.unwrap_or(rec.client)),
             "upstream": rec.upstream.map(EndpointJson::inet),
             "accept": rec.accept.name(),
             "send": rec.send.name(),
@@ -96,7 +100,7 @@ pub(crate) fn connection_json(rec: &Record) -> Value {
             "sni": rec.sni(),
             "bytes_up": rec.bytes_up,
             "bytes_down": rec.bytes_down,
-            "duration_ms": ms(rec.duration),
+            "elapsed_ms": ms(rec.duration),
             "ending": rec.ending.map(ending_name),
             "finding": finding::json(rec.finding),
             "fixes": finding::fixes_json(&rec.finding.fixes(), crate::judge::fixes::Case::default()),
@@ -151,7 +155,7 @@ fn size(n: u64) -> String {
 /// the details (headers, request, status, SNI, bytes, duration) wrapped
 /// under it; then the error and, for a problem, its fixes by title.
 pub(crate) fn connection_human(rec: &Record, style: Style) -> String {
-    let time = rec.time_rfc3339();
+    let time = json::time(rec.time);
     let time = time.get(11..23).unwrap_or(&time).to_string();
     let upstream = rec
         .upstream
@@ -199,7 +203,7 @@ pub(crate) fn connection_human(rec: &Record, style: Style) -> String {
         "{} up, {} down, {}ms",
         size(rec.bytes_up),
         size(rec.bytes_down),
-        ms(rec.duration)
+        rec.duration.as_millis()
     );
     if let Some(e) = rec.ending {
         let _ = write!(totals, ", {}", ending_name(e));
@@ -305,7 +309,7 @@ mod tests {
     fn an_upstream_400_is_unexpected_header_in_json() {
         let v = connection_json(&unexpected());
         assert_eq!(v["type"], "connection");
-        assert_eq!(v["schema"], 2);
+        assert_eq!(v["schema"], 3);
         assert_eq!(v["finding"]["name"], "unexpected-header");
         assert_eq!(v["finding"]["code"], "PP-UNEXPECTED-HEADER");
         assert_eq!(v["arrival"]["name"], "plain");

@@ -14,6 +14,7 @@ use std::fmt::Write as _;
 use serde_json::{json, Value};
 
 use super::finding::{self, document, fixes_json};
+use super::json::{EndpointJson, TargetJson};
 use super::table::{self, Tone};
 use super::Style;
 use crate::judge::fixes::Case;
@@ -31,9 +32,9 @@ pub(crate) fn json(m: &Matrix) -> Value {
     document(
         "repro",
         json!({
-            "target": m.target.as_ref().map(ToString::to_string),
+            "target": m.target.as_ref().map(TargetJson::from),
             "tls": m.tls,
-            "claimed_source": m.claimed.to_string(),
+            "claimed_source": EndpointJson::inet(m.claimed),
             "cells": m.cells.iter().map(|c| cell_json(c, case(m))).collect::<Vec<_>>(),
             "all_as_predicted": m.all_as_predicted(),
             "matches": m.matches.iter().map(|r| r.name()).collect::<Vec<_>>(),
@@ -55,7 +56,7 @@ fn cell_json(c: &Cell, case: Case) -> Value {
     json!({
         "sender": c.sender.name(),
         "receiver": receiver_name(c),
-        "address": c.reply.peer.map(|a| a.to_string()),
+        "peer": c.reply.peer.map(EndpointJson::inet),
         "header": (!header.is_empty()).then(|| hex::encode(header)),
         "tls": c.handshake.as_ref().map(super::send::handshake_json),
         "finding": finding::json(c.finding),

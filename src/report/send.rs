@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde_json::{json, Map, Value};
 
-use super::json::{HeaderJson, SniffJson};
+use super::json::{ms, time_at as json_time_at, EndpointJson, HeaderJson, SniffJson, TargetJson};
 use super::{finding, inspect, table, Style};
 use crate::codec;
 use crate::judge;
@@ -79,7 +79,7 @@ pub(crate) fn document(s: &Sent) -> Value {
         body.insert(k.to_string(), v);
     };
     put("mode", json!(mode(s)));
-    put("target", json!(plan.target.to_string()));
+    put("target", json!(TargetJson::from(&plan.target)));
     put("transport", json!(if plan.udp { "udp" } else { "tcp" }));
     put("header", json!(header));
     put("stacked_header", json!(second));
@@ -98,11 +98,11 @@ pub(crate) fn document(s: &Sent) -> Value {
     put("connected", json!(reply.map(|r| r.connected)));
     put(
         "local",
-        json!(reply.and_then(|r| r.local).map(|a| a.to_string())),
+        json!(reply.and_then(|r| r.local).map(EndpointJson::inet)),
     );
     put(
         "peer",
-        json!(reply.and_then(|r| r.peer).map(|a| a.to_string())),
+        json!(reply.and_then(|r| r.peer).map(EndpointJson::inet)),
     );
     put("sent_bytes", json!(reply.map(|r| r.sent)));
     put(
@@ -118,7 +118,11 @@ pub(crate) fn document(s: &Sent) -> Value {
             .map_or(Value::Null, handshake_json),
     );
     put("reply", reply.map_or(Value::Null, reply_json));
-    put("timings_ms", reply.map_or(Value::Null, timings_json));
+    put(
+        "elapsed_ms",
+        reply.map_or(Value::Null, |r| json!(ms(r.timings.total))),
+    );
+    put("phases_ms", reply.map_or(Value::Null, phases_json));
     put(
         "finding",
         once.map_or(Value::Null, |x| finding::json(x.finding)),
@@ -213,9 +217,8 @@ fn certificate_json(c: &Certificate) -> Value {
         "subject": c.subject,
         "issuer": c.issuer,
         "sans": c.sans,
-        "not_before": c.not_before,
-        "not_after": c.not_after,
-        "not_after_unix": c.not_after_unix,
+        "not_before": json_time_at(c.not_before, 0),
+        "not_after": json_time_at(c.not_after, 0),
         "expired": c.expired,
         "self_signed": c.self_signed,
         "name": c.name,
@@ -247,17 +250,14 @@ fn reply_json(r: &Reply) -> Value {
 }
 
 /// Milliseconds, to the microsecond.
-fn ms(d: Duration) -> f64 {
-    (d.as_secs_f64() * 1_000_000.0).round() / 1000.0
-}
-
-fn timings_json(r: &Reply) -> Value {
+/// When each step was done, from the start of the connect (the end is
+/// `elapsed_ms`).
+fn phases_json(r: &Reply) -> Value {
     let t = &r.timings;
     json!({
         "connect": t.connect.map(ms),
         "sent": t.sent.map(ms),
         "first_byte": t.first_byte.map(ms),
-        "total": ms(t.total),
     })
 }
 
@@ -568,10 +568,16 @@ fn handshake_lines(out: &mut String, style: Style, h: &Handshake) {
         } else {
             style.bad(&format!("NOT valid for {}", c.name))
         };
+        // The date and time, without the fraction.
+        let after = json_time_at(c.not_after, 0);
+        let after = format!(
+            "{} UTC",
+            after.get(..19).unwrap_or(&after).replace('T', " ")
+        );
         let until = if c.expired {
-            style.bad(&format!("EXPIRED {}", c.not_after))
+            style.bad(&format!("EXPIRED {after}"))
         } else {
-            format!("until {}", c.not_after)
+            format!("until {after}")
         };
         let check = match (&h.result, h.verified) {
             (_, false) => "not verified (--insecure)".to_string(),
@@ -943,7 +949,7 @@ mod tests {
         assert!(text.contains("single-header-hop"), "{text}");
         let v = document(&s);
         assert_eq!(v["type"], "send");
-        assert_eq!(v["schema"], 2);
+        assert_eq!(v["schema"], 3);
         assert_eq!(v["finding"]["name"], "stacked-header");
         assert_eq!(v["finding"]["code"], "PP-STACKED-HEADER");
         assert_eq!(v["stacked_header"]["verdict"], "valid");
@@ -1107,9 +1113,8 @@ mod tests {
             subject: "CN=app.example.com".into(),
             issuer: "CN=Example CA".into(),
             sans: vec!["app.example.com".into(), "*.app.example.com".into()],
-            not_before: "Jan  1 00:00:00 2026 +00:00".into(),
-            not_after: "Jan  1 00:00:00 2027 +00:00".into(),
-            not_after_unix: 1_798_761_600,
+            not_before: 1_767_225_600,
+            not_after: 1_798_761_600,
             expired: false,
             self_signed: false,
             matches_name: true,
@@ -1146,7 +1151,7 @@ mod tests {
             "{text}"
         );
         assert!(
-            text.contains("valid for app.example.com, until Jan  1 00:00:00 2027"),
+            text.contains("valid for app.example.com, until 2027-01-01 00:00:00 UTC"),
             "{text}"
         );
         assert!(text.contains("proxied (PP-PROXIED)"), "{text}");
@@ -1230,7 +1235,7 @@ mod tests {
         let text = human(&s, Style::plain());
         assert!(text.contains("NOT valid for app.example.com"), "{text}");
         let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
-        assert!(flat.contains("+00:00; refused"), "{text}");
+        assert!(flat.contains("00:00:00 UTC; refused"), "{text}");
         assert!(
             text.contains("certificate-rejected (PP-CERTIFICATE-REJECTED)"),
             "{text}"

@@ -7,6 +7,7 @@
 #![allow(dead_code)]
 
 pub mod peers;
+pub mod server;
 
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
 use std::path::Path;

@@ -152,8 +152,7 @@ impl Drop for Listen {
 /// The port in a "listening" line (JSON or human).
 fn port_in(line: &str) -> Option<u16> {
     if let Ok(v) = serde_json::from_str::<Value>(line) {
-        let a = v["addresses"][0].as_str()?;
-        return a.rsplit(':').next()?.parse().ok();
+        return u16::try_from(v["addresses"][0]["port"].as_u64()?).ok();
     }
     let addr = line.split_whitespace().nth(2)?;
     addr.rsplit(':').next()?.parse().ok()
