@@ -584,13 +584,13 @@ _ppctl() {
             return 0
             ;;
         ppctl__subcmd__pcap)
-            opts="-h --json --summary --explain --verdict --client --server --group-by --limit --max-bytes --max-flows --idle-timeout --color --help"
+            opts="-h --json --summary --explain --finding --client --server --group-by --limit --max-bytes --max-flows --idle-timeout --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
-                --verdict)
+                --finding)
                     COMPREPLY=($(compgen -W "proxied plain health-check unexpected-header hop-adds-header missing-header invalid-header header-rejected stacked-header failed-health-check spoofable untrusted-source header-too-large header-timeout no-reply http-error no-receiver unreachable no-datagram client-closed interrupted incomplete inconclusive real-ip-lost ignored-setting partial-proxy hairpin config-wire-mismatch upstream-failed tls-handshake-failed plain-http-to-tls tls-before-proxy tls-to-plain-port certificate-rejected" -- "${cur}"))
                     return 0
                     ;;
@@ -634,7 +634,7 @@ _ppctl() {
             return 0
             ;;
         ppctl__subcmd__probe)
-            opts="-h --tls --banner --sni --timeout --max-time --expect --expect-body --expect-src --json --color --help"
+            opts="-h --tls --banner --sni --timeout --max-time --expect --expect-body --expect-client-ip --json --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -660,7 +660,7 @@ _ppctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --expect-src)
+                --expect-client-ip)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -676,7 +676,7 @@ _ppctl() {
             return 0
             ;;
         ppctl__subcmd__relay)
-            opts="-h --to --accept --trust --send --like --tlv --alpn --authority --unique-id --noop --crc32c --ssl-version --ssl-cn --ssl-cipher --ssl-verify --netns --aws-vpce-id --azure-link-id --gcp-psc-id --threads --header-timeout --connect-timeout --idle-timeout --max-conns --drain --count --tap --no-tap --json --color --help"
+            opts="-h --to --accept --trust --send --like --tlv --alpn --authority --unique-id --noop --crc32c --ssl-version --ssl-cn --ssl-cipher --ssl-verify --netns --aws-vpce-id --azure-link-id --gcp-psc-id --threads --max-header --header-timeout --connect-timeout --idle-timeout --max-conns --drain --count --tap --no-tap --json --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -755,6 +755,10 @@ _ppctl() {
                     return 0
                     ;;
                 --threads)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-header)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

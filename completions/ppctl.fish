@@ -76,7 +76,7 @@ optional\t'takes connections with and without a header (spoofable)'
 unreachable\t'no connection could be made'
 inconclusive\t'connected, but nothing was accepted (the endpoint may speak another protocol than the one probed)'"
 complete -c ppctl -n "__fish_ppctl_using_subcommand probe" -l expect-body -d 'Exit 1 unless the body of each answer to an attempt accepted with a PROXY header contains PATTERN (a plain substring, not a regex; over --tls, the decrypted answer; the first 4096 bytes are searched)' -r
-complete -c ppctl -n "__fish_ppctl_using_subcommand probe" -l expect-src -d 'Exit 1 unless the client address the receiver reports to each attempt accepted with a PROXY header is in one of these (repeat or comma-separate; a bare IP is a /32 or /128). The address is read from a whoami page: ppctl listen\'s `remote_addr (realip): IP`, or `remote_addr=IP` in the body (nginx `return 200 "remote_addr=$remote_addr"`)' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand probe" -l expect-client-ip -d 'Exit 1 unless the client address the receiver reports to each attempt accepted with a PROXY header is in one of these (repeat or comma-separate; a bare IP is a /32 or /128). The address is read from a whoami page: ppctl listen\'s `remote_addr (realip): IP`, or `remote_addr=IP` in the body (nginx `return 200 "remote_addr=$remote_addr"`): the JSON\'s `client_ip`. (listen\'s --expect-src checks the source a header claims instead.)' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand probe" -l color -d 'When to use color: auto (a terminal, and NO_COLOR unset), always, never' -r -f -a "auto\t'Color when stdout is a terminal and NO_COLOR is not set'
 always\t''
 never\t''"
@@ -88,7 +88,7 @@ complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l proxy-protocol -d
 require\t'like nginx `listen ... proxy_protocol`: a missing or broken header is closed'
 off\t'like nginx without proxy_protocol: a header gets 400 Bad Request'"
 complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l trust -d 'Peers allowed to send a header, like nginx `set_real_ip_from` (repeat or comma-separate; a bare IP is a /32 or /128). Others\' headers are rejected (require) or ignored (auto), as untrusted-source. Without it, anyone may' -r
-complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l max-header -d 'Largest v2 header accepted, in bytes (16 + len)' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l max-header -d 'Largest v2 header accepted, in bytes (16 + len); a larger one is header-too-large, checked as soon as its 16-byte prefix is in' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l header-timeout -d 'Time allowed for a complete header (as ingress-nginx\'s proxy-protocol-header-timeout), e.g. 5s, 250ms; more than 0' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l request-timeout -d 'Time allowed for the whole first request head once the header is in (not restarted by each byte, so a client that trickles it is closed on time); more than 0' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l idle-timeout -d 'Longest silence after the header before closing, and longest wait for a client that does not read a reply (or `--echo`); more than 0' -r
@@ -99,7 +99,7 @@ complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l expect-src -d 'Ex
 complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l expect-version -d 'Exit 1 unless every connection carried a header of this version' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l cert -d 'The certificate chain (PEM) to serve with --tls' -r -F
 complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l key -d 'The private key (PEM) of --cert' -r -F
-complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l threads -d 'Worker threads (default: 1 for plain connections, 2 for listen --tls). One serves plain connections fastest on a small machine (docs/performance.md); more help bulk relaying or many TLS handshakes on a machine with more cores' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l threads -d 'Worker threads (default: 1, or 2 with --tls). One serves plain connections fastest on a small machine (docs/performance.md); more help many TLS handshakes on a machine with more cores.' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l color -d 'When to use color: auto (a terminal, and NO_COLOR unset), always, never' -r -f -a "auto\t'Color when stdout is a terminal and NO_COLOR is not set'
 always\t''
 never\t''"
@@ -192,7 +192,7 @@ complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l tls -d 'After the h
 complete -c ppctl -n "__fish_ppctl_using_subcommand send" -s k -l insecure -d 'Do not verify the server\'s certificate (its facts are still shown)'
 complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l no-header -d 'Send no PROXY header at all (a direct client; with --tls, a bare ClientHello)'
 complete -c ppctl -n "__fish_ppctl_using_subcommand send" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c ppctl -n "__fish_ppctl_using_subcommand pcap" -l verdict -d 'Report only flows with these findings (comma-separated or repeated)' -r -f -a "proxied\t'a valid header, taken'
+complete -c ppctl -n "__fish_ppctl_using_subcommand pcap" -l finding -d 'Report only flows with these findings (comma-separated or repeated). (`--verdict`, the old name, still works.)' -r -f -a "proxied\t'a valid header, taken'
 plain\t'no header, served'
 health-check\t'a LOCAL header or connect-and-close'
 unexpected-header\t'a header the receiver does not expect'
@@ -306,7 +306,8 @@ complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l netns -d 'NETNS TL
 complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l aws-vpce-id -d 'AWS TLV (0xEA), subtype 0x01: VPC endpoint id (vpce-...)' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l azure-link-id -d 'Azure TLV (0xEE), subtype 0x01: private endpoint LINKID' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l gcp-psc-id -d 'GCP TLV (0xE0): Private Service Connect connection id' -r
-complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l threads -d 'Worker threads (default: 1 for plain connections, 2 for listen --tls). One serves plain connections fastest on a small machine (docs/performance.md); more help bulk relaying or many TLS handshakes on a machine with more cores' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l threads -d 'Worker threads (default: 1). One serves plain connections fastest on a small machine (docs/performance.md); more help bulk relaying or many TLS handshakes on a machine with more cores' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l max-header -d 'Largest v2 header accepted, in bytes (16 + len); a larger one is header-too-large, checked as soon as its 16-byte prefix is in' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l header-timeout -d 'Time a client has for a complete header (--accept other than none)' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l connect-timeout -d 'Time allowed to connect upstream' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l idle-timeout -d 'Close both sides after this long without a byte either way' -r
@@ -317,8 +318,8 @@ complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l color -d 'When to 
 always\t''
 never\t''"
 complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l crc32c -d 'CRC32C TLV, computed over the header'
-complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l tap -d 'One line per connection as it ends [default: on when stdout is a terminal]'
-complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l no-tap -d 'No line per connection: only the first line and the summary'
+complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l tap -d 'One line per connection as it ends: the default now, on a terminal or not (kept for scripts that give it)'
+complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l no-tap -d 'No line per connection: only the first line and the summary (each connection\'s line is written otherwise, to a pipe too, as listen\'s)'
 complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l json -d 'JSON Lines: a "listening" object, one "connection" object per connection, a "summary" at the end (docs/json.md)'
 complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ppctl -n "__fish_ppctl_using_subcommand completions" -l color -d 'When to use color: auto (a terminal, and NO_COLOR unset), always, never' -r -f -a "auto\t'Color when stdout is a terminal and NO_COLOR is not set'

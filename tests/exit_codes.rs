@@ -233,7 +233,7 @@ fn pcap() {
         &[
             "pcap",
             &format!("{data}every-verdict.pcap"),
-            "--verdict",
+            "--finding",
             "proxied",
         ],
     );

@@ -589,7 +589,7 @@ fn mutated_captures_never_panic() {
 #[test]
 fn filters_limit_and_summary() {
     let capture = pcap_file(linktype::ETHERNET, &every_verdict());
-    let r = run(&capture, &["--verdict", "unexpected-header,missing-header"]);
+    let r = run(&capture, &["--finding", "unexpected-header,missing-header"]);
     assert_eq!(verdicts(&r), ["unexpected-header", "missing-header"]);
     let r = run(&capture, &["--server", ":81"]);
     assert_eq!(
@@ -598,8 +598,11 @@ fn filters_limit_and_summary() {
     );
     let r = run(&capture, &["--client", "10.0.0.1/32", "--limit", "2"]);
     assert_eq!(verdicts(&r), ["proxied", "unexpected-header"]);
-    let r = run(&capture, &["--verdict", "plain"]);
+    let r = run(&capture, &["--finding", "plain"]);
     assert_eq!(r.code, 0, "the exit code follows the selected flows");
+    // The old name still works.
+    let r = run(&capture, &["--verdict", "plain"]);
+    assert_eq!(verdicts(&r), ["plain"]);
     let r = run(&capture, &["--summary"]);
     assert!(r.flows.is_empty());
     assert_eq!(r.summary["flows"], 7);
@@ -898,7 +901,7 @@ fn judge_findings_in_a_capture() {
 fn verdict_values_are_finding_names() {
     let out = Command::cargo_bin("ppctl")
         .unwrap()
-        .args(["pcap", "-", "--verdict", "not-expecting-proxy"])
+        .args(["pcap", "-", "--finding", "not-expecting-proxy"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
@@ -1568,7 +1571,7 @@ fn a_chain_through_a_proxy_is_judged_by_its_back_hop() {
     assert!(out.contains("use-proxy-protocol: \"true\""), "{out}");
     // Only the front hop selected: the failure behind it is still
     // explained, with its fixes.
-    let (_, out, _) = run_file(&path, &["--verdict", "upstream-failed"]);
+    let (_, out, _) = run_file(&path, &["--finding", "upstream-failed"]);
     assert!(!out.contains("`->"), "{out}");
     assert!(
         out.contains("✗ unexpected-header (PP-UNEXPECTED-HEADER)"),

@@ -507,7 +507,7 @@ fn live_nginx_and_haproxy_on_lo() {
     check_streams_against_tshark(&lo);
     // The stacked headers show in the table.
     let out = ppctl()
-        .args(["pcap", "--verdict", "stacked-header"])
+        .args(["pcap", "--finding", "stacked-header"])
         .arg(&lo)
         .env("COLUMNS", "120")
         .output()

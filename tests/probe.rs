@@ -1,7 +1,7 @@
 //! `ppctl probe` against real receivers on loopback: HAProxy `accept-proxy`
 //! (plain and `ssl crt`), nginx `listen … proxy_protocol` (plain and
 //! `ssl`), plain nginx, `ppctl listen` (plain and `--tls`) in each mode, and
-//! a closed port; and the `--expect`, `--expect-body` and `--expect-src`
+//! a closed port; and the `--expect`, `--expect-body` and `--expect-client-ip`
 //! gates.
 
 mod common;
@@ -217,7 +217,7 @@ fn help_ends_with_examples_and_exit_codes() {
         "add --expect optional to allow it",
         "--expect-body <PATTERN>",
         "plain substring",
-        "--expect-src <CIDR>",
+        "--expect-client-ip <CIDR>",
         "--expect requires-v2 --expect requires-v1-or-v2",
     ] {
         assert!(flat.contains(needle), "{needle:?} not in\n{text}");
@@ -236,7 +236,7 @@ fn usage_errors_exit_2() {
         .assert()
         .code(2);
     ppctl()
-        .args(["probe", "127.0.0.1:1", "--expect-src", "10.0.0.0/33"])
+        .args(["probe", "127.0.0.1:1", "--expect-client-ip", "10.0.0.0/33"])
         .assert()
         .code(2)
         .stderr(predicates::str::contains("is not a CIDR or IP"));
@@ -357,7 +357,7 @@ fn tls_probe_through_nginx_ssl_listeners() {
             "accepts-v2",
             "--expect-body",
             "tls ok",
-            "--expect-src",
+            "--expect-client-ip",
             "127.0.0.0/8",
         ],
     );
@@ -410,7 +410,7 @@ fn tls_probe_through_haproxy_ssl_accept_proxy() {
             "accepts-v2",
             "--expect-body",
             "tls ok",
-            "--expect-src",
+            "--expect-client-ip",
             "127.0.0.1",
         ],
     );
@@ -594,30 +594,43 @@ fn expect_body_searches_the_answers_served_with_a_header() {
 }
 
 #[test]
-fn expect_src_takes_cidrs_and_repeats() {
+fn expect_client_ip_takes_cidrs_and_repeats() {
     let (_l, target) = listen("require");
     for pass in [
-        &["--expect-src", "127.0.0.0/8"][..],
-        &["--expect-src", "127.0.0.1"],
-        &["--expect-src", "10.0.0.0/8", "--expect-src", "127.0.0.1/32"],
-        &["--expect-src", "10.0.0.0/8,127.0.0.0/24"],
+        &["--expect-client-ip", "127.0.0.0/8"][..],
+        &["--expect-client-ip", "127.0.0.1"],
+        &[
+            "--expect-client-ip",
+            "10.0.0.0/8",
+            "--expect-client-ip",
+            "127.0.0.1/32",
+        ],
+        &["--expect-client-ip", "10.0.0.0/8,127.0.0.0/24"],
     ] {
         let (code, r, stderr) = probe_stderr(&target, pass);
         assert_eq!(code, 0, "{pass:?}: {stderr}\n{r:#}");
-        assert_eq!(r["expect"]["src"]["met"], true, "{r:#}");
+        assert_eq!(r["expect"]["client_ip"]["met"], true, "{r:#}");
     }
+    // listen's word for another check stays a hidden alias of the old name.
+    let (code, r, _) = probe_stderr(&target, &["--expect-src", "127.0.0.1"]);
+    assert_eq!(code, 0, "{r:#}");
     let (code, r, stderr) = probe_stderr(
         &target,
-        &["--expect-src", "10.0.0.0/8", "--expect-src", "192.0.2.1"],
+        &[
+            "--expect-client-ip",
+            "10.0.0.0/8",
+            "--expect-client-ip",
+            "192.0.2.1",
+        ],
     );
     assert_eq!(code, 1);
     assert!(
-        stderr.contains("--expect-src: the receiver reported client 127.0.0.1 to the v1 attempt, which is not in 10.0.0.0/8, 192.0.2.1/32"),
+        stderr.contains("--expect-client-ip: the receiver reported client 127.0.0.1 to the v1 attempt, which is not in 10.0.0.0/8, 192.0.2.1/32"),
         "{stderr}"
     );
-    assert_eq!(r["expect"]["src"]["found"], "127.0.0.1", "{r:#}");
+    assert_eq!(r["expect"]["client_ip"]["found"], "127.0.0.1", "{r:#}");
     assert_eq!(
-        r["expect"]["src"]["allowed"],
+        r["expect"]["client_ip"]["allowed"],
         serde_json::json!(["10.0.0.0/8", "192.0.2.1/32"])
     );
     // With the class and the body, all must hold.
@@ -628,7 +641,7 @@ fn expect_src_takes_cidrs_and_repeats() {
             "accepts-v2",
             "--expect-body",
             "no such text",
-            "--expect-src",
+            "--expect-client-ip",
             "127.0.0.1",
         ],
     );
@@ -636,7 +649,7 @@ fn expect_src_takes_cidrs_and_repeats() {
 }
 
 #[test]
-fn expect_src_reads_nginx_remote_addr() {
+fn expect_client_ip_reads_nginx_remote_addr() {
     if !peers::require(Peer::Nginx) {
         return;
     }
@@ -645,11 +658,11 @@ fn expect_src_reads_nginx_remote_addr() {
     let target = format!("127.0.0.1:{port}");
     let (code, r) = probe(
         &target,
-        &["--expect", "accepts-v1", "--expect-src", "127.0.0.1"],
+        &["--expect", "accepts-v1", "--expect-client-ip", "127.0.0.1"],
     );
     assert_eq!(code, 0, "{r:#}");
     assert_eq!(r["attempts"][1]["client_ip"], "127.0.0.1", "{r:#}");
-    let (code, _, stderr) = probe_stderr(&target, &["--expect-src", "::1"]);
+    let (code, _, stderr) = probe_stderr(&target, &["--expect-client-ip", "::1"]);
     assert_eq!(code, 1);
     assert!(stderr.contains("reported client 127.0.0.1"), "{stderr}");
 }

@@ -124,7 +124,8 @@ fn relay_v1_to_nginx_without_proxy_protocol_names_unexpected_header() {
     }
     let port = free_port();
     let _nginx = Nginx::start("plain_http", &[("PORT", &port.to_string())]);
-    let r = relay(port, &["--send", "v1", "--tap", "--count", "1"]);
+    // Piped, without --tap: the connection's line is written, as listen's.
+    let r = relay(port, &["--send", "v1", "--count", "1"]);
     assert!(
         r.first.starts_with("listening on 127.0.0.1:"),
         "{}",
@@ -148,6 +149,8 @@ fn relay_v1_to_nginx_without_proxy_protocol_names_unexpected_header() {
         text.contains("unexpected-header (PP-UNEXPECTED-HEADER)"),
         "{text}"
     );
+    // The connection's own line, not only the summary.
+    assert!(lines.iter().any(|l| l.contains(" -> 127.0.0.1:")), "{text}");
     assert!(text.contains("\"HTTP/1.1 400 Bad Request\""), "{text}");
     assert!(
         text.contains("[ingress-nginx-use-proxy-protocol]"),
@@ -797,4 +800,44 @@ fn tls_through_the_relay_to_nginx_ssl_with_and_without_proxy_protocol() {
         assert_eq!(recs[0]["finding"]["name"], finding, "{}", recs[0]);
         assert_eq!(recs[0]["sni"], "app.example.com", "{}", recs[0]);
     }
+}
+
+/// `--max-header`, as listen's: a v2 header announcing more is
+/// header-too-large as soon as its 16-byte prefix is in.
+#[test]
+fn max_header_bounds_the_client_s_header() {
+    let upstream = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = upstream.local_addr().expect("addr").port();
+    let r = relay(
+        port,
+        &[
+            "--accept",
+            "v2",
+            "--max-header",
+            "64",
+            "--json",
+            "--count",
+            "1",
+        ],
+    );
+    let mut prefix = b"\r\n\r\n\0\r\nQUIT\n\x21\x11".to_vec();
+    prefix.extend_from_slice(&100u16.to_be_bytes());
+    let mut s = TcpStream::connect((Ipv4Addr::LOCALHOST, r.port)).expect("connect");
+    s.set_read_timeout(Some(BOUND)).expect("timeout");
+    s.write_all(&prefix).expect("send");
+    let _ = read_all(&mut s);
+    let (code, recs, _) = finish(r);
+    assert_eq!(code, 1);
+    assert_eq!(
+        recs[0]["finding"]["name"], "header-too-large",
+        "{}",
+        recs[0]
+    );
+    assert!(
+        recs[0]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("more than --max-header 64")),
+        "{}",
+        recs[0]
+    );
 }

@@ -52,7 +52,10 @@ output stops the server (2)."
 );
 
 #[derive(Debug, clap::Args)]
-#[command(after_help = AFTER_HELP)]
+#[command(
+    after_help = AFTER_HELP,
+    mut_arg("threads", |a| a.help("Worker threads (default: 1, or 2 with --tls). One serves plain connections fastest on a small machine (docs/performance.md); more help many TLS handshakes on a machine with more cores."))
+)]
 pub struct ListenArgs {
     /// Where to listen: `:PORT` (every interface, IPv4 and IPv6), IP:PORT,
     /// [IPv6]:PORT or NAME:PORT. Port 0 picks a free port (printed first).
@@ -72,9 +75,8 @@ pub struct ListenArgs {
     /// it, anyone may.
     #[arg(long, value_name = "CIDR", value_delimiter = ',', value_parser = parse_cidr)]
     pub trust: Vec<IpNet>,
-    /// Largest v2 header accepted, in bytes (16 + len).
-    #[arg(long, default_value_t = config::MAX_HEADER as u32, value_name = "BYTES", value_parser = clap::value_parser!(u32).range(16..=65551))]
-    pub max_header: u32,
+    #[command(flatten)]
+    pub(crate) max_header: super::serve::MaxHeaderArg,
     /// Time allowed for a complete header (as ingress-nginx's
     /// proxy-protocol-header-timeout), e.g. 5s, 250ms; more than 0.
     #[arg(long, default_value_t = Wait(config::HEADER_TIMEOUT), value_name = "DURATION", value_parser = timeout)]
@@ -135,7 +137,7 @@ impl ListenArgs {
     fn config(&self) -> Config {
         Config {
             mode: self.proxy_protocol,
-            max_header: self.max_header as usize,
+            max_header: self.max_header.bytes(),
             header_timeout: self.header_timeout.0,
             request_timeout: self.request_timeout.0,
             idle_timeout: self.idle_timeout.0,

@@ -37,7 +37,7 @@ judged by it (upstream-failed). `stream` is Wireshark's tcp.stream/udp.stream.
 
 Examples:
   ppctl pcap capture.pcap.gz
-  ppctl pcap capture.pcapng --verdict unexpected-header,upstream-failed --explain
+  ppctl pcap capture.pcapng --finding unexpected-header,upstream-failed --explain
   ppctl pcap big.pcap --group-by server
   ppctl pcap capture.pcap --json | jq -c 'select(.finding.severity == \"problem\") | .stream'
   tcpdump -i any -U -w - 'tcp port 80' | ppctl pcap - --idle-timeout 30s
@@ -45,7 +45,7 @@ Examples:
 ",
     super::exit_rule!(),
     "
-pcap judges every selected flow (--verdict, --client, --server select). Not
+pcap judges every selected flow (--finding, --client, --server select). Not
 a capture, a truncated or corrupt one (reported up to the damage) and one
 with no packet it could decode are 2."
 );
@@ -68,9 +68,10 @@ pub struct PcapArgs {
     #[arg(long)]
     pub explain: bool,
     /// Report only flows with these findings (comma-separated or repeated).
-    #[arg(long, alias = "finding", value_name = "FINDING", value_delimiter = ',',
+    /// (`--verdict`, the old name, still works.)
+    #[arg(long, alias = "verdict", value_name = "FINDING", value_delimiter = ',',
           value_parser = Choice::new(&Finding::ALL, Finding::name, Finding::describe))]
-    pub(crate) verdict: Vec<Finding>,
+    pub(crate) finding: Vec<Finding>,
     /// Report only flows whose client matches: CIDR, address, port (443 or
     /// :443) or address:port.
     #[arg(long, value_name = "PATTERN")]
@@ -156,7 +157,7 @@ pub fn run(args: &PcapArgs, style: Style) -> Result<ExitCode> {
         order_wait: stdin.then_some(STREAM_ORDER_WAIT),
     };
     let filter = Filter {
-        findings: args.verdict.clone(),
+        findings: args.finding.clone(),
         client: args.client.clone(),
         server: args.server.clone(),
         limit: args.limit,

@@ -22,7 +22,7 @@ requires-v1-or-v2: HAProxy accept-proxy, nginx proxy_protocol); likewise
 accepts-v1. optional never counts as accepting: add --expect optional to
 allow it.
 
---expect-body and --expect-src look at the answers to the attempts accepted
+--expect-body and --expect-client-ip look at the answers to the attempts accepted
 with a PROXY header (v1, v2; over --tls, the decrypted answer): each must
 pass, and they fail when no attempt was accepted with one.
 
@@ -30,7 +30,7 @@ Examples:
   ppctl probe ingress.internal:80
   ppctl probe ingress.internal:443 --tls --expect accepts-v2
   ppctl probe ingress.internal:443 --tls --expect requires-v2 --expect requires-v1-or-v2
-  ppctl probe 10.0.0.5:8080 --expect accepts-v1 --expect-body 'ok' --expect-src 10.0.0.0/8
+  ppctl probe 10.0.0.5:8080 --expect accepts-v1 --expect-body 'ok' --expect-client-ip 10.0.0.0/8
   ppctl probe smtp.internal:25 --banner --timeout 5s
   ppctl probe 10.0.0.5:8080 --json | jq -r .finding.name
 
@@ -93,15 +93,17 @@ pub struct ProbeArgs {
     /// comma-separate; a bare IP is a /32 or /128). The address is read
     /// from a whoami page: ppctl listen's `remote_addr (realip): IP`, or
     /// `remote_addr=IP` in the body (nginx `return 200
-    /// "remote_addr=$remote_addr"`).
+    /// "remote_addr=$remote_addr"`): the JSON's `client_ip`. (listen's
+    /// --expect-src checks the source a header claims instead.)
     #[arg(
         long,
+        alias = "expect-src",
         value_name = "CIDR",
         value_delimiter = ',',
         action = clap::ArgAction::Append,
         value_parser = parse_cidr
     )]
-    pub(crate) expect_src: Vec<IpNet>,
+    pub(crate) expect_client_ip: Vec<IpNet>,
     /// Print one JSON object (docs/json.md).
     #[arg(long)]
     pub(crate) json: bool,
@@ -152,7 +154,7 @@ pub fn run(args: &ProbeArgs, style: Style) -> Result<ExitCode> {
         expect: probe::Expect {
             forms: args.expect.clone(),
             body: args.expect_body.clone(),
-            src: args.expect_src.clone(),
+            client_ip: args.expect_client_ip.clone(),
         },
     };
     let result = net::runtime()?.block_on(async {

@@ -1,9 +1,8 @@
 //! `ppctl relay LISTEN --to UPSTREAM`: flags and wiring around
 //! [`crate::relay::run`]. Output goes to stdout in order: `listening on
-//! ADDR` (with `--json`: `{"type":"listening",...}`), one tap line per
-//! connection as it ends (`--tap`, or `--json`), the summary on stop.
+//! ADDR` (with `--json`: `{"type":"listening",...}`), one line per
+//! connection as it ends (unless `--no-tap`), the summary on stop.
 
-use std::io::IsTerminal;
 use std::sync::Arc;
 
 use ipnet::IpNet;
@@ -35,7 +34,7 @@ Examples:
       the header? (a 400 shows as unexpected-header, with its fixes)
   ppctl relay 127.0.0.1:9000 --to 10.0.0.5:443 --accept v1 --send v2
       translate: a v1-only load balancer in front of a v2-only backend
-  ppctl relay :8443 --to 10.0.0.5:8443 --accept any --send same --tap
+  ppctl relay :8443 --to 10.0.0.5:8443 --accept any --send same
       watch what passes between a load balancer and its backend
   ppctl relay 127.0.0.1:0 --to 127.0.0.1:8080 --json --count 1
       one connection as a JSON line, on a free port (printed first)
@@ -85,6 +84,8 @@ pub struct RelayArgs {
     pub(crate) header: HeaderArgs,
     #[command(flatten)]
     pub(crate) threads: super::serve::ThreadsArg,
+    #[command(flatten, next_help_heading = "Limits")]
+    pub(crate) max_header: super::serve::MaxHeaderArg,
     /// Time a client has for a complete header (--accept other than none).
     #[arg(long, default_value_t = Wait(config::HEADER_TIMEOUT), value_name = "DURATION", value_parser = timeout, help_heading = "Limits")]
     pub(crate) header_timeout: Wait,
@@ -103,11 +104,12 @@ pub struct RelayArgs {
     /// Exit after N connections.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..), help_heading = "Limits")]
     pub(crate) count: Option<u64>,
-    /// One line per connection as it ends [default: on when stdout is a
-    /// terminal].
-    #[arg(long, conflicts_with = "no_tap", help_heading = "Output")]
+    /// One line per connection as it ends: the default now, on a terminal
+    /// or not (kept for scripts that give it).
+    #[arg(long, conflicts_with = "no_tap", hide = true)]
     pub(crate) tap: bool,
-    /// No line per connection: only the first line and the summary.
+    /// No line per connection: only the first line and the summary (each
+    /// connection's line is written otherwise, to a pipe too, as listen's).
     #[arg(long, help_heading = "Output")]
     pub(crate) no_tap: bool,
     /// JSON Lines: a "listening" object, one "connection" object per
@@ -135,6 +137,7 @@ impl RelayArgs {
         cfg.trust = self.trust.clone();
         cfg.send = send;
         cfg.header = header;
+        cfg.max_header = self.max_header.bytes();
         cfg.header_timeout = self.header_timeout.0;
         cfg.connect_timeout = self.connect_timeout.0;
         cfg.idle_timeout = self.idle_timeout.0;
@@ -182,7 +185,8 @@ async fn serve(args: &RelayArgs, style: Style) -> Result<ExitCode> {
     let mut out = Out::stdout();
     out.line(&first)?;
 
-    let tap = args.tap || (!args.no_tap && std::io::stdout().is_terminal());
+    // As listen's lines: written to a pipe too (`| grep`, `> log`).
+    let tap = !args.no_tap;
     let json = args.json;
     let (tx, mut rx) = mpsc::channel::<Record>(1024);
     if !json && !tap {

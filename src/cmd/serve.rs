@@ -12,13 +12,28 @@ use tokio::sync::watch;
 
 use crate::report::out::Out;
 
+/// `--max-header`, for `listen` and `relay`: the largest v2 header taken
+/// from a client.
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct MaxHeaderArg {
+    /// Largest v2 header accepted, in bytes (16 + len); a larger one is
+    /// header-too-large, checked as soon as its 16-byte prefix is in.
+    #[arg(long, default_value_t = crate::listen::config::MAX_HEADER as u32, value_name = "BYTES", value_parser = clap::value_parser!(u32).range(16..=65551))]
+    pub(crate) max_header: u32,
+}
+
+impl MaxHeaderArg {
+    pub(crate) fn bytes(&self) -> usize {
+        self.max_header as usize
+    }
+}
+
 /// `--threads`, for `listen` and `relay`: the runtime's worker threads.
 #[derive(Debug, Clone, clap::Args)]
 pub(crate) struct ThreadsArg {
-    /// Worker threads (default: 1 for plain connections, 2 for listen
-    /// --tls). One serves plain connections fastest on a small machine
-    /// (docs/performance.md); more help bulk relaying or many TLS
-    /// handshakes on a machine with more cores.
+    /// Worker threads (default: 1). One serves plain connections fastest on
+    /// a small machine (docs/performance.md); more help bulk relaying or
+    /// many TLS handshakes on a machine with more cores.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
     pub(crate) threads: Option<u16>,
 }

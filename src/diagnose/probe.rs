@@ -167,7 +167,7 @@ impl Expectation {
     }
 }
 
-/// What `--expect`, `--expect-body` and `--expect-src` ask of the probe.
+/// What `--expect`, `--expect-body` and `--expect-client-ip` ask of the probe.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct Expect {
     /// The endpoint's class must meet one of these (none: no class asked).
@@ -177,16 +177,16 @@ pub(crate) struct Expect {
     pub body: Option<String>,
     /// The client address the receiver reports to every attempt accepted
     /// with a PROXY header must be in one of these (none: not asked).
-    pub src: Vec<IpNet>,
+    pub client_ip: Vec<IpNet>,
 }
 
 impl Expect {
     pub(crate) fn is_empty(&self) -> bool {
-        self.forms.is_empty() && self.body.is_none() && self.src.is_empty()
+        self.forms.is_empty() && self.body.is_none() && self.client_ip.is_empty()
     }
 }
 
-/// What `--expect-body` or `--expect-src` found in the answers to the
+/// What `--expect-body` or `--expect-client-ip` found in the answers to the
 /// attempts accepted with a PROXY header (v1 and v2).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Look {
@@ -222,7 +222,7 @@ pub(crate) struct Checked {
     /// Whether the class met one of the forms (`None`: no form asked).
     pub forms: Option<bool>,
     pub body: Option<Look>,
-    pub src: Option<Look>,
+    pub client_ip: Option<Look>,
 }
 
 impl Checked {
@@ -230,7 +230,7 @@ impl Checked {
     pub(crate) fn met(&self) -> bool {
         self.forms != Some(false)
             && self.body.as_ref().is_none_or(Look::met)
-            && self.src.as_ref().is_none_or(Look::met)
+            && self.client_ip.as_ref().is_none_or(Look::met)
     }
 }
 
@@ -247,17 +247,17 @@ pub(crate) fn check(probe: &Probe, asked: &Expect) -> Checked {
         .body
         .as_ref()
         .map(|pattern| Look::of(&probe.attempts, |a| contains(a.body(), pattern.as_bytes())));
-    let src = (!asked.src.is_empty()).then(|| {
+    let client_ip = (!asked.client_ip.is_empty()).then(|| {
         Look::of(&probe.attempts, |a| {
             a.client
-                .is_some_and(|ip| asked.src.iter().any(|net| net.contains(&ip)))
+                .is_some_and(|ip| asked.client_ip.iter().any(|net| net.contains(&ip)))
         })
     });
     Checked {
         asked: asked.clone(),
         forms,
         body,
-        src,
+        client_ip,
     }
 }
 
@@ -997,7 +997,7 @@ mod tests {
         let ask = |forms: &[Expectation], body: Option<&str>, src: &[&str]| Expect {
             forms: forms.to_vec(),
             body: body.map(str::to_string),
-            src: src.iter().map(|s| s.parse().expect("net")).collect(),
+            client_ip: src.iter().map(|s| s.parse().expect("net")).collect(),
         };
         let c = check(
             &p,
@@ -1031,7 +1031,7 @@ mod tests {
         let c = check(&p, &ask(&[], None, &["127.0.0.0/8", "10.0.0.0/8"]));
         assert!(c.met(), "{c:?}");
         let c = check(&p, &ask(&[], None, &["127.0.0.1/32"]));
-        assert_eq!(c.src, Some(Look::Missed(HeaderKind::V2)));
+        assert_eq!(c.client_ip, Some(Look::Missed(HeaderKind::V2)));
         // Nothing served with a header: nothing to look at.
         let plain = probe_of(vec![
             served(HeaderKind::None, "hello", Some("127.0.0.1")),
@@ -1041,7 +1041,7 @@ mod tests {
         ]);
         let c = check(&plain, &ask(&[], Some("hello"), &["127.0.0.1/32"]));
         assert_eq!(c.body, Some(Look::NothingServed));
-        assert_eq!(c.src, Some(Look::NothingServed));
+        assert_eq!(c.client_ip, Some(Look::NothingServed));
         assert!(!c.met());
     }
 

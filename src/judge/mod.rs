@@ -6,7 +6,7 @@
 //! the connection ended) or [`Arrival`] (what a receiver got, and how it is
 //! configured), and asks this module for the [`Finding`]. A finding has one
 //! kebab-case name and one stable `PP-…` code, the same in the human text,
-//! every JSON document, the `--verdict`/`--expect` values and
+//! every JSON document, the `--finding`/`--expect` values and
 //! docs/verdicts.md; its meaning and fixes live in [`FINDINGS`] and the
 //! shared fixes table ([`fixes`]).
 //!

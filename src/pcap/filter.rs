@@ -1,4 +1,4 @@
-//! Which flows to report: `--verdict` (findings), `--client`, `--server`, `--limit`.
+//! Which flows to report: `--finding`, `--client`, `--server`, `--limit`.
 
 use std::net::{IpAddr, SocketAddr};
 use std::str::FromStr;

@@ -127,7 +127,7 @@ pub(crate) const IDLE_TIMEOUT: Duration = listen::IDLE_TIMEOUT;
 pub(crate) const MAX_CONNS: usize = listen::MAX_CONNS;
 /// `--drain` unless given (listen's).
 pub(crate) const DRAIN: Duration = listen::DRAIN;
-/// Largest header taken from a client (listen's `--max-header`).
+/// `--max-header` unless given (listen's).
 pub(crate) const MAX_HEADER: usize = listen::MAX_HEADER;
 
 /// Everything a relay needs besides its listening sockets.
@@ -142,6 +142,8 @@ pub(crate) struct Config {
     /// The header options (`--like`, TLVs); version, command and addresses
     /// are set per connection.
     pub header: HeaderPlan,
+    /// Largest v2 header taken from a client.
+    pub max_header: usize,
     pub header_timeout: Duration,
     pub connect_timeout: Duration,
     pub idle_timeout: Duration,
@@ -159,6 +161,7 @@ impl Config {
             trust: Vec::new(),
             send: SendMode::default(),
             header: HeaderPlan::new(Version::V1),
+            max_header: MAX_HEADER,
             header_timeout: HEADER_TIMEOUT,
             connect_timeout: CONNECT_TIMEOUT,
             idle_timeout: IDLE_TIMEOUT,

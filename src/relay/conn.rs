@@ -23,7 +23,7 @@ use crate::judge::{Arrived, Ending};
 use crate::listen::record::HeaderSeen;
 use crate::net::server::signalled;
 
-use super::config::{Accept, Config, MAX_HEADER};
+use super::config::{Accept, Config};
 use super::record::{Record, PEEK};
 
 /// The copy buffer of one direction starts at this size (an HTTP head, a
@@ -101,7 +101,7 @@ async fn header_stage(
     stop: &mut watch::Receiver<bool>,
 ) -> Stage {
     let deadline = tokio::time::Instant::now() + cfg.header_timeout;
-    let cap = MAX_HEADER.max(codec::V1_MAX_LEN);
+    let cap = cfg.max_header.max(codec::V1_MAX_LEN);
     let mut buf = Vec::with_capacity(256);
     let mut chunk = [0u8; 1024];
     let mut want = 1;
@@ -175,12 +175,13 @@ async fn header_stage(
                 }
                 Decoded::Incomplete { needed } => {
                     if let Some(total) = codec::v2_total_len(&buf) {
-                        if total > MAX_HEADER {
+                        if total > cfg.max_header {
                             rec.received = Some(HeaderSeen::new(&buf, false));
                             rec.bytes_up = buf.len() as u64;
                             rec.arrived = Arrived::TooLarge;
                             rec.error = Some(format!(
-                                "v2 header announces {total} bytes, more than {MAX_HEADER}"
+                                "v2 header announces {total} bytes, more than --max-header {}",
+                                cfg.max_header
                             ));
                             return Stage::Close;
                         }

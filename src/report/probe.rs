@@ -292,7 +292,7 @@ fn kinds(kinds: &[HeaderKind]) -> Value {
     kinds.iter().map(|k| k.name()).collect()
 }
 
-/// One `--expect-body`/`--expect-src` result: met, the attempts whose
+/// One `--expect-body`/`--expect-client-ip` result: met, the attempts whose
 /// answers were looked at (those accepted with a PROXY header), and the
 /// first that missed.
 fn look_json(p: &Probe, look: &Look) -> Value {
@@ -316,9 +316,9 @@ fn expect_json(p: &Probe, c: &Checked) -> Value {
         v["pattern"] = json!(c.asked.body);
         v
     });
-    let src = c.src.as_ref().map(|look| {
+    let client_ip = c.client_ip.as_ref().map(|look| {
         let mut v = look_json(p, look);
-        v["allowed"] = c.asked.src.iter().map(|n| n.to_string()).collect();
+        v["allowed"] = c.asked.client_ip.iter().map(|n| n.to_string()).collect();
         if let Look::Missed(kind) = look {
             v["found"] = json!(p
                 .attempt(*kind)
@@ -331,7 +331,7 @@ fn expect_json(p: &Probe, c: &Checked) -> Value {
         "forms": c.asked.forms.iter().map(|f| f.name()).collect::<Vec<_>>(),
         "class_met": c.forms,
         "body": body,
-        "src": src,
+        "client_ip": client_ip,
         "met": c.met(),
     })
 }
@@ -386,23 +386,23 @@ pub(crate) fn unmet(p: &Probe, c: &Checked) -> Vec<String> {
             }
         }
     }
-    if let Some(look) = &c.src {
-        let allowed: Vec<String> = c.asked.src.iter().map(|n| n.to_string()).collect();
+    if let Some(look) = &c.client_ip {
+        let allowed: Vec<String> = c.asked.client_ip.iter().map(|n| n.to_string()).collect();
         match look {
             Look::Met(_) => {}
-            Look::NothingServed => out.push(nothing("--expect-src")),
+            Look::NothingServed => out.push(nothing("--expect-client-ip")),
             Look::Missed(kind) => {
                 let Some(a) = p.attempt(*kind) else {
                     return out;
                 };
                 out.push(match a.client {
                     Some(ip) => format!(
-                        "--expect-src: the receiver reported client {ip} to the {} attempt, which is not in {}",
+                        "--expect-client-ip: the receiver reported client {ip} to the {} attempt, which is not in {}",
                         kind.name(),
                         allowed.join(", ")
                     ),
                     None => format!(
-                        "--expect-src: the answer to the {} attempt names no client address (a whoami page says `remote_addr (realip): IP` or `remote_addr=IP`); its body starts {}",
+                        "--expect-client-ip: the answer to the {} attempt names no client address (a whoami page says `remote_addr (realip): IP` or `remote_addr=IP`); its body starts {}",
                         kind.name(),
                         quoted_body(a)
                     ),

@@ -24,7 +24,7 @@ check, a malformed or stacked header), what came back (an HTTP status, a TLS
 alert, a banner, a close, silence) or, for `listen`, what arrived. Every
 command that judges an exchange names the result with the same kebab-case
 name and the same stable `PP-…` code, in its human output, in every JSON
-document, in `--verdict`/`--expect` values and on this page. The code is
+document, in `--finding`/`--expect` values and on this page. The code is
 the name in capitals after `PP-` (`unexpected-header` is
 `PP-UNEXPECTED-HEADER`), for every finding.
 
