@@ -37,7 +37,7 @@ complete -c ppctl -n "__fish_ppctl_needs_command" -f -a "repro" -d 'Reproduce th
 complete -c ppctl -n "__fish_ppctl_needs_command" -f -a "send" -d 'Send a crafted PROXY header (and a payload) to a receiver, and explain its reply'
 complete -c ppctl -n "__fish_ppctl_needs_command" -f -a "pcap" -d 'Find every PROXY header in a capture, pair it with the server\'s answer, and give a verdict per flow'
 complete -c ppctl -n "__fish_ppctl_needs_command" -f -a "conform" -d 'Grade a live receiver against the spec: framing, rejection, trust and deadlines (h2spec for PROXY)'
-complete -c ppctl -n "__fish_ppctl_needs_command" -f -a "check" -d 'Read every hop\'s configuration (nginx, HAProxy, Kubernetes, Helm) and find the PROXY mismatch before the rollout'
+complete -c ppctl -n "__fish_ppctl_needs_command" -f -a "check" -d 'Read every hop\'s configuration (nginx, HAProxy, Kubernetes, Helm values, Traefik, Envoy, Caddy) and find the PROXY mismatch before the rollout'
 complete -c ppctl -n "__fish_ppctl_needs_command" -f -a "relay" -d 'Relay TCP to an upstream, adding, translating or stripping the PROXY header, and show each connection'
 complete -c ppctl -n "__fish_ppctl_needs_command" -f -a "completions" -d 'Print shell completions to stdout'
 complete -c ppctl -n "__fish_ppctl_needs_command" -f -a "man" -d 'Write the man pages: the top page to stdout, or every page into --dir'
@@ -63,7 +63,7 @@ complete -c ppctl -n "__fish_ppctl_using_subcommand explain" -l json -d 'Print o
 complete -c ppctl -n "__fish_ppctl_using_subcommand explain" -l json-lines -d 'Print one JSON object per record as it is read, then a summary line (docs/json.md)'
 complete -c ppctl -n "__fish_ppctl_using_subcommand explain" -s v -l verbose -d 'List the unrecognized lines too (they are only counted otherwise)'
 complete -c ppctl -n "__fish_ppctl_using_subcommand explain" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c ppctl -n "__fish_ppctl_using_subcommand probe" -l sni -d 'TLS server name to send (default: the target\'s host)' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand probe" -l sni -d 'The SNI (default: the target\'s host name; none for an IP, which TLS does not put in SNI)' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand probe" -l timeout -d 'How long to wait for the connect and for each reply (500ms, 2s, 1m; at most 60s)' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand probe" -l max-time -d 'The longest one attempt may take in all (connect, header and the whole reply), however slowly the endpoint trickles; at most 60s' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand probe" -l expect -d 'Exit 1 unless the endpoint\'s profile meets one of these (for CI; repeat or comma-separate: any one passes)' -r -f -a "requires-v1\t'takes a v1 header only, nothing without one'
@@ -106,7 +106,7 @@ never\t''"
 complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l echo -d 'Echo non-HTTP bytes back (otherwise they are logged as a hexdump and the connection is closed)'
 complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l udp -d 'Listen on UDP instead: decode a v2 header in every datagram'
 complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l json -d 'JSON Lines on stdout: a "listening" object first (with the bound addresses), one "connection" object per connection (with its finding), a "summary" at the end (docs/json.md). Without it the same lines are text, also on stdout, starting with `listening on ADDR`'
-complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l tls -d 'Serve TLS after the header (and, in auto and off modes, without one), like nginx `listen 443 ssl [proxy_protocol]`. Without --cert/--key a self-signed certificate is made for the listen addresses and localhost; its SHA-256 fingerprint is printed first'
+complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l tls -d 'Serve TLS after the header (and, in auto and off modes, without one), like nginx `listen 443 ssl [proxy_protocol]`. Without --cert/--key a self-signed certificate is made for the listen addresses and localhost. Its SHA-256 fingerprint is printed under the `listening on` line (JSON: the listening object\'s tls.sha256)'
 complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ppctl -n "__fish_ppctl_using_subcommand repro" -l target -d 'Run the sender column (no header, v1, v2) against this receiver (HOST:PORT) and say which receiver column it behaves like' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand repro" -l timeout -d 'With --target: how long to wait for each reply' -r
@@ -242,7 +242,7 @@ complete -c ppctl -n "__fish_ppctl_using_subcommand pcap" -l json -d 'Print one 
 complete -c ppctl -n "__fish_ppctl_using_subcommand pcap" -l summary -d 'Print only the summary'
 complete -c ppctl -n "__fish_ppctl_using_subcommand pcap" -l explain -d 'Add a column with the reason for each finding (problem findings are always explained, with their fixes, under the table)'
 complete -c ppctl -n "__fish_ppctl_using_subcommand pcap" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c ppctl -n "__fish_ppctl_using_subcommand conform" -l sni -d 'TLS server name to send (default: the target\'s host, when a name)' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand conform" -l sni -d 'The SNI (default: the target\'s host name; none for an IP)' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand conform" -l protocol -d 'What the client speaks after the header, and what a served answer is' -r -f -a "http\t'an HTTP/1.1 request; served: any response but 400'
 tls\t'a TLS handshake after the header; served: the handshake completes'
 raw\t'a line of text; served: any byte back (an echo, a banner)'"
@@ -306,7 +306,7 @@ complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l netns -d 'NETNS TL
 complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l aws-vpce-id -d 'AWS TLV (0xEA), subtype 0x01: VPC endpoint id (vpce-...)' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l azure-link-id -d 'Azure TLV (0xEE), subtype 0x01: private endpoint LINKID' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l gcp-psc-id -d 'GCP TLV (0xE0): Private Service Connect connection id' -r
-complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l threads -d 'Worker threads (default: 1). One serves plain connections fastest on a small machine (docs/performance.md); more help bulk relaying or many TLS handshakes on a machine with more cores' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l threads -d 'Worker threads (default: 1). One serves plain connections fastest on a small machine (docs/performance.md); more help bulk relaying on a machine with more cores' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l max-header -d 'Largest v2 header accepted, in bytes (16 + len); a larger one is header-too-large, checked as soon as its 16-byte prefix is in' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l header-timeout -d 'Time a client has for a complete header (--accept other than none)' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l connect-timeout -d 'Time allowed to connect upstream' -r
@@ -339,7 +339,7 @@ complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_su
 complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect explain probe listen repro send pcap conform check relay completions man help" -f -a "send" -d 'Send a crafted PROXY header (and a payload) to a receiver, and explain its reply'
 complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect explain probe listen repro send pcap conform check relay completions man help" -f -a "pcap" -d 'Find every PROXY header in a capture, pair it with the server\'s answer, and give a verdict per flow'
 complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect explain probe listen repro send pcap conform check relay completions man help" -f -a "conform" -d 'Grade a live receiver against the spec: framing, rejection, trust and deadlines (h2spec for PROXY)'
-complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect explain probe listen repro send pcap conform check relay completions man help" -f -a "check" -d 'Read every hop\'s configuration (nginx, HAProxy, Kubernetes, Helm) and find the PROXY mismatch before the rollout'
+complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect explain probe listen repro send pcap conform check relay completions man help" -f -a "check" -d 'Read every hop\'s configuration (nginx, HAProxy, Kubernetes, Helm values, Traefik, Envoy, Caddy) and find the PROXY mismatch before the rollout'
 complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect explain probe listen repro send pcap conform check relay completions man help" -f -a "relay" -d 'Relay TCP to an upstream, adding, translating or stripping the PROXY header, and show each connection'
 complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect explain probe listen repro send pcap conform check relay completions man help" -f -a "completions" -d 'Print shell completions to stdout'
 complete -c ppctl -n "__fish_ppctl_using_subcommand help; and not __fish_seen_subcommand_from inspect explain probe listen repro send pcap conform check relay completions man help" -f -a "man" -d 'Write the man pages: the top page to stdout, or every page into --dir'

@@ -394,6 +394,31 @@ pub fn nginx_escape(input: &[u8]) -> String {
 mod tests {
     use super::*;
 
+    /// docs/verdicts.md's "reported by" lists inspect for exactly the
+    /// findings inspect can give.
+    #[test]
+    fn inspect_is_listed_for_the_findings_it_gives() {
+        let given: Vec<Finding> = [
+            &b"PROXY TCP4 1.2.3.4 5.6.7.8 1 2 x\r\n"[..],
+            b"GET / HTTP/1.1\r\n",
+            b"PROXY TCP4 1.2.3.4",
+        ]
+        .iter()
+        .filter_map(|b| finding(&crate::codec::decode(b)))
+        .collect();
+        let listed: Vec<Finding> = Finding::ALL
+            .into_iter()
+            .filter(|f| {
+                crate::judge::FINDINGS[*f as usize]
+                    .reported_by
+                    .contains(&"inspect")
+            })
+            .collect();
+        let mut given = given;
+        given.sort();
+        assert_eq!(given, listed);
+    }
+
     fn nginx(input: &[u8]) -> &'static str {
         let d = crate::codec::decode(input);
         predict(&d, input)[0].outcome.name()

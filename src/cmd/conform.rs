@@ -52,7 +52,7 @@ pub struct ConformArgs {
     /// TLS after the header (the certificate is never checked).
     #[arg(long)]
     pub(crate) tls: bool,
-    /// TLS server name to send (default: the target's host, when a name).
+    /// The SNI (default: the target's host name; none for an IP).
     #[arg(long, value_name = "NAME")]
     pub(crate) sni: Option<String>,
     /// What the client speaks after the header, and what a served answer is.

@@ -186,6 +186,49 @@ fn write_pages(dir: &Path, pages: &[ManPage]) -> Result<()> {
 mod tests {
     use super::*;
 
+    /// `ppctl --help` and ppctl(1) list only commands that exist.
+    #[test]
+    fn the_summary_names_real_subcommands() {
+        let cli = Cli::command();
+        let about = cli.get_about().map(|a| a.to_string()).unwrap_or_default();
+        let (_, list) = about.rsplit_once(": ").expect("a list after the colon");
+        for name in list.split(", ") {
+            assert!(
+                cli.get_subcommands().any(|s| s.get_name() == name),
+                "{name} in `{about}` is not a subcommand"
+            );
+        }
+    }
+
+    /// check's one-line summary names every kind it reads.
+    #[test]
+    fn check_s_summary_names_every_kind() {
+        let cli = Cli::command();
+        let check = cli.find_subcommand("check").expect("check");
+        let about = check
+            .get_about()
+            .map(|a| a.to_string().to_lowercase())
+            .unwrap_or_default();
+        for kind in crate::check::Kind::ALL {
+            assert!(about.contains(kind.name()), "{}: {about}", kind.name());
+        }
+    }
+
+    /// The README says which commands have no --json; no other lacks it.
+    #[test]
+    fn every_command_but_two_has_json() {
+        let cli = Cli::command();
+        let without: Vec<&str> = cli
+            .get_subcommands()
+            .filter(|s| !s.get_arguments().any(|a| a.get_id() == "json"))
+            .map(|s| s.get_name())
+            .collect();
+        assert_eq!(without, ["completions", "man"]);
+        let readme = include_str!("../../README.md");
+        let flat = readme.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(flat.contains("Every command but `completions` and `man` has `--json`"));
+    }
+
     /// docs/verdicts.md's "reported by" column names subcommands that exist.
     #[test]
     fn findings_are_reported_by_real_subcommands() {

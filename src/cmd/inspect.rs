@@ -26,7 +26,8 @@ Examples:
   ppctl inspect --sample v2
 
 Input: hex, a tcpdump -X/-xx, tshark -x, xxd or hexdump -C dump (so
-`tcpdump -X -r capture.pcap -c 1 | ppctl inspect -` works), base64 (a v2
+`tcpdump -X -r capture.pcap -c 1 'tcp[tcpflags] & tcp-push != 0' | ppctl
+inspect -` works: the first packet with data, not the SYN), base64 (a v2
 header starts DQoNCgANClFVSVQK), a Python b'...' literal, text with \\r \\n
 \\xNN escapes, or raw bytes (file, stdin). In a whole frame, the header is
 found by its signature and its offset is shown. A file or stdin is read up

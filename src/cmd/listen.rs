@@ -29,7 +29,8 @@ Examples:
   ppctl listen :8080 --proxy-protocol off
       behave like nginx without proxy_protocol: a header gets 400 Bad Request
   ppctl listen 127.0.0.1:0 --json --count 1 --expect-src 192.0.2.0/24
-      one connection as a JSON line; exit 1 unless its header claims 192.0.2.10
+      one connection as a JSON line; exit 1 unless its header claims a
+      source in 192.0.2.0/24
   ppctl listen :5353 --udp --echo
       decode a v2 header in every datagram and echo the payload
 

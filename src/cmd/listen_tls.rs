@@ -13,7 +13,8 @@ pub struct ListenTlsArgs {
     /// Serve TLS after the header (and, in auto and off modes, without
     /// one), like nginx `listen 443 ssl [proxy_protocol]`. Without
     /// --cert/--key a self-signed certificate is made for the listen
-    /// addresses and localhost; its SHA-256 fingerprint is printed first.
+    /// addresses and localhost. Its SHA-256 fingerprint is printed under
+    /// the `listening on` line (JSON: the listening object's tls.sha256).
     #[arg(long, conflicts_with_all = ["udp", "echo"], help_heading = "TLS")]
     pub tls: bool,
     /// The certificate chain (PEM) to serve with --tls.

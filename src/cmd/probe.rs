@@ -51,8 +51,9 @@ pub struct ProbeArgs {
     /// protocol's banner (SMTP, SSH, FTP, ...).
     #[arg(long)]
     pub(crate) banner: bool,
-    /// TLS server name to send (default: the target's host).
-    #[arg(long, requires = "tls")]
+    /// The SNI (default: the target's host name; none for an IP, which
+    /// TLS does not put in SNI).
+    #[arg(long, value_name = "NAME", requires = "tls")]
     pub(crate) sni: Option<String>,
     /// How long to wait for the connect and for each reply (500ms, 2s, 1m;
     /// at most 60s).

@@ -31,9 +31,10 @@ impl MaxHeaderArg {
 /// `--threads`, for `listen` and `relay`: the runtime's worker threads.
 #[derive(Debug, Clone, clap::Args)]
 pub(crate) struct ThreadsArg {
+    // listen replaces this help with its own (2 workers with --tls).
     /// Worker threads (default: 1). One serves plain connections fastest on
-    /// a small machine (docs/performance.md); more help bulk relaying or
-    /// many TLS handshakes on a machine with more cores.
+    /// a small machine (docs/performance.md); more help bulk relaying on a
+    /// machine with more cores.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
     pub(crate) threads: Option<u16>,
 }

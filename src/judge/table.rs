@@ -22,7 +22,9 @@ pub(crate) struct FindingInfo {
     #[cfg_attr(not(test), allow(dead_code))]
     /// The subcommands that can print this finding (docs/verdicts.md's
     /// "reported by"), in the order send, listen, probe, repro, pcap,
-    /// relay, explain. `explain` reports the findings its log patterns name.
+    /// relay, inspect, explain, check. `inspect` reports what a receiver
+    /// that requires a header makes of the bytes; `explain` the findings
+    /// its log patterns name.
     pub reported_by: &'static [&'static str],
 }
 
@@ -83,7 +85,7 @@ pub(crate) static FINDINGS: &[FindingInfo] = &[
         short: "no header where one is required",
         meaning: "the receiver requires a PROXY header but the client sent none (a client that bypasses the load balancer, a health check, hairpin traffic, a load balancer whose option is off): nginx logs `broken header` and closes",
         fixes: &["enable-at-sender", "route-through-lb", "client-send-header", "hairpin-ip-mode-proxy"],
-        reported_by: &["send", "listen", "probe", "repro", "pcap", "relay", "explain", "check"],
+        reported_by: &["send", "listen", "probe", "repro", "pcap", "relay", "inspect", "explain", "check"],
     },
     FindingInfo {
         name: "invalid-header",
@@ -91,7 +93,7 @@ pub(crate) static FINDINGS: &[FindingInfo] = &[
         short: "a header that breaks the spec",
         meaning: "the sender wrote a malformed, truncated or split PROXY header; receivers reject it (HAProxy `Received an invalid PROXY protocol header`, nginx `broken header`)",
         fixes: &["fix-sender-header", "small-header-or-upgrade"],
-        reported_by: &["send", "listen", "pcap", "relay", "explain"],
+        reported_by: &["send", "listen", "pcap", "relay", "inspect", "explain"],
     },
     FindingInfo {
         name: "header-rejected",
@@ -211,7 +213,7 @@ pub(crate) static FINDINGS: &[FindingInfo] = &[
         short: "its start or its end is not in the record",
         meaning: "the start or the end of the exchange is missing from the record (a capture started late or ended early), so there is nothing to judge",
         fixes: &[],
-        reported_by: &["pcap", "relay"],
+        reported_by: &["pcap", "relay", "inspect"],
     },
     FindingInfo {
         name: "inconclusive",

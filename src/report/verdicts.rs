@@ -11,8 +11,8 @@ use crate::judge::{Finding, Fix, FINDINGS};
 
 /// The commands that report findings, in the order of the "reported by"
 /// column (`FindingInfo::reported_by` uses these names in this order).
-pub(crate) const COMMANDS: [&str; 8] = [
-    "send", "listen", "probe", "repro", "pcap", "relay", "explain", "check",
+pub(crate) const COMMANDS: [&str; 9] = [
+    "send", "listen", "probe", "repro", "pcap", "relay", "inspect", "explain", "check",
 ];
 
 const INTRO: &str = "\
