@@ -590,3 +590,57 @@ fn markdown(columns: &[Column], runs: &[(i32, Value)]) -> String {
     );
     out
 }
+
+/// Ctrl-C (SIGINT) during a run (the --slow tests take seconds): the tests
+/// graded so far are printed, every other one is a skip with reason
+/// `interrupted`, the document says `interrupted`, and the exit is 130;
+/// with stderr not a terminal it holds one line (no progress bar).
+#[test]
+fn ctrl_c_prints_the_tests_graded_so_far_and_exits_130() {
+    let l = listen(&["--proxy-protocol", "require"]);
+    let child = Command::new(assert_cmd::cargo::cargo_bin("ppctl"))
+        .args(["conform", &l.addr().to_string(), "--mode", "require"])
+        .args(["--slow", "--json"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn ppctl conform");
+    // The run is under way (past catching SIGINT) once listen logs a
+    // connection.
+    let first = l.next_json();
+    assert_eq!(first["type"], "connection", "{first}");
+    let pid = child.id() as libc::pid_t;
+    // SAFETY: kill(2) on the pid of a child this test spawned.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
+    let (tx, rx) = std::sync::mpsc::channel();
+    thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    let out = match rx.recv_timeout(RUN_BOUND) {
+        Ok(out) => out.expect("wait for ppctl conform"),
+        Err(_) => {
+            // SAFETY: as above; not waited for yet.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+            panic!("ppctl conform did not stop after Ctrl-C");
+        }
+    };
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
+    assert_eq!(doc["interrupted"], true, "{doc:#}");
+    assert!(doc["like"].is_null(), "{doc:#}");
+    let tests = tests_of(&doc);
+    let cut: Vec<&Value> = tests
+        .iter()
+        .filter(|t| t["reason"]["code"] == "interrupted")
+        .collect();
+    assert!(!cut.is_empty(), "the slow tests were under way: {doc:#}");
+    assert!(cut.iter().all(|t| t["status"] == "skip"), "{doc:#}");
+    assert!(cut.len() < tests.len(), "some were graded: {doc:#}");
+    assert!(
+        stderr.starts_with("ppctl: interrupted (Ctrl-C): "),
+        "{stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "only that line: {stderr:?}");
+}

@@ -580,7 +580,7 @@ fn mutated_captures_never_panic() {
                 &Filter::default(),
                 true,
                 |_| ppctl::pcap::Next::Continue,
-                |_, _| {},
+                |_, _| ppctl::pcap::Next::Continue,
             );
         }
     }
@@ -1647,5 +1647,92 @@ fn a_closed_stdout_ends_the_run_with_exit_2() {
     assert!(
         err.contains("ppctl: error: writing to stdout: Broken pipe"),
         "{err}"
+    );
+}
+
+/// Ctrl-C (SIGINT) while `ppctl pcap -` reads a capture that is still being
+/// written: the read ends at the next packet, the flows seen so far (one
+/// still open is decided with what was seen) and the summary are printed,
+/// marked interrupted, and the exit is 130. With stderr not a
+/// terminal, stderr holds only the line that says the results are partial.
+#[test]
+fn ctrl_c_prints_the_flows_so_far_and_exits_130() {
+    use std::io::BufRead;
+    let link = linktype::ETHERNET;
+    let done = exchange(
+        "10.0.0.1:40001",
+        "10.0.0.9:80",
+        at(0),
+        &v1("203.0.113.7:5555", "198.51.100.1:80"),
+        OK,
+    );
+    // A flow that never ends: only its first packets are written.
+    let open = exchange("10.0.0.2:40002", "10.0.0.9:80", at(1), b"", OK);
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("ppctl"))
+        .args(["pcap", "-", "--json"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn ppctl pcap");
+    let mut stdin = child.stdin.take().expect("piped stdin");
+    let frame =
+        |p: &Packet| synth::pcap_record(p.ts, &synth::frame(link, &p.ip, &[]), false, false);
+    stdin
+        .write_all(&synth::pcap_header(link, false, false))
+        .expect("write");
+    for p in done.iter().chain(&open[..2]) {
+        stdin.write_all(&frame(p)).expect("write");
+    }
+    stdin.flush().expect("flush");
+    // The closed flow is printed as soon as it is decided: the run is under
+    // way (and past catching SIGINT).
+    let mut lines = std::io::BufReader::new(child.stdout.take().expect("piped stdout")).lines();
+    let first: Value = serde_json::from_str(&lines.next().expect("a flow line").expect("read"))
+        .expect("a JSON flow");
+    assert_eq!(first["type"], "flow", "{first}");
+    let pid = child.id() as libc::pid_t;
+    // SAFETY: kill(2) on the pid of a child this test spawned.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
+    // The next packet is where the read stops; the pipe stays open, and
+    // packets of the open flow keep coming (an ACK every 50 ms) until
+    // ppctl is gone, for 30 s at most, then it is killed.
+    let ack = frame(&open[2]);
+    let writer = std::thread::spawn(move || {
+        for _ in 0..600 {
+            if stdin.write_all(&ack).and_then(|()| stdin.flush()).is_err() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        // SAFETY: as above.
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+    });
+    let rest: Vec<Value> = lines
+        .map(|l| serde_json::from_str(&l.expect("read")).expect("a JSON line"))
+        .collect();
+    let status = child.wait().expect("wait for ppctl pcap");
+    writer.join().expect("the writer");
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().expect("stderr"), &mut stderr)
+        .expect("read stderr");
+    assert_eq!(status.code(), Some(130), "{stderr}\n{rest:?}");
+    let summary = rest.last().expect("a summary line");
+    assert_eq!(summary["type"], "summary", "{summary}");
+    assert_eq!(summary["interrupted"], true, "{summary}");
+    assert!(summary["error"].is_null(), "{summary}");
+    // Every flow read is printed: the closed one, and the open one when its
+    // first packets were read before the interrupt (decided with them).
+    let printed = 1 + rest.iter().filter(|v| v["type"] == "flow").count();
+    assert_eq!(summary["flows"], printed, "{summary}\n{rest:?}");
+    assert_eq!(rest.len(), printed, "the flows, then the summary: {rest:?}");
+    assert!(
+        stderr.starts_with("ppctl: interrupted (Ctrl-C): the results cover the first "),
+        "{stderr}"
+    );
+    assert_eq!(
+        stderr.lines().count(),
+        1,
+        "only that line, no progress: {stderr:?}"
     );
 }

@@ -518,3 +518,50 @@ fn tls_target_matches_real_nginx_ssl_with_and_without_proxy_protocol() {
 fn names1(n: &str) -> Vec<String> {
     vec![n.to_string()]
 }
+
+/// Ctrl-C (SIGINT) while `repro --target` waits on a silent receiver: the
+/// cells made so far are printed with no conclusion, the document says
+/// `interrupted`, the exit is 130, and stderr holds only the line that
+/// says so (no progress bar off a terminal).
+#[test]
+fn ctrl_c_during_a_target_run_prints_the_cells_so_far_and_exits_130() {
+    // Accepts and never answers: each sender would wait its --timeout.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let target = silent.local_addr().expect("address").to_string();
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("ppctl"))
+        .args(["repro", "--target", &target, "--timeout", "60s", "--json"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn ppctl repro");
+    let pid = child.id() as libc::pid_t;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    // The first sender has connected: the run is under way.
+    silent.set_nonblocking(false).expect("blocking accept");
+    let (held, _) = silent.accept().expect("the first sender connects");
+    // SAFETY: kill(2) on the pid of a child this test spawned.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
+    let out = match rx.recv_timeout(std::time::Duration::from_secs(30)) {
+        Ok(out) => out.expect("wait for ppctl repro"),
+        Err(_) => {
+            // SAFETY: as above; not waited for yet.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+            panic!("ppctl repro did not stop after Ctrl-C");
+        }
+    };
+    drop(held);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
+    assert_eq!(doc["interrupted"], true, "{doc:#}");
+    assert_eq!(doc["matches"], serde_json::json!([]), "{doc:#}");
+    assert_eq!(doc["cells"], serde_json::json!([]), "{doc:#}");
+    assert_eq!(
+        stderr.trim_end(),
+        "ppctl: interrupted (Ctrl-C): 0 of 3 senders went to the target"
+    );
+}

@@ -27,7 +27,10 @@ fuzz_target!(|data: &[u8]| {
             ppctl::report::pcap::flow_json(&report).to_string();
             Next::Continue
         },
-        |_, held| assert!(held <= limits.max_flows),
+        |_, held| {
+            assert!(held <= limits.max_flows);
+            Next::Continue
+        },
     );
     assert_eq!(summary.flows, flows);
     ppctl::report::pcap::summary_json(&summary, result.as_ref().err()).to_string();

@@ -2,11 +2,13 @@
 
 use std::net::IpAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use super::values::{timeout, Choice, Wait};
 use crate::conform::{self, Mode, Pattern, Protocol};
 use crate::error::{Error, ExitCode, Result};
-use crate::net::{self, Target, TlsOptions, Verify};
+use crate::net::{self, Target, TlsOptions, Verify, Watch};
+use crate::report::progress::Progress;
 use crate::report::{self, Style};
 
 const AFTER_HELP: &str = concat!(
@@ -184,15 +186,21 @@ pub fn run(args: &ConformArgs, style: Style) -> Result<ExitCode> {
         slow_limit: args.slow_limit.0,
         timeout: args.timeout.0,
     };
+    let watch = run_watch(&cfg)?;
     let result = net::runtime()?.block_on(async {
         let addrs = target
             .resolve()
             .await
             .map_err(|e| Error::usage(e.to_string()))?;
-        Ok::<_, Error>(conform::run(&cfg, &addrs).await)
+        Ok::<_, Error>(conform::run(&cfg, &addrs, &watch.0).await)
     })?;
+    watch.1.clear();
     let result = match result {
         Ok(r) => r,
+        Err(e @ conform::ConformError::Interrupted { .. }) => {
+            eprintln!("ppctl: {e}");
+            return Ok(ExitCode::Interrupted);
+        }
         // Nothing answers: a finding about the target (the one exit-code
         // rule), not ppctl failing.
         Err(e @ conform::ConformError::Unreachable { .. }) => {
@@ -215,7 +223,35 @@ pub fn run(args: &ConformArgs, style: Style) -> Result<ExitCode> {
         report::conform::render(&result, style)
     };
     super::print(&text)?;
+    if result.interrupted {
+        let graded = result
+            .outcomes
+            .iter()
+            .filter(|o| o.why != conform::Why::Interrupted)
+            .count();
+        super::interrupt::say_partial(&format!(
+            "{graded} of {} tests were graded; the others are skipped as interrupted",
+            result.outcomes.len()
+        ));
+        return Ok(ExitCode::Interrupted);
+    }
     Ok(ExitCode::check(!result.must_failed()))
+}
+
+/// Ctrl-C ends the run with the tests graded so far; on a terminal, a bar
+/// on stderr counts the tests and names the last one graded.
+fn run_watch(cfg: &conform::Config) -> Result<(Watch<conform::Outcome>, Progress)> {
+    let tests = conform::tests().iter().filter(|t| cfg.selects(t)).count();
+    let progress = Progress::count(tests as u64, "tests");
+    let bar = progress.clone();
+    let watch = Watch {
+        on_step: Some(Arc::new(move |o: &conform::Outcome| {
+            bar.inc(1);
+            bar.say(format!("{} {}", o.test.id, o.status.name()));
+        })),
+        interrupt: super::interrupt::catch_ctrl_c()?,
+    };
+    Ok((watch, progress))
 }
 
 /// Never verified: the suite is about the header, not the certificate.

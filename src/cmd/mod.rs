@@ -36,6 +36,7 @@ pub mod explain;
 pub mod generate;
 pub mod header_args;
 pub mod inspect;
+pub(crate) mod interrupt;
 pub mod listen;
 pub mod listen_tls;
 pub mod pcap;

@@ -3,12 +3,10 @@
 //! (`crate::pcap`) → report::pcap → stdout.
 
 use std::fs::File;
-use std::io::{self, IsTerminal};
+use std::io;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::time::Duration;
-
-use indicatif::{ProgressBar, ProgressStyle};
 
 use super::values::{parse_duration, Choice};
 use crate::error::{Error, ExitCode, Result};
@@ -16,6 +14,7 @@ use crate::judge::Finding;
 use crate::pcap::filter::Endpoints;
 use crate::pcap::{self, Filter, FlowResult, GroupBy, Groups, Limits, Next, ReadError, Summary};
 use crate::report::out::Out;
+use crate::report::progress::Progress;
 use crate::report::{self, Style};
 
 /// Files bigger than this get a progress bar (on a terminal).
@@ -164,14 +163,25 @@ pub fn run(args: &PcapArgs, style: Style) -> Result<ExitCode> {
     };
     // A compressed file's size says nothing about the bytes read.
     let gz = args.file.extension().is_some_and(|e| e == "gz");
-    let progress = progress_bar(size.filter(|_| !gz));
-    let mut out = Output::new(args, style, stdin);
+    let progress = match size.filter(|s| !gz && *s > PROGRESS_MIN_BYTES) {
+        Some(size) => Progress::bytes(size),
+        None => Progress::hidden(),
+    };
+    // Ctrl-C ends the read; the flows seen so far and the summary are
+    // printed (exit 130).
+    let interrupt = super::interrupt::catch_ctrl_c()?;
+    let mut out = Output::new(args, style, stdin, progress.clone());
     let detail = !args.summary && args.group_by.is_none();
     let on_flow = |flow| out.flow(flow);
     let on_progress = |stats: &pcap::ReadStats, flows: usize| {
-        if let Some(bar) = &progress {
-            bar.set_position(stats.bytes);
-            bar.set_message(format!("{} frames, {flows} flows open", stats.frames));
+        if stats.frames % 4096 == 0 {
+            progress.set_position(stats.bytes);
+            progress.say(format!("{} frames, {flows} flows open", stats.frames));
+        }
+        if interrupt.requested() {
+            Next::Stop
+        } else {
+            Next::Continue
         }
     };
     let (summary, result) = match input {
@@ -186,26 +196,19 @@ pub fn run(args: &PcapArgs, style: Style) -> Result<ExitCode> {
             on_progress,
         ),
     };
-    if let Some(bar) = progress {
-        bar.finish_and_clear();
-    }
+    progress.clear();
     out.finish(&summary, result.as_ref().err())?;
     match result {
         Err(e) => Err(Error::Other(anyhow::Error::new(e))),
+        Ok(()) if summary.interrupted => {
+            super::interrupt::say_partial(&format!(
+                "the results cover the first {} frames ({} bytes) of the capture",
+                summary.frames, summary.bytes
+            ));
+            Ok(ExitCode::Interrupted)
+        }
         Ok(()) => Ok(ExitCode::check(summary.problems == 0)),
     }
-}
-
-fn progress_bar(size: Option<u64>) -> Option<ProgressBar> {
-    let size = size.filter(|s| *s > PROGRESS_MIN_BYTES)?;
-    if !io::stderr().is_terminal() {
-        return None;
-    }
-    let bar = ProgressBar::new(size);
-    if let Ok(s) = ProgressStyle::with_template("{bar:30} {bytes}/{total_bytes} ({eta}) {msg}") {
-        bar.set_style(s);
-    }
-    Some(bar)
 }
 
 /// Writes flows as they come: JSON lines, table pages, or (stdin) one line
@@ -222,10 +225,12 @@ struct Output<'a> {
     /// stdout failed (the reader closed the pipe, the disk is full): the
     /// read stops, and `finish` reports the error (exit 2).
     closed: bool,
+    /// Lifted while a page is written.
+    progress: Progress,
 }
 
 impl<'a> Output<'a> {
-    fn new(args: &'a PcapArgs, style: Style, streaming: bool) -> Self {
+    fn new(args: &'a PcapArgs, style: Style, streaming: bool, progress: Progress) -> Self {
         Output {
             args,
             style,
@@ -235,6 +240,7 @@ impl<'a> Output<'a> {
             groups: args.group_by.map(Groups::new),
             seen: Vec::new(),
             closed: false,
+            progress,
         }
     }
 
@@ -281,11 +287,15 @@ impl<'a> Output<'a> {
     }
 
     fn write(&mut self, text: &str) -> Next {
-        let written = if self.streaming {
-            self.out.line(text)
-        } else {
-            self.out.queue(text)
-        };
+        let (out, streaming) = (&mut self.out, self.streaming);
+        let written = self.progress.suspend(|| {
+            if streaming {
+                out.line(text)
+            } else {
+                // A page goes out whole, not while the bar is drawn.
+                out.queue(text).and_then(|()| out.flush())
+            }
+        });
         match written {
             Ok(()) => Next::Continue,
             Err(_) => {

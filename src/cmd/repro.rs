@@ -1,9 +1,11 @@
 //! `ppctl repro`: run the sender x receiver matrix and explain it.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::error::{Error, ExitCode, Result};
-use crate::net::Target;
+use crate::net::{Target, Watch};
+use crate::report::progress::Progress;
 use crate::report::{self, Style};
 use crate::repro;
 
@@ -43,19 +45,47 @@ pub struct ReproArgs {
 }
 
 pub fn run(args: &ReproArgs, style: Style) -> Result<ExitCode> {
+    // With a target each sender may wait --timeout: a bar on a terminal
+    // counts them, and Ctrl-C ends the run with the cells made so far.
+    let (watch, progress) = match &args.target {
+        Some(_) => target_watch()?,
+        None => (Watch::default(), Progress::hidden()),
+    };
     let matrix = crate::net::runtime()?
         .block_on(async {
             match &args.target {
-                Some(t) => repro::run_target(t.clone(), args.timeout, args.tls).await,
+                Some(t) => repro::run_target(t.clone(), args.timeout, args.tls, &watch).await,
                 None => repro::run_local(args.tls).await,
             }
         })
         .map_err(|e| Error::Other(e.into()))?;
+    progress.clear();
     let text = if args.json {
         report::pretty(&report::repro::json(&matrix))
     } else {
         report::repro::human(&matrix, style)
     };
     super::print(&text)?;
+    if matrix.interrupted {
+        super::interrupt::say_partial(&format!(
+            "{} of {} senders went to the target",
+            matrix.cells.len(),
+            repro::Sender::ALL.len()
+        ));
+        return Ok(ExitCode::Interrupted);
+    }
     Ok(ExitCode::check(matrix.ok()))
+}
+
+fn target_watch() -> Result<(Watch<repro::Cell>, Progress)> {
+    let progress = Progress::count(repro::Sender::ALL.len() as u64, "senders");
+    let bar = progress.clone();
+    let watch = Watch {
+        on_step: Some(Arc::new(move |c: &repro::Cell| {
+            bar.inc(1);
+            bar.say(format!("{}: {}", c.sender.name(), c.finding.name()));
+        })),
+        interrupt: super::interrupt::catch_ctrl_c()?,
+    };
+    Ok((watch, progress))
 }

@@ -4,7 +4,8 @@
 use std::io::Read;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use super::values::parse_duration;
@@ -14,7 +15,9 @@ use crate::codec::{Command, Transport, Version};
 use crate::error::{Error, ExitCode, Result};
 use crate::input;
 use crate::net::{self, Split, Target};
+use crate::report::progress::Progress;
 use crate::report::{self, Style};
+use crate::send::load::Watch;
 use crate::send::{self, AddressPlan, Expect, How, LoadOptions, Outcome, Plan};
 
 const SEND_HELP: &str = concat!(
@@ -213,9 +216,14 @@ pub fn run(args: &SendArgs, style: Style) -> Result<ExitCode> {
     let addrs = runtime
         .block_on(args.http.routes().addresses(&plan.target))
         .map_err(|e| Error::Other(e.into()))?;
+    let (watch, progress) = match how {
+        How::Load(opts) => load_watch(opts)?,
+        _ => (Watch::default(), Progress::hidden()),
+    };
     let sent = runtime
-        .block_on(send::run(plan, &addrs, how))
+        .block_on(send::run(plan, &addrs, how, &watch))
         .map_err(build_error)?;
+    progress.clear();
     if let Some(e) = local_error(&sent) {
         return Err(Error::Other(anyhow::anyhow!(
             "out of file descriptors ({e}): this is a limit of this host, not a finding about the target; lower --concurrency or raise `ulimit -n`"
@@ -228,9 +236,33 @@ pub fn run(args: &SendArgs, style: Style) -> Result<ExitCode> {
     }
     Ok(match &sent.outcome {
         Outcome::DryRun => ExitCode::Success,
+        Outcome::Load(l) if l.interrupted => {
+            super::interrupt::say_partial(&format!(
+                "the statistics cover the {} of {} connections made before it",
+                l.connections, args.connections
+            ));
+            ExitCode::Interrupted
+        }
         Outcome::Load(l) => ExitCode::check(l.passed()),
         Outcome::Once(x) => ExitCode::check(x.ok()),
     })
+}
+
+/// A load run's watch: Ctrl-C ends it with the statistics so far, and a
+/// bar on stderr (a terminal only) counts the connections.
+fn load_watch(opts: LoadOptions) -> Result<(Watch, Progress)> {
+    let progress = Progress::count(opts.connections, "connections");
+    let ok = Arc::new(AtomicU64::new(0));
+    let bar = progress.clone();
+    let watch = Watch {
+        on_step: Some(Arc::new(move |&passed: &bool| {
+            let ok = ok.fetch_add(u64::from(passed), Ordering::Relaxed) + u64::from(passed);
+            bar.inc(1);
+            bar.say(format!("{ok} ok"));
+        })),
+        interrupt: super::interrupt::catch_ctrl_c()?,
+    };
+    Ok((watch, progress))
 }
 
 /// Cap `wanted` to the connections this process may hold open at once

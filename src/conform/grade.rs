@@ -51,6 +51,8 @@ pub(crate) enum Why {
     VersionNotTaken(Version),
     /// Served; which address it took needs `--reflect`.
     TookUnknown,
+    /// Not run, or not finished: the run was interrupted (Ctrl-C).
+    Interrupted,
     // Misses.
     /// Not served.
     NotServed,

@@ -15,6 +15,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use futures_util::future::join_all;
+use futures_util::stream::{FuturesUnordered, StreamExt};
 use thiserror::Error as ThisError;
 use tokio::sync::Semaphore;
 
@@ -25,7 +26,7 @@ use wire::{Shot, Wire};
 
 use crate::codec::Version;
 use crate::diagnose::probe::{self, Class};
-use crate::net::{End, Target, TlsOptions};
+use crate::net::{End, Target, TlsOptions, Watch};
 
 /// How the receiver is configured (`--mode`; `auto` asks probe).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -134,6 +135,10 @@ pub(crate) enum ConformError {
     From { ip: IpAddr, error: String },
     #[error("--reflect {path}: the answer to a valid header names no IP address (its body begins {body:?}); point --reflect at a path whose body names the client, as nginx `return 200 \"$proxy_protocol_addr\";` does")]
     Unnamed { path: String, body: String },
+    #[error(
+        "interrupted (Ctrl-C) while finding out what {target} expects (--mode auto): no test ran"
+    )]
+    Interrupted { target: String },
 }
 
 /// What the receiver did on a test's connection(s).
@@ -228,6 +233,9 @@ pub(crate) struct Run {
     pub like: Option<&'static str>,
     pub started: SystemTime,
     pub elapsed: Duration,
+    /// Stopped by an interrupt (Ctrl-C): the tests that had not finished
+    /// are skipped as [`Why::Interrupted`].
+    pub interrupted: bool,
 }
 
 /// Counts of each status.
@@ -271,8 +279,14 @@ pub(crate) fn tests() -> &'static [Test] {
     SUITE
 }
 
-/// Run the suite against `addrs` (already resolved).
-pub(crate) async fn run(cfg: &Config, addrs: &[SocketAddr]) -> Result<Run, ConformError> {
+/// Run the suite against `addrs` (already resolved), telling `watch` of
+/// each test as it is graded. On its interrupt the tests under way are
+/// dropped and every test not graded is skipped as interrupted.
+pub(crate) async fn run(
+    cfg: &Config,
+    addrs: &[SocketAddr],
+    watch: &Watch<Outcome>,
+) -> Result<Run, ConformError> {
     let start = Instant::now();
     let started = SystemTime::now();
     if let Some(ip) = cfg.from {
@@ -284,7 +298,12 @@ pub(crate) async fn run(cfg: &Config, addrs: &[SocketAddr]) -> Result<Run, Confo
     }
     let (mode, detected) = match cfg.mode {
         Some(m) => (m, None),
-        None => detect(cfg, addrs).await?,
+        None => tokio::select! {
+            found = detect(cfg, addrs) => found?,
+            () = watch.interrupt.wait() => {
+                return Err(ConformError::Interrupted { target: cfg.target.to_string() })
+            }
+        },
     };
     let wire = Wire {
         target: cfg.target.clone(),
@@ -309,12 +328,23 @@ pub(crate) async fn run(cfg: &Config, addrs: &[SocketAddr]) -> Result<Run, Confo
         .copied()
         .filter(|t| t.is_baseline())
         .collect();
-    let first = tokio::join!(
-        ctx.outcome_of(baselines.first().copied()),
-        ctx.outcome_of(baselines.get(1).copied()),
-    );
-    let first: Vec<Outcome> = [first.0, first.1].into_iter().flatten().collect();
-    unreachable_check(cfg, &first)?;
+    let both = async {
+        tokio::join!(
+            ctx.outcome_of(baselines.first().copied()),
+            ctx.outcome_of(baselines.get(1).copied()),
+        )
+    };
+    let first: Vec<Outcome> = tokio::select! {
+        (a, b) = both => [a, b].into_iter().flatten().collect(),
+        () = watch.interrupt.wait() => Vec::new(),
+    };
+    for o in &first {
+        watch.tell(o);
+    }
+    let interrupted = watch.interrupt.requested();
+    if !interrupted {
+        unreachable_check(cfg, &first)?;
+    }
     reflector_check(cfg, &first)?;
     let mut ctx = ctx;
     for o in &first {
@@ -325,12 +355,43 @@ pub(crate) async fn run(cfg: &Config, addrs: &[SocketAddr]) -> Result<Run, Confo
         };
         ctx.taken[at] = Some(o.did.served());
     }
-    let rest = selected.iter().filter(|t| !t.is_baseline());
     let mut outcomes = first;
-    outcomes.extend(join_all(rest.map(|t| ctx.execute(t))).await);
+    if !interrupted {
+        let mut rest: FuturesUnordered<_> = selected
+            .iter()
+            .filter(|t| !t.is_baseline())
+            .map(|t| ctx.execute(t))
+            .collect();
+        loop {
+            tokio::select! {
+                graded = rest.next() => match graded {
+                    Some(o) => {
+                        watch.tell(&o);
+                        outcomes.push(o);
+                    }
+                    None => break,
+                },
+                () = watch.interrupt.wait() => break,
+            }
+        }
+    }
+    let interrupted = watch.interrupt.requested() && outcomes.len() < selected.len();
+    for &t in &selected {
+        if !outcomes.iter().any(|o| std::ptr::eq(o.test, t)) {
+            outcomes.push(Outcome {
+                test: t,
+                status: Status::Skip,
+                why: Why::Interrupted,
+                did: Did::Nothing,
+                connections: 0,
+                elapsed: Duration::ZERO,
+            });
+        }
+    }
     grade::baselines(&mut outcomes);
     outcomes.sort_by_key(|o| SUITE.iter().position(|t| std::ptr::eq(t, o.test)));
-    let like = profiles::like(&outcomes);
+    // A receiver is like a known one by all its misses, not some of them.
+    let like = profiles::like(&outcomes).filter(|_| !interrupted);
     Ok(Run {
         like,
         target: cfg.target.clone(),
@@ -344,11 +405,13 @@ pub(crate) async fn run(cfg: &Config, addrs: &[SocketAddr]) -> Result<Run, Confo
         outcomes,
         started,
         elapsed: start.elapsed(),
+        interrupted,
     })
 }
 
 impl Config {
-    fn selects(&self, t: &Test) -> bool {
+    /// Whether `--only` and `--skip` keep test `t`.
+    pub(crate) fn selects(&self, t: &Test) -> bool {
         (self.only.is_empty() || self.only.iter().any(|p| p.matches(t.id)))
             && !self.skip.iter().any(|p| p.matches(t.id))
     }

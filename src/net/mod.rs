@@ -20,6 +20,7 @@ mod target;
 mod tcp;
 mod tls;
 mod udp;
+mod watch;
 
 pub(crate) use limits::{open_descriptors, raise_descriptor_limit};
 pub(crate) use reply::{http_body, whoami_client};
@@ -32,6 +33,7 @@ pub use tls::{
     RootsError, Session, TlsOptions, Verify,
 };
 pub use udp::datagram_exchange;
+pub(crate) use watch::{Interrupt, Watch};
 
 /// The runtime for a server (and `repro`, which runs servers): two worker
 /// threads, so a busy writer or a burst of accepts never stalls the rest.

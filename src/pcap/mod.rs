@@ -117,9 +117,11 @@ impl FlowResult {
 /// The analysis stops after `filter.limit` flows, or when `on_flow` says so.
 /// `detail` keeps each flow's first bytes (for the JSON and table views);
 /// without it only findings and claimed sources are worked out, which is
-/// all `--summary` needs. `on_progress` is called now and then
-/// with the reading counters and the
-/// number of flows held. The returned summary covers everything read (and
+/// all `--summary` needs. `on_progress` is called for each frame with the
+/// reading counters and the number of flows held; when it says
+/// [`Next::Stop`] (the user's Ctrl-C) the read ends there, the flows still
+/// open are decided with what was seen, and the summary is marked
+/// `interrupted`. The returned summary covers everything read (and
 /// the selected flows), even when the read stopped on an error; a capture
 /// with no packet, or none that could be decoded, is an error too.
 pub fn analyze<R: Read>(
@@ -128,7 +130,7 @@ pub fn analyze<R: Read>(
     filter: &Filter,
     detail: bool,
     on_flow: impl FnMut(FlowResult) -> Next,
-    on_progress: impl FnMut(&ReadStats, usize),
+    on_progress: impl FnMut(&ReadStats, usize) -> Next,
 ) -> (Summary, Result<(), ReadError>) {
     analyze_source(
         Source::Stream(input),
@@ -148,7 +150,7 @@ pub fn analyze_file(
     filter: &Filter,
     detail: bool,
     on_flow: impl FnMut(FlowResult) -> Next,
-    on_progress: impl FnMut(&ReadStats, usize),
+    on_progress: impl FnMut(&ReadStats, usize) -> Next,
 ) -> (Summary, Result<(), ReadError>) {
     analyze_source(
         Source::<std::io::Empty>::File(file),
@@ -171,13 +173,14 @@ fn analyze_source<R: Read>(
     filter: &Filter,
     detail: bool,
     mut on_flow: impl FnMut(FlowResult) -> Next,
-    mut on_progress: impl FnMut(&ReadStats, usize),
+    mut on_progress: impl FnMut(&ReadStats, usize) -> Next,
 ) -> (Summary, Result<(), ReadError>) {
     let mut table = FlowTable::new(limits);
     let mut summary = Summary::default();
     let mut stats = ReadStats::default();
     let mut frames = summary::FrameCounts::default();
     let stop = std::cell::Cell::new(false);
+    let mut interrupted = false;
     let ready = |f: &Flow| exchange::ready(f);
     let mut order = order::Sequencer::new(limits.order_wait);
     let mut now = Timestamp::default();
@@ -194,8 +197,9 @@ fn analyze_source<R: Read>(
         };
         let mut decided: Vec<FlowResult> = Vec::new();
         let on_frame = |frame: reader::Frame<'_>, st: &ReadStats| {
-            if st.frames % 4096 == 0 {
-                on_progress(st, table.len());
+            if on_progress(st, table.len()) == Next::Stop {
+                interrupted = true;
+                return Next::Stop;
             }
             match link::segment(frame.linktype, frame.data) {
                 Ok(Some(seg)) => {
@@ -238,9 +242,10 @@ fn analyze_source<R: Read>(
         result
     };
     summary.finish(&stats, frames, table.stray_packets);
+    summary.interrupted = interrupted;
     on_progress(&stats, 0);
     let result = result.and_then(|()| {
-        if stop.get() {
+        if stop.get() || interrupted {
             Ok(())
         } else if summary.frames == 0 {
             Err(ReadError::NoFrames)

@@ -85,6 +85,9 @@ pub struct Summary {
     pub stray_packets: u64,
     sources: HashMap<IpAddr, u64>,
     pub other_sources: u64,
+    /// The read was ended early (the user's Ctrl-C): everything above
+    /// covers the capture up to there.
+    pub interrupted: bool,
 }
 
 impl Summary {

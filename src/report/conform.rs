@@ -129,6 +129,11 @@ fn summary(run: &Run, style: Style) -> String {
         style.good("every MUST passed")
     };
     let like = run.like.map(|l| format!("{l}-like: ")).unwrap_or_default();
+    let verdict = if run.interrupted {
+        format!("{verdict} {}", style.warn("before it was interrupted"))
+    } else {
+        verdict
+    };
     // Two short lines, so they fit 80 columns whatever the counts.
     format!(
         "{} {like}{counts}; {verdict}\n         {} tests, {connections} connections in {}",
@@ -314,7 +319,8 @@ pub(crate) fn why(o: &Outcome) -> String {
         | Why::NeedsFrom
         | Why::NotUnderTls
         | Why::VersionNotTaken(_)
-        | Why::TookUnknown => skip_reason(o.why, o.test),
+        | Why::TookUnknown
+        | Why::Interrupted => skip_reason(o.why, o.test),
     }
 }
 
@@ -338,6 +344,7 @@ fn skip_reason(w: Why, t: &Test) -> String {
             v.number()
         ),
         Why::TookUnknown => "served; which address it took needs --reflect PATH".into(),
+        Why::Interrupted => "not run or not finished: the run was interrupted (Ctrl-C)".into(),
         _ => String::new(),
     }
 }
@@ -367,6 +374,7 @@ fn why_code(w: Why) -> &'static str {
         Why::NotUnderTls => "not-under-tls",
         Why::VersionNotTaken(_) => "version-not-taken",
         Why::TookUnknown => "took-unknown",
+        Why::Interrupted => "interrupted",
         Why::NotServed => "not-served",
         Why::TookOther => "took-other",
         Why::TookForwarded => "took-forwarded",
@@ -477,6 +485,7 @@ pub(crate) fn json(run: &Run) -> Value {
         "from": run.from.map(|ip| ip.to_string()),
         "slow": run.slow,
         "like": run.like,
+        "interrupted": run.interrupted,
         "summary": {
             "pass": c.pass,
             "warn": c.warn,

@@ -14,6 +14,7 @@ pub(crate) mod listen;
 pub(crate) mod out;
 pub mod pcap; // pub: the fuzz target renders every flow as JSON
 pub(crate) mod probe;
+pub(crate) mod progress;
 pub(crate) mod repro;
 pub mod style;
 pub(crate) mod table;

@@ -382,6 +382,13 @@ pub(crate) fn summary(s: &Summary, error: Option<&ReadError>, style: Style) -> S
         )),
     };
     let _ = writeln!(out, "{} flows, {verdict}", s.flows);
+    if s.interrupted {
+        indented(
+            &mut out,
+            style,
+            &style.warn("interrupted (Ctrl-C): these cover the capture up to where it stopped"),
+        );
+    }
     let counts: Vec<String> = Finding::ALL
         .iter()
         .filter(|f| s.count_of(**f) > 0)
@@ -600,6 +607,7 @@ pub fn summary_json(s: &Summary, error: Option<&ReadError>) -> Value {
             "undecodable_frames": s.undecodable_frames,
             "undecodable": undecodable,
             "stray_packets": s.stray_packets,
+            "interrupted": s.interrupted,
             "error": error.map(|e| e.to_string()),
         }),
     )

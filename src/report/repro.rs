@@ -38,6 +38,7 @@ pub(crate) fn json(m: &Matrix) -> Value {
             "cells": m.cells.iter().map(|c| cell_json(c, case(m))).collect::<Vec<_>>(),
             "all_as_predicted": m.all_as_predicted(),
             "matches": m.matches.iter().map(|r| r.name()).collect::<Vec<_>>(),
+            "interrupted": m.interrupted,
         }),
     )
 }
@@ -510,6 +511,14 @@ fn verdict(out: &mut String, m: &Matrix, style: Style) {
                 _ => (false, format!("NOT as predicted: {}", missed.join(", "))),
             }
         }
+        Some(_) if m.interrupted => (
+            false,
+            format!(
+                "interrupted (Ctrl-C) after {} of {} senders: no conclusion",
+                m.cells.len(),
+                Sender::ALL.len()
+            ),
+        ),
         Some(_) => match m.matches.as_slice() {
             [] => (
                 false,
@@ -650,6 +659,7 @@ mod tests {
                 ok,
             ],
             matches: Vec::new(),
+            interrupted: false,
         }
     }
 

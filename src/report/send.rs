@@ -285,6 +285,7 @@ fn load_json(l: &LoadSummary) -> Value {
         "findings": counts(l.findings.iter().map(|(k, v)| (k.name().to_string(), json!(v))).collect()),
         "statuses": counts(l.statuses.iter().map(|(k, v)| (k.to_string(), json!(v))).collect()),
         "capped": l.capped,
+        "interrupted": l.interrupted,
         "stopped": l.stopped,
     })
 }
@@ -818,10 +819,15 @@ fn exchange_lines(
 }
 
 fn load_view(out: &mut String, style: Style, l: &LoadSummary) {
-    let capped = match (l.capped, l.stopped) {
+    let by = if l.interrupted {
+        "interrupted by Ctrl-C"
+    } else {
+        "stopped by the time cap"
+    };
+    let capped = match (l.capped || l.interrupted, l.stopped) {
         (false, _) => String::new(),
-        (true, 0) => " (stopped by the time cap)".to_string(),
-        (true, n) => format!(" (stopped by the time cap, {n} under way stopped)"),
+        (true, 0) => format!(" ({by})"),
+        (true, n) => format!(" ({by}, {n} under way stopped)"),
     };
     line(
         out,

@@ -29,7 +29,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::codec::Version;
 use crate::judge::{self, Arrived, Expects, Finding};
 use crate::listen::{self, bind, tls as listen_tls, Config, ConnRecord, Listeners, Mode};
-use crate::net::{self, Handshake, Reply, Target};
+use crate::net::{self, Handshake, Reply, Target, Watch};
 use crate::send::{self, AddressPlan, HeaderPlan, Plan};
 
 /// The client address every header claims: TEST-NET-3, never a real host.
@@ -244,6 +244,9 @@ pub(crate) struct Matrix {
     pub cells: Vec<Cell>,
     /// With a target: the receiver columns whose predictions it meets.
     pub matches: Vec<Receiver>,
+    /// With a target: Ctrl-C stopped the run before every sender had
+    /// gone (`cells` holds those that had; `matches` is empty).
+    pub interrupted: bool,
 }
 
 impl Matrix {
@@ -476,20 +479,27 @@ pub(crate) async fn run_local(tls: bool) -> Result<Matrix, ReproError> {
         claimed: CLAIMED,
         cells,
         matches: Vec::new(),
+        interrupted: false,
     })
 }
 
 /// Run the sender column against a real receiver, and name the receiver
 /// columns it behaves like. When that is `auto`, every cell is spoofable.
+/// `watch` hears of each cell; its interrupt ends the run with the cells
+/// made so far and no conclusion.
 pub(crate) async fn run_target(
     target: Target,
     timeout: Duration,
     tls: bool,
+    watch: &Watch<Cell>,
 ) -> Result<Matrix, ReproError> {
     let addrs = target.resolve().await?;
     let mut cells = Vec::new();
     for sender in Sender::ALL {
-        let x = exchange(sender, target.clone(), &addrs, timeout, tls).await?;
+        let x = tokio::select! {
+            x = exchange(sender, target.clone(), &addrs, timeout, tls) => x?,
+            () = watch.interrupt.wait() => break,
+        };
         cells.push(Cell {
             sender,
             receiver: None,
@@ -502,12 +512,15 @@ pub(crate) async fn run_target(
             handshake: x.handshake,
             reply: x.reply,
         });
+        watch.tell(&cells[cells.len() - 1]);
     }
+    let interrupted = cells.len() < Sender::ALL.len();
     let columns = Receiver::columns(tls);
     let matches: Vec<Receiver> = columns
         .iter()
         .copied()
         .filter(|&r| cells.iter().all(|c| c.finding == predict(c.sender, r)))
+        .filter(|_| !interrupted)
         .collect();
     if let [receiver] = matches.as_slice() {
         for c in &mut cells {
@@ -520,6 +533,7 @@ pub(crate) async fn run_target(
         claimed: CLAIMED,
         cells,
         matches,
+        interrupted,
     })
 }
 

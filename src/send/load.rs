@@ -6,7 +6,10 @@
 //! still under way then is stopped, counted in `stopped` and not judged.
 //! Each connection is a file descriptor: [`fit_concurrency`] raises the
 //! soft limit and says how many fit; running out anyway stops the run
-//! with a local error, never a finding about the peer.
+//! with a local error, never a finding about the peer. A [`Watch`] hears
+//! of each exchange as it is judged (the command's progress bar), and its
+//! interrupt (Ctrl-C) ends the run like the time cap, with the counts so
+//! far.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -38,6 +41,11 @@ impl Default for LoadOptions {
     }
 }
 
+/// A load run's watcher: told whether each judged exchange was ok; its
+/// interrupt (Ctrl-C) stops the exchanges under way (counted in
+/// `stopped`, not judged) and ends the run with what it measured.
+pub(crate) type Watch = net::Watch<bool>;
+
 /// What the exchanges of a run came to.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub(crate) struct LoadSummary {
@@ -58,8 +66,11 @@ pub(crate) struct LoadSummary {
     pub statuses: BTreeMap<u16, u64>,
     /// True when the time cap stopped the run before `connections`.
     pub capped: bool,
-    /// Exchanges under way at the time cap, stopped there and not judged
-    /// (not in `connections`).
+    /// True when an interrupt (Ctrl-C) stopped the run before
+    /// `connections` and the time cap.
+    pub interrupted: bool,
+    /// Exchanges under way at the time cap or the interrupt, stopped there
+    /// and not judged (not in `connections`).
     pub stopped: u64,
     /// The run ran out of file descriptors (the error): a local failure
     /// that stopped it; the counts are the exchanges made before.
@@ -97,11 +108,12 @@ impl LoadSummary {
     }
 }
 
-/// Run `plan` under `opts` against `addrs`.
+/// Run `plan` under `opts` against `addrs`, telling `watch` as it goes.
 pub(crate) async fn run(
     plan: Arc<Plan>,
     addrs: Arc<Vec<SocketAddr>>,
     opts: LoadOptions,
+    watch: &Watch,
 ) -> Result<LoadSummary, BuildError> {
     let next = Arc::new(AtomicU64::new(0));
     let start = Instant::now();
@@ -115,17 +127,19 @@ pub(crate) async fn run(
     let out_of_fds = Arc::new(AtomicBool::new(false));
     let mut workers = tokio::task::JoinSet::new();
     for _ in 0..opts.concurrency.max(1) {
-        let (plan, addrs, next, stand_in, out_of_fds) = (
+        let (plan, addrs, next, stand_in, out_of_fds, watch) = (
             plan.clone(),
             addrs.clone(),
             next.clone(),
             stand_in.clone(),
             out_of_fds.clone(),
+            watch.clone(),
         );
         workers.spawn(async move {
             let mut tally = LoadSummary::default();
             let mut plan_now = (*plan).clone();
-            while next.fetch_add(1, Ordering::Relaxed) < opts.connections
+            while !watch.interrupt.requested()
+                && next.fetch_add(1, Ordering::Relaxed) < opts.connections
                 && Instant::now() < deadline
                 && !out_of_fds.load(Ordering::Relaxed)
             {
@@ -133,7 +147,15 @@ pub(crate) async fn run(
                 let left = deadline.saturating_duration_since(Instant::now());
                 let cut_by_cap = left < plan.net.max_time;
                 plan_now.net.max_time = plan.net.max_time.min(left);
-                let (reply, handshake) = layered_exchange(&plan_now, &addrs).await?;
+                let exchanged = tokio::select! {
+                    x = layered_exchange(&plan_now, &addrs) => Some(x),
+                    () = watch.interrupt.wait() => None,
+                };
+                let Some(exchanged) = exchanged else {
+                    tally.stopped += 1;
+                    break;
+                };
+                let (reply, handshake) = exchanged?;
                 if reply.end == End::LocalLimit {
                     out_of_fds.store(true, Ordering::Relaxed);
                     tally.local_error = reply.error.clone();
@@ -160,6 +182,7 @@ pub(crate) async fn run(
                 tally.ok += u64::from(judged.ok());
                 tally.connections += 1;
                 *tally.findings.entry(judged.finding).or_default() += 1;
+                watch.tell(&judged.ok());
             }
             Ok::<_, BuildError>(tally)
         });
@@ -173,7 +196,9 @@ pub(crate) async fn run(
     }
     all.elapsed = start.elapsed();
     all.concurrency = opts.concurrency.max(1);
-    all.capped = all.connections < opts.connections && all.local_error.is_none();
+    all.interrupted = watch.interrupt.requested() && all.connections < opts.connections;
+    all.capped =
+        all.connections < opts.connections && all.local_error.is_none() && !all.interrupted;
     all.latencies.sort_unstable();
     Ok(all)
 }

@@ -182,8 +182,14 @@ impl Sent {
     }
 }
 
-/// Carry out `plan` against the resolved `addrs`.
-pub(crate) async fn run(plan: Plan, addrs: &[SocketAddr], how: How) -> Result<Sent, BuildError> {
+/// Carry out `plan` against the resolved `addrs`; a load run tells
+/// `watch` as it goes.
+pub(crate) async fn run(
+    plan: Plan,
+    addrs: &[SocketAddr],
+    how: How,
+    watch: &load::Watch,
+) -> Result<Sent, BuildError> {
     // What a connection would send, with stand-in socket ends.
     let stand_in = Message {
         header: {
@@ -196,7 +202,7 @@ pub(crate) async fn run(plan: Plan, addrs: &[SocketAddr], how: How) -> Result<Se
         How::DryRun => Sent::new(plan, stand_in, Outcome::DryRun),
         How::Load(opts) => {
             let plan = std::sync::Arc::new(plan);
-            let summary = load::run(plan.clone(), addrs.to_vec().into(), opts).await?;
+            let summary = load::run(plan.clone(), addrs.to_vec().into(), opts, watch).await?;
             let plan = std::sync::Arc::try_unwrap(plan).unwrap_or_else(|p| (*p).clone());
             Sent::new(plan, stand_in, Outcome::Load(summary))
         }
