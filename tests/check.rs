@@ -571,3 +571,58 @@ fn probe_reads_haproxy_binds_too() {
         .expect("the mismatch");
     assert_eq!(f["line"], 17, "the bind's line: {doc:#}");
 }
+
+/// Ctrl-C (SIGINT) while `check --probe` waits on a listener that accepts
+/// and never answers: the configuration is judged and printed, the probe
+/// under way says it was interrupted, and the exit is 130, with one line
+/// on stderr (no progress bar off a terminal).
+#[test]
+fn probe_interrupted_by_ctrl_c_prints_the_check_and_exits_130() {
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = silent.local_addr().expect("address").port().to_string();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let conf = rendered(dir.path(), "peers/nginx/pp_http.conf", &[("PORT", &port)]);
+    let child = Command::new(assert_cmd::cargo::cargo_bin("ppctl"))
+        .args(["check", "--probe", "--probe-timeout", "30s", "--json"])
+        .arg(&conf)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn ppctl check");
+    let pid = child.id() as libc::pid_t;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    // The probe has connected: it is under way.
+    let (held, _) = silent.accept().expect("the probe connects");
+    // SAFETY: kill(2) on the pid of a child this test spawned.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
+    let out = match rx.recv_timeout(std::time::Duration::from_secs(30)) {
+        Ok(out) => out.expect("wait for ppctl check"),
+        Err(_) => {
+            // SAFETY: as above; not waited for yet.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+            panic!("ppctl check --probe did not stop after Ctrl-C");
+        }
+    };
+    drop(held);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("the check, as JSON");
+    let p = probes(&doc);
+    assert_eq!(p.len(), 1, "{doc:#}");
+    assert_eq!(p[0]["class"], "inconclusive", "{doc:#}");
+    assert!(
+        p[0]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("interrupted (Ctrl-C)")),
+        "{doc:#}"
+    );
+    assert!(
+        stderr.starts_with("ppctl: interrupted (Ctrl-C): "),
+        "{stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "only that line: {stderr:?}");
+}

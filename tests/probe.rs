@@ -783,3 +783,48 @@ fn max_time_bounds_each_attempt_against_a_trickling_server() {
         assert!(report["finding"]["name"].is_string(), "{report:#}");
     }
 }
+
+/// Ctrl-C (SIGINT) while probe waits on a receiver that accepts and never
+/// answers: no profile (it needs all four attempts), a line on stderr that
+/// says how far it got, and exit 130; nothing on stdout, and no progress
+/// bar on stderr off a terminal.
+#[test]
+fn ctrl_c_stops_without_a_profile_and_exits_130() {
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let target = silent.local_addr().expect("address").to_string();
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("ppctl"))
+        .args(["probe", &target, "--timeout", "30s"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn ppctl probe");
+    let pid = child.id() as libc::pid_t;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    let (held, _) = silent.accept().expect("the first attempt connects");
+    // SAFETY: kill(2) on the pid of a child this test spawned.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
+    let out = match rx.recv_timeout(std::time::Duration::from_secs(30)) {
+        Ok(out) => out.expect("wait for ppctl probe"),
+        Err(_) => {
+            // SAFETY: as above; not waited for yet.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+            panic!("ppctl probe did not stop after Ctrl-C");
+        }
+    };
+    drop(held);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(
+        out.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert_eq!(
+        stderr.trim_end(),
+        "ppctl: interrupted (Ctrl-C): after 0 of 4 attempts: no profile (it needs all of them)"
+    );
+}

@@ -977,3 +977,39 @@ fn ctrl_c_prints_the_partial_load_statistics_and_exits_130() {
         }
     }
 }
+
+/// On a terminal (a pty from `script`), a load run draws its progress on
+/// stderr, and clears it before the results.
+#[test]
+fn a_load_run_shows_progress_on_a_terminal() {
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("SKIP: no `script` (util-linux) to give ppctl a terminal");
+        return;
+    }
+    let listen = Listening::start(&["--proxy-protocol", "require"]);
+    let ppctl = assert_cmd::cargo::cargo_bin("ppctl");
+    // stdout to /dev/null: the terminal gets only stderr.
+    let inner = format!(
+        "{} send {} --connections 3000 --concurrency 4 >/dev/null",
+        ppctl.display(),
+        listen.addr
+    );
+    let out = std::process::Command::new("timeout")
+        .args(["60", "script", "-qec", &inner, "/dev/null"])
+        .env("COLUMNS", "80")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run script");
+    let tty = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{tty}");
+    assert!(tty.contains("/3000 connections"), "{tty}");
+    // Cleared at the end: the last thing written erases the line.
+    assert!(
+        tty.trim_end_matches(['\r', '\n']).ends_with("\u{1b}[2K"),
+        "{tty:?}"
+    );
+}

@@ -18,7 +18,7 @@ use tokio::task::JoinSet;
 use super::{Check, Found, Listener, Role};
 use crate::diagnose::probe::{self, Class, Mode};
 use crate::judge::{self, fixes, Expects, Finding};
-use crate::net::{self, Target};
+use crate::net::{self, Target, Watch};
 
 /// The wait for a connect, each reply and a name's lookup when
 /// `--probe-timeout` is not given (probe's own default).
@@ -150,18 +150,22 @@ async fn run(target: Target, mode: Mode, timeout: Duration) -> (Class, Option<St
     (probe::probe(&target, &addrs, &opts).await.class, None)
 }
 
-/// Probe every listener of `c` that can be reached from here, in parallel
-/// (one probe per address and mode), record what was found in
-/// [`Check::probes`], and add a `config-wire-mismatch` finding for each
-/// listener the wire disagrees with.
-pub(crate) async fn confirm(c: &mut Check, opts: &Options) {
-    let mut out = Probes::default();
-    let mut wanted: Vec<((usize, usize), Target, Mode)> = Vec::new();
+/// Where each listener is probed (hop, listener, address and mode), the
+/// listeners that can't be and why, and the probes to run: one per address
+/// and mode.
+type Plan = (
+    Vec<((usize, usize), Target, Mode)>,
+    Vec<((usize, usize), Skip)>,
+    Vec<(Target, Mode)>,
+);
+
+fn plan(c: &Check, opts: &Options) -> Plan {
+    let (mut wanted, mut skipped) = (Vec::new(), Vec::new());
     for (h, hop) in c.hops.iter().enumerate() {
         for (i, l) in hop.listeners.iter().enumerate() {
             match address(hop.role, l, opts.host.as_deref()) {
                 Ok((t, m)) => wanted.push(((h, i), t, m)),
-                Err(why) => out.skipped.push(((h, i), why)),
+                Err(why) => skipped.push(((h, i), why)),
             }
         }
     }
@@ -171,18 +175,53 @@ pub(crate) async fn confirm(c: &mut Check, opts: &Options) {
             unique.push((t.clone(), *m));
         }
     }
+    (wanted, skipped, unique)
+}
+
+/// How many probes [`confirm`] will run.
+pub(crate) fn probe_count(c: &Check, opts: &Options) -> usize {
+    plan(c, opts).2.len()
+}
+
+/// Probe every listener of `c` that can be reached from here, in parallel
+/// (one probe per address and mode), record what was found in
+/// [`Check::probes`], and add a `config-wire-mismatch` finding for each
+/// listener the wire disagrees with. `watch` hears of each probe's class
+/// as it comes; on its interrupt the probes under way are dropped (their
+/// listeners say so) and the rest is judged.
+pub(crate) async fn confirm(c: &mut Check, opts: &Options, watch: &Watch<Class>) {
+    let mut out = Probes::default();
+    let (wanted, skipped, unique) = plan(c, opts);
+    out.skipped = skipped;
     let mut tasks = JoinSet::new();
     for (n, (t, m)) in unique.iter().enumerate() {
         let (t, m, timeout) = (t.clone(), *m, opts.timeout);
         tasks.spawn(async move { (n, run(t, m, timeout).await) });
     }
-    let mut results: Vec<(Class, Option<String>)> =
-        vec![(Class::Inconclusive, Some("the probe did not finish".into())); unique.len()];
-    while let Some(joined) = tasks.join_next().await {
-        if let Ok((n, r)) = joined {
-            results[n] = r;
+    let mut finished: Vec<Option<(Class, Option<String>)>> = vec![None; unique.len()];
+    loop {
+        let joined = tokio::select! {
+            joined = tasks.join_next() => joined,
+            () = watch.interrupt.wait() => break,
+        };
+        match joined {
+            Some(Ok((n, r))) => {
+                watch.tell(&r.0);
+                finished[n] = Some(r);
+            }
+            Some(Err(_)) => {}
+            None => break,
         }
     }
+    let unfinished = if watch.interrupt.requested() {
+        "interrupted (Ctrl-C) before the probe finished"
+    } else {
+        "the probe did not finish"
+    };
+    let results: Vec<(Class, Option<String>)> = finished
+        .into_iter()
+        .map(|r| r.unwrap_or((Class::Inconclusive, Some(unfinished.into()))))
+        .collect();
     for (to, target, mode) in wanted {
         let n = unique
             .iter()
@@ -323,7 +362,7 @@ mod tests {
             .enable_all()
             .build()
             .expect("a runtime");
-        rt.block_on(confirm(&mut c, &opts));
+        rt.block_on(confirm(&mut c, &opts, &Watch::default()));
         let p = c.probes.expect("probes");
         assert_eq!(p.probed.len(), 1);
         assert_eq!(p.probed[0].class, Class::Unreachable);

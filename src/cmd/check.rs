@@ -2,12 +2,14 @@
 //! which link of the chain disagrees, before the rollout.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use super::values::{self, Wait};
 use crate::check::{self, live, load, Input, Kind};
-use crate::diagnose::probe::MAX_TIMEOUT;
+use crate::diagnose::probe::{Class, MAX_TIMEOUT};
 use crate::error::{Error, ExitCode, Result};
 use crate::net;
+use crate::report::progress::Progress;
 use crate::report::Style;
 
 #[derive(Debug, clap::Args)]
@@ -212,12 +214,27 @@ pub fn run(args: &CheckArgs, style: Style) -> Result<ExitCode> {
     let loader = load::Loader::new(args.root.clone());
     let include = |top: &str, from: &str, pattern: &str| loader.include(top, from, pattern);
     let mut result = check::check(inputs, &include);
+    // --probe waits on the network: a bar on a terminal counts the probes,
+    // and Ctrl-C judges what was probed so far (exit 130).
+    let mut interrupted = false;
     if args.probe && !result.unusable() {
         let opts = live::Options {
             timeout: args.probe_timeout.0,
             host: args.probe_host.clone(),
         };
-        net::runtime()?.block_on(live::confirm(&mut result, &opts));
+        let probes = live::probe_count(&result, &opts);
+        let progress = Progress::count(probes as u64, "probes");
+        let bar = progress.clone();
+        let watch = net::Watch {
+            on_step: Some(Arc::new(move |class: &Class| {
+                bar.inc(1);
+                bar.say(class.name());
+            })),
+            interrupt: super::interrupt::catch_ctrl_c()?,
+        };
+        net::runtime()?.block_on(live::confirm(&mut result, &opts, &watch));
+        progress.clear();
+        interrupted = watch.interrupt.requested();
     }
     if args.json {
         // In pieces: a large chain is written as it is rendered.
@@ -234,6 +251,12 @@ pub fn run(args: &CheckArgs, style: Style) -> Result<ExitCode> {
             .lines()
             .for_each(|l| super::report_error(&Error::usage(l)));
         return Ok(ExitCode::Error);
+    }
+    if interrupted {
+        super::interrupt::say_partial(
+            "the probes that had not finished are marked so; the configuration was judged whole",
+        );
+        return Ok(ExitCode::Interrupted);
     }
     Ok(ExitCode::check(!result.failed()))
 }

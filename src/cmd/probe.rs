@@ -1,14 +1,19 @@
 //! `ppctl probe HOST:PORT`: what does this endpoint expect?
 
 use std::fmt;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use ipnet::IpNet;
 
 use super::values::{parse_cidr, parse_duration, Choice};
-use crate::diagnose::probe::{self, Class, Expectation, Mode, DEFAULT_TIMEOUT, MAX_TIMEOUT};
+use crate::diagnose::probe::{
+    self, Class, Expectation, HeaderKind, Mode, DEFAULT_TIMEOUT, MAX_TIMEOUT,
+};
 use crate::error::{Error, ExitCode, Result};
-use crate::net::{self, Target};
+use crate::net::{self, Target, Watch};
+use crate::report::progress::Progress;
 use crate::report::{self, Style};
 
 #[derive(Debug, clap::Args)]
@@ -158,13 +163,36 @@ pub fn run(args: &ProbeArgs, style: Style) -> Result<ExitCode> {
             client_ip: args.expect_client_ip.clone(),
         },
     };
+    // Four attempts, each up to --timeout: a bar on a terminal counts them,
+    // and Ctrl-C stops (a profile needs all four).
+    let progress = Progress::count(HeaderKind::ALL.len() as u64, "attempts");
+    let bar = progress.clone();
+    let made = Arc::new(AtomicUsize::new(0));
+    let counted = made.clone();
+    let watch = Watch {
+        on_step: Some(Arc::new(move |a: &probe::Attempt| {
+            counted.fetch_add(1, Ordering::Relaxed);
+            bar.inc(1);
+            bar.say(a.kind.name());
+        })),
+        interrupt: super::interrupt::catch_ctrl_c()?,
+    };
     let result = net::runtime()?.block_on(async {
         let addrs = target
             .resolve()
             .await
             .map_err(|e| Error::usage(e.to_string()))?;
-        Ok::<_, Error>(probe::probe(&target, &addrs, &opts).await)
+        Ok::<_, Error>(probe::probe_watched(&target, &addrs, &opts, &watch).await)
     })?;
+    progress.clear();
+    let Some(result) = result else {
+        super::interrupt::say_partial(&format!(
+            "after {} of {} attempts: no profile (it needs all of them)",
+            made.load(Ordering::Relaxed),
+            HeaderKind::ALL.len()
+        ));
+        return Ok(ExitCode::Interrupted);
+    };
     let text = if args.json {
         report::probe::json_text(&result)
     } else {

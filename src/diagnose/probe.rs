@@ -23,7 +23,7 @@ use super::probe_tls::{self, TlsRun};
 use crate::codec::encode::HeaderSpec;
 use crate::codec::Version;
 use crate::judge::{self, Answer, Ending, Exchange, Finding, Sent};
-use crate::net::{self, End, Message, Reply, Target};
+use crate::net::{self, End, Message, Reply, Target, Watch};
 use crate::sniff::{self, Sniffed};
 
 /// The wait for the connect and for each reply when `--timeout` is not given.
@@ -482,10 +482,41 @@ impl Probe {
 
 /// Probe `target` at `addrs` (already resolved).
 pub(crate) async fn probe(target: &Target, addrs: &[SocketAddr], opts: &Options) -> Probe {
+    let watch = Watch::default();
+    let attempts = attempts(target, addrs, opts, &watch).await;
+    finish(target, opts, attempts)
+}
+
+/// [`probe`], telling `watch` of each attempt as it ends; `None` when its
+/// interrupt came first (a profile needs all four attempts).
+pub(crate) async fn probe_watched(
+    target: &Target,
+    addrs: &[SocketAddr],
+    opts: &Options,
+    watch: &Watch<Attempt>,
+) -> Option<Probe> {
+    tokio::select! {
+        attempts = attempts(target, addrs, opts, watch) => Some(finish(target, opts, attempts)),
+        () = watch.interrupt.wait() => None,
+    }
+}
+
+async fn attempts(
+    target: &Target,
+    addrs: &[SocketAddr],
+    opts: &Options,
+    watch: &Watch<Attempt>,
+) -> Vec<Attempt> {
     let mut attempts = Vec::new();
     for kind in HeaderKind::ALL {
-        attempts.push(run_attempt(target, addrs, opts, kind).await);
+        let attempt = run_attempt(target, addrs, opts, kind).await;
+        watch.tell(&attempt);
+        attempts.push(attempt);
     }
+    attempts
+}
+
+fn finish(target: &Target, opts: &Options, attempts: Vec<Attempt>) -> Probe {
     let mut probe = conclude(target.clone(), opts.mode, attempts);
     if !opts.expect.is_empty() {
         probe.checked = Some(check(&probe, &opts.expect));
