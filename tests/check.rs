@@ -582,31 +582,20 @@ fn probe_interrupted_by_ctrl_c_prints_the_check_and_exits_130() {
     let port = silent.local_addr().expect("address").port().to_string();
     let dir = tempfile::tempdir().expect("tempdir");
     let conf = rendered(dir.path(), "peers/nginx/pp_http.conf", &[("PORT", &port)]);
-    let child = Command::new(assert_cmd::cargo::cargo_bin("ppctl"))
-        .args(["check", "--probe", "--probe-timeout", "30s", "--json"])
-        .arg(&conf)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("spawn ppctl check");
-    let pid = child.id() as libc::pid_t;
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(child.wait_with_output());
-    });
-    // The probe has connected: it is under way.
-    let (held, _) = silent.accept().expect("the probe connects");
-    // SAFETY: kill(2) on the pid of a child this test spawned.
-    assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
-    let out = match rx.recv_timeout(std::time::Duration::from_secs(30)) {
-        Ok(out) => out.expect("wait for ppctl check"),
-        Err(_) => {
-            // SAFETY: as above; not waited for yet.
-            unsafe { libc::kill(pid, libc::SIGKILL) };
-            panic!("ppctl check --probe did not stop after Ctrl-C");
-        }
-    };
+    let conf = conf.to_string_lossy();
+    let mut held = None;
+    let out = common::interrupted(
+        &[
+            "check",
+            "--probe",
+            "--probe-timeout",
+            "30s",
+            "--json",
+            &conf,
+        ],
+        // The probe has connected: it is under way.
+        || held = Some(silent.accept().expect("the probe connects")),
+    );
     drop(held);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(130), "{stderr}");

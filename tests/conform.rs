@@ -598,33 +598,18 @@ fn markdown(columns: &[Column], runs: &[(i32, Value)]) -> String {
 #[test]
 fn ctrl_c_prints_the_tests_graded_so_far_and_exits_130() {
     let l = listen(&["--proxy-protocol", "require"]);
-    let child = Command::new(assert_cmd::cargo::cargo_bin("ppctl"))
-        .args(["conform", &l.addr().to_string(), "--mode", "require"])
-        .args(["--slow", "--json"])
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("spawn ppctl conform");
-    // The run is under way (past catching SIGINT) once listen logs a
-    // connection.
-    let first = l.next_json();
-    assert_eq!(first["type"], "connection", "{first}");
-    let pid = child.id() as libc::pid_t;
-    // SAFETY: kill(2) on the pid of a child this test spawned.
-    assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
-    let (tx, rx) = std::sync::mpsc::channel();
-    thread::spawn(move || {
-        let _ = tx.send(child.wait_with_output());
-    });
-    let out = match rx.recv_timeout(RUN_BOUND) {
-        Ok(out) => out.expect("wait for ppctl conform"),
-        Err(_) => {
-            // SAFETY: as above; not waited for yet.
-            unsafe { libc::kill(pid, libc::SIGKILL) };
-            panic!("ppctl conform did not stop after Ctrl-C");
-        }
-    };
+    let target = l.addr().to_string();
+    let out = common::interrupted(
+        &["conform", &target, "--mode", "require", "--slow", "--json"],
+        // Past the two baselines, among the tests: listen has logged 20
+        // connections (the --slow tests take seconds more).
+        || {
+            for _ in 0..20 {
+                let line = l.next_json();
+                assert_eq!(line["type"], "connection", "{line}");
+            }
+        },
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(130), "{stderr}");
     let doc: Value = serde_json::from_slice(&out.stdout).expect("one JSON document");

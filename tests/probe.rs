@@ -792,29 +792,10 @@ fn max_time_bounds_each_attempt_against_a_trickling_server() {
 fn ctrl_c_stops_without_a_profile_and_exits_130() {
     let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let target = silent.local_addr().expect("address").to_string();
-    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("ppctl"))
-        .args(["probe", &target, "--timeout", "30s"])
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("spawn ppctl probe");
-    let pid = child.id() as libc::pid_t;
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(child.wait_with_output());
+    let mut held = None;
+    let out = common::interrupted(&["probe", &target, "--timeout", "30s"], || {
+        held = Some(silent.accept().expect("the first attempt connects"));
     });
-    let (held, _) = silent.accept().expect("the first attempt connects");
-    // SAFETY: kill(2) on the pid of a child this test spawned.
-    assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
-    let out = match rx.recv_timeout(std::time::Duration::from_secs(30)) {
-        Ok(out) => out.expect("wait for ppctl probe"),
-        Err(_) => {
-            // SAFETY: as above; not waited for yet.
-            unsafe { libc::kill(pid, libc::SIGKILL) };
-            panic!("ppctl probe did not stop after Ctrl-C");
-        }
-    };
     drop(held);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(130), "{stderr}");

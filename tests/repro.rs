@@ -528,31 +528,12 @@ fn ctrl_c_during_a_target_run_prints_the_cells_so_far_and_exits_130() {
     // Accepts and never answers: each sender would wait its --timeout.
     let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let target = silent.local_addr().expect("address").to_string();
-    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("ppctl"))
-        .args(["repro", "--target", &target, "--timeout", "60s", "--json"])
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("spawn ppctl repro");
-    let pid = child.id() as libc::pid_t;
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(child.wait_with_output());
-    });
-    // The first sender has connected: the run is under way.
-    silent.set_nonblocking(false).expect("blocking accept");
-    let (held, _) = silent.accept().expect("the first sender connects");
-    // SAFETY: kill(2) on the pid of a child this test spawned.
-    assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
-    let out = match rx.recv_timeout(std::time::Duration::from_secs(30)) {
-        Ok(out) => out.expect("wait for ppctl repro"),
-        Err(_) => {
-            // SAFETY: as above; not waited for yet.
-            unsafe { libc::kill(pid, libc::SIGKILL) };
-            panic!("ppctl repro did not stop after Ctrl-C");
-        }
-    };
+    let mut held = None;
+    let out = common::interrupted(
+        &["repro", "--target", &target, "--timeout", "60s", "--json"],
+        // The first sender has connected: the run is under way.
+        || held = Some(silent.accept().expect("the first sender connects")),
+    );
     drop(held);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(130), "{stderr}");

@@ -1,11 +1,15 @@
 //! `ppctl send` against in-test std listeners that capture the bytes.
 
+mod common;
+mod listen_support;
+
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
 use assert_cmd::Command;
+use listen_support::Listen;
 use ppctl::codec::corrupt::{corrupt, Corruption};
 use ppctl::codec::{decode, Decoded};
 use predicates::prelude::*;
@@ -854,53 +858,6 @@ fn no_descriptor_to_spare_is_a_local_error() {
     assert!(!String::from_utf8_lossy(&out.stdout).contains("unreachable"));
 }
 
-/// A `ppctl listen` child on a free loopback port, its stdout lines on a
-/// channel; killed (by its pid) when dropped.
-struct Listening {
-    child: std::process::Child,
-    lines: std::sync::mpsc::Receiver<String>,
-    addr: String,
-}
-
-impl Listening {
-    fn start(args: &[&str]) -> Listening {
-        use std::io::BufRead;
-        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("ppctl"))
-            .args(["listen", "127.0.0.1:0"])
-            .args(args)
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("spawn ppctl listen");
-        let stdout = child.stdout.take().expect("piped stdout");
-        let (tx, lines) = std::sync::mpsc::channel();
-        thread::spawn(move || {
-            for line in std::io::BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let first = lines
-            .recv_timeout(Duration::from_secs(30))
-            .expect("ppctl listen says where it listens");
-        let addr = first
-            .split_whitespace()
-            .find(|w| w.starts_with("127.0.0.1:"))
-            .unwrap_or_else(|| panic!("no address in {first:?}"))
-            .to_string();
-        Listening { child, lines, addr }
-    }
-}
-
-impl Drop for Listening {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// Ctrl-C (SIGINT) during a load run against a real `ppctl listen`: the
 /// statistics of the connections made so far are printed on stdout, the
 /// exit is 130, and with stderr not a terminal nothing but the one line
@@ -910,37 +867,19 @@ fn ctrl_c_prints_the_partial_load_statistics_and_exits_130() {
     for json in [false, true] {
         // A receiver of its own: its lines are this run's connections,
         // made after ppctl send caught SIGINT.
-        let listen = Listening::start(&["--proxy-protocol", "require"]);
-        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("ppctl"));
-        cmd.args(["send", &listen.addr, "--connections", "10000000"])
-            .args(["--concurrency", "4", "--duration", "5m", "--color", "never"])
-            .env("COLUMNS", "80")
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped());
+        let listen = Listen::start(&["--proxy-protocol", "require"]);
+        let target = listen.addr().to_string();
+        let mut args = vec!["send", &target, "--connections", "10000000"];
+        args.extend(["--concurrency", "4", "--duration", "5m", "--color", "never"]);
         if json {
-            cmd.arg("--json");
+            args.push("--json");
         }
-        let child = cmd.spawn().expect("spawn ppctl send");
-        // The run is under way once the receiver has logged connections.
-        let started = (0..20).all(|_| listen.lines.recv_timeout(Duration::from_secs(30)).is_ok());
-        assert!(started, "no connection reached ppctl listen");
-        // SAFETY: kill(2) on the pid of a child this test spawned.
-        let sent = unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
-        assert_eq!(sent, 0, "kill -INT");
-        let pid = child.id();
-        let (tx, rx) = std::sync::mpsc::channel();
-        thread::spawn(move || {
-            let _ = tx.send(child.wait_with_output());
-        });
-        let out = match rx.recv_timeout(Duration::from_secs(30)) {
-            Ok(out) => out.expect("wait for ppctl send"),
-            Err(_) => {
-                // SAFETY: as above.
-                unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
-                panic!("ppctl send did not stop within 30 s of Ctrl-C");
+        let out = common::interrupted(&args, || {
+            // The run is under way once the receiver has logged connections.
+            for _ in 0..20 {
+                listen.next_json();
             }
-        };
+        });
         let stdout = String::from_utf8_lossy(&out.stdout);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(130), "{stdout}\n{stderr}");
@@ -990,13 +929,13 @@ fn a_load_run_shows_progress_on_a_terminal() {
         eprintln!("SKIP: no `script` (util-linux) to give ppctl a terminal");
         return;
     }
-    let listen = Listening::start(&["--proxy-protocol", "require"]);
+    let listen = Listen::start(&["--proxy-protocol", "require"]);
     let ppctl = assert_cmd::cargo::cargo_bin("ppctl");
     // stdout to /dev/null: the terminal gets only stderr.
     let inner = format!(
         "{} send {} --connections 3000 --concurrency 4 >/dev/null",
         ppctl.display(),
-        listen.addr
+        listen.addr()
     );
     let out = std::process::Command::new("timeout")
         .args(["60", "script", "-qec", &inner, "/dev/null"])

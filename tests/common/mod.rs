@@ -332,3 +332,36 @@ impl Upstream {
         }
     }
 }
+
+/// `ppctl ARGS` (stdin empty, stdout and stderr piped), sent SIGINT (the
+/// user's Ctrl-C) once `under_way` has returned (the test sees the run has
+/// started, so it is past catching the signal); its output. Every wait is
+/// bounded: past 60 s the child is killed and the test fails.
+pub fn interrupted(args: &[&str], under_way: impl FnOnce()) -> std::process::Output {
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("ppctl"))
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn ppctl");
+    let pid = child.id() as libc::pid_t;
+    let (tx, rx) = std::sync::mpsc::channel();
+    thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    let kill = |signal| {
+        // SAFETY: kill(2) on the pid of a child this test spawned and has
+        // not waited for yet (the waiting thread has not returned).
+        unsafe { libc::kill(pid, signal) }
+    };
+    under_way();
+    assert_eq!(kill(libc::SIGINT), 0, "kill -INT {pid}");
+    match rx.recv_timeout(Duration::from_secs(60)) {
+        Ok(out) => out.expect("wait for ppctl"),
+        Err(_) => {
+            kill(libc::SIGKILL);
+            panic!("ppctl {args:?} did not stop within 60 s of Ctrl-C");
+        }
+    }
+}
