@@ -191,23 +191,71 @@ fn add_tcp_services(facts: &mut Facts) {
 /// Build and judge the chain.
 pub(crate) fn build(mut facts: Facts) -> Check {
     add_tcp_services(&mut facts);
+    // ingress-nginx's ssl-passthrough: a TCP proxy takes :443 and reads a
+    // PROXY header with a library that knows v1 only; a v2 header passes to
+    // nginx as data (ingress-nginx #10181, #6703).
+    if facts.ssl_passthrough.is_some() {
+        for ing in facts
+            .ingresses
+            .iter()
+            .filter(|i| i.controller.name == "ingress-nginx")
+        {
+            for l in &mut facts.hops[ing.hop].listeners {
+                if l.port == Some(443) && l.expects == Expects::Header {
+                    l.refuses = Some(Header::V2);
+                }
+            }
+        }
+    }
     let mut links: Vec<Link> = Vec::new();
     let mut assumed = facts.assumed.clone();
     let mut found = facts.found.clone();
     let ingress = facts.ingresses.first().map(|i| i.hop);
     let mut unlinked: Vec<(usize, usize)> = Vec::new();
     let ports = Ports::new(&facts);
+    let service_of: HashMap<usize, usize> = facts
+        .services
+        .iter()
+        .enumerate()
+        .filter_map(|(i, s)| s.hop.map(|h| (h, i)))
+        .collect();
     for (h, hop) in facts.hops.iter().enumerate() {
         for (u, up) in hop.upstreams.iter().enumerate() {
             let to = if hop.role == Role::LoadBalancer {
-                ingress.map(|i| {
-                    let l = facts.hops[i]
+                // The workloads its selector picks, else the ingress
+                // controller, else a proxy listening on the port.
+                let picked = service_of
+                    .get(&h)
+                    .map_or(&[][..], |&s| facts.services[s].targets.as_slice());
+                let on_port = |i: usize| {
+                    facts.hops[i]
                         .listeners
                         .iter()
                         .position(|l| l.port == up.port)
-                        .unwrap_or(0);
-                    ((i, l), false)
-                })
+                };
+                if !picked.is_empty() {
+                    picked
+                        .iter()
+                        .find_map(|&i| on_port(i).map(|l| ((i, l), false)))
+                        .or_else(|| {
+                            picked
+                                .iter()
+                                .find(|&&i| !facts.hops[i].listeners.is_empty())
+                                .map(|&i| ((i, 0), false))
+                        })
+                } else if let Some(i) = ingress {
+                    Some(((i, on_port(i).unwrap_or(0)), false))
+                } else {
+                    // A proxy of the input on the port it targets (never
+                    // another load balancer).
+                    up.port.and_then(|p| {
+                        ports
+                            .proxies
+                            .get(&p)
+                            .and_then(|v| v.first())
+                            .map(|&to| (to, false))
+                    })
+                }
             } else {
                 target(&facts, &ports, h, up)
             };
@@ -315,6 +363,7 @@ pub(crate) fn build(mut facts: Facts) -> Check {
     }
     // The client: in front of every hop that nothing in the input reaches.
     let reached: HashSet<(usize, usize)> = links.iter().map(|k| k.to).collect();
+    let mut unreached: Vec<(usize, usize)> = Vec::new();
     // One text per port, shared by the listeners it is said of.
     let mut said: HashMap<Option<u16>, Arc<str>> = HashMap::default();
     for (h, hop) in facts.hops.iter().enumerate() {
@@ -336,6 +385,7 @@ pub(crate) fn build(mut facts: Facts) -> Check {
                     hop: hop.name.clone(),
                     text: text.clone(),
                 });
+                unreached.push((h, l));
                 continue;
             }
             links.push(Link {
@@ -349,21 +399,24 @@ pub(crate) fn build(mut facts: Facts) -> Check {
     }
     // One link per sender line and receiver (an upstream block's servers
     // all reach the same place).
+    // One link per sender and receiver (an HAProxy backend's servers, an
+    // upstream block's, all reach the same place): one finding per link.
     let mut seen = HashSet::default();
-    links.retain(|l| {
-        let key = (
-            l.from
-                .map(|(h, u)| (h, facts.hops[h].upstreams[u].at.clone())),
-            l.to,
-        );
-        seen.insert(key)
-    });
+    links.retain(|l| seen.insert((l.from.map(|(h, _)| h), l.to, l.carried)));
     // In chain order: the client's links first, then each hop's after
     // the hop is reached (a loop in the input stops where it closes).
     let depth = depths(facts.hops.len(), &links);
     links.sort_by_key(|l| l.from.map_or(0, |(h, _)| depth[h] + 1));
     for link in &mut links {
         judge_link(&facts, link, &mut found);
+    }
+    for to in unreached {
+        trust_rules(
+            &facts,
+            to,
+            &mut found,
+            "the sender in front (not in the input)",
+        );
     }
     rules(&facts, &links, &mut found);
     found.sort_by(|a, b| (b.finding.severity(), &a.at).cmp(&(a.finding.severity(), &b.at)));
@@ -482,7 +535,7 @@ fn judge_link(facts: &Facts, link: &mut Link, found: &mut Vec<Found>) {
         ),
         Finding::HeaderRejected => (
             format!(
-                "{sender} sends a {} but this hop refuses that version (disallowed_versions): it closes the connection without a word",
+                "{sender} sends a {} but this hop reads only the other version (Envoy's disallowed_versions, ingress-nginx's ssl-passthrough proxy): the connection fails",
                 link.carried.name(),
             ),
             Some("match-version"),
@@ -508,7 +561,14 @@ fn judge_link(facts: &Facts, link: &mut Link, found: &mut Vec<Found>) {
 /// A header that arrives and is read: is the address used, and only from
 /// the senders it should be?
 fn proxied_rules(facts: &Facts, link: &Link, found: &mut Vec<Found>, sender: &str) {
-    let (h, l) = link.to;
+    trust_rules(facts, link.to, found, sender);
+}
+
+/// Whether a receiver that reads the header uses its address, and from
+/// whom: for a link that carries one, and for a listener that requires one
+/// although no sender of the input reaches it (the sender is outside the
+/// input; the receiver's settings are known all the same).
+fn trust_rules(facts: &Facts, (h, l): (usize, usize), found: &mut Vec<Found>, sender: &str) {
     let to = &facts.hops[h];
     let lis = &to.listeners[l];
     match &lis.trust {
@@ -517,11 +577,14 @@ fn proxied_rules(facts: &Facts, link: &Link, found: &mut Vec<Found>, sender: &st
             at: lis.at.clone(),
             hop: to.name.clone(),
             message: "this hop takes the header's address from any peer (no trust list, or 0.0.0.0/0): a client that reaches it directly can forge its address".to_string(),
-            fix: Some(fixes::get(match to.role {
-                Role::Ingress => "ingress-nginx-real-ip-cidr",
-                _ if to.kind == super::Kind::Haproxy => "haproxy-expect-proxy-allowlist",
-                _ => "require-header-and-allowlist",
-            })),
+            fix: Some(fixes::get(
+                match facts.ingresses.iter().find(|i| i.hop == h) {
+                    Some(i) => i.controller.trust_fix,
+                    None if to.kind == super::Kind::Haproxy => "haproxy-expect-proxy-allowlist",
+                    None if to.kind == super::Kind::Nginx => "nginx-listen-proxy-protocol",
+                    None => "require-header-and-allowlist",
+                },
+            )),
         }),
         Trust::Unused => {
             // An http server, or a stream proxy that passes the address on.
@@ -529,7 +592,7 @@ fn proxied_rules(facts: &Facts, link: &Link, found: &mut Vec<Found>, sender: &st
             let http = to.name.starts_with("nginx http") || to.role == Role::Ingress;
             if http || forwards {
                 let (what, fix) = if to.role == Role::Ingress {
-                    ("set the controller's real-IP header to the PROXY header (`real-ip-header: \"proxy_protocol\"`)", lis.fix)
+                    ("make the controller take the client address from the PROXY header (its real-IP setting and the sources it trusts)", lis.fix)
                 } else if http {
                     ("add `set_real_ip_from` for the sender and `real_ip_header proxy_protocol`", "nginx-listen-proxy-protocol")
                 } else {
@@ -550,25 +613,74 @@ fn proxied_rules(facts: &Facts, link: &Link, found: &mut Vec<Found>, sender: &st
     }
 }
 
+/// A hop that passes bytes on, not requests: a load balancer, an nginx
+/// `stream` server, HAProxy in `mode tcp`, a Traefik TCP service.
+fn is_l4(hop: &Hop) -> bool {
+    hop.role == Role::LoadBalancer
+        || hop.name.starts_with("nginx stream")
+        || hop.name.starts_with("traefik tcp")
+        || hop.kind == super::Kind::Haproxy && hop.name.contains("(tcp)")
+}
+
 /// Rules about Services and ingress settings as a whole.
 fn rules(facts: &Facts, links: &[Link], found: &mut Vec<Found>) {
+    // X-Forwarded-For taken from the peer behind an L4 hop (one in the
+    // input, or the one PROXY protocol implies): the client writes it.
+    for ing in &facts.ingresses {
+        let Some(at) = &ing.forwarded else { continue };
+        let hop = &facts.hops[ing.hop];
+        let l4 = links
+            .iter()
+            .filter(|l| l.to.0 == ing.hop)
+            .find_map(|l| l.from.map(|(h, _)| &facts.hops[h]).filter(|h| is_l4(h)));
+        let front = match l4 {
+            Some(h) => format!("{} is an L4 hop", h.name),
+            None if hop.listeners.iter().any(|l| l.expects == Expects::Header) => {
+                "the hop in front sends PROXY protocol, so it is an L4 one".to_string()
+            }
+            None => continue,
+        };
+        found.push(Found {
+            finding: Finding::Spoofable,
+            at: at.clone(),
+            hop: hop.name.clone(),
+            message: format!(
+                "X-Forwarded-For is trusted from the peer, but {front}: the client writes that header, so it can forge its address"
+            ),
+            fix: Some(fixes::get(if ing.controller.name == "Traefik" {
+                "traefik-trusted-ips"
+            } else {
+                "ingress-nginx-forwarded-headers"
+            })),
+        });
+    }
     // ssl-passthrough with use-proxy-protocol: the controller's TCP proxy
     // takes :443 and the header is required on :80 too (ingress-nginx
     // #10181, #11365).
     if let Some(at) = &facts.ssl_passthrough {
         for ing in &facts.ingresses {
             let hop = &facts.hops[ing.hop];
+            // Only when what sends is known and sends to one of the two.
+            let sent = |port: u16| {
+                links.iter().any(|l| {
+                    l.to.0 == ing.hop
+                        && l.from.is_some()
+                        && l.carried != Header::None
+                        && hop.listeners[l.to.1].port == Some(port)
+                })
+            };
             if hop
                 .listeners
                 .iter()
                 .any(|l| l.expects == Expects::Header && l.port == Some(80))
+                && sent(80) != sent(443)
             {
                 found.push(Found {
                     finding: Finding::PartialProxy,
                     at: at.clone(),
                     hop: hop.name.clone(),
                     message: format!(
-                        "--enable-ssl-passthrough with use-proxy-protocol ({}): a TCP proxy in the controller takes :443 while nginx requires the header on :80 as well; HTTP breaks where :80 gets no header, and TLS passthrough has broken with a v2 header (ingress-nginx #11365, #10181)",
+                        "--enable-ssl-passthrough with use-proxy-protocol ({}): a TCP proxy in the controller takes :443 and nginx requires the header on :80 as well, but the sender in front sends it to one of the two ports only (ingress-nginx #11365, #10181)",
                         hop.listeners[0].at
                     ),
                     fix: Some(fixes::get("ingress-nginx-ssl-passthrough-proxy")),
@@ -610,19 +722,6 @@ fn rules(facts: &Facts, links: &[Link], found: &mut Vec<Found>) {
             let reached = to_ingress.iter().any(|l| l.to.0 == ing.hop);
             if !reached {
                 continue;
-            }
-            // X-Forwarded-For taken from the peer behind an L4 load balancer:
-            // the client writes it.
-            if let Some(at) = &ing.forwarded {
-                found.push(Found {
-                    finding: Finding::Spoofable,
-                    at: at.clone(),
-                    hop: facts.hops[ing.hop].name.clone(),
-                    message: format!(
-                        "use-forwarded-headers trusts X-Forwarded-For, but {name} is an L4 load balancer: the client writes that header, so it can forge its address"
-                    ),
-                    fix: Some(fixes::get("ingress-nginx-forwarded-headers")),
-                });
             }
             // No header, policy Cluster: the client address is NATed away.
             if s.sends == Header::None && !s.local && ing.forwarded.is_none() {

@@ -14,8 +14,9 @@ use super::Kind;
 pub(crate) enum Detected {
     /// Nothing but blank lines and comments.
     Empty,
-    /// A Helm template (`{{ .Values … }}` left in), at this line.
-    Template(usize),
+    /// A template left in (`{{ .Values … }}`, Jinja, Terraform), at this
+    /// line; `true` when it is Helm's.
+    Template(usize, bool),
     /// YAML or JSON: parse it, then [`yaml_kind`] tells which.
     Yaml,
     /// A text kind: nginx, HAProxy, Traefik TOML, a Caddyfile.
@@ -32,25 +33,43 @@ fn significant(text: &str) -> impl Iterator<Item = (usize, &str)> {
     })
 }
 
-/// A Helm template's marks: `{{` with Go template words.
-fn template_line(text: &str) -> Option<usize> {
-    const MARKS: [&str; 12] = [
+/// Where `mark` stands on a line outside quotes (`"…{{ x }}…"` is data a
+/// chart passes on, `key: {{ x }}` is a template).
+fn unquoted(line: &str, mark: &str) -> bool {
+    let mut quote: Option<char> = None;
+    let mut prev = ' ';
+    for (i, c) in line.char_indices() {
+        match (quote, c) {
+            (None, _) if line[i..].starts_with(mark) => return true,
+            (None, '"' | '\'') => quote = Some(c),
+            // A comment (`# {{ .Values.x }}` explains, it does not template).
+            (None, '#') if prev.is_whitespace() => return false,
+            (Some(q), c) if c == q => quote = None,
+            _ => {}
+        }
+        prev = c;
+    }
+    false
+}
+
+/// A template left unrendered: Go templates (Helm, Plural) and Jinja
+/// (`{{ x }}`, `{%- if %}`) outside quotes, Terraform directives (`%{ if }`).
+fn template_line(text: &str) -> Option<(usize, bool)> {
+    const HELM: [&str; 7] = [
         ".Values",
         ".Release",
         ".Chart",
         ".Capabilities",
         "include \"",
         "template \"",
-        "{{-",
-        "-}}",
-        "{{ if ",
-        "{{ end",
-        "{{ range ",
-        "{{ toYaml",
+        "toYaml",
     ];
-    significant(text)
-        .find(|(_, l)| l.contains("{{") && MARKS.iter().any(|m| l.contains(m)))
-        .map(|(n, _)| n)
+    significant(text).find_map(|(n, l)| {
+        let helm = HELM.iter().any(|m| l.contains(m));
+        let go = unquoted(l, "{{") || unquoted(l, "{%");
+        let terraform = l.starts_with("%{") || unquoted(l, "%{ ") || unquoted(l, "%{~");
+        (go || terraform).then_some((n, helm && go))
+    })
 }
 
 /// `key:` or `key: value` (YAML's block mapping), `- item`, `---`.
@@ -103,8 +122,8 @@ pub(crate) fn detect(text: &str) -> Detected {
     let Some((_, first)) = significant(text).next() else {
         return Detected::Empty;
     };
-    if let Some(line) = template_line(text) {
-        return Detected::Template(line);
+    if let Some((line, helm)) = template_line(text) {
+        return Detected::Template(line, helm);
     }
     // TOML's `[table]` before JSON's `[`.
     let toml_table = |l: &str| {
@@ -155,6 +174,45 @@ pub(crate) fn detect(text: &str) -> Detected {
         return Detected::Text(Kind::Caddy);
     }
     Detected::Unknown
+}
+
+/// A text that starts as JSON does (`{"`), not a Caddyfile's block.
+pub(crate) fn is_json(text: &str) -> bool {
+    let t = text.trim_start();
+    t.starts_with('{') && t[1..].trim_start().starts_with('"') || t.starts_with('[')
+}
+
+/// TOML: a `[table]` header at the start of a line, or `key = value`.
+pub(crate) fn is_toml(text: &str) -> bool {
+    text.lines().any(|l| {
+        let t = l.trim_start();
+        t.starts_with('[')
+            && !t.starts_with("[\"")
+            && t.trim_end().ends_with(']')
+            && !l.starts_with(' ')
+    }) || text.lines().any(|l| l.contains(" = "))
+}
+
+/// The chart a `helm install NAME REPO/CHART` (or `helm upgrade
+/// --install …`) written in a comment names.
+pub(crate) fn chart_hint(text: &str) -> Option<&str> {
+    text.lines()
+        .filter_map(|l| l.trim_start().strip_prefix('#'))
+        .find_map(|l| {
+            let words: Vec<&str> = l.split_whitespace().collect();
+            let at = words.iter().position(|w| *w == "helm")?;
+            let verb = words.get(at + 1)?;
+            if *verb != "install" && *verb != "upgrade" {
+                return None;
+            }
+            // The chart: the first word after the release with a `/`, or the
+            // second positional word.
+            words[at + 2..]
+                .iter()
+                .filter(|w| !w.starts_with('-'))
+                .nth(1)
+                .copied()
+        })
 }
 
 fn has_key(doc: &Node, key: &str) -> bool {
@@ -304,8 +362,22 @@ mod tests {
         );
         assert_eq!(
             detect("apiVersion: v1\nkind: Service\nmetadata:\n  name: {{ .Release.Name }}\n"),
-            Detected::Template(4)
+            Detected::Template(4, true)
         );
+        // Jinja and Terraform templates; a quoted `{{ }}` is data.
+        assert_eq!(
+            detect("api:\n  dashboard: {{ traefik_dashboard_enabled }}\n"),
+            Detected::Template(2, false)
+        );
+        assert_eq!(
+            detect("controller:\n%{ if x }\n  config: {}\n%{ endif }\n"),
+            Detected::Template(2, false)
+        );
+        assert_eq!(
+            detect("tcp:\n  50000: \"{{ .Release.Namespace }}/cjoc:50000:PROXY\"\n"),
+            Detected::Yaml
+        );
+        assert_eq!(detect("a: b # {{ .Values.x }}\n"), Detected::Yaml);
         assert_eq!(
             kind("{\n  servers {\n    listener_wrappers {\n      proxy_protocol\n      tls\n    }\n  }\n}\nexample.com {\n  reverse_proxy app:8080\n}\n"),
             Some(Kind::Caddy)

@@ -2,7 +2,10 @@
 //! ingress-nginx chart's Helm values: the ingress controller's ConfigMap
 //! keys and the load balancer Services with their PROXY annotations.
 
-use super::platforms::{self, Controller, Lb, LB_CLASSES, LB_KINDS, PROXY_ANNOTATIONS};
+use super::platforms::{self, Controller, Lb, ProxyValue, LB_CLASSES, LB_KINDS, PROXY_ANNOTATIONS};
+use rustc_hash::FxHashMap as HashMap;
+
+use super::workloads::{self, Workload};
 use super::yaml::Node;
 use super::{
     Assumption, Facts, Found, Header, Hop, Kind, Listener, Loc, Role, SkipReason, Trust, Upstream,
@@ -28,6 +31,10 @@ pub(crate) struct ServiceFacts {
     pub ports: Vec<(u16, Option<u16>, Option<u16>)>,
     /// The addresses clients use (status IPs, `loadBalancerIP`).
     pub ips: Vec<String>,
+    /// The hops of the workloads its selector picks (their mounted
+    /// configuration, or their image), when the input holds them: the load
+    /// balancer sends there, not to the ingress controller.
+    pub targets: Vec<usize>,
 }
 
 /// What the chain's rules need to know about an ingress controller.
@@ -56,7 +63,7 @@ pub(crate) struct TcpService {
     pub at: Loc,
 }
 
-fn tcp_services(file: &str, data: Option<&Node>, out: &mut Facts) {
+pub(crate) fn tcp_services(file: &str, data: Option<&Node>, out: &mut Facts) {
     for (k, v) in data.map(|d| d.entries()).unwrap_or_default() {
         let (Some(port), Some(value)) = (k.str().and_then(|p| p.parse().ok()), v.str()) else {
             continue;
@@ -81,7 +88,7 @@ fn tcp_services(file: &str, data: Option<&Node>, out: &mut Facts) {
 /// `udp:` map) take the same `namespace/service:port[:PROXY][:PROXY]`
 /// format, but only TCP servers get `proxy_protocol`: PROXY fields on a UDP
 /// entry do nothing.
-fn udp_services(file: &str, data: Option<&Node>, hop: &str, out: &mut Facts) {
+pub(crate) fn udp_services(file: &str, data: Option<&Node>, hop: &str, out: &mut Facts) {
     for (k, v) in data.map(|d| d.entries()).unwrap_or_default() {
         let (Some(port), Some(value)) = (k.str(), v.str()) else {
             continue;
@@ -110,26 +117,73 @@ fn line(file: &str, n: Option<&Node>, or: usize) -> Loc {
 }
 
 /// Read one YAML input, Kubernetes objects or Helm values.
-pub(crate) fn facts(file: &str, docs: &[Node], kind: Kind, out: &mut Facts) {
-    for doc in docs {
-        if kind == Kind::HelmValues {
-            helm(file, doc, out);
-        } else {
-            object(file, doc, out);
+pub(crate) fn facts(file: &str, docs: &[Node], kind: Kind, chart: Option<&str>, out: &mut Facts) {
+    if kind == Kind::HelmValues {
+        for doc in docs {
+            super::helm::values(file, doc, chart, out);
         }
+        return;
+    }
+    let mut objects: Vec<&Node> = Vec::new();
+    for doc in docs {
+        flatten(doc, &mut objects);
+    }
+    let kind_of = |o: &Node| o.get("kind").and_then(Node::str).unwrap_or("").to_string();
+    let workloads: Vec<Workload> = objects
+        .iter()
+        .filter(|o| {
+            matches!(
+                kind_of(o).as_str(),
+                "Deployment" | "DaemonSet" | "StatefulSet"
+            )
+        })
+        .map(|o| Workload::read(file, o, format!("{} {}", kind_of(o), meta_name(o))))
+        .collect();
+    let configmaps: Vec<&Node> = objects
+        .iter()
+        .copied()
+        .filter(|o| kind_of(o) == "ConfigMap")
+        .collect();
+    let by_cm = workloads::configmap_configs(file, &configmaps, &workloads, out);
+    let mut ctx = Ctx {
+        workloads: &workloads,
+        by_cm: &by_cm,
+        image_hops: HashMap::default(),
+    };
+    for o in objects {
+        object(file, o, &mut ctx, out);
     }
 }
 
-fn object(file: &str, doc: &Node, out: &mut Facts) {
+/// Every object of a document: itself, or a `kind: List`'s items.
+fn flatten<'a>(doc: &'a Node, out: &mut Vec<&'a Node>) {
+    let kind = doc.get("kind").and_then(Node::str).unwrap_or("");
+    if kind == "List" || kind.ends_with("List") && doc.get("items").is_some() {
+        for item in doc.get("items").map(Node::items).unwrap_or(&[]) {
+            flatten(item, out);
+        }
+    } else {
+        out.push(doc);
+    }
+}
+
+/// What reading one object needs of the others.
+struct Ctx<'a> {
+    workloads: &'a [Workload],
+    /// The hops each ConfigMap's configuration gave.
+    by_cm: &'a HashMap<String, Vec<usize>>,
+    /// The hop made for a workload's image, by workload.
+    image_hops: HashMap<usize, usize>,
+}
+
+fn object(file: &str, doc: &Node, ctx: &mut Ctx<'_>, out: &mut Facts) {
     let kind = doc.get("kind").and_then(Node::str).unwrap_or("");
     match kind {
-        "List" | "ConfigMapList" | "ServiceList" | "DeploymentList" => {
-            for item in doc.get("items").map(Node::items).unwrap_or(&[]) {
-                object(file, item, out);
-            }
-        }
         "ConfigMap" => configmap(file, doc, out),
-        "Service" => service(file, doc, out),
+        "Service" => service(file, doc, ctx, out),
+        "HelmRelease" | "HelmChartConfig" | "HelmChart" | "Application" => {
+            super::helm::wrapped(file, doc, out)
+        }
         "Deployment" | "DaemonSet" | "StatefulSet" => workload(file, doc, out),
         "" => {}
         "EnvoyFilter" if !mentions(doc, "proxy_protocol") => out.skipped(
@@ -191,22 +245,39 @@ fn meta_name(doc: &Node) -> String {
     }
 }
 
-/// The controller a ConfigMap configures, from its keys or its name.
-fn controller_of(doc: &Node) -> Option<&'static Controller> {
-    let name = text(doc.path(&["metadata", "name"])).unwrap_or_default();
-    if name.contains("tcp-services") || name.contains("udp-services") || name == "kube-root-ca.crt"
-    {
-        return None;
-    }
-    let data = doc.get("data");
-    let has = |k: &str| data.and_then(|d| d.get(k)).is_some();
-    if ["proxy-protocol", "real-ip-header", "set-real-ip-from"]
-        .iter()
-        .any(|k| has(k))
-    {
-        return Some(&platforms::NGINX_INC);
-    }
-    const KEYS: [&str; 7] = [
+/// The controller settings are for, from keys only one of them has.
+pub(crate) fn controller_by_keys(data: Option<&Node>) -> Option<&'static Controller> {
+    let has = |k: &&str| data.and_then(|d| d.get(k)).is_some();
+    // haproxytech's `proxy-protocol` holds sources; NGINX Inc's a boolean.
+    let proxy_sources = data
+        .and_then(|d| d.get("proxy-protocol"))
+        .and_then(Node::str)
+        .is_some_and(|v| {
+            v.split([',', ' '])
+                .any(|s| super::nginx::net(s.trim()).is_some())
+        });
+    const HAPROXYTECH: [&str; 8] = [
+        "syslog-server",
+        "forwarded-for",
+        "scale-server-slots",
+        "frontend-config-snippet",
+        "global-config-snippet",
+        "backend-config-snippet",
+        "load-balance",
+        "src-ip-header",
+    ];
+    const HAPROXY_INGRESS: [&str; 8] = [
+        "syslog-endpoint",
+        "syslog-format",
+        "config-frontend",
+        "config-backend",
+        "config-global",
+        "balance-algorithm",
+        "backend-server-slots-increment",
+        "forwardfor",
+    ];
+    const NGINX_INC: [&str; 2] = ["real-ip-header", "set-real-ip-from"];
+    const INGRESS_NGINX: [&str; 9] = [
         "use-proxy-protocol",
         "proxy-real-ip-cidr",
         "use-forwarded-headers",
@@ -214,16 +285,43 @@ fn controller_of(doc: &Node) -> Option<&'static Controller> {
         "enable-real-ip",
         "forwarded-for-header",
         "proxy-protocol-header-timeout",
+        "allow-snippet-annotations",
+        "http-snippet",
     ];
-    let label = text(doc.path(&["metadata", "labels", "app.kubernetes.io/name"]));
-    if KEYS.iter().any(|k| has(k))
-        || label.as_deref() == Some("ingress-nginx")
-        || name.contains("ingress-nginx")
-        || name == "nginx-configuration"
-    {
-        return Some(&platforms::INGRESS_NGINX);
+    if proxy_sources || HAPROXYTECH.iter().any(has) {
+        Some(&platforms::HAPROXYTECH)
+    } else if HAPROXY_INGRESS.iter().any(has) {
+        Some(&platforms::HAPROXY_INGRESS)
+    } else if NGINX_INC.iter().any(has) || has(&"proxy-protocol") {
+        Some(&platforms::NGINX_INC)
+    } else if INGRESS_NGINX.iter().any(has) {
+        Some(&platforms::INGRESS_NGINX)
+    } else {
+        None
     }
-    None
+}
+
+/// The controller a ConfigMap configures, from its name, labels or keys.
+fn controller_of(doc: &Node) -> Option<&'static Controller> {
+    let name = text(doc.path(&["metadata", "name"])).unwrap_or_default();
+    if name.contains("tcp-services") || name.contains("udp-services") || name == "kube-root-ca.crt"
+    {
+        return None;
+    }
+    let label = text(doc.path(&["metadata", "labels", "app.kubernetes.io/name"]))
+        .or_else(|| text(doc.path(&["metadata", "labels", "app"])))
+        .unwrap_or_default();
+    let named = |n: &str| label == n || name.contains(n);
+    if named("kubernetes-ingress") || named("haproxy-kubernetes-ingress") {
+        return Some(&platforms::HAPROXYTECH);
+    }
+    if named("haproxy-ingress") {
+        return Some(&platforms::HAPROXY_INGRESS);
+    }
+    controller_by_keys(doc.get("data")).or_else(|| {
+        (named("ingress-nginx") || name == "nginx-configuration")
+            .then_some(&platforms::INGRESS_NGINX)
+    })
 }
 
 fn configmap(file: &str, doc: &Node, out: &mut Facts) {
@@ -256,42 +354,54 @@ fn configmap(file: &str, doc: &Node, out: &mut Facts) {
     ingress(file, name, c, doc.get("data"), at, out);
 }
 
+/// A boolean as Go's `strconv.ParseBool` reads it (ingress-nginx and the
+/// HAProxy controllers parse their keys so).
+pub(crate) fn is_true(v: &str) -> bool {
+    matches!(v.trim(), "1" | "t" | "T" | "true" | "TRUE" | "True")
+}
+
+/// A list of sources (CIDRs or addresses, separated by commas or spaces):
+/// whose header is taken. Empty or `0.0.0.0/0`: anyone's.
+pub(crate) fn sources(list: &str, at: Loc) -> Trust {
+    let nets: Vec<ipnet::IpNet> = list
+        .split([',', ' '])
+        .filter_map(|s| super::nginx::net(s.trim()))
+        .collect();
+    if nets.is_empty() || nets.iter().any(|n| n.prefix_len() == 0) {
+        Trust::Anyone
+    } else {
+        Trust::List(nets.into(), at)
+    }
+}
+
 /// The ingress controller's hop, from its settings (ConfigMap data or the
-/// chart's `controller.config`).
-fn ingress(
+/// chart's `controller.config`), listening on :80 and :443; its index.
+pub(crate) fn ingress(
     file: &str,
     name: String,
     c: &'static Controller,
     data: Option<&Node>,
     at: Loc,
     out: &mut Facts,
-) {
+) -> usize {
     let key = |k: &str| data.and_then(|d| d.get(k));
-    let is_true = |k: &str| text(key(k)).is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    let on = |k: &str| text(key(k)).is_some_and(|v| is_true(&v));
     let proxy = key(c.proxy_key);
-    let expects = if is_true(c.proxy_key) {
-        Expects::Header
-    } else {
-        Expects::Nothing
-    };
     let expect_at = line(file, proxy, at.line);
-    let trust_node = key(c.trust_key);
-    let mut trust = match text(trust_node) {
-        Some(list) => {
-            let nets: Vec<ipnet::IpNet> = list
-                .split(',')
-                .filter_map(|s| super::nginx::net(s.trim()))
-                .collect();
-            if nets.is_empty() || nets.iter().any(|n| n.prefix_len() == 0) {
-                Trust::Anyone
-            } else {
-                Trust::List(nets.into(), line(file, trust_node, at.line))
-            }
-        }
-        None => match c.trust_default {
-            Some(_) => Trust::Anyone,
-            None => Trust::Anyone,
+    let trust_node = c.trust_key.and_then(key);
+    let (expects, mut trust) = match c.proxy_value {
+        ProxyValue::Bool if on(c.proxy_key) => (
+            Expects::Header,
+            match text(trust_node) {
+                Some(list) => sources(&list, line(file, trust_node, at.line)),
+                None => Trust::Anyone,
+            },
+        ),
+        ProxyValue::Sources => match text(proxy).filter(|v| !v.trim().is_empty()) {
+            Some(list) => (Expects::Header, sources(&list, expect_at.clone())),
+            None => (Expects::Nothing, Trust::Unused),
         },
+        ProxyValue::Bool => (Expects::Nothing, Trust::Unused),
     };
     if let Some(k) = c.real_ip_header_key {
         if text(key(k)).as_deref() != Some("proxy_protocol") {
@@ -307,22 +417,27 @@ fn ingress(
             passthrough: false,
             refuses: None,
             ssl: port == 443,
-            trust: trust.clone(),
+            trust: if expects == Expects::Header {
+                trust.clone()
+            } else {
+                Trust::Unused
+            },
             fix: c.fix,
             at: expect_at.clone(),
         })
         .collect();
     let forwarded = c
         .forwarded_key
-        .filter(|k| is_true(k))
+        .filter(|k| on(k))
         .map(|k| line(file, key(k), at.line));
-    let wants = if is_true("enable-real-ip") {
+    let wants = if on("enable-real-ip") {
         Some(line(file, key("enable-real-ip"), at.line))
     } else {
         trust_node.map(|n| Loc::new(file, n.line))
     };
+    let hop = out.hops.len();
     out.ingresses.push(IngressFacts {
-        hop: out.hops.len(),
+        hop,
         controller: c,
         forwarded,
         wants_client_ip: wants,
@@ -335,6 +450,7 @@ fn ingress(
         listeners,
         upstreams: Vec::new(),
     });
+    hop
 }
 
 /// Which load balancer the annotations ask for.
@@ -354,10 +470,20 @@ fn lb_of(annotations: Option<&Node>, class: Option<String>) -> Lb {
     Lb::Unknown
 }
 
-fn service(file: &str, doc: &Node, out: &mut Facts) {
+fn service(file: &str, doc: &Node, ctx: &mut Ctx<'_>, out: &mut Facts) {
     let spec = doc.get("spec");
     let ty = text(spec.and_then(|s| s.get("type"))).unwrap_or_else(|| "ClusterIP".into());
     let name = meta_name(doc);
+    let selector: Vec<(String, String)> = spec
+        .and_then(|s| s.get("selector"))
+        .map(Node::entries)
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|(k, v)| Some((k.str()?.to_string(), v.str()?.to_string())))
+        .collect();
+    let picked: Vec<usize> = (0..ctx.workloads.len())
+        .filter(|&i| ctx.workloads[i].selected_by(&selector))
+        .collect();
     let ports: Vec<(u16, Option<u16>, Option<u16>)> = spec
         .and_then(|s| s.get("ports"))
         .map(Node::items)
@@ -367,6 +493,14 @@ fn service(file: &str, doc: &Node, out: &mut Facts) {
             let port: u16 = text(p.get("port"))?.parse().ok()?;
             let node: Option<u16> = text(p.get("nodePort")).and_then(|n| n.parse().ok());
             let target = match text(p.get("targetPort")).as_deref() {
+                // A named port of the workload it picks.
+                Some(t)
+                    if picked
+                        .iter()
+                        .any(|&i| ctx.workloads[i].port_named(t).is_some()) =>
+                {
+                    picked.iter().find_map(|&i| ctx.workloads[i].port_named(t))
+                }
                 Some("http") => Some(80),
                 Some("https") => Some(443),
                 Some(t) => t.parse().ok().or(Some(port)),
@@ -376,11 +510,35 @@ fn service(file: &str, doc: &Node, out: &mut Facts) {
         })
         .collect();
     let labels = doc.path(&["metadata", "labels"]);
+    let label = |k: &str| labels.and_then(|l| l.get(k)).and_then(Node::str);
     let is_ingress = name.contains("ingress-nginx")
-        || labels
-            .and_then(|l| l.get("app.kubernetes.io/name"))
-            .and_then(Node::str)
-            == Some("ingress-nginx");
+        || label("app.kubernetes.io/name") == Some("ingress-nginx")
+        || picked.iter().any(|&i| ctx.workloads[i].is_controller());
+    // Where it sends: the hops of the workloads it picks (their mounted
+    // configuration, else their image's), unless one is a controller.
+    let mut targets: Vec<usize> = Vec::new();
+    if !picked.iter().any(|&i| ctx.workloads[i].is_controller()) {
+        let target_ports: Vec<u16> = ports.iter().filter_map(|p| p.2).collect();
+        for &i in &picked {
+            let w = &ctx.workloads[i];
+            let mounted: Vec<usize> = w
+                .configmaps()
+                .iter()
+                .filter_map(|cm| ctx.by_cm.get(*cm))
+                .flatten()
+                .copied()
+                .collect();
+            if !mounted.is_empty() {
+                targets.extend(mounted);
+            } else if ty == "LoadBalancer" {
+                let hop = *ctx
+                    .image_hops
+                    .entry(i)
+                    .or_insert_with(|| workloads::image_hop(w, &target_ports, out));
+                targets.push(hop);
+            }
+        }
+    }
     let what = format!("Service {name}");
     let here = Loc::new(file, doc.line);
     if ty != "LoadBalancer" {
@@ -396,6 +554,7 @@ fn service(file: &str, doc: &Node, out: &mut Facts) {
                 hairpin: Vec::new(),
                 ports,
                 ips: Vec::new(),
+                targets,
             });
         } else {
             out.skipped(here, what, SkipReason::NoLoadBalancer);
@@ -433,25 +592,29 @@ fn service(file: &str, doc: &Node, out: &mut Facts) {
             ports,
             hairpin,
             ips,
+            targets,
         },
         out,
     );
 }
 
-struct LbService<'a> {
-    name: String,
-    at: Loc,
-    annotations: Option<&'a Node>,
-    class: Option<String>,
-    policy: Option<&'a Node>,
-    ports: Vec<(u16, Option<u16>, Option<u16>)>,
-    hairpin: Vec<(String, Loc)>,
-    ips: Vec<String>,
+pub(crate) struct LbService<'a> {
+    pub name: String,
+    pub at: Loc,
+    pub annotations: Option<&'a Node>,
+    pub class: Option<String>,
+    pub policy: Option<&'a Node>,
+    /// (port, node port, the port it targets).
+    pub ports: Vec<(u16, Option<u16>, Option<u16>)>,
+    pub hairpin: Vec<(String, Loc)>,
+    pub ips: Vec<String>,
+    /// The hops of the workloads it picks (see [`ServiceFacts::targets`]).
+    pub targets: Vec<usize>,
 }
 
 /// A Service of type LoadBalancer: the hop, what it sends, and annotations
 /// that do nothing where they stand.
-fn load_balancer(file: &str, s: LbService<'_>, out: &mut Facts) {
+pub(crate) fn load_balancer(file: &str, s: LbService<'_>, out: &mut Facts) {
     let lb = lb_of(s.annotations, s.class.clone());
     let hop_name = format!("{}, {}", lb.name(), s.name);
     let mut sends = Header::None;
@@ -503,6 +666,39 @@ fn load_balancer(file: &str, s: LbService<'_>, out: &mut Facts) {
             ).into(),
         });
     }
+    // A PROXY annotation of a platform check does not know: what the load
+    // balancer sends is not known, so its links are not judged.
+    let unknown = (sends == Header::None)
+        .then(|| {
+            s.annotations
+                .map(Node::entries)
+                .unwrap_or_default()
+                .into_iter()
+                .find(|(k, _)| {
+                    k.str().is_some_and(|k| {
+                        k.to_ascii_lowercase().contains("proxy")
+                            && !PROXY_ANNOTATIONS.iter().any(|r| r.key == k)
+                    })
+                })
+                .map(|(k, v)| {
+                    (
+                        k.str().unwrap_or("").to_string(),
+                        v.str().unwrap_or("").to_string(),
+                        k.line,
+                    )
+                })
+        })
+        .flatten();
+    if let Some((key, value, line)) = &unknown {
+        out.assumed.push(Assumption {
+            at: Loc::new(file, *line),
+            hop: hop_name.clone().into(),
+            text: format!(
+                "{key}: \"{value}\" is not an annotation check knows: what this load balancer sends is not judged (confirm with `ppctl listen` behind it)"
+            )
+            .into(),
+        });
+    }
     let ports = if s.ports.is_empty() {
         vec![(80, None, Some(80)), (443, None, Some(443))]
     } else {
@@ -524,6 +720,7 @@ fn load_balancer(file: &str, s: LbService<'_>, out: &mut Facts) {
         .collect();
     let upstreams = ports
         .iter()
+        .filter(|_| unknown.is_none())
         .map(|(port, _, target)| Upstream {
             host: None,
             port: *target,
@@ -548,6 +745,7 @@ fn load_balancer(file: &str, s: LbService<'_>, out: &mut Facts) {
         hairpin: s.hairpin,
         ports,
         ips: s.ips,
+        targets: s.targets,
     });
     out.hops.push(Hop {
         name: hop_name.into(),
@@ -557,98 +755,4 @@ fn load_balancer(file: &str, s: LbService<'_>, out: &mut Facts) {
         listeners,
         upstreams,
     });
-}
-
-/// The ingress-nginx chart's values: `controller.config` and
-/// `controller.service`.
-fn helm(file: &str, doc: &Node, out: &mut Facts) {
-    let Some(controller) = doc.get("controller") else {
-        out.assumed.push(Assumption {
-            at: Loc::new(file, doc.line),
-            hop: "ingress-nginx (Helm values)".into(),
-            text: "no `controller:` key: these values set nothing check reads".into(),
-        });
-        return;
-    };
-    let config = controller.get("config");
-    let at = Loc::new(
-        file,
-        controller.key_line("config").unwrap_or(controller.line),
-    );
-    if config.is_none() {
-        out.assumed.push(Assumption {
-            at: at.clone(),
-            hop: "ingress-nginx (Helm values)".into(),
-            text: "no controller.config: the chart's defaults apply (use-proxy-protocol \"false\")"
-                .into(),
-        });
-    }
-    ingress(
-        file,
-        "ingress-nginx Helm controller.config".into(),
-        &platforms::INGRESS_NGINX_HELM,
-        config,
-        at,
-        out,
-    );
-    if let Some(line) = controller
-        .get("extraArgs")
-        .and_then(|e| e.key_line("enable-ssl-passthrough"))
-    {
-        out.ssl_passthrough = Some(Loc::new(file, line));
-    }
-    tcp_services(file, doc.get("tcp"), out);
-    udp_services(file, doc.get("udp"), "ingress-nginx Helm values", out);
-    let tcp_ports: Vec<(u16, Option<u16>, Option<u16>)> = doc
-        .get("tcp")
-        .map(|t| t.entries())
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|(k, _)| k.str().and_then(|p| p.parse().ok()))
-        .map(|p| (p, None, Some(p)))
-        .collect();
-    let svc = controller.get("service");
-    if svc.and_then(|s| s.get("enabled")).and_then(Node::str) == Some("false") {
-        let line = svc.map_or(controller.line, |s| s.line);
-        out.skipped(
-            Loc::new(file, line),
-            "controller.service",
-            SkipReason::Disabled,
-        );
-        return;
-    }
-    let ty = text(svc.and_then(|s| s.get("type"))).unwrap_or_else(|| "LoadBalancer".into());
-    if ty != "LoadBalancer" {
-        return;
-    }
-    if svc.is_none() {
-        out.assumed.push(Assumption {
-            at: Loc::new(file, controller.line),
-            hop: "ingress-nginx (Helm controller.service)".into(),
-            text: "no controller.service: the chart's Service of type LoadBalancer has no PROXY annotation; confirm what arrives with `ppctl listen` or `ppctl probe`".into(),
-        });
-    }
-    load_balancer(
-        file,
-        LbService {
-            name: "Helm controller.service".into(),
-            at: Loc::new(
-                file,
-                controller.key_line("service").unwrap_or(controller.line),
-            ),
-            annotations: svc.and_then(|s| s.get("annotations")),
-            class: text(svc.and_then(|s| s.get("loadBalancerClass"))),
-            policy: svc.and_then(|s| s.get("externalTrafficPolicy")),
-            ports: if tcp_ports.is_empty() {
-                Vec::new()
-            } else {
-                let mut p = vec![(80, None, Some(80)), (443, None, Some(443))];
-                p.extend(tcp_ports);
-                p
-            },
-            hairpin: Vec::new(),
-            ips: Vec::new(),
-        },
-        out,
-    );
 }

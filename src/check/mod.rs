@@ -9,6 +9,7 @@
 pub(crate) mod chain;
 pub(crate) mod detect;
 pub(crate) mod haproxy;
+pub(crate) mod helm;
 pub(crate) mod k8s;
 pub(crate) mod live;
 pub(crate) mod load;
@@ -16,6 +17,8 @@ pub(crate) mod nginx;
 pub(crate) mod platforms;
 pub(crate) mod proxies;
 pub(crate) mod toml;
+pub(crate) mod traefik;
+pub(crate) mod workloads;
 pub(crate) mod yaml;
 
 use std::fmt;
@@ -113,7 +116,7 @@ impl Kind {
 }
 
 /// The PROXY header a sender puts in front of a connection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum Header {
     None,
     V1,
@@ -306,6 +309,9 @@ pub(crate) enum Warning {
     /// An absolute `include` read from this machine (no `--root`): the
     /// file may not be the one the server runs with.
     SystemInclude { path: String },
+    /// A configuration held in a Kubernetes object (a ConfigMap's
+    /// `nginx.conf`) that could not be read; the rest of the file was.
+    Embedded { what: String, error: String },
 }
 
 /// One file read (an argument, stdin as `-`, or an nginx include) and
@@ -486,10 +492,16 @@ fn read(
                 "holds only comments: there is nothing to check".into()
             }))
         }
-        detect::Detected::Template(line) => {
+        detect::Detected::Template(line, true) => {
             return Err(ParseError::new(
                 Loc::new(name, line),
                 "this is a Helm template ({{ }} left in): render it first (`helm template RELEASE CHART -f values.yaml | ppctl check -`) and check the result",
+            ))
+        }
+        detect::Detected::Template(line, false) => {
+            return Err(ParseError::new(
+                Loc::new(name, line),
+                "this is a template (Go, Jinja or Terraform directives left in): render it first (helm template, ansible's template module, terraform's templatefile) and check the result",
             ))
         }
         _ => {}
@@ -504,7 +516,7 @@ fn read(
             })?;
             let kind = detect::yaml_kind(&docs);
             set_kind(facts, name, kind, false);
-            return read_yaml(name, kind, &docs, facts);
+            return read_yaml(name, kind, &docs, detect::chart_hint(text), facts);
         }
         (None, _) => {
             return Err(whole(format!(
@@ -521,17 +533,17 @@ fn read(
     match kind {
         Kind::Nginx => nginx::facts(name, text, include, facts).map_err(hint),
         Kind::Haproxy => haproxy::facts(name, text, facts).map_err(hint),
-        Kind::Traefik if proxies::is_toml(text) => {
+        Kind::Traefik if detect::is_toml(text) => {
             let doc = toml::parse(name, text).map_err(hint)?;
-            proxies::traefik(name, &[doc], facts);
+            traefik::facts(name, &[doc], facts);
             Ok(())
         }
-        Kind::Caddy if !proxies::is_json(text) => {
+        Kind::Caddy if !detect::is_json(text) => {
             proxies::caddyfile(name, text, facts).map_err(hint)
         }
         _ => {
             let docs = yaml::parse(name, text).map_err(hint)?;
-            read_yaml(name, kind, &docs, facts).map_err(hint)
+            read_yaml(name, kind, &docs, detect::chart_hint(text), facts).map_err(hint)
         }
     }
 }
@@ -548,6 +560,7 @@ fn read_yaml(
     name: &str,
     kind: Kind,
     docs: &[yaml::Node],
+    chart: Option<&str>,
     facts: &mut Facts,
 ) -> Result<(), ParseError> {
     if detect::blank(docs) {
@@ -557,10 +570,10 @@ fn read_yaml(
         ));
     }
     match kind {
-        Kind::Traefik => proxies::traefik(name, docs, facts),
+        Kind::Traefik => traefik::facts(name, docs, facts),
         Kind::Envoy => proxies::envoy(name, docs, facts),
         Kind::Caddy => proxies::caddy_json(name, docs, facts),
-        Kind::Kubernetes | Kind::HelmValues => k8s::facts(name, docs, kind, facts),
+        Kind::Kubernetes | Kind::HelmValues => k8s::facts(name, docs, kind, chart, facts),
         Kind::Nginx | Kind::Haproxy => {}
     }
     if let Some(f) = facts.file_mut(name) {

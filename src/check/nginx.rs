@@ -545,6 +545,10 @@ pub(crate) fn facts(
 ) -> Result<(), ParseError> {
     let parsed = parse(file, text, include)?;
     for (name, from, system) in parsed.included {
+        // An embedded configuration's includes are parts of the same file.
+        if name == file {
+            continue;
+        }
         if system {
             out.warnings
                 .push((from.clone(), Warning::SystemInclude { path: name.clone() }));
@@ -603,6 +607,12 @@ type PortUse = (usize, usize);
 fn http_facts(body: Vec<Directive>, out: &mut Facts) {
     let base = RealIp::default().inherit(&body);
     let base_trust = base.trust(false);
+    // `$proxy_protocol_addr` in a log format, a header, a map: the header's
+    // address is put to use without realip.
+    let http_uses = body
+        .iter()
+        .find(|d| d.name == USES_PROXY_ADDR)
+        .map(|d| d.at.clone());
     // (host, port) → (server's hop index, listener index, proxy_protocol)
     let servers = body.iter().filter(|d| d.name == "server").count();
     out.hops.reserve(servers);
@@ -612,11 +622,16 @@ fn http_facts(body: Vec<Directive>, out: &mut Facts) {
         let own = s
             .iter()
             .any(|d| d.name == "set_real_ip_from" || d.name == "real_ip_header");
-        let trust = if own {
+        let mut trust = if own {
             base.inherit(s).trust(false)
         } else {
             base_trust.clone()
         };
+        if trust == Trust::Unused {
+            if let Some(at) = uses_addr(s).or_else(|| http_uses.clone()) {
+                trust = Trust::List(any_source(), at);
+            }
+        }
         // Exactly sized (a Vec grows to four at its first push).
         let mut listeners = Vec::with_capacity(children(s, "listen").count().max(1));
         for l in children(s, "listen") {
@@ -650,6 +665,27 @@ fn http_facts(body: Vec<Directive>, out: &mut Facts) {
         });
     }
     shared_ports(&by_port, out);
+}
+
+/// Where a block (or a block inside it) uses `$proxy_protocol_addr`.
+fn uses_addr(ds: &[Directive]) -> Option<Loc> {
+    ds.iter().find_map(|d| {
+        if d.name == USES_PROXY_ADDR {
+            Some(d.at.clone())
+        } else {
+            d.block.as_deref().and_then(uses_addr)
+        }
+    })
+}
+
+/// Every source: an address used as it comes, from whoever sends it (no
+/// trust list restricts it, none is claimed either).
+pub(crate) fn any_source() -> std::sync::Arc<[IpNet]> {
+    ["0.0.0.0/0", "::/0"]
+        .iter()
+        .filter_map(|s| s.parse().ok())
+        .collect::<Vec<IpNet>>()
+        .into()
 }
 
 /// PROXY on :80 and not on :443 (or the reverse) in one server block.

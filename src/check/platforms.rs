@@ -22,6 +22,12 @@ pub(crate) enum Lb {
     Scaleway,
     Linode,
     Azure,
+    /// OpenStack's Octavia (cloud-provider-openstack: OVHcloud Public Cloud,
+    /// many others).
+    OpenStack,
+    Cloudscale,
+    /// Google's L4 load balancers (GKE): passthrough, no PROXY option.
+    Gke,
     /// A load balancer no annotation names.
     Unknown,
 }
@@ -37,6 +43,9 @@ impl Lb {
             Lb::Scaleway => "Scaleway load balancer",
             Lb::Linode => "Linode NodeBalancer",
             Lb::Azure => "Azure load balancer",
+            Lb::OpenStack => "OpenStack Octavia load balancer",
+            Lb::Cloudscale => "cloudscale.ch load balancer",
+            Lb::Gke => "Google Cloud L4 load balancer (GKE)",
             Lb::Unknown => "cloud load balancer",
         }
     }
@@ -142,6 +151,36 @@ pub(crate) static LB_KINDS: &[LbRow] = &[
         when: When::Any,
         lb: Lb::Azure,
     },
+    LbRow {
+        key: "service.beta.kubernetes.io/azure-load-balancer-internal",
+        when: When::Any,
+        lb: Lb::Azure,
+    },
+    LbRow {
+        key: "loadbalancer.openstack.org/proxy-protocol",
+        when: When::Any,
+        lb: Lb::OpenStack,
+    },
+    LbRow {
+        key: "loadbalancer.openstack.org/class",
+        when: When::Any,
+        lb: Lb::OpenStack,
+    },
+    LbRow {
+        key: "k8s.cloudscale.ch/loadbalancer-pool-protocol",
+        when: When::Any,
+        lb: Lb::Cloudscale,
+    },
+    LbRow {
+        key: "cloud.google.com/load-balancer-type",
+        when: When::Any,
+        lb: Lb::Gke,
+    },
+    LbRow {
+        key: "networking.gke.io/load-balancer-type",
+        when: When::Any,
+        lb: Lb::Gke,
+    },
 ];
 
 /// `spec.loadBalancerClass` values that name a controller.
@@ -164,6 +203,9 @@ pub(crate) struct ProxyAnnotation {
     /// Where its meaning is documented.
     pub doc: &'static str,
 }
+
+const OPENSTACK_DOC: &str = "https://github.com/kubernetes/cloud-provider-openstack/blob/master/docs/openstack-cloud-controller-manager/expose-applications-using-loadbalancer-type-service.md";
+const CLOUDSCALE_DOC: &str = "https://github.com/cloudscale-ch/cloudscale-cloud-controller-manager/blob/main/pkg/cloudscale_ccm/loadbalancer.go";
 
 pub(crate) static PROXY_ANNOTATIONS: &[ProxyAnnotation] = &[
     ProxyAnnotation {
@@ -247,6 +289,56 @@ pub(crate) static PROXY_ANNOTATIONS: &[ProxyAnnotation] = &[
         doc: "https://github.com/linode/linode-cloud-controller-manager#annotations",
     },
     ProxyAnnotation {
+        key: "loadbalancer.openstack.org/proxy-protocol",
+        when: When::Is("true"),
+        sends: Header::V1,
+        ignored_on: &[],
+        sends_on: &[],
+        port_list: false,
+        fix: "openstack-proxy-protocol",
+        doc: OPENSTACK_DOC,
+    },
+    ProxyAnnotation {
+        key: "loadbalancer.openstack.org/proxy-protocol",
+        when: When::Is("v1"),
+        sends: Header::V1,
+        ignored_on: &[],
+        sends_on: &[],
+        port_list: false,
+        fix: "openstack-proxy-protocol",
+        doc: OPENSTACK_DOC,
+    },
+    ProxyAnnotation {
+        key: "loadbalancer.openstack.org/proxy-protocol",
+        when: When::Is("v2"),
+        sends: Header::V2,
+        ignored_on: &[],
+        sends_on: &[],
+        port_list: false,
+        fix: "openstack-proxy-protocol",
+        doc: OPENSTACK_DOC,
+    },
+    ProxyAnnotation {
+        key: "k8s.cloudscale.ch/loadbalancer-pool-protocol",
+        when: When::Is("proxy"),
+        sends: Header::V1,
+        ignored_on: &[],
+        sends_on: &[],
+        port_list: false,
+        fix: "cloudscale-proxy-protocol",
+        doc: CLOUDSCALE_DOC,
+    },
+    ProxyAnnotation {
+        key: "k8s.cloudscale.ch/loadbalancer-pool-protocol",
+        when: When::Is("proxyv2"),
+        sends: Header::V2,
+        ignored_on: &[],
+        sends_on: &[],
+        port_list: false,
+        fix: "cloudscale-proxy-protocol",
+        doc: CLOUDSCALE_DOC,
+    },
+    ProxyAnnotation {
         key: "service.beta.kubernetes.io/azure-pls-proxy-protocol",
         when: When::Is("true"),
         sends: Header::V2,
@@ -268,21 +360,34 @@ pub(crate) fn enable_fix(lb: Lb) -> &'static str {
         Lb::Scaleway => "scaleway-proxy-protocol",
         Lb::Linode => "linode-proxy-protocol",
         Lb::Azure => "azure-pls-proxy-protocol",
+        Lb::OpenStack => "openstack-proxy-protocol",
+        Lb::Cloudscale => "cloudscale-proxy-protocol",
+        Lb::Gke => "gcp-proxy-header",
         Lb::Unknown => "enable-at-sender",
     }
 }
 
-/// An ingress controller's ConfigMap: which keys mean what, and their
-/// defaults.
+/// What the value of a controller's PROXY key is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ProxyValue {
+    /// `"true"` turns it on (any case).
+    Bool,
+    /// A list of sources (CIDRs) turns it on, from those sources only: it
+    /// is the trust list too (haproxytech's `proxy-protocol`).
+    Sources,
+}
+
+/// An ingress controller's settings (ConfigMap keys, or the chart values
+/// that become them): which keys mean what. A new controller is a new row.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) struct Controller {
     pub name: &'static str,
-    /// The key that makes the controller read a PROXY header ("true").
+    /// The key that makes the controller read a PROXY header.
     pub proxy_key: &'static str,
-    /// The key holding the trusted sources (comma-separated CIDRs).
-    pub trust_key: &'static str,
-    /// The trust list when the key is absent (`None`: everyone).
-    pub trust_default: Option<&'static str>,
+    pub proxy_value: ProxyValue,
+    /// The key holding the trusted sources (comma-separated CIDRs), when
+    /// it is not the PROXY key itself; absent: anyone's header is taken.
+    pub trust_key: Option<&'static str>,
     /// The key that takes X-Forwarded-For from the peer ("true").
     pub forwarded_key: Option<&'static str>,
     /// The key that must say `proxy_protocol` for the header's address to
@@ -290,17 +395,20 @@ pub(crate) struct Controller {
     pub real_ip_header_key: Option<&'static str>,
     /// The fix (shared table) that turns PROXY on at the controller.
     pub fix: &'static str,
+    /// The fix that narrows whose header it takes.
+    pub trust_fix: &'static str,
     pub doc: &'static str,
 }
 
 pub(crate) static INGRESS_NGINX: Controller = Controller {
     name: "ingress-nginx",
     proxy_key: "use-proxy-protocol",
-    trust_key: "proxy-real-ip-cidr",
-    trust_default: None,
+    proxy_value: ProxyValue::Bool,
+    trust_key: Some("proxy-real-ip-cidr"),
     forwarded_key: Some("use-forwarded-headers"),
     real_ip_header_key: None,
     fix: "ingress-nginx-use-proxy-protocol",
+    trust_fix: "ingress-nginx-real-ip-cidr",
     doc: "https://kubernetes.github.io/ingress-nginx/user-guide/nginx-configuration/configmap/",
 };
 
@@ -314,17 +422,69 @@ pub(crate) static INGRESS_NGINX_HELM: Controller = Controller {
 pub(crate) static NGINX_INC: Controller = Controller {
     name: "NGINX Ingress Controller (nginx.org)",
     proxy_key: "proxy-protocol",
-    trust_key: "set-real-ip-from",
-    trust_default: None,
+    proxy_value: ProxyValue::Bool,
+    trust_key: Some("set-real-ip-from"),
     forwarded_key: None,
     real_ip_header_key: Some("real-ip-header"),
     fix: "nginx-inc-proxy-protocol",
+    trust_fix: "nginx-inc-proxy-protocol",
     doc: "https://docs.nginx.com/nginx-ingress-controller/configuration/global-configuration/configmap-resource/",
+};
+
+/// HAProxy Kubernetes Ingress (haproxytech): `proxy-protocol` lists the
+/// sources a header is taken from; the chart's `controller.config` is the
+/// ConfigMap.
+pub(crate) static HAPROXYTECH: Controller = Controller {
+    name: "HAProxy Kubernetes Ingress (haproxytech)",
+    proxy_key: "proxy-protocol",
+    proxy_value: ProxyValue::Sources,
+    trust_key: None,
+    forwarded_key: None,
+    real_ip_header_key: None,
+    fix: "haproxytech-proxy-protocol",
+    trust_fix: "haproxytech-proxy-protocol",
+    doc: "https://github.com/haproxytech/kubernetes-ingress/blob/master/documentation/annotations.md#proxy-protocol",
+};
+
+/// HAProxy Ingress (jcmoraisjr): `use-proxy-protocol` makes every bind
+/// `accept-proxy`, with no source list.
+pub(crate) static HAPROXY_INGRESS: Controller = Controller {
+    name: "HAProxy Ingress (jcmoraisjr)",
+    proxy_key: "use-proxy-protocol",
+    proxy_value: ProxyValue::Bool,
+    trust_key: None,
+    forwarded_key: None,
+    real_ip_header_key: None,
+    fix: "haproxy-ingress-use-proxy-protocol",
+    trust_fix: "require-header-and-allowlist",
+    doc: "https://haproxy-ingress.github.io/docs/configuration/keys/#proxy-protocol",
+};
+
+/// Traefik as a cluster's ingress (its chart): an entry point's
+/// `proxyProtocol` reads a header when there is one; `trustedIPs` are the
+/// sources whose address it uses, `insecure` anyone's.
+pub(crate) static TRAEFIK: Controller = Controller {
+    name: "Traefik",
+    proxy_key: "proxyProtocol",
+    proxy_value: ProxyValue::Sources,
+    trust_key: None,
+    forwarded_key: None,
+    real_ip_header_key: None,
+    fix: "traefik-helm-proxy-protocol",
+    trust_fix: "traefik-trusted-ips",
+    doc: "https://doc.traefik.io/traefik/routing/entrypoints/#proxyprotocol",
 };
 
 /// Every controller whose ConfigMap `check` reads.
 #[cfg(test)]
-pub(crate) static CONTROLLERS: [&Controller; 3] = [&INGRESS_NGINX, &INGRESS_NGINX_HELM, &NGINX_INC];
+pub(crate) static CONTROLLERS: [&Controller; 6] = [
+    &TRAEFIK,
+    &INGRESS_NGINX,
+    &INGRESS_NGINX_HELM,
+    &NGINX_INC,
+    &HAPROXYTECH,
+    &HAPROXY_INGRESS,
+];
 
 #[cfg(test)]
 mod tests {
@@ -340,7 +500,13 @@ mod tests {
             assert!(crate::judge::fixes::find(enable_fix(lb)).is_some());
         }
         for c in CONTROLLERS {
-            assert!(crate::judge::fixes::find(c.fix).is_some());
+            assert!(crate::judge::fixes::find(c.fix).is_some(), "{}", c.fix);
+            assert!(
+                crate::judge::fixes::find(c.trust_fix).is_some(),
+                "{}",
+                c.trust_fix
+            );
+            assert!(c.doc.starts_with("https://"));
         }
     }
 }

@@ -1,101 +1,11 @@
-//! Traefik's static configuration (entryPoints and their `proxyProtocol`,
-//! YAML or TOML) and Envoy's listeners (the `proxy_protocol` listener
-//! filter, `allow_requests_without_proxy_protocol`).
+//! Envoy's listeners (the `proxy_protocol` listener filter,
+//! `allow_requests_without_proxy_protocol`, `disallowed_versions`).
 
 use ipnet::IpNet;
 
-use super::nginx::{net, split_addr};
-use super::yaml::{self, Node};
+use super::yaml::Node;
 use super::{Facts, Header, Hop, Kind, Listener, Loc, ParseError, Role, Trust};
 use crate::judge::Expects;
-
-/// A text that starts as JSON does (`{"`), not a Caddyfile's block.
-pub(crate) fn is_json(text: &str) -> bool {
-    let t = text.trim_start();
-    t.starts_with('{') && t[1..].trim_start().starts_with('"') || t.starts_with('[')
-}
-
-pub(crate) fn is_toml(text: &str) -> bool {
-    text.lines().any(|l| {
-        let t = l.trim_start();
-        t.starts_with('[')
-            && !t.starts_with("[\"")
-            && t.trim_end().ends_with(']')
-            && !l.starts_with(' ')
-    }) || text.lines().any(|l| l.contains(" = "))
-}
-
-/// Traefik: one hop with a listener per entryPoint.
-pub(crate) fn traefik(file: &str, docs: &[Node], out: &mut Facts) {
-    for doc in docs {
-        let Some(eps) = doc.get("entryPoints") else {
-            continue;
-        };
-        let mut listeners = Vec::new();
-        for (name, ep) in ep_pairs(eps) {
-            let addr = ep.get("address").and_then(Node::str).unwrap_or("");
-            let addr = addr.split('/').next().unwrap_or("");
-            let (host, port) = split_addr(addr, 0);
-            let host = host.filter(|h| !h.is_empty());
-            let pp = ep.get("proxyProtocol");
-            let insecure = pp
-                .and_then(|p| p.get("insecure"))
-                .and_then(Node::str)
-                .is_some_and(|v| v == "true");
-            let trusted = pp.and_then(|p| p.get("trustedIPs"));
-            let nets: Vec<IpNet> = trusted
-                .map(|t| {
-                    t.items()
-                        .iter()
-                        .filter_map(|n| n.str().and_then(net))
-                        .collect()
-                })
-                .unwrap_or_default();
-            let (expects, trust, at) = match pp {
-                None => (Expects::Nothing, Trust::Unused, ep.line),
-                Some(p) if insecure => (Expects::Optional, Trust::Anyone, p.line),
-                Some(p) if !nets.is_empty() => {
-                    let at = Loc::new(file, trusted.map_or(p.line, |t| t.line));
-                    (Expects::Optional, Trust::List(nets.into(), at), p.line)
-                }
-                // proxyProtocol without trustedIPs or insecure: Traefik
-                // trusts nobody, so the header's address is not used.
-                Some(p) => (Expects::Optional, Trust::Unused, p.line),
-            };
-            listeners.push(Listener {
-                host,
-                port,
-                expects,
-                passthrough: false,
-                refuses: None,
-                ssl: false,
-                trust,
-                fix: "traefik-trusted-ips",
-                at: Loc::new(file, at),
-            });
-            let _ = name;
-        }
-        let names: Vec<String> = ep_pairs(eps).iter().map(|(n, _)| n.clone()).collect();
-        out.hops.push(Hop {
-            name: format!("traefik entryPoints {}", names.join(",")).into(),
-            role: Role::Proxy,
-            kind: Kind::Traefik,
-            at: Loc::new(file, eps.line),
-            listeners,
-            upstreams: Vec::new(),
-        });
-    }
-}
-
-fn ep_pairs(eps: &Node) -> Vec<(String, &Node)> {
-    match &eps.value {
-        yaml::Value::Map(pairs) => pairs
-            .iter()
-            .filter_map(|(k, v)| k.str().map(|k| (k.to_string(), v)))
-            .collect(),
-        _ => Vec::new(),
-    }
-}
 
 const ENVOY_FILTER: &str = "envoy.filters.listener.proxy_protocol";
 

@@ -159,6 +159,63 @@ pub static FIXES: &[Fix] = &[
         change: "data:\n  proxy-protocol: \"True\"\n  real-ip-header: \"proxy_protocol\"\n  set-real-ip-from: \"10.0.0.0/16\"   # the LB's source range",
         doc: "https://docs.nginx.com/nginx-ingress-controller/configuration/global-configuration/configmap-resource/",
     },
+    // checked: haproxytech/kubernetes-ingress documentation/annotations.md
+    // (proxy-protocol: IPs or CIDRs, ConfigMap only).
+    Fix {
+        id: "haproxytech-proxy-protocol",
+        title: "Make HAProxy Kubernetes Ingress read the PROXY header from the load balancer",
+        side: Side::Receiver,
+        applies_to: "HAProxy Kubernetes Ingress by HAProxy Technologies (ConfigMap, or the chart's controller.config)",
+        change: "data:\n  proxy-protocol: \"10.0.0.0/16\"   # the load balancer's source range; a header is read from these only",
+        doc: "https://github.com/haproxytech/kubernetes-ingress/blob/master/documentation/annotations.md#proxy-protocol",
+    },
+    // checked: haproxy-ingress.github.io configuration keys (use-proxy-protocol, global).
+    Fix {
+        id: "haproxy-ingress-use-proxy-protocol",
+        title: "Make HAProxy Ingress (jcmoraisjr) read the PROXY header",
+        side: Side::Receiver,
+        applies_to: "HAProxy Ingress (ConfigMap, or the chart's controller.config)",
+        change: "data:\n  use-proxy-protocol: \"true\"   # every bind accepts the header; restrict who reaches the ports",
+        doc: "https://haproxy-ingress.github.io/docs/configuration/keys/#proxy-protocol",
+    },
+    // checked: traefik-helm-chart values.yaml (ports.<name>.proxyProtocol).
+    Fix {
+        id: "traefik-helm-proxy-protocol",
+        title: "Make Traefik's entry points read the PROXY header (chart values)",
+        side: Side::Receiver,
+        applies_to: "Traefik Helm chart (values)",
+        change: "ports:\n  web:\n    proxyProtocol:\n      trustedIPs: [\"10.0.0.0/16\"]   # where the load balancer connects from\n  websecure:\n    proxyProtocol:\n      trustedIPs: [\"10.0.0.0/16\"]",
+        doc: "https://github.com/traefik/traefik-helm-chart/blob/master/traefik/values.yaml",
+    },
+    // checked: Traefik TCP serversTransport docs (proxyProtocol.version, default 2).
+    Fix {
+        id: "traefik-send-proxy-protocol",
+        title: "Make Traefik send the header version the backend reads",
+        side: Side::Sender,
+        applies_to: "Traefik (dynamic configuration, TCP service)",
+        change: "tcp:\n  serversTransports:\n    pp:\n      proxyProtocol:\n        version: 1   # or 2: the version the backend reads\n  services:\n    app:\n      loadBalancer:\n        serversTransport: pp",
+        doc: "https://doc.traefik.io/traefik/reference/routing-configuration/tcp/serverstransport/",
+    },
+    // checked: cloud-provider-openstack LoadBalancer docs
+    // (loadbalancer.openstack.org/proxy-protocol: "true"/"v1" or "v2").
+    Fix {
+        id: "openstack-proxy-protocol",
+        title: "Turn PROXY protocol on at the OpenStack (Octavia) load balancer",
+        side: Side::Sender,
+        applies_to: "OpenStack Octavia via cloud-provider-openstack (OVHcloud Public Cloud, others): Service annotation",
+        change: "metadata:\n  annotations:\n    loadbalancer.openstack.org/proxy-protocol: \"v1\"   # or \"v2\": the version the backend reads",
+        doc: "https://github.com/kubernetes/cloud-provider-openstack/blob/master/docs/openstack-cloud-controller-manager/expose-applications-using-loadbalancer-type-service.md",
+    },
+    // checked: cloudscale-cloud-controller-manager loadbalancer.go
+    // (k8s.cloudscale.ch/loadbalancer-pool-protocol: tcp, proxy, proxyv2).
+    Fix {
+        id: "cloudscale-proxy-protocol",
+        title: "Set the cloudscale.ch load balancer's pool protocol to PROXY",
+        side: Side::Sender,
+        applies_to: "cloudscale.ch cloud controller manager (Service annotation)",
+        change: "metadata:\n  annotations:\n    k8s.cloudscale.ch/loadbalancer-pool-protocol: proxyv2   # or proxy (v1); tcp sends none",
+        doc: "https://github.com/cloudscale-ch/cloudscale-cloud-controller-manager/blob/main/pkg/cloudscale_ccm/loadbalancer.go",
+    },
     // checked: nginx listen directive (proxy_protocol parameter) and realip module.
     Fix {
         id: "nginx-listen-proxy-protocol",
