@@ -170,7 +170,13 @@ pub(crate) fn detect(text: &str) -> Detected {
     if significant(text).any(|(_, l)| l.contains(" = ")) && !text.contains('{') {
         return Detected::Text(Kind::Traefik);
     }
-    if significant(text).any(|(_, l)| l.ends_with('{')) {
+    // A Caddyfile: its global options block, or a site address first
+    // (`example.com {`, `:443`, `http://…`), and no `key = value` (HCL).
+    let site = |w: &str| {
+        w.contains('.') || w.starts_with(':') || w.contains("://") || w.starts_with("localhost")
+    };
+    let assignments = significant(text).any(|(_, l)| l.contains(" = "));
+    if !assignments && (first == "{" || site(first_word)) {
         return Detected::Text(Kind::Caddy);
     }
     Detected::Unknown

@@ -129,7 +129,7 @@ pub(crate) fn facts(file: &str, docs: &[Node], kind: Kind, chart: Option<&str>, 
         flatten(doc, &mut objects);
     }
     let kind_of = |o: &Node| o.get("kind").and_then(Node::str).unwrap_or("").to_string();
-    let workloads: Vec<Workload> = objects
+    let mut workloads: Vec<Workload> = objects
         .iter()
         .filter(|o| {
             matches!(
@@ -145,13 +145,22 @@ pub(crate) fn facts(file: &str, docs: &[Node], kind: Kind, chart: Option<&str>, 
         .filter(|o| kind_of(o) == "ConfigMap")
         .collect();
     let by_cm = workloads::configmap_configs(file, &configmaps, &workloads, out);
+    let by_service = super::gateway::read(file, &objects, &mut workloads, out);
     let mut ctx = Ctx {
         workloads: &workloads,
         by_cm: &by_cm,
+        by_service: &by_service,
         image_hops: HashMap::default(),
     };
     for o in objects {
         object(file, o, &mut ctx, out);
+    }
+    // Mesh gateways no Service of the input picks: a hop all the same.
+    for (i, w) in workloads.iter().enumerate() {
+        if w.mesh.is_some() && !ctx.image_hops.contains_key(&i) {
+            let hop = super::gateway::mesh_hop(w, &[], out);
+            ctx.image_hops.insert(i, hop);
+        }
     }
 }
 
@@ -172,6 +181,9 @@ struct Ctx<'a> {
     workloads: &'a [Workload],
     /// The hops each ConfigMap's configuration gave.
     by_cm: &'a HashMap<String, Vec<usize>>,
+    /// The hops a controller's settings name a Service for (Contour's
+    /// envoy Service), by the Service's name.
+    by_service: &'a HashMap<String, usize>,
     /// The hop made for a workload's image, by workload.
     image_hops: HashMap<usize, usize>,
 }
@@ -185,12 +197,21 @@ fn object(file: &str, doc: &Node, ctx: &mut Ctx<'_>, out: &mut Facts) {
             super::helm::wrapped(file, doc, out)
         }
         "Deployment" | "DaemonSet" | "StatefulSet" => workload(file, doc, out),
-        "" => {}
-        "EnvoyFilter" if !mentions(doc, "proxy_protocol") => out.skipped(
-            Loc::new(file, doc.line),
-            format!("EnvoyFilter {}", meta_name(doc)),
-            SkipReason::NotAboutProxy,
-        ),
+        // Read by `gateway::read`.
+        ""
+        | "GatewayClass"
+        | "Gateway"
+        | "ClientTrafficPolicy"
+        | "BackendTrafficPolicy"
+        | "EnvoyProxy"
+        | "NginxProxy"
+        | "ContourConfiguration"
+        | "EnvoyFilter"
+        | "HTTPRoute"
+        | "TCPRoute"
+        | "TLSRoute"
+        | "GRPCRoute"
+        | "ReferenceGrant" => {}
         other => out.skipped(
             Loc::new(file, doc.line),
             format!("{other} {}", meta_name(doc)),
@@ -223,17 +244,6 @@ fn workload(file: &str, doc: &Node, out: &mut Facts) {
         out.used(Loc::new(file, doc.line), what);
     } else {
         out.skipped(Loc::new(file, doc.line), what, SkipReason::NoProxySettings);
-    }
-}
-
-/// Whether any scalar under `n` holds `word`.
-fn mentions(n: &Node, word: &str) -> bool {
-    match &n.value {
-        super::yaml::Value::Scalar(s) => s.contains(word),
-        super::yaml::Value::Seq(v) => v.iter().any(|i| mentions(i, word)),
-        super::yaml::Value::Map(p) => p
-            .iter()
-            .any(|(k, v)| mentions(k, word) || mentions(v, word)),
     }
 }
 
@@ -513,12 +523,28 @@ fn service(file: &str, doc: &Node, ctx: &mut Ctx<'_>, out: &mut Facts) {
     let label = |k: &str| labels.and_then(|l| l.get(k)).and_then(Node::str);
     let is_ingress = name.contains("ingress-nginx")
         || label("app.kubernetes.io/name") == Some("ingress-nginx")
-        || picked.iter().any(|&i| ctx.workloads[i].is_controller());
+        || picked
+            .iter()
+            .any(|&i| ctx.workloads[i].is_controller() || ctx.workloads[i].mesh.is_some());
     // Where it sends: the hops of the workloads it picks (their mounted
     // configuration, else their image's), unless one is a controller.
     let mut targets: Vec<usize> = Vec::new();
-    if !picked.iter().any(|&i| ctx.workloads[i].is_controller()) {
-        let target_ports: Vec<u16> = ports.iter().filter_map(|p| p.2).collect();
+    let target_ports: Vec<u16> = ports.iter().filter_map(|p| p.2).collect();
+    let plain = text(doc.path(&["metadata", "name"])).unwrap_or_default();
+    if let Some(&hop) = ctx.by_service.get(&plain) {
+        targets.push(hop);
+    }
+    for &i in &picked {
+        if ctx.workloads[i].mesh.is_some() {
+            let w = &ctx.workloads[i];
+            let hop = *ctx
+                .image_hops
+                .entry(i)
+                .or_insert_with(|| super::gateway::mesh_hop(w, &target_ports, out));
+            targets.push(hop);
+        }
+    }
+    if targets.is_empty() && !picked.iter().any(|&i| ctx.workloads[i].is_controller()) {
         for &i in &picked {
             let w = &ctx.workloads[i];
             let mounted: Vec<usize> = w

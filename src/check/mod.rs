@@ -6,8 +6,10 @@
 //! Pure: text in, typed model out. Reading files (and following nginx's
 //! `include`) is [`load`]'s job; rendering is `report::check`'s.
 
+pub(crate) mod caddy;
 pub(crate) mod chain;
 pub(crate) mod detect;
+pub(crate) mod gateway;
 pub(crate) mod haproxy;
 pub(crate) mod helm;
 pub(crate) mod k8s;
@@ -538,9 +540,7 @@ fn read(
             traefik::facts(name, &[doc], facts);
             Ok(())
         }
-        Kind::Caddy if !detect::is_json(text) => {
-            proxies::caddyfile(name, text, facts).map_err(hint)
-        }
+        Kind::Caddy if !detect::is_json(text) => caddy::caddyfile(name, text, facts).map_err(hint),
         _ => {
             let docs = yaml::parse(name, text).map_err(hint)?;
             read_yaml(name, kind, &docs, detect::chart_hint(text), facts).map_err(hint)
@@ -572,7 +572,7 @@ fn read_yaml(
     match kind {
         Kind::Traefik => traefik::facts(name, docs, facts),
         Kind::Envoy => proxies::envoy(name, docs, facts),
-        Kind::Caddy => proxies::caddy_json(name, docs, facts),
+        Kind::Caddy => caddy::json(name, docs, facts),
         Kind::Kubernetes | Kind::HelmValues => k8s::facts(name, docs, kind, chart, facts),
         Kind::Nginx | Kind::Haproxy => {}
     }

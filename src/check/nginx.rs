@@ -794,6 +794,11 @@ fn stream_facts(stream: &Directive, out: &mut Facts) {
         let sends_on = last(s, "proxy_protocol")
             .map(|d| (d.arg(0) == "on", d.at.clone()))
             .or_else(|| base_pp.clone());
+        // `proxy_protocol_version 2` (nginx 1.31.4, stream and mail): the
+        // header sent is v2.
+        let v2 = last(s, "proxy_protocol_version")
+            .or_else(|| last(body, "proxy_protocol_version"))
+            .is_some_and(|d| d.arg(0) == "2");
         let bind = last(s, "proxy_bind")
             .map(|d| d.arg(0).to_string())
             .or_else(|| base_bind.clone());
@@ -803,6 +808,7 @@ fn stream_facts(stream: &Directive, out: &mut Facts) {
         let mut ups = Vec::new();
         if let Some(pass) = last(s, "proxy_pass") {
             let (sends, at) = match &sends_on {
+                Some((true, at)) if v2 => (Header::V2, at.clone()),
                 Some((true, at)) => (Header::V1, at.clone()),
                 _ => (Header::None, pass.at.clone()),
             };

@@ -475,10 +475,113 @@ pub(crate) static TRAEFIK: Controller = Controller {
     doc: "https://doc.traefik.io/traefik/routing/entrypoints/#proxyprotocol",
 };
 
+/// Envoy Gateway: a ClientTrafficPolicy's `proxyProtocol` (or the older
+/// `enableProxyProtocol`) on a Gateway or one of its listeners.
+pub(crate) static ENVOY_GATEWAY: Controller = Controller {
+    name: "Envoy Gateway",
+    proxy_key: "proxyProtocol",
+    proxy_value: ProxyValue::Bool,
+    trust_key: None,
+    forwarded_key: None,
+    real_ip_header_key: None,
+    fix: "envoy-gateway-client-traffic-policy",
+    trust_fix: "require-header-and-allowlist",
+    doc: "https://gateway.envoyproxy.io/docs/api/extension_types/#clienttrafficpolicyspec",
+};
+
+/// NGINX Gateway Fabric: NginxProxy `rewriteClientIP.mode: ProxyProtocol`
+/// with its `trustedAddresses`.
+pub(crate) static NGF: Controller = Controller {
+    name: "NGINX Gateway Fabric",
+    proxy_key: "rewriteClientIP.mode",
+    proxy_value: ProxyValue::Bool,
+    trust_key: Some("rewriteClientIP.trustedAddresses"),
+    forwarded_key: None,
+    real_ip_header_key: None,
+    fix: "ngf-rewrite-client-ip",
+    trust_fix: "ngf-rewrite-client-ip",
+    doc: "https://docs.nginx.com/nginx-gateway-fabric/reference/api/",
+};
+
+/// Istio's gateways: `gatewayTopology.proxyProtocol` in the pod's
+/// `proxy.istio.io/config` (or the Gateway's), or an EnvoyFilter.
+pub(crate) static ISTIO: Controller = Controller {
+    name: "Istio",
+    proxy_key: "gatewayTopology.proxyProtocol",
+    proxy_value: ProxyValue::Bool,
+    trust_key: None,
+    forwarded_key: None,
+    real_ip_header_key: None,
+    fix: "istio-gateway-proxy-protocol",
+    trust_fix: "require-header-and-allowlist",
+    doc: "https://istio.io/latest/docs/ops/configuration/traffic-management/network-topologies/#proxy-protocol",
+};
+
+/// Contour: ContourConfiguration `spec.envoy.listener.useProxyProtocol`.
+pub(crate) static CONTOUR: Controller = Controller {
+    name: "Contour",
+    proxy_key: "envoy.listener.useProxyProtocol",
+    proxy_value: ProxyValue::Bool,
+    trust_key: None,
+    forwarded_key: None,
+    real_ip_header_key: None,
+    fix: "contour-use-proxy-protocol",
+    trust_fix: "require-header-and-allowlist",
+    doc: "https://projectcontour.io/docs/main/config/api/#projectcontour.io/v1alpha1.EnvoyListenerConfig",
+};
+
+/// A Gateway API implementation: the GatewayClass controller it answers
+/// to, and the names its classes usually have (when the GatewayClass is
+/// not in the input).
+pub(crate) struct Gateway {
+    pub name: &'static str,
+    pub controller_name: &'static str,
+    pub class_names: &'static [&'static str],
+    pub controller: &'static Controller,
+    pub fix: &'static str,
+}
+
+/// The Gateway API implementations `check` reads. kgateway is not among
+/// them: its PROXY settings could not be confirmed in its documentation.
+pub(crate) static GATEWAYS: &[Gateway] = &[
+    Gateway {
+        name: "Envoy Gateway",
+        controller_name: "gateway.envoyproxy.io/gatewayclass-controller",
+        class_names: &["eg", "envoy-gateway", "envoy"],
+        controller: &ENVOY_GATEWAY,
+        fix: "envoy-gateway-client-traffic-policy",
+    },
+    Gateway {
+        name: "NGINX Gateway Fabric",
+        controller_name: "gateway.nginx.org/nginx-gateway-controller",
+        class_names: &["nginx"],
+        controller: &NGF,
+        fix: "ngf-rewrite-client-ip",
+    },
+    Gateway {
+        name: "Istio",
+        controller_name: "istio.io/gateway-controller",
+        class_names: &["istio"],
+        controller: &ISTIO,
+        fix: "istio-gateway-proxy-protocol",
+    },
+    Gateway {
+        name: "Contour",
+        controller_name: "projectcontour.io/gateway-controller",
+        class_names: &["contour"],
+        controller: &CONTOUR,
+        fix: "contour-use-proxy-protocol",
+    },
+];
+
 /// Every controller whose ConfigMap `check` reads.
 #[cfg(test)]
-pub(crate) static CONTROLLERS: [&Controller; 6] = [
+pub(crate) static CONTROLLERS: [&Controller; 10] = [
     &TRAEFIK,
+    &ENVOY_GATEWAY,
+    &NGF,
+    &ISTIO,
+    &CONTOUR,
     &INGRESS_NGINX,
     &INGRESS_NGINX_HELM,
     &NGINX_INC,

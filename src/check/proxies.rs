@@ -1,21 +1,104 @@
 //! Envoy's listeners (the `proxy_protocol` listener filter,
-//! `allow_requests_without_proxy_protocol`, `disallowed_versions`).
+//! `allow_requests_without_proxy_protocol`, `disallowed_versions`) and its
+//! clusters as senders (the `upstream_proxy_protocol` transport socket,
+//! `config.version` V1 or V2).
 
-use ipnet::IpNet;
-
-use super::yaml::Node;
-use super::{Facts, Header, Hop, Kind, Listener, Loc, ParseError, Role, Trust};
+use super::nginx::{any_source, split_addr};
+use super::yaml::{Node, Value};
+use super::{Facts, Header, Hop, Kind, Listener, Loc, Role, Trust, Upstream};
 use crate::judge::Expects;
+
+/// Every `cluster: NAME` a listener's filters route to (tcp_proxy, routes).
+fn clusters_named(n: &Node, out: &mut Vec<String>) {
+    match &n.value {
+        Value::Map(pairs) => {
+            for (k, v) in pairs {
+                if k.str() == Some("cluster") {
+                    if let Some(c) = v.str() {
+                        out.push(c.to_string());
+                    }
+                }
+                clusters_named(v, out);
+            }
+        }
+        Value::Seq(items) => items.iter().for_each(|i| clusters_named(i, out)),
+        Value::Scalar(_) => {}
+    }
+}
+
+/// A cluster's endpoints and the header its transport socket sends.
+fn cluster_upstreams(file: &str, c: &Node, from: Option<u16>) -> Vec<Upstream> {
+    let socket = c.get("transport_socket");
+    let is_pp = socket.is_some_and(|t| {
+        t.get("name")
+            .and_then(Node::str)
+            .is_some_and(|n| n.contains("upstream_proxy_protocol"))
+            || t.path(&["typed_config", "@type"])
+                .and_then(Node::str)
+                .is_some_and(|n| n.ends_with("ProxyProtocolUpstreamTransport"))
+    });
+    let version = socket.and_then(|t| t.path(&["typed_config", "config", "version"]));
+    let (sends, at) = match (is_pp, version.and_then(Node::str)) {
+        (true, Some("V2")) => (
+            Header::V2,
+            Loc::new(file, version.map_or(c.line, |v| v.line)),
+        ),
+        // Envoy's default is V1.
+        (true, _) => (
+            Header::V1,
+            Loc::new(file, socket.map_or(c.line, |s| s.line)),
+        ),
+        (false, _) => (Header::None, Loc::new(file, c.line)),
+    };
+    let mut out = Vec::new();
+    for e in c
+        .path(&["load_assignment", "endpoints"])
+        .map(Node::items)
+        .unwrap_or(&[])
+    {
+        for lb in e.get("lb_endpoints").map(Node::items).unwrap_or(&[]) {
+            let sock = lb.path(&["endpoint", "address", "socket_address"]);
+            let host = sock.and_then(|s| s.get("address")).and_then(Node::str);
+            let port = sock
+                .and_then(|s| s.get("port_value"))
+                .and_then(Node::str)
+                .and_then(|p| p.parse().ok());
+            let (h, _) = split_addr(host.unwrap_or(""), 0);
+            out.push(Upstream {
+                host: h.filter(|h| !h.is_empty()),
+                port,
+                sends,
+                source: None,
+                from_port: from,
+                fix: "envoy-upstream-proxy-protocol",
+                at: at.clone(),
+            });
+        }
+    }
+    out
+}
 
 const ENVOY_FILTER: &str = "envoy.filters.listener.proxy_protocol";
 
-/// Envoy: one hop per listener of `static_resources`.
+/// Envoy: one hop per listener of `static_resources`, sending to the
+/// clusters it routes to; a cluster no listener routes to is a hop of its
+/// own when it sends a header.
 pub(crate) fn envoy(file: &str, docs: &[Node], out: &mut Facts) {
     for doc in docs {
         let listeners = doc
             .path(&["static_resources", "listeners"])
             .map(Node::items)
             .unwrap_or(&[]);
+        let clusters = doc
+            .path(&["static_resources", "clusters"])
+            .map(Node::items)
+            .unwrap_or(&[]);
+        let cluster = |name: &str| {
+            clusters
+                .iter()
+                .find(|c| c.get("name").and_then(Node::str) == Some(name))
+        };
+        let mut routed: Vec<String> = Vec::new();
         for l in listeners {
             let name = l.get("name").and_then(Node::str).unwrap_or("listener");
             let sock = l.path(&["address", "socket_address"]);
@@ -71,18 +154,23 @@ pub(crate) fn envoy(file: &str, docs: &[Node], out: &mut Facts) {
                     } else {
                         // The filter has no trust list: a required header
                         // is taken from any peer that reaches the port.
-                        let any: Vec<IpNet> = ["0.0.0.0/0", "::/0"]
-                            .iter()
-                            .filter_map(|s| s.parse().ok())
-                            .collect();
                         (
                             Expects::Header,
-                            Trust::List(any.into(), Loc::new(file, f.line)),
+                            Trust::List(any_source(), Loc::new(file, f.line)),
                             f.line,
                         )
                     }
                 }
             };
+            let mut names = Vec::new();
+            clusters_named(l, &mut names);
+            names.dedup();
+            let upstreams: Vec<Upstream> = names
+                .iter()
+                .filter_map(|n| cluster(n))
+                .flat_map(|c| cluster_upstreams(file, c, port))
+                .collect();
+            routed.extend(names);
             out.hops.push(Hop {
                 name: format!("envoy listener {name}").into(),
                 role: Role::Proxy,
@@ -99,16 +187,25 @@ pub(crate) fn envoy(file: &str, docs: &[Node], out: &mut Facts) {
                     fix: "envoy-proxy-protocol-filter",
                     at: Loc::new(file, at),
                 }],
-                upstreams: Vec::new(),
+                upstreams,
             });
+        }
+        for c in clusters {
+            let name = c.get("name").and_then(Node::str).unwrap_or("cluster");
+            if routed.iter().any(|r| r == name) {
+                continue;
+            }
+            let ups = cluster_upstreams(file, c, None);
+            if ups.iter().any(|u| u.sends != Header::None) {
+                out.hops.push(Hop {
+                    name: format!("envoy cluster {name}").into(),
+                    role: Role::Proxy,
+                    kind: Kind::Envoy,
+                    at: Loc::new(file, c.line),
+                    listeners: Vec::new(),
+                    upstreams: ups,
+                });
+            }
         }
     }
 }
-
-/// Caddy's Caddyfile: `listener_wrappers { proxy_protocol { allow … } }`.
-pub(crate) fn caddyfile(_file: &str, _text: &str, _out: &mut Facts) -> Result<(), ParseError> {
-    Ok(())
-}
-
-/// Caddy's JSON configuration: `apps.http.servers.*.listener_wrappers`.
-pub(crate) fn caddy_json(_file: &str, _docs: &[Node], _out: &mut Facts) {}

@@ -26,6 +26,16 @@ struct Mount {
     sub_path: Option<String>,
 }
 
+/// What a mesh gateway workload (Istio's) expects, from its own settings.
+#[derive(Debug, Clone)]
+pub(crate) struct MeshProfile {
+    pub expects: Expects,
+    pub trust: Trust,
+    pub at: Loc,
+    pub fix: &'static str,
+    pub what: &'static str,
+}
+
 /// A Deployment, DaemonSet or StatefulSet.
 #[derive(Debug, Clone)]
 pub(crate) struct Workload {
@@ -37,6 +47,11 @@ pub(crate) struct Workload {
     /// (port name, container port).
     pub ports: Vec<(Option<String>, u16)>,
     mounts: Vec<Mount>,
+    /// `proxy.istio.io/config` asks for `gatewayTopology.proxyProtocol`.
+    pub istio_topology: Option<Loc>,
+    /// Its PROXY settings as a mesh gateway, once read (see
+    /// `gateway::read`).
+    pub mesh: Option<MeshProfile>,
 }
 
 impl Workload {
@@ -92,6 +107,10 @@ impl Workload {
                 }
             }
         }
+        let istio_topology = super::gateway::istio_topology(
+            file,
+            template.and_then(|t| t.path(&["metadata", "annotations"])),
+        );
         Workload {
             name,
             at: Loc::new(file, doc.line),
@@ -99,6 +118,8 @@ impl Workload {
             images,
             ports,
             mounts,
+            istio_topology,
+            mesh: None,
         }
     }
 
@@ -129,6 +150,14 @@ impl Workload {
         self.images
             .iter()
             .any(|i| CONTROLLERS.iter().any(|c| i.contains(c)) && !i.contains("whoami"))
+    }
+
+    /// An Istio ingress gateway (its label, or the proxy image).
+    pub(crate) fn is_istio_gateway(&self) -> bool {
+        self.labels
+            .iter()
+            .any(|(k, v)| k == "istio" && v.contains("gateway"))
+            || self.images.iter().any(|i| i.contains("istio/proxyv2"))
     }
 
     /// The ConfigMaps it mounts.

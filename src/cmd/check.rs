@@ -21,6 +21,7 @@ Examples:
   ppctl check --kind helm=values.yaml values.yaml nginx.conf --json
   ppctl check --root ./prod-etc-nginx ./prod-etc-nginx/nginx.conf
   ppctl check gitops/ingress/
+  ppctl check ingress-nginx/ envoy-gateway/
   ppctl check --probe /etc/nginx/nginx.conf
   ppctl check --probe --probe-host 10.0.0.5 haproxy.cfg
 
@@ -32,7 +33,9 @@ config-wire-mismatch (a problem: exit 1); a listener that cannot be reached
 from here, or that the probe cannot read, is said so and is no finding.
 
 A directory stands for the configuration files in it (*.yaml, *.yml,
-*.json, *.conf, *.cfg, *.toml, Caddyfile), read as one chain.
+*.json, *.conf, *.cfg, *.toml, Caddyfile), read as one chain. With two
+directories or more (check old/ new/), each is a chain of its own, shown
+one after the other: a migration is checked before it happens.
 
 ", super::exit_rule!(), "
 check judges every link of the chain (with --probe, the wire too): warnings
@@ -155,10 +158,10 @@ fn probe_host(s: &str) -> std::result::Result<String, String> {
 
 /// The inputs the arguments name: files, stdin, and the files of
 /// directories; read errors are kept for the report.
-fn inputs(args: &CheckArgs) -> Result<Vec<Input>> {
+fn inputs(args: &CheckArgs, files: &[PathBuf]) -> Result<Vec<Input>> {
     let mut out = Vec::new();
     let mut stdin = false;
-    for path in &args.files {
+    for path in files {
         if path.as_os_str() == "-" {
             if stdin {
                 return Err(Error::usage(
@@ -186,7 +189,7 @@ fn inputs(args: &CheckArgs) -> Result<Vec<Input>> {
     }
     for k in &args.kind {
         if let Some(f) = &k.file {
-            if !out.iter().any(|(name, _)| names(f, name)) {
+            if args.files.len() == files.len() && !out.iter().any(|(name, _)| names(f, name)) {
                 return Err(Error::usage(format!(
                     "--kind {}={f}: no FILE argument is {f}",
                     k.kind.name()
@@ -209,48 +212,87 @@ fn inputs(args: &CheckArgs) -> Result<Vec<Input>> {
         .collect())
 }
 
+/// The chains the arguments stand for: one, or, when two or more of
+/// them are directories (`check old/ new/`), one per argument, so a
+/// migration is checked beside what runs today.
+fn groups(args: &CheckArgs) -> Vec<Vec<PathBuf>> {
+    let dirs = args.files.iter().filter(|p| p.is_dir()).count();
+    if dirs >= 2 {
+        args.files.iter().map(|p| vec![p.clone()]).collect()
+    } else {
+        vec![args.files.clone()]
+    }
+}
+
 pub fn run(args: &CheckArgs, style: Style) -> Result<ExitCode> {
-    let inputs = inputs(args)?;
     let loader = load::Loader::new(args.root.clone());
     let include = |top: &str, from: &str, pattern: &str| loader.include(top, from, pattern);
-    let mut result = check::check(inputs, &include);
+    let groups = groups(args);
+    let mut chains = Vec::new();
     // --probe waits on the network: a bar on a terminal counts the probes,
     // and Ctrl-C judges what was probed so far (exit 130).
     let mut interrupted = false;
-    if args.probe && !result.unusable() {
-        let opts = live::Options {
-            timeout: args.probe_timeout.0,
-            host: args.probe_host.clone(),
-        };
-        let probes = live::probe_count(&result, &opts);
-        let progress = Progress::count(probes as u64, "probes");
-        let bar = progress.clone();
-        let watch = net::Watch {
-            on_step: Some(Arc::new(move |class: &Class| {
-                bar.inc(1);
-                bar.say(class.name());
-            })),
-            interrupt: super::interrupt::catch_ctrl_c()?,
-        };
-        net::runtime()?.block_on(live::confirm(&mut result, &opts, &watch));
-        progress.clear();
-        interrupted = watch.interrupt.requested();
-    }
-    if args.json {
-        // In pieces: a large chain is written as it is rendered.
-        let mut out = crate::report::out::Out::stdout();
-        for part in crate::report::check::json_parts(&result) {
-            out.queue(&part)?;
+    for files in &groups {
+        let mut result = check::check(inputs(args, files)?, &include);
+        if args.probe && !result.unusable() && !interrupted {
+            let opts = live::Options {
+                timeout: args.probe_timeout.0,
+                host: args.probe_host.clone(),
+            };
+            let probes = live::probe_count(&result, &opts);
+            let progress = Progress::count(probes as u64, "probes");
+            let bar = progress.clone();
+            let watch = net::Watch {
+                on_step: Some(Arc::new(move |class: &Class| {
+                    bar.inc(1);
+                    bar.say(class.name());
+                })),
+                interrupt: super::interrupt::catch_ctrl_c()?,
+            };
+            net::runtime()?.block_on(live::confirm(&mut result, &opts, &watch));
+            progress.clear();
+            interrupted = watch.interrupt.requested();
         }
-        out.finish()?;
-    } else {
-        super::print(&crate::report::check::human(&result, style))?;
+        chains.push(result);
     }
-    if result.unusable() {
-        crate::report::check::errors(&result)
-            .lines()
-            .for_each(|l| super::report_error(&Error::usage(l)));
-        return Ok(ExitCode::Error);
+    if chains.len() == 1 {
+        let result = &chains[0];
+        if args.json {
+            // In pieces: a large chain is written as it is rendered.
+            let mut out = crate::report::out::Out::stdout();
+            for part in crate::report::check::json_parts(result) {
+                out.queue(&part)?;
+            }
+            out.finish()?;
+        } else {
+            super::print(&crate::report::check::human(result, style))?;
+        }
+    } else {
+        let named: Vec<(String, &check::Check)> = groups
+            .iter()
+            .zip(&chains)
+            .map(|(g, c)| (g[0].to_string_lossy().into_owned(), c))
+            .collect();
+        let text = if args.json {
+            crate::report::check::json_chains(&named)
+        } else {
+            crate::report::check::human_chains(&named, style)
+        };
+        super::print(&text)?;
+    }
+    let mut code = ExitCode::Success;
+    for result in &chains {
+        if result.unusable() {
+            crate::report::check::errors(result)
+                .lines()
+                .for_each(|l| super::report_error(&Error::usage(l)));
+            code = code.merge(ExitCode::Error);
+        } else {
+            code = code.merge(ExitCode::check(!result.failed()));
+        }
+    }
+    if code == ExitCode::Error {
+        return Ok(code);
     }
     if interrupted {
         super::interrupt::say_partial(
@@ -258,7 +300,7 @@ pub fn run(args: &CheckArgs, style: Style) -> Result<ExitCode> {
         );
         return Ok(ExitCode::Interrupted);
     }
-    Ok(ExitCode::check(!result.failed()))
+    Ok(code)
 }
 
 #[cfg(test)]

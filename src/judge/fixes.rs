@@ -216,6 +216,73 @@ pub static FIXES: &[Fix] = &[
         change: "metadata:\n  annotations:\n    k8s.cloudscale.ch/loadbalancer-pool-protocol: proxyv2   # or proxy (v1); tcp sends none",
         doc: "https://github.com/cloudscale-ch/cloudscale-cloud-controller-manager/blob/main/pkg/cloudscale_ccm/loadbalancer.go",
     },
+    // checked: Envoy Gateway API reference (ClientTrafficPolicySpec.proxyProtocol,
+    // ProxyProtocolSettings.optional; enableProxyProtocol deprecated).
+    Fix {
+        id: "envoy-gateway-client-traffic-policy",
+        title: "Make Envoy Gateway's listeners read the PROXY header (ClientTrafficPolicy)",
+        side: Side::Receiver,
+        applies_to: "Envoy Gateway (ClientTrafficPolicy attached to the Gateway)",
+        change: "apiVersion: gateway.envoyproxy.io/v1alpha1\nkind: ClientTrafficPolicy\nmetadata:\n  name: proxy-protocol\nspec:\n  targetRefs:\n  - group: gateway.networking.k8s.io\n    kind: Gateway\n    name: eg\n  proxyProtocol: {}   # optional: true takes clients without one too (spoofable)",
+        doc: "https://gateway.envoyproxy.io/docs/api/extension_types/#clienttrafficpolicyspec",
+    },
+    // checked: Envoy Gateway API reference (BackendTrafficPolicy proxyProtocol.version V1/V2).
+    Fix {
+        id: "envoy-gateway-backend-proxy-protocol",
+        title: "Make Envoy Gateway send the header version the backend reads",
+        side: Side::Sender,
+        applies_to: "Envoy Gateway (BackendTrafficPolicy)",
+        change: "spec:\n  proxyProtocol:\n    version: V1   # or V2: what the backend reads; drop it if the backend reads none",
+        doc: "https://gateway.envoyproxy.io/docs/api/extension_types/#proxyprotocol",
+    },
+    // checked: NGINX Gateway Fabric NginxProxy API (rewriteClientIP mode ProxyProtocol,
+    // trustedAddresses).
+    Fix {
+        id: "ngf-rewrite-client-ip",
+        title: "Make NGINX Gateway Fabric read the PROXY header from the load balancer",
+        side: Side::Receiver,
+        applies_to: "NGINX Gateway Fabric (NginxProxy)",
+        change: "spec:\n  rewriteClientIP:\n    mode: ProxyProtocol\n    trustedAddresses:\n    - type: CIDR\n      value: 10.0.0.0/16   # where the load balancer connects from",
+        doc: "https://docs.nginx.com/nginx-gateway-fabric/reference/api/",
+    },
+    // checked: Istio network topologies docs (gatewayTopology.proxyProtocol).
+    Fix {
+        id: "istio-gateway-proxy-protocol",
+        title: "Make Istio's gateway read the PROXY header",
+        side: Side::Receiver,
+        applies_to: "Istio ingress gateway (pod annotation, or meshConfig.defaultConfig)",
+        change: "metadata:\n  annotations:\n    proxy.istio.io/config: '{\"gatewayTopology\":{\"proxyProtocol\":{}}}'\n# the header is then required on every gateway listener",
+        doc: "https://istio.io/latest/docs/ops/configuration/traffic-management/network-topologies/#proxy-protocol",
+    },
+    // checked: Contour API reference (EnvoyListenerConfig.useProxyProtocol).
+    Fix {
+        id: "contour-use-proxy-protocol",
+        title: "Make Contour's Envoy read the PROXY header",
+        side: Side::Receiver,
+        applies_to: "Contour (ContourConfiguration)",
+        change: "spec:\n  envoy:\n    listener:\n      useProxyProtocol: true",
+        doc: "https://projectcontour.io/docs/main/config/api/#projectcontour.io/v1alpha1.EnvoyListenerConfig",
+    },
+    // checked: Caddy docs, global options listener_wrappers proxy_protocol (allow,
+    // fallback_policy) and reverse_proxy transport http proxy_protocol.
+    Fix {
+        id: "caddy-proxy-protocol",
+        title: "Make Caddy read the PROXY header before TLS",
+        side: Side::Receiver,
+        applies_to: "Caddy (Caddyfile global options)",
+        change: "{\n\tservers {\n\t\tlistener_wrappers {\n\t\t\tproxy_protocol {\n\t\t\t\tallow 10.0.0.0/16   # where the sender connects from\n\t\t\t}\n\t\t\ttls\n\t\t}\n\t}\n}",
+        doc: "https://caddyserver.com/docs/caddyfile/options#listener-wrappers",
+    },
+    // checked: Envoy docs, upstream proxy_protocol transport socket
+    // (ProxyProtocolUpstreamTransport, config.version V1 default, V2).
+    Fix {
+        id: "envoy-upstream-proxy-protocol",
+        title: "Make Envoy send the header version the upstream reads",
+        side: Side::Sender,
+        applies_to: "Envoy (cluster transport_socket)",
+        change: "transport_socket:\n  name: envoy.transport_sockets.upstream_proxy_protocol\n  typed_config:\n    \"@type\": type.googleapis.com/envoy.extensions.transport_sockets.proxy_protocol.v3.ProxyProtocolUpstreamTransport\n    config:\n      version: V1   # or V2: what the upstream reads\n    transport_socket:\n      name: envoy.transport_sockets.raw_buffer",
+        doc: "https://www.envoyproxy.io/docs/envoy/latest/api-v3/extensions/transport_sockets/proxy_protocol/v3/upstream_proxy_protocol.proto",
+    },
     // checked: nginx listen directive (proxy_protocol parameter) and realip module.
     Fix {
         id: "nginx-listen-proxy-protocol",

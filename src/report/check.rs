@@ -276,8 +276,10 @@ fn chain_block(c: &Check, style: Style, out: &mut String) {
             })
             .collect()
     };
-    // Links out of each hop, once, so paths are drawn in linear time.
-    let mut drawn_from = vec![false; c.hops.len()];
+    // Links out of each hop and port, once, so paths are drawn in linear
+    // time.
+    let mut drawn_from: std::collections::HashSet<(usize, Option<u16>)> =
+        std::collections::HashSet::new();
     let starts: Vec<usize> = (0..c.links.len())
         .filter(|&i| match c.links[i].from {
             None => true,
@@ -320,7 +322,7 @@ fn chain_block(c: &Check, style: Style, out: &mut String) {
             Some((h, _)) => onward(h, None),
         };
         if let Some((h, _)) = first.from {
-            drawn_from[h] = true;
+            drawn_from.insert((h, None));
         }
         // Depth-first: a path, then its branches, each under the last hop
         // drawn.
@@ -350,11 +352,12 @@ fn chain_block(c: &Check, style: Style, out: &mut String) {
                 table::fill(style, "  ", "    ", &hop_line(c, l.to))
             );
             let to = l.to.0;
-            let next = onward(to, c.hops[to].listeners[l.to.1].port);
+            let port = c.hops[to].listeners[l.to.1].port;
+            let next = onward(to, port);
             if next.is_empty() {
                 continue;
             }
-            if drawn_from[to] {
+            if !drawn_from.insert((to, port)) {
                 let _ = writeln!(
                     out,
                     "{}",
@@ -362,7 +365,6 @@ fn chain_block(c: &Check, style: Style, out: &mut String) {
                 );
                 continue;
             }
-            drawn_from[to] = true;
             todo.extend(next.into_iter().rev());
         }
     }
@@ -795,6 +797,52 @@ fn errors_json(c: &Check) -> Value {
 }
 
 /// The JSON view: one document of type `check` (docs/json.md).
+/// Several chains (`check old/ new/`), each under a heading.
+pub(crate) fn human_chains(chains: &[(String, &Check)], style: Style) -> String {
+    let mut out = String::new();
+    for (i, (name, c)) in chains.iter().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        let rule = if style.unicode { "━━" } else { "==" };
+        let _ = writeln!(
+            out,
+            "{}",
+            style.bold(&format!(
+                "{rule} chain {} of {}: {name} {rule}",
+                i + 1,
+                chains.len()
+            ))
+        );
+        let _ = writeln!(out);
+        out.push_str(&human(c, style));
+    }
+    out
+}
+
+/// Several chains as one document: `chains[]`, each the fields of a
+/// single chain's document with its `name`.
+pub(crate) fn json_chains(chains: &[(String, &Check)]) -> String {
+    let list: Vec<Value> = chains
+        .iter()
+        .map(|(name, c)| {
+            let text: String = json_parts(c).collect();
+            let mut v: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+            if let Some(o) = v.as_object_mut() {
+                o.remove("type");
+                o.remove("schema");
+                o.insert("name".into(), Value::from(name.as_str()));
+            }
+            v
+        })
+        .collect();
+    let ok = chains.iter().all(|(_, c)| !c.failed() && !c.unusable());
+    let mut s = serde_json::to_string_pretty(&document("check", json!({"ok": ok, "chains": list})))
+        .unwrap_or_default();
+    s.push('\n');
+    s
+}
+
 #[cfg(test)]
 pub(crate) fn json(c: &Check) -> String {
     json_parts(c).collect()
