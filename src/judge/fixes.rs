@@ -166,7 +166,7 @@ pub static FIXES: &[Fix] = &[
         title: "Make HAProxy Kubernetes Ingress read the PROXY header from the load balancer",
         side: Side::Receiver,
         applies_to: "HAProxy Kubernetes Ingress by HAProxy Technologies (ConfigMap, or the chart's controller.config)",
-        change: "data:\n  proxy-protocol: \"10.0.0.0/16\"   # the load balancer's source range; a header is read from these only",
+        change: "data:\n  # a header is read from these sources only: the load balancer's\n  proxy-protocol: \"10.0.0.0/16\"",
         doc: "https://github.com/haproxytech/kubernetes-ingress/blob/master/documentation/annotations.md#proxy-protocol",
     },
     // checked: haproxy-ingress.github.io configuration keys (use-proxy-protocol, global).
@@ -175,7 +175,7 @@ pub static FIXES: &[Fix] = &[
         title: "Make HAProxy Ingress (jcmoraisjr) read the PROXY header",
         side: Side::Receiver,
         applies_to: "HAProxy Ingress (ConfigMap, or the chart's controller.config)",
-        change: "data:\n  use-proxy-protocol: \"true\"   # every bind accepts the header; restrict who reaches the ports",
+        change: "data:\n  # every bind then takes a header: restrict who reaches the ports\n  use-proxy-protocol: \"true\"",
         doc: "https://haproxy-ingress.github.io/docs/configuration/keys/#proxy-protocol",
     },
     // checked: traefik-helm-chart values.yaml (ports.<name>.proxyProtocol).
@@ -184,7 +184,7 @@ pub static FIXES: &[Fix] = &[
         title: "Make Traefik's entry points read the PROXY header (chart values)",
         side: Side::Receiver,
         applies_to: "Traefik Helm chart (values)",
-        change: "ports:\n  web:\n    proxyProtocol:\n      trustedIPs: [\"10.0.0.0/16\"]   # where the load balancer connects from\n  websecure:\n    proxyProtocol:\n      trustedIPs: [\"10.0.0.0/16\"]",
+        change: "ports:\n  web:\n    proxyProtocol:\n      trustedIPs: [\"10.0.0.0/16\"]   # where the LB connects from\n  websecure:\n    proxyProtocol:\n      trustedIPs: [\"10.0.0.0/16\"]",
         doc: "https://github.com/traefik/traefik-helm-chart/blob/master/traefik/values.yaml",
     },
     // checked: Traefik TCP serversTransport docs (proxyProtocol.version, default 2).
@@ -203,7 +203,7 @@ pub static FIXES: &[Fix] = &[
         title: "Turn PROXY protocol on at the OpenStack (Octavia) load balancer",
         side: Side::Sender,
         applies_to: "OpenStack Octavia via cloud-provider-openstack (OVHcloud Public Cloud, others): Service annotation",
-        change: "metadata:\n  annotations:\n    loadbalancer.openstack.org/proxy-protocol: \"v1\"   # or \"v2\": the version the backend reads",
+        change: "metadata:\n  annotations:\n    # or \"v2\": the version the backend reads\n    loadbalancer.openstack.org/proxy-protocol: \"v1\"",
         doc: "https://github.com/kubernetes/cloud-provider-openstack/blob/master/docs/openstack-cloud-controller-manager/expose-applications-using-loadbalancer-type-service.md",
     },
     // checked: cloudscale-cloud-controller-manager loadbalancer.go
@@ -213,7 +213,7 @@ pub static FIXES: &[Fix] = &[
         title: "Set the cloudscale.ch load balancer's pool protocol to PROXY",
         side: Side::Sender,
         applies_to: "cloudscale.ch cloud controller manager (Service annotation)",
-        change: "metadata:\n  annotations:\n    k8s.cloudscale.ch/loadbalancer-pool-protocol: proxyv2   # or proxy (v1); tcp sends none",
+        change: "metadata:\n  annotations:\n    # proxyv2 sends v2, proxy v1, tcp (the default) none\n    k8s.cloudscale.ch/loadbalancer-pool-protocol: proxyv2",
         doc: "https://github.com/cloudscale-ch/cloudscale-cloud-controller-manager/blob/main/pkg/cloudscale_ccm/loadbalancer.go",
     },
     // checked: Envoy Gateway API reference (ClientTrafficPolicySpec.proxyProtocol,
@@ -223,7 +223,7 @@ pub static FIXES: &[Fix] = &[
         title: "Make Envoy Gateway's listeners read the PROXY header (ClientTrafficPolicy)",
         side: Side::Receiver,
         applies_to: "Envoy Gateway (ClientTrafficPolicy attached to the Gateway)",
-        change: "apiVersion: gateway.envoyproxy.io/v1alpha1\nkind: ClientTrafficPolicy\nmetadata:\n  name: proxy-protocol\nspec:\n  targetRefs:\n  - group: gateway.networking.k8s.io\n    kind: Gateway\n    name: eg\n  proxyProtocol: {}   # optional: true takes clients without one too (spoofable)",
+        change: "apiVersion: gateway.envoyproxy.io/v1alpha1\nkind: ClientTrafficPolicy\nmetadata:\n  name: proxy-protocol\nspec:\n  targetRefs:\n  - group: gateway.networking.k8s.io\n    kind: Gateway\n    name: eg\n  # optional: true would take clients without one too (spoofable)\n  proxyProtocol: {}",
         doc: "https://gateway.envoyproxy.io/docs/api/extension_types/#clienttrafficpolicyspec",
     },
     // checked: Envoy Gateway API reference (BackendTrafficPolicy proxyProtocol.version V1/V2).
@@ -232,7 +232,7 @@ pub static FIXES: &[Fix] = &[
         title: "Make Envoy Gateway send the header version the backend reads",
         side: Side::Sender,
         applies_to: "Envoy Gateway (BackendTrafficPolicy)",
-        change: "spec:\n  proxyProtocol:\n    version: V1   # or V2: what the backend reads; drop it if the backend reads none",
+        change: "spec:\n  # V1 or V2: what the backend reads; drop it if it reads none\n  proxyProtocol:\n    version: V1",
         doc: "https://gateway.envoyproxy.io/docs/api/extension_types/#proxyprotocol",
     },
     // checked: NGINX Gateway Fabric NginxProxy API (rewriteClientIP mode ProxyProtocol,
@@ -242,7 +242,7 @@ pub static FIXES: &[Fix] = &[
         title: "Make NGINX Gateway Fabric read the PROXY header from the load balancer",
         side: Side::Receiver,
         applies_to: "NGINX Gateway Fabric (NginxProxy)",
-        change: "spec:\n  rewriteClientIP:\n    mode: ProxyProtocol\n    trustedAddresses:\n    - type: CIDR\n      value: 10.0.0.0/16   # where the load balancer connects from",
+        change: "spec:\n  rewriteClientIP:\n    mode: ProxyProtocol\n    trustedAddresses:\n    - type: CIDR\n      value: 10.0.0.0/16   # where the LB connects from",
         doc: "https://docs.nginx.com/nginx-gateway-fabric/reference/api/",
     },
     // checked: Istio network topologies docs (gatewayTopology.proxyProtocol).
@@ -270,7 +270,7 @@ pub static FIXES: &[Fix] = &[
         title: "Make Caddy read the PROXY header before TLS",
         side: Side::Receiver,
         applies_to: "Caddy (Caddyfile global options)",
-        change: "{\n\tservers {\n\t\tlistener_wrappers {\n\t\t\tproxy_protocol {\n\t\t\t\tallow 10.0.0.0/16   # where the sender connects from\n\t\t\t}\n\t\t\ttls\n\t\t}\n\t}\n}",
+        change: "{\n\tservers {\n\t\tlistener_wrappers {\n\t\t\tproxy_protocol {\n\t\t\t\tallow 10.0.0.0/16   # the sender's sources\n\t\t\t}\n\t\t\ttls\n\t\t}\n\t}\n}",
         doc: "https://caddyserver.com/docs/caddyfile/options#listener-wrappers",
     },
     // checked: Envoy docs, upstream proxy_protocol transport socket
