@@ -18,6 +18,8 @@ pub(crate) mod error;
 pub use ppctl_codec::input;
 pub(crate) mod judge;
 pub(crate) mod listen;
+pub(crate) mod metrics;
+pub(crate) mod monitor;
 pub mod net;
 pub mod pcap;
 pub(crate) mod protocol;

@@ -43,6 +43,8 @@ pub mod listen;
 pub mod listen_tls;
 pub mod pcap;
 pub mod probe;
+pub(crate) mod probe_serve;
+pub(crate) mod probe_watch;
 pub mod relay;
 pub mod repro;
 pub mod send;

@@ -47,7 +47,8 @@ when no attempt could connect (no-receiver, unreachable). Gate on the
 profile with --expect."))]
 pub struct ProbeArgs {
     /// The endpoint: HOST:PORT, [IPv6]:PORT or NAME:PORT.
-    pub(crate) target: String,
+    #[arg(required_unless_present = "serve")]
+    pub(crate) target: Option<String>,
     /// Send a TLS ClientHello after the header instead of an HTTP request
     /// (the certificate is never verified).
     #[arg(long, conflicts_with = "banner")]
@@ -71,14 +72,11 @@ pub struct ProbeArgs {
     )]
     pub(crate) timeout: Wait,
     /// The longest one attempt may take in all (connect, header and the
-    /// whole reply), however slowly the endpoint trickles; at most 60s.
-    #[arg(
-        long,
-        value_name = "DURATION",
-        default_value_t = Wait(net::MAX_TIME),
-        value_parser = parse_wait
-    )]
-    pub(crate) max_time: Wait,
+    /// whole reply), however slowly the endpoint trickles; at most 60s
+    /// [default: 10s]. With --watch: the longest the whole watch may take
+    /// (5m, 1h; default: 10m with --until, else until SIGINT).
+    #[arg(long, value_name = "DURATION", value_parser = parse_long_wait)]
+    pub(crate) max_time: Option<Wait>,
     /// Exit 1 unless the endpoint's profile meets one of these (for CI;
     /// repeat or comma-separate: any one passes).
     #[arg(
@@ -110,14 +108,19 @@ pub struct ProbeArgs {
         value_parser = parse_cidr
     )]
     pub(crate) expect_client_ip: Vec<IpNet>,
-    /// Print one JSON object (docs/json.md).
+    /// Print one JSON object (docs/json.md); with --watch, one JSON line
+    /// per change; with --serve, the first line.
     #[arg(long)]
     pub(crate) json: bool,
+    #[command(flatten)]
+    pub(crate) watch: super::probe_watch::WatchArgs,
+    #[command(flatten)]
+    pub(crate) serve: super::probe_serve::ServeArgs,
 }
 
 /// A `--timeout` value; shown in `--help` as the engine's default.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Wait(Duration);
+pub(crate) struct Wait(pub(crate) Duration);
 
 impl fmt::Display for Wait {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -127,6 +130,18 @@ impl fmt::Display for Wait {
             write!(f, "{}ms", self.0.as_millis())
         }
     }
+}
+
+/// `--max-time`: any positive duration here; [`run`] holds a single
+/// probe's to [`MAX_TIMEOUT`] (a watch's may be longer).
+fn parse_long_wait(s: &str) -> std::result::Result<Wait, String> {
+    let d = parse_duration(s)?;
+    if d.is_zero() {
+        return Err(format!(
+            "'{s}' is not a usable time limit: give more than 0 (e.g. 5s, or 5m with --watch)"
+        ));
+    }
+    Ok(Wait(d))
 }
 
 fn parse_wait(s: &str) -> std::result::Result<Wait, String> {
@@ -141,10 +156,26 @@ fn parse_wait(s: &str) -> std::result::Result<Wait, String> {
 }
 
 pub fn run(args: &ProbeArgs, style: Style) -> Result<ExitCode> {
+    if let Some(addr) = &args.serve.serve {
+        return super::probe_serve::run(addr, &args.serve, args.json, style);
+    }
     let target: Target = args
         .target
+        .as_deref()
+        .unwrap_or_default()
         .parse()
         .map_err(|e: net::TargetError| Error::usage(e.to_string()))?;
+    let max_time = match args.max_time {
+        Some(Wait(d)) if !args.watch.watch && d > MAX_TIMEOUT => {
+            return Err(Error::usage(format!(
+                "--max-time {}: one probe's attempts take at most {} each (a longer --max-time bounds a --watch)",
+                Wait(d),
+                Wait(MAX_TIMEOUT)
+            )))
+        }
+        Some(Wait(d)) if !args.watch.watch => d,
+        _ => net::MAX_TIME,
+    };
     let mode = if args.tls {
         Mode::Tls
     } else if args.banner {
@@ -155,7 +186,7 @@ pub fn run(args: &ProbeArgs, style: Style) -> Result<ExitCode> {
     let opts = probe::Options {
         mode,
         timeout: args.timeout.0,
-        max_time: args.max_time.0,
+        max_time,
         sni: args.sni.clone(),
         expect: probe::Expect {
             forms: args.expect.clone(),
@@ -163,6 +194,10 @@ pub fn run(args: &ProbeArgs, style: Style) -> Result<ExitCode> {
             client_ip: args.expect_client_ip.clone(),
         },
     };
+    if args.watch.watch {
+        let limit = args.max_time.map(|w| w.0);
+        return super::probe_watch::run(&target, opts, &args.watch, limit, args.json, style);
+    }
     // Four attempts, each up to --timeout: a bar on a terminal counts them,
     // and Ctrl-C stops (a profile needs all four).
     let progress = Progress::count(HeaderKind::ALL.len() as u64, "attempts");

@@ -1137,6 +1137,7 @@ mod tests {
             &TlsEnd::HandshakeOk {
                 version: "TLSv1_3".into(),
                 reply: Vec::new(),
+                certificate: None,
             },
             b"",
         );

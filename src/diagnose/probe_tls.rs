@@ -17,6 +17,8 @@ use rustls::crypto::CryptoProvider;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{ClientConfig, ClientConnection, DigitallySignedStruct, SignatureScheme};
 
+use crate::net::Certificate;
+
 /// How a TLS attempt ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum TlsEnd {
@@ -28,6 +30,9 @@ pub(crate) enum TlsEnd {
     HandshakeOk {
         version: String,
         reply: Vec<u8>,
+        /// The server's certificate (its expiry is the exporter's
+        /// `ppctl_probe_tls_cert_expiry_timestamp_seconds`).
+        certificate: Option<Box<Certificate>>,
     },
     /// The server sent a TLS alert.
     Alert(String),
@@ -272,12 +277,21 @@ fn handshake(sock: &mut Tee, sni: &str, request: &[u8]) -> TlsEnd {
         .protocol_version()
         .map(crate::net::version_name)
         .unwrap_or_else(|| "TLS".into());
+    let certificate = conn
+        .peer_certificates()
+        .and_then(|c| c.first())
+        .and_then(|der| Certificate::of(der, sni))
+        .map(Box::new);
     let mut tls = rustls::Stream::new(&mut conn, sock);
     let mut reply = Vec::new();
     if tls.write_all(request).is_ok() {
         read_reply(&mut tls, &mut reply);
     }
-    TlsEnd::HandshakeOk { version, reply }
+    TlsEnd::HandshakeOk {
+        version,
+        reply,
+        certificate,
+    }
 }
 
 /// Read the answer inside TLS until the server closes (the request says

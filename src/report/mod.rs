@@ -11,6 +11,7 @@ pub mod hexdump;
 pub mod inspect;
 pub mod json;
 pub(crate) mod listen;
+pub(crate) mod metrics;
 pub(crate) mod out;
 pub mod pcap; // pub: the fuzz target renders every flow as JSON
 pub(crate) mod probe;
@@ -24,6 +25,7 @@ mod verdicts;
 pub use style::{ColorChoice, Style};
 pub(crate) mod relay;
 pub(crate) mod send;
+pub(crate) mod watch;
 
 /// A whole JSON document, pretty-printed, with its newline (the one-shot
 /// commands' `--json`).

@@ -204,7 +204,7 @@ fn tls_words(end: &TlsEnd, clear: &[u8]) -> String {
         TlsEnd::Refused(e) => format!("connection refused ({e})"),
         TlsEnd::ConnectTimeout => "connect timed out".into(),
         TlsEnd::ConnectError(e) | TlsEnd::Error(e) => e.clone(),
-        TlsEnd::HandshakeOk { version, reply } => {
+        TlsEnd::HandshakeOk { version, reply, .. } => {
             let text = String::from_utf8_lossy(reply);
             match text.lines().next().filter(|l| !l.is_empty()) {
                 Some(line) => format!("TLS handshake ok ({version}); {line}"),

@@ -53,6 +53,9 @@ pub enum Peer {
     Mariadb,
     Sshd,
     Postgres,
+    /// Prometheus (its server; `promtool` comes in the same package).
+    Prometheus,
+    Promtool,
 }
 
 impl Peer {
@@ -70,6 +73,8 @@ impl Peer {
             Peer::Mariadb => "mariadbd",
             Peer::Sshd => "sshd",
             Peer::Postgres => "postgres",
+            Peer::Prometheus => "prometheus",
+            Peer::Promtool => "promtool",
         }
     }
 
@@ -88,6 +93,7 @@ impl Peer {
             Peer::Mariadb => "mariadb-server",
             Peer::Sshd => "openssh-server",
             Peer::Postgres => "postgresql",
+            Peer::Prometheus | Peer::Promtool => "prometheus",
         }
     }
 }
@@ -366,6 +372,62 @@ impl Caddy {
     }
 
     /// What Caddy logged (stderr).
+    pub fn log(&self) -> String {
+        self.instance.read("stderr.log")
+    }
+}
+
+/// A running Prometheus: `tests/peers/prometheus/<name>.yml` rendered in a
+/// temp dir, its storage there too, its web and API on
+/// `127.0.0.1:{{PORT}}` (the `PORT` var).
+pub struct Prometheus {
+    instance: Instance,
+    port: u16,
+}
+
+impl Prometheus {
+    /// Render the config with `vars` (which must give `PORT`), check it with
+    /// `promtool check config`, start Prometheus and wait for its port.
+    pub fn start(name: &str, vars: &[(&str, &str)]) -> Prometheus {
+        let exe =
+            path(Peer::Prometheus).expect("prometheus is installed (call peers::require first)");
+        let port: u16 = vars
+            .iter()
+            .find(|(k, _)| *k == "PORT")
+            .and_then(|(_, v)| v.parse().ok())
+            .expect("Prometheus::start needs a PORT var");
+        let dir = temp_dir("prometheus", name);
+        let config = render(
+            &template("prometheus", &format!("{name}.yml")),
+            dir.path(),
+            vars,
+        );
+        let config_path = dir.path().join("prometheus.yml");
+        write(&config_path, &config);
+        let what = format!("prometheus {name}");
+        if let Some(promtool) = path(Peer::Promtool) {
+            check_config(
+                &promtool,
+                &["check".into(), "config".into(), config_path.clone().into()],
+                &what,
+                &config,
+            );
+        }
+        let args: Vec<OsString> = vec![
+            format!("--config.file={}", config_path.display()).into(),
+            format!("--storage.tsdb.path={}", dir.path().join("data").display()).into(),
+            format!("--web.listen-address=127.0.0.1:{port}").into(),
+            "--log.level=warn".into(),
+        ];
+        let instance = Instance::launch(what, &exe, &args, dir, vars);
+        Prometheus { instance, port }
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// What Prometheus logged.
     pub fn log(&self) -> String {
         self.instance.read("stderr.log")
     }

@@ -1,0 +1,601 @@
+//! `probe --serve` (the exporter) and `probe --watch`, with the real
+//! binary: a real Prometheus scrapes the exporter with docs/monitoring.md's
+//! relabelling and alert rules, `promtool check metrics` reads every
+//! exposition, and a watch ends a rollout. Every peer is on loopback.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Ipv4Addr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdout, Command, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use common::peers::{self, Peer};
+use serde_json::Value;
+
+/// Bounds every wait: a hang fails the test instead of stalling the suite.
+const PATIENCE: Duration = Duration::from_secs(60);
+
+fn ppctl_bin() -> PathBuf {
+    assert_cmd::cargo::cargo_bin("ppctl")
+}
+
+/// A `ppctl` child whose first stdout line (JSON) says where it listens;
+/// killed by its own pid when dropped.
+struct Running {
+    child: Child,
+    /// Held open: a listen whose stdout closes stops serving (lost output).
+    _lines: BufReader<ChildStdout>,
+    port: u16,
+}
+
+impl Running {
+    /// `ppctl ARGS --json`, stderr to a file in `/tmp` (shown on failure).
+    fn start(args: &[&str]) -> Running {
+        let mut child = Command::new(ppctl_bin())
+            .args(args)
+            .arg("--json")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start ppctl");
+        let mut lines = BufReader::new(child.stdout.take().expect("piped stdout"));
+        let mut first = String::new();
+        lines.read_line(&mut first).expect("read the first line");
+        let doc: Value = serde_json::from_str(&first)
+            .unwrap_or_else(|e| panic!("ppctl {args:?}: {e}: {first:?}"));
+        let a = &doc["addresses"][0];
+        let port = match a.as_str() {
+            Some(s) => s.rsplit(':').next().and_then(|p| p.parse().ok()),
+            None => a["port"].as_u64().and_then(|p| u16::try_from(p).ok()),
+        }
+        .unwrap_or_else(|| panic!("no port in {first}"));
+        Running {
+            child,
+            _lines: lines,
+            port,
+        }
+    }
+
+    fn signal(&self, sig: &str) {
+        let ok = Command::new("kill")
+            .args([sig, &self.child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(ok.success());
+    }
+
+    /// Wait (bounded) for the exit code.
+    fn wait(mut self) -> Option<i32> {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait for ppctl") {
+                return status.code();
+            }
+            assert!(Instant::now() < deadline, "ppctl did not stop");
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `ppctl listen 127.0.0.1:0 --proxy-protocol MODE`.
+fn listen(mode: &str) -> Running {
+    Running::start(&["listen", "127.0.0.1:0", "--proxy-protocol", mode])
+}
+
+/// One HTTP/1.1 GET with `Connection: close`: the status, the head and the
+/// body.
+fn get(port: u16, target: &str, headers: &[(&str, &str)]) -> (u16, String, String) {
+    request(port, "GET", target, headers)
+}
+
+fn request(
+    port: u16,
+    method: &str,
+    target: &str,
+    headers: &[(&str, &str)],
+) -> (u16, String, String) {
+    let mut s = TcpStream::connect((Ipv4Addr::LOCALHOST, port)).expect("connect");
+    s.set_read_timeout(Some(PATIENCE)).expect("timeout");
+    let mut req =
+        format!("{method} {target} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n");
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    s.write_all(req.as_bytes()).expect("send");
+    let mut answer = Vec::new();
+    s.read_to_end(&mut answer).expect("read the answer");
+    let text = String::from_utf8_lossy(&answer).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or_else(|| panic!("no status in {head:?}"));
+    (status, head.to_string(), body.to_string())
+}
+
+fn docs() -> String {
+    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/monitoring.md"))
+        .expect("read docs/monitoring.md")
+}
+
+/// The fenced YAML block of docs/monitoring.md whose first line is `# NAME`
+/// (or starts `# NAME:`).
+fn docs_block(name: &str) -> String {
+    let text = docs();
+    text.split("```yaml\n")
+        .skip(1)
+        .filter_map(|b| b.split("\n```").next())
+        .find(|b| {
+            let first = b.lines().next().unwrap_or("");
+            first == format!("# {name}") || first.starts_with(&format!("# {name}:"))
+        })
+        .unwrap_or_else(|| panic!("docs/monitoring.md has no ```yaml block starting `# {name}`"))
+        .to_string()
+        + "\n"
+}
+
+/// `promtool check metrics` on an exposition: it must pass.
+fn promtool_check(what: &str, exposition: &str) {
+    let exe = peers::path(Peer::Promtool).expect("promtool (peers::require first)");
+    let mut child = Command::new(exe)
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run promtool");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(exposition.as_bytes())
+        .expect("feed promtool");
+    let out = child.wait_with_output().expect("promtool's answer");
+    assert!(
+        out.status.success(),
+        "promtool check metrics fails on {what}:\n{}{}\n--- exposition ---\n{exposition}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Every metric family in an exposition is in docs/monitoring.md's tables.
+fn documented(exposition: &str) {
+    let docs = docs();
+    for line in exposition.lines() {
+        if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let name = rest.split(' ').next().unwrap_or("");
+            assert!(
+                docs.contains(&format!("`{name}`")),
+                "docs/monitoring.md does not list {name}"
+            );
+        }
+    }
+}
+
+/// Prometheus' `/api/v1/query` for `expr`: its result vector.
+fn query(prometheus: u16, expr: &str) -> Vec<Value> {
+    let q: String = form_urlencoded::Serializer::new(String::new())
+        .append_pair("query", expr)
+        .finish();
+    let (status, _, body) = get(prometheus, &format!("/api/v1/query?{q}"), &[]);
+    assert_eq!(status, 200, "{expr}: {body}");
+    let doc: Value = serde_json::from_str(&body).expect("JSON from Prometheus");
+    doc["data"]["result"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// `query` until `done` holds for the result, within [`PATIENCE`].
+fn query_until(prometheus: u16, expr: &str, done: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let result = query(prometheus, expr);
+        if done(&result) {
+            return result;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{expr}: not there after {PATIENCE:?}; last: {result:?}"
+        );
+        thread::sleep(Duration::from_millis(250));
+    }
+}
+
+/// The sample of `instance` in a result, as a number.
+fn value_of(result: &[Value], instance: &str) -> f64 {
+    let sample = result
+        .iter()
+        .find(|s| s["metric"]["instance"] == instance)
+        .unwrap_or_else(|| panic!("no {instance} in {result:?}"));
+    sample["value"][1]
+        .as_str()
+        .and_then(|v| v.parse().ok())
+        .expect("a number")
+}
+
+fn label_of(result: &[Value], instance: &str, label: &str) -> String {
+    result
+        .iter()
+        .find(|s| s["metric"]["instance"] == instance)
+        .and_then(|s| s["metric"][label].as_str())
+        .unwrap_or_else(|| panic!("no {label} for {instance} in {result:?}"))
+        .to_string()
+}
+
+#[test]
+fn prometheus_scrapes_the_exporter_with_the_documented_config() {
+    if !peers::require(Peer::Nginx)
+        || !peers::require(Peer::Prometheus)
+        || !peers::require(Peer::Promtool)
+    {
+        return;
+    }
+    let require = listen("require");
+    let off = listen("off");
+    let nginx_port = common::free_port();
+    let _nginx = peers::Nginx::start("pp_http", &[("PORT", &nginx_port.to_string())]);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let modules = dir.path().join("ppctl.yml");
+    std::fs::write(&modules, docs_block("ppctl.yml")).expect("write ppctl.yml");
+    let exporter = Running::start(&[
+        "probe",
+        "--serve",
+        "127.0.0.1:0",
+        "--config",
+        modules.to_str().expect("utf-8 path"),
+    ]);
+
+    // Every exposition passes promtool, and the docs list every metric.
+    let targets = [
+        ("require", require.port),
+        ("nginx", nginx_port),
+        ("off", off.port),
+    ];
+    for (what, port) in targets {
+        let (status, head, body) = get(
+            exporter.port,
+            &format!("/probe?target=127.0.0.1:{port}&module=proxy_v2"),
+            &[("X-Prometheus-Scrape-Timeout-Seconds", "10")],
+        );
+        assert_eq!(status, 200, "{what}: {body}");
+        assert!(head.contains("text/plain; version=0.0.4"), "{head}");
+        promtool_check(what, &body);
+        documented(&body);
+    }
+    let (_, _, own) = get(exporter.port, "/metrics", &[]);
+    promtool_check("/metrics", &own);
+    documented(&own);
+
+    // Prometheus with the docs' relabelling and alert rules.
+    let rules = dir.path().join("ppctl-rules.yml");
+    std::fs::write(&rules, docs_block("ppctl-rules.yml")).expect("write the rules");
+    let prom_port = common::free_port();
+    let prometheus = peers::Prometheus::start(
+        "monitor",
+        &[
+            ("PORT", &prom_port.to_string()),
+            ("RULES", rules.to_str().expect("utf-8 path")),
+            ("REQUIRE_PORT", &require.port.to_string()),
+            ("NGINX_PORT", &nginx_port.to_string()),
+            ("OFF_PORT", &off.port.to_string()),
+            ("EXPORTER_PORT", &exporter.port.to_string()),
+        ],
+    );
+    let at = |port: u16| format!("127.0.0.1:{port}");
+    let met = query_until(prometheus.port(), "ppctl_probe_expectation_met", |r| {
+        r.len() == 3
+    });
+    assert_eq!(value_of(&met, &at(require.port)), 1.0, "{met:?}");
+    assert_eq!(value_of(&met, &at(nginx_port)), 1.0, "{met:?}");
+    assert_eq!(value_of(&met, &at(off.port)), 0.0, "{met:?}");
+    assert_eq!(label_of(&met, &at(nginx_port), "module"), "proxy_v2");
+    let profiles = query_until(prometheus.port(), "ppctl_probe_profile_info", |r| {
+        r.len() == 3
+    });
+    for (port, profile) in [
+        (require.port, "requires-v1-or-v2"),
+        (nginx_port, "requires-v1-or-v2"),
+        (off.port, "no-header"),
+    ] {
+        assert_eq!(label_of(&profiles, &at(port), "profile"), profile);
+    }
+    let findings = query(prometheus.port(), "ppctl_probe_finding_info");
+    assert_eq!(
+        label_of(&findings, &at(off.port), "finding"),
+        "unexpected-header"
+    );
+    let accepted = query(
+        prometheus.port(),
+        r#"ppctl_probe_attempt_accepted{header="v2"}"#,
+    );
+    assert_eq!(value_of(&accepted, &at(nginx_port)), 1.0);
+    assert_eq!(value_of(&accepted, &at(off.port)), 0.0);
+    let up = query_until(prometheus.port(), r#"up{job="ppctl-exporter"}"#, |r| {
+        !r.is_empty()
+    });
+    assert_eq!(value_of(&up, &at(exporter.port)), 1.0);
+    let probes = query_until(prometheus.port(), "sum(ppctl_exporter_probes_total)", |r| {
+        !r.is_empty()
+    });
+    let n: f64 = probes[0]["value"][1]
+        .as_str()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0);
+    assert!(n >= 3.0, "{probes:?}");
+    // The docs' alert: the endpoint that does not meet its module is
+    // pending (it fires after 2 minutes).
+    let alerts = query_until(
+        prometheus.port(),
+        r#"ALERTS{alertname="ProxyProtocolExpectationNotMet"}"#,
+        |r| !r.is_empty(),
+    );
+    assert_eq!(alerts.len(), 1, "{alerts:?}\n{}", prometheus.log());
+    assert_eq!(label_of(&alerts, &at(off.port), "alertstate"), "pending");
+}
+
+#[test]
+fn the_documented_configs_pass_promtool_and_the_dashboard_parses() {
+    if !peers::require(Peer::Promtool) {
+        return;
+    }
+    let promtool = peers::path(Peer::Promtool).expect("promtool");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = dir.path().join("prometheus.yml");
+    std::fs::write(&config, docs_block("prometheus.yml")).expect("write");
+    std::fs::write(
+        dir.path().join("ppctl-rules.yml"),
+        docs_block("ppctl-rules.yml"),
+    )
+    .expect("write");
+    for args in [
+        ["check", "config", "prometheus.yml"],
+        ["check", "rules", "ppctl-rules.yml"],
+    ] {
+        let out = Command::new(&promtool)
+            .args(args)
+            .current_dir(dir.path())
+            .output()
+            .expect("run promtool");
+        assert!(
+            out.status.success(),
+            "promtool {args:?}:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    // The test's Prometheus relabels as the docs say.
+    let relabel = |text: &str| -> String {
+        let start = text.find("    relabel_configs:").expect("relabel_configs");
+        let end = text[start..].find("replacement:").expect("replacement") + start;
+        text[start..end].to_string()
+    };
+    let ours = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers/prometheus/monitor.yml"),
+    )
+    .expect("read the test's config");
+    assert_eq!(relabel(&docs_block("prometheus.yml")), relabel(&ours));
+    // The dashboard is JSON, and asks only for metrics the docs list.
+    let dashboard = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/grafana-ppctl-probe.json"),
+    )
+    .expect("read the dashboard");
+    let doc: Value = serde_json::from_str(&dashboard).expect("the dashboard is JSON");
+    let docs = docs();
+    let panels = doc["panels"].as_array().expect("panels");
+    assert!(panels.len() >= 6);
+    let mut exprs = 0;
+    for panel in panels {
+        for target in panel["targets"].as_array().expect("targets") {
+            let expr = target["expr"].as_str().expect("expr");
+            exprs += 1;
+            for word in expr.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
+                if let Some(name) = word.strip_prefix("ppctl_") {
+                    let family = ["_bucket", "_sum", "_count"]
+                        .iter()
+                        .find_map(|s| name.strip_suffix(s))
+                        .unwrap_or(name);
+                    assert!(
+                        docs.contains(&format!("`ppctl_{family}`")),
+                        "the dashboard asks for ppctl_{name}, which docs/monitoring.md does not list"
+                    );
+                }
+            }
+        }
+    }
+    assert!(exprs >= 10);
+}
+
+#[test]
+fn a_watch_until_ends_when_the_rollout_lands() {
+    let port = common::free_port();
+    let addr = format!("127.0.0.1:{port}");
+    let off = Running::start(&["listen", &addr, "--proxy-protocol", "off"]);
+    let mut watch = Command::new(ppctl_bin())
+        .args([
+            "probe",
+            &addr,
+            "--watch",
+            "--until",
+            "accepts-v2",
+            "--interval",
+            "3s",
+            "--max-time",
+            "60s",
+            "--color",
+            "never",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the watch");
+    let mut lines = BufReader::new(watch.stdout.take().expect("stdout"));
+    let mut first = String::new();
+    lines.read_line(&mut first).expect("the first line");
+    assert!(first.contains(" no-header unexpected-header "), "{first}");
+    // The rollout: the same port now requires a header.
+    drop(off);
+    let _require = Running::start(&["listen", &addr, "--proxy-protocol", "require"]);
+    let deadline = Instant::now() + PATIENCE;
+    let status = loop {
+        if let Some(status) = watch.try_wait().expect("wait") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = watch.kill();
+            panic!("the watch did not end");
+        }
+        thread::sleep(Duration::from_millis(50));
+    };
+    let mut rest = String::new();
+    lines.read_to_string(&mut rest).expect("the rest");
+    let mut stderr = String::new();
+    watch
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut stderr)
+        .expect("stderr");
+    assert_eq!(status.code(), Some(0), "{first}{rest}\n{stderr}");
+    let second: Vec<&str> = rest.lines().collect();
+    assert_eq!(second.len(), 1, "two lines in all:\n{first}{rest}");
+    assert!(
+        second[0].contains(" requires-v1-or-v2 missing-header ") && second[0].contains("v2:200"),
+        "{rest}"
+    );
+    // Each line starts with the time.
+    for line in [first.as_str(), second[0]] {
+        let time = line.split(' ').next().unwrap_or("");
+        assert!(time.len() == 9 && time.ends_with('Z'), "{line}");
+    }
+    assert!(stderr.contains("accepts-v2 holds after"), "{stderr}");
+}
+
+#[test]
+fn the_exporter_refuses_what_it_cannot_answer_and_stops_on_sigterm() {
+    let exporter = Running::start(&["probe", "--serve", "127.0.0.1:0"]);
+    let p = exporter.port;
+    for (target, status, says) in [
+        ("/probe", 400, "no target"),
+        ("/probe?target=nope", 400, "is not HOST:PORT"),
+        (
+            "/probe?target=127.0.0.1:1&module=nope",
+            400,
+            "unknown module \"nope\": this exporter has http, tls, banner",
+        ),
+        (
+            "/probe?target=127.0.0.1:1&target=127.0.0.1:2",
+            400,
+            "given twice",
+        ),
+        (
+            "/probe?target=127.0.0.1:1&color=red",
+            400,
+            "unknown parameter \"color\"",
+        ),
+        ("/probe?target=%ff%fe:80", 400, "characters a host name"),
+        ("/nope", 404, "/probe?target=HOST:PORT"),
+    ] {
+        let (got, _, body) = get(p, target, &[]);
+        assert_eq!(got, status, "{target}: {body}");
+        assert!(body.contains(says), "{target}: {body}");
+    }
+    let (got, _, body) = get(
+        p,
+        "/probe?target=127.0.0.1:1",
+        &[("X-Prometheus-Scrape-Timeout-Seconds", "soon")],
+    );
+    assert_eq!(got, 400, "{body}");
+    let (got, head, _) = request(p, "POST", "/probe?target=127.0.0.1:1", &[]);
+    assert_eq!(got, 405);
+    assert!(
+        head.to_ascii_lowercase().contains("allow: get, head"),
+        "{head}"
+    );
+    // A closed port is a probe that ran: 200, the endpoint unreachable.
+    let closed = common::free_port();
+    let (got, _, body) = get(p, &format!("/probe?target=127.0.0.1:{closed}"), &[]);
+    assert_eq!(got, 200);
+    assert!(body.contains("ppctl_probe_success 0"), "{body}");
+    assert!(body.contains("profile=\"unreachable\""), "{body}");
+    let (_, _, page) = get(p, "/", &[]);
+    assert!(page.contains("<td>banner</td>") && page.contains(&format!("127.0.0.1:{closed}")));
+    let (_, _, own) = get(p, "/metrics", &[]);
+    assert!(
+        own.contains("ppctl_exporter_scrapes_refused_total{reason=\"bad-query\"} 5"),
+        "{own}"
+    );
+    assert!(
+        own.contains("ppctl_exporter_scrapes_refused_total{reason=\"unknown-module\"} 1"),
+        "{own}"
+    );
+    exporter.signal("-TERM");
+    assert_eq!(exporter.wait(), Some(0));
+}
+
+#[test]
+fn a_busy_exporter_waits_within_the_scrape_or_answers_503() {
+    // A target that accepts (the kernel's backlog) and never answers.
+    let stalled = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind");
+    let stalled_port = stalled.local_addr().expect("addr").port();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = dir.path().join("ppctl.yml");
+    std::fs::write(&config, "modules:\n  slow:\n    timeout: 2s\n").expect("write");
+    let exporter = Running::start(&[
+        "probe",
+        "--serve",
+        "127.0.0.1:0",
+        "--config",
+        config.to_str().expect("utf-8"),
+        "--max-probes",
+        "1",
+    ]);
+    let p = exporter.port;
+    let probe = format!("/probe?target=127.0.0.1:{stalled_port}");
+    let first = {
+        let probe = probe.clone();
+        thread::spawn(move || get(p, &probe, &[("X-Prometheus-Scrape-Timeout-Seconds", "10")]))
+    };
+    // Wait until it holds the one slot.
+    let deadline = Instant::now() + PATIENCE;
+    while !get(p, "/metrics", &[])
+        .2
+        .contains("ppctl_exporter_probes_in_flight 1")
+    {
+        assert!(Instant::now() < deadline, "the first probe never started");
+        thread::sleep(Duration::from_millis(20));
+    }
+    // 2.3 s leaves 1.8 s: less than the module's 2 s, so nothing to wait with.
+    let (got, _, body) = get(p, &probe, &[("X-Prometheus-Scrape-Timeout-Seconds", "2.3")]);
+    assert_eq!(got, 503, "{body}");
+    assert!(body.contains("all 1 probe slots are busy"), "{body}");
+    // 10 s leaves 7.5 s beyond the module's time: it waits for the slot.
+    let (got, _, body) = get(p, &probe, &[("X-Prometheus-Scrape-Timeout-Seconds", "10")]);
+    assert_eq!(got, 200, "{body}");
+    assert!(body.contains("ppctl_probe_timeout_seconds 2"), "{body}");
+    let (got, _, body) = first.join().expect("the first scrape");
+    assert_eq!(got, 200, "{body}");
+    // Four attempts that each hear nothing: nothing accepted, so inconclusive.
+    assert!(body.contains("profile=\"inconclusive\""), "{body}");
+    assert!(body.contains("ppctl_probe_success 0"), "{body}");
+    let (_, _, own) = get(p, "/metrics", &[]);
+    assert!(
+        own.contains("ppctl_exporter_scrapes_refused_total{reason=\"busy\"} 1"),
+        "{own}"
+    );
+    assert!(own.contains("ppctl_exporter_probes_in_flight 0"), "{own}");
+    drop(stalled);
+}
