@@ -65,7 +65,7 @@ complete -c ppctl -n "__fish_ppctl_using_subcommand explain" -s v -l verbose -d 
 complete -c ppctl -n "__fish_ppctl_using_subcommand explain" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ppctl -n "__fish_ppctl_using_subcommand probe" -l sni -d 'The SNI (default: the target\'s host name; none for an IP, which TLS does not put in SNI)' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand probe" -l timeout -d 'How long to wait for the connect and for each reply (500ms, 2s, 1m; at most 60s)' -r
-complete -c ppctl -n "__fish_ppctl_using_subcommand probe" -l max-time -d 'The longest one attempt may take in all (connect, header and the whole reply), however slowly the endpoint trickles; at most 60s' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand probe" -l max-time -d 'The longest one attempt may take in all (connect, header and the whole reply), however slowly the endpoint trickles; at most 60s [default: 10s]. With --watch: the longest the whole watch may take (5m, 1h; default: 10m with --until, else until SIGINT)' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand probe" -l expect -d 'Exit 1 unless the endpoint\'s profile meets one of these (for CI; repeat or comma-separate: any one passes)' -r -f -a "requires-v1\t'takes a v1 header only, nothing without one'
 requires-v2\t'takes a v2 header only, nothing without one'
 requires-v1-or-v2\t'takes v1 or v2, nothing without a header'
@@ -77,12 +77,26 @@ unreachable\t'no connection could be made'
 inconclusive\t'connected, but nothing was accepted (the endpoint may speak another protocol than the one probed)'"
 complete -c ppctl -n "__fish_ppctl_using_subcommand probe" -l expect-body -d 'Exit 1 unless the body of each answer to an attempt accepted with a PROXY header contains PATTERN (a plain substring, not a regex; over --tls, the decrypted answer; the first 4096 bytes are searched)' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand probe" -l expect-client-ip -d 'Exit 1 unless the client address the receiver reports to each attempt accepted with a PROXY header is in one of these (repeat or comma-separate; a bare IP is a /32 or /128). The address is read from a whoami page: ppctl listen\'s `remote_addr (realip): IP`, or `remote_addr=IP` in the body (nginx `return 200 "remote_addr=$remote_addr"`): the JSON\'s `client_ip`. (listen\'s --expect-src checks the source a header claims instead.)' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand probe" -l interval -d 'From the start of one probe to the start of the next (at least 100ms)' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand probe" -l until -d 'Exit 0 as soon as the endpoint\'s profile meets one of these (and --expect-body, --expect-client-ip hold); exit 1 when --max-time comes first (10m unless given). Takes what --expect takes' -r -f -a "requires-v1\t'takes a v1 header only, nothing without one'
+requires-v2\t'takes a v2 header only, nothing without one'
+requires-v1-or-v2\t'takes v1 or v2, nothing without a header'
+accepts-v1\t'requires-v1 or requires-v1-or-v2: serves a v1 sender, nothing without a header (not optional: add --expect optional to allow it)'
+accepts-v2\t'requires-v2 or requires-v1-or-v2: serves a v2 sender, nothing without a header (not optional: add --expect optional to allow it)'
+no-header\t'takes connections without a header; a header there is unexpected-header'
+optional\t'takes connections with and without a header (spoofable)'
+unreachable\t'no connection could be made'
+inconclusive\t'connected, but nothing was accepted (the endpoint may speak another protocol than the one probed)'"
+complete -c ppctl -n "__fish_ppctl_using_subcommand probe" -l serve -d 'Serve probes to Prometheus on ADDR (:PORT, IP:PORT, [IPv6]:PORT), as blackbox_exporter does: GET /probe?target=HOST:PORT&module=NAME probes and answers in the Prometheus text format; /metrics has the exporter\'s own; / lists the modules and the last probes (docs/monitoring.md). Runs until SIGINT or SIGTERM' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand probe" -l config -d 'The modules to serve (YAML: probe\'s flags by name, per module; see docs/monitoring.md). Without it: http, tls and banner, with the defaults and no expectation' -r -F
+complete -c ppctl -n "__fish_ppctl_using_subcommand probe" -l max-probes -d 'Probes run at once. A scrape that finds every slot busy waits for one as long as its scrape timeout leaves beyond the module\'s timeout, else gets 503' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand probe" -l color -d 'When to use color: auto (a terminal, and NO_COLOR unset), always, never' -r -f -a "auto\t'Color when stdout is a terminal and NO_COLOR is not set'
 always\t''
 never\t''"
 complete -c ppctl -n "__fish_ppctl_using_subcommand probe" -l tls -d 'Send a TLS ClientHello after the header instead of an HTTP request (the certificate is never verified)'
 complete -c ppctl -n "__fish_ppctl_using_subcommand probe" -l banner -d 'Send nothing after the header: wait for a server-speaks-first protocol\'s banner (SMTP, SSH, FTP, ...)'
-complete -c ppctl -n "__fish_ppctl_using_subcommand probe" -l json -d 'Print one JSON object (docs/json.md)'
+complete -c ppctl -n "__fish_ppctl_using_subcommand probe" -l json -d 'Print one JSON object (docs/json.md); with --watch, one JSON line per change; with --serve, the first line'
+complete -c ppctl -n "__fish_ppctl_using_subcommand probe" -l watch -d 'Probe again every --interval and print a line (with the time) when the profile, the finding or how an attempt was answered changes; the first probe always prints one'
 complete -c ppctl -n "__fish_ppctl_using_subcommand probe" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l proxy-protocol -d 'What the receiver expects' -r -f -a "auto\t'v1, v2 or no header, said which (spoofable: any client can forge its address)'
 require\t'like nginx `listen ... proxy_protocol`: a missing or broken header is closed'

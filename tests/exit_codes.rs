@@ -148,6 +148,103 @@ fn probe() {
 }
 
 #[test]
+fn probe_watch() {
+    let require = Server::start("listen", &["--proxy-protocol", "require"]);
+    let watch = |want: i32, target: &str, extra: &[&str]| {
+        let mut args = vec!["probe", target, "--watch", "--interval", "200ms"];
+        args.extend_from_slice(extra);
+        assert_code(want, &args);
+    };
+    // --until: 0 as soon as it holds, 1 when --max-time comes first.
+    watch(0, &require.addr, &["--until", "accepts-v2"]);
+    watch(
+        1,
+        &require.addr,
+        &["--until", "requires-v2", "--max-time", "1s"],
+    );
+    // Without --until: as its last probe would.
+    watch(0, &require.addr, &["--max-time", "1s"]);
+    watch(1, &closed_port(), &["--max-time", "1s"]);
+    watch(2, "no-port-here", &[]);
+    watch(2, &require.addr, &["--interval", "10ms"]);
+    // 130: SIGINT before --until holds.
+    let mut child = Command::new(assert_cmd::cargo::cargo_bin("ppctl"))
+        .args(["probe", &closed_port(), "--watch", "--until", "accepts-v2"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start ppctl");
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut first)
+        .expect("the first line");
+    assert!(first.contains("unreachable"), "{first}");
+    let ok = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(ok.success());
+    let status = child.wait().expect("wait");
+    assert_eq!(status.code(), Some(130));
+}
+
+#[test]
+fn probe_serve() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let bad = dir.path().join("bad.yml");
+    std::fs::write(&bad, "modules:\n  a:\n    expect: requires-v3\n").expect("write");
+    let (got, text) = code(&[
+        "probe",
+        "--serve",
+        "127.0.0.1:0",
+        "--config",
+        bad.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(got, Some(2), "{text}");
+    assert!(
+        text.contains("bad.yml: line 3: module \"a\": expect"),
+        "{text}"
+    );
+    assert_code(
+        2,
+        &[
+            "probe",
+            "--serve",
+            "127.0.0.1:0",
+            "--config",
+            "/nonexistent/ppctl.yml",
+        ],
+    );
+    // A port in use.
+    let taken = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind");
+    let addr = taken.local_addr().expect("addr").to_string();
+    assert_code(2, &["probe", "--serve", &addr]);
+    // SIGINT and SIGTERM are its normal end: 0.
+    for signal in ["-INT", "-TERM"] {
+        let mut child = Command::new(assert_cmd::cargo::cargo_bin("ppctl"))
+            .args(["probe", "--serve", "127.0.0.1:0"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start ppctl");
+        let mut first = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut first)
+            .expect("the first line");
+        assert!(
+            first.starts_with("serving probes on http://127.0.0.1:"),
+            "{first}"
+        );
+        let ok = Command::new("kill")
+            .args([signal, &child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(ok.success());
+        assert_eq!(child.wait().expect("wait").code(), Some(0), "{signal}");
+    }
+}
+
+#[test]
 fn send() {
     let require = JsonServer::start("listen", &["--proxy-protocol", "require"]);
     assert_code(0, &["send", &require.addr, "--timeout", "3s"]);

@@ -15,6 +15,8 @@ const BELOW_REPORT: &[&str] = &[
     "src/pcap",
     "src/check",
     "src/conform",
+    "src/monitor",
+    "src/metrics",
     "src/net",
     "src/judge",
     "src/protocol",

@@ -39,12 +39,22 @@ Examples:
   ppctl probe smtp.internal:25 --banner --timeout 5s
   ppctl probe 10.0.0.5:8080 --json | jq -r .finding.name
 
+--watch repeats the probe and prints a line when something changes;
+--serve answers Prometheus' scrapes (docs/monitoring.md):
+  kubectl rollout status deploy/ingress && \\
+    ppctl probe --watch --until accepts-v2 lb.internal:443 --tls --max-time 5m
+  ppctl probe --serve 127.0.0.1:9115 --config ppctl.yml
+  curl '127.0.0.1:9115/probe?target=ingress.internal:80&module=proxy_v2'
+
 ", super::exit_rule!(), "
 probe concludes the endpoint's profile (requires-v2, no-header, optional,
 ...: the JSON `class`). A profile is a fact about the endpoint, not a
 problem: 0 whatever the attempts' findings, and for inconclusive; 1 only
 when no attempt could connect (no-receiver, unreachable). Gate on the
-profile with --expect."))]
+profile with --expect. --watch --until ends 0 as soon as the profile meets
+it, 1 when --max-time comes first, 130 on SIGINT before; without --until a
+watch ends as its last probe would. --serve runs until SIGINT/SIGTERM, then
+0; a config it cannot read or an address it cannot bind is 2."))]
 pub struct ProbeArgs {
     /// The endpoint: HOST:PORT, [IPv6]:PORT or NAME:PORT.
     #[arg(required_unless_present = "serve")]
