@@ -14,6 +14,7 @@ pub mod cmd;
 pub(crate) mod conform;
 pub use ppctl_codec as codec;
 pub(crate) mod diagnose;
+pub(crate) mod duration;
 pub(crate) mod error;
 pub use ppctl_codec::input;
 pub(crate) mod judge;

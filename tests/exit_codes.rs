@@ -9,7 +9,7 @@
 
 mod common;
 
-use std::io::Write;
+use std::io::{BufRead, BufReader, Write};
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -149,7 +149,7 @@ fn probe() {
 
 #[test]
 fn probe_watch() {
-    let require = Server::start("listen", &["--proxy-protocol", "require"]);
+    let require = JsonServer::start("listen", &["--proxy-protocol", "require"]);
     let watch = |want: i32, target: &str, extra: &[&str]| {
         let mut args = vec!["probe", target, "--watch", "--interval", "200ms"];
         args.extend_from_slice(extra);
@@ -168,24 +168,31 @@ fn probe_watch() {
     watch(2, "no-port-here", &[]);
     watch(2, &require.addr, &["--interval", "10ms"]);
     // 130: SIGINT before --until holds.
+    let closed = closed_port();
+    let args = ["probe", &closed, "--watch", "--until", "accepts-v2"];
+    assert_eq!(code_after_signal(&args, "unreachable", "-INT"), Some(130));
+}
+
+/// `ppctl ARGS` until its first line on stdout (which must contain
+/// `first`), then `kill SIGNAL` by pid: its exit code.
+fn code_after_signal(args: &[&str], first: &str, signal: &str) -> Option<i32> {
     let mut child = Command::new(assert_cmd::cargo::cargo_bin("ppctl"))
-        .args(["probe", &closed_port(), "--watch", "--until", "accepts-v2"])
+        .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .expect("start ppctl");
-    let mut first = String::new();
+    let mut line = String::new();
     BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut first)
+        .read_line(&mut line)
         .expect("the first line");
-    assert!(first.contains("unreachable"), "{first}");
+    assert!(line.contains(first), "{args:?}: {line}");
     let ok = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+        .args([signal, &child.id().to_string()])
         .status()
         .expect("run kill");
     assert!(ok.success());
-    let status = child.wait().expect("wait");
-    assert_eq!(status.code(), Some(130));
+    child.wait().expect("wait").code()
 }
 
 #[test]
@@ -221,26 +228,9 @@ fn probe_serve() {
     assert_code(2, &["probe", "--serve", &addr]);
     // SIGINT and SIGTERM are its normal end: 0.
     for signal in ["-INT", "-TERM"] {
-        let mut child = Command::new(assert_cmd::cargo::cargo_bin("ppctl"))
-            .args(["probe", "--serve", "127.0.0.1:0"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start ppctl");
-        let mut first = String::new();
-        BufReader::new(child.stdout.take().expect("stdout"))
-            .read_line(&mut first)
-            .expect("the first line");
-        assert!(
-            first.starts_with("serving probes on http://127.0.0.1:"),
-            "{first}"
-        );
-        let ok = Command::new("kill")
-            .args([signal, &child.id().to_string()])
-            .status()
-            .expect("run kill");
-        assert!(ok.success());
-        assert_eq!(child.wait().expect("wait").code(), Some(0), "{signal}");
+        let args = ["probe", "--serve", "127.0.0.1:0"];
+        let code = code_after_signal(&args, "serving probes on http://127.0.0.1:", signal);
+        assert_eq!(code, Some(0), "{signal}");
     }
 }
 

@@ -176,6 +176,10 @@ fn shared_concepts_have_one_shape_in_every_command() {
         ),
         ("probe", docs(&["probe", &target, "--json", "--timeout", "3s"])),
         (
+            "probe --watch",
+            docs(&["probe", &target, "--watch", "--until", "accepts-v2", "--json"]),
+        ),
+        (
             "repro --target",
             docs(&["repro", "--target", &target, "--json", "--timeout", "3s"]),
         ),
@@ -220,6 +224,8 @@ fn shared_concepts_have_one_shape_in_every_command() {
         ]
         .concat(),
     );
+    let exporter = JsonServer::spawn(&["probe", "--serve", "127.0.0.1:0", "--json"]);
+    runs.push(("probe --serve", vec![exporter.first.clone()]));
     let relayed = relay.all_lines();
     let listened = listen.all_lines();
     runs.push(("relay", relayed.clone()));

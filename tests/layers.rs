@@ -21,6 +21,7 @@ const BELOW_REPORT: &[&str] = &[
     "src/judge",
     "src/protocol",
     "src/receivers.rs",
+    "src/duration.rs",
     "src/samples.rs",
 ];
 

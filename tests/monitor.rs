@@ -8,11 +8,12 @@ mod common;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdout, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use common::peers::{self, Peer};
+use common::server::JsonServer;
 use serde_json::Value;
 
 /// Bounds every wait: a hang fails the test instead of stalling the suite.
@@ -22,74 +23,9 @@ fn ppctl_bin() -> PathBuf {
     assert_cmd::cargo::cargo_bin("ppctl")
 }
 
-/// A `ppctl` child whose first stdout line (JSON) says where it listens;
-/// killed by its own pid when dropped.
-struct Running {
-    child: Child,
-    /// Held open: a listen whose stdout closes stops serving (lost output).
-    _lines: BufReader<ChildStdout>,
-    port: u16,
-}
-
-impl Running {
-    /// `ppctl ARGS --json`, stderr to a file in `/tmp` (shown on failure).
-    fn start(args: &[&str]) -> Running {
-        let mut child = Command::new(ppctl_bin())
-            .args(args)
-            .arg("--json")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start ppctl");
-        let mut lines = BufReader::new(child.stdout.take().expect("piped stdout"));
-        let mut first = String::new();
-        lines.read_line(&mut first).expect("read the first line");
-        let doc: Value = serde_json::from_str(&first)
-            .unwrap_or_else(|e| panic!("ppctl {args:?}: {e}: {first:?}"));
-        let a = &doc["addresses"][0];
-        let port = match a.as_str() {
-            Some(s) => s.rsplit(':').next().and_then(|p| p.parse().ok()),
-            None => a["port"].as_u64().and_then(|p| u16::try_from(p).ok()),
-        }
-        .unwrap_or_else(|| panic!("no port in {first}"));
-        Running {
-            child,
-            _lines: lines,
-            port,
-        }
-    }
-
-    fn signal(&self, sig: &str) {
-        let ok = Command::new("kill")
-            .args([sig, &self.child.id().to_string()])
-            .status()
-            .expect("run kill");
-        assert!(ok.success());
-    }
-
-    /// Wait (bounded) for the exit code.
-    fn wait(mut self) -> Option<i32> {
-        let deadline = Instant::now() + PATIENCE;
-        loop {
-            if let Some(status) = self.child.try_wait().expect("wait for ppctl") {
-                return status.code();
-            }
-            assert!(Instant::now() < deadline, "ppctl did not stop");
-            thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// `ppctl listen 127.0.0.1:0 --proxy-protocol MODE`.
-fn listen(mode: &str) -> Running {
-    Running::start(&["listen", "127.0.0.1:0", "--proxy-protocol", mode])
+fn listen(mode: &str) -> JsonServer {
+    JsonServer::start("listen", &["--proxy-protocol", mode])
 }
 
 /// One HTTP/1.1 GET with `Connection: close`: the status, the head and the
@@ -251,23 +187,24 @@ fn prometheus_scrapes_the_exporter_with_the_documented_config() {
     let dir = tempfile::tempdir().expect("temp dir");
     let modules = dir.path().join("ppctl.yml");
     std::fs::write(&modules, docs_block("ppctl.yml")).expect("write ppctl.yml");
-    let exporter = Running::start(&[
+    let exporter = JsonServer::spawn(&[
         "probe",
         "--serve",
         "127.0.0.1:0",
+        "--json",
         "--config",
         modules.to_str().expect("utf-8 path"),
     ]);
 
     // Every exposition passes promtool, and the docs list every metric.
     let targets = [
-        ("require", require.port),
+        ("require", require.port()),
         ("nginx", nginx_port),
-        ("off", off.port),
+        ("off", off.port()),
     ];
     for (what, port) in targets {
         let (status, head, body) = get(
-            exporter.port,
+            exporter.port(),
             &format!("/probe?target=127.0.0.1:{port}&module=proxy_v2"),
             &[("X-Prometheus-Scrape-Timeout-Seconds", "10")],
         );
@@ -276,7 +213,7 @@ fn prometheus_scrapes_the_exporter_with_the_documented_config() {
         promtool_check(what, &body);
         documented(&body);
     }
-    let (_, _, own) = get(exporter.port, "/metrics", &[]);
+    let (_, _, own) = get(exporter.port(), "/metrics", &[]);
     promtool_check("/metrics", &own);
     documented(&own);
 
@@ -289,33 +226,33 @@ fn prometheus_scrapes_the_exporter_with_the_documented_config() {
         &[
             ("PORT", &prom_port.to_string()),
             ("RULES", rules.to_str().expect("utf-8 path")),
-            ("REQUIRE_PORT", &require.port.to_string()),
+            ("REQUIRE_PORT", &require.port().to_string()),
             ("NGINX_PORT", &nginx_port.to_string()),
-            ("OFF_PORT", &off.port.to_string()),
-            ("EXPORTER_PORT", &exporter.port.to_string()),
+            ("OFF_PORT", &off.port().to_string()),
+            ("EXPORTER_PORT", &exporter.port().to_string()),
         ],
     );
     let at = |port: u16| format!("127.0.0.1:{port}");
     let met = query_until(prometheus.port(), "ppctl_probe_expectation_met", |r| {
         r.len() == 3
     });
-    assert_eq!(value_of(&met, &at(require.port)), 1.0, "{met:?}");
+    assert_eq!(value_of(&met, &at(require.port())), 1.0, "{met:?}");
     assert_eq!(value_of(&met, &at(nginx_port)), 1.0, "{met:?}");
-    assert_eq!(value_of(&met, &at(off.port)), 0.0, "{met:?}");
+    assert_eq!(value_of(&met, &at(off.port())), 0.0, "{met:?}");
     assert_eq!(label_of(&met, &at(nginx_port), "module"), "proxy_v2");
     let profiles = query_until(prometheus.port(), "ppctl_probe_profile_info", |r| {
         r.len() == 3
     });
     for (port, profile) in [
-        (require.port, "requires-v1-or-v2"),
+        (require.port(), "requires-v1-or-v2"),
         (nginx_port, "requires-v1-or-v2"),
-        (off.port, "no-header"),
+        (off.port(), "no-header"),
     ] {
         assert_eq!(label_of(&profiles, &at(port), "profile"), profile);
     }
     let findings = query(prometheus.port(), "ppctl_probe_finding_info");
     assert_eq!(
-        label_of(&findings, &at(off.port), "finding"),
+        label_of(&findings, &at(off.port()), "finding"),
         "unexpected-header"
     );
     let accepted = query(
@@ -323,11 +260,11 @@ fn prometheus_scrapes_the_exporter_with_the_documented_config() {
         r#"ppctl_probe_attempt_accepted{header="v2"}"#,
     );
     assert_eq!(value_of(&accepted, &at(nginx_port)), 1.0);
-    assert_eq!(value_of(&accepted, &at(off.port)), 0.0);
+    assert_eq!(value_of(&accepted, &at(off.port())), 0.0);
     let up = query_until(prometheus.port(), r#"up{job="ppctl-exporter"}"#, |r| {
         !r.is_empty()
     });
-    assert_eq!(value_of(&up, &at(exporter.port)), 1.0);
+    assert_eq!(value_of(&up, &at(exporter.port())), 1.0);
     let probes = query_until(prometheus.port(), "sum(ppctl_exporter_probes_total)", |r| {
         !r.is_empty()
     });
@@ -344,7 +281,7 @@ fn prometheus_scrapes_the_exporter_with_the_documented_config() {
         |r| !r.is_empty(),
     );
     assert_eq!(alerts.len(), 1, "{alerts:?}\n{}", prometheus.log());
-    assert_eq!(label_of(&alerts, &at(off.port), "alertstate"), "pending");
+    assert_eq!(label_of(&alerts, &at(off.port()), "alertstate"), "pending");
 }
 
 #[test]
@@ -423,7 +360,7 @@ fn the_documented_configs_pass_promtool_and_the_dashboard_parses() {
 fn a_watch_until_ends_when_the_rollout_lands() {
     let port = common::free_port();
     let addr = format!("127.0.0.1:{port}");
-    let off = Running::start(&["listen", &addr, "--proxy-protocol", "off"]);
+    let off = JsonServer::spawn(&["listen", &addr, "--json", "--proxy-protocol", "off"]);
     let mut watch = Command::new(ppctl_bin())
         .args([
             "probe",
@@ -448,7 +385,7 @@ fn a_watch_until_ends_when_the_rollout_lands() {
     assert!(first.contains(" no-header unexpected-header "), "{first}");
     // The rollout: the same port now requires a header.
     drop(off);
-    let _require = Running::start(&["listen", &addr, "--proxy-protocol", "require"]);
+    let _require = JsonServer::spawn(&["listen", &addr, "--json", "--proxy-protocol", "require"]);
     let deadline = Instant::now() + PATIENCE;
     let status = loop {
         if let Some(status) = watch.try_wait().expect("wait") {
@@ -486,8 +423,8 @@ fn a_watch_until_ends_when_the_rollout_lands() {
 
 #[test]
 fn the_exporter_refuses_what_it_cannot_answer_and_stops_on_sigterm() {
-    let exporter = Running::start(&["probe", "--serve", "127.0.0.1:0"]);
-    let p = exporter.port;
+    let exporter = JsonServer::spawn(&["probe", "--serve", "127.0.0.1:0", "--json"]);
+    let p = exporter.port();
     for (target, status, says) in [
         ("/probe", 400, "no target"),
         ("/probe?target=nope", 400, "is not HOST:PORT"),
@@ -543,7 +480,7 @@ fn the_exporter_refuses_what_it_cannot_answer_and_stops_on_sigterm() {
         "{own}"
     );
     exporter.signal("-TERM");
-    assert_eq!(exporter.wait(), Some(0));
+    assert_eq!(exporter.wait().0, Some(0));
 }
 
 #[test]
@@ -554,16 +491,17 @@ fn a_busy_exporter_waits_within_the_scrape_or_answers_503() {
     let dir = tempfile::tempdir().expect("temp dir");
     let config = dir.path().join("ppctl.yml");
     std::fs::write(&config, "modules:\n  slow:\n    timeout: 2s\n").expect("write");
-    let exporter = Running::start(&[
+    let exporter = JsonServer::spawn(&[
         "probe",
         "--serve",
         "127.0.0.1:0",
+        "--json",
         "--config",
         config.to_str().expect("utf-8"),
         "--max-probes",
         "1",
     ]);
-    let p = exporter.port;
+    let p = exporter.port();
     let probe = format!("/probe?target=127.0.0.1:{stalled_port}");
     let first = {
         let probe = probe.clone();

@@ -56,22 +56,8 @@ impl<T: Copy + Send + Sync + 'static> clap::builder::TypedValueParser for Choice
 
 /// Every duration flag's parser (one for all commands): `250ms`, `5s`, `2m`, or a bare number of seconds (`1.5`).
 pub(crate) fn parse_duration(s: &str) -> std::result::Result<Duration, String> {
-    let bad = || format!("'{s}' is not a duration: use e.g. 250ms, 5s, 1.5s or 2m");
-    let (num, unit) = match s.find(|c: char| c.is_ascii_alphabetic()) {
-        Some(i) => s.split_at(i),
-        None => (s, "s"),
-    };
-    let n: f64 = num.trim().parse().map_err(|_| bad())?;
-    let secs = match unit {
-        "ms" => n / 1000.0,
-        "s" => n,
-        "m" => n * 60.0,
-        _ => return Err(bad()),
-    };
-    if !(0.0..=86_400.0 * 365.0).contains(&secs) {
-        return Err(bad());
-    }
-    Ok(Duration::from_secs_f64(secs))
+    crate::duration::parse(s)
+        .ok_or_else(|| format!("'{s}' is not a duration: use e.g. 250ms, 5s, 1.5s or 2m"))
 }
 
 /// A duration flag's value, shown in `--help` the way it is typed (`5s`,

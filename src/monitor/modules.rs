@@ -466,24 +466,11 @@ fn list(node: &Node) -> Vec<String> {
 /// most [`MAX_TIMEOUT`].
 fn duration(node: &Node) -> Result<Duration, String> {
     let text = scalar(node).unwrap_or("");
-    let bad = || {
-        format!("{text:?} is not a usable timeout: give more than 0 and at most 60s (e.g. 500ms, 8s, 1m)")
-    };
-    let (num, unit) = match text.find(|c: char| c.is_ascii_alphabetic()) {
-        Some(i) => text.split_at(i),
-        None => (text, "s"),
-    };
-    let n: f64 = num.trim().parse().map_err(|_| bad())?;
-    let secs = match unit {
-        "ms" => n / 1000.0,
-        "s" => n,
-        "m" => n * 60.0,
-        _ => return Err(bad()),
-    };
-    if !(secs > 0.0 && secs <= MAX_TIMEOUT.as_secs_f64()) {
-        return Err(bad());
-    }
-    Ok(Duration::from_secs_f64(secs))
+    crate::duration::parse(text)
+        .filter(|d| !d.is_zero() && *d <= MAX_TIMEOUT)
+        .ok_or_else(|| {
+            format!("{text:?} is not a usable timeout: give more than 0 and at most 60s (e.g. 500ms, 8s, 1m)")
+        })
 }
 
 #[cfg(test)]

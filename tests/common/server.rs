@@ -23,8 +23,15 @@ pub struct JsonServer {
 impl JsonServer {
     /// `ppctl COMMAND 127.0.0.1:0 --json ARGS...`.
     pub fn start(command: &str, args: &[&str]) -> JsonServer {
+        let mut all = vec![command, "127.0.0.1:0", "--json"];
+        all.extend_from_slice(args);
+        JsonServer::spawn(&all)
+    }
+
+    /// `ppctl ARGS...` (with `--json` among them), once its first line
+    /// (`listening`, `serving`) is out.
+    pub fn spawn(args: &[&str]) -> JsonServer {
         let mut child = Command::new(assert_cmd::cargo::cargo_bin("ppctl"))
-            .args([command, "127.0.0.1:0", "--json"])
             .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -61,8 +68,13 @@ impl JsonServer {
 
     /// SIGINT, by pid.
     pub fn interrupt(&self) {
+        self.signal("-INT");
+    }
+
+    /// `kill SIGNAL` (`-INT`, `-TERM`), by pid.
+    pub fn signal(&self, signal: &str) {
         let ok = Command::new("kill")
-            .args(["-INT", &self.child.id().to_string()])
+            .args([signal, &self.child.id().to_string()])
             .status()
             .expect("run kill");
         assert!(ok.success());

@@ -1,0 +1,40 @@
+//! Durations as people type them: `250ms`, `5s`, `1.5s`, `2m`, or a bare
+//! number of seconds. One grammar for every duration flag
+//! (`cmd::values::parse_duration`) and every duration in a config file
+//! (`probe --serve`'s modules).
+
+use std::time::Duration;
+
+/// The duration `text` says, from 0 to a year; `None` when it says none.
+pub(crate) fn parse(text: &str) -> Option<Duration> {
+    let (num, unit) = match text.find(|c: char| c.is_ascii_alphabetic()) {
+        Some(i) => text.split_at(i),
+        None => (text, "s"),
+    };
+    let n: f64 = num.trim().parse().ok()?;
+    let secs = match unit {
+        "ms" => n / 1000.0,
+        "s" => n,
+        "m" => n * 60.0,
+        _ => return None,
+    };
+    (0.0..=86_400.0 * 365.0)
+        .contains(&secs)
+        .then(|| Duration::from_secs_f64(secs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn units_and_bounds() {
+        assert_eq!(parse("250ms"), Some(Duration::from_millis(250)));
+        assert_eq!(parse("1.5"), Some(Duration::from_millis(1500)));
+        assert_eq!(parse("2m"), Some(Duration::from_secs(120)));
+        assert_eq!(parse("0"), Some(Duration::ZERO));
+        for bad in ["", "s", "-1s", "1h", "NaN", "inf", "1e30"] {
+            assert_eq!(parse(bad), None, "{bad}");
+        }
+    }
+}
