@@ -1,12 +1,18 @@
 //! `ppctl check` on the corpus in tests/data/configs/: one directory per
-//! scenario, with `ARGS` (the files to pass, in order) and `EXPECT` (the
-//! names of the findings it must yield, one per line; empty for a clean
-//! chain). Every nginx file of the corpus must pass `nginx -t` and every
-//! HAProxy file `haproxy -c`: the real parsers agree the configs are valid.
+//! scenario, with `ARGS` (the files or directories to pass, in order),
+//! `EXPECT` (the names of the findings it must yield, one per line; empty
+//! for a clean chain) and, when it is not what the findings make it,
+//! `EXIT` (2: a template, nothing to check). Many are shaped like real
+//! deployments: a GitOps folder, a chart's values with snippets and
+//! comments, `kubectl get -o json` dumps, a production nginx tree with its
+//! includes. Every nginx file of the corpus passes `nginx -t`, every HAProxy
+//! file `haproxy -c`, every Caddyfile `caddy validate`: the real parsers
+//! agree the configurations are valid.
 
 mod common;
 
 use std::fs;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -25,7 +31,7 @@ fn scenarios() -> Vec<PathBuf> {
         .filter(|p| p.is_dir())
         .collect();
     dirs.sort();
-    assert!(dirs.len() >= 10, "the corpus has its scenarios");
+    assert!(dirs.len() >= 60, "the corpus has its scenarios");
     dirs
 }
 
@@ -68,13 +74,42 @@ fn run_json(dir: &Path, files: &[String]) -> (i32, serde_json::Value) {
     (out.status.code().unwrap_or(-1), doc)
 }
 
+/// The exit code a scenario's `EXIT` names, if it has one.
+fn expected_exit(dir: &Path) -> Option<i32> {
+    fs::read_to_string(dir.join("EXIT"))
+        .ok()
+        .and_then(|t| t.trim().parse().ok())
+}
+
 #[test]
 fn every_scenario_yields_exactly_its_findings() {
     for dir in scenarios() {
         let (code, doc) = run_json(&dir, &args(&dir));
         assert_eq!(doc["type"], "check");
         assert_eq!(doc["schema"], 3);
-        let findings = doc["findings"].as_array().expect("findings");
+        if let Some(exit) = expected_exit(&dir) {
+            assert_eq!(code, exit, "{}: {doc:#}", dir.display());
+            assert!(expected(&dir).is_empty());
+            assert!(!doc["errors"].as_array().expect("errors").is_empty());
+            continue;
+        }
+        // One chain, or several (`check old/ new/`): every finding of all.
+        let chains: Vec<&serde_json::Value> = match doc["chains"].as_array() {
+            Some(c) => c.iter().collect(),
+            None => vec![&doc],
+        };
+        for c in &chains {
+            assert_eq!(
+                c["errors"],
+                serde_json::json!([]),
+                "{}: {doc:#}",
+                dir.display()
+            );
+        }
+        let findings: Vec<serde_json::Value> = chains
+            .iter()
+            .flat_map(|c| c["findings"].as_array().expect("findings").clone())
+            .collect();
         let mut got: Vec<String> = findings
             .iter()
             .map(|f| f["finding"]["name"].as_str().unwrap_or("").to_string())
@@ -86,7 +121,7 @@ fn every_scenario_yields_exactly_its_findings() {
             .iter()
             .any(|f| f["finding"]["severity"] == "problem");
         assert_eq!(code, i32::from(problem), "{}: exit code", dir.display());
-        for f in findings {
+        for f in findings.iter() {
             let file = f["file"].as_str().expect("file");
             assert!(
                 dir.join(file).is_file(),
@@ -158,20 +193,45 @@ fn help_ends_with_examples_and_exit_codes() {
     assert!(flat.ends_with("said with what was read)."), "{text}");
 }
 
-/// The nginx files of the corpus that are whole configurations (the ones
-/// in sub-directories are included by them).
-fn files_with(ext: &str) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for dir in scenarios() {
-        for e in fs::read_dir(&dir).expect("read scenario") {
-            let p = e.expect("entry").path();
-            if p.extension().is_some_and(|x| x == ext) {
-                out.push(p);
-            }
+/// Every file under `dir`, recursively.
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+    for e in fs::read_dir(dir).expect("read a scenario") {
+        let p = e.expect("entry").path();
+        if p.is_dir() {
+            walk(&p, out);
+        } else {
+            out.push(p);
         }
     }
+}
+
+/// The corpus's files for which `pick` says yes (by name).
+fn files_where(pick: impl Fn(&str) -> bool) -> Vec<PathBuf> {
+    let mut all = Vec::new();
+    for dir in scenarios() {
+        walk(&dir, &mut all);
+    }
+    let mut out: Vec<PathBuf> = all
+        .into_iter()
+        .filter(|p| p.file_name().is_some_and(|n| pick(&n.to_string_lossy())))
+        .collect();
     out.sort();
     out
+}
+
+/// An nginx configuration's main file: it has `events` (an included file
+/// is checked through the file that includes it); a file of server blocks
+/// alone (a sites-enabled file given on its own) is checked inside an
+/// `http` block, as nginx would read it.
+fn nginx_main(text: &str) -> bool {
+    text.lines().any(|l| l.trim_start().starts_with("events"))
+}
+
+/// `nginx -v` is at least `major.minor.patch`.
+fn nginx_at_least(want: (u32, u32, u32)) -> bool {
+    let v = peers::version(Peer::Nginx);
+    let n: Vec<u32> = v.split('.').filter_map(|p| p.parse().ok()).collect();
+    n.len() == 3 && (n[0], n[1], n[2]) >= want
 }
 
 #[test]
@@ -180,10 +240,47 @@ fn every_nginx_file_passes_nginx_t() {
         return;
     }
     let exe = peers::path(Peer::Nginx).expect("nginx");
-    let files = files_with("conf");
-    assert!(files.len() >= 8);
+    let files = files_where(|n| n.ends_with(".conf") && !n.ends_with(".yaml"));
+    assert!(files.len() >= 15, "{files:?}");
+    let mut checked = 0;
     for conf in files {
+        let text = fs::read_to_string(&conf).expect("read");
+        // Written for a newer nginx than this one: said, not hidden.
+        if text.contains("proxy_protocol_version") && !nginx_at_least((1, 31, 4)) {
+            let _ = writeln!(
+                std::io::stderr(),
+                "SKIP nginx -t {}: proxy_protocol_version needs nginx 1.31.4, this is {}",
+                conf.display(),
+                peers::version(Peer::Nginx)
+            );
+            continue;
+        }
+        let included = conf.parent().is_some_and(|d| {
+            !fs::read_dir(d).expect("dir").any(|e| {
+                e.expect("entry")
+                    .path()
+                    .file_name()
+                    .is_some_and(|n| n == "ARGS")
+            })
+        });
+        if included && !nginx_main(&text) {
+            continue;
+        }
         let prefix = tempfile::tempdir().expect("tempdir");
+        let main = if nginx_main(&text) {
+            conf.clone()
+        } else {
+            let wrap = prefix.path().join("wrap.conf");
+            fs::write(
+                &wrap,
+                format!(
+                    "pid nginx.pid;\nerror_log stderr;\nevents {{}}\nhttp {{\n    include {};\n}}\n",
+                    conf.display()
+                ),
+            )
+            .expect("write");
+            wrap
+        };
         let out = Command::new(&exe)
             .arg("-t")
             .arg("-q")
@@ -192,7 +289,7 @@ fn every_nginx_file_passes_nginx_t() {
             .arg("-e")
             .arg("stderr")
             .arg("-c")
-            .arg(&conf)
+            .arg(&main)
             .output()
             .expect("run nginx -t");
         assert!(
@@ -201,7 +298,9 @@ fn every_nginx_file_passes_nginx_t() {
             conf.display(),
             String::from_utf8_lossy(&out.stderr)
         );
+        checked += 1;
     }
+    assert!(checked >= 12, "{checked} nginx files checked");
 }
 
 #[test]
@@ -210,8 +309,8 @@ fn every_haproxy_file_passes_haproxy_c() {
         return;
     }
     let exe = peers::path(Peer::Haproxy).expect("haproxy");
-    let files = files_with("cfg");
-    assert!(!files.is_empty());
+    let files = files_where(|n| n.ends_with(".cfg"));
+    assert!(files.len() >= 8, "{files:?}");
     for cfg in files {
         let out = Command::new(&exe)
             .arg("-c")
@@ -223,6 +322,31 @@ fn every_haproxy_file_passes_haproxy_c() {
             out.status.success(),
             "haproxy -c {}: {}{}",
             cfg.display(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+#[test]
+fn every_caddyfile_passes_caddy_validate() {
+    if !peers::require(Peer::Caddy) {
+        return;
+    }
+    let exe = peers::path(Peer::Caddy).expect("caddy");
+    let files = files_where(|n| n.starts_with("Caddyfile"));
+    assert!(files.len() >= 2, "{files:?}");
+    for file in files {
+        let out = Command::new(&exe)
+            .args(["validate", "--adapter", "caddyfile", "--config"])
+            .arg(&file)
+            .env("HOME", tempfile::tempdir().expect("tempdir").path())
+            .output()
+            .expect("run caddy validate");
+        assert!(
+            out.status.success(),
+            "caddy validate {}: {}{}",
+            file.display(),
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );

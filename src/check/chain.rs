@@ -329,12 +329,26 @@ pub(crate) fn build(mut facts: Facts) -> Check {
             assumed.push(Assumption {
                 at: up.at.clone(),
                 hop: facts.hops[h].name.clone(),
-                text: format!(
-                    "sends a {} to {}, which is in no input: assumed to expect one (confirm with `ppctl probe {}`)",
-                    up.sends.name(),
-                    addr(up),
-                    addr(up)
-                ).into(),
+                text: if up.host.as_deref().is_some_and(|h| h.starts_with("unix:")) {
+                    format!(
+                        "sends a {} to {}, which is in no input: assumed to expect one (a unix socket: confirm with `ppctl listen` in its place)",
+                        up.sends.name(),
+                        addr(up)
+                    )
+                } else if up.port.is_none() {
+                    format!(
+                        "sends a {} to its backends, which are in no input: assumed to expect one (confirm with `ppctl listen` in place of one)",
+                        up.sends.name()
+                    )
+                } else {
+                    format!(
+                        "sends a {} to {}, which is in no input: assumed to expect one (confirm with `ppctl probe {}`)",
+                        up.sends.name(),
+                        addr(up),
+                        addr(up)
+                    )
+                }
+                .into(),
             });
         }
     }
@@ -364,20 +378,26 @@ pub(crate) fn build(mut facts: Facts) -> Check {
     // The client: in front of every hop that nothing in the input reaches.
     let reached: HashSet<(usize, usize)> = links.iter().map(|k| k.to).collect();
     let mut unreached: Vec<(usize, usize)> = Vec::new();
-    // One text per port, shared by the listeners it is said of.
-    let mut said: HashMap<Option<u16>, Arc<str>> = HashMap::default();
+    // One text per port (or socket), shared by the listeners it is said of.
+    let mut said: HashMap<(Option<u16>, Option<String>), Arc<str>> = HashMap::default();
     for (h, hop) in facts.hops.iter().enumerate() {
         for (l, lis) in hop.listeners.iter().enumerate() {
             if reached.contains(&(h, l)) {
                 continue;
             }
             if lis.expects == Expects::Header && hop.role != Role::LoadBalancer {
-                let text = said.entry(lis.port).or_insert_with(|| {
-                    format!(
-                        "expects a PROXY header on {} but no sender in the input reaches it: assumed a load balancer in front sends one (confirm with `ppctl probe HOST:{}`)",
-                        lis.port.map_or("?".into(), |p| format!(":{p}")),
-                        lis.port.map_or("PORT".into(), |p| p.to_string())
-                    )
+                let socket = lis.host.clone().filter(|h| h.starts_with("unix:"));
+                let text = said.entry((lis.port, socket.clone())).or_insert_with(|| {
+                    match (&socket, lis.port) {
+                        (Some(path), _) => format!(
+                            "expects a PROXY header on {path} but no sender in the input reaches it: assumed a proxy on this machine sends one (a unix socket: probe cannot reach it; its error log says what arrives)"
+                        ),
+                        (None, port) => format!(
+                            "expects a PROXY header on {} but no sender in the input reaches it: assumed a load balancer in front sends one (confirm with `ppctl probe HOST:{}`)",
+                            port.map_or("?".into(), |p| format!(":{p}")),
+                            port.map_or("PORT".into(), |p| p.to_string())
+                        ),
+                    }
                     .into()
                 });
                 assumed.push(Assumption {

@@ -130,14 +130,17 @@ fn envoy_filter(file: &str, o: &Node) -> Option<(Expects, Loc, Option<u16>)> {
 /// Read the gateway objects of a file. Returns the hops Services lead to,
 /// by the Service's `namespace/name` (Contour's envoy Service).
 pub(crate) fn read(
-    file: &str,
-    objects: &[&Node],
+    objects: &[(&str, &Node)],
     workloads: &mut [Workload],
     out: &mut Facts,
 ) -> HashMap<String, usize> {
     let mut by_service: HashMap<String, usize> = HashMap::default();
-    let of_kind = |k: &'static str| objects.iter().copied().filter(move |o| kind_of(o) == k);
-    let here = |o: &Node| Loc::new(file, o.line);
+    let of_kind = |k: &'static str| {
+        objects
+            .iter()
+            .copied()
+            .filter(move |(_, o)| kind_of(o) == k)
+    };
 
     // Istio: gateway workloads (their annotation), then EnvoyFilters.
     for w in workloads.iter_mut() {
@@ -159,13 +162,13 @@ pub(crate) fn read(
             });
         }
     }
-    for f in of_kind("EnvoyFilter") {
+    for (file, f) in of_kind("EnvoyFilter") {
         let what = format!("EnvoyFilter {}", name_of(f));
         let Some((expects, at, port)) = envoy_filter(file, f) else {
-            out.skipped(here(f), what, SkipReason::NotAboutProxy);
+            out.skipped(Loc::new(file, f.line), what, SkipReason::NotAboutProxy);
             continue;
         };
-        out.used(here(f), what.clone());
+        out.used(Loc::new(file, f.line), what.clone());
         let selector: Vec<(String, String)> = f
             .path(&["spec", "workloadSelector", "labels"])
             .map(Node::entries)
@@ -202,7 +205,7 @@ pub(crate) fn read(
                 .into(),
                 role: Role::Ingress,
                 kind: Kind::Kubernetes,
-                at: here(f),
+                at: Loc::new(file, f.line),
                 listeners: vec![envoy_listener(
                     port,
                     expects,
@@ -216,7 +219,7 @@ pub(crate) fn read(
     }
 
     // Contour: ContourConfiguration's envoy listener.
-    for c in of_kind("ContourConfiguration") {
+    for (file, c) in of_kind("ContourConfiguration") {
         let spec = c.get("spec");
         let use_pp = spec.and_then(|s| s.path(&["envoy", "listener", "useProxyProtocol"]));
         let on = text(use_pp) == Some("true");
@@ -232,12 +235,15 @@ pub(crate) fn read(
             (Expects::Nothing, Trust::Unused)
         };
         let hop = out.hops.len();
-        out.used(here(c), format!("ContourConfiguration {}", name_of(c)));
+        out.used(
+            Loc::new(file, c.line),
+            format!("ContourConfiguration {}", name_of(c)),
+        );
         out.hops.push(Hop {
             name: format!("Contour Envoy (ContourConfiguration {})", name_of(c)).into(),
             role: Role::Ingress,
             kind: Kind::Kubernetes,
-            at: here(c),
+            at: Loc::new(file, c.line),
             listeners: [port("http", 8080), port("https", 8443)]
                 .into_iter()
                 .map(|p| {
@@ -259,7 +265,7 @@ pub(crate) fn read(
 
     // Gateway API.
     let classes: HashMap<String, (Option<String>, Option<String>)> = of_kind("GatewayClass")
-        .map(|c| {
+        .map(|(_, c)| {
             (
                 name_of(c),
                 (
@@ -270,7 +276,7 @@ pub(crate) fn read(
         })
         .collect();
     let mut reads: HashMap<String, Vec<Reads>> = HashMap::default();
-    for p in of_kind("ClientTrafficPolicy") {
+    for (file, p) in of_kind("ClientTrafficPolicy") {
         let spec = p.get("spec");
         let pp = spec.and_then(|s| s.get("proxyProtocol"));
         let legacy = spec.and_then(|s| s.get("enableProxyProtocol"));
@@ -292,14 +298,17 @@ pub(crate) fn read(
             ),
             _ => {
                 out.skipped(
-                    here(p),
+                    Loc::new(file, p.line),
                     format!("ClientTrafficPolicy {}", name_of(p)),
                     SkipReason::NoProxySettings,
                 );
                 continue;
             }
         };
-        out.used(here(p), format!("ClientTrafficPolicy {}", name_of(p)));
+        out.used(
+            Loc::new(file, p.line),
+            format!("ClientTrafficPolicy {}", name_of(p)),
+        );
         let trust = match expects {
             Expects::Optional => Trust::Anyone,
             _ => Trust::List(any_source(), at.clone()),
@@ -318,36 +327,41 @@ pub(crate) fn read(
     // BackendTrafficPolicy proxyProtocol.version: the gateway sends a
     // header to the backends of what it targets.
     let mut sends: HashMap<String, (Header, Loc)> = HashMap::default();
-    for p in of_kind("BackendTrafficPolicy") {
+    for (file, p) in of_kind("BackendTrafficPolicy") {
         let v = p.path(&["spec", "proxyProtocol", "version"]);
         let h = match text(v) {
             Some("V1") => Header::V1,
             Some("V2") => Header::V2,
             _ => {
                 out.skipped(
-                    here(p),
+                    Loc::new(file, p.line),
                     format!("BackendTrafficPolicy {}", name_of(p)),
                     SkipReason::NoProxySettings,
                 );
                 continue;
             }
         };
-        out.used(here(p), format!("BackendTrafficPolicy {}", name_of(p)));
+        out.used(
+            Loc::new(file, p.line),
+            format!("BackendTrafficPolicy {}", name_of(p)),
+        );
         for (kind, name, _) in targets(p) {
             let at = Loc::new(file, v.map_or(p.line, |n| n.line));
             sends.insert(format!("{kind}/{name}"), (h, at));
         }
     }
-    let envoy_proxies: HashMap<String, &Node> =
-        of_kind("EnvoyProxy").map(|o| (name_of(o), o)).collect();
-    let nginx_proxies: HashMap<String, &Node> =
-        of_kind("NginxProxy").map(|o| (name_of(o), o)).collect();
+    let envoy_proxies: HashMap<String, &Node> = of_kind("EnvoyProxy")
+        .map(|(_, o)| (name_of(o), o))
+        .collect();
+    let nginx_proxies: HashMap<String, &Node> = of_kind("NginxProxy")
+        .map(|(_, o)| (name_of(o), o))
+        .collect();
     for k in ["EnvoyProxy", "NginxProxy", "GatewayClass"] {
-        for o in of_kind(k) {
-            out.used(here(o), format!("{k} {}", name_of(o)));
+        for (file, o) in of_kind(k) {
+            out.used(Loc::new(file, o.line), format!("{k} {}", name_of(o)));
         }
     }
-    for g in of_kind("Gateway") {
+    for (file, g) in of_kind("Gateway") {
         let spec = g.get("spec");
         let class = text(spec.and_then(|s| s.get("gatewayClassName"))).unwrap_or("");
         let (controller, class_params) = classes.get(class).cloned().unwrap_or((None, None));
@@ -355,13 +369,13 @@ pub(crate) fn read(
         let what = format!("Gateway {name}");
         let Some(row) = implementation(controller.as_deref(), class) else {
             out.skipped(
-                here(g),
+                Loc::new(file, g.line),
                 format!("{what} (class {class})"),
                 SkipReason::NotRead,
             );
             continue;
         };
-        out.used(here(g), format!("{what} ({})", row.name));
+        out.used(Loc::new(file, g.line), format!("{what} ({})", row.name));
         let params = text(spec.and_then(|s| s.path(&["infrastructure", "parametersRef", "name"])))
             .map(str::to_string)
             .or(class_params);
@@ -464,7 +478,7 @@ pub(crate) fn read(
             name: format!("{what} ({})", row.name).into(),
             role: Role::Ingress,
             kind: Kind::Kubernetes,
-            at: here(g),
+            at: Loc::new(file, g.line),
             listeners,
             upstreams,
         });
@@ -501,9 +515,9 @@ pub(crate) fn read(
         "GRPCRoute",
         "ReferenceGrant",
     ] {
-        for o in of_kind(k) {
+        for (file, o) in of_kind(k) {
             out.skipped(
-                here(o),
+                Loc::new(file, o.line),
                 format!("{k} {}", name_of(o)),
                 SkipReason::NotAboutProxy,
             );

@@ -116,43 +116,42 @@ fn line(file: &str, n: Option<&Node>, or: usize) -> Loc {
     Loc::new(file, n.map_or(or, |n| n.line))
 }
 
-/// Read one YAML input, Kubernetes objects or Helm values.
-pub(crate) fn facts(file: &str, docs: &[Node], kind: Kind, chart: Option<&str>, out: &mut Facts) {
-    if kind == Kind::HelmValues {
+/// Read the Kubernetes objects of every input together: a policy in one
+/// file applies to a Gateway in another, a Service to a Deployment.
+pub(crate) fn objects(files: &[(String, Vec<Node>)], out: &mut Facts) {
+    let mut objects: Vec<(&str, &Node)> = Vec::new();
+    for (file, docs) in files {
         for doc in docs {
-            super::helm::values(file, doc, chart, out);
+            let mut flat = Vec::new();
+            flatten(doc, &mut flat);
+            objects.extend(flat.into_iter().map(|o| (file.as_str(), o)));
         }
-        return;
-    }
-    let mut objects: Vec<&Node> = Vec::new();
-    for doc in docs {
-        flatten(doc, &mut objects);
     }
     let kind_of = |o: &Node| o.get("kind").and_then(Node::str).unwrap_or("").to_string();
     let mut workloads: Vec<Workload> = objects
         .iter()
-        .filter(|o| {
+        .filter(|(_, o)| {
             matches!(
                 kind_of(o).as_str(),
                 "Deployment" | "DaemonSet" | "StatefulSet"
             )
         })
-        .map(|o| Workload::read(file, o, format!("{} {}", kind_of(o), meta_name(o))))
+        .map(|(f, o)| Workload::read(f, o, format!("{} {}", kind_of(o), meta_name(o))))
         .collect();
-    let configmaps: Vec<&Node> = objects
+    let configmaps: Vec<(&str, &Node)> = objects
         .iter()
         .copied()
-        .filter(|o| kind_of(o) == "ConfigMap")
+        .filter(|(_, o)| kind_of(o) == "ConfigMap")
         .collect();
-    let by_cm = workloads::configmap_configs(file, &configmaps, &workloads, out);
-    let by_service = super::gateway::read(file, &objects, &mut workloads, out);
+    let by_cm = workloads::configmap_configs(&configmaps, &workloads, out);
+    let by_service = super::gateway::read(&objects, &mut workloads, out);
     let mut ctx = Ctx {
         workloads: &workloads,
         by_cm: &by_cm,
         by_service: &by_service,
         image_hops: HashMap::default(),
     };
-    for o in objects {
+    for (file, o) in objects {
         object(file, o, &mut ctx, out);
     }
     // Mesh gateways no Service of the input picks: a hop all the same.

@@ -441,6 +441,8 @@ pub(crate) struct Facts {
     pub ssl_passthrough: Option<Loc>,
     /// Every file read, arguments and includes, in order.
     pub files: Vec<FileRead>,
+    /// Kubernetes objects, by file, read together once every input is in.
+    pub kubernetes: Vec<(String, Vec<yaml::Node>)>,
     /// Objects used and skipped, and warnings, by file (sorted into
     /// [`FileRead`] at the end).
     pub objects: Vec<Object>,
@@ -518,7 +520,7 @@ fn read(
             })?;
             let kind = detect::yaml_kind(&docs);
             set_kind(facts, name, kind, false);
-            return read_yaml(name, kind, &docs, detect::chart_hint(text), facts);
+            return read_yaml(name, kind, docs, detect::chart_hint(text), facts);
         }
         (None, _) => {
             return Err(whole(format!(
@@ -543,7 +545,7 @@ fn read(
         Kind::Caddy if !detect::is_json(text) => caddy::caddyfile(name, text, facts).map_err(hint),
         _ => {
             let docs = yaml::parse(name, text).map_err(hint)?;
-            read_yaml(name, kind, &docs, detect::chart_hint(text), facts).map_err(hint)
+            read_yaml(name, kind, docs, detect::chart_hint(text), facts).map_err(hint)
         }
     }
 }
@@ -559,25 +561,32 @@ fn set_kind(facts: &mut Facts, name: &str, kind: Kind, forced: bool) {
 fn read_yaml(
     name: &str,
     kind: Kind,
-    docs: &[yaml::Node],
+    docs: Vec<yaml::Node>,
     chart: Option<&str>,
     facts: &mut Facts,
 ) -> Result<(), ParseError> {
-    if detect::blank(docs) {
+    if detect::blank(&docs) {
         return Err(ParseError::new(
             Loc::new(name, 0),
             "holds no YAML content (only `---`, `{}` or `[]`): there is nothing to check",
         ));
     }
-    match kind {
-        Kind::Traefik => traefik::facts(name, docs, facts),
-        Kind::Envoy => proxies::envoy(name, docs, facts),
-        Kind::Caddy => caddy::json(name, docs, facts),
-        Kind::Kubernetes | Kind::HelmValues => k8s::facts(name, docs, kind, chart, facts),
-        Kind::Nginx | Kind::Haproxy => {}
-    }
     if let Some(f) = facts.file_mut(name) {
-        f.looks_like = detect::looks_like(docs);
+        f.looks_like = detect::looks_like(&docs);
+    }
+    match kind {
+        Kind::Traefik => traefik::facts(name, &docs, facts),
+        Kind::Envoy => proxies::envoy(name, &docs, facts),
+        Kind::Caddy => caddy::json(name, &docs, facts),
+        Kind::HelmValues => {
+            for doc in &docs {
+                helm::values(name, doc, chart, facts);
+            }
+        }
+        // Objects refer to each other across files (a policy to its
+        // Gateway, a Service to its Deployment): read once all are in.
+        Kind::Kubernetes => facts.kubernetes.push((name.to_string(), docs)),
+        Kind::Nginx | Kind::Haproxy => {}
     }
     Ok(())
 }
@@ -602,6 +611,9 @@ pub(crate) fn check(inputs: Vec<Input>, include: &Includer<'_>) -> Check {
             errors.push(e);
         }
     }
+    let kubernetes = std::mem::take(&mut facts.kubernetes);
+    k8s::objects(&kubernetes, &mut facts);
+    drop(kubernetes);
     let mut files = std::mem::take(&mut facts.files);
     let objects = std::mem::take(&mut facts.objects);
     let warnings = std::mem::take(&mut facts.warnings);

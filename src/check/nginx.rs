@@ -482,6 +482,8 @@ fn last<'a>(ds: &'a [Directive], name: &str) -> Option<&'a Directive> {
 #[derive(Debug, Clone, Default)]
 struct RealIp {
     from: Vec<(IpNet, Loc)>,
+    /// `set_real_ip_from unix:`: peers on unix sockets are trusted.
+    unix: Option<Loc>,
     header: Option<(String, Loc)>,
 }
 
@@ -491,8 +493,12 @@ impl RealIp {
         let from: Vec<(IpNet, Loc)> = children(ds, "set_real_ip_from")
             .filter_map(|d| net(d.arg(0)).map(|n| (n, d.at.clone())))
             .collect();
-        if !from.is_empty() {
+        let unix = children(ds, "set_real_ip_from")
+            .find(|d| d.arg(0) == "unix:")
+            .map(|d| d.at.clone());
+        if !from.is_empty() || unix.is_some() {
             out.from = from;
+            out.unix = unix;
         }
         if let Some(d) = last(ds, "real_ip_header") {
             out.header = Some((d.arg(0).to_string(), d.at.clone()));
@@ -508,8 +514,12 @@ impl RealIp {
                 .header
                 .as_ref()
                 .is_some_and(|(h, _)| h == "proxy_protocol");
-        if !uses_header || self.from.is_empty() {
+        if !uses_header || self.from.is_empty() && self.unix.is_none() {
             return Trust::Unused;
+        }
+        if let (true, Some(at)) = (self.from.is_empty(), &self.unix) {
+            // Unix-socket peers only: no address of a TCP peer is trusted.
+            return Trust::List(Vec::new().into(), at.clone());
         }
         if self.from.iter().any(|(n, _)| n.prefix_len() == 0) {
             return Trust::Anyone;
@@ -583,10 +593,14 @@ pub(crate) fn facts(
     Ok(())
 }
 
-fn server_label(proto: &str, s: &[Directive], ports: &[Option<u16>]) -> String {
-    let mut ports: Vec<String> = ports
+fn server_label(proto: &str, s: &[Directive], listeners: &[Listener]) -> String {
+    let mut ports: Vec<String> = listeners
         .iter()
-        .map(|p| p.map_or("?".into(), |p| format!(":{p}")))
+        .map(|l| match (&l.host, l.port) {
+            (Some(h), _) if h.starts_with("unix:") => h.clone(),
+            (_, Some(p)) => format!(":{p}"),
+            _ => "?".into(),
+        })
         .collect();
     ports.dedup();
     let name = last(s, "server_name")
@@ -651,8 +665,7 @@ fn http_facts(body: Vec<Directive>, out: &mut Facts) {
             });
         }
         let hop_index = out.hops.len();
-        let ports: Vec<Option<u16>> = listeners.iter().map(|l| l.port).collect();
-        let name = server_label("http", s, &ports);
+        let name = server_label("http", s, &listeners);
         by_port.extend((0..listeners.len()).map(|i| (hop_index, i)));
         partial_siblings(&name, &listeners, out);
         out.hops.push(Hop {
@@ -804,7 +817,7 @@ fn stream_facts(stream: &Directive, out: &mut Facts) {
             .or_else(|| base_bind.clone());
         let source = bind.as_deref().and_then(|b| b.parse::<IpAddr>().ok());
         let ports: Vec<Option<u16>> = listeners.iter().map(|l| l.port).collect();
-        let name = server_label("stream", s, &ports);
+        let name = server_label("stream", s, &listeners);
         let mut ups = Vec::new();
         if let Some(pass) = last(s, "proxy_pass") {
             let (sends, at) = match &sends_on {

@@ -178,6 +178,7 @@ impl Workload {
 
 /// One key of a ConfigMap whose value is a configuration.
 struct ConfigFile<'a> {
+    file: &'a str,
     configmap: String,
     key: String,
     value: &'a Node,
@@ -200,14 +201,13 @@ pub(crate) fn padded(value: &Node) -> Option<String> {
 /// is (nginx, HAProxy); an nginx `include` finds the keys mounted where it
 /// points (or, with no workload in the input, keys whose names match). The
 /// hops each ConfigMap gave, by its name.
-pub(crate) fn configmap_configs(
-    file: &str,
-    configmaps: &[&Node],
+pub(crate) fn configmap_configs<'a>(
+    configmaps: &[(&'a str, &'a Node)],
     workloads: &[Workload],
     out: &mut Facts,
 ) -> HashMap<String, Vec<usize>> {
-    let mut files: Vec<ConfigFile<'_>> = Vec::new();
-    for cm in configmaps {
+    let mut files: Vec<ConfigFile<'a>> = Vec::new();
+    for &(file, cm) in configmaps {
         let name = text(cm.path(&["metadata", "name"]))
             .unwrap_or("")
             .to_string();
@@ -226,6 +226,7 @@ pub(crate) fn configmap_configs(
                 }
             }
             files.push(ConfigFile {
+                file,
                 configmap: name.clone(),
                 key: key.to_string(),
                 value: v,
@@ -259,6 +260,7 @@ pub(crate) fn configmap_configs(
             continue;
         };
         let f = &files[i];
+        let file = f.file;
         let Some(body) = padded(f.value) else {
             continue;
         };
@@ -284,7 +286,7 @@ pub(crate) fn configmap_configs(
                     if let Some(t) = padded(g.value) {
                         found.borrow_mut().push(j);
                         hits.push(Included {
-                            name: file.to_string(),
+                            name: g.file.to_string(),
                             text: t,
                             system: false,
                         });

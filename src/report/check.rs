@@ -469,7 +469,12 @@ pub(crate) fn human(c: &Check, style: Style) -> String {
     }
     let _ = writeln!(out);
     if c.found.is_empty() {
-        let _ = writeln!(out, "{}", style.good("✓ no finding: every link agrees"));
+        let said = if c.links.is_empty() {
+            "✓ no finding: no link to judge, see what was assumed"
+        } else {
+            "✓ no finding: every link agrees"
+        };
+        let _ = writeln!(out, "{}", style.good(said));
         return out;
     }
     let _ = writeln!(
