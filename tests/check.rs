@@ -303,6 +303,23 @@ fn every_nginx_file_passes_nginx_t() {
     assert!(checked >= 12, "{checked} nginx files checked");
 }
 
+/// Runs `command(file)` on each file and asserts it succeeds: the peer
+/// accepts the configuration as written.
+fn each_accepted_by(files: Vec<PathBuf>, what: &str, mut command: impl FnMut(&Path) -> Command) {
+    for file in files {
+        let out = command(&file)
+            .output()
+            .unwrap_or_else(|e| panic!("run {what}: {e}"));
+        assert!(
+            out.status.success(),
+            "{what} {}: {}{}",
+            file.display(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
 #[test]
 fn every_haproxy_file_passes_haproxy_c() {
     if !peers::require(Peer::Haproxy) {
@@ -311,21 +328,11 @@ fn every_haproxy_file_passes_haproxy_c() {
     let exe = peers::path(Peer::Haproxy).expect("haproxy");
     let files = files_where(|n| n.ends_with(".cfg"));
     assert!(files.len() >= 8, "{files:?}");
-    for cfg in files {
-        let out = Command::new(&exe)
-            .arg("-c")
-            .arg("-f")
-            .arg(&cfg)
-            .output()
-            .expect("run haproxy -c");
-        assert!(
-            out.status.success(),
-            "haproxy -c {}: {}{}",
-            cfg.display(),
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
+    each_accepted_by(files, "haproxy -c", |cfg| {
+        let mut c = Command::new(&exe);
+        c.arg("-c").arg("-f").arg(cfg);
+        c
+    });
 }
 
 #[test]
@@ -336,21 +343,14 @@ fn every_caddyfile_passes_caddy_validate() {
     let exe = peers::path(Peer::Caddy).expect("caddy");
     let files = files_where(|n| n.starts_with("Caddyfile"));
     assert!(files.len() >= 2, "{files:?}");
-    for file in files {
-        let out = Command::new(&exe)
-            .args(["validate", "--adapter", "caddyfile", "--config"])
-            .arg(&file)
-            .env("HOME", tempfile::tempdir().expect("tempdir").path())
-            .output()
-            .expect("run caddy validate");
-        assert!(
-            out.status.success(),
-            "caddy validate {}: {}{}",
-            file.display(),
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
+    let home = tempfile::tempdir().expect("tempdir");
+    each_accepted_by(files, "caddy validate", |file| {
+        let mut c = Command::new(&exe);
+        c.args(["validate", "--adapter", "caddyfile", "--config"])
+            .arg(file)
+            .env("HOME", home.path());
+        c
+    });
 }
 
 #[test]
