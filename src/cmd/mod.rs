@@ -45,6 +45,7 @@ pub mod pcap;
 pub mod probe;
 pub(crate) mod probe_serve;
 pub(crate) mod probe_watch;
+pub mod protocol_args;
 pub mod relay;
 pub mod repro;
 pub mod send;

@@ -9,10 +9,11 @@ use ipnet::IpNet;
 
 use super::values::{parse_cidr, parse_duration, Choice};
 use crate::diagnose::probe::{
-    self, Class, Expectation, HeaderKind, Mode, DEFAULT_TIMEOUT, MAX_TIMEOUT,
+    self, Class, Expectation, HeaderKind, Mode, Speech, DEFAULT_TIMEOUT, MAX_TIMEOUT,
 };
 use crate::error::{Error, ExitCode, Result};
 use crate::net::{self, Target, Watch};
+use crate::protocol::{Chosen, Protocol};
 use crate::report::progress::Progress;
 use crate::report::{self, Style};
 
@@ -63,8 +64,9 @@ pub struct ProbeArgs {
     /// (the certificate is never verified).
     #[arg(long, conflicts_with = "banner")]
     pub(crate) tls: bool,
-    /// Send nothing after the header: wait for a server-speaks-first
-    /// protocol's banner (SMTP, SSH, FTP, ...).
+    /// Send nothing after the header: wait for any banner (for a
+    /// protocol ppctl knows, --protocol smtp, imap, pop3, mysql or ssh
+    /// judges its greeting and answer in its words).
     #[arg(long)]
     pub(crate) banner: bool,
     /// The SNI (default: the target's host name; none for an IP, which
@@ -126,6 +128,8 @@ pub struct ProbeArgs {
     pub(crate) watch: super::probe_watch::WatchArgs,
     #[command(flatten)]
     pub(crate) serve: super::probe_serve::ServeArgs,
+    #[command(flatten)]
+    pub(crate) speak: super::protocol_args::ProtocolArgs,
 }
 
 /// A `--timeout` value; shown in `--help` as the engine's default.
@@ -186,13 +190,7 @@ pub fn run(args: &ProbeArgs, style: Style) -> Result<ExitCode> {
         Some(Wait(d)) if !args.watch.watch => d,
         _ => net::MAX_TIME,
     };
-    let mode = if args.tls {
-        Mode::Tls
-    } else if args.banner {
-        Mode::Banner
-    } else {
-        Mode::Http
-    };
+    let (mode, chosen) = mode(args, &target, max_time)?;
     let opts = probe::Options {
         mode,
         timeout: args.timeout.0,
@@ -238,6 +236,10 @@ pub fn run(args: &ProbeArgs, style: Style) -> Result<ExitCode> {
         ));
         return Ok(ExitCode::Interrupted);
     };
+    let mut result = result;
+    if let Some(chosen) = chosen {
+        result.chosen = chosen;
+    }
     let text = if args.json {
         report::probe::json_text(&result)
     } else {
@@ -253,6 +255,59 @@ pub fn run(args: &ProbeArgs, style: Style) -> Result<ExitCode> {
         }
         None => ExitCode::check(result.class != Class::Unreachable),
     })
+}
+
+/// The mode from `--protocol` (or `--tls`, `--banner`), and how an HTTP or
+/// TLS mode was chosen (a protocol's mode carries its own).
+fn mode(args: &ProbeArgs, target: &Target, max_time: Duration) -> Result<(Mode, Option<Chosen>)> {
+    if args.speak.starttls {
+        return Err(Error::usage(
+            "probe judges the PROXY layer and does not take --starttls: test the upgrade with `ppctl send --protocol smtp --starttls`",
+        ));
+    }
+    let flag = if args.tls {
+        Some(Mode::Tls)
+    } else if args.banner {
+        Some(Mode::Banner)
+    } else {
+        None
+    };
+    let Some(selection) = args.speak.selection() else {
+        return Ok((flag.unwrap_or(Mode::Http), None));
+    };
+    let known = selection.before_talking(target.port);
+    let mode = match known {
+        Some((Protocol::Http, _)) => Mode::Http,
+        Some((Protocol::Tls, _)) => Mode::Tls,
+        Some((Protocol::Raw, _)) => Mode::Banner,
+        Some((p, chosen)) => Mode::Speak(Speech {
+            protocol: Some(p),
+            chosen,
+            greeting_timeout: args.speak.greeting_timeout.0,
+        }),
+        None => Mode::Speak(Speech {
+            protocol: None,
+            chosen: Chosen::Greeting,
+            greeting_timeout: args.speak.greeting_timeout.0,
+        }),
+    };
+    if let Some(f) = flag.filter(|f| *f != mode) {
+        let flag = if f == Mode::Tls { "--tls" } else { "--banner" };
+        return Err(Error::usage(format!(
+            "{flag} and --protocol {} ask for different things: give one of them",
+            selection.name()
+        )));
+    }
+    if let Mode::Speak(s) = mode {
+        if s.greeting_timeout >= max_time {
+            return Err(Error::usage(format!(
+                "--greeting-timeout {} is not shorter than --max-time {}: an attempt would end before the greeting's wait; raise --max-time",
+                Wait(s.greeting_timeout),
+                Wait(max_time)
+            )));
+        }
+    }
+    Ok((mode, known.map(|(_, c)| c)))
 }
 
 #[cfg(test)]

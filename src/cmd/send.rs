@@ -15,10 +15,11 @@ use crate::codec::{Command, Transport, Version};
 use crate::error::{Error, ExitCode, Result};
 use crate::input;
 use crate::net::{self, Split, Target};
+use crate::protocol::{Chosen, Protocol};
 use crate::report::progress::Progress;
 use crate::report::{self, Style};
 use crate::send::load::Watch;
-use crate::send::{self, AddressPlan, Expect, How, LoadOptions, Outcome, Plan};
+use crate::send::{self, AddressPlan, Expect, How, LoadOptions, Outcome, Plan, Speak};
 
 const SEND_HELP: &str = concat!(
     "\
@@ -57,6 +58,7 @@ descriptors is 2 (lower --concurrency or raise ulimit -n)."
 
 #[derive(Debug, clap::Args)]
 #[command(after_help = SEND_HELP)]
+#[command(group(clap::ArgGroup::new("tls_layer").args(["tls", "starttls"]).multiple(true)))]
 pub struct SendArgs {
     /// Where to send: HOST:PORT, [IPv6]:PORT or NAME:PORT.
     pub(crate) target: String,
@@ -189,6 +191,8 @@ pub struct SendArgs {
     pub(crate) http: super::send_http::HttpArgs,
     #[command(flatten)]
     pub(crate) tls: super::send_http::TlsArgs,
+    #[command(flatten)]
+    pub(crate) speak: super::protocol_args::ProtocolArgs,
 }
 
 pub fn run(args: &SendArgs, style: Style) -> Result<ExitCode> {
@@ -393,8 +397,15 @@ fn plan(args: &SendArgs, target: Target) -> Result<Plan> {
         header.raw = Some(Vec::new());
     }
 
-    let payload = payload(args, &target)?;
-    let tls = args.tls.options(&target)?;
+    let (protocol, speak) = protocol(args, &target)?;
+    let payload = payload(args, &target, protocol.0)?;
+    let tls = if protocol.0 == Protocol::Tls && !args.tls.tls {
+        let mut forced = args.tls.starttls_options(&target)?;
+        forced.alpn = vec![super::send_http::TLS_ALPN.to_string()];
+        Some(forced)
+    } else {
+        args.tls.options(&target)?
+    };
     let net = net::Options {
         connect_timeout: args.connect_timeout,
         banner_timeout: args.wait_banner,
@@ -421,10 +432,68 @@ fn plan(args: &SendArgs, target: Target) -> Result<Plan> {
             close: args.expect_close,
         },
         tls,
+        protocol,
+        speak,
     })
 }
 
-fn payload(args: &SendArgs, target: &Target) -> Result<Vec<u8>> {
+/// What is spoken after the header: send's own HTTP request (or `--data`),
+/// TLS, or a conversation in a protocol of `crate::protocol`
+/// (`--protocol smtp`...; `auto` by the port, else by the greeting).
+fn protocol(args: &SendArgs, target: &Target) -> Result<((Protocol, Chosen), Option<Speak>)> {
+    let own_payload = args.data.is_some() || args.data_file.is_some() || args.no_payload;
+    let Some(selection) = args.speak.selection() else {
+        args.speak.check_starttls(None).map_err(Error::usage)?;
+        let default = if own_payload || args.udp {
+            Protocol::Raw
+        } else {
+            Protocol::Http
+        };
+        return Ok(((default, Chosen::Default), None));
+    };
+    let known = selection.before_talking(target.port);
+    let converses = match known {
+        Some((p, _)) => !matches!(p, Protocol::Http | Protocol::Tls | Protocol::Raw),
+        None => true,
+    };
+    args.speak
+        .check_starttls(known.map(|(p, _)| p).filter(|_| converses))
+        .map_err(Error::usage)?;
+    if !converses {
+        let (p, chosen) = known.unwrap_or((Protocol::Http, Chosen::Named));
+        return Ok(((p, chosen), None));
+    }
+    let name = known.map_or("auto", |(p, _)| p.name());
+    let clash = [
+        (own_payload, "--data, --data-file and --no-payload"),
+        (args.udp, "--udp"),
+        (args.tls.tls, "--tls (use --starttls)"),
+    ]
+    .into_iter()
+    .find(|(clash, _)| *clash);
+    if let Some((_, what)) = clash {
+        return Err(Error::usage(format!(
+            "--protocol {name} speaks the protocol's own opening after the header: it does not go with {what}"
+        )));
+    }
+    let starttls = if args.speak.starttls {
+        Some(args.tls.starttls_options(target)?)
+    } else {
+        None
+    };
+    let (protocol, chosen) = known.map_or((None, Chosen::Greeting), |(p, c)| (Some(p), c));
+    let speak = Speak {
+        protocol,
+        chosen,
+        greeting_timeout: args.speak.greeting_timeout.0,
+        starttls,
+        http_request: args.http.request(&args.path).bytes(target, false),
+    };
+    let shown = protocol.unwrap_or(Protocol::Raw);
+    Ok(((shown, chosen), Some(speak)))
+}
+
+fn payload(args: &SendArgs, target: &Target, protocol: Protocol) -> Result<Vec<u8>> {
     let stdin = || {
         let mut buf = Vec::new();
         std::io::stdin()
@@ -445,10 +514,13 @@ fn payload(args: &SendArgs, target: &Target) -> Result<Vec<u8>> {
         return std::fs::read(path)
             .map_err(|e| Error::io(format!("reading --data-file {}", path.display()), e));
     }
-    if args.udp {
+    if args.udp || !matches!(protocol, Protocol::Http | Protocol::Tls) {
+        // A raw connection without --data, or a protocol's conversation
+        // (its opening comes after the greeting, from crate::protocol).
         return Ok(Vec::new());
     }
-    Ok(args.http.request(&args.path).bytes(target, args.tls.tls))
+    let tls = args.tls.tls || protocol == Protocol::Tls;
+    Ok(args.http.request(&args.path).bytes(target, tls))
 }
 
 /// `--data` text with \r \n \t \0 \\ and \xNN escapes.

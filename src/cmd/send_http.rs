@@ -44,22 +44,34 @@ pub struct TlsArgs {
     /// ingress).
     #[arg(long, conflicts_with_all = ["udp", "wait_banner"], help_heading = "TLS")]
     pub(crate) tls: bool,
-    /// The SNI (default: the target's host name; none for an IP).
-    #[arg(long, value_name = "NAME", requires = "tls", help_heading = "TLS")]
+    /// The SNI (default: the target's host name; none for an IP). With
+    /// --tls or --starttls, as the next three.
+    #[arg(
+        long,
+        value_name = "NAME",
+        requires = "tls_layer",
+        help_heading = "TLS"
+    )]
     pub(crate) sni: Option<String>,
     /// ALPN protocols offered in the TLS handshake, comma-separated
-    /// (default http/1.1). Not the --alpn TLV of the PROXY header.
-    #[arg(long, value_name = "LIST", requires = "tls", help_heading = "TLS")]
+    /// (default http/1.1; none after STARTTLS). Not the --alpn TLV of the
+    /// PROXY header.
+    #[arg(
+        long,
+        value_name = "LIST",
+        requires = "tls_layer",
+        help_heading = "TLS"
+    )]
     pub(crate) tls_alpn: Option<String>,
     /// Do not verify the server's certificate (its facts are still shown).
-    #[arg(short = 'k', long, requires = "tls", help_heading = "TLS")]
+    #[arg(short = 'k', long, requires = "tls_layer", help_heading = "TLS")]
     pub(crate) insecure: bool,
     /// Verify the server's certificate against the CAs in this PEM file
     /// instead of the system's.
     #[arg(
         long,
         value_name = "FILE",
-        requires = "tls",
+        requires = "tls_layer",
         conflicts_with = "insecure",
         help_heading = "TLS"
     )]
@@ -97,6 +109,15 @@ impl TlsArgs {
         if !self.tls {
             return Ok(None);
         }
+        self.build(target, TLS_ALPN).map(Some)
+    }
+
+    /// The TLS options of a STARTTLS handshake (no ALPN unless asked).
+    pub(crate) fn starttls_options(&self, target: &Target) -> Result<TlsOptions> {
+        self.build(target, "")
+    }
+
+    fn build(&self, target: &Target, default_alpn: &str) -> Result<TlsOptions> {
         let is_ip = target.host.parse::<std::net::IpAddr>().is_ok();
         let sni = match &self.sni {
             Some(s) if s.is_empty() => None,
@@ -112,17 +133,17 @@ impl TlsArgs {
         let alpn = self
             .tls_alpn
             .as_deref()
-            .unwrap_or(TLS_ALPN)
+            .unwrap_or(default_alpn)
             .split(',')
             .map(str::trim)
             .filter(|p| !p.is_empty())
             .map(str::to_string)
             .collect();
-        Ok(Some(TlsOptions {
+        Ok(TlsOptions {
             verify_name: sni.clone().unwrap_or_else(|| target.host.clone()),
             sni,
             alpn,
             verify,
-        }))
+        })
     }
 }

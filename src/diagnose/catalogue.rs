@@ -14,6 +14,7 @@
 //! servers in tests/data/protocols (tests/explain.rs feeds them through).
 
 use crate::judge::Finding;
+use crate::protocol::Protocol;
 
 /// Where the bytes captured by a pattern's `data` group came from, which
 /// decides what they mean.
@@ -42,6 +43,10 @@ pub(crate) struct Pattern {
     /// ([`BYTES_RULES`]) decides instead.
     pub finding: Finding,
     pub captured: Captured,
+    /// The protocol of the server that writes it, when that is not HTTP:
+    /// its fixes are that server's (Postfix's, Dovecot's), not nginx's.
+    /// Dovecot's lines say IMAP for IMAP and POP3 alike (the same fixes).
+    pub protocol: Option<Protocol>,
 }
 
 /// Optional `client: …, server: …` suffix of nginx error-log lines.
@@ -71,6 +76,7 @@ pub(crate) static PATTERNS: &[Pattern] = &[
         cause: "see what the received bytes are, below",
         finding: Finding::MissingHeader,
         captured: Captured::ExpectedHeader,
+        protocol: None,
     },
     Pattern {
         // What `grep 'broken header' error.log` returns when the bytes
@@ -83,6 +89,7 @@ pub(crate) static PATTERNS: &[Pattern] = &[
         cause: "see what the received bytes are, below (their first line)",
         finding: Finding::MissingHeader,
         captured: Captured::ExpectedHeader,
+        protocol: None,
     },
     Pattern {
         id: "nginx-header-too-large",
@@ -92,6 +99,7 @@ pub(crate) static PATTERNS: &[Pattern] = &[
         cause: "a v2 header split across TCP segments (large TLVs) or a corrupt length field",
         finding: Finding::HeaderTooLarge,
         captured: Captured::Nothing,
+        protocol: None,
     },
     Pattern {
         id: "nginx-unknown-version",
@@ -104,6 +112,7 @@ pub(crate) static PATTERNS: &[Pattern] = &[
         cause: "the sender writes a corrupt v2 header (the 13th byte must be 0x20 or 0x21)",
         finding: Finding::InvalidHeader,
         captured: Captured::Nothing,
+        protocol: None,
     },
     Pattern {
         id: "nginx-client-closed",
@@ -113,6 +122,7 @@ pub(crate) static PATTERNS: &[Pattern] = &[
         cause: "a TCP health check or port scanner that connects and closes, or a client that gave up",
         finding: Finding::MissingHeader,
         captured: Captured::Nothing,
+        protocol: None,
     },
     Pattern {
         id: "nginx-client-timed-out",
@@ -122,6 +132,7 @@ pub(crate) static PATTERNS: &[Pattern] = &[
         cause: "a server-speaks-first client waiting for a banner, or an AWS NLB holding the header until the client's first bytes",
         finding: Finding::HeaderTimeout,
         captured: Captured::Nothing,
+        protocol: None,
     },
     Pattern {
         id: "nginx-protocol-options-redefined",
@@ -131,6 +142,7 @@ pub(crate) static PATTERNS: &[Pattern] = &[
         cause: "`proxy_protocol` added to some server blocks of a port but not all",
         finding: Finding::PartialProxy,
         captured: Captured::Nothing,
+        protocol: None,
     },
     Pattern {
         id: "nginx-duplicate-listen-options",
@@ -140,6 +152,7 @@ pub(crate) static PATTERNS: &[Pattern] = &[
         cause: "`proxy_protocol` (or ssl) set in more than one server block of a port, or set differently",
         finding: Finding::PartialProxy,
         captured: Captured::Nothing,
+        protocol: None,
     },
     Pattern {
         id: "nginx-invalid-request-line",
@@ -149,6 +162,7 @@ pub(crate) static PATTERNS: &[Pattern] = &[
         cause: "see what the request line is, below",
         finding: Finding::HttpError,
         captured: Captured::NoHeaderExpected,
+        protocol: None,
     },
     Pattern {
         id: "nginx-access-log-400",
@@ -158,6 +172,7 @@ pub(crate) static PATTERNS: &[Pattern] = &[
         cause: "see what the request line is, below",
         finding: Finding::HttpError,
         captured: Captured::NoHeaderExpected,
+        protocol: None,
     },
     Pattern {
         id: "nginx-plain-http-to-https",
@@ -167,6 +182,7 @@ pub(crate) static PATTERNS: &[Pattern] = &[
         cause: "the load balancer terminates TLS and forwards plain HTTP (with or without a header) to the TLS port, or PROXY/TLS settings of LB and ingress disagree",
         finding: Finding::PlainHttpToTls,
         captured: Captured::Nothing,
+        protocol: None,
     },
     Pattern {
         id: "nginx-400-page",
@@ -176,6 +192,7 @@ pub(crate) static PATTERNS: &[Pattern] = &[
         cause: "most often a PROXY header sent to a listener without `proxy_protocol`; nginx's access log then shows a request line starting `PROXY TCP4`",
         finding: Finding::UnexpectedHeader,
         captured: Captured::Nothing,
+        protocol: None,
     },
     Pattern {
         id: "nginx-ssl-wrong-version",
@@ -188,6 +205,7 @@ pub(crate) static PATTERNS: &[Pattern] = &[
         cause: "a PROXY header (text `PROXY …` or the v2 signature) in front of the ClientHello, on a listener without `proxy_protocol`",
         finding: Finding::TlsHandshakeFailed,
         captured: Captured::Nothing,
+        protocol: None,
     },
     // ---- HAProxy (src/connection.c, conn_err_code_str) ---------------------
     Pattern {
@@ -198,6 +216,7 @@ pub(crate) static PATTERNS: &[Pattern] = &[
         cause: "a TCP health check or scanner that connects and closes, or a client that gave up",
         finding: Finding::MissingHeader,
         captured: Captured::Nothing,
+        protocol: None,
     },
     Pattern {
         id: "haproxy-error-waiting",
@@ -207,6 +226,7 @@ pub(crate) static PATTERNS: &[Pattern] = &[
         cause: "the peer reset the connection, often a health check or a client that gave up",
         finding: Finding::MissingHeader,
         captured: Captured::Nothing,
+        protocol: None,
     },
     Pattern {
         id: "haproxy-timeout-waiting",
@@ -216,6 +236,7 @@ pub(crate) static PATTERNS: &[Pattern] = &[
         cause: "a server-speaks-first client waiting for a banner, or an AWS NLB that sends the header only after the client's first bytes",
         finding: Finding::HeaderTimeout,
         captured: Captured::Nothing,
+        protocol: None,
     },
     Pattern {
         id: "haproxy-truncated",
@@ -225,6 +246,7 @@ pub(crate) static PATTERNS: &[Pattern] = &[
         cause: "a sender that writes a partial header, or a header split and cut by a middlebox",
         finding: Finding::InvalidHeader,
         captured: Captured::Nothing,
+        protocol: None,
     },
     Pattern {
         id: "haproxy-not-a-header",
@@ -234,6 +256,7 @@ pub(crate) static PATTERNS: &[Pattern] = &[
         cause: "a client or health check that skipped the load balancer, in-cluster hairpin traffic, or an LB that does not send the header",
         finding: Finding::MissingHeader,
         captured: Captured::Nothing,
+        protocol: None,
     },
     Pattern {
         id: "haproxy-invalid-header",
@@ -243,6 +266,7 @@ pub(crate) static PATTERNS: &[Pattern] = &[
         cause: "a sender writing a malformed header",
         finding: Finding::InvalidHeader,
         captured: Captured::Nothing,
+        protocol: None,
     },
     Pattern {
         id: "haproxy-unhandled-protocol",
@@ -252,6 +276,7 @@ pub(crate) static PATTERNS: &[Pattern] = &[
         cause: "a sender emitting UNIX or UDP families to a TCP listener",
         finding: Finding::InvalidHeader,
         captured: Captured::Nothing,
+        protocol: None,
     },
     Pattern {
         id: "haproxy-badreq-after-header",
@@ -261,6 +286,7 @@ pub(crate) static PATTERNS: &[Pattern] = &[
         cause: "on an accept-proxy frontend, the bytes after the header were not HTTP: most often a second PROXY header stacked by another hop (the logged client is the first header's claim), or a non-HTTP client",
         finding: Finding::StackedHeader,
         captured: Captured::Nothing,
+        protocol: None,
     },
     // ---- Envoy (stats) -----------------------------------------------------
     Pattern {
@@ -271,6 +297,7 @@ pub(crate) static PATTERNS: &[Pattern] = &[
         cause: "clients reaching the listener without a header or a malformed header",
         finding: Finding::MissingHeader,
         captured: Captured::Nothing,
+        protocol: None,
     },
     Pattern {
         id: "envoy-not-found-disallowed",
@@ -280,6 +307,7 @@ pub(crate) static PATTERNS: &[Pattern] = &[
         cause: "clients or health checks reaching the listener directly, or an LB that does not send the header",
         finding: Finding::MissingHeader,
         captured: Captured::Nothing,
+        protocol: None,
     },
     Pattern {
         id: "envoy-not-found-allowed",
@@ -289,6 +317,7 @@ pub(crate) static PATTERNS: &[Pattern] = &[
         cause: "the optional mode: any client that reaches this listener can also forge a header (spoofable)",
         finding: Finding::Spoofable,
         captured: Captured::Nothing,
+        protocol: None,
     },
     Pattern {
         id: "envoy-version-error",
@@ -298,6 +327,7 @@ pub(crate) static PATTERNS: &[Pattern] = &[
         cause: "a sender writing a malformed header, or a version the listener is configured to refuse",
         finding: Finding::HeaderRejected,
         captured: Captured::Nothing,
+        protocol: None,
     },
     // ---- Traefik -----------------------------------------------------------
     Pattern {
@@ -308,6 +338,7 @@ pub(crate) static PATTERNS: &[Pattern] = &[
         cause: "trustedIPs lists the LB's public address while it connects from a private one",
         finding: Finding::UntrustedSource,
         captured: Captured::Nothing,
+        protocol: None,
     },
     // ---- go-proxyproto -----------------------------------------------------
     Pattern {
@@ -318,6 +349,7 @@ pub(crate) static PATTERNS: &[Pattern] = &[
         cause: "a client that skipped the load balancer, or an LB that does not send the header",
         finding: Finding::MissingHeader,
         captured: Captured::Nothing,
+        protocol: None,
     },
     Pattern {
         id: "go-proxyproto-superfluous",
@@ -327,6 +359,7 @@ pub(crate) static PATTERNS: &[Pattern] = &[
         cause: "a header from an address outside the LB allowlist (possibly spoofing), or the policy is wrong for the LB",
         finding: Finding::UntrustedSource,
         captured: Captured::Nothing,
+        protocol: None,
     },
     Pattern {
         id: "go-proxyproto-untrusted-upstream",
@@ -336,6 +369,7 @@ pub(crate) static PATTERNS: &[Pattern] = &[
         cause: "the LB connects from an address that is not in the allowlist",
         finding: Finding::UntrustedSource,
         captured: Captured::Nothing,
+        protocol: None,
     },
     Pattern {
         id: "go-proxyproto-malformed",
@@ -345,6 +379,7 @@ pub(crate) static PATTERNS: &[Pattern] = &[
         cause: "a sender writing a malformed header, or the header split across reads",
         finding: Finding::InvalidHeader,
         captured: Captured::Nothing,
+        protocol: None,
     },
     // ---- TLS stacks --------------------------------------------------------
     Pattern {
@@ -355,6 +390,7 @@ pub(crate) static PATTERNS: &[Pattern] = &[
         cause: "a PROXY header in front of the ClientHello, on a listener that does not parse it, or parses it after TLS",
         finding: Finding::TlsHandshakeFailed,
         captured: Captured::Nothing,
+        protocol: None,
     },
     Pattern {
         id: "curl-wrong-version-number",
@@ -364,6 +400,7 @@ pub(crate) static PATTERNS: &[Pattern] = &[
         cause: "curl used https:// against a plain port, or a plain listener answered 400 to the PROXY header curl sent first",
         finding: Finding::TlsToPlainPort,
         captured: Captured::Nothing,
+        protocol: None,
     },
     Pattern {
         id: "curl-alert-protocol-version",
@@ -373,6 +410,7 @@ pub(crate) static PATTERNS: &[Pattern] = &[
         cause: "observed when a PROXY header was sent to a TLS ingress that does not parse it (HAProxy send-proxy into ingress-nginx without use-proxy-protocol, ingress-nginx #909)",
         finding: Finding::TlsHandshakeFailed,
         captured: Captured::Nothing,
+        protocol: None,
     },
     Pattern {
         id: "curl-tls-handshake-cut",
@@ -382,6 +420,7 @@ pub(crate) static PATTERNS: &[Pattern] = &[
         cause: "the server expects a PROXY header before the ClientHello and hung up when none came",
         finding: Finding::TlsBeforeProxy,
         captured: Captured::Nothing,
+        protocol: None,
     },
     Pattern {
         id: "curl-empty-reply",
@@ -391,6 +430,7 @@ pub(crate) static PATTERNS: &[Pattern] = &[
         cause: "the server requires a PROXY header (nginx `proxy_protocol`, Envoy) and hung up when none came",
         finding: Finding::MissingHeader,
         captured: Captured::Nothing,
+        protocol: None,
     },
     Pattern {
         id: "curl-reset",
@@ -400,6 +440,7 @@ pub(crate) static PATTERNS: &[Pattern] = &[
         cause: "the server requires a PROXY header and resets connections without one (HAProxy `accept-proxy`)",
         finding: Finding::MissingHeader,
         captured: Captured::Nothing,
+        protocol: None,
     },
     Pattern {
         id: "openssl-wrong-version-number",
@@ -409,6 +450,7 @@ pub(crate) static PATTERNS: &[Pattern] = &[
         cause: "a PROXY header in front of the ClientHello, on a listener that does not parse it; or a plain-text client on a TLS port",
         finding: Finding::TlsHandshakeFailed,
         captured: Captured::Nothing,
+        protocol: None,
     },
     Pattern {
         id: "rustls-invalid-content-type",
@@ -418,6 +460,7 @@ pub(crate) static PATTERNS: &[Pattern] = &[
         cause: "a PROXY header (often a v2 LOCAL health check) in front of the ClientHello, on a listener that does not parse it",
         finding: Finding::TlsHandshakeFailed,
         captured: Captured::Nothing,
+        protocol: None,
     },
     Pattern {
         id: "java-unrecognized-ssl-message",
@@ -427,6 +470,7 @@ pub(crate) static PATTERNS: &[Pattern] = &[
         cause: "a PROXY header in front of the ClientHello on a listener that does not parse it; or plain text on a TLS port",
         finding: Finding::TlsHandshakeFailed,
         captured: Captured::Nothing,
+        protocol: None,
     },
     // ---- other clients and servers -----------------------------------------
     Pattern {
@@ -437,6 +481,7 @@ pub(crate) static PATTERNS: &[Pattern] = &[
         cause: "the server requires a PROXY header and hung up when none came",
         finding: Finding::MissingHeader,
         captured: Captured::Nothing,
+        protocol: None,
     },
     Pattern {
         id: "haraka-proxy-timed-out",
@@ -446,6 +491,7 @@ pub(crate) static PATTERNS: &[Pattern] = &[
         cause: "the LB sends the header only after the client's first bytes, but SMTP clients wait for the banner",
         finding: Finding::HeaderTimeout,
         captured: Captured::Nothing,
+        protocol: Some(Protocol::Smtp),
     },
     // ---- Postfix 3.7 (lines of its maillog, recorded in tests/data/protocols)
     Pattern {
@@ -456,6 +502,7 @@ pub(crate) static PATTERNS: &[Pattern] = &[
         cause: "a mail client (or a health check) that connects straight to the port and waits for the banner, as SMTP clients do, or a proxy that sends no header",
         finding: Finding::HeaderTimeout,
         captured: Captured::Nothing,
+        protocol: Some(Protocol::Smtp),
     },
     Pattern {
         id: "postscreen-haproxy-timeout",
@@ -465,6 +512,7 @@ pub(crate) static PATTERNS: &[Pattern] = &[
         cause: "a mail client (or a health check) that connects straight to the port and waits for the banner, or a proxy that sends no header",
         finding: Finding::HeaderTimeout,
         captured: Captured::Nothing,
+        protocol: Some(Protocol::Smtp),
     },
     Pattern {
         id: "postfix-haproxy-unrecognized",
@@ -474,6 +522,7 @@ pub(crate) static PATTERNS: &[Pattern] = &[
         cause: "see what the received bytes are, below",
         finding: Finding::MissingHeader,
         captured: Captured::ExpectedHeader,
+        protocol: Some(Protocol::Smtp),
     },
     Pattern {
         id: "postfix-pipelining-proxy",
@@ -483,6 +532,7 @@ pub(crate) static PATTERNS: &[Pattern] = &[
         cause: "see what the received bytes are, below",
         finding: Finding::UnexpectedHeader,
         captured: Captured::NoHeaderExpected,
+        protocol: Some(Protocol::Smtp),
     },
     // ---- Dovecot 2.3 (log_path lines, recorded in tests/data/protocols) ---
     Pattern {
@@ -493,6 +543,7 @@ pub(crate) static PATTERNS: &[Pattern] = &[
         cause: "an IMAP or POP3 client (or a health check) that connects straight to the port and waits for the greeting, or a proxy that sends no header",
         finding: Finding::HeaderTimeout,
         captured: Captured::Nothing,
+        protocol: Some(Protocol::Imap),
     },
     Pattern {
         id: "dovecot-haproxy-invalid",
@@ -502,6 +553,7 @@ pub(crate) static PATTERNS: &[Pattern] = &[
         cause: "a client that skipped the proxy and spoke first (or another protocol), a proxy that sends no header, or a malformed header",
         finding: Finding::MissingHeader,
         captured: Captured::Nothing,
+        protocol: Some(Protocol::Imap),
     },
     Pattern {
         id: "dovecot-haproxy-untrusted",
@@ -511,6 +563,7 @@ pub(crate) static PATTERNS: &[Pattern] = &[
         cause: "haproxy_trusted_networks does not hold the address the proxy connects from (its private address, a new node, IPv6)",
         finding: Finding::UntrustedSource,
         captured: Captured::Nothing,
+        protocol: Some(Protocol::Imap),
     },
     // ---- MariaDB 10.11 -----------------------------------------------------
     Pattern {
@@ -521,6 +574,7 @@ pub(crate) static PATTERNS: &[Pattern] = &[
         cause: "the proxy adds a header but proxy_protocol_networks is unset or does not hold the proxy's address",
         finding: Finding::UnexpectedHeader,
         captured: Captured::Nothing,
+        protocol: Some(Protocol::Mysql),
     },
     Pattern {
         id: "mariadb-aborted-real-ip",
@@ -530,6 +584,7 @@ pub(crate) static PATTERNS: &[Pattern] = &[
         cause: "not a PROXY protocol problem: the header worked; the client gave up, or was refused by the grant tables (error 1130 `Host '…' is not allowed to connect`)",
         finding: Finding::Proxied,
         captured: Captured::Nothing,
+        protocol: Some(Protocol::Mysql),
     },
     // ---- OpenSSH 9.2 (sshd -E lines, recorded in tests/data/protocols) ----
     Pattern {
@@ -540,6 +595,7 @@ pub(crate) static PATTERNS: &[Pattern] = &[
         cause: "see what the received bytes are, below",
         finding: Finding::UnexpectedHeader,
         captured: Captured::NoHeaderExpected,
+        protocol: Some(Protocol::Ssh),
     },
     Pattern {
         id: "sshd-invalid-identifier-empty",
@@ -549,6 +605,7 @@ pub(crate) static PATTERNS: &[Pattern] = &[
         cause: "most often a v2 PROXY header, whose signature starts with an empty line (`\\r\\n\\r\\n…`): a load balancer that adds a header in front of SSH",
         finding: Finding::UnexpectedHeader,
         captured: Captured::Nothing,
+        protocol: Some(Protocol::Ssh),
     },
     Pattern {
         id: "sshd-banner-exchange-invalid",
@@ -558,6 +615,7 @@ pub(crate) static PATTERNS: &[Pattern] = &[
         cause: "most often a load balancer that adds a PROXY header in front of SSH (sshd has none), or another protocol (HTTP, a scanner) on the SSH port",
         finding: Finding::UnexpectedHeader,
         captured: Captured::Nothing,
+        protocol: Some(Protocol::Ssh),
     },
     // ---- PostgreSQL 15 -----------------------------------------------------
     Pattern {
@@ -568,6 +626,7 @@ pub(crate) static PATTERNS: &[Pattern] = &[
         cause: "a PROXY header in front of the startup packet (PostgreSQL has no PROXY support: `PROX` reads as a length of 1.3 GB), or another protocol on the port",
         finding: Finding::UnexpectedHeader,
         captured: Captured::Nothing,
+        protocol: Some(Protocol::Postgres),
     },
 ];
 

@@ -20,6 +20,7 @@ use regex::bytes::{Regex, RegexSet};
 use super::catalogue::{self, Captured, Kind, Pattern, PATTERNS};
 use crate::codec::{self, Decoded};
 use crate::judge::Finding;
+use crate::protocol::Protocol;
 
 /// Longest run of following lines joined to close a quote that a message
 /// opened (nginx writes received bytes raw, CR/LF included).
@@ -91,6 +92,9 @@ pub(crate) struct Tally {
     pub records: usize,
     pub recognized: usize,
     pub findings: Vec<(Finding, Lines)>,
+    /// Each finding met with the protocol of the server that wrote it
+    /// (`None`: HTTP or any), once, in first-met order: whose fixes apply.
+    pub servers: Vec<(Finding, Option<Protocol>)>,
 }
 
 /// The records that came to one finding.
@@ -113,6 +117,10 @@ impl Tally {
                 self.findings.len() - 1
             }
         };
+        let server = (hit.finding, hit.pattern.protocol);
+        if !self.servers.contains(&server) {
+            self.servers.push(server);
+        }
         let lines = &mut self.findings[at].1;
         lines.count += 1;
         if lines.first.len() < LISTED_LINES {

@@ -24,6 +24,7 @@ use crate::codec::encode::HeaderSpec;
 use crate::codec::Version;
 use crate::judge::{self, Answer, Ending, Exchange, Finding, Sent};
 use crate::net::{self, End, Message, Reply, Target, Watch};
+use crate::protocol::{self, Chosen, Protocol, Speaker};
 use crate::sniff::{self, Sniffed};
 
 /// The wait for the connect and for each reply when `--timeout` is not given.
@@ -270,6 +271,21 @@ pub(crate) enum Mode {
     Tls,
     /// Nothing: wait for the server to speak first (SMTP, SSH, FTP...).
     Banner,
+    /// A conversation in a protocol of `crate::protocol` (its greeting,
+    /// its harmless opening), judged in its server's words.
+    Speak(Speech),
+}
+
+/// The protocol of [`Mode::Speak`], and its wait for a greeting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Speech {
+    /// `None`: `auto` on a port that is not well-known; the probe finds
+    /// it from the server's first bytes before its attempts.
+    pub protocol: Option<Protocol>,
+    /// How the protocol was chosen.
+    pub chosen: Chosen,
+    /// How long a server that speaks first may take to greet.
+    pub greeting_timeout: Duration,
 }
 
 impl Mode {
@@ -278,6 +294,17 @@ impl Mode {
             Mode::Http => "http",
             Mode::Tls => "tls",
             Mode::Banner => "banner",
+            Mode::Speak(s) => s.protocol.map_or("auto", Protocol::name),
+        }
+    }
+
+    /// The protocol spoken, in `crate::protocol`'s terms.
+    pub(crate) fn protocol(self) -> Protocol {
+        match self {
+            Mode::Http => Protocol::Http,
+            Mode::Tls => Protocol::Tls,
+            Mode::Banner => Protocol::Raw,
+            Mode::Speak(s) => s.protocol.unwrap_or(Protocol::Raw),
         }
     }
 }
@@ -324,7 +351,7 @@ impl HeaderKind {
     /// header, then what the mode sends after it (the probe's own request
     /// is well-formed: a request line, a Host, the blank line).
     fn sent(self, mode: Mode) -> Sent {
-        let payload = mode != Mode::Banner;
+        let payload = mode != Mode::Banner && !matches!(mode, Mode::Speak(_));
         match self {
             HeaderKind::None if payload => Sent::NoHeader {
                 request: mode == Mode::Http,
@@ -365,6 +392,16 @@ pub(crate) enum Came {
     /// Banner mode: the server spoke (its first bytes). `unprompted`: it
     /// spoke before the header was sent, so it does not wait for one.
     Banner { first: Vec<u8>, unprompted: bool },
+    /// A protocol's conversation: the verdict in the server's words, how
+    /// long it was quiet after the header, how the connection ended.
+    Spoke {
+        verdict: protocol::Verdict,
+        /// From the header to the server's first byte (or to the end).
+        waited: Duration,
+        end: End,
+        /// Not a byte for the whole greeting wait.
+        silent: bool,
+    },
     /// TLS mode: how the handshake went, and the start of what the server
     /// sent on the wire (a plain-text answer when it does not speak TLS).
     Tls { end: TlsEnd, clear: Vec<u8> },
@@ -441,13 +478,24 @@ pub(crate) enum Warning {
     NoHandshake,
     /// Nothing accepted in banner mode: no banner, with or without a header.
     NoBanner,
+    /// Nothing accepted in a protocol's mode, and not a word came, with or
+    /// without a header, for the whole greeting wait: silent, so not this
+    /// protocol (or something in between holds the connection).
+    NoGreeting,
+    /// Nothing accepted in a protocol's mode, and the server answered in
+    /// another protocol (this one, when it is one ppctl knows).
+    OtherProtocol(Option<Protocol>),
 }
 
 /// The whole probe result.
 #[derive(Debug, Clone)]
 pub(crate) struct Probe {
     pub target: Target,
+    /// The mode the attempts ran in (`auto` resolved).
     pub mode: Mode,
+    /// How the mode's protocol was chosen (the command sets `Named` and
+    /// `Port` for http and tls; `auto` finds the rest).
+    pub chosen: Chosen,
     /// Always four, in [`HeaderKind::ALL`] order.
     pub attempts: Vec<Attempt>,
     pub class: Class,
@@ -501,27 +549,123 @@ pub(crate) async fn probe_watched(
     }
 }
 
+/// The attempts, in the mode they ran in (`auto` found first), and how
+/// its protocol was chosen.
+struct Attempts {
+    mode: Mode,
+    chosen: Chosen,
+    made: Vec<Attempt>,
+}
+
 async fn attempts(
     target: &Target,
     addrs: &[SocketAddr],
     opts: &Options,
     watch: &Watch<Attempt>,
-) -> Vec<Attempt> {
-    let mut attempts = Vec::new();
+) -> Attempts {
+    let mut opts = opts.clone();
+    let mut chosen = Chosen::Default;
+    if let Mode::Speak(speech) = opts.mode {
+        chosen = speech.chosen;
+        if speech.protocol.is_none() {
+            opts.mode = sniff_protocol(addrs, &opts, speech).await;
+            chosen = match opts.mode {
+                Mode::Speak(_) => Chosen::Greeting,
+                _ => Chosen::Silence,
+            };
+        }
+    }
+    let opts = &opts;
+    let mut made = Vec::new();
     for kind in HeaderKind::ALL {
         let attempt = run_attempt(target, addrs, opts, kind).await;
         watch.tell(&attempt);
-        attempts.push(attempt);
+        made.push(attempt);
     }
-    attempts
+    Attempts {
+        mode: opts.mode,
+        chosen,
+        made,
+    }
 }
 
-fn finish(target: &Target, opts: &Options, attempts: Vec<Attempt>) -> Probe {
-    let mut probe = conclude(target.clone(), opts.mode, attempts);
+fn finish(target: &Target, opts: &Options, attempts: Attempts) -> Probe {
+    let mut probe = conclude(target.clone(), attempts.mode, attempts.made);
+    probe.chosen = attempts.chosen;
     if !opts.expect.is_empty() {
         probe.checked = Some(check(&probe, &opts.expect));
     }
     probe
+}
+
+/// How long `auto` listens for a greeting on a port that is not
+/// well-known, per connection (one without a header, one with a v1
+/// header), before it takes the port for HTTP.
+pub(crate) const AUTO_GREETING_WAIT: Duration = Duration::from_secs(1);
+
+/// `--protocol auto` on a port that is not well-known: the protocol whose
+/// greeting the server sends, to a client without a header or (when it
+/// waits for one) after a v1 header; HTTP when it says nothing to either.
+async fn sniff_protocol(addrs: &[SocketAddr], opts: &Options, speech: Speech) -> Mode {
+    let wait = speech.greeting_timeout.min(AUTO_GREETING_WAIT);
+    let speaker = Speaker {
+        protocol: None,
+        http_request: Vec::new(),
+    };
+    for kind in [HeaderKind::None, HeaderKind::V1] {
+        let talk = net::Conversation {
+            greeting_timeout: Some(wait),
+            starttls: None,
+            script: &Listening(&speaker),
+        };
+        let net_opts = net::Options {
+            connect_timeout: opts.timeout,
+            reply_timeout: opts.timeout,
+            max_reply: MAX_REPLY,
+            max_time: opts.max_time,
+            ..net::Options::default()
+        };
+        let d = net::converse(addrs, &net_opts, &talk, |l, p| {
+            Ok::<_, std::convert::Infallible>(Message {
+                header: kind.bytes(l, p),
+                payload: Vec::new(),
+            })
+        })
+        .await;
+        let Ok(d) = d;
+        if let Some(p) = protocol::greeting_of(&d.reply.received) {
+            return Mode::Speak(Speech {
+                protocol: Some(p),
+                chosen: Chosen::Greeting,
+                ..speech
+            });
+        }
+        if !d.reply.connected {
+            break;
+        }
+    }
+    Mode::Http
+}
+
+/// A script that only listens for the greeting (the sniff of `auto`).
+struct Listening<'a>(&'a Speaker);
+
+impl net::Script for Listening<'_> {
+    fn greeted(&self, said: &[u8]) -> bool {
+        self.0.greeted(said)
+    }
+    fn opening(&self, _said: &[u8]) -> Option<Vec<u8>> {
+        None
+    }
+    fn answered(&self, _said: &[u8], _answer: &[u8]) -> bool {
+        true
+    }
+    fn upgrade(&self, _answer: &[u8]) -> Option<bool> {
+        None
+    }
+    fn closing(&self) -> Option<Vec<u8>> {
+        None
+    }
 }
 
 async fn run_attempt(
@@ -533,6 +677,10 @@ async fn run_attempt(
     let start = Instant::now();
     let request = http_request(target);
     let mut attempt = match opts.mode {
+        Mode::Speak(speech) => {
+            let protocol = speech.protocol.unwrap_or(Protocol::Raw);
+            speak_attempt(addrs, opts, kind, protocol, speech.greeting_timeout).await
+        }
         Mode::Tls => {
             let addrs = addrs.to_vec();
             let sni = opts.sni.clone().unwrap_or_else(|| target.host.clone());
@@ -588,6 +736,109 @@ fn http_request(target: &Target) -> Vec<u8> {
         env!("CARGO_PKG_VERSION")
     )
     .into_bytes()
+}
+
+/// A protocol's mode: one conversation (the greeting, the opening, its
+/// answer), judged by `protocol::judge`; accepted when served (`proxied`,
+/// `plain`, `health-check`).
+async fn speak_attempt(
+    addrs: &[SocketAddr],
+    opts: &Options,
+    kind: HeaderKind,
+    protocol: Protocol,
+    greeting_timeout: Duration,
+) -> Attempt {
+    let speaker = Speaker {
+        protocol: Some(protocol),
+        http_request: Vec::new(),
+    };
+    let client_first = !protocol.server_speaks_first();
+    let opening = match protocol.opening() {
+        protocol::Opening::Bytes(b) => b.to_vec(),
+        _ => Vec::new(),
+    };
+    let talk = net::Conversation {
+        greeting_timeout: (!client_first).then_some(greeting_timeout),
+        starttls: None,
+        script: &speaker,
+    };
+    let net_opts = net::Options {
+        connect_timeout: opts.timeout,
+        reply_timeout: opts.timeout,
+        max_reply: MAX_REPLY,
+        max_time: opts.max_time,
+        ..net::Options::default()
+    };
+    let Ok(d) = net::converse(addrs, &net_opts, &talk, |l, p| {
+        Ok::<_, std::convert::Infallible>(Message {
+            header: kind.bytes(l, p),
+            payload: if client_first {
+                opening.clone()
+            } else {
+                Vec::new()
+            },
+        })
+    })
+    .await;
+    let r = &d.reply;
+    let at = d.opened_at.unwrap_or(r.received.len());
+    let sent = match (kind, d.opened_at) {
+        (HeaderKind::None, Some(_)) => Sent::NoHeader { request: false },
+        (HeaderKind::None, None) => Sent::Nothing,
+        (HeaderKind::V1 | HeaderKind::V2, opened) => Sent::Header {
+            payload: opened.is_some(),
+        },
+        (HeaderKind::V2Local, opened) => Sent::Local {
+            payload: opened.is_some(),
+        },
+    };
+    let ending = r.exchange(sent, false).ending;
+    let verdict = protocol::judge(
+        protocol,
+        &protocol::Seen {
+            sent,
+            greeted_first: false,
+            before: &r.received[..at],
+            after: d.opened_at.map(|at| &r.received[at..]),
+            ending,
+        },
+    );
+    let mut a = base(
+        kind,
+        r,
+        Mode::Speak(Speech {
+            protocol: Some(protocol),
+            chosen: Chosen::Named,
+            greeting_timeout,
+        }),
+    );
+    a.finding = verdict.finding;
+    if !r.connected {
+        return a;
+    }
+    // Served: greeted (or, client first, answered in the protocol).
+    let answered = verdict.greeting.is_some()
+        || (!protocol.server_speaks_first()
+            && verdict
+                .reply
+                .as_ref()
+                .is_some_and(|r| r.kind == protocol::Kind::Ok));
+    a.accepted = answered
+        && matches!(
+            verdict.finding,
+            Finding::Proxied | Finding::Plain | Finding::HealthCheck
+        );
+    a.answer = first_reply(&r.received);
+    a.client = verdict.client_seen;
+    let from = r.timings.sent.or(r.timings.connect).unwrap_or_default();
+    let until = r.timings.first_byte.unwrap_or(r.timings.total);
+    a.came = Came::Spoke {
+        verdict,
+        waited: until.saturating_sub(from),
+        end: r.end,
+        silent: d.silent,
+    };
+    a
 }
 
 /// The attempt's facts from a net reply; `came`, `accepted` and `finding`
@@ -714,10 +965,9 @@ fn banner_attempt(kind: HeaderKind, reply: &Reply) -> Attempt {
             first: first(&reply.banner),
             unprompted: true,
         };
-        // The server greeted before the header arrived: it does not read
-        // one, so the header that followed was read as data. The judge has
-        // no input for "spoke first"; this is its unexpected-header.
-        a.finding = Finding::UnexpectedHeader;
+        // The server greeted before the header arrived: it does not wait
+        // for one (it reads none, or takes it only when it comes).
+        a.finding = Finding::BannerBeforeHeader;
     } else if !reply.received.is_empty() {
         a.accepted = !matches!(reply.end, End::Reset);
         a.answer = first_reply(&reply.received);
@@ -832,6 +1082,26 @@ fn blind(mode: Mode, attempts: &[Attempt]) -> Warning {
             }
         }
         Mode::Banner => Warning::NoBanner,
+        Mode::Speak(speech) => {
+            let foreign = attempts.iter().find_map(|a| match &a.came {
+                Came::Spoke { verdict, .. }
+                    if verdict.greeting.is_none() && !a.answer.is_empty() =>
+                {
+                    Some(&a.answer)
+                }
+                _ => None,
+            });
+            match foreign {
+                Some(bytes) => {
+                    let other = protocol::greeting_of(bytes).or_else(|| {
+                        matches!(sniff::classify(bytes), Sniffed::HttpResponse { .. })
+                            .then_some(Protocol::Http)
+                    });
+                    Warning::OtherProtocol(other.filter(|p| Some(*p) != speech.protocol))
+                }
+                None => Warning::NoGreeting,
+            }
+        }
     }
 }
 
@@ -860,7 +1130,7 @@ pub(crate) fn finding_for(class: Class, mode: Mode, attempts: &[Attempt]) -> Fin
     // (`judge::on_tls_port`).
     let tls = |f| match mode {
         Mode::Tls => judge::on_tls_port(f, judge::Layer::TlsFailed),
-        Mode::Http | Mode::Banner => f,
+        Mode::Http | Mode::Banner | Mode::Speak(_) => f,
     };
     let without_header = attempts
         .iter()
@@ -882,7 +1152,10 @@ pub(crate) fn finding_for(class: Class, mode: Mode, attempts: &[Attempt]) -> Fin
     }
 }
 
-fn conclude(target: Target, mode: Mode, attempts: Vec<Attempt>) -> Probe {
+fn conclude(target: Target, mode: Mode, mut attempts: Vec<Attempt>) -> Probe {
+    if matches!(mode, Mode::Speak(_)) {
+        not_waiting_when_never_greeted(&mut attempts);
+    }
     let class = classify(&attempts);
     let accepted = |kind| attempts.iter().any(|a| a.kind == kind && a.accepted);
     let mut warnings = Vec::new();
@@ -902,11 +1175,35 @@ fn conclude(target: Target, mode: Mode, attempts: Vec<Attempt>) -> Probe {
     Probe {
         target,
         mode,
+        chosen: Chosen::Default,
         attempts,
         class,
         finding,
         warnings,
         checked: None,
+    }
+}
+
+/// A server that speaks first and greeted none of the attempts, and kept
+/// every connection open without a word until the wait ran out, waits for
+/// nothing ppctl can give: silent, not "waiting for a header" (that is a
+/// server that greets the attempts with one). Its silent attempt without a
+/// header is `no-reply`, not `missing-header`.
+fn not_waiting_when_never_greeted(attempts: &mut [Attempt]) {
+    let greeted = attempts
+        .iter()
+        .any(|a| matches!(&a.came, Came::Spoke { verdict, .. } if verdict.greeting.is_some()));
+    let all_silent = attempts
+        .iter()
+        .filter(|a| a.connected)
+        .all(|a| matches!(&a.came, Came::Spoke { silent: true, .. }));
+    if greeted || !all_silent {
+        return;
+    }
+    for a in attempts.iter_mut() {
+        if a.finding == Finding::MissingHeader {
+            a.finding = Finding::NoReply;
+        }
     }
 }
 

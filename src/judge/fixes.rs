@@ -47,12 +47,16 @@ pub struct Fix {
 }
 
 /// The receiver a fix is shown for, as far as the command knows it: its
-/// port and whether it serves TLS (`send` and `probe` know their target's).
+/// port, whether it serves TLS (`send` and `probe` know their target's),
+/// and the protocol spoken after the header (`--protocol`, a capture's
+/// flow, the server of an `explain` log line), which chooses the fixes
+/// (Postfix's for SMTP, not nginx's: [`crate::judge::Finding::fixes_for`]).
 /// What is not known stays generic in the snippet.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Case {
     pub port: Option<u16>,
     pub tls: Option<bool>,
+    pub protocol: Option<crate::protocol::Protocol>,
 }
 
 impl Fix {
@@ -334,6 +338,80 @@ pub static FIXES: &[Fix] = &[
         applies_to: "HAProxy (backend server line)",
         change: "# send-proxy for v1\nserver app1 10.0.0.5:443 send-proxy-v2 check check-send-proxy",
         doc: "https://docs.haproxy.org/2.8/configuration.html#5.2-send-proxy-v2",
+    },
+    // checked: HAProxy manual, "mode tcp" and the server options send-proxy,
+    // send-proxy-v2 (mail and database ports are TCP, not HTTP).
+    Fix {
+        id: "haproxy-tcp-send-proxy",
+        title: "Make HAProxy (mode tcp) send the header to the mail or database server",
+        side: Side::Sender,
+        applies_to: "HAProxy in front of SMTP, IMAP, POP3 or MySQL (mode tcp)",
+        change: "frontend mail\n    mode tcp\n    bind :25\n    default_backend mx\nbackend mx\n    mode tcp\n    # send-proxy for v1; the server must be set to read it\n    server mx1 10.0.0.5:{port} send-proxy-v2",
+        doc: "https://docs.haproxy.org/2.8/configuration.html#5.2-send-proxy-v2",
+    },
+    // checked: nginx stream proxy module (proxy_protocol on; v1 only).
+    Fix {
+        id: "nginx-stream-send-proxy-tcp",
+        title: "Make an nginx stream proxy send the header to the mail or database server",
+        side: Side::Sender,
+        applies_to: "nginx stream module in front of SMTP, IMAP, POP3 or MySQL",
+        change: "stream {\n    server {\n        listen 25;\n        proxy_pass 10.0.0.5:{port};\n        proxy_protocol on;   # a v1 header before the client's bytes\n    }\n}",
+        doc: "https://nginx.org/en/docs/stream/ngx_stream_proxy_module.html#proxy_protocol",
+    },
+    // checked: Postfix postconf(5) smtpd_upstream_proxy_protocol,
+    // postscreen_upstream_proxy_protocol (Postfix 2.10+: haproxy).
+    Fix {
+        id: "postfix-upstream-proxy-protocol",
+        title: "Make Postfix read the PROXY header on the port the proxy connects to",
+        side: Side::Receiver,
+        applies_to: "Postfix (master.cf; smtpd, or postscreen in front of it)",
+        change: "# master.cf: a port for the proxy alone (clients without a header\n# get no banner there, then 421)\n{port}  inet  n  -  y  -  -  smtpd\n  -o smtpd_upstream_proxy_protocol=haproxy\n# with postscreen on the port, set it there instead:\n#   -o postscreen_upstream_proxy_protocol=haproxy",
+        doc: "https://www.postfix.org/postconf.5.html#smtpd_upstream_proxy_protocol",
+    },
+    // checked: Dovecot docs' HAProxy page (haproxy = yes on an
+    // inet_listener, haproxy_trusted_networks); Dovecot 2.3 takes the same
+    // settings (tests/peers/dovecot/mail.conf).
+    Fix {
+        id: "dovecot-haproxy",
+        title: "Make Dovecot read the PROXY header on a listener for the proxy",
+        side: Side::Receiver,
+        applies_to: "Dovecot (imap-login, pop3-login, submission-login listeners)",
+        change: "service imap-login {\n  inet_listener imap_proxy {\n    port = {port}\n    haproxy = yes\n  }\n}\n# pop3-login likewise; and who may send a header:\nhaproxy_trusted_networks = 10.0.0.0/16",
+        doc: "https://doc.dovecot.org/2.4.5/core/config/proxy/haproxy.html",
+    },
+    Fix {
+        id: "dovecot-haproxy-trusted-networks",
+        title: "List the proxy's addresses in Dovecot's haproxy_trusted_networks",
+        side: Side::Receiver,
+        applies_to: "Dovecot listeners with haproxy = yes",
+        change: "# the address the proxy connects from (its private address, every\n# node, IPv6); others are dropped without a word\nhaproxy_trusted_networks = 10.0.0.0/16",
+        doc: "https://doc.dovecot.org/2.4.5/core/config/proxy/haproxy.html",
+    },
+    // checked: MariaDB KB "Proxy Protocol Support" (proxy-protocol-networks,
+    // 10.3+); the header is optional from those networks (tests/protocols.rs).
+    Fix {
+        id: "mariadb-proxy-protocol-networks",
+        title: "Make MariaDB take the PROXY header from the proxy's addresses",
+        side: Side::Receiver,
+        applies_to: "MariaDB 10.3+ (my.cnf, [mariadbd])",
+        change: "[mariadbd]\n# the proxy alone: from these addresses a header is taken when it\n# comes, and a client without one is served as itself\nproxy-protocol-networks = 10.0.0.5/32",
+        doc: "https://mariadb.com/kb/en/proxy-protocol-support/",
+    },
+    Fix {
+        id: "mariadb-proxy-networks-narrow",
+        title: "Keep MariaDB's proxy_protocol_networks to the proxy, and reach it only through the proxy",
+        side: Side::Receiver,
+        applies_to: "MariaDB with proxy_protocol_networks (the header is optional)",
+        change: "[mariadbd]\n# MariaDB has no \"header required\" mode: list the proxy's address\n# only, and let nothing else connect from it\nproxy-protocol-networks = 10.0.0.5/32\n# grant users by the client's address, as the header gives it:\n# GRANT ... TO 'app'@'203.0.113.%'",
+        doc: "https://mariadb.com/kb/en/proxy-protocol-support/",
+    },
+    Fix {
+        id: "server-reads-no-header",
+        title: "Send no PROXY header to a server that cannot read one",
+        side: Side::Sender,
+        applies_to: "the proxy in front of OpenSSH, PostgreSQL or Redis (none reads PROXY protocol)",
+        change: "# HAProxy: no send-proxy* on this server line\nserver db1 10.0.0.5:{port}\n# nginx stream: no proxy_protocol on; in this server block\n# the server then sees the proxy's address: log clients at the proxy",
+        doc: "https://www.haproxy.org/download/2.8/doc/proxy-protocol.txt",
     },
     // checked: HAProxy manual, tcp-request connection expect-proxy layer4.
     Fix {
@@ -670,6 +748,7 @@ mod tests {
                 Case {
                     port: Some(65535),
                     tls: Some(true),
+                    protocol: None,
                 },
             ] {
                 for l in f.change_for(case).lines() {
@@ -691,10 +770,12 @@ mod tests {
         let plain = Case {
             port: Some(8081),
             tls: Some(false),
+            protocol: None,
         };
         let tls = Case {
             port: Some(443),
             tls: Some(true),
+            protocol: None,
         };
         assert!(listen
             .change_for(plain)

@@ -60,6 +60,7 @@ pub(crate) enum Finding {
     UnexpectedHeader,
     HopAddsHeader,
     MissingHeader,
+    BannerBeforeHeader,
     InvalidHeader,
     HeaderRejected,
     StackedHeader,
@@ -92,13 +93,14 @@ pub(crate) enum Finding {
 
 impl Finding {
     /// Every finding, in docs/verdicts.md order.
-    pub(crate) const ALL: [Finding; 34] = [
+    pub(crate) const ALL: [Finding; 35] = [
         Finding::Proxied,
         Finding::Plain,
         Finding::HealthCheck,
         Finding::UnexpectedHeader,
         Finding::HopAddsHeader,
         Finding::MissingHeader,
+        Finding::BannerBeforeHeader,
         Finding::InvalidHeader,
         Finding::HeaderRejected,
         Finding::StackedHeader,
@@ -166,6 +168,16 @@ impl Finding {
     /// The fixes that apply, from the shared table, most likely first.
     pub(crate) fn fixes(self) -> Vec<&'static Fix> {
         fixes::collect(self.info().fixes.iter().copied())
+    }
+
+    /// The fixes for the receiver of `case`: its protocol's own where it
+    /// has them (`crate::protocol::Protocol::fixes`: Postfix's for SMTP,
+    /// Dovecot's for IMAP), else the finding's.
+    pub(crate) fn fixes_for(self, case: fixes::Case) -> Vec<&'static Fix> {
+        match case.protocol.and_then(|p| p.fixes(self)) {
+            Some(ids) => fixes::collect(ids.iter().copied()),
+            None => self.fixes(),
+        }
     }
 
     /// The finding with this name.

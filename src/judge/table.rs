@@ -88,6 +88,19 @@ pub(crate) static FINDINGS: &[FindingInfo] = &[
         reported_by: &["send", "listen", "probe", "repro", "pcap", "relay", "inspect", "explain", "check"],
     },
     FindingInfo {
+        name: "banner-before-header",
+        severity: Problem,
+        short: "a greeting before the header was read",
+        meaning: "a server that speaks first (SMTP `220`, IMAP `* OK`, POP3 `+OK`, a MySQL handshake, `SSH-2.0-…`) greeted the client before the PROXY header had reached it, and nothing after the greeting shows that it read the header: a server set to require one never does so (Postfix `smtpd_upstream_proxy_protocol`, Dovecot `haproxy = yes` stay silent until the header), so this one reads no header and will take it for a command, or takes it only when it comes (MariaDB `proxy_protocol_networks`: spoofable)",
+        fixes: &[
+            "postfix-upstream-proxy-protocol",
+            "dovecot-haproxy",
+            "mariadb-proxy-protocol-networks",
+            "disable-at-sender",
+        ],
+        reported_by: &["send", "probe", "pcap"],
+    },
+    FindingInfo {
         name: "invalid-header",
         severity: Problem,
         short: "a header that breaks the spec",
@@ -219,9 +232,9 @@ pub(crate) static FINDINGS: &[FindingInfo] = &[
         name: "inconclusive",
         severity: Info,
         short: "the probe could not tell",
-        meaning: "the endpoint took the connection but answered nothing the probe could read, with or without a header: it may speak another protocol than the one probed (TLS, plain HTTP, or a server-speaks-first protocol; the probe's warning says which mode to try)",
+        meaning: "the endpoint took the connection but answered nothing the probe could read, with or without a header: it may speak another protocol than the one probed or named with --protocol (TLS, plain HTTP, or a server-speaks-first protocol; the probe's warning says which mode to try)",
         fixes: &[],
-        reported_by: &["probe"],
+        reported_by: &["send", "probe"],
     },
     // Configuration findings: `check` reads them from the configuration of
     // every hop, before the rollout.

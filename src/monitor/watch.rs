@@ -90,8 +90,17 @@ enum Answered {
     Http(u16),
     NotHttp(NetEnd),
     Nothing(NetEnd),
-    Banner { unprompted: bool },
+    Banner {
+        unprompted: bool,
+    },
     Tls(Discriminant<TlsEnd>),
+    /// A protocol's conversation: greeted or not, and the code of the
+    /// reply that decided (SMTP's, MySQL's error number), never its words.
+    Spoke {
+        greeted: bool,
+        code: Option<u16>,
+        end: NetEnd,
+    },
     Failed,
 }
 
@@ -106,6 +115,11 @@ impl Answered {
                 unprompted: *unprompted,
             },
             Came::Tls { end, .. } => Answered::Tls(std::mem::discriminant(end)),
+            Came::Spoke { verdict, end, .. } => Answered::Spoke {
+                greeted: verdict.greeting.is_some(),
+                code: verdict.reply.as_ref().and_then(|r| r.code),
+                end: *end,
+            },
             Came::Failed(_) => Answered::Failed,
         }
     }

@@ -13,6 +13,7 @@
 //! Nothing here prints or knows about PROXY protocol rules; the caller
 //! decides what the bytes are and what the [`Reply`] means.
 
+mod dialog;
 mod limits;
 mod reply;
 pub(crate) mod server;
@@ -22,6 +23,7 @@ mod tls;
 mod udp;
 mod watch;
 
+pub(crate) use dialog::{converse, Conversation, Dialogue, Script, Upgrade};
 pub(crate) use limits::{open_descriptors, raise_descriptor_limit};
 pub(crate) use reply::{http_body, whoami_client};
 pub use reply::{End, Reply, Timings};

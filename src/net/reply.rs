@@ -36,6 +36,9 @@ pub enum End {
     /// This host ran out of file descriptors: a local error, nothing the
     /// peer did (see `Reply::error`).
     LocalLimit,
+    /// The answer was whole and ppctl ended the conversation (after a
+    /// protocol's polite goodbye: QUIT, LOGOUT).
+    Done,
 }
 
 impl End {
@@ -53,6 +56,7 @@ impl End {
             End::Error => "error",
             End::MaxTime => "max-time",
             End::LocalLimit => "local-limit",
+            End::Done => "done",
         }
     }
 }
@@ -101,6 +105,7 @@ impl Reply {
             End::Reset => judge::Ending::ServerReset,
             End::EofAfterData | End::EofWithoutData | End::Error => judge::Ending::ServerClosed,
             End::Timeout | End::SizeLimit | End::Datagram | End::MaxTime => judge::Ending::TimedOut,
+            End::Done => judge::Ending::ClientClosed,
         };
         judge::Exchange {
             sent,

@@ -115,28 +115,7 @@ pub async fn exchange<E>(
         }
     }
     if ended.is_none() {
-        for (i, piece) in pieces(&message, &opts.split).iter().enumerate() {
-            if i > 0 && !opts.split_delay.is_zero() {
-                let left = deadline.saturating_duration_since(Instant::now());
-                sleep(opts.split_delay.min(left)).await;
-            }
-            match bounded(opts.reply_timeout, deadline, stream.write_all(piece)).await {
-                Ok(Ok(())) => reply.sent += piece.len(),
-                Ok(Err(e)) => {
-                    reply.write_error = Some(e.to_string());
-                    break;
-                }
-                Err(Cut::Idle) => {
-                    reply.write_error = Some("the peer stopped reading (write timed out)".into());
-                    break;
-                }
-                Err(Cut::Deadline) => {
-                    reply.write_error = Some("the time limit came while writing".into());
-                    ended = Some(End::MaxTime);
-                    break;
-                }
-            }
-        }
+        ended = write_message(&mut stream, &message, opts, deadline, &mut reply).await;
         reply.timings.sent = Some(start.elapsed());
         if opts.half_close && reply.write_error.is_none() {
             // The peer sees a FIN; its answer can still be read.
@@ -164,6 +143,41 @@ pub async fn exchange<E>(
     reply.message = Some(message);
     reply.timings.total = start.elapsed();
     Ok(reply)
+}
+
+/// Write `message` (its header cut as `opts.split` says, with the pauses
+/// between the pieces), counting what went out in `reply.sent`. A failed
+/// write is `reply.write_error` and stops the writing; the exchange's
+/// deadline coming first is `Some(End::MaxTime)`.
+pub(super) async fn write_message<S: tokio::io::AsyncWrite + Unpin>(
+    stream: &mut S,
+    message: &Message,
+    opts: &Options,
+    deadline: Instant,
+    reply: &mut Reply,
+) -> Option<End> {
+    for (i, piece) in pieces(message, &opts.split).iter().enumerate() {
+        if i > 0 && !opts.split_delay.is_zero() {
+            let left = deadline.saturating_duration_since(Instant::now());
+            sleep(opts.split_delay.min(left)).await;
+        }
+        match bounded(opts.reply_timeout, deadline, stream.write_all(piece)).await {
+            Ok(Ok(())) => reply.sent += piece.len(),
+            Ok(Err(e)) => {
+                reply.write_error = Some(e.to_string());
+                return None;
+            }
+            Err(Cut::Idle) => {
+                reply.write_error = Some("the peer stopped reading (write timed out)".into());
+                return None;
+            }
+            Err(Cut::Deadline) => {
+                reply.write_error = Some("the time limit came while writing".into());
+                return Some(End::MaxTime);
+            }
+        }
+    }
+    None
 }
 
 /// Read the reply into `reply` until the peer ends it, the size bound,

@@ -117,6 +117,20 @@ pub struct Handshake {
     pub duration: Option<std::time::Duration>,
 }
 
+impl Handshake {
+    /// A handshake about to start with these options.
+    pub(super) fn new(tls: &TlsOptions) -> Handshake {
+        Handshake {
+            sni: tls.sni.clone(),
+            alpn_offered: tls.alpn.clone(),
+            verified: matches!(tls.verify, Verify::Roots { .. }),
+            result: HandshakeResult::NotStarted,
+            certificate: None,
+            duration: None,
+        }
+    }
+}
+
 /// How the handshake ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HandshakeResult {
@@ -373,7 +387,7 @@ fn client_config(tls: &TlsOptions) -> Result<(Arc<ClientConfig>, Seen), String> 
 
 /// The socket, keeping a copy of what the server sends during the
 /// handshake: on failure, that is what the receiver answered instead.
-struct Tee {
+pub(super) struct Tee {
     sock: TcpStream,
     seen: Vec<u8>,
     keeping: bool,
@@ -455,14 +469,7 @@ pub async fn tls_exchange<E>(
     build: impl FnOnce(SocketAddr, SocketAddr) -> Result<Message, E>,
 ) -> Result<(Reply, Handshake), E> {
     let start = Instant::now();
-    let mut handshake = Handshake {
-        sni: tls.sni.clone(),
-        alpn_offered: tls.alpn.clone(),
-        verified: matches!(tls.verify, Verify::Roots { .. }),
-        result: HandshakeResult::NotStarted,
-        certificate: None,
-        duration: None,
-    };
+    let mut handshake = Handshake::new(tls);
     let deadline = start + opts.max_time;
     let (stream, local, peer) = match connect(addrs, opts, deadline).await {
         Ok(c) => c,
@@ -507,101 +514,18 @@ pub async fn tls_exchange<E>(
         reply.timings.total = start.elapsed();
         return Ok((reply, handshake));
     }
-    let (config, seen) = match client_config(tls).and_then(|c| Ok((c, server_name(tls)?))) {
-        Ok(((config, seen), name)) => ((config, name), seen),
-        Err(e) => {
-            handshake.result = HandshakeResult::Failed(Failure {
-                kind: FailureKind::Other,
-                error: e.clone(),
-            });
-            reply.error = Some(e);
-            reply.end = End::Error;
+    let mut tls_stream = match shake_hands(stream, opts, tls, deadline, &mut handshake).await {
+        Ok(s) => s,
+        Err(failed) => {
+            reply.received_total = failed.clear.len();
+            reply.received = failed.clear;
+            reply.error = failed.error;
+            reply.end = failed.end;
             reply.message = Some(message);
             reply.timings.total = start.elapsed();
             return Ok((reply, handshake));
         }
     };
-    let (config, name) = config;
-    let tee = Tee {
-        sock: stream,
-        seen: Vec::new(),
-        keeping: true,
-        max: opts.max_reply,
-    };
-    let began = Instant::now();
-    let connecting = TlsConnector::from(config)
-        .connect(name, tee)
-        .into_fallible();
-    let outcome = bounded(opts.reply_timeout, deadline, connecting).await;
-    handshake.duration = Some(began.elapsed());
-    let certificate = |seen: &Seen| {
-        seen.lock()
-            .ok()
-            .and_then(|s| s.clone())
-            .and_then(|der| Certificate::of(&der, &tls.verify_name))
-    };
-    let mut tls_stream = match outcome {
-        Ok(Ok(s)) => s,
-        Ok(Err((e, tee))) => {
-            // What the server sent instead of (or with) its handshake.
-            reply.received_total = tee.seen.len();
-            reply.received = tee.seen;
-            handshake.certificate = certificate(&seen);
-            let (kind, end) = failure(&e);
-            handshake.result = HandshakeResult::Failed(Failure {
-                kind,
-                error: e.to_string(),
-            });
-            reply.error = Some(e.to_string());
-            reply.end = match end {
-                End::EofWithoutData if reply.received_total > 0 => End::EofAfterData,
-                end => end,
-            };
-            reply.message = Some(message);
-            reply.timings.total = start.elapsed();
-            return Ok((reply, handshake));
-        }
-        Err(cut) => {
-            handshake.result = HandshakeResult::Failed(Failure {
-                kind: FailureKind::Timeout,
-                error: match cut {
-                    Cut::Idle => {
-                        format!("no TLS answer within {} ms", opts.reply_timeout.as_millis())
-                    }
-                    Cut::Deadline => "the time limit (--max-time) came during the handshake".into(),
-                },
-            });
-            reply.end = match cut {
-                Cut::Idle => End::Timeout,
-                Cut::Deadline => End::MaxTime,
-            };
-            reply.message = Some(message);
-            reply.timings.total = start.elapsed();
-            return Ok((reply, handshake));
-        }
-    };
-    {
-        let (tee, conn) = tls_stream.get_mut();
-        tee.keeping = false;
-        handshake.result = HandshakeResult::Done(Session {
-            version: conn
-                .protocol_version()
-                .map(version_name)
-                .unwrap_or_default(),
-            cipher: conn
-                .negotiated_cipher_suite()
-                .map(|s| format!("{:?}", s.suite()))
-                .unwrap_or_default(),
-            alpn: conn
-                .alpn_protocol()
-                .map(|p| String::from_utf8_lossy(p).into_owned()),
-        });
-        handshake.certificate = conn
-            .peer_certificates()
-            .and_then(|c| c.first())
-            .and_then(|der| Certificate::of(der, &tls.verify_name))
-            .or_else(|| certificate(&seen));
-    }
     // The payload, inside TLS.
     if !message.payload.is_empty() {
         let writing = async {
@@ -638,6 +562,121 @@ pub async fn tls_exchange<E>(
     reply.message = Some(message);
     reply.timings.total = start.elapsed();
     Ok((reply, handshake))
+}
+
+/// A handshake that did not complete: what the server sent in clear
+/// instead (or with) its part, how the connection ended, the error.
+pub(super) struct Failed {
+    pub clear: Vec<u8>,
+    pub end: End,
+    pub error: Option<String>,
+}
+
+/// Run the client's TLS handshake on `stream` (after the header, or after
+/// a protocol's STARTTLS), bounded by `opts.reply_timeout` and `deadline`,
+/// and fill `handshake` with its facts (the session, the certificate, or
+/// how it failed). The TLS stream on success.
+pub(super) async fn shake_hands(
+    stream: TcpStream,
+    opts: &Options,
+    tls: &TlsOptions,
+    deadline: Instant,
+    handshake: &mut Handshake,
+) -> Result<tokio_rustls::client::TlsStream<Tee>, Failed> {
+    let (config, seen) = match client_config(tls).and_then(|c| Ok((c, server_name(tls)?))) {
+        Ok(((config, seen), name)) => ((config, name), seen),
+        Err(e) => {
+            handshake.result = HandshakeResult::Failed(Failure {
+                kind: FailureKind::Other,
+                error: e.clone(),
+            });
+            return Err(Failed {
+                clear: Vec::new(),
+                end: End::Error,
+                error: Some(e),
+            });
+        }
+    };
+    let (config, name) = config;
+    let tee = Tee {
+        sock: stream,
+        seen: Vec::new(),
+        keeping: true,
+        max: opts.max_reply,
+    };
+    let began = Instant::now();
+    let connecting = TlsConnector::from(config)
+        .connect(name, tee)
+        .into_fallible();
+    let outcome = bounded(opts.reply_timeout, deadline, connecting).await;
+    handshake.duration = Some(began.elapsed());
+    let certificate = |seen: &Seen| {
+        seen.lock()
+            .ok()
+            .and_then(|s| s.clone())
+            .and_then(|der| Certificate::of(&der, &tls.verify_name))
+    };
+    let mut tls_stream = match outcome {
+        Ok(Ok(s)) => s,
+        Ok(Err((e, tee))) => {
+            // What the server sent instead of (or with) its handshake.
+            handshake.certificate = certificate(&seen);
+            let (kind, end) = failure(&e);
+            handshake.result = HandshakeResult::Failed(Failure {
+                kind,
+                error: e.to_string(),
+            });
+            let end = match end {
+                End::EofWithoutData if !tee.seen.is_empty() => End::EofAfterData,
+                end => end,
+            };
+            return Err(Failed {
+                clear: tee.seen,
+                end,
+                error: Some(e.to_string()),
+            });
+        }
+        Err(cut) => {
+            handshake.result = HandshakeResult::Failed(Failure {
+                kind: FailureKind::Timeout,
+                error: match cut {
+                    Cut::Idle => {
+                        format!("no TLS answer within {} ms", opts.reply_timeout.as_millis())
+                    }
+                    Cut::Deadline => "the time limit (--max-time) came during the handshake".into(),
+                },
+            });
+            return Err(Failed {
+                clear: Vec::new(),
+                end: match cut {
+                    Cut::Idle => End::Timeout,
+                    Cut::Deadline => End::MaxTime,
+                },
+                error: None,
+            });
+        }
+    };
+    let (tee, conn) = tls_stream.get_mut();
+    tee.keeping = false;
+    handshake.result = HandshakeResult::Done(Session {
+        version: conn
+            .protocol_version()
+            .map(version_name)
+            .unwrap_or_default(),
+        cipher: conn
+            .negotiated_cipher_suite()
+            .map(|s| format!("{:?}", s.suite()))
+            .unwrap_or_default(),
+        alpn: conn
+            .alpn_protocol()
+            .map(|p| String::from_utf8_lossy(p).into_owned()),
+    });
+    handshake.certificate = conn
+        .peer_certificates()
+        .and_then(|c| c.first())
+        .and_then(|der| Certificate::of(der, &tls.verify_name))
+        .or_else(|| certificate(&seen));
+    Ok(tls_stream)
 }
 
 /// A TLS version as people write it (`TLSv1.3`), for every command.

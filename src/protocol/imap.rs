@@ -6,6 +6,7 @@
 //! nothing to a client without a header and closes after haproxy_timeout.
 
 use super::{lines, text, Kind, Reply};
+use crate::judge::Finding;
 
 /// CAPABILITY needs no login, and every server answers it.
 pub(super) const OPENING: &[u8] = b"a1 CAPABILITY\r\n";
@@ -49,4 +50,18 @@ pub(super) fn replies(bytes: &[u8]) -> Vec<Reply> {
         out.push(Reply::new(Kind::Partial, rest.len(), &text(rest)));
     }
     out
+}
+
+/// Dovecot's fixes, for IMAP and POP3 (see [`super::Protocol::fixes`]).
+pub(super) fn fixes(finding: Finding) -> Option<&'static [&'static str]> {
+    match finding {
+        Finding::UnexpectedHeader | Finding::BannerBeforeHeader => {
+            Some(&["dovecot-haproxy", "disable-at-sender"])
+        }
+        Finding::MissingHeader | Finding::HeaderTimeout => Some(super::SEND_A_HEADER),
+        Finding::UntrustedSource | Finding::HeaderRejected => {
+            Some(&["dovecot-haproxy-trusted-networks", "match-version"])
+        }
+        _ => None,
+    }
 }

@@ -13,10 +13,9 @@
 //!
 //! Pure: no I/O, no printing, no JSON.
 //!
-//! Not wired into the commands yet: send, probe, listen, relay, repro,
-//! pcap, explain and check take it up once listen and relay share one
-//! server core (issue 22, second phase); until then only the tests use it.
-#![cfg_attr(not(test), allow(dead_code))]
+//! send, probe, pcap and explain use it (the openings, the judge, the
+//! fixes); listen, relay and repro take it up once they share one server
+//! core (issue 22, second phase).
 
 mod http;
 mod imap;
@@ -25,12 +24,24 @@ mod pop3;
 mod postgres;
 mod redis;
 mod smtp;
+mod speak;
 mod ssh;
 mod tls;
 
+pub(crate) use speak::{Chosen, Selection, Speaker};
+
 use std::net::IpAddr;
+use std::time::Duration;
 
 use crate::judge::{self, Answer, Ending, Exchange, Finding, Sent};
+
+/// How long a client waits for a server that speaks first to greet, after
+/// the header or without one (`--greeting-timeout`): longer than the
+/// server's own wait for a header (Postfix's smtpd_upstream_proxy_timeout
+/// and postscreen_upstream_proxy_timeout are 5 s, Dovecot's haproxy_timeout
+/// 3 s), so the server's answer to a missing header (Postfix's `421`, a
+/// close) is seen, not cut off by the client's own timeout.
+pub(crate) const GREETING_TIMEOUT: Duration = Duration::from_secs(6);
 
 /// A protocol spoken after the header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -77,6 +88,24 @@ impl Protocol {
         Protocol::Raw,
     ];
 
+    /// A few words for the `--protocol` value list: what ppctl sends.
+    pub(crate) fn describe(self) -> &'static str {
+        match self {
+            Protocol::Http => "an HTTP/1.1 request; judged by its status line",
+            Protocol::Tls => "a TLS handshake after the header",
+            Protocol::Smtp => "wait for the 220 banner, then EHLO (Postfix, Exim, ...)",
+            Protocol::Imap => "wait for the * OK greeting, then CAPABILITY (Dovecot, ...)",
+            Protocol::Pop3 => "wait for the +OK greeting, then CAPA",
+            Protocol::Mysql => {
+                "wait for the handshake, then a login as user ppctl (MariaDB, MySQL)"
+            }
+            Protocol::Postgres => "an SSLRequest; answered N or S",
+            Protocol::Redis => "PING; answered +PONG",
+            Protocol::Ssh => "wait for SSH-2.0-..., then send an SSH identification",
+            Protocol::Raw => "the payload you give (--data), or nothing: wait for the server",
+        }
+    }
+
     /// The `--protocol` value.
     pub(crate) fn name(self) -> &'static str {
         match self {
@@ -93,6 +122,7 @@ impl Protocol {
         }
     }
 
+    #[cfg(test)]
     pub(crate) fn from_name(name: &str) -> Option<Protocol> {
         Protocol::ALL.into_iter().find(|p| p.name() == name)
     }
@@ -134,6 +164,14 @@ impl Protocol {
         ]
         .into_iter()
         .find(|p| p.greets_with(first))
+    }
+
+    /// Whether the server's replies are lines of text.
+    pub(crate) fn line_based(self) -> bool {
+        matches!(
+            self,
+            Protocol::Smtp | Protocol::Imap | Protocol::Pop3 | Protocol::Ssh | Protocol::Redis
+        )
     }
 
     /// Whether the server speaks first: it greets every client, so a
@@ -184,6 +222,49 @@ impl Protocol {
         }
     }
 
+    /// The command that asks for TLS inside the plain session, for the
+    /// protocols that have one (SMTP `STARTTLS`, IMAP `STARTTLS`, POP3
+    /// `STLS`).
+    pub(crate) fn starttls(self) -> Option<&'static [u8]> {
+        match self {
+            Protocol::Smtp => Some(b"STARTTLS\r\n"),
+            Protocol::Imap => Some(b"s1 STARTTLS\r\n"),
+            Protocol::Pop3 => Some(b"STLS\r\n"),
+            _ => None,
+        }
+    }
+
+    /// The server's answer to [`Protocol::starttls`], once it is whole: a
+    /// reply of kind [`Kind::Ok`] lets the handshake begin (SMTP `220`,
+    /// IMAP `s1 OK`, POP3 `+OK`); any other refuses it (SMTP `454 4.7.0
+    /// TLS not available`, `502`). `None` while it is not complete.
+    pub(crate) fn starttls_answer(self, answer: &[u8]) -> Option<Reply> {
+        let mut first = self
+            .replies(answer)
+            .into_iter()
+            .find(|r| r.kind != Kind::Partial)?;
+        // Read on its own, SMTP's 220 and POP3's +OK look like greetings.
+        if first.kind == Kind::Greeting {
+            first.kind = Kind::Ok;
+        }
+        Some(first)
+    }
+
+    /// Whether `bytes`, the first the server sent (after any header), hold
+    /// all it will say before the client's opening: its whole greeting,
+    /// or a reply that means none is coming (an error, a refusal, bytes of
+    /// another protocol). A notice before the greeting (Dovecot's
+    /// `Waiting for authentication process`, postscreen's `220-` teaser,
+    /// lines before SSH's identification) is not yet the greeting.
+    pub(crate) fn greeted(self, bytes: &[u8]) -> bool {
+        self.replies(bytes).iter().any(|r| {
+            matches!(
+                r.kind,
+                Kind::Greeting | Kind::Refused | Kind::Error | Kind::Foreign
+            )
+        })
+    }
+
     /// What the server sent, as the protocol's replies, in order. A reply
     /// cut short by the end of `bytes` is the last one, [`Kind::Partial`].
     pub(crate) fn replies(self, bytes: &[u8]) -> Vec<Reply> {
@@ -202,20 +283,57 @@ impl Protocol {
         }
     }
 
-    /// Whether `bytes` (what came after the client's opening) hold the
+    /// Whether `after` (what came after the client's opening) holds the
     /// whole answer to it, so a reader can stop before its deadline.
-    pub(crate) fn answered(self, bytes: &[u8]) -> bool {
-        let replies = self.replies(bytes);
+    /// `before` is what came first (the greeting): a reply's meaning
+    /// depends on it (a POP3 `+OK` is the greeting first, CAPA's list
+    /// later).
+    pub(crate) fn answered(self, before: &[u8], after: &[u8]) -> bool {
+        if self == Protocol::Raw {
+            return false;
+        }
+        let stream = [before, after].concat();
+        let mut at = 0;
+        self.replies(&stream).iter().any(|r| {
+            let starts = at;
+            at += r.len;
+            starts >= before.len()
+                && match self {
+                    // An answer, not a late greeting (postscreen's teaser,
+                    // then smtpd's banner) or a notice.
+                    Protocol::Smtp | Protocol::Imap | Protocol::Pop3 | Protocol::Ssh => {
+                        matches!(r.kind, Kind::Ok | Kind::Refused | Kind::Error)
+                    }
+                    _ => r.kind != Kind::Partial,
+                }
+        })
+    }
+
+    /// The fixes for `finding` in this protocol, where they differ from
+    /// the finding's own (nginx's and HAProxy's for HTTP): Postfix's for
+    /// SMTP, Dovecot's for IMAP and POP3, MariaDB's for MySQL, and for the
+    /// servers that read no header (OpenSSH, PostgreSQL, Redis) not to
+    /// send one. Ids of the one fixes table (`judge::fixes`).
+    pub(crate) fn fixes(self, finding: Finding) -> Option<&'static [&'static str]> {
         match self {
-            // The server may greet late (postscreen's teaser, then smtpd's
-            // banner): the answer is a reply after a greeting, or an error.
-            Protocol::Smtp | Protocol::Imap | Protocol::Pop3 | Protocol::Ssh => replies
-                .iter()
-                .any(|r| matches!(r.kind, Kind::Ok | Kind::Refused | Kind::Error)),
-            Protocol::Raw => false,
-            _ => replies.iter().any(|r| r.kind != Kind::Partial),
+            Protocol::Smtp => smtp::fixes(finding),
+            Protocol::Imap | Protocol::Pop3 => imap::fixes(finding),
+            Protocol::Mysql => mysql::fixes(finding),
+            Protocol::Ssh | Protocol::Postgres | Protocol::Redis => no_header_fixes(finding),
+            Protocol::Http | Protocol::Tls | Protocol::Raw => None,
         }
     }
+}
+
+/// The protocol a server greets in, from what it sent first.
+pub(crate) fn greeting_of(said: &[u8]) -> Option<Protocol> {
+    Protocol::by_greeting(said)
+}
+
+/// Whether these first bytes may still grow into a greeting (a line not
+/// yet ended, too short to tell).
+pub(crate) fn may_greet(said: &[u8]) -> bool {
+    said.len() < 5 && memchr::memchr(b'\n', said).is_none()
 }
 
 /// What one reply of a server is.
@@ -293,11 +411,35 @@ fn text(line: &[u8]) -> String {
     String::from_utf8_lossy(line).trim_end().to_string()
 }
 
+/// The fixes of a server that reads no PROXY header (OpenSSH,
+/// PostgreSQL, Redis): send it none.
+fn no_header_fixes(finding: Finding) -> Option<&'static [&'static str]> {
+    match finding {
+        Finding::UnexpectedHeader | Finding::HeaderRejected | Finding::BannerBeforeHeader => {
+            Some(&["server-reads-no-header", "disable-at-sender"])
+        }
+        _ => None,
+    }
+}
+
+/// The fixes where a mail or database server waits for a header that does
+/// not come: the proxy in front must send one, and clients go through it.
+const SEND_A_HEADER: &[&str] = &[
+    "haproxy-tcp-send-proxy",
+    "nginx-stream-send-proxy-tcp",
+    "route-through-lb",
+    "aws-nlb-header-on-first-ack",
+];
+
 /// What a client saw on one connection in a protocol: the judge's input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Seen<'a> {
     /// What the client put first on the wire (the header, if any).
     pub sent: Sent,
+    /// The server greeted before the header reached it (a capture shows
+    /// the greeting first; a client that waited for the banner before it
+    /// sent the header saw it): it does not wait for one.
+    pub greeted_first: bool,
     /// What the server sent before the client's opening (its greeting, and
     /// any answer to the header), or everything, when no opening was sent.
     pub before: &'a [u8],
@@ -338,6 +480,14 @@ pub(crate) fn judge(protocol: Protocol, seen: &Seen) -> Verdict {
     // POP3 `+OK` is the greeting first, CAPA's list later).
     let mut stream = seen.before.to_vec();
     stream.extend_from_slice(seen.after.unwrap_or_default());
+    // The server's close ends its last line: a server that refuses and
+    // hangs up may lose the line break of its last words (sshd's `Invalid
+    // SSH identification string.` and its `\r\n` are two writes, and the
+    // close with the client's opening unread resets the second).
+    let closed = matches!(seen.ending, Ending::ServerClosed | Ending::ServerReset);
+    if closed && protocol.line_based() && !stream.is_empty() && !stream.ends_with(b"\n") {
+        stream.extend_from_slice(b"\r\n");
+    }
     let replies = protocol.replies(&stream);
     let greeting = replies.iter().find(|r| r.kind == Kind::Greeting).cloned();
     let refusal = replies.iter().find(|r| r.kind == Kind::Refused).cloned();
@@ -384,6 +534,19 @@ pub(crate) fn judge(protocol: Protocol, seen: &Seen) -> Verdict {
             return decided(Finding::MissingHeader, error);
         }
     }
+    if speaks_first && greeting.is_some() && header && seen.greeted_first {
+        // Greeted before the header came, and no refusal: only an answer
+        // after the greeting (MariaDB names the header's client in it)
+        // shows the header was read; without one the server may yet take
+        // the header for a command.
+        let greeted_at = greeted_at.unwrap_or(0);
+        let went_on = replies[greeted_at + 1..]
+            .iter()
+            .any(|r| matches!(r.kind, Kind::Ok | Kind::Error));
+        if !went_on {
+            return decided(Finding::BannerBeforeHeader, greeting.clone());
+        }
+    }
     if speaks_first && greeting.is_some() {
         let finding = match seen.sent {
             Sent::Local { .. } => Finding::HealthCheck,
@@ -393,6 +556,28 @@ pub(crate) fn judge(protocol: Protocol, seen: &Seen) -> Verdict {
         };
         let reply = refusal.or(error).or_else(|| greeting.clone());
         return decided(finding, reply);
+    }
+    if speaks_first
+        && greeting.is_none()
+        && !replies.is_empty()
+        && replies
+            .iter()
+            .all(|r| matches!(r.kind, Kind::Foreign | Kind::Partial))
+    {
+        // Bytes, but no greeting or reply of this protocol: the server
+        // speaks another one; nothing here says what it made of the header.
+        return decided(Finding::Inconclusive, None);
+    }
+    if matches!(seen.sent, Sent::Local { .. }) && !answered {
+        // A LOCAL header hung up on, or left unanswered: the health check
+        // fails.
+        match seen.ending {
+            Ending::ServerClosed | Ending::ServerReset => {
+                return decided(Finding::HeaderRejected, None)
+            }
+            Ending::TimedOut => return decided(Finding::NoReply, None),
+            _ => {}
+        }
     }
     // Client-first protocols, and servers that answered in another
     // protocol: the judge's rules on the first reply.

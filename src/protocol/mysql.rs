@@ -12,6 +12,7 @@
 use std::net::IpAddr;
 
 use super::{Kind, Reply};
+use crate::judge::Finding;
 
 /// A login as user `ppctl` without a password (HandshakeResponse41:
 /// capabilities LONG_PASSWORD, PROTOCOL_41, SECURE_CONNECTION; max packet
@@ -95,4 +96,18 @@ pub(super) fn client_seen(words: &str) -> Option<IpAddr> {
         None
     };
     quoted?.parse().ok()
+}
+
+/// MariaDB's fixes (see [`super::Protocol::fixes`]).
+pub(super) fn fixes(finding: Finding) -> Option<&'static [&'static str]> {
+    match finding {
+        Finding::UnexpectedHeader => {
+            Some(&["mariadb-proxy-protocol-networks", "disable-at-sender"])
+        }
+        Finding::Spoofable | Finding::BannerBeforeHeader => Some(&[
+            "mariadb-proxy-networks-narrow",
+            "mariadb-proxy-protocol-networks",
+        ]),
+        _ => None,
+    }
 }

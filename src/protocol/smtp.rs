@@ -6,6 +6,7 @@
 //! local error` (postscreen: `421 4.3.2 No system resources`).
 
 use super::{lines, text, Kind, Reply};
+use crate::judge::Finding;
 
 /// EHLO with a name that can't be anyone's (RFC 2606 `.invalid`).
 pub(super) const OPENING: &[u8] = b"EHLO ppctl.invalid\r\n";
@@ -61,4 +62,15 @@ fn reply_code(line: &[u8]) -> Option<u16> {
         return None;
     }
     std::str::from_utf8(digits).ok()?.parse().ok()
+}
+
+/// Postfix's fixes (see [`super::Protocol::fixes`]).
+pub(super) fn fixes(finding: Finding) -> Option<&'static [&'static str]> {
+    match finding {
+        Finding::UnexpectedHeader | Finding::BannerBeforeHeader => {
+            Some(&["postfix-upstream-proxy-protocol", "disable-at-sender"])
+        }
+        Finding::MissingHeader | Finding::HeaderTimeout => Some(super::SEND_A_HEADER),
+        _ => None,
+    }
 }

@@ -98,6 +98,7 @@ fn every_recorded_exchange_comes_to_its_recorded_finding_in_the_servers_words() 
             protocol,
             &Seen {
                 sent: r.sent,
+                greeted_first: false,
                 before: &r.before,
                 after: r.after.as_deref(),
                 ending: r.ending,
@@ -208,6 +209,7 @@ fn mysql_names_the_client_it_sees() {
         Protocol::Mysql,
         &Seen {
             sent: r.sent,
+            greeted_first: false,
             before: &r.before,
             after: r.after.as_deref(),
             ending: r.ending,
@@ -238,6 +240,7 @@ fn ports_and_names() {
 fn seen<'a>(sent: Sent, before: &'a [u8], after: Option<&'a [u8]>, ending: Ending) -> Seen<'a> {
     Seen {
         sent,
+        greeted_first: false,
         before,
         after,
         ending,
@@ -371,8 +374,50 @@ fn readers_survive_any_bytes() {
             let replies = p.replies(s);
             let total: usize = replies.iter().map(|r| r.len).sum();
             assert_eq!(total, s.len(), "{} on {s:?}: {replies:?}", p.name());
-            let _ = p.answered(s);
+            let _ = p.answered(s, s);
+            let _ = p.greeted(s);
+            let _ = p.starttls_answer(s);
             let _ = judge(p, &seen(HEADER, s, Some(s), Ending::ServerClosed));
         }
     }
+}
+
+#[test]
+fn every_protocol_fix_is_in_the_one_table() {
+    use crate::judge::fixes::{self, Case};
+    for p in Protocol::ALL {
+        for f in Finding::ALL {
+            if let Some(ids) = p.fixes(f) {
+                assert!(
+                    !ids.is_empty() && ids.len() <= 4,
+                    "{} {}",
+                    p.name(),
+                    f.name()
+                );
+                // `collect` panics on an id the table does not have.
+                let chosen = f.fixes_for(Case {
+                    protocol: Some(p),
+                    ..Case::default()
+                });
+                assert_eq!(chosen, fixes::collect(ids.iter().copied()));
+            }
+        }
+    }
+    // HTTP keeps the finding's own fixes.
+    let http = Case {
+        protocol: Some(Protocol::Http),
+        ..Case::default()
+    };
+    assert_eq!(
+        Finding::UnexpectedHeader.fixes_for(http),
+        Finding::UnexpectedHeader.fixes()
+    );
+    let smtp = Case {
+        protocol: Some(Protocol::Smtp),
+        ..Case::default()
+    };
+    assert_eq!(
+        Finding::UnexpectedHeader.fixes_for(smtp)[0].id,
+        "postfix-upstream-proxy-protocol"
+    );
 }

@@ -213,8 +213,12 @@ fn summary(q: &Quoted) -> String {
 /// Every fix of every finding met, once, in first-met order.
 fn fixes(t: &Tally) -> Vec<&'static Fix> {
     let mut out: Vec<&'static Fix> = Vec::new();
-    for (f, _) in &t.findings {
-        for fix in f.fixes() {
+    for (f, protocol) in &t.servers {
+        let case = crate::judge::fixes::Case {
+            protocol: *protocol,
+            ..Default::default()
+        };
+        for fix in f.fixes_for(case) {
             if !out.iter().any(|o| o.id == fix.id) {
                 out.push(fix);
             }
@@ -245,7 +249,11 @@ fn record_json(r: &Record) -> Value {
             .iter()
             .map(|(k, v)| (k.to_string(), Value::from(printable(v))))
             .collect();
-        let fixes: Vec<&str> = hit.finding.fixes().iter().map(|f| f.id).collect();
+        let case = crate::judge::fixes::Case {
+            protocol: hit.pattern.protocol,
+            ..Default::default()
+        };
+        let fixes: Vec<&str> = hit.finding.fixes_for(case).iter().map(|f| f.id).collect();
         o.insert("pattern".into(), hit.pattern.id.into());
         o.insert("system".into(), hit.pattern.system.into());
         o.insert("meaning".into(), hit.pattern.meaning.into());

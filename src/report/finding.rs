@@ -167,7 +167,7 @@ pub(crate) fn explained(f: Finding, case: Case, style: Style) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{}", label(f, style));
     let _ = writeln!(out, "{}", table::fill(style, "  ", "  ", f.meaning()));
-    let fixes = f.fixes();
+    let fixes = f.fixes_for(case);
     if !fixes.is_empty() {
         let _ = writeln!(out, "{}", style.bold("Fixes (docs/verdicts.md):"));
         out.push_str(&fixes_human(&fixes, case, style));
@@ -203,13 +203,13 @@ impl Weight {
 pub(crate) fn explained_as(f: Finding, happened: bool, case: Case, style: Style) -> String {
     match Weight::of(f, happened) {
         Weight::Fixes => explained(f, case, style),
-        Weight::Note => noted(f, happened, style),
+        Weight::Note => noted(f, happened, case, style),
     }
 }
 
 /// One line (wrapped): the label, the few words, and where its fixes are.
 /// Not in the finding's colour when it did not happen.
-pub(crate) fn noted(f: Finding, happened: bool, style: Style) -> String {
+pub(crate) fn noted(f: Finding, happened: bool, case: Case, style: Style) -> String {
     let mut text = format!(
         "{}: {}",
         label(
@@ -221,7 +221,7 @@ pub(crate) fn noted(f: Finding, happened: bool, style: Style) -> String {
         ),
         f.describe()
     );
-    let ids: Vec<&str> = f.fixes().iter().map(|x| x.id).collect();
+    let ids: Vec<&str> = f.fixes_for(case).iter().map(|x| x.id).collect();
     if !ids.is_empty() {
         let _ = write!(text, "; fixes: {} (docs/verdicts.md)", ids.join(", "));
     }

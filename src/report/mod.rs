@@ -16,6 +16,7 @@ pub(crate) mod out;
 pub mod pcap; // pub: the fuzz target renders every flow as JSON
 pub(crate) mod probe;
 pub(crate) mod progress;
+pub(crate) mod protocol;
 pub(crate) mod repro;
 pub mod style;
 pub(crate) mod table;

@@ -7,6 +7,7 @@ use serde_json::{json, Value};
 
 use super::finding;
 use super::json::{ms, HeaderJson, TargetJson};
+use super::protocol as rp;
 use super::table::{self, Tone};
 use super::Style;
 use crate::codec;
@@ -16,6 +17,7 @@ use crate::diagnose::probe::{
 use crate::judge::fixes::Case;
 use crate::judge::Finding;
 use crate::net::End;
+use crate::protocol::{Chosen, Kind, Opening, Protocol};
 use crate::sniff;
 
 /// Below this width the table drops the `sent` and `ms` columns.
@@ -79,9 +81,10 @@ fn case(p: &Probe) -> Case {
         port: Some(p.target.port),
         tls: match p.mode {
             Mode::Tls => Some(true),
-            Mode::Http => Some(false),
+            Mode::Http | Mode::Speak(_) => Some(false),
             Mode::Banner => None,
         },
+        protocol: Some(p.mode.protocol()),
     }
 }
 
@@ -127,10 +130,25 @@ fn warning(w: Warning, p: &Probe) -> String {
         }
         Warning::AnsweredTls => "the endpoint answered with TLS: probe it again with --tls".into(),
         Warning::ServesTls => "the endpoint serves TLS here (it answered plain HTTP with a TLS server's 400 page): probe it again with --tls".into(),
-        Warning::NothingAccepted => "no attempt was accepted over plain HTTP: if this port speaks TLS, probe it with --tls; if the server speaks first, with --banner".into(),
+        Warning::NothingAccepted if p.chosen == Chosen::Silence => "no attempt was accepted over plain HTTP, and the server said nothing first, with or without a header (so it is no SMTP, IMAP, POP3, MySQL or SSH server): if this port speaks TLS, probe it with --tls; another client-first protocol, name it (--protocol postgres, redis)".into(),
+        Warning::NothingAccepted => "no attempt was accepted over plain HTTP: if this port speaks TLS, probe it with --tls; if the server speaks first, with --protocol auto (or smtp, imap, pop3, mysql, ssh)".into(),
         Warning::AnsweredClear => "the endpoint answered in clear, not with TLS: probe it again without --tls".into(),
         Warning::NoHandshake => "no TLS handshake completed, with or without a header: if this port does not speak TLS, probe it without --tls; if the server speaks first, with --banner instead".into(),
         Warning::NoBanner => "no banner came, with or without a header: if the client speaks first on this port, probe it without --banner (HTTP) or with --tls instead".into(),
+        Warning::NoGreeting => {
+            let (name, wait) = match p.mode {
+                Mode::Speak(s) => (s.protocol.map_or("auto", |p| p.name()), rp::seconds(s.greeting_timeout)),
+                _ => ("auto", String::new()),
+            };
+            format!("silent: not a word in {wait}, with or without a header, and no connection was closed: this port does not speak {name} (or the server waits longer than --greeting-timeout); try --protocol auto, or http")
+        }
+        Warning::OtherProtocol(other) => {
+            let name = p.mode.protocol().name();
+            match other {
+                Some(o) => format!("not {name}: the server answered in {} (probe it with --protocol {})", o.name(), o.name()),
+                None => format!("not {name}: the server answered with bytes that are no {name} reply (try --protocol auto)"),
+            }
+        }
     }
 }
 
@@ -147,9 +165,26 @@ fn sent(a: &Attempt, mode: Mode) -> String {
         HeaderKind::V2Local => "v2 LOCAL (health-check form)".to_string(),
     };
     let after = match mode {
-        Mode::Http => " + HTTP GET /",
-        Mode::Tls => " + TLS ClientHello",
-        Mode::Banner => ", then wait",
+        Mode::Http => " + HTTP GET /".to_string(),
+        Mode::Tls => " + TLS ClientHello".to_string(),
+        Mode::Banner => ", then wait".to_string(),
+        Mode::Speak(s) => {
+            let p = s.protocol.unwrap_or(Protocol::Raw);
+            let opening = match p.opening() {
+                Opening::Bytes(b)
+                    if b.iter()
+                        .all(|c| c.is_ascii_graphic() || matches!(c, b' ' | b'\r' | b'\n')) =>
+                {
+                    String::from_utf8_lossy(b).trim_end().to_string()
+                }
+                _ => format!("{}'s opening", p.name()),
+            };
+            if p.server_speaks_first() {
+                format!(", then {opening} after the greeting")
+            } else {
+                format!(" + {opening}")
+            }
+        }
     };
     format!("{header}{after}")
 }
@@ -164,6 +199,7 @@ fn ending(end: End, error: Option<&str>) -> String {
         End::Refused => format!("connection refused ({})", error.unwrap_or("")),
         End::ConnectTimeout => "connect timed out".into(),
         End::MaxTime => "the attempt's time limit (--max-time) came first".into(),
+        End::Done => "answered; ppctl hung up".into(),
         End::Datagram | End::Error | End::LocalLimit => error.unwrap_or("error").to_string(),
     }
 }
@@ -195,7 +231,54 @@ fn reply(a: &Attempt, mode: Mode) -> String {
         ),
         Came::Banner { first, .. } => format!("banner after the header: {}", said(first)),
         Came::Tls { end, clear } => tls_words(end, clear),
+        Came::Spoke {
+            verdict,
+            waited,
+            end,
+            silent,
+        } => spoke_words(a, mode, verdict, *waited, *end, *silent),
         Came::Failed(why) => why.clone(),
+    }
+}
+
+/// What came back to an attempt in a protocol, in the server's words.
+fn spoke_words(
+    a: &Attempt,
+    mode: Mode,
+    v: &crate::protocol::Verdict,
+    waited: std::time::Duration,
+    end: End,
+    silent: bool,
+) -> String {
+    let p = mode.protocol();
+    let q = |r: &crate::protocol::Reply| rp::plain(p, r);
+    let waited = rp::seconds(waited);
+    let decided = v.reply.as_ref().filter(|r| r.kind != Kind::Greeting);
+    let seen = v
+        .client_seen
+        .map(|ip| format!(" (sees {ip})"))
+        .unwrap_or_default();
+    match (&v.greeting, decided) {
+        (Some(g), Some(r)) => format!("{}; then {}{seen}", q(g), q(r)),
+        (Some(g), None) => format!("{}{seen}", q(g)),
+        (None, Some(r)) if p.server_speaks_first() => {
+            format!("no greeting for {waited}, then {}", q(r))
+        }
+        (None, Some(r)) => format!("{}{seen}", q(r)),
+        (None, None) if silent && a.finding == Finding::MissingHeader => {
+            format!("no greeting for {waited}: silent, waiting for a header")
+        }
+        (None, None) if silent => format!("no greeting for {waited}: silent"),
+        (None, None) if !a.answer.is_empty() => {
+            let text = String::from_utf8_lossy(&a.answer);
+            let first = text.lines().next().unwrap_or_default();
+            format!("not {}: {}", p.name(), first.escape_debug())
+        }
+        (None, None) if a.finding == Finding::MissingHeader => format!(
+            "no greeting for {waited}, then {}: waiting for a header",
+            ending(end, None)
+        ),
+        (None, None) => format!("no greeting; {}", ending(end, None)),
     }
 }
 
@@ -243,6 +326,15 @@ fn outcome(came: &Came) -> &'static str {
             TlsEnd::Timeout => "timeout",
             TlsEnd::MaxTime => "max-time",
         },
+        Came::Spoke { verdict, end, .. } => {
+            if verdict.greeting.is_some() {
+                "greeting"
+            } else if verdict.reply.is_some() {
+                "reply"
+            } else {
+                end.code()
+            }
+        }
         Came::Failed(_) => "error",
     }
 }
@@ -264,8 +356,53 @@ fn attempt_json(a: &Attempt, mode: Mode) -> Value {
         "reply": reply(a, mode),
         "accepted": a.accepted,
         "client_ip": a.client.map(|ip| ip.to_string()),
+        "greeting": spoken(a).and_then(|v| v.greeting.as_ref()).map(rp::reply_json),
+        "answer": spoken(a)
+            .and_then(|v| v.reply.as_ref().filter(|r| r.kind != Kind::Greeting))
+            .map(rp::reply_json),
+        "words": words(a, mode),
         "finding": finding::json(a.finding),
         "elapsed_ms": ms(a.elapsed),
+    })
+}
+
+/// The verdict of an attempt in a protocol's mode.
+fn spoken(a: &Attempt) -> Option<&crate::protocol::Verdict> {
+    match &a.came {
+        Came::Spoke { verdict, .. } => Some(verdict),
+        _ => None,
+    }
+}
+
+/// The attempt's finding in the server's words (a protocol's mode).
+fn words(a: &Attempt, mode: Mode) -> Option<String> {
+    let Came::Spoke {
+        verdict,
+        waited,
+        end,
+        ..
+    } = &a.came
+    else {
+        return None;
+    };
+    let quiet = rp::Quiet {
+        waited: Some(*waited),
+        closed: matches!(end, End::EofAfterData | End::EofWithoutData | End::Reset),
+        reset: *end == End::Reset,
+    };
+    rp::because(mode.protocol(), a.finding, verdict, quiet)
+}
+
+/// The `protocol` object: what was spoken, how it was chosen, the wait.
+fn protocol_json(p: &Probe) -> Value {
+    let (chosen, wait) = match p.mode {
+        Mode::Speak(s) => (s.chosen.name(), Some(s.greeting_timeout)),
+        _ => (p.chosen.name(), None),
+    };
+    json!({
+        "name": p.mode.protocol().name(),
+        "chosen_by": chosen,
+        "greeting_timeout_ms": wait.map(|w| u64::try_from(w.as_millis()).unwrap_or(u64::MAX)),
     })
 }
 
@@ -276,13 +413,14 @@ pub(crate) fn json(p: &Probe) -> Value {
         json!({
             "target": TargetJson::from(&p.target),
             "mode": p.mode.name(),
+            "protocol": protocol_json(p),
             "attempts": p.attempts.iter().map(|a| attempt_json(a, p.mode)).collect::<Vec<_>>(),
             "class": p.class.name(),
             "summary": p.class.summary(),
             "finding": finding::json(p.finding),
             "spoofable": p.spoofable(),
             "warnings": p.warnings.iter().map(|w| warning(*w, p)).collect::<Vec<_>>(),
-            "fixes": finding::fixes_json(&p.finding.fixes(), case(p)),
+            "fixes": finding::fixes_json(&p.finding.fixes_for(case(p)), case(p)),
             "expect": p.checked.as_ref().map(|c| expect_json(p, c)),
         }),
     )
@@ -459,6 +597,7 @@ mod tests {
         Probe {
             target: "127.0.0.1:8080".parse().expect("target"),
             mode: Mode::Http,
+            chosen: crate::protocol::Chosen::Default,
             attempts: vec![
                 attempt(HeaderKind::None, Vec::new(), 200, Finding::Plain),
                 attempt(HeaderKind::V1, v1, 400, Finding::UnexpectedHeader),

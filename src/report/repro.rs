@@ -49,6 +49,7 @@ fn case(m: &Matrix) -> Case {
     Case {
         port: m.target.as_ref().map(|t| t.port),
         tls: Some(m.tls),
+        protocol: None,
     }
 }
 
@@ -736,6 +737,7 @@ mod tests {
         let plain = Case {
             port: None,
             tls: Some(false),
+            protocol: None,
         };
         assert_eq!(
             gist(f, plain).as_deref(),
@@ -749,6 +751,7 @@ mod tests {
         let tls = Case {
             port: Some(443),
             tls: Some(true),
+            protocol: None,
         };
         assert_eq!(
             gist(f, tls).as_deref(),

@@ -9,6 +9,7 @@ use std::time::Duration;
 use serde_json::{json, Map, Value};
 
 use super::json::{ms, time_at as json_time_at, EndpointJson, HeaderJson, SniffJson, TargetJson};
+use super::protocol as rp;
 use super::{finding, inspect, table, Style};
 use crate::codec;
 use crate::judge;
@@ -24,12 +25,72 @@ pub(crate) const REPLY_TEXT_MAX: usize = 4096;
 /// The width of the key column in the human view.
 const KEY: usize = 10;
 
-/// The receiver the fixes are for: the target's port, TLS with `--tls`.
-fn case(plan: &crate::send::Plan) -> Case {
+/// The receiver the fixes are for: the target's port, TLS with `--tls`,
+/// and the protocol spoken (its server's fixes: Postfix's for SMTP).
+fn case(plan: &crate::send::Plan, x: Option<&Exchanged>) -> Case {
+    let spoken = x.and_then(|x| x.spoken.as_deref());
     Case {
         port: Some(plan.target.port),
         tls: Some(plan.tls.is_some()),
+        protocol: Some(spoken.map_or(plan.protocol.0, |s| s.protocol)),
     }
+}
+
+/// How long the server was quiet: from the header to its first byte, or
+/// to the end of the exchange.
+fn quiet(r: &Reply) -> rp::Quiet {
+    let from = r.timings.sent.or(r.timings.connect).unwrap_or_default();
+    let until = r.timings.first_byte.unwrap_or(r.timings.total);
+    rp::Quiet {
+        waited: Some(until.saturating_sub(from)),
+        closed: matches!(r.end, End::EofAfterData | End::EofWithoutData | End::Reset),
+        reset: r.end == End::Reset,
+    }
+}
+
+/// The finding in the server's words, for a conversation in a protocol.
+fn because(x: &Exchanged) -> Option<String> {
+    let s = x.spoken.as_deref()?;
+    rp::because(s.protocol, x.finding, &s.verdict, quiet(&x.reply))
+}
+
+/// The `protocol` object of `send --json`.
+fn protocol_json(s: &Sent, x: Option<&Exchanged>) -> Value {
+    let (name, chosen) = s.plan.protocol;
+    let (Some(x), Some(spoken)) = (x, x.and_then(|x| x.spoken.as_deref())) else {
+        return json!({
+            "name": name.name(),
+            "chosen_by": chosen.name(),
+            "greeting": null,
+            "opening": null,
+            "reply": null,
+            "client_seen": null,
+            "silent": null,
+            "starttls": null,
+            "words": null,
+        });
+    };
+    let v = &spoken.verdict;
+    let starttls = spoken.upgrade.as_ref().map(|u| {
+        let answer = x.reply.received.get(u.at..).unwrap_or_default();
+        let inside = &u.inside[..u.inside.len().min(REPLY_TEXT_MAX)];
+        json!({
+            "agreed": u.agreed,
+            "answer": spoken.protocol.starttls_answer(answer).map(|r| rp::reply_json(&r)),
+            "inside": (!inside.is_empty()).then(|| String::from_utf8_lossy(inside).into_owned()),
+        })
+    });
+    json!({
+        "name": spoken.protocol.name(),
+        "chosen_by": spoken.chosen.name(),
+        "greeting": v.greeting.as_ref().map(rp::reply_json),
+        "opening": spoken.opening.as_ref().map(|o| String::from_utf8_lossy(o).into_owned()),
+        "reply": v.reply.as_ref().map(rp::reply_json),
+        "client_ip": v.client_seen.map(|ip| ip.to_string()),
+        "silent": spoken.silent,
+        "starttls": starttls,
+        "words": because(x),
+    })
 }
 
 /// The mode word (`send`, `dry-run`, `load`).
@@ -117,6 +178,7 @@ pub(crate) fn document(s: &Sent) -> Value {
         once.and_then(|x| x.handshake.as_ref())
             .map_or(Value::Null, handshake_json),
     );
+    put("protocol", protocol_json(s, once));
     put("reply", reply.map_or(Value::Null, reply_json));
     put(
         "elapsed_ms",
@@ -130,7 +192,8 @@ pub(crate) fn document(s: &Sent) -> Value {
     put(
         "fixes",
         once.map_or(json!([]), |x| {
-            finding::fixes_json(&x.finding.fixes(), case(plan))
+            let case = case(plan, Some(x));
+            finding::fixes_json(&x.finding.fixes_for(case), case)
         }),
     );
     put(
@@ -311,6 +374,8 @@ fn note_kind(n: &Note) -> &'static str {
         Note::SplitHeader => "split-header",
         Note::PlainServed(_) => "plain-served",
         Note::H2Chosen => "h2-chosen",
+        Note::StartTlsRefused(_) => "starttls-refused",
+        Note::StartTlsUnanswered => "starttls-unanswered",
     }
 }
 
@@ -326,6 +391,8 @@ fn note_text(n: &Note, x: &Exchanged) -> String {
         Note::H2Chosen => "the server chose h2 by ALPN but the request is HTTP/1.1 text: offer --tls-alpn http/1.1 (the default)".to_string(),
         Note::PlainServed(status) => format!("a second connection with the same header and the request in clear got HTTP {status}: this port takes the header but does not serve TLS"),
         Note::SplitHeader => "the header was sent in pieces: HAProxy (and go-proxyproto for v1) reject a header that is not complete in the first read, while nginx waits for the rest".to_string(),
+        Note::StartTlsRefused(words) => format!("the server refused STARTTLS (`{words}`): it has no TLS set up on this port; the PROXY verdict stands"),
+        Note::StartTlsUnanswered => "STARTTLS got no answer before the timeout; the PROXY verdict stands".to_string(),
     }
 }
 
@@ -349,6 +416,7 @@ fn end_phrase(end: End) -> &'static str {
         End::Error => "an error",
         End::MaxTime => "the time limit (--max-time), the reply unfinished",
         End::LocalLimit => "no file descriptor left on this host",
+        End::Done => "ppctl hung up (the answer was whole)",
     }
 }
 
@@ -418,12 +486,20 @@ pub(crate) fn human(s: &Sent, style: Style) -> String {
             "dry run",
             &format!("nothing sent to {}", plan.target),
         ),
-        _ => line(
-            &mut out,
-            style,
-            "target",
-            &format!("{} ({transport})", plan.target),
-        ),
+        _ => {
+            let spoken = match &s.outcome {
+                Outcome::Once(x) => x.spoken.as_deref().map(|sp| (sp.protocol, sp.chosen)),
+                _ => None,
+            };
+            let (name, chosen) = spoken.unwrap_or(plan.protocol);
+            let protocol = rp::named(name, chosen, plan.target.port);
+            line(
+                &mut out,
+                style,
+                "target",
+                &format!("{} ({transport}, {protocol})", plan.target),
+            )
+        }
     }
     let once = match &s.outcome {
         Outcome::Once(x) => Some(x.as_ref()),
@@ -448,7 +524,8 @@ pub(crate) fn human(s: &Sent, style: Style) -> String {
             header_lines(&mut out, style, "header 2", rest, &all[at..]);
         }
     }
-    if !s.payload.is_empty() && !matches!(s.outcome, Outcome::DryRun) {
+    let spoken = matches!(&s.outcome, Outcome::Once(x) if x.spoken.is_some());
+    if !s.payload.is_empty() && !matches!(s.outcome, Outcome::DryRun) && !spoken {
         line(
             &mut out,
             style,
@@ -483,7 +560,7 @@ pub(crate) fn human(s: &Sent, style: Style) -> String {
             codec::Decoded::Complete(h) => h.source().map(|a| a.ip()),
             _ => None,
         };
-        exchange_lines(&mut out, style, x, claimed, self::case(plan));
+        exchange_lines(&mut out, style, x, claimed, self::case(plan, Some(x)));
     }
     if let Outcome::Load(l) = &s.outcome {
         load_view(&mut out, style, l);
@@ -748,7 +825,7 @@ fn exchange_lines(
     case: Case,
 ) {
     let r = &x.reply;
-    if let Some(h) = &x.handshake {
+    if let Some(h) = x.handshake.as_ref().filter(|_| x.spoken.is_none()) {
         handshake_lines(out, style, h);
     }
     if !r.banner.is_empty() {
@@ -758,6 +835,9 @@ fn exchange_lines(
             "banner",
             &format!("{} ({} bytes)", sniff::classify(&r.banner), r.banner.len()),
         );
+    }
+    if let Some(sp) = x.spoken.as_deref() {
+        spoken_lines(out, style, x, sp);
     }
     let what = if r.received_total > 0 {
         format!(
@@ -807,14 +887,83 @@ fn exchange_lines(
     out.push('\n');
     let _ = writeln!(out, "{}", finding::label(f, style));
     let _ = writeln!(out, "  {}", table::wrap(style, f.meaning(), 2));
+    if let Some(words) = because(x) {
+        let text = format!("here: {words}");
+        let _ = writeln!(out, "  {}", table::wrap(style, &text, 2));
+    }
     for n in &x.notes {
         let text = format!("note: {}", note_text(n, x));
         let _ = writeln!(out, "  {}", table::wrap(style, &text, 2));
     }
-    let fixes = f.fixes();
+    let fixes = f.fixes_for(case);
     if !fixes.is_empty() {
         let _ = writeln!(out, "{}", style.bold("Fixes (docs/verdicts.md):"));
         out.push_str(&finding::fixes_human(&fixes, case, style));
+    }
+}
+
+/// A conversation in a protocol: the greeting, what ppctl said, the
+/// answer that decided, STARTTLS.
+fn spoken_lines(out: &mut String, style: Style, x: &Exchanged, sp: &crate::send::Spoken) {
+    let v = &sp.verdict;
+    let q = |r: &crate::protocol::Reply| rp::plain(sp.protocol, r);
+    match &v.greeting {
+        Some(g) => line(out, style, "greeting", &q(g)),
+        None if sp.protocol.server_speaks_first() => {
+            let waited = quiet(&x.reply).waited.map(rp::seconds).unwrap_or_default();
+            let what = if sp.silent {
+                format!(
+                    "none for {waited} (--greeting-timeout {})",
+                    rp::seconds(sp.greeting_timeout)
+                )
+            } else {
+                format!("none; the server spoke after {waited}:")
+            };
+            line(out, style, "greeting", &what);
+        }
+        None => {}
+    }
+    if let Some(o) = &sp.opening {
+        let printable = o
+            .iter()
+            .all(|b| b.is_ascii_graphic() || matches!(b, b' ' | b'\r' | b'\n'));
+        let shown = if printable {
+            String::from_utf8_lossy(o).trim_end().to_string()
+        } else {
+            format!("{} bytes: {}", o.len(), sp.protocol.describe())
+        };
+        line(out, style, "sent", &shown);
+    }
+    let decided = v
+        .reply
+        .as_ref()
+        .filter(|r| r.kind != crate::protocol::Kind::Greeting);
+    if let Some(r) = decided {
+        line(out, style, "answer", &q(r));
+    }
+    if let Some(ip) = v.client_seen {
+        line(out, style, "client", &format!("the server sees {ip}"));
+    }
+    if let Some(u) = &sp.upgrade {
+        let answer = x.reply.received.get(u.at..).unwrap_or_default();
+        let said = sp
+            .protocol
+            .starttls_answer(answer)
+            .map_or_else(|| "no answer".to_string(), |r| q(&r));
+        let what = match u.agreed {
+            Some(true) => format!("{said}; then TLS:"),
+            Some(false) => format!("refused: {said}"),
+            None => said,
+        };
+        line(out, style, "starttls", &what);
+        if let Some(h) = &u.handshake {
+            handshake_lines(out, style, h);
+        }
+        if !u.inside.is_empty() {
+            let text = String::from_utf8_lossy(&u.inside);
+            let first = text.lines().next().unwrap_or_default();
+            line(out, style, "inside", first);
+        }
     }
 }
 
@@ -906,6 +1055,11 @@ mod tests {
             net: net::Options::default(),
             expect: Expect::default(),
             tls: None,
+            protocol: (
+                crate::protocol::Protocol::Http,
+                crate::protocol::Chosen::Default,
+            ),
+            speak: None,
         }
     }
 

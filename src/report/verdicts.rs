@@ -8,6 +8,7 @@ use std::fmt::Write as _;
 
 use crate::judge::fixes::FIXES;
 use crate::judge::{Finding, Fix, FINDINGS};
+use crate::protocol::Protocol;
 
 /// The commands that report findings, in the order of the "reported by"
 /// column (`FindingInfo::reported_by` uses these names in this order).
@@ -82,6 +83,7 @@ pub(crate) fn markdown() -> String {
             },
         );
     }
+    by_protocol(&mut out);
     out.push_str(FIXES_INTRO);
     for fix in FIXES {
         fix_section(&mut out, fix);
@@ -89,14 +91,54 @@ pub(crate) fn markdown() -> String {
     out
 }
 
+const BY_PROTOCOL_INTRO: &str = "
+## Fixes by protocol
+
+Behind a mail, database or SSH server the same finding needs that server's
+change, not nginx's: when the protocol is known (`send` and `probe` with
+`--protocol`, a `pcap` flow's port or greeting, the server of an `explain`
+log line), these fixes replace the finding's own. The protocols and what
+ppctl sends in each are in [protocols.md](protocols.md).
+
+| protocol | finding | fixes |
+|---|---|---|
+";
+
+/// The fixes a protocol chooses instead of a finding's own.
+fn by_protocol(out: &mut String) {
+    out.push_str(BY_PROTOCOL_INTRO);
+    for p in Protocol::ALL {
+        for f in Finding::ALL {
+            let Some(ids) = p.fixes(f) else {
+                continue;
+            };
+            let fixes: Vec<String> = ids.iter().map(|id| format!("[`{id}`](#{id})")).collect();
+            let _ = writeln!(
+                out,
+                "| `{}` | `{}` | {} |",
+                p.name(),
+                f.name(),
+                fixes.join("<br>")
+            );
+        }
+    }
+}
+
 /// One fix: its id as the heading (GitHub's anchor for it is the id), then
 /// the change and the link.
 fn fix_section(out: &mut String, fix: &Fix) {
-    let named_by: Vec<String> = Finding::ALL
+    let mut named_by: Vec<String> = Finding::ALL
         .into_iter()
         .filter(|f| f.fixes().iter().any(|x| x.id == fix.id))
         .map(|f| format!("`{}`", f.name()))
         .collect();
+    for p in Protocol::ALL {
+        for f in Finding::ALL {
+            if p.fixes(f).is_some_and(|ids| ids.contains(&fix.id)) {
+                named_by.push(format!("`{}` ({})", f.name(), p.name()));
+            }
+        }
+    }
     let _ = writeln!(out, "\n### `{}`\n", fix.id);
     let _ = writeln!(out, "**{}**\n", fix.title);
     let _ = writeln!(out, "- side: {}", fix.side.name());

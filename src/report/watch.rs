@@ -61,6 +61,7 @@ fn answered(came: &Came) -> String {
         NetEnd::SizeLimit => "data",
         NetEnd::Datagram => "datagram",
         NetEnd::Error | NetEnd::LocalLimit => "error",
+        NetEnd::Done => "answered",
     };
     match came {
         Came::NoConnection { end: e, .. } | Came::Nothing { end: e, .. } => end(e).into(),
@@ -80,6 +81,15 @@ fn answered(came: &Came) -> String {
             TlsEnd::ConnectError(_) | TlsEnd::Error(_) => "error",
         }
         .into(),
+        Came::Spoke {
+            verdict, end: e, ..
+        } => match (&verdict.greeting, &verdict.reply) {
+            (_, Some(r)) if r.kind != crate::protocol::Kind::Greeting => r
+                .code
+                .map_or_else(|| "reply".to_string(), |c| c.to_string()),
+            (Some(_), _) => "greeted".into(),
+            _ => end(e).into(),
+        },
         Came::Failed(_) => "error".into(),
     }
 }

@@ -315,6 +315,11 @@ fn plan(sender: Sender, target: Target, reply_timeout: Duration, tls: bool) -> P
         },
         expect: send::Expect::default(),
         tls,
+        protocol: (
+            crate::protocol::Protocol::Http,
+            crate::protocol::Chosen::Default,
+        ),
+        speak: None,
     }
 }
 

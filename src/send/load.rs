@@ -148,14 +148,15 @@ pub(crate) async fn run(
                 let cut_by_cap = left < plan.net.max_time;
                 plan_now.net.max_time = plan.net.max_time.min(left);
                 let exchanged = tokio::select! {
-                    x = layered_exchange(&plan_now, &addrs) => Some(x),
+                    x = judged_exchange(&plan, &plan_now, &addrs, &stand_in) => Some(x),
                     () = watch.interrupt.wait() => None,
                 };
                 let Some(exchanged) = exchanged else {
                     tally.stopped += 1;
                     break;
                 };
-                let (reply, handshake) = exchanged?;
+                let judged = exchanged?;
+                let reply = &judged.reply;
                 if reply.end == End::LocalLimit {
                     out_of_fds.store(true, Ordering::Relaxed);
                     tally.local_error = reply.error.clone();
@@ -172,13 +173,6 @@ pub(crate) async fn run(
                 if let Some(s) = http_status(&reply.received) {
                     *tally.statuses.entry(s).or_default() += 1;
                 }
-                let message = reply.message.clone();
-                let judged = judge_reply(
-                    &plan,
-                    message.as_ref().unwrap_or(&stand_in),
-                    reply,
-                    handshake,
-                );
                 tally.ok += u64::from(judged.ok());
                 tally.connections += 1;
                 *tally.findings.entry(judged.finding).or_default() += 1;
@@ -201,6 +195,28 @@ pub(crate) async fn run(
         all.connections < opts.connections && all.local_error.is_none() && !all.interrupted;
     all.latencies.sort_unstable();
     Ok(all)
+}
+
+/// One exchange of the load, judged: a protocol's conversation
+/// (`--protocol smtp`...), or the payload's exchange. `plan_now` is the
+/// plan with this exchange's deadline.
+async fn judged_exchange(
+    plan: &Plan,
+    plan_now: &Plan,
+    addrs: &[SocketAddr],
+    stand_in: &Message,
+) -> Result<super::Exchanged, BuildError> {
+    if let Some(speak) = &plan.speak {
+        return Ok(super::speak::once(plan_now, speak, addrs).await?.1);
+    }
+    let (reply, handshake) = layered_exchange(plan_now, addrs).await?;
+    let message = reply.message.clone();
+    Ok(judge_reply(
+        plan,
+        message.as_ref().unwrap_or(stand_in),
+        reply,
+        handshake,
+    ))
 }
 
 /// How many connections can be open at once here.

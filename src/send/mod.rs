@@ -8,6 +8,7 @@ pub mod header;
 pub mod http;
 pub mod load;
 pub mod preset;
+pub mod speak;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -20,6 +21,8 @@ use crate::sniff::{self, Sniffed};
 pub use header::{AddressPlan, BuildError, HeaderPlan};
 pub(crate) use load::{LoadOptions, LoadSummary};
 pub(crate) use preset::Preset;
+pub use speak::Speak;
+pub(crate) use speak::Spoken;
 
 /// How long `--wait-banner` waits when given without a value.
 pub(crate) const BANNER_WAIT: Duration = Duration::from_secs(2);
@@ -36,6 +39,12 @@ pub struct Plan {
     pub expect: Expect,
     /// TLS after the header (`--tls`).
     pub tls: Option<net::TlsOptions>,
+    /// The protocol after the header as the report names it, and how it
+    /// was chosen (send's own HTTP request or `--data` by default).
+    pub protocol: (crate::protocol::Protocol, crate::protocol::Chosen),
+    /// A conversation in a protocol of `crate::protocol` instead of one
+    /// exchange of the payload (`--protocol smtp`...).
+    pub speak: Option<Speak>,
 }
 
 /// The default payload: a GET that asks the server to close afterwards, so
@@ -138,6 +147,9 @@ pub(crate) struct Exchanged {
     pub finding: Finding,
     pub notes: Vec<Note>,
     pub checks: Vec<Check>,
+    /// The conversation in a protocol (`--protocol smtp`...), with the
+    /// verdict in the server's words.
+    pub spoken: Option<Box<Spoken>>,
 }
 
 /// Something about the exchange that the finding does not say.
@@ -157,6 +169,11 @@ pub(crate) enum Note {
     PlainServed(u16),
     /// The server chose HTTP/2 by ALPN, but the request is HTTP/1.1 text.
     H2Chosen,
+    /// The server refused STARTTLS, in its words (`454 4.7.0 TLS not
+    /// available due to local problem`).
+    StartTlsRefused(String),
+    /// STARTTLS got no answer before the timeout.
+    StartTlsUnanswered,
 }
 
 impl Exchanged {
@@ -220,6 +237,9 @@ pub(crate) async fn once(
     plan: &Plan,
     addrs: &[SocketAddr],
 ) -> Result<(Option<Message>, Exchanged), BuildError> {
+    if let Some(speak) = &plan.speak {
+        return speak::once(plan, speak, addrs).await;
+    }
     let (reply, handshake) = layered_exchange(plan, addrs).await?;
     let message = reply.message.clone();
     let stand_in;
@@ -313,6 +333,7 @@ pub(crate) fn judge_reply(
         finding,
         notes,
         checks,
+        spoken: None,
     }
 }
 

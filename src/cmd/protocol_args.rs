@@ -1,0 +1,61 @@
+//! The protocol options `send` and `probe` share (`--protocol`,
+//! `--starttls`, `--greeting-timeout`): one clap struct, flattened into
+//! both. What each protocol is, sends and answers is `crate::protocol`'s.
+
+use super::values::{timeout, Choice, Wait};
+use crate::protocol::{Protocol, Selection, GREETING_TIMEOUT};
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct ProtocolArgs {
+    /// What to speak after the header (docs/protocols.md). The server's
+    /// greeting and answer are judged in that protocol's words.
+    #[arg(
+        long,
+        value_name = "PROTOCOL",
+        value_parser = Choice::new(&Selection::ALL, Selection::name, Selection::describe),
+        help_heading = "Protocol"
+    )]
+    pub(crate) protocol: Option<Selection>,
+    /// After the plain opening (EHLO, CAPABILITY, CAPA), ask for TLS
+    /// (SMTP and IMAP STARTTLS, POP3 STLS) and report the handshake.
+    #[arg(long, help_heading = "Protocol")]
+    pub(crate) starttls: bool,
+    /// How long a server that speaks first (smtp, imap, pop3, mysql, ssh)
+    /// may take to greet after the header, or without one: longer than
+    /// the server's own wait for a header (Postfix's
+    /// smtpd_upstream_proxy_timeout is 5s), so its 421 is seen.
+    #[arg(
+        long,
+        value_name = "DURATION",
+        default_value_t = Wait(GREETING_TIMEOUT),
+        value_parser = timeout,
+        help_heading = "Protocol"
+    )]
+    pub(crate) greeting_timeout: Wait,
+}
+
+impl ProtocolArgs {
+    /// The protocol asked for, if any.
+    pub(crate) fn selection(&self) -> Option<Selection> {
+        self.protocol
+    }
+
+    /// The `--starttls` check every command makes: only for a protocol
+    /// that has it (`auto` on a port that is not well-known can't tell).
+    pub(crate) fn check_starttls(&self, protocol: Option<Protocol>) -> Result<(), String> {
+        if !self.starttls {
+            return Ok(());
+        }
+        match protocol {
+            Some(p) if p.starttls().is_some() => Ok(()),
+            Some(p) => Err(format!(
+                "--starttls: {} has no STARTTLS; it goes with --protocol smtp, imap or pop3",
+                p.name()
+            )),
+            None => Err(
+                "--starttls needs a protocol known before the connection: give --protocol smtp, imap or pop3"
+                    .into(),
+            ),
+        }
+    }
+}

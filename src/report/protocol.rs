@@ -1,0 +1,184 @@
+//! A protocol's conversation in words: the sentence that says a finding in
+//! the server's own words ("the server answered `500 5.5.2 Error: command
+//! not recognized` to the header line"), the replies as short phrases, and
+//! their JSON. `send`, `probe` and `pcap` all say them so.
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use crate::judge::Finding;
+use crate::protocol::{Chosen, Kind, Protocol, Reply, Verdict};
+
+/// What was seen besides the replies: how long the server kept quiet
+/// before its first word (or until the end), and whether it closed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Quiet {
+    /// From the header (or the connect, without one) to the server's first
+    /// byte, or to the end when none came.
+    pub waited: Option<Duration>,
+    /// The server closed or reset the connection.
+    pub closed: bool,
+    /// The server reset it.
+    pub reset: bool,
+}
+
+/// `3.0 s`, `250 ms`.
+pub(crate) fn seconds(d: Duration) -> String {
+    if d < Duration::from_secs(1) {
+        format!("{} ms", d.as_millis())
+    } else {
+        format!("{:.1} s", d.as_secs_f64())
+    }
+}
+
+/// A reply quoted: its words in backquotes, with MySQL's error number.
+pub(crate) fn quote(protocol: Protocol, r: &Reply) -> String {
+    match (protocol, r.code) {
+        (Protocol::Mysql, Some(code)) if r.kind != Kind::Greeting => {
+            format!("error {code} `{}`", r.words)
+        }
+        (Protocol::Mysql, _) if r.kind == Kind::Greeting => {
+            format!("a handshake from `{}`", r.words)
+        }
+        (Protocol::Ssh, _) if r.kind == Kind::Ok => format!("its {}", r.words),
+        _ if r.words.is_empty() => "bytes".to_string(),
+        _ => format!("`{}`", r.words),
+    }
+}
+
+/// A reply as a human line shows it: its words, with MySQL's error number
+/// (`ERROR 1130: Proxy header is not accepted from 127.0.0.1`, as the
+/// `mysql` client writes it).
+pub(crate) fn plain(protocol: Protocol, r: &Reply) -> String {
+    match (protocol, r.code) {
+        (Protocol::Mysql, Some(code)) if r.kind != Kind::Greeting => {
+            format!("ERROR {code}: {}", r.words)
+        }
+        (Protocol::Mysql, _) if r.kind == Kind::Greeting => format!("handshake from {}", r.words),
+        _ if r.words.is_empty() => format!("{} bytes", r.len),
+        _ => r.words.clone(),
+    }
+}
+
+/// The finding said in the server's words, when the conversation holds
+/// them; `None` for a finding the words don't add to.
+pub(crate) fn because(
+    protocol: Protocol,
+    finding: Finding,
+    v: &Verdict,
+    quiet: Quiet,
+) -> Option<String> {
+    let q = |r: &Reply| quote(protocol, r);
+    let waited = quiet.waited.map(seconds);
+    let ended = if quiet.reset {
+        "the server reset the connection"
+    } else if quiet.closed {
+        "the server closed the connection"
+    } else {
+        "the connection was still open"
+    };
+    let sees = v
+        .client_seen
+        .map(|ip| format!(" (the server sees the client as {ip})"))
+        .unwrap_or_default();
+    Some(match finding {
+        Finding::UnexpectedHeader => {
+            let r = v.reply.as_ref()?;
+            let greeted = v
+                .greeting
+                .as_ref()
+                .map(|g| format!("greeted with {}, then ", q(g)))
+                .unwrap_or_default();
+            format!("the server {greeted}answered {} to the header line", q(r))
+        }
+        Finding::MissingHeader => {
+            let waited = waited.map(|w| format!(" for {w}")).unwrap_or_default();
+            match &v.reply {
+                Some(r) => format!(
+                    "no banner{waited}, then {}: the server waits for a PROXY header",
+                    q(r)
+                ),
+                None if quiet.closed => format!(
+                    "no banner{waited}, then {ended} without a word: the server waits for a PROXY header"
+                ),
+                None => format!("no banner{waited}: the server waits for a PROXY header"),
+            }
+        }
+        Finding::BannerBeforeHeader => format!(
+            "the server greeted with {} before the header reached it: it does not wait for one",
+            q(v.greeting.as_ref()?)
+        ),
+        Finding::Proxied | Finding::HealthCheck | Finding::Plain if v.greeting.is_none() => {
+            // A client-first protocol: its opening's answer.
+            let with = if finding == Finding::Plain {
+                "without"
+            } else {
+                "after"
+            };
+            format!("answered {} {with} a header{sees}", q(v.reply.as_ref()?))
+        }
+        Finding::Proxied | Finding::HealthCheck => {
+            let g = v.greeting.as_ref()?;
+            let answer = v
+                .reply
+                .as_ref()
+                .filter(|r| r.kind != Kind::Greeting)
+                .map(|r| format!(", then {}", q(r)))
+                .unwrap_or_default();
+            format!("greeted after the header: {}{answer}{sees}", q(g))
+        }
+        Finding::Plain => {
+            let g = v.greeting.as_ref()?;
+            let answer = v
+                .reply
+                .as_ref()
+                .filter(|r| r.kind != Kind::Greeting)
+                .map(|r| format!(", then {}", q(r)))
+                .unwrap_or_default();
+            format!("greeted without a header: {}{answer}{sees}", q(g))
+        }
+        Finding::HeaderRejected => match &v.reply {
+            Some(r) => format!("no greeting after the header: {}", q(r)),
+            None => format!("no greeting after the header: {ended} without a word"),
+        },
+        Finding::NoReply => {
+            let waited = waited.map(|w| format!(" for {w}")).unwrap_or_default();
+            format!("not a word{waited}")
+        }
+        Finding::InvalidHeader | Finding::StackedHeader | Finding::HttpError => {
+            format!("the server answered {}", q(v.reply.as_ref()?))
+        }
+        _ => return None,
+    })
+}
+
+/// A reply's kind, for JSON.
+pub(crate) fn kind_name(k: Kind) -> &'static str {
+    match k {
+        Kind::Greeting => "greeting",
+        Kind::Ok => "ok",
+        Kind::Refused => "refused",
+        Kind::Error => "error",
+        Kind::Foreign => "foreign",
+        Kind::Partial => "partial",
+    }
+}
+
+/// A reply as JSON: `{kind, code, words}`.
+pub(crate) fn reply_json(r: &Reply) -> Value {
+    json!({ "kind": kind_name(r.kind), "code": r.code, "words": r.words })
+}
+
+/// How a protocol was named for a human: `smtp (--protocol)`, `smtp (port
+/// 25)`, `smtp (its greeting)`.
+pub(crate) fn named(protocol: Protocol, chosen: Chosen, port: u16) -> String {
+    let how = match chosen {
+        Chosen::Default => return protocol.name().to_string(),
+        Chosen::Named => "--protocol".to_string(),
+        Chosen::Port => format!("--protocol auto: port {port}"),
+        Chosen::Greeting => "--protocol auto: its greeting".to_string(),
+        Chosen::Silence => "--protocol auto: the server said nothing first".to_string(),
+    };
+    format!("{} ({how})", protocol.name())
+}
