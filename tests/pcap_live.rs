@@ -924,3 +924,136 @@ fn live_tls_mistakes_get_the_tls_findings() {
         "{got:?}"
     );
 }
+
+/// A mail exchange on the wire: ppctl send speaks SMTP to a real Postfix
+/// (a header to smtpd without PROXY support, a v2 header to smtpd with
+/// `smtpd_upstream_proxy_protocol = haproxy`, no header there, and a header
+/// then STARTTLS), tcpdump records it, and pcap judges each flow in
+/// Postfix's words: the 500 to the header line, the greeting, the silence
+/// until the 421, the upgrade. The ports are not SMTP's: `auto` finds the
+/// protocol from what the server said first.
+#[test]
+fn live_mail_exchange_is_judged_in_the_servers_words() {
+    if !peers::require(Peer::Tcpdump) || !peers::require(Peer::Postfix) {
+        return;
+    }
+    let _one = one_capture();
+    let ports: Vec<(&str, String)> = ["SMTP_PORT", "PP_PORT", "SCREEN_PORT", "TLS_PORT"]
+        .into_iter()
+        .map(|n| (n, free_port().to_string()))
+        .collect();
+    let mut vars: Vec<(&str, &str)> = ports.iter().map(|(n, p)| (*n, p.as_str())).collect();
+    vars.push(("PROXY_TIMEOUT", "1s"));
+    let postfix = peers::Server::postfix(&vars);
+    let port = |name: &str| -> u16 {
+        ports
+            .iter()
+            .find(|(n, _)| *n == name)
+            .and_then(|(_, p)| p.parse().ok())
+            .expect("a port")
+    };
+    let (plain, pp, tls) = (port("SMTP_PORT"), port("PP_PORT"), port("TLS_PORT"));
+    let canary = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+    let canary_port = canary.local_addr().unwrap().port();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("mail.pcap");
+    let filter =
+        format!("tcp port {plain} or tcp port {pp} or tcp port {tls} or tcp port {canary_port}");
+    let mut dump = Tcpdump::start("lo", &filter, &file.to_string_lossy());
+    dump.wait_capturing(&file, canary_port);
+    let ca = postfix.tls_ca();
+    let send = |port: u16, args: &[&str]| {
+        let out = ppctl()
+            .arg("send")
+            .arg(format!("127.0.0.1:{port}"))
+            .args(["--protocol", "smtp", "--greeting-timeout", "4s", "--json"])
+            .args(args)
+            .output()
+            .unwrap();
+        let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+        doc["finding"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert_eq!(send(plain, &[]), "unexpected-header");
+    assert_eq!(send(pp, &["-2"]), "proxied");
+    assert_eq!(send(pp, &["--no-header"]), "missing-header");
+    let ca = ca.to_string_lossy();
+    assert_eq!(send(tls, &["--starttls", "--cacert", &ca]), "proxied");
+    thread::sleep(Duration::from_millis(300));
+    dump.stop();
+    let (code, flows) = pcap_json(&file);
+    assert_eq!(code, 1, "problem flows exit 1");
+    let flows: Vec<&Value> = flows
+        .iter()
+        .filter(|f| f["server"]["port"] != canary_port)
+        .collect();
+    let at = |port: u16| -> Vec<&Value> {
+        flows
+            .iter()
+            .copied()
+            .filter(|f| f["server"]["port"] == port)
+            .collect()
+    };
+    let show = || serde_json::to_string_pretty(&flows).unwrap_or_default();
+    let [refused] = at(plain)[..] else {
+        panic!("one flow to the plain port: {}", show())
+    };
+    assert_eq!(
+        refused["finding"]["name"],
+        "unexpected-header",
+        "{}",
+        show()
+    );
+    assert_eq!(refused["protocol"]["name"], "smtp", "{}", show());
+    assert_eq!(
+        refused["protocol"]["reply"]["words"],
+        "500 5.5.2 Error: command not recognized",
+        "{}",
+        show()
+    );
+    assert_eq!(
+        refused["fixes"][0]["id"],
+        "postfix-upstream-proxy-protocol",
+        "{}",
+        show()
+    );
+    let mut to_pp: Vec<&Value> = at(pp);
+    to_pp.sort_by_key(|f| {
+        f["finding"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    });
+    let [waited, proxied] = to_pp[..] else {
+        panic!("two flows to the haproxy port: {}", show())
+    };
+    assert_eq!(waited["finding"]["name"], "missing-header", "{}", show());
+    assert_eq!(
+        waited["protocol"]["reply"]["words"],
+        "421 4.3.0 mail.ppctl.test Server local error",
+        "{}",
+        show()
+    );
+    // The silence before the 421 is on the wire (smtpd waited 1 s).
+    assert!(
+        waited["protocol"]["waited_ms"].as_u64().unwrap_or(0) >= 900,
+        "{}",
+        show()
+    );
+    assert!(
+        waited["reason"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("the server waits for a PROXY header"),
+        "{}",
+        show()
+    );
+    assert_eq!(proxied["finding"]["name"], "proxied", "{}", show());
+    let [upgraded] = at(tls)[..] else {
+        panic!("one flow to the TLS port: {}", show())
+    };
+    assert_eq!(upgraded["finding"]["name"], "proxied", "{}", show());
+    assert_eq!(upgraded["protocol"]["starttls"], true, "{}", show());
+}

@@ -19,6 +19,11 @@ use common::free_port;
 use common::peers::{self, Peer, Server};
 use transcript::{End, Step, Transcript};
 
+/// The servers' wait for a PROXY header when the recordings were made
+/// (Postfix's smtpd and postscreen, Dovecot's haproxy_timeout): their
+/// `silence:` steps are shorter.
+const RECORDED_PROXY_TIMEOUT: &str = "3s";
+
 /// How long a `recv:` may take (silences are their own steps).
 const RECV_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -203,9 +208,11 @@ fn postfix_smtpd_and_postscreen() {
     if !peers::require(Peer::Postfix) {
         return;
     }
-    let ports = ports(&["SMTP_PORT", "PP_PORT", "SCREEN_PORT"]);
+    let ports = ports(&["SMTP_PORT", "PP_PORT", "SCREEN_PORT", "TLS_PORT"]);
     let strings = as_strings(&ports);
-    let server = Server::postfix(&vars(&ports, &strings));
+    let mut vars = vars(&ports, &strings);
+    vars.push(("PROXY_TIMEOUT", RECORDED_PROXY_TIMEOUT));
+    let server = Server::postfix(&vars);
     replay_all("postfix", &server, &ports);
 }
 
@@ -217,6 +224,7 @@ fn dovecot(server: &str, trusted: &str) {
     let strings = as_strings(&ports);
     let mut all = vars(&ports, &strings);
     all.push(("TRUSTED", trusted));
+    all.push(("PROXY_TIMEOUT", RECORDED_PROXY_TIMEOUT));
     let running = Server::dovecot("mail", &all);
     replay_all(server, &running, &ports);
 }

@@ -13,6 +13,7 @@ use crate::error::{Error, ExitCode, Result};
 use crate::judge::Finding;
 use crate::pcap::filter::Endpoints;
 use crate::pcap::{self, Filter, FlowResult, GroupBy, Groups, Limits, Next, ReadError, Summary};
+use crate::protocol::{Protocol, Selection};
 use crate::report::out::Out;
 use crate::report::progress::Progress;
 use crate::report::{self, Style};
@@ -99,6 +100,13 @@ pub struct PcapArgs {
     #[arg(long, value_name = "DURATION", value_parser = parse_duration,
           default_value = idle_default())]
     pub idle_timeout: Duration,
+    /// What the flows speak after the header: `auto` takes the server
+    /// port's protocol (25 smtp, 143 imap, 3306 mysql, ...), else the one
+    /// the server greets in; mail, database and SSH flows are judged in
+    /// their server's words (docs/protocols.md).
+    #[arg(long, value_name = "PROTOCOL", default_value = "auto",
+          value_parser = super::protocol_args::parser())]
+    pub(crate) protocol: Selection,
 }
 
 /// `--idle-timeout`'s default, written as the engine's `Limits::default()`.
@@ -149,6 +157,7 @@ pub fn run(args: &PcapArgs, style: Style) -> Result<ExitCode> {
     };
     let limits = Limits {
         max_bytes: args.max_bytes.max(16),
+        protocol: args.protocol,
         max_flows: args.max_flows,
         idle_timeout: args.idle_timeout,
         // A live pipe: a flow that stays open holds back later rows for
@@ -220,8 +229,9 @@ struct Output<'a> {
     out: Out,
     rows: Vec<FlowResult>,
     groups: Option<Groups>,
-    /// Findings seen, in order, for the explanations.
-    seen: Vec<Finding>,
+    /// Findings seen, in order, with the protocol of their flow (its
+    /// server's fixes), for the explanations.
+    seen: Vec<(Finding, Option<Protocol>)>,
     /// stdout failed (the reader closed the pipe, the disk is full): the
     /// read stops, and `finish` reports the error (exit 2).
     closed: bool,
@@ -254,9 +264,11 @@ impl<'a> Output<'a> {
             .back
             .filter(|_| flow.finding() == Finding::UpstreamFailed)
             .map(|b| b.cause);
-        for f in std::iter::once(flow.finding()).chain(cause) {
-            if !self.seen.contains(&f) {
-                self.seen.push(f);
+        let protocol = flow.decision.spoken.as_deref().map(|sp| sp.protocol);
+        let met = std::iter::once((flow.finding(), protocol)).chain(cause.map(|c| (c, None)));
+        for seen in met {
+            if !self.seen.contains(&seen) {
+                self.seen.push(seen);
             }
         }
         if let Some(groups) = &mut self.groups {

@@ -9,12 +9,7 @@ use crate::protocol::{Protocol, Selection, GREETING_TIMEOUT};
 pub struct ProtocolArgs {
     /// What to speak after the header (docs/protocols.md). The server's
     /// greeting and answer are judged in that protocol's words.
-    #[arg(
-        long,
-        value_name = "PROTOCOL",
-        value_parser = Choice::new(&Selection::ALL, Selection::name, Selection::describe),
-        help_heading = "Protocol"
-    )]
+    #[arg(long, value_name = "PROTOCOL", value_parser = parser(), help_heading = "Protocol")]
     pub(crate) protocol: Option<Selection>,
     /// After the plain opening (EHLO, CAPABILITY, CAPA), ask for TLS
     /// (SMTP and IMAP STARTTLS, POP3 STLS) and report the handshake.
@@ -29,9 +24,16 @@ pub struct ProtocolArgs {
         value_name = "DURATION",
         default_value_t = Wait(GREETING_TIMEOUT),
         value_parser = timeout,
+        overrides_with = "greeting_timeout",
         help_heading = "Protocol"
     )]
     pub(crate) greeting_timeout: Wait,
+}
+
+/// `--protocol`'s values, for every command that takes it (send, probe,
+/// pcap).
+pub(crate) const fn parser() -> Choice<Selection> {
+    Choice::new(&Selection::ALL, Selection::name, Selection::describe)
 }
 
 impl ProtocolArgs {

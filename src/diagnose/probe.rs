@@ -798,6 +798,7 @@ async fn speak_attempt(
         &protocol::Seen {
             sent,
             greeted_first: false,
+            foreign_client: false,
             before: &r.received[..at],
             after: d.opened_at.map(|at| &r.received[at..]),
             ending,
@@ -1184,24 +1185,20 @@ fn conclude(target: Target, mode: Mode, mut attempts: Vec<Attempt>) -> Probe {
     }
 }
 
-/// A server that speaks first and greeted none of the attempts, and kept
-/// every connection open without a word until the wait ran out, waits for
-/// nothing ppctl can give: silent, not "waiting for a header" (that is a
-/// server that greets the attempts with one). Its silent attempt without a
-/// header is `no-reply`, not `missing-header`.
+/// A server that greeted none of the attempts waits for nothing ppctl can
+/// give: an attempt it kept open without a word until the wait ran out is
+/// silent, not "waiting for a header" (that is a server that greets the
+/// attempts with one): `no-reply`, not `missing-header`.
 fn not_waiting_when_never_greeted(attempts: &mut [Attempt]) {
     let greeted = attempts
         .iter()
         .any(|a| matches!(&a.came, Came::Spoke { verdict, .. } if verdict.greeting.is_some()));
-    let all_silent = attempts
-        .iter()
-        .filter(|a| a.connected)
-        .all(|a| matches!(&a.came, Came::Spoke { silent: true, .. }));
-    if greeted || !all_silent {
+    if greeted {
         return;
     }
     for a in attempts.iter_mut() {
-        if a.finding == Finding::MissingHeader {
+        let silent = matches!(&a.came, Came::Spoke { silent: true, .. });
+        if silent && a.finding == Finding::MissingHeader {
             a.finding = Finding::NoReply;
         }
     }

@@ -9,16 +9,18 @@ use std::net::SocketAddr;
 use super::flow::{End, Flow, Side};
 use crate::codec::{self, Command, Decoded, Version, Warning};
 use crate::judge::{self, Answer, Ending, Exchange, Finding, Sent};
+use crate::protocol::{self, Chosen, Protocol, Seen, Selection};
 
 /// The findings a capture can show (the rest need a live peer: a timeout,
 /// an unreachable host, a receiver's configuration). The summary counts
 /// each of them, zero or not.
-pub(crate) const FINDINGS: [Finding; 13] = [
+pub(crate) const FINDINGS: [Finding; 14] = [
     Finding::Proxied,
     Finding::Plain,
     Finding::HealthCheck,
     Finding::UnexpectedHeader,
     Finding::MissingHeader,
+    Finding::BannerBeforeHeader,
     Finding::InvalidHeader,
     Finding::HeaderRejected,
     Finding::StackedHeader,
@@ -95,14 +97,59 @@ pub(crate) struct Decision {
     pub(crate) exchange: Option<Exchange>,
     pub(crate) finding: Finding,
     pub(crate) close: Option<Close>,
+    /// A mail, database or SSH flow, judged in its server's words.
+    pub(crate) spoken: Option<Box<Spoken>>,
+}
+
+/// A flow in a protocol of `crate::protocol`, as the judge read it.
+#[derive(Debug, Clone)]
+pub(crate) struct Spoken {
+    pub(crate) protocol: Protocol,
+    pub(crate) chosen: Chosen,
+    pub(crate) verdict: protocol::Verdict,
+    /// The server greeted before the client's first byte (the header).
+    pub(crate) greeted_first: bool,
+    /// From the client's first byte (or the connection, when it sent
+    /// none) to the server's first byte, or to the end when none came:
+    /// how long the server kept quiet.
+    pub(crate) waited: Option<std::time::Duration>,
+    /// STARTTLS: asked and taken (`Some(true)`), asked and refused
+    /// (`Some(false)`).
+    pub(crate) starttls: Option<bool>,
+}
+
+/// The protocol after a flow's header, when it is one the judge reads in
+/// its server's words (SMTP, IMAP, POP3, MySQL, PostgreSQL, Redis, SSH):
+/// the one asked for, else the server port's, else the one the server
+/// greeted in. HTTP, TLS and unknown flows are judged as before.
+pub(crate) fn conversation(flow: &Flow, asked: Selection) -> Option<(Protocol, Chosen)> {
+    if flow.udp {
+        return None;
+    }
+    let (p, chosen) = match asked.before_talking(flow.server.port()) {
+        Some(known) => known,
+        None => (
+            protocol::greeting_of(flow.server_data.bytes())?,
+            Chosen::Greeting,
+        ),
+    };
+    (!matches!(p, Protocol::Http | Protocol::Tls | Protocol::Raw)).then_some((p, chosen))
 }
 
 /// Can an undecided flow be decided now? Yes once the header (or the
 /// lack of one) is known and the server has answered; closes are handled by
 /// the flow table.
-pub(crate) fn ready(flow: &Flow) -> bool {
+pub(crate) fn ready(flow: &Flow, asked: Selection, max_bytes: usize) -> bool {
     if !flow.start_seen {
         return true;
+    }
+    if conversation(flow, asked).is_some() {
+        // A conversation (greeting, commands, STARTTLS) is judged whole:
+        // at the first close, or once a side has filled its buffer.
+        return flow.client_end.is_some()
+            || flow.server_end.is_some()
+            || flow.client_data.bytes().len() >= max_bytes
+            || flow.server_data.bytes().len() >= max_bytes;
     }
     let client = flow.client_data.bytes();
     if flow.udp {
@@ -155,13 +202,14 @@ fn header_settled(client: &[u8]) -> (bool, bool) {
 }
 
 /// Decide a flow.
-pub(crate) fn decide(flow: &Flow) -> Decision {
+pub(crate) fn decide(flow: &Flow, asked: Selection) -> Decision {
     let close = close(flow);
     let unjudged = |start| Decision {
         start,
         exchange: None,
         finding: Finding::Incomplete,
         close,
+        spoken: None,
     };
     if !flow.start_seen {
         return unjudged(Start::Unseen(Missing::Handshake));
@@ -192,6 +240,17 @@ pub(crate) fn decide(flow: &Flow) -> Decision {
         udp: flow.udp,
     };
     let after = client.get(header_len(&start)..).unwrap_or_default();
+    if let Some((p, chosen)) = conversation(flow, asked) {
+        if let Some(spoken) = speak(flow, p, chosen, sent, ending) {
+            return Decision {
+                start,
+                finding: spoken.verdict.finding,
+                exchange: Some(exchange),
+                close,
+                spoken: Some(Box::new(spoken)),
+            };
+        }
+    }
     let layer = judge::Layer::of_bytes(after, exchange.answer, flow.server_data.bytes());
     let finding = judge::layered(&exchange, layer);
     Decision {
@@ -199,7 +258,57 @@ pub(crate) fn decide(flow: &Flow) -> Decision {
         finding,
         exchange: Some(exchange),
         close,
+        spoken: None,
     }
+}
+
+/// A conversation flow judged in its protocol; `None` when the server
+/// answered in another protocol (the generic judgement then stands).
+fn speak(flow: &Flow, p: Protocol, chosen: Chosen, sent: Sent, ending: Ending) -> Option<Spoken> {
+    let client = flow.client_data.bytes();
+    let server = flow.server_data.bytes();
+    let header = matches!(
+        sent,
+        Sent::Header { .. } | Sent::Local { .. } | Sent::Stacked
+    );
+    let greeted_first =
+        header && matches!((flow.server_first_data, flow.first_data), (Some(s), Some(c)) if s < c);
+    let after = client
+        .get(
+            match codec::decode_final(client) {
+                Decoded::Complete(h) => h.len(),
+                _ => 0,
+            }..,
+        )
+        .unwrap_or_default();
+    let foreign_client = matches!(
+        crate::sniff::classify(after),
+        crate::sniff::Sniffed::HttpRequest { .. }
+    ) || crate::sniff::classify(after).is_tls();
+    let verdict = protocol::judge(
+        p,
+        &Seen {
+            sent,
+            greeted_first,
+            foreign_client,
+            before: server,
+            after: None,
+            ending,
+        },
+    );
+    if verdict.finding == Finding::Inconclusive {
+        return None;
+    }
+    let from = flow.first_data.unwrap_or(flow.first_seen);
+    let until = flow.server_first_data.unwrap_or(flow.last_seen);
+    Some(Spoken {
+        protocol: p,
+        chosen,
+        verdict,
+        greeted_first,
+        waited: Some(until.since(from)),
+        starttls: p.starttls_seen(client, server),
+    })
 }
 
 /// Bytes of the client's first header (0 without one).

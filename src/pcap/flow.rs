@@ -21,6 +21,11 @@ use super::reader::Timestamp;
 pub struct Limits {
     /// Bytes kept per direction (the header, and the start of the answer).
     pub max_bytes: usize,
+    /// How a flow's protocol after the header is told (`--protocol`):
+    /// by name, or `auto` (the server port's, else the one the server
+    /// greets in). Mail, database and SSH flows are judged in their
+    /// server's words.
+    pub protocol: crate::protocol::Selection,
     /// Flows tracked at once.
     pub max_flows: usize,
     /// Capture time without a packet after which a flow is decided with
@@ -38,6 +43,7 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_bytes: 4096,
+            protocol: crate::protocol::Selection::Auto,
             max_flows: 100_000,
             idle_timeout: Duration::from_secs(300),
             order_wait: None,
@@ -181,6 +187,9 @@ pub struct Flow {
     pub last_seen: Timestamp,
     /// When the client's first data byte was captured.
     pub first_data: Option<Timestamp>,
+    /// When the server's first data byte was captured (a server that
+    /// speaks first greets before the client's first byte).
+    pub server_first_data: Option<Timestamp>,
     /// The capture's frame number (1-based, as Wireshark counts) of the
     /// flow's first packet.
     pub first_frame: u64,
@@ -211,6 +220,7 @@ impl Flow {
             first_seen: ts,
             last_seen: ts,
             first_data: None,
+            server_first_data: None,
             first_frame: 0,
             stream: 0,
             start_seen: udp,
@@ -568,8 +578,11 @@ fn update(
                     flow.client_data.set_base(ack);
                 }
             }
-            if side == Side::Client && !payload.is_empty() {
-                flow.first_data.get_or_insert(ts);
+            if !payload.is_empty() {
+                match side {
+                    Side::Client => flow.first_data.get_or_insert(ts),
+                    Side::Server => flow.server_first_data.get_or_insert(ts),
+                };
             }
             if !flow.decided {
                 // SYN data (TCP Fast Open) starts at ISN + 1 too.

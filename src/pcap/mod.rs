@@ -23,6 +23,7 @@ use std::io::Read;
 use std::net::SocketAddr;
 
 use crate::judge::Finding;
+use crate::protocol::Selection;
 pub(crate) use exchange::{Close, Decision, HeaderFacts, Missing, Start, FINDINGS};
 pub use filter::Filter;
 pub use flow::Limits;
@@ -70,9 +71,9 @@ pub struct FlowResult {
 }
 
 impl FlowResult {
-    fn new(flow: &Flow, detail: bool) -> Self {
+    fn new(flow: &Flow, detail: bool, protocol: Selection) -> Self {
         let keep = |b: &[u8]| if detail { b.to_vec() } else { Vec::new() };
-        let decision = exchange::decide(flow);
+        let decision = exchange::decide(flow, protocol);
         FlowResult {
             id: flow.id,
             time: flow.first_seen,
@@ -181,7 +182,7 @@ fn analyze_source<R: Read>(
     let mut frames = summary::FrameCounts::default();
     let stop = std::cell::Cell::new(false);
     let mut interrupted = false;
-    let ready = |f: &Flow| exchange::ready(f);
+    let ready = |f: &Flow| exchange::ready(f, limits.protocol, limits.max_bytes);
     let mut order = order::Sequencer::new(limits.order_wait);
     let mut now = Timestamp::default();
     let result = {
@@ -209,7 +210,9 @@ fn analyze_source<R: Read>(
                         st.frames,
                         &seg,
                         &ready,
-                        &mut |f: &Flow, _: Why| decided.push(FlowResult::new(f, detail)),
+                        &mut |f: &Flow, _: Why| {
+                            decided.push(FlowResult::new(f, detail, limits.protocol))
+                        },
                     );
                     // Rows are released when a flow is decided, and (with
                     // a wait) as capture time passes.
@@ -234,7 +237,9 @@ fn analyze_source<R: Read>(
             Source::Stream(r) => reader::read_frames(r, &mut stats, on_frame),
             Source::File(f) => reader::read_file(f, &mut stats, on_frame),
         };
-        table.finish_all(&mut |f: &Flow, _: Why| decided.push(FlowResult::new(f, detail)));
+        table.finish_all(&mut |f: &Flow, _: Why| {
+            decided.push(FlowResult::new(f, detail, limits.protocol))
+        });
         for r in decided.drain(..) {
             order.decided(r, table.last_id(), now, &mut emit);
         }

@@ -28,7 +28,8 @@ mod speak;
 mod ssh;
 mod tls;
 
-pub(crate) use speak::{Chosen, Selection, Speaker};
+pub(crate) use speak::Speaker;
+pub use speak::{Chosen, Selection};
 
 use std::net::IpAddr;
 use std::time::Duration;
@@ -45,7 +46,7 @@ pub(crate) const GREETING_TIMEOUT: Duration = Duration::from_secs(6);
 
 /// A protocol spoken after the header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) enum Protocol {
+pub enum Protocol {
     Http,
     Tls,
     Smtp,
@@ -164,6 +165,28 @@ impl Protocol {
         ]
         .into_iter()
         .find(|p| p.greets_with(first))
+    }
+
+    /// STARTTLS in a recorded session (a capture): `None` when the
+    /// client did not ask for it, `Some(true)` when TLS records follow the
+    /// server's answer, `Some(false)` when they don't (refused, or the
+    /// record ends first).
+    pub(crate) fn starttls_seen(self, client: &[u8], server: &[u8]) -> Option<bool> {
+        let word: &[u8] = match self {
+            Protocol::Smtp | Protocol::Imap => b"STARTTLS",
+            Protocol::Pop3 => b"STLS",
+            _ => return None,
+        };
+        let (lines, _) = lines(client);
+        let asked = lines.iter().any(|(line, _)| {
+            let last = line.rsplit(|&b| b == b' ').next().unwrap_or_default();
+            last.eq_ignore_ascii_case(word)
+        });
+        if !asked {
+            return None;
+        }
+        // A TLS handshake record at the start of a line of the server's.
+        Some(server.windows(3).any(|w| w == [b'\n', 0x16, 0x03]))
     }
 
     /// Whether the server's replies are lines of text.
@@ -325,9 +348,28 @@ impl Protocol {
     }
 }
 
-/// The protocol a server greets in, from what it sent first.
+/// The protocol a server speaks, from what it sent first: its greeting,
+/// or the reply a server that speaks first sends instead of one (SMTP's
+/// `421` to a client without a header, POP3's `-ERR`, IMAP's `* BYE`, a
+/// MySQL error packet).
 pub(crate) fn greeting_of(said: &[u8]) -> Option<Protocol> {
-    Protocol::by_greeting(said)
+    Protocol::by_greeting(said).or_else(|| {
+        let smtp_code = said.len() >= 4
+            && said[..3].iter().all(u8::is_ascii_digit)
+            && matches!(said[0], b'4' | b'5')
+            && matches!(said[3], b' ' | b'-');
+        if smtp_code {
+            Some(Protocol::Smtp)
+        } else if said.starts_with(b"-ERR") {
+            Some(Protocol::Pop3)
+        } else if said.starts_with(b"* BYE") || said.starts_with(b"* BAD") {
+            Some(Protocol::Imap)
+        } else if said.len() >= 5 && said[3] == 0 && said[4] == 0xff {
+            Some(Protocol::Mysql)
+        } else {
+            None
+        }
+    })
 }
 
 /// Whether these first bytes may still grow into a greeting (a line not
@@ -440,6 +482,10 @@ pub(crate) struct Seen<'a> {
     /// the greeting first; a client that waited for the banner before it
     /// sent the header saw it): it does not wait for one.
     pub greeted_first: bool,
+    /// The client spoke another protocol after any header (an HTTP
+    /// request, a TLS ClientHello), which the server refuses for what it
+    /// is, not as a header.
+    pub foreign_client: bool,
     /// What the server sent before the client's opening (its greeting, and
     /// any answer to the header), or everything, when no opening was sent.
     pub before: &'a [u8],
@@ -527,6 +573,18 @@ pub(crate) fn judge(protocol: Protocol, seen: &Seen) -> Verdict {
             return decided(Finding::UnexpectedHeader, Some(r.clone()));
         }
     }
+    // Nothing, or the protocol's own opening (not another protocol's
+    // request, which the server refuses for what it is).
+    let own_words =
+        !seen.foreign_client && matches!(seen.sent, Sent::Nothing | Sent::NoHeader { .. });
+    if let Some(r) = refusal.as_ref().filter(|r| {
+        own_words && greeting.is_some() && refuses_a_header_line(protocol, r, seen.before)
+    }) {
+        // No header from the client, yet the server refused one (the
+        // seed, in a mail or database server's words): a hop in between
+        // adds a header this server does not read.
+        return decided(Finding::HopAddsHeader, Some(r.clone()));
+    }
     if speaks_first && greeting.is_none() && !header {
         // Not greeted: the server waits for a header, and says so (SMTP
         // 421 after its timeout) or not (silence, a close).
@@ -554,7 +612,14 @@ pub(crate) fn judge(protocol: Protocol, seen: &Seen) -> Verdict {
             _ if header => Finding::Proxied,
             _ => Finding::Plain,
         };
-        let reply = refusal.or(error).or_else(|| greeting.clone());
+        // The server's words that matter: a refusal, an error after the
+        // greeting (MariaDB's login error names the client it sees), else
+        // the greeting itself.
+        let answer = replies[greeted_at.map_or(0, |at| at + 1)..]
+            .iter()
+            .find(|r| r.kind == Kind::Error)
+            .cloned();
+        let reply = refusal.or(answer).or_else(|| greeting.clone());
         return decided(finding, reply);
     }
     if speaks_first
@@ -599,6 +664,26 @@ pub(crate) fn judge(protocol: Protocol, seen: &Seen) -> Verdict {
         }),
     };
     decided(finding, refusal.or(error).or_else(|| first.cloned()))
+}
+
+/// Whether `reply` can only be a refusal of a PROXY header line (or a v2
+/// header's bytes), never of the client's own opening: SMTP's `500`
+/// (EHLO is never unrecognized), IMAP's reply tagged `PROXY`, OpenSSH's
+/// invalid identification (ppctl's is valid), MariaDB's `Proxy header is
+/// not accepted`, and POP3's `-ERR` when it came before the opening was
+/// sent (`before`).
+fn refuses_a_header_line(protocol: Protocol, reply: &Reply, before: &[u8]) -> bool {
+    match protocol {
+        Protocol::Smtp => reply.code == Some(500),
+        Protocol::Imap => reply.words.starts_with("PROXY "),
+        Protocol::Ssh => reply.words.starts_with("Invalid SSH identification"),
+        Protocol::Mysql => mysql::refuses_header(reply),
+        Protocol::Pop3 => {
+            let text = String::from_utf8_lossy(before);
+            text.contains(reply.words.as_str())
+        }
+        _ => false,
+    }
 }
 
 /// Whether the first refusal after a header is the server refusing the

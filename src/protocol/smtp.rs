@@ -39,7 +39,11 @@ pub(super) fn replies(bytes: &[u8]) -> Vec<Reply> {
         let greeting = code == 220 && !out.iter().any(|r| r.kind == Kind::Greeting);
         let kind = match code {
             220 if greeting => Kind::Greeting,
-            // The server ends the session (QUIT's own 221 is not judged).
+            // 221 closes the session as asked (QUIT's answer), unless it
+            // says why (Postfix to a non-SMTP command: `221 2.7.0 Error: I
+            // can break rules, too. Goodbye.`). 421 ends it on the
+            // server's own account.
+            221 if !first.contains("Error") => Kind::Ok,
             221 | 421 => Kind::Error,
             200..=399 => Kind::Ok,
             400..=499 => Kind::Error,

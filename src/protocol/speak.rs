@@ -7,7 +7,7 @@ use crate::net::Script;
 
 /// A `--protocol` value: one protocol, or `auto`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Selection {
+pub enum Selection {
     /// From the well-known port, else from the server's first bytes.
     Auto,
     One(Protocol),
@@ -57,7 +57,7 @@ impl Selection {
 
 /// How the protocol of a conversation was chosen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Chosen {
+pub enum Chosen {
     /// Not asked for: the command's own (send's HTTP request, or the
     /// `--data` you give; probe's HTTP).
     Default,

@@ -13,6 +13,8 @@ use crate::codec::{decode, Command, Decoded};
 /// not judged.
 struct Replayed {
     sent: Sent,
+    /// The client spoke HTTP (or TLS), not the protocol.
+    foreign: bool,
     before: Vec<u8>,
     after: Option<Vec<u8>>,
     ending: Ending,
@@ -29,6 +31,7 @@ fn replay(t: &Transcript, protocol: Protocol) -> Replayed {
     let closing = protocol.closing();
     let mut r = Replayed {
         sent: Sent::Nothing,
+        foreign: false,
         before: Vec::new(),
         after: None,
         ending: Ending::TimedOut,
@@ -42,6 +45,7 @@ fn replay(t: &Transcript, protocol: Protocol) -> Replayed {
                     r.sent = sent(bytes);
                     first_send = false;
                 }
+                r.foreign |= memchr::memmem::find(bytes, b"HTTP/1.").is_some();
                 if Some(bytes.as_slice()) == closing {
                     closed_politely = true;
                 } else if bytes.ends_with(opening) {
@@ -99,6 +103,7 @@ fn every_recorded_exchange_comes_to_its_recorded_finding_in_the_servers_words() 
             &Seen {
                 sent: r.sent,
                 greeted_first: false,
+                foreign_client: r.foreign,
                 before: &r.before,
                 after: r.after.as_deref(),
                 ending: r.ending,
@@ -210,6 +215,7 @@ fn mysql_names_the_client_it_sees() {
         &Seen {
             sent: r.sent,
             greeted_first: false,
+            foreign_client: r.foreign,
             before: &r.before,
             after: r.after.as_deref(),
             ending: r.ending,
@@ -241,6 +247,7 @@ fn seen<'a>(sent: Sent, before: &'a [u8], after: Option<&'a [u8]>, ending: Endin
     Seen {
         sent,
         greeted_first: false,
+        foreign_client: false,
         before,
         after,
         ending,

@@ -9,14 +9,17 @@ use serde_json::{json, Map, Value};
 
 use super::finding;
 use super::json::{self, EndpointJson, HeaderJson, SniffJson};
+use super::protocol as rp;
 use super::table::{self, Tone};
 use super::Style;
 use crate::codec::{self, Decoded, Version};
+use crate::judge::fixes::Case;
 use crate::judge::{Answer, Ending, Finding, Severity};
 use crate::pcap::group::{Group, Key};
 use crate::pcap::{
     Close, FlowResult, GroupBy, Groups, Missing, ReadError, Start, Summary, FINDINGS,
 };
+use crate::protocol::{Kind, Protocol};
 use crate::sniff::{self, Sniffed};
 
 /// The table's columns, in display order.
@@ -168,6 +171,17 @@ fn response_words(f: &FlowResult) -> String {
 
 /// What the server answered, when it did.
 fn answer_words(f: &FlowResult) -> Option<String> {
+    if let Some(sp) = &f.decision.spoken {
+        let v = &sp.verdict;
+        let q = |r: &crate::protocol::Reply| rp::plain(sp.protocol, r);
+        let answer = v.reply.as_ref().filter(|r| r.kind != Kind::Greeting);
+        return match (&v.greeting, answer) {
+            (Some(g), Some(r)) => Some(format!("{}; {}", q(g), q(r))),
+            (Some(g), None) => Some(q(g)),
+            (None, Some(r)) => Some(q(r)),
+            (None, None) => None,
+        };
+    }
     if !f.answer.is_empty() {
         return Some(match sniff::classify(&f.answer) {
             Sniffed::HttpResponse { status, reason } => format!("HTTP {status} {reason}"),
@@ -220,6 +234,9 @@ fn reason(f: &FlowResult) -> String {
 /// Why this flow's own finding, in one sentence.
 fn own_reason(f: &FlowResult) -> String {
     let d = &f.decision;
+    if let Some(words) = spoken_reason(f) {
+        return words;
+    }
     let Some(x) = d.exchange else {
         return match d.start {
             Start::Unseen(Missing::Handshake) => {
@@ -264,6 +281,51 @@ fn own_reason(f: &FlowResult) -> String {
         (None, _) => "no answer in the capture".into(),
     };
     format!("{sent}; {reply}")
+}
+
+/// A mail, database or SSH flow's finding in its server's words.
+fn spoken_reason(f: &FlowResult) -> Option<String> {
+    let sp = f.decision.spoken.as_deref()?;
+    let closed = matches!(f.decision.close, Some(Close::ServerFin | Close::ServerRst));
+    let quiet = rp::Quiet {
+        waited: sp.waited,
+        closed,
+        reset: f.decision.close == Some(Close::ServerRst),
+    };
+    let mut words = rp::because(sp.protocol, f.decision.finding, &sp.verdict, quiet)?;
+    match sp.starttls {
+        Some(true) => words.push_str("; then STARTTLS, and TLS"),
+        Some(false) => words.push_str("; STARTTLS asked, no TLS followed"),
+        None => {}
+    }
+    Some(format!("{}: {words}", sp.protocol.name()))
+}
+
+/// The `protocol` object of a flow: `null` for HTTP, TLS and unknown.
+fn protocol_json(f: &FlowResult) -> Value {
+    let Some(sp) = f.decision.spoken.as_deref() else {
+        return Value::Null;
+    };
+    let v = &sp.verdict;
+    json!({
+        "name": sp.protocol.name(),
+        "chosen_by": sp.chosen.name(),
+        "greeting": v.greeting.as_ref().map(rp::reply_json),
+        "reply": v.reply.as_ref().map(rp::reply_json),
+        "client_seen": v.client_seen.map(|ip| ip.to_string()),
+        "greeted_first": sp.greeted_first,
+        "waited_ms": sp.waited.map(|w| (w.as_secs_f64() * 1000.0).round() as u64),
+        "starttls": sp.starttls,
+    })
+}
+
+/// The receiver the fixes are for: a flow's protocol chooses its server's.
+pub(crate) fn case(f: &FlowResult) -> Case {
+    Case {
+        port: Some(f.server.port()),
+        protocol: f.decision.spoken.as_deref().map(|sp| sp.protocol),
+        ..Case::default()
+    }
 }
 
 /// The columns that fit `width`: every column whose narrowest useful
@@ -354,16 +416,17 @@ pub(crate) fn line(f: &FlowResult, style: Style, explain: bool) -> String {
 /// Each finding seen that is not simply fine (problems, warnings, and
 /// facts such as `incomplete`), with its meaning and fixes, in the order
 /// first seen.
-pub(crate) fn explanations(seen: &[Finding], style: Style) -> String {
+/// A finding met in a protocol's flow (`Some`: a mail, database or SSH
+/// server's) is explained with that server's fixes.
+pub(crate) fn explanations(seen: &[(Finding, Option<Protocol>)], style: Style) -> String {
     let mut out = String::new();
-    for f in seen.iter().filter(|f| f.severity() != Severity::Ok) {
+    for (f, protocol) in seen.iter().filter(|(f, _)| f.severity() != Severity::Ok) {
         out.push('\n');
-        out.push_str(&finding::explained_as(
-            *f,
-            true,
-            crate::judge::fixes::Case::default(),
-            style,
-        ));
+        let case = Case {
+            protocol: *protocol,
+            ..Case::default()
+        };
+        out.push_str(&finding::explained_as(*f, true, case, style));
     }
     out
 }
@@ -477,9 +540,13 @@ pub fn flow_json(f: &FlowResult) -> Value {
                 "answer": answer,
                 "close": f.decision.close.map(close_name),
             },
+            "protocol": protocol_json(f),
             "finding": finding::json(finding),
             "reason": reason(f),
-            "fixes": finding::fixes_json(&fixes(f), crate::judge::fixes::Case::default()),
+            "fixes": finding::fixes_json(&fixes(f), Case {
+                port: None,
+                ..case(f)
+            }),
             "chain": {
                 "front": f.front.map(hop_json),
                 "back": f.back.map(hop_json),
@@ -493,7 +560,7 @@ pub fn flow_json(f: &FlowResult) -> Value {
 fn fixes(f: &FlowResult) -> Vec<&'static crate::judge::Fix> {
     match (f.finding(), f.back) {
         (Finding::UpstreamFailed, Some(back)) => back.cause.fixes(),
-        (finding, _) => finding.fixes(),
+        (finding, _) => finding.fixes_for(case(f)),
     }
 }
 

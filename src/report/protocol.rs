@@ -92,6 +92,10 @@ pub(crate) fn because(
                 .unwrap_or_default();
             format!("the server {greeted}answered {} to the header line", q(r))
         }
+        Finding::HopAddsHeader => format!(
+            "the server greeted, then answered {} to a header line the client never sent: a hop in between adds one",
+            q(v.reply.as_ref()?)
+        ),
         Finding::MissingHeader => {
             let waited = waited.map(|w| format!(" for {w}")).unwrap_or_default();
             match &v.reply {

@@ -64,7 +64,7 @@ fn protocol_json(s: &Sent, x: Option<&Exchanged>) -> Value {
             "greeting": null,
             "opening": null,
             "reply": null,
-            "client_seen": null,
+            "client_ip": null,
             "silent": null,
             "starttls": null,
             "words": null,

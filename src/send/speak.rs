@@ -155,6 +155,7 @@ pub(crate) fn judge_spoken(
             &Seen {
                 sent: x.sent,
                 greeted_first: false,
+                foreign_client: false,
                 before: &x.reply.received,
                 after: None,
                 ending: x.reply.exchange(x.sent, false).ending,
@@ -176,6 +177,7 @@ pub(crate) fn judge_spoken(
         &Seen {
             sent,
             greeted_first: !reply.banner.is_empty(),
+            foreign_client: false,
             before: &before,
             after: d
                 .opened_at

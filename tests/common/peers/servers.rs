@@ -49,6 +49,7 @@ impl Server {
     /// Logs go to `maillog` through postlogd (`maillog_file`).
     pub fn postfix(vars: &[(&str, &str)]) -> Server {
         let dir = open_temp_dir("postfix", "mail");
+        write_tls_files(dir.path());
         let conf = dir.path().join("conf");
         for sub in ["conf", "queue", "data"] {
             mkdir(&dir.path().join(sub));
@@ -85,6 +86,7 @@ impl Server {
     /// dir (log: `dovecot.log`).
     pub fn dovecot(name: &str, vars: &[(&str, &str)]) -> Server {
         let dir = open_temp_dir("dovecot", name);
+        write_tls_files(dir.path());
         let text = render(
             &template("dovecot", &format!("{name}.conf")),
             dir.path(),
@@ -244,6 +246,13 @@ impl Server {
         self.instance.dir.path()
     }
 
+    /// The CA of the certificate Postfix and Dovecot serve over STARTTLS
+    /// (for `--cacert`; the certificate is for app.example.com, localhost
+    /// and 127.0.0.1).
+    pub fn tls_ca(&self) -> PathBuf {
+        self.dir().join("tls/ca.pem")
+    }
+
     /// The server's own log so far.
     pub fn log(&self) -> String {
         self.instance.read(self.log_file)
@@ -314,6 +323,23 @@ fn install_db() -> Option<PathBuf> {
             ["/usr/bin", "/usr/local/bin", "/usr/sbin"].map(|d| Path::new(d).join(name))
         })
         .find(|p| p.exists())
+}
+
+/// A certificate for STARTTLS in `dir/tls` (`cert.pem`, `key.pem`, and
+/// the `ca.pem` that signed it), made by `common::certificates`: the
+/// configs refer to it as `{{DIR}}/tls/...`.
+fn write_tls_files(dir: &Path) {
+    let certs = crate::common::certificates();
+    let tls = dir.join("tls");
+    mkdir(&tls);
+    for (from, to) in [
+        (&certs.cert, "cert.pem"),
+        (&certs.key, "key.pem"),
+        (&certs.ca, "ca.pem"),
+    ] {
+        fs::copy(from, tls.join(to))
+            .unwrap_or_else(|e| panic!("copy {from} into {}: {e}", tls.display()));
+    }
 }
 
 /// A temp dir the servers' unprivileged workers can enter (tempfile makes
