@@ -26,12 +26,14 @@ const PROXY_TIMEOUT: &str = "1s";
 /// answer to a missing header (421, a close) is seen.
 const GREETING: &str = "4s";
 
-/// One ppctl run, as a test case: the arguments and what must hold of its
-/// exit code and JSON document.
+/// What must hold of a run's exit code and JSON document.
+type Check = Box<dyn Fn(i32, &Value) -> Result<(), String> + Send + Sync>;
+
+/// One ppctl run, as a test case: the arguments and its check.
 struct Case {
     what: String,
     args: Vec<String>,
-    check: Box<dyn Fn(i32, &Value) -> Result<(), String> + Send + Sync>,
+    check: Check,
 }
 
 fn case(
