@@ -1003,6 +1003,36 @@ fn the_recorded_lines_of_mail_database_and_ssh_servers() {
         );
         assert_eq!(line["finding"]["name"], *finding, "{needle}: {line:#}");
     }
+    // Each server's lines get that server's fixes, not nginx's.
+    let first_fix: &[(&str, &str)] = &[
+        ("haproxy read: timeout error", "haproxy-tcp-send-proxy"),
+        (
+            "improper command pipelining after CONNECT",
+            "postfix-upstream-proxy-protocol",
+        ),
+        ("haproxy: Client timed out", "haproxy-tcp-send-proxy"),
+        (
+            "haproxy: Client not trusted",
+            "dovecot-haproxy-trusted-networks",
+        ),
+        (
+            "Proxy header is not accepted from",
+            "mariadb-proxy-protocol-networks",
+        ),
+        ("banner exchange", "server-reads-no-header"),
+        ("invalid length of startup packet", "server-reads-no-header"),
+    ];
+    for (needle, fix) in first_fix {
+        let line = explained
+            .iter()
+            .find(|l| l["text"].as_str().unwrap_or("").contains(needle))
+            .unwrap_or_else(|| panic!("no recorded line has {needle:?}"));
+        assert_eq!(line["fixes"][0], *fix, "{needle}: {line:#}");
+        let listed = r["fixes"]
+            .as_array()
+            .is_some_and(|all| all.iter().any(|f| f["id"] == *fix));
+        assert!(listed, "{fix} is not spelled out in the document's fixes");
+    }
     // The bytes Postfix quotes are read as what they are.
     let get = explained
         .iter()

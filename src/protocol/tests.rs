@@ -428,3 +428,168 @@ fn every_protocol_fix_is_in_the_one_table() {
         "postfix-upstream-proxy-protocol"
     );
 }
+
+#[test]
+fn a_greeting_before_the_header_with_nothing_after_it_is_banner_before_header() {
+    let greeting = b"220 mail.ppctl.test ESMTP ppctl-test\r\n";
+    let first = Seen {
+        greeted_first: true,
+        ..seen(HEADER, greeting, None, Ending::ClientClosed)
+    };
+    let v = judge(Protocol::Smtp, &first);
+    assert_eq!(v.finding, Finding::BannerBeforeHeader);
+    // The same bytes after the header: the server waited for it.
+    let v = judge(
+        Protocol::Smtp,
+        &seen(HEADER, greeting, None, Ending::ClientClosed),
+    );
+    assert_eq!(v.finding, Finding::Proxied);
+    // MariaDB greets first and takes the header when it comes: its answer
+    // to the login (naming the header's client) shows it read it.
+    let t = transcript::all()
+        .into_iter()
+        .find(|t| t.file.ends_with("mariadb-proxy-header.txt"))
+        .expect("the recording");
+    let r = replay(&t, Protocol::Mysql);
+    let v = judge(
+        Protocol::Mysql,
+        &Seen {
+            greeted_first: true,
+            ..seen(r.sent, &r.before, r.after.as_deref(), r.ending)
+        },
+    );
+    assert_eq!(v.finding, Finding::Proxied);
+}
+
+#[test]
+fn a_refused_header_line_the_client_never_sent_is_a_hop_that_adds_one() {
+    // HAProxy send-proxy in front of smtpd without PROXY support: the
+    // client sent no header, yet smtpd refuses one.
+    let before = b"220 mail.ppctl.test ESMTP ppctl-test\r\n";
+    let after =
+        b"500 5.5.2 Error: command not recognized\r\n250-mail.ppctl.test\r\n250 8BITMIME\r\n";
+    let no_header = Sent::NoHeader { request: false };
+    let v = judge(
+        Protocol::Smtp,
+        &seen(no_header, before, Some(after), Ending::ClientClosed),
+    );
+    assert_eq!(v.finding, Finding::HopAddsHeader);
+    assert_eq!(
+        v.reply.map(|r| r.words).as_deref(),
+        Some("500 5.5.2 Error: command not recognized")
+    );
+    // The client's own HTTP request, refused for what it is: not a hop.
+    let v = judge(
+        Protocol::Smtp,
+        &Seen {
+            foreign_client: true,
+            ..seen(no_header, before, Some(after), Ending::ServerClosed)
+        },
+    );
+    assert_ne!(v.finding, Finding::HopAddsHeader);
+    // IMAP's answer tagged with the header's first word.
+    let v = judge(
+        Protocol::Imap,
+        &seen(
+            no_header,
+            b"* OK Dovecot ready.\r\n",
+            Some(b"PROXY BAD Error in IMAP command received by server.\r\n"),
+            Ending::ClientClosed,
+        ),
+    );
+    assert_eq!(v.finding, Finding::HopAddsHeader);
+}
+
+#[test]
+fn another_protocol_or_an_unanswered_health_check_is_no_greeting() {
+    // An SMTP server probed as IMAP: its bytes are no IMAP reply.
+    let v = judge(
+        Protocol::Imap,
+        &seen(
+            HEADER,
+            b"220 mail.ppctl.test ESMTP ppctl-test\r\n",
+            None,
+            Ending::TimedOut,
+        ),
+    );
+    assert_eq!(v.finding, Finding::Inconclusive);
+    // A LOCAL header hung up on, or never answered.
+    let local = Sent::Local { payload: false };
+    let v = judge(
+        Protocol::Postgres,
+        &seen(local, b"", None, Ending::ServerClosed),
+    );
+    assert_eq!(v.finding, Finding::HeaderRejected);
+    let v = judge(Protocol::Smtp, &seen(local, b"", None, Ending::TimedOut));
+    assert_eq!(v.finding, Finding::NoReply);
+}
+
+#[test]
+fn the_readers_say_when_a_turn_is_over() {
+    // A notice or a teaser is not yet the greeting; a 421 ends the wait.
+    assert!(!Protocol::Imap.greeted(b"* OK Waiting for authentication process to respond..\r\n"));
+    assert!(Protocol::Imap.greeted(
+        b"* OK Waiting for authentication process to respond..\r\n* OK Dovecot ready.\r\n"
+    ));
+    assert!(!Protocol::Smtp.greeted(b"220-mail.ppctl.test ESMTP\r\n"));
+    assert!(Protocol::Smtp.greeted(b"421 4.3.0 mail.ppctl.test Server local error\r\n"));
+    assert!(!Protocol::Smtp.greeted(b"220 mail.ppctl.te"));
+    // POP3's CAPA list is whole at its `.`; its `+OK` is not a greeting
+    // after one.
+    let greeting = b"+OK Dovecot (Debian) ready.\r\n";
+    assert!(!Protocol::Pop3.answered(greeting, b"+OK\r\nCAPA\r\nTOP\r\n"));
+    assert!(Protocol::Pop3.answered(greeting, b"+OK\r\nCAPA\r\nTOP\r\n.\r\n"));
+    assert!(Protocol::Smtp.answered(b"220 x\r\n", b"250 x\r\n"));
+    assert!(!Protocol::Smtp.answered(b"220-x\r\n", b"220 x\r\n"));
+    // STARTTLS's answer, read on its own.
+    let go = |p: Protocol, b: &[u8]| p.starttls_answer(b).map(|r| r.kind == Kind::Ok);
+    assert_eq!(
+        go(Protocol::Smtp, b"220 2.0.0 Ready to start TLS\r\n"),
+        Some(true)
+    );
+    assert_eq!(
+        go(
+            Protocol::Smtp,
+            b"502 5.5.1 Error: command not implemented\r\n"
+        ),
+        Some(false)
+    );
+    assert_eq!(
+        go(Protocol::Imap, b"s1 OK Begin TLS negotiation now.\r\n"),
+        Some(true)
+    );
+    assert_eq!(
+        go(Protocol::Pop3, b"+OK Begin TLS negotiation\r\n"),
+        Some(true)
+    );
+    assert_eq!(go(Protocol::Pop3, b"+OK Begin"), None);
+    // STARTTLS in a capture.
+    let client = b"PROXY TCP4 1.2.3.4 5.6.7.8 1 2\r\nEHLO x\r\nSTARTTLS\r\n\x16\x03\x01";
+    let server = b"220 x\r\n250 x\r\n220 2.0.0 Ready to start TLS\r\n\x16\x03\x03\x00\x7a";
+    assert_eq!(Protocol::Smtp.starttls_seen(client, server), Some(true));
+    assert_eq!(
+        Protocol::Smtp.starttls_seen(client, b"220 x\r\n250 x\r\n454 4.7.0 TLS not available\r\n"),
+        Some(false)
+    );
+    assert_eq!(
+        Protocol::Smtp.starttls_seen(b"EHLO x\r\nQUIT\r\n", server),
+        None
+    );
+}
+
+#[test]
+fn auto_knows_a_server_by_its_first_bytes() {
+    let first = |b: &[u8]| greeting_of(b).map(Protocol::name);
+    assert_eq!(first(b"220 mail ESMTP\r\n"), Some("smtp"));
+    assert_eq!(
+        first(b"421 4.3.0 mail Server local error\r\n"),
+        Some("smtp")
+    );
+    assert_eq!(first(b"* OK ready\r\n"), Some("imap"));
+    assert_eq!(first(b"+OK ready\r\n"), Some("pop3"));
+    assert_eq!(first(b"-ERR no\r\n"), Some("pop3"));
+    assert_eq!(first(b"SSH-2.0-OpenSSH_9.2\r\n"), Some("ssh"));
+    assert_eq!(first(b"HTTP/1.1 400 Bad Request\r\n"), None);
+    assert!(may_greet(b"22"));
+    assert!(!may_greet(b"HTTP/1.1 400"));
+}
