@@ -584,14 +584,14 @@ _ppctl() {
             return 0
             ;;
         ppctl__subcmd__pcap)
-            opts="-h --json --summary --explain --finding --client --server --group-by --limit --max-bytes --max-flows --idle-timeout --color --help"
+            opts="-h --json --summary --explain --finding --client --server --group-by --limit --max-bytes --max-flows --idle-timeout --protocol --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --finding)
-                    COMPREPLY=($(compgen -W "proxied plain health-check unexpected-header hop-adds-header missing-header invalid-header header-rejected stacked-header failed-health-check spoofable untrusted-source header-too-large header-timeout no-reply http-error no-receiver unreachable no-datagram client-closed interrupted incomplete inconclusive real-ip-lost ignored-setting partial-proxy hairpin config-wire-mismatch upstream-failed tls-handshake-failed plain-http-to-tls tls-before-proxy tls-to-plain-port certificate-rejected" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "proxied plain health-check unexpected-header hop-adds-header missing-header banner-before-header invalid-header header-rejected stacked-header failed-health-check spoofable untrusted-source header-too-large header-timeout no-reply http-error no-receiver unreachable no-datagram client-closed interrupted incomplete inconclusive real-ip-lost ignored-setting partial-proxy hairpin config-wire-mismatch upstream-failed tls-handshake-failed plain-http-to-tls tls-before-proxy tls-to-plain-port certificate-rejected" -- "${cur}"))
                     return 0
                     ;;
                 --client)
@@ -622,6 +622,10 @@ _ppctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --protocol)
+                    COMPREPLY=($(compgen -W "http tls smtp imap pop3 mysql postgres redis ssh raw auto" -- "${cur}"))
+                    return 0
+                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -634,7 +638,7 @@ _ppctl() {
             return 0
             ;;
         ppctl__subcmd__probe)
-            opts="-h --tls --banner --sni --timeout --max-time --expect --expect-body --expect-client-ip --json --watch --interval --until --serve --config --max-probes --color --help"
+            opts="-h --tls --banner --sni --timeout --max-time --expect --expect-body --expect-client-ip --json --watch --interval --until --serve --config --max-probes --protocol --starttls --greeting-timeout --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -681,6 +685,14 @@ _ppctl() {
                     return 0
                     ;;
                 --max-probes)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --protocol)
+                    COMPREPLY=($(compgen -W "http tls smtp imap pop3 mysql postgres redis ssh raw auto" -- "${cur}"))
+                    return 0
+                    ;;
+                --greeting-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -844,7 +856,7 @@ _ppctl() {
             return 0
             ;;
         ppctl__subcmd__send)
-            opts="-1 -2 -H -k -h --v1 --v2 --local --src --dst --unknown --unix-src --unix-dst --udp --like --tlv --alpn --authority --unique-id --noop --crc32c --ssl-version --ssl-cn --ssl-cipher --ssl-verify --netns --aws-vpce-id --azure-link-id --gcp-psc-id --path --data --data-file --no-payload --split --split-delay --wait-banner --twice --corrupt --raw --dry-run --timeout --connect-timeout --max-reply --expect-status --expect-close --json --connections --concurrency --duration --max-time --header --host --method --connect-to --resolve --tls --sni --tls-alpn --insecure --cacert --no-header --color --help"
+            opts="-1 -2 -H -k -h --v1 --v2 --local --src --dst --unknown --unix-src --unix-dst --udp --like --tlv --alpn --authority --unique-id --noop --crc32c --ssl-version --ssl-cn --ssl-cipher --ssl-verify --netns --aws-vpce-id --azure-link-id --gcp-psc-id --path --data --data-file --no-payload --split --split-delay --wait-banner --twice --corrupt --raw --dry-run --timeout --connect-timeout --max-reply --expect-status --expect-close --json --connections --concurrency --duration --max-time --header --host --method --connect-to --resolve --tls --sni --tls-alpn --insecure --cacert --no-header --protocol --starttls --greeting-timeout --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1019,6 +1031,14 @@ _ppctl() {
                     return 0
                     ;;
                 --cacert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --protocol)
+                    COMPREPLY=($(compgen -W "http tls smtp imap pop3 mysql postgres redis ssh raw auto" -- "${cur}"))
+                    return 0
+                    ;;
+                --greeting-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

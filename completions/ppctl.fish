@@ -76,7 +76,7 @@ optional\t'takes connections with and without a header (spoofable)'
 unreachable\t'no connection could be made'
 inconclusive\t'connected, but nothing was accepted (the endpoint may speak another protocol than the one probed)'"
 complete -c ppctl -n "__fish_ppctl_using_subcommand probe" -l expect-body -d 'Exit 1 unless the body of each answer to an attempt accepted with a PROXY header contains PATTERN (a plain substring, not a regex; over --tls, the decrypted answer; the first 4096 bytes are searched)' -r
-complete -c ppctl -n "__fish_ppctl_using_subcommand probe" -l expect-client-ip -d 'Exit 1 unless the client address the receiver reports to each attempt accepted with a PROXY header is in one of these (repeat or comma-separate; a bare IP is a /32 or /128). The address is read from a whoami page: ppctl listen\'s `remote_addr (realip): IP`, or `remote_addr=IP` in the body (nginx `return 200 "remote_addr=$remote_addr"`): the JSON\'s `client_ip`. (listen\'s --expect-src checks the source a header claims instead.)' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand probe" -l expect-client-ip -d 'Exit 1 unless the client address the receiver reports to each attempt accepted with a PROXY header is in one of these (repeat or comma-separate; a bare IP is a /32 or /128). The address is read from a whoami page: ppctl listen\'s `remote_addr (realip): IP`, or `remote_addr=IP` in the body (nginx `return 200 "remote_addr=$remote_addr"`), or with --protocol mysql from MariaDB\'s answer to the login (`Host \'…\'`, `\'ppctl\'@\'…\'`): the JSON\'s `client_ip`. (listen\'s --expect-src checks the source a header claims instead.)' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand probe" -l interval -d 'From the start of one probe to the start of the next (at least 100ms)' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand probe" -l until -d 'Exit 0 as soon as the endpoint\'s profile meets one of these (and --expect-body, --expect-client-ip hold); exit 1 when --max-time comes first (10m unless given). Takes what --expect takes' -r -f -a "requires-v1\t'takes a v1 header only, nothing without one'
 requires-v2\t'takes a v2 header only, nothing without one'
@@ -90,13 +90,26 @@ inconclusive\t'connected, but nothing was accepted (the endpoint may speak anoth
 complete -c ppctl -n "__fish_ppctl_using_subcommand probe" -l serve -d 'Serve probes to Prometheus on ADDR (:PORT, IP:PORT, [IPv6]:PORT), as blackbox_exporter does: GET /probe?target=HOST:PORT&module=NAME probes and answers in the Prometheus text format; /metrics has the exporter\'s own; / lists the modules and the last probes (docs/monitoring.md). Runs until SIGINT or SIGTERM' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand probe" -l config -d 'The modules to serve (YAML: probe\'s flags by name, per module; see docs/monitoring.md). Without it: http, tls and banner, with the defaults and no expectation' -r -F
 complete -c ppctl -n "__fish_ppctl_using_subcommand probe" -l max-probes -d 'Probes run at once. A scrape that finds every slot busy waits for one as long as its scrape timeout leaves beyond the module\'s timeout, else gets 503' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand probe" -l protocol -d 'What to speak after the header (docs/protocols.md). The server\'s greeting and answer are judged in that protocol\'s words' -r -f -a "http\t'an HTTP/1.1 request; judged by its status line'
+tls\t'a TLS handshake after the header'
+smtp\t'wait for the 220 banner, then EHLO (Postfix, Exim, ...)'
+imap\t'wait for the * OK greeting, then CAPABILITY (Dovecot, ...)'
+pop3\t'wait for the +OK greeting, then CAPA'
+mysql\t'wait for the handshake, then a login as user ppctl (MariaDB, MySQL)'
+postgres\t'an SSLRequest; answered N or S'
+redis\t'PING; answered +PONG'
+ssh\t'wait for SSH-2.0-..., then send an SSH identification'
+raw\t'the payload you give (--data), or nothing: wait for the server'
+auto\t'the well-known port\'s (25 smtp, 143 imap, 3306 mysql, ...), else the one the server greets in'"
+complete -c ppctl -n "__fish_ppctl_using_subcommand probe" -l greeting-timeout -d 'How long a server that speaks first (smtp, imap, pop3, mysql, ssh) may take to greet after the header, or without one: longer than the server\'s own wait for a header (Postfix\'s smtpd_upstream_proxy_timeout is 5s), so its 421 is seen' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand probe" -l color -d 'When to use color: auto (a terminal, and NO_COLOR unset), always, never' -r -f -a "auto\t'Color when stdout is a terminal and NO_COLOR is not set'
 always\t''
 never\t''"
 complete -c ppctl -n "__fish_ppctl_using_subcommand probe" -l tls -d 'Send a TLS ClientHello after the header instead of an HTTP request (the certificate is never verified)'
-complete -c ppctl -n "__fish_ppctl_using_subcommand probe" -l banner -d 'Send nothing after the header: wait for a server-speaks-first protocol\'s banner (SMTP, SSH, FTP, ...)'
+complete -c ppctl -n "__fish_ppctl_using_subcommand probe" -l banner -d 'Send nothing after the header: wait for any banner (for a protocol ppctl knows, --protocol smtp, imap, pop3, mysql or ssh judges its greeting and answer in its words)'
 complete -c ppctl -n "__fish_ppctl_using_subcommand probe" -l json -d 'Print one JSON object (docs/json.md); with --watch, one JSON line per change; with --serve, the first line'
 complete -c ppctl -n "__fish_ppctl_using_subcommand probe" -l watch -d 'Probe again every --interval and print a line (with the time) when the profile, the finding or how an attempt was answered changes; the first probe always prints one'
+complete -c ppctl -n "__fish_ppctl_using_subcommand probe" -l starttls -d 'After the plain opening (EHLO, CAPABILITY, CAPA), ask for TLS (SMTP and IMAP STARTTLS, POP3 STLS) and report the handshake'
 complete -c ppctl -n "__fish_ppctl_using_subcommand probe" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l proxy-protocol -d 'What the receiver expects' -r -f -a "auto\t'v1, v2 or no header, said which (spoofable: any client can forge its address)'
 require\t'like nginx `listen ... proxy_protocol`: a missing or broken header is closed'
@@ -185,9 +198,21 @@ complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l host -d 'The Host h
 complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l method -d 'The request method' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l connect-to -d 'Connect to HOST2:PORT2 when the target is HOST1:PORT1 (curl\'s option; empty fields match any or keep the target\'s); Host and SNI stay the target\'s. Repeatable' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l resolve -d 'Resolve HOST on PORT to ADDR instead of asking DNS (curl\'s option; ADDR may be a comma-separated list, HOST may be *). Repeatable' -r
-complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l sni -d 'The SNI (default: the target\'s host name; none for an IP)' -r
-complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l tls-alpn -d 'ALPN protocols offered in the TLS handshake, comma-separated (default http/1.1). Not the --alpn TLV of the PROXY header' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l sni -d 'The SNI (default: the target\'s host name; none for an IP). With --tls or --starttls, as the next three' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l tls-alpn -d 'ALPN protocols offered in the TLS handshake, comma-separated (default http/1.1; none after STARTTLS). Not the --alpn TLV of the PROXY header' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l cacert -d 'Verify the server\'s certificate against the CAs in this PEM file instead of the system\'s' -r -F
+complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l protocol -d 'What to speak after the header (docs/protocols.md). The server\'s greeting and answer are judged in that protocol\'s words' -r -f -a "http\t'an HTTP/1.1 request; judged by its status line'
+tls\t'a TLS handshake after the header'
+smtp\t'wait for the 220 banner, then EHLO (Postfix, Exim, ...)'
+imap\t'wait for the * OK greeting, then CAPABILITY (Dovecot, ...)'
+pop3\t'wait for the +OK greeting, then CAPA'
+mysql\t'wait for the handshake, then a login as user ppctl (MariaDB, MySQL)'
+postgres\t'an SSLRequest; answered N or S'
+redis\t'PING; answered +PONG'
+ssh\t'wait for SSH-2.0-..., then send an SSH identification'
+raw\t'the payload you give (--data), or nothing: wait for the server'
+auto\t'the well-known port\'s (25 smtp, 143 imap, 3306 mysql, ...), else the one the server greets in'"
+complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l greeting-timeout -d 'How long a server that speaks first (smtp, imap, pop3, mysql, ssh) may take to greet after the header, or without one: longer than the server\'s own wait for a header (Postfix\'s smtpd_upstream_proxy_timeout is 5s), so its 421 is seen' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l color -d 'When to use color: auto (a terminal, and NO_COLOR unset), always, never' -r -f -a "auto\t'Color when stdout is a terminal and NO_COLOR is not set'
 always\t''
 never\t''"
@@ -205,6 +230,7 @@ complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l json -d 'Print one 
 complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l tls -d 'After the header, run a TLS handshake and send the request inside TLS (what a load balancer in TCP mode does in front of a 443 ingress)'
 complete -c ppctl -n "__fish_ppctl_using_subcommand send" -s k -l insecure -d 'Do not verify the server\'s certificate (its facts are still shown)'
 complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l no-header -d 'Send no PROXY header at all (a direct client; with --tls, a bare ClientHello)'
+complete -c ppctl -n "__fish_ppctl_using_subcommand send" -l starttls -d 'After the plain opening (EHLO, CAPABILITY, CAPA), ask for TLS (SMTP and IMAP STARTTLS, POP3 STLS) and report the handshake'
 complete -c ppctl -n "__fish_ppctl_using_subcommand send" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ppctl -n "__fish_ppctl_using_subcommand pcap" -l finding -d 'Report only flows with these findings (comma-separated or repeated). (`--verdict`, the old name, still works.)' -r -f -a "proxied\t'a valid header, taken'
 plain\t'no header, served'
@@ -212,6 +238,7 @@ health-check\t'a LOCAL header or connect-and-close'
 unexpected-header\t'a header the receiver does not expect'
 hop-adds-header\t'suspected: a hop behind adds a header'
 missing-header\t'no header where one is required'
+banner-before-header\t'a greeting before the header was read'
 invalid-header\t'a header that breaks the spec'
 header-rejected\t'a valid header, closed without a reply'
 stacked-header\t'two headers in one stream'
@@ -249,6 +276,17 @@ complete -c ppctl -n "__fish_ppctl_using_subcommand pcap" -l limit -d 'Stop afte
 complete -c ppctl -n "__fish_ppctl_using_subcommand pcap" -l max-bytes -d 'Bytes reassembled per direction of each flow (enough for the header and the start of the answer)' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand pcap" -l max-flows -d 'Flows tracked at once; the least recently seen are decided early beyond it' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand pcap" -l idle-timeout -d 'Capture time without a packet after which a flow is decided with what was seen (500ms, 30s, 5m; a bare number is seconds)' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand pcap" -l protocol -d 'What the flows speak after the header: `auto` takes the server port\'s protocol (25 smtp, 143 imap, 3306 mysql, ...), else the one the server greets in; mail, database and SSH flows are judged in their server\'s words (docs/protocols.md)' -r -f -a "http\t'an HTTP/1.1 request; judged by its status line'
+tls\t'a TLS handshake after the header'
+smtp\t'wait for the 220 banner, then EHLO (Postfix, Exim, ...)'
+imap\t'wait for the * OK greeting, then CAPABILITY (Dovecot, ...)'
+pop3\t'wait for the +OK greeting, then CAPA'
+mysql\t'wait for the handshake, then a login as user ppctl (MariaDB, MySQL)'
+postgres\t'an SSLRequest; answered N or S'
+redis\t'PING; answered +PONG'
+ssh\t'wait for SSH-2.0-..., then send an SSH identification'
+raw\t'the payload you give (--data), or nothing: wait for the server'
+auto\t'the well-known port\'s (25 smtp, 143 imap, 3306 mysql, ...), else the one the server greets in'"
 complete -c ppctl -n "__fish_ppctl_using_subcommand pcap" -l color -d 'When to use color: auto (a terminal, and NO_COLOR unset), always, never' -r -f -a "auto\t'Color when stdout is a terminal and NO_COLOR is not set'
 always\t''
 never\t''"

@@ -34,6 +34,10 @@ capture time at most). A flow through a proxy
 in the same capture (client -> proxy, proxy -> upstream) is shown as a chain,
 the hop behind the proxy indented under the front one, and the front hop is
 judged by it (upstream-failed). `stream` is Wireshark's tcp.stream/udp.stream.
+Mail, database and SSH flows (--protocol; auto: the server port's protocol,
+else the one the server's first bytes are in) are judged in the server's words:
+the greeting, a refusal of the header line, the silence until a 421 or a
+close, STARTTLS (docs/protocols.md).
 
 Examples:
   ppctl pcap capture.pcap.gz
@@ -41,6 +45,7 @@ Examples:
   ppctl pcap big.pcap --group-by server
   ppctl pcap capture.pcap --json | jq -c 'select(.finding.severity == \"problem\") | .stream'
   tcpdump -i any -U -w - 'tcp port 80' | ppctl pcap - --idle-timeout 30s
+  ppctl pcap mail.pcap --protocol smtp --explain
 
 ",
     super::exit_rule!(),

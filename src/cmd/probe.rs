@@ -32,12 +32,26 @@ allow it.
 with a PROXY header (v1, v2; over --tls, the decrypted answer): each must
 pass, and they fail when no attempt was accepted with one.
 
+--protocol smtp|imap|pop3|mysql|postgres|redis|ssh: each attempt speaks the
+protocol after its header (the greeting, then EHLO, CAPABILITY, CAPA, a login,
+SSLRequest, PING or an SSH identification) and is judged in the server's
+words; accepted when the server greets (or answers) and refuses nothing. An
+attempt without a header that gets no greeting while the others do shows a
+server waiting for a header (Postfix's 421 after smtpd_upstream_proxy_timeout,
+Dovecot's close after haproxy_timeout): --greeting-timeout must outlast that
+wait (6s by default; Postfix waits 5s). Silence to every attempt is
+inconclusive: not this protocol. auto takes the well-known port's protocol,
+else the one the server greets in. See docs/protocols.md.
+
 Examples:
   ppctl probe ingress.internal:80
   ppctl probe ingress.internal:443 --tls --expect accepts-v2
   ppctl probe ingress.internal:443 --tls --expect requires-v2 --expect requires-v1-or-v2
   ppctl probe 10.0.0.5:8080 --expect accepts-v1 --expect-body 'ok' --expect-client-ip 10.0.0.0/8
-  ppctl probe smtp.internal:25 --banner --timeout 5s
+  ppctl probe mail.internal:10025 --protocol smtp --expect accepts-v2
+  ppctl probe mail.internal:143 --protocol auto
+  ppctl probe db.internal:3306 --protocol mysql --expect no-header
+  ppctl probe smtp.internal:2525 --banner --timeout 5s
   ppctl probe 10.0.0.5:8080 --json | jq -r .finding.name
 
 --watch repeats the probe and prints a line when something changes;
@@ -109,8 +123,10 @@ pub struct ProbeArgs {
     /// comma-separate; a bare IP is a /32 or /128). The address is read
     /// from a whoami page: ppctl listen's `remote_addr (realip): IP`, or
     /// `remote_addr=IP` in the body (nginx `return 200
-    /// "remote_addr=$remote_addr"`): the JSON's `client_ip`. (listen's
-    /// --expect-src checks the source a header claims instead.)
+    /// "remote_addr=$remote_addr"`), or with --protocol mysql from
+    /// MariaDB's answer to the login (`Host '…'`, `'ppctl'@'…'`): the
+    /// JSON's `client_ip`. (listen's --expect-src checks the source a
+    /// header claims instead.)
     #[arg(
         long,
         alias = "expect-src",

@@ -31,6 +31,12 @@ NETNS, AWS, AZURE, GCP, NOOP.
 DURATION: 500ms, 2s, 1m (a bare number is seconds).
 --tls: the header goes in clear, then the TLS handshake, then the request;
 the certificate is verified (system roots, or --cacert) unless -k.
+--protocol smtp|imap|pop3|mysql|ssh: after the header, wait for the server's
+greeting (up to --greeting-timeout), send a harmless first command (EHLO,
+CAPABILITY, CAPA, a login as user ppctl, an SSH identification), judge the
+answer in the server's words, then say goodbye (QUIT, LOGOUT); postgres and
+redis send theirs with the header (SSLRequest, PING). --starttls then asks
+for TLS and reports the handshake as --tls does. See docs/protocols.md.
 The reply is judged as one finding (name and code, e.g. unexpected-header
 (PP-UNEXPECTED-HEADER)) with its fixes: see docs/verdicts.md. Presets (--like) are
 described in docs/presets.md; --json in docs/json.md.
@@ -46,6 +52,15 @@ Examples:
       A v2 header, then TLS: a 443 ingress by IP with its SNI and Host.
   ppctl send 127.0.0.1:8080 --connections 1000 --concurrency 50 --json
       Load: 1000 exchanges, 50 at a time; rate, latency, findings.
+  ppctl send mail.internal:25 --protocol smtp
+      A v1 header, then SMTP: Postfix without PROXY support answers the
+      header line with 500 5.5.2 (unexpected-header).
+  ppctl send mail.internal:10025 --protocol smtp --no-header
+      A client that skips the proxy: no banner, then 421 (missing-header).
+  ppctl send mail.internal:10143 --protocol imap --starttls --cacert ca.pem
+      A header, the greeting, CAPABILITY, STARTTLS and the handshake.
+  ppctl send db.internal:3306 --protocol mysql --src 203.0.113.7:5000
+      MariaDB names the client it sees in its answer to the login.
 
 ",
     super::exit_rule!(),
