@@ -877,6 +877,22 @@ fn live_seed_failure_through_nginx_stream_is_one_chain() {
 /// ssl` (a header in front of TLS) and `listen ssl proxy_protocol` (a
 /// ClientHello without a header, then a header in front of TLS): the capture
 /// names them as `send --tls` does.
+/// `ppctl send 127.0.0.1:PORT ARGS --json`: the finding's name.
+fn send_finding(port: u16, args: &[&str]) -> String {
+    let out = ppctl()
+        .arg("send")
+        .arg(format!("127.0.0.1:{port}"))
+        .args(args)
+        .arg("--json")
+        .output()
+        .unwrap();
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    doc["finding"]["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
 #[test]
 fn live_tls_mistakes_get_the_tls_findings() {
     if !have_all() {
@@ -893,18 +909,7 @@ fn live_tls_mistakes_get_the_tls_findings() {
     let mut dump = Tcpdump::start("lo", &filter, &file.to_string_lossy());
     dump.wait_capturing(&file, plain);
     let send = |port: u16, args: &[&str]| {
-        let out = ppctl()
-            .arg("send")
-            .arg(format!("127.0.0.1:{port}"))
-            .args(["--tls", "-k", "--timeout", "3s", "--json"])
-            .args(args)
-            .output()
-            .unwrap();
-        let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
-        doc["finding"]["name"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string()
+        send_finding(port, &[&["--tls", "-k", "--timeout", "3s"], args].concat())
     };
     assert_eq!(send(ssl, &["-2"]), "tls-handshake-failed");
     assert_eq!(send(pp_ssl, &["--no-header"]), "tls-before-proxy");
@@ -963,18 +968,10 @@ fn live_mail_exchange_is_judged_in_the_servers_words() {
     dump.wait_capturing(&file, canary_port);
     let ca = postfix.tls_ca();
     let send = |port: u16, args: &[&str]| {
-        let out = ppctl()
-            .arg("send")
-            .arg(format!("127.0.0.1:{port}"))
-            .args(["--protocol", "smtp", "--greeting-timeout", "4s", "--json"])
-            .args(args)
-            .output()
-            .unwrap();
-        let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
-        doc["finding"]["name"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string()
+        send_finding(
+            port,
+            &[&["--protocol", "smtp", "--greeting-timeout", "4s"], args].concat(),
+        )
     };
     assert_eq!(send(plain, &[]), "unexpected-header");
     assert_eq!(send(pp, &["-2"]), "proxied");

@@ -563,7 +563,7 @@ fn mariadb_without_proxy_protocol_networks() {
             &args(&send(port, "mysql", &["--no-header"])),
             both(
                 verdict(0, "plain", &[]),
-                is("/protocol/client_seen", "127.0.0.1".into()),
+                is("/protocol/client_ip", "127.0.0.1".into()),
             ),
         ),
     ]);
@@ -588,7 +588,7 @@ fn mariadb_with_proxy_protocol_networks_is_spoofable() {
             &args(&send(port, "mysql", &["--src", "203.0.113.7:5000"])),
             both(
                 verdict(0, "proxied", &["the server sees the client as 203.0.113.7"]),
-                is("/protocol/client_seen", "203.0.113.7".into()),
+                is("/protocol/client_ip", "203.0.113.7".into()),
             ),
         ),
         case(
@@ -596,7 +596,7 @@ fn mariadb_with_proxy_protocol_networks_is_spoofable() {
             &args(&send(port, "mysql", &["--no-header"])),
             both(
                 verdict(0, "plain", &[]),
-                is("/protocol/client_seen", "127.0.0.1".into()),
+                is("/protocol/client_ip", "127.0.0.1".into()),
             ),
         ),
     ]);

@@ -378,6 +378,20 @@ pub(crate) struct Options {
     pub expect: Expect,
 }
 
+impl Options {
+    /// One attempt's connection: `timeout` bounds the connect and each
+    /// wait, `max_time` the whole, at most [`MAX_REPLY`] bytes kept.
+    fn net(&self) -> net::Options {
+        net::Options {
+            connect_timeout: self.timeout,
+            reply_timeout: self.timeout,
+            max_reply: MAX_REPLY,
+            max_time: self.max_time,
+            ..net::Options::default()
+        }
+    }
+}
+
 /// What came back to one attempt, as far as deciding needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Came {
@@ -618,14 +632,7 @@ async fn sniff_protocol(addrs: &[SocketAddr], opts: &Options, speech: Speech) ->
             starttls: None,
             script: &Listening(&speaker),
         };
-        let net_opts = net::Options {
-            connect_timeout: opts.timeout,
-            reply_timeout: opts.timeout,
-            max_reply: MAX_REPLY,
-            max_time: opts.max_time,
-            ..net::Options::default()
-        };
-        let d = net::converse(addrs, &net_opts, &talk, |l, p| {
+        let d = net::converse(addrs, &opts.net(), &talk, |l, p| {
             Ok::<_, std::convert::Infallible>(Message {
                 header: kind.bytes(l, p),
                 payload: Vec::new(),
@@ -699,12 +706,8 @@ async fn run_attempt(
         }
         Mode::Http | Mode::Banner => {
             let net_opts = net::Options {
-                connect_timeout: opts.timeout,
                 banner_timeout: (opts.mode == Mode::Banner).then_some(opts.timeout),
-                reply_timeout: opts.timeout,
-                max_reply: MAX_REPLY,
-                max_time: opts.max_time,
-                ..net::Options::default()
+                ..opts.net()
             };
             let payload = if opts.mode == Mode::Http {
                 request
@@ -762,14 +765,7 @@ async fn speak_attempt(
         starttls: None,
         script: &speaker,
     };
-    let net_opts = net::Options {
-        connect_timeout: opts.timeout,
-        reply_timeout: opts.timeout,
-        max_reply: MAX_REPLY,
-        max_time: opts.max_time,
-        ..net::Options::default()
-    };
-    let Ok(d) = net::converse(addrs, &net_opts, &talk, |l, p| {
+    let Ok(d) = net::converse(addrs, &opts.net(), &talk, |l, p| {
         Ok::<_, std::convert::Infallible>(Message {
             header: kind.bytes(l, p),
             payload: if client_first {

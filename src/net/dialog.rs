@@ -197,11 +197,12 @@ async fn talk_plain<'a, S: AsyncRead + AsyncWrite + Unpin>(
             Vec::new()
         },
     };
-    if let Some(end) = write_message(stream, &first, opts, reader.deadline, &mut d.reply).await {
-        return Talked::Ended(end);
-    }
+    let written = write_message(stream, &first, opts, reader.deadline, &mut d.reply).await;
     d.reply.timings.sent = Some(reader.start.elapsed());
-    if d.reply.write_error.is_some() {
+    if let Err(End::MaxTime) = written {
+        return Talked::Ended(End::MaxTime);
+    }
+    if written.is_err() {
         // The server went away while the header went out: what it said
         // before that is still to be read.
         let deadline = reader.deadline;

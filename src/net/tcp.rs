@@ -115,7 +115,13 @@ pub async fn exchange<E>(
         }
     }
     if ended.is_none() {
-        ended = write_message(&mut stream, &message, opts, deadline, &mut reply).await;
+        // A failed write leaves the reply to read (the peer's last words),
+        // unless the time is up.
+        if let Err(End::MaxTime) =
+            write_message(&mut stream, &message, opts, deadline, &mut reply).await
+        {
+            ended = Some(End::MaxTime);
+        }
         reply.timings.sent = Some(start.elapsed());
         if opts.half_close && reply.write_error.is_none() {
             // The peer sees a FIN; its answer can still be read.
@@ -147,37 +153,41 @@ pub async fn exchange<E>(
 
 /// Write `message` (its header cut as `opts.split` says, with the pauses
 /// between the pieces), counting what went out in `reply.sent`. A failed
-/// write is `reply.write_error` and stops the writing; the exchange's
-/// deadline coming first is `Some(End::MaxTime)`.
+/// write is `reply.write_error` and stops the writing, and says how the
+/// connection looks: `Reset` (the peer went away), `Timeout` (it stopped
+/// reading), `MaxTime` (the exchange's deadline came first).
 pub(super) async fn write_message<S: tokio::io::AsyncWrite + Unpin>(
     stream: &mut S,
     message: &Message,
     opts: &Options,
     deadline: Instant,
     reply: &mut Reply,
-) -> Option<End> {
+) -> Result<(), End> {
     for (i, piece) in pieces(message, &opts.split).iter().enumerate() {
         if i > 0 && !opts.split_delay.is_zero() {
             let left = deadline.saturating_duration_since(Instant::now());
             sleep(opts.split_delay.min(left)).await;
         }
-        match bounded(opts.reply_timeout, deadline, stream.write_all(piece)).await {
-            Ok(Ok(())) => reply.sent += piece.len(),
-            Ok(Err(e)) => {
-                reply.write_error = Some(e.to_string());
-                return None;
-            }
-            Err(Cut::Idle) => {
-                reply.write_error = Some("the peer stopped reading (write timed out)".into());
-                return None;
-            }
-            Err(Cut::Deadline) => {
-                reply.write_error = Some("the time limit came while writing".into());
-                return Some(End::MaxTime);
-            }
-        }
+        let (error, end) =
+            match bounded(opts.reply_timeout, deadline, stream.write_all(piece)).await {
+                Ok(Ok(())) => {
+                    reply.sent += piece.len();
+                    continue;
+                }
+                Ok(Err(e)) => (e.to_string(), End::Reset),
+                Err(Cut::Idle) => (
+                    "the peer stopped reading (write timed out)".to_string(),
+                    End::Timeout,
+                ),
+                Err(Cut::Deadline) => (
+                    "the time limit came while writing".to_string(),
+                    End::MaxTime,
+                ),
+            };
+        reply.write_error = Some(error);
+        return Err(end);
     }
-    None
+    Ok(())
 }
 
 /// Read the reply into `reply` until the peer ends it, the size bound,

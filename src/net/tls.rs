@@ -25,10 +25,9 @@ use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
-use tokio::time::sleep;
 use tokio_rustls::TlsConnector;
 
-use super::tcp::{bounded, connect, keep, pieces, read_reply, Cut, READ_CHUNK};
+use super::tcp::{bounded, connect, keep, read_reply, write_message, Cut, READ_CHUNK};
 use super::{End, Message, Options, Reply};
 
 /// How the client checks the server's certificate.
@@ -485,29 +484,8 @@ pub async fn tls_exchange<E>(
         header: message.header.clone(),
         payload: Vec::new(),
     };
-    for (i, piece) in pieces(&header_only, &opts.split).iter().enumerate() {
-        if i > 0 && !opts.split_delay.is_zero() {
-            let left = deadline.saturating_duration_since(Instant::now());
-            sleep(opts.split_delay.min(left)).await;
-        }
-        match bounded(opts.reply_timeout, deadline, stream.write_all(piece)).await {
-            Ok(Ok(())) => reply.sent += piece.len(),
-            Ok(Err(e)) => {
-                reply.write_error = Some(e.to_string());
-                reply.end = End::Reset;
-                break;
-            }
-            Err(Cut::Idle) => {
-                reply.write_error = Some("the peer stopped reading (write timed out)".into());
-                reply.end = End::Timeout;
-                break;
-            }
-            Err(Cut::Deadline) => {
-                reply.write_error = Some("the time limit came while writing".into());
-                reply.end = End::MaxTime;
-                break;
-            }
-        }
+    if let Err(end) = write_message(&mut stream, &header_only, opts, deadline, &mut reply).await {
+        reply.end = end;
     }
     if reply.write_error.is_some() {
         reply.message = Some(message);

@@ -122,7 +122,7 @@ pub(crate) fn because(
             };
             format!("answered {} {with} a header{sees}", q(v.reply.as_ref()?))
         }
-        Finding::Proxied | Finding::HealthCheck => {
+        Finding::Proxied | Finding::HealthCheck | Finding::Plain => {
             let g = v.greeting.as_ref()?;
             let answer = v
                 .reply
@@ -130,17 +130,12 @@ pub(crate) fn because(
                 .filter(|r| r.kind != Kind::Greeting)
                 .map(|r| format!(", then {}", q(r)))
                 .unwrap_or_default();
-            format!("greeted after the header: {}{answer}{sees}", q(g))
-        }
-        Finding::Plain => {
-            let g = v.greeting.as_ref()?;
-            let answer = v
-                .reply
-                .as_ref()
-                .filter(|r| r.kind != Kind::Greeting)
-                .map(|r| format!(", then {}", q(r)))
-                .unwrap_or_default();
-            format!("greeted without a header: {}{answer}{sees}", q(g))
+            let with = if finding == Finding::Plain {
+                "without a header"
+            } else {
+                "after the header"
+            };
+            format!("greeted {with}: {}{answer}{sees}", q(g))
         }
         Finding::HeaderRejected => match &v.reply {
             Some(r) => format!("no greeting after the header: {}", q(r)),
