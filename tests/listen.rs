@@ -541,11 +541,11 @@ fn human_lines_show_header_verdict_and_summary() {
     assert_eq!(status.code(), Some(0));
     let text = lines.join("\n");
     assert!(
-        text.contains("v1 PROXY 192.0.2.10:40000 -> 198.51.100.1:443 proxied (PP-PROXIED) spoofable (PP-SPOOFABLE) \"GET / HTTP/1.1\" reply=whoami"),
+        text.contains("proxied (PP-PROXIED) spoofable (PP-SPOOFABLE) v1 PROXY 192.0.2.10:40000 -> 198.51.100.1:443 \"GET / HTTP/1.1\" reply=whoami at 127.0.0.1:"),
         "{text}"
     );
     assert!(
-        text.contains("no header plain (PP-PLAIN) spoofable (PP-SPOOFABLE)"),
+        text.contains("plain (PP-PLAIN) spoofable (PP-SPOOFABLE) no header"),
         "{text}"
     );
     assert!(text.contains("    00000000  00 01 02"), "{text}");

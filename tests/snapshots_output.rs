@@ -131,7 +131,13 @@ struct Listener {
 
 impl Listener {
     fn start(color: &str, columns: u16, args: &[&str]) -> Listener {
-        let mut child = command(color, columns, &[&["listen", "127.0.0.1:0"], args].concat())
+        Listener::start_command(color, columns, &[&["listen", "127.0.0.1:0"], args].concat())
+    }
+
+    /// `ppctl ARGS`, a server whose first line says where it listens
+    /// (listen, relay).
+    fn start_command(color: &str, columns: u16, args: &[&str]) -> Listener {
+        let mut child = command(color, columns, args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -249,6 +255,8 @@ const NET_FILTERS: &[(&str, &str)] = &[
     ),
     // send's round-trip time.
     (r"\d+\.\d{3} ms\b", "[DUR] ms"),
+    // relay's duration of a connection.
+    (r"(\d+B down, )\d+ms\b", "${1}[T]ms"),
     // repro's sender port (51234) then the receiver's, maybe wrapped.
     (r"(\b51234\s+)\d{4,5}\b", "${1}[PRT]"),
     // A v2 header in hex (repro's story): its last 4 digits are the
@@ -432,6 +440,54 @@ fn listen_outputs() {
             l.finish()
         });
     }
+}
+
+/// relay in front of a `listen --proxy-protocol off`: its v1 header gets
+/// nginx's 400 (unexpected-header). The tap line is one line, the client
+/// and the finding first; the details fit under it.
+#[test]
+fn relay_output() {
+    snap_all("relay_v1_to_off", &[NET_FILTERS], |color, columns| {
+        let upstream = Listener::start("never", 80, &["--proxy-protocol", "off"]);
+        let relay = Listener::start_command(
+            color,
+            columns,
+            &[
+                "relay",
+                "127.0.0.1:0",
+                "--to",
+                &upstream.target(),
+                "--send",
+                "v1",
+                "--count",
+                "1",
+            ],
+        );
+        converse(relay.port, PLAIN_GET);
+        relay.finish()
+    });
+}
+
+/// check on the seed's configurations (tests/data/configs/seed): the read
+/// files, the chain, the findings and their fixes.
+#[test]
+fn check_output() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/configs/seed");
+    let args = std::fs::read_to_string(format!("{dir}/ARGS")).expect("the scenario's ARGS");
+    let args: Vec<&str> = args.split_whitespace().collect();
+    snap_all("check_seed", &[], |color, columns| {
+        let mut cmd = command(color, columns, &[&["check"], args.as_slice()].concat());
+        let out = cmd
+            .current_dir(dir)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run ppctl check");
+        render(
+            out.status.code(),
+            &String::from_utf8_lossy(&out.stdout),
+            &String::from_utf8_lossy(&out.stderr),
+        )
+    });
 }
 
 // ---------------------------------------------------------------------------

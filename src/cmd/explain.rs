@@ -12,11 +12,11 @@ use crate::report::{self, Style};
 #[derive(Debug, clap::Args)]
 #[command(after_help = concat!("\
 Each recognized line is named by a finding of docs/verdicts.md (for example
-missing-header (PP-MISSING-HEADER) for nginx's `broken header: \"GET / HTTP/1.1\"`),
-with its fixes. The input is read as a stream: each record is printed as soon
-as it is read (`tail -f` works), in bounded memory; the findings table, the
-fixes and the counts come at the end. Unrecognized lines are counted; -v
-lists them.
+missing-header (PP-MISSING-HEADER) for nginx's
+`broken header: \"GET / HTTP/1.1\"`), with its fixes. The input is read as a
+stream: each record is printed as soon as it is read (`tail -f` works), in
+bounded memory; the findings table, the fixes and the counts come at the
+end. Unrecognized lines are counted; -v lists them.
 
 Examples:
   ppctl explain 'broken header: \"GET / HTTP/1.1\" while reading PROXY protocol'

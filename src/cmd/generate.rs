@@ -126,9 +126,24 @@ fn render(cmd: &clap::Command, see_also: &[String]) -> Result<Vec<u8>> {
         (false, true) => ".SH \"EXIT STATUS\"\n",
         (false, false) => ".SH NOTES\n",
     };
-    let mut out = String::from_utf8_lossy(&out)
-        .replacen(".SH EXTRA\n", heading, 1)
-        .into_bytes();
+    // No hyphenation and no stretched spaces: a flag, an address or a file
+    // name is never broken at the end of a line (roff would write
+    // `--connec-` and `tions`), and a paragraph reads as --help does.
+    let mut page =
+        String::from_utf8_lossy(&out).replacen("\n.SH NAME\n", "\n.nh\n.ad l\n.SH NAME\n", 1);
+    // The examples and notes as --help shows them, line for line (laid out
+    // for 80 columns, so from the left margin): an example is never
+    // refilled or wrapped.
+    if let Some(at) = page.find(".SH EXTRA\n") {
+        let body = at + ".SH EXTRA\n".len();
+        let end = page[body..]
+            .find("\n.SH ")
+            .map_or(page.len(), |e| body + e + 1);
+        page.insert_str(end, ".fi\n");
+        page.insert_str(body, ".nf\n.in 0\n");
+        page.replace_range(at..body, heading);
+    }
+    let mut out = page.into_bytes();
     if !see_also.is_empty() {
         let mut roff = Roff::new();
         roff.control("SH", ["SEE ALSO"]);

@@ -41,9 +41,11 @@ close, STARTTLS (docs/protocols.md).
 
 Examples:
   ppctl pcap capture.pcap.gz
-  ppctl pcap capture.pcapng --finding unexpected-header,upstream-failed --explain
+  ppctl pcap capture.pcapng --explain \\
+      --finding unexpected-header,upstream-failed
   ppctl pcap big.pcap --group-by server
-  ppctl pcap capture.pcap --json | jq -c 'select(.finding.severity == \"problem\") | .stream'
+  ppctl pcap capture.pcap --json |
+      jq -c 'select(.finding.severity == \"problem\") | .stream'
   tcpdump -i any -U -w - 'tcp port 80' | ppctl pcap - --idle-timeout 30s
   ppctl pcap mail.pcap --protocol smtp --explain
 

@@ -28,9 +28,9 @@ requires-v1-or-v2: HAProxy accept-proxy, nginx proxy_protocol); likewise
 accepts-v1. optional never counts as accepting: add --expect optional to
 allow it.
 
---expect-body and --expect-client-ip look at the answers to the attempts accepted
-with a PROXY header (v1, v2; over --tls, the decrypted answer): each must
-pass, and they fail when no attempt was accepted with one.
+--expect-body and --expect-client-ip look at the answers to the attempts
+accepted with a PROXY header (v1, v2; over --tls, the decrypted answer): each
+must pass, and they fail when no attempt was accepted with one.
 
 --protocol smtp|imap|pop3|mysql|postgres|redis|ssh: each attempt speaks the
 protocol after its header (the greeting, then EHLO, CAPABILITY, CAPA, a login,
@@ -46,8 +46,10 @@ else the one the server greets in. See docs/protocols.md.
 Examples:
   ppctl probe ingress.internal:80
   ppctl probe ingress.internal:443 --tls --expect accepts-v2
-  ppctl probe ingress.internal:443 --tls --expect requires-v2 --expect requires-v1-or-v2
-  ppctl probe 10.0.0.5:8080 --expect accepts-v1 --expect-body 'ok' --expect-client-ip 10.0.0.0/8
+  ppctl probe ingress.internal:443 --tls \\
+      --expect requires-v2 --expect requires-v1-or-v2
+  ppctl probe 10.0.0.5:8080 --expect accepts-v1 --expect-body 'ok' \\
+      --expect-client-ip 10.0.0.0/8
   ppctl probe mail.internal:10025 --protocol smtp --expect accepts-v2
   ppctl probe mail.internal:143 --protocol auto
   ppctl probe db.internal:3306 --protocol mysql --expect no-header

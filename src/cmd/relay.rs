@@ -180,7 +180,7 @@ async fn serve(args: &RelayArgs, style: Style) -> Result<ExitCode> {
             &addrs, &upstream, cfg.accept, cfg.send,
         ))
     } else {
-        view::listening_human(&addrs, &upstream, cfg.accept, cfg.send)
+        view::listening_human(&addrs, &upstream, cfg.accept, cfg.send, style)
     };
     let mut out = Out::stdout();
     out.line(&first)?;

@@ -12,12 +12,17 @@ use crate::repro;
 #[derive(Debug, clap::Args)]
 #[command(after_help = concat!("\
 Examples:
-  ppctl repro                              # the 3x3 matrix on loopback: the 400 and its fix
-  ppctl repro --tls                        # the 443 case: listen ... ssl [proxy_protocol]
-  ppctl repro --json | jq -r '.cells[] | \"\\(.sender) -> \\(.receiver): \\(.finding.name)\"'
-  ppctl repro --target 127.0.0.1:8080      # which receiver column is this server?
+  ppctl repro
+      the 3x3 matrix on loopback: the 400 and its fix
+  ppctl repro --tls
+      the 443 case: listen ... ssl [proxy_protocol]
+  ppctl repro --json |
+      jq -r '.cells[] | \"\\(.sender) -> \\(.receiver): \\(.finding.name)\"'
+  ppctl repro --target 127.0.0.1:8080
+      which receiver column is this server?
   ppctl repro --target ingress.example:80 --timeout 2s --json
-  ppctl repro --tls --target 10.0.0.5:443  # is this port ssl, or ssl proxy_protocol?
+  ppctl repro --tls --target 10.0.0.5:443
+      is this port ssl, or ssl proxy_protocol?
 
 ", super::exit_rule!(), "
 repro judges its own predictions: 1 when a cell did not do what the judge

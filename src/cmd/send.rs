@@ -24,7 +24,8 @@ use crate::send::{self, AddressPlan, Expect, How, LoadOptions, Outcome, Plan, Sp
 const SEND_HELP: &str = concat!(
     "\
 Version: without -1/-2, ppctl sends v1 (what curl --haproxy-protocol sends),
-or v2 when an option needs it (--local, UNIX, --udp, a TLV, a v2-only --corrupt).
+or v2 when an option needs it (--local, UNIX, --udp, a TLV, a v2-only
+--corrupt).
 Addresses default to the real socket ends, as curl does.
 TLV order (HAProxy's): --tlv ones, CRC32C, ALPN, AUTHORITY, UNIQUE_ID, SSL,
 NETNS, AWS, AZURE, GCP, NOOP.
@@ -38,8 +39,8 @@ answer in the server's words, then say goodbye (QUIT, LOGOUT); postgres and
 redis send theirs with the header (SSLRequest, PING). --starttls then asks
 for TLS and reports the handshake as --tls does. See docs/protocols.md.
 The reply is judged as one finding (name and code, e.g. unexpected-header
-(PP-UNEXPECTED-HEADER)) with its fixes: see docs/verdicts.md. Presets (--like) are
-described in docs/presets.md; --json in docs/json.md.
+(PP-UNEXPECTED-HEADER)) with its fixes: see docs/verdicts.md. Presets (--like)
+are described in docs/presets.md; --json in docs/json.md.
 
 Examples:
   ppctl send 127.0.0.1:8080

@@ -129,18 +129,20 @@ pub(crate) fn fixes_shown_once<'a>(
             "{}",
             style.dim(&table::fill(style, "    ", "    ", &meta))
         );
-        for l in f.change_for(case).lines() {
+        let change = f.change_for(case);
+        let indent = snippet_indent(&change, width);
+        for l in change.lines() {
             let text = l.trim_start();
-            let lead = " ".repeat(6 + l.len() - text.len());
+            let lead = " ".repeat(indent + l.len() - text.len());
             if lead.len() + text.chars().count() <= width {
                 let _ = writeln!(out, "{lead}{text}");
                 continue;
             }
-            let comment_at = ["#", "//"]
+            let comment_at = COMMENTS
                 .iter()
                 .filter_map(|mark| text.find(&format!("  {mark}")).map(|at| (at, *mark)))
                 .min();
-            let starts = ["#", "//"].iter().find(|m| text.starts_with(**m));
+            let starts = COMMENTS.iter().find(|m| text.starts_with(**m));
             match (starts, comment_at) {
                 // A comment: prose, wrapped with its mark on each line.
                 (Some(mark), _) => {
@@ -159,6 +161,34 @@ pub(crate) fn fixes_shown_once<'a>(
         }
         let _ = writeln!(out, "    {}", style.dim(&format!("docs: {}", f.doc)));
     }
+}
+
+/// Comment marks of the configuration languages the fixes are written in.
+const COMMENTS: [&str; 2] = ["#", "//"];
+
+/// The column a fix's change starts at: 6, under its title, or further
+/// left when a line of configuration (its code, without a trailing
+/// comment, which moves above it) would not fit there. The whole change
+/// moves, so its own indentation (YAML's) is kept, and no line is wrapped.
+fn snippet_indent(change: &str, width: usize) -> usize {
+    let longest = change
+        .lines()
+        .map(|l| {
+            let text = l.trim_start();
+            let code = COMMENTS
+                .iter()
+                .filter_map(|mark| text.find(&format!("  {mark}")))
+                .min()
+                .map_or(text, |at| text[..at].trim_end());
+            if COMMENTS.iter().any(|m| text.starts_with(m)) {
+                0
+            } else {
+                l.len() - text.len() + code.chars().count()
+            }
+        })
+        .max()
+        .unwrap_or(0);
+    6.min(width.saturating_sub(longest))
 }
 
 /// A finding, its meaning (wrapped) and its fixes: the block every command
@@ -301,6 +331,34 @@ mod tests {
             .map(|o| o.keys().collect())
             .unwrap_or_default();
         assert_eq!(keys, ["type", "schema", "a"]);
+    }
+
+    /// A line of configuration too long for its place under the title
+    /// moves the whole change left (its own indentation kept), unwrapped;
+    /// at 80 columns every fix of every finding fits, links aside.
+    #[test]
+    fn a_long_line_of_configuration_moves_its_change_left_whole() {
+        let fix = crate::judge::fixes::get("aws-nlb-proxy-protocol-v2");
+        let text = fixes_human(&[fix], Case::default(), Style::plain());
+        let key = "service.beta.kubernetes.io/aws-load-balancer-target-group-attributes: >-";
+        let line = text
+            .lines()
+            .find(|l| l.contains(key))
+            .expect("the annotation");
+        assert!(line.chars().count() <= 80, "{text}");
+        let at = |needle: &str| {
+            let l = text.lines().find(|l| l.trim_start().starts_with(needle));
+            l.map(|l| l.len() - l.trim_start().len()).expect(needle)
+        };
+        // The YAML's nesting is kept: two columns per level.
+        assert_eq!(at("annotations:"), at("metadata:") + 2, "{text}");
+        assert_eq!(at(key), at("annotations:") + 2, "{text}");
+        for f in Finding::ALL {
+            let text = explained(f, Case::default(), Style::plain());
+            for l in text.lines().filter(|l| !l.contains("://")) {
+                assert!(l.chars().count() <= 80, "{}: {l:?}", f.name());
+            }
+        }
     }
 
     #[test]

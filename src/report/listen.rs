@@ -161,33 +161,35 @@ fn named(f: Finding, style: Style) -> String {
     )
 }
 
-/// The human line, plus indented detail lines (TLVs, log, hexdump).
+/// The human line, plus indented detail lines (TLVs, log, hexdump). The
+/// line is one line whatever the width (it is grepped), and starts with
+/// what matters on a narrow terminal: the time, the client, the finding;
+/// then the header, the request, the reply, and where it arrived.
 pub(crate) fn connection_human(rec: &ConnRecord, style: Style) -> String {
     let time = json::time(rec.time);
     let time = time.get(11..23).unwrap_or(&time).to_string();
     let mut out = format!(
-        "{} {} -> {} ",
+        "{} {} {}",
         style.dim(&time),
         EndpointJson::inet(rec.peer),
-        EndpointJson::inet(rec.local)
+        named(rec.finding, style)
     );
+    if let Some(p) = rec.pairing {
+        let _ = write!(out, " {}", named(p, style));
+    }
     let header = header_json(rec);
     match &header {
         Some(h) if h.version.is_some() => {
             let _ = write!(
                 out,
-                "v{} {} {} ",
+                " v{} {} {}",
                 h.version.unwrap_or(0),
                 h.command.unwrap_or("?"),
                 style.accent(&h.tuple())
             );
         }
-        Some(_) => out.push_str(&style.bad("broken header ")),
-        None => out.push_str(&style.dim("no header ")),
-    }
-    out.push_str(&named(rec.finding, style));
-    if let Some(p) = rec.pairing {
-        let _ = write!(out, " {}", named(p, style));
+        Some(_) => out.push_str(&style.bad(" broken header")),
+        None => out.push_str(&style.dim(" no header")),
     }
     if let Some(r) = &rec.request {
         let _ = write!(out, " \"{}\"", nginx::escape(r.as_bytes()));
@@ -202,6 +204,7 @@ pub(crate) fn connection_human(rec: &ConnRecord, style: Style) -> String {
             style.bad(" NOT-EXPECTED")
         });
     }
+    out.push_str(&style.dim(&format!(" at {}", EndpointJson::inet(rec.local))));
     out.push('\n');
     if let Some(h) = &header {
         for t in &h.tlvs {
@@ -237,8 +240,8 @@ pub(crate) fn connection_human(rec: &ConnRecord, style: Style) -> String {
         out.push_str(&detail(style, "error", t, true));
     }
     if let Some(t) = &rec.log {
-        // nginx's words, verbatim (one line, as in its error log).
-        let _ = writeln!(out, "    log: {t}");
+        // nginx's words, verbatim (wrapped at spaces only).
+        out.push_str(&detail(style, "log", t, false));
     }
     if let Some(t) = &rec.note {
         out.push_str(&detail(style, "note", t, false));
@@ -359,10 +362,12 @@ mod tests {
         assert_eq!(v["pairing"], Value::Null);
         assert_eq!(v["header"]["source"]["address"], "192.0.2.1");
         let text = connection_human(&rec, Style::plain());
+        // The client and the finding first, then the header: one line.
         assert!(
-            text.contains(
-                "v1 PROXY 192.0.2.1:1000 -> 192.0.2.2:80 unexpected-header (PP-UNEXPECTED-HEADER)"
-            ),
+            text.starts_with(&format!(
+                "{} 127.0.0.1:40000 unexpected-header (PP-UNEXPECTED-HEADER) v1 PROXY 192.0.2.1:1000 -> 192.0.2.2:80 at 127.0.0.1:8080\n",
+                &text[..12]
+            )),
             "{text}"
         );
     }

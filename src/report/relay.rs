@@ -57,19 +57,27 @@ pub(crate) fn listening_json(
     )
 }
 
+/// The first line (wrapped at spaces to the width, never inside an
+/// address): where it listens, where it relays, what it takes and sends.
 pub(crate) fn listening_human(
     addrs: &[SocketAddr],
     upstream: &[SocketAddr],
     accept: Accept,
     send: SendMode,
+    style: Style,
 ) -> String {
-    format!(
-        "listening on {} (tcp, relay to {}, accept {}, send {})\n",
-        addresses(addrs).join(" "),
+    let head = format!("listening on {}", addresses(addrs).join(" "));
+    let setting = format!(
+        "(tcp, relay to {}, accept {}, send {})",
         addresses(upstream).join(" "),
         accept.name(),
         send.name()
-    )
+    );
+    if head.chars().count() + 1 + setting.chars().count() <= usize::from(style.width) {
+        format!("{head} {setting}\n")
+    } else {
+        format!("{head}\n{}\n", table::fill(style, "  ", "  ", &setting))
+    }
 }
 
 fn header_json(h: &Option<HeaderSeen>) -> Option<HeaderJson> {
@@ -151,9 +159,10 @@ fn size(n: u64) -> String {
     }
 }
 
-/// The tap line: time, client, upstream and finding on the first line;
-/// the details (headers, request, status, SNI, bytes, duration) wrapped
-/// under it; then the error and, for a problem, its fixes by title.
+/// The tap line: time, client, finding and upstream, one line whatever
+/// the width (it is grepped), what matters on a narrow terminal first; the
+/// details (headers, request, status, SNI, bytes, duration) wrapped under
+/// it; then the error and, for a problem, its fixes by title.
 pub(crate) fn connection_human(rec: &Record, style: Style) -> String {
     let time = json::time(rec.time);
     let time = time.get(11..23).unwrap_or(&time).to_string();
@@ -161,22 +170,11 @@ pub(crate) fn connection_human(rec: &Record, style: Style) -> String {
         .upstream
         .map_or_else(|| "-".to_string(), |u| EndpointJson::inet(u).to_string());
     let client = EndpointJson::inet(rec.client).to_string();
-    let mut out = format!("{} {client} -> {upstream}", style.dim(&time));
-    // The finding goes on the same line when it fits, else under it.
-    let mut findings = vec![rec.finding];
-    findings.extend(rec.pairing);
-    let plain = |f: &Finding| f.name().len() + f.code().len() + 3;
-    let len = time.len() + client.len() + upstream.len() + 5;
-    let extra: usize = findings.iter().map(plain).sum::<usize>() + 1;
-    out.push_str(if len + extra > usize::from(style.width) {
-        "\n   "
-    } else {
-        ""
-    });
-    for f in findings {
+    let mut out = format!("{} {client}", style.dim(&time));
+    for f in std::iter::once(rec.finding).chain(rec.pairing) {
         let _ = write!(out, " {}", named(f, style));
     }
-    out.push('\n');
+    let _ = writeln!(out, " {}", style.dim(&format!("to {upstream}")));
     // One labelled detail per line, each wrapped under its label.
     let mut details: Vec<(&str, String)> = Vec::new();
     if rec.accept != Accept::None || rec.received.is_some() {
@@ -321,11 +319,22 @@ mod tests {
         assert_eq!(v["pairing"], Value::Null);
     }
 
+    /// The tap line is one line (it is grepped), even with IPv6 at 80
+    /// columns, with the client and the finding first; the details under it
+    /// fit 80 columns.
     #[test]
-    fn the_tap_line_fits_80_columns_even_with_ipv6() {
+    fn the_tap_line_is_one_line_and_its_details_fit_80_columns_even_with_ipv6() {
         let text = connection_human(&unexpected(), Style::plain());
-        for l in text.lines() {
+        let first = text.lines().next().unwrap_or("");
+        assert!(
+            first.ends_with(
+                " [2001:db8::1234:5678]:54321 unexpected-header (PP-UNEXPECTED-HEADER) to [2001:db8::2]:30080"
+            ),
+            "{first}"
+        );
+        for l in text.lines().skip(1) {
             assert!(l.chars().count() <= 80, "{l:?}");
+            assert!(l.starts_with("    "), "{l:?}");
         }
         assert!(
             text.contains("unexpected-header (PP-UNEXPECTED-HEADER)"),
@@ -381,10 +390,23 @@ mod tests {
             &[sa("127.0.0.1:2")],
             Accept::Any,
             SendMode::Same,
+            Style::plain(),
         );
         assert_eq!(
             human,
             "listening on 127.0.0.1:1 (tcp, relay to 127.0.0.1:2, accept any, send same)\n"
+        );
+        // At 80 columns with five-digit ports: the setting under it.
+        let human = listening_human(
+            &[sa("127.0.0.1:54321")],
+            &[sa("127.0.0.1:30080")],
+            Accept::None,
+            SendMode::V1,
+            Style::plain(),
+        );
+        assert_eq!(
+            human,
+            "listening on 127.0.0.1:54321\n  (tcp, relay to 127.0.0.1:30080, accept none, send v1)\n"
         );
     }
 }
