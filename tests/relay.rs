@@ -149,14 +149,26 @@ fn relay_v1_to_nginx_without_proxy_protocol_names_unexpected_header() {
         text.contains("unexpected-header (PP-UNEXPECTED-HEADER)"),
         "{text}"
     );
-    // The connection's own line, not only the summary.
-    assert!(lines.iter().any(|l| l.contains(" -> 127.0.0.1:")), "{text}");
+    // The connection's own line, not only the summary: one line (it is
+    // grepped), the client and the finding first.
+    let tap = lines
+        .iter()
+        .find(|l| l.contains("(PP-") && l.contains(" to 127.0.0.1:"))
+        .unwrap_or_else(|| panic!("no tap line: {text}"));
+    let first = tap.find(" unexpected-header (PP-UNEXPECTED-HEADER)");
+    assert!(first.is_some_and(|at| at < 30), "{tap}");
     assert!(text.contains("\"HTTP/1.1 400 Bad Request\""), "{text}");
     assert!(
         text.contains("[ingress-nginx-use-proxy-protocol]"),
         "{text}"
     );
-    for l in lines.iter().take_while(|l| !l.starts_with("summary:")) {
+    // Its details, under it, fit 80 columns.
+    for l in lines
+        .iter()
+        .skip_while(|l| *l != tap)
+        .skip(1)
+        .take_while(|l| !l.starts_with("summary:"))
+    {
         assert!(l.chars().count() <= 80, "over 80 columns: {l:?}");
     }
 }
