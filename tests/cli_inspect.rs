@@ -1,6 +1,8 @@
 //! `ppctl inspect` driven through the built binary: output, JSON, exit
 //! codes, input forms, color policy.
 
+mod common;
+
 use assert_cmd::Command;
 use predicates::prelude::*;
 
@@ -424,7 +426,7 @@ fn fits_80_columns_and_aligns_with_colour() {
             .stdout
             .clone();
         let text = String::from_utf8_lossy(&out);
-        let plain = strip_ansi(&text);
+        let plain = common::strip_ansi(&text);
         for line in plain.lines() {
             assert!(
                 unicode_width::UnicodeWidthStr::width(line) <= 80,
@@ -445,23 +447,6 @@ fn fits_80_columns_and_aligns_with_colour() {
             }
         }
     }
-}
-
-fn strip_ansi(s: &str) -> String {
-    let mut out = String::new();
-    let mut chars = s.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' {
-            for d in chars.by_ref() {
-                if d.is_ascii_alphabetic() {
-                    break;
-                }
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 /// A paste over inspect's 1 MiB cap is read up to its last whole unit, in

@@ -15,36 +15,19 @@
 //! Regenerate the snapshots with `INSTA_UPDATE=always cargo test --test
 //! fits_80`, and read each change.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use clap::CommandFactory;
+use common::strip_ansi;
 use unicode_width::UnicodeWidthStr;
 
 const WIDTH: usize = 80;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// `text` without ANSI SGR sequences, written raw (ESC) or as insta
-/// snapshots here show them (`␛`).
-fn strip_ansi(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        if (c == '\u{1b}' || c == '␛') && chars.peek() == Some(&'[') {
-            chars.next();
-            for c in chars.by_ref() {
-                if ('\u{40}'..='\u{7e}').contains(&c) {
-                    break;
-                }
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 fn width(line: &str) -> usize {

@@ -22,6 +22,8 @@
 //! alignment: comfy-table styles the cells, so padding is measured without
 //! the escape codes.
 
+mod common;
+
 use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::{Ipv4Addr, Shutdown, TcpStream};
 use std::process::{Child, Command, Stdio};
@@ -494,25 +496,6 @@ fn check_output() {
 // Table alignment under colour
 // ---------------------------------------------------------------------------
 
-/// Remove ANSI CSI sequences (`ESC [ ... final byte`).
-fn strip_ansi(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut chars = s.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' && chars.peek() == Some(&'[') {
-            chars.next();
-            for c in chars.by_ref() {
-                if ('\u{40}'..='\u{7e}').contains(&c) {
-                    break;
-                }
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
 /// Whether a line is part of a drawn table: it starts with a border
 /// character (ASCII `+`/`|` or box drawing).
 fn is_table_line(line: &str) -> bool {
@@ -587,7 +570,7 @@ fn table_lines_align_with_color() {
                 text.contains('\u{1b}'),
                 "{what}: no colour with --color always"
             );
-            let plain = strip_ansi(&text);
+            let plain = common::strip_ansi(&text);
             assert!(
                 plain.lines().any(is_table_line),
                 "{what}: no table in the output"

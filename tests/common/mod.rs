@@ -365,3 +365,23 @@ pub fn interrupted(args: &[&str], under_way: impl FnOnce()) -> std::process::Out
         }
     }
 }
+
+/// `text` without ANSI CSI sequences (`ESC [ ... final byte`), written raw
+/// or as the insta snapshots show ESC (`␛`).
+pub fn strip_ansi(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if (c == '\u{1b}' || c == '␛') && chars.peek() == Some(&'[') {
+            chars.next();
+            for c in chars.by_ref() {
+                if ('\u{40}'..='\u{7e}').contains(&c) {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
