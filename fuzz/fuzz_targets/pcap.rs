@@ -13,6 +13,9 @@ fuzz_target!(|data: &[u8]| {
         idle_timeout: std::time::Duration::from_secs(30),
         // Both orderings: strict, and out of turn after a wait.
         order_wait: (data.len() % 3 == 0).then_some(std::time::Duration::from_secs(1)),
+        // The rest as `ppctl pcap` has them (protocol: auto), so a new
+        // limit does not break this target's build.
+        ..Limits::default()
     };
     let mut flows = 0u64;
     let (summary, result) = analyze(
