@@ -1048,3 +1048,72 @@ fn the_recorded_lines_of_mail_database_and_ssh_servers() {
         .expect("the pipelining line");
     assert_eq!(proxy["bytes"]["kind"], "valid-header", "{proxy:#}");
 }
+
+/// Ctrl-C (SIGINT) while explain reads a log that is still being written
+/// (`tail -f error.log | ppctl explain -`): the read ends at the next line,
+/// the summary of what was read is printed, marked interrupted, and the
+/// exit is 130, with one line on stderr.
+#[test]
+fn ctrl_c_prints_the_summary_of_what_was_read_and_exits_130() {
+    use std::io::BufRead;
+    let line =
+        format!("{NGINX}broken header: \"GET / HTTP/1.1\" while reading PROXY protocol{CTX}\n");
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("ppctl"))
+        .args(["explain", "-", "--json-lines"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn ppctl explain");
+    let pid = child.id() as libc::pid_t;
+    let (finished, watchdog) = std::sync::mpsc::channel::<()>();
+    let watchdog = std::thread::spawn(move || {
+        if watchdog.recv_timeout(Duration::from_secs(60)).is_err() {
+            // SAFETY: kill(2) on a child this test spawned, not waited for.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
+    });
+    let mut stdin = child.stdin.take().expect("piped stdin");
+    stdin.write_all(line.as_bytes()).expect("write");
+    stdin.flush().expect("flush");
+    let mut lines = std::io::BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let first: Value =
+        serde_json::from_str(&lines.next().expect("a line").expect("read")).expect("a JSON line");
+    assert_eq!(first["type"], "explain-line", "{first}");
+    // SAFETY: as above.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
+    // The log goes on being written until explain is gone.
+    let writer = std::thread::spawn(move || {
+        while stdin
+            .write_all(line.as_bytes())
+            .and_then(|()| stdin.flush())
+            .is_ok()
+        {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    });
+    let rest: Vec<Value> = lines
+        .map(|l| serde_json::from_str(&l.expect("read")).expect("a JSON line"))
+        .collect();
+    let status = child.wait().expect("wait for ppctl explain");
+    let _ = finished.send(());
+    watchdog.join().expect("the watchdog");
+    writer.join().expect("the writer");
+    let mut stderr = String::new();
+    let _ = child
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut stderr);
+    assert_eq!(status.code(), Some(130), "{stderr}");
+    let summary = rest.last().expect("a summary line");
+    assert_eq!(summary["type"], "explain-summary", "{summary}");
+    assert_eq!(summary["interrupted"], true, "{summary}");
+    let records = 1 + rest.iter().filter(|v| v["type"] == "explain-line").count();
+    assert_eq!(summary["recognized"], records, "{summary}");
+    assert!(
+        stderr.starts_with("ppctl: interrupted (Ctrl-C): the summary covers the "),
+        "{stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "{stderr:?}");
+}

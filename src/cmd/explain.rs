@@ -52,6 +52,8 @@ pub struct ExplainArgs {
 /// Exit 0 when at least one line was recognized, 1 when none was.
 pub fn run(args: &ExplainArgs, style: Style) -> Result<ExitCode> {
     let input = open_input(args)?;
+    // Ctrl-C ends the read: the summary of what was read is printed (130).
+    let interrupt = super::interrupt::catch_ctrl_c()?;
     // Written as it comes through the one stdout sink; flushed whenever the
     // next read may wait, so each record shows as soon as it is read, and a
     // closed pipe stops the run with the number of lines not written.
@@ -70,6 +72,10 @@ pub fn run(args: &ExplainArgs, style: Style) -> Result<ExitCode> {
     let mut records = Records::new(input);
     while let Some(record) = records.next() {
         let record = record.map_err(|e| Error::io("reading the input", e))?;
+        if interrupt.requested() {
+            tally.interrupted = true;
+            break;
+        }
         let text = if args.json {
             report::explain::json_entry(&record, tally.records == 0)
         } else if args.json_lines {
@@ -90,6 +96,13 @@ pub fn run(args: &ExplainArgs, style: Style) -> Result<ExitCode> {
         },
         true,
     )?;
+    if tally.interrupted {
+        super::interrupt::say_partial(&format!(
+            "the summary covers the {} record(s) read before it",
+            tally.records
+        ));
+        return Ok(ExitCode::Interrupted);
+    }
     Ok(ExitCode::check(
         !tally.findings.iter().any(|(f, _)| f.is_problem()),
     ))

@@ -20,8 +20,8 @@ Exit codes (one rule for every ppctl command):
        descriptors), or lost output (stdout closed or full; stderr says how
        many lines)
   130  interrupted (SIGINT) before the end; a long run (send --connections,
-       pcap, conform, repro --target, check --probe) first prints what it
-       measured, marked interrupted (a second Ctrl-C ends it at once)
+       pcap, explain, conform, repro --target, check --probe) first prints
+       what it measured, marked interrupted (a second Ctrl-C ends it at once)
 What happens at the target (refused, unreachable, no reply in time) is a
 finding about the target: 1, never 2.
 "

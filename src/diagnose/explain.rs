@@ -95,6 +95,9 @@ pub(crate) struct Tally {
     /// Each finding met with the protocol of the server that wrote it
     /// (`None`: HTTP or any), once, in first-met order: whose fixes apply.
     pub servers: Vec<(Finding, Option<Protocol>)>,
+    /// The read was ended early (Ctrl-C): the counts cover the records
+    /// read until then.
+    pub interrupted: bool,
 }
 
 /// The records that came to one finding.

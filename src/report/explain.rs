@@ -89,7 +89,12 @@ pub(crate) fn human_summary(t: &Tally, style: Style) -> String {
             style,
         ));
     }
-    let verdict = format!("{} of {} line(s) recognized", t.recognized, t.records);
+    let read = if t.interrupted {
+        " read before Ctrl-C"
+    } else {
+        ""
+    };
+    let verdict = format!("{} of {} line(s){read} recognized", t.recognized, t.records);
     let _ = writeln!(
         out,
         "\n{}",
@@ -282,6 +287,7 @@ fn summary_json(t: &Tally) -> Map<String, Value> {
     let mut o = Map::new();
     o.insert("recognized".into(), t.recognized.into());
     o.insert("unrecognized".into(), t.unrecognized().into());
+    o.insert("interrupted".into(), t.interrupted.into());
     o.insert("findings".into(), Value::Array(findings));
     o.insert(
         "fixes".into(),
