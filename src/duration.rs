@@ -23,6 +23,17 @@ pub(crate) fn parse(text: &str) -> Option<Duration> {
         .then(|| Duration::from_secs_f64(secs))
 }
 
+/// A duration as [`parse`] reads it back: whole seconds as `5s`, the
+/// rest in milliseconds (`250ms`, `1500ms`).
+pub(crate) fn show(d: Duration) -> String {
+    let ms = d.as_millis();
+    if ms % 1000 == 0 {
+        format!("{}s", ms / 1000)
+    } else {
+        format!("{ms}ms")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -537,3 +537,91 @@ fn a_busy_exporter_waits_within_the_scrape_or_answers_503() {
     assert!(own.contains("ppctl_exporter_probes_in_flight 0"), "{own}");
     drop(stalled);
 }
+
+/// A module with `protocol: smtp` (docs/monitoring.md's `smtp_proxy`)
+/// probing a real Postfix: the port with `smtpd_upstream_proxy_protocol =
+/// haproxy` meets `requires-v1-or-v2` (silent without a header:
+/// missing-header), the port without PROXY support does not (it answers
+/// the header line `500 5.5.2`: unexpected-header).
+#[test]
+fn a_smtp_module_probes_a_real_postfix() {
+    if !peers::require(Peer::Postfix) {
+        return;
+    }
+    let ports: Vec<(&str, String)> = ["SMTP_PORT", "PP_PORT", "SCREEN_PORT", "TLS_PORT"]
+        .into_iter()
+        .map(|n| (n, common::free_port().to_string()))
+        .collect();
+    let mut vars: Vec<(&str, &str)> = ports.iter().map(|(n, p)| (*n, p.as_str())).collect();
+    // Postfix's wait for a header, shorter than the module's 1.5 s wait
+    // for the greeting: the attempt without one sees its 421.
+    vars.push(("PROXY_TIMEOUT", "1s"));
+    let _postfix = peers::Server::postfix(&vars);
+    let port = |name: &str| {
+        ports
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, p)| p.clone())
+            .expect("a port")
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let modules = dir.path().join("ppctl.yml");
+    std::fs::write(&modules, docs_block("ppctl.yml")).expect("write ppctl.yml");
+    let exporter = JsonServer::spawn(&[
+        "probe",
+        "--serve",
+        "127.0.0.1:0",
+        "--json",
+        "--config",
+        modules.to_str().expect("utf-8 path"),
+    ]);
+    let scrape = |port: &str| {
+        let (status, _, body) = get(
+            exporter.port(),
+            &format!("/probe?target=127.0.0.1:{port}&module=smtp_proxy"),
+            &[("X-Prometheus-Scrape-Timeout-Seconds", "10")],
+        );
+        assert_eq!(status, 200, "{body}");
+        promtool_if_there(&body);
+        body
+    };
+    let proxied = scrape(&port("PP_PORT"));
+    for line in [
+        "ppctl_probe_expectation_met 1",
+        "ppctl_probe_profile_info{profile=\"requires-v1-or-v2\"} 1",
+        "ppctl_probe_attempt_accepted{header=\"v2\"} 1",
+        "ppctl_probe_attempt_accepted{header=\"none\"} 0",
+    ] {
+        assert!(proxied.contains(line), "{line}:\n{proxied}");
+    }
+    assert!(
+        proxied.contains(
+            "ppctl_probe_attempt_finding_info{header=\"none\",finding=\"missing-header\""
+        ),
+        "{proxied}"
+    );
+    let plain = scrape(&port("SMTP_PORT"));
+    for line in [
+        "ppctl_probe_expectation_met 0",
+        "ppctl_probe_profile_info{profile=\"no-header\"} 1",
+    ] {
+        assert!(plain.contains(line), "{line}:\n{plain}");
+    }
+    assert!(
+        plain.contains(
+            "ppctl_probe_attempt_finding_info{header=\"v1\",finding=\"unexpected-header\""
+        ),
+        "{plain}"
+    );
+    exporter.signal("-TERM");
+    assert_eq!(exporter.wait().0, Some(0));
+}
+
+/// `promtool check metrics` when promtool is installed (this test is
+/// about the module, not the exposition, which the Prometheus test
+/// checks).
+fn promtool_if_there(exposition: &str) {
+    if peers::path(Peer::Promtool).is_some() {
+        promtool_check("an smtp module's probe", exposition);
+    }
+}

@@ -9,11 +9,11 @@ use ipnet::IpNet;
 
 use super::values::{parse_cidr, parse_duration, Choice};
 use crate::diagnose::probe::{
-    self, Class, Expectation, HeaderKind, Mode, Speech, DEFAULT_TIMEOUT, MAX_TIMEOUT,
+    self, Class, Expectation, HeaderKind, Mode, DEFAULT_TIMEOUT, MAX_TIMEOUT,
 };
 use crate::error::{Error, ExitCode, Result};
 use crate::net::{self, Target, Watch};
-use crate::protocol::{Chosen, Protocol};
+use crate::protocol::Chosen;
 use crate::report::progress::Progress;
 use crate::report::{self, Style};
 
@@ -293,22 +293,8 @@ fn mode(args: &ProbeArgs, target: &Target, max_time: Duration) -> Result<(Mode, 
     let Some(selection) = args.speak.selection() else {
         return Ok((flag.unwrap_or(Mode::Http), None));
     };
-    let known = selection.before_talking(target.port);
-    let mode = match known {
-        Some((Protocol::Http, _)) => Mode::Http,
-        Some((Protocol::Tls, _)) => Mode::Tls,
-        Some((Protocol::Raw, _)) => Mode::Banner,
-        Some((p, chosen)) => Mode::Speak(Speech {
-            protocol: Some(p),
-            chosen,
-            greeting_timeout: args.speak.greeting_timeout.0,
-        }),
-        None => Mode::Speak(Speech {
-            protocol: None,
-            chosen: Chosen::Greeting,
-            greeting_timeout: args.speak.greeting_timeout.0,
-        }),
-    };
+    let (mode, chosen) =
+        Mode::of_selection(selection, Some(target.port), args.speak.greeting_timeout.0);
     if let Some(f) = flag.filter(|f| *f != mode) {
         let flag = if f == Mode::Tls { "--tls" } else { "--banner" };
         return Err(Error::usage(format!(
@@ -325,7 +311,7 @@ fn mode(args: &ProbeArgs, target: &Target, max_time: Duration) -> Result<(Mode, 
             )));
         }
     }
-    Ok((mode, known.map(|(_, c)| c)))
+    Ok((mode, chosen))
 }
 
 #[cfg(test)]

@@ -24,7 +24,7 @@ use crate::codec::encode::HeaderSpec;
 use crate::codec::Version;
 use crate::judge::{self, Answer, Ending, Exchange, Finding, Sent};
 use crate::net::{self, End, Message, Reply, Target, Watch};
-use crate::protocol::{self, Chosen, Protocol, Speaker};
+use crate::protocol::{self, Chosen, Protocol, Selection, Speaker};
 use crate::sniff::{self, Sniffed};
 
 /// The wait for the connect and for each reply when `--timeout` is not given.
@@ -296,6 +296,40 @@ impl Mode {
             Mode::Banner => "banner",
             Mode::Speak(s) => s.protocol.map_or("auto", Protocol::name),
         }
+    }
+
+    /// The mode a `--protocol` value asks for: probe's flag and an
+    /// exporter module's `protocol` key both come here. HTTP and TLS are
+    /// probe's own modes, raw waits for a banner, the others speak the
+    /// protocol; `auto` takes the well-known `port`'s protocol, else (or
+    /// with no port yet) finds it from the server's greeting. The choice
+    /// made before a byte is read comes with it.
+    pub(crate) fn of_selection(
+        selection: Selection,
+        port: Option<u16>,
+        greeting_timeout: Duration,
+    ) -> (Mode, Option<Chosen>) {
+        let known = port
+            .and_then(|p| selection.before_talking(p))
+            .or(match selection {
+                Selection::One(p) => Some((p, Chosen::Named)),
+                Selection::Auto => None,
+            });
+        let speak = |protocol, chosen| {
+            Mode::Speak(Speech {
+                protocol,
+                chosen,
+                greeting_timeout,
+            })
+        };
+        let mode = match known {
+            Some((Protocol::Http, _)) => Mode::Http,
+            Some((Protocol::Tls, _)) => Mode::Tls,
+            Some((Protocol::Raw, _)) => Mode::Banner,
+            Some((p, chosen)) => speak(Some(p), chosen),
+            None => speak(None, Chosen::Greeting),
+        };
+        (mode, known.map(|(_, c)| c))
     }
 
     /// The protocol spoken, in `crate::protocol`'s terms.

@@ -541,7 +541,7 @@ async fn run(module: &Module, target: &Target, budget: Duration) -> Outcome {
     if left < MIN_BUDGET {
         return Outcome::OverTime;
     }
-    let opts = module.options(left);
+    let opts = module.options(left, target.port);
     match tokio::time::timeout(left + GRACE, probe::probe(target, &addrs, &opts)).await {
         Ok(p) => Outcome::Probed(p),
         Err(_) => Outcome::OverTime,

@@ -5,7 +5,9 @@
 //! ```yaml
 //! modules:
 //!   ingress_tls:
-//!     protocol: http          # what follows the header: http or banner
+//!     protocol: http          # --protocol: http, tls, smtp, imap, pop3,
+//!                             # mysql, postgres, redis, ssh, raw, auto
+//!                             # (banner: raw, the name before --protocol)
 //!     tls: true               # --tls: a ClientHello after the header
 //!     sni: app.example.com    # --sni
 //!     timeout: 8s             # the whole probe (4 attempts), as blackbox's
@@ -14,7 +16,15 @@
 //!     expect_client_ip: [10.0.0.0/8] # --expect-client-ip
 //!     preferred_ip_protocol: ip4  # which address of a name (blackbox's key)
 //!     ip_protocol_fallback: true  # the other family when none of it
+//!   mail:
+//!     protocol: smtp
+//!     greeting_timeout: 6s    # --greeting-timeout (smtp, imap, pop3,
+//!     timeout: 30s            # mysql, ssh); under each attempt's share
 //! ```
+//!
+//! `protocol` goes through probe's own mapping ([`Mode::of_selection`]),
+//! so a module speaks as `ppctl probe --protocol` does; `auto` takes the
+//! scraped target's well-known port, else the server's greeting.
 //!
 //! The YAML is read with `check`'s reader (line numbers, anchors, merge
 //! keys, a cap on aliases), so an error names its line.
@@ -27,6 +37,8 @@ use thiserror::Error;
 
 use crate::check::yaml::{self, Node, Value};
 use crate::diagnose::probe::{self, Expect, Expectation, HeaderKind, Mode};
+use crate::duration::show;
+use crate::protocol::{Selection, GREETING_TIMEOUT};
 
 /// A module's `timeout` when it gives none: each of the four attempts gets
 /// a quarter, which is `ppctl probe`'s own default wait (2 s), and it fits
@@ -62,8 +74,12 @@ impl IpFamily {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Module {
     pub name: String,
-    /// http, tls or banner (`protocol` and `tls` together).
+    /// `protocol` and `tls` together; `auto` is settled per target
+    /// ([`Module::options`]).
     pub mode: Mode,
+    /// `greeting_timeout`; `None`: [`GREETING_TIMEOUT`], within each
+    /// attempt's share of the time.
+    pub greeting_timeout: Option<Duration>,
     pub sni: Option<String>,
     /// The whole probe's time; a scrape's own timeout can only shorten it.
     pub timeout: Duration,
@@ -78,6 +94,7 @@ impl Module {
         Module {
             name: name.to_string(),
             mode,
+            greeting_timeout: None,
             sni: None,
             timeout: DEFAULT_TIMEOUT,
             expect: Expect::default(),
@@ -86,13 +103,27 @@ impl Module {
         }
     }
 
-    /// The probe's options for a run of at most `budget`: the attempts run
-    /// one after the other, so each gets its share of it, for its connect,
-    /// its waits and its whole.
-    pub(crate) fn options(&self, budget: Duration) -> probe::Options {
+    /// The probe's options for a run of `target_port` of at most
+    /// `budget`: the attempts run one after the other, so each gets its
+    /// share of it, for its connect, its waits and its whole. A server
+    /// that speaks first gets the greeting's wait within the share (a
+    /// scrape's shorter timeout shortens it too); `auto` takes the port's
+    /// protocol when it is a well-known one.
+    pub(crate) fn options(&self, budget: Duration, target_port: u16) -> probe::Options {
         let share = budget / HeaderKind::ALL.len() as u32;
+        let mode = match self.mode {
+            Mode::Speak(s) => {
+                let wait = self
+                    .greeting_timeout
+                    .unwrap_or(GREETING_TIMEOUT)
+                    .min(share * 3 / 4);
+                let selection = s.protocol.map_or(Selection::Auto, Selection::One);
+                Mode::of_selection(selection, Some(target_port), wait).0
+            }
+            other => other,
+        };
         probe::Options {
-            mode: self.mode,
+            mode,
             timeout: share,
             max_time: share,
             sni: self.sni.clone(),
@@ -150,8 +181,9 @@ pub(crate) enum ConfigError {
 }
 
 /// Every key a module takes.
-const KEYS: [&str; 9] = [
+const KEYS: [&str; 10] = [
     "protocol",
+    "greeting_timeout",
     "tls",
     "sni",
     "timeout",
@@ -294,6 +326,7 @@ fn valid_name(name: &str) -> bool {
 fn module(name: &str, body: &Node) -> Result<Module, ConfigError> {
     let mut m = Module::new(name, Mode::Http);
     let mut tls = false;
+    let mut protocol: Option<(Selection, usize, &str)> = None;
     let pairs: &[(Node, Node)] = match &body.value {
         Value::Map(pairs) => pairs,
         Value::Scalar(s) if s.is_empty() || s == "~" || s == "null" => &[],
@@ -314,23 +347,30 @@ fn module(name: &str, body: &Node) -> Result<Module, ConfigError> {
         };
         match key_text {
             "protocol" => {
-                m.mode = match scalar(value) {
-                    Some("http") => Mode::Http,
-                    Some("banner") => Mode::Banner,
-                    Some("tls") => {
-                        tls = true;
-                        Mode::Http
-                    }
-                    other => {
-                        return Err(bad(
-                            "protocol",
-                            format!(
-                                "{:?} is not a protocol here: http (an HTTP request after the header), banner (wait for the server to speak: SMTP, SSH, ...), or tls",
-                                other.unwrap_or("")
-                            ),
-                        ))
-                    }
-                }
+                let text = scalar(value).unwrap_or("");
+                // `banner`, the name before `--protocol`, is raw's.
+                let name = if text == "banner" { "raw" } else { text };
+                let Some(selection) = Selection::from_name(name) else {
+                    let names: Vec<&str> = Selection::ALL.iter().map(|s| s.name()).collect();
+                    return Err(bad(
+                        "protocol",
+                        format!(
+                            "{text:?} is not a protocol: {} (as probe's --protocol; banner is raw)",
+                            names.join(", ")
+                        ),
+                    ));
+                };
+                protocol = Some((selection, value.line, text));
+            }
+            "greeting_timeout" => {
+                let wait = duration(value).map_err(|why| bad("greeting_timeout", why))?;
+                m.greeting_timeout = Some(wait);
+            }
+            "starttls" => {
+                return Err(bad(
+                    "starttls",
+                    "probe judges the PROXY layer and does not take starttls (as probe's --starttls): test the upgrade with `ppctl send --protocol smtp --starttls`".into(),
+                ))
             }
             "tls" => tls = boolean(value).map_err(|why| bad("tls", why))?,
             "sni" => {
@@ -413,16 +453,38 @@ fn module(name: &str, body: &Node) -> Result<Module, ConfigError> {
             }
         }
     }
-    if tls {
-        if m.mode == Mode::Banner {
-            return Err(ConfigError::Value {
-                line: body.line,
-                module: name.to_string(),
-                key: "tls",
-                why: "a banner module sends nothing after the header, so there is no TLS to start (as probe's --tls and --banner)".into(),
-            });
+    let wrong = |line: usize, key: &'static str, why: String| ConfigError::Value {
+        line,
+        module: name.to_string(),
+        key,
+        why,
+    };
+    if let Some((selection, line, written)) = protocol {
+        m.mode = Mode::of_selection(selection, None, GREETING_TIMEOUT).0;
+        if tls && !matches!(m.mode, Mode::Http | Mode::Tls) {
+            return Err(wrong(line, "tls", format!(
+                "tls: true and protocol {written} ask for different things: give one of them (as probe's --tls and --protocol)"
+            )));
         }
+    }
+    if tls {
         m.mode = Mode::Tls;
+    }
+    let share = m.timeout / HeaderKind::ALL.len() as u32;
+    match (m.greeting_timeout, m.mode) {
+        (Some(wait), Mode::Speak(_)) if wait >= share => {
+            return Err(wrong(body.line, "greeting_timeout", format!(
+                "{} is not shorter than each attempt's share of timeout ({} of 4 attempts is {}): raise timeout or lower greeting_timeout (as probe's --greeting-timeout under --max-time)",
+                show(wait), show(m.timeout), show(share)
+            )));
+        }
+        (Some(_), mode) if !matches!(mode, Mode::Speak(_)) => {
+            return Err(wrong(body.line, "greeting_timeout", format!(
+                "only a server that speaks first is waited for (protocol smtp, imap, pop3, mysql, ssh or auto), not {}",
+                mode.protocol().name()
+            )));
+        }
+        _ => {}
     }
     if m.sni.is_some() && m.mode != Mode::Tls {
         return Err(ConfigError::Value {
@@ -545,11 +607,77 @@ mod tests {
     #[test]
     fn the_budget_is_shared_by_the_four_attempts() {
         let m = Module::new("m", Mode::Http);
-        let o = m.options(Duration::from_secs(8));
+        let o = m.options(Duration::from_secs(8), 80);
         assert_eq!(
             (o.timeout, o.max_time),
             (Duration::from_secs(2), Duration::from_secs(2))
         );
+    }
+
+    fn speech(mode: Mode) -> (Option<&'static str>, Duration) {
+        match mode {
+            Mode::Speak(s) => (s.protocol.map(|p| p.name()), s.greeting_timeout),
+            other => panic!("{other:?} speaks no protocol"),
+        }
+    }
+
+    #[test]
+    fn protocols_are_probes_own() {
+        let m = parse(
+            "modules:\n  mail:\n    protocol: smtp\n    greeting_timeout: 1500ms\n    timeout: 9s\n  db: {protocol: mysql}\n  any: {protocol: auto, timeout: 40s}\n  old: {protocol: banner}\n  raw: {protocol: raw}\n  web: {protocol: http, tls: true}\n",
+        )
+        .expect("parses");
+        let mail = m.get("mail").unwrap();
+        assert_eq!(mail.greeting_timeout, Some(Duration::from_millis(1500)));
+        assert_eq!(
+            speech(mail.options(Duration::from_secs(9), 2525).mode),
+            (Some("smtp"), Duration::from_millis(1500))
+        );
+        // A scrape that leaves less time shortens the wait to fit.
+        assert_eq!(
+            speech(mail.options(Duration::from_secs(4), 2525).mode).1,
+            Duration::from_millis(750)
+        );
+        // Without greeting_timeout: probe's 6 s, within the share.
+        let db = m.get("db").unwrap();
+        assert_eq!(
+            speech(db.options(Duration::from_secs(8), 3306).mode),
+            (Some("mysql"), Duration::from_millis(1500))
+        );
+        // auto: the target's well-known port, else found from the greeting.
+        let any = m.get("any").unwrap();
+        assert_eq!(
+            speech(any.options(Duration::from_secs(40), 143).mode),
+            (Some("imap"), GREETING_TIMEOUT)
+        );
+        assert_eq!(
+            speech(any.options(Duration::from_secs(40), 10025).mode).0,
+            None
+        );
+        assert_eq!(any.options(Duration::from_secs(40), 443).mode, Mode::Tls);
+        assert_eq!(m.get("old").unwrap().mode, Mode::Banner);
+        assert_eq!(m.get("raw").unwrap().mode, Mode::Banner);
+        assert_eq!(m.get("web").unwrap().mode, Mode::Tls);
+    }
+
+    #[test]
+    fn protocol_errors_say_what_the_flags_say() {
+        let e = |text: &str| parse(text).unwrap_err().to_string();
+        assert!(e("modules:\n  a:\n    protocol: smtps\n")
+            .contains("\"smtps\" is not a protocol: http, tls, smtp"));
+        assert!(e("modules:\n  a:\n    protocol: smtp\n    tls: true\n")
+            .contains("tls: true and protocol smtp ask for different things"));
+        assert!(
+            e("modules:\n  a:\n    protocol: smtp\n    starttls: true\n")
+                .contains("does not take starttls")
+        );
+        assert!(
+            e("modules:\n  a:\n    protocol: smtp\n    greeting_timeout: 6s\n").contains(
+                "is not shorter than each attempt's share of timeout (8s of 4 attempts is 2s)"
+            )
+        );
+        assert!(e("modules:\n  a:\n    greeting_timeout: 1s\n")
+            .contains("only a server that speaks first is waited for"));
     }
 
     #[test]

@@ -29,6 +29,12 @@ impl Selection {
         Selection::Auto,
     ];
 
+    /// The value named so (`--protocol`'s and an exporter module's
+    /// `protocol`).
+    pub(crate) fn from_name(name: &str) -> Option<Selection> {
+        Selection::ALL.into_iter().find(|s| s.name() == name)
+    }
+
     pub(crate) fn name(self) -> &'static str {
         match self {
             Selection::Auto => "auto",

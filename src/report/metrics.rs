@@ -293,6 +293,9 @@ pub(crate) fn serving_human(addrs: &[SocketAddr], exporter: &Exporter, style: St
 /// A module's settings in a few words.
 pub(crate) fn describe(m: &Module) -> String {
     let mut parts = vec![m.mode.name().to_string()];
+    if let Some(wait) = m.greeting_timeout {
+        parts.push(format!("greeting_timeout {}", crate::duration::show(wait)));
+    }
     if let Some(sni) = &m.sni {
         parts.push(format!("sni {sni}"));
     }
