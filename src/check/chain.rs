@@ -7,7 +7,7 @@ use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use super::{Assumption, Check, Facts, Found, Header, Hop, Link, Role, Trust};
+use super::{Assumption, Check, Facts, Found, Header, Hop, Link, Listener, Role, Trust};
 use crate::judge::{self, fixes, Arrived, Expects, Finding};
 
 fn host_matches(a: &Option<String>, b: &Option<String>) -> bool {
@@ -511,14 +511,16 @@ fn judge_link(facts: &Facts, link: &mut Link, found: &mut Vec<Found>) {
     let (message, fix) = match f {
         Finding::UnexpectedHeader => (
             format!(
-                "{sender} sends a {} but this hop does not expect one: it reads the header as data (nginx answers 400 Bad Request)",
+                "{sender} sends a {} but this hop does not expect one: it reads the header as data ({})",
                 link.carried.name(),
+                Server::of(lis).reads_header_as_data(),
             ),
             Some(lis.fix),
         ),
         Finding::MissingHeader => (
             format!(
-                "this hop requires a PROXY header but {sender} sends none: nginx logs `broken header` and closes"
+                "this hop requires a PROXY header but {sender} sends none: {}",
+                Server::of(lis).without_header(),
             ),
             up.map(|u| u.fix),
         ),
@@ -757,6 +759,48 @@ fn rules(facts: &Facts, links: &[Link], found: &mut Vec<Found>) {
                     });
                 }
             }
+        }
+    }
+}
+
+/// The server behind a listener, as far as what it does with a header it
+/// does not expect (or one it misses) goes: told by the receiver's fix.
+#[derive(Clone, Copy)]
+enum Server {
+    Nginx,
+    Haproxy,
+    Other,
+}
+
+impl Server {
+    fn of(lis: &Listener) -> Server {
+        let fix = lis.fix;
+        if fix.starts_with("nginx") || fix.starts_with("ingress-nginx") || fix.starts_with("ngf") {
+            Server::Nginx
+        } else if fix.starts_with("haproxy") {
+            Server::Haproxy
+        } else {
+            Server::Other
+        }
+    }
+
+    fn reads_header_as_data(self) -> &'static str {
+        match self {
+            Server::Nginx => "nginx answers 400 Bad Request",
+            Server::Haproxy => "HAProxy answers 400 Bad Request",
+            Server::Other => {
+                "an HTTP server answers 400 Bad Request, a TLS one fails the handshake"
+            }
+        }
+    }
+
+    fn without_header(self) -> &'static str {
+        match self {
+            Server::Nginx => "nginx logs `broken header` and closes",
+            Server::Haproxy => {
+                "HAProxy logs `Received something which does not look like a PROXY protocol header` and closes"
+            }
+            Server::Other => "it closes the connection",
         }
     }
 }

@@ -231,10 +231,14 @@ pub(crate) struct Found {
 
 impl Found {
     /// The platform's fix first, then the finding's, without repeats.
+    /// The finding's fixes for the same side as the platform's are left
+    /// out: the platform's is that side's fix here (an Envoy Gateway
+    /// receiver is not told to set ingress-nginx's `use-proxy-protocol`).
     pub(crate) fn fixes(&self) -> Vec<&'static Fix> {
         let mut out: Vec<&'static Fix> = self.fix.into_iter().collect();
+        let side = self.fix.map(|f| f.side);
         for f in self.finding.fixes() {
-            if !out.iter().any(|o| o.id == f.id) {
+            if Some(f.side) != side && !out.iter().any(|o| o.id == f.id) {
                 out.push(f);
             }
         }
