@@ -147,9 +147,10 @@ pub(crate) enum Role {
 }
 
 impl Role {
+    /// As the JSON view names it.
     pub(crate) fn name(self) -> &'static str {
         match self {
-            Role::LoadBalancer => "load balancer",
+            Role::LoadBalancer => "load-balancer",
             Role::Proxy => "proxy",
             Role::Ingress => "ingress",
         }

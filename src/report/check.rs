@@ -2,7 +2,9 @@
 //! findings with their file:line and fixes; or one JSON document.
 
 use std::fmt::Write as _;
+use std::net::IpAddr;
 
+use serde::Serialize;
 use serde_json::{json, Value};
 
 use super::finding::{self, document};
@@ -704,18 +706,6 @@ fn loc(at: &Loc) -> Value {
     json!({"file": &*at.file, "line": at.line})
 }
 
-fn trust_json(t: &Trust) -> Value {
-    match t {
-        Trust::Anyone => json!("anyone"),
-        Trust::Unused => json!("unused"),
-        Trust::List(nets, at) => json!({
-            "sources": nets.iter().map(ToString::to_string).collect::<Vec<_>>(),
-            "file": &*at.file,
-            "line": at.line,
-        }),
-    }
-}
-
 fn header_json(h: Header) -> &'static str {
     match h {
         Header::None => "none",
@@ -853,44 +843,150 @@ pub(crate) fn json(c: &Check) -> String {
     json_parts(c).collect()
 }
 
-fn hop_json(h: &Hop) -> Value {
-    json!({
-        "name": &*h.name,
-        "role": h.role.name().replace(' ', "-"),
-        "kind": h.kind.name(),
-        "file": &*h.at.file,
-        "line": h.at.line,
-        "listeners": h.listeners.iter().map(|l| json!({
-            "host": l.host,
-            "port": l.port,
-            "expects": expects_json(l.expects),
-            "passthrough": l.passthrough,
-            "refuses": l.refuses.map(header_json),
-            "ssl": l.ssl,
-            "trust": trust_json(&l.trust),
-            "file": &*l.at.file,
-            "line": l.at.line,
-        })).collect::<Vec<_>>(),
-        "upstreams": h.upstreams.iter().map(|u| json!({
-            "host": u.host,
-            "port": u.port,
-            "sends": header_json(u.sends),
-            "source": u.source.map(|s| s.to_string()),
-            "file": &*u.at.file,
-            "line": u.at.line,
-        })).collect::<Vec<_>>(),
-    })
+/// A hop of the JSON view, serialized as it is (the document of a large
+/// chain is mostly hops and links: no `Value` is built for them).
+#[derive(Serialize)]
+struct HopJson<'a> {
+    name: &'a str,
+    role: &'static str,
+    kind: &'static str,
+    file: &'a str,
+    line: usize,
+    listeners: Vec<ListenerJson<'a>>,
+    upstreams: Vec<UpstreamJson<'a>>,
 }
 
-fn link_json(l: &Link) -> Value {
-    json!({
-        "from": l.from.map(|(h, u)| json!({"hop": h, "upstream": u})),
-        "to": {"hop": l.to.0, "listener": l.to.1},
-        "carried": header_json(l.carried),
-        "stacked": l.stacked,
-        "ok": link_ok(l),
-        "finding": finding::json(l.finding),
-    })
+#[derive(Serialize)]
+struct ListenerJson<'a> {
+    host: Option<&'a str>,
+    port: Option<u16>,
+    expects: &'static str,
+    passthrough: bool,
+    refuses: Option<&'static str>,
+    ssl: bool,
+    trust: TrustJson<'a>,
+    file: &'a str,
+    line: usize,
+}
+
+#[derive(Serialize)]
+#[serde(untagged)]
+enum TrustJson<'a> {
+    Word(&'static str),
+    List {
+        sources: &'a [ipnet::IpNet],
+        file: &'a str,
+        line: usize,
+    },
+}
+
+#[derive(Serialize)]
+struct UpstreamJson<'a> {
+    host: Option<&'a str>,
+    port: Option<u16>,
+    sends: &'static str,
+    source: Option<IpAddr>,
+    file: &'a str,
+    line: usize,
+}
+
+impl<'a> HopJson<'a> {
+    fn of(h: &'a Hop) -> Self {
+        HopJson {
+            name: &h.name,
+            role: h.role.name(),
+            kind: h.kind.name(),
+            file: &h.at.file,
+            line: h.at.line,
+            listeners: h
+                .listeners
+                .iter()
+                .map(|l| ListenerJson {
+                    host: l.host.as_deref(),
+                    port: l.port,
+                    expects: expects_json(l.expects),
+                    passthrough: l.passthrough,
+                    refuses: l.refuses.map(header_json),
+                    ssl: l.ssl,
+                    trust: TrustJson::of(&l.trust),
+                    file: &l.at.file,
+                    line: l.at.line,
+                })
+                .collect(),
+            upstreams: h
+                .upstreams
+                .iter()
+                .map(|u| UpstreamJson {
+                    host: u.host.as_deref(),
+                    port: u.port,
+                    sends: header_json(u.sends),
+                    source: u.source,
+                    file: &u.at.file,
+                    line: u.at.line,
+                })
+                .collect(),
+        }
+    }
+}
+
+impl<'a> TrustJson<'a> {
+    fn of(t: &'a Trust) -> Self {
+        match t {
+            Trust::Anyone => TrustJson::Word("anyone"),
+            Trust::Unused => TrustJson::Word("unused"),
+            Trust::List(nets, at) => TrustJson::List {
+                sources: nets,
+                file: &at.file,
+                line: at.line,
+            },
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct LinkJson {
+    from: Option<FromJson>,
+    to: ToJson,
+    carried: &'static str,
+    stacked: bool,
+    ok: bool,
+    finding: finding::Object,
+}
+
+#[derive(Serialize)]
+struct FromJson {
+    hop: usize,
+    upstream: usize,
+}
+
+#[derive(Serialize)]
+struct ToJson {
+    hop: usize,
+    listener: usize,
+}
+
+impl LinkJson {
+    fn of(l: &Link) -> Self {
+        LinkJson {
+            from: l.from.map(|(hop, upstream)| FromJson { hop, upstream }),
+            to: ToJson {
+                hop: l.to.0,
+                listener: l.to.1,
+            },
+            carried: header_json(l.carried),
+            stacked: l.stacked,
+            ok: link_ok(l),
+            finding: finding::Object::of(l.finding),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct AssumedJson<'a> {
+    file: &'a str,
+    line: usize,
+    hop: &'a str,
+    text: &'a str,
 }
 
 fn found_json(f: &crate::check::Found) -> Value {
@@ -905,16 +1001,28 @@ fn found_json(f: &crate::check::Found) -> Value {
 }
 
 /// A field of the document: one value, or an array made one element at a
-/// time.
+/// time (each element pretty-printed at its depth).
 enum Part<'a> {
     One(Value),
-    Many(Box<dyn Iterator<Item = Value> + 'a>),
+    Many(Box<dyn Iterator<Item = String> + 'a>),
 }
 
 /// `v` pretty-printed as if it sat `depth` levels deep in a document.
-fn pretty_at(v: &Value, depth: usize) -> String {
+fn pretty_at(v: &impl Serialize, depth: usize) -> String {
     let s = serde_json::to_string_pretty(v).unwrap_or_default();
-    s.replace('\n', &format!("\n{}", "  ".repeat(depth)))
+    if !s.contains('\n') {
+        return s;
+    }
+    let indent = "  ".repeat(depth);
+    let mut out = String::with_capacity(s.len() + s.len() / 4);
+    for (i, line) in s.split('\n').enumerate() {
+        if i > 0 {
+            out.push('\n');
+            out.push_str(&indent);
+        }
+        out.push_str(line);
+    }
+    out
 }
 
 /// The JSON view in pieces, byte for byte what `to_string_pretty` makes of
@@ -932,26 +1040,40 @@ pub(crate) fn json_parts(c: &Check) -> impl Iterator<Item = String> + '_ {
         .unwrap_or_default();
     fields.push((
         "files".into(),
-        Part::Many(Box::new(c.files.iter().map(file_json))),
+        Part::Many(Box::new(
+            c.files.iter().map(|f| pretty_at(&file_json(f), 2)),
+        )),
     ));
     fields.push(("errors".into(), Part::One(errors_json(c))));
     fields.push((
         "hops".into(),
-        Part::Many(Box::new(c.hops.iter().map(hop_json))),
+        Part::Many(Box::new(
+            c.hops.iter().map(|h| pretty_at(&HopJson::of(h), 2)),
+        )),
     ));
     fields.push((
         "links".into(),
-        Part::Many(Box::new(c.links.iter().map(link_json))),
+        Part::Many(Box::new(
+            c.links.iter().map(|l| pretty_at(&LinkJson::of(l), 2)),
+        )),
     ));
     fields.push((
         "findings".into(),
-        Part::Many(Box::new(c.found.iter().map(found_json))),
+        Part::Many(Box::new(
+            c.found.iter().map(|f| pretty_at(&found_json(f), 2)),
+        )),
     ));
     fields.push((
         "assumed".into(),
-        Part::Many(Box::new(c.assumed.iter().map(
-            |a| json!({"file": &*a.at.file, "line": a.at.line, "hop": &*a.hop, "text": &*a.text}),
-        ))),
+        Part::Many(Box::new(c.assumed.iter().map(|a| {
+            let a = AssumedJson {
+                file: &a.at.file,
+                line: a.at.line,
+                hop: &a.hop,
+                text: &a.text,
+            };
+            pretty_at(&a, 2)
+        }))),
     ));
     if let Some(p) = &c.probes {
         let (probed, skipped) = probes_json(c, p);
@@ -981,7 +1103,7 @@ pub(crate) fn json_parts(c: &Check) -> impl Iterator<Item = String> + '_ {
                                 let body = std::iter::from_fn(move || {
                                     let v = items.next()?;
                                     let more = if items.peek().is_some() { "," } else { "" };
-                                    Some(format!("    {}{more}\n", pretty_at(&v, 2)))
+                                    Some(format!("    {v}{more}\n"))
                                 });
                                 let tail = std::iter::once(format!("  ]{sep}"));
                                 Box::new(head.chain(body).chain(tail))

@@ -53,12 +53,28 @@ pub(crate) fn paint(style: Style, text: &str, tone: Tone) -> String {
 /// The finding as a JSON object: `{"name", "code", "severity", "meaning"}`.
 /// Every document that carries a finding uses this shape.
 pub(crate) fn json(f: Finding) -> Value {
-    json!({
-        "name": f.name(),
-        "code": f.code(),
-        "severity": f.severity().name(),
-        "meaning": f.meaning(),
-    })
+    serde_json::to_value(Object::of(f)).unwrap_or(Value::Null)
+}
+
+/// [`json`]'s object, to serialize without building a `Value` (a
+/// document of 200,000 links).
+#[derive(serde::Serialize)]
+pub(crate) struct Object {
+    name: &'static str,
+    code: &'static str,
+    severity: &'static str,
+    meaning: &'static str,
+}
+
+impl Object {
+    pub(crate) fn of(f: Finding) -> Object {
+        Object {
+            name: f.name(),
+            code: f.code(),
+            severity: f.severity().name(),
+            meaning: f.meaning(),
+        }
+    }
 }
 
 /// A fix as a JSON object; the same shape in every document. `change` is
