@@ -30,4 +30,5 @@ pub mod report;
 pub(crate) mod repro;
 pub mod samples;
 pub(crate) mod send;
+pub(crate) mod server;
 pub use ppctl_codec::sniff;

@@ -1,6 +1,8 @@
 //! The layering of docs/architecture.md, checked on the source: engines,
-//! the judge and net never reach up into the command line, the commands or
-//! the report layer, and never render (serde_json, comfy-table, colored);
+//! the server core, the judge and net never reach up into the command
+//! line, the commands or the report layer, and never render (serde_json,
+//! comfy-table, colored); an engine uses another engine only where the
+//! architecture says so (and nothing but listen's command uses listen);
 //! the codec crate depends on none of the tool's crates.
 
 use std::fs;
@@ -18,6 +20,7 @@ const BELOW_REPORT: &[&str] = &[
     "src/monitor",
     "src/metrics",
     "src/net",
+    "src/server",
     "src/judge",
     "src/protocol",
     "src/receivers.rs",
@@ -73,6 +76,109 @@ fn engines_never_reach_up_or_render() {
     assert!(
         hits.is_empty(),
         "arrows back up the layers:\n{}",
+        hits.join("\n")
+    );
+}
+
+/// Who may use whom below the commands: each module and the modules of the
+/// crate it may name (`crate::NAME`), besides the codec (`codec`, `sniff`,
+/// `input`), `error` and `JSON_SCHEMA`, which everything may use. The
+/// engines' base is the judge, the protocols, net and the server core; an
+/// engine uses another engine only where docs/architecture.md says so.
+const MAY_USE: &[(&str, &[&str])] = &[
+    ("src/send", &["judge", "protocol", "net"]),
+    ("src/listen", &["judge", "server"]),
+    // The header sent upstream is built by send's HeaderPlan.
+    ("src/relay", &["judge", "net", "server", "send"]),
+    ("src/diagnose", &["judge", "protocol", "net"]),
+    // The senders are send's exchanges; the receivers the server's stand-ins.
+    ("src/repro", &["judge", "net", "server", "send"]),
+    ("src/pcap", &["judge", "server"]),
+    // --probe runs probe's engine.
+    ("src/check", &["judge", "net", "diagnose"]),
+    // Sends with send's plans; --mode auto runs probe's engine.
+    (
+        "src/conform",
+        &["judge", "protocol", "net", "server", "send", "diagnose"],
+    ),
+    ("src/receivers.rs", &["judge"]),
+    ("src/samples.rs", &[]),
+    ("src/server", &["judge", "net"]),
+    ("src/protocol", &["judge"]),
+    // A client's exchange is named from net's Reply.
+    ("src/judge", &["net"]),
+    ("src/net", &[]),
+];
+
+/// Names the whole crate may use.
+const EVERYONE: &[&str] = &["codec", "sniff", "input", "error", "JSON_SCHEMA"];
+
+/// The `crate::NAME` paths of a line of code (comments left out).
+fn crate_paths(line: &str) -> Vec<&str> {
+    let code = line.split("//").next().unwrap_or("");
+    code.match_indices("crate::")
+        .map(|(i, _)| {
+            let rest = &code[i + "crate::".len()..];
+            let end = rest
+                .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+                .unwrap_or(rest.len());
+            &rest[..end]
+        })
+        .collect()
+}
+
+#[test]
+fn engines_use_only_what_the_architecture_allows() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut hits = Vec::new();
+    for (module, allowed) in MAY_USE {
+        let mut files = Vec::new();
+        rust_files(&root.join(module), &mut files);
+        assert!(!files.is_empty(), "{module} has no source");
+        let own = module.trim_start_matches("src/").trim_end_matches(".rs");
+        for f in &files {
+            let text = fs::read_to_string(f).expect("read a source file");
+            for (n, line) in text.lines().enumerate() {
+                for name in crate_paths(line) {
+                    let fine = name.is_empty()
+                        || name == own
+                        || EVERYONE.contains(&name)
+                        || allowed.contains(&name);
+                    if !fine || line.contains("crate::{") {
+                        hits.push(format!("{}:{}: {}", f.display(), n + 1, line.trim()));
+                    }
+                }
+            }
+        }
+    }
+    assert!(
+        hits.is_empty(),
+        "arrows the architecture does not allow (docs/architecture.md):\n{}",
+        hits.join("\n")
+    );
+}
+
+#[test]
+fn nothing_but_listen_s_command_uses_listen() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    rust_files(&root.join("src"), &mut files);
+    let mut hits = Vec::new();
+    for f in &files {
+        let rel = f.strip_prefix(root).unwrap_or(f);
+        if rel.starts_with("src/listen") || rel == Path::new("src/cmd/listen.rs") {
+            continue;
+        }
+        let text = fs::read_to_string(f).expect("read a source file");
+        for (n, line) in text.lines().enumerate() {
+            if crate_paths(line).contains(&"listen") {
+                hits.push(format!("{}:{}: {}", rel.display(), n + 1, line.trim()));
+            }
+        }
+    }
+    assert!(
+        hits.is_empty(),
+        "listen used from outside:\n{}",
         hits.join("\n")
     );
 }

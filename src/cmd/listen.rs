@@ -14,10 +14,12 @@ use tokio::sync::watch;
 use super::serve::{reached, write_lines, Signals, Stop};
 use super::values::{parse_cidr, timeout, wait, Choice, Wait};
 use crate::error::{Error, ExitCode, Result};
-use crate::listen::{self, bind, config, Config, ConnRecord, Mode, Transport};
+use crate::listen::{self, Config, Expect};
 use crate::report::listen as view;
 use crate::report::out::Out;
 use crate::report::Style;
+use crate::server::standin::{ConnRecord, Http, Mode};
+use crate::server::{self as config, bind, Transport};
 
 const AFTER_HELP: &str = concat!(
     "\
@@ -69,7 +71,7 @@ pub struct ListenArgs {
         value_name = "MODE",
         value_parser = Choice::new(&Mode::ALL, Mode::name, Mode::describe)
     )]
-    pub proxy_protocol: Mode,
+    pub(crate) proxy_protocol: Mode,
     /// Peers allowed to send a header, like nginx `set_real_ip_from` (repeat
     /// or comma-separate; a bare IP is a /32 or /128). Others' headers are
     /// rejected (require) or ignored (auto), as untrusted-source. Without
@@ -137,19 +139,23 @@ pub struct ListenArgs {
 impl ListenArgs {
     fn config(&self) -> Config {
         Config {
-            mode: self.proxy_protocol,
-            max_header: self.max_header.bytes(),
-            header_timeout: self.header_timeout.0,
-            request_timeout: self.request_timeout.0,
-            idle_timeout: self.idle_timeout.0,
+            http: Http {
+                mode: self.proxy_protocol,
+                max_header: self.max_header.bytes(),
+                header_timeout: self.header_timeout.0,
+                request_timeout: self.request_timeout.0,
+                idle_timeout: self.idle_timeout.0,
+                trust: self.trust.clone(),
+                echo: self.echo,
+                tls: None,
+            },
             max_conns: self.max_conns as usize,
-            trust: self.trust.clone(),
-            echo: self.echo,
             count: self.count,
-            expect_src: self.expect_src.clone(),
-            expect_version: self.expect_version,
             drain: self.drain.0,
-            tls: None,
+            expect: Expect {
+                src: self.expect_src.clone(),
+                version: self.expect_version,
+            },
         }
     }
 }
@@ -201,11 +207,9 @@ async fn serve(args: &ListenArgs, style: Style) -> Result<ExitCode> {
     let json = args.json;
     let lost = stop.clone();
     let writer = std::thread::spawn(move || write_records(rx, json, style, out, &lost));
-    let config = Config {
-        tls: identity,
-        ..args.config()
-    };
-    let summary = listen::run_until(
+    let mut config = args.config();
+    config.http.tls = identity;
+    let summary = listen::run(
         listeners,
         config,
         reached(stop.subscribe(), 1),

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use crate::error::{Error, Result};
-use crate::listen::tls::{self, Identity};
+use crate::server::tls::{self, Identity};
 
 /// The TLS options of `listen`.
 #[derive(Debug, Clone, clap::Args)]

@@ -14,12 +14,13 @@ use super::values::Choice;
 use super::values::{parse_cidr, timeout, wait, Wait};
 use crate::codec::Version;
 use crate::error::{Error, ExitCode, Result};
-use crate::listen::bind;
 use crate::net::{self, Target};
-use crate::relay::{self, config, Accept, Config, Record, SendMode};
+use crate::relay::{self, Accept, Config, Record, SendMode};
 use crate::report::out::Out;
 use crate::report::relay as view;
 use crate::report::Style;
+use crate::server as config;
+use crate::server::bind;
 
 const AFTER_HELP: &str = concat!(
     "\
@@ -90,7 +91,7 @@ pub struct RelayArgs {
     #[arg(long, default_value_t = Wait(config::HEADER_TIMEOUT), value_name = "DURATION", value_parser = timeout, help_heading = "Limits")]
     pub(crate) header_timeout: Wait,
     /// Time allowed to connect upstream.
-    #[arg(long, default_value_t = Wait(config::CONNECT_TIMEOUT), value_name = "DURATION", value_parser = timeout, help_heading = "Limits")]
+    #[arg(long, default_value_t = Wait(relay::config::CONNECT_TIMEOUT), value_name = "DURATION", value_parser = timeout, help_heading = "Limits")]
     pub(crate) connect_timeout: Wait,
     /// Close both sides after this long without a byte either way.
     #[arg(long, default_value_t = Wait(config::IDLE_TIMEOUT), value_name = "DURATION", value_parser = timeout, help_heading = "Limits")]
@@ -220,5 +221,5 @@ async fn serve(args: &RelayArgs, style: Style) -> Result<ExitCode> {
     if summary.interrupted && count.is_some() {
         return Ok(ExitCode::Interrupted);
     }
-    Ok(ExitCode::check(summary.clean()))
+    Ok(ExitCode::check(summary.passed()))
 }

@@ -18,7 +18,7 @@ use crate::report::out::Out;
 pub(crate) struct MaxHeaderArg {
     /// Largest v2 header accepted, in bytes (16 + len); a larger one is
     /// header-too-large, checked as soon as its 16-byte prefix is in.
-    #[arg(long, default_value_t = crate::listen::config::MAX_HEADER as u32, value_name = "BYTES", value_parser = clap::value_parser!(u32).range(16..=65551))]
+    #[arg(long, default_value_t = crate::server::MAX_HEADER as u32, value_name = "BYTES", value_parser = clap::value_parser!(u32).range(16..=65551))]
     pub(crate) max_header: u32,
 }
 

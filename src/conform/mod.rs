@@ -263,7 +263,7 @@ impl Run {
 
     /// When the run started, RFC 3339 (the JUnit timestamp).
     pub(crate) fn started_rfc3339(&self) -> String {
-        crate::listen::clock::rfc3339(self.started)
+        crate::server::clock::rfc3339(self.started)
     }
 
     /// A MUST failed: the exit status is 1.

@@ -336,6 +336,29 @@ pub(crate) struct Exchange {
     pub udp: bool,
 }
 
+impl Exchange {
+    /// A client's exchange (`send`, `probe`) in the judge's terms, from
+    /// what `net` saw and what was sent.
+    pub(crate) fn of(reply: &crate::net::Reply, sent: Sent, udp: bool) -> Exchange {
+        use crate::net::End;
+        let ending = match reply.end {
+            End::Refused => Ending::Refused,
+            End::ConnectTimeout | End::LocalLimit => Ending::Unreachable,
+            End::Error if !reply.connected => Ending::Unreachable,
+            End::Reset => Ending::ServerReset,
+            End::EofAfterData | End::EofWithoutData | End::Error => Ending::ServerClosed,
+            End::Timeout | End::SizeLimit | End::Datagram | End::MaxTime => Ending::TimedOut,
+            End::Done => Ending::ClientClosed,
+        };
+        Exchange {
+            sent,
+            answer: Answer::of(&reply.received),
+            ending,
+            udp,
+        }
+    }
+}
+
 /// The finding for one exchange.
 pub(crate) fn exchange(x: &Exchange) -> Finding {
     use Finding as F;

@@ -1,154 +1,82 @@
-//! `ppctl listen` as a library: a PROXY-protocol receiver that shows
-//! exactly what arrived, behaving like nginx with and without
-//! `proxy_protocol` (or accepting both, in `auto`).
-//!
-//! Shaped like mini-redis's server: sockets and the shutdown future are
-//! injected ([`run`]), a semaphore caps concurrent connections, and a
-//! drain step lets in-flight connections finish (within a bound) so every
-//! accepted connection yields exactly one [`ConnRecord`] on the sink.
+//! `ppctl listen` as a library: the HTTP stand-in
+//! ([`crate::server::standin::Http`], nginx with and without
+//! `proxy_protocol`) on every TCP address, or every datagram's v2 header
+//! on UDP, each connection checked against `--expect-src` and
+//! `--expect-version`.
 
-pub mod bind;
-pub(crate) mod clock;
-pub mod config;
-mod conn;
-pub mod nginx;
-pub(crate) mod record;
-pub(crate) mod summary;
-pub(crate) mod tls;
+mod config;
 mod udp;
-pub(crate) mod whoami;
 
 use std::future::Future;
-use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::mpsc;
 
-use crate::net::server;
+use crate::server::standin::{Answered, ConnRecord, Http};
+use crate::server::{self, Accepted, Hub, Listeners, Served, Service, Summary};
 
-pub use config::{Config, Mode};
-pub(crate) use record::{ConnRecord, Reply, Transport};
-pub(crate) use summary::Summary;
+pub(crate) use config::{Config, Expect};
 
-/// The sockets a server runs on.
-#[derive(Debug, Default)]
-pub struct Listeners {
-    pub tcp: Vec<TcpListener>,
-    /// With `--udp`: each datagram must start with a v2 header.
-    pub udp: Vec<UdpSocket>,
+/// The stand-in, with listen's expectations.
+struct Listen {
+    http: Http,
+    expect: Expect,
 }
 
-impl Listeners {
-    /// The bound addresses, TCP first.
-    pub(crate) fn local_addrs(&self) -> Vec<(Transport, SocketAddr)> {
-        let tcp = self
-            .tcp
-            .iter()
-            .filter_map(|l| l.local_addr().ok())
-            .map(|a| (Transport::Tcp, a));
-        let udp = self
-            .udp
-            .iter()
-            .filter_map(|u| u.local_addr().ok())
-            .map(|a| (Transport::Udp, a));
-        tcp.chain(udp).collect()
-    }
-}
+impl Service for Listen {
+    type Facts = Answered;
 
-/// What every task of one server shares.
-struct Shared {
-    cfg: Config,
-    summary: Mutex<Summary>,
-    sink: mpsc::Sender<ConnRecord>,
-}
-
-impl Shared {
-    /// Count a finished connection and hand its record to the sink.
-    async fn finish(&self, rec: ConnRecord) {
-        if let Ok(mut s) = self.summary.lock() {
-            s.add(&rec);
-        }
-        // A closed sink means nobody is listening any more; nothing to do.
-        let _ = self.sink.send(rec).await;
+    async fn serve(&self, c: Accepted) -> Served<Answered> {
+        let mut served = self.http.serve(c).await;
+        served.record.matched = self.expect.check(&served.record);
+        served
     }
 }
 
 /// Run a server until `shutdown` resolves or `--count` connections were
-/// handled. Every record goes to `sink` before this returns.
+/// handled; once `now` resolves (a second signal, or nobody reads the
+/// output any more) the drain ends at once: connections still in flight
+/// stop and are reported as `interrupted`. Every record goes to `sink`
+/// before this returns.
 pub(crate) async fn run(
-    listeners: Listeners,
-    cfg: Config,
-    shutdown: impl Future,
-    sink: mpsc::Sender<ConnRecord>,
-) -> Summary {
-    run_until(listeners, cfg, shutdown, std::future::pending::<()>(), sink).await
-}
-
-/// Like [`run`], and once `now` resolves (a second signal, or nobody reads
-/// the output any more) the drain ends at once: connections still in
-/// flight stop and are reported as `interrupted`.
-pub(crate) async fn run_until(
     listeners: Listeners,
     cfg: Config,
     shutdown: impl Future,
     now: impl Future,
     sink: mpsc::Sender<ConnRecord>,
 ) -> Summary {
-    let limits = server::Limits {
-        max_conns: cfg.max_conns,
-        count: cfg.count,
-        drain: cfg.drain,
-    };
-    let shared = Arc::new(Shared {
-        summary: Mutex::new(Summary::new(cfg.has_expectations())),
-        cfg,
-        sink,
+    let limits = cfg.limits();
+    let hub = Arc::new(Hub::new(Summary::new(cfg.expect.any()), sink));
+    let listen = Arc::new(Listen {
+        http: cfg.http,
+        expect: cfg.expect,
     });
     let udp = listeners.udp;
-    let for_udp = shared.clone();
-    let for_tcp = shared.clone();
-    let interrupted = server::run(
+    let for_udp = (hub.clone(), listen.clone());
+    server::run(
         listeners.tcp,
         limits,
+        listen,
+        hub,
         shutdown,
         now,
         move |gate, tasks| {
             for u in udp {
-                tasks.spawn(udp::serve(u, for_udp.clone(), gate.clone()));
-            }
-        },
-        move |c: server::Accepted| {
-            let shared = for_tcp.clone();
-            async move {
-                let (rec, mut stream) =
-                    conn::serve(c.stream, c.peer, c.local, c.id, &shared.cfg, c.stop).await;
-                let drained = rec.drained;
-                shared.finish(rec).await;
-                // Something may be left unread: send the FIN before the
-                // close (best effort: the peer may be gone already). Else
-                // the close sends it, one syscall less.
-                if !drained {
-                    let _ = tokio::io::AsyncWriteExt::shutdown(&mut stream).await;
-                }
+                let (hub, listen) = for_udp.clone();
+                tasks.spawn(udp::serve(u, listen, hub, gate.clone()));
             }
         },
     )
-    .await;
-    let mut summary = shared
-        .summary
-        .lock()
-        .map(|s| s.clone())
-        .unwrap_or_else(|e| e.into_inner().clone());
-    summary.interrupted = interrupted;
-    summary
+    .await
 }
-
-pub(crate) use crate::net::server::{canonical, signalled};
 
 #[cfg(test)]
 mod tests {
+    use std::net::SocketAddr;
+
     use super::*;
+    use crate::server::bind;
+    use crate::server::standin::Reply;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     /// The server as a library: injected listener, shutdown future and sink.
@@ -167,6 +95,7 @@ mod tests {
             async move {
                 let _ = stop_rx.await;
             },
+            std::future::pending::<()>(),
             tx,
         ));
         let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect");
@@ -180,7 +109,7 @@ mod tests {
         assert_eq!(rec.finding, crate::judge::Finding::Proxied);
         assert_eq!(rec.pairing, Some(crate::judge::Finding::Spoofable));
         assert_eq!(rec.client, SocketAddr::from(([192, 0, 2, 1], 1000)));
-        assert_eq!(rec.reply, Reply::WhoamiJson);
+        assert_eq!(rec.service.reply, Reply::WhoamiJson);
         let _ = stop_tx.send(());
         let summary = server.await.expect("server task");
         assert_eq!(summary.connections, 1);

@@ -8,11 +8,17 @@ use tokio::net::UdpSocket;
 use crate::codec::{self, Command, Decoded};
 use crate::judge::{Arrived, Finding};
 
-use super::record::{ConnRecord, Data, HeaderSeen, Reply, Transport};
-use super::{canonical, conn, nginx, signalled, Shared};
-use crate::net::server::Gate;
+use crate::server::standin::{nginx, Answered, ConnRecord, Data, Http, Reply};
+use crate::server::{canonical, signalled, Gate, HeaderSeen, Hub, Transport};
 
-pub(super) async fn serve(socket: UdpSocket, shared: Arc<Shared>, gate: Arc<Gate>) {
+use super::Listen;
+
+pub(super) async fn serve(
+    socket: UdpSocket,
+    listen: Arc<Listen>,
+    hub: Arc<Hub<Answered>>,
+    gate: Arc<Gate>,
+) {
     let mut quit = gate.quitting();
     let local = match socket.local_addr() {
         Ok(a) => canonical(a),
@@ -29,18 +35,18 @@ pub(super) async fn serve(socket: UdpSocket, shared: Arc<Shared>, gate: Arc<Gate
         };
         let Some(id) = gate.claim() else { return };
         let dgram = &buf[..n];
-        let mut rec = datagram(dgram, canonical(peer), local, id, &shared.cfg);
-        if shared.cfg.echo && rec.served() {
+        let mut rec = datagram(dgram, canonical(peer), local, id, &listen.http);
+        if listen.http.echo && rec.served() {
             let start = match codec::decode_final(dgram) {
                 Decoded::Complete(h) => h.len(),
                 _ => 0,
             };
             if socket.send_to(&dgram[start..], peer).await.is_ok() {
-                rec.reply = Reply::Echo;
+                rec.service.reply = Reply::Echo;
             }
         }
-        rec.matched = conn::expectations(&shared.cfg, &rec);
-        shared.finish(rec).await;
+        rec.matched = listen.expect.check(&rec);
+        hub.finish(rec).await;
     }
 }
 
@@ -50,10 +56,9 @@ fn datagram(
     peer: std::net::SocketAddr,
     local: std::net::SocketAddr,
     id: u64,
-    cfg: &super::Config,
+    cfg: &Http,
 ) -> ConnRecord {
-    let mut rec = ConnRecord::new(id, Transport::Udp, peer, local, cfg.mode);
-    let open = cfg.trust.is_empty();
+    let mut rec = cfg.record(id, Transport::Udp, peer, local);
     rec.bytes_in = d.len() as u64;
     rec.trusted = cfg.trusts(peer.ip());
     let decoded = codec::decode_final(d);
@@ -61,17 +66,16 @@ fn datagram(
         Decoded::Complete(h) => {
             let seen = HeaderSeen::new(d, true);
             let local_cmd = h.command == Command::Local;
-            rec.arrive(
-                Arrived::Header {
-                    local: local_cmd,
-                    trusted: rec.trusted,
-                    stacked: false,
-                },
-                open,
-            );
+            rec.arrive(Arrived::Header {
+                local: local_cmd,
+                trusted: rec.trusted,
+                stacked: false,
+            });
             if !rec.trusted {
                 rec.error = Some(format!("header from {} which is not in --trust", peer.ip()));
-            } else if let (false, Some(src)) = (local_cmd, seen.valid.and_then(|v| v.source)) {
+            } else if let (false, Some(src)) =
+                (local_cmd, seen.valid.as_ref().and_then(|v| v.source))
+            {
                 rec.client = src;
             }
             if h.version == codec::Version::V1 {
@@ -82,7 +86,7 @@ fn datagram(
         }
         Decoded::Invalid(e) => {
             rec.header = Some(HeaderSeen::new(d, true));
-            rec.arrive(Arrived::Invalid, open);
+            rec.arrive(Arrived::Invalid);
             rec.error = Some(format!(
                 "invalid header at byte {}: {}; {}",
                 e.offset,
@@ -91,10 +95,10 @@ fn datagram(
             ));
         }
         Decoded::NotProxy(_) | Decoded::Incomplete { .. } => {
-            rec.arrive(Arrived::NoHeader, open);
-            rec.data = Some(Data::of(d));
+            rec.arrive(Arrived::NoHeader);
+            rec.service.data = Some(Data::of(d));
             if rec.finding == Finding::MissingHeader {
-                rec.log = Some(nginx::broken_header(d));
+                rec.service.log = Some(nginx::broken_header(d));
             }
         }
     }

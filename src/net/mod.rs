@@ -16,7 +16,6 @@
 mod dialog;
 mod limits;
 mod reply;
-pub(crate) mod server;
 mod target;
 mod tcp;
 mod tls;

@@ -4,7 +4,6 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use super::Message;
-use crate::judge;
 
 /// How an exchange ended. The receiver's behaviour is in these few words:
 /// a receiver that rejects a header usually closes or resets without a
@@ -96,25 +95,6 @@ pub struct Reply {
 }
 
 impl Reply {
-    /// This exchange in the judge's terms, given what was sent.
-    pub(crate) fn exchange(&self, sent: judge::Sent, udp: bool) -> judge::Exchange {
-        let ending = match self.end {
-            End::Refused => judge::Ending::Refused,
-            End::ConnectTimeout | End::LocalLimit => judge::Ending::Unreachable,
-            End::Error if !self.connected => judge::Ending::Unreachable,
-            End::Reset => judge::Ending::ServerReset,
-            End::EofAfterData | End::EofWithoutData | End::Error => judge::Ending::ServerClosed,
-            End::Timeout | End::SizeLimit | End::Datagram | End::MaxTime => judge::Ending::TimedOut,
-            End::Done => judge::Ending::ClientClosed,
-        };
-        judge::Exchange {
-            sent,
-            answer: judge::Answer::of(&self.received),
-            ending,
-            udp,
-        }
-    }
-
     /// A connected exchange, before anything was sent or received.
     pub(super) fn connected(local: SocketAddr, peer: SocketAddr, connect: Duration) -> Self {
         Reply {
@@ -175,8 +155,8 @@ pub(crate) fn http_body(received: &[u8]) -> Option<&[u8]> {
 /// when the reply is no 2xx page or names no client.
 pub(crate) fn whoami_client(received: &[u8]) -> Option<IpAddr> {
     if !matches!(
-        judge::Answer::of(received),
-        judge::Answer::Http {
+        crate::sniff::classify(received),
+        crate::sniff::Sniffed::HttpResponse {
             status: 200..=299,
             ..
         }

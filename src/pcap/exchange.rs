@@ -4,12 +4,11 @@
 //! place that names a finding. A flow whose start is not in the capture is
 //! `incomplete` without asking: there is nothing to judge.
 
-use std::net::SocketAddr;
-
 use super::flow::{End, Flow, Side};
 use crate::codec::{self, Command, Decoded, Version, Warning};
 use crate::judge::{self, Answer, Ending, Exchange, Finding, Sent};
 use crate::protocol::{self, Chosen, Protocol, Seen, Selection};
+use crate::server::HeaderFacts;
 
 /// The findings a capture can show (the rest need a live peer: a timeout,
 /// an unreachable host, a receiver's configuration). The summary counts
@@ -40,21 +39,11 @@ pub(crate) enum Missing {
     FirstBytes,
 }
 
-/// A valid header at the start of the client's stream, in plain facts.
+/// A valid header at the start of the client's stream (its bytes are
+/// `client_bytes[..header.len]`), and what follows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct HeaderFacts {
-    pub(crate) version: Version,
-    /// A v2 LOCAL header (a health check).
-    pub(crate) local: bool,
-    /// Bytes the header used: it is `client_bytes[..len]`.
-    pub(crate) len: usize,
-    /// The addresses it claims (none for LOCAL, UNKNOWN, UNSPEC, UNIX).
-    pub(crate) source: Option<SocketAddr>,
-    pub(crate) destination: Option<SocketAddr>,
-    /// The protocol word (TCP4, UDP6, UNSPEC, UNKNOWN...).
-    pub(crate) protocol: &'static str,
-    /// TLV names, in wire order.
-    pub(crate) tlvs: Vec<&'static str>,
+pub(crate) struct Opening {
+    pub(crate) header: HeaderFacts,
     /// Another header right behind it: its version when it decodes, `None`
     /// inside when only its signature is there.
     pub(crate) stacked: Option<Option<Version>>,
@@ -70,7 +59,7 @@ pub(crate) enum Start {
     /// The client sent no byte.
     Nothing,
     /// A valid header.
-    Header(HeaderFacts),
+    Header(Opening),
     /// The capture ended inside a header: at least `needed` more bytes.
     Partial { needed: usize },
     /// A header that breaks the spec.
@@ -314,7 +303,7 @@ fn speak(flow: &Flow, p: Protocol, chosen: Chosen, sent: Sent, ending: Ending) -
 /// Bytes of the client's first header (0 without one).
 fn header_len(start: &Start) -> usize {
     match start {
-        Start::Header(h) => h.len,
+        Start::Header(h) => h.header.len,
         _ => 0,
     }
 }
@@ -341,18 +330,12 @@ fn start(client: &[u8]) -> (Start, Sent) {
                 (true, None) => Sent::Local { payload },
                 (false, None) => Sent::Header { payload },
             };
-            let facts = HeaderFacts {
-                version: h.version,
-                local,
-                len: h.len(),
-                source: h.source(),
-                destination: h.destination(),
-                protocol: h.protocol_name(),
-                tlvs: h.tlvs().map(|t| t.name()).collect(),
+            let opening = Opening {
+                header: HeaderFacts::of(&h),
                 stacked,
                 payload,
             };
-            (Start::Header(facts), sent)
+            (Start::Header(opening), sent)
         }
         Decoded::Invalid(e) => (Start::Invalid(e), Sent::Invalid),
         Decoded::Incomplete { needed } => (Start::Partial { needed }, Sent::Invalid),
@@ -408,7 +391,7 @@ mod tests {
         match start {
             Start::Header(h) => {
                 assert_eq!(h.stacked, Some(Some(Version::V1)));
-                assert_eq!(h.len, one.len());
+                assert_eq!(h.header.len, one.len());
                 assert!(h.payload);
             }
             other => panic!("{other:?}"),

@@ -24,7 +24,8 @@ use std::net::SocketAddr;
 
 use crate::judge::Finding;
 use crate::protocol::Selection;
-pub(crate) use exchange::{Close, Decision, HeaderFacts, Missing, Start, FINDINGS};
+use crate::server::HeaderFacts;
+pub(crate) use exchange::{Close, Decision, Missing, Start, FINDINGS};
 pub use filter::Filter;
 pub use flow::Limits;
 use flow::{Flow, FlowTable, Why};
@@ -100,7 +101,7 @@ impl FlowResult {
     /// The valid header at the start of the client's stream, if any.
     pub(crate) fn header(&self) -> Option<&HeaderFacts> {
         match &self.decision.start {
-            Start::Header(h) => Some(h),
+            Start::Header(h) => Some(&h.header),
             _ => None,
         }
     }

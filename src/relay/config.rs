@@ -8,9 +8,8 @@ use ipnet::IpNet;
 
 use crate::codec::{Command, Version};
 use crate::judge::Expects;
-use crate::listen::config as listen;
-use crate::listen::record::HeaderFacts;
 use crate::send::{AddressPlan, BuildError, HeaderPlan};
+use crate::server::{self, HeaderFacts};
 
 /// `--accept`: what the relay expects from its clients.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -119,16 +118,6 @@ impl SendMode {
 
 /// `--connect-timeout` unless given.
 pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-/// `--header-timeout` unless given (listen's).
-pub(crate) const HEADER_TIMEOUT: Duration = listen::HEADER_TIMEOUT;
-/// `--idle-timeout` unless given (listen's).
-pub(crate) const IDLE_TIMEOUT: Duration = listen::IDLE_TIMEOUT;
-/// `--max-conns` unless given (listen's).
-pub(crate) const MAX_CONNS: usize = listen::MAX_CONNS;
-/// `--drain` unless given (listen's).
-pub(crate) const DRAIN: Duration = listen::DRAIN;
-/// `--max-header` unless given (listen's).
-pub(crate) const MAX_HEADER: usize = listen::MAX_HEADER;
 
 /// Everything a relay needs besides its listening sockets.
 #[derive(Debug, Clone)]
@@ -161,19 +150,19 @@ impl Config {
             trust: Vec::new(),
             send: SendMode::default(),
             header: HeaderPlan::new(Version::V1),
-            max_header: MAX_HEADER,
-            header_timeout: HEADER_TIMEOUT,
+            max_header: server::MAX_HEADER,
+            header_timeout: server::HEADER_TIMEOUT,
             connect_timeout: CONNECT_TIMEOUT,
-            idle_timeout: IDLE_TIMEOUT,
-            max_conns: MAX_CONNS,
+            idle_timeout: server::IDLE_TIMEOUT,
+            max_conns: server::MAX_CONNS,
             count: None,
-            drain: DRAIN,
+            drain: server::DRAIN,
         }
     }
 
     /// May `peer` send a header? (Every peer when no `--trust` was given.)
     pub(crate) fn trusts(&self, peer: IpAddr) -> bool {
-        self.trust.is_empty() || self.trust.iter().any(|net| net.contains(&peer))
+        server::trusts(&self.trust, peer)
     }
 
     /// The header's version for a connection that brought `accepted`
@@ -183,13 +172,7 @@ impl Config {
             SendMode::None => None,
             SendMode::V1 => Some(Version::V1),
             SendMode::V2 => Some(Version::V2),
-            SendMode::Same => accepted.map(|h| {
-                if h.version == 1 {
-                    Version::V1
-                } else {
-                    Version::V2
-                }
-            }),
+            SendMode::Same => accepted.map(|h| h.version),
         }
     }
 
@@ -241,12 +224,15 @@ mod tests {
         s.parse().unwrap_or_else(|_| unreachable!())
     }
 
-    fn facts(version: u8, local: bool) -> HeaderFacts {
+    fn facts(version: Version, local: bool) -> HeaderFacts {
         HeaderFacts {
             version,
             local,
+            len: 0,
             source: (!local).then(|| sa("203.0.113.7:4444")),
             destination: (!local).then(|| sa("198.51.100.9:443")),
+            protocol: "TCP4",
+            tlvs: Vec::new(),
         }
     }
 
@@ -259,7 +245,7 @@ mod tests {
             plain.as_deref(),
             Some(&b"PROXY TCP4 127.0.0.1 127.0.0.1 5000 8080\r\n"[..])
         );
-        let v2 = facts(2, false);
+        let v2 = facts(Version::V2, false);
         let v1 = cfg.header_for(Some(&v2), client, local).unwrap_or_default();
         assert_eq!(
             v1.as_deref(),
@@ -283,7 +269,7 @@ mod tests {
     fn a_health_check_stays_one() {
         let mut cfg = Config::new(vec![sa("127.0.0.1:1")]);
         let (client, local) = (sa("127.0.0.1:5000"), sa("127.0.0.1:8080"));
-        let local_hdr = facts(2, true);
+        let local_hdr = facts(Version::V2, true);
         let v1 = cfg
             .header_for(Some(&local_hdr), client, local)
             .unwrap_or_default();

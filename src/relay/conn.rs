@@ -12,7 +12,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
@@ -20,11 +20,11 @@ use tokio::time::timeout;
 
 use crate::codec::{self, Decoded};
 use crate::judge::{Arrived, Ending};
-use crate::listen::record::HeaderSeen;
-use crate::net::server::signalled;
+use crate::server::conn::{Conn as Io, Framed, Read};
+use crate::server::{signalled, Accepted, HeaderSeen, Record as ServerRecord, Transport};
 
 use super::config::{Accept, Config};
-use super::record::{Record, PEEK};
+use super::record::{Record, Relayed, PEEK};
 
 /// The copy buffer of one direction starts at this size (an HTTP head, a
 /// short answer: one small allocation per connection)...
@@ -33,208 +33,171 @@ const CHUNK_FIRST: usize = 4 * 1024;
 /// read/write pairs per MiB).
 const CHUNK_BULK: usize = 128 * 1024;
 
-/// How the header stage ended.
-enum Stage {
-    /// Go on: relay, with these bytes already read (after any header).
-    Relay { rest: Vec<u8> },
-    /// Close the client: the record says why.
-    Close,
-}
-
 /// Relay one client to the end and say what happened.
-pub(crate) async fn serve(
-    client: std::net::TcpStream,
-    peer: SocketAddr,
-    local: SocketAddr,
-    id: u64,
-    cfg: &Config,
-    mut stop: watch::Receiver<bool>,
-) -> Record {
+pub(crate) async fn serve(c: Accepted, cfg: &Config) -> Record {
     let started = Instant::now();
-    let mut rec = Record::new(id, peer, local, cfg.accept, cfg.send);
-    let mut client = match TcpStream::from_std(client) {
-        Ok(c) => c,
-        Err(e) => {
-            rec.error = Some(format!("could not watch the connection: {e}"));
-            rec.duration = started.elapsed();
-            rec.judge(cfg.trust.is_empty());
-            return rec;
-        }
-    };
-    let _ = client.set_nodelay(true);
-    let stage = if cfg.accept == Accept::None {
+    let _ = c.stream.set_nodelay(true);
+    let mut rec = ServerRecord::new(
+        c.id,
+        Transport::Tcp,
+        c.peer,
+        c.local,
+        cfg.accept.expects(),
+        cfg.trust.is_empty(),
+        Relayed::new(cfg.accept, cfg.send),
+    );
+    let mut io = Io::new(c, cfg.max_header.max(codec::V1_MAX_LEN));
+    let rest = if cfg.accept == Accept::None {
         rec.arrived = Arrived::NoHeader;
-        Stage::Relay { rest: Vec::new() }
+        Some(Vec::new())
     } else {
-        header_stage(&mut client, &mut rec, cfg, &mut stop).await
+        let rest = header_stage(&mut io, &mut rec, cfg).await;
+        rec.bytes_in = io.buf.len() as u64;
+        rest
     };
-    if let Stage::Relay { rest } = stage {
-        relay(client, rest, &mut rec, cfg, &mut stop).await;
+    if let Some(rest) = rest {
+        let mut stop = io.stop.clone();
+        match io.stream.into_tcp() {
+            Ok(client) => relay(client, rest, &mut rec, cfg, &mut stop).await,
+            Err(e) => rec.error = Some(format!("could not watch the connection: {e}")),
+        }
     }
     if cfg.accept == Accept::None {
         spot_client_header(&mut rec);
     }
     rec.duration = started.elapsed();
-    rec.judge(cfg.trust.is_empty());
+    rec.judge();
     rec
 }
 
 /// With `--accept none`, a header at the start of the client's stream is
 /// data that went upstream as it came: name it.
 fn spot_client_header(rec: &mut Record) {
-    if let Decoded::Complete(h) = codec::decode(&rec.first_up) {
-        let seen = HeaderSeen::new(&rec.first_up[..h.len()], false);
+    if let Decoded::Complete(h) = codec::decode(&rec.service.first_up) {
+        let seen = HeaderSeen::new(&rec.service.first_up[..h.len()], false);
         rec.arrived = Arrived::Header {
-            local: seen.valid.is_some_and(|f| f.local),
+            local: seen.valid.as_ref().is_some_and(|f| f.local),
             trusted: true,
             stacked: false,
         };
-        rec.received = Some(seen);
+        rec.header = Some(seen);
     }
 }
 
-/// Read the client's header per `--accept`.
-async fn header_stage(
-    client: &mut TcpStream,
-    rec: &mut Record,
-    cfg: &Config,
-    stop: &mut watch::Receiver<bool>,
-) -> Stage {
-    let deadline = tokio::time::Instant::now() + cfg.header_timeout;
-    let cap = cfg.max_header.max(codec::V1_MAX_LEN);
-    let mut buf = Vec::with_capacity(256);
-    let mut chunk = [0u8; 1024];
-    let mut want = 1;
-    let trusted = cfg.trusts(rec.client.ip());
-    loop {
-        if buf.len() >= want {
-            match codec::decode(&buf) {
-                Decoded::Complete(h) => {
-                    let len = h.len();
-                    let seen = HeaderSeen::new(&buf[..len], false);
-                    let facts = seen.valid;
-                    rec.received = Some(seen);
-                    let rest = buf[len..].to_vec();
-                    rec.bytes_up = buf.len() as u64;
-                    let Some(facts) = facts else {
-                        return Stage::Close;
-                    };
-                    if !cfg.accept.takes(facts.version) {
-                        rec.arrived = Arrived::OtherVersion;
-                        rec.error = Some(format!(
-                            "a v{} header, but --accept {} takes only {}: closed, as a receiver of the other version would",
-                            facts.version,
-                            cfg.accept.name(),
-                            cfg.accept.name()
-                        ));
-                        return Stage::Close;
-                    }
-                    let stacked = matches!(codec::decode(&rest), Decoded::Complete(_));
-                    rec.arrived = Arrived::Header {
-                        local: facts.local,
-                        trusted,
-                        stacked,
-                    };
-                    if !trusted {
-                        rec.error = Some(format!(
-                            "{} is not in --trust: its header is not believed",
-                            rec.client.ip()
-                        ));
-                        if cfg.accept != Accept::Auto {
-                            return Stage::Close;
-                        }
-                    } else {
-                        rec.claimed = facts.source;
-                    }
-                    return Stage::Relay { rest };
-                }
-                Decoded::NotProxy(_) => {
-                    rec.arrived = Arrived::NoHeader;
-                    rec.bytes_up = buf.len() as u64;
-                    if cfg.accept == Accept::Auto {
-                        return Stage::Relay { rest: buf };
-                    }
-                    rec.error = Some(format!(
-                        "no PROXY header: the first bytes look like {}",
-                        crate::sniff::classify(&buf)
-                    ));
-                    rec.first_up = buf;
-                    return Stage::Close;
-                }
-                Decoded::Invalid(e) => {
-                    rec.received = Some(HeaderSeen::new(&buf, false));
-                    rec.bytes_up = buf.len() as u64;
-                    rec.arrived = Arrived::Invalid;
-                    rec.error = Some(format!(
-                        "invalid header at byte {}: {}; {}",
-                        e.offset,
-                        e.kind,
-                        e.kind.hint()
-                    ));
-                    return Stage::Close;
-                }
-                Decoded::Incomplete { needed } => {
-                    if let Some(total) = codec::v2_total_len(&buf) {
-                        if total > cfg.max_header {
-                            rec.received = Some(HeaderSeen::new(&buf, false));
-                            rec.bytes_up = buf.len() as u64;
-                            rec.arrived = Arrived::TooLarge;
-                            rec.error = Some(format!(
-                                "v2 header announces {total} bytes, more than --max-header {}",
-                                cfg.max_header
-                            ));
-                            return Stage::Close;
-                        }
-                    }
-                    want = buf.len() + needed.max(1);
-                }
-            }
-        }
-        let room = cap.saturating_sub(buf.len()).clamp(1, chunk.len());
-        let read = tokio::select! {
-            r = tokio::time::timeout_at(deadline, client.read(&mut chunk[..room])) => r,
-            _ = signalled(stop) => {
-                rec.interrupted = true;
-                rec.arrived = Arrived::Interrupted;
-                rec.bytes_up = buf.len() as u64;
-                rec.error = Some(format!("the relay stopped while waiting for the header ({} bytes arrived)", buf.len()));
-                return Stage::Close;
-            }
-        };
-        match read {
-            Ok(Ok(n)) if n > 0 => buf.extend_from_slice(&chunk[..n]),
-            Ok(other) => {
-                rec.bytes_up = buf.len() as u64;
-                let cause = match other {
-                    Err(e) => format!("connection error ({e})"),
-                    Ok(_) => "the client closed".to_string(),
-                };
-                if buf.is_empty() {
-                    rec.arrived = Arrived::Closed;
-                    rec.error = Some(format!("{cause} before sending anything"));
-                } else {
-                    rec.received = Some(HeaderSeen::new(&buf, true));
-                    rec.arrived = Arrived::Invalid;
-                    rec.error = Some(format!(
-                        "{cause} after {} bytes of an incomplete header",
-                        buf.len()
-                    ));
-                }
-                return Stage::Close;
-            }
-            Err(_) => {
-                rec.bytes_up = buf.len() as u64;
-                if !buf.is_empty() {
-                    rec.received = Some(HeaderSeen::new(&buf, true));
-                }
-                rec.arrived = Arrived::TimedOut;
+/// Read the client's header per `--accept`: the bytes after it to relay,
+/// or `None` to close the client (the record says why).
+async fn header_stage(io: &mut Io, rec: &mut Record, cfg: &Config) -> Option<Vec<u8>> {
+    let deadline = Instant::now() + cfg.header_timeout;
+    let trusted = cfg.trusts(rec.peer.ip());
+    rec.trusted = trusted;
+    match io.frame(deadline, cfg.max_header).await {
+        Framed::Header(len) => {
+            let seen = HeaderSeen::new(&io.buf[..len], false);
+            let facts = seen.valid.clone()?;
+            rec.header = Some(seen);
+            let rest = io.buf[len..].to_vec();
+            if !cfg.accept.takes(facts.number()) {
+                rec.arrived = Arrived::OtherVersion;
                 rec.error = Some(format!(
-                    "no complete PROXY header within --header-timeout {:?} ({} bytes arrived)",
-                    cfg.header_timeout,
-                    buf.len()
+                    "a v{} header, but --accept {} takes only {}: closed, as a receiver of the other version would",
+                    facts.number(),
+                    cfg.accept.name(),
+                    cfg.accept.name()
                 ));
-                return Stage::Close;
+                return None;
             }
+            let stacked = matches!(codec::decode(&rest), Decoded::Complete(_));
+            rec.arrived = Arrived::Header {
+                local: facts.local,
+                trusted,
+                stacked,
+            };
+            if !trusted {
+                rec.error = Some(format!(
+                    "{} is not in --trust: its header is not believed",
+                    rec.peer.ip()
+                ));
+                if cfg.accept != Accept::Auto {
+                    return None;
+                }
+            } else {
+                rec.service.claimed = facts.source;
+                if let Some(src) = facts.source {
+                    rec.client = src;
+                }
+            }
+            Some(rest)
+        }
+        Framed::NotProxy => {
+            rec.arrived = Arrived::NoHeader;
+            if cfg.accept == Accept::Auto {
+                return Some(io.buf.clone());
+            }
+            rec.error = Some(format!(
+                "no PROXY header: the first bytes look like {}",
+                crate::sniff::classify(&io.buf)
+            ));
+            rec.service.first_up = io.buf.clone();
+            None
+        }
+        Framed::Invalid(e) => {
+            rec.header = Some(HeaderSeen::new(&io.buf, false));
+            rec.arrived = Arrived::Invalid;
+            rec.error = Some(format!(
+                "invalid header at byte {}: {}; {}",
+                e.offset,
+                e.kind,
+                e.kind.hint()
+            ));
+            None
+        }
+        Framed::TooLarge(total) => {
+            rec.header = Some(HeaderSeen::new(&io.buf, false));
+            rec.arrived = Arrived::TooLarge;
+            rec.error = Some(format!(
+                "v2 header announces {total} bytes, more than --max-header {}",
+                cfg.max_header
+            ));
+            None
+        }
+        Framed::Ended(Read::Stopped) => {
+            rec.service.interrupted = true;
+            rec.arrived = Arrived::Interrupted;
+            rec.error = Some(format!(
+                "the relay stopped while waiting for the header ({} bytes arrived)",
+                io.buf.len()
+            ));
+            None
+        }
+        Framed::Ended(Read::Timeout) => {
+            if !io.buf.is_empty() {
+                rec.header = Some(HeaderSeen::new(&io.buf, true));
+            }
+            rec.arrived = Arrived::TimedOut;
+            rec.error = Some(format!(
+                "no complete PROXY header within --header-timeout {:?} ({} bytes arrived)",
+                cfg.header_timeout,
+                io.buf.len()
+            ));
+            None
+        }
+        Framed::Ended(how) => {
+            let cause = match how {
+                Read::Failed(e) => format!("connection error ({e})"),
+                _ => "the client closed".to_string(),
+            };
+            if io.buf.is_empty() {
+                rec.arrived = Arrived::Closed;
+                rec.error = Some(format!("{cause} before sending anything"));
+            } else {
+                rec.header = Some(HeaderSeen::new(&io.buf, true));
+                rec.arrived = Arrived::Invalid;
+                rec.error = Some(format!(
+                    "{cause} after {} bytes of an incomplete header",
+                    io.buf.len()
+                ));
+            }
+            None
         }
     }
 }
@@ -361,7 +324,7 @@ async fn relay(
     let connected = tokio::select! {
         c = connect(&cfg.upstream, cfg.connect_timeout) => c,
         _ = signalled(stop) => {
-            rec.interrupted = true;
+            rec.service.interrupted = true;
             rec.error = Some("the relay stopped while connecting upstream".into());
             return;
         }
@@ -369,20 +332,16 @@ async fn relay(
     let (mut upstream, to) = match connected {
         Ok(s) => s,
         Err((ending, text)) => {
-            rec.ending = Some(ending);
+            rec.service.ending = Some(ending);
             rec.error = Some(format!("{text}; the client was closed"));
             return;
         }
     };
     let _ = upstream.set_nodelay(true);
     // The address connected to is the peer: no getpeername.
-    rec.upstream = Some(crate::listen::canonical(to));
-    let accepted = rec
-        .received
-        .as_ref()
-        .and_then(|h| h.valid)
-        .filter(|_| matches!(rec.arrived, Arrived::Header { trusted: true, .. }));
-    let header = match cfg.header_for(accepted.as_ref(), rec.client, rec.local) {
+    rec.service.upstream = Some(crate::server::canonical(to));
+    let accepted = rec.taken().cloned();
+    let header = match cfg.header_for(accepted.as_ref(), rec.peer, rec.local) {
         Ok(h) => h,
         Err(e) => {
             rec.error = Some(format!("can't build the header to send: {e}"));
@@ -391,11 +350,11 @@ async fn relay(
     };
     let mut first = Vec::with_capacity(header.as_ref().map_or(0, Vec::len) + rest.len());
     if let Some(h) = &header {
-        rec.sent = Some(HeaderSeen::new(h, false));
+        rec.service.sent = Some(HeaderSeen::new(h, false));
         first.extend_from_slice(h);
     }
     first.extend_from_slice(&rest);
-    let pre_read = rec.bytes_up;
+    let pre_read = rec.bytes_in;
     let mut up = Flow {
         first: rest[..rest.len().min(PEEK)].to_vec(),
         bytes: 0,
@@ -455,12 +414,12 @@ async fn relay(
         }
         (ending_of(up_done, down_done, timed_out || stopped), stopped)
     };
-    rec.bytes_up = pre_read + up.bytes;
-    rec.bytes_down = down.bytes;
-    rec.first_up = up.first;
-    rec.first_down = down.first;
-    rec.interrupted = stopped;
-    rec.ending = Some(ending);
+    rec.bytes_in = pre_read + up.bytes;
+    rec.bytes_out = down.bytes;
+    rec.service.first_up = up.first;
+    rec.service.first_down = down.first;
+    rec.service.interrupted = stopped;
+    rec.service.ending = Some(ending);
     match ending {
         Ending::ServerReset => {
             rec.error = Some("upstream reset the connection; the client was closed".into())

@@ -33,12 +33,12 @@ impl From<&Target> for TargetJson {
 /// A wall-clock instant, the one `time` form of every document: RFC 3339,
 /// UTC, microseconds (`2026-11-24T19:05:10.123456Z`).
 pub(crate) fn time(t: SystemTime) -> String {
-    crate::listen::clock::rfc3339(t)
+    crate::server::clock::rfc3339(t)
 }
 
 /// [`time`] of a capture's timestamp (seconds since the epoch, nanoseconds).
 pub(crate) fn time_at(secs: i64, nanos: u32) -> String {
-    crate::listen::clock::rfc3339_at(secs, nanos)
+    crate::server::clock::rfc3339_at(secs, nanos)
 }
 
 /// A measured duration, the one form of every `*_ms` field that measures:

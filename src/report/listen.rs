@@ -11,10 +11,9 @@ use super::finding::{self, document};
 use super::json::{self, ms, EndpointJson, HeaderJson, SniffJson};
 use super::{hexdump, table, Style};
 use crate::judge::Finding;
-use crate::listen::nginx;
-use crate::listen::record::Data;
-use crate::listen::tls::{Identity, TlsSeen};
-use crate::listen::{ConnRecord, Mode, Reply, Summary, Transport};
+use crate::server::standin::{nginx, ConnRecord, Data, Mode, Reply};
+use crate::server::tls::{Identity, TlsSeen};
+use crate::server::{Summary, Transport};
 
 /// How many bytes of unrecognised data a line shows.
 pub(crate) const DATA_SHOWN: usize = 64;
@@ -130,7 +129,7 @@ pub(crate) fn connection_json(rec: &ConnRecord) -> Value {
             "transport": rec.transport.name(),
             "peer": EndpointJson::inet(rec.peer),
             "local": EndpointJson::inet(rec.local),
-            "mode": rec.mode.name(),
+            "mode": rec.service.mode.name(),
             "finding": finding::json(rec.finding),
             "fixes": finding::fixes_json(&rec.finding.fixes(), crate::judge::fixes::Case::default()),
             "pairing": rec.pairing.map(finding::json),
@@ -139,15 +138,15 @@ pub(crate) fn connection_json(rec: &ConnRecord) -> Value {
             "header": header_json(rec),
             "client": EndpointJson::inet(rec.client),
             "error": rec.error,
-            "log": rec.log,
+            "log": rec.service.log,
             "note": rec.note,
-            "request": rec.request,
-            "data": rec.data.as_ref().map(data_json),
-            "reply": rec.reply.name(),
+            "request": rec.service.request,
+            "data": rec.service.data.as_ref().map(data_json),
+            "reply": rec.service.reply.name(),
             "bytes_in": rec.bytes_in,
             "elapsed_ms": ms(rec.duration),
             "matched": rec.matched,
-            "tls": rec.tls.as_ref().map(tls_json),
+            "tls": rec.service.tls.as_ref().map(tls_json),
         }),
     )
 }
@@ -191,11 +190,11 @@ pub(crate) fn connection_human(rec: &ConnRecord, style: Style) -> String {
         Some(_) => out.push_str(&style.bad(" broken header")),
         None => out.push_str(&style.dim(" no header")),
     }
-    if let Some(r) = &rec.request {
+    if let Some(r) = &rec.service.request {
         let _ = write!(out, " \"{}\"", nginx::escape(r.as_bytes()));
     }
-    if rec.reply != Reply::None {
-        out.push_str(&style.dim(&format!(" reply={}", rec.reply.name())));
+    if rec.service.reply != Reply::None {
+        out.push_str(&style.dim(&format!(" reply={}", rec.service.reply.name())));
     }
     if let Some(m) = rec.matched {
         out.push_str(&if m {
@@ -215,7 +214,7 @@ pub(crate) fn connection_human(rec: &ConnRecord, style: Style) -> String {
             let _ = writeln!(out, "    crc32c {c} verified");
         }
     }
-    match &rec.tls {
+    match &rec.service.tls {
         Some(TlsSeen::Done(f)) => {
             let text = format!(
                 "{} {}, SNI {}, ALPN {}",
@@ -239,14 +238,14 @@ pub(crate) fn connection_human(rec: &ConnRecord, style: Style) -> String {
     if let Some(t) = &rec.error {
         out.push_str(&detail(style, "error", t, true));
     }
-    if let Some(t) = &rec.log {
+    if let Some(t) = &rec.service.log {
         // nginx's words, verbatim (wrapped at spaces only).
         out.push_str(&detail(style, "log", t, false));
     }
     if let Some(t) = &rec.note {
         out.push_str(&detail(style, "note", t, false));
     }
-    if let Some(d) = &rec.data {
+    if let Some(d) = &rec.service.data {
         let looks = crate::sniff::classify(&d.kept);
         let _ = writeln!(out, "    data: {} bytes, {looks}", d.length);
         let shown = &d.kept[..d.kept.len().min(DATA_SHOWN)];
@@ -323,22 +322,26 @@ pub(crate) fn summary_human(s: &Summary, style: Style) -> String {
 mod tests {
     use super::*;
     use crate::judge::Arrived;
-    use crate::listen::record::HeaderSeen;
+    use crate::server::standin::Http;
+    use crate::server::HeaderSeen;
 
     fn sa(s: &str) -> SocketAddr {
         s.parse().unwrap_or_else(|_| unreachable!())
     }
 
     fn record(mode: Mode, bytes: &[u8], arrived: Arrived) -> ConnRecord {
-        let mut rec = ConnRecord::new(
+        let http = Http {
+            mode,
+            ..Http::default()
+        };
+        let mut rec = http.record(
             7,
             Transport::Tcp,
             sa("127.0.0.1:40000"),
             sa("127.0.0.1:8080"),
-            mode,
         );
         rec.header = Some(HeaderSeen::new(bytes, false));
-        rec.arrive(arrived, true);
+        rec.arrive(arrived);
         rec
     }
 

@@ -141,8 +141,8 @@ fn header_word(start: &Start) -> String {
         Start::Unseen(_) => "-".into(),
         Start::Nothing | Start::NotProxy => "none".into(),
         Start::Header(h) => {
-            let mut w = v(h.version);
-            if h.local {
+            let mut w = v(h.header.version);
+            if h.header.local {
                 w.push_str(" LOCAL");
             }
             match h.stacked {
@@ -251,10 +251,10 @@ fn own_reason(f: &FlowResult) -> String {
     let sent = match &d.start {
         Start::Nothing => "the client sent nothing".to_string(),
         Start::Header(h) => {
-            let what = match (h.local, h.stacked) {
+            let what = match (h.header.local, h.stacked) {
                 (_, Some(_)) => format!("two headers ({})", header_word(&d.start)),
-                (true, None) => format!("a v{} LOCAL header", h.version.number()),
-                (false, None) => format!("a valid v{} header", h.version.number()),
+                (true, None) => format!("a v{} LOCAL header", h.header.number()),
+                (false, None) => format!("a valid v{} header", h.header.number()),
             };
             if h.payload && h.stacked.is_none() {
                 format!("{what} and data")
@@ -515,7 +515,7 @@ fn header_json(f: &FlowResult) -> Option<HeaderJson> {
         _ => codec::decode_final(bytes),
     };
     if let (Start::Header(h), Decoded::Complete(d)) = (&f.decision.start, &decoded) {
-        debug_assert_eq!(h.len, d.len());
+        debug_assert_eq!(h.header.len, d.len());
     }
     Some(HeaderJson::new(&decoded, bytes))
 }

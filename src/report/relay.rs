@@ -11,9 +11,9 @@ use super::finding::{self, document};
 use super::json::{self, ms, EndpointJson, HeaderJson};
 use super::{table, Style};
 use crate::judge::{Ending, Finding};
-use crate::listen::nginx;
-use crate::listen::record::HeaderSeen;
-use crate::relay::{Accept, Record, SendMode, Summary};
+use crate::relay::{Accept, Record, SendMode};
+use crate::server::standin::nginx;
+use crate::server::{HeaderSeen, Summary};
 
 pub(crate) use super::listen::line;
 
@@ -94,26 +94,26 @@ pub(crate) fn connection_json(rec: &Record) -> Value {
             // As listen's: the socket's two ends, and the client the
             // connection stands for (the accepted header's source, else
             // the peer): the one the header sent upstream carries.
-            "peer": EndpointJson::inet(rec.client),
+            "peer": EndpointJson::inet(rec.peer),
             "local": EndpointJson::inet(rec.local),
-            "client": EndpointJson::inet(rec.claimed.unwrap_or(rec.client)),
-            "upstream": rec.upstream.map(EndpointJson::inet),
-            "accept": rec.accept.name(),
-            "send": rec.send.name(),
-            "received": header_json(&rec.received),
-            "claimed": rec.claimed.map(EndpointJson::inet),
-            "sent": header_json(&rec.sent),
+            "client": EndpointJson::inet(rec.client),
+            "upstream": rec.service.upstream.map(EndpointJson::inet),
+            "accept": rec.service.accept.name(),
+            "send": rec.service.send.name(),
+            "received": header_json(&rec.header),
+            "claimed": rec.service.claimed.map(EndpointJson::inet),
+            "sent": header_json(&rec.service.sent),
             "request": rec.request_line(),
             "status": rec.status_line(),
             "sni": rec.sni(),
-            "bytes_up": rec.bytes_up,
-            "bytes_down": rec.bytes_down,
+            "bytes_up": rec.bytes_in,
+            "bytes_down": rec.bytes_out,
             "elapsed_ms": ms(rec.duration),
-            "ending": rec.ending.map(ending_name),
+            "ending": rec.service.ending.map(ending_name),
             "finding": finding::json(rec.finding),
             "fixes": finding::fixes_json(&rec.finding.fixes(), crate::judge::fixes::Case::default()),
-            "arrival": finding::json(rec.arrival),
-            "exchange": rec.exchange.map(finding::json),
+            "arrival": finding::json(rec.service.arrival),
+            "exchange": rec.service.exchange.map(finding::json),
             "pairing": rec.pairing.map(finding::json),
             "spoofable": rec.pairing == Some(Finding::Spoofable),
             "error": rec.error,
@@ -167,9 +167,10 @@ pub(crate) fn connection_human(rec: &Record, style: Style) -> String {
     let time = json::time(rec.time);
     let time = time.get(11..23).unwrap_or(&time).to_string();
     let upstream = rec
+        .service
         .upstream
         .map_or_else(|| "-".to_string(), |u| EndpointJson::inet(u).to_string());
-    let client = EndpointJson::inet(rec.client).to_string();
+    let client = EndpointJson::inet(rec.peer).to_string();
     let mut out = format!("{} {client}", style.dim(&time));
     for f in std::iter::once(rec.finding).chain(rec.pairing) {
         let _ = write!(out, " {}", named(f, style));
@@ -177,11 +178,11 @@ pub(crate) fn connection_human(rec: &Record, style: Style) -> String {
     let _ = writeln!(out, " {}", style.dim(&format!("to {upstream}")));
     // One labelled detail per line, each wrapped under its label.
     let mut details: Vec<(&str, String)> = Vec::new();
-    if rec.accept != Accept::None || rec.received.is_some() {
-        details.push(("received", header_words(&rec.received)));
+    if rec.service.accept != Accept::None || rec.header.is_some() {
+        details.push(("received", header_words(&rec.header)));
     }
-    if rec.upstream.is_some() {
-        details.push(("sent", header_words(&rec.sent)));
+    if rec.service.upstream.is_some() {
+        details.push(("sent", header_words(&rec.service.sent)));
     }
     let request = rec.request_line();
     let status = rec.status_line();
@@ -199,11 +200,11 @@ pub(crate) fn connection_human(rec: &Record, style: Style) -> String {
     }
     let mut totals = format!(
         "{} up, {} down, {}ms",
-        size(rec.bytes_up),
-        size(rec.bytes_down),
+        size(rec.bytes_in),
+        size(rec.bytes_out),
         rec.duration.as_millis()
     );
-    if let Some(e) = rec.ending {
+    if let Some(e) = rec.service.ending {
         let _ = write!(totals, ", {}", ending_name(e));
     }
     details.push(("bytes", totals));
@@ -241,8 +242,8 @@ pub(crate) fn summary_json(s: &Summary) -> Value {
             "connections": s.connections,
             "findings": finding::counts_json(&s.findings),
             "pairings": finding::counts_json(&s.pairings),
-            "bytes_up": s.bytes_up,
-            "bytes_down": s.bytes_down,
+            "bytes_up": s.bytes_in,
+            "bytes_down": s.bytes_out,
             "interrupted": s.interrupted,
         }),
     )
@@ -259,8 +260,8 @@ pub(crate) fn summary_human(s: &Summary, style: Style) -> String {
         "{} connection(s): {}; {} up, {} down",
         s.connections,
         parts.join(", "),
-        size(s.bytes_up),
-        size(s.bytes_down)
+        size(s.bytes_in),
+        size(s.bytes_out)
     );
     let mut out = table::fill(style, "summary: ", "  ", &text);
     out = out.replacen("summary:", &style.bold("summary:"), 1);
@@ -285,21 +286,23 @@ mod tests {
     fn unexpected() -> Record {
         let mut rec = Record::new(
             3,
+            crate::server::Transport::Tcp,
             sa("[2001:db8::1234:5678]:54321"),
             sa("[2001:db8::1]:8080"),
-            Accept::None,
-            SendMode::V1,
+            Accept::None.expects(),
+            true,
+            crate::relay::Relayed::new(Accept::None, SendMode::V1),
         );
         rec.arrived = Arrived::NoHeader;
-        rec.upstream = Some(sa("[2001:db8::2]:30080"));
-        rec.sent = Some(HeaderSeen::new(
+        rec.service.upstream = Some(sa("[2001:db8::2]:30080"));
+        rec.service.sent = Some(HeaderSeen::new(
             b"PROXY TCP6 2001:db8::1234:5678 2001:db8::1 54321 8080\r\n",
             false,
         ));
-        rec.first_up = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n".to_vec();
-        rec.first_down = b"HTTP/1.1 400 Bad Request\r\nServer: nginx\r\n\r\n".to_vec();
-        rec.ending = Some(Ending::ServerClosed);
-        rec.judge(true);
+        rec.service.first_up = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n".to_vec();
+        rec.service.first_down = b"HTTP/1.1 400 Bad Request\r\nServer: nginx\r\n\r\n".to_vec();
+        rec.service.ending = Some(Ending::ServerClosed);
+        rec.judge();
         rec
     }
 
@@ -348,7 +351,7 @@ mod tests {
 
     #[test]
     fn summary_counts_findings_and_explains_problems() {
-        let mut s = Summary::default();
+        let mut s = Summary::new(false);
         s.add(&unexpected());
         let j = summary_json(&s);
         assert_eq!(j["type"], "summary");

@@ -22,15 +22,18 @@
 //! Typed results only: rendering is in `report::repro`.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
 
 use crate::codec::Version;
 use crate::judge::{self, Arrived, Expects, Finding};
-use crate::listen::{self, bind, tls as listen_tls, Config, ConnRecord, Listeners, Mode};
 use crate::net::{self, Handshake, Reply, Target, Watch};
 use crate::send::{self, AddressPlan, HeaderPlan, Plan};
+use crate::server::standin::{ConnRecord, Http, Mode};
+use crate::server::tls::{self as server_tls, Identity, IdentityError};
+use crate::server::{self, bind, Hub, Limits, Summary};
 
 /// The client address every header claims: TEST-NET-3, never a real host.
 pub(crate) const CLAIMED: SocketAddr =
@@ -153,11 +156,7 @@ impl Receiver {
 
     /// What it expects, in the judge's terms.
     pub(crate) fn expects(self) -> Expects {
-        match self.mode() {
-            Mode::Off => Expects::Nothing,
-            Mode::Require => Expects::Header,
-            Mode::Auto => Expects::Optional,
-        }
+        self.mode().expects()
     }
 }
 
@@ -287,7 +286,7 @@ pub(crate) enum ReproError {
     #[error("building the {0} header: {1}")]
     Build(&'static str, send::BuildError),
     #[error("making the TLS receivers' certificate: {0}")]
-    Identity(#[from] listen_tls::IdentityError),
+    Identity(#[from] IdentityError),
 }
 
 fn plan(sender: Sender, target: Target, reply_timeout: Duration, tls: bool) -> Plan {
@@ -355,13 +354,10 @@ struct Server {
     addr: SocketAddr,
     records: mpsc::Receiver<ConnRecord>,
     stop: oneshot::Sender<()>,
-    server: tokio::task::JoinHandle<listen::Summary>,
+    server: tokio::task::JoinHandle<Summary>,
 }
 
-fn start(
-    receiver: Receiver,
-    identity: Option<&listen_tls::Identity>,
-) -> Result<Server, ReproError> {
+fn start(receiver: Receiver, identity: Option<&Identity>) -> Result<Server, ReproError> {
     let any = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
     let listener = bind::bind_tcp(any)?;
     let addr = listener
@@ -371,7 +367,7 @@ fn start(
             transport: "tcp",
             source,
         })?;
-    let cfg = Config {
+    let http = Http {
         mode: receiver.mode(),
         // The realistic setup: trust the proxy (here, loopback), as
         // `set_real_ip_from` + `real_ip_header proxy_protocol` do.
@@ -379,23 +375,26 @@ fn start(
             ipnet::Ipv4Net::new(Ipv4Addr::new(127, 0, 0, 0), 8).expect("a /8 is a valid prefix"),
         )],
         header_timeout: Duration::from_secs(3),
-        drain: Duration::from_secs(1),
         tls: identity.filter(|_| receiver.tls()).cloned(),
-        ..Config::default()
+        ..Http::default()
+    };
+    let limits = Limits {
+        max_conns: server::MAX_CONNS,
+        count: None,
+        drain: Duration::from_secs(1),
     };
     let (stop, stop_rx) = oneshot::channel::<()>();
     let (tx, records) = mpsc::channel::<ConnRecord>(8);
-    let listeners = Listeners {
-        tcp: vec![listener],
-        udp: Vec::new(),
-    };
-    let server = tokio::spawn(listen::run(
-        listeners,
-        cfg,
+    let server = tokio::spawn(server::run(
+        vec![listener],
+        limits,
+        Arc::new(http),
+        Arc::new(Hub::new(Summary::new(false), tx)),
         async move {
             let _ = stop_rx.await;
         },
-        tx,
+        std::future::pending::<()>(),
+        |_, _| {},
     ));
     Ok(Server {
         receiver,
@@ -429,7 +428,7 @@ async fn record(rx: &mut mpsc::Receiver<ConnRecord>, client: SocketAddr) -> Opti
 pub(crate) async fn run_local(tls: bool) -> Result<Matrix, ReproError> {
     let columns = Receiver::columns(tls);
     let identity = if tls {
-        Some(listen_tls::generate(&[IpAddr::V4(Ipv4Addr::LOCALHOST)])?)
+        Some(server_tls::generate(&[IpAddr::V4(Ipv4Addr::LOCALHOST)])?)
     } else {
         None
     };
@@ -466,7 +465,7 @@ pub(crate) async fn run_local(tls: bool) -> Result<Matrix, ReproError> {
                 finding: pair(x.finding),
                 predicted: Some(pair(predicted)),
                 receiver_finding: rec.as_ref().map(|rec| rec.finding),
-                receiver_log: rec.and_then(|rec| rec.log),
+                receiver_log: rec.and_then(|rec| rec.service.log),
                 client: net::whoami_client(&x.reply.received),
                 expected_client,
                 handshake: x.handshake,

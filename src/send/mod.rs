@@ -280,7 +280,7 @@ async fn second_opinion(
     let reply = exchange(&clear, addrs).await?;
     if let Some(status) = http_status(&reply.received).filter(|s| *s < 400) {
         x.finding = judge::layered(
-            &x.reply.exchange(x.sent, plan.udp),
+            &judge::Exchange::of(&x.reply, x.sent, plan.udp),
             judge::Layer::TlsFailedPlainServed,
         );
         x.notes.push(Note::PlainServed(status));
@@ -302,7 +302,7 @@ pub(crate) fn judge_reply(
         None => what_was_sent(&message.header, &message.payload),
     };
     let finding = judge::layered(
-        &reply.exchange(sent, plan.udp),
+        &judge::Exchange::of(&reply, sent, plan.udp),
         layer(&reply, handshake.as_ref()),
     );
     let mut notes = Vec::new();

@@ -48,13 +48,13 @@ fn utc_at(secs: i64, nanos: u32) -> Utc {
 
 /// `2026-11-24T19:05:10.123456Z`: every `time` of ppctl's JSON (listen,
 /// relay, pcap) has this one form.
-pub fn rfc3339(t: SystemTime) -> String {
+pub(crate) fn rfc3339(t: SystemTime) -> String {
     format_rfc3339(&utc(t))
 }
 
 /// [`rfc3339`] of an instant given as seconds since the epoch and
 /// nanoseconds (a capture's timestamp).
-pub fn rfc3339_at(secs: i64, nanos: u32) -> String {
+pub(crate) fn rfc3339_at(secs: i64, nanos: u32) -> String {
     format_rfc3339(&utc_at(secs, nanos))
 }
 
@@ -66,7 +66,7 @@ fn format_rfc3339(u: &Utc) -> String {
 }
 
 /// `Tue, 24 Nov 2026 19:05:10 GMT`
-pub fn http_date(t: SystemTime) -> String {
+pub(crate) fn http_date(t: SystemTime) -> String {
     const DAYS: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
     const MONTHS: [&str; 12] = [
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",

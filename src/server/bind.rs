@@ -1,4 +1,5 @@
-//! Turn `listen` ADDR arguments into bound sockets.
+//! Turn a server's ADDR arguments (`listen ADDR...`, `relay LISTEN`) into
+//! bound sockets.
 //!
 //! `:8080` (or `8080`) means every interface, IPv4 and IPv6: one dual-stack
 //! `[::]` socket with IPV6_V6ONLY off, so port 0 gives one port for both;
@@ -11,10 +12,35 @@ use socket2::{Domain, Protocol, Socket, Type};
 use thiserror::Error;
 use tokio::net::{TcpListener, UdpSocket};
 
-use super::Listeners;
+use super::Transport;
+
+/// The sockets a server runs on.
+#[derive(Debug, Default)]
+pub(crate) struct Listeners {
+    pub tcp: Vec<TcpListener>,
+    /// With `listen --udp`: each datagram must start with a v2 header.
+    pub udp: Vec<UdpSocket>,
+}
+
+impl Listeners {
+    /// The bound addresses, TCP first.
+    pub(crate) fn local_addrs(&self) -> Vec<(Transport, SocketAddr)> {
+        let tcp = self
+            .tcp
+            .iter()
+            .filter_map(|l| l.local_addr().ok())
+            .map(|a| (Transport::Tcp, a));
+        let udp = self
+            .udp
+            .iter()
+            .filter_map(|u| u.local_addr().ok())
+            .map(|a| (Transport::Udp, a));
+        tcp.chain(udp).collect()
+    }
+}
 
 #[derive(Debug, Error)]
-pub enum BindError {
+pub(crate) enum BindError {
     #[error(
         "'{0}' is not an address: use :PORT (every interface), IP:PORT, [IPv6]:PORT or NAME:PORT"
     )]
@@ -36,7 +62,7 @@ pub enum BindError {
 
 /// One parsed ADDR.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Spec {
+pub(crate) enum Spec {
     /// Every interface, v4 and v6.
     Any(u16),
     /// Explicit addresses (a name may resolve to several).
@@ -44,7 +70,7 @@ pub enum Spec {
 }
 
 /// Parse one ADDR (names are resolved).
-pub async fn parse(arg: &str) -> Result<Spec, BindError> {
+pub(crate) async fn parse(arg: &str) -> Result<Spec, BindError> {
     let port_only = arg.strip_prefix(':').unwrap_or(arg);
     if let Ok(port) = port_only.parse::<u16>() {
         return Ok(Spec::Any(port));
@@ -69,7 +95,7 @@ pub async fn parse(arg: &str) -> Result<Spec, BindError> {
 }
 
 /// Bind every ADDR, TCP (and UDP with `udp`).
-pub async fn bind_all(args: &[String], udp: bool) -> Result<Listeners, BindError> {
+pub(crate) async fn bind_all(args: &[String], udp: bool) -> Result<Listeners, BindError> {
     let mut out = Listeners::default();
     for arg in args {
         let addrs = match parse(arg).await? {
@@ -110,7 +136,7 @@ fn socket(addr: SocketAddr, ty: Type, proto: Protocol) -> io::Result<Socket> {
     Ok(s)
 }
 
-pub fn bind_tcp(addr: SocketAddr) -> Result<TcpListener, BindError> {
+pub(crate) fn bind_tcp(addr: SocketAddr) -> Result<TcpListener, BindError> {
     let err = |source| BindError::Bind {
         addr,
         transport: "tcp",
@@ -121,7 +147,7 @@ pub fn bind_tcp(addr: SocketAddr) -> Result<TcpListener, BindError> {
     TcpListener::from_std(s.into()).map_err(err)
 }
 
-pub fn bind_udp(addr: SocketAddr) -> Result<UdpSocket, BindError> {
+pub(crate) fn bind_udp(addr: SocketAddr) -> Result<UdpSocket, BindError> {
     let err = |source| BindError::Bind {
         addr,
         transport: "udp",

@@ -1,118 +1,74 @@
-//! One TCP connection: frame the header with the streaming codec, decide
-//! as the configured receiver would, then answer the first request.
+//! The HTTP stand-in's connection: frame the header ([`Conn::frame`]),
+//! decide as the configured nginx would, then answer the first request
+//! (the whoami page, nginx's 400, or `--echo`).
 //!
-//! Memory is bounded by [`Config::buffer_cap`]; every read and every write
+//! Memory is bounded by [`Http::buffer_cap`]; every read and every write
 //! is bounded by a deadline and by the server's stop signal, so a slow or
 //! hostile client only ever costs its own task, for a bounded time: the
 //! header stage has one deadline (`--header-timeout`), the request head
 //! another (`--request-timeout`), neither restarted by a byte; each read
 //! and each write also waits at most `--idle-timeout`.
 
-use std::io;
-use std::net::SocketAddr;
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::sync::watch;
+use tokio::io::AsyncReadExt;
 
 use crate::codec::{self, Decoded};
 use crate::judge::{self, Arrived, Finding};
+use crate::server::conn::{Conn as Io, Framed, Read, WriteFailed};
+use crate::server::tls::{self, TlsSeen};
+use crate::server::{signalled, Accepted, Closing, HeaderSeen, Served, Service, Transport};
 
-use super::config::{Config, Mode};
-use super::nginx;
-use super::record::{ConnRecord, Data, HeaderSeen, Reply, Transport};
-use super::tls::{self, Stream, TlsSeen};
 use super::whoami::{self, PageTlv, Whoami};
+use super::{nginx, ConnRecord, Data, Http, Mode, Reply};
 
 /// How long a TLS port without PROXY protocol, having answered a header
 /// with nginx's 400, waits for what the client sends behind the header (a
 /// ClientHello, or plain HTTP) when it has not come with it: the finding
 /// depends on it. Clients send it right behind the header, unprompted.
-const FOLLOW_WAIT: std::time::Duration = std::time::Duration::from_millis(250);
-
-/// How one read ended.
-enum Read {
-    Data,
-    Eof,
-    Timeout,
-    Stopped,
-    Full,
-    Failed(io::Error),
-}
-
-/// How the header stage ended.
-enum Framed {
-    /// A complete header of this many bytes.
-    Header(usize),
-    /// The bytes are not a header.
-    NotProxy,
-    Invalid(codec::Error),
-    TooLarge(usize),
-    /// Ended early: how, and the decode of what arrived.
-    Ended(Read),
-}
+const FOLLOW_WAIT: Duration = Duration::from_millis(250);
 
 struct Conn<'a> {
-    stream: Stream,
-    cfg: &'a Config,
-    buf: Vec<u8>,
-    cap: usize,
-    stop: watch::Receiver<bool>,
+    io: Io,
+    cfg: &'a Http,
     rec: ConnRecord,
-    peer: SocketAddr,
 }
 
-/// Serve one connection to the end and say what happened. The stream is
-/// handed back open: the caller records first and closes after, so a client
-/// that sees the close can count on the line being out.
-pub(crate) async fn serve(
-    stream: std::net::TcpStream,
-    peer: SocketAddr,
-    local: SocketAddr,
-    id: u64,
-    cfg: &Config,
-    stop: watch::Receiver<bool>,
-) -> (ConnRecord, Stream) {
-    let started = Instant::now();
-    let rec = ConnRecord::new(id, Transport::Tcp, peer, local, cfg.mode);
-    let mut conn = Conn {
-        stream: Stream::Raw(stream),
-        cfg,
-        buf: Vec::with_capacity(1024),
-        cap: cfg.buffer_cap(),
-        stop,
-        rec,
-        peer,
-    };
-    conn.run().await;
-    let mut rec = conn.rec;
-    rec.bytes_in += conn.buf.len() as u64;
-    rec.duration = started.elapsed();
-    rec.matched = expectations(cfg, &rec);
-    (rec, conn.stream)
-}
+impl Service for Http {
+    type Facts = super::Answered;
 
-/// `--expect-src` / `--expect-version` against the accepted header.
-pub(crate) fn expectations(cfg: &Config, rec: &ConnRecord) -> Option<bool> {
-    if !cfg.has_expectations() {
-        return None;
+    /// Serve one connection to the end and say what happened. The stream is
+    /// handed back open: the record goes out first and the close after, so
+    /// a client that sees the close can count on the line being out.
+    async fn serve(&self, c: Accepted) -> Served<super::Answered> {
+        let started = Instant::now();
+        let rec = self.record(c.id, Transport::Tcp, c.peer, c.local);
+        let mut conn = Conn {
+            io: Io::new(c, self.buffer_cap()),
+            cfg: self,
+            rec,
+        };
+        conn.run().await;
+        let mut rec = conn.rec;
+        rec.bytes_in += conn.io.buf.len() as u64;
+        rec.duration = started.elapsed();
+        // Something may be left unread: send the FIN before the close.
+        let shutdown = !rec.service.drained;
+        Served {
+            record: rec,
+            close: Some(Closing {
+                stream: conn.io.stream,
+                shutdown,
+            }),
+        }
     }
-    let header = rec.accepted();
-    let src_ok = cfg.expect_src.is_empty()
-        || header
-            .and_then(|h| h.source)
-            .is_some_and(|s| cfg.expect_src.iter().any(|net| net.contains(&s.ip())));
-    let ver_ok = cfg
-        .expect_version
-        .is_none_or(|want| header.map(|h| h.version) == Some(want));
-    Some(src_ok && ver_ok)
 }
 
 impl Conn<'_> {
     async fn run(&mut self) {
-        self.rec.trusted = self.cfg.trusts(self.peer.ip());
+        self.rec.trusted = self.cfg.trusts(self.io.peer.ip());
         let deadline = Instant::now() + self.cfg.header_timeout;
-        let framed = self.frame(deadline).await;
+        let framed = self.io.frame(deadline, self.cfg.max_header).await;
         let mode = self.cfg.mode;
         match framed {
             Framed::Header(len) => {
@@ -127,12 +83,12 @@ impl Conn<'_> {
                     Mode::Require => {
                         self.rec.error = Some(format!(
                             "no PROXY header: the first bytes look like {}",
-                            crate::sniff::classify(&self.buf)
+                            crate::sniff::classify(&self.io.buf)
                         ));
-                        self.rec.log = Some(nginx::broken_header(&self.buf));
+                        self.rec.service.log = Some(nginx::broken_header(&self.io.buf));
                         // A ClientHello: the sender started TLS where
                         // the header goes.
-                        let hello = tls::is_client_hello(&self.buf);
+                        let hello = tls::is_client_hello(&self.io.buf);
                         self.rec.finding = if self.cfg.tls.is_some() {
                             // Hung up on, a ClientHello's handshake fails.
                             let layer = if hello {
@@ -156,7 +112,7 @@ impl Conn<'_> {
                 }
             }
             Framed::Invalid(e) => {
-                self.rec.header = Some(HeaderSeen::new(&self.buf, false));
+                self.rec.header = Some(HeaderSeen::new(&self.io.buf, false));
                 if mode == Mode::Off {
                     return self.unexpected().await;
                 }
@@ -167,7 +123,7 @@ impl Conn<'_> {
                     e.kind,
                     e.kind.hint()
                 ));
-                self.rec.log = Some(nginx::broken_header(&self.buf));
+                self.rec.service.log = Some(nginx::broken_header(&self.io.buf));
             }
             Framed::TooLarge(total) => {
                 if mode == Mode::Off {
@@ -178,7 +134,8 @@ impl Conn<'_> {
                     "v2 header announces {total} bytes, more than --max-header {}; raise --max-header if the sender is legitimate",
                     self.cfg.max_header
                 ));
-                self.rec.log = Some("header is too large while reading PROXY protocol".into());
+                self.rec.service.log =
+                    Some("header is too large while reading PROXY protocol".into());
             }
             Framed::Ended(how) => self.ended_early(how, mode),
         }
@@ -186,43 +143,14 @@ impl Conn<'_> {
 
     /// Record what arrived; the judge gives the finding.
     fn arrive(&mut self, arrived: Arrived) {
-        self.rec.arrive(arrived, self.cfg.trust.is_empty());
-    }
-
-    /// The header stage: read until the codec decides. `decode` is only
-    /// called again once at least `needed` more bytes are in, so slow input
-    /// costs O(header) work, and the v2 length is checked against the cap
-    /// as soon as the 16-byte prefix is in.
-    async fn frame(&mut self, deadline: Instant) -> Framed {
-        let mut want = 1;
-        loop {
-            if self.buf.len() >= want {
-                match codec::decode(&self.buf) {
-                    Decoded::Complete(h) => return Framed::Header(h.len()),
-                    Decoded::NotProxy(_) => return Framed::NotProxy,
-                    Decoded::Invalid(e) => return Framed::Invalid(e),
-                    Decoded::Incomplete { needed } => {
-                        if let Some(total) = codec::v2_total_len(&self.buf) {
-                            if total > self.cfg.max_header {
-                                return Framed::TooLarge(total);
-                            }
-                        }
-                        want = self.buf.len() + needed.max(1);
-                    }
-                }
-            }
-            match self.read(deadline).await {
-                Read::Data => {}
-                other => return Framed::Ended(other),
-            }
-        }
+        self.rec.arrive(arrived);
     }
 
     /// EOF, timeout, stop or error before the header stage finished.
     fn ended_early(&mut self, how: Read, mode: Mode) {
-        let got = self.buf.len();
+        let got = self.io.buf.len();
         if got > 0 {
-            self.rec.header = Some(HeaderSeen::new(&self.buf, true));
+            self.rec.header = Some(HeaderSeen::new(&self.io.buf, true));
         }
         let what = if mode == Mode::Off {
             "first request"
@@ -237,7 +165,8 @@ impl Conn<'_> {
                     self.cfg.header_timeout
                 ));
                 if mode != Mode::Off {
-                    self.rec.log = Some("client timed out while reading PROXY protocol".into());
+                    self.rec.service.log =
+                        Some("client timed out while reading PROXY protocol".into());
                 }
             }
             Read::Stopped => {
@@ -257,7 +186,7 @@ impl Conn<'_> {
                         "{cause} before sending anything (a TCP health check?)"
                     ));
                     if mode != Mode::Off {
-                        self.rec.log = Some(nginx::CLOSED_EMPTY.into());
+                        self.rec.service.log = Some(nginx::CLOSED_EMPTY.into());
                     }
                 } else {
                     // Off: a header-shaped start is what nginx reads as a
@@ -268,7 +197,7 @@ impl Conn<'_> {
                     // nginx without proxy_protocol just sees a client that
                     // left in the middle of its request line.
                     if mode != Mode::Off {
-                        self.rec.log = Some(nginx::broken_header(&self.buf));
+                        self.rec.service.log = Some(nginx::broken_header(&self.io.buf));
                     }
                 }
             }
@@ -279,24 +208,26 @@ impl Conn<'_> {
     async fn unexpected(&mut self) {
         let len = self.header_len_hint();
         if self.rec.header.is_none() {
-            self.rec.header = Some(HeaderSeen::new(&self.buf[..len], false));
+            self.rec.header = Some(HeaderSeen::new(&self.io.buf[..len], false));
         }
         self.arrive(Arrived::Invalid);
-        if let Some(h) = self.rec.header.as_ref().and_then(|h| h.valid) {
+        let valid = self.rec.header.as_ref().and_then(|h| h.valid.as_ref());
+        if let Some(local) = valid.map(|h| h.local) {
             self.arrive(Arrived::Header {
-                local: h.local,
+                local,
                 trusted: self.rec.trusted,
                 stacked: false,
             });
         }
-        self.rec.log = Some(nginx::invalid_request(&self.buf));
+        self.rec.service.log = Some(nginx::invalid_request(&self.io.buf));
         // The request line as nginx sees it: empty lines skipped.
         let line = self
+            .io
             .buf
             .split(|&b| b == b'\r' || b == b'\n')
             .find(|l| !l.is_empty())
             .unwrap_or(&[]);
-        self.rec.request = Some(String::from_utf8_lossy(line).into_owned());
+        self.rec.service.request = Some(String::from_utf8_lossy(line).into_owned());
         let page = nginx::bad_request(SystemTime::now());
         let sent = self.write(&page, Reply::BadRequest).await;
         if self.cfg.tls.is_some() {
@@ -305,12 +236,12 @@ impl Conn<'_> {
             // and a ClientHello behind it gets the 400 in clear: the
             // handshake fails. Plain HTTP behind it tried no handshake.
             // What follows the header tells, as it does the client's side.
-            if sent && self.buf.len() <= len {
+            if sent && self.io.buf.len() <= len {
                 let until = Instant::now() + FOLLOW_WAIT.min(self.cfg.idle_timeout);
-                let _ = self.read(until).await;
+                let _ = self.io.read(until).await;
             }
             let layer = judge::Layer::of_bytes(
-                &self.buf[len.min(self.buf.len())..],
+                &self.io.buf[len.min(self.io.buf.len())..],
                 judge::Answer::of(&page),
                 &page,
             );
@@ -330,18 +261,18 @@ impl Conn<'_> {
 
     /// Bytes of a complete header at the start of the buffer, else all.
     fn header_len_hint(&self) -> usize {
-        match codec::decode(&self.buf) {
+        match codec::decode(&self.io.buf) {
             Decoded::Complete(h) => h.len(),
-            _ => self.buf.len(),
+            _ => self.io.buf.len(),
         }
     }
 
     /// A valid header of `len` bytes is in the buffer.
     async fn accept_header(&mut self, len: usize) {
-        let seen = HeaderSeen::new(&self.buf[..len], false);
-        let facts = seen.valid;
+        let seen = HeaderSeen::new(&self.io.buf[..len], false);
+        let facts = seen.valid.clone();
         self.rec.header = Some(seen);
-        let local_cmd = facts.is_some_and(|h| h.local);
+        let local_cmd = facts.as_ref().is_some_and(|h| h.local);
         self.arrive(Arrived::Header {
             local: local_cmd,
             trusted: self.rec.trusted,
@@ -350,7 +281,7 @@ impl Conn<'_> {
         if !self.rec.trusted {
             let msg = format!(
                 "header from {} which is not in --trust {}",
-                self.peer.ip(),
+                self.io.peer.ip(),
                 self.trust_list()
             );
             if self.cfg.mode == Mode::Require {
@@ -397,7 +328,9 @@ impl Conn<'_> {
     /// client that trickles it byte by byte is closed on time; each read
     /// also waits no longer than `--idle-timeout`.
     async fn payload(&mut self, start: usize) {
-        if self.cfg.tls.is_some() && !self.stream.is_tls() && !Box::pin(self.start_tls(start)).await
+        if self.cfg.tls.is_some()
+            && !self.io.stream.is_tls()
+            && !Box::pin(self.start_tls(start)).await
         {
             return;
         }
@@ -405,43 +338,45 @@ impl Conn<'_> {
         let mut scanned = start;
         let mut parsed_once = false;
         loop {
-            let rest = &self.buf[start..];
+            let rest = &self.io.buf[start..];
             // Parse when something new could change the answer: the first
             // bytes (to spot non-HTTP early), then only once the blank line
             // that ends the request head has arrived. O(n) on slow input.
             let ready = !rest.is_empty()
-                && (!parsed_once || ends_head(&self.buf[start..], scanned.saturating_sub(start)));
-            scanned = self.buf.len();
+                && (!parsed_once
+                    || ends_head(&self.io.buf[start..], scanned.saturating_sub(start)));
+            scanned = self.io.buf.len();
             if ready {
                 parsed_once = true;
                 match self.parse_http(start) {
-                    Http::Request { line, json, whole } => {
+                    Head::Request { line, json, whole } => {
                         self.whoami(line, json).await;
                         // Under TLS the close_notify goes out with shutdown().
-                        self.rec.drained =
-                            whole && self.rec.reply != Reply::None && !self.stream.is_tls();
+                        self.rec.service.drained = whole
+                            && self.rec.service.reply != Reply::None
+                            && !self.io.stream.is_tls();
                         return;
                     }
-                    Http::Partial => {}
-                    Http::Other => return self.non_http(start).await,
+                    Head::Partial => {}
+                    Head::Other => return self.non_http(start).await,
                 }
             }
             let idle = self.deadline_idle();
             let whole = stage <= idle;
-            match self.read(if whole { stage } else { idle }).await {
+            match self.io.read(if whole { stage } else { idle }).await {
                 Read::Data => {}
                 Read::Full => {
                     self.rec.error = Some(format!(
                         "request head larger than {} bytes; closed",
-                        super::config::REQUEST_CAP
+                        super::REQUEST_CAP
                     ));
                     return;
                 }
                 Read::Eof | Read::Failed(_) => {
-                    if self.buf.len() > start && !parsed_once {
+                    if self.io.buf.len() > start && !parsed_once {
                         return self.non_http(start).await;
                     }
-                    if self.buf.len() > start {
+                    if self.io.buf.len() > start {
                         self.rec.note = Some(join_note(
                             &self.rec.note,
                             "peer closed in the middle of the request",
@@ -450,7 +385,7 @@ impl Conn<'_> {
                     return;
                 }
                 Read::Timeout => {
-                    let got = self.buf.len() - start;
+                    let got = self.io.buf.len() - start;
                     let why = if whole {
                         format!(
                             "no complete request head within --request-timeout {:?} ({got} bytes arrived); closed",
@@ -485,8 +420,8 @@ impl Conn<'_> {
         };
         // The first byte after the header tells TLS from plain text.
         let stage = Instant::now() + self.cfg.request_timeout;
-        while self.buf.len() <= start {
-            match self.read(stage.min(self.deadline_idle())).await {
+        while self.io.buf.len() <= start {
+            match self.io.read(stage.min(self.deadline_idle())).await {
                 Read::Data => {}
                 Read::Timeout => {
                     self.rec.note = Some(join_note(
@@ -498,7 +433,7 @@ impl Conn<'_> {
                 _ => return false,
             }
         }
-        let rest = &self.buf[start..];
+        let rest = &self.io.buf[start..];
         if !tls::is_client_hello(rest)
             && matches!(
                 crate::sniff::classify(rest),
@@ -509,26 +444,26 @@ impl Conn<'_> {
                 .split(|&b| b == b'\r' || b == b'\n')
                 .next()
                 .unwrap_or(&[]);
-            self.rec.request = Some(String::from_utf8_lossy(line).into_owned());
-            let page = tls::plain_http_to_https(SystemTime::now());
+            self.rec.service.request = Some(String::from_utf8_lossy(line).into_owned());
+            let page = nginx::plain_http_to_https(SystemTime::now());
             self.rec.finding = judge::on_tls_port(self.rec.finding, judge::Layer::of_400(&page));
             self.rec.pairing = None;
             self.rec.error = Some(
                 "plain HTTP on a TLS port: nginx answers 400 The plain HTTP request was sent to HTTPS port".into(),
             );
-            self.rec.log = Some(
+            self.rec.service.log = Some(
                 "client sent plain HTTP request to HTTPS port while reading client request headers"
                     .into(),
             );
             self.write(&page, Reply::BadRequest).await;
             return false;
         }
-        let prefix = self.buf.split_off(start);
+        let prefix = self.io.buf.split_off(start);
         self.rec.bytes_in += prefix.len() as u64;
         let limit = self.cfg.request_timeout.min(self.cfg.idle_timeout);
-        match self.stream.start_tls(&identity, prefix, limit).await {
+        match self.io.stream.start_tls(&identity, prefix, limit).await {
             Ok(facts) => {
-                self.rec.tls = Some(TlsSeen::Done(facts));
+                self.rec.service.tls = Some(TlsSeen::Done(facts));
                 true
             }
             Err(refused) => {
@@ -540,17 +475,17 @@ impl Conn<'_> {
                 self.rec.finding = judge::on_tls_port(self.rec.finding, layer);
                 self.rec.pairing = None;
                 self.rec.error = Some(format!("TLS handshake failed: {}", refused.describe()));
-                self.rec.tls = Some(TlsSeen::Refused(refused));
+                self.rec.service.tls = Some(TlsSeen::Refused(refused));
                 false
             }
         }
     }
 
     /// Parse the request head after `start`.
-    fn parse_http(&self, start: usize) -> Http {
+    fn parse_http(&self, start: usize) -> Head {
         let mut headers = [httparse::EMPTY_HEADER; 64];
         let mut req = httparse::Request::new(&mut headers);
-        match req.parse(&self.buf[start..]) {
+        match req.parse(&self.io.buf[start..]) {
             Ok(httparse::Status::Complete(head)) => {
                 let path = req.path.unwrap_or("/").to_string();
                 let line = format!(
@@ -566,14 +501,14 @@ impl Conn<'_> {
                         .find(|h| h.name.eq_ignore_ascii_case("accept"))
                         .map(|h| h.value),
                 );
-                Http::Request {
+                Head::Request {
                     line,
                     json,
-                    whole: start + head == self.buf.len(),
+                    whole: start + head == self.io.buf.len(),
                 }
             }
-            Ok(httparse::Status::Partial) | Err(httparse::Error::TooManyHeaders) => Http::Partial,
-            Err(_) => Http::Other,
+            Ok(httparse::Status::Partial) | Err(httparse::Error::TooManyHeaders) => Head::Partial,
+            Err(_) => Head::Other,
         }
     }
 
@@ -586,17 +521,17 @@ impl Conn<'_> {
             _ => Vec::new(),
         };
         let page = Whoami {
-            peer: self.peer,
+            peer: self.io.peer,
             server: self.rec.local,
             claimed: proxied.and_then(|h| Some((h.source?, h.destination?))),
-            proxy_protocol: accepted.map(|h| (h.version, if h.local { "LOCAL" } else { "PROXY" })),
+            proxy_protocol: accepted.map(|h| (h.number(), if h.local { "LOCAL" } else { "PROXY" })),
             tlvs,
             trust: self.cfg.trust.clone(),
             spoofable: self.rec.pairing == Some(Finding::Spoofable),
             note: self.rec.note.clone(),
             request: line.clone(),
         };
-        self.rec.request = Some(line);
+        self.rec.service.request = Some(line);
         let (body, ctype, reply) = if json {
             (page.json(), "application/json", Reply::WhoamiJson)
         } else {
@@ -607,32 +542,32 @@ impl Conn<'_> {
 
     /// Bytes that are not HTTP: echo them (`--echo`) or log and close.
     async fn non_http(&mut self, start: usize) {
-        let rest = &self.buf[start..];
-        if !self.stream.is_tls() && tls::is_client_hello(rest) {
+        let rest = &self.io.buf[start..];
+        if !self.io.stream.is_tls() && tls::is_client_hello(rest) {
             // TLS to a port that serves none (listen without --tls): nginx
             // reads the ClientHello as a request line and answers 400 in
             // clear, which tells the client's TLS stack what happened.
-            self.rec.data = Some(Data::of(rest));
+            self.rec.service.data = Some(Data::of(rest));
             self.rec.finding = judge::hello_on_plain_port(self.rec.finding);
             self.rec.pairing = None;
             self.rec.error = Some(
                 "a TLS ClientHello on a port that serves no TLS: the client (or the load balancer) speaks TLS here; serve TLS on this port (listen --tls, nginx `listen … ssl`) or send plain HTTP".into(),
             );
             if !self.cfg.echo {
-                self.rec.log = Some(nginx::invalid_request(rest));
+                self.rec.service.log = Some(nginx::invalid_request(rest));
                 self.write(&nginx::bad_request(SystemTime::now()), Reply::BadRequest)
                     .await;
                 return;
             }
         }
-        if self.stream.is_tls()
+        if self.io.stream.is_tls()
             && matches!(
                 codec::decode(rest),
                 Decoded::Complete(_) | Decoded::Incomplete { .. }
             )
         {
             // A PROXY header inside TLS: the sender wraps TLS first.
-            self.rec.data = Some(Data::of(rest));
+            self.rec.service.data = Some(Data::of(rest));
             self.rec.finding = Finding::TlsBeforeProxy;
             self.rec.pairing = None;
             self.rec.error = Some(
@@ -640,7 +575,7 @@ impl Conn<'_> {
             );
             return;
         }
-        self.rec.data = Some(Data::of(rest));
+        self.rec.service.data = Some(Data::of(rest));
         // A second header right after an accepted one: two hops both add one.
         if let Arrived::Header {
             local,
@@ -668,7 +603,7 @@ impl Conn<'_> {
             ));
             return;
         }
-        let first = self.buf[start..].to_vec();
+        let first = self.io.buf[start..].to_vec();
         if !self.write(&first, Reply::Echo).await {
             return;
         }
@@ -680,7 +615,7 @@ impl Conn<'_> {
         loop {
             let deadline = self.deadline_idle();
             let n = tokio::select! {
-                r = tokio::time::timeout_at(deadline.into(), self.stream.read(&mut chunk)) => match r {
+                r = tokio::time::timeout_at(deadline.into(), self.io.stream.read(&mut chunk)) => match r {
                     Ok(Ok(n)) if n > 0 => n,
                     Ok(_) => return,
                     Err(_) => {
@@ -692,7 +627,7 @@ impl Conn<'_> {
                         return;
                     }
                 },
-                _ = super::signalled(&mut self.stop) => return,
+                _ = signalled(&mut self.io.stop) => return,
             };
             self.rec.bytes_in += n as u64;
             if let Err(why) = self.send(&chunk[..n]).await {
@@ -706,7 +641,7 @@ impl Conn<'_> {
     async fn write(&mut self, bytes: &[u8], reply: Reply) -> bool {
         match self.send(bytes).await {
             Ok(()) => {
-                self.rec.reply = reply;
+                self.rec.service.reply = reply;
                 true
             }
             Err(why) => {
@@ -721,85 +656,22 @@ impl Conn<'_> {
 
     /// Write all of `bytes`, bounded by `--idle-timeout` (a peer that does
     /// not read cannot hold the connection) and by the stop signal.
-    async fn send(&mut self, mut bytes: &[u8]) -> Result<(), String> {
-        // Fast path: a fresh socket has room, but tokio only learns so from
-        // epoll; write now (what does not fit goes the async way). Not
-        // under TLS: those bytes must go through the session.
-        if let Some(tcp) = self.stream.plain() {
-            match io::Write::write(&mut &*tcp, bytes) {
-                Ok(n) if n == bytes.len() => return Ok(()),
-                Ok(n) => bytes = &bytes[n..],
-                Err(e) if retry(&e) => {}
-                Err(e) => return Err(e.to_string()),
-            }
-        }
-        let deadline = self.deadline_idle();
-        tokio::select! {
-            r = tokio::time::timeout_at(deadline.into(), self.stream.write_all(bytes)) => match r {
-                Ok(Ok(())) => Ok(()),
-                Ok(Err(e)) => Err(e.to_string()),
-                Err(_) => Err(format!(
-                    "the peer read nothing for --idle-timeout {:?}",
-                    self.cfg.idle_timeout
-                )),
-            },
-            _ = super::signalled(&mut self.stop) => Err("the server stopped".into()),
-        }
-    }
-
-    /// Read once into the buffer, bounded by `deadline`, the buffer cap and
-    /// the stop signal.
-    async fn read(&mut self, deadline: Instant) -> Read {
-        let room = self.cap.saturating_sub(self.buf.len());
-        if room == 0 {
-            return Read::Full;
-        }
-        // Read straight into the buffer (a chunk on the stack would be part
-        // of every connection's task, moved at each spawn): into the room
-        // it has, or 4 KiB more when little is left.
-        let old = self.buf.len();
-        let spare = self.buf.capacity() - old;
-        let want = room.min(if spare >= 512 { spare } else { 4096 });
-        self.buf.resize(old + want, 0);
-        let got = self.read_into(old, deadline).await;
-        let n = match &got {
-            Ok(n) => *n,
-            Err(_) => 0,
-        };
-        self.buf.truncate(old + n);
-        match got {
-            Ok(0) => Read::Eof,
-            Ok(_) => Read::Data,
-            Err(how) => how,
-        }
-    }
-
-    /// One read into `buf[from..]`: the bytes read, or how it ended.
-    async fn read_into(&mut self, from: usize, deadline: Instant) -> Result<usize, Read> {
-        // Fast path: the bytes are often in before the socket was ever
-        // polled (a client sends as soon as it is connected): read them now
-        // rather than after a trip through epoll.
-        // Not under TLS: those bytes are records for the session.
-        if let Some(tcp) = self.stream.plain() {
-            match io::Read::read(&mut &*tcp, &mut self.buf[from..]) {
-                Ok(n) => return Ok(n),
-                Err(e) if retry(&e) => {}
-                Err(e) => return Err(Read::Failed(e)),
-            }
-        }
-        tokio::select! {
-            r = tokio::time::timeout_at(deadline.into(), self.stream.read(&mut self.buf[from..])) => match r {
-                Err(_) => Err(Read::Timeout),
-                Ok(Ok(n)) => Ok(n),
-                Ok(Err(e)) => Err(Read::Failed(e)),
-            },
-            _ = super::signalled(&mut self.stop) => Err(Read::Stopped),
-        }
+    async fn send(&mut self, bytes: &[u8]) -> Result<(), String> {
+        self.io
+            .send(bytes, self.cfg.idle_timeout)
+            .await
+            .map_err(|e| match e {
+                WriteFailed::Io(e) => e.to_string(),
+                WriteFailed::Idle(limit) => {
+                    format!("the peer read nothing for --idle-timeout {limit:?}")
+                }
+                WriteFailed::Stopped => "the server stopped".into(),
+            })
     }
 }
 
 /// The request head, as far as it has arrived.
-enum Http {
+enum Head {
     /// `whole`: the head is all that arrived (nothing after it).
     Request {
         line: String,
@@ -815,14 +687,6 @@ enum Http {
 fn ends_head(rest: &[u8], from: usize) -> bool {
     let window = &rest[from.saturating_sub(3)..];
     window.windows(2).any(|w| w == b"\n\n") || window.windows(3).any(|w| w == b"\n\r\n")
-}
-
-/// Nothing to read (or no room to write) yet, or interrupted: wait.
-fn retry(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
-    )
 }
 
 fn join_note(old: &Option<String>, add: &str) -> String {

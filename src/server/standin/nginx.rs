@@ -1,15 +1,17 @@
-//! What nginx says, byte for byte, so `listen` can stand in for it.
+//! What nginx says, byte for byte, so the HTTP stand-in (`listen`,
+//! repro's receivers) can stand in for it.
 //!
 //! Captured from Debian's nginx 1.22.1 on loopback (see docs/json.md):
-//! the 400 page sent to a PROXY line on a listener without `proxy_protocol`,
-//! and the error-log lines of a listener with it.
+//! the 400 page sent to a PROXY line on a listener without `proxy_protocol`
+//! (and to plain HTTP on a `listen … ssl` one), and the error-log lines of
+//! a listener with it.
 
 use std::time::SystemTime;
 
-use super::clock;
+use crate::server::clock;
 
 /// The `Server:` header and page footer of the nginx we copy.
-pub const SERVER: &str = "nginx/1.22.1";
+pub(crate) const SERVER: &str = "nginx/1.22.1";
 
 /// nginx's body for 400 (`ngx_http_error_400_page` + tail), CRLF included.
 const BAD_REQUEST_BODY: &str = "<html>\r\n<head><title>400 Bad Request</title></head>\r\n<body>\r\n\
@@ -17,14 +19,30 @@ const BAD_REQUEST_BODY: &str = "<html>\r\n<head><title>400 Bad Request</title></
 
 /// The exact response nginx sends when a request line is not HTTP (here:
 /// a PROXY header reaching a listener without `proxy_protocol`).
-pub fn bad_request(now: SystemTime) -> Vec<u8> {
+pub(crate) fn bad_request(now: SystemTime) -> Vec<u8> {
+    page_400(now, BAD_REQUEST_BODY)
+}
+
+/// nginx's 400 response around `body`, dated `now`.
+fn page_400(now: SystemTime, body: &str) -> Vec<u8> {
     format!(
         "HTTP/1.1 400 Bad Request\r\nServer: {SERVER}\r\nDate: {}\r\nContent-Type: text/html\r\n\
-Content-Length: {}\r\nConnection: close\r\n\r\n{BAD_REQUEST_BODY}",
+Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
         clock::http_date(now),
-        BAD_REQUEST_BODY.len()
+        body.len()
     )
     .into_bytes()
+}
+
+/// nginx's body for plain HTTP on an ssl listener (error 497, sent as 400).
+const PLAIN_HTTP_BODY: &str = "<html>\r\n<head><title>400 The plain HTTP request was sent to HTTPS port</title></head>\r\n<body>\r\n\
+<center><h1>400 Bad Request</h1></center>\r\n<center>The plain HTTP request was sent to HTTPS port</center>\r\n\
+<hr><center>nginx/1.22.1</center>\r\n</body>\r\n</html>\r\n";
+
+/// The exact response nginx 1.22.1 sends to plain HTTP on a `listen … ssl`
+/// port (captured on loopback).
+pub(crate) fn plain_http_to_https(now: SystemTime) -> Vec<u8> {
+    page_400(now, PLAIN_HTTP_BODY)
 }
 
 /// nginx's error-log text for a missing or broken header on a
@@ -33,7 +51,7 @@ Content-Length: {}\r\nConnection: close\r\n\r\n{BAD_REQUEST_BODY}",
 /// nginx 1.22 writes the bytes raw; we escape them the way nginx escapes its
 /// access log (`"`, `\` and bytes outside 0x20..0x7e as `\xNN`) so a hostile
 /// client cannot write terminal escapes or fake lines into our output.
-pub fn broken_header(arrived: &[u8]) -> String {
+pub(crate) fn broken_header(arrived: &[u8]) -> String {
     // nginx reads at most 108 bytes for the header (107, its
     // NGX_PROXY_PROTOCOL_MAX_HEADER, and one more), and the v1 parser stops
     // at the line's end: the entry holds the first line, LF included.
@@ -49,13 +67,13 @@ pub fn broken_header(arrived: &[u8]) -> String {
 }
 
 /// nginx's info-level line when the peer closes before sending anything.
-pub const CLOSED_EMPTY: &str = "client closed connection while reading PROXY protocol";
+pub(crate) const CLOSED_EMPTY: &str = "client closed connection while reading PROXY protocol";
 
 /// nginx's info-level line for a header that reaches a plain HTTP
 /// listener. nginx skips empty lines before a request line; a v1 header
 /// then fails as a whole line ("invalid request"), a v2 header at its NUL
 /// byte ("invalid method").
-pub fn invalid_request(arrived: &[u8]) -> String {
+pub(crate) fn invalid_request(arrived: &[u8]) -> String {
     let start = arrived
         .iter()
         .position(|&b| b != b'\r' && b != b'\n')
@@ -80,7 +98,7 @@ pub fn invalid_request(arrived: &[u8]) -> String {
 }
 
 /// nginx's access-log escaping (`ngx_http_log_escape`).
-pub fn escape(bytes: &[u8]) -> String {
+pub(crate) fn escape(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len());
     for &b in bytes {
         match b {
@@ -103,6 +121,18 @@ mod tests {
         assert!(page.contains("Date: Thu, 01 Jan 1970 00:00:00 GMT\r\n"));
         assert!(page.contains("Content-Length: 157\r\n"));
         assert!(page.ends_with("</html>\r\n"));
+    }
+
+    #[test]
+    fn the_plain_http_page_is_nginx_s() {
+        let page = plain_http_to_https(SystemTime::UNIX_EPOCH);
+        let text = String::from_utf8(page.clone()).unwrap_or_default();
+        assert!(text.starts_with("HTTP/1.1 400 Bad Request\r\nServer: nginx/1.22.1\r\n"));
+        assert!(text.contains("Content-Length: 255\r\n"), "{text}");
+        assert_eq!(
+            crate::judge::Layer::of_plain(&page),
+            crate::judge::Layer::PlainToTls
+        );
     }
 
     #[test]

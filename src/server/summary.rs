@@ -1,11 +1,11 @@
-//! Counts per finding, kept while the server runs and reported when it
+//! Counts per finding, kept while a server runs and reported when it
 //! stops.
 
 use std::collections::BTreeMap;
 
 use crate::judge::Finding;
 
-use super::record::ConnRecord;
+use super::record::Record;
 
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Summary {
@@ -16,8 +16,11 @@ pub(crate) struct Summary {
     pub pairings: BTreeMap<Finding, u64>,
     /// Header versions seen among served connections: "v1", "v2", "none".
     pub versions: BTreeMap<&'static str, u64>,
-    /// With expectations: connections that did not match.
+    /// With expectations: connections that did not meet them.
     pub mismatched: Option<u64>,
+    /// Bytes from the clients, and to them.
+    pub bytes_in: u64,
+    pub bytes_out: u64,
     /// Stopped by a signal (rather than by `--count`).
     pub interrupted: bool,
 }
@@ -30,14 +33,14 @@ impl Summary {
         }
     }
 
-    pub(crate) fn add(&mut self, rec: &ConnRecord) {
+    pub(crate) fn add<T>(&mut self, rec: &Record<T>) {
         self.connections += 1;
         *self.findings.entry(rec.finding).or_default() += 1;
         if let Some(p) = rec.pairing {
             *self.pairings.entry(p).or_default() += 1;
         }
         if rec.served() {
-            let v = match rec.accepted().map(|h| h.version) {
+            let v = match rec.accepted().map(|h| h.number()) {
                 Some(1) => "v1",
                 Some(2) => "v2",
                 _ => "none",
@@ -47,6 +50,8 @@ impl Summary {
         if let (Some(m), Some(false)) = (self.mismatched.as_mut(), rec.matched) {
             *m += 1;
         }
+        self.bytes_in += rec.bytes_in;
+        self.bytes_out += rec.bytes_out;
     }
 
     /// The exit status's question (the rule of `ppctl --help`): with

@@ -1,8 +1,8 @@
-//! The accept-and-drain lifecycle that `listen` and `relay` share, in the
-//! mini-redis shape: a semaphore bounds the connections in flight (past
-//! it, new clients wait in the kernel backlog), `--count` stops accepting
-//! after N connections, a shutdown future starts the drain, and the drain
-//! is bounded (`--drain`) or cut short at once (`now`: a second signal, or
+//! The accept-and-drain lifecycle of every server, in the mini-redis
+//! shape: a semaphore bounds the connections in flight (past it, new
+//! clients wait in the kernel backlog), `--count` stops accepting after N
+//! connections, a shutdown future starts the drain, and the drain is
+//! bounded (`--drain`) or cut short at once (`now`: a second signal, or
 //! nobody reads the output any more). Connections learn that they must end
 //! from the `stop` flag they are handed.
 

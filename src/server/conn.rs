@@ -1,0 +1,199 @@
+//! One accepted connection's I/O, the same for every server: its stream,
+//! the buffer the header stage reads into, bounded reads and writes, and
+//! the one header-framing loop ([`Conn::frame`]: read until the codec
+//! decides).
+//!
+//! Every read and write is bounded by a deadline and by the server's stop
+//! signal, and the buffer by its cap, so a slow or hostile client only ever
+//! costs its own task, for a bounded time.
+//!
+//! Reads go straight into the connection's buffer (a chunk on the stack
+//! would be part of every connection's task, moved at each spawn), and are
+//! tried on the socket before any wait: a client sends as soon as it is
+//! connected, so its bytes are often in before the socket was ever polled,
+//! and a connection served without waiting is never registered with the
+//! runtime (docs/performance.md).
+
+use std::io;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::watch;
+
+use crate::codec::{self, Decoded};
+
+use super::lifecycle::{signalled, Accepted};
+use super::stream::Stream;
+
+/// How one read ended.
+#[derive(Debug)]
+pub(crate) enum Read {
+    Data,
+    Eof,
+    Timeout,
+    Stopped,
+    /// The buffer is at its cap.
+    Full,
+    Failed(io::Error),
+}
+
+/// How the header stage ended.
+#[derive(Debug)]
+pub(crate) enum Framed {
+    /// A complete header of this many bytes.
+    Header(usize),
+    /// The bytes are not a header.
+    NotProxy,
+    Invalid(codec::Error),
+    /// A v2 header announcing this many bytes, more than the cap.
+    TooLarge(usize),
+    /// Ended before the codec decided: how.
+    Ended(Read),
+}
+
+/// Why a write did not go out whole.
+#[derive(Debug)]
+pub(crate) enum WriteFailed {
+    Io(io::Error),
+    /// The peer read nothing for the idle limit.
+    Idle(Duration),
+    /// The server stopped.
+    Stopped,
+}
+
+/// An accepted connection: its stream and what was read of it.
+pub(crate) struct Conn {
+    pub stream: Stream,
+    /// What arrived and has not been handed on.
+    pub buf: Vec<u8>,
+    cap: usize,
+    pub stop: watch::Receiver<bool>,
+    /// The client's socket address.
+    pub peer: SocketAddr,
+}
+
+impl Conn {
+    /// `cap`: the most the buffer may hold.
+    pub(crate) fn new(c: Accepted, cap: usize) -> Self {
+        Conn {
+            stream: Stream::Raw(c.stream),
+            buf: Vec::with_capacity(1024),
+            cap,
+            stop: c.stop,
+            peer: c.peer,
+        }
+    }
+
+    /// The header stage: read until the codec decides, by `deadline`.
+    /// `decode` is only called again once at least `needed` more bytes are
+    /// in, so slow input costs O(header) work, and the v2 length is checked
+    /// against `max_header` as soon as the 16-byte prefix is in.
+    pub(crate) async fn frame(&mut self, deadline: Instant, max_header: usize) -> Framed {
+        let mut want = 1;
+        loop {
+            if self.buf.len() >= want {
+                match codec::decode(&self.buf) {
+                    Decoded::Complete(h) => return Framed::Header(h.len()),
+                    Decoded::NotProxy(_) => return Framed::NotProxy,
+                    Decoded::Invalid(e) => return Framed::Invalid(e),
+                    Decoded::Incomplete { needed } => {
+                        if let Some(total) = codec::v2_total_len(&self.buf) {
+                            if total > max_header {
+                                return Framed::TooLarge(total);
+                            }
+                        }
+                        want = self.buf.len() + needed.max(1);
+                    }
+                }
+            }
+            match self.read(deadline).await {
+                Read::Data => {}
+                other => return Framed::Ended(other),
+            }
+        }
+    }
+
+    /// Read once into the buffer, bounded by `deadline`, the buffer cap and
+    /// the stop signal.
+    pub(crate) async fn read(&mut self, deadline: Instant) -> Read {
+        let room = self.cap.saturating_sub(self.buf.len());
+        if room == 0 {
+            return Read::Full;
+        }
+        // Into the room the buffer has, or 4 KiB more when little is left.
+        let old = self.buf.len();
+        let spare = self.buf.capacity() - old;
+        let want = room.min(if spare >= 512 { spare } else { 4096 });
+        self.buf.resize(old + want, 0);
+        let got = self.read_into(old, deadline).await;
+        let n = match &got {
+            Ok(n) => *n,
+            Err(_) => 0,
+        };
+        self.buf.truncate(old + n);
+        match got {
+            Ok(0) => Read::Eof,
+            Ok(_) => Read::Data,
+            Err(how) => how,
+        }
+    }
+
+    /// One read into `buf[from..]`: the bytes read, or how it ended.
+    async fn read_into(&mut self, from: usize, deadline: Instant) -> Result<usize, Read> {
+        // Fast path: read now rather than after a trip through epoll. Not
+        // under TLS: those bytes are records for the session.
+        if let Some(tcp) = self.stream.plain() {
+            match io::Read::read(&mut &*tcp, &mut self.buf[from..]) {
+                Ok(n) => return Ok(n),
+                Err(e) if retry(&e) => {}
+                Err(e) => return Err(Read::Failed(e)),
+            }
+        }
+        tokio::select! {
+            r = tokio::time::timeout_at(deadline.into(), self.stream.read(&mut self.buf[from..])) => match r {
+                Err(_) => Err(Read::Timeout),
+                Ok(Ok(n)) => Ok(n),
+                Ok(Err(e)) => Err(Read::Failed(e)),
+            },
+            _ = signalled(&mut self.stop) => Err(Read::Stopped),
+        }
+    }
+
+    /// Write all of `bytes`, each wait bounded by `idle` (a peer that does
+    /// not read cannot hold the connection) and by the stop signal.
+    pub(crate) async fn send(
+        &mut self,
+        mut bytes: &[u8],
+        idle: Duration,
+    ) -> Result<(), WriteFailed> {
+        // Fast path: a fresh socket has room, but tokio only learns so from
+        // epoll; write now (what does not fit goes the async way). Not
+        // under TLS: those bytes must go through the session.
+        if let Some(tcp) = self.stream.plain() {
+            match io::Write::write(&mut &*tcp, bytes) {
+                Ok(n) if n == bytes.len() => return Ok(()),
+                Ok(n) => bytes = &bytes[n..],
+                Err(e) if retry(&e) => {}
+                Err(e) => return Err(WriteFailed::Io(e)),
+            }
+        }
+        let deadline = Instant::now() + idle;
+        tokio::select! {
+            r = tokio::time::timeout_at(deadline.into(), self.stream.write_all(bytes)) => match r {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(e)) => Err(WriteFailed::Io(e)),
+                Err(_) => Err(WriteFailed::Idle(idle)),
+            },
+            _ = signalled(&mut self.stop) => Err(WriteFailed::Stopped),
+        }
+    }
+}
+
+/// Nothing to read (or no room to write) yet, or interrupted: wait.
+pub(crate) fn retry(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
+    )
+}

@@ -1,0 +1,165 @@
+//! The one server engine that `listen` and `relay` (and `repro`'s
+//! receivers) are built on:
+//!
+//! ```text
+//!  bind ─► lifecycle (accept, slots, --count, drain, stop)
+//!              │ one task per connection
+//!              ▼
+//!          Conn::frame (the header stage: read until the codec decides)
+//!              │
+//!              ▼
+//!          a Service: what the server does after the header stage
+//!          (standin::Http: answer like nginx; relay: copy to an upstream;
+//!           issue 22's protocol stand-ins plug in beside standin::Http)
+//!              │ Record<Facts>
+//!              ▼
+//!          Hub::finish: the summary, the sink (the writer of the lines)
+//!          (a per-connection observer, issue 24's --metrics, goes here)
+//! ```
+//!
+//! Shaped like mini-redis's server: the sockets and the shutdown future are
+//! injected ([`run`]), a semaphore caps concurrent connections, and a drain
+//! step lets in-flight connections finish (within a bound) so every
+//! accepted connection yields exactly one [`Record`] on the sink. Prints
+//! nothing: `report::server` renders the records and the summary.
+
+pub(crate) mod bind;
+pub(crate) mod clock;
+pub(crate) mod conn;
+pub(crate) mod header;
+mod lifecycle;
+pub(crate) mod record;
+pub(crate) mod standin;
+pub(crate) mod stream;
+pub(crate) mod summary;
+pub(crate) mod tls;
+
+use std::future::Future;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use ipnet::IpNet;
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+
+pub(crate) use bind::Listeners;
+pub(crate) use header::{HeaderFacts, HeaderSeen};
+pub(crate) use lifecycle::{canonical, signalled, Accepted, Gate, Limits};
+pub(crate) use record::{Record, Transport};
+pub(crate) use stream::Stream;
+pub(crate) use summary::Summary;
+
+/// `--max-header` unless given (go-proxyproto's limit).
+pub(crate) const MAX_HEADER: usize = 4096;
+/// `--header-timeout` unless given.
+pub(crate) const HEADER_TIMEOUT: Duration = Duration::from_secs(5);
+/// `--request-timeout` unless given.
+pub(crate) const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// `--idle-timeout` unless given.
+pub(crate) const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// `--max-conns` unless given.
+pub(crate) const MAX_CONNS: usize = 4096;
+/// `--drain` unless given.
+pub(crate) const DRAIN: Duration = Duration::from_secs(2);
+
+/// May `peer` send a header? Every peer when `trust` is empty (nginx's
+/// `set_real_ip_from`, listen's and relay's `--trust`).
+pub(crate) fn trusts(trust: &[IpNet], peer: IpAddr) -> bool {
+    trust.is_empty() || trust.iter().any(|net| net.contains(&peer))
+}
+
+/// What a server does with each connection once it is accepted.
+pub(crate) trait Service: Send + Sync + 'static {
+    /// The service's own facts of a connection (its [`Record`]'s `service`).
+    type Facts: Send + 'static;
+
+    /// Serve one connection to its end and say what happened. A stream
+    /// handed back is closed after the record is out, so a client that
+    /// sees the close can count on the line being written.
+    fn serve(&self, c: Accepted) -> impl Future<Output = Served<Self::Facts>> + Send;
+}
+
+/// A served connection: its record, and the stream still to close.
+pub(crate) struct Served<T> {
+    pub record: Record<T>,
+    pub close: Option<Closing>,
+}
+
+/// A stream to close after the record is out.
+pub(crate) struct Closing {
+    pub stream: Stream,
+    /// Send the FIN first (something may be left unread, and a close
+    /// would then reset); else the close sends it, one syscall less.
+    pub shutdown: bool,
+}
+
+/// Where every record of a server goes, once: the summary and the sink
+/// (the writer of the lines). A per-connection observer (issue 24's
+/// `--metrics`) belongs here too.
+pub(crate) struct Hub<T> {
+    summary: Mutex<Summary>,
+    sink: mpsc::Sender<Record<T>>,
+}
+
+impl<T> Hub<T> {
+    pub(crate) fn new(summary: Summary, sink: mpsc::Sender<Record<T>>) -> Self {
+        Hub {
+            summary: Mutex::new(summary),
+            sink,
+        }
+    }
+
+    /// Count a finished connection and hand its record to the sink.
+    pub(crate) async fn finish(&self, rec: Record<T>) {
+        if let Ok(mut s) = self.summary.lock() {
+            s.add(&rec);
+        }
+        // A closed sink means nobody is listening any more; nothing to do.
+        let _ = self.sink.send(rec).await;
+    }
+
+    /// The counts so far.
+    pub(crate) fn summary(&self) -> Summary {
+        self.summary
+            .lock()
+            .map(|s| s.clone())
+            .unwrap_or_else(|e| e.into_inner().clone())
+    }
+}
+
+/// Serve `tcp` with `service` until `shutdown` resolves or `--count`
+/// connections were accepted, then drain (cut short once `now` resolves: a
+/// second signal, or nobody reads the output any more). `extra` may add
+/// tasks that share the gate (listen's UDP sockets). Every record goes to
+/// the hub before this returns.
+pub(crate) async fn run<S: Service>(
+    tcp: Vec<TcpListener>,
+    limits: Limits,
+    service: Arc<S>,
+    hub: Arc<Hub<S::Facts>>,
+    shutdown: impl Future,
+    now: impl Future,
+    extra: impl FnOnce(&Arc<Gate>, &mut JoinSet<()>),
+) -> Summary {
+    let for_tcp = hub.clone();
+    let interrupted = lifecycle::run(tcp, limits, shutdown, now, extra, move |c: Accepted| {
+        let service = service.clone();
+        let hub = for_tcp.clone();
+        async move {
+            let served = service.serve(c).await;
+            hub.finish(served.record).await;
+            if let Some(mut c) = served.close {
+                if c.shutdown {
+                    // Best effort: the peer may be gone already.
+                    let _ = tokio::io::AsyncWriteExt::shutdown(&mut c.stream).await;
+                }
+            }
+        }
+    })
+    .await;
+    let mut summary = hub.summary();
+    summary.interrupted = interrupted;
+    summary
+}

@@ -1,0 +1,157 @@
+//! One connection (or datagram) as a server saw it: the socket's ends, the
+//! header stage's bytes and what they decode to, the judge's finding, and
+//! the facts of the server's own service after the header stage
+//! (`Record<T>`: listen's stand-in answer, relay's upstream exchange).
+//! report/server.rs renders it, as the human line and the JSON line
+//! (docs/json.md).
+
+use std::net::SocketAddr;
+use std::time::{Duration, SystemTime};
+
+use crate::judge::{self, Arrived, Expects, Finding};
+
+use super::header::{HeaderFacts, HeaderSeen};
+
+/// TCP connection or UDP datagram.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Transport {
+    Tcp,
+    Udp,
+}
+
+impl Transport {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Transport::Tcp => "tcp",
+            Transport::Udp => "udp",
+        }
+    }
+}
+
+/// One connection (or datagram), with `T` the service's own facts.
+#[derive(Debug, Clone)]
+pub(crate) struct Record<T> {
+    /// Accept order, from 1.
+    pub id: u64,
+    /// When the connection was accepted.
+    pub time: SystemTime,
+    pub transport: Transport,
+    /// The socket's peer (the client's address as the socket has it).
+    pub peer: SocketAddr,
+    /// The server's end of the socket.
+    pub local: SocketAddr,
+    /// What the server is set up to take, in the judge's terms.
+    pub expects: Expects,
+    /// The server takes a header from any peer (no `--trust` list).
+    pub open: bool,
+    /// What arrived, in the judge's terms.
+    pub arrived: Arrived,
+    /// `judge::arrival(expects, arrived)`, unless the service knows more.
+    pub finding: Finding,
+    /// `judge::pairing` when the server takes a header from anyone:
+    /// `Some(Spoofable)` for a connection it served.
+    pub pairing: Option<Finding>,
+    /// The peer is allowed to send a header (`--trust`, or no list).
+    pub trusted: bool,
+    /// The header stage's bytes; `None` when no header bytes arrived.
+    pub header: Option<HeaderSeen>,
+    /// The client the connection stands for: the accepted header's source,
+    /// else the peer.
+    pub client: SocketAddr,
+    /// What went wrong, in words.
+    pub error: Option<String>,
+    pub note: Option<String>,
+    /// Bytes from the peer (header included), and to it.
+    pub bytes_in: u64,
+    pub bytes_out: u64,
+    /// Accept to the end.
+    pub duration: Duration,
+    /// With expectations (`--expect-src`, `--expect-version`): did this one
+    /// meet them?
+    pub matched: Option<bool>,
+    /// The service's own facts.
+    pub service: T,
+}
+
+impl<T> Record<T> {
+    /// A record with nothing known yet but the socket's ends.
+    pub(crate) fn new(
+        id: u64,
+        transport: Transport,
+        peer: SocketAddr,
+        local: SocketAddr,
+        expects: Expects,
+        open: bool,
+        service: T,
+    ) -> Self {
+        let mut rec = Record {
+            id,
+            time: SystemTime::now(),
+            transport,
+            peer,
+            local,
+            expects,
+            open,
+            arrived: Arrived::Closed,
+            finding: Finding::ClientClosed,
+            pairing: None,
+            trusted: true,
+            header: None,
+            client: peer,
+            error: None,
+            note: None,
+            bytes_in: 0,
+            bytes_out: 0,
+            duration: Duration::ZERO,
+            matched: None,
+            service,
+        };
+        rec.arrive(Arrived::Closed);
+        rec
+    }
+
+    /// Record what arrived and ask the judge for the finding and the
+    /// pairing.
+    pub(crate) fn arrive(&mut self, arrived: Arrived) {
+        self.arrived = arrived;
+        self.finding = judge::arrival(self.expects, arrived);
+        self.pair();
+    }
+
+    /// The pairing of the finding as it stands (after a service changed it).
+    pub(crate) fn pair(&mut self) {
+        let paired = judge::pairing(self.expects, self.finding);
+        self.pairing = (self.open && paired != self.finding).then_some(paired);
+    }
+
+    /// The connection got past the header stage and was served.
+    pub(crate) fn served(&self) -> bool {
+        match self.arrived {
+            Arrived::Header { trusted, .. } => {
+                trusted
+                    && !matches!(
+                        self.finding,
+                        Finding::UnexpectedHeader
+                            | Finding::TlsHandshakeFailed
+                            | Finding::TlsToPlainPort
+                    )
+            }
+            Arrived::NoHeader => self.finding == Finding::Plain,
+            _ => false,
+        }
+    }
+
+    /// The facts of the header the server took: a valid one from a
+    /// trusted peer.
+    pub(crate) fn taken(&self) -> Option<&HeaderFacts> {
+        self.header
+            .as_ref()
+            .and_then(|h| h.valid.as_ref())
+            .filter(|_| matches!(self.arrived, Arrived::Header { trusted: true, .. }))
+    }
+
+    /// The accepted header's facts (a served connection with a header).
+    pub(crate) fn accepted(&self) -> Option<&HeaderFacts> {
+        self.taken().filter(|_| self.served())
+    }
+}

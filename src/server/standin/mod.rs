@@ -1,0 +1,233 @@
+//! Stand-in receivers: a server that answers like a real one behind a
+//! PROXY port would, so a client (or repro's matrix) meets the real thing's
+//! behaviour. One module per protocol: [`http`] copies nginx 1.22.1 with
+//! and without `proxy_protocol` ([`nginx`]'s bytes, [`whoami`]'s page);
+//! issue 22's SMTP, IMAP, MySQL... stand-ins plug in beside it, each a
+//! [`super::Service`].
+
+pub(crate) mod http;
+pub(crate) mod nginx;
+pub(crate) mod whoami;
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use ipnet::IpNet;
+
+use crate::judge::Expects;
+
+use super::tls::{Identity, TlsSeen};
+
+/// `--proxy-protocol`: what the receiver expects in front of the payload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub(crate) enum Mode {
+    /// Accept a v1 header, a v2 header or none, and say which arrived. Such
+    /// a port lets any client forge its address: results are labelled
+    /// spoofable (the spec says a receiver MUST NOT guess; this is a tool).
+    #[default]
+    Auto,
+    /// Like nginx `listen ... proxy_protocol`: a missing or broken header is
+    /// logged as `broken header: "..."` and the connection is closed.
+    Require,
+    /// Like nginx without `proxy_protocol`: a PROXY header is a bad request
+    /// line and gets nginx's `400 Bad Request`.
+    Off,
+}
+
+impl Mode {
+    pub(crate) const ALL: [Mode; 3] = [Mode::Auto, Mode::Require, Mode::Off];
+
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Mode::Auto => "auto",
+            Mode::Require => "require",
+            Mode::Off => "off",
+        }
+    }
+
+    /// One line for `--help` value lists.
+    pub(crate) fn describe(self) -> &'static str {
+        match self {
+            Mode::Auto => {
+                "v1, v2 or no header, said which (spoofable: any client can forge its address)"
+            }
+            Mode::Require => {
+                "like nginx `listen ... proxy_protocol`: a missing or broken header is closed"
+            }
+            Mode::Off => "like nginx without proxy_protocol: a header gets 400 Bad Request",
+        }
+    }
+
+    /// What the judge knows of this receiver's setup.
+    pub(crate) fn expects(self) -> Expects {
+        match self {
+            Mode::Auto => Expects::Optional,
+            Mode::Require => Expects::Header,
+            Mode::Off => Expects::Nothing,
+        }
+    }
+}
+
+/// What the receiver sent back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Reply {
+    /// Nothing: the connection was closed.
+    None,
+    /// `200` whoami, text/plain.
+    Whoami,
+    /// `200` whoami, application/json.
+    WhoamiJson,
+    /// nginx's exact `400 Bad Request` page.
+    BadRequest,
+    /// Non-HTTP bytes echoed back (`--echo`).
+    Echo,
+}
+
+impl Reply {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Reply::None => "none",
+            Reply::Whoami => "whoami",
+            Reply::WhoamiJson => "whoami-json",
+            Reply::BadRequest => "bad-request",
+            Reply::Echo => "echo",
+        }
+    }
+}
+
+/// Non-HTTP bytes that arrived after the header stage.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Data {
+    /// How many bytes there were.
+    pub length: usize,
+    /// The first of them (at most [`DATA_KEPT`]).
+    pub kept: Vec<u8>,
+}
+
+impl Data {
+    pub(crate) fn of(bytes: &[u8]) -> Self {
+        Data {
+            length: bytes.len(),
+            kept: bytes[..bytes.len().min(DATA_KEPT)].to_vec(),
+        }
+    }
+}
+
+/// How many bytes of unrecognised data a record keeps (one read: enough to
+/// say what they look like).
+pub(crate) const DATA_KEPT: usize = 4096;
+
+/// What a stand-in did with a connection, besides what every server
+/// records.
+#[derive(Debug, Clone)]
+pub(crate) struct Answered {
+    pub mode: Mode,
+    /// The line nginx would write to its error log in this mode, if any.
+    pub log: Option<String>,
+    /// The first request line, for HTTP (in `off` mode, the header line
+    /// nginx took for a request line).
+    pub request: Option<String>,
+    /// Non-HTTP bytes after the header stage.
+    pub data: Option<Data>,
+    pub reply: Reply,
+    /// The reply went out and every byte the peer sent had been read (the
+    /// request head was all there was): closing needs no `shutdown()`
+    /// first, the close sends the FIN.
+    pub drained: bool,
+    /// `--tls`: what the handshake came to.
+    pub tls: Option<TlsSeen>,
+}
+
+impl Answered {
+    pub(crate) fn new(mode: Mode) -> Self {
+        Answered {
+            mode,
+            log: None,
+            request: None,
+            data: None,
+            reply: Reply::None,
+            drained: false,
+            tls: None,
+        }
+    }
+}
+
+/// A stand-in's record of one connection (or datagram).
+pub(crate) type ConnRecord = super::Record<Answered>;
+
+/// The HTTP stand-in (a [`super::Service`], [`http`]) and its settings
+/// (built by `cmd::listen` from flags, or directly by `repro` and tests).
+#[derive(Debug, Clone)]
+pub(crate) struct Http {
+    pub mode: Mode,
+    /// Largest header accepted (v2: 16 + len), in bytes.
+    pub max_header: usize,
+    /// Time a client has to deliver a complete header (or, with no header,
+    /// its first bytes).
+    pub header_timeout: Duration,
+    /// Time the first request head may take once the header stage is over,
+    /// counted once for the whole head (a byte does not restart it).
+    pub request_timeout: Duration,
+    /// Longest silence after the header before the connection is closed,
+    /// and the longest a reply (or an `--echo` write) may wait for a peer
+    /// that does not read.
+    pub idle_timeout: Duration,
+    /// Peers allowed to send a header (nginx `set_real_ip_from`). Empty:
+    /// every peer may, and nginx's realip would keep the peer address.
+    pub trust: Vec<IpNet>,
+    /// Echo non-HTTP bytes back instead of logging them and closing.
+    pub echo: bool,
+    /// `--tls`: serve TLS after the header (and without one in auto/off).
+    pub tls: Option<Identity>,
+}
+
+impl Default for Http {
+    fn default() -> Self {
+        Http {
+            mode: Mode::Auto,
+            max_header: super::MAX_HEADER,
+            header_timeout: super::HEADER_TIMEOUT,
+            request_timeout: super::REQUEST_TIMEOUT,
+            idle_timeout: super::IDLE_TIMEOUT,
+            trust: Vec::new(),
+            echo: false,
+            tls: None,
+        }
+    }
+}
+
+impl Http {
+    /// May `peer` send a header? (Every peer when no `--trust` was given.)
+    pub(crate) fn trusts(&self, peer: IpAddr) -> bool {
+        super::trusts(&self.trust, peer)
+    }
+
+    /// The bytes a connection may hold before its first request is judged:
+    /// the header cap plus room for request headers.
+    pub(crate) fn buffer_cap(&self) -> usize {
+        self.max_header.max(crate::codec::V1_MAX_LEN) + REQUEST_CAP
+    }
+
+    /// A record of a connection from `peer` to `local`, nothing known yet.
+    pub(crate) fn record(
+        &self,
+        id: u64,
+        transport: super::Transport,
+        peer: std::net::SocketAddr,
+        local: std::net::SocketAddr,
+    ) -> ConnRecord {
+        super::Record::new(
+            id,
+            transport,
+            peer,
+            local,
+            self.mode.expects(),
+            self.trust.is_empty(),
+            Answered::new(self.mode),
+        )
+    }
+}
+
+/// Room for the first request (line and headers) after the header; nginx's
+/// default `large_client_header_buffers` is 8k, we allow twice that.
+pub(crate) const REQUEST_CAP: usize = 16 * 1024;
