@@ -82,7 +82,8 @@ fn engines_never_reach_up_or_render() {
 
 /// Who may use whom below the commands: each module and the modules of the
 /// crate it may name (`crate::NAME`), besides the codec (`codec`, `sniff`,
-/// `input`), `error` and `JSON_SCHEMA`, which everything may use. The
+/// `input`), `error`, `duration` and `JSON_SCHEMA`, which everything may
+/// use. The
 /// engines' base is the judge, the protocols, net and the server core; an
 /// engine uses another engine only where docs/architecture.md says so.
 const MAY_USE: &[(&str, &[&str])] = &[
@@ -101,6 +102,10 @@ const MAY_USE: &[(&str, &[&str])] = &[
         "src/conform",
         &["judge", "protocol", "net", "server", "send", "diagnose"],
     ),
+    // probe --watch and --serve run probe's engine; modules are YAML,
+    // read with check's one YAML reader.
+    ("src/monitor", &["judge", "net", "diagnose", "check"]),
+    ("src/metrics", &[]),
     ("src/receivers.rs", &["judge"]),
     ("src/samples.rs", &[]),
     ("src/server", &["judge", "net"]),
@@ -111,7 +116,14 @@ const MAY_USE: &[(&str, &[&str])] = &[
 ];
 
 /// Names the whole crate may use.
-const EVERYONE: &[&str] = &["codec", "sniff", "input", "error", "JSON_SCHEMA"];
+const EVERYONE: &[&str] = &[
+    "codec",
+    "sniff",
+    "input",
+    "error",
+    "duration",
+    "JSON_SCHEMA",
+];
 
 /// The `crate::NAME` paths of a line of code (comments left out).
 fn crate_paths(line: &str) -> Vec<&str> {

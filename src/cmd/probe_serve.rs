@@ -13,12 +13,12 @@ use tokio::sync::watch;
 
 use super::serve::{Signals, Stop};
 use crate::error::{Error, ExitCode, Result};
-use crate::listen::bind;
 use crate::metrics::http::{self, Body, Limits};
 use crate::monitor::exporter::{Exporter, DEFAULT_MAX_PROBES};
 use crate::monitor::modules::{Modules, MAX_CONFIG};
 use crate::report::out::Out;
 use crate::report::{self, Style};
+use crate::server::bind;
 
 /// `probe`'s flags for serving Prometheus.
 #[derive(Debug, Clone, clap::Args)]

@@ -904,7 +904,7 @@ fn base(kind: HeaderKind, reply: &Reply, mode: Mode) -> Attempt {
         // As `send` judges a plain exchange: a TLS server's page for plain
         // HTTP is `plain-http-to-tls`, whatever the header.
         finding: judge::layered(
-            &judge::Exchange::of(&reply, kind.sent(mode), false),
+            &judge::Exchange::of(reply, kind.sent(mode), false),
             judge::Layer::of_plain(&reply.received),
         ),
         elapsed: Duration::ZERO,
@@ -985,7 +985,7 @@ fn banner_attempt(kind: HeaderKind, reply: &Reply) -> Attempt {
                 unprompted: true,
             };
             // The banner is the answer (nothing was sent to answer).
-            let mut x = judge::Exchange::of(&reply, kind.sent(Mode::Banner), false);
+            let mut x = judge::Exchange::of(reply, kind.sent(Mode::Banner), false);
             x.answer = Answer::of(&reply.banner);
             a.finding = judge::exchange(&x);
         }

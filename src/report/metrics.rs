@@ -393,7 +393,7 @@ pub(crate) fn index(modules: &Modules, recent: &[Recent], slots: usize) -> Strin
             let _ = writeln!(
                 page,
                 "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.3}s</td><td><a href=\"/probe?{}\">debug</a></td></tr>",
-                crate::listen::clock::rfc3339(p.at),
+                crate::server::clock::rfc3339(p.at),
                 html(&p.module),
                 html(&target),
                 html(&profile),

@@ -11,9 +11,9 @@ use super::finding;
 use super::table::Tone;
 use super::Style;
 use crate::diagnose::probe::{Came, Expectation, HeaderKind, TlsEnd};
-use crate::listen::clock;
 use crate::monitor::watch::{Change, End, Seen};
 use crate::net::End as NetEnd;
+use crate::server::clock;
 
 /// The human line of a change: `14:03:07Z requires-v1-or-v2
 /// missing-header  none:closed v1:200 v2:200 local:200`.
