@@ -488,7 +488,7 @@ _ppctl() {
             return 0
             ;;
         ppctl__subcmd__listen)
-            opts="-h --proxy-protocol --trust --max-header --header-timeout --request-timeout --idle-timeout --max-conns --drain --echo --udp --count --expect-src --expect-version --json --tls --cert --key --threads --color --help"
+            opts="-h --proxy-protocol --trust --max-header --header-timeout --idle-timeout --max-conns --drain --request-timeout --echo --udp --expect-src --expect-version --json --tls --cert --key --count --threads --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -510,10 +510,6 @@ _ppctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --request-timeout)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --idle-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -526,7 +522,7 @@ _ppctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --count)
+                --request-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -543,6 +539,10 @@ _ppctl() {
                     return 0
                     ;;
                 --key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --count)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -708,7 +708,7 @@ _ppctl() {
             return 0
             ;;
         ppctl__subcmd__relay)
-            opts="-h --to --accept --trust --send --like --tlv --alpn --authority --unique-id --noop --crc32c --ssl-version --ssl-cn --ssl-cipher --ssl-verify --netns --aws-vpce-id --azure-link-id --gcp-psc-id --threads --max-header --header-timeout --connect-timeout --idle-timeout --max-conns --drain --count --tap --no-tap --json --color --help"
+            opts="-h --to --accept --trust --send --like --tlv --alpn --authority --unique-id --noop --crc32c --ssl-version --ssl-cn --ssl-cipher --ssl-verify --netns --aws-vpce-id --azure-link-id --gcp-psc-id --threads --max-header --header-timeout --max-conns --drain --count --connect-timeout --tap --no-tap --json --idle-timeout --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -798,14 +798,6 @@ _ppctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --connect-timeout)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --idle-timeout)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --max-conns)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -815,6 +807,14 @@ _ppctl() {
                     return 0
                     ;;
                 --count)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --connect-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --idle-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -116,16 +116,16 @@ require\t'like nginx `listen ... proxy_protocol`: a missing or broken header is 
 off\t'like nginx without proxy_protocol: a header gets 400 Bad Request'"
 complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l trust -d 'Peers allowed to send a header, like nginx `set_real_ip_from` (repeat or comma-separate; a bare IP is a /32 or /128). Others\' headers are rejected (require) or ignored (auto), as untrusted-source. Without it, anyone may' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l max-header -d 'Largest v2 header accepted, in bytes (16 + len); a larger one is header-too-large, checked as soon as its 16-byte prefix is in' -r
-complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l header-timeout -d 'Time allowed for a complete header (as ingress-nginx\'s proxy-protocol-header-timeout), e.g. 5s, 250ms; more than 0' -r
-complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l request-timeout -d 'Time allowed for the whole first request head once the header is in (not restarted by each byte, so a client that trickles it is closed on time); more than 0' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l header-timeout -d 'Time a client has for a complete header, counted once (a byte does not restart it), as ingress-nginx\'s proxy-protocol-header-timeout; e.g. 5s, 250ms; more than 0' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l idle-timeout -d 'Longest silence after the header before closing, and longest wait for a client that does not read a reply (or `--echo`); more than 0' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l max-conns -d 'Connections served at once; more wait in the kernel\'s backlog' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l drain -d 'On SIGINT/SIGTERM, time in-flight connections get to finish; a second signal stops them at once' -r
-complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l count -d 'Exit after N connections (datagrams with --udp)' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l request-timeout -d 'Time allowed for the whole first request head once the header is in (not restarted by each byte, so a client that trickles it is closed on time); more than 0' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l expect-src -d 'Exit 1 unless every connection\'s header claims a source in one of these CIDRs (a bare IP is one address; repeat it or separate with commas: any one matches)' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l expect-version -d 'Exit 1 unless every connection carried a header of this version' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l cert -d 'The certificate chain (PEM) to serve with --tls' -r -F
 complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l key -d 'The private key (PEM) of --cert' -r -F
+complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l count -d 'Exit after N connections (datagrams with --udp)' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l threads -d 'Worker threads (default: 1, or 2 with --tls). One serves plain connections fastest on a small machine (docs/performance.md); more help many TLS handshakes on a machine with more cores.' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l color -d 'When to use color: auto (a terminal, and NO_COLOR unset), always, never' -r -f -a "auto\t'Color when stdout is a terminal and NO_COLOR is not set'
 always\t''
@@ -360,12 +360,12 @@ complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l azure-link-id -d '
 complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l gcp-psc-id -d 'GCP TLV (0xE0): Private Service Connect connection id' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l threads -d 'Worker threads (default: 1). One serves plain connections fastest on a small machine (docs/performance.md); more help bulk relaying on a machine with more cores' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l max-header -d 'Largest v2 header accepted, in bytes (16 + len); a larger one is header-too-large, checked as soon as its 16-byte prefix is in' -r
-complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l header-timeout -d 'Time a client has for a complete header (--accept other than none)' -r
-complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l connect-timeout -d 'Time allowed to connect upstream' -r
-complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l idle-timeout -d 'Close both sides after this long without a byte either way' -r
-complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l max-conns -d 'Connections relayed at once; more wait in the kernel\'s backlog' -r
-complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l drain -d 'On SIGINT/SIGTERM, time in-flight connections get to finish' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l header-timeout -d 'Time a client has for a complete header, counted once (a byte does not restart it), as ingress-nginx\'s proxy-protocol-header-timeout; e.g. 5s, 250ms; more than 0' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l max-conns -d 'Connections served at once; more wait in the kernel\'s backlog' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l drain -d 'On SIGINT/SIGTERM, time in-flight connections get to finish; a second signal stops them at once' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l count -d 'Exit after N connections' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l connect-timeout -d 'Time allowed to connect upstream' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l idle-timeout -d 'Close both sides after this long without a byte either way; more than 0' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l color -d 'When to use color: auto (a terminal, and NO_COLOR unset), always, never' -r -f -a "auto\t'Color when stdout is a terminal and NO_COLOR is not set'
 always\t''
 never\t''"

@@ -39,6 +39,20 @@ mod tests {
     use super::*;
 
     #[test]
+    fn show_reads_back() {
+        for (d, t) in [
+            (Duration::from_secs(5), "5s"),
+            (Duration::from_millis(250), "250ms"),
+            (Duration::from_millis(1500), "1500ms"),
+            (Duration::from_secs(60), "60s"),
+            (Duration::ZERO, "0s"),
+        ] {
+            assert_eq!(show(d), t);
+            assert_eq!(parse(t), Some(d));
+        }
+    }
+
+    #[test]
     fn units_and_bounds() {
         assert_eq!(parse("250ms"), Some(Duration::from_millis(250)));
         assert_eq!(parse("1.5"), Some(Duration::from_millis(1500)));

@@ -1,24 +1,19 @@
-//! `ppctl listen ADDR...`: flags and wiring around [`crate::listen::run`].
+//! `ppctl listen ADDR...`: its flags, and its engine ([`crate::listen::run`])
+//! run by the one serve command ([`super::serve`]).
 //!
 //! Output goes to stdout, one line per event, in order: first
 //! `listening on ADDR...` (with `--json`: `{"type":"listening",...}`), then
-//! one line per connection, then the summary on stop. A writer thread owns
-//! stdout and flushes every line, so nothing is lost when the server stops.
-
-use std::sync::Arc;
+//! one line per connection, then the summary on stop.
 
 use ipnet::IpNet;
-use tokio::sync::mpsc;
-use tokio::sync::watch;
 
-use super::serve::{reached, write_lines, Signals, Stop};
-use super::values::{parse_cidr, timeout, wait, Choice, Wait};
+use super::serve::{Lines, Serving};
+use super::values::{parse_cidr, timeout, Choice, Wait};
 use crate::error::{Error, ExitCode, Result};
 use crate::listen::{self, Config, Expect};
-use crate::report::listen as view;
-use crate::report::out::Out;
+use crate::report::server as view;
 use crate::report::Style;
-use crate::server::standin::{ConnRecord, Http, Mode};
+use crate::server::standin::{Http, Mode};
 use crate::server::{self as config, bind, Transport};
 
 const AFTER_HELP: &str = concat!(
@@ -57,6 +52,7 @@ output stops the server (2)."
 #[derive(Debug, clap::Args)]
 #[command(
     after_help = AFTER_HELP,
+    mut_arg("count", |a| a.help("Exit after N connections (datagrams with --udp)")),
     mut_arg("threads", |a| a.help("Worker threads (default: 1, or 2 with --tls). One serves plain connections fastest on a small machine (docs/performance.md); more help many TLS handshakes on a machine with more cores."))
 )]
 pub struct ListenArgs {
@@ -79,27 +75,12 @@ pub struct ListenArgs {
     #[arg(long, value_name = "CIDR", value_delimiter = ',', value_parser = parse_cidr)]
     pub trust: Vec<IpNet>,
     #[command(flatten)]
-    pub(crate) max_header: super::serve::MaxHeaderArg,
-    /// Time allowed for a complete header (as ingress-nginx's
-    /// proxy-protocol-header-timeout), e.g. 5s, 250ms; more than 0.
-    #[arg(long, default_value_t = Wait(config::HEADER_TIMEOUT), value_name = "DURATION", value_parser = timeout)]
-    pub header_timeout: Wait,
+    pub(crate) server: super::serve::ServerArgs,
     /// Time allowed for the whole first request head once the header is in
     /// (not restarted by each byte, so a client that trickles it is closed
     /// on time); more than 0.
     #[arg(long, default_value_t = Wait(config::REQUEST_TIMEOUT), value_name = "DURATION", value_parser = timeout)]
     pub request_timeout: Wait,
-    /// Longest silence after the header before closing, and longest wait
-    /// for a client that does not read a reply (or `--echo`); more than 0.
-    #[arg(long, default_value_t = Wait(config::IDLE_TIMEOUT), value_name = "DURATION", value_parser = timeout)]
-    pub idle_timeout: Wait,
-    /// Connections served at once; more wait in the kernel's backlog.
-    #[arg(long, default_value_t = config::MAX_CONNS as u32, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
-    pub max_conns: u32,
-    /// On SIGINT/SIGTERM, time in-flight connections get to finish; a
-    /// second signal stops them at once.
-    #[arg(long, default_value_t = Wait(config::DRAIN), value_name = "DURATION", value_parser = wait)]
-    pub drain: Wait,
     /// Echo non-HTTP bytes back (otherwise they are logged as a hexdump and
     /// the connection is closed).
     #[arg(long)]
@@ -107,9 +88,6 @@ pub struct ListenArgs {
     /// Listen on UDP instead: decode a v2 header in every datagram.
     #[arg(long)]
     pub udp: bool,
-    /// Exit after N connections (datagrams with --udp).
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
-    pub count: Option<u64>,
     /// Exit 1 unless every connection's header claims a source in one of
     /// these CIDRs (a bare IP is one address; repeat it or separate with
     /// commas: any one matches).
@@ -141,17 +119,15 @@ impl ListenArgs {
         Config {
             http: Http {
                 mode: self.proxy_protocol,
-                max_header: self.max_header.bytes(),
-                header_timeout: self.header_timeout.0,
+                max_header: self.server.max_header(),
+                header_timeout: self.server.header_timeout.0,
                 request_timeout: self.request_timeout.0,
-                idle_timeout: self.idle_timeout.0,
+                idle_timeout: self.server.idle_timeout.0,
                 trust: self.trust.clone(),
                 echo: self.echo,
                 tls: None,
             },
-            max_conns: self.max_conns as usize,
-            count: self.count,
-            drain: self.drain.0,
+            limits: self.server.limits(),
             expect: Expect {
                 src: self.expect_src.clone(),
                 version: self.expect_version,
@@ -170,11 +146,7 @@ pub fn run(args: &ListenArgs, style: Style) -> Result<ExitCode> {
 }
 
 async fn serve(args: &ListenArgs, style: Style) -> Result<ExitCode> {
-    // Signals are caught before the first line is out, so a client that
-    // reads it and signals at once is not met with the default action.
-    let stop: Arc<Stop> = Arc::new(watch::channel(0).0);
-    let signals = Signals::register().map_err(|e| Error::io("installing signal handlers", e))?;
-    tokio::spawn(signals.count(stop.clone()));
+    let serving = Serving::start()?;
     let listeners = bind::bind_all(&args.addrs, args.udp)
         .await
         .map_err(|e| Error::Other(e.into()))?;
@@ -184,72 +156,24 @@ async fn serve(args: &ListenArgs, style: Style) -> Result<ExitCode> {
     } else {
         Transport::Tcp
     };
-    let mode = args.proxy_protocol;
-    let identity = args.tls.identity(&addrs)?;
-    let first = if args.json {
-        let mut first = view::listening_json(transport, &addrs, mode);
-        if let Some(id) = &identity {
-            first["tls"] = view::identity_json(id);
-        }
-        view::line(&first)
-    } else {
-        let tls = identity.as_ref().map(view::identity_human);
-        let stand_in = match transport {
-            Transport::Tcp => view::stand_in_human(style),
-            Transport::Udp => String::new(),
-        };
-        view::listening_human(transport, &addrs, mode) + &tls.unwrap_or_default() + &stand_in
-    };
-    let mut out = Out::stdout();
-    out.line(&first)?;
-
-    let (tx, rx) = mpsc::channel::<ConnRecord>(1024);
-    let json = args.json;
-    let lost = stop.clone();
-    let writer = std::thread::spawn(move || write_records(rx, json, style, out, &lost));
     let mut config = args.config();
-    config.http.tls = identity;
-    let summary = listen::run(
-        listeners,
-        config,
-        reached(stop.subscribe(), 1),
-        reached(stop.subscribe(), 2),
-        tx,
-    )
-    .await;
-    let mut out = writer
-        .join()
-        .map_err(|_| Error::Other(anyhow::anyhow!("the output thread panicked")))?;
-
-    let text = if json {
-        view::line(&view::summary_json(&summary))
-    } else {
-        view::summary_human(&summary, style)
+    config.http.tls = args.tls.identity(&addrs)?;
+    let what = view::Serving::Listen {
+        mode: args.proxy_protocol,
+        tls: config.http.tls.as_ref(),
     };
-    // A failure here is reported by `finish`, with every line lost.
-    let _ = out.line(&text);
-    out.finish()?;
-    if summary.interrupted && args.count.is_some() {
-        return Ok(ExitCode::Interrupted);
-    }
-    Ok(ExitCode::check(summary.passed()))
-}
-
-/// The writer thread: one line (or block) per record.
-fn write_records(
-    rx: mpsc::Receiver<ConnRecord>,
-    json: bool,
-    style: Style,
-    out: Out,
-    stop: &Stop,
-) -> Out {
-    write_lines(rx, out, stop, |rec| {
-        Some(if json {
-            view::line(&view::connection_json(rec))
-        } else {
-            view::connection_human(rec, style)
+    let first = view::listening(transport, &addrs, &what, args.json, style);
+    let lines = Lines {
+        json: args.json,
+        style,
+        tap: true,
+        count: args.server.count,
+    };
+    serving
+        .run(lines, &first, |shutdown, now, sink| {
+            listen::run(listeners, config, shutdown, now, sink)
         })
-    })
+        .await
 }
 
 #[cfg(test)]

@@ -1,26 +1,21 @@
-//! `ppctl relay LISTEN --to UPSTREAM`: flags and wiring around
-//! [`crate::relay::run`]. Output goes to stdout in order: `listening on
-//! ADDR` (with `--json`: `{"type":"listening",...}`), one line per
-//! connection as it ends (unless `--no-tap`), the summary on stop.
-
-use std::sync::Arc;
+//! `ppctl relay LISTEN --to UPSTREAM`: its flags, and its engine
+//! ([`crate::relay::run`]) run by the one serve command
+//! ([`super::serve`]). Output goes to stdout in order: `listening on ADDR`
+//! (with `--json`: `{"type":"listening",...}`), one line per connection as
+//! it ends (unless `--no-tap`), the summary on stop.
 
 use ipnet::IpNet;
-use tokio::sync::{mpsc, watch};
 
 use super::header_args::HeaderArgs;
-use super::serve::{reached, write_lines, Signals, Stop};
-use super::values::Choice;
-use super::values::{parse_cidr, timeout, wait, Wait};
+use super::serve::{Lines, Serving};
+use super::values::{parse_cidr, timeout, Choice, Wait};
 use crate::codec::Version;
 use crate::error::{Error, ExitCode, Result};
 use crate::net::{self, Target};
-use crate::relay::{self, Accept, Config, Record, SendMode};
-use crate::report::out::Out;
-use crate::report::relay as view;
+use crate::relay::{self, Accept, Config, SendMode};
+use crate::report::server as view;
 use crate::report::Style;
-use crate::server as config;
-use crate::server::bind;
+use crate::server::{bind, Transport};
 
 const AFTER_HELP: &str = concat!(
     "\
@@ -50,7 +45,10 @@ Nth connection is 130."
 );
 
 #[derive(Debug, clap::Args)]
-#[command(after_help = AFTER_HELP)]
+#[command(
+    after_help = AFTER_HELP,
+    mut_arg("idle_timeout", |a| a.help("Close both sides after this long without a byte either way; more than 0"))
+)]
 pub struct RelayArgs {
     /// Where to listen: `:PORT` (every interface, IPv4 and IPv6), IP:PORT,
     /// [IPv6]:PORT or NAME:PORT. Port 0 picks a free port (printed first).
@@ -86,25 +84,10 @@ pub struct RelayArgs {
     #[command(flatten)]
     pub(crate) threads: super::serve::ThreadsArg,
     #[command(flatten, next_help_heading = "Limits")]
-    pub(crate) max_header: super::serve::MaxHeaderArg,
-    /// Time a client has for a complete header (--accept other than none).
-    #[arg(long, default_value_t = Wait(config::HEADER_TIMEOUT), value_name = "DURATION", value_parser = timeout, help_heading = "Limits")]
-    pub(crate) header_timeout: Wait,
+    pub(crate) server: super::serve::ServerArgs,
     /// Time allowed to connect upstream.
     #[arg(long, default_value_t = Wait(relay::config::CONNECT_TIMEOUT), value_name = "DURATION", value_parser = timeout, help_heading = "Limits")]
     pub(crate) connect_timeout: Wait,
-    /// Close both sides after this long without a byte either way.
-    #[arg(long, default_value_t = Wait(config::IDLE_TIMEOUT), value_name = "DURATION", value_parser = timeout, help_heading = "Limits")]
-    pub(crate) idle_timeout: Wait,
-    /// Connections relayed at once; more wait in the kernel's backlog.
-    #[arg(long, default_value_t = config::MAX_CONNS as u32, value_name = "N", value_parser = clap::value_parser!(u32).range(1..), help_heading = "Limits")]
-    pub(crate) max_conns: u32,
-    /// On SIGINT/SIGTERM, time in-flight connections get to finish.
-    #[arg(long, default_value_t = Wait(config::DRAIN), value_name = "DURATION", value_parser = wait, help_heading = "Limits")]
-    pub(crate) drain: Wait,
-    /// Exit after N connections.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..), help_heading = "Limits")]
-    pub(crate) count: Option<u64>,
     /// One line per connection as it ends: the default now, on a terminal
     /// or not (kept for scripts that give it).
     #[arg(long, conflicts_with = "no_tap", hide = true)]
@@ -138,13 +121,11 @@ impl RelayArgs {
         cfg.trust = self.trust.clone();
         cfg.send = send;
         cfg.header = header;
-        cfg.max_header = self.max_header.bytes();
-        cfg.header_timeout = self.header_timeout.0;
+        cfg.max_header = self.server.max_header();
+        cfg.header_timeout = self.server.header_timeout.0;
         cfg.connect_timeout = self.connect_timeout.0;
-        cfg.idle_timeout = self.idle_timeout.0;
-        cfg.max_conns = self.max_conns as usize;
-        cfg.count = self.count;
-        cfg.drain = self.drain.0;
+        cfg.idle_timeout = self.server.idle_timeout.0;
+        cfg.limits = self.server.limits();
         // Build once with stand-in ends: a header that can't be encoded
         // fails now, not per connection.
         let stand_in = std::net::SocketAddr::from(([192, 0, 2, 1], 1));
@@ -161,11 +142,7 @@ pub fn run(args: &RelayArgs, style: Style) -> Result<ExitCode> {
 }
 
 async fn serve(args: &RelayArgs, style: Style) -> Result<ExitCode> {
-    // As in listen: signals are caught before the first line is out; the
-    // first (or a failed stdout) starts the drain.
-    let stop: Arc<Stop> = Arc::new(watch::channel(0).0);
-    let signals = Signals::register().map_err(|e| Error::io("installing signal handlers", e))?;
-    tokio::spawn(signals.count(stop.clone()));
+    let serving = Serving::start()?;
     let target: Target = args
         .to
         .parse()
@@ -176,50 +153,22 @@ async fn serve(args: &RelayArgs, style: Style) -> Result<ExitCode> {
         .await
         .map_err(|e| Error::Other(e.into()))?;
     let addrs: Vec<_> = listeners.local_addrs().iter().map(|(_, a)| *a).collect();
-    let first = if args.json {
-        view::line(&view::listening_json(
-            &addrs, &upstream, cfg.accept, cfg.send,
-        ))
-    } else {
-        view::listening_human(&addrs, &upstream, cfg.accept, cfg.send, style)
+    let what = view::Serving::Relay {
+        upstream: &upstream,
+        accept: cfg.accept,
+        send: cfg.send,
     };
-    let mut out = Out::stdout();
-    out.line(&first)?;
-
+    let first = view::listening(Transport::Tcp, &addrs, &what, args.json, style);
     // As listen's lines: written to a pipe too (`| grep`, `> log`).
-    let tap = !args.no_tap;
-    let json = args.json;
-    let (tx, mut rx) = mpsc::channel::<Record>(1024);
-    if !json && !tap {
-        // No line per connection: the engine's sends fail at once (the
-        // summary is counted in the engine), so no record crosses threads.
-        rx.close();
-    }
-    let lost = stop.clone();
-    let writer = std::thread::spawn(move || {
-        write_lines(rx, out, &lost, |rec: &Record| {
-            if json {
-                Some(view::line(&view::connection_json(rec)))
-            } else {
-                tap.then(|| view::connection_human(rec, style))
-            }
-        })
-    });
-    let count = cfg.count;
-    let summary = relay::run(listeners.tcp, cfg, reached(stop.subscribe(), 1), tx).await;
-    let mut out = writer
-        .join()
-        .map_err(|_| Error::Other(anyhow::anyhow!("the output thread panicked")))?;
-    let text = if json {
-        view::line(&view::summary_json(&summary))
-    } else {
-        view::summary_human(&summary, style)
+    let lines = Lines {
+        json: args.json,
+        style,
+        tap: !args.no_tap,
+        count: cfg.limits.count,
     };
-    // A failure here is reported by `finish`, with every line lost.
-    let _ = out.line(&text);
-    out.finish()?;
-    if summary.interrupted && count.is_some() {
-        return Ok(ExitCode::Interrupted);
-    }
-    Ok(ExitCode::check(summary.passed()))
+    serving
+        .run(lines, &first, |shutdown, now, sink| {
+            relay::run(listeners.tcp, cfg, shutdown, now, sink)
+        })
+        .await
 }

@@ -1,8 +1,14 @@
-//! What the long-running server commands (`listen`, `relay`) share around
-//! their engine: the shutdown level signals raise, and the writer thread
-//! that owns stdout.
+//! The one serve command that `listen` and `relay` run (each brings its
+//! flags, its engine and its first line): signals caught before the first
+//! line, the first line, a writer thread that owns stdout and writes one
+//! line per connection, the engine until a signal or `--count`, the
+//! summary, and the exit status of the one rule. Also the shutdown levels
+//! that signals raise (`probe --serve` shares them) and the flags both
+//! servers have.
 
+use std::future::Future;
 use std::io;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,21 +16,56 @@ use tokio::signal::unix;
 use tokio::sync::mpsc::{self, error::TryRecvError};
 use tokio::sync::watch;
 
+use crate::error::{Error, ExitCode, Result};
 use crate::report::out::Out;
+use crate::report::server::{self as view, View};
+use crate::report::Style;
+use crate::server::{self, Limits, Record, Summary};
 
-/// `--max-header`, for `listen` and `relay`: the largest v2 header taken
-/// from a client.
+use super::values::{timeout, wait, Wait};
+
+/// The flags every server command has (`listen`, `relay`): the header
+/// stage's bounds and the server's. Defaults are the server core's.
 #[derive(Debug, Clone, clap::Args)]
-pub(crate) struct MaxHeaderArg {
+pub(crate) struct ServerArgs {
     /// Largest v2 header accepted, in bytes (16 + len); a larger one is
     /// header-too-large, checked as soon as its 16-byte prefix is in.
-    #[arg(long, default_value_t = crate::server::MAX_HEADER as u32, value_name = "BYTES", value_parser = clap::value_parser!(u32).range(16..=65551))]
+    #[arg(long, default_value_t = server::MAX_HEADER as u32, value_name = "BYTES", value_parser = clap::value_parser!(u32).range(16..=65551))]
     pub(crate) max_header: u32,
+    /// Time a client has for a complete header, counted once (a byte does
+    /// not restart it), as ingress-nginx's proxy-protocol-header-timeout;
+    /// e.g. 5s, 250ms; more than 0.
+    #[arg(long, default_value_t = Wait(server::HEADER_TIMEOUT), value_name = "DURATION", value_parser = timeout)]
+    pub(crate) header_timeout: Wait,
+    // relay replaces this help with its own (no byte either way).
+    /// Longest silence after the header before closing, and longest wait
+    /// for a client that does not read a reply (or `--echo`); more than 0.
+    #[arg(long, default_value_t = Wait(server::IDLE_TIMEOUT), value_name = "DURATION", value_parser = timeout)]
+    pub(crate) idle_timeout: Wait,
+    /// Connections served at once; more wait in the kernel's backlog.
+    #[arg(long, default_value_t = server::MAX_CONNS as u32, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub(crate) max_conns: u32,
+    /// On SIGINT/SIGTERM, time in-flight connections get to finish; a
+    /// second signal stops them at once.
+    #[arg(long, default_value_t = Wait(server::DRAIN), value_name = "DURATION", value_parser = wait)]
+    pub(crate) drain: Wait,
+    // listen replaces this help with its own (datagrams with --udp).
+    /// Exit after N connections.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub(crate) count: Option<u64>,
 }
 
-impl MaxHeaderArg {
-    pub(crate) fn bytes(&self) -> usize {
+impl ServerArgs {
+    pub(crate) fn max_header(&self) -> usize {
         self.max_header as usize
+    }
+
+    pub(crate) fn limits(&self) -> Limits {
+        Limits {
+            max_conns: self.max_conns as usize,
+            count: self.count,
+            drain: self.drain.0,
+        }
     }
 }
 
@@ -129,5 +170,83 @@ impl Signals {
             }
             stop.send_modify(|l| *l = l.saturating_add(1).min(2));
         }
+    }
+}
+
+/// A shutdown level reached, as a future the engine waits on.
+pub(crate) type Level = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// How the lines of a server are written.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Lines {
+    pub json: bool,
+    pub style: Style,
+    /// One line per connection (relay's `--no-tap`: only the first line
+    /// and the summary; JSON always has them).
+    pub tap: bool,
+    /// `--count`: a signal before the Nth connection is an interruption.
+    pub count: Option<u64>,
+}
+
+/// A server command under way: its signals are caught (before its first
+/// line is out, so a client that reads the line and signals at once is not
+/// met with the default action).
+pub(crate) struct Serving {
+    stop: Arc<Stop>,
+}
+
+impl Serving {
+    pub(crate) fn start() -> Result<Self> {
+        let stop: Arc<Stop> = Arc::new(watch::channel(0).0);
+        let signals =
+            Signals::register().map_err(|e| Error::io("installing signal handlers", e))?;
+        tokio::spawn(signals.count(stop.clone()));
+        Ok(Serving { stop })
+    }
+
+    fn level(&self, level: u8) -> Level {
+        Box::pin(reached(self.stop.subscribe(), level))
+    }
+
+    /// Write `first`, then run the engine (`run(shutdown, now, sink)`: stop
+    /// accepting at the first level, end the drain at the second) with its
+    /// records written by a thread of their own; then the summary. The
+    /// exit status is the one rule's: 130 for a signal before `--count`,
+    /// else 0 or 1 by the summary, 2 when output was lost.
+    pub(crate) async fn run<T, Fut>(
+        self,
+        lines: Lines,
+        first: &str,
+        run: impl FnOnce(Level, Level, mpsc::Sender<Record<T>>) -> Fut,
+    ) -> Result<ExitCode>
+    where
+        T: View + Send + 'static,
+        Fut: Future<Output = Summary>,
+    {
+        let mut out = Out::stdout();
+        out.line(first)?;
+        let (tx, mut rx) = mpsc::channel::<Record<T>>(1024);
+        if !lines.json && !lines.tap {
+            // No line per connection: the engine's sends fail at once (the
+            // summary is counted in the engine), so no record crosses threads.
+            rx.close();
+        }
+        let lost = self.stop.clone();
+        let writer = std::thread::spawn(move || {
+            write_lines(rx, out, &lost, |rec: &Record<T>| {
+                Some(view::connection(rec, lines.json, lines.style))
+            })
+        });
+        let summary = run(self.level(1), self.level(2), tx).await;
+        let mut out = writer
+            .join()
+            .map_err(|_| Error::Other(anyhow::anyhow!("the output thread panicked")))?;
+        // A failure here is reported by `finish`, with every line lost.
+        let _ = out.line(&view::summary::<T>(&summary, lines.json, lines.style));
+        out.finish()?;
+        if summary.interrupted && lines.count.is_some() {
+            return Ok(ExitCode::Interrupted);
+        }
+        Ok(ExitCode::check(summary.passed()))
     }
 }

@@ -2,48 +2,19 @@
 //! from flags, or directly by tests): the HTTP stand-in's, the server's
 //! bounds, and the expectations the exit status reports on.
 
-use std::time::Duration;
-
 use ipnet::IpNet;
 
 use crate::server::standin::{ConnRecord, Http};
-use crate::server::{self, Limits};
+use crate::server::Limits;
 
 /// Everything a server needs besides its sockets.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub(crate) struct Config {
     /// What answers each connection.
     pub http: Http,
-    /// Connections served at once; more wait in the kernel's backlog.
-    pub max_conns: usize,
-    /// Stop after this many connections (datagrams with `--udp`).
-    pub count: Option<u64>,
-    /// On shutdown, how long in-flight connections may still finish (a
-    /// second signal ends the drain at once).
-    pub drain: Duration,
+    /// Connections at once, `--count` (datagrams with `--udp`), `--drain`.
+    pub limits: Limits,
     pub expect: Expect,
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            http: Http::default(),
-            max_conns: server::MAX_CONNS,
-            count: None,
-            drain: server::DRAIN,
-            expect: Expect::default(),
-        }
-    }
-}
-
-impl Config {
-    pub(crate) fn limits(&self) -> Limits {
-        Limits {
-            max_conns: self.max_conns,
-            count: self.count,
-            drain: self.drain,
-        }
-    }
 }
 
 /// `--expect-src` / `--expect-version`: what every connection's header

@@ -45,7 +45,7 @@ pub(crate) async fn run(
     now: impl Future,
     sink: mpsc::Sender<ConnRecord>,
 ) -> Summary {
-    let limits = cfg.limits();
+    let limits = cfg.limits;
     let hub = Arc::new(Hub::new(Summary::new(cfg.expect.any()), sink));
     let listen = Arc::new(Listen {
         http: cfg.http,

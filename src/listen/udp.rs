@@ -8,7 +8,8 @@ use tokio::net::UdpSocket;
 use crate::codec::{self, Command, Decoded};
 use crate::judge::{Arrived, Finding};
 
-use crate::server::standin::{nginx, Answered, ConnRecord, Data, Http, Reply};
+use crate::server::record::Event;
+use crate::server::standin::{nginx, Answered, ConnRecord, Data, Http, Mode, Reply};
 use crate::server::{canonical, signalled, Gate, HeaderSeen, Hub, Transport};
 
 use super::Listen;
@@ -72,33 +73,31 @@ fn datagram(
                 stacked: false,
             });
             if !rec.trusted {
-                rec.error = Some(format!("header from {} which is not in --trust", peer.ip()));
+                rec.events.push(Event::Untrusted {
+                    peer: peer.ip(),
+                    trust: cfg.trust.clone(),
+                    rejected: cfg.mode == Mode::Require,
+                });
             } else if let (false, Some(src)) =
                 (local_cmd, seen.valid.as_ref().and_then(|v| v.source))
             {
                 rec.client = src;
             }
             if h.version == codec::Version::V1 {
-                rec.note =
-                    Some("a v1 header in a datagram: the spec defines UDP for v2 only".into());
+                rec.events.push(Event::V1Datagram);
             }
             rec.header = Some(seen);
         }
         Decoded::Invalid(e) => {
             rec.header = Some(HeaderSeen::new(d, true));
             rec.arrive(Arrived::Invalid);
-            rec.error = Some(format!(
-                "invalid header at byte {}: {}; {}",
-                e.offset,
-                e.kind,
-                e.kind.hint()
-            ));
+            rec.events.push(Event::InvalidHeader(e));
         }
         Decoded::NotProxy(_) | Decoded::Incomplete { .. } => {
             rec.arrive(Arrived::NoHeader);
             rec.service.data = Some(Data::of(d));
             if rec.finding == Finding::MissingHeader {
-                rec.service.log = Some(nginx::broken_header(d));
+                rec.service.log = Some(nginx::Log::broken_header(d));
             }
         }
     }

@@ -9,7 +9,7 @@ use ipnet::IpNet;
 use crate::codec::{Command, Version};
 use crate::judge::Expects;
 use crate::send::{AddressPlan, BuildError, HeaderPlan};
-use crate::server::{self, HeaderFacts};
+use crate::server::{self, HeaderFacts, Limits};
 
 /// `--accept`: what the relay expects from its clients.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -136,9 +136,8 @@ pub(crate) struct Config {
     pub header_timeout: Duration,
     pub connect_timeout: Duration,
     pub idle_timeout: Duration,
-    pub max_conns: usize,
-    pub count: Option<u64>,
-    pub drain: Duration,
+    /// Connections at once, `--count`, `--drain`.
+    pub limits: Limits,
 }
 
 impl Config {
@@ -154,9 +153,7 @@ impl Config {
             header_timeout: server::HEADER_TIMEOUT,
             connect_timeout: CONNECT_TIMEOUT,
             idle_timeout: server::IDLE_TIMEOUT,
-            max_conns: server::MAX_CONNS,
-            count: None,
-            drain: server::DRAIN,
+            limits: Limits::default(),
         }
     }
 

@@ -20,11 +20,12 @@ use tokio::time::timeout;
 
 use crate::codec::{self, Decoded};
 use crate::judge::{Arrived, Ending};
-use crate::server::conn::{Conn as Io, Framed, Read};
+use crate::server::conn::{Conn as Io, Framed, Stage};
+use crate::server::record::{self, Awaited, Event, Fault};
 use crate::server::{signalled, Accepted, HeaderSeen, Record as ServerRecord, Transport};
 
 use super::config::{Accept, Config};
-use super::record::{Record, Relayed, PEEK};
+use super::record::{Event as Said, Record, Relayed, Unconnected, PEEK};
 
 /// The copy buffer of one direction starts at this size (an HTTP head, a
 /// short answer: one small allocation per connection)...
@@ -59,7 +60,7 @@ pub(crate) async fn serve(c: Accepted, cfg: &Config) -> Record {
         let mut stop = io.stop.clone();
         match io.stream.into_tcp() {
             Ok(client) => relay(client, rest, &mut rec, cfg, &mut stop).await,
-            Err(e) => rec.error = Some(format!("could not watch the connection: {e}")),
+            Err(e) => rec.events.push(Event::Unwatched(Fault::of(&e))),
         }
     }
     if cfg.accept == Accept::None {
@@ -98,12 +99,10 @@ async fn header_stage(io: &mut Io, rec: &mut Record, cfg: &Config) -> Option<Vec
             let rest = io.buf[len..].to_vec();
             if !cfg.accept.takes(facts.number()) {
                 rec.arrived = Arrived::OtherVersion;
-                rec.error = Some(format!(
-                    "a v{} header, but --accept {} takes only {}: closed, as a receiver of the other version would",
-                    facts.number(),
-                    cfg.accept.name(),
-                    cfg.accept.name()
-                ));
+                rec.service.events.push(Said::OtherVersion {
+                    version: facts.number(),
+                    accept: cfg.accept,
+                });
                 return None;
             }
             let stacked = matches!(codec::decode(&rest), Decoded::Complete(_));
@@ -113,11 +112,13 @@ async fn header_stage(io: &mut Io, rec: &mut Record, cfg: &Config) -> Option<Vec
                 stacked,
             };
             if !trusted {
-                rec.error = Some(format!(
-                    "{} is not in --trust: its header is not believed",
-                    rec.peer.ip()
-                ));
-                if cfg.accept != Accept::Auto {
+                let rejected = cfg.accept != Accept::Auto;
+                rec.events.push(Event::Untrusted {
+                    peer: rec.peer.ip(),
+                    trust: cfg.trust.clone(),
+                    rejected,
+                });
+                if rejected {
                     return None;
                 }
             } else {
@@ -133,70 +134,20 @@ async fn header_stage(io: &mut Io, rec: &mut Record, cfg: &Config) -> Option<Vec
             if cfg.accept == Accept::Auto {
                 return Some(io.buf.clone());
             }
-            rec.error = Some(format!(
-                "no PROXY header: the first bytes look like {}",
-                crate::sniff::classify(&io.buf)
-            ));
+            rec.events.push(Event::NoHeader {
+                first: record::kept(&io.buf),
+            });
             rec.service.first_up = io.buf.clone();
             None
         }
-        Framed::Invalid(e) => {
-            rec.header = Some(HeaderSeen::new(&io.buf, false));
-            rec.arrived = Arrived::Invalid;
-            rec.error = Some(format!(
-                "invalid header at byte {}: {}; {}",
-                e.offset,
-                e.kind,
-                e.kind.hint()
-            ));
-            None
-        }
-        Framed::TooLarge(total) => {
-            rec.header = Some(HeaderSeen::new(&io.buf, false));
-            rec.arrived = Arrived::TooLarge;
-            rec.error = Some(format!(
-                "v2 header announces {total} bytes, more than --max-header {}",
-                cfg.max_header
-            ));
-            None
-        }
-        Framed::Ended(Read::Stopped) => {
-            rec.service.interrupted = true;
-            rec.arrived = Arrived::Interrupted;
-            rec.error = Some(format!(
-                "the relay stopped while waiting for the header ({} bytes arrived)",
-                io.buf.len()
-            ));
-            None
-        }
-        Framed::Ended(Read::Timeout) => {
-            if !io.buf.is_empty() {
-                rec.header = Some(HeaderSeen::new(&io.buf, true));
-            }
-            rec.arrived = Arrived::TimedOut;
-            rec.error = Some(format!(
-                "no complete PROXY header within --header-timeout {:?} ({} bytes arrived)",
-                cfg.header_timeout,
-                io.buf.len()
-            ));
-            None
-        }
-        Framed::Ended(how) => {
-            let cause = match how {
-                Read::Failed(e) => format!("connection error ({e})"),
-                _ => "the client closed".to_string(),
+        Framed::Failed(failure) => {
+            let stage = Stage {
+                limit: cfg.header_timeout,
+                max_header: cfg.max_header,
+                awaited: Awaited::Header,
             };
-            if io.buf.is_empty() {
-                rec.arrived = Arrived::Closed;
-                rec.error = Some(format!("{cause} before sending anything"));
-            } else {
-                rec.header = Some(HeaderSeen::new(&io.buf, true));
-                rec.arrived = Arrived::Invalid;
-                rec.error = Some(format!(
-                    "{cause} after {} bytes of an incomplete header",
-                    io.buf.len()
-                ));
-            }
+            rec.header_failed(&failure, &io.buf, stage);
+            rec.service.interrupted = rec.arrived == Arrived::Interrupted;
             None
         }
     }
@@ -206,22 +157,34 @@ async fn header_stage(io: &mut Io, rec: &mut Record, cfg: &Config) -> Option<Vec
 async fn connect(
     addrs: &[SocketAddr],
     limit: Duration,
-) -> Result<(TcpStream, SocketAddr), (Ending, String)> {
-    let mut last = (Ending::Unreachable, "no upstream address".to_string());
-    for addr in addrs {
+) -> Result<(TcpStream, SocketAddr), (Ending, Said)> {
+    let failed = |addr, how| Said::ConnectFailed {
+        addr: Some(addr),
+        how,
+    };
+    let mut last = (
+        Ending::Unreachable,
+        Said::ConnectFailed {
+            addr: None,
+            how: Unconnected::Failed(Fault::of(&io::ErrorKind::AddrNotAvailable.into())),
+        },
+    );
+    for &addr in addrs {
         match timeout(limit, TcpStream::connect(addr)).await {
-            Ok(Ok(s)) => return Ok((s, *addr)),
+            Ok(Ok(s)) => return Ok((s, addr)),
             Ok(Err(e)) if e.kind() == io::ErrorKind::ConnectionRefused => {
+                last = (Ending::Refused, failed(addr, Unconnected::Refused))
+            }
+            Ok(Err(e)) => {
                 last = (
-                    Ending::Refused,
-                    format!("upstream {addr} refused the connection"),
+                    Ending::Unreachable,
+                    failed(addr, Unconnected::Failed(Fault::of(&e))),
                 )
             }
-            Ok(Err(e)) => last = (Ending::Unreachable, format!("upstream {addr}: {e}")),
             Err(_) => {
                 last = (
                     Ending::Unreachable,
-                    format!("upstream {addr}: no connection within --connect-timeout {limit:?}"),
+                    failed(addr, Unconnected::TimedOut(limit)),
                 )
             }
         }
@@ -325,15 +288,15 @@ async fn relay(
         c = connect(&cfg.upstream, cfg.connect_timeout) => c,
         _ = signalled(stop) => {
             rec.service.interrupted = true;
-            rec.error = Some("the relay stopped while connecting upstream".into());
+            rec.service.events.push(Said::StoppedConnecting);
             return;
         }
     };
     let (mut upstream, to) = match connected {
         Ok(s) => s,
-        Err((ending, text)) => {
+        Err((ending, said)) => {
             rec.service.ending = Some(ending);
-            rec.error = Some(format!("{text}; the client was closed"));
+            rec.service.events.push(said);
             return;
         }
     };
@@ -344,7 +307,7 @@ async fn relay(
     let header = match cfg.header_for(accepted.as_ref(), rec.peer, rec.local) {
         Ok(h) => h,
         Err(e) => {
-            rec.error = Some(format!("can't build the header to send: {e}"));
+            rec.service.events.push(Said::BuildFailed(e));
             return;
         }
     };
@@ -383,9 +346,7 @@ async fn relay(
     let (ending, stopped) = {
         if !first.is_empty() {
             if let Err(e) = upstream.write_all(&first).await {
-                rec.error = Some(format!(
-                    "upstream went away before the header was written ({e})"
-                ));
+                rec.service.events.push(Said::UpstreamGone(Fault::of(&e)));
             }
         }
         let (cr, cw) = client.into_split();
@@ -421,15 +382,10 @@ async fn relay(
     rec.service.interrupted = stopped;
     rec.service.ending = Some(ending);
     match ending {
-        Ending::ServerReset => {
-            rec.error = Some("upstream reset the connection; the client was closed".into())
-        }
-        Ending::TimedOut if !stopped => {
-            rec.error = Some(format!(
-                "no byte either way for --idle-timeout {:?}; both sides were closed",
-                cfg.idle_timeout
-            ))
-        }
+        Ending::ServerReset => rec.service.events.push(Said::UpstreamReset),
+        Ending::TimedOut if !stopped => rec.service.events.push(Said::Idle {
+            limit: cfg.idle_timeout,
+        }),
         _ => {}
     }
 }

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 
-use crate::server::{self, Accepted, Hub, Limits, Served, Service, Summary};
+use crate::server::{self, Accepted, Hub, Served, Service, Summary};
 
 pub(crate) use config::{Accept, Config, SendMode};
 pub(crate) use record::{Record, Relayed};
@@ -34,26 +34,24 @@ impl Service for Relay {
     }
 }
 
-/// Relay until `shutdown` resolves or `--count` connections were handled.
-/// Every record goes to `sink` before this returns.
+/// Relay until `shutdown` resolves or `--count` connections were handled;
+/// once `now` resolves the drain ends at once. Every record goes to `sink`
+/// before this returns.
 pub(crate) async fn run(
     listeners: Vec<TcpListener>,
     cfg: Config,
     shutdown: impl Future,
+    now: impl Future,
     sink: mpsc::Sender<Record>,
 ) -> Summary {
-    let limits = Limits {
-        max_conns: cfg.max_conns,
-        count: cfg.count,
-        drain: cfg.drain,
-    };
+    let limits = cfg.limits;
     server::run(
         listeners,
         limits,
         Arc::new(Relay { cfg }),
         Arc::new(Hub::new(Summary::new(false), sink)),
         shutdown,
-        std::future::pending::<()>(),
+        now,
         |_, _| {},
     )
     .await

@@ -1,9 +1,12 @@
 //! One relayed connection, as typed facts and the judge's findings;
-//! report/relay.rs renders it.
+//! report/server.rs renders it.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use crate::judge::{self, Answer, Arrived, Ending, Exchange, Finding, Sent};
+use crate::send::BuildError;
+use crate::server::record::Fault;
 use crate::server::{self, HeaderSeen};
 use crate::sniff::{self, Sniffed};
 
@@ -39,6 +42,41 @@ pub(crate) struct Relayed {
     pub arrival: Finding,
     /// `judge::exchange` for what upstream made of what the relay sent.
     pub exchange: Option<Finding>,
+    /// What happened after the header stage, in order.
+    pub events: Vec<Event>,
+}
+
+/// What the relay says of a connection besides what every server says
+/// (report::server says each in words).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Event {
+    /// A valid header of a version `--accept` does not take: closed, as a
+    /// receiver of the other version would.
+    OtherVersion { version: u8, accept: Accept },
+    /// The relay stopped while connecting upstream.
+    StoppedConnecting,
+    /// No connection upstream (the client was closed).
+    ConnectFailed {
+        addr: Option<SocketAddr>,
+        how: Unconnected,
+    },
+    /// The header to send upstream could not be built.
+    BuildFailed(BuildError),
+    /// Upstream went away before the header was written.
+    UpstreamGone(Fault),
+    /// Upstream reset the connection (the client was closed).
+    UpstreamReset,
+    /// No byte either way for `--idle-timeout` (both sides were closed).
+    Idle { limit: Duration },
+}
+
+/// Why the connect upstream failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Unconnected {
+    Refused,
+    Failed(Fault),
+    /// No connection within `--connect-timeout`.
+    TimedOut(Duration),
 }
 
 impl Relayed {
@@ -55,6 +93,7 @@ impl Relayed {
             interrupted: false,
             arrival: Finding::ClientClosed,
             exchange: None,
+            events: Vec::new(),
         }
     }
 }

@@ -3,6 +3,7 @@
 
 use std::fmt::Write as _;
 
+use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 use super::table::{self, Tone};
@@ -47,6 +48,57 @@ pub(crate) fn paint(style: Style, text: &str, tone: Tone) -> String {
         Tone::Dim => style.dim(text),
         Tone::Bold => style.bold(text),
         Tone::Accent => style.accent(text),
+    }
+}
+
+/// A finding in JSON, typed: `{name, code, severity, meaning}`, the shape
+/// every document that carries a finding uses ([`json`] builds the same as
+/// a `Value`).
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct FindingJson {
+    pub name: &'static str,
+    pub code: &'static str,
+    pub severity: &'static str,
+    pub meaning: &'static str,
+}
+
+impl FindingJson {
+    pub(crate) fn of(f: Finding) -> Self {
+        FindingJson {
+            name: f.name(),
+            code: f.code(),
+            severity: f.severity().name(),
+            meaning: f.meaning(),
+        }
+    }
+}
+
+/// A fix in JSON, typed (the shape of [`fix_json`]).
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct FixJson {
+    pub id: &'static str,
+    pub title: &'static str,
+    pub side: &'static str,
+    pub applies_to: &'static str,
+    pub change: String,
+    pub doc: &'static str,
+}
+
+impl FixJson {
+    pub(crate) fn of(f: &Fix, case: Case) -> Self {
+        FixJson {
+            id: f.id,
+            title: f.title,
+            side: side_name(f.side),
+            applies_to: f.applies_to,
+            change: f.change_for(case),
+            doc: f.doc,
+        }
+    }
+
+    /// A finding's fixes, most likely first.
+    pub(crate) fn all(f: Finding, case: Case) -> Vec<FixJson> {
+        f.fixes().iter().map(|x| FixJson::of(x, case)).collect()
     }
 }
 

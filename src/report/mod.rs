@@ -10,7 +10,6 @@ pub(crate) mod finding;
 pub mod hexdump;
 pub mod inspect;
 pub mod json;
-pub(crate) mod listen;
 pub(crate) mod metrics;
 pub(crate) mod out;
 pub mod pcap; // pub: the fuzz target renders every flow as JSON
@@ -24,8 +23,8 @@ pub(crate) mod table;
 mod verdicts;
 
 pub use style::{ColorChoice, Style};
-pub(crate) mod relay;
 pub(crate) mod send;
+pub(crate) mod server;
 pub(crate) mod watch;
 
 /// A whole JSON document, pretty-printed, with its newline (the one-shot

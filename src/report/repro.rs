@@ -71,7 +71,7 @@ fn cell_json(c: &Cell, case: Case) -> Value {
         "end": c.reply.end.code(),
         "client_ip": c.client.map(|ip| ip.to_string()),
         "receiver_finding": c.receiver_finding.map(finding::json),
-        "receiver_log": c.receiver_log,
+        "receiver_log": c.receiver_log.as_ref().map(|l| l.line()),
         "fixes": fixes_json(&c.finding.fixes(), case),
     })
 }
@@ -455,9 +455,9 @@ fn findings(out: &mut String, m: &Matrix, style: Style) {
                 }
             }
         }
-        let logs: Vec<(&Cell, &String)> = cells
+        let logs: Vec<(&Cell, String)> = cells
             .iter()
-            .filter_map(|c| c.receiver_log.as_ref().map(|l| (*c, l)))
+            .filter_map(|c| c.receiver_log.as_ref().map(|l| (*c, l.line())))
             .collect();
         if !logs.is_empty() {
             let _ = writeln!(out, "  {}", style.bold("The receiver logged:"));
@@ -643,8 +643,9 @@ mod tests {
             Finding::MissingHeader,
             reply(b"", b"", End::EofWithoutData),
         );
-        missing.receiver_log =
-            Some("broken header: \"GET / HTTP/1.1\" while reading PROXY protocol".into());
+        missing.receiver_log = Some(crate::server::standin::nginx::Log::broken_header(
+            b"GET / HTTP/1.1",
+        ));
         Matrix {
             target: None,
             tls: false,

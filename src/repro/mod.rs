@@ -31,6 +31,7 @@ use crate::codec::Version;
 use crate::judge::{self, Arrived, Expects, Finding};
 use crate::net::{self, Handshake, Reply, Target, Watch};
 use crate::send::{self, AddressPlan, HeaderPlan, Plan};
+use crate::server::standin::nginx::Log;
 use crate::server::standin::{ConnRecord, Http, Mode};
 use crate::server::tls::{self as server_tls, Identity, IdentityError};
 use crate::server::{self, bind, Hub, Limits, Summary};
@@ -199,7 +200,7 @@ pub(crate) struct Cell {
     /// The receiver's own finding for the connection (in-process only).
     pub receiver_finding: Option<Finding>,
     /// What the receiver logged (nginx's words, where nginx logs a line).
-    pub receiver_log: Option<String>,
+    pub receiver_log: Option<Log>,
     /// For a served HTTP request: the client address the receiver computed
     /// (its whoami page; nginx `$remote_addr` after realip).
     pub client: Option<IpAddr>,
@@ -379,9 +380,8 @@ fn start(receiver: Receiver, identity: Option<&Identity>) -> Result<Server, Repr
         ..Http::default()
     };
     let limits = Limits {
-        max_conns: server::MAX_CONNS,
-        count: None,
         drain: Duration::from_secs(1),
+        ..Limits::default()
     };
     let (stop, stop_rx) = oneshot::channel::<()>();
     let (tx, records) = mpsc::channel::<ConnRecord>(8);

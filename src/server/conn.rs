@@ -22,9 +22,12 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::watch;
 
 use crate::codec::{self, Decoded};
+use crate::judge::Arrived;
 
 use super::lifecycle::{signalled, Accepted};
+use super::record::{Awaited, Event, Fault, Record};
 use super::stream::Stream;
+use super::HeaderSeen;
 
 /// How one read ended.
 #[derive(Debug)]
@@ -45,6 +48,13 @@ pub(crate) enum Framed {
     Header(usize),
     /// The bytes are not a header.
     NotProxy,
+    /// No header: [`Record::header_failed`] says why.
+    Failed(Failure),
+}
+
+/// How a header stage failed.
+#[derive(Debug)]
+pub(crate) enum Failure {
     Invalid(codec::Error),
     /// A v2 header announcing this many bytes, more than the cap.
     TooLarge(usize),
@@ -52,10 +62,78 @@ pub(crate) enum Framed {
     Ended(Read),
 }
 
+/// The header stage's bounds, for the record of how it failed.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Stage {
+    /// `--header-timeout`.
+    pub limit: Duration,
+    /// `--max-header`.
+    pub max_header: usize,
+    pub awaited: Awaited,
+}
+
+impl<T> Record<T> {
+    /// The header stage failed (`buf`: what arrived): record what arrived,
+    /// what the judge makes of it, and why.
+    pub(crate) fn header_failed(&mut self, failure: &Failure, buf: &[u8], stage: Stage) {
+        let got = buf.len();
+        match failure {
+            Failure::Invalid(e) => {
+                self.header = Some(HeaderSeen::new(buf, false));
+                self.arrive(Arrived::Invalid);
+                self.events.push(Event::InvalidHeader(*e));
+            }
+            Failure::TooLarge(announced) => {
+                self.header = Some(HeaderSeen::new(buf, false));
+                self.arrive(Arrived::TooLarge);
+                self.events.push(Event::TooLarge {
+                    announced: *announced,
+                    max: stage.max_header,
+                });
+            }
+            Failure::Ended(how) => {
+                if got > 0 {
+                    self.header = Some(HeaderSeen::new(buf, true));
+                }
+                let awaited = stage.awaited;
+                match how {
+                    Read::Timeout => {
+                        self.arrive(Arrived::TimedOut);
+                        self.events.push(Event::HeaderTimedOut {
+                            limit: stage.limit,
+                            got,
+                            awaited,
+                        });
+                    }
+                    Read::Stopped => {
+                        self.arrive(Arrived::Interrupted);
+                        self.events.push(Event::StoppedInHeader { got, awaited });
+                    }
+                    Read::Eof | Read::Failed(_) | Read::Full | Read::Data => {
+                        let fault = match how {
+                            Read::Failed(e) => Some(Fault::of(e)),
+                            _ => None,
+                        };
+                        // Bytes that stop half-way are a broken header (for
+                        // a receiver without PROXY protocol, a header-shaped
+                        // start it reads as a bad request line).
+                        self.arrive(if got == 0 {
+                            Arrived::Closed
+                        } else {
+                            Arrived::Invalid
+                        });
+                        self.events.push(Event::ClosedEarly { got, fault });
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// Why a write did not go out whole.
-#[derive(Debug)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum WriteFailed {
-    Io(io::Error),
+    Io(Fault),
     /// The peer read nothing for the idle limit.
     Idle(Duration),
     /// The server stopped.
@@ -96,11 +174,11 @@ impl Conn {
                 match codec::decode(&self.buf) {
                     Decoded::Complete(h) => return Framed::Header(h.len()),
                     Decoded::NotProxy(_) => return Framed::NotProxy,
-                    Decoded::Invalid(e) => return Framed::Invalid(e),
+                    Decoded::Invalid(e) => return Framed::Failed(Failure::Invalid(e)),
                     Decoded::Incomplete { needed } => {
                         if let Some(total) = codec::v2_total_len(&self.buf) {
                             if total > max_header {
-                                return Framed::TooLarge(total);
+                                return Framed::Failed(Failure::TooLarge(total));
                             }
                         }
                         want = self.buf.len() + needed.max(1);
@@ -109,7 +187,7 @@ impl Conn {
             }
             match self.read(deadline).await {
                 Read::Data => {}
-                other => return Framed::Ended(other),
+                other => return Framed::Failed(Failure::Ended(other)),
             }
         }
     }
@@ -175,14 +253,14 @@ impl Conn {
                 Ok(n) if n == bytes.len() => return Ok(()),
                 Ok(n) => bytes = &bytes[n..],
                 Err(e) if retry(&e) => {}
-                Err(e) => return Err(WriteFailed::Io(e)),
+                Err(e) => return Err(WriteFailed::Io(Fault::of(&e))),
             }
         }
         let deadline = Instant::now() + idle;
         tokio::select! {
             r = tokio::time::timeout_at(deadline.into(), self.stream.write_all(bytes)) => match r {
                 Ok(Ok(())) => Ok(()),
-                Ok(Err(e)) => Err(WriteFailed::Io(e)),
+                Ok(Err(e)) => Err(WriteFailed::Io(Fault::of(&e))),
                 Err(_) => Err(WriteFailed::Idle(idle)),
             },
             _ = signalled(&mut self.stop) => Err(WriteFailed::Stopped),

@@ -30,6 +30,16 @@ pub(crate) struct Limits {
     pub drain: Duration,
 }
 
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_conns: super::MAX_CONNS,
+            count: None,
+            drain: super::DRAIN,
+        }
+    }
+}
+
 /// What every accept loop (and listen's UDP sockets) shares: the slots,
 /// the connection count, and the two flags.
 pub(crate) struct Gate {

@@ -5,9 +5,13 @@
 //! report/server.rs renders it, as the human line and the JSON line
 //! (docs/json.md).
 
-use std::net::SocketAddr;
+use std::io;
+use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, SystemTime};
 
+use ipnet::IpNet;
+
+use crate::codec;
 use crate::judge::{self, Arrived, Expects, Finding};
 
 use super::header::{HeaderFacts, HeaderSeen};
@@ -58,9 +62,9 @@ pub(crate) struct Record<T> {
     /// The client the connection stands for: the accepted header's source,
     /// else the peer.
     pub client: SocketAddr,
-    /// What went wrong, in words.
-    pub error: Option<String>,
-    pub note: Option<String>,
+    /// What happened, as every server says it (the header stage, the
+    /// trust list), in order; the service's own events are in `service`.
+    pub events: Vec<Event>,
     /// Bytes from the peer (header included), and to it.
     pub bytes_in: u64,
     pub bytes_out: u64,
@@ -98,8 +102,7 @@ impl<T> Record<T> {
             trusted: true,
             header: None,
             client: peer,
-            error: None,
-            note: None,
+            events: Vec::new(),
             bytes_in: 0,
             bytes_out: 0,
             duration: Duration::ZERO,
@@ -154,4 +157,88 @@ impl<T> Record<T> {
     pub(crate) fn accepted(&self) -> Option<&HeaderFacts> {
         self.taken().filter(|_| self.served())
     }
+}
+
+/// What a server says of a connection besides its finding: how the header
+/// stage ended when it did not end with a header taken, and what the trust
+/// list made of a header. report::server says each in words, as an error
+/// or as a note.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Event {
+    /// No PROXY header where one is required: the first bytes (at most
+    /// [`KEPT`]).
+    NoHeader { first: Vec<u8> },
+    /// No PROXY header, and none is required: the peer is the client.
+    PeerIsClient,
+    /// A header that breaks the spec.
+    InvalidHeader(codec::Error),
+    /// A v2 header announcing more bytes than `--max-header`.
+    TooLarge { announced: usize, max: usize },
+    /// Nothing complete within `--header-timeout`: `got` bytes arrived.
+    HeaderTimedOut {
+        limit: Duration,
+        got: usize,
+        awaited: Awaited,
+    },
+    /// The server stopped during the header stage.
+    StoppedInHeader { got: usize, awaited: Awaited },
+    /// The client closed (or the connection failed) during the header
+    /// stage, after `got` bytes.
+    ClosedEarly { got: usize, fault: Option<Fault> },
+    /// A valid header from a peer outside `--trust`: `rejected` (closed),
+    /// else ignored (the peer is the client).
+    Untrusted {
+        peer: IpAddr,
+        trust: Vec<IpNet>,
+        rejected: bool,
+    },
+    /// A LOCAL header (a health check): the socket's addresses stand.
+    Local,
+    /// A header taken from any peer (no `--trust`): anyone could forge it.
+    AnyPeer,
+    /// A v1 header in a datagram (the spec defines UDP for v2 only).
+    V1Datagram,
+    /// The connection could not be watched by the runtime.
+    Unwatched(Fault),
+}
+
+/// What the header stage was waiting for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Awaited {
+    Header,
+    /// A receiver without PROXY protocol waits for the first request.
+    FirstRequest,
+}
+
+/// An I/O error, as a record keeps it (errors are not `Clone`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Fault {
+    pub kind: io::ErrorKind,
+    pub os: Option<i32>,
+}
+
+impl Fault {
+    pub(crate) fn of(e: &io::Error) -> Self {
+        Fault {
+            kind: e.kind(),
+            os: e.raw_os_error(),
+        }
+    }
+
+    /// The error again, to be said in words.
+    pub(crate) fn error(&self) -> io::Error {
+        match self.os {
+            Some(code) => io::Error::from_raw_os_error(code),
+            None => io::Error::from(self.kind),
+        }
+    }
+}
+
+/// How many of a client's first bytes an event keeps (one read: enough to
+/// say what they look like).
+pub(crate) const KEPT: usize = 4096;
+
+/// `bytes`, at most [`KEPT`] of them.
+pub(crate) fn kept(bytes: &[u8]) -> Vec<u8> {
+    bytes[..bytes.len().min(KEPT)].to_vec()
 }

@@ -14,6 +14,7 @@ use tokio::time::timeout;
 use tokio_rustls::server::TlsStream;
 use tokio_rustls::TlsAcceptor;
 
+use super::record::Fault;
 use super::tls::{self, Facts, Identity, Refused};
 
 /// A stream that first yields bytes already read (what followed the
@@ -107,15 +108,15 @@ impl Stream {
         limit: Duration,
     ) -> Result<Facts, Refused> {
         if let Err(e) = self.register() {
-            return Err(Refused::Other(format!(
-                "could not watch the connection: {e}"
-            )));
+            return Err(Refused::Unwatched(Fault::of(&e)));
         }
         let tcp = match std::mem::replace(self, Stream::Closed) {
             Stream::Plain(tcp) => tcp,
             other => {
                 *self = other;
-                return Err(Refused::Other("TLS was started twice".into()));
+                return Err(Refused::Unwatched(Fault::of(
+                    &io::ErrorKind::AlreadyExists.into(),
+                )));
             }
         };
         let acceptor = TlsAcceptor::from(identity.config.clone());

@@ -15,6 +15,8 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::ServerConfig;
 
+use super::record::Fault;
+
 /// The certificate a TLS listener presents, and how to tell it.
 #[derive(Clone)]
 pub(crate) struct Identity {
@@ -174,21 +176,13 @@ pub(crate) enum Refused {
     /// The client left or went silent.
     Closed,
     Timeout,
+    /// The connection could not be watched by the runtime.
+    Unwatched(Fault),
+    /// Anything else rustls or the socket said.
     Other(String),
 }
 
 impl Refused {
-    /// In words, for the record's error.
-    pub(crate) fn describe(&self) -> String {
-        match self {
-            Refused::NotTls(e) => format!("the client's bytes are not TLS ({e})"),
-            Refused::Alert(a) => format!("the client sent the alert {a}"),
-            Refused::Closed => "the client closed the connection".into(),
-            Refused::Timeout => "no complete ClientHello before the timeout".into(),
-            Refused::Other(e) => e.clone(),
-        }
-    }
-
     /// The client refused our certificate: its alert says so (rustls and
     /// OpenSSL send `BadCertificate`, `UnknownCA`, `CertificateExpired`,
     /// `CertificateUnknown`...).
@@ -203,7 +197,7 @@ impl Refused {
             Refused::Alert(_) => "alert",
             Refused::Closed => "closed",
             Refused::Timeout => "timeout",
-            Refused::Other(_) => "other",
+            Refused::Unwatched(_) | Refused::Other(_) => "other",
         }
     }
 }

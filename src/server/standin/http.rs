@@ -15,12 +15,14 @@ use tokio::io::AsyncReadExt;
 
 use crate::codec::{self, Decoded};
 use crate::judge::{self, Arrived, Finding};
-use crate::server::conn::{Conn as Io, Framed, Read, WriteFailed};
+use crate::server::conn::{Conn as Io, Failure, Framed, Read, Stage};
+use crate::server::record::{self, Awaited, Event};
 use crate::server::tls::{self, TlsSeen};
 use crate::server::{signalled, Accepted, Closing, HeaderSeen, Served, Service, Transport};
 
+use super::nginx::{self, Log};
 use super::whoami::{self, PageTlv, Whoami};
-use super::{nginx, ConnRecord, Data, Http, Mode, Reply};
+use super::{ConnRecord, Data, Event as Said, Http, Mode, Reply};
 
 /// How long a TLS port without PROXY protocol, having answered a header
 /// with nginx's 400, waits for what the client sends behind the header (a
@@ -81,11 +83,10 @@ impl Conn<'_> {
                 self.arrive(Arrived::NoHeader);
                 match mode {
                     Mode::Require => {
-                        self.rec.error = Some(format!(
-                            "no PROXY header: the first bytes look like {}",
-                            crate::sniff::classify(&self.io.buf)
-                        ));
-                        self.rec.service.log = Some(nginx::broken_header(&self.io.buf));
+                        self.rec.events.push(Event::NoHeader {
+                            first: record::kept(&self.io.buf),
+                        });
+                        self.rec.service.log = Some(Log::broken_header(&self.io.buf));
                         // A ClientHello: the sender started TLS where
                         // the header goes.
                         let hello = tls::is_client_hello(&self.io.buf);
@@ -105,103 +106,47 @@ impl Conn<'_> {
                     }
                     Mode::Auto | Mode::Off => {
                         if mode == Mode::Auto {
-                            self.rec.note = Some("no PROXY header: the peer is the client".into());
+                            self.rec.events.push(Event::PeerIsClient);
                         }
                         self.payload(0).await
                     }
                 }
             }
-            Framed::Invalid(e) => {
-                self.rec.header = Some(HeaderSeen::new(&self.io.buf, false));
-                if mode == Mode::Off {
-                    return self.unexpected().await;
+            Framed::Failed(Failure::Invalid(_) | Failure::TooLarge(_)) if mode == Mode::Off => {
+                if let Framed::Failed(Failure::Invalid(_)) = framed {
+                    self.rec.header = Some(HeaderSeen::new(&self.io.buf, false));
                 }
-                self.arrive(Arrived::Invalid);
-                self.rec.error = Some(format!(
-                    "invalid header at byte {}: {}; {}",
-                    e.offset,
-                    e.kind,
-                    e.kind.hint()
-                ));
-                self.rec.service.log = Some(nginx::broken_header(&self.io.buf));
+                self.unexpected().await
             }
-            Framed::TooLarge(total) => {
-                if mode == Mode::Off {
-                    return self.unexpected().await;
+            Framed::Failed(failure) => {
+                let stage = Stage {
+                    limit: self.cfg.header_timeout,
+                    max_header: self.cfg.max_header,
+                    awaited: if mode == Mode::Off {
+                        Awaited::FirstRequest
+                    } else {
+                        Awaited::Header
+                    },
+                };
+                self.rec.header_failed(&failure, &self.io.buf, stage);
+                // nginx without proxy_protocol logs none of these: it sees
+                // a client that left in the middle of its request line.
+                if mode != Mode::Off {
+                    self.rec.service.log = match (&failure, self.rec.arrived) {
+                        (Failure::TooLarge(_), _) => Some(Log::TooLarge),
+                        (_, Arrived::TimedOut) => Some(Log::TimedOut),
+                        (_, Arrived::Closed) => Some(Log::ClosedEmpty),
+                        (_, Arrived::Invalid) => Some(Log::broken_header(&self.io.buf)),
+                        _ => None,
+                    };
                 }
-                self.arrive(Arrived::TooLarge);
-                self.rec.error = Some(format!(
-                    "v2 header announces {total} bytes, more than --max-header {}; raise --max-header if the sender is legitimate",
-                    self.cfg.max_header
-                ));
-                self.rec.service.log =
-                    Some("header is too large while reading PROXY protocol".into());
             }
-            Framed::Ended(how) => self.ended_early(how, mode),
         }
     }
 
     /// Record what arrived; the judge gives the finding.
     fn arrive(&mut self, arrived: Arrived) {
         self.rec.arrive(arrived);
-    }
-
-    /// EOF, timeout, stop or error before the header stage finished.
-    fn ended_early(&mut self, how: Read, mode: Mode) {
-        let got = self.io.buf.len();
-        if got > 0 {
-            self.rec.header = Some(HeaderSeen::new(&self.io.buf, true));
-        }
-        let what = if mode == Mode::Off {
-            "first request"
-        } else {
-            "PROXY header"
-        };
-        match how {
-            Read::Timeout => {
-                self.arrive(Arrived::TimedOut);
-                self.rec.error = Some(format!(
-                    "no complete {what} within --header-timeout {:?} ({got} bytes arrived); a server-speaks-first protocol, or a sender that sends no header",
-                    self.cfg.header_timeout
-                ));
-                if mode != Mode::Off {
-                    self.rec.service.log =
-                        Some("client timed out while reading PROXY protocol".into());
-                }
-            }
-            Read::Stopped => {
-                self.arrive(Arrived::Interrupted);
-                self.rec.error = Some(format!(
-                    "server stopped while waiting for the {what} ({got} bytes arrived)"
-                ));
-            }
-            Read::Eof | Read::Failed(_) | Read::Full | Read::Data => {
-                let cause = match &how {
-                    Read::Failed(e) => format!("connection error ({e})"),
-                    _ => "peer closed".to_string(),
-                };
-                if got == 0 {
-                    self.arrive(Arrived::Closed);
-                    self.rec.error = Some(format!(
-                        "{cause} before sending anything (a TCP health check?)"
-                    ));
-                    if mode != Mode::Off {
-                        self.rec.service.log = Some(nginx::CLOSED_EMPTY.into());
-                    }
-                } else {
-                    // Off: a header-shaped start is what nginx reads as a
-                    // bad request line (unexpected-header).
-                    self.arrive(Arrived::Invalid);
-                    self.rec.error =
-                        Some(format!("{cause} after {got} bytes of an incomplete header"));
-                    // nginx without proxy_protocol just sees a client that
-                    // left in the middle of its request line.
-                    if mode != Mode::Off {
-                        self.rec.service.log = Some(nginx::broken_header(&self.io.buf));
-                    }
-                }
-            }
-        }
     }
 
     /// Off mode met a header: nginx parses it as a request line and answers 400.
@@ -219,7 +164,7 @@ impl Conn<'_> {
                 stacked: false,
             });
         }
-        self.rec.service.log = Some(nginx::invalid_request(&self.io.buf));
+        self.rec.service.log = Some(Log::invalid_request(&self.io.buf));
         // The request line as nginx sees it: empty lines skipped.
         let line = self
             .io
@@ -248,15 +193,9 @@ impl Conn<'_> {
             self.rec.finding = judge::on_tls_port(self.rec.finding, layer);
             self.rec.pairing = None;
         }
-        let error = if self.rec.finding == Finding::TlsHandshakeFailed {
-            "a PROXY header reached a TLS port without PROXY protocol: nginx `listen … ssl` reads it as a plain HTTP request line and answers 400 Bad Request in clear, so the TLS handshake behind it fails"
-        } else {
-            "a PROXY header reached a receiver that does not expect one: nginx answers 400 Bad Request"
-        };
-        self.rec.error = Some(match self.rec.error.take() {
-            Some(write_failed) => format!("{error}; {write_failed}"),
-            None => error.into(),
-        });
+        // First among what the stand-in says (a reply that failed follows).
+        let tls = self.rec.finding == Finding::TlsHandshakeFailed;
+        self.rec.service.events.insert(0, Said::Unexpected { tls });
     }
 
     /// Bytes of a complete header at the start of the buffer, else all.
@@ -279,44 +218,26 @@ impl Conn<'_> {
             stacked: false,
         });
         if !self.rec.trusted {
-            let msg = format!(
-                "header from {} which is not in --trust {}",
-                self.io.peer.ip(),
-                self.trust_list()
-            );
-            if self.cfg.mode == Mode::Require {
-                self.rec.error = Some(format!("{msg}: rejected"));
+            let rejected = self.cfg.mode == Mode::Require;
+            self.rec.events.push(Event::Untrusted {
+                peer: self.io.peer.ip(),
+                trust: self.cfg.trust.clone(),
+                rejected,
+            });
+            if rejected {
                 return;
             }
-            self.rec.note = Some(format!("{msg}: ignored, the peer is the client"));
             return self.payload(len).await;
         }
         if local_cmd {
-            self.rec.note =
-                Some("LOCAL header (a health check): the socket's addresses stand".into());
+            self.rec.events.push(Event::Local);
         } else if let Some(src) = facts.and_then(|h| h.source) {
             self.rec.client = src;
         }
         if self.cfg.trust.is_empty() {
-            self.rec.note = Some(format!(
-                "{}accepted from any peer: any client could forge it; use --trust CIDR",
-                self.rec
-                    .note
-                    .as_deref()
-                    .map(|n| format!("{n}; "))
-                    .unwrap_or_default()
-            ));
+            self.rec.events.push(Event::AnyPeer);
         }
         self.payload(len).await
-    }
-
-    fn trust_list(&self) -> String {
-        self.cfg
-            .trust
-            .iter()
-            .map(|n| n.to_string())
-            .collect::<Vec<_>>()
-            .join(",")
     }
 
     fn deadline_idle(&self) -> Instant {
@@ -366,10 +287,9 @@ impl Conn<'_> {
             match self.io.read(if whole { stage } else { idle }).await {
                 Read::Data => {}
                 Read::Full => {
-                    self.rec.error = Some(format!(
-                        "request head larger than {} bytes; closed",
-                        super::REQUEST_CAP
-                    ));
+                    self.said(Said::HeadTooLarge {
+                        cap: super::REQUEST_CAP,
+                    });
                     return;
                 }
                 Read::Eof | Read::Failed(_) => {
@@ -377,34 +297,27 @@ impl Conn<'_> {
                         return self.non_http(start).await;
                     }
                     if self.io.buf.len() > start {
-                        self.rec.note = Some(join_note(
-                            &self.rec.note,
-                            "peer closed in the middle of the request",
-                        ));
+                        self.said(Said::ClosedInRequest);
                     }
                     return;
                 }
                 Read::Timeout => {
                     let got = self.io.buf.len() - start;
-                    let why = if whole {
-                        format!(
-                            "no complete request head within --request-timeout {:?} ({got} bytes arrived); closed",
-                            self.cfg.request_timeout
-                        )
+                    self.said(if whole {
+                        Said::RequestTimedOut {
+                            limit: self.cfg.request_timeout,
+                            got,
+                        }
                     } else {
-                        format!(
-                            "idle timeout waiting for the request (--idle-timeout {:?}, {got} bytes arrived); closed",
-                            self.cfg.idle_timeout
-                        )
-                    };
-                    self.rec.note = Some(join_note(&self.rec.note, &why));
+                        Said::IdleInRequest {
+                            limit: self.cfg.idle_timeout,
+                            got,
+                        }
+                    });
                     return;
                 }
                 Read::Stopped => {
-                    self.rec.note = Some(join_note(
-                        &self.rec.note,
-                        "server stopped before the request was complete",
-                    ));
+                    self.said(Said::StoppedInRequest);
                     return;
                 }
             }
@@ -424,10 +337,7 @@ impl Conn<'_> {
             match self.io.read(stage.min(self.deadline_idle())).await {
                 Read::Data => {}
                 Read::Timeout => {
-                    self.rec.note = Some(join_note(
-                        &self.rec.note,
-                        "no ClientHello before the timeout; closed",
-                    ));
+                    self.said(Said::NoClientHello);
                     return false;
                 }
                 _ => return false,
@@ -448,13 +358,8 @@ impl Conn<'_> {
             let page = nginx::plain_http_to_https(SystemTime::now());
             self.rec.finding = judge::on_tls_port(self.rec.finding, judge::Layer::of_400(&page));
             self.rec.pairing = None;
-            self.rec.error = Some(
-                "plain HTTP on a TLS port: nginx answers 400 The plain HTTP request was sent to HTTPS port".into(),
-            );
-            self.rec.service.log = Some(
-                "client sent plain HTTP request to HTTPS port while reading client request headers"
-                    .into(),
-            );
+            self.said(Said::PlainHttpOnTls);
+            self.rec.service.log = Some(Log::PlainHttpToHttps);
             self.write(&page, Reply::BadRequest).await;
             return false;
         }
@@ -474,7 +379,7 @@ impl Conn<'_> {
                 };
                 self.rec.finding = judge::on_tls_port(self.rec.finding, layer);
                 self.rec.pairing = None;
-                self.rec.error = Some(format!("TLS handshake failed: {}", refused.describe()));
+                self.said(Said::HandshakeFailed);
                 self.rec.service.tls = Some(TlsSeen::Refused(refused));
                 false
             }
@@ -528,7 +433,7 @@ impl Conn<'_> {
             tlvs,
             trust: self.cfg.trust.clone(),
             spoofable: self.rec.pairing == Some(Finding::Spoofable),
-            note: self.rec.note.clone(),
+            note: whoami::note(&self.rec.events),
             request: line.clone(),
         };
         self.rec.service.request = Some(line);
@@ -542,24 +447,22 @@ impl Conn<'_> {
 
     /// Bytes that are not HTTP: echo them (`--echo`) or log and close.
     async fn non_http(&mut self, start: usize) {
-        let rest = &self.io.buf[start..];
-        if !self.io.stream.is_tls() && tls::is_client_hello(rest) {
+        if !self.io.stream.is_tls() && tls::is_client_hello(&self.io.buf[start..]) {
             // TLS to a port that serves none (listen without --tls): nginx
             // reads the ClientHello as a request line and answers 400 in
             // clear, which tells the client's TLS stack what happened.
-            self.rec.service.data = Some(Data::of(rest));
+            self.rec.service.data = Some(Data::of(&self.io.buf[start..]));
             self.rec.finding = judge::hello_on_plain_port(self.rec.finding);
             self.rec.pairing = None;
-            self.rec.error = Some(
-                "a TLS ClientHello on a port that serves no TLS: the client (or the load balancer) speaks TLS here; serve TLS on this port (listen --tls, nginx `listen … ssl`) or send plain HTTP".into(),
-            );
+            self.said(Said::HelloOnPlainPort);
             if !self.cfg.echo {
-                self.rec.service.log = Some(nginx::invalid_request(rest));
+                self.rec.service.log = Some(Log::invalid_request(&self.io.buf[start..]));
                 self.write(&nginx::bad_request(SystemTime::now()), Reply::BadRequest)
                     .await;
                 return;
             }
         }
+        let rest = &self.io.buf[start..];
         if self.io.stream.is_tls()
             && matches!(
                 codec::decode(rest),
@@ -570,9 +473,7 @@ impl Conn<'_> {
             self.rec.service.data = Some(Data::of(rest));
             self.rec.finding = Finding::TlsBeforeProxy;
             self.rec.pairing = None;
-            self.rec.error = Some(
-                "a PROXY header arrived inside TLS, after the handshake: the sender starts TLS first and sends the header in it".into(),
-            );
+            self.said(Said::HeaderInsideTls);
             return;
         }
         self.rec.service.data = Some(Data::of(rest));
@@ -597,10 +498,7 @@ impl Conn<'_> {
             }
         }
         if !self.cfg.echo {
-            self.rec.note = Some(join_note(
-                &self.rec.note,
-                "not HTTP: logged and closed (--echo echoes it)",
-            ));
+            self.said(Said::NotHttp);
             return;
         }
         let first = self.io.buf[start..].to_vec();
@@ -619,54 +517,41 @@ impl Conn<'_> {
                     Ok(Ok(n)) if n > 0 => n,
                     Ok(_) => return,
                     Err(_) => {
-                        let why = format!(
-                            "echo: nothing arrived for --idle-timeout {:?}; closed",
-                            self.cfg.idle_timeout
-                        );
-                        self.rec.note = Some(join_note(&self.rec.note, &why));
+                        self.said(Said::EchoIdle {
+                            limit: self.cfg.idle_timeout,
+                        });
                         return;
                     }
                 },
                 _ = signalled(&mut self.io.stop) => return,
             };
             self.rec.bytes_in += n as u64;
-            if let Err(why) = self.send(&chunk[..n]).await {
-                self.rec.note = Some(join_note(&self.rec.note, &format!("echo: {why}; closed")));
+            if let Err(why) = self.io.send(&chunk[..n], self.cfg.idle_timeout).await {
+                self.said(Said::EchoFailed(why));
                 return;
             }
         }
     }
 
-    /// Send a reply; on failure say why in the record. True when sent.
+    /// Send a reply, bounded by `--idle-timeout` (a peer that does not
+    /// read cannot hold the connection) and by the stop signal; on failure
+    /// say why in the record. True when sent.
     async fn write(&mut self, bytes: &[u8], reply: Reply) -> bool {
-        match self.send(bytes).await {
+        match self.io.send(bytes, self.cfg.idle_timeout).await {
             Ok(()) => {
                 self.rec.service.reply = reply;
                 true
             }
             Err(why) => {
-                self.rec.error = Some(join_note(
-                    &self.rec.error,
-                    &format!("could not send the reply: {why}"),
-                ));
+                self.said(Said::ReplyFailed(why));
                 false
             }
         }
     }
 
-    /// Write all of `bytes`, bounded by `--idle-timeout` (a peer that does
-    /// not read cannot hold the connection) and by the stop signal.
-    async fn send(&mut self, bytes: &[u8]) -> Result<(), String> {
-        self.io
-            .send(bytes, self.cfg.idle_timeout)
-            .await
-            .map_err(|e| match e {
-                WriteFailed::Io(e) => e.to_string(),
-                WriteFailed::Idle(limit) => {
-                    format!("the peer read nothing for --idle-timeout {limit:?}")
-                }
-                WriteFailed::Stopped => "the server stopped".into(),
-            })
+    /// What the stand-in says of the connection, in order.
+    fn said(&mut self, event: Said) {
+        self.rec.service.events.push(event);
     }
 }
 
@@ -687,11 +572,4 @@ enum Head {
 fn ends_head(rest: &[u8], from: usize) -> bool {
     let window = &rest[from.saturating_sub(3)..];
     window.windows(2).any(|w| w == b"\n\n") || window.windows(3).any(|w| w == b"\n\r\n")
-}
-
-fn join_note(old: &Option<String>, add: &str) -> String {
-    match old {
-        Some(o) => format!("{o}; {add}"),
-        None => add.to_string(),
-    }
 }

@@ -16,7 +16,10 @@ use ipnet::IpNet;
 
 use crate::judge::Expects;
 
+use super::conn::WriteFailed;
 use super::tls::{Identity, TlsSeen};
+
+use nginx::Log;
 
 /// `--proxy-protocol`: what the receiver expects in front of the payload.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -100,7 +103,7 @@ impl Reply {
 pub(crate) struct Data {
     /// How many bytes there were.
     pub length: usize,
-    /// The first of them (at most [`DATA_KEPT`]).
+    /// The first of them (at most [`super::record::KEPT`]).
     pub kept: Vec<u8>,
 }
 
@@ -108,22 +111,20 @@ impl Data {
     pub(crate) fn of(bytes: &[u8]) -> Self {
         Data {
             length: bytes.len(),
-            kept: bytes[..bytes.len().min(DATA_KEPT)].to_vec(),
+            kept: super::record::kept(bytes),
         }
     }
 }
-
-/// How many bytes of unrecognised data a record keeps (one read: enough to
-/// say what they look like).
-pub(crate) const DATA_KEPT: usize = 4096;
 
 /// What a stand-in did with a connection, besides what every server
 /// records.
 #[derive(Debug, Clone)]
 pub(crate) struct Answered {
     pub mode: Mode,
+    /// What happened after the header stage, in order.
+    pub events: Vec<Event>,
     /// The line nginx would write to its error log in this mode, if any.
-    pub log: Option<String>,
+    pub log: Option<Log>,
     /// The first request line, for HTTP (in `off` mode, the header line
     /// nginx took for a request line).
     pub request: Option<String>,
@@ -142,6 +143,7 @@ impl Answered {
     pub(crate) fn new(mode: Mode) -> Self {
         Answered {
             mode,
+            events: Vec::new(),
             log: None,
             request: None,
             data: None,
@@ -150,6 +152,45 @@ impl Answered {
             tls: None,
         }
     }
+}
+
+/// What the HTTP stand-in says of a connection after the header stage,
+/// besides what every server says (report::server says each in words, as
+/// an error or as a note).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Event {
+    /// A header reached a receiver without PROXY protocol: nginx answers
+    /// 400; on a TLS port (`tls`) the handshake behind it fails.
+    Unexpected { tls: bool },
+    /// The reply could not be sent.
+    ReplyFailed(WriteFailed),
+    /// Plain HTTP on a TLS port: nginx answers `400 The plain HTTP request
+    /// was sent to HTTPS port`.
+    PlainHttpOnTls,
+    /// The TLS handshake failed (the record's `tls` says how).
+    HandshakeFailed,
+    /// A ClientHello on a port that serves no TLS.
+    HelloOnPlainPort,
+    /// A PROXY header inside TLS, after the handshake.
+    HeaderInsideTls,
+    /// The request head outgrew the room for it (`cap` bytes).
+    HeadTooLarge { cap: usize },
+    /// No complete request head within `--request-timeout`.
+    RequestTimedOut { limit: Duration, got: usize },
+    /// Nothing arrived for `--idle-timeout` while the request was awaited.
+    IdleInRequest { limit: Duration, got: usize },
+    /// The server stopped before the request was complete.
+    StoppedInRequest,
+    /// No ClientHello before the timeout.
+    NoClientHello,
+    /// The peer closed in the middle of the request.
+    ClosedInRequest,
+    /// Not HTTP: logged and closed (`--echo` echoes it).
+    NotHttp,
+    /// `--echo`: nothing arrived for `--idle-timeout`.
+    EchoIdle { limit: Duration },
+    /// `--echo`: a write failed.
+    EchoFailed(WriteFailed),
 }
 
 /// A stand-in's record of one connection (or datagram).

@@ -45,54 +45,90 @@ pub(crate) fn plain_http_to_https(now: SystemTime) -> Vec<u8> {
     page_400(now, PLAIN_HTTP_BODY)
 }
 
-/// nginx's error-log text for a missing or broken header on a
-/// `proxy_protocol` listener: `broken header: "<what arrived>"`.
-///
-/// nginx 1.22 writes the bytes raw; we escape them the way nginx escapes its
-/// access log (`"`, `\` and bytes outside 0x20..0x7e as `\xNN`) so a hostile
-/// client cannot write terminal escapes or fake lines into our output.
-pub(crate) fn broken_header(arrived: &[u8]) -> String {
-    // nginx reads at most 108 bytes for the header (107, its
-    // NGX_PROXY_PROTOCOL_MAX_HEADER, and one more), and the v1 parser stops
-    // at the line's end: the entry holds the first line, LF included.
-    let shown = &arrived[..arrived.len().min(108)];
-    let shown = match memchr::memchr(b'\n', shown) {
-        Some(lf) => &shown[..=lf],
-        None => shown,
-    };
-    format!(
-        "broken header: \"{}\" while reading PROXY protocol",
-        escape(shown)
-    )
+/// A line nginx writes to its error log, kept as the bytes it names
+/// ([`Log::line`] says it in nginx's words).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Log {
+    /// A missing or broken header on a `proxy_protocol` listener: `broken
+    /// header: "<what arrived>"`, nginx's first read (at most 108 bytes,
+    /// 107 for its NGX_PROXY_PROTOCOL_MAX_HEADER and one more) up to the
+    /// end of its first line.
+    BrokenHeader(Vec<u8>),
+    /// The peer closed before sending anything (info level).
+    ClosedEmpty,
+    /// No complete header before the timeout.
+    TimedOut,
+    /// A v2 header over the size limit.
+    TooLarge,
+    /// A header that reached a plain HTTP listener (info level). nginx
+    /// skips empty lines before a request line; a v1 header then fails as
+    /// a whole line (`invalid request`), a v2 header at its NUL byte
+    /// (`invalid method`): the bytes named.
+    InvalidRequest { method: bool, named: Vec<u8> },
+    /// Plain HTTP on a `listen … ssl` port.
+    PlainHttpToHttps,
 }
 
-/// nginx's info-level line when the peer closes before sending anything.
-pub(crate) const CLOSED_EMPTY: &str = "client closed connection while reading PROXY protocol";
+impl Log {
+    /// [`Log::BrokenHeader`] of what arrived.
+    pub(crate) fn broken_header(arrived: &[u8]) -> Log {
+        let shown = &arrived[..arrived.len().min(108)];
+        let shown = match memchr::memchr(b'\n', shown) {
+            Some(lf) => &shown[..=lf],
+            None => shown,
+        };
+        Log::BrokenHeader(shown.to_vec())
+    }
 
-/// nginx's info-level line for a header that reaches a plain HTTP
-/// listener. nginx skips empty lines before a request line; a v1 header
-/// then fails as a whole line ("invalid request"), a v2 header at its NUL
-/// byte ("invalid method").
-pub(crate) fn invalid_request(arrived: &[u8]) -> String {
-    let start = arrived
-        .iter()
-        .position(|&b| b != b'\r' && b != b'\n')
-        .unwrap_or(arrived.len());
-    let rest = &arrived[start..];
-    match rest.first() {
-        Some(b) if !(b.is_ascii_uppercase() || *b == b'_' || *b == b'-') => format!(
-            "client sent invalid method while reading client request line, request: \"{}\"",
-            escape(&rest[..1])
-        ),
-        _ => {
-            let end = rest
-                .iter()
-                .position(|&b| b == b'\r' || b == b'\n')
-                .unwrap_or(rest.len());
-            format!(
-                "client sent invalid request while reading client request line, request: \"{}\"",
-                escape(&rest[..end])
-            )
+    /// [`Log::InvalidRequest`] of what arrived.
+    pub(crate) fn invalid_request(arrived: &[u8]) -> Log {
+        let start = arrived
+            .iter()
+            .position(|&b| b != b'\r' && b != b'\n')
+            .unwrap_or(arrived.len());
+        let rest = &arrived[start..];
+        match rest.first() {
+            Some(b) if !(b.is_ascii_uppercase() || *b == b'_' || *b == b'-') => {
+                Log::InvalidRequest {
+                    method: true,
+                    named: rest[..1].to_vec(),
+                }
+            }
+            _ => {
+                let end = rest
+                    .iter()
+                    .position(|&b| b == b'\r' || b == b'\n')
+                    .unwrap_or(rest.len());
+                Log::InvalidRequest {
+                    method: false,
+                    named: rest[..end].to_vec(),
+                }
+            }
+        }
+    }
+
+    /// The line, in nginx's words. nginx 1.22 writes the bytes raw; they are
+    /// escaped the way nginx escapes its access log (`"`, `\` and bytes
+    /// outside 0x20..0x7e as `\xNN`) so a hostile client cannot write
+    /// terminal escapes or fake lines into ppctl's output.
+    pub(crate) fn line(&self) -> String {
+        match self {
+            Log::BrokenHeader(b) => format!(
+                "broken header: \"{}\" while reading PROXY protocol",
+                escape(b)
+            ),
+            Log::ClosedEmpty => "client closed connection while reading PROXY protocol".into(),
+            Log::TimedOut => "client timed out while reading PROXY protocol".into(),
+            Log::TooLarge => "header is too large while reading PROXY protocol".into(),
+            Log::InvalidRequest { method, named } => format!(
+                "client sent invalid {} while reading client request line, request: \"{}\"",
+                if *method { "method" } else { "request" },
+                escape(named)
+            ),
+            Log::PlainHttpToHttps => {
+                "client sent plain HTTP request to HTTPS port while reading client request headers"
+                    .into()
+            }
         }
     }
 }
@@ -133,6 +169,14 @@ mod tests {
             crate::judge::Layer::of_plain(&page),
             crate::judge::Layer::PlainToTls
         );
+    }
+
+    fn invalid_request(arrived: &[u8]) -> String {
+        Log::invalid_request(arrived).line()
+    }
+
+    fn broken_header(arrived: &[u8]) -> String {
+        Log::broken_header(arrived).line()
     }
 
     #[test]

@@ -12,6 +12,7 @@ use std::net::{IpAddr, SocketAddr};
 use ipnet::IpNet;
 
 use crate::codec::{tlv, Decoded};
+use crate::server::record::Event;
 
 use super::nginx;
 
@@ -171,6 +172,33 @@ proxy_protocol_server_port: {}\n",
             .collect();
         format!("{{\n{}\n}}\n", body.join(",\n"))
     }
+}
+
+/// The page's note: what the receiver made of the header, in the page's
+/// words (the page is what the client gets, not ppctl's report).
+pub(crate) fn note(events: &[Event]) -> Option<String> {
+    let words: Vec<String> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::PeerIsClient => Some("no PROXY header: the peer is the client".to_string()),
+            Event::Untrusted { peer, trust, .. } => Some(format!(
+                "header from {peer} which is not in --trust {}: ignored, the peer is the client",
+                trust
+                    .iter()
+                    .map(|n| n.to_string())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            )),
+            Event::Local => {
+                Some("LOCAL header (a health check): the socket's addresses stand".to_string())
+            }
+            Event::AnyPeer => Some(
+                "accepted from any peer: any client could forge it; use --trust CIDR".to_string(),
+            ),
+            _ => None,
+        })
+        .collect();
+    (!words.is_empty()).then(|| words.join("; "))
 }
 
 /// The nginx realip rule: the header's source replaces the peer only when

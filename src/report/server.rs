@@ -1,0 +1,1337 @@
+//! The one view of `listen` and `relay` (a server, whatever it does after
+//! the header stage): the `listening` line, one line per connection and
+//! the summary, as text or as JSON Lines (docs/json.md), built from the
+//! server core's typed records. Every event a record carries is said in
+//! words here, and only here.
+//!
+//! A service's own part of a line comes from its [`View`]: the stand-in's
+//! (`listen`) and the relay's.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+
+use serde::ser::SerializeMap;
+use serde::{Serialize, Serializer};
+
+use super::finding::{self, FindingJson, FixJson};
+use super::json::{self, ms, EndpointJson, HeaderJson, SniffJson};
+use super::{hexdump, table, Style};
+use crate::judge::fixes::Case;
+use crate::judge::{Ending, Finding};
+use crate::relay::record::{Event as RelayEvent, Unconnected};
+use crate::relay::{Accept, Relayed, SendMode};
+use crate::server::conn::WriteFailed;
+use crate::server::record::{Awaited, Event};
+use crate::server::standin::{nginx, Answered, Data, Event as StandinEvent, Mode, Reply};
+use crate::server::tls::{Identity, Refused, TlsSeen};
+use crate::server::{HeaderSeen, Record, Summary, Transport};
+
+/// How many bytes of unrecognised data a line shows.
+pub(crate) const DATA_SHOWN: usize = 64;
+
+/// One JSON line (with its newline).
+pub(crate) fn line<T: Serialize>(v: &T) -> String {
+    let mut s = serde_json::to_string(v).unwrap_or_default();
+    s.push('\n');
+    s
+}
+
+/// What a service adds to the server's lines.
+pub(crate) trait View: Sized {
+    /// One `connection` JSON line.
+    fn json(rec: &Record<Self>) -> String;
+    /// The human line of a connection (and its detail lines).
+    fn human(rec: &Record<Self>, style: Style) -> String;
+    /// The `summary` JSON line.
+    fn summary_json(s: &Summary) -> String;
+    /// The human summary.
+    fn summary_human(s: &Summary, style: Style) -> String;
+}
+
+/// A connection's line: JSON, or text for a human.
+pub(crate) fn connection<T: View>(rec: &Record<T>, json: bool, style: Style) -> String {
+    if json {
+        T::json(rec)
+    } else {
+        T::human(rec, style)
+    }
+}
+
+/// The summary: JSON, or text for a human.
+pub(crate) fn summary<T: View>(s: &Summary, json: bool, style: Style) -> String {
+    if json {
+        T::summary_json(s)
+    } else {
+        T::summary_human(s, style)
+    }
+}
+
+// ---------------------------------------------------------------- listening
+
+/// What the first line says besides the addresses.
+pub(crate) enum Serving<'a> {
+    Listen {
+        mode: Mode,
+        tls: Option<&'a Identity>,
+    },
+    Relay {
+        upstream: &'a [SocketAddr],
+        accept: Accept,
+        send: SendMode,
+    },
+}
+
+#[derive(Serialize)]
+struct ListeningJson<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    schema: u32,
+    transport: &'static str,
+    addresses: Vec<EndpointJson>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    mode: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    upstream: Option<Vec<EndpointJson>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    accept: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    send: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tls: Option<IdentityJson<'a>>,
+}
+
+/// `--tls`: the certificate served.
+#[derive(Serialize)]
+struct IdentityJson<'a> {
+    generated: bool,
+    names: &'a [String],
+    sha256: &'a str,
+    pem: &'a str,
+}
+
+fn endpoints(addrs: &[SocketAddr]) -> Vec<EndpointJson> {
+    addrs.iter().map(|&a| EndpointJson::inet(a)).collect()
+}
+
+fn addresses(addrs: &[SocketAddr]) -> String {
+    let all: Vec<String> = addrs.iter().map(|a| a.to_string()).collect();
+    all.join(" ")
+}
+
+/// The first line: where the server listens (and, for a human, what
+/// answers there).
+pub(crate) fn listening(
+    transport: Transport,
+    addrs: &[SocketAddr],
+    serving: &Serving<'_>,
+    json: bool,
+    style: Style,
+) -> String {
+    if json {
+        let mut j = ListeningJson {
+            kind: "listening",
+            schema: crate::JSON_SCHEMA,
+            transport: transport.name(),
+            addresses: endpoints(addrs),
+            mode: None,
+            upstream: None,
+            accept: None,
+            send: None,
+            tls: None,
+        };
+        match serving {
+            Serving::Listen { mode, tls } => {
+                j.mode = Some(mode.name());
+                j.tls = tls.map(|id| IdentityJson {
+                    generated: id.generated,
+                    names: &id.names,
+                    sha256: &id.fingerprint,
+                    pem: &id.pem,
+                });
+            }
+            Serving::Relay {
+                upstream,
+                accept,
+                send,
+            } => {
+                j.upstream = Some(endpoints(upstream));
+                j.accept = Some(accept.name());
+                j.send = Some(send.name());
+            }
+        }
+        return line(&j);
+    }
+    match serving {
+        Serving::Listen { mode, tls } => {
+            let mut out = format!(
+                "listening on {} ({}, proxy-protocol {})\n",
+                addresses(addrs),
+                transport.name(),
+                mode.name()
+            );
+            if let Some(id) = tls {
+                out.push_str(&identity_human(id));
+            }
+            if transport == Transport::Tcp {
+                out.push_str(&stand_in_human(style));
+            }
+            out
+        }
+        Serving::Relay {
+            upstream,
+            accept,
+            send,
+        } => {
+            // Wrapped at spaces to the width, never inside an address.
+            let head = format!("listening on {}", addresses(addrs));
+            let setting = format!(
+                "({}, relay to {}, accept {}, send {})",
+                transport.name(),
+                addresses(upstream),
+                accept.name(),
+                send.name()
+            );
+            if head.chars().count() + 1 + setting.chars().count() <= usize::from(style.width) {
+                format!("{head} {setting}\n")
+            } else {
+                format!("{head}\n{}\n", table::fill(style, "  ", "  ", &setting))
+            }
+        }
+    }
+}
+
+/// What answers: ppctl copying nginx, which a client's view (`Server:
+/// nginx/1.22.1` on a 400) would take for nginx itself.
+fn stand_in_human(style: Style) -> String {
+    let text = format!(
+        "stand-in: ppctl, not nginx: it copies nginx {}'s answers and log lines (its 400 page says `Server: {}`); served requests get its whoami page",
+        nginx::SERVER.trim_start_matches("nginx/"),
+        nginx::SERVER
+    );
+    table::wrap(style, &text, 2) + "\n"
+}
+
+/// `--tls`: the lines after `listening on`: what certificate, and its
+/// fingerprint to compare with what a client sees.
+fn identity_human(id: &Identity) -> String {
+    let what = if id.generated {
+        format!(
+            "tls: a self-signed certificate made now for {}",
+            id.names.join(", ")
+        )
+    } else {
+        "tls: the certificate of --cert".to_string()
+    };
+    format!("{what}\ntls: SHA-256 {}\n", id.fingerprint)
+}
+
+// ------------------------------------------------------------------- events
+
+/// Whether an event is something that went wrong, or a remark.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Error,
+    Note,
+}
+
+fn duration(d: std::time::Duration) -> String {
+    crate::duration::show(d)
+}
+
+fn awaited(a: Awaited) -> &'static str {
+    match a {
+        Awaited::Header => "PROXY header",
+        Awaited::FirstRequest => "first request",
+    }
+}
+
+/// What every server says of a connection, in words.
+fn said(e: &Event) -> (Kind, String) {
+    use Kind::{Error, Note};
+    match e {
+        Event::NoHeader { first } => (
+            Error,
+            format!(
+                "no PROXY header: the first bytes look like {}",
+                crate::sniff::classify(first)
+            ),
+        ),
+        Event::PeerIsClient => (Note, "no PROXY header: the peer is the client".into()),
+        Event::InvalidHeader(e) => (
+            Error,
+            format!(
+                "invalid header at byte {}: {}; {}",
+                e.offset,
+                e.kind,
+                e.kind.hint()
+            ),
+        ),
+        Event::TooLarge { announced, max } => (
+            Error,
+            format!(
+                "v2 header announces {announced} bytes, more than --max-header {max}; raise --max-header if the sender is legitimate"
+            ),
+        ),
+        Event::HeaderTimedOut {
+            limit,
+            got,
+            awaited: a,
+        } => (
+            Error,
+            format!(
+                "no complete {} within --header-timeout {} ({got} bytes arrived); a server-speaks-first protocol, or a sender that sends no header",
+                awaited(*a),
+                duration(*limit)
+            ),
+        ),
+        Event::StoppedInHeader { got, awaited: a } => (
+            Error,
+            format!(
+                "the server stopped while waiting for the {} ({got} bytes arrived)",
+                awaited(*a)
+            ),
+        ),
+        Event::ClosedEarly { got, fault } => {
+            let cause = match fault {
+                Some(f) => format!("connection error ({})", f.error()),
+                None => "the client closed".to_string(),
+            };
+            let text = if *got == 0 {
+                format!("{cause} before sending anything (a TCP health check?)")
+            } else {
+                format!("{cause} after {got} bytes of an incomplete header")
+            };
+            (Error, text)
+        }
+        Event::Untrusted {
+            peer,
+            trust,
+            rejected,
+        } => {
+            let list: Vec<String> = trust.iter().map(|n| n.to_string()).collect();
+            let head = format!("header from {peer} which is not in --trust {}", list.join(","));
+            if *rejected {
+                (Error, format!("{head}: rejected"))
+            } else {
+                (Note, format!("{head}: ignored, the peer is the client"))
+            }
+        }
+        Event::Local => (
+            Note,
+            "LOCAL header (a health check): the socket's addresses stand".into(),
+        ),
+        Event::AnyPeer => (
+            Note,
+            "accepted from any peer: any client could forge it; use --trust CIDR".into(),
+        ),
+        Event::V1Datagram => (
+            Note,
+            "a v1 header in a datagram: the spec defines UDP for v2 only".into(),
+        ),
+        Event::Unwatched(f) => (
+            Error,
+            format!("could not watch the connection: {}", f.error()),
+        ),
+    }
+}
+
+/// Why a write did not go out, in words.
+fn unsent(w: &WriteFailed) -> String {
+    match w {
+        WriteFailed::Io(f) => f.error().to_string(),
+        WriteFailed::Idle(limit) => {
+            format!(
+                "the peer read nothing for --idle-timeout {}",
+                duration(*limit)
+            )
+        }
+        WriteFailed::Stopped => "the server stopped".into(),
+    }
+}
+
+/// How a TLS handshake was refused, in words.
+fn refused(r: &Refused) -> String {
+    match r {
+        Refused::NotTls(e) => format!("the client's bytes are not TLS ({e})"),
+        Refused::Alert(a) => format!("the client sent the alert {a}"),
+        Refused::Closed => "the client closed the connection".into(),
+        Refused::Timeout => "no complete ClientHello before the timeout".into(),
+        Refused::Unwatched(f) => format!("could not watch the connection: {}", f.error()),
+        Refused::Other(e) => e.clone(),
+    }
+}
+
+/// What the HTTP stand-in says, in words (`tls`: the handshake's end).
+fn said_by_standin(e: &StandinEvent, tls: Option<&TlsSeen>) -> (Kind, String) {
+    use Kind::{Error, Note};
+    use StandinEvent as E;
+    match e {
+        E::Unexpected { tls: true } => (Error, "a PROXY header reached a TLS port without PROXY protocol: nginx `listen … ssl` reads it as a plain HTTP request line and answers 400 Bad Request in clear, so the TLS handshake behind it fails".into()),
+        E::Unexpected { tls: false } => (Error, "a PROXY header reached a receiver that does not expect one: nginx answers 400 Bad Request".into()),
+        E::ReplyFailed(w) => (Error, format!("could not send the reply: {}", unsent(w))),
+        E::PlainHttpOnTls => (Error, "plain HTTP on a TLS port: nginx answers 400 The plain HTTP request was sent to HTTPS port".into()),
+        E::HandshakeFailed => {
+            let why = match tls {
+                Some(TlsSeen::Refused(r)) => refused(r),
+                _ => "unknown".into(),
+            };
+            (Error, format!("TLS handshake failed: {why}"))
+        }
+        E::HelloOnPlainPort => (Error, "a TLS ClientHello on a port that serves no TLS: the client (or the load balancer) speaks TLS here; serve TLS on this port (listen --tls, nginx `listen … ssl`) or send plain HTTP".into()),
+        E::HeaderInsideTls => (Error, "a PROXY header arrived inside TLS, after the handshake: the sender starts TLS first and sends the header in it".into()),
+        E::HeadTooLarge { cap } => (Error, format!("request head larger than {cap} bytes; closed")),
+        E::RequestTimedOut { limit, got } => (Note, format!(
+            "no complete request head within --request-timeout {} ({got} bytes arrived); closed",
+            duration(*limit)
+        )),
+        E::IdleInRequest { limit, got } => (Note, format!(
+            "idle timeout waiting for the request (--idle-timeout {}, {got} bytes arrived); closed",
+            duration(*limit)
+        )),
+        E::StoppedInRequest => (Note, "the server stopped before the request was complete".into()),
+        E::NoClientHello => (Note, "no ClientHello before the timeout; closed".into()),
+        E::ClosedInRequest => (Note, "the client closed in the middle of the request".into()),
+        E::NotHttp => (Note, "not HTTP: logged and closed (--echo echoes it)".into()),
+        E::EchoIdle { limit } => (Note, format!(
+            "echo: nothing arrived for --idle-timeout {}; closed",
+            duration(*limit)
+        )),
+        E::EchoFailed(w) => (Note, format!("echo: {}; closed", unsent(w))),
+    }
+}
+
+/// What the relay says, in words.
+fn said_by_relay(e: &RelayEvent) -> String {
+    use RelayEvent as E;
+    match e {
+        E::OtherVersion { version, accept } => format!(
+            "a v{version} header, but --accept {} takes only {}: closed, as a receiver of the other version would",
+            accept.name(),
+            accept.name()
+        ),
+        E::StoppedConnecting => "the relay stopped while connecting upstream".into(),
+        E::ConnectFailed { addr: None, .. } => "no upstream address; the client was closed".into(),
+        E::ConnectFailed {
+            addr: Some(addr),
+            how,
+        } => match how {
+            Unconnected::Refused => {
+                format!("upstream {addr} refused the connection; the client was closed")
+            }
+            Unconnected::Failed(f) => {
+                format!("upstream {addr}: {}; the client was closed", f.error())
+            }
+            Unconnected::TimedOut(limit) => format!(
+                "upstream {addr}: no connection within --connect-timeout {}; the client was closed",
+                duration(*limit)
+            ),
+        },
+        E::BuildFailed(e) => format!("can't build the header to send: {e}"),
+        E::UpstreamGone(f) => format!(
+            "upstream went away before the header was written ({})",
+            f.error()
+        ),
+        E::UpstreamReset => "upstream reset the connection; the client was closed".into(),
+        E::Idle { limit } => format!(
+            "no byte either way for --idle-timeout {}; both sides were closed",
+            duration(*limit)
+        ),
+    }
+}
+
+/// The texts of one kind, joined (`None` without any).
+fn joined(all: impl Iterator<Item = (Kind, String)>, kind: Kind) -> Option<String> {
+    let texts: Vec<String> = all.filter(|(k, _)| *k == kind).map(|(_, t)| t).collect();
+    (!texts.is_empty()).then(|| texts.join("; "))
+}
+
+// ------------------------------------------------------------------- shared
+
+/// `HH:MM:SS.mmm` of the accept time.
+fn clock(rec_time: std::time::SystemTime) -> String {
+    let time = json::time(rec_time);
+    time.get(11..23).unwrap_or(&time).to_string()
+}
+
+/// `name (CODE)` in the finding's tone.
+fn named(f: Finding, style: Style) -> String {
+    finding::paint(
+        style,
+        &format!("{} ({})", f.name(), f.code()),
+        finding::tone(f),
+    )
+}
+
+/// The header view (the inspect schema).
+fn header_json(h: Option<&HeaderSeen>) -> Option<HeaderJson> {
+    h.map(|h| HeaderJson::new(&h.decode(), &h.bytes))
+}
+
+/// An indented `label: prose` detail line, wrapped to the width.
+fn detail(style: Style, label: &str, text: &str, bad: bool) -> String {
+    let narrower = Style {
+        width: style.width.saturating_sub(4),
+        ..style
+    };
+    let wrapped = table::wrap(narrower, &format!("{label}: {text}"), 4);
+    let mut out = String::new();
+    for l in wrapped.lines() {
+        let l = if bad { style.bad(l) } else { l.to_string() };
+        let _ = writeln!(out, "    {l}");
+    }
+    out
+}
+
+/// Counts per finding, in docs/verdicts.md order.
+struct Counts<'a>(&'a BTreeMap<Finding, u64>);
+
+impl Serialize for Counts<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(self.0.len()))?;
+        for (f, n) in self.0 {
+            m.serialize_entry(f.name(), n)?;
+        }
+        m.end()
+    }
+}
+
+/// The summary's first words, then each problem (and warning) seen with
+/// its meaning and fixes.
+fn summary_text(s: &Summary, head: String, style: Style) -> String {
+    let mut out = head;
+    out.push('\n');
+    out.push_str(&finding::explain_worth(
+        s.findings.keys().chain(s.pairings.keys()),
+        style,
+    ));
+    out
+}
+
+// ------------------------------------------------------------------ listen
+
+#[derive(Serialize)]
+struct ListenJson<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    schema: u32,
+    id: u64,
+    time: String,
+    transport: &'static str,
+    peer: EndpointJson,
+    local: EndpointJson,
+    mode: &'static str,
+    finding: FindingJson,
+    fixes: Vec<FixJson>,
+    pairing: Option<FindingJson>,
+    spoofable: bool,
+    trusted: bool,
+    header: Option<HeaderJson>,
+    client: EndpointJson,
+    error: Option<String>,
+    log: Option<String>,
+    note: Option<String>,
+    request: Option<&'a str>,
+    data: Option<DataJson>,
+    reply: &'static str,
+    bytes_in: u64,
+    elapsed_ms: f64,
+    matched: Option<bool>,
+    tls: Option<TlsJson<'a>>,
+}
+
+#[derive(Serialize)]
+struct DataJson {
+    length: usize,
+    hex: String,
+    looks_like: SniffJson,
+}
+
+impl DataJson {
+    fn of(d: &Data) -> Self {
+        DataJson {
+            length: d.length,
+            hex: hex::encode(&d.kept[..d.kept.len().min(DATA_SHOWN)]),
+            looks_like: SniffJson {
+                length: d.length,
+                ..SniffJson::of(&d.kept)
+            },
+        }
+    }
+}
+
+#[derive(Serialize)]
+#[serde(tag = "result", rename_all = "lowercase")]
+enum TlsJson<'a> {
+    Done {
+        sni: Option<&'a str>,
+        alpn: Option<&'a str>,
+        version: &'a str,
+        cipher: &'a str,
+    },
+    Failed {
+        failure: &'static str,
+        error: String,
+    },
+}
+
+impl<'a> TlsJson<'a> {
+    fn of(t: &'a TlsSeen) -> Self {
+        match t {
+            TlsSeen::Done(f) => TlsJson::Done {
+                sni: f.sni.as_deref(),
+                alpn: f.alpn.as_deref(),
+                version: &f.version,
+                cipher: &f.cipher,
+            },
+            TlsSeen::Refused(r) => TlsJson::Failed {
+                failure: r.kind(),
+                error: refused(r),
+            },
+        }
+    }
+}
+
+/// Everything a stand-in's record says, in order, in words.
+fn listen_said(rec: &Record<Answered>) -> impl Iterator<Item = (Kind, String)> + '_ {
+    let tls = rec.service.tls.as_ref();
+    rec.events.iter().map(said).chain(
+        rec.service
+            .events
+            .iter()
+            .map(move |e| said_by_standin(e, tls)),
+    )
+}
+
+impl View for Answered {
+    fn json(rec: &Record<Self>) -> String {
+        let a = &rec.service;
+        line(&ListenJson {
+            kind: "connection",
+            schema: crate::JSON_SCHEMA,
+            id: rec.id,
+            time: json::time(rec.time),
+            transport: rec.transport.name(),
+            peer: EndpointJson::inet(rec.peer),
+            local: EndpointJson::inet(rec.local),
+            mode: a.mode.name(),
+            finding: FindingJson::of(rec.finding),
+            fixes: FixJson::all(rec.finding, Case::default()),
+            pairing: rec.pairing.map(FindingJson::of),
+            spoofable: rec.pairing == Some(Finding::Spoofable),
+            trusted: rec.trusted,
+            header: header_json(rec.header.as_ref()),
+            client: EndpointJson::inet(rec.client),
+            error: joined(listen_said(rec), Kind::Error),
+            log: a.log.as_ref().map(|l| l.line()),
+            note: joined(listen_said(rec), Kind::Note),
+            request: a.request.as_deref(),
+            data: a.data.as_ref().map(DataJson::of),
+            reply: a.reply.name(),
+            bytes_in: rec.bytes_in,
+            elapsed_ms: ms(rec.duration),
+            matched: rec.matched,
+            tls: a.tls.as_ref().map(TlsJson::of),
+        })
+    }
+
+    /// The line, then indented details: TLVs, TLS, error, nginx's log
+    /// line, note, data. The line is one line whatever the width (it is
+    /// grepped), and starts with what matters on a narrow terminal: the
+    /// time, the client, the finding; then the header, the request, the
+    /// reply, and where it arrived.
+    fn human(rec: &Record<Self>, style: Style) -> String {
+        let a = &rec.service;
+        let mut out = format!(
+            "{} {} {}",
+            style.dim(&clock(rec.time)),
+            EndpointJson::inet(rec.peer),
+            named(rec.finding, style)
+        );
+        if let Some(p) = rec.pairing {
+            let _ = write!(out, " {}", named(p, style));
+        }
+        let header = header_json(rec.header.as_ref());
+        match &header {
+            Some(h) if h.version.is_some() => {
+                let _ = write!(
+                    out,
+                    " v{} {} {}",
+                    h.version.unwrap_or(0),
+                    h.command.unwrap_or("?"),
+                    style.accent(&h.tuple())
+                );
+            }
+            Some(_) => out.push_str(&style.bad(" broken header")),
+            None => out.push_str(&style.dim(" no header")),
+        }
+        if let Some(r) = &a.request {
+            let _ = write!(out, " \"{}\"", nginx::escape(r.as_bytes()));
+        }
+        if a.reply != Reply::None {
+            out.push_str(&style.dim(&format!(" reply={}", a.reply.name())));
+        }
+        if let Some(m) = rec.matched {
+            out.push_str(&if m {
+                style.good(" expected")
+            } else {
+                style.bad(" NOT-EXPECTED")
+            });
+        }
+        out.push_str(&style.dim(&format!(" at {}", EndpointJson::inet(rec.local))));
+        out.push('\n');
+        if let Some(h) = &header {
+            for t in &h.tlvs {
+                let shown = t.decoded.clone().unwrap_or_else(|| t.value.clone());
+                let _ = writeln!(out, "    tlv {} (0x{:02x}): {}", t.name, t.kind, shown);
+            }
+            if let Some(c) = &h.crc32c {
+                let _ = writeln!(out, "    crc32c {c} verified");
+            }
+        }
+        match &a.tls {
+            Some(TlsSeen::Done(f)) => {
+                let text = format!(
+                    "{} {}, SNI {}, ALPN {}",
+                    f.version,
+                    f.cipher,
+                    f.sni.as_deref().unwrap_or("none"),
+                    f.alpn.as_deref().unwrap_or("none")
+                );
+                out.push_str(&detail(style, "tls", &text, false));
+            }
+            Some(TlsSeen::Refused(r)) => {
+                let text = format!("handshake failed: {}", refused(r));
+                out.push_str(&detail(style, "tls", &text, true));
+            }
+            None => {}
+        }
+        if let Some(t) = joined(listen_said(rec), Kind::Error) {
+            out.push_str(&detail(style, "error", &t, true));
+        }
+        if let Some(l) = &a.log {
+            // nginx's words, verbatim (wrapped at spaces only).
+            out.push_str(&detail(style, "log", &l.line(), false));
+        }
+        if let Some(t) = joined(listen_said(rec), Kind::Note) {
+            out.push_str(&detail(style, "note", &t, false));
+        }
+        if let Some(d) = &a.data {
+            let looks = crate::sniff::classify(&d.kept);
+            let _ = writeln!(out, "    data: {} bytes, {looks}", d.length);
+            let shown = &d.kept[..d.kept.len().min(DATA_SHOWN)];
+            for l in hexdump::classic(shown, None, style).lines() {
+                let _ = writeln!(out, "    {l}");
+            }
+        }
+        out
+    }
+
+    fn summary_json(s: &Summary) -> String {
+        #[derive(Serialize)]
+        struct SummaryJson<'a> {
+            #[serde(rename = "type")]
+            kind: &'static str,
+            schema: u32,
+            connections: u64,
+            findings: Counts<'a>,
+            pairings: Counts<'a>,
+            versions: &'a BTreeMap<&'static str, u64>,
+            mismatched: Option<u64>,
+            interrupted: bool,
+        }
+        line(&SummaryJson {
+            kind: "summary",
+            schema: crate::JSON_SCHEMA,
+            connections: s.connections,
+            findings: Counts(&s.findings),
+            pairings: Counts(&s.pairings),
+            versions: &s.versions,
+            mismatched: s.mismatched,
+            interrupted: s.interrupted,
+        })
+    }
+
+    /// Counts per finding, the versions served, the pairings, the
+    /// expectations; then each problem (and warning) seen, explained.
+    fn summary_human(s: &Summary, style: Style) -> String {
+        let parts = finding::counts_human(&s.findings);
+        let mut out = format!(
+            "{} {} connection(s): {}",
+            style.bold("summary:"),
+            s.connections,
+            parts.join(", ")
+        );
+        if !s.versions.is_empty() {
+            let v: Vec<String> = s.versions.iter().map(|(k, n)| format!("{n} {k}")).collect();
+            let _ = write!(out, " (served: {})", v.join(", "));
+        }
+        for (p, n) in &s.pairings {
+            let _ = write!(out, "; {n} {}", named(*p, style));
+        }
+        if let Some(m) = s.mismatched {
+            out.push_str(&if m == 0 {
+                style.good("; every connection matched the expectations")
+            } else {
+                style.bad(&format!("; {m} did not match the expectations"))
+            });
+        }
+        summary_text(s, out, style)
+    }
+}
+
+// ------------------------------------------------------------------- relay
+
+/// The judge's ending, as JSON and the tap line name it.
+fn ending_name(e: Ending) -> &'static str {
+    match e {
+        Ending::ServerClosed => "upstream-closed",
+        Ending::ServerReset => "upstream-reset",
+        Ending::ClientClosed => "client-closed",
+        Ending::TimedOut => "timed-out",
+        Ending::Unfinished => "unfinished",
+        Ending::Refused => "refused",
+        Ending::Unreachable => "unreachable",
+    }
+}
+
+/// A byte count without a space to break at: `512B`, `3.1KiB`, `32.0MiB`.
+fn size(n: u64) -> String {
+    const K: f64 = 1024.0;
+    let f = n as f64;
+    if f < K {
+        format!("{n}B")
+    } else if f < K * K {
+        format!("{:.1}KiB", f / K)
+    } else if f < K * K * K {
+        format!("{:.1}MiB", f / K / K)
+    } else {
+        format!("{:.1}GiB", f / K / K / K)
+    }
+}
+
+/// `v1 PROXY a -> b`, `broken header`, or `none`.
+fn header_words(h: Option<&HeaderSeen>) -> String {
+    match header_json(h) {
+        Some(j) if j.version.is_some() => format!(
+            "v{} {} {}",
+            j.version.unwrap_or(0),
+            j.command.unwrap_or("?"),
+            j.tuple()
+        ),
+        Some(_) => "broken header".into(),
+        None => "none".into(),
+    }
+}
+
+#[derive(Serialize)]
+struct RelayJson {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    schema: u32,
+    id: u64,
+    time: String,
+    /// As listen's: the socket's two ends, and the client the connection
+    /// stands for (the accepted header's source, else the peer): the one
+    /// the header sent upstream carries.
+    peer: EndpointJson,
+    local: EndpointJson,
+    client: EndpointJson,
+    upstream: Option<EndpointJson>,
+    accept: &'static str,
+    send: &'static str,
+    received: Option<HeaderJson>,
+    claimed: Option<EndpointJson>,
+    sent: Option<HeaderJson>,
+    request: Option<String>,
+    status: Option<String>,
+    sni: Option<String>,
+    bytes_up: u64,
+    bytes_down: u64,
+    elapsed_ms: f64,
+    ending: Option<&'static str>,
+    finding: FindingJson,
+    fixes: Vec<FixJson>,
+    arrival: FindingJson,
+    exchange: Option<FindingJson>,
+    pairing: Option<FindingJson>,
+    spoofable: bool,
+    error: Option<String>,
+}
+
+/// Everything a relayed connection's record says, in order, in words (the
+/// relay's lines have one place for them: `error`).
+fn relay_error(rec: &Record<Relayed>) -> Option<String> {
+    let all: Vec<String> = rec
+        .events
+        .iter()
+        .map(|e| said(e).1)
+        .chain(rec.service.events.iter().map(said_by_relay))
+        .collect();
+    (!all.is_empty()).then(|| all.join("; "))
+}
+
+impl View for Relayed {
+    fn json(rec: &Record<Self>) -> String {
+        let r = &rec.service;
+        line(&RelayJson {
+            kind: "connection",
+            schema: crate::JSON_SCHEMA,
+            id: rec.id,
+            time: json::time(rec.time),
+            peer: EndpointJson::inet(rec.peer),
+            local: EndpointJson::inet(rec.local),
+            client: EndpointJson::inet(rec.client),
+            upstream: r.upstream.map(EndpointJson::inet),
+            accept: r.accept.name(),
+            send: r.send.name(),
+            received: header_json(rec.header.as_ref()),
+            claimed: r.claimed.map(EndpointJson::inet),
+            sent: header_json(r.sent.as_ref()),
+            request: rec.request_line(),
+            status: rec.status_line(),
+            sni: rec.sni(),
+            bytes_up: rec.bytes_in,
+            bytes_down: rec.bytes_out,
+            elapsed_ms: ms(rec.duration),
+            ending: r.ending.map(ending_name),
+            finding: FindingJson::of(rec.finding),
+            fixes: FixJson::all(rec.finding, Case::default()),
+            arrival: FindingJson::of(r.arrival),
+            exchange: r.exchange.map(FindingJson::of),
+            pairing: rec.pairing.map(FindingJson::of),
+            spoofable: rec.pairing == Some(Finding::Spoofable),
+            error: relay_error(rec),
+        })
+    }
+
+    /// The tap line: time, client, finding and upstream, one line whatever
+    /// the width (it is grepped), what matters on a narrow terminal first;
+    /// the details (headers, request, status, SNI, bytes, duration) wrapped
+    /// under it; then the error and, for a problem, its fixes by title.
+    fn human(rec: &Record<Self>, style: Style) -> String {
+        let r = &rec.service;
+        let time = clock(rec.time);
+        let upstream = r
+            .upstream
+            .map_or_else(|| "-".to_string(), |u| EndpointJson::inet(u).to_string());
+        let client = EndpointJson::inet(rec.peer).to_string();
+        let mut out = format!("{} {client}", style.dim(&time));
+        for f in std::iter::once(rec.finding).chain(rec.pairing) {
+            let _ = write!(out, " {}", named(f, style));
+        }
+        let _ = writeln!(out, " {}", style.dim(&format!("to {upstream}")));
+        // One labelled detail per line, each wrapped under its label.
+        let mut details: Vec<(&str, String)> = Vec::new();
+        if r.accept != Accept::None || rec.header.is_some() {
+            details.push(("received", header_words(rec.header.as_ref())));
+        }
+        if r.upstream.is_some() {
+            details.push(("sent", header_words(r.sent.as_ref())));
+        }
+        let request = rec.request_line();
+        let status = rec.status_line();
+        if request.is_some() || status.is_some() {
+            let quoted = |l: Option<String>| {
+                l.map_or_else(
+                    || "-".to_string(),
+                    |l| format!("\"{}\"", nginx::escape(l.as_bytes())),
+                )
+            };
+            details.push(("http", format!("{} -> {}", quoted(request), quoted(status))));
+        }
+        if let Some(s) = rec.sni() {
+            details.push(("tls", format!("sni {s}")));
+        }
+        let mut totals = format!(
+            "{} up, {} down, {}ms",
+            size(rec.bytes_in),
+            size(rec.bytes_out),
+            rec.duration.as_millis()
+        );
+        if let Some(e) = r.ending {
+            let _ = write!(totals, ", {}", ending_name(e));
+        }
+        details.push(("bytes", totals));
+        for (label, text) in details {
+            let first = format!("    {label}: ");
+            let _ = writeln!(
+                out,
+                "{}",
+                style.dim(&table::fill(style, &first, "      ", &text))
+            );
+        }
+        if let Some(e) = relay_error(rec) {
+            let text = table::fill(style, "    error: ", "      ", &e);
+            let _ = writeln!(out, "{}", style.bad(&text));
+        }
+        if rec.finding.is_problem() {
+            for f in rec.finding.fixes() {
+                let text = table::fill(
+                    style,
+                    "    fix: ",
+                    "      ",
+                    &format!("{} [{}]", f.title, f.id),
+                );
+                let _ = writeln!(out, "{text}");
+            }
+        }
+        out
+    }
+
+    fn summary_json(s: &Summary) -> String {
+        #[derive(Serialize)]
+        struct SummaryJson<'a> {
+            #[serde(rename = "type")]
+            kind: &'static str,
+            schema: u32,
+            connections: u64,
+            findings: Counts<'a>,
+            pairings: Counts<'a>,
+            bytes_up: u64,
+            bytes_down: u64,
+            interrupted: bool,
+        }
+        line(&SummaryJson {
+            kind: "summary",
+            schema: crate::JSON_SCHEMA,
+            connections: s.connections,
+            findings: Counts(&s.findings),
+            pairings: Counts(&s.pairings),
+            bytes_up: s.bytes_in,
+            bytes_down: s.bytes_out,
+            interrupted: s.interrupted,
+        })
+    }
+
+    /// Counts per finding and the bytes each way; then each problem (and
+    /// warning) seen, explained.
+    fn summary_human(s: &Summary, style: Style) -> String {
+        let mut parts = finding::counts_human(&s.findings);
+        for (p, n) in &s.pairings {
+            parts.push(format!("{n} {}", p.name()));
+        }
+        let text = format!(
+            "{} connection(s): {}; {} up, {} down",
+            s.connections,
+            parts.join(", "),
+            size(s.bytes_in),
+            size(s.bytes_out)
+        );
+        let out = table::fill(style, "summary: ", "  ", &text);
+        summary_text(
+            s,
+            out.replacen("summary:", &style.bold("summary:"), 1),
+            style,
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::judge::Arrived;
+    use crate::server::record::Awaited;
+    use crate::server::standin::{ConnRecord, Http};
+    use serde_json::{json, Value};
+
+    fn sa(s: &str) -> SocketAddr {
+        s.parse().unwrap_or_else(|_| unreachable!())
+    }
+
+    fn value(text: &str) -> Value {
+        serde_json::from_str(text).unwrap_or(Value::Null)
+    }
+
+    fn record(mode: Mode, bytes: &[u8], arrived: Arrived) -> ConnRecord {
+        let http = Http {
+            mode,
+            ..Http::default()
+        };
+        let mut rec = http.record(
+            7,
+            Transport::Tcp,
+            sa("127.0.0.1:40000"),
+            sa("127.0.0.1:8080"),
+        );
+        rec.header = Some(HeaderSeen::new(bytes, false));
+        rec.arrive(arrived);
+        rec
+    }
+
+    const HEADER: Arrived = Arrived::Header {
+        local: false,
+        trusted: true,
+        stacked: false,
+    };
+
+    #[test]
+    fn a_header_to_off_mode_is_unexpected_header_everywhere() {
+        let mut rec = record(
+            Mode::Off,
+            b"PROXY TCP4 192.0.2.1 192.0.2.2 1000 80\r\n",
+            HEADER,
+        );
+        rec.service
+            .events
+            .push(StandinEvent::Unexpected { tls: false });
+        let v = value(&Answered::json(&rec));
+        assert_eq!(v["type"], "connection");
+        assert_eq!(v["schema"], 3);
+        assert_eq!(v["finding"]["name"], "unexpected-header");
+        assert_eq!(v["finding"]["code"], "PP-UNEXPECTED-HEADER");
+        assert_eq!(v["fixes"][0]["id"], "ingress-nginx-use-proxy-protocol");
+        assert_eq!(v["pairing"], Value::Null);
+        assert_eq!(v["header"]["source"]["address"], "192.0.2.1");
+        assert_eq!(
+            v["error"],
+            "a PROXY header reached a receiver that does not expect one: nginx answers 400 Bad Request"
+        );
+        assert_eq!(v["note"], Value::Null);
+        let text = Answered::human(&rec, Style::plain());
+        // The client and the finding first, then the header: one line.
+        assert!(
+            text.starts_with(&format!(
+                "{} 127.0.0.1:40000 unexpected-header (PP-UNEXPECTED-HEADER) v1 PROXY 192.0.2.1:1000 -> 192.0.2.2:80 at 127.0.0.1:8080\n",
+                &text[..12]
+            )),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn auto_without_trust_pairs_spoofable() {
+        let mut rec = record(
+            Mode::Auto,
+            b"PROXY TCP4 192.0.2.1 192.0.2.2 1000 80\r\n",
+            HEADER,
+        );
+        rec.events.push(Event::AnyPeer);
+        let v = value(&Answered::json(&rec));
+        assert_eq!(v["finding"]["name"], "proxied");
+        assert_eq!(v["pairing"]["name"], "spoofable");
+        assert_eq!(v["spoofable"], true);
+        assert_eq!(
+            v["note"],
+            "accepted from any peer: any client could forge it; use --trust CIDR"
+        );
+        let mut s = Summary::new(false);
+        s.add(&rec);
+        let j = value(&Answered::summary_json(&s));
+        assert_eq!(j["type"], "summary");
+        assert_eq!(j["findings"]["proxied"], 1);
+        assert_eq!(j["pairings"]["spoofable"], 1);
+        let text = Answered::summary_human(&s, Style::plain());
+        assert!(
+            text.starts_with(
+                "summary: 1 connection(s): 1 proxied (served: 1 v1); 1 spoofable (PP-SPOOFABLE)"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("docs/verdicts.md"), "{text}");
+    }
+
+    #[test]
+    fn errors_and_notes_are_said_in_order_and_joined() {
+        let mut rec = record(Mode::Require, b"PROXY TCP4 1.2", Arrived::TimedOut);
+        rec.events.push(Event::HeaderTimedOut {
+            limit: std::time::Duration::from_secs(5),
+            got: 14,
+            awaited: Awaited::Header,
+        });
+        rec.events.push(Event::Local);
+        rec.events.push(Event::AnyPeer);
+        let v = value(&Answered::json(&rec));
+        assert_eq!(
+            v["error"],
+            "no complete PROXY header within --header-timeout 5s (14 bytes arrived); a server-speaks-first protocol, or a sender that sends no header"
+        );
+        assert_eq!(
+            v["note"],
+            "LOCAL header (a health check): the socket's addresses stand; accepted from any peer: any client could forge it; use --trust CIDR"
+        );
+    }
+
+    #[test]
+    fn details_fit_80_columns() {
+        let mut rec = record(Mode::Require, b"PROXY TCP4 1.2", Arrived::TimedOut);
+        rec.events.push(Event::HeaderTimedOut {
+            limit: std::time::Duration::from_secs(5),
+            got: 14,
+            awaited: Awaited::Header,
+        });
+        rec.service.events.push(StandinEvent::NotHttp);
+        rec.service.events.push(StandinEvent::NoClientHello);
+        let text = Answered::human(&rec, Style::plain());
+        for l in text.lines().skip(1) {
+            assert!(l.chars().count() <= 80, "{l:?}");
+            assert!(l.starts_with("    "), "{l:?}");
+        }
+        assert!(
+            text.contains("header-timeout (PP-HEADER-TIMEOUT)"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn listening_lines_have_the_envelope() {
+        let listen = Serving::Listen {
+            mode: Mode::Require,
+            tls: None,
+        };
+        let v = value(&listening(
+            Transport::Tcp,
+            &[sa("127.0.0.1:1")],
+            &listen,
+            true,
+            Style::plain(),
+        ));
+        let keys: Vec<&String> = v
+            .as_object()
+            .map(|o| o.keys().collect())
+            .unwrap_or_default();
+        assert_eq!(keys, ["type", "schema", "transport", "addresses", "mode"]);
+        assert_eq!(
+            v["addresses"][0],
+            json!({"address": "127.0.0.1", "port": 1})
+        );
+        let upstream = [sa("127.0.0.1:2")];
+        let relay = Serving::Relay {
+            upstream: &upstream,
+            accept: Accept::Any,
+            send: SendMode::Same,
+        };
+        let v = value(&listening(
+            Transport::Tcp,
+            &[sa("127.0.0.1:1")],
+            &relay,
+            true,
+            Style::plain(),
+        ));
+        let keys: Vec<&String> = v
+            .as_object()
+            .map(|o| o.keys().collect())
+            .unwrap_or_default();
+        assert_eq!(
+            keys,
+            [
+                "type",
+                "schema",
+                "transport",
+                "addresses",
+                "upstream",
+                "accept",
+                "send"
+            ]
+        );
+        assert_eq!(
+            listening(
+                Transport::Tcp,
+                &[sa("127.0.0.1:1")],
+                &relay,
+                false,
+                Style::plain()
+            ),
+            "listening on 127.0.0.1:1 (tcp, relay to 127.0.0.1:2, accept any, send same)\n"
+        );
+        // At 80 columns with five-digit ports: the setting under it.
+        let relay = Serving::Relay {
+            upstream: &[sa("127.0.0.1:30080")],
+            accept: Accept::None,
+            send: SendMode::V1,
+        };
+        assert_eq!(
+            listening(
+                Transport::Tcp,
+                &[sa("127.0.0.1:54321")],
+                &relay,
+                false,
+                Style::plain()
+            ),
+            "listening on 127.0.0.1:54321\n  (tcp, relay to 127.0.0.1:30080, accept none, send v1)\n"
+        );
+    }
+
+    /// A relay that sent v1 to an nginx without proxy_protocol.
+    fn unexpected() -> Record<Relayed> {
+        let mut rec = Record::new(
+            3,
+            Transport::Tcp,
+            sa("[2001:db8::1234:5678]:54321"),
+            sa("[2001:db8::1]:8080"),
+            Accept::None.expects(),
+            true,
+            Relayed::new(Accept::None, SendMode::V1),
+        );
+        rec.arrived = Arrived::NoHeader;
+        rec.service.upstream = Some(sa("[2001:db8::2]:30080"));
+        rec.service.sent = Some(HeaderSeen::new(
+            b"PROXY TCP6 2001:db8::1234:5678 2001:db8::1 54321 8080\r\n",
+            false,
+        ));
+        rec.service.first_up = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n".to_vec();
+        rec.service.first_down = b"HTTP/1.1 400 Bad Request\r\nServer: nginx\r\n\r\n".to_vec();
+        rec.service.ending = Some(Ending::ServerClosed);
+        rec.judge();
+        rec
+    }
+
+    #[test]
+    fn an_upstream_400_is_unexpected_header_in_json() {
+        let v = value(&Relayed::json(&unexpected()));
+        assert_eq!(v["type"], "connection");
+        assert_eq!(v["schema"], 3);
+        assert_eq!(v["finding"]["name"], "unexpected-header");
+        assert_eq!(v["finding"]["code"], "PP-UNEXPECTED-HEADER");
+        assert_eq!(v["arrival"]["name"], "plain");
+        assert_eq!(v["fixes"][0]["id"], "ingress-nginx-use-proxy-protocol");
+        assert_eq!(v["sent"]["version"], 1);
+        assert_eq!(v["request"], "GET / HTTP/1.1");
+        assert_eq!(v["status"], "HTTP/1.1 400 Bad Request");
+        assert_eq!(v["ending"], "upstream-closed");
+        assert_eq!(v["pairing"], Value::Null);
+        assert_eq!(v["error"], Value::Null);
+    }
+
+    /// The tap line is one line (it is grepped), even with IPv6 at 80
+    /// columns, with the client and the finding first; the details under it
+    /// fit 80 columns.
+    #[test]
+    fn the_tap_line_is_one_line_and_its_details_fit_80_columns_even_with_ipv6() {
+        let text = Relayed::human(&unexpected(), Style::plain());
+        let first = text.lines().next().unwrap_or("");
+        assert!(
+            first.ends_with(
+                " [2001:db8::1234:5678]:54321 unexpected-header (PP-UNEXPECTED-HEADER) to [2001:db8::2]:30080"
+            ),
+            "{first}"
+        );
+        for l in text.lines().skip(1) {
+            assert!(l.chars().count() <= 80, "{l:?}");
+            assert!(l.starts_with("    "), "{l:?}");
+        }
+        assert!(
+            text.contains("unexpected-header (PP-UNEXPECTED-HEADER)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("[ingress-nginx-use-proxy-protocol]"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn the_relay_summary_counts_findings_and_explains_problems() {
+        let mut s = Summary::new(false);
+        s.add(&unexpected());
+        let j = value(&Relayed::summary_json(&s));
+        assert_eq!(j["type"], "summary");
+        assert_eq!(j["findings"]["unexpected-header"], 1);
+        let text = Relayed::summary_human(&s, Style::plain());
+        assert!(
+            text.starts_with("summary: 1 connection(s): 1 unexpected-header;"),
+            "{text}"
+        );
+        assert!(text.contains("docs/verdicts.md"), "{text}");
+    }
+}
