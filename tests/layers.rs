@@ -88,15 +88,15 @@ fn engines_never_reach_up_or_render() {
 /// engine uses another engine only where docs/architecture.md says so.
 const MAY_USE: &[(&str, &[&str])] = &[
     ("src/send", &["judge", "protocol", "net"]),
-    ("src/listen", &["judge", "server"]),
+    ("src/listen", &["judge", "protocol", "server"]),
     // The header sent upstream is built by send's HeaderPlan.
-    ("src/relay", &["judge", "net", "server", "send"]),
+    ("src/relay", &["judge", "protocol", "net", "server", "send"]),
     ("src/diagnose", &["judge", "protocol", "net"]),
     // The senders are send's exchanges; the receivers the server's stand-ins.
-    ("src/repro", &["judge", "net", "server", "send"]),
-    ("src/pcap", &["judge", "server"]),
+    ("src/repro", &["judge", "protocol", "net", "server", "send"]),
+    ("src/pcap", &["judge", "protocol", "server"]),
     // --probe runs probe's engine.
-    ("src/check", &["judge", "net", "diagnose"]),
+    ("src/check", &["judge", "protocol", "net", "diagnose"]),
     // Sends with send's plans; --mode auto runs probe's engine.
     (
         "src/conform",
@@ -104,14 +104,19 @@ const MAY_USE: &[(&str, &[&str])] = &[
     ),
     // probe --watch and --serve run probe's engine; modules are YAML,
     // read with check's one YAML reader.
-    ("src/monitor", &["judge", "net", "diagnose", "check"]),
+    (
+        "src/monitor",
+        &["judge", "protocol", "net", "diagnose", "check"],
+    ),
     ("src/metrics", &[]),
     ("src/receivers.rs", &["judge"]),
     ("src/samples.rs", &[]),
     ("src/server", &["judge", "net"]),
-    ("src/protocol", &["judge"]),
-    // A client's exchange is named from net's Reply.
-    ("src/judge", &["net"]),
+    // A protocol's client side is a net::Script.
+    ("src/protocol", &["judge", "net"]),
+    // A client's exchange is named from net's Reply; a fix is chosen for
+    // the protocol spoken.
+    ("src/judge", &["net", "protocol"]),
     ("src/net", &[]),
 ];
 

@@ -822,7 +822,7 @@ async fn speak_attempt(
             payload: opened.is_some(),
         },
     };
-    let ending = r.exchange(sent, false).ending;
+    let ending = judge::Exchange::of(r, sent, false).ending;
     let verdict = protocol::judge(
         protocol,
         &protocol::Seen {

@@ -158,7 +158,7 @@ pub(crate) fn judge_spoken(
                 foreign_client: false,
                 before: &x.reply.received,
                 after: None,
-                ending: x.reply.exchange(x.sent, false).ending,
+                ending: judge::Exchange::of(&x.reply, x.sent, false).ending,
             },
         );
         x.spoken = Some(Box::new(spoken(verdict)));
@@ -168,7 +168,7 @@ pub(crate) fn judge_spoken(
         Some(_) => judge::Sent::Invalid,
         None => what_was_sent(header, opening.as_deref().unwrap_or_default()),
     };
-    let ending = reply.exchange(sent, false).ending;
+    let ending = judge::Exchange::of(&reply, sent, false).ending;
     // The answer to the opening; STARTTLS's is its own (a refusal of it
     // is no refusal of the header).
     let upto = d.upgrade.as_ref().map_or(reply.received.len(), |u| u.at);
