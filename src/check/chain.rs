@@ -394,7 +394,8 @@ pub(crate) fn build(mut facts: Facts) -> Check {
                         ),
                         (None, port) => format!(
                             "expects a PROXY header on {} but no sender in the input reaches it: assumed a load balancer in front sends one (confirm with `ppctl probe HOST:{}`)",
-                            port.map_or("?".into(), |p| format!(":{p}")),
+                            // An EnvoyFilter without a portNumber: every listener.
+                            port.map_or("every port".into(), |p| format!(":{p}")),
                             port.map_or("PORT".into(), |p| p.to_string())
                         ),
                     }
@@ -598,12 +599,17 @@ fn trust_rules(facts: &Facts, (h, l): (usize, usize), found: &mut Vec<Found>, se
             finding: Finding::Spoofable,
             at: lis.at.clone(),
             hop: to.name.clone(),
-            message: "this hop takes the header's address from any peer (no trust list, or 0.0.0.0/0): a client that reaches it directly can forge its address".to_string(),
+            message: match Server::of(lis) {
+                Server::Envoy => "this hop requires a header and takes it from any peer that reaches the port (Envoy's proxy_protocol filter has no trust list): a client that reaches it directly can forge its address",
+                _ => "this hop takes the header's address from any peer (no trust list, or 0.0.0.0/0): a client that reaches it directly can forge its address",
+            }
+            .to_string(),
             fix: Some(fixes::get(
                 match facts.ingresses.iter().find(|i| i.hop == h) {
                     Some(i) => i.controller.trust_fix,
                     None if to.kind == super::Kind::Haproxy => "haproxy-expect-proxy-allowlist",
                     None if to.kind == super::Kind::Nginx => "nginx-listen-proxy-protocol",
+                    None if matches!(Server::of(lis), Server::Envoy) => "envoy-admit-lb-only",
                     None => "require-header-and-allowlist",
                 },
             )),
@@ -769,6 +775,8 @@ fn rules(facts: &Facts, links: &[Link], found: &mut Vec<Found>) {
 enum Server {
     Nginx,
     Haproxy,
+    /// Envoy and what runs it (Istio, Envoy Gateway, Contour).
+    Envoy,
     Other,
 }
 
@@ -779,6 +787,11 @@ impl Server {
             Server::Nginx
         } else if fix.starts_with("haproxy") {
             Server::Haproxy
+        } else if ["envoy", "istio", "contour"]
+            .iter()
+            .any(|p| fix.starts_with(p))
+        {
+            Server::Envoy
         } else {
             Server::Other
         }
@@ -788,7 +801,7 @@ impl Server {
         match self {
             Server::Nginx => "nginx answers 400 Bad Request",
             Server::Haproxy => "HAProxy answers 400 Bad Request",
-            Server::Other => {
+            Server::Envoy | Server::Other => {
                 "an HTTP server answers 400 Bad Request, a TLS one fails the handshake"
             }
         }
@@ -800,7 +813,7 @@ impl Server {
             Server::Haproxy => {
                 "HAProxy logs `Received something which does not look like a PROXY protocol header` and closes"
             }
-            Server::Other => "it closes the connection",
+            Server::Envoy | Server::Other => "it closes the connection",
         }
     }
 }

@@ -12,7 +12,6 @@
 use rustc_hash::FxHashMap as HashMap;
 
 use super::k8s::{self, LbService};
-use super::nginx::any_source;
 use super::platforms::{self, Gateway as Row};
 use super::workloads::{MeshProfile, Workload};
 use super::yaml::{self, Node};
@@ -147,7 +146,7 @@ pub(crate) fn read(
         if let Some(at) = w.istio_topology.clone() {
             w.mesh = Some(MeshProfile {
                 expects: Expects::Header,
-                trust: Trust::List(any_source(), at.clone()),
+                trust: Trust::Anyone,
                 at,
                 fix: "istio-gateway-proxy-protocol",
                 what: "Istio gateway",
@@ -176,10 +175,9 @@ pub(crate) fn read(
             .into_iter()
             .filter_map(|(k, v)| Some((k.str()?.to_string(), v.str()?.to_string())))
             .collect();
-        let trust = match expects {
-            Expects::Optional => Trust::Anyone,
-            _ => Trust::List(any_source(), at.clone()),
-        };
+        // Envoy's filter has no trust list: required or optional, the
+        // header is taken from any peer that reaches the port.
+        let trust = Trust::Anyone;
         let mut applied = false;
         for w in workloads.iter_mut().filter(|w| w.selected_by(&selector)) {
             w.mesh = Some(MeshProfile {
@@ -230,7 +228,7 @@ pub(crate) fn read(
                 .unwrap_or(d)
         };
         let (expects, trust) = if on {
-            (Expects::Header, Trust::List(any_source(), at.clone()))
+            (Expects::Header, Trust::Anyone)
         } else {
             (Expects::Nothing, Trust::Unused)
         };
@@ -309,10 +307,9 @@ pub(crate) fn read(
             Loc::new(file, p.line),
             format!("ClientTrafficPolicy {}", name_of(p)),
         );
-        let trust = match expects {
-            Expects::Optional => Trust::Anyone,
-            _ => Trust::List(any_source(), at.clone()),
-        };
+        // Envoy's filter has no trust list: required or optional, the
+        // header is taken from any peer that reaches the port.
+        let trust = Trust::Anyone;
         for (kind, name, section) in targets(p) {
             if kind == "Gateway" {
                 reads.entry(name).or_default().push(Reads {
@@ -406,7 +403,7 @@ pub(crate) fn read(
             if let Some(at) = istio_topology(file, g.path(&["metadata", "annotations"])) {
                 base = Some(Reads {
                     expects: Expects::Header,
-                    trust: Trust::List(any_source(), at.clone()),
+                    trust: Trust::Anyone,
                     at,
                     section: None,
                 });
@@ -528,7 +525,8 @@ pub(crate) fn read(
 
 /// An Envoy listener (Istio, Contour, Envoy Gateway): the proxy_protocol
 /// filter has no trust list; a required header is taken from any peer
-/// that reaches the port.
+/// that reaches the port (`spoofable`, as HAProxy's `accept-proxy`
+/// without a source list).
 fn envoy_listener(
     port: Option<u16>,
     expects: Expects,

@@ -485,7 +485,7 @@ pub(crate) static ENVOY_GATEWAY: Controller = Controller {
     forwarded_key: None,
     real_ip_header_key: None,
     fix: "envoy-gateway-client-traffic-policy",
-    trust_fix: "require-header-and-allowlist",
+    trust_fix: "envoy-admit-lb-only",
     doc: "https://gateway.envoyproxy.io/docs/api/extension_types/#clienttrafficpolicyspec",
 };
 
@@ -513,7 +513,7 @@ pub(crate) static ISTIO: Controller = Controller {
     forwarded_key: None,
     real_ip_header_key: None,
     fix: "istio-gateway-proxy-protocol",
-    trust_fix: "require-header-and-allowlist",
+    trust_fix: "envoy-admit-lb-only",
     doc: "https://istio.io/latest/docs/ops/configuration/traffic-management/network-topologies/#proxy-protocol",
 };
 
@@ -526,7 +526,7 @@ pub(crate) static CONTOUR: Controller = Controller {
     forwarded_key: None,
     real_ip_header_key: None,
     fix: "contour-use-proxy-protocol",
-    trust_fix: "require-header-and-allowlist",
+    trust_fix: "envoy-admit-lb-only",
     doc: "https://projectcontour.io/docs/main/config/api/#projectcontour.io/v1alpha1.EnvoyListenerConfig",
 };
 

@@ -3,7 +3,7 @@
 //! clusters as senders (the `upstream_proxy_protocol` transport socket,
 //! `config.version` V1 or V2).
 
-use super::nginx::{any_source, split_addr};
+use super::nginx::{net, split_addr};
 use super::yaml::{Node, Value};
 use super::{Facts, Header, Hop, Kind, Listener, Loc, Role, Trust, Upstream};
 use crate::judge::Expects;
@@ -80,6 +80,34 @@ fn cluster_upstreams(file: &str, c: &Node, from: Option<u16>) -> Vec<Upstream> {
 
 const ENVOY_FILTER: &str = "envoy.filters.listener.proxy_protocol";
 
+/// The direct peers a listener admits, when each of its filter chains
+/// matches on `filter_chain_match.direct_source_prefix_ranges` (the
+/// connection's own peer, not the address a PROXY header gives, which
+/// `source_prefix_ranges` matches): Envoy's way of taking a header only
+/// from the load balancer. `None` when a chain admits anyone.
+fn direct_sources(file: &str, listener: &Node) -> Option<Trust> {
+    let chains = listener.get("filter_chains").map(Node::items)?;
+    let mut nets = Vec::new();
+    let mut first = None;
+    for chain in chains {
+        let ranges = chain
+            .path(&["filter_chain_match", "direct_source_prefix_ranges"])
+            .filter(|r| !r.items().is_empty())?;
+        first.get_or_insert(ranges.line);
+        for r in ranges.items() {
+            let prefix = r.get("address_prefix").and_then(Node::str)?;
+            // An unset prefix_len is 0 (Envoy's CidrRange): anyone.
+            let len = r.get("prefix_len").and_then(Node::str).unwrap_or("0");
+            let n = net(&format!("{prefix}/{len}"))?;
+            if n.prefix_len() == 0 {
+                return None;
+            }
+            nets.push(n);
+        }
+    }
+    Some(Trust::List(nets.into(), Loc::new(file, first?)))
+}
+
 /// Envoy: one hop per listener of `static_resources`, sending to the
 /// clusters it routes to; a cluster no listener routes to is a hop of its
 /// own when it sends a header.
@@ -153,10 +181,12 @@ pub(crate) fn envoy(file: &str, docs: &[Node], out: &mut Facts) {
                         (Expects::Optional, Trust::Anyone, line)
                     } else {
                         // The filter has no trust list: a required header
-                        // is taken from any peer that reaches the port.
+                        // is taken from any peer that reaches the port,
+                        // unless every filter chain admits only some
+                        // direct peers.
                         (
                             Expects::Header,
-                            Trust::List(any_source(), Loc::new(file, f.line)),
+                            direct_sources(file, l).unwrap_or(Trust::Anyone),
                             f.line,
                         )
                     }
@@ -207,5 +237,34 @@ pub(crate) fn envoy(file: &str, docs: &[Node], out: &mut Facts) {
                 });
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn trust_of(chains: &str) -> Trust {
+        let text = format!(
+            "static_resources:\n  listeners:\n  - name: l\n    address: {{socket_address: {{address: 0.0.0.0, port_value: 8080}}}}\n    listener_filters:\n    - name: envoy.filters.listener.proxy_protocol\n    filter_chains:\n{chains}"
+        );
+        let docs = super::super::yaml::parse("e.yaml", &text).unwrap();
+        let mut f = Facts::default();
+        envoy("e.yaml", &docs, &mut f);
+        f.hops[0].listeners[0].trust.clone()
+    }
+
+    #[test]
+    fn a_required_header_is_trusted_from_the_direct_peers_every_chain_admits() {
+        let one = "    - filter_chain_match:\n        direct_source_prefix_ranges:\n        - {address_prefix: 10.20.0.0, prefix_len: 24}\n      filters: []\n";
+        assert!(matches!(trust_of(one), Trust::List(n, at) if n.len() == 1 && at.line == 10));
+        // A chain without the match admits anyone; so does an unset
+        // prefix_len (0) or a match on the header's own address.
+        let open = format!("{one}    - filters: []\n");
+        assert_eq!(trust_of(&open), Trust::Anyone);
+        let unset = "    - filter_chain_match:\n        direct_source_prefix_ranges:\n        - {address_prefix: 10.20.0.0}\n";
+        assert_eq!(trust_of(unset), Trust::Anyone);
+        let header = "    - filter_chain_match:\n        source_prefix_ranges:\n        - {address_prefix: 10.20.0.0, prefix_len: 24}\n";
+        assert_eq!(trust_of(header), Trust::Anyone);
     }
 }

@@ -422,6 +422,17 @@ pub static FIXES: &[Fix] = &[
         change: "tcp-request connection expect-proxy layer4 if { src 10.0.0.0/16 }",
         doc: "https://docs.haproxy.org/2.8/configuration.html#4.2-tcp-request%20connection",
     },
+    // checked: Envoy API, FilterChainMatch.direct_source_prefix_ranges (the
+    // directly connected peer; source_prefix_ranges may be the PROXY
+    // header's address); Kubernetes NetworkPolicy ipBlock.
+    Fix {
+        id: "envoy-admit-lb-only",
+        title: "Let only the load balancer reach the port Envoy reads the header on",
+        side: Side::Receiver,
+        applies_to: "Envoy, Istio, Envoy Gateway, Contour (its listener, or the pods' NetworkPolicy)",
+        change: "# Envoy's proxy_protocol filter has no trust list: admit only the LB.\n# Kubernetes (Istio, Envoy Gateway, Contour): a NetworkPolicy\nkind: NetworkPolicy\nspec:\n  podSelector: {matchLabels: {app: envoy}}   # the gateway's pods\n  ingress:\n  - from:\n    - ipBlock: {cidr: 10.0.0.0/16}   # where the LB connects from\n# an Envoy bootstrap: each filter chain of the listener\nfilter_chain_match:\n  direct_source_prefix_ranges:\n  - {address_prefix: 10.0.0.0, prefix_len: 16}   # the LB's sources",
+        doc: "https://www.envoyproxy.io/docs/envoy/latest/api-v3/config/listener/v3/listener_components.proto#config-listener-v3-filterchainmatch",
+    },
     // checked: Envoy proxy_protocol listener filter docs.
     Fix {
         id: "envoy-proxy-protocol-filter",
