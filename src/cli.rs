@@ -52,7 +52,7 @@ pub enum Command {
     Pcap(crate::cmd::pcap::PcapArgs),
     /// Grade a live receiver against the spec: framing, rejection, trust and deadlines (h2spec for PROXY).
     Conform(Box<crate::cmd::conform::ConformArgs>),
-    /// Read every hop's configuration (nginx, HAProxy, Kubernetes, Helm values, Traefik, Envoy, Caddy) and find the PROXY mismatch before the rollout.
+    /// Read every hop's configuration (nginx, HAProxy, Kubernetes, Helm values, Traefik, Envoy, Caddy, Postfix, Dovecot, MariaDB) and find the PROXY mismatch before the rollout.
     Check(crate::cmd::check::CheckArgs),
     /// Relay TCP to an upstream, adding, translating or stripping the PROXY header, and show each connection.
     Relay(Box<crate::cmd::relay::RelayArgs>),

@@ -335,6 +335,46 @@ fn every_haproxy_file_passes_haproxy_c() {
     });
 }
 
+/// Every dovecot.conf of the corpus (with its includes) passes `doveconf
+/// -n`, Dovecot's own parser.
+#[test]
+fn every_dovecot_file_passes_doveconf() {
+    if !peers::require(Peer::Dovecot) {
+        return;
+    }
+    let files = files_where(|n| n == "dovecot.conf");
+    assert!(files.len() >= 4, "{files:?}");
+    each_accepted_by(files, "doveconf -n -c", |conf| {
+        let mut c = Command::new("doveconf");
+        c.arg("-n").arg("-c").arg(conf);
+        c
+    });
+}
+
+/// Every Postfix directory of the corpus passes `postconf -n` (main.cf)
+/// and `postconf -M` (master.cf), Postfix's own parser.
+#[test]
+fn every_postfix_directory_passes_postconf() {
+    if !peers::require(Peer::Postfix) {
+        return;
+    }
+    let postconf = peers::path(Peer::Postfix)
+        .and_then(|p| p.parent().map(|d| d.join("postconf")))
+        .expect("postconf beside postfix");
+    let dirs: Vec<PathBuf> = files_where(|n| n == "master.cf")
+        .into_iter()
+        .filter_map(|f| f.parent().map(Path::to_path_buf))
+        .collect();
+    assert!(dirs.len() >= 4, "{dirs:?}");
+    for flag in ["-n", "-M"] {
+        each_accepted_by(dirs.clone(), &format!("postconf {flag} -c"), |dir| {
+            let mut c = Command::new(&postconf);
+            c.arg("-c").arg(dir).arg(flag);
+            c
+        });
+    }
+}
+
 #[test]
 fn every_caddyfile_passes_caddy_validate() {
     if !peers::require(Peer::Caddy) {
@@ -738,4 +778,104 @@ fn probe_interrupted_by_ctrl_c_prints_the_check_and_exits_130() {
         "{stderr}"
     );
     assert_eq!(stderr.lines().count(), 1, "only that line: {stderr:?}");
+}
+
+/// The configurations the tests run real Postfix, Dovecot and MariaDB
+/// from (tests/peers/) are read by `check` as those servers behaved in the
+/// recordings of tests/data/protocols: a port that took a header expects
+/// one (or takes an optional one), a port that refused a header or served
+/// a client without one expects none, a port that waited for a header
+/// requires one.
+#[test]
+fn the_peers_configs_are_read_as_the_real_servers_behaved() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let ports: &[(&str, u16)] = &[
+        ("SMTP_PORT", 2501),
+        ("PP_PORT", 2502),
+        ("SCREEN_PORT", 2503),
+        ("TLS_PORT", 2504),
+        ("IMAP_PORT", 2511),
+        ("IMAP_PP_PORT", 2512),
+        ("POP3_PORT", 2513),
+        ("POP3_PP_PORT", 2514),
+        ("PORT", 2521),
+    ];
+    let servers: &[(&str, &[&str])] = &[
+        ("postfix", &["postfix/main.cf", "postfix/master.cf"]),
+        ("dovecot", &["dovecot/mail.conf"]),
+        ("mariadb-plain", &["mariadb/plain.cnf"]),
+        ("mariadb-proxy", &["mariadb/proxy.cnf"]),
+    ];
+    let mut judged = 0;
+    for (server, files) in servers {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut args = Vec::new();
+        for f in *files {
+            let mut text = fs::read_to_string(root.join("tests/peers").join(f)).expect("read");
+            for (name, port) in ports {
+                text = text.replace(&format!("{{{{{name}}}}}"), &port.to_string());
+            }
+            text = text
+                .replace("{{DIR}}", "/var/lib/ppctl-test")
+                .replace("{{PROXY_TIMEOUT}}", "3s")
+                .replace("{{TRUSTED}}", "127.0.0.0/8");
+            assert!(!text.contains("{{"), "{f}: a placeholder left: {text}");
+            let path = dir.path().join(Path::new(f).file_name().expect("name"));
+            fs::write(&path, text).expect("write");
+            args.push(path.to_string_lossy().into_owned());
+        }
+        let (code, doc) = run_json(dir.path(), &args);
+        assert_ne!(code, 2, "{server}: {doc:#}");
+        let expects = |port: u16| -> String {
+            doc["hops"]
+                .as_array()
+                .expect("hops")
+                .iter()
+                .flat_map(|h| h["listeners"].as_array().expect("listeners").iter())
+                .find(|l| l["port"] == port)
+                .map_or_else(
+                    || panic!("{server}: no listener on {port}: {doc:#}"),
+                    |l| l["expects"].as_str().expect("expects").to_string(),
+                )
+        };
+        let mut recordings: Vec<PathBuf> = fs::read_dir(root.join("tests/data/protocols"))
+            .expect("recordings")
+            .map(|e| e.expect("entry").path())
+            .collect();
+        recordings.sort();
+        for rec in recordings {
+            let text = fs::read_to_string(&rec).expect("read");
+            let field = |k: &str| {
+                text.lines()
+                    .find_map(|l| l.strip_prefix(&format!("{k}: ")))
+                    .unwrap_or("")
+                    .to_string()
+            };
+            if field("server") != *server {
+                continue;
+            }
+            let port = ports
+                .iter()
+                .find(|(n, _)| *n == field("port"))
+                .map(|(_, p)| *p)
+                .expect("a known port");
+            let send = field("send");
+            let header = send.starts_with("PROXY ") || send.starts_with("\\r\\n\\r\\n\\x00");
+            let want: &[&str] = match (header, field("finding").as_str()) {
+                (true, "proxied") => &["header", "optional"],
+                (true, "unexpected-header") => &["none"],
+                (false, "missing-header") => &["header"],
+                (false, "plain") => &["none", "optional"],
+                _ => continue,
+            };
+            let got = expects(port);
+            assert!(
+                want.contains(&got.as_str()),
+                "{}: the server behaved as {want:?} on {port}, check reads {got}",
+                rec.display()
+            );
+            judged += 1;
+        }
+    }
+    assert!(judged >= 20, "{judged} recordings judged");
 }

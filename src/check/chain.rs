@@ -488,6 +488,9 @@ fn judge_link(facts: &Facts, link: &mut Link, found: &mut Vec<Found>) {
     let source = up.and_then(|u| u.source);
     let trusted = match (&lis.trust, source) {
         (Trust::List(nets, _), Some(src)) => nets.iter().any(|n| n.contains(&src)),
+        // An empty list trusts nobody (Dovecot without
+        // haproxy_trusted_networks), wherever the sender connects from.
+        (Trust::List(nets, _), None) if nets.is_empty() => false,
         _ => true,
     };
     let arrived = match link.carried {
@@ -510,6 +513,12 @@ fn judge_link(facts: &Facts, link: &mut Link, found: &mut Vec<Found>) {
     link.finding = f;
     let sender = describe(hops, link);
     let (message, fix) = match f {
+        // A mail or database server, in its own words.
+        Finding::UnexpectedHeader | Finding::MissingHeader | Finding::UntrustedSource
+            if super::mail::said(to, f).is_some() =>
+        {
+            super::mail::message(to, lis, link, &sender, f, up)
+        }
         Finding::UnexpectedHeader => (
             format!(
                 "{sender} sends a {} but this hop does not expect one: it reads the header as data ({})",

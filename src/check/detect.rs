@@ -125,6 +125,9 @@ pub(crate) fn detect(text: &str) -> Detected {
     if let Some((line, helm)) = template_line(text) {
         return Detected::Template(line, helm);
     }
+    if let Some(kind) = super::mail::detect(text) {
+        return Detected::Text(kind);
+    }
     // TOML's `[table]` before JSON's `[`.
     let toml_table = |l: &str| {
         l.starts_with('[')

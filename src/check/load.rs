@@ -194,7 +194,8 @@ pub(crate) fn read_file(path: &Path) -> Result<String, String> {
 
 /// File names a directory argument stands for: every configuration file
 /// under it (`*.yaml`, `*.yml`, `*.json`, `*.conf`, `*.cfg`, `*.toml`,
-/// `Caddyfile*`), sorted, hidden entries (`.git`) left out.
+/// `Caddyfile*`, Postfix's `main.cf` and `master.cf`, `*.cnf`), sorted,
+/// hidden entries (`.git`) left out.
 pub(crate) fn files_in(dir: &Path) -> Result<Vec<PathBuf>, String> {
     const EXTENSIONS: [&str; 7] = ["yaml", "yml", "json", "conf", "cfg", "toml", "caddyfile"];
     let mut out = Vec::new();
@@ -217,7 +218,10 @@ pub(crate) fn files_in(dir: &Path) -> Result<Vec<PathBuf>, String> {
                 .extension()
                 .map(|x| x.to_string_lossy().to_ascii_lowercase())
                 .unwrap_or_default();
-            if EXTENSIONS.contains(&ext.as_str()) || name.starts_with("Caddyfile") {
+            // Postfix's two files by name (its other *.cf are maps), my.cnf
+            // and its *.cnf.
+            let mail = matches!(name.as_str(), "main.cf" | "master.cf") || ext == "cnf";
+            if EXTENSIONS.contains(&ext.as_str()) || name.starts_with("Caddyfile") || mail {
                 out.push(p);
             }
             if out.len() > MAX_INCLUDES {

@@ -9,14 +9,18 @@
 pub(crate) mod caddy;
 pub(crate) mod chain;
 pub(crate) mod detect;
+pub(crate) mod dovecot;
 pub(crate) mod gateway;
 pub(crate) mod haproxy;
 pub(crate) mod helm;
 pub(crate) mod k8s;
 pub(crate) mod live;
 pub(crate) mod load;
+pub(crate) mod mail;
+pub(crate) mod mariadb;
 pub(crate) mod nginx;
 pub(crate) mod platforms;
+pub(crate) mod postfix;
 pub(crate) mod proxies;
 pub(crate) mod toml;
 pub(crate) mod traefik;
@@ -86,10 +90,16 @@ pub(crate) enum Kind {
     Envoy,
     /// A Caddyfile (or Caddy's JSON configuration).
     Caddy,
+    /// Postfix's main.cf or master.cf.
+    Postfix,
+    /// Dovecot's dovecot.conf (and its `!include`s).
+    Dovecot,
+    /// MariaDB's (or MySQL's) my.cnf (and its `!include`s).
+    Mariadb,
 }
 
 impl Kind {
-    pub(crate) const ALL: [Kind; 7] = [
+    pub(crate) const ALL: [Kind; 10] = [
         Kind::Nginx,
         Kind::Haproxy,
         Kind::Kubernetes,
@@ -97,6 +107,9 @@ impl Kind {
         Kind::Traefik,
         Kind::Envoy,
         Kind::Caddy,
+        Kind::Postfix,
+        Kind::Dovecot,
+        Kind::Mariadb,
     ];
 
     pub(crate) fn name(self) -> &'static str {
@@ -108,6 +121,9 @@ impl Kind {
             Kind::Traefik => "traefik",
             Kind::Envoy => "envoy",
             Kind::Caddy => "caddy",
+            Kind::Postfix => "postfix",
+            Kind::Dovecot => "dovecot",
+            Kind::Mariadb => "mariadb",
         }
     }
 
@@ -452,6 +468,9 @@ pub(crate) struct Facts {
     /// [`FileRead`] at the end).
     pub objects: Vec<Object>,
     pub warnings: Vec<(Loc, Warning)>,
+    /// Postfix's, Dovecot's and MariaDB's files, made into hops once every
+    /// input is in.
+    pub mail: mail::Pieces,
 }
 
 impl Facts {
@@ -529,7 +548,7 @@ fn read(
         }
         (None, _) => {
             return Err(whole(format!(
-                "not a configuration check can tell: none of nginx, HAProxy, Kubernetes YAML or JSON, Helm values, Traefik, Envoy or Caddy; {force_hint} ({})",
+                "not a configuration check can tell: none of nginx, HAProxy, Kubernetes YAML or JSON, Helm values, Traefik, Envoy, Caddy, Postfix, Dovecot or MariaDB; {force_hint} ({})",
                 Kind::ALL.map(Kind::name).join(", ")
             )))
         }
@@ -542,6 +561,9 @@ fn read(
     match kind {
         Kind::Nginx => nginx::facts(name, text, include, facts).map_err(hint),
         Kind::Haproxy => haproxy::facts(name, text, facts).map_err(hint),
+        Kind::Postfix => postfix::facts(name, text, facts).map_err(hint),
+        Kind::Dovecot => dovecot::facts(name, text, include, facts).map_err(hint),
+        Kind::Mariadb => mariadb::facts(name, text, include, facts).map_err(hint),
         Kind::Traefik if detect::is_toml(text) => {
             let doc = toml::parse(name, text).map_err(hint)?;
             traefik::facts(name, &[doc], facts);
@@ -591,7 +613,7 @@ fn read_yaml(
         // Objects refer to each other across files (a policy to its
         // Gateway, a Service to its Deployment): read once all are in.
         Kind::Kubernetes => facts.kubernetes.push((name.to_string(), docs)),
-        Kind::Nginx | Kind::Haproxy => {}
+        Kind::Nginx | Kind::Haproxy | Kind::Postfix | Kind::Dovecot | Kind::Mariadb => {}
     }
     Ok(())
 }
@@ -619,6 +641,7 @@ pub(crate) fn check(inputs: Vec<Input>, include: &Includer<'_>) -> Check {
     let kubernetes = std::mem::take(&mut facts.kubernetes);
     k8s::objects(&kubernetes, &mut facts);
     drop(kubernetes);
+    errors.extend(mail::finish(&mut facts));
     let mut files = std::mem::take(&mut facts.files);
     let objects = std::mem::take(&mut facts.objects);
     let warnings = std::mem::take(&mut facts.warnings);

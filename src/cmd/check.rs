@@ -21,6 +21,8 @@ Examples:
   ppctl check --kind helm=values.yaml values.yaml nginx.conf --json
   ppctl check --root ./prod-etc-nginx ./prod-etc-nginx/nginx.conf
   ppctl check gitops/ingress/
+  ppctl check haproxy.cfg /etc/postfix/main.cf /etc/postfix/master.cf
+  ppctl check --root ./etc-mysql haproxy.cfg ./etc-mysql/my.cnf
   ppctl check ingress-nginx/ envoy-gateway/
   ppctl check --probe /etc/nginx/nginx.conf
   ppctl check --probe --probe-host 10.0.0.5 haproxy.cfg
@@ -33,7 +35,8 @@ config-wire-mismatch (a problem: exit 1); a listener that cannot be reached
 from here, or that the probe cannot read, is said so and is no finding.
 
 A directory stands for the configuration files in it (*.yaml, *.yml,
-*.json, *.conf, *.cfg, *.toml, Caddyfile), read as one chain. With two
+*.json, *.conf, *.cfg, *.toml, Caddyfile, Postfix's main.cf and master.cf,
+*.cnf), read as one chain. With two
 directories or more (check old/ new/), each is a chain of its own, shown
 one after the other: a migration is checked before it happens.
 
@@ -45,16 +48,20 @@ read)."))]
 pub struct CheckArgs {
     /// Configuration files or directories: nginx (includes followed),
     /// HAProxy, Kubernetes objects (kubectl get -o yaml / -o json), a
-    /// chart's values, Traefik, Envoy, Caddy; `-` reads stdin. Kinds are
-    /// detected from the content.
+    /// chart's values, Traefik, Envoy, Caddy, Postfix (main.cf and
+    /// master.cf), Dovecot (dovecot.conf, includes followed), MariaDB
+    /// (my.cnf, includes followed); `-` reads stdin. Kinds are detected
+    /// from the content.
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
     /// Read FILE (or every file, without =FILE) as KIND instead of
     /// detecting it: nginx, haproxy, kubernetes, helm, traefik, envoy,
-    /// caddy (e.g. --kind helm=values.yaml; repeat for more files).
+    /// caddy, postfix, dovecot, mariadb (e.g. --kind helm=values.yaml;
+    /// repeat for more files).
     #[arg(long, value_name = "KIND[=FILE]", value_parser = kind_for)]
     pub(crate) kind: Vec<KindFor>,
-    /// Where absolute nginx includes are read from: a copy of a server's
+    /// Where absolute includes (nginx, Dovecot, MariaDB's `!includedir`)
+    /// are read from: a copy of a server's
     /// tree (/etc/nginx/x.conf is DIR/etc/nginx/x.conf, DIR/nginx/x.conf or
     /// DIR/x.conf, the first that exists). Without it they are read from
     /// this machine, and "Read:" says so.
@@ -175,7 +182,7 @@ fn inputs(args: &CheckArgs, files: &[PathBuf]) -> Result<Vec<Input>> {
             if files.is_empty() {
                 out.push((
                     path.to_string_lossy().into_owned(),
-                    Err("directory holds no configuration file (*.yaml, *.yml, *.json, *.conf, *.cfg, *.toml, Caddyfile)".into()),
+                    Err("directory holds no configuration file (*.yaml, *.yml, *.json, *.conf, *.cfg, *.toml, Caddyfile, main.cf, master.cf, *.cnf)".into()),
                 ));
             }
             for f in files {

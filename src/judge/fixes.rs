@@ -368,6 +368,17 @@ pub static FIXES: &[Fix] = &[
         change: "# master.cf: a port for the proxy alone (clients without a header\n# get no banner there, then 421)\n{port}  inet  n  -  y  -  -  smtpd\n  -o smtpd_upstream_proxy_protocol=haproxy\n# with postscreen on the port, set it there instead:\n#   -o postscreen_upstream_proxy_protocol=haproxy",
         doc: "https://www.postfix.org/postconf.5.html#smtpd_upstream_proxy_protocol",
     },
+    // checked: postconf(5): smtpd_upstream_proxy_protocol and
+    // postscreen_upstream_proxy_protocol take no list of senders; master(5):
+    // a service name of host:port binds that address alone.
+    Fix {
+        id: "postfix-proxy-port-private",
+        title: "Let only the proxy reach Postfix's PROXY port",
+        side: Side::Receiver,
+        applies_to: "Postfix (master.cf) with *_upstream_proxy_protocol = haproxy",
+        change: "# Postfix takes a header from any peer: bind the proxy's port to\n# an address only the proxy reaches (and firewall it)\n10.0.0.5:{port}  inet  n  -  y  -  -  smtpd\n  -o smtpd_upstream_proxy_protocol=haproxy",
+        doc: "https://www.postfix.org/postconf.5.html#smtpd_upstream_proxy_protocol",
+    },
     // checked: Dovecot docs' HAProxy page (haproxy = yes on an
     // inet_listener, haproxy_trusted_networks); Dovecot 2.3 takes the same
     // settings (tests/peers/dovecot/mail.conf).

@@ -75,6 +75,7 @@ pub(super) fn fixes(finding: Finding) -> Option<&'static [&'static str]> {
             Some(&["postfix-upstream-proxy-protocol", "disable-at-sender"])
         }
         Finding::MissingHeader | Finding::HeaderTimeout => Some(super::SEND_A_HEADER),
+        Finding::Spoofable => Some(&["postfix-proxy-port-private"]),
         _ => None,
     }
 }

@@ -1,0 +1,259 @@
+//! MariaDB (and MySQL's option files): my.cnf with its `!include` and
+//! `!includedir` (the directory's `*.cnf`) spliced in; the server's groups
+//! (`[mysqld]`, `[mariadbd]`, `[mariadb]`, `[server]`, `[galera]` and
+//! their version-suffixed forms); `port`, `bind-address`,
+//! `skip-networking` and `proxy-protocol-networks` (`-` and `_` alike).
+//! MariaDB has no "header required" mode: from the listed networks a
+//! header is taken when it comes and a client without one is served as
+//! itself; from elsewhere a header gets error 1130 `Proxy header is not
+//! accepted from …` (tests/data/protocols, MariaDB KB "Proxy Protocol
+//! Support").
+
+use ipnet::IpNet;
+
+use super::mail::{self, IncludeLine};
+use super::nginx::{any_source, net, Includer};
+use super::{Facts, Found, Hop, Kind, Listener, Loc, ParseError, Role, SkipReason, Trust};
+use crate::judge::{fixes, Expects, Finding};
+
+#[derive(Debug, Clone)]
+struct Setting {
+    key: String,
+    value: String,
+    at: Loc,
+}
+
+/// One option file, includes spliced in.
+#[derive(Debug)]
+pub(crate) struct Piece {
+    file: String,
+    includes: Vec<String>,
+    /// The settings of the server's groups, in order.
+    settings: Vec<Setting>,
+    /// Where a server group starts.
+    groups: Vec<(String, Loc)>,
+}
+
+fn include_line(line: &str) -> Option<IncludeLine> {
+    if let Some(dir) = line.strip_prefix("!includedir") {
+        let dir = dir.trim().trim_end_matches('/');
+        return Some(IncludeLine {
+            pattern: format!("{dir}/*.cnf"),
+            required: false,
+        });
+    }
+    let file = line.strip_prefix("!include")?;
+    file.starts_with([' ', '\t']).then(|| IncludeLine {
+        pattern: file.trim().to_string(),
+        required: true,
+    })
+}
+
+/// A group the server reads its options from.
+fn server_group(name: &str) -> bool {
+    let base = match name.split_once('-') {
+        Some((b, v)) if v.starts_with(|c: char| c.is_ascii_digit()) => b,
+        _ => name,
+    };
+    matches!(
+        base,
+        "mysqld" | "mariadbd" | "mariadb" | "server" | "galera"
+    )
+}
+
+/// An option's name as the server matches it: `_` and `-` alike, a
+/// `loose-` prefix dropped.
+fn option_name(key: &str) -> String {
+    let k = key.trim().to_ascii_lowercase().replace('_', "-");
+    k.strip_prefix("loose-").map_or(k.clone(), str::to_string)
+}
+
+/// Read a my.cnf and what it includes.
+pub(crate) fn facts(
+    file: &str,
+    text: &str,
+    include: &Includer<'_>,
+    facts: &mut Facts,
+) -> Result<(), ParseError> {
+    let (lines, includes) = mail::splice(file, text, Kind::Mariadb, &include_line, include, facts)?;
+    let mut group: Option<String> = None;
+    let mut settings = Vec::new();
+    let mut groups = Vec::new();
+    for line in lines {
+        let t = line.text.trim();
+        if t.is_empty() || t.starts_with(['#', ';']) {
+            continue;
+        }
+        if let Some(name) = t.strip_prefix('[') {
+            let Some(name) = name.split(']').next().filter(|_| name.contains(']')) else {
+                return Err(ParseError::new(line.at, "a group header without its `]`"));
+            };
+            let name = name.trim().to_ascii_lowercase();
+            if server_group(&name) {
+                groups.push((name.clone(), line.at.clone()));
+            }
+            group = Some(name);
+            continue;
+        }
+        let Some(g) = &group else {
+            return Err(ParseError::new(
+                line.at,
+                format!("an option before any [group]: {t}"),
+            ));
+        };
+        if !server_group(g) {
+            continue;
+        }
+        // `key = value`, `key=value`, or a bare `key`; a trailing `#`
+        // comment outside quotes is dropped.
+        let t = t.split(" #").next().unwrap_or(t);
+        let (k, v) = t.split_once('=').unwrap_or((t, ""));
+        settings.push(Setting {
+            key: option_name(k),
+            value: v.trim().trim_matches(['"', '\'']).to_string(),
+            at: line.at,
+        });
+    }
+    facts.mail.mariadb.push(Piece {
+        file: file.to_string(),
+        includes,
+        settings,
+        groups,
+    });
+    Ok(())
+}
+
+/// All of the inputs' option files as one server (each file once).
+pub(crate) fn hops(pieces: Vec<Piece>, facts: &mut Facts) {
+    let pieces = mail::once(pieces, |p| &p.file, |p| &p.includes);
+    let Some(first) = pieces.iter().flat_map(|p| p.groups.first()).next().cloned() else {
+        return;
+    };
+    let settings: Vec<Setting> = pieces.into_iter().flat_map(|p| p.settings).collect();
+    let get = |key: &str| settings.iter().rev().find(|s| s.key == key);
+    let off = |s: &Setting| matches!(s.value.to_ascii_lowercase().as_str(), "0" | "off" | "false");
+    if let Some(s) = get("skip-networking").filter(|s| !off(s)) {
+        facts.skipped(
+            s.at.clone(),
+            "skip-networking (no TCP port)",
+            SkipReason::Disabled,
+        );
+        return;
+    }
+    let (port, port_at) = match get("port") {
+        Some(s) => (s.value.parse::<u16>().ok(), s.at.clone()),
+        None => (Some(3306), first.1.clone()),
+    };
+    let host = get("bind-address")
+        .map(|s| s.value.clone())
+        .filter(|a| !matches!(a.as_str(), "" | "*" | "0.0.0.0" | "::"));
+    let networks = get("proxy-protocol-networks");
+    let (nets, anyone): (Vec<IpNet>, bool) = match networks {
+        Some(s) => {
+            let words: Vec<&str> = s
+                .value
+                .split([',', ' '])
+                .filter(|w| !w.is_empty())
+                .collect();
+            let anyone = words.contains(&"*");
+            let nets = if anyone {
+                any_source().to_vec()
+            } else {
+                // `localhost`: the unix socket, not a TCP peer.
+                words.iter().filter_map(|w| net(w)).collect()
+            };
+            (nets, anyone)
+        }
+        None => (Vec::new(), false),
+    };
+    let name = "mariadb".to_string();
+    for key in ["port", "bind-address", "proxy-protocol-networks"] {
+        if let Some(s) = get(key) {
+            facts.used(s.at.clone(), format!("[{}] {key} = {}", first.0, s.value));
+        }
+    }
+    let (expects, at, trust) = match networks {
+        Some(s) if !nets.is_empty() => (
+            Expects::Optional,
+            s.at.clone(),
+            Trust::List(nets.clone().into(), s.at.clone()),
+        ),
+        _ => (Expects::Nothing, port_at, Trust::Unused),
+    };
+    if expects == Expects::Optional {
+        let list = networks.map_or(String::new(), |s| s.value.clone());
+        facts.found.push(Found {
+            finding: Finding::Spoofable,
+            at: at.clone(),
+            hop: name.clone().into(),
+            message: if anyone {
+                format!("proxy-protocol-networks = {list}: MariaDB takes a header from any peer and serves clients without one, so a client that reaches port {} can forge its address", port.unwrap_or(0))
+            } else {
+                format!("MariaDB's header is optional: from {list} a client without one is served as itself and one with a header as the address it writes, so any host there can forge its address (keep the list to the proxy's addresses)")
+            },
+            fix: Some(fixes::get("mariadb-proxy-networks-narrow")),
+        });
+    }
+    facts.hops.push(Hop {
+        name: name.into(),
+        role: Role::Proxy,
+        kind: Kind::Mariadb,
+        at: first.1,
+        listeners: vec![Listener {
+            host,
+            port,
+            expects,
+            passthrough: false,
+            refuses: None,
+            ssl: false,
+            trust,
+            fix: "mariadb-proxy-protocol-networks",
+            at,
+        }],
+        upstreams: Vec::new(),
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::nginx::{IncludeError, Included};
+
+    fn run(text: &str) -> Facts {
+        let inc = |_: &str, _: &str, p: &str| -> Result<Vec<Included>, IncludeError> {
+            match p {
+                "/etc/mysql/mariadb.conf.d/*.cnf" => Ok(vec![Included {
+                    name: "mariadb.conf.d/50-server.cnf".into(),
+                    text: "[server]\n\n[mysqld]\nbind-address = 127.0.0.1\nport=3307\nloose_proxy_protocol_networks = 10.0.0.5/32, localhost\n[client]\nport = 1\n".into(),
+                    system: true,
+                }]),
+                _ => Ok(Vec::new()),
+            }
+        };
+        let mut f = Facts::default();
+        facts("my.cnf", text, &inc, &mut f).unwrap();
+        let pieces = std::mem::take(&mut f.mail.mariadb);
+        hops(pieces, &mut f);
+        f
+    }
+
+    #[test]
+    fn includedir_groups_and_networks() {
+        let f = run("[client-server]\nsocket = /run/mysqld/mysqld.sock\n!includedir /etc/mysql/conf.d/\n!includedir /etc/mysql/mariadb.conf.d/\n");
+        assert_eq!(f.hops.len(), 1);
+        let l = &f.hops[0].listeners[0];
+        assert_eq!((l.port, l.expects), (Some(3307), Expects::Optional));
+        assert_eq!(l.host.as_deref(), Some("127.0.0.1"));
+        assert!(matches!(&l.trust, Trust::List(n, _) if n.len() == 1));
+        assert_eq!(f.found[0].finding, Finding::Spoofable);
+        assert_eq!(f.warnings.len(), 1, "a system include is said");
+    }
+
+    #[test]
+    fn without_networks_no_header_is_read() {
+        let f = run("[mysqld]\nport = 3306\n");
+        assert_eq!(f.hops[0].listeners[0].expects, Expects::Nothing);
+        assert!(f.found.is_empty());
+        assert!(run("[client]\nport = 3306\n").hops.is_empty());
+    }
+}
