@@ -368,7 +368,7 @@ pub(crate) fn said(hop: &Hop, finding: Finding) -> Option<&'static str> {
     let pop3 = hop.name.starts_with("dovecot pop3");
     Some(match (hop.kind, finding) {
         (Kind::Postfix, Finding::UnexpectedHeader) if postscreen => {
-            "postscreen takes the header line for SMTP sent before its greeting and drops the client"
+            "postscreen takes the header line for SMTP sent before its greeting (it reads a header only with postscreen_upstream_proxy_protocol; smtpd_upstream_proxy_protocol is smtpd's)"
         }
         (Kind::Postfix, Finding::UnexpectedHeader) => {
             "Postfix sends its banner first and answers the header line `500 5.5.2 Error: command not recognized` (log: `improper command pipelining after CONNECT`)"

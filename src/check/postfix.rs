@@ -235,6 +235,14 @@ fn loopback(host: &str) -> bool {
             .is_ok_and(|a| a.is_loopback())
 }
 
+/// One Postfix: its main.cf (file, parameters) if given, its services,
+/// and whether they are Debian's, assumed for a main.cf given alone.
+struct Instance {
+    main: Option<(String, Vec<Param>)>,
+    services: Vec<Service>,
+    assumed: bool,
+}
+
 /// main.cf and master.cf paired (by directory; one of each pairs
 /// anyway), each smtpd or postscreen port a hop.
 pub(crate) fn hops(pieces: Vec<Piece>, facts: &mut Facts) -> Vec<ParseError> {
@@ -247,8 +255,7 @@ pub(crate) fn hops(pieces: Vec<Piece>, facts: &mut Facts) -> Vec<ParseError> {
         }
     }
     let dir = |f: &str| Path::new(f).parent().map(Path::to_path_buf);
-    let mut instances: Vec<(Option<(String, Vec<Param>)>, (String, Vec<Service>), bool)> =
-        Vec::new();
+    let mut instances: Vec<Instance> = Vec::new();
     let mut used = vec![false; mains.len()];
     for (file, services) in masters {
         let m = if mains.len() == 1 {
@@ -259,20 +266,28 @@ pub(crate) fn hops(pieces: Vec<Piece>, facts: &mut Facts) -> Vec<ParseError> {
         if let Some(i) = m {
             used[i] = true;
         }
-        instances.push((m.map(|i| mains[i].clone()), (file, services), false));
+        instances.push(Instance {
+            main: m.map(|i| mains[i].clone()),
+            services,
+            assumed: false,
+        });
     }
     for (i, (file, params)) in mains.iter().enumerate() {
         if !used[i] {
-            let services = default_master(file);
-            instances.push((
-                Some((file.clone(), params.clone())),
-                (file.clone(), services),
-                true,
-            ));
+            instances.push(Instance {
+                main: Some((file.clone(), params.clone())),
+                services: default_master(file),
+                assumed: true,
+            });
         }
     }
     let mut errors = Vec::new();
-    for (main, (_, services), assumed) in instances {
+    for Instance {
+        main,
+        services,
+        assumed,
+    } in instances
+    {
         let params: &[Param] = main.as_ref().map_or(&[], |(_, p)| p.as_slice());
         if let Some((file, _)) = &main {
             for p in params.iter().filter(|p| {
