@@ -9,11 +9,16 @@
 # of the receiver and its children, from /proc) per receiver (median of
 # ROUNDS interleaved rounds), and the ratios ppctl listen / HAProxy of each
 # round (median, min, max). PPCTL_B=path adds a second ppctl build as
-# receiver "ppctl-b" (A/B of two builds in the same rounds). Every receiver
-# runs from a config in bench/ and is stopped by pid.
+# receiver "ppctl-b" (A/B of two builds in the same rounds). METRICS=1
+# adds receiver "ppctl-metrics", the same ppctl with `--metrics` (counting
+# every connection for Prometheus), and prints the ratio with / without it
+# of each round (issue 24's bound: within 3%), then checks that the
+# metrics counted every connection. Every receiver runs from a config in
+# bench/ and is stopped by pid.
 #
 #   cargo build --release && bench/listen.sh
 #   N=20000 C=50 HDR=v1 ROUNDS=3 bench/listen.sh
+#   METRICS=1 ROUNDS=7 bench/listen.sh   # --metrics' cost
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${N:-20000}
@@ -22,6 +27,7 @@ HDR=${HDR:-v1}
 ROUNDS=${ROUNDS:-3}
 PPCTL=${PPCTL:-target/release/ppctl}
 PPCTL_B=${PPCTL_B:-}
+METRICS=${METRICS:-}
 WORK=$(mktemp -d)
 PIDS=()
 cleanup() {
@@ -81,6 +87,10 @@ if [ -n "$PPCTL_B" ]; then
   p=$(free_port)
   start ppctl-b "$p" "$PPCTL_B" --color never listen "127.0.0.1:$p" --proxy-protocol require
 fi
+if [ -n "$METRICS" ]; then
+  p=$(free_port); METRICS_PORT=$(free_port)
+  start ppctl-metrics "$p" "$PPCTL" --color never listen "127.0.0.1:$p" --proxy-protocol require --metrics "127.0.0.1:$METRICS_PORT"
+fi
 if command -v haproxy > /dev/null; then
   p=$(free_port); render bench/haproxy-accept-proxy.cfg "$p" "$WORK/haproxy.cfg"
   start haproxy "$p" haproxy -db -f "$WORK/haproxy.cfg"
@@ -97,9 +107,9 @@ fi
 # Rounds interleave the receivers (A B C, B C A, ...) so that load from
 # other processes on a shared machine hits them alike; the median is kept.
 NAMES=()
-RATIOS=(); P99R=(); CPUR=(); ABR=(); ABCPU=()
+RATIOS=(); P99R=(); CPUR=(); ABR=(); ABCPU=(); MR=(); MCPU=()
 declare -A R
-for name in ppctl-listen ppctl-b haproxy nginx; do [ -n "${PORT[$name]:-}" ] && NAMES+=("$name"); done
+for name in ppctl-listen ppctl-b ppctl-metrics haproxy nginx; do [ -n "${PORT[$name]:-}" ] && NAMES+=("$name"); done
 for round in $(seq "$ROUNDS"); do
   for k in "${!NAMES[@]}"; do
     name=${NAMES[$(( (k + round) % ${#NAMES[@]} ))]}
@@ -118,6 +128,12 @@ for round in $(seq "$ROUNDS"); do
     read -r b _ _ _ bcpu <<< "${R[ppctl-b]}"
     ABR+=("$(python3 -c "print('%.3f' % ($a / max($b, 1)))")")
     ABCPU+=("$(python3 -c "print('%.3f' % ($acpu / max($bcpu, 1)))")")
+  fi
+  if [ -n "${R[ppctl-listen]:-}" ] && [ -n "${R[ppctl-metrics]:-}" ]; then
+    read -r a _ _ _ acpu <<< "${R[ppctl-metrics]}"
+    read -r b _ _ _ bcpu <<< "${R[ppctl-listen]}"
+    MR+=("$(python3 -c "print('%.3f' % ($a / max($b, 1)))")")
+    MCPU+=("$(python3 -c "print('%.3f' % ($acpu / max($bcpu, 1)))")")
   fi
 done
 median() { sort -n | awk '{ l[NR] = $0 } END { print l[int((NR + 1) / 2)] }'; }
@@ -141,4 +157,10 @@ fi
 if [ ${#ABR[@]} -gt 0 ]; then
   summary "conn/s ppctl listen / ppctl-b:" "${ABR[@]}"
   summary "CPU per conn ppctl listen / ppctl-b:" "${ABCPU[@]}"
+fi
+if [ ${#MR[@]} -gt 0 ]; then
+  summary "conn/s with --metrics / without:" "${MR[@]}"
+  summary "CPU per conn with / without:" "${MCPU[@]}"
+  counted=$(curl -s "http://127.0.0.1:$METRICS_PORT/metrics" | awk '/^ppctl_server_connections_total/ { n += $NF } END { print n + 0 }')
+  echo "--metrics counted $counted connections ($(( N * ROUNDS )) sent, and the start's port check)"
 fi

@@ -488,7 +488,7 @@ _ppctl() {
             return 0
             ;;
         ppctl__subcmd__listen)
-            opts="-h --proxy-protocol --trust --max-header --header-timeout --idle-timeout --max-conns --drain --request-timeout --echo --udp --expect-src --expect-version --json --tls --cert --key --count --threads --color --help"
+            opts="-h --proxy-protocol --trust --max-header --header-timeout --idle-timeout --max-conns --drain --metrics --request-timeout --echo --udp --expect-src --expect-version --json --tls --cert --key --count --threads --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -519,6 +519,10 @@ _ppctl() {
                     return 0
                     ;;
                 --drain)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --metrics)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -708,7 +712,7 @@ _ppctl() {
             return 0
             ;;
         ppctl__subcmd__relay)
-            opts="-h --to --accept --trust --send --like --tlv --alpn --authority --unique-id --noop --crc32c --ssl-version --ssl-cn --ssl-cipher --ssl-verify --netns --aws-vpce-id --azure-link-id --gcp-psc-id --threads --max-header --header-timeout --max-conns --drain --count --connect-timeout --tap --no-tap --json --idle-timeout --color --help"
+            opts="-h --to --accept --trust --send --like --tlv --alpn --authority --unique-id --noop --crc32c --ssl-version --ssl-cn --ssl-cipher --ssl-verify --netns --aws-vpce-id --azure-link-id --gcp-psc-id --threads --max-header --header-timeout --max-conns --drain --count --metrics --connect-timeout --tap --no-tap --json --idle-timeout --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -807,6 +811,10 @@ _ppctl() {
                     return 0
                     ;;
                 --count)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --metrics)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

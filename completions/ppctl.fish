@@ -120,6 +120,7 @@ complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l header-timeout -d
 complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l idle-timeout -d 'Longest silence after the header before closing, and longest wait for a client that does not read a reply (or `--echo`); more than 0' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l max-conns -d 'Connections served at once; more wait in the kernel\'s backlog' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l drain -d 'On SIGINT/SIGTERM, time in-flight connections get to finish; a second signal stops them at once' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l metrics -d 'Serve Prometheus metrics on ADDR (:PORT, IP:PORT, [IPv6]:PORT) at /metrics: connections by finding, transport and header, those open, the header wait and the connection time (docs/monitoring.md). Bind it to loopback or the monitoring network' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l request-timeout -d 'Time allowed for the whole first request head once the header is in (not restarted by each byte, so a client that trickles it is closed on time); more than 0' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l expect-src -d 'Exit 1 unless every connection\'s header claims a source in one of these CIDRs (a bare IP is one address; repeat it or separate with commas: any one matches)' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l expect-version -d 'Exit 1 unless every connection carried a header of this version' -r
@@ -364,6 +365,7 @@ complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l header-timeout -d 
 complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l max-conns -d 'Connections served at once; more wait in the kernel\'s backlog' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l drain -d 'On SIGINT/SIGTERM, time in-flight connections get to finish; a second signal stops them at once' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l count -d 'Exit after N connections' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l metrics -d 'Serve Prometheus metrics on ADDR (:PORT, IP:PORT, [IPv6]:PORT) at /metrics: connections by finding, transport and header, those open, the header wait and the connection time (docs/monitoring.md). Bind it to loopback or the monitoring network' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l connect-timeout -d 'Time allowed to connect upstream' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l idle-timeout -d 'Close both sides after this long without a byte either way; more than 0' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l color -d 'When to use color: auto (a terminal, and NO_COLOR unset), always, never' -r -f -a "auto\t'Color when stdout is a terminal and NO_COLOR is not set'

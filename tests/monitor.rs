@@ -284,6 +284,157 @@ fn prometheus_scrapes_the_exporter_with_the_documented_config() {
     assert_eq!(label_of(&alerts, &at(off.port()), "alertstate"), "pending");
 }
 
+/// A v2 PROXY TCP4 header, 192.0.2.1:1000 -> 192.0.2.2:80.
+const V2: &[u8] =
+    b"\r\n\r\n\0\r\nQUIT\n\x21\x11\x00\x0c\xc0\x00\x02\x01\xc0\x00\x02\x02\x03\xe8\x00\x50";
+/// A v2 LOCAL header (a health check), no addresses.
+const V2_LOCAL: &[u8] = b"\r\n\r\n\0\r\nQUIT\n\x20\x00\x00\x00";
+const V1: &[u8] = b"PROXY TCP4 192.0.2.1 192.0.2.2 1000 80\r\n";
+const REQUEST: &[u8] = b"GET / HTTP/1.0\r\n\r\n";
+
+/// The port of a server's `--metrics`, from its `listening` line.
+fn metrics_port(server: &JsonServer) -> u16 {
+    server.first["metrics"][0]["port"]
+        .as_u64()
+        .and_then(|p| u16::try_from(p).ok())
+        .unwrap_or_else(|| panic!("no metrics address in {}", server.first))
+}
+
+/// The one sample of an instant query, as a number (`None`: no sample).
+fn scalar(result: &[Value]) -> Option<f64> {
+    assert!(result.len() <= 1, "{result:?}");
+    result
+        .first()
+        .and_then(|s| s["value"][1].as_str())
+        .and_then(|v| v.parse().ok())
+}
+
+#[test]
+fn prometheus_scrapes_listen_metrics() {
+    if !peers::require(Peer::Prometheus) || !peers::require(Peer::Promtool) {
+        return;
+    }
+    let mut listen = JsonServer::start(
+        "listen",
+        &["--metrics", "127.0.0.1:0", "--header-timeout", "60s"],
+    );
+    let port = listen.port();
+    let metrics = metrics_port(&listen);
+    // One connection held open: no byte yet.
+    let held = TcpStream::connect((Ipv4Addr::LOCALHOST, port)).expect("connect");
+    for bytes in [
+        [V1, REQUEST].concat(),
+        [V1, REQUEST].concat(),
+        [V2, REQUEST].concat(),
+        [V2_LOCAL, REQUEST].concat(),
+        REQUEST.to_vec(),
+        b"PROXY TCP4 192.0.2.1\r\n".to_vec(),
+    ] {
+        listen.client(&bytes);
+    }
+    listen.seen(6);
+    let (status, head, body) = get(metrics, "/metrics", &[]);
+    assert_eq!(status, 200, "{body}");
+    assert!(head.contains("text/plain; version=0.0.4"), "{head}");
+    promtool_check("listen --metrics", &body);
+    documented(&body);
+    assert!(
+        body.contains(
+            "ppctl_server_connections_total{finding=\"proxied\",code=\"PP-PROXIED\",transport=\"tcp\",header=\"v1\"} 2"
+        ),
+        "{body}"
+    );
+    assert_eq!(get(metrics, "/nothing", &[]).0, 404);
+    assert_eq!(request(metrics, "POST", "/metrics", &[]).0, 405);
+
+    let prom_port = common::free_port();
+    let prometheus = peers::Prometheus::start(
+        "listen",
+        &[
+            ("PORT", &prom_port.to_string()),
+            ("METRICS_PORT", &metrics.to_string()),
+        ],
+    );
+    let p = prometheus.port();
+    // Prometheus answers queries once its storage is ready (503 before).
+    let deadline = Instant::now() + PATIENCE;
+    while get(p, "/-/ready", &[]).0 != 200 {
+        assert!(Instant::now() < deadline, "{}", prometheus.log());
+        thread::sleep(Duration::from_millis(100));
+    }
+    let count = |expr: &str| {
+        let r = query_until(p, expr, |r| !r.is_empty());
+        scalar(&r).unwrap_or_else(|| panic!("{expr}: {r:?}"))
+    };
+    let by = |labels: &str| count(&format!("sum(ppctl_server_connections_total{{{labels}}})"));
+    assert_eq!(by(r#"finding="proxied",header="v1",transport="tcp""#), 2.0);
+    assert_eq!(by(r#"finding="proxied",header="v2""#), 1.0);
+    assert_eq!(by(r#"finding="health-check",header="v2-local""#), 1.0);
+    assert_eq!(by(r#"finding="plain",header="none""#), 1.0);
+    assert_eq!(
+        by(r#"finding="invalid-header",code="PP-INVALID-HEADER""#),
+        1.0
+    );
+    assert_eq!(count("ppctl_server_connections_open"), 1.0);
+    assert_eq!(count("ppctl_server_header_wait_seconds_count"), 6.0);
+    assert_eq!(count("ppctl_server_connection_duration_seconds_count"), 6.0);
+    // Every header came at once: no wait reaches the last bucket's bound.
+    assert_eq!(
+        count(r#"ppctl_server_header_wait_seconds_bucket{le="5"}"#),
+        6.0
+    );
+
+    // The held connection closes: it is counted, and no longer open.
+    drop(held);
+    listen.seen(1);
+    let closed = query_until(
+        p,
+        r#"sum(ppctl_server_connections_total{finding="client-closed"})"#,
+        |r| scalar(r) == Some(1.0),
+    );
+    assert_eq!(scalar(&closed), Some(1.0));
+    let open = query_until(p, "ppctl_server_connections_open", |r| {
+        scalar(r) == Some(0.0)
+    });
+    assert_eq!(scalar(&open), Some(0.0));
+    listen.interrupt();
+    assert_eq!(
+        listen.wait().0,
+        Some(1),
+        "invalid-header is a problem: exit 1"
+    );
+}
+
+#[test]
+fn relay_metrics_pass_promtool() {
+    if !peers::require(Peer::Promtool) {
+        return;
+    }
+    let upstream = JsonServer::start("listen", &["--proxy-protocol", "require"]);
+    let to = upstream.addr.clone();
+    let mut relay = JsonServer::start(
+        "relay",
+        &["--to", &to, "--send", "v2", "--metrics", "127.0.0.1:0"],
+    );
+    let metrics = metrics_port(&relay);
+    relay.client(REQUEST);
+    relay.seen(1);
+    let (status, _, body) = get(metrics, "/metrics", &[]);
+    assert_eq!(status, 200, "{body}");
+    promtool_check("relay --metrics", &body);
+    documented(&body);
+    assert!(
+        body.contains(
+            "ppctl_server_connections_total{finding=\"proxied\",code=\"PP-PROXIED\",transport=\"tcp\",header=\"none\"} 1"
+        ),
+        "{body}"
+    );
+    assert!(
+        body.contains("ppctl_server_connection_duration_seconds_count 1"),
+        "{body}"
+    );
+}
+
 #[test]
 fn the_documented_configs_pass_promtool_and_the_dashboard_parses() {
     if !peers::require(Peer::Promtool) {

@@ -30,6 +30,9 @@ Examples:
       source in 192.0.2.0/24
   ppctl listen :5353 --udp --echo
       decode a v2 header in every datagram and echo the payload
+  ppctl listen :8080 --proxy-protocol require --metrics 127.0.0.1:9101
+      a stand-in backend for a rollout, its connections counted by finding
+      for Prometheus at http://127.0.0.1:9101/metrics (docs/monitoring.md)
 
 Each connection's finding (proxied, missing-header, unexpected-header, ...)
 is explained in docs/verdicts.md.
@@ -128,6 +131,7 @@ impl ListenArgs {
                 tls: None,
             },
             limits: self.server.limits(),
+            meter: None,
             expect: Expect {
                 src: self.expect_src.clone(),
                 version: self.expect_version,
@@ -146,7 +150,7 @@ pub fn run(args: &ListenArgs, style: Style) -> Result<ExitCode> {
 }
 
 async fn serve(args: &ListenArgs, style: Style) -> Result<ExitCode> {
-    let serving = Serving::start()?;
+    let mut serving = Serving::start()?;
     let listeners = bind::bind_all(&args.addrs, args.udp)
         .await
         .map_err(|e| Error::Other(e.into()))?;
@@ -158,11 +162,13 @@ async fn serve(args: &ListenArgs, style: Style) -> Result<ExitCode> {
     };
     let mut config = args.config();
     config.http.tls = args.tls.identity(&addrs)?;
+    let (meter, metrics) = serving.metered(args.server.metrics.as_deref()).await?;
+    config.meter = meter;
     let what = view::Serving::Listen {
         mode: args.proxy_protocol,
         tls: config.http.tls.as_ref(),
     };
-    let first = view::listening(transport, &addrs, &what, args.json, style);
+    let first = view::listening(transport, &addrs, &what, &metrics, args.json, style);
     let lines = Lines {
         json: args.json,
         style,

@@ -8,12 +8,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hyper::body::Incoming;
-use hyper::{Method, Request, Response};
+use hyper::{Request, Response};
 use tokio::sync::watch;
 
 use super::serve::{Signals, Stop};
 use crate::error::{Error, ExitCode, Result};
-use crate::metrics::http::{self, Body, Limits};
+use crate::metrics::http::{self, Body, Limits, TEXT};
 use crate::monitor::exporter::{Exporter, DEFAULT_MAX_PROBES};
 use crate::monitor::modules::{Modules, MAX_CONFIG};
 use crate::report::out::Out;
@@ -55,8 +55,6 @@ pub(crate) struct ServeArgs {
 
 /// The scrape timeout's header, as Prometheus sends it.
 const SCRAPE_TIMEOUT: &str = "x-prometheus-scrape-timeout-seconds";
-
-const TEXT: &str = "text/plain; charset=utf-8";
 
 /// Serve on `addr` until a signal; 0 then.
 pub(crate) fn run(addr: &str, args: &ServeArgs, json: bool, style: Style) -> Result<ExitCode> {
@@ -113,17 +111,8 @@ fn load(path: &Path) -> Result<Modules> {
 
 /// One request to its answer.
 async fn route(exporter: &Arc<Exporter>, req: Request<Incoming>) -> Response<Body> {
-    if req.method() != Method::GET && req.method() != Method::HEAD {
-        let mut r = http::response(
-            405,
-            TEXT,
-            format!("{} is not served here: use GET\n", req.method()),
-        );
-        r.headers_mut().insert(
-            hyper::header::ALLOW,
-            hyper::header::HeaderValue::from_static("GET, HEAD"),
-        );
-        return r;
+    if let Some(refused) = http::only_get(req.method()) {
+        return refused;
     }
     match req.uri().path() {
         "/probe" => {

@@ -34,6 +34,8 @@ Examples:
       watch what passes between a load balancer and its backend
   ppctl relay 127.0.0.1:0 --to 127.0.0.1:8080 --json --count 1
       one connection as a JSON line, on a free port (printed first)
+  ppctl relay :8443 --to 10.0.0.5:8443 --accept any --metrics 127.0.0.1:9102
+      count what passes by finding, for Prometheus (docs/monitoring.md)
 
 ",
     super::exit_rule!(),
@@ -142,23 +144,25 @@ pub fn run(args: &RelayArgs, style: Style) -> Result<ExitCode> {
 }
 
 async fn serve(args: &RelayArgs, style: Style) -> Result<ExitCode> {
-    let serving = Serving::start()?;
+    let mut serving = Serving::start()?;
     let target: Target = args
         .to
         .parse()
         .map_err(|e: net::TargetError| Error::usage(format!("--to: {e}")))?;
     let upstream = target.resolve().await.map_err(|e| Error::Other(e.into()))?;
-    let cfg = args.config(upstream.clone())?;
+    let mut cfg = args.config(upstream.clone())?;
     let listeners = bind::bind_all(std::slice::from_ref(&args.listen), false)
         .await
         .map_err(|e| Error::Other(e.into()))?;
     let addrs: Vec<_> = listeners.local_addrs().iter().map(|(_, a)| *a).collect();
+    let (meter, metrics) = serving.metered(args.server.metrics.as_deref()).await?;
+    cfg.meter = meter;
     let what = view::Serving::Relay {
         upstream: &upstream,
         accept: cfg.accept,
         send: cfg.send,
     };
-    let first = view::listening(Transport::Tcp, &addrs, &what, args.json, style);
+    let first = view::listening(Transport::Tcp, &addrs, &what, &metrics, args.json, style);
     // As listen's lines: written to a pipe too (`| grep`, `> log`).
     let lines = Lines {
         json: args.json,

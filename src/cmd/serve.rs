@@ -8,19 +8,25 @@
 
 use std::future::Future;
 use std::io;
+use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+use hyper::body::Incoming;
+use hyper::{Request, Response};
+use tokio::net::TcpListener;
 use tokio::signal::unix;
 use tokio::sync::mpsc::{self, error::TryRecvError};
 use tokio::sync::watch;
 
 use crate::error::{Error, ExitCode, Result};
+use crate::metrics::http::{self, Body};
+use crate::report;
 use crate::report::out::Out;
 use crate::report::server::{self as view, View};
 use crate::report::Style;
-use crate::server::{self, Limits, Record, Summary};
+use crate::server::{self, bind, Limits, Meter, Record, Summary};
 
 use super::values::{timeout, wait, Wait};
 
@@ -53,6 +59,12 @@ pub(crate) struct ServerArgs {
     /// Exit after N connections.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub(crate) count: Option<u64>,
+    /// Serve Prometheus metrics on ADDR (:PORT, IP:PORT, [IPv6]:PORT) at
+    /// /metrics: connections by finding, transport and header, those open,
+    /// the header wait and the connection time (docs/monitoring.md). Bind
+    /// it to loopback or the monitoring network.
+    #[arg(long, value_name = "ADDR")]
+    pub(crate) metrics: Option<String>,
 }
 
 impl ServerArgs {
@@ -84,6 +96,26 @@ impl ThreadsArg {
     /// The runtime, with `default` workers unless `--threads` says.
     pub(crate) fn runtime(&self, default: usize) -> crate::error::Result<tokio::runtime::Runtime> {
         crate::net::runtime_with(self.threads.map_or(default, usize::from))
+    }
+}
+
+/// A scrape to its answer.
+fn route(meter: &Arc<Meter>, req: &Request<Incoming>) -> Response<Body> {
+    if let Some(refused) = http::only_get(req.method()) {
+        return refused;
+    }
+    match req.uri().path() {
+        "/metrics" => http::response(
+            200,
+            report::metrics::CONTENT_TYPE,
+            report::meter::exposition(meter),
+        ),
+        "/" => http::response(200, http::TEXT, report::meter::index()),
+        _ => http::response(
+            404,
+            http::TEXT,
+            "not found: the metrics are at /metrics\n".into(),
+        ),
     }
 }
 
@@ -193,6 +225,8 @@ pub(crate) struct Lines {
 /// met with the default action).
 pub(crate) struct Serving {
     stop: Arc<Stop>,
+    /// `--metrics`: its sockets and what it counts.
+    metrics: Option<(Vec<TcpListener>, Arc<Meter>)>,
 }
 
 impl Serving {
@@ -201,7 +235,48 @@ impl Serving {
         let signals =
             Signals::register().map_err(|e| Error::io("installing signal handlers", e))?;
         tokio::spawn(signals.count(stop.clone()));
-        Ok(Serving { stop })
+        Ok(Serving {
+            stop,
+            metrics: None,
+        })
+    }
+
+    /// `--metrics ADDR`: bind it (before the first line, which names it)
+    /// and make the meter the engine counts in. The addresses bound.
+    pub(crate) async fn metered(
+        &mut self,
+        addr: Option<&str>,
+    ) -> Result<(Option<Arc<Meter>>, Vec<SocketAddr>)> {
+        let Some(addr) = addr else {
+            return Ok((None, Vec::new()));
+        };
+        let listeners = bind::bind_all(&[addr.to_string()], false)
+            .await
+            .map_err(|e| Error::usage(format!("--metrics: {e}")))?;
+        let addrs = listeners.local_addrs().iter().map(|(_, a)| *a).collect();
+        let meter = Arc::new(Meter::default());
+        self.metrics = Some((listeners.tcp, meter.clone()));
+        Ok((Some(meter), addrs))
+    }
+
+    /// Serve `/metrics` until the stop levels say (the first signal, or
+    /// the engine's end).
+    fn serve_metrics(&mut self) -> Option<tokio::task::JoinHandle<io::Result<()>>> {
+        let (listeners, meter) = self.metrics.take()?;
+        let handler = move |req: Request<Incoming>, _peer| {
+            let meter = meter.clone();
+            async move { route(&meter, &req) }
+        };
+        let limits = http::Limits {
+            drain: Duration::from_secs(1),
+            ..http::Limits::default()
+        };
+        Some(tokio::spawn(http::serve(
+            listeners,
+            handler,
+            self.stop.subscribe(),
+            limits,
+        )))
     }
 
     fn level(&self, level: u8) -> Level {
@@ -214,7 +289,7 @@ impl Serving {
     /// exit status is the one rule's: 130 for a signal before `--count`,
     /// else 0 or 1 by the summary, 2 when output was lost.
     pub(crate) async fn run<T, Fut>(
-        self,
+        mut self,
         lines: Lines,
         first: &str,
         run: impl FnOnce(Level, Level, mpsc::Sender<Record<T>>) -> Fut,
@@ -237,13 +312,21 @@ impl Serving {
                 Some(view::connection(rec, lines.json, lines.style))
             })
         });
+        let metrics = self.serve_metrics();
         let summary = run(self.level(1), self.level(2), tx).await;
+        // The engine is done: so is its metrics server.
+        self.stop.send_replace(2);
+        let served = match metrics {
+            Some(task) => task.await.unwrap_or(Ok(())),
+            None => Ok(()),
+        };
         let mut out = writer
             .join()
             .map_err(|_| Error::Other(anyhow::anyhow!("the output thread panicked")))?;
         // A failure here is reported by `finish`, with every line lost.
         let _ = out.line(&view::summary::<T>(&summary, lines.json, lines.style));
         out.finish()?;
+        served.map_err(|e| Error::io("serving --metrics", e))?;
         if summary.interrupted && lines.count.is_some() {
             return Ok(ExitCode::Interrupted);
         }

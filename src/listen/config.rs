@@ -2,10 +2,12 @@
 //! from flags, or directly by tests): the HTTP stand-in's, the server's
 //! bounds, and the expectations the exit status reports on.
 
+use std::sync::Arc;
+
 use ipnet::IpNet;
 
 use crate::server::standin::{ConnRecord, Http};
-use crate::server::Limits;
+use crate::server::{Limits, Meter};
 
 /// Everything a server needs besides its sockets.
 #[derive(Debug, Clone, Default)]
@@ -15,6 +17,8 @@ pub(crate) struct Config {
     /// Connections at once, `--count` (datagrams with `--udp`), `--drain`.
     pub limits: Limits,
     pub expect: Expect,
+    /// `--metrics`: where every connection is counted.
+    pub meter: Option<Arc<Meter>>,
 }
 
 /// `--expect-src` / `--expect-version`: what every connection's header

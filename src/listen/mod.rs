@@ -46,7 +46,8 @@ pub(crate) async fn run(
     sink: mpsc::Sender<ConnRecord>,
 ) -> Summary {
     let limits = cfg.limits;
-    let hub = Arc::new(Hub::new(Summary::new(cfg.expect.any()), sink));
+    let hub = Hub::new(Summary::new(cfg.expect.any()), sink).metered(cfg.meter);
+    let hub = Arc::new(hub);
     let listen = Arc::new(Listen {
         http: cfg.http,
         expect: cfg.expect,

@@ -61,6 +61,22 @@ pub(crate) fn response(status: u16, content_type: &str, body: String) -> Respons
     r
 }
 
+/// Plain text, for what is not an exposition.
+pub(crate) const TEXT: &str = "text/plain; charset=utf-8";
+
+/// `405` for a method other than GET or HEAD (`None` for those).
+pub(crate) fn only_get(method: &hyper::Method) -> Option<Response<Body>> {
+    if method == hyper::Method::GET || method == hyper::Method::HEAD {
+        return None;
+    }
+    let mut r = response(405, TEXT, format!("{method} is not served here: use GET\n"));
+    r.headers_mut().insert(
+        hyper::header::ALLOW,
+        hyper::header::HeaderValue::from_static("GET, HEAD"),
+    );
+    Some(r)
+}
+
 /// Serve `listeners` with `handler` until `stop` reaches 1 (stop taking
 /// connections, let those in flight finish within [`Limits::drain`]) or 2
 /// (end now). An accept error that is not about one connection ends it

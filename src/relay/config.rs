@@ -2,6 +2,7 @@
 //! flags, or directly by tests).
 
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 use std::time::Duration;
 
 use ipnet::IpNet;
@@ -9,7 +10,7 @@ use ipnet::IpNet;
 use crate::codec::{Command, Version};
 use crate::judge::Expects;
 use crate::send::{AddressPlan, BuildError, HeaderPlan};
-use crate::server::{self, HeaderFacts, Limits};
+use crate::server::{self, HeaderFacts, Limits, Meter};
 
 /// `--accept`: what the relay expects from its clients.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -138,6 +139,8 @@ pub(crate) struct Config {
     pub idle_timeout: Duration,
     /// Connections at once, `--count`, `--drain`.
     pub limits: Limits,
+    /// `--metrics`: where every connection is counted.
+    pub meter: Option<Arc<Meter>>,
 }
 
 impl Config {
@@ -154,6 +157,7 @@ impl Config {
             connect_timeout: CONNECT_TIMEOUT,
             idle_timeout: server::IDLE_TIMEOUT,
             limits: Limits::default(),
+            meter: None,
         }
     }
 

@@ -54,6 +54,7 @@ pub(crate) async fn serve(c: Accepted, cfg: &Config) -> Record {
     } else {
         let rest = header_stage(&mut io, &mut rec, cfg).await;
         rec.bytes_in = io.buf.len() as u64;
+        rec.framing = io.framing;
         rest
     };
     if let Some(rest) = rest {

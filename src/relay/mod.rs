@@ -45,11 +45,12 @@ pub(crate) async fn run(
     sink: mpsc::Sender<Record>,
 ) -> Summary {
     let limits = cfg.limits;
+    let hub = Hub::new(Summary::new(false), sink).metered(cfg.meter.clone());
     server::run(
         listeners,
         limits,
         Arc::new(Relay { cfg }),
-        Arc::new(Hub::new(Summary::new(false), sink)),
+        Arc::new(hub),
         shutdown,
         now,
         |_, _| {},

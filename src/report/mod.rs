@@ -10,6 +10,7 @@ pub(crate) mod finding;
 pub mod hexdump;
 pub mod inspect;
 pub mod json;
+pub(crate) mod meter;
 pub(crate) mod metrics;
 pub(crate) mod out;
 pub mod pcap; // pub: the fuzz target renders every flow as JSON

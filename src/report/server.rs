@@ -99,6 +99,9 @@ struct ListeningJson<'a> {
     send: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     tls: Option<IdentityJson<'a>>,
+    /// `--metrics`: where `/metrics` is served.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    metrics: Option<Vec<EndpointJson>>,
 }
 
 /// `--tls`: the certificate served.
@@ -125,6 +128,24 @@ pub(crate) fn listening(
     transport: Transport,
     addrs: &[SocketAddr],
     serving: &Serving<'_>,
+    metrics: &[SocketAddr],
+    json: bool,
+    style: Style,
+) -> String {
+    let mut out = first_line(transport, addrs, serving, metrics, json, style);
+    if !json {
+        for a in metrics {
+            out.push_str(&format!("metrics on http://{a}/metrics\n"));
+        }
+    }
+    out
+}
+
+fn first_line(
+    transport: Transport,
+    addrs: &[SocketAddr],
+    serving: &Serving<'_>,
+    metrics: &[SocketAddr],
     json: bool,
     style: Style,
 ) -> String {
@@ -139,6 +160,7 @@ pub(crate) fn listening(
             accept: None,
             send: None,
             tls: None,
+            metrics: (!metrics.is_empty()).then(|| endpoints(metrics)),
         };
         match serving {
             Serving::Listen { mode, tls } => {
@@ -1183,6 +1205,7 @@ mod tests {
             Transport::Tcp,
             &[sa("127.0.0.1:1")],
             &listen,
+            &[],
             true,
             Style::plain(),
         ));
@@ -1205,6 +1228,7 @@ mod tests {
             Transport::Tcp,
             &[sa("127.0.0.1:1")],
             &relay,
+            &[sa("127.0.0.1:9")],
             true,
             Style::plain(),
         ));
@@ -1221,7 +1245,8 @@ mod tests {
                 "addresses",
                 "upstream",
                 "accept",
-                "send"
+                "send",
+                "metrics"
             ]
         );
         assert_eq!(
@@ -1229,6 +1254,7 @@ mod tests {
                 Transport::Tcp,
                 &[sa("127.0.0.1:1")],
                 &relay,
+                &[],
                 false,
                 Style::plain()
             ),
@@ -1245,6 +1271,7 @@ mod tests {
                 Transport::Tcp,
                 &[sa("127.0.0.1:54321")],
                 &relay,
+                &[],
                 false,
                 Style::plain()
             ),

@@ -25,7 +25,7 @@ use crate::codec::{self, Decoded};
 use crate::judge::Arrived;
 
 use super::lifecycle::{signalled, Accepted};
-use super::record::{Awaited, Event, Fault, Record};
+use super::record::{Awaited, Event, Fault, Framing, Record};
 use super::stream::Stream;
 use super::HeaderSeen;
 
@@ -149,6 +149,10 @@ pub(crate) struct Conn {
     pub stop: watch::Receiver<bool>,
     /// The client's socket address.
     pub peer: SocketAddr,
+    /// When the connection was taken on.
+    started: Instant,
+    /// How the header stage went, once [`Conn::frame`] has run.
+    pub framing: Option<Framing>,
 }
 
 impl Conn {
@@ -160,6 +164,8 @@ impl Conn {
             cap,
             stop: c.stop,
             peer: c.peer,
+            started: Instant::now(),
+            framing: None,
         }
     }
 
@@ -167,26 +173,54 @@ impl Conn {
     /// `decode` is only called again once at least `needed` more bytes are
     /// in, so slow input costs O(header) work, and the v2 length is checked
     /// against `max_header` as soon as the 16-byte prefix is in.
+    /// The stage's time and reads are kept in [`Conn::framing`].
     pub(crate) async fn frame(&mut self, deadline: Instant, max_header: usize) -> Framed {
+        let mut framing = Framing::default();
+        let framed = self.frame_into(deadline, max_header, &mut framing).await;
+        framing.wait = self.started.elapsed();
+        self.framing = Some(framing);
+        framed
+    }
+
+    async fn frame_into(
+        &mut self,
+        deadline: Instant,
+        max_header: usize,
+        framing: &mut Framing,
+    ) -> Framed {
         let mut want = 1;
+        // The last read came back short of the room it was given.
+        let mut short = false;
         loop {
             if self.buf.len() >= want {
-                match codec::decode(&self.buf) {
-                    Decoded::Complete(h) => return Framed::Header(h.len()),
-                    Decoded::NotProxy(_) => return Framed::NotProxy,
-                    Decoded::Invalid(e) => return Framed::Failed(Failure::Invalid(e)),
-                    Decoded::Incomplete { needed } => {
-                        if let Some(total) = codec::v2_total_len(&self.buf) {
-                            if total > max_header {
-                                return Framed::Failed(Failure::TooLarge(total));
-                            }
+                let decided = match codec::decode(&self.buf) {
+                    Decoded::Complete(h) => Some(Framed::Header(h.len())),
+                    Decoded::NotProxy(_) => Some(Framed::NotProxy),
+                    Decoded::Invalid(e) => Some(Framed::Failed(Failure::Invalid(e))),
+                    Decoded::Incomplete { needed } => match codec::v2_total_len(&self.buf) {
+                        Some(total) if total > max_header => {
+                            Some(Framed::Failed(Failure::TooLarge(total)))
                         }
-                        want = self.buf.len() + needed.max(1);
-                    }
+                        _ => {
+                            want = self.buf.len() + needed.max(1);
+                            None
+                        }
+                    },
+                };
+                if let Some(framed) = decided {
+                    return framed;
                 }
             }
+            // Undecided after a read that took all the socket had: the
+            // rest comes later.
+            framing.split |= short;
+            let before = self.buf.len();
+            let asked = self.room();
             match self.read(deadline).await {
-                Read::Data => {}
+                Read::Data => {
+                    framing.reads += 1;
+                    short = self.buf.len() - before < asked;
+                }
                 other => return Framed::Failed(Failure::Ended(other)),
             }
         }
@@ -195,14 +229,11 @@ impl Conn {
     /// Read once into the buffer, bounded by `deadline`, the buffer cap and
     /// the stop signal.
     pub(crate) async fn read(&mut self, deadline: Instant) -> Read {
-        let room = self.cap.saturating_sub(self.buf.len());
-        if room == 0 {
+        let want = self.room();
+        if want == 0 {
             return Read::Full;
         }
-        // Into the room the buffer has, or 4 KiB more when little is left.
         let old = self.buf.len();
-        let spare = self.buf.capacity() - old;
-        let want = room.min(if spare >= 512 { spare } else { 4096 });
         self.buf.resize(old + want, 0);
         let got = self.read_into(old, deadline).await;
         let n = match &got {
@@ -215,6 +246,14 @@ impl Conn {
             Ok(_) => Read::Data,
             Err(how) => how,
         }
+    }
+
+    /// How much the next read asks for: the room the buffer has, or 4 KiB
+    /// more when little is left, within the cap.
+    fn room(&self) -> usize {
+        let room = self.cap.saturating_sub(self.buf.len());
+        let spare = self.buf.capacity() - self.buf.len();
+        room.min(if spare >= 512 { spare } else { 4096 })
     }
 
     /// One read into `buf[from..]`: the bytes read, or how it ended.

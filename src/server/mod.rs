@@ -13,8 +13,8 @@
 //!           issue 22's protocol stand-ins plug in beside standin::Http)
 //!              │ Record<Facts>
 //!              ▼
-//!          Hub::finish: the summary, the sink (the writer of the lines)
-//!          (a per-connection observer, issue 24's --metrics, goes here)
+//!          Hub::finish: the summary, the meter (--metrics), the sink (the
+//!          writer of the lines)
 //! ```
 //!
 //! Shaped like mini-redis's server: the sockets and the shutdown future are
@@ -28,6 +28,7 @@ pub(crate) mod clock;
 pub(crate) mod conn;
 pub(crate) mod header;
 mod lifecycle;
+pub(crate) mod meter;
 pub(crate) mod record;
 pub(crate) mod standin;
 pub(crate) mod stream;
@@ -47,6 +48,7 @@ use tokio::task::JoinSet;
 pub(crate) use bind::Listeners;
 pub(crate) use header::{HeaderFacts, HeaderSeen};
 pub(crate) use lifecycle::{canonical, signalled, Accepted, Gate, Limits};
+pub(crate) use meter::Meter;
 pub(crate) use record::{Record, Transport};
 pub(crate) use stream::Stream;
 pub(crate) use summary::Summary;
@@ -95,11 +97,11 @@ pub(crate) struct Closing {
     pub shutdown: bool,
 }
 
-/// Where every record of a server goes, once: the summary and the sink
-/// (the writer of the lines). A per-connection observer (issue 24's
-/// `--metrics`) belongs here too.
+/// Where every record of a server goes, once: the summary, the meter
+/// (`--metrics`) and the sink (the writer of the lines).
 pub(crate) struct Hub<T> {
     summary: Mutex<Summary>,
+    meter: Option<Arc<Meter>>,
     sink: mpsc::Sender<Record<T>>,
 }
 
@@ -107,12 +109,22 @@ impl<T> Hub<T> {
     pub(crate) fn new(summary: Summary, sink: mpsc::Sender<Record<T>>) -> Self {
         Hub {
             summary: Mutex::new(summary),
+            meter: None,
             sink,
         }
     }
 
+    /// Count every record in `meter` too (`--metrics`).
+    pub(crate) fn metered(mut self, meter: Option<Arc<Meter>>) -> Self {
+        self.meter = meter;
+        self
+    }
+
     /// Count a finished connection and hand its record to the sink.
     pub(crate) async fn finish(&self, rec: Record<T>) {
+        if let Some(m) = &self.meter {
+            m.observe(&rec);
+        }
         if let Ok(mut s) = self.summary.lock() {
             s.add(&rec);
         }
@@ -148,7 +160,9 @@ pub(crate) async fn run<S: Service>(
         let service = service.clone();
         let hub = for_tcp.clone();
         async move {
+            let open = hub.meter.as_deref().map(Meter::open);
             let served = service.serve(c).await;
+            drop(open);
             hub.finish(served.record).await;
             if let Some(mut c) = served.close {
                 if c.shutdown {

@@ -65,6 +65,9 @@ pub(crate) struct Record<T> {
     /// What happened, as every server says it (the header stage, the
     /// trust list), in order; the service's own events are in `service`.
     pub events: Vec<Event>,
+    /// How the header stage went in time and reads (TCP; `None` when no
+    /// header stage ran).
+    pub framing: Option<Framing>,
     /// Bytes from the peer (header included), and to it.
     pub bytes_in: u64,
     pub bytes_out: u64,
@@ -103,6 +106,7 @@ impl<T> Record<T> {
             header: None,
             client: peer,
             events: Vec::new(),
+            framing: None,
             bytes_in: 0,
             bytes_out: 0,
             duration: Duration::ZERO,
@@ -157,6 +161,20 @@ impl<T> Record<T> {
     pub(crate) fn accepted(&self) -> Option<&HeaderFacts> {
         self.taken().filter(|_| self.served())
     }
+}
+
+/// How a connection's header stage went, as the socket delivered it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Framing {
+    /// Accept to the end of the header stage (a header, no header, or a
+    /// failure): `--metrics`' header wait.
+    pub wait: Duration,
+    /// Reads that brought bytes during the stage.
+    pub reads: u32,
+    /// A read came back with less than it asked for (the socket had no
+    /// more at that moment) before the codec decided: the sender did not
+    /// send the header's bytes at once (the spec's §2).
+    pub split: bool,
 }
 
 /// What a server says of a connection besides its finding: how the header

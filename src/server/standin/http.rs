@@ -53,6 +53,7 @@ impl Service for Http {
         conn.run().await;
         let mut rec = conn.rec;
         rec.bytes_in += conn.io.buf.len() as u64;
+        rec.framing = conn.io.framing;
         rec.duration = started.elapsed();
         // Something may be left unread: send the FIN before the close.
         let shutdown = !rec.service.drained;
