@@ -879,3 +879,97 @@ fn the_peers_configs_are_read_as_the_real_servers_behaved() {
     }
     assert!(judged >= 20, "{judged} recordings judged");
 }
+
+/// A mail or database server's finding is said in its own words (as the
+/// real servers answered in tests/data/protocols), with its own fix first;
+/// "Read:" names each file's kind, includes and all, and a file that both
+/// a directory gives and an include reads is read once.
+#[test]
+fn mail_and_database_findings_speak_the_servers_words() {
+    let cases: &[(&str, &str, &str, &str)] = &[
+        (
+            "postfix-header-to-plain-smtpd",
+            "unexpected-header",
+            "`500 5.5.2 Error: command not recognized`",
+            "postfix-upstream-proxy-protocol",
+        ),
+        (
+            "postfix-nginx-stream-missing-header",
+            "missing-header",
+            "`421 4.3.0",
+            "nginx-stream-send-proxy-tcp",
+        ),
+        (
+            "dovecot-haproxy-no-trusted-networks",
+            "untrusted-source",
+            "haproxy_trusted_networks is not set",
+            "dovecot-haproxy-trusted-networks",
+        ),
+        (
+            "dovecot-nginx-stream-header-to-plain-pop3",
+            "unexpected-header",
+            "`-ERR Unknown command.`",
+            "dovecot-haproxy",
+        ),
+        (
+            "mariadb-header-without-networks",
+            "unexpected-header",
+            "error 1130 `Proxy header is not accepted from",
+            "mariadb-proxy-protocol-networks",
+        ),
+        (
+            "mariadb-haproxy-proxy-networks",
+            "spoofable",
+            "header is optional",
+            "mariadb-proxy-networks-narrow",
+        ),
+    ];
+    for (scenario, name, words, fix) in cases {
+        let dir = corpus().join(scenario);
+        let (_, doc) = run_json(&dir, &args(&dir));
+        let f = doc["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .find(|f| f["finding"]["name"] == *name)
+            .unwrap_or_else(|| panic!("{scenario}: no {name}: {doc:#}"));
+        let message = f["message"].as_str().expect("message");
+        assert!(message.contains(words), "{scenario}: {message}");
+        assert_eq!(f["fixes"][0]["id"], *fix, "{scenario}: {f:#}");
+    }
+    // Debian's dovecot.conf tree given as a directory: each file's kind,
+    // the listeners once.
+    let dir = corpus().join("dovecot-haproxy-clean");
+    let (code, doc) = run_json(&dir, &args(&dir));
+    assert_eq!(code, 0, "{doc:#}");
+    let files = doc["files"].as_array().expect("files");
+    assert!(files
+        .iter()
+        .filter(|f| f["file"]
+            .as_str()
+            .is_some_and(|n| n.contains("etc-dovecot")))
+        .all(|f| f["kind"] == "dovecot"));
+    assert!(files
+        .iter()
+        .any(|f| f["file"] == "etc-dovecot/conf.d/10-master.conf"
+            && f["included_from"]["file"] == "etc-dovecot/dovecot.conf"));
+    let pp: Vec<&serde_json::Value> = doc["hops"]
+        .as_array()
+        .expect("hops")
+        .iter()
+        .flat_map(|h| h["listeners"].as_array().expect("listeners").iter())
+        .filter(|l| l["expects"] == "header")
+        .collect();
+    assert_eq!(pp.len(), 2, "{doc:#}");
+    // main.cf and master.cf: their flavours.
+    let dir = corpus().join("postfix-haproxy-tcp-loopback");
+    let (_, doc) = run_json(&dir, &args(&dir));
+    let flavours: Vec<&str> = doc["files"]
+        .as_array()
+        .expect("files")
+        .iter()
+        .filter(|f| f["kind"] == "postfix")
+        .filter_map(|f| f["flavour"].as_str())
+        .collect();
+    assert_eq!(flavours, ["main.cf", "master.cf"], "{doc:#}");
+}
