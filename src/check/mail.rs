@@ -356,6 +356,18 @@ fn tune_senders(facts: &mut Facts) {
     }
 }
 
+/// The protocol a kind of this module's serves (its fixes are that
+/// protocol's, `crate::protocol::Protocol::fixes`).
+pub(crate) fn protocol(kind: Kind) -> Option<crate::protocol::Protocol> {
+    use crate::protocol::Protocol;
+    match kind {
+        Kind::Postfix => Some(Protocol::Smtp),
+        Kind::Dovecot => Some(Protocol::Imap),
+        Kind::Mariadb => Some(Protocol::Mysql),
+        _ => None,
+    }
+}
+
 /// A kind of this module's.
 pub(crate) fn is_mail(kind: Kind) -> bool {
     matches!(kind, Kind::Postfix | Kind::Dovecot | Kind::Mariadb)

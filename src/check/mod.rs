@@ -404,6 +404,33 @@ impl Check {
     pub(crate) fn nothing(&self) -> bool {
         self.hops.is_empty() && self.found.is_empty()
     }
+
+    /// A finding's fixes: on a mail or database server, the platform's fix
+    /// then that server's own for the finding (`Finding::fixes_for` by
+    /// protocol: Postfix's for SMTP, Dovecot's for IMAP, MariaDB's for
+    /// MySQL); elsewhere [`Found::fixes`].
+    pub(crate) fn fixes_of(&self, f: &Found) -> Vec<&'static Fix> {
+        let protocol = self
+            .hops
+            .iter()
+            .find(|h| h.name == f.hop)
+            .and_then(|h| mail::protocol(h.kind));
+        let Some(protocol) = protocol else {
+            return f.fixes();
+        };
+        let case = crate::judge::fixes::Case {
+            protocol: Some(protocol),
+            ..Default::default()
+        };
+        let mut out: Vec<&'static Fix> = f.fix.into_iter().collect();
+        for x in f.finding.fixes_for(case) {
+            if !out.iter().any(|o| o.id == x.id) {
+                out.push(x);
+            }
+        }
+        out.truncate(4);
+        out
+    }
 }
 
 /// A text that could not be read as its kind.

@@ -104,6 +104,8 @@ pub(super) fn fixes(finding: Finding) -> Option<&'static [&'static str]> {
         Finding::UnexpectedHeader => {
             Some(&["mariadb-proxy-protocol-networks", "disable-at-sender"])
         }
+        // A header from outside proxy_protocol_networks: error 1130.
+        Finding::UntrustedSource => Some(&["mariadb-proxy-protocol-networks"]),
         Finding::Spoofable | Finding::BannerBeforeHeader => Some(&[
             "mariadb-proxy-networks-narrow",
             "mariadb-proxy-protocol-networks",

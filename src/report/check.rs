@@ -496,7 +496,7 @@ pub(crate) fn human(c: &Check, style: Style) -> String {
         let _ = writeln!(out, "{}", style.bold(&para(style, &f.hop)));
         let _ = writeln!(out, "{}", para(style, &f.message));
         // The first fix in full (once per report), the others by id.
-        let fixes = f.fixes();
+        let fixes = c.fixes_of(f);
         if let Some((first, rest)) = fixes.split_first() {
             if shown.contains(&first.id) {
                 let _ = writeln!(
@@ -989,14 +989,14 @@ struct AssumedJson<'a> {
     text: &'a str,
 }
 
-fn found_json(f: &crate::check::Found) -> Value {
+fn found_json(c: &Check, f: &crate::check::Found) -> Value {
     json!({
         "finding": finding::json(f.finding),
         "file": &*f.at.file,
         "line": f.at.line,
         "hop": &*f.hop,
         "message": f.message,
-        "fixes": finding::fixes_json(&f.fixes(), crate::judge::fixes::Case::default()),
+        "fixes": finding::fixes_json(&c.fixes_of(f), crate::judge::fixes::Case::default()),
     })
 }
 
@@ -1060,7 +1060,7 @@ pub(crate) fn json_parts(c: &Check) -> impl Iterator<Item = String> + '_ {
     fields.push((
         "findings".into(),
         Part::Many(Box::new(
-            c.found.iter().map(|f| pretty_at(&found_json(f), 2)),
+            c.found.iter().map(|f| pretty_at(&found_json(c, f), 2)),
         )),
     ));
     fields.push((
