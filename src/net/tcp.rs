@@ -167,6 +167,13 @@ pub(super) async fn write_message<S: tokio::io::AsyncWrite + Unpin>(
         if i > 0 && !opts.split_delay.is_zero() {
             let left = deadline.saturating_duration_since(Instant::now());
             sleep(opts.split_delay.min(left)).await;
+            // A write that is ready at once would beat the deadline's
+            // timer: the pieces left would go out in one burst, and a
+            // trickle would end as a whole header.
+            if Instant::now() >= deadline {
+                reply.write_error = Some("the time limit came while writing".to_string());
+                return Err(End::MaxTime);
+            }
         }
         let (error, end) =
             match bounded(opts.reply_timeout, deadline, stream.write_all(piece)).await {
