@@ -174,7 +174,7 @@ _ppctl() {
             return 0
             ;;
         ppctl__subcmd__conform)
-            opts="-h --tls --sni --protocol --mode --reflect --from --only --skip --slow --slow-limit --timeout --json --junit --list --color --help"
+            opts="-h --tls --sni --protocol --greeting-timeout --mode --reflect --from --only --skip --slow --slow-limit --timeout --json --junit --list --starttls --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -185,7 +185,11 @@ _ppctl() {
                     return 0
                     ;;
                 --protocol)
-                    COMPREPLY=($(compgen -W "http tls raw" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "http tls smtp imap pop3 mysql postgres redis ssh raw auto" -- "${cur}"))
+                    return 0
+                    ;;
+                --greeting-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --mode)

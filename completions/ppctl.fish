@@ -296,9 +296,18 @@ complete -c ppctl -n "__fish_ppctl_using_subcommand pcap" -l summary -d 'Print o
 complete -c ppctl -n "__fish_ppctl_using_subcommand pcap" -l explain -d 'Add a column with the reason for each finding (problem findings are always explained, with their fixes, under the table)'
 complete -c ppctl -n "__fish_ppctl_using_subcommand pcap" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ppctl -n "__fish_ppctl_using_subcommand conform" -l sni -d 'The SNI (default: the target\'s host name; none for an IP)' -r
-complete -c ppctl -n "__fish_ppctl_using_subcommand conform" -l protocol -d 'What the client speaks after the header, and what a served answer is' -r -f -a "http\t'an HTTP/1.1 request; served: any response but 400'
-tls\t'a TLS handshake after the header; served: the handshake completes'
-raw\t'a line of text; served: any byte back (an echo, a banner)'"
+complete -c ppctl -n "__fish_ppctl_using_subcommand conform" -l protocol -d 'What to speak after the header (docs/protocols.md). The server\'s greeting and answer are judged in that protocol\'s words' -r -f -a "http\t'an HTTP/1.1 request; judged by its status line'
+tls\t'a TLS handshake after the header'
+smtp\t'wait for the 220 banner, then EHLO (Postfix, Exim, ...)'
+imap\t'wait for the * OK greeting, then CAPABILITY (Dovecot, ...)'
+pop3\t'wait for the +OK greeting, then CAPA'
+mysql\t'wait for the handshake, then a login as user ppctl (MariaDB, MySQL)'
+postgres\t'an SSLRequest; answered N or S'
+redis\t'PING; answered +PONG'
+ssh\t'wait for SSH-2.0-..., then send an SSH identification'
+raw\t'the payload you give (--data), or nothing: wait for the server'
+auto\t'the well-known port\'s (25 smtp, 143 imap, 3306 mysql, ...), else the one the server greets in'"
+complete -c ppctl -n "__fish_ppctl_using_subcommand conform" -l greeting-timeout -d 'How long a server that speaks first (smtp, imap, pop3, mysql, ssh) may take to greet after the header, or without one: longer than the server\'s own wait for a header (Postfix\'s smtpd_upstream_proxy_timeout is 5s), so its 421 is seen' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand conform" -l mode -d 'How the receiver is configured; auto finds out with probe\'s engine' -r -f -a "auto\t'find out with probe\'s engine (four connections)'
 require\t'a header is required (nginx proxy_protocol, HAProxy accept-proxy)'
 optional\t'a header is read when there is one (spoofable)'
@@ -317,6 +326,7 @@ complete -c ppctl -n "__fish_ppctl_using_subcommand conform" -l tls -d 'TLS afte
 complete -c ppctl -n "__fish_ppctl_using_subcommand conform" -l slow -d 'Add the timing tests (a trickled header, a silent connection, 500 stalled headers), each bounded by --slow-limit'
 complete -c ppctl -n "__fish_ppctl_using_subcommand conform" -l json -d 'Print one JSON object (docs/json.md)'
 complete -c ppctl -n "__fish_ppctl_using_subcommand conform" -l list -d 'List the tests and exit'
+complete -c ppctl -n "__fish_ppctl_using_subcommand conform" -l starttls -d 'After the plain opening (EHLO, CAPABILITY, CAPA), ask for TLS (SMTP and IMAP STARTTLS, POP3 STLS) and report the handshake'
 complete -c ppctl -n "__fish_ppctl_using_subcommand conform" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ppctl -n "__fish_ppctl_using_subcommand check" -l kind -d 'Read FILE (or every file, without =FILE) as KIND instead of detecting it: nginx, haproxy, kubernetes, helm, traefik, envoy, caddy, postfix, dovecot, mariadb (e.g. --kind helm=values.yaml; repeat for more files)' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand check" -l root -d 'Where absolute includes (nginx, Dovecot, MariaDB\'s `!includedir`) are read from: a copy of a server\'s tree (/etc/nginx/x.conf is DIR/etc/nginx/x.conf, DIR/nginx/x.conf or DIR/x.conf, the first that exists). Without it they are read from this machine, and "Read:" says so' -r -f -a "(__fish_complete_directories)"

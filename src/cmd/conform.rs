@@ -4,10 +4,12 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use super::protocol_args::ProtocolArgs;
 use super::values::{timeout, Choice, Wait};
-use crate::conform::{self, Mode, Pattern, Protocol};
+use crate::conform::{self, Mode, Pattern};
 use crate::error::{Error, ExitCode, Result};
 use crate::net::{self, Target, TlsOptions, Verify, Watch};
+use crate::protocol::{Protocol, Selection};
 use crate::report::progress::Progress;
 use crate::report::{self, Style};
 
@@ -27,11 +29,26 @@ receiver took: nginx `return 200 \"$proxy_protocol_addr\";`, HAProxy
 `http-request return status 200 lf-string \"%[src]\"`, Caddy
 `respond \"{remote_host}\"`, or any path of `ppctl listen`.
 
+--protocol is http unless given. With smtp, imap, pop3, mysql, postgres,
+redis or ssh, each test's connection speaks the protocol after its header
+(docs/protocols.md): a server that speaks first is served when it answers
+the opening sent after its greeting (EHLO, CAPABILITY, CAPA, a login),
+since a greeting alone shows nothing (a server without PROXY support
+greets before it reads the header, and MariaDB greets every client). What
+it said is shown in its words. Where its answers name the client
+(MariaDB's `Access denied for user 'ppctl'@'203.0.113.7'`, an SMTP reply's
+[address]), that is the reflector. --greeting-timeout must outlast the
+server's own wait for a header (Postfix's smtpd_upstream_proxy_timeout)
+for its answer to be seen. raw sends the line `ppctl conform`; served is
+any byte back.
+
 Examples:
   ppctl conform 127.0.0.1:8080
   ppctl conform 127.0.0.1:8080 --mode require --reflect / --from 127.0.0.2
   ppctl conform ingress.internal:443 --tls --reflect /whoami --junit conform.xml
   ppctl conform 127.0.0.1:8080 --only 'v2/*' --skip '*split*'
+  ppctl conform mail.internal:10025 --protocol smtp --from 127.0.0.2
+  ppctl conform db.internal:3306 --protocol mysql --mode optional
   ppctl conform 127.0.0.1:8080 --slow --slow-limit 10s --json | jq '.summary'
   ppctl conform --list
 
@@ -46,7 +63,9 @@ FILE that cannot be written are 2."
 );
 
 #[derive(Debug, clap::Args)]
-#[command(after_help = AFTER_HELP)]
+// --starttls comes with the shared protocol options; conform refuses it
+// (it grades the PROXY layer), so it is not offered.
+#[command(after_help = AFTER_HELP, mut_arg("starttls", |a| a.hide(true)))]
 pub struct ConformArgs {
     /// The receiver: HOST:PORT, [IPv6]:PORT or NAME:PORT.
     #[arg(required_unless_present = "list")]
@@ -57,14 +76,10 @@ pub struct ConformArgs {
     /// The SNI (default: the target's host name; none for an IP).
     #[arg(long, value_name = "NAME")]
     pub(crate) sni: Option<String>,
-    /// What the client speaks after the header, and what a served answer is.
-    #[arg(
-        long,
-        value_name = "PROTOCOL",
-        default_value = Protocol::default().name(),
-        value_parser = Choice::new(&Protocol::ALL, Protocol::name, Protocol::describe)
-    )]
-    pub(crate) protocol: Protocol,
+    /// What the client speaks after the header, and what a served answer
+    /// is (default: http).
+    #[command(flatten)]
+    pub(crate) speak: ProtocolArgs,
     /// How the receiver is configured; auto finds out with probe's engine.
     #[arg(
         long,
@@ -160,19 +175,39 @@ pub fn run(args: &ConformArgs, style: Style) -> Result<ExitCode> {
         .unwrap_or_default()
         .parse()
         .map_err(|e: net::TargetError| Error::usage(e.to_string()))?;
-    if args.reflect.is_some() && args.protocol != Protocol::Http {
+    if args.speak.starttls {
+        return Err(Error::usage(
+            "conform grades the PROXY layer and does not take --starttls: test the upgrade with `ppctl send --protocol smtp --starttls`",
+        ));
+    }
+    let selection = args
+        .speak
+        .selection()
+        .unwrap_or(Selection::One(Protocol::Http));
+    // The protocol when the port or the option says it (auto on another
+    // port is found by probe).
+    let known = selection.before_talking(target.port).map(|(p, _)| p);
+    if args.reflect.is_some() && known != Some(Protocol::Http) {
         return Err(Error::usage(format!(
-            "--reflect reads an HTTP answer; it does not go with --protocol {}",
-            args.protocol.name()
+            "--reflect reads an HTTP answer; it does not go with --protocol {} (a mail or database server's own answers name the client where they can)",
+            selection.name()
         )));
     }
-    if args.sni.is_some() && !args.tls && !args.protocol.is_tls() {
+    let is_tls = known == Some(Protocol::Tls);
+    if args.tls && !matches!(known, Some(Protocol::Http | Protocol::Raw | Protocol::Tls)) {
+        return Err(Error::usage(format!(
+            "--tls is TLS right after the header, for --protocol http or raw; --protocol {} upgrades with STARTTLS, which conform does not grade",
+            selection.name()
+        )));
+    }
+    if args.sni.is_some() && !args.tls && !is_tls {
         return Err(Error::usage("--sni needs --tls (or --protocol tls)"));
     }
-    let tls = (args.tls || args.protocol.is_tls()).then(|| tls_options(&target, args));
+    let tls = (args.tls || is_tls).then(|| tls_options(&target, args, known));
     let cfg = conform::Config {
         target: target.clone(),
-        protocol: args.protocol,
+        protocol: selection,
+        greeting_timeout: args.speak.greeting_timeout.0,
         tls,
         mode: match args.mode {
             ModeArg::Auto => None,
@@ -255,7 +290,7 @@ fn run_watch(cfg: &conform::Config) -> Result<(Watch<conform::Outcome>, Progress
 }
 
 /// Never verified: the suite is about the header, not the certificate.
-fn tls_options(target: &Target, args: &ConformArgs) -> TlsOptions {
+fn tls_options(target: &Target, args: &ConformArgs, protocol: Option<Protocol>) -> TlsOptions {
     let is_ip = target.host.parse::<IpAddr>().is_ok();
     TlsOptions {
         sni: args
@@ -263,7 +298,7 @@ fn tls_options(target: &Target, args: &ConformArgs) -> TlsOptions {
             .clone()
             .or_else(|| (!is_ip).then(|| target.host.clone())),
         verify_name: args.sni.clone().unwrap_or_else(|| target.host.clone()),
-        alpn: if args.protocol == Protocol::Http {
+        alpn: if protocol == Some(Protocol::Http) {
             vec!["http/1.1".into()]
         } else {
             Vec::new()

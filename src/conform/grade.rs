@@ -47,6 +47,8 @@ pub(crate) enum Why {
     NeedsFrom,
     /// Data before the header can't go in front of a TLS handshake.
     NotUnderTls,
+    /// An HTTP request header (X-Forwarded-For): for `--protocol http`.
+    HttpOnly,
     /// The receiver takes no header of this version.
     VersionNotTaken(Version),
     /// Served; which address it took needs `--reflect`.
@@ -215,6 +217,7 @@ mod tests {
     fn served(took: Took) -> Did {
         Did::Served {
             status: Some(200),
+            words: None,
             took,
         }
     }
@@ -287,7 +290,10 @@ mod tests {
         assert_eq!(
             grade(
                 lf,
-                &Did::Refused { status: Some(400) },
+                &Did::Refused {
+                    status: Some(400),
+                    words: None
+                },
                 Mode::Require,
                 false
             )

@@ -6,7 +6,6 @@
 
 mod grade;
 mod profiles;
-pub(crate) mod protocol;
 pub(crate) mod suite;
 mod wire;
 
@@ -20,13 +19,13 @@ use thiserror::Error as ThisError;
 use tokio::sync::Semaphore;
 
 pub(crate) use grade::{Status, Why};
-pub(crate) use protocol::Protocol;
 use suite::{Delivery, How, Modes, Reflect, Test, SUITE};
 use wire::{Shot, Wire};
 
 use crate::codec::Version;
 use crate::diagnose::probe::{self, Class};
 use crate::net::{End, Target, TlsOptions, Watch};
+use crate::protocol::{Protocol, Selection};
 
 /// How the receiver is configured (`--mode`; `auto` asks probe).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -100,7 +99,12 @@ impl Pattern {
 #[derive(Debug, Clone)]
 pub(crate) struct Config {
     pub target: Target,
-    pub protocol: Protocol,
+    /// `--protocol` (http unless given): `auto` is the port's, else found
+    /// with probe's engine.
+    pub protocol: Selection,
+    /// How long a server that speaks first may take to greet
+    /// (`--greeting-timeout`).
+    pub greeting_timeout: Duration,
     /// TLS after the header (`--tls`; implied by `--protocol tls`).
     pub tls: Option<TlsOptions>,
     /// `None`: find it with probe (`--mode auto`).
@@ -129,6 +133,8 @@ pub(crate) enum ConformError {
     Unreachable { target: String, error: String },
     #[error("--mode auto: probe could not tell what {target} expects ({class}); give --mode require, optional or off")]
     Undecided { target: String, class: &'static str },
+    #[error("--protocol auto: {target} greeted in no protocol ppctl knows and answered no HTTP request; give --protocol")]
+    NoProtocol { target: String },
     #[error(
         "--from {ip}: {error}; give an address of this host (on loopback, any of 127.0.0.0/8)"
     )]
@@ -146,11 +152,22 @@ pub(crate) enum ConformError {
 pub(crate) enum Did {
     /// Not run (the test was skipped).
     Nothing,
-    /// Served the client (the HTTP status, if any), taking this address.
-    Served { status: Option<u16>, took: Took },
+    /// Served the client, taking this address: `status` is the code of
+    /// the answer that shows it (an HTTP status, SMTP's `250`, a MySQL
+    /// error number), `words` the server's words in a protocol that has
+    /// them (EHLO's `250` line, MariaDB's login error).
+    Served {
+        status: Option<u16>,
+        words: Option<String>,
+        took: Took,
+    },
     /// An answer that refuses (an HTTP 400, a TLS alert, bytes of another
-    /// protocol).
-    Refused { status: Option<u16> },
+    /// protocol, Postfix's `500 5.5.2` to a header line or its `421`,
+    /// MariaDB's `Proxy header is not accepted`), in the server's words.
+    Refused {
+        status: Option<u16>,
+        words: Option<String>,
+    },
     /// Closed (FIN) without a byte, this long after the connect.
     Closed { after: Duration },
     /// Reset without a byte.
@@ -296,10 +313,11 @@ pub(crate) async fn run(
             error: e.to_string(),
         })?;
     }
-    let (mode, detected) = match cfg.mode {
-        Some(m) => (m, None),
-        None => tokio::select! {
-            found = detect(cfg, addrs) => found?,
+    let known = cfg.protocol.before_talking(cfg.target.port).map(|(p, _)| p);
+    let (mode, detected, protocol) = match (cfg.mode, known) {
+        (Some(m), Some(p)) => (m, None, p),
+        _ => tokio::select! {
+            found = detect(cfg, addrs, known) => found?,
             () = watch.interrupt.wait() => {
                 return Err(ConformError::Interrupted { target: cfg.target.to_string() })
             }
@@ -308,9 +326,10 @@ pub(crate) async fn run(
     let wire = Wire {
         target: cfg.target.clone(),
         addrs: addrs.to_vec(),
-        protocol: cfg.protocol,
+        protocol,
         tls: cfg.tls.clone(),
         timeout: cfg.timeout,
+        greeting_timeout: cfg.greeting_timeout,
         from: cfg.from,
         reflect: cfg.reflect.clone(),
         permits: Arc::new(Semaphore::new(wire::PARALLEL)),
@@ -320,6 +339,7 @@ pub(crate) async fn run(
         wire: &wire,
         mode,
         taken: [None, None],
+        reflecting: cfg.reflect.is_some(),
     };
     let selected: Vec<&'static Test> = SUITE.iter().filter(|t| cfg.selects(t)).collect();
     // The baselines first: they tell which versions the receiver takes.
@@ -354,6 +374,11 @@ pub(crate) async fn run(
             1
         };
         ctx.taken[at] = Some(o.did.served());
+        // A protocol whose answer named the client (MySQL's login error,
+        // an SMTP reply's `[…]`) reflects without `--reflect`.
+        if let Did::Served { took, .. } = &o.did {
+            ctx.reflecting |= !matches!(took, Took::Unchecked | Took::Unnamed);
+        }
     }
     let mut outcomes = first;
     if !interrupted {
@@ -395,7 +420,7 @@ pub(crate) async fn run(
     Ok(Run {
         like,
         target: cfg.target.clone(),
-        protocol: cfg.protocol,
+        protocol,
         tls: cfg.tls.is_some(),
         mode,
         detected,
@@ -417,24 +442,48 @@ impl Config {
     }
 }
 
-/// `--mode auto`: probe's engine, over the same transport.
-async fn detect(cfg: &Config, addrs: &[SocketAddr]) -> Result<(Mode, Option<Class>), ConformError> {
+/// `--mode auto`, and `--protocol auto` on a port that is not
+/// well-known: probe's engine, over the same transport and in the same
+/// protocol (`known`, else the one the server greets in). The mode given
+/// stands; the protocol is the one named, else the one probe spoke.
+async fn detect(
+    cfg: &Config,
+    addrs: &[SocketAddr],
+    known: Option<Protocol>,
+) -> Result<(Mode, Option<Class>, Protocol), ConformError> {
+    let (speaks, _) =
+        probe::Mode::of_selection(cfg.protocol, Some(cfg.target.port), cfg.greeting_timeout);
+    let mode = if cfg.tls.is_some() {
+        probe::Mode::Tls
+    } else {
+        speaks
+    };
+    let greeting = match mode {
+        probe::Mode::Speak(_) => cfg.greeting_timeout,
+        _ => Duration::ZERO,
+    };
     let opts = probe::Options {
-        mode: if cfg.tls.is_some() {
-            probe::Mode::Tls
-        } else if cfg.protocol == Protocol::Raw {
-            probe::Mode::Banner
-        } else {
-            probe::Mode::Http
-        },
+        mode,
         timeout: cfg.timeout,
-        max_time: cfg.timeout * 4,
+        max_time: cfg.timeout * 4 + greeting,
         sni: cfg.tls.as_ref().and_then(|t| t.sni.clone()),
         expect: probe::Expect::default(),
     };
     let found = probe::probe(&cfg.target, addrs, &opts).await;
+    let protocol = match known {
+        Some(p) => p,
+        None => match found.mode {
+            probe::Mode::Speak(s) => s.protocol.ok_or_else(|| ConformError::NoProtocol {
+                target: cfg.target.to_string(),
+            })?,
+            other => other.protocol(),
+        },
+    };
+    if let Some(m) = cfg.mode {
+        return Ok((m, None, protocol));
+    }
     match Mode::of(found.class) {
-        Some(m) => Ok((m, Some(found.class))),
+        Some(m) => Ok((m, Some(found.class), protocol)),
         None if found.class == Class::Unreachable => Err(ConformError::Unreachable {
             target: cfg.target.to_string(),
             error: found
@@ -503,6 +552,9 @@ struct Ctx<'a> {
     /// Whether v1 and v2 headers are served (from the baselines); `None`
     /// when the baseline did not run.
     taken: [Option<bool>; 2],
+    /// Which address the receiver took can be seen: `--reflect`, or a
+    /// baseline's answer named it.
+    reflecting: bool,
 }
 
 impl Ctx<'_> {
@@ -521,9 +573,13 @@ impl Ctx<'_> {
         if t.how.slow() && !self.cfg.slow {
             return Some(Why::NeedsSlow);
         }
-        if t.reflect == Reflect::Required
-            && (self.cfg.reflect.is_none() || !self.cfg.protocol.reflects())
-        {
+        match t.how {
+            How::Once(_, Delivery::Forwarded) if self.wire.protocol != Protocol::Http => {
+                return Some(Why::HttpOnly)
+            }
+            _ => {}
+        }
+        if t.reflect == Reflect::Required && !self.reflecting {
             return Some(Why::NeedsReflect);
         }
         match t.how {
@@ -589,7 +645,7 @@ impl Ctx<'_> {
             }
             How::Stalled => self.stalled().await,
         };
-        let (status, why) = grade::grade(t, &did, self.mode, self.cfg.reflect.is_some());
+        let (status, why) = grade::grade(t, &did, self.mode, self.reflecting);
         Outcome {
             test: t,
             status,

@@ -2,7 +2,10 @@
 //! (connect with deadlines, header and request in the segments the test
 //! asks for, the reply read with a bound) and says what the receiver did
 //! ([`Did`]) in the protocol's terms: a served answer, an error answer, a
-//! close, a reset, or silence.
+//! close, a reset, or silence. HTTP, TLS and raw go as one exchange; a
+//! protocol of `crate::protocol` is a conversation (`net::converse`: the
+//! greeting, the opening, its answer), and `protocol::service` says
+//! whether the server served.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -10,10 +13,10 @@ use std::time::Duration;
 
 use tokio::sync::Semaphore;
 
-use super::protocol::{Answer, Protocol};
 use super::suite::{Delivery, FORWARDED};
 use super::{Did, Took};
-use crate::net::{self, End, Message, Reply, Split, Target, TlsOptions};
+use crate::net::{self, End, HandshakeResult, Message, Reply, Split, Target, TlsOptions};
+use crate::protocol::{self, Opening, Protocol, Service, Speaker};
 use crate::send::http::Request;
 
 /// The pause between the segments of a split header: on loopback with
@@ -34,6 +37,8 @@ pub(crate) struct Wire {
     pub tls: Option<TlsOptions>,
     /// The wait for the connect and for each reply.
     pub timeout: Duration,
+    /// How long a server that speaks first may take to greet.
+    pub greeting_timeout: Duration,
     /// `--from`.
     pub from: Option<IpAddr>,
     /// `--reflect`: the path whose answer names the client.
@@ -71,20 +76,33 @@ impl Shot {
 }
 
 impl Wire {
-    /// What follows the header: the protocol's request (the reflector's
-    /// path when there is one), with X-Forwarded-For when asked.
+    /// What follows the header: HTTP's request (the reflector's path when
+    /// there is one, with X-Forwarded-For when asked), nothing before a
+    /// TLS handshake, raw's line of text, or the protocol's opening.
     fn request(&self, delivery: Delivery) -> Vec<u8> {
-        let mut request = Request {
-            path: self.reflect.clone().unwrap_or_else(|| "/".into()),
-            ..Request::default()
-        };
-        if delivery == Delivery::Forwarded {
-            request
-                .headers
-                .push(("X-Forwarded-For".into(), FORWARDED.to_string()));
+        match self.protocol.opening() {
+            Opening::HttpRequest => {
+                let mut request = Request {
+                    path: self.reflect.clone().unwrap_or_else(|| "/".into()),
+                    ..Request::default()
+                };
+                if delivery == Delivery::Forwarded {
+                    request
+                        .headers
+                        .push(("X-Forwarded-For".into(), FORWARDED.to_string()));
+                }
+                request.bytes(&self.target, self.tls.is_some())
+            }
+            Opening::TlsHandshake => Vec::new(),
+            Opening::Payload => b"ppctl conform\r\n".to_vec(),
+            Opening::Bytes(b) => b.to_vec(),
         }
-        let http = request.bytes(&self.target, self.tls.is_some());
-        self.protocol.payload(http)
+    }
+
+    /// A protocol held as a conversation (its greeting, its opening), not
+    /// one exchange.
+    fn converses(&self) -> bool {
+        matches!(self.protocol.opening(), Opening::Bytes(_))
     }
 
     /// One connection, as `shot` says; what the receiver did.
@@ -93,6 +111,8 @@ impl Wire {
         let request = self.request(shot.delivery);
         let (message, split) = if self.tls.is_some() {
             arrange_tls(&shot.header, request, shot.delivery, shot.cut)
+        } else if self.converses() && self.protocol.server_speaks_first() {
+            arrange_greeted(&shot.header, request, shot.delivery, shot.cut)
         } else {
             arrange(&shot.header, request, shot.delivery, shot.cut)
         };
@@ -102,32 +122,63 @@ impl Wire {
             max_reply: 64 * 1024,
             split,
             split_delay: shot.pause,
-            max_time: shot.limit.map_or(self.timeout * 4, |l| l + self.timeout),
+            max_time: shot.limit.map_or(self.timeout * 4, |l| l + self.timeout)
+                + if self.converses() {
+                    self.greeting_timeout
+                } else {
+                    Duration::ZERO
+                },
             bind: (shot.delivery == Delivery::From)
                 .then_some(self.from)
                 .flatten(),
             half_close: shot.delivery == Delivery::HalfClose,
             ..net::Options::default()
         };
+        // A conversation needs a header that may be answered: a half-sent
+        // one, or nothing at all, is one exchange in any protocol.
+        let talks =
+            self.converses() && !matches!(shot.delivery, Delivery::HalfClose | Delivery::Idle);
         let build = |_, _| Ok::<_, std::convert::Infallible>(message);
-        let (reply, handshake) = match &self.tls {
-            Some(tls) => match net::tls_exchange(&self.addrs, &opts, tls, build).await {
-                Ok((r, h)) => (r, Some(h)),
+        let (reply, opened_at, handshake) = if talks {
+            let speaker = Speaker {
+                protocol: Some(self.protocol),
+                http_request: Vec::new(),
+            };
+            let talk = net::Conversation {
+                greeting_timeout: self
+                    .protocol
+                    .server_speaks_first()
+                    .then_some(self.greeting_timeout),
+                starttls: None,
+                script: &speaker,
+            };
+            match net::converse(&self.addrs, &opts, &talk, build).await {
+                Ok(d) => (d.reply, d.opened_at, None),
                 Err(never) => match never {},
-            },
-            None => match net::exchange(&self.addrs, &opts, build).await {
-                Ok(r) => (r, None),
-                Err(never) => match never {},
-            },
+            }
+        } else {
+            match &self.tls {
+                Some(tls) => match net::tls_exchange(&self.addrs, &opts, tls, build).await {
+                    Ok((r, h)) => (r, None, Some(h)),
+                    Err(never) => match never {},
+                },
+                None => match net::exchange(&self.addrs, &opts, build).await {
+                    Ok(r) => (r, None, None),
+                    Err(never) => match never {},
+                },
+            }
         };
         let elapsed = reply.timings.total;
-        (self.did(&reply, handshake.as_ref(), shot.claims), elapsed)
+        let did = self.did(&reply, opened_at, handshake.as_ref(), shot.claims);
+        (did, elapsed)
     }
 
-    /// The receiver's behaviour, from the reply.
+    /// The receiver's behaviour, from the reply: `opened_at` is where the
+    /// answer to a conversation's opening starts.
     fn did(
         &self,
         reply: &Reply,
+        opened_at: Option<usize>,
         handshake: Option<&net::Handshake>,
         claims: Option<IpAddr>,
     ) -> Did {
@@ -138,13 +189,37 @@ impl Wire {
             };
         }
         let after = reply.timings.total;
-        match self.protocol.answer(reply, handshake) {
-            Answer::Served { status } => Did::Served {
-                status,
-                took: self.took(reply, claims),
+        let received = &reply.received;
+        let service = match handshake.map(|h| &h.result) {
+            // The protocol is TLS itself: the completed handshake serves.
+            Some(HandshakeResult::Done(_)) if self.protocol == Protocol::Tls => Service::Served {
+                reply: protocol::Reply::handshake(),
+                client: None,
             },
-            Answer::Refused { status } => Did::Refused { status },
-            Answer::Nothing => match reply.end {
+            // What the server sent in clear instead of a handshake refuses.
+            Some(HandshakeResult::Failed(_) | HandshakeResult::NotStarted) => {
+                match protocol::service(Protocol::Raw, received, None) {
+                    Service::Served { reply, .. } => Service::Refused(reply),
+                    other => other,
+                }
+            }
+            _ => {
+                let at = opened_at.unwrap_or(received.len()).min(received.len());
+                let (before, answer) = received.split_at(at);
+                protocol::service(self.protocol, before, opened_at.map(|_| answer))
+            }
+        };
+        match service {
+            Service::Served { reply: r, client } => Did::Served {
+                status: r.code,
+                words: self.words(&r),
+                took: self.took(reply, client, claims),
+            },
+            Service::Refused(r) => Did::Refused {
+                status: r.code,
+                words: self.words(&r),
+            },
+            Service::Nothing => match reply.end {
                 End::Reset => Did::Reset { after },
                 End::Timeout | End::MaxTime | End::SizeLimit => Did::Silent { after },
                 _ => Did::Closed { after },
@@ -152,13 +227,26 @@ impl Wire {
         }
     }
 
-    /// Which address the reflector's answer names.
-    fn took(&self, reply: &Reply, claims: Option<IpAddr>) -> Took {
-        if self.reflect.is_none() || !self.protocol.reflects() {
-            return Took::Unchecked;
-        }
-        let body = net::http_body(&reply.received).unwrap_or(&reply.received);
-        let named = addresses(body);
+    /// The server's words for the report, in the protocols that have
+    /// them (HTTP's status says it all, raw's bytes are anyone's).
+    fn words(&self, r: &protocol::Reply) -> Option<String> {
+        (self.converses() && !r.words.is_empty()).then(|| r.words.clone())
+    }
+
+    /// Which address the receiver says it took: a reflector's HTTP answer
+    /// (`--reflect`), or the address a protocol's reply names (`client`:
+    /// MySQL's login error, an SMTP reply's `[…]`).
+    fn took(&self, reply: &Reply, client: Option<IpAddr>, claims: Option<IpAddr>) -> Took {
+        let named = match (self.protocol, &self.reflect) {
+            (Protocol::Http, Some(_)) => {
+                let body = net::http_body(&reply.received).unwrap_or(&reply.received);
+                addresses(body)
+            }
+            _ => match client {
+                Some(ip) => vec![canonical(ip)],
+                None => return Took::Unchecked,
+            },
+        };
         let own: Vec<IpAddr> = [reply.local, reply.peer]
             .into_iter()
             .flatten()
@@ -241,6 +329,34 @@ fn arrange(
                 Split::At(vec![line, line + header.len()]),
             )
         }
+    }
+}
+
+/// A server that speaks first gets the header alone, cut as the delivery
+/// says; the opening goes after its greeting. Data first is the opening's
+/// first line, then the header.
+fn arrange_greeted(
+    header: &[u8],
+    opening: Vec<u8>,
+    delivery: Delivery,
+    cut: Option<usize>,
+) -> (Message, Split) {
+    let alone = |split| {
+        (
+            Message {
+                header: header.to_vec(),
+                payload: Vec::new(),
+            },
+            split,
+        )
+    };
+    match (cut, delivery) {
+        (Some(at), _) => alone(Split::At(vec![at])),
+        (None, Delivery::Bytewise) => alone(Split::Bytewise),
+        (None, Delivery::DataFirst | Delivery::Idle | Delivery::HalfClose) => {
+            arrange(header, opening, delivery, None)
+        }
+        _ => alone(Split::Whole),
     }
 }
 

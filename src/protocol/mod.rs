@@ -23,11 +23,13 @@ mod mysql;
 mod pop3;
 mod postgres;
 mod redis;
+mod service;
 mod smtp;
 mod speak;
 mod ssh;
 mod tls;
 
+pub(crate) use service::{service, Service};
 pub(crate) use speak::Speaker;
 pub use speak::{Chosen, Selection};
 
@@ -428,6 +430,12 @@ impl Reply {
         }
     }
 
+    /// A completed TLS handshake, as the reply that shows it (the TLS
+    /// client read it, not these readers).
+    pub(crate) fn handshake() -> Reply {
+        Reply::new(Kind::Ok, 0, "the TLS handshake completed")
+    }
+
     fn with_code(mut self, code: u16) -> Reply {
         self.code = Some(code);
         self
@@ -538,10 +546,7 @@ pub(crate) fn judge(protocol: Protocol, seen: &Seen) -> Verdict {
     let greeting = replies.iter().find(|r| r.kind == Kind::Greeting).cloned();
     let refusal = replies.iter().find(|r| r.kind == Kind::Refused).cloned();
     let error = replies.iter().find(|r| r.kind == Kind::Error).cloned();
-    let client_seen = replies.iter().find_map(|r| match protocol {
-        Protocol::Mysql => mysql::client_seen(&r.words),
-        _ => None,
-    });
+    let client_seen = client_seen(protocol, &replies);
     let header = !matches!(seen.sent, Sent::Nothing | Sent::NoHeader { .. });
     let answered = replies.iter().any(|r| {
         matches!(
@@ -664,6 +669,18 @@ pub(crate) fn judge(protocol: Protocol, seen: &Seen) -> Verdict {
         }),
     };
     decided(finding, refusal.or(error).or_else(|| first.cloned()))
+}
+
+/// The client address the server named in its replies, where the
+/// protocol's replies name one: MySQL's `Host '…'` and `'user'@'…'`, an
+/// SMTP reply's `[…]` (Exim's and Sendmail's `250` to EHLO, `Hello name
+/// [203.0.113.7]`; Postfix's rejections, `<unknown[203.0.113.7]>`).
+pub(super) fn client_seen(protocol: Protocol, replies: &[Reply]) -> Option<IpAddr> {
+    replies.iter().find_map(|r| match protocol {
+        Protocol::Mysql => mysql::client_seen(&r.words),
+        Protocol::Smtp => smtp::client_seen(&r.words),
+        _ => None,
+    })
 }
 
 /// Whether `reply` can only be a refusal of a PROXY header line (or a v2

@@ -5,6 +5,8 @@
 //! greet a client without a header and ends with `421 4.3.0 <host> Server
 //! local error` (postscreen: `421 4.3.2 No system resources`).
 
+use std::net::IpAddr;
+
 use super::{lines, text, Kind, Reply};
 use crate::judge::Finding;
 
@@ -66,6 +68,18 @@ fn reply_code(line: &[u8]) -> Option<u16> {
         return None;
     }
     std::str::from_utf8(digits).ok()?.parse().ok()
+}
+
+/// The address a reply names in brackets: Exim's and Sendmail's `250`
+/// to EHLO (`Hello ppctl.invalid [203.0.113.7]`), Postfix's rejections
+/// (`<unknown[203.0.113.7]>`), its `smtpd_reject_footer` with
+/// `[$client_address]`. `IPv6:` is RFC 5321's address literal prefix.
+pub(super) fn client_seen(words: &str) -> Option<IpAddr> {
+    words.split('[').skip(1).find_map(|rest| {
+        let inside = rest.split(']').next()?;
+        let inside = inside.strip_prefix("IPv6:").unwrap_or(inside);
+        inside.parse().ok()
+    })
 }
 
 /// Postfix's fixes (see [`super::Protocol::fixes`]).

@@ -17,6 +17,7 @@ use super::table::{self, Tone};
 use super::Style;
 use crate::conform::suite::{Level, Modes, Test, V1_BASELINE};
 use crate::conform::{Did, Outcome, Run, Status, Took, Why};
+use crate::protocol::Protocol;
 
 /// Below this width the table leaves out what each test sends (`--list`
 /// and the notes under the table say it).
@@ -70,7 +71,7 @@ pub(crate) fn render(run: &Run, style: Style) -> String {
                 o.test.section,
                 o.test.level.name(),
                 o.test.sends,
-                why(o)
+                why(o, run.protocol)
             );
             table::fill_line(&mut out, style, &format!("  {mark} "), "       ", &text);
         }
@@ -90,7 +91,7 @@ pub(crate) fn render(run: &Run, style: Style) -> String {
 /// The first line: where, how, in which mode.
 fn setting(run: &Run) -> String {
     let mut s = format!("{} ({}", run.target, run.protocol.name());
-    if run.tls && !run.protocol.is_tls() {
+    if run.tls && run.protocol != Protocol::Tls {
         s.push_str(" over TLS");
     }
     match run.detected {
@@ -169,10 +170,15 @@ fn seconds(d: Duration) -> String {
 pub(crate) fn did(d: &Did) -> String {
     match d {
         Did::Nothing => "-".into(),
-        Did::Served { status, took } => {
-            let mut s = match status {
-                Some(code) => format!("served {code}"),
-                None => "served".into(),
+        Did::Served {
+            status,
+            words,
+            took,
+        } => {
+            let mut s = match (words, status) {
+                (Some(w), _) => format!("served: {w:?}"),
+                (None, Some(code)) => format!("served {code}"),
+                (None, None) => "served".into(),
             };
             match took {
                 Took::Unchecked => {}
@@ -192,8 +198,15 @@ pub(crate) fn did(d: &Did) -> String {
             }
             s
         }
-        Did::Refused { status: Some(code) } => format!("answered {code}"),
-        Did::Refused { status: None } => "refused (another protocol's bytes)".into(),
+        Did::Refused { words: Some(w), .. } => format!("answered {w:?}"),
+        Did::Refused {
+            status: Some(code),
+            words: None,
+        } => format!("answered {code}"),
+        Did::Refused {
+            status: None,
+            words: None,
+        } => "refused (another protocol's bytes)".into(),
         Did::Closed { after } => ended("closed", *after),
         Did::Reset { after } => ended("reset", *after),
         Did::Silent { after } => format!("silent for {}", seconds(*after)),
@@ -274,7 +287,7 @@ fn ranges(offsets: &[usize]) -> String {
 }
 
 /// Why a test did not pass, in a sentence.
-pub(crate) fn why(o: &Outcome) -> String {
+pub(crate) fn why(o: &Outcome, protocol: Protocol) -> String {
     let what = did(&o.did);
     match o.why {
         Why::AsRequired => what,
@@ -320,21 +333,30 @@ pub(crate) fn why(o: &Outcome) -> String {
         | Why::NotUnderTls
         | Why::VersionNotTaken(_)
         | Why::TookUnknown
-        | Why::Interrupted => skip_reason(o.why, o.test),
+        | Why::HttpOnly
+        | Why::Interrupted => skip_reason(o.why, o.test, protocol),
     }
 }
 
 /// Why a test was skipped.
-fn skip_reason(w: Why, t: &Test) -> String {
+fn skip_reason(w: Why, t: &Test, protocol: Protocol) -> String {
     match w {
         Why::NotForMode if t.modes == Modes::Off => {
             "only for receivers without PROXY protocol (--mode off)".into()
         }
         Why::NotForMode => "not for a receiver without PROXY protocol (--mode off)".into(),
         Why::NeedsSlow => "a timing test: add --slow".into(),
+        Why::NeedsReflect if protocol != Protocol::Http => format!(
+            "needs the address the receiver took: the {} server's answers named none",
+            protocol.name()
+        ),
         Why::NeedsReflect => {
             "needs --reflect PATH (an HTTP path whose answer names the client's address)".into()
         }
+        Why::HttpOnly => format!(
+            "an HTTP request header: not for --protocol {}",
+            protocol.name()
+        ),
         Why::NeedsFrom => {
             "needs --from ADDR (a source outside the receiver's allow-list, e.g. 127.0.0.2)".into()
         }
@@ -342,6 +364,10 @@ fn skip_reason(w: Why, t: &Test) -> String {
         Why::VersionNotTaken(v) => format!(
             "the receiver serves no v{0} header (v{0}/tcp4 was not served)",
             v.number()
+        ),
+        Why::TookUnknown if protocol != Protocol::Http => format!(
+            "served; which address it took is not seen: the {} server's answers name none",
+            protocol.name()
         ),
         Why::TookUnknown => "served; which address it took needs --reflect PATH".into(),
         Why::Interrupted => "not run or not finished: the run was interrupted (Ctrl-C)".into(),
@@ -353,7 +379,7 @@ fn skip_reason(w: Why, t: &Test) -> String {
 fn skips(run: &Run) -> Vec<(String, Vec<&'static str>)> {
     let mut groups: Vec<(String, Vec<&'static str>)> = Vec::new();
     for o in run.outcomes.iter().filter(|o| o.status == Status::Skip) {
-        let reason = skip_reason(o.why, o.test);
+        let reason = skip_reason(o.why, o.test, run.protocol);
         match groups.iter_mut().find(|(r, _)| *r == reason) {
             Some((_, ids)) => ids.push(o.test.id),
             None => groups.push((reason, vec![o.test.id])),
@@ -372,6 +398,7 @@ fn why_code(w: Why) -> &'static str {
         Why::NeedsReflect => "needs-reflect",
         Why::NeedsFrom => "needs-from",
         Why::NotUnderTls => "not-under-tls",
+        Why::HttpOnly => "http-only",
         Why::VersionNotTaken(_) => "version-not-taken",
         Why::TookUnknown => "took-unknown",
         Why::Interrupted => "interrupted",
@@ -408,10 +435,16 @@ fn took_json(t: &Took) -> Value {
 pub(crate) fn did_json(d: &Did) -> Value {
     let mut v = match d {
         Did::Nothing => json!({"kind": "none"}),
-        Did::Served { status, took } => {
-            json!({"kind": "served", "status": status, "took": took_json(took)})
+        Did::Served {
+            status,
+            words,
+            took,
+        } => {
+            json!({"kind": "served", "status": status, "words": words, "took": took_json(took)})
         }
-        Did::Refused { status } => json!({"kind": "refused", "status": status}),
+        Did::Refused { status, words } => {
+            json!({"kind": "refused", "status": status, "words": words})
+        }
         Did::Closed { after } => json!({"kind": "closed", "after_ms": ms(*after)}),
         Did::Reset { after } => json!({"kind": "reset", "after_ms": ms(*after)}),
         Did::Silent { after } => json!({"kind": "silent", "after_ms": ms(*after)}),
@@ -458,7 +491,7 @@ pub(crate) fn json(run: &Run) -> Value {
         .map(|o| {
             let reason = match o.status {
                 Status::Pass if o.why == Why::AsRequired => Value::Null,
-                _ => json!({"code": why_code(o.why), "text": why(o)}),
+                _ => json!({"code": why_code(o.why), "text": why(o, run.protocol)}),
             };
             json!({
                 "id": o.test.id,
@@ -531,7 +564,7 @@ pub(crate) fn junit(run: &Run, hostname: &str) -> String {
                     .write_inner_content(|w| {
                         properties(w, run)?;
                         for o in &run.outcomes {
-                            testcase(w, o, &time(o.elapsed))?;
+                            testcase(w, o, run.protocol, &time(o.elapsed))?;
                         }
                         Ok(())
                     })?;
@@ -571,7 +604,12 @@ fn properties(w: &mut Writer<Vec<u8>>, run: &Run) -> std::io::Result<()> {
     Ok(())
 }
 
-fn testcase(w: &mut Writer<Vec<u8>>, o: &Outcome, time: &str) -> std::io::Result<()> {
+fn testcase(
+    w: &mut Writer<Vec<u8>>,
+    o: &Outcome,
+    protocol: Protocol,
+    time: &str,
+) -> std::io::Result<()> {
     let group = o.test.id.split('/').next().unwrap_or("conform");
     let classname = format!("conform.{group}");
     let detail = format!(
@@ -594,7 +632,7 @@ fn testcase(w: &mut Writer<Vec<u8>>, o: &Outcome, time: &str) -> std::io::Result
             case.write_inner_content(|w| {
                 w.create_element("failure")
                     .with_attribute(("type", o.test.level.name()))
-                    .with_attribute(("message", why(o).as_str()))
+                    .with_attribute(("message", why(o, protocol).as_str()))
                     .write_text_content(BytesText::new(&detail))?;
                 Ok(())
             })?;
@@ -602,13 +640,17 @@ fn testcase(w: &mut Writer<Vec<u8>>, o: &Outcome, time: &str) -> std::io::Result
         Status::Skip => {
             case.write_inner_content(|w| {
                 w.create_element("skipped")
-                    .with_attribute(("message", why(o).as_str()))
+                    .with_attribute(("message", why(o, protocol).as_str()))
                     .write_empty()?;
                 Ok(())
             })?;
         }
         Status::Warn => {
-            let text = format!("warn ({}): {}\n{detail}", o.test.level.name(), why(o));
+            let text = format!(
+                "warn ({}): {}\n{detail}",
+                o.test.level.name(),
+                why(o, protocol)
+            );
             case.write_inner_content(|w| {
                 w.create_element("system-out")
                     .write_text_content(BytesText::new(&text))?;
