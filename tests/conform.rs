@@ -2,8 +2,9 @@
 //! (every MUST passes where the mode is one the spec allows), the segments
 //! of a split header really arriving apart, JUnit output valid against the
 //! JUnit schema, and docs/conformance.md regenerated from live runs against
-//! nginx, HAProxy, Caddy and listen (the test fails when the committed file
-//! is stale: `PPCTL_REGENERATE=1 cargo test --test conform`).
+//! nginx, HAProxy, Caddy, Postfix, Dovecot, MariaDB and listen (the test
+//! fails when the committed file is stale: `PPCTL_REGENERATE=1 cargo test
+//! --test conform`).
 
 mod common;
 mod listen_support;
@@ -15,8 +16,8 @@ use std::process::Command;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::peers::{self, Caddy, Haproxy, Nginx, Peer};
-use common::{free_port, ppctl};
+use common::peers::{self, Caddy, Haproxy, Nginx, Peer, Server};
+use common::{free_port, ppctl, Ports};
 use listen_support::Listen;
 use serde_json::Value;
 
@@ -343,12 +344,47 @@ fn xmllint(file: &Path) -> std::process::Output {
 // ---------------------------------------------------------------------------
 // docs/conformance.md
 
+/// What the HTTP receivers' columns add: the reflector.
+const HTTP: &[&str] = &["--reflect", "/"];
+
 /// One column of the table: a receiver as deployed.
 struct Column {
     name: String,
     /// How it was configured, for the doc.
     setup: &'static str,
     port: u16,
+    /// What conform is told beyond the common arguments (`--protocol`).
+    args: &'static [&'static str],
+}
+
+/// How long the mail and database servers of the table wait for a header
+/// (Postfix's smtpd_upstream_proxy_timeout and postscreen's, Dovecot's
+/// haproxy_timeout, MariaDB's connect_timeout, whose least is 2 s): short,
+/// so the tests they leave waiting end soon.
+const PROXY_TIMEOUT: &str = "1s";
+const MARIADB_TIMEOUT: &str = "2";
+
+/// conform's wait for each reply from MariaDB: longer than its
+/// connect_timeout, so that what it does at the end of its own wait (it
+/// closes) is seen rather than racing conform's.
+const MARIADB_WAIT: &str = "3s";
+
+/// conform's wait for a greeting: longer than the servers' wait for a
+/// header, so their answer to a missing or partial one is seen.
+const GREETING: &str = "3s";
+
+/// MariaDB from tests/peers/mariadb/conform.cnf on `port`, with the
+/// locked account of conform.sql.
+fn mariadb(port: u16) -> Server {
+    let init = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers/mariadb/conform.sql");
+    Server::mariadb(
+        "conform",
+        &[
+            ("PORT", &port.to_string()),
+            ("PROXY_TIMEOUT", MARIADB_TIMEOUT),
+            ("INIT", &init.to_string_lossy()),
+        ],
+    )
 }
 
 /// Every fail and warn of the table has exactly one note here: the
@@ -385,46 +421,93 @@ const NOTES: &[(&str, &[&str], &str)] = &[
      "go-proxyproto walks TLVs only when asked (`Header.TLVs`), and Caddy does not ask, so an overrunning TLV is not noticed; no upstream issue found."),
     ("Caddy", &["trust/no-header"],
      "Caddy's documented choice: a source in `allow` may send a header or not (policy USE, optional), so a direct client is served too; caddyserver/caddy#7447 clarifies the docs, and haproxy/haproxy#2450 discusses the spoofing it allows. `fallback_policy require` without `allow` requires a header."),
-    ("Caddy", &["deadline/silent"],
-     "Caddy's choice: when the proxy_protocol `timeout` passes without a header, go-proxyproto hands the connection on as one without a header (pires/go-proxyproto#76), and Caddy sets no read-header timeout by default, so a silent connection stays open."),
+    ("Caddy", &["deadline/trickle", "deadline/silent"],
+     "Caddy's choice: when the proxy_protocol `timeout` passes without a whole header, go-proxyproto hands the connection on (pires/go-proxyproto#76), and Caddy sets no read-header timeout by default, so a silent connection, or one that trickles its header, stays open."),
+    ("Postfix", &["v1/split-every-offset", "v2/split-every-offset", "v1/split-bytewise", "v2/split-bytewise"],
+     "Postfix's choice: smtpd and postscreen take the header from one `recv(MSG_PEEK)` (haproxy_srvr.c: \"the v2 protocol assumes that the handshake will never be fragmented\") and drop a partial one (`haproxy read: short protocol header`, `missing protocol header terminator`) with `421 4.3.0`; the spec allows dropping a partial header (§2) but recommends buffering it."),
+    ("Postfix", &["v1/unknown-107", "v1/unknown", "v1/unknown-fields"],
+     "Postfix's documented choice: haproxy_srvr.c refuses v1 `UNKNOWN` (\"those would sidestep address-based access control mechanisms\"; `haproxy read: bad or missing protocol type`), where the spec says to take it with the connection's own addresses. A v2 LOCAL is taken."),
+    ("Postfix", &["v2/crc32c-wrong", "v2/tlv-overrun"],
+     "Postfix skips the TLV block unread (haproxy_srvr.c: \"For now, skip and ignore TLVs\"), so neither a wrong CRC32C nor a TLV that overruns the header is noticed; checking CRC32C is optional in the spec."),
+    ("Postfix", &["v1/bare-lf", "v1/double-space", "v1/ipv4-leading-zero"],
+     "Postfix's v1 reader ends the line at the LF (`split_at(…, '\\n')`), splits fields on runs of spaces and CRs (`mystrtok(…, \" \\r\")`) and checks addresses with `valid_ipv4_hostaddr`, which takes leading zeros; so a bare LF, doubled spaces and 203.0.113.011 pass. Postfix has no public issue tracker (reports go to the postfix-users list)."),
+    ("Dovecot", &["v1/split-every-offset", "v2/split-every-offset", "v1/split-bytewise", "v2/split-bytewise"],
+     "Dovecot's choice: it takes the header from one `recv(MSG_PEEK)` (master-service-haproxy.c: \"the protocol specification explicitly states that the protocol header must be sent as one TCP frame … FIXME: still, it would be cleaner to allow reading it incrementally\"), so a header in pieces is dropped. With Dovecot's default login processes (one forked per client), the fork's delay can let the pieces gather first, so results vary; the login service here is kept running (`service_count = 0`, `process_min_avail = 1`)."),
+    ("Dovecot", &["v1/line-108"],
+     "Dovecot reads a v1 line into a 108-byte buffer (`HAPROXY_V1_MAX_HEADER_SIZE`), one more than the spec's 107, so a 108-byte line passes."),
+    ("Dovecot", &["v2/crc32c-wrong"],
+     "Dovecot ignores TLVs (master-service-haproxy.c: \"FIXME: TLV vectors are ignored\"), CRC32C included; checking is optional in the spec."),
+    ("Dovecot", &["v1/port-leading-zero", "v1/ipv4-leading-zero"],
+     "Dovecot parses v1 fields with its general helpers (`net_addr2ip`, `net_str2port`), which take leading zeros. No upstream issue found."),
+    ("MariaDB", &["v2/split-every-offset", "v2/split-bytewise"],
+     "bug: MariaDB reads a v2 header with one `vio_read` for the first 16 bytes and one for the rest (`parse_proxy_protocol_header`, sql/proxy_protocol.cc) and does not retry a short read, so a v2 header split across segments fails (`Failed to parse proxy header`); v1 is read a byte at a time and passes. MDEV-39463 (MariaDB/server#4999, closed unmerged) proposed reading both parts in full."),
+    ("MariaDB", &["v2/tlv-largest"],
+     "MariaDB's header buffer is 256 bytes (`MAX_PROXY_HEADER_LEN` in sql/proxy_protocol.cc), under the 536 the spec designs for."),
+    ("MariaDB", &["v2/crc32c-wrong", "v2/tlv-overrun"],
+     "MariaDB's `parse_v2_header` (sql/proxy_protocol.cc) reads the address block only and never walks the TLVs, so neither a wrong CRC32C nor a TLV that overruns the header is noticed; checking CRC32C is optional in the spec."),
+    ("MariaDB", &["v1/bare-lf", "v1/port-leading-zero", "v1/port-plus-sign", "v1/double-space"],
+     "bug: MariaDB's v1 reader reads to the first LF and parses with `sscanf(\"PROXY %s %s %s %d %d\")`, so a bare LF, doubled spaces, a `+` sign and leading zeros in a port pass. No upstream issue found."),
+    ("MariaDB", &["deadline/trickle"],
+     "MariaDB reads a v1 line a byte at a time, and its wait (`connect_timeout`) is for each read, so a header that trickles in a byte a second keeps the connection open."),
+    ("MariaDB", &["v1/stacked", "v2/stacked"],
+     "bug: MariaDB takes a second header right after the first as a header too (its login error names the second header's 203.0.113.8), where the bytes after a header are the client's data (§2): MDEV-40878, fix proposed in MariaDB/server#5630 (open)."),
+    ("MariaDB", &["trust/no-header"],
+     "MariaDB's documented choice: a peer in `proxy_protocol_networks` \"can prefix its first packet with a proxy protocol header\" (MariaDB KB, Proxy Protocol Support), so a header is optional for it and a direct client from those networks is served with its own address; the KB warns that such hosts can impersonate any address."),
 ];
 
 #[test]
 fn conformance_table_is_current() {
     if !(peers::require(Peer::Nginx)
         && peers::require(Peer::Haproxy)
-        && peers::require(Peer::Caddy))
+        && peers::require(Peer::Caddy)
+        && peers::require(Peer::Postfix)
+        && peers::require(Peer::Dovecot)
+        && peers::require(Peer::Mariadb))
     {
         return;
     }
-    let common_args = [
-        "--reflect",
-        "/",
-        "--from",
-        "127.0.0.2",
-        "--slow",
-        "--slow-limit",
-        "8s",
-    ];
+    let common_args = ["--from", "127.0.0.2", "--slow", "--slow-limit", "8s"];
     let require = listen(&["--proxy-protocol", "require", "--trust", "127.0.0.1/32"]);
     let auto = listen(&["--trust", "127.0.0.1/32"]);
     let off = listen(&["--proxy-protocol", "off"]);
-    let (np, hp, cp) = (free_port(), free_port(), free_port());
+    // One set, so that no two servers get the same port.
+    let http = Ports::new(&["NGINX", "HAPROXY", "CADDY", "MARIADB"]);
+    let (np, hp, cp, mp) = (
+        http.port("NGINX"),
+        http.port("HAPROXY"),
+        http.port("CADDY"),
+        http.port("MARIADB"),
+    );
     let _nginx = Nginx::start("conform", &[("PORT", &np.to_string())]);
     let _haproxy = Haproxy::start("conform", &[("PORT", &hp.to_string())]);
     let _caddy = Caddy::start("conform", &[("PORT", &cp.to_string())]);
+    let mail = Ports::new(&["SMTP_PORT", "PP_PORT", "SCREEN_PORT", "TLS_PORT"]);
+    let _postfix = Server::postfix(&mail.vars(&[("PROXY_TIMEOUT", PROXY_TIMEOUT)]));
+    let imap = Ports::new(&["IMAP_PORT", "IMAP_PP_PORT", "POP3_PORT", "POP3_PP_PORT"]);
+    let _dovecot = Server::dovecot(
+        "mail",
+        &imap.vars(&[
+            ("TRUSTED", "127.0.0.1/32"),
+            ("PROXY_TIMEOUT", PROXY_TIMEOUT),
+        ]),
+    );
+    let _mariadb = mariadb(mp);
     let columns = [
-        Column { name: "listen require".into(), setup: "`ppctl listen --proxy-protocol require --trust 127.0.0.1/32 --header-timeout 3s`", port: require.port },
-        Column { name: "listen auto".into(), setup: "`ppctl listen --trust 127.0.0.1/32 --header-timeout 3s` (the default mode, auto: a header is optional)", port: auto.port },
-        Column { name: "listen off".into(), setup: "`ppctl listen --proxy-protocol off --header-timeout 3s`", port: off.port },
-        Column { name: format!("nginx {}", peers::version(Peer::Nginx)), setup: "[tests/peers/nginx/conform.conf](../tests/peers/nginx/conform.conf): `listen … proxy_protocol`, realip from 127.0.0.1, `return 200 \"$remote_addr\"`", port: np },
-        Column { name: format!("HAProxy {}", peers::version(Peer::Haproxy)), setup: "[tests/peers/haproxy/conform.cfg](../tests/peers/haproxy/conform.cfg): `bind … accept-proxy`, `http-request return … \"%[src]\"`", port: hp },
-        Column { name: format!("Caddy {}", peers::version(Peer::Caddy)), setup: "[tests/peers/caddy/conform.Caddyfile](../tests/peers/caddy/conform.Caddyfile): `listener_wrappers { proxy_protocol { allow 127.0.0.1/32 } }`, `respond \"{remote_host}\"`", port: cp },
+        Column { name: "listen require".into(), setup: "`ppctl listen --proxy-protocol require --trust 127.0.0.1/32 --header-timeout 3s`", port: require.port, args: HTTP },
+        Column { name: "listen auto".into(), setup: "`ppctl listen --trust 127.0.0.1/32 --header-timeout 3s` (the default mode, auto: a header is optional)", port: auto.port, args: HTTP },
+        Column { name: "listen off".into(), setup: "`ppctl listen --proxy-protocol off --header-timeout 3s`", port: off.port, args: HTTP },
+        Column { name: format!("nginx {}", peers::version(Peer::Nginx)), setup: "[tests/peers/nginx/conform.conf](../tests/peers/nginx/conform.conf): `listen … proxy_protocol`, realip from 127.0.0.1, `return 200 \"$remote_addr\"`", port: np, args: HTTP },
+        Column { name: format!("HAProxy {}", peers::version(Peer::Haproxy)), setup: "[tests/peers/haproxy/conform.cfg](../tests/peers/haproxy/conform.cfg): `bind … accept-proxy`, `http-request return … \"%[src]\"`", port: hp, args: HTTP },
+        Column { name: format!("Caddy {}", peers::version(Peer::Caddy)), setup: "[tests/peers/caddy/conform.Caddyfile](../tests/peers/caddy/conform.Caddyfile): `listener_wrappers { proxy_protocol { allow 127.0.0.1/32 } }`, `respond \"{remote_host}\"`", port: cp, args: HTTP },
+        Column { name: format!("Postfix {} smtpd", peers::version(Peer::Postfix)), setup: "[tests/peers/postfix/master.cf](../tests/peers/postfix/master.cf): `smtpd -o smtpd_upstream_proxy_protocol=haproxy`; [main.cf](../tests/peers/postfix/main.cf): `smtpd_upstream_proxy_timeout = 1s`, `smtpd_peername_lookup = no`, `inet_protocols = all`; `--protocol smtp` (EHLO after the 220 greeting)", port: mail.port("PP_PORT"), args: &["--protocol", "smtp", "--greeting-timeout", GREETING] },
+        Column { name: format!("Postfix {} postscreen", peers::version(Peer::Postfix)), setup: "the same Postfix's `postscreen -o postscreen_upstream_proxy_protocol=haproxy` (`postscreen_greet_wait = 1s`), which hands clients to smtpd; `--protocol smtp`", port: mail.port("SCREEN_PORT"), args: &["--protocol", "smtp", "--greeting-timeout", GREETING] },
+        Column { name: format!("Dovecot {} IMAP", peers::version(Peer::Dovecot)), setup: "[tests/peers/dovecot/mail.conf](../tests/peers/dovecot/mail.conf): `inet_listener { haproxy = yes }`, `haproxy_trusted_networks = 127.0.0.1/32`, `haproxy_timeout = 1s`, a long-lived imap-login (`service_count = 0`, `process_min_avail = 1`); `--protocol imap` (CAPABILITY after the `* OK` greeting)", port: imap.port("IMAP_PP_PORT"), args: &["--protocol", "imap", "--greeting-timeout", GREETING] },
+        Column { name: format!("MariaDB {}", peers::version(Peer::Mariadb)), setup: "[tests/peers/mariadb/conform.cnf](../tests/peers/mariadb/conform.cnf): `proxy-protocol-networks = 127.0.0.1/32`, `connect-timeout = 2`, `skip-name-resolve`, a locked account for any host ([conform.sql](../tests/peers/mariadb/conform.sql)); `--protocol mysql --timeout 3s` (a login as `ppctl` after the handshake: the error names the client)", port: mp, args: &["--protocol", "mysql", "--greeting-timeout", GREETING, "--timeout", MARIADB_WAIT] },
     ];
     let runs: Vec<(i32, Value)> = thread::scope(|s| {
         let handles: Vec<_> = columns
             .iter()
-            .map(|c| s.spawn(|| conform(c.port, &common_args)))
+            .map(|c| s.spawn(|| conform(c.port, &[&common_args[..], c.args].concat())))
             .collect();
         handles
             .into_iter()
@@ -433,7 +516,7 @@ fn conformance_table_is_current() {
     });
     // Each known receiver is like itself (src/conform/profiles.rs).
     for (c, (_, doc)) in columns.iter().zip(&runs) {
-        for known in ["nginx", "HAProxy", "Caddy"] {
+        for known in ["nginx", "HAProxy", "Caddy", "Postfix", "Dovecot", "MariaDB"] {
             if c.name.starts_with(known) {
                 assert_eq!(doc["like"], known, "{}", c.name);
             }
@@ -479,11 +562,19 @@ a common practice missed **warns**, and a test that does not apply is
 
 ```sh
 ppctl conform 127.0.0.1:PORT --reflect / --from 127.0.0.2 --slow --slow-limit 8s
+ppctl conform 127.0.0.1:PORT --protocol smtp --greeting-timeout 3s --from 127.0.0.2 --slow --slow-limit 8s
 ```
 
-against each receiver, configured as below, on loopback; `--mode` is left
-at auto (probe's engine finds it). Every fail and warn has a note: the
-implementation's documented choice, or a bug with its upstream issue.
+against each receiver, configured as below, on loopback: the first for the
+HTTP receivers, the second for the mail and database servers (`--protocol
+imap` and `mysql` likewise). `--mode` is left at auto (probe's engine finds
+it). With `--protocol`, each test's connection speaks the protocol after its
+header (the greeting, then EHLO, CAPABILITY or a login), and the server's
+answer to that opening says whether it served; where its answers name the
+client (MariaDB's login error), they show which address it took. Tests that
+need what no answer shows (the address Postfix or Dovecot took, an HTTP
+request header) are skipped with the reason. Every fail and warn has a note:
+the implementation's documented choice, or a bug with its upstream issue.
 ";
 
 fn markdown(columns: &[Column], runs: &[(i32, Value)]) -> String {

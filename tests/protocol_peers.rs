@@ -15,7 +15,7 @@ use std::thread;
 use std::time::Duration;
 
 use common::peers::{self, Haproxy, Nginx, Peer, Server};
-use common::{free_port, ppctl};
+use common::{free_port, ppctl, Ports};
 use serde_json::Value;
 
 /// How long the servers here wait for a PROXY header before they give up
@@ -195,34 +195,6 @@ fn has(path: &'static str, want: &'static str) -> impl Fn(i32, &Value) -> Result
         } else {
             Err(format!("{path} is {got:?}, without {want:?}"))
         }
-    }
-}
-
-/// Ports named for a server's config, with the rest of its vars.
-struct Ports(Vec<(&'static str, String)>);
-
-impl Ports {
-    fn new(names: &[&'static str]) -> Ports {
-        Ports(
-            names
-                .iter()
-                .map(|n| (*n, free_port().to_string()))
-                .collect(),
-        )
-    }
-
-    fn port(&self, name: &str) -> u16 {
-        self.0
-            .iter()
-            .find(|(n, _)| *n == name)
-            .and_then(|(_, p)| p.parse().ok())
-            .unwrap_or_else(|| panic!("no port {name}"))
-    }
-
-    fn vars<'a>(&'a self, more: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
-        let mut v: Vec<(&str, &str)> = self.0.iter().map(|(n, p)| (*n, p.as_str())).collect();
-        v.extend_from_slice(more);
-        v
     }
 }
 

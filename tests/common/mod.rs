@@ -148,6 +148,47 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// Free loopback ports by name, for a server's config (`{{NAME}}`), all
+/// different: each is held bound until every one is picked (one
+/// [`free_port`] after another can hand back the same port twice).
+pub struct Ports(Vec<(&'static str, String)>);
+
+impl Ports {
+    pub fn new(names: &[&'static str]) -> Ports {
+        let held: Vec<(&'static str, TcpListener)> = names
+            .iter()
+            .map(|n| {
+                let l = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+                    .expect("bind 127.0.0.1:0 for a free port");
+                (*n, l)
+            })
+            .collect();
+        Ports(
+            held.iter()
+                .map(|(n, l)| {
+                    let port = l.local_addr().expect("local address").port();
+                    (*n, port.to_string())
+                })
+                .collect(),
+        )
+    }
+
+    pub fn port(&self, name: &str) -> u16 {
+        self.0
+            .iter()
+            .find(|(n, _)| *n == name)
+            .and_then(|(_, p)| p.parse().ok())
+            .unwrap_or_else(|| panic!("no port {name}"))
+    }
+
+    /// The ports as a config's vars, then `more`.
+    pub fn vars<'a>(&'a self, more: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+        let mut v: Vec<(&str, &str)> = self.0.iter().map(|(n, p)| (*n, p.as_str())).collect();
+        v.extend_from_slice(more);
+        v
+    }
+}
+
 /// Wait until something listens on 127.0.0.1:`port` (or any address on that
 /// port), for at most `timeout`. Returns whether it came up.
 ///

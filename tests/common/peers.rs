@@ -144,24 +144,29 @@ fn caddy_path() -> Option<PathBuf> {
         })
 }
 
-/// The first `x.y.z` in `text` (a version line).
+/// The first `x.y.z` (or longer: Dovecot's `2.3.19.1`) in `text` (a
+/// version line).
 pub fn version_in(text: &str) -> String {
     text.split(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .find(|w| w.split('.').count() == 3 && w.split('.').all(|p| !p.is_empty()))
+        .find(|w| w.split('.').count() >= 3 && w.split('.').all(|p| !p.is_empty()))
         .unwrap_or("?")
         .to_string()
 }
 
-/// The version `peer` reports (`nginx -v`, `haproxy -v`, `caddy version`).
+/// The version `peer` reports (`nginx -v`, `haproxy -v`, `caddy version`,
+/// `dovecot --version`, `mariadbd --version`, Postfix's `postconf -d
+/// mail_version`).
 pub fn version(peer: Peer) -> String {
     let Some(exe) = path(peer) else {
         return "?".into();
     };
-    let arg = match peer {
-        Peer::Caddy => "version",
-        _ => "-v",
+    let (exe, args): (PathBuf, &[&str]) = match peer {
+        Peer::Caddy => (exe, &["version"]),
+        Peer::Dovecot | Peer::Mariadb => (exe, &["--version"]),
+        Peer::Postfix => (exe.with_file_name("postconf"), &["-d", "mail_version"]),
+        _ => (exe, &["-v"]),
     };
-    let out = Command::new(exe).arg(arg).output();
+    let out = Command::new(exe).args(args).output();
     out.map(|o| {
         let text = [o.stdout, o.stderr].concat();
         version_in(&String::from_utf8_lossy(&text))
