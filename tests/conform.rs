@@ -197,6 +197,15 @@ fn usage_errors_say_what_to_do() {
         ),
         (vec!["--only", "nope/*"], "matches no test"),
         (vec!["--reflect", "whoami"], "is not an HTTP path"),
+        (
+            vec!["--protocol", "smtp", "--reflect", "/"],
+            "a mail or database server's own answers name the client",
+        ),
+        (
+            vec!["--protocol", "smtp", "--starttls"],
+            "ppctl send --protocol smtp --starttls",
+        ),
+        (vec!["--protocol", "mysql", "--tls"], "own upgrade to TLS"),
     ] {
         let out = ppctl()
             .arg("conform")

@@ -196,7 +196,7 @@ pub fn run(args: &ConformArgs, style: Style) -> Result<ExitCode> {
     let is_tls = known == Some(Protocol::Tls);
     if args.tls && !matches!(known, Some(Protocol::Http | Protocol::Raw | Protocol::Tls)) {
         return Err(Error::usage(format!(
-            "--tls is TLS right after the header, for --protocol http or raw; --protocol {} upgrades with STARTTLS, which conform does not grade",
+            "--tls is TLS right after the header, for --protocol http or raw; conform does not grade a --protocol {} server's own upgrade to TLS (STARTTLS and the like)",
             selection.name()
         )));
     }
