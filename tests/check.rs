@@ -182,6 +182,29 @@ fn a_parse_error_names_file_and_line_and_exits_2() {
 }
 
 #[test]
+fn a_setting_the_server_refuses_is_a_warning_with_its_line() {
+    // Traefik does not start an entry point whose proxyProtocol has
+    // neither trustedIPs nor insecure; check says so and reads it as without PROXY protocol.
+    let dir = corpus().join("traefik-static-proxy-protocol-no-trust");
+    let (code, doc) = run_json(&dir, &args(&dir));
+    assert_eq!(code, 0, "{doc:#}");
+    let w = &doc["files"][0]["warnings"];
+    assert_eq!(w[0]["warning"], "refused-setting", "{doc:#}");
+    assert_eq!(w[0]["line"], 21, "{doc:#}");
+    let message = w[0]["message"].as_str().expect("message");
+    assert!(message.contains("no trusted IPs provided"), "{message}");
+    let listeners = &doc["hops"][0]["listeners"];
+    assert!(
+        listeners
+            .as_array()
+            .expect("listeners")
+            .iter()
+            .all(|l| l["expects"] == "none"),
+        "{doc:#}"
+    );
+}
+
+#[test]
 fn help_ends_with_examples_and_exit_codes() {
     let out = ppctl().args(["check", "--help"]).output().expect("run");
     let text = String::from_utf8_lossy(&out.stdout);

@@ -139,7 +139,12 @@ fn listener(port: Option<u16>, host: Option<String>, w: Option<&Wrapper>, at: Lo
             } else {
                 Expects::Optional
             },
-            Trust::List(w.allow.clone().into(), w.at.clone()),
+            // `allow 0.0.0.0/0`: anyone's header is used.
+            if w.allow.iter().any(|n| n.prefix_len() == 0) {
+                Trust::Anyone
+            } else {
+                Trust::List(w.allow.clone().into(), w.at.clone())
+            },
             w.at.clone(),
         ),
     };

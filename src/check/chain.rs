@@ -561,9 +561,11 @@ fn judge_link(facts: &Facts, link: &mut Link, found: &mut Vec<Found>) {
             proxied_rules(facts, link, found, &sender);
             return;
         }
+        // The receiver's own fix sets its trust list (Traefik trustedIPs,
+        // Caddy allow) or requires the header (Envoy, Envoy Gateway).
         Finding::Spoofable => (
             "this hop takes a header when there is one and serves clients without one: any client that reaches it directly can forge its address".to_string(),
-            Some("require-header-and-allowlist"),
+            Some(lis.fix),
         ),
         Finding::HeaderRejected => (
             format!(

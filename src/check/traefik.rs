@@ -14,7 +14,7 @@ use super::k8s::IngressFacts;
 use super::nginx::{net, split_addr};
 use super::platforms;
 use super::yaml::{Node, Value};
-use super::{Facts, Header, Hop, Kind, Listener, Loc, Role, Trust, Upstream};
+use super::{Facts, Header, Hop, Kind, Listener, Loc, Role, Trust, Upstream, Warning};
 use crate::judge::Expects;
 
 /// An entry point's `proxyProtocol`.
@@ -59,9 +59,11 @@ fn proxy_conf(file: &str, pp: &Node) -> Option<ProxyConf> {
     let insecure = text(pp.get("insecure")).is_some_and(|v| v == "true");
     let trusted_node = pp.get("trustedIPs");
     let trusted = trusted_node.map(nets_of).unwrap_or_default();
-    // The chart writes `proxyProtocol: {trustedIPs: [], insecure: false}`
-    // for every port: that is no PROXY protocol at all.
-    if !insecure && trusted.is_empty() && (pp.get("insecure").is_some() || trusted_node.is_some()) {
+    // Neither: the chart writes `proxyProtocol: {trustedIPs: [], insecure:
+    // false}` for every port and renders no flag for it (no PROXY
+    // protocol at all); a static configuration that says so does not
+    // start (`facts` warns).
+    if !insecure && trusted.is_empty() {
         return None;
     }
     Some(ProxyConf {
@@ -82,6 +84,10 @@ fn listener(ep: &EntryPoint, fix: &'static str) -> Listener {
     let (expects, trust, at) = match &ep.proxy {
         None => (Expects::Nothing, Trust::Unused, ep.at.clone()),
         Some(p) if p.insecure => (Expects::Optional, Trust::Anyone, p.at.clone()),
+        // `trustedIPs: ["0.0.0.0/0"]` is `insecure` by another name.
+        Some(p) if p.trusted.iter().any(|n| n.prefix_len() == 0) => {
+            (Expects::Optional, Trust::Anyone, p.trusted_at.clone())
+        }
         Some(p) if !p.trusted.is_empty() => (
             Expects::Optional,
             Trust::List(p.trusted.clone().into(), p.trusted_at.clone()),
@@ -283,19 +289,25 @@ pub(crate) fn facts(file: &str, docs: &[Node], out: &mut Facts) {
                     let addr = text(ep.get("address")).unwrap_or("");
                     let (host, port) = split_addr(addr.split('/').next().unwrap_or(""), 0);
                     EntryPoint {
-                        name,
                         host: host.filter(|h| !h.is_empty()),
                         port,
                         exposed: None,
                         node_port: None,
-                        proxy: ep.get("proxyProtocol").map(|pp| {
-                            proxy_conf(file, pp).unwrap_or(ProxyConf {
-                                insecure: false,
-                                trusted: Vec::new(),
-                                at: Loc::new(file, pp.line),
-                                trusted_at: Loc::new(file, pp.line),
-                            })
+                        proxy: ep.get("proxyProtocol").and_then(|pp| {
+                            let conf = proxy_conf(file, pp);
+                            if conf.is_none() {
+                                out.warnings.push((
+                                    Loc::new(file, pp.line),
+                                    Warning::Refused {
+                                        what: format!(
+                                            "entry point {name}: proxyProtocol without trustedIPs or insecure: Traefik does not start (its log: `no trusted IPs provided`); list the load balancer's sources in trustedIPs"
+                                        ),
+                                    },
+                                ));
+                            }
+                            conf
                         }),
+                        name,
                         forwarded_insecure: forwarded_insecure(file, ep),
                         at: Loc::new(file, ep.line),
                     }

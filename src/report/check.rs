@@ -76,6 +76,7 @@ fn warning_text(w: &Warning) -> String {
             "{path} was read from this machine, not from a copy of the server's tree (give --root DIR)"
         ),
         Warning::Embedded { what, error } => format!("{what} could not be read: {error}"),
+        Warning::Refused { what } => what.clone(),
     }
 }
 
@@ -755,6 +756,7 @@ fn file_json(f: &FileRead) -> Value {
                 Warning::MissingInclude { .. } => "missing-include",
                 Warning::SystemInclude { .. } => "system-include",
                 Warning::Embedded { .. } => "embedded-unreadable",
+                Warning::Refused { .. } => "refused-setting",
             },
             "message": warning_text(w),
         })).collect::<Vec<_>>(),
