@@ -492,7 +492,7 @@ _ppctl() {
             return 0
             ;;
         ppctl__subcmd__listen)
-            opts="-h --proxy-protocol --trust --max-header --header-timeout --idle-timeout --max-conns --drain --metrics --request-timeout --echo --udp --expect-src --expect-version --json --tls --cert --key --count --threads --color --help"
+            opts="-h --proxy-protocol --trust --max-header --header-timeout --idle-timeout --max-conns --drain --metrics --request-timeout --echo --udp --expect-src --expect-version --json --tls --cert --key --protocol --count --threads --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -548,6 +548,10 @@ _ppctl() {
                     ;;
                 --key)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --protocol)
+                    COMPREPLY=($(compgen -W "http smtp imap pop3 mysql" -- "${cur}"))
                     return 0
                     ;;
                 --count)

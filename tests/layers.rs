@@ -111,7 +111,8 @@ const MAY_USE: &[(&str, &[&str])] = &[
     ("src/metrics", &[]),
     ("src/receivers.rs", &["judge"]),
     ("src/samples.rs", &[]),
-    ("src/server", &["judge", "net"]),
+    // The protocol stand-ins speak with protocol::standin's words.
+    ("src/server", &["judge", "net", "protocol"]),
     // A protocol's client side is a net::Script.
     ("src/protocol", &["judge", "net"]),
     // A client's exchange is named from net's Reply; a fix is chosen for

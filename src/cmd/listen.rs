@@ -11,8 +11,10 @@ use super::serve::{Lines, Serving};
 use super::values::{parse_cidr, timeout, Choice, Wait};
 use crate::error::{Error, ExitCode, Result};
 use crate::listen::{self, Config, Expect};
+use crate::protocol::Protocol;
 use crate::report::server as view;
 use crate::report::Style;
+use crate::server::standin::talk::Talk;
 use crate::server::standin::{Http, Mode};
 use crate::server::{self as config, bind, Transport};
 
@@ -33,9 +35,23 @@ Examples:
   ppctl listen :8080 --proxy-protocol require --metrics 127.0.0.1:9101
       a stand-in backend for a rollout, its connections counted by finding
       for Prometheus at http://127.0.0.1:9101/metrics (docs/monitoring.md)
+  ppctl listen 127.0.0.1:2525 --protocol smtp --proxy-protocol require
+      a stand-in Postfix with smtpd_upstream_proxy_protocol: no banner
+      until a header, else 421; EHLO's 250 names the client
+  ppctl listen 127.0.0.1:1143 --protocol imap --proxy-protocol off
+      a stand-in Dovecot without haproxy: a header gets PROXY BAD
+  ppctl listen 127.0.0.1:3307 --protocol mysql
+      a stand-in MariaDB with proxy_protocol_networks: the mysql client
+      pointed at it prints the address it sees (ERROR 1045)
 
 Each connection's finding (proxied, missing-header, unexpected-header, ...)
 is explained in docs/verdicts.md.
+
+--protocol smtp, imap, pop3 and mysql copy Postfix, Dovecot and MariaDB
+(docs/protocols.md): off is the server without PROXY support, require
+waits for a header before its banner (MariaDB has no such mode), auto
+takes one when it comes (MariaDB's proxy_protocol_networks; the mail
+stand-ins wait 300ms for it before they greet).
 
 Deadlines (docs/security.md): the header within --header-timeout, then the
 whole request head within --request-timeout; each read and each reply (or
@@ -115,6 +131,8 @@ pub struct ListenArgs {
     pub tls: super::listen_tls::ListenTlsArgs,
     #[command(flatten)]
     pub(crate) threads: super::serve::ThreadsArg,
+    #[command(flatten)]
+    pub(crate) protocol: super::protocol_args::StandinProtocolArg,
 }
 
 impl ListenArgs {
@@ -130,6 +148,14 @@ impl ListenArgs {
                 echo: self.echo,
                 tls: None,
             },
+            talk: (self.protocol.protocol != Protocol::Http).then(|| Talk {
+                protocol: self.protocol.protocol,
+                mode: self.proxy_protocol,
+                max_header: self.server.max_header(),
+                header_timeout: self.server.header_timeout.0,
+                idle_timeout: self.server.idle_timeout.0,
+                trust: self.trust.clone(),
+            }),
             limits: self.server.limits(),
             meter: None,
             expect: Expect {
@@ -140,7 +166,33 @@ impl ListenArgs {
     }
 }
 
+/// The flags a protocol stand-in can't honour.
+fn check_protocol(args: &ListenArgs) -> Result<()> {
+    let p = args.protocol.protocol;
+    if p == Protocol::Http {
+        return Ok(());
+    }
+    let clash = [
+        (args.udp, "--udp"),
+        (args.echo, "--echo"),
+        (args.tls.tls, "--tls"),
+    ];
+    if let Some((_, flag)) = clash.iter().find(|(on, _)| *on) {
+        return Err(Error::usage(format!(
+            "{flag} goes with --protocol http (the nginx stand-in); the {} stand-in serves plain TCP",
+            p.name()
+        )));
+    }
+    if p == Protocol::Mysql && args.proxy_protocol == Mode::Require {
+        return Err(Error::usage(
+            "--protocol mysql --proxy-protocol require: MariaDB has no such mode; it greets first and takes a header when one comes (proxy_protocol_networks): use --proxy-protocol auto, or off",
+        ));
+    }
+    Ok(())
+}
+
 pub fn run(args: &ListenArgs, style: Style) -> Result<ExitCode> {
+    check_protocol(args)?;
     let workers = if args.tls.tls {
         crate::net::WORKERS
     } else {
@@ -167,6 +219,7 @@ async fn serve(args: &ListenArgs, style: Style) -> Result<ExitCode> {
     let what = view::Serving::Listen {
         mode: args.proxy_protocol,
         tls: config.http.tls.as_ref(),
+        protocol: config.talk.as_ref().map(|t| t.protocol),
     };
     let first = view::listening(transport, &addrs, &what, &metrics, args.json, style);
     let lines = Lines {

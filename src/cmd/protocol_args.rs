@@ -61,3 +61,29 @@ impl ProtocolArgs {
         }
     }
 }
+
+/// `--protocol` for the commands that serve (listen; repro's receivers):
+/// which real server the stand-in copies. The same option and values as
+/// send's, limited to the protocols with a stand-in.
+#[derive(Debug, Clone, clap::Args)]
+pub struct StandinProtocolArg {
+    /// Which server the stand-in copies (docs/protocols.md): nginx for
+    /// http, Postfix for smtp, Dovecot for imap and pop3, MariaDB for
+    /// mysql. --proxy-protocol says how it takes a header.
+    #[arg(
+        long,
+        value_name = "PROTOCOL",
+        default_value = "http",
+        value_parser = standin_parser(),
+        help_heading = "Protocol"
+    )]
+    pub(crate) protocol: Protocol,
+}
+
+const fn standin_parser() -> Choice<Protocol> {
+    Choice::new(
+        &crate::protocol::standin::SERVED,
+        Protocol::name,
+        crate::protocol::standin::describe,
+    )
+}

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use ipnet::IpNet;
 
+use crate::server::standin::talk::Talk;
 use crate::server::standin::{ConnRecord, Http};
 use crate::server::{Limits, Meter};
 
@@ -14,6 +15,8 @@ use crate::server::{Limits, Meter};
 pub(crate) struct Config {
     /// What answers each connection.
     pub http: Http,
+    /// `--protocol smtp|imap|pop3|mysql`: this stand-in answers instead.
+    pub talk: Option<Talk>,
     /// Connections at once, `--count` (datagrams with `--udp`), `--drain`.
     pub limits: Limits,
     pub expect: Expect,

@@ -1,6 +1,8 @@
 //! `ppctl listen` as a library: the HTTP stand-in
 //! ([`crate::server::standin::Http`], nginx with and without
-//! `proxy_protocol`) on every TCP address, or every datagram's v2 header
+//! `proxy_protocol`), or with `--protocol` the protocol stand-in
+//! ([`crate::server::standin::talk::Talk`]: Postfix, Dovecot, MariaDB), on
+//! every TCP address, or every datagram's v2 header
 //! on UDP, each connection checked against `--expect-src` and
 //! `--expect-version`.
 
@@ -12,6 +14,7 @@ use std::sync::Arc;
 
 use tokio::sync::mpsc;
 
+use crate::server::standin::talk::Talk;
 use crate::server::standin::{Answered, ConnRecord, Http};
 use crate::server::{self, Accepted, Hub, Listeners, Served, Service, Summary};
 
@@ -20,6 +23,7 @@ pub(crate) use config::{Config, Expect};
 /// The stand-in, with listen's expectations.
 struct Listen {
     http: Http,
+    talk: Option<Talk>,
     expect: Expect,
 }
 
@@ -27,7 +31,10 @@ impl Service for Listen {
     type Facts = Answered;
 
     async fn serve(&self, c: Accepted) -> Served<Answered> {
-        let mut served = self.http.serve(c).await;
+        let mut served = match &self.talk {
+            Some(talk) => talk.serve(c).await,
+            None => self.http.serve(c).await,
+        };
         served.record.matched = self.expect.check(&served.record);
         served
     }
@@ -50,6 +57,7 @@ pub(crate) async fn run(
     let hub = Arc::new(hub);
     let listen = Arc::new(Listen {
         http: cfg.http,
+        talk: cfg.talk,
         expect: cfg.expect,
     });
     let udp = listeners.udp;

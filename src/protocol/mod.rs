@@ -14,8 +14,8 @@
 //! Pure: no I/O, no printing, no JSON.
 //!
 //! send, probe, pcap and explain use it (the openings, the judge, the
-//! fixes); listen, relay and repro take it up once they share one server
-//! core (issue 22, second phase).
+//! fixes); [`standin`] is the servers' side, which the server core's
+//! protocol stand-in (`listen --protocol`, `repro --protocol`) drives.
 
 mod http;
 mod imap;
@@ -27,6 +27,7 @@ mod service;
 mod smtp;
 mod speak;
 mod ssh;
+pub(crate) mod standin;
 mod tls;
 
 pub(crate) use service::{service, Service};
@@ -718,7 +719,7 @@ fn refuses_header(protocol: Protocol, reply: &Reply) -> bool {
 
 #[cfg(test)]
 #[path = "../../tests/common/transcript.rs"]
-mod transcript;
+pub(crate) mod transcript;
 
 #[cfg(test)]
 mod tests;

@@ -113,3 +113,138 @@ pub(super) fn fixes(finding: Finding) -> Option<&'static [&'static str]> {
         _ => None,
     }
 }
+
+// ------------------------------------------------------------------ stand-in
+
+use super::standin::{Answer, Hangup, Who};
+
+/// MariaDB 10.11's server version as it greets (`5.5.5-` for old clients).
+const VERSION: &str = "5.5.5-10.11.19-MariaDB-0+deb12u1";
+
+/// MariaDB's handshake packet as recorded (protocol 10, the version, the
+/// thread id, the salt, capabilities without SSL,
+/// `mysql_native_password`); the thread id is the connection's number.
+pub(super) fn greeting(thread: u64) -> Vec<u8> {
+    let mut p = vec![10u8];
+    p.extend_from_slice(VERSION.as_bytes());
+    p.push(0);
+    p.extend_from_slice(&(thread as u32).to_le_bytes());
+    p.extend_from_slice(b"bkqv}3#U\x00");
+    p.extend_from_slice(b"\xfe\xf7\x08\x02\x00\xff\x81\x15");
+    p.extend_from_slice(&[0; 6]);
+    p.extend_from_slice(b"\x1d\x00\x00\x00bm|I8y|$8/#`\x00mysql_native_password\x00");
+    packet_bytes(0, &p)
+}
+
+/// A packet: 3-byte length, sequence number, payload.
+fn packet_bytes(sequence: u8, payload: &[u8]) -> Vec<u8> {
+    let len = (payload.len() as u32).to_le_bytes();
+    let mut out = vec![len[0], len[1], len[2], sequence];
+    out.extend_from_slice(payload);
+    out
+}
+
+/// An error packet: `0xff`, the number, `#`, the SQLSTATE, the message.
+fn error(sequence: u8, code: u16, state: &str, message: &str) -> Vec<u8> {
+    let mut p = vec![0xff];
+    p.extend_from_slice(&code.to_le_bytes());
+    p.push(b'#');
+    p.extend_from_slice(state.as_bytes());
+    p.extend_from_slice(message.as_bytes());
+    packet_bytes(sequence, &p)
+}
+
+/// Error 1130 to a header from a peer outside `proxy_protocol_networks`.
+pub(super) fn header_refused(peer: IpAddr) -> Vec<u8> {
+    error(
+        1,
+        HOST_NOT_PRIVILEGED,
+        "HY000",
+        &format!("Proxy header is not accepted from {peer}"),
+    )
+}
+
+/// Error 1130 to a client the grant tables don't know (the stand-in's
+/// grants are MariaDB's after install: local users only).
+fn host_not_allowed(sequence: u8, client: IpAddr) -> Vec<u8> {
+    error(
+        sequence,
+        HOST_NOT_PRIVILEGED,
+        "HY000",
+        &format!("Host '{client}' is not allowed to connect to this MariaDB server"),
+    )
+}
+
+/// One MariaDB connection before a login.
+#[derive(Debug, Default)]
+pub(super) struct Session;
+
+impl Session {
+    /// A header was taken: MariaDB checks the new host at once.
+    pub(super) fn header_taken(&mut self, who: &Who) -> Answer {
+        if who.local() {
+            return Answer::default();
+        }
+        Answer {
+            bytes: host_not_allowed(1, who.client),
+            close: Some(Hangup::Refused),
+            ..Answer::default()
+        }
+    }
+
+    /// The client's first packet (its login) gets the error that names
+    /// it; a packet out of sequence (not a MySQL client: an HTTP request)
+    /// gets MariaDB's `Got packets out of order`. Either ends the session.
+    pub(super) fn answer(&mut self, who: &Who, input: &[u8]) -> Answer {
+        let Some(head) = input.get(..4) else {
+            return Answer::default();
+        };
+        if head[3] != 1 {
+            return Answer {
+                used: input.len(),
+                bytes: error(1, 1156, "08S01", "Got packets out of order"),
+                heard: vec![head.to_vec()],
+                close: Some(Hangup::Refused),
+            };
+        }
+        let len = u32::from_le_bytes([head[0], head[1], head[2], 0]) as usize;
+        let Some(payload) = input.get(4..4 + len) else {
+            return Answer::default();
+        };
+        let (user, password) = login(payload);
+        let bytes = if who.local() {
+            let using = if password { "YES" } else { "NO" };
+            error(
+                2,
+                1045,
+                "28000",
+                &format!(
+                    "Access denied for user '{user}'@'{}' (using password: {using})",
+                    who.client
+                ),
+            )
+        } else {
+            host_not_allowed(2, who.client)
+        };
+        let using = if password { "YES" } else { "NO" };
+        Answer {
+            used: 4 + len,
+            bytes,
+            heard: vec![format!("login as '{user}' (using password: {using})").into_bytes()],
+            close: Some(Hangup::Refused),
+        }
+    }
+}
+
+/// The user of a HandshakeResponse41 (capabilities, max packet, charset,
+/// 23 reserved bytes, the NUL-terminated user) and whether an auth
+/// response follows it (a password).
+fn login(payload: &[u8]) -> (String, bool) {
+    let Some(rest) = payload.get(32..) else {
+        return (String::new(), false);
+    };
+    let end = rest.iter().position(|&b| b == 0).unwrap_or(rest.len());
+    let user = String::from_utf8_lossy(&rest[..end]).into_owned();
+    let password = rest.get(end + 1).is_some_and(|&n| n > 0);
+    (user, password)
+}

@@ -59,3 +59,66 @@ pub(super) fn replies(bytes: &[u8]) -> Vec<Reply> {
     }
     out
 }
+
+// ------------------------------------------------------------------ stand-in
+
+/// Dovecot's greeting, naming the client after its `ready.`.
+pub(super) fn greeting(who: &super::standin::Who) -> String {
+    format!("+OK Dovecot (Debian) ready. Client {}.\r\n", who.client)
+}
+
+/// One POP3 session of Dovecot's pop3-login, before a login.
+#[derive(Debug, Default)]
+pub(super) struct Session {
+    bad: u32,
+}
+
+impl Session {
+    /// The reply to one command line.
+    pub(super) fn answer(
+        &mut self,
+        who: &super::standin::Who,
+        line: &[u8],
+    ) -> (String, Option<super::standin::Hangup>) {
+        use super::standin::Hangup;
+        let text = String::from_utf8_lossy(line);
+        let command = text
+            .split(' ')
+            .next()
+            .unwrap_or_default()
+            .to_ascii_uppercase();
+        let reply = |s: &str| (format!("{s}\r\n"), None);
+        const PLAINTEXT: &str =
+            "-ERR [AUTH] Plaintext authentication disallowed on non-secure (SSL/TLS) connections.";
+        match command.as_str() {
+            "CAPA" => {
+                // A secured (loopback) client may log in with USER and
+                // SASL PLAIN; others see no mechanism (as recorded).
+                let auth = if who.local() {
+                    "USER\r\nSASL PLAIN"
+                } else {
+                    "SASL"
+                };
+                (
+                    format!("+OK\r\nCAPA\r\nTOP\r\nUIDL\r\nRESP-CODES\r\nPIPELINING\r\nAUTH-RESP-CODE\r\n{auth}\r\n.\r\n"),
+                    None,
+                )
+            }
+            "QUIT" => ("+OK Logging out\r\n".into(), Some(Hangup::Quit)),
+            "USER" | "AUTH" if !who.local() => reply(PLAINTEXT),
+            "USER" => reply("+OK"),
+            "PASS" => reply("-ERR [AUTH] Authentication failed."),
+            "STLS" => reply("-ERR TLS support isn't enabled."),
+            _ => {
+                self.bad += 1;
+                if self.bad >= super::imap::MAX_BAD {
+                    return (
+                        "-ERR Too many invalid bad commands.\r\n".into(),
+                        Some(Hangup::Refused),
+                    );
+                }
+                reply("-ERR Unknown command.")
+            }
+        }
+    }
+}

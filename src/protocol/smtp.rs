@@ -93,3 +93,122 @@ pub(super) fn fixes(finding: Finding) -> Option<&'static [&'static str]> {
         _ => None,
     }
 }
+
+// ------------------------------------------------------------------ stand-in
+
+/// The stand-in's host name (Postfix's `myhostname` in the recordings).
+pub(super) const HOST: &str = "mail.ppctl.test";
+
+/// Postfix's `smtpd_hard_error_limit`: after this many errors, `421` and a
+/// close.
+const HARD_ERROR_LIMIT: u32 = 20;
+
+/// Postfix's EHLO features, as recorded (no TLS, no AUTH).
+const FEATURES: [&str; 8] = [
+    "PIPELINING",
+    "SIZE 10240000",
+    "VRFY",
+    "ETRN",
+    "ENHANCEDSTATUSCODES",
+    "8BITMIME",
+    "DSN",
+    "CHUNKING",
+];
+
+/// Postfix's banner (`smtpd_banner = $myhostname ESMTP $mail_name`).
+pub(super) fn greeting() -> String {
+    format!("220 {HOST} ESMTP ppctl-test\r\n")
+}
+
+/// `smtpd_upstream_proxy_protocol = haproxy`, and no header (in time, or
+/// bytes that are not one).
+pub(super) fn no_header() -> String {
+    format!("421 4.3.0 {HOST} Server local error\r\n")
+}
+
+/// One SMTP session of Postfix's smtpd, before any mail is taken.
+#[derive(Debug, Default)]
+pub(super) struct Session {
+    helo: bool,
+    mail: bool,
+    errors: u32,
+}
+
+impl Session {
+    /// The reply to one command line.
+    pub(super) fn answer(
+        &mut self,
+        who: &super::standin::Who,
+        line: &[u8],
+    ) -> (String, Option<super::standin::Hangup>) {
+        use super::standin::Hangup;
+        let text = String::from_utf8_lossy(line);
+        let mut words = text.split(' ');
+        let verb = words.next().unwrap_or_default().to_ascii_uppercase();
+        let arg = words.next().unwrap_or_default();
+        let ok = |s: &str| (format!("{s}\r\n"), None);
+        if !line.first().is_some_and(u8::is_ascii_alphabetic) {
+            return self.error("500 5.5.2 Error: bad syntax");
+        }
+        match verb.as_str() {
+            "EHLO" | "HELO" if arg.is_empty() => {
+                self.error(&format!("501 Syntax: {verb} hostname"))
+            }
+            "EHLO" => {
+                self.helo = true;
+                let mut out = format!("250-{HOST} Hello {arg} [{}]\r\n", who.client);
+                for (i, f) in FEATURES.iter().enumerate() {
+                    let sep = if i + 1 == FEATURES.len() { ' ' } else { '-' };
+                    out.push_str(&format!("250{sep}{f}\r\n"));
+                }
+                (out, None)
+            }
+            "HELO" => {
+                self.helo = true;
+                ok(&format!("250 {HOST} Hello {arg} [{}]", who.client))
+            }
+            "QUIT" => ("221 2.0.0 Bye\r\n".into(), Some(Hangup::Quit)),
+            "NOOP" | "RSET" => ok("250 2.0.0 Ok"),
+            // smtpd_forbidden_commands: a web client at a mail port.
+            "GET" | "POST" | "CONNECT" => (
+                "221 2.7.0 Error: I can break rules, too. Goodbye.\r\n".into(),
+                Some(Hangup::Refused),
+            ),
+            "MAIL" | "RCPT" | "DATA" if !self.helo => {
+                self.error("503 5.5.1 Error: send HELO/EHLO first")
+            }
+            "MAIL" => {
+                self.mail = true;
+                ok("250 2.1.0 Ok")
+            }
+            "RCPT" if !self.mail => self.error("503 5.5.1 Error: need MAIL command"),
+            // reject_unknown_client_hostname, with smtpd_peername_lookup
+            // = no: the client is named, no mail is taken.
+            "RCPT" => self.error(&format!(
+                "450 4.7.25 Client host rejected: cannot find your hostname, [{}]",
+                who.client
+            )),
+            "DATA" => self.error("503 5.5.1 Error: need RCPT command"),
+            "VRFY" => ok(&format!("252 2.0.0 {arg}")),
+            "AUTH" => self.error("503 5.5.1 Error: authentication not enabled"),
+            "STARTTLS" => self.error("502 5.5.1 Error: command not implemented"),
+            _ if verb.ends_with(':') => (
+                "221 2.7.0 Error: I can break rules, too. Goodbye.\r\n".into(),
+                Some(Hangup::Refused),
+            ),
+            _ => self.error("500 5.5.2 Error: command not recognized"),
+        }
+    }
+
+    /// An error reply, counted: the last one allowed is `421`.
+    fn error(&mut self, reply: &str) -> (String, Option<super::standin::Hangup>) {
+        self.errors += 1;
+        if self.errors >= HARD_ERROR_LIMIT {
+            return (
+                format!("421 4.7.0 {HOST} Error: too many errors\r\n"),
+                Some(super::standin::Hangup::Refused),
+            );
+        }
+        (format!("{reply}\r\n"), None)
+    }
+}

@@ -19,10 +19,12 @@ use super::json::{self, ms, EndpointJson, HeaderJson, SniffJson};
 use super::{hexdump, table, Style};
 use crate::judge::fixes::Case;
 use crate::judge::{Ending, Finding};
+use crate::protocol::Protocol;
 use crate::relay::record::{Event as RelayEvent, Unconnected};
 use crate::relay::{Accept, Relayed, SendMode};
 use crate::server::conn::WriteFailed;
 use crate::server::record::{Awaited, Event};
+use crate::server::standin::talk::{TalkEnd, Talked};
 use crate::server::standin::{nginx, Answered, Data, Event as StandinEvent, Mode, Reply};
 use crate::server::tls::{Identity, Refused, TlsSeen};
 use crate::server::{HeaderSeen, Record, Summary, Transport};
@@ -74,6 +76,8 @@ pub(crate) enum Serving<'a> {
     Listen {
         mode: Mode,
         tls: Option<&'a Identity>,
+        /// `--protocol`: the protocol stand-in, when not HTTP's.
+        protocol: Option<Protocol>,
     },
     Relay {
         upstream: &'a [SocketAddr],
@@ -91,6 +95,8 @@ struct ListeningJson<'a> {
     addresses: Vec<EndpointJson>,
     #[serde(skip_serializing_if = "Option::is_none")]
     mode: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    protocol: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     upstream: Option<Vec<EndpointJson>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -156,6 +162,7 @@ fn first_line(
             transport: transport.name(),
             addresses: endpoints(addrs),
             mode: None,
+            protocol: None,
             upstream: None,
             accept: None,
             send: None,
@@ -163,8 +170,13 @@ fn first_line(
             metrics: (!metrics.is_empty()).then(|| endpoints(metrics)),
         };
         match serving {
-            Serving::Listen { mode, tls } => {
+            Serving::Listen {
+                mode,
+                tls,
+                protocol,
+            } => {
                 j.mode = Some(mode.name());
+                j.protocol = protocol.map(Protocol::name);
                 j.tls = tls.map(|id| IdentityJson {
                     generated: id.generated,
                     names: &id.names,
@@ -185,9 +197,14 @@ fn first_line(
         return line(&j);
     }
     match serving {
-        Serving::Listen { mode, tls } => {
+        Serving::Listen {
+            mode,
+            tls,
+            protocol,
+        } => {
+            let what = protocol.map_or(String::new(), |p| format!("{}, ", p.name()));
             let mut out = format!(
-                "listening on {} ({}, proxy-protocol {})\n",
+                "listening on {} ({}, {what}proxy-protocol {})\n",
                 addresses(addrs),
                 transport.name(),
                 mode.name()
@@ -195,8 +212,10 @@ fn first_line(
             if let Some(id) = tls {
                 out.push_str(&identity_human(id));
             }
-            if transport == Transport::Tcp {
-                out.push_str(&stand_in_human(style));
+            match protocol {
+                Some(p) => out.push_str(&talk_stand_in_human(*p, style)),
+                None if transport == Transport::Tcp => out.push_str(&stand_in_human(style)),
+                None => {}
             }
             out
         }
@@ -230,6 +249,24 @@ fn stand_in_human(style: Style) -> String {
         "stand-in: ppctl, not nginx: it copies nginx {}'s answers and log lines (its 400 page says `Server: {}`); served requests get its whoami page",
         nginx::SERVER.trim_start_matches("nginx/"),
         nginx::SERVER
+    );
+    table::wrap(style, &text, 2) + "\n"
+}
+
+/// What answers with `--protocol`: ppctl copying Postfix, Dovecot or
+/// MariaDB (recorded), and where it names the client.
+fn talk_stand_in_human(p: Protocol, style: Style) -> String {
+    let (server, names) = match p {
+        Protocol::Smtp => (
+            "Postfix 3.7's smtpd",
+            "its 250 answer to EHLO names the client",
+        ),
+        Protocol::Imap => ("Dovecot 2.3's imap-login", "its greeting names the client"),
+        Protocol::Pop3 => ("Dovecot 2.3's pop3-login", "its greeting names the client"),
+        _ => ("MariaDB 10.11", "its error to a login names the client"),
+    };
+    let text = format!(
+        "stand-in: ppctl, not {server}: it copies its replies as recorded (docs/protocols.md); {names}"
     );
     table::wrap(style, &text, 2) + "\n"
 }
@@ -560,6 +597,88 @@ struct ListenJson<'a> {
     elapsed_ms: f64,
     matched: Option<bool>,
     tls: Option<TlsJson<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    talk: Option<TalkJson>,
+}
+
+/// `--protocol`: what the protocol stand-in heard and said.
+#[derive(Serialize)]
+struct TalkJson {
+    protocol: &'static str,
+    greeted: bool,
+    /// The commands read, as text (escaped as nginx logs bytes).
+    heard: Vec<String>,
+    /// Each reply sent, in the server's words.
+    said: Vec<String>,
+    end: &'static str,
+}
+
+impl TalkJson {
+    fn of(t: &Talked) -> Self {
+        TalkJson {
+            protocol: t.protocol.name(),
+            greeted: t.greeted,
+            heard: heard(t),
+            said: talk_said(t),
+            end: talk_end_name(&t.end),
+        }
+    }
+}
+
+/// The commands a protocol stand-in read, escaped.
+fn heard(t: &Talked) -> Vec<String> {
+    t.heard.iter().map(|h| nginx::escape(h)).collect()
+}
+
+/// The replies a protocol stand-in sent, in its words (a MySQL packet's
+/// message, a reply's first line).
+fn talk_said(t: &Talked) -> Vec<String> {
+    t.protocol
+        .replies(&t.said)
+        .into_iter()
+        .map(|r| match r.code {
+            Some(code) if t.protocol == Protocol::Mysql => format!("ERROR {code}: {}", r.words),
+            _ => r.words,
+        })
+        .collect()
+}
+
+fn talk_end_name(e: &TalkEnd) -> &'static str {
+    match e {
+        TalkEnd::NotBegun => "not-begun",
+        TalkEnd::Hungup(crate::protocol::standin::Hangup::Quit) => "quit",
+        TalkEnd::Hungup(crate::protocol::standin::Hangup::Refused) => "server-closed",
+        TalkEnd::ClientClosed => "client-closed",
+        TalkEnd::Idle(_) => "idle",
+        TalkEnd::TooLong(_) => "too-long",
+        TalkEnd::Stopped => "stopped",
+        TalkEnd::ReplyFailed(_) => "reply-failed",
+    }
+}
+
+/// How a protocol stand-in's session ended, as a note (or an error).
+fn talk_end_said(t: &Talked) -> Option<(Kind, String)> {
+    use crate::protocol::standin::Hangup;
+    let text = match &t.end {
+        TalkEnd::NotBegun | TalkEnd::ClientClosed => return None,
+        TalkEnd::Hungup(Hangup::Quit) => "the client said goodbye; closed".to_string(),
+        TalkEnd::Hungup(Hangup::Refused) => {
+            "the server ended the session after its reply, as the real one does".to_string()
+        }
+        TalkEnd::Idle(limit) => format!(
+            "nothing arrived for --idle-timeout {}; closed",
+            duration(*limit)
+        ),
+        TalkEnd::TooLong(n) => format!("a command longer than {n} bytes; closed"),
+        TalkEnd::Stopped => "the server stopped during the session".to_string(),
+        TalkEnd::ReplyFailed(w) => {
+            return Some((
+                Kind::Error,
+                format!("could not send the reply: {}", unsent(w)),
+            ))
+        }
+    };
+    Some((Kind::Note, text))
 }
 
 #[derive(Serialize)]
@@ -617,12 +736,16 @@ impl<'a> TlsJson<'a> {
 /// Everything a stand-in's record says, in order, in words.
 fn listen_said(rec: &Record<Answered>) -> impl Iterator<Item = (Kind, String)> + '_ {
     let tls = rec.service.tls.as_ref();
-    rec.events.iter().map(said).chain(
-        rec.service
-            .events
-            .iter()
-            .map(move |e| said_by_standin(e, tls)),
-    )
+    rec.events
+        .iter()
+        .map(said)
+        .chain(
+            rec.service
+                .events
+                .iter()
+                .map(move |e| said_by_standin(e, tls)),
+        )
+        .chain(rec.service.talk.as_ref().and_then(talk_end_said))
 }
 
 impl View for Answered {
@@ -654,6 +777,7 @@ impl View for Answered {
             elapsed_ms: ms(rec.duration),
             matched: rec.matched,
             tls: a.tls.as_ref().map(TlsJson::of),
+            talk: a.talk.as_ref().map(TalkJson::of),
         })
     }
 
@@ -730,6 +854,16 @@ impl View for Answered {
         }
         if let Some(t) = joined(listen_said(rec), Kind::Error) {
             out.push_str(&detail(style, "error", &t, true));
+        }
+        if let Some(t) = &a.talk {
+            let h = heard(t);
+            if !h.is_empty() {
+                out.push_str(&detail(style, "heard", &h.join(" | "), false));
+            }
+            let s = talk_said(t);
+            if !s.is_empty() {
+                out.push_str(&detail(style, "said", &s.join(" | "), false));
+            }
         }
         if let Some(l) = &a.log {
             // nginx's words, verbatim (wrapped at spaces only).
@@ -1200,6 +1334,7 @@ mod tests {
         let listen = Serving::Listen {
             mode: Mode::Require,
             tls: None,
+            protocol: None,
         };
         let v = value(&listening(
             Transport::Tcp,

@@ -56,6 +56,8 @@ pub enum Peer {
     /// Prometheus (its server; `promtool` comes in the same package).
     Prometheus,
     Promtool,
+    /// MariaDB's command-line client (`mariadb`, alias `mysql`).
+    MariadbClient,
 }
 
 impl Peer {
@@ -75,6 +77,7 @@ impl Peer {
             Peer::Postgres => "postgres",
             Peer::Prometheus => "prometheus",
             Peer::Promtool => "promtool",
+            Peer::MariadbClient => "mariadb",
         }
     }
 
@@ -94,6 +97,7 @@ impl Peer {
             Peer::Sshd => "openssh-server",
             Peer::Postgres => "postgresql",
             Peer::Prometheus | Peer::Promtool => "prometheus",
+            Peer::MariadbClient => "mariadb-client (comes with mariadb-server)",
         }
     }
 }

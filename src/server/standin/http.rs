@@ -16,7 +16,7 @@ use tokio::io::AsyncReadExt;
 use crate::codec::{self, Decoded};
 use crate::judge::{self, Arrived, Finding};
 use crate::server::conn::{Conn as Io, Failure, Framed, Read, Stage};
-use crate::server::record::{self, Awaited, Event};
+use crate::server::record::{self, Event};
 use crate::server::tls::{self, TlsSeen};
 use crate::server::{signalled, Accepted, Closing, HeaderSeen, Served, Service, Transport};
 
@@ -123,11 +123,7 @@ impl Conn<'_> {
                 let stage = Stage {
                     limit: self.cfg.header_timeout,
                     max_header: self.cfg.max_header,
-                    awaited: if mode == Mode::Off {
-                        Awaited::FirstRequest
-                    } else {
-                        Awaited::Header
-                    },
+                    awaited: mode.awaited(),
                 };
                 self.rec.header_failed(&failure, &self.io.buf, stage);
                 // nginx without proxy_protocol logs none of these: it sees

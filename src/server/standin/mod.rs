@@ -2,11 +2,13 @@
 //! PROXY port would, so a client (or repro's matrix) meets the real thing's
 //! behaviour. One module per protocol: [`http`] copies nginx 1.22.1 with
 //! and without `proxy_protocol` ([`nginx`]'s bytes, [`whoami`]'s page);
-//! issue 22's SMTP, IMAP, MySQL... stand-ins plug in beside it, each a
+//! [`talk`] is the stand-in for the servers that speak first (Postfix,
+//! Dovecot, MariaDB: `crate::protocol::standin` has their words). Each is a
 //! [`super::Service`].
 
 pub(crate) mod http;
 pub(crate) mod nginx;
+pub(crate) mod talk;
 pub(crate) mod whoami;
 
 use std::net::IpAddr;
@@ -61,6 +63,15 @@ impl Mode {
         }
     }
 
+    /// What the header stage waits for: a receiver without PROXY protocol
+    /// waits for the first request.
+    pub(crate) fn awaited(self) -> super::record::Awaited {
+        match self {
+            Mode::Off => super::record::Awaited::FirstRequest,
+            Mode::Auto | Mode::Require => super::record::Awaited::Header,
+        }
+    }
+
     /// What the judge knows of this receiver's setup.
     pub(crate) fn expects(self) -> Expects {
         match self {
@@ -84,6 +95,10 @@ pub(crate) enum Reply {
     BadRequest,
     /// Non-HTTP bytes echoed back (`--echo`).
     Echo,
+    /// A protocol stand-in greeted (and answered what came).
+    Greeting,
+    /// A protocol stand-in did not greet, but refused: Postfix's `421`.
+    Error,
 }
 
 impl Reply {
@@ -94,6 +109,8 @@ impl Reply {
             Reply::WhoamiJson => "whoami-json",
             Reply::BadRequest => "bad-request",
             Reply::Echo => "echo",
+            Reply::Greeting => "greeting",
+            Reply::Error => "error",
         }
     }
 }
@@ -137,6 +154,9 @@ pub(crate) struct Answered {
     pub drained: bool,
     /// `--tls`: what the handshake came to.
     pub tls: Option<TlsSeen>,
+    /// `--protocol smtp|imap|pop3|mysql`: what the protocol stand-in said
+    /// and heard.
+    pub talk: Option<talk::Talked>,
 }
 
 impl Answered {
@@ -150,6 +170,7 @@ impl Answered {
             reply: Reply::None,
             drained: false,
             tls: None,
+            talk: None,
         }
     }
 }
