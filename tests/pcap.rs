@@ -530,6 +530,113 @@ fn zero_length_and_undecodable_records_are_counted() {
     assert_eq!(r.code, 0);
 }
 
+/// Run `ppctl pcap FILE --json` (the file path, read in chunks).
+fn run_json_file(path: &Path) -> Run {
+    let out = Command::cargo_bin("ppctl")
+        .unwrap()
+        .args(["pcap", "--json"])
+        .arg(path)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(!stderr.contains("panicked"), "panic: {stderr}");
+    let mut flows: Vec<Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON line {l}: {e}")))
+        .collect();
+    let summary = flows.pop().expect("a summary line");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        flows,
+        summary,
+        stderr,
+    }
+}
+
+/// Runs of empty records (a sparse file's hole, zeros streamed through
+/// gzip, pcapng packet blocks that captured nothing) are read in bulk and
+/// every record is still counted: frames, bytes and undecodable frames
+/// are those of the records one by one, and the flows around the runs are
+/// judged as usual.
+#[test]
+fn runs_of_empty_records_are_counted_in_bulk() {
+    use std::io::{Seek, SeekFrom};
+    let frames_of = |packets: &[Packet]| -> Vec<Vec<u8>> {
+        packets
+            .iter()
+            .map(|p| synth::frame(linktype::ETHERNET, &p.ip, &[]))
+            .collect()
+    };
+    let first = one_v1_exchange(OK);
+    let mut second = one_v1_exchange(OK);
+    for p in &mut second {
+        p.ts = Timestamp {
+            secs: p.ts.secs + 60,
+            ..p.ts
+        };
+    }
+    let packets = (first.len() + second.len()) as u64;
+    let records = |packets: &[Packet]| -> Vec<u8> {
+        let mut out = Vec::new();
+        for (p, f) in packets.iter().zip(frames_of(packets)) {
+            out.extend(synth::pcap_record(p.ts, &f, false, false));
+        }
+        out
+    };
+    let check = |r: &Run, empty: u64, bytes: u64, what: &str| {
+        assert_eq!(verdicts(r), ["proxied", "proxied"], "{what}: {}", r.stderr);
+        assert_eq!(r.summary["frames"], packets + empty, "{what}");
+        assert_eq!(r.summary["undecodable_frames"], empty, "{what}");
+        assert_eq!(r.summary["undecodable"][0]["frames"], empty, "{what}");
+        assert_eq!(r.summary["bytes"], bytes, "{what}");
+        assert_eq!(r.code, 0, "{what}: {}", r.stderr);
+    };
+
+    // A legacy file with a hole of 9 MiB and 48 bytes (past the reader's
+    // chunks) between two exchanges, and one empty record alone.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sparse.pcap");
+    let hole: u64 = (9 << 20) + 48;
+    let mut head = synth::pcap_header(linktype::ETHERNET, false, false);
+    head.extend(records(&first));
+    head.extend([0u8; 16]);
+    let tail = records(&second);
+    {
+        let mut f = std::fs::File::create(&path).unwrap();
+        f.write_all(&head).unwrap();
+        f.seek(SeekFrom::Current(hole as i64)).unwrap();
+        f.write_all(&tail).unwrap();
+    }
+    let size = std::fs::metadata(&path).unwrap().len();
+    let empty = hole / 16 + 1;
+    check(&run_json_file(&path), empty, size, "sparse file");
+
+    // The same capture on stdin, and gzip-compressed.
+    let bytes = std::fs::read(&path).unwrap();
+    check(&run(&bytes, &[]), empty, size, "stdin");
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&bytes).unwrap();
+    check(&run(&gz.finish().unwrap(), &[]), empty, size, "gzip");
+
+    // pcapng: packet blocks without data between the two exchanges.
+    let mut ng = synth::pcapng_section();
+    ng.extend(synth::pcapng_interface(linktype::ETHERNET));
+    for (p, f) in first.iter().zip(frames_of(&first)) {
+        ng.extend(synth::pcapng_packet(0, p.ts, &f));
+    }
+    let blocks = 100_000u64;
+    for i in 0..blocks {
+        ng.extend(synth::pcapng_packet(0, at(i as i64 % 30), &[]));
+    }
+    for (p, f) in second.iter().zip(frames_of(&second)) {
+        ng.extend(synth::pcapng_packet(0, p.ts, &f));
+    }
+    let path = dir.path().join("empty-blocks.pcapng");
+    std::fs::write(&path, &ng).unwrap();
+    check(&run_json_file(&path), blocks, ng.len() as u64, "pcapng");
+}
+
 #[test]
 fn not_a_capture_and_empty_input() {
     let out = Command::cargo_bin("ppctl")

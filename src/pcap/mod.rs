@@ -203,6 +203,8 @@ fn analyze_source<R: Read>(
                 interrupted = true;
                 return Next::Stop;
             }
+            // A run of empty records (`frame.records` > 1) decodes as one
+            // empty frame would, and is counted as the records it stands for.
             match link::segment(frame.linktype, frame.data) {
                 Ok(Some(seg)) => {
                     now = now.max(frame.ts);
@@ -225,8 +227,8 @@ fn analyze_source<R: Read>(
                         order.release(table.last_id(), now, false, &mut emit);
                     }
                 }
-                Ok(None) => frames.ignored += 1,
-                Err(bad) => frames.bad(&bad),
+                Ok(None) => frames.ignored += frame.records,
+                Err(bad) => frames.bad(&bad, frame.records),
             }
             if stop.get() {
                 Next::Stop

@@ -69,6 +69,13 @@ pub struct Frame<'a> {
     /// The pcap LINKTYPE_ value of the interface it was captured on.
     pub linktype: i32,
     pub data: &'a [u8],
+    /// The records this frame stands for: 1, or the length of a run of
+    /// empty records (no captured byte: a sparse file's hole, a stream of
+    /// zeros, pcapng packet blocks without data on one interface), read in
+    /// bulk so a hole of gigabytes costs a scan, not a call per record.
+    /// `data` is then empty and `ts` is the run's first record's;
+    /// `ReadStats::frames` counts every record.
+    pub records: u64,
 }
 
 /// Why reading stopped before the end of the file.
@@ -230,6 +237,22 @@ pub fn read_file(
     loop {
         let mut handed_off = false;
         loop {
+            let empty = empty_records(&buf[at..filled]);
+            if empty > 0 {
+                at += empty * EMPTY_RECORD;
+                stats.bytes = base + at as u64;
+                stats.frames += empty as u64;
+                let frame = Frame {
+                    ts: timestamp(&iface, 0),
+                    linktype: iface.linktype,
+                    data: &[],
+                    records: empty as u64,
+                };
+                if on_frame(frame, stats) == Next::Stop {
+                    return Ok(());
+                }
+                continue;
+            }
             match parse(&buf[at..filled]) {
                 Ok((rest, b)) => {
                     let used = filled - at - rest.len();
@@ -248,6 +271,7 @@ pub fn read_file(
                         ts,
                         linktype: iface.linktype,
                         data: b.data,
+                        records: 1,
                     };
                     if on_frame(frame, stats) == Next::Stop {
                         return Ok(());
@@ -371,6 +395,30 @@ fn read_capture_at<R: Read>(
     let mut snaplen = 0u32;
     loop {
         let offset = base + reader.consumed() as u64;
+        if let Some(run) = empty_run(reader.data(), ng, big_endian, interfaces.len()) {
+            stats.bytes = offset + run.len as u64;
+            stats.frames += run.records;
+            let next = match interfaces.get(run.interface).filter(|i| i.resolution > 0) {
+                Some(iface) => on_frame(
+                    Frame {
+                        ts: timestamp(iface, run.first_units),
+                        linktype: iface.linktype,
+                        data: &[],
+                        records: run.records,
+                    },
+                    stats,
+                ),
+                None => {
+                    stats.orphan_frames += run.records;
+                    Next::Continue
+                }
+            };
+            reader.consume(run.len);
+            if next == Next::Stop {
+                return Ok(());
+            }
+            continue;
+        }
         let miss = match reader.next() {
             Ok((used, block)) => {
                 stats.bytes = offset + used as u64;
@@ -402,6 +450,7 @@ fn read_capture_at<R: Read>(
                                     ts,
                                     linktype: iface.linktype,
                                     data: b.data,
+                                    records: 1,
                                 },
                                 stats,
                             )
@@ -434,6 +483,7 @@ fn read_capture_at<R: Read>(
                                     ts: timestamp(iface, units),
                                     linktype: iface.linktype,
                                     data: epb.packet_data(),
+                                    records: 1,
                                 };
                                 on_frame(frame, stats)
                             }
@@ -452,6 +502,7 @@ fn read_capture_at<R: Read>(
                                     ts: Timestamp::default(),
                                     linktype: iface.linktype,
                                     data: spb.packet_data(),
+                                    records: 1,
                                 },
                                 stats,
                             ),
@@ -544,6 +595,69 @@ fn read_capture_at<R: Read>(
             }
         }
     }
+}
+
+/// A legacy record with nothing in it: no timestamp, no captured or
+/// original length (16 zero bytes, what a sparse file's hole reads as).
+const EMPTY_RECORD: usize = 16;
+/// A pcapng enhanced packet block without data or options.
+const EMPTY_PACKET_BLOCK: usize = 32;
+
+/// The whole empty legacy records at the start of `data`.
+fn empty_records(data: &[u8]) -> usize {
+    data.chunks_exact(EMPTY_RECORD)
+        .take_while(|r| r.iter().all(|b| *b == 0))
+        .count()
+}
+
+/// A run of empty records at the start of a reader's buffer.
+struct EmptyRun {
+    records: u64,
+    /// Its bytes.
+    len: usize,
+    /// The interface its records were captured on (an index into the
+    /// interfaces described so far; legacy: 0).
+    interface: usize,
+    /// The first record's timestamp, in the interface's units.
+    first_units: u64,
+}
+
+/// The run of empty records at the start of `data`, if any: empty legacy
+/// records once the file header is read (`interfaces` is 1), or pcapng
+/// packet blocks of 32 bytes that capture nothing, on one interface.
+fn empty_run(data: &[u8], ng: bool, big_endian: bool, interfaces: usize) -> Option<EmptyRun> {
+    if !ng {
+        let records = if interfaces > 0 {
+            empty_records(data)
+        } else {
+            0
+        };
+        return (records > 0).then_some(EmptyRun {
+            records: records as u64,
+            len: records * EMPTY_RECORD,
+            interface: 0,
+            first_units: 0,
+        });
+    }
+    let field = |b: &[u8], at: usize| read_u32(&b[at..at + 4], big_endian);
+    let empty = |b: &[u8]| {
+        field(b, 0) == EPB
+            && field(b, 4) as usize == EMPTY_PACKET_BLOCK
+            && field(b, 20) == 0
+            && field(b, 28) as usize == EMPTY_PACKET_BLOCK
+    };
+    let mut blocks = data.chunks_exact(EMPTY_PACKET_BLOCK);
+    let first = blocks.next().filter(|b| empty(b))?;
+    let interface = field(first, 8);
+    let records = 1 + blocks
+        .take_while(|b| empty(b) && field(b, 8) == interface)
+        .count();
+    Some(EmptyRun {
+        records: records as u64,
+        len: records * EMPTY_PACKET_BLOCK,
+        interface: interface as usize,
+        first_units: (u64::from(field(first, 12)) << 32) | u64::from(field(first, 16)),
+    })
 }
 
 /// The length a record at the start of `data` claims: a legacy record's

@@ -38,13 +38,14 @@ pub struct FrameCounts {
 }
 
 impl FrameCounts {
-    pub fn bad(&mut self, why: &BadFrame) {
-        self.bad += 1;
+    /// Count `frames` frames that could not be decoded for the same reason.
+    pub fn bad(&mut self, why: &BadFrame, frames: u64) {
+        self.bad += frames;
         let key = why.to_string();
         if let Some(n) = self.reasons.get_mut(&key) {
-            *n += 1;
+            *n += frames;
         } else if self.reasons.len() < MAX_REASONS {
-            self.reasons.insert(key, 1);
+            self.reasons.insert(key, frames);
         }
     }
 }
