@@ -18,7 +18,10 @@
 //! set (a live pipe), once it has waited that long in capture time.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
+
+use rustc_hash::FxHashMap as HashMap;
 
 use super::exchange::Start;
 use super::reader::Timestamp;
@@ -65,6 +68,25 @@ pub(crate) struct Sequencer {
     waiting: BTreeMap<u64, Box<Waiting>>,
     /// Reported ahead of their turn (the back flows of a chain).
     early: BTreeSet<u64>,
+    /// What the waiting flows offer a front flow that looks for its back
+    /// flow, counted: the clients their headers claim, and their clients'
+    /// hosts. A front flow whose client is not claimed and whose server's
+    /// host opened none of them has no back flow waiting: the scan of the
+    /// waiting flows (each a cache miss) is skipped.
+    claimed: HashMap<SocketAddr, u32>,
+    hosts: HashMap<IpAddr, u32>,
+}
+
+/// Count `key` in (`up`) or out of a multiset.
+fn tally<K: std::hash::Hash + Eq>(set: &mut HashMap<K, u32>, key: K, up: bool) {
+    if up {
+        *set.entry(key).or_default() += 1;
+    } else if let std::collections::hash_map::Entry::Occupied(mut e) = set.entry(key) {
+        *e.get_mut() -= 1;
+        if *e.get() == 0 {
+            e.remove();
+        }
+    }
 }
 
 impl Sequencer {
@@ -90,14 +112,31 @@ impl Sequencer {
             out(result);
             return;
         }
-        self.waiting.insert(
-            result.id,
-            Box::new(Waiting {
-                result,
-                decided_at: now,
-                created_before: created,
-            }),
-        );
+        self.hold(Box::new(Waiting {
+            result,
+            decided_at: now,
+            created_before: created,
+        }));
+    }
+
+    /// Hold a decided flow back until its turn.
+    fn hold(&mut self, w: Box<Waiting>) {
+        self.count(&w.result, true);
+        self.waiting.insert(w.result.id, w);
+    }
+
+    /// Take a waiting flow out.
+    fn take(&mut self, id: u64) -> Option<Box<Waiting>> {
+        let w = self.waiting.remove(&id)?;
+        self.count(&w.result, false);
+        Some(w)
+    }
+
+    fn count(&mut self, r: &FlowResult, up: bool) {
+        if let Some(claimed) = r.header().and_then(|h| h.source) {
+            tally(&mut self.claimed, claimed, up);
+        }
+        tally(&mut self.hosts, r.client.ip(), up);
     }
 
     /// No decided flow waits.
@@ -147,7 +186,7 @@ impl Sequencer {
             if !ended && !crowded && head.created_before > self.frontier {
                 return;
             }
-            let Some(head) = self.waiting.remove(&self.next) else {
+            let Some(head) = self.take(self.next) else {
                 return;
             };
             self.next += 1;
@@ -172,7 +211,7 @@ impl Sequencer {
         let Some(id) = found else {
             return vec![front];
         };
-        let Some(back) = self.waiting.remove(&id) else {
+        let Some(back) = self.take(id) else {
             return vec![front];
         };
         self.early.insert(id);
@@ -203,7 +242,10 @@ impl Sequencer {
     /// The back flow of `front` among the decided flows created before
     /// `front` was decided.
     fn back_of(&self, front: &FlowResult, created_before: u64) -> Option<u64> {
-        if created_before <= front.id {
+        if created_before <= front.id
+            || !(self.claimed.contains_key(&front.client)
+                || self.hosts.contains_key(&front.server.ip()))
+        {
             return None;
         }
         let candidates = self
