@@ -189,8 +189,11 @@ pub fn run(args: &PcapArgs, style: Style) -> Result<ExitCode> {
     let mut out = Output::new(args, style, stdin, progress.clone());
     let detail = !args.summary && args.group_by.is_none();
     let on_flow = |flow| out.flow(flow);
+    // Every 4096 frames (a run of empty records counts as its records).
+    let mut shown = 0u64;
     let on_progress = |stats: &pcap::ReadStats, flows: usize| {
-        if stats.frames % 4096 == 0 {
+        if stats.frames >= shown + 4096 {
+            shown = stats.frames;
             progress.set_position(stats.bytes);
             progress.say(format!("{} frames, {flows} flows open", stats.frames));
         }

@@ -8,9 +8,8 @@
 //! and, when full, the least recently seen.
 
 use rustc_hash::FxHashMap as HashMap;
-use std::collections::hash_map::Entry;
-use std::collections::VecDeque;
-use std::net::SocketAddr;
+use std::hash::{Hash, Hasher};
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use super::link::{Segment, Transport};
@@ -59,6 +58,11 @@ const CLOSED_LINGER: Duration = Duration::from_secs(2);
 const SWEEP_EVERY: Duration = Duration::from_secs(5);
 /// ... and at least.
 const SWEEP_MIN: Duration = Duration::from_millis(100);
+/// Buffers of decided flows kept for the next flows' first bytes (two
+/// allocations and their growth saved per flow), and the largest kept:
+/// at most 1 MiB in all.
+const SPARE_BUFFERS: usize = 64;
+const SPARE_CAPACITY: usize = 16 * 1024;
 
 /// The start of one direction of a stream, reassembled.
 #[derive(Debug, Default, Clone)]
@@ -140,8 +144,22 @@ impl Stream {
         }
     }
 
-    fn release(&mut self) {
-        self.data = Vec::new();
+    /// Start the contiguous bytes in a spare buffer (before the first).
+    fn reuse(&mut self, spare: &mut Vec<Vec<u8>>) {
+        if self.data.capacity() == 0 {
+            if let Some(buf) = spare.pop() {
+                self.data = buf;
+            }
+        }
+    }
+
+    /// Drop the bytes; the buffer goes back to `spare`.
+    fn release(&mut self, spare: &mut Vec<Vec<u8>>) {
+        let mut data = std::mem::take(&mut self.data);
+        if spare.len() < SPARE_BUFFERS && (1..=SPARE_CAPACITY).contains(&data.capacity()) {
+            data.clear();
+            spare.push(data);
+        }
         self.pending = Vec::new();
         self.pending_bytes = 0;
     }
@@ -260,20 +278,66 @@ impl Flow {
     }
 }
 
-/// A direction-independent flow key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// A direction-independent flow key, packed in words: an IPv4 pair takes
+/// two (address and port each), an IPv6 pair four, and the last holds the
+/// flags (and an IPv6 pair's ports). 40 bytes, hashed in five steps: the
+/// table of recently closed conversations holds tens of thousands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Key {
-    a: SocketAddr,
-    b: SocketAddr,
-    udp: bool,
+    words: [u64; 5],
 }
+
+/// Flags in a key's last word.
+const KEY_UDP: u64 = 1;
+const KEY_V6: u64 = 1 << 1;
+/// An endpoint of an IPv6 pair is an IPv4 address (a pair from one
+/// packet never mixes them; the key stays exact if one did).
+const KEY_A_V4: u64 = 1 << 2;
+const KEY_B_V4: u64 = 1 << 3;
 
 impl Key {
     fn new(x: SocketAddr, y: SocketAddr, udp: bool) -> Self {
-        if x <= y {
-            Key { a: x, b: y, udp }
-        } else {
-            Key { a: y, b: x, udp }
+        let (a, b) = if x <= y { (x, y) } else { (y, x) };
+        let flags = if udp { KEY_UDP } else { 0 };
+        if let (SocketAddr::V4(a), SocketAddr::V4(b)) = (a, b) {
+            let word = |s: std::net::SocketAddrV4| {
+                (u64::from(s.ip().to_bits()) << 16) | u64::from(s.port())
+            };
+            return Key {
+                words: [word(a), word(b), 0, 0, flags],
+            };
+        }
+        let bits = |s: SocketAddr| match s.ip() {
+            IpAddr::V4(ip) => ip.to_ipv6_mapped().to_bits(),
+            IpAddr::V6(ip) => ip.to_bits(),
+        };
+        let (ba, bb) = (bits(a), bits(b));
+        let v4 = |s: SocketAddr, flag: u64| if s.is_ipv4() { flag } else { 0 };
+        Key {
+            words: [
+                (ba >> 64) as u64,
+                ba as u64,
+                (bb >> 64) as u64,
+                bb as u64,
+                flags
+                    | KEY_V6
+                    | v4(a, KEY_A_V4)
+                    | v4(b, KEY_B_V4)
+                    | (u64::from(a.port()) << 16)
+                    | (u64::from(b.port()) << 32),
+            ],
+        }
+    }
+
+    fn udp(&self) -> bool {
+        self.words[4] & KEY_UDP != 0
+    }
+}
+
+impl Hash for Key {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        for w in self.words {
+            state.write_u64(w);
         }
     }
 }
@@ -297,14 +361,24 @@ pub struct FlowTable {
     limits: Limits,
     next_id: u64,
     last_sweep: Timestamp,
-    /// Wireshark's stream numbering, TCP and UDP apart.
+    /// Wireshark's stream numbering, TCP and UDP apart: the open
+    /// conversations...
     conversations: HashMap<Key, Conversation>,
-    /// Closed conversations, oldest first, so each is forgotten as soon as
-    /// it has been quiet for [`CLOSED_LINGER`] (not at the next sweep: on
-    /// a busy capture, seconds of closed conversations are most of the
-    /// memory, and growing their table most of the time).
-    closing: VecDeque<(Timestamp, Key)>,
+    /// ... and the closed ones, kept for [`CLOSED_LINGER`] after their last
+    /// packet, in two generations: those closed since `closed_since`, and
+    /// those closed in the span of the same length before it, dropped
+    /// whole when the next span starts (their last packets are that old).
+    /// A closed conversation quiet for the linger is gone when looked up.
+    /// No entry is removed one by one, so the tables fill and empty
+    /// without tombstones and keep the size of one span's closures: on a
+    /// busy capture they are most of the memory, and one table that
+    /// churned doubled at a time that depended on the capture's length.
+    closed_recent: HashMap<Key, Conversation>,
+    closed_older: HashMap<Key, Conversation>,
+    closed_since: Timestamp,
     next_stream: [u64; 2],
+    /// Buffers of decided flows, for the next ones.
+    spare: Vec<Vec<u8>>,
     /// Packets that belong to no tracked flow and can't start one (a bare
     /// ACK of a connection whose start is not in the capture).
     pub stray_packets: u64,
@@ -321,8 +395,11 @@ impl FlowTable {
             next_id: 0,
             last_sweep: Timestamp::default(),
             conversations: HashMap::default(),
-            closing: VecDeque::new(),
+            closed_recent: HashMap::default(),
+            closed_older: HashMap::default(),
+            closed_since: Timestamp::default(),
             next_stream: [0; 2],
+            spare: Vec::new(),
             stray_packets: 0,
         }
     }
@@ -338,7 +415,8 @@ impl FlowTable {
             Transport::Tcp { seq, flags, .. } if flags.syn && !flags.ack => Some(seq),
             _ => None,
         };
-        let next = &mut self.next_stream[usize::from(key.udp)];
+        let known = self.take_conversation(key, ts);
+        let next = &mut self.next_stream[usize::from(key.udp())];
         let mut fresh = || {
             let c = Conversation {
                 index: *next,
@@ -349,19 +427,42 @@ impl FlowTable {
             *next += 1;
             c
         };
-        // One probe of the table, found or not.
-        match self.conversations.entry(key) {
-            Entry::Occupied(mut e) => {
-                let c = e.get_mut();
+        let c = match known {
+            Some(mut c) => {
                 c.last_seen = ts;
                 match (syn, c.syn_seq) {
-                    (Some(new), Some(old)) if new != old => *c = fresh(),
+                    (Some(new), Some(old)) if new != old => c = fresh(),
                     (Some(new), None) => c.syn_seq = Some(new),
                     _ => {}
                 }
-                c.index
+                c
             }
-            Entry::Vacant(e) => e.insert(fresh()).index,
+            None => fresh(),
+        };
+        self.put_conversation(key, c);
+        c.index
+    }
+
+    /// Take `key`'s conversation out of its table, if it has one at `now`
+    /// (a closed one quiet for [`CLOSED_LINGER`] is forgotten).
+    fn take_conversation(&mut self, key: Key, now: Timestamp) -> Option<Conversation> {
+        if let Some(c) = self.conversations.remove(&key) {
+            return Some(c);
+        }
+        let c = self
+            .closed_recent
+            .remove(&key)
+            .or_else(|| self.closed_older.remove(&key))?;
+        (now.since(c.last_seen) < CLOSED_LINGER).then_some(c)
+    }
+
+    /// Keep a conversation: open ones until the sweep finds them idle,
+    /// closed ones for the linger.
+    fn put_conversation(&mut self, key: Key, c: Conversation) {
+        if c.closed {
+            self.closed_recent.insert(key, c);
+        } else {
+            self.conversations.insert(key, c);
         }
     }
 
@@ -387,7 +488,7 @@ impl FlowTable {
         if ts.since(self.last_sweep) >= every {
             self.sweep(ts, decide);
         }
-        self.forget_closed(ts);
+        self.age_closed(ts);
         let udp = matches!(seg.transport, Transport::Udp { .. });
         let key = Key::new(seg.src, seg.dst, udp);
         if let Transport::Tcp { seq, flags, .. } = seg.transport {
@@ -408,7 +509,7 @@ impl FlowTable {
         let max = self.limits.max_bytes;
         // The common case, one lookup: a packet of a flow already tracked.
         if let Some(flow) = self.flows.get_mut(&key) {
-            update(flow, ts, seg, max, ready, decide);
+            update(flow, ts, seg, max, &mut self.spare, ready, decide);
             // A closed, decided flow is forgotten at once: what can still
             // come (the last ACK, a retransmitted FIN) carries no data and
             // can't start a new flow, so the table only holds open flows.
@@ -431,7 +532,7 @@ impl FlowTable {
         if self.flows.len() >= self.limits.max_flows {
             evict_oldest(&mut self.flows, decide);
         }
-        update(&mut flow, ts, seg, max, ready, decide);
+        update(&mut flow, ts, seg, max, &mut self.spare, ready, decide);
         if !(flow.decided && flow.closed()) {
             self.flows.insert(key, flow);
         } else {
@@ -442,30 +543,21 @@ impl FlowTable {
     /// The connection closed: its conversation is kept only long enough
     /// for its last packets (the final ACK) to count in it.
     fn closed(&mut self, key: Key, ts: Timestamp) {
-        if let Some(c) = self.conversations.get_mut(&key) {
+        if let Some(mut c) = self.take_conversation(key, ts) {
             c.closed = true;
             c.last_seen = ts;
-            self.closing.push_back((ts, key));
+            self.put_conversation(key, c);
         }
     }
 
-    /// Forget the closed conversations quiet for [`CLOSED_LINGER`] at `now`
-    /// (what the sweep does for them, done as time passes).
-    fn forget_closed(&mut self, now: Timestamp) {
-        while let Some(&(at, key)) = self.closing.front() {
-            if now.since(at) < CLOSED_LINGER {
-                break;
-            }
-            self.closing.pop_front();
-            if let Entry::Occupied(e) = self.conversations.entry(key) {
-                let c = *e.get();
-                if c.closed && now.since(c.last_seen) >= CLOSED_LINGER {
-                    e.remove();
-                } else if c.closed {
-                    // A later packet of it: look again when that one is old.
-                    self.closing.push_back((c.last_seen, key));
-                }
-            }
+    /// Start a new span of closures when the current one is
+    /// [`CLOSED_LINGER`] long at `now`: the span before it is forgotten
+    /// (every conversation in it has been quiet for longer).
+    fn age_closed(&mut self, now: Timestamp) {
+        if now.since(self.closed_since) >= CLOSED_LINGER {
+            self.closed_older.clear();
+            std::mem::swap(&mut self.closed_recent, &mut self.closed_older);
+            self.closed_since = now;
         }
     }
 
@@ -501,14 +593,8 @@ impl FlowTable {
         }
         remove(&mut self.flows, gone, Why::Idle, decide);
         let flows = &self.flows;
-        self.conversations.retain(|k, c| {
-            let quiet = now.since(c.last_seen);
-            if c.closed {
-                quiet < CLOSED_LINGER
-            } else {
-                quiet < idle || flows.contains_key(k)
-            }
-        });
+        self.conversations
+            .retain(|k, c| now.since(c.last_seen) < idle || flows.contains_key(k));
     }
 
     /// The capture ended: decide every flow still open, oldest first.
@@ -553,6 +639,7 @@ fn update(
     ts: Timestamp,
     seg: &Segment<'_>,
     max: usize,
+    spare: &mut Vec<Vec<u8>>,
     ready: &dyn Fn(&Flow) -> bool,
     decide: &mut dyn FnMut(&Flow, Why),
 ) {
@@ -584,10 +671,12 @@ fn update(
                     Side::Server => flow.server_first_data.get_or_insert(ts),
                 };
             }
-            if !flow.decided {
+            if !flow.decided && !payload.is_empty() {
                 // SYN data (TCP Fast Open) starts at ISN + 1 too.
                 let start = if flags.syn { seq.wrapping_add(1) } else { seq };
-                flow.stream(side).add(start, payload, max);
+                let stream = flow.stream(side);
+                stream.reuse(spare);
+                stream.add(start, payload, max);
             }
             if flags.rst {
                 flow.end(side, End::Rst);
@@ -600,7 +689,9 @@ fn update(
                 flow.first_data.get_or_insert(ts);
             }
             if !flow.decided && flow.stream(side).bytes().is_empty() {
-                flow.stream(side).add(0, payload, max);
+                let stream = flow.stream(side);
+                stream.reuse(spare);
+                stream.add(0, payload, max);
             }
         }
     }
@@ -612,8 +703,8 @@ fn update(
         };
         decide(flow, why);
         flow.decided = true;
-        flow.client_data.release();
-        flow.server_data.release();
+        flow.client_data.release(spare);
+        flow.server_data.release(spare);
     }
 }
 

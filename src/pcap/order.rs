@@ -190,6 +190,12 @@ impl Sequencer {
                 return;
             };
             self.next += 1;
+            // Most flows are no proxy's front: reported as they are,
+            // without gathering a chain.
+            if self.back_of(&head.result, head.created_before).is_none() {
+                out(head.result);
+                continue;
+            }
             for r in self.chain(head.result, head.created_before, 0) {
                 out(r);
             }
