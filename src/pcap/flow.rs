@@ -282,9 +282,17 @@ impl Flow {
 /// two (address and port each), an IPv6 pair four, and the last holds the
 /// flags (and an IPv6 pair's ports). 40 bytes, hashed in five steps: the
 /// table of recently closed conversations holds tens of thousands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Eq)]
 struct Key {
     words: [u64; 5],
+}
+
+impl PartialEq for Key {
+    /// Word by word (an array's `==` calls memcmp).
+    fn eq(&self, other: &Self) -> bool {
+        let (a, b) = (&self.words, &other.words);
+        a[0] == b[0] && a[1] == b[1] && a[2] == b[2] && a[3] == b[3] && a[4] == b[4]
+    }
 }
 
 /// Flags in a key's last word.
@@ -297,16 +305,18 @@ const KEY_B_V4: u64 = 1 << 3;
 
 impl Key {
     fn new(x: SocketAddr, y: SocketAddr, udp: bool) -> Self {
-        let (a, b) = if x <= y { (x, y) } else { (y, x) };
         let flags = if udp { KEY_UDP } else { 0 };
-        if let (SocketAddr::V4(a), SocketAddr::V4(b)) = (a, b) {
+        if let (SocketAddr::V4(x), SocketAddr::V4(y)) = (x, y) {
+            // Address then port, as SocketAddr orders them.
             let word = |s: std::net::SocketAddrV4| {
                 (u64::from(s.ip().to_bits()) << 16) | u64::from(s.port())
             };
+            let (x, y) = (word(x), word(y));
             return Key {
-                words: [word(a), word(b), 0, 0, flags],
+                words: [x.min(y), x.max(y), 0, 0, flags],
             };
         }
+        let (a, b) = if x <= y { (x, y) } else { (y, x) };
         let bits = |s: SocketAddr| match s.ip() {
             IpAddr::V4(ip) => ip.to_ipv6_mapped().to_bits(),
             IpAddr::V6(ip) => ip.to_bits(),

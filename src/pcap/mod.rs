@@ -187,17 +187,18 @@ fn analyze_source<R: Read>(
     let mut order = order::Sequencer::new(limits.order_wait);
     let mut now = Timestamp::default();
     let result = {
-        let mut emit = |report: FlowResult| {
+        let mut emit = |report: Box<FlowResult>| {
             if stop.get() || !filter.selects(&report) {
                 return;
             }
             summary.count(&report);
-            let next = on_flow(report);
+            let next = on_flow(*report);
             if next == Next::Stop || filter.limit.is_some_and(|n| summary.flows >= n) {
                 stop.set(true);
             }
         };
-        let mut decided: Vec<FlowResult> = Vec::new();
+        // Boxed once: a flow's result moves on as a pointer.
+        let mut decided: Vec<Box<FlowResult>> = Vec::new();
         let on_frame = |frame: reader::Frame<'_>, st: &ReadStats| {
             if on_progress(st, table.len()) == Next::Stop {
                 interrupted = true;
@@ -214,7 +215,7 @@ fn analyze_source<R: Read>(
                         &seg,
                         &ready,
                         &mut |f: &Flow, _: Why| {
-                            decided.push(FlowResult::new(f, detail, limits.protocol))
+                            decided.push(Box::new(FlowResult::new(f, detail, limits.protocol)))
                         },
                     );
                     // Rows are released when a flow is decided, and (with
@@ -241,7 +242,7 @@ fn analyze_source<R: Read>(
             Source::File(f) => reader::read_file(f, &mut stats, on_frame),
         };
         table.finish_all(&mut |f: &Flow, _: Why| {
-            decided.push(FlowResult::new(f, detail, limits.protocol))
+            decided.push(Box::new(FlowResult::new(f, detail, limits.protocol)))
         });
         for r in decided.drain(..) {
             order.decided(r, table.last_id(), now, &mut emit);

@@ -48,7 +48,10 @@ pub(crate) struct Hop {
 }
 
 struct Waiting {
-    result: FlowResult,
+    /// Boxed: a flow's result is large; it moves from the flow table to
+    /// the output as a pointer, and B-tree nodes shift their entries on
+    /// every insert and removal.
+    result: Box<FlowResult>,
     /// Capture time when it was decided.
     decided_at: Timestamp,
     /// Flows created when it was decided: its back flow is one of them.
@@ -63,9 +66,7 @@ pub(crate) struct Sequencer {
     next: u64,
     /// Every id up to it is decided.
     frontier: u64,
-    /// Boxed: a flow's result is large, and B-tree nodes shift their
-    /// entries on every insert and removal.
-    waiting: BTreeMap<u64, Box<Waiting>>,
+    waiting: BTreeMap<u64, Waiting>,
     /// Reported ahead of their turn (the back flows of a chain).
     early: BTreeSet<u64>,
     /// What the waiting flows offer a front flow that looks for its back
@@ -102,31 +103,31 @@ impl Sequencer {
     /// far.
     pub(crate) fn decided(
         &mut self,
-        result: FlowResult,
+        result: Box<FlowResult>,
         created: u64,
         now: Timestamp,
-        out: &mut dyn FnMut(FlowResult),
+        out: &mut dyn FnMut(Box<FlowResult>),
     ) {
         if result.id < self.next {
             // Its turn was skipped (too many waiting): report it now.
             out(result);
             return;
         }
-        self.hold(Box::new(Waiting {
+        self.hold(Waiting {
             result,
             decided_at: now,
             created_before: created,
-        }));
+        });
     }
 
     /// Hold a decided flow back until its turn.
-    fn hold(&mut self, w: Box<Waiting>) {
+    fn hold(&mut self, w: Waiting) {
         self.count(&w.result, true);
         self.waiting.insert(w.result.id, w);
     }
 
     /// Take a waiting flow out.
-    fn take(&mut self, id: u64) -> Option<Box<Waiting>> {
+    fn take(&mut self, id: u64) -> Option<Waiting> {
         let w = self.waiting.remove(&id)?;
         self.count(&w.result, false);
         Some(w)
@@ -151,7 +152,7 @@ impl Sequencer {
         created: u64,
         now: Timestamp,
         ended: bool,
-        out: &mut dyn FnMut(FlowResult),
+        out: &mut dyn FnMut(Box<FlowResult>),
     ) {
         loop {
             while self.frontier < created {
@@ -203,12 +204,14 @@ impl Sequencer {
     }
 
     /// `front` and the flows behind it, judged.
+    // Boxes in a Vec on purpose: the results move on as pointers.
+    #[allow(clippy::vec_box)]
     fn chain(
         &mut self,
-        mut front: FlowResult,
+        mut front: Box<FlowResult>,
         created_before: u64,
         hops: usize,
-    ) -> Vec<FlowResult> {
+    ) -> Vec<Box<FlowResult>> {
         let found = if hops < MAX_HOPS {
             self.back_of(&front, created_before)
         } else {
