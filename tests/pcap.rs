@@ -136,6 +136,11 @@ fn run(capture: &[u8], args: &[&str]) -> Run {
         .write_stdin(capture.to_vec())
         .output()
         .unwrap();
+    json_run(out)
+}
+
+/// A `--json` run's exit code, flows, summary and stderr.
+fn json_run(out: std::process::Output) -> Run {
     let stdout = String::from_utf8(out.stdout).unwrap();
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(!stderr.contains("panicked"), "panic: {stderr}");
@@ -538,20 +543,7 @@ fn run_json_file(path: &Path) -> Run {
         .arg(path)
         .output()
         .unwrap();
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    let stderr = String::from_utf8(out.stderr).unwrap();
-    assert!(!stderr.contains("panicked"), "panic: {stderr}");
-    let mut flows: Vec<Value> = stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON line {l}: {e}")))
-        .collect();
-    let summary = flows.pop().expect("a summary line");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        flows,
-        summary,
-        stderr,
-    }
+    json_run(out)
 }
 
 /// Runs of empty records (a sparse file's hole, zeros streamed through
