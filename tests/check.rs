@@ -16,7 +16,7 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::peers::{self, Haproxy, Nginx, Peer};
+use common::peers::{self, Haproxy, Nginx, Peer, Server};
 use common::{free_port, ppctl, TlsIngress};
 use serde_json::json;
 
@@ -995,4 +995,35 @@ fn mail_and_database_findings_speak_the_servers_words() {
         .filter_map(|f| f["flavour"].as_str())
         .collect();
     assert_eq!(flavours, ["main.cf", "master.cf"], "{doc:#}");
+}
+
+/// `check --probe` on the configuration a real Postfix runs from speaks
+/// SMTP to each port (its greeting, EHLO), as `probe --protocol smtp`
+/// does, and the wire agrees with the files: the plain smtpd takes no
+/// header, the smtpd and postscreen with `*_upstream_proxy_protocol =
+/// haproxy` require one.
+#[test]
+fn probe_speaks_smtp_to_the_real_postfix() {
+    if !peers::require(Peer::Postfix) {
+        return;
+    }
+    let ports: Vec<(&str, String)> = ["SMTP_PORT", "PP_PORT", "SCREEN_PORT", "TLS_PORT"]
+        .into_iter()
+        .map(|n| (n, free_port().to_string()))
+        .collect();
+    let mut vars: Vec<(&str, &str)> = ports.iter().map(|(n, p)| (*n, p.as_str())).collect();
+    vars.push(("PROXY_TIMEOUT", "1s"));
+    let server = Server::postfix(&vars);
+    let conf = server.dir().join("conf");
+    let (code, doc) = run_json(
+        &conf,
+        &["--probe".into(), "main.cf".into(), "master.cf".into()],
+    );
+    assert_eq!(code, 0, "{doc:#}");
+    let probed = doc["probes"].as_array().expect("probes");
+    assert_eq!(probed.len(), 4, "{doc:#}");
+    for p in probed {
+        assert_eq!(p["mode"], "smtp", "{p:#}");
+        assert_eq!(p["agrees"], true, "{p:#}\n{}", server.log());
+    }
 }

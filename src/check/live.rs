@@ -164,7 +164,10 @@ fn plan(c: &Check, opts: &Options) -> Plan {
     for (h, hop) in c.hops.iter().enumerate() {
         for (i, l) in hop.listeners.iter().enumerate() {
             match address(hop.role, l, opts.host.as_deref()) {
-                Ok((t, m)) => wanted.push(((h, i), t, m)),
+                // A mail or database server is spoken to in its protocol.
+                Ok((t, m)) => {
+                    wanted.push(((h, i), t, super::mail::probe_mode(hop, l).unwrap_or(m)))
+                }
                 Err(why) => skipped.push(((h, i), why)),
             }
         }

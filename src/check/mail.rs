@@ -368,6 +368,33 @@ pub(crate) fn protocol(kind: Kind) -> Option<crate::protocol::Protocol> {
     }
 }
 
+/// How `check --probe` speaks to a listener of a mail or database server:
+/// in its protocol (the greeting, a harmless first command), as `probe
+/// --protocol` does; `None` for the other kinds, a TLS port, and a
+/// protocol ppctl does not speak (LMTP, ManageSieve).
+pub(crate) fn probe_mode(hop: &Hop, lis: &Listener) -> Option<crate::diagnose::probe::Mode> {
+    use crate::protocol::Protocol;
+    if lis.ssl {
+        return None;
+    }
+    let service = hop.name.split_whitespace().nth(1).unwrap_or("");
+    let protocol = match hop.kind {
+        Kind::Postfix => Protocol::Smtp,
+        Kind::Mariadb => Protocol::Mysql,
+        Kind::Dovecot if service.starts_with("imap") => Protocol::Imap,
+        Kind::Dovecot if service.starts_with("pop3") => Protocol::Pop3,
+        Kind::Dovecot if service.starts_with("submission") => Protocol::Smtp,
+        _ => return None,
+    };
+    Some(crate::diagnose::probe::Mode::Speak(
+        crate::diagnose::probe::Speech {
+            protocol: Some(protocol),
+            chosen: crate::protocol::Chosen::Named,
+            greeting_timeout: crate::protocol::GREETING_TIMEOUT,
+        },
+    ))
+}
+
 /// A kind of this module's.
 pub(crate) fn is_mail(kind: Kind) -> bool {
     matches!(kind, Kind::Postfix | Kind::Dovecot | Kind::Mariadb)
