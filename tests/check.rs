@@ -1027,3 +1027,39 @@ fn probe_speaks_smtp_to_the_real_postfix() {
         assert_eq!(p["agrees"], true, "{p:#}\n{}", server.log());
     }
 }
+
+/// The same against the real Dovecot (IMAP and POP3, with and without
+/// `haproxy = yes`) and MariaDB (with `proxy-protocol-networks`: the
+/// header optional): each listener probed in its protocol agrees with the
+/// configuration the server runs from.
+#[test]
+fn probe_speaks_imap_pop3_and_mysql_to_the_real_servers() {
+    if peers::require(Peer::Dovecot) {
+        let ports: Vec<(&str, String)> = ["IMAP_PORT", "IMAP_PP_PORT", "POP3_PORT", "POP3_PP_PORT"]
+            .into_iter()
+            .map(|n| (n, free_port().to_string()))
+            .collect();
+        let mut vars: Vec<(&str, &str)> = ports.iter().map(|(n, p)| (*n, p.as_str())).collect();
+        vars.extend([("TRUSTED", "127.0.0.0/8"), ("PROXY_TIMEOUT", "1s")]);
+        let server = Server::dovecot("mail", &vars);
+        let (code, doc) = run_json(server.dir(), &["--probe".into(), "dovecot.conf".into()]);
+        assert_eq!(code, 0, "{doc:#}");
+        let probed = doc["probes"].as_array().expect("probes");
+        assert_eq!(probed.len(), 4, "{doc:#}");
+        for p in probed {
+            assert!(p["mode"] == "imap" || p["mode"] == "pop3", "{p:#}");
+            assert_eq!(p["agrees"], true, "{p:#}\n{}", server.log());
+        }
+    }
+    if peers::require(Peer::Mariadb) {
+        let port = free_port().to_string();
+        let server = Server::mariadb("proxy", &[("PORT", &port)]);
+        let (code, doc) = run_json(server.dir(), &["--probe".into(), "my.cnf".into()]);
+        // The optional header is spoofable: a warning.
+        assert_eq!(code, 0, "{doc:#}");
+        let p = &doc["probes"][0];
+        assert_eq!(p["mode"], "mysql", "{doc:#}");
+        assert_eq!(p["expected"], "optional", "{doc:#}");
+        assert_eq!(p["agrees"], true, "{p:#}\n{}", server.log());
+    }
+}
