@@ -126,6 +126,8 @@ impl Server {
         );
         let cnf = dir.path().join("my.cnf");
         write(&cnf, &text);
+        // The config's `tmpdir`: one per instance (see plain.cnf).
+        mkdir(&dir.path().join("tmp"));
         let defaults = OsString::from(format!("--defaults-file={}", cnf.display()));
         let as_root = is_root().then_some("--user=root");
         let what = format!("mariadb {name}");
