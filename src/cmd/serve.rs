@@ -10,6 +10,7 @@ use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,15 +19,15 @@ use hyper::{Request, Response};
 use tokio::net::TcpListener;
 use tokio::signal::unix;
 use tokio::sync::mpsc::{self, error::TryRecvError};
-use tokio::sync::watch;
+use tokio::sync::{oneshot, watch};
 
 use crate::error::{Error, ExitCode, Result};
 use crate::metrics::http::{self, Body};
 use crate::report;
-use crate::report::out::Out;
+use crate::report::out::{self, Out};
 use crate::report::server::{self as view, View};
 use crate::report::Style;
-use crate::server::{self, bind, Limits, Meter, Record, Summary};
+use crate::server::{self, bind, Limits, Meter, Record, Sink, Summary};
 
 use super::values::{timeout, wait, Wait};
 
@@ -123,11 +124,15 @@ fn route(meter: &Arc<Meter>, req: &Request<Incoming>) -> Response<Body> {
 /// 2 stopping now (a second signal, or stdout is gone).
 pub(crate) type Stop = watch::Sender<u8>;
 
+/// Records a server's writer may be behind by before the next one is
+/// dropped (and counted) rather than waited for.
+const BACKLOG: usize = 1024;
+
 /// How long the writer thread waits for more lines after a flush, under load.
 const BATCH_NAP: Duration = Duration::from_millis(1);
 
-/// A writer thread's loop (listen's and relay's): the text `render` makes
-/// of each item (nothing for `None`). Lines are queued while more items are
+/// A writer thread's loop (listen's, relay's and probe's): the text
+/// `render` makes of each item (nothing for `None`). Lines are queued while more items are
 /// waiting and flushed as soon as the queue is empty (and at the end), so
 /// output keeps up without one write(2) per line. After a flush that wrote
 /// something the thread naps for [`BATCH_NAP`] before it looks again, so
@@ -137,12 +142,12 @@ const BATCH_NAP: Duration = Duration::from_millis(1);
 /// reader closed the pipe, the disk is full) the server is told to stop at
 /// once; the items still coming are drained and counted as lost, and the
 /// sink is handed back so the command ends with that error (exit 2).
-pub(crate) fn write_lines<T>(
+pub(crate) fn write_lines<T, W: std::io::Write>(
     mut rx: mpsc::Receiver<T>,
-    mut out: Out,
+    mut out: Out<W>,
     stop: &Stop,
     render: impl Fn(&T) -> Option<String>,
-) -> Out {
+) -> Out<W> {
     // Items since the last flush.
     let mut since = 0usize;
     loop {
@@ -261,7 +266,10 @@ impl Serving {
 
     /// Serve `/metrics` until the stop levels say (the first signal, or
     /// the engine's end).
-    fn serve_metrics(&mut self) -> Option<tokio::task::JoinHandle<io::Result<()>>> {
+    fn serve_metrics(
+        &mut self,
+        stop: watch::Receiver<u8>,
+    ) -> Option<tokio::task::JoinHandle<io::Result<()>>> {
         let (listeners, meter) = self.metrics.take()?;
         let handler = move |req: Request<Incoming>, _peer| {
             let meter = meter.clone();
@@ -271,12 +279,7 @@ impl Serving {
             drain: Duration::from_secs(1),
             ..http::Limits::default()
         };
-        Some(tokio::spawn(http::serve(
-            listeners,
-            handler,
-            self.stop.subscribe(),
-            limits,
-        )))
+        Some(tokio::spawn(http::serve(listeners, handler, stop, limits)))
     }
 
     fn level(&self, level: u8) -> Level {
@@ -288,41 +291,75 @@ impl Serving {
     /// records written by a thread of their own; then the summary. The
     /// exit status is the one rule's: 130 for a signal before `--count`,
     /// else 0 or 1 by the summary, 2 when output was lost.
+    ///
+    /// A stdout nobody reads never stops the server: the writer's backlog
+    /// is [`BACKLOG`] records, and a record that finds it full is dropped
+    /// and its lines counted; the run then ends with exit 2 and says how
+    /// many lines were not written. The second signal always ends the run
+    /// at once: a write still waiting for the reader gives up.
     pub(crate) async fn run<T, Fut>(
         mut self,
         lines: Lines,
         first: &str,
-        run: impl FnOnce(Level, Level, mpsc::Sender<Record<T>>) -> Fut,
+        run: impl FnOnce(Level, Level, Sink<T>) -> Fut,
     ) -> Result<ExitCode>
     where
         T: View + Send + 'static,
         Fut: Future<Output = Summary>,
     {
-        let mut out = Out::stdout();
+        let stopping = self.stop.subscribe();
+        let mut out = Out::patient(move || *stopping.borrow() >= 2);
         out.line(first)?;
-        let (tx, mut rx) = mpsc::channel::<Record<T>>(1024);
+        let (tx, mut rx) = mpsc::channel::<Record<T>>(BACKLOG);
         if !lines.json && !lines.tap {
             // No line per connection: the engine's sends fail at once (the
             // summary is counted in the engine), so no record crosses threads.
             rx.close();
         }
+        let dropped = Arc::new(AtomicU64::new(0));
+        let count = dropped.clone();
+        let sink = Sink::backlog(
+            tx,
+            Box::new(move |rec: &Record<T>| {
+                let text = view::connection(rec, lines.json, lines.style);
+                count.fetch_add(out::lines_in(&text), Ordering::Relaxed);
+            }),
+        );
         let lost = self.stop.clone();
-        let writer = std::thread::spawn(move || {
-            write_lines(rx, out, &lost, |rec: &Record<T>| {
+        // Joined by a channel, not `join()`: a blocked runtime thread would
+        // not see the second signal.
+        let (done, written) = oneshot::channel();
+        std::thread::spawn(move || {
+            let out = write_lines(rx, out, &lost, |rec: &Record<T>| {
                 Some(view::connection(rec, lines.json, lines.style))
-            })
+            });
+            let _ = done.send(out);
         });
-        let metrics = self.serve_metrics();
-        let summary = run(self.level(1), self.level(2), tx).await;
+        // The metrics server's own stop: the first signal, or the engine's
+        // end (not the second level, at which a write still waiting for a
+        // slow reader would give up).
+        let metrics_stop = Arc::new(watch::channel(0u8).0);
+        let first_signal = {
+            let m = metrics_stop.clone();
+            let level = self.level(1);
+            tokio::spawn(async move {
+                level.await;
+                m.send_modify(|l| *l = (*l).max(1));
+            })
+        };
+        let metrics = self.serve_metrics(metrics_stop.subscribe());
+        let summary = run(self.level(1), self.level(2), sink).await;
         // The engine is done: so is its metrics server.
-        self.stop.send_replace(2);
+        metrics_stop.send_replace(2);
+        first_signal.abort();
         let served = match metrics {
             Some(task) => task.await.unwrap_or(Ok(())),
             None => Ok(()),
         };
-        let mut out = writer
-            .join()
+        let mut out = written
+            .await
             .map_err(|_| Error::Other(anyhow::anyhow!("the output thread panicked")))?;
+        out.skipped(dropped.load(Ordering::Relaxed));
         // A failure here is reported by `finish`, with every line lost.
         let _ = out.line(&view::summary::<T>(&summary, lines.json, lines.style));
         out.finish()?;

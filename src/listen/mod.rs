@@ -12,11 +12,9 @@ mod udp;
 use std::future::Future;
 use std::sync::Arc;
 
-use tokio::sync::mpsc;
-
 use crate::server::standin::talk::Talk;
-use crate::server::standin::{Answered, ConnRecord, Http};
-use crate::server::{self, Accepted, Hub, Listeners, Served, Service, Summary};
+use crate::server::standin::{Answered, Http};
+use crate::server::{self, Accepted, Hub, Listeners, Served, Service, Sink, Summary};
 
 pub(crate) use config::{Config, Expect};
 
@@ -50,7 +48,7 @@ pub(crate) async fn run(
     cfg: Config,
     shutdown: impl Future,
     now: impl Future,
-    sink: mpsc::Sender<ConnRecord>,
+    sink: impl Into<Sink<Answered>>,
 ) -> Summary {
     let limits = cfg.limits;
     let hub = Hub::new(Summary::new(cfg.expect.any()), sink).metered(cfg.meter);
@@ -87,6 +85,7 @@ mod tests {
     use crate::server::bind;
     use crate::server::standin::Reply;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::sync::mpsc;
 
     /// The server as a library: injected listener, shutdown future and sink.
     #[tokio::test]

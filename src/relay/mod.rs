@@ -12,12 +12,11 @@ use std::future::Future;
 use std::sync::Arc;
 
 use tokio::net::TcpListener;
-use tokio::sync::mpsc;
 
-use crate::server::{self, Accepted, Hub, Served, Service, Summary};
+use crate::server::{self, Accepted, Hub, Served, Service, Sink, Summary};
 
 pub(crate) use config::{Accept, Config, SendMode};
-pub(crate) use record::{Record, Relayed};
+pub(crate) use record::Relayed;
 
 struct Relay {
     cfg: Config,
@@ -42,7 +41,7 @@ pub(crate) async fn run(
     cfg: Config,
     shutdown: impl Future,
     now: impl Future,
-    sink: mpsc::Sender<Record>,
+    sink: impl Into<Sink<Relayed>>,
 ) -> Summary {
     let limits = cfg.limits;
     let hub = Hub::new(Summary::new(false), sink).metered(cfg.meter.clone());

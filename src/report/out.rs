@@ -9,6 +9,7 @@
 //! draining its producers and report the true number at the end.
 
 use std::io::{self, BufWriter, Write};
+use std::os::fd::AsRawFd;
 
 use crate::error::{Error, Result};
 
@@ -20,6 +21,9 @@ pub(crate) struct Out<W: Write = io::Stdout> {
     /// The first failure and the lines not written since (the batch that
     /// failed, and every line offered after it).
     failed: Option<(io::Error, u64)>,
+    /// Lines never offered: a server's lines dropped while its writer fell
+    /// behind (nobody read stdout). Writing goes on; the run still fails.
+    skipped: u64,
 }
 
 impl Out<io::Stdout> {
@@ -29,13 +33,28 @@ impl Out<io::Stdout> {
     }
 }
 
+impl<F: Fn() -> bool> Out<Patient<F>> {
+    /// The process's stdout for a server: a write waits for the reader
+    /// only until `give_up` says so (a second signal), then fails.
+    pub(crate) fn patient(give_up: F) -> Self {
+        Out::new(Patient::new(give_up))
+    }
+}
+
 impl<W: Write> Out<W> {
     pub(crate) fn new(w: W) -> Self {
         Out {
             w: BufWriter::with_capacity(64 * 1024, w),
             pending: 0,
             failed: None,
+            skipped: 0,
         }
+    }
+
+    /// Count `lines` that were never offered (dropped before they reached
+    /// this writer): the run ends with exit 2 and says how many.
+    pub(crate) fn skipped(&mut self, lines: u64) {
+        self.skipped += lines;
     }
 
     /// Write `text` (one or more lines) and flush it now.
@@ -79,9 +98,21 @@ impl<W: Write> Out<W> {
     }
 
     /// Flush and give the outcome of the whole run: the first failure, with
-    /// every line that was not written.
+    /// every line that was not written (skipped ones too).
     pub(crate) fn finish(mut self) -> Result<()> {
-        self.flush()
+        match self.flush() {
+            Err(Error::Output { source, unwritten }) => Err(Error::Output {
+                source,
+                unwritten: unwritten + self.skipped,
+            }),
+            Ok(()) if self.skipped > 0 => Err(Error::Output {
+                source: io::Error::other(
+                    "nobody read the lines as fast as connections came, so the server went on serving and dropped them",
+                ),
+                unwritten: self.skipped,
+            }),
+            other => other,
+        }
     }
 
     fn fail(&mut self, e: io::Error) -> Error {
@@ -101,6 +132,83 @@ impl<W: Write> Out<W> {
                 unwritten: 0,
             },
         }
+    }
+}
+
+/// Lines in `text` as [`Out`] counts them.
+pub(crate) fn lines_in(text: &str) -> u64 {
+    count_lines(text)
+}
+
+/// Stdout for a server's writer thread. A plain `write(2)` to a pipe
+/// nobody reads blocks for ever, and no signal would end the run; this
+/// one waits for room with `poll(2)` and looks at `give_up` between
+/// waits. To a pipe it writes at most `PIPE_BUF` bytes at a time, which a
+/// pipe with room takes without blocking.
+pub(crate) struct Patient<F> {
+    give_up: F,
+    fifo: bool,
+}
+
+/// How long one wait for room lasts before `give_up` is asked again.
+const PATIENCE_MS: i32 = 100;
+
+impl<F: Fn() -> bool> Patient<F> {
+    fn new(give_up: F) -> Self {
+        let fifo = std::fs::metadata("/dev/stdout")
+            .map(|m| std::os::unix::fs::FileTypeExt::is_fifo(&m.file_type()))
+            .unwrap_or(false);
+        Patient { give_up, fifo }
+    }
+}
+
+impl<F: Fn() -> bool> Write for Patient<F> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let fd = io::stdout().as_raw_fd();
+        loop {
+            let mut want = libc::pollfd {
+                fd,
+                events: libc::POLLOUT,
+                revents: 0,
+            };
+            // SAFETY: one pollfd we own, for the duration of the call.
+            let ready = unsafe { libc::poll(&mut want, 1, PATIENCE_MS) };
+            if ready < 0 {
+                let e = io::Error::last_os_error();
+                if e.kind() == io::ErrorKind::Interrupted {
+                    continue;
+                }
+                return Err(e);
+            }
+            if ready == 0 {
+                if (self.give_up)() {
+                    return Err(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        "nobody read it, and a second signal ended the wait",
+                    ));
+                }
+                continue;
+            }
+            let len = if self.fifo {
+                buf.len().min(libc::PIPE_BUF)
+            } else {
+                buf.len()
+            };
+            // SAFETY: `len` bytes of `buf` are readable for the call.
+            let n = unsafe { libc::write(fd, buf.as_ptr().cast(), len) };
+            if n < 0 {
+                let e = io::Error::last_os_error();
+                if e.kind() == io::ErrorKind::Interrupted {
+                    continue;
+                }
+                return Err(e);
+            }
+            return Ok(n as usize);
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
     }
 }
 
@@ -191,6 +299,23 @@ mod tests {
             .expect_err("still failed")
             .to_string()
             .contains("No space left on device (the disk is full); 3 lines were not written"));
+    }
+
+    #[test]
+    fn skipped_lines_fail_the_run_but_writing_goes_on() {
+        let mut out = closing(1000, || io::Error::from(io::ErrorKind::BrokenPipe));
+        out.skipped(3);
+        assert!(out.line("the summary\n").is_ok(), "still written");
+        let e = out.finish().expect_err("lines were dropped");
+        assert!(e.to_string().ends_with("; 3 lines were not written"), "{e}");
+        // A write failure on top: both counts.
+        let mut out = closing(0, || io::Error::from(io::ErrorKind::BrokenPipe));
+        out.skipped(3);
+        let _ = out.line("a\n");
+        assert_eq!(
+            unwritten(out.finish().expect_err("failed")),
+            (io::ErrorKind::BrokenPipe, 4)
+        );
     }
 
     #[test]

@@ -97,20 +97,49 @@ pub(crate) struct Closing {
     pub shutdown: bool,
 }
 
+/// Where a server's records go: a channel whose every record is waited
+/// for (repro reads each one), or the writer of a server's lines, whose
+/// channel is a bounded backlog: a record that finds it full is not waited
+/// for (a stdout nobody reads must never stop the server) but handed to
+/// `overflow`, which counts its lines as not written.
+pub(crate) struct Sink<T> {
+    tx: mpsc::Sender<Record<T>>,
+    overflow: Option<Overflow<T>>,
+}
+
+/// What becomes of a record the writer had no room for.
+pub(crate) type Overflow<T> = Box<dyn Fn(&Record<T>) + Send + Sync>;
+
+impl<T> Sink<T> {
+    /// A backlog of `tx`'s capacity; past it, records go to `overflow`.
+    pub(crate) fn backlog(tx: mpsc::Sender<Record<T>>, overflow: Overflow<T>) -> Self {
+        Sink {
+            tx,
+            overflow: Some(overflow),
+        }
+    }
+}
+
+impl<T> From<mpsc::Sender<Record<T>>> for Sink<T> {
+    fn from(tx: mpsc::Sender<Record<T>>) -> Self {
+        Sink { tx, overflow: None }
+    }
+}
+
 /// Where every record of a server goes, once: the summary, the meter
 /// (`--metrics`) and the sink (the writer of the lines).
 pub(crate) struct Hub<T> {
     summary: Mutex<Summary>,
     meter: Option<Arc<Meter>>,
-    sink: mpsc::Sender<Record<T>>,
+    sink: Sink<T>,
 }
 
 impl<T> Hub<T> {
-    pub(crate) fn new(summary: Summary, sink: mpsc::Sender<Record<T>>) -> Self {
+    pub(crate) fn new(summary: Summary, sink: impl Into<Sink<T>>) -> Self {
         Hub {
             summary: Mutex::new(summary),
             meter: None,
-            sink,
+            sink: sink.into(),
         }
     }
 
@@ -129,7 +158,16 @@ impl<T> Hub<T> {
             s.add(&rec);
         }
         // A closed sink means nobody is listening any more; nothing to do.
-        let _ = self.sink.send(rec).await;
+        match &self.sink.overflow {
+            None => {
+                let _ = self.sink.tx.send(rec).await;
+            }
+            Some(overflow) => {
+                if let Err(mpsc::error::TrySendError::Full(rec)) = self.sink.tx.try_send(rec) {
+                    overflow(&rec);
+                }
+            }
+        }
     }
 
     /// The counts so far.

