@@ -16,7 +16,7 @@ use serde_json::Value;
 /// A ppctl server whose stdout the test reads only when it chooses.
 struct Server {
     child: Child,
-    stdout: BufReader<ChildStdout>,
+    stdout: Option<BufReader<ChildStdout>>,
     stderr: ChildStderr,
     port: u16,
 }
@@ -24,8 +24,23 @@ struct Server {
 impl Server {
     /// `ppctl ARGS... --json` on 127.0.0.1:0, once its first line is read.
     fn start(args: &[&str]) -> Server {
-        let mut child = Command::new(assert_cmd::cargo::cargo_bin("ppctl"))
-            .args(args)
+        let mut ppctl = Command::new(assert_cmd::cargo::cargo_bin("ppctl"));
+        ppctl.args(args);
+        Server::spawn(ppctl)
+    }
+
+    /// `ppctl ARGS... --json` under `ulimit -n files` (soft and hard).
+    fn under_ulimit(files: u32, args: &[&str]) -> Server {
+        let mut sh = Command::new("sh");
+        sh.arg("-c")
+            .arg(format!("ulimit -n {files} && exec \"$0\" \"$@\""))
+            .arg(assert_cmd::cargo::cargo_bin("ppctl"))
+            .args(args);
+        Server::spawn(sh)
+    }
+
+    fn spawn(mut command: Command) -> Server {
+        let mut child = command
             .args(["--json"])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -43,7 +58,7 @@ impl Server {
             .expect("a port");
         Server {
             child,
-            stdout,
+            stdout: Some(stdout),
             stderr,
             port,
         }
@@ -69,7 +84,9 @@ impl Server {
             panic!("100 SIGTERMs did not end the server");
         };
         let mut rest = String::new();
-        let _ = self.stdout.read_to_string(&mut rest);
+        if let Some(out) = self.stdout.as_mut() {
+            let _ = out.read_to_string(&mut rest);
+        }
         let mut err = String::new();
         let _ = self.stderr.read_to_string(&mut err);
         (status.code(), rest, err)
@@ -133,34 +150,115 @@ fn listen_keeps_serving_when_nobody_reads_its_stdout() {
     keeps_serving_with_stdout_unread(server, b"HTTP/1.1 200 OK");
 }
 
+/// A `ppctl listen --proxy-protocol require` upstream whose lines are read
+/// and thrown away; stopped by its pid when dropped.
+struct Upstream {
+    child: Child,
+    drain: Option<std::thread::JoinHandle<()>>,
+    addr: String,
+}
+
+impl Upstream {
+    fn start() -> Upstream {
+        let mut child = Command::new(assert_cmd::cargo::cargo_bin("ppctl"))
+            .args([
+                "listen",
+                "127.0.0.1:0",
+                "--json",
+                "--proxy-protocol",
+                "require",
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the upstream");
+        let mut first = String::new();
+        let mut out = BufReader::new(child.stdout.take().expect("stdout"));
+        out.read_line(&mut first).expect("the upstream's line");
+        let v: Value = serde_json::from_str(&first).expect("json");
+        let addr = format!("127.0.0.1:{}", v["addresses"][0]["port"]);
+        let drain = std::thread::spawn(move || {
+            let _ = std::io::copy(&mut out, &mut std::io::sink());
+        });
+        Upstream {
+            child,
+            drain: Some(drain),
+            addr,
+        }
+    }
+}
+
+impl Drop for Upstream {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if let Some(d) = self.drain.take() {
+            let _ = d.join();
+        }
+    }
+}
+
 #[test]
 fn relay_keeps_serving_when_nobody_reads_its_stdout() {
-    // The upstream: a listen whose own lines go nowhere.
-    let mut upstream = Command::new(assert_cmd::cargo::cargo_bin("ppctl"))
-        .args([
-            "listen",
-            "127.0.0.1:0",
-            "--json",
-            "--proxy-protocol",
-            "require",
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start the upstream");
-    let mut first = String::new();
-    let mut up_out = BufReader::new(upstream.stdout.take().expect("stdout"));
-    up_out.read_line(&mut first).expect("the upstream's line");
-    let v: Value = serde_json::from_str(&first).expect("json");
-    let up = format!("127.0.0.1:{}", v["addresses"][0]["port"]);
-    // Its lines are read and thrown away, so only the relay's go unread.
-    let drain = std::thread::spawn(move || {
-        let _ = std::io::copy(&mut up_out, &mut std::io::sink());
-    });
-    let server = Server::start(&["relay", "127.0.0.1:0", "--to", &up, "--send", "v1"]);
+    let upstream = Upstream::start();
+    let server = Server::start(&[
+        "relay",
+        "127.0.0.1:0",
+        "--to",
+        &upstream.addr,
+        "--send",
+        "v1",
+    ]);
     keeps_serving_with_stdout_unread(server, b"HTTP/1.1 200 OK");
-    let _ = upstream.kill();
-    let _ = upstream.wait();
-    let _ = drain.join();
+}
+
+/// Under `ulimit -n 64`, many clients at once: `--max-conns` is lowered to
+/// what fits (two descriptors a connection) and said on stderr; every
+/// client is served (the rest wait in the backlog), none is blamed on the
+/// upstream.
+#[test]
+fn relay_fits_its_connections_under_the_descriptor_limit() {
+    let upstream = Upstream::start();
+    let mut server = Server::under_ulimit(
+        64,
+        &[
+            "relay",
+            "127.0.0.1:0",
+            "--to",
+            &upstream.addr,
+            "--send",
+            "v1",
+        ],
+    );
+    let port = server.port;
+    // The relay's lines are read as they come.
+    let mut out = server.stdout.take().expect("stdout");
+    let reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = out.read_to_string(&mut text);
+        text
+    });
+    let clients: Vec<_> = (0..40)
+        .map(|_| {
+            std::thread::spawn(move || {
+                (0..10)
+                    .filter(|_| exchange(port, HTTP_GET).starts_with(b"HTTP/1.1 200 OK"))
+                    .count()
+            })
+        })
+        .collect();
+    let served: usize = clients.into_iter().map(|c| c.join().unwrap_or(0)).sum();
+    let (code, _, err) = server.terminate();
+    let text = reader.join().unwrap_or_default();
+    assert!(err.contains("--max-conns 4096 lowered to"), "{err}");
+    assert!(err.contains("each connection holds 2"), "{err}");
+    assert_eq!(served, 400, "{err}");
+    let summary: Value = text
+        .lines()
+        .last()
+        .and_then(|l| serde_json::from_str(l).ok())
+        .unwrap_or_else(|| panic!("no summary: {err}"));
+    assert_eq!(summary["findings"]["proxied"], 400, "{summary}");
+    assert_eq!(code, Some(0), "{err}");
 }

@@ -136,8 +136,8 @@ pub struct ListenArgs {
 }
 
 impl ListenArgs {
-    fn config(&self) -> Config {
-        Config {
+    fn config(&self) -> Result<Config> {
+        Ok(Config {
             http: Http {
                 mode: self.proxy_protocol,
                 max_header: self.server.max_header(),
@@ -156,13 +156,14 @@ impl ListenArgs {
                 idle_timeout: self.server.idle_timeout.0,
                 trust: self.trust.clone(),
             }),
-            limits: self.server.limits(),
+            // One descriptor per connection (a datagram holds none).
+            limits: self.server.limits(1)?,
             meter: None,
             expect: Expect {
                 src: self.expect_src.clone(),
                 version: self.expect_version,
             },
-        }
+        })
     }
 }
 
@@ -212,7 +213,7 @@ async fn serve(args: &ListenArgs, style: Style) -> Result<ExitCode> {
     } else {
         Transport::Tcp
     };
-    let mut config = args.config();
+    let mut config = args.config()?;
     config.http.tls = args.tls.identity(&addrs)?;
     let (meter, metrics) = serving.metered(args.server.metrics.as_deref()).await?;
     config.meter = meter;

@@ -127,7 +127,8 @@ impl RelayArgs {
         cfg.header_timeout = self.server.header_timeout.0;
         cfg.connect_timeout = self.connect_timeout.0;
         cfg.idle_timeout = self.server.idle_timeout.0;
-        cfg.limits = self.server.limits();
+        // Two descriptors per connection: the client and the upstream.
+        cfg.limits = self.server.limits(2)?;
         // Build once with stand-in ends: a header that can't be encoded
         // fails now, not per connection.
         let stand_in = std::net::SocketAddr::from(([192, 0, 2, 1], 1));

@@ -223,9 +223,11 @@ pub fn run(args: &SendArgs, style: Style) -> Result<ExitCode> {
     } else if args.connections > 1 {
         How::Load(LoadOptions {
             connections: args.connections,
-            concurrency: fit_concurrency(
+            concurrency: super::values::fit_descriptors(
+                "--concurrency",
                 args.concurrency
                     .min(usize::try_from(args.connections).unwrap_or(usize::MAX)),
+                1,
             )?,
             duration: args.duration,
         })
@@ -283,24 +285,6 @@ fn load_watch(opts: LoadOptions) -> Result<(Watch, Progress)> {
         interrupt: super::interrupt::catch_ctrl_c()?,
     };
     Ok((watch, progress))
-}
-
-/// Cap `wanted` to the connections this process may hold open at once
-/// (after raising the soft descriptor limit), saying so on stderr.
-fn fit_concurrency(wanted: usize) -> Result<usize> {
-    match send::load::fit_concurrency(wanted) {
-        Ok(fit) if fit.concurrency < wanted => {
-            eprintln!(
-                "ppctl: --concurrency {wanted} lowered to {}: {} file descriptors may be open at once (ulimit -n) and {} already are",
-                fit.concurrency, fit.limit, fit.open
-            );
-            Ok(fit.concurrency)
-        }
-        Ok(fit) => Ok(fit.concurrency),
-        Err(limit) => Err(Error::usage(format!(
-            "no file descriptor to spare for a connection (ulimit -n is {limit}); raise it"
-        ))),
-    }
 }
 
 /// The error of a run that ran out of file descriptors.

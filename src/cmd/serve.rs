@@ -73,12 +73,16 @@ impl ServerArgs {
         self.max_header as usize
     }
 
-    pub(crate) fn limits(&self) -> Limits {
-        Limits {
-            max_conns: self.max_conns as usize,
+    /// The server's limits, `--max-conns` lowered (and said so on stderr)
+    /// to the connections of `per` descriptors each that fit under the
+    /// descriptor limit, raised first to the hard limit as `send` does:
+    /// running out is this host's limit, never blamed on a peer.
+    pub(crate) fn limits(&self, per: u64) -> Result<Limits> {
+        Ok(Limits {
+            max_conns: super::values::fit_descriptors("--max-conns", self.max_conns as usize, per)?,
             count: self.count,
             drain: self.drain.0,
-        }
+        })
     }
 }
 

@@ -93,3 +93,29 @@ pub(crate) fn parse_cidr(s: &str) -> std::result::Result<IpNet, String> {
         .or_else(|_| s.parse::<IpAddr>().map(IpNet::from))
         .map_err(|_| format!("'{s}' is not a CIDR or IP (e.g. 10.0.0.0/8, 192.0.2.1, ::1)"))
 }
+
+/// Cap `wanted` connections of `per` descriptors each (`flag`'s value) to
+/// what this process may hold open at once, after raising the soft
+/// descriptor limit to the hard one; lowered, it says so on stderr.
+pub(crate) fn fit_descriptors(flag: &str, wanted: usize, per: u64) -> crate::error::Result<usize> {
+    match crate::net::fit(wanted, per) {
+        Ok(fit) if fit.concurrency < wanted => {
+            eprintln!(
+                "ppctl: {flag} {wanted} lowered to {}: {} file descriptors may be open at once (ulimit -n) and {} already are{}",
+                fit.concurrency,
+                fit.limit,
+                fit.open,
+                if per > 1 {
+                    format!("; each connection holds {per}")
+                } else {
+                    String::new()
+                }
+            );
+            Ok(fit.concurrency)
+        }
+        Ok(fit) => Ok(fit.concurrency),
+        Err(limit) => Err(crate::error::Error::usage(format!(
+            "no file descriptor to spare for a connection (ulimit -n is {limit}); raise it"
+        ))),
+    }
+}

@@ -73,6 +73,7 @@ pub(crate) enum Finding {
     HttpError,
     NoReceiver,
     Unreachable,
+    LocalLimit,
     NoDatagram,
     ClientClosed,
     Interrupted,
@@ -93,7 +94,7 @@ pub(crate) enum Finding {
 
 impl Finding {
     /// Every finding, in docs/verdicts.md order.
-    pub(crate) const ALL: [Finding; 35] = [
+    pub(crate) const ALL: [Finding; 36] = [
         Finding::Proxied,
         Finding::Plain,
         Finding::HealthCheck,
@@ -113,6 +114,7 @@ impl Finding {
         Finding::HttpError,
         Finding::NoReceiver,
         Finding::Unreachable,
+        Finding::LocalLimit,
         Finding::NoDatagram,
         Finding::ClientClosed,
         Finding::Interrupted,
@@ -261,6 +263,8 @@ pub(crate) enum Ending {
     Refused,
     /// No connection at all (timeout, no route).
     Unreachable,
+    /// No connection tried: this host had no file descriptor for it.
+    LocalLimit,
 }
 
 impl Answer {
@@ -343,7 +347,8 @@ impl Exchange {
         use crate::net::End;
         let ending = match reply.end {
             End::Refused => Ending::Refused,
-            End::ConnectTimeout | End::LocalLimit => Ending::Unreachable,
+            End::ConnectTimeout => Ending::Unreachable,
+            End::LocalLimit => Ending::LocalLimit,
             End::Error if !reply.connected => Ending::Unreachable,
             End::Reset => Ending::ServerReset,
             End::EofAfterData | End::EofWithoutData | End::Error => Ending::ServerClosed,
@@ -365,6 +370,7 @@ pub(crate) fn exchange(x: &Exchange) -> Finding {
     match x.ending {
         Ending::Refused => return F::NoReceiver,
         Ending::Unreachable => return F::Unreachable,
+        Ending::LocalLimit => return F::LocalLimit,
         _ => {}
     }
     match (x.sent, x.answer) {
@@ -426,6 +432,7 @@ fn silent(sent: Sent, ending: Ending, udp: bool) -> Finding {
         },
         Ending::Refused => F::NoReceiver,
         Ending::Unreachable => F::Unreachable,
+        Ending::LocalLimit => F::LocalLimit,
     }
 }
 
@@ -539,7 +546,7 @@ pub(crate) fn layered(x: &Exchange, layer: Layer) -> Finding {
             if no_header
                 && !matches!(
                     x.ending,
-                    Ending::TimedOut | Ending::Refused | Ending::Unreachable
+                    Ending::TimedOut | Ending::Refused | Ending::Unreachable | Ending::LocalLimit
                 ) =>
         {
             F::TlsBeforeProxy
@@ -627,7 +634,9 @@ pub(crate) fn on_tls_port(finding: Finding, layer: Layer) -> Finding {
     match (finding, layer) {
         (f, Layer::Plain | Layer::Tls) => f,
         // Nothing of TLS was reached, or the header broke first.
-        (F::NoReceiver | F::Unreachable | F::NoReply | F::InvalidHeader, _) => finding,
+        (F::NoReceiver | F::Unreachable | F::LocalLimit | F::NoReply | F::InvalidHeader, _) => {
+            finding
+        }
         (_, Layer::PlainToTls) => F::PlainHttpToTls,
         (_, Layer::TlsCertificateRefused) => F::CertificateRejected,
         (_, Layer::TlsFailedPlainServed) => F::TlsToPlainPort,
@@ -688,6 +697,23 @@ mod tests {
     /// Data that is no request (a ClientHello, a banner).
     const HELLO: Sent = Sent::NoHeader { request: false };
 
+    /// No descriptor on this host: the far end was never tried, whatever
+    /// was to be sent and whatever the layer.
+    #[test]
+    fn out_of_descriptors_is_this_hosts_limit_not_the_peers() {
+        for sent in [HDR, GET, HELLO, Sent::Nothing] {
+            let x = Exchange {
+                sent,
+                answer: Answer::Nothing,
+                ending: Ending::LocalLimit,
+                udp: false,
+            };
+            assert_eq!(exchange(&x), Finding::LocalLimit);
+            assert_eq!(layered(&x, Layer::TlsFailed), Finding::LocalLimit);
+        }
+        assert!(Finding::LocalLimit.is_problem());
+    }
+
     #[test]
     fn the_wire_agrees_with_the_configuration_or_is_a_mismatch() {
         for e in [Expects::Nothing, Expects::Header, Expects::Optional] {
@@ -728,6 +754,7 @@ mod tests {
                     f,
                     Finding::NoReceiver
                         | Finding::Unreachable
+                        | Finding::LocalLimit
                         | Finding::HttpError
                         | Finding::UpstreamFailed
                 )

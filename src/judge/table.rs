@@ -197,6 +197,14 @@ pub(crate) static FINDINGS: &[FindingInfo] = &[
         reported_by: &["send", "probe", "repro", "relay"],
     },
     FindingInfo {
+        name: "local-limit",
+        severity: Problem,
+        short: "no file descriptor on this host",
+        meaning: "this host had no file descriptor left for the connection (`ulimit -n`, or the system's limit), so the far end was never tried and nothing is known of it: raise the limit, or lower --concurrency or --max-conns",
+        fixes: &[],
+        reported_by: &["send", "relay"],
+    },
+    FindingInfo {
         name: "no-datagram",
         severity: Info,
         short: "no datagram came back",

@@ -37,3 +37,35 @@ pub(crate) fn open_descriptors() -> u64 {
         .map(|d| d.count() as u64)
         .unwrap_or(16)
 }
+
+/// How many connections can be open at once here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Fit {
+    /// The connections to allow at once: the number asked for, or what fits.
+    pub concurrency: usize,
+    /// The soft limit on open files (after raising it to the hard limit).
+    pub limit: u64,
+    /// Descriptors already open (stdio, the runtime's own).
+    pub open: u64,
+}
+
+/// Descriptors kept free for the runtime, resolution, stdio and a
+/// listener's sockets.
+const SPARE_DESCRIPTORS: u64 = 16;
+
+/// Raise the soft file-descriptor limit to the hard one and cap `wanted`
+/// connections of `per` descriptors each (a relayed connection holds two)
+/// to what fits under it. `Err` (the limit) when not even one fits.
+pub(crate) fn fit(wanted: usize, per: u64) -> Result<Fit, u64> {
+    let limit = raise_descriptor_limit().unwrap_or(u64::MAX);
+    let open = open_descriptors();
+    let room = limit.saturating_sub(open + SPARE_DESCRIPTORS) / per.max(1);
+    if room == 0 {
+        return Err(limit);
+    }
+    Ok(Fit {
+        concurrency: wanted.min(usize::try_from(room).unwrap_or(usize::MAX)),
+        limit,
+        open,
+    })
+}

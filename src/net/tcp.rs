@@ -258,7 +258,7 @@ pub(super) async fn bounded<T>(
 
 /// Out of file descriptors (per process or system-wide): a local error,
 /// not something the peer did.
-pub(super) fn local_limit(e: &io::Error) -> bool {
+pub(crate) fn local_limit(e: &io::Error) -> bool {
     matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE))
 }
 

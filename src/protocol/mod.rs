@@ -565,6 +565,7 @@ pub(crate) fn judge(protocol: Protocol, seen: &Seen) -> Verdict {
     match seen.ending {
         Ending::Refused => return decided(Finding::NoReceiver, None),
         Ending::Unreachable => return decided(Finding::Unreachable, None),
+        Ending::LocalLimit => return decided(Finding::LocalLimit, None),
         _ => {}
     }
     if seen.sent == Sent::Invalid {

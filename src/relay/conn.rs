@@ -176,6 +176,13 @@ async fn connect(
             Ok(Err(e)) if e.kind() == io::ErrorKind::ConnectionRefused => {
                 last = (Ending::Refused, failed(addr, Unconnected::Refused))
             }
+            // No descriptor here: the next address would fare no better.
+            Ok(Err(e)) if crate::net::local_limit(&e) => {
+                return Err((
+                    Ending::LocalLimit,
+                    failed(addr, Unconnected::LocalLimit(Fault::of(&e))),
+                ));
+            }
             Ok(Err(e)) => {
                 last = (
                     Ending::Unreachable,

@@ -75,6 +75,9 @@ pub(crate) enum Event {
 pub(crate) enum Unconnected {
     Refused,
     Failed(Fault),
+    /// This host had no file descriptor for the connection (EMFILE,
+    /// ENFILE): upstream was never tried.
+    LocalLimit(Fault),
     /// No connection within `--connect-timeout`.
     TimedOut(Duration),
 }

@@ -481,6 +481,10 @@ fn said_by_relay(e: &RelayEvent) -> String {
             Unconnected::Failed(f) => {
                 format!("upstream {addr}: {}; the client was closed", f.error())
             }
+            Unconnected::LocalLimit(f) => format!(
+                "no file descriptor on this host to connect to upstream {addr} ({}); the client was closed: raise ulimit -n or lower --max-conns",
+                f.error()
+            ),
             Unconnected::TimedOut(limit) => format!(
                 "upstream {addr}: no connection within --connect-timeout {}; the client was closed",
                 duration(*limit)
@@ -948,6 +952,7 @@ fn ending_name(e: Ending) -> &'static str {
         Ending::Unfinished => "unfinished",
         Ending::Refused => "refused",
         Ending::Unreachable => "unreachable",
+        Ending::LocalLimit => "local-limit",
     }
 }
 

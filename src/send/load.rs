@@ -4,8 +4,8 @@
 //!
 //! The time cap (`--duration`) is a deadline for every exchange too: one
 //! still under way then is stopped, counted in `stopped` and not judged.
-//! Each connection is a file descriptor: [`fit_concurrency`] raises the
-//! soft limit and says how many fit; running out anyway stops the run
+//! Each connection is a file descriptor: `net::fit` raises the soft
+//! limit and says how many fit; running out anyway stops the run
 //! with a local error, never a finding about the peer. A [`Watch`] hears
 //! of each exchange as it is judged (the command's progress bar), and its
 //! interrupt (Ctrl-C) ends the run like the time cap, with the counts so
@@ -217,35 +217,4 @@ async fn judged_exchange(
         reply,
         handshake,
     ))
-}
-
-/// How many connections can be open at once here.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Fit {
-    /// The concurrency to run with: the one asked for, or what fits.
-    pub concurrency: usize,
-    /// The soft limit on open files (after raising it to the hard limit).
-    pub limit: u64,
-    /// Descriptors already open (stdio, the runtime's own).
-    pub open: u64,
-}
-
-/// Descriptors kept free for the runtime, resolution and stdio.
-const SPARE_DESCRIPTORS: u64 = 16;
-
-/// Raise the soft file-descriptor limit to the hard one and cap `wanted`
-/// to the connections that fit under it. `Err` (the limit) when not even
-/// one fits.
-pub(crate) fn fit_concurrency(wanted: usize) -> Result<Fit, u64> {
-    let limit = net::raise_descriptor_limit().unwrap_or(u64::MAX);
-    let open = net::open_descriptors();
-    let room = limit.saturating_sub(open + SPARE_DESCRIPTORS);
-    if room == 0 {
-        return Err(limit);
-    }
-    Ok(Fit {
-        concurrency: wanted.min(usize::try_from(room).unwrap_or(usize::MAX)),
-        limit,
-        open,
-    })
 }
