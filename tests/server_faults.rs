@@ -189,6 +189,13 @@ impl Upstream {
     }
 }
 
+impl Upstream {
+    /// `relay 127.0.0.1:0 --to UPSTREAM --send v1`.
+    fn relay(&self) -> [&str; 6] {
+        ["relay", "127.0.0.1:0", "--to", &self.addr, "--send", "v1"]
+    }
+}
+
 impl Drop for Upstream {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -202,14 +209,7 @@ impl Drop for Upstream {
 #[test]
 fn relay_keeps_serving_when_nobody_reads_its_stdout() {
     let upstream = Upstream::start();
-    let server = Server::start(&[
-        "relay",
-        "127.0.0.1:0",
-        "--to",
-        &upstream.addr,
-        "--send",
-        "v1",
-    ]);
+    let server = Server::start(&upstream.relay());
     keeps_serving_with_stdout_unread(server, b"HTTP/1.1 200 OK");
 }
 
@@ -220,17 +220,7 @@ fn relay_keeps_serving_when_nobody_reads_its_stdout() {
 #[test]
 fn relay_fits_its_connections_under_the_descriptor_limit() {
     let upstream = Upstream::start();
-    let mut server = Server::under_ulimit(
-        64,
-        &[
-            "relay",
-            "127.0.0.1:0",
-            "--to",
-            &upstream.addr,
-            "--send",
-            "v1",
-        ],
-    );
+    let mut server = Server::under_ulimit(64, &upstream.relay());
     let port = server.port;
     // The relay's lines are read as they come.
     let mut out = server.stdout.take().expect("stdout");
