@@ -603,7 +603,7 @@ _ppctl() {
             fi
             case "${prev}" in
                 --finding)
-                    COMPREPLY=($(compgen -W "proxied plain health-check unexpected-header hop-adds-header missing-header banner-before-header invalid-header header-rejected stacked-header failed-health-check spoofable untrusted-source header-too-large header-timeout no-reply http-error no-receiver unreachable no-datagram client-closed interrupted incomplete inconclusive real-ip-lost ignored-setting partial-proxy hairpin config-wire-mismatch upstream-failed tls-handshake-failed plain-http-to-tls tls-before-proxy tls-to-plain-port certificate-rejected" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "proxied plain health-check unexpected-header hop-adds-header missing-header banner-before-header invalid-header header-rejected stacked-header failed-health-check spoofable untrusted-source header-too-large header-timeout no-reply http-error no-receiver unreachable local-limit no-datagram client-closed interrupted incomplete inconclusive real-ip-lost ignored-setting partial-proxy hairpin config-wire-mismatch upstream-failed tls-handshake-failed plain-http-to-tls tls-before-proxy tls-to-plain-port certificate-rejected" -- "${cur}"))
                     return 0
                     ;;
                 --client)
