@@ -846,7 +846,7 @@ _ppctl() {
             return 0
             ;;
         ppctl__subcmd__repro)
-            opts="-h --target --tls --timeout --json --color --help"
+            opts="-h --target --tls --timeout --json --protocol --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -858,6 +858,10 @@ _ppctl() {
                     ;;
                 --timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --protocol)
+                    COMPREPLY=($(compgen -W "http smtp imap pop3 mysql" -- "${cur}"))
                     return 0
                     ;;
                 --color)

@@ -126,7 +126,7 @@ complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l expect-src -d 'Ex
 complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l expect-version -d 'Exit 1 unless every connection carried a header of this version' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l cert -d 'The certificate chain (PEM) to serve with --tls' -r -F
 complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l key -d 'The private key (PEM) of --cert' -r -F
-complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l protocol -d 'Which server the stand-in copies (docs/protocols.md): nginx for http, Postfix for smtp, Dovecot for imap and pop3, MariaDB for mysql. --proxy-protocol says how it takes a header' -r -f -a "http\t'nginx 1.22.1\'s answers and the whoami page (the default)'
+complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l protocol -d 'Which server the stand-in copies, and what a client speaks to it (docs/protocols.md): nginx for http, Postfix for smtp, Dovecot for imap and pop3, MariaDB for mysql' -r -f -a "http\t'nginx 1.22.1\'s answers and the whoami page (the default)'
 smtp\t'Postfix 3.7\'s smtpd; EHLO\'s 250 names the client'
 imap\t'Dovecot 2.3\'s imap-login; the greeting names the client'
 pop3\t'Dovecot 2.3\'s pop3-login; the greeting names the client'
@@ -143,6 +143,11 @@ complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l tls -d 'Serve TLS
 complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ppctl -n "__fish_ppctl_using_subcommand repro" -l target -d 'Run the sender column (no header, v1, v2) against this receiver (HOST:PORT) and say which receiver column it behaves like' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand repro" -l timeout -d 'With --target: how long to wait for each reply' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand repro" -l protocol -d 'Which server the stand-in copies, and what a client speaks to it (docs/protocols.md): nginx for http, Postfix for smtp, Dovecot for imap and pop3, MariaDB for mysql' -r -f -a "http\t'nginx 1.22.1\'s answers and the whoami page (the default)'
+smtp\t'Postfix 3.7\'s smtpd; EHLO\'s 250 names the client'
+imap\t'Dovecot 2.3\'s imap-login; the greeting names the client'
+pop3\t'Dovecot 2.3\'s pop3-login; the greeting names the client'
+mysql\t'MariaDB 10.11; the login\'s error names the client'"
 complete -c ppctl -n "__fish_ppctl_using_subcommand repro" -l color -d 'When to use color: auto (a terminal, and NO_COLOR unset), always, never' -r -f -a "auto\t'Color when stdout is a terminal and NO_COLOR is not set'
 always\t''
 never\t''"

@@ -67,9 +67,9 @@ impl ProtocolArgs {
 /// send's, limited to the protocols with a stand-in.
 #[derive(Debug, Clone, clap::Args)]
 pub struct StandinProtocolArg {
-    /// Which server the stand-in copies (docs/protocols.md): nginx for
-    /// http, Postfix for smtp, Dovecot for imap and pop3, MariaDB for
-    /// mysql. --proxy-protocol says how it takes a header.
+    /// Which server the stand-in copies, and what a client speaks to it
+    /// (docs/protocols.md): nginx for http, Postfix for smtp, Dovecot for
+    /// imap and pop3, MariaDB for mysql.
     #[arg(
         long,
         value_name = "PROTOCOL",

@@ -23,13 +23,22 @@ Examples:
   ppctl repro --target ingress.example:80 --timeout 2s --json
   ppctl repro --tls --target 10.0.0.5:443
       is this port ssl, or ssl proxy_protocol?
+  ppctl repro --protocol smtp
+      the mail matrix: Postfix with and without
+      smtpd_upstream_proxy_protocol (ppctl's copies)
+  ppctl repro --protocol mysql --target 127.0.0.1:3306
+      is this MariaDB set with proxy_protocol_networks?
 
 ", super::exit_rule!(), "
 repro judges its own predictions: 1 when a cell did not do what the judge
 predicted (the matrix shows problem findings on purpose: they are 0). With
 --target it concludes which receiver column (off, require, auto; with --tls
 ssl, ssl-proxy-protocol) the target behaves like: a fact, 0; 1 when it
-behaves like none (nothing listens, or no column behaves so)."))]
+behaves like none (nothing listens, or no column behaves so).
+
+--protocol smtp, imap, pop3, mysql: the senders speak the protocol after
+the header; the columns are the real server's setups: off and require for
+Postfix and Dovecot, off and auto for MariaDB (docs/protocols.md)."))]
 pub struct ReproArgs {
     /// Run the sender column (no header, v1, v2) against this receiver
     /// (HOST:PORT) and say which receiver column it behaves like.
@@ -47,9 +56,18 @@ pub struct ReproArgs {
     /// Print the matrix as one JSON object (docs/json.md).
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub(crate) protocol: super::protocol_args::StandinProtocolArg,
 }
 
 pub fn run(args: &ReproArgs, style: Style) -> Result<ExitCode> {
+    let protocol = args.protocol.protocol;
+    if args.tls && protocol != crate::protocol::Protocol::Http {
+        return Err(Error::usage(format!(
+            "--tls goes with --protocol http; the {} stand-ins serve plain TCP (STARTTLS is send's --starttls)",
+            protocol.name()
+        )));
+    }
     // With a target each sender may wait --timeout: a bar on a terminal
     // counts them, and Ctrl-C ends the run with the cells made so far.
     let (watch, progress) = match &args.target {
@@ -59,8 +77,10 @@ pub fn run(args: &ReproArgs, style: Style) -> Result<ExitCode> {
     let matrix = crate::net::runtime()?
         .block_on(async {
             match &args.target {
-                Some(t) => repro::run_target(t.clone(), args.timeout, args.tls, &watch).await,
-                None => repro::run_local(args.tls).await,
+                Some(t) => {
+                    repro::run_target(t.clone(), args.timeout, args.tls, protocol, &watch).await
+                }
+                None => repro::run_local(args.tls, protocol).await,
             }
         })
         .map_err(|e| Error::Other(e.into()))?;

@@ -515,7 +515,9 @@ pub(crate) struct Verdict {
     /// header, the error, or the answer to the opening).
     pub reply: Option<Reply>,
     /// The client address the server named (MySQL's `Host '…'` and
-    /// `'user'@'…'`): who it thinks the client is.
+    /// `'user'@'…'`, SMTP's `250 … Hello NAME [IP]` as Exim and ppctl's
+    /// stand-in say it, the stand-in's IMAP and POP3 greeting): who it
+    /// thinks the client is.
     pub client_seen: Option<IpAddr>,
 }
 
@@ -681,6 +683,11 @@ pub(super) fn client_seen(protocol: Protocol, replies: &[Reply]) -> Option<IpAdd
     replies.iter().find_map(|r| match protocol {
         Protocol::Mysql => mysql::client_seen(&r.words),
         Protocol::Smtp => smtp::client_seen(&r.words),
+        // ppctl's stand-in names it in Dovecot's greeting (`… ready.
+        // Client 203.0.113.7.`).
+        Protocol::Imap | Protocol::Pop3 if r.kind == Kind::Greeting => {
+            standin::client_named(&r.words)
+        }
         _ => None,
     })
 }

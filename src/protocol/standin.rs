@@ -24,6 +24,13 @@ pub(crate) const SERVED: [Protocol; 5] = [
     Protocol::Mysql,
 ];
 
+/// The address the stand-in's IMAP or POP3 greeting names (`… ready.
+/// Client 203.0.113.7.`).
+pub(crate) fn client_named(words: &str) -> Option<IpAddr> {
+    let (_, rest) = words.rsplit_once(" Client ")?;
+    rest.strip_suffix('.')?.parse().ok()
+}
+
 /// A few words for `listen --protocol`'s value list: what answers.
 pub(crate) fn describe(protocol: Protocol) -> &'static str {
     match protocol {

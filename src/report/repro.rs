@@ -20,6 +20,7 @@ use super::Style;
 use crate::judge::fixes::Case;
 use crate::judge::{Answer, Finding, Fix, Severity};
 use crate::net::{End, HandshakeResult};
+use crate::protocol::Protocol;
 use crate::repro::{Cell, Matrix, Receiver, Sender};
 
 /// Bytes of a reply kept in the JSON `response` and shown in full.
@@ -34,6 +35,7 @@ pub(crate) fn json(m: &Matrix) -> Value {
         json!({
             "target": m.target.as_ref().map(TargetJson::from),
             "tls": m.tls,
+            "protocol": m.protocol.name(),
             "claimed_source": EndpointJson::inet(m.claimed),
             "cells": m.cells.iter().map(|c| cell_json(c, case(m))).collect::<Vec<_>>(),
             "all_as_predicted": m.all_as_predicted(),
@@ -49,7 +51,7 @@ fn case(m: &Matrix) -> Case {
     Case {
         port: m.target.as_ref().map(|t| t.port),
         tls: Some(m.tls),
-        protocol: None,
+        protocol: (m.protocol != Protocol::Http).then_some(m.protocol),
     }
 }
 
@@ -70,9 +72,10 @@ fn cell_json(c: &Cell, case: Case) -> Value {
         "response": response(c),
         "end": c.reply.end.code(),
         "client_ip": c.client.map(|ip| ip.to_string()),
+        "said": c.said,
         "receiver_finding": c.receiver_finding.map(finding::json),
         "receiver_log": c.receiver_log.as_ref().map(|l| l.line()),
-        "fixes": fixes_json(&c.finding.fixes(), case),
+        "fixes": fixes_json(&c.finding.fixes_for(case), case),
     })
 }
 
@@ -107,7 +110,8 @@ fn status_line(c: &Cell) -> Option<String> {
 fn response(c: &Cell) -> Option<String> {
     let r = &c.reply.received;
     let served = matches!(status(c), Some(100..=399));
-    (!served && !r.is_empty())
+    // MariaDB's packets are binary: its words are in `said`.
+    (!served && !r.is_empty() && c.protocol != Protocol::Mysql)
         .then(|| String::from_utf8_lossy(&r[..r.len().min(RESPONSE_SHOWN)]).into_owned())
 }
 
@@ -136,6 +140,17 @@ fn got(c: &Cell) -> String {
             End::Refused => "refused".into(),
             End::ConnectTimeout => "no connection (timeout)".into(),
             _ => "no connection".into(),
+        };
+    }
+    if c.protocol != Protocol::Http {
+        let said = c.said.clone().unwrap_or_else(|| match r.end {
+            End::Reset => "reset, no word".into(),
+            End::Timeout => "no word (timeout)".into(),
+            _ => "closed, no word".into(),
+        });
+        return match c.client {
+            Some(ip) => format!("{said}, client {ip}"),
+            None => said,
         };
     }
     match Answer::of(&r.received) {
@@ -226,6 +241,11 @@ fn fill_painted(
 pub(crate) fn human(m: &Matrix, style: Style) -> String {
     let mut out = String::new();
     let title = match &m.target {
+        None if m.protocol != Protocol::Http => format!(
+            "the {} story, then every sender x receiver pair, live on loopback, against ppctl's copies of {}",
+            m.protocol.name(),
+            server_name(m.protocol)
+        ),
         None if m.tls => {
             "the 443 story, then every sender x receiver pair over TLS, live on loopback, against ppctl's copies of nginx"
                 .to_string()
@@ -255,7 +275,18 @@ pub(crate) fn human(m: &Matrix, style: Style) -> String {
 /// reproduced it.
 fn story(out: &mut String, m: &Matrix, style: Style) {
     // The column without PROXY support, its finding, and the words.
-    let (column, f, sends, answers) = if m.tls {
+    let plain_server = format!(
+        "A {} without PROXY support (here ppctl's copy of it) greets, then reads the header as a command and refuses it:",
+        server_name(m.protocol)
+    );
+    let (column, f, sends, answers) = if m.protocol != Protocol::Http {
+        (
+            Receiver::Off,
+            Finding::UnexpectedHeader,
+            "A load balancer puts a PROXY header in front of each connection:",
+            plain_server.as_str(),
+        )
+    } else if m.tls {
         (
             Receiver::Ssl,
             Finding::TlsHandshakeFailed,
@@ -287,14 +318,17 @@ fn story(out: &mut String, m: &Matrix, style: Style) {
         let _ = writeln!(out, "{shown}");
     }
     table::fill_line(out, style, "2. ", "   ", answers);
-    let mut answers: Vec<String> = seed.iter().filter_map(|c| status_line(c)).collect();
+    let mut answers: Vec<String> = seed
+        .iter()
+        .filter_map(|c| c.said.clone().or_else(|| status_line(c)))
+        .collect();
     answers.dedup();
     for a in answers {
         let _ = writeln!(out, "     {}", style.bad(&a));
     }
     let _ = writeln!(out, "   {}", finding::label(f, style));
     let fixes: Vec<(&Fix, String)> = f
-        .fixes()
+        .fixes_for(case(m))
         .into_iter()
         .filter_map(|x| Some((x, gist(x, case(m))?)))
         .filter(|(x, _)| x.side == crate::judge::fixes::Side::Receiver)
@@ -356,7 +390,18 @@ fn gist(fix: &Fix, case: Case) -> Option<String> {
 fn matrix_table(m: &Matrix, style: Style) -> String {
     let mut out = String::new();
     if m.target.is_none() {
-        let intro = if m.tls {
+        let protocol_intro = format!(
+            "Every pair, real connections on loopback. The receivers are ppctl's, not {0}: they send {0}'s recorded bytes (docs/protocols.md). {1}; a real server: --target HOST:PORT.",
+            server_name(m.protocol),
+            m.columns()
+                .iter()
+                .map(|&r| format!("{} = {}", r.name(), setup(r, m.protocol)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let intro = if m.protocol != Protocol::Http {
+            protocol_intro.as_str()
+        } else if m.tls {
             "Every pair over TLS, each sender with its header, then the handshake and the request. The receivers are ppctl's, not nginx: they answer as nginx 1.22.1 does (its 400 page and `Server: nginx/1.22.1`, its log lines). ssl = listen 443 ssl, ssl proxy_protocol = listen 443 ssl proxy_protocol; a real server: --target HOST:PORT."
         } else {
             "Every pair, real connections on loopback. The receivers are ppctl's, not nginx: they answer as nginx 1.22.1 does (its 400 page and `Server: nginx/1.22.1`, its log lines). off = no proxy_protocol, require = listen ... proxy_protocol, auto = a header or none; a real server: --target HOST:PORT."
@@ -471,7 +516,7 @@ fn findings(out: &mut String, m: &Matrix, style: Style) {
                 );
             }
         }
-        let fixes = f.fixes();
+        let fixes = f.fixes_for(case(m));
         if fixes.is_empty() {
             continue;
         }
@@ -535,7 +580,7 @@ fn verdict(out: &mut String, m: &Matrix, style: Style) {
             cols => {
                 // A profile, as probe's: a fact about the target, not a
                 // pass (its mismatched senders' findings stand above).
-                let names: Vec<String> = cols.iter().map(|&r| column(r)).collect();
+                let names: Vec<String> = cols.iter().map(|&r| column(r, m.protocol)).collect();
                 let text = format!(
                     "the target behaves like {}. A profile, not a problem (exit 0): a sender that does not match it meets the findings above.",
                     names.join("; ")
@@ -568,7 +613,33 @@ fn verdict(out: &mut String, m: &Matrix, style: Style) {
     );
 }
 
-fn column(r: Receiver) -> String {
+/// The real server's setup a column copies, for a protocol that speaks
+/// first.
+fn setup(r: Receiver, p: Protocol) -> &'static str {
+    match (p, r) {
+        (Protocol::Smtp, Receiver::Off) => "smtpd without PROXY support",
+        (Protocol::Smtp, _) => "smtpd_upstream_proxy_protocol = haproxy",
+        (Protocol::Mysql, Receiver::Off) => "no proxy_protocol_networks (or the peer outside it)",
+        (Protocol::Mysql, _) => "proxy_protocol_networks (a header optional)",
+        (_, Receiver::Off) => "a listener without haproxy",
+        (_, _) => "haproxy = yes",
+    }
+}
+
+/// Whose bytes the stand-ins copy.
+fn server_name(p: Protocol) -> &'static str {
+    match p {
+        Protocol::Smtp => "Postfix",
+        Protocol::Imap | Protocol::Pop3 => "Dovecot",
+        Protocol::Mysql => "MariaDB",
+        _ => "nginx",
+    }
+}
+
+fn column(r: Receiver, p: Protocol) -> String {
+    if p != Protocol::Http {
+        return format!("`{}`: {} ({})", r.name(), setup(r, p), server_name(p));
+    }
     let what = match r {
         Receiver::Off => "no PROXY protocol (nginx without proxy_protocol)",
         Receiver::Require => {
@@ -616,6 +687,8 @@ mod tests {
     fn cell(sender: Sender, receiver: Receiver, finding: Finding, reply: Reply) -> Cell {
         Cell {
             sender,
+            protocol: Protocol::Http,
+            said: None,
             receiver: Some(receiver),
             reply,
             finding,
@@ -649,6 +722,7 @@ mod tests {
         Matrix {
             target: None,
             tls: false,
+            protocol: Protocol::Http,
             claimed: CLAIMED,
             cells: vec![
                 cell(

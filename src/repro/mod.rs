@@ -19,6 +19,15 @@
 //! runs against a real receiver and is matched against the predicted
 //! columns.
 //!
+//! With `--protocol smtp|imap|pop3|mysql` the senders speak the protocol
+//! after the header (`send --protocol`) and the receivers are the server
+//! core's protocol stand-ins (Postfix's smtpd, Dovecot, MariaDB: their
+//! recorded bytes), one column per setup the real server has: off and
+//! require for the mail servers (`smtpd_upstream_proxy_protocol`, Dovecot's
+//! `haproxy = yes`), off and auto for MariaDB (`proxy_protocol_networks`).
+//! A served cell's client address is the one the server names in its
+//! words (EHLO's `250`, the greeting, MariaDB's error).
+//!
 //! Typed results only: rendering is in `report::repro`.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -30,8 +39,10 @@ use tokio::sync::{mpsc, oneshot};
 use crate::codec::Version;
 use crate::judge::{self, Arrived, Expects, Finding};
 use crate::net::{self, Handshake, Reply, Target, Watch};
+use crate::protocol::{self, Protocol};
 use crate::send::{self, AddressPlan, HeaderPlan, Plan};
 use crate::server::standin::nginx::Log;
+use crate::server::standin::talk::Talk;
 use crate::server::standin::{ConnRecord, Http, Mode};
 use crate::server::tls::{self as server_tls, Identity, IdentityError};
 use crate::server::{self, bind, Hub, Limits, Summary};
@@ -141,12 +152,14 @@ impl Receiver {
         }
     }
 
-    /// The columns of a run: the plain ones, or with `tls` the TLS ones.
-    pub(crate) fn columns(tls: bool) -> &'static [Receiver] {
-        if tls {
-            &Receiver::TLS
-        } else {
-            &Receiver::PLAIN
+    /// The columns of a run: the plain ones, or with `tls` the TLS ones;
+    /// for a protocol that speaks first, the setups its real server has.
+    pub(crate) fn columns(tls: bool, protocol: Protocol) -> &'static [Receiver] {
+        match protocol {
+            Protocol::Smtp | Protocol::Imap | Protocol::Pop3 => &[Receiver::Off, Receiver::Require],
+            Protocol::Mysql => &[Receiver::Off, Receiver::Auto],
+            _ if tls => &Receiver::TLS,
+            _ => &Receiver::PLAIN,
         }
     }
 
@@ -184,6 +197,10 @@ pub(crate) fn predict(sender: Sender, receiver: Receiver) -> Finding {
 #[derive(Debug, Clone)]
 pub(crate) struct Cell {
     pub sender: Sender,
+    /// What the sender speaks after its header (HTTP, or `--protocol`).
+    pub protocol: Protocol,
+    /// For a protocol: the reply that decided, in the server's words.
+    pub said: Option<String>,
     /// The receiver column; `None` for `--target`.
     pub receiver: Option<Receiver>,
     /// Everything the client saw: what it sent (`reply.message`), what came
@@ -214,9 +231,15 @@ impl Cell {
     pub(crate) fn as_predicted(&self) -> Option<bool> {
         let predicted = self.predicted?;
         let receiver = self.receiver?;
+        // A client that waits for a banner sends nothing: the receiver
+        // that waits for a header times out (its side of the same wait).
+        let waited = |f| match f {
+            Finding::HeaderTimeout if self.protocol.server_speaks_first() => Finding::MissingHeader,
+            f => f,
+        };
         let receiver_agrees = self
             .receiver_finding
-            .is_some_and(|f| judge::pairing(receiver.expects(), f) == predicted);
+            .is_some_and(|f| judge::pairing(receiver.expects(), waited(f)) == predicted);
         let client_agrees = self
             .expected_client
             .is_none_or(|ip| self.client == Some(ip));
@@ -237,6 +260,8 @@ pub(crate) struct Matrix {
     /// The senders speak TLS after the header, to the TLS columns
     /// (`--tls`).
     pub tls: bool,
+    /// What the senders speak after the header (`--protocol`).
+    pub protocol: Protocol,
     /// The client address every header claims.
     pub claimed: SocketAddr,
     /// Sender-major: for each sender, one cell per receiver column (or one
@@ -265,7 +290,7 @@ impl Matrix {
 
     /// The receiver columns of this run.
     pub(crate) fn columns(&self) -> &'static [Receiver] {
-        Receiver::columns(self.tls)
+        Receiver::columns(self.tls, self.protocol)
     }
 
     /// The exit status's question: as predicted (in process), or like one
@@ -290,8 +315,23 @@ pub(crate) enum ReproError {
     Identity(#[from] IdentityError),
 }
 
-fn plan(sender: Sender, target: Target, reply_timeout: Duration, tls: bool) -> Plan {
+fn plan(
+    sender: Sender,
+    target: Target,
+    reply_timeout: Duration,
+    tls: bool,
+    protocol: Protocol,
+) -> Plan {
     let payload = send::http_get(&target, PATH);
+    // A protocol that speaks first: send's conversation in it, waiting for
+    // the greeting longer than a real server waits for a header.
+    let speak = (protocol != Protocol::Http).then(|| send::Speak {
+        protocol: Some(protocol),
+        chosen: protocol::Chosen::Named,
+        greeting_timeout: protocol::GREETING_TIMEOUT,
+        starttls: None,
+        http_request: Vec::new(),
+    });
     // Every TLS receiver here has a self-signed certificate: repro is about
     // the PROXY layer, so the certificate is shown, never checked.
     let tls = tls.then(|| net::TlsOptions {
@@ -315,11 +355,11 @@ fn plan(sender: Sender, target: Target, reply_timeout: Duration, tls: bool) -> P
         },
         expect: send::Expect::default(),
         tls,
-        protocol: (
-            crate::protocol::Protocol::Http,
-            crate::protocol::Chosen::Default,
-        ),
-        speak: None,
+        protocol: match speak {
+            Some(_) => (protocol, protocol::Chosen::Named),
+            None => (Protocol::Http, protocol::Chosen::Default),
+        },
+        speak,
     }
 }
 
@@ -329,6 +369,11 @@ struct Exchanged {
     reply: Reply,
     handshake: Option<Handshake>,
     finding: Finding,
+    /// The client address the receiver named (its whoami page, or in a
+    /// protocol's words).
+    client: Option<IpAddr>,
+    /// For a protocol: the reply that decided, in the server's words.
+    said: Option<String>,
 }
 
 async fn exchange(
@@ -337,14 +382,24 @@ async fn exchange(
     addrs: &[SocketAddr],
     timeout: Duration,
     tls: bool,
+    protocol: Protocol,
 ) -> Result<Exchanged, ReproError> {
-    let (_, x) = send::once(&plan(sender, target, timeout, tls), addrs)
+    let (_, x) = send::once(&plan(sender, target, timeout, tls, protocol), addrs)
         .await
         .map_err(|e| ReproError::Build(sender.name(), e))?;
+    let (client, said) = match &x.spoken {
+        Some(spoken) => (
+            spoken.verdict.client_seen,
+            spoken.verdict.reply.as_ref().map(|r| r.words.clone()),
+        ),
+        None => (net::whoami_client(&x.reply.received), None),
+    };
     Ok(Exchanged {
         reply: x.reply,
         handshake: x.handshake,
         finding: x.finding,
+        client,
+        said,
     })
 }
 
@@ -358,7 +413,11 @@ struct Server {
     server: tokio::task::JoinHandle<Summary>,
 }
 
-fn start(receiver: Receiver, identity: Option<&Identity>) -> Result<Server, ReproError> {
+fn start(
+    receiver: Receiver,
+    identity: Option<&Identity>,
+    protocol: Protocol,
+) -> Result<Server, ReproError> {
     let any = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
     let listener = bind::bind_tcp(any)?;
     let addr = listener
@@ -385,17 +444,43 @@ fn start(receiver: Receiver, identity: Option<&Identity>) -> Result<Server, Repr
     };
     let (stop, stop_rx) = oneshot::channel::<()>();
     let (tx, records) = mpsc::channel::<ConnRecord>(8);
-    let server = tokio::spawn(server::run(
-        vec![listener],
-        limits,
-        Arc::new(http),
-        Arc::new(Hub::new(Summary::new(false), tx)),
-        async move {
-            let _ = stop_rx.await;
-        },
-        std::future::pending::<()>(),
-        |_, _| {},
-    ));
+    let hub = Arc::new(Hub::new(Summary::new(false), tx));
+    let shutdown = async move {
+        let _ = stop_rx.await;
+    };
+    let now = std::future::pending::<()>();
+    let server = if protocol == Protocol::Http {
+        tokio::spawn(server::run(
+            vec![listener],
+            limits,
+            Arc::new(http),
+            hub,
+            shutdown,
+            now,
+            |_, _| {},
+        ))
+    } else {
+        // The real server's setup for the column, trusting loopback (the
+        // proxy here) as haproxy_trusted_networks and
+        // proxy_protocol_networks would.
+        let talk = Talk {
+            protocol,
+            mode: receiver.mode(),
+            max_header: http.max_header,
+            header_timeout: http.header_timeout,
+            idle_timeout: http.idle_timeout,
+            trust: http.trust,
+        };
+        tokio::spawn(server::run(
+            vec![listener],
+            limits,
+            Arc::new(talk),
+            hub,
+            shutdown,
+            now,
+            |_, _| {},
+        ))
+    };
     Ok(Server {
         receiver,
         addr,
@@ -425,8 +510,8 @@ async fn record(rx: &mut mpsc::Receiver<ConnRecord>, client: SocketAddr) -> Opti
 
 /// Run every sender against in-process receivers on loopback: the plain
 /// columns, or with `tls` the TLS ones.
-pub(crate) async fn run_local(tls: bool) -> Result<Matrix, ReproError> {
-    let columns = Receiver::columns(tls);
+pub(crate) async fn run_local(tls: bool, protocol: Protocol) -> Result<Matrix, ReproError> {
+    let columns = Receiver::columns(tls, protocol);
     let identity = if tls {
         Some(server_tls::generate(&[IpAddr::V4(Ipv4Addr::LOCALHOST)])?)
     } else {
@@ -434,7 +519,7 @@ pub(crate) async fn run_local(tls: bool) -> Result<Matrix, ReproError> {
     };
     let mut servers = columns
         .iter()
-        .map(|&r| start(r, identity.as_ref()))
+        .map(|&r| start(r, identity.as_ref(), protocol))
         .collect::<Result<Vec<_>, _>>()?;
     let mut cells = Vec::new();
     for sender in Sender::ALL {
@@ -443,7 +528,7 @@ pub(crate) async fn run_local(tls: bool) -> Result<Matrix, ReproError> {
                 host: server.addr.ip().to_string(),
                 port: server.addr.port(),
             };
-            let x = exchange(sender, target, &[server.addr], REPLY_TIMEOUT, tls).await?;
+            let x = exchange(sender, target, &[server.addr], REPLY_TIMEOUT, tls, protocol).await?;
             let rec = match (x.reply.connected, x.reply.local) {
                 (true, Some(client)) => record(&mut server.records, client).await,
                 _ => None,
@@ -461,12 +546,14 @@ pub(crate) async fn run_local(tls: bool) -> Result<Matrix, ReproError> {
             let pair = |f| judge::pairing(receiver.expects(), f);
             cells.push(Cell {
                 sender,
+                protocol,
+                said: x.said,
                 receiver: Some(receiver),
                 finding: pair(x.finding),
                 predicted: Some(pair(predicted)),
                 receiver_finding: rec.as_ref().map(|rec| rec.finding),
                 receiver_log: rec.and_then(|rec| rec.service.log),
-                client: net::whoami_client(&x.reply.received),
+                client: x.client,
                 expected_client,
                 handshake: x.handshake,
                 reply: x.reply,
@@ -480,6 +567,7 @@ pub(crate) async fn run_local(tls: bool) -> Result<Matrix, ReproError> {
     Ok(Matrix {
         target: None,
         tls,
+        protocol,
         claimed: CLAIMED,
         cells,
         matches: Vec::new(),
@@ -495,23 +583,26 @@ pub(crate) async fn run_target(
     target: Target,
     timeout: Duration,
     tls: bool,
+    protocol: Protocol,
     watch: &Watch<Cell>,
 ) -> Result<Matrix, ReproError> {
     let addrs = target.resolve().await?;
     let mut cells = Vec::new();
     for sender in Sender::ALL {
         let x = tokio::select! {
-            x = exchange(sender, target.clone(), &addrs, timeout, tls) => x?,
+            x = exchange(sender, target.clone(), &addrs, timeout, tls, protocol) => x?,
             () = watch.interrupt.wait() => break,
         };
         cells.push(Cell {
             sender,
+            protocol,
+            said: x.said,
             receiver: None,
             finding: x.finding,
             predicted: None,
             receiver_finding: None,
             receiver_log: None,
-            client: net::whoami_client(&x.reply.received),
+            client: x.client,
             expected_client: None,
             handshake: x.handshake,
             reply: x.reply,
@@ -519,7 +610,7 @@ pub(crate) async fn run_target(
         watch.tell(&cells[cells.len() - 1]);
     }
     let interrupted = cells.len() < Sender::ALL.len();
-    let columns = Receiver::columns(tls);
+    let columns = Receiver::columns(tls, protocol);
     let matches: Vec<Receiver> = columns
         .iter()
         .copied()
@@ -534,6 +625,7 @@ pub(crate) async fn run_target(
     Ok(Matrix {
         target: Some(target),
         tls,
+        protocol,
         claimed: CLAIMED,
         cells,
         matches,
