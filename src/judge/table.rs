@@ -234,7 +234,7 @@ pub(crate) static FINDINGS: &[FindingInfo] = &[
         short: "its start or its end is not in the record",
         meaning: "the start or the end of the exchange is missing from the record (a capture started late or ended early), so there is nothing to judge",
         fixes: &[],
-        reported_by: &["pcap", "relay", "inspect"],
+        reported_by: &["pcap", "inspect"],
     },
     FindingInfo {
         name: "inconclusive",

@@ -167,10 +167,18 @@ impl Record {
                 udp: false,
             };
             // TLS through the relay is judged as `send --tls` judges it.
-            judge::layered(
+            let finding = judge::layered(
                 &x,
                 judge::Layer::of_bytes(self.payload(), answer, &self.service.first_down),
-            )
+            );
+            // The client left before a byte came back, with upstream still
+            // holding the connection (a sink): a silence, as send would
+            // call it, not a record cut short (`incomplete` is a capture's).
+            if finding == Finding::Incomplete && ending == Ending::ClientClosed {
+                Finding::NoReply
+            } else {
+                finding
+            }
         });
         self.finding = match self.service.exchange {
             Some(x) if !arrival.is_problem() && arrived != Arrived::Interrupted => x,
@@ -203,4 +211,36 @@ fn first_line(bytes: &[u8]) -> String {
         .unwrap_or(bytes.len())
         .min(200);
     String::from_utf8_lossy(&bytes[..end]).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::server::Transport;
+
+    /// A client that sent a request and left, to an upstream that took it
+    /// and never answered: no-reply, not a capture's `incomplete`.
+    #[test]
+    fn a_sink_upstream_is_no_reply() {
+        let peer = SocketAddr::from(([127, 0, 0, 1], 40000));
+        let mut rec = Record::new(
+            1,
+            Transport::Tcp,
+            peer,
+            peer,
+            Accept::None.expects(),
+            true,
+            Relayed::new(Accept::None, SendMode::V1),
+        );
+        rec.arrived = judge::Arrived::NoHeader;
+        rec.service.upstream = Some(peer);
+        rec.service.sent = Some(HeaderSeen::new(
+            b"PROXY TCP4 127.0.0.1 127.0.0.1 40000 40000\r\n",
+            false,
+        ));
+        rec.service.first_up = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n".to_vec();
+        rec.service.ending = Some(Ending::ClientClosed);
+        rec.judge();
+        assert_eq!(rec.finding, Finding::NoReply);
+    }
 }
