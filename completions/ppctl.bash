@@ -492,7 +492,7 @@ _ppctl() {
             return 0
             ;;
         ppctl__subcmd__listen)
-            opts="-h --proxy-protocol --trust --max-header --header-timeout --idle-timeout --max-conns --drain --metrics --request-timeout --echo --udp --expect-src --expect-version --json --tls --cert --key --protocol --count --threads --color --help"
+            opts="-h --proxy-protocol --trust --max-header --header-timeout --idle-timeout --max-conns --drain --metrics --conform --request-timeout --echo --udp --expect-src --expect-version --json --tls --cert --key --protocol --count --threads --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -720,7 +720,7 @@ _ppctl() {
             return 0
             ;;
         ppctl__subcmd__relay)
-            opts="-h --to --accept --trust --send --like --tlv --alpn --authority --unique-id --noop --crc32c --ssl-version --ssl-cn --ssl-cipher --ssl-verify --netns --aws-vpce-id --azure-link-id --gcp-psc-id --threads --max-header --header-timeout --max-conns --drain --count --metrics --connect-timeout --tap --no-tap --json --idle-timeout --color --help"
+            opts="-h --to --accept --trust --send --like --tlv --alpn --authority --unique-id --noop --crc32c --ssl-version --ssl-cn --ssl-cipher --ssl-verify --netns --aws-vpce-id --azure-link-id --gcp-psc-id --threads --max-header --header-timeout --max-conns --drain --count --metrics --conform --connect-timeout --tap --no-tap --json --idle-timeout --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -136,6 +136,7 @@ complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l threads -d 'Worke
 complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l color -d 'When to use color: auto (a terminal, and NO_COLOR unset), always, never' -r -f -a "auto\t'Color when stdout is a terminal and NO_COLOR is not set'
 always\t''
 never\t''"
+complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l conform -d 'Grade every sender against the spec\'s sender rules (the header first and in one segment, CRLF, CRC32C, TLV lengths, LOCAL for health checks): each connection\'s line says what it missed, the summary grades the load balancer under test; a MUST missed is exit 1 (docs/conformance.md)'
 complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l echo -d 'Echo non-HTTP bytes back (otherwise they are logged as a hexdump and the connection is closed)'
 complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l udp -d 'Listen on UDP instead: decode a v2 header in every datagram'
 complete -c ppctl -n "__fish_ppctl_using_subcommand listen" -l json -d 'JSON Lines on stdout: a "listening" object first (with the bound addresses), one "connection" object per connection (with its finding), a "summary" at the end (docs/json.md). Without it the same lines are text, also on stdout, starting with `listening on ADDR`'
@@ -393,6 +394,7 @@ complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l color -d 'When to 
 always\t''
 never\t''"
 complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l crc32c -d 'CRC32C TLV, computed over the header'
+complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l conform -d 'Grade every sender against the spec\'s sender rules (the header first and in one segment, CRLF, CRC32C, TLV lengths, LOCAL for health checks): each connection\'s line says what it missed, the summary grades the load balancer under test; a MUST missed is exit 1 (docs/conformance.md)'
 complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l tap -d 'One line per connection as it ends: the default now, on a terminal or not (kept for scripts that give it)'
 complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l no-tap -d 'No line per connection: only the first line and the summary (each connection\'s line is written otherwise, to a pipe too, as listen\'s)'
 complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l json -d 'JSON Lines: a "listening" object, one "connection" object per connection, a "summary" at the end (docs/json.md)'

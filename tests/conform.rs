@@ -559,6 +559,46 @@ fn conformance_table_is_current() {
     }
 }
 
+/// The sender side (`listen --conform`), after the receivers' notes.
+const SENDER_SIDE: &str = "
+## The sender side: `listen --conform`, `relay --conform`
+
+`ppctl conform` grades a receiver; `--conform` on `ppctl listen` (a
+stand-in backend) or `ppctl relay` grades the **sender** in front of it (a
+load balancer, a proxy) on every header that arrives, with the same ids,
+sections, levels and statuses:
+
+| test | § | level | the sender must |
+|---|---|---|---|
+| `sender/header-first` | 2 | MUST | start the connection with the header, before any data |
+| `sender/header-at-once` | 2 | MUST | send the whole header in the first segment (\"the sender must send the header at once\"); a read that took all the socket had and left the header incomplete is a miss |
+| `sender/well-formed` | 2.1, 2.2 | MUST | send a header the grammar allows (the codec's strict reading; the rules below are graded on their own) |
+| `sender/v1-crlf` | 2.1 | MUST | end a v1 line with CRLF (not a bare LF or CR) |
+| `sender/tlv-lengths` | 2.2 | MUST | give TLV lengths that add up to the header's length |
+| `sender/crc32c` | 2.2.3 | MUST | put the header's CRC in a CRC32C TLV, when it sends one |
+| `sender/local-health-check` | 2.2 | SHOULD | send LOCAL (v2) on a connection of its own that carries no data (a health check) |
+| `sender/local-len-0` | 2.2 | SHOULD | send LOCAL with len 0: no addresses, no TLVs |
+
+A test that does not apply to a connection (a v1 header has no TLVs, a
+connection with data is not a health check, nothing arrived) is skipped for
+it. Each connection's line says what it missed (`sender: fail
+sender/header-at-once (§2, MUST): the header came in pieces`; in `--json`,
+its `sender` array), and the summary grades the load balancer under test:
+each rule's status over the run (its worst) and of how many connections.
+A MUST missed makes the run exit 1.
+
+```sh
+ppctl listen :8080 --proxy-protocol require --conform
+```
+
+Against real senders (tests/listen_peers.rs): HAProxy `send-proxy` and
+`send-proxy-v2` with `check-send-proxy` health checks, and nginx stream
+`proxy_protocol on`, pass every MUST; HAProxy's v2 health checks are LOCAL
+but carry its CRC32C TLV (`proxy-v2-options crc32c`), so
+`sender/local-len-0` warns (some receivers mishandle bytes after a LOCAL
+prefix: Dovecot before its fix).
+";
+
 const INTRO: &str = "\
 # Conformance: PROXY protocol receivers, graded
 
@@ -668,6 +708,7 @@ fn markdown(columns: &[Column], runs: &[(i32, Value)]) -> String {
             ids.join(", ")
         );
     }
+    out.push_str(SENDER_SIDE);
     let stale: Vec<String> = NOTES
         .iter()
         .enumerate()

@@ -145,3 +145,85 @@ fn curl_haproxy_protocol_is_decoded_with_curls_addresses() {
     let (recs, _) = Listen::split(&lines);
     assert_eq!(recs[0]["header"]["protocol"], "TCP4");
 }
+
+/// The sender test of `summary.sender.tests` with this id.
+fn sender_test<'a>(summary: &'a Value, id: &str) -> &'a Value {
+    summary["sender"]["tests"]
+        .as_array()
+        .and_then(|t| t.iter().find(|t| t["id"] == id))
+        .unwrap_or_else(|| panic!("no {id} in {summary}"))
+}
+
+#[test]
+fn listen_conform_grades_haproxy_and_nginx_as_senders() {
+    if !peers::require(Peer::Haproxy) || !peers::require(Peer::Nginx) {
+        return;
+    }
+    let l = Listen::start(&["--proxy-protocol", "require", "--conform"]);
+    let (v1_port, v2_port, nginx_port) = (free_port(), free_port(), free_port());
+    let _haproxy = Haproxy::start(
+        "send_proxy_checks",
+        &[
+            ("V1_PORT", &v1_port.to_string()),
+            ("V2_PORT", &v2_port.to_string()),
+            ("UPSTREAM", &l.port.to_string()),
+        ],
+    );
+    let _nginx = Nginx::start(
+        "stream_pp",
+        &[
+            ("PORT", &nginx_port.to_string()),
+            ("UPSTREAM", &l.port.to_string()),
+        ],
+    );
+    for port in [v1_port, v2_port, nginx_port] {
+        let (_, page) = whoami_via(port, b"");
+        assert_eq!(page["proxy_protocol_addr"], "127.0.0.1", "{page}");
+    }
+    // HAProxy's health checks (every 300 ms, a header each: LOCAL in v2)
+    // keep coming: wait for a v2 and a v1 one, besides the 3 clients.
+    let (mut local, mut v1_checks, mut clients) = (0, 0, 0);
+    while local < 2 || v1_checks < 2 || clients < 3 {
+        let rec = l.next_json();
+        assert_eq!(rec["type"], "connection", "{rec}");
+        let checks = rec["sender"].as_array().expect("graded");
+        for c in checks {
+            // HAProxy's LOCAL carries its CRC32C TLV (len 7, not 0).
+            let want = if c["id"] == "sender/local-len-0" {
+                "warn"
+            } else {
+                "pass"
+            };
+            assert_eq!(c["status"], want, "{rec}");
+        }
+        match (&rec["header"]["version"], &rec["header"]["command"]) {
+            (v, c) if *v == 2 && *c == "LOCAL" => local += 1,
+            _ if rec["request"].is_string() => clients += 1,
+            (v, _) if *v == 1 => v1_checks += 1,
+            _ => panic!("neither a client nor a health check: {rec}"),
+        }
+    }
+    l.term();
+    let (status, lines) = l.finish();
+    let (_, summary) = Listen::split(&lines);
+    assert_eq!(summary["sender"]["status"], "warn", "{summary}");
+    assert_eq!(
+        sender_test(&summary, "sender/local-len-0")["status"],
+        "warn"
+    );
+    for id in [
+        "sender/header-first",
+        "sender/header-at-once",
+        "sender/well-formed",
+        "sender/v1-crlf",
+        "sender/tlv-lengths",
+        "sender/crc32c",
+        "sender/local-health-check",
+    ] {
+        let t = sender_test(&summary, id);
+        assert_eq!(t["status"], "pass", "{t}");
+        assert!(t["pass"].as_u64() > Some(0), "{t}");
+    }
+    // No MUST missed, every finding ok: exit 0.
+    assert_eq!(status.code(), Some(0), "{summary}");
+}

@@ -853,3 +853,61 @@ fn max_header_bounds_the_client_s_header() {
         recs[0]
     );
 }
+
+#[test]
+fn relay_conform_grades_a_sender_that_splits_its_header() {
+    let listen = Listen::start(&["--proxy-protocol", "require", "--count", "2"]);
+    let r = relay(
+        listen.port,
+        &[
+            "--accept",
+            "any",
+            "--send",
+            "v1",
+            "--json",
+            "--count",
+            "2",
+            "--conform",
+        ],
+    );
+    let to = format!("127.0.0.1:{}", r.port);
+    ppctl()
+        .args(["send", &to, "--v2", "--timeout", "10s"])
+        .timeout(BOUND)
+        .assert()
+        .success();
+    ppctl()
+        .args([
+            "send",
+            &to,
+            "--v1",
+            "--split",
+            "6",
+            "--split-delay",
+            "200ms",
+        ])
+        .args(["--timeout", "10s"])
+        .timeout(BOUND)
+        .assert()
+        .success();
+    let (code, recs, summary) = finish(r);
+    // The split header was served (relay buffers), but a MUST was missed.
+    assert_eq!(code, 1, "{summary}");
+    let status = |rec: &Value, id: &str| {
+        rec["sender"]
+            .as_array()
+            .and_then(|c| c.iter().find(|c| c["id"] == id))
+            .map(|c| c["status"].clone())
+            .unwrap_or_else(|| panic!("no {id} in {rec}"))
+    };
+    let (whole, split) = if recs[0]["received"]["version"] == 2 {
+        (&recs[0], &recs[1])
+    } else {
+        (&recs[1], &recs[0])
+    };
+    assert_eq!(status(whole, "sender/header-at-once"), "pass");
+    assert_eq!(status(split, "sender/header-at-once"), "fail");
+    assert_eq!(split["finding"]["name"], "proxied");
+    assert_eq!(summary["sender"]["status"], "fail");
+    let _ = listen.finish();
+}

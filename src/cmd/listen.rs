@@ -43,6 +43,9 @@ Examples:
   ppctl listen 127.0.0.1:3307 --protocol mysql
       a stand-in MariaDB with proxy_protocol_networks: the mysql client
       pointed at it prints the address it sees (ERROR 1045)
+  ppctl listen :8080 --proxy-protocol require --conform
+      grade the load balancer in front against the spec's sender rules
+      (the header first, in one segment, CRLF, CRC32C, LOCAL health checks)
 
 Each connection's finding (proxied, missing-header, unexpected-header, ...)
 is explained in docs/verdicts.md.
@@ -159,6 +162,7 @@ impl ListenArgs {
             // One descriptor per connection (a datagram holds none).
             limits: self.server.limits(1)?,
             meter: None,
+            conform: self.server.conform,
             expect: Expect {
                 src: self.expect_src.clone(),
                 version: self.expect_version,

@@ -129,6 +129,7 @@ impl RelayArgs {
         cfg.idle_timeout = self.server.idle_timeout.0;
         // Two descriptors per connection: the client and the upstream.
         cfg.limits = self.server.limits(2)?;
+        cfg.conform = self.server.conform;
         // Build once with stand-in ends: a header that can't be encoded
         // fails now, not per connection.
         let stand_in = std::net::SocketAddr::from(([192, 0, 2, 1], 1));

@@ -66,6 +66,13 @@ pub(crate) struct ServerArgs {
     /// it to loopback or the monitoring network.
     #[arg(long, value_name = "ADDR")]
     pub(crate) metrics: Option<String>,
+    /// Grade every sender against the spec's sender rules (the header
+    /// first and in one segment, CRLF, CRC32C, TLV lengths, LOCAL for
+    /// health checks): each connection's line says what it missed, the
+    /// summary grades the load balancer under test; a MUST missed is exit
+    /// 1 (docs/conformance.md).
+    #[arg(long)]
+    pub(crate) conform: bool,
 }
 
 impl ServerArgs {

@@ -5,29 +5,11 @@
 
 use std::net::IpAddr;
 
-use super::suite::{Expect, Level, Otherwise, Reflect, Test, V1_BASELINE, V2_BASELINE};
+use super::suite::{Expect, Otherwise, Reflect, Test, V1_BASELINE, V2_BASELINE};
 use super::{Did, Mode, Outcome, Took};
 use crate::codec::{Version, SAFE_SEGMENT};
 
-/// A test's result.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub(crate) enum Status {
-    Pass,
-    Warn,
-    Fail,
-    Skip,
-}
-
-impl Status {
-    pub(crate) fn name(self) -> &'static str {
-        match self {
-            Status::Pass => "pass",
-            Status::Warn => "warn",
-            Status::Fail => "fail",
-            Status::Skip => "skip",
-        }
-    }
-}
+pub(crate) use crate::judge::conformance::Status;
 
 /// Why a test got its status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,13 +68,7 @@ pub(crate) enum Why {
     Unreachable,
 }
 
-/// A miss at `level`.
-fn miss(level: Level) -> Status {
-    match level {
-        Level::Must => Status::Fail,
-        Level::Should | Level::Practice => Status::Warn,
-    }
-}
+use crate::judge::conformance::miss;
 
 /// The address a test's header claims (to recognise in a reflector's
 /// answer).

@@ -14,24 +14,7 @@ use crate::codec::corrupt::Corruption;
 use crate::codec::{tlv, Command, Transport, Version, SAFE_SEGMENT};
 use crate::send::{AddressPlan, HeaderPlan};
 
-/// How strongly the spec asks for the behaviour a test checks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) enum Level {
-    Must,
-    Should,
-    /// The spec allows it (`may`) or is silent; receivers do it anyway.
-    Practice,
-}
-
-impl Level {
-    pub(crate) fn name(self) -> &'static str {
-        match self {
-            Level::Must => "MUST",
-            Level::Should => "SHOULD",
-            Level::Practice => "common practice",
-        }
-    }
-}
+pub(crate) use crate::judge::conformance::Level;
 
 /// Which receiver configurations a test is for (`--mode`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

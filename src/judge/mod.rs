@@ -12,6 +12,7 @@
 //!
 //! Pure: no I/O, no printing, no JSON.
 
+pub(crate) mod conformance;
 pub mod fixes;
 mod table;
 

@@ -22,6 +22,8 @@ pub(crate) struct Config {
     pub expect: Expect,
     /// `--metrics`: where every connection is counted.
     pub meter: Option<Arc<Meter>>,
+    /// `--conform`: grade every sender against the spec's rules.
+    pub conform: bool,
 }
 
 /// `--expect-src` / `--expect-version`: what every connection's header

@@ -51,7 +51,9 @@ pub(crate) async fn run(
     sink: impl Into<Sink<Answered>>,
 ) -> Summary {
     let limits = cfg.limits;
-    let hub = Hub::new(Summary::new(cfg.expect.any()), sink).metered(cfg.meter);
+    let hub = Hub::new(Summary::new(cfg.expect.any()), sink)
+        .metered(cfg.meter)
+        .conforming(cfg.conform);
     let hub = Arc::new(hub);
     let listen = Arc::new(Listen {
         http: cfg.http,

@@ -141,6 +141,8 @@ pub(crate) struct Config {
     pub limits: Limits,
     /// `--metrics`: where every connection is counted.
     pub meter: Option<Arc<Meter>>,
+    /// `--conform`: grade every sender against the spec's rules.
+    pub conform: bool,
 }
 
 impl Config {
@@ -158,6 +160,7 @@ impl Config {
             idle_timeout: server::IDLE_TIMEOUT,
             limits: Limits::default(),
             meter: None,
+            conform: false,
         }
     }
 

@@ -44,7 +44,9 @@ pub(crate) async fn run(
     sink: impl Into<Sink<Relayed>>,
 ) -> Summary {
     let limits = cfg.limits;
-    let hub = Hub::new(Summary::new(false), sink).metered(cfg.meter.clone());
+    let hub = Hub::new(Summary::new(false), sink)
+        .metered(cfg.meter.clone())
+        .conforming(cfg.conform);
     server::run(
         listeners,
         limits,

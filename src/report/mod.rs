@@ -25,6 +25,7 @@ mod verdicts;
 
 pub use style::{ColorChoice, Style};
 pub(crate) mod send;
+mod sender;
 pub(crate) mod server;
 pub(crate) mod watch;
 

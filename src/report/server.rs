@@ -16,7 +16,7 @@ use serde::{Serialize, Serializer};
 
 use super::finding::{self, FindingJson, FixJson};
 use super::json::{self, ms, EndpointJson, HeaderJson, SniffJson};
-use super::{hexdump, table, Style};
+use super::{hexdump, sender, table, Style};
 use crate::judge::fixes::Case;
 use crate::judge::{Ending, Finding};
 use crate::protocol::Protocol;
@@ -564,6 +564,7 @@ impl Serialize for Counts<'_> {
 fn summary_text(s: &Summary, head: String, style: Style) -> String {
     let mut out = head;
     out.push('\n');
+    out.push_str(&sender::summary_human(s.sender.as_ref(), style));
     out.push_str(&finding::explain_worth(
         s.findings.keys().chain(s.pairings.keys()),
         style,
@@ -603,6 +604,9 @@ struct ListenJson<'a> {
     tls: Option<TlsJson<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     talk: Option<TalkJson>,
+    /// `--conform`: the sender's tests graded on this connection.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sender: Option<Vec<sender::CheckJson>>,
 }
 
 /// `--protocol`: what the protocol stand-in heard and said.
@@ -782,6 +786,7 @@ impl View for Answered {
             matched: rec.matched,
             tls: a.tls.as_ref().map(TlsJson::of),
             talk: a.talk.as_ref().map(TalkJson::of),
+            sender: sender::connection_json(rec.sender.as_ref()),
         })
     }
 
@@ -876,6 +881,7 @@ impl View for Answered {
         if let Some(t) = joined(listen_said(rec), Kind::Note) {
             out.push_str(&detail(style, "note", &t, false));
         }
+        out.push_str(&sender::connection_human(rec.sender.as_ref(), style));
         if let Some(d) = &a.data {
             let looks = crate::sniff::classify(&d.kept);
             let _ = writeln!(out, "    data: {} bytes, {looks}", d.length);
@@ -899,6 +905,8 @@ impl View for Answered {
             versions: &'a BTreeMap<&'static str, u64>,
             mismatched: Option<u64>,
             interrupted: bool,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            sender: Option<sender::TallyJson>,
         }
         line(&SummaryJson {
             kind: "summary",
@@ -909,6 +917,7 @@ impl View for Answered {
             versions: &s.versions,
             mismatched: s.mismatched,
             interrupted: s.interrupted,
+            sender: sender::summary_json(s.sender.as_ref()),
         })
     }
 
@@ -1018,6 +1027,9 @@ struct RelayJson {
     pairing: Option<FindingJson>,
     spoofable: bool,
     error: Option<String>,
+    /// `--conform`: the sender's tests graded on this connection.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sender: Option<Vec<sender::CheckJson>>,
 }
 
 /// Everything a relayed connection's record says, in order, in words (the
@@ -1063,6 +1075,7 @@ impl View for Relayed {
             pairing: rec.pairing.map(FindingJson::of),
             spoofable: rec.pairing == Some(Finding::Spoofable),
             error: relay_error(rec),
+            sender: sender::connection_json(rec.sender.as_ref()),
         })
     }
 
@@ -1126,6 +1139,7 @@ impl View for Relayed {
             let text = table::fill(style, "    error: ", "      ", &e);
             let _ = writeln!(out, "{}", style.bad(&text));
         }
+        out.push_str(&sender::connection_human(rec.sender.as_ref(), style));
         if rec.finding.is_problem() {
             for f in rec.finding.fixes() {
                 let text = table::fill(
@@ -1152,6 +1166,8 @@ impl View for Relayed {
             bytes_up: u64,
             bytes_down: u64,
             interrupted: bool,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            sender: Option<sender::TallyJson>,
         }
         line(&SummaryJson {
             kind: "summary",
@@ -1162,6 +1178,7 @@ impl View for Relayed {
             bytes_up: s.bytes_in,
             bytes_down: s.bytes_out,
             interrupted: s.interrupted,
+            sender: sender::summary_json(s.sender.as_ref()),
         })
     }
 

@@ -131,6 +131,8 @@ impl<T> From<mpsc::Sender<Record<T>>> for Sink<T> {
 pub(crate) struct Hub<T> {
     summary: Mutex<Summary>,
     meter: Option<Arc<Meter>>,
+    /// `--conform`: grade every sender.
+    conform: bool,
     sink: Sink<T>,
 }
 
@@ -139,8 +141,20 @@ impl<T> Hub<T> {
         Hub {
             summary: Mutex::new(summary),
             meter: None,
+            conform: false,
             sink: sink.into(),
         }
+    }
+
+    /// Grade every sender against the spec's rules (`--conform`).
+    pub(crate) fn conforming(mut self, conform: bool) -> Self {
+        self.conform = conform;
+        if conform {
+            if let Ok(s) = self.summary.get_mut() {
+                s.sender = Some(Default::default());
+            }
+        }
+        self
     }
 
     /// Count every record in `meter` too (`--metrics`).
@@ -150,7 +164,10 @@ impl<T> Hub<T> {
     }
 
     /// Count a finished connection and hand its record to the sink.
-    pub(crate) async fn finish(&self, rec: Record<T>) {
+    pub(crate) async fn finish(&self, mut rec: Record<T>) {
+        if self.conform {
+            rec.grade_sender();
+        }
         if let Some(m) = &self.meter {
             m.observe(&rec);
         }

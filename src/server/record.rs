@@ -12,6 +12,7 @@ use std::time::{Duration, SystemTime};
 use ipnet::IpNet;
 
 use crate::codec;
+use crate::judge::conformance::{self, SenderGrade, Sent};
 use crate::judge::{self, Arrived, Expects, Finding};
 
 use super::header::{HeaderFacts, HeaderSeen};
@@ -68,6 +69,8 @@ pub(crate) struct Record<T> {
     /// How the header stage went in time and reads (TCP; `None` when no
     /// header stage ran).
     pub framing: Option<Framing>,
+    /// `--conform`: the sender's rules, graded on this connection.
+    pub sender: Option<SenderGrade>,
     /// Bytes from the peer (header included), and to it.
     pub bytes_in: u64,
     pub bytes_out: u64,
@@ -107,6 +110,7 @@ impl<T> Record<T> {
             client: peer,
             events: Vec::new(),
             framing: None,
+            sender: None,
             bytes_in: 0,
             bytes_out: 0,
             duration: Duration::ZERO,
@@ -160,6 +164,32 @@ impl<T> Record<T> {
     /// The accepted header's facts (a served connection with a header).
     pub(crate) fn accepted(&self) -> Option<&HeaderFacts> {
         self.taken().filter(|_| self.served())
+    }
+
+    /// Grade the sender on this connection (`--conform`).
+    pub(crate) fn grade_sender(&mut self) {
+        let first = self.events.iter().find_map(|e| match e {
+            Event::NoHeader { first } => Some(first.as_slice()),
+            _ => None,
+        });
+        let (bytes, at_end) = match (&self.header, first) {
+            (Some(h), _) => (h.bytes.as_slice(), h.at_end),
+            (None, Some(first)) => (first, false),
+            (None, None) => (&[][..], false),
+        };
+        let header_len = self
+            .header
+            .as_ref()
+            .and_then(|h| h.valid.as_ref())
+            .map_or(0, |f| f.len as u64);
+        let sent = Sent {
+            bytes,
+            at_end,
+            split: self.framing.map(|f| f.split),
+            data_after: self.bytes_in > header_len,
+            not_header: self.arrived == Arrived::NoHeader,
+        };
+        self.sender = Some(conformance::sender(&sent));
     }
 }
 

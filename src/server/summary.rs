@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::judge::conformance::{SenderTest, Status};
 use crate::judge::Finding;
 
 use super::record::Record;
@@ -23,6 +24,35 @@ pub(crate) struct Summary {
     pub bytes_out: u64,
     /// Stopped by a signal (rather than by `--count`).
     pub interrupted: bool,
+    /// `--conform`: per sender test, the connections of each status.
+    pub sender: Option<SenderTally>,
+}
+
+/// `--conform`'s counts: per sender test ([`SenderTest::ALL`] order), the
+/// connections that got each status ([`Status::ALL`] order).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct SenderTally(pub [[u64; Status::ALL.len()]; SenderTest::ALL.len()]);
+
+impl SenderTally {
+    pub(crate) fn count(&self, t: SenderTest, s: Status) -> u64 {
+        self.0[t as usize][s as usize]
+    }
+
+    /// The test's status over the run: its worst over the connections
+    /// graded (skip when none was).
+    pub(crate) fn status(&self, t: SenderTest) -> Status {
+        [Status::Fail, Status::Warn, Status::Pass]
+            .into_iter()
+            .find(|s| self.count(t, *s) > 0)
+            .unwrap_or(Status::Skip)
+    }
+
+    /// True when no MUST failed.
+    pub(crate) fn passed(&self) -> bool {
+        SenderTest::ALL
+            .into_iter()
+            .all(|t| self.status(t) != Status::Fail)
+    }
 }
 
 impl Summary {
@@ -50,6 +80,11 @@ impl Summary {
         if let (Some(m), Some(false)) = (self.mismatched.as_mut(), rec.matched) {
             *m += 1;
         }
+        if let (Some(tally), Some(g)) = (self.sender.as_mut(), rec.sender) {
+            for t in SenderTest::ALL {
+                tally.0[t as usize][g.of(t) as usize] += 1;
+            }
+        }
         self.bytes_in += rec.bytes_in;
         self.bytes_out += rec.bytes_out;
     }
@@ -58,6 +93,9 @@ impl Summary {
     /// expectations, every connection met them; without, no connection
     /// had a problem finding.
     pub(crate) fn passed(&self) -> bool {
+        if self.sender.as_ref().is_some_and(|t| !t.passed()) {
+            return false;
+        }
         match self.mismatched {
             Some(m) => m == 0,
             None => !self.findings.keys().any(|f| f.is_problem()),

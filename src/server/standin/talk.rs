@@ -152,6 +152,7 @@ impl Service for Talk {
             ..
         } = conn;
         rec.bytes_in += io.buf.len() as u64;
+        rec.framing = io.framing;
         rec.bytes_out = talked.said.len() as u64;
         rec.duration = started.elapsed();
         rec.service.reply = if talked.greeted {
