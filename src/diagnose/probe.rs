@@ -343,32 +343,10 @@ impl Mode {
     }
 }
 
-/// The header an attempt sends.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum HeaderKind {
-    None,
-    V1,
-    V2,
-    V2Local,
-}
+/// The header an attempt sends (one vocabulary with the servers' metrics).
+pub(crate) use crate::judge::HeaderKind;
 
 impl HeaderKind {
-    pub(crate) const ALL: [HeaderKind; 4] = [
-        HeaderKind::None,
-        HeaderKind::V1,
-        HeaderKind::V2,
-        HeaderKind::V2Local,
-    ];
-
-    pub(crate) fn name(self) -> &'static str {
-        match self {
-            HeaderKind::None => "none",
-            HeaderKind::V1 => "v1",
-            HeaderKind::V2 => "v2",
-            HeaderKind::V2Local => "v2-local",
-        }
-    }
-
     /// The header bytes for a connection from `local` to `peer`.
     fn bytes(self, local: SocketAddr, peer: SocketAddr) -> Vec<u8> {
         let spec = match self {

@@ -14,9 +14,11 @@
 
 pub(crate) mod conformance;
 pub mod fixes;
+mod header_kind;
 mod table;
 
 pub(crate) use fixes::Fix;
+pub(crate) use header_kind::HeaderKind;
 pub(crate) use table::{FindingInfo, FINDINGS};
 
 use std::sync::LazyLock;

@@ -8,38 +8,13 @@
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
-use crate::judge::Finding;
+use crate::judge::{Finding, HeaderKind};
 
 use super::record::{Record, Transport};
 
-/// The `header` label: what the header stage found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum HeaderKind {
-    None,
-    V1,
-    V2,
-    /// A v2 LOCAL header (a health check).
-    V2Local,
-}
-
+/// The `header` label ([`HeaderKind`], probe's too): what the header
+/// stage found.
 impl HeaderKind {
-    pub(crate) const ALL: [HeaderKind; 4] = [
-        HeaderKind::None,
-        HeaderKind::V1,
-        HeaderKind::V2,
-        HeaderKind::V2Local,
-    ];
-
-    /// As probe's exporter says it (`ppctl_probe_attempt_*{header=...}`).
-    pub(crate) fn name(self) -> &'static str {
-        match self {
-            HeaderKind::None => "none",
-            HeaderKind::V1 => "v1",
-            HeaderKind::V2 => "v2",
-            HeaderKind::V2Local => "v2-local",
-        }
-    }
-
     /// The valid header that arrived (taken or not), else `None`.
     pub(crate) fn of<T>(rec: &Record<T>) -> Self {
         match rec.header.as_ref().and_then(|h| h.valid.as_ref()) {
