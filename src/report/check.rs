@@ -952,7 +952,7 @@ struct LinkJson {
     carried: &'static str,
     stacked: bool,
     ok: bool,
-    finding: finding::Object,
+    finding: finding::FindingJson,
 }
 
 #[derive(Serialize)]
@@ -978,7 +978,7 @@ impl LinkJson {
             carried: header_json(l.carried),
             stacked: l.stacked,
             ok: link_ok(l),
-            finding: finding::Object::of(l.finding),
+            finding: finding::FindingJson::of(l.finding),
         }
     }
 }

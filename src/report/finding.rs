@@ -51,10 +51,9 @@ pub(crate) fn paint(style: Style, text: &str, tone: Tone) -> String {
     }
 }
 
-/// A finding in JSON, typed: `{name, code, severity, meaning}`, the shape
-/// every document that carries a finding uses ([`json`] builds the same as
-/// a `Value`).
-#[derive(Debug, Clone, Serialize)]
+/// A finding in JSON: `{name, code, severity, meaning}`, the shape every
+/// document that carries a finding uses.
+#[derive(Debug, Clone, Copy, Serialize)]
 pub(crate) struct FindingJson {
     pub name: &'static str,
     pub code: &'static str,
@@ -100,33 +99,17 @@ impl FixJson {
     pub(crate) fn all(f: Finding, case: Case) -> Vec<FixJson> {
         f.fixes().iter().map(|x| FixJson::of(x, case)).collect()
     }
+
+    /// Fixes chosen for a case (`Finding::fixes_for`), in their order.
+    pub(crate) fn list(fixes: &[&Fix], case: Case) -> Vec<FixJson> {
+        fixes.iter().map(|x| FixJson::of(x, case)).collect()
+    }
 }
 
 /// The finding as a JSON object: `{"name", "code", "severity", "meaning"}`.
 /// Every document that carries a finding uses this shape.
 pub(crate) fn json(f: Finding) -> Value {
-    serde_json::to_value(Object::of(f)).unwrap_or(Value::Null)
-}
-
-/// [`json`]'s object, to serialize without building a `Value` (a
-/// document of 200,000 links).
-#[derive(serde::Serialize)]
-pub(crate) struct Object {
-    name: &'static str,
-    code: &'static str,
-    severity: &'static str,
-    meaning: &'static str,
-}
-
-impl Object {
-    pub(crate) fn of(f: Finding) -> Object {
-        Object {
-            name: f.name(),
-            code: f.code(),
-            severity: f.severity().name(),
-            meaning: f.meaning(),
-        }
-    }
+    serde_json::to_value(FindingJson::of(f)).unwrap_or(Value::Null)
 }
 
 /// A fix as a JSON object; the same shape in every document. `change` is

@@ -2,15 +2,180 @@
 //! `inspect`, `send --dry-run`, `listen` and `pcap` (docs/json.md). These
 //! DTOs are separate from the codec's types so the schema can stay stable.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::time::{Duration, SystemTime};
 
-use serde::Serialize;
+use serde::ser::SerializeMap;
+use serde::{Serialize, Serializer};
 
-use crate::net::Target;
+use crate::net::{Certificate, FailureKind, Handshake, HandshakeResult, Target};
 
 use crate::codec::{self, tlv, Addresses, Decoded, Header};
 use crate::sniff::{self, Sniffed};
+
+/// The envelope of every JSON document and line: `type` (what the
+/// document is) and `schema` first, then the body's own fields.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Doc<T> {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub schema: u32,
+    #[serde(flatten)]
+    pub body: T,
+}
+
+impl<T: Serialize> Doc<T> {
+    pub(crate) fn new(kind: &'static str, body: T) -> Self {
+        Doc {
+            kind,
+            schema: crate::JSON_SCHEMA,
+            body,
+        }
+    }
+
+    /// One line of JSON, with its newline (a `--json` document of one
+    /// line, or a line of JSON Lines).
+    pub(crate) fn line(&self) -> String {
+        super::line(self)
+    }
+}
+
+/// What a count is keyed by, as its JSON object names it.
+pub(crate) trait CountKey {
+    fn key(&self) -> std::borrow::Cow<'static, str>;
+}
+
+impl CountKey for crate::judge::Finding {
+    fn key(&self) -> std::borrow::Cow<'static, str> {
+        self.name().into()
+    }
+}
+
+impl CountKey for crate::net::End {
+    fn key(&self) -> std::borrow::Cow<'static, str> {
+        self.code().into()
+    }
+}
+
+impl CountKey for u16 {
+    fn key(&self) -> std::borrow::Cow<'static, str> {
+        self.to_string().into()
+    }
+}
+
+impl CountKey for &'static str {
+    fn key(&self) -> std::borrow::Cow<'static, str> {
+        (*self).into()
+    }
+}
+
+/// Counts as a JSON object in the map's order: `{"proxied": 3, ...}`.
+pub(crate) struct Counts<'a, K, V = u64>(pub &'a BTreeMap<K, V>);
+
+impl<K: CountKey, V: Serialize> Serialize for Counts<'_, K, V> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(self.0.len()))?;
+        for (k, n) in self.0 {
+            m.serialize_entry(&k.key(), n)?;
+        }
+        m.end()
+    }
+}
+
+/// The TLS handshake after the header (`send --tls`, `repro --tls`).
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct HandshakeJson<'a> {
+    result: &'static str,
+    sni: &'a Option<String>,
+    alpn_offered: &'a [String],
+    verify: bool,
+    version: Option<&'a str>,
+    cipher: Option<&'a str>,
+    alpn: Option<&'a str>,
+    failure: Option<TlsFailureJson<'a>>,
+    certificate: Option<CertificateJson<'a>>,
+    handshake_ms: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+struct TlsFailureJson<'a> {
+    kind: &'static str,
+    alert: Option<&'a str>,
+    error: &'a str,
+}
+
+#[derive(Debug, Clone, Serialize)]
+struct CertificateJson<'a> {
+    subject: &'a str,
+    issuer: &'a str,
+    sans: &'a [String],
+    not_before: String,
+    not_after: String,
+    expired: bool,
+    self_signed: bool,
+    name: &'a str,
+    matches_name: bool,
+    sha256: &'a str,
+}
+
+impl<'a> HandshakeJson<'a> {
+    pub(crate) fn of(h: &'a Handshake) -> Self {
+        let (result, session, failure) = match &h.result {
+            HandshakeResult::NotStarted => ("not-started", None, None),
+            HandshakeResult::Done(s) => ("done", Some(s), None),
+            HandshakeResult::Failed(f) => ("failed", None, Some(f)),
+        };
+        HandshakeJson {
+            result,
+            sni: &h.sni,
+            alpn_offered: &h.alpn_offered,
+            verify: h.verified,
+            version: session.map(|s| s.version.as_str()),
+            cipher: session.map(|s| s.cipher.as_str()),
+            alpn: session.and_then(|s| s.alpn.as_deref()),
+            failure: failure.map(|f| TlsFailureJson {
+                kind: failure_kind(&f.kind),
+                alert: match &f.kind {
+                    FailureKind::Alert(a) => Some(a),
+                    _ => None,
+                },
+                error: &f.error,
+            }),
+            certificate: h.certificate.as_ref().map(CertificateJson::of),
+            handshake_ms: h.duration.map(ms),
+        }
+    }
+}
+
+impl<'a> CertificateJson<'a> {
+    fn of(c: &'a Certificate) -> Self {
+        CertificateJson {
+            subject: &c.subject,
+            issuer: &c.issuer,
+            sans: &c.sans,
+            not_before: time_at(c.not_before, 0),
+            not_after: time_at(c.not_after, 0),
+            expired: c.expired,
+            self_signed: c.self_signed,
+            name: &c.name,
+            matches_name: c.matches_name,
+            sha256: &c.sha256,
+        }
+    }
+}
+
+fn failure_kind(k: &FailureKind) -> &'static str {
+    match k {
+        FailureKind::Alert(_) => "alert",
+        FailureKind::Certificate => "certificate",
+        FailureKind::NotTls => "not-tls",
+        FailureKind::Closed => "closed",
+        FailureKind::Reset => "reset",
+        FailureKind::Timeout => "timeout",
+        FailureKind::Other => "other",
+    }
+}
 
 /// A target as given (send, probe, repro, conform, check --probe):
 /// `{host, port}`, the host a name or an IP (IPv6 without brackets). Where

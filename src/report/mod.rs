@@ -30,9 +30,16 @@ pub(crate) mod server;
 pub(crate) mod watch;
 
 /// A whole JSON document, pretty-printed, with its newline (the one-shot
-/// commands' `--json`).
-pub(crate) fn pretty(v: &serde_json::Value) -> String {
+/// commands' `--json`). Serializing the report's types cannot fail.
+pub(crate) fn pretty<T: serde::Serialize + ?Sized>(v: &T) -> String {
     let mut s = serde_json::to_string_pretty(v).unwrap_or_default();
+    s.push('\n');
+    s
+}
+
+/// A JSON document or a line of JSON Lines on one line, with its newline.
+pub(crate) fn line<T: serde::Serialize + ?Sized>(v: &T) -> String {
+    let mut s = serde_json::to_string(v).unwrap_or_default();
     s.push('\n');
     s
 }

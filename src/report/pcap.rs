@@ -310,8 +310,8 @@ fn protocol_json(f: &FlowResult) -> Value {
     json!({
         "name": sp.protocol.name(),
         "chosen_by": sp.chosen.name(),
-        "greeting": v.greeting.as_ref().map(rp::reply_json),
-        "reply": v.reply.as_ref().map(rp::reply_json),
+        "greeting": v.greeting.as_ref().map(rp::ReplyJson::of),
+        "reply": v.reply.as_ref().map(rp::ReplyJson::of),
         "client_seen": v.client_seen.map(|ip| ip.to_string()),
         "greeted_first": sp.greeted_first,
         "waited_ms": sp.waited.map(|w| (w.as_secs_f64() * 1000.0).round() as u64),

@@ -356,10 +356,10 @@ fn attempt_json(a: &Attempt, mode: Mode) -> Value {
         "reply": reply(a, mode),
         "accepted": a.accepted,
         "client_ip": a.client.map(|ip| ip.to_string()),
-        "greeting": spoken(a).and_then(|v| v.greeting.as_ref()).map(rp::reply_json),
+        "greeting": spoken(a).and_then(|v| v.greeting.as_ref()).map(rp::ReplyJson::of),
         "answer": spoken(a)
             .and_then(|v| v.reply.as_ref().filter(|r| r.kind != Kind::Greeting))
-            .map(rp::reply_json),
+            .map(rp::ReplyJson::of),
         "words": words(a, mode),
         "finding": finding::json(a.finding),
         "elapsed_ms": ms(a.elapsed),

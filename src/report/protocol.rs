@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use serde_json::{json, Value};
+use serde::Serialize;
 
 use crate::judge::Finding;
 use crate::protocol::{Chosen, Kind, Protocol, Reply, Verdict};
@@ -165,8 +165,21 @@ pub(crate) fn kind_name(k: Kind) -> &'static str {
 }
 
 /// A reply as JSON: `{kind, code, words}`.
-pub(crate) fn reply_json(r: &Reply) -> Value {
-    json!({ "kind": kind_name(r.kind), "code": r.code, "words": r.words })
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct ReplyJson {
+    kind: &'static str,
+    code: Option<u16>,
+    words: String,
+}
+
+impl ReplyJson {
+    pub(crate) fn of(r: &Reply) -> Self {
+        ReplyJson {
+            kind: kind_name(r.kind),
+            code: r.code,
+            words: r.words.clone(),
+        }
+    }
 }
 
 /// How a protocol was named for a human: `smtp (--protocol)`, `smtp (port

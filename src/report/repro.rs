@@ -62,7 +62,7 @@ fn cell_json(c: &Cell, case: Case) -> Value {
         "receiver": receiver_name(c),
         "peer": c.reply.peer.map(EndpointJson::inet),
         "header": (!header.is_empty()).then(|| hex::encode(header)),
-        "tls": c.handshake.as_ref().map(super::send::handshake_json),
+        "tls": c.handshake.as_ref().map(super::json::HandshakeJson::of),
         "finding": finding::json(c.finding),
         "predicted": c.predicted.map(finding::json),
         "as_predicted": c.as_predicted(),

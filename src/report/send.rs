@@ -6,17 +6,21 @@ use std::fmt::Write as _;
 use std::net::IpAddr;
 use std::time::Duration;
 
-use serde_json::{json, Map, Value};
+use serde::Serialize;
 
-use super::json::{ms, time_at as json_time_at, EndpointJson, HeaderJson, SniffJson, TargetJson};
-use super::protocol as rp;
+use super::finding::{FindingJson, FixJson};
+use super::json::{
+    ms, time_at as json_time_at, Counts, Doc, EndpointJson, HandshakeJson, HeaderJson, SniffJson,
+    TargetJson,
+};
+use super::protocol::{self as rp, ReplyJson};
 use super::{finding, inspect, table, Style};
 use crate::codec;
 use crate::judge;
 use crate::judge::fixes::Case;
-use crate::net::{Certificate, End, FailureKind, Handshake, HandshakeResult, Reply, Split};
+use crate::net::{End, FailureKind, Handshake, HandshakeResult, Reply, Split};
 use crate::receivers;
-use crate::send::{Check, Exchanged, Expected, LoadSummary, Note, Outcome, Sent};
+use crate::send::{Exchanged, Expected, LoadSummary, Note, Outcome, Sent};
 use crate::sniff;
 
 /// How much of the reply the JSON and the human view show as text.
@@ -54,43 +58,72 @@ fn because(x: &Exchanged) -> Option<String> {
     rp::because(s.protocol, x.finding, &s.verdict, quiet(&x.reply))
 }
 
-/// The `protocol` object of `send --json`.
-fn protocol_json(s: &Sent, x: Option<&Exchanged>) -> Value {
-    let (name, chosen) = s.plan.protocol;
-    let (Some(x), Some(spoken)) = (x, x.and_then(|x| x.spoken.as_deref())) else {
-        return json!({
-            "name": name.name(),
-            "chosen_by": chosen.name(),
-            "greeting": null,
-            "opening": null,
-            "reply": null,
-            "client_ip": null,
-            "silent": null,
-            "starttls": null,
-            "words": null,
+/// The `protocol` object of `send --json`: the protocol asked for, and
+/// the conversation when there was one (its fields null otherwise).
+#[derive(Serialize)]
+struct ProtocolJson {
+    name: &'static str,
+    chosen_by: &'static str,
+    greeting: Option<ReplyJson>,
+    opening: Option<String>,
+    reply: Option<ReplyJson>,
+    client_ip: Option<String>,
+    silent: Option<bool>,
+    starttls: Option<StartTlsJson>,
+    words: Option<String>,
+}
+
+#[derive(Serialize)]
+struct StartTlsJson {
+    agreed: Option<bool>,
+    answer: Option<ReplyJson>,
+    inside: Option<String>,
+}
+
+impl ProtocolJson {
+    fn of(s: &Sent, x: Option<&Exchanged>) -> Self {
+        let (name, chosen) = s.plan.protocol;
+        let (Some(x), Some(spoken)) = (x, x.and_then(|x| x.spoken.as_deref())) else {
+            return ProtocolJson {
+                name: name.name(),
+                chosen_by: chosen.name(),
+                greeting: None,
+                opening: None,
+                reply: None,
+                client_ip: None,
+                silent: None,
+                starttls: None,
+                words: None,
+            };
+        };
+        let v = &spoken.verdict;
+        let starttls = spoken.upgrade.as_ref().map(|u| {
+            let answer = x.reply.received.get(u.at..).unwrap_or_default();
+            let inside = &u.inside[..u.inside.len().min(REPLY_TEXT_MAX)];
+            StartTlsJson {
+                agreed: u.agreed,
+                answer: spoken
+                    .protocol
+                    .starttls_answer(answer)
+                    .map(|r| ReplyJson::of(&r)),
+                inside: (!inside.is_empty()).then(|| String::from_utf8_lossy(inside).into_owned()),
+            }
         });
-    };
-    let v = &spoken.verdict;
-    let starttls = spoken.upgrade.as_ref().map(|u| {
-        let answer = x.reply.received.get(u.at..).unwrap_or_default();
-        let inside = &u.inside[..u.inside.len().min(REPLY_TEXT_MAX)];
-        json!({
-            "agreed": u.agreed,
-            "answer": spoken.protocol.starttls_answer(answer).map(|r| rp::reply_json(&r)),
-            "inside": (!inside.is_empty()).then(|| String::from_utf8_lossy(inside).into_owned()),
-        })
-    });
-    json!({
-        "name": spoken.protocol.name(),
-        "chosen_by": spoken.chosen.name(),
-        "greeting": v.greeting.as_ref().map(rp::reply_json),
-        "opening": spoken.opening.as_ref().map(|o| String::from_utf8_lossy(o).into_owned()),
-        "reply": v.reply.as_ref().map(rp::reply_json),
-        "client_ip": v.client_seen.map(|ip| ip.to_string()),
-        "silent": spoken.silent,
-        "starttls": starttls,
-        "words": because(x),
-    })
+        ProtocolJson {
+            name: spoken.protocol.name(),
+            chosen_by: spoken.chosen.name(),
+            greeting: v.greeting.as_ref().map(ReplyJson::of),
+            opening: spoken
+                .opening
+                .as_ref()
+                .map(|o| String::from_utf8_lossy(o).into_owned()),
+            reply: v.reply.as_ref().map(ReplyJson::of),
+            client_ip: v.client_seen.map(|ip| ip.to_string()),
+            silent: Some(spoken.silent),
+            starttls,
+            words: because(x),
+        }
+    }
 }
 
 /// The mode word (`send`, `dry-run`, `load`).
@@ -116,241 +149,286 @@ fn stacked(s: &Sent) -> Option<(usize, &[u8])> {
 
 /// The `send --json` document, one line.
 pub(crate) fn json(s: &Sent) -> String {
-    // Serializing plain values cannot fail.
-    serde_json::to_string(&document(s)).unwrap_or_default() + "\n"
+    Doc::new("send", SendJson::of(s)).line()
 }
 
-/// The `send --json` document.
-pub(crate) fn document(s: &Sent) -> Value {
-    let all = all_bytes(s);
-    let mut header = HeaderJson::new(&codec::decode_final(&s.header), &all);
-    if s.payload.is_empty() {
-        header.payload = None;
-    }
-    let second = stacked(s).map(|(at, rest)| {
-        let mut j = HeaderJson::new(&codec::decode_final(rest), &all[at..]);
+/// The `send --json` document, to read fields of in tests.
+#[cfg(test)]
+pub(crate) fn document(s: &Sent) -> serde_json::Value {
+    serde_json::to_value(Doc::new("send", SendJson::of(s))).unwrap_or_default()
+}
+
+/// The body of `send --json` (docs/json.md): what went out, what came
+/// back, the judge's finding and its fixes, or the load run's counts.
+#[derive(Serialize)]
+struct SendJson<'a> {
+    mode: &'static str,
+    target: TargetJson,
+    transport: &'static str,
+    header: HeaderJson,
+    stacked_header: Option<HeaderJson>,
+    header_hex: String,
+    payload: Option<SniffJson>,
+    faults: FaultsJson,
+    max_time_ms: u64,
+    connected: Option<bool>,
+    local: Option<EndpointJson>,
+    peer: Option<EndpointJson>,
+    sent_bytes: Option<usize>,
+    banner: Option<BytesJson>,
+    sent: Option<&'static str>,
+    tls: Option<HandshakeJson<'a>>,
+    protocol: ProtocolJson,
+    reply: Option<ReplyDataJson<'a>>,
+    elapsed_ms: Option<f64>,
+    phases_ms: Option<PhasesJson>,
+    finding: Option<FindingJson>,
+    fixes: Vec<FixJson>,
+    notes: Vec<NoteJson>,
+    expectations: Vec<CheckJson>,
+    load: Option<LoadJson<'a>>,
+    ok: bool,
+}
+
+impl<'a> SendJson<'a> {
+    fn of(s: &'a Sent) -> Self {
+        let all = all_bytes(s);
+        let mut header = HeaderJson::new(&codec::decode_final(&s.header), &all);
         if s.payload.is_empty() {
-            j.payload = None;
+            header.payload = None;
         }
-        j
-    });
-    let plan = &s.plan;
-    let mut body = Map::new();
-    let mut put = |k: &str, v: Value| {
-        body.insert(k.to_string(), v);
-    };
-    put("mode", json!(mode(s)));
-    put("target", json!(TargetJson::from(&plan.target)));
-    put("transport", json!(if plan.udp { "udp" } else { "tcp" }));
-    put("header", json!(header));
-    put("stacked_header", json!(second));
-    put("header_hex", json!(hex::encode(&s.header)));
-    put(
-        "payload",
-        json!((!s.payload.is_empty()).then(|| SniffJson::of(&s.payload))),
-    );
-    put("faults", faults_json(s));
-    put("max_time_ms", json!(plan.net.max_time.as_millis() as u64));
-    let once = match &s.outcome {
-        Outcome::Once(x) => Some(x.as_ref()),
-        _ => None,
-    };
-    let reply = once.map(|x| &x.reply);
-    put("connected", json!(reply.map(|r| r.connected)));
-    put(
-        "local",
-        json!(reply.and_then(|r| r.local).map(EndpointJson::inet)),
-    );
-    put(
-        "peer",
-        json!(reply.and_then(|r| r.peer).map(EndpointJson::inet)),
-    );
-    put("sent_bytes", json!(reply.map(|r| r.sent)));
-    put(
-        "banner",
-        reply
-            .filter(|r| !r.banner.is_empty())
-            .map_or(Value::Null, |r| bytes_json(&r.banner, r.banner.len())),
-    );
-    put("sent", json!(once.map(|x| sent_kind(x.sent))));
-    put(
-        "tls",
-        once.and_then(|x| x.handshake.as_ref())
-            .map_or(Value::Null, handshake_json),
-    );
-    put("protocol", protocol_json(s, once));
-    put("reply", reply.map_or(Value::Null, reply_json));
-    put(
-        "elapsed_ms",
-        reply.map_or(Value::Null, |r| json!(ms(r.timings.total))),
-    );
-    put("phases_ms", reply.map_or(Value::Null, phases_json));
-    put(
-        "finding",
-        once.map_or(Value::Null, |x| finding::json(x.finding)),
-    );
-    put(
-        "fixes",
-        once.map_or(json!([]), |x| {
-            let case = case(plan, Some(x));
-            finding::fixes_json(&x.finding.fixes_for(case), case)
-        }),
-    );
-    put(
-        "notes",
-        Value::Array(
-            once.map(|x| x.notes.iter().map(|n| note_json(n, x)).collect())
+        let stacked_header = stacked(s).map(|(at, rest)| {
+            let mut j = HeaderJson::new(&codec::decode_final(rest), &all[at..]);
+            if s.payload.is_empty() {
+                j.payload = None;
+            }
+            j
+        });
+        let plan = &s.plan;
+        let once = match &s.outcome {
+            Outcome::Once(x) => Some(x.as_ref()),
+            _ => None,
+        };
+        let reply = once.map(|x| &x.reply);
+        let (load, ok) = match &s.outcome {
+            Outcome::DryRun => (None, true),
+            Outcome::Once(x) => (None, x.ok()),
+            Outcome::Load(l) => (Some(LoadJson::of(l)), l.passed()),
+        };
+        SendJson {
+            mode: mode(s),
+            target: TargetJson::from(&plan.target),
+            transport: if plan.udp { "udp" } else { "tcp" },
+            header,
+            stacked_header,
+            header_hex: hex::encode(&s.header),
+            payload: (!s.payload.is_empty()).then(|| SniffJson::of(&s.payload)),
+            faults: FaultsJson::of(s),
+            max_time_ms: plan.net.max_time.as_millis() as u64,
+            connected: reply.map(|r| r.connected),
+            local: reply.and_then(|r| r.local).map(EndpointJson::inet),
+            peer: reply.and_then(|r| r.peer).map(EndpointJson::inet),
+            sent_bytes: reply.map(|r| r.sent),
+            banner: reply
+                .filter(|r| !r.banner.is_empty())
+                .map(|r| BytesJson::of(&r.banner, r.banner.len())),
+            sent: once.map(|x| sent_kind(x.sent)),
+            tls: once
+                .and_then(|x| x.handshake.as_ref())
+                .map(HandshakeJson::of),
+            protocol: ProtocolJson::of(s, once),
+            reply: reply.map(ReplyDataJson::of),
+            elapsed_ms: reply.map(|r| ms(r.timings.total)),
+            phases_ms: reply.map(PhasesJson::of),
+            finding: once.map(|x| FindingJson::of(x.finding)),
+            fixes: once.map_or_else(Vec::new, |x| {
+                let case = case(plan, Some(x));
+                FixJson::list(&x.finding.fixes_for(case), case)
+            }),
+            notes: once
+                .map(|x| {
+                    x.notes
+                        .iter()
+                        .map(|n| NoteJson {
+                            kind: note_kind(n),
+                            text: note_text(n, x),
+                        })
+                        .collect()
+                })
                 .unwrap_or_default(),
-        ),
-    );
-    put(
-        "expectations",
-        Value::Array(
-            once.map(|x| x.checks.iter().map(check_json).collect())
+            expectations: once
+                .map(|x| {
+                    x.checks
+                        .iter()
+                        .map(|c| CheckJson {
+                            expected: expected_text(c.expected),
+                            met: c.met,
+                        })
+                        .collect()
+                })
                 .unwrap_or_default(),
-        ),
-    );
-    let (load, ok) = match &s.outcome {
-        Outcome::DryRun => (Value::Null, true),
-        Outcome::Once(x) => (Value::Null, x.ok()),
-        Outcome::Load(l) => (load_json(l), l.passed()),
-    };
-    put("load", load);
-    put("ok", json!(ok));
-    finding::document("send", Value::Object(body))
+            load,
+            ok,
+        }
+    }
 }
 
-fn faults_json(s: &Sent) -> Value {
-    let plan = &s.plan;
-    let split = (!plan.udp)
-        .then_some(&plan.net.split)
-        .and_then(|sp| match sp {
-            Split::Whole => None,
-            Split::Bytewise => Some("bytewise".to_string()),
-            Split::At(o) => Some(o.iter().map(usize::to_string).collect::<Vec<_>>().join(",")),
-        });
-    json!({
-        "split": split,
-        "split_delay_ms": plan.net.split_delay.as_millis() as u64,
-        "corrupt": plan.header.corrupt.map(|c| c.name()),
-        "twice": plan.header.twice,
-        "raw": plan.header.raw.is_some(),
-        "wait_banner": plan.net.banner_timeout.is_some(),
-    })
+/// `--split`, `--corrupt`, `--twice`, `--raw`, `--wait-banner`.
+#[derive(Serialize)]
+struct FaultsJson {
+    split: Option<String>,
+    split_delay_ms: u64,
+    corrupt: Option<&'static str>,
+    twice: bool,
+    raw: bool,
+    wait_banner: bool,
+}
+
+impl FaultsJson {
+    fn of(s: &Sent) -> Self {
+        let plan = &s.plan;
+        let split = (!plan.udp)
+            .then_some(&plan.net.split)
+            .and_then(|sp| match sp {
+                Split::Whole => None,
+                Split::Bytewise => Some("bytewise".to_string()),
+                Split::At(o) => Some(o.iter().map(usize::to_string).collect::<Vec<_>>().join(",")),
+            });
+        FaultsJson {
+            split,
+            split_delay_ms: plan.net.split_delay.as_millis() as u64,
+            corrupt: plan.header.corrupt.map(|c| c.name()),
+            twice: plan.header.twice,
+            raw: plan.header.raw.is_some(),
+            wait_banner: plan.net.banner_timeout.is_some(),
+        }
+    }
 }
 
 /// Received bytes: `{length, text, hex, looks_like}`.
-fn bytes_json(bytes: &[u8], length: usize) -> Value {
-    let shown = &bytes[..bytes.len().min(REPLY_TEXT_MAX)];
-    json!({
-        "length": length,
-        "text": String::from_utf8_lossy(shown),
-        "hex": hex::encode(shown),
-        "looks_like": SniffJson::of(bytes),
-    })
+#[derive(Serialize)]
+struct BytesJson {
+    length: usize,
+    text: String,
+    hex: String,
+    looks_like: SniffJson,
 }
 
-/// The TLS handshake after the header (`send --tls`).
-pub(super) fn handshake_json(h: &Handshake) -> Value {
-    let (result, session, failure) = match &h.result {
-        HandshakeResult::NotStarted => ("not-started", None, None),
-        HandshakeResult::Done(s) => ("done", Some(s), None),
-        HandshakeResult::Failed(f) => ("failed", None, Some(f)),
-    };
-    json!({
-        "result": result,
-        "sni": h.sni,
-        "alpn_offered": h.alpn_offered,
-        "verify": h.verified,
-        "version": session.map(|s| &s.version),
-        "cipher": session.map(|s| &s.cipher),
-        "alpn": session.and_then(|s| s.alpn.as_ref()),
-        "failure": failure.map(|f| json!({
-            "kind": failure_kind(&f.kind),
-            "alert": match &f.kind { FailureKind::Alert(a) => Some(a), _ => None },
-            "error": f.error,
-        })),
-        "certificate": h.certificate.as_ref().map(certificate_json),
-        "handshake_ms": h.duration.map(ms),
-    })
-}
-
-fn certificate_json(c: &Certificate) -> Value {
-    json!({
-        "subject": c.subject,
-        "issuer": c.issuer,
-        "sans": c.sans,
-        "not_before": json_time_at(c.not_before, 0),
-        "not_after": json_time_at(c.not_after, 0),
-        "expired": c.expired,
-        "self_signed": c.self_signed,
-        "name": c.name,
-        "matches_name": c.matches_name,
-        "sha256": c.sha256,
-    })
-}
-
-fn failure_kind(k: &FailureKind) -> &'static str {
-    match k {
-        FailureKind::Alert(_) => "alert",
-        FailureKind::Certificate => "certificate",
-        FailureKind::NotTls => "not-tls",
-        FailureKind::Closed => "closed",
-        FailureKind::Reset => "reset",
-        FailureKind::Timeout => "timeout",
-        FailureKind::Other => "other",
+impl BytesJson {
+    fn of(bytes: &[u8], length: usize) -> Self {
+        let shown = &bytes[..bytes.len().min(REPLY_TEXT_MAX)];
+        BytesJson {
+            length,
+            text: String::from_utf8_lossy(shown).into_owned(),
+            hex: hex::encode(shown),
+            looks_like: SniffJson::of(bytes),
+        }
     }
 }
 
-fn reply_json(r: &Reply) -> Value {
-    json!({
-        "end": r.end.code(),
-        "http_status": crate::send::http_status(&r.received),
-        "data": (r.received_total > 0).then(|| bytes_json(&r.received, r.received_total)),
-        "error": r.error,
-        "write_error": r.write_error,
-    })
+/// How the exchange ended and what the receiver sent.
+#[derive(Serialize)]
+struct ReplyDataJson<'a> {
+    end: &'static str,
+    http_status: Option<u16>,
+    data: Option<BytesJson>,
+    error: &'a Option<String>,
+    write_error: &'a Option<String>,
 }
 
-/// Milliseconds, to the microsecond.
+impl<'a> ReplyDataJson<'a> {
+    fn of(r: &'a Reply) -> Self {
+        ReplyDataJson {
+            end: r.end.code(),
+            http_status: crate::send::http_status(&r.received),
+            data: (r.received_total > 0).then(|| BytesJson::of(&r.received, r.received_total)),
+            error: &r.error,
+            write_error: &r.write_error,
+        }
+    }
+}
+
 /// When each step was done, from the start of the connect (the end is
-/// `elapsed_ms`).
-fn phases_json(r: &Reply) -> Value {
-    let t = &r.timings;
-    json!({
-        "connect": t.connect.map(ms),
-        "sent": t.sent.map(ms),
-        "first_byte": t.first_byte.map(ms),
-    })
+/// `elapsed_ms`), in milliseconds to the microsecond.
+#[derive(Serialize)]
+struct PhasesJson {
+    connect: Option<f64>,
+    sent: Option<f64>,
+    first_byte: Option<f64>,
 }
 
-fn note_json(n: &Note, x: &Exchanged) -> Value {
-    json!({ "kind": note_kind(n), "text": note_text(n, x) })
+impl PhasesJson {
+    fn of(r: &Reply) -> Self {
+        let t = &r.timings;
+        PhasesJson {
+            connect: t.connect.map(ms),
+            sent: t.sent.map(ms),
+            first_byte: t.first_byte.map(ms),
+        }
+    }
 }
 
-fn check_json(c: &Check) -> Value {
-    json!({ "expected": expected_text(c.expected), "met": c.met })
+#[derive(Serialize)]
+struct NoteJson {
+    kind: &'static str,
+    text: String,
 }
 
-fn load_json(l: &LoadSummary) -> Value {
-    let latency = percentiles(&l.latencies)
-        .map(|p| json!({ "p50": ms(p.p50), "p90": ms(p.p90), "p99": ms(p.p99), "max": ms(p.max) }));
-    let counts = |m: Map<String, Value>| Value::Object(m);
-    json!({
-        "connections": l.connections,
-        "concurrency": l.concurrency,
-        "connected": l.connected(),
-        "ok": l.ok,
-        "elapsed_ms": ms(l.elapsed),
-        "connections_per_second": rate(l),
-        "latency_ms": latency,
-        "ends": counts(l.ends.iter().map(|(k, v)| (k.code().to_string(), json!(v))).collect()),
-        "findings": counts(l.findings.iter().map(|(k, v)| (k.name().to_string(), json!(v))).collect()),
-        "statuses": counts(l.statuses.iter().map(|(k, v)| (k.to_string(), json!(v))).collect()),
-        "capped": l.capped,
-        "interrupted": l.interrupted,
-        "stopped": l.stopped,
-    })
+#[derive(Serialize)]
+struct CheckJson {
+    expected: String,
+    met: bool,
+}
+
+/// The load run (`--connections`): counts, rate and latency.
+#[derive(Serialize)]
+struct LoadJson<'a> {
+    connections: u64,
+    concurrency: usize,
+    connected: u64,
+    ok: u64,
+    elapsed_ms: f64,
+    connections_per_second: f64,
+    latency_ms: Option<LatencyJson>,
+    ends: Counts<'a, End>,
+    findings: Counts<'a, judge::Finding>,
+    statuses: Counts<'a, u16>,
+    capped: bool,
+    interrupted: bool,
+    stopped: u64,
+}
+
+#[derive(Serialize)]
+struct LatencyJson {
+    p50: f64,
+    p90: f64,
+    p99: f64,
+    max: f64,
+}
+
+impl<'a> LoadJson<'a> {
+    fn of(l: &'a LoadSummary) -> Self {
+        LoadJson {
+            connections: l.connections,
+            concurrency: l.concurrency,
+            connected: l.connected(),
+            ok: l.ok,
+            elapsed_ms: ms(l.elapsed),
+            connections_per_second: rate(l),
+            latency_ms: percentiles(&l.latencies).map(|p| LatencyJson {
+                p50: ms(p.p50),
+                p90: ms(p.p90),
+                p99: ms(p.p99),
+                max: ms(p.max),
+            }),
+            ends: Counts(&l.ends),
+            findings: Counts(&l.findings),
+            statuses: Counts(&l.statuses),
+            capped: l.capped,
+            interrupted: l.interrupted,
+            stopped: l.stopped,
+        }
+    }
 }
 
 // ------------------------------------------------------- shared words --
@@ -1041,7 +1119,7 @@ mod tests {
     use super::*;
     use crate::codec::Version;
     use crate::judge::Finding;
-    use crate::net::{self, Message, Target, Timings};
+    use crate::net::{self, Certificate, Message, Target, Timings};
     use crate::send::{judge_reply, stacked_at, Expect, HeaderPlan, Plan};
 
     fn plan(twice: bool) -> Plan {
@@ -1482,6 +1560,41 @@ mod tests {
         assert!(!got.contains(&"!src=10.0.0.70".to_string()), "{got:#?}");
         // Short replies are shown whole.
         assert_eq!(shown("SSH-2.0-OpenSSH_9\r\n", None), ["SSH-2.0-OpenSSH_9"]);
+    }
+
+    /// The JSON of each kind of run, byte for byte (docs/json.md): a
+    /// change here is a change of the schema.
+    #[test]
+    fn json_snapshots() {
+        let failed = |kind: FailureKind| Handshake {
+            sni: Some("app.example.com".into()),
+            alpn_offered: vec!["http/1.1".into()],
+            verified: true,
+            result: HandshakeResult::Failed(crate::net::Failure {
+                kind,
+                error: "invalid peer certificate: NotValidForName".into(),
+            }),
+            certificate: Some(certificate()),
+            duration: Some(Duration::from_micros(1234)),
+        };
+        let mut dry = once(plan(false), b"", End::Timeout);
+        dry.outcome = Outcome::DryRun;
+        let mut faulty = plan(false);
+        faulty.net.split = Split::At(vec![3, 5]);
+        faulty.header.corrupt = Some(crate::codec::corrupt::Corruption::Signature);
+        for (name, s) in [
+            ("stacked", once(plan(true), BAD, End::EofAfterData)),
+            ("timeout", once(plan(false), b"", End::Timeout)),
+            ("load", load()),
+            (
+                "certificate",
+                with_handshake(failed(FailureKind::Certificate), b"", End::EofWithoutData),
+            ),
+            ("dry-run", dry),
+            ("faults", once(faulty, BAD, End::Reset)),
+        ] {
+            insta::assert_snapshot!(format!("json-{name}"), json(&s));
+        }
     }
 
     #[test]
