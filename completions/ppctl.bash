@@ -603,7 +603,7 @@ _ppctl() {
             fi
             case "${prev}" in
                 --finding)
-                    COMPREPLY=($(compgen -W "proxied plain health-check unexpected-header hop-adds-header missing-header banner-before-header invalid-header header-rejected stacked-header failed-health-check spoofable untrusted-source header-too-large header-timeout no-reply http-error no-receiver unreachable local-limit no-datagram client-closed interrupted incomplete inconclusive real-ip-lost ignored-setting partial-proxy hairpin config-wire-mismatch upstream-failed tls-handshake-failed plain-http-to-tls tls-before-proxy tls-to-plain-port certificate-rejected" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "proxied plain health-check unexpected-header hop-adds-header missing-header banner-before-header invalid-header header-rejected stacked-header failed-health-check http-error no-receiver incomplete upstream-failed tls-handshake-failed plain-http-to-tls tls-before-proxy tls-to-plain-port" -- "${cur}"))
                     return 0
                     ;;
                 --client)
@@ -720,7 +720,7 @@ _ppctl() {
             return 0
             ;;
         ppctl__subcmd__relay)
-            opts="-h --to --accept --trust --send --like --tlv --alpn --authority --unique-id --noop --crc32c --ssl-version --ssl-cn --ssl-cipher --ssl-verify --netns --aws-vpce-id --azure-link-id --gcp-psc-id --threads --max-header --header-timeout --max-conns --drain --count --metrics --conform --connect-timeout --tap --no-tap --json --idle-timeout --color --help"
+            opts="-h --to --accept --trust --send --like --tlv --alpn --authority --unique-id --noop --crc32c --ssl-version --ssl-cn --ssl-cipher --ssl-verify --netns --aws-vpce-id --azure-link-id --gcp-psc-id --threads --header-timeout --max-conns --drain --count --metrics --conform --connect-timeout --tap --no-tap --json --idle-timeout --max-header --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -802,10 +802,6 @@ _ppctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --max-header)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --header-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -831,6 +827,10 @@ _ppctl() {
                     return 0
                     ;;
                 --idle-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-header)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

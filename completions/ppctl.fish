@@ -255,31 +255,14 @@ invalid-header\t'a header that breaks the spec'
 header-rejected\t'a valid header, closed without a reply'
 stacked-header\t'two headers in one stream'
 failed-health-check\t'a health check answered with an error'
-spoofable\t'a header taken from anyone'
-untrusted-source\t'a header from outside the trust list'
-header-too-large\t'a v2 header over the size limit'
-header-timeout\t'no header before the deadline'
-no-reply\t'no reply before the timeout'
 http-error\t'an HTTP error for the request'
 no-receiver\t'connection refused'
-unreachable\t'no connection'
-local-limit\t'no file descriptor on this host'
-no-datagram\t'no datagram came back'
-client-closed\t'the client left first'
-interrupted\t'stopped before the end'
 incomplete\t'its start or its end is not in the record'
-inconclusive\t'the probe could not tell'
-real-ip-lost\t'the client address is lost on the way'
-ignored-setting\t'a setting that does nothing where it stands'
-partial-proxy\t'PROXY on one port and not its sibling'
-hairpin\t'in-cluster clients skip the load balancer'
-config-wire-mismatch\t'the wire disagrees with the configuration'
 upstream-failed\t'the hop behind the proxy failed'
 tls-handshake-failed\t'the TLS handshake failed after the header'
 plain-http-to-tls\t'plain HTTP sent to a TLS port'
 tls-before-proxy\t'a ClientHello where a header was required'
-tls-to-plain-port\t'TLS sent to a plain-text port'
-certificate-rejected\t'the server\'s certificate was not trusted'"
+tls-to-plain-port\t'TLS sent to a plain-text port'"
 complete -c ppctl -n "__fish_ppctl_using_subcommand pcap" -l client -d 'Report only flows whose client matches: CIDR, address, port (443 or :443) or address:port' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand pcap" -l server -d 'Report only flows whose server matches: CIDR, address, port or address:port' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand pcap" -l group-by -d 'One row per server (address:port), client (address) or finding, with the count of flows per finding, instead of one row per flow' -r -f -a "server\t'one row per server address:port'
@@ -382,7 +365,6 @@ complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l aws-vpce-id -d 'AW
 complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l azure-link-id -d 'Azure TLV (0xEE), subtype 0x01: private endpoint LINKID' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l gcp-psc-id -d 'GCP TLV (0xE0): Private Service Connect connection id' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l threads -d 'Worker threads (default: 1). One serves plain connections fastest on a small machine (docs/performance.md); more help bulk relaying on a machine with more cores' -r
-complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l max-header -d 'Largest v2 header accepted, in bytes (16 + len); a larger one is header-too-large, checked as soon as its 16-byte prefix is in' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l header-timeout -d 'Time a client has for a complete header, counted once (a byte does not restart it), as ingress-nginx\'s proxy-protocol-header-timeout; e.g. 5s, 250ms; more than 0' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l max-conns -d 'Connections served at once; more wait in the kernel\'s backlog' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l drain -d 'On SIGINT/SIGTERM, time in-flight connections get to finish; a second signal stops them at once' -r
@@ -390,6 +372,7 @@ complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l count -d 'Exit aft
 complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l metrics -d 'Serve Prometheus metrics on ADDR (:PORT, IP:PORT, [IPv6]:PORT) at /metrics: connections by finding, transport and header, those open, the header wait and the connection time (docs/monitoring.md). Bind it to loopback or the monitoring network' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l connect-timeout -d 'Time allowed to connect upstream' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l idle-timeout -d 'Close both sides after this long without a byte either way; more than 0' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l max-header -d 'Largest v2 header taken from a client, in bytes (16 + len; by default every size the spec allows); a larger one is header-too-large, checked as soon as its 16-byte prefix is in' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l color -d 'When to use color: auto (a terminal, and NO_COLOR unset), always, never' -r -f -a "auto\t'Color when stdout is a terminal and NO_COLOR is not set'
 always\t''
 never\t''"

@@ -1024,6 +1024,18 @@ fn verdict_values_are_finding_names() {
     let help = String::from_utf8_lossy(&out.stdout);
     assert!(help.contains("header-rejected"), "{help}");
     assert!(help.contains("[default: 5m]"), "{help}");
+    // --finding offers what a capture can show (docs/verdicts.md's
+    // "reported by"), not the findings that need a live peer.
+    assert!(help.contains("no-receiver"), "{help}");
+    assert!(!help.contains("local-limit"), "{help}");
+    let out = Command::cargo_bin("ppctl")
+        .unwrap()
+        .args(["pcap", "-", "--finding", "local-limit"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("invalid value 'local-limit'"), "{err}");
     let tail = help.trim_end();
     let examples = tail.find("Examples:").expect("examples");
     let codes = tail.find("Exit codes").expect("exit codes");

@@ -580,6 +580,65 @@ fn an_upstream_that_resets_is_reported_and_the_client_closed() {
     );
 }
 
+/// An upstream that read 1 MiB of the stream, then reset: it took the
+/// header and the data, so the reset is no refusal of the header
+/// (header-rejected) but a reset mid-stream.
+#[test]
+fn an_upstream_that_reads_a_mebibyte_then_resets_is_reset_mid_stream() {
+    const READ: usize = 1 << 20;
+    let l = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind");
+    let up = l.local_addr().expect("addr").port();
+    let t = thread::spawn(move || {
+        let (mut s, _) = l.accept().expect("accept");
+        s.set_read_timeout(Some(BOUND)).expect("timeout");
+        let mut buf = vec![0u8; 64 * 1024];
+        let mut read = 0;
+        while read < READ {
+            match s.read(&mut buf[..(READ - read).min(64 * 1024)]) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => read += n,
+            }
+        }
+        // SO_LINGER 0: the close is a reset.
+        socket2::SockRef::from(&s)
+            .set_linger(Some(std::time::Duration::ZERO))
+            .expect("linger");
+        read
+    });
+    let r = relay(up, &["--json", "--count", "1"]);
+    let mut c = TcpStream::connect((Ipv4Addr::LOCALHOST, r.port)).expect("connect");
+    c.set_write_timeout(Some(BOUND)).expect("timeout");
+    c.set_read_timeout(Some(BOUND)).expect("timeout");
+    // Twice what upstream reads: the writes end with the reset.
+    let chunk = vec![b'x'; 64 * 1024];
+    for _ in 0..(2 * READ / chunk.len()) {
+        if c.write_all(&chunk).is_err() {
+            break;
+        }
+    }
+    let mut rest = Vec::new();
+    let _ = c.read_to_end(&mut rest);
+    assert_eq!(t.join().expect("upstream"), READ);
+    let (code, recs, summary) = finish(r);
+    assert_eq!(code, 1);
+    assert_eq!(recs[0]["ending"], "upstream-reset", "{}", recs[0]);
+    assert_eq!(
+        recs[0]["finding"]["name"], "reset-mid-stream",
+        "{}",
+        recs[0]
+    );
+    assert_eq!(recs[0]["finding"]["code"], "PP-RESET-MID-STREAM");
+    assert_eq!(recs[0]["fixes"][0]["id"], "read-receiver-log");
+    assert!(
+        recs[0]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("after it had taken")),
+        "{}",
+        recs[0]
+    );
+    assert_eq!(summary["findings"]["reset-mid-stream"], 1);
+}
+
 #[test]
 fn idle_clients_are_all_reported_after_the_drain() {
     const CLIENTS: usize = 1000;
@@ -852,6 +911,36 @@ fn max_header_bounds_the_client_s_header() {
         "{}",
         recs[0]
     );
+}
+
+/// By default relay takes every v2 header the spec allows (16 + 65535
+/// bytes): one of 20 KiB (a NOOP TLV of padding, as a long certificate
+/// would be) is taken and translated, not header-too-large.
+#[test]
+fn a_v2_header_past_4096_bytes_is_taken_by_default() {
+    const PAD: usize = 20_000;
+    let listen = Listen::start(&["--proxy-protocol", "require", "--count", "1"]);
+    let r = relay(
+        listen.port,
+        &["--accept", "v2", "--send", "v1", "--json", "--count", "1"],
+    );
+    let mut header = b"\r\n\r\n\0\r\nQUIT\n\x21\x11".to_vec();
+    header.extend_from_slice(&((12 + 3 + PAD) as u16).to_be_bytes());
+    header.extend_from_slice(&[203, 0, 113, 7, 198, 51, 100, 9]);
+    header.extend_from_slice(&4444u16.to_be_bytes());
+    header.extend_from_slice(&443u16.to_be_bytes());
+    header.push(0x04);
+    header.extend_from_slice(&(PAD as u16).to_be_bytes());
+    header.resize(header.len() + PAD, 0);
+    header.extend_from_slice(common::HTTP_GET);
+    let answer = listen_support::talk(r.port, &header, false);
+    assert!(answer.starts_with(b"HTTP/1.1 200"), "{answer:?}");
+    let (code, recs, _) = finish(r);
+    assert_eq!(code, 0);
+    assert_eq!(recs[0]["finding"]["name"], "proxied", "{}", recs[0]);
+    assert_eq!(recs[0]["claimed"]["address"], "203.0.113.7");
+    let (status, _) = listen.finish();
+    assert_eq!(status.code(), Some(0));
 }
 
 #[test]

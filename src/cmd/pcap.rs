@@ -77,7 +77,7 @@ pub struct PcapArgs {
     /// Report only flows with these findings (comma-separated or repeated).
     /// (`--verdict`, the old name, still works.)
     #[arg(long, alias = "verdict", value_name = "FINDING", value_delimiter = ',',
-          value_parser = Choice::new(&Finding::ALL, Finding::name, Finding::describe))]
+          value_parser = Choice::new(crate::pcap::findings(), Finding::name, Finding::describe))]
     pub(crate) finding: Vec<Finding>,
     /// Report only flows whose client matches: CIDR, address, port (443 or
     /// :443) or address:port.

@@ -49,7 +49,9 @@ Nth connection is 130."
 #[derive(Debug, clap::Args)]
 #[command(
     after_help = AFTER_HELP,
-    mut_arg("idle_timeout", |a| a.help("Close both sides after this long without a byte either way; more than 0"))
+    mut_arg("idle_timeout", |a| a.help("Close both sides after this long without a byte either way; more than 0")),
+    // relay::config::MAX_HEADER (a unit test keeps them equal).
+    mut_arg("max_header", |a| a.default_value("65551").help("Largest v2 header taken from a client, in bytes (16 + len; by default every size the spec allows); a larger one is header-too-large, checked as soon as its 16-byte prefix is in"))
 )]
 pub struct RelayArgs {
     /// Where to listen: `:PORT` (every interface, IPv4 and IPv6), IP:PORT,
@@ -177,4 +179,23 @@ async fn serve(args: &RelayArgs, style: Style) -> Result<ExitCode> {
             relay::run(listeners.tcp, cfg, shutdown, now, sink)
         })
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use crate::cli::{Cli, Command};
+
+    #[test]
+    fn max_header_defaults_to_every_header_the_spec_allows() {
+        let cli = Cli::try_parse_from(["ppctl", "relay", ":0", "--to", "127.0.0.1:1"]);
+        match cli.map(|c| c.command) {
+            Ok(Command::Relay(args)) => {
+                assert_eq!(args.server.max_header(), crate::relay::config::MAX_HEADER);
+                assert_eq!(crate::relay::config::MAX_HEADER, 65551);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
 }

@@ -697,6 +697,16 @@ pub static FIXES: &[Fix] = &[
         change: "nginx -t && nginx -s reload\nhaproxy -c -f /etc/haproxy/haproxy.cfg && systemctl reload haproxy\nss -ltnp 'sport = :PORT'      # which process owns the port\nppctl check --probe FILE...   # the wire now agrees with the file",
         doc: "https://nginx.org/en/docs/beginners_guide.html#control",
     },
+    // checked: HAProxy configuration manual, 8.5 "Session state at
+    // disconnection" (the termination flags in each log line).
+    Fix {
+        id: "read-receiver-log",
+        title: "Read the receiver's log for why it dropped the connection",
+        side: Side::Receiver,
+        applies_to: "the application or proxy behind the PROXY layer",
+        change: "# the header went through: the reset is the application's\n# HAProxy: the termination state of the log line (SD, SH, CD...)\n# nginx: error.log (client_max_body_size, upstream timed out)\n# an application: its crash or request-size limit in its own log",
+        doc: "https://docs.haproxy.org/2.8/configuration.html#8.5",
+    },
     Fix {
         id: "tls-trust-certificate",
         title: "Trust the receiver's certificate, or ask for the name it is valid for",

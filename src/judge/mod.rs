@@ -73,6 +73,7 @@ pub(crate) enum Finding {
     HeaderTooLarge,
     HeaderTimeout,
     NoReply,
+    ResetMidStream,
     HttpError,
     NoReceiver,
     Unreachable,
@@ -97,7 +98,7 @@ pub(crate) enum Finding {
 
 impl Finding {
     /// Every finding, in docs/verdicts.md order.
-    pub(crate) const ALL: [Finding; 36] = [
+    pub(crate) const ALL: [Finding; 37] = [
         Finding::Proxied,
         Finding::Plain,
         Finding::HealthCheck,
@@ -114,6 +115,7 @@ impl Finding {
         Finding::HeaderTooLarge,
         Finding::HeaderTimeout,
         Finding::NoReply,
+        Finding::ResetMidStream,
         Finding::HttpError,
         Finding::NoReceiver,
         Finding::Unreachable,
@@ -197,6 +199,16 @@ impl Finding {
     }
 }
 
+/// The findings `command` can report, in docs/verdicts.md order: read off
+/// the table's `reported_by`, so a command never offers (or counts) a
+/// finding it cannot give.
+pub(crate) fn reported_by(command: &str) -> Vec<Finding> {
+    Finding::ALL
+        .into_iter()
+        .filter(|f| f.info().reported_by.contains(&command))
+        .collect()
+}
+
 /// What the client put first on the wire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Sent {
@@ -256,6 +268,10 @@ pub(crate) enum Ending {
     ServerClosed,
     /// The server reset (RST).
     ServerReset,
+    /// The server reset (RST) after it had taken data well beyond the
+    /// header: more than a receiver holds unread ([`MID_STREAM`]), so it
+    /// read past the header, and the reset is no refusal of it.
+    ServerResetMidStream,
     /// The client closed first.
     ClientClosed,
     /// Still open when the wait ran out (send's and probe's timeout).
@@ -331,6 +347,13 @@ pub(crate) fn stock_400(answer: &[u8]) -> bool {
     });
     closes && PAGES.iter().any(|page| body.starts_with(page))
 }
+
+/// Bytes beyond the header that a receiver must have read, not just held
+/// unread in its socket buffer (Linux starts one at 128 KiB), for a reset
+/// to be [`Ending::ServerResetMidStream`]: a receiver that refuses a header
+/// reads the header and what came with it, closes, and its kernel resets
+/// with the rest unread; one that took this much went on reading.
+pub(crate) const MID_STREAM: u64 = 256 * 1024;
 
 /// One exchange, in plain facts: the judge's input for send, probe, repro
 /// and pcap.
@@ -433,6 +456,9 @@ fn silent(sent: Sent, ending: Ending, udp: bool) -> Finding {
             Sent::Nothing | Sent::NoHeader { .. } => F::MissingHeader,
             _ => F::HeaderRejected,
         },
+        // It read the stream, then dropped it: the header (or its absence)
+        // was not the matter.
+        Ending::ServerResetMidStream => F::ResetMidStream,
         Ending::Refused => F::NoReceiver,
         Ending::Unreachable => F::Unreachable,
         Ending::LocalLimit => F::LocalLimit,
@@ -971,6 +997,11 @@ mod tests {
             Finding::HealthCheck
         );
         assert_eq!(x(HDR, Nothing, TimedOut), Finding::NoReply);
+        // A reset after the receiver read on past the header is no refusal.
+        assert_eq!(
+            x(HDR, Nothing, ServerResetMidStream),
+            Finding::ResetMidStream
+        );
         assert_eq!(x(HDR, Nothing, Unfinished), Finding::Incomplete);
         assert_eq!(x(HDR, Nothing, Refused), Finding::NoReceiver);
         assert_eq!(

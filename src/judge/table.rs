@@ -18,11 +18,11 @@ pub(crate) struct FindingInfo {
     pub meaning: &'static str,
     /// Ids in the shared fixes table, most likely first; a few, not all.
     pub fixes: &'static [&'static str],
-    // Read only by the docs/verdicts.md generator, which runs as a test.
-    #[cfg_attr(not(test), allow(dead_code))]
     /// The subcommands that can print this finding (docs/verdicts.md's
     /// "reported by"), in the order send, listen, probe, repro, pcap,
-    /// relay, inspect, explain, check. `inspect` reports what a receiver
+    /// relay, inspect, explain, check: the one list of what a command can
+    /// report (its `--finding` values and its summary's counts come from
+    /// here, [`super::reported_by`]). `inspect` reports what a receiver
     /// that requires a header makes of the bytes; `explain` the findings
     /// its log patterns name.
     pub reported_by: &'static [&'static str],
@@ -173,6 +173,14 @@ pub(crate) static FINDINGS: &[FindingInfo] = &[
         reported_by: &["send", "probe", "repro", "relay"],
     },
     FindingInfo {
+        name: "reset-mid-stream",
+        severity: Problem,
+        short: "a reset after the stream was read",
+        meaning: "the receiver read the header and far more of the stream after it (more than a receiver holds unread), then reset the connection without a word: the PROXY layer went through (a receiver that refuses a header resets before reading on); the application dropped the connection (a crash, a size limit, its own timeout)",
+        fixes: &["read-receiver-log"],
+        reported_by: &["relay"],
+    },
+    FindingInfo {
         name: "http-error",
         severity: Problem,
         short: "an HTTP error for the request",
@@ -186,7 +194,7 @@ pub(crate) static FINDINGS: &[FindingInfo] = &[
         short: "connection refused",
         meaning: "the connection was refused: nothing listens on that address and port",
         fixes: &[],
-        reported_by: &["send", "probe", "repro", "relay"],
+        reported_by: &["send", "probe", "repro", "pcap", "relay"],
     },
     FindingInfo {
         name: "unreachable",

@@ -27,7 +27,7 @@ pub(crate) use limits::fit;
 pub(crate) use reply::{http_body, whoami_client};
 pub use reply::{End, Reply, Timings};
 pub use target::{Target, TargetError};
-pub(crate) use tcp::local_limit;
+pub(crate) use tcp::{bytes_acked, local_limit};
 pub use tcp::{exchange, hold, Held, Message, Options, Split, MAX_TIME};
 pub(crate) use tls::version_name;
 pub use tls::{

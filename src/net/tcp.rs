@@ -262,6 +262,37 @@ pub(crate) fn local_limit(e: &io::Error) -> bool {
     matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE))
 }
 
+/// Bytes of this socket's stream that the peer acknowledged (the kernel's
+/// `tcpi_bytes_acked`, kept after a reset); `None` where the kernel does
+/// not say (not Linux, or a Linux before 4.1).
+pub(crate) fn bytes_acked(socket: std::os::fd::BorrowedFd<'_>) -> Option<u64> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd;
+        // SAFETY: an all-zero tcp_info is a valid value of plain integers.
+        let mut info: libc::tcp_info = unsafe { std::mem::zeroed() };
+        let mut len = std::mem::size_of::<libc::tcp_info>() as libc::socklen_t;
+        // SAFETY: `info` and `len` are valid for writes of `len` bytes, and
+        // the descriptor is borrowed for the call.
+        let rc = unsafe {
+            libc::getsockopt(
+                socket.as_raw_fd(),
+                libc::IPPROTO_TCP,
+                libc::TCP_INFO,
+                std::ptr::addr_of_mut!(info).cast(),
+                &mut len,
+            )
+        };
+        let end = std::mem::offset_of!(libc::tcp_info, tcpi_bytes_acked) + 8;
+        (rc == 0 && len as usize >= end).then_some(info.tcpi_bytes_acked)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = socket;
+        None
+    }
+}
+
 /// Bytes asked of the kernel per read.
 pub(super) const READ_CHUNK: usize = 8192;
 

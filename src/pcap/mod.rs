@@ -25,7 +25,7 @@ use std::net::SocketAddr;
 use crate::judge::Finding;
 use crate::protocol::Selection;
 use crate::server::HeaderFacts;
-pub(crate) use exchange::{Close, Decision, Missing, Start, FINDINGS};
+pub(crate) use exchange::{findings, Close, Decision, Missing, Start};
 pub use filter::Filter;
 pub use flow::Limits;
 use flow::{Flow, FlowTable, Why};

@@ -541,7 +541,10 @@ pub(crate) fn judge(protocol: Protocol, seen: &Seen) -> Verdict {
     // hangs up may lose the line break of its last words (sshd's `Invalid
     // SSH identification string.` and its `\r\n` are two writes, and the
     // close with the client's opening unread resets the second).
-    let closed = matches!(seen.ending, Ending::ServerClosed | Ending::ServerReset);
+    let closed = matches!(
+        seen.ending,
+        Ending::ServerClosed | Ending::ServerReset | Ending::ServerResetMidStream
+    );
     if closed && protocol.line_based() && !stream.is_empty() && !stream.ends_with(b"\n") {
         stream.extend_from_slice(b"\r\n");
     }

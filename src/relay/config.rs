@@ -117,6 +117,13 @@ impl SendMode {
     }
 }
 
+/// relay's `--max-header` unless given: the spec's largest v2 header (16 +
+/// 65535). A relay stands in for the load balancer or passes its headers
+/// on, so it takes every header the spec allows (client certificates and
+/// long ids in TLVs go past go-proxyproto's 4096); listen keeps a
+/// receiver's limit ([`server::MAX_HEADER`]).
+pub(crate) const MAX_HEADER: usize = crate::codec::V2_MAX_LEN;
+
 /// `--connect-timeout` unless given.
 pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -154,7 +161,7 @@ impl Config {
             trust: Vec::new(),
             send: SendMode::default(),
             header: HeaderPlan::new(Version::V1),
-            max_header: server::MAX_HEADER,
+            max_header: MAX_HEADER,
             header_timeout: server::HEADER_TIMEOUT,
             connect_timeout: CONNECT_TIMEOUT,
             idle_timeout: server::IDLE_TIMEOUT,

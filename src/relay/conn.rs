@@ -9,6 +9,7 @@
 
 use std::io;
 use std::net::SocketAddr;
+use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -19,7 +20,7 @@ use tokio::sync::watch;
 use tokio::time::timeout;
 
 use crate::codec::{self, Decoded};
-use crate::judge::{Arrived, Ending};
+use crate::judge::{self, Arrived, Ending};
 use crate::server::conn::{Conn as Io, Framed, Stage};
 use crate::server::record::{self, Awaited, Event, Fault};
 use crate::server::{signalled, Accepted, HeaderSeen, Record as ServerRecord, Transport};
@@ -351,12 +352,14 @@ async fn relay(
     }
     let epoch = Instant::now();
     let active = AtomicU64::new(0);
-    let (ending, stopped) = {
+    let (ending, stopped, taken) = {
         if !first.is_empty() {
             if let Err(e) = upstream.write_all(&first).await {
                 rec.service.events.push(Said::UpstreamGone(Fault::of(&e)));
             }
         }
+        // Asked after a reset: how much of the stream upstream took.
+        let upstream_fd = upstream.as_raw_fd();
         let (cr, cw) = client.into_split();
         let (ur, uw) = upstream.into_split();
         let (up_eof, down_eof) = (AtomicBool::new(false), AtomicBool::new(false));
@@ -381,7 +384,19 @@ async fn relay(
                 _ = signalled(stop) => { stopped = true; break; }
             }
         }
-        (ending_of(up_done, down_done, timed_out || stopped), stopped)
+        let mut ending = ending_of(up_done, down_done, timed_out || stopped);
+        let mut taken = None;
+        if ending == Ending::ServerReset {
+            // SAFETY: the upstream socket is open until `a` and `b`, which
+            // own its halves, are dropped at the end of this block.
+            let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(upstream_fd) };
+            let header_len = header.as_ref().map_or(0, Vec::len) as u64;
+            taken = crate::net::bytes_acked(fd).map(|n| n.saturating_sub(header_len));
+            if taken.is_some_and(|n| n > judge::MID_STREAM) {
+                ending = Ending::ServerResetMidStream;
+            }
+        }
+        (ending, stopped, taken)
     };
     rec.bytes_in = pre_read + up.bytes;
     rec.bytes_out = down.bytes;
@@ -390,7 +405,9 @@ async fn relay(
     rec.service.interrupted = stopped;
     rec.service.ending = Some(ending);
     match ending {
-        Ending::ServerReset => rec.service.events.push(Said::UpstreamReset),
+        Ending::ServerReset | Ending::ServerResetMidStream => {
+            rec.service.events.push(Said::UpstreamReset { taken })
+        }
         Ending::TimedOut if !stopped => rec.service.events.push(Said::Idle {
             limit: cfg.idle_timeout,
         }),

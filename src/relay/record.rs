@@ -64,8 +64,11 @@ pub(crate) enum Event {
     BuildFailed(BuildError),
     /// Upstream went away before the header was written.
     UpstreamGone(Fault),
-    /// Upstream reset the connection (the client was closed).
-    UpstreamReset,
+    /// Upstream reset the connection (the client was closed), having
+    /// acknowledged `taken` bytes of the stream after the header (`None`:
+    /// the kernel does not say); more than [`judge::MID_STREAM`] is a
+    /// reset mid-stream.
+    UpstreamReset { taken: Option<u64> },
     /// No byte either way for `--idle-timeout` (both sides were closed).
     Idle { limit: Duration },
 }

@@ -16,9 +16,7 @@ use crate::codec::{self, Decoded, Version};
 use crate::judge::fixes::Case;
 use crate::judge::{Answer, Ending, Finding, Severity};
 use crate::pcap::group::{Group, Key};
-use crate::pcap::{
-    Close, FlowResult, GroupBy, Groups, Missing, ReadError, Start, Summary, FINDINGS,
-};
+use crate::pcap::{Close, FlowResult, GroupBy, Groups, Missing, ReadError, Start, Summary};
 use crate::protocol::{Kind, Protocol};
 use crate::sniff::{self, Sniffed};
 
@@ -647,7 +645,7 @@ pub(crate) fn group_json(by: GroupBy, g: &Group) -> Value {
 pub fn summary_json(s: &Summary, error: Option<&ReadError>) -> Value {
     let mut findings = Map::new();
     for f in Finding::ALL {
-        if FINDINGS.contains(&f) || s.count_of(f) > 0 {
+        if crate::pcap::findings().contains(&f) || s.count_of(f) > 0 {
             findings.insert(f.name().into(), s.count_of(f).into());
         }
     }

@@ -495,7 +495,11 @@ fn said_by_relay(e: &RelayEvent) -> String {
             "upstream went away before the header was written ({})",
             f.error()
         ),
-        E::UpstreamReset => "upstream reset the connection; the client was closed".into(),
+        E::UpstreamReset { taken: Some(n) } if *n > crate::judge::MID_STREAM => format!(
+            "upstream reset the connection after it had taken {} of the stream (the header went through: a refusal comes before the data is read); the client was closed",
+            size(*n)
+        ),
+        E::UpstreamReset { .. } => "upstream reset the connection; the client was closed".into(),
         E::Idle { limit } => format!(
             "no byte either way for --idle-timeout {}; both sides were closed",
             duration(*limit)
@@ -955,7 +959,8 @@ impl View for Answered {
 fn ending_name(e: Ending) -> &'static str {
     match e {
         Ending::ServerClosed => "upstream-closed",
-        Ending::ServerReset => "upstream-reset",
+        // The same reset on the wire; the finding tells them apart.
+        Ending::ServerReset | Ending::ServerResetMidStream => "upstream-reset",
         Ending::ClientClosed => "client-closed",
         Ending::TimedOut => "timed-out",
         Ending::Unfinished => "unfinished",
