@@ -12,11 +12,14 @@ use std::io::{self, BufWriter, Write};
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
+#[path = "../tests/synth/mod.rs"]
+mod synth;
+
 use ppctl::codec::encode::HeaderSpec;
 use ppctl::codec::{tlv, Version};
-use ppctl::pcap::link::linktype;
-use ppctl::pcap::synth::{self, Conversation, Dir, Packet};
+use ppctl::pcap::linktype;
 use ppctl::pcap::Timestamp;
+use synth::{Conversation, Dir, Packet};
 
 const CONCURRENT: usize = 64;
 const SEGMENT: usize = 1400;

@@ -8,7 +8,7 @@ use crate::error::ExitCode;
 
 use crate::report::{ColorChoice, Style};
 
-pub const EXIT_CODES: &str = concat!(
+pub(crate) const EXIT_CODES: &str = concat!(
     "\
 Every verdict is a finding with one name and code (unexpected-header,
 PP-UNEXPECTED-HEADER), the same in every command and in JSON; docs/verdicts.md
@@ -28,14 +28,14 @@ Each command's --help says what it judges."
 pub struct Cli {
     /// When to use color: auto (a terminal, and NO_COLOR unset), always, never.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true)]
-    pub color: ColorChoice,
+    pub(crate) color: ColorChoice,
 
     #[command(subcommand)]
-    pub command: Command,
+    pub(crate) command: Command,
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Decode and explain bytes: is this a valid PROXY header, and what would receivers do?
     Inspect(crate::cmd::inspect::InspectArgs),
     /// Explain a pasted log line or error message: which system, what it means, the fix.

@@ -1,7 +1,7 @@
 //! ppctl: a toolkit for the PROXY protocol (v1 text, v2 binary).
 //!
 //! The library holds all logic; the `ppctl` binary only parses arguments and
-//! calls [`cmd::run`]. The [`codec`] is pure (no I/O, no printing).
+//! calls [`cli::Cli::run`]. The [`codec`] is pure (no I/O, no printing).
 
 /// The schema version of every JSON document and line ppctl writes
 /// (docs/json.md), and of listen's whoami page: one number for all, bumped

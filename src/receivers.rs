@@ -18,8 +18,6 @@ pub enum Receiver {
 }
 
 impl Receiver {
-    pub const ALL: [Receiver; 3] = [Receiver::Nginx, Receiver::Haproxy, Receiver::GoProxyproto];
-
     /// Its name, as its users write it.
     pub fn name(self) -> &'static str {
         match self {

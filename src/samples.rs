@@ -36,12 +36,12 @@ pub const SAMPLES: &[(&str, &str, &str)] = &[
 ];
 
 /// Names of the samples, for help and errors.
-pub fn names() -> Vec<&'static str> {
+pub(crate) fn names() -> Vec<&'static str> {
     SAMPLES.iter().map(|s| s.0).collect()
 }
 
 /// The bytes of sample `name`.
-pub fn get(name: &str) -> Option<Vec<u8>> {
+pub(crate) fn get(name: &str) -> Option<Vec<u8>> {
     SAMPLES
         .iter()
         .find(|s| s.0 == name)

@@ -9,6 +9,7 @@
 //! never on durations.
 
 mod listen_support;
+mod synth;
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{Ipv4Addr, TcpStream};
@@ -19,10 +20,10 @@ use assert_cmd::Command;
 use listen_support::{fds, read_all, served, talk, v1, Listen, BOUND, GET};
 use ppctl::codec::encode::HeaderSpec;
 use ppctl::codec::Version;
-use ppctl::pcap::link::linktype;
-use ppctl::pcap::synth::{self, Conversation, Dir, Packet};
+use ppctl::pcap::linktype;
 use ppctl::pcap::Timestamp;
 use serde_json::Value;
+use synth::{Conversation, Dir, Packet};
 
 // ---------------------------------------------------------------- listen
 

@@ -131,16 +131,63 @@ const EVERYONE: &[&str] = &[
     "JSON_SCHEMA",
 ];
 
-/// The `crate::NAME` paths of a line of code (comments left out).
-fn crate_paths(line: &str) -> Vec<&str> {
+/// The crate's top-level modules a line of code names (comments left
+/// out): `crate::NAME`, and `super::…::NAME` when the `super`s climb to
+/// the crate's root from a module `depth` levels down (`src/relay/conn.rs`
+/// is 2, `src/relay/mod.rs` and `src/receivers.rs` are 1), so that
+/// `use super::super::listen` is caught as well as `crate::listen`.
+fn crate_paths(line: &str, depth: usize) -> Vec<&str> {
     let code = line.split("//").next().unwrap_or("");
-    code.match_indices("crate::")
+    let ident_end = |rest: &str| {
+        rest.find(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .unwrap_or(rest.len())
+    };
+    let mut names: Vec<&str> = code
+        .match_indices("crate::")
+        .filter(|(i, _)| !code[..*i].ends_with('$'))
         .map(|(i, _)| {
             let rest = &code[i + "crate::".len()..];
-            let end = rest
-                .find(|c: char| !(c.is_alphanumeric() || c == '_'))
-                .unwrap_or(rest.len());
-            &rest[..end]
+            &rest[..ident_end(rest)]
+        })
+        .collect();
+    let mut at = 0;
+    while let Some(i) = code[at..].find("super::") {
+        let start = at + i;
+        let before = code[..start].chars().next_back();
+        let mut rest = &code[start..];
+        let mut climbs = 0;
+        while let Some(r) = rest.strip_prefix("super::") {
+            climbs += 1;
+            rest = r;
+        }
+        at = code.len() - rest.len();
+        let word_start = !before.is_some_and(|c| c.is_alphanumeric() || c == '_');
+        if word_start && climbs == depth {
+            names.push(&rest[..ident_end(rest)]);
+        }
+    }
+    names
+}
+
+/// How deep in the module tree each line of `file` is (`rel`, relative to
+/// the crate's root): the file's own depth, plus one from an inline
+/// `mod NAME {` on (in practice a file's `mod tests`, which ends it).
+fn depths(rel: &Path, text: &str) -> Vec<usize> {
+    let parts: Vec<_> = rel.strip_prefix("src").unwrap_or(rel).iter().collect();
+    let own = if rel.file_name().is_some_and(|n| n == "mod.rs") {
+        parts.len() - 1
+    } else {
+        parts.len()
+    };
+    let mut depth = own;
+    text.lines()
+        .map(|line| {
+            let at = depth;
+            let code = line.trim_start().trim_start_matches("pub(crate) ");
+            if code.starts_with("mod ") && code.trim_end().ends_with('{') {
+                depth += 1;
+            }
+            at
         })
         .collect()
 }
@@ -156,8 +203,9 @@ fn engines_use_only_what_the_architecture_allows() {
         let own = module.trim_start_matches("src/").trim_end_matches(".rs");
         for f in &files {
             let text = fs::read_to_string(f).expect("read a source file");
-            for (n, line) in text.lines().enumerate() {
-                for name in crate_paths(line) {
+            let rel = f.strip_prefix(root).unwrap_or(f);
+            for ((n, line), depth) in text.lines().enumerate().zip(depths(rel, &text)) {
+                for name in crate_paths(line, depth) {
                     let fine = name.is_empty()
                         || name == own
                         || EVERYONE.contains(&name)
@@ -188,8 +236,8 @@ fn nothing_but_listen_s_command_uses_listen() {
             continue;
         }
         let text = fs::read_to_string(f).expect("read a source file");
-        for (n, line) in text.lines().enumerate() {
-            if crate_paths(line).contains(&"listen") {
+        for ((n, line), depth) in text.lines().enumerate().zip(depths(rel, &text)) {
+            if crate_paths(line, depth).contains(&"listen") {
                 hits.push(format!("{}:{}: {}", rel.display(), n + 1, line.trim()));
             }
         }
@@ -199,6 +247,44 @@ fn nothing_but_listen_s_command_uses_listen() {
         "listen used from outside:\n{}",
         hits.join("\n")
     );
+}
+
+/// The arrows docs/architecture.md names as gone stay out of `MAY_USE`:
+/// relay and repro build on the server core, not on listen; net judges
+/// nothing (the judge reads net's `Reply`, never the other way).
+#[test]
+fn the_retired_arrows_stay_retired() {
+    for (from, to) in [
+        ("src/relay", "listen"),
+        ("src/repro", "listen"),
+        ("src/net", "judge"),
+        ("src/server", "listen"),
+        ("src/net", "protocol"),
+        ("src/net", "server"),
+    ] {
+        let (_, allowed) = MAY_USE
+            .iter()
+            .find(|(m, _)| *m == from)
+            .expect("the module is in MAY_USE");
+        assert!(!allowed.contains(&to), "{from} may use {to} again");
+    }
+}
+
+/// The checker sees through `super::`: a path that climbs to the root is
+/// a crate path, one that stays inside the module is not.
+#[test]
+fn super_paths_that_reach_the_root_count() {
+    assert_eq!(crate_paths("use super::super::listen::X;", 2), ["listen"]);
+    assert_eq!(crate_paths("use super::listen::X;", 1), ["listen"]);
+    assert!(crate_paths("use super::conn::Conn;", 2).is_empty());
+    assert_eq!(
+        crate_paths("use crate::judge::{self, Finding};", 3),
+        ["judge"]
+    );
+    assert!(crate_paths("let s = my_super::x; // super::super::cmd", 2).is_empty());
+    let text = "use super::x;\n#[cfg(test)]\nmod tests {\n    use super::super::y;\n}\n";
+    assert_eq!(depths(Path::new("src/a/b.rs"), text), [2, 2, 2, 3, 3]);
+    assert_eq!(depths(Path::new("src/a/mod.rs"), "x"), [1]);
 }
 
 #[test]

@@ -1,8 +1,9 @@
 //! `ppctl pcap` on synthesized captures: the cases that are hard to produce
 //! live (reordering, VLANs, odd link types and file variants, corrupt
-//! files). Captures are built with `ppctl::pcap::synth`.
+//! files). Captures are built with tests/synth.
 
 mod common;
+mod synth;
 
 use std::collections::BTreeMap;
 use std::io::Write as _;
@@ -13,10 +14,10 @@ use assert_cmd::Command;
 use common::peers::{self, Peer};
 use ppctl::codec::encode::HeaderSpec;
 use ppctl::codec::{tlv, Version};
-use ppctl::pcap::link::linktype;
-use ppctl::pcap::synth::{self, Conversation, Dir, Packet};
+use ppctl::pcap::linktype;
 use ppctl::pcap::{Filter, Limits, Timestamp};
 use serde_json::Value;
+use synth::{Conversation, Dir, Packet};
 
 const T0: Timestamp = Timestamp {
     secs: 1_700_000_000,

@@ -68,6 +68,7 @@ FILE that cannot be written are 2."
 #[command(after_help = AFTER_HELP, mut_arg("starttls", |a| a.hide(true)))]
 pub struct ConformArgs {
     /// The receiver: HOST:PORT, [IPv6]:PORT or NAME:PORT.
+    #[allow(rustdoc::broken_intra_doc_links)] // `[IPv6]` is --help text
     #[arg(required_unless_present = "list")]
     pub(crate) target: Option<String>,
     /// TLS after the header (the certificate is never checked).

@@ -21,7 +21,7 @@ Examples:
 ", super::exit_rule!(), "
 completions judges nothing: 0 once the script is written, 2 when it cannot
 be."))]
-pub struct CompletionsArgs {
+pub(crate) struct CompletionsArgs {
     /// The shell: bash, zsh, fish, elvish or powershell.
     #[arg(value_enum)]
     pub shell: Shell,
@@ -36,7 +36,7 @@ Examples:
 
 ", super::exit_rule!(), "
 man judges nothing: 0 once the pages are written, 2 when they cannot be."))]
-pub struct ManArgs {
+pub(crate) struct ManArgs {
     /// Write ppctl.1 and one page per subcommand (ppctl-send.1, ppctl-listen.1, ...)
     /// into DIR, creating it if needed. Without --dir, the top page (ppctl.1) goes to
     /// stdout.
@@ -168,13 +168,13 @@ fn render(cmd: &clap::Command, see_also: &[String]) -> Result<Vec<u8>> {
     Ok(out)
 }
 
-pub fn completions(args: &CompletionsArgs) -> Result<ExitCode> {
+pub(crate) fn completions(args: &CompletionsArgs) -> Result<ExitCode> {
     let script = completion_script(args.shell);
     super::print(&String::from_utf8_lossy(&script))?;
     Ok(ExitCode::Success)
 }
 
-pub fn man(args: &ManArgs) -> Result<ExitCode> {
+pub(crate) fn man(args: &ManArgs) -> Result<ExitCode> {
     match &args.dir {
         None => super::print(&String::from_utf8_lossy(&man_page()?))?,
         Some(dir) => {

@@ -80,6 +80,7 @@ output stops the server (2)."
 pub struct ListenArgs {
     /// Where to listen: `:PORT` (every interface, IPv4 and IPv6), IP:PORT,
     /// [IPv6]:PORT or NAME:PORT. Port 0 picks a free port (printed first).
+    #[allow(rustdoc::broken_intra_doc_links)] // `[IPv6]` is --help text
     #[arg(required = true, value_name = "ADDR")]
     pub addrs: Vec<String>,
     /// What the receiver expects.

@@ -1,4 +1,4 @@
-//! Subcommands. Each returns an [`ExitCode`] or an [`Error`];
+//! Subcommands. Each returns an `ExitCode` or an `Error`;
 //! [`crate::cli::Cli::run`] prints errors once, on stderr, and maps them to
 //! exit code 2.
 
@@ -32,24 +32,24 @@ pub(crate) use exit_rule;
 /// The rule as text, for tests and the README check.
 pub const EXIT_RULE: &str = exit_rule!();
 
-pub mod check;
-pub mod conform;
-pub mod explain;
+pub(crate) mod check;
+pub(crate) mod conform;
+pub(crate) mod explain;
 pub mod generate;
-pub mod header_args;
-pub mod inspect;
+pub(crate) mod header_args;
+pub(crate) mod inspect;
 pub(crate) mod interrupt;
-pub mod listen;
-pub mod listen_tls;
-pub mod pcap;
-pub mod probe;
+pub(crate) mod listen;
+pub(crate) mod listen_tls;
+pub(crate) mod pcap;
+pub(crate) mod probe;
 pub(crate) mod probe_serve;
 pub(crate) mod probe_watch;
-pub mod protocol_args;
-pub mod relay;
-pub mod repro;
-pub mod send;
-pub mod send_http;
+pub(crate) mod protocol_args;
+pub(crate) mod relay;
+pub(crate) mod repro;
+pub(crate) mod send;
+pub(crate) mod send_http;
 pub(crate) mod serve;
 pub(crate) mod values;
 
@@ -58,7 +58,7 @@ use std::io::{self, Write};
 use crate::error::{Error, Result};
 
 /// Print an error (and its causes) to stderr, once.
-pub fn report_error(e: &Error) {
+pub(crate) fn report_error(e: &Error) {
     let mut err = io::stderr().lock();
     let _ = writeln!(err, "ppctl: error: {e}");
     if let Error::Other(inner) = e {
@@ -71,6 +71,6 @@ pub fn report_error(e: &Error) {
 /// Write all of `text` to stdout and flush it, through the one stdout sink
 /// ([`crate::report::out::Out`]): a failed write (a closed pipe, a full
 /// disk) is an [`Error::Output`], and the run ends with exit 2.
-pub fn print(text: &str) -> Result<()> {
+pub(crate) fn print(text: &str) -> Result<()> {
     crate::report::out::Out::stdout().line(text)
 }

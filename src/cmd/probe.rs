@@ -74,6 +74,7 @@ watch ends as its last probe would. --serve runs until SIGINT/SIGTERM, then
 0; a config it cannot read or an address it cannot bind is 2."))]
 pub struct ProbeArgs {
     /// The endpoint: HOST:PORT, [IPv6]:PORT or NAME:PORT.
+    #[allow(rustdoc::broken_intra_doc_links)] // `[IPv6]` is --help text
     #[arg(required_unless_present = "serve")]
     pub(crate) target: Option<String>,
     /// Send a TLS ClientHello after the header instead of an HTTP request

@@ -29,6 +29,7 @@ pub(crate) struct ServeArgs {
     /// probes and answers in the Prometheus text format; /metrics has the
     /// exporter's own; / lists the modules and the last probes
     /// (docs/monitoring.md). Runs until SIGINT or SIGTERM.
+    #[allow(rustdoc::broken_intra_doc_links)] // `[IPv6]` is --help text
     #[arg(
         long,
         value_name = "ADDR",

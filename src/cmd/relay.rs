@@ -56,9 +56,11 @@ Nth connection is 130."
 pub struct RelayArgs {
     /// Where to listen: `:PORT` (every interface, IPv4 and IPv6), IP:PORT,
     /// [IPv6]:PORT or NAME:PORT. Port 0 picks a free port (printed first).
+    #[allow(rustdoc::broken_intra_doc_links)] // `[IPv6]` is --help text
     #[arg(value_name = "LISTEN")]
     pub(crate) listen: String,
     /// Where to relay to: HOST:PORT, [IPv6]:PORT or NAME:PORT.
+    #[allow(rustdoc::broken_intra_doc_links)] // `[IPv6]` is --help text
     #[arg(long, value_name = "UPSTREAM")]
     pub(crate) to: String,
     /// What the relay expects from its clients.

@@ -77,6 +77,7 @@ descriptors is 2 (lower --concurrency or raise ulimit -n)."
 #[command(group(clap::ArgGroup::new("tls_layer").args(["tls", "starttls"]).multiple(true)))]
 pub struct SendArgs {
     /// Where to send: HOST:PORT, [IPv6]:PORT or NAME:PORT.
+    #[allow(rustdoc::broken_intra_doc_links)] // `[IPv6]` is --help text
     pub(crate) target: String,
 
     /// Send a v1 (text) header.

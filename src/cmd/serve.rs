@@ -64,6 +64,7 @@ pub(crate) struct ServerArgs {
     /// /metrics: connections by finding, transport and header, those open,
     /// the header wait and the connection time (docs/monitoring.md). Bind
     /// it to loopback or the monitoring network.
+    #[allow(rustdoc::broken_intra_doc_links)] // `[IPv6]` is --help text
     #[arg(long, value_name = "ADDR")]
     pub(crate) metrics: Option<String>,
     /// Grade every sender against the spec's sender rules (the header

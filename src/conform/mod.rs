@@ -1,7 +1,7 @@
 //! `ppctl conform`: a conformance and trust audit of a live PROXY receiver.
 //! The suite ([`suite::SUITE`], data) sends every test's bytes through
 //! `net` ([`wire`]), reads what the receiver did in the protocol's terms
-//! ([`protocol`]) and grades it against the spec ([`grade`]): pass, fail,
+//! ([`crate::protocol`]) and grades it against the spec ([`grade`]): pass, fail,
 //! warn or skip, each with a typed reason. Rendering is `report::conform`'s.
 
 mod grade;

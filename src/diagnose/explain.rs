@@ -1,5 +1,5 @@
 //! `explain`: match pasted log lines and error messages against the
-//! [`catalogue`](super::catalogue) and say which system wrote each, what it
+//! [`catalogue`] and say which system wrote each, what it
 //! means, the likely cause and the judge's finding it comes to (its name,
 //! code and fixes are the judge's). Lines nothing matches are reported
 //! as not recognized: no guessing. The input is read as a stream

@@ -3,7 +3,7 @@
 //! Every command that sees a PROXY exchange (send, listen, probe, repro,
 //! pcap, and later relay and check) describes it with the plain facts of
 //! [`Exchange`] (what the client put first on the wire, what came back, how
-//! the connection ended) or [`Arrival`] (what a receiver got, and how it is
+//! the connection ended) or [`Arrived`] (what a receiver got, and how it is
 //! configured), and asks this module for the [`Finding`]. A finding has one
 //! kebab-case name and one stable `PP-…` code, the same in the human text,
 //! every JSON document, the `--finding`/`--expect` values and

@@ -25,16 +25,22 @@ mod watch;
 pub(crate) use dialog::{converse, Conversation, Dialogue, Script, Upgrade};
 pub(crate) use limits::fit;
 pub(crate) use reply::{http_body, whoami_client};
-pub use reply::{End, Reply, Timings};
-pub use target::{Target, TargetError};
+pub use reply::{End, Reply};
+// Named by the report layer's tests, which build replies and handshakes.
+#[cfg(test)]
+pub(crate) use reply::Timings;
+pub(crate) use target::{Target, TargetError};
 pub(crate) use tcp::{bytes_acked, local_limit};
-pub use tcp::{exchange, hold, Held, Message, Options, Split, MAX_TIME};
+pub use tcp::{exchange, Message, Options, Split};
+pub(crate) use tcp::{hold, Held, MAX_TIME};
 pub(crate) use tls::version_name;
-pub use tls::{
-    roots, sha256, tls_exchange, Certificate, Failure, FailureKind, Handshake, HandshakeResult,
-    RootsError, Session, TlsOptions, Verify,
+pub(crate) use tls::{
+    roots, sha256, tls_exchange, Certificate, FailureKind, Handshake, HandshakeResult, TlsOptions,
+    Verify,
 };
-pub use udp::datagram_exchange;
+#[cfg(test)]
+pub(crate) use tls::{Failure, Session};
+pub(crate) use udp::datagram_exchange;
 pub(crate) use watch::{Interrupt, Watch};
 
 /// The runtime for a server (and `repro`, which runs servers): two worker

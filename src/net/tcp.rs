@@ -384,10 +384,6 @@ impl Held {
     pub fn len(&self) -> usize {
         self.streams.len()
     }
-
-    pub fn is_empty(&self) -> bool {
-        self.streams.is_empty()
-    }
 }
 
 /// Open `count` connections to `addrs` and write `bytes` on each, all

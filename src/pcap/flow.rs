@@ -481,10 +481,6 @@ impl FlowTable {
         self.flows.len()
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.flows.is_empty()
-    }
-
     /// Account for one segment, the capture's frame number `frame`.
     pub fn add(
         &mut self,

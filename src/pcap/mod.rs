@@ -1,23 +1,22 @@
 //! Captures: find every PROXY header on the wire, pair it with the
-//! server's answer, and judge each flow (a [`Finding`]).
+//! server's answer, and judge each flow (a `judge::Finding`).
 //!
-//! Frames stream through [`reader`] (pcap/pcapng) → [`link`] (link layer to
-//! TCP/UDP) → [`flow`] (reassembly of the first bytes, bounded) →
-//! [`exchange`] (the facts, judged by `crate::judge`) → [`order`] (capture
+//! Frames stream through `reader` (pcap/pcapng) → `link` (link layer to
+//! TCP/UDP) → `flow` (reassembly of the first bytes, bounded) →
+//! `exchange` (the facts, judged by `crate::judge`) → `order` (capture
 //! order, and chains of flows through a proxy). Rendering is report::pcap's.
 //! Each flow is reported once, as soon as it and every flow that started
 //! before it are decided, so a live `tcpdump -w -` pipe shows results as
 //! they happen.
 
 pub(crate) mod exchange;
-pub mod filter;
-pub mod flow;
+pub(crate) mod filter;
+pub(crate) mod flow;
 pub(crate) mod group;
-pub mod link;
+pub(crate) mod link;
 pub(crate) mod order;
-pub mod reader;
-pub mod summary;
-pub mod synth;
+pub(crate) mod reader;
+pub(crate) mod summary;
 
 use std::io::Read;
 use std::net::SocketAddr;
@@ -30,9 +29,15 @@ pub use filter::Filter;
 pub use flow::Limits;
 use flow::{Flow, FlowTable, Why};
 pub(crate) use group::{GroupBy, Groups};
+pub use link::linktype;
 pub(crate) use order::Hop;
 pub use reader::{Next, ReadError, ReadStats, Timestamp};
 pub use summary::Summary;
+
+// Captures built for the tests: the file is the integration tests' too.
+#[cfg(test)]
+#[path = "../../tests/synth/mod.rs"]
+mod synth;
 
 /// One flow's result: the facts and the finding. report::pcap renders it
 /// (the table row, the JSON line).
@@ -146,7 +151,7 @@ pub fn analyze<R: Read>(
 
 /// [`analyze`] a capture file: a legacy pcap file is read in large chunks
 /// and parsed in place ([`reader::read_file`]), with the same results.
-pub fn analyze_file(
+pub(crate) fn analyze_file(
     file: std::fs::File,
     limits: Limits,
     filter: &Filter,

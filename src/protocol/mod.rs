@@ -3,7 +3,7 @@
 //! greets (or that the client speaks first), the harmless opening a client
 //! sends, how to read what the server sends back, and the server's own
 //! words for the report. One file per protocol; this file holds the table
-//! and [`judge`], which turns what a client saw into the judge's
+//! and [`judge()`], which turns what a client saw into the judge's
 //! [`Finding`] (the same names as for HTTP: `unexpected-header`,
 //! `missing-header`, `header-rejected`, …).
 //!

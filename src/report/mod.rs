@@ -7,8 +7,8 @@ pub(crate) mod conform;
 pub(crate) mod explain;
 #[allow(dead_code)]
 pub(crate) mod finding;
-pub mod hexdump;
-pub mod inspect;
+pub(crate) mod hexdump;
+pub(crate) mod inspect;
 pub mod json;
 pub(crate) mod meter;
 pub(crate) mod metrics;
@@ -18,12 +18,12 @@ pub(crate) mod probe;
 pub(crate) mod progress;
 pub(crate) mod protocol;
 pub(crate) mod repro;
-pub mod style;
+pub(crate) mod style;
 pub(crate) mod table;
 #[cfg(test)] // only its test writes docs/verdicts.md
 mod verdicts;
 
-pub use style::{ColorChoice, Style};
+pub(crate) use style::{ColorChoice, Style};
 pub(crate) mod send;
 mod sender;
 pub(crate) mod server;

@@ -225,7 +225,7 @@ fn header_shown(h: &[u8]) -> String {
 
 // ------------------------------------------------------------- human
 
-/// [`fill`] with the text (not the prefix) painted.
+/// `fill` with the text (not the prefix) painted.
 fn fill_painted(
     style: Style,
     first: &str,

@@ -1,4 +1,4 @@
-//! The HTTP stand-in's connection: frame the header ([`Conn::frame`]),
+//! The HTTP stand-in's connection: frame the header ([`crate::server::conn::Conn::frame`]),
 //! decide as the configured nginx would, then answer the first request
 //! (the whoami page, nginx's 400, or `--echo`).
 //!

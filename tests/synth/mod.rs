@@ -1,14 +1,22 @@
 //! Building captures: pcap/pcapng records, link-layer framing and TCP
 //! conversations. Used by the tests (captures that are hard to produce
 //! live: reordering, VLANs, odd link types) and by the benchmark's
-//! generator (examples/gen_pcap.rs).
+//! generator (examples/gen_pcap.rs); not part of the tool.
+//!
+//! Whoever includes this file (`mod synth;` in tests/pcap.rs and
+//! tests/abuse.rs, `#[path]` in examples/gen_pcap.rs and in the pcap
+//! reader's unit tests) has `linktype` and `Timestamp` in scope: it names
+//! them through `super`, so one file serves the library's tests and the
+//! integration tests alike.
+
+// Each includer uses only part of it.
+#![allow(dead_code)]
 
 use std::net::SocketAddr;
 
 use etherparse::{PacketBuilder, PacketBuilderStep, TcpHeader};
 
-use super::link::linktype;
-use super::reader::Timestamp;
+use super::{linktype, Timestamp};
 
 /// Legacy pcap file header.
 pub fn pcap_header(linktype: i32, nanos: bool, big_endian: bool) -> Vec<u8> {
