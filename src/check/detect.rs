@@ -185,6 +185,20 @@ pub(crate) fn detect(text: &str) -> Detected {
     Detected::Unknown
 }
 
+/// The kind a file's well-known name says (`my.cnf`, `*.cnf`, Postfix's
+/// `main.cf` and `master.cf`, `dovecot.conf`, `Caddyfile`), for texts whose
+/// content alone doesn't tell.
+pub(crate) fn from_name(name: &str) -> Option<Kind> {
+    let base = name.rsplit(['/', '\\']).next().unwrap_or(name);
+    match base {
+        "main.cf" | "master.cf" => Some(Kind::Postfix),
+        "dovecot.conf" => Some(Kind::Dovecot),
+        "Caddyfile" => Some(Kind::Caddy),
+        _ if base.ends_with(".cnf") => Some(Kind::Mariadb),
+        _ => None,
+    }
+}
+
 /// A text that starts as JSON does (`{"`), not a Caddyfile's block.
 pub(crate) fn is_json(text: &str) -> bool {
     let t = text.trim_start();
@@ -307,6 +321,16 @@ mod tests {
             }
             _ => None,
         }
+    }
+
+    #[test]
+    fn a_well_known_name_says_the_kind() {
+        assert_eq!(from_name("/etc/mysql/my.cnf"), Some(Kind::Mariadb));
+        assert_eq!(from_name("conf.d/50-server.cnf"), Some(Kind::Mariadb));
+        assert_eq!(from_name("postfix/master.cf"), Some(Kind::Postfix));
+        assert_eq!(from_name("dovecot.conf"), Some(Kind::Dovecot));
+        assert_eq!(from_name("nginx.conf"), None);
+        assert_eq!(from_name("traefik.toml"), None);
     }
 
     #[test]

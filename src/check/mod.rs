@@ -565,10 +565,13 @@ fn read(
         }
         _ => {}
     }
-    let kind = match (input.kind, detected) {
-        (Some(k), _) => k,
-        (None, detect::Detected::Text(k)) => k,
-        (None, detect::Detected::Yaml) => {
+    let kind = match (input.kind, detected, detect::from_name(name)) {
+        (Some(k), _, _) => k,
+        // A weak guess from the content (TOML's `key = value`, or nothing)
+        // yields to the file's well-known name: `x.cnf` is MariaDB's.
+        (None, detect::Detected::Text(Kind::Traefik) | detect::Detected::Unknown, Some(k)) => k,
+        (None, detect::Detected::Text(k), _) => k,
+        (None, detect::Detected::Yaml, _) => {
             let docs = yaml::parse(name, text).map_err(|mut e| {
                 e.message = format!("{} (it looks like YAML or JSON; {force_hint})", e.message);
                 e
@@ -577,7 +580,7 @@ fn read(
             set_kind(facts, name, kind, false);
             return read_yaml(name, kind, docs, detect::chart_hint(text), facts);
         }
-        (None, _) => {
+        (None, _, _) => {
             return Err(whole(format!(
                 "not a configuration check can tell: none of nginx, HAProxy, Kubernetes YAML or JSON, Helm values, Traefik, Envoy, Caddy, Postfix, Dovecot or MariaDB; {force_hint} ({})",
                 Kind::ALL.map(Kind::name).join(", ")

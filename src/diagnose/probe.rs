@@ -685,6 +685,9 @@ impl net::Script for Listening<'_> {
     fn closing(&self) -> Option<Vec<u8>> {
         None
     }
+    fn listening_after_refusal(&self, said: &[u8]) -> bool {
+        self.0.listening_after_refusal(said)
+    }
 }
 
 async fn run_attempt(

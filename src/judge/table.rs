@@ -136,7 +136,7 @@ pub(crate) static FINDINGS: &[FindingInfo] = &[
         name: "spoofable",
         severity: Warning,
         short: "a header taken from anyone",
-        meaning: "it works, but the receiver takes a header when there is one and serves clients without one: any client that reaches it directly can forge its address (the spec says a receiver must not guess)",
+        meaning: "it works, but any client that reaches the receiver directly can forge its address: the receiver takes a header when there is one and serves clients without one (the spec says a receiver must not guess), or takes a header from any source, with no list of the senders it trusts",
         fixes: &["require-header-and-allowlist", "ingress-nginx-real-ip-cidr"],
         reported_by: &["listen", "probe", "repro", "relay", "check"],
     },

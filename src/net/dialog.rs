@@ -38,6 +38,12 @@ pub(crate) trait Script: Sync {
     fn upgrade(&self, answer: &[u8]) -> Option<bool>;
     /// What a polite client says before it hangs up, if anything.
     fn closing(&self) -> Option<Vec<u8>>;
+    /// Whether the server, having greeted, refused what it read (the
+    /// header line taken as a command: SMTP's `500`, IMAP's `BAD`, POP3's
+    /// `-ERR`) and goes on listening: a polite close ends the session,
+    /// where waiting for the server to end it would last the whole reply
+    /// timeout.
+    fn listening_after_refusal(&self, said: &[u8]) -> bool;
 }
 
 /// How to hold one conversation.
@@ -238,6 +244,9 @@ async fn talk_plain<'a, S: AsyncRead + AsyncWrite + Unpin>(
         if d.silent {
             // Silence for the whole wait: the server waits (for a header).
             return Talked::Ended(End::Timeout);
+        }
+        if script.listening_after_refusal(&said(d)) {
+            return Talked::Ended(close(stream, script, reader.opts(), reader).await);
         }
         // Not greeted but answered (Postfix's 421, a refusal): the rest,
         // and how the server ends it.

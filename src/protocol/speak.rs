@@ -165,6 +165,18 @@ impl Script for Speaker {
         p.starttls_answer(answer).map(|r| r.kind == Kind::Ok)
     }
 
+    fn listening_after_refusal(&self, said: &[u8]) -> bool {
+        let (protocol, _) = self.protocol(said);
+        // Line protocols go on after a refused command; MySQL and the
+        // others end the connection after their error.
+        if !matches!(protocol, Protocol::Smtp | Protocol::Imap | Protocol::Pop3) {
+            return false;
+        }
+        let replies = protocol.replies(said);
+        replies.iter().any(|r| r.kind == Kind::Greeting)
+            && replies.last().is_some_and(|r| r.kind == Kind::Refused)
+    }
+
     fn closing(&self) -> Option<Vec<u8>> {
         self.protocol
             .and_then(Protocol::closing)

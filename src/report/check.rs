@@ -562,7 +562,7 @@ pub(crate) fn errors(c: &Check) -> String {
             } else {
                 let _ = write!(
                     out,
-                    " (read as {}, detected from the content; force another kind with --kind KIND={})",
+                    " (read as {}, detected from the content or the file name; force another kind with --kind KIND={})",
                     kind.name(),
                     e.at.file
                 );

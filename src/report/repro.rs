@@ -346,7 +346,7 @@ fn story(out: &mut String, m: &Matrix, style: Style) {
     );
     let width = fixes
         .iter()
-        .map(|(_, g)| g.chars().count())
+        .flat_map(|(_, g)| g.lines().map(|l| l.chars().count()))
         .max()
         .unwrap_or(0);
     let fits = |x: &Fix, pad: usize| {
@@ -356,7 +356,19 @@ fn story(out: &mut String, m: &Matrix, style: Style) {
     for (x, g) in &fixes {
         let comment = format!("# {}", x.applies_to);
         let pad = if aligned { width } else { g.chars().count() };
-        if fits(x, pad) {
+        if let Some((first, more)) = g.split_once('\n') {
+            // A setting on continuation lines: the lines as they are
+            // written, then what they apply to.
+            let _ = writeln!(out, "     {}", style.good(first));
+            for l in more.lines() {
+                let _ = writeln!(out, "     {}", style.good(l));
+            }
+            let _ = writeln!(
+                out,
+                "{}",
+                fill_painted(style, "       ", "         ", &comment, |t| style.dim(t))
+            );
+        } else if fits(x, pad) {
             let _ = writeln!(
                 out,
                 "     {}   {}",
@@ -377,13 +389,25 @@ fn story(out: &mut String, m: &Matrix, style: Style) {
 
 /// The line of a fix that says it all (`use-proxy-protocol: "true"`,
 /// `listen 443 ssl proxy_protocol;`): its first line that is not a YAML
-/// key opening a block or a comment, without a trailing comment.
+/// key opening a block or a comment, without a trailing comment; with the
+/// lines that continue it (indented deeper: master.cf's `-o` options, where
+/// the setting itself is).
 fn gist(fix: &Fix, case: Case) -> Option<String> {
-    fix.change_for(case)
-        .lines()
-        .map(|l| l.split(" #").next().unwrap_or(l).trim())
-        .find(|l| !l.is_empty() && !l.starts_with('#') && !l.ends_with(':'))
-        .map(str::to_string)
+    let change = fix.change_for(case);
+    let indent = |l: &str| l.len() - l.trim_start().len();
+    let uncommented = |l: &str| l.split(" #").next().unwrap_or(l).trim_end().to_string();
+    let mut lines = change.lines().skip_while(|l| {
+        let t = l.trim();
+        t.is_empty() || t.starts_with('#') || t.ends_with(':')
+    });
+    let first = lines.next()?;
+    let mut gist = uncommented(first).trim_start().to_string();
+    for more in lines.take_while(|l| indent(l) > indent(first) && !l.trim().starts_with('#')) {
+        gist.push('\n');
+        gist.push_str("  ");
+        gist.push_str(uncommented(more).trim_start());
+    }
+    Some(gist)
 }
 
 /// The matrix (in process) or the sender column (with a target).
@@ -831,6 +855,17 @@ mod tests {
         assert_eq!(
             gist(f, tls).as_deref(),
             Some("listen 443 ssl proxy_protocol;")
+        );
+        let f = crate::judge::fixes::get("postfix-upstream-proxy-protocol");
+        let smtp = Case {
+            port: Some(10025),
+            tls: Some(false),
+            protocol: Some(crate::protocol::Protocol::Smtp),
+        };
+        let g = gist(f, smtp).unwrap();
+        assert!(
+            g.contains("smtpd\n  -o smtpd_upstream_proxy_protocol=haproxy"),
+            "{g}"
         );
         let s = Style::plain();
         assert_eq!(table::fill(s, "> ", "  ", "a  b"), "> a  b");
