@@ -387,6 +387,16 @@ fn story(out: &mut String, m: &Matrix, style: Style) {
     out.push('\n');
 }
 
+/// Whether two responses are the same but for their `Date:` (two cells
+/// answered in different seconds show one response, not two).
+fn same_response(a: &str, b: &str) -> bool {
+    fn undated(t: &str) -> impl Iterator<Item = &str> {
+        t.lines()
+            .filter(|l| !l.to_ascii_lowercase().starts_with("date:"))
+    }
+    undated(a).eq(undated(b))
+}
+
 /// The line of a fix that says it all (`use-proxy-protocol: "true"`,
 /// `listen 443 ssl proxy_protocol;`): its first line that is not a YAML
 /// key opening a block or a comment, without a trailing comment; with the
@@ -512,7 +522,7 @@ fn findings(out: &mut String, m: &Matrix, style: Style) {
                 &format!("{}: {}", pair(c, style), got(c)),
             );
             if let Some(r) = response(c) {
-                if f.is_problem() && !full_shown.contains(&r) {
+                if f.is_problem() && !full_shown.iter().any(|s| same_response(s, &r)) {
                     for l in r.lines() {
                         let _ = writeln!(
                             out,
@@ -867,6 +877,11 @@ mod tests {
             g.contains("smtpd\n  -o smtpd_upstream_proxy_protocol=haproxy"),
             "{g}"
         );
+        assert!(same_response(
+            "HTTP/1.1 400 Bad Request\r\nDate: Sun, 06 Dec 2026 20:00:00 GMT\r\n\r\nx",
+            "HTTP/1.1 400 Bad Request\r\nDate: Sun, 06 Dec 2026 20:00:01 GMT\r\n\r\nx"
+        ));
+        assert!(!same_response("HTTP/1.1 400 A\r\n", "HTTP/1.1 400 B\r\n"));
         let s = Style::plain();
         assert_eq!(table::fill(s, "> ", "  ", "a  b"), "> a  b");
         let long = table::fill(s, "1. ", "   ", &"word ".repeat(30));
