@@ -2,14 +2,16 @@
 //! database and SSH servers (Postfix, Dovecot, MariaDB, sshd, PostgreSQL,
 //! started from tests/peers/ by `common::peers::Server`), alone and behind
 //! a real sender (HAProxy `mode tcp` `send-proxy`, nginx `stream`
-//! `proxy_protocol on`): every case comes to its finding in the server's
-//! own words.
+//! `proxy_protocol on`), and `ppctl relay --protocol` in front of them
+//! with a client through it: every case comes to its finding in the
+//! server's own words.
 //!
 //! The servers wait 1 s for a header here (`PROXY_TIMEOUT`), and each
 //! test runs its cases at the same time, so the slow ones (a server that
 //! waits, then says 421) cost about a second of wall time each.
 
 mod common;
+mod listen_support;
 
 use std::thread;
 use std::time::Duration;
@@ -33,7 +35,17 @@ type Check = Box<dyn Fn(i32, &Value) -> Result<(), String> + Send + Sync>;
 struct Case {
     what: String,
     args: Vec<String>,
+    /// Run through `ppctl relay`: the check is on the relay's record.
+    relay: Option<Relay>,
     check: Check,
+}
+
+/// `ppctl relay 127.0.0.1:0 --to 127.0.0.1:UPSTREAM ARGS --json --count
+/// 1`, with the case's run as its one client (`RELAY` in the client's
+/// arguments is the relay's port).
+struct Relay {
+    upstream: u16,
+    args: Vec<String>,
 }
 
 fn case(
@@ -44,8 +56,56 @@ fn case(
     Case {
         what: what.into(),
         args: args.iter().map(|a| a.to_string()).collect(),
+        relay: None,
         check: Box::new(check),
     }
+}
+
+/// A client (`client`, with `RELAY` for the relay's port) through `ppctl
+/// relay --to 127.0.0.1:UPSTREAM RELAY_ARGS`; `check` is on the relay's
+/// exit code and its connection record.
+fn relayed(
+    what: impl Into<String>,
+    upstream: u16,
+    relay: &[&str],
+    client: &[&str],
+    check: impl Fn(i32, &Value) -> Result<(), String> + Send + Sync + 'static,
+) -> Case {
+    let mut c = case(what, client, check);
+    c.relay = Some(Relay {
+        upstream,
+        args: relay.iter().map(|a| a.to_string()).collect(),
+    });
+    c
+}
+
+/// `send 127.0.0.1:RELAY --no-header --protocol P`: a plain client of a
+/// relay (its greeting wait the test's).
+fn client(protocol: &str) -> Vec<String> {
+    let mut args = send(0, protocol, &["--no-header"]);
+    args[1] = "127.0.0.1:RELAY".into();
+    args
+}
+
+/// Run the case's client through its relay: the relay's exit code and its
+/// one connection record.
+fn run_relayed(r: &Relay, client: &[String]) -> Result<(i32, Value), String> {
+    let to = format!("127.0.0.1:{}", r.upstream);
+    let mut args = vec!["relay", "127.0.0.1:0", "--to", &to];
+    args.extend(r.args.iter().map(String::as_str));
+    args.extend(["--json", "--count", "1"]);
+    let relay = listen_support::Listen::start_raw(&args);
+    let port = relay.port.to_string();
+    let client: Vec<String> = client.iter().map(|a| a.replace("RELAY", &port)).collect();
+    // The client's own verdict is send's (tested above); the relay's is
+    // the case's.
+    let _ = run(&client);
+    let (status, lines) = relay.finish();
+    let record = lines
+        .into_iter()
+        .find(|v| v["type"] == "connection")
+        .ok_or("the relay wrote no connection record")?;
+    Ok((status.code().unwrap_or(-1), record))
 }
 
 /// Run `ppctl ARGS --json` (bounded at 60 s): the exit code and document.
@@ -73,7 +133,11 @@ fn run_all(cases: Vec<Case>) {
             .iter()
             .map(|c| {
                 s.spawn(move || {
-                    let result = run(&c.args).and_then(|(code, doc)| {
+                    let ran = match &c.relay {
+                        Some(r) => run_relayed(r, &c.args),
+                        None => run(&c.args),
+                    };
+                    let result = ran.and_then(|(code, doc)| {
                         (c.check)(code, &doc)
                             .map_err(|e| format!("{e}\n  exit {code}, document:\n{doc:#}"))
                     });
@@ -365,6 +429,66 @@ fn postfix_smtpd_postscreen_and_starttls() {
                 is("/notes/0/kind", "starttls-refused".into()),
             ),
         ),
+        relayed(
+            "relay --send v1 in front of Postfix without PROXY support",
+            plain,
+            &["--send", "v1", "--protocol", "smtp"],
+            &args(&client("smtp")),
+            both(
+                verdict(
+                    1,
+                    "unexpected-header",
+                    &["the server greeted with `220 mail.ppctl.test ESMTP ppctl-test`, then answered `500 5.5.2 Error: command not recognized` to the header line"],
+                ),
+                both(
+                    is("/protocol/reply/code", 500.into()),
+                    is("/fixes/0/id", "postfix-upstream-proxy-protocol".into()),
+                ),
+            ),
+        ),
+        relayed(
+            "relay --send v2 where Postfix waits for a header",
+            pp,
+            &["--send", "v2", "--protocol", "smtp"],
+            &args(&client("smtp")),
+            both(
+                verdict(0, "proxied", &["greeted after the header: `220 mail.ppctl.test"]),
+                both(
+                    is("/protocol/command", "EHLO ppctl.invalid".into()),
+                    is("/protocol/chosen_by", "option".into()),
+                ),
+            ),
+        ),
+        relayed(
+            "relay --send none where Postfix waits for a header",
+            pp,
+            &["--send", "none", "--protocol", "smtp"],
+            &args(&client("smtp")),
+            both(
+                verdict(
+                    1,
+                    "missing-header",
+                    &[
+                        "no banner for 1.",
+                        "then `421 4.3.0 mail.ppctl.test Server local error`: the server waits for a PROXY header",
+                    ],
+                ),
+                is("/fixes/0/id", "haproxy-tcp-send-proxy".into()),
+            ),
+        ),
+        relayed(
+            "relay --send none --protocol auto to Postfix without PROXY support",
+            plain,
+            &["--send", "none", "--protocol", "auto"],
+            &args(&client("smtp")),
+            both(
+                verdict(0, "plain", &["greeted without a header"]),
+                both(
+                    is("/protocol/name", "smtp".into()),
+                    is("/protocol/chosen_by", "greeting".into()),
+                ),
+            ),
+        ),
     ]);
     let log = server.wait_log("connect from unknown[203.0.113.7]");
     assert!(log.contains("connect from unknown[203.0.113.7]"), "{log}");
@@ -447,6 +571,58 @@ fn dovecot_imap_and_pop3_with_and_without_haproxy() {
             "send: a header to POP3 without haproxy",
             &args(&send(pop3, "pop3", &[])),
             verdict(1, "unexpected-header", &["`-ERR Unknown command.`"]),
+        ),
+        relayed(
+            "relay --send v1 in front of IMAP without haproxy",
+            imap,
+            &["--send", "v1", "--protocol", "imap"],
+            &args(&client("imap")),
+            both(
+                verdict(
+                    1,
+                    "unexpected-header",
+                    &["then answered `PROXY BAD Error in IMAP command received by server.` to the header line"],
+                ),
+                is("/fixes/0/id", "dovecot-haproxy".into()),
+            ),
+        ),
+        relayed(
+            "relay --send v2 in front of IMAP with haproxy = yes",
+            imap_pp,
+            &["--send", "v2", "--protocol", "imap"],
+            &args(&client("imap")),
+            both(
+                verdict(0, "proxied", &["greeted after the header: `* OK"]),
+                is("/protocol/command", "a1 CAPABILITY".into()),
+            ),
+        ),
+        relayed(
+            "relay --send none in front of IMAP with haproxy = yes",
+            imap_pp,
+            &["--send", "none", "--protocol", "imap"],
+            &args(&client("imap")),
+            both(
+                verdict(
+                    1,
+                    "missing-header",
+                    &["then the server closed the connection without a word: the server waits for a PROXY header"],
+                ),
+                is("/fixes/0/id", "haproxy-tcp-send-proxy".into()),
+            ),
+        ),
+        relayed(
+            "relay --send v1 in front of POP3 without haproxy",
+            pop3,
+            &["--send", "v1", "--protocol", "pop3"],
+            &args(&client("pop3")),
+            verdict(1, "unexpected-header", &["`-ERR Unknown command.`"]),
+        ),
+        relayed(
+            "relay --send none in front of POP3 with haproxy = yes",
+            pop3_pp,
+            &["--send", "none", "--protocol", "pop3"],
+            &args(&client("pop3")),
+            verdict(1, "missing-header", &["the server waits for a PROXY header"]),
         ),
     ]);
     let log = server.wait_log("rip=203.0.113.7");
@@ -538,6 +714,23 @@ fn mariadb_without_proxy_protocol_networks() {
                 is("/protocol/client_ip", "127.0.0.1".into()),
             ),
         ),
+        relayed(
+            "relay --send v1 in front of it",
+            port,
+            &["--send", "v1", "--protocol", "mysql"],
+            &args(&client("mysql")),
+            both(
+                verdict(
+                    1,
+                    "unexpected-header",
+                    &["then answered error 1130 `Proxy header is not accepted from 127.0.0.1` to the header line"],
+                ),
+                both(
+                    has("/protocol/greeting/words", "MariaDB"),
+                    is("/fixes/0/id", "mariadb-proxy-protocol-networks".into()),
+                ),
+            ),
+        ),
     ]);
 }
 
@@ -569,6 +762,19 @@ fn mariadb_with_proxy_protocol_networks_is_spoofable() {
             both(
                 verdict(0, "plain", &[]),
                 is("/protocol/client_ip", "127.0.0.1".into()),
+            ),
+        ),
+        relayed(
+            "relay --send v2 in front of it: the login is answered",
+            port,
+            &["--send", "v2", "--protocol", "mysql"],
+            &args(&client("mysql")),
+            both(
+                verdict(0, "proxied", &["the server sees the client as 127.0.0.1"]),
+                is(
+                    "/protocol/command",
+                    "login as 'ppctl' (using password: NO)".into(),
+                ),
             ),
         ),
     ]);

@@ -12,6 +12,7 @@ use super::values::{parse_cidr, timeout, Choice, Wait};
 use crate::codec::Version;
 use crate::error::{Error, ExitCode, Result};
 use crate::net::{self, Target};
+use crate::protocol::Selection;
 use crate::relay::{self, Accept, Config, SendMode};
 use crate::report::server as view;
 use crate::report::Style;
@@ -23,6 +24,13 @@ The header sent upstream carries the client's address: its socket's, or
 the one claimed in the header it sent (--accept). Each connection's finding
 (proxied, unexpected-header, no-receiver, ...) is explained in
 docs/verdicts.md; --json lines are described in docs/json.md.
+
+With --protocol smtp, imap, pop3, mysql, postgres, redis or ssh (auto: the
+upstream port's protocol, else the one its first bytes are in), each
+connection is judged and tapped in the upstream's words: its banner, the
+client's first command, its error reply (a 500 to the header line is
+unexpected-header; no banner, then a 421 or a close, is missing-header;
+docs/protocols.md). Without it, HTTP and TLS are judged as --protocol http.
 
 Examples:
   ppctl relay :8080 --to 127.0.0.1:30080 --send v2
@@ -36,12 +44,22 @@ Examples:
       one connection as a JSON line, on a free port (printed first)
   ppctl relay :8443 --to 10.0.0.5:8443 --accept any --metrics 127.0.0.1:9102
       count what passes by finding, for Prometheus (docs/monitoring.md)
+  ppctl relay 127.0.0.1:2525 --to 10.0.0.7:25 --protocol smtp
+      in front of Postfix: does smtpd read the header? (500 5.5.2 to the
+      header line: unexpected-header, with Postfix's fix)
+  ppctl relay 127.0.0.1:3307 --to 10.0.0.8:3306 --protocol auto
+      MariaDB (port 3306): error 1130 `Proxy header is not accepted from`
+      is unexpected-header; a login answered after the header is proxied
+  ppctl relay 127.0.0.1:1143 --to 10.0.0.7:143 --send none --protocol imap
+      no header to Dovecot: with `haproxy = yes` it closes without a
+      banner (missing-header)
 
 ",
     super::exit_rule!(),
     "
 relay judges every connection, its upstream's answer included (a refusing
-upstream is no-receiver: 1). It runs until stopped: SIGINT/SIGTERM is its
+upstream is no-receiver: 1; a mail server's 500 to the header line is
+unexpected-header: 1). It runs until stopped: SIGINT/SIGTERM is its
 normal end, then 0 or 1 by what it saw; with --count N, a signal before the
 Nth connection is 130."
 );
@@ -85,6 +103,11 @@ pub struct RelayArgs {
         value_parser = Choice::new(&SendMode::ALL, SendMode::name, SendMode::describe)
     )]
     pub(crate) send: SendMode,
+    /// What clients and upstream speak: judge and tap each connection in
+    /// that protocol's words (docs/protocols.md). Without it, HTTP and TLS.
+    #[arg(long, value_name = "PROTOCOL", value_parser = super::protocol_args::parser(),
+          help_heading = "Protocol")]
+    pub(crate) protocol: Option<Selection>,
     #[command(flatten)]
     pub(crate) header: HeaderArgs,
     #[command(flatten)]
@@ -134,6 +157,7 @@ impl RelayArgs {
         // Two descriptors per connection: the client and the upstream.
         cfg.limits = self.server.limits(2)?;
         cfg.conform = self.server.conform;
+        cfg.protocol = self.protocol;
         // Build once with stand-in ends: a header that can't be encoded
         // fails now, not per connection.
         let stand_in = std::net::SocketAddr::from(([192, 0, 2, 1], 1));
@@ -167,6 +191,7 @@ async fn serve(args: &RelayArgs, style: Style) -> Result<ExitCode> {
         upstream: &upstream,
         accept: cfg.accept,
         send: cfg.send,
+        protocol: cfg.protocol,
     };
     let first = view::listening(Transport::Tcp, &addrs, &what, &metrics, args.json, style);
     // As listen's lines: written to a pipe too (`| grep`, `> log`).

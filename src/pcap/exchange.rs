@@ -9,7 +9,7 @@ use std::sync::LazyLock;
 use super::flow::{End, Flow, Side};
 use crate::codec::{self, Command, Decoded, Version, Warning};
 use crate::judge::{self, Answer, Ending, Exchange, Finding, Sent};
-use crate::protocol::{self, Chosen, Protocol, Seen, Selection};
+use crate::protocol::{self, Chosen, Protocol, Recorded, Selection, Spoken};
 use crate::server::HeaderFacts;
 
 /// The findings a capture can show (the rest need a live peer: a timeout,
@@ -81,39 +81,15 @@ pub(crate) struct Decision {
     pub(crate) spoken: Option<Box<Spoken>>,
 }
 
-/// A flow in a protocol of `crate::protocol`, as the judge read it.
-#[derive(Debug, Clone)]
-pub(crate) struct Spoken {
-    pub(crate) protocol: Protocol,
-    pub(crate) chosen: Chosen,
-    pub(crate) verdict: protocol::Verdict,
-    /// The server greeted before the client's first byte (the header).
-    pub(crate) greeted_first: bool,
-    /// From the client's first byte (or the connection, when it sent
-    /// none) to the server's first byte, or to the end when none came:
-    /// how long the server kept quiet.
-    pub(crate) waited: Option<std::time::Duration>,
-    /// STARTTLS: asked and taken (`Some(true)`), asked and refused
-    /// (`Some(false)`).
-    pub(crate) starttls: Option<bool>,
-}
-
 /// The protocol after a flow's header, when it is one the judge reads in
 /// its server's words (SMTP, IMAP, POP3, MySQL, PostgreSQL, Redis, SSH):
-/// the one asked for, else the server port's, else the one the server
-/// greeted in. HTTP, TLS and unknown flows are judged as before.
+/// `protocol::conversation`'s. HTTP, TLS and unknown flows are judged as
+/// before.
 pub(crate) fn conversation(flow: &Flow, asked: Selection) -> Option<(Protocol, Chosen)> {
     if flow.udp {
         return None;
     }
-    let (p, chosen) = match asked.before_talking(flow.server.port()) {
-        Some(known) => known,
-        None => (
-            protocol::greeting_of(flow.server_data.bytes())?,
-            Chosen::Greeting,
-        ),
-    };
-    (!matches!(p, Protocol::Http | Protocol::Tls | Protocol::Raw)).then_some((p, chosen))
+    protocol::conversation(asked, flow.server.port(), flow.server_data.bytes())
 }
 
 /// Can an undecided flow be decided now? Yes once the header (or the
@@ -246,7 +222,6 @@ pub(crate) fn decide(flow: &Flow, asked: Selection) -> Decision {
 /// answered in another protocol (the generic judgement then stands).
 fn speak(flow: &Flow, p: Protocol, chosen: Chosen, sent: Sent, ending: Ending) -> Option<Spoken> {
     let client = flow.client_data.bytes();
-    let server = flow.server_data.bytes();
     let header = matches!(
         sent,
         Sent::Header { .. } | Sent::Local { .. } | Sent::Stacked
@@ -261,34 +236,20 @@ fn speak(flow: &Flow, p: Protocol, chosen: Chosen, sent: Sent, ending: Ending) -
             }..,
         )
         .unwrap_or_default();
-    let foreign_client = matches!(
-        crate::sniff::classify(after),
-        crate::sniff::Sniffed::HttpRequest { .. }
-    ) || crate::sniff::classify(after).is_tls();
-    let verdict = protocol::judge(
-        p,
-        &Seen {
-            sent,
-            greeted_first,
-            foreign_client,
-            before: server,
-            after: None,
-            ending,
-        },
-    );
-    if verdict.finding == Finding::Inconclusive {
-        return None;
-    }
     let from = flow.first_data.unwrap_or(flow.first_seen);
     let until = flow.server_first_data.unwrap_or(flow.last_seen);
-    Some(Spoken {
-        protocol: p,
+    protocol::hear(
+        p,
         chosen,
-        verdict,
-        greeted_first,
-        waited: Some(until.since(from)),
-        starttls: p.starttls_seen(client, server),
-    })
+        &Recorded {
+            sent,
+            greeted_first,
+            client: after,
+            server: flow.server_data.bytes(),
+            ending,
+            waited: Some(until.since(from)),
+        },
+    )
 }
 
 /// Bytes of the client's first header (0 without one).

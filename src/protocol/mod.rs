@@ -14,7 +14,8 @@
 //! Pure: no I/O, no printing, no JSON.
 //!
 //! send, probe, pcap and explain use it (the openings, the judge, the
-//! fixes); [`standin`] is the servers' side, which the server core's
+//! fixes); pcap and relay judge what they saw both ways through
+//! [`recorded`]; [`standin`] is the servers' side, which the server core's
 //! protocol stand-in (`listen --protocol`, `repro --protocol`) drives.
 
 mod http;
@@ -22,6 +23,7 @@ mod imap;
 mod mysql;
 mod pop3;
 mod postgres;
+mod recorded;
 mod redis;
 mod service;
 mod smtp;
@@ -30,6 +32,7 @@ mod ssh;
 pub(crate) mod standin;
 mod tls;
 
+pub(crate) use recorded::{conversation, hear, Command, Recorded, Spoken};
 pub(crate) use service::{service, Service};
 pub(crate) use speak::Speaker;
 pub use speak::{Chosen, Selection};

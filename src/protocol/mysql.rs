@@ -236,6 +236,14 @@ impl Session {
     }
 }
 
+/// A client's login, when `input` starts with its HandshakeResponse41
+/// whole (sequence 1): the user, and whether a password came.
+pub(super) fn login_of(input: &[u8]) -> Option<(String, bool)> {
+    let head = input.get(..4).filter(|h| h[3] == 1)?;
+    let len = u32::from_le_bytes([head[0], head[1], head[2], 0]) as usize;
+    input.get(4..4 + len).map(login)
+}
+
 /// The user of a HandshakeResponse41 (capabilities, max packet, charset,
 /// 23 reserved bytes, the NUL-terminated user) and whether an auth
 /// response follows it (a password).

@@ -9,6 +9,7 @@ use ipnet::IpNet;
 
 use crate::codec::{Command, Version};
 use crate::judge::Expects;
+use crate::protocol::Selection;
 use crate::send::{AddressPlan, BuildError, HeaderPlan};
 use crate::server::{self, HeaderFacts, Limits, Meter};
 
@@ -150,6 +151,9 @@ pub(crate) struct Config {
     pub meter: Option<Arc<Meter>>,
     /// `--conform`: grade every sender against the spec's rules.
     pub conform: bool,
+    /// `--protocol`: judge and tap each session in its protocol (`None`:
+    /// HTTP and TLS by the judge's own rules).
+    pub protocol: Option<Selection>,
 }
 
 impl Config {
@@ -168,6 +172,7 @@ impl Config {
             limits: Limits::default(),
             meter: None,
             conform: false,
+            protocol: None,
         }
     }
 

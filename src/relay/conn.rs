@@ -48,6 +48,7 @@ pub(crate) async fn serve(c: Accepted, cfg: &Config) -> Record {
         cfg.trust.is_empty(),
         Relayed::new(cfg.accept, cfg.send),
     );
+    rec.service.protocol = cfg.protocol;
     let mut io = Io::new(c, cfg.max_header.max(codec::V1_MAX_LEN));
     let rest = if cfg.accept == Accept::None {
         rec.arrived = Arrived::NoHeader;
@@ -217,6 +218,8 @@ enum Done {
 struct Flow {
     first: Vec<u8>,
     bytes: u64,
+    /// When its first byte was read.
+    first_at: Option<Instant>,
 }
 
 /// Copy `from` to `to` until EOF or an error, keeping the first bytes.
@@ -259,6 +262,9 @@ async fn pump(
             Err(_) => return Done::ReadFailed,
         };
         flow.bytes += n as u64;
+        if flow.first_at.is_none() {
+            flow.first_at = Some(Instant::now());
+        }
         if flow.first.len() < PEEK {
             let room = PEEK - flow.first.len();
             flow.first.extend_from_slice(&buf[..n.min(room)]);
@@ -330,10 +336,12 @@ async fn relay(
     let mut up = Flow {
         first: rest[..rest.len().min(PEEK)].to_vec(),
         bytes: 0,
+        first_at: (!rest.is_empty()).then(Instant::now),
     };
     let mut down = Flow {
         first: Vec::new(),
         bytes: 0,
+        first_at: None,
     };
     // The client's first bytes, when they are in already (a client speaks
     // as soon as it is connected, and the upstream connect took a round
@@ -346,6 +354,7 @@ async fn relay(
         if let Ok(n @ 1..) = io::Read::read(&mut &*socket2::SockRef::from(&client), &mut early) {
             first.extend_from_slice(&early[..n]);
             up.bytes += n as u64;
+            up.first_at.get_or_insert_with(Instant::now);
             let room = PEEK.saturating_sub(up.first.len());
             up.first.extend_from_slice(&early[..n.min(room)]);
         }
@@ -397,6 +406,17 @@ async fn relay(
             }
         }
         (ending, stopped, taken)
+    };
+    let end = Instant::now();
+    rec.service.waited = Some(
+        down.first_at
+            .unwrap_or(end)
+            .saturating_duration_since(epoch),
+    );
+    rec.service.upstream_first = match (down.first_at, up.first_at) {
+        (Some(d), Some(u)) => d < u,
+        (Some(_), None) => true,
+        (None, _) => false,
     };
     rec.bytes_in = pre_read + up.bytes;
     rec.bytes_out = down.bytes;

@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use crate::judge::{self, Answer, Arrived, Ending, Exchange, Finding, Sent};
+use crate::protocol::{self, Recorded, Selection, Spoken};
 use crate::send::BuildError;
 use crate::server::record::Fault;
 use crate::server::{self, HeaderSeen};
@@ -38,6 +39,19 @@ pub(crate) struct Relayed {
     pub ending: Option<Ending>,
     /// The relay stopped (signal) before the connection ended.
     pub interrupted: bool,
+    /// `--protocol`: what the session is judged in (`None`: HTTP and TLS
+    /// by the judge's own rules, as without it).
+    pub protocol: Option<Selection>,
+    /// From the header sent upstream (or the connect, without one) to
+    /// upstream's first byte, or to the end when none came: how long it
+    /// kept quiet (a server that waits for a header says its `421` late).
+    pub waited: Option<Duration>,
+    /// Upstream's first byte came before the client's first byte (a
+    /// banner before a header the client sends itself, `--accept none`).
+    pub upstream_first: bool,
+    /// The session judged in its protocol (`--protocol`), when it is one
+    /// of a server's words (SMTP, IMAP, POP3, MySQL, ...).
+    pub spoken: Option<Box<Spoken>>,
     /// `judge::arrival` for what the client sent.
     pub arrival: Finding,
     /// `judge::exchange` for what upstream made of what the relay sent.
@@ -97,6 +111,10 @@ impl Relayed {
             first_down: Vec::new(),
             ending: None,
             interrupted: false,
+            protocol: None,
+            waited: None,
+            upstream_first: false,
+            spoken: None,
             arrival: Finding::ClientClosed,
             exchange: None,
             events: Vec::new(),
@@ -161,7 +179,12 @@ impl Record {
         };
         let arrival = judge::arrival(self.expects, arrived);
         self.service.arrival = arrival;
+        self.service.spoken = self.spoken().map(Box::new);
+        let spoken = self.service.spoken.as_ref().map(|s| s.verdict.finding);
         self.service.exchange = self.service.ending.map(|ending| {
+            if let Some(finding) = spoken {
+                return finding;
+            }
             let answer = Answer::of(&self.service.first_down);
             let x = Exchange {
                 sent: self.sent_kind(),
@@ -184,10 +207,39 @@ impl Record {
             }
         });
         self.finding = match self.service.exchange {
-            Some(x) if !arrival.is_problem() && arrived != Arrived::Interrupted => x,
+            Some(x) if !arrival.is_problem() && arrived != Arrived::Interrupted => {
+                // Upstream's finding: its server's fixes.
+                self.protocol = self.service.spoken.as_ref().map(|s| s.protocol);
+                x
+            }
             _ => arrival,
         };
         self.pair();
+    }
+
+    /// With `--protocol`, the session judged in its protocol, in its
+    /// server's words (`crate::protocol`, as pcap judges a captured one).
+    fn spoken(&self) -> Option<Spoken> {
+        let r = &self.service;
+        let (asked, upstream, ending) = (r.protocol?, r.upstream?, r.ending?);
+        let (p, chosen) = protocol::conversation(asked, upstream.port(), &r.first_down)?;
+        let sent = self.sent_kind();
+        // A header the relay sends goes out before upstream can be read;
+        // one the client sends itself may follow upstream's banner.
+        let client_header = matches!(sent, Sent::Header { .. } | Sent::Local { .. });
+        let greeted_first = r.sent.is_none() && client_header && r.upstream_first;
+        protocol::hear(
+            p,
+            chosen,
+            &Recorded {
+                sent,
+                greeted_first,
+                client: self.payload(),
+                server: &r.first_down,
+                ending,
+                waited: r.waited,
+            },
+        )
     }
 
     /// What the relay put first on the wire upstream.

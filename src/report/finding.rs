@@ -95,9 +95,13 @@ impl FixJson {
         }
     }
 
-    /// A finding's fixes, most likely first.
+    /// A finding's fixes for the receiver of `case` (its protocol's own
+    /// where it has them), most likely first.
     pub(crate) fn all(f: Finding, case: Case) -> Vec<FixJson> {
-        f.fixes().iter().map(|x| FixJson::of(x, case)).collect()
+        f.fixes_for(case)
+            .iter()
+            .map(|x| FixJson::of(x, case))
+            .collect()
     }
 
     /// Fixes chosen for a case (`Finding::fixes_for`), in their order.
@@ -339,16 +343,18 @@ pub(crate) fn counts_human(map: &std::collections::BTreeMap<Finding, u64>) -> Ve
 
 /// The problems and warnings among `seen` (all of which happened), a
 /// blank line before each, as their [`Weight`] says: what a summary
-/// explains under its counts.
+/// explains under its counts, each with the fixes for its receiver
+/// (`case`: its protocol's server's, when it was judged in one).
 pub(crate) fn explain_worth<'a>(
     seen: impl IntoIterator<Item = &'a Finding>,
+    case: impl Fn(Finding) -> Case,
     style: Style,
 ) -> String {
     let mut out = String::new();
     for f in seen {
         if matches!(f.severity(), Severity::Problem | Severity::Warning) {
             out.push('\n');
-            out.push_str(&explained_as(*f, true, Case::default(), style));
+            out.push_str(&explained_as(*f, true, case(*f), style));
         }
     }
     out

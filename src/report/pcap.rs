@@ -284,37 +284,22 @@ fn own_reason(f: &FlowResult) -> String {
 /// A mail, database or SSH flow's finding in its server's words.
 fn spoken_reason(f: &FlowResult) -> Option<String> {
     let sp = f.decision.spoken.as_deref()?;
-    let closed = matches!(f.decision.close, Some(Close::ServerFin | Close::ServerRst));
-    let quiet = rp::Quiet {
-        waited: sp.waited,
-        closed,
+    rp::heard(sp, f.decision.finding, quiet(f))
+}
+
+/// How the server of a flow kept quiet and ended.
+fn quiet(f: &FlowResult) -> rp::Quiet {
+    rp::Quiet {
+        waited: f.decision.spoken.as_deref().and_then(|sp| sp.waited),
+        closed: matches!(f.decision.close, Some(Close::ServerFin | Close::ServerRst)),
         reset: f.decision.close == Some(Close::ServerRst),
-    };
-    let mut words = rp::because(sp.protocol, f.decision.finding, &sp.verdict, quiet)?;
-    match sp.starttls {
-        Some(true) => words.push_str("; then STARTTLS, and TLS"),
-        Some(false) => words.push_str("; STARTTLS asked, no TLS followed"),
-        None => {}
     }
-    Some(format!("{}: {words}", sp.protocol.name()))
 }
 
 /// The `protocol` object of a flow: `null` for HTTP, TLS and unknown.
-fn protocol_json(f: &FlowResult) -> Value {
-    let Some(sp) = f.decision.spoken.as_deref() else {
-        return Value::Null;
-    };
-    let v = &sp.verdict;
-    json!({
-        "name": sp.protocol.name(),
-        "chosen_by": sp.chosen.name(),
-        "greeting": v.greeting.as_ref().map(rp::ReplyJson::of),
-        "reply": v.reply.as_ref().map(rp::ReplyJson::of),
-        "client_seen": v.client_seen.map(|ip| ip.to_string()),
-        "greeted_first": sp.greeted_first,
-        "waited_ms": sp.waited.map(|w| (w.as_secs_f64() * 1000.0).round() as u64),
-        "starttls": sp.starttls,
-    })
+fn protocol_json(f: &FlowResult) -> Option<rp::SpokenJson> {
+    let sp = f.decision.spoken.as_deref()?;
+    Some(rp::SpokenJson::of(sp, f.decision.finding, quiet(f)))
 }
 
 /// The receiver the fixes are for: a flow's protocol chooses its server's.

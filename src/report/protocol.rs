@@ -1,14 +1,17 @@
 //! A protocol's conversation in words: the sentence that says a finding in
 //! the server's own words ("the server answered `500 5.5.2 Error: command
 //! not recognized` to the header line"), the replies as short phrases, and
-//! their JSON. `send`, `probe` and `pcap` all say them so.
+//! their JSON. `send`, `probe`, `pcap` and `relay` all say them so; a
+//! session seen both ways (a capture's flow, a relayed connection) has
+//! one `protocol` object, [`SpokenJson`], and one sentence, [`heard`].
 
 use std::time::Duration;
 
 use serde::Serialize;
 
 use crate::judge::Finding;
-use crate::protocol::{Chosen, Kind, Protocol, Reply, Verdict};
+use crate::protocol::{Chosen, Command, Kind, Protocol, Reply, Spoken, Verdict};
+use crate::server::standin::nginx;
 
 /// What was seen besides the replies: how long the server kept quiet
 /// before its first word (or until the end), and whether it closed.
@@ -193,4 +196,65 @@ pub(crate) fn named(protocol: Protocol, chosen: Chosen, port: u16) -> String {
         Chosen::Silence => "--protocol auto: the server said nothing first".to_string(),
     };
     format!("{} ({how})", protocol.name())
+}
+
+/// The client's first command in words: the line as nginx logs bytes
+/// (`EHLO client.example`), MySQL's login as MariaDB's log says it.
+pub(crate) fn command(c: &Command) -> String {
+    match c {
+        Command::Line(line) => nginx::escape(line),
+        Command::Login { user, password } => {
+            let using = if *password { "YES" } else { "NO" };
+            format!("login as '{user}' (using password: {using})")
+        }
+        Command::SslRequest => "SSLRequest".to_string(),
+        Command::Bytes(n) => format!("{n} bytes"),
+    }
+}
+
+/// A session seen both ways, its finding in its server's words, after
+/// its protocol's name: `smtp: the server greeted with …, then answered
+/// `500 5.5.2 …` to the header line`, and what came of STARTTLS.
+pub(crate) fn heard(sp: &Spoken, finding: Finding, quiet: Quiet) -> Option<String> {
+    let mut words = because(sp.protocol, finding, &sp.verdict, quiet)?;
+    match sp.starttls {
+        Some(true) => words.push_str("; then STARTTLS, and TLS"),
+        Some(false) => words.push_str("; STARTTLS asked, no TLS followed"),
+        None => {}
+    }
+    Some(format!("{}: {words}", sp.protocol.name()))
+}
+
+/// The `protocol` object of a session seen both ways (`pcap`'s flows,
+/// `relay`'s connections; docs/json.md).
+#[derive(Debug, Serialize)]
+pub(crate) struct SpokenJson {
+    name: &'static str,
+    chosen_by: &'static str,
+    greeting: Option<ReplyJson>,
+    command: Option<String>,
+    reply: Option<ReplyJson>,
+    client_ip: Option<String>,
+    greeted_first: bool,
+    waited_ms: Option<u64>,
+    starttls: Option<bool>,
+    words: Option<String>,
+}
+
+impl SpokenJson {
+    pub(crate) fn of(sp: &Spoken, finding: Finding, quiet: Quiet) -> Self {
+        let v = &sp.verdict;
+        SpokenJson {
+            name: sp.protocol.name(),
+            chosen_by: sp.chosen.name(),
+            greeting: v.greeting.as_ref().map(ReplyJson::of),
+            command: sp.command.as_ref().map(command),
+            reply: v.reply.as_ref().map(ReplyJson::of),
+            client_ip: v.client_seen.map(|ip| ip.to_string()),
+            greeted_first: sp.greeted_first,
+            waited_ms: sp.waited.map(|w| (w.as_secs_f64() * 1000.0).round() as u64),
+            starttls: sp.starttls,
+            words: because(sp.protocol, finding, v, quiet),
+        }
+    }
 }

@@ -16,10 +16,11 @@ use serde::{Serialize, Serializer};
 
 use super::finding::{self, FindingJson, FixJson};
 use super::json::{self, ms, EndpointJson, HeaderJson, SniffJson};
+use super::protocol as rp;
 use super::{hexdump, sender, table, Style};
 use crate::judge::fixes::Case;
 use crate::judge::{Ending, Finding};
-use crate::protocol::Protocol;
+use crate::protocol::{Protocol, Selection};
 use crate::relay::record::{Event as RelayEvent, Unconnected};
 use crate::relay::{Accept, Relayed, SendMode};
 use crate::server::conn::WriteFailed;
@@ -83,6 +84,8 @@ pub(crate) enum Serving<'a> {
         upstream: &'a [SocketAddr],
         accept: Accept,
         send: SendMode,
+        /// `--protocol`, when given.
+        protocol: Option<Selection>,
     },
 }
 
@@ -188,10 +191,12 @@ fn first_line(
                 upstream,
                 accept,
                 send,
+                protocol,
             } => {
                 j.upstream = Some(endpoints(upstream));
                 j.accept = Some(accept.name());
                 j.send = Some(send.name());
+                j.protocol = protocol.map(Selection::name);
             }
         }
         return line(&j);
@@ -223,11 +228,13 @@ fn first_line(
             upstream,
             accept,
             send,
+            protocol,
         } => {
             // Wrapped at spaces to the width, never inside an address.
             let head = format!("listening on {}", addresses(addrs));
+            let spoken = protocol.map_or(String::new(), |p| format!(", protocol {}", p.name()));
             let setting = format!(
-                "({}, relay to {}, accept {}, send {})",
+                "({}, relay to {}, accept {}, send {}{spoken})",
                 transport.name(),
                 addresses(upstream),
                 accept.name(),
@@ -569,8 +576,13 @@ fn summary_text(s: &Summary, head: String, style: Style) -> String {
     let mut out = head;
     out.push('\n');
     out.push_str(&sender::summary_human(s.sender.as_ref(), style));
+    let case = |f| Case {
+        protocol: s.protocols.get(&f).copied(),
+        ..Case::default()
+    };
     out.push_str(&finding::explain_worth(
         s.findings.keys().chain(s.pairings.keys()),
+        case,
         style,
     ));
     out
@@ -1021,6 +1033,8 @@ struct RelayJson {
     request: Option<String>,
     status: Option<String>,
     sni: Option<String>,
+    /// `--protocol`: the session in its server's words.
+    protocol: Option<rp::SpokenJson>,
     bytes_up: u64,
     bytes_down: u64,
     elapsed_ms: f64,
@@ -1037,6 +1051,24 @@ struct RelayJson {
     sender: Option<Vec<sender::CheckJson>>,
 }
 
+/// How upstream kept quiet and ended, for its words.
+fn quiet(r: &Relayed) -> rp::Quiet {
+    rp::Quiet {
+        waited: r.waited,
+        closed: matches!(r.ending, Some(Ending::ServerClosed | Ending::ServerReset)),
+        reset: r.ending == Some(Ending::ServerReset),
+    }
+}
+
+/// The receiver the fixes are for: upstream, whose protocol (when judged
+/// in one) chooses its server's fixes (Postfix's for SMTP).
+fn relay_case(rec: &Record<Relayed>) -> Case {
+    Case {
+        protocol: rec.protocol,
+        ..Case::default()
+    }
+}
+
 /// Everything a relayed connection's record says, in order, in words (the
 /// relay's lines have one place for them: `error`).
 fn relay_error(rec: &Record<Relayed>) -> Option<String> {
@@ -1047,6 +1079,44 @@ fn relay_error(rec: &Record<Relayed>) -> Option<String> {
         .chain(rec.service.events.iter().map(said_by_relay))
         .collect();
     (!all.is_empty()).then(|| all.join("; "))
+}
+
+/// A session in its protocol, as tap details: the finding in the
+/// server's words (its banner, its error reply; `smtp: the server greeted
+/// with …`), else its banner and answer, then the client's first command.
+fn spoken_details(
+    details: &mut Vec<(&'static str, String)>,
+    sp: &crate::protocol::Spoken,
+    finding: Finding,
+    quiet: rp::Quiet,
+) {
+    let label = sp.protocol.name();
+    match rp::because(sp.protocol, finding, &sp.verdict, quiet) {
+        Some(words) => details.push((label, words)),
+        None => {
+            let v = &sp.verdict;
+            let q = |r: &crate::protocol::Reply| rp::plain(sp.protocol, r);
+            let answer = v
+                .reply
+                .as_ref()
+                .filter(|r| r.kind != crate::protocol::Kind::Greeting);
+            let said: Vec<String> = v.greeting.iter().chain(answer).map(q).collect();
+            let said = if said.is_empty() {
+                "not a word".to_string()
+            } else {
+                said.join("; ")
+            };
+            details.push((label, said));
+        }
+    }
+    match sp.starttls {
+        Some(true) => details.push(("starttls", "asked, and TLS followed".into())),
+        Some(false) => details.push(("starttls", "asked, no TLS followed".into())),
+        None => {}
+    }
+    if let Some(c) = &sp.command {
+        details.push(("command", rp::command(c)));
+    }
 }
 
 impl View for Relayed {
@@ -1069,12 +1139,16 @@ impl View for Relayed {
             request: rec.request_line(),
             status: rec.status_line(),
             sni: rec.sni(),
+            protocol: r
+                .spoken
+                .as_deref()
+                .map(|sp| rp::SpokenJson::of(sp, rec.finding, quiet(r))),
             bytes_up: rec.bytes_in,
             bytes_down: rec.bytes_out,
             elapsed_ms: ms(rec.duration),
             ending: r.ending.map(ending_name),
             finding: FindingJson::of(rec.finding),
-            fixes: FixJson::all(rec.finding, Case::default()),
+            fixes: FixJson::all(rec.finding, relay_case(rec)),
             arrival: FindingJson::of(r.arrival),
             exchange: r.exchange.map(FindingJson::of),
             pairing: rec.pairing.map(FindingJson::of),
@@ -1122,6 +1196,9 @@ impl View for Relayed {
         if let Some(s) = rec.sni() {
             details.push(("tls", format!("sni {s}")));
         }
+        if let Some(sp) = r.spoken.as_deref() {
+            spoken_details(&mut details, sp, rec.finding, quiet(r));
+        }
         let mut totals = format!(
             "{} up, {} down, {}ms",
             size(rec.bytes_in),
@@ -1146,7 +1223,7 @@ impl View for Relayed {
         }
         out.push_str(&sender::connection_human(rec.sender.as_ref(), style));
         if rec.finding.is_problem() {
-            for f in rec.finding.fixes() {
+            for f in rec.finding.fixes_for(relay_case(rec)) {
                 let text = table::fill(
                     style,
                     "    fix: ",

@@ -14,6 +14,7 @@ use ipnet::IpNet;
 use crate::codec;
 use crate::judge::conformance::{self, SenderGrade, Sent};
 use crate::judge::{self, Arrived, Expects, Finding};
+use crate::protocol::Protocol;
 
 use super::header::{HeaderFacts, HeaderSeen};
 
@@ -79,6 +80,9 @@ pub(crate) struct Record<T> {
     /// With expectations (`--expect-src`, `--expect-version`): did this one
     /// meet them?
     pub matched: Option<bool>,
+    /// The protocol the finding was judged in, when not HTTP's (`relay
+    /// --protocol`): its server's fixes apply (Postfix's for SMTP).
+    pub protocol: Option<Protocol>,
     /// The service's own facts.
     pub service: T,
 }
@@ -115,6 +119,7 @@ impl<T> Record<T> {
             bytes_out: 0,
             duration: Duration::ZERO,
             matched: None,
+            protocol: None,
             service,
         };
         rec.arrive(Arrived::Closed);

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use crate::judge::conformance::{SenderTest, Status};
 use crate::judge::Finding;
+use crate::protocol::Protocol;
 
 use super::record::Record;
 
@@ -15,6 +16,9 @@ pub(crate) struct Summary {
     pub findings: BTreeMap<Finding, u64>,
     /// Pairing finding (spoofable) -> count of connections it was added to.
     pub pairings: BTreeMap<Finding, u64>,
+    /// Finding -> the protocol it was first judged in (`relay
+    /// --protocol`), whose server's fixes the summary explains.
+    pub protocols: BTreeMap<Finding, Protocol>,
     /// Header versions seen among served connections: "v1", "v2", "none".
     pub versions: BTreeMap<&'static str, u64>,
     /// With expectations: connections that did not meet them.
@@ -66,6 +70,9 @@ impl Summary {
     pub(crate) fn add<T>(&mut self, rec: &Record<T>) {
         self.connections += 1;
         *self.findings.entry(rec.finding).or_default() += 1;
+        if let Some(p) = rec.protocol {
+            self.protocols.entry(rec.finding).or_insert(p);
+        }
         if let Some(p) = rec.pairing {
             *self.pairings.entry(p).or_default() += 1;
         }
