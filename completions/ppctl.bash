@@ -720,7 +720,7 @@ _ppctl() {
             return 0
             ;;
         ppctl__subcmd__relay)
-            opts="-h --to --accept --trust --send --like --tlv --alpn --authority --unique-id --noop --crc32c --ssl-version --ssl-cn --ssl-cipher --ssl-verify --netns --aws-vpce-id --azure-link-id --gcp-psc-id --threads --header-timeout --max-conns --drain --count --metrics --conform --connect-timeout --tap --no-tap --json --idle-timeout --max-header --color --help"
+            opts="-h --to --accept --trust --send --protocol --like --tlv --alpn --authority --unique-id --noop --crc32c --ssl-version --ssl-cn --ssl-cipher --ssl-verify --netns --aws-vpce-id --azure-link-id --gcp-psc-id --threads --header-timeout --max-conns --drain --count --metrics --conform --connect-timeout --tap --no-tap --json --idle-timeout --max-header --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -740,6 +740,10 @@ _ppctl() {
                     ;;
                 --send)
                     COMPREPLY=($(compgen -W "none v1 v2 same" -- "${cur}"))
+                    return 0
+                    ;;
+                --protocol)
+                    COMPREPLY=($(compgen -W "http tls smtp imap pop3 mysql postgres redis ssh raw auto" -- "${cur}"))
                     return 0
                     ;;
                 --like)

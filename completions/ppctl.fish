@@ -344,6 +344,17 @@ complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l send -d 'What the 
 v1\t'a v1 header, like nginx `proxy_protocol on`'
 v2\t'a v2 header, like HAProxy `send-proxy-v2`'
 same\t'the version the client sent (none without a header)'"
+complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l protocol -d 'What clients and upstream speak: judge and tap each connection in that protocol\'s words (docs/protocols.md). Without it, HTTP and TLS' -r -f -a "http\t'an HTTP/1.1 request; judged by its status line'
+tls\t'a TLS handshake after the header'
+smtp\t'wait for the 220 banner, then EHLO (Postfix, Exim, ...)'
+imap\t'wait for the * OK greeting, then CAPABILITY (Dovecot, ...)'
+pop3\t'wait for the +OK greeting, then CAPA'
+mysql\t'wait for the handshake, then a login as user ppctl (MariaDB, MySQL)'
+postgres\t'an SSLRequest; answered N or S'
+redis\t'PING; answered +PONG'
+ssh\t'wait for SSH-2.0-..., then send an SSH identification'
+raw\t'the payload you give (--data), or nothing: wait for the server'
+auto\t'the well-known port\'s (25 smtp, 143 imap, 3306 mysql, ...), else the one the server greets in'"
 complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l like -d 'Send what a real emitter sends (see docs/presets.md)' -r -f -a "aws-nlb\t'AWS Network Load Balancer: v2 PROXY TCP4/TCP6 with the real ends, sent with the first payload; with --aws-vpce-id, the 0xEA VPC-endpoint TLV (PrivateLink)'
 aws-nlb-health\t'AWS NLB health check: v2 LOCAL with family byte 0x11 but no address block, a CRC32C TLV and 74 bytes of NOOP padding (len 84)'
 haproxy\t'HAProxy `send-proxy-v2`: v2 PROXY TCP4/TCP6, no TLVs (add --crc32c, --unique-id, --authority for proxy-v2-options)'

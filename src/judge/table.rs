@@ -98,7 +98,7 @@ pub(crate) static FINDINGS: &[FindingInfo] = &[
             "mariadb-proxy-protocol-networks",
             "disable-at-sender",
         ],
-        reported_by: &["send", "probe", "pcap"],
+        reported_by: &["send", "probe", "pcap", "relay"],
     },
     FindingInfo {
         name: "invalid-header",

@@ -271,6 +271,7 @@ fn first_line(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::Protocol;
     use crate::server::Transport;
 
     /// A client that sent a request and left, to an upstream that took it
@@ -297,5 +298,71 @@ mod tests {
         rec.service.ending = Some(Ending::ClientClosed);
         rec.judge();
         assert_eq!(rec.finding, Finding::NoReply);
+    }
+
+    /// A relay to `upstream` with `--protocol`, that sent `header` (none
+    /// with `--send none`); the client said `up`, upstream `down`.
+    fn spoken(protocol: &str, upstream: u16, header: bool, up: &[u8], down: &[u8]) -> Record {
+        let peer = SocketAddr::from(([127, 0, 0, 1], 40000));
+        let send = if header { SendMode::V1 } else { SendMode::None };
+        let mut rec = Record::new(
+            1,
+            Transport::Tcp,
+            peer,
+            peer,
+            Accept::None.expects(),
+            true,
+            Relayed::new(Accept::None, send),
+        );
+        rec.service.protocol = Selection::from_name(protocol);
+        rec.arrived = judge::Arrived::NoHeader;
+        rec.service.upstream = Some(SocketAddr::from(([127, 0, 0, 1], upstream)));
+        if header {
+            rec.service.sent = Some(HeaderSeen::new(
+                b"PROXY TCP4 127.0.0.1 127.0.0.1 40000 40000\r\n",
+                false,
+            ));
+        }
+        rec.service.first_up = up.to_vec();
+        rec.service.first_down = down.to_vec();
+        rec.service.waited = Some(Duration::from_secs(5));
+        rec.service.ending = Some(Ending::ServerClosed);
+        rec.judge();
+        rec
+    }
+
+    /// Postfix without PROXY support reads the header line as a command.
+    #[test]
+    fn a_500_to_the_header_line_is_unexpected_header_in_smtp_s_words() {
+        let down = b"220 mail.example ESMTP\r\n500 5.5.2 Error: command not recognized\r\n";
+        let rec = spoken("smtp", 2525, true, b"EHLO x\r\n", down);
+        assert_eq!(rec.finding, Finding::UnexpectedHeader);
+        assert_eq!(rec.protocol, Some(Protocol::Smtp));
+        let sp = rec.service.spoken.as_deref();
+        assert_eq!(sp.map(|s| s.chosen), Some(protocol::Chosen::Named));
+        let reply = sp.and_then(|s| s.verdict.reply.as_ref());
+        assert_eq!(reply.and_then(|r| r.code), Some(500));
+    }
+
+    /// Postfix with smtpd_upstream_proxy_protocol, and no header: its
+    /// 421 after the wait.
+    #[test]
+    fn no_banner_then_421_is_missing_header() {
+        let down = b"421 4.3.0 mail.example Server local error\r\n";
+        let rec = spoken("auto", 25, false, b"", down);
+        assert_eq!(rec.finding, Finding::MissingHeader);
+        let sp = rec.service.spoken.as_deref();
+        assert_eq!(sp.map(|s| s.chosen), Some(protocol::Chosen::Port));
+        assert_eq!(sp.and_then(|s| s.waited), Some(Duration::from_secs(5)));
+    }
+
+    /// `auto` on an HTTP upstream: judged as without `--protocol`.
+    #[test]
+    fn auto_leaves_http_to_the_judge_s_own_rules() {
+        let down = b"HTTP/1.1 400 Bad Request\r\nServer: nginx\r\n\r\n";
+        let rec = spoken("auto", 8080, true, b"GET / HTTP/1.1\r\n\r\n", down);
+        assert_eq!(rec.finding, Finding::UnexpectedHeader);
+        assert!(rec.service.spoken.is_none());
+        assert_eq!(rec.protocol, None);
     }
 }

@@ -99,13 +99,14 @@ struct ListeningJson<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     mode: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    protocol: Option<&'static str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     upstream: Option<Vec<EndpointJson>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     accept: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     send: Option<&'static str>,
+    /// listen's stand-in protocol; relay's `--protocol`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    protocol: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     tls: Option<IdentityJson<'a>>,
     /// `--metrics`: where `/metrics` is served.
@@ -1462,6 +1463,7 @@ mod tests {
             upstream: &upstream,
             accept: Accept::Any,
             send: SendMode::Same,
+            protocol: Some(Selection::Auto),
         };
         let v = value(&listening(
             Transport::Tcp,
@@ -1485,9 +1487,11 @@ mod tests {
                 "upstream",
                 "accept",
                 "send",
+                "protocol",
                 "metrics"
             ]
         );
+        assert_eq!(v["protocol"], "auto");
         assert_eq!(
             listening(
                 Transport::Tcp,
@@ -1497,13 +1501,14 @@ mod tests {
                 false,
                 Style::plain()
             ),
-            "listening on 127.0.0.1:1 (tcp, relay to 127.0.0.1:2, accept any, send same)\n"
+            "listening on 127.0.0.1:1\n  (tcp, relay to 127.0.0.1:2, accept any, send same, protocol auto)\n"
         );
         // At 80 columns with five-digit ports: the setting under it.
         let relay = Serving::Relay {
             upstream: &[sa("127.0.0.1:30080")],
             accept: Accept::None,
             send: SendMode::V1,
+            protocol: None,
         };
         assert_eq!(
             listening(
@@ -1584,6 +1589,68 @@ mod tests {
             text.contains("[ingress-nginx-use-proxy-protocol]"),
             "{text}"
         );
+    }
+
+    /// A relay with `--protocol smtp` in front of Postfix without PROXY
+    /// support: the header line answered `500 5.5.2`.
+    fn smtp_refused() -> Record<Relayed> {
+        let mut rec = unexpected();
+        rec.service.protocol = Some(Selection::One(Protocol::Smtp));
+        rec.service.first_up = b"EHLO ppctl.invalid\r\nQUIT\r\n".to_vec();
+        rec.service.first_down = b"220 mail.ppctl.test ESMTP ppctl-test\r\n500 5.5.2 Error: command not recognized\r\n221 2.0.0 Bye\r\n".to_vec();
+        rec.judge();
+        rec
+    }
+
+    #[test]
+    fn a_relayed_smtp_session_is_judged_and_tapped_in_postfix_s_words() {
+        let rec = smtp_refused();
+        let v = value(&Relayed::json(&rec));
+        assert_eq!(v["finding"]["name"], "unexpected-header");
+        assert_eq!(v["fixes"][0]["id"], "postfix-upstream-proxy-protocol");
+        assert_eq!(v["protocol"]["name"], "smtp");
+        assert_eq!(v["protocol"]["chosen_by"], "option");
+        assert_eq!(
+            v["protocol"]["greeting"]["words"],
+            "220 mail.ppctl.test ESMTP ppctl-test"
+        );
+        assert_eq!(v["protocol"]["reply"]["code"], 500);
+        assert_eq!(v["protocol"]["command"], "EHLO ppctl.invalid");
+        assert_eq!(v["request"], Value::Null);
+        let words = v["protocol"]["words"].as_str().unwrap_or("");
+        assert!(
+            words.ends_with(
+                "then answered `500 5.5.2 Error: command not recognized` to the header line"
+            ),
+            "{words}"
+        );
+        let text = Relayed::human(&rec, Style::plain());
+        for l in text.lines().skip(1) {
+            assert!(l.chars().count() <= 80, "{l:?}");
+        }
+        assert!(
+            text.contains("    smtp: the server greeted with `220 mail.ppctl.test"),
+            "{text}"
+        );
+        assert!(text.contains("    command: EHLO ppctl.invalid\n"), "{text}");
+        assert!(text.contains("[postfix-upstream-proxy-protocol]"), "{text}");
+        assert!(!text.contains("ingress-nginx"), "{text}");
+        // The summary explains it with Postfix's fixes, too.
+        let mut s = Summary::new(false);
+        s.add(&rec);
+        let summary = Relayed::summary_human(&s, Style::plain());
+        assert!(
+            summary.contains("postfix-upstream-proxy-protocol"),
+            "{summary}"
+        );
+        assert!(!summary.contains("ingress-nginx"), "{summary}");
+    }
+
+    /// Without `--protocol`, no `protocol` object: HTTP as before.
+    #[test]
+    fn without_protocol_the_record_has_none() {
+        let v = value(&Relayed::json(&unexpected()));
+        assert_eq!(v["protocol"], Value::Null);
     }
 
     #[test]
