@@ -274,35 +274,10 @@ mod tests {
     use crate::protocol::Protocol;
     use crate::server::Transport;
 
-    /// A client that sent a request and left, to an upstream that took it
-    /// and never answered: no-reply, not a capture's `incomplete`.
-    #[test]
-    fn a_sink_upstream_is_no_reply() {
-        let peer = SocketAddr::from(([127, 0, 0, 1], 40000));
-        let mut rec = Record::new(
-            1,
-            Transport::Tcp,
-            peer,
-            peer,
-            Accept::None.expects(),
-            true,
-            Relayed::new(Accept::None, SendMode::V1),
-        );
-        rec.arrived = judge::Arrived::NoHeader;
-        rec.service.upstream = Some(peer);
-        rec.service.sent = Some(HeaderSeen::new(
-            b"PROXY TCP4 127.0.0.1 127.0.0.1 40000 40000\r\n",
-            false,
-        ));
-        rec.service.first_up = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n".to_vec();
-        rec.service.ending = Some(Ending::ClientClosed);
-        rec.judge();
-        assert_eq!(rec.finding, Finding::NoReply);
-    }
-
-    /// A relay to `upstream` with `--protocol`, that sent `header` (none
-    /// with `--send none`); the client said `up`, upstream `down`.
-    fn spoken(protocol: &str, upstream: u16, header: bool, up: &[u8], down: &[u8]) -> Record {
+    /// A plain client relayed to `upstream` (the v1 header sent, or none
+    /// with `--send none`): the client said `up`, upstream `down`, and the
+    /// exchange ended so; not judged yet.
+    fn relayed(upstream: u16, header: bool, up: &[u8], down: &[u8], ending: Ending) -> Record {
         let peer = SocketAddr::from(([127, 0, 0, 1], 40000));
         let send = if header { SendMode::V1 } else { SendMode::None };
         let mut rec = Record::new(
@@ -314,7 +289,6 @@ mod tests {
             true,
             Relayed::new(Accept::None, send),
         );
-        rec.service.protocol = Selection::from_name(protocol);
         rec.arrived = judge::Arrived::NoHeader;
         rec.service.upstream = Some(SocketAddr::from(([127, 0, 0, 1], upstream)));
         if header {
@@ -325,8 +299,25 @@ mod tests {
         }
         rec.service.first_up = up.to_vec();
         rec.service.first_down = down.to_vec();
+        rec.service.ending = Some(ending);
+        rec
+    }
+
+    /// A client that sent a request and left, to an upstream that took it
+    /// and never answered: no-reply, not a capture's `incomplete`.
+    #[test]
+    fn a_sink_upstream_is_no_reply() {
+        let request = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+        let mut rec = relayed(40000, true, request, b"", Ending::ClientClosed);
+        rec.judge();
+        assert_eq!(rec.finding, Finding::NoReply);
+    }
+
+    /// [`relayed`] with `--protocol`, upstream closing after 5 s, judged.
+    fn spoken(protocol: &str, upstream: u16, header: bool, up: &[u8], down: &[u8]) -> Record {
+        let mut rec = relayed(upstream, header, up, down, Ending::ServerClosed);
+        rec.service.protocol = Selection::from_name(protocol);
         rec.service.waited = Some(Duration::from_secs(5));
-        rec.service.ending = Some(Ending::ServerClosed);
         rec.judge();
         rec
     }
