@@ -1,6 +1,6 @@
 //! A session seen from the outside, both ways (a capture's flow, a
 //! relayed connection): which protocol it is in, the client's first
-//! command, and [`super::judge`]'s verdict on what the server said. `pcap`
+//! command, and [`super::judge()`]'s verdict on what the server said. `pcap`
 //! and `relay` both hand their bytes here, so a relayed session and a
 //! captured one are judged alike, in the server's own words.
 
