@@ -668,6 +668,22 @@ fn dovecot_starttls_and_stls_after_the_header() {
             )),
             upgraded("+OK"),
         ),
+        relayed(
+            "relay --send v2 in front of it, a client with --starttls through it",
+            p.port("IMAP_PP_PORT"),
+            &["--send", "v2", "--protocol", "imap"],
+            &args(
+                &[
+                    client("imap"),
+                    vec!["--starttls".into(), "--cacert".into(), ca.clone()],
+                ]
+                .concat(),
+            ),
+            both(
+                verdict(0, "proxied", &["greeted after the header"]),
+                is("/protocol/starttls", true.into()),
+            ),
+        ),
     ]);
 }
 
@@ -765,6 +781,13 @@ fn mariadb_with_proxy_protocol_networks_is_spoofable() {
             ),
         ),
         relayed(
+            "relay --send none in front of it: served as itself",
+            port,
+            &["--send", "none", "--protocol", "mysql"],
+            &args(&client("mysql")),
+            verdict(0, "plain", &["the server sees the client as 127.0.0.1"]),
+        ),
+        relayed(
             "relay --send v2 in front of it: the login is answered",
             port,
             &["--send", "v2", "--protocol", "mysql"],
@@ -818,6 +841,23 @@ fn sshd_behind_nothing() {
             &args(&send(port, "ssh", &["--no-header"])),
             verdict(0, "plain", &["greeted without a header: `SSH-2.0-OpenSSH"]),
         ),
+        relayed(
+            "relay --send v1 in front of it",
+            port,
+            &["--send", "v1", "--protocol", "auto"],
+            &args(&client("ssh")),
+            both(
+                verdict(
+                    1,
+                    "unexpected-header",
+                    &["then answered `Invalid SSH identification string.` to the header line"],
+                ),
+                both(
+                    is("/protocol/chosen_by", "greeting".into()),
+                    is("/fixes/0/id", "server-reads-no-header".into()),
+                ),
+            ),
+        ),
     ]);
 }
 
@@ -849,6 +889,26 @@ fn postgres_without_proxy_support() {
         case(
             "send: no header",
             &args(&send(port, "postgres", &["--no-header"])),
+            verdict(0, "plain", &["answered `N` without a header"]),
+        ),
+        relayed(
+            "relay --send v1 in front of it",
+            port,
+            &["--send", "v1", "--protocol", "postgres"],
+            &args(&client("postgres")),
+            both(
+                verdict(1, "header-rejected", &[]),
+                both(
+                    is("/protocol/command", "SSLRequest".into()),
+                    is("/fixes/0/id", "server-reads-no-header".into()),
+                ),
+            ),
+        ),
+        relayed(
+            "relay --send none in front of it",
+            port,
+            &["--send", "none", "--protocol", "postgres"],
+            &args(&client("postgres")),
             verdict(0, "plain", &["answered `N` without a header"]),
         ),
     ]);
