@@ -36,6 +36,11 @@ fn significant(text: &str) -> impl Iterator<Item = (usize, &str)> {
 /// Where `mark` stands on a line outside quotes (`"…{{ x }}…"` is data a
 /// chart passes on, `key: {{ x }}` is a template).
 fn unquoted(line: &str, mark: &str) -> bool {
+    // Almost every line holds no mark at all: one search says so, and the
+    // walk below (a comparison at every character) is for the few that do.
+    if !line.contains(mark) {
+        return false;
+    }
     let mut quote: Option<char> = None;
     let mut prev = ' ';
     for (i, c) in line.char_indices() {
@@ -64,11 +69,19 @@ fn template_line(text: &str) -> Option<(usize, bool)> {
         "template \"",
         "toYaml",
     ];
+    // Every template holds one of these: a text without them (most) is
+    // done with a search each, not a walk of every line.
+    if !["{{", "{%", "%{"].iter().any(|m| text.contains(m)) {
+        return None;
+    }
     significant(text).find_map(|(n, l)| {
-        let helm = HELM.iter().any(|m| l.contains(m));
+        // Every mark holds a `{`: most lines are done with one search.
+        if !l.contains('{') {
+            return None;
+        }
         let go = unquoted(l, "{{") || unquoted(l, "{%");
         let terraform = l.starts_with("%{") || unquoted(l, "%{ ") || unquoted(l, "%{~");
-        (go || terraform).then_some((n, helm && go))
+        (go || terraform).then(|| (n, go && HELM.iter().any(|m| l.contains(m))))
     })
 }
 
@@ -153,11 +166,11 @@ pub(crate) fn detect(text: &str) -> Detected {
     }
     // Text kinds: HAProxy's section keywords at the start of a line.
     let haproxy = text.lines().any(|l| {
+        if l.starts_with([' ', '\t']) {
+            return false;
+        }
         let word = l.split_whitespace().next().unwrap_or("");
-        !l.starts_with([' ', '\t'])
-            && HAPROXY_SECTIONS.contains(&word)
-            && !l.contains(':')
-            && !l.trim_end().ends_with([';', '{'])
+        HAPROXY_SECTIONS.contains(&word) && !l.contains(':') && !l.trim_end().ends_with([';', '{'])
     });
     if haproxy {
         return Detected::Text(Kind::Haproxy);

@@ -139,10 +139,19 @@ fn dovecot_grammar(lines: &[&str]) -> bool {
 /// A master.cf service line: `name type private unpriv chroot wakeup
 /// maxproc command…`.
 fn master_line(line: &str) -> bool {
-    let w: Vec<&str> = line.split_whitespace().collect();
-    w.len() >= 8
-        && matches!(w[1], "inet" | "unix" | "unix-dgram" | "fifo" | "pass")
-        && w[2..5].iter().all(|f| matches!(*f, "y" | "n" | "-"))
+    // Word by word, nothing collected: every line of a large YAML file
+    // is asked.
+    let mut w = line.split_whitespace().skip(1);
+    matches!(
+        w.next(),
+        Some("inet" | "unix" | "unix-dgram" | "fifo" | "pass")
+    ) && w
+        .by_ref()
+        .take(3)
+        .filter(|f| matches!(*f, "y" | "n" | "-"))
+        .count()
+        == 3
+        && w.count() >= 3
 }
 
 /// Whether a text is one of these servers' files: checked before the
@@ -150,12 +159,12 @@ fn master_line(line: &str) -> bool {
 /// dovecot.conf's `listen = …` like an HAProxy section, a main.cf like
 /// TOML's `key = value`).
 pub(crate) fn detect(text: &str) -> Option<Kind> {
-    let lines: Vec<&str> = text
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#') && !l.starts_with(';'))
-        .collect();
-    let first = *lines.first()?;
+    let significant = || {
+        text.lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#') && !l.starts_with(';'))
+    };
+    let first = significant().next()?;
     fn section(l: &str) -> Option<&str> {
         l.strip_prefix('[')
             .and_then(|r| r.strip_suffix(']'))
@@ -164,12 +173,14 @@ pub(crate) fn detect(text: &str) -> Option<Kind> {
     if section(first).is_some_and(mysql_group) || first.starts_with("!includedir") {
         return Some(Kind::Mariadb);
     }
-    if first.starts_with("!include ") && lines.iter().any(|l| section(l).is_some()) {
+    if first.starts_with("!include ") && significant().any(|l| section(l).is_some()) {
         return Some(Kind::Mariadb);
     }
-    if lines.iter().any(|l| l.ends_with(';')) {
+    // nginx, most often: said before the lines are collected.
+    if significant().any(|l| l.ends_with(';')) {
         return None;
     }
+    let lines: Vec<&str> = significant().collect();
     if lines.iter().any(|l| master_line(l)) {
         return Some(Kind::Postfix);
     }

@@ -266,6 +266,8 @@ struct Parser<'a> {
     /// tail), each block then takes an exactly sized copy: no spare
     /// capacity and no reallocation holes per block.
     scratch: Vec<Directive>,
+    /// The arguments of the directive being read.
+    args: Vec<Box<str>>,
     include: &'a Includer<'a>,
     included: Vec<(String, Loc, bool)>,
     warnings: Vec<(Loc, Warning)>,
@@ -276,6 +278,7 @@ pub(crate) fn parse(file: &str, text: &str, include: &Includer<'_>) -> Result<Pa
     let mut p = Parser {
         top: file,
         scratch: Vec::new(),
+        args: Vec::new(),
         include,
         included: Vec::new(),
         warnings: Vec::new(),
@@ -297,17 +300,23 @@ impl Parser<'_> {
         depth: usize,
     ) -> Result<Vec<Directive>, ParseError> {
         let mut lex = Lexer::new(text);
-        self.block(file, &mut lex, includes, depth, false)
+        self.block(file, &mut lex, includes, depth, None)
     }
 
+    /// The directives of a file (`within` is `None`) or of a block: all
+    /// of [`KEPT`] and the markers when the block is kept
+    /// (`Some(true)`), only the markers when it is not (its other
+    /// directives would be dropped with it: they are not made at all).
     fn block<'t>(
         &mut self,
         file: &str,
         lex: &mut Lexer<'t>,
         includes: usize,
         depth: usize,
-        nested: bool,
+        within: Option<bool>,
     ) -> Result<Vec<Directive>, ParseError> {
+        let nested = within.is_some();
+        let keep = within != Some(false);
         let start = self.scratch.len();
         let err = |line, m: String| ParseError::new(Loc::new(file, line), m);
         let next = |lex: &mut Lexer<'t>| {
@@ -323,7 +332,9 @@ impl Parser<'_> {
                 Tok::Word(w) => w,
             };
             let kept = KEPT.iter().find(|k| **k == name).copied();
-            let mut args = Vec::new();
+            let owned = keep && kept.is_some() || name == "include";
+            // Collected here, then moved into an exactly sized slice.
+            self.args.clear();
             let mut uses_addr = false;
             loop {
                 let Some((tok, l)) = next(lex)? else {
@@ -334,23 +345,24 @@ impl Parser<'_> {
                 };
                 match tok {
                     Tok::Word(w) => {
-                        uses_addr |= w.contains(USES_PROXY_ADDR);
-                        if kept.is_some() || name == "include" {
-                            args.push(w.into_owned().into_boxed_str());
+                        uses_addr |= w.contains('$') && w.contains(USES_PROXY_ADDR);
+                        if owned {
+                            self.args.push(w.into_owned().into_boxed_str());
                         }
                     }
                     Tok::Semi => {
                         let at = Loc::new(file, line);
-                        if name == "include" && !args.is_empty() {
-                            self.include(&at, &args[0], includes, depth)?;
-                        } else if let Some(name) = kept {
+                        if name == "include" && !self.args.is_empty() {
+                            let pattern = self.args.swap_remove(0);
+                            self.include(&at, &pattern, includes, depth)?;
+                        } else if let (Some(name), true) = (kept, keep) {
                             self.scratch.push(Directive {
                                 name,
-                                args: args.into_boxed_slice(),
+                                args: self.args.drain(..).collect(),
                                 at,
                                 block: None,
                             });
-                        } else if uses_addr {
+                        } else if kept.is_none() && uses_addr {
                             self.scratch.push(marker(at));
                         }
                         break;
@@ -362,15 +374,24 @@ impl Parser<'_> {
                                 format!("blocks nested deeper than {MAX_DEPTH} levels: check stops here (nginx configurations use a handful)"),
                             ));
                         }
-                        let inner = self.block(file, lex, includes, depth + 1, true)?;
+                        let args: Box<[Box<str>]> = self.args.drain(..).collect();
+                        let inner = self.block(
+                            file,
+                            lex,
+                            includes,
+                            depth + 1,
+                            Some(keep && kept.is_some()),
+                        )?;
                         let at = Loc::new(file, line);
-                        if let Some(name) = kept {
+                        if let (Some(name), true) = (kept, keep) {
                             self.scratch.push(Directive {
                                 name,
-                                args: args.into_boxed_slice(),
+                                args,
                                 at,
                                 block: Some(inner),
                             });
+                        } else if kept.is_some() {
+                            // Inside a block that is dropped: so is this.
                         } else if uses_addr || inner.iter().any(|d| d.name == USES_PROXY_ADDR) {
                             // A `map`, `location` or `log_format` block that
                             // uses the header's address.
@@ -593,23 +614,60 @@ pub(crate) fn facts(
     Ok(())
 }
 
+/// `nginx http :80,:443 (example.com)`: written in one pass (a
+/// configuration of many servers makes many).
 fn server_label(proto: &str, s: &[Directive], listeners: &[Listener]) -> String {
-    let mut ports: Vec<String> = listeners
-        .iter()
-        .map(|l| match (&l.host, l.port) {
-            (Some(h), _) if h.starts_with("unix:") => h.clone(),
-            (_, Some(p)) => format!(":{p}"),
-            _ => "?".into(),
-        })
-        .collect();
-    ports.dedup();
-    let name = last(s, "server_name")
-        .map(|d| d.args.join(" "))
-        .filter(|n| !n.is_empty() && n != "_");
-    match name {
-        Some(n) => format!("nginx {proto} {} ({n})", ports.join(",")),
-        None => format!("nginx {proto} {}", ports.join(",")),
+    use std::fmt::Write as _;
+    #[derive(PartialEq)]
+    enum Port<'a> {
+        Socket(&'a str),
+        Number(u16),
+        Unknown,
     }
+    let mut out = String::with_capacity(48);
+    let _ = write!(out, "nginx {proto} ");
+    let mut previous: Option<Port<'_>> = None;
+    for l in listeners {
+        let port = match (&l.host, l.port) {
+            (Some(h), _) if h.starts_with("unix:") => Port::Socket(h),
+            (_, Some(p)) => Port::Number(p),
+            _ => Port::Unknown,
+        };
+        // Each port once in a row (`listen 80; listen [::]:80;`).
+        if previous.as_ref() == Some(&port) {
+            continue;
+        }
+        if previous.is_some() {
+            out.push(',');
+        }
+        match port {
+            Port::Socket(h) => out.push_str(h),
+            Port::Number(p) => {
+                let _ = write!(out, ":{p}");
+            }
+            Port::Unknown => out.push('?'),
+        }
+        previous = Some(port);
+    }
+    // The names, unless none is given (`server_name ""`, `server_name _`).
+    if let Some(d) = last(s, "server_name") {
+        let named = match &*d.args {
+            [] => false,
+            [one] => !one.is_empty() && &**one != "_",
+            _ => true,
+        };
+        if named {
+            out.push_str(" (");
+            for (i, a) in d.args.iter().enumerate() {
+                if i > 0 {
+                    out.push(' ');
+                }
+                out.push_str(a);
+            }
+            out.push(')');
+        }
+    }
+    out
 }
 
 /// A listen of an http server: its hop's index and its own.

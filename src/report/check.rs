@@ -876,10 +876,54 @@ struct ListenerJson<'a> {
 enum TrustJson<'a> {
     Word(&'static str),
     List {
-        sources: &'a [ipnet::IpNet],
+        sources: Sources<'a>,
         file: &'a str,
         line: usize,
     },
+}
+
+/// A trust list's sources: as text when [`SourcesText`] holds that list.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Sources<'a> {
+    Text(&'a [String]),
+    Nets(&'a [ipnet::IpNet]),
+}
+
+/// The last trust list written, as text: the listeners of many servers
+/// share one list (`set_real_ip_from` in `http`), formatted once, not once
+/// per listener.
+#[derive(Default)]
+struct SourcesText {
+    list: Option<std::sync::Arc<[ipnet::IpNet]>>,
+    text: Vec<String>,
+}
+
+impl SourcesText {
+    /// Hold the first trust list of this hop's listeners.
+    fn hold(&mut self, h: &Hop) {
+        let first = h.listeners.iter().find_map(|l| match &l.trust {
+            Trust::List(nets, _) => Some(nets),
+            _ => None,
+        });
+        if let Some(nets) = first {
+            if !self
+                .list
+                .as_ref()
+                .is_some_and(|held| std::sync::Arc::ptr_eq(held, nets))
+            {
+                self.text = nets.iter().map(ToString::to_string).collect();
+                self.list = Some(nets.clone());
+            }
+        }
+    }
+
+    fn of<'a>(&'a self, nets: &'a std::sync::Arc<[ipnet::IpNet]>) -> Sources<'a> {
+        match &self.list {
+            Some(held) if std::sync::Arc::ptr_eq(held, nets) => Sources::Text(&self.text),
+            _ => Sources::Nets(nets),
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -893,7 +937,7 @@ struct UpstreamJson<'a> {
 }
 
 impl<'a> HopJson<'a> {
-    fn of(h: &'a Hop) -> Self {
+    fn of(h: &'a Hop, sources: &'a SourcesText) -> Self {
         HopJson {
             name: &h.name,
             role: h.role.name(),
@@ -910,7 +954,7 @@ impl<'a> HopJson<'a> {
                     passthrough: l.passthrough,
                     refuses: l.refuses.map(header_json),
                     ssl: l.ssl,
-                    trust: TrustJson::of(&l.trust),
+                    trust: TrustJson::of(&l.trust, sources),
                     file: &l.at.file,
                     line: l.at.line,
                 })
@@ -932,12 +976,12 @@ impl<'a> HopJson<'a> {
 }
 
 impl<'a> TrustJson<'a> {
-    fn of(t: &'a Trust) -> Self {
+    fn of(t: &'a Trust, sources: &'a SourcesText) -> Self {
         match t {
             Trust::Anyone => TrustJson::Word("anyone"),
             Trust::Unused => TrustJson::Word("unused"),
             Trust::List(nets, at) => TrustJson::List {
-                sources: nets,
+                sources: sources.of(nets),
                 file: &at.file,
                 line: at.line,
             },
@@ -1003,28 +1047,113 @@ fn found_json(c: &Check, f: &crate::check::Found) -> Value {
 }
 
 /// A field of the document: one value, or an array made one element at a
-/// time (each element pretty-printed at its depth).
+/// time (each element indented and pretty-printed at its depth).
 enum Part<'a> {
     One(Value),
     Many(Box<dyn Iterator<Item = String> + 'a>),
 }
 
+/// serde_json's pretty printer (two spaces) starting `depth` levels deep:
+/// an element of a large array comes out indented as in the whole
+/// document, in one pass (no second pass to indent each line).
+struct Nested {
+    depth: usize,
+    has_value: bool,
+}
+
+impl Nested {
+    fn indent<W: ?Sized + std::io::Write>(&self, w: &mut W) -> std::io::Result<()> {
+        for _ in 0..self.depth {
+            w.write_all(b"  ")?;
+        }
+        Ok(())
+    }
+
+    fn open<W: ?Sized + std::io::Write>(&mut self, w: &mut W, b: &[u8]) -> std::io::Result<()> {
+        self.depth += 1;
+        self.has_value = false;
+        w.write_all(b)
+    }
+
+    fn close<W: ?Sized + std::io::Write>(&mut self, w: &mut W, b: &[u8]) -> std::io::Result<()> {
+        self.depth -= 1;
+        if self.has_value {
+            w.write_all(b"\n")?;
+            self.indent(w)?;
+        }
+        w.write_all(b)
+    }
+
+    fn item<W: ?Sized + std::io::Write>(&mut self, w: &mut W, first: bool) -> std::io::Result<()> {
+        w.write_all(if first { b"\n" } else { b",\n" })?;
+        self.indent(w)
+    }
+}
+
+impl serde_json::ser::Formatter for Nested {
+    fn begin_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.open(w, b"[")
+    }
+    fn end_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.close(w, b"]")
+    }
+    fn begin_array_value<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        self.item(w, first)
+    }
+    fn end_array_value<W: ?Sized + std::io::Write>(&mut self, _: &mut W) -> std::io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
+    fn begin_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.open(w, b"{")
+    }
+    fn end_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.close(w, b"}")
+    }
+    fn begin_object_key<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        self.item(w, first)
+    }
+    fn begin_object_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        w.write_all(b": ")
+    }
+    fn end_object_value<W: ?Sized + std::io::Write>(&mut self, _: &mut W) -> std::io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
+}
+
+/// `lead`, then `v` pretty-printed as if it sat `depth` levels deep in a
+/// document.
+fn pretty_after(lead: &str, v: &impl Serialize, depth: usize) -> String {
+    let mut buf = Vec::with_capacity(512);
+    buf.extend_from_slice(lead.as_bytes());
+    let formatter = Nested {
+        depth,
+        has_value: false,
+    };
+    let mut ser = serde_json::Serializer::with_formatter(&mut buf, formatter);
+    if v.serialize(&mut ser).is_err() {
+        return String::new();
+    }
+    String::from_utf8(buf).unwrap_or_default()
+}
+
 /// `v` pretty-printed as if it sat `depth` levels deep in a document.
 fn pretty_at(v: &impl Serialize, depth: usize) -> String {
-    let s = serde_json::to_string_pretty(v).unwrap_or_default();
-    if !s.contains('\n') {
-        return s;
-    }
-    let indent = "  ".repeat(depth);
-    let mut out = String::with_capacity(s.len() + s.len() / 4);
-    for (i, line) in s.split('\n').enumerate() {
-        if i > 0 {
-            out.push('\n');
-            out.push_str(&indent);
-        }
-        out.push_str(line);
-    }
-    out
+    pretty_after("", v, depth)
+}
+
+/// An element of a top-level array, with its indent.
+fn element(v: &impl Serialize) -> String {
+    pretty_after("    ", v, 2)
 }
 
 /// The JSON view in pieces, byte for byte what `to_string_pretty` makes of
@@ -1042,28 +1171,26 @@ pub(crate) fn json_parts(c: &Check) -> impl Iterator<Item = String> + '_ {
         .unwrap_or_default();
     fields.push((
         "files".into(),
-        Part::Many(Box::new(
-            c.files.iter().map(|f| pretty_at(&file_json(f), 2)),
-        )),
+        Part::Many(Box::new(c.files.iter().map(|f| element(&file_json(f))))),
     ));
     fields.push(("errors".into(), Part::One(errors_json(c))));
     fields.push((
         "hops".into(),
-        Part::Many(Box::new(
-            c.hops.iter().map(|h| pretty_at(&HopJson::of(h), 2)),
-        )),
+        Part::Many(Box::new(c.hops.iter().scan(
+            SourcesText::default(),
+            |sources, h| {
+                sources.hold(h);
+                Some(element(&HopJson::of(h, sources)))
+            },
+        ))),
     ));
     fields.push((
         "links".into(),
-        Part::Many(Box::new(
-            c.links.iter().map(|l| pretty_at(&LinkJson::of(l), 2)),
-        )),
+        Part::Many(Box::new(c.links.iter().map(|l| element(&LinkJson::of(l))))),
     ));
     fields.push((
         "findings".into(),
-        Part::Many(Box::new(
-            c.found.iter().map(|f| pretty_at(&found_json(c, f), 2)),
-        )),
+        Part::Many(Box::new(c.found.iter().map(|f| element(&found_json(c, f))))),
     ));
     fields.push((
         "assumed".into(),
@@ -1074,7 +1201,7 @@ pub(crate) fn json_parts(c: &Check) -> impl Iterator<Item = String> + '_ {
                 hop: &a.hop,
                 text: &a.text,
             };
-            pretty_at(&a, 2)
+            element(&a)
         }))),
     ));
     if let Some(p) = &c.probes {
@@ -1103,9 +1230,12 @@ pub(crate) fn json_parts(c: &Check) -> impl Iterator<Item = String> + '_ {
                             } else {
                                 let head = std::iter::once(format!("  {key}: [\n"));
                                 let body = std::iter::from_fn(move || {
-                                    let v = items.next()?;
-                                    let more = if items.peek().is_some() { "," } else { "" };
-                                    Some(format!("    {v}{more}\n"))
+                                    let mut v = items.next()?;
+                                    if items.peek().is_some() {
+                                        v.push(',');
+                                    }
+                                    v.push('\n');
+                                    Some(v)
                                 });
                                 let tail = std::iter::once(format!("  ]{sep}"));
                                 Box::new(head.chain(body).chain(tail))
