@@ -492,7 +492,7 @@ _ppctl() {
             return 0
             ;;
         ppctl__subcmd__listen)
-            opts="-h --proxy-protocol --trust --max-header --header-timeout --idle-timeout --max-conns --drain --metrics --conform --request-timeout --echo --udp --expect-src --expect-version --json --tls --cert --key --protocol --count --threads --color --help"
+            opts="-h --proxy-protocol --trust --max-header --header-timeout --request-timeout --idle-timeout --max-conns --drain --metrics --conform --echo --udp --expect-src --expect-version --json --tls --cert --key --protocol --count --threads --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -514,6 +514,10 @@ _ppctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --request-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --idle-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -527,10 +531,6 @@ _ppctl() {
                     return 0
                     ;;
                 --metrics)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --request-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -720,7 +720,7 @@ _ppctl() {
             return 0
             ;;
         ppctl__subcmd__relay)
-            opts="-h --to --accept --trust --send --protocol --like --tlv --alpn --authority --unique-id --noop --crc32c --ssl-version --ssl-cn --ssl-cipher --ssl-verify --netns --aws-vpce-id --azure-link-id --gcp-psc-id --threads --header-timeout --max-conns --drain --count --metrics --conform --connect-timeout --tap --no-tap --json --idle-timeout --max-header --color --help"
+            opts="-h --to --accept --trust --send --protocol --like --tlv --alpn --authority --unique-id --noop --crc32c --ssl-version --ssl-cn --ssl-cipher --ssl-verify --netns --aws-vpce-id --azure-link-id --gcp-psc-id --threads --header-timeout --max-conns --drain --count --metrics --conform --connect-timeout --tap --no-tap --json --idle-timeout --request-timeout --max-header --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -831,6 +831,10 @@ _ppctl() {
                     return 0
                     ;;
                 --idle-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --request-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -6,7 +6,8 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Ipv4Addr, TcpStream};
 use std::process::{Child, ChildStderr, ChildStdout, Command, Stdio};
 use std::time::Duration;
 
@@ -62,6 +63,17 @@ impl Server {
             stderr,
             port,
         }
+    }
+
+    /// Read the server's lines as they come, on a thread of their own: all
+    /// of stdout once the server has exited.
+    fn read_lines(&mut self) -> std::thread::JoinHandle<String> {
+        let mut out = self.stdout.take().expect("stdout");
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = out.read_to_string(&mut text);
+            text
+        })
     }
 
     /// SIGTERM until the server exits (a second signal must end it, and two
@@ -223,12 +235,7 @@ fn relay_fits_its_connections_under_the_descriptor_limit() {
     let mut server = Server::under_ulimit(64, &upstream.relay());
     let port = server.port;
     // The relay's lines are read as they come.
-    let mut out = server.stdout.take().expect("stdout");
-    let reader = std::thread::spawn(move || {
-        let mut text = String::new();
-        let _ = out.read_to_string(&mut text);
-        text
-    });
+    let reader = server.read_lines();
     let clients: Vec<_> = (0..40)
         .map(|_| {
             std::thread::spawn(move || {
@@ -251,4 +258,146 @@ fn relay_fits_its_connections_under_the_descriptor_limit() {
         .unwrap_or_else(|| panic!("no summary: {err}"));
     assert_eq!(summary["findings"]["proxied"], 400, "{summary}");
     assert_eq!(code, Some(0), "{err}");
+}
+
+/// The JSON lines of a server's stdout: its connections and its summary.
+fn records(text: &str) -> (Vec<Value>, Value) {
+    let all: Vec<Value> = text
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let summary = all
+        .iter()
+        .find(|v| v["type"] == "summary")
+        .cloned()
+        .unwrap_or_else(|| panic!("no summary: {text}"));
+    let conns = all
+        .into_iter()
+        .filter(|v| v["type"] == "connection")
+        .collect();
+    (conns, summary)
+}
+
+/// Slowloris after the header: `--max-conns 5` held by 5 clients that
+/// trickle their first request a byte at a time, without ever finishing
+/// it. Each is cut at `--request-timeout` (one deadline: a byte does not
+/// restart it), and a normal client that came after them is served.
+#[test]
+fn relay_cuts_clients_that_trickle_their_first_request() {
+    const SLOW: usize = 5;
+    let upstream = Upstream::start();
+    let mut args = upstream.relay().to_vec();
+    args.extend(["--max-conns", "5", "--request-timeout", "1s"]);
+    let mut server = Server::start(&args);
+    let port = server.port;
+    let reader = server.read_lines();
+    let slow: Vec<_> = (0..SLOW)
+        .map(|_| {
+            let mut s = TcpStream::connect((Ipv4Addr::LOCALHOST, port)).expect("connect");
+            s.write_all(b"GET / HTTP/1.1\r\nX-Slow: ")
+                .expect("the first bytes");
+            std::thread::spawn(move || {
+                // A header value that never ends, a byte every 200 ms, for
+                // at most 100 bytes: the relay cuts it long before.
+                (0..100)
+                    .take_while(|_| {
+                        std::thread::sleep(Duration::from_millis(200));
+                        s.write_all(b"a").is_ok()
+                    })
+                    .count()
+            })
+        })
+        .collect();
+    let reply = exchange(port, HTTP_GET);
+    assert!(
+        reply.starts_with(b"HTTP/1.1 200 OK"),
+        "{:?}",
+        String::from_utf8_lossy(&reply)
+    );
+    for s in slow {
+        assert!(s.join().unwrap_or(100) < 100, "a slow client was never cut");
+    }
+    let (code, _, err) = server.terminate();
+    let (conns, summary) = records(&reader.join().unwrap_or_default());
+    assert_eq!(conns.len(), SLOW + 1, "{err}");
+    let cut: Vec<&Value> = conns
+        .iter()
+        .filter(|c| {
+            c["error"].as_str().is_some_and(|e| {
+                e.contains("no complete first request within --request-timeout 1s")
+            })
+        })
+        .collect();
+    assert_eq!(cut.len(), SLOW, "{conns:?}");
+    assert!(cut.iter().all(|c| c["ending"] == "timed-out"), "{cut:?}");
+    let served: Vec<&Value> = conns
+        .iter()
+        .filter(|c| c["status"] == "HTTP/1.1 200 OK")
+        .collect();
+    assert_eq!(served.len(), 1, "{conns:?}");
+    assert_eq!(served[0]["finding"]["name"], "proxied");
+    assert_eq!(summary["connections"], 6, "{summary}");
+    assert_eq!(code, Some(0), "{err}");
+}
+
+/// The soft and hard descriptor limits of process `pid`; with `set`,
+/// replaced by it first (prlimit(2)).
+fn descriptor_limit(pid: u32, set: Option<libc::rlimit>) -> libc::rlimit {
+    let mut old = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    let new = set.as_ref().map_or(std::ptr::null(), |l| l as *const _);
+    // SAFETY: prlimit(2) on a child of this process; `old` is ours to
+    // write, `new` null or a live rlimit.
+    let rc = unsafe { libc::prlimit(pid as libc::pid_t, libc::RLIMIT_NOFILE, new, &mut old) };
+    assert_eq!(rc, 0, "prlimit: {}", std::io::Error::last_os_error());
+    old
+}
+
+/// The lowest descriptor number process `pid` has free: the next one it
+/// would get.
+fn lowest_free_descriptor(pid: u32) -> u64 {
+    let open: Vec<u64> = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .expect("the child's descriptors")
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .collect();
+    (0..).find(|n| !open.contains(n)).unwrap_or(0)
+}
+
+/// accept() with no descriptor left (the server's limit lowered under it
+/// while it runs, in a child process): the client waits in the backlog,
+/// each failed accept is counted (not a spin: one try per back-off), the
+/// summary reports them as local-limit (exit 1), and once descriptors are
+/// back the client is served: none lost.
+#[test]
+fn listen_counts_accepts_that_ran_out_of_descriptors() {
+    let mut server = Server::start(&["listen", "127.0.0.1:0"]);
+    let (pid, port) = (server.child.id(), server.port);
+    let reader = server.read_lines();
+    let normal = descriptor_limit(pid, None);
+    let full = libc::rlimit {
+        rlim_cur: lowest_free_descriptor(pid),
+        rlim_max: normal.rlim_max,
+    };
+    descriptor_limit(pid, Some(full));
+    let client = std::thread::spawn(move || exchange(port, HTTP_GET));
+    // The client is in the backlog, and the server's accepts fail: give
+    // them a few back-offs (a pause, not a measure).
+    std::thread::sleep(Duration::from_millis(500));
+    descriptor_limit(pid, Some(normal));
+    let reply = client.join().expect("the client");
+    assert!(
+        reply.starts_with(b"HTTP/1.1 200 OK"),
+        "{:?}",
+        String::from_utf8_lossy(&reply)
+    );
+    let (code, _, err) = server.terminate();
+    let (conns, summary) = records(&reader.join().unwrap_or_default());
+    assert_eq!(conns.len(), 1, "{err}");
+    let failed = summary["accept_failures"]["local-limit"]
+        .as_u64()
+        .unwrap_or(0);
+    assert!(failed >= 1, "{summary}");
+    assert_eq!(code, Some(1), "{err}");
 }

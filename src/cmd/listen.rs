@@ -8,7 +8,7 @@
 use ipnet::IpNet;
 
 use super::serve::{Lines, Serving};
-use super::values::{parse_cidr, timeout, Choice, Wait};
+use super::values::{parse_cidr, Choice};
 use crate::error::{Error, ExitCode, Result};
 use crate::listen::{self, Config, Expect};
 use crate::protocol::Protocol;
@@ -16,7 +16,7 @@ use crate::report::server as view;
 use crate::report::Style;
 use crate::server::standin::talk::Talk;
 use crate::server::standin::{Http, Mode};
-use crate::server::{self as config, bind, Transport};
+use crate::server::{bind, Transport};
 
 const AFTER_HELP: &str = concat!(
     "\
@@ -99,11 +99,6 @@ pub struct ListenArgs {
     pub trust: Vec<IpNet>,
     #[command(flatten)]
     pub(crate) server: super::serve::ServerArgs,
-    /// Time allowed for the whole first request head once the header is in
-    /// (not restarted by each byte, so a client that trickles it is closed
-    /// on time); more than 0.
-    #[arg(long, default_value_t = Wait(config::REQUEST_TIMEOUT), value_name = "DURATION", value_parser = timeout)]
-    pub request_timeout: Wait,
     /// Echo non-HTTP bytes back (otherwise they are logged as a hexdump and
     /// the connection is closed).
     #[arg(long)]
@@ -146,7 +141,7 @@ impl ListenArgs {
                 mode: self.proxy_protocol,
                 max_header: self.server.max_header(),
                 header_timeout: self.server.header_timeout.0,
-                request_timeout: self.request_timeout.0,
+                request_timeout: self.server.request_timeout.0,
                 idle_timeout: self.server.idle_timeout.0,
                 trust: self.trust.clone(),
                 echo: self.echo,
@@ -245,7 +240,8 @@ async fn serve(args: &ListenArgs, style: Style) -> Result<ExitCode> {
 mod tests {
     use std::time::Duration;
 
-    use super::*;
+    use super::super::values::{timeout, Wait};
+    use crate::server as config;
 
     #[test]
     fn defaults_are_the_engine_s_and_show_as_typed() {

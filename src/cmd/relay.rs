@@ -68,6 +68,7 @@ Nth connection is 130."
 #[command(
     after_help = AFTER_HELP,
     mut_arg("idle_timeout", |a| a.help("Close both sides after this long without a byte either way; more than 0")),
+    mut_arg("request_timeout", |a| a.help("Time allowed for the client's first request once the header is in, counted once (a byte does not restart it, so a client that trickles is closed on time): until an HTTP request head's blank line, 4 KiB from the client, the client's EOF, or upstream's first byte; more than 0")),
     // relay::config::MAX_HEADER (a unit test keeps them equal).
     mut_arg("max_header", |a| a.default_value("65551").help("Largest v2 header taken from a client, in bytes (16 + len; by default every size the spec allows); a larger one is header-too-large, checked as soon as its 16-byte prefix is in"))
 )]
@@ -154,6 +155,7 @@ impl RelayArgs {
         cfg.header_timeout = self.server.header_timeout.0;
         cfg.connect_timeout = self.connect_timeout.0;
         cfg.idle_timeout = self.server.idle_timeout.0;
+        cfg.request_timeout = self.server.request_timeout.0;
         // Two descriptors per connection: the client and the upstream.
         cfg.limits = self.server.limits(2)?;
         cfg.conform = self.server.conform;

@@ -44,6 +44,12 @@ pub(crate) struct ServerArgs {
     /// e.g. 5s, 250ms; more than 0.
     #[arg(long, default_value_t = Wait(server::HEADER_TIMEOUT), value_name = "DURATION", value_parser = timeout)]
     pub(crate) header_timeout: Wait,
+    // relay replaces this help with its own (its first request).
+    /// Time allowed for the whole first request head once the header is in
+    /// (not restarted by each byte, so a client that trickles it is closed
+    /// on time); more than 0.
+    #[arg(long, default_value_t = Wait(server::REQUEST_TIMEOUT), value_name = "DURATION", value_parser = timeout)]
+    pub(crate) request_timeout: Wait,
     // relay replaces this help with its own (no byte either way).
     /// Longest silence after the header before closing, and longest wait
     /// for a client that does not read a reply (or `--echo`); more than 0.

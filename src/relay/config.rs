@@ -143,6 +143,9 @@ pub(crate) struct Config {
     /// Largest v2 header taken from a client.
     pub max_header: usize,
     pub header_timeout: Duration,
+    /// Time the client's first request has once the header is in, counted
+    /// once (see `conn::request_complete`).
+    pub request_timeout: Duration,
     pub connect_timeout: Duration,
     pub idle_timeout: Duration,
     /// Connections at once, `--count`, `--drain`.
@@ -167,6 +170,7 @@ impl Config {
             header: HeaderPlan::new(Version::V1),
             max_header: MAX_HEADER,
             header_timeout: server::HEADER_TIMEOUT,
+            request_timeout: server::REQUEST_TIMEOUT,
             connect_timeout: CONNECT_TIMEOUT,
             idle_timeout: server::IDLE_TIMEOUT,
             limits: Limits::default(),

@@ -23,7 +23,9 @@ use crate::codec::{self, Decoded};
 use crate::judge::{self, Arrived, Ending};
 use crate::server::conn::{Conn as Io, Framed, Stage};
 use crate::server::record::{self, Awaited, Event, Fault};
-use crate::server::{signalled, Accepted, HeaderSeen, Record as ServerRecord, Transport};
+use crate::server::{
+    signalled, Accepted, Bound, HeaderSeen, Record as ServerRecord, StageDeadline, Transport,
+};
 
 use super::config::{Accept, Config};
 use super::record::{Event as Said, Record, Relayed, Unconnected, PEEK};
@@ -222,9 +224,20 @@ struct Flow {
     first_at: Option<Instant>,
 }
 
+/// Whether the client's first request is complete, and with it the stage
+/// `--request-timeout` bounds: an HTTP request head's blank line, or
+/// [`PEEK`] bytes (a stream in bulk, not a trickle). The stage also ends
+/// with the client's EOF and with upstream's first byte (see [`pump`]).
+fn request_complete(first: &[u8]) -> bool {
+    first.len() >= PEEK || memchr::memmem::find(first, b"\r\n\r\n").is_some()
+}
+
 /// Copy `from` to `to` until EOF or an error, keeping the first bytes.
 /// The buffer is allocated when the first bytes are ready, so an idle
-/// connection holds none.
+/// connection holds none. `request` is set once the client's first request
+/// is over: by this direction's EOF, by a complete request (`client`: this
+/// is the client's direction), or by upstream's first byte.
+#[allow(clippy::too_many_arguments)]
 async fn pump(
     from: OwnedReadHalf,
     mut to: OwnedWriteHalf,
@@ -232,6 +245,8 @@ async fn pump(
     active: &AtomicU64,
     epoch: Instant,
     ends: [&AtomicBool; 2],
+    request: &AtomicBool,
+    client: bool,
 ) -> Done {
     let mut buf = Vec::new();
     loop {
@@ -248,6 +263,7 @@ async fn pump(
                 // both sockets are closed next and the close sends the
                 // FIN: no shutdown (one syscall less per connection).
                 ends[0].store(true, Ordering::Relaxed);
+                request.store(true, Ordering::Relaxed);
                 if ends[1].load(Ordering::Relaxed) {
                     // (A dropped write half would shut down: forget it.)
                     to.forget();
@@ -269,6 +285,9 @@ async fn pump(
             let room = PEEK - flow.first.len();
             flow.first.extend_from_slice(&buf[..n.min(room)]);
         }
+        if !request.load(Ordering::Relaxed) && (!client || request_complete(&flow.first)) {
+            request.store(true, Ordering::Relaxed);
+        }
         active.store(epoch.elapsed().as_millis() as u64, Ordering::Relaxed);
         if to.write_all(&buf[..n]).await.is_err() {
             return Done::WriteFailed;
@@ -279,13 +298,26 @@ async fn pump(
     }
 }
 
-/// Resolves when neither direction moved a byte for `limit`.
-async fn idle(active: &AtomicU64, epoch: Instant, limit: Duration) {
+/// Resolves when the connection is to be cut, with the bound it ran
+/// into: neither direction moved a byte for the idle limit, or the
+/// client's first request was not over (`request` unset) by the stage's
+/// deadline. One timer, moved on as bytes move.
+async fn cut(
+    active: &AtomicU64,
+    epoch: Instant,
+    stage: StageDeadline,
+    idle: Duration,
+    request: &AtomicBool,
+) -> Bound {
     loop {
-        let last = Duration::from_millis(active.load(Ordering::Relaxed));
-        let due = epoch + last + limit;
+        let last = epoch + Duration::from_millis(active.load(Ordering::Relaxed));
+        let (due, bound) = if request.load(Ordering::Relaxed) {
+            (last + idle, Bound::Idle)
+        } else {
+            stage.next(last)
+        };
         if Instant::now() >= due {
-            return;
+            return bound;
         }
         tokio::time::sleep_until(due.into()).await;
     }
@@ -326,6 +358,7 @@ async fn relay(
             return;
         }
     };
+    let rest_len = rest.len();
     let mut first = Vec::with_capacity(header.as_ref().map_or(0, Vec::len) + rest.len());
     if let Some(h) = &header {
         rec.service.sent = Some(HeaderSeen::new(h, false));
@@ -361,7 +394,10 @@ async fn relay(
     }
     let epoch = Instant::now();
     let active = AtomicU64::new(0);
-    let (ending, stopped, taken) = {
+    let stage = StageDeadline::start(cfg.request_timeout, cfg.idle_timeout);
+    // The client's first request may have come with the header.
+    let request = AtomicBool::new(request_complete(&up.first));
+    let (ending, stopped, taken, request_cut) = {
         if !first.is_empty() {
             if let Err(e) = upstream.write_all(&first).await {
                 rec.service.events.push(Said::UpstreamGone(Fault::of(&e)));
@@ -372,12 +408,14 @@ async fn relay(
         let (cr, cw) = client.into_split();
         let (ur, uw) = upstream.into_split();
         let (up_eof, down_eof) = (AtomicBool::new(false), AtomicBool::new(false));
-        let a = pump(cr, uw, &mut up, &active, epoch, [&up_eof, &down_eof]);
-        let b = pump(ur, cw, &mut down, &active, epoch, [&down_eof, &up_eof]);
+        let ends = ([&up_eof, &down_eof], [&down_eof, &up_eof]);
+        let a = pump(cr, uw, &mut up, &active, epoch, ends.0, &request, true);
+        let b = pump(ur, cw, &mut down, &active, epoch, ends.1, &request, false);
         tokio::pin!(a, b);
         let mut up_done: Option<(Done, Instant)> = None;
         let mut down_done: Option<(Done, Instant)> = None;
         let mut timed_out = false;
+        let mut request_cut = false;
         let mut stopped = false;
         while up_done.is_none() || down_done.is_none() {
             tokio::select! {
@@ -389,7 +427,11 @@ async fn relay(
                     down_done = Some((d, Instant::now()));
                     if d != Done::Eof { break; }
                 }
-                _ = idle(&active, epoch, cfg.idle_timeout) => { timed_out = true; break; }
+                bound = cut(&active, epoch, stage, cfg.idle_timeout, &request) => {
+                    timed_out = true;
+                    request_cut = bound == Bound::Stage;
+                    break;
+                }
                 _ = signalled(stop) => { stopped = true; break; }
             }
         }
@@ -405,7 +447,7 @@ async fn relay(
                 ending = Ending::ServerResetMidStream;
             }
         }
-        (ending, stopped, taken)
+        (ending, stopped, taken, request_cut)
     };
     let end = Instant::now();
     rec.service.waited = Some(
@@ -428,7 +470,12 @@ async fn relay(
         Ending::ServerReset | Ending::ServerResetMidStream => {
             rec.service.events.push(Said::UpstreamReset { taken })
         }
-        Ending::TimedOut if !stopped => rec.service.events.push(Said::Idle {
+        Ending::TimedOut if stopped => {}
+        Ending::TimedOut if request_cut => rec.service.events.push(Said::RequestTimedOut {
+            limit: cfg.request_timeout,
+            got: rest_len as u64 + up.bytes,
+        }),
+        Ending::TimedOut => rec.service.events.push(Said::Idle {
             limit: cfg.idle_timeout,
         }),
         _ => {}

@@ -85,6 +85,10 @@ pub(crate) enum Event {
     UpstreamReset { taken: Option<u64> },
     /// No byte either way for `--idle-timeout` (both sides were closed).
     Idle { limit: Duration },
+    /// The client's first request was not complete within
+    /// `--request-timeout` (`got` bytes after the header): both sides were
+    /// closed. The client was slow, not upstream: no exchange is judged.
+    RequestTimedOut { limit: Duration, got: u64 },
 }
 
 /// Why the connect upstream failed.
@@ -181,31 +185,43 @@ impl Record {
         self.service.arrival = arrival;
         self.service.spoken = self.spoken().map(Box::new);
         let spoken = self.service.spoken.as_ref().map(|s| s.verdict.finding);
-        self.service.exchange = self.service.ending.map(|ending| {
-            if let Some(finding) = spoken {
-                return finding;
-            }
-            let answer = Answer::of(&self.service.first_down);
-            let x = Exchange {
-                sent: self.sent_kind(),
-                answer,
-                ending,
-                udp: false,
-            };
-            // TLS through the relay is judged as `send --tls` judges it.
-            let finding = judge::layered(
-                &x,
-                judge::Layer::of_bytes(self.payload(), answer, &self.service.first_down),
-            );
-            // The client left before a byte came back, with upstream still
-            // holding the connection (a sink): a silence, as send would
-            // call it, not a record cut short (`incomplete` is a capture's).
-            if finding == Finding::Incomplete && ending == Ending::ClientClosed {
-                Finding::NoReply
-            } else {
-                finding
-            }
-        });
+        // A client cut at --request-timeout was slow, not upstream: no
+        // exchange to judge.
+        let cut_in_request = self
+            .service
+            .events
+            .iter()
+            .any(|e| matches!(e, Event::RequestTimedOut { .. }));
+        self.service.exchange = self
+            .service
+            .ending
+            .filter(|_| !cut_in_request)
+            .map(|ending| {
+                if let Some(finding) = spoken {
+                    return finding;
+                }
+                let answer = Answer::of(&self.service.first_down);
+                let x = Exchange {
+                    sent: self.sent_kind(),
+                    answer,
+                    ending,
+                    udp: false,
+                };
+                // TLS through the relay is judged as `send --tls` judges it.
+                let finding = judge::layered(
+                    &x,
+                    judge::Layer::of_bytes(self.payload(), answer, &self.service.first_down),
+                );
+                // The client left before a byte came back, with upstream
+                // still holding the connection (a sink): a silence, as send
+                // would call it, not a record cut short (`incomplete` is a
+                // capture's).
+                if finding == Finding::Incomplete && ending == Ending::ClientClosed {
+                    Finding::NoReply
+                } else {
+                    finding
+                }
+            });
         self.finding = match self.service.exchange {
             Some(x) if !arrival.is_problem() && arrived != Arrived::Interrupted => {
                 // Upstream's finding: its server's fixes.

@@ -512,6 +512,10 @@ fn said_by_relay(e: &RelayEvent) -> String {
             "no byte either way for --idle-timeout {}; both sides were closed",
             duration(*limit)
         ),
+        E::RequestTimedOut { limit, got } => format!(
+            "no complete first request within --request-timeout {} ({got} bytes after the header); both sides were closed",
+            duration(*limit)
+        ),
     }
 }
 
@@ -576,17 +580,43 @@ impl Serialize for Counts<'_> {
 fn summary_text(s: &Summary, head: String, style: Style) -> String {
     let mut out = head;
     out.push('\n');
+    if s.out_of_descriptors > 0 {
+        let text = format!(
+            "accept: no file descriptor left, {} time(s) ({}): clients waited in the backlog, each try {}ms after the last; raise ulimit -n or lower --max-conns",
+            s.out_of_descriptors,
+            Finding::LocalLimit.name(),
+            crate::server::ACCEPT_BACKOFF.as_millis()
+        );
+        let _ = writeln!(
+            out,
+            "{}",
+            style.bad(&table::fill(style, "  ", "    ", &text))
+        );
+    }
     out.push_str(&sender::summary_human(s.sender.as_ref(), style));
     let case = |f| Case {
         protocol: s.protocols.get(&f).copied(),
         ..Case::default()
     };
-    out.push_str(&finding::explain_worth(
-        s.findings.keys().chain(s.pairings.keys()),
-        case,
-        style,
-    ));
+    // The connections' findings, then the server's own (an accept out of
+    // descriptors is local-limit), each explained once.
+    let server = s.server_findings().filter(|f| !s.findings.contains_key(f));
+    let seen = s
+        .findings
+        .keys()
+        .chain(s.pairings.keys())
+        .chain(server.as_ref());
+    out.push_str(&finding::explain_worth(seen, case, style));
     out
+}
+
+/// The summary's `accept_failures`: failed accepts by finding
+/// (`local-limit`), only those that happened.
+fn accept_failures(s: &Summary) -> BTreeMap<Finding, u64> {
+    s.server_findings()
+        .map(|f| (f, s.out_of_descriptors))
+        .into_iter()
+        .collect()
 }
 
 // ------------------------------------------------------------------ listen
@@ -922,9 +952,11 @@ impl View for Answered {
             versions: &'a BTreeMap<&'static str, u64>,
             mismatched: Option<u64>,
             interrupted: bool,
+            accept_failures: Counts<'a>,
             #[serde(skip_serializing_if = "Option::is_none")]
             sender: Option<sender::TallyJson>,
         }
+        let failed = accept_failures(s);
         line(&SummaryJson {
             kind: "summary",
             schema: crate::JSON_SCHEMA,
@@ -934,6 +966,7 @@ impl View for Answered {
             versions: &s.versions,
             mismatched: s.mismatched,
             interrupted: s.interrupted,
+            accept_failures: Counts(&failed),
             sender: sender::summary_json(s.sender.as_ref()),
         })
     }
@@ -1249,9 +1282,11 @@ impl View for Relayed {
             bytes_up: u64,
             bytes_down: u64,
             interrupted: bool,
+            accept_failures: Counts<'a>,
             #[serde(skip_serializing_if = "Option::is_none")]
             sender: Option<sender::TallyJson>,
         }
+        let failed = accept_failures(s);
         line(&SummaryJson {
             kind: "summary",
             schema: crate::JSON_SCHEMA,
@@ -1261,6 +1296,7 @@ impl View for Relayed {
             bytes_up: s.bytes_in,
             bytes_down: s.bytes_out,
             interrupted: s.interrupted,
+            accept_failures: Counts(&failed),
             sender: sender::summary_json(s.sender.as_ref()),
         })
     }
@@ -1666,5 +1702,27 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("docs/verdicts.md"), "{text}");
+    }
+
+    /// Accepts that found no descriptor are counted under local-limit, in
+    /// the summary line and its JSON, explained, and fail the run.
+    #[test]
+    fn accepts_out_of_descriptors_are_reported_as_local_limit() {
+        let mut s = Summary::new(false);
+        s.add(&unexpected());
+        let j = value(&Relayed::summary_json(&s));
+        assert_eq!(j["accept_failures"], json!({}));
+        s.out_of_descriptors = 3;
+        assert!(!s.passed());
+        let j = value(&Relayed::summary_json(&s));
+        assert_eq!(j["accept_failures"]["local-limit"], 3);
+        let text = Relayed::summary_human(&s, Style::plain());
+        assert!(
+            text.contains("accept: no file descriptor left, 3 time(s) (local-limit)"),
+            "{text}"
+        );
+        assert!(text.contains("PP-LOCAL-LIMIT"), "{text}");
+        let j = value(&Answered::summary_json(&s));
+        assert_eq!(j["accept_failures"]["local-limit"], 3);
     }
 }

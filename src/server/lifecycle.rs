@@ -50,6 +50,10 @@ pub(crate) struct Gate {
     quit: watch::Sender<bool>,
     /// Set once the drain bound has passed: connections end now.
     stop: watch::Receiver<bool>,
+    /// `accept()` calls refused for want of a file descriptor (EMFILE,
+    /// ENFILE): the client stays in the kernel's backlog and is taken
+    /// after a back-off.
+    out_of_descriptors: AtomicU64,
 }
 
 impl Gate {
@@ -79,6 +83,11 @@ impl Gate {
     }
 }
 
+/// The pause after an `accept()` that failed (no descriptor left, most
+/// often) before the next try: the listener stays readable, so retrying at
+/// once would spin.
+pub(crate) const ACCEPT_BACKOFF: Duration = Duration::from_millis(20);
+
 /// One accepted TCP connection, handed to the server's handler.
 pub(crate) struct Accepted {
     /// Non-blocking, and not registered with the runtime yet: a connection
@@ -107,10 +116,18 @@ pub(crate) fn canonical(a: SocketAddr) -> SocketAddr {
     SocketAddr::new(a.ip().to_canonical(), a.port())
 }
 
+/// How a server's run ended.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Ended {
+    /// A shutdown (not `--count`) ended the run.
+    pub interrupted: bool,
+    /// `accept()` calls refused for want of a file descriptor.
+    pub out_of_descriptors: u64,
+}
+
 /// Serve `listeners` with `handle` (one task per connection) until
 /// `shutdown` resolves or `--count` connections were accepted, then drain.
 /// `extra` may add tasks that share the gate (listen's UDP sockets).
-/// Returns whether a shutdown (not `--count`) ended the run.
 pub(crate) async fn run<H, Fut>(
     listeners: Vec<TcpListener>,
     limits: Limits,
@@ -118,7 +135,7 @@ pub(crate) async fn run<H, Fut>(
     now: impl Future,
     extra: impl FnOnce(&Arc<Gate>, &mut JoinSet<()>),
     handle: H,
-) -> bool
+) -> Ended
 where
     H: Fn(Accepted) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = ()> + Send + 'static,
@@ -131,6 +148,7 @@ where
         count: limits.count,
         quit: quit_tx,
         stop: stop_rx,
+        out_of_descriptors: AtomicU64::new(0),
     });
     let handle = Arc::new(handle);
     // Each connection task holds a clone; `recv` yields None once all ended.
@@ -173,7 +191,10 @@ where
         stop_tx.send_replace(true);
         done_rx.recv().await;
     }
-    interrupted
+    Ended {
+        interrupted,
+        out_of_descriptors: gate.out_of_descriptors.load(Ordering::Relaxed),
+    }
 }
 
 async fn accept_loop<H, Fut>(
@@ -225,9 +246,14 @@ async fn accept_loop<H, Fut>(
         let (stream, peer) = tokio::select! {
             r = accept(&listener) => match r {
                 Ok(x) => x,
-                // EMFILE and friends: back off briefly rather than spin.
-                Err(_) => {
-                    tokio::time::sleep(Duration::from_millis(20)).await;
+                // EMFILE and friends: back off briefly rather than spin
+                // (the client waits in the backlog). Running out of
+                // descriptors is counted: the summary reports it.
+                Err(e) => {
+                    if crate::net::local_limit(&e) {
+                        gate.out_of_descriptors.fetch_add(1, Ordering::Relaxed);
+                    }
+                    tokio::time::sleep(ACCEPT_BACKOFF).await;
                     continue;
                 }
             },

@@ -26,6 +26,7 @@
 pub(crate) mod bind;
 pub(crate) mod clock;
 pub(crate) mod conn;
+pub(crate) mod deadline;
 pub(crate) mod header;
 mod lifecycle;
 pub(crate) mod meter;
@@ -46,8 +47,9 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
 pub(crate) use bind::Listeners;
+pub(crate) use deadline::{Bound, StageDeadline};
 pub(crate) use header::{HeaderFacts, HeaderSeen};
-pub(crate) use lifecycle::{canonical, signalled, Accepted, Gate, Limits};
+pub(crate) use lifecycle::{canonical, signalled, Accepted, Gate, Limits, ACCEPT_BACKOFF};
 pub(crate) use meter::Meter;
 pub(crate) use record::{Record, Transport};
 pub(crate) use stream::Stream;
@@ -211,7 +213,7 @@ pub(crate) async fn run<S: Service>(
     extra: impl FnOnce(&Arc<Gate>, &mut JoinSet<()>),
 ) -> Summary {
     let for_tcp = hub.clone();
-    let interrupted = lifecycle::run(tcp, limits, shutdown, now, extra, move |c: Accepted| {
+    let ended = lifecycle::run(tcp, limits, shutdown, now, extra, move |c: Accepted| {
         let service = service.clone();
         let hub = for_tcp.clone();
         async move {
@@ -229,6 +231,7 @@ pub(crate) async fn run<S: Service>(
     })
     .await;
     let mut summary = hub.summary();
-    summary.interrupted = interrupted;
+    summary.interrupted = ended.interrupted;
+    summary.out_of_descriptors = ended.out_of_descriptors;
     summary
 }

@@ -28,6 +28,10 @@ pub(crate) struct Summary {
     pub bytes_out: u64,
     /// Stopped by a signal (rather than by `--count`).
     pub interrupted: bool,
+    /// `accept()` calls refused for want of a file descriptor (EMFILE,
+    /// ENFILE), each followed by a back-off while the client waited in the
+    /// backlog: this host's limit, the finding `local-limit`.
+    pub out_of_descriptors: u64,
     /// `--conform`: per sender test, the connections of each status.
     pub sender: Option<SenderTally>,
 }
@@ -67,6 +71,12 @@ impl Summary {
         }
     }
 
+    /// The findings of the run besides the connections': `local-limit`
+    /// when an accept ran out of descriptors.
+    pub(crate) fn server_findings(&self) -> Option<Finding> {
+        (self.out_of_descriptors > 0).then_some(Finding::LocalLimit)
+    }
+
     pub(crate) fn add<T>(&mut self, rec: &Record<T>) {
         self.connections += 1;
         *self.findings.entry(rec.finding).or_default() += 1;
@@ -101,6 +111,9 @@ impl Summary {
     /// had a problem finding.
     pub(crate) fn passed(&self) -> bool {
         if self.sender.as_ref().is_some_and(|t| !t.passed()) {
+            return false;
+        }
+        if self.out_of_descriptors > 0 {
             return false;
         }
         match self.mismatched {

@@ -18,7 +18,9 @@ use crate::judge::{self, Arrived, Finding};
 use crate::server::conn::{Conn as Io, Failure, Framed, Read, Stage};
 use crate::server::record::{self, Event};
 use crate::server::tls::{self, TlsSeen};
-use crate::server::{signalled, Accepted, Closing, HeaderSeen, Served, Service, Transport};
+use crate::server::{
+    signalled, Accepted, Bound, Closing, HeaderSeen, Served, Service, StageDeadline, Transport,
+};
 
 use super::nginx::{self, Log};
 use super::whoami::{self, PageTlv, Whoami};
@@ -252,7 +254,7 @@ impl Conn<'_> {
         {
             return;
         }
-        let stage = Instant::now() + self.cfg.request_timeout;
+        let stage = StageDeadline::start(self.cfg.request_timeout, self.cfg.idle_timeout);
         let mut scanned = start;
         let mut parsed_once = false;
         loop {
@@ -279,9 +281,8 @@ impl Conn<'_> {
                     Head::Other => return self.non_http(start).await,
                 }
             }
-            let idle = self.deadline_idle();
-            let whole = stage <= idle;
-            match self.io.read(if whole { stage } else { idle }).await {
+            let (due, bound) = stage.next(Instant::now());
+            match self.io.read(due).await {
                 Read::Data => {}
                 Read::Full => {
                     self.said(Said::HeadTooLarge {
@@ -300,7 +301,7 @@ impl Conn<'_> {
                 }
                 Read::Timeout => {
                     let got = self.io.buf.len() - start;
-                    self.said(if whole {
+                    self.said(if bound == Bound::Stage {
                         Said::RequestTimedOut {
                             limit: self.cfg.request_timeout,
                             got,
