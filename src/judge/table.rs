@@ -208,9 +208,9 @@ pub(crate) static FINDINGS: &[FindingInfo] = &[
         name: "local-limit",
         severity: Problem,
         short: "no file descriptor on this host",
-        meaning: "this host had no file descriptor left for the connection (`ulimit -n`, or the system's limit), so the far end was never tried and nothing is known of it: raise the limit, or lower --concurrency or --max-conns",
+        meaning: "this host had no file descriptor left (`ulimit -n`, or the system's limit): for a connection out, so the far end was never tried and nothing is known of it; for a server's accept(), so clients waited in its backlog (the summary counts the tries): raise the limit, or lower --concurrency or --max-conns",
         fixes: &[],
-        reported_by: &["send", "relay"],
+        reported_by: &["send", "listen", "relay"],
     },
     FindingInfo {
         name: "no-datagram",
