@@ -272,17 +272,17 @@ complete -c ppctl -n "__fish_ppctl_using_subcommand pcap" -l limit -d 'Stop afte
 complete -c ppctl -n "__fish_ppctl_using_subcommand pcap" -l max-bytes -d 'Bytes reassembled per direction of each flow (enough for the header and the start of the answer)' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand pcap" -l max-flows -d 'Flows tracked at once; the least recently seen are decided early beyond it' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand pcap" -l idle-timeout -d 'Capture time without a packet after which a flow is decided with what was seen (500ms, 30s, 5m; a bare number is seconds)' -r
-complete -c ppctl -n "__fish_ppctl_using_subcommand pcap" -l protocol -d 'What the flows speak after the header: `auto` takes the server port\'s protocol (25 smtp, 143 imap, 3306 mysql, ...), else the one the server greets in; mail, database and SSH flows are judged in their server\'s words (docs/protocols.md)' -r -f -a "http\t'an HTTP/1.1 request; judged by its status line'
-tls\t'a TLS handshake after the header'
-smtp\t'wait for the 220 banner, then EHLO (Postfix, Exim, ...)'
-imap\t'wait for the * OK greeting, then CAPABILITY (Dovecot, ...)'
-pop3\t'wait for the +OK greeting, then CAPA'
-mysql\t'wait for the handshake, then a login as user ppctl (MariaDB, MySQL)'
-postgres\t'an SSLRequest; answered N or S'
-redis\t'PING; answered +PONG'
-ssh\t'wait for SSH-2.0-..., then send an SSH identification'
-raw\t'the payload you give (--data), or nothing: wait for the server'
-auto\t'the well-known port\'s (25 smtp, 143 imap, 3306 mysql, ...), else the one the server greets in'"
+complete -c ppctl -n "__fish_ppctl_using_subcommand pcap" -l protocol -d 'What the flows speak after the header: `auto` takes the server port\'s protocol (25 smtp, 143 imap, 3306 mysql, ...), else the one the server greets in; mail, database and SSH flows are judged in their server\'s words (docs/protocols.md)' -r -f -a "http\t'the request and status lines (as without --protocol)'
+tls\t'the ClientHello and the server\'s answer (as without --protocol)'
+smtp\t'the 220 banner, a 500 to the header line, the 421 (Postfix, ...)'
+imap\t'the * OK greeting, PROXY BAD to the header line (Dovecot, ...)'
+pop3\t'the +OK greeting, -ERR to the header line (Dovecot, ...)'
+mysql\t'the handshake, error 1130 to a header, the login\'s answer (MariaDB)'
+postgres\t'the answer to SSLRequest, or a close (PostgreSQL)'
+redis\t'+PONG, or -ERR to the header line'
+ssh\t'the SSH-2.0 line, or `Invalid SSH identification string`'
+raw\t'any bytes, judged as without --protocol'
+auto\t'the server port\'s (25 smtp, 143 imap, 3306 mysql, ...), else the one its first bytes are in'"
 complete -c ppctl -n "__fish_ppctl_using_subcommand pcap" -l color -d 'When to use color: auto (a terminal, and NO_COLOR unset), always, never' -r -f -a "auto\t'Color when stdout is a terminal and NO_COLOR is not set'
 always\t''
 never\t''"
@@ -344,17 +344,17 @@ complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l send -d 'What the 
 v1\t'a v1 header, like nginx `proxy_protocol on`'
 v2\t'a v2 header, like HAProxy `send-proxy-v2`'
 same\t'the version the client sent (none without a header)'"
-complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l protocol -d 'What clients and upstream speak: judge and tap each connection in that protocol\'s words (docs/protocols.md). Without it, HTTP and TLS' -r -f -a "http\t'an HTTP/1.1 request; judged by its status line'
-tls\t'a TLS handshake after the header'
-smtp\t'wait for the 220 banner, then EHLO (Postfix, Exim, ...)'
-imap\t'wait for the * OK greeting, then CAPABILITY (Dovecot, ...)'
-pop3\t'wait for the +OK greeting, then CAPA'
-mysql\t'wait for the handshake, then a login as user ppctl (MariaDB, MySQL)'
-postgres\t'an SSLRequest; answered N or S'
-redis\t'PING; answered +PONG'
-ssh\t'wait for SSH-2.0-..., then send an SSH identification'
-raw\t'the payload you give (--data), or nothing: wait for the server'
-auto\t'the well-known port\'s (25 smtp, 143 imap, 3306 mysql, ...), else the one the server greets in'"
+complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l protocol -d 'What clients and upstream speak: judge and tap each connection in that protocol\'s words (docs/protocols.md). Without it, HTTP and TLS' -r -f -a "http\t'the request and status lines (as without --protocol)'
+tls\t'the ClientHello and the server\'s answer (as without --protocol)'
+smtp\t'the 220 banner, a 500 to the header line, the 421 (Postfix, ...)'
+imap\t'the * OK greeting, PROXY BAD to the header line (Dovecot, ...)'
+pop3\t'the +OK greeting, -ERR to the header line (Dovecot, ...)'
+mysql\t'the handshake, error 1130 to a header, the login\'s answer (MariaDB)'
+postgres\t'the answer to SSLRequest, or a close (PostgreSQL)'
+redis\t'+PONG, or -ERR to the header line'
+ssh\t'the SSH-2.0 line, or `Invalid SSH identification string`'
+raw\t'any bytes, judged as without --protocol'
+auto\t'the server port\'s (25 smtp, 143 imap, 3306 mysql, ...), else the one its first bytes are in'"
 complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l like -d 'Send what a real emitter sends (see docs/presets.md)' -r -f -a "aws-nlb\t'AWS Network Load Balancer: v2 PROXY TCP4/TCP6 with the real ends, sent with the first payload; with --aws-vpce-id, the 0xEA VPC-endpoint TLV (PrivateLink)'
 aws-nlb-health\t'AWS NLB health check: v2 LOCAL with family byte 0x11 but no address block, a CRC32C TLV and 74 bytes of NOOP padding (len 84)'
 haproxy\t'HAProxy `send-proxy-v2`: v2 PROXY TCP4/TCP6, no TLVs (add --crc32c, --unique-id, --authority for proxy-v2-options)'

@@ -112,7 +112,7 @@ pub struct PcapArgs {
     /// the server greets in; mail, database and SSH flows are judged in
     /// their server's words (docs/protocols.md).
     #[arg(long, value_name = "PROTOCOL", default_value = "auto",
-          value_parser = super::protocol_args::parser())]
+          value_parser = super::protocol_args::heard_parser())]
     pub(crate) protocol: Selection,
 }
 

@@ -1,6 +1,8 @@
 //! The protocol options `send` and `probe` share (`--protocol`,
 //! `--starttls`, `--greeting-timeout`): one clap struct, flattened into
-//! both. What each protocol is, sends and answers is `crate::protocol`'s.
+//! both; `--protocol`'s values for `pcap` and `relay`, which read what went
+//! by ([`heard_parser`]), and for the stand-ins. What each protocol is,
+//! sends and answers is `crate::protocol`'s.
 
 use super::values::{timeout, Choice, Wait};
 use crate::protocol::{Protocol, Selection, GREETING_TIMEOUT};
@@ -30,10 +32,16 @@ pub struct ProtocolArgs {
     pub(crate) greeting_timeout: Wait,
 }
 
-/// `--protocol`'s values, for every command that takes it (send, probe,
-/// pcap).
+/// `--protocol`'s values, for the commands that speak it (send, probe,
+/// conform).
 pub(crate) const fn parser() -> Choice<Selection> {
     Choice::new(&Selection::ALL, Selection::name, Selection::describe)
+}
+
+/// The same values, for the commands that judge what went by and speak
+/// nothing (pcap, relay): each says what of the server's is read.
+pub(crate) const fn heard_parser() -> Choice<Selection> {
+    Choice::new(&Selection::ALL, Selection::name, Selection::describe_heard)
 }
 
 impl ProtocolArgs {

@@ -106,7 +106,7 @@ pub struct RelayArgs {
     pub(crate) send: SendMode,
     /// What clients and upstream speak: judge and tap each connection in
     /// that protocol's words (docs/protocols.md). Without it, HTTP and TLS.
-    #[arg(long, value_name = "PROTOCOL", value_parser = super::protocol_args::parser(),
+    #[arg(long, value_name = "PROTOCOL", value_parser = super::protocol_args::heard_parser(),
           help_heading = "Protocol")]
     pub(crate) protocol: Option<Selection>,
     #[command(flatten)]

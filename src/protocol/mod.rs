@@ -113,6 +113,25 @@ impl Protocol {
         }
     }
 
+    /// A few words for the `--protocol` value list of `pcap` and `relay`,
+    /// which speak nothing: what of the server's they read.
+    pub(crate) fn describe_heard(self) -> &'static str {
+        match self {
+            Protocol::Http => "the request and status lines (as without --protocol)",
+            Protocol::Tls => "the ClientHello and the server's answer (as without --protocol)",
+            Protocol::Smtp => "the 220 banner, a 500 to the header line, the 421 (Postfix, ...)",
+            Protocol::Imap => "the * OK greeting, PROXY BAD to the header line (Dovecot, ...)",
+            Protocol::Pop3 => "the +OK greeting, -ERR to the header line (Dovecot, ...)",
+            Protocol::Mysql => {
+                "the handshake, error 1130 to a header, the login's answer (MariaDB)"
+            }
+            Protocol::Postgres => "the answer to SSLRequest, or a close (PostgreSQL)",
+            Protocol::Redis => "+PONG, or -ERR to the header line",
+            Protocol::Ssh => "the SSH-2.0 line, or `Invalid SSH identification string`",
+            Protocol::Raw => "any bytes, judged as without --protocol",
+        }
+    }
+
     /// The `--protocol` value.
     pub(crate) fn name(self) -> &'static str {
         match self {

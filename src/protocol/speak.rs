@@ -51,6 +51,18 @@ impl Selection {
         }
     }
 
+    /// A few words for the `--protocol` value list of the commands that
+    /// judge what went by rather than speak (`pcap`, `relay`): what of the
+    /// server's is read.
+    pub(crate) fn describe_heard(self) -> &'static str {
+        match self {
+            Selection::Auto => {
+                "the server port's (25 smtp, 143 imap, 3306 mysql, ...), else the one its first bytes are in"
+            }
+            Selection::One(p) => p.describe_heard(),
+        }
+    }
+
     /// The protocol, when it is known before a byte is read: the one
     /// named, or the well-known port's.
     pub(crate) fn before_talking(self, port: u16) -> Option<(Protocol, Chosen)> {
