@@ -1265,6 +1265,7 @@ mod tests {
         };
         let c = check::check(inputs, &none);
         let text = json(&c);
+        insta::assert_snapshot!("check_json", text);
         let doc: Value = serde_json::from_str(&text).expect("one JSON document");
         let whole = serde_json::to_string_pretty(&doc).expect("pretty") + "\n";
         assert_eq!(text, whole);

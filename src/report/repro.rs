@@ -807,6 +807,11 @@ mod tests {
     }
 
     #[test]
+    fn json_snapshot() {
+        insta::assert_snapshot!("repro_json", crate::report::pretty(&json(&matrix())));
+    }
+
+    #[test]
     fn json_cells_carry_finding_objects_and_common_fixes() {
         let m = matrix();
         let v = json(&m);

@@ -1414,6 +1414,7 @@ mod tests {
         );
         let mut s = Summary::new(false);
         s.add(&rec);
+        insta::assert_snapshot!("listen_summary_json", Answered::summary_json(&s));
         let j = value(&Answered::summary_json(&s));
         assert_eq!(j["type"], "summary");
         assert_eq!(j["findings"]["proxied"], 1);
@@ -1693,6 +1694,7 @@ mod tests {
     fn the_relay_summary_counts_findings_and_explains_problems() {
         let mut s = Summary::new(false);
         s.add(&unexpected());
+        insta::assert_snapshot!("relay_summary_json", Relayed::summary_json(&s));
         let j = value(&Relayed::summary_json(&s));
         assert_eq!(j["type"], "summary");
         assert_eq!(j["findings"]["unexpected-header"], 1);
