@@ -254,9 +254,9 @@ pub fn run(args: &ConformArgs, style: Style) -> Result<ExitCode> {
     let text = if to_stdout {
         report::conform::junit(&result, &hostname())
     } else if args.json {
-        report::conform::json_text(&result)
+        report::conform::json(&result)
     } else {
-        report::conform::render(&result, style)
+        report::conform::human(&result, style)
     };
     super::print(&text)?;
     if result.interrupted {

@@ -90,7 +90,7 @@ pub fn run(args: &InspectArgs, style: Style) -> Result<ExitCode> {
         finding: receivers::finding(&decoded),
     };
     if args.json {
-        super::print(&crate::report::pretty(&inspect::json(&found)))?;
+        super::print(&inspect::json(&found))?;
     } else {
         super::print(&inspect::human(&found, style))?;
     }

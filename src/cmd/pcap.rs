@@ -12,19 +12,17 @@ use super::values::{parse_duration, Choice};
 use crate::error::{Error, ExitCode, Result};
 use crate::judge::Finding;
 use crate::pcap::filter::Endpoints;
-use crate::pcap::{self, Filter, FlowResult, GroupBy, Groups, Limits, Next, ReadError, Summary};
-use crate::protocol::{Protocol, Selection};
-use crate::report::out::Out;
+use crate::pcap::{self, Filter, GroupBy, Limits, Next};
+use crate::protocol::Selection;
+use crate::report::pcap_stream::{Presenter, View};
 use crate::report::progress::Progress;
-use crate::report::{self, Style};
+use crate::report::Style;
 
 /// Files bigger than this get a progress bar (on a terminal).
 const PROGRESS_MIN_BYTES: u64 = 50 * 1000 * 1000;
 /// How long (capture time) a decided flow read from stdin waits for the
 /// flows that started before it.
 const STREAM_ORDER_WAIT: Duration = Duration::from_secs(5);
-/// Rows per printed table when reading a file (bounds memory on huge captures).
-const PAGE_ROWS: usize = 1000;
 
 const PCAP_HELP: &str = concat!(
     "\
@@ -186,7 +184,14 @@ pub fn run(args: &PcapArgs, style: Style) -> Result<ExitCode> {
     // Ctrl-C ends the read; the flows seen so far and the summary are
     // printed (exit 130).
     let interrupt = super::interrupt::catch_ctrl_c()?;
-    let mut out = Output::new(args, style, stdin, progress.clone());
+    let view = View {
+        json: args.json,
+        summary: args.summary,
+        explain: args.explain,
+        group_by: args.group_by,
+        streaming: stdin,
+    };
+    let mut out = Presenter::new(view, style, progress.clone());
     let detail = !args.summary && args.group_by.is_none();
     let on_flow = |flow| out.flow(flow);
     // Every 4096 frames (a run of empty records counts as its records).
@@ -227,132 +232,5 @@ pub fn run(args: &PcapArgs, style: Style) -> Result<ExitCode> {
             Ok(ExitCode::Interrupted)
         }
         Ok(()) => Ok(ExitCode::check(summary.problems == 0)),
-    }
-}
-
-/// Writes flows as they come: JSON lines, table pages, or (stdin) one line
-/// per flow so a live pipe shows each result at once.
-struct Output<'a> {
-    args: &'a PcapArgs,
-    style: Style,
-    streaming: bool,
-    out: Out,
-    rows: Vec<FlowResult>,
-    groups: Option<Groups>,
-    /// Findings seen, in order, with the protocol of their flow (its
-    /// server's fixes), for the explanations.
-    seen: Vec<(Finding, Option<Protocol>)>,
-    /// stdout failed (the reader closed the pipe, the disk is full): the
-    /// read stops, and `finish` reports the error (exit 2).
-    closed: bool,
-    /// Lifted while a page is written.
-    progress: Progress,
-}
-
-impl<'a> Output<'a> {
-    fn new(args: &'a PcapArgs, style: Style, streaming: bool, progress: Progress) -> Self {
-        Output {
-            args,
-            style,
-            streaming,
-            out: Out::stdout(),
-            rows: Vec::new(),
-            groups: args.group_by.map(Groups::new),
-            seen: Vec::new(),
-            closed: false,
-            progress,
-        }
-    }
-
-    fn flow(&mut self, flow: FlowResult) -> Next {
-        if self.closed {
-            return Next::Stop;
-        }
-        // An upstream failure is explained with the failure behind it
-        // (and its fixes), even when that flow is not selected.
-        let cause = flow
-            .back
-            .filter(|_| flow.finding() == Finding::UpstreamFailed)
-            .map(|b| b.cause);
-        let protocol = flow.decision.spoken.as_deref().map(|sp| sp.protocol);
-        let met = std::iter::once((flow.finding(), protocol)).chain(cause.map(|c| (c, None)));
-        for seen in met {
-            if !self.seen.contains(&seen) {
-                self.seen.push(seen);
-            }
-        }
-        if let Some(groups) = &mut self.groups {
-            groups.add(&flow);
-            return Next::Continue;
-        }
-        if self.args.summary {
-            return Next::Continue;
-        }
-        let text = if self.args.json {
-            format!("{}\n", report::pcap::flow_json(&flow))
-        } else if self.streaming {
-            report::pcap::line(&flow, self.style, self.args.explain)
-        } else {
-            self.rows.push(flow);
-            if self.rows.len() < PAGE_ROWS {
-                return Next::Continue;
-            }
-            self.page()
-        };
-        self.write(&text)
-    }
-
-    /// The rows so far as one table (and forget them).
-    fn page(&mut self) -> String {
-        let rows = std::mem::take(&mut self.rows);
-        report::pcap::table(&rows, self.style, self.args.explain)
-    }
-
-    fn write(&mut self, text: &str) -> Next {
-        let (out, streaming) = (&mut self.out, self.streaming);
-        let written = self.progress.suspend(|| {
-            if streaming {
-                out.line(text)
-            } else {
-                // A page goes out whole, not while the bar is drawn.
-                out.queue(text).and_then(|()| out.flush())
-            }
-        });
-        match written {
-            Ok(()) => Next::Continue,
-            Err(_) => {
-                self.closed = true;
-                Next::Stop
-            }
-        }
-    }
-
-    fn finish(mut self, summary: &Summary, error: Option<&ReadError>) -> Result<()> {
-        let mut text = String::new();
-        if self.args.json {
-            if let Some(groups) = &self.groups {
-                for g in groups.rows() {
-                    text.push_str(&format!("{}\n", report::pcap::group_json(groups.by(), g)));
-                }
-            }
-            text.push_str(&format!("{}\n", report::pcap::summary_json(summary, error)));
-        } else {
-            if !self.rows.is_empty() {
-                text.push_str(&self.page());
-            }
-            if let Some(groups) = &self.groups {
-                if !self.args.summary {
-                    text.push_str(&report::pcap::group_table(groups, self.style));
-                }
-            }
-            if !self.args.summary {
-                text.push_str(&report::pcap::explanations(&self.seen, self.style));
-                text.push('\n');
-            }
-            text.push_str(&report::pcap::summary(summary, error, self.style));
-        }
-        // A failure here, or earlier, is reported by `finish` (exit 2).
-        let _ = self.out.queue(&text);
-        self.out.finish()
     }
 }

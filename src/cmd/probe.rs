@@ -260,9 +260,9 @@ pub fn run(args: &ProbeArgs, style: Style) -> Result<ExitCode> {
         result.chosen = chosen;
     }
     let text = if args.json {
-        report::probe::json_text(&result)
+        report::probe::json(&result)
     } else {
-        report::probe::render(&result, style)
+        report::probe::human(&result, style)
     };
     super::print(&text)?;
     Ok(match &result.checked {

@@ -86,7 +86,7 @@ pub fn run(args: &ReproArgs, style: Style) -> Result<ExitCode> {
         .map_err(|e| Error::Other(e.into()))?;
     progress.clear();
     let text = if args.json {
-        report::pretty(&report::repro::json(&matrix))
+        report::repro::json(&matrix)
     } else {
         report::repro::human(&matrix, style)
     };

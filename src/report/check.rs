@@ -5,14 +5,13 @@ use std::fmt::Write as _;
 use std::net::IpAddr;
 
 use serde::Serialize;
-use serde_json::{json, Value};
 
-use super::finding::{self, document};
+use super::finding;
 use super::table::{self, Tone};
 use super::Style;
 use crate::check::live::{self, Probed, Probes, Skip};
 use crate::check::{
-    Check, FileRead, Header, Hop, Link, Listener, Loc, Seen, SkipReason, Trust, Warning,
+    Check, FileRead, Header, Hop, Link, Listener, Seen, SkipReason, Trust, Warning,
 };
 use crate::diagnose::probe::Class;
 use crate::judge::{Expects, Finding, Severity};
@@ -667,44 +666,70 @@ fn skip_json(s: Skip) -> &'static str {
     }
 }
 
-/// The `probes` and `not_probed` arrays of `--probe`.
-fn probes_json(c: &Check, p: &Probes) -> (Value, Value) {
-    let probed: Vec<Value> = p
-        .probed
-        .iter()
-        .map(|x| {
-            let at = &c.hops[x.to.0].listeners[x.to.1].at;
-            json!({
-                "target": super::json::TargetJson::from(&x.target),
-                "mode": x.mode.name(),
-                "listener": {"hop": x.to.0, "listener": x.to.1},
-                "listener_at": at.to_string(),
-                "hop": &*c.hops[x.to.0].name,
-                "expected": expects_json(x.expected),
-                "class": x.class.name(),
-                "agrees": x.agrees,
-                "finding": x.finding.map(finding::json),
-                "error": x.error,
-            })
-        })
-        .collect();
-    let skipped: Vec<Value> = p
-        .skipped
-        .iter()
-        .map(|((h, l), why)| {
-            json!({
-                "listener": {"hop": h, "listener": l},
-                "listener_at": c.hops[*h].listeners[*l].at.to_string(),
-                "hop": &*c.hops[*h].name,
-                "why": skip_json(*why),
-            })
-        })
-        .collect();
-    (Value::Array(probed), Value::Array(skipped))
+/// An element of `probes` (`--probe`): a listener probed, and whether the
+/// wire agrees with the configuration.
+#[derive(Serialize)]
+struct ProbeJson<'a> {
+    target: super::json::TargetJson,
+    mode: &'static str,
+    listener: ToJson,
+    listener_at: String,
+    hop: &'a str,
+    expected: &'static str,
+    class: &'static str,
+    agrees: Option<bool>,
+    finding: Option<finding::FindingJson>,
+    error: &'a Option<String>,
 }
 
-fn loc(at: &Loc) -> Value {
-    json!({"file": &*at.file, "line": at.line})
+/// An element of `not_probed`: a listener left out, and why.
+#[derive(Serialize)]
+struct NotProbedJson<'a> {
+    listener: ToJson,
+    listener_at: String,
+    hop: &'a str,
+    why: &'static str,
+}
+
+impl<'a> ProbeJson<'a> {
+    fn of(c: &'a Check, x: &'a Probed) -> Self {
+        ProbeJson {
+            target: super::json::TargetJson::from(&x.target),
+            mode: x.mode.name(),
+            listener: ToJson {
+                hop: x.to.0,
+                listener: x.to.1,
+            },
+            listener_at: c.hops[x.to.0].listeners[x.to.1].at.to_string(),
+            hop: &c.hops[x.to.0].name,
+            expected: expects_json(x.expected),
+            class: x.class.name(),
+            agrees: x.agrees,
+            finding: x.finding.map(finding::FindingJson::of),
+            error: &x.error,
+        }
+    }
+}
+
+impl<'a> NotProbedJson<'a> {
+    fn of(c: &'a Check, (h, l): (usize, usize), why: Skip) -> Self {
+        NotProbedJson {
+            listener: ToJson {
+                hop: h,
+                listener: l,
+            },
+            listener_at: c.hops[h].listeners[l].at.to_string(),
+            hop: &c.hops[h].name,
+            why: skip_json(why),
+        }
+    }
+}
+
+/// A place in a file: `{file, line}`.
+#[derive(Serialize)]
+struct LocJson<'a> {
+    file: &'a str,
+    line: usize,
 }
 
 fn header_json(h: Header) -> &'static str {
@@ -723,74 +748,132 @@ fn expects_json(e: Expects) -> &'static str {
     }
 }
 
-fn file_json(f: &FileRead) -> Value {
-    let objects = |used: bool| -> Vec<Value> {
-        f.objects
-            .iter()
-            .filter_map(|o| match (o.seen, used) {
-                (Seen::Used, true) => Some(json!({"object": o.name, "line": o.at.line})),
-                (Seen::Skipped(why), false) => {
-                    Some(json!({"object": o.name, "line": o.at.line, "why": reason_json(why)}))
-                }
-                _ => None,
-            })
-            .collect()
-    };
-    json!({
-        "file": f.name,
-        "kind": f.kind.map(|k| k.name()),
-        "forced": f.forced,
-        "flavour": f.flavour,
-        "included_from": f.included_from.as_ref().map(loc),
-        "hops": f.hops,
-        "listeners": f.listeners,
-        "upstreams": f.upstreams,
-        "understood": !f.gave_nothing() && f.kind.is_some(),
-        "looks_like": f.looks_like,
-        "used": objects(true),
-        "skipped": objects(false),
-        "warnings": f.warnings.iter().map(|(at, w)| json!({
-            "file": &*at.file,
-            "line": at.line,
-            "warning": match w {
-                Warning::MissingInclude { .. } => "missing-include",
-                Warning::SystemInclude { .. } => "system-include",
-                Warning::Embedded { .. } => "embedded-unreadable",
-                Warning::Refused { .. } => "refused-setting",
-            },
-            "message": warning_text(w),
-        })).collect::<Vec<_>>(),
-    })
+/// An element of `files`: what was read of one input.
+#[derive(Serialize)]
+struct FileJson<'a> {
+    file: &'a str,
+    kind: Option<&'static str>,
+    forced: bool,
+    flavour: Option<&'static str>,
+    included_from: Option<LocJson<'a>>,
+    hops: usize,
+    listeners: usize,
+    upstreams: usize,
+    understood: bool,
+    looks_like: Option<&'static str>,
+    used: Vec<ObjectJson<'a>>,
+    skipped: Vec<ObjectJson<'a>>,
+    warnings: Vec<FileWarningJson<'a>>,
 }
 
-/// `errors[]`: each input that could not be read, or the one "nothing to
-/// check"; empty when the chain was judged.
-fn errors_json(c: &Check) -> Value {
-    let mut out: Vec<Value> = c
+/// An object of a file (a Kubernetes object, a Helm value): used, or
+/// skipped with `why`.
+#[derive(Serialize)]
+struct ObjectJson<'a> {
+    object: &'a str,
+    line: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    why: Option<&'static str>,
+}
+
+#[derive(Serialize)]
+struct FileWarningJson<'a> {
+    file: &'a str,
+    line: usize,
+    warning: &'static str,
+    message: String,
+}
+
+impl<'a> FileJson<'a> {
+    fn of(f: &'a FileRead) -> Self {
+        let objects = |used: bool| -> Vec<ObjectJson<'a>> {
+            f.objects
+                .iter()
+                .filter_map(|o| {
+                    let why = match (o.seen, used) {
+                        (Seen::Used, true) => None,
+                        (Seen::Skipped(why), false) => Some(reason_json(why)),
+                        _ => return None,
+                    };
+                    Some(ObjectJson {
+                        object: &o.name,
+                        line: o.at.line,
+                        why,
+                    })
+                })
+                .collect()
+        };
+        FileJson {
+            file: &f.name,
+            kind: f.kind.map(|k| k.name()),
+            forced: f.forced,
+            flavour: f.flavour,
+            included_from: f.included_from.as_ref().map(|at| LocJson {
+                file: &at.file,
+                line: at.line,
+            }),
+            hops: f.hops,
+            listeners: f.listeners,
+            upstreams: f.upstreams,
+            understood: !f.gave_nothing() && f.kind.is_some(),
+            looks_like: f.looks_like,
+            used: objects(true),
+            skipped: objects(false),
+            warnings: f
+                .warnings
+                .iter()
+                .map(|(at, w)| FileWarningJson {
+                    file: &at.file,
+                    line: at.line,
+                    warning: match w {
+                        Warning::MissingInclude { .. } => "missing-include",
+                        Warning::SystemInclude { .. } => "system-include",
+                        Warning::Embedded { .. } => "embedded-unreadable",
+                        Warning::Refused { .. } => "refused-setting",
+                    },
+                    message: warning_text(w),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// An element of `errors`: an input that could not be read, or the one
+/// "nothing to check"; none when the chain was judged.
+#[derive(Serialize)]
+struct InputErrorJson<'a> {
+    error: &'static str,
+    file: Option<&'a str>,
+    line: Option<usize>,
+    read_as: Option<&'static str>,
+    forced: bool,
+    message: &'a str,
+}
+
+fn errors_json(c: &Check) -> Vec<InputErrorJson<'_>> {
+    let mut out: Vec<InputErrorJson<'_>> = c
         .errors
         .iter()
-        .map(|e| {
-            json!({
-                "error": "unreadable",
-                "file": &*e.at.file,
-                "line": (e.at.line > 0).then_some(e.at.line),
-                "read_as": e.read_as.map(|(k, _)| k.name()),
-                "forced": e.read_as.is_some_and(|(_, f)| f),
-                "message": e.message,
-            })
+        .map(|e| InputErrorJson {
+            error: "unreadable",
+            file: Some(&e.at.file),
+            line: (e.at.line > 0).then_some(e.at.line),
+            read_as: e.read_as.map(|(k, _)| k.name()),
+            forced: e.read_as.is_some_and(|(_, f)| f),
+            message: &e.message,
         })
         .collect();
     if c.errors.is_empty() && c.nothing() {
-        out.push(json!({
-            "error": "nothing-to-check",
-            "file": null,
-            "line": null,
-            "read_as": null,
-            "forced": false,
-            "message": NOTHING,
-        }));
+        out.push(InputErrorJson {
+            error: "nothing-to-check",
+            file: None,
+            line: None,
+            read_as: None,
+            forced: false,
+            message: NOTHING,
+        });
     }
-    Value::Array(out)
+    out
 }
 
 /// The JSON view: one document of type `check` (docs/json.md).
@@ -818,26 +901,26 @@ pub(crate) fn human_chains(chains: &[(String, &Check)], style: Style) -> String 
 }
 
 /// Several chains as one document: `chains[]`, each the fields of a
-/// single chain's document with its `name`.
+/// single chain's document after its `name`.
 pub(crate) fn json_chains(chains: &[(String, &Check)]) -> String {
-    let list: Vec<Value> = chains
-        .iter()
-        .map(|(name, c)| {
-            let text: String = json_parts(c).collect();
-            let mut v: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
-            if let Some(o) = v.as_object_mut() {
-                o.remove("type");
-                o.remove("schema");
-                o.insert("name".into(), Value::from(name.as_str()));
-            }
-            v
-        })
-        .collect();
     let ok = chains.iter().all(|(_, c)| !c.failed() && !c.unusable());
-    let mut s = serde_json::to_string_pretty(&document("check", json!({"ok": ok, "chains": list})))
-        .unwrap_or_default();
-    s.push('\n');
-    s
+    let list = chains.iter().map(|(name, c)| {
+        let mut fields = vec![("name", Part::One(pretty_at(name, 3)))];
+        fields.extend(chain_fields(c, 2));
+        // An element of `chains`, with its indent.
+        std::iter::once("    ".to_string())
+            .chain(object(fields, 2))
+            .collect::<String>()
+    });
+    let fields = vec![
+        ("type", Part::One(pretty_at(&"check", 1))),
+        ("schema", Part::One(pretty_at(&crate::JSON_SCHEMA, 1))),
+        ("ok", Part::One(pretty_at(&ok, 1))),
+        ("chains", Part::Many(Box::new(list))),
+    ];
+    object(fields, 0)
+        .chain(std::iter::once("\n".to_string()))
+        .collect()
 }
 
 #[cfg(test)]
@@ -1035,21 +1118,37 @@ struct AssumedJson<'a> {
     text: &'a str,
 }
 
-fn found_json(c: &Check, f: &crate::check::Found) -> Value {
-    json!({
-        "finding": finding::json(f.finding),
-        "file": &*f.at.file,
-        "line": f.at.line,
-        "hop": &*f.hop,
-        "message": f.message,
-        "fixes": finding::fixes_json(&c.fixes_of(f), crate::judge::fixes::Case::default()),
-    })
+/// An element of `findings`: a finding where the configuration says so,
+/// with its fixes.
+#[derive(Serialize)]
+struct FoundJson<'a> {
+    finding: finding::FindingJson,
+    file: &'a str,
+    line: usize,
+    hop: &'a str,
+    message: &'a str,
+    fixes: Vec<finding::FixJson>,
 }
 
-/// A field of the document: one value, or an array made one element at a
-/// time (each element indented and pretty-printed at its depth).
+impl<'a> FoundJson<'a> {
+    fn of(c: &Check, f: &'a crate::check::Found) -> Self {
+        let case = crate::judge::fixes::Case::default();
+        FoundJson {
+            finding: finding::FindingJson::of(f.finding),
+            file: &f.at.file,
+            line: f.at.line,
+            hop: &f.hop,
+            message: &f.message,
+            fixes: finding::FixJson::list(&c.fixes_of(f), case),
+        }
+    }
+}
+
+/// A field of a document: its value pretty-printed at its depth, or an
+/// array made one element at a time (each element indented and
+/// pretty-printed at its depth, in one pass).
 enum Part<'a> {
-    One(Value),
+    One(String),
     Many(Box<dyn Iterator<Item = String> + 'a>),
 }
 
@@ -1151,65 +1250,85 @@ fn pretty_at(v: &impl Serialize, depth: usize) -> String {
     pretty_after("", v, depth)
 }
 
-/// An element of a top-level array, with its indent.
-fn element(v: &impl Serialize) -> String {
-    pretty_after("    ", v, 2)
+/// The fields of one chain's document, for an object `depth` levels deep.
+fn chain_fields(c: &Check, depth: usize) -> Vec<(&'static str, Part<'_>)> {
+    // Each element of an array: its indent, then itself at its depth.
+    let item = depth + 2;
+    let lead: std::rc::Rc<str> = "  ".repeat(item).into();
+    let mut fields = vec![
+        ("ok", one(&(!c.failed() && !c.unusable()), depth)),
+        (
+            "files",
+            Part::Many(Box::new(c.files.iter().map({
+                let lead = lead.clone();
+                move |f| pretty_after(&lead, &FileJson::of(f), item)
+            }))),
+        ),
+        ("errors", one(&errors_json(c), depth)),
+        (
+            "hops",
+            Part::Many(Box::new(c.hops.iter().scan(SourcesText::default(), {
+                let lead = lead.clone();
+                move |sources, h| {
+                    sources.hold(h);
+                    Some(pretty_after(&lead, &HopJson::of(h, sources), item))
+                }
+            }))),
+        ),
+        (
+            "links",
+            Part::Many(Box::new(c.links.iter().map({
+                let lead = lead.clone();
+                move |l| pretty_after(&lead, &LinkJson::of(l), item)
+            }))),
+        ),
+        (
+            "findings",
+            Part::Many(Box::new(c.found.iter().map({
+                let lead = lead.clone();
+                move |f| pretty_after(&lead, &FoundJson::of(c, f), item)
+            }))),
+        ),
+        (
+            "assumed",
+            Part::Many(Box::new(c.assumed.iter().map(move |a| {
+                let a = AssumedJson {
+                    file: &a.at.file,
+                    line: a.at.line,
+                    hop: &a.hop,
+                    text: &a.text,
+                };
+                pretty_after(&lead, &a, item)
+            }))),
+        ),
+    ];
+    if let Some(p) = &c.probes {
+        let probed: Vec<ProbeJson<'_>> = p.probed.iter().map(|x| ProbeJson::of(c, x)).collect();
+        let skipped: Vec<NotProbedJson<'_>> = p
+            .skipped
+            .iter()
+            .map(|(at, why)| NotProbedJson::of(c, *at, *why))
+            .collect();
+        fields.push(("probes", one(&probed, depth)));
+        fields.push(("not_probed", one(&skipped, depth)));
+    }
+    fields
 }
 
-/// The JSON view in pieces, byte for byte what `to_string_pretty` makes of
-/// the whole document, without holding the whole document: a chain of
-/// 200,000 hops is written as it is rendered.
-pub(crate) fn json_parts(c: &Check) -> impl Iterator<Item = String> + '_ {
-    let envelope = document("check", json!({"ok": !c.failed() && !c.unusable()}));
-    let mut fields: Vec<(String, Part<'_>)> = envelope
-        .as_object()
-        .map(|o| {
-            o.iter()
-                .map(|(k, v)| (k.clone(), Part::One(v.clone())))
-                .collect()
-        })
-        .unwrap_or_default();
-    fields.push((
-        "files".into(),
-        Part::Many(Box::new(c.files.iter().map(|f| element(&file_json(f))))),
-    ));
-    fields.push(("errors".into(), Part::One(errors_json(c))));
-    fields.push((
-        "hops".into(),
-        Part::Many(Box::new(c.hops.iter().scan(
-            SourcesText::default(),
-            |sources, h| {
-                sources.hold(h);
-                Some(element(&HopJson::of(h, sources)))
-            },
-        ))),
-    ));
-    fields.push((
-        "links".into(),
-        Part::Many(Box::new(c.links.iter().map(|l| element(&LinkJson::of(l))))),
-    ));
-    fields.push((
-        "findings".into(),
-        Part::Many(Box::new(c.found.iter().map(|f| element(&found_json(c, f))))),
-    ));
-    fields.push((
-        "assumed".into(),
-        Part::Many(Box::new(c.assumed.iter().map(|a| {
-            let a = AssumedJson {
-                file: &a.at.file,
-                line: a.at.line,
-                hop: &a.hop,
-                text: &a.text,
-            };
-            element(&a)
-        }))),
-    ));
-    if let Some(p) = &c.probes {
-        let (probed, skipped) = probes_json(c, p);
-        fields.push(("probes".into(), Part::One(probed)));
-        fields.push(("not_probed".into(), Part::One(skipped)));
-    }
+/// A field's one value, pretty-printed for an object `depth` levels deep.
+fn one<'a>(v: &impl Serialize, depth: usize) -> Part<'a> {
+    Part::One(pretty_at(v, depth + 1))
+}
+
+/// An object `depth` levels deep, field by field, byte for byte what
+/// `to_string_pretty` makes of it there (without a newline after it).
+fn object<'a>(
+    fields: Vec<(&'static str, Part<'a>)>,
+    depth: usize,
+) -> impl Iterator<Item = String> + 'a {
     let n = fields.len();
+    let key_at = "  ".repeat(depth + 1);
+    let end = format!("{}}}", "  ".repeat(depth));
     std::iter::once("{\n".to_string())
         .chain(
             fields
@@ -1217,18 +1336,17 @@ pub(crate) fn json_parts(c: &Check) -> impl Iterator<Item = String> + '_ {
                 .enumerate()
                 .flat_map(move |(i, (key, part))| {
                     let sep = if i + 1 == n { "\n" } else { ",\n" };
-                    let key = Value::from(key).to_string();
+                    let key_at = key_at.clone();
                     let out: Box<dyn Iterator<Item = String>> = match part {
-                        Part::One(v) => Box::new(std::iter::once(format!(
-                            "  {key}: {}{sep}",
-                            pretty_at(&v, 1)
-                        ))),
+                        Part::One(v) => {
+                            Box::new(std::iter::once(format!("{key_at}\"{key}\": {v}{sep}")))
+                        }
                         Part::Many(items) => {
                             let mut items = items.peekable();
                             if items.peek().is_none() {
-                                Box::new(std::iter::once(format!("  {key}: []{sep}")))
+                                Box::new(std::iter::once(format!("{key_at}\"{key}\": []{sep}")))
                             } else {
-                                let head = std::iter::once(format!("  {key}: [\n"));
+                                let head = std::iter::once(format!("{key_at}\"{key}\": [\n"));
                                 let body = std::iter::from_fn(move || {
                                     let mut v = items.next()?;
                                     if items.peek().is_some() {
@@ -1237,7 +1355,7 @@ pub(crate) fn json_parts(c: &Check) -> impl Iterator<Item = String> + '_ {
                                     v.push('\n');
                                     Some(v)
                                 });
-                                let tail = std::iter::once(format!("  ]{sep}"));
+                                let tail = std::iter::once(format!("{key_at}]{sep}"));
                                 Box::new(head.chain(body).chain(tail))
                             }
                         }
@@ -1245,7 +1363,19 @@ pub(crate) fn json_parts(c: &Check) -> impl Iterator<Item = String> + '_ {
                     out
                 }),
         )
-        .chain(std::iter::once("}\n".to_string()))
+        .chain(std::iter::once(end))
+}
+
+/// The JSON view in pieces, byte for byte what `to_string_pretty` makes of
+/// the whole document, without holding the whole document: a chain of
+/// 200,000 hops is written as it is rendered.
+pub(crate) fn json_parts(c: &Check) -> impl Iterator<Item = String> + '_ {
+    let mut fields = vec![
+        ("type", Part::One(pretty_at(&"check", 1))),
+        ("schema", Part::One(pretty_at(&crate::JSON_SCHEMA, 1))),
+    ];
+    fields.extend(chain_fields(c, 0));
+    object(fields, 0).chain(std::iter::once("\n".to_string()))
 }
 
 #[cfg(test)]
@@ -1266,7 +1396,15 @@ mod tests {
         let c = check::check(inputs, &none);
         let text = json(&c);
         insta::assert_snapshot!("check_json", text);
-        let doc: Value = serde_json::from_str(&text).expect("one JSON document");
+        // Two chains: each one's fields after its name (docs/json.md).
+        let two = json_chains(&[("old/".to_string(), &c), ("new/".to_string(), &c)]);
+        let doc: serde_json::Value = serde_json::from_str(&two).expect("one JSON document");
+        assert_eq!(
+            two,
+            serde_json::to_string_pretty(&doc).expect("pretty") + "\n"
+        );
+        insta::assert_snapshot!("check_chains_json", two);
+        let doc: serde_json::Value = serde_json::from_str(&text).expect("one JSON document");
         let whole = serde_json::to_string_pretty(&doc).expect("pretty") + "\n";
         assert_eq!(text, whole);
         assert_eq!(doc["type"], "check");

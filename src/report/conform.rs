@@ -10,9 +10,9 @@ use std::time::Duration;
 use comfy_table::ColumnConstraint;
 use quick_xml::events::{BytesDecl, BytesText, Event};
 use quick_xml::Writer;
-use serde_json::{json, Value};
+use serde::Serialize;
 
-use super::json::{ms, TargetJson};
+use super::json::{ms, Doc, TargetJson};
 use super::table::{self, Tone};
 use super::Style;
 use crate::conform::suite::{Level, Modes, Test, V1_BASELINE};
@@ -24,7 +24,7 @@ use crate::protocol::Protocol;
 const WIDE: u16 = 120;
 
 /// The human view.
-pub(crate) fn render(run: &Run, style: Style) -> String {
+pub(crate) fn human(run: &Run, style: Style) -> String {
     let mut out = String::new();
     let first = format!("{} {}", style.bold("conform"), setting(run));
     let _ = writeln!(out, "{}", table::wrap(style, &first, 8));
@@ -419,120 +419,240 @@ fn why_code(w: Why) -> &'static str {
     }
 }
 
-fn took_json(t: &Took) -> Value {
-    let (kind, address): (&str, Option<IpAddr>) = match t {
-        Took::Unchecked => ("unchecked", None),
-        Took::Claimed(ip) => ("claimed", Some(*ip)),
-        Took::Forwarded(ip) => ("forwarded", Some(*ip)),
-        Took::Socket(ip) => ("socket", Some(*ip)),
-        Took::Other(ip) => ("other", Some(*ip)),
-        Took::Unnamed => ("unnamed", None),
-    };
-    json!({"kind": kind, "address": address.map(|a| a.to_string())})
+/// The `conform` JSON document (docs/json.md), pretty-printed.
+pub(crate) fn json(run: &Run) -> String {
+    Doc::new("conform", ConformJson::of(run)).pretty()
 }
 
-/// What the receiver did, as JSON: `kind`, then the fields of that kind.
-pub(crate) fn did_json(d: &Did) -> Value {
-    let mut v = match d {
-        Did::Nothing => json!({"kind": "none"}),
-        Did::Served {
-            status,
-            words,
-            took,
-        } => {
-            json!({"kind": "served", "status": status, "words": words, "took": took_json(took)})
-        }
-        Did::Refused { status, words } => {
-            json!({"kind": "refused", "status": status, "words": words})
-        }
-        Did::Closed { after } => json!({"kind": "closed", "after_ms": ms(*after)}),
-        Did::Reset { after } => json!({"kind": "reset", "after_ms": ms(*after)}),
-        Did::Silent { after } => json!({"kind": "silent", "after_ms": ms(*after)}),
-        Did::NotConnected { end, error } => {
-            json!({"kind": "not-connected", "end": end.code(), "error": error})
-        }
-        Did::Split {
-            refused,
-            tried,
-            first,
-        } => json!({
-            "kind": "split",
-            "tried": tried,
-            "refused_offsets": refused,
-            "first_refused": did_json(first),
-        }),
-        Did::Largest { taken, refused } => json!({
-            "kind": "largest",
-            "taken_bytes": taken,
-            "refused_bytes": refused.as_ref().map(|r| r.0),
-            "refused": refused.as_ref().map(|r| did_json(&r.1)),
-        }),
-        Did::Stalled {
-            held,
-            failed,
-            client,
-        } => json!({
-            "kind": "stalled",
-            "held": held,
-            "not_opened": failed,
-            "valid_client": did_json(client),
-        }),
-    };
-    v["text"] = json!(did(d));
-    v
+#[derive(Serialize)]
+struct ConformJson<'a> {
+    target: TargetJson,
+    protocol: &'static str,
+    tls: bool,
+    mode: &'static str,
+    detected: Option<&'static str>,
+    reflect: &'a Option<String>,
+    from: Option<String>,
+    slow: bool,
+    like: Option<&'static str>,
+    interrupted: bool,
+    summary: SummaryJson,
+    elapsed_ms: f64,
+    tests: Vec<TestJson<'a>>,
 }
 
-/// The `conform` JSON document.
-pub(crate) fn json(run: &Run) -> Value {
-    let c = run.counts();
-    let tests: Vec<Value> = run
-        .outcomes
-        .iter()
-        .map(|o| {
-            let reason = match o.status {
-                Status::Pass if o.why == Why::AsRequired => Value::Null,
-                _ => json!({"code": why_code(o.why), "text": why(o, run.protocol)}),
-            };
-            json!({
-                "id": o.test.id,
-                "section": o.test.section,
-                "level": o.test.level.name(),
-                "sends": o.test.sends,
-                "status": o.status.name(),
-                "reason": reason,
-                "did": did_json(&o.did),
-                "connections": o.connections,
-                "elapsed_ms": ms(o.elapsed),
+#[derive(Serialize)]
+struct SummaryJson {
+    pass: usize,
+    warn: usize,
+    fail: usize,
+    skip: usize,
+    must_failed: bool,
+}
+
+/// One test's outcome.
+#[derive(Serialize)]
+struct TestJson<'a> {
+    id: &'static str,
+    section: &'static str,
+    level: &'static str,
+    sends: &'static str,
+    status: &'static str,
+    reason: Option<ReasonJson>,
+    did: DidJson<'a>,
+    connections: usize,
+    elapsed_ms: f64,
+}
+
+/// Why a test did not simply pass: a code and its words.
+#[derive(Serialize)]
+struct ReasonJson {
+    code: &'static str,
+    text: String,
+}
+
+impl<'a> ConformJson<'a> {
+    fn of(run: &'a Run) -> Self {
+        let c = run.counts();
+        let tests = run
+            .outcomes
+            .iter()
+            .map(|o| TestJson {
+                id: o.test.id,
+                section: o.test.section,
+                level: o.test.level.name(),
+                sends: o.test.sends,
+                status: o.status.name(),
+                reason: match o.status {
+                    Status::Pass if o.why == Why::AsRequired => None,
+                    _ => Some(ReasonJson {
+                        code: why_code(o.why),
+                        text: why(o, run.protocol),
+                    }),
+                },
+                did: DidJson::of(&o.did),
+                connections: o.connections,
+                elapsed_ms: ms(o.elapsed),
             })
-        })
-        .collect();
-    json!({
-        "type": "conform",
-        "schema": crate::JSON_SCHEMA,
-        "target": TargetJson::from(&run.target),
-        "protocol": run.protocol.name(),
-        "tls": run.tls,
-        "mode": run.mode.name(),
-        "detected": run.detected.map(|c| c.name()),
-        "reflect": run.reflect,
-        "from": run.from.map(|ip| ip.to_string()),
-        "slow": run.slow,
-        "like": run.like,
-        "interrupted": run.interrupted,
-        "summary": {
-            "pass": c.pass,
-            "warn": c.warn,
-            "fail": c.fail,
-            "skip": c.skip,
-            "must_failed": run.must_failed(),
-        },
-        "elapsed_ms": ms(run.elapsed),
-        "tests": tests,
-    })
+            .collect();
+        ConformJson {
+            target: TargetJson::from(&run.target),
+            protocol: run.protocol.name(),
+            tls: run.tls,
+            mode: run.mode.name(),
+            detected: run.detected.map(|c| c.name()),
+            reflect: &run.reflect,
+            from: run.from.map(|ip| ip.to_string()),
+            slow: run.slow,
+            like: run.like,
+            interrupted: run.interrupted,
+            summary: SummaryJson {
+                pass: c.pass,
+                warn: c.warn,
+                fail: c.fail,
+                skip: c.skip,
+                must_failed: run.must_failed(),
+            },
+            elapsed_ms: ms(run.elapsed),
+            tests,
+        }
+    }
 }
 
-pub(crate) fn json_text(run: &Run) -> String {
-    super::pretty(&json(run))
+/// What the receiver did: `kind`, the fields of that kind, then the
+/// words the table shows (`text`).
+#[derive(Serialize)]
+pub(crate) struct DidJson<'a> {
+    #[serde(flatten)]
+    what: WhatJson<'a>,
+    text: String,
+}
+
+#[derive(Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+enum WhatJson<'a> {
+    #[serde(rename = "none")]
+    Nothing,
+    Served {
+        status: Option<u16>,
+        words: &'a Option<String>,
+        took: TookJson,
+    },
+    Refused {
+        status: Option<u16>,
+        words: &'a Option<String>,
+    },
+    Closed {
+        after_ms: f64,
+    },
+    Reset {
+        after_ms: f64,
+    },
+    Silent {
+        after_ms: f64,
+    },
+    NotConnected {
+        end: &'static str,
+        error: &'a Option<String>,
+    },
+    Split {
+        tried: usize,
+        refused_offsets: &'a [usize],
+        first_refused: Box<DidJson<'a>>,
+    },
+    Largest {
+        taken_bytes: Option<usize>,
+        refused_bytes: Option<usize>,
+        refused: Option<Box<DidJson<'a>>>,
+    },
+    Stalled {
+        held: usize,
+        not_opened: usize,
+        valid_client: Box<DidJson<'a>>,
+    },
+}
+
+/// The address a served receiver took, and how it was named.
+#[derive(Serialize)]
+struct TookJson {
+    kind: &'static str,
+    address: Option<String>,
+}
+
+impl TookJson {
+    fn of(t: &Took) -> Self {
+        let (kind, address): (&str, Option<IpAddr>) = match t {
+            Took::Unchecked => ("unchecked", None),
+            Took::Claimed(ip) => ("claimed", Some(*ip)),
+            Took::Forwarded(ip) => ("forwarded", Some(*ip)),
+            Took::Socket(ip) => ("socket", Some(*ip)),
+            Took::Other(ip) => ("other", Some(*ip)),
+            Took::Unnamed => ("unnamed", None),
+        };
+        TookJson {
+            kind,
+            address: address.map(|a| a.to_string()),
+        }
+    }
+}
+
+impl<'a> DidJson<'a> {
+    pub(crate) fn of(d: &'a Did) -> Self {
+        let boxed = |d: &'a Did| Box::new(DidJson::of(d));
+        let what = match d {
+            Did::Nothing => WhatJson::Nothing,
+            Did::Served {
+                status,
+                words,
+                took,
+            } => WhatJson::Served {
+                status: *status,
+                words,
+                took: TookJson::of(took),
+            },
+            Did::Refused { status, words } => WhatJson::Refused {
+                status: *status,
+                words,
+            },
+            Did::Closed { after } => WhatJson::Closed {
+                after_ms: ms(*after),
+            },
+            Did::Reset { after } => WhatJson::Reset {
+                after_ms: ms(*after),
+            },
+            Did::Silent { after } => WhatJson::Silent {
+                after_ms: ms(*after),
+            },
+            Did::NotConnected { end, error } => WhatJson::NotConnected {
+                end: end.code(),
+                error,
+            },
+            Did::Split {
+                refused,
+                tried,
+                first,
+            } => WhatJson::Split {
+                tried: *tried,
+                refused_offsets: refused,
+                first_refused: boxed(first),
+            },
+            Did::Largest { taken, refused } => WhatJson::Largest {
+                taken_bytes: *taken,
+                refused_bytes: refused.as_ref().map(|r| r.0),
+                refused: refused.as_ref().map(|r| boxed(&r.1)),
+            },
+            Did::Stalled {
+                held,
+                failed,
+                client,
+            } => WhatJson::Stalled {
+                held: *held,
+                not_opened: *failed,
+                valid_client: boxed(client),
+            },
+        };
+        DidJson { what, text: did(d) }
+    }
 }
 
 /// The JUnit XML report: one `testsuite`, one `testcase` per test. A fail

@@ -4,10 +4,12 @@
 
 use std::fmt::Write as _;
 
-use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
 
-use super::finding;
-use super::json::HeaderJson;
+use serde::Serialize;
+
+use super::finding::{self, FindingJson, FixJson};
+use super::json::{Doc, HeaderJson};
 use super::table;
 use super::Style;
 use crate::codec::Decoded;
@@ -232,74 +234,130 @@ fn fixes(t: &Tally) -> Vec<&'static Fix> {
     out
 }
 
-fn quoted_json(q: &Quoted) -> Value {
-    let header = HeaderJson::new(&q.decoded(), &q.bytes);
-    json!({
-        "text": printable(&q.bytes),
-        "hex": hex::encode(&q.bytes),
-        "kind": q.kind.code(),
-        "summary": summary(q),
-        "header": serde_json::to_value(header).unwrap_or(Value::Null),
-    })
+/// The bytes a record quotes (`bytes`): as text, hex, what they are, and
+/// decoded as a header.
+#[derive(Serialize)]
+struct QuotedJson {
+    text: String,
+    hex: String,
+    kind: &'static str,
+    summary: String,
+    header: HeaderJson,
 }
 
-fn record_json(r: &Record) -> Value {
-    let mut o = Map::new();
-    o.insert("line".into(), r.line.into());
-    o.insert("text".into(), printable(&r.text).into());
-    o.insert("recognized".into(), r.hit.is_some().into());
-    if let Some(hit) = &r.hit {
-        let fields: Map<String, Value> = hit
-            .fields
-            .iter()
-            .map(|(k, v)| (k.to_string(), Value::from(printable(v))))
-            .collect();
+impl QuotedJson {
+    fn of(q: &Quoted) -> Self {
+        QuotedJson {
+            text: printable(&q.bytes),
+            hex: hex::encode(&q.bytes),
+            kind: q.kind.code(),
+            summary: summary(q),
+            header: HeaderJson::new(&q.decoded(), &q.bytes),
+        }
+    }
+}
+
+/// A record: its line, its text, and what it was recognized as.
+#[derive(Serialize)]
+struct RecordJson {
+    line: usize,
+    text: String,
+    recognized: bool,
+    #[serde(flatten)]
+    hit: Option<HitJson>,
+}
+
+/// A recognized record: the pattern, the finding, the fields it captured,
+/// the bytes it quotes, and the ids of its fixes.
+#[derive(Serialize)]
+struct HitJson {
+    pattern: &'static str,
+    system: &'static str,
+    meaning: &'static str,
+    finding: FindingJson,
+    cause: &'static str,
+    fields: BTreeMap<&'static str, String>,
+    bytes: Option<QuotedJson>,
+    fixes: Vec<&'static str>,
+}
+
+impl RecordJson {
+    fn of(r: &Record) -> Self {
+        RecordJson {
+            line: r.line,
+            text: printable(&r.text),
+            recognized: r.hit.is_some(),
+            hit: r.hit.as_ref().map(HitJson::of),
+        }
+    }
+}
+
+impl HitJson {
+    fn of(hit: &Hit) -> Self {
         let case = crate::judge::fixes::Case {
             protocol: hit.pattern.protocol,
             ..Default::default()
         };
-        let fixes: Vec<&str> = hit.finding.fixes_for(case).iter().map(|f| f.id).collect();
-        o.insert("pattern".into(), hit.pattern.id.into());
-        o.insert("system".into(), hit.pattern.system.into());
-        o.insert("meaning".into(), hit.pattern.meaning.into());
-        o.insert("finding".into(), finding::json(hit.finding));
-        o.insert("cause".into(), hit.cause.into());
-        o.insert("fields".into(), Value::Object(fields));
-        o.insert(
-            "bytes".into(),
-            hit.quoted.as_ref().map(quoted_json).unwrap_or(Value::Null),
-        );
-        o.insert("fixes".into(), json!(fixes));
+        HitJson {
+            pattern: hit.pattern.id,
+            system: hit.pattern.system,
+            meaning: hit.pattern.meaning,
+            finding: FindingJson::of(hit.finding),
+            cause: hit.cause,
+            fields: hit.fields.iter().map(|(k, v)| (*k, printable(v))).collect(),
+            bytes: hit.quoted.as_ref().map(QuotedJson::of),
+            fixes: hit.finding.fixes_for(case).iter().map(|f| f.id).collect(),
+        }
     }
-    Value::Object(o)
 }
 
 /// The end of the `explain` document (after `lines`), and the body of
 /// the `explain-summary` line.
-fn summary_json(t: &Tally) -> Map<String, Value> {
-    let findings: Vec<Value> = t
-        .findings
-        .iter()
-        .map(|(f, lines)| {
-            json!({"finding": finding::json(*f), "count": lines.count, "lines": lines.first})
-        })
-        .collect();
-    let mut o = Map::new();
-    o.insert("recognized".into(), t.recognized.into());
-    o.insert("unrecognized".into(), t.unrecognized().into());
-    o.insert("interrupted".into(), t.interrupted.into());
-    o.insert("findings".into(), Value::Array(findings));
-    o.insert(
-        "fixes".into(),
-        finding::fixes_json(&fixes(t), crate::judge::fixes::Case::default()),
-    );
-    o
+#[derive(Serialize)]
+struct SummaryJson {
+    recognized: usize,
+    unrecognized: usize,
+    interrupted: bool,
+    findings: Vec<CountJson>,
+    fixes: Vec<FixJson>,
 }
+
+/// A finding met: how many records, and the first lines.
+#[derive(Serialize)]
+struct CountJson {
+    finding: FindingJson,
+    count: usize,
+    lines: Vec<usize>,
+}
+
+impl SummaryJson {
+    fn of(t: &Tally) -> Self {
+        SummaryJson {
+            recognized: t.recognized,
+            unrecognized: t.unrecognized(),
+            interrupted: t.interrupted,
+            findings: t
+                .findings
+                .iter()
+                .map(|(f, lines)| CountJson {
+                    finding: FindingJson::of(*f),
+                    count: lines.count,
+                    lines: lines.first.clone(),
+                })
+                .collect(),
+            fixes: FixJson::list(&fixes(t), crate::judge::fixes::Case::default()),
+        }
+    }
+}
+
+/// The document's opening: its envelope, no field of its own yet.
+#[derive(Serialize)]
+struct Opening {}
 
 /// The `explain` JSON document, written as the input is read: this opens
 /// it, up to the `lines` array.
 pub(crate) fn json_open() -> String {
-    let head = finding::document("explain", json!({})).to_string();
+    let head = serde_json::to_string(&Doc::new("explain", Opening {})).unwrap_or_default();
     // `{"type":"explain","schema":3}` without its closing brace.
     format!("{},\"lines\":[\n", head.trim_end_matches('}'))
 }
@@ -307,28 +365,27 @@ pub(crate) fn json_open() -> String {
 /// One entry of the document's `lines` array (`first`: no comma before).
 pub(crate) fn json_entry(r: &Record, first: bool) -> String {
     let sep = if first { "" } else { ",\n" };
-    format!("{sep}{}", record_json(r))
+    format!(
+        "{sep}{}",
+        serde_json::to_string(&RecordJson::of(r)).unwrap_or_default()
+    )
 }
 
 /// The end of the document: the array closed, then the counts, findings
 /// and fixes of the whole input.
 pub(crate) fn json_close(t: &Tally) -> String {
-    let rest = Value::Object(summary_json(t)).to_string();
+    let rest = serde_json::to_string(&SummaryJson::of(t)).unwrap_or_default();
     format!("\n],{}\n", &rest[1..])
 }
 
 /// `--json-lines`: one line per record (`type` `explain-line`)...
 pub(crate) fn json_line(r: &Record) -> String {
-    let mut s = finding::document("explain-line", record_json(r)).to_string();
-    s.push('\n');
-    s
+    Doc::new("explain-line", RecordJson::of(r)).line()
 }
 
 /// ...then one summary line (`type` `explain-summary`).
 pub(crate) fn json_summary_line(t: &Tally) -> String {
-    let mut s = finding::document("explain-summary", Value::Object(summary_json(t))).to_string();
-    s.push('\n');
-    s
+    Doc::new("explain-summary", SummaryJson::of(t)).line()
 }
 
 /// The whole document for a whole input (tests).
@@ -343,8 +400,8 @@ pub(crate) fn json_text(e: &Explained) -> String {
 }
 
 #[cfg(test)]
-fn json(e: &Explained) -> Value {
-    serde_json::from_str(&json_text(e)).unwrap_or(Value::Null)
+fn json(e: &Explained) -> serde_json::Value {
+    serde_json::from_str(&json_text(e)).unwrap_or_default()
 }
 
 /// Bytes as readable text: UTF-8 kept, controls and invalid bytes escaped.

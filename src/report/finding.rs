@@ -4,7 +4,6 @@
 use std::fmt::Write as _;
 
 use serde::Serialize;
-use serde_json::{json, Map, Value};
 
 use super::table::{self, Tone};
 use super::Style;
@@ -108,30 +107,6 @@ impl FixJson {
     pub(crate) fn list(fixes: &[&Fix], case: Case) -> Vec<FixJson> {
         fixes.iter().map(|x| FixJson::of(x, case)).collect()
     }
-}
-
-/// The finding as a JSON object: `{"name", "code", "severity", "meaning"}`.
-/// Every document that carries a finding uses this shape.
-pub(crate) fn json(f: Finding) -> Value {
-    serde_json::to_value(FindingJson::of(f)).unwrap_or(Value::Null)
-}
-
-/// A fix as a JSON object; the same shape in every document. `change` is
-/// built for the case when the command knows it ([`Case`]).
-pub(crate) fn fix_json(f: &Fix, case: Case) -> Value {
-    json!({
-        "id": f.id,
-        "title": f.title,
-        "side": side_name(f.side),
-        "applies_to": f.applies_to,
-        "change": f.change_for(case),
-        "doc": f.doc,
-    })
-}
-
-/// Fixes as a JSON array.
-pub(crate) fn fixes_json(fixes: &[&Fix], case: Case) -> Value {
-    Value::Array(fixes.iter().map(|f| fix_json(f, case)).collect())
 }
 
 fn side_name(s: Side) -> &'static str {
@@ -319,16 +294,6 @@ pub(crate) fn noted(f: Finding, happened: bool, case: Case, style: Style) -> Str
     out
 }
 
-/// Counts per finding as a JSON object (`{"proxied": 3, ...}`): the
-/// summaries of listen, relay and pcap.
-pub(crate) fn counts_json(map: &std::collections::BTreeMap<Finding, u64>) -> Value {
-    let mut m = Map::new();
-    for (f, n) in map {
-        m.insert(f.name().to_string(), Value::from(*n));
-    }
-    Value::Object(m)
-}
-
 /// Counts per finding as text parts (`3 proxied`), or `none`.
 pub(crate) fn counts_human(map: &std::collections::BTreeMap<Finding, u64>) -> Vec<String> {
     let mut parts: Vec<String> = map
@@ -360,35 +325,9 @@ pub(crate) fn explain_worth<'a>(
     out
 }
 
-/// The envelope every JSON document and line shares: `type` (what the
-/// document is) and `schema` first, then the body's fields.
-pub(crate) fn document(kind: &str, body: Value) -> Value {
-    let mut out = Map::new();
-    out.insert("type".into(), Value::from(kind));
-    out.insert("schema".into(), Value::from(crate::JSON_SCHEMA));
-    if let Value::Object(fields) = body {
-        for (k, v) in fields {
-            if k != "type" && k != "schema" && k != "event" {
-                out.insert(k, v);
-            }
-        }
-    }
-    Value::Object(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn envelope_puts_type_and_schema_first() {
-        let v = document("connection", json!({"event": "x", "a": 1}));
-        let keys: Vec<&String> = v
-            .as_object()
-            .map(|o| o.keys().collect())
-            .unwrap_or_default();
-        assert_eq!(keys, ["type", "schema", "a"]);
-    }
 
     /// A line of configuration too long for its place under the title
     /// moves the whole change left (its own indentation kept), unwrapped;
@@ -423,7 +362,7 @@ mod tests {
         for f in Finding::ALL {
             let text = explained(f, Case::default(), Style::plain());
             assert!(text.contains(f.name()) && text.contains(f.code()), "{text}");
-            assert_eq!(json(f)["code"], f.code());
+            assert_eq!(FindingJson::of(f).code, f.code());
         }
     }
 }

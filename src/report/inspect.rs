@@ -5,15 +5,15 @@
 
 use std::fmt::Write as _;
 
-use serde_json::{json, Value};
+use serde::Serialize;
 
 use crate::codec::{Decoded, Header};
 use crate::input::{self, Format};
 use crate::judge::Finding;
 use crate::receivers::{Outcome, Prediction};
 
-use super::finding;
-use super::json::{HeaderJson, SniffJson};
+use super::finding::{self, FindingJson, FixJson};
+use super::json::{Doc, HeaderJson, SniffJson};
 use super::table::{self, Tone};
 use super::{hexdump, Style};
 
@@ -127,58 +127,78 @@ pub(crate) fn human(i: &Inspected<'_>, style: Style) -> String {
     out
 }
 
-/// `inspect --json`: one document of type `inspect`.
-pub(crate) fn json(i: &Inspected<'_>) -> Value {
-    let header = HeaderJson::new(&i.decoded, i.bytes());
-    let mut body = serde_json::to_value(&header).unwrap_or_else(|_| json!({}));
-    if let Value::Object(map) = &mut body {
-        if i.missing_crlf() {
-            if let Some(Value::Object(e)) = map.get_mut("error") {
-                e.insert("hint".into(), Value::from(NO_CRLF));
-            }
-            map.insert("hint".into(), Value::from(NO_CRLF));
-        }
-        map.insert(
-            "input".into(),
-            json!({
-                "format": i.format.name(),
-                "description": i.format.describe(),
-                "length": i.input.len(),
-                "header_offset": i.offset,
-                "cut_at": i.cut_at,
-            }),
-        );
-        map.insert(
-            "finding".into(),
-            i.finding.map_or(Value::Null, finding::json),
-        );
-        map.insert(
-            "fixes".into(),
-            finding::fixes_json(
-                &i.finding.map(Finding::fixes).unwrap_or_default(),
-                crate::judge::fixes::Case::default(),
-            ),
-        );
-        map.insert("receivers".into(), receivers_json(&i.receivers));
+/// `inspect --json`: one document of type `inspect`, pretty-printed.
+pub(crate) fn json(i: &Inspected<'_>) -> String {
+    let mut header = HeaderJson::new(&i.decoded, i.bytes());
+    let hint = i.missing_crlf().then_some(NO_CRLF);
+    if let (Some(hint), Some(e)) = (hint, header.error.as_mut()) {
+        e.hint = hint;
     }
-    finding::document("inspect", body)
+    let case = crate::judge::fixes::Case::default();
+    Doc::new(
+        "inspect",
+        InspectJson {
+            header,
+            hint,
+            input: InputJson {
+                format: i.format.name(),
+                description: i.format.describe(),
+                length: i.input.len(),
+                header_offset: i.offset,
+                cut_at: i.cut_at,
+            },
+            finding: i.finding.map(FindingJson::of),
+            fixes: FixJson::list(&i.finding.map(Finding::fixes).unwrap_or_default(), case),
+            receivers: i.receivers.iter().map(PredictionJson::of).collect(),
+        },
+    )
+    .pretty()
 }
 
-/// Predictions as JSON: `[{receiver, config, outcome, message}]`.
-pub(crate) fn receivers_json(receivers: &[Prediction]) -> Value {
-    Value::Array(
-        receivers
-            .iter()
-            .map(|p| {
-                json!({
-                    "receiver": p.receiver.name(),
-                    "config": p.receiver.config(),
-                    "outcome": p.outcome.name(),
-                    "message": p.message,
-                })
-            })
-            .collect(),
-    )
+/// The `inspect` document: the header's fields (the inspect schema), then
+/// the hint, the input, the finding and its fixes, and what each receiver
+/// would do.
+#[derive(Serialize)]
+struct InspectJson {
+    #[serde(flatten)]
+    header: HeaderJson,
+    /// A v1 line without its CRLF: what to write instead.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hint: Option<&'static str>,
+    input: InputJson,
+    finding: Option<FindingJson>,
+    fixes: Vec<FixJson>,
+    receivers: Vec<PredictionJson>,
+}
+
+/// What was read, and where the header was looked for.
+#[derive(Serialize)]
+struct InputJson {
+    format: &'static str,
+    description: &'static str,
+    length: usize,
+    header_offset: usize,
+    cut_at: Option<u64>,
+}
+
+/// A receiver's prediction: `{receiver, config, outcome, message}`.
+#[derive(Serialize)]
+struct PredictionJson {
+    receiver: &'static str,
+    config: &'static str,
+    outcome: &'static str,
+    message: String,
+}
+
+impl PredictionJson {
+    fn of(p: &Prediction) -> Self {
+        PredictionJson {
+            receiver: p.receiver.name(),
+            config: p.receiver.config(),
+            outcome: p.outcome.name(),
+            message: p.message.clone(),
+        }
+    }
 }
 
 /// The one-line verdict, colored.

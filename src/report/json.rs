@@ -39,6 +39,11 @@ impl<T: Serialize> Doc<T> {
     pub(crate) fn line(&self) -> String {
         super::line(self)
     }
+
+    /// The document pretty-printed, with its newline.
+    pub(crate) fn pretty(&self) -> String {
+        super::pretty(self)
+    }
 }
 
 /// What a count is keyed by, as its JSON object names it.
@@ -77,6 +82,19 @@ impl<K: CountKey, V: Serialize> Serialize for Counts<'_, K, V> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut m = s.serialize_map(Some(self.0.len()))?;
         for (k, n) in self.0 {
+            m.serialize_entry(&k.key(), n)?;
+        }
+        m.end()
+    }
+}
+
+/// Counts in the order given, as a JSON object (`{"proxied": 3, ...}`).
+pub(crate) struct Tally<K>(pub Vec<(K, u64)>);
+
+impl<K: CountKey> Serialize for Tally<K> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(self.0.len()))?;
+        for (k, n) in &self.0 {
             m.serialize_entry(&k.key(), n)?;
         }
         m.end()
@@ -445,5 +463,24 @@ pub fn verdict(d: &Decoded<'_>) -> &'static str {
         Decoded::Invalid(_) => "invalid",
         Decoded::Incomplete { .. } => "incomplete",
         Decoded::NotProxy(_) => "not-proxy",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_envelope_puts_type_and_schema_first() {
+        #[derive(Serialize)]
+        struct Body {
+            a: u8,
+        }
+        let line = Doc::new("connection", Body { a: 1 }).line();
+        let want = format!(
+            "{{\"type\":\"connection\",\"schema\":{},\"a\":1}}\n",
+            crate::JSON_SCHEMA
+        );
+        assert_eq!(line, want);
     }
 }

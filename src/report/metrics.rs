@@ -12,9 +12,9 @@ use prometheus_client::encoding::prometheus_text;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
-use serde_json::json;
+use serde::Serialize;
 
-use super::json::EndpointJson;
+use super::json::{Doc, EndpointJson};
 use super::Style;
 use crate::diagnose::probe::{Came, Mode, Probe, TlsEnd};
 use crate::monitor::exporter::{Ended, Exporter, Outcome, Recent, Run};
@@ -240,7 +240,7 @@ pub(crate) fn debug(run: &Run) -> String {
         run.waited.as_secs_f64()
     );
     match &run.outcome {
-        Outcome::Probed(p) => text.push_str(&super::probe::render(p, Style::plain())),
+        Outcome::Probed(p) => text.push_str(&super::probe::human(p, Style::plain())),
         Outcome::Unresolved(e) => {
             let _ = writeln!(text, "{e}");
         }
@@ -263,17 +263,21 @@ pub(crate) fn debug(run: &Run) -> String {
 
 /// The first line of `probe --serve --json`: where it serves, what.
 pub(crate) fn serving_json(addrs: &[SocketAddr], exporter: &Exporter) -> String {
-    let doc = super::finding::document(
+    #[derive(Serialize)]
+    struct ServingJson<'a> {
+        addresses: Vec<EndpointJson>,
+        modules: Vec<&'a str>,
+        max_probes: usize,
+    }
+    Doc::new(
         "serving",
-        json!({
-            "addresses": addrs.iter().map(|a| EndpointJson::inet(*a)).collect::<Vec<_>>(),
-            "modules": exporter.modules().names(),
-            "max_probes": exporter.max_probes(),
-        }),
-    );
-    let mut line = serde_json::to_string(&doc).unwrap_or_default();
-    line.push('\n');
-    line
+        ServingJson {
+            addresses: addrs.iter().map(|a| EndpointJson::inet(*a)).collect(),
+            modules: exporter.modules().names(),
+            max_probes: exporter.max_probes(),
+        },
+    )
+    .line()
 }
 
 /// The first line of `probe --serve`, and one per module.

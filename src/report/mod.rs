@@ -5,7 +5,6 @@
 pub(crate) mod check;
 pub(crate) mod conform;
 pub(crate) mod explain;
-#[allow(dead_code)]
 pub(crate) mod finding;
 pub(crate) mod hexdump;
 pub(crate) mod inspect;
@@ -14,6 +13,7 @@ pub(crate) mod meter;
 pub(crate) mod metrics;
 pub(crate) mod out;
 pub mod pcap; // pub: the fuzz target renders every flow as JSON
+pub(crate) mod pcap_stream;
 pub(crate) mod probe;
 pub(crate) mod progress;
 pub(crate) mod protocol;

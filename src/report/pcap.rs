@@ -5,10 +5,10 @@
 
 use std::fmt::Write as _;
 
-use serde_json::{json, Map, Value};
+use serde::Serialize;
 
-use super::finding;
-use super::json::{self, EndpointJson, HeaderJson, SniffJson};
+use super::finding::{self, FindingJson, FixJson};
+use super::json::{self, Doc, EndpointJson, HeaderJson, SniffJson, Tally};
 use super::protocol as rp;
 use super::table::{self, Tone};
 use super::Style;
@@ -503,39 +503,93 @@ fn header_json(f: &FlowResult) -> Option<HeaderJson> {
     Some(HeaderJson::new(&decoded, bytes))
 }
 
-/// One `"type": "flow"` JSON line.
-pub fn flow_json(f: &FlowResult) -> Value {
+/// One `"type": "flow"` JSON line, with its newline.
+pub fn flow_json(f: &FlowResult) -> String {
     let finding = f.finding();
-    let answer = (!f.answer.is_empty()).then(|| SniffJson::of(&f.answer));
-    finding::document(
+    Doc::new(
         "flow",
-        json!({
-            "id": f.id,
-            "time": json::time_at(f.time.secs, f.time.nanos),
-            "transport": if f.udp { "udp" } else { "tcp" },
-            "stream": f.stream,
-            "first_frame": f.first_frame,
-            "client": EndpointJson::inet(f.client),
-            "server": EndpointJson::inet(f.server),
-            "packets": f.packets,
-            "header": header_json(f),
-            "response": {
-                "answer": answer,
-                "close": f.decision.close.map(close_name),
+        FlowJson {
+            id: f.id,
+            time: json::time_at(f.time.secs, f.time.nanos),
+            transport: if f.udp { "udp" } else { "tcp" },
+            stream: f.stream,
+            first_frame: f.first_frame,
+            client: EndpointJson::inet(f.client),
+            server: EndpointJson::inet(f.server),
+            packets: f.packets,
+            header: header_json(f),
+            response: ResponseJson {
+                answer: (!f.answer.is_empty()).then(|| SniffJson::of(&f.answer)),
+                close: f.decision.close.map(close_name),
             },
-            "protocol": protocol_json(f),
-            "finding": finding::json(finding),
-            "reason": reason(f),
-            "fixes": finding::fixes_json(&fixes(f), Case {
-                port: None,
-                ..case(f)
-            }),
-            "chain": {
-                "front": f.front.map(hop_json),
-                "back": f.back.map(hop_json),
+            protocol: protocol_json(f),
+            finding: FindingJson::of(finding),
+            reason: reason(f),
+            fixes: FixJson::list(
+                &fixes(f),
+                Case {
+                    port: None,
+                    ..case(f)
+                },
+            ),
+            chain: ChainJson {
+                front: f.front.map(HopJson::of),
+                back: f.back.map(HopJson::of),
             },
-        }),
+        },
     )
+    .line()
+}
+
+/// A flow: where and when, what the client sent first, what came back,
+/// the finding with its reason and fixes, and its place in a chain.
+#[derive(Serialize)]
+struct FlowJson {
+    id: u64,
+    time: String,
+    transport: &'static str,
+    stream: u64,
+    first_frame: u64,
+    client: EndpointJson,
+    server: EndpointJson,
+    packets: u64,
+    header: Option<HeaderJson>,
+    response: ResponseJson,
+    protocol: Option<rp::SpokenJson>,
+    finding: FindingJson,
+    reason: String,
+    fixes: Vec<FixJson>,
+    chain: ChainJson,
+}
+
+#[derive(Serialize)]
+struct ResponseJson {
+    answer: Option<SniffJson>,
+    close: Option<&'static str>,
+}
+
+/// The flows in front of and behind this one through a proxy.
+#[derive(Serialize)]
+struct ChainJson {
+    front: Option<HopJson>,
+    back: Option<HopJson>,
+}
+
+#[derive(Serialize)]
+struct HopJson {
+    id: u64,
+    stream: u64,
+    finding: FindingJson,
+}
+
+impl HopJson {
+    fn of(h: crate::pcap::Hop) -> Self {
+        HopJson {
+            id: h.id,
+            stream: h.stream,
+            finding: FindingJson::of(h.finding),
+        }
+    }
 }
 
 /// A flow's fixes: its finding's, or for `upstream-failed` those of the
@@ -545,14 +599,6 @@ fn fixes(f: &FlowResult) -> Vec<&'static crate::judge::Fix> {
         (Finding::UpstreamFailed, Some(back)) => back.cause.fixes(),
         (finding, _) => finding.fixes_for(case(f)),
     }
-}
-
-fn hop_json(h: crate::pcap::Hop) -> Value {
-    json!({
-        "id": h.id,
-        "stream": h.stream,
-        "finding": finding::json(h.finding),
-    })
 }
 
 fn group_key(k: Key) -> String {
@@ -601,66 +647,107 @@ pub(crate) fn group_table(groups: &Groups, style: Style) -> String {
     format!("{t}\n")
 }
 
-/// One `"type": "group"` JSON line.
-pub(crate) fn group_json(by: GroupBy, g: &Group) -> Value {
-    let mut findings = Map::new();
-    for (f, n) in g.findings() {
-        findings.insert(f.name().into(), n.into());
-    }
+/// One `"type": "group"` JSON line, with its newline.
+pub(crate) fn group_json(by: GroupBy, g: &Group) -> String {
     let key = match g.key {
         Key::Finding(f) => f.name().to_string(),
         k => group_key(k),
     };
-    finding::document(
+    Doc::new(
         "group",
-        json!({
-            "by": by.name(),
-            "key": key,
-            "flows": g.flows,
-            "problems": g.problems,
-            "findings": findings,
-            "first_stream": g.first_stream,
-            "first_frame": g.first_frame,
-        }),
+        GroupJson {
+            by: by.name(),
+            key,
+            flows: g.flows,
+            problems: g.problems,
+            findings: Tally(g.findings()),
+            first_stream: g.first_stream,
+            first_frame: g.first_frame,
+        },
     )
+    .line()
 }
 
-/// The `"type": "summary"` JSON line (the last one); `error` is the read
-/// error that stopped the analysis early, if any.
-pub fn summary_json(s: &Summary, error: Option<&ReadError>) -> Value {
-    let mut findings = Map::new();
-    for f in Finding::ALL {
-        if crate::pcap::findings().contains(&f) || s.count_of(f) > 0 {
-            findings.insert(f.name().into(), s.count_of(f).into());
-        }
-    }
-    let sources: Vec<Value> = s
-        .claimed_sources
-        .iter()
-        .map(|c| json!({"address": c.address.to_string(), "flows": c.flows}))
+#[derive(Serialize)]
+struct GroupJson {
+    by: &'static str,
+    key: String,
+    flows: u64,
+    problems: u64,
+    findings: Tally<Finding>,
+    first_stream: u64,
+    first_frame: u64,
+}
+
+/// The `"type": "summary"` JSON line (the last one), with its newline;
+/// `error` is the read error that stopped the analysis early, if any.
+pub fn summary_json(s: &Summary, error: Option<&ReadError>) -> String {
+    let findings = Finding::ALL
+        .into_iter()
+        .filter(|f| crate::pcap::findings().contains(f) || s.count_of(*f) > 0)
+        .map(|f| (f, s.count_of(f)))
         .collect();
-    let undecodable: Vec<Value> = s
-        .undecodable
-        .iter()
-        .map(|r| json!({"reason": r.reason, "frames": r.frames}))
-        .collect();
-    finding::document(
+    Doc::new(
         "summary",
-        json!({
-            "flows": s.flows,
-            "problems": s.problems,
-            "findings": findings,
-            "claimed_sources": sources,
-            "frames": s.frames,
-            "bytes": s.bytes,
-            "ignored_frames": s.ignored_frames,
-            "undecodable_frames": s.undecodable_frames,
-            "undecodable": undecodable,
-            "stray_packets": s.stray_packets,
-            "interrupted": s.interrupted,
-            "error": error.map(|e| e.to_string()),
-        }),
+        SummaryJson {
+            flows: s.flows,
+            problems: s.problems,
+            findings: Tally(findings),
+            claimed_sources: s
+                .claimed_sources
+                .iter()
+                .map(|c| SourceJson {
+                    address: c.address.to_string(),
+                    flows: c.flows,
+                })
+                .collect(),
+            frames: s.frames,
+            bytes: s.bytes,
+            ignored_frames: s.ignored_frames,
+            undecodable_frames: s.undecodable_frames,
+            undecodable: s
+                .undecodable
+                .iter()
+                .map(|r| UndecodableJson {
+                    reason: &r.reason,
+                    frames: r.frames,
+                })
+                .collect(),
+            stray_packets: s.stray_packets,
+            interrupted: s.interrupted,
+            error: error.map(|e| e.to_string()),
+        },
     )
+    .line()
+}
+
+/// The capture's counts.
+#[derive(Serialize)]
+struct SummaryJson<'a> {
+    flows: u64,
+    problems: u64,
+    findings: Tally<Finding>,
+    claimed_sources: Vec<SourceJson>,
+    frames: u64,
+    bytes: u64,
+    ignored_frames: u64,
+    undecodable_frames: u64,
+    undecodable: Vec<UndecodableJson<'a>>,
+    stray_packets: u64,
+    interrupted: bool,
+    error: Option<String>,
+}
+
+#[derive(Serialize)]
+struct SourceJson {
+    address: String,
+    flows: u64,
+}
+
+#[derive(Serialize)]
+struct UndecodableJson<'a> {
+    reason: &'a str,
+    frames: u64,
 }
 
 #[cfg(test)]

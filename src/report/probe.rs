@@ -3,11 +3,11 @@
 
 use std::fmt::Write as _;
 
-use serde_json::{json, Value};
+use serde::Serialize;
 
-use super::finding;
-use super::json::{ms, HeaderJson, TargetJson};
-use super::protocol as rp;
+use super::finding::{self, FindingJson, FixJson};
+use super::json::{ms, Doc, HeaderJson, TargetJson};
+use super::protocol::{self as rp, ReplyJson};
 use super::table::{self, Tone};
 use super::Style;
 use crate::codec;
@@ -24,7 +24,7 @@ use crate::sniff;
 const WIDE: u16 = 110;
 
 /// The human view: the attempts, the profile, the finding and its fixes.
-pub(crate) fn render(p: &Probe, style: Style) -> String {
+pub(crate) fn human(p: &Probe, style: Style) -> String {
     let wide = style.width >= WIDE;
     let header: &[&str] = if wide {
         &["header", "sent", "came back", "accepted", "finding", "ms"]
@@ -339,31 +339,49 @@ fn outcome(came: &Came) -> &'static str {
     }
 }
 
-fn attempt_json(a: &Attempt, mode: Mode) -> Value {
-    let header = if a.header.is_empty() {
-        Value::Null
-    } else {
-        let view = HeaderJson::new(&codec::decode_final(&a.header), &a.header);
-        serde_json::to_value(view).unwrap_or(Value::Null)
-    };
-    json!({
-        "kind": a.kind.name(),
-        "sent": sent(a, mode),
-        "header": header,
-        "header_hex": hex::encode(&a.header),
-        "connected": a.connected,
-        "outcome": outcome(&a.came),
-        "reply": reply(a, mode),
-        "accepted": a.accepted,
-        "client_ip": a.client.map(|ip| ip.to_string()),
-        "greeting": spoken(a).and_then(|v| v.greeting.as_ref()).map(rp::ReplyJson::of),
-        "answer": spoken(a)
-            .and_then(|v| v.reply.as_ref().filter(|r| r.kind != Kind::Greeting))
-            .map(rp::ReplyJson::of),
-        "words": words(a, mode),
-        "finding": finding::json(a.finding),
-        "elapsed_ms": ms(a.elapsed),
-    })
+/// One attempt of the profile.
+#[derive(Serialize)]
+struct AttemptJson {
+    kind: &'static str,
+    sent: String,
+    header: Option<HeaderJson>,
+    header_hex: String,
+    connected: bool,
+    outcome: &'static str,
+    reply: String,
+    accepted: bool,
+    client_ip: Option<String>,
+    greeting: Option<ReplyJson>,
+    answer: Option<ReplyJson>,
+    words: Option<String>,
+    finding: FindingJson,
+    elapsed_ms: f64,
+}
+
+impl AttemptJson {
+    fn of(a: &Attempt, mode: Mode) -> Self {
+        AttemptJson {
+            kind: a.kind.name(),
+            sent: sent(a, mode),
+            header: (!a.header.is_empty())
+                .then(|| HeaderJson::new(&codec::decode_final(&a.header), &a.header)),
+            header_hex: hex::encode(&a.header),
+            connected: a.connected,
+            outcome: outcome(&a.came),
+            reply: reply(a, mode),
+            accepted: a.accepted,
+            client_ip: a.client.map(|ip| ip.to_string()),
+            greeting: spoken(a)
+                .and_then(|v| v.greeting.as_ref())
+                .map(ReplyJson::of),
+            answer: spoken(a)
+                .and_then(|v| v.reply.as_ref().filter(|r| r.kind != Kind::Greeting))
+                .map(ReplyJson::of),
+            words: words(a, mode),
+            finding: FindingJson::of(a.finding),
+            elapsed_ms: ms(a.elapsed),
+        }
+    }
 }
 
 /// The verdict of an attempt in a protocol's mode.
@@ -394,84 +412,162 @@ fn words(a: &Attempt, mode: Mode) -> Option<String> {
 }
 
 /// The `protocol` object: what was spoken, how it was chosen, the wait.
-fn protocol_json(p: &Probe) -> Value {
-    let (chosen, wait) = match p.mode {
-        Mode::Speak(s) => (s.chosen.name(), Some(s.greeting_timeout)),
-        _ => (p.chosen.name(), None),
-    };
-    json!({
-        "name": p.mode.protocol().name(),
-        "chosen_by": chosen,
-        "greeting_timeout_ms": wait.map(|w| u64::try_from(w.as_millis()).unwrap_or(u64::MAX)),
-    })
+#[derive(Serialize)]
+struct ProtocolJson {
+    name: &'static str,
+    chosen_by: &'static str,
+    greeting_timeout_ms: Option<u64>,
 }
 
-/// The `probe` JSON document.
-pub(crate) fn json(p: &Probe) -> Value {
-    finding::document(
-        "probe",
-        json!({
-            "target": TargetJson::from(&p.target),
-            "mode": p.mode.name(),
-            "protocol": protocol_json(p),
-            "attempts": p.attempts.iter().map(|a| attempt_json(a, p.mode)).collect::<Vec<_>>(),
-            "class": p.class.name(),
-            "summary": p.class.summary(),
-            "finding": finding::json(p.finding),
-            "spoofable": p.spoofable(),
-            "warnings": p.warnings.iter().map(|w| warning(*w, p)).collect::<Vec<_>>(),
-            "fixes": finding::fixes_json(&p.finding.fixes_for(case(p)), case(p)),
-            "expect": p.checked.as_ref().map(|c| expect_json(p, c)),
-        }),
-    )
+impl ProtocolJson {
+    fn of(p: &Probe) -> Self {
+        let (chosen, wait) = match p.mode {
+            Mode::Speak(s) => (s.chosen.name(), Some(s.greeting_timeout)),
+            _ => (p.chosen.name(), None),
+        };
+        ProtocolJson {
+            name: p.mode.protocol().name(),
+            chosen_by: chosen,
+            greeting_timeout_ms: wait.map(|w| u64::try_from(w.as_millis()).unwrap_or(u64::MAX)),
+        }
+    }
 }
 
-fn kinds(kinds: &[HeaderKind]) -> Value {
-    kinds.iter().map(|k| k.name()).collect()
+/// The `probe` JSON document (docs/json.md), pretty-printed.
+pub(crate) fn json(p: &Probe) -> String {
+    document(p).pretty()
 }
 
-/// One `--expect-body`/`--expect-client-ip` result: met, the attempts whose
-/// answers were looked at (those accepted with a PROXY header), and the
-/// first that missed.
-fn look_json(p: &Probe, look: &Look) -> Value {
-    let searched: Vec<HeaderKind> = p
-        .attempts
-        .iter()
-        .filter(|a| a.served_with_header())
-        .map(|a| a.kind)
-        .collect();
-    let missed = match look {
-        Look::Missed(kind) => Some(kind.name()),
-        Look::Met(_) | Look::NothingServed => None,
-    };
-    json!({ "met": look.met(), "searched": kinds(&searched), "missed": missed })
+/// The `probe` document, as `probe --watch` carries it in its lines.
+pub(crate) fn document(p: &Probe) -> Doc<ProbeJson<'_>> {
+    Doc::new("probe", ProbeJson::of(p))
+}
+
+/// The body of the `probe` document.
+#[derive(Serialize)]
+pub(crate) struct ProbeJson<'a> {
+    target: TargetJson,
+    mode: &'static str,
+    protocol: ProtocolJson,
+    attempts: Vec<AttemptJson>,
+    class: &'static str,
+    summary: &'static str,
+    finding: FindingJson,
+    spoofable: bool,
+    warnings: Vec<String>,
+    fixes: Vec<FixJson>,
+    expect: Option<ExpectJson<'a>>,
+}
+
+impl<'a> ProbeJson<'a> {
+    fn of(p: &'a Probe) -> Self {
+        ProbeJson {
+            target: TargetJson::from(&p.target),
+            mode: p.mode.name(),
+            protocol: ProtocolJson::of(p),
+            attempts: p
+                .attempts
+                .iter()
+                .map(|a| AttemptJson::of(a, p.mode))
+                .collect(),
+            class: p.class.name(),
+            summary: p.class.summary(),
+            finding: FindingJson::of(p.finding),
+            spoofable: p.spoofable(),
+            warnings: p.warnings.iter().map(|w| warning(*w, p)).collect(),
+            fixes: FixJson::list(&p.finding.fixes_for(case(p)), case(p)),
+            expect: p.checked.as_ref().map(|c| ExpectJson::of(p, c)),
+        }
+    }
 }
 
 /// The `expect` object: what was asked and how it went.
-fn expect_json(p: &Probe, c: &Checked) -> Value {
-    let body = c.body.as_ref().map(|look| {
-        let mut v = look_json(p, look);
-        v["pattern"] = json!(c.asked.body);
-        v
-    });
-    let client_ip = c.client_ip.as_ref().map(|look| {
-        let mut v = look_json(p, look);
-        v["allowed"] = c.asked.client_ip.iter().map(|n| n.to_string()).collect();
-        if let Look::Missed(kind) = look {
-            v["found"] = json!(p
-                .attempt(*kind)
-                .and_then(|a| a.client)
-                .map(|ip| ip.to_string()));
+#[derive(Serialize)]
+struct ExpectJson<'a> {
+    forms: Vec<&'static str>,
+    class_met: Option<bool>,
+    body: Option<LookJson<BodyJson<'a>>>,
+    client_ip: Option<LookJson<ClientIpJson>>,
+    met: bool,
+}
+
+/// One `--expect-body`/`--expect-client-ip` result: met, the attempts whose
+/// answers were looked at (those accepted with a PROXY header), the first
+/// that missed, then what was asked.
+#[derive(Serialize)]
+struct LookJson<T> {
+    met: bool,
+    searched: Vec<&'static str>,
+    missed: Option<&'static str>,
+    #[serde(flatten)]
+    asked: T,
+}
+
+#[derive(Serialize)]
+struct BodyJson<'a> {
+    pattern: &'a Option<String>,
+}
+
+#[derive(Serialize)]
+struct ClientIpJson {
+    allowed: Vec<String>,
+    /// The address the first miss saw (only when one missed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    found: Option<Option<String>>,
+}
+
+impl<T> LookJson<T> {
+    fn of(p: &Probe, look: &Look, asked: T) -> Self {
+        let searched = p
+            .attempts
+            .iter()
+            .filter(|a| a.served_with_header())
+            .map(|a| a.kind.name())
+            .collect();
+        let missed = match look {
+            Look::Missed(kind) => Some(kind.name()),
+            Look::Met(_) | Look::NothingServed => None,
+        };
+        LookJson {
+            met: look.met(),
+            searched,
+            missed,
+            asked,
         }
-        v
-    });
-    json!({
-        "forms": c.asked.forms.iter().map(|f| f.name()).collect::<Vec<_>>(),
-        "class_met": c.forms,
-        "body": body,
-        "client_ip": client_ip,
-        "met": c.met(),
-    })
+    }
+}
+
+impl<'a> ExpectJson<'a> {
+    fn of(p: &'a Probe, c: &'a Checked) -> Self {
+        let body = c.body.as_ref().map(|look| {
+            LookJson::of(
+                p,
+                look,
+                BodyJson {
+                    pattern: &c.asked.body,
+                },
+            )
+        });
+        let client_ip = c.client_ip.as_ref().map(|look| {
+            let found = match look {
+                Look::Missed(kind) => Some(
+                    p.attempt(*kind)
+                        .and_then(|a| a.client)
+                        .map(|ip| ip.to_string()),
+                ),
+                _ => None,
+            };
+            let allowed = c.asked.client_ip.iter().map(|n| n.to_string()).collect();
+            LookJson::of(p, look, ClientIpJson { allowed, found })
+        });
+        ExpectJson {
+            forms: c.asked.forms.iter().map(|f| f.name()).collect(),
+            class_met: c.forms,
+            body,
+            client_ip,
+            met: c.met(),
+        }
+    }
 }
 
 /// At most this many bytes of a body are quoted in a message.
@@ -549,13 +645,6 @@ pub(crate) fn unmet(p: &Probe, c: &Checked) -> Vec<String> {
         }
     }
     out
-}
-
-/// The JSON document, pretty-printed, with a final newline.
-pub(crate) fn json_text(p: &Probe) -> String {
-    let mut s = serde_json::to_string_pretty(&json(p)).unwrap_or_default();
-    s.push('\n');
-    s
 }
 
 #[cfg(test)]
@@ -637,15 +726,15 @@ mod tests {
     fn human_snapshots() {
         colored::control::set_override(true);
         let p = fixture();
-        insta::assert_snapshot!("probe_80_plain", render(&p, style(80, false)));
-        insta::assert_snapshot!("probe_120_plain", render(&p, style(120, false)));
-        insta::assert_snapshot!("probe_80_color", render(&p, style(80, true)));
-        insta::assert_snapshot!("probe_120_color", render(&p, style(120, true)));
+        insta::assert_snapshot!("probe_80_plain", human(&p, style(80, false)));
+        insta::assert_snapshot!("probe_120_plain", human(&p, style(120, false)));
+        insta::assert_snapshot!("probe_80_color", human(&p, style(80, true)));
+        insta::assert_snapshot!("probe_120_color", human(&p, style(120, true)));
     }
 
     #[test]
     fn json_snapshot() {
-        insta::assert_snapshot!("probe_json", json_text(&fixture()));
+        insta::assert_snapshot!("probe_json", json(&fixture()));
     }
 
     #[test]
@@ -653,7 +742,7 @@ mod tests {
         colored::control::set_override(true);
         for width in [80u16, 120] {
             for color in [false, true] {
-                let text = strip(&render(&fixture(), style(width, color)));
+                let text = strip(&human(&fixture(), style(width, color)));
                 let rows: Vec<usize> = text
                     .lines()
                     .filter(|l| l.starts_with(['+', '|', '┌', '│', '├', '╞', '└']))
@@ -668,12 +757,12 @@ mod tests {
 
     #[test]
     fn the_seed_failure_is_named_with_its_code() {
-        let text = render(&fixture(), Style::plain());
+        let text = human(&fixture(), Style::plain());
         assert!(
             text.contains("unexpected-header (PP-UNEXPECTED-HEADER)"),
             "{text}"
         );
-        let j = json(&fixture());
+        let j = serde_json::to_value(document(&fixture())).expect("a document");
         assert_eq!(j["type"], "probe");
         assert_eq!(j["attempts"][1]["finding"]["code"], "PP-UNEXPECTED-HEADER");
         assert_eq!(j["attempts"][1]["header"]["version"], 1);

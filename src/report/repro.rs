@@ -11,10 +11,10 @@
 
 use std::fmt::Write as _;
 
-use serde_json::{json, Value};
+use serde::Serialize;
 
-use super::finding::{self, document, fixes_json};
-use super::json::{EndpointJson, TargetJson};
+use super::finding::{self, FindingJson, FixJson};
+use super::json::{Doc, EndpointJson, HandshakeJson, TargetJson};
 use super::table::{self, Tone};
 use super::Style;
 use crate::judge::fixes::Case;
@@ -28,21 +28,38 @@ const RESPONSE_SHOWN: usize = 1024;
 
 // ---------------------------------------------------------------- JSON
 
-/// The `repro` document.
-pub(crate) fn json(m: &Matrix) -> Value {
-    document(
+/// The `repro` document (docs/json.md), pretty-printed.
+pub(crate) fn json(m: &Matrix) -> String {
+    document(m).pretty()
+}
+
+fn document(m: &Matrix) -> Doc<ReproJson<'_>> {
+    let case = case(m);
+    Doc::new(
         "repro",
-        json!({
-            "target": m.target.as_ref().map(TargetJson::from),
-            "tls": m.tls,
-            "protocol": m.protocol.name(),
-            "claimed_source": EndpointJson::inet(m.claimed),
-            "cells": m.cells.iter().map(|c| cell_json(c, case(m))).collect::<Vec<_>>(),
-            "all_as_predicted": m.all_as_predicted(),
-            "matches": m.matches.iter().map(|r| r.name()).collect::<Vec<_>>(),
-            "interrupted": m.interrupted,
-        }),
+        ReproJson {
+            target: m.target.as_ref().map(TargetJson::from),
+            tls: m.tls,
+            protocol: m.protocol.name(),
+            claimed_source: EndpointJson::inet(m.claimed),
+            cells: m.cells.iter().map(|c| CellJson::of(c, case)).collect(),
+            all_as_predicted: m.all_as_predicted(),
+            matches: m.matches.iter().map(|r| r.name()).collect(),
+            interrupted: m.interrupted,
+        },
     )
+}
+
+#[derive(Serialize)]
+struct ReproJson<'a> {
+    target: Option<TargetJson>,
+    tls: bool,
+    protocol: &'static str,
+    claimed_source: EndpointJson,
+    cells: Vec<CellJson<'a>>,
+    all_as_predicted: bool,
+    matches: Vec<&'static str>,
+    interrupted: bool,
 }
 
 /// The receiver the fixes are for: the target's port with `--target`, and
@@ -55,28 +72,54 @@ fn case(m: &Matrix) -> Case {
     }
 }
 
-fn cell_json(c: &Cell, case: Case) -> Value {
-    let header = c.header();
-    json!({
-        "sender": c.sender.name(),
-        "receiver": receiver_name(c),
-        "peer": c.reply.peer.map(EndpointJson::inet),
-        "header": (!header.is_empty()).then(|| hex::encode(header)),
-        "tls": c.handshake.as_ref().map(super::json::HandshakeJson::of),
-        "finding": finding::json(c.finding),
-        "predicted": c.predicted.map(finding::json),
-        "as_predicted": c.as_predicted(),
-        "broken": c.finding.is_problem(),
-        "status": status(c),
-        "status_line": status_line(c),
-        "response": response(c),
-        "end": c.reply.end.code(),
-        "client_ip": c.client.map(|ip| ip.to_string()),
-        "said": c.said,
-        "receiver_finding": c.receiver_finding.map(finding::json),
-        "receiver_log": c.receiver_log.as_ref().map(|l| l.line()),
-        "fixes": fixes_json(&c.finding.fixes_for(case), case),
-    })
+/// One sender × receiver pair: what went out, what came back, the
+/// finding against the prediction, and its fixes.
+#[derive(Serialize)]
+struct CellJson<'a> {
+    sender: &'static str,
+    receiver: &'static str,
+    peer: Option<EndpointJson>,
+    header: Option<String>,
+    tls: Option<HandshakeJson<'a>>,
+    finding: FindingJson,
+    predicted: Option<FindingJson>,
+    as_predicted: Option<bool>,
+    broken: bool,
+    status: Option<u16>,
+    status_line: Option<String>,
+    response: Option<String>,
+    end: &'static str,
+    client_ip: Option<String>,
+    said: &'a Option<String>,
+    receiver_finding: Option<FindingJson>,
+    receiver_log: Option<String>,
+    fixes: Vec<FixJson>,
+}
+
+impl<'a> CellJson<'a> {
+    fn of(c: &'a Cell, case: Case) -> Self {
+        let header = c.header();
+        CellJson {
+            sender: c.sender.name(),
+            receiver: receiver_name(c),
+            peer: c.reply.peer.map(EndpointJson::inet),
+            header: (!header.is_empty()).then(|| hex::encode(header)),
+            tls: c.handshake.as_ref().map(HandshakeJson::of),
+            finding: FindingJson::of(c.finding),
+            predicted: c.predicted.map(FindingJson::of),
+            as_predicted: c.as_predicted(),
+            broken: c.finding.is_problem(),
+            status: status(c),
+            status_line: status_line(c),
+            response: response(c),
+            end: c.reply.end.code(),
+            client_ip: c.client.map(|ip| ip.to_string()),
+            said: &c.said,
+            receiver_finding: c.receiver_finding.map(FindingJson::of),
+            receiver_log: c.receiver_log.as_ref().map(|l| l.line()),
+            fixes: FixJson::list(&c.finding.fixes_for(case), case),
+        }
+    }
 }
 
 // ---------------------------------------------------------- the facts
@@ -808,20 +851,18 @@ mod tests {
 
     #[test]
     fn json_snapshot() {
-        insta::assert_snapshot!("repro_json", crate::report::pretty(&json(&matrix())));
+        insta::assert_snapshot!("repro_json", json(&matrix()));
     }
 
     #[test]
     fn json_cells_carry_finding_objects_and_common_fixes() {
         let m = matrix();
-        let v = json(&m);
+        let v = serde_json::to_value(document(&m)).expect("a document");
         assert_eq!(v["type"], "repro");
         let c = &v["cells"][0];
-        assert_eq!(c["finding"], finding::json(Finding::UnexpectedHeader));
-        assert_eq!(
-            c["fixes"],
-            fixes_json(&Finding::UnexpectedHeader.fixes(), case(&m))
-        );
+        assert_eq!(c["finding"]["code"], "PP-UNEXPECTED-HEADER");
+        let fixes = FixJson::list(&Finding::UnexpectedHeader.fixes(), case(&m));
+        assert_eq!(c["fixes"], serde_json::to_value(fixes).expect("fixes"));
         assert_eq!(c["status"], 400);
         assert_eq!(v["cells"][2]["client_ip"], CLAIMED.ip().to_string());
     }

@@ -11,11 +11,10 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::net::SocketAddr;
 
-use serde::ser::SerializeMap;
-use serde::{Serialize, Serializer};
+use serde::Serialize;
 
 use super::finding::{self, FindingJson, FixJson};
-use super::json::{self, ms, EndpointJson, HeaderJson, SniffJson};
+use super::json::{self, ms, Counts, Doc, EndpointJson, HeaderJson, SniffJson};
 use super::protocol as rp;
 use super::{hexdump, sender, table, Style};
 use crate::judge::fixes::Case;
@@ -563,16 +562,37 @@ fn detail(style: Style, label: &str, text: &str, bad: bool) -> String {
 }
 
 /// Counts per finding, in docs/verdicts.md order.
-struct Counts<'a>(&'a BTreeMap<Finding, u64>);
+/// The `summary` line of every server: the counts the core keeps, the
+/// service's own (`T`: listen's versions, relay's bytes), and the sender's
+/// grades with `--conform`.
+#[derive(Serialize)]
+struct SummaryJson<'a, T> {
+    connections: u64,
+    findings: Counts<'a, Finding>,
+    pairings: Counts<'a, Finding>,
+    #[serde(flatten)]
+    own: T,
+    interrupted: bool,
+    accept_failures: Counts<'a, Finding>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sender: Option<sender::TallyJson>,
+}
 
-impl Serialize for Counts<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut m = s.serialize_map(Some(self.0.len()))?;
-        for (f, n) in self.0 {
-            m.serialize_entry(f.name(), n)?;
-        }
-        m.end()
-    }
+fn summary_line<T: Serialize>(s: &Summary, own: T) -> String {
+    let failed = accept_failures(s);
+    Doc::new(
+        "summary",
+        SummaryJson {
+            connections: s.connections,
+            findings: Counts(&s.findings),
+            pairings: Counts(&s.pairings),
+            own,
+            interrupted: s.interrupted,
+            accept_failures: Counts(&failed),
+            sender: sender::summary_json(s.sender.as_ref()),
+        },
+    )
+    .line()
 }
 
 /// The summary's first words, then each problem (and warning) seen with
@@ -942,33 +962,17 @@ impl View for Answered {
 
     fn summary_json(s: &Summary) -> String {
         #[derive(Serialize)]
-        struct SummaryJson<'a> {
-            #[serde(rename = "type")]
-            kind: &'static str,
-            schema: u32,
-            connections: u64,
-            findings: Counts<'a>,
-            pairings: Counts<'a>,
+        struct Served<'a> {
             versions: &'a BTreeMap<&'static str, u64>,
             mismatched: Option<u64>,
-            interrupted: bool,
-            accept_failures: Counts<'a>,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            sender: Option<sender::TallyJson>,
         }
-        let failed = accept_failures(s);
-        line(&SummaryJson {
-            kind: "summary",
-            schema: crate::JSON_SCHEMA,
-            connections: s.connections,
-            findings: Counts(&s.findings),
-            pairings: Counts(&s.pairings),
-            versions: &s.versions,
-            mismatched: s.mismatched,
-            interrupted: s.interrupted,
-            accept_failures: Counts(&failed),
-            sender: sender::summary_json(s.sender.as_ref()),
-        })
+        summary_line(
+            s,
+            Served {
+                versions: &s.versions,
+                mismatched: s.mismatched,
+            },
+        )
     }
 
     /// Counts per finding, the versions served, the pairings, the
@@ -1272,33 +1276,17 @@ impl View for Relayed {
 
     fn summary_json(s: &Summary) -> String {
         #[derive(Serialize)]
-        struct SummaryJson<'a> {
-            #[serde(rename = "type")]
-            kind: &'static str,
-            schema: u32,
-            connections: u64,
-            findings: Counts<'a>,
-            pairings: Counts<'a>,
+        struct Relayed {
             bytes_up: u64,
             bytes_down: u64,
-            interrupted: bool,
-            accept_failures: Counts<'a>,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            sender: Option<sender::TallyJson>,
         }
-        let failed = accept_failures(s);
-        line(&SummaryJson {
-            kind: "summary",
-            schema: crate::JSON_SCHEMA,
-            connections: s.connections,
-            findings: Counts(&s.findings),
-            pairings: Counts(&s.pairings),
-            bytes_up: s.bytes_in,
-            bytes_down: s.bytes_out,
-            interrupted: s.interrupted,
-            accept_failures: Counts(&failed),
-            sender: sender::summary_json(s.sender.as_ref()),
-        })
+        summary_line(
+            s,
+            Relayed {
+                bytes_up: s.bytes_in,
+                bytes_down: s.bytes_out,
+            },
+        )
     }
 
     /// Counts per finding and the bytes each way; then each problem (and

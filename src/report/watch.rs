@@ -5,9 +5,10 @@
 
 use std::time::Duration;
 
-use serde_json::{json, Value};
+use serde::Serialize;
 
 use super::finding;
+use super::json::Doc;
 use super::table::Tone;
 use super::Style;
 use crate::diagnose::probe::{Came, Expectation, HeaderKind, TlsEnd};
@@ -97,24 +98,35 @@ fn answered(came: &Came) -> String {
 /// The `--json` line of a change (docs/json.md, `probe --watch --json`).
 pub(crate) fn json_line(c: &Change<'_>) -> String {
     let (probe, error) = match c.seen {
-        Seen::Probe(p) => (super::probe::json(p), Value::Null),
-        Seen::Unresolved(e) => (Value::Null, json!(e.to_string())),
+        Seen::Probe(p) => (Some(super::probe::document(p)), None),
+        Seen::Unresolved(e) => (None, Some(e.to_string())),
     };
-    let doc = finding::document(
+    Doc::new(
         "watch",
-        json!({
-            "time": clock::rfc3339(c.at),
-            "elapsed_ms": u64::try_from(c.since.as_millis()).unwrap_or(u64::MAX),
-            "round": c.round,
-            "changed": c.changed.iter().map(|a| a.name()).collect::<Vec<_>>(),
-            "met": c.met,
-            "probe": probe,
-            "error": error,
-        }),
-    );
-    let mut line = serde_json::to_string(&doc).unwrap_or_default();
-    line.push('\n');
-    line
+        WatchJson {
+            time: clock::rfc3339(c.at),
+            elapsed_ms: u64::try_from(c.since.as_millis()).unwrap_or(u64::MAX),
+            round: c.round,
+            changed: c.changed.iter().map(|a| a.name()).collect(),
+            met: c.met,
+            probe,
+            error,
+        },
+    )
+    .line()
+}
+
+/// A line of `probe --watch --json`: the round, what changed, and the
+/// probe's whole document (or why there was none).
+#[derive(Serialize)]
+struct WatchJson<'a> {
+    time: String,
+    elapsed_ms: u64,
+    round: u64,
+    changed: Vec<&'static str>,
+    met: bool,
+    probe: Option<Doc<super::probe::ProbeJson<'a>>>,
+    error: Option<String>,
 }
 
 /// How the watch ended, for stderr (without the `ppctl: ` prefix); `None`
