@@ -1051,9 +1051,7 @@ fn probe_speaks_imap_pop3_and_mysql_to_the_real_servers() {
             assert_eq!(p["agrees"], true, "{p:#}\n{}", server.log());
         }
     }
-    if peers::require(Peer::Mariadb) {
-        let port = free_port().to_string();
-        let server = Server::mariadb("proxy", &[("PORT", &port)]);
+    if let Some((server, _)) = Server::mariadb_on_free_port("proxy") {
         let (code, doc) = run_json(server.dir(), &["--probe".into(), "my.cnf".into()]);
         // The optional header is spoofable: a warning.
         assert_eq!(code, 0, "{doc:#}");

@@ -122,6 +122,36 @@ fn documented(exposition: &str) {
 }
 
 /// Prometheus' `/api/v1/query` for `expr`: its result vector.
+/// `probe --serve --json` with docs/monitoring.md's modules (its
+/// `ppctl.yml`, written in `dir`).
+fn exporter(dir: &Path) -> JsonServer {
+    let modules = dir.join("ppctl.yml");
+    std::fs::write(&modules, docs_block("ppctl.yml")).expect("write ppctl.yml");
+    JsonServer::spawn(&[
+        "probe",
+        "--serve",
+        "127.0.0.1:0",
+        "--json",
+        "--config",
+        modules.to_str().expect("utf-8 path"),
+    ])
+}
+
+/// Prometheus with tests/peers/prometheus/NAME.yml on a free port, once
+/// it answers queries (its storage ready: 503 before).
+fn prometheus(name: &str, vars: &[(&str, &str)]) -> peers::Prometheus {
+    let port = common::free_port().to_string();
+    let mut all = vec![("PORT", port.as_str())];
+    all.extend_from_slice(vars);
+    let prometheus = peers::Prometheus::start(name, &all);
+    let deadline = Instant::now() + PATIENCE;
+    while get(prometheus.port(), "/-/ready", &[]).0 != 200 {
+        assert!(Instant::now() < deadline, "{}", prometheus.log());
+        thread::sleep(Duration::from_millis(100));
+    }
+    prometheus
+}
+
 fn query(prometheus: u16, expr: &str) -> Vec<Value> {
     let q: String = form_urlencoded::Serializer::new(String::new())
         .append_pair("query", expr)
@@ -185,16 +215,7 @@ fn prometheus_scrapes_the_exporter_with_the_documented_config() {
     let nginx_port = common::free_port();
     let _nginx = peers::Nginx::start("pp_http", &[("PORT", &nginx_port.to_string())]);
     let dir = tempfile::tempdir().expect("temp dir");
-    let modules = dir.path().join("ppctl.yml");
-    std::fs::write(&modules, docs_block("ppctl.yml")).expect("write ppctl.yml");
-    let exporter = JsonServer::spawn(&[
-        "probe",
-        "--serve",
-        "127.0.0.1:0",
-        "--json",
-        "--config",
-        modules.to_str().expect("utf-8 path"),
-    ]);
+    let exporter = exporter(dir.path());
 
     // Every exposition passes promtool, and the docs list every metric.
     let targets = [
@@ -220,11 +241,9 @@ fn prometheus_scrapes_the_exporter_with_the_documented_config() {
     // Prometheus with the docs' relabelling and alert rules.
     let rules = dir.path().join("ppctl-rules.yml");
     std::fs::write(&rules, docs_block("ppctl-rules.yml")).expect("write the rules");
-    let prom_port = common::free_port();
-    let prometheus = peers::Prometheus::start(
+    let prometheus = prometheus(
         "monitor",
         &[
-            ("PORT", &prom_port.to_string()),
             ("RULES", rules.to_str().expect("utf-8 path")),
             ("REQUIRE_PORT", &require.port().to_string()),
             ("NGINX_PORT", &nginx_port.to_string()),
@@ -347,21 +366,9 @@ fn prometheus_scrapes_listen_metrics() {
     assert_eq!(get(metrics, "/nothing", &[]).0, 404);
     assert_eq!(request(metrics, "POST", "/metrics", &[]).0, 405);
 
-    let prom_port = common::free_port();
-    let prometheus = peers::Prometheus::start(
-        "listen",
-        &[
-            ("PORT", &prom_port.to_string()),
-            ("METRICS_PORT", &metrics.to_string()),
-        ],
-    );
+    let metrics_port = metrics.to_string();
+    let prometheus = prometheus("listen", &[("METRICS_PORT", &metrics_port)]);
     let p = prometheus.port();
-    // Prometheus answers queries once its storage is ready (503 before).
-    let deadline = Instant::now() + PATIENCE;
-    while get(p, "/-/ready", &[]).0 != 200 {
-        assert!(Instant::now() < deadline, "{}", prometheus.log());
-        thread::sleep(Duration::from_millis(100));
-    }
     let count = |expr: &str| {
         let r = query_until(p, expr, |r| !r.is_empty());
         scalar(&r).unwrap_or_else(|| panic!("{expr}: {r:?}"))
@@ -716,16 +723,7 @@ fn a_smtp_module_probes_a_real_postfix() {
             .expect("a port")
     };
     let dir = tempfile::tempdir().expect("temp dir");
-    let modules = dir.path().join("ppctl.yml");
-    std::fs::write(&modules, docs_block("ppctl.yml")).expect("write ppctl.yml");
-    let exporter = JsonServer::spawn(&[
-        "probe",
-        "--serve",
-        "127.0.0.1:0",
-        "--json",
-        "--config",
-        modules.to_str().expect("utf-8 path"),
-    ]);
+    let exporter = exporter(dir.path());
     let scrape = |port: &str| {
         let (status, _, body) = get(
             exporter.port(),

@@ -687,18 +687,9 @@ fn dovecot_starttls_and_stls_after_the_header() {
     ]);
 }
 
-fn mariadb(config: &str) -> Option<(Server, u16)> {
-    if !peers::require(Peer::Mariadb) {
-        return None;
-    }
-    let port = free_port();
-    let server = Server::mariadb(config, &[("PORT", &port.to_string())]);
-    Some((server, port))
-}
-
 #[test]
 fn mariadb_without_proxy_protocol_networks() {
-    let Some((_server, port)) = mariadb("plain") else {
+    let Some((_server, port)) = Server::mariadb_on_free_port("plain") else {
         return;
     };
     run_all(vec![
@@ -752,7 +743,7 @@ fn mariadb_without_proxy_protocol_networks() {
 
 #[test]
 fn mariadb_with_proxy_protocol_networks_is_spoofable() {
-    let Some((_server, port)) = mariadb("proxy") else {
+    let Some((_server, port)) = Server::mariadb_on_free_port("proxy") else {
         return;
     };
     run_all(vec![

@@ -129,12 +129,10 @@ fn real_postfix_and_dovecot_are_named_by_their_setup() {
 
 #[test]
 fn real_mariadb_is_named_by_its_setup() {
-    if !peers::require(Peer::Mariadb) {
-        return;
-    }
     for (config, column) in [("plain", "off"), ("proxy", "auto")] {
-        let port = free_port();
-        let _server = Server::mariadb(config, &[("PORT", &port.to_string())]);
+        let Some((_server, port)) = Server::mariadb_on_free_port(config) else {
+            return;
+        };
         assert_eq!(
             matches(port, "mysql"),
             serde_json::json!([column]),

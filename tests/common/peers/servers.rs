@@ -150,6 +150,18 @@ impl Server {
         }
     }
 
+    /// [`Server::mariadb`] with `name`'s config on a free port, when MariaDB
+    /// is installed (a loud skip otherwise, a failure in CI): the server
+    /// and its port.
+    pub fn mariadb_on_free_port(name: &str) -> Option<(Server, u16)> {
+        if !super::require(Peer::Mariadb) {
+            return None;
+        }
+        let port = super::super::free_port();
+        let server = Server::mariadb(name, &[("PORT", &port.to_string())]);
+        Some((server, port))
+    }
+
     /// OpenSSH: `tests/peers/sshd/sshd_config` with a host key made for
     /// the instance (`ssh-keygen`, ed25519), run as `sshd -D -E sshd.log`.
     pub fn sshd(vars: &[(&str, &str)]) -> Server {
