@@ -71,7 +71,8 @@ impl FindingJson {
     }
 }
 
-/// A fix in JSON, typed (the shape of [`fix_json`]).
+/// A fix in JSON: the same shape in every document; `change` is built for
+/// the case when the command knows it ([`Case`]).
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct FixJson {
     pub id: &'static str,
