@@ -23,11 +23,15 @@ pub(crate) fn parse(text: &str) -> Option<Duration> {
         .then(|| Duration::from_secs_f64(secs))
 }
 
-/// A duration as [`parse`] reads it back: whole seconds as `5s`, the
-/// rest in milliseconds (`250ms`, `1500ms`).
+/// A duration as [`parse`] reads it back, the one formatter of every
+/// duration flag's default in `--help`: whole minutes from two up as `5m`,
+/// whole seconds as `5s` (`60s`, `90s`), the rest in milliseconds (`250ms`,
+/// `1500ms`).
 pub(crate) fn show(d: Duration) -> String {
     let ms = d.as_millis();
-    if ms % 1000 == 0 {
+    if ms % 60_000 == 0 && ms >= 120_000 {
+        format!("{}m", ms / 60_000)
+    } else if ms % 1000 == 0 {
         format!("{}s", ms / 1000)
     } else {
         format!("{ms}ms")
@@ -45,6 +49,8 @@ mod tests {
             (Duration::from_millis(250), "250ms"),
             (Duration::from_millis(1500), "1500ms"),
             (Duration::from_secs(60), "60s"),
+            (Duration::from_secs(90), "90s"),
+            (Duration::from_secs(300), "5m"),
             (Duration::ZERO, "0s"),
         ] {
             assert_eq!(show(d), t);

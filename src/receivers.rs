@@ -404,14 +404,7 @@ mod tests {
         .iter()
         .filter_map(|b| finding(&crate::codec::decode(b)))
         .collect();
-        let listed: Vec<Finding> = Finding::ALL
-            .into_iter()
-            .filter(|f| {
-                crate::judge::FINDINGS[*f as usize]
-                    .reported_by
-                    .contains(&"inspect")
-            })
-            .collect();
+        let listed = crate::judge::reported_by(crate::judge::Reporter::Inspect);
         let mut given = given;
         given.sort();
         assert_eq!(given, listed);

@@ -117,14 +117,7 @@ pub struct PcapArgs {
 /// `--idle-timeout`'s default, written as the engine's `Limits::default()`.
 fn idle_default() -> &'static str {
     static TEXT: OnceLock<String> = OnceLock::new();
-    TEXT.get_or_init(|| {
-        let d = Limits::default().idle_timeout;
-        match (d.as_secs(), d.subsec_millis()) {
-            (s, 0) if s % 60 == 0 && s > 0 => format!("{}m", s / 60),
-            (s, 0) => format!("{s}s"),
-            _ => format!("{}ms", d.as_millis()),
-        }
-    })
+    TEXT.get_or_init(|| crate::duration::show(Limits::default().idle_timeout))
 }
 
 impl clap::ValueEnum for GroupBy {

@@ -1,13 +1,12 @@
 //! `ppctl probe HOST:PORT`: what does this endpoint expect?
 
-use std::fmt;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use ipnet::IpNet;
 
-use super::values::{parse_cidr, parse_duration, Choice};
+use super::values::{parse_cidr, parse_duration, Choice, Wait};
 use crate::diagnose::probe::{
     self, Class, Expectation, HeaderKind, Mode, DEFAULT_TIMEOUT, MAX_TIMEOUT,
 };
@@ -149,20 +148,6 @@ pub struct ProbeArgs {
     pub(crate) serve: super::probe_serve::ServeArgs,
     #[command(flatten)]
     pub(crate) speak: super::protocol_args::ProtocolArgs,
-}
-
-/// A `--timeout` value; shown in `--help` as the engine's default.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Wait(pub(crate) Duration);
-
-impl fmt::Display for Wait {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.0.subsec_nanos() == 0 {
-            write!(f, "{}s", self.0.as_secs())
-        } else {
-            write!(f, "{}ms", self.0.as_millis())
-        }
-    }
 }
 
 /// `--max-time`: any positive duration here; [`run`] holds a single

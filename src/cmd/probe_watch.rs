@@ -6,9 +6,8 @@ use std::time::Duration;
 
 use tokio::sync::watch as signal;
 
-use super::probe::Wait;
 use super::serve::{reached, Signals, Stop};
-use super::values::Choice;
+use super::values::{Choice, Wait};
 use crate::diagnose::probe::{self, Expectation};
 use crate::error::{Error, ExitCode, Result};
 use crate::monitor::watch::{self, End, DEFAULT_INTERVAL, DEFAULT_UNTIL_LIMIT, MIN_INTERVAL};

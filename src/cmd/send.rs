@@ -303,28 +303,20 @@ fn build_error(e: send::BuildError) -> Error {
     Error::usage(format!("can't build this header: {e}"))
 }
 
-/// A default duration as `--help` shows it and `parse_duration` reads it.
-fn duration_text(d: Duration) -> String {
-    match d.subsec_millis() {
-        0 => format!("{}s", d.as_secs()),
-        _ => format!("{}ms", d.as_millis()),
-    }
-}
-
 /// The defaults of the duration flags, from the engine's own defaults.
 fn default_timeout() -> &'static str {
     static S: OnceLock<String> = OnceLock::new();
-    S.get_or_init(|| duration_text(net::Options::default().reply_timeout))
+    S.get_or_init(|| crate::duration::show(net::Options::default().reply_timeout))
 }
 
 fn default_connect_timeout() -> &'static str {
     static S: OnceLock<String> = OnceLock::new();
-    S.get_or_init(|| duration_text(net::Options::default().connect_timeout))
+    S.get_or_init(|| crate::duration::show(net::Options::default().connect_timeout))
 }
 
 fn default_banner_wait() -> &'static str {
     static S: OnceLock<String> = OnceLock::new();
-    S.get_or_init(|| duration_text(send::BANNER_WAIT))
+    S.get_or_init(|| crate::duration::show(send::BANNER_WAIT))
 }
 
 fn wait_banner_help() -> String {
@@ -336,7 +328,7 @@ fn wait_banner_help() -> String {
 
 fn default_max_time() -> &'static str {
     static S: OnceLock<String> = OnceLock::new();
-    S.get_or_init(|| duration_text(net::MAX_TIME))
+    S.get_or_init(|| crate::duration::show(net::MAX_TIME))
 }
 
 /// `--max-time`: a duration above zero.
@@ -349,7 +341,7 @@ fn parse_max_time(s: &str) -> std::result::Result<Duration, String> {
 
 fn default_load_duration() -> &'static str {
     static S: OnceLock<String> = OnceLock::new();
-    S.get_or_init(|| duration_text(LoadOptions::default().duration))
+    S.get_or_init(|| crate::duration::show(LoadOptions::default().duration))
 }
 
 /// Decide everything from the options.

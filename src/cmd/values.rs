@@ -63,7 +63,7 @@ pub(crate) fn parse_duration(s: &str) -> std::result::Result<Duration, String> {
 /// A duration flag's value, shown in `--help` the way it is typed (`5s`,
 /// `250ms`), so clap's defaults can be the engine's constants.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Wait(pub Duration);
+pub(crate) struct Wait(pub(crate) Duration);
 
 impl fmt::Display for Wait {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

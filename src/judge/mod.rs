@@ -19,7 +19,7 @@ mod table;
 
 pub(crate) use fixes::Fix;
 pub(crate) use header_kind::HeaderKind;
-pub(crate) use table::{FindingInfo, FINDINGS};
+pub(crate) use table::{Finding, FindingInfo, Reporter, FINDINGS};
 
 use std::sync::LazyLock;
 
@@ -53,93 +53,9 @@ impl Severity {
     }
 }
 
-/// What an exchange (or a receiver's view of one) comes to. The order is
-/// the order of docs/verdicts.md.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub(crate) enum Finding {
-    Proxied,
-    Plain,
-    HealthCheck,
-    UnexpectedHeader,
-    HopAddsHeader,
-    MissingHeader,
-    BannerBeforeHeader,
-    InvalidHeader,
-    HeaderRejected,
-    StackedHeader,
-    FailedHealthCheck,
-    Spoofable,
-    UntrustedSource,
-    HeaderTooLarge,
-    HeaderTimeout,
-    NoReply,
-    ResetMidStream,
-    HttpError,
-    NoReceiver,
-    Unreachable,
-    LocalLimit,
-    NoDatagram,
-    ClientClosed,
-    Interrupted,
-    Incomplete,
-    Inconclusive,
-    RealIpLost,
-    IgnoredSetting,
-    PartialProxy,
-    Hairpin,
-    ConfigWireMismatch,
-    UpstreamFailed,
-    TlsHandshakeFailed,
-    PlainHttpToTls,
-    TlsBeforeProxy,
-    TlsToPlainPort,
-    CertificateRejected,
-}
-
 impl Finding {
-    /// Every finding, in docs/verdicts.md order.
-    pub(crate) const ALL: [Finding; 37] = [
-        Finding::Proxied,
-        Finding::Plain,
-        Finding::HealthCheck,
-        Finding::UnexpectedHeader,
-        Finding::HopAddsHeader,
-        Finding::MissingHeader,
-        Finding::BannerBeforeHeader,
-        Finding::InvalidHeader,
-        Finding::HeaderRejected,
-        Finding::StackedHeader,
-        Finding::FailedHealthCheck,
-        Finding::Spoofable,
-        Finding::UntrustedSource,
-        Finding::HeaderTooLarge,
-        Finding::HeaderTimeout,
-        Finding::NoReply,
-        Finding::ResetMidStream,
-        Finding::HttpError,
-        Finding::NoReceiver,
-        Finding::Unreachable,
-        Finding::LocalLimit,
-        Finding::NoDatagram,
-        Finding::ClientClosed,
-        Finding::Interrupted,
-        Finding::Incomplete,
-        Finding::Inconclusive,
-        Finding::RealIpLost,
-        Finding::IgnoredSetting,
-        Finding::PartialProxy,
-        Finding::Hairpin,
-        Finding::ConfigWireMismatch,
-        Finding::UpstreamFailed,
-        Finding::TlsHandshakeFailed,
-        Finding::PlainHttpToTls,
-        Finding::TlsBeforeProxy,
-        Finding::TlsToPlainPort,
-        Finding::CertificateRejected,
-    ];
-
     fn info(self) -> &'static FindingInfo {
-        // FINDINGS is in `ALL` order (unit-tested), so the index is the
+        // `findings!` writes FINDINGS in `ALL` order, so the index is the
         // discriminant.
         &FINDINGS[self as usize]
     }
@@ -202,7 +118,7 @@ impl Finding {
 /// The findings `command` can report, in docs/verdicts.md order: read off
 /// the table's `reported_by`, so a command never offers (or counts) a
 /// finding it cannot give.
-pub(crate) fn reported_by(command: &str) -> Vec<Finding> {
+pub(crate) fn reported_by(command: Reporter) -> Vec<Finding> {
     Finding::ALL
         .into_iter()
         .filter(|f| f.info().reported_by.contains(&command))
@@ -769,6 +685,15 @@ mod tests {
         for (i, f) in Finding::ALL.into_iter().enumerate() {
             assert_eq!(f as usize, i, "{f:?}");
             assert_eq!(Finding::from_name(f.name()), Some(f));
+            // The name is the variant's, in kebab case: one word for both.
+            let mut kebab = String::new();
+            for c in format!("{f:?}").chars() {
+                if c.is_ascii_uppercase() && !kebab.is_empty() {
+                    kebab.push('-');
+                }
+                kebab.push(c.to_ascii_lowercase());
+            }
+            assert_eq!(f.name(), kebab);
             assert_eq!(f.code(), format!("PP-{}", f.name().to_uppercase()));
             assert!(f.name().chars().all(|c| c.is_ascii_lowercase() || c == '-'));
             for g in &Finding::ALL[i + 1..] {

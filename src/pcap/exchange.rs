@@ -14,10 +14,11 @@ use crate::server::HeaderFacts;
 
 /// The findings a capture can show (the rest need a live peer: a timeout,
 /// an unreachable host, a receiver's configuration), from the judge's
-/// table (`reported_by` "pcap"): `--finding`'s values, and the summary
+/// table (`reported_by` `Pcap`): `--finding`'s values, and the summary
 /// counts each of them, zero or not.
 pub(crate) fn findings() -> &'static [Finding] {
-    static FINDINGS: LazyLock<Vec<Finding>> = LazyLock::new(|| judge::reported_by("pcap"));
+    static FINDINGS: LazyLock<Vec<Finding>> =
+        LazyLock::new(|| judge::reported_by(judge::Reporter::Pcap));
     &FINDINGS
 }
 
