@@ -115,7 +115,7 @@ const MAY_USE: &[(&str, &[&str])] = &[
     ("src/server", &["judge", "net", "protocol"]),
     // A protocol's client side is a net::Script.
     ("src/protocol", &["judge", "net"]),
-    // A client's exchange is named from net's Reply; a fix is chosen for
+    // A client's exchange is named from net's Transcript; a fix is chosen for
     // the protocol spoken.
     ("src/judge", &["net", "protocol"]),
     ("src/net", &[]),
@@ -251,7 +251,7 @@ fn nothing_but_listen_s_command_uses_listen() {
 
 /// The arrows docs/architecture.md names as gone stay out of `MAY_USE`:
 /// relay and repro build on the server core, not on listen; net judges
-/// nothing (the judge reads net's `Reply`, never the other way).
+/// nothing (the judge reads net's `Transcript`, never the other way).
 #[test]
 fn the_retired_arrows_stay_retired() {
     for (from, to) in [

@@ -36,7 +36,7 @@ fn opts() -> Options {
     }
 }
 
-fn run(addr: SocketAddr, opts: &Options) -> ppctl::net::Reply {
+fn run(addr: SocketAddr, opts: &Options) -> ppctl::net::Transcript {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -16,7 +16,7 @@ use crate::report::server as view;
 use crate::report::Style;
 use crate::server::standin::talk::Talk;
 use crate::server::standin::{Http, Mode};
-use crate::server::{bind, Transport};
+use crate::server::{bind, IpProtocol};
 
 const AFTER_HELP: &str = concat!(
     "\
@@ -209,9 +209,9 @@ async fn serve(args: &ListenArgs, style: Style) -> Result<ExitCode> {
         .map_err(|e| Error::Other(e.into()))?;
     let addrs: Vec<_> = listeners.local_addrs().iter().map(|(_, a)| *a).collect();
     let transport = if args.udp {
-        Transport::Udp
+        IpProtocol::Udp
     } else {
-        Transport::Tcp
+        IpProtocol::Tcp
     };
     let mut config = args.config()?;
     config.http.tls = args.tls.identity(&addrs)?;

@@ -16,7 +16,7 @@ use crate::protocol::Selection;
 use crate::relay::{self, Accept, Config, SendMode};
 use crate::report::server as view;
 use crate::report::Style;
-use crate::server::{bind, Transport};
+use crate::server::{bind, IpProtocol};
 
 const AFTER_HELP: &str = concat!(
     "\
@@ -195,7 +195,7 @@ async fn serve(args: &RelayArgs, style: Style) -> Result<ExitCode> {
         send: cfg.send,
         protocol: cfg.protocol,
     };
-    let first = view::listening(Transport::Tcp, &addrs, &what, &metrics, args.json, style);
+    let first = view::listening(IpProtocol::Tcp, &addrs, &what, &metrics, args.json, style);
     // As listen's lines: written to a pipe too (`| grep`, `> log`).
     let lines = Lines {
         json: args.json,

@@ -15,7 +15,7 @@ use tokio::sync::Semaphore;
 
 use super::suite::{Delivery, FORWARDED};
 use super::{Did, Took};
-use crate::net::{self, End, HandshakeResult, Message, Reply, Split, Target, TlsOptions};
+use crate::net::{self, End, HandshakeResult, Message, Split, Target, TlsOptions, Transcript};
 use crate::protocol::{self, Opening, Protocol, Service, Speaker};
 use crate::send::http::Request;
 
@@ -177,7 +177,7 @@ impl Wire {
     /// answer to a conversation's opening starts.
     fn did(
         &self,
-        reply: &Reply,
+        reply: &Transcript,
         opened_at: Option<usize>,
         handshake: Option<&net::Handshake>,
         claims: Option<IpAddr>,
@@ -236,7 +236,7 @@ impl Wire {
     /// Which address the receiver says it took: a reflector's HTTP answer
     /// (`--reflect`), or the address a protocol's reply names (`client`:
     /// MySQL's login error, an SMTP reply's `[…]`).
-    fn took(&self, reply: &Reply, client: Option<IpAddr>, claims: Option<IpAddr>) -> Took {
+    fn took(&self, reply: &Transcript, client: Option<IpAddr>, claims: Option<IpAddr>) -> Took {
         let named = match (self.protocol, &self.reflect) {
             (Protocol::Http, Some(_)) => {
                 let body = net::http_body(&reply.received).unwrap_or(&reply.received);

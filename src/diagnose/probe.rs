@@ -23,7 +23,7 @@ use super::probe_tls::{self, TlsRun};
 use crate::codec::encode::HeaderSpec;
 use crate::codec::Version;
 use crate::judge::{self, Answer, Ending, Exchange, Finding, Sent};
-use crate::net::{self, End, Message, Reply, Target, Watch};
+use crate::net::{self, End, Message, Target, Transcript, Watch};
 use crate::protocol::{self, Chosen, Protocol, Selection, Speaker};
 use crate::sniff::{self, Sniffed};
 
@@ -855,7 +855,7 @@ async fn speak_attempt(
 
 /// The attempt's facts from a net reply; `came`, `accepted` and `finding`
 /// are filled by the mode.
-fn base(kind: HeaderKind, reply: &Reply, mode: Mode) -> Attempt {
+fn base(kind: HeaderKind, reply: &Transcript, mode: Mode) -> Attempt {
     let header = reply
         .message
         .as_ref()
@@ -923,7 +923,7 @@ fn first_reply(bytes: &[u8]) -> Vec<u8> {
 }
 
 /// HTTP mode: accepted when an HTTP response other than 400 came back.
-fn http_attempt(kind: HeaderKind, reply: &Reply) -> Attempt {
+fn http_attempt(kind: HeaderKind, reply: &Transcript) -> Attempt {
     let mut a = base(kind, reply, Mode::Http);
     if !reply.connected {
         return a;
@@ -952,7 +952,7 @@ fn http_attempt(kind: HeaderKind, reply: &Reply) -> Attempt {
 /// Banner mode: without a header, accepted when the server speaks first;
 /// with one, accepted when the server waited for it (said nothing before
 /// it) and then spoke.
-fn banner_attempt(kind: HeaderKind, reply: &Reply) -> Attempt {
+fn banner_attempt(kind: HeaderKind, reply: &Transcript) -> Attempt {
     let mut a = base(kind, reply, Mode::Banner);
     if !reply.connected {
         return a;

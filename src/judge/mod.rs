@@ -285,7 +285,7 @@ pub(crate) struct Exchange {
 impl Exchange {
     /// A client's exchange (`send`, `probe`) in the judge's terms, from
     /// what `net` saw and what was sent.
-    pub(crate) fn of(reply: &crate::net::Reply, sent: Sent, udp: bool) -> Exchange {
+    pub(crate) fn of(reply: &crate::net::Transcript, sent: Sent, udp: bool) -> Exchange {
         use crate::net::End;
         let ending = match reply.end {
             End::Refused => Ending::Refused,

@@ -85,7 +85,7 @@ mod tests {
 
     use super::*;
     use crate::server::bind;
-    use crate::server::standin::Reply;
+    use crate::server::standin::SentBack;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio::sync::mpsc;
 
@@ -119,7 +119,7 @@ mod tests {
         assert_eq!(rec.finding, crate::judge::Finding::Proxied);
         assert_eq!(rec.pairing, Some(crate::judge::Finding::Spoofable));
         assert_eq!(rec.client, SocketAddr::from(([192, 0, 2, 1], 1000)));
-        assert_eq!(rec.service.reply, Reply::WhoamiJson);
+        assert_eq!(rec.service.reply, SentBack::WhoamiJson);
         let _ = stop_tx.send(());
         let summary = server.await.expect("server task");
         assert_eq!(summary.connections, 1);

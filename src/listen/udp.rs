@@ -9,8 +9,8 @@ use crate::codec::{self, Command, Decoded};
 use crate::judge::{Arrived, Finding};
 
 use crate::server::record::Event;
-use crate::server::standin::{nginx, Answered, ConnRecord, Data, Http, Mode, Reply};
-use crate::server::{canonical, signalled, Gate, HeaderSeen, Hub, Transport};
+use crate::server::standin::{nginx, Answered, ConnRecord, Data, Http, Mode, SentBack};
+use crate::server::{canonical, signalled, Gate, HeaderSeen, Hub, IpProtocol};
 
 use super::Listen;
 
@@ -43,7 +43,7 @@ pub(super) async fn serve(
                 _ => 0,
             };
             if socket.send_to(&dgram[start..], peer).await.is_ok() {
-                rec.service.reply = Reply::Echo;
+                rec.service.reply = SentBack::Echo;
             }
         }
         rec.matched = listen.expect.check(&rec);
@@ -59,7 +59,7 @@ fn datagram(
     id: u64,
     cfg: &Http,
 ) -> ConnRecord {
-    let mut rec = cfg.record(id, Transport::Udp, peer, local);
+    let mut rec = cfg.record(id, IpProtocol::Udp, peer, local);
     rec.bytes_in = d.len() as u64;
     rec.trusted = cfg.trusts(peer.ip());
     let decoded = codec::decode_final(d);

@@ -18,7 +18,7 @@ use tokio::time::timeout;
 
 use super::tcp::{chunk, connect, keep, write_message, READ_CHUNK};
 use super::tls::{shake_hands, Handshake, TlsOptions};
-use super::{End, Message, Options, Reply};
+use super::{End, Message, Options, Transcript};
 
 /// What the bytes of a conversation mean, turn by turn.
 pub(crate) trait Script: Sync {
@@ -66,7 +66,7 @@ pub(crate) struct Dialogue {
     /// (the greeting, the answers); `banner`: what it sent before the
     /// header, with a banner wait; `end`: how the server ended it, or
     /// [`End::Done`] when the answer was whole and ppctl hung up.
-    pub reply: Reply,
+    pub reply: Transcript,
     /// Where the answer to the opening starts in `reply.received`; `None`
     /// when no opening was sent after the greeting's wait.
     pub opened_at: Option<usize>,
@@ -105,7 +105,7 @@ pub(crate) async fn converse<E>(
         Ok(c) => c,
         Err((end, error)) => {
             return Ok(Dialogue {
-                reply: Reply::not_connected(end, error, start.elapsed()),
+                reply: Transcript::not_connected(end, error, start.elapsed()),
                 opened_at: None,
                 silent: false,
                 upgrade: None,
@@ -114,7 +114,7 @@ pub(crate) async fn converse<E>(
     };
     let message = build(local, peer)?;
     let mut d = Dialogue {
-        reply: Reply::connected(local, peer, start.elapsed()),
+        reply: Transcript::connected(local, peer, start.elapsed()),
         opened_at: None,
         silent: false,
         upgrade: None,
@@ -464,7 +464,7 @@ impl Reader {
 
     /// Count and keep `bytes` as received (what came in clear instead of a
     /// handshake).
-    fn take(&self, reply: &mut Reply, bytes: &[u8]) {
+    fn take(&self, reply: &mut Transcript, bytes: &[u8]) {
         if bytes.is_empty() {
             return;
         }
@@ -477,7 +477,7 @@ impl Reader {
     async fn read_reply<S: AsyncRead + Unpin>(
         &mut self,
         stream: &mut S,
-        reply: &mut Reply,
+        reply: &mut Transcript,
         window: Instant,
         done: impl Fn(&[u8]) -> bool,
     ) -> Read {

@@ -11,7 +11,7 @@
 //! `curl --haproxy-protocol` does) and they are only known after connect.
 //!
 //! Nothing here prints or knows about PROXY protocol rules; the caller
-//! decides what the bytes are and what the [`Reply`] means.
+//! decides what the bytes are and what the [`Transcript`] means.
 
 mod dialog;
 mod limits;
@@ -25,7 +25,7 @@ mod watch;
 pub(crate) use dialog::{converse, Conversation, Dialogue, Script, Upgrade};
 pub(crate) use limits::fit;
 pub(crate) use reply::{http_body, whoami_client};
-pub use reply::{End, Reply};
+pub use reply::{End, Transcript};
 // Named by the report layer's tests, which build replies and handshakes.
 #[cfg(test)]
 pub(crate) use reply::Timings;

@@ -27,13 +27,13 @@ pub enum End {
     Refused,
     /// The connect timed out.
     ConnectTimeout,
-    /// Another error (unreachable network, permission...); see `Reply::error`.
+    /// Another error (unreachable network, permission...); see `Transcript::error`.
     Error,
     /// The exchange's time limit (`--max-time`) came first: the peer was
     /// still sending (or trickling), or still had not answered.
     MaxTime,
     /// This host ran out of file descriptors: a local error, nothing the
-    /// peer did (see `Reply::error`).
+    /// peer did (see `Transcript::error`).
     LocalLimit,
     /// The answer was whole and ppctl ended the conversation (after a
     /// protocol's polite goodbye: QUIT, LOGOUT).
@@ -70,9 +70,12 @@ pub struct Timings {
     pub total: Duration,
 }
 
-/// The result of one exchange.
+/// What one client connection saw, start to end: whether it connected,
+/// what went out, what came back and how it ended. (Named for the whole
+/// exchange: one reply of a protocol is `protocol::Reply`, what a server's
+/// stand-in sent back is `server::standin::SentBack`.)
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Reply {
+pub struct Transcript {
     pub connected: bool,
     pub local: Option<SocketAddr>,
     pub peer: Option<SocketAddr>,
@@ -94,10 +97,10 @@ pub struct Reply {
     pub timings: Timings,
 }
 
-impl Reply {
+impl Transcript {
     /// A connected exchange, before anything was sent or received.
     pub(super) fn connected(local: SocketAddr, peer: SocketAddr, connect: Duration) -> Self {
-        Reply {
+        Transcript {
             connected: true,
             local: Some(local),
             peer: Some(peer),
@@ -117,7 +120,7 @@ impl Reply {
     }
 
     pub(super) fn not_connected(end: End, error: String, total: Duration) -> Self {
-        Reply {
+        Transcript {
             connected: false,
             local: None,
             peer: None,

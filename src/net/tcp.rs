@@ -10,7 +10,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 use tokio::time::{sleep, timeout};
 
-use super::{End, Reply};
+use super::{End, Transcript};
 
 /// The whole exchange's bound when none is given (`--max-time`): connect,
 /// banner, writes and reply together, however the peer trickles.
@@ -83,21 +83,21 @@ impl Default for Options {
 /// Connect to the first of `addrs` that answers, build the message from the
 /// real (local, peer) addresses, send it and read the reply.
 ///
-/// Network trouble is part of the [`Reply`]; only `build`'s error is
+/// Network trouble is part of the [`Transcript`]; only `build`'s error is
 /// returned as an error.
 pub async fn exchange<E>(
     addrs: &[SocketAddr],
     opts: &Options,
     build: impl FnOnce(SocketAddr, SocketAddr) -> Result<Message, E>,
-) -> Result<Reply, E> {
+) -> Result<Transcript, E> {
     let start = Instant::now();
     let deadline = start + opts.max_time;
     let (mut stream, local, peer) = match connect(addrs, opts, deadline).await {
         Ok(c) => c,
-        Err((end, error)) => return Ok(Reply::not_connected(end, error, start.elapsed())),
+        Err((end, error)) => return Ok(Transcript::not_connected(end, error, start.elapsed())),
     };
     let message = build(local, peer)?;
-    let mut reply = Reply::connected(local, peer, start.elapsed());
+    let mut reply = Transcript::connected(local, peer, start.elapsed());
     let mut buf = vec![0u8; READ_CHUNK];
     let mut ended = None;
     if let Some(wait) = opts.banner_timeout {
@@ -161,7 +161,7 @@ pub(super) async fn write_message<S: tokio::io::AsyncWrite + Unpin>(
     message: &Message,
     opts: &Options,
     deadline: Instant,
-    reply: &mut Reply,
+    reply: &mut Transcript,
 ) -> Result<(), End> {
     for (i, piece) in pieces(message, &opts.split).iter().enumerate() {
         if i > 0 && !opts.split_delay.is_zero() {
@@ -207,7 +207,7 @@ pub(super) async fn read_reply<S: tokio::io::AsyncRead + Unpin>(
     opts: &Options,
     deadline: Instant,
     start: Instant,
-    reply: &mut Reply,
+    reply: &mut Transcript,
     eof_is_end: bool,
 ) -> End {
     loop {

@@ -28,7 +28,7 @@ use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
 use super::tcp::{bounded, connect, keep, read_reply, write_message, Cut, READ_CHUNK};
-use super::{End, Message, Options, Reply};
+use super::{End, Message, Options, Transcript};
 
 /// How the client checks the server's certificate.
 #[derive(Debug, Clone)]
@@ -456,7 +456,7 @@ fn server_name(tls: &TlsOptions) -> Result<ServerName<'static>, String> {
 
 /// Connect to the first of `addrs` that answers, write the header built
 /// from the real socket ends, run the handshake, send the payload inside
-/// TLS and read the reply. `Reply::received` is the decrypted reply after
+/// TLS and read the reply. `Transcript::received` is the decrypted reply after
 /// a handshake, or what the server sent in clear when it failed.
 ///
 /// Network and TLS trouble are part of the result; only `build`'s error is
@@ -466,18 +466,21 @@ pub async fn tls_exchange<E>(
     opts: &Options,
     tls: &TlsOptions,
     build: impl FnOnce(SocketAddr, SocketAddr) -> Result<Message, E>,
-) -> Result<(Reply, Handshake), E> {
+) -> Result<(Transcript, Handshake), E> {
     let start = Instant::now();
     let mut handshake = Handshake::new(tls);
     let deadline = start + opts.max_time;
     let (stream, local, peer) = match connect(addrs, opts, deadline).await {
         Ok(c) => c,
         Err((end, error)) => {
-            return Ok((Reply::not_connected(end, error, start.elapsed()), handshake))
+            return Ok((
+                Transcript::not_connected(end, error, start.elapsed()),
+                handshake,
+            ))
         }
     };
     let message = build(local, peer)?;
-    let mut reply = Reply::connected(local, peer, start.elapsed());
+    let mut reply = Transcript::connected(local, peer, start.elapsed());
     let mut stream = stream;
     // The header, in clear (and in pieces when asked).
     let header_only = Message {

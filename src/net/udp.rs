@@ -8,7 +8,7 @@ use std::time::Instant;
 use tokio::net::UdpSocket;
 
 use super::tcp::{bounded, local_limit, Cut};
-use super::{End, Message, Options, Reply};
+use super::{End, Message, Options, Transcript};
 
 /// Send one datagram to the first of `addrs` and wait `reply_timeout` for
 /// an answer (within `max_time` of the start). `split` and the banner wait
@@ -17,11 +17,11 @@ pub async fn datagram_exchange<E>(
     addrs: &[SocketAddr],
     opts: &Options,
     build: impl FnOnce(SocketAddr, SocketAddr) -> Result<Message, E>,
-) -> Result<Reply, E> {
+) -> Result<Transcript, E> {
     let start = Instant::now();
     let deadline = start + opts.max_time;
     let Some(&peer) = addrs.first() else {
-        return Ok(Reply::not_connected(
+        return Ok(Transcript::not_connected(
             End::Error,
             "no address to send to".into(),
             start.elapsed(),
@@ -39,7 +39,7 @@ pub async fn datagram_exchange<E>(
             } else {
                 End::Error
             };
-            return Ok(Reply::not_connected(
+            return Ok(Transcript::not_connected(
                 end,
                 format!("{peer}: {e}"),
                 start.elapsed(),
@@ -49,7 +49,7 @@ pub async fn datagram_exchange<E>(
     let local = match socket.local_addr() {
         Ok(a) => a,
         Err(e) => {
-            return Ok(Reply::not_connected(
+            return Ok(Transcript::not_connected(
                 End::Error,
                 format!("{peer}: {e}"),
                 start.elapsed(),
@@ -59,7 +59,7 @@ pub async fn datagram_exchange<E>(
     let message = build(local, peer)?;
     let mut datagram = message.header.clone();
     datagram.extend_from_slice(&message.payload);
-    let mut reply = Reply::connected(local, peer, start.elapsed());
+    let mut reply = Transcript::connected(local, peer, start.elapsed());
     reply.message = Some(message);
     match socket.send(&datagram).await {
         Ok(n) => reply.sent = n,

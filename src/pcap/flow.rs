@@ -12,7 +12,7 @@ use std::hash::{Hash, Hasher};
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
-use super::link::{Segment, Transport};
+use super::link::{Layer4, Segment};
 use super::reader::Timestamp;
 
 /// Limits for the flow table.
@@ -422,7 +422,7 @@ impl FlowTable {
     /// The conversation (stream index) `seg` belongs to.
     fn conversation(&mut self, key: Key, ts: Timestamp, seg: &Segment<'_>) -> u64 {
         let syn = match seg.transport {
-            Transport::Tcp { seq, flags, .. } if flags.syn && !flags.ack => Some(seq),
+            Layer4::Tcp { seq, flags, .. } if flags.syn && !flags.ack => Some(seq),
             _ => None,
         };
         let known = self.take_conversation(key, ts);
@@ -495,9 +495,9 @@ impl FlowTable {
             self.sweep(ts, decide);
         }
         self.age_closed(ts);
-        let udp = matches!(seg.transport, Transport::Udp { .. });
+        let udp = matches!(seg.transport, Layer4::Udp { .. });
         let key = Key::new(seg.src, seg.dst, udp);
-        if let Transport::Tcp { seq, flags, .. } = seg.transport {
+        if let Layer4::Tcp { seq, flags, .. } = seg.transport {
             // A new SYN on a finished (or differently numbered) connection
             // is port reuse: close the old flow, start a new one.
             if flags.syn && !flags.ack {
@@ -571,8 +571,8 @@ impl FlowTable {
     /// can't start one (no SYN, no data).
     fn start(&mut self, ts: Timestamp, seg: &Segment<'_>) -> Option<Flow> {
         let (client, server, udp) = match seg.transport {
-            Transport::Udp { .. } => (seg.src, seg.dst, true),
-            Transport::Tcp { flags, payload, .. } => {
+            Layer4::Udp { .. } => (seg.src, seg.dst, true),
+            Layer4::Tcp { flags, payload, .. } => {
                 if flags.syn && flags.ack {
                     (seg.dst, seg.src, false)
                 } else if flags.syn || !payload.is_empty() {
@@ -657,7 +657,7 @@ fn update(
         Side::Server
     };
     match seg.transport {
-        Transport::Tcp {
+        Layer4::Tcp {
             seq,
             ack,
             flags,
@@ -690,7 +690,7 @@ fn update(
                 flow.end(side, End::Fin);
             }
         }
-        Transport::Udp { payload } => {
+        Layer4::Udp { payload } => {
             if side == Side::Client {
                 flow.first_data.get_or_insert(ts);
             }

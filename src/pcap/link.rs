@@ -43,8 +43,10 @@ pub struct Flags {
     pub rst: bool,
 }
 
+/// A frame's TCP or UDP part (etherparse's `TransportSlice`, read). Not
+/// `Transport`: that is the PROXY header's field (`codec::Transport`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Transport<'a> {
+pub enum Layer4<'a> {
     Tcp {
         seq: u32,
         ack: u32,
@@ -61,7 +63,7 @@ pub enum Transport<'a> {
 pub struct Segment<'a> {
     pub src: SocketAddr,
     pub dst: SocketAddr,
-    pub transport: Transport<'a>,
+    pub transport: Layer4<'a>,
 }
 
 /// Why a frame could not be decoded. Counted, never fatal.
@@ -133,7 +135,7 @@ fn ethernet_ipv4_tcp(frame: &[u8]) -> Option<Segment<'_>> {
     Some(Segment {
         src: SocketAddr::new(addr(ip + 12), be16(tcp)),
         dst: SocketAddr::new(addr(ip + 16), be16(tcp + 2)),
-        transport: Transport::Tcp {
+        transport: Layer4::Tcp {
             seq: be32(tcp + 4),
             ack: be32(tcp + 8),
             flags: Flags {
@@ -192,7 +194,7 @@ fn sliced(linktype: i32, frame: &[u8]) -> Result<Option<Segment<'_>>, BadFrame> 
         Some(TransportSlice::Tcp(t)) => (
             t.source_port(),
             t.destination_port(),
-            Transport::Tcp {
+            Layer4::Tcp {
                 seq: t.sequence_number(),
                 ack: t.acknowledgment_number(),
                 flags: Flags {
@@ -207,7 +209,7 @@ fn sliced(linktype: i32, frame: &[u8]) -> Result<Option<Segment<'_>>, BadFrame> 
         Some(TransportSlice::Udp(u)) => (
             u.source_port(),
             u.destination_port(),
-            Transport::Udp {
+            Layer4::Udp {
                 payload: u.payload(),
             },
         ),

@@ -24,7 +24,7 @@ use crate::judge::{self, Arrived, Ending};
 use crate::server::conn::{Conn as Io, Framed, Stage};
 use crate::server::record::{self, Awaited, Event, Fault};
 use crate::server::{
-    signalled, Accepted, Bound, HeaderSeen, Record as ServerRecord, StageDeadline, Transport,
+    signalled, Accepted, Bound, HeaderSeen, IpProtocol, Record as ServerRecord, StageDeadline,
 };
 
 use super::config::{Accept, Config};
@@ -43,7 +43,7 @@ pub(crate) async fn serve(c: Accepted, cfg: &Config) -> Record {
     let _ = c.stream.set_nodelay(true);
     let mut rec = ServerRecord::new(
         c.id,
-        Transport::Tcp,
+        IpProtocol::Tcp,
         c.peer,
         c.local,
         cfg.accept.expects(),

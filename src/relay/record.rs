@@ -288,7 +288,7 @@ fn first_line(bytes: &[u8]) -> String {
 mod tests {
     use super::*;
     use crate::protocol::Protocol;
-    use crate::server::Transport;
+    use crate::server::IpProtocol;
 
     /// A plain client relayed to `upstream` (the v1 header sent, or none
     /// with `--send none`): the client said `up`, upstream `down`, and the
@@ -298,7 +298,7 @@ mod tests {
         let send = if header { SendMode::V1 } else { SendMode::None };
         let mut rec = Record::new(
             1,
-            Transport::Tcp,
+            IpProtocol::Tcp,
             peer,
             peer,
             Accept::None.expects(),

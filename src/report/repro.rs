@@ -736,13 +736,13 @@ mod tests {
     use std::net::SocketAddr;
 
     use super::*;
-    use crate::net::{Message, Reply, Timings};
+    use crate::net::{Message, Timings, Transcript};
     use crate::repro::{Receiver, CLAIMED};
 
     const BAD: &[u8] = b"HTTP/1.1 400 Bad Request\r\nServer: nginx\r\n\r\n<center><h1>400 Bad Request</h1></center>\r\n";
 
-    fn reply(header: &[u8], received: &[u8], end: End) -> Reply {
-        Reply {
+    fn reply(header: &[u8], received: &[u8], end: End) -> Transcript {
+        Transcript {
             connected: true,
             local: Some(SocketAddr::from(([127, 0, 0, 1], 40000))),
             peer: Some(SocketAddr::from(([127, 0, 0, 1], 8080))),
@@ -761,7 +761,7 @@ mod tests {
         }
     }
 
-    fn cell(sender: Sender, receiver: Receiver, finding: Finding, reply: Reply) -> Cell {
+    fn cell(sender: Sender, receiver: Receiver, finding: Finding, reply: Transcript) -> Cell {
         Cell {
             sender,
             protocol: Protocol::Http,

@@ -18,7 +18,7 @@ use super::{finding, inspect, table, Style};
 use crate::codec;
 use crate::judge;
 use crate::judge::fixes::Case;
-use crate::net::{End, FailureKind, Handshake, HandshakeResult, Reply, Split};
+use crate::net::{End, FailureKind, Handshake, HandshakeResult, Split, Transcript};
 use crate::receivers;
 use crate::send::{Exchanged, Expected, LoadSummary, Note, Outcome, Sent};
 use crate::sniff;
@@ -42,7 +42,7 @@ fn case(plan: &crate::send::Plan, x: Option<&Exchanged>) -> Case {
 
 /// How long the server was quiet: from the header to its first byte, or
 /// to the end of the exchange.
-fn quiet(r: &Reply) -> rp::Quiet {
+fn quiet(r: &Transcript) -> rp::Quiet {
     let from = r.timings.sent.or(r.timings.connect).unwrap_or_default();
     let until = r.timings.first_byte.unwrap_or(r.timings.total);
     rp::Quiet {
@@ -337,7 +337,7 @@ struct ReplyDataJson<'a> {
 }
 
 impl<'a> ReplyDataJson<'a> {
-    fn of(r: &'a Reply) -> Self {
+    fn of(r: &'a Transcript) -> Self {
         ReplyDataJson {
             end: r.end.code(),
             http_status: crate::send::http_status(&r.received),
@@ -358,7 +358,7 @@ struct PhasesJson {
 }
 
 impl PhasesJson {
-    fn of(r: &Reply) -> Self {
+    fn of(r: &Transcript) -> Self {
         let t = &r.timings;
         PhasesJson {
             connect: t.connect.map(ms),
@@ -752,7 +752,7 @@ fn handshake_lines(out: &mut String, style: Style, h: &Handshake) {
 /// Every line left out is counted where it was (the last count says where
 /// they all are), and bytes beyond what is kept are counted at the end. A
 /// line of the proof is wrapped, never cut.
-fn reply_text(out: &mut String, style: Style, r: &Reply, claimed: Option<IpAddr>) {
+fn reply_text(out: &mut String, style: Style, r: &Transcript, claimed: Option<IpAddr>) {
     // TLS records are not text.
     if sniff::classify(&r.received).is_tls() {
         return;
@@ -1148,7 +1148,7 @@ mod tests {
             header: plan.header.build(local, peer).unwrap(),
             payload: plan.payload.clone(),
         };
-        let reply = Reply {
+        let reply = Transcript {
             connected: true,
             local: Some(local),
             peer: Some(peer),

@@ -25,9 +25,9 @@ use crate::relay::{Accept, Relayed, SendMode};
 use crate::server::conn::WriteFailed;
 use crate::server::record::{Awaited, Event};
 use crate::server::standin::talk::{TalkEnd, Talked};
-use crate::server::standin::{nginx, Answered, Data, Event as StandinEvent, Mode, Reply};
+use crate::server::standin::{nginx, Answered, Data, Event as StandinEvent, Mode, SentBack};
 use crate::server::tls::{Identity, Refused, TlsSeen};
-use crate::server::{HeaderSeen, Record, Summary, Transport};
+use crate::server::{HeaderSeen, IpProtocol, Record, Summary};
 
 /// How many bytes of unrecognised data a line shows.
 pub(crate) const DATA_SHOWN: usize = 64;
@@ -134,7 +134,7 @@ fn addresses(addrs: &[SocketAddr]) -> String {
 /// The first line: where the server listens (and, for a human, what
 /// answers there).
 pub(crate) fn listening(
-    transport: Transport,
+    transport: IpProtocol,
     addrs: &[SocketAddr],
     serving: &Serving<'_>,
     metrics: &[SocketAddr],
@@ -151,7 +151,7 @@ pub(crate) fn listening(
 }
 
 fn first_line(
-    transport: Transport,
+    transport: IpProtocol,
     addrs: &[SocketAddr],
     serving: &Serving<'_>,
     metrics: &[SocketAddr],
@@ -219,7 +219,7 @@ fn first_line(
             }
             match protocol {
                 Some(p) => out.push_str(&talk_stand_in_human(*p, style)),
-                None if transport == Transport::Tcp => out.push_str(&stand_in_human(style)),
+                None if transport == IpProtocol::Tcp => out.push_str(&stand_in_human(style)),
                 None => {}
             }
             out
@@ -890,7 +890,7 @@ impl View for Answered {
         if let Some(r) = &a.request {
             let _ = write!(out, " \"{}\"", nginx::escape(r.as_bytes()));
         }
-        if a.reply != Reply::None {
+        if a.reply != SentBack::None {
             out.push_str(&style.dim(&format!(" reply={}", a.reply.name())));
         }
         if let Some(m) = rec.matched {
@@ -1335,7 +1335,7 @@ mod tests {
         };
         let mut rec = http.record(
             7,
-            Transport::Tcp,
+            IpProtocol::Tcp,
             sa("127.0.0.1:40000"),
             sa("127.0.0.1:8080"),
         );
@@ -1467,7 +1467,7 @@ mod tests {
             protocol: None,
         };
         let v = value(&listening(
-            Transport::Tcp,
+            IpProtocol::Tcp,
             &[sa("127.0.0.1:1")],
             &listen,
             &[],
@@ -1491,7 +1491,7 @@ mod tests {
             protocol: Some(Selection::Auto),
         };
         let v = value(&listening(
-            Transport::Tcp,
+            IpProtocol::Tcp,
             &[sa("127.0.0.1:1")],
             &relay,
             &[sa("127.0.0.1:9")],
@@ -1519,7 +1519,7 @@ mod tests {
         assert_eq!(v["protocol"], "auto");
         assert_eq!(
             listening(
-                Transport::Tcp,
+                IpProtocol::Tcp,
                 &[sa("127.0.0.1:1")],
                 &relay,
                 &[],
@@ -1537,7 +1537,7 @@ mod tests {
         };
         assert_eq!(
             listening(
-                Transport::Tcp,
+                IpProtocol::Tcp,
                 &[sa("127.0.0.1:54321")],
                 &relay,
                 &[],
@@ -1552,7 +1552,7 @@ mod tests {
     fn unexpected() -> Record<Relayed> {
         let mut rec = Record::new(
             3,
-            Transport::Tcp,
+            IpProtocol::Tcp,
             sa("[2001:db8::1234:5678]:54321"),
             sa("[2001:db8::1]:8080"),
             Accept::None.expects(),

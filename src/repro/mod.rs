@@ -38,7 +38,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::codec::Version;
 use crate::judge::{self, Arrived, Expects, Finding};
-use crate::net::{self, Handshake, Reply, Target, Watch};
+use crate::net::{self, Handshake, Target, Transcript, Watch};
 use crate::protocol::{self, Protocol};
 use crate::send::{self, AddressPlan, HeaderPlan, Plan};
 use crate::server::standin::nginx::Log;
@@ -205,7 +205,7 @@ pub(crate) struct Cell {
     pub receiver: Option<Receiver>,
     /// Everything the client saw: what it sent (`reply.message`), what came
     /// back, how it ended, its own address and the receiver's.
-    pub reply: Reply,
+    pub reply: Transcript,
     /// The TLS handshake after the header (`--tls`).
     pub handshake: Option<Handshake>,
     /// The judge's finding for the exchange, with [`judge::pairing`] applied
@@ -366,7 +366,7 @@ fn plan(
 /// What the client saw of one exchange, judged as `send` judges it (with
 /// TLS, a second connection may tell a plain PROXY port apart).
 struct Exchanged {
-    reply: Reply,
+    reply: Transcript,
     handshake: Option<Handshake>,
     finding: Finding,
     /// The client address the receiver named (its whoami page, or in a

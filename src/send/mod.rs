@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use crate::codec::{self, Command, Decoded};
 use crate::judge::{self, Finding};
-use crate::net::{self, FailureKind, Handshake, HandshakeResult, Message, Reply, Target};
+use crate::net::{self, FailureKind, Handshake, HandshakeResult, Message, Target, Transcript};
 use crate::sniff::{self, Sniffed};
 
 pub use header::{AddressPlan, BuildError, HeaderPlan};
@@ -79,7 +79,7 @@ impl Plan {
 }
 
 /// Run the plan once against the resolved `addrs`.
-pub async fn exchange(plan: &Plan, addrs: &[SocketAddr]) -> Result<Reply, BuildError> {
+pub async fn exchange(plan: &Plan, addrs: &[SocketAddr]) -> Result<Transcript, BuildError> {
     Ok(layered_exchange(plan, addrs).await?.0)
 }
 
@@ -87,7 +87,7 @@ pub async fn exchange(plan: &Plan, addrs: &[SocketAddr]) -> Result<Reply, BuildE
 pub(crate) async fn layered_exchange(
     plan: &Plan,
     addrs: &[SocketAddr],
-) -> Result<(Reply, Option<Handshake>), BuildError> {
+) -> Result<(Transcript, Option<Handshake>), BuildError> {
     let build = |local, peer| plan.message(local, peer);
     if plan.udp {
         Ok((net::datagram_exchange(addrs, &plan.net, build).await?, None))
@@ -139,7 +139,7 @@ pub(crate) enum Outcome {
 /// One exchange and the judge's word on it.
 #[derive(Debug, Clone)]
 pub(crate) struct Exchanged {
-    pub reply: Reply,
+    pub reply: Transcript,
     /// The TLS handshake after the header (`--tls`).
     pub handshake: Option<Handshake>,
     /// What the judge was told went out.
@@ -292,7 +292,7 @@ async fn second_opinion(
 pub(crate) fn judge_reply(
     plan: &Plan,
     message: &Message,
-    reply: Reply,
+    reply: Transcript,
     handshake: Option<Handshake>,
 ) -> Exchanged {
     // A header broken on purpose is invalid even where the bytes no longer
@@ -338,7 +338,7 @@ pub(crate) fn judge_reply(
 }
 
 /// The TLS dimension of an exchange, for the judge.
-fn layer(reply: &Reply, handshake: Option<&Handshake>) -> judge::Layer {
+fn layer(reply: &Transcript, handshake: Option<&Handshake>) -> judge::Layer {
     match handshake.map(|h| &h.result) {
         None => judge::Layer::of_plain(&reply.received),
         // Not connected (the judge says so from the reply), or the header
@@ -432,7 +432,7 @@ pub(crate) enum Expected {
 }
 
 impl Expect {
-    pub(crate) fn check(&self, reply: &Reply) -> Vec<Check> {
+    pub(crate) fn check(&self, reply: &Transcript) -> Vec<Check> {
         let mut out = Vec::new();
         if let Some(want) = self.status {
             out.push(Check {
@@ -459,7 +459,7 @@ pub fn http_status(received: &[u8]) -> Option<u16> {
 }
 
 /// True when the receiver hung up (FIN or RST) without answering.
-pub(crate) fn closed_without_reply(reply: &Reply) -> bool {
+pub(crate) fn closed_without_reply(reply: &Transcript) -> bool {
     reply.connected
         && reply.received_total == 0
         && matches!(reply.end, net::End::EofWithoutData | net::End::Reset)

@@ -12,7 +12,7 @@ use socket2::{Domain, Protocol, Socket, Type};
 use thiserror::Error;
 use tokio::net::{TcpListener, UdpSocket};
 
-use super::Transport;
+use super::IpProtocol;
 
 /// The sockets a server runs on.
 #[derive(Debug, Default)]
@@ -24,17 +24,17 @@ pub(crate) struct Listeners {
 
 impl Listeners {
     /// The bound addresses, TCP first.
-    pub(crate) fn local_addrs(&self) -> Vec<(Transport, SocketAddr)> {
+    pub(crate) fn local_addrs(&self) -> Vec<(IpProtocol, SocketAddr)> {
         let tcp = self
             .tcp
             .iter()
             .filter_map(|l| l.local_addr().ok())
-            .map(|a| (Transport::Tcp, a));
+            .map(|a| (IpProtocol::Tcp, a));
         let udp = self
             .udp
             .iter()
             .filter_map(|u| u.local_addr().ok())
-            .map(|a| (Transport::Udp, a));
+            .map(|a| (IpProtocol::Udp, a));
         tcp.chain(udp).collect()
     }
 }

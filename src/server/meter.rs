@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use crate::judge::{Finding, HeaderKind};
 
-use super::record::{Record, Transport};
+use super::record::{IpProtocol, Record};
 
 /// The `header` label ([`HeaderKind`], probe's too): what the header
 /// stage found.
@@ -27,7 +27,7 @@ impl HeaderKind {
 }
 
 /// The transports, in label order.
-pub(crate) const TRANSPORTS: [Transport; 2] = [Transport::Tcp, Transport::Udp];
+pub(crate) const TRANSPORTS: [IpProtocol; 2] = [IpProtocol::Tcp, IpProtocol::Udp];
 
 const FINDINGS: usize = Finding::ALL.len();
 const HEADERS: usize = HeaderKind::ALL.len();
@@ -122,12 +122,12 @@ impl Meter {
     /// Count a finished connection (or datagram).
     pub(crate) fn observe<T>(&self, rec: &Record<T>) {
         let t = match rec.transport {
-            Transport::Tcp => 0,
-            Transport::Udp => 1,
+            IpProtocol::Tcp => 0,
+            IpProtocol::Udp => 1,
         };
         let h = HeaderKind::of(rec) as usize;
         self.conns[rec.finding as usize][t][h].fetch_add(1, Relaxed);
-        if rec.transport == Transport::Tcp {
+        if rec.transport == IpProtocol::Tcp {
             if let Some(f) = rec.framing {
                 self.header_wait.observe(f.wait);
             }
@@ -148,7 +148,7 @@ impl Meter {
     /// Every count that is not 0: (finding, transport, header, count).
     pub(crate) fn counts(
         &self,
-    ) -> impl Iterator<Item = (Finding, Transport, HeaderKind, u64)> + '_ {
+    ) -> impl Iterator<Item = (Finding, IpProtocol, HeaderKind, u64)> + '_ {
         Finding::ALL.into_iter().flat_map(move |f| {
             TRANSPORTS.into_iter().enumerate().flat_map(move |(t, tr)| {
                 HeaderKind::ALL.into_iter().filter_map(move |h| {
@@ -178,7 +178,7 @@ mod tests {
 
     fn record(bytes: &[u8]) -> Record<()> {
         let a = "127.0.0.1:1".parse().unwrap();
-        let mut rec = Record::new(1, Transport::Tcp, a, a, Expects::Optional, true, ());
+        let mut rec = Record::new(1, IpProtocol::Tcp, a, a, Expects::Optional, true, ());
         rec.header = Some(HeaderSeen::new(bytes, false));
         rec.finding = Finding::Proxied;
         rec.duration = Duration::from_millis(20);
@@ -195,8 +195,8 @@ mod tests {
         assert_eq!(
             counts,
             [
-                (Finding::Proxied, Transport::Tcp, HeaderKind::None, 1),
-                (Finding::Proxied, Transport::Tcp, HeaderKind::V1, 2),
+                (Finding::Proxied, IpProtocol::Tcp, HeaderKind::None, 1),
+                (Finding::Proxied, IpProtocol::Tcp, HeaderKind::V1, 2),
             ]
         );
         let (buckets, sum, count) = m.duration.read();

@@ -51,7 +51,7 @@ pub(crate) use deadline::{Bound, StageDeadline};
 pub(crate) use header::{HeaderFacts, HeaderSeen};
 pub(crate) use lifecycle::{canonical, signalled, Accepted, Gate, Limits, ACCEPT_BACKOFF};
 pub(crate) use meter::Meter;
-pub(crate) use record::{Record, Transport};
+pub(crate) use record::{IpProtocol, Record};
 pub(crate) use stream::Stream;
 pub(crate) use summary::Summary;
 

@@ -18,18 +18,21 @@ use crate::protocol::Protocol;
 
 use super::header::{HeaderFacts, HeaderSeen};
 
-/// TCP connection or UDP datagram.
+/// What a server took: a TCP connection or a UDP datagram (JSON's
+/// `transport`). Not `Transport`: that is the PROXY header's field
+/// (`codec::Transport`: STREAM or DGRAM, what the header claims), which
+/// can disagree with the socket it came on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Transport {
+pub(crate) enum IpProtocol {
     Tcp,
     Udp,
 }
 
-impl Transport {
+impl IpProtocol {
     pub(crate) fn name(self) -> &'static str {
         match self {
-            Transport::Tcp => "tcp",
-            Transport::Udp => "udp",
+            IpProtocol::Tcp => "tcp",
+            IpProtocol::Udp => "udp",
         }
     }
 }
@@ -41,7 +44,7 @@ pub(crate) struct Record<T> {
     pub id: u64,
     /// When the connection was accepted.
     pub time: SystemTime,
-    pub transport: Transport,
+    pub transport: IpProtocol,
     /// The socket's peer (the client's address as the socket has it).
     pub peer: SocketAddr,
     /// The server's end of the socket.
@@ -91,7 +94,7 @@ impl<T> Record<T> {
     /// A record with nothing known yet but the socket's ends.
     pub(crate) fn new(
         id: u64,
-        transport: Transport,
+        transport: IpProtocol,
         peer: SocketAddr,
         local: SocketAddr,
         expects: Expects,

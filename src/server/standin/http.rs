@@ -19,12 +19,12 @@ use crate::server::conn::{Conn as Io, Failure, Framed, Read, Stage};
 use crate::server::record::{self, Event};
 use crate::server::tls::{self, TlsSeen};
 use crate::server::{
-    signalled, Accepted, Bound, Closing, HeaderSeen, Served, Service, StageDeadline, Transport,
+    signalled, Accepted, Bound, Closing, HeaderSeen, IpProtocol, Served, Service, StageDeadline,
 };
 
 use super::nginx::{self, Log};
 use super::whoami::{self, PageTlv, Whoami};
-use super::{ConnRecord, Data, Event as Said, Http, Mode, Reply};
+use super::{ConnRecord, Data, Event as Said, Http, Mode, SentBack};
 
 /// How long a TLS port without PROXY protocol, having answered a header
 /// with nginx's 400, waits for what the client sends behind the header (a
@@ -46,7 +46,7 @@ impl Service for Http {
     /// a client that sees the close can count on the line being out.
     async fn serve(&self, c: Accepted) -> Served<super::Answered> {
         let started = Instant::now();
-        let rec = self.record(c.id, Transport::Tcp, c.peer, c.local);
+        let rec = self.record(c.id, IpProtocol::Tcp, c.peer, c.local);
         let mut conn = Conn {
             io: Io::new(c, self.buffer_cap()),
             cfg: self,
@@ -173,7 +173,7 @@ impl Conn<'_> {
             .unwrap_or(&[]);
         self.rec.service.request = Some(String::from_utf8_lossy(line).into_owned());
         let page = nginx::bad_request(SystemTime::now());
-        let sent = self.write(&page, Reply::BadRequest).await;
+        let sent = self.write(&page, SentBack::BadRequest).await;
         if self.cfg.tls.is_some() {
             // nginx `listen … ssl` checks the first byte for TLS; anything
             // else is served as plain HTTP, so the header is a request line
@@ -273,7 +273,7 @@ impl Conn<'_> {
                         self.whoami(line, json).await;
                         // Under TLS the close_notify goes out with shutdown().
                         self.rec.service.drained = whole
-                            && self.rec.service.reply != Reply::None
+                            && self.rec.service.reply != SentBack::None
                             && !self.io.stream.is_tls();
                         return;
                     }
@@ -358,7 +358,7 @@ impl Conn<'_> {
             self.rec.pairing = None;
             self.said(Said::PlainHttpOnTls);
             self.rec.service.log = Some(Log::PlainHttpToHttps);
-            self.write(&page, Reply::BadRequest).await;
+            self.write(&page, SentBack::BadRequest).await;
             return false;
         }
         let prefix = self.io.buf.split_off(start);
@@ -436,9 +436,9 @@ impl Conn<'_> {
         };
         self.rec.service.request = Some(line);
         let (body, ctype, reply) = if json {
-            (page.json(), "application/json", Reply::WhoamiJson)
+            (page.json(), "application/json", SentBack::WhoamiJson)
         } else {
-            (page.text(), "text/plain; charset=utf-8", Reply::Whoami)
+            (page.text(), "text/plain; charset=utf-8", SentBack::Whoami)
         };
         self.write(&whoami::response(&body, ctype), reply).await;
     }
@@ -455,7 +455,7 @@ impl Conn<'_> {
             self.said(Said::HelloOnPlainPort);
             if !self.cfg.echo {
                 self.rec.service.log = Some(Log::invalid_request(&self.io.buf[start..]));
-                self.write(&nginx::bad_request(SystemTime::now()), Reply::BadRequest)
+                self.write(&nginx::bad_request(SystemTime::now()), SentBack::BadRequest)
                     .await;
                 return;
             }
@@ -500,7 +500,7 @@ impl Conn<'_> {
             return;
         }
         let first = self.io.buf[start..].to_vec();
-        if !self.write(&first, Reply::Echo).await {
+        if !self.write(&first, SentBack::Echo).await {
             return;
         }
         // From here on the buffer is not kept: echo chunk by chunk. Each
@@ -534,7 +534,7 @@ impl Conn<'_> {
     /// Send a reply, bounded by `--idle-timeout` (a peer that does not
     /// read cannot hold the connection) and by the stop signal; on failure
     /// say why in the record. True when sent.
-    async fn write(&mut self, bytes: &[u8], reply: Reply) -> bool {
+    async fn write(&mut self, bytes: &[u8], reply: SentBack) -> bool {
         match self.io.send(bytes, self.cfg.idle_timeout).await {
             Ok(()) => {
                 self.rec.service.reply = reply;

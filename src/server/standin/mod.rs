@@ -82,9 +82,11 @@ impl Mode {
     }
 }
 
-/// What the receiver sent back.
+/// What the stand-in sent back to its client (the record's fact, named
+/// so: a client's view of what came back is `net::Transcript`, and one
+/// reply of a protocol is `protocol::Reply`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Reply {
+pub(crate) enum SentBack {
     /// Nothing: the connection was closed.
     None,
     /// `200` whoami, text/plain.
@@ -101,16 +103,16 @@ pub(crate) enum Reply {
     Error,
 }
 
-impl Reply {
+impl SentBack {
     pub(crate) fn name(self) -> &'static str {
         match self {
-            Reply::None => "none",
-            Reply::Whoami => "whoami",
-            Reply::WhoamiJson => "whoami-json",
-            Reply::BadRequest => "bad-request",
-            Reply::Echo => "echo",
-            Reply::Greeting => "greeting",
-            Reply::Error => "error",
+            SentBack::None => "none",
+            SentBack::Whoami => "whoami",
+            SentBack::WhoamiJson => "whoami-json",
+            SentBack::BadRequest => "bad-request",
+            SentBack::Echo => "echo",
+            SentBack::Greeting => "greeting",
+            SentBack::Error => "error",
         }
     }
 }
@@ -147,7 +149,7 @@ pub(crate) struct Answered {
     pub request: Option<String>,
     /// Non-HTTP bytes after the header stage.
     pub data: Option<Data>,
-    pub reply: Reply,
+    pub reply: SentBack,
     /// The reply went out and every byte the peer sent had been read (the
     /// request head was all there was): closing needs no `shutdown()`
     /// first, the close sends the FIN.
@@ -167,7 +169,7 @@ impl Answered {
             log: None,
             request: None,
             data: None,
-            reply: Reply::None,
+            reply: SentBack::None,
             drained: false,
             tls: None,
             talk: None,
@@ -274,7 +276,7 @@ impl Http {
     pub(crate) fn record(
         &self,
         id: u64,
-        transport: super::Transport,
+        transport: super::IpProtocol,
         peer: std::net::SocketAddr,
         local: std::net::SocketAddr,
     ) -> ConnRecord {

@@ -27,9 +27,9 @@ use crate::protocol::standin::{Answer, Hangup, Session, Who, KEPT_COMMANDS};
 use crate::protocol::Protocol;
 use crate::server::conn::{Conn as Io, Failure, Framed, Read, Stage, WriteFailed};
 use crate::server::record::{self, Event};
-use crate::server::{Accepted, Closing, HeaderSeen, Served, Service, Transport};
+use crate::server::{Accepted, Closing, HeaderSeen, IpProtocol, Served, Service};
 
-use super::{Answered, ConnRecord, Mode, Reply};
+use super::{Answered, ConnRecord, Mode, SentBack};
 
 /// How long the `auto` mail stand-ins wait for a header before they greet
 /// a client that sends none: shorter than the 1 s `probe` gives a server
@@ -113,7 +113,7 @@ impl Service for Talk {
         let started = Instant::now();
         let mut rec = crate::server::Record::new(
             c.id,
-            Transport::Tcp,
+            IpProtocol::Tcp,
             c.peer,
             c.local,
             self.expects(),
@@ -156,11 +156,11 @@ impl Service for Talk {
         rec.bytes_out = talked.said.len() as u64;
         rec.duration = started.elapsed();
         rec.service.reply = if talked.greeted {
-            Reply::Greeting
+            SentBack::Greeting
         } else if talked.said.is_empty() {
-            Reply::None
+            SentBack::None
         } else {
-            Reply::Error
+            SentBack::Error
         };
         rec.service.talk = Some(talked);
         if reset {
