@@ -77,7 +77,7 @@ pub(crate) struct FindingInfo {
     /// Ids in the shared fixes table, most likely first; a few, not all.
     pub fixes: &'static [&'static str],
     /// The subcommands that can print this finding, in
-    /// [`Reporter::ALL`]'s order.
+    /// the column's order (`Reporter`'s).
     pub reported_by: &'static [Reporter],
 }
 
