@@ -431,8 +431,6 @@ pub(crate) enum Came {
     /// TLS mode: how the handshake went, and the start of what the server
     /// sent on the wire (a plain-text answer when it does not speak TLS).
     Tls { end: TlsEnd, clear: Vec<u8> },
-    /// The attempt could not run.
-    Failed(String),
 }
 
 /// One attempt and what came back.
@@ -704,20 +702,11 @@ async fn run_attempt(
             speak_attempt(addrs, opts, kind, protocol, speech.greeting_timeout).await
         }
         Mode::Tls => {
-            let addrs = addrs.to_vec();
             let sni = opts.sni.clone().unwrap_or_else(|| target.host.clone());
-            let timeout = opts.timeout;
-            let deadline = std::time::Instant::now() + opts.max_time;
-            let joined = tokio::task::spawn_blocking(move || {
-                probe_tls::attempt(&addrs, timeout, deadline, &sni, &request, |l, p| {
-                    kind.bytes(l, p)
-                })
-            })
-            .await;
-            match joined {
-                Ok(run) => tls_attempt(kind, run),
-                Err(e) => failed(kind, format!("the TLS attempt stopped: {e}")),
-            }
+            let run =
+                probe_tls::attempt(addrs, &opts.net(), &sni, request, |l, p| kind.bytes(l, p))
+                    .await;
+            tls_attempt(kind, run)
         }
         Mode::Http | Mode::Banner => {
             let net_opts = net::Options {
@@ -888,22 +877,6 @@ fn base(kind: HeaderKind, reply: &Transcript, mode: Mode) -> Attempt {
             &judge::Exchange::of(reply, kind.sent(mode), false),
             judge::Layer::of_plain(&reply.received),
         ),
-        elapsed: Duration::ZERO,
-    }
-}
-
-fn failed(kind: HeaderKind, why: String) -> Attempt {
-    Attempt {
-        kind,
-        local: None,
-        peer: None,
-        header: Vec::new(),
-        connected: false,
-        came: Came::Failed(why),
-        accepted: false,
-        answer: Vec::new(),
-        client: None,
-        finding: Finding::Unreachable,
         elapsed: Duration::ZERO,
     }
 }

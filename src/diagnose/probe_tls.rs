@@ -1,23 +1,19 @@
-//! The TLS leg of `probe`: header in clear, then a TLS handshake (rustls,
-//! certificate never verified: the probe is about the header, not about
-//! who the server is), then one HTTP request inside TLS.
-//!
-//! `net::exchange` writes bytes and reads a reply; it has no TLS, so this
-//! leg connects itself, with blocking sockets and per-operation timeouts
-//! (it runs on a blocking thread of the probe's runtime), each cut to what
-//! is left before the attempt's deadline (`--max-time`).
+//! The TLS leg of `probe`: header in clear, then a TLS handshake, then one
+//! HTTP request inside TLS. The exchange is `net::tls_exchange`, the one
+//! TLS client (the header written as `send --tls` writes it, its deadlines
+//! and bounds), with the certificate not verified: the probe asks "is the
+//! header accepted?", not "is this the right server?" (the certificate's
+//! facts are still read, for the exporter's expiry gauge). This file says
+//! what the exchange and its handshake came to in probe's terms
+//! ([`TlsEnd`]).
 
-use std::io::{self, Read, Write};
-use std::net::{SocketAddr, TcpStream};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::convert::Infallible;
+use std::net::SocketAddr;
 
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::crypto::CryptoProvider;
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{ClientConfig, ClientConnection, DigitallySignedStruct, SignatureScheme};
-
-use crate::net::Certificate;
+use crate::net::{
+    self, Certificate, End, FailureKind, Handshake, HandshakeResult, Message, Options, TlsOptions,
+    Transcript, Verify,
+};
 
 /// How a TLS attempt ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,56 +42,6 @@ pub(crate) enum TlsEnd {
     Error(String),
 }
 
-/// Accepts any certificate: the probe asks "is the header accepted?", not
-/// "is this the right server?".
-#[derive(Debug)]
-struct AcceptAnyCert(Arc<CryptoProvider>);
-
-impl ServerCertVerifier for AcceptAnyCert {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        _message: &[u8],
-        _cert: &CertificateDer<'_>,
-        _dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        Ok(HandshakeSignatureValid::assertion())
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        _message: &[u8],
-        _cert: &CertificateDer<'_>,
-        _dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        Ok(HandshakeSignatureValid::assertion())
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
-    }
-}
-
-fn config() -> Result<Arc<ClientConfig>, rustls::Error> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = ClientConfig::builder_with_provider(provider.clone())
-        .with_safe_default_protocol_versions()?
-        .dangerous()
-        .with_custom_certificate_verifier(Arc::new(AcceptAnyCert(provider)))
-        .with_no_client_auth();
-    Ok(Arc::new(config))
-}
-
 /// One TLS attempt: how it ended and what was on the wire.
 #[derive(Debug, Clone)]
 pub(crate) struct TlsRun {
@@ -104,8 +50,9 @@ pub(crate) struct TlsRun {
     pub header: Vec<u8>,
     pub local: Option<SocketAddr>,
     pub peer: Option<SocketAddr>,
-    /// The first bytes the server sent, as read off the socket (TLS
-    /// records, or a plain-text answer when it does not speak TLS).
+    /// What the server sent in clear when the handshake failed (a
+    /// plain-text answer when it does not speak TLS); empty when it
+    /// completed.
     pub clear: Vec<u8>,
 }
 
@@ -117,217 +64,99 @@ const KEPT: usize = 512;
 pub(crate) const MAX_REPLY: usize = 4096;
 
 /// Connect to the first address that answers, write `header(local, peer)`,
-/// then handshake with `sni` and send `request` inside TLS.
-pub(crate) fn attempt(
+/// then handshake with `sni` and send `request` inside TLS, within `opts`'
+/// timeouts and its time limit (`--max-time`).
+pub(crate) async fn attempt(
     addrs: &[SocketAddr],
-    timeout: Duration,
-    deadline: Instant,
+    opts: &Options,
     sni: &str,
-    request: &[u8],
+    request: Vec<u8>,
     header: impl FnOnce(SocketAddr, SocketAddr) -> Vec<u8>,
 ) -> TlsRun {
-    let mut run = TlsRun {
-        end: TlsEnd::ConnectTimeout,
-        header: Vec::new(),
-        local: None,
-        peer: None,
-        clear: Vec::new(),
+    let tls = TlsOptions {
+        sni: Some(sni.to_string()),
+        verify_name: sni.to_string(),
+        alpn: Vec::new(),
+        verify: Verify::Insecure,
     };
-    let sock = match connect(addrs, timeout, deadline) {
-        Ok(s) => s,
-        Err(end) => {
-            run.end = end;
-            return run;
-        }
-    };
-    let (local, peer) = match (sock.local_addr(), sock.peer_addr()) {
-        (Ok(l), Ok(p)) => (l, p),
-        (Err(e), _) | (_, Err(e)) => {
-            run.end = TlsEnd::ConnectError(e.to_string());
-            return run;
-        }
-    };
-    (run.local, run.peer) = (Some(local), Some(peer));
-    run.header = header(local, peer);
-    let _ = sock.set_nodelay(true);
-    let mut tee = Tee {
-        sock,
-        seen: Vec::new(),
-        timeout,
-        deadline,
-        hit: false,
-    };
-    run.end = if run.header.is_empty() {
-        handshake(&mut tee, sni, request)
-    } else {
-        let header = run.header.clone();
-        match tee.write_all(&header) {
-            Ok(()) => handshake(&mut tee, sni, request),
-            Err(e) => io_end(&e),
-        }
-    };
-    if tee.hit && !matches!(run.end, TlsEnd::HandshakeOk { .. }) {
-        run.end = TlsEnd::MaxTime;
-    }
-    run.clear = tee.seen;
-    run
-}
-
-/// The socket, keeping a copy of the first bytes read from it; every read
-/// and write waits at most `timeout`, and none goes past `deadline`.
-struct Tee {
-    sock: TcpStream,
-    seen: Vec<u8>,
-    timeout: Duration,
-    deadline: Instant,
-    /// The deadline ended a read or a write.
-    hit: bool,
-}
-
-impl Tee {
-    /// Set the socket's timeouts to what is left; an error at the deadline.
-    fn arm(&mut self) -> io::Result<()> {
-        let left = self.deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            self.hit = true;
-            return Err(io::Error::new(
-                io::ErrorKind::TimedOut,
-                "the attempt's time limit (--max-time) came",
-            ));
-        }
-        let wait = Some(self.timeout.min(left));
-        self.sock.set_read_timeout(wait)?;
-        self.sock.set_write_timeout(wait)
-    }
-}
-
-impl Read for Tee {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.arm()?;
-        let n = self.sock.read(buf).inspect_err(|_| {
-            self.hit |= Instant::now() >= self.deadline;
-        })?;
-        let room = KEPT.saturating_sub(self.seen.len());
-        self.seen.extend_from_slice(&buf[..n.min(room)]);
-        Ok(n)
-    }
-}
-
-impl Write for Tee {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.arm()?;
-        self.sock.write(buf).inspect_err(|_| {
-            self.hit |= Instant::now() >= self.deadline;
+    let exchanged = net::tls_exchange(addrs, opts, &tls, |local, peer| {
+        Ok::<_, Infallible>(Message {
+            header: header(local, peer),
+            payload: request,
         })
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.sock.flush()
-    }
-}
-
-fn connect(
-    addrs: &[SocketAddr],
-    timeout: Duration,
-    deadline: Instant,
-) -> Result<TcpStream, TlsEnd> {
-    let mut last = TlsEnd::ConnectError("no address to connect to".into());
-    for addr in addrs {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Err(TlsEnd::ConnectTimeout);
-        }
-        match TcpStream::connect_timeout(addr, timeout.min(left)) {
-            Ok(s) => return Ok(s),
-            Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {
-                last = TlsEnd::Refused(format!("{addr}: {e}"))
-            }
-            Err(e)
-                if e.kind() == io::ErrorKind::TimedOut || e.kind() == io::ErrorKind::WouldBlock =>
-            {
-                last = TlsEnd::ConnectTimeout
-            }
-            Err(e) => last = TlsEnd::ConnectError(format!("{addr}: {e}")),
-        }
-    }
-    Err(last)
-}
-
-fn handshake(sock: &mut Tee, sni: &str, request: &[u8]) -> TlsEnd {
-    let config = match config() {
-        Ok(c) => c,
-        Err(e) => return TlsEnd::Error(format!("TLS setup: {e}")),
+    })
+    .await;
+    let (transcript, handshake) = match exchanged {
+        Ok(done) => done,
+        Err(never) => match never {},
     };
-    let name = match ServerName::try_from(sni.to_string()) {
-        Ok(n) => n,
-        Err(e) => return TlsEnd::Error(format!("{sni:?} is not a valid TLS server name: {e}")),
+    run(transcript, handshake)
+}
+
+/// The exchange in probe's terms.
+fn run(t: Transcript, handshake: Handshake) -> TlsRun {
+    let end = end(&t, &handshake);
+    let clear = match &end {
+        TlsEnd::HandshakeOk { .. } => Vec::new(),
+        _ => t.received[..t.received.len().min(KEPT)].to_vec(),
     };
-    let mut conn = match ClientConnection::new(config, name) {
-        Ok(c) => c,
-        Err(e) => return TlsEnd::Error(format!("TLS setup: {e}")),
+    let reply = match &end {
+        TlsEnd::HandshakeOk { .. } => t.received,
+        _ => Vec::new(),
     };
-    while conn.is_handshaking() {
-        match conn.complete_io(sock) {
-            Ok((0, 0)) if conn.is_handshaking() => return TlsEnd::Closed,
-            Ok(_) => {}
-            Err(e) => return io_end(&e),
-        }
-    }
-    let version = conn
-        .protocol_version()
-        .map(crate::net::version_name)
-        .unwrap_or_else(|| "TLS".into());
-    let certificate = conn
-        .peer_certificates()
-        .and_then(|c| c.first())
-        .and_then(|der| Certificate::of(der, sni))
-        .map(Box::new);
-    let mut tls = rustls::Stream::new(&mut conn, sock);
-    let mut reply = Vec::new();
-    if tls.write_all(request).is_ok() {
-        read_reply(&mut tls, &mut reply);
-    }
-    TlsEnd::HandshakeOk {
-        version,
-        reply,
-        certificate,
+    TlsRun {
+        end: match end {
+            TlsEnd::HandshakeOk {
+                version,
+                certificate,
+                ..
+            } => TlsEnd::HandshakeOk {
+                version,
+                reply,
+                certificate,
+            },
+            other => other,
+        },
+        header: t.message.map(|m| m.header).unwrap_or_default(),
+        local: t.local,
+        peer: t.peer,
+        clear,
     }
 }
 
-/// Read the answer inside TLS until the server closes (the request says
-/// `Connection: close`), an error, a silence of the timeout, or
-/// [`MAX_REPLY`] bytes; what came before any of them is the reply.
-fn read_reply(tls: &mut impl Read, reply: &mut Vec<u8>) {
-    let mut buf = [0u8; 2048];
-    while reply.len() < MAX_REPLY {
-        match tls.read(&mut buf) {
-            Ok(0) | Err(_) => return,
-            Ok(n) => {
-                let room = MAX_REPLY - reply.len();
-                reply.extend_from_slice(&buf[..n.min(room)]);
-            }
-        }
+/// How the attempt ended: the connection, the header's write, the
+/// handshake, in that order (the reply itself is `HandshakeOk`'s).
+fn end(t: &Transcript, handshake: &Handshake) -> TlsEnd {
+    let error = || t.error.clone().unwrap_or_default();
+    if !t.connected {
+        return match t.end {
+            End::Refused => TlsEnd::Refused(error()),
+            End::ConnectTimeout | End::MaxTime => TlsEnd::ConnectTimeout,
+            _ => TlsEnd::ConnectError(error()),
+        };
     }
-}
-
-/// Map an I/O error from the socket or from rustls to an outcome.
-fn io_end(e: &io::Error) -> TlsEnd {
-    match e.kind() {
-        io::ErrorKind::ConnectionReset
-        | io::ErrorKind::ConnectionAborted
-        | io::ErrorKind::BrokenPipe => TlsEnd::Reset,
-        io::ErrorKind::UnexpectedEof => TlsEnd::Closed,
-        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => TlsEnd::Timeout,
-        io::ErrorKind::InvalidData => {
-            match e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
-                Some(rustls::Error::AlertReceived(a)) => TlsEnd::Alert(format!("{a:?}")),
-                Some(rustls::Error::InvalidMessage(m)) => {
-                    TlsEnd::NotTls(format!("not a TLS record ({m:?})"))
-                }
-                Some(other) => TlsEnd::Error(other.to_string()),
-                None => TlsEnd::Error(e.to_string()),
-            }
-        }
-        _ => TlsEnd::Error(e.to_string()),
+    match &handshake.result {
+        HandshakeResult::Done(session) => TlsEnd::HandshakeOk {
+            version: session.version.clone(),
+            reply: Vec::new(),
+            certificate: handshake.certificate.clone().map(Box::new),
+        },
+        // The header could not be written.
+        HandshakeResult::NotStarted => match t.end {
+            End::Reset => TlsEnd::Reset,
+            End::MaxTime => TlsEnd::MaxTime,
+            End::Timeout => TlsEnd::Timeout,
+            _ => TlsEnd::Error(t.write_error.clone().unwrap_or_else(error)),
+        },
+        HandshakeResult::Failed(failure) => match &failure.kind {
+            _ if t.end == End::MaxTime => TlsEnd::MaxTime,
+            FailureKind::Alert(alert) => TlsEnd::Alert(alert.clone()),
+            FailureKind::NotTls => TlsEnd::NotTls(failure.error.clone()),
+            FailureKind::Closed => TlsEnd::Closed,
+            FailureKind::Reset => TlsEnd::Reset,
+            FailureKind::Timeout => TlsEnd::Timeout,
+            // Verification is off: a certificate is never refused.
+            FailureKind::Certificate | FailureKind::Other => TlsEnd::Error(failure.error.clone()),
+        },
     }
 }

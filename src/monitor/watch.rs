@@ -101,7 +101,6 @@ enum Answered {
         code: Option<u16>,
         end: NetEnd,
     },
-    Failed,
 }
 
 impl Answered {
@@ -120,7 +119,6 @@ impl Answered {
                 code: verdict.reply.as_ref().and_then(|r| r.code),
                 end: *end,
             },
-            Came::Failed(_) => Answered::Failed,
         }
     }
 }

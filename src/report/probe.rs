@@ -237,7 +237,6 @@ fn reply(a: &Attempt, mode: Mode) -> String {
             end,
             silent,
         } => spoke_words(a, mode, verdict, *waited, *end, *silent),
-        Came::Failed(why) => why.clone(),
     }
 }
 
@@ -335,7 +334,6 @@ fn outcome(came: &Came) -> &'static str {
                 end.code()
             }
         }
-        Came::Failed(_) => "error",
     }
 }
 

@@ -91,7 +91,6 @@ fn answered(came: &Came) -> String {
             (Some(_), _) => "greeted".into(),
             _ => end(e).into(),
         },
-        Came::Failed(_) => "error".into(),
     }
 }
 
