@@ -13,7 +13,7 @@ use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncWriteExt, Interest};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
@@ -21,10 +21,11 @@ use tokio::time::timeout;
 
 use crate::codec::{self, Decoded};
 use crate::judge::{self, Arrived, Ending};
-use crate::server::conn::{Conn as Io, Framed, Stage};
+use crate::server::conn::{retry, Conn as Io, Framed, Stage};
 use crate::server::record::{self, Awaited, Event, Fault};
 use crate::server::{
     signalled, Accepted, Bound, HeaderSeen, IpProtocol, Record as ServerRecord, StageDeadline,
+    Stream,
 };
 
 use super::config::{Accept, Config};
@@ -51,22 +52,22 @@ pub(crate) async fn serve(c: Accepted, cfg: &Config) -> Record {
         Relayed::new(cfg.accept, cfg.send),
     );
     rec.service.protocol = cfg.protocol;
-    let mut io = Io::new(c, cfg.max_header.max(codec::V1_MAX_LEN));
-    let rest = if cfg.accept == Accept::None {
+    // The client is registered with the runtime only once the upstream
+    // has its first bytes: until then its bytes are read straight from the
+    // socket, and an earlier registration would report the bytes already
+    // read as new input (a read for nothing).
+    let (client, rest, mut stop) = if cfg.accept == Accept::None {
         rec.arrived = Arrived::NoHeader;
-        Some(Vec::new())
+        (Stream::Raw(c.stream), Some(Vec::new()), c.stop)
     } else {
+        let mut io = Io::new(c, cfg.max_header.max(codec::V1_MAX_LEN));
         let rest = header_stage(&mut io, &mut rec, cfg).await;
         rec.bytes_in = io.buf.len() as u64;
         rec.framing = io.framing;
-        rest
+        (io.stream, rest, io.stop)
     };
     if let Some(rest) = rest {
-        let mut stop = io.stop.clone();
-        match io.stream.into_tcp() {
-            Ok(client) => relay(client, rest, &mut rec, cfg, &mut stop).await,
-            Err(e) => rec.events.push(Event::Unwatched(Fault::of(&e))),
-        }
+        relay(client, rest, &mut rec, cfg, &mut stop).await;
     }
     if cfg.accept == Accept::None {
         spot_client_header(&mut rec);
@@ -158,15 +159,52 @@ async fn header_stage(io: &mut Io, rec: &mut Record, cfg: &Config) -> Option<Vec
     }
 }
 
-/// Connect upstream, or say why not.
-async fn connect(
-    addrs: &[SocketAddr],
-    limit: Duration,
-) -> Result<(TcpStream, SocketAddr), (Ending, Said)> {
-    let failed = |addr, how| Said::ConnectFailed {
+/// How one upstream address failed to take the connection, and whether
+/// to try the next (not after running out of descriptors here: the next
+/// would fare no better).
+fn unconnected(addr: SocketAddr, e: &io::Error) -> ((Ending, Said), bool) {
+    let failed = |how| Said::ConnectFailed {
         addr: Some(addr),
         how,
     };
+    if e.kind() == io::ErrorKind::ConnectionRefused {
+        ((Ending::Refused, failed(Unconnected::Refused)), true)
+    } else if crate::net::local_limit(e) {
+        let how = Unconnected::LocalLimit(Fault::of(e));
+        ((Ending::LocalLimit, failed(how)), false)
+    } else {
+        let how = Unconnected::Failed(Fault::of(e));
+        ((Ending::Unreachable, failed(how)), true)
+    }
+}
+
+/// An upstream connection, and how many of the first bytes it took.
+struct Connected {
+    stream: TcpStream,
+    addr: SocketAddr,
+    written: usize,
+}
+
+/// Why one connect attempt failed.
+enum Attempt {
+    Failed(io::Error),
+    TimedOut,
+}
+
+/// Connect to the first of `addrs` that takes the connection and write
+/// `first` to it (`fill` tops it up just before: the client's first bytes,
+/// if they are in). connect(2) on a non-blocking socket says EINPROGRESS
+/// even when the handshake is over by the time it returns, as it is with a
+/// loopback or nearby upstream; so `first` is written at once, and a write
+/// that goes out proves the connection: no wait for epoll, no timer, no
+/// SO_ERROR to ask. A write that would block means the handshake is still
+/// under way: wait for it, within `limit`.
+async fn connect(
+    addrs: &[SocketAddr],
+    limit: Duration,
+    first: &mut Vec<u8>,
+    mut fill: impl FnMut(&mut Vec<u8>),
+) -> Result<Connected, (Ending, Said)> {
     let mut last = (
         Ending::Unreachable,
         Said::ConnectFailed {
@@ -175,33 +213,92 @@ async fn connect(
         },
     );
     for &addr in addrs {
-        match timeout(limit, TcpStream::connect(addr)).await {
-            Ok(Ok(s)) => return Ok((s, addr)),
-            Ok(Err(e)) if e.kind() == io::ErrorKind::ConnectionRefused => {
-                last = (Ending::Refused, failed(addr, Unconnected::Refused))
+        let attempt = match start(addr) {
+            Ok(socket) => {
+                fill(first);
+                established(socket, limit, first).await
             }
-            // No descriptor here: the next address would fare no better.
-            Ok(Err(e)) if crate::net::local_limit(&e) => {
-                return Err((
-                    Ending::LocalLimit,
-                    failed(addr, Unconnected::LocalLimit(Fault::of(&e))),
-                ));
+            Err(e) => Err(Attempt::Failed(e)),
+        };
+        match attempt {
+            Ok((stream, written)) => {
+                return Ok(Connected {
+                    stream,
+                    addr,
+                    written,
+                })
             }
-            Ok(Err(e)) => {
+            Err(Attempt::TimedOut) => {
                 last = (
                     Ending::Unreachable,
-                    failed(addr, Unconnected::Failed(Fault::of(&e))),
+                    Said::ConnectFailed {
+                        addr: Some(addr),
+                        how: Unconnected::TimedOut(limit),
+                    },
                 )
             }
-            Err(_) => {
-                last = (
-                    Ending::Unreachable,
-                    failed(addr, Unconnected::TimedOut(limit)),
-                )
+            Err(Attempt::Failed(e)) => {
+                let (said, next) = unconnected(addr, &e);
+                if !next {
+                    return Err(said);
+                }
+                last = said;
             }
         }
     }
     Err(last)
+}
+
+/// A non-blocking socket (TCP_NODELAY, as the client's) with connect(2)
+/// to `addr` under way.
+fn start(addr: SocketAddr) -> io::Result<std::net::TcpStream> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let socket = Socket::new(
+        Domain::for_address(addr),
+        Type::STREAM.nonblocking().cloexec(),
+        Some(Protocol::TCP),
+    )?;
+    let _ = socket.set_tcp_nodelay(true);
+    match socket.connect(&addr.into()) {
+        Ok(()) => {}
+        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
+        Err(e) => return Err(e),
+    }
+    Ok(socket.into())
+}
+
+/// The connection on `socket` once established (registered with the
+/// runtime), with how many bytes of `first` it took.
+async fn established(
+    socket: std::net::TcpStream,
+    limit: Duration,
+    first: &[u8],
+) -> Result<(TcpStream, usize), Attempt> {
+    let mut wrote = None;
+    if !first.is_empty() {
+        match io::Write::write(&mut &socket, first) {
+            Ok(n) => wrote = Some(n),
+            // Still connecting.
+            Err(e) if retry(&e) => {}
+            // Connected, and gone already: the write below says so.
+            Err(e) if matches!(e.raw_os_error(), Some(libc::EPIPE | libc::ECONNRESET)) => {
+                wrote = Some(0)
+            }
+            Err(e) => return Err(Attempt::Failed(e)),
+        }
+    }
+    let stream = TcpStream::from_std(socket).map_err(Attempt::Failed)?;
+    if let Some(n) = wrote {
+        return Ok((stream, n));
+    }
+    match timeout(limit, stream.writable()).await {
+        Err(_) => Err(Attempt::TimedOut),
+        Ok(Err(e)) => Err(Attempt::Failed(e)),
+        Ok(Ok(())) => match stream.take_error() {
+            Ok(None) => Ok((stream, 0)),
+            Ok(Some(e)) | Err(e) => Err(Attempt::Failed(e)),
+        },
+    }
 }
 
 /// How one direction ended.
@@ -224,6 +321,19 @@ struct Flow {
     first_at: Option<Instant>,
 }
 
+impl Flow {
+    /// Count `bytes` gone through, and keep the first of them.
+    fn pass(&mut self, bytes: &[u8]) {
+        self.bytes += bytes.len() as u64;
+        if !bytes.is_empty() {
+            self.first_at.get_or_insert_with(Instant::now);
+        }
+        let room = PEEK.saturating_sub(self.first.len());
+        self.first
+            .extend_from_slice(&bytes[..bytes.len().min(room)]);
+    }
+}
+
 /// Whether the client's first request is complete, and with it the stage
 /// `--request-timeout` bounds: an HTTP request head's blank line, or
 /// [`PEEK`] bytes (a stream in bulk, not a trickle). The stage also ends
@@ -234,9 +344,10 @@ fn request_complete(first: &[u8]) -> bool {
 
 /// Copy `from` to `to` until EOF or an error, keeping the first bytes.
 /// The buffer is allocated when the first bytes are ready, so an idle
-/// connection holds none. `request` is set once the client's first request
-/// is over: by this direction's EOF, by a complete request (`client`: this
-/// is the client's direction), or by upstream's first byte.
+/// connection holds none, and never zeroed (reads fill it). `request` is
+/// set once the client's first request is over: by this direction's EOF,
+/// by a complete request (`client`: this is the client's direction), or by
+/// upstream's first byte.
 #[allow(clippy::too_many_arguments)]
 async fn pump(
     from: OwnedReadHalf,
@@ -250,41 +361,22 @@ async fn pump(
 ) -> Done {
     let mut buf = Vec::new();
     loop {
-        if from.readable().await.is_err() {
-            return Done::ReadFailed;
-        }
-        if buf.is_empty() {
-            buf = vec![0u8; CHUNK_FIRST];
-        }
-        let n = match from.try_read(&mut buf) {
-            Ok(0) => {
-                // Half-close: the other side gets EOF, the answer still
-                // flows. When the other direction already read its EOF,
-                // both sockets are closed next and the close sends the
-                // FIN: no shutdown (one syscall less per connection).
-                ends[0].store(true, Ordering::Relaxed);
-                request.store(true, Ordering::Relaxed);
-                if ends[1].load(Ordering::Relaxed) {
-                    // (A dropped write half would shut down: forget it.)
-                    to.forget();
-                } else {
-                    let _ = to.shutdown().await;
-                }
-                return Done::Eof;
-            }
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+        let ready = match from.ready(Interest::READABLE | Interest::ERROR).await {
+            Ok(ready) => ready,
             Err(_) => return Done::ReadFailed,
         };
-        flow.bytes += n as u64;
-        if flow.first_at.is_none() {
-            flow.first_at = Some(Instant::now());
+        if buf.capacity() == 0 {
+            buf.reserve_exact(CHUNK_FIRST);
         }
-        if flow.first.len() < PEEK {
-            let room = PEEK - flow.first.len();
-            flow.first.extend_from_slice(&buf[..n.min(room)]);
-        }
+        buf.clear();
+        let room = buf.capacity();
+        let n = match from.try_read_buf(&mut buf) {
+            Ok(0) => return end(to, ends, request).await,
+            Ok(n) => n,
+            Err(e) if retry(&e) => continue,
+            Err(_) => return Done::ReadFailed,
+        };
+        flow.pass(&buf[..n]);
         if !request.load(Ordering::Relaxed) && (!client || request_complete(&flow.first)) {
             request.store(true, Ordering::Relaxed);
         }
@@ -292,10 +384,34 @@ async fn pump(
         if to.write_all(&buf[..n]).await.is_err() {
             return Done::WriteFailed;
         }
-        if n == buf.len() && buf.len() < CHUNK_BULK {
-            buf = vec![0u8; CHUNK_BULK];
+        // The peer's FIN was in before this read (and no error), and the
+        // read took less than it had room for: it took all there was
+        // before the FIN, so the next read would only say EOF. (A reset
+        // comes with an error; a reset after the FIN still reads as EOF.)
+        if ready.is_read_closed() && !ready.is_error() && n < room {
+            return end(to, ends, request).await;
+        }
+        if n == room && room < CHUNK_BULK {
+            buf = Vec::with_capacity(CHUNK_BULK);
         }
     }
+}
+
+/// One direction read its EOF (which ends the client's first request
+/// too): the other side gets it, and the answer still flows (half-close).
+/// When the other direction already read its EOF, both sockets are closed
+/// next and the close sends the FIN: no shutdown (one syscall less per
+/// connection).
+async fn end(mut to: OwnedWriteHalf, ends: [&AtomicBool; 2], request: &AtomicBool) -> Done {
+    ends[0].store(true, Ordering::Relaxed);
+    request.store(true, Ordering::Relaxed);
+    if ends[1].load(Ordering::Relaxed) {
+        // (A dropped write half would shut down: forget it.)
+        to.forget();
+    } else {
+        let _ = to.shutdown().await;
+    }
+    Done::Eof
 }
 
 /// Resolves when the connection is to be cut, with the bound it ran
@@ -325,31 +441,12 @@ async fn cut(
 
 /// Connect, send the header and `rest`, then copy both ways.
 async fn relay(
-    client: TcpStream,
+    client: Stream,
     rest: Vec<u8>,
     rec: &mut Record,
     cfg: &Config,
     stop: &mut watch::Receiver<bool>,
 ) {
-    let connected = tokio::select! {
-        c = connect(&cfg.upstream, cfg.connect_timeout) => c,
-        _ = signalled(stop) => {
-            rec.service.interrupted = true;
-            rec.service.events.push(Said::StoppedConnecting);
-            return;
-        }
-    };
-    let (mut upstream, to) = match connected {
-        Ok(s) => s,
-        Err((ending, said)) => {
-            rec.service.ending = Some(ending);
-            rec.service.events.push(said);
-            return;
-        }
-    };
-    let _ = upstream.set_nodelay(true);
-    // The address connected to is the peer: no getpeername.
-    rec.service.upstream = Some(crate::server::canonical(to));
     let accepted = rec.taken().cloned();
     let header = match cfg.header_for(accepted.as_ref(), rec.peer, rec.local) {
         Ok(h) => h,
@@ -358,12 +455,13 @@ async fn relay(
             return;
         }
     };
-    let rest_len = rest.len();
-    let mut first = Vec::with_capacity(header.as_ref().map_or(0, Vec::len) + rest.len());
-    if let Some(h) = &header {
-        rec.service.sent = Some(HeaderSeen::new(h, false));
-        first.extend_from_slice(h);
-    }
+    let header_len = header.as_ref().map_or(0, Vec::len);
+    // The header, what came after it, and the client's first bytes when
+    // they are in already (a client speaks as soon as it is connected): one
+    // write, one segment upstream. A client that has said nothing yet is
+    // not waited for.
+    let mut first = Vec::with_capacity(header_len + rest.len() + CHUNK_FIRST);
+    first.extend_from_slice(header.as_deref().unwrap_or_default());
     first.extend_from_slice(&rest);
     let pre_read = rec.bytes_in;
     let mut up = Flow {
@@ -376,33 +474,63 @@ async fn relay(
         bytes: 0,
         first_at: None,
     };
-    // The client's first bytes, when they are in already (a client speaks
-    // as soon as it is connected, and the upstream connect took a round
-    // trip), go out with the header: one write, one segment upstream. A
-    // client that has said nothing yet is not waited for.
-    if header.is_some() {
-        let mut early = [0u8; CHUNK_FIRST];
+    let mut early = |first: &mut Vec<u8>| {
+        let Some(socket) = client.plain() else { return };
+        let at = first.len();
+        first.resize(at + CHUNK_FIRST, 0);
         // Straight from the socket: tokio's `try_read` would say
         // WouldBlock until epoll has reported the socket readable.
-        if let Ok(n @ 1..) = io::Read::read(&mut &*socket2::SockRef::from(&client), &mut early) {
-            first.extend_from_slice(&early[..n]);
-            up.bytes += n as u64;
-            up.first_at.get_or_insert_with(Instant::now);
-            let room = PEEK.saturating_sub(up.first.len());
-            up.first.extend_from_slice(&early[..n.min(room)]);
+        let n = io::Read::read(&mut &*socket, &mut first[at..]).unwrap_or(0);
+        first.truncate(at + n);
+        up.pass(&first[at..]);
+    };
+    let connected = tokio::select! {
+        c = connect(&cfg.upstream, cfg.connect_timeout, &mut first, &mut early) => c,
+        _ = signalled(stop) => {
+            rec.service.interrupted = true;
+            rec.service.events.push(Said::StoppedConnecting);
+            return;
+        }
+    };
+    let Connected {
+        stream: mut upstream,
+        addr: to,
+        written,
+    } = match connected {
+        Ok(c) => c,
+        Err((ending, said)) => {
+            rec.service.ending = Some(ending);
+            rec.service.events.push(said);
+            return;
+        }
+    };
+    // Upstream has (or is about to get) its first bytes: its answer is
+    // timed from here.
+    let epoch = Instant::now();
+    // The address connected to is the peer: no getpeername.
+    rec.service.upstream = Some(crate::server::canonical(to));
+    if let Some(h) = &header {
+        rec.service.sent = Some(HeaderSeen::new(h, false));
+    }
+    if written < first.len() {
+        if let Err(e) = upstream.write_all(&first[written..]).await {
+            rec.service.events.push(Said::UpstreamGone(Fault::of(&e)));
         }
     }
-    let epoch = Instant::now();
+    drop(first);
+    let client = match client.into_tcp() {
+        Ok(client) => client,
+        Err(e) => {
+            rec.events.push(Event::Unwatched(Fault::of(&e)));
+            return;
+        }
+    };
     let active = AtomicU64::new(0);
     let stage = StageDeadline::start(cfg.request_timeout, cfg.idle_timeout);
     // The client's first request may have come with the header.
     let request = AtomicBool::new(request_complete(&up.first));
+    let rest_len = rest.len();
     let (ending, stopped, taken, request_cut) = {
-        if !first.is_empty() {
-            if let Err(e) = upstream.write_all(&first).await {
-                rec.service.events.push(Said::UpstreamGone(Fault::of(&e)));
-            }
-        }
         // Asked after a reset: how much of the stream upstream took.
         let upstream_fd = upstream.as_raw_fd();
         let (cr, cw) = client.into_split();
@@ -411,7 +539,11 @@ async fn relay(
         let ends = ([&up_eof, &down_eof], [&down_eof, &up_eof]);
         let a = pump(cr, uw, &mut up, &active, epoch, ends.0, &request, true);
         let b = pump(ur, cw, &mut down, &active, epoch, ends.1, &request, false);
-        tokio::pin!(a, b);
+        // One timer and one wait on the stop flag for the whole exchange,
+        // not one per turn of the loop.
+        let cutting = cut(&active, epoch, stage, cfg.idle_timeout, &request);
+        let stopping = signalled(stop);
+        tokio::pin!(a, b, cutting, stopping);
         let mut up_done: Option<(Done, Instant)> = None;
         let mut down_done: Option<(Done, Instant)> = None;
         let mut timed_out = false;
@@ -427,12 +559,12 @@ async fn relay(
                     down_done = Some((d, Instant::now()));
                     if d != Done::Eof { break; }
                 }
-                bound = cut(&active, epoch, stage, cfg.idle_timeout, &request) => {
+                bound = &mut cutting => {
                     timed_out = true;
                     request_cut = bound == Bound::Stage;
                     break;
                 }
-                _ = signalled(stop) => { stopped = true; break; }
+                _ = &mut stopping => { stopped = true; break; }
             }
         }
         let mut ending = ending_of(up_done, down_done, timed_out || stopped);
@@ -441,8 +573,7 @@ async fn relay(
             // SAFETY: the upstream socket is open until `a` and `b`, which
             // own its halves, are dropped at the end of this block.
             let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(upstream_fd) };
-            let header_len = header.as_ref().map_or(0, Vec::len) as u64;
-            taken = crate::net::bytes_acked(fd).map(|n| n.saturating_sub(header_len));
+            taken = crate::net::bytes_acked(fd).map(|n| n.saturating_sub(header_len as u64));
             if taken.is_some_and(|n| n > judge::MID_STREAM) {
                 ending = Ending::ServerResetMidStream;
             }
