@@ -1007,13 +1007,8 @@ fn probe_speaks_smtp_to_the_real_postfix() {
     if !peers::require(Peer::Postfix) {
         return;
     }
-    let ports: Vec<(&str, String)> = ["SMTP_PORT", "PP_PORT", "SCREEN_PORT", "TLS_PORT"]
-        .into_iter()
-        .map(|n| (n, free_port().to_string()))
-        .collect();
-    let mut vars: Vec<(&str, &str)> = ports.iter().map(|(n, p)| (*n, p.as_str())).collect();
-    vars.push(("PROXY_TIMEOUT", "1s"));
-    let server = Server::postfix(&vars);
+    let ports = common::Ports::new(&["SMTP_PORT", "PP_PORT", "SCREEN_PORT", "TLS_PORT"]);
+    let server = Server::postfix(&ports.vars(&[("PROXY_TIMEOUT", "1s")]));
     let conf = server.dir().join("conf");
     let (code, doc) = run_json(
         &conf,

@@ -706,22 +706,11 @@ fn a_smtp_module_probes_a_real_postfix() {
     if !peers::require(Peer::Postfix) {
         return;
     }
-    let ports: Vec<(&str, String)> = ["SMTP_PORT", "PP_PORT", "SCREEN_PORT", "TLS_PORT"]
-        .into_iter()
-        .map(|n| (n, common::free_port().to_string()))
-        .collect();
-    let mut vars: Vec<(&str, &str)> = ports.iter().map(|(n, p)| (*n, p.as_str())).collect();
+    let ports = common::Ports::new(&["SMTP_PORT", "PP_PORT", "SCREEN_PORT", "TLS_PORT"]);
     // Postfix's wait for a header, shorter than the module's 1.5 s wait
     // for the greeting: the attempt without one sees its 421.
-    vars.push(("PROXY_TIMEOUT", "1s"));
-    let _postfix = peers::Server::postfix(&vars);
-    let port = |name: &str| {
-        ports
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, p)| p.clone())
-            .expect("a port")
-    };
+    let _postfix = peers::Server::postfix(&ports.vars(&[("PROXY_TIMEOUT", "1s")]));
+    let port = |name: &str| ports.port(name).to_string();
     let dir = tempfile::tempdir().expect("temp dir");
     let exporter = exporter(dir.path());
     let scrape = |port: &str| {

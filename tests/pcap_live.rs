@@ -943,21 +943,13 @@ fn live_mail_exchange_is_judged_in_the_servers_words() {
         return;
     }
     let _one = one_capture();
-    let ports: Vec<(&str, String)> = ["SMTP_PORT", "PP_PORT", "SCREEN_PORT", "TLS_PORT"]
-        .into_iter()
-        .map(|n| (n, free_port().to_string()))
-        .collect();
-    let mut vars: Vec<(&str, &str)> = ports.iter().map(|(n, p)| (*n, p.as_str())).collect();
-    vars.push(("PROXY_TIMEOUT", "1s"));
-    let postfix = peers::Server::postfix(&vars);
-    let port = |name: &str| -> u16 {
-        ports
-            .iter()
-            .find(|(n, _)| *n == name)
-            .and_then(|(_, p)| p.parse().ok())
-            .expect("a port")
-    };
-    let (plain, pp, tls) = (port("SMTP_PORT"), port("PP_PORT"), port("TLS_PORT"));
+    let ports = common::Ports::new(&["SMTP_PORT", "PP_PORT", "SCREEN_PORT", "TLS_PORT"]);
+    let postfix = peers::Server::postfix(&ports.vars(&[("PROXY_TIMEOUT", "1s")]));
+    let (plain, pp, tls) = (
+        ports.port("SMTP_PORT"),
+        ports.port("PP_PORT"),
+        ports.port("TLS_PORT"),
+    );
     let canary = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
     let canary_port = canary.local_addr().unwrap().port();
     let dir = tempfile::tempdir().unwrap();
