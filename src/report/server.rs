@@ -26,6 +26,7 @@ use crate::server::conn::WriteFailed;
 use crate::server::record::{Awaited, Event};
 use crate::server::standin::talk::{TalkEnd, Talked};
 use crate::server::standin::{nginx, Answered, Data, Event as StandinEvent, Mode, SentBack};
+use crate::server::text;
 use crate::server::tls::{Identity, Refused, TlsSeen};
 use crate::server::{HeaderSeen, IpProtocol, Record, Summary};
 
@@ -532,6 +533,38 @@ fn clock(rec_time: std::time::SystemTime) -> String {
     time.get(11..23).unwrap_or(&time).to_string()
 }
 
+/// `text` in `paint`'s tone; with no colour, the text as it is (no copy).
+fn push_painted(out: &mut String, style: Style, text: &str, paint: fn(&Style, &str) -> String) {
+    if style.color {
+        out.push_str(&paint(&style, text));
+    } else {
+        out.push_str(text);
+    }
+}
+
+/// [`named`], written in place.
+fn push_named(out: &mut String, f: Finding, style: Style) {
+    if style.color {
+        out.push_str(&named(f, style));
+    } else {
+        let _ = write!(out, "{} ({})", f.name(), f.code());
+    }
+}
+
+/// An address as [`EndpointJson::inet`] shows it (`a.b.c.d:port`,
+/// `[v6]:port`), written in place.
+fn push_endpoint(out: &mut String, a: SocketAddr) {
+    if a.is_ipv6() {
+        out.push('[');
+        text::push_ip(out, a.ip());
+        out.push(']');
+    } else {
+        text::push_ip(out, a.ip());
+    }
+    out.push(':');
+    text::push_decimal(out, u32::from(a.port()));
+}
+
 /// `name (CODE)` in the finding's tone.
 fn named(f: Finding, style: Style) -> String {
     finding::paint(
@@ -864,18 +897,47 @@ impl View for Answered {
     /// reply, and where it arrived.
     fn human(rec: &Record<Self>, style: Style) -> String {
         let a = &rec.service;
-        let mut out = format!(
-            "{} {} {}",
-            style.dim(&clock(rec.time)),
-            EndpointJson::inet(rec.peer),
-            named(rec.finding, style)
-        );
+        // One line per connection, written by a thread of its own at the
+        // server's connection rate: built in place, with no String per
+        // piece when there is no colour (docs/performance.md).
+        let mut out = String::with_capacity(256);
+        push_painted(&mut out, style, &clock(rec.time), Style::dim);
+        out.push(' ');
+        push_endpoint(&mut out, rec.peer);
+        out.push(' ');
+        push_named(&mut out, rec.finding, style);
         if let Some(p) = rec.pairing {
-            let _ = write!(out, " {}", named(p, style));
+            out.push(' ');
+            push_named(&mut out, p, style);
         }
-        let header = header_json(rec.header.as_ref());
-        match &header {
-            Some(h) if h.version.is_some() => {
+        // A valid header with both ends and no TLVs is said from its facts,
+        // in the words of its full view (which decodes it again).
+        let facts = rec
+            .header
+            .as_ref()
+            .and_then(|h| h.valid.as_ref())
+            .filter(|f| f.tlvs.is_empty() && f.source.is_some() && f.destination.is_some());
+        let header = match facts {
+            Some(_) => None,
+            None => header_json(rec.header.as_ref()),
+        };
+        match (facts, &header) {
+            (Some(f), _) => {
+                let command = if f.local {
+                    crate::codec::Command::Local
+                } else {
+                    crate::codec::Command::Proxy
+                };
+                let _ = write!(out, " v{} {} ", f.number(), command.name());
+                let mut tuple = String::with_capacity(64);
+                if let (Some(src), Some(dst)) = (f.source, f.destination) {
+                    push_endpoint(&mut tuple, src);
+                    tuple.push_str(" -> ");
+                    push_endpoint(&mut tuple, dst);
+                }
+                push_painted(&mut out, style, &tuple, Style::accent);
+            }
+            (None, Some(h)) if h.version.is_some() => {
                 let _ = write!(
                     out,
                     " v{} {} {}",
@@ -884,14 +946,19 @@ impl View for Answered {
                     style.accent(&h.tuple())
                 );
             }
-            Some(_) => out.push_str(&style.bad(" broken header")),
-            None => out.push_str(&style.dim(" no header")),
+            (None, Some(_)) => out.push_str(&style.bad(" broken header")),
+            (None, None) => push_painted(&mut out, style, " no header", Style::dim),
         }
         if let Some(r) = &a.request {
             let _ = write!(out, " \"{}\"", nginx::escape(r.as_bytes()));
         }
         if a.reply != SentBack::None {
-            out.push_str(&style.dim(&format!(" reply={}", a.reply.name())));
+            if style.color {
+                out.push_str(&style.dim(&format!(" reply={}", a.reply.name())));
+            } else {
+                out.push_str(" reply=");
+                out.push_str(a.reply.name());
+            }
         }
         if let Some(m) = rec.matched {
             out.push_str(&if m {
@@ -900,7 +967,12 @@ impl View for Answered {
                 style.bad(" NOT-EXPECTED")
             });
         }
-        out.push_str(&style.dim(&format!(" at {}", EndpointJson::inet(rec.local))));
+        if style.color {
+            out.push_str(&style.dim(&format!(" at {}", EndpointJson::inet(rec.local))));
+        } else {
+            out.push_str(" at ");
+            push_endpoint(&mut out, rec.local);
+        }
         out.push('\n');
         if let Some(h) = &header {
             for t in &h.tlvs {
@@ -928,7 +1000,10 @@ impl View for Answered {
             }
             None => {}
         }
-        if let Some(t) = joined(listen_said(rec), Kind::Error) {
+        // Each event said once, then sorted into errors and notes.
+        let (errors, notes): (Vec<_>, Vec<_>) =
+            listen_said(rec).partition(|(k, _)| *k == Kind::Error);
+        if let Some(t) = joined(errors.into_iter(), Kind::Error) {
             out.push_str(&detail(style, "error", &t, true));
         }
         if let Some(t) = &a.talk {
@@ -945,7 +1020,7 @@ impl View for Answered {
             // nginx's words, verbatim (wrapped at spaces only).
             out.push_str(&detail(style, "log", &l.line(), false));
         }
-        if let Some(t) = joined(listen_said(rec), Kind::Note) {
+        if let Some(t) = joined(notes.into_iter(), Kind::Note) {
             out.push_str(&detail(style, "note", &t, false));
         }
         out.push_str(&sender::connection_human(rec.sender.as_ref(), style));

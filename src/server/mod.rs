@@ -34,6 +34,7 @@ pub(crate) mod record;
 pub(crate) mod standin;
 pub(crate) mod stream;
 pub(crate) mod summary;
+pub(crate) mod text;
 pub(crate) mod tls;
 
 use std::future::Future;

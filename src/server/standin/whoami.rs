@@ -13,6 +13,7 @@ use ipnet::IpNet;
 
 use crate::codec::{tlv, Decoded};
 use crate::server::record::Event;
+use crate::server::text;
 
 use super::nginx;
 
@@ -86,21 +87,39 @@ impl Whoami {
     }
 
     pub(crate) fn text(&self) -> String {
-        let or_dash = |o: Option<String>| o.unwrap_or_else(|| "-".into());
+        // Written in place, as listen's line: the page goes out with every
+        // connection (docs/performance.md).
+        let mut s = String::with_capacity(512);
+        s.push_str("remote_addr (realip): ");
+        text::push_ip(&mut s, self.realip_remote_addr());
+        s.push_str("\npeer: ");
+        text::push_socket(&mut s, self.peer);
+        s.push_str("\nserver: ");
+        text::push_socket(&mut s, self.server);
+        s.push_str("\nproxy_protocol: ");
+        match self.proxy_protocol {
+            Some((v, c)) => {
+                s.push('v');
+                text::push_decimal(&mut s, u32::from(v));
+                s.push(' ');
+                s.push_str(c);
+            }
+            None => s.push_str("none"),
+        }
         let (src, dst) = (self.claimed.map(|c| c.0), self.claimed.map(|c| c.1));
-        let mut s = format!(
-            "remote_addr (realip): {}\npeer: {}\nserver: {}\nproxy_protocol: {}\n\
-proxy_protocol_addr: {}\nproxy_protocol_port: {}\nproxy_protocol_server_addr: {}\n\
-proxy_protocol_server_port: {}\n",
-            self.realip_remote_addr(),
-            self.peer,
-            self.server,
-            self.proxy_protocol().unwrap_or_else(|| "none".into()),
-            or_dash(src.map(|a| a.ip().to_string())),
-            or_dash(src.map(|a| a.port().to_string())),
-            or_dash(dst.map(|a| a.ip().to_string())),
-            or_dash(dst.map(|a| a.port().to_string())),
-        );
+        for (label, end) in [("", src), ("server_", dst)] {
+            let _ = write!(s, "\nproxy_protocol_{label}addr: ");
+            match end {
+                Some(a) => text::push_ip(&mut s, a.ip()),
+                None => s.push('-'),
+            }
+            let _ = write!(s, "\nproxy_protocol_{label}port: ");
+            match end {
+                Some(a) => text::push_decimal(&mut s, u32::from(a.port())),
+                None => s.push('-'),
+            }
+        }
+        s.push('\n');
         for t in &self.tlvs {
             let _ = writeln!(s, "tlv {} (0x{:02x}): {}", t.name, t.kind, t.shown());
         }

@@ -1,0 +1,90 @@
+//! Addresses and numbers as text, written into a line or page being
+//! built. The servers say several addresses per connection (the whoami
+//! page, listen's connection line) at the connection rate, and `fmt`'s
+//! machinery (each IPv4 octet padded as an integer, a `String` grown per
+//! piece) cost more than the rest of such a line (docs/performance.md).
+//! The text is `Display`'s, byte for byte.
+
+use std::fmt::Write as _;
+use std::net::{IpAddr, SocketAddr};
+
+/// `n` in decimal.
+pub(crate) fn push_decimal(out: &mut String, mut n: u32) {
+    let mut digits = [0u8; 10];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for &d in &digits[at..] {
+        out.push(char::from(d));
+    }
+}
+
+/// An IP address, as `Display` writes it.
+pub(crate) fn push_ip(out: &mut String, ip: IpAddr) {
+    match ip {
+        IpAddr::V4(ip) => {
+            for (i, octet) in ip.octets().into_iter().enumerate() {
+                if i > 0 {
+                    out.push('.');
+                }
+                push_decimal(out, u32::from(octet));
+            }
+        }
+        IpAddr::V6(ip) => {
+            let _ = write!(out, "{ip}");
+        }
+    }
+}
+
+/// A socket address, as `Display` writes it (`a.b.c.d:port`; IPv6 with
+/// its brackets and scope, by `Display` itself).
+pub(crate) fn push_socket(out: &mut String, a: SocketAddr) {
+    match a {
+        SocketAddr::V4(_) => {
+            push_ip(out, a.ip());
+            out.push(':');
+            push_decimal(out, u32::from(a.port()));
+        }
+        SocketAddr::V6(_) => {
+            let _ = write!(out, "{a}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_text_is_display_s() {
+        for n in [0, 7, 10, 99, 255, 1000, 65535, u32::MAX] {
+            let mut s = String::new();
+            push_decimal(&mut s, n);
+            assert_eq!(s, n.to_string());
+        }
+        let addrs = [
+            "0.0.0.0:0",
+            "192.0.2.1:1234",
+            "255.255.255.255:65535",
+            "10.20.3.4:80",
+            "[::1]:8080",
+            "[2001:db8::7]:443",
+            "[::ffff:192.0.2.1]:9",
+            "[fe80::1%3]:22",
+        ];
+        for a in addrs {
+            let a: SocketAddr = a.parse().unwrap();
+            let (mut ip, mut sock) = (String::new(), String::new());
+            push_ip(&mut ip, a.ip());
+            push_socket(&mut sock, a);
+            assert_eq!(ip, a.ip().to_string());
+            assert_eq!(sock, a.to_string());
+        }
+    }
+}
