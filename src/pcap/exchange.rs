@@ -112,11 +112,16 @@ pub(crate) fn ready(flow: &Flow, asked: Selection, max_bytes: usize) -> bool {
     if flow.udp {
         return !client.is_empty();
     }
-    let (settled, alone) = header_settled(client);
     // A client that closed without sending anything can't send a header
     // any more: a connect-and-close.
     let silent_close =
         client.is_empty() && flow.client_end.is_some() && flow.server_data.bytes().is_empty();
+    // Until the server answers or closes, nothing else can make the flow
+    // ready: the header is decoded only then, not on every client packet.
+    if flow.server_data.bytes().is_empty() && flow.server_end.is_none() {
+        return silent_close;
+    }
+    let (settled, alone) = header_settled(client);
     // A header with nothing behind it yet: what follows it (a request, a
     // ClientHello) decides how the answer reads, and a server may answer
     // the header alone (nginx `listen 443 ssl` answers 400 before the
@@ -149,13 +154,20 @@ fn awaits_close(client: &[u8], flow: &Flow) -> bool {
 fn header_settled(client: &[u8]) -> (bool, bool) {
     match client.first() {
         None => (false, false),
-        Some(b'\r' | b'P' | b'p') => match codec::decode(client) {
+        Some(_) if may_be_header(client) => match codec::decode(client) {
             Decoded::Incomplete { .. } => (false, false),
             Decoded::Complete(h) => (true, h.len() == client.len()),
             _ => (true, false),
         },
         Some(_) => (true, false),
     }
+}
+
+/// Whether `client`'s first byte can start a header (`\r` for v2, `P` for
+/// v1); the codec calls anything else not a PROXY header, after sniffing
+/// it (for a request, a parse that judging does not use).
+fn may_be_header(client: &[u8]) -> bool {
+    matches!(client.first(), Some(b'\r' | b'P' | b'p'))
 }
 
 /// Decide a flow.
@@ -265,6 +277,9 @@ fn header_len(start: &Start) -> usize {
 fn start(client: &[u8]) -> (Start, Sent) {
     if client.is_empty() {
         return (Start::Nothing, Sent::Nothing);
+    }
+    if !may_be_header(client) {
+        return (Start::NotProxy, Sent::data(client));
     }
     match codec::decode_final(client) {
         Decoded::Complete(h) => {

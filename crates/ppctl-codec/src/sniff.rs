@@ -124,8 +124,10 @@ fn http_request(buf: &[u8]) -> Option<Sniffed<'_>> {
 }
 
 fn http_response(buf: &[u8]) -> Option<Sniffed<'_>> {
-    let mut headers = [httparse::EMPTY_HEADER; 32];
-    let mut resp = httparse::Response::new(&mut headers);
+    // The status line is all this reads: httparse sets the code and the
+    // reason before it looks at a header, so no header is parsed (they
+    // cost most of a response's parse, and pcap sniffs every answer).
+    let mut resp = httparse::Response::new(&mut []);
     let _ = resp.parse(buf);
     Some(Sniffed::HttpResponse {
         status: resp.code?,
@@ -267,6 +269,31 @@ mod tests {
         assert_eq!(
             classify(b"220 mail ESMTP\r\n"),
             Sniffed::Text("220 mail ESMTP")
+        );
+    }
+
+    #[test]
+    fn a_response_is_its_status_line_whatever_its_headers() {
+        let answer = |head: &[u8]| [&b"HTTP/1.1 502 Bad Gateway\r\n"[..], head].concat();
+        let many: Vec<u8> = (0..40)
+            .flat_map(|i| format!("X-{i}: y\r\n").into_bytes())
+            .collect();
+        for head in [&b""[..], b"Server: nginx\r\n\r\n", b"bad header\r\n", &many] {
+            assert_eq!(
+                classify(&answer(head)),
+                Sniffed::HttpResponse {
+                    status: 502,
+                    reason: "Bad Gateway"
+                }
+            );
+        }
+        // Cut inside the reason: the code is known, the reason is not.
+        assert_eq!(
+            classify(b"HTTP/1.1 200 O"),
+            Sniffed::HttpResponse {
+                status: 200,
+                reason: ""
+            }
         );
     }
 }
