@@ -499,6 +499,48 @@ fn an_upstream_that_never_answers_hits_the_idle_timeout() {
     assert_eq!(recs[0]["finding"]["name"], "no-reply");
 }
 
+/// An upstream that reads everything and answers nothing (a sink), and a
+/// client that leaves first: a silence (no-reply), in HTTP's words and in
+/// a protocol's, never `incomplete`, which is a capture's (one that
+/// started late or ended early).
+#[test]
+fn a_sink_upstream_is_no_reply_not_an_incomplete_record() {
+    for (protocol, first) in [
+        (None, common::HTTP_GET),
+        (Some("smtp"), &b"EHLO client.example\r\n"[..]),
+    ] {
+        let l = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind");
+        let up = l.local_addr().expect("addr").port();
+        let sink = thread::spawn(move || {
+            let (mut s, _) = l.accept().expect("accept");
+            s.set_read_timeout(Some(BOUND)).expect("timeout");
+            // Everything, to the relay's half-close after the client's.
+            read_all(&mut s)
+        });
+        let mut args = vec!["--json", "--count", "1"];
+        if let Some(p) = protocol {
+            args.extend(["--protocol", p]);
+        }
+        let r = relay(up, &args);
+        let mut c = TcpStream::connect((Ipv4Addr::LOCALHOST, r.port)).expect("connect");
+        c.write_all(first).expect("send");
+        c.shutdown(Shutdown::Write).expect("half-close");
+        c.set_read_timeout(Some(BOUND)).expect("timeout");
+        assert_eq!(read_all(&mut c), b"", "{protocol:?}: nothing came back");
+        let got = sink.join().expect("sink");
+        assert!(got.ends_with(first), "{protocol:?}: {got:?}");
+        let (code, recs, _) = finish(r);
+        assert_eq!(code, 1, "{protocol:?}");
+        assert_eq!(recs[0]["ending"], "client-closed", "{}", recs[0]);
+        assert_eq!(recs[0]["finding"]["name"], "no-reply", "{}", recs[0]);
+        assert!(
+            !recs[0].to_string().contains("capture"),
+            "{protocol:?}: {}",
+            recs[0]
+        );
+    }
+}
+
 #[test]
 fn a_client_that_never_reads_slows_the_upstream_down() {
     const TOTAL: usize = 256 * 1024 * 1024;

@@ -86,7 +86,7 @@ pub(crate) enum Event {
     /// No byte either way for `--idle-timeout` (both sides were closed).
     Idle { limit: Duration },
     /// The client's first request was not complete within
-    /// `--request-timeout` (`got` bytes after the header): both sides were
+    /// `--request-timeout` (`got` bytes of it came): both sides were
     /// closed. The client was slow, not upstream: no exchange is judged.
     RequestTimedOut { limit: Duration, got: u64 },
 }
@@ -197,25 +197,24 @@ impl Record {
             .ending
             .filter(|_| !cut_in_request)
             .map(|ending| {
-                if let Some(finding) = spoken {
-                    return finding;
-                }
-                let answer = Answer::of(&self.service.first_down);
-                let x = Exchange {
-                    sent: self.sent_kind(),
-                    answer,
-                    ending,
-                    udp: false,
-                };
-                // TLS through the relay is judged as `send --tls` judges it.
-                let finding = judge::layered(
-                    &x,
-                    judge::Layer::of_bytes(self.payload(), answer, &self.service.first_down),
-                );
+                let finding = spoken.unwrap_or_else(|| {
+                    let answer = Answer::of(&self.service.first_down);
+                    let x = Exchange {
+                        sent: self.sent_kind(),
+                        answer,
+                        ending,
+                        udp: false,
+                    };
+                    // TLS through the relay is judged as `send --tls` judges it.
+                    judge::layered(
+                        &x,
+                        judge::Layer::of_bytes(self.payload(), answer, &self.service.first_down),
+                    )
+                });
                 // The client left before a byte came back, with upstream
-                // still holding the connection (a sink): a silence, as send
-                // would call it, not a record cut short (`incomplete` is a
-                // capture's).
+                // still holding the connection (a sink), in HTTP's words or
+                // a protocol's: a silence, as send would call it, not a
+                // record cut short (`incomplete` is a capture's).
                 if finding == Finding::Incomplete && ending == Ending::ClientClosed {
                     Finding::NoReply
                 } else {

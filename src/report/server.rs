@@ -513,7 +513,7 @@ fn said_by_relay(e: &RelayEvent) -> String {
             duration(*limit)
         ),
         E::RequestTimedOut { limit, got } => format!(
-            "no complete first request within --request-timeout {} ({got} bytes after the header); both sides were closed",
+            "no complete first request within --request-timeout {} ({got} bytes of it came); both sides were closed",
             duration(*limit)
         ),
     }
