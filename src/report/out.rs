@@ -16,10 +16,9 @@ use crate::error::{Error, Result};
 /// A line-oriented writer to stdout (or any `Write`, for tests).
 pub(crate) struct Out<W: Write = io::Stdout> {
     w: BufWriter<W>,
-    /// Lines queued since the last successful flush.
-    pending: u64,
-    /// The first failure and the lines not written since (the batch that
-    /// failed, and every line offered after it).
+    /// The first failure and the lines not written since (those the
+    /// failed write left in the buffer, a line cut short among them, and
+    /// every line offered after it).
     failed: Option<(io::Error, u64)>,
     /// Lines never offered: a server's lines dropped while its writer fell
     /// behind (nobody read stdout). Writing goes on; the run still fails.
@@ -45,7 +44,6 @@ impl<W: Write> Out<W> {
     pub(crate) fn new(w: W) -> Self {
         Out {
             w: BufWriter::with_capacity(64 * 1024, w),
-            pending: 0,
             failed: None,
             skipped: 0,
         }
@@ -66,15 +64,17 @@ impl<W: Write> Out<W> {
     /// Buffer `text` (one or more lines); [`Out::flush`] sends the batch.
     /// Use it while more output is known to follow right away.
     pub(crate) fn queue(&mut self, text: &str) -> Result<()> {
-        let lines = count_lines(text);
+        let lines = count_lines(text.as_bytes());
         if let Some((_, unwritten)) = &mut self.failed {
             *unwritten += lines;
             return Err(self.error());
         }
-        self.pending += lines;
         match self.w.write_all(text.as_bytes()) {
             Ok(()) => Ok(()),
-            Err(e) => Err(self.fail(e)),
+            // `text` was not taken: the buffer's flush to make room failed
+            // (what it holds is what is left), or `text` was written past
+            // an empty buffer and how much of it went is not known.
+            Err(e) => Err(self.fail(e, lines)),
         }
     }
 
@@ -84,11 +84,8 @@ impl<W: Write> Out<W> {
             return Err(self.error());
         }
         match self.w.flush() {
-            Ok(()) => {
-                self.pending = 0;
-                Ok(())
-            }
-            Err(e) => Err(self.fail(e)),
+            Ok(()) => Ok(()),
+            Err(e) => Err(self.fail(e, 0)),
         }
     }
 
@@ -115,9 +112,13 @@ impl<W: Write> Out<W> {
         }
     }
 
-    fn fail(&mut self, e: io::Error) -> Error {
-        self.failed = Some((e, self.pending));
-        self.pending = 0;
+    /// The first failure: the lines not written are those still in the
+    /// buffer (a failed write keeps there what did not go, so a line cut
+    /// short counts and the lines before it, which went out whole, don't),
+    /// and `more` that never reached it.
+    fn fail(&mut self, e: io::Error, more: u64) -> Error {
+        let held = count_lines(self.w.buffer());
+        self.failed = Some((e, held + more));
         self.error()
     }
 
@@ -137,7 +138,7 @@ impl<W: Write> Out<W> {
 
 /// Lines in `text` as [`Out`] counts them.
 pub(crate) fn lines_in(text: &str) -> u64 {
-    count_lines(text)
+    count_lines(text.as_bytes())
 }
 
 /// Stdout for a server's writer thread. A plain `write(2)` to a pipe
@@ -221,9 +222,9 @@ fn same(e: &io::Error) -> io::Error {
 }
 
 /// Lines in `text`: its newlines, plus an unterminated last line.
-fn count_lines(text: &str) -> u64 {
-    let newlines = text.bytes().filter(|&b| b == b'\n').count() as u64;
-    newlines + u64::from(!text.is_empty() && !text.ends_with('\n'))
+fn count_lines(text: &[u8]) -> u64 {
+    let newlines = text.iter().filter(|&&b| b == b'\n').count() as u64;
+    newlines + u64::from(text.last().is_some_and(|&b| b != b'\n'))
 }
 
 #[cfg(test)]
@@ -286,19 +287,34 @@ mod tests {
     }
 
     #[test]
-    fn a_full_disk_loses_the_whole_queued_batch() {
+    fn a_full_disk_loses_the_lines_it_did_not_take_whole() {
         let mut out = closing(3, || io::Error::from_raw_os_error(28));
         out.queue("a\n").expect("buffered");
         out.queue("b\nc\n").expect("buffered");
+        // `a` went out whole, `b` cut short: `b` and `c` were not written.
         let e = out.flush().expect_err("ENOSPC");
         let (kind, n) = unwritten(e);
         assert_eq!(kind, io::ErrorKind::StorageFull);
-        assert_eq!(n, 3);
+        assert_eq!(n, 2);
+        assert_eq!(out.w.get_ref().got, b"a\nb");
         assert!(out
             .finish()
             .expect_err("still failed")
             .to_string()
-            .contains("No space left on device (the disk is full); 3 lines were not written"));
+            .contains("No space left on device (the disk is full); 2 lines were not written"));
+    }
+
+    #[test]
+    fn a_failed_flush_to_make_room_counts_the_buffer_and_the_line() {
+        // Room for the first two lines of three queued; the fourth, too
+        // long for the buffer's room, makes it flush, which fails.
+        let mut out = closing(4, || io::Error::from(io::ErrorKind::BrokenPipe));
+        for line in ["a\n", "b\n", "c\n"] {
+            out.queue(line).expect("buffered");
+        }
+        let long = format!("{}\n", "d".repeat(64 * 1024));
+        let e = out.queue(&long).expect_err("the reader is gone");
+        assert_eq!(unwritten(e), (io::ErrorKind::BrokenPipe, 2));
     }
 
     #[test]
@@ -320,11 +336,11 @@ mod tests {
 
     #[test]
     fn lines_are_counted_as_shown() {
-        assert_eq!(count_lines(""), 0);
-        assert_eq!(count_lines("a"), 1);
-        assert_eq!(count_lines("a\n"), 1);
-        assert_eq!(count_lines("a\nb"), 2);
-        assert_eq!(count_lines("a\n\nb\n"), 3);
+        assert_eq!(count_lines(b""), 0);
+        assert_eq!(count_lines(b"a"), 1);
+        assert_eq!(count_lines(b"a\n"), 1);
+        assert_eq!(count_lines(b"a\nb"), 2);
+        assert_eq!(count_lines(b"a\n\nb\n"), 3);
     }
 
     #[test]
