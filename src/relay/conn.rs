@@ -80,6 +80,11 @@ pub(crate) async fn serve(c: Accepted, cfg: &Config) -> Record {
 /// With `--accept none`, a header at the start of the client's stream is
 /// data that went upstream as it came: name it.
 fn spot_client_header(rec: &mut Record) {
+    // Most streams are no header at all: tell so from their first bytes,
+    // not from a decode that would sniff (parse) the whole request.
+    if !codec::looks_like_header_start(&rec.service.first_up) {
+        return;
+    }
     if let Decoded::Complete(h) = codec::decode(&rec.service.first_up) {
         let seen = HeaderSeen::new(&rec.service.first_up[..h.len()], false);
         rec.arrived = Arrived::Header {
@@ -477,11 +482,15 @@ async fn relay(
     let mut early = |first: &mut Vec<u8>| {
         let Some(socket) = client.plain() else { return };
         let at = first.len();
-        first.resize(at + CHUNK_FIRST, 0);
+        first.reserve(CHUNK_FIRST);
         // Straight from the socket: tokio's `try_read` would say
-        // WouldBlock until epoll has reported the socket readable.
-        let n = io::Read::read(&mut &*socket, &mut first[at..]).unwrap_or(0);
-        first.truncate(at + n);
+        // WouldBlock until epoll has reported the socket readable. Into
+        // spare room, not zeroed first: the read fills what it reports.
+        let n = socket
+            .recv(&mut first.spare_capacity_mut()[..CHUNK_FIRST])
+            .unwrap_or(0);
+        // SAFETY: recv(2) initialised the first `n` bytes of the spare room.
+        unsafe { first.set_len(at + n) };
         up.pass(&first[at..]);
     };
     let connected = tokio::select! {
