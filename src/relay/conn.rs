@@ -103,10 +103,9 @@ async fn header_stage(io: &mut Io, rec: &mut Record, cfg: &Config) -> Option<Vec
     let trusted = cfg.trusts(rec.peer.ip());
     rec.trusted = trusted;
     match io.frame(deadline, cfg.max_header).await {
-        Framed::Header(len) => {
-            let seen = HeaderSeen::new(&io.buf[..len], false);
-            let facts = seen.valid.clone()?;
-            rec.header = Some(seen);
+        Framed::Header(facts) => {
+            let len = facts.len;
+            rec.header = Some(HeaderSeen::of_valid(&io.buf, facts.clone()));
             let rest = io.buf[len..].to_vec();
             if !cfg.accept.takes(facts.number()) {
                 rec.arrived = Arrived::OtherVersion;

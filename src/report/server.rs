@@ -529,8 +529,9 @@ fn joined(all: impl Iterator<Item = (Kind, String)>, kind: Kind) -> Option<Strin
 
 /// `HH:MM:SS.mmm` of the accept time.
 fn clock(rec_time: std::time::SystemTime) -> String {
-    let time = json::time(rec_time);
-    time.get(11..23).unwrap_or(&time).to_string()
+    let mut time = String::with_capacity(12);
+    crate::server::clock::push_time_of_day(&mut time, rec_time);
+    time
 }
 
 /// `text` in `paint`'s tone; with no colour, the text as it is (no copy).
@@ -579,19 +580,36 @@ fn header_json(h: Option<&HeaderSeen>) -> Option<HeaderJson> {
     h.map(|h| HeaderJson::new(&h.decode(), &h.bytes))
 }
 
-/// An indented `label: prose` detail line, wrapped to the width.
-fn detail(style: Style, label: &str, text: &str, bad: bool) -> String {
+/// An indented `label: prose` detail line, wrapped to the width, written
+/// into `out`.
+fn push_detail(out: &mut String, style: Style, label: &str, text: &str, bad: bool) {
     let narrower = Style {
         width: style.width.saturating_sub(4),
         ..style
     };
+    // One line without colour (a listen note, on every connection's line):
+    // written in place, as the wrap below would leave it.
+    let one_line = !style.color
+        && !text.contains(['\n', '\r'])
+        && table::fits(
+            text,
+            usize::from(narrower.width)
+                .max(40)
+                .saturating_sub(label.len() + 2),
+        );
+    if one_line {
+        out.push_str("    ");
+        out.push_str(label);
+        out.push_str(": ");
+        out.push_str(text);
+        out.push('\n');
+        return;
+    }
     let wrapped = table::wrap(narrower, &format!("{label}: {text}"), 4);
-    let mut out = String::new();
     for l in wrapped.lines() {
         let l = if bad { style.bad(l) } else { l.to_string() };
         let _ = writeln!(out, "    {l}");
     }
-    out
 }
 
 /// Counts per finding, in docs/verdicts.md order.
@@ -901,7 +919,11 @@ impl View for Answered {
         // server's connection rate: built in place, with no String per
         // piece when there is no colour (docs/performance.md).
         let mut out = String::with_capacity(256);
-        push_painted(&mut out, style, &clock(rec.time), Style::dim);
+        if style.color {
+            out.push_str(&style.dim(&clock(rec.time)));
+        } else {
+            crate::server::clock::push_time_of_day(&mut out, rec.time);
+        }
         out.push(' ');
         push_endpoint(&mut out, rec.peer);
         out.push(' ');
@@ -950,7 +972,9 @@ impl View for Answered {
             (None, None) => push_painted(&mut out, style, " no header", Style::dim),
         }
         if let Some(r) = &a.request {
-            let _ = write!(out, " \"{}\"", nginx::escape(r.as_bytes()));
+            out.push_str(" \"");
+            nginx::push_escaped(&mut out, r.as_bytes());
+            out.push('"');
         }
         if a.reply != SentBack::None {
             if style.color {
@@ -992,11 +1016,11 @@ impl View for Answered {
                     f.sni.as_deref().unwrap_or("none"),
                     f.alpn.as_deref().unwrap_or("none")
                 );
-                out.push_str(&detail(style, "tls", &text, false));
+                push_detail(&mut out, style, "tls", &text, false);
             }
             Some(TlsSeen::Refused(r)) => {
                 let text = format!("handshake failed: {}", refused(r));
-                out.push_str(&detail(style, "tls", &text, true));
+                push_detail(&mut out, style, "tls", &text, true);
             }
             None => {}
         }
@@ -1004,24 +1028,24 @@ impl View for Answered {
         let (errors, notes): (Vec<_>, Vec<_>) =
             listen_said(rec).partition(|(k, _)| *k == Kind::Error);
         if let Some(t) = joined(errors.into_iter(), Kind::Error) {
-            out.push_str(&detail(style, "error", &t, true));
+            push_detail(&mut out, style, "error", &t, true);
         }
         if let Some(t) = &a.talk {
             let h = heard(t);
             if !h.is_empty() {
-                out.push_str(&detail(style, "heard", &h.join(" | "), false));
+                push_detail(&mut out, style, "heard", &h.join(" | "), false);
             }
             let s = talk_said(t);
             if !s.is_empty() {
-                out.push_str(&detail(style, "said", &s.join(" | "), false));
+                push_detail(&mut out, style, "said", &s.join(" | "), false);
             }
         }
         if let Some(l) = &a.log {
             // nginx's words, verbatim (wrapped at spaces only).
-            out.push_str(&detail(style, "log", &l.line(), false));
+            push_detail(&mut out, style, "log", &l.line(), false);
         }
         if let Some(t) = joined(notes.into_iter(), Kind::Note) {
-            out.push_str(&detail(style, "note", &t, false));
+            push_detail(&mut out, style, "note", &t, false);
         }
         out.push_str(&sender::connection_human(rec.sender.as_ref(), style));
         if let Some(d) = &a.data {

@@ -140,7 +140,15 @@ pub(crate) fn fill_line(out: &mut String, style: Style, first: &str, rest: &str,
 /// starts at column 0; use [`fill`] when it follows a prefix.
 pub(crate) fn wrap(style: Style, text: &str, indent: usize) -> String {
     let width = usize::from(style.width).max(40);
-    let mut out = String::new();
+    if fits(text, width) {
+        return text.to_string();
+    }
+    wrap_words(text, width, indent)
+}
+
+/// [`wrap`]'s loop: a word that would pass `width` starts a new line.
+fn wrap_words(text: &str, width: usize, indent: usize) -> String {
+    let mut out = String::with_capacity(text.len() + text.len() / width * (indent + 1));
     let mut col = 0;
     for word in text.split(' ') {
         let len = word.chars().count();
@@ -158,6 +166,14 @@ pub(crate) fn wrap(style: Style, text: &str, indent: usize) -> String {
     out
 }
 
+/// Does [`wrap`] leave `text` as it is? It does when the text fits in
+/// `width` and does not start with a space (the loop drops leading
+/// spaces): then no word moves to a next line. Checked first because a
+/// server says a note on every connection's line.
+pub(crate) fn fits(text: &str, width: usize) -> bool {
+    !text.starts_with(' ') && (text.len() <= width || text.chars().count() <= width)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -171,5 +187,25 @@ mod tests {
             assert!(line.chars().count() <= 80, "{line:?}");
         }
         assert!(wrapped.lines().skip(1).all(|l| l.starts_with("    ")));
+    }
+
+    #[test]
+    fn a_text_that_fits_is_what_the_loop_makes_of_it() {
+        let texts = [
+            "",
+            "note: accepted from any peer: any client could forge it; use --trust CIDR",
+            " a leading space",
+            "two  spaces and a trailing one ",
+            "ünïcödé wörds, ünïcödé wörds, ünïcödé wörds, ünïcödé wörds, ü",
+            "a-word-longer-than-the-line-itself-a-word-longer-than-the-line-itself",
+        ];
+        for text in texts {
+            for width in 40..=100 {
+                if fits(text, width) {
+                    assert_eq!(wrap_words(text, width, 4), text, "{width}: {text:?}");
+                }
+            }
+        }
+        assert!(!fits(" a", 80));
     }
 }

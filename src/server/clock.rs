@@ -58,6 +58,30 @@ pub(crate) fn rfc3339_at(secs: i64, nanos: u32) -> String {
     format_rfc3339(&utc_at(secs, nanos))
 }
 
+/// `19:05:10.123`: [`rfc3339`]'s time of day to the millisecond (a
+/// server's line starts with it), written into `out` without the whole
+/// timestamp and `fmt`'s padding: it is said once per connection.
+pub(crate) fn push_time_of_day(out: &mut String, t: SystemTime) {
+    let u = utc(t);
+    let ms = u.micros / 1000;
+    let digit = |n: u32| b'0' + (n % 10) as u8;
+    let text = [
+        digit(u.hour / 10),
+        digit(u.hour),
+        b':',
+        digit(u.min / 10),
+        digit(u.min),
+        b':',
+        digit(u.sec / 10),
+        digit(u.sec),
+        b'.',
+        digit(ms / 100),
+        digit(ms / 10),
+        digit(ms),
+    ];
+    out.push_str(std::str::from_utf8(&text).unwrap_or_default());
+}
+
 fn format_rfc3339(u: &Utc) -> String {
     format!(
         "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
@@ -101,5 +125,17 @@ mod tests {
         assert_eq!(http_date(UNIX_EPOCH), "Thu, 01 Jan 1970 00:00:00 GMT");
         let leap = UNIX_EPOCH + Duration::from_secs(951_782_400); // 2000-02-29
         assert_eq!(rfc3339(leap), "2000-02-29T00:00:00.000000Z");
+    }
+
+    #[test]
+    fn the_time_of_day_is_rfc3339_s() {
+        for nanos in [0, 999_999, 1_000_000, 123_456_789, 999_999_999] {
+            for secs in [0, 59, 3_599, 86_399, 1_795_547_110] {
+                let t = UNIX_EPOCH + Duration::new(secs, nanos);
+                let mut day = String::new();
+                push_time_of_day(&mut day, t);
+                assert_eq!(day, rfc3339(t)[11..23]);
+            }
+        }
     }
 }

@@ -27,7 +27,7 @@ use crate::judge::Arrived;
 use super::lifecycle::{signalled, Accepted};
 use super::record::{Awaited, Event, Fault, Framing, Record};
 use super::stream::Stream;
-use super::HeaderSeen;
+use super::{HeaderFacts, HeaderSeen};
 
 /// How one read ended.
 #[derive(Debug)]
@@ -44,8 +44,9 @@ pub(crate) enum Read {
 /// How the header stage ended.
 #[derive(Debug)]
 pub(crate) enum Framed {
-    /// A complete header of this many bytes.
-    Header(usize),
+    /// A complete header: its facts (`len` bytes of the buffer), taken
+    /// from the one decode that framed it.
+    Header(HeaderFacts),
     /// The bytes are not a header.
     NotProxy,
     /// No header: [`Record::header_failed`] says why.
@@ -194,7 +195,7 @@ impl Conn {
         loop {
             if self.buf.len() >= want {
                 let decided = match codec::decode(&self.buf) {
-                    Decoded::Complete(h) => Some(Framed::Header(h.len())),
+                    Decoded::Complete(h) => Some(Framed::Header(HeaderFacts::of(&h))),
                     Decoded::NotProxy(_) => Some(Framed::NotProxy),
                     Decoded::Invalid(e) => Some(Framed::Failed(Failure::Invalid(e))),
                     Decoded::Incomplete { needed } => match codec::v2_total_len(&self.buf) {

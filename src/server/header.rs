@@ -56,6 +56,16 @@ pub(crate) struct HeaderSeen {
 }
 
 impl HeaderSeen {
+    /// A header the header stage has already decoded into `facts`: not
+    /// decoded again (it is, at most, once more for a report's full view).
+    pub(crate) fn of_valid(bytes: &[u8], facts: HeaderFacts) -> Self {
+        HeaderSeen {
+            bytes: bytes[..facts.len].to_vec(),
+            at_end: false,
+            valid: Some(facts),
+        }
+    }
+
     pub(crate) fn new(bytes: &[u8], at_end: bool) -> Self {
         let mut seen = HeaderSeen {
             bytes: bytes.to_vec(),

@@ -20,21 +20,34 @@ pub(crate) fn push_decimal(out: &mut String, mut n: u32) {
             break;
         }
     }
-    for &d in &digits[at..] {
-        out.push(char::from(d));
-    }
+    // Pushed at once: a char at a time checks the room for each.
+    out.push_str(std::str::from_utf8(&digits[at..]).unwrap_or_default());
 }
 
 /// An IP address, as `Display` writes it.
 pub(crate) fn push_ip(out: &mut String, ip: IpAddr) {
     match ip {
         IpAddr::V4(ip) => {
+            // At most `255.255.255.255`, built on the stack.
+            let mut text = [0u8; 15];
+            let mut len = 0;
             for (i, octet) in ip.octets().into_iter().enumerate() {
                 if i > 0 {
-                    out.push('.');
+                    text[len] = b'.';
+                    len += 1;
                 }
-                push_decimal(out, u32::from(octet));
+                if octet >= 100 {
+                    text[len] = b'0' + octet / 100;
+                    len += 1;
+                }
+                if octet >= 10 {
+                    text[len] = b'0' + octet / 10 % 10;
+                    len += 1;
+                }
+                text[len] = b'0' + octet % 10;
+                len += 1;
             }
+            out.push_str(std::str::from_utf8(&text[..len]).unwrap_or_default());
         }
         IpAddr::V6(ip) => {
             let _ = write!(out, "{ip}");
@@ -73,6 +86,8 @@ mod tests {
             "192.0.2.1:1234",
             "255.255.255.255:65535",
             "10.20.3.4:80",
+            "100.9.10.99:0",
+            "1.0.200.109:65535",
             "[::1]:8080",
             "[2001:db8::7]:443",
             "[::ffff:192.0.2.1]:9",

@@ -19,7 +19,8 @@ use crate::server::conn::{Conn as Io, Failure, Framed, Read, Stage};
 use crate::server::record::{self, Event};
 use crate::server::tls::{self, TlsSeen};
 use crate::server::{
-    signalled, Accepted, Bound, Closing, HeaderSeen, IpProtocol, Served, Service, StageDeadline,
+    signalled, Accepted, Bound, Closing, HeaderFacts, HeaderSeen, IpProtocol, Served, Service,
+    StageDeadline,
 };
 
 use super::nginx::{self, Log};
@@ -76,11 +77,11 @@ impl Conn<'_> {
         let framed = self.io.frame(deadline, self.cfg.max_header).await;
         let mode = self.cfg.mode;
         match framed {
-            Framed::Header(len) => {
+            Framed::Header(facts) => {
                 if mode == Mode::Off {
                     return self.unexpected().await;
                 }
-                self.accept_header(len).await
+                self.accept_header(facts).await
             }
             Framed::NotProxy => {
                 self.arrive(Arrived::NoHeader);
@@ -205,12 +206,12 @@ impl Conn<'_> {
         }
     }
 
-    /// A valid header of `len` bytes is in the buffer.
-    async fn accept_header(&mut self, len: usize) {
-        let seen = HeaderSeen::new(&self.io.buf[..len], false);
-        let facts = seen.valid.clone();
-        self.rec.header = Some(seen);
-        let local_cmd = facts.as_ref().is_some_and(|h| h.local);
+    /// A valid header (`facts`) is at the start of the buffer.
+    async fn accept_header(&mut self, facts: HeaderFacts) {
+        let len = facts.len;
+        let local_cmd = facts.local;
+        let source = facts.source;
+        self.rec.header = Some(HeaderSeen::of_valid(&self.io.buf, facts));
         self.arrive(Arrived::Header {
             local: local_cmd,
             trusted: self.rec.trusted,
@@ -230,7 +231,7 @@ impl Conn<'_> {
         }
         if local_cmd {
             self.rec.events.push(Event::Local);
-        } else if let Some(src) = facts.and_then(|h| h.source) {
+        } else if let Some(src) = source {
             self.rec.client = src;
         }
         if self.cfg.trust.is_empty() {
@@ -419,8 +420,9 @@ impl Conn<'_> {
     async fn whoami(&mut self, line: String, json: bool) {
         let accepted = self.rec.accepted();
         let proxied = accepted.filter(|h| !h.local);
+        // Decoded again only for TLVs: the facts have their names alone.
         let tlvs = match (&self.rec.header, proxied) {
-            (Some(h), Some(_)) => PageTlv::of(&h.decode()),
+            (Some(h), Some(f)) if !f.tlvs.is_empty() => PageTlv::of(&h.decode()),
             _ => Vec::new(),
         };
         let page = Whoami {

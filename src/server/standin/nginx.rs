@@ -136,19 +136,49 @@ impl Log {
 /// nginx's access-log escaping (`ngx_http_log_escape`).
 pub(crate) fn escape(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len());
-    for &b in bytes {
-        match b {
-            b'"' | b'\\' => out.push_str(&format!("\\x{b:02X}")),
-            0x20..=0x7e => out.push(b as char),
-            _ => out.push_str(&format!("\\x{b:02X}")),
+    push_escaped(&mut out, bytes);
+    out
+}
+
+/// [`escape`], written into `out`: runs of printable bytes are pushed
+/// whole (a request line is said on every connection's line and page).
+pub(crate) fn push_escaped(out: &mut String, mut bytes: &[u8]) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    while !bytes.is_empty() {
+        let plain = bytes
+            .iter()
+            .position(|&b| !(0x20..=0x7e).contains(&b) || b == b'"' || b == b'\\')
+            .unwrap_or(bytes.len());
+        out.push_str(std::str::from_utf8(&bytes[..plain]).unwrap_or_default());
+        if let Some(&b) = bytes.get(plain) {
+            out.push_str("\\x");
+            out.push(char::from(HEX[usize::from(b >> 4)]));
+            out.push(char::from(HEX[usize::from(b & 0xf)]));
+            bytes = &bytes[plain + 1..];
+        } else {
+            bytes = &[];
         }
     }
-    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_byte_is_escaped_as_the_access_log_does() {
+        let bytes: Vec<u8> = (0..=255u8).chain(*b"GET /a HTTP/1.1").collect();
+        let mut want = String::new();
+        for &b in &bytes {
+            match b {
+                b'"' | b'\\' => want.push_str(&format!("\\x{b:02X}")),
+                0x20..=0x7e => want.push(char::from(b)),
+                _ => want.push_str(&format!("\\x{b:02X}")),
+            }
+        }
+        assert_eq!(escape(&bytes), want);
+        assert_eq!(escape(b"GET / HTTP/1.1"), "GET / HTTP/1.1");
+    }
 
     #[test]
     fn the_400_page_is_nginx_s() {

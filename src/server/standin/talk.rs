@@ -219,12 +219,10 @@ impl Conn<'_> {
     async fn framed(&mut self, framed: Framed) {
         let mode = self.cfg.mode;
         match framed {
-            Framed::Header(len) => {
-                let valid = HeaderSeen::new(&self.io.buf[..len], false);
-                let facts = valid.valid.clone();
-                self.rec.header = Some(valid);
+            Framed::Header(facts) => {
+                let (len, local, source) = (facts.len, facts.local, facts.source);
+                self.rec.header = Some(HeaderSeen::of_valid(&self.io.buf, facts));
                 let trusted = self.rec.trusted;
-                let local = facts.as_ref().is_some_and(|h| h.local);
                 self.rec.arrive(Arrived::Header {
                     local,
                     trusted,
@@ -254,7 +252,7 @@ impl Conn<'_> {
                 }
                 if local {
                     self.rec.events.push(Event::Local);
-                } else if let Some(src) = facts.and_then(|h| h.source) {
+                } else if let Some(src) = source {
                     self.rec.client = src;
                 }
                 if self.cfg.trust.is_empty() {

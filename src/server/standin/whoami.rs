@@ -107,13 +107,18 @@ impl Whoami {
             None => s.push_str("none"),
         }
         let (src, dst) = (self.claimed.map(|c| c.0), self.claimed.map(|c| c.1));
-        for (label, end) in [("", src), ("server_", dst)] {
-            let _ = write!(s, "\nproxy_protocol_{label}addr: ");
+        for (label, end) in [
+            ("\nproxy_protocol_", src),
+            ("\nproxy_protocol_server_", dst),
+        ] {
+            s.push_str(label);
+            s.push_str("addr: ");
             match end {
                 Some(a) => text::push_ip(&mut s, a.ip()),
                 None => s.push('-'),
             }
-            let _ = write!(s, "\nproxy_protocol_{label}port: ");
+            s.push_str(label);
+            s.push_str("port: ");
             match end {
                 Some(a) => text::push_decimal(&mut s, u32::from(a.port())),
                 None => s.push('-'),
@@ -123,21 +128,27 @@ impl Whoami {
         for t in &self.tlvs {
             let _ = writeln!(s, "tlv {} (0x{:02x}): {}", t.name, t.kind, t.shown());
         }
-        let trust: Vec<String> = self.trust.iter().map(|n| n.to_string()).collect();
-        let _ = write!(
-            s,
-            "set_real_ip_from: {}\nspoofable: {}\n",
-            if trust.is_empty() {
-                "-".to_string()
-            } else {
-                trust.join(" ")
-            },
-            self.spoofable
-        );
-        if let Some(n) = &self.note {
-            let _ = writeln!(s, "note: {n}");
+        s.push_str("set_real_ip_from: ");
+        if self.trust.is_empty() {
+            s.push('-');
         }
-        let _ = writeln!(s, "request: {}", nginx::escape(self.request.as_bytes()));
+        for (i, n) in self.trust.iter().enumerate() {
+            if i > 0 {
+                s.push(' ');
+            }
+            let _ = write!(s, "{n}");
+        }
+        s.push_str("\nspoofable: ");
+        s.push_str(if self.spoofable { "true" } else { "false" });
+        s.push('\n');
+        if let Some(n) = &self.note {
+            s.push_str("note: ");
+            s.push_str(n);
+            s.push('\n');
+        }
+        s.push_str("request: ");
+        nginx::push_escaped(&mut s, self.request.as_bytes());
+        s.push('\n');
         s
     }
 
@@ -196,28 +207,35 @@ impl Whoami {
 /// The page's note: what the receiver made of the header, in the page's
 /// words (the page is what the client gets, not ppctl's report).
 pub(crate) fn note(events: &[Event]) -> Option<String> {
-    let words: Vec<String> = events
-        .iter()
-        .filter_map(|e| match e {
-            Event::PeerIsClient => Some("no PROXY header: the peer is the client".to_string()),
-            Event::Untrusted { peer, trust, .. } => Some(format!(
-                "header from {peer} which is not in --trust {}: ignored, the peer is the client",
-                trust
-                    .iter()
-                    .map(|n| n.to_string())
-                    .collect::<Vec<_>>()
-                    .join(",")
-            )),
-            Event::Local => {
-                Some("LOCAL header (a health check): the socket's addresses stand".to_string())
+    // Built as one string: the page goes out with every connection.
+    let mut note = String::new();
+    for e in events {
+        let start = note.len();
+        if start > 0 {
+            note.push_str("; ");
+        }
+        match e {
+            Event::PeerIsClient => note.push_str("no PROXY header: the peer is the client"),
+            Event::Untrusted { peer, trust, .. } => {
+                let _ = write!(note, "header from {peer} which is not in --trust ");
+                for (i, n) in trust.iter().enumerate() {
+                    if i > 0 {
+                        note.push(',');
+                    }
+                    let _ = write!(note, "{n}");
+                }
+                note.push_str(": ignored, the peer is the client");
             }
-            Event::AnyPeer => Some(
-                "accepted from any peer: any client could forge it; use --trust CIDR".to_string(),
-            ),
-            _ => None,
-        })
-        .collect();
-    (!words.is_empty()).then(|| words.join("; "))
+            Event::Local => {
+                note.push_str("LOCAL header (a health check): the socket's addresses stand")
+            }
+            Event::AnyPeer => {
+                note.push_str("accepted from any peer: any client could forge it; use --trust CIDR")
+            }
+            _ => note.truncate(start),
+        }
+    }
+    (!note.is_empty()).then_some(note)
 }
 
 /// The nginx realip rule: the header's source replaces the peer only when
