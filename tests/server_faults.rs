@@ -406,3 +406,68 @@ fn listen_counts_accepts_that_ran_out_of_descriptors() {
     assert!(failed >= 1, "{summary}");
     assert_eq!(code, Some(1), "{err}");
 }
+
+/// The open descriptors of process `pid`.
+fn open_descriptors(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .expect("the child's descriptors")
+        .count()
+}
+
+/// relay out of descriptors for the connection upstream (its limit
+/// lowered under it while it runs, to room for the accepted client
+/// alone): the connection is local-limit, this host's limit, never blamed
+/// on the upstream (unreachable); the client is closed, and once
+/// descriptors are back the next client is served.
+#[test]
+fn relay_out_of_descriptors_for_the_upstream_is_local_limit() {
+    let upstream = Upstream::start();
+    let mut server = Server::start(&upstream.relay());
+    let (pid, port) = (server.child.id(), server.port);
+    let reader = server.read_lines();
+    let before = open_descriptors(pid);
+    let warm = exchange(port, HTTP_GET);
+    assert!(warm.starts_with(b"HTTP/1.1 200 OK"), "{warm:?}");
+    // The warm-up's sockets closed (a bound, not a measure: a descriptor
+    // the runtime keeps from now on only moves the limit below).
+    for _ in 0..100 {
+        if open_descriptors(pid) <= before {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let normal = descriptor_limit(pid, None);
+    let room_for_the_client = libc::rlimit {
+        rlim_cur: lowest_free_descriptor(pid) + 1,
+        rlim_max: normal.rlim_max,
+    };
+    descriptor_limit(pid, Some(room_for_the_client));
+    let refused = exchange(port, HTTP_GET);
+    descriptor_limit(pid, Some(normal));
+    assert_eq!(refused, b"", "closed, no made-up answer");
+    let served = exchange(port, HTTP_GET);
+    assert!(served.starts_with(b"HTTP/1.1 200 OK"), "{served:?}");
+    let (code, _, err) = server.terminate();
+    let (conns, summary) = records(&reader.join().unwrap_or_default());
+    assert_eq!(conns.len(), 3, "{err}");
+    let limited: Vec<&Value> = conns
+        .iter()
+        .filter(|c| c["finding"]["name"] == "local-limit")
+        .collect();
+    assert_eq!(limited.len(), 1, "{conns:?}");
+    assert_eq!(limited[0]["ending"], "local-limit", "{}", limited[0]);
+    assert!(
+        limited[0]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("no file descriptor on this host")),
+        "{}",
+        limited[0]
+    );
+    assert_eq!(summary["findings"]["proxied"], 2, "{summary}");
+    assert_eq!(summary["findings"]["local-limit"], 1, "{summary}");
+    assert!(
+        summary["findings"].get("unreachable").is_none(),
+        "{summary}"
+    );
+    assert_eq!(code, Some(1), "{err}");
+}
