@@ -956,11 +956,13 @@ fn max_header_bounds_the_client_s_header() {
 }
 
 /// By default relay takes every v2 header the spec allows (16 + 65535
-/// bytes): one of 20 KiB (a NOOP TLV of padding, as a long certificate
-/// would be) is taken and translated, not header-too-large.
+/// bytes): the largest, 65,551 bytes (a NOOP TLV of padding, as a long
+/// certificate would be), is taken and translated, not header-too-large.
 #[test]
 fn a_v2_header_past_4096_bytes_is_taken_by_default() {
-    const PAD: usize = 20_000;
+    // The addresses (12 bytes) and the TLV's type and length (3) fill the
+    // rest of the 65535 bytes the length field can say.
+    const PAD: usize = 65_535 - 12 - 3;
     let listen = Listen::start(&["--proxy-protocol", "require", "--count", "1"]);
     let r = relay(
         listen.port,
@@ -974,6 +976,7 @@ fn a_v2_header_past_4096_bytes_is_taken_by_default() {
     header.push(0x04);
     header.extend_from_slice(&(PAD as u16).to_be_bytes());
     header.resize(header.len() + PAD, 0);
+    assert_eq!(header.len(), 65_551);
     header.extend_from_slice(common::HTTP_GET);
     let answer = listen_support::talk(r.port, &header, false);
     assert!(answer.starts_with(b"HTTP/1.1 200"), "{answer:?}");
