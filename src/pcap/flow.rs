@@ -226,6 +226,11 @@ pub struct Flow {
     pub first_close: Option<Side>,
     pub packets: u64,
     decided: bool,
+    /// Its open conversation, held here while the flow is tracked (its
+    /// packets need no lookup of it) and put back in the table when the
+    /// flow goes. `None` when the flow started on a closed conversation:
+    /// that one stays in the closed tables, where it ages.
+    conversation: Option<Conversation>,
 }
 
 impl Flow {
@@ -250,6 +255,7 @@ impl Flow {
             first_close: None,
             packets: 0,
             decided: false,
+            conversation: None,
         }
     }
 
@@ -419,8 +425,9 @@ impl FlowTable {
         self.next_id
     }
 
-    /// The conversation (stream index) `seg` belongs to.
-    fn conversation(&mut self, key: Key, ts: Timestamp, seg: &Segment<'_>) -> u64 {
+    /// The conversation (stream index) `seg` belongs to, out of its table:
+    /// the caller puts it back, or a new flow holds it.
+    fn conversation(&mut self, key: Key, ts: Timestamp, seg: &Segment<'_>) -> Conversation {
         let syn = match seg.transport {
             Layer4::Tcp { seq, flags, .. } if flags.syn && !flags.ack => Some(seq),
             _ => None,
@@ -437,7 +444,7 @@ impl FlowTable {
             *next += 1;
             c
         };
-        let c = match known {
+        match known {
             Some(mut c) => {
                 c.last_seen = ts;
                 match (syn, c.syn_seq) {
@@ -448,9 +455,7 @@ impl FlowTable {
                 c
             }
             None => fresh(),
-        };
-        self.put_conversation(key, c);
-        c.index
+        }
     }
 
     /// Take `key`'s conversation out of its table, if it has one at `now`
@@ -506,6 +511,7 @@ impl FlowTable {
                         old.client == seg.src && old.client_data.base == Some(seq.wrapping_add(1));
                     if !same {
                         if let Some(old) = self.flows.remove(&key) {
+                            untrack(&mut self.conversations, key, &old);
                             finish(&old, Why::Closed, decide);
                         }
                     }
@@ -520,36 +526,46 @@ impl FlowTable {
             // come (the last ACK, a retransmitted FIN) carries no data and
             // can't start a new flow, so the table only holds open flows.
             if flow.decided && flow.closed() {
-                self.flows.remove(&key);
-                self.closed(key, ts);
+                if let Some(flow) = self.flows.remove(&key) {
+                    self.closed(key, &flow, ts);
+                }
             }
             return;
         }
         // Not a tracked flow (or a port reused with a new SYN): find its
-        // conversation. A tracked flow's packets need no lookup: its
-        // conversation is kept while the flow is.
-        let stream = self.conversation(key, ts, seg);
+        // conversation. A tracked flow's packets need no lookup: the flow
+        // holds its conversation.
+        let conversation = self.conversation(key, ts, seg);
         let Some(mut flow) = self.start(ts, seg) else {
+            self.put_conversation(key, conversation);
             self.stray_packets += 1;
             return;
         };
-        flow.stream = stream;
+        flow.stream = conversation.index;
+        if conversation.closed {
+            self.put_conversation(key, conversation);
+        } else {
+            flow.conversation = Some(conversation);
+        }
         flow.first_frame = frame;
         if self.flows.len() >= self.limits.max_flows {
-            evict_oldest(&mut self.flows, decide);
+            evict_oldest(&mut self.flows, &mut self.conversations, decide);
         }
         update(&mut flow, ts, seg, max, &mut self.spare, ready, decide);
         if !(flow.decided && flow.closed()) {
             self.flows.insert(key, flow);
         } else {
-            self.closed(key, ts);
+            self.closed(key, &flow, ts);
         }
     }
 
     /// The connection closed: its conversation is kept only long enough
     /// for its last packets (the final ACK) to count in it.
-    fn closed(&mut self, key: Key, ts: Timestamp) {
-        if let Some(mut c) = self.take_conversation(key, ts) {
+    fn closed(&mut self, key: Key, flow: &Flow, ts: Timestamp) {
+        let held = flow
+            .conversation
+            .or_else(|| self.take_conversation(key, ts));
+        if let Some(mut c) = held {
             c.closed = true;
             c.last_seen = ts;
             self.put_conversation(key, c);
@@ -597,21 +613,37 @@ impl FlowTable {
                 gone.push((f.id, *key));
             }
         }
-        remove(&mut self.flows, gone, Why::Idle, decide);
-        let flows = &self.flows;
+        remove(
+            &mut self.flows,
+            &mut self.conversations,
+            gone,
+            Why::Idle,
+            decide,
+        );
+        // Tracked flows hold their conversations: these are all untracked.
         self.conversations
-            .retain(|k, c| now.since(c.last_seen) < idle || flows.contains_key(k));
+            .retain(|_, c| now.since(c.last_seen) < idle);
     }
 
     /// The capture ended: decide every flow still open, oldest first.
     pub fn finish_all(&mut self, decide: &mut dyn FnMut(&Flow, Why)) {
         let keys = self.flows.iter().map(|(k, f)| (f.id, *k)).collect();
-        remove(&mut self.flows, keys, Why::CaptureEnd, decide);
+        remove(
+            &mut self.flows,
+            &mut self.conversations,
+            keys,
+            Why::CaptureEnd,
+            decide,
+        );
     }
 }
 
 /// Make room: evict the least recently seen tenth of the table.
-fn evict_oldest(flows: &mut HashMap<Key, Flow>, decide: &mut dyn FnMut(&Flow, Why)) {
+fn evict_oldest(
+    flows: &mut HashMap<Key, Flow>,
+    conversations: &mut HashMap<Key, Conversation>,
+    decide: &mut dyn FnMut(&Flow, Why),
+) {
     let mut by_age: Vec<(Timestamp, u64, Key)> =
         flows.iter().map(|(k, f)| (f.last_seen, f.id, *k)).collect();
     let n = (by_age.len() / 10).max(1);
@@ -619,14 +651,18 @@ fn evict_oldest(flows: &mut HashMap<Key, Flow>, decide: &mut dyn FnMut(&Flow, Wh
     by_age.truncate(n);
     remove(
         flows,
+        conversations,
         by_age.into_iter().map(|(_, id, k)| (id, k)).collect(),
         Why::Evicted,
         decide,
     );
 }
 
+/// Take flows out of the table (not closed: their conversations go back
+/// among the open ones) and decide those still undecided, oldest first.
 fn remove(
     flows: &mut HashMap<Key, Flow>,
+    conversations: &mut HashMap<Key, Conversation>,
     mut keys: Vec<(u64, Key)>,
     why: Why,
     decide: &mut dyn FnMut(&Flow, Why),
@@ -634,8 +670,17 @@ fn remove(
     keys.sort_unstable_by_key(|(id, _)| *id);
     for (_, key) in keys {
         if let Some(flow) = flows.remove(&key) {
+            untrack(conversations, key, &flow);
             finish(&flow, why, decide);
         }
+    }
+}
+
+/// A flow left the table open: the conversation it held is an open one
+/// again.
+fn untrack(conversations: &mut HashMap<Key, Conversation>, key: Key, flow: &Flow) {
+    if let Some(c) = flow.conversation {
+        conversations.insert(key, c);
     }
 }
 

@@ -1,8 +1,10 @@
 //! Totals over a capture: flows per finding, the sources headers claimed,
 //! and the frames that could not be used.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
+
+// Counted once per flow: Fx, not SipHash (the views sort what they show).
+use rustc_hash::FxHashMap as HashMap;
 
 use super::link::BadFrame;
 use super::reader::ReadStats;
