@@ -12,8 +12,9 @@
 #     children, from /proc, during the conn/s runs), and the per-round
 #     ratios ppctl relay / HAProxy (median, min, max).
 # PPCTL_B=path adds a second ppctl build as front hop "ppctl-b" (A/B of two
-# builds in the same rounds). Every process runs from a config in bench/
-# and is stopped by pid.
+# builds in the same rounds); PPCTL_B_ARGS adds flags to its relay (an A/B
+# of one build, e.g. PPCTL_B=$PPCTL PPCTL_B_ARGS="--threads 2"). Every
+# process runs from a config in bench/ and is stopped by pid.
 #
 #   cargo build --release && bench/relay.sh
 #   N=20000 C=50 SIZE=256M IDLE=1000 ROUNDS=3 bench/relay.sh
@@ -26,6 +27,7 @@ IDLE=${IDLE:-1000}
 ROUNDS=${ROUNDS:-3}
 PPCTL=${PPCTL:-target/release/ppctl}
 PPCTL_B=${PPCTL_B:-}
+read -r -a PPCTL_B_ARGS <<< "${PPCTL_B_ARGS:-}"
 STREAM_MODULE=${STREAM_MODULE:-/usr/lib/nginx/modules/ngx_stream_module.so}
 WORK=$(mktemp -d)
 PIDS=()
@@ -71,7 +73,7 @@ p=$(free_port)
 start ppctl-relay "$p" "$PPCTL" --color never relay "127.0.0.1:$p" --to "127.0.0.1:$BACKEND" --send v2 --no-tap --max-conns 8192
 if [ -n "$PPCTL_B" ]; then
   p=$(free_port)
-  start ppctl-b "$p" "$PPCTL_B" --color never relay "127.0.0.1:$p" --to "127.0.0.1:$BACKEND" --send v2 --no-tap --max-conns 8192
+  start ppctl-b "$p" "$PPCTL_B" --color never relay "127.0.0.1:$p" --to "127.0.0.1:$BACKEND" --send v2 --no-tap --max-conns 8192 ${PPCTL_B_ARGS[@]+"${PPCTL_B_ARGS[@]}"}
 fi
 if command -v haproxy > /dev/null; then
   p=$(free_port); render bench/haproxy-send-proxy-v2.cfg "$p" "$BACKEND" "$WORK/haproxy.cfg"

@@ -273,17 +273,17 @@ async fn accept_loop<H, Fut>(
             id,
             stop: gate.stop(),
         };
-        let task = handle(accepted);
-        let done = done.clone();
         // Boxed: a connection's state is kilobytes (its record, a relay's
         // two copy loops), and a task's future is copied whole when it is
-        // spawned and at each change of the task's stage. In a box it is
-        // copied once; the task holds a pointer.
-        tokio::spawn(Box::pin(async move {
+        // spawned, when it first runs and at each change of the task's
+        // stage. In a box it is copied once; the task holds a pointer.
+        let task = Box::pin(handle(accepted));
+        let done = done.clone();
+        tokio::spawn(async move {
             task.await;
             drop(permit);
             drop(done);
-        }));
+        });
     }
 }
 
