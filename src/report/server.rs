@@ -563,7 +563,7 @@ fn push_endpoint(out: &mut String, a: SocketAddr) {
         text::push_ip(out, a.ip());
     }
     out.push(':');
-    text::push_decimal(out, u32::from(a.port()));
+    text::push_decimal(out, u64::from(a.port()));
 }
 
 /// `name (CODE)` in the finding's tone.
@@ -1024,11 +1024,21 @@ impl View for Answered {
             }
             None => {}
         }
-        // Each event said once, then sorted into errors and notes.
-        let (errors, notes): (Vec<_>, Vec<_>) =
-            listen_said(rec).partition(|(k, _)| *k == Kind::Error);
-        if let Some(t) = joined(errors.into_iter(), Kind::Error) {
-            push_detail(&mut out, style, "error", &t, true);
+        // Each event said once, into its kind's text (joined by "; ").
+        let (mut errors, mut notes) = (String::new(), String::new());
+        for (kind, text) in listen_said(rec) {
+            let all = if kind == Kind::Error {
+                &mut errors
+            } else {
+                &mut notes
+            };
+            if !all.is_empty() {
+                all.push_str("; ");
+            }
+            all.push_str(&text);
+        }
+        if !errors.is_empty() {
+            push_detail(&mut out, style, "error", &errors, true);
         }
         if let Some(t) = &a.talk {
             let h = heard(t);
@@ -1044,8 +1054,8 @@ impl View for Answered {
             // nginx's words, verbatim (wrapped at spaces only).
             push_detail(&mut out, style, "log", &l.line(), false);
         }
-        if let Some(t) = joined(notes.into_iter(), Kind::Note) {
-            push_detail(&mut out, style, "note", &t, false);
+        if !notes.is_empty() {
+            push_detail(&mut out, style, "note", &notes, false);
         }
         out.push_str(&sender::connection_human(rec.sender.as_ref(), style));
         if let Some(d) = &a.data {

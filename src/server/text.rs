@@ -9,8 +9,8 @@ use std::fmt::Write as _;
 use std::net::{IpAddr, SocketAddr};
 
 /// `n` in decimal.
-pub(crate) fn push_decimal(out: &mut String, mut n: u32) {
-    let mut digits = [0u8; 10];
+pub(crate) fn push_decimal(out: &mut String, mut n: u64) {
+    let mut digits = [0u8; 20];
     let mut at = digits.len();
     loop {
         at -= 1;
@@ -62,7 +62,7 @@ pub(crate) fn push_socket(out: &mut String, a: SocketAddr) {
         SocketAddr::V4(_) => {
             push_ip(out, a.ip());
             out.push(':');
-            push_decimal(out, u32::from(a.port()));
+            push_decimal(out, u64::from(a.port()));
         }
         SocketAddr::V6(_) => {
             let _ = write!(out, "{a}");
@@ -76,7 +76,17 @@ mod tests {
 
     #[test]
     fn the_text_is_display_s() {
-        for n in [0, 7, 10, 99, 255, 1000, 65535, u32::MAX] {
+        for n in [
+            0,
+            7,
+            10,
+            99,
+            255,
+            1000,
+            65535,
+            u64::from(u32::MAX),
+            u64::MAX,
+        ] {
             let mut s = String::new();
             push_decimal(&mut s, n);
             assert_eq!(s, n.to_string());

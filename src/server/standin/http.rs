@@ -391,15 +391,18 @@ impl Conn<'_> {
         let mut req = httparse::Request::new(&mut headers);
         match req.parse(&self.io.buf[start..]) {
             Ok(httparse::Status::Complete(head)) => {
-                let path = req.path.unwrap_or("/").to_string();
-                let line = format!(
-                    "{} {} HTTP/1.{}",
-                    req.method.unwrap_or("?"),
-                    path,
-                    req.version.unwrap_or(1)
-                );
+                let path = req.path.unwrap_or("/");
+                let method = req.method.unwrap_or("?");
+                // `METHOD PATH HTTP/1.V`, sized once (no `fmt`: a request
+                // line is read on every connection).
+                let mut line = String::with_capacity(method.len() + path.len() + 10);
+                line.push_str(method);
+                line.push(' ');
+                line.push_str(path);
+                line.push_str(" HTTP/1.");
+                crate::server::text::push_decimal(&mut line, u64::from(req.version.unwrap_or(1)));
                 let json = whoami::wants_json(
-                    &path,
+                    path,
                     req.headers
                         .iter()
                         .find(|h| h.name.eq_ignore_ascii_case("accept"))

@@ -100,7 +100,7 @@ impl Whoami {
         match self.proxy_protocol {
             Some((v, c)) => {
                 s.push('v');
-                text::push_decimal(&mut s, u32::from(v));
+                text::push_decimal(&mut s, u64::from(v));
                 s.push(' ');
                 s.push_str(c);
             }
@@ -120,7 +120,7 @@ impl Whoami {
             s.push_str(label);
             s.push_str("port: ");
             match end {
-                Some(a) => text::push_decimal(&mut s, u32::from(a.port())),
+                Some(a) => text::push_decimal(&mut s, u64::from(a.port())),
                 None => s.push('-'),
             }
         }
@@ -293,12 +293,15 @@ pub(crate) fn wants_json(path: &str, accept: Option<&[u8]>) -> bool {
 
 /// A complete `200` response around `body`.
 pub(crate) fn response(body: &str, content_type: &str) -> Vec<u8> {
-    format!(
-        "HTTP/1.1 200 OK\r\nServer: ppctl\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\
-Connection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .into_bytes()
+    // Sized once, without `fmt`: a page goes out with every connection.
+    let mut r = String::with_capacity(body.len() + content_type.len() + 96);
+    r.push_str("HTTP/1.1 200 OK\r\nServer: ppctl\r\nContent-Type: ");
+    r.push_str(content_type);
+    r.push_str("\r\nContent-Length: ");
+    text::push_decimal(&mut r, body.len() as u64);
+    r.push_str("\r\nConnection: close\r\n\r\n");
+    r.push_str(body);
+    r.into_bytes()
 }
 
 #[cfg(test)]
