@@ -4,6 +4,7 @@
 //! place that names a finding. A flow whose start is not in the capture is
 //! `incomplete` without asking: there is nothing to judge.
 
+use std::cell::RefCell;
 use std::sync::LazyLock;
 
 use super::flow::{End, Flow, Side};
@@ -93,10 +94,32 @@ pub(crate) fn conversation(flow: &Flow, asked: Selection) -> Option<(Protocol, C
     protocol::conversation(asked, flow.server.port(), flow.server_data.bytes())
 }
 
+/// A header [`ready`] decoded, kept for the decision that follows it: the
+/// same flow with as many client bytes has the same bytes (a stream only
+/// grows), so the header is decoded once per flow, not twice.
+#[derive(Default)]
+pub(crate) struct KeptStart(RefCell<Option<(u64, usize, Start, Sent)>>);
+
+impl KeptStart {
+    fn keep(&self, flow: &Flow, (start, sent): (Start, Sent)) {
+        let len = flow.client_data.bytes().len();
+        *self.0.borrow_mut() = Some((flow.id, len, start, sent));
+    }
+
+    /// The start kept for `flow` as it is now, if any.
+    fn take(&self, flow: &Flow) -> Option<(Start, Sent)> {
+        let len = flow.client_data.bytes().len();
+        match self.0.borrow_mut().take() {
+            Some((id, n, start, sent)) if id == flow.id && n == len => Some((start, sent)),
+            _ => None,
+        }
+    }
+}
+
 /// Can an undecided flow be decided now? Yes once the header (or the
 /// lack of one) is known and the server has answered; closes are handled by
-/// the flow table.
-pub(crate) fn ready(flow: &Flow, asked: Selection, max_bytes: usize) -> bool {
+/// the flow table. A whole header decoded here is kept in `kept`.
+pub(crate) fn ready(flow: &Flow, asked: Selection, max_bytes: usize, kept: &KeptStart) -> bool {
     if !flow.start_seen {
         return true;
     }
@@ -121,7 +144,7 @@ pub(crate) fn ready(flow: &Flow, asked: Selection, max_bytes: usize) -> bool {
     if flow.server_data.bytes().is_empty() && flow.server_end.is_none() {
         return silent_close;
     }
-    let (settled, alone) = header_settled(client);
+    let (settled, alone) = header_settled(client, |h| kept.keep(flow, opened(client, h)));
     // A header with nothing behind it yet: what follows it (a request, a
     // ClientHello) decides how the answer reads, and a server may answer
     // the header alone (nginx `listen 443 ssl` answers 400 before the
@@ -150,13 +173,17 @@ fn awaits_close(client: &[u8], flow: &Flow) -> bool {
 /// Only bytes that can start one (`\r` for v2, `P` for v1) need decoding;
 /// anything else is already known not to be a header, so this stays cheap
 /// on the hot path (it runs for every packet of an undecided flow).
-/// Also: whether they are one whole header and nothing else.
-fn header_settled(client: &[u8]) -> (bool, bool) {
+/// Also: whether they are one whole header and nothing else. A whole
+/// header goes to `whole`.
+fn header_settled(client: &[u8], whole: impl FnOnce(&codec::Header<'_>)) -> (bool, bool) {
     match client.first() {
         None => (false, false),
         Some(_) if may_be_header(client) => match codec::decode(client) {
             Decoded::Incomplete { .. } => (false, false),
-            Decoded::Complete(h) => (true, h.len() == client.len()),
+            Decoded::Complete(h) => {
+                whole(&h);
+                (true, h.len() == client.len())
+            }
             _ => (true, false),
         },
         Some(_) => (true, false),
@@ -170,8 +197,8 @@ fn may_be_header(client: &[u8]) -> bool {
     matches!(client.first(), Some(b'\r' | b'P' | b'p'))
 }
 
-/// Decide a flow.
-pub(crate) fn decide(flow: &Flow, asked: Selection) -> Decision {
+/// Decide a flow (with the header `ready` decoded, when `kept` has it).
+pub(crate) fn decide(flow: &Flow, asked: Selection, kept: &KeptStart) -> Decision {
     let close = close(flow);
     let unjudged = |start| Decision {
         start,
@@ -188,14 +215,14 @@ pub(crate) fn decide(flow: &Flow, asked: Selection) -> Decision {
     }
     let client = flow.client_data.bytes();
     let ended = flow.udp || flow.first_close.is_some();
-    if !ended && flow.server_data.bytes().is_empty() && !header_settled(client).0 {
+    if !ended && flow.server_data.bytes().is_empty() && !header_settled(client, |_| {}).0 {
         if let Decoded::Incomplete { needed } = codec::decode(client) {
             if !client.is_empty() {
                 return unjudged(Start::Partial { needed });
             }
         }
     }
-    let (start, sent) = start(client);
+    let (start, sent) = kept.take(flow).unwrap_or_else(|| start(client));
     let refused = !flow.udp && !flow.synack_seen && flow.server_end == Some(End::Rst);
     let ending = if refused {
         Ending::Refused
@@ -282,33 +309,36 @@ fn start(client: &[u8]) -> (Start, Sent) {
         return (Start::NotProxy, Sent::data(client));
     }
     match codec::decode_final(client) {
-        Decoded::Complete(h) => {
-            let rest = &client[h.len()..];
-            let stacked = h
-                .warnings
-                .contains(Warning::StackedHeader)
-                .then(|| match codec::decode(rest) {
-                    Decoded::Complete(second) => Some(second.version),
-                    _ => None,
-                });
-            let local = h.command == Command::Local;
-            let payload = !rest.is_empty();
-            let sent = match (local, stacked) {
-                (_, Some(_)) => Sent::Stacked,
-                (true, None) => Sent::Local { payload },
-                (false, None) => Sent::Header { payload },
-            };
-            let opening = Opening {
-                header: HeaderFacts::of(&h),
-                stacked,
-                payload,
-            };
-            (Start::Header(opening), sent)
-        }
+        Decoded::Complete(h) => opened(client, &h),
         Decoded::Invalid(e) => (Start::Invalid(e), Sent::Invalid),
         Decoded::Incomplete { needed } => (Start::Partial { needed }, Sent::Invalid),
         Decoded::NotProxy(_) => (Start::NotProxy, Sent::data(client)),
     }
+}
+
+/// The start of `client`, whose first bytes are the whole header `h`.
+fn opened(client: &[u8], h: &codec::Header<'_>) -> (Start, Sent) {
+    let rest = &client[h.len()..];
+    let stacked = h
+        .warnings
+        .contains(Warning::StackedHeader)
+        .then(|| match codec::decode(rest) {
+            Decoded::Complete(second) => Some(second.version),
+            _ => None,
+        });
+    let local = h.command == Command::Local;
+    let payload = !rest.is_empty();
+    let sent = match (local, stacked) {
+        (_, Some(_)) => Sent::Stacked,
+        (true, None) => Sent::Local { payload },
+        (false, None) => Sent::Header { payload },
+    };
+    let opening = Opening {
+        header: HeaderFacts::of(h),
+        stacked,
+        payload,
+    };
+    (Start::Header(opening), sent)
 }
 
 /// How the exchange ended, for the judge. The server's close counts when it

@@ -77,9 +77,9 @@ pub struct FlowResult {
 }
 
 impl FlowResult {
-    fn new(flow: &Flow, detail: bool, protocol: Selection) -> Self {
+    fn new(flow: &Flow, detail: bool, protocol: Selection, kept: &exchange::KeptStart) -> Self {
         let keep = |b: &[u8]| if detail { b.to_vec() } else { Vec::new() };
-        let decision = exchange::decide(flow, protocol);
+        let decision = exchange::decide(flow, protocol, kept);
         FlowResult {
             id: flow.id,
             time: flow.first_seen,
@@ -188,7 +188,9 @@ fn analyze_source<R: Read>(
     let mut frames = summary::FrameCounts::default();
     let stop = std::cell::Cell::new(false);
     let mut interrupted = false;
-    let ready = |f: &Flow| exchange::ready(f, limits.protocol, limits.max_bytes);
+    // The header `ready` decodes, for the decision that follows.
+    let kept = exchange::KeptStart::default();
+    let ready = |f: &Flow| exchange::ready(f, limits.protocol, limits.max_bytes, &kept);
     let mut order = order::Sequencer::new(limits.order_wait);
     let mut now = Timestamp::default();
     let result = {
@@ -220,7 +222,12 @@ fn analyze_source<R: Read>(
                         &seg,
                         &ready,
                         &mut |f: &Flow, _: Why| {
-                            decided.push(Box::new(FlowResult::new(f, detail, limits.protocol)))
+                            decided.push(Box::new(FlowResult::new(
+                                f,
+                                detail,
+                                limits.protocol,
+                                &kept,
+                            )))
                         },
                     );
                     // Rows are released when a flow is decided, and (with
@@ -247,7 +254,7 @@ fn analyze_source<R: Read>(
             Source::File(f) => reader::read_file(f, &mut stats, on_frame),
         };
         table.finish_all(&mut |f: &Flow, _: Why| {
-            decided.push(Box::new(FlowResult::new(f, detail, limits.protocol)))
+            decided.push(Box::new(FlowResult::new(f, detail, limits.protocol, &kept)))
         });
         for r in decided.drain(..) {
             order.decided(r, table.last_id(), now, &mut emit);
