@@ -231,15 +231,12 @@ fn relay_keeps_serving_when_nobody_reads_its_stdout() {
 }
 
 /// Under `ulimit -n 64`, many clients at once: `--max-conns` is lowered to
-/// what fits (two descriptors a connection) and said on stderr; every
+/// what fits (`per` descriptors a connection) and said on stderr; every
 /// client is served (the rest wait in the backlog), none is blamed on the
-/// upstream.
-#[test]
-fn relay_fits_its_connections_under_the_descriptor_limit() {
-    let upstream = Upstream::start();
-    let mut server = Server::under_ulimit(64, &upstream.relay());
+/// upstream or refused. The summary's findings.
+fn fits_its_connections_under_the_descriptor_limit(mut server: Server, per: u32) -> Value {
     let port = server.port;
-    // The relay's lines are read as they come.
+    // The server's lines are read as they come.
     let reader = server.read_lines();
     let clients: Vec<_> = (0..40)
         .map(|_| {
@@ -254,15 +251,36 @@ fn relay_fits_its_connections_under_the_descriptor_limit() {
     let (code, _, err) = server.terminate();
     let text = reader.join().unwrap_or_default();
     assert!(err.contains("--max-conns 4096 lowered to"), "{err}");
-    assert!(err.contains("each connection holds 2"), "{err}");
+    assert_eq!(err.contains("each connection holds 2"), per == 2, "{err}");
     assert_eq!(served, 400, "{err}");
     let summary: Value = text
         .lines()
         .last()
         .and_then(|l| serde_json::from_str(l).ok())
         .unwrap_or_else(|| panic!("no summary: {err}"));
-    assert_eq!(summary["findings"]["proxied"], 400, "{summary}");
+    assert_eq!(summary["connections"], 400, "{summary}");
+    assert_eq!(
+        summary["accept_failures"],
+        serde_json::json!({}),
+        "{summary}"
+    );
     assert_eq!(code, Some(0), "{err}");
+    summary["findings"].clone()
+}
+
+#[test]
+fn relay_fits_its_connections_under_the_descriptor_limit() {
+    let upstream = Upstream::start();
+    let server = Server::under_ulimit(64, &upstream.relay());
+    let findings = fits_its_connections_under_the_descriptor_limit(server, 2);
+    assert_eq!(findings["proxied"], 400, "{findings}");
+}
+
+#[test]
+fn listen_fits_its_connections_under_the_descriptor_limit() {
+    let server = Server::under_ulimit(64, &["listen", "127.0.0.1:0"]);
+    let findings = fits_its_connections_under_the_descriptor_limit(server, 1);
+    assert_eq!(findings["plain"], 400, "{findings}");
 }
 
 /// The JSON lines of a server's stdout: its connections and its summary.
