@@ -492,7 +492,11 @@ async fn relay(
         unsafe { first.set_len(at + n) };
         up.pass(&first[at..]);
     };
+    // In order (biased), not from a random branch: a connect that is done
+    // at once (a loopback or nearby upstream) then costs no wait on the
+    // stop flag, nor a random number.
     let connected = tokio::select! {
+        biased;
         c = connect(&cfg.upstream, cfg.connect_timeout, &mut first, &mut early) => c,
         _ = signalled(stop) => {
             rec.service.interrupted = true;
@@ -558,7 +562,10 @@ async fn relay(
         let mut request_cut = false;
         let mut stopped = false;
         while up_done.is_none() || down_done.is_none() {
+            // In order (biased): each branch ends once, so none can starve
+            // the others, and no random number is drawn per wake-up.
             tokio::select! {
+                biased;
                 d = &mut a, if up_done.is_none() => {
                     up_done = Some((d, Instant::now()));
                     if d != Done::Eof { break; }
