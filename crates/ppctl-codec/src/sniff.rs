@@ -125,10 +125,13 @@ fn http_request(buf: &[u8]) -> Option<Sniffed<'_>> {
 
 fn http_response(buf: &[u8]) -> Option<Sniffed<'_>> {
     // The status line is all this reads: httparse sets the code and the
-    // reason before it looks at a header, so no header is parsed (they
-    // cost most of a response's parse, and pcap sniffs every answer).
+    // reason before it looks at a header, and no byte after the line's LF
+    // can change them, so it gets the line alone and no header slot (the
+    // headers cost most of a response's parse, and pcap sniffs every
+    // answer).
+    let line = memchr::memchr(b'\n', buf).map_or(buf, |lf| &buf[..=lf]);
     let mut resp = httparse::Response::new(&mut []);
-    let _ = resp.parse(buf);
+    let _ = resp.parse(line);
     Some(Sniffed::HttpResponse {
         status: resp.code?,
         reason: resp.reason.unwrap_or(""),
@@ -287,11 +290,29 @@ mod tests {
                 }
             );
         }
-        // Cut inside the reason: the code is known, the reason is not.
+        // Cut inside the reason, or between its CR and LF: the code is
+        // known, the reason is not.
+        for cut in [&b"HTTP/1.1 200 O"[..], b"HTTP/1.1 200 OK\r"] {
+            assert_eq!(
+                classify(cut),
+                Sniffed::HttpResponse {
+                    status: 200,
+                    reason: ""
+                }
+            );
+        }
+        // A bare LF ends the line too; a CR without its LF breaks it.
         assert_eq!(
-            classify(b"HTTP/1.1 200 O"),
+            classify(b"HTTP/1.1 404 Not Found\nServer: x\n\n"),
             Sniffed::HttpResponse {
-                status: 200,
+                status: 404,
+                reason: "Not Found"
+            }
+        );
+        assert_eq!(
+            classify(b"HTTP/1.1 404 Not\rFound\r\n"),
+            Sniffed::HttpResponse {
+                status: 404,
                 reason: ""
             }
         );
