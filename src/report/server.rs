@@ -543,6 +543,18 @@ fn push_painted(out: &mut String, style: Style, text: &str, paint: fn(&Style, &s
     }
 }
 
+/// What `write` writes, dimmed; with no colour, written straight into
+/// `out` (no String for the piece).
+fn push_dimmed(out: &mut String, style: Style, write: impl FnOnce(&mut String)) {
+    if style.color {
+        let mut piece = String::new();
+        write(&mut piece);
+        out.push_str(&style.dim(&piece));
+    } else {
+        write(out);
+    }
+}
+
 /// [`named`], written in place.
 fn push_named(out: &mut String, f: Finding, style: Style) {
     if style.color {
@@ -919,11 +931,9 @@ impl View for Answered {
         // server's connection rate: built in place, with no String per
         // piece when there is no colour (docs/performance.md).
         let mut out = String::with_capacity(256);
-        if style.color {
-            out.push_str(&style.dim(&clock(rec.time)));
-        } else {
-            crate::server::clock::push_time_of_day(&mut out, rec.time);
-        }
+        push_dimmed(&mut out, style, |o| {
+            crate::server::clock::push_time_of_day(o, rec.time)
+        });
         out.push(' ');
         push_endpoint(&mut out, rec.peer);
         out.push(' ');
@@ -977,12 +987,10 @@ impl View for Answered {
             out.push('"');
         }
         if a.reply != SentBack::None {
-            if style.color {
-                out.push_str(&style.dim(&format!(" reply={}", a.reply.name())));
-            } else {
-                out.push_str(" reply=");
-                out.push_str(a.reply.name());
-            }
+            push_dimmed(&mut out, style, |o| {
+                o.push_str(" reply=");
+                o.push_str(a.reply.name());
+            });
         }
         if let Some(m) = rec.matched {
             out.push_str(&if m {
@@ -991,12 +999,10 @@ impl View for Answered {
                 style.bad(" NOT-EXPECTED")
             });
         }
-        if style.color {
-            out.push_str(&style.dim(&format!(" at {}", EndpointJson::inet(rec.local))));
-        } else {
-            out.push_str(" at ");
-            push_endpoint(&mut out, rec.local);
-        }
+        push_dimmed(&mut out, style, |o| {
+            o.push_str(" at ");
+            push_endpoint(o, rec.local);
+        });
         out.push('\n');
         if let Some(h) = &header {
             for t in &h.tlvs {
