@@ -24,15 +24,8 @@ SCRAPE_TIMEOUT=${SCRAPE_TIMEOUT:-10}
 ROUNDS=${ROUNDS:-1}
 RSS_LIMIT_MB=${RSS_LIMIT_MB:-64}
 PPCTL=${PPCTL:-target/release/ppctl}
-WORK=$(mktemp -d)
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-[ -x "$PPCTL" ] || { echo "build first: cargo build --release" >&2; exit 2; }
+. bench/common.sh
+need_ppctl
 
 # The stalled target: listen(4096), never accept, for at most 10 minutes.
 python3 - "$WORK/stalled.port" <<'EOF' &

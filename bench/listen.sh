@@ -28,37 +28,11 @@ ROUNDS=${ROUNDS:-3}
 PPCTL=${PPCTL:-target/release/ppctl}
 PPCTL_B=${PPCTL_B:-}
 METRICS=${METRICS:-}
-WORK=$(mktemp -d)
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-[ -x "$PPCTL" ] || { echo "build first: cargo build --release" >&2; exit 2; }
+. bench/common.sh
+need_ppctl
 LOADGEN=$WORK/loadgen
 cc -O2 -o "$LOADGEN" bench/loadgen.c
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-wait_port() {
-  for _ in $(seq 100); do
-    python3 -c "import socket,sys; socket.create_connection(('127.0.0.1', $1), 0.2).close()" 2>/dev/null && return 0
-    sleep 0.05
-  done
-  return 1
-}
-render() { sed -e "s|{{PORT}}|$2|g" -e "s|{{DIR}}|$WORK|g" "$1" > "$3"; }
-
-# CPU ticks (user + sys) of a process and its children (nginx's workers).
-ticks() {
-  local total=0 p
-  for p in $1 $(pgrep -P "$1" || true); do
-    total=$(( total + $(awk '{ print $14 + $15 }' "/proc/$p/stat") ))
-  done
-  echo "$total"
-}
-HZ=$(getconf CLK_TCK)
 # One load run: "conn/s p50 p99 ok/total cpu_us/conn".
 load() { # name
   local before after out
@@ -69,13 +43,7 @@ load() { # name
   echo "$rate $p50 $p99 $ok $(( (after - before) * 1000000 / HZ / (n > 0 ? n : 1) ))"
 }
 
-declare -A PORT RUNS PID
-start() { # name, port, command...
-  local name=$1 port=$2; shift 2
-  "$@" > "$WORK/$name.log" 2>&1 &
-  PIDS+=($!); PID[$name]=$!
-  if wait_port "$port"; then PORT[$name]=$port; else echo "$name did not start (see $WORK/$name.log)" >&2; fi
-}
+declare -A RUNS
 
 if "$PPCTL" listen --help > /dev/null 2>&1; then
   p=$(free_port)
@@ -92,13 +60,13 @@ if [ -n "$METRICS" ]; then
   start ppctl-metrics "$p" "$PPCTL" --color never listen "127.0.0.1:$p" --proxy-protocol require --metrics "127.0.0.1:$METRICS_PORT"
 fi
 if command -v haproxy > /dev/null; then
-  p=$(free_port); render bench/haproxy-accept-proxy.cfg "$p" "$WORK/haproxy.cfg"
+  p=$(free_port); render bench/haproxy-accept-proxy.cfg "$WORK/haproxy.cfg" "$p"
   start haproxy "$p" haproxy -db -f "$WORK/haproxy.cfg"
 else
   echo "SKIP: haproxy not installed" >&2
 fi
 if command -v nginx > /dev/null; then
-  p=$(free_port); render bench/nginx-proxy-protocol.conf "$p" "$WORK/nginx.conf"
+  p=$(free_port); render bench/nginx-proxy-protocol.conf "$WORK/nginx.conf" "$p"
   start nginx "$p" nginx -p "$WORK" -c "$WORK/nginx.conf"
 else
   echo "SKIP: nginx not installed" >&2
@@ -119,24 +87,19 @@ for round in $(seq "$ROUNDS"); do
   if [ -n "${R[ppctl-listen]:-}" ] && [ -n "${R[haproxy]:-}" ]; then
     read -r a _ ap99 _ acpu <<< "${R[ppctl-listen]}"
     read -r b _ bp99 _ bcpu <<< "${R[haproxy]}"
-    RATIOS+=("$(python3 -c "print('%.3f' % ($a / max($b, 1)))")")
-    P99R+=("$(python3 -c "print('%.3f' % ($ap99 / max($bp99, 0.001)))")")
-    CPUR+=("$(python3 -c "print('%.3f' % ($acpu / max($bcpu, 1)))")")
+    RATIOS+=("$(ratio "$a" "$b")"); P99R+=("$(ratio_ms "$ap99" "$bp99")"); CPUR+=("$(ratio "$acpu" "$bcpu")")
   fi
   if [ -n "${R[ppctl-listen]:-}" ] && [ -n "${R[ppctl-b]:-}" ]; then
     read -r a _ _ _ acpu <<< "${R[ppctl-listen]}"
     read -r b _ _ _ bcpu <<< "${R[ppctl-b]}"
-    ABR+=("$(python3 -c "print('%.3f' % ($a / max($b, 1)))")")
-    ABCPU+=("$(python3 -c "print('%.3f' % ($acpu / max($bcpu, 1)))")")
+    ABR+=("$(ratio "$a" "$b")"); ABCPU+=("$(ratio "$acpu" "$bcpu")")
   fi
   if [ -n "${R[ppctl-listen]:-}" ] && [ -n "${R[ppctl-metrics]:-}" ]; then
     read -r a _ _ _ acpu <<< "${R[ppctl-metrics]}"
     read -r b _ _ _ bcpu <<< "${R[ppctl-listen]}"
-    MR+=("$(python3 -c "print('%.3f' % ($a / max($b, 1)))")")
-    MCPU+=("$(python3 -c "print('%.3f' % ($acpu / max($bcpu, 1)))")")
+    MR+=("$(ratio "$a" "$b")"); MCPU+=("$(ratio "$acpu" "$bcpu")")
   fi
 done
-median() { sort -n | awk '{ l[NR] = $0 } END { print l[int((NR + 1) / 2)] }'; }
 
 echo "load: bench/loadgen.c, $N connections, concurrency $C, $HDR header + HTTP GET, median of $ROUNDS interleaved rounds; $(nproc) CPUs, $(uname -r), load average $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-14s %10s %10s %10s %12s %11s   %s\n' receiver conn/s p50_ms p99_ms ok cpu_us/conn "all rounds (conn/s | cpu_us/conn)"
@@ -148,7 +111,6 @@ for name in "${NAMES[@]}"; do
   all="$(printf '%s' "${RUNS[$name]}" | awk '{ printf "%s ", $1 }')| $(printf '%s' "${RUNS[$name]}" | awk '{ printf "%s ", $5 }')"
   printf '%-14s %10s %10s %10s %12s %11s   %s\n' "$name" "$rate" "$p50" "$p99" "$ok" "$cpu" "$all"
 done
-summary() { python3 -c "import statistics as s, sys; v = [float(x) for x in sys.argv[2:]]; print('%-34s median %.2fx, min %.2fx, max %.2fx  (%s)' % (sys.argv[1], s.median(v), min(v), max(v), ' '.join(sys.argv[2:])))" "$@"; }
 if [ ${#RATIOS[@]} -gt 0 ]; then
   summary "conn/s ppctl listen / haproxy:" "${RATIOS[@]}"
   summary "p99 ppctl listen / haproxy:" "${P99R[@]}"
@@ -162,5 +124,5 @@ if [ ${#MR[@]} -gt 0 ]; then
   summary "conn/s with --metrics / without:" "${MR[@]}"
   summary "CPU per conn with / without:" "${MCPU[@]}"
   counted=$(curl -s "http://127.0.0.1:$METRICS_PORT/metrics" | awk '/^ppctl_server_connections_total/ { n += $NF } END { print n + 0 }')
-  echo "--metrics counted $counted connections ($(( N * ROUNDS )) sent, and the start's port check)"
+  echo "--metrics counted $counted connections ($(( N * ROUNDS )) sent)"
 fi

@@ -29,44 +29,19 @@ PPCTL=${PPCTL:-target/release/ppctl}
 PPCTL_B=${PPCTL_B:-}
 read -r -a PPCTL_B_ARGS <<< "${PPCTL_B_ARGS:-}"
 STREAM_MODULE=${STREAM_MODULE:-/usr/lib/nginx/modules/ngx_stream_module.so}
-WORK=$(mktemp -d)
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-[ -x "$PPCTL" ] || { echo "build first: cargo build --release" >&2; exit 2; }
+. bench/common.sh
+need_ppctl
 LOADGEN=$WORK/loadgen
 cc -O2 -o "$LOADGEN" bench/loadgen.c
 command -v nginx > /dev/null || { echo "nginx is needed for the backend" >&2; exit 2; }
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-wait_port() {
-  for _ in $(seq 100); do
-    grep -qi ":$(printf '%04X' "$1") 00000000:0000 0A" /proc/net/tcp 2>/dev/null && return 0
-    sleep 0.05
-  done
-  return 1
-}
-render() { # template, port, upstream, out
-  sed -e "s|{{PORT}}|$2|g" -e "s|{{UPSTREAM}}|$3|g" -e "s|{{DIR}}|$WORK|g" \
-    -e "s|{{STREAM_MODULE}}|$STREAM_MODULE|g" "$1" > "$4"
-}
-declare -A PORT PID RATE SPEED RSS
-start() { # name, port, command...
-  local name=$1 port=$2; shift 2
-  "$@" > "$WORK/$name.log" 2>&1 &
-  PIDS+=($!); PID[$name]=$!
-  if wait_port "$port"; then PORT[$name]=$port; else echo "$name did not start (see $WORK/$name.log)" >&2; fi
-}
+declare -A RATE SPEED RSS
 
 head -c "$SIZE" /dev/zero > "$WORK/big"
 # nginx workers run as an unprivileged user when started as root.
 chmod 755 "$WORK"; chmod 644 "$WORK/big"
 BACKEND=$(free_port)
-render bench/nginx-relay-backend.conf "$BACKEND" - "$WORK/backend.conf"
+render bench/nginx-relay-backend.conf "$WORK/backend.conf" "$BACKEND"
 start backend "$BACKEND" nginx -p "$WORK" -c "$WORK/backend.conf"
 
 p=$(free_port)
@@ -76,27 +51,18 @@ if [ -n "$PPCTL_B" ]; then
   start ppctl-b "$p" "$PPCTL_B" --color never relay "127.0.0.1:$p" --to "127.0.0.1:$BACKEND" --send v2 --no-tap --max-conns 8192 ${PPCTL_B_ARGS[@]+"${PPCTL_B_ARGS[@]}"}
 fi
 if command -v haproxy > /dev/null; then
-  p=$(free_port); render bench/haproxy-send-proxy-v2.cfg "$p" "$BACKEND" "$WORK/haproxy.cfg"
+  p=$(free_port); render bench/haproxy-send-proxy-v2.cfg "$WORK/haproxy.cfg" "$p" "$BACKEND"
   start haproxy "$p" haproxy -db -f "$WORK/haproxy.cfg"
 else
   echo "SKIP: haproxy not installed" >&2
 fi
 if [ -f "$STREAM_MODULE" ]; then
-  p=$(free_port); render bench/nginx-stream-proxy-protocol.conf "$p" "$BACKEND" "$WORK/stream.conf"
+  p=$(free_port); render bench/nginx-stream-proxy-protocol.conf "$WORK/stream.conf" "$p" "$BACKEND"
   start nginx-stream "$p" nginx -p "$WORK" -c "$WORK/stream.conf"
 else
   echo "SKIP: nginx stream module not installed ($STREAM_MODULE)" >&2
 fi
 
-# CPU ticks (user + sys) of a process and its children (nginx's workers).
-ticks() {
-  local total=0 p
-  for p in $1 $(pgrep -P "$1" || true); do
-    total=$(( total + $(awk '{ print $14 + $15 }' "/proc/$p/stat") ))
-  done
-  echo "$total"
-}
-HZ=$(getconf CLK_TCK)
 # "conn/s ok/total cpu_us/conn" for one load run through a front hop.
 load() { # name
   local before after out rate ok n
@@ -147,7 +113,6 @@ NAMES=()
 for name in ppctl-relay ppctl-b haproxy nginx-stream; do [ -n "${PORT[$name]:-}" ] && NAMES+=("$name"); done
 declare -A RUNS DOWNS R
 RATIOS=(); CPUR=(); NRATIOS=(); NCPUR=(); ABR=(); ABCPU=()
-ratio() { python3 -c "print('%.3f' % ($1 / max($2, 1)))"; }
 for round in $(seq "$ROUNDS"); do
   for k in "${!NAMES[@]}"; do
     name=${NAMES[$(( (k + round) % ${#NAMES[@]} ))]}
@@ -169,7 +134,6 @@ for round in $(seq "$ROUNDS"); do
     ABR+=("$(ratio "$a" "$b")"); ABCPU+=("$(ratio "$acpu" "$bcpu")")
   fi
 done
-median() { sort -n | awk '{ l[NR] = $0 } END { print l[int((NR + 1) / 2)] }'; }
 
 echo "front hops -> nginx listen proxy_protocol; $N connections, concurrency $C, GET with Connection: close;"
 echo "download of $SIZE; RSS with $IDLE idle connections; median of $ROUNDS interleaved rounds; $(nproc) CPUs, $(uname -r), load average $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -183,7 +147,6 @@ for name in "${NAMES[@]}"; do
   all="$(printf '%s' "${RUNS[$name]}" | awk '{ printf "%s ", $1 }')| $(printf '%s' "${RUNS[$name]}" | awk '{ printf "%s ", $3 }')| $(printf '%s' "${DOWNS[$name]}" | awk '{ printf "%s ", $1 }')"
   printf '%-14s %10s %12s %11s %10s %10s   %s\n' "$name" "$rate" "$ok" "$cpu" "$speed" "$rss" "$all"
 done
-summary() { python3 -c "import statistics as s, sys; v = [float(x) for x in sys.argv[2:]]; print('%-34s median %.2fx, min %.2fx, max %.2fx  (%s)' % (sys.argv[1], s.median(v), min(v), max(v), ' '.join(sys.argv[2:])))" "$@"; }
 if [ ${#RATIOS[@]} -gt 0 ]; then
   summary "conn/s ppctl relay / haproxy:" "${RATIOS[@]}"
   summary "CPU per conn ppctl relay / haproxy:" "${CPUR[@]}"

@@ -29,15 +29,8 @@ SECS=${SECS:-30}
 ROUNDS=${ROUNDS:-5}
 WARM=${WARM:-500}
 PPCTL=${PPCTL:-target/release/ppctl}
-WORK=$(mktemp -d)
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-[ -x "$PPCTL" ] || { echo "build first: cargo build --release" >&2; exit 2; }
+. bench/common.sh
+need_ppctl
 "$PPCTL" listen --help | grep -q -- --tls || { echo "this ppctl has no listen --tls" >&2; exit 2; }
 command -v nginx > /dev/null || { echo "SKIP: nginx not installed" >&2; exit 0; }
 LOADGEN=$WORK/tls-loadgen
@@ -47,41 +40,18 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
   -keyout "$WORK/key.pem" -out "$WORK/cert.pem" -days 2 -subj /CN=localhost \
   -addext subjectAltName=DNS:localhost,IP:127.0.0.1 2> /dev/null
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-wait_port() {
-  for _ in $(seq 100); do
-    python3 -c "import socket,sys; socket.create_connection(('127.0.0.1', $1), 0.2).close()" 2>/dev/null && return 0
-    sleep 0.05
-  done
-  return 1
-}
-render() { sed -e "s|{{PORT}}|$2|g" -e "s|{{DIR}}|$WORK|g" "$1" > "$3"; }
-
-declare -A PORT PID
-start() { # name, port, command...
-  local name=$1 port=$2; shift 2
-  "$@" > "$WORK/$name.log" 2>&1 &
-  PIDS+=($!)
-  PID[$name]=$!
-  wait_port "$port" || { echo "$name did not start:" >&2; cat "$WORK/$name.log" >&2; exit 1; }
-  PORT[$name]=$port
+# Both receivers are needed: a missing one ends the run with its log.
+start_or_exit() { # name, port, command...
+  start "$@"
+  [ -n "${PORT[$1]:-}" ] || { cat "$WORK/$1.log" >&2; exit 1; }
 }
 
 p=$(free_port)
-start ppctl "$p" "$PPCTL" --color never listen "127.0.0.1:$p" --proxy-protocol require \
+start_or_exit ppctl "$p" "$PPCTL" --color never listen "127.0.0.1:$p" --proxy-protocol require \
   --tls --cert "$WORK/cert.pem" --key "$WORK/key.pem"
-p=$(free_port); render bench/nginx-ssl-proxy-protocol.conf "$p" "$WORK/nginx.conf"
-start nginx "$p" nginx -p "$WORK" -c "$WORK/nginx.conf"
+p=$(free_port); render bench/nginx-ssl-proxy-protocol.conf "$WORK/nginx.conf" "$p"
+start_or_exit nginx "$p" nginx -p "$WORK" -c "$WORK/nginx.conf"
 
-# CPU ticks (user + sys) of a process and its children (nginx's workers).
-ticks() {
-  local total=0 p
-  for p in $1 $(pgrep -P "$1" || true); do
-    total=$(( total + $(awk '{ print $14 + $15 }' "/proc/$p/stat") ))
-  done
-  echo "$total"
-}
-HZ=$(getconf CLK_TCK)
 # One load run: "conn/s p50 p99 max ok done errors tickets/conn cpu_us/conn".
 load() {
   local name=$1 n=$2 before after out
@@ -136,11 +106,8 @@ for round in $(seq "$ROUNDS"); do
   done
   read -r a _ ap99 _ _ _ _ _ acpu <<< "${R[ppctl]}"
   read -r b _ bp99 _ _ _ _ _ bcpu <<< "${R[nginx]}"
-  RATIOS+=("$(python3 -c "print('%.3f' % ($a / max($b, 1)))")")
-  P99R+=("$(python3 -c "print('%.3f' % ($ap99 / max($bp99, 0.001)))")")
-  CPUR+=("$(python3 -c "print('%.3f' % ($acpu / max($bcpu, 1)))")")
+  RATIOS+=("$(ratio "$a" "$b")"); P99R+=("$(ratio_ms "$ap99" "$bp99")"); CPUR+=("$(ratio "$acpu" "$bcpu")")
 done
-summary() { python3 -c "import statistics as s, sys; v = [float(x) for x in sys.argv[2:]]; print('%-30s median %.2fx, min %.2fx, max %.2fx  (%s)' % (sys.argv[1], s.median(v), min(v), max(v), ' '.join(sys.argv[2:])))" "$@"; }
 summary "conn/s ppctl / nginx:" "${RATIOS[@]}"
 summary "p99 ppctl / nginx:" "${P99R[@]}"
 summary "CPU per conn ppctl / nginx:" "${CPUR[@]}"

@@ -1,0 +1,57 @@
+# Shared by the server benchmarks (bench/listen.sh, relay.sh, tls.sh,
+# exporter.sh): a scratch dir removed at exit, every started process
+# stopped by pid, ports, CPU ticks and the ratio summaries. Source it after
+# `cd` to the repository's root:  . bench/common.sh
+WORK=$(mktemp -d)
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+need_ppctl() { [ -x "$PPCTL" ] || { echo "build first: cargo build --release" >&2; exit 2; }; }
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+# Waits (at most 5 s) until something listens on 127.0.0.1:PORT. It reads
+# /proc/net/tcp instead of connecting, so the receiver counts no extra
+# connection.
+wait_port() {
+  for _ in $(seq 100); do
+    grep -qi ":$(printf '%04X' "$1") 00000000:0000 0A" /proc/net/tcp 2>/dev/null && return 0
+    sleep 0.05
+  done
+  return 1
+}
+# A config from a template in bench/: render TEMPLATE OUT PORT [UPSTREAM].
+render() {
+  sed -e "s|{{PORT}}|$3|g" -e "s|{{UPSTREAM}}|${4:-}|g" -e "s|{{DIR}}|$WORK|g" \
+    -e "s|{{STREAM_MODULE}}|${STREAM_MODULE:-}|g" "$1" > "$2"
+}
+# start NAME PORT COMMAND...: runs it in the background (log in $WORK/NAME.log)
+# and sets PID[NAME], and PORT[NAME] once it listens; says so when it doesn't.
+declare -A PORT PID
+start() {
+  local name=$1 port=$2; shift 2
+  "$@" > "$WORK/$name.log" 2>&1 &
+  PIDS+=($!); PID[$name]=$!
+  if wait_port "$port"; then PORT[$name]=$port; else echo "$name did not start (see $WORK/$name.log)" >&2; fi
+}
+
+# CPU ticks (user + sys) of a process and its children (nginx's workers).
+ticks() {
+  local total=0 p
+  for p in $1 $(pgrep -P "$1" || true); do
+    total=$(( total + $(awk '{ print $14 + $15 }' "/proc/$p/stat") ))
+  done
+  echo "$total"
+}
+HZ=$(getconf CLK_TCK)
+
+median() { sort -n | awk '{ l[NR] = $0 } END { print l[int((NR + 1) / 2)] }'; }
+# ratio A B: A / B with three decimals (B of 0 counts as 1).
+ratio() { python3 -c "print('%.3f' % ($1 / max($2, 1)))"; }
+# ratio_ms A B: the same for latencies in ms (B of 0 counts as 0.001).
+ratio_ms() { python3 -c "print('%.3f' % ($1 / max($2, 0.001)))"; }
+# summary LABEL RATIO...: median, min and max of the per-round ratios.
+summary() { python3 -c "import statistics as s, sys; v = [float(x) for x in sys.argv[2:]]; print('%-34s median %.2fx, min %.2fx, max %.2fx  (%s)' % (sys.argv[1], s.median(v), min(v), max(v), ' '.join(sys.argv[2:])))" "$@"; }
