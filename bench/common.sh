@@ -53,5 +53,9 @@ median() { sort -n | awk '{ l[NR] = $0 } END { print l[int((NR + 1) / 2)] }'; }
 ratio() { python3 -c "print('%.3f' % ($1 / max($2, 1)))"; }
 # ratio_ms A B: the same for latencies in ms (B of 0 counts as 0.001).
 ratio_ms() { python3 -c "print('%.3f' % ($1 / max($2, 0.001)))"; }
-# summary LABEL RATIO...: median, min and max of the per-round ratios.
-summary() { python3 -c "import statistics as s, sys; v = [float(x) for x in sys.argv[2:]]; print('%-34s median %.2fx, min %.2fx, max %.2fx  (%s)' % (sys.argv[1], s.median(v), min(v), max(v), ' '.join(sys.argv[2:])))" "$@"; }
+# summary LABEL RATIO...: median, min and max of the per-round ratios
+# (nothing when there are none: that receiver did not run).
+summary() {
+  [ $# -gt 1 ] || return 0
+  python3 -c "import statistics as s, sys; v = [float(x) for x in sys.argv[2:]]; print('%-34s median %.2fx, min %.2fx, max %.2fx  (%s)' % (sys.argv[1], s.median(v), min(v), max(v), ' '.join(sys.argv[2:])))" "$@"
+}

@@ -111,15 +111,11 @@ for name in "${NAMES[@]}"; do
   all="$(printf '%s' "${RUNS[$name]}" | awk '{ printf "%s ", $1 }')| $(printf '%s' "${RUNS[$name]}" | awk '{ printf "%s ", $5 }')"
   printf '%-14s %10s %10s %10s %12s %11s   %s\n' "$name" "$rate" "$p50" "$p99" "$ok" "$cpu" "$all"
 done
-if [ ${#RATIOS[@]} -gt 0 ]; then
-  summary "conn/s ppctl listen / haproxy:" "${RATIOS[@]}"
-  summary "p99 ppctl listen / haproxy:" "${P99R[@]}"
-  summary "CPU per conn ppctl listen / haproxy:" "${CPUR[@]}"
-fi
-if [ ${#ABR[@]} -gt 0 ]; then
-  summary "conn/s ppctl listen / ppctl-b:" "${ABR[@]}"
-  summary "CPU per conn ppctl listen / ppctl-b:" "${ABCPU[@]}"
-fi
+summary "conn/s ppctl listen / haproxy:" "${RATIOS[@]}"
+summary "p99 ppctl listen / haproxy:" "${P99R[@]}"
+summary "CPU per conn ppctl listen / haproxy:" "${CPUR[@]}"
+summary "conn/s ppctl listen / ppctl-b:" "${ABR[@]}"
+summary "CPU per conn ppctl listen / ppctl-b:" "${ABCPU[@]}"
 if [ ${#MR[@]} -gt 0 ]; then
   summary "conn/s with --metrics / without:" "${MR[@]}"
   summary "CPU per conn with / without:" "${MCPU[@]}"

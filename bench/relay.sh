@@ -147,18 +147,12 @@ for name in "${NAMES[@]}"; do
   all="$(printf '%s' "${RUNS[$name]}" | awk '{ printf "%s ", $1 }')| $(printf '%s' "${RUNS[$name]}" | awk '{ printf "%s ", $3 }')| $(printf '%s' "${DOWNS[$name]}" | awk '{ printf "%s ", $1 }')"
   printf '%-14s %10s %12s %11s %10s %10s   %s\n' "$name" "$rate" "$ok" "$cpu" "$speed" "$rss" "$all"
 done
-if [ ${#RATIOS[@]} -gt 0 ]; then
-  summary "conn/s ppctl relay / haproxy:" "${RATIOS[@]}"
-  summary "CPU per conn ppctl relay / haproxy:" "${CPUR[@]}"
-fi
-if [ ${#NRATIOS[@]} -gt 0 ]; then
-  summary "conn/s ppctl relay / nginx-stream:" "${NRATIOS[@]}"
-  summary "CPU per conn ppctl relay / nginx-stream:" "${NCPUR[@]}"
-fi
-if [ ${#ABR[@]} -gt 0 ]; then
-  summary "conn/s ppctl relay / ppctl-b:" "${ABR[@]}"
-  summary "CPU per conn ppctl relay / ppctl-b:" "${ABCPU[@]}"
-fi
+summary "conn/s ppctl relay / haproxy:" "${RATIOS[@]}"
+summary "CPU per conn ppctl relay / haproxy:" "${CPUR[@]}"
+summary "conn/s ppctl relay / nginx-stream:" "${NRATIOS[@]}"
+summary "CPU per conn ppctl relay / nginx-stream:" "${NCPUR[@]}"
+summary "conn/s ppctl relay / ppctl-b:" "${ABR[@]}"
+summary "CPU per conn ppctl relay / ppctl-b:" "${ABCPU[@]}"
 if [ -n "${RATE[ppctl-relay]:-}" ]; then
   for other in haproxy nginx-stream; do
     [ -n "${RATE[$other]:-}" ] || continue
