@@ -253,8 +253,7 @@ fn samples_all_work() {
 
 #[test]
 fn nonsense_never_panics() {
-    let inputs: [&[u8]; 8] = [
-        b"",
+    let inputs: [&[u8]; 7] = [
         b"\x00\x00\x00",
         b"PROXY",
         b"\r\n\r\n\x00\r\nQUIT\n\x2f\xff\xff\xff",
@@ -273,6 +272,36 @@ fn nonsense_never_panics() {
         assert_eq!(out.status.code(), Some(1), "input {:?}", hex::encode(input));
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(!err.contains("panicked"), "{err}");
+    }
+}
+
+/// Nothing to judge is a usage error (exit 2) that says which input was
+/// empty, never "incomplete" with a receivers' table.
+#[test]
+fn empty_input_is_an_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("empty.bin");
+    std::fs::write(&file, b"").expect("write");
+    let file = file.to_str().expect("utf-8 path");
+    for (args, stdin, source) in [
+        (vec!["inspect", "-"], Some(""), "stdin holds no bytes"),
+        (vec!["inspect", ""], None, "INPUT holds no bytes"),
+        (
+            vec!["inspect", "--json", "--file", file],
+            None,
+            "empty.bin holds no bytes",
+        ),
+    ] {
+        let mut cmd = ppctl();
+        cmd.args(&args);
+        if let Some(s) = stdin {
+            cmd.write_stdin(s);
+        }
+        let out = cmd.assert().code(2).get_output().clone();
+        assert!(out.stdout.is_empty(), "{args:?}: nothing on stdout");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("the input is empty"), "{args:?}: {err}");
+        assert!(err.contains(source), "{args:?}: {err}");
     }
 }
 

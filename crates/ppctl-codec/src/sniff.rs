@@ -237,6 +237,7 @@ impl fmt::Display for Sniffed<'_> {
             }
             Sniffed::SshBanner(b) => write!(f, "SSH banner {b}"),
             Sniffed::Text(t) => write!(f, "text {t:?}"),
+            Sniffed::Binary { len: 1 } => write!(f, "binary data (1 byte)"),
             Sniffed::Binary { len } => write!(f, "binary data ({len} bytes)"),
         }
     }
