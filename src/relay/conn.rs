@@ -38,10 +38,13 @@ const CHUNK_FIRST: usize = 4 * 1024;
 /// read/write pairs per MiB).
 const CHUNK_BULK: usize = 128 * 1024;
 
-/// Relay one client to the end and say what happened.
-pub(crate) async fn serve(c: Accepted, cfg: &Config) -> Record {
+/// Relay one client to the end and say what happened. The client's
+/// socket gets TCP_NODELAY unless it came with it from the listener.
+pub(crate) async fn serve(c: Accepted, cfg: &Config, nodelay_inherited: bool) -> Record {
     let started = Instant::now();
-    let _ = c.stream.set_nodelay(true);
+    if !nodelay_inherited {
+        let _ = c.stream.set_nodelay(true);
+    }
     let mut rec = ServerRecord::new(
         c.id,
         IpProtocol::Tcp,
@@ -385,20 +388,44 @@ async fn pump(
             request.store(true, Ordering::Relaxed);
         }
         active.store(epoch.elapsed().as_millis() as u64, Ordering::Relaxed);
-        if to.write_all(&buf[..n]).await.is_err() {
-            return Done::WriteFailed;
-        }
         // The peer's FIN was in before this read (and no error), and the
         // read took less than it had room for: it took all there was
         // before the FIN, so the next read would only say EOF. (A reset
         // comes with an error; a reset after the FIN still reads as EOF.)
-        if ready.is_read_closed() && !ready.is_error() && n < room {
+        let last = ready.is_read_closed() && !ready.is_error() && n < room;
+        let written = if last {
+            write_before_fin(&mut to, &buf[..n]).await
+        } else {
+            to.write_all(&buf[..n]).await
+        };
+        if written.is_err() {
+            return Done::WriteFailed;
+        }
+        if last {
             return end(to, ends, request).await;
         }
         if n == room && room < CHUNK_BULK {
             buf = Vec::with_capacity(CHUNK_BULK);
         }
     }
+}
+
+/// Write the last bytes before this side's FIN. Sent with `MSG_MORE`,
+/// the kernel holds them for the FIN, which follows at once ([`end`]'s
+/// shutdown, or the close right after it when the other direction is
+/// done too) and rides on the same segment: data and FIN go out as one
+/// packet, as HAProxy's do, and the peer acknowledges and wakes once, not
+/// twice. What the socket does not take at once goes the usual way,
+/// pushed out without delay.
+async fn write_before_fin(to: &mut OwnedWriteHalf, bytes: &[u8]) -> io::Result<()> {
+    let held = socket2::SockRef::from(to.as_ref())
+        .send_with_flags(bytes, libc::MSG_MORE | libc::MSG_NOSIGNAL);
+    let n = match held {
+        Ok(n) => n,
+        Err(e) if retry(&e) => 0,
+        Err(e) => return Err(e),
+    };
+    to.write_all(&bytes[n..]).await
 }
 
 /// One direction read its EOF (which ends the client's first request

@@ -20,6 +20,8 @@ pub(crate) use record::Relayed;
 
 struct Relay {
     cfg: Config,
+    /// The listeners pass TCP_NODELAY on to the sockets they accept.
+    nodelay_inherited: bool,
 }
 
 impl Service for Relay {
@@ -27,7 +29,7 @@ impl Service for Relay {
 
     async fn serve(&self, c: Accepted) -> Served<Relayed> {
         Served {
-            record: conn::serve(c, &self.cfg).await,
+            record: conn::serve(c, &self.cfg, self.nodelay_inherited).await,
             close: None,
         }
     }
@@ -44,13 +46,21 @@ pub(crate) async fn run(
     sink: impl Into<Sink<Relayed>>,
 ) -> Summary {
     let limits = cfg.limits;
+    // Set on the listener, TCP_NODELAY is inherited by each accepted
+    // socket (Linux): one setsockopt in all, not one per connection.
+    let nodelay_inherited = listeners
+        .iter()
+        .all(|l| socket2::SockRef::from(l).set_tcp_nodelay(true).is_ok());
     let hub = Hub::new(Summary::new(false), sink)
         .metered(cfg.meter.clone())
         .conforming(cfg.conform);
     server::run(
         listeners,
         limits,
-        Arc::new(Relay { cfg }),
+        Arc::new(Relay {
+            cfg,
+            nodelay_inherited,
+        }),
         Arc::new(hub),
         shutdown,
         now,
