@@ -899,7 +899,7 @@ impl View for Answered {
             local: EndpointJson::inet(rec.local),
             mode: a.mode.name(),
             finding: FindingJson::of(rec.finding),
-            fixes: FixJson::all(rec.finding, Case::default()),
+            fixes: FixJson::all(rec.finding, fix_case(rec)),
             pairing: rec.pairing.map(FindingJson::of),
             spoofable: rec.pairing == Some(Finding::Spoofable),
             trusted: rec.trusted,
@@ -1213,9 +1213,10 @@ fn quiet(r: &Relayed) -> rp::Quiet {
     }
 }
 
-/// The receiver the fixes are for: upstream, whose protocol (when judged
-/// in one) chooses its server's fixes (Postfix's for SMTP).
-fn relay_case(rec: &Record<Relayed>) -> Case {
+/// The receiver the fixes are for: the protocol the finding was judged in
+/// (relay's upstream, listen's stand-in) chooses its server's fixes
+/// (Postfix's for SMTP).
+fn fix_case<T>(rec: &Record<T>) -> Case {
     Case {
         protocol: rec.protocol,
         ..Case::default()
@@ -1301,7 +1302,7 @@ impl View for Relayed {
             elapsed_ms: ms(rec.duration),
             ending: r.ending.map(ending_name),
             finding: FindingJson::of(rec.finding),
-            fixes: FixJson::all(rec.finding, relay_case(rec)),
+            fixes: FixJson::all(rec.finding, fix_case(rec)),
             arrival: FindingJson::of(r.arrival),
             exchange: r.exchange.map(FindingJson::of),
             pairing: rec.pairing.map(FindingJson::of),
@@ -1376,7 +1377,7 @@ impl View for Relayed {
         }
         out.push_str(&sender::connection_human(rec.sender.as_ref(), style));
         if rec.finding.is_problem() {
-            for f in rec.finding.fixes_for(relay_case(rec)) {
+            for f in rec.finding.fixes_for(fix_case(rec)) {
                 let text = table::fill(
                     style,
                     "    fix: ",
@@ -1530,6 +1531,15 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("docs/verdicts.md"), "{text}");
+        assert!(text.contains("ingress-nginx-real-ip-cidr"), "{text}");
+        // A stand-in's records carry their protocol: its server's fixes
+        // explain the pairing (Postfix's for SMTP), nginx's don't.
+        rec.protocol = Some(crate::protocol::Protocol::Smtp);
+        let mut s = Summary::new(false);
+        s.add(&rec);
+        let text = Answered::summary_human(&s, Style::plain());
+        assert!(text.contains("postfix-proxy-port-private"), "{text}");
+        assert!(!text.contains("ingress-nginx"), "{text}");
     }
 
     #[test]

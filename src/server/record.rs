@@ -84,7 +84,8 @@ pub(crate) struct Record<T> {
     /// meet them?
     pub matched: Option<bool>,
     /// The protocol the finding was judged in, when not HTTP's (`relay
-    /// --protocol`): its server's fixes apply (Postfix's for SMTP).
+    /// --protocol`, `listen --protocol`): its server's fixes apply
+    /// (Postfix's for SMTP).
     pub protocol: Option<Protocol>,
     /// The service's own facts.
     pub service: T,

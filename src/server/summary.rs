@@ -85,6 +85,9 @@ impl Summary {
         }
         if let Some(p) = rec.pairing {
             *self.pairings.entry(p).or_default() += 1;
+            if let Some(protocol) = rec.protocol {
+                self.protocols.entry(p).or_insert(protocol);
+            }
         }
         if rec.served() {
             let v = match rec.accepted().map(|h| h.number()) {

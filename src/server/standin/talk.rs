@@ -121,6 +121,9 @@ impl Service for Talk {
             Answered::new(self.mode),
         );
         rec.trusted = self.trusts(c.peer.ip());
+        // Judged as this protocol's server: its fixes apply (Postfix's
+        // for SMTP, Dovecot's for IMAP and POP3).
+        rec.protocol = Some(self.protocol);
         let who = Who {
             client: c.peer.ip(),
             peer: c.peer.ip(),
