@@ -120,14 +120,13 @@ fn read_input(args: &InspectArgs) -> Result<(Parsed, bool)> {
             .map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
         let raw =
             read_bounded(f).map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
-        let read = parse(raw, enc).map_err(|e| bad(format!("in {}", path.display()), e))?;
-        return not_empty(read, &path.display().to_string());
+        return parse(raw, enc).map_err(|e| bad(format!("in {}", path.display()), e));
     }
     match args.input.as_deref() {
         Some("-") => read_stdin(enc),
         Some(text) => input::read_argument(text, enc)
-            .map_err(|e| bad("in INPUT".into(), e))
-            .and_then(|p| not_empty((p, false), "INPUT")),
+            .map(|p| (p, false))
+            .map_err(|e| bad("in INPUT".into(), e)),
         None if !std::io::stdin().is_terminal() => read_stdin(enc),
         None => Err(Error::usage(
             "no input: give bytes as an argument (hex, a dump, base64 or text), --file PATH, `-` for stdin, or --sample NAME",
@@ -137,20 +136,7 @@ fn read_input(args: &InspectArgs) -> Result<(Parsed, bool)> {
 
 fn read_stdin(enc: Encoding) -> Result<(Parsed, bool)> {
     let raw = read_bounded(std::io::stdin().lock()).map_err(|e| Error::io("reading stdin", e))?;
-    let read = parse(raw, enc).map_err(|e| Error::usage(format!("on stdin: {e}")))?;
-    not_empty(read, "stdin")
-}
-
-/// No bytes is no connection to judge, not the start of a header: a
-/// receiver given nothing has nothing to accept or reject (and an empty
-/// file or pipe is most often the wrong one).
-fn not_empty(read: (Parsed, bool), source: &str) -> Result<(Parsed, bool)> {
-    if read.0.bytes.is_empty() {
-        return Err(Error::usage(format!(
-            "the input is empty ({source} holds no bytes): give the bytes a receiver got, as hex, a dump, base64, text or raw bytes"
-        )));
-    }
-    Ok(read)
+    parse(raw, enc).map_err(|e| Error::usage(format!("on stdin: {e}")))
 }
 
 /// Bytes from what was read: an input the cap cut is read as the start of
