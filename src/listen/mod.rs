@@ -60,6 +60,9 @@ pub(crate) async fn run(
         talk: cfg.talk,
         expect: cfg.expect,
     });
+    for l in &listeners.tcp {
+        server::bind::delay_first_ack(l);
+    }
     let udp = listeners.udp;
     let for_udp = (hub.clone(), listen.clone());
     server::run(
