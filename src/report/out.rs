@@ -64,9 +64,11 @@ impl<W: Write> Out<W> {
     /// Buffer `text` (one or more lines); [`Out::flush`] sends the batch.
     /// Use it while more output is known to follow right away.
     pub(crate) fn queue(&mut self, text: &str) -> Result<()> {
-        let lines = count_lines(text.as_bytes());
+        // Lines are counted only when they are lost: a server queues one
+        // or more per connection, and counting every byte of them cost
+        // more than the copy (docs/performance.md).
         if let Some((_, unwritten)) = &mut self.failed {
-            *unwritten += lines;
+            *unwritten += count_lines(text.as_bytes());
             return Err(self.error());
         }
         match self.w.write_all(text.as_bytes()) {
@@ -74,7 +76,7 @@ impl<W: Write> Out<W> {
             // `text` was not taken: the buffer's flush to make room failed
             // (what it holds is what is left), or `text` was written past
             // an empty buffer and how much of it went is not known.
-            Err(e) => Err(self.fail(e, lines)),
+            Err(e) => Err(self.fail(e, count_lines(text.as_bytes()))),
         }
     }
 
@@ -223,7 +225,7 @@ fn same(e: &io::Error) -> io::Error {
 
 /// Lines in `text`: its newlines, plus an unterminated last line.
 fn count_lines(text: &[u8]) -> u64 {
-    let newlines = text.iter().filter(|&&b| b == b'\n').count() as u64;
+    let newlines = memchr::memchr_iter(b'\n', text).count() as u64;
     newlines + u64::from(text.last().is_some_and(|&b| b != b'\n'))
 }
 
