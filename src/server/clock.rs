@@ -82,7 +82,47 @@ pub(crate) fn push_time_of_day(out: &mut String, t: SystemTime) {
     out.push_str(std::str::from_utf8(&text).unwrap_or_default());
 }
 
+/// Built on the stack and pushed once, not by `format!`: a server's
+/// `--json` line says it once per connection, and `fmt`'s padding of seven
+/// numbers cost as much as the rest of the line's numbers
+/// (docs/performance.md). A year `fmt` would pad differently (before 0 or
+/// after 9999, only from a capture's odd timestamp) goes through `fmt`.
 fn format_rfc3339(u: &Utc) -> String {
+    let Ok(year) = u32::try_from(u.year) else {
+        return format_rfc3339_fmt(u);
+    };
+    if year > 9999 {
+        return format_rfc3339_fmt(u);
+    }
+    let digit = |n: u32| b'0' + (n % 10) as u8;
+    let mut text = *b"0000-00-00T00:00:00.000000Z";
+    for (i, n) in [year / 1000, year / 100, year / 10, year]
+        .into_iter()
+        .enumerate()
+    {
+        text[i] = digit(n);
+    }
+    for (at, n) in [
+        (5, u.month),
+        (8, u.day),
+        (11, u.hour),
+        (14, u.min),
+        (17, u.sec),
+    ] {
+        text[at] = digit(n / 10);
+        text[at + 1] = digit(n);
+    }
+    let mut micros = u.micros;
+    for at in (20..26).rev() {
+        text[at] = digit(micros);
+        micros /= 10;
+    }
+    std::str::from_utf8(&text)
+        .map(str::to_owned)
+        .unwrap_or_else(|_| format_rfc3339_fmt(u))
+}
+
+fn format_rfc3339_fmt(u: &Utc) -> String {
     format!(
         "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
         u.year, u.month, u.day, u.hour, u.min, u.sec, u.micros
@@ -125,6 +165,26 @@ mod tests {
         assert_eq!(http_date(UNIX_EPOCH), "Thu, 01 Jan 1970 00:00:00 GMT");
         let leap = UNIX_EPOCH + Duration::from_secs(951_782_400); // 2000-02-29
         assert_eq!(rfc3339(leap), "2000-02-29T00:00:00.000000Z");
+    }
+
+    /// The timestamp built by hand is `fmt`'s, byte for byte.
+    #[test]
+    fn rfc3339_is_fmts() {
+        for secs in [
+            -62_135_596_800, // 0001-01-01
+            -1,
+            0,
+            951_782_400,
+            1_795_547_110,
+            253_402_300_799, // 9999-12-31T23:59:59
+            253_402_300_800, // 10000-01-01: `fmt`'s own
+            -62_167_219_201, // year -1: `fmt`'s own
+        ] {
+            for nanos in [0, 1_000, 999_999_999, 123_456_789] {
+                let u = utc_at(secs, nanos);
+                assert_eq!(format_rfc3339(&u), format_rfc3339_fmt(&u), "{secs} {nanos}");
+            }
+        }
     }
 
     #[test]
