@@ -16,7 +16,7 @@ use std::time::Duration;
 use tokio::io::unix::AsyncFd;
 use tokio::io::Interest;
 use tokio::net::TcpListener;
-use tokio::sync::{mpsc, watch, Semaphore};
+use tokio::sync::{mpsc, watch, Semaphore, TryAcquireError};
 use tokio::task::JoinSet;
 
 /// The bounds of one server.
@@ -234,30 +234,48 @@ async fn accept_loop<H, Fut>(
         .ok()
         .filter(|a| !a.ip().is_unspecified());
     loop {
+        // Under load a slot is free and a client waits: both are taken
+        // without a `select!` (whose futures cost as much as the accept
+        // itself, docs/performance.md), and the loop only waits when one
+        // is missing. The task budget makes it yield now and then, as
+        // those waits would, so a backlog of clients does not keep the
+        // accepted ones from running.
+        tokio::task::coop::consume_budget().await;
+        if *quit.borrow() {
+            return;
+        }
         // Wait for a free slot before accepting: past --max-conns, new
         // clients wait in the kernel backlog.
-        let permit = tokio::select! {
-            p = gate.conns.clone().acquire_owned() => match p {
-                Ok(p) => p,
-                Err(_) => return,
+        let permit = match gate.conns.clone().try_acquire_owned() {
+            Ok(p) => p,
+            Err(TryAcquireError::Closed) => return,
+            Err(TryAcquireError::NoPermits) => tokio::select! {
+                p = gate.conns.clone().acquire_owned() => match p {
+                    Ok(p) => p,
+                    Err(_) => return,
+                },
+                _ = signalled(&mut quit) => return,
             },
-            _ = signalled(&mut quit) => return,
         };
-        let (stream, peer) = tokio::select! {
-            r = accept(&listener) => match r {
-                Ok(x) => x,
-                // EMFILE and friends: back off briefly rather than spin
-                // (the client waits in the backlog). Running out of
-                // descriptors is counted: the summary reports it.
-                Err(e) => {
-                    if crate::net::local_limit(&e) {
-                        gate.out_of_descriptors.fetch_add(1, Ordering::Relaxed);
-                    }
-                    tokio::time::sleep(ACCEPT_BACKOFF).await;
-                    continue;
-                }
+        let taken = match listener.try_io(Interest::READABLE, take) {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => tokio::select! {
+                r = accept(&listener) => r,
+                _ = signalled(&mut quit) => return,
             },
-            _ = signalled(&mut quit) => return,
+            other => other,
+        };
+        let (stream, peer) = match taken {
+            Ok(x) => x,
+            // EMFILE and friends: back off briefly rather than spin (the
+            // client waits in the backlog). Running out of descriptors is
+            // counted: the summary reports it.
+            Err(e) => {
+                if crate::net::local_limit(&e) {
+                    gate.out_of_descriptors.fetch_add(1, Ordering::Relaxed);
+                }
+                tokio::time::sleep(ACCEPT_BACKOFF).await;
+                continue;
+            }
         };
         let Some(id) = gate.claim() else { return };
         let local = match bound {
