@@ -186,7 +186,7 @@ pub fn run(args: &PcapArgs, style: Style) -> Result<ExitCode> {
     };
     let mut out = Presenter::new(view, style, progress.clone());
     let detail = !args.summary && args.group_by.is_none();
-    let on_flow = |flow| out.flow(flow);
+    let on_flow = |flow: &pcap::FlowResult| out.flow(flow);
     // Every 4096 frames (a run of empty records counts as its records).
     let mut shown = 0u64;
     let on_progress = |stats: &pcap::ReadStats, flows: usize| {

@@ -136,7 +136,7 @@ pub fn analyze<R: Read>(
     limits: Limits,
     filter: &Filter,
     detail: bool,
-    on_flow: impl FnMut(FlowResult) -> Next,
+    on_flow: impl FnMut(&FlowResult) -> Next,
     on_progress: impl FnMut(&ReadStats, usize) -> Next,
 ) -> (Summary, Result<(), ReadError>) {
     analyze_source(
@@ -156,7 +156,7 @@ pub(crate) fn analyze_file(
     limits: Limits,
     filter: &Filter,
     detail: bool,
-    on_flow: impl FnMut(FlowResult) -> Next,
+    on_flow: impl FnMut(&FlowResult) -> Next,
     on_progress: impl FnMut(&ReadStats, usize) -> Next,
 ) -> (Summary, Result<(), ReadError>) {
     analyze_source(
@@ -179,7 +179,7 @@ fn analyze_source<R: Read>(
     limits: Limits,
     filter: &Filter,
     detail: bool,
-    mut on_flow: impl FnMut(FlowResult) -> Next,
+    mut on_flow: impl FnMut(&FlowResult) -> Next,
     mut on_progress: impl FnMut(&ReadStats, usize) -> Next,
 ) -> (Summary, Result<(), ReadError>) {
     let mut table = FlowTable::new(limits);
@@ -194,18 +194,19 @@ fn analyze_source<R: Read>(
     let mut order = order::Sequencer::new(limits.order_wait);
     let mut now = Timestamp::default();
     let result = {
-        let mut emit = |report: Box<FlowResult>| {
-            if stop.get() || !filter.selects(&report) {
+        let mut emit = |report: &FlowResult| {
+            if stop.get() || !filter.selects(report) {
                 return;
             }
-            summary.count(&report);
-            let next = on_flow(*report);
+            summary.count(report);
+            let next = on_flow(report);
             if next == Next::Stop || filter.limit.is_some_and(|n| summary.flows >= n) {
                 stop.set(true);
             }
         };
-        // Boxed once: a flow's result moves on as a pointer.
-        let mut decided: Vec<Box<FlowResult>> = Vec::new();
+        // The flows one frame decided (most frames: none), for the
+        // sequencer once the frame is in the table; reused.
+        let mut decided: Vec<FlowResult> = Vec::new();
         let on_frame = |frame: reader::Frame<'_>, st: &ReadStats| {
             if on_progress(st, table.len()) == Next::Stop {
                 interrupted = true;
@@ -222,12 +223,7 @@ fn analyze_source<R: Read>(
                         &seg,
                         &ready,
                         &mut |f: &Flow, _: Why| {
-                            decided.push(Box::new(FlowResult::new(
-                                f,
-                                detail,
-                                limits.protocol,
-                                &kept,
-                            )))
+                            decided.push(FlowResult::new(f, detail, limits.protocol, &kept))
                         },
                     );
                     // Rows are released when a flow is decided, and (with
@@ -254,7 +250,7 @@ fn analyze_source<R: Read>(
             Source::File(f) => reader::read_file(f, &mut stats, on_frame),
         };
         table.finish_all(&mut |f: &Flow, _: Why| {
-            decided.push(Box::new(FlowResult::new(f, detail, limits.protocol, &kept)))
+            decided.push(FlowResult::new(f, detail, limits.protocol, &kept))
         });
         for r in decided.drain(..) {
             order.decided(r, table.last_id(), now, &mut emit);

@@ -16,12 +16,16 @@
 //! Memory is bounded: past [`MAX_WAITING`] decided flows held back, the
 //! oldest is reported without waiting for the rest; so it is, with a wait
 //! set (a live pipe), once it has waited that long in capture time.
+//!
+//! The flows from the next to report on sit in a ring indexed by flow id
+//! (a slot each: still open, held, or reported early); a held flow's
+//! result stays where it was put in a slab, and the output borrows it
+//! there. Ids the order moves past leave the ring, so what it holds is
+//! bounded by the flows open and held.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::VecDeque;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
-
-use rustc_hash::FxHashMap as HashMap;
 
 use super::exchange::Start;
 use super::reader::Timestamp;
@@ -48,17 +52,68 @@ pub(crate) struct Hop {
 }
 
 struct Waiting {
-    /// Boxed: a flow's result is large; it moves from the flow table to
-    /// the output as a pointer, and B-tree nodes shift their entries on
-    /// every insert and removal.
-    result: Box<FlowResult>,
+    result: FlowResult,
     /// Capture time when it was decided.
     decided_at: Timestamp,
     /// Flows created when it was decided: its back flow is one of them.
     created_before: u64,
 }
 
-#[derive(Default)]
+/// What the ring knows of one flow id from `next` on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Slot {
+    /// Not decided yet.
+    Open,
+    /// Decided and held back: its index in the slab.
+    Held(u32),
+    /// Reported ahead of its turn (the back flow of a chain).
+    Early,
+}
+
+/// Buckets of a [`Tally`] (a power of two).
+const TALLY_BITS: u32 = 12;
+
+/// How many held flows may offer a key to a front flow looking for its
+/// back flow, counted in buckets: zero says that none does, so the scan
+/// of the held flows (each a cache miss) is skipped; two keys that share
+/// a bucket only cost a scan, which decides exactly.
+struct Tally(Vec<u32>);
+
+impl Tally {
+    fn new() -> Self {
+        Tally(vec![0; 1 << TALLY_BITS])
+    }
+
+    fn bucket(bits: u128) -> usize {
+        let folded = (bits as u64) ^ ((bits >> 64) as u64);
+        (folded.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - TALLY_BITS)) as usize
+    }
+
+    fn ip_bits(ip: IpAddr) -> u128 {
+        match ip {
+            IpAddr::V4(ip) => u128::from(ip.to_bits()),
+            IpAddr::V6(ip) => ip.to_bits(),
+        }
+    }
+
+    fn of_ip(ip: IpAddr) -> usize {
+        Self::bucket(Self::ip_bits(ip))
+    }
+
+    fn of_addr(addr: SocketAddr) -> usize {
+        Self::bucket(Self::ip_bits(addr.ip()) ^ (u128::from(addr.port()) << 40))
+    }
+
+    fn count(&mut self, bucket: usize, up: bool) {
+        let n = &mut self.0[bucket];
+        *n = if up { *n + 1 } else { n.saturating_sub(1) };
+    }
+
+    fn has(&self, bucket: usize) -> bool {
+        self.0[bucket] > 0
+    }
+}
+
 pub(crate) struct Sequencer {
     /// How long a decided flow waits for its turn (capture time).
     wait: Option<Duration>,
@@ -66,28 +121,19 @@ pub(crate) struct Sequencer {
     next: u64,
     /// Every id up to it is decided.
     frontier: u64,
-    waiting: BTreeMap<u64, Waiting>,
-    /// Reported ahead of their turn (the back flows of a chain).
-    early: BTreeSet<u64>,
-    /// What the waiting flows offer a front flow that looks for its back
-    /// flow, counted: the clients their headers claim, and their clients'
-    /// hosts. A front flow whose client is not claimed and whose server's
-    /// host opened none of them has no back flow waiting: the scan of the
-    /// waiting flows (each a cache miss) is skipped.
-    claimed: HashMap<SocketAddr, u32>,
-    hosts: HashMap<IpAddr, u32>,
-}
-
-/// Count `key` in (`up`) or out of a multiset.
-fn tally<K: std::hash::Hash + Eq>(set: &mut HashMap<K, u32>, key: K, up: bool) {
-    if up {
-        *set.entry(key).or_default() += 1;
-    } else if let std::collections::hash_map::Entry::Occupied(mut e) = set.entry(key) {
-        *e.get_mut() -= 1;
-        if *e.get() == 0 {
-            e.remove();
-        }
-    }
+    /// `ring[i]` is flow `next + i`; ids past its end are open.
+    ring: VecDeque<Slot>,
+    /// The held flows' results, and the free places among them.
+    slab: Vec<Option<Waiting>>,
+    free: Vec<u32>,
+    /// Flows held.
+    held: usize,
+    /// No flow below this id is held (a hint for [`Sequencer::first_held`]).
+    held_from: u64,
+    /// What the held flows offer a front flow that looks for its back
+    /// flow: the clients their headers claim, and their clients' hosts.
+    claimed: Tally,
+    hosts: Tally,
 }
 
 impl Sequencer {
@@ -95,22 +141,53 @@ impl Sequencer {
         Sequencer {
             wait,
             next: 1,
-            ..Sequencer::default()
+            frontier: 0,
+            ring: VecDeque::new(),
+            slab: Vec::new(),
+            free: Vec::new(),
+            held: 0,
+            held_from: 1,
+            claimed: Tally::new(),
+            hosts: Tally::new(),
         }
+    }
+
+    /// The slot of flow `id`; ids before `next` were reported, and hold
+    /// nothing.
+    fn slot(&self, id: u64) -> Slot {
+        id.checked_sub(self.next)
+            .and_then(|i| usize::try_from(i).ok())
+            .and_then(|i| self.ring.get(i).copied())
+            .unwrap_or(Slot::Open)
+    }
+
+    fn set(&mut self, id: u64, slot: Slot) {
+        let i = (id - self.next) as usize;
+        if i >= self.ring.len() {
+            self.ring.resize(i + 1, Slot::Open);
+        }
+        self.ring[i] = slot;
+    }
+
+    /// Move the order on to `id`: the slots before it leave the ring.
+    fn advance_to(&mut self, id: u64) {
+        let gone = ((id - self.next) as usize).min(self.ring.len());
+        self.ring.drain(..gone);
+        self.next = id;
     }
 
     /// A flow was decided at capture time `now`; `created` flows exist so
     /// far.
     pub(crate) fn decided(
         &mut self,
-        result: Box<FlowResult>,
+        result: FlowResult,
         created: u64,
         now: Timestamp,
-        out: &mut dyn FnMut(Box<FlowResult>),
+        out: &mut dyn FnMut(&FlowResult),
     ) {
         if result.id < self.next {
             // Its turn was skipped (too many waiting): report it now.
-            out(result);
+            out(&result);
             return;
         }
         self.hold(Waiting {
@@ -122,27 +199,99 @@ impl Sequencer {
 
     /// Hold a decided flow back until its turn.
     fn hold(&mut self, w: Waiting) {
-        self.count(&w.result, true);
-        self.waiting.insert(w.result.id, w);
+        self.count(Self::buckets(&w.result), true);
+        let id = w.result.id;
+        let at = match self.free.pop() {
+            Some(at) => {
+                self.slab[at as usize] = Some(w);
+                at
+            }
+            None => {
+                self.slab.push(Some(w));
+                (self.slab.len() - 1) as u32
+            }
+        };
+        self.set(id, Slot::Held(at));
+        self.held += 1;
+        self.held_from = self.held_from.min(id);
     }
 
-    /// Take a waiting flow out.
-    fn take(&mut self, id: u64) -> Option<Waiting> {
-        let w = self.waiting.remove(&id)?;
-        self.count(&w.result, false);
-        Some(w)
-    }
-
-    fn count(&mut self, r: &FlowResult, up: bool) {
-        if let Some(claimed) = r.header().and_then(|h| h.source) {
-            tally(&mut self.claimed, claimed, up);
+    /// The held flow `id`.
+    fn get(&self, id: u64) -> Option<&Waiting> {
+        match self.slot(id) {
+            Slot::Held(at) => self.slab[at as usize].as_ref(),
+            _ => None,
         }
-        tally(&mut self.hosts, r.client.ip(), up);
+    }
+
+    /// Take a held flow out of the order (its slot becomes `then`); its
+    /// result stays in the slab, at the place returned, until [`free`].
+    ///
+    /// [`free`]: Sequencer::free
+    fn take(&mut self, id: u64, then: Slot) -> Option<u32> {
+        let Slot::Held(at) = self.slot(id) else {
+            return None;
+        };
+        let buckets = Self::buckets(&self.slab[at as usize].as_ref()?.result);
+        self.count(buckets, false);
+        self.set(id, then);
+        self.held -= 1;
+        Some(at)
+    }
+
+    /// The flow at `at` in the slab (taken out of the order, it stays
+    /// there until it is reported).
+    fn at(&self, at: u32) -> Option<&Waiting> {
+        self.slab[at as usize].as_ref()
+    }
+
+    fn at_mut(&mut self, at: u32) -> Option<&mut FlowResult> {
+        self.slab[at as usize].as_mut().map(|w| &mut w.result)
+    }
+
+    /// Report the flow at `at` and give its place back.
+    fn report(&mut self, at: u32, out: &mut dyn FnMut(&FlowResult)) {
+        if let Some(w) = &self.slab[at as usize] {
+            out(&w.result);
+        }
+        self.slab[at as usize] = None;
+        self.free.push(at);
+    }
+
+    /// The tallies' buckets a flow counts in: the client its header
+    /// claims, and its client's host.
+    fn buckets(r: &FlowResult) -> (Option<usize>, usize) {
+        let claimed = r.header().and_then(|h| h.source).map(Tally::of_addr);
+        (claimed, Tally::of_ip(r.client.ip()))
+    }
+
+    fn count(&mut self, (claimed, host): (Option<usize>, usize), up: bool) {
+        if let Some(claimed) = claimed {
+            self.claimed.count(claimed, up);
+        }
+        self.hosts.count(host, up);
+    }
+
+    /// The smallest id held, if any.
+    fn first_held(&mut self) -> Option<u64> {
+        if self.held == 0 {
+            return None;
+        }
+        let from = self.held_from.max(self.next);
+        let skip = usize::try_from(from - self.next).unwrap_or(usize::MAX);
+        let found = self
+            .ring
+            .iter()
+            .skip(skip)
+            .position(|s| matches!(s, Slot::Held(_)))?;
+        let id = from + found as u64;
+        self.held_from = id;
+        Some(id)
     }
 
     /// No decided flow waits.
     pub(crate) fn is_empty(&self) -> bool {
-        self.waiting.is_empty()
+        self.held == 0
     }
 
     /// Report every flow whose turn has come, at capture time `now`;
@@ -152,33 +301,36 @@ impl Sequencer {
         created: u64,
         now: Timestamp,
         ended: bool,
-        out: &mut dyn FnMut(Box<FlowResult>),
+        out: &mut dyn FnMut(&FlowResult),
     ) {
         loop {
             while self.frontier < created {
                 let id = self.frontier + 1;
-                if id < self.next || self.waiting.contains_key(&id) || self.early.contains(&id) {
+                if id < self.next || self.slot(id) != Slot::Open {
                     self.frontier = id;
                 } else {
                     break;
                 }
             }
-            if self.early.remove(&self.next) {
-                self.next += 1;
+            if self.slot(self.next) == Slot::Early {
+                self.advance_to(self.next + 1);
                 continue;
             }
-            let overdue = self.wait.is_some_and(|w| {
-                self.waiting
-                    .values()
-                    .next()
-                    .is_some_and(|first| first.decided_at.plus(w) <= now)
-            });
-            let crowded = self.waiting.len() > MAX_WAITING || overdue;
-            let Some(head) = self.waiting.get(&self.next) else {
+            let overdue = match self.wait {
+                Some(w) => self
+                    .first_held()
+                    .and_then(|id| self.get(id))
+                    .is_some_and(|first| first.decided_at.plus(w) <= now),
+                None => false,
+            };
+            let crowded = self.held > MAX_WAITING || overdue;
+            let Some(head) = self.get(self.next) else {
                 // The next flow is not decided yet.
-                match self.waiting.keys().next() {
-                    Some(&first) if ended || crowded => {
-                        self.next = first;
+                match self.first_held() {
+                    Some(first) if ended || crowded => {
+                        // Early slots passed here are dropped with the
+                        // rest: their flows were reported.
+                        self.advance_to(first);
                         continue;
                     }
                     _ => return,
@@ -187,64 +339,67 @@ impl Sequencer {
             if !ended && !crowded && head.created_before > self.frontier {
                 return;
             }
-            let Some(head) = self.take(self.next) else {
+            let Some(head) = self.take(self.next, Slot::Early) else {
                 return;
             };
-            self.next += 1;
+            self.advance_to(self.next + 1);
             // Most flows are no proxy's front: reported as they are,
             // without gathering a chain.
-            if self.back_of(&head.result, head.created_before).is_none() {
-                out(head.result);
+            let alone = self
+                .at(head)
+                .is_none_or(|w| self.back_of(&w.result, w.created_before).is_none());
+            if alone {
+                self.report(head, out);
                 continue;
             }
-            for r in self.chain(head.result, head.created_before, 0) {
-                out(r);
+            for at in self.chain(head, 0) {
+                self.report(at, out);
             }
         }
     }
 
-    /// `front` and the flows behind it, judged.
-    // Boxes in a Vec on purpose: the results move on as pointers.
-    #[allow(clippy::vec_box)]
-    fn chain(
-        &mut self,
-        mut front: Box<FlowResult>,
-        created_before: u64,
-        hops: usize,
-    ) -> Vec<Box<FlowResult>> {
-        let found = if hops < MAX_HOPS {
-            self.back_of(&front, created_before)
-        } else {
-            None
+    /// The flow at `front` (in the slab) and the flows behind it, judged:
+    /// their places, front first.
+    fn chain(&mut self, front: u32, hops: usize) -> Vec<u32> {
+        let found = match self.at(front) {
+            Some(w) if hops < MAX_HOPS => self.back_of(&w.result, w.created_before),
+            _ => None,
         };
-        let Some(id) = found else {
+        let Some(back) = found.and_then(|id| self.take(id, Slot::Early)) else {
             return vec![front];
         };
-        let Some(back) = self.take(id) else {
-            return vec![front];
+        let mut all = vec![front];
+        all.extend(self.chain(back, hops + 1));
+        // The hop behind, as the front flow sees it (judged by what is
+        // behind it in turn: the recursion above).
+        let Some(behind) = self.at(back).map(|w| &w.result) else {
+            return all;
         };
-        self.early.insert(id);
-        let mut rest = self.chain(back.result, back.created_before, hops + 1);
-        let behind = &mut rest[0];
-        front.decision.finding = judge::behind(front.own, behind.finding());
+        let finding = behind.finding();
         let cause = match behind.back {
-            Some(further) if behind.finding() == Finding::UpstreamFailed => further.cause,
-            _ => behind.finding(),
+            Some(further) if finding == Finding::UpstreamFailed => further.cause,
+            _ => finding,
         };
-        front.back = Some(Hop {
+        let hop = Hop {
             id: behind.id,
             stream: behind.stream,
-            finding: behind.finding(),
+            finding,
             cause,
-        });
-        behind.front = Some(Hop {
-            id: front.id,
-            stream: front.stream,
-            finding: front.finding(),
-            cause: front.finding(),
-        });
-        let mut all = vec![front];
-        all.append(&mut rest);
+        };
+        let Some(f) = self.at_mut(front) else {
+            return all;
+        };
+        f.decision.finding = judge::behind(f.own, finding);
+        f.back = Some(hop);
+        let hop = Hop {
+            id: f.id,
+            stream: f.stream,
+            finding: f.finding(),
+            cause: f.finding(),
+        };
+        if let Some(b) = self.at_mut(back) {
+            b.front = Some(hop);
+        }
         all
     }
 
@@ -252,15 +407,13 @@ impl Sequencer {
     /// `front` was decided.
     fn back_of(&self, front: &FlowResult, created_before: u64) -> Option<u64> {
         if created_before <= front.id
-            || !(self.claimed.contains_key(&front.client)
-                || self.hosts.contains_key(&front.server.ip()))
+            || !(self.claimed.has(Tally::of_addr(front.client))
+                || self.hosts.has(Tally::of_ip(front.server.ip())))
         {
             return None;
         }
-        let candidates = self
-            .waiting
-            .range(front.id + 1..created_before + 1)
-            .map(|(id, w)| (*id, &w.result))
+        let candidates = (front.id + 1..created_before + 1)
+            .filter_map(|id| self.get(id).map(|w| (id, &w.result)))
             .filter(|(_, b)| b.udp == front.udp && b.front.is_none());
         // The header claims the front flow's client; or, without a header
         // (TCP only), from the proxy's host, soon after the front's data.
@@ -294,6 +447,78 @@ impl Sequencer {
 mod tests {
     use super::*;
     use crate::judge::Finding as F;
+
+    /// A plain TCP flow's result (no header), started at second `id / 3`.
+    fn plain(id: u64, client: &str, server: &str) -> FlowResult {
+        let time = Timestamp {
+            secs: 1_700_000_000 + (id / 3) as i64,
+            nanos: 0,
+        };
+        FlowResult {
+            id,
+            time,
+            first_data: Some(time),
+            first_frame: id,
+            stream: id,
+            udp: false,
+            client: client.parse().unwrap(),
+            server: server.parse().unwrap(),
+            packets: 1,
+            decision: super::super::Decision {
+                start: Start::NotProxy,
+                exchange: None,
+                finding: F::Plain,
+                close: None,
+                spoken: None,
+            },
+            client_bytes: Vec::new(),
+            answer: Vec::new(),
+            own: F::Plain,
+            front: None,
+            back: None,
+        }
+    }
+
+    /// Back flows reported ahead of their turn are forgotten when the
+    /// order skips past them (a flow before them never ends), not kept
+    /// for the rest of the capture.
+    #[test]
+    fn back_flows_skipped_past_are_not_kept() {
+        // Wait zero: every held flow is overdue, so the order skips past
+        // the open flow in each round at once.
+        let mut seq = Sequencer::new(Some(Duration::ZERO));
+        let mut out = Vec::new();
+        for round in 0..10_000u64 {
+            // A front flow to the proxy, a flow that stays open, and the
+            // proxy's flow upstream for the front one.
+            let front = round * 3 + 1;
+            let back = front + 2;
+            let now = plain(back, "10.0.0.1:1", "10.0.0.1:2").time;
+            let mut emit = |r: &FlowResult| out.push((r.id, r.back.map(|b| b.id)));
+            seq.decided(
+                plain(front, "192.0.2.1:40000", "10.0.0.5:80"),
+                back,
+                now,
+                &mut emit,
+            );
+            seq.decided(
+                plain(back, "10.0.0.5:50000", "10.0.0.9:8080"),
+                back,
+                now,
+                &mut emit,
+            );
+            seq.release(back, now, false, &mut emit);
+            assert!(
+                seq.ring.len() <= 4,
+                "round {round}: {} slots",
+                seq.ring.len()
+            );
+        }
+        assert_eq!(out.len(), 20_000);
+        assert_eq!(out[0], (1, Some(3)));
+        assert_eq!(out[1], (3, None));
+        assert!(seq.is_empty() && seq.slab.len() <= 2);
+    }
 
     #[test]
     fn the_front_hop_is_judged_by_the_hop_behind_it() {

@@ -63,7 +63,7 @@ impl Presenter {
 
     /// Take a decided flow: write it (or its page), or keep it for a
     /// group; `Stop` once stdout failed.
-    pub(crate) fn flow(&mut self, flow: FlowResult) -> Next {
+    pub(crate) fn flow(&mut self, flow: &FlowResult) -> Next {
         if self.closed {
             return Next::Stop;
         }
@@ -81,18 +81,19 @@ impl Presenter {
             }
         }
         if let Some(groups) = &mut self.groups {
-            groups.add(&flow);
+            groups.add(flow);
             return Next::Continue;
         }
         if self.view.summary {
             return Next::Continue;
         }
         let text = if self.view.json {
-            super::pcap::flow_json(&flow)
+            super::pcap::flow_json(flow)
         } else if self.view.streaming {
-            super::pcap::line(&flow, self.style, self.view.explain)
+            super::pcap::line(flow, self.style, self.view.explain)
         } else {
-            self.rows.push(flow);
+            // The sequencer lends its flows: a page keeps copies.
+            self.rows.push(flow.clone());
             if self.rows.len() < PAGE_ROWS {
                 return Next::Continue;
             }
