@@ -370,10 +370,73 @@ struct Conversation {
     last_seen: Timestamp,
 }
 
+/// The tracked flows. Each stays where it was placed in a slab (a flow is
+/// a few hundred bytes: its packets update it in place, and neither the
+/// index growing nor a flow leaving moves it), found by its key.
+#[derive(Default)]
+struct Flows {
+    index: HashMap<Key, u32>,
+    slab: Vec<Flow>,
+    /// Places of flows that left, for the next ones.
+    free: Vec<u32>,
+}
+
+impl Flows {
+    fn len(&self) -> usize {
+        self.index.len()
+    }
+
+    /// Where `key`'s flow is.
+    fn find(&self, key: &Key) -> Option<usize> {
+        self.index.get(key).map(|&at| at as usize)
+    }
+
+    /// Put a new flow in a free place (not yet found by its key).
+    fn place(&mut self, flow: Flow) -> usize {
+        match self.free.pop() {
+            Some(at) => {
+                self.slab[at as usize] = flow;
+                at as usize
+            }
+            None => {
+                self.slab.push(flow);
+                self.slab.len() - 1
+            }
+        }
+    }
+
+    fn track(&mut self, key: Key, at: usize) {
+        self.index.insert(key, at as u32);
+    }
+
+    /// Stop finding `key`'s flow; it keeps its place until [`Flows::free`].
+    fn untrack(&mut self, key: &Key) -> Option<usize> {
+        self.index.remove(key).map(|at| at as usize)
+    }
+
+    /// Give a place back; its buffers go to `spare`.
+    fn free(&mut self, at: usize, spare: &mut Vec<Vec<u8>>) {
+        let flow = &mut self.slab[at];
+        flow.client_data.release(spare);
+        flow.server_data.release(spare);
+        flow.conversation = None;
+        self.free.push(at as u32);
+    }
+
+    /// What `pick` reads of each tracked flow and its key, where it
+    /// reads something.
+    fn collect<T>(&self, pick: impl Fn(Key, &Flow) -> Option<T>) -> Vec<T> {
+        self.index
+            .iter()
+            .filter_map(|(k, &at)| pick(*k, &self.slab[at as usize]))
+            .collect()
+    }
+}
+
 /// The flow table. `ready` says whether an undecided flow can be decided
 /// now; `decide` receives every flow exactly once.
 pub struct FlowTable {
-    flows: HashMap<Key, Flow>,
+    flows: Flows,
     limits: Limits,
     next_id: u64,
     last_sweep: Timestamp,
@@ -403,7 +466,7 @@ pub struct FlowTable {
 impl FlowTable {
     pub fn new(limits: Limits) -> Self {
         FlowTable {
-            flows: HashMap::default(),
+            flows: Flows::default(),
             limits: Limits {
                 max_flows: limits.max_flows.max(1),
                 ..limits
@@ -506,29 +569,33 @@ impl FlowTable {
             // A new SYN on a finished (or differently numbered) connection
             // is port reuse: close the old flow, start a new one.
             if flags.syn && !flags.ack {
-                if let Some(old) = self.flows.get(&key) {
+                if let Some(at) = self.flows.find(&key) {
+                    let old = &self.flows.slab[at];
                     let same =
                         old.client == seg.src && old.client_data.base == Some(seq.wrapping_add(1));
                     if !same {
-                        if let Some(old) = self.flows.remove(&key) {
-                            untrack(&mut self.conversations, key, &old);
-                            finish(&old, Why::Closed, decide);
-                        }
+                        self.flows.untrack(&key);
+                        let old = &self.flows.slab[at];
+                        untrack(&mut self.conversations, key, old);
+                        finish(old, Why::Closed, decide);
+                        self.flows.free(at, &mut self.spare);
                     }
                 }
             }
         }
         let max = self.limits.max_bytes;
         // The common case, one lookup: a packet of a flow already tracked.
-        if let Some(flow) = self.flows.get_mut(&key) {
+        if let Some(at) = self.flows.find(&key) {
+            let flow = &mut self.flows.slab[at];
             update(flow, ts, seg, max, &mut self.spare, ready, decide);
             // A closed, decided flow is forgotten at once: what can still
             // come (the last ACK, a retransmitted FIN) carries no data and
             // can't start a new flow, so the table only holds open flows.
             if flow.decided && flow.closed() {
-                if let Some(flow) = self.flows.remove(&key) {
-                    self.closed(key, &flow, ts);
-                }
+                let held = flow.conversation;
+                self.flows.untrack(&key);
+                self.flows.free(at, &mut self.spare);
+                self.closed(key, held, ts);
             }
             return;
         }
@@ -549,22 +616,30 @@ impl FlowTable {
         }
         flow.first_frame = frame;
         if self.flows.len() >= self.limits.max_flows {
-            evict_oldest(&mut self.flows, &mut self.conversations, decide);
+            evict_oldest(
+                &mut self.flows,
+                &mut self.conversations,
+                &mut self.spare,
+                decide,
+            );
         }
-        update(&mut flow, ts, seg, max, &mut self.spare, ready, decide);
+        let at = self.flows.place(flow);
+        let flow = &mut self.flows.slab[at];
+        update(flow, ts, seg, max, &mut self.spare, ready, decide);
         if !(flow.decided && flow.closed()) {
-            self.flows.insert(key, flow);
+            self.flows.track(key, at);
         } else {
-            self.closed(key, &flow, ts);
+            let held = flow.conversation;
+            self.flows.free(at, &mut self.spare);
+            self.closed(key, held, ts);
         }
     }
 
-    /// The connection closed: its conversation is kept only long enough
-    /// for its last packets (the final ACK) to count in it.
-    fn closed(&mut self, key: Key, flow: &Flow, ts: Timestamp) {
-        let held = flow
-            .conversation
-            .or_else(|| self.take_conversation(key, ts));
+    /// The connection closed: its conversation (`held` by its flow, or
+    /// in the tables) is kept only long enough for its last packets (the
+    /// final ACK) to count in it.
+    fn closed(&mut self, key: Key, held: Option<Conversation>, ts: Timestamp) {
+        let held = held.or_else(|| self.take_conversation(key, ts));
         if let Some(mut c) = held {
             c.closed = true;
             c.last_seen = ts;
@@ -607,15 +682,13 @@ impl FlowTable {
     fn sweep(&mut self, now: Timestamp, decide: &mut dyn FnMut(&Flow, Why)) {
         self.last_sweep = now;
         let idle = self.limits.idle_timeout;
-        let mut gone: Vec<(u64, Key)> = Vec::new();
-        for (key, f) in &self.flows {
-            if now.since(f.last_seen) >= idle {
-                gone.push((f.id, *key));
-            }
-        }
+        let gone = self
+            .flows
+            .collect(|key, f| (now.since(f.last_seen) >= idle).then_some((f.id, key)));
         remove(
             &mut self.flows,
             &mut self.conversations,
+            &mut self.spare,
             gone,
             Why::Idle,
             decide,
@@ -627,10 +700,11 @@ impl FlowTable {
 
     /// The capture ended: decide every flow still open, oldest first.
     pub fn finish_all(&mut self, decide: &mut dyn FnMut(&Flow, Why)) {
-        let keys = self.flows.iter().map(|(k, f)| (f.id, *k)).collect();
+        let keys = self.flows.collect(|key, f| Some((f.id, key)));
         remove(
             &mut self.flows,
             &mut self.conversations,
+            &mut self.spare,
             keys,
             Why::CaptureEnd,
             decide,
@@ -640,18 +714,19 @@ impl FlowTable {
 
 /// Make room: evict the least recently seen tenth of the table.
 fn evict_oldest(
-    flows: &mut HashMap<Key, Flow>,
+    flows: &mut Flows,
     conversations: &mut HashMap<Key, Conversation>,
+    spare: &mut Vec<Vec<u8>>,
     decide: &mut dyn FnMut(&Flow, Why),
 ) {
-    let mut by_age: Vec<(Timestamp, u64, Key)> =
-        flows.iter().map(|(k, f)| (f.last_seen, f.id, *k)).collect();
+    let mut by_age = flows.collect(|key, f| Some((f.last_seen, f.id, key)));
     let n = (by_age.len() / 10).max(1);
     by_age.select_nth_unstable_by_key(n - 1, |(ts, id, _)| (*ts, *id));
     by_age.truncate(n);
     remove(
         flows,
         conversations,
+        spare,
         by_age.into_iter().map(|(_, id, k)| (id, k)).collect(),
         Why::Evicted,
         decide,
@@ -661,17 +736,20 @@ fn evict_oldest(
 /// Take flows out of the table (not closed: their conversations go back
 /// among the open ones) and decide those still undecided, oldest first.
 fn remove(
-    flows: &mut HashMap<Key, Flow>,
+    flows: &mut Flows,
     conversations: &mut HashMap<Key, Conversation>,
+    spare: &mut Vec<Vec<u8>>,
     mut keys: Vec<(u64, Key)>,
     why: Why,
     decide: &mut dyn FnMut(&Flow, Why),
 ) {
     keys.sort_unstable_by_key(|(id, _)| *id);
     for (_, key) in keys {
-        if let Some(flow) = flows.remove(&key) {
-            untrack(conversations, key, &flow);
-            finish(&flow, why, decide);
+        if let Some(at) = flows.untrack(&key) {
+            let flow = &flows.slab[at];
+            untrack(conversations, key, flow);
+            finish(flow, why, decide);
+            flows.free(at, spare);
         }
     }
 }
