@@ -14,6 +14,7 @@ pub(crate) mod filter;
 pub(crate) mod flow;
 pub(crate) mod group;
 pub(crate) mod link;
+mod mapped;
 pub(crate) mod order;
 pub(crate) mod reader;
 pub(crate) mod summary;

@@ -2,7 +2,7 @@
 //! order) and pcapng (any number of interfaces and link types), through
 //! `pcap-parser`'s incremental reader so stdin works while it is written.
 
-use std::io::{self, Cursor, Read};
+use std::io::{self, Cursor, Read, Seek};
 
 use pcap_parser::traits::PcapNGPacketBlock;
 use pcap_parser::{create_reader, Block, PcapBlockOwned, PcapError};
@@ -190,81 +190,165 @@ pub fn read_frames<R: Read>(
     read_capture(source, stats, on_frame)
 }
 
-/// Bytes read from a capture file at a time by [`read_file`].
+/// Bytes read from a capture file at a time by [`read_file`] when it can't
+/// be mapped.
 const CHUNK: usize = 4 << 20;
 
-/// Read a capture file, like [`read_frames`]. A legacy pcap file is read
-/// in large chunks with read(2), its records parsed in place (no per-record
-/// copy; a record cut by a chunk's end moves to the front once), so the
-/// resident memory stays flat and a file cut shorter while it is read is
-/// only an early end of file (a memory map would die of SIGBUS). Anything
-/// else (pcapng, gzip, a record over 1 MiB, a cut or corrupt one) goes
-/// through the streaming reader, from where the fast path stopped, and so
-/// does whatever is appended to the file after it was opened: the results,
-/// errors and offsets are the streaming reader's.
+/// Read a capture file, like [`read_frames`]. A legacy pcap file's records
+/// are parsed in place: in the file's pages, mapped a window at a time
+/// ([`super::mapped`]; no copy through read(2), and the resident memory
+/// stays flat), or, where the file can't be mapped, in large chunks read
+/// with read(2) (a record cut by a chunk's end moves to the front once).
+/// Anything else (pcapng, gzip, a record over 1 MiB, a cut or corrupt one)
+/// goes through the streaming reader, from where the fast path stopped,
+/// and so does whatever is appended to the file after it was opened: the
+/// results, errors and offsets are the streaming reader's.
 pub fn read_file(
     mut file: std::fs::File,
     stats: &mut ReadStats,
     mut on_frame: impl FnMut(Frame<'_>, &ReadStats) -> Next,
 ) -> Result<(), ReadError> {
-    let mut buf = vec![0u8; CHUNK];
-    let mut filled = fill(&mut file, &mut buf, 0).map_err(ReadError::Io)?;
-    let header = match pcap_parser::pcap::parse_pcap_header(&buf[..filled]) {
-        Ok((_, h)) if PCAP_MAGICS.iter().any(|m| buf[..filled].starts_with(m)) => h,
+    let mut start = [0u8; 24];
+    let got = fill(&mut file, &mut start, 0).map_err(ReadError::Io)?;
+    let header = match pcap_parser::pcap::parse_pcap_header(&start[..got]) {
+        Ok((_, h)) if PCAP_MAGICS.iter().any(|m| start[..got].starts_with(m)) => h,
         _ => {
-            buf.truncate(filled);
-            return read_frames(Cursor::new(buf).chain(file), stats, on_frame);
+            return read_frames(
+                Cursor::new(start[..got].to_vec()).chain(file),
+                stats,
+                on_frame,
+            )
         }
     };
-    let parse = if header.is_bigendian() {
-        pcap_parser::pcap::parse_pcap_frame_be
-    } else {
-        pcap_parser::pcap::parse_pcap_frame
-    };
-    let iface = Interface {
-        linktype: header.network.0,
-        resolution: if header.is_nanosecond_precision() {
-            1_000_000_000
+    let records = Records {
+        parse: if header.is_bigendian() {
+            pcap_parser::pcap::parse_pcap_frame_be
         } else {
-            1_000_000
+            pcap_parser::pcap::parse_pcap_frame
         },
-        offset: 0,
+        iface: Interface {
+            linktype: header.network.0,
+            resolution: if header.is_nanosecond_precision() {
+                1_000_000_000
+            } else {
+                1_000_000
+            },
+            offset: 0,
+        },
     };
-    let file_header: [u8; 24] = buf[..24].try_into().unwrap_or([0; 24]);
-    // `at` indexes `buf`; `base` is the file offset of `buf[0]`.
-    let mut at = 24;
-    let mut base = 0u64;
-    loop {
-        let mut handed_off = false;
+    // The file offset where the fast path stopped, and the bytes from
+    // there that it read but did not use.
+    let (offset, unread) = match super::mapped::read(&file, 24, &records, stats, &mut on_frame) {
+        Some(Ok(Step::Stopped)) => return Ok(()),
+        Some(Ok(Step::Cut(offset))) => {
+            return Err(ReadError::Io(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                format!(
+                    "the file was cut shorter while it was read, at byte offset {offset} or \
+                     before; everything before it was analysed"
+                ),
+            )))
+        }
+        Some(Ok(Step::Stop(offset))) => {
+            file.seek(io::SeekFrom::Start(offset))
+                .map_err(ReadError::Io)?;
+            (offset, Vec::new())
+        }
+        Some(Err(e)) => return Err(ReadError::Io(e)),
+        None => match read_chunks(&mut file, &records, stats, &mut on_frame)? {
+            None => return Ok(()),
+            Some(rest) => rest,
+        },
+    };
+    // A record the fast path does not take, or the end of the file
+    // (maybe inside a record): the streaming reader goes on from `offset`,
+    // with the file header in front, and says what it finds.
+    let rest = Cursor::new(start).chain(Cursor::new(unread)).chain(file);
+    read_capture_at(rest, offset - 24, stats, on_frame)
+}
+
+/// How to read a legacy file's records.
+pub(super) struct Records {
+    parse: ParseRecord,
+    iface: Interface,
+}
+
+type ParseRecord = for<'a> fn(
+    &'a [u8],
+) -> pcap_parser::nom::IResult<
+    &'a [u8],
+    pcap_parser::LegacyPcapBlock<'a>,
+    PcapError<&'a [u8]>,
+>;
+
+/// Where the fast path stopped.
+pub(super) enum Step {
+    /// The frame callback said stop.
+    Stopped,
+    /// At this file offset: the streaming reader goes on from there.
+    Stop(u64),
+    /// The file was cut shorter while it was mapped, at this offset or
+    /// before.
+    Cut(u64),
+}
+
+/// What [`Records::parse_from`] came to.
+pub(super) enum Parsed {
+    /// The frame callback said stop.
+    Stopped,
+    /// The bytes end inside a record (or at the end of one).
+    More,
+    /// A record the fast path does not take: the streaming reader's.
+    HandOff,
+}
+
+impl Records {
+    /// Parse the records of `data` from `*at`, where `data[0]` is the
+    /// file's byte `base`, handing each frame to `on_frame`; `*at` is left
+    /// at the first record not handed on. `intact` is asked about each
+    /// record's bytes before it is handed on: false stops there (the
+    /// bytes went away).
+    pub(super) fn parse_from(
+        &self,
+        data: &[u8],
+        base: u64,
+        at: &mut usize,
+        stats: &mut ReadStats,
+        on_frame: &mut impl FnMut(Frame<'_>, &ReadStats) -> Next,
+        intact: impl Fn(&[u8]) -> bool,
+    ) -> Parsed {
+        let iface = &self.iface;
         loop {
-            let empty = empty_records(&buf[at..filled]);
+            let empty = empty_records(&data[*at..]);
             if empty > 0 {
-                at += empty * EMPTY_RECORD;
-                stats.bytes = base + at as u64;
+                if !intact(&data[*at..*at + empty * EMPTY_RECORD]) {
+                    return Parsed::HandOff;
+                }
+                *at += empty * EMPTY_RECORD;
+                stats.bytes = base + *at as u64;
                 stats.frames += empty as u64;
                 let frame = Frame {
-                    ts: timestamp(&iface, 0),
+                    ts: timestamp(iface, 0),
                     linktype: iface.linktype,
                     data: &[],
                     records: empty as u64,
                 };
                 if on_frame(frame, stats) == Next::Stop {
-                    return Ok(());
+                    return Parsed::Stopped;
                 }
                 continue;
             }
-            match parse(&buf[at..filled]) {
+            match (self.parse)(&data[*at..]) {
                 Ok((rest, b)) => {
-                    let used = filled - at - rest.len();
-                    if used > BUFFER {
-                        handed_off = true;
-                        break;
+                    let used = data.len() - *at - rest.len();
+                    if used > BUFFER || !intact(&data[*at..*at + used]) {
+                        return Parsed::HandOff;
                     }
-                    at += used;
-                    stats.bytes = base + at as u64;
+                    *at += used;
+                    stats.bytes = base + *at as u64;
                     stats.frames += 1;
                     let ts = timestamp(
-                        &iface,
+                        iface,
                         u64::from(b.ts_sec) * iface.resolution + u64::from(b.ts_usec),
                     );
                     let frame = Frame {
@@ -274,36 +358,51 @@ pub fn read_file(
                         records: 1,
                     };
                     if on_frame(frame, stats) == Next::Stop {
-                        return Ok(());
+                        return Parsed::Stopped;
                     }
                 }
-                Err(pcap_parser::nom::Err::Incomplete(_)) => break,
-                Err(_) => {
-                    handed_off = true;
+                Err(pcap_parser::nom::Err::Incomplete(_)) => return Parsed::More,
+                Err(_) => return Parsed::HandOff,
+            }
+        }
+    }
+}
+
+/// The fast path through read(2): `None` once the frame callback said
+/// stop, else the file offset where it stopped and the bytes read from
+/// there.
+fn read_chunks(
+    file: &mut std::fs::File,
+    records: &Records,
+    stats: &mut ReadStats,
+    on_frame: &mut impl FnMut(Frame<'_>, &ReadStats) -> Next,
+) -> Result<Option<(u64, Vec<u8>)>, ReadError> {
+    let mut buf = vec![0u8; CHUNK];
+    let mut filled = fill(file, &mut buf, 0).map_err(ReadError::Io)?;
+    // `at` indexes `buf`; `base` is the file offset of `buf[0]`.
+    let mut at = 0;
+    let mut base = 24u64;
+    loop {
+        match records.parse_from(&buf[..filled], base, &mut at, stats, on_frame, |_| true) {
+            Parsed::Stopped => return Ok(None),
+            Parsed::HandOff => break,
+            Parsed::More => {
+                // Move the unread tail to the front and read on.
+                buf.copy_within(at..filled, 0);
+                base += at as u64;
+                filled -= at;
+                at = 0;
+                let before = filled;
+                filled = fill(file, &mut buf, filled).map_err(ReadError::Io)?;
+                if filled == before {
                     break;
                 }
             }
         }
-        if !handed_off {
-            // Move the unread tail to the front and read on.
-            buf.copy_within(at..filled, 0);
-            base += at as u64;
-            filled -= at;
-            at = 0;
-            let before = filled;
-            filled = fill(&mut file, &mut buf, filled).map_err(ReadError::Io)?;
-            if filled > before {
-                continue;
-            }
-        }
-        // A record the fast path does not take, or the end of the file
-        // (maybe inside a record): the streaming reader goes on from `at`,
-        // with the file header in front, and says what it finds.
-        let rest = Cursor::new(file_header)
-            .chain(Cursor::new(buf[at..filled].to_vec()))
-            .chain(file);
-        return read_capture_at(rest, base + at as u64 - 24, stats, on_frame);
     }
+    buf.truncate(filled);
+    buf.drain(..at);
+    Ok(Some((base + at as u64, buf)))
 }
 
 /// Read into `buf[filled..]` until it is full or the file ends; the new
@@ -893,10 +992,10 @@ mod tests {
         }
     }
 
-    /// A file cut shorter while it is read ends early (a memory-mapped
-    /// reader would die of SIGBUS here).
-    #[test]
-    fn a_file_cut_while_it_is_read_ends_early() {
+    /// Read a file of 12 MiB of records that is cut to `len` bytes while
+    /// its first frame is handed on: the result, the counters, the
+    /// records handed on, and whether the cut was made.
+    fn read_cut_to(len: u64) -> (Result<(), ReadError>, ReadStats, u64, bool) {
         use crate::pcap::synth;
         let ts = Timestamp {
             secs: 1_700_000_000,
@@ -912,19 +1011,41 @@ mod tests {
         let writer = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
         let mut stats = ReadStats::default();
         let mut cut = false;
-        let r = read_file(std::fs::File::open(&path).unwrap(), &mut stats, |_, _| {
+        let mut frames = 0u64;
+        let r = read_file(std::fs::File::open(&path).unwrap(), &mut stats, |f, _| {
             if !cut {
-                writer.set_len(CHUNK as u64 + 100).unwrap();
+                writer.set_len(len).unwrap();
                 cut = true;
             }
+            frames += f.records;
             Next::Continue
         });
+        (r, stats, frames, cut)
+    }
+
+    /// A file cut shorter while it is read ends early (past the window
+    /// being read: that window is read whole, the next is mapped as the
+    /// file is then).
+    #[test]
+    fn a_file_cut_while_it_is_read_ends_early() {
+        let (r, stats, _, cut) = read_cut_to(CHUNK as u64 + 100);
         assert!(cut);
         assert!(r.is_err(), "the cut record is reported: {r:?}");
         assert!(
             stats.frames > 1 && stats.bytes <= CHUNK as u64 + 100,
             "{stats:?}"
         );
+    }
+
+    /// A file cut inside the window being read: the read fails there,
+    /// loudly, instead of dying of SIGBUS.
+    #[test]
+    fn a_file_cut_inside_the_mapped_window_fails() {
+        let (r, stats, frames, _) = read_cut_to(200_000);
+        let err = r.expect_err("the cut is reported").to_string();
+        assert!(err.contains("cut shorter while it was read"), "{err}");
+        assert!(stats.bytes <= 200_000 + 65_536, "{stats:?}");
+        assert!(frames > 100, "{frames}");
     }
 
     #[test]
