@@ -363,6 +363,11 @@ fn prometheus_scrapes_listen_metrics() {
         ),
         "{body}"
     );
+    // No accept ran out of descriptors; the counter is there from the start.
+    assert!(
+        body.contains("\nppctl_server_accepts_refused_total 0\n"),
+        "{body}"
+    );
     assert_eq!(get(metrics, "/nothing", &[]).0, 404);
     assert_eq!(request(metrics, "POST", "/metrics", &[]).0, 405);
 

@@ -11,7 +11,7 @@ use std::net::{Ipv4Addr, TcpStream};
 use std::process::{Child, ChildStderr, ChildStdout, Command, Stdio};
 use std::time::Duration;
 
-use common::{exchange, HTTP_GET};
+use common::{exchange, free_port, HTTP_GET};
 use serde_json::Value;
 
 /// A ppctl server whose stdout the test reads only when it chooses.
@@ -391,11 +391,17 @@ fn lowest_free_descriptor(pid: u32) -> u64 {
 /// accept() with no descriptor left (the server's limit lowered under it
 /// while it runs, in a child process): the client waits in the backlog,
 /// each failed accept is counted (not a spin: one try per back-off), the
-/// summary reports them as local-limit (exit 1), and once descriptors are
-/// back the client is served: none lost.
+/// summary reports them as local-limit (exit 1), `--metrics` counts them
+/// too, and once descriptors are back the client is served: none lost.
 #[test]
 fn listen_counts_accepts_that_ran_out_of_descriptors() {
-    let mut server = Server::start(&["listen", "127.0.0.1:0"]);
+    let metrics = free_port();
+    let mut server = Server::start(&[
+        "listen",
+        "127.0.0.1:0",
+        "--metrics",
+        &format!("127.0.0.1:{metrics}"),
+    ]);
     let (pid, port) = (server.child.id(), server.port);
     let reader = server.read_lines();
     let normal = descriptor_limit(pid, None);
@@ -415,6 +421,17 @@ fn listen_counts_accepts_that_ran_out_of_descriptors() {
         "{:?}",
         String::from_utf8_lossy(&reply)
     );
+    let scrape = String::from_utf8_lossy(&exchange(
+        metrics,
+        b"GET /metrics HTTP/1.1\r\nHost: ppctl\r\nConnection: close\r\n\r\n",
+    ))
+    .into_owned();
+    let refused: u64 = scrape
+        .lines()
+        .find_map(|l| l.strip_prefix("ppctl_server_accepts_refused_total "))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or(0);
+    assert!(refused >= 1, "{scrape}");
     let (code, _, err) = server.terminate();
     let (conns, summary) = records(&reader.join().unwrap_or_default());
     assert_eq!(conns.len(), 1, "{err}");

@@ -4,6 +4,7 @@
 //! scrape time), and the short page at `/`. The names and labels are listed
 //! in docs/monitoring.md; a test holds the two together.
 
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 
 use prometheus_client::collector::Collector;
@@ -49,6 +50,13 @@ impl Collector for Counts {
             ];
             ConstCounter::new(n).encode(conns.encode_family(&labels)?)?;
         }
+        let refused = ConstCounter::new(m.out_of_descriptors.load(Relaxed));
+        refused.encode(encoder.encode_descriptor(
+            "ppctl_server_accepts_refused",
+            "accept() calls refused for want of a file descriptor (EMFILE, ENFILE): the client waited in the kernel's backlog (the summary's local-limit, PP-LOCAL-LIMIT)",
+            None,
+            refused.metric_type(),
+        )?)?;
         let open = ConstGauge::new(m.open_now());
         open.encode(encoder.encode_descriptor(
             "ppctl_server_connections_open",

@@ -52,8 +52,8 @@ pub(crate) struct Gate {
     stop: watch::Receiver<bool>,
     /// `accept()` calls refused for want of a file descriptor (EMFILE,
     /// ENFILE): the client stays in the kernel's backlog and is taken
-    /// after a back-off.
-    out_of_descriptors: AtomicU64,
+    /// after a back-off. Shared with `--metrics`' meter.
+    out_of_descriptors: Arc<AtomicU64>,
 }
 
 impl Gate {
@@ -128,9 +128,12 @@ pub(crate) struct Ended {
 /// Serve `listeners` with `handle` (one task per connection) until
 /// `shutdown` resolves or `--count` connections were accepted, then drain.
 /// `extra` may add tasks that share the gate (listen's UDP sockets).
+/// Accepts refused for want of a descriptor are counted in
+/// `out_of_descriptors`.
 pub(crate) async fn run<H, Fut>(
     listeners: Vec<TcpListener>,
     limits: Limits,
+    out_of_descriptors: Arc<AtomicU64>,
     shutdown: impl Future,
     now: impl Future,
     extra: impl FnOnce(&Arc<Gate>, &mut JoinSet<()>),
@@ -148,7 +151,7 @@ where
         count: limits.count,
         quit: quit_tx,
         stop: stop_rx,
-        out_of_descriptors: AtomicU64::new(0),
+        out_of_descriptors,
     });
     let handle = Arc::new(handle);
     // Each connection task holds a clone; `recv` yields None once all ended.

@@ -6,6 +6,7 @@
 //! writes them in the Prometheus text format.
 
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::judge::{Finding, HeaderKind};
@@ -103,6 +104,9 @@ pub(crate) struct Meter {
     pub(crate) header_wait: Histogram<{ HEADER_WAIT_BUCKETS.len() }>,
     /// Accept to the end (TCP).
     pub(crate) duration: Histogram<{ DURATION_BUCKETS.len() }>,
+    /// `accept()` calls refused for want of a file descriptor: the accept
+    /// loops count into it (the summary's `local-limit`).
+    pub(crate) out_of_descriptors: Arc<AtomicU64>,
 }
 
 impl Default for Meter {
@@ -114,6 +118,7 @@ impl Default for Meter {
             open: AtomicI64::new(0),
             header_wait: Histogram::new(&HEADER_WAIT_BUCKETS),
             duration: Histogram::new(&DURATION_BUCKETS),
+            out_of_descriptors: Arc::default(),
         }
     }
 }

@@ -214,7 +214,11 @@ pub(crate) async fn run<S: Service>(
     extra: impl FnOnce(&Arc<Gate>, &mut JoinSet<()>),
 ) -> Summary {
     let for_tcp = hub.clone();
-    let ended = lifecycle::run(tcp, limits, shutdown, now, extra, move |c: Accepted| {
+    let out_of_descriptors = hub
+        .meter
+        .as_ref()
+        .map_or_else(Default::default, |m| m.out_of_descriptors.clone());
+    let handle = move |c: Accepted| {
         let service = service.clone();
         let hub = for_tcp.clone();
         async move {
@@ -229,7 +233,16 @@ pub(crate) async fn run<S: Service>(
                 }
             }
         }
-    })
+    };
+    let ended = lifecycle::run(
+        tcp,
+        limits,
+        out_of_descriptors,
+        shutdown,
+        now,
+        extra,
+        handle,
+    )
     .await;
     let mut summary = hub.summary();
     summary.interrupted = ended.interrupted;
