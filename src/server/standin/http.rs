@@ -15,7 +15,7 @@ use tokio::io::AsyncReadExt;
 
 use crate::codec::{self, Decoded};
 use crate::judge::{self, Arrived, Finding};
-use crate::server::conn::{Conn as Io, Failure, Framed, Read, Stage};
+use crate::server::conn::{Conn as Io, Failure, Framed, Read, Stage, WriteFailed};
 use crate::server::record::{self, Event};
 use crate::server::tls::{self, TlsSeen};
 use crate::server::{
@@ -445,7 +445,12 @@ impl Conn<'_> {
         } else {
             (page.text(), "text/plain; charset=utf-8", SentBack::Whoami)
         };
-        self.write(&whoami::response(&body, ctype), reply).await;
+        // The page is the connection's last word: the close follows.
+        let sent = self
+            .io
+            .send_last(&whoami::response(&body, ctype), self.cfg.idle_timeout)
+            .await;
+        self.replied(sent, reply);
     }
 
     /// Bytes that are not HTTP: echo them (`--echo`) or log and close.
@@ -540,7 +545,13 @@ impl Conn<'_> {
     /// read cannot hold the connection) and by the stop signal; on failure
     /// say why in the record. True when sent.
     async fn write(&mut self, bytes: &[u8], reply: SentBack) -> bool {
-        match self.io.send(bytes, self.cfg.idle_timeout).await {
+        let sent = self.io.send(bytes, self.cfg.idle_timeout).await;
+        self.replied(sent, reply)
+    }
+
+    /// Record how a reply's write went; true when it went out whole.
+    fn replied(&mut self, sent: Result<(), WriteFailed>, reply: SentBack) -> bool {
+        match sent {
             Ok(()) => {
                 self.rec.service.reply = reply;
                 true
