@@ -305,9 +305,8 @@ pub(super) enum Parsed {
 impl Records {
     /// Parse the records of `data` from `*at`, where `data[0]` is the
     /// file's byte `base`, handing each frame to `on_frame`; `*at` is left
-    /// at the first record not handed on. `intact` is asked about each
-    /// record's bytes before it is handed on: false stops there (the
-    /// bytes went away).
+    /// at the first record not handed on. `intact` is asked before each
+    /// record is handed on: false stops there (its bytes went away).
     pub(super) fn parse_from(
         &self,
         data: &[u8],
@@ -315,13 +314,13 @@ impl Records {
         at: &mut usize,
         stats: &mut ReadStats,
         on_frame: &mut impl FnMut(Frame<'_>, &ReadStats) -> Next,
-        intact: impl Fn(&[u8]) -> bool,
+        intact: impl Fn() -> bool,
     ) -> Parsed {
         let iface = &self.iface;
         loop {
             let empty = empty_records(&data[*at..]);
             if empty > 0 {
-                if !intact(&data[*at..*at + empty * EMPTY_RECORD]) {
+                if !intact() {
                     return Parsed::HandOff;
                 }
                 *at += empty * EMPTY_RECORD;
@@ -341,7 +340,7 @@ impl Records {
             match (self.parse)(&data[*at..]) {
                 Ok((rest, b)) => {
                     let used = data.len() - *at - rest.len();
-                    if used > BUFFER || !intact(&data[*at..*at + used]) {
+                    if used > BUFFER || !intact() {
                         return Parsed::HandOff;
                     }
                     *at += used;
@@ -383,7 +382,7 @@ fn read_chunks(
     let mut at = 0;
     let mut base = 24u64;
     loop {
-        match records.parse_from(&buf[..filled], base, &mut at, stats, on_frame, |_| true) {
+        match records.parse_from(&buf[..filled], base, &mut at, stats, on_frame, || true) {
             Parsed::Stopped => return Ok(None),
             Parsed::HandOff => break,
             Parsed::More => {
