@@ -373,6 +373,16 @@ async fn pump(
             Err(_) => return Done::ReadFailed,
         };
         if buf.capacity() == 0 {
+            // The client's first bytes went upstream with the header, and
+            // its FIN is in before anything needed a buffer here: most
+            // often it said all it had (a request, then its FIN), which a
+            // peek tells without the buffer (4 KiB, too big for malloc's
+            // per-thread cache). Not upstream's side: its first wake-up
+            // most often brings the answer, and the peek would be a
+            // system call more.
+            if client && ready.is_read_closed() && !ready.is_error() && only_fin(&from) {
+                return end(to, ends, request).await;
+            }
             buf.reserve_exact(CHUNK_FIRST);
         }
         buf.clear();
@@ -408,6 +418,13 @@ async fn pump(
             buf = Vec::with_capacity(CHUNK_BULK);
         }
     }
+}
+
+/// Whether the peer's FIN is all that is left to read: a peek of one
+/// byte, which leaves whatever it finds to the read that follows.
+fn only_fin(from: &OwnedReadHalf) -> bool {
+    let mut byte = [std::mem::MaybeUninit::uninit()];
+    matches!(socket2::SockRef::from(from.as_ref()).peek(&mut byte), Ok(0))
 }
 
 /// Write the last bytes before this side's FIN. Sent with `MSG_MORE`,
