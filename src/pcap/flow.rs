@@ -439,12 +439,17 @@ pub struct FlowTable {
     flows: Flows,
     limits: Limits,
     next_id: u64,
-    last_sweep: Timestamp,
+    /// How often the table is swept, and the capture time from which the
+    /// next sweep is due. Deadlines, compared as timestamps: the clocks
+    /// are checked on every packet, and a difference in nanoseconds
+    /// (`Timestamp::since`, in `i128`) cost more than the comparison.
+    sweep_every: Duration,
+    sweep_due: Timestamp,
     /// Wireshark's stream numbering, TCP and UDP apart: the open
     /// conversations...
     conversations: HashMap<Key, Conversation>,
     /// ... and the closed ones, kept for [`CLOSED_LINGER`] after their last
-    /// packet, in two generations: those closed since `closed_since`, and
+    /// packet, in two generations: those closed in the current span, and
     /// those closed in the span of the same length before it, dropped
     /// whole when the next span starts (their last packets are that old).
     /// A closed conversation quiet for the linger is gone when looked up.
@@ -454,7 +459,8 @@ pub struct FlowTable {
     /// churned doubled at a time that depended on the capture's length.
     closed_recent: HashMap<Key, Conversation>,
     closed_older: HashMap<Key, Conversation>,
-    closed_since: Timestamp,
+    /// When the current span of closures is [`CLOSED_LINGER`] long.
+    closed_span_ends: Timestamp,
     next_stream: [u64; 2],
     /// Buffers of decided flows, for the next ones.
     spare: Vec<Vec<u8>>,
@@ -465,6 +471,7 @@ pub struct FlowTable {
 
 impl FlowTable {
     pub fn new(limits: Limits) -> Self {
+        let sweep_every = limits.idle_timeout.clamp(SWEEP_MIN, SWEEP_EVERY);
         FlowTable {
             flows: Flows::default(),
             limits: Limits {
@@ -472,11 +479,12 @@ impl FlowTable {
                 ..limits
             },
             next_id: 0,
-            last_sweep: Timestamp::default(),
+            sweep_every,
+            sweep_due: Timestamp::default().plus(sweep_every),
             conversations: HashMap::default(),
             closed_recent: HashMap::default(),
             closed_older: HashMap::default(),
-            closed_since: Timestamp::default(),
+            closed_span_ends: Timestamp::default().plus(CLOSED_LINGER),
             next_stream: [0; 2],
             spare: Vec::new(),
             stray_packets: 0,
@@ -558,8 +566,7 @@ impl FlowTable {
         ready: &dyn Fn(&Flow) -> bool,
         decide: &mut dyn FnMut(&Flow, Why),
     ) {
-        let every = self.limits.idle_timeout.clamp(SWEEP_MIN, SWEEP_EVERY);
-        if ts.since(self.last_sweep) >= every {
+        if ts >= self.sweep_due {
             self.sweep(ts, decide);
         }
         self.age_closed(ts);
@@ -651,10 +658,10 @@ impl FlowTable {
     /// [`CLOSED_LINGER`] long at `now`: the span before it is forgotten
     /// (every conversation in it has been quiet for longer).
     fn age_closed(&mut self, now: Timestamp) {
-        if now.since(self.closed_since) >= CLOSED_LINGER {
+        if now >= self.closed_span_ends {
             self.closed_older.clear();
             std::mem::swap(&mut self.closed_recent, &mut self.closed_older);
-            self.closed_since = now;
+            self.closed_span_ends = now.plus(CLOSED_LINGER);
         }
     }
 
@@ -680,7 +687,7 @@ impl FlowTable {
     /// Decide idle flows, drop old tombstones and forget idle
     /// conversations.
     fn sweep(&mut self, now: Timestamp, decide: &mut dyn FnMut(&Flow, Why)) {
-        self.last_sweep = now;
+        self.sweep_due = now.plus(self.sweep_every);
         let idle = self.limits.idle_timeout;
         let gone = self
             .flows
