@@ -268,13 +268,20 @@ fn split_headers_arrive_in_separate_segments() {
         "{:?}",
         String::from_utf8_lossy(&joined)
     );
-    // One read per header byte, then the request.
+    // One read per header byte, then the request; but a receiver thread
+    // kept off the CPU longer than the 15 ms pause (a loaded machine)
+    // reads two pieces at once, so most reads, not all, are one byte. A
+    // sender that did not split would give one read or a few.
     let bytewise = reads
         .iter()
         .take(header.len())
         .filter(|r| r.len() == 1)
         .count();
-    assert_eq!(bytewise, header.len(), "{} reads: {reads:?}", reads.len());
+    assert!(
+        bytewise * 4 >= header.len() * 3,
+        "{bytewise} one-byte reads of {}: {reads:?}",
+        header.len()
+    );
 }
 
 #[test]
