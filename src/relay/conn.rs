@@ -21,7 +21,7 @@ use tokio::time::timeout;
 
 use crate::codec::{self, Decoded};
 use crate::judge::{self, Arrived, Ending};
-use crate::server::conn::{retry, Conn as Io, Framed, Stage};
+use crate::server::conn::{retry, send_before_fin, Conn as Io, Framed, Stage};
 use crate::server::record::{self, Awaited, Event, Fault};
 use crate::server::{
     signalled, Accepted, Bound, HeaderSeen, IpProtocol, Record as ServerRecord, StageDeadline,
@@ -427,21 +427,12 @@ fn only_fin(from: &OwnedReadHalf) -> bool {
     matches!(socket2::SockRef::from(from.as_ref()).peek(&mut byte), Ok(0))
 }
 
-/// Write the last bytes before this side's FIN. Sent with `MSG_MORE`,
-/// the kernel holds them for the FIN, which follows at once ([`end`]'s
-/// shutdown, or the close right after it when the other direction is
-/// done too) and rides on the same segment: data and FIN go out as one
-/// packet, as HAProxy's do, and the peer acknowledges and wakes once, not
-/// twice. What the socket does not take at once goes the usual way,
-/// pushed out without delay.
+/// Write the last bytes before this side's FIN by [`send_before_fin`]:
+/// the FIN follows at once ([`end`]'s shutdown, or the close right after
+/// it when the other direction is done too). What the socket does not
+/// take at once goes the usual way, pushed out without delay.
 async fn write_before_fin(to: &mut OwnedWriteHalf, bytes: &[u8]) -> io::Result<()> {
-    let held = socket2::SockRef::from(to.as_ref())
-        .send_with_flags(bytes, libc::MSG_MORE | libc::MSG_NOSIGNAL);
-    let n = match held {
-        Ok(n) => n,
-        Err(e) if retry(&e) => 0,
-        Err(e) => return Err(e),
-    };
+    let n = send_before_fin(socket2::SockRef::from(to.as_ref()), bytes)?;
     to.write_all(&bytes[n..]).await
 }
 

@@ -309,9 +309,7 @@ impl Conn {
 
     /// Write the connection's last bytes: nothing else is read or written
     /// before its close (or shutdown), which follows as soon as its record
-    /// is out. Sent with `MSG_MORE`, the kernel holds them for the FIN,
-    /// which then rides on the same segment: the client gets the answer
-    /// and the end in one packet and wakes once (8 packets per connection
+    /// is out, so they go by [`send_before_fin`] (7 packets per connection
     /// on loopback, not 9; docs/performance.md). What the socket does not
     /// take at once goes as [`Conn::send`] sends it, pushed out at once.
     pub(crate) async fn send_last(
@@ -321,14 +319,25 @@ impl Conn {
     ) -> Result<(), WriteFailed> {
         let mut rest = bytes;
         if let Some(tcp) = self.stream.plain() {
-            match tcp.send_with_flags(bytes, libc::MSG_MORE | libc::MSG_NOSIGNAL) {
+            match send_before_fin(tcp, bytes) {
                 Ok(n) if n == bytes.len() => return Ok(()),
                 Ok(n) => rest = &bytes[n..],
-                Err(e) if retry(&e) => {}
                 Err(e) => return Err(WriteFailed::Io(Fault::of(&e))),
             }
         }
         self.send(rest, idle).await
+    }
+}
+
+/// Send what the socket takes at once of the last bytes before a FIN,
+/// with `MSG_MORE`: the kernel holds them for the FIN, which follows at
+/// once and rides on the same segment, so the peer gets both in one
+/// packet and wakes once (as from HAProxy). How many bytes it took (0 when
+/// it would block); the caller writes the rest the usual way.
+pub(crate) fn send_before_fin(socket: socket2::SockRef<'_>, bytes: &[u8]) -> io::Result<usize> {
+    match socket.send_with_flags(bytes, libc::MSG_MORE | libc::MSG_NOSIGNAL) {
+        Err(e) if retry(&e) => Ok(0),
+        sent => sent,
     }
 }
 
