@@ -291,10 +291,14 @@ fn load_watch(opts: LoadOptions) -> Result<(Watch, Progress)> {
 /// The error of a run that ran out of file descriptors.
 fn local_error(sent: &send::Sent) -> Option<String> {
     match &sent.outcome {
-        Outcome::Once(x) if x.reply.end == net::End::LocalLimit => {
-            Some(x.reply.error.clone().unwrap_or_default())
-        }
-        Outcome::Load(l) => l.local_error.clone(),
+        Outcome::Once(x) if x.reply.end == net::End::LocalLimit => Some(
+            x.reply
+                .error
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default(),
+        ),
+        Outcome::Load(l) => l.local_error.as_ref().map(ToString::to_string),
         _ => None,
     }
 }

@@ -175,7 +175,10 @@ pub(crate) enum Did {
     /// Nothing, still open when the wait ran out.
     Silent { after: Duration },
     /// No connection.
-    NotConnected { end: End, error: Option<String> },
+    NotConnected {
+        end: End,
+        error: Option<crate::net::NetError>,
+    },
     /// Split at every offset: those not served (each offset is the
     /// length of the first segment), of `tried`, and what the first of
     /// them got.
@@ -490,9 +493,10 @@ async fn detect(
                 .attempts
                 .first()
                 .and_then(|a| match &a.came {
-                    probe::Came::NoConnection { error, .. } => error.clone(),
+                    probe::Came::NoConnection { error, .. } => error.as_ref(),
                     _ => None,
                 })
+                .map(ToString::to_string)
                 .unwrap_or_else(|| "no connection".into()),
         }),
         None => Err(ConformError::Undecided {
@@ -505,7 +509,9 @@ async fn detect(
 /// Every baseline that ran found nothing listening: stop, exit 2.
 fn unreachable_check(cfg: &Config, first: &[Outcome]) -> Result<(), ConformError> {
     let down = |o: &Outcome| match &o.did {
-        Did::NotConnected { error, .. } => Some(error.clone().unwrap_or_default()),
+        Did::NotConnected { error, .. } => {
+            Some(error.as_ref().map(ToString::to_string).unwrap_or_default())
+        }
         _ => None,
     };
     match first.iter().map(down).collect::<Option<Vec<String>>>() {

@@ -408,13 +408,19 @@ impl Options {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Came {
     /// No connection: `end` is `Refused`, `ConnectTimeout` or `Error`.
-    NoConnection { end: End, error: Option<String> },
+    NoConnection {
+        end: End,
+        error: Option<net::NetError>,
+    },
     /// HTTP mode: an HTTP status line.
     Http { status: u16, reason: String },
     /// HTTP mode: bytes that are not HTTP (their start), then `end`.
     NotHttp { first: Vec<u8>, end: End },
     /// Not a byte before `end` (closed, reset, or the timeout).
-    Nothing { end: End, error: Option<String> },
+    Nothing {
+        end: End,
+        error: Option<net::NetError>,
+    },
     /// Banner mode: the server spoke (its first bytes). `unprompted`: it
     /// spoke before the header was sent, so it does not wait for one.
     Banner { first: Vec<u8>, unprompted: bool },
@@ -1406,7 +1412,7 @@ mod tests {
         );
         let tls = tls_exchange(
             HeaderKind::V1.sent(Mode::Http),
-            &TlsEnd::NotTls("x".into()),
+            &TlsEnd::NotTls(net::NetError::Io("x".into())),
             b"HTTP/1.1 400 Bad Request\r\n\r\n",
         );
         assert_eq!(judge::exchange(&tls), Finding::UnexpectedHeader);

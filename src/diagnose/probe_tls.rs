@@ -11,16 +11,16 @@ use std::convert::Infallible;
 use std::net::SocketAddr;
 
 use crate::net::{
-    self, Certificate, End, FailureKind, Handshake, HandshakeResult, Message, Options, TlsOptions,
-    Transcript, Verify,
+    self, Certificate, End, FailureKind, Handshake, HandshakeResult, Message, NetError, Options,
+    TlsOptions, Transcript, Verify,
 };
 
 /// How a TLS attempt ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum TlsEnd {
-    Refused(String),
+    Refused(Option<NetError>),
     ConnectTimeout,
-    ConnectError(String),
+    ConnectError(Option<NetError>),
     /// The handshake finished; the answer to the request sent inside TLS,
     /// up to [`MAX_REPLY`] bytes (empty when none came).
     HandshakeOk {
@@ -33,13 +33,13 @@ pub(crate) enum TlsEnd {
     /// The server sent a TLS alert.
     Alert(String),
     /// The server answered with something that is not TLS.
-    NotTls(String),
+    NotTls(NetError),
     Closed,
     Reset,
     Timeout,
     /// The attempt's time limit (`--max-time`) came first.
     MaxTime,
-    Error(String),
+    Error(Option<NetError>),
 }
 
 /// One TLS attempt: how it ended and what was on the wire.
@@ -127,7 +127,7 @@ fn run(t: Transcript, handshake: Handshake) -> TlsRun {
 /// How the attempt ended: the connection, the header's write, the
 /// handshake, in that order (the reply itself is `HandshakeOk`'s).
 fn end(t: &Transcript, handshake: &Handshake) -> TlsEnd {
-    let error = || t.error.clone().unwrap_or_default();
+    let error = || t.error.clone();
     if !t.connected {
         return match t.end {
             End::Refused => TlsEnd::Refused(error()),
@@ -146,7 +146,7 @@ fn end(t: &Transcript, handshake: &Handshake) -> TlsEnd {
             End::Reset => TlsEnd::Reset,
             End::MaxTime => TlsEnd::MaxTime,
             End::Timeout => TlsEnd::Timeout,
-            _ => TlsEnd::Error(t.write_error.clone().unwrap_or_else(error)),
+            _ => TlsEnd::Error(t.write_error.clone().or_else(error)),
         },
         HandshakeResult::Failed(failure) => match &failure.kind {
             _ if t.end == End::MaxTime => TlsEnd::MaxTime,
@@ -156,7 +156,9 @@ fn end(t: &Transcript, handshake: &Handshake) -> TlsEnd {
             FailureKind::Reset => TlsEnd::Reset,
             FailureKind::Timeout => TlsEnd::Timeout,
             // Verification is off: a certificate is never refused.
-            FailureKind::Certificate | FailureKind::Other => TlsEnd::Error(failure.error.clone()),
+            FailureKind::Certificate | FailureKind::Other => {
+                TlsEnd::Error(Some(failure.error.clone()))
+            }
         },
     }
 }

@@ -18,7 +18,7 @@ use tokio::time::timeout;
 
 use super::tcp::{chunk, connect, keep, write_message, READ_CHUNK};
 use super::tls::{shake_hands, Handshake, TlsOptions};
-use super::{End, Message, Options, Transcript};
+use super::{End, Message, NetError, Options, Transcript};
 
 /// What the bytes of a conversation mean, turn by turn.
 pub(crate) trait Script: Sync {
@@ -339,7 +339,7 @@ async fn talk_inside<S: AsyncRead + AsyncWrite + Unpin>(
     match timeout(reader.left(), written).await {
         Ok(Ok(())) => d.reply.sent += opening.len(),
         Ok(Err(e)) => {
-            d.reply.write_error = Some(e.to_string());
+            d.reply.write_error = Some(NetError::io(&e));
             return End::Reset;
         }
         Err(_) => return End::MaxTime,
@@ -383,12 +383,12 @@ async fn send<S: AsyncWrite + Unpin>(
             None
         }
         Ok(Err(e)) => {
-            d.reply.write_error = Some(e.to_string());
+            d.reply.write_error = Some(NetError::io(&e));
             Some(End::Reset)
         }
         Err(_) if reader.left().is_zero() => Some(End::MaxTime),
         Err(_) => {
-            d.reply.write_error = Some("the peer stopped reading (write timed out)".into());
+            d.reply.write_error = Some(NetError::PeerStoppedReading);
             Some(End::Timeout)
         }
     }
@@ -431,7 +431,7 @@ enum Read {
 struct Sink<'a> {
     kept: &'a mut Vec<u8>,
     total: &'a mut usize,
-    error: &'a mut Option<String>,
+    error: &'a mut Option<NetError>,
 }
 
 /// The reading side of a conversation: its deadline, its bounds, its

@@ -25,7 +25,7 @@ mod watch;
 pub(crate) use dialog::{converse, Conversation, Dialogue, Script, Upgrade};
 pub(crate) use limits::fit;
 pub(crate) use reply::{http_body, whoami_client};
-pub use reply::{End, Transcript};
+pub use reply::{End, NetError, Transcript};
 // Named by the report layer's tests, which build replies and handshakes.
 #[cfg(test)]
 pub(crate) use reply::Timings;

@@ -60,6 +60,47 @@ impl End {
     }
 }
 
+/// What went wrong on an exchange's connection, kept as what it is; the
+/// report layer says it in words. An error from the OS or the TLS library
+/// keeps that error's own text (`io::Error` is not `Clone`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NetError {
+    /// There was no address to connect or send to.
+    NoAddress,
+    /// An I/O error on the connection (a read, a write, the handshake).
+    Io(String),
+    /// An I/O error about one address: its connect, or its socket's ends.
+    At { addr: SocketAddr, error: String },
+    /// The local address (`--bind`) could not be bound for `addr`.
+    Bind {
+        addr: SocketAddr,
+        local: IpAddr,
+        error: String,
+    },
+    /// No answer to the connect within `after`.
+    ConnectTimeout { addr: SocketAddr, after: Duration },
+    /// A write waited past the reply timeout: the peer stopped reading.
+    PeerStoppedReading,
+    /// The exchange's time limit came while writing.
+    MaxTimeWhileWriting,
+    /// The exchange's time limit (`--max-time`) came during the handshake.
+    MaxTimeInHandshake,
+    /// No TLS answer within the reply timeout.
+    NoTlsAnswer { after: Duration },
+    /// The TLS client could not be set up: the CA file's or the server
+    /// name's error, as rustls put it.
+    TlsSetup(String),
+    /// The server name given for TLS is not one rustls takes.
+    ServerName { name: String, error: String },
+}
+
+impl NetError {
+    /// An I/O error on the connection.
+    pub(crate) fn io(e: &std::io::Error) -> Self {
+        NetError::Io(e.to_string())
+    }
+}
+
 /// Elapsed times, each from the start of the connect.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Timings {
@@ -91,9 +132,9 @@ pub struct Transcript {
     pub received_total: usize,
     pub end: End,
     /// A write that failed (the peer closed or reset while we were sending).
-    pub write_error: Option<String>,
+    pub write_error: Option<NetError>,
     /// The error behind `Refused`, `ConnectTimeout`, `Reset` or `Error`.
-    pub error: Option<String>,
+    pub error: Option<NetError>,
     pub timings: Timings,
 }
 
@@ -119,7 +160,7 @@ impl Transcript {
         }
     }
 
-    pub(super) fn not_connected(end: End, error: String, total: Duration) -> Self {
+    pub(super) fn not_connected(end: End, error: NetError, total: Duration) -> Self {
         Transcript {
             connected: false,
             local: None,

@@ -10,7 +10,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 use tokio::time::{sleep, timeout};
 
-use super::{End, Transcript};
+use super::{End, NetError, Transcript};
 
 /// The whole exchange's bound when none is given (`--max-time`): connect,
 /// banner, writes and reply together, however the peer trickles.
@@ -171,7 +171,7 @@ pub(super) async fn write_message<S: tokio::io::AsyncWrite + Unpin>(
             // timer: the pieces left would go out in one burst, and a
             // trickle would end as a whole header.
             if Instant::now() >= deadline {
-                reply.write_error = Some("the time limit came while writing".to_string());
+                reply.write_error = Some(NetError::MaxTimeWhileWriting);
                 return Err(End::MaxTime);
             }
         }
@@ -181,15 +181,9 @@ pub(super) async fn write_message<S: tokio::io::AsyncWrite + Unpin>(
                     reply.sent += piece.len();
                     continue;
                 }
-                Ok(Err(e)) => (e.to_string(), End::Reset),
-                Err(Cut::Idle) => (
-                    "the peer stopped reading (write timed out)".to_string(),
-                    End::Timeout,
-                ),
-                Err(Cut::Deadline) => (
-                    "the time limit came while writing".to_string(),
-                    End::MaxTime,
-                ),
+                Ok(Err(e)) => (NetError::io(&e), End::Reset),
+                Err(Cut::Idle) => (NetError::PeerStoppedReading, End::Timeout),
+                Err(Cut::Deadline) => (NetError::MaxTimeWhileWriting, End::MaxTime),
             };
         reply.write_error = Some(error);
         return Err(end);
@@ -298,12 +292,12 @@ pub(super) const READ_CHUNK: usize = 8192;
 
 /// A read's outcome: `Ok(n)` for data, or how the connection ended (the
 /// error text goes to `error`).
-pub(super) fn chunk(result: io::Result<usize>, error: &mut Option<String>) -> Result<usize, End> {
+pub(super) fn chunk(result: io::Result<usize>, error: &mut Option<NetError>) -> Result<usize, End> {
     match result {
         Ok(0) => Err(End::EofWithoutData),
         Ok(n) => Ok(n),
         Err(e) => {
-            *error = Some(e.to_string());
+            *error = Some(NetError::io(&e));
             Err(match e.kind() {
                 io::ErrorKind::ConnectionReset
                 | io::ErrorKind::ConnectionAborted
@@ -323,27 +317,41 @@ pub(super) async fn connect(
     addrs: &[SocketAddr],
     opts: &Options,
     deadline: Instant,
-) -> Result<(TcpStream, SocketAddr, SocketAddr), (End, String)> {
-    let mut last = (End::Error, "no address to connect to".to_string());
+) -> Result<(TcpStream, SocketAddr, SocketAddr), (End, NetError)> {
+    let mut last = (End::Error, NetError::NoAddress);
     for addr in addrs {
+        let at = |e: &io::Error| NetError::At {
+            addr: *addr,
+            error: e.to_string(),
+        };
         let limit = opts
             .connect_timeout
             .min(deadline.saturating_duration_since(Instant::now()));
+        // The error, and whether it came from binding `--bind`'s address.
         let connecting = async {
             match opts.bind {
-                None => TcpStream::connect(addr).await,
+                None => TcpStream::connect(addr).await.map_err(|e| (e, None)),
                 Some(ip) => {
                     let socket = if addr.is_ipv4() {
-                        TcpSocket::new_v4()?
+                        TcpSocket::new_v4()
                     } else {
-                        TcpSocket::new_v6()?
-                    };
+                        TcpSocket::new_v6()
+                    }
+                    .map_err(|e| (e, None))?;
                     socket
                         .bind(SocketAddr::new(ip, 0))
-                        .map_err(|e| io::Error::new(e.kind(), format!("binding to {ip}: {e}")))?;
-                    socket.connect(*addr).await
+                        .map_err(|e| (e, Some(ip)))?;
+                    socket.connect(*addr).await.map_err(|e| (e, None))
                 }
             }
+        };
+        let error = |e: &io::Error, bound: Option<IpAddr>| match bound {
+            Some(local) => NetError::Bind {
+                addr: *addr,
+                local,
+                error: e.to_string(),
+            },
+            None => at(e),
         };
         match timeout(limit, connecting).await {
             Ok(Ok(stream)) => {
@@ -351,18 +359,23 @@ pub(super) async fn connect(
                 let _ = stream.set_nodelay(true);
                 match (stream.local_addr(), stream.peer_addr()) {
                     (Ok(local), Ok(peer)) => return Ok((stream, local, peer)),
-                    (Err(e), _) | (_, Err(e)) => last = (End::Error, format!("{addr}: {e}")),
+                    (Err(e), _) | (_, Err(e)) => last = (End::Error, at(&e)),
                 }
             }
-            Ok(Err(e)) if local_limit(&e) => return Err((End::LocalLimit, format!("{addr}: {e}"))),
-            Ok(Err(e)) if e.kind() == io::ErrorKind::ConnectionRefused => {
-                last = (End::Refused, format!("{addr}: {e}"))
+            Ok(Err((e, bound))) if local_limit(&e) => {
+                return Err((End::LocalLimit, error(&e, bound)))
             }
-            Ok(Err(e)) => last = (End::Error, format!("{addr}: {e}")),
+            Ok(Err((e, bound))) if e.kind() == io::ErrorKind::ConnectionRefused => {
+                last = (End::Refused, error(&e, bound))
+            }
+            Ok(Err((e, bound))) => last = (End::Error, error(&e, bound)),
             Err(_) => {
                 last = (
                     End::ConnectTimeout,
-                    format!("{addr}: no answer within {} ms", limit.as_millis()),
+                    NetError::ConnectTimeout {
+                        addr: *addr,
+                        after: limit,
+                    },
                 )
             }
         }

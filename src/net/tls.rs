@@ -28,7 +28,7 @@ use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
 use super::tcp::{bounded, connect, keep, read_reply, write_message, Cut, READ_CHUNK};
-use super::{End, Message, Options, Transcript};
+use super::{End, Message, NetError, Options, Transcript};
 
 /// How the client checks the server's certificate.
 #[derive(Debug, Clone)]
@@ -154,8 +154,8 @@ pub struct Session {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Failure {
     pub kind: FailureKind,
-    /// The error as rustls or the socket put it.
-    pub error: String,
+    /// The error (rustls's or the socket's, or a time limit).
+    pub error: NetError,
 }
 
 /// What made the handshake fail.
@@ -353,7 +353,7 @@ impl ServerCertVerifier for Recording {
 
 type Seen = Arc<Mutex<Option<CertificateDer<'static>>>>;
 
-fn client_config(tls: &TlsOptions) -> Result<(Arc<ClientConfig>, Seen), String> {
+fn client_config(tls: &TlsOptions) -> Result<(Arc<ClientConfig>, Seen), NetError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let (inner, pinned) = match &tls.verify {
         Verify::Insecure => (None, Vec::new()),
@@ -361,7 +361,7 @@ fn client_config(tls: &TlsOptions) -> Result<(Arc<ClientConfig>, Seen), String> 
             Some(
                 WebPkiServerVerifier::builder_with_provider(roots.clone(), provider.clone())
                     .build()
-                    .map_err(|e| e.to_string())?,
+                    .map_err(|e| NetError::TlsSetup(e.to_string()))?,
             ),
             pinned.clone(),
         ),
@@ -375,7 +375,7 @@ fn client_config(tls: &TlsOptions) -> Result<(Arc<ClientConfig>, Seen), String> 
     };
     let mut config = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?
+        .map_err(|e| NetError::TlsSetup(e.to_string()))?
         .dangerous()
         .with_custom_certificate_verifier(Arc::new(verifier))
         .with_no_client_auth();
@@ -449,9 +449,12 @@ impl AsyncWrite for Tee {
 
 /// The server name rustls is given: the SNI, else the IP (rustls sends no
 /// SNI for an IP, and checks the certificate against it).
-fn server_name(tls: &TlsOptions) -> Result<ServerName<'static>, String> {
+fn server_name(tls: &TlsOptions) -> Result<ServerName<'static>, NetError> {
     let name = tls.sni.as_deref().unwrap_or(&tls.verify_name);
-    ServerName::try_from(name.to_string()).map_err(|e| format!("{name:?}: {e}"))
+    ServerName::try_from(name.to_string()).map_err(|e| NetError::ServerName {
+        name: name.to_string(),
+        error: e.to_string(),
+    })
 }
 
 /// Connect to the first of `addrs` that answers, write the header built
@@ -515,13 +518,9 @@ pub async fn tls_exchange<E>(
         };
         match bounded(opts.reply_timeout, deadline, writing).await {
             Ok(Ok(())) => reply.sent += message.payload.len(),
-            Ok(Err(e)) => reply.write_error = Some(e.to_string()),
-            Err(Cut::Idle) => {
-                reply.write_error = Some("the peer stopped reading (write timed out)".into())
-            }
-            Err(Cut::Deadline) => {
-                reply.write_error = Some("the time limit came while writing".into())
-            }
+            Ok(Err(e)) => reply.write_error = Some(NetError::io(&e)),
+            Err(Cut::Idle) => reply.write_error = Some(NetError::PeerStoppedReading),
+            Err(Cut::Deadline) => reply.write_error = Some(NetError::MaxTimeWhileWriting),
         }
     }
     reply.timings.sent = Some(start.elapsed());
@@ -550,7 +549,7 @@ pub async fn tls_exchange<E>(
 pub(super) struct Failed {
     pub clear: Vec<u8>,
     pub end: End,
-    pub error: Option<String>,
+    pub error: Option<NetError>,
 }
 
 /// Run the client's TLS handshake on `stream` (after the header, or after
@@ -605,7 +604,7 @@ pub(super) async fn shake_hands(
             let (kind, end) = failure(&e);
             handshake.result = HandshakeResult::Failed(Failure {
                 kind,
-                error: e.to_string(),
+                error: NetError::io(&e),
             });
             let end = match end {
                 End::EofWithoutData if !tee.seen.is_empty() => End::EofAfterData,
@@ -614,17 +613,17 @@ pub(super) async fn shake_hands(
             return Err(Failed {
                 clear: tee.seen,
                 end,
-                error: Some(e.to_string()),
+                error: Some(NetError::io(&e)),
             });
         }
         Err(cut) => {
             handshake.result = HandshakeResult::Failed(Failure {
                 kind: FailureKind::Timeout,
                 error: match cut {
-                    Cut::Idle => {
-                        format!("no TLS answer within {} ms", opts.reply_timeout.as_millis())
-                    }
-                    Cut::Deadline => "the time limit (--max-time) came during the handshake".into(),
+                    Cut::Idle => NetError::NoTlsAnswer {
+                        after: opts.reply_timeout,
+                    },
+                    Cut::Deadline => NetError::MaxTimeInHandshake,
                 },
             });
             return Err(Failed {

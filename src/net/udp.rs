@@ -8,7 +8,7 @@ use std::time::Instant;
 use tokio::net::UdpSocket;
 
 use super::tcp::{bounded, local_limit, Cut};
-use super::{End, Message, Options, Transcript};
+use super::{End, Message, NetError, Options, Transcript};
 
 /// Send one datagram to the first of `addrs` and wait `reply_timeout` for
 /// an answer (within `max_time` of the start). `split` and the banner wait
@@ -23,7 +23,7 @@ pub async fn datagram_exchange<E>(
     let Some(&peer) = addrs.first() else {
         return Ok(Transcript::not_connected(
             End::Error,
-            "no address to send to".into(),
+            NetError::NoAddress,
             start.elapsed(),
         ));
     };
@@ -41,7 +41,10 @@ pub async fn datagram_exchange<E>(
             };
             return Ok(Transcript::not_connected(
                 end,
-                format!("{peer}: {e}"),
+                NetError::At {
+                    addr: peer,
+                    error: e.to_string(),
+                },
                 start.elapsed(),
             ));
         }
@@ -51,7 +54,10 @@ pub async fn datagram_exchange<E>(
         Err(e) => {
             return Ok(Transcript::not_connected(
                 End::Error,
-                format!("{peer}: {e}"),
+                NetError::At {
+                    addr: peer,
+                    error: e.to_string(),
+                },
                 start.elapsed(),
             ))
         }
@@ -63,7 +69,7 @@ pub async fn datagram_exchange<E>(
     reply.message = Some(message);
     match socket.send(&datagram).await {
         Ok(n) => reply.sent = n,
-        Err(e) => reply.write_error = Some(e.to_string()),
+        Err(e) => reply.write_error = Some(NetError::io(&e)),
     }
     reply.timings.sent = Some(start.elapsed());
     let mut buf = vec![0u8; 65536];
@@ -77,11 +83,11 @@ pub async fn datagram_exchange<E>(
             End::Datagram
         }
         Ok(Err(e)) if e.kind() == io::ErrorKind::ConnectionRefused => {
-            reply.error = Some(e.to_string());
+            reply.error = Some(NetError::io(&e));
             End::Refused
         }
         Ok(Err(e)) => {
-            reply.error = Some(e.to_string());
+            reply.error = Some(NetError::io(&e));
             End::Error
         }
     };

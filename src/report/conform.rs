@@ -553,7 +553,7 @@ enum WhatJson<'a> {
     },
     NotConnected {
         end: &'static str,
-        error: &'a Option<String>,
+        error: &'a Option<crate::net::NetError>,
     },
     Split {
         tried: usize,

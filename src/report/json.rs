@@ -120,7 +120,7 @@ pub(crate) struct HandshakeJson<'a> {
 struct TlsFailureJson<'a> {
     kind: &'static str,
     alert: Option<&'a str>,
-    error: &'a str,
+    error: &'a crate::net::NetError,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -11,6 +11,7 @@ pub(crate) mod inspect;
 pub mod json;
 pub(crate) mod meter;
 pub(crate) mod metrics;
+mod net_error;
 pub(crate) mod out;
 pub mod pcap; // pub: the fuzz target renders every flow as JSON
 pub(crate) mod pcap_stream;

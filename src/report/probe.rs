@@ -16,7 +16,7 @@ use crate::diagnose::probe::{
 };
 use crate::judge::fixes::Case;
 use crate::judge::Finding;
-use crate::net::End;
+use crate::net::{End, NetError};
 use crate::protocol::{Chosen, Kind, Opening, Protocol};
 use crate::sniff;
 
@@ -190,17 +190,27 @@ fn sent(a: &Attempt, mode: Mode) -> String {
 }
 
 /// How a connection ended, in words, when nothing (more) came back.
-fn ending(end: End, error: Option<&str>) -> String {
+/// A connection's error in words (empty when there is none).
+fn error_words(error: &Option<NetError>) -> String {
+    error.as_ref().map(ToString::to_string).unwrap_or_default()
+}
+
+fn ending(end: End, error: Option<&NetError>) -> String {
     match end {
         End::EofWithoutData | End::EofAfterData => "closed (FIN)".into(),
         End::Reset => "reset (RST)".into(),
         End::Timeout => "no reply before the timeout".into(),
         End::SizeLimit => "reply cut at the size bound".into(),
-        End::Refused => format!("connection refused ({})", error.unwrap_or("")),
+        End::Refused => format!(
+            "connection refused ({})",
+            error.map(ToString::to_string).unwrap_or_default()
+        ),
         End::ConnectTimeout => "connect timed out".into(),
         End::MaxTime => "the attempt's time limit (--max-time) came first".into(),
         End::Done => "answered; ppctl hung up".into(),
-        End::Datagram | End::Error | End::LocalLimit => error.unwrap_or("error").to_string(),
+        End::Datagram | End::Error | End::LocalLimit => {
+            error.map_or_else(|| "error".into(), ToString::to_string)
+        }
     }
 }
 
@@ -208,11 +218,11 @@ fn ending(end: End, error: Option<&str>) -> String {
 fn reply(a: &Attempt, mode: Mode) -> String {
     let said = |b: &[u8]| sniff::classify(b).to_string();
     match &a.came {
-        Came::NoConnection { end, error } => ending(*end, error.as_deref()),
+        Came::NoConnection { end, error } => ending(*end, error.as_ref()),
         Came::Http { status, reason } => format!("HTTP {status} {reason}"),
         Came::NotHttp { first, end } => format!("{}, then {}", said(first), ending(*end, None)),
         Came::Nothing { end, error } => {
-            let end = ending(*end, error.as_deref());
+            let end = ending(*end, error.as_ref());
             match (mode, a.kind) {
                 (Mode::Banner, HeaderKind::None) => format!("no banner; {end}"),
                 (Mode::Banner, _) => format!("{end} without a banner"),
@@ -283,9 +293,9 @@ fn spoke_words(
 
 fn tls_words(end: &TlsEnd, clear: &[u8]) -> String {
     match end {
-        TlsEnd::Refused(e) => format!("connection refused ({e})"),
+        TlsEnd::Refused(e) => format!("connection refused ({})", error_words(e)),
         TlsEnd::ConnectTimeout => "connect timed out".into(),
-        TlsEnd::ConnectError(e) | TlsEnd::Error(e) => e.clone(),
+        TlsEnd::ConnectError(e) | TlsEnd::Error(e) => error_words(e),
         TlsEnd::HandshakeOk { version, reply, .. } => {
             let text = String::from_utf8_lossy(reply);
             match text.lines().next().filter(|l| !l.is_empty()) {

@@ -18,7 +18,7 @@ use super::{finding, inspect, table, Style};
 use crate::codec;
 use crate::judge;
 use crate::judge::fixes::Case;
-use crate::net::{End, FailureKind, Handshake, HandshakeResult, Split, Transcript};
+use crate::net::{End, FailureKind, Handshake, HandshakeResult, NetError, Split, Transcript};
 use crate::receivers;
 use crate::send::{Exchanged, Expected, LoadSummary, Note, Outcome, Sent};
 use crate::sniff;
@@ -332,8 +332,8 @@ struct ReplyDataJson<'a> {
     end: &'static str,
     http_status: Option<u16>,
     data: Option<BytesJson>,
-    error: &'a Option<String>,
-    write_error: &'a Option<String>,
+    error: &'a Option<NetError>,
+    write_error: &'a Option<NetError>,
 }
 
 impl<'a> ReplyDataJson<'a> {
@@ -1431,7 +1431,7 @@ mod tests {
             verified: false,
             result: HandshakeResult::Failed(crate::net::Failure {
                 kind,
-                error: "received fatal alert: ProtocolVersion".into(),
+                error: NetError::Io("received fatal alert: ProtocolVersion".into()),
             }),
             certificate: None,
             duration: None,
@@ -1572,7 +1572,7 @@ mod tests {
             verified: true,
             result: HandshakeResult::Failed(crate::net::Failure {
                 kind,
-                error: "invalid peer certificate: NotValidForName".into(),
+                error: NetError::Io("invalid peer certificate: NotValidForName".into()),
             }),
             certificate: Some(certificate()),
             duration: Some(Duration::from_micros(1234)),

@@ -74,7 +74,7 @@ pub(crate) struct LoadSummary {
     pub stopped: u64,
     /// The run ran out of file descriptors (the error): a local failure
     /// that stopped it; the counts are the exchanges made before.
-    pub local_error: Option<String>,
+    pub local_error: Option<Box<crate::net::NetError>>,
 }
 
 impl LoadSummary {
@@ -159,7 +159,7 @@ pub(crate) async fn run(
                 let reply = &judged.reply;
                 if reply.end == End::LocalLimit {
                     out_of_fds.store(true, Ordering::Relaxed);
-                    tally.local_error = reply.error.clone();
+                    tally.local_error = reply.error.clone().map(Box::new);
                     break;
                 }
                 if cut_by_cap && reply.end == End::MaxTime {

@@ -160,7 +160,7 @@ pub(crate) enum Note {
     BannerFirst,
     /// Writing stopped early: the receiver gave up while the header was
     /// still arriving.
-    WriteStopped(String),
+    WriteStopped(crate::net::NetError),
     /// The header went out in pieces and was rejected: HAProxy (and
     /// go-proxyproto for v1) want it whole in the first read.
     SplitHeader,
