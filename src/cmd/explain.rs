@@ -49,7 +49,8 @@ pub struct ExplainArgs {
     pub(crate) verbose: bool,
 }
 
-/// Exit 0 when at least one line was recognized, 1 when none was.
+/// Exit 1 when a recognized line names a problem finding, 0 otherwise (a
+/// line not recognized is no finding), 130 when interrupted.
 pub fn run(args: &ExplainArgs, style: Style) -> Result<ExitCode> {
     let input = open_input(args)?;
     // Ctrl-C ends the read: the summary of what was read is printed (130).
