@@ -305,13 +305,7 @@ pub(crate) fn judge_reply(
         &judge::Exchange::of(&reply, sent, plan.udp),
         layer(&reply, handshake.as_ref()),
     );
-    let mut notes = Vec::new();
-    if !reply.banner.is_empty() {
-        notes.push(Note::BannerFirst);
-    }
-    if let Some(e) = &reply.write_error {
-        notes.push(Note::WriteStopped(e.clone()));
-    }
+    let mut notes = connection_notes(&reply);
     let h2 = handshake.as_ref().is_some_and(
         |h| matches!(&h.result, HandshakeResult::Done(s) if s.alpn.as_deref() == Some("h2")),
     );
@@ -335,6 +329,19 @@ pub(crate) fn judge_reply(
         checks,
         spoken: None,
     }
+}
+
+/// The notes any exchange's connection can earn: the server spoke first,
+/// or the peer stopped the writing.
+pub(crate) fn connection_notes(reply: &Transcript) -> Vec<Note> {
+    let mut notes = Vec::new();
+    if !reply.banner.is_empty() {
+        notes.push(Note::BannerFirst);
+    }
+    if let Some(e) = &reply.write_error {
+        notes.push(Note::WriteStopped(e.clone()));
+    }
+    notes
 }
 
 /// The TLS dimension of an exchange, for the judge.

@@ -187,13 +187,7 @@ pub(crate) fn judge_spoken(
     );
     let mut finding = verdict.finding;
     let handshake = d.upgrade.as_ref().and_then(|u| u.handshake.clone());
-    let mut notes = Vec::new();
-    if !reply.banner.is_empty() {
-        notes.push(Note::BannerFirst);
-    }
-    if let Some(e) = &reply.write_error {
-        notes.push(Note::WriteStopped(e.clone()));
-    }
+    let mut notes = super::connection_notes(&reply);
     if let Some(u) = &d.upgrade {
         let answer = &reply.received[u.at.min(reply.received.len())..];
         match (u.agreed, protocol.starttls_answer(answer)) {
