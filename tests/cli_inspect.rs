@@ -549,3 +549,30 @@ fn a_paste_over_the_cap_is_cut_cleanly() {
             "from the first 1 MiB of the input; the rest was not read",
         ));
 }
+
+#[test]
+fn an_input_that_names_a_file_or_a_pipe_is_read_as_one() {
+    // `/dev/stdin` here is a pipe, as bash's `<(...)` is: not a regular
+    // file, and still no text to decode as its own path.
+    ppctl()
+        .args(["inspect", "/dev/stdin", "--color", "never"])
+        .write_stdin("PROXY TCP4 1.2.3.4 5.6.7.8 1000 80\r\n")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("input: raw bytes (36 bytes)"))
+        .stdout(predicate::str::contains("VALID v1 PROXY TCP4 header"));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("header.bin");
+    std::fs::write(&path, b"PROXY UNKNOWN\r\n").expect("write");
+    ppctl()
+        .args(["inspect", path.to_str().expect("utf-8"), "--json"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("\"UNKNOWN\""));
+    ppctl()
+        .args(["inspect", dir.path().to_str().expect("utf-8")])
+        .assert()
+        .code(2)
+        .stdout("")
+        .stderr(predicate::str::contains("is a directory"));
+}

@@ -417,6 +417,30 @@ fn tls_stacks_curl_and_haraka() {
 }
 
 #[test]
+fn a_path_that_is_a_pipe_is_read_as_the_log() {
+    // `ppctl explain <(kubectl logs …)` names `/dev/fd/63`, a pipe: the log
+    // is read from it, not the path taken for a log line. `/dev/stdin`
+    // under the test is a pipe too.
+    let log =
+        format!("{NGINX}broken header: \"GET / HTTP/1.1\" while reading PROXY protocol{CTX}\n");
+    let out = ppctl()
+        .args(["explain", "/dev/stdin", "--json"])
+        .write_stdin(log)
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    let r: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(r["recognized"], 1, "{r:#}");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = ppctl()
+        .args(["explain", dir.path().to_str().expect("utf-8")])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is a directory"));
+}
+
+#[test]
 fn unrecognized_lines_say_so_and_are_no_finding() {
     let out = ppctl()
         .args(["explain", "the weather is nice today", "--json"])

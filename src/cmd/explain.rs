@@ -30,8 +30,9 @@ explain judges each line it recognizes by the finding it names (nginx's
 broken header is missing-header, a problem: 1); a line it does not
 recognize is no finding (the counts say how many, -v lists them)."))]
 pub struct ExplainArgs {
-    /// The log line(s) or error message to explain, or a log file to read.
-    /// `-` (or nothing, when stdin is not a terminal) reads them from stdin.
+    /// The log line(s) or error message to explain, or a log file to read
+    /// (a path that exists, `<(kubectl logs ...)` too). `-` (or nothing, when
+    /// stdin is not a terminal) reads them from stdin.
     pub(crate) text: Option<String>,
     /// Read the lines from a file (a log file).
     #[arg(long, short, conflicts_with = "text")]
@@ -110,13 +111,10 @@ pub fn run(args: &ExplainArgs, style: Style) -> Result<ExitCode> {
 }
 
 fn open_input(args: &ExplainArgs) -> Result<Box<dyn BufRead>> {
-    // A TEXT that names an existing file is that file (no log message is
-    // exactly a path that exists here).
-    let named = args
-        .text
-        .as_deref()
-        .map(std::path::Path::new)
-        .filter(|p| p.is_file());
+    let named = match args.text.as_deref() {
+        Some(arg) => super::names_a_file(arg)?,
+        None => None,
+    };
     if let Some(path) = args.file.as_deref().or(named) {
         let file = std::fs::File::open(path)
             .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;

@@ -41,7 +41,8 @@ all) and incomplete (cut short: a receiver waits for the rest, then drops
 the connection)."))]
 pub struct InspectArgs {
     /// The bytes: hex, a hex dump, base64, a Python b'...' literal, or text
-    /// with \r \n \xNN escapes; `-` reads stdin. Without INPUT, stdin is
+    /// with \r \n \xNN escapes; `-` reads stdin, and a path that exists
+    /// (`capture.bin`, `<(...)`) is read as --file. Without INPUT, stdin is
     /// read when it is not a terminal.
     pub input: Option<String>,
     /// Read the bytes from a file (raw, or any of the text forms).
@@ -115,7 +116,11 @@ fn read_input(args: &InspectArgs) -> Result<(Parsed, bool)> {
                 ))
             });
     }
-    if let Some(path) = &args.file {
+    let named = match args.input.as_deref() {
+        Some(arg) => super::names_a_file(arg)?,
+        None => None,
+    };
+    if let Some(path) = args.file.as_deref().or(named) {
         let f = std::fs::File::open(path)
             .map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
         let raw =

@@ -57,6 +57,25 @@ use std::io::{self, Write};
 
 use crate::error::{Error, Result};
 
+/// The file a command-line argument names, if it names one that exists and
+/// is not a directory: a regular file, a pipe (bash's `<(kubectl logs …)`
+/// is `/dev/fd/63`), a device (`/dev/stdin`). `explain` and `inspect` read
+/// such an argument as that file; no header, dump or log line is exactly
+/// the path of one. A directory is a usage error, not text to read.
+pub(crate) fn names_a_file(arg: &str) -> Result<Option<&std::path::Path>> {
+    if arg == "-" {
+        return Ok(None);
+    }
+    let path = std::path::Path::new(arg);
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_dir() => Err(Error::usage(format!(
+            "{arg} is a directory: give a file in it, or `-` to read stdin"
+        ))),
+        Ok(_) => Ok(Some(path)),
+        Err(_) => Ok(None),
+    }
+}
+
 /// Print an error (and its causes) to stderr, once.
 pub(crate) fn report_error(e: &Error) {
     let mut err = io::stderr().lock();
