@@ -477,6 +477,27 @@ fn bad_arguments_are_usage_errors() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("is not an address"));
     let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("ppctl"))
+        .args(["listen", "127.0.0.1:99999"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("port \"99999\" is not a number from 0 to 65535"),
+        "{err}"
+    );
+    // A port in use: the OS's words once, not again as a cause.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = taken.local_addr().expect("addr").to_string();
+    let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("ppctl"))
+        .args(["listen", &addr])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("cannot listen on"), "{err}");
+    assert_eq!(err.matches("in use (os error").count(), 1, "{err}");
+    let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("ppctl"))
         .args(["listen", ":0", "--trust", "banana"])
         .output()
         .expect("run");

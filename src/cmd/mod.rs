@@ -79,10 +79,17 @@ pub(crate) fn names_a_file(arg: &str) -> Result<Option<&std::path::Path>> {
 /// Print an error (and its causes) to stderr, once.
 pub(crate) fn report_error(e: &Error) {
     let mut err = io::stderr().lock();
-    let _ = writeln!(err, "ppctl: error: {e}");
+    let mut said = e.to_string();
+    let _ = writeln!(err, "ppctl: error: {said}");
     if let Error::Other(inner) = e {
         for cause in inner.chain().skip(1) {
-            let _ = writeln!(err, "  caused by: {cause}");
+            // Most errors already say their cause in their own words
+            // (`cannot listen on …: Address already in use`): once is enough.
+            let cause = cause.to_string();
+            if !said.contains(&cause) {
+                let _ = writeln!(err, "  caused by: {cause}");
+                said.push_str(&cause);
+            }
         }
     }
 }

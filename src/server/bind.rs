@@ -45,6 +45,8 @@ pub(crate) enum BindError {
         "'{0}' is not an address: use :PORT (every interface), IP:PORT, [IPv6]:PORT or NAME:PORT"
     )]
     Syntax(String),
+    #[error("'{addr}': port {port:?} is not a number from 0 to 65535 (0 picks a free one)")]
+    Port { addr: String, port: String },
     #[error("cannot resolve '{addr}': {source}")]
     Resolve {
         addr: String,
@@ -78,8 +80,14 @@ pub(crate) async fn parse(arg: &str) -> Result<Spec, BindError> {
     if let Ok(a) = arg.parse::<SocketAddr>() {
         return Ok(Spec::Addrs(vec![a]));
     }
-    if !arg.contains(':') {
+    let Some((_, port)) = arg.rsplit_once(':').filter(|(_, p)| !p.contains(']')) else {
         return Err(BindError::Syntax(arg.into()));
+    };
+    if port.parse::<u16>().is_err() {
+        return Err(BindError::Port {
+            addr: arg.into(),
+            port: port.into(),
+        });
     }
     let addrs: Vec<SocketAddr> = tokio::net::lookup_host(arg)
         .await
