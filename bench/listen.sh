@@ -33,14 +33,17 @@ need_ppctl
 LOADGEN=$WORK/loadgen
 cc -O2 -o "$LOADGEN" bench/loadgen.c
 
-# One load run: "conn/s p50 p99 ok/total cpu_us/conn".
+# One load run: "conn/s p50 p99 ok/total cpu_us/conn gen_cpu%". gen_cpu%
+# is the load generator's own CPU (user + sys) over the run's wall time:
+# near 100 it, not the receiver, sets the pace (it is one thread).
 load() { # name
-  local before after out
+  local before after out gen
   before=$(ticks "${PID[$1]}")
-  out=$({ "$LOADGEN" "${PORT[$1]}" "$N" "$C" "$HDR" || true; } | awk '{ print $1, $2, $3, $4 "/" $5, $4 }')
+  out=$({ /usr/bin/time -f '%U %S %e' -o "$WORK/gen.time" "$LOADGEN" "${PORT[$1]}" "$N" "$C" "$HDR" || true; } | awk '{ print $1, $2, $3, $4 "/" $5, $4 }')
   after=$(ticks "${PID[$1]}")
+  gen=$(awk 'END { printf "%.0f", ($3 > 0 ? 100 * ($1 + $2) / $3 : 0) }' "$WORK/gen.time")
   read -r rate p50 p99 ok n <<< "$out"
-  echo "$rate $p50 $p99 $ok $(( (after - before) * 1000000 / HZ / (n > 0 ? n : 1) ))"
+  echo "$rate $p50 $p99 $ok $(( (after - before) * 1000000 / HZ / (n > 0 ? n : 1) )) $gen"
 }
 
 declare -A RUNS
@@ -85,31 +88,32 @@ for round in $(seq "$ROUNDS"); do
     RUNS[$name]+="${R[$name]}"$'\n'
   done
   if [ -n "${R[ppctl-listen]:-}" ] && [ -n "${R[haproxy]:-}" ]; then
-    read -r a _ ap99 _ acpu <<< "${R[ppctl-listen]}"
-    read -r b _ bp99 _ bcpu <<< "${R[haproxy]}"
+    read -r a _ ap99 _ acpu _ <<< "${R[ppctl-listen]}"
+    read -r b _ bp99 _ bcpu _ <<< "${R[haproxy]}"
     RATIOS+=("$(ratio "$a" "$b")"); P99R+=("$(ratio_ms "$ap99" "$bp99")"); CPUR+=("$(ratio "$acpu" "$bcpu")")
   fi
   if [ -n "${R[ppctl-listen]:-}" ] && [ -n "${R[ppctl-b]:-}" ]; then
-    read -r a _ _ _ acpu <<< "${R[ppctl-listen]}"
-    read -r b _ _ _ bcpu <<< "${R[ppctl-b]}"
+    read -r a _ _ _ acpu _ <<< "${R[ppctl-listen]}"
+    read -r b _ _ _ bcpu _ <<< "${R[ppctl-b]}"
     ABR+=("$(ratio "$a" "$b")"); ABCPU+=("$(ratio "$acpu" "$bcpu")")
   fi
   if [ -n "${R[ppctl-listen]:-}" ] && [ -n "${R[ppctl-metrics]:-}" ]; then
-    read -r a _ _ _ acpu <<< "${R[ppctl-metrics]}"
-    read -r b _ _ _ bcpu <<< "${R[ppctl-listen]}"
+    read -r a _ _ _ acpu _ <<< "${R[ppctl-metrics]}"
+    read -r b _ _ _ bcpu _ <<< "${R[ppctl-listen]}"
     MR+=("$(ratio "$a" "$b")"); MCPU+=("$(ratio "$acpu" "$bcpu")")
   fi
 done
 
 echo "load: bench/loadgen.c, $N connections, concurrency $C, $HDR header + HTTP GET, median of $ROUNDS interleaved rounds; $(nproc) CPUs, $(uname -r), load average $(cut -d' ' -f1-3 /proc/loadavg)"
-printf '%-14s %10s %10s %10s %12s %11s   %s\n' receiver conn/s p50_ms p99_ms ok cpu_us/conn "all rounds (conn/s | cpu_us/conn)"
+printf '%-14s %10s %10s %10s %12s %11s %5s   %s\n' receiver conn/s p50_ms p99_ms ok cpu_us/conn gen% "all rounds (conn/s | cpu_us/conn)"
 declare -A RESULT
 for name in "${NAMES[@]}"; do
   RESULT[$name]=$(printf '%s' "${RUNS[$name]}" | median)
   read -r rate p50 p99 ok _ <<< "${RESULT[$name]}"
   cpu=$(printf '%s' "${RUNS[$name]}" | awk '{ print $5 }' | median)
+  gen=$(printf '%s' "${RUNS[$name]}" | awk '{ print $6 }' | median)
   all="$(printf '%s' "${RUNS[$name]}" | awk '{ printf "%s ", $1 }')| $(printf '%s' "${RUNS[$name]}" | awk '{ printf "%s ", $5 }')"
-  printf '%-14s %10s %10s %10s %12s %11s   %s\n' "$name" "$rate" "$p50" "$p99" "$ok" "$cpu" "$all"
+  printf '%-14s %10s %10s %10s %12s %11s %5s   %s\n' "$name" "$rate" "$p50" "$p99" "$ok" "$cpu" "$gen" "$all"
 done
 summary "conn/s ppctl listen / haproxy:" "${RATIOS[@]}"
 summary "p99 ppctl listen / haproxy:" "${P99R[@]}"
