@@ -186,6 +186,11 @@ fn usage_errors_say_what_to_do() {
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("nothing answers at"), "{err}");
+    assert_eq!(
+        err.matches(&format!("127.0.0.1:{closed}")).count(),
+        1,
+        "{err}"
+    );
 
     let l = listen(&["--proxy-protocol", "require"]);
     let target = format!("127.0.0.1:{}", l.port);

@@ -496,7 +496,7 @@ async fn detect(
                     probe::Came::NoConnection { error, .. } => error.as_ref(),
                     _ => None,
                 })
-                .map(ToString::to_string)
+                .map(unreachable_words)
                 .unwrap_or_else(|| "no connection".into()),
         }),
         None => Err(ConformError::Undecided {
@@ -506,11 +506,21 @@ async fn detect(
     }
 }
 
-/// Every baseline that ran found nothing listening: stop, exit 2.
+/// Why nothing answers, after "nothing answers at TARGET": the OS's words
+/// without the address the message already names.
+fn unreachable_words(error: &crate::net::NetError) -> String {
+    match error {
+        crate::net::NetError::At { error, .. } => error.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Every baseline that ran found nothing listening: stop (exit 1, a
+/// finding about the target).
 fn unreachable_check(cfg: &Config, first: &[Outcome]) -> Result<(), ConformError> {
     let down = |o: &Outcome| match &o.did {
         Did::NotConnected { error, .. } => {
-            Some(error.as_ref().map(ToString::to_string).unwrap_or_default())
+            Some(error.as_ref().map(unreachable_words).unwrap_or_default())
         }
         _ => None,
     };
