@@ -19,6 +19,106 @@ const SIGNATURE: &[u8] = b"PROXY ";
 const MIN_LEN: usize = 15;
 
 pub(super) fn decode(buf: &[u8]) -> Decoded<'_> {
+    if let Some(h) = tcp4(buf) {
+        return Decoded::Complete(h);
+    }
+    decode_line(buf)
+}
+
+/// The common line, `PROXY TCP4 <ipv4> <ipv4> <port> <port>\r\n`, read in
+/// one pass; `None` for anything else (a byte out of place, a partial line,
+/// another protocol), which [`decode_line`] then reads field by field. It
+/// accepts only lines that path accepts, with the same header: dotted
+/// quads as [`parse_ipv4`] reads them, ports of 1-5 digits without a
+/// leading zero up to 65535, single spaces, and the line well within
+/// [`V1_MAX_LEN`] (56 bytes at most). A TCP4 line has no warning of its own.
+fn tcp4(buf: &[u8]) -> Option<Header<'_>> {
+    const PREFIX: &[u8] = b"PROXY TCP4 ";
+    if !buf.starts_with(PREFIX) {
+        return None;
+    }
+    let mut at = PREFIX.len();
+    let src = ipv4_field(buf, &mut at)?;
+    let dst = ipv4_field(buf, &mut at)?;
+    let sport = port_field(buf, &mut at, b' ')?;
+    let dport = port_field(buf, &mut at, b'\r')?;
+    if buf.get(at) != Some(&b'\n') {
+        return None;
+    }
+    let fields = Fields {
+        proto: Proto::Tcp4,
+        addrs: Some((
+            SocketAddr::new(IpAddr::V4(src), sport),
+            SocketAddr::new(IpAddr::V4(dst), dport),
+        )),
+        warnings: Warnings::default(),
+    };
+    Some(build(buf, at + 1, fields))
+}
+
+/// A dotted quad at `buf[*at..]` ended by a space (moved past), read as
+/// [`parse_ipv4`] reads one: four octets of 1-3 digits, 0-255, no leading
+/// zero.
+#[inline(always)]
+fn ipv4_field(buf: &[u8], at: &mut usize) -> Option<Ipv4Addr> {
+    let mut i = *at;
+    let mut octets = [0u8; 4];
+    for (n, octet) in octets.iter_mut().enumerate() {
+        let first = *buf.get(i)?;
+        if !first.is_ascii_digit() {
+            return None;
+        }
+        let mut v = u32::from(first - b'0');
+        i += 1;
+        for _ in 0..2 {
+            match buf.get(i) {
+                Some(&d) if d.is_ascii_digit() && v != 0 => {
+                    v = v * 10 + u32::from(d - b'0');
+                    i += 1;
+                }
+                _ => break,
+            }
+        }
+        *octet = u8::try_from(v).ok()?;
+        let end = if n < 3 { b'.' } else { b' ' };
+        if buf.get(i) != Some(&end) {
+            return None;
+        }
+        i += 1;
+    }
+    *at = i;
+    Some(Ipv4Addr::from(octets))
+}
+
+/// A port at `buf[*at..]` ended by `end` (moved past): 1-5 digits, no
+/// leading zero, at most 65535.
+#[inline(always)]
+fn port_field(buf: &[u8], at: &mut usize, end: u8) -> Option<u16> {
+    let mut i = *at;
+    let first = *buf.get(i)?;
+    if !first.is_ascii_digit() {
+        return None;
+    }
+    let mut v = u32::from(first - b'0');
+    i += 1;
+    for _ in 0..4 {
+        match buf.get(i) {
+            Some(&d) if d.is_ascii_digit() && v != 0 => {
+                v = v * 10 + u32::from(d - b'0');
+                i += 1;
+            }
+            _ => break,
+        }
+    }
+    if buf.get(i) != Some(&end) {
+        return None;
+    }
+    *at = i + 1;
+    u16::try_from(v).ok()
+}
+
+/// Any line, or the start of one, field by field.
+fn decode_line(buf: &[u8]) -> Decoded<'_> {
     let n = buf.len().min(SIGNATURE.len());
     if buf[..n] != SIGNATURE[..n] {
         // "proxy ..." or "PROXYjunk": an attempt at a header, so say what is wrong.
@@ -998,8 +1098,77 @@ mod tests {
         ]
     }
 
+    /// The TCP4 fast path reads a line exactly as the field-by-field path
+    /// does, or leaves it to it.
+    fn fast_path_agrees(line: &[u8]) {
+        if let Some(h) = super::tcp4(line) {
+            assert_eq!(
+                super::Decoded::Complete(h),
+                super::decode_line(line),
+                "{:?}",
+                String::from_utf8_lossy(line)
+            );
+        }
+    }
+
+    #[test]
+    fn tcp4_fast_path_agrees_on_edge_lines() {
+        for line in [
+            &b"PROXY TCP4 1.2.3.4 5.6.7.8 1000 80\r\n"[..],
+            b"PROXY TCP4 1.2.3.4 5.6.7.8 1000 80\r\nGET / HTTP/1.1\r\n\r\n",
+            b"PROXY TCP4 1.2.3.4 5.6.7.8 1000 80\r\nPROXY TCP4 1.2.3.4 5.6.7.8 1 2\r\n",
+            b"PROXY TCP4 1.2.3.4 5.6.7.8 1000 80\r\n\r\n\r\n\0\r\nQUIT",
+            b"PROXY TCP4 255.255.255.255 255.255.255.255 65535 65535\r\n",
+            b"PROXY TCP4 0.0.0.0 0.0.0.0 0 0\r\n",
+            b"PROXY TCP4 1.2.3.4 5.6.7.8 65536 80\r\n",
+            b"PROXY TCP4 1.2.3.4 5.6.7.8 01 80\r\n",
+            b"PROXY TCP4 01.2.3.4 5.6.7.8 1 80\r\n",
+            b"PROXY TCP4 1.2.3.4 5.6.7.8 1 80\n",
+            b"PROXY TCP4 1.2.3.4 5.6.7.8 1 80\r",
+            b"PROXY TCP4 1.2.3.4 5.6.7.8 1 80 \r\n",
+            b"PROXY TCP4 1.2.3.4  5.6.7.8 1 80\r\n",
+            b"PROXY TCP4 1.2.3.4 ::1 1 80\r\n",
+            b"PROXY TCP4 1.2.3.256 5.6.7.8 1 80\r\n",
+            b"PROXY TCP4 1.2.3 5.6.7.8 1 80\r\n",
+            b"PROXY TCP4 1.2.3.4.5 5.6.7.8 1 80\r\n",
+            b"PROXY TCP4 1.2.3.4 5.6.7.8 1 80 9\r\n",
+            b"PROXY TCP4 1.2.3.4 5.6.7.8 +1 80\r\n",
+            b"PROXY TCP4 1.2.3.4 5.6.7.8 100000 80\r\n",
+            b"PROXY TCP4 1.2.3.4 5.6.7.8 1 80\r\r\n",
+        ] {
+            fast_path_agrees(line);
+        }
+        assert!(super::tcp4(b"PROXY TCP4 1.2.3.4 5.6.7.8 1000 80\r\n").is_some());
+        assert!(super::tcp4(b"PROXY TCP4 1.2.3.4 5.6.7.8 1000 80\r").is_none());
+    }
+
+    fn v4_piece() -> impl Strategy<Value = String> {
+        prop_oneof![
+            4 => "(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(\\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}",
+            1 => "[0-9]{1,4}(\\.[0-9]{1,4}){2,4}",
+            1 => "[0-9.:a-f ]{0,17}",
+        ]
+    }
+
+    fn port_piece() -> impl Strategy<Value = String> {
+        prop_oneof![4 => "[1-9][0-9]{0,4}", 1 => "0", 1 => "[0-9+ -]{0,7}"]
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(4096))]
+
+        #[test]
+        fn tcp4_fast_path_agrees_with_the_field_parser(
+            src in v4_piece(),
+            dst in v4_piece(),
+            sport in port_piece(),
+            dport in port_piece(),
+            sep in prop_oneof![6 => Just(" "), 1 => Just("  "), 1 => Just("\t")],
+            end in prop_oneof![6 => Just("\r\n"), 1 => Just("\r"), 1 => Just("\n"), 1 => Just(""), 1 => Just(" \r\n"), 2 => Just("\r\nPROXY "), 2 => Just("\r\nGET / HTTP/1.1\r\n")],
+        ) {
+            let line = format!("PROXY TCP4 {src}{sep}{dst} {sport} {dport}{end}");
+            fast_path_agrees(line.as_bytes());
+        }
 
         #[test]
         fn word_scans_agree_with_byte_scans(
