@@ -124,6 +124,11 @@ fn http_request(buf: &[u8]) -> Option<Sniffed<'_>> {
 }
 
 fn http_response(buf: &[u8]) -> Option<Sniffed<'_>> {
+    status_line(buf).or_else(|| parsed_status(buf))
+}
+
+/// A response's status line as httparse reads it.
+fn parsed_status(buf: &[u8]) -> Option<Sniffed<'_>> {
     // The status line is all this reads: httparse sets the code and the
     // reason before it looks at a header, and no byte after the line's LF
     // can change them, so it gets the line alone and no header slot (the
@@ -135,6 +140,37 @@ fn http_response(buf: &[u8]) -> Option<Sniffed<'_>> {
     Some(Sniffed::HttpResponse {
         status: resp.code?,
         reason: resp.reason.unwrap_or(""),
+    })
+}
+
+/// The common status line, `HTTP/1.x DDD reason\r\n` with a reason of
+/// spaces, tabs and visible ASCII, read directly; `None` for anything else
+/// (another version, a bare LF, no reason, other bytes, a partial line),
+/// which httparse then reads. On the lines it accepts, httparse gives the
+/// same code and reason (it checks the version, one space, three digits,
+/// one space, then the reason's bytes up to CRLF).
+fn status_line(buf: &[u8]) -> Option<Sniffed<'_>> {
+    let head = buf.get(..13)?;
+    if !(head.starts_with(b"HTTP/1.1 ") || head.starts_with(b"HTTP/1.0 ")) || head[12] != b' ' {
+        return None;
+    }
+    let digits = &head[9..12];
+    if !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let rest = &buf[13..];
+    let end = rest
+        .iter()
+        .position(|&b| !(b == b'\t' || (0x20..=0x7e).contains(&b)))?;
+    if rest.get(end..end + 2) != Some(b"\r\n") {
+        return None;
+    }
+    let status = digits
+        .iter()
+        .fold(0u16, |acc, &d| acc * 10 + u16::from(d - b'0'));
+    Some(Sniffed::HttpResponse {
+        status,
+        reason: std::str::from_utf8(&rest[..end]).ok()?,
     })
 }
 
@@ -246,6 +282,64 @@ impl fmt::Display for Sniffed<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// The direct status-line reader says what httparse says, or leaves
+    /// the line to it.
+    fn status_agrees(buf: &[u8]) {
+        if let Some(s) = status_line(buf) {
+            assert_eq!(
+                Some(s),
+                parsed_status(buf),
+                "{:?}",
+                String::from_utf8_lossy(buf)
+            );
+        }
+    }
+
+    #[test]
+    fn the_status_line_reader_agrees_on_edge_lines() {
+        for line in [
+            &b"HTTP/1.1 200 OK\r\n"[..],
+            b"HTTP/1.0 400 Bad Request\r\nServer: nginx\r\n\r\n",
+            b"HTTP/1.1 200 \r\n",
+            b"HTTP/1.1 200  OK\r\n",
+            b"HTTP/1.1 200 O\tK\r\n",
+            b"HTTP/1.1 200 OK\n",
+            b"HTTP/1.1 200 OK\r",
+            b"HTTP/1.1 200 OK",
+            b"HTTP/1.1 200\r\n",
+            b"HTTP/1.1  200 OK\r\n",
+            b"HTTP/1.2 200 OK\r\n",
+            b"HTTP/2 200 OK\r\n",
+            b"HTTP/1.1 20x OK\r\n",
+            b"HTTP/1.1 200 O\rK\r\n",
+            b"HTTP/1.1 200 caf\xc3\xa9\r\n",
+            b"HTTP/1.1 999 \x7f\r\n",
+        ] {
+            status_agrees(line);
+        }
+        assert!(status_line(b"HTTP/1.1 200 OK\r\n").is_some());
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4096))]
+
+        #[test]
+        fn the_status_line_reader_agrees_with_httparse(
+            version in prop_oneof![4 => Just("HTTP/1.1".to_string()), 2 => Just("HTTP/1.0".to_string()), 1 => "HTTP/[0-9. ]{0,4}"],
+            sep in prop_oneof![6 => Just(" "), 1 => Just("  "), 1 => Just("\t"), 1 => Just("")],
+            code in prop_oneof![6 => "[0-9]{3}", 1 => "[0-9a ]{0,4}"].boxed(),
+            reason in proptest::collection::vec(
+                prop_oneof![6 => 0x20u8..0x7f, 1 => Just(b'\t'), 1 => Just(b'\r'), 1 => Just(b'\n'), 1 => any::<u8>()],
+                0..24,
+            ),
+            end in prop_oneof![6 => Just(&b"\r\n"[..]), 1 => Just(&b"\n"[..]), 1 => Just(&b"\r"[..]), 1 => Just(&b""[..]), 1 => Just(&b"\r\nServer: x\r\n\r\n"[..])],
+        ) {
+            let line = [format!("{version}{sep}{code} ").as_bytes(), &reason, end].concat();
+            status_agrees(&line);
+        }
+    }
 
     #[test]
     fn classifies_common_shapes() {
