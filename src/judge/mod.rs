@@ -223,9 +223,12 @@ impl Answer {
 /// answers 400 without it). A web server that reads them first has no
 /// reason to call them a bad request.
 pub(crate) fn well_formed_request(bytes: &[u8]) -> bool {
-    let mut headers = [httparse::EMPTY_HEADER; 64];
-    let mut req = httparse::Request::new(&mut headers);
-    match req.parse(bytes) {
+    // Uninitialised slots: httparse fills those it returns, and writing 64
+    // empty headers first cost a third of the parse (pcap asks this of
+    // every flow without a header).
+    let mut headers = [const { std::mem::MaybeUninit::<httparse::Header<'_>>::uninit() }; 64];
+    let mut req = httparse::Request::new(&mut []);
+    match req.parse_with_uninit_headers(bytes, &mut headers) {
         Ok(httparse::Status::Complete(_)) => {
             req.path.is_some_and(|p| p.starts_with('/') || p == "*")
                 && (req.version == Some(0)
