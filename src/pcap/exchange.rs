@@ -119,7 +119,26 @@ impl KeptStart {
 /// Can an undecided flow be decided now? Yes once the header (or the
 /// lack of one) is known and the server has answered; closes are handled by
 /// the flow table. A whole header decoded here is kept in `kept`.
+///
+/// The common case, most packets of a flow, is answered here, inlined
+/// where the table asks: the server has said nothing and the client has
+/// neither closed nor filled its buffer. No flow is ready then,
+/// conversation or not (see both cases in [`ready_now`]), so the protocol
+/// is not looked up on every packet.
+#[inline(always)]
 pub(crate) fn ready(flow: &Flow, asked: Selection, max_bytes: usize, kept: &KeptStart) -> bool {
+    let waiting = flow.start_seen
+        && !flow.udp
+        && flow.server_data.bytes().is_empty()
+        && flow.server_end.is_none()
+        && flow.client_end.is_none()
+        && flow.client_data.bytes().len() < max_bytes;
+    !waiting && ready_now(flow, asked, max_bytes, kept)
+}
+
+/// [`ready`] for a flow that is not plainly waiting.
+#[inline(never)]
+fn ready_now(flow: &Flow, asked: Selection, max_bytes: usize, kept: &KeptStart) -> bool {
     if !flow.start_seen {
         return true;
     }
@@ -164,9 +183,17 @@ pub(crate) fn ready(flow: &Flow, asked: Selection, max_bytes: usize, kept: &Kept
 /// its page may still be arriving: such a flow waits for a close.
 fn awaits_close(client: &[u8], flow: &Flow) -> bool {
     let server = flow.server_data.bytes();
-    server.starts_with(b"HTTP/1.")
-        && server.get(9..12) == Some(b"400")
-        && matches!(codec::decode(client), Decoded::NotProxy(_))
+    server.starts_with(b"HTTP/1.") && server.get(9..12) == Some(b"400") && not_proxy(client)
+}
+
+/// Whether the codec calls `client` not a PROXY header: bytes that can't
+/// start one are not, without the codec's sniff of them (a request parse).
+fn not_proxy(client: &[u8]) -> bool {
+    match client.first() {
+        None => false,
+        Some(_) if !may_be_header(client) => true,
+        Some(_) => matches!(codec::decode(client), Decoded::NotProxy(_)),
+    }
 }
 
 /// Whether the client's first bytes say all they will about a header.
