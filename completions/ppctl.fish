@@ -375,13 +375,13 @@ complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l netns -d 'NETNS TL
 complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l aws-vpce-id -d 'AWS TLV (0xEA), subtype 0x01: VPC endpoint id (vpce-...)' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l azure-link-id -d 'Azure TLV (0xEE), subtype 0x01: private endpoint LINKID' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l gcp-psc-id -d 'GCP TLV (0xE0): Private Service Connect connection id' -r
-complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l threads -d 'Worker threads (default: 1). One serves plain connections fastest on a small machine (docs/performance.md); more help bulk relaying on a machine with more cores' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l header-timeout -d 'Time a client has for a complete header, counted once (a byte does not restart it), as ingress-nginx\'s proxy-protocol-header-timeout; e.g. 5s, 250ms; more than 0' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l max-conns -d 'Connections served at once; more wait in the kernel\'s backlog' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l drain -d 'On SIGINT/SIGTERM, time in-flight connections get to finish; a second signal stops them at once' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l count -d 'Exit after N connections' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l metrics -d 'Serve Prometheus metrics on ADDR (:PORT, IP:PORT, [IPv6]:PORT) at /metrics: connections by finding, transport and header, those open, the header wait and the connection time (docs/monitoring.md). Bind it to loopback or the monitoring network' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l connect-timeout -d 'Time allowed to connect upstream' -r
+complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l threads -d 'Threads that accept and serve connections (default: 1), each on an event loop of its own: a connection stays on the thread that took it. One serves fastest on a small machine (docs/performance.md); more help on a machine with more cores' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l idle-timeout -d 'Close both sides after this long without a byte either way; more than 0' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l request-timeout -d 'Time allowed for the client\'s first request once the header is in, counted once (a byte does not restart it, so a client that trickles is closed on time): until an HTTP request head\'s blank line, 4 KiB from the client, the client\'s EOF, or upstream\'s first byte; more than 0' -r
 complete -c ppctl -n "__fish_ppctl_using_subcommand relay" -l max-header -d 'Largest v2 header taken from a client, in bytes (16 + len; by default every size the spec allows); a larger one is header-too-large, checked as soon as its 16-byte prefix is in' -r

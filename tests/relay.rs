@@ -1045,3 +1045,108 @@ fn relay_conform_grades_a_sender_that_splits_its_header() {
     assert_eq!(summary["sender"]["status"], "fail");
     let _ = listen.finish();
 }
+
+/// The names of process `pid`'s threads.
+fn thread_names(pid: u32) -> Vec<String> {
+    std::fs::read_dir(format!("/proc/{pid}/task"))
+        .map(|d| {
+            d.flatten()
+                .filter_map(|t| std::fs::read_to_string(t.path().join("comm")).ok())
+                .map(|n| n.trim().to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// `--threads 3`: two threads of their own accept and serve beside the
+/// runtime's worker; `--max-conns` and `--count` hold over all of them,
+/// every connection is served and counted once, with its own id.
+#[test]
+fn more_threads_serve_each_connection_once() {
+    let listen = Listen::start(&[]);
+    let r = relay(
+        listen.port,
+        &[
+            "--json",
+            "--threads",
+            "3",
+            "--count",
+            "60",
+            "--max-conns",
+            "4",
+        ],
+    );
+    // The threads start once the listening line is out.
+    let started = std::time::Instant::now();
+    let servers = || {
+        let names = thread_names(r.pid());
+        (names.iter().filter(|n| *n == "ppctl-server").count(), names)
+    };
+    while servers().0 < 2 && started.elapsed() < BOUND {
+        thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let (count, names) = servers();
+    assert_eq!(count, 2, "{names:?}");
+    let port = r.port;
+    let clients: Vec<_> = (0..6)
+        .map(|_| {
+            thread::spawn(move || {
+                (0..10)
+                    .map(|_| listen_support::talk(port, listen_support::GET, false))
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    for c in clients {
+        for answer in c.join().expect("a client thread") {
+            assert!(
+                answer.starts_with(b"HTTP/1.1 200 OK\r\n"),
+                "{}",
+                String::from_utf8_lossy(&answer)
+            );
+        }
+    }
+    let (code, recs, summary) = finish(r);
+    assert_eq!(code, 0, "{summary}");
+    let mut ids: Vec<u64> = recs.iter().filter_map(|r| r["id"].as_u64()).collect();
+    ids.sort_unstable();
+    assert_eq!(ids, (1..=60).collect::<Vec<_>>());
+    assert_eq!(summary["connections"], 60, "{summary}");
+    assert_eq!(summary["interrupted"], false, "{summary}");
+    listen.term();
+}
+
+/// A signal's drain reaches the connections of every thread: each idle
+/// client held by any of them is reported, once, as interrupted.
+#[test]
+fn idle_clients_on_every_thread_are_reported_after_the_drain() {
+    const CLIENTS: usize = 200;
+    let l = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind");
+    let up = l.local_addr().expect("addr").port();
+    let (seen_tx, seen) = std::sync::mpsc::channel();
+    thread::spawn(move || {
+        let mut held = Vec::new();
+        while let Ok((s, _)) = l.accept() {
+            held.push(s);
+            let _ = seen_tx.send(());
+        }
+    });
+    let r = relay(up, &["--json", "--drain", "200ms", "--threads", "2"]);
+    let clients: Vec<TcpStream> = (0..CLIENTS)
+        .map(|_| TcpStream::connect((Ipv4Addr::LOCALHOST, r.port)).expect("connect"))
+        .collect();
+    for _ in 0..CLIENTS {
+        seen.recv_timeout(BOUND)
+            .expect("the relay connects each upstream");
+    }
+    r.term();
+    let (code, recs, summary) = finish(r);
+    assert_eq!(code, 0);
+    assert_eq!(recs.len(), CLIENTS);
+    assert_eq!(summary["connections"], CLIENTS as u64);
+    assert_eq!(
+        summary["findings"]["interrupted"], CLIENTS as u64,
+        "{summary}"
+    );
+    drop(clients);
+}

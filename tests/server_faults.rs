@@ -230,6 +230,16 @@ fn relay_keeps_serving_when_nobody_reads_its_stdout() {
     keeps_serving_with_stdout_unread(server, b"HTTP/1.1 200 OK");
 }
 
+/// The same with `--threads 2`: the lines of both threads' connections
+/// are written or counted, and two signals end it.
+#[test]
+fn relay_on_two_threads_keeps_serving_when_nobody_reads_its_stdout() {
+    let upstream = Upstream::start();
+    let args = [&upstream.relay()[..], &["--threads", "2"]].concat();
+    let server = Server::start(&args);
+    keeps_serving_with_stdout_unread(server, b"HTTP/1.1 200 OK");
+}
+
 /// Under `ulimit -n 64`, many clients at once: `--max-conns` is lowered to
 /// what fits (`per` descriptors a connection) and said on stderr; every
 /// client is served (the rest wait in the backlog), none is blamed on the
@@ -266,6 +276,17 @@ fn fits_its_connections_under_the_descriptor_limit(mut server: Server, per: u32)
     );
     assert_eq!(code, Some(0), "{err}");
     summary["findings"].clone()
+}
+
+/// The same with `--threads 3`: the connections of every thread count
+/// against the one `--max-conns`.
+#[test]
+fn relay_on_three_threads_fits_its_connections_under_the_descriptor_limit() {
+    let upstream = Upstream::start();
+    let args = [&upstream.relay()[..], &["--threads", "3"]].concat();
+    let server = Server::under_ulimit(64, &args);
+    let findings = fits_its_connections_under_the_descriptor_limit(server, 2);
+    assert_eq!(findings["proxied"], 400, "{findings}");
 }
 
 #[test]

@@ -156,7 +156,7 @@ impl ListenArgs {
                 trust: self.trust.clone(),
             }),
             // One descriptor per connection (a datagram holds none).
-            limits: self.server.limits(1)?,
+            limits: self.server.limits(1, 1)?,
             meter: None,
             conform: self.server.conform,
             expect: Expect {

@@ -229,6 +229,7 @@ pub fn run(args: &SendArgs, style: Style) -> Result<ExitCode> {
                 args.concurrency
                     .min(usize::try_from(args.connections).unwrap_or(usize::MAX)),
                 1,
+                0,
             )?,
             duration: args.duration,
         })

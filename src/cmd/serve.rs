@@ -90,12 +90,18 @@ impl ServerArgs {
     /// The server's limits, `--max-conns` lowered (and said so on stderr)
     /// to the connections of `per` descriptors each that fit under the
     /// descriptor limit, raised first to the hard limit as `send` does:
-    /// running out is this host's limit, never blamed on a peer.
-    pub(crate) fn limits(&self, per: u64) -> Result<Limits> {
+    /// running out is this host's limit, never blamed on a peer. Served by
+    /// `accept_threads` threads, each past the first with descriptors of
+    /// its own (its event loop, its waker, a copy of the listener).
+    pub(crate) fn limits(&self, per: u64, accept_threads: usize) -> Result<Limits> {
+        let accept_threads = accept_threads.max(1);
+        let reserved = 3 * (accept_threads as u64 - 1);
+        let max_conns = self.max_conns as usize;
         Ok(Limits {
-            max_conns: super::values::fit_descriptors("--max-conns", self.max_conns as usize, per)?,
+            max_conns: super::values::fit_descriptors("--max-conns", max_conns, per, reserved)?,
             count: self.count,
             drain: self.drain.0,
+            accept_threads,
         })
     }
 }

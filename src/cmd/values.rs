@@ -96,9 +96,15 @@ pub(crate) fn parse_cidr(s: &str) -> std::result::Result<IpNet, String> {
 
 /// Cap `wanted` connections of `per` descriptors each (`flag`'s value) to
 /// what this process may hold open at once, after raising the soft
-/// descriptor limit to the hard one; lowered, it says so on stderr.
-pub(crate) fn fit_descriptors(flag: &str, wanted: usize, per: u64) -> crate::error::Result<usize> {
-    match crate::net::fit(wanted, per) {
+/// descriptor limit to the hard one and keeping `reserved` more free;
+/// lowered, it says so on stderr.
+pub(crate) fn fit_descriptors(
+    flag: &str,
+    wanted: usize,
+    per: u64,
+    reserved: u64,
+) -> crate::error::Result<usize> {
+    match crate::net::fit(wanted, per, reserved) {
         Ok(fit) if fit.concurrency < wanted => {
             eprintln!(
                 "ppctl: {flag} {wanted} lowered to {}: {} file descriptors may be open at once (ulimit -n) and {} already are{}",

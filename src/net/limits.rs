@@ -55,10 +55,11 @@ const SPARE_DESCRIPTORS: u64 = 16;
 
 /// Raise the soft file-descriptor limit to the hard one and cap `wanted`
 /// connections of `per` descriptors each (a relayed connection holds two)
-/// to what fits under it. `Err` (the limit) when not even one fits.
-pub(crate) fn fit(wanted: usize, per: u64) -> Result<Fit, u64> {
+/// to what fits under it, with `reserved` more kept free (what the caller
+/// opens later, beside the spare). `Err` (the limit) when not even one fits.
+pub(crate) fn fit(wanted: usize, per: u64, reserved: u64) -> Result<Fit, u64> {
     let limit = raise_descriptor_limit().unwrap_or(u64::MAX);
-    let open = open_descriptors();
+    let open = open_descriptors() + reserved;
     let room = limit.saturating_sub(open + SPARE_DESCRIPTORS) / per.max(1);
     if room == 0 {
         return Err(limit);

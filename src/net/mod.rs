@@ -55,7 +55,8 @@ pub(crate) fn runtime() -> crate::error::Result<tokio::runtime::Runtime> {
 /// second; a second one mostly adds the cost of waking it and of tasks
 /// moving between the two (12% more CPU per connection for `listen`, 4% for
 /// `relay`, on 2 CPUs: docs/performance.md). TLS handshakes are CPU work:
-/// `listen --tls` keeps two. `--threads` overrides both.
+/// `listen --tls` keeps two. listen's `--threads` overrides both; relay's
+/// adds threads that accept and serve on their own (`server::Limits`).
 pub(crate) const PLAIN_SERVER_WORKERS: usize = 1;
 /// Worker threads of `listen --tls` and of [`runtime`].
 pub(crate) const WORKERS: usize = 2;

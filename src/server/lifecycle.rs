@@ -4,7 +4,10 @@
 //! connections, a shutdown future starts the drain, and the drain is
 //! bounded (`--drain`) or cut short at once (`now`: a second signal, or
 //! nobody reads the output any more). Connections learn that they must end
-//! from the `stop` flag they are handed.
+//! from the `stop` flag they are handed. With `accept_threads` above one,
+//! each further thread accepts on the same listening sockets and serves
+//! what it took on a `current_thread` runtime of its own (nginx's workers'
+//! shape); the slots, the count and both flags are shared.
 
 use std::future::Future;
 use std::io;
@@ -28,6 +31,10 @@ pub(crate) struct Limits {
     pub count: Option<u64>,
     /// How long connections in flight get to finish after a shutdown.
     pub drain: Duration,
+    /// Threads that accept and serve, each with a runtime of its own
+    /// (`current_thread`) past the first: a connection lives and ends on
+    /// the thread that accepted it.
+    pub accept_threads: usize,
 }
 
 impl Default for Limits {
@@ -36,6 +43,7 @@ impl Default for Limits {
             max_conns: super::MAX_CONNS,
             count: None,
             drain: super::DRAIN,
+            accept_threads: 1,
         }
     }
 }
@@ -156,6 +164,27 @@ where
     let handle = Arc::new(handle);
     // Each connection task holds a clone; `recv` yields None once all ended.
     let (done_tx, mut done_rx) = mpsc::channel::<()>(1);
+    // Accepted outside tokio's TcpListener, whose streams come registered.
+    let listeners: Vec<std::net::TcpListener> = listeners
+        .into_iter()
+        .filter_map(|l| l.into_std().ok())
+        .collect();
+    // Past the first, each thread accepts on copies of the listeners (the
+    // same sockets: one queue each, no SO_REUSEPORT, which would let another
+    // process of this user bind the port unnoticed).
+    let mut threads = Vec::new();
+    for _ in 1..limits.accept_threads.max(1) {
+        let copies = listeners.iter().filter_map(|l| l.try_clone().ok());
+        let copies = copies.collect();
+        if let Some(t) = accept_thread(copies, gate.clone(), done_tx.clone(), handle.clone()) {
+            threads.push(t);
+        }
+    }
+    // Should this future be dropped before its end, the threads stop too.
+    let _ends_threads = EndsThreads {
+        gate: &gate,
+        stop: &stop_tx,
+    };
     let mut loops = JoinSet::new();
     for l in listeners {
         loops.spawn(accept_loop(
@@ -194,14 +223,76 @@ where
         stop_tx.send_replace(true);
         done_rx.recv().await;
     }
+    // Each thread let go of `done` after its runtime was dropped.
+    for t in threads {
+        let _ = tokio::task::spawn_blocking(move || t.join()).await;
+    }
     Ended {
         interrupted,
         out_of_descriptors: gate.out_of_descriptors.load(Ordering::Relaxed),
     }
 }
 
+/// Stops the accept threads (and their connections) when dropped.
+struct EndsThreads<'a> {
+    gate: &'a Gate,
+    stop: &'a watch::Sender<bool>,
+}
+
+impl Drop for EndsThreads<'_> {
+    fn drop(&mut self) {
+        self.gate.quit.send_replace(true);
+        self.stop.send_replace(true);
+    }
+}
+
+/// A thread of its own that accepts on `listeners` (copies of the
+/// server's, sharing their queues) and serves what it accepts to the end
+/// on its own `current_thread` runtime: no connection wakes another
+/// thread. `done` is let go once every connection of the thread has
+/// ended. `None` if the thread or its runtime could not start (the other
+/// threads serve).
+fn accept_thread<H, Fut>(
+    listeners: Vec<std::net::TcpListener>,
+    gate: Arc<Gate>,
+    done: mpsc::Sender<()>,
+    handle: Arc<H>,
+) -> Option<std::thread::JoinHandle<()>>
+where
+    H: Fn(Accepted) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .ok()?;
+    let thread = std::thread::Builder::new()
+        .name("ppctl-server".into())
+        .spawn(move || {
+            runtime.block_on(async move {
+                let (mine_tx, mut mine_rx) = mpsc::channel::<()>(1);
+                let mut loops = JoinSet::new();
+                for l in listeners {
+                    loops.spawn(accept_loop(
+                        l,
+                        gate.clone(),
+                        mine_tx.clone(),
+                        handle.clone(),
+                    ));
+                }
+                drop(mine_tx);
+                while loops.join_next().await.is_some() {}
+                // None once the last connection of this thread has ended.
+                mine_rx.recv().await;
+            });
+            drop(runtime);
+            drop(done);
+        });
+    thread.ok()
+}
+
 async fn accept_loop<H, Fut>(
-    listener: TcpListener,
+    mut std_listener: std::net::TcpListener,
     gate: Arc<Gate>,
     done: mpsc::Sender<()>,
     handle: Arc<H>,
@@ -210,10 +301,6 @@ async fn accept_loop<H, Fut>(
     Fut: Future<Output = ()> + Send + 'static,
 {
     let mut quit = gate.quitting();
-    // Accepted outside tokio's TcpListener, whose streams come registered.
-    let Ok(mut std_listener) = listener.into_std() else {
-        return;
-    };
     let listener = loop {
         // SAFETY: the std listener owns its descriptor, and it is never
         // replaced or closed while the AsyncFd holds it.
