@@ -681,9 +681,10 @@ fn an_upstream_that_reads_a_mebibyte_then_resets_is_reset_mid_stream() {
     assert_eq!(summary["findings"]["reset-mid-stream"], 1);
 }
 
-#[test]
-fn idle_clients_are_all_reported_after_the_drain() {
-    const CLIENTS: usize = 1000;
+/// `clients` idle clients through a relay (`args` added), held by a silent
+/// upstream, then SIGTERM: after the drain each is reported, once, as
+/// interrupted.
+fn idle_clients_reported_after_the_drain(clients: usize, args: &[&str]) {
     let l = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind");
     let up = l.local_addr().expect("addr").port();
     // Takes every connection and holds it, silent. Detached: it ends with
@@ -696,26 +697,31 @@ fn idle_clients_are_all_reported_after_the_drain() {
             let _ = seen_tx.send(());
         }
     });
-    let r = relay(up, &["--json", "--drain", "200ms"]);
-    let clients: Vec<TcpStream> = (0..CLIENTS)
+    let r = relay(up, &[&["--json", "--drain", "200ms"], args].concat());
+    let held: Vec<TcpStream> = (0..clients)
         .map(|_| TcpStream::connect((Ipv4Addr::LOCALHOST, r.port)).expect("connect"))
         .collect();
     // The relay has taken them all once upstream has seen them all.
-    for _ in 0..CLIENTS {
+    for _ in 0..clients {
         seen.recv_timeout(BOUND)
             .expect("the relay connects each upstream");
     }
     r.term();
     let (code, recs, summary) = finish(r);
     assert_eq!(code, 0);
-    assert_eq!(recs.len(), CLIENTS);
-    assert_eq!(summary["connections"], CLIENTS as u64);
+    assert_eq!(recs.len(), clients);
+    assert_eq!(summary["connections"], clients as u64);
     assert_eq!(
-        summary["findings"]["interrupted"], CLIENTS as u64,
+        summary["findings"]["interrupted"], clients as u64,
         "{summary}"
     );
     assert_eq!(summary["interrupted"], true);
-    drop(clients);
+    drop(held);
+}
+
+#[test]
+fn idle_clients_are_all_reported_after_the_drain() {
+    idle_clients_reported_after_the_drain(1000, &[]);
 }
 
 #[test]
@@ -1120,33 +1126,5 @@ fn more_threads_serve_each_connection_once() {
 /// client held by any of them is reported, once, as interrupted.
 #[test]
 fn idle_clients_on_every_thread_are_reported_after_the_drain() {
-    const CLIENTS: usize = 200;
-    let l = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind");
-    let up = l.local_addr().expect("addr").port();
-    let (seen_tx, seen) = std::sync::mpsc::channel();
-    thread::spawn(move || {
-        let mut held = Vec::new();
-        while let Ok((s, _)) = l.accept() {
-            held.push(s);
-            let _ = seen_tx.send(());
-        }
-    });
-    let r = relay(up, &["--json", "--drain", "200ms", "--threads", "2"]);
-    let clients: Vec<TcpStream> = (0..CLIENTS)
-        .map(|_| TcpStream::connect((Ipv4Addr::LOCALHOST, r.port)).expect("connect"))
-        .collect();
-    for _ in 0..CLIENTS {
-        seen.recv_timeout(BOUND)
-            .expect("the relay connects each upstream");
-    }
-    r.term();
-    let (code, recs, summary) = finish(r);
-    assert_eq!(code, 0);
-    assert_eq!(recs.len(), CLIENTS);
-    assert_eq!(summary["connections"], CLIENTS as u64);
-    assert_eq!(
-        summary["findings"]["interrupted"], CLIENTS as u64,
-        "{summary}"
-    );
-    drop(clients);
+    idle_clients_reported_after_the_drain(200, &["--threads", "2"]);
 }
