@@ -221,11 +221,7 @@ pub fn read_file(
         }
     };
     let records = Records {
-        parse: if header.is_bigendian() {
-            pcap_parser::pcap::parse_pcap_frame_be
-        } else {
-            pcap_parser::pcap::parse_pcap_frame
-        },
+        big_endian: header.is_bigendian(),
         iface: Interface {
             linktype: header.network.0,
             resolution: if header.is_nanosecond_precision() {
@@ -267,19 +263,13 @@ pub fn read_file(
     read_capture_at(rest, offset - 24, stats, on_frame)
 }
 
-/// How to read a legacy file's records.
+/// How to read a legacy file's records: the byte order of their headers
+/// (16 bytes: seconds, fractions, captured and original length), read
+/// here in place, as `pcap_parser`'s record parser reads them.
 pub(super) struct Records {
-    parse: ParseRecord,
+    big_endian: bool,
     iface: Interface,
 }
-
-type ParseRecord = for<'a> fn(
-    &'a [u8],
-) -> pcap_parser::nom::IResult<
-    &'a [u8],
-    pcap_parser::LegacyPcapBlock<'a>,
-    PcapError<&'a [u8]>,
->;
 
 /// Where the fast path stopped.
 pub(super) enum Step {
@@ -317,8 +307,24 @@ impl Records {
         intact: impl Fn() -> bool,
     ) -> Parsed {
         let iface = &self.iface;
+        let word = |b: &[u8], at: usize| {
+            let w = [b[at], b[at + 1], b[at + 2], b[at + 3]];
+            if self.big_endian {
+                u32::from_be_bytes(w)
+            } else {
+                u32::from_le_bytes(w)
+            }
+        };
         loop {
-            let empty = empty_records(&data[*at..]);
+            let Some(head) = data.get(*at..*at + RECORD_HEADER) else {
+                return Parsed::More;
+            };
+            // An empty record (no time, no byte) starts a run of them.
+            let empty = if head.iter().all(|b| *b == 0) {
+                empty_records(&data[*at..])
+            } else {
+                0
+            };
             if empty > 0 {
                 if !intact() {
                     return Parsed::HandOff;
@@ -337,31 +343,25 @@ impl Records {
                 }
                 continue;
             }
-            match (self.parse)(&data[*at..]) {
-                Ok((rest, b)) => {
-                    let used = data.len() - *at - rest.len();
-                    if used > BUFFER || !intact() {
-                        return Parsed::HandOff;
-                    }
-                    *at += used;
-                    stats.bytes = base + *at as u64;
-                    stats.frames += 1;
-                    let ts = timestamp(
-                        iface,
-                        u64::from(b.ts_sec) * iface.resolution + u64::from(b.ts_usec),
-                    );
-                    let frame = Frame {
-                        ts,
-                        linktype: iface.linktype,
-                        data: b.data,
-                        records: 1,
-                    };
-                    if on_frame(frame, stats) == Next::Stop {
-                        return Parsed::Stopped;
-                    }
-                }
-                Err(pcap_parser::nom::Err::Incomplete(_)) => return Parsed::More,
-                Err(_) => return Parsed::HandOff,
+            let (secs, fraction) = (word(head, 0), word(head, 4));
+            let used = RECORD_HEADER + word(head, 8) as usize;
+            let Some(bytes) = data.get(*at + RECORD_HEADER..*at + used) else {
+                return Parsed::More;
+            };
+            if used > BUFFER || !intact() {
+                return Parsed::HandOff;
+            }
+            *at += used;
+            stats.bytes = base + *at as u64;
+            stats.frames += 1;
+            let frame = Frame {
+                ts: record_time(iface, secs, fraction),
+                linktype: iface.linktype,
+                data: bytes,
+                records: 1,
+            };
+            if on_frame(frame, stats) == Next::Stop {
+                return Parsed::Stopped;
             }
         }
     }
@@ -698,6 +698,9 @@ fn read_capture_at<R: Read>(
 /// A legacy record with nothing in it: no timestamp, no captured or
 /// original length (16 zero bytes, what a sparse file's hole reads as).
 const EMPTY_RECORD: usize = 16;
+/// A legacy record's header: seconds, fraction, captured and original
+/// length (an empty record is a header of zeros).
+const RECORD_HEADER: usize = 16;
 /// A pcapng enhanced packet block without data or options.
 const EMPTY_PACKET_BLOCK: usize = 32;
 
@@ -843,8 +846,37 @@ fn timestamp(iface: &Interface, units: u64) -> Timestamp {
     let res = iface.resolution.max(1);
     let secs = (units / res) as i64 + iface.offset;
     let frac = units % res;
-    let nanos = (u128::from(frac) * 1_000_000_000 / u128::from(res)) as u32;
+    // In 64 bits when the product fits (it does below 2^34: every
+    // resolution up to picoseconds); a u128 division is a library call.
+    let nanos = if frac < 1 << 34 {
+        (frac * 1_000_000_000 / res) as u32
+    } else {
+        (u128::from(frac) * 1_000_000_000 / u128::from(res)) as u32
+    };
     Timestamp { secs, nanos }
+}
+
+/// A legacy record's time: whole seconds and a fraction in the file's
+/// resolution (micro- or nanoseconds), as [`timestamp`] reads
+/// `secs * resolution + fraction`, without its divisions when the
+/// fraction is below a second (a fraction of a second or more carries
+/// into the seconds there).
+#[inline]
+fn record_time(iface: &Interface, secs: u32, fraction: u32) -> Timestamp {
+    match iface.resolution {
+        1_000_000 if fraction < 1_000_000 => Timestamp {
+            secs: i64::from(secs) + iface.offset,
+            nanos: fraction * 1000,
+        },
+        1_000_000_000 if fraction < 1_000_000_000 => Timestamp {
+            secs: i64::from(secs) + iface.offset,
+            nanos: fraction,
+        },
+        _ => timestamp(
+            iface,
+            u64::from(secs) * iface.resolution + u64::from(fraction),
+        ),
+    }
 }
 
 fn not_a_capture(start: &[u8]) -> ReadError {
