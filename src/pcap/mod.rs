@@ -205,9 +205,6 @@ fn analyze_source<R: Read>(
                 stop.set(true);
             }
         };
-        // The flows one frame decided (most frames: none), for the
-        // sequencer once the frame is in the table; reused.
-        let mut decided: Vec<FlowResult> = Vec::new();
         let on_frame = |frame: reader::Frame<'_>, st: &ReadStats| {
             if on_progress(st, table.len()) == Next::Stop {
                 interrupted = true;
@@ -224,16 +221,15 @@ fn analyze_source<R: Read>(
                         &seg,
                         &ready,
                         &mut |f: &Flow, _: Why| {
-                            decided.push(FlowResult::new(f, detail, limits.protocol, &kept))
+                            order.put(FlowResult::new(f, detail, limits.protocol, &kept))
                         },
                     );
-                    // Rows are released when a flow is decided, and (with
-                    // a wait) as capture time passes.
+                    // Rows are released when a flow is decided (most
+                    // frames decide none), and (with a wait) as capture
+                    // time passes.
                     let waits = limits.order_wait.is_some() && !order.is_empty();
-                    if !decided.is_empty() || waits {
-                        for r in decided.drain(..) {
-                            order.decided(r, table.last_id(), now, &mut emit);
-                        }
+                    if order.has_pending() || waits {
+                        order.settle(table.last_id(), now, &mut emit);
                         order.release(table.last_id(), now, false, &mut emit);
                     }
                 }
@@ -251,11 +247,9 @@ fn analyze_source<R: Read>(
             Source::File(f) => reader::read_file(f, &mut stats, on_frame),
         };
         table.finish_all(&mut |f: &Flow, _: Why| {
-            decided.push(FlowResult::new(f, detail, limits.protocol, &kept))
+            order.put(FlowResult::new(f, detail, limits.protocol, &kept))
         });
-        for r in decided.drain(..) {
-            order.decided(r, table.last_id(), now, &mut emit);
-        }
+        order.settle(table.last_id(), now, &mut emit);
         order.release(table.last_id(), now, true, &mut emit);
         result
     };

@@ -57,6 +57,9 @@ struct Waiting {
     decided_at: Timestamp,
     /// Flows created when it was decided: its back flow is one of them.
     created_before: u64,
+    /// The tallies' buckets it counts in ([`Sequencer::buckets`]), kept
+    /// for when it leaves them.
+    buckets: (Option<usize>, usize),
 }
 
 /// What the ring knows of one flow id from `next` on.
@@ -134,6 +137,10 @@ pub(crate) struct Sequencer {
     /// flow: the clients their headers claim, and their clients' hosts.
     claimed: Tally,
     hosts: Tally,
+    /// Flows decided while the table took a frame, placed in the slab
+    /// as they were made (a result is a few hundred bytes: it is not
+    /// moved again) and held by [`Sequencer::settle`] once the frame is in.
+    pending: Vec<u32>,
 }
 
 impl Sequencer {
@@ -149,6 +156,7 @@ impl Sequencer {
             held_from: 1,
             claimed: Tally::new(),
             hosts: Tally::new(),
+            pending: Vec::new(),
         }
     }
 
@@ -163,7 +171,13 @@ impl Sequencer {
 
     fn set(&mut self, id: u64, slot: Slot) {
         let i = (id - self.next) as usize;
-        if i >= self.ring.len() {
+        if i == self.ring.len() {
+            // The usual case: flows are decided about in the order they
+            // start.
+            self.ring.push_back(slot);
+            return;
+        }
+        if i > self.ring.len() {
             self.ring.resize(i + 1, Slot::Open);
         }
         self.ring[i] = slot;
@@ -172,12 +186,18 @@ impl Sequencer {
     /// Move the order on to `id`: the slots before it leave the ring.
     fn advance_to(&mut self, id: u64) {
         let gone = ((id - self.next) as usize).min(self.ring.len());
-        self.ring.drain(..gone);
+        if gone == 1 {
+            // The usual step, without a drain's set-up.
+            self.ring.pop_front();
+        } else {
+            self.ring.drain(..gone);
+        }
         self.next = id;
     }
 
     /// A flow was decided at capture time `now`; `created` flows exist so
     /// far.
+    #[cfg(test)]
     pub(crate) fn decided(
         &mut self,
         result: FlowResult,
@@ -185,35 +205,67 @@ impl Sequencer {
         now: Timestamp,
         out: &mut dyn FnMut(&FlowResult),
     ) {
-        if result.id < self.next {
-            // Its turn was skipped (too many waiting): report it now.
-            out(&result);
-            return;
-        }
-        self.hold(Waiting {
-            result,
-            decided_at: now,
-            created_before: created,
-        });
+        self.put(result);
+        self.settle(created, now, out);
     }
 
-    /// Hold a decided flow back until its turn.
-    fn hold(&mut self, w: Waiting) {
-        self.count(Self::buckets(&w.result), true);
-        let id = w.result.id;
+    /// A flow was decided: its result waits in the slab for
+    /// [`Sequencer::settle`].
+    pub(crate) fn put(&mut self, result: FlowResult) {
+        let w = Some(Waiting {
+            result,
+            decided_at: Timestamp::default(),
+            created_before: 0,
+            buckets: (None, 0),
+        });
         let at = match self.free.pop() {
             Some(at) => {
-                self.slab[at as usize] = Some(w);
+                self.slab[at as usize] = w;
                 at
             }
             None => {
-                self.slab.push(Some(w));
+                self.slab.push(w);
                 (self.slab.len() - 1) as u32
             }
         };
-        self.set(id, Slot::Held(at));
-        self.held += 1;
-        self.held_from = self.held_from.min(id);
+        self.pending.push(at);
+    }
+
+    /// Flows were [`put`](Sequencer::put) since the last settle.
+    pub(crate) fn has_pending(&self) -> bool {
+        !self.pending.is_empty()
+    }
+
+    /// The flows put since the last call were decided at capture time
+    /// `now`, when `created` flows existed: each is held back until its
+    /// turn, in the order they were decided.
+    pub(crate) fn settle(
+        &mut self,
+        created: u64,
+        now: Timestamp,
+        out: &mut dyn FnMut(&FlowResult),
+    ) {
+        for i in 0..self.pending.len() {
+            let at = self.pending[i];
+            let Some(w) = self.slab[at as usize].as_mut() else {
+                continue;
+            };
+            if w.result.id < self.next {
+                // Its turn was skipped (too many waiting): report it now.
+                self.report(at, out);
+                continue;
+            }
+            w.decided_at = now;
+            w.created_before = created;
+            let id = w.result.id;
+            let buckets = Self::buckets(&w.result);
+            w.buckets = buckets;
+            self.count(buckets, true);
+            self.set(id, Slot::Held(at));
+            self.held += 1;
+            self.held_from = self.held_from.min(id);
+        }
+        self.pending.clear();
     }
 
     /// The held flow `id`.
@@ -232,7 +284,7 @@ impl Sequencer {
         let Slot::Held(at) = self.slot(id) else {
             return None;
         };
-        let buckets = Self::buckets(&self.slab[at as usize].as_ref()?.result);
+        let buckets = self.slab[at as usize].as_ref()?.buckets;
         self.count(buckets, false);
         self.set(id, then);
         self.held -= 1;
