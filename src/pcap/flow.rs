@@ -153,6 +153,15 @@ impl Stream {
         }
     }
 
+    /// A released stream as a new one ([`Stream::default`]), its (empty)
+    /// buffers kept.
+    fn restart(&mut self) {
+        self.base = None;
+        self.data.clear();
+        self.pending.clear();
+        self.pending_bytes = 0;
+    }
+
     /// Drop the bytes; the buffer goes back to `spare`.
     fn release(&mut self, spare: &mut Vec<Vec<u8>>) {
         let mut data = std::mem::take(&mut self.data);
@@ -259,6 +268,43 @@ impl Flow {
         }
     }
 
+    /// Make a freed place (its buffers given back) the new flow
+    /// [`Flow::new`] would be, in place: no flow is built and moved in.
+    fn reset(&mut self, id: u64, client: SocketAddr, server: SocketAddr, udp: bool, ts: Timestamp) {
+        // Every field, named: a new one can't be left stale.
+        let Flow {
+            id: id_,
+            client: client_,
+            server: server_,
+            udp: udp_,
+            first_seen,
+            last_seen,
+            first_data,
+            server_first_data,
+            first_frame,
+            stream,
+            start_seen,
+            synack_seen,
+            client_data,
+            server_data,
+            client_end,
+            server_end,
+            first_close,
+            packets,
+            decided,
+            conversation,
+        } = self;
+        (*id_, *client_, *server_, *udp_) = (id, client, server, udp);
+        (*first_seen, *last_seen) = (ts, ts);
+        (*first_data, *server_first_data) = (None, None);
+        (*first_frame, *stream, *packets) = (0, 0, 0);
+        (*start_seen, *synack_seen, *decided) = (udp, false, false);
+        client_data.restart();
+        server_data.restart();
+        (*client_end, *server_end, *first_close) = (None, None, None);
+        *conversation = None;
+    }
+
     fn closed(&self) -> bool {
         self.client_end == Some(End::Rst)
             || self.server_end == Some(End::Rst)
@@ -358,6 +404,42 @@ impl Hash for Key {
     }
 }
 
+/// Bits of a [`MaybeIn`] (a power of two): 32 KiB, for the tens of
+/// thousands of conversations one span of closures holds on a busy capture.
+const MAYBE_BITS: u32 = 18;
+
+/// The keys that may be in one of the closed conversation tables, a bit
+/// per hash: a clear bit says the key is not there, and the lookup (a
+/// miss for nearly every new flow) is skipped; a set bit only costs it.
+struct MaybeIn(Vec<u64>);
+
+impl MaybeIn {
+    fn new() -> Self {
+        MaybeIn(vec![0; 1 << (MAYBE_BITS - 6)])
+    }
+
+    fn bit(key: &Key) -> (usize, u64) {
+        let [a, b, c, d, e] = key.words;
+        let mixed = a ^ b.rotate_left(21) ^ c.rotate_left(42) ^ d.rotate_left(11) ^ e;
+        let at = (mixed.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - MAYBE_BITS)) as usize;
+        (at >> 6, 1 << (at & 63))
+    }
+
+    fn add(&mut self, key: &Key) {
+        let (word, bit) = Self::bit(key);
+        self.0[word] |= bit;
+    }
+
+    fn may_hold(&self, key: &Key) -> bool {
+        let (word, bit) = Self::bit(key);
+        self.0[word] & bit != 0
+    }
+
+    fn clear(&mut self) {
+        self.0.fill(0);
+    }
+}
+
 /// One conversation as Wireshark numbers them: every packet of a new
 /// address/port pair starts one (a bare ACK too), and so does a SYN with
 /// a new sequence number on a known pair (port reuse).
@@ -392,14 +474,19 @@ impl Flows {
     }
 
     /// Put a new flow in a free place (not yet found by its key).
-    fn place(&mut self, flow: Flow) -> usize {
+    fn place(
+        &mut self,
+        id: u64,
+        (client, server, udp): (SocketAddr, SocketAddr, bool),
+        ts: Timestamp,
+    ) -> usize {
         match self.free.pop() {
             Some(at) => {
-                self.slab[at as usize] = flow;
+                self.slab[at as usize].reset(id, client, server, udp, ts);
                 at as usize
             }
             None => {
-                self.slab.push(flow);
+                self.slab.push(Flow::new(id, client, server, udp, ts));
                 self.slab.len() - 1
             }
         }
@@ -417,8 +504,11 @@ impl Flows {
     /// Give a place back; its buffers go to `spare`.
     fn free(&mut self, at: usize, spare: &mut Vec<Vec<u8>>) {
         let flow = &mut self.slab[at];
-        flow.client_data.release(spare);
-        flow.server_data.release(spare);
+        if !flow.decided {
+            // A decided flow's were given back when it was decided.
+            flow.client_data.release(spare);
+            flow.server_data.release(spare);
+        }
         flow.conversation = None;
         self.free.push(at as u32);
     }
@@ -434,7 +524,10 @@ impl Flows {
 }
 
 /// The flow table. `ready` says whether an undecided flow can be decided
-/// now; `decide` receives every flow exactly once.
+/// now; it is asked after a flow's first packet and after each packet
+/// that changed what it may read (the handshake, the ends, the bytes
+/// kept), so it must read nothing else that changes (not `packets`, not
+/// the clocks). `decide` receives every flow exactly once.
 pub struct FlowTable {
     flows: Flows,
     limits: Limits,
@@ -459,6 +552,9 @@ pub struct FlowTable {
     /// churned doubled at a time that depended on the capture's length.
     closed_recent: HashMap<Key, Conversation>,
     closed_older: HashMap<Key, Conversation>,
+    /// The keys that may be in each of them.
+    maybe_recent: MaybeIn,
+    maybe_older: MaybeIn,
     /// When the current span of closures is [`CLOSED_LINGER`] long.
     closed_span_ends: Timestamp,
     next_stream: [u64; 2],
@@ -484,6 +580,8 @@ impl FlowTable {
             conversations: HashMap::default(),
             closed_recent: HashMap::default(),
             closed_older: HashMap::default(),
+            maybe_recent: MaybeIn::new(),
+            maybe_older: MaybeIn::new(),
             closed_span_ends: Timestamp::default().plus(CLOSED_LINGER),
             next_stream: [0; 2],
             spare: Vec::new(),
@@ -535,17 +633,77 @@ impl FlowTable {
         if let Some(c) = self.conversations.remove(&key) {
             return Some(c);
         }
-        let c = self
-            .closed_recent
-            .remove(&key)
-            .or_else(|| self.closed_older.remove(&key))?;
-        (now.since(c.last_seen) < CLOSED_LINGER).then_some(c)
+        let c = self.remove_closed(&key)?;
+        (now < c.last_seen.plus(CLOSED_LINGER)).then_some(c)
+    }
+
+    /// Take `key`'s closed conversation out of the newer table that has it.
+    fn remove_closed(&mut self, key: &Key) -> Option<Conversation> {
+        let recent = if self.maybe_recent.may_hold(key) {
+            self.closed_recent.remove(key)
+        } else {
+            None
+        };
+        recent.or_else(|| {
+            if self.maybe_older.may_hold(key) {
+                self.closed_older.remove(key)
+            } else {
+                None
+            }
+        })
+    }
+
+    /// What [`FlowTable::conversation`] and [`FlowTable::put_conversation`]
+    /// do for a packet that is no SYN (its conversation's last packet is
+    /// now; a new one if it has none), without taking the conversation out
+    /// of its table and putting it back when it stays there.
+    fn touch_conversation(&mut self, key: Key, now: Timestamp) {
+        if let Some(c) = self.conversations.get_mut(&key) {
+            c.last_seen = now;
+            return;
+        }
+        let recent = if self.maybe_recent.may_hold(&key) {
+            self.closed_recent.get_mut(&key)
+        } else {
+            None
+        };
+        let known = match recent {
+            Some(c) if now < c.last_seen.plus(CLOSED_LINGER) => {
+                c.last_seen = now;
+                return;
+            }
+            Some(_) => self.closed_recent.remove(&key).and(None),
+            None if self.maybe_older.may_hold(&key) => self
+                .closed_older
+                .remove(&key)
+                .filter(|c| now < c.last_seen.plus(CLOSED_LINGER)),
+            None => None,
+        };
+        let c = match known {
+            Some(c) => Conversation {
+                last_seen: now,
+                ..c
+            },
+            None => {
+                let next = &mut self.next_stream[usize::from(key.udp())];
+                let c = Conversation {
+                    index: *next,
+                    closed: false,
+                    syn_seq: None,
+                    last_seen: now,
+                };
+                *next += 1;
+                c
+            }
+        };
+        self.put_conversation(key, c);
     }
 
     /// Keep a conversation: open ones until the sweep finds them idle,
     /// closed ones for the linger.
     fn put_conversation(&mut self, key: Key, c: Conversation) {
         if c.closed {
+            self.maybe_recent.add(&key);
             self.closed_recent.insert(key, c);
         } else {
             self.conversations.insert(key, c);
@@ -572,27 +730,27 @@ impl FlowTable {
         self.age_closed(ts);
         let udp = matches!(seg.transport, Layer4::Udp { .. });
         let key = Key::new(seg.src, seg.dst, udp);
-        if let Layer4::Tcp { seq, flags, .. } = seg.transport {
+        let mut found = self.flows.find(&key);
+        if let (Some(at), Layer4::Tcp { seq, flags, .. }) = (found, seg.transport) {
             // A new SYN on a finished (or differently numbered) connection
             // is port reuse: close the old flow, start a new one.
             if flags.syn && !flags.ack {
-                if let Some(at) = self.flows.find(&key) {
+                let old = &self.flows.slab[at];
+                let same =
+                    old.client == seg.src && old.client_data.base == Some(seq.wrapping_add(1));
+                if !same {
+                    self.flows.untrack(&key);
                     let old = &self.flows.slab[at];
-                    let same =
-                        old.client == seg.src && old.client_data.base == Some(seq.wrapping_add(1));
-                    if !same {
-                        self.flows.untrack(&key);
-                        let old = &self.flows.slab[at];
-                        untrack(&mut self.conversations, key, old);
-                        finish(old, Why::Closed, decide);
-                        self.flows.free(at, &mut self.spare);
-                    }
+                    untrack(&mut self.conversations, key, old);
+                    finish(old, Why::Closed, decide);
+                    self.flows.free(at, &mut self.spare);
+                    found = None;
                 }
             }
         }
         let max = self.limits.max_bytes;
         // The common case, one lookup: a packet of a flow already tracked.
-        if let Some(at) = self.flows.find(&key) {
+        if let Some(at) = found {
             let flow = &mut self.flows.slab[at];
             update(flow, ts, seg, max, &mut self.spare, ready, decide);
             // A closed, decided flow is forgotten at once: what can still
@@ -609,19 +767,21 @@ impl FlowTable {
         // Not a tracked flow (or a port reused with a new SYN): find its
         // conversation. A tracked flow's packets need no lookup: the flow
         // holds its conversation.
-        let conversation = self.conversation(key, ts, seg);
-        let Some(mut flow) = self.start(ts, seg) else {
-            self.put_conversation(key, conversation);
+        if !starts_flow(seg) {
+            // Most often a closed connection's last ACK: its conversation
+            // is touched where it is.
+            self.touch_conversation(key, ts);
             self.stray_packets += 1;
             return;
-        };
-        flow.stream = conversation.index;
-        if conversation.closed {
-            self.put_conversation(key, conversation);
-        } else {
-            flow.conversation = Some(conversation);
         }
-        flow.first_frame = frame;
+        let conversation = self.conversation(key, ts, seg);
+        self.next_id += 1;
+        let held = if conversation.closed {
+            self.put_conversation(key, conversation);
+            None
+        } else {
+            Some(conversation)
+        };
         if self.flows.len() >= self.limits.max_flows {
             evict_oldest(
                 &mut self.flows,
@@ -630,8 +790,11 @@ impl FlowTable {
                 decide,
             );
         }
-        let at = self.flows.place(flow);
+        let at = self.flows.place(self.next_id, endpoints(seg), ts);
         let flow = &mut self.flows.slab[at];
+        flow.stream = conversation.index;
+        flow.conversation = held;
+        flow.first_frame = frame;
         update(flow, ts, seg, max, &mut self.spare, ready, decide);
         if !(flow.decided && flow.closed()) {
             self.flows.track(key, at);
@@ -660,28 +823,11 @@ impl FlowTable {
     fn age_closed(&mut self, now: Timestamp) {
         if now >= self.closed_span_ends {
             self.closed_older.clear();
+            self.maybe_older.clear();
             std::mem::swap(&mut self.closed_recent, &mut self.closed_older);
+            std::mem::swap(&mut self.maybe_recent, &mut self.maybe_older);
             self.closed_span_ends = now.plus(CLOSED_LINGER);
         }
-    }
-
-    /// A new flow for a segment with no entry, or `None` when the segment
-    /// can't start one (no SYN, no data).
-    fn start(&mut self, ts: Timestamp, seg: &Segment<'_>) -> Option<Flow> {
-        let (client, server, udp) = match seg.transport {
-            Layer4::Udp { .. } => (seg.src, seg.dst, true),
-            Layer4::Tcp { flags, payload, .. } => {
-                if flags.syn && flags.ack {
-                    (seg.dst, seg.src, false)
-                } else if flags.syn || !payload.is_empty() {
-                    (seg.src, seg.dst, false)
-                } else {
-                    return None;
-                }
-            }
-        };
-        self.next_id += 1;
-        Some(Flow::new(self.next_id, client, server, udp, ts))
     }
 
     /// Decide idle flows, drop old tombstones and forget idle
@@ -716,6 +862,25 @@ impl FlowTable {
             Why::CaptureEnd,
             decide,
         );
+    }
+}
+
+/// Whether a segment with no flow starts one: UDP, a SYN, or TCP data
+/// (not a bare ACK, FIN or RST).
+fn starts_flow(seg: &Segment<'_>) -> bool {
+    match seg.transport {
+        Layer4::Udp { .. } => true,
+        Layer4::Tcp { flags, payload, .. } => flags.syn || !payload.is_empty(),
+    }
+}
+
+/// The client, the server and whether it is UDP, of a flow that `seg`
+/// starts ([`starts_flow`]): a SYN-ACK's receiver is the client.
+fn endpoints(seg: &Segment<'_>) -> (SocketAddr, SocketAddr, bool) {
+    match seg.transport {
+        Layer4::Udp { .. } => (seg.src, seg.dst, true),
+        Layer4::Tcp { flags, .. } if flags.syn && flags.ack => (seg.dst, seg.src, false),
+        Layer4::Tcp { .. } => (seg.src, seg.dst, false),
     }
 }
 
@@ -781,6 +946,10 @@ fn update(
 ) {
     flow.last_seen = ts;
     flow.packets += 1;
+    // What `ready` reads (the handshake, the ends, the bytes) may have
+    // changed with this packet: else its answer is the one it gave at the
+    // last packet (no), and it is not asked again (a bare ACK).
+    let mut changed = flow.packets == 1;
     let side = if seg.src == flow.client {
         Side::Client
     } else {
@@ -793,6 +962,7 @@ fn update(
             flags,
             payload,
         } => {
+            changed |= flags.syn || flags.fin || flags.rst || !payload.is_empty();
             if flags.syn {
                 flow.start_seen = true;
                 flow.stream(side).set_base(seq.wrapping_add(1));
@@ -821,6 +991,7 @@ fn update(
             }
         }
         Layer4::Udp { payload } => {
+            changed = true;
             if side == Side::Client {
                 flow.first_data.get_or_insert(ts);
             }
@@ -831,7 +1002,7 @@ fn update(
             }
         }
     }
-    if !flow.decided && (ready(flow) || flow.closed()) {
+    if !flow.decided && ((changed && ready(flow)) || flow.closed()) {
         let why = if flow.closed() {
             Why::Closed
         } else {
