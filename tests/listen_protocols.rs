@@ -218,3 +218,38 @@ fn impossible_combinations_are_usage_errors() {
         );
     }
 }
+
+/// A server that reads the header line as a command refuses it with its
+/// first answer; send's human view says that answer is to the header line,
+/// not to the EHLO listed as sent just above it when the refusal came
+/// after EHLO went out (which of the two comes first is a race).
+#[test]
+fn the_refusal_is_shown_as_the_answer_to_the_header_line() {
+    let l = Listen::start(&[
+        "--protocol",
+        "smtp",
+        "--proxy-protocol",
+        "off",
+        "--count",
+        "1",
+    ]);
+    let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("ppctl"))
+        .args([
+            "send",
+            &format!("127.0.0.1:{}", l.port),
+            "--protocol",
+            "smtp",
+            "--color",
+            "never",
+        ])
+        .env("COLUMNS", "120")
+        .output()
+        .expect("run send");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("answer    500 5.5.2 Error: command not recognized (to the header line)"),
+        "{text}"
+    );
+    let _ = l.finish();
+}

@@ -1017,7 +1017,15 @@ fn spoken_lines(out: &mut String, style: Style, x: &Exchanged, sp: &crate::send:
         .as_ref()
         .filter(|r| r.kind != crate::protocol::Kind::Greeting);
     if let Some(r) = decided {
-        line(out, style, "answer", &q(r));
+        // The refusal that decided answers the header line, which the
+        // server read as its first command, not what ppctl sent after it
+        // (shown just above): say so.
+        let to = match v.finding {
+            crate::judge::Finding::UnexpectedHeader => " (to the header line)",
+            crate::judge::Finding::HopAddsHeader => " (to a hop's header line)",
+            _ => "",
+        };
+        line(out, style, "answer", &format!("{}{to}", q(r)));
     }
     if let Some(ip) = v.client_seen {
         line(out, style, "client", &format!("the server sees {ip}"));
