@@ -1025,6 +1025,84 @@ fn finish(flow: &Flow, why: Why, decide: &mut dyn FnMut(&Flow, Why)) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::pcap::link::Flags;
+
+    /// A TCP segment at `millis` of capture time.
+    fn tcp<'a>(from: &str, to: &str, seq: u32, flags: Flags, payload: &'a [u8]) -> Segment<'a> {
+        Segment {
+            src: from.parse().unwrap(),
+            dst: to.parse().unwrap(),
+            transport: Layer4::Tcp {
+                seq,
+                ack: 0,
+                flags,
+                payload,
+            },
+        }
+    }
+
+    fn at(millis: i64) -> Timestamp {
+        Timestamp {
+            secs: 1_700_000_000 + millis / 1000,
+            nanos: (millis % 1000) as u32 * 1_000_000,
+        }
+    }
+
+    /// A closed connection's later packets keep its conversation alive
+    /// (a stray ACK touches it where it is), so a retransmission with data
+    /// after it starts a flow in the same stream; past the linger, or on a
+    /// new SYN, a new stream starts.
+    #[test]
+    fn stray_packets_keep_a_closed_conversation() {
+        let (c, s) = ("10.0.0.1:40000", "10.0.0.2:80");
+        let syn = Flags {
+            syn: true,
+            ..Flags::default()
+        };
+        let synack = Flags {
+            syn: true,
+            ack: true,
+            ..Flags::default()
+        };
+        let ack = Flags {
+            ack: true,
+            ..Flags::default()
+        };
+        let fin = Flags {
+            fin: true,
+            ack: true,
+            ..Flags::default()
+        };
+        let mut table = FlowTable::new(Limits::default());
+        let mut streams = Vec::new();
+        let mut add = |table: &mut FlowTable, ms: i64, seg: Segment<'_>| {
+            table.add(at(ms), 1, &seg, &|_: &Flow| false, &mut |f: &Flow, _| {
+                streams.push((f.id, f.stream))
+            });
+        };
+        add(&mut table, 0, tcp(c, s, 100, syn, b""));
+        add(&mut table, 1, tcp(s, c, 500, synack, b""));
+        add(&mut table, 2, tcp(c, s, 101, fin, b""));
+        add(&mut table, 3, tcp(s, c, 501, fin, b""));
+        assert_eq!(table.len(), 0, "a closed flow is forgotten at once");
+        // The last ACK, then another 1.9 s later: both within the linger
+        // of the packet before them.
+        add(&mut table, 500, tcp(c, s, 102, ack, b""));
+        add(&mut table, 2400, tcp(c, s, 102, ack, b""));
+        assert_eq!(table.stray_packets, 2);
+        // Data on the pair starts a flow in the same conversation.
+        add(&mut table, 2450, tcp(c, s, 102, fin, b"late"));
+        // A new SYN with another sequence number: port reuse, a new one.
+        add(&mut table, 2500, tcp(c, s, 9000, syn, b""));
+        add(&mut table, 2501, tcp(c, s, 9001, fin, b""));
+        add(&mut table, 2502, tcp(s, c, 7000, fin, b""));
+        // Quiet past the linger: a stray packet starts a new conversation,
+        // and data after it is in that one.
+        add(&mut table, 9000, tcp(c, s, 9002, ack, b""));
+        add(&mut table, 9001, tcp(c, s, 9002, ack, b"x"));
+        table.finish_all(&mut |f: &Flow, _| streams.push((f.id, f.stream)));
+        assert_eq!(streams, vec![(1, 0), (2, 0), (3, 1), (4, 2)]);
+    }
 
     #[test]
     fn reassembles_out_of_order_and_retransmitted() {
