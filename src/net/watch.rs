@@ -7,6 +7,7 @@
 //! interrupted; the command prints it and exits 130. Only the command layer
 //! raises the interrupt (on SIGINT).
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use tokio::sync::watch;
@@ -14,7 +15,16 @@ use tokio::sync::watch;
 /// Shared by every task of a run; cloning is cheap.
 #[derive(Debug, Clone)]
 pub(crate) struct Interrupt {
-    raised: Arc<watch::Sender<bool>>,
+    shared: Arc<Raised>,
+}
+
+/// The request, twice: a flag for the loops that look between steps (pcap
+/// looks once per frame: one atomic load, not the channel's lock), and a
+/// channel for the tasks that wait on it.
+#[derive(Debug)]
+struct Raised {
+    flag: AtomicBool,
+    channel: watch::Sender<bool>,
 }
 
 impl Default for Interrupt {
@@ -27,23 +37,27 @@ impl Interrupt {
     /// Not raised (and never, unless [`Interrupt::raise`] is called).
     pub(crate) fn new() -> Self {
         Interrupt {
-            raised: Arc::new(watch::channel(false).0),
+            shared: Arc::new(Raised {
+                flag: AtomicBool::new(false),
+                channel: watch::channel(false).0,
+            }),
         }
     }
 
     /// Ask every holder to stop.
     pub(crate) fn raise(&self) {
-        self.raised.send_replace(true);
+        self.shared.flag.store(true, Ordering::Release);
+        self.shared.channel.send_replace(true);
     }
 
     /// Whether a stop was asked for.
     pub(crate) fn requested(&self) -> bool {
-        *self.raised.borrow()
+        self.shared.flag.load(Ordering::Acquire)
     }
 
     /// Resolves once a stop is asked for (never, if it is not).
     pub(crate) async fn wait(&self) {
-        let mut rx = self.raised.subscribe();
+        let mut rx = self.shared.channel.subscribe();
         if rx.wait_for(|raised| *raised).await.is_err() {
             // The sender lives as long as `self`: unreachable, but never
             // resolve on it.
