@@ -254,16 +254,24 @@ pub(crate) fn stock_400(answer: &[u8]) -> bool {
         // HAProxy: its built-in 400 error file.
         b"<html><body><h1>400 Bad request</h1>\nYour browser sent an invalid request.\n</body></html>",
     ];
-    let Some(at) = memchr::memmem::find(answer, b"\r\n\r\n") else {
+    // Built once: pcap asks this of every flow answered 400.
+    static HEAD_END: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"\r\n\r\n"));
+    let Some(at) = HEAD_END.find(answer) else {
         return false;
     };
     let (head, body) = (&answer[..at], &answer[at + 4..]);
-    let closes = head.split(|&b| b == b'\n').any(|line| {
-        let line = line.trim_ascii();
-        line.len() > 11
-            && line[..11].eq_ignore_ascii_case(b"connection:")
-            && line[11..].trim_ascii().eq_ignore_ascii_case(b"close")
-    });
+    // The head's lines, as `split` on LF gives them, found by memchr.
+    let mut from = 0;
+    let closes = memchr::memchr_iter(b'\n', head)
+        .chain(std::iter::once(head.len()))
+        .any(|end| {
+            let line = head[from..end].trim_ascii();
+            from = end + 1;
+            line.len() > 11
+                && line[..11].eq_ignore_ascii_case(b"connection:")
+                && line[11..].trim_ascii().eq_ignore_ascii_case(b"close")
+        });
     closes && PAGES.iter().any(|page| body.starts_with(page))
 }
 

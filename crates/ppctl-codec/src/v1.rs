@@ -64,22 +64,7 @@ fn ipv4_field(buf: &[u8], at: &mut usize) -> Option<Ipv4Addr> {
     let mut i = *at;
     let mut octets = [0u8; 4];
     for (n, octet) in octets.iter_mut().enumerate() {
-        let first = *buf.get(i)?;
-        if !first.is_ascii_digit() {
-            return None;
-        }
-        let mut v = u32::from(first - b'0');
-        i += 1;
-        for _ in 0..2 {
-            match buf.get(i) {
-                Some(&d) if d.is_ascii_digit() && v != 0 => {
-                    v = v * 10 + u32::from(d - b'0');
-                    i += 1;
-                }
-                _ => break,
-            }
-        }
-        *octet = u8::try_from(v).ok()?;
+        *octet = u8::try_from(digit_run(buf, &mut i, 3)?).ok()?;
         let end = if n < 3 { b'.' } else { b' ' };
         if buf.get(i) != Some(&end) {
             return None;
@@ -95,26 +80,35 @@ fn ipv4_field(buf: &[u8], at: &mut usize) -> Option<Ipv4Addr> {
 #[inline(always)]
 fn port_field(buf: &[u8], at: &mut usize, end: u8) -> Option<u16> {
     let mut i = *at;
-    let first = *buf.get(i)?;
-    if !first.is_ascii_digit() {
-        return None;
-    }
-    let mut v = u32::from(first - b'0');
-    i += 1;
-    for _ in 0..4 {
-        match buf.get(i) {
-            Some(&d) if d.is_ascii_digit() && v != 0 => {
-                v = v * 10 + u32::from(d - b'0');
-                i += 1;
-            }
-            _ => break,
-        }
-    }
+    let port = digit_run(buf, &mut i, 5)?;
     if buf.get(i) != Some(&end) {
         return None;
     }
     *at = i + 1;
-    u16::try_from(v).ok()
+    u16::try_from(port).ok()
+}
+
+/// The value of 1 to `max` digits at `buf[*i..]` (`*i` moved past them),
+/// without a leading zero: after a `0` the run ends, and the caller finds
+/// a digit where its separator should be.
+#[inline(always)]
+fn digit_run(buf: &[u8], i: &mut usize, max: usize) -> Option<u32> {
+    let first = *buf.get(*i)?;
+    if !first.is_ascii_digit() {
+        return None;
+    }
+    let mut v = u32::from(first - b'0');
+    *i += 1;
+    for _ in 1..max {
+        match buf.get(*i) {
+            Some(&d) if d.is_ascii_digit() && v != 0 => {
+                v = v * 10 + u32::from(d - b'0');
+                *i += 1;
+            }
+            _ => break,
+        }
+    }
+    Some(v)
 }
 
 /// Any line, or the start of one, field by field.
