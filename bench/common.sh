@@ -48,6 +48,11 @@ ticks() {
 }
 HZ=$(getconf CLK_TCK)
 
+# gen_pct FILE: a load generator's CPU (user + sys) over its wall time, in
+# % of one CPU, from `/usr/bin/time -f '%U %S %e' -o FILE`. bench/loadgen.c
+# is one thread: near 100 it, not the server under test, sets the pace.
+gen_pct() { awk 'END { printf "%.0f", ($3 > 0 ? 100 * ($1 + $2) / $3 : 0) }' "$1"; }
+
 median() { sort -n | awk '{ l[NR] = $0 } END { print l[int((NR + 1) / 2)] }'; }
 # ratio A B: A / B with three decimals (B of 0 counts as 1).
 ratio() { python3 -c "print('%.3f' % ($1 / max($2, 1)))"; }

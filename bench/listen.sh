@@ -33,15 +33,14 @@ need_ppctl
 LOADGEN=$WORK/loadgen
 cc -O2 -o "$LOADGEN" bench/loadgen.c
 
-# One load run: "conn/s p50 p99 ok/total cpu_us/conn gen_cpu%". gen_cpu%
-# is the load generator's own CPU (user + sys) over the run's wall time:
-# near 100 it, not the receiver, sets the pace (it is one thread).
+# One load run: "conn/s p50 p99 ok/total cpu_us/conn gen%" (gen%: the load
+# generator's own CPU, `gen_pct`).
 load() { # name
   local before after out gen
   before=$(ticks "${PID[$1]}")
   out=$({ /usr/bin/time -f '%U %S %e' -o "$WORK/gen.time" "$LOADGEN" "${PORT[$1]}" "$N" "$C" "$HDR" || true; } | awk '{ print $1, $2, $3, $4 "/" $5, $4 }')
   after=$(ticks "${PID[$1]}")
-  gen=$(awk 'END { printf "%.0f", ($3 > 0 ? 100 * ($1 + $2) / $3 : 0) }' "$WORK/gen.time")
+  gen=$(gen_pct "$WORK/gen.time")
   read -r rate p50 p99 ok n <<< "$out"
   echo "$rate $p50 $p99 $ok $(( (after - before) * 1000000 / HZ / (n > 0 ? n : 1) )) $gen"
 }

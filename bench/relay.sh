@@ -63,14 +63,15 @@ else
   echo "SKIP: nginx stream module not installed ($STREAM_MODULE)" >&2
 fi
 
-# "conn/s ok/total cpu_us/conn" for one load run through a front hop.
+# "conn/s ok/total cpu_us/conn gen%" for one load run through a front hop
+# (gen%: the load generator's own CPU, `gen_pct`).
 load() { # name
   local before after out rate ok n
   before=$(ticks "${PID[$1]}")
-  out=$({ "$LOADGEN" "${PORT[$1]}" "$N" "$C" none || true; } | awk '{ print $1, $4 "/" $5, $4 }')
+  out=$({ /usr/bin/time -f '%U %S %e' -o "$WORK/gen.time" "$LOADGEN" "${PORT[$1]}" "$N" "$C" none || true; } | awk '{ print $1, $4 "/" $5, $4 }')
   after=$(ticks "${PID[$1]}")
   read -r rate ok n <<< "$out"
-  echo "$rate $ok $(( (after - before) * 1000000 / HZ / (n > 0 ? n : 1) ))"
+  echo "$rate $ok $(( (after - before) * 1000000 / HZ / (n > 0 ? n : 1) )) $(gen_pct "$WORK/gen.time")"
 }
 # MiB/s of one download of /big.
 download() {
@@ -120,32 +121,33 @@ for round in $(seq "$ROUNDS"); do
     RUNS[$name]+="${R[$name]}"$'\n'
     DOWNS[$name]+="$(download "${PORT[$name]}")"$'\n'
   done
-  read -r a _ acpu <<< "${R[ppctl-relay]:-0 - 0}"
+  read -r a _ acpu _ <<< "${R[ppctl-relay]:-0 - 0}"
   if [ -n "${R[haproxy]:-}" ]; then
-    read -r b _ bcpu <<< "${R[haproxy]}"
+    read -r b _ bcpu _ <<< "${R[haproxy]}"
     RATIOS+=("$(ratio "$a" "$b")"); CPUR+=("$(ratio "$acpu" "$bcpu")")
   fi
   if [ -n "${R[nginx-stream]:-}" ]; then
-    read -r b _ bcpu <<< "${R[nginx-stream]}"
+    read -r b _ bcpu _ <<< "${R[nginx-stream]}"
     NRATIOS+=("$(ratio "$a" "$b")"); NCPUR+=("$(ratio "$acpu" "$bcpu")")
   fi
   if [ -n "${R[ppctl-b]:-}" ]; then
-    read -r b _ bcpu <<< "${R[ppctl-b]}"
+    read -r b _ bcpu _ <<< "${R[ppctl-b]}"
     ABR+=("$(ratio "$a" "$b")"); ABCPU+=("$(ratio "$acpu" "$bcpu")")
   fi
 done
 
 echo "front hops -> nginx listen proxy_protocol; $N connections, concurrency $C, GET with Connection: close;"
 echo "download of $SIZE; RSS with $IDLE idle connections; median of $ROUNDS interleaved rounds; $(nproc) CPUs, $(uname -r), load average $(cut -d' ' -f1-3 /proc/loadavg)"
-printf '%-14s %10s %12s %11s %10s %10s   %s\n' "front hop" conn/s ok cpu_us/conn MiB/s RSS_kB "all rounds (conn/s | cpu_us/conn | MiB/s)"
+printf '%-14s %10s %12s %11s %5s %10s %10s   %s\n' "front hop" conn/s ok cpu_us/conn gen% MiB/s RSS_kB "all rounds (conn/s | cpu_us/conn | MiB/s)"
 for name in "${NAMES[@]}"; do
   read -r rate ok _ <<< "$(printf '%s' "${RUNS[$name]}" | median)"
   cpu=$(printf '%s' "${RUNS[$name]}" | awk '{ print $3 }' | median)
+  gen=$(printf '%s' "${RUNS[$name]}" | awk '{ print $4 }' | median)
   read -r speed _ <<< "$(printf '%s' "${DOWNS[$name]}" | median)"
   rss=$(rss_with_idle "${PORT[$name]}" "${PID[$name]}")
   RATE[$name]=$rate; SPEED[$name]=$speed; RSS[$name]=$rss
   all="$(printf '%s' "${RUNS[$name]}" | awk '{ printf "%s ", $1 }')| $(printf '%s' "${RUNS[$name]}" | awk '{ printf "%s ", $3 }')| $(printf '%s' "${DOWNS[$name]}" | awk '{ printf "%s ", $1 }')"
-  printf '%-14s %10s %12s %11s %10s %10s   %s\n' "$name" "$rate" "$ok" "$cpu" "$speed" "$rss" "$all"
+  printf '%-14s %10s %12s %11s %5s %10s %10s   %s\n' "$name" "$rate" "$ok" "$cpu" "$gen" "$speed" "$rss" "$all"
 done
 summary "conn/s ppctl relay / haproxy:" "${RATIOS[@]}"
 summary "CPU per conn ppctl relay / haproxy:" "${CPUR[@]}"
