@@ -189,22 +189,19 @@ fn sent(a: &Attempt, mode: Mode) -> String {
     format!("{header}{after}")
 }
 
-/// How a connection ended, in words, when nothing (more) came back.
 /// A connection's error in words (empty when there is none).
-fn error_words(error: &Option<NetError>) -> String {
-    error.as_ref().map(ToString::to_string).unwrap_or_default()
+fn error_words(error: Option<&NetError>) -> String {
+    error.map(ToString::to_string).unwrap_or_default()
 }
 
+/// How a connection ended, in words, when nothing (more) came back.
 fn ending(end: End, error: Option<&NetError>) -> String {
     match end {
         End::EofWithoutData | End::EofAfterData => "closed (FIN)".into(),
         End::Reset => "reset (RST)".into(),
         End::Timeout => "no reply before the timeout".into(),
         End::SizeLimit => "reply cut at the size bound".into(),
-        End::Refused => format!(
-            "connection refused ({})",
-            error.map(ToString::to_string).unwrap_or_default()
-        ),
+        End::Refused => format!("connection refused ({})", error_words(error)),
         End::ConnectTimeout => "connect timed out".into(),
         End::MaxTime => "the attempt's time limit (--max-time) came first".into(),
         End::Done => "answered; ppctl hung up".into(),
@@ -293,9 +290,9 @@ fn spoke_words(
 
 fn tls_words(end: &TlsEnd, clear: &[u8]) -> String {
     match end {
-        TlsEnd::Refused(e) => format!("connection refused ({})", error_words(e)),
+        TlsEnd::Refused(e) => format!("connection refused ({})", error_words(e.as_ref())),
         TlsEnd::ConnectTimeout => "connect timed out".into(),
-        TlsEnd::ConnectError(e) | TlsEnd::Error(e) => error_words(e),
+        TlsEnd::ConnectError(e) | TlsEnd::Error(e) => error_words(e.as_ref()),
         TlsEnd::HandshakeOk { version, reply, .. } => {
             let text = String::from_utf8_lossy(reply);
             match text.lines().next().filter(|l| !l.is_empty()) {
