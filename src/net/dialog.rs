@@ -275,7 +275,20 @@ async fn answer<'a, S: AsyncRead + AsyncWrite + Unpin>(
 ) -> Talked<'a> {
     let script = talk.script;
     if let Some(end) = send(stream, &opening, opts, reader, d).await {
-        return Talked::Ended(end);
+        if end != End::Reset {
+            return Talked::Ended(end);
+        }
+        // The server hung up while the opening went out: what it said
+        // first (MariaDB's error 1130 to the header) may still wait unread
+        // ahead of the reset.
+        let deadline = reader.deadline;
+        return match reader
+            .read_reply(stream, &mut d.reply, deadline, |_| false)
+            .await
+        {
+            Read::Ended(End::MaxTime) => Talked::Ended(End::MaxTime),
+            _ => Talked::Ended(End::Reset),
+        };
     }
     let at = d.opened_at.unwrap_or(0);
     let said = [d.reply.banner.as_slice(), &d.reply.received[..at]].concat();
