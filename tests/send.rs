@@ -952,3 +952,47 @@ fn a_load_run_shows_progress_on_a_terminal() {
         "{tty:?}"
     );
 }
+
+/// A server that greets after the header, then hangs up on the client's
+/// opening without a word (a reset): the greeting is no proof that the
+/// header was read (MariaDB greets before it reads anything, and the reset
+/// can cost the client the error that said why), so it is
+/// `header-rejected`, never `proxied`.
+#[test]
+fn a_greeting_then_a_reset_after_a_header_is_header_rejected() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let h = thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let mut got = Vec::new();
+        let mut buf = [0u8; 512];
+        // The header line, then the greeting, then the client's EHLO.
+        while !got.ends_with(b"\r\n") {
+            let n = s.read(&mut buf).unwrap();
+            assert!(n > 0, "the client hung up first");
+            got.extend_from_slice(&buf[..n]);
+        }
+        s.write_all(b"220 mail.ppctl.test ESMTP\r\n").unwrap();
+        let header_len = got.len();
+        while !got[header_len..].ends_with(b"\r\n") {
+            let n = s.read(&mut buf).unwrap();
+            assert!(n > 0, "the client hung up before its opening");
+            got.extend_from_slice(&buf[..n]);
+        }
+        // SO_LINGER 0: the close is a reset.
+        socket2::SockRef::from(&s)
+            .set_linger(Some(Duration::ZERO))
+            .unwrap();
+        got
+    });
+    let (code, doc) = common::send_json(&[&addr.to_string(), "--protocol", "smtp"]);
+    let got = h.join().unwrap();
+    assert!(got.starts_with(b"PROXY TCP4 "), "{got:?}");
+    assert_eq!(code, 1, "{doc}");
+    assert_eq!(doc["finding"]["name"], "header-rejected", "{doc}");
+    assert_eq!(
+        doc["protocol"]["greeting"]["words"], "220 mail.ppctl.test ESMTP",
+        "{doc}"
+    );
+}

@@ -552,7 +552,8 @@ pub(crate) struct Verdict {
 /// - a server-speaks-first server that does not greet a client without a
 ///   header (silence, a close, SMTP 421) is `missing-header`;
 /// - a greeting and an answer after a header is `proxied`, without one
-///   `plain`;
+///   `plain`; a greeting after a header and then a hang-up with no other
+///   word is `header-rejected`;
 /// - the rest is the judge's [`judge::exchange`] on the first reply.
 pub(crate) fn judge(protocol: Protocol, seen: &Seen) -> Verdict {
     // One stream: a reply's meaning depends on what came before it (a
@@ -637,6 +638,21 @@ pub(crate) fn judge(protocol: Protocol, seen: &Seen) -> Verdict {
             .any(|r| matches!(r.kind, Kind::Ok | Kind::Error));
         if !went_on {
             return decided(Finding::BannerBeforeHeader, greeting.clone());
+        }
+    }
+    if speaks_first && greeting.is_some() && matches!(seen.sent, Sent::Header { .. }) {
+        // Greeted, then hung up on without a word after the greeting: a
+        // server that greets before it reads anything (MariaDB) says
+        // nothing about the header in its greeting, and one that read the
+        // header answers the opening (a login error, EHLO's 250). The
+        // hang-up is the refusal; its words, if the server said any, were
+        // lost to the reset.
+        let greeted_at = greeted_at.unwrap_or(0);
+        let went_on = replies[greeted_at + 1..]
+            .iter()
+            .any(|r| r.kind != Kind::Partial);
+        if !went_on && matches!(seen.ending, Ending::ServerClosed | Ending::ServerReset) {
+            return decided(Finding::HeaderRejected, None);
         }
     }
     if speaks_first && greeting.is_some() {

@@ -104,8 +104,12 @@ pub(super) fn fixes(finding: Finding) -> Option<&'static [&'static str]> {
         Finding::UnexpectedHeader => {
             Some(&["mariadb-proxy-protocol-networks", "disable-at-sender"])
         }
-        // A header from outside proxy_protocol_networks: error 1130.
-        Finding::UntrustedSource => Some(&["mariadb-proxy-protocol-networks"]),
+        // A header from outside proxy_protocol_networks: error 1130; a
+        // hang-up after the greeting is the same refusal with its 1130
+        // lost to the reset.
+        Finding::UntrustedSource | Finding::HeaderRejected => {
+            Some(&["mariadb-proxy-protocol-networks"])
+        }
         Finding::Spoofable | Finding::BannerBeforeHeader => Some(&[
             "mariadb-proxy-networks-narrow",
             "mariadb-proxy-protocol-networks",

@@ -462,6 +462,59 @@ fn a_greeting_before_the_header_with_nothing_after_it_is_banner_before_header() 
 }
 
 #[test]
+fn a_greeting_then_a_hang_up_after_a_header_is_no_proof_it_was_read() {
+    // MariaDB without proxy-protocol-networks greets before it reads the
+    // header, answers it with error 1130 and hangs up; when the client's
+    // login meets the hang-up, the reset can cost the client the 1130.
+    // The greeting alone says nothing about the header.
+    let t = transcript::all()
+        .into_iter()
+        .find(|t| t.file.ends_with("mariadb-plain-header.txt"))
+        .expect("the recording");
+    let r = replay(&t, Protocol::Mysql);
+    let whole = judge(
+        Protocol::Mysql,
+        &seen(r.sent, &r.before, r.after.as_deref(), Ending::ServerReset),
+    );
+    assert_eq!(whole.finding, Finding::UnexpectedHeader);
+    let greeting = protocol_greeting(Protocol::Mysql, &r.before);
+    for ending in [Ending::ServerReset, Ending::ServerClosed] {
+        for after in [None, Some(&b""[..])] {
+            let v = judge(Protocol::Mysql, &seen(r.sent, greeting, after, ending));
+            assert_eq!(v.finding, Finding::HeaderRejected, "{ending:?} {after:?}");
+            assert!(v.greeting.is_some());
+        }
+    }
+    // The same in SMTP: a greeting after the header, then EHLO hung up on.
+    let smtp = b"220 mail.ppctl.test ESMTP ppctl-test\r\n";
+    let v = judge(
+        Protocol::Smtp,
+        &seen(HEADER, smtp, Some(b""), Ending::ServerReset),
+    );
+    assert_eq!(v.finding, Finding::HeaderRejected);
+    // An answer after the greeting, or a client that hung up first, keeps
+    // the greeting's word: the server went on, or was not asked to.
+    let ehlo = b"250 mail.ppctl.test\r\n";
+    let v = judge(
+        Protocol::Smtp,
+        &seen(HEADER, smtp, Some(ehlo), Ending::ServerClosed),
+    );
+    assert_eq!(v.finding, Finding::Proxied);
+    let v = judge(
+        Protocol::Smtp,
+        &seen(HEADER, smtp, None, Ending::ClientClosed),
+    );
+    assert_eq!(v.finding, Finding::Proxied);
+}
+
+/// The greeting at the start of `said`: the bytes of its first reply.
+fn protocol_greeting(protocol: Protocol, said: &[u8]) -> &[u8] {
+    let first = &protocol.replies(said)[0];
+    assert_eq!(first.kind, Kind::Greeting);
+    &said[..first.len]
+}
+
+#[test]
 fn a_refused_header_line_the_client_never_sent_is_a_hop_that_adds_one() {
     // HAProxy send-proxy in front of smtpd without PROXY support: the
     // client sent no header, yet smtpd refuses one.

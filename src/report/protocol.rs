@@ -140,9 +140,13 @@ pub(crate) fn because(
             };
             format!("greeted {with}: {}{answer}{sees}", q(g))
         }
-        Finding::HeaderRejected => match &v.reply {
-            Some(r) => format!("no greeting after the header: {}", q(r)),
-            None => format!("no greeting after the header: {ended} without a word"),
+        Finding::HeaderRejected => match (&v.greeting, &v.reply) {
+            (Some(g), _) => format!(
+                "greeted with {}, then {ended} without another word: a server that read the header answers the opening",
+                q(g)
+            ),
+            (None, Some(r)) => format!("no greeting after the header: {}", q(r)),
+            (None, None) => format!("no greeting after the header: {ended} without a word"),
         },
         Finding::NoReply => {
             let waited = waited.map(|w| format!(" for {w}")).unwrap_or_default();
