@@ -996,3 +996,41 @@ fn a_greeting_then_a_reset_after_a_header_is_header_rejected() {
         "{doc}"
     );
 }
+
+/// The same server, silent after its greeting: the opening left
+/// unanswered is `no-reply`, not `proxied`.
+#[test]
+fn a_greeting_then_silence_after_a_header_is_no_reply() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let h = thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let mut got = Vec::new();
+        let mut buf = [0u8; 512];
+        while !got.ends_with(b"\r\n") {
+            let n = s.read(&mut buf).unwrap();
+            assert!(n > 0, "the client hung up first");
+            got.extend_from_slice(&buf[..n]);
+        }
+        s.write_all(b"220 mail.ppctl.test ESMTP\r\n").unwrap();
+        // Silent until the client gives up.
+        while s.read(&mut buf).is_ok_and(|n| n > 0) {}
+    });
+    ppctl()
+        .args([
+            "send",
+            &addr.to_string(),
+            "--protocol",
+            "smtp",
+            "--timeout",
+            "500ms",
+        ])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("no-reply (PP-NO-REPLY)"))
+        .stdout(predicate::str::contains(
+            "greeted with `220 mail.ppctl.test ESMTP`, then not a word",
+        ));
+    h.join().unwrap();
+}

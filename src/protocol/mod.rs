@@ -641,18 +641,25 @@ pub(crate) fn judge(protocol: Protocol, seen: &Seen) -> Verdict {
         }
     }
     if speaks_first && greeting.is_some() && matches!(seen.sent, Sent::Header { .. }) {
-        // Greeted, then hung up on without a word after the greeting: a
-        // server that greets before it reads anything (MariaDB) says
-        // nothing about the header in its greeting, and one that read the
-        // header answers the opening (a login error, EHLO's 250). The
-        // hang-up is the refusal; its words, if the server said any, were
-        // lost to the reset.
+        // Greeted, then the opening met a hang-up or silence: a server
+        // that greets before it reads anything (MariaDB) says nothing
+        // about the header in its greeting, and one that read the header
+        // answers the opening (a login error, EHLO's 250). A hang-up is
+        // the refusal (its words, if the server said any, lost to the
+        // reset); silence is no reply. Only where the opening was sent: a
+        // recorded client that said nothing was not answered either.
         let greeted_at = greeted_at.unwrap_or(0);
         let went_on = replies[greeted_at + 1..]
             .iter()
             .any(|r| r.kind != Kind::Partial);
-        if !went_on && matches!(seen.ending, Ending::ServerClosed | Ending::ServerReset) {
-            return decided(Finding::HeaderRejected, None);
+        if !went_on && seen.after.is_some() {
+            match seen.ending {
+                Ending::ServerClosed | Ending::ServerReset => {
+                    return decided(Finding::HeaderRejected, None)
+                }
+                Ending::TimedOut => return decided(Finding::NoReply, None),
+                _ => {}
+            }
         }
     }
     if speaks_first && greeting.is_some() {

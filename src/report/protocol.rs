@@ -150,7 +150,14 @@ pub(crate) fn because(
         },
         Finding::NoReply => {
             let waited = waited.map(|w| format!(" for {w}")).unwrap_or_default();
-            format!("not a word{waited}")
+            match &v.greeting {
+                // `waited` is the wait for the greeting, which came.
+                Some(g) => format!(
+                    "greeted with {}, then not a word to the opening within the timeout: a server that read the header answers it",
+                    q(g)
+                ),
+                None => format!("not a word{waited}"),
+            }
         }
         Finding::InvalidHeader | Finding::StackedHeader | Finding::HttpError => {
             format!("the server answered {}", q(v.reply.as_ref()?))
