@@ -91,7 +91,11 @@ pub(crate) fn hear(protocol: Protocol, chosen: Chosen, r: &Recorded) -> Option<S
             greeted_first: r.greeted_first,
             foreign_client,
             before: r.server,
-            after: None,
+            // The interleaving is not kept: all the server said is
+            // `before`, and an empty `after` says the client spoke after
+            // the header, so a hang-up or silence after the greeting was
+            // the server's answer to it, as for send.
+            after: (!r.client.is_empty()).then_some(&[][..]),
             ending: r.ending,
         },
     );
@@ -170,6 +174,24 @@ mod tests {
         assert_eq!(conversation(Selection::Auto, 8080, b""), None);
         assert_eq!(conversation(one(Protocol::Raw), 25, b"220 x\r\n"), None);
         assert_eq!(conversation(Selection::Auto, 40000, b"HTTP/1.1 400"), None);
+    }
+
+    /// Relayed or captured as send sees it: a greeting after the header,
+    /// then the client's command met by a hang-up, is no proof the header
+    /// was read; a client that said nothing was not refused.
+    #[test]
+    fn a_greeting_then_a_hang_up_on_the_clients_command_is_header_rejected() {
+        let header = Sent::Header { payload: true };
+        let greeting = b"220 mail.ppctl.test ESMTP\r\n";
+        let spoke = Recorded {
+            ending: Ending::ServerReset,
+            ..recorded(header, b"EHLO client.example\r\n", greeting)
+        };
+        let s = hear(Protocol::Smtp, Chosen::Named, &spoke).expect("judged");
+        assert_eq!(s.verdict.finding, Finding::HeaderRejected);
+        let quiet = recorded(header, b"", greeting);
+        let s = hear(Protocol::Smtp, Chosen::Named, &quiet).expect("judged");
+        assert_eq!(s.verdict.finding, Finding::Proxied);
     }
 
     /// Postfix without PROXY support, a header in front of EHLO.
