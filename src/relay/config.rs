@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use ipnet::IpNet;
 
-use crate::codec::{Command, Version};
+use crate::codec::{Command, Transport, Version};
 use crate::judge::Expects;
 use crate::protocol::Selection;
 use crate::send::{AddressPlan, BuildError, HeaderPlan};
@@ -233,6 +233,42 @@ impl Config {
         }
         plan.build(client, local).map(Some)
     }
+
+    /// Append the header for this connection (as [`Config::header_for`]) to
+    /// `out`, and say how long it is (`None`: no header). A plain one (the
+    /// PROXY command with the ends as they are, no TLVs, no `--like`
+    /// tweaks: the common case) is written in place, with no plan cloned
+    /// and built per connection.
+    pub(crate) fn write_header(
+        &self,
+        accepted: Option<&HeaderFacts>,
+        client: SocketAddr,
+        local: SocketAddr,
+        out: &mut Vec<u8>,
+    ) -> Result<Option<usize>, BuildError> {
+        let Some(version) = self.version_for(accepted) else {
+            return Ok(None);
+        };
+        let at = out.len();
+        let plan = &self.header;
+        let plain = plan.command == Command::Proxy
+            && plan.transport == Transport::Stream
+            && matches!(plan.addresses, AddressPlan::Inet { .. })
+            && plan.tlvs.is_empty()
+            && plan.family_byte.is_none()
+            && plan.corrupt.is_none()
+            && !plan.twice
+            && plan.raw.is_none()
+            && !accepted.is_some_and(|h| h.local);
+        if plain {
+            let src = accepted.and_then(|h| h.source).unwrap_or(client);
+            let dst = accepted.and_then(|h| h.destination).unwrap_or(local);
+            crate::codec::encode::write_tcp(version, src, dst, out);
+        } else if let Some(h) = self.header_for(accepted, client, local)? {
+            out.extend_from_slice(&h);
+        }
+        Ok(Some(out.len() - at))
+    }
 }
 
 #[cfg(test)]
@@ -301,6 +337,36 @@ mod tests {
         match v2.as_deref().map(decode) {
             Some(Decoded::Complete(h)) => assert_eq!(h.command, Command::Local),
             other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_header_written_in_place_is_the_one_built() {
+        let (client, local) = (sa("127.0.0.1:5000"), sa("[::1]:8080"));
+        let mut tlv = HeaderPlan::new(Version::V2);
+        tlv.tlvs.push((0x04, b"x".to_vec()));
+        let mut twice = HeaderPlan::new(Version::V1);
+        twice.twice = true;
+        let accepted = [
+            None,
+            Some(facts(Version::V2, false)),
+            Some(facts(Version::V1, false)),
+            Some(facts(Version::V2, true)),
+        ];
+        for send in [SendMode::None, SendMode::V1, SendMode::V2, SendMode::Same] {
+            for plan in [HeaderPlan::new(Version::V1), tlv.clone(), twice.clone()] {
+                for a in &accepted {
+                    let mut cfg = Config::new(vec![sa("127.0.0.1:1")]);
+                    cfg.send = send;
+                    cfg.header = plan.clone();
+                    let built = cfg.header_for(a.as_ref(), client, local).ok();
+                    let mut out = b"before".to_vec();
+                    let len = cfg.write_header(a.as_ref(), client, local, &mut out).ok();
+                    assert_eq!(len, built.as_ref().map(|h| h.as_ref().map(Vec::len)));
+                    let written = len.flatten().map(|_| out[6..].to_vec());
+                    assert_eq!(Some(written), built, "{send:?} {a:?}");
+                }
+            }
         }
     }
 

@@ -30,9 +30,11 @@ use crate::server::{
 
 use super::config::{Accept, Config};
 use super::record::{Event as Said, Record, Relayed, Unconnected, PEEK};
+use super::spare::Spare;
 
-/// The copy buffer of one direction starts at this size (an HTTP head, a
-/// short answer: one small allocation per connection)...
+/// The client's first bytes are read at most this many at once, and a
+/// direction's copy buffer starts a little above it ([`super::spare`]: an
+/// HTTP head, a short answer, in a buffer kept from an ended connection)...
 const CHUNK_FIRST: usize = 4 * 1024;
 /// ...and grows to this once a read fills it (a bulk transfer: fewer
 /// read/write pairs per MiB).
@@ -350,8 +352,9 @@ fn request_complete(first: &[u8]) -> bool {
 }
 
 /// Copy `from` to `to` until EOF or an error, keeping the first bytes.
-/// The buffer is allocated when the first bytes are ready, so an idle
-/// connection holds none, and never zeroed (reads fill it). `request` is
+/// The buffer is taken (a kept one, [`Spare`]) when the first bytes are
+/// ready, so an idle connection holds none, and never zeroed (reads fill
+/// it). `request` is
 /// set once the client's first request is over: by this direction's EOF,
 /// by a complete request (`client`: this is the client's direction), or by
 /// upstream's first byte.
@@ -366,13 +369,15 @@ async fn pump(
     request: &AtomicBool,
     client: bool,
 ) -> Done {
-    let mut buf = Vec::new();
+    // No buffer until the first bytes are ready (an idle connection holds
+    // none); then a kept one, given back when this ends.
+    let mut spare = Spare(Vec::new());
     loop {
         let ready = match from.ready(Interest::READABLE | Interest::ERROR).await {
             Ok(ready) => ready,
             Err(_) => return Done::ReadFailed,
         };
-        if buf.capacity() == 0 {
+        if spare.0.capacity() == 0 {
             // The client's first bytes went upstream with the header, and
             // its FIN is in before anything needed a buffer here: most
             // often it said all it had (a request, then its FIN), which a
@@ -383,11 +388,12 @@ async fn pump(
             if client && ready.is_read_closed() && !ready.is_error() && only_fin(&from) {
                 return end(to, ends, request).await;
             }
-            buf.reserve_exact(CHUNK_FIRST);
+            spare = Spare::take();
         }
+        let buf = &mut spare.0;
         buf.clear();
         let room = buf.capacity();
-        let n = match from.try_read_buf(&mut buf) {
+        let n = match from.try_read_buf(buf) {
             Ok(0) => return end(to, ends, request).await,
             Ok(n) => n,
             Err(e) if retry(&e) => continue,
@@ -415,7 +421,8 @@ async fn pump(
             return end(to, ends, request).await;
         }
         if n == room && room < CHUNK_BULK {
-            buf = Vec::with_capacity(CHUNK_BULK);
+            // (The small one goes back to the spares.)
+            spare = Spare(Vec::with_capacity(CHUNK_BULK));
         }
     }
 }
@@ -486,21 +493,24 @@ async fn relay(
     cfg: &Config,
     stop: &mut watch::Receiver<bool>,
 ) {
-    let accepted = rec.taken().cloned();
-    let header = match cfg.header_for(accepted.as_ref(), rec.peer, rec.local) {
-        Ok(h) => h,
+    // The header, what came after it, and the client's first bytes when
+    // they are in already (a client speaks as soon as it is connected): one
+    // write, one segment upstream, from a kept buffer. A client that has
+    // said nothing yet is not waited for.
+    let mut spare = Spare::take();
+    let header = {
+        let accepted = rec.taken();
+        cfg.write_header(accepted, rec.peer, rec.local, &mut spare.0)
+    };
+    let header_len = match header {
+        Ok(len) => len,
         Err(e) => {
             rec.service.events.push(Said::BuildFailed(e));
             return;
         }
     };
-    let header_len = header.as_ref().map_or(0, Vec::len);
-    // The header, what came after it, and the client's first bytes when
-    // they are in already (a client speaks as soon as it is connected): one
-    // write, one segment upstream. A client that has said nothing yet is
-    // not waited for.
-    let mut first = Vec::with_capacity(header_len + rest.len() + CHUNK_FIRST);
-    first.extend_from_slice(header.as_deref().unwrap_or_default());
+    let first = &mut spare.0;
+    first.reserve(rest.len() + CHUNK_FIRST);
     first.extend_from_slice(&rest);
     let pre_read = rec.bytes_in;
     let mut up = Flow {
@@ -532,7 +542,7 @@ async fn relay(
     // stop flag, nor a random number.
     let connected = tokio::select! {
         biased;
-        c = connect(&cfg.upstream, cfg.connect_timeout, &mut first, &mut early) => c,
+        c = connect(&cfg.upstream, cfg.connect_timeout, first, &mut early) => c,
         _ = signalled(stop) => {
             rec.service.interrupted = true;
             rec.service.events.push(Said::StoppedConnecting);
@@ -556,15 +566,16 @@ async fn relay(
     let epoch = Instant::now();
     // The address connected to is the peer: no getpeername.
     rec.service.upstream = Some(crate::server::canonical(to));
-    if let Some(h) = &header {
-        rec.service.sent = Some(HeaderSeen::new(h, false));
+    if let Some(len) = header_len {
+        rec.service.sent = Some(HeaderSeen::new(&first[..len], false));
     }
     if written < first.len() {
         if let Err(e) = upstream.write_all(&first[written..]).await {
             rec.service.events.push(Said::UpstreamGone(Fault::of(&e)));
         }
     }
-    drop(first);
+    // Kept for the answer's first read, or the next connection's.
+    drop(spare);
     let client = match client.into_tcp() {
         Ok(client) => client,
         Err(e) => {
@@ -623,7 +634,8 @@ async fn relay(
             // SAFETY: the upstream socket is open until `a` and `b`, which
             // own its halves, are dropped at the end of this block.
             let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(upstream_fd) };
-            taken = crate::net::bytes_acked(fd).map(|n| n.saturating_sub(header_len as u64));
+            taken = crate::net::bytes_acked(fd)
+                .map(|n| n.saturating_sub(header_len.unwrap_or(0) as u64));
             if taken.is_some_and(|n| n > judge::MID_STREAM) {
                 ending = Ending::ServerResetMidStream;
             }

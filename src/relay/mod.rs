@@ -7,6 +7,7 @@
 pub(crate) mod config;
 mod conn;
 pub(crate) mod record;
+mod spare;
 
 use std::future::Future;
 use std::sync::Arc;

@@ -178,6 +178,49 @@ impl HeaderSpec {
     }
 }
 
+/// Append the plain header of a TCP connection from `src` to `dst` (the
+/// PROXY command, no TLVs) to `out`: the bytes [`HeaderSpec::tcp`] encodes
+/// to, written in place, without a spec, a builder or a `Vec` of their own
+/// (a relay writes one per connection, into the buffer of its first write).
+pub fn write_tcp(version: Version, src: SocketAddr, dst: SocketAddr, out: &mut Vec<u8>) {
+    let (src, dst) = promote(src, dst);
+    match version {
+        Version::V1 => {
+            use std::io::Write;
+            let proto = if src.is_ipv4() { "TCP4" } else { "TCP6" };
+            // Writing to a Vec does not fail.
+            let _ = write!(
+                out,
+                "PROXY {proto} {} {} {} {}\r\n",
+                src.ip(),
+                dst.ip(),
+                src.port(),
+                dst.port()
+            );
+        }
+        Version::V2 => {
+            out.extend_from_slice(&super::V2_SIGNATURE);
+            let family: u8 = if src.is_ipv4() { 0x10 } else { 0x20 };
+            out.push(0x21);
+            out.push(family | Transport::Stream.nibble());
+            match (src.ip(), dst.ip()) {
+                (IpAddr::V4(s), IpAddr::V4(d)) => {
+                    out.extend_from_slice(&12u16.to_be_bytes());
+                    out.extend_from_slice(&s.octets());
+                    out.extend_from_slice(&d.octets());
+                }
+                (s, d) => {
+                    out.extend_from_slice(&36u16.to_be_bytes());
+                    out.extend_from_slice(&to_v6(s));
+                    out.extend_from_slice(&to_v6(d));
+                }
+            }
+            out.extend_from_slice(&src.port().to_be_bytes());
+            out.extend_from_slice(&dst.port().to_be_bytes());
+        }
+    }
+}
+
 /// Promote a v4/v6 mix to v6 with the v4 side as `::ffff:a.b.c.d`, as
 /// HAProxy and the spec do.
 pub fn promote(src: SocketAddr, dst: SocketAddr) -> (SocketAddr, SocketAddr) {
@@ -236,4 +279,29 @@ pub fn azure_link_value(link_id: u32) -> Vec<u8> {
 /// GCP PSC connection id, big-endian.
 pub fn gcp_psc_value(id: u64) -> Vec<u8> {
     id.to_be_bytes().to_vec()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tcp_header_written_in_place_is_the_encoded_one() {
+        let v4 = |s: &str| s.parse::<SocketAddr>().unwrap();
+        let pairs = [
+            (v4("192.0.2.1:56324"), v4("198.51.100.7:443")),
+            (v4("[2001:db8::1]:1"), v4("[2001:db8::2]:65535")),
+            (v4("192.0.2.1:80"), v4("[2001:db8::2]:8080")),
+            (v4("[::1]:80"), v4("127.0.0.1:8080")),
+        ];
+        for version in [Version::V1, Version::V2] {
+            for (src, dst) in pairs {
+                let mut out = b"kept".to_vec();
+                write_tcp(version, src, dst, &mut out);
+                let want = HeaderSpec::tcp(version, src, dst).encode().unwrap();
+                assert_eq!(&out[..4], b"kept");
+                assert_eq!(out[4..], want[..], "{version:?} {src} {dst}");
+            }
+        }
+    }
 }
