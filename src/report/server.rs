@@ -7,6 +7,7 @@
 //! A service's own part of a line comes from its [`View`]: the stand-in's
 //! (`listen`) and the relay's.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::net::SocketAddr;
@@ -302,6 +303,10 @@ enum Kind {
     Note,
 }
 
+/// An event in words: most are fixed sentences, said on every connection's
+/// line with no copy (listen's note is one), the rest built.
+type Said = Cow<'static, str>;
+
 fn duration(d: std::time::Duration) -> String {
     crate::duration::show(d)
 }
@@ -314,7 +319,7 @@ fn awaited(a: Awaited) -> &'static str {
 }
 
 /// What every server says of a connection, in words.
-fn said(e: &Event) -> (Kind, String) {
+fn said(e: &Event) -> (Kind, Said) {
     use Kind::{Error, Note};
     match e {
         Event::NoHeader { first } => (
@@ -322,7 +327,7 @@ fn said(e: &Event) -> (Kind, String) {
             format!(
                 "no PROXY header: the first bytes look like {}",
                 crate::sniff::classify(first)
-            ),
+            ).into(),
         ),
         Event::PeerIsClient => (Note, "no PROXY header: the peer is the client".into()),
         Event::InvalidHeader(e) => (
@@ -332,13 +337,13 @@ fn said(e: &Event) -> (Kind, String) {
                 e.offset,
                 e.kind,
                 e.kind.hint()
-            ),
+            ).into(),
         ),
         Event::TooLarge { announced, max } => (
             Error,
             format!(
                 "v2 header announces {announced} bytes, more than --max-header {max}; raise --max-header if the sender is legitimate"
-            ),
+            ).into(),
         ),
         Event::HeaderTimedOut {
             limit,
@@ -350,14 +355,14 @@ fn said(e: &Event) -> (Kind, String) {
                 "no complete {} within --header-timeout {} ({got} bytes arrived); a server-speaks-first protocol, or a sender that sends no header",
                 awaited(*a),
                 duration(*limit)
-            ),
+            ).into(),
         ),
         Event::StoppedInHeader { got, awaited: a } => (
             Error,
             format!(
                 "the server stopped while waiting for the {} ({got} bytes arrived)",
                 awaited(*a)
-            ),
+            ).into(),
         ),
         Event::ClosedEarly { got, fault } => {
             let cause = match fault {
@@ -369,7 +374,7 @@ fn said(e: &Event) -> (Kind, String) {
             } else {
                 format!("{cause} after {got} bytes of an incomplete header")
             };
-            (Error, text)
+            (Error, text.into())
         }
         Event::Untrusted {
             peer,
@@ -379,9 +384,9 @@ fn said(e: &Event) -> (Kind, String) {
             let list: Vec<String> = trust.iter().map(|n| n.to_string()).collect();
             let head = format!("header from {peer} which is not in --trust {}", list.join(","));
             if *rejected {
-                (Error, format!("{head}: rejected"))
+                (Error, format!("{head}: rejected").into())
             } else {
-                (Note, format!("{head}: ignored, the peer is the client"))
+                (Note, format!("{head}: ignored, the peer is the client").into())
             }
         }
         Event::Local => (
@@ -398,7 +403,7 @@ fn said(e: &Event) -> (Kind, String) {
         ),
         Event::Unwatched(f) => (
             Error,
-            format!("could not watch the connection: {}", f.error()),
+            format!("could not watch the connection: {}", f.error()).into(),
         ),
     }
 }
@@ -430,32 +435,32 @@ fn refused(r: &Refused) -> String {
 }
 
 /// What the HTTP stand-in says, in words (`tls`: the handshake's end).
-fn said_by_standin(e: &StandinEvent, tls: Option<&TlsSeen>) -> (Kind, String) {
+fn said_by_standin(e: &StandinEvent, tls: Option<&TlsSeen>) -> (Kind, Said) {
     use Kind::{Error, Note};
     use StandinEvent as E;
     match e {
         E::Unexpected { tls: true } => (Error, "a PROXY header reached a TLS port without PROXY protocol: nginx `listen … ssl` reads it as a plain HTTP request line and answers 400 Bad Request in clear, so the TLS handshake behind it fails".into()),
         E::Unexpected { tls: false } => (Error, "a PROXY header reached a receiver that does not expect one: nginx answers 400 Bad Request".into()),
-        E::ReplyFailed(w) => (Error, format!("could not send the reply: {}", unsent(w))),
+        E::ReplyFailed(w) => (Error, format!("could not send the reply: {}", unsent(w)).into()),
         E::PlainHttpOnTls => (Error, "plain HTTP on a TLS port: nginx answers 400 The plain HTTP request was sent to HTTPS port".into()),
         E::HandshakeFailed => {
             let why = match tls {
                 Some(TlsSeen::Refused(r)) => refused(r),
                 _ => "unknown".into(),
             };
-            (Error, format!("TLS handshake failed: {why}"))
+            (Error, format!("TLS handshake failed: {why}").into())
         }
         E::HelloOnPlainPort => (Error, "a TLS ClientHello on a port that serves no TLS: the client (or the load balancer) speaks TLS here; serve TLS on this port (listen --tls, nginx `listen … ssl`) or send plain HTTP".into()),
         E::HeaderInsideTls => (Error, "a PROXY header arrived inside TLS, after the handshake: the sender starts TLS first and sends the header in it".into()),
-        E::HeadTooLarge { cap } => (Error, format!("request head larger than {cap} bytes; closed")),
+        E::HeadTooLarge { cap } => (Error, format!("request head larger than {cap} bytes; closed").into()),
         E::RequestTimedOut { limit, got } => (Note, format!(
             "no complete request head within --request-timeout {} ({got} bytes arrived); closed",
             duration(*limit)
-        )),
+        ).into()),
         E::IdleInRequest { limit, got } => (Note, format!(
             "idle timeout waiting for the request (--idle-timeout {}, {got} bytes arrived); closed",
             duration(*limit)
-        )),
+        ).into()),
         E::StoppedInRequest => (Note, "the server stopped before the request was complete".into()),
         E::NoClientHello => (Note, "no ClientHello before the timeout; closed".into()),
         E::ClosedInRequest => (Note, "the client closed in the middle of the request".into()),
@@ -463,8 +468,8 @@ fn said_by_standin(e: &StandinEvent, tls: Option<&TlsSeen>) -> (Kind, String) {
         E::EchoIdle { limit } => (Note, format!(
             "echo: nothing arrived for --idle-timeout {}; closed",
             duration(*limit)
-        )),
-        E::EchoFailed(w) => (Note, format!("echo: {}; closed", unsent(w))),
+        ).into()),
+        E::EchoFailed(w) => (Note, format!("echo: {}; closed", unsent(w)).into()),
     }
 }
 
@@ -520,8 +525,8 @@ fn said_by_relay(e: &RelayEvent) -> String {
 }
 
 /// The texts of one kind, joined (`None` without any).
-fn joined(all: impl Iterator<Item = (Kind, String)>, kind: Kind) -> Option<String> {
-    let texts: Vec<String> = all.filter(|(k, _)| *k == kind).map(|(_, t)| t).collect();
+fn joined(all: impl Iterator<Item = (Kind, Said)>, kind: Kind) -> Option<String> {
+    let texts: Vec<Said> = all.filter(|(k, _)| *k == kind).map(|(_, t)| t).collect();
     (!texts.is_empty()).then(|| texts.join("; "))
 }
 
@@ -546,10 +551,21 @@ fn push_painted(out: &mut String, style: Style, text: &str, paint: fn(&Style, &s
 /// What `write` writes, dimmed; with no colour, written straight into
 /// `out` (no String for the piece).
 fn push_dimmed(out: &mut String, style: Style, write: impl FnOnce(&mut String)) {
+    push_toned(out, style, Style::dim, write);
+}
+
+/// What `write` writes, in `paint`'s tone; with no colour, written
+/// straight into `out` (no String for the piece).
+fn push_toned(
+    out: &mut String,
+    style: Style,
+    paint: fn(&Style, &str) -> String,
+    write: impl FnOnce(&mut String),
+) {
     if style.color {
         let mut piece = String::new();
         write(&mut piece);
-        out.push_str(&style.dim(&piece));
+        out.push_str(&paint(&style, &piece));
     } else {
         write(out);
     }
@@ -560,7 +576,10 @@ fn push_named(out: &mut String, f: Finding, style: Style) {
     if style.color {
         out.push_str(&named(f, style));
     } else {
-        let _ = write!(out, "{} ({})", f.name(), f.code());
+        out.push_str(f.name());
+        out.push_str(" (");
+        out.push_str(f.code());
+        out.push(')');
     }
 }
 
@@ -602,7 +621,7 @@ fn push_detail(out: &mut String, style: Style, label: &str, text: &str, bad: boo
     // One line without colour (a listen note, on every connection's line):
     // written in place, as the wrap below would leave it.
     let one_line = !style.color
-        && !text.contains(['\n', '\r'])
+        && memchr::memchr2(b'\n', b'\r', text.as_bytes()).is_none()
         && table::fits(
             text,
             usize::from(narrower.width)
@@ -795,24 +814,25 @@ fn talk_end_name(e: &TalkEnd) -> &'static str {
 }
 
 /// How a protocol stand-in's session ended, as a note (or an error).
-fn talk_end_said(t: &Talked) -> Option<(Kind, String)> {
+fn talk_end_said(t: &Talked) -> Option<(Kind, Said)> {
     use crate::protocol::standin::Hangup;
     let text = match &t.end {
         TalkEnd::NotBegun | TalkEnd::ClientClosed => return None,
-        TalkEnd::Hungup(Hangup::Quit) => "the client said goodbye; closed".to_string(),
+        TalkEnd::Hungup(Hangup::Quit) => "the client said goodbye; closed".into(),
         TalkEnd::Hungup(Hangup::Refused) => {
-            "the server ended the session after its reply, as the real one does".to_string()
+            "the server ended the session after its reply, as the real one does".into()
         }
         TalkEnd::Idle(limit) => format!(
             "nothing arrived for --idle-timeout {}; closed",
             duration(*limit)
-        ),
-        TalkEnd::TooLong(n) => format!("a command longer than {n} bytes; closed"),
-        TalkEnd::Stopped => "the server stopped during the session".to_string(),
+        )
+        .into(),
+        TalkEnd::TooLong(n) => format!("a command longer than {n} bytes; closed").into(),
+        TalkEnd::Stopped => "the server stopped during the session".into(),
         TalkEnd::ReplyFailed(w) => {
             return Some((
                 Kind::Error,
-                format!("could not send the reply: {}", unsent(w)),
+                format!("could not send the reply: {}", unsent(w)).into(),
             ))
         }
     };
@@ -872,7 +892,7 @@ impl<'a> TlsJson<'a> {
 }
 
 /// Everything a stand-in's record says, in order, in words.
-fn listen_said(rec: &Record<Answered>) -> impl Iterator<Item = (Kind, String)> + '_ {
+fn listen_said(rec: &Record<Answered>) -> impl Iterator<Item = (Kind, Said)> + '_ {
     let tls = rec.service.tls.as_ref();
     rec.events
         .iter()
@@ -960,14 +980,18 @@ impl View for Answered {
                 } else {
                     crate::codec::Command::Proxy
                 };
-                let _ = write!(out, " v{} {} ", f.number(), command.name());
-                let mut tuple = String::with_capacity(64);
-                if let (Some(src), Some(dst)) = (f.source, f.destination) {
-                    push_endpoint(&mut tuple, src);
-                    tuple.push_str(" -> ");
-                    push_endpoint(&mut tuple, dst);
-                }
-                push_painted(&mut out, style, &tuple, Style::accent);
+                out.push_str(" v");
+                text::push_decimal(&mut out, u64::from(f.number()));
+                out.push(' ');
+                out.push_str(command.name());
+                out.push(' ');
+                push_toned(&mut out, style, Style::accent, |o| {
+                    if let (Some(src), Some(dst)) = (f.source, f.destination) {
+                        push_endpoint(o, src);
+                        o.push_str(" -> ");
+                        push_endpoint(o, dst);
+                    }
+                });
             }
             (None, Some(h)) if h.version.is_some() => {
                 let _ = write!(
@@ -1031,20 +1055,17 @@ impl View for Answered {
             None => {}
         }
         // Each event said once, into its kind's text (joined by "; ").
-        let (mut errors, mut notes) = (String::new(), String::new());
+        let (mut errors, mut notes) = (None, None);
         for (kind, text) in listen_said(rec) {
             let all = if kind == Kind::Error {
                 &mut errors
             } else {
                 &mut notes
             };
-            if !all.is_empty() {
-                all.push_str("; ");
-            }
-            all.push_str(&text);
+            text::push_joined(all, text);
         }
-        if !errors.is_empty() {
-            push_detail(&mut out, style, "error", &errors, true);
+        if let Some(errors) = &errors {
+            push_detail(&mut out, style, "error", errors, true);
         }
         if let Some(t) = &a.talk {
             let h = heard(t);
@@ -1060,8 +1081,8 @@ impl View for Answered {
             // nginx's words, verbatim (wrapped at spaces only).
             push_detail(&mut out, style, "log", &l.line(), false);
         }
-        if !notes.is_empty() {
-            push_detail(&mut out, style, "note", &notes, false);
+        if let Some(notes) = &notes {
+            push_detail(&mut out, style, "note", notes, false);
         }
         out.push_str(&sender::connection_human(rec.sender.as_ref(), style));
         if let Some(d) = &a.data {
@@ -1229,7 +1250,7 @@ fn relay_error(rec: &Record<Relayed>) -> Option<String> {
     let all: Vec<String> = rec
         .events
         .iter()
-        .map(|e| said(e).1)
+        .map(|e| said(e).1.into_owned())
         .chain(rec.service.events.iter().map(said_by_relay))
         .collect();
     (!all.is_empty()).then(|| all.join("; "))

@@ -437,14 +437,14 @@ impl Conn<'_> {
             trust: self.cfg.trust.clone(),
             spoofable: self.rec.pairing == Some(Finding::Spoofable),
             note: whoami::note(&self.rec.events),
-            request: line.clone(),
+            request: line,
         };
-        self.rec.service.request = Some(line);
         let (body, ctype, reply) = if json {
             (page.json(), "application/json", SentBack::WhoamiJson)
         } else {
             (page.text(), "text/plain; charset=utf-8", SentBack::Whoami)
         };
+        self.rec.service.request = Some(page.request);
         // The page is the connection's last word: the close follows.
         let sent = self
             .io

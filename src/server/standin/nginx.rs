@@ -149,7 +149,7 @@ pub(crate) fn push_escaped(out: &mut String, mut bytes: &[u8]) {
             .iter()
             .position(|&b| !(0x20..=0x7e).contains(&b) || b == b'"' || b == b'\\')
             .unwrap_or(bytes.len());
-        out.push_str(std::str::from_utf8(&bytes[..plain]).unwrap_or_default());
+        crate::server::text::push_ascii(out, &bytes[..plain]);
         if let Some(&b) = bytes.get(plain) {
             out.push_str("\\x");
             out.push(char::from(HEX[usize::from(b >> 4)]));

@@ -6,6 +6,7 @@
 //! and is written by hand (a dozen lines) rather than through serde_json,
 //! which engines do not use.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::net::{IpAddr, SocketAddr};
 
@@ -71,7 +72,7 @@ pub(crate) struct Whoami {
     /// `--trust` (nginx `set_real_ip_from`).
     pub trust: Vec<IpNet>,
     pub spoofable: bool,
-    pub note: Option<String>,
+    pub note: Option<Cow<'static, str>>,
     pub request: String,
 }
 
@@ -206,36 +207,32 @@ impl Whoami {
 
 /// The page's note: what the receiver made of the header, in the page's
 /// words (the page is what the client gets, not ppctl's report).
-pub(crate) fn note(events: &[Event]) -> Option<String> {
-    // Built as one string: the page goes out with every connection.
-    let mut note = String::new();
+pub(crate) fn note(events: &[Event]) -> Option<Cow<'static, str>> {
+    // A fixed sentence is not copied: the page goes out with every connection.
+    let mut note = None;
     for e in events {
-        let start = note.len();
-        if start > 0 {
-            note.push_str("; ");
-        }
-        match e {
-            Event::PeerIsClient => note.push_str("no PROXY header: the peer is the client"),
+        let said: Cow<'static, str> = match e {
+            Event::PeerIsClient => "no PROXY header: the peer is the client".into(),
             Event::Untrusted { peer, trust, .. } => {
-                let _ = write!(note, "header from {peer} which is not in --trust ");
+                let mut s = format!("header from {peer} which is not in --trust ");
                 for (i, n) in trust.iter().enumerate() {
                     if i > 0 {
-                        note.push(',');
+                        s.push(',');
                     }
-                    let _ = write!(note, "{n}");
+                    let _ = write!(s, "{n}");
                 }
-                note.push_str(": ignored, the peer is the client");
+                s.push_str(": ignored, the peer is the client");
+                s.into()
             }
-            Event::Local => {
-                note.push_str("LOCAL header (a health check): the socket's addresses stand")
-            }
+            Event::Local => "LOCAL header (a health check): the socket's addresses stand".into(),
             Event::AnyPeer => {
-                note.push_str("accepted from any peer: any client could forge it; use --trust CIDR")
+                "accepted from any peer: any client could forge it; use --trust CIDR".into()
             }
-            _ => note.truncate(start),
-        }
+            _ => continue,
+        };
+        text::push_joined(&mut note, said);
     }
-    (!note.is_empty()).then_some(note)
+    note
 }
 
 /// The nginx realip rule: the header's source replaces the peer only when
