@@ -105,6 +105,31 @@ mod tests {
     use super::*;
 
     #[test]
+    fn ascii_is_pushed_as_it_is_and_anything_else_stays_utf8() {
+        let mut s = String::from("é ");
+        push_ascii(
+            &mut s,
+            b"GET / HTTP/1.1 and a run longer than sixteen bytes",
+        );
+        push_ascii(&mut s, b" 127.0.0.1");
+        push_ascii(&mut s, b" \xff\xc3\xa9");
+        assert_eq!(
+            s,
+            "é GET / HTTP/1.1 and a run longer than sixteen bytes 127.0.0.1 \u{fffd}é"
+        );
+    }
+
+    #[test]
+    fn texts_are_joined_and_a_single_one_is_not_copied() {
+        let mut all = None;
+        push_joined(&mut all, "first".into());
+        assert!(matches!(all, Some(Cow::Borrowed("first"))));
+        push_joined(&mut all, String::from("second").into());
+        push_joined(&mut all, "third".into());
+        assert_eq!(all.as_deref(), Some("first; second; third"));
+    }
+
+    #[test]
     fn the_text_is_display_s() {
         for n in [
             0,
