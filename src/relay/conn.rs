@@ -29,6 +29,7 @@ use crate::server::{
 };
 
 use super::config::{Accept, Config};
+use super::cutoff::{Cut, Cutoffs};
 use super::record::{Event as Said, Record, Relayed, Unconnected, PEEK};
 use super::spare::Spare;
 
@@ -42,7 +43,12 @@ const CHUNK_BULK: usize = 128 * 1024;
 
 /// Relay one client to the end and say what happened. The client's
 /// socket gets TCP_NODELAY unless it came with it from the listener.
-pub(crate) async fn serve(c: Accepted, cfg: &Config, nodelay_inherited: bool) -> Record {
+pub(crate) async fn serve(
+    c: Accepted,
+    cfg: &Config,
+    cutoffs: &Cutoffs,
+    nodelay_inherited: bool,
+) -> Record {
     let started = Instant::now();
     if !nodelay_inherited {
         let _ = c.stream.set_nodelay(true);
@@ -72,7 +78,7 @@ pub(crate) async fn serve(c: Accepted, cfg: &Config, nodelay_inherited: bool) ->
         (io.stream, rest, io.stop)
     };
     if let Some(rest) = rest {
-        relay(client, rest, &mut rec, cfg, &mut stop).await;
+        relay(client, rest, &mut rec, cfg, cutoffs, &mut stop).await;
     }
     if cfg.accept == Accept::None {
         spot_client_header(&mut rec);
@@ -460,28 +466,23 @@ async fn end(mut to: OwnedWriteHalf, ends: [&AtomicBool; 2], request: &AtomicBoo
     Done::Eof
 }
 
-/// Resolves when the connection is to be cut, with the bound it ran
-/// into: neither direction moved a byte for the idle limit, or the
-/// client's first request was not over (`request` unset) by the stage's
-/// deadline. One timer, moved on as bytes move.
-async fn cut(
+/// When the connection is to be cut, with the bound it would run into:
+/// neither direction moved a byte for the idle limit, or the client's
+/// first request was not over (`request` unset) by the stage's deadline.
+/// Asked again each time the sweeper ([`Cutoffs`]) wakes the connection,
+/// so bytes that moved in between push it further.
+fn next_cut(
     active: &AtomicU64,
     epoch: Instant,
     stage: StageDeadline,
     idle: Duration,
     request: &AtomicBool,
-) -> Bound {
-    loop {
-        let last = epoch + Duration::from_millis(active.load(Ordering::Relaxed));
-        let (due, bound) = if request.load(Ordering::Relaxed) {
-            (last + idle, Bound::Idle)
-        } else {
-            stage.next(last)
-        };
-        if Instant::now() >= due {
-            return bound;
-        }
-        tokio::time::sleep_until(due.into()).await;
+) -> (Instant, Bound) {
+    let last = epoch + Duration::from_millis(active.load(Ordering::Relaxed));
+    if request.load(Ordering::Relaxed) {
+        (last + idle, Bound::Idle)
+    } else {
+        stage.next(last)
     }
 }
 
@@ -491,6 +492,7 @@ async fn relay(
     rest: Vec<u8>,
     rec: &mut Record,
     cfg: &Config,
+    cutoffs: &Cutoffs,
     stop: &mut watch::Receiver<bool>,
 ) {
     // The header, what came after it, and the client's first bytes when
@@ -597,11 +599,14 @@ async fn relay(
         let ends = ([&up_eof, &down_eof], [&down_eof, &up_eof]);
         let a = pump(cr, uw, &mut up, &active, epoch, ends.0, &request, true);
         let b = pump(ur, cw, &mut down, &active, epoch, ends.1, &request, false);
-        // One timer and one wait on the stop flag for the whole exchange,
-        // not one per turn of the loop.
-        let cutting = cut(&active, epoch, stage, cfg.idle_timeout, &request);
-        let stopping = signalled(stop);
-        tokio::pin!(a, b, cutting, stopping);
+        // The time bounds and the stop flag: one entry in the relay's
+        // table for the whole exchange, no timer or wait of its own.
+        let mut slot = cutoffs.slot();
+        let cutting = std::future::poll_fn(|cx| {
+            let (due, bound) = next_cut(&active, epoch, stage, cfg.idle_timeout, &request);
+            slot.poll_due(cx, due).map(|cut| (cut, bound))
+        });
+        tokio::pin!(a, b, cutting);
         let mut up_done: Option<(Done, Instant)> = None;
         let mut down_done: Option<(Done, Instant)> = None;
         let mut timed_out = false;
@@ -620,12 +625,15 @@ async fn relay(
                     down_done = Some((d, Instant::now()));
                     if d != Done::Eof { break; }
                 }
-                bound = &mut cutting => {
-                    timed_out = true;
-                    request_cut = bound == Bound::Stage;
+                (cut, bound) = &mut cutting => {
+                    if cut == Cut::Stopped {
+                        stopped = true;
+                    } else {
+                        timed_out = true;
+                        request_cut = bound == Bound::Stage;
+                    }
                     break;
                 }
-                _ = &mut stopping => { stopped = true; break; }
             }
         }
         let mut ending = ending_of(up_done, down_done, timed_out || stopped);

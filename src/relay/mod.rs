@@ -6,6 +6,7 @@
 
 pub(crate) mod config;
 mod conn;
+mod cutoff;
 pub(crate) mod record;
 mod spare;
 
@@ -16,11 +17,15 @@ use tokio::net::TcpListener;
 
 use crate::server::{self, Accepted, Hub, Served, Service, Sink, Summary};
 
+use cutoff::Cutoffs;
+
 pub(crate) use config::{Accept, Config, SendMode};
 pub(crate) use record::Relayed;
 
 struct Relay {
     cfg: Config,
+    /// When each connection must end, watched by one sweeper.
+    cutoffs: Arc<Cutoffs>,
     /// The listeners pass TCP_NODELAY on to the sockets they accept.
     nodelay_inherited: bool,
 }
@@ -30,7 +35,7 @@ impl Service for Relay {
 
     async fn serve(&self, c: Accepted) -> Served<Relayed> {
         Served {
-            record: conn::serve(c, &self.cfg, self.nodelay_inherited).await,
+            record: conn::serve(c, &self.cfg, &self.cutoffs, self.nodelay_inherited).await,
             close: None,
         }
     }
@@ -55,17 +60,32 @@ pub(crate) async fn run(
     let hub = Hub::new(Summary::new(false), sink)
         .metered(cfg.meter.clone())
         .conforming(cfg.conform);
-    server::run(
+    let cutoffs = Arc::new(Cutoffs::default());
+    // The sweeper runs on this runtime from the first accept to the end
+    // (past the drain: it is what tells the connections that it is over).
+    // Should this future be dropped before its end, the sweeper still
+    // ends the connections: the server's stop flag is set then, or gone.
+    let mut sweeper = None;
+    let summary = server::run(
         listeners,
         limits,
         Arc::new(Relay {
             cfg,
+            cutoffs: cutoffs.clone(),
             nodelay_inherited,
         }),
         Arc::new(hub),
         shutdown,
         now,
-        |_, _| {},
+        |gate, _| {
+            let stop = gate.stop();
+            sweeper = Some(tokio::spawn(async move { cutoffs.sweep(stop).await }));
+        },
     )
-    .await
+    .await;
+    // Every connection has ended.
+    if let Some(s) = sweeper {
+        s.abort();
+    }
+    summary
 }
