@@ -288,7 +288,7 @@ mod tests {
             source: (!local).then(|| sa("203.0.113.7:4444")),
             destination: (!local).then(|| sa("198.51.100.9:443")),
             protocol: "TCP4",
-            tlvs: Vec::new(),
+            tlvs: Default::default(),
         }
     }
 

@@ -114,7 +114,7 @@ fn text(f: &FlowResult, col: Col, style: Style) -> String {
             None => "-".into(),
         },
         Col::Tlvs => match f.header() {
-            Some(h) if !h.tlvs.is_empty() => h.tlvs.join(","),
+            Some(h) if !h.tlvs.is_empty() => h.tlvs.names().collect::<Vec<_>>().join(","),
             _ => "-".into(),
         },
         Col::Response => response_words(f),

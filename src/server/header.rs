@@ -20,8 +20,47 @@ pub(crate) struct HeaderFacts {
     pub destination: Option<SocketAddr>,
     /// The protocol word (TCP4, UDP6, UNSPEC, UNKNOWN...).
     pub protocol: &'static str,
-    /// TLV names, in wire order.
-    pub tlvs: Vec<&'static str>,
+    /// The TLVs' types, in wire order.
+    pub tlvs: TlvKinds,
+}
+
+/// The types of a header's TLVs, in wire order. The first few are kept in
+/// place: a capture makes these facts for every header it sees, and a
+/// list of names allocated for each was a measurable part of a flow's cost.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct TlvKinds {
+    first: [u8; TLV_KINDS_IN_PLACE],
+    len: u8,
+    /// The types after the first [`TLV_KINDS_IN_PLACE`] (a header may hold
+    /// many TLVs; few do).
+    rest: Vec<u8>,
+}
+
+/// How many TLV types [`TlvKinds`] keeps without allocating.
+const TLV_KINDS_IN_PLACE: usize = 15;
+
+impl TlvKinds {
+    pub(crate) fn push(&mut self, kind: u8) {
+        match self.first.get_mut(usize::from(self.len)) {
+            Some(slot) => {
+                *slot = kind;
+                self.len += 1;
+            }
+            None => self.rest.push(kind),
+        }
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The TLVs' names (the codec's: `ALPN`, `SSL`, `CUSTOM`...).
+    pub(crate) fn names(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.first[..usize::from(self.len)]
+            .iter()
+            .chain(&self.rest)
+            .map(|&kind| codec::tlv::name(kind))
+    }
 }
 
 impl HeaderFacts {
@@ -33,7 +72,11 @@ impl HeaderFacts {
             source: h.source(),
             destination: h.destination(),
             protocol: h.protocol_name(),
-            tlvs: h.tlvs().map(|t| t.name()).collect(),
+            tlvs: {
+                let mut kinds = TlvKinds::default();
+                h.tlvs().for_each(|t| kinds.push(t.kind));
+                kinds
+            },
         }
     }
 
@@ -85,5 +128,22 @@ impl HeaderSeen {
         } else {
             codec::decode(&self.bytes)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Past the types kept in place, the rest still come in wire order.
+    #[test]
+    fn tlv_kinds_keep_wire_order_past_those_in_place() {
+        let mut kinds = TlvKinds::default();
+        assert!(kinds.is_empty());
+        let wire: Vec<u8> = (0..40).map(|i| [0x01, 0x20, 0x05, 0xE3][i % 4]).collect();
+        wire.iter().for_each(|&k| kinds.push(k));
+        assert!(!kinds.is_empty());
+        let want: Vec<&str> = wire.iter().map(|&k| codec::tlv::name(k)).collect();
+        assert_eq!(kinds.names().collect::<Vec<_>>(), want);
     }
 }
