@@ -7,12 +7,11 @@
 //! table holds at most `max_flows` entries, evicting on close, on idle time
 //! and, when full, the least recently seen.
 
-use rustc_hash::FxHashMap as HashMap;
-use std::hash::{Hash, Hasher};
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::time::Duration;
 
-use super::link::{Layer4, Segment};
+use super::flowmap::{FlowMap, Key};
+use super::link::{Layer4, Peer, Segment};
 use super::reader::Timestamp;
 
 /// Limits for the flow table.
@@ -235,6 +234,8 @@ pub struct Flow {
     pub first_close: Option<Side>,
     pub packets: u64,
     decided: bool,
+    /// The client as its packets carry it, to tell the two sides apart.
+    client_peer: Peer,
     /// Its open conversation, held here while the flow is tracked (its
     /// packets need no lookup of it) and put back in the table when the
     /// flow goes. `None` when the flow started on a closed conversation:
@@ -243,11 +244,11 @@ pub struct Flow {
 }
 
 impl Flow {
-    fn new(id: u64, client: SocketAddr, server: SocketAddr, udp: bool, ts: Timestamp) -> Self {
+    fn new(id: u64, client: Peer, server: Peer, udp: bool, ts: Timestamp) -> Self {
         Flow {
             id,
-            client,
-            server,
+            client: client.addr(),
+            server: server.addr(),
             udp,
             first_seen: ts,
             last_seen: ts,
@@ -264,13 +265,14 @@ impl Flow {
             first_close: None,
             packets: 0,
             decided: false,
+            client_peer: client,
             conversation: None,
         }
     }
 
     /// Make a freed place (its buffers given back) the new flow
     /// [`Flow::new`] would be, in place: no flow is built and moved in.
-    fn reset(&mut self, id: u64, client: SocketAddr, server: SocketAddr, udp: bool, ts: Timestamp) {
+    fn reset(&mut self, id: u64, client: Peer, server: Peer, udp: bool, ts: Timestamp) {
         // Every field, named: a new one can't be left stale.
         let Flow {
             id: id_,
@@ -292,9 +294,11 @@ impl Flow {
             first_close,
             packets,
             decided,
+            client_peer,
             conversation,
         } = self;
-        (*id_, *client_, *server_, *udp_) = (id, client, server, udp);
+        (*id_, *client_, *server_, *udp_) = (id, client.addr(), server.addr(), udp);
+        *client_peer = client;
         (*first_seen, *last_seen) = (ts, ts);
         (*first_data, *server_first_data) = (None, None);
         (*first_frame, *stream, *packets) = (0, 0, 0);
@@ -330,80 +334,6 @@ impl Flow {
     }
 }
 
-/// A direction-independent flow key, packed in words: an IPv4 pair takes
-/// two (address and port each), an IPv6 pair four, and the last holds the
-/// flags (and an IPv6 pair's ports). 40 bytes, hashed in five steps: the
-/// table of recently closed conversations holds tens of thousands.
-#[derive(Debug, Clone, Copy, Eq)]
-struct Key {
-    words: [u64; 5],
-}
-
-impl PartialEq for Key {
-    /// Word by word (an array's `==` calls memcmp).
-    fn eq(&self, other: &Self) -> bool {
-        let (a, b) = (&self.words, &other.words);
-        a[0] == b[0] && a[1] == b[1] && a[2] == b[2] && a[3] == b[3] && a[4] == b[4]
-    }
-}
-
-/// Flags in a key's last word.
-const KEY_UDP: u64 = 1;
-const KEY_V6: u64 = 1 << 1;
-/// An endpoint of an IPv6 pair is an IPv4 address (a pair from one
-/// packet never mixes them; the key stays exact if one did).
-const KEY_A_V4: u64 = 1 << 2;
-const KEY_B_V4: u64 = 1 << 3;
-
-impl Key {
-    fn new(x: SocketAddr, y: SocketAddr, udp: bool) -> Self {
-        let flags = if udp { KEY_UDP } else { 0 };
-        if let (SocketAddr::V4(x), SocketAddr::V4(y)) = (x, y) {
-            // Address then port, as SocketAddr orders them.
-            let word = |s: std::net::SocketAddrV4| {
-                (u64::from(s.ip().to_bits()) << 16) | u64::from(s.port())
-            };
-            let (x, y) = (word(x), word(y));
-            return Key {
-                words: [x.min(y), x.max(y), 0, 0, flags],
-            };
-        }
-        let (a, b) = if x <= y { (x, y) } else { (y, x) };
-        let bits = |s: SocketAddr| match s.ip() {
-            IpAddr::V4(ip) => ip.to_ipv6_mapped().to_bits(),
-            IpAddr::V6(ip) => ip.to_bits(),
-        };
-        let (ba, bb) = (bits(a), bits(b));
-        let v4 = |s: SocketAddr, flag: u64| if s.is_ipv4() { flag } else { 0 };
-        Key {
-            words: [
-                (ba >> 64) as u64,
-                ba as u64,
-                (bb >> 64) as u64,
-                bb as u64,
-                flags
-                    | KEY_V6
-                    | v4(a, KEY_A_V4)
-                    | v4(b, KEY_B_V4)
-                    | (u64::from(a.port()) << 16)
-                    | (u64::from(b.port()) << 32),
-            ],
-        }
-    }
-
-    fn udp(&self) -> bool {
-        self.words[4] & KEY_UDP != 0
-    }
-}
-
-impl Hash for Key {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        for w in self.words {
-            state.write_u64(w);
-        }
-    }
-}
-
 /// Bits of a [`MaybeIn`] (a power of two): 32 KiB, for the tens of
 /// thousands of conversations one span of closures holds on a busy capture.
 const MAYBE_BITS: u32 = 18;
@@ -419,9 +349,7 @@ impl MaybeIn {
     }
 
     fn bit(key: &Key) -> (usize, u64) {
-        let [a, b, c, d, e] = key.words;
-        let mixed = a ^ b.rotate_left(21) ^ c.rotate_left(42) ^ d.rotate_left(11) ^ e;
-        let at = (mixed.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - MAYBE_BITS)) as usize;
+        let at = (key.mix() >> (64 - MAYBE_BITS)) as usize;
         (at >> 6, 1 << (at & 63))
     }
 
@@ -443,7 +371,7 @@ impl MaybeIn {
 /// One conversation as Wireshark numbers them: every packet of a new
 /// address/port pair starts one (a bare ACK too), and so does a SYN with
 /// a new sequence number on a known pair (port reuse).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Default)]
 struct Conversation {
     index: u64,
     /// Its flow closed (both FINs, or a RST) and was forgotten.
@@ -457,7 +385,7 @@ struct Conversation {
 /// index growing nor a flow leaving moves it), found by its key.
 #[derive(Default)]
 struct Flows {
-    index: HashMap<Key, u32>,
+    index: FlowMap<u32>,
     slab: Vec<Flow>,
     /// Places of flows that left, for the next ones.
     free: Vec<u32>,
@@ -477,7 +405,7 @@ impl Flows {
     fn place(
         &mut self,
         id: u64,
-        (client, server, udp): (SocketAddr, SocketAddr, bool),
+        (client, server, udp): (Peer, Peer, bool),
         ts: Timestamp,
     ) -> usize {
         match self.free.pop() {
@@ -518,7 +446,7 @@ impl Flows {
     fn collect<T>(&self, pick: impl Fn(Key, &Flow) -> Option<T>) -> Vec<T> {
         self.index
             .iter()
-            .filter_map(|(k, &at)| pick(*k, &self.slab[at as usize]))
+            .filter_map(|(k, &at)| pick(k, &self.slab[at as usize]))
             .collect()
     }
 }
@@ -540,7 +468,7 @@ pub struct FlowTable {
     sweep_due: Timestamp,
     /// Wireshark's stream numbering, TCP and UDP apart: the open
     /// conversations...
-    conversations: HashMap<Key, Conversation>,
+    conversations: FlowMap<Conversation>,
     /// ... and the closed ones, kept for [`CLOSED_LINGER`] after their last
     /// packet, in two generations: those closed in the current span, and
     /// those closed in the span of the same length before it, dropped
@@ -550,8 +478,8 @@ pub struct FlowTable {
     /// without tombstones and keep the size of one span's closures: on a
     /// busy capture they are most of the memory, and one table that
     /// churned doubled at a time that depended on the capture's length.
-    closed_recent: HashMap<Key, Conversation>,
-    closed_older: HashMap<Key, Conversation>,
+    closed_recent: FlowMap<Conversation>,
+    closed_older: FlowMap<Conversation>,
     /// The keys that may be in each of them.
     maybe_recent: MaybeIn,
     maybe_older: MaybeIn,
@@ -577,9 +505,9 @@ impl FlowTable {
             next_id: 0,
             sweep_every,
             sweep_due: Timestamp::default().plus(sweep_every),
-            conversations: HashMap::default(),
-            closed_recent: HashMap::default(),
-            closed_older: HashMap::default(),
+            conversations: FlowMap::default(),
+            closed_recent: FlowMap::default(),
+            closed_older: FlowMap::default(),
             maybe_recent: MaybeIn::new(),
             maybe_older: MaybeIn::new(),
             closed_span_ends: Timestamp::default().plus(CLOSED_LINGER),
@@ -737,7 +665,7 @@ impl FlowTable {
             if flags.syn && !flags.ack {
                 let old = &self.flows.slab[at];
                 let same =
-                    old.client == seg.src && old.client_data.base == Some(seq.wrapping_add(1));
+                    old.client_peer == seg.src && old.client_data.base == Some(seq.wrapping_add(1));
                 if !same {
                     self.flows.untrack(&key);
                     let old = &self.flows.slab[at];
@@ -847,8 +775,7 @@ impl FlowTable {
             decide,
         );
         // Tracked flows hold their conversations: these are all untracked.
-        self.conversations
-            .retain(|_, c| now.since(c.last_seen) < idle);
+        self.conversations.retain(|c| now.since(c.last_seen) < idle);
     }
 
     /// The capture ended: decide every flow still open, oldest first.
@@ -876,7 +803,7 @@ fn starts_flow(seg: &Segment<'_>) -> bool {
 
 /// The client, the server and whether it is UDP, of a flow that `seg`
 /// starts ([`starts_flow`]): a SYN-ACK's receiver is the client.
-fn endpoints(seg: &Segment<'_>) -> (SocketAddr, SocketAddr, bool) {
+fn endpoints(seg: &Segment<'_>) -> (Peer, Peer, bool) {
     match seg.transport {
         Layer4::Udp { .. } => (seg.src, seg.dst, true),
         Layer4::Tcp { flags, .. } if flags.syn && flags.ack => (seg.dst, seg.src, false),
@@ -887,7 +814,7 @@ fn endpoints(seg: &Segment<'_>) -> (SocketAddr, SocketAddr, bool) {
 /// Make room: evict the least recently seen tenth of the table.
 fn evict_oldest(
     flows: &mut Flows,
-    conversations: &mut HashMap<Key, Conversation>,
+    conversations: &mut FlowMap<Conversation>,
     spare: &mut Vec<Vec<u8>>,
     decide: &mut dyn FnMut(&Flow, Why),
 ) {
@@ -909,7 +836,7 @@ fn evict_oldest(
 /// among the open ones) and decide those still undecided, oldest first.
 fn remove(
     flows: &mut Flows,
-    conversations: &mut HashMap<Key, Conversation>,
+    conversations: &mut FlowMap<Conversation>,
     spare: &mut Vec<Vec<u8>>,
     mut keys: Vec<(u64, Key)>,
     why: Why,
@@ -928,7 +855,7 @@ fn remove(
 
 /// A flow left the table open: the conversation it held is an open one
 /// again.
-fn untrack(conversations: &mut HashMap<Key, Conversation>, key: Key, flow: &Flow) {
+fn untrack(conversations: &mut FlowMap<Conversation>, key: Key, flow: &Flow) {
     if let Some(c) = flow.conversation {
         conversations.insert(key, c);
     }
@@ -950,7 +877,7 @@ fn update(
     // changed with this packet: else its answer is the one it gave at the
     // last packet (no), and it is not asked again (a bare ACK).
     let mut changed = flow.packets == 1;
-    let side = if seg.src == flow.client {
+    let side = if seg.src == flow.client_peer {
         Side::Client
     } else {
         Side::Server
@@ -1030,8 +957,8 @@ mod tests {
     /// A TCP segment at `millis` of capture time.
     fn tcp<'a>(from: &str, to: &str, seq: u32, flags: Flags, payload: &'a [u8]) -> Segment<'a> {
         Segment {
-            src: from.parse().unwrap(),
-            dst: to.parse().unwrap(),
+            src: Peer::of(from.parse().unwrap()),
+            dst: Peer::of(to.parse().unwrap()),
             transport: Layer4::Tcp {
                 seq,
                 ack: 0,

@@ -5,7 +5,7 @@
 //! cooked capture decodes whatever its ARPHRD type (`tcpdump -i any` on
 //! loopback writes 772, which etherparse's own SLL parser refuses).
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use etherparse::{EtherType, NetSlice, SlicedPacket, TransportSlice};
 
@@ -61,9 +61,40 @@ pub enum Layer4<'a> {
 /// A TCP segment or UDP datagram and its endpoints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Segment<'a> {
-    pub src: SocketAddr,
-    pub dst: SocketAddr,
+    pub src: Peer,
+    pub dst: Peer,
     pub transport: Layer4<'a>,
+}
+
+/// One end of a segment. An IPv4 end (nearly every one) is its address
+/// and port in one word, `address << 16 | port`: the flow table keys on
+/// and compares that word, so no `SocketAddr` is built for each packet
+/// (only for each new flow). Any other end is its `SocketAddr`. Two ends
+/// are equal exactly when their `SocketAddr`s are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Peer {
+    V4(u64),
+    Other(SocketAddr),
+}
+
+impl Peer {
+    pub fn of(addr: SocketAddr) -> Self {
+        match addr {
+            SocketAddr::V4(a) => Peer::v4(a.ip().to_bits(), a.port()),
+            other => Peer::Other(other),
+        }
+    }
+
+    fn v4(ip: u32, port: u16) -> Self {
+        Peer::V4((u64::from(ip) << 16) | u64::from(port))
+    }
+
+    pub fn addr(self) -> SocketAddr {
+        match self {
+            Peer::V4(w) => SocketAddr::from((Ipv4Addr::from_bits((w >> 16) as u32), w as u16)),
+            Peer::Other(a) => a,
+        }
+    }
 }
 
 /// Why a frame could not be decoded. Counted, never fatal.
@@ -86,7 +117,10 @@ impl std::fmt::Display for BadFrame {
 }
 
 /// Decode a frame. `Ok(None)` is a valid frame that carries neither TCP nor
-/// UDP (ARP, ICMP, an IP fragment after the first...).
+/// UDP (ARP, ICMP, an IP fragment after the first...). Inlined where each
+/// frame is read, so the common frame's segment is built where it is used
+/// rather than returned through memory.
+#[inline]
 pub fn segment(linktype: i32, frame: &[u8]) -> Result<Option<Segment<'_>>, BadFrame> {
     if linktype == linktype::ETHERNET {
         if let Some(seg) = ethernet_ipv4_tcp(frame) {
@@ -130,11 +164,10 @@ fn ethernet_ipv4_tcp(frame: &[u8]) -> Option<Segment<'_>> {
     if offset < TCP_HEADER || IPV4_HEADER + offset > total {
         return None;
     }
-    let addr = |at: usize| IpAddr::from([frame[at], frame[at + 1], frame[at + 2], frame[at + 3]]);
     let flags = frame[tcp + 13];
     Some(Segment {
-        src: SocketAddr::new(addr(ip + 12), be16(tcp)),
-        dst: SocketAddr::new(addr(ip + 16), be16(tcp + 2)),
+        src: Peer::v4(be32(ip + 12), be16(tcp)),
+        dst: Peer::v4(be32(ip + 16), be16(tcp + 2)),
         transport: Layer4::Tcp {
             seq: be32(tcp + 4),
             ack: be32(tcp + 8),
@@ -150,6 +183,7 @@ fn ethernet_ipv4_tcp(frame: &[u8]) -> Option<Segment<'_>> {
 }
 
 /// Any frame, through etherparse.
+#[inline(never)]
 fn sliced(linktype: i32, frame: &[u8]) -> Result<Option<Segment<'_>>, BadFrame> {
     let sliced = match linktype {
         linktype::ETHERNET => SlicedPacket::from_ethernet(frame),
@@ -216,8 +250,8 @@ fn sliced(linktype: i32, frame: &[u8]) -> Result<Option<Segment<'_>>, BadFrame> 
         _ => return Ok(None),
     };
     Ok(Some(Segment {
-        src: SocketAddr::new(src_ip, sport),
-        dst: SocketAddr::new(dst_ip, dport),
+        src: Peer::of(SocketAddr::new(src_ip, sport)),
+        dst: Peer::of(SocketAddr::new(dst_ip, dport)),
         transport,
     }))
 }
@@ -240,7 +274,7 @@ mod tests {
     fn raw_and_loopback_frames() {
         let ip = tcp_v4(b"");
         let s = segment(linktype::RAW, &ip).unwrap().unwrap();
-        assert_eq!(s.src, "10.0.0.1:40000".parse().unwrap());
+        assert_eq!(s.src.addr(), "10.0.0.1:40000".parse().unwrap());
         let mut null = vec![2, 0, 0, 0];
         null.extend_from_slice(&ip);
         assert_eq!(segment(linktype::NULL, &null).unwrap(), Some(s));
@@ -314,6 +348,31 @@ mod tests {
             }
         }
         assert!(checked > 1000, "{checked}");
+    }
+
+    /// A peer gives back the address it was made of, and two peers are
+    /// equal exactly when their addresses are.
+    #[test]
+    fn peers_round_trip_and_compare_as_addresses() {
+        let addrs: Vec<SocketAddr> = [
+            "10.0.0.1:40000",
+            "10.0.0.1:40001",
+            "10.0.0.2:40000",
+            "0.0.0.0:0",
+            "255.255.255.255:65535",
+            "[::ffff:10.0.0.1]:40000",
+            "[fd00::1]:80",
+            "[fd00::1%3]:80",
+        ]
+        .iter()
+        .map(|a| a.parse().unwrap())
+        .collect();
+        for a in &addrs {
+            assert_eq!(Peer::of(*a).addr(), *a);
+            for b in &addrs {
+                assert_eq!(Peer::of(*a) == Peer::of(*b), a == b, "{a} {b}");
+            }
+        }
     }
 
     #[test]

@@ -12,6 +12,7 @@
 pub(crate) mod exchange;
 pub(crate) mod filter;
 pub(crate) mod flow;
+mod flowmap;
 pub(crate) mod group;
 pub(crate) mod link;
 mod mapped;
