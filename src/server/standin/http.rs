@@ -439,17 +439,21 @@ impl Conn<'_> {
             note: whoami::note(&self.rec.events),
             request: line,
         };
-        let (body, ctype, reply) = if json {
-            (page.json(), "application/json", SentBack::WhoamiJson)
+        let (response, reply) = if json {
+            let body = page.json();
+            (
+                whoami::response("application/json", |r| r.push_str(&body)),
+                SentBack::WhoamiJson,
+            )
         } else {
-            (page.text(), "text/plain; charset=utf-8", SentBack::Whoami)
+            (
+                whoami::response("text/plain; charset=utf-8", |r| page.push_text(r)),
+                SentBack::Whoami,
+            )
         };
         self.rec.service.request = Some(page.request);
         // The page is the connection's last word: the close follows.
-        let sent = self
-            .io
-            .send_last(&whoami::response(&body, ctype), self.cfg.idle_timeout)
-            .await;
+        let sent = self.io.send_last(&response, self.cfg.idle_timeout).await;
         self.replied(sent, reply);
     }
 

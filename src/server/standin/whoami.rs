@@ -87,21 +87,21 @@ impl Whoami {
         self.proxy_protocol.map(|(v, c)| format!("v{v} {c}"))
     }
 
-    pub(crate) fn text(&self) -> String {
+    /// The text page, written after what `s` holds (the response's head).
+    pub(crate) fn push_text(&self, s: &mut String) {
         // Written in place, as listen's line: the page goes out with every
         // connection (docs/performance.md).
-        let mut s = String::with_capacity(512);
         s.push_str("remote_addr (realip): ");
-        text::push_ip(&mut s, self.realip_remote_addr());
+        text::push_ip(s, self.realip_remote_addr());
         s.push_str("\npeer: ");
-        text::push_socket(&mut s, self.peer);
+        text::push_socket(s, self.peer);
         s.push_str("\nserver: ");
-        text::push_socket(&mut s, self.server);
+        text::push_socket(s, self.server);
         s.push_str("\nproxy_protocol: ");
         match self.proxy_protocol {
             Some((v, c)) => {
                 s.push('v');
-                text::push_decimal(&mut s, u64::from(v));
+                text::push_decimal(s, u64::from(v));
                 s.push(' ');
                 s.push_str(c);
             }
@@ -115,13 +115,13 @@ impl Whoami {
             s.push_str(label);
             s.push_str("addr: ");
             match end {
-                Some(a) => text::push_ip(&mut s, a.ip()),
+                Some(a) => text::push_ip(s, a.ip()),
                 None => s.push('-'),
             }
             s.push_str(label);
             s.push_str("port: ");
             match end {
-                Some(a) => text::push_decimal(&mut s, u64::from(a.port())),
+                Some(a) => text::push_decimal(s, u64::from(a.port())),
                 None => s.push('-'),
             }
         }
@@ -148,9 +148,8 @@ impl Whoami {
             s.push('\n');
         }
         s.push_str("request: ");
-        nginx::push_escaped(&mut s, self.request.as_bytes());
+        nginx::push_escaped(s, self.request.as_bytes());
         s.push('\n');
-        s
     }
 
     /// The JSON page (docs/json.md, "The whoami page"), one field a line.
@@ -288,17 +287,25 @@ pub(crate) fn wants_json(path: &str, accept: Option<&[u8]>) -> bool {
         })
 }
 
-/// A complete `200` response around `body`.
-pub(crate) fn response(body: &str, content_type: &str) -> Vec<u8> {
-    // Sized once, without `fmt`: a page goes out with every connection.
-    let mut r = String::with_capacity(body.len() + content_type.len() + 96);
+/// A complete `200` response around the body that `write` writes.
+pub(crate) fn response(content_type: &str, write: impl FnOnce(&mut String)) -> Vec<u8> {
+    // One buffer, without `fmt`: a page goes out with every connection. The
+    // body is written after the head and its length put in its place after
+    // (a second buffer for the body cost an allocation and a copy).
+    let mut r = String::with_capacity(content_type.len() + 608);
     r.push_str("HTTP/1.1 200 OK\r\nServer: ppctl\r\nContent-Type: ");
     r.push_str(content_type);
     r.push_str("\r\nContent-Length: ");
-    text::push_decimal(&mut r, body.len() as u64);
+    let at = r.len();
     r.push_str("\r\nConnection: close\r\n\r\n");
-    r.push_str(body);
-    r.into_bytes()
+    let start = r.len();
+    write(&mut r);
+    let mut length = itoa::Buffer::new();
+    let length = length.format(r.len() - start).as_bytes();
+    let mut bytes = r.into_bytes();
+    bytes.extend_from_slice(length);
+    bytes[at..].rotate_right(length.len());
+    bytes
 }
 
 #[cfg(test)]
