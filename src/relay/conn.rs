@@ -48,12 +48,14 @@ pub(crate) async fn serve(
     cfg: &Config,
     cutoffs: &Cutoffs,
     nodelay_inherited: bool,
-) -> Record {
+) -> Box<Record> {
     let started = Instant::now();
     if !nodelay_inherited {
         let _ = c.stream.set_nodelay(true);
     }
-    let mut rec = ServerRecord::new(
+    // Boxed from the start: the record is built where it stays, and goes
+    // to the hub and the sink as a pointer, not copied at each move.
+    let mut rec = Box::new(ServerRecord::new(
         c.id,
         IpProtocol::Tcp,
         c.peer,
@@ -61,7 +63,7 @@ pub(crate) async fn serve(
         cfg.accept.expects(),
         cfg.trust.is_empty(),
         Relayed::new(cfg.accept, cfg.send),
-    );
+    ));
     rec.service.protocol = cfg.protocol;
     // The client is registered with the runtime only once the upstream
     // has its first bytes: until then its bytes are read straight from the

@@ -86,9 +86,12 @@ pub(crate) trait Service: Send + Sync + 'static {
     fn serve(&self, c: Accepted) -> impl Future<Output = Served<Self::Facts>> + Send;
 }
 
-/// A served connection: its record, and the stream still to close.
+/// A served connection: its record, and the stream still to close. The
+/// record is boxed: a few hundred bytes, moved out of the service's
+/// future, into the hub's and into the sink, a pointer copied each time
+/// rather than the record.
 pub(crate) struct Served<T> {
-    pub record: Record<T>,
+    pub record: Box<Record<T>>,
     pub close: Option<Closing>,
 }
 
@@ -168,15 +171,32 @@ impl<T> Hub<T> {
 
     /// Count a finished connection and hand its record to the sink.
     pub(crate) async fn finish(&self, mut rec: Record<T>) {
+        self.count(&mut rec);
+        self.deliver(rec).await;
+    }
+
+    /// [`Hub::finish`] for a boxed record (a TCP connection's): counted
+    /// where it is, moved once, into the sink.
+    pub(crate) async fn finish_boxed(&self, mut rec: Box<Record<T>>) {
+        self.count(&mut rec);
+        self.deliver(*rec).await;
+    }
+
+    /// Grade the sender, meter and count the record.
+    fn count(&self, rec: &mut Record<T>) {
         if self.conform {
             rec.grade_sender();
         }
         if let Some(m) = &self.meter {
-            m.observe(&rec);
+            m.observe(rec);
         }
         if let Ok(mut s) = self.summary.lock() {
-            s.add(&rec);
+            s.add(rec);
         }
+    }
+
+    /// Hand the record to the sink.
+    async fn deliver(&self, rec: Record<T>) {
         // A closed sink means nobody is listening any more; nothing to do.
         match &self.sink.overflow {
             None => {
@@ -225,7 +245,7 @@ pub(crate) async fn run<S: Service>(
             let open = hub.meter.as_deref().map(Meter::open);
             let served = service.serve(c).await;
             drop(open);
-            hub.finish(served.record).await;
+            hub.finish_boxed(served.record).await;
             if let Some(mut c) = served.close {
                 if c.shutdown {
                     // Best effort: the peer may be gone already.

@@ -61,7 +61,7 @@ impl Service for Http {
         // Something may be left unread: send the FIN before the close.
         let shutdown = !rec.service.drained;
         Served {
-            record: rec,
+            record: Box::new(rec),
             close: Some(Closing {
                 stream: conn.io.stream,
                 shutdown,

@@ -174,7 +174,7 @@ impl Service for Talk {
         }
         let drained = io.buf.is_empty();
         Served {
-            record: rec,
+            record: Box::new(rec),
             close: Some(Closing {
                 stream: io.stream,
                 shutdown: !drained && !reset,
