@@ -179,7 +179,12 @@ impl<T> Hub<T> {
     /// where it is, moved once, into the sink.
     pub(crate) async fn finish_boxed(&self, mut rec: Box<Record<T>>) {
         self.count(&mut rec);
-        self.deliver(*rec).await;
+        // No line per connection (relay --no-tap without --json): the
+        // sink is closed, and the record is dropped where it is, not moved
+        // out to a send that fails.
+        if !self.sink.tx.is_closed() {
+            self.deliver(*rec).await;
+        }
     }
 
     /// Grade the sender, meter and count the record.
