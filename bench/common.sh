@@ -4,8 +4,12 @@
 # `cd` to the repository's root:  . bench/common.sh
 WORK=$(mktemp -d)
 PIDS=()
+CGROUPS=()
 cleanup() {
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  for g in "${CGROUPS[@]}"; do
+    for _ in $(seq 50); do rmdir "$g" 2>/dev/null && break; sleep 0.1; done
+  done
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -28,11 +32,39 @@ render() {
   sed -e "s|{{PORT}}|$3|g" -e "s|{{UPSTREAM}}|${4:-}|g" -e "s|{{DIR}}|$WORK|g" \
     -e "s|{{STREAM_MODULE}}|${STREAM_MODULE:-}|g" "$1" > "$2"
 }
+# RECEIVER_CPU=F (e.g. 0.5): each started server (with its children: nginx's
+# workers) runs in a CPU cgroup of its own capped at F CPUs (cgroup v2
+# cpu.max, or v1 cpu.cfs_quota_us; 10 ms periods), the load generator
+# uncapped. On a machine where the one-thread generator sets the pace
+# (gen% near 100), this makes each server the bottleneck under the same CPU
+# budget, so conn/s compares the servers, not the generator. Needs root.
+cpu_cgroup() { # NAME: prints the new cgroup's directory
+  local quota period=10000 dir
+  quota=$(python3 -c "print(int($RECEIVER_CPU * $period))")
+  if grep -qw cpu /sys/fs/cgroup/cgroup.controllers 2>/dev/null; then
+    echo +cpu > /sys/fs/cgroup/cgroup.subtree_control 2>/dev/null || true
+    dir=/sys/fs/cgroup/ppctl-bench-$$-$1
+    mkdir "$dir" && echo "$quota $period" > "$dir/cpu.max"
+  elif [ -d /sys/fs/cgroup/cpu ]; then
+    dir=/sys/fs/cgroup/cpu/ppctl-bench-$$-$1
+    mkdir "$dir" && echo "$period" > "$dir/cpu.cfs_period_us" && echo "$quota" > "$dir/cpu.cfs_quota_us"
+  else
+    echo "RECEIVER_CPU: no CPU cgroup controller here (cgroup v2 cpu or v1 cpu)" >&2; exit 2
+  fi
+  echo "$dir"
+}
 # start NAME PORT COMMAND...: runs it in the background (log in $WORK/NAME.log)
 # and sets PID[NAME], and PORT[NAME] once it listens; says so when it doesn't.
 declare -A PORT PID
 start() {
-  local name=$1 port=$2; shift 2
+  local name=$1 port=$2 group; shift 2
+  if [ -n "${RECEIVER_CPU:-}" ]; then
+    group=$(cpu_cgroup "$name") || exit 2
+    CGROUPS+=("$group")
+    # The shell joins the cgroup, then becomes the server: every process
+    # it forks stays in it.
+    set -- sh -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' "$group" "$@"
+  fi
   "$@" > "$WORK/$name.log" 2>&1 &
   PIDS+=($!); PID[$name]=$!
   if wait_port "$port"; then PORT[$name]=$port; else echo "$name did not start (see $WORK/$name.log)" >&2; fi

@@ -13,12 +13,17 @@
 # adds receiver "ppctl-metrics", the same ppctl with `--metrics` (counting
 # every connection for Prometheus), and prints the ratio with / without it
 # of each round (issue 24's bound: within 3%), then checks that the
-# metrics counted every connection. Every receiver runs from a config in
-# bench/ and is stopped by pid.
+# metrics counted every connection. RECEIVER_CPU=0.5 caps each receiver
+# at half a CPU (a cgroup of its own, bench/common.sh; needs root): on 2
+# CPUs the one-thread generator sets the pace (gen% near 100) and conn/s
+# cannot tell the receivers apart; capped, each receiver is the bottleneck
+# under the same CPU budget. Every receiver runs from a config in bench/
+# and is stopped by pid.
 #
 #   cargo build --release && bench/listen.sh
 #   N=20000 C=50 HDR=v1 ROUNDS=3 bench/listen.sh
 #   METRICS=1 ROUNDS=7 bench/listen.sh   # --metrics' cost
+#   RECEIVER_CPU=0.5 ROUNDS=5 bench/listen.sh   # the same CPU budget each
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${N:-20000}

@@ -13,8 +13,12 @@
 #     ratios ppctl relay / HAProxy (median, min, max).
 # PPCTL_B=path adds a second ppctl build as front hop "ppctl-b" (A/B of two
 # builds in the same rounds); PPCTL_B_ARGS adds flags to its relay (an A/B
-# of one build, e.g. PPCTL_B=$PPCTL PPCTL_B_ARGS="--threads 2"). Every
-# process runs from a config in bench/ and is stopped by pid.
+# of one build, e.g. PPCTL_B=$PPCTL PPCTL_B_ARGS="--threads 2").
+# RECEIVER_CPU=0.5 caps each front hop (not the shared backend) at half a
+# CPU (bench/common.sh; needs root): uncapped, the front hop, the backend
+# and the generator share 2 CPUs; capped, each front hop is the bottleneck
+# under the same CPU budget. Every process runs from a config in bench/
+# and is stopped by pid.
 #
 #   cargo build --release && bench/relay.sh
 #   N=20000 C=50 SIZE=256M IDLE=1000 ROUNDS=3 bench/relay.sh
@@ -42,7 +46,7 @@ head -c "$SIZE" /dev/zero > "$WORK/big"
 chmod 755 "$WORK"; chmod 644 "$WORK/big"
 BACKEND=$(free_port)
 render bench/nginx-relay-backend.conf "$WORK/backend.conf" "$BACKEND"
-start backend "$BACKEND" nginx -p "$WORK" -c "$WORK/backend.conf"
+RECEIVER_CPU= start backend "$BACKEND" nginx -p "$WORK" -c "$WORK/backend.conf"
 
 p=$(free_port)
 start ppctl-relay "$p" "$PPCTL" --color never relay "127.0.0.1:$p" --to "127.0.0.1:$BACKEND" --send v2 --no-tap --max-conns 8192
