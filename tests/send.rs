@@ -963,23 +963,9 @@ fn a_greeting_then_a_reset_after_a_header_is_header_rejected() {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     let h = thread::spawn(move || {
-        let (mut s, _) = listener.accept().unwrap();
-        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-        let mut got = Vec::new();
-        let mut buf = [0u8; 512];
-        // The header line, then the greeting, then the client's EHLO.
-        while !got.ends_with(b"\r\n") {
-            let n = s.read(&mut buf).unwrap();
-            assert!(n > 0, "the client hung up first");
-            got.extend_from_slice(&buf[..n]);
-        }
-        s.write_all(b"220 mail.ppctl.test ESMTP\r\n").unwrap();
-        let header_len = got.len();
-        while !got[header_len..].ends_with(b"\r\n") {
-            let n = s.read(&mut buf).unwrap();
-            assert!(n > 0, "the client hung up before its opening");
-            got.extend_from_slice(&buf[..n]);
-        }
+        let (s, mut got) = greet_after_the_header(&listener);
+        // The client's EHLO.
+        read_line(&s, &mut got);
         // SO_LINGER 0: the close is a reset.
         socket2::SockRef::from(&s)
             .set_linger(Some(Duration::ZERO))
@@ -1004,17 +990,9 @@ fn a_greeting_then_silence_after_a_header_is_no_reply() {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     let h = thread::spawn(move || {
-        let (mut s, _) = listener.accept().unwrap();
-        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-        let mut got = Vec::new();
-        let mut buf = [0u8; 512];
-        while !got.ends_with(b"\r\n") {
-            let n = s.read(&mut buf).unwrap();
-            assert!(n > 0, "the client hung up first");
-            got.extend_from_slice(&buf[..n]);
-        }
-        s.write_all(b"220 mail.ppctl.test ESMTP\r\n").unwrap();
+        let (mut s, _) = greet_after_the_header(&listener);
         // Silent until the client gives up.
+        let mut buf = [0u8; 512];
         while s.read(&mut buf).is_ok_and(|n| n > 0) {}
     });
     ppctl()
@@ -1033,4 +1011,26 @@ fn a_greeting_then_silence_after_a_header_is_no_reply() {
             "greeted with `220 mail.ppctl.test ESMTP`, then not a word",
         ));
     h.join().unwrap();
+}
+
+/// A mail server's first steps for the two tests above: take a
+/// connection, read the header line, then greet. Returns what was read.
+fn greet_after_the_header(listener: &TcpListener) -> (TcpStream, Vec<u8>) {
+    let (mut s, _) = listener.accept().unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut got = Vec::new();
+    read_line(&s, &mut got);
+    s.write_all(b"220 mail.ppctl.test ESMTP\r\n").unwrap();
+    (s, got)
+}
+
+/// Read from `s` onto `got` until a line more ends there.
+fn read_line(mut s: &TcpStream, got: &mut Vec<u8>) {
+    let from = got.len();
+    let mut buf = [0u8; 512];
+    while !got[from..].ends_with(b"\r\n") {
+        let n = s.read(&mut buf).unwrap();
+        assert!(n > 0, "the client hung up before its line ended");
+        got.extend_from_slice(&buf[..n]);
+    }
 }
