@@ -602,8 +602,12 @@ pub(crate) fn judge(protocol: Protocol, seen: &Seen) -> Verdict {
     // The header is the first thing the server reads: its answer is the
     // first reply after the greeting.
     let greeted_at = replies.iter().position(|r| r.kind == Kind::Greeting);
-    let first_answer = replies.get(greeted_at.map_or(0, |at| at + 1));
-    if let Some(r) = first_answer.filter(|r| header && r.kind == Kind::Refused) {
+    // The replies after the greeting (all of them, without one).
+    let after_greeting = &replies[greeted_at.map_or(0, |at| at + 1)..];
+    if let Some(r) = after_greeting
+        .first()
+        .filter(|r| header && r.kind == Kind::Refused)
+    {
         if refuses_header(protocol, r) {
             return decided(Finding::UnexpectedHeader, Some(r.clone()));
         }
@@ -632,8 +636,7 @@ pub(crate) fn judge(protocol: Protocol, seen: &Seen) -> Verdict {
         // after the greeting (MariaDB names the header's client in it)
         // shows the header was read; without one the server may yet take
         // the header for a command.
-        let greeted_at = greeted_at.unwrap_or(0);
-        let went_on = replies[greeted_at + 1..]
+        let went_on = after_greeting
             .iter()
             .any(|r| matches!(r.kind, Kind::Ok | Kind::Error));
         if !went_on {
@@ -648,10 +651,7 @@ pub(crate) fn judge(protocol: Protocol, seen: &Seen) -> Verdict {
         // the refusal (its words, if the server said any, lost to the
         // reset); silence is no reply. Only where the opening was sent: a
         // recorded client that said nothing was not answered either.
-        let greeted_at = greeted_at.unwrap_or(0);
-        let went_on = replies[greeted_at + 1..]
-            .iter()
-            .any(|r| r.kind != Kind::Partial);
+        let went_on = after_greeting.iter().any(|r| r.kind != Kind::Partial);
         if !went_on && seen.after.is_some() {
             match seen.ending {
                 Ending::ServerClosed | Ending::ServerReset => {
@@ -672,7 +672,7 @@ pub(crate) fn judge(protocol: Protocol, seen: &Seen) -> Verdict {
         // The server's words that matter: a refusal, an error after the
         // greeting (MariaDB's login error names the client it sees), else
         // the greeting itself.
-        let answer = replies[greeted_at.map_or(0, |at| at + 1)..]
+        let answer = after_greeting
             .iter()
             .find(|r| r.kind == Kind::Error)
             .cloned();
