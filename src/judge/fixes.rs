@@ -580,6 +580,16 @@ pub static FIXES: &[Fix] = &[
         change: "# use the https/TLS port for TLS clients,\n# or add ssl to this listener (nginx):\nlisten {port} ssl;",
         doc: "https://nginx.org/en/docs/http/configuring_https_servers.html",
     },
+    // checked: RFC 8314 section 3 (implicit TLS for submission on 465,
+    // IMAP on 993, POP3 on 995: the client starts the TLS handshake).
+    Fix {
+        id: "implicit-tls-port",
+        title: "Start with TLS on an implicit-TLS port, or use the plain port",
+        side: Side::Client,
+        applies_to: "clients of SMTPS (465), IMAPS (993), POP3S (995)",
+        change: "# an implicit-TLS port waits for the client's TLS handshake and\n# says nothing first: its greeting comes inside TLS\nppctl send host:465     # --protocol auto: TLS on 465, 993, 995\n# or speak the plain protocol on its plain port (25/587, 143, 110)",
+        doc: "https://www.rfc-editor.org/rfc/rfc8314#section-3",
+    },
     Fix {
         id: "confirm-hop-adds-header",
         title: "Confirm which hop adds the header the backend does not read",

@@ -62,6 +62,7 @@ pub(super) fn fixes(finding: Finding) -> Option<&'static [&'static str]> {
         Finding::UntrustedSource | Finding::HeaderRejected => {
             Some(&["dovecot-haproxy-trusted-networks", "match-version"])
         }
+        Finding::NoReply => Some(super::SILENT_SERVER),
         _ => None,
     }
 }

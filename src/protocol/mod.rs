@@ -504,6 +504,12 @@ const SEND_A_HEADER: &[&str] = &[
     "aws-nlb-header-on-first-ack",
 ];
 
+/// A server that speaks first and said nothing until the timeout (no
+/// greeting, or none to the opening): it waits for a header it can read,
+/// or for a TLS handshake (an implicit-TLS port). Not the generic fixes,
+/// which are HTTP ingresses' header timeouts.
+const SILENT_SERVER: &[&str] = &["match-version", "implicit-tls-port"];
+
 /// What a client saw on one connection in a protocol: the judge's input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Seen<'a> {

@@ -114,6 +114,9 @@ pub(super) fn fixes(finding: Finding) -> Option<&'static [&'static str]> {
             "mariadb-proxy-networks-narrow",
             "mariadb-proxy-protocol-networks",
         ]),
+        // Greeted, then no answer to the login: a server that reads the
+        // header answers it (MariaDB reads it with the first packet).
+        Finding::NoReply => Some(&["match-version"]),
         _ => None,
     }
 }

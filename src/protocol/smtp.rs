@@ -90,6 +90,7 @@ pub(super) fn fixes(finding: Finding) -> Option<&'static [&'static str]> {
         }
         Finding::MissingHeader | Finding::HeaderTimeout => Some(super::SEND_A_HEADER),
         Finding::Spoofable => Some(&["postfix-proxy-port-private"]),
+        Finding::NoReply => Some(super::SILENT_SERVER),
         _ => None,
     }
 }

@@ -430,6 +430,41 @@ fn every_protocol_fix_is_in_the_one_table() {
 }
 
 #[test]
+fn a_silent_mail_or_database_server_gets_no_http_ingress_fix() {
+    use crate::judge::fixes::Case;
+    // An ingress's header timeout or an NLB's first ACK says nothing
+    // about a mail server that never greeted, or a database that never
+    // answered the login.
+    for p in [
+        Protocol::Smtp,
+        Protocol::Imap,
+        Protocol::Pop3,
+        Protocol::Mysql,
+    ] {
+        let ids: Vec<&str> = Finding::NoReply
+            .fixes_for(Case {
+                protocol: Some(p),
+                ..Case::default()
+            })
+            .iter()
+            .map(|f| f.id)
+            .collect();
+        assert!(ids.contains(&"match-version"), "{}: {ids:?}", p.name());
+        assert!(
+            !ids.iter()
+                .any(|id| id.starts_with("ingress-nginx") || id.starts_with("aws-")),
+            "{}: {ids:?}",
+            p.name()
+        );
+    }
+    let smtp = Finding::NoReply.fixes_for(Case {
+        protocol: Some(Protocol::Smtp),
+        ..Case::default()
+    });
+    assert!(smtp.iter().any(|f| f.id == "implicit-tls-port"));
+}
+
+#[test]
 fn a_greeting_before_the_header_with_nothing_after_it_is_banner_before_header() {
     let greeting = b"220 mail.ppctl.test ESMTP ppctl-test\r\n";
     let first = Seen {
