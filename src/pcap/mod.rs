@@ -79,26 +79,70 @@ pub struct FlowResult {
 }
 
 impl FlowResult {
-    fn new(flow: &Flow, detail: bool, protocol: Selection, kept: &exchange::KeptStart) -> Self {
-        let keep = |b: &[u8]| if detail { b.to_vec() } else { Vec::new() };
-        let decision = exchange::decide(flow, protocol, kept);
+    /// A place for a result in the sequencer's slab, before its first
+    /// [`FlowResult::fill`].
+    pub(crate) fn blank() -> Self {
+        let nowhere = SocketAddr::from(([0, 0, 0, 0], 0));
         FlowResult {
-            id: flow.id,
-            time: flow.first_seen,
-            first_data: flow.first_data,
-            first_frame: flow.first_frame,
-            stream: flow.stream,
-            udp: flow.udp,
-            client: flow.client,
-            server: flow.server,
-            packets: flow.packets,
-            own: decision.finding,
-            decision,
-            client_bytes: keep(flow.client_data.bytes()),
-            answer: keep(flow.server_data.bytes()),
+            id: 0,
+            time: Timestamp::default(),
+            first_data: None,
+            first_frame: 0,
+            stream: 0,
+            udp: false,
+            client: nowhere,
+            server: nowhere,
+            packets: 0,
+            decision: Decision {
+                start: Start::Nothing,
+                exchange: None,
+                finding: Finding::Incomplete,
+                close: None,
+                spoken: None,
+            },
+            client_bytes: Vec::new(),
+            answer: Vec::new(),
+            own: Finding::Incomplete,
             front: None,
             back: None,
         }
+    }
+
+    /// `flow`'s result, written over this one in place (every field): it
+    /// is made where the sequencer holds it, not built and moved there.
+    fn fill(&mut self, flow: &Flow, detail: bool, protocol: Selection, kept: &exchange::KeptStart) {
+        // Every field, named: a new one can't be left stale.
+        let FlowResult {
+            id,
+            time,
+            first_data,
+            first_frame,
+            stream,
+            udp,
+            client,
+            server,
+            packets,
+            decision,
+            client_bytes,
+            answer,
+            own,
+            front,
+            back,
+        } = self;
+        *decision = exchange::decide(flow, protocol, kept);
+        (*id, *time, *first_data) = (flow.id, flow.first_seen, flow.first_data);
+        (*first_frame, *stream, *udp) = (flow.first_frame, flow.stream, flow.udp);
+        (*client, *server, *packets) = (flow.client, flow.server, flow.packets);
+        *own = decision.finding;
+        let keep = |to: &mut Vec<u8>, from: &[u8]| {
+            to.clear();
+            if detail {
+                to.extend_from_slice(from);
+            }
+        };
+        keep(client_bytes, flow.client_data.bytes());
+        keep(answer, flow.server_data.bytes());
+        (*front, *back) = (None, None);
     }
 
     pub(crate) fn finding(&self) -> Finding {
@@ -222,7 +266,7 @@ fn analyze_source<R: Read>(
                         &seg,
                         &ready,
                         &mut |f: &Flow, _: Why| {
-                            order.put(FlowResult::new(f, detail, limits.protocol, &kept))
+                            order.put_with(|r| r.fill(f, detail, limits.protocol, &kept))
                         },
                     );
                     // Rows are released when a flow is decided (most
@@ -248,7 +292,7 @@ fn analyze_source<R: Read>(
             Source::File(f) => reader::read_file(f, &mut stats, on_frame),
         };
         table.finish_all(&mut |f: &Flow, _: Why| {
-            order.put(FlowResult::new(f, detail, limits.protocol, &kept))
+            order.put_with(|r| r.fill(f, detail, limits.protocol, &kept))
         });
         order.settle(table.last_id(), now, &mut emit);
         order.release(table.last_id(), now, true, &mut emit);

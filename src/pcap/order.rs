@@ -52,6 +52,10 @@ pub(crate) struct Hop {
 }
 
 struct Waiting {
+    /// Its place holds a flow (a free place keeps the last one's result,
+    /// overwritten field by field by the next: a result is a few hundred
+    /// bytes, and building one elsewhere and moving it in copied it twice).
+    live: bool,
     result: FlowResult,
     /// Capture time when it was decided.
     decided_at: Timestamp,
@@ -127,7 +131,7 @@ pub(crate) struct Sequencer {
     /// `ring[i]` is flow `next + i`; ids past its end are open.
     ring: VecDeque<Slot>,
     /// The held flows' results, and the free places among them.
-    slab: Vec<Option<Waiting>>,
+    slab: Vec<Waiting>,
     free: Vec<u32>,
     /// Flows held.
     held: usize,
@@ -211,23 +215,34 @@ impl Sequencer {
 
     /// A flow was decided: its result waits in the slab for
     /// [`Sequencer::settle`].
+    #[cfg(test)]
     pub(crate) fn put(&mut self, result: FlowResult) {
-        let w = Some(Waiting {
-            result,
-            decided_at: Timestamp::default(),
-            created_before: 0,
-            buckets: (None, 0),
-        });
+        self.put_with(|r| *r = result);
+    }
+
+    /// A flow was decided: `fill` writes its result in place in the slab
+    /// (over whatever a free place held: every field), where it waits for
+    /// [`Sequencer::settle`].
+    pub(crate) fn put_with(&mut self, fill: impl FnOnce(&mut FlowResult)) {
         let at = match self.free.pop() {
-            Some(at) => {
-                self.slab[at as usize] = w;
-                at
-            }
+            Some(at) => at,
             None => {
-                self.slab.push(w);
+                self.slab.push(Waiting {
+                    live: false,
+                    result: FlowResult::blank(),
+                    decided_at: Timestamp::default(),
+                    created_before: 0,
+                    buckets: (None, 0),
+                });
                 (self.slab.len() - 1) as u32
             }
         };
+        let w = &mut self.slab[at as usize];
+        fill(&mut w.result);
+        w.live = true;
+        w.decided_at = Timestamp::default();
+        w.created_before = 0;
+        w.buckets = (None, 0);
         self.pending.push(at);
     }
 
@@ -247,9 +262,10 @@ impl Sequencer {
     ) {
         for i in 0..self.pending.len() {
             let at = self.pending[i];
-            let Some(w) = self.slab[at as usize].as_mut() else {
+            let w = &mut self.slab[at as usize];
+            if !w.live {
                 continue;
-            };
+            }
             if w.result.id < self.next {
                 // Its turn was skipped (too many waiting): report it now.
                 self.report(at, out);
@@ -271,7 +287,7 @@ impl Sequencer {
     /// The held flow `id`.
     fn get(&self, id: u64) -> Option<&Waiting> {
         match self.slot(id) {
-            Slot::Held(at) => self.slab[at as usize].as_ref(),
+            Slot::Held(at) => self.at(at),
             _ => None,
         }
     }
@@ -284,7 +300,7 @@ impl Sequencer {
         let Slot::Held(at) = self.slot(id) else {
             return None;
         };
-        let buckets = self.slab[at as usize].as_ref()?.buckets;
+        let buckets = self.at(at)?.buckets;
         self.count(buckets, false);
         self.set(id, then);
         self.held -= 1;
@@ -294,19 +310,27 @@ impl Sequencer {
     /// The flow at `at` in the slab (taken out of the order, it stays
     /// there until it is reported).
     fn at(&self, at: u32) -> Option<&Waiting> {
-        self.slab[at as usize].as_ref()
+        self.slab.get(at as usize).filter(|w| w.live)
     }
 
     fn at_mut(&mut self, at: u32) -> Option<&mut FlowResult> {
-        self.slab[at as usize].as_mut().map(|w| &mut w.result)
+        self.slab
+            .get_mut(at as usize)
+            .filter(|w| w.live)
+            .map(|w| &mut w.result)
     }
 
     /// Report the flow at `at` and give its place back.
     fn report(&mut self, at: u32, out: &mut dyn FnMut(&FlowResult)) {
-        if let Some(w) = &self.slab[at as usize] {
-            out(&w.result);
-        }
-        self.slab[at as usize] = None;
+        let Some(w) = self.slab.get_mut(at as usize).filter(|w| w.live) else {
+            return;
+        };
+        out(&w.result);
+        w.live = false;
+        // The bytes kept for the views go now, as the result went before:
+        // a free place holds no more than a result without them.
+        w.result.client_bytes = Vec::new();
+        w.result.answer = Vec::new();
         self.free.push(at);
     }
 
