@@ -659,10 +659,13 @@ impl FlowTable {
         let udp = matches!(seg.transport, Layer4::Udp { .. });
         let key = Key::new(seg.src, seg.dst, udp);
         let mut found = self.flows.find(&key);
-        if let (Some(at), Layer4::Tcp { seq, flags, .. }) = (found, seg.transport) {
-            // A new SYN on a finished (or differently numbered) connection
-            // is port reuse: close the old flow, start a new one.
-            if flags.syn && !flags.ack {
+        // A new SYN on a finished (or differently numbered) connection
+        // is port reuse: close the old flow, start a new one. (The
+        // segment is read in place: copying its transport out cost more
+        // than the test.)
+        if let Layer4::Tcp { seq, flags, .. } = &seg.transport {
+            if let (Some(at), true) = (found, flags.syn && !flags.ack) {
+                let seq = *seq;
                 let old = &self.flows.slab[at];
                 let same =
                     old.client_peer == seg.src && old.client_data.base == Some(seq.wrapping_add(1));
