@@ -334,9 +334,12 @@ impl Flow {
     }
 }
 
-/// Bits of a [`MaybeIn`] (a power of two): 32 KiB, for the tens of
-/// thousands of conversations one span of closures holds on a busy capture.
-const MAYBE_BITS: u32 = 18;
+/// Bits of a [`MaybeIn`] (a power of two): 128 KiB, for the tens of
+/// thousands of conversations one span of closures holds on a busy
+/// capture (at 32 KiB, one new flow in six or seven on the flow-dense
+/// capture found its bit set by another key and probed a table for
+/// nothing).
+const MAYBE_BITS: u32 = 20;
 
 /// The keys that may be in one of the closed conversation tables, a bit
 /// per hash: a clear bit says the key is not there, and the lookup (a
@@ -371,13 +374,49 @@ impl MaybeIn {
 /// One conversation as Wireshark numbers them: every packet of a new
 /// address/port pair starts one (a bare ACK too), and so does a SYN with
 /// a new sequence number on a known pair (port reuse).
+///
+/// Its last packet's time is kept as its two fields, not a [`Timestamp`]
+/// (whose padding made a conversation 40 bytes): 32 bytes, and the tables
+/// of closed conversations are most of the memory on a busy capture.
 #[derive(Debug, Clone, Copy, Default)]
 struct Conversation {
     index: u64,
     /// Its flow closed (both FINs, or a RST) and was forgotten.
     closed: bool,
     syn_seq: Option<u32>,
-    last_seen: Timestamp,
+    last_secs: i64,
+    last_nanos: u32,
+}
+
+// The packing above holds (a field added would show here first).
+const _: () = assert!(std::mem::size_of::<Conversation>() == 32);
+
+impl Conversation {
+    fn new(index: u64, syn_seq: Option<u32>, now: Timestamp) -> Self {
+        Conversation {
+            index,
+            closed: false,
+            syn_seq,
+            last_secs: now.secs,
+            last_nanos: now.nanos,
+        }
+    }
+
+    fn last_seen(&self) -> Timestamp {
+        Timestamp {
+            secs: self.last_secs,
+            nanos: self.last_nanos,
+        }
+    }
+
+    fn seen(&mut self, now: Timestamp) {
+        (self.last_secs, self.last_nanos) = (now.secs, now.nanos);
+    }
+
+    /// Still kept at `now`, if closed: quiet for less than [`CLOSED_LINGER`].
+    fn lingers(&self, now: Timestamp) -> bool {
+        now < self.last_seen().plus(CLOSED_LINGER)
+    }
 }
 
 /// The tracked flows. Each stays where it was placed in a slab (a flow is
@@ -532,18 +571,13 @@ impl FlowTable {
         let known = self.take_conversation(key, ts);
         let next = &mut self.next_stream[usize::from(key.udp())];
         let mut fresh = || {
-            let c = Conversation {
-                index: *next,
-                closed: false,
-                syn_seq: syn,
-                last_seen: ts,
-            };
+            let c = Conversation::new(*next, syn, ts);
             *next += 1;
             c
         };
         match known {
             Some(mut c) => {
-                c.last_seen = ts;
+                c.seen(ts);
                 match (syn, c.syn_seq) {
                     (Some(new), Some(old)) if new != old => c = fresh(),
                     (Some(new), None) => c.syn_seq = Some(new),
@@ -562,7 +596,7 @@ impl FlowTable {
             return Some(c);
         }
         let c = self.remove_closed(&key)?;
-        (now < c.last_seen.plus(CLOSED_LINGER)).then_some(c)
+        c.lingers(now).then_some(c)
     }
 
     /// Take `key`'s closed conversation out of the newer table that has it.
@@ -587,7 +621,7 @@ impl FlowTable {
     /// of its table and putting it back when it stays there.
     fn touch_conversation(&mut self, key: Key, now: Timestamp) {
         if let Some(c) = self.conversations.get_mut(&key) {
-            c.last_seen = now;
+            c.seen(now);
             return;
         }
         let recent = if self.maybe_recent.may_hold(&key) {
@@ -596,30 +630,24 @@ impl FlowTable {
             None
         };
         let known = match recent {
-            Some(c) if now < c.last_seen.plus(CLOSED_LINGER) => {
-                c.last_seen = now;
+            Some(c) if c.lingers(now) => {
+                c.seen(now);
                 return;
             }
             Some(_) => self.closed_recent.remove(&key).and(None),
-            None if self.maybe_older.may_hold(&key) => self
-                .closed_older
-                .remove(&key)
-                .filter(|c| now < c.last_seen.plus(CLOSED_LINGER)),
+            None if self.maybe_older.may_hold(&key) => {
+                self.closed_older.remove(&key).filter(|c| c.lingers(now))
+            }
             None => None,
         };
         let c = match known {
-            Some(c) => Conversation {
-                last_seen: now,
-                ..c
-            },
+            Some(mut c) => {
+                c.seen(now);
+                c
+            }
             None => {
                 let next = &mut self.next_stream[usize::from(key.udp())];
-                let c = Conversation {
-                    index: *next,
-                    closed: false,
-                    syn_seq: None,
-                    last_seen: now,
-                };
+                let c = Conversation::new(*next, None, now);
                 *next += 1;
                 c
             }
@@ -644,6 +672,10 @@ impl FlowTable {
     }
 
     /// Account for one segment, the capture's frame number `frame`.
+    ///
+    /// The common packet (of a tracked flow) is handled here; what happens
+    /// once a flow (its start, its end, a port reused, a stray packet) is
+    /// in functions of its own, so this one stays small and cheap to enter.
     pub fn add(
         &mut self,
         ts: Timestamp,
@@ -655,7 +687,9 @@ impl FlowTable {
         if ts >= self.sweep_due {
             self.sweep(ts, decide);
         }
-        self.age_closed(ts);
+        if ts >= self.closed_span_ends {
+            self.age_closed(ts);
+        }
         let udp = matches!(seg.transport, Layer4::Udp { .. });
         let key = Key::new(seg.src, seg.dst, udp);
         let mut found = self.flows.find(&key);
@@ -665,39 +699,76 @@ impl FlowTable {
         // than the test.)
         if let Layer4::Tcp { seq, flags, .. } = &seg.transport {
             if let (Some(at), true) = (found, flags.syn && !flags.ack) {
-                let seq = *seq;
-                let old = &self.flows.slab[at];
-                let same =
-                    old.client_peer == seg.src && old.client_data.base == Some(seq.wrapping_add(1));
-                if !same {
-                    self.flows.untrack(&key);
-                    let old = &self.flows.slab[at];
-                    untrack(&mut self.conversations, key, old);
-                    finish(old, Why::Closed, decide);
-                    self.flows.free(at, &mut self.spare);
+                if self.port_reused(key, at, seg.src, *seq, decide) {
                     found = None;
                 }
             }
         }
-        let max = self.limits.max_bytes;
         // The common case, one lookup: a packet of a flow already tracked.
         if let Some(at) = found {
             let flow = &mut self.flows.slab[at];
+            let max = self.limits.max_bytes;
             update(flow, ts, seg, max, &mut self.spare, ready, decide);
             // A closed, decided flow is forgotten at once: what can still
             // come (the last ACK, a retransmitted FIN) carries no data and
             // can't start a new flow, so the table only holds open flows.
             if flow.decided && flow.closed() {
-                let held = flow.conversation;
-                self.flows.untrack(&key);
-                self.flows.free(at, &mut self.spare);
-                self.closed(key, held, ts);
+                self.forget(key, at, ts);
             }
             return;
         }
-        // Not a tracked flow (or a port reused with a new SYN): find its
-        // conversation. A tracked flow's packets need no lookup: the flow
-        // holds its conversation.
+        self.untracked(key, ts, frame, seg, ready, decide);
+    }
+
+    /// A SYN on `key`'s tracked flow at `at`: when it is not a
+    /// retransmission of the flow's own SYN, the old flow is closed and
+    /// forgotten (true) and the SYN starts a new one.
+    #[cold]
+    #[inline(never)]
+    fn port_reused(
+        &mut self,
+        key: Key,
+        at: usize,
+        src: Peer,
+        seq: u32,
+        decide: &mut dyn FnMut(&Flow, Why),
+    ) -> bool {
+        let old = &self.flows.slab[at];
+        if old.client_peer == src && old.client_data.base == Some(seq.wrapping_add(1)) {
+            return false;
+        }
+        self.flows.untrack(&key);
+        let old = &self.flows.slab[at];
+        untrack(&mut self.conversations, key, old);
+        finish(old, Why::Closed, decide);
+        self.flows.free(at, &mut self.spare);
+        true
+    }
+
+    /// `key`'s flow at `at` is decided and closed: it leaves the table,
+    /// and its conversation lingers among the closed ones.
+    #[inline(never)]
+    fn forget(&mut self, key: Key, at: usize, ts: Timestamp) {
+        let held = self.flows.slab[at].conversation;
+        self.flows.untrack(&key);
+        self.flows.free(at, &mut self.spare);
+        self.closed(key, held, ts);
+    }
+
+    /// A segment of no tracked flow (or of a port reused with a new SYN):
+    /// it starts a flow, or it is a stray packet of its conversation.
+    #[inline(never)]
+    fn untracked(
+        &mut self,
+        key: Key,
+        ts: Timestamp,
+        frame: u64,
+        seg: &Segment<'_>,
+        ready: &dyn Fn(&Flow) -> bool,
+        decide: &mut dyn FnMut(&Flow, Why),
+    ) {
+        // Find its conversation. A tracked flow's packets need no lookup:
+        // the flow holds its conversation.
         if !starts_flow(seg) {
             // Most often a closed connection's last ACK: its conversation
             // is touched where it is.
@@ -726,6 +797,7 @@ impl FlowTable {
         flow.stream = conversation.index;
         flow.conversation = held;
         flow.first_frame = frame;
+        let max = self.limits.max_bytes;
         update(flow, ts, seg, max, &mut self.spare, ready, decide);
         if !(flow.decided && flow.closed()) {
             self.flows.track(key, at);
@@ -743,26 +815,28 @@ impl FlowTable {
         let held = held.or_else(|| self.take_conversation(key, ts));
         if let Some(mut c) = held {
             c.closed = true;
-            c.last_seen = ts;
+            c.seen(ts);
             self.put_conversation(key, c);
         }
     }
 
-    /// Start a new span of closures when the current one is
-    /// [`CLOSED_LINGER`] long at `now`: the span before it is forgotten
+    /// Start a new span of closures (the current one is
+    /// [`CLOSED_LINGER`] long at `now`): the span before it is forgotten
     /// (every conversation in it has been quiet for longer).
+    #[cold]
+    #[inline(never)]
     fn age_closed(&mut self, now: Timestamp) {
-        if now >= self.closed_span_ends {
-            self.closed_older.clear();
-            self.maybe_older.clear();
-            std::mem::swap(&mut self.closed_recent, &mut self.closed_older);
-            std::mem::swap(&mut self.maybe_recent, &mut self.maybe_older);
-            self.closed_span_ends = now.plus(CLOSED_LINGER);
-        }
+        self.closed_older.clear();
+        self.maybe_older.clear();
+        std::mem::swap(&mut self.closed_recent, &mut self.closed_older);
+        std::mem::swap(&mut self.maybe_recent, &mut self.maybe_older);
+        self.closed_span_ends = now.plus(CLOSED_LINGER);
     }
 
     /// Decide idle flows, drop old tombstones and forget idle
     /// conversations.
+    #[cold]
+    #[inline(never)]
     fn sweep(&mut self, now: Timestamp, decide: &mut dyn FnMut(&Flow, Why)) {
         self.sweep_due = now.plus(self.sweep_every);
         let idle = self.limits.idle_timeout;
@@ -778,7 +852,8 @@ impl FlowTable {
             decide,
         );
         // Tracked flows hold their conversations: these are all untracked.
-        self.conversations.retain(|c| now.since(c.last_seen) < idle);
+        self.conversations
+            .retain(|c| now.since(c.last_seen()) < idle);
     }
 
     /// The capture ended: decide every flow still open, oldest first.
