@@ -340,6 +340,267 @@ fn bytes_pass_exactly_both_ways_with_half_close() {
     assert_eq!(recs[0]["bytes_down"], LEN as u64);
 }
 
+/// A bulk direction (a read filled the relay's 128 KiB buffer) goes on
+/// through a pipe by splice(2) on Linux: these transfers are several times
+/// the pipe's 1 MiB, so each fills and empties it many times over.
+const BULK: usize = 8 * 1024 * 1024;
+
+/// Read the v1 line the relay sends first, a byte at a time (nothing
+/// after it is taken).
+fn read_v1_line(s: &mut TcpStream) -> String {
+    let mut line = Vec::new();
+    let mut b = [0u8; 1];
+    while !line.ends_with(b"\r\n") {
+        s.read_exact(&mut b).expect("header byte");
+        line.push(b[0]);
+    }
+    String::from_utf8_lossy(&line).into_owned()
+}
+
+/// An upstream on 127.0.0.1 that runs `serve` on the one connection it
+/// takes (read and write timeouts set): its port and thread.
+fn upstream_with<T: Send + 'static>(
+    serve: impl FnOnce(TcpStream) -> T + Send + 'static,
+) -> (u16, thread::JoinHandle<T>) {
+    let l = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind");
+    let port = l.local_addr().expect("addr").port();
+    let t = thread::spawn(move || {
+        let (s, _) = l.accept().expect("accept");
+        s.set_read_timeout(Some(BOUND)).expect("timeout");
+        s.set_write_timeout(Some(BOUND)).expect("timeout");
+        serve(s)
+    });
+    (port, t)
+}
+
+/// A client connected to the relay on `port`, with timeouts.
+fn client_of(port: u16) -> TcpStream {
+    let c = TcpStream::connect((Ipv4Addr::LOCALHOST, port)).expect("connect");
+    c.set_read_timeout(Some(BOUND)).expect("timeout");
+    c.set_write_timeout(Some(BOUND)).expect("timeout");
+    c
+}
+
+#[test]
+fn a_bulk_upload_half_closed_then_a_bulk_answer_pass_exactly() {
+    // Upstream takes the whole upload to its EOF, then answers in bulk.
+    let (up_port, server) = upstream_with(|mut s| {
+        let line = read_v1_line(&mut s);
+        let got = drain(&mut s);
+        feed(&mut s, 12, BULK);
+        (line, got)
+    });
+    let r = relay(up_port, &["--json", "--count", "1"]);
+    let mut c = client_of(r.port);
+    feed(&mut c, 11, BULK);
+    let down = drain(&mut c);
+    let (line, up) = server.join().expect("upstream");
+    assert!(
+        line.starts_with("PROXY TCP4 127.0.0.1 127.0.0.1 "),
+        "{line}"
+    );
+    assert_eq!(up.0, BULK, "upload length");
+    assert_eq!(up.1, digest_of(11, BULK), "upload SHA-256");
+    assert_eq!(down.0, BULK, "answer length");
+    assert_eq!(down.1, digest_of(12, BULK), "answer SHA-256");
+    let (code, recs, summary) = finish(r);
+    assert_eq!(code, 0, "{}", recs[0]);
+    assert_eq!(recs[0]["bytes_up"], BULK as u64);
+    assert_eq!(recs[0]["bytes_down"], BULK as u64);
+    assert_eq!(recs[0]["ending"], "client-closed", "{}", recs[0]);
+    assert_eq!(summary["bytes_up"], BULK as u64, "{summary}");
+    assert_eq!(summary["bytes_down"], BULK as u64, "{summary}");
+}
+
+#[test]
+fn a_bulk_answer_half_closed_then_a_bulk_upload_pass_exactly() {
+    // Upstream speaks first, in bulk, and half-closes; the client uploads
+    // once it has the whole answer, through the direction still open.
+    let (up_port, server) = upstream_with(|mut s| {
+        let line = read_v1_line(&mut s);
+        feed(&mut s, 14, BULK);
+        (line, drain(&mut s))
+    });
+    let r = relay(up_port, &["--json", "--count", "1"]);
+    let mut c = client_of(r.port);
+    let down = drain(&mut c);
+    feed(&mut c, 13, BULK);
+    let (line, up) = server.join().expect("upstream");
+    assert_eq!(read_all(&mut c), b"", "the relay closes after both EOFs");
+    assert!(
+        line.starts_with("PROXY TCP4 127.0.0.1 127.0.0.1 "),
+        "{line}"
+    );
+    assert_eq!(down.0, BULK, "answer length");
+    assert_eq!(down.1, digest_of(14, BULK), "answer SHA-256");
+    assert_eq!(up.0, BULK, "upload length");
+    assert_eq!(up.1, digest_of(13, BULK), "upload SHA-256");
+    let (_, recs, summary) = finish(r);
+    assert_eq!(recs[0]["bytes_up"], BULK as u64, "{}", recs[0]);
+    assert_eq!(recs[0]["bytes_down"], BULK as u64, "{}", recs[0]);
+    assert_eq!(recs[0]["ending"], "upstream-closed", "{}", recs[0]);
+    assert_eq!(summary["bytes_up"], BULK as u64, "{summary}");
+    assert_eq!(summary["bytes_down"], BULK as u64, "{summary}");
+}
+
+/// An upstream that reads 4 MiB of a bulk upload (answering in bulk as it
+/// reads, with `answer`), then resets: the relay's record, the summary,
+/// and how many bytes the client got.
+fn an_upstream_that_resets_mid_bulk(answer: bool) -> (i32, Value, Value, usize) {
+    const READ: usize = 4 * 1024 * 1024;
+    let (up_port, server) = upstream_with(move |mut s| {
+        read_v1_line(&mut s);
+        // Write and read in turn (one thread: the reset below is the only
+        // close), until READ bytes are in.
+        let chunk = vec![b'd'; 64 * 1024];
+        let mut buf = vec![0u8; 64 * 1024];
+        let mut read = 0;
+        while read < READ {
+            if answer && s.write_all(&chunk).is_err() {
+                break;
+            }
+            match s.read(&mut buf[..(READ - read).min(64 * 1024)]) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => read += n,
+            }
+        }
+        // SO_LINGER 0: the close is a reset.
+        socket2::SockRef::from(&s)
+            .set_linger(Some(std::time::Duration::ZERO))
+            .expect("linger");
+        read
+    });
+    let r = relay(up_port, &["--json", "--count", "1"]);
+    let mut c = client_of(r.port);
+    let mut w = c.try_clone().expect("clone");
+    // Four times what upstream reads: the writes end with the reset.
+    let writer = thread::spawn(move || {
+        let mut failed = false;
+        pattern(15, 4 * READ, |b| failed = failed || w.write_all(b).is_err());
+    });
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut got = 0;
+    while let Ok(n @ 1..) = c.read(&mut buf) {
+        got += n;
+    }
+    writer.join().expect("client writer");
+    assert_eq!(server.join().expect("upstream"), READ);
+    let (code, recs, summary) = finish(r);
+    let rec = recs[0].clone();
+    assert_eq!(rec["ending"], "upstream-reset", "{rec}");
+    assert!(
+        rec["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("after it had taken")),
+        "{rec}"
+    );
+    let up = rec["bytes_up"].as_u64().unwrap_or(0);
+    assert!(up >= READ as u64, "{rec}");
+    let down = rec["bytes_down"].as_u64().unwrap_or(u64::MAX);
+    assert!(down >= got as u64, "{rec} (client got {got})");
+    (code, rec, summary, got)
+}
+
+#[test]
+fn an_upstream_that_resets_mid_bulk_upload_is_reset_mid_stream() {
+    let (code, rec, summary, got) = an_upstream_that_resets_mid_bulk(false);
+    assert_eq!(code, 1, "{rec}");
+    assert_eq!(rec["finding"]["name"], "reset-mid-stream", "{rec}");
+    assert_eq!(summary["findings"]["reset-mid-stream"], 1, "{summary}");
+    assert_eq!(got, 0);
+}
+
+#[test]
+fn an_upstream_that_resets_mid_bulk_both_ways_says_what_it_had_taken() {
+    // Upstream answered: the exchange is judged proxied, with the reset
+    // and what it had taken said (as with the copy).
+    let (code, rec, summary, _) = an_upstream_that_resets_mid_bulk(true);
+    assert_eq!(code, 0, "{rec}");
+    assert_eq!(rec["finding"]["name"], "proxied", "{rec}");
+    assert_eq!(summary["findings"]["proxied"], 1, "{summary}");
+}
+
+/// The pipes a process holds open (/proc/<pid>/fd).
+fn pipes(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .filter(|e| {
+                    std::fs::read_link(e.path())
+                        .is_ok_and(|l| l.to_string_lossy().starts_with("pipe:"))
+                })
+                .count()
+        })
+        .unwrap_or(0)
+}
+
+/// An upstream that sends in bulk to a client that reads `BULK` bytes and
+/// then no more: the transfer stalls with the pipe full, and `cut` (the
+/// idle timeout, or the stop flag) still ends it. Upstream keeps its
+/// socket until the relay is done (a close of its own would be the
+/// ending).
+fn a_client_that_stops_reading_mid_bulk(
+    args: &[&str],
+    cut: impl FnOnce(&Listen),
+) -> (Value, Value) {
+    let (up_port, server) = upstream_with(|mut s| {
+        read_v1_line(&mut s);
+        s.set_write_timeout(Some(std::time::Duration::from_secs(1)))
+            .expect("timeout");
+        let chunk = vec![b'd'; 1024 * 1024];
+        let mut written = 0;
+        while written < 256 * 1024 * 1024 {
+            match s.write(&chunk) {
+                Ok(n) => written += n,
+                Err(_) => break,
+            }
+        }
+        (written, s)
+    });
+    let r = relay(up_port, &[&["--json"], args].concat());
+    let before = pipes(r.pid());
+    let mut c = client_of(r.port);
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut got = 0;
+    while got < BULK {
+        match c.read(&mut buf[..(BULK - got).min(64 * 1024)]) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => got += n,
+        }
+    }
+    assert_eq!(got, BULK);
+    // The answer went bulk: its pipe is open (until the cut).
+    if cfg!(target_os = "linux") {
+        assert_eq!(pipes(r.pid()), before + 2, "a pipe of two ends");
+    }
+    cut(&r);
+    let (written, upstream) = server.join().expect("upstream");
+    let (_, recs, summary) = finish(r);
+    drop((c, upstream));
+    let through = recs[0]["bytes_down"].as_u64().unwrap_or(u64::MAX);
+    assert!(through <= written as u64, "{}", recs[0]);
+    assert!(through >= BULK as u64, "{}", recs[0]);
+    assert!(written < 64 * 1024 * 1024, "upstream wrote {written} bytes");
+    // Cut, whichever way: by the relay's bound (the bytes already came).
+    assert_eq!(recs[0]["ending"], "timed-out", "{}", recs[0]);
+    assert_eq!(recs[0]["finding"]["name"], "proxied", "{}", recs[0]);
+    (recs[0].clone(), summary)
+}
+
+#[test]
+fn a_client_that_stops_reading_mid_bulk_hits_the_idle_timeout() {
+    let args = ["--idle-timeout", "300ms", "--count", "1"];
+    let (rec, summary) = a_client_that_stops_reading_mid_bulk(&args, |_| {});
+    assert_eq!(summary["interrupted"], false, "{rec}");
+}
+
+#[test]
+fn a_client_that_stops_reading_mid_bulk_is_cut_by_the_stop() {
+    // (Without --count: after it, the last connections end on their own.)
+    let (rec, summary) = a_client_that_stops_reading_mid_bulk(&["--drain", "200ms"], |r| r.term());
+    assert_eq!(summary["interrupted"], true, "{rec}");
+}
+
 #[test]
 fn a_client_that_half_closes_still_gets_the_whole_answer() {
     // The upstream answers only after the client's EOF.

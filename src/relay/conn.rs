@@ -6,6 +6,9 @@
 //! (backpressure), nothing is reordered, and an EOF on one side becomes a
 //! write shutdown on the other (half-close). Recognition (request line,
 //! status, SNI) looks at a copy of the first bytes and never holds data.
+//! On Linux a direction in bulk goes on through a pipe by splice(2)
+//! ([`super::splice`]), with the same bound (the pipe's size), the same
+//! counts and the same endings.
 
 use std::io;
 use std::net::SocketAddr;
@@ -320,7 +323,7 @@ async fn established(
 
 /// How one direction ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Done {
+pub(super) enum Done {
     /// The reader sent EOF; the writer was shut down after it.
     Eof,
     /// Reading failed (a reset).
@@ -359,7 +362,8 @@ fn request_complete(first: &[u8]) -> bool {
     first.len() >= PEEK || memchr::memmem::find(first, b"\r\n\r\n").is_some()
 }
 
-/// Copy `from` to `to` until EOF or an error, keeping the first bytes.
+/// Copy `from` to `to` until EOF or an error, keeping the first bytes;
+/// once a read fills the bulk buffer, the rest by splice(2) (Linux).
 /// The buffer is taken (a kept one, [`Spare`]) when the first bytes are
 /// ready, so an idle connection holds none, and never zeroed (reads fill
 /// it). `request` is
@@ -431,6 +435,25 @@ async fn pump(
         if n == room && room < CHUNK_BULK {
             // (The small one goes back to the spares.)
             spare = Spare(Vec::with_capacity(CHUNK_BULK));
+        }
+        #[cfg(target_os = "linux")]
+        if n == room && room >= CHUNK_BULK {
+            // A bulk transfer: the rest goes through a pipe, when one can
+            // be had (the request is over by now: PEEK bytes went by).
+            if let Ok(pipe) = super::splice::Pipe::new() {
+                drop(spare);
+                let took = |n: usize| {
+                    flow.bytes += n as u64;
+                    active.store(epoch.elapsed().as_millis() as u64, Ordering::Relaxed);
+                };
+                // Boxed: its state stays out of this future, which every
+                // connection's task holds (and copies once), bulk or not.
+                let spliced = Box::pin(super::splice::pump(&pipe, &from, &to, took));
+                return match spliced.await {
+                    Done::Eof => end(to, ends, request).await,
+                    failed => failed,
+                };
+            }
         }
     }
 }

@@ -9,6 +9,8 @@ mod conn;
 mod cutoff;
 pub(crate) mod record;
 mod spare;
+#[cfg(target_os = "linux")]
+mod splice;
 
 use std::future::Future;
 use std::sync::Arc;
