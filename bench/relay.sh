@@ -6,7 +6,9 @@
 #     the header), C at a time, from the neutral load generator
 #     bench/loadgen.c (neither ppctl nor a peer), median of ROUNDS
 #     interleaved rounds;
-#   - MiB/s of one SIZE download of /big through it (curl), median of ROUNDS;
+#   - MiB/s of one SIZE download of /big through it (curl), median of ROUNDS,
+#     and the front hop's CPU time per GiB of it (user + sys, from /proc;
+#     10 ms ticks, so take SIZE=1G for a figure that counts);
 #   - RSS of the front hop with IDLE idle connections open through it;
 #   - CPU time per connection of the front hop (user + sys of it and its
 #     children, from /proc, during the conn/s runs), and the per-round
@@ -77,10 +79,15 @@ load() { # name
   read -r rate ok n <<< "$out"
   echo "$rate $ok $(( (after - before) * 1000000 / HZ / (n > 0 ? n : 1) )) $(gen_pct "$WORK/gen.time")"
 }
-# MiB/s of one download of /big.
-download() {
-  curl -sS -o /dev/null --max-time 300 -w '%{speed_download} %{size_download}\n' "http://127.0.0.1:$1/big" |
-    awk '{ printf "%.0f %d\n", $1 / 1048576, $2 }'
+# "MiB/s bytes cpu_ms/GiB" of one download of /big through a front hop
+# (cpu_ms/GiB: the front hop's CPU during it).
+download() { # name
+  local before after out
+  before=$(ticks "${PID[$1]}")
+  out=$(curl -sS -o /dev/null --max-time 300 -w '%{speed_download} %{size_download}' "http://127.0.0.1:${PORT[$1]}/big" || true)
+  after=$(ticks "${PID[$1]}")
+  echo "$out" | awk -v t=$(( after - before )) -v hz="$HZ" \
+    '{ printf "%.0f %d %.0f\n", $1 / 1048576, $2, ($2 > 0 ? t * 1000 / hz / ($2 / 1073741824) : 0) }'
 }
 # RSS (kB) of a process (nginx and haproxy: their workers summed) with IDLE
 # idle connections open through it.
@@ -118,12 +125,25 @@ NAMES=()
 for name in ppctl-relay ppctl-b haproxy nginx-stream; do [ -n "${PORT[$name]:-}" ] && NAMES+=("$name"); done
 declare -A RUNS DOWNS R
 RATIOS=(); CPUR=(); NRATIOS=(); NCPUR=(); ABR=(); ABCPU=()
+MBR=(); MBCPU=(); NMBR=(); NMBCPU=(); ABMBR=(); ABMBCPU=()
+declare -A D
 for round in $(seq "$ROUNDS"); do
   for k in "${!NAMES[@]}"; do
     name=${NAMES[$(( (k + round) % ${#NAMES[@]} ))]}
     R[$name]=$(load "$name")
     RUNS[$name]+="${R[$name]}"$'\n'
-    DOWNS[$name]+="$(download "${PORT[$name]}")"$'\n'
+    D[$name]=$(download "$name")
+    DOWNS[$name]+="${D[$name]}"$'\n'
+  done
+  read -r a _ acpu <<< "${D[ppctl-relay]:-0 0 0}"
+  for other in haproxy nginx-stream ppctl-b; do
+    [ -n "${D[$other]:-}" ] || continue
+    read -r b _ bcpu <<< "${D[$other]}"
+    case $other in
+      haproxy) MBR+=("$(ratio "$a" "$b")"); MBCPU+=("$(ratio "$acpu" "$bcpu")") ;;
+      nginx-stream) NMBR+=("$(ratio "$a" "$b")"); NMBCPU+=("$(ratio "$acpu" "$bcpu")") ;;
+      ppctl-b) ABMBR+=("$(ratio "$a" "$b")"); ABMBCPU+=("$(ratio "$acpu" "$bcpu")") ;;
+    esac
   done
   read -r a _ acpu _ <<< "${R[ppctl-relay]:-0 - 0}"
   if [ -n "${R[haproxy]:-}" ]; then
@@ -142,16 +162,17 @@ done
 
 echo "front hops -> nginx listen proxy_protocol; $N connections, concurrency $C, GET with Connection: close;"
 echo "download of $SIZE; RSS with $IDLE idle connections; median of $ROUNDS interleaved rounds; $(nproc) CPUs, $(uname -r), load average $(cut -d' ' -f1-3 /proc/loadavg)"
-printf '%-14s %10s %12s %11s %5s %10s %10s   %s\n' "front hop" conn/s ok cpu_us/conn gen% MiB/s RSS_kB "all rounds (conn/s | cpu_us/conn | MiB/s)"
+printf '%-14s %10s %12s %11s %5s %10s %10s %10s   %s\n' "front hop" conn/s ok cpu_us/conn gen% MiB/s ms/GiB RSS_kB "all rounds (conn/s | cpu_us/conn | MiB/s | ms/GiB)"
 for name in "${NAMES[@]}"; do
   read -r rate ok _ <<< "$(printf '%s' "${RUNS[$name]}" | median)"
   cpu=$(printf '%s' "${RUNS[$name]}" | awk '{ print $3 }' | median)
   gen=$(printf '%s' "${RUNS[$name]}" | awk '{ print $4 }' | median)
   read -r speed _ <<< "$(printf '%s' "${DOWNS[$name]}" | median)"
+  per_gib=$(printf '%s' "${DOWNS[$name]}" | awk '{ print $3 }' | median)
   rss=$(rss_with_idle "${PORT[$name]}" "${PID[$name]}")
   RATE[$name]=$rate; SPEED[$name]=$speed; RSS[$name]=$rss
-  all="$(printf '%s' "${RUNS[$name]}" | awk '{ printf "%s ", $1 }')| $(printf '%s' "${RUNS[$name]}" | awk '{ printf "%s ", $3 }')| $(printf '%s' "${DOWNS[$name]}" | awk '{ printf "%s ", $1 }')"
-  printf '%-14s %10s %12s %11s %5s %10s %10s   %s\n' "$name" "$rate" "$ok" "$cpu" "$gen" "$speed" "$rss" "$all"
+  all="$(printf '%s' "${RUNS[$name]}" | awk '{ printf "%s ", $1 }')| $(printf '%s' "${RUNS[$name]}" | awk '{ printf "%s ", $3 }')| $(printf '%s' "${DOWNS[$name]}" | awk '{ printf "%s ", $1 }')| $(printf '%s' "${DOWNS[$name]}" | awk '{ printf "%s ", $3 }')"
+  printf '%-14s %10s %12s %11s %5s %10s %10s %10s   %s\n' "$name" "$rate" "$ok" "$cpu" "$gen" "$speed" "$per_gib" "$rss" "$all"
 done
 summary "conn/s ppctl relay / haproxy:" "${RATIOS[@]}"
 summary "CPU per conn ppctl relay / haproxy:" "${CPUR[@]}"
@@ -159,6 +180,12 @@ summary "conn/s ppctl relay / nginx-stream:" "${NRATIOS[@]}"
 summary "CPU per conn ppctl relay / nginx-stream:" "${NCPUR[@]}"
 summary "conn/s ppctl relay / ppctl-b:" "${ABR[@]}"
 summary "CPU per conn ppctl relay / ppctl-b:" "${ABCPU[@]}"
+summary "MiB/s ppctl relay / haproxy:" "${MBR[@]}"
+summary "CPU per GiB ppctl relay / haproxy:" "${MBCPU[@]}"
+summary "MiB/s ppctl relay / nginx-stream:" "${NMBR[@]}"
+summary "CPU per GiB ppctl relay / nginx-stream:" "${NMBCPU[@]}"
+summary "MiB/s ppctl relay / ppctl-b:" "${ABMBR[@]}"
+summary "CPU per GiB ppctl relay / ppctl-b:" "${ABMBCPU[@]}"
 if [ -n "${RATE[ppctl-relay]:-}" ]; then
   for other in haproxy nginx-stream; do
     [ -n "${RATE[$other]:-}" ] || continue

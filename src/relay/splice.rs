@@ -13,6 +13,7 @@
 
 use std::io;
 use std::os::fd::OwnedFd;
+use std::task::Poll;
 
 use rustix::pipe::{self as sys, PipeFlags, SpliceFlags};
 use tokio::io::Interest;
@@ -146,29 +147,27 @@ pub(super) async fn pump(
         // Nothing moved: wait for the side that can move next; not for the
         // source while the pipe is full (it is readable still, and would
         // wake this at once). When nothing is to be read, bytes are held:
-        // one of the two is always waited for.
-        if held == 0 {
-            if source.ready(Interest::READABLE).await.is_err() {
-                read_end = Some(Done::ReadFailed);
-            }
-        } else if read_end.is_some() || full {
-            if sink.ready(Interest::WRITABLE).await.is_err() {
-                return Done::WriteFailed;
-            }
-        } else {
-            tokio::select! {
-                biased;
-                ready = sink.ready(Interest::WRITABLE) => {
-                    if ready.is_err() {
-                        return Done::WriteFailed;
-                    }
-                }
-                ready = source.ready(Interest::READABLE) => {
-                    if ready.is_err() {
-                        read_end = Some(Done::ReadFailed);
-                    }
+        // one of the two is always waited for. (By `poll_*_ready`, not
+        // `ready()`: the copy loop's wait stays the only caller of that.)
+        let read = read_end.is_none() && !full;
+        let write = held > 0;
+        let woke = std::future::poll_fn(|cx| {
+            if write {
+                if let Poll::Ready(r) = sink.poll_write_ready(cx) {
+                    return Poll::Ready(r.map_err(|_| Done::WriteFailed));
                 }
             }
+            if read {
+                if let Poll::Ready(r) = source.poll_read_ready(cx) {
+                    return Poll::Ready(r.map_err(|_| Done::ReadFailed));
+                }
+            }
+            Poll::Pending
+        });
+        match woke.await {
+            Ok(()) => {}
+            Err(Done::ReadFailed) => read_end = Some(Done::ReadFailed),
+            Err(failed) => return failed,
         }
     }
 }
