@@ -587,6 +587,40 @@ fn a_client_that_stops_reading_mid_bulk(
     (recs[0].clone(), summary)
 }
 
+/// With every descriptor under `ulimit -n` given to connections
+/// (`--max-conns` lowered to fit), a bulk transfer makes no pipe (it would
+/// take a connection's descriptors) and is copied, exactly.
+#[test]
+fn a_bulk_answer_with_no_descriptors_to_spare_is_copied_without_a_pipe() {
+    let (up_port, server) = upstream_with(|mut s| {
+        read_v1_line(&mut s);
+        feed(&mut s, 16, BULK);
+    });
+    let r = relay(
+        up_port,
+        &["--json", "--count", "1", "--max-conns", "4000000000"],
+    );
+    let before = pipes(r.pid());
+    let mut c = client_of(r.port);
+    let mut half = vec![0u8; BULK / 2];
+    c.read_exact(&mut half).expect("the first half");
+    // Upstream is still sending: a pipe would be open now.
+    assert_eq!(pipes(r.pid()), before, "no pipe");
+    let rest = drain(&mut c);
+    server.join().expect("upstream");
+    let mut expected = Vec::with_capacity(BULK);
+    pattern(16, BULK, |b| expected.extend_from_slice(b));
+    assert_eq!(half, expected[..BULK / 2], "the first half");
+    assert_eq!(rest.0, BULK - BULK / 2, "the rest's length");
+    let mut tail = Context::new(&SHA256);
+    tail.update(&expected[BULK / 2..]);
+    assert_eq!(rest.1, tail.finish().as_ref(), "the rest's SHA-256");
+    drop(c);
+    let (code, recs, _) = finish(r);
+    assert_eq!(code, 0, "{}", recs[0]);
+    assert_eq!(recs[0]["bytes_down"], BULK as u64);
+}
+
 #[test]
 fn a_client_that_stops_reading_mid_bulk_hits_the_idle_timeout() {
     let args = ["--idle-timeout", "300ms", "--count", "1"];

@@ -53,6 +53,14 @@ pub(crate) struct Fit {
 /// listener's sockets.
 const SPARE_DESCRIPTORS: u64 = 16;
 
+/// The descriptors left under the limit once `held` more are open beside
+/// those open now and the spare: what a server may use past its
+/// connections' own (relay's pipes).
+pub(crate) fn spare_descriptors(held: u64) -> u64 {
+    let limit = raise_descriptor_limit().unwrap_or(u64::MAX);
+    limit.saturating_sub(open_descriptors() + SPARE_DESCRIPTORS + held)
+}
+
 /// Raise the soft file-descriptor limit to the hard one and cap `wanted`
 /// connections of `per` descriptors each (a relayed connection holds two)
 /// to what fits under it, with `reserved` more kept free (what the caller

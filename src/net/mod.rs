@@ -23,7 +23,7 @@ mod udp;
 mod watch;
 
 pub(crate) use dialog::{converse, Conversation, Dialogue, Script, Upgrade};
-pub(crate) use limits::fit;
+pub(crate) use limits::{fit, spare_descriptors};
 pub(crate) use reply::{http_body, whoami_client};
 pub use reply::{End, NetError, Transcript};
 // Named by the report layer's tests, which build replies and handshakes.

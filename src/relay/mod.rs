@@ -54,6 +54,8 @@ pub(crate) async fn run(
     sink: impl Into<Sink<Relayed>>,
 ) -> Summary {
     let limits = cfg.limits;
+    #[cfg(target_os = "linux")]
+    splice::allow_pipes(limits.max_conns);
     // Set on the listener, TCP_NODELAY is inherited by each accepted
     // socket (Linux): one setsockopt in all, not one per connection.
     let nodelay_inherited = listeners

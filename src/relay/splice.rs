@@ -13,6 +13,7 @@
 
 use std::io;
 use std::os::fd::OwnedFd;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::Poll;
 
 use rustix::pipe::{self as sys, PipeFlags, SpliceFlags};
@@ -37,20 +38,58 @@ const SMALLEST: usize = 64 * 1024;
 /// the kernel (the sockets are non-blocking already; the pipe is too).
 const FLAGS: SpliceFlags = SpliceFlags::MOVE.union(SpliceFlags::NONBLOCK);
 
+/// Pipes that may be open at once: each is two descriptors, taken from
+/// those the connections do not need (`--max-conns` of two each was fitted
+/// under `ulimit -n`), so a pipe never takes a connection's descriptor.
+/// When `--max-conns` was lowered to fit, none: the copy goes on.
+static PIPES_LEFT: AtomicUsize = AtomicUsize::new(0);
+
+/// Allow as many pipes as the descriptors left beside `max_conns`
+/// connections hold (called once the listeners are open).
+pub(super) fn allow_pipes(max_conns: usize) {
+    let held = (max_conns as u64).saturating_mul(2);
+    let pipes = crate::net::spare_descriptors(held) / 2;
+    PIPES_LEFT.store(
+        usize::try_from(pipes).unwrap_or(usize::MAX),
+        Ordering::Relaxed,
+    );
+}
+
+/// One of [`PIPES_LEFT`], given back when dropped.
+struct Permit;
+
+impl Permit {
+    fn take() -> Option<Permit> {
+        PIPES_LEFT
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
+            .ok()
+            .map(|_| Permit)
+    }
+}
+
+impl Drop for Permit {
+    fn drop(&mut self) {
+        PIPES_LEFT.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
 /// A pipe between the two sockets of one direction.
 pub(super) struct Pipe {
     read: OwnedFd,
     write: OwnedFd,
     /// Its capacity in bytes.
     size: usize,
+    _permit: Permit,
 }
 
 impl Pipe {
     /// A non-blocking pipe of [`SIZE`] bytes, or of what Linux grants if
     /// that is at least [`SMALLEST`]; an error when none can be had (the
     /// descriptors are out, or the user's pipes are past their limit): the
-    /// direction stays with the copy.
+    /// direction stays with the copy. None either past [`PIPES_LEFT`].
     pub(super) fn new() -> io::Result<Pipe> {
+        let permit =
+            Permit::take().ok_or_else(|| io::Error::other("no descriptors to spare for a pipe"))?;
         let (read, write) = sys::pipe_with(PipeFlags::NONBLOCK | PipeFlags::CLOEXEC)?;
         let size = match sys::fcntl_setpipe_size(&write, SIZE) {
             Ok(size) => size,
@@ -59,7 +98,12 @@ impl Pipe {
         if size < SMALLEST {
             return Err(io::Error::other("pipe too small to splice through"));
         }
-        Ok(Pipe { read, write, size })
+        Ok(Pipe {
+            read,
+            write,
+            size,
+            _permit: permit,
+        })
     }
 
     /// Move what `from` holds into the pipe, which holds `held` bytes
