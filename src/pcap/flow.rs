@@ -940,6 +940,9 @@ fn untrack(conversations: &mut FlowMap<Conversation>, key: Key, flow: &Flow) {
 }
 
 /// Account for one segment of a known flow, and decide it when it is ready.
+/// Inlined where the table takes a packet: a call per packet cost ~17
+/// instructions to enter and leave (its arguments, the registers saved).
+#[inline(always)]
 fn update(
     flow: &mut Flow,
     ts: Timestamp,
