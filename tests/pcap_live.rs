@@ -683,7 +683,12 @@ fn live_stdin_pipe_reports_each_flow_as_it_is_decided() {
         thread::sleep(Duration::from_millis(20));
     };
     assert_eq!(status.code(), Some(0));
-    let rest: Vec<String> = lines.try_iter().collect();
+    // The reader thread may forward the last lines after ppctl has exited:
+    // read until it reaches the end of ppctl's output (the channel closes).
+    let mut rest = Vec::new();
+    while let Ok(line) = lines.recv_timeout(WAIT) {
+        rest.push(line);
+    }
     assert!(
         rest.last()
             .is_some_and(|l| l.contains("\"type\":\"summary\"")),
