@@ -326,18 +326,32 @@ fn bytes_pass_exactly_both_ways_with_half_close() {
     let down = drain(&mut c);
     writer.join().expect("client writer");
     let (line, up) = server.join().expect("upstream");
+    let (code, recs, _) = finish(r);
+    assert_relayed_whole(&line, up, down, (1, 2), LEN, &recs[0]);
+    assert_eq!(code, 0, "{}", recs[0]);
+}
+
+/// Upstream read a v1 line, then `len` bytes of pattern `seeds.0`, and
+/// the client `len` bytes of pattern `seeds.1`, whole (length and
+/// SHA-256); the record counts both.
+fn assert_relayed_whole(
+    line: &str,
+    up: (usize, Vec<u8>),
+    down: (usize, Vec<u8>),
+    seeds: (u64, u64),
+    len: usize,
+    rec: &Value,
+) {
     assert!(
         line.starts_with("PROXY TCP4 127.0.0.1 127.0.0.1 "),
         "{line}"
     );
-    assert_eq!(up.0, LEN, "upload length");
-    assert_eq!(up.1, digest_of(1, LEN), "upload SHA-256");
-    assert_eq!(down.0, LEN, "download length");
-    assert_eq!(down.1, digest_of(2, LEN), "download SHA-256");
-    let (code, recs, _) = finish(r);
-    assert_eq!(code, 0, "{}", recs[0]);
-    assert_eq!(recs[0]["bytes_up"], LEN as u64);
-    assert_eq!(recs[0]["bytes_down"], LEN as u64);
+    assert_eq!(up.0, len, "upload length");
+    assert_eq!(up.1, digest_of(seeds.0, len), "upload SHA-256");
+    assert_eq!(down.0, len, "download length");
+    assert_eq!(down.1, digest_of(seeds.1, len), "download SHA-256");
+    assert_eq!(rec["bytes_up"], len as u64, "{rec}");
+    assert_eq!(rec["bytes_down"], len as u64, "{rec}");
 }
 
 /// A bulk direction (a read filled the relay's 128 KiB buffer) goes on
@@ -395,18 +409,9 @@ fn a_bulk_upload_half_closed_then_a_bulk_answer_pass_exactly() {
     feed(&mut c, 11, BULK);
     let down = drain(&mut c);
     let (line, up) = server.join().expect("upstream");
-    assert!(
-        line.starts_with("PROXY TCP4 127.0.0.1 127.0.0.1 "),
-        "{line}"
-    );
-    assert_eq!(up.0, BULK, "upload length");
-    assert_eq!(up.1, digest_of(11, BULK), "upload SHA-256");
-    assert_eq!(down.0, BULK, "answer length");
-    assert_eq!(down.1, digest_of(12, BULK), "answer SHA-256");
     let (code, recs, summary) = finish(r);
+    assert_relayed_whole(&line, up, down, (11, 12), BULK, &recs[0]);
     assert_eq!(code, 0, "{}", recs[0]);
-    assert_eq!(recs[0]["bytes_up"], BULK as u64);
-    assert_eq!(recs[0]["bytes_down"], BULK as u64);
     assert_eq!(recs[0]["ending"], "client-closed", "{}", recs[0]);
     assert_eq!(summary["bytes_up"], BULK as u64, "{summary}");
     assert_eq!(summary["bytes_down"], BULK as u64, "{summary}");
