@@ -246,7 +246,7 @@ impl Sequencer {
         self.pending.push(at);
     }
 
-    /// Flows were [`put`](Sequencer::put) since the last settle.
+    /// Flows were [`put_with`](Sequencer::put_with) since the last settle.
     pub(crate) fn has_pending(&self) -> bool {
         !self.pending.is_empty()
     }
