@@ -6,7 +6,7 @@
 //! ones), so on a flow-dense capture these maps are a large share of the
 //! work. Nearly every flow is IPv4: its key is two plain words (each end's
 //! address and port), kept in one flat array with open addressing (linear
-//! probing, at most half full, removal by backward shift so no tombstones
+//! probing, at most three-quarters full, removal by backward shift so no tombstones
 //! build up), hashed by one multiplication and compared in two. Any other
 //! pair (IPv6, or one end of each family) takes the slower second path: a
 //! general hash map of the wider key.
@@ -106,10 +106,14 @@ impl Key {
 /// Slots of a new flat table (a power of two).
 const MIN_SLOTS: usize = 1024;
 
-/// IPv4 keys to values, open addressing with linear probing. At most half
-/// full: a lookup that misses (every new flow's, in two maps) ends at the
-/// first empty slot, on average within a slot or two. The keys are apart
-/// from the values, so a probe reads only keys until it finds its own.
+/// IPv4 keys to values, open addressing with linear probing. At most
+/// three-quarters full: a lookup that misses (every new flow's, in two
+/// maps) ends at the first empty slot within a few slots, and the tables
+/// of closed conversations, the bulk of pcap's memory, need half the slots
+/// of a half-full bound (which cost 9 MiB more of peak RSS on the
+/// flow-dense capture, for the same instructions per flow:
+/// docs/performance.md, pcap's eighth pass). The keys are apart from the
+/// values, so a probe reads only keys until it finds its own.
 ///
 /// Emptying the table is one step: each stored key carries the table's
 /// generation in bits its words leave free, and a slot whose generation is
@@ -195,7 +199,7 @@ impl<V: Copy + Default> FlatV4<V> {
 
     #[inline]
     fn insert(&mut self, key: [u64; 2], value: V) -> Option<V> {
-        if (self.len + 1) * 2 > self.keys.len() {
+        if (self.len + 1) * 4 > self.keys.len() * 3 {
             self.grow();
         }
         let (at, found) = self.probe(key);
