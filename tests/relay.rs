@@ -448,6 +448,29 @@ fn a_bulk_answer_half_closed_then_a_bulk_upload_pass_exactly() {
     assert_eq!(summary["bytes_down"], BULK as u64, "{summary}");
 }
 
+/// Read up to `limit` bytes of `s` (writing 64 KiB of answer before each
+/// read, with `answer`), then set SO_LINGER 0 so that dropping `s` is a
+/// reset; the bytes read.
+fn read_then_reset(s: &mut TcpStream, limit: usize, answer: bool) -> usize {
+    let chunk = vec![b'd'; 64 * 1024];
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut read = 0;
+    while read < limit {
+        if answer && s.write_all(&chunk).is_err() {
+            break;
+        }
+        match s.read(&mut buf[..(limit - read).min(64 * 1024)]) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => read += n,
+        }
+    }
+    // SO_LINGER 0: the close is a reset.
+    socket2::SockRef::from(&*s)
+        .set_linger(Some(std::time::Duration::ZERO))
+        .expect("linger");
+    read
+}
+
 /// An upstream that reads 4 MiB of a bulk upload (answering in bulk as it
 /// reads, with `answer`), then resets: the relay's record, the summary,
 /// and how many bytes the client got.
@@ -457,23 +480,7 @@ fn an_upstream_that_resets_mid_bulk(answer: bool) -> (i32, Value, Value, usize) 
         read_v1_line(&mut s);
         // Write and read in turn (one thread: the reset below is the only
         // close), until READ bytes are in.
-        let chunk = vec![b'd'; 64 * 1024];
-        let mut buf = vec![0u8; 64 * 1024];
-        let mut read = 0;
-        while read < READ {
-            if answer && s.write_all(&chunk).is_err() {
-                break;
-            }
-            match s.read(&mut buf[..(READ - read).min(64 * 1024)]) {
-                Ok(0) | Err(_) => break,
-                Ok(n) => read += n,
-            }
-        }
-        // SO_LINGER 0: the close is a reset.
-        socket2::SockRef::from(&s)
-            .set_linger(Some(std::time::Duration::ZERO))
-            .expect("linger");
-        read
+        read_then_reset(&mut s, READ, answer)
     });
     let r = relay(up_port, &["--json", "--count", "1"]);
     let mut c = client_of(r.port);
@@ -933,19 +940,7 @@ fn an_upstream_that_reads_a_mebibyte_then_resets_is_reset_mid_stream() {
     let t = thread::spawn(move || {
         let (mut s, _) = l.accept().expect("accept");
         s.set_read_timeout(Some(BOUND)).expect("timeout");
-        let mut buf = vec![0u8; 64 * 1024];
-        let mut read = 0;
-        while read < READ {
-            match s.read(&mut buf[..(READ - read).min(64 * 1024)]) {
-                Ok(0) | Err(_) => break,
-                Ok(n) => read += n,
-            }
-        }
-        // SO_LINGER 0: the close is a reset.
-        socket2::SockRef::from(&s)
-            .set_linger(Some(std::time::Duration::ZERO))
-            .expect("linger");
-        read
+        read_then_reset(&mut s, READ, false)
     });
     let r = relay(up, &["--json", "--count", "1"]);
     let mut c = TcpStream::connect((Ipv4Addr::LOCALHOST, r.port)).expect("connect");
