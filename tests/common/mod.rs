@@ -9,8 +9,10 @@
 pub mod peers;
 pub mod server;
 
+use std::collections::BTreeSet;
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
 use std::path::Path;
+use std::sync::Mutex;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -136,39 +138,47 @@ impl TlsIngress {
     }
 }
 
-/// A loopback TCP port that was free a moment ago: bind port 0, read what the
-/// kernel chose, and release it. Another process could take it in between;
-/// with the kernel's port rotation that is rare enough for tests.
+/// A loopback TCP port that was free a moment ago, and that no other call in
+/// this test process has handed out: bind port 0, read what the kernel chose,
+/// and release it. The kernel can choose a port it just released again (CI
+/// once gave Dovecot's IMAP and POP3 listeners the same one), so each port is
+/// remembered and a repeat is held bound while the next is asked for. Another
+/// process could still take the port in between; with the kernel's port
+/// rotation that is rare enough for tests.
 pub fn free_port() -> u16 {
-    let listener =
-        TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind 127.0.0.1:0 for a free port");
-    listener
-        .local_addr()
-        .expect("local address of a bound socket")
-        .port()
+    static HANDED_OUT: Mutex<BTreeSet<u16>> = Mutex::new(BTreeSet::new());
+    let mut handed_out = HANDED_OUT.lock().unwrap_or_else(|e| e.into_inner());
+    // Repeats stay bound until a new port is found, so the kernel can't
+    // offer them again in this loop.
+    let mut repeats = Vec::new();
+    loop {
+        let listener =
+            TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind 127.0.0.1:0 for a free port");
+        let port = listener
+            .local_addr()
+            .expect("local address of a bound socket")
+            .port();
+        if handed_out.insert(port) {
+            return port;
+        }
+        assert!(
+            repeats.len() < 1000,
+            "no new free loopback port after 1000 tries"
+        );
+        repeats.push(listener);
+    }
 }
 
 /// Free loopback ports by name, for a server's config (`{{NAME}}`), all
-/// different: each is held bound until every one is picked (one
-/// [`free_port`] after another can hand back the same port twice).
+/// different (see [`free_port`]).
 pub struct Ports(Vec<(&'static str, String)>);
 
 impl Ports {
     pub fn new(names: &[&'static str]) -> Ports {
-        let held: Vec<(&'static str, TcpListener)> = names
-            .iter()
-            .map(|n| {
-                let l = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-                    .expect("bind 127.0.0.1:0 for a free port");
-                (*n, l)
-            })
-            .collect();
         Ports(
-            held.iter()
-                .map(|(n, l)| {
-                    let port = l.local_addr().expect("local address").port();
-                    (*n, port.to_string())
-                })
+            names
+                .iter()
+                .map(|n| (*n, free_port().to_string()))
                 .collect(),
         )
     }
