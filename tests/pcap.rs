@@ -647,6 +647,17 @@ fn not_a_capture_and_empty_input() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("opening /nonexistent/x.pcap"));
+    // A directory is a usage error before any output, not an empty report.
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::cargo_bin("ppctl")
+        .unwrap()
+        .arg("pcap")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty(), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is a directory: give a capture file"));
 }
 
 #[test]

@@ -150,7 +150,14 @@ pub fn run(args: &PcapArgs, style: Style) -> Result<ExitCode> {
                 e,
             )
         })?;
-        let size = f.metadata().ok().map(|m| m.len());
+        let meta = f.metadata().ok();
+        if meta.as_ref().is_some_and(|m| m.is_dir()) {
+            return Err(Error::usage(format!(
+                "{} is a directory: give a capture file in it (pcap or pcapng), or `-` to read stdin",
+                args.file.display()
+            )));
+        }
+        let size = meta.map(|m| m.len());
         (Some(f), size)
     };
     let limits = Limits {
