@@ -1,13 +1,11 @@
 //! Property tests for the capture reader, in `cargo test` on the stable
-//! toolchain: what the `pcap` fuzz target (fuzz/fuzz_targets/pcap.rs)
-//! checks, over the test captures cut short, with bytes overwritten, and
-//! spliced into each other. Any bytes end in a summary, never a panic; the
-//! summary counts the flows reported; the table never holds more flows than
-//! its limit; every report and the summary render as JSON.
+//! toolchain: the `pcap` fuzz target's check (tests/common/pcap_check.rs)
+//! over the test captures cut short, with bytes overwritten, spliced into
+//! each other, and a file header followed by noise.
 
-use std::time::Duration;
+mod common;
 
-use ppctl::pcap::{analyze, Filter, Limits, Next};
+use common::pcap_check::check;
 use proptest::prelude::*;
 
 const CAPTURES: [&[u8]; 6] = [
@@ -18,39 +16,6 @@ const CAPTURES: [&[u8]; 6] = [
     include_bytes!("data/pcap/sll-loopback.pcap"),
     include_bytes!("data/pcap/sll2-loopback.pcapng"),
 ];
-
-/// Run `data` through the reader as the fuzz target does: small limits (so
-/// eviction runs), both orderings, detailed and summary-only.
-fn check(data: &[u8], strict_order: bool, detail: bool) {
-    let limits = Limits {
-        max_bytes: 512,
-        max_flows: 8,
-        idle_timeout: Duration::from_secs(30),
-        order_wait: (!strict_order).then_some(Duration::from_secs(1)),
-        ..Limits::default()
-    };
-    let mut flows = 0u64;
-    let (summary, result) = analyze(
-        data,
-        limits,
-        &Filter::default(),
-        detail,
-        |report| {
-            flows += 1;
-            let _ = ppctl::report::pcap::flow_json(report).to_string();
-            Next::Continue
-        },
-        |_, held| {
-            assert!(held <= limits.max_flows, "{held} flows held");
-            Next::Continue
-        },
-    );
-    assert_eq!(
-        summary.flows, flows,
-        "the summary counts the flows reported"
-    );
-    let _ = ppctl::report::pcap::summary_json(&summary, result.as_ref().err()).to_string();
-}
 
 /// One of the captures, and which one (for the failure message).
 fn capture() -> impl Strategy<Value = usize> {

@@ -6,6 +6,7 @@
 //! of it, hence the `dead_code` allowance.
 #![allow(dead_code)]
 
+pub mod pcap_check;
 pub mod peers;
 pub mod server;
 
