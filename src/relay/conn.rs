@@ -33,7 +33,7 @@ use crate::server::{
 
 use super::config::{Accept, Config};
 use super::cutoff::{Cut, Cutoffs};
-use super::record::{Event as Said, Record, Relayed, Unconnected, PEEK};
+use super::record::{Done, Event as Said, Record, Relayed, Unconnected, PEEK};
 use super::spare::Spare;
 
 /// The client's first bytes are read at most this many at once, and a
@@ -319,17 +319,6 @@ async fn established(
             Ok(Some(e)) | Err(e) => Err(Attempt::Failed(e)),
         },
     }
-}
-
-/// How one direction ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Done {
-    /// The reader sent EOF; the writer was shut down after it.
-    Eof,
-    /// Reading failed (a reset).
-    ReadFailed,
-    /// Writing failed (the other side went away).
-    WriteFailed,
 }
 
 /// The state of one direction, kept outside its future so the record can

@@ -133,6 +133,19 @@ impl Relayed {
 /// went upstream), else the exchange's.
 pub(crate) type Record = server::Record<Relayed>;
 
+/// How one direction of a relayed connection ended (the copy's and the
+/// splice's word for it; the record's [`Ending`] is made from both
+/// directions' `Done`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Done {
+    /// The reader sent EOF; the writer was shut down after it.
+    Eof,
+    /// Reading failed (a reset).
+    ReadFailed,
+    /// Writing failed (the other side went away).
+    WriteFailed,
+}
+
 impl Record {
     /// The client's bytes after the header stage (the payload).
     fn payload(&self) -> &[u8] {

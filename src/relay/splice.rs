@@ -21,7 +21,7 @@ use tokio::io::Interest;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
 
-use super::conn::Done;
+use super::record::Done;
 use crate::server::conn::retry;
 
 /// The pipe's capacity asked for: fewer calls per MiB than the default
