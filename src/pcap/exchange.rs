@@ -7,7 +7,7 @@
 use std::cell::RefCell;
 use std::sync::LazyLock;
 
-use super::flow::{End, Flow, Side};
+use super::flow::{End, Flow, Seen, Side};
 use crate::codec::{self, Command, Decoded, Version, Warning};
 use crate::judge::{self, Answer, Ending, Exchange, Finding, Sent};
 use crate::protocol::{self, Chosen, Protocol, Recorded, Selection, Spoken};
@@ -87,11 +87,11 @@ pub(crate) struct Decision {
 /// its server's words (SMTP, IMAP, POP3, MySQL, PostgreSQL, Redis, SSH):
 /// `protocol::conversation`'s. HTTP, TLS and unknown flows are judged as
 /// before.
-pub(crate) fn conversation(flow: &Flow, asked: Selection) -> Option<(Protocol, Chosen)> {
+pub(crate) fn conversation(flow: &Seen<'_>, asked: Selection) -> Option<(Protocol, Chosen)> {
     if flow.udp {
         return None;
     }
-    protocol::conversation(asked, flow.server.port(), flow.server_data.bytes())
+    protocol::conversation(asked, flow.server.port(), flow.server_bytes())
 }
 
 /// A header [`ready`] decoded, kept for the decision that follows it: the
@@ -101,14 +101,14 @@ pub(crate) fn conversation(flow: &Flow, asked: Selection) -> Option<(Protocol, C
 pub(crate) struct KeptStart(RefCell<Option<(u64, usize, Start, Sent)>>);
 
 impl KeptStart {
-    fn keep(&self, flow: &Flow, (start, sent): (Start, Sent)) {
-        let len = flow.client_data.bytes().len();
+    fn keep(&self, flow: &Seen<'_>, (start, sent): (Start, Sent)) {
+        let len = flow.client_bytes().len();
         *self.0.borrow_mut() = Some((flow.id, len, start, sent));
     }
 
     /// The start kept for `flow` as it is now, if any.
-    fn take(&self, flow: &Flow) -> Option<(Start, Sent)> {
-        let len = flow.client_data.bytes().len();
+    fn take(&self, flow: &Seen<'_>) -> Option<(Start, Sent)> {
+        let len = flow.client_bytes().len();
         match self.0.borrow_mut().take() {
             Some((id, n, start, sent)) if id == flow.id && n == len => Some((start, sent)),
             _ => None,
@@ -126,19 +126,19 @@ impl KeptStart {
 /// conversation or not (see both cases in [`ready_now`]), so the protocol
 /// is not looked up on every packet.
 #[inline(always)]
-pub(crate) fn ready(flow: &Flow, asked: Selection, max_bytes: usize, kept: &KeptStart) -> bool {
+pub(crate) fn ready(flow: &Seen<'_>, asked: Selection, max_bytes: usize, kept: &KeptStart) -> bool {
     let waiting = flow.start_seen
         && !flow.udp
-        && flow.server_data.bytes().is_empty()
+        && flow.server_bytes().is_empty()
         && flow.server_end.is_none()
         && flow.client_end.is_none()
-        && flow.client_data.bytes().len() < max_bytes;
+        && flow.client_bytes().len() < max_bytes;
     !waiting && ready_now(flow, asked, max_bytes, kept)
 }
 
 /// [`ready`] for a flow that is not plainly waiting.
 #[inline(never)]
-fn ready_now(flow: &Flow, asked: Selection, max_bytes: usize, kept: &KeptStart) -> bool {
+fn ready_now(flow: &Seen<'_>, asked: Selection, max_bytes: usize, kept: &KeptStart) -> bool {
     if !flow.start_seen {
         return true;
     }
@@ -147,20 +147,20 @@ fn ready_now(flow: &Flow, asked: Selection, max_bytes: usize, kept: &KeptStart) 
         // at the first close, or once a side has filled its buffer.
         return flow.client_end.is_some()
             || flow.server_end.is_some()
-            || flow.client_data.bytes().len() >= max_bytes
-            || flow.server_data.bytes().len() >= max_bytes;
+            || flow.client_bytes().len() >= max_bytes
+            || flow.server_bytes().len() >= max_bytes;
     }
-    let client = flow.client_data.bytes();
+    let client = flow.client_bytes();
     if flow.udp {
         return !client.is_empty();
     }
     // A client that closed without sending anything can't send a header
     // any more: a connect-and-close.
     let silent_close =
-        client.is_empty() && flow.client_end.is_some() && flow.server_data.bytes().is_empty();
+        client.is_empty() && flow.client_end.is_some() && flow.server_bytes().is_empty();
     // Until the server answers or closes, nothing else can make the flow
     // ready: the header is decoded only then, not on every client packet.
-    if flow.server_data.bytes().is_empty() && flow.server_end.is_none() {
+    if flow.server_bytes().is_empty() && flow.server_end.is_none() {
         return silent_close;
     }
     let (settled, alone) = header_settled(client, |h| kept.keep(flow, opened(client, h)));
@@ -174,15 +174,15 @@ fn ready_now(flow: &Flow, asked: Selection, max_bytes: usize, kept: &KeptStart) 
     if flow.server_end.is_none() && flow.client_end.is_none() && awaits_close(client, flow) {
         return false;
     }
-    (settled && !flow.server_data.bytes().is_empty()) || flow.server_end.is_some() || silent_close
+    (settled && !flow.server_bytes().is_empty()) || flow.server_end.is_some() || silent_close
 }
 
 /// A 400 to data without a header is judged by how the connection ends (a
 /// web server's stock page and a close is `hop-adds-header`, see
 /// `judge::stock_400`; kept open, it is an application's `http-error`), and
 /// its page may still be arriving: such a flow waits for a close.
-fn awaits_close(client: &[u8], flow: &Flow) -> bool {
-    let server = flow.server_data.bytes();
+fn awaits_close(client: &[u8], flow: &Seen<'_>) -> bool {
+    let server = flow.server_bytes();
     server.starts_with(b"HTTP/1.") && server.get(9..12) == Some(b"400") && not_proxy(client)
 }
 
@@ -225,7 +225,7 @@ fn may_be_header(client: &[u8]) -> bool {
 }
 
 /// Decide a flow (with the header `ready` decoded, when `kept` has it).
-pub(crate) fn decide(flow: &Flow, asked: Selection, kept: &KeptStart) -> Decision {
+pub(crate) fn decide(flow: &Seen<'_>, asked: Selection, kept: &KeptStart) -> Decision {
     let close = close(flow);
     let unjudged = |start| Decision {
         start,
@@ -237,12 +237,12 @@ pub(crate) fn decide(flow: &Flow, asked: Selection, kept: &KeptStart) -> Decisio
     if !flow.start_seen {
         return unjudged(Start::Unseen(Missing::Handshake));
     }
-    if flow.client_data.missing_start() {
+    if flow.client_missing_start() {
         return unjudged(Start::Unseen(Missing::FirstBytes));
     }
-    let client = flow.client_data.bytes();
+    let client = flow.client_bytes();
     let ended = flow.udp || flow.first_close.is_some();
-    if !ended && flow.server_data.bytes().is_empty() && !header_settled(client, |_| {}).0 {
+    if !ended && flow.server_bytes().is_empty() && !header_settled(client, |_| {}).0 {
         if let Decoded::Incomplete { needed } = codec::decode(client) {
             if !client.is_empty() {
                 return unjudged(Start::Partial { needed });
@@ -258,7 +258,7 @@ pub(crate) fn decide(flow: &Flow, asked: Selection, kept: &KeptStart) -> Decisio
     };
     let exchange = Exchange {
         sent,
-        answer: Answer::of(flow.server_data.bytes()),
+        answer: Answer::of(flow.server_bytes()),
         ending,
         udp: flow.udp,
     };
@@ -274,7 +274,7 @@ pub(crate) fn decide(flow: &Flow, asked: Selection, kept: &KeptStart) -> Decisio
             };
         }
     }
-    let layer = judge::Layer::of_bytes(after, exchange.answer, flow.server_data.bytes());
+    let layer = judge::Layer::of_bytes(after, exchange.answer, flow.server_bytes());
     let finding = judge::layered(&exchange, layer);
     Decision {
         start,
@@ -287,8 +287,14 @@ pub(crate) fn decide(flow: &Flow, asked: Selection, kept: &KeptStart) -> Decisio
 
 /// A conversation flow judged in its protocol; `None` when the server
 /// answered in another protocol (the generic judgement then stands).
-fn speak(flow: &Flow, p: Protocol, chosen: Chosen, sent: Sent, ending: Ending) -> Option<Spoken> {
-    let client = flow.client_data.bytes();
+fn speak(
+    flow: &Seen<'_>,
+    p: Protocol,
+    chosen: Chosen,
+    sent: Sent,
+    ending: Ending,
+) -> Option<Spoken> {
+    let client = flow.client_bytes();
     let header = matches!(
         sent,
         Sent::Header { .. } | Sent::Local { .. } | Sent::Stacked
@@ -312,7 +318,7 @@ fn speak(flow: &Flow, p: Protocol, chosen: Chosen, sent: Sent, ending: Ending) -
             sent,
             greeted_first,
             client: after,
-            server: flow.server_data.bytes(),
+            server: flow.server_bytes(),
             ending,
             waited: Some(until.since(from)),
         },

@@ -29,7 +29,7 @@ use crate::server::HeaderFacts;
 pub(crate) use exchange::{findings, Close, Decision, Missing, Start};
 pub use filter::Filter;
 pub use flow::Limits;
-use flow::{Flow, FlowTable, Why};
+use flow::{FlowTable, Seen, Why};
 pub(crate) use group::{GroupBy, Groups};
 pub use link::linktype;
 pub(crate) use order::Hop;
@@ -110,7 +110,13 @@ impl FlowResult {
 
     /// `flow`'s result, written over this one in place (every field): it
     /// is made where the sequencer holds it, not built and moved there.
-    fn fill(&mut self, flow: &Flow, detail: bool, protocol: Selection, kept: &exchange::KeptStart) {
+    fn fill(
+        &mut self,
+        flow: &Seen<'_>,
+        detail: bool,
+        protocol: Selection,
+        kept: &exchange::KeptStart,
+    ) {
         // Every field, named: a new one can't be left stale.
         let FlowResult {
             id,
@@ -140,8 +146,8 @@ impl FlowResult {
                 to.extend_from_slice(from);
             }
         };
-        keep(client_bytes, flow.client_data.bytes());
-        keep(answer, flow.server_data.bytes());
+        keep(client_bytes, flow.client_bytes());
+        keep(answer, flow.server_bytes());
         (*front, *back) = (None, None);
     }
 
@@ -236,7 +242,7 @@ fn analyze_source<R: Read>(
     let mut interrupted = false;
     // The header `ready` decodes, for the decision that follows.
     let kept = exchange::KeptStart::default();
-    let ready = |f: &Flow| exchange::ready(f, limits.protocol, limits.max_bytes, &kept);
+    let ready = |f: &Seen<'_>| exchange::ready(f, limits.protocol, limits.max_bytes, &kept);
     let mut order = order::Sequencer::new(limits.order_wait);
     let mut now = Timestamp::default();
     let result = {
@@ -262,9 +268,15 @@ fn analyze_source<R: Read>(
             match &link::segment(frame.linktype, frame.data) {
                 Ok(Some(seg)) => {
                     now = now.max(frame.ts);
-                    table.add(frame.ts, st.frames, seg, &ready, &mut |f: &Flow, _: Why| {
-                        order.put_with(|r| r.fill(f, detail, limits.protocol, &kept))
-                    });
+                    table.add(
+                        frame.ts,
+                        st.frames,
+                        seg,
+                        &ready,
+                        &mut |f: &Seen<'_>, _: Why| {
+                            order.put_with(|r| r.fill(f, detail, limits.protocol, &kept))
+                        },
+                    );
                     // Rows are released when a flow is decided (most
                     // frames decide none), and (with a wait) as capture
                     // time passes.
@@ -287,7 +299,7 @@ fn analyze_source<R: Read>(
             Source::Stream(r) => reader::read_frames(r, &mut stats, on_frame),
             Source::File(f) => reader::read_file(f, &mut stats, on_frame),
         };
-        table.finish_all(&mut |f: &Flow, _: Why| {
+        table.finish_all(&mut |f: &Seen<'_>, _: Why| {
             order.put_with(|r| r.fill(f, detail, limits.protocol, &kept))
         });
         order.settle(table.last_id(), now, &mut emit);
