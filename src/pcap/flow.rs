@@ -175,14 +175,21 @@ impl Stream {
         self.pending_bytes = 0;
     }
 
-    /// Drop the bytes; the buffer goes back to `spare`.
+    /// Drop the bytes; the buffer goes back to `spare`. A stream that
+    /// never held a byte (a side whose first bytes were lent, [`Seen`])
+    /// has nothing to give back: each step is taken only when there is.
+    #[inline]
     fn release(&mut self, spare: &mut Vec<Vec<u8>>) {
-        let mut data = std::mem::take(&mut self.data);
-        if spare.len() < SPARE_BUFFERS && (1..=SPARE_CAPACITY).contains(&data.capacity()) {
-            data.clear();
-            spare.push(data);
+        if self.data.capacity() != 0 {
+            let mut data = std::mem::take(&mut self.data);
+            if spare.len() < SPARE_BUFFERS && data.capacity() <= SPARE_CAPACITY {
+                data.clear();
+                spare.push(data);
+            }
         }
-        self.pending = Vec::new();
+        if self.pending.capacity() != 0 {
+            self.pending = Vec::new();
+        }
         self.pending_bytes = 0;
     }
 }
