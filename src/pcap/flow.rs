@@ -756,6 +756,7 @@ impl FlowTable {
     /// The common packet (of a tracked flow) is handled here; what happens
     /// once a flow (its start, its end, a port reused, a stray packet) is
     /// in functions of its own, so this one stays small and cheap to enter.
+    #[inline(always)]
     pub fn add(
         &mut self,
         ts: Timestamp,
