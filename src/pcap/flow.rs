@@ -515,7 +515,9 @@ impl Flows {
         self.index.len()
     }
 
-    /// Where `key`'s flow is.
+    /// Where `key`'s flow is. Inlined: every packet asks, and its call
+    /// cost ~15 instructions to enter and leave, about the probe's own.
+    #[inline(always)]
     fn find(&self, key: &Key) -> Option<usize> {
         self.index.get(key).map(|&at| at as usize)
     }

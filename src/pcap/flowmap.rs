@@ -315,7 +315,7 @@ impl<V: Copy + Default> FlowMap<V> {
         self.v4.len + self.wide.len()
     }
 
-    #[inline]
+    #[inline(always)]
     pub(super) fn get(&self, key: &Key) -> Option<&V> {
         match key {
             Key::V4(k) => self.v4.find(*k).map(|at| &self.v4.values[at]),
