@@ -306,10 +306,29 @@ impl Records {
         on_frame: &mut impl FnMut(Frame<'_>, &ReadStats) -> Next,
         intact: impl Fn() -> bool,
     ) -> Parsed {
+        if self.big_endian {
+            self.parse_in::<true>(data, base, at, stats, on_frame, intact)
+        } else {
+            self.parse_in::<false>(data, base, at, stats, on_frame, intact)
+        }
+    }
+
+    /// [`Records::parse_from`] in one byte order (`BIG_ENDIAN`): a
+    /// record's three words were each read through a test of the file's
+    /// order (~9 instructions a record).
+    fn parse_in<const BIG_ENDIAN: bool>(
+        &self,
+        data: &[u8],
+        base: u64,
+        at: &mut usize,
+        stats: &mut ReadStats,
+        on_frame: &mut impl FnMut(Frame<'_>, &ReadStats) -> Next,
+        intact: impl Fn() -> bool,
+    ) -> Parsed {
         let iface = &self.iface;
         let word = |b: &[u8], at: usize| {
             let w = [b[at], b[at + 1], b[at + 2], b[at + 3]];
-            if self.big_endian {
+            if BIG_ENDIAN {
                 u32::from_be_bytes(w)
             } else {
                 u32::from_le_bytes(w)
