@@ -448,14 +448,24 @@ fn relay() {
 /// shell reports as 130.
 #[test]
 fn interrupted_elsewhere_is_the_shell_s_130() {
-    use std::os::unix::process::ExitStatusExt;
-    let mut child = Command::new(assert_cmd::cargo::cargo_bin("ppctl"))
+    use std::os::unix::process::{CommandExt, ExitStatusExt};
+    let mut command = Command::new(assert_cmd::cargo::cargo_bin("ppctl"));
+    command
         .args(["inspect", "-"])
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start ppctl inspect");
+        .stderr(Stdio::null());
+    // SIGINT as a terminal gives it: a test run started in the background
+    // of a script (`cargo test &`) ignores SIGINT, and every process it
+    // starts inherits that (it then read EOF and exited 1).
+    // SAFETY: signal(2) is async-signal-safe, as pre_exec requires.
+    unsafe {
+        command.pre_exec(|| {
+            libc::signal(libc::SIGINT, libc::SIG_DFL);
+            Ok(())
+        });
+    }
+    let mut child = command.spawn().expect("start ppctl inspect");
     std::thread::sleep(Duration::from_millis(300));
     Command::new("kill")
         .args(["-INT", &child.id().to_string()])
