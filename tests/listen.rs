@@ -698,8 +698,12 @@ fn a_closed_stdout_ends_the_run_with_exit_2() {
     // and ppctl's write would then succeed.
     let ppctl = assert_cmd::cargo::cargo_bin("ppctl");
     for keep in [1, 2] {
+        // After sed, the group closes its own copy of the pipe and says so:
+        // the test makes the connections whose lines must fail only once
+        // nobody can read them (a busy CI machine let ppctl write them all
+        // into the pipe before sed had exited, and ppctl ended with 0).
         let script = format!(
-            "\"$0\" listen 127.0.0.1:0 --json --count 5 | sed -u {keep}q; exit ${{PIPESTATUS[0]}}"
+            "\"$0\" listen 127.0.0.1:0 --json --count 5 | {{ sed -u {keep}q; exec 0<&-; echo reader-gone; }}; exit ${{PIPESTATUS[0]}}"
         );
         let mut child = Command::new("bash")
             .args(["-c", &script])
@@ -722,6 +726,9 @@ fn a_closed_stdout_ends_the_run_with_exit_2() {
             stdout.read_line(&mut second).expect("a connection line");
             assert!(second.contains("\"connection\""), "{second}");
         }
+        let mut gone = String::new();
+        stdout.read_line(&mut gone).expect("the reader's end");
+        assert_eq!(gone, "reader-gone\n");
         for _ in 0..5 {
             try_talk(port, GET);
         }
