@@ -68,12 +68,19 @@ pub(crate) fn names_a_file(arg: &str) -> Result<Option<&std::path::Path>> {
     }
     let path = std::path::Path::new(arg);
     match std::fs::metadata(path) {
-        Ok(m) if m.is_dir() => Err(Error::usage(format!(
-            "{arg} is a directory: give a file in it, or `-` to read stdin"
-        ))),
+        Ok(m) if m.is_dir() => Err(a_directory(path, "a file")),
         Ok(_) => Ok(Some(path)),
         Err(_) => Ok(None),
     }
+}
+
+/// The usage error for a directory where a command reads a file (`what`:
+/// "a file", "a capture file"), which `-` could replace.
+pub(crate) fn a_directory(path: &std::path::Path, what: &str) -> Error {
+    Error::usage(format!(
+        "{} is a directory: give {what} in it, or `-` to read stdin",
+        path.display()
+    ))
 }
 
 /// Print an error (and its causes) to stderr, once.

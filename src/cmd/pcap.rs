@@ -152,10 +152,10 @@ pub fn run(args: &PcapArgs, style: Style) -> Result<ExitCode> {
         })?;
         let meta = f.metadata().ok();
         if meta.as_ref().is_some_and(|m| m.is_dir()) {
-            return Err(Error::usage(format!(
-                "{} is a directory: give a capture file in it (pcap or pcapng), or `-` to read stdin",
-                args.file.display()
-            )));
+            return Err(super::a_directory(
+                &args.file,
+                "a capture file (pcap or pcapng)",
+            ));
         }
         let size = meta.map(|m| m.len());
         (Some(f), size)
