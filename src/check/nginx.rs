@@ -63,14 +63,32 @@ const KEPT: [&str; 13] = [
 ];
 
 /// What a dropped directive leaves behind: the `$proxy_protocol_addr` it
-/// uses (a log format, a `proxy_set_header`), which puts the header's
-/// address to use without realip.
+/// uses (a `proxy_set_header`, a `map`, a `return`), which puts the
+/// header's address to use without realip. A `log_format`'s marker has the
+/// argument [`LOG_FORMAT`]: a log is not the application, so that use
+/// counts only for a server that answers itself (see [`PASSES_ON`]).
 pub(crate) const USES_PROXY_ADDR: &str = "$proxy_protocol_addr";
+/// The argument of a marker left by a `log_format`.
+const LOG_FORMAT: &str = "log_format";
+/// What a dropped block leaves behind when it passes requests on to
+/// another server (`proxy_pass` and the like in a `location`): that server
+/// sees nginx's peer as the client unless the header's address is put in
+/// the request or made `$remote_addr`.
+pub(crate) const PASSES_ON: &str = "*_pass";
+/// The directives that pass a request on to another server.
+const PASSES: [&str; 6] = [
+    "proxy_pass",
+    "fastcgi_pass",
+    "uwsgi_pass",
+    "scgi_pass",
+    "grpc_pass",
+    "memcached_pass",
+];
 
 /// One directive, with its block when it has one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Directive {
-    /// One of [`KEPT`], or [`USES_PROXY_ADDR`].
+    /// One of [`KEPT`], or [`USES_PROXY_ADDR`] or [`PASSES_ON`].
     pub name: &'static str,
     /// Exactly sized: a configuration of many servers holds many.
     pub args: Box<[Box<str>]>,
@@ -363,7 +381,12 @@ impl Parser<'_> {
                                 block: None,
                             });
                         } else if kept.is_none() && uses_addr {
-                            self.scratch.push(marker(at));
+                            let log = name == LOG_FORMAT;
+                            self.scratch.push(marker(USES_PROXY_ADDR, at, log));
+                        } else if !keep && PASSES.contains(&&*name) {
+                            // A dropped block's `proxy_pass`: the marker
+                            // stands in for it.
+                            self.scratch.push(marker(PASSES_ON, at, false));
                         }
                         break;
                     }
@@ -392,10 +415,16 @@ impl Parser<'_> {
                             });
                         } else if kept.is_some() {
                             // Inside a block that is dropped: so is this.
-                        } else if uses_addr || inner.iter().any(|d| d.name == USES_PROXY_ADDR) {
-                            // A `map`, `location` or `log_format` block that
-                            // uses the header's address.
-                            self.scratch.push(marker(at));
+                        } else {
+                            // A `map` or `location` block that uses the
+                            // header's address, or passes requests on.
+                            if uses_addr || inner.iter().any(|d| d.name == USES_PROXY_ADDR) {
+                                self.scratch
+                                    .push(marker(USES_PROXY_ADDR, at.clone(), false));
+                            }
+                            if inner.iter().any(|d| d.name == PASSES_ON) {
+                                self.scratch.push(marker(PASSES_ON, at, false));
+                            }
                         }
                         break;
                     }
@@ -455,10 +484,14 @@ impl Parser<'_> {
     }
 }
 
-fn marker(at: Loc) -> Directive {
+fn marker(name: &'static str, at: Loc, log: bool) -> Directive {
     Directive {
-        name: USES_PROXY_ADDR,
-        args: Box::default(),
+        name,
+        args: if log {
+            Box::new([LOG_FORMAT.into()])
+        } else {
+            Box::default()
+        },
         at,
         block: None,
     }
@@ -679,11 +712,16 @@ type PortUse = (usize, usize);
 fn http_facts(body: Vec<Directive>, out: &mut Facts) {
     let base = RealIp::default().inherit(&body);
     let base_trust = base.trust(false);
-    // `$proxy_protocol_addr` in a log format, a header, a map: the header's
-    // address is put to use without realip.
+    // `$proxy_protocol_addr` in a header, a map: the header's address is
+    // put to use without realip. In a log format only, it reaches the log,
+    // not an application behind a server that passes requests on.
     let http_uses = body
         .iter()
-        .find(|d| d.name == USES_PROXY_ADDR)
+        .find(|d| d.name == USES_PROXY_ADDR && d.arg(0) != LOG_FORMAT)
+        .map(|d| d.at.clone());
+    let http_logs = body
+        .iter()
+        .find(|d| d.name == USES_PROXY_ADDR && d.arg(0) == LOG_FORMAT)
         .map(|d| d.at.clone());
     // (host, port) → (server's hop index, listener index, proxy_protocol)
     let servers = body.iter().filter(|d| d.name == "server").count();
@@ -700,7 +738,8 @@ fn http_facts(body: Vec<Directive>, out: &mut Facts) {
             base_trust.clone()
         };
         if trust == Trust::Unused {
-            if let Some(at) = uses_addr(s).or_else(|| http_uses.clone()) {
+            let logged = || http_logs.clone().filter(|_| !passes_on(s));
+            if let Some(at) = uses_addr(s).or_else(|| http_uses.clone()).or_else(logged) {
                 trust = Trust::List(any_source(), at);
             }
         }
@@ -736,6 +775,14 @@ fn http_facts(body: Vec<Directive>, out: &mut Facts) {
         });
     }
     shared_ports(&by_port, out);
+}
+
+/// Whether a server (or a block inside it) passes requests on to another
+/// server.
+fn passes_on(ds: &[Directive]) -> bool {
+    ds.iter().any(|d| {
+        d.name == PASSES_ON || d.name == "proxy_pass" || d.block.as_deref().is_some_and(passes_on)
+    })
 }
 
 /// Where a block (or a block inside it) uses `$proxy_protocol_addr`.
@@ -984,6 +1031,23 @@ mod tests {
         let http = ds[0].block.as_ref().unwrap();
         assert_eq!(http[0].name, USES_PROXY_ADDR);
         assert_eq!(http[1].block.as_ref().unwrap()[0].arg(0), "${b}x");
+        // A log format's use is told apart; a dropped location's
+        // `proxy_pass` leaves its marker.
+        let ds = parse(
+            "n.conf",
+            "http { log_format m '$proxy_protocol_addr'; server { location / { if ($a) { fastcgi_pass x; } } } }",
+            &no_include,
+        )
+        .unwrap()
+        .directives;
+        let http = ds[0].block.as_ref().unwrap();
+        assert_eq!(
+            (http[0].name, http[0].arg(0)),
+            (USES_PROXY_ADDR, LOG_FORMAT)
+        );
+        let server = http[1].block.as_deref().unwrap();
+        assert_eq!(server[0].name, PASSES_ON);
+        assert!(passes_on(server));
     }
 
     #[test]
