@@ -67,7 +67,7 @@ Nth connection is 130."
 #[derive(Debug, clap::Args)]
 #[command(
     after_help = AFTER_HELP,
-    mut_arg("threads", |a| a.help("Threads that accept and serve connections (default: 1), each on an event loop of its own: a connection stays on the thread that took it. One serves fastest on a small machine (docs/performance.md); more help on a machine with more cores")),
+    mut_arg("threads", |a| a.help("Threads that accept and serve connections (default: one per CPU, at most 2), each on an event loop of its own: a connection stays on the thread that took it. Two serve the most connections a second on 2 CPUs; one costs the least CPU per connection (docs/performance.md)")),
     mut_arg("idle_timeout", |a| a.help("Close both sides after this long without a byte either way; more than 0")),
     mut_arg("request_timeout", |a| a.help("Time allowed for the client's first request once the header is in, counted once (a byte does not restart it, so a client that trickles is closed on time): until an HTTP request head's blank line, 4 KiB from the client, the client's EOF, or upstream's first byte; more than 0")),
     // relay::config::MAX_HEADER (a unit test keeps them equal).
@@ -158,7 +158,10 @@ impl RelayArgs {
         cfg.idle_timeout = self.server.idle_timeout.0;
         cfg.request_timeout = self.server.request_timeout.0;
         // Two descriptors per connection: the client and the upstream.
-        let threads = self.threads.threads.map_or(1, usize::from);
+        let threads = self
+            .threads
+            .threads
+            .map_or_else(net::relay_threads, usize::from);
         cfg.limits = self.server.limits(2, threads)?;
         cfg.conform = self.server.conform;
         cfg.protocol = self.protocol;
@@ -172,9 +175,10 @@ impl RelayArgs {
 }
 
 pub fn run(args: &RelayArgs, style: Style) -> Result<ExitCode> {
-    // One worker; `--threads` adds threads that accept and serve on their
-    // own (`Limits::accept_threads`), not workers that share tasks.
-    net::runtime_with(net::PLAIN_SERVER_WORKERS)?.block_on(serve(args, style))
+    // The calling thread serves; `--threads` adds threads that accept and
+    // serve on their own (`Limits::accept_threads`), not workers that share
+    // tasks.
+    net::runtime_here()?.block_on(serve(args, style))
 }
 
 async fn serve(args: &RelayArgs, style: Style) -> Result<ExitCode> {

@@ -95,7 +95,7 @@ impl ServerArgs {
     /// its own (its event loop, its waker, a copy of the listener).
     pub(crate) fn limits(&self, per: u64, accept_threads: usize) -> Result<Limits> {
         let accept_threads = accept_threads.max(1);
-        let reserved = 3 * (accept_threads as u64 - 1);
+        let reserved = Limits::thread_descriptors(accept_threads);
         let max_conns = self.max_conns as usize;
         Ok(Limits {
             max_conns: super::values::fit_descriptors("--max-conns", max_conns, per, reserved)?,

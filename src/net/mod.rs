@@ -49,17 +49,48 @@ pub(crate) fn runtime() -> crate::error::Result<tokio::runtime::Runtime> {
     runtime_with(WORKERS)
 }
 
-/// Worker threads of `listen` and `relay` on plain TCP: one (the lines go
-/// out from a thread of their own). A plain connection is a few system
-/// calls and microseconds of work, so one worker serves tens of thousands a
-/// second; a second one mostly adds the cost of waking it and of tasks
-/// moving between the two (12% more CPU per connection for `listen`, 4% for
-/// `relay`, on 2 CPUs: docs/performance.md). TLS handshakes are CPU work:
-/// `listen --tls` keeps two. listen's `--threads` overrides both; relay's
-/// adds threads that accept and serve on their own (`server::Limits`).
+/// Worker threads of `listen` on plain TCP: one (the lines go out from a
+/// thread of their own). A plain connection is a few system calls and
+/// microseconds of work, so one worker serves tens of thousands a second; a
+/// second one mostly adds the cost of waking it and of tasks moving between
+/// the two (12% more CPU per connection, on 2 CPUs: docs/performance.md).
+/// TLS handshakes are CPU work: `listen --tls` keeps two. `--threads`
+/// overrides both. relay serves on the calling thread ([`runtime_here`]).
 pub(crate) const PLAIN_SERVER_WORKERS: usize = 1;
+/// relay's threads when `--threads` is not given: one per CPU, at most
+/// this many (nginx's `worker_processes auto` and HAProxy's `nbthread`
+/// default are one per CPU). One thread leaves a CPU idle while it waits:
+/// 28-45 µs of idle CPU per connection through it on 2 CPUs, against 10-17
+/// with two; two cost more CPU per connection (cross-CPU wake-ups), but
+/// serve more in total (docs/performance.md, relay's ninth pass). Measured
+/// on 2 CPUs only; every thread's event loop is woken by each new
+/// connection, so more are left to `--threads`.
+pub(crate) const RELAY_THREADS_AT_MOST: usize = 2;
+
+/// relay's threads by default: one per CPU, at most
+/// [`RELAY_THREADS_AT_MOST`].
+pub(crate) fn relay_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get().min(RELAY_THREADS_AT_MOST))
+}
+
 /// Worker threads of `listen --tls` and of [`runtime`].
 pub(crate) const WORKERS: usize = 2;
+
+/// A runtime that runs everything on the calling thread (`current_thread`):
+/// relay's, whose `--threads` adds threads of the same kind
+/// (`server::Limits::accept_threads`). With one worker thread instead, the
+/// calling thread would only wait, and each wake-up would cross between the
+/// two: relay's front hop cost 147-156 µs of CPU per connection this way
+/// against 154-164 with a worker (docs/performance.md, relay's ninth pass).
+/// listen keeps its worker: on the calling thread it served 0.94x and
+/// 0.98x the connections a second at the same CPU (two runs). Blocking work has threads of
+/// its own either way (`spawn_blocking`, the line writer).
+pub(crate) fn runtime_here() -> crate::error::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| crate::error::Error::io("starting the async runtime", e))
+}
 
 /// A runtime with `workers` worker threads.
 pub(crate) fn runtime_with(workers: usize) -> crate::error::Result<tokio::runtime::Runtime> {

@@ -55,7 +55,10 @@ pub(crate) async fn run(
 ) -> Summary {
     let limits = cfg.limits;
     #[cfg(target_os = "linux")]
-    splice::allow_pipes(limits.max_conns);
+    splice::allow_pipes(
+        limits.max_conns,
+        crate::server::Limits::thread_descriptors(limits.accept_threads),
+    );
     // Set on the listener, TCP_NODELAY is inherited by each accepted
     // socket (Linux): one setsockopt in all, not one per connection.
     let nodelay_inherited = listeners

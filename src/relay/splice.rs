@@ -44,10 +44,13 @@ const FLAGS: SpliceFlags = SpliceFlags::MOVE.union(SpliceFlags::NONBLOCK);
 /// When `--max-conns` was lowered to fit, none: the copy goes on.
 static PIPES_LEFT: AtomicUsize = AtomicUsize::new(0);
 
-/// Allow as many pipes as the descriptors left beside `max_conns`
-/// connections hold (called once the listeners are open).
-pub(super) fn allow_pipes(max_conns: usize) {
-    let held = (max_conns as u64).saturating_mul(2);
+/// Allow as many pipes as the descriptors left beside what `max_conns`
+/// connections and the threads past the first (`threads_hold`) will hold
+/// (called once the listeners are open, before those threads start).
+pub(super) fn allow_pipes(max_conns: usize, threads_hold: u64) {
+    let held = (max_conns as u64)
+        .saturating_mul(2)
+        .saturating_add(threads_hold);
     let pipes = crate::net::spare_descriptors(held) / 2;
     PIPES_LEFT.store(
         usize::try_from(pipes).unwrap_or(usize::MAX),

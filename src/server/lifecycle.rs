@@ -37,6 +37,15 @@ pub(crate) struct Limits {
     pub accept_threads: usize,
 }
 
+impl Limits {
+    /// Descriptors the threads past the first hold of their own: each its
+    /// event loop, its waker and a copy of the listener. Counted before
+    /// they are open, so nothing else takes them (relay's pipes).
+    pub(crate) fn thread_descriptors(accept_threads: usize) -> u64 {
+        3 * (accept_threads.max(1) as u64 - 1)
+    }
+}
+
 impl Default for Limits {
     fn default() -> Self {
         Limits {
