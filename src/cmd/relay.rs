@@ -67,7 +67,7 @@ Nth connection is 130."
 #[derive(Debug, clap::Args)]
 #[command(
     after_help = AFTER_HELP,
-    mut_arg("threads", |a| a.help("Threads that accept and serve connections (default: one per CPU, at most 2), each on an event loop of its own: a connection stays on the thread that took it. Two serve the most connections a second on 2 CPUs; one costs the least CPU per connection (docs/performance.md)")),
+    mut_arg("threads", |a| a.help("Threads that accept and serve connections (default: one per CPU it may use, at most 2), each on an event loop of its own: a connection stays on the thread that took it. Two serve the most connections a second on 2 CPUs; one costs the least CPU per connection (docs/performance.md)")),
     mut_arg("idle_timeout", |a| a.help("Close both sides after this long without a byte either way; more than 0")),
     mut_arg("request_timeout", |a| a.help("Time allowed for the client's first request once the header is in, counted once (a byte does not restart it, so a client that trickles is closed on time): until an HTTP request head's blank line, 4 KiB from the client, the client's EOF, or upstream's first byte; more than 0")),
     // relay::config::MAX_HEADER (a unit test keeps them equal).

@@ -57,7 +57,8 @@ pub(crate) fn runtime() -> crate::error::Result<tokio::runtime::Runtime> {
 /// TLS handshakes are CPU work: `listen --tls` keeps two. `--threads`
 /// overrides both. relay serves on the calling thread ([`runtime_here`]).
 pub(crate) const PLAIN_SERVER_WORKERS: usize = 1;
-/// relay's threads when `--threads` is not given: one per CPU, at most
+/// relay's threads when `--threads` is not given: one per CPU the process
+/// may use (a cgroup's CPU quota counts: under half a CPU, one), at most
 /// this many (nginx's `worker_processes auto` and HAProxy's `nbthread`
 /// default are one per CPU). One thread leaves a CPU idle while it waits:
 /// 28-45 µs of idle CPU per connection through it on 2 CPUs, against 10-17
