@@ -383,9 +383,10 @@ impl Parser<'_> {
                         } else if kept.is_none() && uses_addr {
                             let log = name == LOG_FORMAT;
                             self.scratch.push(marker(USES_PROXY_ADDR, at, log));
-                        } else if !keep && PASSES.contains(&&*name) {
+                        } else if !keep && PASSES.contains(&&*name) && !self.passes_on_since(start)
+                        {
                             // A dropped block's `proxy_pass`: the marker
-                            // stands in for it.
+                            // stands in for it (one per block is enough).
                             self.scratch.push(marker(PASSES_ON, at, false));
                         }
                         break;
@@ -422,7 +423,9 @@ impl Parser<'_> {
                                 self.scratch
                                     .push(marker(USES_PROXY_ADDR, at.clone(), false));
                             }
-                            if inner.iter().any(|d| d.name == PASSES_ON) {
+                            if inner.iter().any(|d| d.name == PASSES_ON)
+                                && !self.passes_on_since(start)
+                            {
                                 self.scratch.push(marker(PASSES_ON, at, false));
                             }
                         }
@@ -444,6 +447,13 @@ impl Parser<'_> {
             ));
         }
         Ok(self.scratch.drain(start..).collect())
+    }
+
+    /// Whether the block being read (its directives from `start` on) has
+    /// its [`PASSES_ON`] marker already: a server of many locations that
+    /// pass requests on keeps one.
+    fn passes_on_since(&self, start: usize) -> bool {
+        self.scratch[start..].iter().any(|d| d.name == PASSES_ON)
     }
 
     /// Splice what an `include` names in place.
@@ -1035,7 +1045,7 @@ mod tests {
         // `proxy_pass` leaves its marker.
         let ds = parse(
             "n.conf",
-            "http { log_format m '$proxy_protocol_addr'; server { location / { if ($a) { fastcgi_pass x; } } } }",
+            "http { log_format m '$proxy_protocol_addr'; server { location / { if ($a) { fastcgi_pass x; } } location /b { proxy_pass y; } } }",
             &no_include,
         )
         .unwrap()
@@ -1047,6 +1057,7 @@ mod tests {
         );
         let server = http[1].block.as_deref().unwrap();
         assert_eq!(server[0].name, PASSES_ON);
+        assert_eq!(server.len(), 1, "one marker for the server: {server:?}");
         assert!(passes_on(server));
     }
 
