@@ -96,3 +96,23 @@ summary() {
   [ $# -gt 1 ] || return 0
   python3 -c "import statistics as s, sys; v = [float(x) for x in sys.argv[2:]]; print('%-34s median %.2fx, min %.2fx, max %.2fx  (%s)' % (sys.argv[1], s.median(v), min(v), max(v), ' '.join(sys.argv[2:])))" "$@"
 }
+
+# The peers' front hops of bench/relay.sh and relay-system.sh in front of
+# BACKEND: HAProxy `send-proxy-v2` and nginx `stream` `proxy_protocol on`
+# (STREAM_MODULE: the module's path), each skipped, and said so, when it is
+# not installed.
+start_relay_peers() { # BACKEND
+  local p
+  if command -v haproxy > /dev/null; then
+    p=$(free_port); render bench/haproxy-send-proxy-v2.cfg "$WORK/haproxy.cfg" "$p" "$1"
+    start haproxy "$p" haproxy -db -f "$WORK/haproxy.cfg"
+  else
+    echo "SKIP: haproxy not installed" >&2
+  fi
+  if [ -f "$STREAM_MODULE" ]; then
+    p=$(free_port); render bench/nginx-stream-proxy-protocol.conf "$WORK/stream.conf" "$p" "$1"
+    start nginx-stream "$p" nginx -p "$WORK" -c "$WORK/stream.conf"
+  else
+    echo "SKIP: nginx stream module not installed ($STREAM_MODULE)" >&2
+  fi
+}

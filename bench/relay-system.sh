@@ -42,18 +42,7 @@ relay() { # name binary args...
 }
 relay ppctl-relay "$PPCTL" ${PPCTL_ARGS[@]+"${PPCTL_ARGS[@]}"}
 [ -n "$PPCTL_B" ] && relay ppctl-b "$PPCTL_B" ${PPCTL_B_ARGS[@]+"${PPCTL_B_ARGS[@]}"}
-if command -v haproxy > /dev/null; then
-  p=$(free_port); render bench/haproxy-send-proxy-v2.cfg "$WORK/haproxy.cfg" "$p" "$BACKEND"
-  start haproxy "$p" haproxy -db -f "$WORK/haproxy.cfg"
-else
-  echo "SKIP: haproxy not installed" >&2
-fi
-if [ -f "$STREAM_MODULE" ]; then
-  p=$(free_port); render bench/nginx-stream-proxy-protocol.conf "$WORK/stream.conf" "$p" "$BACKEND"
-  start nginx-stream "$p" nginx -p "$WORK" -c "$WORK/stream.conf"
-else
-  echo "SKIP: nginx stream module not installed ($STREAM_MODULE)" >&2
-fi
+start_relay_peers "$BACKEND"
 
 # Idle and iowait ticks of all CPUs together.
 idle_ticks() { awk '/^cpu / { print $5 + $6 }' /proc/stat; }

@@ -56,18 +56,7 @@ if [ -n "$PPCTL_B" ]; then
   p=$(free_port)
   start ppctl-b "$p" "$PPCTL_B" --color never relay "127.0.0.1:$p" --to "127.0.0.1:$BACKEND" --send v2 --no-tap --max-conns 8192 ${PPCTL_B_ARGS[@]+"${PPCTL_B_ARGS[@]}"}
 fi
-if command -v haproxy > /dev/null; then
-  p=$(free_port); render bench/haproxy-send-proxy-v2.cfg "$WORK/haproxy.cfg" "$p" "$BACKEND"
-  start haproxy "$p" haproxy -db -f "$WORK/haproxy.cfg"
-else
-  echo "SKIP: haproxy not installed" >&2
-fi
-if [ -f "$STREAM_MODULE" ]; then
-  p=$(free_port); render bench/nginx-stream-proxy-protocol.conf "$WORK/stream.conf" "$p" "$BACKEND"
-  start nginx-stream "$p" nginx -p "$WORK" -c "$WORK/stream.conf"
-else
-  echo "SKIP: nginx stream module not installed ($STREAM_MODULE)" >&2
-fi
+start_relay_peers "$BACKEND"
 
 # "conn/s ok/total cpu_us/conn gen%" for one load run through a front hop
 # (gen%: the load generator's own CPU, `gen_pct`).
