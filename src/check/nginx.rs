@@ -725,14 +725,15 @@ fn http_facts(body: Vec<Directive>, out: &mut Facts) {
     // `$proxy_protocol_addr` in a header, a map: the header's address is
     // put to use without realip. In a log format only, it reaches the log,
     // not an application behind a server that passes requests on.
-    let http_uses = body
-        .iter()
-        .find(|d| d.name == USES_PROXY_ADDR && d.arg(0) != LOG_FORMAT)
-        .map(|d| d.at.clone());
-    let http_logs = body
-        .iter()
-        .find(|d| d.name == USES_PROXY_ADDR && d.arg(0) == LOG_FORMAT)
-        .map(|d| d.at.clone());
+    let (mut http_uses, mut http_logs) = (None, None);
+    for d in body.iter().filter(|d| d.name == USES_PROXY_ADDR) {
+        let first = if d.arg(0) == LOG_FORMAT {
+            &mut http_logs
+        } else {
+            &mut http_uses
+        };
+        first.get_or_insert_with(|| d.at.clone());
+    }
     // (host, port) → (server's hop index, listener index, proxy_protocol)
     let servers = body.iter().filter(|d| d.name == "server").count();
     out.hops.reserve(servers);

@@ -78,25 +78,27 @@ pub(crate) fn relay_threads() -> usize {
 pub(crate) const WORKERS: usize = 2;
 
 /// A runtime that runs everything on the calling thread (`current_thread`):
-/// relay's, whose `--threads` adds threads of the same kind
+/// relay's, and each of the threads its `--threads` adds
 /// (`server::Limits::accept_threads`). With one worker thread instead, the
 /// calling thread would only wait, and each wake-up would cross between the
 /// two: relay's front hop cost 147-156 µs of CPU per connection this way
 /// against 154-164 with a worker (docs/performance.md, relay's ninth pass).
 /// listen keeps its worker: on the calling thread it served 0.94x and
-/// 0.98x the connections a second at the same CPU (two runs). Blocking work has threads of
-/// its own either way (`spawn_blocking`, the line writer).
+/// 0.98x the connections a second at the same CPU (two runs). Blocking
+/// work has threads of its own either way (`spawn_blocking`, the line
+/// writer).
 pub(crate) fn runtime_here() -> crate::error::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| crate::error::Error::io("starting the async runtime", e))
+    started(&mut tokio::runtime::Builder::new_current_thread())
 }
 
 /// A runtime with `workers` worker threads.
 pub(crate) fn runtime_with(workers: usize) -> crate::error::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(workers)
+    started(tokio::runtime::Builder::new_multi_thread().worker_threads(workers))
+}
+
+/// `builder`'s runtime, with I/O and timers.
+fn started(builder: &mut tokio::runtime::Builder) -> crate::error::Result<tokio::runtime::Runtime> {
+    builder
         .enable_all()
         .build()
         .map_err(|e| crate::error::Error::io("starting the async runtime", e))

@@ -271,10 +271,7 @@ where
     H: Fn(Accepted) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .ok()?;
+    let runtime = crate::net::runtime_here().ok()?;
     let thread = std::thread::Builder::new()
         .name("ppctl-server".into())
         .spawn(move || {
