@@ -105,6 +105,7 @@ fn every_scenario_yields_exactly_its_findings() {
                 "{}: {doc:#}",
                 dir.display()
             );
+            kubernetes_fixes_only_with_kubernetes_input(&dir, c);
         }
         let findings: Vec<serde_json::Value> = chains
             .iter()
@@ -132,6 +133,32 @@ fn every_scenario_yields_exactly_its_findings() {
             assert!(
                 !f["fixes"].as_array().expect("fixes").is_empty()
                     || f["finding"]["severity"] != "problem"
+            );
+        }
+    }
+}
+
+/// A fix that changes a Kubernetes object (`externalTrafficPolicy`, the
+/// load balancer's `ipMode`) is offered only when the chain's input holds
+/// Kubernetes objects or a chart's values: a plain nginx tree's
+/// `real-ip-lost` has no Service to change.
+fn kubernetes_fixes_only_with_kubernetes_input(dir: &Path, chain: &serde_json::Value) {
+    const KUBERNETES_ONLY: [&str; 2] = ["external-traffic-policy-local", "hairpin-ip-mode-proxy"];
+    let cluster = chain["files"]
+        .as_array()
+        .expect("files")
+        .iter()
+        .any(|f| f["kind"] == "kubernetes" || f["kind"] == "helm");
+    if cluster {
+        return;
+    }
+    for f in chain["findings"].as_array().expect("findings") {
+        for fix in f["fixes"].as_array().expect("fixes") {
+            let id = fix["id"].as_str().expect("a fix id");
+            assert!(
+                !KUBERNETES_ONLY.contains(&id),
+                "{}: {id} offered without Kubernetes input: {f:#}",
+                dir.display()
             );
         }
     }

@@ -412,8 +412,27 @@ impl Check {
     /// A finding's fixes: on a mail or database server, the platform's fix
     /// then that server's own for the finding (`Finding::fixes_for` by
     /// protocol: Postfix's for SMTP, Dovecot's for IMAP, MariaDB's for
-    /// MySQL); elsewhere [`Found::fixes`].
+    /// MySQL); elsewhere [`Found::fixes`]. A fix that changes a Kubernetes
+    /// object is offered only when the input holds Kubernetes objects or a
+    /// chart's values: a plain nginx tree's `real-ip-lost` is not told
+    /// about `externalTrafficPolicy`.
     pub(crate) fn fixes_of(&self, f: &Found) -> Vec<&'static Fix> {
+        let mut fixes = self.fixes_for_server(f);
+        if !self.has_kubernetes() {
+            fixes.retain(|x| !x.kubernetes_only());
+        }
+        fixes
+    }
+
+    /// Whether any input was read as Kubernetes objects or a chart's values.
+    fn has_kubernetes(&self) -> bool {
+        self.files
+            .iter()
+            .any(|r| matches!(r.kind, Some(Kind::Kubernetes | Kind::HelmValues)))
+    }
+
+    /// The fixes before the Kubernetes filter (see [`Check::fixes_of`]).
+    fn fixes_for_server(&self, f: &Found) -> Vec<&'static Fix> {
         let protocol = self
             .hops
             .iter()

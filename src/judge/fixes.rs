@@ -744,6 +744,17 @@ pub fn get(id: &str) -> &'static Fix {
     }
 }
 
+/// Fixes that change a Kubernetes object, and so are no alternative where
+/// no cluster is in sight (`check` of a plain nginx tree).
+const KUBERNETES_ONLY: [&str; 2] = ["external-traffic-policy-local", "hairpin-ip-mode-proxy"];
+
+impl Fix {
+    /// Whether the change is to a Kubernetes object.
+    pub fn kubernetes_only(&self) -> bool {
+        KUBERNETES_ONLY.contains(&self.id)
+    }
+}
+
 /// All fixes for a list of ids, in order, without repeats.
 pub fn collect<'a>(ids: impl IntoIterator<Item = &'a str>) -> Vec<&'static Fix> {
     let mut out: Vec<&'static Fix> = Vec::new();
