@@ -618,6 +618,37 @@ fn haproxy_send_proxy_v2_sends_crc32c_unique_id_and_relays_authority() {
     assert_eq!(&bytes[h.len()..], PAYLOAD);
 }
 
+/// What `check` says of an `expect-proxy` rule whose `acl … src` list
+/// leaves the sender out (`untrusted-source`: HAProxy reads no header and
+/// takes its bytes as the connection's data), and in (the header is read),
+/// on the real HAProxy.
+#[test]
+fn haproxy_expect_proxy_reads_a_header_only_from_the_acls_sources() {
+    if !peers::require(Peer::Haproxy) {
+        return;
+    }
+    let own = "PROXY TCP4 203.0.113.7 127.0.0.1 51000 443\r\n";
+    for (sources, read) in [("10.7.0.0/24", false), ("127.0.0.0/8 10.7.0.0/24", true)] {
+        let upstream = Upstream::bind();
+        let port = free_port();
+        let _haproxy = Haproxy::start(
+            "expect_proxy_listed",
+            &[
+                ("PORT", &port.to_string()),
+                ("UPSTREAM", &upstream.port().to_string()),
+                ("SOURCES", sources),
+            ],
+        );
+        let (bytes, _) = through_proxy(port, &upstream, own.as_bytes());
+        let expected: Vec<u8> = if read {
+            PAYLOAD.to_vec()
+        } else {
+            [own.as_bytes(), PAYLOAD].concat()
+        };
+        assert_eq!(text(&bytes), text(&expected), "acl src {sources}");
+    }
+}
+
 #[test]
 fn haproxy_send_proxy_v1_sends_the_client_address() {
     if !peers::require(Peer::Haproxy) {

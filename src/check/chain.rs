@@ -549,12 +549,22 @@ fn judge_link(facts: &Facts, link: &mut Link, found: &mut Vec<Found>) {
                 ),
                 _ => String::new(),
             };
+            // HAProxy's `expect-proxy` rules decide whether a header is
+            // read at all: from another source it is the stream's data.
+            let (effect, fix) = match Server::of(lis) {
+                Server::Haproxy => (
+                    "HAProxy reads no header from it and takes the header's bytes as the connection's data (in mode http: 400 Bad Request)",
+                    "haproxy-expect-proxy-allowlist",
+                ),
+                _ if to.role == Role::Ingress => ("this hop ignores the header's address", "ingress-nginx-real-ip-cidr"),
+                _ => ("this hop ignores the header's address", lis.fix),
+            };
             (
                 format!(
-                    "{sender} connects from {}, outside the trusted sources {list}: this hop ignores the header's address",
+                    "{sender} connects from {}, outside the trusted sources {list}: {effect}",
                     source.map_or("?".into(), |s| s.to_string()),
                 ),
-                Some(if to.role == Role::Ingress { "ingress-nginx-real-ip-cidr" } else { lis.fix }),
+                Some(fix),
             )
         }
         Finding::Proxied => {

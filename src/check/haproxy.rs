@@ -6,8 +6,10 @@ use std::net::IpAddr;
 
 use ipnet::IpNet;
 
-use super::nginx::{net, split_addr};
-use super::{Facts, Header, Hop, Kind, Listener, Loc, ParseError, Role, Trust, Upstream};
+use super::nginx::{any_source, net, split_addr};
+use super::{
+    Assumption, Facts, Header, Hop, Kind, Listener, Loc, ParseError, Role, Trust, Upstream,
+};
 use crate::judge::Expects;
 
 /// One line: its words (quotes and escapes resolved, comment dropped).
@@ -74,7 +76,11 @@ struct Section {
     mode_http: Option<bool>,
     forwardfor: bool,
     binds: Vec<(Vec<String>, Loc)>,
-    expect_proxy: Option<(Vec<IpNet>, Loc)>,
+    /// Each `tcp-request connection expect-proxy` rule: the words after
+    /// `expect-proxy` (`layer4 if { src … }`), and where.
+    expect_proxy: Vec<(Vec<String>, Loc)>,
+    /// `acl NAME src …`: each name and the words after `src`.
+    src_acls: Vec<(String, Vec<String>)>,
     servers: Vec<(Vec<String>, Loc)>,
     default_server: Vec<String>,
     source: Option<IpAddr>,
@@ -159,10 +165,10 @@ pub(crate) fn facts(file: &str, text: &str, out: &mut Facts) -> Result<(), Parse
             "default_backend" => target.backends.push(arg(1).to_string()),
             "use_backend" => target.backends.push(arg(1).to_string()),
             "tcp-request" if arg(1) == "connection" && arg(2) == "expect-proxy" => {
-                // `if { src 10.0.0.0/8 }` or `if { src -f file }`: the CIDRs
-                // written inline are the trust list.
-                let cidrs: Vec<IpNet> = w[3..].iter().filter_map(|s| net(s)).collect();
-                target.expect_proxy = Some((cidrs, at));
+                target.expect_proxy.push((w[3..].to_vec(), at));
+            }
+            "acl" if arg(2) == "src" => {
+                target.src_acls.push((arg(1).to_string(), w[3..].to_vec()));
             }
             _ => {}
         }
@@ -177,6 +183,9 @@ pub(crate) fn facts(file: &str, text: &str, out: &mut Facts) -> Result<(), Parse
         .filter(|s| s.kind == "frontend" || s.kind == "listen")
     {
         let at = sec.at.clone().unwrap_or_else(|| Loc::new(file, 1));
+        let rules = expect_rules(sec);
+        // A source list in a file the input does not hold (`src -f`).
+        let mut listed_in: Option<(String, Loc)> = None;
         let mut listeners = Vec::new();
         let binds = sec.binds.iter().flat_map(|(args, bat)| {
             // `bind :80,:8080 …`: one listener per address.
@@ -188,13 +197,19 @@ pub(crate) fn facts(file: &str, text: &str, out: &mut Facts) -> Result<(), Parse
         });
         for (addr, args, bat) in binds {
             let (host, port) = split_addr(strip_family(&addr), 0);
+            // `accept-proxy` takes a header from every peer of the bind;
+            // the `expect-proxy` rules only from the sources they admit.
             let accept = args.iter().any(|a| a == "accept-proxy");
-            let (expects, trust) = match (&sec.expect_proxy, accept) {
-                (Some((cidrs, eat)), _) if !cidrs.is_empty() => (
+            let (expects, trust) = match (&rules, accept) {
+                (_, true) | (Some(Admits::Anyone), _) => (Expects::Header, Trust::Anyone),
+                (Some(Admits::Nets(nets, eat)), false) => (
                     Expects::Header,
-                    Trust::List(cidrs.clone().into(), eat.clone()),
+                    Trust::List(nets.clone().into(), eat.clone()),
                 ),
-                (Some(_), _) | (None, true) => (Expects::Header, Trust::Anyone),
+                (Some(Admits::File(path, eat)), false) => {
+                    listed_in.get_or_insert((path.clone(), eat.clone()));
+                    (Expects::Header, Trust::List(any_source(), eat.clone()))
+                }
                 (None, false) => (Expects::Nothing, Trust::Unused),
             };
             listeners.push(Listener {
@@ -266,14 +281,27 @@ pub(crate) fn facts(file: &str, text: &str, out: &mut Facts) -> Result<(), Parse
             .iter()
             .map(|l| l.port.map_or("?".into(), |p| format!(":{p}")))
             .collect();
+        let name: std::sync::Arc<str> = format!(
+            "haproxy {} {} ({mode}) {}",
+            sec.kind,
+            sec.name,
+            ports.join(",")
+        )
+        .into();
+        if let Some((path, list_at)) = listed_in {
+            out.assumed.push(Assumption {
+                at: list_at,
+                hop: name.clone(),
+                text: format!(
+                    "takes a PROXY header only from the sources listed in `{path}`, which is \
+                     not in the input: assumed they are the senders' addresses (confirm that \
+                     it lists only them)"
+                )
+                .into(),
+            });
+        }
         out.hops.push(Hop {
-            name: format!(
-                "haproxy {} {} ({mode}) {}",
-                sec.kind,
-                sec.name,
-                ports.join(",")
-            )
-            .into(),
+            name,
             role: Role::Proxy,
             kind: Kind::Haproxy,
             at,
@@ -282,6 +310,112 @@ pub(crate) fn facts(file: &str, text: &str, out: &mut Facts) -> Result<(), Parse
         });
     }
     Ok(())
+}
+
+/// The sources a section's `expect-proxy` rules take a header from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Admits {
+    /// A rule without a condition, or one not read as a source list (a
+    /// negation, `unless`, another fetch than `src`).
+    Anyone,
+    /// Only these (the CIDRs written in the rules and their `acl`s), the
+    /// first rule's place.
+    Nets(Vec<IpNet>, Loc),
+    /// Some in a file (`src -f FILE`) the input does not hold.
+    File(String, Loc),
+}
+
+/// What the section's `expect-proxy` rules admit together (HAProxy takes a
+/// header where any rule matches); `None` without a rule.
+fn expect_rules(sec: &Section) -> Option<Admits> {
+    let (_, first) = sec.expect_proxy.first()?;
+    let mut nets = Vec::new();
+    let mut file = None;
+    for (words, _) in &sec.expect_proxy {
+        let Some(sources) = condition_sources(words, &sec.src_acls) else {
+            return Some(Admits::Anyone);
+        };
+        for word in sources.iter().copied() {
+            match word {
+                Source::Net(n) => nets.push(n),
+                Source::File(f) => {
+                    file.get_or_insert_with(|| f.to_string());
+                }
+            }
+        }
+    }
+    // A list holding 0.0.0.0/0 (or ::/0) is anyone's, as no list is.
+    Some(match file {
+        _ if nets.iter().any(|n| n.prefix_len() == 0) => Admits::Anyone,
+        Some(path) => Admits::File(path, first.clone()),
+        None if nets.is_empty() => Admits::Anyone,
+        None => Admits::Nets(nets, first.clone()),
+    })
+}
+
+/// One source of a `src` match: a CIDR, or the file it reads them from.
+#[derive(Debug, Clone, Copy)]
+enum Source<'a> {
+    Net(IpNet),
+    File(&'a str),
+}
+
+/// The sources one rule's condition admits (`layer4 if { src 10.0.0.0/8 }`,
+/// `layer4 if from_lb`, several joined by `or`), or `None` when it is not
+/// only `src` matches: no condition, `unless`, a negation, another fetch.
+/// Terms side by side (HAProxy's "and") are taken as either: a narrower
+/// list is still a list.
+fn condition_sources<'a>(
+    words: &'a [String],
+    acls: &'a [(String, Vec<String>)],
+) -> Option<Vec<Source<'a>>> {
+    let cond = words.iter().position(|w| w == "if")?;
+    let mut out = Vec::new();
+    let mut i = cond + 1;
+    while let Some(term) = words.get(i) {
+        match term.as_str() {
+            "or" | "||" => i += 1,
+            "{" => {
+                // An anonymous ACL: `{ src … }`.
+                let len = words[i + 1..].iter().position(|w| w == "}")?;
+                let (fetch, args) = words[i + 1..i + 1 + len].split_first()?;
+                if fetch != "src" {
+                    return None;
+                }
+                out.extend(src_args(args)?);
+                i += len + 2;
+            }
+            name => {
+                // A named one, on one or more `acl` lines (either matches).
+                let mut lines = acls.iter().filter(|(n, _)| n == name).peekable();
+                lines.peek()?;
+                for (_, args) in lines {
+                    out.extend(src_args(args)?);
+                }
+                i += 1;
+            }
+        }
+    }
+    Some(out)
+}
+
+/// The sources of a `src` match's words: CIDRs or addresses, and the file
+/// of each `-f FILE`; its other flags (`-m ip`, `-n`) are skipped. `None`
+/// when a word is none of these (a host name).
+fn src_args(args: &[String]) -> Option<Vec<Source<'_>>> {
+    let mut out = Vec::new();
+    let mut words = args.iter();
+    while let Some(w) = words.next() {
+        match w.as_str() {
+            "-f" => out.push(Source::File(words.next()?)),
+            "-m" | "-u" => {
+                words.next()?;
+            }
+            flag if flag.starts_with('-') => {}
+            value => out.push(Source::Net(net(value)?)),
+        }
+    }
+    Some(out)
 }
 
 #[cfg(test)]
@@ -318,5 +452,84 @@ mod tests {
         let mut f = Facts::default();
         facts("h.cfg", cfg, &mut f).unwrap();
         assert!(matches!(&f.hops[0].listeners[0].trust, Trust::List(v, _) if v.len() == 1));
+    }
+
+    /// The listener's trust for one frontend with `lines` under its bind.
+    fn trust_with(bind: &str, lines: &str) -> (Trust, Vec<Assumption>) {
+        let cfg = format!("frontend fe\n  bind :443{bind}\n{lines}");
+        let mut f = Facts::default();
+        facts("h.cfg", &cfg, &mut f).unwrap();
+        (f.hops[0].listeners[0].trust.clone(), f.assumed)
+    }
+
+    fn nets(t: &Trust) -> Vec<String> {
+        match t {
+            Trust::List(v, _) => v.iter().map(ToString::to_string).collect(),
+            other => panic!("not a list: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_named_source_acl_is_a_trust_list() {
+        let (t, _) = trust_with(
+            "",
+            "  acl from_lb src 10.1.0.0/16 10.2.0.0/16\n  acl from_lb src -n 192.0.2.7\n  tcp-request connection expect-proxy layer4 if from_lb\n",
+        );
+        assert_eq!(nets(&t), ["10.1.0.0/16", "10.2.0.0/16", "192.0.2.7/32"]);
+    }
+
+    #[test]
+    fn rules_and_terms_joined_by_or_add_their_sources() {
+        let (t, _) = trust_with(
+            "",
+            "  acl a src 10.1.0.0/16\n  tcp-request connection expect-proxy layer4 if a or { src -m ip 10.3.0.0/16 }\n  tcp-request connection expect-proxy layer4 if { src 10.4.0.0/16 }\n",
+        );
+        assert_eq!(nets(&t), ["10.1.0.0/16", "10.3.0.0/16", "10.4.0.0/16"]);
+    }
+
+    #[test]
+    fn a_source_list_in_a_file_is_trusted_and_assumed() {
+        let (t, assumed) = trust_with(
+            "",
+            "  tcp-request connection expect-proxy layer4 if { src -f /etc/haproxy/lbs.lst }\n",
+        );
+        assert!(matches!(t, Trust::List(..)), "{t:?}");
+        assert_eq!(assumed.len(), 1);
+        assert!(
+            assumed[0].text.contains("`/etc/haproxy/lbs.lst`"),
+            "{}",
+            assumed[0].text
+        );
+        assert_eq!(assumed[0].at.line, 3);
+    }
+
+    #[test]
+    fn conditions_not_read_as_a_source_list_are_anyones() {
+        for rule in [
+            "layer4",
+            "layer4 unless { src 10.0.0.0/8 }",
+            "layer4 if !from_lb",
+            "layer4 if { dst_port 443 }",
+            "layer4 if unknown_acl",
+            "layer4 if { src 0.0.0.0/0 }",
+            "layer4 if { src lb.example.com }",
+        ] {
+            let (t, _) = trust_with(
+                "",
+                &format!(
+                    "  acl from_lb src 10.0.0.0/8\n  tcp-request connection expect-proxy {rule}\n"
+                ),
+            );
+            assert_eq!(t, Trust::Anyone, "{rule}");
+        }
+    }
+
+    #[test]
+    fn accept_proxy_takes_every_peers_header_whatever_the_rules() {
+        let (t, _) = trust_with(
+            " accept-proxy",
+            "  tcp-request connection expect-proxy layer4 if { src 10.0.0.0/8 }\n",
+        );
+        assert_eq!(t, Trust::Anyone);
     }
 }
