@@ -649,6 +649,49 @@ fn haproxy_expect_proxy_reads_a_header_only_from_the_acls_sources() {
     }
 }
 
+/// `tcp-request connection reject unless { src … }` next to `accept-proxy`
+/// judges the real peer's address, not the header's: a peer outside the
+/// list is cut even when its header claims an address inside it, so the
+/// list is who may send a header (check's trust list), on the real HAProxy.
+#[test]
+fn haproxy_reject_unless_source_judges_the_peer_not_the_header() {
+    use std::io::Read;
+    if !peers::require(Peer::Haproxy) {
+        return;
+    }
+    let claims_inside = b"PROXY TCP4 10.7.0.9 127.0.0.1 51000 443\r\n";
+    for (sources, admitted) in [("10.7.0.0/24", false), ("127.0.0.0/8", true)] {
+        let upstream = Upstream::bind();
+        let port = free_port();
+        let _haproxy = Haproxy::start(
+            "reject_unless_source",
+            &[
+                ("PORT", &port.to_string()),
+                ("UPSTREAM", &upstream.port().to_string()),
+                ("SOURCES", sources),
+            ],
+        );
+        if admitted {
+            let (bytes, _) = through_proxy(port, &upstream, claims_inside);
+            assert_eq!(text(&bytes), text(PAYLOAD), "src {sources}");
+            continue;
+        }
+        let mut client = TcpStream::connect(("127.0.0.1", port)).expect("connect to the proxy");
+        client
+            .set_read_timeout(Some(std::time::Duration::from_secs(5)))
+            .expect("a read timeout");
+        // The write may fail once the reset is in: either way nothing comes back.
+        let _ = client.write_all(&[&claims_inside[..], PAYLOAD].concat());
+        let mut buf = [0u8; 64];
+        match client.read(&mut buf) {
+            Ok(0) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {}
+            Ok(n) => panic!("src {sources}: answered {:?}", text(&buf[..n])),
+            Err(e) => panic!("src {sources}: not cut ({e})"),
+        }
+    }
+}
+
 #[test]
 fn haproxy_send_proxy_v1_sends_the_client_address() {
     if !peers::require(Peer::Haproxy) {

@@ -81,6 +81,8 @@ struct Section {
     expect_proxy: Vec<(Vec<String>, Loc)>,
     /// `acl NAME src …`: each name and the words after `src`.
     src_acls: Vec<(String, Vec<String>)>,
+    /// Each `tcp-request connection reject` rule: the words after `reject`.
+    reject: Vec<(Vec<String>, Loc)>,
     servers: Vec<(Vec<String>, Loc)>,
     default_server: Vec<String>,
     source: Option<IpAddr>,
@@ -167,6 +169,9 @@ pub(crate) fn facts(file: &str, text: &str, out: &mut Facts) -> Result<(), Parse
             "tcp-request" if arg(1) == "connection" && arg(2) == "expect-proxy" => {
                 target.expect_proxy.push((w[3..].to_vec(), at));
             }
+            "tcp-request" if arg(1) == "connection" && arg(2) == "reject" => {
+                target.reject.push((w[3..].to_vec(), at));
+            }
             "acl" if arg(2) == "src" => {
                 target.src_acls.push((arg(1).to_string(), w[3..].to_vec()));
             }
@@ -184,6 +189,7 @@ pub(crate) fn facts(file: &str, text: &str, out: &mut Facts) -> Result<(), Parse
     {
         let at = sec.at.clone().unwrap_or_else(|| Loc::new(file, 1));
         let rules = expect_rules(sec);
+        let peers = allowed_peers(sec);
         // A source list in a file the input does not hold (`src -f`).
         let mut listed_in: Option<(String, Loc)> = None;
         let mut listeners = Vec::new();
@@ -200,17 +206,24 @@ pub(crate) fn facts(file: &str, text: &str, out: &mut Facts) -> Result<(), Parse
             // `accept-proxy` takes a header from every peer of the bind;
             // the `expect-proxy` rules only from the sources they admit.
             let accept = args.iter().any(|a| a == "accept-proxy");
-            let (expects, trust) = match (&rules, accept) {
-                (_, true) | (Some(Admits::Anyone), _) => (Expects::Header, Trust::Anyone),
-                (Some(Admits::Nets(nets, eat)), false) => (
+            // Rejecting every peer but some (`reject unless { src … }`,
+            // seen on the real peer's address even with `accept-proxy`)
+            // makes those the only senders of a header.
+            let admits = match (&rules, accept) {
+                (_, true) | (Some(Admits::Anyone), _) => Some(peers.clone()),
+                _ => rules.clone(),
+            };
+            let (expects, trust) = match &admits {
+                Some(Admits::Anyone) => (Expects::Header, Trust::Anyone),
+                Some(Admits::Nets(nets, eat)) => (
                     Expects::Header,
                     Trust::List(nets.clone().into(), eat.clone()),
                 ),
-                (Some(Admits::File(path, eat)), false) => {
+                Some(Admits::File(path, eat)) => {
                     listed_in.get_or_insert((path.clone(), eat.clone()));
                     (Expects::Header, Trust::List(any_source(), eat.clone()))
                 }
-                (None, false) => (Expects::Nothing, Trust::Unused),
+                None => (Expects::Nothing, Trust::Unused),
             };
             listeners.push(Listener {
                 host: host.filter(|h| !h.is_empty()),
@@ -351,6 +364,41 @@ fn expect_rules(sec: &Section) -> Option<Admits> {
         None if nets.is_empty() => Admits::Anyone,
         None => Admits::Nets(nets, first.clone()),
     })
+}
+
+/// The peers a section's `tcp-request connection reject` rules let in: the
+/// sources of `reject unless COND` or `reject if !NAME` (`if ! { src … }`),
+/// or anyone without such a rule.
+fn allowed_peers(sec: &Section) -> Admits {
+    for (words, at) in &sec.reject {
+        let cond: Vec<String> = match words.split_first() {
+            Some((w, rest)) if w == "unless" => rest.to_vec(),
+            Some((w, rest)) if w == "if" => match rest {
+                [name] if name.starts_with('!') && name.len() > 1 => vec![name[1..].to_string()],
+                [bang, block @ ..] if bang == "!" => block.to_vec(),
+                [brace, block @ ..] if brace == "!{" => std::iter::once("{".to_string())
+                    .chain(block.iter().cloned())
+                    .collect(),
+                _ => continue,
+            },
+            _ => continue,
+        };
+        let words: Vec<String> = std::iter::once("if".to_string()).chain(cond).collect();
+        let Some(sources) = condition_sources(&words, &sec.src_acls) else {
+            continue;
+        };
+        let mut nets = Vec::new();
+        for source in sources {
+            match source {
+                Source::Net(n) => nets.push(n),
+                Source::File(f) => return Admits::File(f.to_string(), at.clone()),
+            }
+        }
+        if !nets.is_empty() && nets.iter().all(|n| n.prefix_len() > 0) {
+            return Admits::Nets(nets, at.clone());
+        }
+    }
+    Admits::Anyone
 }
 
 /// One source of a `src` match: a CIDR, or the file it reads them from.
@@ -521,6 +569,29 @@ mod tests {
                 ),
             );
             assert_eq!(t, Trust::Anyone, "{rule}");
+        }
+    }
+
+    #[test]
+    fn rejecting_every_peer_but_some_makes_them_the_trust_list() {
+        for lines in [
+            "  tcp-request connection reject unless { src 10.0.0.0/8 }\n",
+            "  tcp-request connection reject if !{ src 10.0.0.0/8 }\n",
+            "  tcp-request connection reject if ! { src 10.0.0.0/8 }\n",
+            "  acl from_lb src 10.0.0.0/8\n  tcp-request connection reject if !from_lb\n",
+            "  acl from_lb src 10.0.0.0/8\n  tcp-request connection reject unless from_lb\n",
+        ] {
+            let (t, _) = trust_with(" accept-proxy", lines);
+            assert_eq!(nets(&t), ["10.0.0.0/8"], "{lines}");
+        }
+        // A blocklist, or a list of everyone, leaves the rest free to forge.
+        for lines in [
+            "  tcp-request connection reject if { src 192.0.2.0/24 }\n",
+            "  tcp-request connection reject unless { src 0.0.0.0/0 }\n",
+            "  tcp-request connection reject unless { dst_port 443 }\n",
+        ] {
+            let (t, _) = trust_with(" accept-proxy", lines);
+            assert_eq!(t, Trust::Anyone, "{lines}");
         }
     }
 
