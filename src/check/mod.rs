@@ -677,7 +677,9 @@ fn read_yaml(
 pub(crate) fn check(inputs: Vec<Input>, include: &Includer<'_>) -> Check {
     let mut facts = Facts::default();
     let mut errors = Vec::new();
+    let mut reads = Vec::with_capacity(inputs.len());
     for mut input in inputs {
+        let before = Marks::of(&facts);
         facts.files.push(FileRead {
             name: input.name.clone(),
             ..FileRead::default()
@@ -687,10 +689,11 @@ pub(crate) fn check(inputs: Vec<Input>, include: &Includer<'_>) -> Check {
             Ok(text) => read(&input, without_bom(&text), include, &mut facts),
             Err(e) => Err(ParseError::new(Loc::new(&input.name, 0), e)),
         };
-        if let Err(e) = result {
-            errors.push(e);
-        }
+        let error = result.err();
+        reads.push((before, Marks::of(&facts), error.is_some()));
+        errors.extend(error);
     }
+    drop_included_twice(&mut facts, &reads);
     let kubernetes = std::mem::take(&mut facts.kubernetes);
     k8s::objects(&kubernetes, &mut facts);
     drop(kubernetes);
@@ -744,6 +747,104 @@ pub(crate) fn check(inputs: Vec<Input>, include: &Includer<'_>) -> Check {
     out
 }
 
+/// How far each list of [`Facts`] had grown: one input's facts are those
+/// between its marks before and after it was read.
+#[derive(Debug, Clone, Copy)]
+struct Marks {
+    hops: usize,
+    found: usize,
+    assumed: usize,
+    files: usize,
+    objects: usize,
+    warnings: usize,
+}
+
+impl Marks {
+    fn of(f: &Facts) -> Marks {
+        Marks {
+            hops: f.hops.len(),
+            found: f.found.len(),
+            assumed: f.assumed.len(),
+            files: f.files.len(),
+            objects: f.objects.len(),
+            warnings: f.warnings.len(),
+        }
+    }
+}
+
+/// `check DIR` (or `nginx.conf conf.d/site.conf`) names a file that another
+/// input includes: nginx reads it only there, in the including file's
+/// context (an http-level `set_real_ip_from` included next to it), so its
+/// reading on its own is dropped, facts and listing; the included reading
+/// stays. Only nginx's files: the others read as nginx reads them.
+fn drop_included_twice(facts: &mut Facts, reads: &[(Marks, Marks, bool)]) {
+    // Each included file, and the input whose reading included it.
+    let mut includers: std::collections::HashMap<String, Vec<usize>> =
+        std::collections::HashMap::new();
+    for (j, (b, a, _)) in reads.iter().enumerate() {
+        for f in &facts.files[b.files + 1..a.files] {
+            if f.included_from.is_some() {
+                includers.entry(plain_path(&f.name)).or_default().push(j);
+            }
+        }
+    }
+    let mut gone: Vec<usize> = Vec::new();
+    for (i, (b, _, failed)) in reads.iter().enumerate() {
+        let own = &facts.files[b.files];
+        if *failed || own.kind != Some(Kind::Nginx) {
+            continue;
+        }
+        let by_another = includers
+            .get(&plain_path(&own.name))
+            .is_some_and(|js| js.iter().any(|&j| j != i));
+        if by_another {
+            gone.push(i);
+        }
+    }
+    if gone.is_empty() {
+        return;
+    }
+    let ranges = |pick: fn(&Marks) -> usize| -> Vec<(usize, usize)> {
+        gone.iter()
+            .map(|&i| (pick(&reads[i].0), pick(&reads[i].1)))
+            .collect()
+    };
+    without(&mut facts.hops, &ranges(|m| m.hops));
+    without(&mut facts.found, &ranges(|m| m.found));
+    without(&mut facts.assumed, &ranges(|m| m.assumed));
+    without(&mut facts.files, &ranges(|m| m.files));
+    without(&mut facts.objects, &ranges(|m| m.objects));
+    without(&mut facts.warnings, &ranges(|m| m.warnings));
+}
+
+/// `v` without the items whose index falls in one of `ranges` (in order,
+/// not overlapping: one pass).
+fn without<T>(v: &mut Vec<T>, ranges: &[(usize, usize)]) {
+    let mut i = 0;
+    let mut next = ranges.iter().peekable();
+    v.retain(|_| {
+        while next.peek().is_some_and(|&&(_, to)| to <= i) {
+            next.next();
+        }
+        let keep = !next
+            .peek()
+            .is_some_and(|&&(from, to)| (from..to).contains(&i));
+        i += 1;
+        keep
+    });
+}
+
+/// A path as written, without `./` steps (`./conf.d/a.conf` and
+/// `conf.d/a.conf` are one file).
+fn plain_path(name: &str) -> String {
+    let path = std::path::Path::new(name);
+    path.components()
+        .filter(|c| !matches!(c, std::path::Component::CurDir))
+        .collect::<std::path::PathBuf>()
+        .to_string_lossy()
+        .into_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -764,6 +865,42 @@ mod tests {
         let c = check(inputs, &no_include);
         assert!(c.errors.is_empty(), "{:?}", c.errors);
         c
+    }
+
+    #[test]
+    fn a_file_another_input_includes_is_read_only_there() {
+        const SITE: &str =
+            "server { listen 80 proxy_protocol; location / { proxy_pass http://127.0.0.1:9000; } }";
+        let main = "events {}\nhttp {\n  set_real_ip_from 10.0.0.0/8;\n  real_ip_header proxy_protocol;\n  include conf.d/*.conf;\n}\n";
+        let include =
+            |_: &str, _: &str, _: &str| -> Result<Vec<nginx::Included>, nginx::IncludeError> {
+                Ok(vec![nginx::Included {
+                    name: "conf.d/site.conf".into(),
+                    text: SITE.into(),
+                    system: false,
+                }])
+            };
+        let input = |name: &str, text: &str| Input {
+            name: name.into(),
+            text: Ok(text.into()),
+            kind: None,
+        };
+        // The directory's listing: the included file comes first, as `./`.
+        let c = check(
+            vec![
+                input("./conf.d/site.conf", SITE),
+                input("./nginx.conf", main),
+            ],
+            &include,
+        );
+        assert!(c.found.is_empty(), "{:?}", c.found);
+        let names: Vec<&str> = c.files.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names, ["./nginx.conf", "conf.d/site.conf"]);
+        assert_eq!(c.hops.len(), 1);
+        // On its own it is judged on its own.
+        let alone = check(vec![input("./conf.d/site.conf", SITE)], &include);
+        assert_eq!(alone.found.len(), 1);
+        assert_eq!(alone.found[0].finding, Finding::RealIpLost);
     }
 
     #[test]
