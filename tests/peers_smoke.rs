@@ -618,6 +618,22 @@ fn haproxy_send_proxy_v2_sends_crc32c_unique_id_and_relays_authority() {
     assert_eq!(&bytes[h.len()..], PAYLOAD);
 }
 
+/// HAProxy from `tests/peers/haproxy/<config>.cfg` on a free port, its
+/// ACL's list `sources`, in front of a fresh upstream listener.
+fn haproxy_in_front(config: &str, sources: &str) -> (Upstream, u16, Haproxy) {
+    let upstream = Upstream::bind();
+    let port = free_port();
+    let haproxy = Haproxy::start(
+        config,
+        &[
+            ("PORT", &port.to_string()),
+            ("UPSTREAM", &upstream.port().to_string()),
+            ("SOURCES", sources),
+        ],
+    );
+    (upstream, port, haproxy)
+}
+
 /// What `check` says of an `expect-proxy` rule whose `acl … src` list
 /// leaves the sender out (`untrusted-source`: HAProxy reads no header and
 /// takes its bytes as the connection's data), and in (the header is read),
@@ -629,16 +645,7 @@ fn haproxy_expect_proxy_reads_a_header_only_from_the_acls_sources() {
     }
     let own = "PROXY TCP4 203.0.113.7 127.0.0.1 51000 443\r\n";
     for (sources, read) in [("10.7.0.0/24", false), ("127.0.0.0/8 10.7.0.0/24", true)] {
-        let upstream = Upstream::bind();
-        let port = free_port();
-        let _haproxy = Haproxy::start(
-            "expect_proxy_listed",
-            &[
-                ("PORT", &port.to_string()),
-                ("UPSTREAM", &upstream.port().to_string()),
-                ("SOURCES", sources),
-            ],
-        );
+        let (upstream, port, _haproxy) = haproxy_in_front("expect_proxy_listed", sources);
         let (bytes, _) = through_proxy(port, &upstream, own.as_bytes());
         let expected: Vec<u8> = if read {
             PAYLOAD.to_vec()
@@ -661,16 +668,7 @@ fn haproxy_reject_unless_source_judges_the_peer_not_the_header() {
     }
     let claims_inside = b"PROXY TCP4 10.7.0.9 127.0.0.1 51000 443\r\n";
     for (sources, admitted) in [("10.7.0.0/24", false), ("127.0.0.0/8", true)] {
-        let upstream = Upstream::bind();
-        let port = free_port();
-        let _haproxy = Haproxy::start(
-            "reject_unless_source",
-            &[
-                ("PORT", &port.to_string()),
-                ("UPSTREAM", &upstream.port().to_string()),
-                ("SOURCES", sources),
-            ],
-        );
+        let (upstream, port, _haproxy) = haproxy_in_front("reject_unless_source", sources);
         if admitted {
             let (bytes, _) = through_proxy(port, &upstream, claims_inside);
             assert_eq!(text(&bytes), text(PAYLOAD), "src {sources}");
