@@ -210,10 +210,10 @@ pub(crate) fn facts(file: &str, text: &str, out: &mut Facts) -> Result<(), Parse
             // seen on the real peer's address even with `accept-proxy`)
             // makes those the only senders of a header.
             let admits = match (&rules, accept) {
-                (_, true) | (Some(Admits::Anyone), _) => Some(peers.clone()),
-                _ => rules.clone(),
+                (_, true) | (Some(Admits::Anyone), _) => Some(&peers),
+                _ => rules.as_ref(),
             };
-            let (expects, trust) = match &admits {
+            let (expects, trust) = match admits {
                 Some(Admits::Anyone) => (Expects::Header, Trust::Anyone),
                 Some(Admits::Nets(nets, eat)) => (
                     Expects::Header,
@@ -325,14 +325,15 @@ pub(crate) fn facts(file: &str, text: &str, out: &mut Facts) -> Result<(), Parse
     Ok(())
 }
 
-/// The sources a section's `expect-proxy` rules take a header from.
+/// The sources a section's `expect-proxy` rules take a header from, or its
+/// `reject` rules let in.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Admits {
     /// A rule without a condition, or one not read as a source list (a
     /// negation, `unless`, another fetch than `src`).
     Anyone,
-    /// Only these (the CIDRs written in the rules and their `acl`s), the
-    /// first rule's place.
+    /// Only these (the CIDRs written in the rules and their `acl`s), and
+    /// the rule's place (the first `expect-proxy` rule's).
     Nets(Vec<IpNet>, Loc),
     /// Some in a file (`src -f FILE`) the input does not hold.
     File(String, Loc),
@@ -342,63 +343,70 @@ enum Admits {
 /// header where any rule matches); `None` without a rule.
 fn expect_rules(sec: &Section) -> Option<Admits> {
     let (_, first) = sec.expect_proxy.first()?;
-    let mut nets = Vec::new();
-    let mut file = None;
+    let mut all = Vec::new();
     for (words, _) in &sec.expect_proxy {
-        let Some(sources) = condition_sources(words, &sec.src_acls) else {
-            return Some(Admits::Anyone);
-        };
-        for word in sources.iter().copied() {
-            match word {
-                Source::Net(n) => nets.push(n),
-                Source::File(f) => {
-                    file.get_or_insert_with(|| f.to_string());
-                }
-            }
+        // `layer4 if COND`; no condition, or `unless`, admits anyone.
+        let cond = words.iter().position(|w| w == "if");
+        match cond.and_then(|i| condition_sources(&words[i + 1..], &sec.src_acls)) {
+            Some(sources) => all.extend(sources),
+            None => return Some(Admits::Anyone),
         }
     }
-    // A list holding 0.0.0.0/0 (or ::/0) is anyone's, as no list is.
-    Some(match file {
-        _ if nets.iter().any(|n| n.prefix_len() == 0) => Admits::Anyone,
-        Some(path) => Admits::File(path, first.clone()),
-        None if nets.is_empty() => Admits::Anyone,
-        None => Admits::Nets(nets, first.clone()),
-    })
+    Some(admits(&all, first))
 }
 
 /// The peers a section's `tcp-request connection reject` rules let in: the
-/// sources of `reject unless COND` or `reject if !NAME` (`if ! { src … }`),
-/// or anyone without such a rule.
+/// sources of the first `reject unless COND` or `reject if !NAME` (`if ! {
+/// src … }`) that names some, or anyone without such a rule.
 fn allowed_peers(sec: &Section) -> Admits {
     for (words, at) in &sec.reject {
-        let cond: Vec<String> = match words.split_first() {
-            Some((w, rest)) if w == "unless" => rest.to_vec(),
-            Some((w, rest)) if w == "if" => match rest {
-                [name] if name.starts_with('!') && name.len() > 1 => vec![name[1..].to_string()],
-                [bang, block @ ..] if bang == "!" => block.to_vec(),
-                [brace, block @ ..] if brace == "!{" => std::iter::once("{".to_string())
-                    .chain(block.iter().cloned())
-                    .collect(),
-                _ => continue,
+        let acls = &sec.src_acls;
+        let sources = match words.split_first() {
+            Some((w, cond)) if w == "unless" => condition_sources(cond, acls),
+            // One negated term only: `!a or b` would let b's peers out.
+            Some((w, cond)) if w == "if" => match cond {
+                [name] if name.len() > 1 && name.starts_with('!') => {
+                    named_sources(&name[1..], acls)
+                }
+                [bang, name] if bang == "!" => named_sources(name, acls),
+                [bang, open, block @ .., close] if bang == "!" && open == "{" && close == "}" => {
+                    anonymous_sources(block)
+                }
+                [open, block @ .., close] if open == "!{" && close == "}" => {
+                    anonymous_sources(block)
+                }
+                _ => None,
             },
-            _ => continue,
+            _ => None,
         };
-        let words: Vec<String> = std::iter::once("if".to_string()).chain(cond).collect();
-        let Some(sources) = condition_sources(&words, &sec.src_acls) else {
-            continue;
-        };
-        let mut nets = Vec::new();
-        for source in sources {
-            match source {
-                Source::Net(n) => nets.push(n),
-                Source::File(f) => return Admits::File(f.to_string(), at.clone()),
-            }
-        }
-        if !nets.is_empty() && nets.iter().all(|n| n.prefix_len() > 0) {
-            return Admits::Nets(nets, at.clone());
+        match sources.map(|s| admits(&s, at)) {
+            None | Some(Admits::Anyone) => {}
+            Some(found) => return found,
         }
     }
     Admits::Anyone
+}
+
+/// What a list of sources admits: none, or one that holds 0.0.0.0/0 (or
+/// ::/0), is anyone's (as `k8s::sources` reads a list); one in a file the
+/// input does not hold is that file's; else these CIDRs, said at `at`.
+fn admits(sources: &[Source<'_>], at: &Loc) -> Admits {
+    let mut nets = Vec::new();
+    let mut file = None;
+    for source in sources {
+        match *source {
+            Source::Net(n) => nets.push(n),
+            Source::File(f) => {
+                file.get_or_insert(f);
+            }
+        }
+    }
+    match file {
+        _ if nets.iter().any(|n| n.prefix_len() == 0) => Admits::Anyone,
+        Some(path) => Admits::File(path.to_string(), at.clone()),
+        None if nets.is_empty() => Admits::Anyone,
+        None => Admits::Nets(nets, at.clone()),
+    }
 }
 
 /// One source of a `src` match: a CIDR, or the file it reads them from.
@@ -408,41 +416,49 @@ enum Source<'a> {
     File(&'a str),
 }
 
-/// The sources one rule's condition admits (`layer4 if { src 10.0.0.0/8 }`,
-/// `layer4 if from_lb`, several joined by `or`), or `None` when it is not
-/// only `src` matches: no condition, `unless`, a negation, another fetch.
-/// Terms side by side (HAProxy's "and") are taken as either: a narrower
-/// list is still a list.
+/// The sources a condition's terms admit (`{ src 10.0.0.0/8 }`, `from_lb`,
+/// several joined by `or`), or `None` when it is not only `src` matches:
+/// a negation, another fetch, an ACL that is not `src`. Terms side by side
+/// (HAProxy's "and") are taken as either: a narrower list is still a list.
 fn condition_sources<'a>(
-    words: &'a [String],
+    terms: &'a [String],
     acls: &'a [(String, Vec<String>)],
 ) -> Option<Vec<Source<'a>>> {
-    let cond = words.iter().position(|w| w == "if")?;
     let mut out = Vec::new();
-    let mut i = cond + 1;
-    while let Some(term) = words.get(i) {
+    let mut i = 0;
+    while let Some(term) = terms.get(i) {
         match term.as_str() {
             "or" | "||" => i += 1,
             "{" => {
-                // An anonymous ACL: `{ src … }`.
-                let len = words[i + 1..].iter().position(|w| w == "}")?;
-                let (fetch, args) = words[i + 1..i + 1 + len].split_first()?;
-                if fetch != "src" {
-                    return None;
-                }
-                out.extend(src_args(args)?);
+                let len = terms[i + 1..].iter().position(|w| w == "}")?;
+                out.extend(anonymous_sources(&terms[i + 1..i + 1 + len])?);
                 i += len + 2;
             }
             name => {
-                // A named one, on one or more `acl` lines (either matches).
-                let mut lines = acls.iter().filter(|(n, _)| n == name).peekable();
-                lines.peek()?;
-                for (_, args) in lines {
-                    out.extend(src_args(args)?);
-                }
+                out.extend(named_sources(name, acls)?);
                 i += 1;
             }
         }
+    }
+    Some(out)
+}
+
+/// An anonymous ACL's sources: the words between `{` and `}`, `src …`.
+fn anonymous_sources(block: &[String]) -> Option<Vec<Source<'_>>> {
+    match block.split_first() {
+        Some((fetch, args)) if fetch == "src" => src_args(args),
+        _ => None,
+    }
+}
+
+/// A named ACL's sources, on one or more `acl NAME src …` lines (either
+/// matches); `None` when no such line names it.
+fn named_sources<'a>(name: &str, acls: &'a [(String, Vec<String>)]) -> Option<Vec<Source<'a>>> {
+    let mut lines = acls.iter().filter(|(n, _)| n == name).peekable();
+    lines.peek()?;
+    let mut out = Vec::new();
+    for (_, args) in lines {
+        out.extend(src_args(args)?);
     }
     Some(out)
 }
@@ -580,6 +596,7 @@ mod tests {
             "  tcp-request connection reject if ! { src 10.0.0.0/8 }\n",
             "  acl from_lb src 10.0.0.0/8\n  tcp-request connection reject if !from_lb\n",
             "  acl from_lb src 10.0.0.0/8\n  tcp-request connection reject unless from_lb\n",
+            "  acl from_lb src 10.0.0.0/8\n  tcp-request connection reject if ! from_lb\n",
         ] {
             let (t, _) = trust_with(" accept-proxy", lines);
             assert_eq!(nets(&t), ["10.0.0.0/8"], "{lines}");
@@ -589,6 +606,7 @@ mod tests {
             "  tcp-request connection reject if { src 192.0.2.0/24 }\n",
             "  tcp-request connection reject unless { src 0.0.0.0/0 }\n",
             "  tcp-request connection reject unless { dst_port 443 }\n",
+            "  acl a src 10.0.0.0/8\n  tcp-request connection reject if !a or { src 10.1.0.0/16 }\n",
         ] {
             let (t, _) = trust_with(" accept-proxy", lines);
             assert_eq!(t, Trust::Anyone, "{lines}");

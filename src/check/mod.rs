@@ -776,7 +776,8 @@ impl Marks {
 /// input includes: nginx reads it only there, in the including file's
 /// context (an http-level `set_real_ip_from` included next to it), so its
 /// reading on its own is dropped, facts and listing; the included reading
-/// stays. Only nginx's files: the others read as nginx reads them.
+/// stays. Only nginx's files: Dovecot's keep their pieces outside these
+/// lists (`mail::Pieces`), so their double listing stays (a noted issue).
 fn drop_included_twice(facts: &mut Facts, reads: &[(Marks, Marks, bool)]) {
     // Each included file, and the input whose reading included it.
     let mut includers: std::collections::HashMap<String, Vec<usize>> =
