@@ -35,12 +35,20 @@ nanos() {
     echo $((end - start))
 }
 
-# The median, smallest and largest of the numbers on stdin.
-stats() {
-    sort -g | awk '{ v[NR] = $1 } END {
-        m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-        printf "%.2fx (pairs %.2f-%.2f)", m, v[1], v[NR] }'
+# The median of the numbers on stdin (of the middle two for an even count).
+median() {
+    sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
+
+# The median, smallest and largest of the ratios on stdin.
+stats() {
+    local sorted
+    sorted=$(sort -g)
+    printf '%.2fx (pairs %.2f-%.2f)' "$(median <<< "$sorted")" "$(head -1 <<< "$sorted")" "$(tail -1 <<< "$sorted")"
+}
+
+# The median of the nanoseconds on stdin, in seconds.
+median_s() { awk '{ printf "%.3f s", $1 / 1e9 }' <<< "$(median)"; }
 
 cat "$file" > /dev/null # warm the cache
 echo "$(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg); $file ($(stat -c %s "$file") bytes), $pairs pairs"
@@ -55,7 +63,6 @@ for _ in $(seq "$pairs"); do
         rb+="$(awk "BEGIN { print $y / $c }")"$'\n'
     fi
 done
-median_s() { sort -g | awk '{ v[NR] = $1 } END { printf "%.3f s", ((NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) / 1e9 }'; }
 echo "$a: $(printf '%s' "$ra" | stats) of cat | wc -c; ppctl $(printf '%s' "$ta" | median_s), cat | wc -c $(printf '%s' "$tc" | median_s)"
 [ -n "$b" ] && echo "$b: $(printf '%s' "$rb" | stats) of cat | wc -c"
 rss=$(mktemp)
