@@ -209,24 +209,25 @@ fn a_parse_error_names_file_and_line_and_exits_2() {
 }
 
 #[test]
-fn a_setting_the_server_refuses_is_a_warning_with_its_line() {
-    // Traefik does not start an entry point whose proxyProtocol has
-    // neither trustedIPs nor insecure; check says so and reads it as without PROXY protocol.
+fn a_setting_the_server_refuses_is_a_problem_on_every_link_to_it() {
+    // Traefik exits when an entry point's proxyProtocol has neither
+    // trustedIPs nor insecure: a problem at the setting's line, and no
+    // link to that Traefik is judged as served.
     let dir = corpus().join("traefik-static-proxy-protocol-no-trust");
     let (code, doc) = run_json(&dir, &args(&dir));
-    assert_eq!(code, 0, "{doc:#}");
-    let w = &doc["files"][0]["warnings"];
-    assert_eq!(w[0]["warning"], "refused-setting", "{doc:#}");
-    assert_eq!(w[0]["line"], 21, "{doc:#}");
-    let message = w[0]["message"].as_str().expect("message");
+    assert_eq!(code, 1, "{doc:#}");
+    let found = doc["findings"].as_array().expect("findings");
+    assert_eq!(found.len(), 1, "{doc:#}");
+    assert_eq!(found[0]["finding"]["name"], "refused-setting", "{doc:#}");
+    assert_eq!(found[0]["line"], 21, "{doc:#}");
+    let message = found[0]["message"].as_str().expect("message");
     assert!(message.contains("no trusted IPs provided"), "{message}");
-    let listeners = &doc["hops"][0]["listeners"];
+    let links = doc["links"].as_array().expect("links");
+    assert_eq!(links.len(), 2, "{doc:#}");
     assert!(
-        listeners
-            .as_array()
-            .expect("listeners")
+        links
             .iter()
-            .all(|l| l["expects"] == "none"),
+            .all(|l| l["finding"]["name"] == "refused-setting"),
         "{doc:#}"
     );
 }

@@ -476,6 +476,15 @@ fn judge_link(facts: &Facts, link: &mut Link, found: &mut Vec<Found>) {
     let (h, l) = link.to;
     let to = &hops[h];
     let lis = &to.listeners[l];
+    // A hop that does not start takes no connection, whatever is sent.
+    if facts
+        .found
+        .iter()
+        .any(|f| f.finding == Finding::RefusedSetting && f.hop == to.name)
+    {
+        link.finding = Finding::RefusedSetting;
+        return;
+    }
     if lis.passthrough {
         link.finding = if link.carried == Header::None {
             Finding::Plain

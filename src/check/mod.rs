@@ -335,10 +335,6 @@ pub(crate) enum Warning {
     /// A configuration held in a Kubernetes object (a ConfigMap's
     /// `nginx.conf`) that could not be read; the rest of the file was.
     Embedded { what: String, error: String },
-    /// A setting the server refuses to start with (Traefik's
-    /// `proxyProtocol` without `trustedIPs` or `insecure`): that listener
-    /// is read as without PROXY protocol.
-    Refused { what: String },
 }
 
 /// One file read (an argument, stdin as `-`, or an nginx include) and

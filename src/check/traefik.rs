@@ -14,8 +14,8 @@ use super::k8s::IngressFacts;
 use super::nginx::{net, split_addr};
 use super::platforms;
 use super::yaml::{Node, Value};
-use super::{Facts, Header, Hop, Kind, Listener, Loc, Role, Trust, Upstream, Warning};
-use crate::judge::Expects;
+use super::{Facts, Found, Header, Hop, Kind, Listener, Loc, Role, Trust, Upstream};
+use crate::judge::{fixes, Expects, Finding};
 
 /// An entry point's `proxyProtocol`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -283,6 +283,7 @@ pub(crate) fn ingress(
 pub(crate) fn facts(file: &str, docs: &[Node], out: &mut Facts) {
     for doc in docs {
         if let Some(eps) = doc.get("entryPoints") {
+            let mut refused: Vec<(String, Loc)> = Vec::new();
             let eps: Vec<EntryPoint> = pairs(eps)
                 .into_iter()
                 .map(|(name, ep)| {
@@ -296,14 +297,7 @@ pub(crate) fn facts(file: &str, docs: &[Node], out: &mut Facts) {
                         proxy: ep.get("proxyProtocol").and_then(|pp| {
                             let conf = proxy_conf(file, pp);
                             if conf.is_none() {
-                                out.warnings.push((
-                                    Loc::new(file, pp.line),
-                                    Warning::Refused {
-                                        what: format!(
-                                            "entry point {name}: proxyProtocol without trustedIPs or insecure: Traefik does not start (its log: `no trusted IPs provided`); list the load balancer's sources in trustedIPs"
-                                        ),
-                                    },
-                                ));
+                                refused.push((name.clone(), Loc::new(file, pp.line)));
                             }
                             conf
                         }),
@@ -313,8 +307,23 @@ pub(crate) fn facts(file: &str, docs: &[Node], out: &mut Facts) {
                     }
                 })
                 .collect();
+            let hop: std::sync::Arc<str> = hop_name("traefik", &eps).into();
+            // Traefik builds every entry point before it serves any, and
+            // exits on the first that fails: one refused setting stops
+            // them all (judged on every link to this hop).
+            for (name, at) in refused {
+                out.found.push(Found {
+                    finding: Finding::RefusedSetting,
+                    at,
+                    hop: hop.clone(),
+                    message: format!(
+                        "entry point {name}: proxyProtocol with neither trustedIPs nor insecure: Traefik does not start (its log: `error while building entryPoint {name}: … no trusted IPs provided`), so none of its entry points takes a connection"
+                    ),
+                    fix: Some(fixes::get("traefik-trusted-ips")),
+                });
+            }
             out.hops.push(Hop {
-                name: hop_name("traefik", &eps).into(),
+                name: hop,
                 role: Role::Proxy,
                 kind: Kind::Traefik,
                 at: Loc::new(file, eps_line(doc)),

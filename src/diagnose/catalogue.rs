@@ -340,6 +340,16 @@ pub(crate) static PATTERNS: &[Pattern] = &[
         captured: Captured::Nothing,
         protocol: None,
     },
+    Pattern {
+        id: "traefik-no-trusted-ips",
+        system: "Traefik",
+        regex: r"error while building entryPoint (?P<entrypoint>[\w-]+)\b.*no trusted IPs provided",
+        meaning: "Traefik did not start: an entry point's proxyProtocol has neither trustedIPs nor insecure",
+        cause: "PROXY protocol turned on for an entry point without saying whose headers to trust",
+        finding: Finding::RefusedSetting,
+        captured: Captured::Nothing,
+        protocol: None,
+    },
     // ---- go-proxyproto -----------------------------------------------------
     Pattern {
         id: "go-proxyproto-signature-missing",

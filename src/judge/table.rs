@@ -363,6 +363,14 @@ findings! {
         fixes: ["aws-nlb-proxy-protocol-v2", "ingress-nginx-udp-services-no-proxy"],
         reported_by: [Check],
     },
+    RefusedSetting {
+        name: "refused-setting",
+        severity: Problem,
+        short: "a setting the server will not start with",
+        meaning: "a PROXY setting the server refuses to start with (Traefik's `proxyProtocol` with neither `trustedIPs` nor `insecure`: `error while building entryPoint …: no trusted IPs provided`): the server does not start, so none of its ports takes a connection",
+        fixes: ["traefik-trusted-ips"],
+        reported_by: [Explain, Check],
+    },
     PartialProxy {
         name: "partial-proxy",
         severity: Problem,

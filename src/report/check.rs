@@ -75,7 +75,6 @@ fn warning_text(w: &Warning) -> String {
             "{path} was read from this machine, not from a copy of the server's tree (give --root DIR)"
         ),
         Warning::Embedded { what, error } => format!("{what} could not be read: {error}"),
-        Warning::Refused { what } => what.clone(),
     }
 }
 
@@ -829,7 +828,6 @@ impl<'a> FileJson<'a> {
                         Warning::MissingInclude { .. } => "missing-include",
                         Warning::SystemInclude { .. } => "system-include",
                         Warning::Embedded { .. } => "embedded-unreadable",
-                        Warning::Refused { .. } => "refused-setting",
                     },
                     message: warning_text(w),
                 })
