@@ -220,21 +220,53 @@ fn inputs(args: &CheckArgs, files: &[PathBuf]) -> Result<Vec<Input>> {
 }
 
 /// The chains the arguments stand for: one, or, when two or more of
-/// them are directories (`check old/ new/`), one per argument, so a
-/// migration is checked beside what runs today.
-fn groups(args: &CheckArgs) -> Vec<Vec<PathBuf>> {
-    let dirs = args.files.iter().filter(|p| p.is_dir()).count();
-    if dirs >= 2 {
-        args.files.iter().map(|p| vec![p.clone()]).collect()
-    } else {
-        vec![args.files.clone()]
+/// them are directories of the same kinds of configuration (`check
+/// gitops/ingress-nginx/ gitops/envoy-gateway/`), one per argument, so a
+/// migration is checked beside what runs today. Directories of different
+/// kinds (`/etc/haproxy /etc/postfix`: a daemon each) are the hops of one
+/// chain, as their files given one by one would be. `kinds` reads what
+/// kinds a group's files are.
+fn groups(
+    args: &CheckArgs,
+    kinds: impl Fn(&[PathBuf]) -> Result<Vec<Kind>>,
+) -> Result<Vec<Vec<PathBuf>>> {
+    let whole = vec![args.files.clone()];
+    if args.files.iter().filter(|p| p.is_dir()).count() < 2 {
+        return Ok(whole);
     }
+    let apart: Vec<Vec<PathBuf>> = args.files.iter().map(|p| vec![p.clone()]).collect();
+    // Kubernetes objects and a chart's values are one family: a
+    // controller's manifests in one directory, its chart in the next.
+    let family = |k: &Kind| match k {
+        Kind::HelmValues => Kind::Kubernetes,
+        other => *other,
+    };
+    let mut seen: Vec<Vec<Kind>> = Vec::new();
+    for group in &apart {
+        let mut mine: Vec<Kind> = Vec::new();
+        for k in kinds(group)?.iter().map(family) {
+            if !mine.contains(&k) {
+                mine.push(k);
+            }
+        }
+        if seen
+            .iter()
+            .any(|other| other.iter().any(|k| mine.contains(k)))
+        {
+            return Ok(apart);
+        }
+        seen.push(mine);
+    }
+    Ok(whole)
 }
 
 pub fn run(args: &CheckArgs, style: Style) -> Result<ExitCode> {
     let loader = load::Loader::new(args.root.clone());
     let include = |top: &str, from: &str, pattern: &str| loader.include(top, from, pattern);
-    let groups = groups(args);
+    let groups = groups(args, |files| {
+        let read = check::check(inputs(args, files)?, &include);
+        Ok(read.files.iter().filter_map(|f| f.kind).collect())
+    })?;
     let mut chains = Vec::new();
     // --probe waits on the network: a bar on a terminal counts the probes,
     // and Ctrl-C judges what was probed so far (exit 130).
