@@ -43,7 +43,38 @@ pub(crate) struct Piece {
     file: String,
     includes: Vec<String>,
     settings: Vec<Setting>,
+    /// Settings of a `protocol NAME { }` block, with the protocol's name:
+    /// they count for that protocol's login service only.
+    by_protocol: Vec<(String, Setting)>,
     listeners: Vec<InetListener>,
+}
+
+/// Dovecot's booleans: `yes`, `y` and `1` (any case) are true.
+fn yes(s: &Setting) -> bool {
+    matches!(s.value.to_ascii_lowercase().as_str(), "yes" | "y" | "1")
+}
+
+/// The protocol whose `protocol NAME { }` settings a service reads
+/// (`imap-login` reads `protocol imap`).
+fn protocol_of(service: &str) -> &str {
+    match service.strip_suffix("-login").unwrap_or(service) {
+        "managesieve" => "sieve",
+        p => p,
+    }
+}
+
+/// `haproxy_trusted_networks` as Dovecot reads it: entries up to the first
+/// that is not an address or a CIDR (a host name), where it logs `Invalid
+/// network` and stops; that entry, if any.
+fn trusted_networks(value: &str) -> (Vec<IpNet>, Option<&str>) {
+    let mut nets = Vec::new();
+    for w in value.split([' ', ',']).filter(|w| !w.is_empty()) {
+        match net(w) {
+            Some(n) => nets.push(n),
+            None => return (nets, Some(w)),
+        }
+    }
+    (nets, None)
 }
 
 fn include_line(line: &str) -> Option<IncludeLine> {
@@ -84,6 +115,7 @@ pub(crate) fn facts(
     let (lines, includes) = mail::splice(file, text, Kind::Dovecot, &include_line, include, facts)?;
     let mut stack: Vec<(String, String, Loc)> = Vec::new();
     let mut settings = Vec::new();
+    let mut by_protocol = Vec::new();
     let mut listeners: Vec<InetListener> = Vec::new();
     for line in lines {
         let t = uncommented(&line.text).trim();
@@ -123,6 +155,7 @@ pub(crate) fn facts(
         };
         match stack.as_slice() {
             [] => settings.push(s),
+            [(p, name, _)] if p == "protocol" => by_protocol.push((name.clone(), s)),
             [(svc, _, _), (l, _, _)] if svc == "service" && l == "inet_listener" => {
                 if let Some(last) = listeners.last_mut() {
                     last.settings.push(s);
@@ -141,6 +174,7 @@ pub(crate) fn facts(
         file: file.to_string(),
         includes,
         settings,
+        by_protocol,
         listeners,
     });
     Ok(())
@@ -170,7 +204,19 @@ pub(crate) fn hops(pieces: Vec<Piece>, facts: &mut Facts) {
         return;
     }
     let settings: Vec<Setting> = pieces.iter().flat_map(|p| p.settings.clone()).collect();
+    let by_protocol: Vec<(String, Setting)> =
+        pieces.iter().flat_map(|p| p.by_protocol.clone()).collect();
     let get = |key: &str| settings.iter().rev().find(|s| s.key == key);
+    // A service's setting: its protocol block's, else the top level's.
+    let get_for = |service: &str, key: &str| {
+        let protocol = protocol_of(service);
+        by_protocol
+            .iter()
+            .rev()
+            .find(|(p, s)| p == protocol && s.key == key)
+            .map(|(_, s)| s)
+            .or_else(|| get(key))
+    };
     // Blocks of the same service and listener add up, the later setting
     // wins.
     let mut merged: Vec<InetListener> = Vec::new();
@@ -183,15 +229,26 @@ pub(crate) fn hops(pieces: Vec<Piece>, facts: &mut Facts) {
             None => merged.push(l),
         }
     }
-    let trusted = get("haproxy_trusted_networks").map(|s| {
-        let nets: Vec<IpNet> = s.value.split([' ', ',']).filter_map(net).collect();
-        (nets, s.at.clone())
-    });
-    if let Some(s) = get("haproxy_trusted_networks") {
-        facts.used(
-            s.at.clone(),
-            format!("haproxy_trusted_networks = {}", s.value),
-        );
+    let mut said: Vec<Loc> = Vec::new();
+    for s in settings
+        .iter()
+        .chain(by_protocol.iter().map(|(_, s)| s))
+        .filter(|s| s.key == "haproxy_trusted_networks")
+    {
+        let (_, stop) = trusted_networks(&s.value);
+        if !said.contains(&s.at) {
+            said.push(s.at.clone());
+            facts.used(
+                s.at.clone(),
+                match stop {
+                    Some(w) => format!(
+                        "haproxy_trusted_networks = {} (read up to `{w}`: Dovecot takes addresses and CIDRs only, logs `Invalid network '{w}'` and trusts nothing after it)",
+                        s.value
+                    ),
+                    None => format!("haproxy_trusted_networks = {}", s.value),
+                },
+            );
+        }
     }
     let listen = get("listen").map(|s| s.value.clone()).unwrap_or_default();
     let mut services: Vec<String> = Vec::new();
@@ -201,6 +258,8 @@ pub(crate) fn hops(pieces: Vec<Piece>, facts: &mut Facts) {
         }
     }
     for service in services {
+        let trusted = get_for(&service, "haproxy_trusted_networks")
+            .map(|s| (trusted_networks(&s.value).0, s.at.clone()));
         let mut listeners = Vec::new();
         let mut at = None;
         // Findings wait for the hop's name (its ports).
@@ -216,7 +275,7 @@ pub(crate) fn hops(pieces: Vec<Piece>, facts: &mut Facts) {
                 continue;
             };
             facts.used(l.at.clone(), what);
-            let haproxy = l.get("haproxy").filter(|s| s.value == "yes");
+            let haproxy = l.get("haproxy").filter(|s| yes(s));
             let expects = if haproxy.is_some() {
                 Expects::Header
             } else {
@@ -242,7 +301,7 @@ pub(crate) fn hops(pieces: Vec<Piece>, facts: &mut Facts) {
                 expects,
                 passthrough: false,
                 refuses: None,
-                ssl: l.get("ssl").is_some_and(|s| s.value == "yes"),
+                ssl: l.get("ssl").is_some_and(yes),
                 trust,
                 fix: "dovecot-haproxy",
                 at: lat,
@@ -343,5 +402,43 @@ mod tests {
         assert_eq!(f.hops[0].listeners[0].port, Some(110));
         assert_eq!(f.found.len(), 1);
         assert_eq!(f.found[0].finding, Finding::UntrustedSource);
+    }
+
+    #[test]
+    fn the_trust_list_ends_at_its_first_host_name() {
+        let master = "service imap-login {\n  inet_listener imap {\n    haproxy = Y\n  }\n}\n";
+        let f = run(
+            "haproxy_trusted_networks = 10.0.0.10 lb.example.org 10.0.0.11\n!include conf.d/*.conf\n",
+            master,
+        );
+        let l = &f.hops[0].listeners[0];
+        assert_eq!(l.expects, Expects::Header, "`Y` is a yes");
+        assert!(
+            matches!(&l.trust, Trust::List(n, _) if n.len() == 1),
+            "{:?}",
+            l.trust
+        );
+        assert!(f
+            .objects
+            .iter()
+            .any(|o| o.name.contains("read up to `lb.example.org`")));
+    }
+
+    #[test]
+    fn a_protocol_block_sets_the_trust_list_of_its_login_service() {
+        let master = "service imap-login {\n  inet_listener imap {\n    haproxy = yes\n  }\n}\nservice pop3-login {\n  inet_listener pop3 {\n    haproxy = 1\n  }\n}\n";
+        let f = run(
+            "protocol imap {\n  haproxy_trusted_networks = 10.0.0.0/8\n}\n!include conf.d/*.conf\n",
+            master,
+        );
+        let imap = f
+            .hops
+            .iter()
+            .find(|h| &*h.name == "dovecot imap-login")
+            .unwrap();
+        assert!(matches!(&imap.listeners[0].trust, Trust::List(n, _) if n.len() == 1));
+        // `protocol imap` is not pop3's: it trusts nobody.
+        assert_eq!(f.found.len(), 1, "{:?}", f.found);
+        assert_eq!(&*f.found[0].hop, "dovecot pop3-login");
     }
 }

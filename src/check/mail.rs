@@ -506,9 +506,16 @@ pub(crate) fn message(
 /// message for the listener whether or not a sender of the input reaches
 /// it (the two are the same finding and are said once).
 pub(crate) fn untrusted_by_dovecot(lis: &Listener) -> (String, &'static str) {
+    // Without the setting the (empty) list is placed at the listener.
+    let why = match &lis.trust {
+        Trust::List(_, at) if *at != lis.at => format!(
+            "haproxy_trusted_networks ({at}) holds no address Dovecot reads (it takes addresses and CIDRs, and stops at the first entry that is neither, a host name)"
+        ),
+        _ => "haproxy_trusted_networks is not set".to_string(),
+    };
     (
         format!(
-            "haproxy = yes on port {} but haproxy_trusted_networks is not set: Dovecot trusts no sender and drops every connection without a word (log: `haproxy: Client not trusted`)",
+            "haproxy = yes on port {} but {why}: Dovecot trusts no sender and drops every connection without a word (log: `haproxy: Client not trusted`)",
             lis.port.map_or("?".into(), |p| p.to_string())
         ),
         "dovecot-haproxy-trusted-networks",

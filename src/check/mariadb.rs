@@ -55,9 +55,11 @@ fn server_group(name: &str) -> bool {
         Some((b, v)) if v.starts_with(|c: char| c.is_ascii_digit()) => b,
         _ => name,
     };
+    // `[client-server]` is read by clients and the server alike (Debian's
+    // my.cnf puts `port` there).
     matches!(
         base,
-        "mysqld" | "mariadbd" | "mariadb" | "server" | "galera"
+        "mysqld" | "mariadbd" | "mariadb" | "server" | "galera" | "client-server"
     )
 }
 
@@ -144,10 +146,25 @@ pub(crate) fn hops(pieces: Vec<Piece>, facts: &mut Facts) {
         Some(s) => (s.value.parse::<u16>().ok(), s.at.clone()),
         None => (Some(3306), first.1.clone()),
     };
-    let host = get("bind-address")
-        .map(|s| s.value.clone())
-        .filter(|a| !matches!(a.as_str(), "" | "*" | "0.0.0.0" | "::"));
+    // MariaDB 10.11 listens on each address of a comma list; a wildcard
+    // among them is every address.
+    let hosts: Vec<Option<String>> = match get("bind-address") {
+        Some(s) => {
+            let addrs: Vec<&str> = s.value.split(',').map(str::trim).collect();
+            if addrs
+                .iter()
+                .any(|a| matches!(*a, "" | "*" | "0.0.0.0" | "::"))
+            {
+                vec![None]
+            } else {
+                addrs.into_iter().map(|a| Some(a.to_string())).collect()
+            }
+        }
+        None => vec![None],
+    };
     let networks = get("proxy-protocol-networks");
+    let name = "mariadb".to_string();
+    let mut refused = false;
     let (nets, anyone): (Vec<IpNet>, bool) = match networks {
         Some(s) => {
             let words: Vec<&str> = s
@@ -155,7 +172,26 @@ pub(crate) fn hops(pieces: Vec<Piece>, facts: &mut Facts) {
                 .split([',', ' '])
                 .filter(|w| !w.is_empty())
                 .collect();
-            let anyone = words.contains(&"*");
+            let anyone = words == ["*"];
+            // The server parses each entry as an address, a CIDR or
+            // `localhost`, and `*` only as the whole value; anything else
+            // (a host name, `*` in a list) stops it at start-up.
+            refused = words
+                .iter()
+                .find(|w| !anyone && **w != "localhost" && net(w).is_none())
+                .is_some_and(|bad| {
+                facts.found.push(Found {
+                    finding: Finding::RefusedSetting,
+                    at: s.at.clone(),
+                    hop: name.clone().into(),
+                    message: format!(
+                        "proxy-protocol-networks = {}: MariaDB does not start (its log: `Error parsing proxy_protocol_networks parameter, near '{bad}'`, then `Aborting`): it takes addresses, CIDRs and `localhost`, never a host name, and `*` only alone",
+                        s.value
+                    ),
+                    fix: Some(fixes::get("mariadb-proxy-protocol-networks")),
+                });
+                true
+            });
             let nets = if anyone {
                 any_source().to_vec()
             } else {
@@ -166,7 +202,6 @@ pub(crate) fn hops(pieces: Vec<Piece>, facts: &mut Facts) {
         }
         None => (Vec::new(), false),
     };
-    let name = "mariadb".to_string();
     for key in ["port", "bind-address", "proxy-protocol-networks"] {
         if let Some(s) = get(key) {
             facts.used(s.at.clone(), format!("[{}] {key} = {}", first.0, s.value));
@@ -180,7 +215,7 @@ pub(crate) fn hops(pieces: Vec<Piece>, facts: &mut Facts) {
         ),
         _ => (Expects::Nothing, port_at, Trust::Unused),
     };
-    if expects == Expects::Optional {
+    if expects == Expects::Optional && !refused {
         let list = networks.map_or(String::new(), |s| s.value.clone());
         facts.found.push(Found {
             finding: Finding::Spoofable,
@@ -199,17 +234,20 @@ pub(crate) fn hops(pieces: Vec<Piece>, facts: &mut Facts) {
         role: Role::Proxy,
         kind: Kind::Mariadb,
         at: first.1,
-        listeners: vec![Listener {
-            host,
-            port,
-            expects,
-            passthrough: false,
-            refuses: None,
-            ssl: false,
-            trust,
-            fix: "mariadb-proxy-protocol-networks",
-            at,
-        }],
+        listeners: hosts
+            .into_iter()
+            .map(|host| Listener {
+                host,
+                port,
+                expects,
+                passthrough: false,
+                refuses: None,
+                ssl: false,
+                trust: trust.clone(),
+                fix: "mariadb-proxy-protocol-networks",
+                at: at.clone(),
+            })
+            .collect(),
         upstreams: Vec::new(),
     });
 }
@@ -255,5 +293,31 @@ mod tests {
         assert_eq!(f.hops[0].listeners[0].expects, Expects::Nothing);
         assert!(f.found.is_empty());
         assert!(run("[client]\nport = 3306\n").hops.is_empty());
+    }
+
+    #[test]
+    fn a_host_name_or_a_star_in_a_list_stops_the_server() {
+        for list in ["db-lb.internal, 10.0.0.5", "*, localhost"] {
+            let f = run(&format!("[mysqld]\nproxy_protocol_networks = {list}\n"));
+            assert_eq!(f.found.len(), 1, "{list}: {:?}", f.found);
+            assert_eq!(f.found[0].finding, Finding::RefusedSetting, "{list}");
+            assert!(f.found[0].message.contains("does not start"), "{list}");
+        }
+        // `*` alone is anyone (spoofable), not an error.
+        let f = run("[mysqld]\nproxy_protocol_networks = *\n");
+        assert_eq!(f.found[0].finding, Finding::Spoofable);
+    }
+
+    #[test]
+    fn every_address_of_a_bind_list_listens_and_client_server_is_read() {
+        let f =
+            run("[client-server]\nport = 3307\n[mysqld]\nbind-address = 127.0.0.1, 10.0.0.30\n");
+        let l = &f.hops[0].listeners;
+        assert_eq!(l.len(), 2);
+        assert_eq!(l[1].host.as_deref(), Some("10.0.0.30"));
+        assert_eq!(l[1].port, Some(3307));
+        let f = run("[mysqld]\nbind-address = 127.0.0.1,0.0.0.0\n");
+        assert_eq!(f.hops[0].listeners.len(), 1);
+        assert_eq!(f.hops[0].listeners[0].host, None);
     }
 }

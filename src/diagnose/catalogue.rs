@@ -350,6 +350,16 @@ pub(crate) static PATTERNS: &[Pattern] = &[
         captured: Captured::Nothing,
         protocol: None,
     },
+    Pattern {
+        id: "mariadb-networks-parse-error",
+        system: "MariaDB",
+        regex: r"Error parsing proxy_protocol_networks parameter, near '(?P<near>[^']*)'",
+        meaning: "MariaDB did not start: an entry of proxy_protocol_networks is not an address, a CIDR or `localhost` (a host name, or `*` in a list)",
+        cause: "proxy_protocol_networks written with host names, or `*` beside other entries",
+        finding: Finding::RefusedSetting,
+        captured: Captured::Nothing,
+        protocol: None,
+    },
     // ---- go-proxyproto -----------------------------------------------------
     Pattern {
         id: "go-proxyproto-signature-missing",

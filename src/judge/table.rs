@@ -367,8 +367,8 @@ findings! {
         name: "refused-setting",
         severity: Problem,
         short: "a setting the server will not start with",
-        meaning: "a PROXY setting the server refuses to start with (Traefik's `proxyProtocol` with neither `trustedIPs` nor `insecure`: `error while building entryPoint …: no trusted IPs provided`): the server does not start, so none of its ports takes a connection",
-        fixes: ["traefik-trusted-ips"],
+        meaning: "a PROXY setting the server refuses to start with (Traefik's `proxyProtocol` with neither `trustedIPs` nor `insecure`: `error while building entryPoint …: no trusted IPs provided`; MariaDB's `proxy_protocol_networks` holding a host name, or `*` in a list: `Error parsing proxy_protocol_networks parameter`): the server does not start, so none of its ports takes a connection",
+        fixes: ["traefik-trusted-ips", "mariadb-proxy-protocol-networks"],
         reported_by: [Explain, Check],
     },
     PartialProxy {
