@@ -655,6 +655,29 @@ pub(crate) fn load_balancer(file: &str, s: LbService<'_>, out: &mut Facts) {
             continue;
         }
         let at = Loc::new(file, node.line);
+        // A port list's own reading first: `"false"` or `""` turns nothing
+        // on, and a value the controller refuses configures nothing.
+        let selected = if row.port_list {
+            match platforms::port_selection(v) {
+                platforms::Ports::All => None,
+                platforms::Ports::Only(list) if list.is_empty() => continue,
+                platforms::Ports::Only(list) => Some(list),
+                platforms::Ports::Invalid => {
+                    out.assumed.push(Assumption {
+                        at,
+                        hop: hop_name.clone().into(),
+                        text: format!(
+                            "{}: \"{v}\" is neither a boolean, `*` nor a list of ports: the cloud controller refuses it and turns PROXY on nowhere ({})",
+                            row.key, row.doc
+                        )
+                        .into(),
+                    });
+                    continue;
+                }
+            }
+        } else {
+            None
+        };
         if row.ignored_on.contains(&lb) {
             out.found.push(Found {
                 finding: Finding::IgnoredSetting,
@@ -676,8 +699,7 @@ pub(crate) fn load_balancer(file: &str, s: LbService<'_>, out: &mut Facts) {
             .find(|(l, _)| *l == lb)
             .map_or(row.sends, |(_, h)| *h);
         if row.port_list {
-            let listed: Option<Vec<u16>> = v.split(',').map(|p| p.trim().parse().ok()).collect();
-            only = listed;
+            only = selected;
         }
         sends_at = at;
     }
