@@ -68,7 +68,11 @@ fn target(
     let port = up.port?;
     // A proxy of the input listening on that address:port.
     for &(h, l) in ports.proxies.get(&port).into_iter().flatten() {
-        if h != from && host_matches(&facts.hops[h].listeners[l].host, &up.host) {
+        // A Traefik TCP service's servers are behind this Traefik, never
+        // its own entry points (the input holds one Traefik).
+        let traefik_self = facts.hops[from].kind == super::Kind::Traefik
+            && facts.hops[h].kind == super::Kind::Traefik;
+        if h != from && !traefik_self && host_matches(&facts.hops[h].listeners[l].host, &up.host) {
             return Some(((h, l), false));
         }
     }
