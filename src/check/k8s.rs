@@ -231,15 +231,31 @@ fn workload(file: &str, doc: &Node, out: &mut Facts) {
         .path(&["spec", "template", "spec", "containers"])
         .map(Node::items)
         .unwrap_or(&[]);
+    let mut traefik = false;
     for c in containers {
-        for a in c.get("args").map(Node::items).unwrap_or(&[]) {
+        let args = c.get("args").map(Node::items).unwrap_or(&[]);
+        for a in args {
             let flag = a.str().unwrap_or("");
             if flag == "--enable-ssl-passthrough" || flag == "--enable-ssl-passthrough=true" {
                 out.ssl_passthrough = Some(Loc::new(file, a.line));
             }
         }
+        // Traefik configured by its CLI flags (plain manifests, `helm
+        // template` output): its entry points, as the chart's
+        // additionalArguments are read.
+        let eps = super::traefik::args_entry_points(file, args);
+        if !eps.is_empty() {
+            let line = c.key_line("args").unwrap_or(c.line);
+            super::traefik::ingress(file, &format!("traefik ({what} args)"), &eps, line, out);
+            traefik = true;
+        }
     }
-    if out.ssl_passthrough != before {
+    if traefik {
+        out.used(
+            Loc::new(file, doc.line),
+            format!("{what} (Traefik entry points in its args)"),
+        );
+    } else if out.ssl_passthrough != before {
         out.used(Loc::new(file, doc.line), what);
     } else {
         out.skipped(Loc::new(file, doc.line), what, SkipReason::NoProxySettings);
