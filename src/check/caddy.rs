@@ -120,33 +120,88 @@ fn tree(file: &str, text: &str) -> Result<Vec<Directive>, ParseError> {
     Ok(stack.pop().map(|d| d.block).unwrap_or_default())
 }
 
+/// What the wrapper does with a peer outside `allow` (Caddy 2.8+'s
+/// `fallback_policy`, go-proxyproto's policies); a peer inside `allow` is
+/// always `Use`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Policy {
+    /// The default: a header is read and dropped, its address not used;
+    /// no header is fine.
+    Ignore,
+    /// A header is taken when there is one, its address used.
+    Use,
+    /// A header closes the connection; no header is fine.
+    Reject,
+    /// A header is required, and its address used.
+    Require,
+    /// No PROXY processing: a header is the stream's data.
+    Skip,
+}
+
+impl Policy {
+    fn named(word: &str) -> Option<Policy> {
+        match word {
+            "ignore" => Some(Policy::Ignore),
+            "use" => Some(Policy::Use),
+            "reject" => Some(Policy::Reject),
+            "require" => Some(Policy::Require),
+            "skip" => Some(Policy::Skip),
+            _ => None,
+        }
+    }
+}
+
 /// The `proxy_protocol` listener wrapper's settings.
 #[derive(Debug, Clone)]
 struct Wrapper {
     allow: Vec<IpNet>,
+    fallback: Policy,
     at: Loc,
-    /// `fallback_policy require` or `reject`: others' connections fail.
-    strict: bool,
+    /// `tls` is listed after `proxy_protocol`: the header is read before
+    /// the handshake. Unlisted, Caddy puts the TLS wrapper first, and on a
+    /// TLS site the handshake reads the header's bytes.
+    before_tls: bool,
 }
 
-fn listener(port: Option<u16>, host: Option<String>, w: Option<&Wrapper>, at: Loc) -> Listener {
+/// Whether a wrapper list (names in order) reads the header before TLS.
+fn before_tls<'a>(names: impl Iterator<Item = &'a str>) -> bool {
+    let names: Vec<&str> = names.collect();
+    let pp = names.iter().position(|n| *n == "proxy_protocol");
+    let tls = names.iter().position(|n| *n == "tls");
+    matches!((pp, tls), (Some(p), Some(t)) if p < t)
+}
+
+fn listener(
+    port: Option<u16>,
+    host: Option<String>,
+    w: Option<&Wrapper>,
+    tls: bool,
+    at: Loc,
+) -> Listener {
     let (expects, trust, at) = match w {
         None => (Expects::Nothing, Trust::Unused, at),
-        Some(w) if w.allow.is_empty() => (Expects::Optional, Trust::Unused, w.at.clone()),
-        Some(w) => (
-            if w.strict {
-                Expects::Header
-            } else {
-                Expects::Optional
-            },
-            // `allow 0.0.0.0/0`: anyone's header is used.
-            if w.allow.iter().any(|n| n.prefix_len() == 0) {
-                Trust::Anyone
-            } else {
-                Trust::List(w.allow.clone().into(), w.at.clone())
-            },
-            w.at.clone(),
-        ),
+        // TLS first: the handshake takes the header for its own bytes and
+        // fails, whatever the wrapper's settings.
+        Some(w) if tls && !w.before_tls => (Expects::Nothing, Trust::Unused, w.at.clone()),
+        Some(w) => {
+            let anyone = w.allow.iter().any(|n| n.prefix_len() == 0);
+            let list = || Trust::List(w.allow.clone().into(), w.at.clone());
+            let (expects, trust) = match w.fallback {
+                // `allow 0.0.0.0/0`, or `use`: anyone's header is used.
+                _ if anyone => (Expects::Optional, Trust::Anyone),
+                Policy::Use => (Expects::Optional, Trust::Anyone),
+                // Required from everyone outside `allow`, and its address
+                // used: a client outside the list forges its address.
+                Policy::Require => (Expects::Header, Trust::Anyone),
+                // A bare wrapper: every header is read and dropped.
+                Policy::Ignore if w.allow.is_empty() => (Expects::Optional, Trust::Unused),
+                Policy::Skip if w.allow.is_empty() => (Expects::Nothing, Trust::Unused),
+                // Only `allow`'s headers are used; others' are dropped
+                // (ignore), refused (reject) or read as data (skip).
+                Policy::Ignore | Policy::Reject | Policy::Skip => (Expects::Optional, list()),
+            };
+            (expects, trust, w.at.clone())
+        }
     };
     Listener {
         host,
@@ -154,15 +209,17 @@ fn listener(port: Option<u16>, host: Option<String>, w: Option<&Wrapper>, at: Lo
         expects,
         passthrough: false,
         refuses: None,
-        ssl: port == Some(443),
+        ssl: tls,
         trust,
         fix: "caddy-proxy-protocol",
         at,
     }
 }
 
-/// A site address's port: `:8080`, `http://x` (80), `x:8443`, `x` (443).
-fn site_port(addr: &str) -> (Option<String>, Option<u16>) {
+/// A site address's host and port (`:8080`, `http://x` 80, `x:8443`, `x`
+/// 443), and whether Caddy serves it with TLS: `https://`, a host name on
+/// another port than 80 (automatic HTTPS), or port 443.
+fn site_port(addr: &str) -> (Option<String>, Option<u16>, bool) {
     let (scheme, rest) = match addr.split_once("://") {
         Some((s, r)) => (Some(s), r),
         None => (None, addr),
@@ -170,61 +227,90 @@ fn site_port(addr: &str) -> (Option<String>, Option<u16>) {
     let rest = rest.split('/').next().unwrap_or(rest);
     let default = if scheme == Some("http") { 80 } else { 443 };
     let (host, port) = split_addr(rest, default);
+    let port = port.or(Some(default));
+    let named = host.as_ref().is_some_and(|h| !h.is_empty());
+    let tls = match scheme {
+        Some("https") => true,
+        Some(_) => false,
+        None => port == Some(443) || named && port != Some(80),
+    };
     let host = host.filter(|h| !h.is_empty() && !h.contains('.') && h != "localhost");
-    (host, port.or(Some(default)))
+    (host, port, tls)
+}
+
+/// One `servers [address] { … }` block of the global options: the port of
+/// the address it applies to (`None`: every server) and its wrapper.
+struct ServerOpts {
+    port: Option<u16>,
+    wrapper: Option<Wrapper>,
+}
+
+fn server_opts(file: &str, servers: &Directive) -> ServerOpts {
+    let port = servers.words.get(1).and_then(|a| {
+        let a = a.split("://").last().unwrap_or(a);
+        split_addr(a, 443).1
+    });
+    let mut wrapper = None;
+    for lw in servers
+        .block
+        .iter()
+        .filter(|s| s.name() == "listener_wrappers")
+    {
+        for pp in lw.block.iter().filter(|s| s.name() == "proxy_protocol") {
+            let mut allow = Vec::new();
+            let mut fallback = Policy::Ignore;
+            for opt in &pp.block {
+                match opt.name() {
+                    "allow" => allow.extend(opt.words[1..].iter().filter_map(|w| net(w))),
+                    "fallback_policy" => {
+                        if let Some(p) = opt.words.get(1).and_then(|w| Policy::named(w)) {
+                            fallback = p;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            wrapper = Some(Wrapper {
+                allow,
+                fallback,
+                at: Loc::new(file, pp.line),
+                before_tls: before_tls(lw.block.iter().map(Directive::name)),
+            });
+        }
+    }
+    ServerOpts { port, wrapper }
 }
 
 /// A Caddyfile.
 pub(crate) fn caddyfile(file: &str, text: &str, out: &mut Facts) -> Result<(), ParseError> {
     let top = tree(file, text)?;
-    let mut wrapper: Option<Wrapper> = None;
-    let mut global_at = 1;
-    for d in &top {
-        // The global options block: `{` alone, no address.
-        if !d.words.is_empty() {
-            continue;
-        }
-        global_at = d.line;
-        for servers in d.block.iter().filter(|s| s.name() == "servers") {
-            for lw in servers
-                .block
-                .iter()
-                .filter(|s| s.name() == "listener_wrappers")
-            {
-                for pp in lw.block.iter().filter(|s| s.name() == "proxy_protocol") {
-                    let mut allow = Vec::new();
-                    let mut strict = false;
-                    for opt in &pp.block {
-                        match opt.name() {
-                            "allow" => allow.extend(opt.words[1..].iter().filter_map(|w| net(w))),
-                            "fallback_policy" => {
-                                strict = matches!(
-                                    opt.words.get(1).map(String::as_str),
-                                    Some("require" | "reject")
-                                );
-                            }
-                            _ => {}
-                        }
-                    }
-                    wrapper = Some(Wrapper {
-                        allow,
-                        at: Loc::new(file, pp.line),
-                        strict,
-                    });
-                }
-            }
-        }
-    }
-    let _ = global_at;
+    // The global options block (`{` alone, no address) and its `servers`
+    // blocks in order: Caddy gives a server the first whose address is one
+    // of its listeners, an address-less one matching every server.
+    let opts: Vec<ServerOpts> = top
+        .iter()
+        .filter(|d| d.words.is_empty())
+        .flat_map(|d| d.block.iter().filter(|s| s.name() == "servers"))
+        .map(|s| server_opts(file, s))
+        .collect();
+    let wrapper_for = |port: Option<u16>| {
+        opts.iter()
+            .find(|o| o.port.is_none() || o.port == port)
+            .and_then(|o| o.wrapper.as_ref())
+    };
     for site in top.iter().filter(|d| !d.words.is_empty()) {
+        // A `tls` directive serves the site with TLS whatever its address
+        // says (but for `http://`).
+        let tls_directive = site.block.iter().any(|d| d.name() == "tls");
         let mut listeners = Vec::new();
         for addr in &site.words {
             for a in addr.split(',').filter(|a| !a.is_empty()) {
-                let (host, port) = site_port(a);
+                let (host, port, tls) = site_port(a);
                 listeners.push(listener(
                     port,
                     host,
-                    wrapper.as_ref(),
+                    wrapper_for(port),
+                    tls || tls_directive && !a.starts_with("http://"),
                     Loc::new(file, site.line),
                 ));
             }
@@ -304,10 +390,8 @@ pub(crate) fn json(file: &str, docs: &[Node], out: &mut Facts) {
             continue;
         };
         for (name, srv) in servers.entries() {
-            let wrapper = srv
-                .get("listener_wrappers")
-                .map(Node::items)
-                .unwrap_or(&[])
+            let wrappers = srv.get("listener_wrappers").map(Node::items).unwrap_or(&[]);
+            let wrapper = wrappers
                 .iter()
                 .find(|w| w.get("wrapper").and_then(Node::str) == Some("proxy_protocol"))
                 .map(|w| Wrapper {
@@ -319,11 +403,19 @@ pub(crate) fn json(file: &str, docs: &[Node], out: &mut Facts) {
                         .filter_map(|a| a.str().and_then(net))
                         .collect(),
                     at: Loc::new(file, w.line),
-                    strict: matches!(
-                        w.get("fallback_policy").and_then(Node::str),
-                        Some("require" | "reject")
+                    fallback: w
+                        .get("fallback_policy")
+                        .and_then(Node::str)
+                        .and_then(Policy::named)
+                        .unwrap_or(Policy::Ignore),
+                    before_tls: before_tls(
+                        wrappers
+                            .iter()
+                            .map(|w| w.get("wrapper").and_then(Node::str).unwrap_or("")),
                     ),
                 });
+            // TLS: connection policies, or automatic HTTPS's port 443.
+            let tls_policies = srv.get("tls_connection_policies").is_some();
             let listeners: Vec<Listener> = srv
                 .get("listen")
                 .map(Node::items)
@@ -336,6 +428,7 @@ pub(crate) fn json(file: &str, docs: &[Node], out: &mut Facts) {
                         port,
                         host.filter(|h| !h.is_empty()),
                         wrapper.as_ref(),
+                        tls_policies || port == Some(443),
                         Loc::new(file, line),
                     )
                 })
@@ -368,5 +461,64 @@ mod tests {
         assert_eq!(f.hops[0].upstreams[0].port, Some(3000));
         let e = caddyfile("C", "a.com {\n", &mut Facts::default()).unwrap_err();
         assert_eq!(e.at.line, 1);
+    }
+
+    fn first(text: &str) -> Listener {
+        let mut f = Facts::default();
+        caddyfile("Caddyfile", text, &mut f).unwrap();
+        f.hops[0].listeners[0].clone()
+    }
+
+    fn wrapped(opts: &str, site: &str) -> Listener {
+        first(&format!(
+            "{{\n\tservers {{\n\t\tlistener_wrappers {{\n\t\t\tproxy_protocol {{\n{opts}\n\t\t\t}}\n\t\t}}\n\t}}\n}}\n{site} {{\n\trespond ok\n}}\n"
+        ))
+    }
+
+    #[test]
+    fn fallback_policy_as_caddy_2_8_applies_it() {
+        let site = "http://:8080";
+        // Bare: every header dropped, nobody's address used.
+        let l = wrapped("", site);
+        assert_eq!((l.expects, &l.trust), (Expects::Optional, &Trust::Unused));
+        let l = wrapped("allow 10.0.0.0/8", site);
+        assert!(matches!(l.trust, Trust::List(..)));
+        assert_eq!(l.expects, Expects::Optional);
+        // require: outside `allow` the header is required and used.
+        let l = wrapped("allow 10.0.0.0/8\nfallback_policy require", site);
+        assert_eq!((l.expects, &l.trust), (Expects::Header, &Trust::Anyone));
+        // reject: nothing is required; only `allow`'s headers are used.
+        let l = wrapped("allow 10.0.0.0/8\nfallback_policy reject", site);
+        assert_eq!(l.expects, Expects::Optional);
+        assert!(matches!(l.trust, Trust::List(..)));
+        let l = wrapped("fallback_policy use", site);
+        assert_eq!((l.expects, &l.trust), (Expects::Optional, &Trust::Anyone));
+        let l = wrapped("fallback_policy skip", site);
+        assert_eq!(l.expects, Expects::Nothing);
+    }
+
+    #[test]
+    fn a_servers_address_scopes_its_wrapper() {
+        let text = "{\n\tservers :8443 {\n\t\tlistener_wrappers {\n\t\t\tproxy_protocol\n\t\t}\n\t}\n}\nhttp://:8443 {\n\trespond a\n}\nhttp://:8080 {\n\trespond b\n}\n";
+        let mut f = Facts::default();
+        caddyfile("Caddyfile", text, &mut f).unwrap();
+        assert_eq!(f.hops[0].listeners[0].expects, Expects::Optional);
+        assert_eq!(f.hops[1].listeners[0].expects, Expects::Nothing);
+    }
+
+    #[test]
+    fn tls_first_when_the_wrapper_list_does_not_name_it_after() {
+        let opts = "allow 10.0.0.0/8";
+        // Unlisted `tls` on a TLS site: the handshake reads the header.
+        let l = wrapped(opts, "localhost:8444");
+        assert!(l.ssl);
+        assert_eq!(l.expects, Expects::Nothing);
+        // The same on a plain site: no TLS, the wrapper reads it.
+        let l = wrapped(opts, "http://localhost:8444");
+        assert!(!l.ssl);
+        assert_eq!(l.expects, Expects::Optional);
+        assert!(!wrapped(opts, ":8080").ssl);
+        assert!(before_tls(["proxy_protocol", "tls"].into_iter()));
+        assert!(!before_tls(["proxy_protocol"].into_iter()));
     }
 }

@@ -68,7 +68,11 @@ fn target(
     let port = up.port?;
     // A proxy of the input listening on that address:port.
     for &(h, l) in ports.proxies.get(&port).into_iter().flatten() {
-        if h != from && host_matches(&facts.hops[h].listeners[l].host, &up.host) {
+        // A Traefik TCP service's servers are behind this Traefik, never
+        // its own entry points (the input holds one Traefik).
+        let traefik_self = facts.hops[from].kind == super::Kind::Traefik
+            && facts.hops[h].kind == super::Kind::Traefik;
+        if h != from && !traefik_self && host_matches(&facts.hops[h].listeners[l].host, &up.host) {
             return Some(((h, l), false));
         }
     }
@@ -514,9 +518,10 @@ fn judge_link(facts: &Facts, link: &mut Link, found: &mut Vec<Found>) {
     };
     let arrival = judge::arrival(lis.expects, arrived);
     // An optional header with a trust list is safe: others' headers are
-    // ignored (Traefik trustedIPs).
+    // ignored (Traefik trustedIPs); so is one whose address is used from
+    // nobody (Caddy's bare wrapper): there is nothing to forge.
     let f = match lis.trust {
-        Trust::List(..) => arrival,
+        Trust::List(..) | Trust::Unused => arrival,
         _ => judge::pairing(lis.expects, arrival),
     };
     link.finding = f;
@@ -566,6 +571,10 @@ fn judge_link(facts: &Facts, link: &mut Link, found: &mut Vec<Found>) {
                     "haproxy-expect-proxy-allowlist",
                 ),
                 _ if to.role == Role::Ingress => ("this hop ignores the header's address", "ingress-nginx-real-ip-cidr"),
+                _ if to.kind == super::Kind::Caddy => (
+                    "Caddy's proxy_protocol wrapper drops the header's address (fallback_policy ignore, the default), closes the connection (reject) or reads the header as data (skip)",
+                    lis.fix,
+                ),
                 _ => ("this hop ignores the header's address", lis.fix),
             };
             (
@@ -648,8 +657,11 @@ fn trust_rules(facts: &Facts, (h, l): (usize, usize), found: &mut Vec<Found>, se
             // An http server, or a stream proxy that passes the address on.
             let forwards = to.upstreams.iter().any(|u| u.sends != Header::None);
             let http = to.name.starts_with("nginx http") || to.role == Role::Ingress;
-            if http || forwards {
-                let (what, fix) = if to.role == Role::Ingress {
+            let caddy = to.kind == super::Kind::Caddy;
+            if http || forwards || caddy {
+                let (what, fix) = if caddy {
+                    ("Caddy's proxy_protocol wrapper uses the address only from the sources in its `allow` (Caddy 2.8 and later; fallback_policy ignore, the default, drops others')", lis.fix)
+                } else if to.role == Role::Ingress {
                     ("make the controller take the client address from the PROXY header (its real-IP setting and the sources it trusts)", lis.fix)
                 } else if http {
                     ("add `set_real_ip_from` for the sender and `real_ip_header proxy_protocol`", "nginx-listen-proxy-protocol")

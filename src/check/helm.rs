@@ -246,6 +246,12 @@ fn read(file: &str, doc: &Node, chart: Chart, out: &mut Facts) {
     }
 }
 
+/// A boolean value that says no (`false`, any case); absent is the
+/// chart's default, on.
+fn is_off(n: Option<&Node>) -> bool {
+    text(n).is_some_and(|v| v.eq_ignore_ascii_case("false"))
+}
+
 /// A port of the chart's Service: (port, node port, the controller's
 /// port it targets).
 type SvcPort = (u16, Option<u16>, Option<u16>);
@@ -339,23 +345,32 @@ fn service(file: &str, doc: &Node, controller: Option<&Node>, chart: Chart, out:
         out.skipped(at, "controller.service", SkipReason::Disabled);
         return;
     }
+    let ingress_nginx = chart == Chart::IngressNginx;
+    // ingress-nginx's chart renders the http and https ports only
+    // `if .Values.controller.service.enableHttp` (`enableHttps`), on both
+    // of its Services.
+    let off = |k: &str| ingress_nginx && is_off(svc.and_then(|s| s.get(k)));
+    let (http, https) = (!off("enableHttp"), !off("enableHttps"));
     // The chart's ports: 80 and 443, each to its target, and each TCP
     // service (ingress-nginx) to its own port.
     let targets = svc.and_then(|s| s.get("targetPorts"));
     let nodes = svc.and_then(|s| s.get("nodePorts"));
     let node = |k: &str| text(nodes.and_then(|n| n.get(k))).and_then(|v| v.parse().ok());
-    let mut ports: Vec<SvcPort> = vec![
-        (
+    let mut ports: Vec<SvcPort> = Vec::new();
+    if http {
+        ports.push((
             80,
             node("http"),
             target(targets.and_then(|t| t.get("http")), 80),
-        ),
-        (
+        ));
+    }
+    if https {
+        ports.push((
             443,
             node("https"),
             target(targets.and_then(|t| t.get("https")), 443),
-        ),
-    ];
+        ));
+    }
     if chart == Chart::IngressNginx {
         for (k, _) in doc.get("tcp").map(|t| t.entries()).unwrap_or_default() {
             if let Some(p) = k.str().and_then(|p| p.parse::<u16>().ok()) {
@@ -366,7 +381,23 @@ fn service(file: &str, doc: &Node, controller: Option<&Node>, chart: Chart, out:
         }
     }
     let ty = text(svc.and_then(|s| s.get("type"))).unwrap_or_else(|| "LoadBalancer".into());
+    // ingress-nginx's chart renders its external Service only `if and
+    // .Values.controller.service.enabled
+    // .Values.controller.service.external.enabled`; the internal one
+    // stands on its own.
+    let external = svc.and_then(|s| s.get("external"));
+    let external_off = ingress_nginx && is_off(external.and_then(|e| e.get("enabled")));
     match ty.as_str() {
+        _ if external_off => out.skipped(
+            Loc::new(
+                file,
+                external
+                    .and_then(|e| e.key_line("enabled"))
+                    .unwrap_or(at.line),
+            ),
+            "controller.service.external",
+            SkipReason::Disabled,
+        ),
         "LoadBalancer" => {
             if svc.is_none() {
                 out.assumed.push(Assumption {
@@ -432,7 +463,11 @@ fn service(file: &str, doc: &Node, controller: Option<&Node>, chart: Chart, out:
                 annotations: internal.and_then(|s| s.get("annotations")),
                 class: text(internal.and_then(|s| s.get("loadBalancerClass"))),
                 policy: internal.and_then(|s| s.get("externalTrafficPolicy")),
-                ports: vec![(80, None, Some(80)), (443, None, Some(443))],
+                ports: [(http, 80), (https, 443)]
+                    .into_iter()
+                    .filter(|(on, _)| *on)
+                    .map(|(_, p)| (p, None, Some(p)))
+                    .collect(),
                 hairpin: Vec::new(),
                 ips: Vec::new(),
                 targets: Vec::new(),

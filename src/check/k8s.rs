@@ -231,15 +231,31 @@ fn workload(file: &str, doc: &Node, out: &mut Facts) {
         .path(&["spec", "template", "spec", "containers"])
         .map(Node::items)
         .unwrap_or(&[]);
+    let mut traefik = false;
     for c in containers {
-        for a in c.get("args").map(Node::items).unwrap_or(&[]) {
+        let args = c.get("args").map(Node::items).unwrap_or(&[]);
+        for a in args {
             let flag = a.str().unwrap_or("");
             if flag == "--enable-ssl-passthrough" || flag == "--enable-ssl-passthrough=true" {
                 out.ssl_passthrough = Some(Loc::new(file, a.line));
             }
         }
+        // Traefik configured by its CLI flags (plain manifests, `helm
+        // template` output): its entry points, as the chart's
+        // additionalArguments are read.
+        let eps = super::traefik::args_entry_points(file, args);
+        if !eps.is_empty() {
+            let line = c.key_line("args").unwrap_or(c.line);
+            super::traefik::ingress(file, &format!("traefik ({what} args)"), &eps, line, out);
+            traefik = true;
+        }
     }
-    if out.ssl_passthrough != before {
+    if traefik {
+        out.used(
+            Loc::new(file, doc.line),
+            format!("{what} (Traefik entry points in its args)"),
+        );
+    } else if out.ssl_passthrough != before {
         out.used(Loc::new(file, doc.line), what);
     } else {
         out.skipped(Loc::new(file, doc.line), what, SkipReason::NoProxySettings);
@@ -655,6 +671,29 @@ pub(crate) fn load_balancer(file: &str, s: LbService<'_>, out: &mut Facts) {
             continue;
         }
         let at = Loc::new(file, node.line);
+        // A port list's own reading first: `"false"` or `""` turns nothing
+        // on, and a value the controller refuses configures nothing.
+        let selected = if row.port_list {
+            match platforms::port_selection(v) {
+                platforms::Ports::All => None,
+                platforms::Ports::Only(list) if list.is_empty() => continue,
+                platforms::Ports::Only(list) => Some(list),
+                platforms::Ports::Invalid => {
+                    out.assumed.push(Assumption {
+                        at,
+                        hop: hop_name.clone().into(),
+                        text: format!(
+                            "{}: \"{v}\" is neither a boolean, `*` nor a list of ports: the cloud controller refuses it and turns PROXY on nowhere ({})",
+                            row.key, row.doc
+                        )
+                        .into(),
+                    });
+                    continue;
+                }
+            }
+        } else {
+            None
+        };
         if row.ignored_on.contains(&lb) {
             out.found.push(Found {
                 finding: Finding::IgnoredSetting,
@@ -676,8 +715,7 @@ pub(crate) fn load_balancer(file: &str, s: LbService<'_>, out: &mut Facts) {
             .find(|(l, _)| *l == lb)
             .map_or(row.sends, |(_, h)| *h);
         if row.port_list {
-            let listed: Option<Vec<u16>> = v.split(',').map(|p| p.trim().parse().ok()).collect();
-            only = listed;
+            only = selected;
         }
         sends_at = at;
     }

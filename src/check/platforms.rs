@@ -195,8 +195,8 @@ pub(crate) struct ProxyAnnotation {
     pub ignored_on: &'static [Lb],
     /// Load balancers on which it sends another version.
     pub sends_on: &'static [(Lb, Header)],
-    /// The value may list the Service ports that send (`"80,443"`); any
-    /// other value means every port.
+    /// The value may list the Service ports that send (`"80,443"`), or be
+    /// a boolean or `*` (read by [`port_selection`]).
     pub port_list: bool,
     /// The fix (shared table) that sets it right.
     pub fix: &'static str,
@@ -349,6 +349,38 @@ pub(crate) static PROXY_ANNOTATIONS: &[ProxyAnnotation] = &[
         doc: "https://cloud-provider-azure.sigs.k8s.io/topics/pls-integration/",
     },
 ];
+
+/// Which Service ports an annotation that takes a port list turns PROXY on
+/// for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Ports {
+    /// Every port (`true`, `*`).
+    All,
+    /// Only these Service ports; empty: none (`false`, `""`).
+    Only(Vec<u16>),
+    /// A value the cloud controller refuses: it configures no PROXY.
+    Invalid,
+}
+
+/// The Scaleway cloud controller's reading of its PROXY annotations
+/// (`isPortInRange`): Go's `strconv.ParseBool` first (`true`/`false`, `t`,
+/// `F`, …, but not `1` and `0`, which are port numbers), then `*` for every
+/// port and `""` for none, else a comma-separated list of Service ports
+/// (spaces dropped); anything else is an error and the load balancer is not
+/// configured from it.
+pub(crate) fn port_selection(value: &str) -> Ports {
+    match value {
+        "t" | "T" | "true" | "TRUE" | "True" | "*" => return Ports::All,
+        "f" | "F" | "false" | "FALSE" | "False" | "" => return Ports::Only(Vec::new()),
+        _ => {}
+    }
+    let list: Option<Vec<u16>> = value
+        .replace(' ', "")
+        .split(',')
+        .map(|p| p.parse::<u16>().ok())
+        .collect();
+    list.map_or(Ports::Invalid, Ports::Only)
+}
 
 /// The fix that turns PROXY on at this load balancer.
 pub(crate) fn enable_fix(lb: Lb) -> &'static str {
@@ -592,6 +624,21 @@ pub(crate) static CONTROLLERS: [&Controller; 10] = [
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn scaleway_values_as_its_controller_reads_them() {
+        assert_eq!(port_selection("true"), Ports::All);
+        assert_eq!(port_selection("*"), Ports::All);
+        assert_eq!(port_selection("T"), Ports::All);
+        assert_eq!(port_selection("false"), Ports::Only(vec![]));
+        assert_eq!(port_selection("False"), Ports::Only(vec![]));
+        assert_eq!(port_selection(""), Ports::Only(vec![]));
+        assert_eq!(port_selection("0"), Ports::Only(vec![0]));
+        assert_eq!(port_selection("1"), Ports::Only(vec![1]));
+        assert_eq!(port_selection("80, 443"), Ports::Only(vec![80, 443]));
+        assert_eq!(port_selection("yes"), Ports::Invalid);
+        assert_eq!(port_selection("tRuE"), Ports::Invalid);
+    }
 
     #[test]
     fn fix_ids_are_in_the_shared_table() {

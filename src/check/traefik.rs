@@ -244,6 +244,19 @@ pub(crate) fn chart_entry_points(file: &str, doc: &Node) -> Vec<EntryPoint> {
     eps
 }
 
+/// Entry points from a container's args (`--entrypoints.web.address=:8000`,
+/// `--entrypoints.web.proxyprotocol.trustedips=…`, any case), as Traefik
+/// reads its CLI flags; those without an address are left out (they are
+/// not where a Service can send).
+pub(crate) fn args_entry_points(file: &str, args: &[Node]) -> Vec<EntryPoint> {
+    let mut eps = Vec::new();
+    for arg in args {
+        apply_arg(file, arg, &mut eps);
+    }
+    eps.retain(|e| e.port.is_some());
+    eps
+}
+
 fn hop_name(what: &str, eps: &[EntryPoint]) -> String {
     let names: Vec<&str> = eps.iter().map(|e| e.name.as_str()).collect();
     format!("{what} entryPoints {}", names.join(","))
@@ -398,5 +411,23 @@ fn tcp_services(file: &str, doc: &Node, out: &mut Facts) {
             listeners: Vec::new(),
             upstreams,
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cli_flags_of_a_container_any_case() {
+        let text = "args:\n- --entrypoints.web.address=:8000/tcp\n- --entryPoints.web.proxyProtocol.trustedIPs=10.0.0.0/8,192.0.2.0/24\n- --entrypoints.websecure.address=:8443\n- --entrypoints.websecure.proxyprotocol.insecure\n- --entrypoints.noaddr.proxyprotocol.insecure=true\n- --ping=true\n";
+        let docs = crate::check::yaml::parse("k8s.yaml", text).unwrap();
+        let eps = args_entry_points("k8s.yaml", docs[0].get("args").unwrap().items());
+        assert_eq!(eps.len(), 2);
+        assert_eq!((eps[0].name.as_str(), eps[0].port), ("web", Some(8000)));
+        let p = eps[0].proxy.as_ref().unwrap();
+        assert_eq!((p.trusted.len(), p.insecure), (2, false));
+        assert_eq!(eps[1].port, Some(8443));
+        assert!(eps[1].proxy.as_ref().unwrap().insecure);
     }
 }
