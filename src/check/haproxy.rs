@@ -68,6 +68,46 @@ fn strip_family(addr: &str) -> &str {
     addr
 }
 
+/// An address as HAProxy reads it: the port is after the last colon, so
+/// an IPv6 address needs no brackets (`:::443`, `::1:8080`, `ipv6@::1:80`);
+/// `[::1]:8080`, `*:80`, `:80` and a unix path as elsewhere.
+fn haproxy_addr(addr: &str) -> (Option<String>, Option<u16>) {
+    let addr = strip_family(addr);
+    match addr.rsplit_once(':') {
+        Some((host, port)) if !addr.starts_with('[') && host.contains(':') => {
+            (Some(host.to_string()), port.parse().ok())
+        }
+        _ => split_addr(addr, 0),
+    }
+}
+
+/// The port a server without one (`10.0.0.5`, `:0`, `:+1`) is reached on:
+/// the one the client connected to (HAProxy's rule), shifted by `+N`/`-N`,
+/// when the frontend listens on one port; else unknown.
+fn client_port(addr: &str, listeners: &[Listener]) -> Option<u16> {
+    let addr = strip_family(addr);
+    // A unix socket (`/run/app.sock`, `unix@…`, `abns@…`) has no port.
+    if addr.starts_with('/') || addr.contains('@') {
+        return None;
+    }
+    // The port's text, by HAProxy's rule: after `]:`, else the last colon.
+    let written = match addr.strip_prefix('[') {
+        Some(rest) => rest.split_once("]:").map(|(_, p)| p),
+        None => addr.rsplit_once(':').map(|(_, p)| p),
+    };
+    let offset: i32 = match written {
+        None | Some("" | "0") => 0,
+        Some(p) if p.starts_with('+') || p.starts_with('-') => p.parse().ok()?,
+        Some(_) => return None,
+    };
+    let mut ports = listeners.iter().filter_map(|l| l.port);
+    let first = ports.next()?;
+    if ports.any(|p| p != first) {
+        return None;
+    }
+    u16::try_from(i32::from(first) + offset).ok()
+}
+
 #[derive(Debug, Default, Clone)]
 struct Section {
     kind: String,
@@ -202,7 +242,7 @@ pub(crate) fn facts(file: &str, text: &str, out: &mut Facts) -> Result<(), Parse
                 .collect::<Vec<_>>()
         });
         for (addr, args, bat) in binds {
-            let (host, port) = split_addr(strip_family(&addr), 0);
+            let (host, port) = haproxy_addr(&addr);
             // `accept-proxy` takes a header from every peer of the bind;
             // the `expect-proxy` rules only from the sources they admit.
             let accept = args.iter().any(|a| a == "accept-proxy");
@@ -266,7 +306,12 @@ pub(crate) fn facts(file: &str, text: &str, out: &mut Facts) -> Result<(), Parse
                     _ => {}
                 }
             }
-            let (host, port) = split_addr(strip_family(args.get(1).map_or("", String::as_str)), 0);
+            let addr = args.get(1).map_or("", String::as_str);
+            let (host, port) = haproxy_addr(addr);
+            let port = match port {
+                Some(0) | None => client_port(addr, &listeners),
+                written => written,
+            };
             let opt_source = opts
                 .iter()
                 .position(|o| *o == "source")
@@ -508,6 +553,25 @@ mod tests {
         assert_eq!(ports, [Some(80), Some(8080)]);
         assert_eq!(f.hops[0].upstreams[0].host.as_deref(), Some("127.0.0.1"));
         assert_eq!(f.hops[0].upstreams[0].sends, Header::V1);
+    }
+
+    #[test]
+    fn ipv6_without_brackets_has_its_port_after_the_last_colon() {
+        for (addr, host, port) in [
+            (":::443", "::", Some(443)),
+            ("::1:8080", "::1", Some(8080)),
+            ("ipv6@2001:db8::7:80", "2001:db8::7", Some(80)),
+            ("[::1]:8080", "::1", Some(8080)),
+            ("192.0.2.7:80", "192.0.2.7", Some(80)),
+        ] {
+            assert_eq!(haproxy_addr(addr), (Some(host.into()), port), "{addr}");
+        }
+        let cfg = "frontend fe\n  bind :::27190 v4v6\n  default_backend be\nbackend be\n  server s ::1:27191 send-proxy-v2\n";
+        let mut f = Facts::default();
+        facts("h.cfg", cfg, &mut f).unwrap();
+        assert_eq!(f.hops[0].listeners[0].port, Some(27190));
+        assert_eq!(f.hops[0].upstreams[0].host.as_deref(), Some("::1"));
+        assert_eq!(f.hops[0].upstreams[0].port, Some(27191));
     }
 
     #[test]
