@@ -537,7 +537,14 @@ fn judge_link(facts: &Facts, link: &mut Link, found: &mut Vec<Found>) {
             format!(
                 "{sender} sends a {} but this hop does not expect one: it reads the header as data ({})",
                 link.carried.name(),
-                Server::of(lis).reads_header_as_data(),
+                match Server::of(lis) {
+                    // A byte stream: the header goes on to HAProxy's
+                    // server, where the next hop meets it (wire-checked).
+                    Server::Haproxy if is_l4(to) => {
+                        "HAProxy in mode tcp passes the header's bytes on to its server as the start of the stream"
+                    }
+                    server => server.reads_header_as_data(),
+                },
             ),
             Some(lis.fix),
         ),
@@ -580,7 +587,14 @@ fn judge_link(facts: &Facts, link: &mut Link, found: &mut Vec<Found>) {
             (
                 format!(
                     "{sender} connects from {}, outside the trusted sources {list}: {effect}",
-                    source.map_or("?".into(), |s| s.to_string()),
+                    match source {
+                        // HAProxy `usesrc client`/`clientip` (TPROXY).
+                        Some(s) if s.is_unspecified() => {
+                            "each client's own address (transparent proxying)".to_string()
+                        }
+                        Some(s) => s.to_string(),
+                        None => "?".into(),
+                    },
                 ),
                 Some(fix),
             )
@@ -842,7 +856,7 @@ impl Server {
     fn reads_header_as_data(self) -> &'static str {
         match self {
             Server::Nginx => "nginx answers 400 Bad Request",
-            Server::Haproxy => "HAProxy answers 400 Bad Request",
+            Server::Haproxy => "HAProxy in mode http answers 400 Bad Request",
             Server::Envoy | Server::Other => {
                 "an HTTP server answers 400 Bad Request, a TLS one fails the handshake"
             }

@@ -68,6 +68,175 @@ fn strip_family(addr: &str) -> &str {
     addr
 }
 
+/// An address as HAProxy reads it: the port is after the last colon, so
+/// an IPv6 address needs no brackets (`:::443`, `::1:8080`, `ipv6@::1:80`);
+/// `[::1]:8080`, `*:80`, `:80` and a unix path as elsewhere.
+fn haproxy_addr(addr: &str) -> (Option<String>, Option<u16>) {
+    let addr = strip_family(addr);
+    match addr.rsplit_once(':') {
+        Some((host, port)) if !addr.starts_with('[') && host.contains(':') => {
+            (Some(host.to_string()), port.parse().ok())
+        }
+        _ => split_addr(addr, 0),
+    }
+}
+
+/// The port a server without one (`10.0.0.5`, `:0`, `:+1`) is reached on:
+/// the one the client connected to (HAProxy's rule), shifted by `+N`/`-N`,
+/// known when the frontend listens on one port. `None` when a port is
+/// written, or for a unix socket (matched by its path).
+fn client_port(addr: &str, listeners: &[Listener]) -> Option<Option<u16>> {
+    let addr = strip_family(addr);
+    // A unix socket (`/run/app.sock`, `unix@…`, `abns@…`) has no port.
+    if addr.starts_with('/') || addr.contains('@') {
+        return None;
+    }
+    // The port's text, by HAProxy's rule: after `]:`, else the last colon.
+    let written = match addr.strip_prefix('[') {
+        Some(rest) => rest.split_once("]:").map(|(_, p)| p),
+        None => addr.rsplit_once(':').map(|(_, p)| p),
+    };
+    let offset: i32 = match written {
+        None | Some("" | "0") => 0,
+        Some(p) if p.starts_with('+') || p.starts_with('-') => p.parse().ok()?,
+        Some(_) => return None,
+    };
+    let mut ports = listeners.iter().filter_map(|l| l.port);
+    let Some(first) = ports.next() else {
+        return Some(None);
+    };
+    if ports.any(|p| p != first) {
+        return Some(None);
+    }
+    Some(u16::try_from(i32::from(first) + offset).ok())
+}
+
+/// The section keywords (HAProxy 3.x): a line starting with one opens a
+/// section; what follows belongs to it, not to the proxy above.
+const SECTIONS: &[&str] = &[
+    "global",
+    "defaults",
+    "frontend",
+    "backend",
+    "listen",
+    "resolvers",
+    "peers",
+    "userlist",
+    "program",
+    "http-errors",
+    "cache",
+    "ring",
+    "mailers",
+    "log-forward",
+    "fcgi-app",
+    "crt-store",
+    "traces",
+    "acme",
+];
+
+/// A section line's name and the defaults it names with `from`
+/// (`defaults [NAME] [from OTHER]`, `backend NAME [from OTHER]`).
+fn section_names(w: &[String]) -> (&str, Option<&str>) {
+    let rest = w.get(1..).unwrap_or_default();
+    let (name, rest) = match rest.split_first() {
+        Some((n, r)) if n != "from" => (n.as_str(), r),
+        _ => ("", rest),
+    };
+    let from = match rest {
+        [kw, other, ..] if kw == "from" => Some(other.as_str()),
+        _ => None,
+    };
+    (name, from)
+}
+
+/// What a proxy (or a defaults section with `from`) takes from a defaults
+/// section.
+fn inherited(d: &Section) -> Section {
+    Section {
+        mode_http: d.mode_http,
+        forwardfor: d.forwardfor,
+        default_server: d.default_server.clone(),
+        source: d.source,
+        ..Section::default()
+    }
+}
+
+/// The address a `source` keyword's words (`ADDR[:PORT[-END]] [usesrc
+/// …]`) make the connections come from: none when it is left to the
+/// kernel (`0.0.0.0`, `::`, with a port range or not); each client's own
+/// with `usesrc client`, `clientip` or `hdr_ip(…)` (transparent proxying),
+/// said as the unspecified address, which no trust list holds.
+fn source(words: &[String]) -> Option<IpAddr> {
+    let ip = |w: &String| {
+        let (host, _) = haproxy_addr(w);
+        host.and_then(|h| h.parse::<IpAddr>().ok())
+            .filter(|a| !a.is_unspecified())
+    };
+    match words.iter().position(|w| w == "usesrc") {
+        Some(i) => match words.get(i + 1).map(String::as_str) {
+            Some("client" | "clientip") => Some(IpAddr::from([0, 0, 0, 0])),
+            Some(h) if h.starts_with("hdr_ip(") => Some(IpAddr::from([0, 0, 0, 0])),
+            Some(_) => words.get(i + 1).and_then(ip),
+            None => None,
+        },
+        None => words.first().and_then(ip),
+    }
+}
+
+/// The header a server sends, from its options in order (default-server's
+/// first). HAProxy keeps one flag per option and a `no-` form clears only
+/// its own (`no-send-proxy` leaves a `send-proxy-v2` on); any flag left,
+/// `proxy-v2-options` alone too, sends a header, v2 when `send-proxy-v2`
+/// (or -ssl, -ssl-cn) is among them, else v1 (wire-checked on 2.6).
+fn sends(opts: &[String]) -> Header {
+    const V1: u8 = 1;
+    const V2: u8 = 2;
+    const SSL: u8 = 4;
+    const CN: u8 = 8;
+    /// proxy-v2-options' other TLVs, which no `no-` form clears.
+    const TLV: u8 = 16;
+    let mut flags = 0u8;
+    let mut words = opts.iter();
+    while let Some(o) = words.next() {
+        match o.as_str() {
+            "send-proxy" => flags |= V1,
+            "send-proxy-v2" => flags |= V2,
+            "send-proxy-v2-ssl" => flags |= V2 | SSL,
+            "send-proxy-v2-ssl-cn" => flags |= V2 | SSL | CN,
+            "no-send-proxy" => flags &= !V1,
+            "no-send-proxy-v2" => flags &= !V2,
+            "no-send-proxy-v2-ssl" => flags &= !(V2 | SSL),
+            "no-send-proxy-v2-ssl-cn" => flags &= !(V2 | SSL | CN),
+            "proxy-v2-options" => {
+                for opt in words.next().map_or("", String::as_str).split(',') {
+                    flags |= match opt {
+                        "ssl" => SSL,
+                        "cert-cn" => SSL | CN,
+                        "cert-key" | "cert-sig" | "ssl-cipher" => SSL | TLV,
+                        "" => 0,
+                        _ => TLV,
+                    };
+                }
+            }
+            _ => {}
+        }
+    }
+    match flags {
+        0 => Header::None,
+        f if f & V2 != 0 => Header::V2,
+        _ => Header::V1,
+    }
+}
+
+/// A `server` (or `server-template`) line: its address, and its options
+/// with the `default-server` ones above it first.
+#[derive(Debug, Clone)]
+struct Server {
+    addr: String,
+    opts: Vec<String>,
+    at: Loc,
+}
+
 #[derive(Debug, Default, Clone)]
 struct Section {
     kind: String,
@@ -83,7 +252,8 @@ struct Section {
     src_acls: Vec<(String, Vec<String>)>,
     /// Each `tcp-request connection reject` rule: the words after `reject`.
     reject: Vec<(Vec<String>, Loc)>,
-    servers: Vec<(Vec<String>, Loc)>,
+    servers: Vec<Server>,
+    /// The `default-server` options so far (the defaults' first).
     default_server: Vec<String>,
     source: Option<IpAddr>,
     backends: Vec<String>,
@@ -93,55 +263,50 @@ struct Section {
 /// section, sending to the servers of its backends.
 pub(crate) fn facts(file: &str, text: &str, out: &mut Facts) -> Result<(), ParseError> {
     let mut sections: Vec<Section> = Vec::new();
-    let mut defaults = Section::default();
+    // The defaults section a proxy without `from` takes: the last one
+    // before it, named or not.
+    let mut last_defaults: Option<usize> = None;
     for (i, raw) in text.lines().enumerate() {
         let line_no = i + 1;
         let w = words(file, line_no, raw)?;
         let Some(first) = w.first() else { continue };
         let at = Loc::new(file, line_no);
-        if matches!(
-            first.as_str(),
-            "global"
-                | "defaults"
-                | "frontend"
-                | "backend"
-                | "listen"
-                | "resolvers"
-                | "peers"
-                | "userlist"
-                | "program"
-                | "http-errors"
-                | "cache"
-                | "ring"
-                | "mailers"
-                | "crt-store"
-                | "traces"
-        ) {
-            if first == "defaults" {
-                // A new defaults section resets what follows.
-                defaults = Section {
-                    kind: "defaults".into(),
-                    at: Some(at.clone()),
-                    ..Section::default()
-                };
-            }
-            let base = if matches!(first.as_str(), "frontend" | "backend" | "listen") {
-                Section {
-                    mode_http: defaults.mode_http,
-                    forwardfor: defaults.forwardfor,
-                    default_server: defaults.default_server.clone(),
-                    source: defaults.source,
-                    ..Section::default()
-                }
-            } else {
-                Section::default()
+        if SECTIONS.contains(&first.as_str()) {
+            let proxy = matches!(first.as_str(), "frontend" | "backend" | "listen");
+            let (name, from) = section_names(&w);
+            // `frontend X from NAME`, `defaults B from A` (HAProxy 2.6+):
+            // the named defaults section; a proxy without `from` the last
+            // one; a defaults section without `from` starts afresh.
+            let inherits = match from {
+                Some(f) => Some(
+                    sections
+                        .iter()
+                        .rposition(|s| s.kind == "defaults" && s.name == f)
+                        .ok_or_else(|| {
+                            ParseError::new(
+                                at.clone(),
+                                format!(
+                                    "`from {f}`: no defaults section of that name before it (HAProxy refuses the configuration)"
+                                ),
+                            )
+                        })?,
+                ),
+                None if proxy => last_defaults,
+                None => None,
+            };
+            let base = match inherits {
+                Some(d) if proxy || first == "defaults" => inherited(&sections[d]),
+                _ => Section::default(),
             };
             sections.push(Section {
                 kind: first.clone(),
-                name: w.get(1).cloned().unwrap_or_default(),
+                name: name.to_string(),
                 at: Some(at),
                 ..base
             });
+            if first == "defaults" {
+                last_defaults = Some(sections.len() - 1);
+            }
             continue;
         }
         let Some(sec) = sections.last_mut() else {
@@ -150,30 +315,46 @@ pub(crate) fn facts(file: &str, text: &str, out: &mut Facts) -> Result<(), Parse
                 format!("\"{first}\" outside of any section"),
             ));
         };
-        let target = if sec.kind == "defaults" {
-            &mut defaults
-        } else {
-            sec
-        };
         let arg = |n: usize| w.get(n).map_or("", String::as_str);
+        // A server's options: the `default-server` lines above it in the
+        // section (and its defaults), then its own; one below it does not
+        // apply to it.
+        let server = |addr: usize, sec: &Section, at: Loc| Server {
+            addr: arg(addr).to_string(),
+            opts: sec
+                .default_server
+                .iter()
+                .chain(w.iter().skip(addr + 1))
+                .cloned()
+                .collect(),
+            at,
+        };
         match first.as_str() {
-            "mode" => target.mode_http = Some(arg(1) == "http"),
-            "option" if arg(1) == "forwardfor" => target.forwardfor = true,
-            "no" if arg(1) == "option" && arg(2) == "forwardfor" => target.forwardfor = false,
-            "bind" => target.binds.push((w[1..].to_vec(), at)),
-            "server" => target.servers.push((w[1..].to_vec(), at)),
-            "default-server" => target.default_server.extend(w[1..].iter().cloned()),
-            "source" => target.source = arg(1).split(':').next().and_then(|a| a.parse().ok()),
-            "default_backend" => target.backends.push(arg(1).to_string()),
-            "use_backend" => target.backends.push(arg(1).to_string()),
+            "mode" => sec.mode_http = Some(arg(1) == "http"),
+            "option" if arg(1) == "forwardfor" => sec.forwardfor = true,
+            "no" if arg(1) == "option" && arg(2) == "forwardfor" => sec.forwardfor = false,
+            "bind" => sec.binds.push((w[1..].to_vec(), at)),
+            "server" => {
+                let s = server(2, sec, at);
+                sec.servers.push(s);
+            }
+            // `server-template PREFIX NUM ADDR …`: NUM servers alike.
+            "server-template" => {
+                let s = server(3, sec, at);
+                sec.servers.push(s);
+            }
+            "default-server" => sec.default_server.extend(w[1..].iter().cloned()),
+            "source" => sec.source = source(&w[1..]),
+            "default_backend" => sec.backends.push(arg(1).to_string()),
+            "use_backend" => sec.backends.push(arg(1).to_string()),
             "tcp-request" if arg(1) == "connection" && arg(2) == "expect-proxy" => {
-                target.expect_proxy.push((w[3..].to_vec(), at));
+                sec.expect_proxy.push((w[3..].to_vec(), at));
             }
             "tcp-request" if arg(1) == "connection" && arg(2) == "reject" => {
-                target.reject.push((w[3..].to_vec(), at));
+                sec.reject.push((w[3..].to_vec(), at));
             }
             "acl" if arg(2) == "src" => {
-                target.src_acls.push((arg(1).to_string(), w[3..].to_vec()));
+                sec.src_acls.push((arg(1).to_string(), w[3..].to_vec()));
             }
             _ => {}
         }
@@ -202,7 +383,7 @@ pub(crate) fn facts(file: &str, text: &str, out: &mut Facts) -> Result<(), Parse
                 .collect::<Vec<_>>()
         });
         for (addr, args, bat) in binds {
-            let (host, port) = split_addr(strip_family(&addr), 0);
+            let (host, port) = haproxy_addr(&addr);
             // `accept-proxy` takes a header from every peer of the bind;
             // the `expect-proxy` rules only from the sources they admit.
             let accept = args.iter().any(|a| a == "accept-proxy");
@@ -237,41 +418,25 @@ pub(crate) fn facts(file: &str, text: &str, out: &mut Facts) -> Result<(), Parse
                 at: bat.clone(),
             });
         }
-        let mut servers: Vec<(&Section, &(Vec<String>, Loc))> =
-            sec.servers.iter().map(|s| (sec, s)).collect();
+        let mut servers: Vec<(&Section, &Server)> = sec.servers.iter().map(|s| (sec, s)).collect();
         for b in &sec.backends {
             if let Some(be) = backend(b) {
                 servers.extend(be.servers.iter().map(|s| (be, s)));
             }
         }
         let mut upstreams = Vec::new();
-        for (owner, (args, sat)) in servers {
-            let opts: Vec<&str> = owner
-                .default_server
-                .iter()
-                .map(String::as_str)
-                .chain(args.iter().skip(2).map(String::as_str))
-                .collect();
-            let mut sends = Header::None;
-            for o in &opts {
-                match *o {
-                    "send-proxy" => sends = Header::V1,
-                    "send-proxy-v2" | "send-proxy-v2-ssl" | "send-proxy-v2-ssl-cn" => {
-                        sends = Header::V2
-                    }
-                    "no-send-proxy"
-                    | "no-send-proxy-v2"
-                    | "no-send-proxy-v2-ssl"
-                    | "no-send-proxy-v2-ssl-cn" => sends = Header::None,
-                    _ => {}
-                }
-            }
-            let (host, port) = split_addr(strip_family(args.get(1).map_or("", String::as_str)), 0);
-            let opt_source = opts
-                .iter()
-                .position(|o| *o == "source")
-                .and_then(|i| opts.get(i + 1))
-                .and_then(|a| a.split(':').next().and_then(|a| a.parse().ok()));
+        for (owner, server) in servers {
+            let opts = &server.opts;
+            let sat = &server.at;
+            let sends = sends(opts);
+            let (host, port) = haproxy_addr(&server.addr);
+            let port = client_port(&server.addr, &listeners).unwrap_or(port);
+            // The server's own `source` (its last, default-server's first)
+            // over the section's.
+            let opt_source = match opts.iter().rposition(|o| o == "source") {
+                Some(i) => source(&opts[i + 1..]),
+                None => owner.source,
+            };
             let loopback = host
                 .as_deref()
                 .and_then(|h| h.parse::<IpAddr>().ok())
@@ -280,7 +445,7 @@ pub(crate) fn facts(file: &str, text: &str, out: &mut Facts) -> Result<(), Parse
                 host,
                 port,
                 sends,
-                source: opt_source.or(owner.source).or(loopback),
+                source: opt_source.or(loopback),
                 from_port: listeners.first().and_then(|l: &Listener| l.port),
                 fix: "haproxy-send-proxy",
                 at: sat.clone(),
@@ -508,6 +673,162 @@ mod tests {
         assert_eq!(ports, [Some(80), Some(8080)]);
         assert_eq!(f.hops[0].upstreams[0].host.as_deref(), Some("127.0.0.1"));
         assert_eq!(f.hops[0].upstreams[0].sends, Header::V1);
+    }
+
+    #[test]
+    fn ipv6_without_brackets_has_its_port_after_the_last_colon() {
+        for (addr, host, port) in [
+            (":::443", "::", Some(443)),
+            ("::1:8080", "::1", Some(8080)),
+            ("ipv6@2001:db8::7:80", "2001:db8::7", Some(80)),
+            ("[::1]:8080", "::1", Some(8080)),
+            ("192.0.2.7:80", "192.0.2.7", Some(80)),
+        ] {
+            assert_eq!(haproxy_addr(addr), (Some(host.into()), port), "{addr}");
+        }
+        let cfg = "frontend fe\n  bind :::27190 v4v6\n  default_backend be\nbackend be\n  server s ::1:27191 send-proxy-v2\n";
+        let mut f = Facts::default();
+        facts("h.cfg", cfg, &mut f).unwrap();
+        assert_eq!(f.hops[0].listeners[0].port, Some(27190));
+        assert_eq!(f.hops[0].upstreams[0].host.as_deref(), Some("::1"));
+        assert_eq!(f.hops[0].upstreams[0].port, Some(27191));
+    }
+
+    #[test]
+    fn a_server_without_a_port_is_reached_on_the_clients() {
+        let cfg = "frontend fe\n  bind :8443\n  default_backend be\nbackend be\n  server a 192.0.2.7 send-proxy\n  server b 192.0.2.8:+1 send-proxy\n  server c [2001:db8::1] send-proxy\n  server d /run/app.sock send-proxy\n";
+        let mut f = Facts::default();
+        facts("h.cfg", cfg, &mut f).unwrap();
+        let ports: Vec<Option<u16>> = f.hops[0].upstreams.iter().map(|u| u.port).collect();
+        // A unix socket is matched by its path (port 0 on both sides).
+        assert_eq!(ports, [Some(8443), Some(8444), Some(8443), Some(0)]);
+        // Two ports: which one the client used is not known.
+        let cfg = "frontend fe\n  bind :80\n  bind :443\n  server a 192.0.2.7 send-proxy\n";
+        let mut f = Facts::default();
+        facts("h.cfg", cfg, &mut f).unwrap();
+        assert_eq!(f.hops[0].upstreams[0].port, None);
+    }
+
+    /// What one server sends with `default-server DEFAULTS` in `defaults`
+    /// and `OWN` on its line.
+    fn sent(defaults: &str, own: &str) -> Header {
+        let cfg = format!("defaults\n  mode tcp\n  default-server {defaults}\nlisten l\n  bind :80\n  server s 127.0.0.1:81 {own}\n");
+        let mut f = Facts::default();
+        facts("h.cfg", &cfg, &mut f).unwrap();
+        f.hops[0].upstreams[0].sends
+    }
+
+    #[test]
+    fn each_send_proxy_option_is_its_own_flag() {
+        // The matrix seen on the wire (HAProxy 2.6).
+        for (defaults, own, header) in [
+            ("send-proxy-v2", "no-send-proxy", Header::V2),
+            ("send-proxy", "no-send-proxy-v2", Header::V1),
+            ("send-proxy-v2-ssl", "no-send-proxy-v2", Header::V1),
+            ("send-proxy-v2", "send-proxy", Header::V2),
+            ("check", "proxy-v2-options ssl", Header::V1),
+            ("check", "proxy-v2-options unique-id", Header::V1),
+            ("send-proxy-v2-ssl", "no-send-proxy-v2-ssl", Header::None),
+            ("send-proxy-v2", "no-send-proxy-v2", Header::None),
+            (
+                "send-proxy-v2-ssl-cn",
+                "no-send-proxy-v2-ssl-cn",
+                Header::None,
+            ),
+            ("check", "send-proxy proxy-v2-options crc32c", Header::V1),
+            (
+                "check",
+                "send-proxy-v2 proxy-v2-options crc32c,unique-id",
+                Header::V2,
+            ),
+        ] {
+            assert_eq!(sent(defaults, own), header, "{defaults} / {own}");
+        }
+    }
+
+    #[test]
+    fn server_template_is_read_as_its_servers() {
+        let cfg = "frontend fe\n  bind :443\n  default_backend be\nbackend be\n  server-template app 3 192.0.2.9:8443 send-proxy-v2 check\n";
+        let mut f = Facts::default();
+        facts("h.cfg", cfg, &mut f).unwrap();
+        let up = &f.hops[0].upstreams[0];
+        assert_eq!(
+            (up.host.as_deref(), up.port),
+            (Some("192.0.2.9"), Some(8443))
+        );
+        assert_eq!((up.sends, up.at.line), (Header::V2, 5));
+    }
+
+    #[test]
+    fn default_server_applies_to_the_servers_after_it() {
+        let cfg = "frontend fe\n  bind :443\n  default_backend be\nbackend be\n  server a 192.0.2.9:8443\n  default-server send-proxy-v2\n  server b 192.0.2.10:8443\n";
+        let mut f = Facts::default();
+        facts("h.cfg", cfg, &mut f).unwrap();
+        let sends: Vec<Header> = f.hops[0].upstreams.iter().map(|u| u.sends).collect();
+        assert_eq!(sends, [Header::None, Header::V2]);
+    }
+
+    #[test]
+    fn a_proxy_takes_the_defaults_it_names_with_from() {
+        let cfg = "defaults pp\n  mode tcp\n  default-server send-proxy-v2\ndefaults web\n  mode http\nfrontend a from pp\n  bind :443\n  default_backend b\nbackend b from pp\n  server s 192.0.2.9:8443\nfrontend c\n  bind :80\n  server s 192.0.2.9:8080\ndefaults child from pp\nlisten d from child\n  bind :81\n  server s 192.0.2.9:8081\n";
+        let mut f = Facts::default();
+        facts("h.cfg", cfg, &mut f).unwrap();
+        let seen: Vec<(bool, Header)> = f
+            .hops
+            .iter()
+            .map(|h| (h.name.contains("(tcp)"), h.upstreams[0].sends))
+            .collect();
+        // Without `from`: the last defaults section (web).
+        assert_eq!(
+            seen,
+            [
+                (true, Header::V2),
+                (false, Header::None),
+                (true, Header::V2)
+            ]
+        );
+        let err = facts(
+            "h.cfg",
+            "frontend a from nope\n  bind :80\n",
+            &mut Facts::default(),
+        );
+        assert!(err.is_err());
+    }
+
+    #[test]
+    fn a_source_left_to_the_kernel_is_no_fixed_source() {
+        let w = |s: &str| s.split_whitespace().map(String::from).collect::<Vec<_>>();
+        assert_eq!(source(&w("0.0.0.0")), None);
+        assert_eq!(source(&w("0.0.0.0:20000-30000")), None);
+        assert_eq!(source(&w(":::1024-65535")), None);
+        assert_eq!(source(&w("10.0.0.5")), "10.0.0.5".parse().ok());
+        assert_eq!(
+            source(&w("10.0.0.5:2000-3000 interface eth1")),
+            "10.0.0.5".parse().ok()
+        );
+        // Transparent proxying: each client's address, which no list holds.
+        assert_eq!(
+            source(&w("0.0.0.0 usesrc clientip")),
+            "0.0.0.0".parse().ok()
+        );
+        assert_eq!(
+            source(&w("0.0.0.0 usesrc 192.0.2.1")),
+            "192.0.2.1".parse().ok()
+        );
+        let cfg = "frontend fe\n  bind :443\n  default_backend be\nbackend be\n  source 10.0.0.5\n  server a 127.0.0.1:8443 send-proxy-v2 source 0.0.0.0:20000-30000\n  server b 192.0.2.9:8443 send-proxy-v2\n";
+        let mut f = Facts::default();
+        facts("h.cfg", cfg, &mut f).unwrap();
+        let sources: Vec<Option<IpAddr>> = f.hops[0].upstreams.iter().map(|u| u.source).collect();
+        assert_eq!(sources, ["127.0.0.1".parse().ok(), "10.0.0.5".parse().ok()]);
+    }
+
+    #[test]
+    fn other_sections_end_the_proxy_above() {
+        let cfg = "frontend fe\n  bind :443 accept-proxy\nlog-forward syslog\n  bind :514\nfcgi-app php\n  docroot /var/www\n";
+        let mut f = Facts::default();
+        facts("h.cfg", cfg, &mut f).unwrap();
+        assert_eq!(f.hops.len(), 1);
+        assert_eq!(f.hops[0].listeners.len(), 1);
     }
 
     #[test]
