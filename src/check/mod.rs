@@ -329,6 +329,9 @@ pub(crate) enum SkipReason {
 pub(crate) enum Warning {
     /// An nginx `include` that names no file here (nginx -t would fail).
     MissingInclude { pattern: String, error: String },
+    /// An `include` pattern of a form `check` does not match as glob(3)
+    /// does: the files nginx includes there were not read.
+    UnsupportedInclude { pattern: String, error: String },
     /// An absolute `include` read from this machine (no `--root`): the
     /// file may not be the one the server runs with.
     SystemInclude { path: String },

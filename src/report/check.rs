@@ -71,6 +71,7 @@ fn warning_text(w: &Warning) -> String {
         Warning::MissingInclude { error, .. } => {
             format!("{error} (not read; the rest is: nginx -t would fail here)")
         }
+        Warning::UnsupportedInclude { error, .. } => error.clone(),
         Warning::SystemInclude { path } => format!(
             "{path} was read from this machine, not from a copy of the server's tree (give --root DIR)"
         ),
@@ -826,6 +827,7 @@ impl<'a> FileJson<'a> {
                     line: at.line,
                     warning: match w {
                         Warning::MissingInclude { .. } => "missing-include",
+                        Warning::UnsupportedInclude { .. } => "unsupported-include",
                         Warning::SystemInclude { .. } => "system-include",
                         Warning::Embedded { .. } => "embedded-unreadable",
                     },
