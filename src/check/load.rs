@@ -28,21 +28,201 @@ pub(crate) const MAX_INCLUDES: usize = 10_000;
 /// How long stdin, a pipe or a FIFO may stay silent before `check` gives up.
 pub(crate) const IDLE: Duration = Duration::from_secs(30);
 
-/// Whether `name` matches a shell-style pattern of `*` and `?` (nginx's
-/// `include` takes glob(3) patterns; `[…]` classes are not supported).
-/// Linear in practice: a `*` remembers where to resume.
-pub(crate) fn wildcard(pattern: &str, name: &str) -> bool {
+/// One piece of a glob(3) pattern: each but `*` takes one character.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Piece {
+    Star,
+    Any,
+    Char(char),
+    /// `[…]`: ranges (a lone character is a range of one), named classes
+    /// (`[:digit:]`), negated by a leading `!` or `^`.
+    Class {
+        negated: bool,
+        ranges: Vec<(char, char)>,
+        named: Vec<&'static str>,
+    },
+}
+
+impl Piece {
+    fn takes(&self, c: char) -> bool {
+        match self {
+            Piece::Star => true,
+            Piece::Any => true,
+            Piece::Char(x) => *x == c,
+            Piece::Class {
+                negated,
+                ranges,
+                named,
+            } => {
+                let hit = ranges.iter().any(|&(a, b)| a <= c && c <= b)
+                    || named.iter().any(|name| in_class(name, c));
+                hit != *negated
+            }
+        }
+    }
+}
+
+/// The POSIX class names of a bracket expression (`[[:digit:]]`).
+const CLASSES: [&str; 12] = [
+    "alnum", "alpha", "blank", "cntrl", "digit", "graph", "lower", "print", "punct", "space",
+    "upper", "xdigit",
+];
+
+/// Whether `c` is in the POSIX class `name` (one of [`CLASSES`]; the C
+/// locale's, as nginx runs).
+fn in_class(name: &str, c: char) -> bool {
+    match name {
+        "alnum" => c.is_ascii_alphanumeric(),
+        "alpha" => c.is_ascii_alphabetic(),
+        "blank" => c == ' ' || c == '\t',
+        "cntrl" => c.is_ascii_control(),
+        "digit" => c.is_ascii_digit(),
+        "graph" => c.is_ascii_graphic(),
+        "lower" => c.is_ascii_lowercase(),
+        "print" => c.is_ascii_graphic() || c == ' ',
+        "punct" => c.is_ascii_punctuation(),
+        "space" => c.is_ascii_whitespace() || c == '\x0b',
+        "upper" => c.is_ascii_uppercase(),
+        "xdigit" => c.is_ascii_hexdigit(),
+        _ => false,
+    }
+}
+
+/// The class that starts after the `[` at `p[i]`, and where the pattern
+/// goes on after its `]`; `Ok(None)` when no `]` closes it (glob(3) then
+/// takes the `[` as itself); `Err` for a form `check` does not match as
+/// glob(3) does (`[[=a=]]`, `[[.a.]]`, an unknown `[:name:]`).
+fn class_at(p: &[char], i: usize) -> Result<Option<(Piece, usize)>, String> {
+    let mut j = i + 1;
+    let negated = matches!(p.get(j), Some('!' | '^'));
+    if negated {
+        j += 1;
+    }
+    let mut ranges: Vec<(char, char)> = Vec::new();
+    let mut named: Vec<&'static str> = Vec::new();
+    let mut first = true;
+    loop {
+        let Some(&c) = p.get(j) else {
+            return Ok(None);
+        };
+        if c == ']' && !first {
+            return Ok(Some((
+                Piece::Class {
+                    negated,
+                    ranges,
+                    named,
+                },
+                j + 1,
+            )));
+        }
+        first = false;
+        if c == '[' && matches!(p.get(j + 1), Some(':' | '=' | '.')) {
+            let kind = p[j + 1];
+            let rest: String = p[j + 2..].iter().collect();
+            let Some(end) = rest.find(&format!("{kind}]")) else {
+                return Err(format!(
+                    "`[{kind}` without its `{kind}]` in a bracket expression"
+                ));
+            };
+            let name = &rest[..end];
+            if kind != ':' {
+                return Err(format!(
+                    "`[{kind}{name}{kind}]` (a collating element or an equivalence class)"
+                ));
+            }
+            let Some(known) = CLASSES.iter().find(|c| **c == name) else {
+                return Err(format!("`[:{name}:]` (no such character class)"));
+            };
+            named.push(known);
+            j += 2 + name.chars().count() + 2;
+            continue;
+        }
+        let mut lo = c;
+        j += 1;
+        if lo == '\\' {
+            let Some(&e) = p.get(j) else {
+                return Ok(None);
+            };
+            lo = e;
+            j += 1;
+        }
+        let mut hi = lo;
+        if p.get(j) == Some(&'-') && p.get(j + 1).is_some_and(|&n| n != ']') {
+            hi = p[j + 1];
+            j += 2;
+            if hi == '\\' {
+                let Some(&e) = p.get(j) else {
+                    return Ok(None);
+                };
+                hi = e;
+                j += 1;
+            }
+        }
+        ranges.push((lo, hi));
+    }
+}
+
+/// A glob(3) pattern of one path component, in pieces.
+fn pieces(pattern: &str) -> Result<Vec<Piece>, String> {
     let p: Vec<char> = pattern.chars().collect();
+    let mut out = Vec::with_capacity(p.len());
+    let mut i = 0;
+    while i < p.len() {
+        match p[i] {
+            '*' => {
+                if out.last() != Some(&Piece::Star) {
+                    out.push(Piece::Star);
+                }
+                i += 1;
+            }
+            '?' => {
+                out.push(Piece::Any);
+                i += 1;
+            }
+            '\\' if i + 1 < p.len() => {
+                out.push(Piece::Char(p[i + 1]));
+                i += 2;
+            }
+            '[' => match class_at(&p, i)? {
+                Some((class, next)) => {
+                    out.push(class);
+                    i = next;
+                }
+                None => {
+                    out.push(Piece::Char('['));
+                    i += 1;
+                }
+            },
+            c => {
+                out.push(Piece::Char(c));
+                i += 1;
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Whether a file name matches a glob(3) pattern of one path component,
+/// as nginx's `include` (glob(3), flags 0) matches it: `*`, `?`, `[…]`
+/// classes (ranges, `!`/`^`, `[:digit:]`), `\` escapes; a name starting
+/// with `.` only by a pattern starting with a literal `.`. `Err` names a
+/// form `check` does not match (see [`class_at`]). Linear in practice: a
+/// `*` remembers where to resume.
+pub(crate) fn glob_match(pattern: &str, name: &str) -> Result<bool, String> {
+    let p = pieces(pattern)?;
     let n: Vec<char> = name.chars().collect();
+    if n.first() == Some(&'.') && p.first() != Some(&Piece::Char('.')) {
+        return Ok(false);
+    }
     let (mut i, mut j) = (0, 0);
     let mut star: Option<(usize, usize)> = None;
     while j < n.len() {
         match p.get(i) {
-            Some('*') => {
+            Some(Piece::Star) => {
                 star = Some((i, j));
                 i += 1;
             }
-            Some(&c) if c == '?' || c == n[j] => {
+            Some(piece) if piece.takes(n[j]) => {
                 i += 1;
                 j += 1;
             }
@@ -52,11 +232,23 @@ pub(crate) fn wildcard(pattern: &str, name: &str) -> bool {
                     j = sj + 1;
                     star = Some((si, sj + 1));
                 }
-                None => return false,
+                None => return Ok(false),
             },
         }
     }
-    p[i..].iter().all(|&c| c == '*')
+    Ok(p[i..].iter().all(|x| *x == Piece::Star))
+}
+
+/// Whether `name` matches a glob(3) pattern (see [`glob_match`]); a form
+/// `check` does not match matches nothing.
+pub(crate) fn wildcard(pattern: &str, name: &str) -> bool {
+    glob_match(pattern, name).unwrap_or(false)
+}
+
+/// Whether a path (or a component) holds glob(3)'s special characters:
+/// nginx hands such an `include` to glob(3), any other it opens as is.
+pub(crate) fn is_glob(s: &str) -> bool {
+    s.contains(['*', '?', '['])
 }
 
 fn show(path: &Path) -> String {
@@ -274,24 +466,19 @@ impl Loader {
             .components()
             .filter(|c| matches!(c, std::path::Component::Normal(_)))
             .collect();
-        let glob = abs
-            .file_name()
-            .is_some_and(|n| n.to_string_lossy().contains(['*', '?']));
-        // A glob needs its directory found, not just ROOT itself.
-        let tries = if glob {
-            rel.len().saturating_sub(1)
-        } else {
-            rel.len()
-        };
+        // A glob needs the directory before its first pattern found, not
+        // just ROOT itself.
+        let magic = rel
+            .iter()
+            .position(|c| is_glob(&c.as_os_str().to_string_lossy()));
+        let tries = magic.unwrap_or(rel.len());
         for skip in 0..tries {
-            let p = root.join(rel[skip..].iter().collect::<PathBuf>());
-            let found = if glob {
-                p.parent().is_some_and(Path::is_dir)
-            } else {
-                p.exists()
+            let found = match magic {
+                Some(m) => root.join(rel[skip..m].iter().collect::<PathBuf>()).is_dir(),
+                None => root.join(rel[skip..].iter().collect::<PathBuf>()).exists(),
             };
             if found {
-                return p;
+                return root.join(rel[skip..].iter().collect::<PathBuf>());
             }
         }
         root.join(rel.iter().collect::<PathBuf>())
@@ -377,11 +564,7 @@ impl Loader {
         pattern: &str,
     ) -> Result<Vec<Included>, IncludeError> {
         let (candidates, system) = self.candidates(top, from, pattern);
-        let last = Path::new(pattern)
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        if !last.contains(['*', '?']) {
+        if !is_glob(pattern) {
             let mut missing = None;
             for c in &candidates {
                 match self.read_one(c, pattern, system) {
@@ -394,23 +577,15 @@ impl Loader {
             return Err(IncludeError::Missing(missing.unwrap_or_default()));
         }
         for full in &candidates {
-            let dir = full.parent().map(Path::to_path_buf).unwrap_or_default();
+            let names = expand(full).map_err(|e| {
+                IncludeError::Unsupported(format!(
+                    "include {pattern}: check does not match {e} as glob(3) does, so it read none of the files nginx includes here (`nginx -T` lists them)"
+                ))
+            })?;
             // glob(3) matching nothing is not an error for nginx.
-            let Ok(entries) = std::fs::read_dir(&dir) else {
-                continue;
-            };
-            let mut names: Vec<PathBuf> = entries
-                .filter_map(Result::ok)
-                .map(|e| e.path())
-                .filter(|p| {
-                    p.file_name()
-                        .is_some_and(|n| wildcard(&last, &n.to_string_lossy()))
-                })
-                .collect();
             if names.is_empty() {
                 continue;
             }
-            names.sort();
             return names
                 .iter()
                 .map(|p| self.read_one(p, pattern, system))
@@ -418,6 +593,73 @@ impl Loader {
         }
         Ok(Vec::new())
     }
+}
+
+/// The paths a glob(3) pattern names, as glob(3) lists them: each
+/// component with special characters matched against a directory's
+/// entries (only directories are gone into), the other components as
+/// they are (the path is there, or it is not listed), the whole sorted by
+/// bytes (the C locale's `strcmp`, as nginx runs). `Err` names a form of
+/// pattern `check` does not match.
+fn expand(full: &Path) -> Result<Vec<PathBuf>, String> {
+    use std::os::unix::ffi::OsStrExt;
+    let comps: Vec<std::path::Component<'_>> = full.components().collect();
+    // Every pattern is checked, even where no directory is there to list:
+    // a form not understood is said, not taken for "matches nothing".
+    for c in &comps {
+        let name = c.as_os_str().to_string_lossy();
+        if is_glob(&name) {
+            pieces(&name)?;
+        }
+    }
+    let mut found = vec![PathBuf::new()];
+    let mut globbed = false;
+    for (k, c) in comps.iter().enumerate() {
+        let name = c.as_os_str().to_string_lossy();
+        if !matches!(c, std::path::Component::Normal(_)) || !is_glob(&name) {
+            for f in &mut found {
+                f.push(c.as_os_str());
+            }
+            continue;
+        }
+        globbed = true;
+        let last = k + 1 == comps.len();
+        let mut next = Vec::new();
+        for dir in &found {
+            let list = if dir.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                dir.as_path()
+            };
+            let Ok(entries) = std::fs::read_dir(list) else {
+                continue;
+            };
+            for e in entries.filter_map(Result::ok) {
+                if !glob_match(&name, &e.file_name().to_string_lossy())? {
+                    continue;
+                }
+                let p = dir.join(e.file_name());
+                if last || p.is_dir() {
+                    next.push(p);
+                }
+            }
+            if next.len() > MAX_INCLUDES {
+                break;
+            }
+        }
+        found = next;
+        if found.is_empty() {
+            break;
+        }
+    }
+    if !globbed {
+        found.clear();
+    }
+    // A name written after a pattern (`*/site.conf`) is listed only where
+    // it is.
+    found.retain(|p| p.symlink_metadata().is_ok());
+    found.sort_by(|a, b| a.as_os_str().as_bytes().cmp(b.as_os_str().as_bytes()));
+    Ok(found)
 }
 
 #[cfg(test)]
@@ -438,6 +680,61 @@ mod tests {
             &"*a".repeat(50).replace("**", "*"),
             &(long + "b")
         ));
+    }
+
+    #[test]
+    fn globs_as_glob3_matches_them() {
+        // Bracket classes: ranges, negation, named classes, `]` first.
+        assert!(wildcard("[0-9][0-9]-*.conf", "10-app.conf"));
+        assert!(!wildcard("[0-9][0-9]-*.conf", "xx-app.conf"));
+        assert!(wildcard("[!a]*", "b.conf"));
+        assert!(!wildcard("[^a]*", "a.conf"));
+        assert!(wildcard("[[:digit:]]*", "9.conf"));
+        assert!(wildcard("[]x]", "]"));
+        assert!(wildcard("a[-]b", "a-b"));
+        // An unclosed `[` is itself; `\` escapes.
+        assert!(wildcard("a[b", "a[b"));
+        assert!(wildcard("\\*x", "*x"));
+        assert!(!wildcard("\\*x", "ax"));
+        // A leading dot is matched only by a literal one.
+        assert!(!wildcard("*", ".app.orig"));
+        assert!(!wildcard("?app", ".app"));
+        assert!(!wildcard("[.]app", ".app"));
+        assert!(wildcard(".*", ".app.orig"));
+        // Forms not matched as glob(3) does are said, not guessed.
+        assert!(glob_match("[[=a=]]", "a").is_err());
+        assert!(glob_match("[[:nope:]]", "a").is_err());
+        assert!(is_glob("conf.d/[0-9]*.conf"));
+        assert!(!is_glob("mime.types"));
+    }
+
+    #[test]
+    fn expand_lists_as_glob3() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        for f in [
+            "sites/a",
+            "sites/.a.swp",
+            "sites/b",
+            "conf.d/10-x.conf",
+            "conf.d/x.conf",
+        ] {
+            std::fs::create_dir_all(d.join(f).parent().unwrap()).unwrap();
+            std::fs::write(d.join(f), "").unwrap();
+        }
+        let names = |p: &str| -> Vec<String> {
+            expand(&d.join(p))
+                .unwrap()
+                .iter()
+                .map(|x| x.strip_prefix(d).unwrap().to_string_lossy().into_owned())
+                .collect()
+        };
+        assert_eq!(names("sites/*"), ["sites/a", "sites/b"]);
+        assert_eq!(names("conf.d/[0-9]*.conf"), ["conf.d/10-x.conf"]);
+        assert_eq!(names("*/a"), ["sites/a"]);
+        assert!(names("nowhere/*").is_empty());
+        assert!(expand(&d.join("conf.d/[[.a.]]")).is_err());
+        assert!(expand(&d.join("nowhere/[[:nope:]]")).is_err());
     }
 
     #[test]

@@ -314,6 +314,13 @@ fn splice_into(
                     ));
                 }
             }
+            Err(IncludeError::Unsupported(m)) => facts.warnings.push((
+                at,
+                Warning::UnsupportedInclude {
+                    pattern: inc.pattern,
+                    error: m,
+                },
+            )),
             Err(IncludeError::Fatal(m)) => return Err(ParseError::new(at, m)),
         }
     }

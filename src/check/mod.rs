@@ -329,6 +329,9 @@ pub(crate) enum SkipReason {
 pub(crate) enum Warning {
     /// An nginx `include` that names no file here (nginx -t would fail).
     MissingInclude { pattern: String, error: String },
+    /// An `include` pattern of a form `check` does not match as glob(3)
+    /// does: the files nginx includes there were not read.
+    UnsupportedInclude { pattern: String, error: String },
     /// An absolute `include` read from this machine (no `--root`): the
     /// file may not be the one the server runs with.
     SystemInclude { path: String },
@@ -359,12 +362,17 @@ pub(crate) struct FileRead {
     pub looks_like: Option<&'static str>,
     /// Its includes gave the chain something.
     pub through_includes: bool,
+    /// Not read: a file of a directory argument under the directory of
+    /// nginx's main file (this one), which does not include it; nginx
+    /// does not load it (`sites-available/*`).
+    pub not_included_by: Option<String>,
 }
 
 impl FileRead {
     /// It gave the chain nothing: no hop, listener, upstream or object.
     pub(crate) fn gave_nothing(&self) -> bool {
         self.kind.is_some()
+            && self.not_included_by.is_none()
             && !self.through_includes
             && self.hops == 0
             && self.listeners == 0
@@ -489,6 +497,8 @@ pub(crate) struct Input {
     pub name: String,
     pub text: Result<String, String>,
     pub kind: Option<Kind>,
+    /// Listed from a directory argument (not named on its own).
+    pub listed: bool,
 }
 
 /// The facts of every input, before the chain is built.
@@ -672,8 +682,9 @@ fn read_yaml(
 /// Each input's text is dropped once read: what stays is its facts.
 pub(crate) fn check(inputs: Vec<Input>, include: &Includer<'_>) -> Check {
     let mut facts = Facts::default();
-    let mut errors = Vec::new();
+    let mut errors: Vec<Option<ParseError>> = Vec::new();
     let mut reads = Vec::with_capacity(inputs.len());
+    let listed: Vec<bool> = inputs.iter().map(|i| i.listed).collect();
     for mut input in inputs {
         let before = Marks::of(&facts);
         facts.files.push(FileRead {
@@ -687,9 +698,17 @@ pub(crate) fn check(inputs: Vec<Input>, include: &Includer<'_>) -> Check {
         };
         let error = result.err();
         reads.push((before, Marks::of(&facts), error.is_some()));
-        errors.extend(error);
+        errors.push(error);
     }
-    drop_included_twice(&mut facts, &reads);
+    let unloaded = not_included(&facts, &reads, &listed);
+    drop_included_twice(&mut facts, &reads, &unloaded);
+    // A file nginx does not load cannot fail nginx: its errors go too.
+    let mut errors: Vec<ParseError> = errors
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| !unloaded.iter().any(|(u, _)| u == i))
+        .filter_map(|(_, e)| e)
+        .collect();
     let kubernetes = std::mem::take(&mut facts.kubernetes);
     k8s::objects(&kubernetes, &mut facts);
     drop(kubernetes);
@@ -768,17 +787,87 @@ impl Marks {
     }
 }
 
+/// `check DIR` where DIR holds nginx's main file (`nginx.conf`, at any
+/// depth): the nginx files listed under its directory that it does not
+/// include (`sites-available/*`, a snippet no site uses) are not loaded
+/// by nginx, so they are not judged: each input's index and the main
+/// file's name. Files named on their own, and directories without a main
+/// file, are read as before; files of other kinds (a Service next to it)
+/// are nginx's no matter.
+fn not_included(
+    facts: &Facts,
+    reads: &[(Marks, Marks, bool)],
+    listed: &[bool],
+) -> Vec<(usize, String)> {
+    use std::path::{Path, PathBuf};
+    let own = |i: usize| &facts.files[reads[i].0.files];
+    let is_main = |i: usize| {
+        let f = own(i);
+        listed[i]
+            && !reads[i].2
+            && f.kind == Some(Kind::Nginx)
+            && Path::new(&f.name)
+                .file_name()
+                .is_some_and(|n| n == "nginx.conf")
+    };
+    // Each main file: its input, its directory, what it includes.
+    let mains: Vec<(usize, PathBuf, std::collections::HashSet<String>)> = (0..reads.len())
+        .filter(|&i| is_main(i))
+        .map(|i| {
+            let (b, a, _) = &reads[i];
+            let path = plain_path(&own(i).name);
+            let dir = Path::new(&path)
+                .parent()
+                .map(Path::to_path_buf)
+                .unwrap_or_default();
+            let included = facts.files[b.files + 1..a.files]
+                .iter()
+                .map(|f| plain_path(&f.name))
+                .collect();
+            (i, dir, included)
+        })
+        .collect();
+    let mut out = Vec::new();
+    for (i, &is_listed) in listed.iter().enumerate() {
+        if !is_listed || own(i).kind != Some(Kind::Nginx) || mains.iter().any(|m| m.0 == i) {
+            continue;
+        }
+        let path = plain_path(&own(i).name);
+        // The nearest main file above it governs it.
+        let main = mains
+            .iter()
+            .filter(|(_, dir, _)| Path::new(&path).starts_with(dir))
+            .max_by_key(|(_, dir, _)| dir.components().count());
+        if let Some((m, _, included)) = main {
+            if !included.contains(&path) {
+                out.push((i, own(*m).name.clone()));
+            }
+        }
+    }
+    out
+}
+
 /// `check DIR` (or `nginx.conf conf.d/site.conf`) names a file that another
 /// input includes: nginx reads it only there, in the including file's
 /// context (an http-level `set_real_ip_from` included next to it), so its
 /// reading on its own is dropped, facts and listing; the included reading
 /// stays. Only nginx's files: Dovecot's keep their pieces outside these
 /// lists (`mail::Pieces`), so their double listing stays (a noted issue).
-fn drop_included_twice(facts: &mut Facts, reads: &[(Marks, Marks, bool)]) {
+/// The inputs nginx does not load (`unloaded`, see [`not_included`]) are
+/// dropped too, their own listing kept and said, and include nothing.
+fn drop_included_twice(
+    facts: &mut Facts,
+    reads: &[(Marks, Marks, bool)],
+    unloaded: &[(usize, String)],
+) {
+    let is_unloaded = |i: usize| unloaded.iter().any(|(u, _)| *u == i);
     // Each included file, and the input whose reading included it.
     let mut includers: std::collections::HashMap<String, Vec<usize>> =
         std::collections::HashMap::new();
     for (j, (b, a, _)) in reads.iter().enumerate() {
+        if is_unloaded(j) {
+            continue;
+        }
         for f in &facts.files[b.files + 1..a.files] {
             if f.included_from.is_some() {
                 includers.entry(plain_path(&f.name)).or_default().push(j);
@@ -788,6 +877,10 @@ fn drop_included_twice(facts: &mut Facts, reads: &[(Marks, Marks, bool)]) {
     let mut gone: Vec<usize> = Vec::new();
     for (i, (b, _, failed)) in reads.iter().enumerate() {
         let own = &facts.files[b.files];
+        if is_unloaded(i) {
+            gone.push(i);
+            continue;
+        }
         if *failed || own.kind != Some(Kind::Nginx) {
             continue;
         }
@@ -809,7 +902,21 @@ fn drop_included_twice(facts: &mut Facts, reads: &[(Marks, Marks, bool)]) {
     without(&mut facts.hops, &ranges(|m| m.hops));
     without(&mut facts.found, &ranges(|m| m.found));
     without(&mut facts.assumed, &ranges(|m| m.assumed));
-    without(&mut facts.files, &ranges(|m| m.files));
+    // An input nginx does not load keeps its own line, saying so.
+    let mut files = ranges(|m| m.files);
+    for (k, &i) in gone.iter().enumerate() {
+        if let Some((_, main)) = unloaded.iter().find(|(u, _)| *u == i) {
+            let own = reads[i].0.files;
+            facts.files[own] = FileRead {
+                name: std::mem::take(&mut facts.files[own].name),
+                kind: Some(Kind::Nginx),
+                not_included_by: Some(main.clone()),
+                ..FileRead::default()
+            };
+            files[k].0 += 1;
+        }
+    }
+    without(&mut facts.files, &files);
     without(&mut facts.objects, &ranges(|m| m.objects));
     without(&mut facts.warnings, &ranges(|m| m.warnings));
 }
@@ -853,6 +960,7 @@ mod tests {
                 name: name.to_string(),
                 text: Ok(text.to_string()),
                 kind: None,
+                listed: false,
             })
             .collect();
         let no_include =
@@ -881,6 +989,7 @@ mod tests {
             name: name.into(),
             text: Ok(text.into()),
             kind: None,
+            listed: true,
         };
         // The directory's listing: the included file comes first, as `./`.
         let c = check(
@@ -893,6 +1002,21 @@ mod tests {
         assert!(c.found.is_empty(), "{:?}", c.found);
         let names: Vec<&str> = c.files.iter().map(|f| f.name.as_str()).collect();
         assert_eq!(names, ["./nginx.conf", "conf.d/site.conf"]);
+        assert_eq!(c.hops.len(), 1);
+        // A listed file under nginx.conf's directory that it does not
+        // include is not loaded by nginx: said, not judged.
+        let c = check(
+            vec![
+                input("./conf.d/site.conf", SITE),
+                input("./nginx.conf", main),
+                input("./sites-available/old.conf", SITE),
+            ],
+            &include,
+        );
+        assert!(c.found.is_empty(), "{:?}", c.found);
+        let old = &c.files[2];
+        assert_eq!(old.name, "./sites-available/old.conf");
+        assert_eq!(old.not_included_by.as_deref(), Some("./nginx.conf"));
         assert_eq!(c.hops.len(), 1);
         // On its own it is judged on its own.
         let alone = check(vec![input("./conf.d/site.conf", SITE)], &include);

@@ -30,6 +30,9 @@ pub(crate) enum IncludeError {
     /// No such file (a copied `nginx.conf` without its `mime.types`): a
     /// warning, the rest is read.
     Missing(String),
+    /// A pattern whose form `check` does not match as glob(3) does
+    /// (`[[=a=]]`): a warning on the `include`, never a silent skip.
+    Unsupported(String),
     /// Anything else (not a regular file, too large, too many): exit 2.
     Fatal(String),
 }
@@ -483,6 +486,16 @@ impl Parser<'_> {
                 self.warnings.push((
                     at.clone(),
                     Warning::MissingInclude {
+                        pattern: pattern.to_string(),
+                        error: m,
+                    },
+                ));
+                Ok(())
+            }
+            Err(IncludeError::Unsupported(m)) => {
+                self.warnings.push((
+                    at.clone(),
+                    Warning::UnsupportedInclude {
                         pattern: pattern.to_string(),
                         error: m,
                     },

@@ -293,7 +293,7 @@ pub(crate) fn configmap_configs<'a>(
                     }
                 }
             }
-            if hits.is_empty() && !pattern.contains(['*', '?']) {
+            if hits.is_empty() && !super::load::is_glob(pattern) {
                 return Err(IncludeError::Missing(format!(
                     "include {pattern}: no ConfigMap key of the input is mounted there"
                 )));

@@ -176,27 +176,28 @@ fn inputs(args: &CheckArgs, files: &[PathBuf]) -> Result<Vec<Input>> {
                 ));
             }
             stdin = true;
-            out.push(("-".to_string(), load::read_stdin()));
+            out.push(("-".to_string(), load::read_stdin(), false));
         } else if path.is_dir() {
             let files = load::files_in(path).map_err(Error::usage)?;
             if files.is_empty() {
                 out.push((
                     path.to_string_lossy().into_owned(),
                     Err("directory holds no configuration file (*.yaml, *.yml, *.json, *.conf, *.cfg, *.toml, Caddyfile, main.cf, master.cf, *.cnf)".into()),
+                    false,
                 ));
             }
             for f in files {
                 let text = load::read_file(&f);
-                out.push((f.to_string_lossy().into_owned(), text));
+                out.push((f.to_string_lossy().into_owned(), text, true));
             }
         } else {
             let text = load::read_file(path);
-            out.push((path.to_string_lossy().into_owned(), text));
+            out.push((path.to_string_lossy().into_owned(), text, false));
         }
     }
     for k in &args.kind {
         if let Some(f) = &k.file {
-            if args.files.len() == files.len() && !out.iter().any(|(name, _)| names(f, name)) {
+            if args.files.len() == files.len() && !out.iter().any(|(name, _, _)| names(f, name)) {
                 return Err(Error::usage(format!(
                     "--kind {}={f}: no FILE argument is {f}",
                     k.kind.name()
@@ -206,7 +207,7 @@ fn inputs(args: &CheckArgs, files: &[PathBuf]) -> Result<Vec<Input>> {
     }
     Ok(out
         .into_iter()
-        .map(|(name, text)| {
+        .map(|(name, text, listed)| {
             let kind = args
                 .kind
                 .iter()
@@ -214,7 +215,12 @@ fn inputs(args: &CheckArgs, files: &[PathBuf]) -> Result<Vec<Input>> {
                 .find(|k| k.file.as_deref().is_some_and(|f| names(f, &name)))
                 .or_else(|| args.kind.iter().rev().find(|k| k.file.is_none()))
                 .map(|k| k.kind);
-            Input { name, text, kind }
+            Input {
+                name,
+                text,
+                kind,
+                listed,
+            }
         })
         .collect())
 }

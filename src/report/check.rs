@@ -71,6 +71,7 @@ fn warning_text(w: &Warning) -> String {
         Warning::MissingInclude { error, .. } => {
             format!("{error} (not read; the rest is: nginx -t would fail here)")
         }
+        Warning::UnsupportedInclude { error, .. } => error.clone(),
         Warning::SystemInclude { path } => format!(
             "{path} was read from this machine, not from a copy of the server's tree (give --root DIR)"
         ),
@@ -117,6 +118,9 @@ fn kind_label(f: &FileRead) -> String {
 
 /// What a file gave the chain, in a few words.
 fn contribution(f: &FileRead) -> String {
+    if let Some(main) = &f.not_included_by {
+        return format!("skipped (not read: {main} does not include it by this name)");
+    }
     if f.kind.is_none() {
         return "not read (see the error)".into();
     }
@@ -760,6 +764,8 @@ struct FileJson<'a> {
     upstreams: usize,
     understood: bool,
     looks_like: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    not_included_by: Option<&'a str>,
     used: Vec<ObjectJson<'a>>,
     skipped: Vec<ObjectJson<'a>>,
     warnings: Vec<FileWarningJson<'a>>,
@@ -814,8 +820,9 @@ impl<'a> FileJson<'a> {
             hops: f.hops,
             listeners: f.listeners,
             upstreams: f.upstreams,
-            understood: !f.gave_nothing() && f.kind.is_some(),
+            understood: !f.gave_nothing() && f.kind.is_some() && f.not_included_by.is_none(),
             looks_like: f.looks_like,
+            not_included_by: f.not_included_by.as_deref(),
             used: objects(true),
             skipped: objects(false),
             warnings: f
@@ -826,6 +833,7 @@ impl<'a> FileJson<'a> {
                     line: at.line,
                     warning: match w {
                         Warning::MissingInclude { .. } => "missing-include",
+                        Warning::UnsupportedInclude { .. } => "unsupported-include",
                         Warning::SystemInclude { .. } => "system-include",
                         Warning::Embedded { .. } => "embedded-unreadable",
                     },
@@ -1387,6 +1395,7 @@ mod tests {
             name: "n.conf".into(),
             text: Ok("http { server { listen 80 proxy_protocol; } server { listen 81; } }".into()),
             kind: None,
+            listed: false,
         }];
         let none = |_: &str, _: &str, p: &str| {
             Err(crate::check::nginx::IncludeError::Fatal(format!("no {p}")))
