@@ -128,6 +128,17 @@ pub(crate) fn facts(
             }
             continue;
         }
+        // A section's `{` ends its line: doveconf refuses anything after
+        // it (`Garbage after '{'`) and Dovecot does not start. A `{` after
+        // an `=` is a value's (`%{user}`).
+        if let Some((head, rest)) = t.split_once('{') {
+            if !head.contains('=') && !rest.trim().is_empty() {
+                return Err(ParseError::new(
+                    line.at,
+                    "text after a section's `{`: Dovecot refuses it (`Garbage after '{'`) and does not start; put each setting and the `}` on lines of their own",
+                ));
+            }
+        }
         if let Some(head) = t.strip_suffix('{') {
             let mut w = head.split_whitespace();
             let name = w.next().unwrap_or("").to_string();
@@ -440,5 +451,17 @@ mod tests {
         // `protocol imap` is not pop3's: it trusts nobody.
         assert_eq!(f.found.len(), 1, "{:?}", f.found);
         assert_eq!(&*f.found[0].hop, "dovecot pop3-login");
+    }
+
+    #[test]
+    fn a_section_on_one_line_is_refused_as_dovecot_refuses_it() {
+        let inc = |_: &str, _: &str, p: &str| -> Result<Vec<Included>, IncludeError> {
+            Err(IncludeError::Missing(format!("no {p}")))
+        };
+        let mut f = Facts::default();
+        let text = "mail_path = ~/%{user}/mail\nservice imap-login {\n  inet_listener imap_haproxy { port = 10143 haproxy = yes }\n}\n";
+        let err = facts("dovecot.conf", text, &inc, &mut f).unwrap_err();
+        assert_eq!(err.at.line, 3, "{err:?}");
+        assert!(err.message.contains("Garbage after"), "{err:?}");
     }
 }
