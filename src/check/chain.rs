@@ -432,7 +432,19 @@ pub(crate) fn build(mut facts: Facts) -> Check {
     // the hop is reached (a loop in the input stops where it closes).
     let depth = depths(facts.hops.len(), &links);
     links.sort_by_key(|l| l.from.map_or(0, |(h, _)| depth[h] + 1));
+    // A hop that does not start (a refused setting) takes no connection,
+    // whatever is sent: its hops found once, not per link.
+    let refused: HashSet<&str> = facts
+        .found
+        .iter()
+        .filter(|f| f.finding == Finding::RefusedSetting)
+        .map(|f| &*f.hop)
+        .collect();
     for link in &mut links {
+        if refused.contains(&*facts.hops[link.to.0].name) {
+            link.finding = Finding::RefusedSetting;
+            continue;
+        }
         judge_link(&facts, link, &mut found);
     }
     for to in unreached {
@@ -480,15 +492,6 @@ fn judge_link(facts: &Facts, link: &mut Link, found: &mut Vec<Found>) {
     let (h, l) = link.to;
     let to = &hops[h];
     let lis = &to.listeners[l];
-    // A hop that does not start takes no connection, whatever is sent.
-    if facts
-        .found
-        .iter()
-        .any(|f| f.finding == Finding::RefusedSetting && f.hop == to.name)
-    {
-        link.finding = Finding::RefusedSetting;
-        return;
-    }
     if lis.passthrough {
         link.finding = if link.carried == Header::None {
             Finding::Plain
