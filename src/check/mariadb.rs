@@ -21,6 +21,8 @@ struct Setting {
     key: String,
     value: String,
     at: Loc,
+    /// The group it is written in, as written (`mysqld`, `mariadb-10.11`).
+    group: String,
 }
 
 /// One option file, includes spliced in.
@@ -49,25 +51,73 @@ fn include_line(line: &str) -> Option<IncludeLine> {
     })
 }
 
-/// A group the server reads its options from.
-fn server_group(name: &str) -> bool {
-    let base = match name.split_once('-') {
-        Some((b, v)) if v.starts_with(|c: char| c.is_ascii_digit()) => b,
-        _ => name,
-    };
+/// Whether the server reads a group: always (`[mysqld]`), only when it is
+/// the version the group names (`[mariadb-10.11]`), or never.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Group {
+    Server,
+    /// `(major, minor)`: read only by that version.
+    Version(u16, u16),
+    Other,
+}
+
+fn server_group(name: &str) -> Group {
     // `[client-server]` is read by clients and the server alike (Debian's
     // my.cnf puts `port` there).
-    matches!(
-        base,
+    if matches!(
+        name,
         "mysqld" | "mariadbd" | "mariadb" | "server" | "galera" | "client-server"
-    )
+    ) {
+        return Group::Server;
+    }
+    // Only these three take a version suffix: mariadbd --print-defaults
+    // leaves `[server-10.11]` and `[galera-10.11]` out.
+    let version = name
+        .strip_prefix("mysqld-")
+        .or_else(|| name.strip_prefix("mariadbd-"))
+        .or_else(|| name.strip_prefix("mariadb-"))
+        .and_then(|v| v.split_once('.'))
+        .and_then(|(major, minor)| Some((major.parse().ok()?, minor.parse().ok()?)));
+    version.map_or(Group::Other, |(major, minor)| Group::Version(major, minor))
 }
+
+/// The version a set of option files is written for: the newest version
+/// group among them. Debian's 50-server.cnf carries an (often empty) group
+/// of the installed version, and a group of an older one is what an
+/// upgrade leaves behind; groups below 10 are MySQL's (`[mysqld-5.7]`),
+/// never a MariaDB server's that reads PROXY headers (10.3 and later).
+fn running_version(groups: &[(String, Loc)]) -> Option<(u16, u16)> {
+    groups
+        .iter()
+        .filter_map(|(name, _)| match server_group(name) {
+            Group::Version(major, minor) if major >= 10 => Some((major, minor)),
+            _ => None,
+        })
+        .max()
+}
+
+/// The options whose unambiguous prefixes mariadbd 10.11 takes for them
+/// (my_getopt): with every other option of its `--help --verbose`, each
+/// shares at most the characters before the shortest prefix here
+/// (`progress-report-time`, `binlog-…`, `port-open-timeout`,
+/// `skip-name-resolve`). `proxy_protocol_network` is read as
+/// `proxy-protocol-networks`.
+const PREFIXED: [(&str, usize); 4] = [
+    ("proxy-protocol-networks", 4),
+    ("bind-address", 4),
+    ("port", 4),
+    ("skip-networking", 7),
+];
 
 /// An option's name as the server matches it: `_` and `-` alike, a
 /// `loose-` prefix dropped.
 fn option_name(key: &str) -> String {
     let k = key.trim().to_ascii_lowercase().replace('_', "-");
-    k.strip_prefix("loose-").map_or(k.clone(), str::to_string)
+    let k = k.strip_prefix("loose-").map_or(k.clone(), str::to_string);
+    PREFIXED
+        .iter()
+        .find(|(full, shortest)| k.len() >= *shortest && full.starts_with(k.as_str()))
+        .map_or(k, |(full, _)| full.to_string())
 }
 
 /// Read a my.cnf and what it includes.
@@ -91,7 +141,7 @@ pub(crate) fn facts(
                 return Err(ParseError::new(line.at, "a group header without its `]`"));
             };
             let name = name.trim().to_ascii_lowercase();
-            if server_group(&name) {
+            if server_group(&name) != Group::Other {
                 groups.push((name.clone(), line.at.clone()));
             }
             group = Some(name);
@@ -103,7 +153,7 @@ pub(crate) fn facts(
                 format!("an option before any [group]: {t}"),
             ));
         };
-        if !server_group(g) {
+        if server_group(g) == Group::Other {
             continue;
         }
         // `key = value`, `key=value`, or a bare `key`; a trailing `#`
@@ -114,6 +164,7 @@ pub(crate) fn facts(
             key: option_name(k),
             value: v.trim().trim_matches(['"', '\'']).to_string(),
             at: line.at,
+            group: g.clone(),
         });
     }
     facts.mail.mariadb.push(Piece {
@@ -128,10 +179,25 @@ pub(crate) fn facts(
 /// All of the inputs' option files as one server (each file once).
 pub(crate) fn hops(pieces: Vec<Piece>, facts: &mut Facts) {
     let pieces = mail::once(pieces, |p| &p.file, |p| &p.includes);
-    let Some(first) = pieces.iter().flat_map(|p| p.groups.first()).next().cloned() else {
+    let groups: Vec<(String, Loc)> = pieces.iter().flat_map(|p| p.groups.clone()).collect();
+    let running = running_version(&groups);
+    // A group of another version than the newest one named is not read.
+    let read = |name: &str| match server_group(name) {
+        Group::Version(major, minor) => Some((major, minor)) == running,
+        Group::Server => true,
+        Group::Other => false,
+    };
+    for (name, at) in groups.iter().filter(|(name, _)| !read(name)) {
+        facts.skipped(at.clone(), format!("[{name}]"), SkipReason::OtherVersion);
+    }
+    let Some(first) = groups.iter().find(|(name, _)| read(name)).cloned() else {
         return;
     };
-    let settings: Vec<Setting> = pieces.into_iter().flat_map(|p| p.settings).collect();
+    let settings: Vec<Setting> = pieces
+        .into_iter()
+        .flat_map(|p| p.settings)
+        .filter(|s| read(&s.group))
+        .collect();
     let get = |key: &str| settings.iter().rev().find(|s| s.key == key);
     let off = |s: &Setting| matches!(s.value.to_ascii_lowercase().as_str(), "0" | "off" | "false");
     if let Some(s) = get("skip-networking").filter(|s| !off(s)) {
@@ -204,7 +270,7 @@ pub(crate) fn hops(pieces: Vec<Piece>, facts: &mut Facts) {
     };
     for key in ["port", "bind-address", "proxy-protocol-networks"] {
         if let Some(s) = get(key) {
-            facts.used(s.at.clone(), format!("[{}] {key} = {}", first.0, s.value));
+            facts.used(s.at.clone(), format!("[{}] {key} = {}", s.group, s.value));
         }
     }
     let (expects, at, trust) = match networks {
@@ -319,5 +385,48 @@ mod tests {
         let f = run("[mysqld]\nbind-address = 127.0.0.1,0.0.0.0\n");
         assert_eq!(f.hops[0].listeners.len(), 1);
         assert_eq!(f.hops[0].listeners[0].host, None);
+    }
+
+    #[test]
+    fn only_the_newest_version_group_is_read() {
+        // An upgrade left [mariadb-10.6] behind: 10.11 does not read it.
+        let f = run("[mysqld]\nport = 3306\n[mariadb-10.11]\n[mariadb-10.6]\nproxy-protocol-networks = 10.0.0.5/32\n[mysqld-5.7]\nport = 3308\n");
+        let l = &f.hops[0].listeners[0];
+        assert_eq!((l.port, l.expects), (Some(3306), Expects::Nothing));
+        let skipped: Vec<&str> = f
+            .objects
+            .iter()
+            .filter(|o| {
+                matches!(
+                    o.seen,
+                    super::super::Seen::Skipped(SkipReason::OtherVersion)
+                )
+            })
+            .map(|o| o.name.as_str())
+            .collect();
+        assert_eq!(skipped, ["[mariadb-10.6]", "[mysqld-5.7]"]);
+        // A version group alone is taken as the running version's, and the
+        // setting is said with its own group.
+        let f = run("[mysqld]\n[mariadb-10.11]\nproxy-protocol-networks = 10.0.0.5/32\n");
+        assert_eq!(f.hops[0].listeners[0].expects, Expects::Optional);
+        assert!(f
+            .objects
+            .iter()
+            .any(|o| o.name == "[mariadb-10.11] proxy-protocol-networks = 10.0.0.5/32"));
+        // Not version groups of the server: [server-10.11], [galera-10.11].
+        assert_eq!(server_group("server-10.11"), Group::Other);
+        assert_eq!(server_group("mariadbd-11.4"), Group::Version(11, 4));
+    }
+
+    #[test]
+    fn an_unambiguous_prefix_is_the_option() {
+        let f = run("[mysqld]\nproxy_protocol_network = 10.0.0.5\nbind = 127.0.0.1\n");
+        let l = &f.hops[0].listeners[0];
+        assert_eq!(l.expects, Expects::Optional);
+        assert_eq!(l.host.as_deref(), Some("127.0.0.1"));
+        // `pro` is also `progress-report-time`'s: not ours.
+        assert_eq!(option_name("pro"), "pro");
+        assert_eq!(option_name("skip-net"), "skip-networking");
+        assert_eq!(option_name("port-open-timeout"), "port-open-timeout");
     }
 }

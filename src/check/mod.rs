@@ -322,6 +322,9 @@ pub(crate) enum SkipReason {
     /// An object about something else than PROXY protocol (an EnvoyFilter
     /// that adds another filter).
     NotAboutProxy,
+    /// A MariaDB option group of another server version than the newest
+    /// one the files name (`[mariadb-10.6]` beside `[mariadb-10.11]`).
+    OtherVersion,
 }
 
 /// A part of a file that could not be read; the rest was.

@@ -53,6 +53,7 @@ fn reason_text(s: SkipReason) -> &'static str {
         SkipReason::NoLoadBalancer => "no load balancer: not of type LoadBalancer",
         SkipReason::Disabled => "turned off",
         SkipReason::NotAboutProxy => "not about PROXY protocol",
+        SkipReason::OtherVersion => "read only by another server version",
     }
 }
 
@@ -63,6 +64,7 @@ fn reason_json(s: SkipReason) -> &'static str {
         SkipReason::NoLoadBalancer => "no-load-balancer",
         SkipReason::Disabled => "disabled",
         SkipReason::NotAboutProxy => "not-about-proxy",
+        SkipReason::OtherVersion => "other-version",
     }
 }
 
