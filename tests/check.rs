@@ -963,6 +963,12 @@ fn mail_and_database_findings_speak_the_servers_words() {
             "dovecot-haproxy",
         ),
         (
+            "dovecot-haproxy-header-to-imaps",
+            "unexpected-header",
+            "reads the header as a broken ClientHello",
+            "dovecot-haproxy",
+        ),
+        (
             "mariadb-header-without-networks",
             "unexpected-header",
             "error 1130 `Proxy header is not accepted from",

@@ -532,7 +532,7 @@ fn judge_link(facts: &Facts, link: &mut Link, found: &mut Vec<Found>) {
     let (message, fix) = match f {
         // A mail or database server, in its own words.
         Finding::UnexpectedHeader | Finding::MissingHeader | Finding::UntrustedSource
-            if super::mail::said(to, f).is_some() =>
+            if super::mail::said(to, lis, f).is_some() =>
         {
             super::mail::message(to, lis, link, &sender, f, up)
         }

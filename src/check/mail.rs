@@ -419,8 +419,9 @@ pub(crate) fn is_mail(kind: Kind) -> bool {
 }
 
 /// What the server of `hop` does, in its own words, for a finding
-/// `check` makes on a link to it; `None` for the other kinds.
-pub(crate) fn said(hop: &Hop, finding: Finding) -> Option<&'static str> {
+/// `check` makes on a link to its listener `lis`; `None` for the other
+/// kinds.
+pub(crate) fn said(hop: &Hop, lis: &Listener, finding: Finding) -> Option<&'static str> {
     let postscreen = hop.name.contains("(postscreen)");
     let pop3 = hop.name.starts_with("dovecot pop3");
     Some(match (hop.kind, finding) {
@@ -435,6 +436,11 @@ pub(crate) fn said(hop: &Hop, finding: Finding) -> Option<&'static str> {
         }
         (Kind::Postfix, Finding::MissingHeader) => {
             "Postfix sends no banner for smtpd_upstream_proxy_timeout (5 s), then `421 4.3.0 … Server local error` (log: `haproxy read: timeout error`)"
+        }
+        // Dovecot 2.3.19: `ssl = yes` starts TLS at once, so the header is
+        // the first bytes of a handshake (imaps, pop3s, submissions).
+        (Kind::Dovecot, Finding::UnexpectedHeader) if lis.ssl => {
+            "Dovecot starts TLS on this port, reads the header as a broken ClientHello and closes the connection without a word (log: `SSL_accept() failed: … wrong version number`)"
         }
         (Kind::Dovecot, Finding::UnexpectedHeader) if pop3 => {
             "Dovecot answers the header line `-ERR Unknown command.`"
@@ -465,7 +471,7 @@ pub(crate) fn message(
     f: Finding,
     up: Option<&Upstream>,
 ) -> (String, Option<&'static str>) {
-    let said = said(to, f).unwrap_or_default();
+    let said = said(to, lis, f).unwrap_or_default();
     match f {
         Finding::UnexpectedHeader => (
             format!(
