@@ -658,12 +658,35 @@ pub(crate) struct LbService<'a> {
 pub(crate) fn load_balancer(file: &str, s: LbService<'_>, out: &mut Facts) {
     let lb = lb_of(s.annotations, s.class.clone());
     let hop_name = format!("{}, {}", lb.name(), s.name);
+    let annotation = |k: &str| s.annotations.and_then(|a| a.get(k));
+    // A value the cloud controller refuses: it reports an error on the
+    // Service and configures nothing from it, so what the load balancer
+    // sends is not known.
+    let mut refused = false;
+    for c in platforms::CHECKED {
+        let Some(node) = annotation(c.key) else {
+            continue;
+        };
+        let v = node.str().unwrap_or("");
+        if !(c.accepts)(v) {
+            refused = true;
+            out.assumed.push(Assumption {
+                at: Loc::new(file, node.line),
+                hop: hop_name.clone().into(),
+                text: format!(
+                    "{}: \"{v}\" is not {}: the cloud controller refuses the Service (an error event) and does not configure the load balancer from it, so what it sends is not judged ({})",
+                    c.key, c.wants, c.doc
+                )
+                .into(),
+            });
+        }
+    }
     let mut sends = Header::None;
     let mut sends_at = s.at.clone();
     // `None`: every port; else only these Service ports send.
     let mut only: Option<Vec<u16>> = None;
     for row in PROXY_ANNOTATIONS {
-        let Some(node) = s.annotations.and_then(|a| a.get(row.key)) else {
+        let Some(node) = annotation(row.key) else {
             continue;
         };
         let Some(v) = node.str() else { continue };
@@ -783,7 +806,7 @@ pub(crate) fn load_balancer(file: &str, s: LbService<'_>, out: &mut Facts) {
         .collect();
     let upstreams = ports
         .iter()
-        .filter(|_| unknown.is_none())
+        .filter(|_| unknown.is_none() && !refused)
         .map(|(port, _, target)| Upstream {
             host: None,
             port: *target,

@@ -58,6 +58,8 @@ pub(crate) enum When {
     Is(&'static str),
     /// A comma-separated list that holds this item (`a=b,c=d`).
     ListHas(&'static str),
+    /// True as Go's `strconv.ParseBool` reads it (`1`, `t`, `true`, …).
+    GoTrue,
 }
 
 impl When {
@@ -68,9 +70,54 @@ impl When {
             When::ListHas(item) => value
                 .split(',')
                 .any(|p| p.trim().eq_ignore_ascii_case(item)),
+            When::GoTrue => go_bool(value) == Some(true),
         }
     }
 }
+
+/// A boolean as Go's `strconv.ParseBool` reads it: `1`, `t`, `T`, `TRUE`,
+/// `true`, `True` and their false forms, nothing else (no trimming, no
+/// `yes`, no `tRuE`); `None`: an error.
+pub(crate) fn go_bool(value: &str) -> Option<bool> {
+    match value {
+        "1" | "t" | "T" | "TRUE" | "true" | "True" => Some(true),
+        "0" | "f" | "F" | "FALSE" | "false" | "False" => Some(false),
+        _ => None,
+    }
+}
+
+/// A PROXY annotation whose value the cloud controller checks: another
+/// value is an error it reports on the Service (an event), and it does not
+/// configure the load balancer from that Service at all.
+pub(crate) struct Checked {
+    pub key: &'static str,
+    pub accepts: fn(&str) -> bool,
+    /// What the controller takes, for the message.
+    pub wants: &'static str,
+    pub doc: &'static str,
+}
+
+const GO_BOOL: &str =
+    "a boolean as Go's strconv.ParseBool reads it (1, t, T, true, TRUE, True or their false forms)";
+
+/// The values the controllers refuse: DigitalOcean's and Hetzner's
+/// controllers parse their PROXY annotation with `strconv.ParseBool`
+/// (digitalocean-cloud-controller-manager `getBool`, hcloud's
+/// `BoolFromService`).
+pub(crate) static CHECKED: &[Checked] = &[
+    Checked {
+        key: "service.beta.kubernetes.io/do-loadbalancer-enable-proxy-protocol",
+        accepts: |v| go_bool(v).is_some(),
+        wants: GO_BOOL,
+        doc: "https://docs.digitalocean.com/products/kubernetes/how-to/configure-load-balancers/#proxy-protocol",
+    },
+    Checked {
+        key: "load-balancer.hetzner.cloud/uses-proxyprotocol",
+        accepts: |v| go_bool(v).is_some(),
+        wants: GO_BOOL,
+        doc: "https://github.com/hetznercloud/hcloud-cloud-controller-manager/blob/main/docs/reference/load_balancer_annotations.md",
+    },
+];
 
 /// An annotation that says which load balancer a Service gets.
 pub(crate) struct LbRow {
@@ -230,7 +277,7 @@ pub(crate) static PROXY_ANNOTATIONS: &[ProxyAnnotation] = &[
     },
     ProxyAnnotation {
         key: "service.beta.kubernetes.io/do-loadbalancer-enable-proxy-protocol",
-        when: When::Is("true"),
+        when: When::GoTrue,
         sends: Header::V1,
         ignored_on: &[],
         sends_on: &[],
@@ -240,7 +287,7 @@ pub(crate) static PROXY_ANNOTATIONS: &[ProxyAnnotation] = &[
     },
     ProxyAnnotation {
         key: "load-balancer.hetzner.cloud/uses-proxyprotocol",
-        when: When::Is("true"),
+        when: When::GoTrue,
         sends: Header::V1,
         ignored_on: &[],
         sends_on: &[],
@@ -624,6 +671,24 @@ pub(crate) static CONTROLLERS: [&Controller; 10] = [
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn go_booleans_as_strconv_parse_bool_reads_them() {
+        for t in ["1", "t", "T", "true", "TRUE", "True"] {
+            assert_eq!(go_bool(t), Some(true), "{t}");
+            assert!(When::GoTrue.matches(t));
+        }
+        for f in ["0", "f", "F", "false", "FALSE", "False"] {
+            assert_eq!(go_bool(f), Some(false), "{f}");
+            assert!(!When::GoTrue.matches(f));
+        }
+        for bad in ["yes", "tRuE", " true", "", "on"] {
+            assert_eq!(go_bool(bad), None, "{bad:?}");
+        }
+        let accepts = |k: &str, v: &str| CHECKED.iter().any(|c| c.key == k && (c.accepts)(v));
+        let do_key = "service.beta.kubernetes.io/do-loadbalancer-enable-proxy-protocol";
+        assert!(accepts(do_key, "1") && !accepts(do_key, "yes"));
+    }
 
     #[test]
     fn scaleway_values_as_its_controller_reads_them() {
