@@ -717,6 +717,22 @@ pub(crate) fn load_balancer(file: &str, s: LbService<'_>, out: &mut Facts) {
         } else {
             None
         };
+        if let Some((need, when, without)) = row.needs {
+            let given = annotation(need).and_then(Node::str);
+            if !given.is_some_and(|g| when.matches(g)) {
+                out.found.push(Found {
+                    finding: Finding::IgnoredSetting,
+                    at,
+                    hop: hop_name.clone().into(),
+                    message: format!(
+                        "{}: \"{v}\" does nothing without {need}: {without} ({})",
+                        row.key, row.doc
+                    ),
+                    fix: Some(fixes::get(row.fix)),
+                });
+                continue;
+            }
+        }
         if row.ignored_on.contains(&lb) {
             out.found.push(Found {
                 finding: Finding::IgnoredSetting,
@@ -750,6 +766,13 @@ pub(crate) fn load_balancer(file: &str, s: LbService<'_>, out: &mut Facts) {
                 "sends a {} because its annotation says so: confirm what arrives with `ppctl listen` behind it, or `ppctl probe` on the ingress",
                 sends.name()
             ).into(),
+        });
+    }
+    if lb == Lb::Azure && sends != Header::None {
+        out.assumed.push(Assumption {
+            at: sends_at.clone(),
+            hop: hop_name.clone().into(),
+            text: "Azure's PROXY v2 is the Private Link Service's: only connections through its private endpoints carry the header; clients of the load balancer's own frontend (in the VNet) arrive without one".into(),
         });
     }
     // A PROXY annotation of a platform check does not know: what the load

@@ -199,6 +199,11 @@ pub(crate) static LB_KINDS: &[LbRow] = &[
         lb: Lb::Azure,
     },
     LbRow {
+        key: "service.beta.kubernetes.io/azure-pls-create",
+        when: When::Any,
+        lb: Lb::Azure,
+    },
+    LbRow {
         key: "service.beta.kubernetes.io/azure-load-balancer-internal",
         when: When::Any,
         lb: Lb::Azure,
@@ -245,6 +250,10 @@ pub(crate) struct ProxyAnnotation {
     /// The value may list the Service ports that send (`"80,443"`), or be
     /// a boolean or `*` (read by [`port_selection`]).
     pub port_list: bool,
+    /// Another annotation without which this one does nothing (Azure's
+    /// PROXY v2 is a Private Link Service's, made only when asked for):
+    /// its key, the value it needs, and what lacks without it.
+    pub needs: Option<(&'static str, When, &'static str)>,
     /// The fix (shared table) that sets it right.
     pub fix: &'static str,
     /// Where its meaning is documented.
@@ -262,6 +271,7 @@ pub(crate) static PROXY_ANNOTATIONS: &[ProxyAnnotation] = &[
         ignored_on: &[Lb::AwsNlbInTree],
         sends_on: &[(Lb::AwsNlbController, Header::V2)],
         port_list: false,
+        needs: None,
         fix: "aws-nlb-proxy-protocol-v2",
         doc: "https://kubernetes-sigs.github.io/aws-load-balancer-controller/latest/guide/service/annotations/#proxy-protocol-v2",
     },
@@ -272,6 +282,7 @@ pub(crate) static PROXY_ANNOTATIONS: &[ProxyAnnotation] = &[
         ignored_on: &[Lb::AwsNlbInTree, Lb::AwsClassic],
         sends_on: &[],
         port_list: false,
+        needs: None,
         fix: "aws-nlb-proxy-protocol-v2",
         doc: "https://kubernetes-sigs.github.io/aws-load-balancer-controller/latest/guide/service/annotations/#target-group-attributes",
     },
@@ -282,6 +293,7 @@ pub(crate) static PROXY_ANNOTATIONS: &[ProxyAnnotation] = &[
         ignored_on: &[],
         sends_on: &[],
         port_list: false,
+        needs: None,
         fix: "digitalocean-proxy-protocol",
         doc: "https://docs.digitalocean.com/products/kubernetes/how-to/configure-load-balancers/#proxy-protocol",
     },
@@ -292,6 +304,7 @@ pub(crate) static PROXY_ANNOTATIONS: &[ProxyAnnotation] = &[
         ignored_on: &[],
         sends_on: &[],
         port_list: false,
+        needs: None,
         fix: "hetzner-proxy-protocol",
         doc: "https://github.com/hetznercloud/hcloud-cloud-controller-manager/blob/main/docs/reference/load_balancer_annotations.md",
     },
@@ -302,6 +315,7 @@ pub(crate) static PROXY_ANNOTATIONS: &[ProxyAnnotation] = &[
         ignored_on: &[],
         sends_on: &[],
         port_list: true,
+        needs: None,
         fix: "scaleway-proxy-protocol",
         doc: "https://github.com/scaleway/scaleway-cloud-controller-manager/blob/master/docs/loadbalancer-annotations.md",
     },
@@ -312,6 +326,7 @@ pub(crate) static PROXY_ANNOTATIONS: &[ProxyAnnotation] = &[
         ignored_on: &[],
         sends_on: &[],
         port_list: true,
+        needs: None,
         fix: "scaleway-proxy-protocol",
         doc: "https://github.com/scaleway/scaleway-cloud-controller-manager/blob/master/docs/loadbalancer-annotations.md",
     },
@@ -322,6 +337,7 @@ pub(crate) static PROXY_ANNOTATIONS: &[ProxyAnnotation] = &[
         ignored_on: &[],
         sends_on: &[],
         port_list: false,
+        needs: None,
         fix: "linode-proxy-protocol",
         doc: "https://github.com/linode/linode-cloud-controller-manager#annotations",
     },
@@ -332,6 +348,7 @@ pub(crate) static PROXY_ANNOTATIONS: &[ProxyAnnotation] = &[
         ignored_on: &[],
         sends_on: &[],
         port_list: false,
+        needs: None,
         fix: "linode-proxy-protocol",
         doc: "https://github.com/linode/linode-cloud-controller-manager#annotations",
     },
@@ -342,6 +359,7 @@ pub(crate) static PROXY_ANNOTATIONS: &[ProxyAnnotation] = &[
         ignored_on: &[],
         sends_on: &[],
         port_list: false,
+        needs: None,
         fix: "openstack-proxy-protocol",
         doc: OPENSTACK_DOC,
     },
@@ -352,6 +370,7 @@ pub(crate) static PROXY_ANNOTATIONS: &[ProxyAnnotation] = &[
         ignored_on: &[],
         sends_on: &[],
         port_list: false,
+        needs: None,
         fix: "openstack-proxy-protocol",
         doc: OPENSTACK_DOC,
     },
@@ -362,6 +381,7 @@ pub(crate) static PROXY_ANNOTATIONS: &[ProxyAnnotation] = &[
         ignored_on: &[],
         sends_on: &[],
         port_list: false,
+        needs: None,
         fix: "openstack-proxy-protocol",
         doc: OPENSTACK_DOC,
     },
@@ -372,6 +392,7 @@ pub(crate) static PROXY_ANNOTATIONS: &[ProxyAnnotation] = &[
         ignored_on: &[],
         sends_on: &[],
         port_list: false,
+        needs: None,
         fix: "cloudscale-proxy-protocol",
         doc: CLOUDSCALE_DOC,
     },
@@ -382,6 +403,7 @@ pub(crate) static PROXY_ANNOTATIONS: &[ProxyAnnotation] = &[
         ignored_on: &[],
         sends_on: &[],
         port_list: false,
+        needs: None,
         fix: "cloudscale-proxy-protocol",
         doc: CLOUDSCALE_DOC,
     },
@@ -392,6 +414,14 @@ pub(crate) static PROXY_ANNOTATIONS: &[ProxyAnnotation] = &[
         ignored_on: &[],
         sends_on: &[],
         port_list: false,
+        // cloud-provider-azure reconciles the PLS (and its
+        // EnableProxyProtocol) only when `serviceRequiresPLS`: this
+        // annotation "true", any case, trimmed.
+        needs: Some((
+            "service.beta.kubernetes.io/azure-pls-create",
+            When::Is("true"),
+            "\"true\" (no Private Link Service is made), and the load balancer itself sends no PROXY header",
+        )),
         fix: "azure-pls-proxy-protocol",
         doc: "https://cloud-provider-azure.sigs.k8s.io/topics/pls-integration/",
     },
