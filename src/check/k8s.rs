@@ -492,6 +492,18 @@ fn lb_of(annotations: Option<&Node>, class: Option<String>) -> Lb {
             }
         }
     }
+    // Linode's per-port configuration annotations.
+    let linode_port = annotations
+        .map(Node::entries)
+        .unwrap_or_default()
+        .iter()
+        .any(|(k, _)| {
+            k.str()
+                .is_some_and(|k| k.starts_with(platforms::LINODE_PORT_PREFIX))
+        });
+    if linode_port {
+        return Lb::Linode;
+    }
     Lb::Unknown
 }
 
@@ -758,23 +770,77 @@ pub(crate) fn load_balancer(file: &str, s: LbService<'_>, out: &mut Facts) {
         }
         sends_at = at;
     }
-    if sends != Header::None {
+    let ports = if s.ports.is_empty() {
+        vec![(80, None, Some(80)), (443, None, Some(443))]
+    } else {
+        s.ports.clone()
+    };
+    // Linode's per-port JSON: its `proxy-protocol` overrides the
+    // service-wide value for that port (`getPortProxyProtocol`).
+    let mut by_port: Vec<(u16, Header, Loc)> = Vec::new();
+    for (port, ..) in &ports {
+        let key = format!("{}{port}", platforms::LINODE_PORT_PREFIX);
+        let Some(node) = annotation(&key) else {
+            continue;
+        };
+        let at = Loc::new(file, node.line);
+        match platforms::linode_port(node.str().unwrap_or("")) {
+            Ok(Some(h)) => by_port.push((*port, h, at)),
+            Ok(None) => {}
+            Err(why) => {
+                refused = true;
+                out.assumed.push(Assumption {
+                    at,
+                    hop: hop_name.clone().into(),
+                    text: format!(
+                        "{key}: {why}: the cloud controller refuses the Service (an error event) and does not configure the load balancer from it, so what it sends is not judged ({})",
+                        platforms::LINODE_DOC
+                    )
+                    .into(),
+                });
+            }
+        }
+    }
+    // What each Service port sends, and the line that says so.
+    let port_sends: Vec<(Header, Loc)> = ports
+        .iter()
+        .map(
+            |(port, ..)| match by_port.iter().find(|(p, ..)| p == port) {
+                Some((_, h, at)) => (*h, at.clone()),
+                None => match &only {
+                    Some(list) if !list.contains(port) => (Header::None, sends_at.clone()),
+                    _ => (sends, sends_at.clone()),
+                },
+            },
+        )
+        .collect();
+    let mut said: Vec<(Header, &Loc)> = Vec::new();
+    for (h, at) in &port_sends {
+        if *h == Header::None || said.contains(&(*h, at)) {
+            continue;
+        }
+        said.push((*h, at));
         out.assumed.push(Assumption {
-            at: sends_at.clone(),
+            at: at.clone(),
             hop: hop_name.clone().into(),
             text: format!(
                 "sends a {} because its annotation says so: confirm what arrives with `ppctl listen` behind it, or `ppctl probe` on the ingress",
-                sends.name()
+                h.name()
             ).into(),
         });
     }
-    if lb == Lb::Azure && sends != Header::None {
+    if lb == Lb::Azure && port_sends.iter().any(|(h, _)| *h != Header::None) {
         out.assumed.push(Assumption {
             at: sends_at.clone(),
             hop: hop_name.clone().into(),
             text: "Azure's PROXY v2 is the Private Link Service's: only connections through its private endpoints carry the header; clients of the load balancer's own frontend (in the VNet) arrive without one".into(),
         });
     }
+    let sends = port_sends
+        .iter()
+        .map(|(h, _)| *h)
+        .find(|h| *h != Header::None)
+        .unwrap_or(Header::None);
     // A PROXY annotation of a platform check does not know: what the load
     // balancer sends is not known, so its links are not judged.
     let unknown = (sends == Header::None)
@@ -808,11 +874,6 @@ pub(crate) fn load_balancer(file: &str, s: LbService<'_>, out: &mut Facts) {
             .into(),
         });
     }
-    let ports = if s.ports.is_empty() {
-        vec![(80, None, Some(80)), (443, None, Some(443))]
-    } else {
-        s.ports.clone()
-    };
     let listeners = ports
         .iter()
         .map(|(port, ..)| Listener {
@@ -829,18 +890,16 @@ pub(crate) fn load_balancer(file: &str, s: LbService<'_>, out: &mut Facts) {
         .collect();
     let upstreams = ports
         .iter()
+        .zip(&port_sends)
         .filter(|_| unknown.is_none() && !refused)
-        .map(|(port, _, target)| Upstream {
+        .map(|((port, _, target), (h, at))| Upstream {
             host: None,
             port: *target,
-            sends: match &only {
-                Some(list) if !list.contains(port) => Header::None,
-                _ => sends,
-            },
+            sends: *h,
             source: None,
             from_port: Some(*port),
             fix: platforms::enable_fix(lb),
-            at: sends_at.clone(),
+            at: at.clone(),
         })
         .collect();
     let local = s.policy.and_then(Node::str).is_some_and(|p| p == "Local");

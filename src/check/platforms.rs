@@ -4,6 +4,7 @@
 //! Each row names the documentation it was taken from (docs/check.md lists
 //! them); fix ids are checked against the fixes table by a unit test.
 
+use super::yaml::Value;
 use super::Header;
 
 /// Which load balancer a Service gets, from its annotations and
@@ -103,7 +104,8 @@ const GO_BOOL: &str =
 /// The values the controllers refuse: DigitalOcean's and Hetzner's
 /// controllers parse their PROXY annotation with `strconv.ParseBool`
 /// (digitalocean-cloud-controller-manager `getBool`, hcloud's
-/// `BoolFromService`).
+/// `BoolFromService`); Linode's lowercases its value and takes `none`,
+/// `v1` or `v2` (`getPortProxyProtocol`).
 pub(crate) static CHECKED: &[Checked] = &[
     Checked {
         key: "service.beta.kubernetes.io/do-loadbalancer-enable-proxy-protocol",
@@ -117,7 +119,74 @@ pub(crate) static CHECKED: &[Checked] = &[
         wants: GO_BOOL,
         doc: "https://github.com/hetznercloud/hcloud-cloud-controller-manager/blob/main/docs/reference/load_balancer_annotations.md",
     },
+    Checked {
+        key: "service.beta.kubernetes.io/linode-loadbalancer-default-proxy-protocol",
+        accepts: |v| linode_proxy(v).is_some(),
+        wants: "none, v1 or v2 (any case)",
+        doc: LINODE_DOC,
+    },
 ];
+
+pub(crate) const LINODE_DOC: &str =
+    "https://github.com/linode/linode-cloud-controller-manager#annotations";
+
+/// A Linode `proxy-protocol` value (the service-wide annotation, or a
+/// port's JSON): lowercased, `none`, `v1` or `v2`; `None`: an error.
+pub(crate) fn linode_proxy(value: &str) -> Option<Header> {
+    match value.to_ascii_lowercase().as_str() {
+        "none" => Some(Header::None),
+        "v1" => Some(Header::V1),
+        "v2" => Some(Header::V2),
+        _ => None,
+    }
+}
+
+/// The prefix of Linode's per-port annotation
+/// (`service.beta.kubernetes.io/linode-loadbalancer-port-443`), whose JSON
+/// `proxy-protocol` overrides the service-wide one for that port.
+pub(crate) const LINODE_PORT_PREFIX: &str = "service.beta.kubernetes.io/linode-loadbalancer-port-";
+
+/// What a Linode per-port annotation says about PROXY: `Ok(None)` when its
+/// JSON has no `proxy-protocol` (the service-wide value holds), `Err` when
+/// the controller refuses it (not a JSON object, a field that is not a
+/// string, a value other than none/v1/v2). Go's `json.Unmarshal` matches
+/// the field names in any case. The object is read with the YAML reader
+/// (JSON is YAML's flow style), which also takes the unquoted words JSON
+/// refuses: those few are not caught.
+pub(crate) fn linode_port(json: &str) -> Result<Option<Header>, String> {
+    if !json.trim_start().starts_with('{') {
+        return Err("not a JSON object".to_string());
+    }
+    let docs = super::yaml::parse("", json).map_err(|_| "not JSON".to_string())?;
+    let Some(Value::Map(map)) = docs.first().map(|d| &d.value) else {
+        return Err("not a JSON object".to_string());
+    };
+    let mut found = None;
+    for (k, v) in map {
+        let k = k.str().unwrap_or("");
+        let known = [
+            "tls-secret-name",
+            "protocol",
+            "proxy-protocol",
+            "algorithm",
+            "stickiness",
+            "udp-check-port",
+        ];
+        if !known.iter().any(|f| f.eq_ignore_ascii_case(k)) {
+            continue;
+        }
+        let Some(s) = v.str() else {
+            return Err(format!("\"{k}\" is not a string"));
+        };
+        if k.eq_ignore_ascii_case("proxy-protocol") {
+            found = Some(
+                linode_proxy(s)
+                    .ok_or_else(|| format!("proxy-protocol \"{s}\" is not none, v1 or v2"))?,
+            );
+        }
+    }
+    Ok(found)
+}
 
 /// An annotation that says which load balancer a Service gets.
 pub(crate) struct LbRow {
@@ -339,7 +408,7 @@ pub(crate) static PROXY_ANNOTATIONS: &[ProxyAnnotation] = &[
         port_list: false,
         needs: None,
         fix: "linode-proxy-protocol",
-        doc: "https://github.com/linode/linode-cloud-controller-manager#annotations",
+        doc: LINODE_DOC,
     },
     ProxyAnnotation {
         key: "service.beta.kubernetes.io/linode-loadbalancer-default-proxy-protocol",
@@ -350,7 +419,7 @@ pub(crate) static PROXY_ANNOTATIONS: &[ProxyAnnotation] = &[
         port_list: false,
         needs: None,
         fix: "linode-proxy-protocol",
-        doc: "https://github.com/linode/linode-cloud-controller-manager#annotations",
+        doc: LINODE_DOC,
     },
     ProxyAnnotation {
         key: "loadbalancer.openstack.org/proxy-protocol",
@@ -718,6 +787,26 @@ mod tests {
         let accepts = |k: &str, v: &str| CHECKED.iter().any(|c| c.key == k && (c.accepts)(v));
         let do_key = "service.beta.kubernetes.io/do-loadbalancer-enable-proxy-protocol";
         assert!(accepts(do_key, "1") && !accepts(do_key, "yes"));
+        let linode = "service.beta.kubernetes.io/linode-loadbalancer-default-proxy-protocol";
+        assert!(accepts(linode, "V2") && accepts(linode, "none") && !accepts(linode, "v3"));
+    }
+
+    #[test]
+    fn linode_port_json_as_its_controller_reads_it() {
+        assert_eq!(
+            linode_port(r#"{"protocol": "tcp", "proxy-protocol": "v2"}"#),
+            Ok(Some(Header::V2))
+        );
+        assert_eq!(
+            linode_port(r#"{"Proxy-Protocol": "None"}"#),
+            Ok(Some(Header::None))
+        );
+        assert_eq!(linode_port(r#"{"tls-secret-name": "shop-tls"}"#), Ok(None));
+        assert!(linode_port(r#"{"proxy-protocol": "v3"}"#).is_err());
+        assert!(linode_port(r#"{"proxy-protocol": 2}"#).is_err());
+        assert!(linode_port(r#"{"proxy-protocol": {"v": 2}}"#).is_err());
+        assert!(linode_port("proxy-protocol: v2").is_err());
+        assert!(linode_port(r#"["v2"]"#).is_err());
     }
 
     #[test]
