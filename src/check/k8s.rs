@@ -35,6 +35,51 @@ pub(crate) struct ServiceFacts {
     /// configuration, or their image), when the input holds them: the load
     /// balancer sends there, not to the ingress controller.
     pub targets: Vec<usize>,
+    /// The load balancer sends to the pods themselves, not to a node port.
+    pub pod_targets: Option<PodTargets>,
+}
+
+/// A load balancer that sends to the pods' addresses (an AWS NLB with IP
+/// targets): no node port and no kube-proxy on the path, so
+/// `externalTrafficPolicy` does not decide whether the client address
+/// arrives; the load balancer does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct PodTargets {
+    /// Whether it keeps the client's address as the source.
+    pub keeps_client: bool,
+    pub at: Loc,
+}
+
+/// An NLB of the AWS Load Balancer Controller with IP targets
+/// (`aws-load-balancer-nlb-target-type: ip`, or the older
+/// `aws-load-balancer-type: nlb-ip`). Its TCP and TLS target groups of IP
+/// type do not keep the client address unless
+/// `preserve_client_ip.enabled=true` (AWS: "IP type target groups (TCP,
+/// TLS): Disabled" by default): the pod sees the NLB's private address.
+fn pod_targets(file: &str, lb: Lb, annotations: Option<&Node>) -> Option<PodTargets> {
+    use platforms::When;
+    let get = |k: &str| annotations.and_then(|a| a.get(k));
+    let is = |n: Option<&Node>, w: When| n.and_then(Node::str).is_some_and(|v| w.matches(v));
+    if lb != Lb::AwsNlbController {
+        return None;
+    }
+    let target = get("service.beta.kubernetes.io/aws-load-balancer-nlb-target-type");
+    let ty = get("service.beta.kubernetes.io/aws-load-balancer-type");
+    let at = if is(target, When::Is("ip")) {
+        target?
+    } else if target.is_none() && is(ty, When::Is("nlb-ip")) {
+        ty?
+    } else {
+        return None;
+    };
+    let keeps_client = is(
+        get("service.beta.kubernetes.io/aws-load-balancer-target-group-attributes"),
+        When::ListHas("preserve_client_ip.enabled=true"),
+    );
+    Some(PodTargets {
+        keeps_client,
+        at: Loc::new(file, at.line),
+    })
 }
 
 /// What the chain's rules need to know about an ingress controller.
@@ -608,6 +653,7 @@ fn service(file: &str, doc: &Node, ctx: &mut Ctx<'_>, out: &mut Facts) {
                 ports,
                 ips: Vec::new(),
                 targets,
+                pod_targets: None,
             });
         } else {
             out.skipped(here, what, SkipReason::NoLoadBalancer);
@@ -914,6 +960,7 @@ pub(crate) fn load_balancer(file: &str, s: LbService<'_>, out: &mut Facts) {
         ports,
         ips: s.ips,
         targets: s.targets,
+        pod_targets: pod_targets(file, lb, s.annotations),
     });
     out.hops.push(Hop {
         name: hop_name.into(),
