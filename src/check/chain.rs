@@ -810,19 +810,36 @@ fn rules(facts: &Facts, links: &[Link], found: &mut Vec<Found>) {
             if !reached {
                 continue;
             }
-            // No header, policy Cluster: the client address is NATed away.
-            if s.sends == Header::None && !s.local && ing.forwarded.is_none() {
-                if let Some(at) = &ing.wants_client_ip {
-                    found.push(Found {
-                        finding: Finding::RealIpLost,
-                        at: s.policy_at.clone(),
-                        hop: name.clone(),
-                        message: format!(
-                            "this load balancer sends no PROXY header and the Service's externalTrafficPolicy is Cluster: kube-proxy replaces the client address, although the ingress asks for it ({at})"
-                        ),
-                        fix: Some(fixes::get("external-traffic-policy-local")),
-                    });
-                }
+            if s.sends != Header::None || ing.forwarded.is_some() {
+                continue;
+            }
+            let Some(at) = &ing.wants_client_ip else {
+                continue;
+            };
+            match &s.pod_targets {
+                // No header, policy Cluster: the client address is NATed
+                // away.
+                None if !s.local => found.push(Found {
+                    finding: Finding::RealIpLost,
+                    at: s.policy_at.clone(),
+                    hop: name.clone(),
+                    message: format!(
+                        "this load balancer sends no PROXY header and the Service's externalTrafficPolicy is Cluster: kube-proxy replaces the client address, although the ingress asks for it ({at})"
+                    ),
+                    fix: Some(fixes::get("external-traffic-policy-local")),
+                }),
+                // Sent to the pods, past kube-proxy: the load balancer
+                // decides, whatever the policy says.
+                Some(t) if !t.keeps_client => found.push(Found {
+                    finding: Finding::RealIpLost,
+                    at: t.at.clone(),
+                    hop: name.clone(),
+                    message: format!(
+                        "this NLB sends to the pods' IPs, past kube-proxy, and no PROXY header: by default its TCP and TLS target groups of IP type do not keep the client address (preserve_client_ip.enabled=false), so the ingress sees the NLB's private address whatever externalTrafficPolicy says, although it asks for the client's ({at}); PROXY v2, or preserve_client_ip.enabled=true in the target group attributes, brings it back"
+                    ),
+                    fix: Some(fixes::get("aws-nlb-proxy-protocol-v2")),
+                }),
+                _ => {}
             }
         }
     }

@@ -439,6 +439,7 @@ fn service(file: &str, doc: &Node, controller: Option<&Node>, chart: Chart, out:
                 ports,
                 ips: Vec::new(),
                 targets: Vec::new(),
+                pod_targets: None,
             });
         }
         _ => out.skipped(
@@ -513,6 +514,7 @@ fn traefik(file: &str, doc: &Node, out: &mut Facts) {
                 ports,
                 ips: Vec::new(),
                 targets: Vec::new(),
+                pod_targets: None,
             });
         } else {
             out.skipped(at, format!("service ({ty})"), SkipReason::NoLoadBalancer);

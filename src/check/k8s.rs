@@ -35,6 +35,51 @@ pub(crate) struct ServiceFacts {
     /// configuration, or their image), when the input holds them: the load
     /// balancer sends there, not to the ingress controller.
     pub targets: Vec<usize>,
+    /// The load balancer sends to the pods themselves, not to a node port.
+    pub pod_targets: Option<PodTargets>,
+}
+
+/// A load balancer that sends to the pods' addresses (an AWS NLB with IP
+/// targets): no node port and no kube-proxy on the path, so
+/// `externalTrafficPolicy` does not decide whether the client address
+/// arrives; the load balancer does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct PodTargets {
+    /// Whether it keeps the client's address as the source.
+    pub keeps_client: bool,
+    pub at: Loc,
+}
+
+/// An NLB of the AWS Load Balancer Controller with IP targets
+/// (`aws-load-balancer-nlb-target-type: ip`, or the older
+/// `aws-load-balancer-type: nlb-ip`). Its TCP and TLS target groups of IP
+/// type do not keep the client address unless
+/// `preserve_client_ip.enabled=true` (AWS: "IP type target groups (TCP,
+/// TLS): Disabled" by default): the pod sees the NLB's private address.
+fn pod_targets(file: &str, lb: Lb, annotations: Option<&Node>) -> Option<PodTargets> {
+    use platforms::When;
+    let get = |k: &str| annotations.and_then(|a| a.get(k));
+    let is = |n: Option<&Node>, w: When| n.and_then(Node::str).is_some_and(|v| w.matches(v));
+    if lb != Lb::AwsNlbController {
+        return None;
+    }
+    let target = get("service.beta.kubernetes.io/aws-load-balancer-nlb-target-type");
+    let ty = get("service.beta.kubernetes.io/aws-load-balancer-type");
+    let at = if is(target, When::Is("ip")) {
+        target?
+    } else if target.is_none() && is(ty, When::Is("nlb-ip")) {
+        ty?
+    } else {
+        return None;
+    };
+    let keeps_client = is(
+        get("service.beta.kubernetes.io/aws-load-balancer-target-group-attributes"),
+        When::ListHas("preserve_client_ip.enabled=true"),
+    );
+    Some(PodTargets {
+        keeps_client,
+        at: Loc::new(file, at.line),
+    })
 }
 
 /// What the chain's rules need to know about an ingress controller.
@@ -492,6 +537,18 @@ fn lb_of(annotations: Option<&Node>, class: Option<String>) -> Lb {
             }
         }
     }
+    // Linode's per-port configuration annotations.
+    let linode_port = annotations
+        .map(Node::entries)
+        .unwrap_or_default()
+        .iter()
+        .any(|(k, _)| {
+            k.str()
+                .is_some_and(|k| k.starts_with(platforms::LINODE_PORT_PREFIX))
+        });
+    if linode_port {
+        return Lb::Linode;
+    }
     Lb::Unknown
 }
 
@@ -596,6 +653,7 @@ fn service(file: &str, doc: &Node, ctx: &mut Ctx<'_>, out: &mut Facts) {
                 ports,
                 ips: Vec::new(),
                 targets,
+                pod_targets: None,
             });
         } else {
             out.skipped(here, what, SkipReason::NoLoadBalancer);
@@ -658,12 +716,35 @@ pub(crate) struct LbService<'a> {
 pub(crate) fn load_balancer(file: &str, s: LbService<'_>, out: &mut Facts) {
     let lb = lb_of(s.annotations, s.class.clone());
     let hop_name = format!("{}, {}", lb.name(), s.name);
+    let annotation = |k: &str| s.annotations.and_then(|a| a.get(k));
+    // A value the cloud controller refuses: it reports an error on the
+    // Service and configures nothing from it, so what the load balancer
+    // sends is not known.
+    let mut refused = false;
+    for c in platforms::CHECKED {
+        let Some(node) = annotation(c.key) else {
+            continue;
+        };
+        let v = node.str().unwrap_or("");
+        if !(c.accepts)(v) {
+            refused = true;
+            out.assumed.push(Assumption {
+                at: Loc::new(file, node.line),
+                hop: hop_name.clone().into(),
+                text: format!(
+                    "{}: \"{v}\" is not {}: the cloud controller refuses the Service (an error event) and does not configure the load balancer from it, so what it sends is not judged ({})",
+                    c.key, c.wants, c.doc
+                )
+                .into(),
+            });
+        }
+    }
     let mut sends = Header::None;
     let mut sends_at = s.at.clone();
     // `None`: every port; else only these Service ports send.
     let mut only: Option<Vec<u16>> = None;
     for row in PROXY_ANNOTATIONS {
-        let Some(node) = s.annotations.and_then(|a| a.get(row.key)) else {
+        let Some(node) = annotation(row.key) else {
             continue;
         };
         let Some(v) = node.str() else { continue };
@@ -694,6 +775,22 @@ pub(crate) fn load_balancer(file: &str, s: LbService<'_>, out: &mut Facts) {
         } else {
             None
         };
+        if let Some((need, when, without)) = row.needs {
+            let given = annotation(need).and_then(Node::str);
+            if !given.is_some_and(|g| when.matches(g)) {
+                out.found.push(Found {
+                    finding: Finding::IgnoredSetting,
+                    at,
+                    hop: hop_name.clone().into(),
+                    message: format!(
+                        "{}: \"{v}\" does nothing without {need}: {without} ({})",
+                        row.key, row.doc
+                    ),
+                    fix: Some(fixes::get(row.fix)),
+                });
+                continue;
+            }
+        }
         if row.ignored_on.contains(&lb) {
             out.found.push(Found {
                 finding: Finding::IgnoredSetting,
@@ -719,16 +816,77 @@ pub(crate) fn load_balancer(file: &str, s: LbService<'_>, out: &mut Facts) {
         }
         sends_at = at;
     }
-    if sends != Header::None {
+    let ports = if s.ports.is_empty() {
+        vec![(80, None, Some(80)), (443, None, Some(443))]
+    } else {
+        s.ports.clone()
+    };
+    // Linode's per-port JSON: its `proxy-protocol` overrides the
+    // service-wide value for that port (`getPortProxyProtocol`).
+    let mut by_port: Vec<(u16, Header, Loc)> = Vec::new();
+    for (port, ..) in &ports {
+        let key = format!("{}{port}", platforms::LINODE_PORT_PREFIX);
+        let Some(node) = annotation(&key) else {
+            continue;
+        };
+        let at = Loc::new(file, node.line);
+        match platforms::linode_port(node.str().unwrap_or("")) {
+            Ok(Some(h)) => by_port.push((*port, h, at)),
+            Ok(None) => {}
+            Err(why) => {
+                refused = true;
+                out.assumed.push(Assumption {
+                    at,
+                    hop: hop_name.clone().into(),
+                    text: format!(
+                        "{key}: {why}: the cloud controller refuses the Service (an error event) and does not configure the load balancer from it, so what it sends is not judged ({})",
+                        platforms::LINODE_DOC
+                    )
+                    .into(),
+                });
+            }
+        }
+    }
+    // What each Service port sends, and the line that says so.
+    let port_sends: Vec<(Header, Loc)> = ports
+        .iter()
+        .map(
+            |(port, ..)| match by_port.iter().find(|(p, ..)| p == port) {
+                Some((_, h, at)) => (*h, at.clone()),
+                None => match &only {
+                    Some(list) if !list.contains(port) => (Header::None, sends_at.clone()),
+                    _ => (sends, sends_at.clone()),
+                },
+            },
+        )
+        .collect();
+    let mut said: Vec<(Header, &Loc)> = Vec::new();
+    for (h, at) in &port_sends {
+        if *h == Header::None || said.contains(&(*h, at)) {
+            continue;
+        }
+        said.push((*h, at));
         out.assumed.push(Assumption {
-            at: sends_at.clone(),
+            at: at.clone(),
             hop: hop_name.clone().into(),
             text: format!(
                 "sends a {} because its annotation says so: confirm what arrives with `ppctl listen` behind it, or `ppctl probe` on the ingress",
-                sends.name()
+                h.name()
             ).into(),
         });
     }
+    if lb == Lb::Azure && port_sends.iter().any(|(h, _)| *h != Header::None) {
+        out.assumed.push(Assumption {
+            at: sends_at.clone(),
+            hop: hop_name.clone().into(),
+            text: "Azure's PROXY v2 is the Private Link Service's: only connections through its private endpoints carry the header; clients of the load balancer's own frontend (in the VNet) arrive without one".into(),
+        });
+    }
+    let sends = port_sends
+        .iter()
+        .map(|(h, _)| *h)
+        .find(|h| *h != Header::None)
+        .unwrap_or(Header::None);
     // A PROXY annotation of a platform check does not know: what the load
     // balancer sends is not known, so its links are not judged.
     let unknown = (sends == Header::None)
@@ -762,11 +920,6 @@ pub(crate) fn load_balancer(file: &str, s: LbService<'_>, out: &mut Facts) {
             .into(),
         });
     }
-    let ports = if s.ports.is_empty() {
-        vec![(80, None, Some(80)), (443, None, Some(443))]
-    } else {
-        s.ports.clone()
-    };
     let listeners = ports
         .iter()
         .map(|(port, ..)| Listener {
@@ -783,18 +936,16 @@ pub(crate) fn load_balancer(file: &str, s: LbService<'_>, out: &mut Facts) {
         .collect();
     let upstreams = ports
         .iter()
-        .filter(|_| unknown.is_none())
-        .map(|(port, _, target)| Upstream {
+        .zip(&port_sends)
+        .filter(|_| unknown.is_none() && !refused)
+        .map(|((port, _, target), (h, at))| Upstream {
             host: None,
             port: *target,
-            sends: match &only {
-                Some(list) if !list.contains(port) => Header::None,
-                _ => sends,
-            },
+            sends: *h,
             source: None,
             from_port: Some(*port),
             fix: platforms::enable_fix(lb),
-            at: sends_at.clone(),
+            at: at.clone(),
         })
         .collect();
     let local = s.policy.and_then(Node::str).is_some_and(|p| p == "Local");
@@ -809,6 +960,7 @@ pub(crate) fn load_balancer(file: &str, s: LbService<'_>, out: &mut Facts) {
         ports,
         ips: s.ips,
         targets: s.targets,
+        pod_targets: pod_targets(file, lb, s.annotations),
     });
     out.hops.push(Hop {
         name: hop_name.into(),

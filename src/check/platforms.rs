@@ -4,6 +4,7 @@
 //! Each row names the documentation it was taken from (docs/check.md lists
 //! them); fix ids are checked against the fixes table by a unit test.
 
+use super::yaml::Value;
 use super::Header;
 
 /// Which load balancer a Service gets, from its annotations and
@@ -58,6 +59,8 @@ pub(crate) enum When {
     Is(&'static str),
     /// A comma-separated list that holds this item (`a=b,c=d`).
     ListHas(&'static str),
+    /// True as Go's `strconv.ParseBool` reads it (`1`, `t`, `true`, …).
+    GoTrue,
 }
 
 impl When {
@@ -68,8 +71,121 @@ impl When {
             When::ListHas(item) => value
                 .split(',')
                 .any(|p| p.trim().eq_ignore_ascii_case(item)),
+            When::GoTrue => go_bool(value) == Some(true),
         }
     }
+}
+
+/// A boolean as Go's `strconv.ParseBool` reads it: `1`, `t`, `T`, `TRUE`,
+/// `true`, `True` and their false forms, nothing else (no trimming, no
+/// `yes`, no `tRuE`); `None`: an error.
+pub(crate) fn go_bool(value: &str) -> Option<bool> {
+    match value {
+        "1" | "t" | "T" | "TRUE" | "true" | "True" => Some(true),
+        "0" | "f" | "F" | "FALSE" | "false" | "False" => Some(false),
+        _ => None,
+    }
+}
+
+/// A PROXY annotation whose value the cloud controller checks: another
+/// value is an error it reports on the Service (an event), and it does not
+/// configure the load balancer from that Service at all.
+pub(crate) struct Checked {
+    pub key: &'static str,
+    pub accepts: fn(&str) -> bool,
+    /// What the controller takes, for the message.
+    pub wants: &'static str,
+    pub doc: &'static str,
+}
+
+const GO_BOOL: &str =
+    "a boolean as Go's strconv.ParseBool reads it (1, t, T, true, TRUE, True or their false forms)";
+
+/// The values the controllers refuse: DigitalOcean's and Hetzner's
+/// controllers parse their PROXY annotation with `strconv.ParseBool`
+/// (digitalocean-cloud-controller-manager `getBool`, hcloud's
+/// `BoolFromService`); Linode's lowercases its value and takes `none`,
+/// `v1` or `v2` (`getPortProxyProtocol`).
+pub(crate) static CHECKED: &[Checked] = &[
+    Checked {
+        key: "service.beta.kubernetes.io/do-loadbalancer-enable-proxy-protocol",
+        accepts: |v| go_bool(v).is_some(),
+        wants: GO_BOOL,
+        doc: "https://docs.digitalocean.com/products/kubernetes/how-to/configure-load-balancers/#proxy-protocol",
+    },
+    Checked {
+        key: "load-balancer.hetzner.cloud/uses-proxyprotocol",
+        accepts: |v| go_bool(v).is_some(),
+        wants: GO_BOOL,
+        doc: "https://github.com/hetznercloud/hcloud-cloud-controller-manager/blob/main/docs/reference/load_balancer_annotations.md",
+    },
+    Checked {
+        key: "service.beta.kubernetes.io/linode-loadbalancer-default-proxy-protocol",
+        accepts: |v| linode_proxy(v).is_some(),
+        wants: "none, v1 or v2 (any case)",
+        doc: LINODE_DOC,
+    },
+];
+
+pub(crate) const LINODE_DOC: &str =
+    "https://github.com/linode/linode-cloud-controller-manager#annotations";
+
+/// A Linode `proxy-protocol` value (the service-wide annotation, or a
+/// port's JSON): lowercased, `none`, `v1` or `v2`; `None`: an error.
+pub(crate) fn linode_proxy(value: &str) -> Option<Header> {
+    match value.to_ascii_lowercase().as_str() {
+        "none" => Some(Header::None),
+        "v1" => Some(Header::V1),
+        "v2" => Some(Header::V2),
+        _ => None,
+    }
+}
+
+/// The prefix of Linode's per-port annotation
+/// (`service.beta.kubernetes.io/linode-loadbalancer-port-443`), whose JSON
+/// `proxy-protocol` overrides the service-wide one for that port.
+pub(crate) const LINODE_PORT_PREFIX: &str = "service.beta.kubernetes.io/linode-loadbalancer-port-";
+
+/// What a Linode per-port annotation says about PROXY: `Ok(None)` when its
+/// JSON has no `proxy-protocol` (the service-wide value holds), `Err` when
+/// the controller refuses it (not a JSON object, a field that is not a
+/// string, a value other than none/v1/v2). Go's `json.Unmarshal` matches
+/// the field names in any case. The object is read with the YAML reader
+/// (JSON is YAML's flow style), which also takes the unquoted words JSON
+/// refuses: those few are not caught.
+pub(crate) fn linode_port(json: &str) -> Result<Option<Header>, String> {
+    if !json.trim_start().starts_with('{') {
+        return Err("not a JSON object".to_string());
+    }
+    let docs = super::yaml::parse("", json).map_err(|_| "not JSON".to_string())?;
+    let Some(Value::Map(map)) = docs.first().map(|d| &d.value) else {
+        return Err("not a JSON object".to_string());
+    };
+    let mut found = None;
+    for (k, v) in map {
+        let k = k.str().unwrap_or("");
+        let known = [
+            "tls-secret-name",
+            "protocol",
+            "proxy-protocol",
+            "algorithm",
+            "stickiness",
+            "udp-check-port",
+        ];
+        if !known.iter().any(|f| f.eq_ignore_ascii_case(k)) {
+            continue;
+        }
+        let Some(s) = v.str() else {
+            return Err(format!("\"{k}\" is not a string"));
+        };
+        if k.eq_ignore_ascii_case("proxy-protocol") {
+            found = Some(
+                linode_proxy(s)
+                    .ok_or_else(|| format!("proxy-protocol \"{s}\" is not none, v1 or v2"))?,
+            );
+        }
+    }
+    Ok(found)
 }
 
 /// An annotation that says which load balancer a Service gets.
@@ -152,6 +268,11 @@ pub(crate) static LB_KINDS: &[LbRow] = &[
         lb: Lb::Azure,
     },
     LbRow {
+        key: "service.beta.kubernetes.io/azure-pls-create",
+        when: When::Any,
+        lb: Lb::Azure,
+    },
+    LbRow {
         key: "service.beta.kubernetes.io/azure-load-balancer-internal",
         when: When::Any,
         lb: Lb::Azure,
@@ -198,6 +319,10 @@ pub(crate) struct ProxyAnnotation {
     /// The value may list the Service ports that send (`"80,443"`), or be
     /// a boolean or `*` (read by [`port_selection`]).
     pub port_list: bool,
+    /// Another annotation without which this one does nothing (Azure's
+    /// PROXY v2 is a Private Link Service's, made only when asked for):
+    /// its key, the value it needs, and what lacks without it.
+    pub needs: Option<(&'static str, When, &'static str)>,
     /// The fix (shared table) that sets it right.
     pub fix: &'static str,
     /// Where its meaning is documented.
@@ -215,6 +340,7 @@ pub(crate) static PROXY_ANNOTATIONS: &[ProxyAnnotation] = &[
         ignored_on: &[Lb::AwsNlbInTree],
         sends_on: &[(Lb::AwsNlbController, Header::V2)],
         port_list: false,
+        needs: None,
         fix: "aws-nlb-proxy-protocol-v2",
         doc: "https://kubernetes-sigs.github.io/aws-load-balancer-controller/latest/guide/service/annotations/#proxy-protocol-v2",
     },
@@ -225,26 +351,29 @@ pub(crate) static PROXY_ANNOTATIONS: &[ProxyAnnotation] = &[
         ignored_on: &[Lb::AwsNlbInTree, Lb::AwsClassic],
         sends_on: &[],
         port_list: false,
+        needs: None,
         fix: "aws-nlb-proxy-protocol-v2",
         doc: "https://kubernetes-sigs.github.io/aws-load-balancer-controller/latest/guide/service/annotations/#target-group-attributes",
     },
     ProxyAnnotation {
         key: "service.beta.kubernetes.io/do-loadbalancer-enable-proxy-protocol",
-        when: When::Is("true"),
+        when: When::GoTrue,
         sends: Header::V1,
         ignored_on: &[],
         sends_on: &[],
         port_list: false,
+        needs: None,
         fix: "digitalocean-proxy-protocol",
         doc: "https://docs.digitalocean.com/products/kubernetes/how-to/configure-load-balancers/#proxy-protocol",
     },
     ProxyAnnotation {
         key: "load-balancer.hetzner.cloud/uses-proxyprotocol",
-        when: When::Is("true"),
+        when: When::GoTrue,
         sends: Header::V1,
         ignored_on: &[],
         sends_on: &[],
         port_list: false,
+        needs: None,
         fix: "hetzner-proxy-protocol",
         doc: "https://github.com/hetznercloud/hcloud-cloud-controller-manager/blob/main/docs/reference/load_balancer_annotations.md",
     },
@@ -255,6 +384,7 @@ pub(crate) static PROXY_ANNOTATIONS: &[ProxyAnnotation] = &[
         ignored_on: &[],
         sends_on: &[],
         port_list: true,
+        needs: None,
         fix: "scaleway-proxy-protocol",
         doc: "https://github.com/scaleway/scaleway-cloud-controller-manager/blob/master/docs/loadbalancer-annotations.md",
     },
@@ -265,6 +395,7 @@ pub(crate) static PROXY_ANNOTATIONS: &[ProxyAnnotation] = &[
         ignored_on: &[],
         sends_on: &[],
         port_list: true,
+        needs: None,
         fix: "scaleway-proxy-protocol",
         doc: "https://github.com/scaleway/scaleway-cloud-controller-manager/blob/master/docs/loadbalancer-annotations.md",
     },
@@ -275,8 +406,9 @@ pub(crate) static PROXY_ANNOTATIONS: &[ProxyAnnotation] = &[
         ignored_on: &[],
         sends_on: &[],
         port_list: false,
+        needs: None,
         fix: "linode-proxy-protocol",
-        doc: "https://github.com/linode/linode-cloud-controller-manager#annotations",
+        doc: LINODE_DOC,
     },
     ProxyAnnotation {
         key: "service.beta.kubernetes.io/linode-loadbalancer-default-proxy-protocol",
@@ -285,8 +417,9 @@ pub(crate) static PROXY_ANNOTATIONS: &[ProxyAnnotation] = &[
         ignored_on: &[],
         sends_on: &[],
         port_list: false,
+        needs: None,
         fix: "linode-proxy-protocol",
-        doc: "https://github.com/linode/linode-cloud-controller-manager#annotations",
+        doc: LINODE_DOC,
     },
     ProxyAnnotation {
         key: "loadbalancer.openstack.org/proxy-protocol",
@@ -295,6 +428,7 @@ pub(crate) static PROXY_ANNOTATIONS: &[ProxyAnnotation] = &[
         ignored_on: &[],
         sends_on: &[],
         port_list: false,
+        needs: None,
         fix: "openstack-proxy-protocol",
         doc: OPENSTACK_DOC,
     },
@@ -305,6 +439,7 @@ pub(crate) static PROXY_ANNOTATIONS: &[ProxyAnnotation] = &[
         ignored_on: &[],
         sends_on: &[],
         port_list: false,
+        needs: None,
         fix: "openstack-proxy-protocol",
         doc: OPENSTACK_DOC,
     },
@@ -315,6 +450,7 @@ pub(crate) static PROXY_ANNOTATIONS: &[ProxyAnnotation] = &[
         ignored_on: &[],
         sends_on: &[],
         port_list: false,
+        needs: None,
         fix: "openstack-proxy-protocol",
         doc: OPENSTACK_DOC,
     },
@@ -325,6 +461,7 @@ pub(crate) static PROXY_ANNOTATIONS: &[ProxyAnnotation] = &[
         ignored_on: &[],
         sends_on: &[],
         port_list: false,
+        needs: None,
         fix: "cloudscale-proxy-protocol",
         doc: CLOUDSCALE_DOC,
     },
@@ -335,6 +472,7 @@ pub(crate) static PROXY_ANNOTATIONS: &[ProxyAnnotation] = &[
         ignored_on: &[],
         sends_on: &[],
         port_list: false,
+        needs: None,
         fix: "cloudscale-proxy-protocol",
         doc: CLOUDSCALE_DOC,
     },
@@ -345,6 +483,14 @@ pub(crate) static PROXY_ANNOTATIONS: &[ProxyAnnotation] = &[
         ignored_on: &[],
         sends_on: &[],
         port_list: false,
+        // cloud-provider-azure reconciles the PLS (and its
+        // EnableProxyProtocol) only when `serviceRequiresPLS`: this
+        // annotation "true", any case, trimmed.
+        needs: Some((
+            "service.beta.kubernetes.io/azure-pls-create",
+            When::Is("true"),
+            "\"true\" (no Private Link Service is made), and the load balancer itself sends no PROXY header",
+        )),
         fix: "azure-pls-proxy-protocol",
         doc: "https://cloud-provider-azure.sigs.k8s.io/topics/pls-integration/",
     },
@@ -624,6 +770,44 @@ pub(crate) static CONTROLLERS: [&Controller; 10] = [
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn go_booleans_as_strconv_parse_bool_reads_them() {
+        for t in ["1", "t", "T", "true", "TRUE", "True"] {
+            assert_eq!(go_bool(t), Some(true), "{t}");
+            assert!(When::GoTrue.matches(t));
+        }
+        for f in ["0", "f", "F", "false", "FALSE", "False"] {
+            assert_eq!(go_bool(f), Some(false), "{f}");
+            assert!(!When::GoTrue.matches(f));
+        }
+        for bad in ["yes", "tRuE", " true", "", "on"] {
+            assert_eq!(go_bool(bad), None, "{bad:?}");
+        }
+        let accepts = |k: &str, v: &str| CHECKED.iter().any(|c| c.key == k && (c.accepts)(v));
+        let do_key = "service.beta.kubernetes.io/do-loadbalancer-enable-proxy-protocol";
+        assert!(accepts(do_key, "1") && !accepts(do_key, "yes"));
+        let linode = "service.beta.kubernetes.io/linode-loadbalancer-default-proxy-protocol";
+        assert!(accepts(linode, "V2") && accepts(linode, "none") && !accepts(linode, "v3"));
+    }
+
+    #[test]
+    fn linode_port_json_as_its_controller_reads_it() {
+        assert_eq!(
+            linode_port(r#"{"protocol": "tcp", "proxy-protocol": "v2"}"#),
+            Ok(Some(Header::V2))
+        );
+        assert_eq!(
+            linode_port(r#"{"Proxy-Protocol": "None"}"#),
+            Ok(Some(Header::None))
+        );
+        assert_eq!(linode_port(r#"{"tls-secret-name": "shop-tls"}"#), Ok(None));
+        assert!(linode_port(r#"{"proxy-protocol": "v3"}"#).is_err());
+        assert!(linode_port(r#"{"proxy-protocol": 2}"#).is_err());
+        assert!(linode_port(r#"{"proxy-protocol": {"v": 2}}"#).is_err());
+        assert!(linode_port("proxy-protocol: v2").is_err());
+        assert!(linode_port(r#"["v2"]"#).is_err());
+    }
 
     #[test]
     fn scaleway_values_as_its_controller_reads_them() {

@@ -84,8 +84,14 @@ const ENVOY_FILTER: &str = "envoy.filters.listener.proxy_protocol";
 /// matches on `filter_chain_match.direct_source_prefix_ranges` (the
 /// connection's own peer, not the address a PROXY header gives, which
 /// `source_prefix_ranges` matches): Envoy's way of taking a header only
-/// from the load balancer. `None` when a chain admits anyone.
+/// from the load balancer. `None` when a chain admits anyone, and when the
+/// listener has a `default_filter_chain`: it serves every connection no
+/// chain matches, a peer outside the ranges included, and the listener
+/// filters (the header's reading among them) run before a chain is chosen.
 fn direct_sources(file: &str, listener: &Node) -> Option<Trust> {
+    if listener.get("default_filter_chain").is_some() {
+        return None;
+    }
     let chains = listener.get("filter_chains").map(Node::items)?;
     let mut nets = Vec::new();
     let mut first = None;
@@ -266,5 +272,8 @@ mod tests {
         assert_eq!(trust_of(unset), Trust::Anyone);
         let header = "    - filter_chain_match:\n        source_prefix_ranges:\n        - {address_prefix: 10.20.0.0, prefix_len: 24}\n";
         assert_eq!(trust_of(header), Trust::Anyone);
+        // A default chain takes the peers no chain matches: anyone.
+        let default = format!("{one}    default_filter_chain:\n      filters: []\n");
+        assert_eq!(trust_of(&default), Trust::Anyone);
     }
 }

@@ -545,14 +545,15 @@ pub static FIXES: &[Fix] = &[
         change: "metadata:\n  annotations:\n    # none | v1 | v2\n    service.beta.kubernetes.io/linode-loadbalancer-default-proxy-protocol: v2",
         doc: "https://github.com/linode/linode-cloud-controller-manager#annotations",
     },
-    // unverified: annotation name from the field guide (cloud-provider-azure
-    // PLS docs); not checked against the source in this session.
+    // checked: cloud-provider-azure reconciles the PLS, and its
+    // EnableProxyProtocol, only when azure-pls-create is "true"
+    // (serviceRequiresPLS), on an internal load balancer.
     Fix {
         id: "azure-pls-proxy-protocol",
         title: "Turn on PROXY v2 on the Azure Private Link Service",
         side: Side::Sender,
         applies_to: "Azure (cloud-provider-azure, Private Link Service)",
-        change: "metadata:\n  annotations:\n    service.beta.kubernetes.io/azure-pls-proxy-protocol: \"true\"\n# with externalTrafficPolicy: Local the LB health probe also carries\n# the header",
+        change: "metadata:\n  annotations:\n    # the header is the PLS's: clients come through its private\n    # endpoints, not to the LB's own frontend\n    service.beta.kubernetes.io/azure-load-balancer-internal: \"true\"\n    service.beta.kubernetes.io/azure-pls-create: \"true\"\n    service.beta.kubernetes.io/azure-pls-proxy-protocol: \"true\"",
         doc: "https://cloud-provider-azure.sigs.k8s.io/topics/pls-integration/",
     },
     // unverified: flag spelling from the field guide (gcloud target-tcp-proxies).
