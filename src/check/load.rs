@@ -137,29 +137,32 @@ fn class_at(p: &[char], i: usize) -> Result<Option<(Piece, usize)>, String> {
             j += 2 + name.chars().count() + 2;
             continue;
         }
-        let mut lo = c;
         j += 1;
-        if lo == '\\' {
-            let Some(&e) = p.get(j) else {
-                return Ok(None);
-            };
-            lo = e;
-            j += 1;
-        }
+        let Some(lo) = escaped(c, p, &mut j) else {
+            return Ok(None);
+        };
         let mut hi = lo;
         if p.get(j) == Some(&'-') && p.get(j + 1).is_some_and(|&n| n != ']') {
-            hi = p[j + 1];
             j += 2;
-            if hi == '\\' {
-                let Some(&e) = p.get(j) else {
-                    return Ok(None);
-                };
-                hi = e;
-                j += 1;
-            }
+            let Some(h) = escaped(p[j - 1], p, &mut j) else {
+                return Ok(None);
+            };
+            hi = h;
         }
         ranges.push((lo, hi));
     }
+}
+
+/// A bracket expression's character `c`, read just before `p[*j]`: a
+/// backslash takes the next one as itself (`j` moves past it); `None` when
+/// the pattern ends after the backslash.
+fn escaped(c: char, p: &[char], j: &mut usize) -> Option<char> {
+    if c != '\\' {
+        return Some(c);
+    }
+    let e = *p.get(*j)?;
+    *j += 1;
+    Some(e)
 }
 
 /// A glob(3) pattern of one path component, in pieces.
