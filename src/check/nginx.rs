@@ -856,13 +856,23 @@ fn partial_siblings(hop: &str, ls: &[Listener], out: &mut Facts) {
     }
 }
 
+/// The address a `listen` names, as nginx keys its options: `listen 80`,
+/// `*:80` and `0.0.0.0:80` are one address (the wildcard, `None`).
+fn addr_key(host: Option<&str>) -> Option<&str> {
+    host.filter(|h| *h != "0.0.0.0" && *h != "*")
+}
+
 /// Servers sharing an address:port that disagree on proxy_protocol: nginx
-/// sets the option once per socket, so every server there gets it.
+/// keeps the option once per address:port (its `addr_conf`), so every
+/// server there gets it. A specific address (`127.0.0.1:80`) and the
+/// wildcard (`80`) on one port are two addresses with their own options,
+/// even when one wildcard socket takes both: nginx picks the options by the
+/// connection's local address.
 fn shared_ports(by_port: &[PortUse], out: &mut Facts) {
     let lis = |&(h, l): &PortUse| &out.hops[h].listeners[l];
-    // Per port, the first listener with proxy_protocol at each host (and
-    // at the wildcard, `None`): a listener without it shares the socket of
-    // one at its host, or at the wildcard, or (itself a wildcard) any.
+    // Per port, the first listener with proxy_protocol at each address (the
+    // wildcard is `None`): a listener without it shares the options of one
+    // at its own address.
     let mut with_pp: HashMap<u16, HashMap<Option<&str>, PortUse>> = HashMap::default();
     for u in by_port {
         let l = lis(u);
@@ -870,7 +880,7 @@ fn shared_ports(by_port: &[PortUse], out: &mut Facts) {
             with_pp
                 .entry(port)
                 .or_default()
-                .entry(l.host.as_deref())
+                .entry(addr_key(l.host.as_deref()))
                 .or_insert(*u);
         }
     }
@@ -885,14 +895,7 @@ fn shared_ports(by_port: &[PortUse], out: &mut Facts) {
         };
         let hop = u.0;
         let same = hosts
-            .get(&l.host.as_deref())
-            .or_else(|| hosts.get(&None))
-            .or_else(|| {
-                l.host
-                    .is_none()
-                    .then(|| hosts.values().filter(|v| v.0 != hop).min())
-                    .flatten()
-            })
+            .get(&addr_key(l.host.as_deref()))
             .filter(|(other, _)| *other != hop);
         if let Some(with) = same {
             shared.push((*u, *with));
@@ -1114,6 +1117,43 @@ mod tests {
         .unwrap();
         assert_eq!(f.hops.len(), 1);
         assert_eq!(f.hops[0].listeners[0].expects, Expects::Header);
+    }
+
+    fn hops_of(text: &str) -> Facts {
+        let mut f = Facts::default();
+        facts("n.conf", text, &no_include, &mut f).unwrap();
+        f
+    }
+
+    fn partial(f: &Facts) -> usize {
+        f.found
+            .iter()
+            .filter(|x| x.finding == Finding::PartialProxy)
+            .count()
+    }
+
+    #[test]
+    fn listen_options_are_per_address_and_port() {
+        // 127.0.0.1:80 and the wildcard :80 are two addresses.
+        let f = hops_of(
+            "http { server { listen 127.0.0.1:80 proxy_protocol; } server { listen 80; } }",
+        );
+        assert_eq!(partial(&f), 0, "{:?}", f.found);
+        assert_eq!(f.hops[1].listeners[0].expects, Expects::Nothing);
+        let f =
+            hops_of("http { server { listen 80 proxy_protocol; } server { listen 10.0.0.1:80; } }");
+        assert_eq!(partial(&f), 0, "{:?}", f.found);
+        // `listen 80`, `*:80` and `0.0.0.0:80` are one address.
+        for other in ["80", "*:80", "0.0.0.0:80"] {
+            let f = hops_of(&format!(
+                "http {{ server {{ listen 0.0.0.0:80 proxy_protocol; }} server {{ listen {other}; }} }}"
+            ));
+            assert_eq!(partial(&f), 1, "{other}: {:?}", f.found);
+        }
+        let f = hops_of(
+            "http { server { listen 127.0.0.1:80 proxy_protocol; } server { listen 127.0.0.1:80; } }",
+        );
+        assert_eq!(partial(&f), 1);
     }
 
     #[test]
