@@ -870,6 +870,9 @@ fn http_facts(body: Vec<Directive>, out: &mut Facts) {
         let hop_index = out.hops.len();
         let name = server_label("http", s, &listeners);
         let expects = listeners.iter().any(|l| l.expects == Expects::Header);
+        if expects {
+            forwarded_behind_pp(realip, &name, out);
+        }
         if let (Some(at), true) = (in_location, expects) {
             if let Some(other) = location_without(realip, s) {
                 out.assumed.push(Assumption {
@@ -907,6 +910,30 @@ fn passes_on(ds: &[Directive]) -> bool {
     ds.iter().any(|d| {
         d.name == PASSES_ON || d.name == "proxy_pass" || d.block.as_deref().is_some_and(passes_on)
     })
+}
+
+/// realip taking the client's address from a request header
+/// (`real_ip_header X-Forwarded-For`) on a server whose listen reads PROXY
+/// protocol: the sender is an L4 hop (a load balancer passing bytes), which
+/// hands the client's own headers on unchanged, so the client writes that
+/// header and nginx makes its value `$remote_addr`.
+fn forwarded_behind_pp(realip: &RealIp, hop: &str, out: &mut Facts) {
+    let Some((header, at)) = &realip.header else {
+        return;
+    };
+    let trusts = !realip.from.is_empty() || realip.unix.is_some() || !realip.names.is_empty();
+    if header.eq_ignore_ascii_case("proxy_protocol") || !trusts {
+        return;
+    }
+    out.found.push(Found {
+        finding: Finding::Spoofable,
+        at: at.clone(),
+        hop: hop.into(),
+        message: format!(
+            "real_ip_header {header} takes the client's address from that request header, but this server reads PROXY protocol, so its peer is an L4 hop that passes the client's own headers on: the client writes {header} and forges its address ($remote_addr), and without it the address is the load balancer's"
+        ),
+        fix: Some(fixes::get("nginx-listen-proxy-protocol")),
+    });
 }
 
 /// The log formats the `access_log`s of a context write (`combined` when
@@ -1393,6 +1420,26 @@ mod tests {
         let (t, said) = trust("lb.example.com");
         assert!(matches!(t, Trust::List(..)), "{t:?}");
         assert_eq!(said, 1);
+    }
+
+    #[test]
+    fn forwarded_for_behind_proxy_protocol_is_spoofable() {
+        let f = hops_of(
+            "http { set_real_ip_from 10.0.0.0/8; real_ip_header X-Forwarded-For; server { listen 80 proxy_protocol; } }",
+        );
+        assert_eq!(f.found.len(), 1, "{:?}", f.found);
+        assert_eq!(f.found[0].finding, Finding::Spoofable);
+        assert_eq!(f.found[0].at.line, 1);
+        // Without PROXY protocol the peer may be an L7 proxy: not judged here.
+        let f = hops_of(
+            "http { set_real_ip_from 10.0.0.0/8; real_ip_header X-Forwarded-For; server { listen 80; } }",
+        );
+        assert!(f.found.is_empty());
+        // The header's own address: fine.
+        let f = hops_of(
+            "http { set_real_ip_from 10.0.0.0/8; real_ip_header proxy_protocol; server { listen 80 proxy_protocol; } }",
+        );
+        assert!(f.found.is_empty());
     }
 
     #[test]
