@@ -712,9 +712,24 @@ pub(crate) fn facts(
         stream_facts(stream, out);
     }
     // A file of server blocks (conf.d/*.conf, sites-enabled/*) given on
-    // its own: nginx.conf includes those inside `http`.
+    // its own: nginx.conf includes those inside `http`, unless a server
+    // holds what only a `stream` server may (`proxy_pass` in the server
+    // block itself, `proxy_protocol on`): nginx refuses that in `http`, so
+    // the file is a `streams-enabled/*` one, included inside `stream`.
     let alone = !top.iter().any(|d| d.name == "http") && top.iter().any(|d| d.name == "server");
-    if alone {
+    if alone && top.iter().any(stream_only) {
+        let at = top
+            .iter()
+            .find(|d| d.name == "server")
+            .map_or_else(|| Loc::new(file, 1), |d| d.at.clone());
+        let stream = Directive {
+            name: "stream",
+            args: Box::default(),
+            at,
+            block: Some(top),
+        };
+        stream_facts(&stream, out);
+    } else if alone {
         http_facts(top, out);
     } else {
         for http in top.into_iter().filter(|d| d.name == "http") {
@@ -722,6 +737,17 @@ pub(crate) fn facts(
         }
     }
     Ok(())
+}
+
+/// Whether a server block holds a directive nginx allows in a `stream`
+/// server only: `proxy_pass` in the server block itself (an http server
+/// has it in a `location`) or `proxy_protocol` (`on`/`off`).
+fn stream_only(d: &Directive) -> bool {
+    d.name == "server"
+        && d.block.as_deref().is_some_and(|s| {
+            s.iter()
+                .any(|c| c.name == "proxy_pass" || c.name == "proxy_protocol")
+        })
 }
 
 /// `nginx http :80,:443 (example.com)`: written in one pass (a
@@ -1440,6 +1466,26 @@ mod tests {
             "http { set_real_ip_from 10.0.0.0/8; real_ip_header proxy_protocol; server { listen 80 proxy_protocol; } }",
         );
         assert!(f.found.is_empty());
+    }
+
+    #[test]
+    fn a_file_of_stream_servers_is_read_as_stream() {
+        let mut f = Facts::default();
+        facts(
+            "edge",
+            "upstream tier { server 10.0.0.5:443; }\nserver { listen 443; proxy_pass tier; proxy_protocol on; }\n",
+            &no_include,
+            &mut f,
+        )
+        .unwrap();
+        assert_eq!(f.hops.len(), 1);
+        assert!(
+            f.hops[0].name.starts_with("nginx stream"),
+            "{}",
+            f.hops[0].name
+        );
+        assert_eq!(f.hops[0].upstreams[0].sends, Header::V1);
+        assert_eq!(f.hops[0].upstreams[0].host.as_deref(), Some("10.0.0.5"));
     }
 
     #[test]
