@@ -137,29 +137,32 @@ fn class_at(p: &[char], i: usize) -> Result<Option<(Piece, usize)>, String> {
             j += 2 + name.chars().count() + 2;
             continue;
         }
-        let mut lo = c;
         j += 1;
-        if lo == '\\' {
-            let Some(&e) = p.get(j) else {
-                return Ok(None);
-            };
-            lo = e;
-            j += 1;
-        }
+        let Some(lo) = escaped(c, p, &mut j) else {
+            return Ok(None);
+        };
         let mut hi = lo;
         if p.get(j) == Some(&'-') && p.get(j + 1).is_some_and(|&n| n != ']') {
-            hi = p[j + 1];
             j += 2;
-            if hi == '\\' {
-                let Some(&e) = p.get(j) else {
-                    return Ok(None);
-                };
-                hi = e;
-                j += 1;
-            }
+            let Some(h) = escaped(p[j - 1], p, &mut j) else {
+                return Ok(None);
+            };
+            hi = h;
         }
         ranges.push((lo, hi));
     }
+}
+
+/// A bracket expression's character `c`, read just before `p[*j]`: a
+/// backslash takes the next one as itself (`j` moves past it); `None` when
+/// the pattern ends after the backslash.
+fn escaped(c: char, p: &[char], j: &mut usize) -> Option<char> {
+    if c != '\\' {
+        return Some(c);
+    }
+    let e = *p.get(*j)?;
+    *j += 1;
+    Some(e)
 }
 
 /// A glob(3) pattern of one path component, in pieces.
@@ -435,15 +438,91 @@ pub(crate) fn files_in(dir: &Path) -> Result<Vec<PathBuf>, String> {
 pub(crate) struct Loader {
     /// `--root DIR`: where a copied production tree's absolute paths are.
     pub root: Option<PathBuf>,
+    /// `root` without symlinks (`/tmp` may be one), to tell a link inside
+    /// the copy.
+    real_root: Option<PathBuf>,
     read: Cell<usize>,
     files: Cell<usize>,
 }
 
 impl Loader {
     pub(crate) fn new(root: Option<PathBuf>) -> Loader {
+        let real_root = root
+            .as_ref()
+            .map(|r| std::fs::canonicalize(r).unwrap_or_else(|_| r.clone()));
         Loader {
             root,
+            real_root,
             ..Loader::default()
+        }
+    }
+
+    /// Where `path` is, its symlinks followed as on the server: a link
+    /// inside the `--root` copy whose target is absolute (Debian's
+    /// `sites-enabled/default -> /etc/nginx/sites-available/default`)
+    /// points into the copy (as [`Loader::under_root`] places an absolute
+    /// include), not at this machine's file. Without `--root`, `path`.
+    fn in_copy(&self, path: &Path) -> PathBuf {
+        use std::path::Component;
+        let Some(root) = &self.real_root else {
+            return path.to_path_buf();
+        };
+        let Ok(abs) = std::path::absolute(path) else {
+            return path.to_path_buf();
+        };
+        let owned = |c: Component<'_>| match c {
+            Component::Normal(n) => Some(n.to_os_string()),
+            Component::ParentDir => Some("..".into()),
+            _ => None,
+        };
+        let mut todo: std::collections::VecDeque<std::ffi::OsString> =
+            abs.components().filter_map(owned).collect();
+        let mut cur = PathBuf::from("/");
+        let mut links = 0;
+        // Whether a link was sent into the copy: else the system follows
+        // the links as the server does, and `path` is read as it is.
+        let mut moved = false;
+        while let Some(c) = todo.pop_front() {
+            if c == ".." {
+                cur.pop();
+                continue;
+            }
+            let next = cur.join(&c);
+            let is_link = next
+                .symlink_metadata()
+                .is_ok_and(|m| m.file_type().is_symlink());
+            if !is_link {
+                cur = next;
+                continue;
+            }
+            links += 1;
+            // A loop: opening it says so (ELOOP), as for nginx.
+            let Ok(target) = std::fs::read_link(&next).map_err(|_| ()).and_then(|t| {
+                if links > 40 {
+                    Err(())
+                } else {
+                    Ok(t)
+                }
+            }) else {
+                return path.to_path_buf();
+            };
+            let target = if target.is_absolute() && next.starts_with(root) {
+                moved = true;
+                Self::under_root(root, &target)
+            } else {
+                target
+            };
+            if target.is_absolute() {
+                cur = PathBuf::from("/");
+            }
+            for c in target.components().rev().filter_map(owned) {
+                todo.push_front(c);
+            }
+        }
+        if moved {
+            cur
+        } else {
+            path.to_path_buf()
         }
     }
 
@@ -533,17 +612,22 @@ impl Loader {
     }
 
     fn read_one(&self, path: &Path, pattern: &str, system: bool) -> Result<Included, IncludeError> {
-        let meta = std::fs::metadata(path).map_err(|e| {
-            IncludeError::Missing(format!("include {pattern}: {}: {e}", show(path)))
-        })?;
+        let real = self.in_copy(path);
+        let shown = if real == path {
+            show(path)
+        } else {
+            format!("{} (a link to {} in the copy)", show(path), show(&real))
+        };
+        let meta = std::fs::metadata(&real)
+            .map_err(|e| IncludeError::Missing(format!("include {pattern}: {shown}: {e}")))?;
         if !meta.is_file() {
             return Err(IncludeError::Fatal(format!(
                 "include {pattern}: {} is not a regular file (a FIFO, a device, a directory): nginx includes files",
                 show(path)
             )));
         }
-        let mut f = File::open(path)
-            .map_err(|e| IncludeError::Fatal(format!("include {pattern}: {}: {e}", show(path))))?;
+        let mut f = File::open(&real)
+            .map_err(|e| IncludeError::Fatal(format!("include {pattern}: {shown}: {e}")))?;
         let text = read_regular(&show(path), &mut f)
             .map_err(|e| IncludeError::Fatal(format!("include {pattern}: {e}")))?;
         self.budget(text.len())?;
@@ -665,6 +749,26 @@ fn expand(full: &Path) -> Result<Vec<PathBuf>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_absolute_link_in_the_copy_points_into_the_copy() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("etc");
+        std::fs::create_dir_all(root.join("nginx/sites-available")).unwrap();
+        std::fs::create_dir_all(root.join("nginx/sites-enabled")).unwrap();
+        std::fs::write(root.join("nginx/sites-available/site"), "server {}\n").unwrap();
+        let link = root.join("nginx/sites-enabled/site");
+        std::os::unix::fs::symlink("/etc/nginx/sites-available/site", &link).unwrap();
+        let rel = root.join("nginx/sites-enabled/rel");
+        std::os::unix::fs::symlink("../sites-available/site", &rel).unwrap();
+        let loader = Loader::new(Some(root.clone()));
+        let real = std::fs::canonicalize(root.join("nginx/sites-available/site")).unwrap();
+        assert_eq!(std::fs::canonicalize(loader.in_copy(&link)).unwrap(), real);
+        // A relative link is followed by the system, as on the server.
+        assert_eq!(loader.in_copy(&rel), rel);
+        // Without --root, a path is read as it is.
+        assert_eq!(Loader::new(None).in_copy(&link), link);
+    }
 
     #[test]
     fn wildcards() {

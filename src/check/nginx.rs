@@ -49,11 +49,15 @@ const MAX_INCLUDE_DEPTH: usize = 16;
 
 /// The directives the PROXY facts are made of; the others are parsed (so
 /// syntax errors are found) and dropped, so memory follows what matters.
-const KEPT: [&str; 13] = [
+const KEPT: [&str; 15] = [
     "http",
     "stream",
     "server",
     "upstream",
+    // realip's directives are valid in a location too, and `access_log`
+    // says which `log_format` is written.
+    "location",
+    "access_log",
     "listen",
     "server_name",
     "set_real_ip_from",
@@ -66,13 +70,23 @@ const KEPT: [&str; 13] = [
 ];
 
 /// What a dropped directive leaves behind: the `$proxy_protocol_addr` it
-/// uses (a `proxy_set_header`, a `map`, a `return`), which puts the
-/// header's address to use without realip. A `log_format`'s marker has the
-/// argument [`LOG_FORMAT`]: a log is not the application, so that use
-/// counts only for a server that answers itself (see [`PASSES_ON`]).
+/// uses (a `proxy_set_header`, a `map` whose values hold it, a `return`),
+/// which puts the header's address to use without realip. A `log_format`'s
+/// marker has the arguments [`LOG_FORMAT`] and the format's name: a log is
+/// not the application, so that use counts only for a server that answers
+/// itself (see [`PASSES_ON`]) and writes that format (an `access_log` names
+/// it). A `map` or `geo` keyed by the address whose values do not hold it
+/// (an allow-list: `geo $proxy_protocol_addr $office { … 1; }`) leaves a
+/// marker with the argument [`DERIVED`]: its value is made from the
+/// address, the application is not handed the address, so it counts only
+/// for a server that answers itself.
 pub(crate) const USES_PROXY_ADDR: &str = "$proxy_protocol_addr";
-/// The argument of a marker left by a `log_format`.
+/// The first argument of a marker left by a `log_format`.
 const LOG_FORMAT: &str = "log_format";
+/// The argument of a marker left by a `map`/`geo` keyed by the address.
+const DERIVED: &str = "map";
+/// The format an `access_log` without one writes.
+const COMBINED: &str = "combined";
 /// What a dropped block leaves behind when it passes requests on to
 /// another server (`proxy_pass` and the like in a `location`): that server
 /// sees nginx's peer as the client unless the header's address is put in
@@ -353,7 +367,8 @@ impl Parser<'_> {
                 Tok::Word(w) => w,
             };
             let kept = KEPT.iter().find(|k| **k == name).copied();
-            let owned = keep && kept.is_some() || name == "include";
+            // A `log_format`'s name is kept for its marker.
+            let owned = keep && kept.is_some() || name == "include" || name == LOG_FORMAT;
             // Collected here, then moved into an exactly sized slice.
             self.args.clear();
             let mut uses_addr = false;
@@ -384,13 +399,19 @@ impl Parser<'_> {
                                 block: None,
                             });
                         } else if kept.is_none() && uses_addr {
-                            let log = name == LOG_FORMAT;
-                            self.scratch.push(marker(USES_PROXY_ADDR, at, log));
-                        } else if !keep && PASSES.contains(&&*name) && !self.passes_on_since(start)
-                        {
-                            // A dropped block's `proxy_pass`: the marker
-                            // stands in for it (one per block is enough).
-                            self.scratch.push(marker(PASSES_ON, at, false));
+                            let format = self.args.first().map_or("", |a| a);
+                            let args: &[&str] = if name == LOG_FORMAT {
+                                &[LOG_FORMAT, format]
+                            } else {
+                                &[]
+                            };
+                            self.scratch.push(marker(USES_PROXY_ADDR, at, args));
+                        } else if PASSES.contains(&&*name) && !self.passes_on_since(start) {
+                            // A `proxy_pass` of a dropped block, or a
+                            // `fastcgi_pass` (not kept) in a location: the
+                            // marker stands in for it (one per block is
+                            // enough).
+                            self.scratch.push(marker(PASSES_ON, at, &[]));
                         }
                         break;
                     }
@@ -420,16 +441,24 @@ impl Parser<'_> {
                         } else if kept.is_some() {
                             // Inside a block that is dropped: so is this.
                         } else {
-                            // A `map` or `location` block that uses the
-                            // header's address, or passes requests on.
-                            if uses_addr || inner.iter().any(|d| d.name == USES_PROXY_ADDR) {
+                            // A `map` or `if` block that uses the header's
+                            // address, or passes requests on. A `map` or
+                            // `geo` keyed by it whose values do not hold it
+                            // gives a value made from it, not the address.
+                            let in_values = inner
+                                .iter()
+                                .any(|d| d.name == USES_PROXY_ADDR && d.args.is_empty());
+                            let keyed = name == "map" || name == "geo";
+                            if in_values || uses_addr && !keyed {
+                                self.scratch.push(marker(USES_PROXY_ADDR, at.clone(), &[]));
+                            } else if uses_addr {
                                 self.scratch
-                                    .push(marker(USES_PROXY_ADDR, at.clone(), false));
+                                    .push(marker(USES_PROXY_ADDR, at.clone(), &[DERIVED]));
                             }
                             if inner.iter().any(|d| d.name == PASSES_ON)
                                 && !self.passes_on_since(start)
                             {
-                                self.scratch.push(marker(PASSES_ON, at, false));
+                                self.scratch.push(marker(PASSES_ON, at, &[]));
                             }
                         }
                         break;
@@ -507,14 +536,10 @@ impl Parser<'_> {
     }
 }
 
-fn marker(name: &'static str, at: Loc, log: bool) -> Directive {
+fn marker(name: &'static str, at: Loc, args: &[&str]) -> Directive {
     Directive {
         name,
-        args: if log {
-            Box::new([LOG_FORMAT.into()])
-        } else {
-            Box::default()
-        },
+        args: args.iter().map(|a| Box::from(*a)).collect(),
         at,
         block: None,
     }
@@ -561,21 +586,40 @@ struct RealIp {
     from: Vec<(IpNet, Loc)>,
     /// `set_real_ip_from unix:`: peers on unix sockets are trusted.
     unix: Option<Loc>,
+    /// `set_real_ip_from HOSTNAME` (not `localhost`): nginx trusts the
+    /// addresses the name resolves to when it starts, unknown here.
+    names: Vec<(Box<str>, Loc)>,
     header: Option<(String, Loc)>,
 }
 
 impl RealIp {
     fn inherit(&self, ds: &[Directive]) -> RealIp {
         let mut out = self.clone();
-        let from: Vec<(IpNet, Loc)> = children(ds, "set_real_ip_from")
-            .filter_map(|d| net(d.arg(0)).map(|n| (n, d.at.clone())))
-            .collect();
-        let unix = children(ds, "set_real_ip_from")
-            .find(|d| d.arg(0) == "unix:")
-            .map(|d| d.at.clone());
-        if !from.is_empty() || unix.is_some() {
+        let mut from: Vec<(IpNet, Loc)> = Vec::new();
+        let mut names: Vec<(Box<str>, Loc)> = Vec::new();
+        let mut unix = None;
+        for d in children(ds, "set_real_ip_from") {
+            let a = d.arg(0);
+            if a == "unix:" {
+                unix.get_or_insert_with(|| d.at.clone());
+            } else if let Some(n) = net(a) {
+                from.push((n, d.at.clone()));
+            } else if a.eq_ignore_ascii_case("localhost") {
+                // What nginx's getaddrinfo() gives for it (/etc/hosts).
+                from.extend(
+                    LOCALHOST
+                        .iter()
+                        .filter_map(|h| net(h))
+                        .map(|n| (n, d.at.clone())),
+                );
+            } else {
+                names.push((a.into(), d.at.clone()));
+            }
+        }
+        if !from.is_empty() || unix.is_some() || !names.is_empty() {
             out.from = from;
             out.unix = unix;
+            out.names = names;
         }
         if let Some(d) = last(ds, "real_ip_header") {
             out.header = Some((d.arg(0).to_string(), d.at.clone()));
@@ -591,8 +635,15 @@ impl RealIp {
                 .header
                 .as_ref()
                 .is_some_and(|(h, _)| h == "proxy_protocol");
-        if !uses_header || self.from.is_empty() && self.unix.is_none() {
+        if !uses_header || self.from.is_empty() && self.unix.is_none() && self.names.is_empty() {
             return Trust::Unused;
+        }
+        if let Some((_, at)) = self.names.first() {
+            // Addresses not known here: whoever sends is taken as one of
+            // them (said as an assumption), no list is claimed.
+            if !self.from.iter().any(|(n, _)| n.prefix_len() == 0) {
+                return Trust::List(any_source(), at.clone());
+            }
         }
         if let (true, Some(at)) = (self.from.is_empty(), &self.unix) {
             // Unix-socket peers only: no address of a TCP peer is trusted.
@@ -607,6 +658,9 @@ impl RealIp {
         )
     }
 }
+
+/// The addresses `localhost` resolves to.
+const LOCALHOST: [&str; 2] = ["127.0.0.1", "::1"];
 
 /// A CIDR or a bare address (`10.0.0.0/8`, `192.0.2.1`).
 pub(crate) fn net(s: &str) -> Option<IpNet> {
@@ -658,9 +712,24 @@ pub(crate) fn facts(
         stream_facts(stream, out);
     }
     // A file of server blocks (conf.d/*.conf, sites-enabled/*) given on
-    // its own: nginx.conf includes those inside `http`.
+    // its own: nginx.conf includes those inside `http`, unless a server
+    // holds what only a `stream` server may (`proxy_pass` in the server
+    // block itself, `proxy_protocol on`): nginx refuses that in `http`, so
+    // the file is a `streams-enabled/*` one, included inside `stream`.
     let alone = !top.iter().any(|d| d.name == "http") && top.iter().any(|d| d.name == "server");
-    if alone {
+    if alone && top.iter().any(stream_only) {
+        let at = top
+            .iter()
+            .find(|d| d.name == "server")
+            .map_or_else(|| Loc::new(file, 1), |d| d.at.clone());
+        let stream = Directive {
+            name: "stream",
+            args: Box::default(),
+            at,
+            block: Some(top),
+        };
+        stream_facts(&stream, out);
+    } else if alone {
         http_facts(top, out);
     } else {
         for http in top.into_iter().filter(|d| d.name == "http") {
@@ -668,6 +737,17 @@ pub(crate) fn facts(
         }
     }
     Ok(())
+}
+
+/// Whether a server block holds a directive nginx allows in a `stream`
+/// server only: `proxy_pass` in the server block itself (an http server
+/// has it in a `location`) or `proxy_protocol` (`on`/`off`).
+fn stream_only(d: &Directive) -> bool {
+    d.name == "server"
+        && d.block.as_deref().is_some_and(|s| {
+            s.iter()
+                .any(|c| c.name == "proxy_pass" || c.name == "proxy_protocol")
+        })
 }
 
 /// `nginx http :80,:443 (example.com)`: written in one pass (a
@@ -735,18 +815,24 @@ type PortUse = (usize, usize);
 fn http_facts(body: Vec<Directive>, out: &mut Facts) {
     let base = RealIp::default().inherit(&body);
     let base_trust = base.trust(false);
-    // `$proxy_protocol_addr` in a header, a map: the header's address is
-    // put to use without realip. In a log format only, it reaches the log,
-    // not an application behind a server that passes requests on.
-    let (mut http_uses, mut http_logs) = (None, None);
+    // `$proxy_protocol_addr` in a header, a map's values: the header's
+    // address is put to use without realip. In a log format only, it
+    // reaches the log (when an `access_log` writes that format), not an
+    // application behind a server that passes requests on; so does a
+    // value made from it (a `geo` allow-list).
+    let mut http_uses = None;
+    // (the log format's name, or `None` for a value made from the address)
+    let mut weak: Vec<(Option<Box<str>>, Loc)> = Vec::new();
     for d in body.iter().filter(|d| d.name == USES_PROXY_ADDR) {
-        let first = if d.arg(0) == LOG_FORMAT {
-            &mut http_logs
-        } else {
-            &mut http_uses
-        };
-        first.get_or_insert_with(|| d.at.clone());
+        match d.arg(0) {
+            LOG_FORMAT => weak.push((Some(d.arg(1).into()), d.at.clone())),
+            DERIVED => weak.push((None, d.at.clone())),
+            _ => {
+                http_uses.get_or_insert_with(|| d.at.clone());
+            }
+        }
     }
+    let http_formats: Vec<Box<str>> = log_formats(&body).collect();
     // (host, port) → (server's hop index, listener index, proxy_protocol)
     let servers = body.iter().filter(|d| d.name == "server").count();
     out.hops.reserve(servers);
@@ -756,13 +842,35 @@ fn http_facts(body: Vec<Directive>, out: &mut Facts) {
         let own = s
             .iter()
             .any(|d| d.name == "set_real_ip_from" || d.name == "real_ip_header");
+        let realip = own.then(|| base.inherit(s));
+        let realip = realip.as_ref().unwrap_or(&base);
         let mut trust = if own {
-            base.inherit(s).trust(false)
+            realip.trust(false)
         } else {
             base_trust.clone()
         };
+        // realip set in a location (valid there): that location's requests
+        // get the header's address.
+        let mut in_location = None;
         if trust == Trust::Unused {
-            let logged = || http_logs.clone().filter(|_| !passes_on(s));
+            if let Some((t, at)) = location_trust(realip, s) {
+                trust = t;
+                in_location = Some(at);
+            }
+        }
+        if trust == Trust::Unused {
+            let logged = || {
+                if passes_on(s) {
+                    return None;
+                }
+                let written = server_formats(s, &http_formats);
+                weak.iter()
+                    .find(|(f, _)| {
+                        f.as_deref()
+                            .is_none_or(|f| written.iter().any(|w| **w == *f))
+                    })
+                    .map(|(_, at)| at.clone())
+            };
             if let Some(at) = uses_addr(s).or_else(|| http_uses.clone()).or_else(logged) {
                 trust = Trust::List(any_source(), at);
             }
@@ -787,6 +895,27 @@ fn http_facts(body: Vec<Directive>, out: &mut Facts) {
         }
         let hop_index = out.hops.len();
         let name = server_label("http", s, &listeners);
+        let expects = listeners.iter().any(|l| l.expects == Expects::Header);
+        if expects {
+            forwarded_behind_pp(realip, &name, out);
+        }
+        if let (Some(at), true) = (in_location, expects) {
+            if let Some(other) = location_without(realip, s) {
+                out.assumed.push(Assumption {
+                    at: other,
+                    hop: name.clone().into(),
+                    text: format!("realip is set in the location at {at}, not in this one: its requests keep the sender's address as the client's").into(),
+                });
+            }
+        }
+        let by_name = expects && !realip.names.is_empty() && realip.trust(false) != Trust::Unused;
+        if let (Some((host, host_at)), true) = (realip.names.first(), by_name) {
+            out.assumed.push(Assumption {
+                at: host_at.clone(),
+                hop: name.clone().into(),
+                text: format!("set_real_ip_from {host} trusts the addresses nginx resolves this name to when it starts: not known here, assumed to be the sender's").into(),
+            });
+        }
         by_port.extend((0..listeners.len()).map(|i| (hop_index, i)));
         partial_siblings(&name, &listeners, out);
         out.hops.push(Hop {
@@ -806,6 +935,82 @@ fn http_facts(body: Vec<Directive>, out: &mut Facts) {
 fn passes_on(ds: &[Directive]) -> bool {
     ds.iter().any(|d| {
         d.name == PASSES_ON || d.name == "proxy_pass" || d.block.as_deref().is_some_and(passes_on)
+    })
+}
+
+/// realip taking the client's address from a request header
+/// (`real_ip_header X-Forwarded-For`) on a server whose listen reads PROXY
+/// protocol: the sender is an L4 hop (a load balancer passing bytes), which
+/// hands the client's own headers on unchanged, so the client writes that
+/// header and nginx makes its value `$remote_addr`.
+fn forwarded_behind_pp(realip: &RealIp, hop: &str, out: &mut Facts) {
+    let Some((header, at)) = &realip.header else {
+        return;
+    };
+    let trusts = !realip.from.is_empty() || realip.unix.is_some() || !realip.names.is_empty();
+    if header.eq_ignore_ascii_case("proxy_protocol") || !trusts {
+        return;
+    }
+    out.found.push(Found {
+        finding: Finding::Spoofable,
+        at: at.clone(),
+        hop: hop.into(),
+        message: format!(
+            "real_ip_header {header} takes the client's address from that request header, but this server reads PROXY protocol, so its peer is an L4 hop that passes the client's own headers on: the client writes {header} and forges its address ($remote_addr), and without it the address is the load balancer's"
+        ),
+        fix: Some(fixes::get("nginx-listen-proxy-protocol")),
+    });
+}
+
+/// The log formats the `access_log`s of a context write (`combined` when
+/// none is named; `access_log off` writes none).
+fn log_formats(ds: &[Directive]) -> impl Iterator<Item = Box<str>> + '_ {
+    children(ds, "access_log")
+        .filter(|d| d.arg(0) != "off")
+        .map(|d| d.args.get(1).cloned().unwrap_or_else(|| COMBINED.into()))
+}
+
+/// The log formats a server writes: its own `access_log`s (else the
+/// `http` block's, inherited) and its locations'.
+fn server_formats(s: &[Directive], http: &[Box<str>]) -> Vec<Box<str>> {
+    fn locations(ds: &[Directive], out: &mut Vec<Box<str>>) {
+        for l in children(ds, "location") {
+            let b = l.block.as_deref().unwrap_or(&[]);
+            out.extend(log_formats(b));
+            locations(b, out);
+        }
+    }
+    let mut out: Vec<Box<str>> = log_formats(s).collect();
+    if !s.iter().any(|d| d.name == "access_log") {
+        out.extend(http.iter().cloned());
+    }
+    locations(s, &mut out);
+    out
+}
+
+/// The trust of the first location (at any depth) whose realip settings,
+/// inherited from `outer`, use the header's address, and where they are.
+fn location_trust(outer: &RealIp, ds: &[Directive]) -> Option<(Trust, Loc)> {
+    children(ds, "location").find_map(|l| {
+        let b = l.block.as_deref().unwrap_or(&[]);
+        let inner = outer.inherit(b);
+        match inner.trust(false) {
+            Trust::Unused => location_trust(&inner, b),
+            t => Some((t, l.at.clone())),
+        }
+    })
+}
+
+/// A location (at any depth, without locations of its own) whose realip
+/// settings, inherited from `outer`, do not use the header's address.
+fn location_without(outer: &RealIp, ds: &[Directive]) -> Option<Loc> {
+    children(ds, "location").find_map(|l| {
+        let b = l.block.as_deref().unwrap_or(&[]);
+        let inner = outer.inherit(b);
+        if children(b, "location").next().is_some() {
+            return location_without(&inner, b);
+        }
+        (inner.trust(false) == Trust::Unused).then(|| l.at.clone())
     })
 }
 
@@ -856,13 +1061,23 @@ fn partial_siblings(hop: &str, ls: &[Listener], out: &mut Facts) {
     }
 }
 
+/// The address a `listen` names, as nginx keys its options: `listen 80`,
+/// `*:80` and `0.0.0.0:80` are one address (the wildcard, `None`).
+fn addr_key(host: Option<&str>) -> Option<&str> {
+    host.filter(|h| *h != "0.0.0.0" && *h != "*")
+}
+
 /// Servers sharing an address:port that disagree on proxy_protocol: nginx
-/// sets the option once per socket, so every server there gets it.
+/// keeps the option once per address:port (its `addr_conf`), so every
+/// server there gets it. A specific address (`127.0.0.1:80`) and the
+/// wildcard (`80`) on one port are two addresses with their own options,
+/// even when one wildcard socket takes both: nginx picks the options by the
+/// connection's local address.
 fn shared_ports(by_port: &[PortUse], out: &mut Facts) {
     let lis = |&(h, l): &PortUse| &out.hops[h].listeners[l];
-    // Per port, the first listener with proxy_protocol at each host (and
-    // at the wildcard, `None`): a listener without it shares the socket of
-    // one at its host, or at the wildcard, or (itself a wildcard) any.
+    // Per port, the first listener with proxy_protocol at each address (the
+    // wildcard is `None`): a listener without it shares the options of one
+    // at its own address.
     let mut with_pp: HashMap<u16, HashMap<Option<&str>, PortUse>> = HashMap::default();
     for u in by_port {
         let l = lis(u);
@@ -870,7 +1085,7 @@ fn shared_ports(by_port: &[PortUse], out: &mut Facts) {
             with_pp
                 .entry(port)
                 .or_default()
-                .entry(l.host.as_deref())
+                .entry(addr_key(l.host.as_deref()))
                 .or_insert(*u);
         }
     }
@@ -885,14 +1100,7 @@ fn shared_ports(by_port: &[PortUse], out: &mut Facts) {
         };
         let hop = u.0;
         let same = hosts
-            .get(&l.host.as_deref())
-            .or_else(|| hosts.get(&None))
-            .or_else(|| {
-                l.host
-                    .is_none()
-                    .then(|| hosts.values().filter(|v| v.0 != hop).min())
-                    .flatten()
-            })
+            .get(&addr_key(l.host.as_deref()))
             .filter(|(other, _)| *other != hop);
         if let Some(with) = same {
             shared.push((*u, *with));
@@ -1055,8 +1263,8 @@ mod tests {
         let http = ds[0].block.as_ref().unwrap();
         assert_eq!(http[0].name, USES_PROXY_ADDR);
         assert_eq!(http[1].block.as_ref().unwrap()[0].arg(0), "${b}x");
-        // A log format's use is told apart; a dropped location's
-        // `proxy_pass` leaves its marker.
+        // A log format's use is told apart (with its name); a dropped
+        // block's `fastcgi_pass` leaves its marker in the location.
         let ds = parse(
             "n.conf",
             "http { log_format m '$proxy_protocol_addr'; server { location / { if ($a) { fastcgi_pass x; } } location /b { proxy_pass y; } } }",
@@ -1066,12 +1274,15 @@ mod tests {
         .directives;
         let http = ds[0].block.as_ref().unwrap();
         assert_eq!(
-            (http[0].name, http[0].arg(0)),
-            (USES_PROXY_ADDR, LOG_FORMAT)
+            (http[0].name, http[0].arg(0), http[0].arg(1)),
+            (USES_PROXY_ADDR, LOG_FORMAT, "m")
         );
         let server = http[1].block.as_deref().unwrap();
-        assert_eq!(server[0].name, PASSES_ON);
-        assert_eq!(server.len(), 1, "one marker for the server: {server:?}");
+        assert_eq!(server.len(), 2, "the two locations: {server:?}");
+        let first = server[0].block.as_deref().unwrap();
+        assert_eq!(first.len(), 1, "one marker for the location: {first:?}");
+        assert_eq!(first[0].name, PASSES_ON);
+        assert_eq!(server[1].block.as_deref().unwrap()[0].name, "proxy_pass");
         assert!(passes_on(server));
     }
 
@@ -1114,6 +1325,167 @@ mod tests {
         .unwrap();
         assert_eq!(f.hops.len(), 1);
         assert_eq!(f.hops[0].listeners[0].expects, Expects::Header);
+    }
+
+    fn hops_of(text: &str) -> Facts {
+        let mut f = Facts::default();
+        facts("n.conf", text, &no_include, &mut f).unwrap();
+        f
+    }
+
+    fn partial(f: &Facts) -> usize {
+        f.found
+            .iter()
+            .filter(|x| x.finding == Finding::PartialProxy)
+            .count()
+    }
+
+    #[test]
+    fn listen_options_are_per_address_and_port() {
+        // 127.0.0.1:80 and the wildcard :80 are two addresses.
+        let f = hops_of(
+            "http { server { listen 127.0.0.1:80 proxy_protocol; } server { listen 80; } }",
+        );
+        assert_eq!(partial(&f), 0, "{:?}", f.found);
+        assert_eq!(f.hops[1].listeners[0].expects, Expects::Nothing);
+        let f =
+            hops_of("http { server { listen 80 proxy_protocol; } server { listen 10.0.0.1:80; } }");
+        assert_eq!(partial(&f), 0, "{:?}", f.found);
+        // `listen 80`, `*:80` and `0.0.0.0:80` are one address.
+        for other in ["80", "*:80", "0.0.0.0:80"] {
+            let f = hops_of(&format!(
+                "http {{ server {{ listen 0.0.0.0:80 proxy_protocol; }} server {{ listen {other}; }} }}"
+            ));
+            assert_eq!(partial(&f), 1, "{other}: {:?}", f.found);
+        }
+        let f = hops_of(
+            "http { server { listen 127.0.0.1:80 proxy_protocol; } server { listen 127.0.0.1:80; } }",
+        );
+        assert_eq!(partial(&f), 1);
+    }
+
+    #[test]
+    fn realip_in_a_location_counts() {
+        let f = hops_of(
+            "http { server { listen 80 proxy_protocol; location / { location /a { set_real_ip_from 10.0.0.0/8; real_ip_header proxy_protocol; proxy_pass http://a; } } location /b { proxy_pass http://b; } } }",
+        );
+        let t = &f.hops[0].listeners[0].trust;
+        assert!(matches!(t, Trust::List(n, _) if n.len() == 1), "{t:?}");
+        // The location without it is said.
+        assert_eq!(f.assumed.len(), 1, "{:?}", f.assumed);
+        assert!(f.assumed[0].text.contains("not in this one"));
+        // A location with realip's trust list but not its header: unused.
+        let f = hops_of(
+            "http { server { listen 80 proxy_protocol; location / { set_real_ip_from 10.0.0.0/8; proxy_pass http://a; } } }",
+        );
+        assert_eq!(f.hops[0].listeners[0].trust, Trust::Unused);
+    }
+
+    #[test]
+    fn a_log_format_counts_where_an_access_log_writes_it() {
+        let site = "server { listen 80 proxy_protocol; return 200; }";
+        let fmt = "log_format pp '$proxy_protocol_addr';";
+        let used = |text: String| hops_of(&text).hops[0].listeners[0].trust != Trust::Unused;
+        assert!(!used(format!("http {{ {fmt} access_log a.log; {site} }}")));
+        assert!(!used(format!("http {{ {fmt} {site} }}")));
+        assert!(!used(format!("http {{ {fmt} access_log off; {site} }}")));
+        assert!(used(format!(
+            "http {{ {fmt} access_log a.log pp; {site} }}"
+        )));
+        assert!(used(format!(
+            "http {{ {fmt} server {{ listen 80 proxy_protocol; location / {{ access_log a.log pp; return 200; }} }} }}"
+        )));
+        // The server's own access_log replaces the http block's.
+        assert!(!used(format!(
+            "http {{ {fmt} access_log a.log pp; server {{ listen 80 proxy_protocol; access_log b.log; return 200; }} }}"
+        )));
+        // Named `combined` is the default format: another one is not it.
+        assert!(used(format!(
+            "http {{ log_format combined2 '$proxy_protocol_addr'; access_log a.log combined2; {site} }}"
+        )));
+    }
+
+    #[test]
+    fn a_value_made_from_the_address_is_not_the_address() {
+        let pass = "server { listen 80 proxy_protocol; location / { proxy_pass http://a; } }";
+        let answer = "server { listen 80 proxy_protocol; return 200; }";
+        let geo = "geo $proxy_protocol_addr $ok { default 0; 198.51.100.0/24 1; }";
+        let used = |text: String| hops_of(&text).hops[0].listeners[0].trust != Trust::Unused;
+        // An allow-list: the application behind proxy_pass is not handed it.
+        assert!(!used(format!("http {{ {geo} {pass} }}")));
+        assert!(!used(format!(
+            "http {{ map $proxy_protocol_addr $ok {{ default 0; 198.51.100.7 1; }} {pass} }}"
+        )));
+        // A server that answers itself uses it.
+        assert!(used(format!("http {{ {geo} {answer} }}")));
+        // A map whose values hold the address hands it on.
+        assert!(used(format!(
+            "http {{ map $http_x $client {{ default $proxy_protocol_addr; }} {pass} }}"
+        )));
+    }
+
+    #[test]
+    fn set_real_ip_from_a_host_name() {
+        let trust = |from: &str| {
+            let f = hops_of(&format!(
+                "http {{ set_real_ip_from {from}; real_ip_header proxy_protocol; server {{ listen 80 proxy_protocol; }} }}"
+            ));
+            (f.hops[0].listeners[0].trust.clone(), f.assumed.len())
+        };
+        // localhost is what nginx resolves it to: 127.0.0.1 and ::1.
+        let (t, said) = trust("localhost");
+        let Trust::List(nets, _) = t else {
+            panic!("{t:?}")
+        };
+        assert_eq!(nets.len(), 2);
+        assert!(nets
+            .iter()
+            .any(|n| n.contains(&"127.0.0.1".parse::<IpAddr>().unwrap())));
+        assert_eq!(said, 0);
+        // Another name: its addresses are not known here, and that is said.
+        let (t, said) = trust("lb.example.com");
+        assert!(matches!(t, Trust::List(..)), "{t:?}");
+        assert_eq!(said, 1);
+    }
+
+    #[test]
+    fn forwarded_for_behind_proxy_protocol_is_spoofable() {
+        let f = hops_of(
+            "http { set_real_ip_from 10.0.0.0/8; real_ip_header X-Forwarded-For; server { listen 80 proxy_protocol; } }",
+        );
+        assert_eq!(f.found.len(), 1, "{:?}", f.found);
+        assert_eq!(f.found[0].finding, Finding::Spoofable);
+        assert_eq!(f.found[0].at.line, 1);
+        // Without PROXY protocol the peer may be an L7 proxy: not judged here.
+        let f = hops_of(
+            "http { set_real_ip_from 10.0.0.0/8; real_ip_header X-Forwarded-For; server { listen 80; } }",
+        );
+        assert!(f.found.is_empty());
+        // The header's own address: fine.
+        let f = hops_of(
+            "http { set_real_ip_from 10.0.0.0/8; real_ip_header proxy_protocol; server { listen 80 proxy_protocol; } }",
+        );
+        assert!(f.found.is_empty());
+    }
+
+    #[test]
+    fn a_file_of_stream_servers_is_read_as_stream() {
+        let mut f = Facts::default();
+        facts(
+            "edge",
+            "upstream tier { server 10.0.0.5:443; }\nserver { listen 443; proxy_pass tier; proxy_protocol on; }\n",
+            &no_include,
+            &mut f,
+        )
+        .unwrap();
+        assert_eq!(f.hops.len(), 1);
+        assert!(
+            f.hops[0].name.starts_with("nginx stream"),
+            "{}",
+            f.hops[0].name
+        );
+        assert_eq!(f.hops[0].upstreams[0].sends, Header::V1);
+        assert_eq!(f.hops[0].upstreams[0].host.as_deref(), Some("10.0.0.5"));
     }
 
     #[test]
