@@ -82,6 +82,20 @@ fn pod_targets(file: &str, lb: Lb, annotations: Option<&Node>) -> Option<PodTarg
     })
 }
 
+/// An annotation value the cloud controller refuses (`what` says which and
+/// why): it reports an error event on the Service and configures nothing
+/// from it, so what the load balancer sends is not judged.
+fn refused_by_controller(at: Loc, hop: &str, what: String, doc: &str) -> Assumption {
+    Assumption {
+        at,
+        hop: hop.into(),
+        text: format!(
+            "{what}: the cloud controller refuses the Service (an error event) and does not configure the load balancer from it, so what it sends is not judged ({doc})"
+        )
+        .into(),
+    }
+}
+
 /// What the chain's rules need to know about an ingress controller.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct IngressFacts {
@@ -728,15 +742,12 @@ pub(crate) fn load_balancer(file: &str, s: LbService<'_>, out: &mut Facts) {
         let v = node.str().unwrap_or("");
         if !(c.accepts)(v) {
             refused = true;
-            out.assumed.push(Assumption {
-                at: Loc::new(file, node.line),
-                hop: hop_name.clone().into(),
-                text: format!(
-                    "{}: \"{v}\" is not {}: the cloud controller refuses the Service (an error event) and does not configure the load balancer from it, so what it sends is not judged ({})",
-                    c.key, c.wants, c.doc
-                )
-                .into(),
-            });
+            out.assumed.push(refused_by_controller(
+                Loc::new(file, node.line),
+                &hop_name,
+                format!("{}: \"{v}\" is not {}", c.key, c.wants),
+                c.doc,
+            ));
         }
     }
     let mut sends = Header::None;
@@ -775,33 +786,27 @@ pub(crate) fn load_balancer(file: &str, s: LbService<'_>, out: &mut Facts) {
         } else {
             None
         };
-        if let Some((need, when, without)) = row.needs {
-            let given = annotation(need).and_then(Node::str);
-            if !given.is_some_and(|g| when.matches(g)) {
-                out.found.push(Found {
-                    finding: Finding::IgnoredSetting,
-                    at,
-                    hop: hop_name.clone().into(),
-                    message: format!(
-                        "{}: \"{v}\" does nothing without {need}: {without} ({})",
-                        row.key, row.doc
-                    ),
-                    fix: Some(fixes::get(row.fix)),
-                });
-                continue;
-            }
-        }
-        if row.ignored_on.contains(&lb) {
+        // Why the annotation does nothing here: another one it needs is
+        // missing, or this load balancer ignores it.
+        let missing = row.needs.filter(|(need, when, _)| {
+            !annotation(need)
+                .and_then(Node::str)
+                .is_some_and(|g| when.matches(g))
+        });
+        let ignored = match missing {
+            Some((need, _, without)) => Some(format!("does nothing without {need}: {without}")),
+            None if row.ignored_on.contains(&lb) => Some(format!(
+                "does nothing on this load balancer ({}): it sends no PROXY header",
+                lb.name()
+            )),
+            None => None,
+        };
+        if let Some(why) = ignored {
             out.found.push(Found {
                 finding: Finding::IgnoredSetting,
                 at,
                 hop: hop_name.clone().into(),
-                message: format!(
-                    "{}: \"{v}\" does nothing on this load balancer ({}): it sends no PROXY header ({})",
-                    row.key,
-                    lb.name(),
-                    row.doc
-                ),
+                message: format!("{}: \"{v}\" {why} ({})", row.key, row.doc),
                 fix: Some(fixes::get(row.fix)),
             });
             continue;
@@ -835,15 +840,12 @@ pub(crate) fn load_balancer(file: &str, s: LbService<'_>, out: &mut Facts) {
             Ok(None) => {}
             Err(why) => {
                 refused = true;
-                out.assumed.push(Assumption {
+                out.assumed.push(refused_by_controller(
                     at,
-                    hop: hop_name.clone().into(),
-                    text: format!(
-                        "{key}: {why}: the cloud controller refuses the Service (an error event) and does not configure the load balancer from it, so what it sends is not judged ({})",
-                        platforms::LINODE_DOC
-                    )
-                    .into(),
-                });
+                    &hop_name,
+                    format!("{key}: {why}"),
+                    platforms::LINODE_DOC,
+                ));
             }
         }
     }

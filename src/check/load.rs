@@ -497,15 +497,12 @@ impl Loader {
             }
             links += 1;
             // A loop: opening it says so (ELOOP), as for nginx.
-            let Ok(target) = std::fs::read_link(&next).map_err(|_| ()).and_then(|t| {
-                if links > 40 {
-                    Err(())
-                } else {
-                    Ok(t)
-                }
-            }) else {
+            let Ok(target) = std::fs::read_link(&next) else {
                 return path.to_path_buf();
             };
+            if links > 40 {
+                return path.to_path_buf();
+            }
             let target = if target.is_absolute() && next.starts_with(root) {
                 moved = true;
                 Self::under_root(root, &target)

@@ -179,7 +179,12 @@ pub(crate) fn facts(
 /// All of the inputs' option files as one server (each file once).
 pub(crate) fn hops(pieces: Vec<Piece>, facts: &mut Facts) {
     let pieces = mail::once(pieces, |p| &p.file, |p| &p.includes);
-    let groups: Vec<(String, Loc)> = pieces.iter().flat_map(|p| p.groups.clone()).collect();
+    let mut groups: Vec<(String, Loc)> = Vec::new();
+    let mut settings: Vec<Setting> = Vec::new();
+    for p in pieces {
+        groups.extend(p.groups);
+        settings.extend(p.settings);
+    }
     let running = running_version(&groups);
     // A group of another version than the newest one named is not read.
     let read = |name: &str| match server_group(name) {
@@ -193,11 +198,7 @@ pub(crate) fn hops(pieces: Vec<Piece>, facts: &mut Facts) {
     let Some(first) = groups.iter().find(|(name, _)| read(name)).cloned() else {
         return;
     };
-    let settings: Vec<Setting> = pieces
-        .into_iter()
-        .flat_map(|p| p.settings)
-        .filter(|s| read(&s.group))
-        .collect();
+    settings.retain(|s| read(&s.group));
     let get = |key: &str| settings.iter().rev().find(|s| s.key == key);
     let off = |s: &Setting| matches!(s.value.to_ascii_lowercase().as_str(), "0" | "off" | "false");
     if let Some(s) = get("skip-networking").filter(|s| !off(s)) {

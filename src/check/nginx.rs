@@ -593,6 +593,12 @@ struct RealIp {
 }
 
 impl RealIp {
+    /// Whether any `set_real_ip_from` names a peer (an address, a unix
+    /// socket, a host name).
+    fn trusts_any(&self) -> bool {
+        !self.from.is_empty() || self.unix.is_some() || !self.names.is_empty()
+    }
+
     fn inherit(&self, ds: &[Directive]) -> RealIp {
         let mut out = self.clone();
         let mut from: Vec<(IpNet, Loc)> = Vec::new();
@@ -635,7 +641,7 @@ impl RealIp {
                 .header
                 .as_ref()
                 .is_some_and(|(h, _)| h == "proxy_protocol");
-        if !uses_header || self.from.is_empty() && self.unix.is_none() && self.names.is_empty() {
+        if !uses_header || !self.trusts_any() {
             return Trust::Unused;
         }
         if let Some((_, at)) = self.names.first() {
@@ -947,8 +953,7 @@ fn forwarded_behind_pp(realip: &RealIp, hop: &str, out: &mut Facts) {
     let Some((header, at)) = &realip.header else {
         return;
     };
-    let trusts = !realip.from.is_empty() || realip.unix.is_some() || !realip.names.is_empty();
-    if header.eq_ignore_ascii_case("proxy_protocol") || !trusts {
+    if header.eq_ignore_ascii_case("proxy_protocol") || !realip.trusts_any() {
         return;
     }
     out.found.push(Found {
